@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libbrook_core.a"
+)

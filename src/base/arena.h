@@ -1,0 +1,25 @@
+/*
+ * arena.h - request-scoped memory (nginx pools): many small allocations, one free.
+ *
+ * Owns: its blocks. Everything allocated from an arena lives until arena_free().
+ * Never: frees single objects.
+ */
+#ifndef BROOK_BASE_ARENA_H
+#define BROOK_BASE_ARENA_H
+
+#include <stddef.h>
+
+typedef struct arena_block arena_block;
+typedef struct arena {
+    arena_block *head;
+    size_t next_size;
+} arena;
+
+void arena_init(arena *a);
+/* Zeroed memory, 16-byte aligned; NULL only when the process is out of memory. */
+void *arena_alloc(arena *a, size_t n);
+/* Copies n bytes into the arena and NUL-terminates them. */
+char *arena_strndup(arena *a, const void *p, size_t n);
+void arena_free(arena *a);
+
+#endif

@@ -1,0 +1,159 @@
+/* fsutil.c - see fsutil.h. */
+#include "base/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fs_mkdirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -errno;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int fs_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+static int dir_of(const char *path, char *out, size_t outlen)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return snprintf(out, outlen, ".") < (int)outlen ? 0 : -ENAMETOOLONG;
+    size_t n = (size_t)(slash - path);
+    if (n == 0)
+        n = 1;
+    if (n >= outlen)
+        return -ENAMETOOLONG;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    int rc = dir_of(path, dir, sizeof(dir));
+    if (rc)
+        return rc;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            goto close_fd;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fdatasync(fd) != 0) {
+        rc = -errno;
+        goto close_fd;
+    }
+    if (close(fd) != 0) {
+        rc = -errno;
+        goto unlink_tmp;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = -errno;
+        goto unlink_tmp;
+    }
+    return fs_fsync_dir(dir);
+close_fd:
+    close(fd);
+unlink_tmp:
+    unlink(tmp);
+    return rc;
+}
+
+int fs_read_all(const char *path, char **out, size_t *len_out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return -ENOMEM;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *out = buf;
+    if (len_out)
+        *len_out = got;
+    return 0;
+}
+
+int fs_remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char child[PATH_MAX];
+        if (snprintf(child, sizeof(child), "%s/%s", path, e->d_name) >= (int)sizeof(child)) {
+            rc = -ENAMETOOLONG;
+            continue;
+        }
+        struct stat st;
+        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+            rc = fs_remove_tree(child) ?: rc;
+        else if (unlink(child) != 0)
+            rc = -errno;
+    }
+    closedir(d);
+    if (rmdir(path) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * fsutil.h - small durable file-system operations.
+ *
+ * Owns: mkdir -p, fsync of a directory, atomic file replacement (write temp, fsync, rename,
+ * fsync directory) and whole-file reads.
+ * Never: ignores a failed fsync; every function returns 0 or -errno.
+ */
+#ifndef BROOK_BASE_FSUTIL_H
+#define BROOK_BASE_FSUTIL_H
+
+#include <stddef.h>
+
+int fs_mkdirs(const char *path);
+int fs_fsync_dir(const char *path);
+/* Replaces path with data atomically and durably. */
+int fs_write_atomic(const char *path, const void *data, size_t len);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
+int fs_read_all(const char *path, char **out, size_t *len_out);
+/* Removes a directory tree (used for deleted topics). */
+int fs_remove_tree(const char *path);
+
+#endif

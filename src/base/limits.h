@@ -1,0 +1,35 @@
+/*
+ * limits.h - every named limit of the broker in one place (curl-style caps).
+ *
+ * Owns: compile-time caps on buffers, queues, batches and retries.
+ * Never: holds tunables that a user should set; those are config keys (config.h).
+ */
+#ifndef BROOK_BASE_LIMITS_H
+#define BROOK_BASE_LIMITS_H
+
+/* Longest topic name Kafka allows (Topic.MAX_NAME_LENGTH). */
+#define BROOK_TOPIC_NAME_MAX 249
+/* Partitions per topic; a request for more gets INVALID_PARTITIONS. */
+#define BROOK_PARTITIONS_MAX 10000
+/* Elements in any array of a request; a larger declared count is a malformed request. */
+#define BROOK_ARRAY_MAX 100000
+/* Requests accepted on one connection whose responses are not yet written. Past it the
+ * connection stops reading until responses drain (backpressure, not an error). */
+#define BROOK_CONN_INFLIGHT_MAX 128
+/* Bytes of unsent responses queued on one connection before reads pause. */
+#define BROOK_CONN_OUTBUF_MAX (64u * 1024 * 1024)
+/* Longest properties-file line and key. */
+#define BROOK_CONFIG_LINE_MAX 8192
+#define BROOK_CONFIG_KEY_MAX 128
+/* Size of a request arena's first block; later blocks double up to the request size. */
+#define BROOK_ARENA_BLOCK 4096
+/* Segment files open per partition (one per segment, all kept open). */
+#define BROOK_SEGMENTS_MAX 100000
+/* Topics a node can hold. */
+#define BROOK_TOPICS_MAX 100000
+/* Partitions one flush batch can carry (group commit). */
+#define BROOK_FLUSH_BATCH_MAX 65536
+/* Longest Fetch long-poll we honour, whatever the client asks. */
+#define BROOK_FETCH_MAX_WAIT_MS 30000
+
+#endif

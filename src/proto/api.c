@@ -1,0 +1,86 @@
+/* api.c - see api.h. */
+#include "proto/api.h"
+
+#include <stddef.h>
+
+#include "base/assert.h"
+
+#define NOFLEX INT16_MAX
+
+/* The single version table. Minimums of 0 are deliberate: librdkafka 2.0.2 probes exact
+ * old versions to enable features (shared/kafka/PROTOCOL.md §A.1). Flexible starts are
+ * Kafka's own (flexibleVersions in the message JSON). */
+static const api_info g_apis[] = {
+    {API_PRODUCE, "Produce", 3, 7, 9},
+    {API_FETCH, "Fetch", 4, 11, 12},
+    {API_LIST_OFFSETS, "ListOffsets", 1, 3, 6},
+    {API_METADATA, "Metadata", 0, 8, 9},
+    {API_API_VERSIONS, "ApiVersions", 0, 3, 3},
+    {API_CREATE_TOPICS, "CreateTopics", 0, 4, 5},
+    {API_DELETE_TOPICS, "DeleteTopics", 0, 1, 4},
+    {API_DELETE_RECORDS, "DeleteRecords", 0, 1, 2},
+    {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 1, 4},
+    {API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 2},
+    {API_CREATE_PARTITIONS, "CreatePartitions", 0, 1, 2},
+};
+
+const api_info *api_table(int *n_out)
+{
+    *n_out = (int)BROOK_ARRAY_LEN(g_apis);
+    return g_apis;
+}
+
+const api_info *api_lookup(int16_t key)
+{
+    for (size_t i = 0; i < BROOK_ARRAY_LEN(g_apis); i++)
+        if (g_apis[i].key == key)
+            return &g_apis[i];
+    return NULL;
+}
+
+bool api_version_supported(int16_t key, int16_t version)
+{
+    const api_info *a = api_lookup(key);
+    return a && version >= a->min_version && version <= a->max_version;
+}
+
+bool api_is_flexible(int16_t key, int16_t version)
+{
+    const api_info *a = api_lookup(key);
+    return a && version >= a->flex_min && version <= a->max_version;
+}
+
+int req_header_decode(rd *r, req_header *h)
+{
+    h->api_key = rd_i16(r);
+    h->api_version = rd_i16(r);
+    h->correlation_id = rd_i32(r);
+    r->flex = false; /* client_id is always a classic nullable string */
+    h->client_id = rd_str(r);
+    h->flexible = api_is_flexible(h->api_key, h->api_version);
+    if (h->flexible) {
+        r->flex = true;
+        rd_tags(r);
+    }
+    return r->err ? -1 : 0;
+}
+
+void resp_begin(wr *w, const req_header *h)
+{
+    w->flex = false;
+    wr_i32(w, 0); /* size, patched by resp_end */
+    wr_i32(w, h->correlation_id);
+    /* ApiVersions answers with header v0 even in flexible versions, so a client that
+     * does not know our versions yet can always read it. */
+    if (h->flexible && h->api_key != API_API_VERSIONS) {
+        w->flex = true;
+        wr_tags(w);
+    }
+    w->flex = h->flexible;
+}
+
+void resp_end(wr *w)
+{
+    BROOK_ASSERT(w->oom || w->len >= 8);
+    wr_put_i32_at(w, 0, (int32_t)(w->len - 4));
+}

@@ -1,0 +1,655 @@
+/* msgs.c - see msgs.h. Field layouts follow shared/kafka/SCHEMAS.txt version by version. */
+#include "proto/msgs.h"
+
+#include "base/assert.h"
+#include "proto/api.h"
+
+/* Allocates an array of n elements in the arena; n <= 0 gives NULL. */
+#define ARENA_ARRAY(a, type, n) ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
+
+static int decode_done(rd *r) { return r->err ? -1 : 0; }
+
+/* An int32 array (broker ids and the like), read and thrown away. */
+static void skip_i32_array(rd *r)
+{
+    int32_t n = rd_array(r, 4);
+    for (int32_t i = 0; i < n && !r->err; i++)
+        (void)rd_i32(r);
+}
+
+/* ---------------- ApiVersions ---------------- */
+
+int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q)
+{
+    BROOK_UNUSED(a);
+    q->client_software_name = q->client_software_version = KSLICE_NULL;
+    if (v >= 3) {
+        q->client_software_name = rd_str(r);
+        q->client_software_version = rd_str(r);
+        rd_tags(r);
+    }
+    return decode_done(r);
+}
+
+void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code)
+{
+    int n;
+    const api_info *apis = api_table(&n);
+    wr_i16(w, error_code);
+    wr_array(w, n);
+    for (int i = 0; i < n; i++) {
+        wr_i16(w, apis[i].key);
+        wr_i16(w, apis[i].min_version);
+        wr_i16(w, apis[i].max_version);
+        wr_tags(w);
+    }
+    if (v >= 1)
+        wr_i32(w, 0); /* throttle_time_ms */
+    wr_tags(w);
+}
+
+/* ---------------- Metadata ---------------- */
+
+int metadata_req_decode(rd *r, int16_t v, arena *a, metadata_req *q)
+{
+    int32_t n = rd_array(r, 2);
+    if (v == 0 && n == 0)
+        n = -1; /* v0: an empty list means every topic */
+    q->ntopics = n;
+    q->topics = ARENA_ARRAY(a, kslice, n);
+    if (n > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < n && !r->err; i++) {
+        q->topics[i] = rd_str(r);
+        rd_tags(r);
+    }
+    q->allow_auto_create = true;
+    if (v >= 4)
+        q->allow_auto_create = rd_bool(r);
+    if (v >= 8) {
+        (void)rd_bool(r);
+        (void)rd_bool(r);
+    }
+    rd_tags(r);
+    return decode_done(r);
+}
+
+static void wr_i32_array(wr *w, int32_t n, const int32_t *vals)
+{
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++)
+        wr_i32(w, vals[i]);
+}
+
+void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m)
+{
+    if (v >= 3)
+        wr_i32(w, 0);
+    wr_array(w, m->nbrokers);
+    for (int32_t i = 0; i < m->nbrokers; i++) {
+        const md_broker *b = &m->brokers[i];
+        wr_i32(w, b->node_id);
+        wr_cstr(w, b->host);
+        wr_i32(w, b->port);
+        if (v >= 1)
+            wr_cstr(w, b->rack);
+        wr_tags(w);
+    }
+    if (v >= 2)
+        wr_cstr(w, m->cluster_id);
+    if (v >= 1)
+        wr_i32(w, m->controller_id);
+    wr_array(w, m->ntopics);
+    for (int32_t i = 0; i < m->ntopics; i++) {
+        const md_topic *t = &m->topics[i];
+        wr_i16(w, t->error_code);
+        wr_str(w, t->name);
+        if (v >= 1)
+            wr_bool(w, t->is_internal);
+        wr_array(w, t->npartitions);
+        for (int32_t p = 0; p < t->npartitions; p++) {
+            const md_partition *mp = &t->partitions[p];
+            wr_i16(w, mp->error_code);
+            wr_i32(w, mp->index);
+            wr_i32(w, mp->leader);
+            if (v >= 7)
+                wr_i32(w, mp->leader_epoch);
+            wr_i32_array(w, mp->nreplicas, mp->replicas);
+            wr_i32_array(w, mp->nisr, mp->isr);
+            if (v >= 5)
+                wr_array(w, 0); /* offline replicas */
+            wr_tags(w);
+        }
+        if (v >= 8)
+            wr_i32(w, INT32_MIN); /* topic authorized operations: not computed */
+        wr_tags(w);
+    }
+    if (v >= 8)
+        wr_i32(w, INT32_MIN);
+    wr_tags(w);
+}
+
+/* ---------------- Produce ---------------- */
+
+int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q)
+{
+    BROOK_UNUSED(v);
+    q->transactional_id = rd_str(r);
+    q->acks = rd_i16(r);
+    q->timeout_ms = rd_i32(r);
+    q->ntopics = rd_array(r, 6);
+    if (q->ntopics < 0)
+        return -1; /* a null topic list is malformed */
+    q->topics = ARENA_ARRAY(a, produce_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        produce_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->nparts = rd_array(r, 8);
+        if (t->nparts < 0)
+            return -1;
+        t->parts = ARENA_ARRAY(a, produce_part, t->nparts);
+        if (t->nparts > 0 && !t->parts)
+            return -1;
+        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
+            t->parts[p].index = rd_i32(r);
+            t->parts[p].records = rd_bytes(r);
+            t->parts[p].base_offset = -1;
+            t->parts[p].log_append_time = -1;
+            t->parts[p].log_start_offset = -1;
+            rd_tags(r);
+        }
+        rd_tags(r);
+    }
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void produce_resp_encode(wr *w, int16_t v, const produce_req *q)
+{
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const produce_topic *t = &q->topics[i];
+        wr_str(w, t->name);
+        wr_array(w, t->nparts);
+        for (int32_t p = 0; p < t->nparts; p++) {
+            const produce_part *pp = &t->parts[p];
+            wr_i32(w, pp->index);
+            wr_i16(w, pp->error_code);
+            wr_i64(w, pp->base_offset);
+            wr_i64(w, pp->log_append_time);
+            if (v >= 5)
+                wr_i64(w, pp->log_start_offset);
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_i32(w, 0); /* throttle_time_ms */
+    wr_tags(w);
+}
+
+/* ---------------- Fetch ---------------- */
+
+int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
+{
+    q->replica_id = rd_i32(r);
+    q->max_wait_ms = rd_i32(r);
+    q->min_bytes = rd_i32(r);
+    q->max_bytes = rd_i32(r);
+    q->isolation_level = rd_i8(r);
+    q->session_id = 0;
+    q->session_epoch = -1;
+    if (v >= 7) {
+        q->session_id = rd_i32(r);
+        q->session_epoch = rd_i32(r);
+    }
+    q->ntopics = rd_array(r, 6);
+    if (q->ntopics < 0)
+        return -1;
+    q->topics = ARENA_ARRAY(a, fetch_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        fetch_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->nparts = rd_array(r, 16);
+        if (t->nparts < 0)
+            return -1;
+        t->parts = ARENA_ARRAY(a, fetch_part, t->nparts);
+        if (t->nparts > 0 && !t->parts)
+            return -1;
+        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
+            fetch_part *fp = &t->parts[p];
+            fp->index = rd_i32(r);
+            fp->current_leader_epoch = v >= 9 ? rd_i32(r) : -1;
+            fp->fetch_offset = rd_i64(r);
+            fp->log_start_offset = v >= 5 ? rd_i64(r) : -1;
+            fp->partition_max_bytes = rd_i32(r);
+            fp->naborted = -1;
+            fp->high_watermark = fp->last_stable_offset = fp->resp_log_start_offset = -1;
+            rd_tags(r);
+        }
+        rd_tags(r);
+    }
+    if (v >= 7) {
+        int32_t nf = rd_array(r, 6);
+        for (int32_t i = 0; i < nf && !r->err; i++) {
+            (void)rd_str(r);
+            skip_i32_array(r);
+            rd_tags(r);
+        }
+    }
+    q->rack_id = v >= 11 ? rd_str(r) : KSLICE_NULL;
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
+{
+    wr_i32(w, 0); /* throttle */
+    if (v >= 7) {
+        wr_i16(w, error_code);
+        wr_i32(w, 0); /* session id: Brook keeps no fetch sessions */
+    }
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const fetch_topic *t = &q->topics[i];
+        wr_str(w, t->name);
+        wr_array(w, t->nparts);
+        for (int32_t p = 0; p < t->nparts; p++) {
+            const fetch_part *fp = &t->parts[p];
+            wr_i32(w, fp->index);
+            wr_i16(w, fp->error_code);
+            wr_i64(w, fp->high_watermark);
+            wr_i64(w, fp->last_stable_offset);
+            if (v >= 5)
+                wr_i64(w, fp->resp_log_start_offset);
+            wr_array(w, fp->naborted);
+            for (int32_t k = 0; k < fp->naborted; k++) {
+                wr_i64(w, fp->aborted[k].producer_id);
+                wr_i64(w, fp->aborted[k].first_offset);
+                wr_tags(w);
+            }
+            if (v >= 11)
+                wr_i32(w, -1); /* preferred read replica */
+            wr_bytes(w, (kslice){fp->records, fp->records ? fp->records_len : 0});
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- ListOffsets ---------------- */
+
+int listoffsets_req_decode(rd *r, int16_t v, arena *a, listoffsets_req *q)
+{
+    q->replica_id = rd_i32(r);
+    q->isolation_level = v >= 2 ? rd_i8(r) : 0;
+    q->ntopics = rd_array(r, 6);
+    if (q->ntopics < 0)
+        return -1;
+    q->topics = ARENA_ARRAY(a, listoffsets_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        listoffsets_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->nparts = rd_array(r, 12);
+        if (t->nparts < 0)
+            return -1;
+        t->parts = ARENA_ARRAY(a, listoffsets_part, t->nparts);
+        if (t->nparts > 0 && !t->parts)
+            return -1;
+        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
+            t->parts[p].index = rd_i32(r);
+            t->parts[p].timestamp = rd_i64(r);
+            t->parts[p].resp_timestamp = -1;
+            t->parts[p].offset = -1;
+            rd_tags(r);
+        }
+        rd_tags(r);
+    }
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void listoffsets_resp_encode(wr *w, int16_t v, const listoffsets_req *q)
+{
+    if (v >= 2)
+        wr_i32(w, 0);
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const listoffsets_topic *t = &q->topics[i];
+        wr_str(w, t->name);
+        wr_array(w, t->nparts);
+        for (int32_t p = 0; p < t->nparts; p++) {
+            wr_i32(w, t->parts[p].index);
+            wr_i16(w, t->parts[p].error_code);
+            wr_i64(w, t->parts[p].resp_timestamp);
+            wr_i64(w, t->parts[p].offset);
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- CreateTopics ---------------- */
+
+static int decode_kv_array(rd *r, arena *a, int32_t *n_out, kv_pair **out)
+{
+    int32_t n = rd_array(r, 4);
+    *n_out = n < 0 ? 0 : n;
+    *out = ARENA_ARRAY(a, kv_pair, n);
+    if (n > 0 && !*out)
+        return -1;
+    for (int32_t i = 0; i < n && !r->err; i++) {
+        (*out)[i].name = rd_str(r);
+        (*out)[i].value = rd_str(r);
+        rd_tags(r);
+    }
+    return r->err ? -1 : 0;
+}
+
+int createtopics_req_decode(rd *r, int16_t v, arena *a, createtopics_req *q)
+{
+    q->ntopics = rd_array(r, 14);
+    if (q->ntopics < 0)
+        return -1;
+    q->topics = ARENA_ARRAY(a, createtopics_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        createtopics_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->num_partitions = rd_i32(r);
+        t->replication_factor = rd_i16(r);
+        t->nassignments = rd_array(r, 8);
+        for (int32_t k = 0; k < t->nassignments && !r->err; k++) {
+            (void)rd_i32(r);
+            skip_i32_array(r);
+            rd_tags(r);
+        }
+        if (t->nassignments < 0)
+            t->nassignments = 0;
+        if (decode_kv_array(r, a, &t->nconfigs, &t->configs) != 0)
+            return -1;
+        rd_tags(r);
+    }
+    q->timeout_ms = rd_i32(r);
+    q->validate_only = v >= 1 ? rd_bool(r) : false;
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void createtopics_resp_encode(wr *w, int16_t v, const createtopics_req *q)
+{
+    if (v >= 2)
+        wr_i32(w, 0);
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        wr_str(w, q->topics[i].name);
+        wr_i16(w, q->topics[i].error_code);
+        if (v >= 1)
+            wr_cstr(w, q->topics[i].error_message);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- DeleteTopics ---------------- */
+
+int deletetopics_req_decode(rd *r, int16_t v, arena *a, deletetopics_req *q)
+{
+    BROOK_UNUSED(v);
+    q->nnames = rd_array(r, 2);
+    if (q->nnames < 0)
+        return -1;
+    q->names = ARENA_ARRAY(a, kslice, q->nnames);
+    q->error_codes = ARENA_ARRAY(a, int16_t, q->nnames);
+    if (q->nnames > 0 && (!q->names || !q->error_codes))
+        return -1;
+    for (int32_t i = 0; i < q->nnames && !r->err; i++)
+        q->names[i] = rd_str(r);
+    q->timeout_ms = rd_i32(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void deletetopics_resp_encode(wr *w, int16_t v, const deletetopics_req *q)
+{
+    if (v >= 1)
+        wr_i32(w, 0);
+    wr_array(w, q->nnames);
+    for (int32_t i = 0; i < q->nnames; i++) {
+        wr_str(w, q->names[i]);
+        wr_i16(w, q->error_codes[i]);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- CreatePartitions ---------------- */
+
+int createparts_req_decode(rd *r, int16_t v, arena *a, createparts_req *q)
+{
+    BROOK_UNUSED(v);
+    q->ntopics = rd_array(r, 10);
+    if (q->ntopics < 0)
+        return -1;
+    q->topics = ARENA_ARRAY(a, createparts_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        createparts_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->count = rd_i32(r);
+        t->nassignments = rd_array(r, 4);
+        for (int32_t k = 0; k < t->nassignments && !r->err; k++) {
+            skip_i32_array(r);
+            rd_tags(r);
+        }
+        rd_tags(r);
+    }
+    q->timeout_ms = rd_i32(r);
+    q->validate_only = rd_bool(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void createparts_resp_encode(wr *w, int16_t v, const createparts_req *q)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0);
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        wr_str(w, q->topics[i].name);
+        wr_i16(w, q->topics[i].error_code);
+        wr_cstr(w, q->topics[i].error_message);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- DeleteRecords ---------------- */
+
+int deleterecords_req_decode(rd *r, int16_t v, arena *a, deleterecords_req *q)
+{
+    BROOK_UNUSED(v);
+    q->ntopics = rd_array(r, 6);
+    if (q->ntopics < 0)
+        return -1;
+    q->topics = ARENA_ARRAY(a, deleterecords_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        deleterecords_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->nparts = rd_array(r, 12);
+        if (t->nparts < 0)
+            return -1;
+        t->parts = ARENA_ARRAY(a, deleterecords_part, t->nparts);
+        if (t->nparts > 0 && !t->parts)
+            return -1;
+        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
+            t->parts[p].index = rd_i32(r);
+            t->parts[p].offset = rd_i64(r);
+            t->parts[p].low_watermark = -1;
+            rd_tags(r);
+        }
+        rd_tags(r);
+    }
+    q->timeout_ms = rd_i32(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0);
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const deleterecords_topic *t = &q->topics[i];
+        wr_str(w, t->name);
+        wr_array(w, t->nparts);
+        for (int32_t p = 0; p < t->nparts; p++) {
+            wr_i32(w, t->parts[p].index);
+            wr_i64(w, t->parts[p].low_watermark);
+            wr_i16(w, t->parts[p].error_code);
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- DescribeConfigs ---------------- */
+
+int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *q)
+{
+    q->nresources = rd_array(r, 7);
+    if (q->nresources < 0)
+        return -1;
+    q->resources = ARENA_ARRAY(a, describeconfigs_res, q->nresources);
+    if (q->nresources > 0 && !q->resources)
+        return -1;
+    for (int32_t i = 0; i < q->nresources && !r->err; i++) {
+        describeconfigs_res *res = &q->resources[i];
+        res->type = rd_i8(r);
+        res->name = rd_str(r);
+        res->nnames = rd_array(r, 2);
+        res->names = ARENA_ARRAY(a, kslice, res->nnames);
+        if (res->nnames > 0 && !res->names)
+            return -1;
+        for (int32_t k = 0; k < res->nnames && !r->err; k++)
+            res->names[k] = rd_str(r);
+        rd_tags(r);
+    }
+    q->include_synonyms = v >= 1 ? rd_bool(r) : false;
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void describeconfigs_resp_encode(wr *w, int16_t v, const describeconfigs_req *q)
+{
+    wr_i32(w, 0);
+    wr_array(w, q->nresources);
+    for (int32_t i = 0; i < q->nresources; i++) {
+        const describeconfigs_res *res = &q->resources[i];
+        wr_i16(w, res->error_code);
+        wr_cstr(w, res->error_message);
+        wr_i8(w, res->type);
+        wr_str(w, res->name);
+        wr_array(w, res->nentries);
+        for (int32_t k = 0; k < res->nentries; k++) {
+            const describe_entry *e = &res->entries[k];
+            wr_cstr(w, e->name);
+            wr_cstr(w, e->value);
+            wr_bool(w, e->read_only);
+            if (v == 0)
+                wr_bool(w, e->is_default);
+            else
+                wr_i8(w, e->source);
+            wr_bool(w, e->is_sensitive);
+            if (v >= 1)
+                wr_array(w, 0); /* synonyms: none reported */
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- AlterConfigs ---------------- */
+
+int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q)
+{
+    BROOK_UNUSED(v);
+    q->nresources = rd_array(r, 7);
+    if (q->nresources < 0)
+        return -1;
+    q->resources = ARENA_ARRAY(a, alterconfigs_res, q->nresources);
+    if (q->nresources > 0 && !q->resources)
+        return -1;
+    for (int32_t i = 0; i < q->nresources && !r->err; i++) {
+        alterconfigs_res *res = &q->resources[i];
+        res->type = rd_i8(r);
+        res->name = rd_str(r);
+        if (decode_kv_array(r, a, &res->nconfigs, &res->configs) != 0)
+            return -1;
+        rd_tags(r);
+    }
+    q->validate_only = rd_bool(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void alterconfigs_resp_encode(wr *w, int16_t v, const alterconfigs_req *q)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0);
+    wr_array(w, q->nresources);
+    for (int32_t i = 0; i < q->nresources; i++) {
+        const alterconfigs_res *res = &q->resources[i];
+        wr_i16(w, res->error_code);
+        wr_cstr(w, res->error_message);
+        wr_i8(w, res->type);
+        wr_str(w, res->name);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
+{
+    union {
+        apiversions_req av;
+        metadata_req md;
+        produce_req pr;
+        fetch_req fe;
+        listoffsets_req lo;
+        createtopics_req ct;
+        deletetopics_req dt;
+        createparts_req cp;
+        deleterecords_req dr;
+        describeconfigs_req dc;
+        alterconfigs_req ac;
+    } u;
+    switch (api_key) {
+    case API_API_VERSIONS: return apiversions_req_decode(r, version, a, &u.av);
+    case API_METADATA: return metadata_req_decode(r, version, a, &u.md);
+    case API_PRODUCE: return produce_req_decode(r, version, a, &u.pr);
+    case API_FETCH: return fetch_req_decode(r, version, a, &u.fe);
+    case API_LIST_OFFSETS: return listoffsets_req_decode(r, version, a, &u.lo);
+    case API_CREATE_TOPICS: return createtopics_req_decode(r, version, a, &u.ct);
+    case API_DELETE_TOPICS: return deletetopics_req_decode(r, version, a, &u.dt);
+    case API_CREATE_PARTITIONS: return createparts_req_decode(r, version, a, &u.cp);
+    case API_DELETE_RECORDS: return deleterecords_req_decode(r, version, a, &u.dr);
+    case API_DESCRIBE_CONFIGS: return describeconfigs_req_decode(r, version, a, &u.dc);
+    case API_ALTER_CONFIGS: return alterconfigs_req_decode(r, version, a, &u.ac);
+    }
+    return -1;
+}

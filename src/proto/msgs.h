@@ -1,0 +1,266 @@
+/*
+ * msgs.h - request decoders and response encoders for every API in the version table.
+ *
+ * Owns: the field layouts of each API and version (shared/kafka/SCHEMAS.txt). Decoders
+ * fill structs whose arrays live in the request's arena and whose strings/bytes borrow the
+ * request buffer; every length is checked against the bytes present, and a decoder
+ * returns 0 or -1 (malformed: the connection is closed). Encoders write a response body
+ * (after resp_begin) from a struct the handler filled.
+ * Never: decides anything; handlers in broker/ do.
+ */
+#ifndef BROOK_PROTO_MSGS_H
+#define BROOK_PROTO_MSGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+/* ---- ApiVersions ---- */
+typedef struct apiversions_req {
+    kslice client_software_name, client_software_version; /* v3+ */
+} apiversions_req;
+int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q);
+/* Encodes the body listing the version table. For an unsupported version the caller
+ * passes v = 0 and error UNSUPPORTED_VERSION, as Kafka does. */
+void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code);
+
+/* ---- Metadata ---- */
+typedef struct metadata_req {
+    int32_t ntopics; /* -1: all topics */
+    kslice *topics;
+    bool allow_auto_create; /* v4+; true below */
+} metadata_req;
+int metadata_req_decode(rd *r, int16_t v, arena *a, metadata_req *q);
+
+typedef struct md_broker {
+    int32_t node_id;
+    const char *host;
+    int32_t port;
+    const char *rack;
+} md_broker;
+typedef struct md_partition {
+    int16_t error_code;
+    int32_t index, leader, leader_epoch;
+    int32_t nreplicas;
+    const int32_t *replicas;
+    int32_t nisr;
+    const int32_t *isr;
+} md_partition;
+typedef struct md_topic {
+    int16_t error_code;
+    kslice name;
+    bool is_internal;
+    int32_t npartitions;
+    md_partition *partitions;
+} md_topic;
+typedef struct metadata_resp {
+    int32_t nbrokers;
+    md_broker *brokers;
+    const char *cluster_id;
+    int32_t controller_id;
+    int32_t ntopics;
+    md_topic *topics;
+} metadata_resp;
+void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m);
+
+/* ---- Produce ---- */
+typedef struct produce_part {
+    int32_t index;
+    kslice records; /* borrowed; handlers may patch it in place (offsets) */
+    /* response */
+    int16_t error_code;
+    int64_t base_offset, log_append_time, log_start_offset;
+} produce_part;
+typedef struct produce_topic {
+    kslice name;
+    int32_t nparts;
+    produce_part *parts;
+} produce_topic;
+typedef struct produce_req {
+    kslice transactional_id;
+    int16_t acks;
+    int32_t timeout_ms;
+    int32_t ntopics;
+    produce_topic *topics;
+} produce_req;
+int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q);
+/* The response echoes the request's topics with the per-partition results filled in. */
+void produce_resp_encode(wr *w, int16_t v, const produce_req *q);
+
+/* ---- Fetch ---- */
+typedef struct fetch_aborted {
+    int64_t producer_id, first_offset;
+} fetch_aborted;
+typedef struct fetch_part {
+    int32_t index, current_leader_epoch;
+    int64_t fetch_offset, log_start_offset;
+    int32_t partition_max_bytes;
+    /* response */
+    int16_t error_code;
+    int64_t high_watermark, last_stable_offset, resp_log_start_offset;
+    int32_t naborted; /* -1: null */
+    fetch_aborted *aborted;
+    const uint8_t *records; /* owned by the handler's buffer */
+    int32_t records_len;
+} fetch_part;
+typedef struct fetch_topic {
+    kslice name;
+    int32_t nparts;
+    fetch_part *parts;
+} fetch_topic;
+typedef struct fetch_req {
+    int32_t replica_id, max_wait_ms, min_bytes, max_bytes;
+    int8_t isolation_level;
+    int32_t session_id, session_epoch;
+    int32_t ntopics;
+    fetch_topic *topics;
+    kslice rack_id;
+} fetch_req;
+int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q);
+void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code);
+
+/* ---- ListOffsets ---- */
+typedef struct listoffsets_part {
+    int32_t index;
+    int64_t timestamp;
+    int16_t error_code;
+    int64_t resp_timestamp, offset;
+} listoffsets_part;
+typedef struct listoffsets_topic {
+    kslice name;
+    int32_t nparts;
+    listoffsets_part *parts;
+} listoffsets_topic;
+typedef struct listoffsets_req {
+    int32_t replica_id;
+    int8_t isolation_level;
+    int32_t ntopics;
+    listoffsets_topic *topics;
+} listoffsets_req;
+int listoffsets_req_decode(rd *r, int16_t v, arena *a, listoffsets_req *q);
+void listoffsets_resp_encode(wr *w, int16_t v, const listoffsets_req *q);
+
+/* ---- CreateTopics ---- */
+typedef struct kv_pair {
+    kslice name, value;
+} kv_pair;
+typedef struct createtopics_topic {
+    kslice name;
+    int32_t num_partitions;
+    int16_t replication_factor;
+    int32_t nassignments;
+    int32_t nconfigs;
+    kv_pair *configs;
+    int16_t error_code;
+    const char *error_message;
+} createtopics_topic;
+typedef struct createtopics_req {
+    int32_t ntopics;
+    createtopics_topic *topics;
+    int32_t timeout_ms;
+    bool validate_only;
+} createtopics_req;
+int createtopics_req_decode(rd *r, int16_t v, arena *a, createtopics_req *q);
+void createtopics_resp_encode(wr *w, int16_t v, const createtopics_req *q);
+
+/* ---- DeleteTopics ---- */
+typedef struct deletetopics_req {
+    int32_t nnames;
+    kslice *names;
+    int16_t *error_codes; /* response, one per name */
+    int32_t timeout_ms;
+} deletetopics_req;
+int deletetopics_req_decode(rd *r, int16_t v, arena *a, deletetopics_req *q);
+void deletetopics_resp_encode(wr *w, int16_t v, const deletetopics_req *q);
+
+/* ---- CreatePartitions ---- */
+typedef struct createparts_topic {
+    kslice name;
+    int32_t count;
+    int32_t nassignments; /* -1: null */
+    int16_t error_code;
+    const char *error_message;
+} createparts_topic;
+typedef struct createparts_req {
+    int32_t ntopics;
+    createparts_topic *topics;
+    int32_t timeout_ms;
+    bool validate_only;
+} createparts_req;
+int createparts_req_decode(rd *r, int16_t v, arena *a, createparts_req *q);
+void createparts_resp_encode(wr *w, int16_t v, const createparts_req *q);
+
+/* ---- DeleteRecords ---- */
+typedef struct deleterecords_part {
+    int32_t index;
+    int64_t offset;
+    int64_t low_watermark;
+    int16_t error_code;
+} deleterecords_part;
+typedef struct deleterecords_topic {
+    kslice name;
+    int32_t nparts;
+    deleterecords_part *parts;
+} deleterecords_topic;
+typedef struct deleterecords_req {
+    int32_t ntopics;
+    deleterecords_topic *topics;
+    int32_t timeout_ms;
+} deleterecords_req;
+int deleterecords_req_decode(rd *r, int16_t v, arena *a, deleterecords_req *q);
+void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q);
+
+/* ---- DescribeConfigs / AlterConfigs ---- */
+enum config_resource_type { CONFIG_RESOURCE_TOPIC = 2, CONFIG_RESOURCE_BROKER = 4 };
+enum config_source {
+    CONFIG_SOURCE_TOPIC = 1,
+    CONFIG_SOURCE_STATIC_BROKER = 4,
+    CONFIG_SOURCE_DEFAULT = 5
+};
+typedef struct describe_entry {
+    const char *name, *value;
+    bool read_only, is_default, is_sensitive;
+    int8_t source;
+} describe_entry;
+typedef struct describeconfigs_res {
+    int8_t type;
+    kslice name;
+    int32_t nnames; /* -1: all */
+    kslice *names;
+    /* response */
+    int16_t error_code;
+    const char *error_message;
+    int32_t nentries;
+    describe_entry *entries;
+} describeconfigs_res;
+typedef struct describeconfigs_req {
+    int32_t nresources;
+    describeconfigs_res *resources;
+    bool include_synonyms;
+} describeconfigs_req;
+int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *q);
+void describeconfigs_resp_encode(wr *w, int16_t v, const describeconfigs_req *q);
+
+typedef struct alterconfigs_res {
+    int8_t type;
+    kslice name;
+    int32_t nconfigs;
+    kv_pair *configs;
+    int16_t error_code;
+    const char *error_message;
+} alterconfigs_res;
+typedef struct alterconfigs_req {
+    int32_t nresources;
+    alterconfigs_res *resources;
+    bool validate_only;
+} alterconfigs_req;
+int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q);
+void alterconfigs_resp_encode(wr *w, int16_t v, const alterconfigs_req *q);
+
+/* Decodes the body of any request in the table into an arena-allocated struct and
+ * discards it: the single entry point of the request-decoder fuzz target. */
+int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a);
+
+#endif
