@@ -1,0 +1,369 @@
+#!/usr/bin/python3
+"""Start, stop, crash and restart a brookd for integration tests.
+
+Standard library only; runs under /usr/bin/python3.
+
+    from brook_harness import Broker
+    with Broker() as b:                 # temp data dir, 127.0.0.1 ephemeral port
+        print(b.bootstrap)              # "127.0.0.1:PORT"
+        b.crash_restart()               # SIGKILL + restart on the same port and data dir
+        b.stop()                        # SIGTERM, SIGKILL fallback; returns the exit code
+
+As a command-line wrapper, starts one broker, runs a command with the broker's address
+(substituted for "{bootstrap}" in the arguments and exported as BROOK_BOOTSTRAP), stops the
+broker and exits with the command's exit code:
+
+    brook_harness.py run [--timeout S] [--set key=value ...] -- CMD ARGS...
+
+The brookd binary comes from $BROOKD (set by ctest), else <repo>/build-integ/brookd.
+Every wait is bounded.  The temporary directory (data + brookd.log) is removed on exit
+unless BROOK_KEEP_TMP=1; when a `with` block fails, the tail of brookd's log is printed.
+Brokers are started with PR_SET_PDEATHSIG=SIGKILL, so they never outlive the test process
+(even when ctest kills it on timeout), and an atexit hook kills any broker still running.
+"""
+
+import atexit
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+READY_RE = re.compile(r"ready listener=127\.0\.0\.1:(\d+)")
+
+_live = set()  # brokers whose process may be running
+
+
+def _cleanup_all():
+    for b in list(_live):
+        try:
+            b.close()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+atexit.register(_cleanup_all)
+
+
+def _on_sigterm(signum, frame):
+    # Turn SIGTERM (ctest timeout, CI cancel) into SystemExit so `with` blocks and atexit run.
+    raise SystemExit(128 + signum)
+
+
+if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread
+        pass
+
+_libc = None
+
+
+def _pdeathsig():
+    """preexec_fn: have the kernel SIGKILL the broker if the parent (thread) dies."""
+    global _libc
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def find_brookd():
+    p = os.environ.get("BROOKD")
+    if p:
+        return p
+    for cand in (os.path.join(REPO, "build-integ", "brookd"), os.path.join(REPO, "build", "brookd")):
+        if os.access(cand, os.X_OK):
+            return cand
+    raise RuntimeError("brookd not found: set BROOKD=/path/to/brookd")
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+class Broker:
+    """One brookd process with its own temp data dir; restartable on the same port."""
+
+    def __init__(self, brookd=None, config=None, ready_timeout=30.0, name="brook", keep_tmp=None):
+        self.brookd = brookd or find_brookd()
+        self.config = dict(config or {})
+        self.ready_timeout = float(ready_timeout)
+        self.keep_tmp = (os.environ.get("BROOK_KEEP_TMP") == "1") if keep_tmp is None else keep_tmp
+        self.tmp = tempfile.mkdtemp(prefix=f"{name}-integ-")
+        self.data_dir = os.path.join(self.tmp, "data")
+        os.makedirs(self.data_dir)
+        self.log_path = os.path.join(self.tmp, "brookd.log")
+        self.port = 0
+        self.proc = None
+        self.starts = 0
+        self.closed = False
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def bootstrap(self):
+        if not self.port:
+            raise BrokerError("broker has not been started")
+        return f"127.0.0.1:{self.port}"
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # ----------------------------------------------------------------- lifecycle
+    def _argv(self):
+        argv = [self.brookd,
+                f"--listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                f"--log.dirs={self.data_dir}"]
+        for k, v in self.config.items():
+            argv.append(f"--{k}={v}")
+        return argv
+
+    def start(self, attempts=None):
+        """Start brookd and wait (bounded) for its ready line.  On a restart the port is
+        fixed; a bind failure (port briefly unavailable) is retried a few times."""
+        if self.closed:
+            raise BrokerError("broker closed")
+        if self.running():
+            raise BrokerError("broker already running")
+        attempts = attempts or (1 if self.port == 0 else 5)
+        last = None
+        for i in range(attempts):
+            try:
+                self._start_once()
+                return self
+            except BrokerError as e:
+                last = e
+                if i + 1 < attempts:
+                    time.sleep(0.2 * (i + 1))
+        raise last
+
+    def _start_once(self):
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n===== harness: start #{self.starts + 1} {' '.join(self._argv())}\n".encode())
+            log.flush()
+            log_pos = log.tell()
+            self.proc = subprocess.Popen(self._argv(), stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=log, cwd=self.tmp, preexec_fn=_pdeathsig,
+                                         close_fds=True)
+        _live.add(self)
+        self.starts += 1
+        deadline = time.monotonic() + self.ready_timeout
+        with open(self.log_path, "rb") as f:
+            f.seek(log_pos)
+            buf = b""
+            while True:
+                chunk = f.read()
+                if chunk:
+                    buf += chunk
+                    m = READY_RE.search(buf.decode("utf-8", "replace"))
+                    if m:
+                        port = int(m.group(1))
+                        if self.port and port != self.port:
+                            self._kill_proc()
+                            raise BrokerError(f"restarted on port {port}, expected {self.port}")
+                        self.port = port
+                        return
+                if self.proc.poll() is not None:
+                    rc = self.proc.returncode
+                    self.proc = None
+                    raise BrokerError(f"brookd exited with {rc} before ready:\n{self.log_tail()}")
+                if time.monotonic() > deadline:
+                    self._kill_proc()
+                    raise BrokerError(f"brookd not ready after {self.ready_timeout}s:\n{self.log_tail()}")
+                time.sleep(0.01)
+
+    def _kill_proc(self):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # unkillable (D state): give up waiting
+                pass
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def stop(self, timeout=15.0):
+        """Clean shutdown: SIGTERM, wait up to `timeout`, then SIGKILL.  Returns the exit
+        code (0 = clean), or None if it had to be killed."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._kill_proc()
+                with open(self.log_path, "ab") as log:
+                    log.write(b"===== harness: SIGTERM timed out, SIGKILLed\n")
+                return None
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def kill(self):
+        """kill -9, as a crash; returns once the process is gone."""
+        with open(self.log_path, "ab") as log:
+            log.write(b"\n===== harness: SIGKILL\n")
+        return self._kill_proc()
+
+    def crash_restart(self):
+        """kill -9, then restart on the same port and data dir."""
+        self.kill()
+        return self.start()
+
+    def restart(self, timeout=15.0):
+        """Clean stop (SIGTERM) then start on the same port; returns the stop exit code."""
+        rc = self.stop(timeout)
+        self.start()
+        return rc
+
+    def close(self):
+        if self.closed:
+            return
+        self._kill_proc()
+        _live.discard(self)
+        self.closed = True
+        if not self.keep_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print(f"brook_harness: kept {self.tmp}", file=sys.stderr)
+
+    # ----------------------------------------------------------------- diagnostics
+    def log_tail(self, lines=60):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - 64 * 1024))
+                data = f.read().decode("utf-8", "replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(data.splitlines()[-lines:])
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is not None:
+                print(f"----- brookd log tail ({self.log_path}) -----\n{self.log_tail()}\n-----",
+                      file=sys.stderr)
+            elif self.running():
+                rc = self.stop()
+                if rc != 0:
+                    print(f"brook_harness: brookd exit code on SIGTERM was {rc} (expected 0)\n"
+                          f"{self.log_tail()}", file=sys.stderr)
+        finally:
+            self.close()
+        return False
+
+    def __del__(self):
+        try:
+            if not self.closed:
+                self.close()
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------- test helpers
+class Check:
+    """Counts assertions so a test can prove it checked something."""
+
+    def __init__(self, name):
+        self.name = name
+        self.n = 0
+
+    def __call__(self, cond, msg):
+        self.n += 1
+        if not cond:
+            raise AssertionError(f"[{self.name}] {msg}")
+
+    def eq(self, got, want, msg):
+        self.n += 1
+        if got != want:
+            raise AssertionError(f"[{self.name}] {msg}: expected {want!r}, got {got!r}")
+
+    def done(self):
+        if self.n == 0:
+            raise AssertionError(f"[{self.name}] no assertions were made")
+        print(f"[{self.name}] OK: {self.n} checks passed", flush=True)
+
+
+def wait_until(pred, timeout, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def run_checked(argv, timeout, input=None, env=None):
+    """Run a command, bounded; returns CompletedProcess; raises on timeout."""
+    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env)
+
+
+# --------------------------------------------------------------------- CLI
+def _main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="start a broker, run CMD, stop the broker")
+    r.add_argument("--timeout", type=float, default=600.0, help="limit for CMD in seconds")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra brookd config (repeatable)")
+    r.add_argument("command", nargs=argparse.REMAINDER)
+    a = ap.parse_args(argv)
+    cmd = a.command[1:] if a.command and a.command[0] == "--" else a.command
+    if not cmd:
+        ap.error("no command given")
+    cfg = dict(kv.split("=", 1) for kv in a.set)
+    with Broker(config=cfg) as b:
+        env = dict(os.environ, BROOK_BOOTSTRAP=b.bootstrap)
+        cmd = [c.replace("{bootstrap}", b.bootstrap) for c in cmd]
+        print(f"brook_harness: broker at {b.bootstrap}; running {' '.join(cmd)}", flush=True)
+        p = subprocess.Popen(cmd, env=env, preexec_fn=_pdeathsig)
+        try:
+            rc = p.wait(timeout=a.timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+            print(f"brook_harness: command timed out after {a.timeout}s", file=sys.stderr)
+            rc = 124
+        except BaseException:
+            p.kill()
+            p.wait(timeout=10)
+            raise
+        if rc != 0:
+            print(f"----- brookd log tail -----\n{b.log_tail()}\n-----", file=sys.stderr)
+        stop_rc = b.stop()
+        if stop_rc != 0:
+            print(f"brook_harness: brookd exit code on SIGTERM was {stop_rc} (expected 0)", file=sys.stderr)
+            if rc == 0:
+                rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
