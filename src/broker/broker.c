@@ -1,0 +1,172 @@
+/* broker.c - wiring one node together and the order of a loop turn:
+ *   1. poll: read requests; Produce appends into the page cache (log_append);
+ *   2. prepare (end of turn): every log written this turn goes to the flush thread as
+ *      one fdatasync job (group commit);
+ *   3. the flush thread's completion (uv_async) moves durable offsets, then parked
+ *      produces are answered and parked fetches re-evaluated.
+ * An ack therefore always follows the fdatasync that covers its batch (sync mode). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+
+void broker_dispatch(void *ctx, net_request *nr);
+
+void broker_on_progress(broker *b)
+{
+    produce_on_progress(b);
+    fetch_on_progress(b);
+}
+
+void broker_forget_partition(broker *b, partition *p)
+{
+    produce_forget_partition(b, p);
+    fetch_forget_partition(b, p);
+}
+
+static void on_durable(void *ctx) { broker_on_progress(ctx); }
+
+static void on_prepare(uv_prepare_t *h)
+{
+    broker *b = h->data;
+    store_before_poll(b->store);
+}
+
+/* Retention and time-based rolls, every log.retention.check.interval.ms. */
+static void on_retention(uv_timer_t *t)
+{
+    broker *b = t->data;
+    int64_t now = clock_wall_ms();
+    for (topic *tp = b->md.topics; tp; tp = tp->hh.next)
+        for (int32_t i = 0; i < tp->npartitions; i++) {
+            plog *l = tp->parts[i]->log;
+            if (log_maybe_roll_by_time(l, now) != LOG_OK)
+                LOG_ERROR("broker", "%s: roll failed", l->name);
+            if (log_apply_retention(l, now) < 0)
+                LOG_ERROR("broker", "%s: retention failed", l->name);
+        }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    broker *b = s->data;
+    LOG_INFO("broker", "received %s; shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    broker_stop(b);
+}
+
+/* Opens every topic's partitions from the registry. */
+static int open_topics(broker *b)
+{
+    int64_t now = clock_wall_ms();
+    for (topic *t = b->md.topics; t; t = t->hh.next) {
+        topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
+                             &t->logcfg, &t->max_message_bytes);
+        t->parts = calloc((size_t)t->npartitions, sizeof(partition *));
+        if (!t->parts)
+            return -ENOMEM;
+        for (int32_t i = 0; i < t->npartitions; i++) {
+            int rc = store_partition_open(b->store, t->name, i, &t->logcfg, now, &t->parts[i]);
+            if (rc != LOG_OK) {
+                LOG_ERROR("broker", "cannot open %s-%d: %s", t->name, i, log_result_name(rc));
+                return -EIO;
+            }
+        }
+    }
+    return 0;
+}
+
+int broker_start(broker *b, int64_t started_us)
+{
+    b->started_us = started_us;
+    b->loop = uv_default_loop();
+    log_set_node(b->cfg.node_id);
+    broker_topic_defaults(&b->cfg, &b->tdefaults);
+    store_opts so = {
+        .data_dir = b->cfg.data_dir,
+        .flush_sync = b->cfg.flush_sync,
+        .flush_interval_ms = b->cfg.log_flush_interval_ms,
+        .on_durable = on_durable,
+        .ctx = b,
+    };
+    bool clean;
+    int rc = store_open(&so, b->loop, &b->store, &clean);
+    if (rc != 0)
+        return rc;
+    LOG_INFO("broker", "data directory %s (%s previous shutdown)", b->cfg.data_dir,
+             clean ? "clean" : "unclean or first");
+    char err[256];
+    if ((rc = md_load(&b->md, b->cfg.data_dir, err, sizeof(err))) != 0) {
+        LOG_ERROR("broker", "%s", err);
+        return rc;
+    }
+    if ((rc = open_topics(b)) != 0)
+        return rc;
+    net_opts no = {
+        .host = b->cfg.host,
+        .port = b->cfg.port,
+        .max_frame_bytes = b->cfg.socket_request_max_bytes,
+        .dispatch = broker_dispatch,
+        .ctx = b,
+    };
+    if ((rc = net_server_start(b->loop, &no, &b->srv, &b->port)) != 0) {
+        LOG_ERROR("broker", "cannot listen on %s:%d: %s", b->cfg.host, b->cfg.port,
+                  uv_strerror(rc));
+        return rc;
+    }
+    if (b->cfg.adv_port == 0 || !b->cfg.advertised_listeners)
+        b->cfg.adv_port = b->port;
+    uv_prepare_init(b->loop, &b->prepare);
+    b->prepare.data = b;
+    uv_prepare_start(&b->prepare, on_prepare);
+    uv_timer_init(b->loop, &b->retention_timer);
+    b->retention_timer.data = b;
+    uint64_t every = (uint64_t)b->cfg.log_retention_check_interval_ms;
+    uv_timer_start(&b->retention_timer, on_retention, every, every);
+    uv_signal_init(b->loop, &b->sig_term);
+    uv_signal_init(b->loop, &b->sig_int);
+    b->sig_term.data = b->sig_int.data = b;
+    uv_signal_start(&b->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&b->sig_int, on_signal, SIGINT);
+    signal(SIGPIPE, SIG_IGN);
+    LOG_INFO("broker", "brookd ready listener=%s:%d node.id=%d topics=%zu flush=%s startup_ms=%.1f",
+             b->cfg.host, b->port, b->cfg.node_id, md_count(&b->md), b->cfg.log_flush_mode,
+             (double)(clock_mono_us() - started_us) / 1000.0);
+    return 0;
+}
+
+/* Clean shutdown: stop taking requests, answer what is parked, make every log durable,
+ * write the clean-shutdown marker, and let the loop run out. */
+void broker_stop(broker *b)
+{
+    if (b->stopping)
+        return;
+    b->stopping = true;
+    if (b->srv)
+        net_server_stop(b->srv);
+    fetch_drain(b);
+    produce_drain(b);
+    size_t n = 0, k = 0;
+    for (topic *t = b->md.topics; t; t = t->hh.next)
+        n += (size_t)t->npartitions;
+    partition **all = calloc(n ? n : 1, sizeof(*all));
+    for (topic *t = b->md.topics; t && all; t = t->hh.next)
+        for (int32_t i = 0; i < t->npartitions; i++)
+            all[k++] = t->parts[i];
+    if (!all) {
+        LOG_ERROR("broker", "out of memory at shutdown; the next start will recover");
+        exit(1);
+    }
+    store_close(b->store, all, k);
+    free(all);
+    md_free(&b->md);
+    uv_prepare_stop(&b->prepare);
+    uv_close((uv_handle_t *)&b->prepare, NULL);
+    uv_close((uv_handle_t *)&b->retention_timer, NULL);
+    uv_close((uv_handle_t *)&b->sig_term, NULL);
+    uv_close((uv_handle_t *)&b->sig_int, NULL);
+    LOG_INFO("broker", "shutdown complete");
+}

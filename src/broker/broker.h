@@ -1,0 +1,96 @@
+/*
+ * broker.h - the composition root of one brookd node, shared by the API handlers.
+ *
+ * Owns: the wiring (config, loop, store, metadata, listener) and the requests parked
+ * until an event completes them: produces waiting for their fsync, fetches waiting for
+ * data or their max_wait. The state itself lives in storage/ and cluster/.
+ * Never: holds data of its own beyond those parked requests.
+ */
+#ifndef BROOK_BROKER_BROKER_H
+#define BROOK_BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "broker/config.h"
+#include "cluster/metadata.h"
+#include "net/server.h"
+#include "proto/api.h"
+#include "storage/store.h"
+#include "storage/topic_config.h"
+
+struct produce_op;
+struct fetch_op;
+
+typedef struct broker {
+    broker_config cfg;
+    uv_loop_t *loop;
+    store *store;
+    metadata md;
+    net_server *srv;
+    int port;
+    topic_defaults tdefaults;
+    uv_prepare_t prepare;
+    uv_timer_t retention_timer;
+    uv_signal_t sig_term, sig_int;
+    struct produce_op *produces; /* waiting for durability */
+    struct fetch_op *fetches;    /* waiting for data or their deadline */
+    bool stopping;
+    int64_t started_us;
+} broker;
+
+/* Everything a handler needs for one request. */
+typedef struct req_ctx {
+    broker *b;
+    net_request *nr;
+    req_header h;
+    rd body;
+} req_ctx;
+
+int broker_start(broker *b, int64_t started_us);
+void broker_stop(broker *b);
+
+/* Topic operations (topics.c). Each persists the registry before returning success.
+ * *msg gets a human message for errors (static or arena-free). */
+int16_t broker_topic_create(broker *b, kslice name, int32_t nparts, int nconfigs,
+                            char *const *keys, char *const *values, bool validate_only,
+                            const char **msg);
+int16_t broker_topic_delete(broker *b, kslice name);
+int16_t broker_topic_add_partitions(broker *b, topic *t, int32_t count, bool validate_only,
+                                    const char **msg);
+int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
+                                 char *const *values, bool validate_only, const char **msg);
+/* Looks up a partition; *err_out gets UNKNOWN_TOPIC_OR_PARTITION when absent. */
+partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out);
+void broker_topic_defaults(const broker_config *c, topic_defaults *d);
+
+/* Handlers (one per API). Each either answers at once (net_request_done) or parks. */
+void handle_api_versions(req_ctx *c);
+void handle_metadata(req_ctx *c);
+void handle_produce(req_ctx *c);
+void handle_fetch(req_ctx *c);
+void handle_list_offsets(req_ctx *c);
+void handle_create_topics(req_ctx *c);
+void handle_delete_topics(req_ctx *c);
+void handle_create_partitions(req_ctx *c);
+void handle_delete_records(req_ctx *c);
+void handle_describe_configs(req_ctx *c);
+void handle_alter_configs(req_ctx *c);
+
+/* Called when offsets became durable or visible: completes parked produces and fetches. */
+void broker_on_progress(broker *b);
+/* Forgets parked work that refers to a partition about to be dropped. */
+void broker_forget_partition(broker *b, partition *p);
+/* Per-handler halves of the two above (h_produce.c, h_fetch.c). */
+void produce_on_progress(broker *b);
+void produce_forget_partition(broker *b, partition *p);
+void fetch_on_progress(broker *b);
+void fetch_forget_partition(broker *b, partition *p);
+/* Completes every parked request at shutdown. */
+void produce_drain(broker *b);
+void fetch_drain(broker *b);
+/* Encodes the response frame for a request whose body was written by fn. */
+void broker_reply_malformed(req_ctx *c, const char *what);
+
+#endif

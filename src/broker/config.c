@@ -1,0 +1,160 @@
+/* config.c - see config.h. Key names, types and defaults follow Kafka's broker configs. */
+#include "broker/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/limits.h"
+
+#define OFF(f) offsetof(broker_config, f)
+#define I64MAX INT64_MAX
+#define I32MAX INT32_MAX
+
+static const config_def g_defs[] = {
+    {"node.id", CFG_INT32, "1", 0, 1000000, NULL, OFF(node_id), "this broker's id"},
+    {"broker.id", CFG_INT32, NULL, 0, 1000000, NULL, OFF(node_id), "alias of node.id"},
+    {"listeners", CFG_STRING, "PLAINTEXT://127.0.0.1:9092", 0, 0, NULL, OFF(listeners),
+     "PLAINTEXT://host:port to listen on (port 0: any free port)"},
+    {"advertised.listeners", CFG_STRING, NULL, 0, 0, NULL, OFF(advertised_listeners),
+     "address given to clients in Metadata; defaults to listeners"},
+    {"log.dirs", CFG_STRING, NULL, 0, 0, NULL, OFF(log_dirs), "data directory"},
+    {"log.dir", CFG_STRING, "./data", 0, 0, NULL, OFF(log_dir), "data directory if log.dirs is unset"},
+    {"num.partitions", CFG_INT32, "1", 1, 10000, NULL, OFF(num_partitions),
+     "partitions of auto-created topics"},
+    {"default.replication.factor", CFG_INT32, "1", 1, 1, NULL, OFF(default_replication_factor),
+     "replicas of new topics (one node: 1)"},
+    {"min.insync.replicas", CFG_INT32, "1", 1, 1, NULL, OFF(min_insync_replicas),
+     "in-sync replicas needed for acks=all (one node: 1)"},
+    {"log.segment.bytes", CFG_INT64, "1073741824", 14, 2147483647, NULL, OFF(log_segment_bytes),
+     "roll a segment at this size"},
+    {"log.roll.ms", CFG_INT64, "-1", -1, I64MAX, NULL, OFF(log_roll_ms), "roll a segment at this age"},
+    {"log.roll.hours", CFG_INT64, "168", 1, I32MAX, NULL, OFF(log_roll_hours), "used if log.roll.ms is unset"},
+    {"log.retention.ms", CFG_INT64, "-2", -2, I64MAX, NULL, OFF(log_retention_ms),
+     "delete segments older than this (-1: never)"},
+    {"log.retention.minutes", CFG_INT64, "-2", -2, I32MAX, NULL, OFF(log_retention_minutes),
+     "used if log.retention.ms is unset"},
+    {"log.retention.hours", CFG_INT64, "168", -1, I32MAX, NULL, OFF(log_retention_hours),
+     "used if neither of the above is set"},
+    {"log.retention.bytes", CFG_INT64, "-1", -1, I64MAX, NULL, OFF(log_retention_bytes),
+     "delete oldest segments past this size per partition (-1: never)"},
+    {"log.retention.check.interval.ms", CFG_INT64, "300000", 1, I64MAX, NULL,
+     OFF(log_retention_check_interval_ms), "how often retention runs"},
+    {"log.index.interval.bytes", CFG_INT32, "4096", 0, I32MAX, NULL, OFF(log_index_interval_bytes),
+     "bytes between sparse index entries"},
+    {"log.message.timestamp.type", CFG_ENUM, "CreateTime", 0, 0, "CreateTime|LogAppendTime",
+     OFF(log_message_timestamp_type), "timestamp kept in batches"},
+    {"log.cleanup.policy", CFG_ENUM, "delete", 0, 0, "delete", OFF(log_cleanup_policy),
+     "only delete is supported"},
+    {"message.max.bytes", CFG_INT32, "1048588", 0, I32MAX, NULL, OFF(message_max_bytes),
+     "largest record batch accepted"},
+    {"auto.create.topics.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(auto_create_topics_enable),
+     "create unknown topics on Metadata/Produce"},
+    {"delete.topic.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(delete_topic_enable),
+     "allow DeleteTopics"},
+    {"socket.request.max.bytes", CFG_INT32, "104857600", 64, I32MAX, NULL,
+     OFF(socket_request_max_bytes), "largest request frame; larger closes the connection"},
+    {"log.flush.mode", CFG_ENUM, "sync", 0, 0, "sync|interval", OFF(log_flush_mode),
+     "sync: ack after fdatasync (group commit); interval: ack after write, fsync on a timer"},
+    {"log.flush.interval.ms", CFG_INT64, "1000", 1, I64MAX, NULL, OFF(log_flush_interval_ms),
+     "fsync period in interval mode"},
+    {"cluster.id", CFG_STRING, "brook-cluster", 0, 0, NULL, OFF(cluster_id), "cluster id in Metadata"},
+    {"log.level", CFG_ENUM, "info", 0, 0, "debug|info|warn|error", OFF(log_level), "log verbosity"},
+};
+
+const config_def *broker_config_defs(size_t *n_out)
+{
+    *n_out = BROOK_ARRAY_LEN(g_defs);
+    return g_defs;
+}
+
+void broker_config_init(broker_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    config_defaults(g_defs, BROOK_ARRAY_LEN(g_defs), c);
+}
+
+void broker_config_free(broker_config *c) { config_free(g_defs, BROOK_ARRAY_LEN(g_defs), c); }
+
+static int set_cb(void *ctx, const char *key, const char *value, char *err, size_t errlen)
+{
+    return config_set(g_defs, BROOK_ARRAY_LEN(g_defs), ctx, key, value, err, errlen);
+}
+
+int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *p = strstr(s, "://");
+    if (!p || strncmp(s, "PLAINTEXT", (size_t)(p - s)) != 0 || p - s != 9)
+        return -1;
+    p += 3;
+    const char *colon = strrchr(p, ':');
+    if (!colon || colon == p || (size_t)(colon - p) >= hostlen || strchr(p, ','))
+        return -1;
+    int64_t v;
+    if (config_parse_i64(colon + 1, &v) != 0 || v < 0 || v > 65535)
+        return -1;
+    memcpy(host, p, (size_t)(colon - p));
+    host[colon - p] = '\0';
+    *port = (int)v;
+    return 0;
+}
+
+/* Kafka's precedence: *.ms, then *.minutes, then *.hours. */
+static void resolve(broker_config *c)
+{
+    if (c->log_retention_ms != -2)
+        c->retention_ms_resolved = c->log_retention_ms;
+    else if (c->log_retention_minutes != -2)
+        c->retention_ms_resolved = c->log_retention_minutes * 60000;
+    else
+        c->retention_ms_resolved = c->log_retention_hours < 0 ? -1 : c->log_retention_hours * 3600000;
+    c->roll_ms_resolved = c->log_roll_ms > 0 ? c->log_roll_ms : c->log_roll_hours * 3600000;
+    c->flush_sync = strcmp(c->log_flush_mode, "sync") == 0;
+    c->data_dir = c->log_dirs ? c->log_dirs : c->log_dir;
+}
+
+int broker_config_load(broker_config *c, const char *file, int argc, char **argv, char *err,
+                       size_t errlen)
+{
+    if (file && config_parse_file(file, set_cb, c, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || !strchr(a, '=')) {
+            snprintf(err, errlen, "bad argument '%s' (expected --key=value)", a);
+            return -1;
+        }
+        char key[BROOK_CONFIG_KEY_MAX];
+        size_t kn = (size_t)(strchr(a, '=') - (a + 2));
+        if (kn == 0 || kn >= sizeof(key)) {
+            snprintf(err, errlen, "bad argument '%s'", a);
+            return -1;
+        }
+        memcpy(key, a + 2, kn);
+        key[kn] = '\0';
+        if (config_set(g_defs, BROOK_ARRAY_LEN(g_defs), c, key, a + 2 + kn + 1, err, errlen))
+            return -1;
+    }
+    resolve(c);
+    if (broker_parse_listener(c->listeners, c->host, sizeof(c->host), &c->port) != 0) {
+        snprintf(err, errlen, "config key 'listeners': '%s' is not PLAINTEXT://host:port",
+                 c->listeners);
+        return -1;
+    }
+    const char *adv = c->advertised_listeners ? c->advertised_listeners : c->listeners;
+    if (broker_parse_listener(adv, c->adv_host, sizeof(c->adv_host), &c->adv_port) != 0) {
+        snprintf(err, errlen, "config key 'advertised.listeners': '%s' is not "
+                 "PLAINTEXT://host:port", adv);
+        return -1;
+    }
+    if (!c->data_dir || !*c->data_dir) {
+        snprintf(err, errlen, "config key 'log.dirs': empty");
+        return -1;
+    }
+    if (strchr(c->data_dir, ',')) {
+        snprintf(err, errlen, "config key 'log.dirs': only one directory is supported");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * config.h - brookd's configuration: Kafka's broker keys and value formats, loaded from a
+ * properties file and --key=value overrides.
+ *
+ * Owns: the broker key table (name, type, default, range, doc) and the resolved values.
+ * Never: accepts an unknown key or a malformed value; startup stops with the key's name.
+ */
+#ifndef BROOK_BROKER_CONFIG_H
+#define BROOK_BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/config.h"
+
+typedef struct broker_config {
+    int32_t node_id;
+    char *listeners;            /* PLAINTEXT://host:port */
+    char *advertised_listeners; /* defaults to listeners */
+    char *log_dirs;             /* one directory */
+    char *log_dir;              /* Kafka's fallback key */
+    int32_t num_partitions;
+    int32_t default_replication_factor;
+    int32_t min_insync_replicas;
+    int64_t log_segment_bytes;
+    int64_t log_roll_ms;
+    int64_t log_roll_hours;
+    int64_t log_retention_ms;
+    int64_t log_retention_minutes;
+    int64_t log_retention_hours;
+    int64_t log_retention_bytes;
+    int64_t log_retention_check_interval_ms;
+    int32_t log_index_interval_bytes;
+    char *log_message_timestamp_type;
+    char *log_cleanup_policy;
+    int32_t message_max_bytes;
+    bool auto_create_topics_enable;
+    bool delete_topic_enable;
+    int32_t socket_request_max_bytes;
+    char *log_flush_mode;             /* sync | interval */
+    int64_t log_flush_interval_ms;    /* interval mode */
+    char *cluster_id;
+    char *log_level;
+    /* resolved */
+    char host[256];
+    int port;
+    char adv_host[256];
+    int adv_port;
+    bool flush_sync;
+    int64_t retention_ms_resolved;
+    int64_t roll_ms_resolved;
+    const char *data_dir;
+} broker_config;
+
+const config_def *broker_config_defs(size_t *n_out);
+void broker_config_init(broker_config *c);
+/* Loads an optional properties file then argv overrides ("--key=value"); resolves derived
+ * values. Returns 0, or -1 with the problem (naming the key) in err. */
+int broker_config_load(broker_config *c, const char *file, int argc, char **argv, char *err,
+                       size_t errlen);
+void broker_config_free(broker_config *c);
+/* Parses "PLAINTEXT://host:port" (one listener). */
+int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port);
+
+#endif

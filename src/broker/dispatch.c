@@ -1,0 +1,74 @@
+/* dispatch.c - from a complete frame to the handler of its API.
+ * The version table (proto/api.c) decides what is served; anything outside it gets
+ * UNSUPPORTED_VERSION (ApiVersions answers that in its v0 shape, as Kafka does). */
+#include <stdio.h>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+
+typedef void (*handler_fn)(req_ctx *c);
+
+static handler_fn handler_for(int16_t key)
+{
+    switch (key) {
+    case API_PRODUCE: return handle_produce;
+    case API_FETCH: return handle_fetch;
+    case API_LIST_OFFSETS: return handle_list_offsets;
+    case API_METADATA: return handle_metadata;
+    case API_API_VERSIONS: return handle_api_versions;
+    case API_CREATE_TOPICS: return handle_create_topics;
+    case API_DELETE_TOPICS: return handle_delete_topics;
+    case API_DELETE_RECORDS: return handle_delete_records;
+    case API_DESCRIBE_CONFIGS: return handle_describe_configs;
+    case API_ALTER_CONFIGS: return handle_alter_configs;
+    case API_CREATE_PARTITIONS: return handle_create_partitions;
+    }
+    return NULL;
+}
+
+void broker_reply_malformed(req_ctx *c, const char *what)
+{
+    char why[128];
+    const api_info *api = api_lookup(c->h.api_key);
+    snprintf(why, sizeof(why), "malformed %s v%d request (correlation id %d)",
+             api ? api->name : what, c->h.api_version, c->h.correlation_id);
+    net_request_fail(c->nr, why);
+}
+
+/* The connection layer's entry point: decode the header, check the version, dispatch. */
+void broker_dispatch(void *ctx, net_request *nr);
+void broker_dispatch(void *ctx, net_request *nr)
+{
+    broker *b = ctx;
+    req_ctx *c = arena_alloc(&nr->arena, sizeof(*c));
+    if (!c) {
+        net_request_fail(nr, "out of memory");
+        return;
+    }
+    c->b = b;
+    c->nr = nr;
+    rd_init(&c->body, nr->frame, nr->len);
+    if (req_header_decode(&c->body, &c->h) != 0) {
+        net_request_fail(nr, "malformed request header");
+        return;
+    }
+    if (c->h.api_key == API_API_VERSIONS) {
+        handle_api_versions(c);
+        return;
+    }
+    handler_fn fn = handler_for(c->h.api_key);
+    if (!fn || !api_version_supported(c->h.api_key, c->h.api_version)) {
+        const api_info *api = api_lookup(c->h.api_key);
+        LOG_WARN("broker", "%s: unsupported %s %d v%d; answering UNSUPPORTED_VERSION",
+                 net_conn_peer(nr->conn), api ? api->name : "API key", c->h.api_key,
+                 c->h.api_version);
+        c->h.flexible = false;
+        resp_begin(&nr->resp, &c->h);
+        wr_i16(&nr->resp, KERR_UNSUPPORTED_VERSION);
+        resp_end(&nr->resp);
+        net_request_done(nr);
+        return;
+    }
+    fn(c);
+}

@@ -1,0 +1,284 @@
+/* h_admin.c - topic administration: CreateTopics, DeleteTopics, CreatePartitions,
+ * DeleteRecords, DescribeConfigs, AlterConfigs. Each change is durable (registry file
+ * replaced atomically, log start offset persisted) before it is answered. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+#include "proto/msgs.h"
+
+static void finish(req_ctx *c)
+{
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+/* Copies kv pairs into NUL-terminated arena strings; NULL on a null name/value. */
+static int kv_to_cstrs(arena *a, int n, const kv_pair *kv, char ***keys, char ***values)
+{
+    *keys = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+    *values = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+    if (!*keys || !*values)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (kv[i].name.len < 0 || kv[i].value.len < 0)
+            return -1;
+        (*keys)[i] = arena_strndup(a, kv[i].name.p, (size_t)kv[i].name.len);
+        (*values)[i] = arena_strndup(a, kv[i].value.p, (size_t)kv[i].value.len);
+        if (!(*keys)[i] || !(*values)[i])
+            return -1;
+    }
+    return 0;
+}
+
+static bool dup_name(kslice *names, int32_t i, kslice n)
+{
+    for (int32_t k = 0; k < i; k++)
+        if (names[k].len == n.len && (n.len <= 0 || memcmp(names[k].p, n.p, (size_t)n.len) == 0))
+            return true;
+    return false;
+}
+
+void handle_create_topics(req_ctx *c)
+{
+    broker *b = c->b;
+    arena *a = &c->nr->arena;
+    createtopics_req q;
+    if (createtopics_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "CreateTopics");
+        return;
+    }
+    kslice *names = arena_alloc(a, sizeof(kslice) * (size_t)(q.ntopics + 1));
+    for (int32_t i = 0; names && i < q.ntopics; i++)
+        names[i] = q.topics[i].name;
+    for (int32_t i = 0; i < q.ntopics; i++) {
+        createtopics_topic *t = &q.topics[i];
+        char **keys, **values;
+        int32_t np = t->num_partitions == -1 ? b->cfg.num_partitions : t->num_partitions;
+        int16_t rf = t->replication_factor == -1 ? 1 : t->replication_factor;
+        bool dup = names && (dup_name(names, i, t->name) ||
+                             dup_name(names + i + 1, q.ntopics - i - 1, t->name));
+        if (dup) {
+            t->error_code = KERR_INVALID_REQUEST;
+            t->error_message = "topic named more than once in the request";
+        } else if (rf != 1) {
+            t->error_code = KERR_INVALID_REPLICATION_FACTOR;
+            t->error_message = "replication factor must be 1 on a single node";
+        } else if (t->nassignments > 0) {
+            t->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
+            t->error_message = "manual replica assignment is not supported";
+        } else if (kv_to_cstrs(a, t->nconfigs, t->configs, &keys, &values) != 0) {
+            t->error_code = KERR_INVALID_CONFIG;
+            t->error_message = "config name or value is null";
+        } else {
+            t->error_code = broker_topic_create(b, t->name, np, t->nconfigs, keys, values,
+                                                q.validate_only, &t->error_message);
+        }
+        if (t->error_message)
+            t->error_message = arena_strndup(a, t->error_message, strlen(t->error_message));
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    createtopics_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    finish(c);
+}
+
+void handle_delete_topics(req_ctx *c)
+{
+    deletetopics_req q;
+    if (deletetopics_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "DeleteTopics");
+        return;
+    }
+    for (int32_t i = 0; i < q.nnames; i++)
+        q.error_codes[i] = broker_topic_delete(c->b, q.names[i]);
+    resp_begin(&c->nr->resp, &c->h);
+    deletetopics_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    finish(c);
+}
+
+void handle_create_partitions(req_ctx *c)
+{
+    createparts_req q;
+    if (createparts_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "CreatePartitions");
+        return;
+    }
+    for (int32_t i = 0; i < q.ntopics; i++) {
+        createparts_topic *t = &q.topics[i];
+        topic *tp = md_find(&c->b->md, t->name);
+        if (!tp) {
+            t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (t->nassignments >= 0) {
+            t->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
+            t->error_message = "manual replica assignment is not supported";
+        } else {
+            t->error_code = broker_topic_add_partitions(c->b, tp, t->count, q.validate_only,
+                                                        &t->error_message);
+        }
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    createparts_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    finish(c);
+}
+
+void handle_delete_records(req_ctx *c)
+{
+    broker *b = c->b;
+    deleterecords_req q;
+    if (deleterecords_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "DeleteRecords");
+        return;
+    }
+    for (int32_t i = 0; i < q.ntopics; i++)
+        for (int32_t k = 0; k < q.topics[i].nparts; k++) {
+            deleterecords_part *dp = &q.topics[i].parts[k];
+            int16_t err;
+            partition *p = broker_partition(b, q.topics[i].name, dp->index, &err);
+            dp->error_code = err;
+            if (!p)
+                continue;
+            int rc = log_delete_records(p->log, dp->offset, store_high_watermark(b->store, p));
+            if (rc == LOG_ERR_OUT_OF_RANGE)
+                dp->error_code = KERR_OFFSET_OUT_OF_RANGE;
+            else if (rc != LOG_OK)
+                dp->error_code = KERR_KAFKA_STORAGE_ERROR;
+            dp->low_watermark = p->log->log_start_offset;
+        }
+    resp_begin(&c->nr->resp, &c->h);
+    deleterecords_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    finish(c);
+}
+
+static bool wanted(const describeconfigs_res *res, const char *name)
+{
+    if (res->nnames < 0)
+        return true;
+    for (int32_t i = 0; i < res->nnames; i++)
+        if (kslice_eq_cstr(res->names[i], name))
+            return true;
+    return false;
+}
+
+static void describe_topic(req_ctx *c, describeconfigs_res *res)
+{
+    arena *a = &c->nr->arena;
+    topic *t = md_find(&c->b->md, res->name);
+    if (!t) {
+        res->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        res->error_message = "unknown topic";
+        return;
+    }
+    size_t nkeys;
+    const topic_key_info *keys = topic_config_keys(&nkeys);
+    res->entries = arena_alloc(a, sizeof(describe_entry) * nkeys);
+    if (!res->entries)
+        return;
+    for (size_t i = 0; i < nkeys; i++) {
+        if (!wanted(res, keys[i].name))
+            continue;
+        describe_entry *e = &res->entries[res->nentries++];
+        e->name = keys[i].name;
+        e->source = CONFIG_SOURCE_DEFAULT;
+        e->is_default = true;
+        for (int k = 0; k < t->nconfigs; k++)
+            if (strcmp(t->config_keys[k], keys[i].name) == 0) {
+                e->value = t->config_values[k];
+                e->source = CONFIG_SOURCE_TOPIC;
+                e->is_default = false;
+            }
+        if (e->is_default) {
+            char buf[64];
+            topic_config_default_value(&c->b->tdefaults, keys[i].name, buf, sizeof(buf));
+            e->value = arena_strndup(a, buf, strlen(buf));
+        }
+    }
+}
+
+static void describe_broker(req_ctx *c, describeconfigs_res *res)
+{
+    arena *a = &c->nr->arena;
+    char self[16];
+    snprintf(self, sizeof(self), "%d", c->b->cfg.node_id);
+    if (res->name.len > 0 && !kslice_eq_cstr(res->name, self)) {
+        res->error_code = KERR_INVALID_REQUEST;
+        res->error_message = "not this broker's id";
+        return;
+    }
+    size_t n;
+    const config_def *defs = broker_config_defs(&n);
+    res->entries = arena_alloc(a, sizeof(describe_entry) * n);
+    if (!res->entries)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!wanted(res, defs[i].name))
+            continue;
+        describe_entry *e = &res->entries[res->nentries++];
+        char buf[512];
+        config_format(&defs[i], &c->b->cfg, buf, sizeof(buf));
+        e->name = defs[i].name;
+        e->value = arena_strndup(a, buf, strlen(buf));
+        e->read_only = true;
+        e->source = CONFIG_SOURCE_STATIC_BROKER;
+    }
+}
+
+void handle_describe_configs(req_ctx *c)
+{
+    describeconfigs_req q;
+    if (describeconfigs_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "DescribeConfigs");
+        return;
+    }
+    for (int32_t i = 0; i < q.nresources; i++) {
+        describeconfigs_res *res = &q.resources[i];
+        if (res->type == CONFIG_RESOURCE_TOPIC)
+            describe_topic(c, res);
+        else if (res->type == CONFIG_RESOURCE_BROKER)
+            describe_broker(c, res);
+        else {
+            res->error_code = KERR_INVALID_REQUEST;
+            res->error_message = "unsupported resource type";
+        }
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    describeconfigs_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    finish(c);
+}
+
+void handle_alter_configs(req_ctx *c)
+{
+    arena *a = &c->nr->arena;
+    alterconfigs_req q;
+    if (alterconfigs_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "AlterConfigs");
+        return;
+    }
+    for (int32_t i = 0; i < q.nresources; i++) {
+        alterconfigs_res *res = &q.resources[i];
+        char **keys, **values;
+        topic *t;
+        if (res->type == CONFIG_RESOURCE_BROKER) {
+            res->error_code = KERR_INVALID_REQUEST;
+            res->error_message = "broker configs are static: set them in the properties file";
+        } else if (res->type != CONFIG_RESOURCE_TOPIC) {
+            res->error_code = KERR_INVALID_REQUEST;
+            res->error_message = "unsupported resource type";
+        } else if (!(t = md_find(&c->b->md, res->name))) {
+            res->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (kv_to_cstrs(a, res->nconfigs, res->configs, &keys, &values) != 0) {
+            res->error_code = KERR_INVALID_CONFIG;
+            res->error_message = "config name or value is null";
+        } else {
+            res->error_code = broker_topic_set_configs(c->b, t, res->nconfigs, keys, values,
+                                                       q.validate_only, &res->error_message);
+            if (res->error_message)
+                res->error_message = arena_strndup(a, res->error_message,
+                                                   strlen(res->error_message));
+        }
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    alterconfigs_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    finish(c);
+}

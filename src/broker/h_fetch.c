@@ -1,0 +1,230 @@
+/* h_fetch.c - Fetch (with long poll) and ListOffsets.
+ * Consumers only ever see offsets below the high watermark: in sync mode that is the
+ * durable end, so a record is never served before it is acknowledged-safe. */
+#include <stdlib.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+#include "proto/msgs.h"
+
+typedef struct fetch_op {
+    struct fetch_op *next;
+    req_ctx *c;
+    fetch_req q;
+    uv_timer_t *timer; /* malloc'd: libuv owns it until its close callback */
+} fetch_op;
+
+/* The partition a fetch entry names, or NULL with an error code set in fp. */
+static partition *fetch_target(broker *b, const fetch_topic *ft, fetch_part *fp)
+{
+    int16_t err;
+    partition *p = broker_partition(b, ft->name, fp->index, &err);
+    fp->error_code = err;
+    if (!p)
+        return NULL;
+    if (fp->current_leader_epoch > 0) {
+        fp->error_code = 74; /* FENCED_LEADER_EPOCH: our only epoch is 0 */
+        return NULL;
+    }
+    if (fp->fetch_offset < p->log->log_start_offset ||
+        fp->fetch_offset > p->log->log_end_offset) {
+        fp->error_code = KERR_OFFSET_OUT_OF_RANGE;
+        return NULL;
+    }
+    return p;
+}
+
+/* Bytes ready for this fetch, and whether some partition must be answered now (error). */
+static uint64_t fetch_available(broker *b, fetch_req *q, bool *must_answer)
+{
+    uint64_t total = 0;
+    *must_answer = false;
+    for (int32_t i = 0; i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            fetch_part *fp = &q->topics[i].parts[k];
+            partition *p = fetch_target(b, &q->topics[i], fp);
+            if (!p) {
+                *must_answer = true;
+                continue;
+            }
+            total += log_bytes_between(p->log, fp->fetch_offset, store_high_watermark(b->store, p));
+        }
+    return total;
+}
+
+/* Reads every partition's data and sends the response. */
+static void fetch_reply(req_ctx *c, fetch_req *q)
+{
+    broker *b = c->b;
+    arena *a = &c->nr->arena;
+    size_t budget = q->max_bytes > 0 ? (size_t)q->max_bytes : 0;
+    bool have_data = false;
+    for (int32_t i = 0; i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            fetch_part *fp = &q->topics[i].parts[k];
+            fp->records = NULL;
+            fp->records_len = 0;
+            partition *p = fetch_target(b, &q->topics[i], fp);
+            if (p) {
+                fp->high_watermark = store_high_watermark(b->store, p);
+                fp->last_stable_offset = fp->high_watermark;
+                fp->resp_log_start_offset = p->log->log_start_offset;
+            } else {
+                fp->high_watermark = fp->last_stable_offset = fp->resp_log_start_offset = -1;
+            }
+            /* read_committed gets an (empty) aborted list, read_uncommitted null. */
+            fp->naborted = q->isolation_level == 1 ? 0 : -1;
+            if (!p)
+                continue;
+            size_t limit = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
+            if (limit > budget)
+                limit = budget;
+            uint8_t *data;
+            size_t len;
+            int rc = log_read(p->log, fp->fetch_offset, fp->last_stable_offset, limit, !have_data,
+                              a, &data, &len);
+            if (rc != LOG_OK) {
+                LOG_ERROR("broker", "fetch %s at %lld: %s", p->log->name,
+                          (long long)fp->fetch_offset, log_result_name(rc));
+                fp->error_code = rc == LOG_ERR_OUT_OF_RANGE ? KERR_OFFSET_OUT_OF_RANGE
+                                                             : KERR_KAFKA_STORAGE_ERROR;
+                continue;
+            }
+            if (len > 0) {
+                fp->records = data;
+                fp->records_len = (int32_t)len;
+                have_data = true;
+                budget -= len < budget ? len : budget;
+            }
+        }
+    resp_begin(&c->nr->resp, &c->h);
+    fetch_resp_encode(&c->nr->resp, c->h.api_version, q, KERR_NONE);
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+static void timer_free(uv_handle_t *h) { free(h); }
+
+static void fetch_unpark(broker *b, fetch_op *op)
+{
+    for (fetch_op **pp = &b->fetches; *pp; pp = &(*pp)->next)
+        if (*pp == op) {
+            *pp = op->next;
+            break;
+        }
+    uv_timer_stop(op->timer);
+    uv_close((uv_handle_t *)op->timer, timer_free);
+}
+
+static void fetch_on_timeout(uv_timer_t *t)
+{
+    fetch_op *op = t->data;
+    broker *b = op->c->b;
+    fetch_unpark(b, op);
+    fetch_reply(op->c, &op->q);
+}
+
+void handle_fetch(req_ctx *c)
+{
+    broker *b = c->b;
+    fetch_op *op = arena_alloc(&c->nr->arena, sizeof(*op));
+    if (!op || fetch_req_decode(&c->body, c->h.api_version, &c->nr->arena, &op->q) != 0) {
+        broker_reply_malformed(c, "Fetch");
+        return;
+    }
+    bool must_answer;
+    uint64_t avail = fetch_available(b, &op->q, &must_answer);
+    int32_t wait = op->q.max_wait_ms;
+    if (must_answer || wait <= 0 || avail >= (uint64_t)(op->q.min_bytes > 0 ? op->q.min_bytes : 1) ||
+        b->stopping) {
+        fetch_reply(c, &op->q);
+        return;
+    }
+    if (wait > BROOK_FETCH_MAX_WAIT_MS)
+        wait = BROOK_FETCH_MAX_WAIT_MS;
+    op->c = c;
+    op->timer = malloc(sizeof(uv_timer_t));
+    if (!op->timer) {
+        fetch_reply(c, &op->q);
+        return;
+    }
+    uv_timer_init(b->loop, op->timer);
+    op->timer->data = op;
+    uv_timer_start(op->timer, fetch_on_timeout, (uint64_t)wait, 0);
+    op->next = b->fetches;
+    b->fetches = op;
+}
+
+/* Answers parked fetches that now have min_bytes ready. */
+void fetch_on_progress(broker *b)
+{
+    fetch_op *op = b->fetches;
+    while (op) {
+        fetch_op *next = op->next;
+        bool must_answer;
+        uint64_t avail = fetch_available(b, &op->q, &must_answer);
+        int32_t min = op->q.min_bytes > 0 ? op->q.min_bytes : 1;
+        if (must_answer || avail >= (uint64_t)min) {
+            fetch_unpark(b, op);
+            fetch_reply(op->c, &op->q);
+        }
+        op = next;
+    }
+}
+
+void fetch_forget_partition(broker *b, partition *p)
+{
+    /* A parked fetch looks partitions up again when it answers, so a dropped partition
+     * only needs the fetch to answer now (with UNKNOWN_TOPIC_OR_PARTITION). */
+    BROOK_UNUSED(p);
+    BROOK_UNUSED(b);
+}
+
+void fetch_drain(broker *b)
+{
+    while (b->fetches) {
+        fetch_op *op = b->fetches;
+        fetch_unpark(b, op);
+        fetch_reply(op->c, &op->q);
+    }
+}
+
+void handle_list_offsets(req_ctx *c)
+{
+    broker *b = c->b;
+    listoffsets_req q;
+    if (listoffsets_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "ListOffsets");
+        return;
+    }
+    for (int32_t i = 0; i < q.ntopics; i++)
+        for (int32_t k = 0; k < q.topics[i].nparts; k++) {
+            listoffsets_part *lp = &q.topics[i].parts[k];
+            int16_t err;
+            partition *p = broker_partition(b, q.topics[i].name, lp->index, &err);
+            lp->error_code = err;
+            if (!p)
+                continue;
+            int64_t hw = store_high_watermark(b->store, p);
+            if (lp->timestamp == -1) {
+                lp->offset = hw; /* read_committed: the last stable offset, = hw here */
+            } else if (lp->timestamp == -2) {
+                lp->offset = p->log->log_start_offset;
+            } else if (lp->timestamp >= 0) {
+                int rc = log_offset_for_time(p->log, lp->timestamp, hw, &lp->offset,
+                                             &lp->resp_timestamp);
+                if (rc != LOG_OK)
+                    lp->error_code = KERR_KAFKA_STORAGE_ERROR;
+            } else {
+                lp->error_code = KERR_INVALID_REQUEST;
+            }
+        }
+    resp_begin(&c->nr->resp, &c->h);
+    listoffsets_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}

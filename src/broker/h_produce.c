@@ -1,0 +1,211 @@
+/* h_produce.c - Produce: validate each partition's batch, append it, and answer once it
+ * is durable. With acks=0 nothing is answered; with acks=1 or all (the same on one node)
+ * the request is parked until the group-commit fsync covering every appended batch
+ * completes (log.flush.mode=sync), or answered at once (interval mode). */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+#include "proto/msgs.h"
+#include "proto/record.h"
+
+typedef struct produce_wait {
+    partition *p;
+    int64_t end; /* durable_offset must reach this */
+    produce_part *pp;
+} produce_wait;
+
+typedef struct produce_op {
+    struct produce_op *next;
+    req_ctx *c;
+    produce_req q;
+    int n;
+    produce_wait *w;
+} produce_op;
+
+static int16_t map_batch_error(int rc)
+{
+    switch (rc) {
+    case RB_ERR_RECORDS:
+    case RB_ERR_CODEC: return KERR_INVALID_RECORD;
+    default: return KERR_CORRUPT_MESSAGE;
+    }
+}
+
+/* Validates and appends one partition's records. Returns a Kafka error code. */
+static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
+                           partition **p_out)
+{
+    broker *b = c->b;
+    if (pp->index < 0 || pp->index >= t->npartitions)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    partition *p = t->parts[pp->index];
+    const char *who = net_conn_peer(c->nr->conn);
+    if (p->log->failed)
+        return KERR_KAFKA_STORAGE_ERROR;
+    kslice rec = pp->records;
+    if (rec.len <= 0) {
+        LOG_WARN("broker", "%s: produce to %s: empty record set", who, p->log->name);
+        return KERR_INVALID_RECORD;
+    }
+    if (rec.len > t->max_message_bytes)
+        return KERR_MESSAGE_TOO_LARGE;
+    rb_header h;
+    if (rb_parse_header(rec.p, (size_t)rec.len, &h) != RB_OK || h.length < 0) {
+        LOG_WARN("broker", "%s: produce to %s: %d bytes are not a record batch", who,
+                 p->log->name, rec.len);
+        return KERR_CORRUPT_MESSAGE;
+    }
+    if (h.magic == 2 && h.length >= 0 && rb_total_size(&h) < (size_t)rec.len) {
+        LOG_WARN("broker", "%s: produce to %s: more than one batch", who, p->log->name);
+        return KERR_INVALID_RECORD;
+    }
+    int rc = rb_validate(rec.p, (size_t)rec.len, &h);
+    if (rc != RB_OK) {
+        LOG_WARN("broker", "%s: produce to %s: bad batch: %s", who, p->log->name,
+                 rb_result_name(rc));
+        return map_batch_error(rc);
+    }
+    if (h.attributes & RB_ATTR_CONTROL) {
+        LOG_WARN("broker", "%s: produce to %s: clients cannot write control batches", who,
+                 p->log->name);
+        return KERR_INVALID_RECORD;
+    }
+    if (h.producer_id >= 0) {
+        /* Idempotent and transactional producers need InitProducerId, which this broker
+         * does not advertise yet; a batch claiming a producer id is not one we issued. */
+        return (h.attributes & RB_ATTR_TRANSACTIONAL) ? KERR_INVALID_TXN_STATE
+                                                       : KERR_INVALID_PRODUCER_ID_MAPPING;
+    }
+    int64_t base;
+    rc = log_append(p->log, (uint8_t *)rec.p, (size_t)rec.len, &h, now, &base);
+    if (rc == LOG_ERR_TOO_LARGE)
+        return KERR_MESSAGE_TOO_LARGE;
+    if (rc != LOG_OK)
+        return KERR_KAFKA_STORAGE_ERROR;
+    store_mark_dirty(b->store, p);
+    pp->base_offset = base;
+    pp->log_append_time = t->logcfg.log_append_time ? now : -1;
+    *p_out = p;
+    return KERR_NONE;
+}
+
+static void produce_reply(req_ctx *c, produce_req *q)
+{
+    for (int32_t i = 0; i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            produce_part *pp = &q->topics[i].parts[k];
+            if (pp->error_code != KERR_NONE)
+                pp->base_offset = -1;
+        }
+    resp_begin(&c->nr->resp, &c->h);
+    produce_resp_encode(&c->nr->resp, c->h.api_version, q);
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+void handle_produce(req_ctx *c)
+{
+    broker *b = c->b;
+    arena *a = &c->nr->arena;
+    produce_op *op = arena_alloc(a, sizeof(*op));
+    if (!op || produce_req_decode(&c->body, c->h.api_version, a, &op->q) != 0) {
+        broker_reply_malformed(c, "Produce");
+        return;
+    }
+    produce_req *q = &op->q;
+    bool bad_acks = q->acks != 0 && q->acks != 1 && q->acks != -1;
+    int total = 0;
+    for (int32_t i = 0; i < q->ntopics; i++)
+        total += q->topics[i].nparts;
+    op->w = arena_alloc(a, sizeof(produce_wait) * (size_t)(total ? total : 1));
+    if (!op->w) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    int64_t now = clock_wall_ms();
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        produce_topic *pt = &q->topics[i];
+        topic *t = md_find(&b->md, pt->name);
+        for (int32_t k = 0; k < pt->nparts; k++) {
+            produce_part *pp = &pt->parts[k];
+            partition *p = NULL;
+            if (bad_acks)
+                pp->error_code = KERR_INVALID_REQUIRED_ACKS;
+            else if (!t)
+                pp->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else
+                pp->error_code = produce_one(c, t, pp, now, &p);
+            if (p) {
+                pp->log_start_offset = p->log->log_start_offset;
+                op->w[op->n++] = (produce_wait){p, p->log->log_end_offset, pp};
+            }
+        }
+    }
+    if (q->acks == 0) {
+        c->nr->no_response = true;
+        net_request_done(c->nr);
+        return;
+    }
+    if (op->n == 0 || !b->cfg.flush_sync) {
+        produce_reply(c, q);
+        return;
+    }
+    op->c = c;
+    op->next = b->produces;
+    b->produces = op;
+}
+
+/* Answers every parked produce whose batches are all durable (or whose log failed). */
+void produce_on_progress(broker *b)
+{
+    produce_op **pp = &b->produces;
+    while (*pp) {
+        produce_op *op = *pp;
+        bool ready = true;
+        for (int i = 0; i < op->n && ready; i++) {
+            produce_wait *w = &op->w[i];
+            if (w->p && !w->p->log->failed && w->p->log->durable_offset < w->end)
+                ready = false;
+        }
+        if (!ready) {
+            pp = &op->next;
+            continue;
+        }
+        *pp = op->next;
+        for (int i = 0; i < op->n; i++) {
+            produce_wait *w = &op->w[i];
+            if (w->p && w->p->log->failed && w->p->log->durable_offset < w->end) {
+                /* Written but never made durable: not acknowledged. */
+                w->pp->error_code = KERR_KAFKA_STORAGE_ERROR;
+            }
+        }
+        produce_reply(op->c, &op->q);
+    }
+}
+
+void produce_forget_partition(broker *b, partition *p)
+{
+    for (produce_op *op = b->produces; op; op = op->next)
+        for (int i = 0; i < op->n; i++)
+            if (op->w[i].p == p) {
+                op->w[i].p = NULL;
+                op->w[i].pp->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            }
+    produce_on_progress(b);
+}
+
+void produce_drain(broker *b)
+{
+    while (b->produces) {
+        produce_op *op = b->produces;
+        b->produces = op->next;
+        for (int i = 0; i < op->n; i++)
+            if (op->w[i].p && op->w[i].p->log->durable_offset < op->w[i].end)
+                op->w[i].pp->error_code = KERR_REQUEST_TIMED_OUT;
+        produce_reply(op->c, &op->q);
+    }
+}

@@ -1,0 +1,199 @@
+/* topics.c - topic lifecycle for the handlers: create, delete, add partitions, configs.
+ * Order for durability: partition directories first, then the registry file (atomic);
+ * a crash in between leaves directories the registry does not name, which are ignored. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+
+void broker_topic_defaults(const broker_config *c, topic_defaults *d)
+{
+    d->segment_bytes = c->log_segment_bytes;
+    d->segment_ms = c->roll_ms_resolved;
+    d->retention_bytes = c->log_retention_bytes;
+    d->retention_ms = c->retention_ms_resolved;
+    d->index_interval_bytes = c->log_index_interval_bytes;
+    d->max_message_bytes = c->message_max_bytes;
+    d->min_insync_replicas = c->min_insync_replicas;
+    d->log_append_time = strcmp(c->log_message_timestamp_type, "LogAppendTime") == 0;
+}
+
+partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out)
+{
+    topic *t = md_find(&b->md, topic_name);
+    if (!t || index < 0 || index >= t->npartitions) {
+        *err_out = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return NULL;
+    }
+    *err_out = KERR_NONE;
+    return t->parts[index];
+}
+
+/* Opens partitions [from, to) of t. On failure the ones opened here are dropped. */
+static int open_partitions(broker *b, topic *t, int32_t from, int32_t to)
+{
+    partition **parts = realloc(t->parts, sizeof(*parts) * (size_t)to);
+    if (!parts)
+        return -1;
+    t->parts = parts;
+    int64_t now = clock_wall_ms();
+    for (int32_t i = from; i < to; i++) {
+        if (store_partition_open(b->store, t->name, i, &t->logcfg, now, &t->parts[i]) != 0) {
+            for (int32_t k = from; k < i; k++)
+                store_partition_drop(b->store, t->parts[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int check_configs(int n, char *const *keys, char *const *values, const char **msg)
+{
+    static char err[256];
+    for (int i = 0; i < n; i++) {
+        if (topic_config_check(keys[i], values[i], err, sizeof(err)) != 0) {
+            *msg = err;
+            return -1;
+        }
+        for (int k = 0; k < i; k++)
+            if (strcmp(keys[i], keys[k]) == 0) {
+                snprintf(err, sizeof(err), "topic config '%s' given twice", keys[i]);
+                *msg = err;
+                return -1;
+            }
+    }
+    return 0;
+}
+
+int16_t broker_topic_create(broker *b, kslice name, int32_t nparts, int nconfigs,
+                            char *const *keys, char *const *values, bool validate_only,
+                            const char **msg)
+{
+    const char *why;
+    *msg = NULL;
+    if (!md_topic_name_valid(name, &why)) {
+        *msg = why;
+        return KERR_INVALID_TOPIC_EXCEPTION;
+    }
+    if (md_find(&b->md, name)) {
+        *msg = "topic already exists";
+        return KERR_TOPIC_ALREADY_EXISTS;
+    }
+    if (nparts <= 0 || nparts > BROOK_PARTITIONS_MAX) {
+        *msg = "number of partitions must be in [1, 10000]";
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (check_configs(nconfigs, keys, values, msg) != 0)
+        return KERR_INVALID_CONFIG;
+    if (md_count(&b->md) >= BROOK_TOPICS_MAX) {
+        *msg = "too many topics";
+        return KERR_POLICY_VIOLATION;
+    }
+    if (validate_only)
+        return KERR_NONE;
+    char cname[BROOK_TOPIC_NAME_MAX + 1];
+    memcpy(cname, name.p, (size_t)name.len);
+    cname[name.len] = '\0';
+    topic *t = md_add(&b->md, cname, nparts, nconfigs, keys, values);
+    if (!t)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
+                         &t->logcfg, &t->max_message_bytes);
+    if (open_partitions(b, t, 0, nparts) != 0) {
+        md_remove(&b->md, t);
+        *msg = "cannot create the partition logs (see broker log)";
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    if (md_save(&b->md) != 0) {
+        for (int32_t i = 0; i < nparts; i++)
+            store_partition_drop(b->store, t->parts[i]);
+        md_remove(&b->md, t);
+        *msg = "cannot persist the topic registry";
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    LOG_INFO("broker", "created topic %s with %d partitions", cname, nparts);
+    return KERR_NONE;
+}
+
+int16_t broker_topic_delete(broker *b, kslice name)
+{
+    topic *t = md_find(&b->md, name);
+    if (!t)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (!b->cfg.delete_topic_enable)
+        return KERR_TOPIC_DELETION_DISABLED;
+    for (int32_t i = 0; i < t->npartitions; i++)
+        broker_forget_partition(b, t->parts[i]);
+    int32_t n = t->npartitions;
+    partition **parts = t->parts;
+    t->parts = NULL;
+    char *tname = strdup(t->name);
+    md_remove(&b->md, t);
+    /* The registry forgets the topic first: a crash then leaves only stray directories. */
+    if (md_save(&b->md) != 0)
+        LOG_ERROR("broker", "cannot persist the registry after deleting %s", tname);
+    for (int32_t i = 0; i < n; i++)
+        store_partition_drop(b->store, parts[i]);
+    free(parts);
+    LOG_INFO("broker", "deleted topic %s", tname ? tname : "?");
+    free(tname);
+    return KERR_NONE;
+}
+
+int16_t broker_topic_add_partitions(broker *b, topic *t, int32_t count, bool validate_only,
+                                    const char **msg)
+{
+    *msg = NULL;
+    if (count <= t->npartitions) {
+        *msg = "the new partition count must be larger than the current one";
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (count > BROOK_PARTITIONS_MAX) {
+        *msg = "number of partitions must be at most 10000";
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (validate_only)
+        return KERR_NONE;
+    int32_t old = t->npartitions;
+    if (open_partitions(b, t, old, count) != 0) {
+        *msg = "cannot create the partition logs (see broker log)";
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    t->npartitions = count;
+    if (md_save(&b->md) != 0) {
+        for (int32_t i = old; i < count; i++)
+            store_partition_drop(b->store, t->parts[i]);
+        t->npartitions = old;
+        *msg = "cannot persist the topic registry";
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    LOG_INFO("broker", "topic %s now has %d partitions", t->name, count);
+    return KERR_NONE;
+}
+
+int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
+                                 char *const *values, bool validate_only, const char **msg)
+{
+    *msg = NULL;
+    if (check_configs(n, keys, values, msg) != 0)
+        return KERR_INVALID_CONFIG;
+    if (validate_only)
+        return KERR_NONE;
+    if (md_set_configs(t, n, keys, values) != 0)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
+                         &t->logcfg, &t->max_message_bytes);
+    for (int32_t i = 0; i < t->npartitions; i++)
+        t->parts[i]->log->cfg = t->logcfg;
+    if (md_save(&b->md) != 0) {
+        *msg = "cannot persist the topic registry";
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    return KERR_NONE;
+}

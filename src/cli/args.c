@@ -1,0 +1,138 @@
+/*
+ * args.c - flag parsing for the `brook` CLI; see args.h.
+ */
+#include "cli/args.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return -1;
+    if (v < min || v > max)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+static const struct cli_opt *find_opt(const struct cli_opt *opts, size_t n_opts,
+                                      const char *name, size_t name_len)
+{
+    for (size_t i = 0; i < n_opts; i++) {
+        if (strlen(opts[i].name) == name_len && memcmp(opts[i].name, name, name_len) == 0)
+            return &opts[i];
+    }
+    return NULL;
+}
+
+static int set_value(const char *cmd, const struct cli_opt *o, const char *value)
+{
+    switch (o->kind) {
+    case CLI_OPT_STR:
+        if (*value == '\0') {
+            fprintf(stderr, "%s: --%s needs a non-empty value\n", cmd, o->name);
+            return -1;
+        }
+        *(const char **)o->dst = value;
+        return 0;
+    case CLI_OPT_I64:
+        if (cli_parse_i64(value, o->min, o->max, (int64_t *)o->dst) != 0) {
+            fprintf(stderr, "%s: --%s: '%s' is not an integer in [%" PRId64 ", %" PRId64 "]\n",
+                    cmd, o->name, value, o->min, o->max);
+            return -1;
+        }
+        return 0;
+    case CLI_OPT_ENUM:
+        for (const char *const *c = o->choices; *c != NULL; c++) {
+            if (strcmp(*c, value) == 0) {
+                *(const char **)o->dst = *c;
+                return 0;
+            }
+        }
+        fprintf(stderr, "%s: --%s: '%s' is not one of:", cmd, o->name, value);
+        for (const char *const *c = o->choices; *c != NULL; c++)
+            fprintf(stderr, " %s", *c);
+        fputc('\n', stderr);
+        return -1;
+    case CLI_OPT_BOOL:
+        break;
+    }
+    return -1;
+}
+
+int cli_args_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
+                   size_t n_opts)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return 1;
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            fprintf(stderr, "%s: unexpected argument '%s' (flags start with --)\n", cmd, arg);
+            return -1;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t name_len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        const struct cli_opt *o = find_opt(opts, n_opts, name, name_len);
+        if (o == NULL) {
+            fprintf(stderr, "%s: unknown flag '--%.*s'\n", cmd, (int)name_len, name);
+            return -1;
+        }
+        if (o->kind == CLI_OPT_BOOL) {
+            if (eq != NULL) {
+                fprintf(stderr, "%s: --%s takes no value\n", cmd, o->name);
+                return -1;
+            }
+            *(bool *)o->dst = true;
+        } else {
+            const char *value = NULL;
+            if (eq != NULL) {
+                value = eq + 1;
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                fprintf(stderr, "%s: --%s needs a value\n", cmd, o->name);
+                return -1;
+            }
+            if (set_value(cmd, o, value) != 0)
+                return -1;
+        }
+        if (o->seen != NULL)
+            *o->seen = true;
+    }
+    return 0;
+}
+
+void cli_args_usage(FILE *out, const struct cli_opt *opts, size_t n_opts)
+{
+    for (size_t i = 0; i < n_opts; i++) {
+        const struct cli_opt *o = &opts[i];
+        char left[64];
+        const char *meta = o->kind == CLI_OPT_I64 ? " N" : o->kind == CLI_OPT_BOOL ? "" : " VALUE";
+        if (o->kind == CLI_OPT_ENUM) {
+            char choices[48] = "";
+            size_t used = 0;
+            for (const char *const *c = o->choices; *c != NULL && used < sizeof(choices); c++) {
+                int n = snprintf(choices + used, sizeof(choices) - used, "%s%s",
+                                 c == o->choices ? "" : "|", *c);
+                if (n < 0)
+                    break;
+                used += (size_t)n;
+            }
+            snprintf(left, sizeof(left), "--%s %s", o->name, choices);
+        } else {
+            snprintf(left, sizeof(left), "--%s%s", o->name, meta);
+        }
+        fprintf(out, "    %-26s %s\n", left, o->help != NULL ? o->help : "");
+    }
+}

@@ -1,0 +1,348 @@
+/* server.c - see server.h. */
+#include "net/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/limits.h"
+#include "base/log.h"
+
+#define READ_CHUNK (64 * 1024)
+
+struct net_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    net_opts o;
+    net_conn *conns; /* doubly linked */
+    size_t nconns;
+    bool stopping;
+};
+
+struct net_conn {
+    uv_tcp_t tcp;
+    net_server *srv;
+    net_conn *prev, *next;
+    char peer[64];
+    /* framing */
+    uint8_t *rbuf; /* READ_CHUNK bytes of not-yet-framed input */
+    size_t rlen;
+    uint8_t *frame; /* a frame larger than what rbuf held, being filled in place */
+    size_t frame_len, frame_got;
+    /* requests in arrival order; responses leave from the head */
+    net_request *head, *tail;
+    size_t inflight;
+    size_t out_bytes; /* response bytes handed to uv_write, not yet written */
+    bool reading, closed;
+};
+
+typedef struct write_req {
+    uv_write_t w;
+    uint8_t *buf;
+    size_t len;
+    net_conn *conn;
+} write_req;
+
+static void conn_close(net_conn *c, const char *why);
+static void conn_resume(net_conn *c);
+static void on_listener_close(uv_handle_t *h) { free(h->data); }
+
+const char *net_conn_peer(const net_conn *c) { return c->peer; }
+bool net_conn_is_closed(const net_conn *c) { return c->closed; }
+size_t net_server_conn_count(const net_server *s) { return s->nconns; }
+
+static void conn_maybe_free(net_conn *c)
+{
+    if (c->closed && c->head == NULL && c->out_bytes == 0 && c->tcp.data == NULL) {
+        free(c->rbuf);
+        free(c->frame);
+        free(c);
+    }
+}
+
+static void request_free(net_request *r)
+{
+    arena_free(&r->arena);
+    wr_free(&r->resp);
+    free(r->frame);
+    free(r);
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+    write_req *wr_ = (write_req *)w;
+    net_conn *c = wr_->conn;
+    c->out_bytes -= wr_->len;
+    free(wr_->buf);
+    free(wr_);
+    if (status < 0 && !c->closed)
+        conn_close(c, uv_strerror(status));
+    if (!c->closed && !c->reading && c->inflight < BROOK_CONN_INFLIGHT_MAX &&
+        c->out_bytes < BROOK_CONN_OUTBUF_MAX)
+        conn_resume(c);
+    conn_maybe_free(c);
+}
+
+/* Writes every finished response at the head of the queue, in order. */
+static void conn_flush(net_conn *c)
+{
+    while (c->head && c->head->done) {
+        net_request *r = c->head;
+        c->head = r->next;
+        if (!c->head)
+            c->tail = NULL;
+        c->inflight--;
+        if (!c->closed && !r->no_response && r->resp.len > 0 && !r->resp.oom) {
+            write_req *w = malloc(sizeof(*w));
+            if (!w) {
+                conn_close(c, "out of memory");
+            } else {
+                w->conn = c;
+                w->buf = wr_take(&r->resp, &w->len);
+                uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)w->len);
+                c->out_bytes += w->len;
+                int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+                if (rc < 0) {
+                    c->out_bytes -= w->len;
+                    free(w->buf);
+                    free(w);
+                    conn_close(c, uv_strerror(rc));
+                }
+            }
+        } else if (!c->closed && r->resp.oom) {
+            conn_close(c, "out of memory building a response");
+        }
+        request_free(r);
+    }
+    conn_maybe_free(c);
+}
+
+void net_request_done(net_request *req)
+{
+    BROOK_ASSERT(!req->done);
+    req->done = true;
+    conn_flush(req->conn);
+}
+
+void net_request_fail(net_request *req, const char *why)
+{
+    conn_close(req->conn, why);
+    req->no_response = true;
+    net_request_done(req);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    net_conn *c = h->data;
+    h->data = NULL;
+    conn_maybe_free(c);
+}
+
+static void conn_close(net_conn *c, const char *why)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    if (why)
+        LOG_INFO("net", "closing connection from %s: %s", c->peer, why);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->srv->nconns--;
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+/* Queues one complete frame (ownership of `frame` passes to the request). */
+static void conn_dispatch(net_conn *c, uint8_t *frame, size_t len)
+{
+    net_request *r = calloc(1, sizeof(*r));
+    if (!r) {
+        free(frame);
+        conn_close(c, "out of memory");
+        return;
+    }
+    r->conn = c;
+    r->frame = frame;
+    r->len = len;
+    arena_init(&r->arena);
+    wr_init(&r->resp, 256);
+    if (c->tail)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+    c->inflight++;
+    c->srv->o.dispatch(c->srv->o.ctx, r);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    BROOK_UNUSED(suggested);
+    net_conn *c = h->data;
+    if (c->frame) /* read straight into the big frame */
+        *buf = uv_buf_init((char *)c->frame + c->frame_got,
+                           (unsigned)(c->frame_len - c->frame_got));
+    else
+        *buf = uv_buf_init((char *)c->rbuf + c->rlen, (unsigned)(READ_CHUNK - c->rlen));
+}
+
+/* Cuts complete frames out of rbuf; a frame larger than rbuf gets its own buffer. */
+static void conn_parse(net_conn *c)
+{
+    size_t off = 0;
+    while (!c->closed && c->rlen - off >= 4) {
+        int32_t size = (int32_t)be32_get(c->rbuf + off);
+        if (size < 8 || size > c->srv->o.max_frame_bytes) {
+            char why[96];
+            snprintf(why, sizeof(why), "frame size %d outside [8, %d] (socket.request.max.bytes)",
+                     size, c->srv->o.max_frame_bytes);
+            conn_close(c, why);
+            return;
+        }
+        size_t have = c->rlen - off - 4;
+        uint8_t *frame = malloc((size_t)size);
+        if (!frame) {
+            conn_close(c, "out of memory");
+            return;
+        }
+        if (have >= (size_t)size) {
+            memcpy(frame, c->rbuf + off + 4, (size_t)size);
+            off += 4 + (size_t)size;
+            conn_dispatch(c, frame, (size_t)size);
+            continue;
+        }
+        memcpy(frame, c->rbuf + off + 4, have);
+        c->frame = frame;
+        c->frame_len = (size_t)size;
+        c->frame_got = have;
+        off = c->rlen;
+        break;
+    }
+    if (off > 0) {
+        memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+        c->rlen -= off;
+    }
+}
+
+static void conn_pause_if_busy(net_conn *c)
+{
+    if (c->reading && (c->inflight >= BROOK_CONN_INFLIGHT_MAX ||
+                       c->out_bytes >= BROOK_CONN_OUTBUF_MAX)) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    BROOK_UNUSED(buf);
+    net_conn *c = s->data;
+    if (n < 0) {
+        conn_close(c, n == UV_EOF ? NULL : uv_strerror((int)n));
+        return;
+    }
+    if (c->frame) {
+        c->frame_got += (size_t)n;
+        if (c->frame_got == c->frame_len) {
+            uint8_t *f = c->frame;
+            c->frame = NULL;
+            conn_dispatch(c, f, c->frame_len);
+        }
+    } else {
+        c->rlen += (size_t)n;
+        conn_parse(c);
+    }
+    if (!c->closed)
+        conn_pause_if_busy(c);
+}
+
+/* Starts (or restarts, after backpressure) reading from the socket. */
+static void conn_resume(net_conn *c)
+{
+    if (c->closed || c->reading)
+        return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    net_server *srv = ls->data;
+    if (status < 0) {
+        LOG_WARN("net", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    net_conn *c = calloc(1, sizeof(*c));
+    if (!c || !(c->rbuf = malloc(READ_CHUNK))) {
+        free(c);
+        LOG_WARN("net", "out of memory accepting a connection");
+        return;
+    }
+    c->srv = srv;
+    uv_tcp_init(srv->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
+        c->closed = true;
+        uv_close((uv_handle_t *)&c->tcp, on_close);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    snprintf(c->peer, sizeof(c->peer), "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 &&
+        ss.ss_family == AF_INET) {
+        char ip[INET_ADDRSTRLEN];
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        uv_ip4_name(sin, ip, sizeof(ip));
+        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, ntohs(sin->sin_port));
+    }
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    LOG_DEBUG("net", "connection from %s", c->peer);
+    conn_resume(c);
+}
+
+int net_server_start(uv_loop_t *loop, const net_opts *o, net_server **out, int *port_out)
+{
+    net_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return UV_ENOMEM;
+    s->loop = loop;
+    s->o = *o;
+    struct sockaddr_in addr;
+    int rc = uv_ip4_addr(o->host, o->port, &addr);
+    if (rc == 0)
+        rc = uv_tcp_init(loop, &s->listener);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    s->listener.data = s;
+    if ((rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection)) != 0) {
+        uv_close((uv_handle_t *)&s->listener, on_listener_close);
+        *out = NULL;
+        return rc;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
+    *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    *out = s;
+    return 0;
+}
+
+void net_server_stop(net_server *s)
+{
+    while (s->conns)
+        conn_close(s->conns, NULL);
+    uv_close((uv_handle_t *)&s->listener, on_listener_close);
+}

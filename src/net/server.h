@@ -1,0 +1,66 @@
+/*
+ * server.h - the Kafka listener: TCP connections on the libuv loop, request framing, and
+ * responses written strictly in request order per connection.
+ *
+ * Owns: sockets, read buffers, the per-connection FIFO of requests in flight.
+ * A request is handed to the dispatcher as soon as its frame is complete; the handler
+ * may answer at once or later (fsync, long poll), always through net_request_done().
+ * Responses leave in request order whatever order handlers finish in (Kafka clients,
+ * librdkafka's idempotent producer above all, depend on it).
+ * Never: interprets request bodies or decides anything about data.
+ *
+ * Lifetime: a connection that closes while requests are still pending stays allocated
+ * (closed) until the last of them is done; their responses are then dropped.
+ */
+#ifndef BROOK_NET_SERVER_H
+#define BROOK_NET_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+typedef struct net_conn net_conn;
+typedef struct net_server net_server;
+
+typedef struct net_request {
+    net_conn *conn;
+    uint8_t *frame; /* owned: the request bytes after the size prefix */
+    size_t len;
+    arena arena;    /* freed with the request */
+    wr resp;        /* the handler writes the whole response frame here */
+    bool done;
+    bool no_response; /* acks=0 produce: nothing is sent */
+    void *op;         /* handler state while pending */
+    struct net_request *next;
+} net_request;
+
+typedef void (*net_dispatch_fn)(void *ctx, net_request *req);
+
+typedef struct net_opts {
+    const char *host;
+    int port; /* 0: any free port */
+    int32_t max_frame_bytes;
+    net_dispatch_fn dispatch;
+    void *ctx;
+} net_opts;
+
+/* Binds and listens. *port_out gets the bound port. Returns 0 or a libuv error. */
+int net_server_start(uv_loop_t *loop, const net_opts *o, net_server **out, int *port_out);
+/* Stops accepting and closes every connection. */
+void net_server_stop(net_server *s);
+/* Marks the request answered (its resp holds a full frame, or no_response is set) and
+ * writes whatever responses are now at the head of the connection's queue. */
+void net_request_done(net_request *req);
+/* Closes the request's connection (malformed request) and finishes the request. */
+void net_request_fail(net_request *req, const char *why);
+/* The peer's address as "ip:port" for logs. */
+const char *net_conn_peer(const net_conn *c);
+bool net_conn_is_closed(const net_conn *c);
+/* Connections currently open (for metrics and tests). */
+size_t net_server_conn_count(const net_server *s);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * flush.h - the flush thread: runs fdatasync off the event loop for group commit.
+ *
+ * Owns: one thread, one job at a time. A job is an array of file descriptors; the thread
+ * fdatasyncs each, records the errno per item, and wakes the loop through uv_async; the
+ * completion callback then runs on the loop thread.
+ * Never: touches log state (it only sees fds), or runs two jobs at once.
+ */
+#ifndef BROOK_STORAGE_FLUSH_H
+#define BROOK_STORAGE_FLUSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct flush_item {
+    int fd;
+    int err;    /* set by the thread: 0 or errno */
+    void *log;  /* the owner's context for this item */
+    void *seg;
+    int64_t end_offset;
+} flush_item;
+
+typedef struct flusher flusher;
+/* Called on the loop thread with the finished job; items are freed after it returns. */
+typedef void (*flush_done_cb)(void *ctx, flush_item *items, size_t n, int64_t sync_us);
+
+int flusher_start(uv_loop_t *loop, flush_done_cb cb, void *ctx, flusher **out);
+bool flusher_busy(const flusher *f);
+/* Takes ownership of items (malloc'd). The flusher must not be busy. */
+void flusher_submit(flusher *f, flush_item *items, size_t n);
+/* Stops the thread (waits for a running job first) and closes the async handle. */
+void flusher_stop(flusher *f);
+/* Runs a job synchronously on the calling thread (shutdown path, tests). */
+void flusher_run_sync(flush_item *items, size_t n);
+
+#endif

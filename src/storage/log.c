@@ -1,0 +1,1050 @@
+/* log.c - see log.h for the file layout and the durability contract. */
+#include "storage/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/assert.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "base/limits.h"
+#include "base/log.h"
+
+#define OFFSET_ENTRY_SIZE 8
+#define TIME_ENTRY_SIZE 12
+#define SCAN_CHUNK (1u << 20)
+#define HDR_PEEK 27 /* bytes of a batch header needed to know its offsets */
+
+const char *log_result_name(int rc)
+{
+    switch (rc) {
+    case LOG_OK: return "ok";
+    case LOG_ERR_IO: return "I/O error";
+    case LOG_ERR_FAILED: return "log failed earlier (read-only)";
+    case LOG_ERR_OUT_OF_RANGE: return "offset out of range";
+    case LOG_ERR_NOMEM: return "out of memory";
+    case LOG_ERR_TOO_LARGE: return "batch larger than segment.bytes";
+    }
+    return "unknown";
+}
+
+static void seg_path(const plog *l, int64_t base, const char *ext, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%020" PRId64 ".%s", l->dir, base, ext);
+}
+
+static int write_full(int fd, const void *p, size_t n, uint64_t off)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t w = pwrite(fd, b, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        b += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int read_full(int fd, void *p, size_t n, uint64_t off, size_t *got_out)
+{
+    uint8_t *b = p;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, b + got, n - got, (off_t)(off + got));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    *got_out = got;
+    return 0;
+}
+
+/* ---------------- in-memory indexes ---------------- */
+
+static int idx_push(segment *s, uint32_t rel, uint32_t pos)
+{
+    if (s->nidx == s->idx_cap) {
+        size_t cap = s->idx_cap ? s->idx_cap * 2 : 64;
+        offset_entry *n = realloc(s->idx, cap * sizeof(*n));
+        if (!n)
+            return LOG_ERR_NOMEM;
+        s->idx = n;
+        s->idx_cap = cap;
+    }
+    s->idx[s->nidx++] = (offset_entry){rel, pos};
+    return LOG_OK;
+}
+
+static int tidx_push(segment *s, int64_t ts, uint32_t rel)
+{
+    if (s->ntidx == s->tidx_cap) {
+        size_t cap = s->tidx_cap ? s->tidx_cap * 2 : 64;
+        time_entry *n = realloc(s->tidx, cap * sizeof(*n));
+        if (!n)
+            return LOG_ERR_NOMEM;
+        s->tidx = n;
+        s->tidx_cap = cap;
+    }
+    s->tidx[s->ntidx++] = (time_entry){ts, rel};
+    return LOG_OK;
+}
+
+/* Index files are a cache of the in-memory arrays; a failed write here only costs a
+ * rebuild on the next unclean start, so it is logged and not fatal. */
+static void idx_file_append(const plog *l, segment *s, bool offset_entry_added,
+                            bool time_entry_added)
+{
+    uint8_t b[TIME_ENTRY_SIZE];
+    if (offset_entry_added) {
+        const offset_entry *e = &s->idx[s->nidx - 1];
+        be32_put(b, e->rel_offset);
+        be32_put(b + 4, e->pos);
+        if (write_full(s->idx_fd, b, OFFSET_ENTRY_SIZE, (s->nidx - 1) * OFFSET_ENTRY_SIZE))
+            LOG_WARN("storage", "%s: cannot write offset index: %s", l->name, strerror(errno));
+    }
+    if (time_entry_added) {
+        const time_entry *e = &s->tidx[s->ntidx - 1];
+        be64_put(b, (uint64_t)e->ts);
+        be32_put(b + 8, e->rel_offset);
+        if (write_full(s->tidx_fd, b, TIME_ENTRY_SIZE, (s->ntidx - 1) * TIME_ENTRY_SIZE))
+            LOG_WARN("storage", "%s: cannot write time index: %s", l->name, strerror(errno));
+    }
+}
+
+/* Records one batch (already in the file at pos) in the segment's bookkeeping and, every
+ * index_interval_bytes, in the sparse indexes. */
+static int seg_note_batch(plog *l, segment *s, int64_t base, int64_t last, int64_t max_ts,
+                          uint64_t pos, uint64_t len, bool write_files)
+{
+    bool off_added = false, time_added = false;
+    if (max_ts > s->max_ts)
+        s->max_ts = max_ts;
+    if (s->bytes_since_index >= (uint64_t)l->cfg.index_interval_bytes) {
+        if (idx_push(s, (uint32_t)(base - s->base_offset), (uint32_t)pos) != LOG_OK)
+            return LOG_ERR_NOMEM;
+        off_added = true;
+        s->bytes_since_index = 0;
+        if (s->max_ts > s->last_indexed_ts) {
+            if (tidx_push(s, s->max_ts, (uint32_t)(base - s->base_offset)) != LOG_OK)
+                return LOG_ERR_NOMEM;
+            s->last_indexed_ts = s->max_ts;
+            time_added = true;
+        }
+    }
+    s->bytes_since_index += len;
+    s->next_offset = last + 1;
+    s->size = pos + len;
+    if (write_files && (off_added || time_added))
+        idx_file_append(l, s, off_added, time_added);
+    return LOG_OK;
+}
+
+/* Rewrites both index files from memory in one write each (after a load or rebuild). */
+static int seg_write_indexes(plog *l, segment *s)
+{
+    BROOK_UNUSED(l);
+    size_t n = s->nidx * OFFSET_ENTRY_SIZE, nt = s->ntidx * TIME_ENTRY_SIZE;
+    uint8_t *b = malloc(n > nt ? n + 1 : nt + 1);
+    if (!b)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->nidx; i++) {
+        be32_put(b + i * 8, s->idx[i].rel_offset);
+        be32_put(b + i * 8 + 4, s->idx[i].pos);
+    }
+    int rc = 0;
+    if (ftruncate(s->idx_fd, 0) != 0 || write_full(s->idx_fd, b, n, 0) != 0)
+        rc = -errno;
+    for (size_t i = 0; i < s->ntidx && rc == 0; i++) {
+        be64_put(b + i * 12, (uint64_t)s->tidx[i].ts);
+        be32_put(b + i * 12 + 8, s->tidx[i].rel_offset);
+    }
+    if (rc == 0 && (ftruncate(s->tidx_fd, 0) != 0 || write_full(s->tidx_fd, b, nt, 0) != 0))
+        rc = -errno;
+    free(b);
+    return rc;
+}
+
+/* ---------------- segments ---------------- */
+
+static segment *seg_alloc(int64_t base)
+{
+    segment *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->base_offset = base;
+    s->next_offset = base;
+    s->max_ts = -1;
+    s->last_indexed_ts = -1;
+    s->created_ms = -1;
+    s->log_fd = s->idx_fd = s->tidx_fd = -1;
+    return s;
+}
+
+static void seg_free(segment *s)
+{
+    if (s->log_fd >= 0)
+        close(s->log_fd);
+    if (s->idx_fd >= 0)
+        close(s->idx_fd);
+    if (s->tidx_fd >= 0)
+        close(s->tidx_fd);
+    free(s->idx);
+    free(s->tidx);
+    free(s);
+}
+
+static int seg_open_files(plog *l, segment *s, bool create)
+{
+    char path[PATH_MAX];
+    int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+    seg_path(l, s->base_offset, "log", path, sizeof(path));
+    s->log_fd = open(path, flags, 0644);
+    if (s->log_fd < 0)
+        return -errno;
+    seg_path(l, s->base_offset, "index", path, sizeof(path));
+    s->idx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->idx_fd < 0)
+        return -errno;
+    seg_path(l, s->base_offset, "timeindex", path, sizeof(path));
+    s->tidx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->tidx_fd < 0)
+        return -errno;
+    return 0;
+}
+
+static int segs_push(plog *l, segment *s)
+{
+    if (l->nsegs == l->segs_cap) {
+        size_t cap = l->segs_cap ? l->segs_cap * 2 : 8;
+        segment **n = realloc(l->segs, cap * sizeof(*n));
+        if (!n)
+            return LOG_ERR_NOMEM;
+        l->segs = n;
+        l->segs_cap = cap;
+    }
+    l->segs[l->nsegs++] = s;
+    return LOG_OK;
+}
+
+static segment *active_seg(const plog *l)
+{
+    BROOK_ASSERT(l->nsegs > 0);
+    return l->segs[l->nsegs - 1];
+}
+
+/* Creates an empty segment file set at `base`, durable in the directory before return. */
+static int seg_create(plog *l, int64_t base)
+{
+    segment *s = seg_alloc(base);
+    if (!s)
+        return LOG_ERR_NOMEM;
+    int rc = seg_open_files(l, s, true);
+    if (rc == 0)
+        rc = fs_fsync_dir(l->dir);
+    if (rc != 0) {
+        LOG_ERROR("storage", "%s: cannot create segment %" PRId64 ": %s", l->name, base,
+                  strerror(-rc));
+        seg_free(s);
+        return LOG_ERR_IO;
+    }
+    if (segs_push(l, s) != LOG_OK) {
+        seg_free(s);
+        return LOG_ERR_NOMEM;
+    }
+    return LOG_OK;
+}
+
+/*
+ * Walks the batches of s from (pos, offset) to the end of its file. With verify, each
+ * batch must have magic 2, a matching CRC-32C and the next expected offset; the first
+ * one that does not ends the valid log. Indexes are extended for every batch walked.
+ * *valid_end gets the end of the last good batch. Returns 0 or -errno.
+ */
+static int seg_scan(plog *l, segment *s, uint64_t pos, bool verify, uint64_t *valid_end,
+                    const char **why)
+{
+    struct stat st;
+    if (fstat(s->log_fd, &st) != 0)
+        return -errno;
+    uint64_t file_size = (uint64_t)st.st_size;
+    size_t cap = SCAN_CHUNK;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return -ENOMEM;
+    *why = NULL;
+    int rc = 0;
+    while (pos < file_size) {
+        size_t want = (size_t)(file_size - pos < cap ? file_size - pos : cap), got;
+        if ((rc = read_full(s->log_fd, buf, want, pos, &got)) != 0)
+            break;
+        size_t off = 0;
+        while (off < got) {
+            rb_header h;
+            size_t avail = got - off, total = 0;
+            if (avail < RB_HEADER_SIZE && pos + off + avail < file_size)
+                break; /* header spans the chunk end: read on */
+            int vrc;
+            if (verify) {
+                vrc = rb_check_stored(buf + off, avail, &h, &total);
+                if (vrc == RB_ERR_SHORT && rb_parse_header(buf + off, avail, &h) == RB_OK &&
+                    h.length > 0 && pos + off + rb_total_size(&h) <= file_size &&
+                    rb_total_size(&h) > avail)
+                    break; /* complete on disk, just not in this chunk */
+            } else {
+                vrc = rb_parse_header(buf + off, avail, &h);
+                total = rb_total_size(&h);
+                if (vrc == RB_OK && (h.length < RB_HEADER_SIZE - RB_LOG_OVERHEAD ||
+                                     pos + off + total > file_size))
+                    vrc = RB_ERR_LENGTH;
+            }
+            if (vrc == RB_OK && h.base_offset != s->next_offset)
+                vrc = RB_ERR_LENGTH, *why = "offset discontinuity";
+            if (vrc != RB_OK) {
+                if (!*why)
+                    *why = rb_result_name(vrc);
+                *valid_end = pos + off;
+                goto out;
+            }
+            int nrc = seg_note_batch(l, s, h.base_offset, rb_last_offset(&h), h.max_timestamp,
+                                     pos + off, total, false);
+            if (nrc != LOG_OK) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            if (s->created_ms < 0)
+                s->created_ms = h.max_timestamp;
+            off += total;
+            if (total > cap / 2 && total < (1u << 30)) {
+                /* Grow so the next chunk holds a batch this large. */
+                uint8_t *nb = realloc(buf, total * 2);
+                if (nb) {
+                    buf = nb;
+                    cap = total * 2;
+                }
+            }
+        }
+        if (off == 0 && got > 0) {
+            /* Not even one batch fits the chunk: the length is absurd. */
+            *why = "batch larger than the file allows";
+            *valid_end = pos;
+            goto out;
+        }
+        pos += off;
+    }
+    *valid_end = pos < file_size ? pos : file_size;
+out:
+    free(buf);
+    return rc;
+}
+
+static void seg_reset_indexes(segment *s)
+{
+    s->nidx = s->ntidx = 0;
+    s->bytes_since_index = 0;
+    s->next_offset = s->base_offset;
+    s->max_ts = -1;
+    s->last_indexed_ts = -1;
+    s->size = 0;
+}
+
+/* Loads index files into memory and checks them against the log file. Returns 0 when
+ * they are consistent, -1 when they must be rebuilt. */
+static int seg_load_indexes(plog *l, segment *s, uint64_t file_size)
+{
+    struct stat st;
+    if (fstat(s->idx_fd, &st) != 0 || st.st_size % OFFSET_ENTRY_SIZE != 0)
+        return -1;
+    size_t n = (size_t)st.st_size / OFFSET_ENTRY_SIZE;
+    uint8_t *b = malloc(n * OFFSET_ENTRY_SIZE + TIME_ENTRY_SIZE);
+    if (!b)
+        return -1;
+    size_t got;
+    int rc = -1;
+    if (read_full(s->idx_fd, b, n * OFFSET_ENTRY_SIZE, 0, &got) || got != n * OFFSET_ENTRY_SIZE)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t rel = be32_get(b + i * 8), pos = be32_get(b + i * 8 + 4);
+        if (pos >= file_size || (i > 0 && (rel <= s->idx[i - 1].rel_offset ||
+                                           pos <= s->idx[i - 1].pos)))
+            goto out;
+        if (idx_push(s, rel, pos) != LOG_OK)
+            goto out;
+    }
+    if (fstat(s->tidx_fd, &st) != 0 || st.st_size % TIME_ENTRY_SIZE != 0)
+        goto out;
+    size_t nt = (size_t)st.st_size / TIME_ENTRY_SIZE;
+    for (size_t i = 0; i < nt; i++) {
+        uint8_t e[TIME_ENTRY_SIZE];
+        if (read_full(s->tidx_fd, e, TIME_ENTRY_SIZE, i * TIME_ENTRY_SIZE, &got) ||
+            got != TIME_ENTRY_SIZE)
+            goto out;
+        int64_t ts = (int64_t)be64_get(e);
+        uint32_t rel = be32_get(e + 8);
+        if (i > 0 && (ts < s->tidx[i - 1].ts || rel < s->tidx[i - 1].rel_offset))
+            goto out;
+        if (tidx_push(s, ts, rel) != LOG_OK)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(b);
+    return rc;
+}
+
+/* Loads an open segment's bookkeeping. With verify, every batch is checked and the
+ * segment truncated at the first bad one; without, the indexes are trusted when
+ * consistent and only the batches after the last index entry are walked (headers only).
+ * An inconsistency found while trusting falls back to a verified rebuild. */
+static int seg_load(plog *l, segment *s, bool verify)
+{
+    struct stat st;
+    if (fstat(s->log_fd, &st) != 0)
+        return -errno;
+    uint64_t file_size = (uint64_t)st.st_size;
+    uint64_t start = 0;
+    seg_reset_indexes(s);
+    if (!verify && seg_load_indexes(l, s, file_size) == 0 && s->nidx > 0) {
+        /* Pop the last entry and walk from its batch: the walk re-adds it and rebuilds
+         * next_offset, size and max timestamp for the tail. */
+        offset_entry last = s->idx[--s->nidx];
+        start = last.pos;
+        s->next_offset = s->base_offset + last.rel_offset;
+        s->bytes_since_index = (uint64_t)l->cfg.index_interval_bytes;
+        while (s->ntidx > 0 && s->tidx[s->ntidx - 1].rel_offset >= last.rel_offset)
+            s->ntidx--;
+        if (s->ntidx > 0)
+            s->max_ts = s->last_indexed_ts = s->tidx[s->ntidx - 1].ts;
+    } else if (!verify) {
+        seg_reset_indexes(s);
+    }
+    uint64_t valid_end = 0;
+    const char *why = NULL;
+    int rc = seg_scan(l, s, start, verify, &valid_end, &why);
+    if (rc != 0)
+        return rc;
+    if (valid_end < file_size) {
+        if (!verify) {
+            LOG_WARN("storage", "%s: segment %" PRId64 " index or tail inconsistent (%s); "
+                     "verifying the whole segment", l->name, s->base_offset, why ? why : "?");
+            return seg_load(l, s, true);
+        }
+        LOG_WARN("storage",
+                 "%s: truncating segment %" PRId64 " from %" PRIu64 " to %" PRIu64
+                 " bytes (%" PRIu64 " bytes cut: %s)",
+                 l->name, s->base_offset, file_size, valid_end, file_size - valid_end,
+                 why ? why : "torn tail");
+        if (ftruncate(s->log_fd, (off_t)valid_end) != 0 || fdatasync(s->log_fd) != 0)
+            return -errno;
+    }
+    s->size = valid_end;
+    return seg_write_indexes(l, s);
+}
+
+/* ---------------- open / close ---------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Lists the base offsets of the .log files in dir, sorted. */
+static int list_segments(const char *dir, int64_t **out, size_t *n_out)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    size_t n = 0, cap = 16;
+    int64_t *v = malloc(cap * sizeof(*v));
+    struct dirent *e;
+    while (v && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len != 24 || strcmp(e->d_name + 20, ".log") != 0)
+            continue;
+        char num[21];
+        memcpy(num, e->d_name, 20);
+        num[20] = '\0';
+        char *end;
+        long long base = strtoll(num, &end, 10);
+        if (*end != '\0' || base < 0)
+            continue;
+        if (n == cap) {
+            int64_t *nv = realloc(v, cap * 2 * sizeof(*v));
+            if (!nv) {
+                free(v);
+                v = NULL;
+                break;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        v[n++] = base;
+    }
+    closedir(d);
+    if (!v)
+        return -ENOMEM;
+    qsort(v, n, sizeof(*v), cmp_i64);
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+static int read_log_start(const plog *l, int64_t *out)
+{
+    char path[PATH_MAX], *text;
+    snprintf(path, sizeof(path), "%s/log-start-offset", l->dir);
+    if (fs_read_all(path, &text, NULL) != 0)
+        return -1;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    int rc = (end != text && v >= 0) ? 0 : -1;
+    free(text);
+    if (rc == 0)
+        *out = v;
+    return rc;
+}
+
+static int write_log_start(plog *l)
+{
+    char path[PATH_MAX], text[32];
+    snprintf(path, sizeof(path), "%s/log-start-offset", l->dir);
+    int n = snprintf(text, sizeof(text), "%" PRId64 "\n", l->log_start_offset);
+    int rc = fs_write_atomic(path, text, (size_t)n);
+    if (rc != 0) {
+        LOG_ERROR("storage", "%s: cannot persist log start offset: %s; log is now read-only",
+                  l->name, strerror(-rc));
+        l->failed = true;
+        return LOG_ERR_IO;
+    }
+    return LOG_OK;
+}
+
+static void log_free(plog *l)
+{
+    for (size_t i = 0; i < l->nsegs; i++)
+        seg_free(l->segs[i]);
+    free(l->segs);
+    free(l->dir);
+    free(l->name);
+    free(l);
+}
+
+int log_open(const char *dir, const char *name, const log_config *cfg, bool clean,
+             int64_t now_ms, plog **out)
+{
+    plog *l = calloc(1, sizeof(*l));
+    if (!l)
+        return LOG_ERR_NOMEM;
+    l->dir = strdup(dir);
+    l->name = strdup(name);
+    l->cfg = *cfg;
+    if (!l->dir || !l->name) {
+        log_free(l);
+        return LOG_ERR_NOMEM;
+    }
+    int rc = fs_mkdirs(dir);
+    int64_t *bases = NULL;
+    size_t nbases = 0;
+    if (rc == 0)
+        rc = list_segments(dir, &bases, &nbases);
+    if (rc != 0) {
+        LOG_ERROR("storage", "%s: cannot open log directory %s: %s", name, dir, strerror(-rc));
+        log_free(l);
+        return LOG_ERR_IO;
+    }
+    for (size_t i = 0; i < nbases; i++) {
+        segment *s = seg_alloc(bases[i]);
+        bool active = i + 1 == nbases;
+        if (!s || segs_push(l, s) != LOG_OK) {
+            if (s)
+                seg_free(s);
+            rc = -ENOMEM;
+            break;
+        }
+        if ((rc = seg_open_files(l, s, false)) != 0 || (rc = seg_load(l, s, !clean && active)))
+            break;
+    }
+    free(bases);
+    if (rc == 0 && l->nsegs == 0) {
+        int64_t start = 0;
+        read_log_start(l, &start);
+        rc = seg_create(l, start) == LOG_OK ? 0 : -EIO;
+    }
+    if (rc != 0) {
+        LOG_ERROR("storage", "%s: cannot load log: %s", name, strerror(-rc));
+        log_free(l);
+        return LOG_ERR_IO;
+    }
+    segment *act = active_seg(l);
+    l->log_end_offset = act->next_offset;
+    l->log_start_offset = l->segs[0]->base_offset;
+    int64_t stored_start;
+    if (read_log_start(l, &stored_start) == 0 && stored_start > l->log_start_offset)
+        l->log_start_offset = stored_start < l->log_end_offset ? stored_start : l->log_end_offset;
+    /* Everything on disk now is durable: non-active segments were synced at roll, and the
+     * active one was verified (or written by a clean shutdown's final flush). */
+    if (fdatasync(act->log_fd) != 0) {
+        LOG_ERROR("storage", "%s: fdatasync on open failed: %s", name, strerror(errno));
+        log_free(l);
+        return LOG_ERR_IO;
+    }
+    l->durable_offset = l->log_end_offset;
+    if (act->created_ms < 0)
+        act->created_ms = now_ms;
+    *out = l;
+    return LOG_OK;
+}
+
+void log_close(plog *l)
+{
+    for (size_t i = 0; i < l->nsegs; i++) {
+        segment *s = l->segs[i];
+        BROOK_ASSERT(s->pins == 0);
+        if (fdatasync(s->idx_fd) != 0 || fdatasync(s->tidx_fd) != 0)
+            LOG_WARN("storage", "%s: index sync failed: %s (rebuilt on next start)", l->name,
+                     strerror(errno));
+    }
+    log_free(l);
+}
+
+static void seg_unlink(plog *l, segment *s)
+{
+    static const char *exts[] = {"log", "index", "timeindex"};
+    for (unsigned i = 0; i < BROOK_ARRAY_LEN(exts); i++) {
+        char path[PATH_MAX];
+        seg_path(l, s->base_offset, exts[i], path, sizeof(path));
+        if (unlink(path) != 0 && errno != ENOENT)
+            LOG_WARN("storage", "%s: cannot delete %s: %s", l->name, path, strerror(errno));
+    }
+}
+
+int log_destroy(plog *l)
+{
+    for (size_t i = 0; i < l->nsegs; i++)
+        BROOK_ASSERT(l->segs[i]->pins == 0);
+    int rc = fs_remove_tree(l->dir);
+    if (rc != 0)
+        LOG_WARN("storage", "%s: cannot remove %s: %s", l->name, l->dir, strerror(-rc));
+    log_free(l);
+    return rc == 0 ? LOG_OK : LOG_ERR_IO;
+}
+
+/* ---------------- append ---------------- */
+
+/* Makes the active segment durable and final, then starts a new one at the log end.
+ * Synchronous on purpose: it is rare (every segment.bytes) and it keeps the invariant
+ * that only the active segment can hold unsynced bytes. */
+static int log_roll(plog *l, int64_t now_ms)
+{
+    segment *old = active_seg(l);
+    if (fdatasync(old->log_fd) != 0) {
+        LOG_ERROR("storage", "%s: fdatasync at roll failed: %s; log is now read-only", l->name,
+                  strerror(errno));
+        l->failed = true;
+        return LOG_ERR_IO;
+    }
+    if (old->max_ts > old->last_indexed_ts && old->next_offset > old->base_offset) {
+        /* A final time-index entry so a clean load knows the segment's max timestamp. */
+        if (tidx_push(old, old->max_ts, (uint32_t)(old->next_offset - 1 - old->base_offset)) ==
+            LOG_OK) {
+            old->last_indexed_ts = old->max_ts;
+            idx_file_append(l, old, false, true);
+        }
+    }
+    l->durable_offset = l->log_end_offset;
+    int rc = seg_create(l, l->log_end_offset);
+    if (rc != LOG_OK) {
+        l->failed = true;
+        return rc;
+    }
+    active_seg(l)->created_ms = now_ms;
+    LOG_DEBUG("storage", "%s: rolled to segment %" PRId64, l->name, l->log_end_offset);
+    return LOG_OK;
+}
+
+int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t now_ms,
+               int64_t *base_offset_out)
+{
+    if (l->failed)
+        return LOG_ERR_FAILED;
+    if ((int64_t)len > l->cfg.segment_bytes || len > UINT32_MAX / 2)
+        return LOG_ERR_TOO_LARGE;
+    segment *s = active_seg(l);
+    int64_t base = l->log_end_offset;
+    int64_t last = base + h->last_offset_delta;
+    bool full = s->size + len > (uint64_t)l->cfg.segment_bytes;
+    bool old = l->cfg.segment_ms > 0 && s->created_ms >= 0 &&
+               now_ms - s->created_ms >= l->cfg.segment_ms;
+    bool rel_overflow = last - s->base_offset > (int64_t)UINT32_MAX;
+    if (s->size > 0 && (full || old || rel_overflow)) {
+        int rc = log_roll(l, now_ms);
+        if (rc != LOG_OK)
+            return rc;
+        s = active_seg(l);
+    }
+    rb_set_base_offset(batch, base, 0);
+    int64_t max_ts = h->max_timestamp;
+    if (l->cfg.log_append_time) {
+        rb_set_log_append_time(batch, len, now_ms);
+        max_ts = now_ms;
+    }
+    int wrc = write_full(s->log_fd, batch, len, s->size);
+    if (wrc != 0) {
+        LOG_ERROR("storage", "%s: write failed: %s; log is now read-only", l->name,
+                  strerror(-wrc));
+        if (ftruncate(s->log_fd, (off_t)s->size) != 0)
+            LOG_ERROR("storage", "%s: cannot cut the partial write: %s", l->name,
+                      strerror(errno));
+        l->failed = true;
+        return LOG_ERR_IO;
+    }
+    if (s->created_ms < 0)
+        s->created_ms = now_ms;
+    if (seg_note_batch(l, s, base, last, max_ts, s->size, len, true) != LOG_OK)
+        return LOG_ERR_NOMEM;
+    l->log_end_offset = last + 1;
+    l->dirty = true;
+    *base_offset_out = base;
+    return LOG_OK;
+}
+
+/* ---------------- read ---------------- */
+
+/* Index of the segment that holds `offset` (the last with base <= offset). */
+static size_t seg_find(const plog *l, int64_t offset)
+{
+    size_t lo = 0, hi = l->nsegs;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (l->segs[mid]->base_offset <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* File position of the last indexed batch at or before offset. */
+static uint32_t idx_floor_pos(const segment *s, int64_t offset)
+{
+    size_t lo = 0, hi = s->nidx;
+    uint32_t pos = 0;
+    int64_t rel = offset - s->base_offset;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if ((int64_t)s->idx[mid].rel_offset <= rel) {
+            pos = s->idx[mid].pos;
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return pos;
+}
+
+/* From pos, walks batch headers to the first batch whose last offset >= offset. */
+static int seg_seek(const plog *l, const segment *s, int64_t offset, uint64_t *pos_io)
+{
+    uint64_t pos = *pos_io;
+    uint8_t hdr[HDR_PEEK];
+    while (pos + HDR_PEEK <= s->size) {
+        size_t got;
+        if (read_full(s->log_fd, hdr, HDR_PEEK, pos, &got) != 0 || got != HDR_PEEK) {
+            LOG_ERROR("storage", "%s: read failed at %" PRIu64, l->name, pos);
+            return LOG_ERR_IO;
+        }
+        int64_t base = (int64_t)be64_get(hdr);
+        int32_t len = (int32_t)be32_get(hdr + RB_OFF_LENGTH);
+        int32_t delta = (int32_t)be32_get(hdr + RB_OFF_LAST_OFFSET_DELTA);
+        if (len <= 0)
+            return LOG_ERR_IO;
+        if (base + delta >= offset)
+            break;
+        pos += RB_LOG_OVERHEAD + (uint64_t)len;
+    }
+    *pos_io = pos;
+    return LOG_OK;
+}
+
+int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+             arena *a, uint8_t **out, size_t *len_out)
+{
+    *out = NULL;
+    *len_out = 0;
+    if (offset < l->log_start_offset || offset > l->log_end_offset)
+        return LOG_ERR_OUT_OF_RANGE;
+    if (offset >= max_offset)
+        return LOG_OK;
+    size_t si = seg_find(l, offset);
+    segment *s = l->segs[si];
+    while (offset >= s->next_offset && si + 1 < l->nsegs)
+        s = l->segs[++si]; /* past this segment's end: the next one holds it */
+    uint64_t pos = idx_floor_pos(s, offset);
+    int rc = seg_seek(l, s, offset, &pos);
+    if (rc != LOG_OK || pos >= s->size)
+        return rc;
+    /* Read a chunk, then cut it at the last whole batch below max_offset and max_bytes. */
+    size_t want = max_bytes;
+    if (want < RB_HEADER_SIZE)
+        want = RB_HEADER_SIZE;
+    if (want > s->size - pos)
+        want = (size_t)(s->size - pos);
+    uint8_t *buf = arena_alloc(a, want);
+    if (!buf)
+        return LOG_ERR_NOMEM;
+    size_t got;
+    if (read_full(s->log_fd, buf, want, pos, &got) != 0 || got != want)
+        return LOG_ERR_IO;
+    size_t off = 0;
+    while (off + RB_LOG_OVERHEAD <= got) {
+        int64_t base = (int64_t)be64_get(buf + off);
+        size_t total = RB_LOG_OVERHEAD + be32_get(buf + off + RB_OFF_LENGTH);
+        if (base >= max_offset)
+            break;
+        if (off + total > got) {
+            if (off == 0 && min_one && pos + total <= s->size) {
+                /* KIP-74: the first batch goes out whole even past the size limits. */
+                uint8_t *big = arena_alloc(a, total);
+                if (!big || read_full(s->log_fd, big, total, pos, &got) != 0 || got != total)
+                    return big ? LOG_ERR_IO : LOG_ERR_NOMEM;
+                *out = big;
+                *len_out = total;
+                return LOG_OK;
+            }
+            break;
+        }
+        off += total;
+    }
+    *out = off ? buf : NULL;
+    *len_out = off;
+    return LOG_OK;
+}
+
+uint64_t log_bytes_between(plog *l, int64_t offset, int64_t max_offset)
+{
+    if (offset >= max_offset || offset < l->log_start_offset)
+        return 0;
+    size_t si = seg_find(l, offset);
+    uint64_t start = idx_floor_pos(l->segs[si], offset), total = 0;
+    for (size_t i = si; i < l->nsegs; i++) {
+        total += l->segs[i]->size - (i == si ? start : 0);
+        if (l->segs[i]->next_offset >= max_offset)
+            break;
+    }
+    return total;
+}
+
+/* Finds, inside one uncompressed batch, the first record with timestamp >= ts. */
+static void batch_find_ts(const uint8_t *b, size_t len, const rb_header *h, int64_t ts,
+                          int64_t *off_out, int64_t *ts_out)
+{
+    *off_out = h->base_offset;
+    *ts_out = h->max_timestamp;
+    if ((h->attributes & RB_ATTR_CODEC_MASK) != 0 || (h->attributes & RB_ATTR_LOG_APPEND_TIME))
+        return;
+    rd r;
+    rd_init(&r, b + RB_HEADER_SIZE, len - RB_HEADER_SIZE);
+    for (int32_t i = 0; i < h->records_count && !r.err; i++) {
+        int32_t rec_len = rd_varint(&r);
+        size_t rec_start = r.off;
+        (void)rd_i8(&r);
+        int64_t rts = h->base_timestamp + rd_varlong(&r);
+        int32_t delta = rd_varint(&r);
+        if (r.err)
+            return;
+        if (rts >= ts) {
+            *off_out = h->base_offset + delta;
+            *ts_out = rts;
+            return;
+        }
+        if (rec_len < 0 || rec_start + (size_t)rec_len > r.len)
+            return;
+        r.off = rec_start + (size_t)rec_len;
+    }
+}
+
+/* Start of the scan for ts in s: the batch of the last time-index entry below ts. */
+static uint64_t tidx_scan_start(const segment *s, int64_t ts, int64_t *offset_out)
+{
+    int64_t from = s->base_offset;
+    for (size_t i = s->ntidx; i > 0; i--) {
+        if (s->tidx[i - 1].ts < ts) {
+            from = s->base_offset + s->tidx[i - 1].rel_offset;
+            break;
+        }
+    }
+    *offset_out = from;
+    return idx_floor_pos(s, from);
+}
+
+int log_offset_for_time(plog *l, int64_t ts, int64_t max_offset, int64_t *offset_out,
+                        int64_t *ts_out)
+{
+    *offset_out = -1;
+    *ts_out = -1;
+    for (size_t si = 0; si < l->nsegs; si++) {
+        segment *s = l->segs[si];
+        if (s->max_ts < ts || s->size == 0)
+            continue;
+        int64_t from;
+        uint64_t pos = tidx_scan_start(s, ts, &from);
+        int rc = seg_seek(l, s, from, &pos);
+        if (rc != LOG_OK)
+            return rc;
+        while (pos + RB_HEADER_SIZE <= s->size) {
+            uint8_t hdr[RB_HEADER_SIZE];
+            size_t got;
+            rb_header h;
+            if (read_full(s->log_fd, hdr, RB_HEADER_SIZE, pos, &got) != 0 ||
+                got != RB_HEADER_SIZE || rb_parse_header(hdr, got, &h) != RB_OK)
+                return LOG_ERR_IO;
+            if (h.base_offset >= max_offset)
+                return LOG_OK;
+            size_t total = rb_total_size(&h);
+            if (h.max_timestamp >= ts && !(h.attributes & RB_ATTR_CONTROL)) {
+                uint8_t *b = malloc(total);
+                if (!b)
+                    return LOG_ERR_NOMEM;
+                if (read_full(s->log_fd, b, total, pos, &got) != 0 || got != total) {
+                    free(b);
+                    return LOG_ERR_IO;
+                }
+                batch_find_ts(b, total, &h, ts, offset_out, ts_out);
+                free(b);
+                if (*offset_out < l->log_start_offset)
+                    *offset_out = l->log_start_offset;
+                return LOG_OK;
+            }
+            pos += total;
+        }
+    }
+    return LOG_OK;
+}
+
+/* ---------------- flush ---------------- */
+
+int log_flush_begin(plog *l, int64_t *end_offset_out, segment **seg_out)
+{
+    if (!l->dirty || l->failed)
+        return -1;
+    segment *s = active_seg(l);
+    s->pins++;
+    l->dirty = false;
+    *end_offset_out = l->log_end_offset;
+    *seg_out = s;
+    return s->log_fd;
+}
+
+void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err)
+{
+    BROOK_ASSERT(seg->pins > 0);
+    seg->pins--;
+    if (err != 0) {
+        if (!l->failed)
+            LOG_ERROR("storage", "%s: fdatasync failed: %s; log is now read-only and nothing "
+                      "after offset %" PRId64 " is acknowledged", l->name, strerror(err),
+                      l->durable_offset);
+        l->failed = true;
+    } else if (!l->failed && end_offset > l->durable_offset) {
+        l->durable_offset = end_offset;
+    }
+    if (seg->deleted && seg->pins == 0)
+        seg_free(seg);
+}
+
+/* ---------------- retention ---------------- */
+
+/* Drops the oldest segment (never the active one). A segment pinned by a running flush
+ * is unlinked now and closed when the flush finishes. */
+static void log_drop_oldest(plog *l)
+{
+    BROOK_ASSERT(l->nsegs > 1);
+    segment *s = l->segs[0];
+    seg_unlink(l, s);
+    memmove(l->segs, l->segs + 1, (l->nsegs - 1) * sizeof(*l->segs));
+    l->nsegs--;
+    if (s->pins > 0)
+        s->deleted = true;
+    else
+        seg_free(s);
+    if (l->segs[0]->base_offset > l->log_start_offset)
+        l->log_start_offset = l->segs[0]->base_offset;
+}
+
+int log_delete_records(plog *l, int64_t offset, int64_t hw)
+{
+    if (l->failed)
+        return LOG_ERR_FAILED;
+    if (offset == -1)
+        offset = hw;
+    if (offset < 0 || offset > hw)
+        return LOG_ERR_OUT_OF_RANGE;
+    if (offset <= l->log_start_offset)
+        return LOG_OK;
+    l->log_start_offset = offset;
+    while (l->nsegs > 1 && l->segs[1]->base_offset <= offset)
+        log_drop_oldest(l);
+    return write_log_start(l);
+}
+
+uint64_t log_size_bytes(const plog *l)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < l->nsegs; i++)
+        total += l->segs[i]->size;
+    return total;
+}
+
+int log_apply_retention(plog *l, int64_t now_ms)
+{
+    if (l->failed)
+        return 0;
+    int deleted = 0;
+    int64_t start_before = l->log_start_offset;
+    while (l->nsegs > 1) {
+        segment *s = l->segs[0];
+        bool by_time = l->cfg.retention_ms >= 0 && s->max_ts >= 0 &&
+                       now_ms - s->max_ts > l->cfg.retention_ms;
+        bool by_size = l->cfg.retention_bytes >= 0 &&
+                       log_size_bytes(l) - s->size >= (uint64_t)l->cfg.retention_bytes;
+        if (!by_time && !by_size)
+            break;
+        LOG_INFO("storage", "%s: deleting segment %" PRId64 " (%" PRIu64 " bytes) by %s retention",
+                 l->name, s->base_offset, s->size, by_time ? "time" : "size");
+        log_drop_oldest(l);
+        deleted++;
+    }
+    if (l->log_start_offset != start_before) {
+        int rc = write_log_start(l);
+        if (rc != LOG_OK)
+            return rc;
+    }
+    return deleted;
+}
+
+int log_maybe_roll_by_time(plog *l, int64_t now_ms)
+{
+    segment *s = active_seg(l);
+    if (l->failed || l->cfg.segment_ms <= 0 || s->size == 0 || s->created_ms < 0 ||
+        now_ms - s->created_ms < l->cfg.segment_ms || s->pins > 0)
+        return LOG_OK;
+    return log_roll(l, now_ms);
+}

@@ -1,0 +1,145 @@
+/*
+ * log.h - one partition's durable log: segments, offset and time indexes, recovery,
+ * retention and the log start offset.
+ *
+ * Owns: the files under <log.dirs>/<topic>-<partition>/ :
+ *   NNNNNNNNNNNNNNNNNNNN.log        record batches as produced (offsets patched), in order
+ *   NNNNNNNNNNNNNNNNNNNN.index      sparse (relative offset u32, file position u32), BE
+ *   NNNNNNNNNNNNNNNNNNNN.timeindex  sparse (max timestamp so far i64, relative offset u32)
+ *   log-start-offset                text; written atomically when it moves
+ * The name is the segment's base offset.
+ *
+ * Durability contract (docs/architecture.md): log_append() only write()s into the page
+ * cache. Bytes become durable when the flush thread's fdatasync of the active segment
+ * completes and log_flush_done() records it; only then does durable_offset (the high
+ * watermark in sync mode) pass them. A segment is fdatasync'd synchronously when it is
+ * rolled, so every non-active segment is always fully durable and recovery after a crash
+ * only needs to scan the active one. Index files are never needed for correctness: they
+ * are checked on open and rebuilt from the log when missing or inconsistent.
+ * A failed write or fsync latches `failed`: the log turns read-only, never retries.
+ *
+ * Never: knows about the network, requests, or topics beyond its directory.
+ */
+#ifndef BROOK_STORAGE_LOG_H
+#define BROOK_STORAGE_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "proto/record.h"
+
+typedef struct log_config {
+    int64_t segment_bytes;       /* roll when the next batch would pass this */
+    int64_t segment_ms;          /* roll when the active segment is older than this */
+    int64_t retention_bytes;     /* -1: unlimited */
+    int64_t retention_ms;        /* -1: unlimited */
+    int32_t index_interval_bytes;
+    bool log_append_time;        /* message.timestamp.type=LogAppendTime */
+} log_config;
+
+/* Internal result codes (never Kafka codes). */
+enum log_result {
+    LOG_OK = 0,
+    LOG_ERR_IO = -1,          /* a write, read or fsync failed; the log is now failed */
+    LOG_ERR_FAILED = -2,      /* the log failed earlier and is read-only */
+    LOG_ERR_OUT_OF_RANGE = -3,/* offset outside [log start, end] */
+    LOG_ERR_NOMEM = -4,
+    LOG_ERR_TOO_LARGE = -5,   /* a batch larger than the segment size limit */
+};
+const char *log_result_name(int rc);
+
+typedef struct offset_entry {
+    uint32_t rel_offset;
+    uint32_t pos;
+} offset_entry;
+
+typedef struct time_entry {
+    int64_t ts;
+    uint32_t rel_offset;
+} time_entry;
+
+typedef struct segment {
+    int64_t base_offset;
+    int64_t next_offset; /* one past the last offset stored */
+    uint64_t size;       /* bytes in the .log file that belong to the log */
+    int64_t max_ts;      /* largest batch max timestamp, -1 when empty */
+    int64_t created_ms;  /* wall time of the first append, for segment.ms */
+    int log_fd, idx_fd, tidx_fd;
+    offset_entry *idx;
+    size_t nidx, idx_cap;
+    time_entry *tidx;
+    size_t ntidx, tidx_cap;
+    uint64_t bytes_since_index;
+    int64_t last_indexed_ts;
+    int pins; /* flushes in flight on this segment's fd; it is closed only at 0 */
+    bool deleted;
+} segment;
+
+typedef struct plog {
+    char *dir;
+    char *name; /* "topic-partition", for logs */
+    log_config cfg;
+    segment **segs;
+    size_t nsegs, segs_cap;
+    int64_t log_start_offset;
+    int64_t log_end_offset; /* next offset to assign */
+    int64_t durable_offset; /* every offset below is fsynced */
+    bool failed;
+    bool dirty;             /* appended since the last flush was taken */
+    void *user;             /* owner's back pointer (logmgr) */
+} plog;
+
+/* Opens (creating if missing) the log in dir. With `clean` (the previous run shut down
+ * cleanly) index files are trusted after a consistency check; otherwise the active
+ * segment is scanned batch by batch (length, magic, CRC-32C), a torn or garbage tail is
+ * truncated with a log line, and its indexes are rebuilt. Returns a log_result. */
+int log_open(const char *dir, const char *name, const log_config *cfg, bool clean,
+             int64_t now_ms, plog **out);
+/* Flushes indexes (for a clean restart) and closes. The log's data must already be
+ * durable (the caller ran a final flush). */
+void log_close(plog *l);
+/* Deletes every file and the directory, then frees the log. */
+int log_destroy(plog *l);
+
+/* Appends one validated batch. Patches baseOffset (and LogAppendTime) in `batch`, which
+ * the caller owns, then writes it. Rolls first if needed (fdatasync of the old segment).
+ * *base_offset_out gets the assigned base offset. */
+int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t now_ms,
+               int64_t *base_offset_out);
+
+/* Reads whole batches starting with the one containing `offset`, stopping before any
+ * batch that reaches `max_offset` (exclusive upper bound: the high watermark), after
+ * max_bytes, or at the segment end. With min_one the first batch is returned even when
+ * larger than max_bytes (KIP-74). The bytes are allocated in `a`. offset == max_offset
+ * gives 0 bytes. */
+int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+             arena *a, uint8_t **out, size_t *len_out);
+/* Bytes stored from `offset` up to `max_offset` (estimate for Fetch min_bytes). */
+uint64_t log_bytes_between(plog *l, int64_t offset, int64_t max_offset);
+
+/* First offset whose record timestamp is >= ts, or -1 if none (below max_offset).
+ * *ts_out gets that record's timestamp. Compressed batches answer with their base
+ * offset and max timestamp (records are not decompressed). */
+int log_offset_for_time(plog *l, int64_t ts, int64_t max_offset, int64_t *offset_out,
+                        int64_t *ts_out);
+
+/* For the flush thread: the fd to fdatasync and the offset it makes durable. Pins the
+ * active segment so it is not closed while the flush runs. Returns -1 when nothing is
+ * dirty. */
+int log_flush_begin(plog *l, int64_t *end_offset_out, segment **seg_out);
+/* Records the result of a flush begun with log_flush_begin(). err != 0 fails the log. */
+void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err);
+
+/* Moves the log start offset forward (DeleteRecords) and deletes whole segments below
+ * it. offset -1 means the high watermark. */
+int log_delete_records(plog *l, int64_t offset, int64_t hw);
+/* Applies retention by size and age to whole non-active segments. Returns the number
+ * of segments deleted, or a negative log_result. */
+int log_apply_retention(plog *l, int64_t now_ms);
+/* Rolls when segment.ms has passed (called by the retention timer). */
+int log_maybe_roll_by_time(plog *l, int64_t now_ms);
+uint64_t log_size_bytes(const plog *l);
+
+#endif

@@ -1,0 +1,259 @@
+/* store.c - see store.h. */
+#include "storage/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/assert.h"
+#include "base/fsutil.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "storage/flush.h"
+
+#define CLEAN_MARKER ".clean-shutdown"
+
+struct store {
+    store_opts o;
+    char *dir;
+    uv_loop_t *loop;
+    flusher *flusher;
+    uv_timer_t interval_timer;
+    bool interval_due;
+    partition *dirty_head;
+    partition **drops; /* partitions waiting for the flush in flight to finish */
+    size_t ndrops, drops_cap;
+    bool clean;
+    bool closing; /* no new flush jobs */
+    store_stats stats;
+};
+
+static void store_submit(store *s);
+
+static void partition_free(partition *p)
+{
+    free(p->topic);
+    free(p);
+}
+
+static void run_drops(store *s)
+{
+    for (size_t i = 0; i < s->ndrops; i++) {
+        partition *p = s->drops[i];
+        log_destroy(p->log);
+        partition_free(p);
+    }
+    s->ndrops = 0;
+}
+
+/* On the loop: record each log's new durable offset, then tell the owner. */
+static void store_on_flushed(void *ctx, flush_item *items, size_t n, int64_t sync_us)
+{
+    store *s = ctx;
+    for (size_t i = 0; i < n; i++)
+        log_flush_done(items[i].log, items[i].seg, items[i].end_offset, items[i].err);
+    s->stats.flush_jobs++;
+    s->stats.flush_items += n;
+    s->stats.last_sync_us = sync_us;
+    run_drops(s);
+    if (s->o.flush_sync)
+        s->o.on_durable(s->o.ctx);
+    /* Batches appended while this job ran go out now: the next group. */
+    store_submit(s);
+}
+
+static void store_on_interval(uv_timer_t *t)
+{
+    store *s = t->data;
+    s->interval_due = true;
+    store_submit(s);
+}
+
+int store_open(const store_opts *o, uv_loop_t *loop, store **out, bool *clean_out)
+{
+    store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->o = *o;
+    s->loop = loop;
+    s->dir = strdup(o->data_dir);
+    int rc = s->dir ? fs_mkdirs(s->dir) : -ENOMEM;
+    if (rc != 0) {
+        LOG_ERROR("storage", "cannot create data directory %s: %s", o->data_dir, strerror(-rc));
+        goto fail;
+    }
+    char marker[PATH_MAX];
+    snprintf(marker, sizeof(marker), "%s/%s", s->dir, CLEAN_MARKER);
+    s->clean = access(marker, F_OK) == 0;
+    if (s->clean) {
+        /* From here on a crash must count as unclean, so the marker goes first. */
+        if (unlink(marker) != 0 || (rc = fs_fsync_dir(s->dir)) != 0) {
+            rc = rc ? rc : -errno;
+            LOG_ERROR("storage", "cannot remove %s: %s", marker, strerror(-rc));
+            goto fail;
+        }
+    }
+    if ((rc = flusher_start(loop, store_on_flushed, s, &s->flusher)) != 0)
+        goto fail;
+    if (!o->flush_sync) {
+        uv_timer_init(loop, &s->interval_timer);
+        s->interval_timer.data = s;
+        uv_timer_start(&s->interval_timer, store_on_interval, (uint64_t)o->flush_interval_ms,
+                       (uint64_t)o->flush_interval_ms);
+    }
+    *clean_out = s->clean;
+    *out = s;
+    return 0;
+fail:
+    free(s->dir);
+    free(s);
+    return rc;
+}
+
+bool store_was_clean(const store *s) { return s->clean; }
+
+int store_partition_open(store *s, const char *topic, int32_t index, const log_config *cfg,
+                         int64_t now_ms, partition **out)
+{
+    partition *p = calloc(1, sizeof(*p));
+    if (!p || !(p->topic = strdup(topic))) {
+        free(p);
+        return LOG_ERR_NOMEM;
+    }
+    p->index = index;
+    char dir[PATH_MAX], name[BROOK_TOPIC_NAME_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/%s-%d", s->dir, topic, index);
+    snprintf(name, sizeof(name), "%s-%d", topic, index);
+    int rc = log_open(dir, name, cfg, s->clean, now_ms, &p->log);
+    if (rc != LOG_OK) {
+        partition_free(p);
+        return rc;
+    }
+    p->log->user = p;
+    *out = p;
+    return LOG_OK;
+}
+
+static void dirty_unlink(store *s, partition *p)
+{
+    partition **pp = &s->dirty_head;
+    while (*pp && *pp != p)
+        pp = &(*pp)->next_dirty;
+    if (*pp)
+        *pp = p->next_dirty;
+    p->in_dirty_list = false;
+}
+
+void store_partition_drop(store *s, partition *p)
+{
+    if (p->in_dirty_list)
+        dirty_unlink(s, p);
+    p->dropping = true;
+    if (!flusher_busy(s->flusher)) {
+        log_destroy(p->log);
+        partition_free(p);
+        return;
+    }
+    if (s->ndrops == s->drops_cap) {
+        size_t cap = s->drops_cap ? s->drops_cap * 2 : 16;
+        partition **n = realloc(s->drops, cap * sizeof(*n));
+        BROOK_ASSERT(n); /* losing track of a partition here would leak its files */
+        s->drops = n;
+        s->drops_cap = cap;
+    }
+    s->drops[s->ndrops++] = p;
+}
+
+int64_t store_high_watermark(const store *s, const partition *p)
+{
+    return s->o.flush_sync ? p->log->durable_offset : p->log->log_end_offset;
+}
+
+void store_mark_dirty(store *s, partition *p)
+{
+    if (p->in_dirty_list)
+        return;
+    p->in_dirty_list = true;
+    p->next_dirty = s->dirty_head;
+    s->dirty_head = p;
+}
+
+/* Builds one flush job from every dirty log and hands it to the flush thread. */
+static void store_submit(store *s)
+{
+    if (s->closing || flusher_busy(s->flusher) || !s->dirty_head)
+        return;
+    if (!s->o.flush_sync && !s->interval_due)
+        return;
+    s->interval_due = false;
+    size_t n = 0;
+    for (partition *p = s->dirty_head; p; p = p->next_dirty)
+        n++;
+    flush_item *items = calloc(n, sizeof(*items));
+    BROOK_ASSERT(items); /* cannot make data durable without memory: stop loudly */
+    size_t k = 0;
+    partition *p = s->dirty_head;
+    while (p) {
+        partition *next = p->next_dirty;
+        p->in_dirty_list = false;
+        p->next_dirty = NULL;
+        segment *seg;
+        int64_t end;
+        int fd = log_flush_begin(p->log, &end, &seg);
+        if (fd >= 0)
+            items[k++] = (flush_item){.fd = fd, .log = p->log, .seg = seg, .end_offset = end};
+        p = next;
+    }
+    s->dirty_head = NULL;
+    if (k == 0) {
+        free(items);
+        return;
+    }
+    flusher_submit(s->flusher, items, k);
+}
+
+void store_before_poll(store *s)
+{
+    if (s->o.flush_sync)
+        store_submit(s);
+}
+
+void store_close(store *s, partition **parts, size_t nparts)
+{
+    s->closing = true;
+    flusher_stop(s->flusher); /* finishes and delivers a job in flight */
+    if (!s->o.flush_sync)
+        uv_close((uv_handle_t *)&s->interval_timer, NULL);
+    run_drops(s);
+    bool all_ok = true;
+    for (size_t i = 0; i < nparts; i++) {
+        segment *seg;
+        int64_t end;
+        plog *l = parts[i]->log;
+        l->dirty = true; /* a final sync of every active segment, dirty or not */
+        int fd = log_flush_begin(l, &end, &seg);
+        if (fd >= 0) {
+            flush_item it = {.fd = fd, .log = l, .seg = seg, .end_offset = end};
+            flusher_run_sync(&it, 1);
+            log_flush_done(l, seg, end, it.err);
+        }
+        if (l->failed)
+            all_ok = false;
+        log_close(l);
+        partition_free(parts[i]);
+    }
+    if (all_ok) {
+        char marker[PATH_MAX];
+        snprintf(marker, sizeof(marker), "%s/%s", s->dir, CLEAN_MARKER);
+        if (fs_write_atomic(marker, "clean\n", 6) != 0)
+            LOG_WARN("storage", "cannot write the clean-shutdown marker; next start recovers");
+    }
+    free(s->drops);
+    free(s->dir);
+    free(s);
+}
+
+store_stats store_get_stats(const store *s) { return s->stats; }

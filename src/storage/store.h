@@ -1,0 +1,65 @@
+/*
+ * store.h - all partition logs of this node, and group commit.
+ *
+ * Owns: the data directory (clean-shutdown marker), every open partition log, the list of
+ * logs written since the last flush, and the flush thread. At the end of each loop turn
+ * (store_before_poll) the dirty logs' active segments go to the flush thread as ONE job:
+ * one fdatasync round serves every batch of that turn across all partitions. When the job
+ * completes, each log's durable offset moves and on_durable() tells the owner, who then
+ * acknowledges produces and wakes fetches. In interval mode acks do not wait; a timer
+ * starts a flush every log.flush.interval.ms.
+ * Never: knows about requests or connections.
+ */
+#ifndef BROOK_STORAGE_STORE_H
+#define BROOK_STORAGE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "storage/log.h"
+
+typedef struct partition {
+    char *topic;
+    int32_t index;
+    plog *log;
+    bool in_dirty_list;
+    bool dropping; /* delete requested; freed after the flush in flight */
+    struct partition *next_dirty;
+} partition;
+
+typedef struct store_opts {
+    const char *data_dir;
+    bool flush_sync;
+    int64_t flush_interval_ms;
+    void (*on_durable)(void *ctx);
+    void *ctx;
+} store_opts;
+
+typedef struct store store;
+
+/* Opens the data directory. *clean_out tells whether the last run shut down cleanly
+ * (logs then trust their indexes). Removes the marker durably before returning. */
+int store_open(const store_opts *o, uv_loop_t *loop, store **out, bool *clean_out);
+bool store_was_clean(const store *s);
+/* Opens or creates a partition's log in <data>/<topic>-<index>. */
+int store_partition_open(store *s, const char *topic, int32_t index, const log_config *cfg,
+                         int64_t now_ms, partition **out);
+/* Deletes a partition's files (after any flush in flight) and frees it. */
+void store_partition_drop(store *s, partition *p);
+/* Offsets visible to consumers: durable end in sync mode, log end in interval mode. */
+int64_t store_high_watermark(const store *s, const partition *p);
+/* Call after a successful log_append(). */
+void store_mark_dirty(store *s, partition *p);
+/* The end-of-turn hook: submits the next group-commit job if one is due. */
+void store_before_poll(store *s);
+/* Flushes everything synchronously, closes every log, writes the clean marker. */
+void store_close(store *s, partition **parts, size_t nparts);
+/* Counters for logs and benchmarks. */
+typedef struct store_stats {
+    uint64_t flush_jobs, flush_items;
+    int64_t last_sync_us;
+} store_stats;
+store_stats store_get_stats(const store *s);
+
+#endif
