@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what Brook needs to build and test on Debian bookworm, only what is missing.
+# Runs as root (or through sudo). Safe to run again.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev
+      kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps)
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: everything is installed"
+    exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, then
+#   1. ctest on the normal build: unit, integration (real clients, crash tests);
+#   2. the unit tests again built with -fsanitize=address,undefined;
+#   3. the libFuzzer targets (clang), each for a bounded time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+if [ -f tests/integration/js/install.sh ]; then
+    bash tests/integration/js/install.sh
+fi
+
+bash scripts/build.sh
+echo "== ctest: unit and integration"
+(cd build && ctest --output-on-failure -j1 -L 'unit|integration')
+
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DBROOK_SANITIZE=ON -DBROOK_UNIT_ONLY=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j2
+(cd build-asan && ctest --output-on-failure -L unit)
+
+echo "== fuzzers (bounded)"
+CC=clang cmake -S . -B build-fuzz -DBROOK_FUZZ=ON -DBROOK_UNIT_ONLY=ON >/dev/null
+cmake --build build-fuzz -j2
+(cd build-fuzz && ctest --output-on-failure -L fuzz)
