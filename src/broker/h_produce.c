@@ -148,10 +148,14 @@ void handle_produce(req_ctx *c)
     if (q->acks == 0) {
         c->nr->no_response = true;
         net_request_done(c->nr);
+        if (op->n > 0 && !b->cfg.flush_sync)
+            fetch_on_progress(b);
         return;
     }
     if (op->n == 0 || !b->cfg.flush_sync) {
         produce_reply(c, q);
+        if (op->n > 0)
+            fetch_on_progress(b); /* interval mode: the high watermark moved on append */
         return;
     }
     op->c = c;

@@ -406,7 +406,11 @@ struct consume_run {
     bool timed_out;
 };
 
-static rd_kafka_t *consumer_new(const char *bootstrap)
+/* With `again`, the consumer re-reads a fixed log, and a fetch at its end would wait the
+ * full fetch.wait.max.ms (500 ms) for records that never come before a seek can take effect;
+ * a short wait keeps the passes back to back. It changes nothing while records remain, since
+ * a fetch with data returns at once (fetch.min.bytes=1). */
+static rd_kafka_t *consumer_new(const char *bootstrap, bool again)
 {
     char err[512];
     rd_kafka_conf_t *conf = cli_kafka_conf(bootstrap);
@@ -418,9 +422,11 @@ static rd_kafka_t *consumer_new(const char *bootstrap)
         cli_kafka_set(conf, "enable.auto.commit", "false") != 0 ||
         cli_kafka_set(conf, "enable.auto.offset.store", "false") != 0 ||
         cli_kafka_set(conf, "enable.partition.eof", "true") != 0 ||
-        cli_kafka_set(conf, "auto.offset.reset", "earliest") != 0 ||
-        cli_kafka_set(conf, "fetch.wait.max.ms", getenv("FWM") ? getenv("FWM") : "500") != 0 ||
-        cli_kafka_set(conf, "fetch.error.backoff.ms", getenv("FEB") ? getenv("FEB") : "500") != 0) {
+        cli_kafka_set(conf, "auto.offset.reset", "earliest") != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (again && cli_kafka_set(conf, "fetch.wait.max.ms", "10") != 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -446,7 +452,7 @@ static int consume_load(const struct consume_cfg *cfg, const char *bootstrap, bo
     bool *at_eof = NULL;
     int64_t *first_offset = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
-    rd_kafka_t *rk = consumer_new(bootstrap);
+    rd_kafka_t *rk = consumer_new(bootstrap, again);
     if (rk == NULL)
         return -1;
     int n = cli_kafka_topic_partitions(rk, cfg->topic);

@@ -389,7 +389,33 @@ static void test_log_append_time(void)
     log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
+/* A failed fsync latches the log read-only: nothing after the durable point is ever
+ * acknowledged, appends are refused, and the failure is not retried. */
+static void test_fsync_failure_latches(void)
+{
+    fresh_dir("fsyncfail");
+    plog *l = open_log(false);
+    if (!CHECK(l != NULL))
+        return;
+    append_batch(l, 0, 3, 10);
+    segment *seg;
+    int64_t end;
+    int fd = log_flush_begin(l, &end, &seg);
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(end, 3);
+    log_flush_done(l, seg, end, 5 /* EIO */);
+    CHECK(l->failed);
+    CHECK_EQ_INT(l->durable_offset, 0);
+    CHECK_EQ_INT(append_batch(l, 3, 1, 11), LOG_ERR_FAILED);
+    CHECK(log_flush_begin(l, &end, &seg) < 0);
+    /* A good flush of the same log can no longer move the durable point. */
+    l->segs[0]->pins++;
+    log_flush_done(l, l->segs[0], 3, 0);
+    CHECK_EQ_INT(l->durable_offset, 0);
+    log_destroy(l);
+}
+
+TU_MAIN(TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
         TU_CASE(test_torn_tail_every_cut), TU_CASE(test_garbage_appended),
         TU_CASE(test_index_rebuilt_when_missing_or_corrupt), TU_CASE(test_offset_for_time),
         TU_CASE(test_retention_and_delete_records), TU_CASE(test_log_append_time))
