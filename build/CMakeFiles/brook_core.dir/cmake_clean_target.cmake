@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libbrook_core.a"
-)
