@@ -145,22 +145,21 @@ void handle_produce(req_ctx *c)
             }
         }
     }
+    /* The request (and op, in its arena) is freed once answered: decide first. */
+    bool appended = op->n > 0;
     if (q->acks == 0) {
         c->nr->no_response = true;
         net_request_done(c->nr);
-        if (op->n > 0 && !b->cfg.flush_sync)
-            fetch_on_progress(b);
-        return;
-    }
-    if (op->n == 0 || !b->cfg.flush_sync) {
+    } else if (!appended || !b->cfg.flush_sync) {
         produce_reply(c, q);
-        if (op->n > 0)
-            fetch_on_progress(b); /* interval mode: the high watermark moved on append */
+    } else {
+        op->c = c;
+        op->next = b->produces;
+        b->produces = op;
         return;
     }
-    op->c = c;
-    op->next = b->produces;
-    b->produces = op;
+    if (appended && !b->cfg.flush_sync)
+        fetch_on_progress(b); /* interval mode: the high watermark moved on append */
 }
 
 /* Answers every parked produce whose batches are all durable (or whose log failed). */
