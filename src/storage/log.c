@@ -194,7 +194,7 @@ static segment *seg_alloc(int64_t base)
     s->max_ts = -1;
     s->last_indexed_ts = -1;
     s->created_ms = -1;
-    s->log_fd = s->idx_fd = s->tidx_fd = -1;
+    s->log_fd = s->idx_fd = s->tidx_fd = s->txn_fd = -1;
     return s;
 }
 
@@ -206,6 +206,8 @@ static void seg_free(segment *s)
         close(s->idx_fd);
     if (s->tidx_fd >= 0)
         close(s->tidx_fd);
+    if (s->txn_fd >= 0)
+        close(s->txn_fd);
     free(s->idx);
     free(s->tidx);
     free(s);
@@ -226,6 +228,10 @@ static int seg_open_files(plog *l, segment *s, bool create)
     seg_path(l, s->base_offset, "timeindex", path, sizeof(path));
     s->tidx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (s->tidx_fd < 0)
+        return -errno;
+    seg_path(l, s->base_offset, "txnindex", path, sizeof(path));
+    s->txn_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->txn_fd < 0)
         return -errno;
     return 0;
 }
@@ -458,6 +464,231 @@ static int seg_load(plog *l, segment *s, bool verify)
     return seg_write_indexes(l, s);
 }
 
+/* ---------------- producer state and aborted transactions ---------------- */
+
+static size_t seg_find(const plog *l, int64_t offset);
+static uint32_t idx_floor_pos(const segment *s, int64_t offset);
+static int seg_seek(const plog *l, const segment *s, int64_t offset, uint64_t *pos_io);
+
+#define TXN_ENTRY_SIZE 24
+
+static int aborted_push(plog *l, const aborted_txn *a)
+{
+    if (l->naborted == l->aborted_cap) {
+        size_t cap = l->aborted_cap ? l->aborted_cap * 2 : 16;
+        aborted_txn *n = realloc(l->aborted, cap * sizeof(*n));
+        if (!n)
+            return LOG_ERR_NOMEM;
+        l->aborted = n;
+        l->aborted_cap = cap;
+    }
+    l->aborted[l->naborted++] = *a;
+    return LOG_OK;
+}
+
+/* Rewrites a segment's .txnindex from the in-memory list (entries whose marker is in it). */
+static int txnindex_rewrite(plog *l, segment *s)
+{
+    if (ftruncate(s->txn_fd, 0) != 0)
+        return -errno;
+    uint64_t pos = 0;
+    for (size_t i = 0; i < l->naborted; i++) {
+        const aborted_txn *a = &l->aborted[i];
+        if (a->last_offset < s->base_offset || a->last_offset >= s->next_offset)
+            continue;
+        uint8_t b[TXN_ENTRY_SIZE];
+        be64_put(b, (uint64_t)a->pid);
+        be64_put(b + 8, (uint64_t)a->first_offset);
+        be64_put(b + 16, (uint64_t)a->last_offset);
+        int rc = write_full(s->txn_fd, b, sizeof(b), pos);
+        if (rc != 0)
+            return rc;
+        pos += sizeof(b);
+    }
+    return 0;
+}
+
+/* Loads a segment's .txnindex; stops at the first entry that does not fit the segment
+ * (a torn or stale tail, rewritten after replay). */
+static void txnindex_load(plog *l, segment *s)
+{
+    struct stat st;
+    if (fstat(s->txn_fd, &st) != 0)
+        return;
+    size_t n = (size_t)st.st_size / TXN_ENTRY_SIZE;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b[TXN_ENTRY_SIZE];
+        size_t got;
+        if (read_full(s->txn_fd, b, sizeof(b), i * TXN_ENTRY_SIZE, &got) != 0 ||
+            got != sizeof(b))
+            return;
+        aborted_txn a = {(int64_t)be64_get(b), (int64_t)be64_get(b + 8),
+                         (int64_t)be64_get(b + 16)};
+        bool fits = a.last_offset >= s->base_offset && a.last_offset < s->next_offset &&
+                    a.first_offset <= a.last_offset &&
+                    (l->naborted == 0 || a.last_offset > l->aborted[l->naborted - 1].last_offset);
+        if (!fits || aborted_push(l, &a) != LOG_OK)
+            return;
+    }
+}
+
+/* Feeds one stored batch to the producer state; an ABORT marker adds an aborted range
+ * (written to the active segment's .txnindex when write_index). */
+static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len,
+                           const rb_header *h, bool write_index)
+{
+    if (h->producer_id < 0)
+        return LOG_OK;
+    if (!(h->attributes & RB_ATTR_CONTROL))
+        return pstate_on_append(&l->ps, h, h->base_offset) == 0 ? LOG_OK : LOG_ERR_NOMEM;
+    int type = rb_control_type(batch, len);
+    if (type < 0)
+        return LOG_OK; /* unknown control record: nothing to track */
+    aborted_txn a;
+    if (!pstate_on_marker(&l->ps, h->producer_id, h->producer_epoch, type == RB_CONTROL_COMMIT,
+                          h->base_offset, &a))
+        return LOG_OK;
+    if (aborted_push(l, &a) != LOG_OK)
+        return LOG_ERR_NOMEM;
+    if (write_index) {
+        uint8_t b[TXN_ENTRY_SIZE];
+        be64_put(b, (uint64_t)a.pid);
+        be64_put(b + 8, (uint64_t)a.first_offset);
+        be64_put(b + 16, (uint64_t)a.last_offset);
+        struct stat st;
+        if (fstat(s->txn_fd, &st) != 0 || write_full(s->txn_fd, b, sizeof(b), (uint64_t)st.st_size))
+            LOG_WARN("storage", "%s: cannot write the aborted-transaction index (rebuilt at "
+                     "the next unclean start)", l->name);
+    }
+    return LOG_OK;
+}
+
+/* Replays batches from offset `from` to the end into the producer state. */
+static int log_replay(plog *l, int64_t from)
+{
+    uint8_t hdr[RB_HEADER_SIZE], ctl[256];
+    for (size_t si = seg_find(l, from); si < l->nsegs; si++) {
+        segment *s = l->segs[si];
+        uint64_t pos = idx_floor_pos(s, from);
+        int rc = seg_seek(l, s, from, &pos);
+        if (rc != LOG_OK)
+            return rc;
+        while (pos + RB_HEADER_SIZE <= s->size) {
+            size_t got;
+            rb_header h;
+            if (read_full(s->log_fd, hdr, sizeof(hdr), pos, &got) != 0 || got != sizeof(hdr) ||
+                rb_parse_header(hdr, got, &h) != RB_OK)
+                return LOG_ERR_IO;
+            size_t total = rb_total_size(&h);
+            const uint8_t *batch = hdr;
+            if ((h.attributes & RB_ATTR_CONTROL) && total <= sizeof(ctl)) {
+                if (read_full(s->log_fd, ctl, total, pos, &got) != 0 || got != total)
+                    return LOG_ERR_IO;
+                batch = ctl;
+            }
+            if (rb_last_offset(&h) >= from &&
+                (rc = log_track_batch(l, s, batch, batch == ctl ? total : got, &h, false)))
+                return rc;
+            pos += total;
+        }
+        if (txnindex_rewrite(l, s) != 0)
+            LOG_WARN("storage", "%s: cannot rewrite the aborted-transaction index", l->name);
+    }
+    return LOG_OK;
+}
+
+static int snapshot_write(plog *l)
+{
+    uint8_t *buf;
+    size_t len;
+    if (pstate_snapshot_encode(&l->ps, l->log_end_offset, &buf, &len) != 0)
+        return LOG_ERR_NOMEM;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/producer.snapshot", l->dir);
+    int rc = fs_write_atomic(path, buf, len);
+    free(buf);
+    if (rc != 0) {
+        LOG_WARN("storage", "%s: cannot write producer snapshot: %s", l->name, strerror(-rc));
+        return LOG_ERR_IO;
+    }
+    return LOG_OK;
+}
+
+/* Rebuilds producer state and aborted ranges: the snapshot, then the log after it. */
+static int log_load_producers(plog *l)
+{
+    for (size_t i = 0; i < l->nsegs; i++)
+        txnindex_load(l, l->segs[i]);
+    int64_t from = l->segs[0]->base_offset, snap_offset = -1;
+    char path[PATH_MAX], *text;
+    size_t len;
+    snprintf(path, sizeof(path), "%s/producer.snapshot", l->dir);
+    if (fs_read_all(path, &text, &len) == 0) {
+        if (pstate_snapshot_decode(&l->ps, (uint8_t *)text, len, &snap_offset) == 0 &&
+            snap_offset >= from && snap_offset <= l->log_end_offset) {
+            from = snap_offset;
+        } else {
+            LOG_WARN("storage", "%s: producer snapshot unusable; replaying the whole log",
+                     l->name);
+            pstate_free(&l->ps);
+        }
+        free(text);
+    }
+    while (l->naborted > 0 && l->aborted[l->naborted - 1].last_offset >= from)
+        l->naborted--; /* the replay adds these back */
+    return log_replay(l, from);
+}
+
+int log_producer_check(const plog *l, const rb_header *h, bool txn_verified, int64_t *dup_offset,
+                       int16_t *error_out)
+{
+    return pstate_check(&l->ps, h, txn_verified, dup_offset, error_out);
+}
+
+int64_t log_last_stable_offset(const plog *l, int64_t hw)
+{
+    int64_t fu = pstate_first_unstable_offset(&l->ps);
+    return fu < hw ? fu : hw;
+}
+
+static int cmp_aborted_first(const void *a, const void *b)
+{
+    int64_t x = ((const aborted_txn *)a)->first_offset, y = ((const aborted_txn *)b)->first_offset;
+    return x < y ? -1 : x > y;
+}
+
+int log_aborted_between(const plog *l, int64_t from, int64_t to, arena *a, aborted_txn **out,
+                        size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    size_t lo = 0, hi = l->naborted;
+    while (lo < hi) { /* first entry whose marker is at or after `from` */
+        size_t mid = (lo + hi) / 2;
+        if (l->aborted[mid].last_offset < from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    for (size_t i = lo; i < l->naborted; i++)
+        if (l->aborted[i].first_offset < to)
+            n++;
+    if (n == 0)
+        return LOG_OK;
+    aborted_txn *v = arena_alloc(a, n * sizeof(*v));
+    if (!v)
+        return LOG_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = lo; i < l->naborted; i++)
+        if (l->aborted[i].first_offset < to)
+            v[k++] = l->aborted[i];
+    qsort(v, n, sizeof(*v), cmp_aborted_first);
+    *out = v;
+    *n_out = n;
+    return LOG_OK;
+}
+
 /* ---------------- open / close ---------------- */
 
 static int cmp_i64(const void *a, const void *b)
@@ -539,6 +770,8 @@ static int write_log_start(plog *l)
 
 static void log_free(plog *l)
 {
+    pstate_free(&l->ps);
+    free(l->aborted);
     for (size_t i = 0; i < l->nsegs; i++)
         seg_free(l->segs[i]);
     free(l->segs);
@@ -609,12 +842,19 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
     l->durable_offset = l->log_end_offset;
     if (act->created_ms < 0)
         act->created_ms = now_ms;
+    if ((rc = log_load_producers(l)) != LOG_OK) {
+        LOG_ERROR("storage", "%s: cannot rebuild producer state: %s", name, log_result_name(rc));
+        log_free(l);
+        return rc;
+    }
     *out = l;
     return LOG_OK;
 }
 
 void log_close(plog *l)
 {
+    if (!l->failed)
+        snapshot_write(l); /* the data is durable (final flush ran): valid up to the end */
     for (size_t i = 0; i < l->nsegs; i++) {
         segment *s = l->segs[i];
         BROOK_ASSERT(s->pins == 0);
@@ -627,7 +867,7 @@ void log_close(plog *l)
 
 static void seg_unlink(plog *l, segment *s)
 {
-    static const char *exts[] = {"log", "index", "timeindex"};
+    static const char *exts[] = {"log", "index", "timeindex", "txnindex"};
     for (unsigned i = 0; i < BROOK_ARRAY_LEN(exts); i++) {
         char path[PATH_MAX];
         seg_path(l, s->base_offset, exts[i], path, sizeof(path));
@@ -670,6 +910,7 @@ static int log_roll(plog *l, int64_t now_ms)
         }
     }
     l->durable_offset = l->log_end_offset;
+    snapshot_write(l); /* bounds the replay after a crash to the new active segment */
     int rc = seg_create(l, l->log_end_offset);
     if (rc != LOG_OK) {
         l->failed = true;
@@ -719,6 +960,10 @@ int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t 
     if (s->created_ms < 0)
         s->created_ms = now_ms;
     if (seg_note_batch(l, s, base, last, max_ts, s->size, len, true) != LOG_OK)
+        return LOG_ERR_NOMEM;
+    rb_header stored = *h;
+    stored.base_offset = base;
+    if (log_track_batch(l, s, batch, len, &stored, true) != LOG_OK)
         return LOG_ERR_NOMEM;
     l->log_end_offset = last + 1;
     l->dirty = true;
@@ -987,6 +1232,11 @@ static void log_drop_oldest(plog *l)
         seg_free(s);
     if (l->segs[0]->base_offset > l->log_start_offset)
         l->log_start_offset = l->segs[0]->base_offset;
+    size_t keep = 0;
+    while (keep < l->naborted && l->aborted[keep].last_offset < l->segs[0]->base_offset)
+        keep++;
+    memmove(l->aborted, l->aborted + keep, (l->naborted - keep) * sizeof(*l->aborted));
+    l->naborted -= keep;
 }
 
 int log_delete_records(plog *l, int64_t offset, int64_t hw)
@@ -1047,4 +1297,16 @@ int log_maybe_roll_by_time(plog *l, int64_t now_ms)
         now_ms - s->created_ms < l->cfg.segment_ms || s->pins > 0)
         return LOG_OK;
     return log_roll(l, now_ms);
+}
+
+int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
+                      int64_t now_ms, int64_t *offset_out)
+{
+    uint8_t b[RB_CONTROL_BATCH_SIZE];
+    rb_build_control(b, pid, epoch, commit ? RB_CONTROL_COMMIT : RB_CONTROL_ABORT,
+                     coordinator_epoch, now_ms);
+    rb_header h;
+    int rc = rb_validate(b, sizeof(b), &h);
+    BROOK_ASSERT(rc == RB_OK);
+    return log_append(l, b, sizeof(b), &h, now_ms, offset_out);
 }

@@ -6,7 +6,11 @@
  *   NNNNNNNNNNNNNNNNNNNN.log        record batches as produced (offsets patched), in order
  *   NNNNNNNNNNNNNNNNNNNN.index      sparse (relative offset u32, file position u32), BE
  *   NNNNNNNNNNNNNNNNNNNN.timeindex  sparse (max timestamp so far i64, relative offset u32)
+ *   NNNNNNNNNNNNNNNNNNNN.txnindex   aborted transactions whose ABORT marker is in this
+ *                                   segment: (pid i64, first offset i64, marker offset i64)
  *   log-start-offset                text; written atomically when it moves
+ *   producer.snapshot               producer state valid up to an offset (pstate.h),
+ *                                   written atomically at every roll and at close
  * The name is the segment's base offset.
  *
  * Durability contract (docs/architecture.md): log_append() only write()s into the page
@@ -29,6 +33,7 @@
 
 #include "base/arena.h"
 #include "proto/record.h"
+#include "storage/pstate.h"
 
 typedef struct log_config {
     int64_t segment_bytes;       /* roll when the next batch would pass this */
@@ -66,7 +71,7 @@ typedef struct segment {
     uint64_t size;       /* bytes in the .log file that belong to the log */
     int64_t max_ts;      /* largest batch max timestamp, -1 when empty */
     int64_t created_ms;  /* wall time of the first append, for segment.ms */
-    int log_fd, idx_fd, tidx_fd;
+    int log_fd, idx_fd, tidx_fd, txn_fd;
     offset_entry *idx;
     size_t nidx, idx_cap;
     time_entry *tidx;
@@ -88,7 +93,10 @@ typedef struct plog {
     int64_t durable_offset; /* every offset below is fsynced */
     bool failed;
     bool dirty;             /* appended since the last flush was taken */
-    void *user;             /* owner's back pointer (logmgr) */
+    pstate ps;              /* producer state, current up to log_end_offset */
+    aborted_txn *aborted;   /* every aborted transaction still in the log, marker order */
+    size_t naborted, aborted_cap;
+    void *user;             /* owner's back pointer */
 } plog;
 
 /* Opens (creating if missing) the log in dir. With `clean` (the previous run shut down
@@ -108,6 +116,19 @@ int log_destroy(plog *l);
  * *base_offset_out gets the assigned base offset. */
 int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t now_ms,
                int64_t *base_offset_out);
+
+/* Producer state: the check before an append (pstate_check on this log's state). */
+int log_producer_check(const plog *l, const rb_header *h, bool txn_verified, int64_t *dup_offset,
+                       int16_t *error_out);
+/* Appends a COMMIT or ABORT marker for (pid, epoch); *offset_out gets its offset. */
+int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
+                      int64_t now_ms, int64_t *offset_out);
+/* Last stable offset given the high watermark: min(first open transaction, hw). */
+int64_t log_last_stable_offset(const plog *l, int64_t hw);
+/* Aborted transactions a read_committed fetch of [from, to) must skip, sorted by first
+ * offset, allocated in `a`. */
+int log_aborted_between(const plog *l, int64_t from, int64_t to, arena *a, aborted_txn **out,
+                        size_t *n_out);
 
 /* Reads whole batches starting with the one containing `offset`, stopping before any
  * batch that reaches `max_offset` (exclusive upper bound: the high watermark), after

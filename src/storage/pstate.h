@@ -1,0 +1,100 @@
+/*
+ * pstate.h - one partition's producer state: idempotence and the partition side of
+ * transactions. A pure state machine: no I/O, no clock; the log feeds it every batch it
+ * appends (and replays at start), and the broker asks it before appending.
+ *
+ * Owns, per producer id: the epoch, the last 5 batches' (first seq, last seq, offsets)
+ * for duplicate detection, and the producer's open transaction on this partition
+ * (first/last offset, ongoing or prepared). From those: the first unstable offset (the
+ * last stable offset is min(it, high watermark)) and the aborted ranges that markers
+ * close.
+ * Never: decides whether a transactional write belongs to a transaction the coordinator
+ * knows (the caller passes that verdict in), or touches files.
+ *
+ * Rules (Kafka's ProducerAppendInfo, shared/kafka/PROTOCOL.md §C.3):
+ *  - duplicate (same epoch, same first/last seq as a cached batch) -> its original offset;
+ *  - epoch below the current one -> INVALID_PRODUCER_EPOCH;
+ *  - epoch above (a bump) -> first seq must be 0;
+ *  - same epoch -> first seq must follow the last one (wrapping at INT32_MAX), or be 0
+ *    when the epoch has no batches yet (after a marker bumped it);
+ *  - an unknown producer may start at any sequence;
+ *  - a transactional batch needs a verified, not yet prepared transaction; a plain batch
+ *    from a producer with an open transaction here is refused.
+ */
+#ifndef BROOK_STORAGE_PSTATE_H
+#define BROOK_STORAGE_PSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "proto/record.h"
+
+#define PSTATE_BATCHES 5
+
+enum pstate_txn { PS_TXN_NONE = 0, PS_TXN_ONGOING = 1, PS_TXN_PREPARED = 2 };
+
+typedef struct pstate_batch {
+    int32_t first_seq, last_seq;
+    int64_t base_offset, last_offset;
+} pstate_batch;
+
+typedef struct pstate_entry {
+    int64_t pid;
+    int16_t epoch;
+    int nbatches;                       /* oldest first */
+    pstate_batch batches[PSTATE_BATCHES];
+    int8_t txn;                         /* enum pstate_txn */
+    int64_t txn_first_offset, txn_last_offset;
+    UT_hash_handle hh;
+} pstate_entry;
+
+typedef struct aborted_txn {
+    int64_t pid;
+    int64_t first_offset;
+    int64_t last_offset; /* the ABORT marker's offset */
+} aborted_txn;
+
+typedef struct pstate {
+    pstate_entry *by_pid;
+    size_t open_txns;
+} pstate;
+
+/* Verdicts of pstate_check(). */
+enum pstate_verdict { PS_APPEND = 0, PS_DUPLICATE = 1, PS_REJECT = 2 };
+
+void pstate_init(pstate *ps);
+void pstate_free(pstate *ps);
+pstate_entry *pstate_find(const pstate *ps, int64_t pid);
+
+/* Checks a data batch (not a control batch) before it is appended. txn_verified: the
+ * coordinator has this partition in the producer's ongoing transaction at this epoch.
+ * Returns a verdict; on PS_DUPLICATE *dup_offset gets the original base offset; on
+ * PS_REJECT *error_out gets the Kafka error code. */
+int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_t *dup_offset,
+                 int16_t *error_out);
+/* Records a batch appended at base_offset (also used when replaying the log).
+ * Returns 0 or -1 (out of memory). */
+int pstate_on_append(pstate *ps, const rb_header *h, int64_t base_offset);
+/* Applies a COMMIT/ABORT marker written at marker_offset. Returns true and fills *out
+ * when it closed an aborted range that readers must skip. */
+bool pstate_on_marker(pstate *ps, int64_t pid, int16_t epoch, bool commit, int64_t marker_offset,
+                      aborted_txn *out);
+/* Fences the producer's open transaction here (2PC prepare): later writes of it are
+ * refused. Returns the offset up to which the transaction's records must be durable
+ * (one past its last record), or -1 when it has no records here. */
+int64_t pstate_prepare(pstate *ps, int64_t pid, int16_t epoch);
+/* The first offset of the oldest open transaction, or INT64_MAX when none is open. */
+int64_t pstate_first_unstable_offset(const pstate *ps);
+
+/* Snapshot: a compact, checksummed image valid for the log up to `offset`. The buffer is
+ * malloc'd for the caller. Load returns 0, or -1 when the bytes are not a valid snapshot
+ * (the caller then replays the log from its start). */
+int pstate_snapshot_encode(const pstate *ps, int64_t offset, uint8_t **out, size_t *len_out);
+int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *offset_out);
+
+/* Reads the type of a control batch's single record (RB_CONTROL_ABORT/COMMIT), or -1. */
+int rb_control_type(const uint8_t *batch, size_t len);
+
+#endif
