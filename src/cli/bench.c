@@ -32,6 +32,9 @@
 #define CLI_BENCH_PARTITIONS_MAX 10000
 #define CLI_BENCH_DEFAULT_COUNT 1000000
 #define CLI_BENCH_CONSUME_DEFAULT_SECONDS 60
+/* librdkafka's mock cluster keeps about this much of each partition (mpart->max_size in
+ * rdkafka_mock.c) and drops older record batches; pre-filling more is wasted work. */
+#define CLI_BENCH_MOCK_PARTITION_BYTES (5 * 1024 * 1024)
 /* Poll the producer for delivery reports once per this many produce() calls, so reports
  * (and their latency samples) are taken promptly without a syscall per message. */
 #define CLI_BENCH_POLL_EVERY 256
@@ -426,7 +429,7 @@ static rd_kafka_t *consumer_new(const char *bootstrap, bool again)
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    if (again && cli_kafka_set(conf, "fetch.wait.max.ms", "10") != 0) {
+    if (again && cli_kafka_set(conf, "fetch.wait.max.ms", "1") != 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -440,17 +443,37 @@ static rd_kafka_t *consumer_new(const char *bootstrap, bool again)
     return rk;
 }
 
+/* Puts partition p of the consumer back at offset, without waiting (the seek takes effect
+ * in librdkafka's fetcher; records of the old position are discarded). Returns 0 or -1. */
+static int rewind_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t offset)
+{
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    if (one == NULL)
+        return -1;
+    rd_kafka_topic_partition_list_add(one, topic, p)->offset = offset;
+    rd_kafka_error_t *err = rd_kafka_seek_partitions(rk, one, 0);
+    rd_kafka_topic_partition_list_destroy(one);
+    if (err != NULL) {
+        fprintf(stderr, "brook: seek %s [%d]: %s\n", topic, (int)p, rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+        return -1;
+    }
+    return 0;
+}
+
 /* Reads the topic from the beginning of every partition until --count records, the end of
- * every partition, or the time limit. With `again`, reaching the end of every partition
- * before --count starts another pass from the beginning: the mock cluster keeps only the
- * last 5 MiB of each partition, so a long mock run must re-read that window. Returns 0 when
- * the run happened, -1 when it could not. */
+ * every partition, or the time limit. With `again`, a partition that reaches its end before
+ * --count is rewound to the first offset read from it: the mock cluster keeps only the last
+ * 5 MiB of each partition, so a long mock run re-reads that window. Each partition rewinds on
+ * its own, so no partition idles while another finishes its pass. Returns 0 when the run
+ * happened, -1 when it could not. */
 static int consume_load(const struct consume_cfg *cfg, const char *bootstrap, bool again,
                         struct consume_run *run)
 {
     int rc = -1;
     bool *at_eof = NULL;
     int64_t *first_offset = NULL;
+    uint64_t rewinds = 0;
     rd_kafka_topic_partition_list_t *parts = NULL;
     rd_kafka_t *rk = consumer_new(bootstrap, again);
     if (rk == NULL)
@@ -463,15 +486,17 @@ static int consume_load(const struct consume_cfg *cfg, const char *bootstrap, bo
     }
     run->partitions = n;
     at_eof = calloc((size_t)n, sizeof(*at_eof));
-    first_offset = calloc((size_t)n, sizeof(*first_offset));
+    first_offset = malloc((size_t)n * sizeof(*first_offset));
     parts = rd_kafka_topic_partition_list_new(n);
     if (at_eof == NULL || first_offset == NULL || parts == NULL) {
         fprintf(stderr, "brook: out of memory\n");
         goto out_rk;
     }
-    for (int p = 0; p < n; p++)
+    for (int p = 0; p < n; p++) {
+        first_offset[p] = -1;
         rd_kafka_topic_partition_list_add(parts, cfg->topic, p)->offset =
             RD_KAFKA_OFFSET_BEGINNING;
+    }
 
     run->start_us = now_us();
     rd_kafka_resp_err_t err = rd_kafka_assign(rk, parts);
@@ -482,25 +507,7 @@ static int consume_load(const struct consume_cfg *cfg, const char *bootstrap, bo
     int64_t deadline_us = run->start_us + cfg->seconds * 1000000;
     int eof_count = 0;
     uint64_t limit = cfg->has_count ? (uint64_t)cfg->count : UINT64_MAX;
-    run->passes = 1;
-    while (run->msgs < limit && !g_stop) {
-        if (eof_count == n) {
-            if (!again || run->msgs == 0)
-                break;
-            /* Seek to the first offset seen rather than re-assigning from "beginning": an
-             * absolute offset needs no ListOffsets round trip, so passes run back to back. */
-            for (int p = 0; p < n; p++)
-                parts->elems[p].offset = first_offset[p];
-            rd_kafka_error_t *serr = rd_kafka_seek_partitions(rk, parts, 5000);
-            if (serr != NULL) {
-                fprintf(stderr, "brook: seek: %s\n", rd_kafka_error_string(serr));
-                rd_kafka_error_destroy(serr);
-                break;
-            }
-            memset(at_eof, 0, (size_t)n * sizeof(*at_eof));
-            eof_count = 0;
-            run->passes++;
-        }
+    while (run->msgs < limit && eof_count < n && !g_stop) {
         if (now_us() >= deadline_us) {
             run->timed_out = true;
             break;
@@ -511,7 +518,14 @@ static int consume_load(const struct consume_cfg *cfg, const char *bootstrap, bo
         int32_t p = msg->partition;
         bool known = p >= 0 && p < n;
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (known && !at_eof[p]) {
+            if (known && again && first_offset[p] >= 0) {
+                /* An empty partition is left at its end; it has nothing to re-read. */
+                if (rewind_partition(rk, cfg->topic, p, first_offset[p]) != 0) {
+                    rd_kafka_message_destroy(msg);
+                    break;
+                }
+                rewinds++;
+            } else if (known && !at_eof[p]) {
                 at_eof[p] = true;
                 eof_count++;
             }
@@ -526,7 +540,7 @@ static int consume_load(const struct consume_cfg *cfg, const char *bootstrap, bo
                 at_eof[p] = false;
                 eof_count--;
             }
-            if (known && run->passes == 1 && first_offset[p] == 0)
+            if (known && first_offset[p] < 0)
                 first_offset[p] = msg->offset;
             int64_t now = now_us();
             if (run->msgs == 0)
@@ -537,6 +551,8 @@ static int consume_load(const struct consume_cfg *cfg, const char *bootstrap, bo
         }
         rd_kafka_message_destroy(msg);
     }
+    /* Passes over the whole topic, counting partition rewinds evenly across partitions. */
+    run->passes = 1 + (int)(rewinds / (uint64_t)n);
     rc = 0;
     rd_kafka_assign(rk, NULL);
     rd_kafka_consumer_close(rk);
@@ -612,7 +628,9 @@ static int consume_mock(const struct consume_cfg *cfg, struct consume_run *run)
         produce_defaults(&pcfg);
         pcfg.topic = cfg->topic;
         pcfg.size = cfg->size;
-        pcfg.count = cfg->has_count ? cfg->count : CLI_BENCH_DEFAULT_COUNT;
+        int64_t want = cfg->has_count ? cfg->count : CLI_BENCH_DEFAULT_COUNT;
+        int64_t window = cfg->partitions * (CLI_BENCH_MOCK_PARTITION_BYTES / cfg->size + 1);
+        pcfg.count = want < window ? want : window;
         pcfg.has_count = true;
         pcfg.acks = "1";
         pcfg.mock = true;

@@ -1,0 +1,524 @@
+#!/usr/bin/env bash
+# bench/run.sh - one benchmark sitting for Brook, end to end, on loopback.
+#
+# Builds brookd, brook and the bench tools; measures the disk (brook-disk-bench); runs the
+# produce matrix (100 B and 1 KiB records x 1 and 8 partitions, acks=all, linger.ms=5) and a
+# consume pass against brookd with log.flush.mode=sync, then interval, then against
+# librdkafka's in-process mock cluster; measures brookd's idle RSS and its time to ready on
+# an empty data directory and on ~1 GiB of log. Writes a results file and regenerates
+# docs/benchmarks.md with every number next to its target.
+#
+# Bounded: each run has a time cap, the whole sitting takes about 5 minutes on 2 cores.
+# Everything it starts is stopped on exit (trap), and its data directory is removed.
+#
+# Knobs (environment):
+#   BUILD=dir            build directory (default: build-bench)
+#   BENCH_SECONDS=5      seconds per produce run
+#   BENCH_CONSUME_MAX=3000000  records per consume run at most
+#   BENCH_FILL_MIB=1024  log size for the time-to-ready-with-data measurement
+#   BENCH_DISK_MIB=1024  bytes written by the sequential-write disk test
+#   BENCH_WORK=dir       where data and logs go (default: $BUILD/bench-work; must be on the
+#                        disk under test, not tmpfs)
+#   BENCH_DOC=path       report to write (default docs/benchmarks.md; empty: none)
+#   BENCH_KEEP=1         keep the work directory (logs) after the run
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-bench}
+SECS=${BENCH_SECONDS:-5}
+CONSUME_MAX=${BENCH_CONSUME_MAX:-3000000}
+FILL_MIB=${BENCH_FILL_MIB:-1024}
+DISK_MIB=${BENCH_DISK_MIB:-1024}
+WORK=${BENCH_WORK:-$BUILD/bench-work}
+DOC=${BENCH_DOC-$ROOT/docs/benchmarks.md}
+RESULTS=$BUILD/bench-results.txt
+READY_RUNS=3
+SIZES="100 1024"
+PARTS="1 8"
+
+# The one brookd running at a time and its launcher; cleared once reaped, so the trap never
+# signals a recycled pid.
+LAUNCH_PID=
+BROOKD_PID=
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+cleanup() {
+    if [ -n "$LAUNCH_PID" ]; then
+        # The launcher passes SIGTERM on to brookd and exits when brookd does.
+        kill -TERM "$LAUNCH_PID" 2>/dev/null
+        if ! wait_pid "$LAUNCH_PID" 10; then
+            [ -n "$BROOKD_PID" ] && kill -KILL "$BROOKD_PID" 2>/dev/null
+            kill -KILL "$LAUNCH_PID" 2>/dev/null
+        fi
+    fi
+    if [ "${BENCH_KEEP:-0}" != 1 ]; then
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# wait_pid PID SECONDS: waits for a child to exit, at most SECONDS; returns 1 on timeout.
+wait_pid() {
+    local pid=$1 limit=$(( $2 * 20 )) i=0
+    while kill -0 "$pid" 2>/dev/null; do
+        i=$((i + 1))
+        [ "$i" -gt "$limit" ] && return 1
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# ---- build ----------------------------------------------------------------------------------
+log "building in $BUILD"
+if ! cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
+   ! make -C "$BUILD" -j2 brookd brook brook-disk-bench brook-bench-launch >/dev/null; then
+    log "build failed"
+    exit 1
+fi
+BROOKD=$BUILD/brookd
+BROOK=$BUILD/brook
+LAUNCH=$BUILD/brook-bench-launch
+rm -rf "$WORK"
+mkdir -p "$WORK"
+: >"$RESULTS"
+
+# result SECTION LINE...: stores brook's output; RESULT lines get the section as first key.
+record() {
+    local section=$1 line
+    while IFS= read -r line; do
+        case $line in
+        RESULT\ *) printf 'RESULT section=%s %s\n' "$section" "${line#RESULT }" >>"$RESULTS" ;;
+        *) printf '# %s\n' "$line" >>"$RESULTS"; printf '  %s\n' "$line" >&2 ;;
+        esac
+    done
+}
+
+# run_tool SECTION CAP_SECONDS CMD...: runs one measurement with a hard time cap.
+run_tool() {
+    local section=$1 cap=$2
+    shift 2
+    printf '# $ %s\n' "$*" >>"$RESULTS"
+    timeout -k 5 "$cap" "$@" 2>>"$WORK/tools.stderr" | record "$section"
+    local rc=${PIPESTATUS[0]}
+    if [ "$rc" != 0 ]; then
+        log "FAILED (exit $rc): $*"
+        tail -n 5 "$WORK/tools.stderr" >&2
+        printf 'RESULT section=%s cmd=failed argv=%s\n' "$section" "$(echo "$*" | tr ' ' ',')" \
+            >>"$RESULTS"
+    fi
+    return "$rc"
+}
+
+# ---- brookd lifecycle -----------------------------------------------------------------------
+# start_brookd NAME ARGS...: starts brookd under the launcher and waits for its ready line;
+# sets BROOKD_PID, PORT, READY_MS. Returns 1 if it did not become ready.
+start_brookd() {
+    local name=$1
+    shift
+    local ready=$WORK/$name.ready
+    rm -f "$ready"
+    BROOKD_PID=
+    PORT=
+    READY_MS=
+    "$LAUNCH" --log "$WORK/$name.log" --ready-file "$ready" --timeout-ms 20000 -- \
+        "$BROOKD" "$@" >>"$WORK/$name.log" 2>&1 &
+    LAUNCH_PID=$!
+    local i=0
+    while [ ! -f "$ready" ]; do
+        i=$((i + 1))
+        if [ "$i" -gt 2500 ]; then
+            log "no ready file from the launcher after 25 s"
+            return 1
+        fi
+        sleep 0.01
+    done
+    BROOKD_PID=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$ready")
+    PORT=$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$ready")
+    READY_MS=$(sed -n 's/.* ready_ms=\([-0-9.]*\).*/\1/p' "$ready")
+    if [ -z "$PORT" ]; then
+        log "brookd did not become ready: $(cat "$ready")"
+        tail -n 5 "$WORK/$name.log" >&2
+        return 1
+    fi
+    return 0
+}
+
+# stop_brookd [SIGNAL]: stops the current brookd (SIGTERM by default) and its launcher.
+stop_brookd() {
+    local sig=${1:-TERM}
+    [ -n "$LAUNCH_PID" ] || return 0
+    if [ -n "$BROOKD_PID" ]; then
+        kill "-$sig" "$BROOKD_PID" 2>/dev/null
+    else
+        kill -TERM "$LAUNCH_PID" 2>/dev/null
+    fi
+    if ! wait_pid "$LAUNCH_PID" 30; then
+        log "brookd did not stop within 30 s after SIG$sig; killing it"
+        [ -n "$BROOKD_PID" ] && kill -KILL "$BROOKD_PID" 2>/dev/null
+        kill -KILL "$LAUNCH_PID" 2>/dev/null
+        wait_pid "$LAUNCH_PID" 5
+    fi
+    LAUNCH_PID=
+    BROOKD_PID=
+}
+
+rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
+
+# ---- one section: a broker (or the mock) under the produce matrix and consume ---------------
+produce_matrix() {
+    local section=$1
+    shift
+    local size parts topic
+    for size in $SIZES; do
+        for parts in $PARTS; do
+            topic=p-$size-$parts
+            log "$section: produce size=$size partitions=$parts for ${SECS}s"
+            run_tool "$section" $((SECS + 60)) "$BROOK" bench produce "$@" --topic "$topic" \
+                --partitions "$parts" --size "$size" --seconds "$SECS" --acks all --linger-ms 5
+        done
+    done
+}
+
+consume_matrix() {
+    local section=$1
+    shift
+    local size parts topic
+    for size in $SIZES; do
+        for parts in $PARTS; do
+            topic=p-$size-$parts
+            log "$section: consume $topic"
+            if [ "$section" = mock ]; then
+                run_tool "$section" 120 "$BROOK" bench consume --mock --topic "$topic" \
+                    --partitions "$parts" --size "$size" --count "$CONSUME_MAX" --seconds 30
+            else
+                run_tool "$section" 60 "$BROOK" bench consume "$@" --topic "$topic" \
+                    --count "$CONSUME_MAX" --seconds 30
+            fi
+        done
+    done
+}
+
+broker_section() {
+    local mode=$1
+    local data=$WORK/data-$mode
+    rm -rf "$data"
+    mkdir -p "$data"
+    log "$mode: starting brookd"
+    if ! start_brookd "brookd-$mode" --listeners=PLAINTEXT://127.0.0.1:0 \
+        --log.dirs="$data" --log.flush.mode="$mode"; then
+        printf 'RESULT section=%s cmd=failed argv=brookd-start\n' "$mode" >>"$RESULTS"
+        stop_brookd KILL
+        return
+    fi
+    sleep 1
+    printf 'RESULT section=%s cmd=brookd_idle ready_ms=%s rss_kib=%s\n' "$mode" "$READY_MS" \
+        "$(rss_kib "$BROOKD_PID")" >>"$RESULTS"
+    produce_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
+    consume_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
+    printf 'RESULT section=%s cmd=brookd_loaded rss_kib=%s hwm_kib=%s data_mib=%s\n' "$mode" \
+        "$(rss_kib "$BROOKD_PID")" "$(hwm_kib "$BROOKD_PID")" \
+        "$(du -sm "$data" | cut -f1)" >>"$RESULTS"
+    stop_brookd TERM
+    rm -rf "$data"
+}
+
+# ---- the sitting ----------------------------------------------------------------------------
+START_S=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+log "disk: fdatasync rate and sequential write bandwidth in $WORK"
+run_tool disk 120 "$BUILD/brook-disk-bench" --dir "$WORK" --sync-count 2000 --sync-seconds 10 \
+    --write-mib "$DISK_MIB" --write-seconds 30
+
+broker_section sync
+broker_section interval
+
+log "mock: produce and consume matrix against librdkafka's mock cluster"
+produce_matrix mock --mock
+consume_matrix mock
+
+# Time to ready. Empty: a fresh data directory each time. With data: fill one partition with
+# ~1 GiB of 1 KiB records, then stop with SIGTERM and restart on the same directory. One
+# partition is the hard case for recovery: all of it sits in one active segment.
+log "ready: empty data directory, $READY_RUNS runs"
+for i in $(seq 1 "$READY_RUNS"); do
+    data=$WORK/data-ready-$i
+    rm -rf "$data"
+    mkdir -p "$data"
+    if start_brookd "ready-empty-$i" --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs="$data"; then
+        printf 'RESULT section=ready cmd=ready_empty run=%s ready_ms=%s rss_kib=%s\n' "$i" \
+            "$READY_MS" "$(rss_kib "$BROOKD_PID")" >>"$RESULTS"
+    fi
+    stop_brookd TERM
+    rm -rf "$data"
+done
+
+data=$WORK/data-fill
+mkdir -p "$data"
+fill_count=$((FILL_MIB * 1024))
+BROOKD_ARGS=(--listeners=PLAINTEXT://127.0.0.1:0 --log.dirs="$data")
+log "ready: filling one partition with $FILL_MIB MiB of 1 KiB records"
+if start_brookd ready-fill "${BROOKD_ARGS[@]}" --log.flush.mode=interval; then
+    run_tool ready 300 "$BROOK" bench produce --bootstrap "127.0.0.1:$PORT" --topic fill \
+        --partitions 1 --size 1024 --count "$fill_count" --acks all --linger-ms 5
+    stop_brookd TERM
+    fill_mib=$(du -sm "$data" | cut -f1)
+    for i in $(seq 1 "$READY_RUNS"); do
+        if start_brookd "ready-data-$i" "${BROOKD_ARGS[@]}"; then
+            printf 'RESULT section=ready cmd=ready_data run=%s data_mib=%s ready_ms=%s\n' "$i" \
+                "$fill_mib" "$READY_MS" >>"$RESULTS"
+        fi
+        stop_brookd TERM
+    done
+    # Not a target: the same restart after SIGKILL, where recovery has to scan the tail.
+    if start_brookd ready-data-kill "${BROOKD_ARGS[@]}"; then
+        stop_brookd KILL
+        if start_brookd ready-data-after-kill "${BROOKD_ARGS[@]}"; then
+            printf 'RESULT section=ready cmd=ready_after_kill data_mib=%s ready_ms=%s\n' \
+                "$fill_mib" "$READY_MS" >>"$RESULTS"
+        fi
+        stop_brookd TERM
+    fi
+fi
+rm -rf "$data"
+ELAPSED_S=$(( $(date +%s) - START_S ))
+log "measurements done in ${ELAPSED_S}s; results in $RESULTS"
+
+# ---- report ---------------------------------------------------------------------------------
+[ -n "$DOC" ] || exit 0
+
+# get SECTION CMD KEY [FILTER_KEY FILTER_VALUE]...: the value of KEY in the last matching
+# RESULT line, or empty.
+get() {
+    local section=$1 cmd=$2 key=$3
+    shift 3
+    awk -v s="$section" -v c="$cmd" -v k="$key" -v filt="$*" '
+        BEGIN { nf = split(filt, f, " ") }
+        $1 == "RESULT" {
+            delete m
+            for (i = 2; i <= NF; i++) { p = index($i, "="); m[substr($i, 1, p - 1)] = substr($i, p + 1) }
+            if (m["section"] != s || m["cmd"] != c) next
+            ok = 1
+            for (i = 1; i + 1 <= nf; i += 2) if (m[f[i]] != f[i + 1]) ok = 0
+            if (ok) v = m[k]
+        }
+        END { print v }' "$RESULTS"
+}
+# all SECTION CMD KEY: every value of KEY, comma-separated.
+all() {
+    awk -v s="$1" -v c="$2" -v k="$3" '
+        $1 == "RESULT" {
+            delete m
+            for (i = 2; i <= NF; i++) { p = index($i, "="); m[substr($i, 1, p - 1)] = substr($i, p + 1) }
+            if (m["section"] == s && m["cmd"] == c) out = out (out == "" ? "" : ", ") m[k]
+        }
+        END { print out }' "$RESULTS"
+}
+maxof() { tr ',' '\n' | awk 'NF { v = $1 + 0; if (n++ == 0 || v > m) m = v } END { if (n) print m }'; }
+# verdict A OP B: "met" or "not met" for a numeric comparison; "n/a" when a side is missing.
+verdict() {
+    if [ -z "$1" ] || [ -z "$3" ]; then echo "n/a (no result)"; return; fi
+    awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
+        r = (op == ">=") ? (a + 0 >= b + 0) : (a + 0 < b + 0); print (r ? "met" : "**not met**") }'
+}
+fmt() { [ -n "$1" ] && printf "%s" "$1" || printf "—"; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "—";
+                                        else printf "%.0f%%", 100 * a / b }'; }
+kib_to_mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || printf "—"; }
+
+DISK_MB=$(get disk disk_seqwrite mb_per_s)
+SYNC_OPS=$(get disk disk_fdatasync ops_per_s)
+
+produce_table() {
+    local section=$1 size parts
+    echo "| record | partitions | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | failed |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for size in $SIZES; do
+        for parts in $PARTS; do
+            local t=p-$size-$parts
+            printf '| %s B | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$parts" \
+                "$(fmt "$(get "$section" produce msgs_per_s topic "$t")")" \
+                "$(fmt "$(get "$section" produce mb_per_s topic "$t")")" \
+                "$(fmt "$(get "$section" produce p50_us topic "$t")")" \
+                "$(fmt "$(get "$section" produce p99_us topic "$t")")" \
+                "$(fmt "$(get "$section" produce p999_us topic "$t")")" \
+                "$(fmt "$(get "$section" produce failed topic "$t")")"
+        done
+    done
+}
+consume_table() {
+    local section=$1 size parts
+    echo "| record | partitions | records read | passes | msgs/s | MB/s | first record ms |"
+    echo "|---|---|---|---|---|---|---|"
+    for size in $SIZES; do
+        for parts in $PARTS; do
+            local t=p-$size-$parts
+            printf '| %s B | %s | %s | %s | %s | %s | %s |\n' "$size" "$parts" \
+                "$(fmt "$(get "$section" consume msgs topic "$t")")" \
+                "$(fmt "$(get "$section" consume passes topic "$t")")" \
+                "$(fmt "$(get "$section" consume msgs_per_s topic "$t")")" \
+                "$(fmt "$(get "$section" consume mb_per_s topic "$t")")" \
+                "$(fmt "$(get "$section" consume first_ms topic "$t")")"
+        done
+    done
+}
+
+IDLE_RSS=$(get sync brookd_idle rss_kib)
+EMPTY_ALL=$(all ready ready_empty ready_ms)
+DATA_ALL=$(all ready ready_data ready_ms)
+EMPTY_MAX=$(echo "$EMPTY_ALL" | maxof)
+DATA_MAX=$(echo "$DATA_ALL" | maxof)
+DATA_MIB=$(get ready ready_data data_mib)
+FAILED=$(grep -c 'cmd=failed' "$RESULTS")
+
+{
+cat <<EOF
+# Benchmarks
+
+Generated by \`bench/run.sh\` on $(date -u +%Y-%m-%dT%H:%MZ) at commit \`$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)\`$(git -C "$ROOT" diff --quiet HEAD -- src bench 2>/dev/null || echo " (with uncommitted changes)"); do not edit by hand, re-run the script.
+Every number below is from that one run; the raw \`RESULT\` lines are in the appendix.
+
+**Machine.** $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores,
+$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r),
+data on $(df -T "$WORK" 2>/dev/null | awk 'NR == 2 { print $2 " (" $1 ")" }'),
+librdkafka $(pkg-config --modversion rdkafka 2>/dev/null), build type RelWithDebInfo (-O2).
+Load average before the run: $LOAD_BEFORE. The client (\`brook\`) and the broker share the
+same 2 cores over loopback, so every throughput figure is for client and broker together.
+Whole sitting: ${ELAPSED_S} s. Failed measurements: $FAILED.
+
+## Targets
+
+| target | measured | verdict |
+|---|---|---|
+EOF
+for size in $SIZES; do
+    for parts in $PARTS; do
+        t=p-$size-$parts
+        iv=$(get interval produce msgs_per_s topic "$t")
+        mk=$(get mock produce msgs_per_s topic "$t")
+        printf '| interval ≥ mock, produce %s B × %s partition(s) | %s vs %s msgs/s (%s) | %s |\n' \
+            "$size" "$parts" "$(fmt "$iv")" "$(fmt "$mk")" "$(pct "$iv" "$mk")" \
+            "$(verdict "$iv" ">=" "$mk")"
+    done
+done
+need=$(awk -v d="$DISK_MB" 'BEGIN { if (d != "") printf "%.1f", 0.7 * d }')
+for size in $SIZES; do
+    for parts in $PARTS; do
+        t=p-$size-$parts
+        sy=$(get sync produce mb_per_s topic "$t")
+        printf '| sync ≥ 70%% of disk seq. write, produce %s B × %s partition(s) | %s MB/s vs %s MB/s (%s of disk) | %s |\n' \
+            "$size" "$parts" "$(fmt "$sy")" "$(fmt "$DISK_MB")" "$(pct "$sy" "$DISK_MB")" \
+            "$(verdict "$sy" ">=" "$need")"
+    done
+done
+printf '| idle RSS < 20 MiB | %s MiB | %s |\n' "$(kib_to_mib "$IDLE_RSS")" \
+    "$(verdict "$IDLE_RSS" "<" 20480)"
+printf '| ready < 100 ms, empty data dir (worst of %s) | %s ms (runs: %s) | %s |\n' \
+    "$READY_RUNS" "$(fmt "$EMPTY_MAX")" "$(fmt "$EMPTY_ALL")" "$(verdict "$EMPTY_MAX" "<" 100)"
+printf '| ready < 2 s with ~1 GiB of log (worst of %s) | %s ms on %s MiB (runs: %s) | %s |\n' \
+    "$READY_RUNS" "$(fmt "$DATA_MAX")" "$(fmt "$DATA_MIB")" "$(fmt "$DATA_ALL")" \
+    "$(verdict "$DATA_MAX" "<" 2000)"
+cat <<EOF
+
+How to read it: MB is 10^6 bytes of record value (keys are empty; batch and protocol
+overhead are not counted). Produce throughput is delivered records divided by the time from
+the first \`produce()\` call to the last delivery report. Produce latency is, per record, the
+time from \`produce()\` to its delivery report, in a log-linear histogram (±1.6%); the producer
+runs flat out, so it includes the time a record waits in librdkafka's own queue (up to
+100 000 records) and mostly measures that queue. Consume throughput is timed from the first
+record received to the last; the time to the first record is shown apart (it is often about
+500 ms, against the mock cluster as well, so it comes from the client's start-up rather than
+from the broker). A run reads the whole topic or --count records, whichever is fewer.
+
+## Disk (\`brook-disk-bench\`)
+
+\`\`\`
+brook-disk-bench --dir WORK --sync-count 2000 --sync-seconds 10 --write-mib $DISK_MIB --write-seconds 30
+\`\`\`
+
+| measurement | result |
+|---|---|
+| 4 KiB append + fdatasync | $(fmt "$SYNC_OPS") ops/s, p50 $(fmt "$(get disk disk_fdatasync p50_us)") µs, p99 $(fmt "$(get disk disk_fdatasync p99_us)") µs |
+| sequential write, 1 MiB writes then fdatasync | $(fmt "$DISK_MB") MB/s ($(fmt "$(get disk disk_seqwrite bytes)") bytes: writes $(fmt "$(get disk disk_seqwrite write_s)") s + fdatasync $(fmt "$(get disk disk_seqwrite sync_s)") s) |
+
+## brookd, log.flush.mode=sync
+
+\`\`\`
+brookd --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs=DATA --log.flush.mode=sync
+brook bench produce --bootstrap 127.0.0.1:PORT --topic p-SIZE-PARTS --partitions PARTS --size SIZE --seconds $SECS --acks all --linger-ms 5
+brook bench consume --bootstrap 127.0.0.1:PORT --topic p-SIZE-PARTS --count $CONSUME_MAX --seconds 30
+\`\`\`
+
+Produce:
+
+$(produce_table sync)
+
+Consume (from offset 0, assign(), no group):
+
+$(consume_table sync)
+
+## brookd, log.flush.mode=interval
+
+Same commands with \`--log.flush.mode=interval\`.
+
+Produce:
+
+$(produce_table interval)
+
+Consume:
+
+$(consume_table interval)
+
+## librdkafka mock cluster (protocol-handling ceiling)
+
+\`\`\`
+brook bench produce --mock --topic p-SIZE-PARTS --partitions PARTS --size SIZE --seconds $SECS --acks all --linger-ms 5
+brook bench consume --mock --topic p-SIZE-PARTS --partitions PARTS --size SIZE --count $CONSUME_MAX --seconds 30
+\`\`\`
+
+The mock cluster (\`rd_kafka_mock_cluster_new\`, one broker) runs inside the \`brook\` process
+and is reached over loopback TCP like brookd. It keeps records in memory and only the last
+5 MiB of each partition, so the mock consume run pre-fills the topic and then re-reads that
+window (seeking back) until it has read --count records.
+
+Produce:
+
+$(produce_table mock)
+
+Consume:
+
+$(consume_table mock)
+
+## brookd memory and time to ready
+
+\`\`\`
+brook-bench-launch --log LOG --ready-file READY -- brookd --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs=DATA
+\`\`\`
+
+Time to ready is measured by \`brook-bench-launch\` from just before fork+exec to the moment
+the \`ready listener=\` line arrives on brookd's stderr pipe. With data: one partition filled with
+\`brook bench produce --partitions 1 --size 1024 --count $fill_count\` (interval mode), brookd
+stopped with SIGTERM, then restarted on the same directory; the log is in the page cache
+(nothing drops caches).
+
+| measurement | result |
+|---|---|
+| idle RSS after start (sync mode, 1 s after ready) | $(kib_to_mib "$IDLE_RSS") MiB |
+| RSS after the sync-mode load (current / peak) | $(kib_to_mib "$(get sync brookd_loaded rss_kib)") / $(kib_to_mib "$(get sync brookd_loaded hwm_kib)") MiB |
+| RSS after the interval-mode load (current / peak) | $(kib_to_mib "$(get interval brookd_loaded rss_kib)") / $(kib_to_mib "$(get interval brookd_loaded hwm_kib)") MiB |
+| ready, empty data dir | $(fmt "$EMPTY_ALL") ms |
+| ready, $(fmt "$DATA_MIB") MiB of log, after SIGTERM | $(fmt "$DATA_ALL") ms |
+| ready, same log, after SIGKILL (not a target) | $(fmt "$(get ready ready_after_kill ready_ms)") ms |
+
+## Appendix: raw results
+
+\`\`\`
+$(grep '^RESULT' "$RESULTS")
+\`\`\`
+EOF
+} >"$DOC"
+log "wrote $DOC"
