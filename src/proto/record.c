@@ -221,3 +221,78 @@ size_t rb_build_simple(uint8_t **out, int count, const char *const *keys,
     *out = wr_take(&w, &len);
     return len;
 }
+
+int rb_iter_init(rb_iter *it, const uint8_t *batch, size_t len)
+{
+    if (rb_parse_header(batch, len, &it->h) != RB_OK || (it->h.attributes & RB_ATTR_CODEC_MASK))
+        return -1;
+    it->p = batch;
+    it->len = len;
+    it->off = RB_HEADER_SIZE;
+    it->left = it->h.records_count;
+    return 0;
+}
+
+int rb_iter_next(rb_iter *it, rb_record *out)
+{
+    if (it->left <= 0)
+        return 0;
+    rd r;
+    rd_init(&r, it->p + it->off, it->len - it->off);
+    int32_t rec_len = rd_varint(&r);
+    if (r.err || rec_len < 0 || (size_t)rec_len > rd_remaining(&r))
+        return -1;
+    size_t body = r.off;
+    (void)rd_i8(&r);
+    out->timestamp = it->h.base_timestamp + rd_varlong(&r);
+    out->offset = it->h.base_offset + rd_varint(&r);
+    int32_t kl = rd_varint(&r);
+    out->key = kl >= 0 ? rd_raw(&r, (size_t)kl) : NULL;
+    out->key_len = kl;
+    int32_t vl = rd_varint(&r);
+    out->value = vl >= 0 ? rd_raw(&r, (size_t)vl) : NULL;
+    out->value_len = vl;
+    if (r.err || kl < -1 || vl < -1)
+        return -1;
+    it->off += body + (size_t)rec_len;
+    it->left--;
+    return 1;
+}
+
+size_t rb_build_kv(uint8_t **out, const void *key, size_t key_len, const void *value,
+                   size_t value_len, int64_t ts_ms)
+{
+    wr w;
+    wr_init(&w, RB_HEADER_SIZE + key_len + value_len + 32);
+    uint8_t hdr[RB_HEADER_SIZE] = {0};
+    hdr[RB_OFF_MAGIC] = 2;
+    be64_put(hdr + RB_OFF_BASE_TIMESTAMP, (uint64_t)ts_ms);
+    be64_put(hdr + RB_OFF_MAX_TIMESTAMP, (uint64_t)ts_ms);
+    be64_put(hdr + RB_OFF_PRODUCER_ID, (uint64_t)-1);
+    be16_put(hdr + RB_OFF_PRODUCER_EPOCH, 0xffff);
+    be32_put(hdr + RB_OFF_BASE_SEQUENCE, 0xffffffffu);
+    be32_put(hdr + RB_OFF_RECORDS_COUNT, 1);
+    wr_raw(&w, hdr, sizeof(hdr));
+    wr rec;
+    wr_init(&rec, key_len + value_len + 16);
+    wr_i8(&rec, 0);
+    wr_varlong(&rec, 0);
+    wr_varint(&rec, 0);
+    wr_varint(&rec, (int32_t)key_len);
+    wr_raw(&rec, key, key_len);
+    wr_varint(&rec, (int32_t)value_len);
+    wr_raw(&rec, value, value_len);
+    wr_varint(&rec, 0);
+    wr_varint(&w, (int32_t)rec.len);
+    wr_raw(&w, rec.p, rec.len);
+    bool oom = rec.oom || w.oom;
+    wr_free(&rec);
+    if (oom) {
+        wr_free(&w);
+        return 0;
+    }
+    rb_finish(w.p, w.len);
+    size_t len;
+    *out = wr_take(&w, &len);
+    return len;
+}

@@ -99,6 +99,26 @@ enum rb_control_type { RB_CONTROL_ABORT = 0, RB_CONTROL_COMMIT = 1 };
 void rb_build_control(uint8_t *out, int64_t producer_id, int16_t producer_epoch,
                       enum rb_control_type type, int32_t coordinator_epoch, int64_t ts_ms);
 
+/* Iterates the records of an uncompressed batch (validated). */
+typedef struct rb_record {
+    int64_t offset, timestamp;
+    const uint8_t *key, *value; /* NULL when null */
+    int32_t key_len, value_len;
+} rb_record;
+typedef struct rb_iter {
+    const uint8_t *p;
+    size_t len, off;
+    int32_t left;
+    rb_header h;
+} rb_iter;
+/* Returns 0, or -1 when the batch is compressed or too short. */
+int rb_iter_init(rb_iter *it, const uint8_t *batch, size_t len);
+/* Returns 1 with *out filled, 0 at the end, -1 on a malformed record. */
+int rb_iter_next(rb_iter *it, rb_record *out);
+/* Builds a batch of one record (key, value) with no producer; malloc'd. */
+size_t rb_build_kv(uint8_t **out, const void *key, size_t key_len, const void *value,
+                   size_t value_len, int64_t ts_ms);
+
 /* Builds an uncompressed batch of `count` records with the given keys/values (NULL key =
  * null) into a malloc'd buffer; for tests and tools. Returns size or 0 on OOM. */
 size_t rb_build_simple(uint8_t **out, int count, const char *const *keys,

@@ -1,0 +1,658 @@
+/* coord.c - see coord.h and docs/transactions.md. */
+#include "txn/coord.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/buf.h"
+#include "proto/errors.h"
+
+#define RECORD_VERSION 0
+#define EPOCH_MAX (INT16_MAX - 1) /* past this a producer id is rotated */
+
+static const char *g_state_names[TXN_STATE_COUNT] = {
+    "Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort",
+    "PrepareEpochFence", "Dead"};
+
+const char *txn_state_name(int s)
+{
+    return s >= 0 && s < TXN_STATE_COUNT ? g_state_names[s] : "?";
+}
+
+/* allowed[to] = bit set of states it may be entered from (Kafka's validPreviousStates). */
+#define B(s) (1u << (s))
+static const unsigned g_allowed_from[TXN_STATE_COUNT] = {
+    [TXN_EMPTY] = B(TXN_EMPTY) | B(TXN_COMPLETE_COMMIT) | B(TXN_COMPLETE_ABORT),
+    [TXN_ONGOING] = B(TXN_ONGOING) | B(TXN_EMPTY) | B(TXN_COMPLETE_COMMIT) | B(TXN_COMPLETE_ABORT),
+    [TXN_PREPARE_COMMIT] = B(TXN_ONGOING),
+    [TXN_PREPARE_ABORT] = B(TXN_ONGOING) | B(TXN_PREPARE_EPOCH_FENCE),
+    [TXN_COMPLETE_COMMIT] = B(TXN_PREPARE_COMMIT),
+    [TXN_COMPLETE_ABORT] = B(TXN_PREPARE_ABORT),
+    [TXN_PREPARE_EPOCH_FENCE] = B(TXN_ONGOING),
+    [TXN_DEAD] = B(TXN_EMPTY) | B(TXN_COMPLETE_COMMIT) | B(TXN_COMPLETE_ABORT),
+};
+
+bool txn_transition_allowed(int from, int to)
+{
+    if (from < 0 || from >= TXN_STATE_COUNT || to < 0 || to >= TXN_STATE_COUNT)
+        return false;
+    return (g_allowed_from[to] & B(from)) != 0;
+}
+
+void txn_coord_init(txn_coord *c, const txn_coord_config *cfg)
+{
+    memset(c, 0, sizeof(*c));
+    c->cfg = *cfg;
+}
+
+static void parts_free(txn_participant *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(p[i].name);
+}
+
+static void clear_parts(txn_meta *t);
+
+void txn_coord_clear_actions(txn_coord *c)
+{
+    for (size_t i = 0; i < c->nacts; i++)
+        free(c->acts[i].record);
+    c->nacts = 0;
+}
+
+void txn_coord_free(txn_coord *c)
+{
+    txn_coord_clear_actions(c);
+    free(c->acts);
+    txn_meta *t, *tmp;
+    HASH_ITER(hh, c->by_id, t, tmp)
+    {
+        HASH_DEL(c->by_id, t);
+        clear_parts(t);
+        free(t->parts);
+        free(t->id);
+        free(t);
+    }
+    c->by_pid = NULL;
+}
+
+txn_meta *txn_coord_find(const txn_coord *c, const char *txn_id)
+{
+    txn_meta *t = NULL;
+    HASH_FIND_STR(c->by_id, txn_id, t);
+    return t;
+}
+
+txn_meta *txn_coord_find_pid(const txn_coord *c, int64_t pid)
+{
+    txn_meta *t = NULL;
+    HASH_FIND(hh_pid, c->by_pid, &pid, sizeof(pid), t);
+    return t;
+}
+
+static txn_action *emit(txn_coord *c, int kind, txn_meta *t)
+{
+    if (c->nacts == c->acts_cap) {
+        size_t cap = c->acts_cap ? c->acts_cap * 2 : 16;
+        txn_action *n = realloc(c->acts, cap * sizeof(*n));
+        BROOK_ASSERT(n); /* the state machine cannot drop an action */
+        c->acts = n;
+        c->acts_cap = cap;
+    }
+    txn_action *a = &c->acts[c->nacts++];
+    memset(a, 0, sizeof(*a));
+    a->kind = kind;
+    a->txn_id = t ? t->id : NULL;
+    if (t) {
+        a->pid = t->pid;
+        a->epoch = t->epoch;
+    }
+    return a;
+}
+
+static void reply(txn_coord *c, txn_meta *t, txn_req req, int16_t kind, int16_t err)
+{
+    if (!req)
+        return;
+    txn_action *a = emit(c, TXN_ACT_REPLY, t);
+    a->req = req;
+    a->reply_kind = kind;
+    a->error = err;
+}
+
+static void reply_pending(txn_coord *c, txn_meta *t, int16_t err)
+{
+    txn_req req = t->reply;
+    t->reply = 0;
+    reply(c, t, req, t->reply_kind, err);
+}
+
+static void set_pid(txn_coord *c, txn_meta *t, int64_t pid)
+{
+    if (t->pid == pid)
+        return;
+    txn_meta *old = txn_coord_find_pid(c, t->pid);
+    if (old == t)
+        HASH_DELETE(hh_pid, c->by_pid, t);
+    t->pid = pid;
+    HASH_ADD(hh_pid, c->by_pid, pid, sizeof(t->pid), t);
+}
+
+static void set_state(txn_meta *t, int to)
+{
+    BROOK_ASSERT(txn_transition_allowed(t->state, to));
+    t->state = (int8_t)to;
+}
+
+/* Emits the transaction-log record for `state` with the pending values and participants
+ * [0, nparts). With notify the transaction waits in TXN_PHASE_LOGGING. */
+static void log_record(txn_coord *c, txn_meta *t, int state, int nparts, bool notify,
+                       int64_t now_ms)
+{
+    txn_image im = {.pid = t->new_pid, .prev_pid = t->new_prev_pid, .epoch = t->new_epoch,
+                    .prev_epoch = t->new_prev_epoch, .timeout_ms = t->new_timeout_ms,
+                    .state = (int8_t)state, .start_ms = t->new_start_ms, .update_ms = now_ms,
+                    .nparts = nparts, .parts = t->parts};
+    txn_action *a = emit(c, TXN_ACT_LOG, t);
+    int rc = txn_record_encode(&im, &a->record, &a->record_len);
+    BROOK_ASSERT(rc == 0);
+    a->notify = notify;
+    if (notify) {
+        t->phase = TXN_PHASE_LOGGING;
+        t->logging_state = (int8_t)state;
+        t->pending_nparts = nparts;
+    }
+}
+
+/* Pending values start as the current ones. */
+static void stage_current(txn_meta *t)
+{
+    t->new_pid = t->pid;
+    t->new_prev_pid = t->prev_pid;
+    t->new_epoch = t->epoch;
+    t->new_prev_epoch = t->prev_epoch;
+    t->new_timeout_ms = t->timeout_ms;
+    t->new_start_ms = t->start_ms;
+}
+
+static void apply_staged(txn_coord *c, txn_meta *t)
+{
+    set_pid(c, t, t->new_pid);
+    t->prev_pid = t->new_prev_pid;
+    t->epoch = t->new_epoch;
+    t->prev_epoch = t->new_prev_epoch;
+    t->timeout_ms = t->new_timeout_ms;
+    t->start_ms = t->new_start_ms;
+}
+
+static void clear_parts(txn_meta *t)
+{
+    int n = t->pending_nparts > t->nparts ? t->pending_nparts : t->nparts;
+    parts_free(t->parts, n);
+    t->nparts = t->pending_nparts = 0;
+}
+
+static txn_meta *txn_new(txn_coord *c, const char *id)
+{
+    txn_meta *t = calloc(1, sizeof(*t));
+    BROOK_ASSERT(t);
+    t->id = strdup(id);
+    BROOK_ASSERT(t->id);
+    t->pid = -1;
+    t->epoch = -1;
+    t->prev_pid = -1;
+    t->prev_epoch = -1;
+    t->state = TXN_EMPTY;
+    HASH_ADD_KEYPTR(hh, c->by_id, t->id, strlen(t->id), t);
+    return t;
+}
+
+/* ---------------- ending: decision, markers, completion ---------------- */
+
+static void start_markers(txn_coord *c, txn_meta *t, int64_t now_ms);
+
+/* Logs the decision (PrepareCommit or PrepareAbort): the commit point once durable. */
+static void decide(txn_coord *c, txn_meta *t, bool commit, int64_t now_ms)
+{
+    t->commit = commit;
+    stage_current(t);
+    log_record(c, t, commit ? TXN_PREPARE_COMMIT : TXN_PREPARE_ABORT, t->nparts, true, now_ms);
+}
+
+/* Aborts an Ongoing transaction; with fence the epoch is bumped first so the current
+ * producer is fenced (timeouts, InitProducerId, operators). */
+static void begin_abort(txn_coord *c, txn_meta *t, bool fence, int64_t now_ms)
+{
+    BROOK_ASSERT(t->state == TXN_ONGOING && t->phase == TXN_PHASE_IDLE);
+    t->commit = false;
+    stage_current(t);
+    if (fence && t->epoch < EPOCH_MAX) {
+        t->new_prev_epoch = t->epoch;
+        t->new_epoch = (int16_t)(t->epoch + 1);
+    }
+    log_record(c, t, TXN_PREPARE_ABORT, t->nparts, true, now_ms);
+}
+
+static void complete(txn_coord *c, txn_meta *t, int64_t now_ms)
+{
+    int to = t->commit ? TXN_COMPLETE_COMMIT : TXN_COMPLETE_ABORT;
+    stage_current(t);
+    /* The decision and the markers are durable: recovery would only repeat the markers.
+     * So the completion record is not waited for; later records of this id follow it in
+     * the same log partition. */
+    log_record(c, t, to, 0, false, now_ms);
+    set_state(t, to);
+    clear_parts(t);
+    t->phase = TXN_PHASE_IDLE;
+    if (t->commit)
+        c->commits++;
+    else
+        c->aborts++;
+    /* A commit that turned into an abort (a participant voted no) is an error for the
+     * client; everything else succeeded. */
+    bool asked_commit = t->reply_kind == TXN_REPLY_END && t->reply && t->vote_no;
+    reply_pending(c, t, asked_commit ? KERR_KAFKA_STORAGE_ERROR : KERR_NONE);
+}
+
+static void start_markers(txn_coord *c, txn_meta *t, int64_t now_ms)
+{
+    t->phase = TXN_PHASE_MARKING;
+    t->waiting = t->nparts;
+    for (int i = 0; i < t->nparts; i++) {
+        t->parts[i].done = false;
+        txn_action *a = emit(c, TXN_ACT_MARKER, t);
+        a->part = &t->parts[i];
+        a->commit = t->commit;
+    }
+    if (t->waiting == 0)
+        complete(c, t, now_ms);
+}
+
+static void start_prepare(txn_coord *c, txn_meta *t, int64_t now_ms)
+{
+    t->phase = TXN_PHASE_PREPARING;
+    t->commit = true;
+    t->vote_no = false;
+    t->waiting = 0;
+    for (int i = 0; i < t->nparts; i++) {
+        /* Offsets-only participants (groups) hold nothing to make durable: no vote. */
+        t->parts[i].done = t->parts[i].kind != TXN_PART_PARTITION;
+        if (t->parts[i].done)
+            continue;
+        t->waiting++;
+        txn_action *a = emit(c, TXN_ACT_PREPARE, t);
+        a->part = &t->parts[i];
+    }
+    if (t->waiting == 0)
+        decide(c, t, true, now_ms);
+}
+
+/* ---------------- requests ---------------- */
+
+void txn_coord_init_pid(txn_coord *c, txn_req req, const char *txn_id, int32_t timeout_ms,
+                        int64_t expected_pid, int16_t expected_epoch, int64_t new_pid,
+                        int64_t now_ms, bool *used_new_pid)
+{
+    *used_new_pid = false;
+    if (timeout_ms <= 0 || timeout_ms > c->cfg.max_timeout_ms) {
+        reply(c, NULL, req, TXN_REPLY_INIT_PID, KERR_INVALID_TRANSACTION_TIMEOUT);
+        return;
+    }
+    if ((expected_pid < 0) != (expected_epoch < 0)) {
+        reply(c, NULL, req, TXN_REPLY_INIT_PID, KERR_INVALID_REQUEST);
+        return;
+    }
+    txn_meta *t = txn_coord_find(c, txn_id);
+    if (!t)
+        t = txn_new(c, txn_id);
+    if (t->phase != TXN_PHASE_IDLE) {
+        reply(c, t, req, TXN_REPLY_INIT_PID, KERR_CONCURRENT_TRANSACTIONS);
+        return;
+    }
+    if (expected_pid >= 0 && t->pid >= 0) {
+        bool retry = expected_pid == t->pid && t->prev_epoch >= 0 &&
+                     expected_epoch == t->prev_epoch;
+        if (retry && (t->state == TXN_EMPTY || t->state == TXN_COMPLETE_ABORT ||
+                      t->state == TXN_COMPLETE_COMMIT)) {
+            reply(c, t, req, TXN_REPLY_INIT_PID, KERR_NONE); /* a retried bump */
+            return;
+        }
+        bool current = expected_pid == t->pid && expected_epoch == t->epoch;
+        if (!current && !retry) {
+            reply(c, t, req, TXN_REPLY_INIT_PID, KERR_PRODUCER_FENCED);
+            return;
+        }
+    }
+    switch (t->state) {
+    case TXN_ONGOING:
+        /* Fence the old producer and abort its transaction; the client retries. */
+        begin_abort(c, t, true, now_ms);
+        reply(c, t, req, TXN_REPLY_INIT_PID, KERR_CONCURRENT_TRANSACTIONS);
+        return;
+    case TXN_PREPARE_COMMIT:
+    case TXN_PREPARE_ABORT:
+    case TXN_PREPARE_EPOCH_FENCE:
+        reply(c, t, req, TXN_REPLY_INIT_PID, KERR_CONCURRENT_TRANSACTIONS);
+        return;
+    default:
+        break;
+    }
+    stage_current(t);
+    t->new_timeout_ms = timeout_ms;
+    if (t->pid < 0 || t->epoch >= EPOCH_MAX) {
+        /* A new transactional id, or its epochs are exhausted: a fresh producer id. */
+        t->new_prev_pid = t->pid;
+        t->new_pid = new_pid;
+        t->new_epoch = 0;
+        t->new_prev_epoch = -1;
+        *used_new_pid = true;
+    } else {
+        t->new_prev_epoch = t->epoch;
+        t->new_epoch = (int16_t)(t->epoch + 1);
+    }
+    clear_parts(t);
+    t->reply = req;
+    t->reply_kind = TXN_REPLY_INIT_PID;
+    log_record(c, t, TXN_EMPTY, 0, true, now_ms);
+}
+
+static bool same_part(const txn_participant *a, const txn_participant *b)
+{
+    return a->kind == b->kind && a->partition == b->partition && strcmp(a->name, b->name) == 0;
+}
+
+/* Common checks of AddPartitions/AddOffsets/EndTxn; returns NONE or the error. */
+static int16_t check_producer(txn_meta *t, int64_t pid, int16_t epoch)
+{
+    if (!t || t->pid != pid)
+        return KERR_INVALID_PRODUCER_ID_MAPPING;
+    if (epoch != t->epoch)
+        return KERR_PRODUCER_FENCED;
+    if (t->phase != TXN_PHASE_IDLE || t->state == TXN_PREPARE_COMMIT ||
+        t->state == TXN_PREPARE_ABORT || t->state == TXN_PREPARE_EPOCH_FENCE)
+        return KERR_CONCURRENT_TRANSACTIONS;
+    return KERR_NONE;
+}
+
+void txn_coord_add(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, int16_t epoch,
+                   const txn_participant *parts, int nparts, int64_t now_ms)
+{
+    txn_meta *t = txn_coord_find(c, txn_id);
+    int16_t err = check_producer(t, pid, epoch);
+    if (err == KERR_NONE && t->state == TXN_DEAD)
+        err = KERR_INVALID_TXN_STATE;
+    if (err != KERR_NONE) {
+        reply(c, t, req, TXN_REPLY_ADD, err);
+        return;
+    }
+    int n = t->nparts;
+    for (int i = 0; i < nparts; i++) {
+        bool known = false;
+        for (int k = 0; k < n && !known; k++)
+            known = same_part(&t->parts[k], &parts[i]);
+        if (known)
+            continue;
+        if (n == t->parts_cap) {
+            int cap = t->parts_cap ? t->parts_cap * 2 : 8;
+            txn_participant *np = realloc(t->parts, sizeof(*np) * (size_t)cap);
+            BROOK_ASSERT(np);
+            t->parts = np;
+            t->parts_cap = cap;
+        }
+        t->parts[n] = parts[i];
+        t->parts[n].name = strdup(parts[i].name);
+        BROOK_ASSERT(t->parts[n].name);
+        t->parts[n].done = false;
+        n++;
+    }
+    if (n == t->nparts && t->state == TXN_ONGOING) {
+        reply(c, t, req, TXN_REPLY_ADD, KERR_NONE);
+        return;
+    }
+    stage_current(t);
+    if (t->state != TXN_ONGOING)
+        t->new_start_ms = now_ms;
+    t->reply = req;
+    t->reply_kind = TXN_REPLY_ADD;
+    log_record(c, t, TXN_ONGOING, n, true, now_ms);
+}
+
+void txn_coord_end(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, int16_t epoch,
+                   bool commit, int64_t now_ms)
+{
+    txn_meta *t = txn_coord_find(c, txn_id);
+    int16_t err = check_producer(t, pid, epoch);
+    if (err == KERR_NONE) {
+        if (t->state == TXN_COMPLETE_COMMIT && commit)
+            err = KERR_NONE; /* a retry of a finished commit */
+        else if (t->state == TXN_COMPLETE_ABORT && !commit)
+            err = KERR_NONE;
+        else if (t->state != TXN_ONGOING)
+            err = KERR_INVALID_TXN_STATE;
+        else {
+            t->reply = req;
+            t->reply_kind = TXN_REPLY_END;
+            t->vote_no = false;
+            if (commit)
+                start_prepare(c, t, now_ms);
+            else
+                begin_abort(c, t, false, now_ms);
+            return;
+        }
+    }
+    reply(c, t, req, TXN_REPLY_END, err);
+}
+
+int16_t txn_coord_admin_abort(txn_coord *c, const char *txn_id, int64_t now_ms)
+{
+    txn_meta *t = txn_coord_find(c, txn_id);
+    if (!t)
+        return KERR_INVALID_PRODUCER_ID_MAPPING;
+    if (t->state != TXN_ONGOING)
+        return t->state == TXN_PREPARE_ABORT ? KERR_NONE : KERR_INVALID_TXN_STATE;
+    if (t->phase != TXN_PHASE_IDLE)
+        return KERR_CONCURRENT_TRANSACTIONS;
+    begin_abort(c, t, true, now_ms);
+    return KERR_NONE;
+}
+
+/* ---------------- completions ---------------- */
+
+void txn_coord_logged(txn_coord *c, const char *txn_id, bool ok, int64_t now_ms)
+{
+    txn_meta *t = txn_coord_find(c, txn_id);
+    if (!t || t->phase != TXN_PHASE_LOGGING)
+        return; /* a stale completion (the simulator duplicates messages) */
+    int st = t->logging_state;
+    t->phase = TXN_PHASE_IDLE;
+    if (!ok) {
+        /* Not durable: nothing changed. The client retries (a coordinator error). */
+        for (int i = t->nparts; i < t->pending_nparts; i++)
+            free(t->parts[i].name);
+        t->pending_nparts = t->nparts;
+        reply_pending(c, t, KERR_COORDINATOR_NOT_AVAILABLE);
+        return;
+    }
+    apply_staged(c, t);
+    t->nparts = t->pending_nparts;
+    if (st != t->state)
+        set_state(t, st);
+    t->update_ms = now_ms;
+    switch (st) {
+    case TXN_EMPTY:
+    case TXN_ONGOING:
+        reply_pending(c, t, KERR_NONE);
+        break;
+    case TXN_PREPARE_COMMIT:
+    case TXN_PREPARE_ABORT:
+        start_markers(c, t, now_ms);
+        break;
+    default:
+        BROOK_ASSERT(0);
+    }
+}
+
+static txn_participant *find_part(txn_meta *t, const txn_participant *p)
+{
+    for (int i = 0; i < t->nparts; i++)
+        if (same_part(&t->parts[i], p))
+            return &t->parts[i];
+    return NULL;
+}
+
+void txn_coord_voted(txn_coord *c, const char *txn_id, const txn_participant *part, bool yes,
+                     int64_t now_ms)
+{
+    txn_meta *t = txn_coord_find(c, txn_id);
+    if (!t || t->phase != TXN_PHASE_PREPARING)
+        return;
+    txn_participant *p = find_part(t, part);
+    if (!p || p->done)
+        return;
+    p->done = true;
+    if (!yes)
+        t->vote_no = true;
+    if (--t->waiting == 0)
+        decide(c, t, !t->vote_no, now_ms);
+}
+
+void txn_coord_marked(txn_coord *c, const char *txn_id, const txn_participant *part,
+                      int64_t now_ms)
+{
+    txn_meta *t = txn_coord_find(c, txn_id);
+    if (!t || t->phase != TXN_PHASE_MARKING)
+        return;
+    txn_participant *p = find_part(t, part);
+    if (!p || p->done)
+        return;
+    p->done = true;
+    if (--t->waiting == 0)
+        complete(c, t, now_ms);
+}
+
+void txn_coord_tick(txn_coord *c, int64_t now_ms)
+{
+    for (txn_meta *t = c->by_id; t; t = t->hh.next)
+        if (t->state == TXN_ONGOING && t->phase == TXN_PHASE_IDLE &&
+            now_ms - t->start_ms > t->timeout_ms)
+            begin_abort(c, t, true, now_ms);
+}
+
+bool txn_coord_verify(const txn_coord *c, int64_t pid, int16_t epoch, const char *topic,
+                      int32_t partition)
+{
+    txn_meta *t = txn_coord_find_pid(c, pid);
+    if (!t || t->epoch != epoch || t->state != TXN_ONGOING)
+        return false;
+    for (int i = 0; i < t->nparts; i++)
+        if (t->parts[i].kind == TXN_PART_PARTITION && t->parts[i].partition == partition &&
+            strcmp(t->parts[i].name, topic) == 0)
+            return true;
+    return false;
+}
+
+/* ---------------- the log record ---------------- */
+
+int txn_record_encode(const txn_image *im, uint8_t **out, size_t *len)
+{
+    wr w;
+    wr_init(&w, 64);
+    wr_i16(&w, RECORD_VERSION);
+    wr_i64(&w, im->pid);
+    wr_i16(&w, im->epoch);
+    wr_i64(&w, im->prev_pid);
+    wr_i16(&w, im->prev_epoch);
+    wr_i32(&w, im->timeout_ms);
+    wr_i8(&w, im->state);
+    wr_i64(&w, im->start_ms);
+    wr_i64(&w, im->update_ms);
+    wr_i32(&w, im->nparts);
+    for (int i = 0; i < im->nparts; i++) {
+        wr_i8(&w, im->parts[i].kind);
+        wr_cstr(&w, im->parts[i].name);
+        wr_i32(&w, im->parts[i].partition);
+    }
+    if (w.oom) {
+        wr_free(&w);
+        return -1;
+    }
+    *out = wr_take(&w, len);
+    return 0;
+}
+
+int txn_coord_load(txn_coord *c, const uint8_t *key, size_t key_len, const uint8_t *value,
+                   size_t value_len)
+{
+    if (key_len == 0 || key_len > 32767 || memchr(key, 0, key_len))
+        return -1;
+    rd r;
+    rd_init(&r, value, value_len);
+    if (rd_i16(&r) != RECORD_VERSION)
+        return -1;
+    txn_image im;
+    im.pid = rd_i64(&r);
+    im.epoch = rd_i16(&r);
+    im.prev_pid = rd_i64(&r);
+    im.prev_epoch = rd_i16(&r);
+    im.timeout_ms = rd_i32(&r);
+    im.state = rd_i8(&r);
+    im.start_ms = rd_i64(&r);
+    im.update_ms = rd_i64(&r);
+    int32_t n = rd_array(&r, 7);
+    if (r.err || n < 0 || im.state < 0 || im.state >= TXN_STATE_COUNT)
+        return -1;
+    txn_participant *parts = calloc((size_t)n + 1, sizeof(*parts));
+    if (!parts)
+        return -1;
+    for (int32_t i = 0; i < n && !r.err; i++) {
+        parts[i].kind = rd_i8(&r);
+        kslice name = rd_str(&r);
+        parts[i].partition = rd_i32(&r);
+        if (name.len < 0 || r.err)
+            break;
+        parts[i].name = strndup((const char *)name.p, (size_t)name.len);
+    }
+    if (r.err || rd_remaining(&r) != 0) {
+        parts_free(parts, n);
+        free(parts);
+        return -1;
+    }
+    char id[32768];
+    memcpy(id, key, key_len);
+    id[key_len] = '\0';
+    txn_meta *t = txn_coord_find(c, id);
+    if (!t)
+        t = txn_new(c, id);
+    clear_parts(t);
+    free(t->parts);
+    t->parts = parts;
+    t->nparts = t->pending_nparts = n;
+    t->parts_cap = n + 1;
+    set_pid(c, t, im.pid);
+    t->epoch = im.epoch;
+    t->prev_pid = im.prev_pid;
+    t->prev_epoch = im.prev_epoch;
+    t->timeout_ms = im.timeout_ms;
+    t->state = im.state; /* replay: the log is the truth, no transition check */
+    t->start_ms = im.start_ms;
+    t->update_ms = im.update_ms;
+    t->phase = TXN_PHASE_IDLE;
+    return 0;
+}
+
+void txn_coord_recover(txn_coord *c, int64_t now_ms)
+{
+    for (txn_meta *t = c->by_id; t; t = t->hh.next) {
+        t->phase = TXN_PHASE_IDLE;
+        t->reply = 0;
+        if (t->state == TXN_PREPARE_COMMIT || t->state == TXN_PREPARE_ABORT) {
+            t->commit = t->state == TXN_PREPARE_COMMIT;
+            t->vote_no = false;
+            start_markers(c, t, now_ms);
+        } else if (t->state == TXN_PREPARE_EPOCH_FENCE) {
+            t->state = TXN_ONGOING;
+            begin_abort(c, t, false, now_ms);
+        }
+    }
+}
