@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/<target>/.
+
+The seeds are valid inputs, encoded here independently of Brook's C code, following
+shared/kafka/SCHEMAS.txt:
+  fuzz_request: for each API of g_apis (src/proto/api.c), at its lowest and highest version
+                and at each version that adds a field, both a "selector" input (4-byte row
+                and version selector, then the body) and a whole request (header + body);
+  fuzz_record:  RecordBatch v2 batches: plain, with headers, control markers, a compressed
+                one, two batches back to back, and a torn one;
+  fuzz_config:  properties files.
+Run it again after changing the version table. Usage: gen_corpus.py [REPO_ROOT]
+"""
+import os
+import shutil
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "unit"))
+import check_protocol_doc  # noqa: E402  (reads g_apis)
+
+
+# ---- primitive encoders (classic and compact) ----
+
+def i8(v): return struct.pack(">b", v)
+def i16(v): return struct.pack(">h", v)
+def i32(v): return struct.pack(">i", v)
+def i64(v): return struct.pack(">q", v)
+def boolean(v): return b"\x01" if v else b"\x00"
+
+
+def string(s):
+    if s is None:
+        return i16(-1)
+    b = s.encode()
+    return i16(len(b)) + b
+
+
+def nbytes(b):
+    return i32(-1) if b is None else i32(len(b)) + b
+
+
+def array(items, enc):
+    if items is None:
+        return i32(-1)
+    return i32(len(items)) + b"".join(enc(x) for x in items)
+
+
+def uvarint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def varint(v): return uvarint((v << 1) ^ (v >> 63))  # zigzag
+
+
+def compact_string(s):
+    if s is None:
+        return uvarint(0)
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+# ---- CRC-32C and RecordBatch v2 ----
+
+def _crc_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC_TABLE = _crc_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def record(offset_delta, key, value, headers=()):
+    body = i8(0) + varint(offset_delta) + varint(offset_delta)
+    body += varint(-1) if key is None else varint(len(key)) + key
+    body += varint(-1) if value is None else varint(len(value)) + value
+    body += varint(len(headers))
+    for hk, hv in headers:
+        body += varint(len(hk)) + hk
+        body += varint(-1) if hv is None else varint(len(hv)) + hv
+    return varint(len(body)) + body
+
+
+def batch(records, count=None, attributes=0, producer_id=-1, epoch=-1, base_seq=-1,
+          ts=1700000000000, raw=None):
+    payload = raw if raw is not None else b"".join(records)
+    n = count if count is not None else len(records)
+    after_crc = (i16(attributes) + i32(n - 1) + i64(ts) + i64(ts) + i64(producer_id)
+                 + i16(epoch) + i32(base_seq) + i32(n) + payload)
+    tail = i32(0) + i8(2) + struct.pack(">I", crc32c(after_crc)) + after_crc
+    return i64(0) + i32(len(tail)) + tail
+
+
+def control(kind, producer_id=1000, epoch=1, coordinator_epoch=0):
+    key = i16(0) + i16(kind)
+    value = i16(0) + i32(coordinator_epoch)
+    return batch([record(0, key, value)], attributes=0x30, producer_id=producer_id,
+                 epoch=epoch, base_seq=-1)
+
+
+# ---- request bodies, per SCHEMAS.txt ----
+
+def body_produce(v):
+    records = batch([record(0, b"k", b"v"), record(1, None, b"value")])
+    part = lambda p: i32(p) + nbytes(records if p == 0 else None)
+    topic = lambda t: string(t) + array([0, 1], part)
+    return string("txn" if v >= 7 else None) + i16(-1) + i32(30000) + array(["t"], topic)
+
+
+def body_fetch(v):
+    def part(p):
+        out = i32(p)
+        if v >= 9:
+            out += i32(0)
+        out += i64(10)
+        if v >= 5:
+            out += i64(0)
+        return out + i32(1 << 20)
+    out = i32(-1) + i32(500) + i32(1) + i32(50 << 20) + i8(1 if v >= 4 else 0)
+    if v >= 7:
+        out += i32(0) + i32(-1)
+    out += array(["t"], lambda t: string(t) + array([0, 1], part))
+    if v >= 7:
+        out += array(["old"], lambda t: string(t) + array([1, 2], i32))
+    if v >= 11:
+        out += string("rack-a")
+    return out
+
+
+def body_listoffsets(v):
+    out = i32(-1)
+    if v >= 2:
+        out += i8(1)
+    parts = lambda t: string(t) + array([(0, -1), (1, -2)], lambda p: i32(p[0]) + i64(p[1]))
+    return out + array(["t"], parts)
+
+
+def body_metadata(v):
+    out = array(["a", "bc"], string)
+    if v >= 4:
+        out += boolean(True)
+    if v >= 8:
+        out += boolean(False) + boolean(False)
+    return out
+
+
+def body_apiversions(v):
+    if v >= 3:
+        return compact_string("librdkafka") + compact_string("2.0.2") + uvarint(0)
+    return b""
+
+
+def body_createtopics(v):
+    assignment = lambda a: i32(a) + array([1], i32)
+    config = lambda kv: string(kv[0]) + string(kv[1])
+    topic = lambda t: (string(t) + i32(3) + i16(1) + array([0], assignment)
+                       + array([("cleanup.policy", "compact"), ("x", None)], config))
+    out = array(["t", "u"], topic) + i32(5000)
+    if v >= 1:
+        out += boolean(False)
+    return out
+
+
+def body_deletetopics(v):
+    return array(["a", "b"], string) + i32(1000)
+
+
+def body_deleterecords(v):
+    parts = lambda t: string(t) + array([0], lambda p: i32(p) + i64(5))
+    return array(["t"], parts) + i32(1000)
+
+
+def body_describeconfigs(v):
+    res = lambda r: i8(r[0]) + string(r[1]) + array(r[2], string)
+    out = array([(2, "t", None), (4, "1", ["log.dirs"])], res)
+    if v >= 1:
+        out += boolean(True)
+    return out
+
+
+def body_alterconfigs(v):
+    config = lambda kv: string(kv[0]) + string(kv[1])
+    res = lambda r: i8(2) + string(r) + array([("retention.ms", "1000"), ("x", None)], config)
+    return array(["t"], res) + boolean(False)
+
+
+def body_createpartitions(v):
+    topic = lambda t: string(t[0]) + i32(t[1]) + array(t[2], lambda a: array(a, i32))
+    return array([("t", 6, None), ("u", 3, [[1], [1]])], topic) + i32(1000) + boolean(True)
+
+
+BODIES = {
+    "Produce": (body_produce, [5]),
+    "Fetch": (body_fetch, [5, 7, 9]),
+    "ListOffsets": (body_listoffsets, [2]),
+    "Metadata": (body_metadata, [1, 4]),
+    "ApiVersions": (body_apiversions, []),
+    "CreateTopics": (body_createtopics, [1]),
+    "DeleteTopics": (body_deletetopics, []),
+    "DeleteRecords": (body_deleterecords, []),
+    "DescribeConfigs": (body_describeconfigs, []),
+    "AlterConfigs": (body_alterconfigs, []),
+    "CreatePartitions": (body_createpartitions, []),
+}
+
+
+def header(key, v, flexible):
+    out = i16(key) + i16(v) + i32(7) + string("fuzz")
+    return out + uvarint(0) if flexible else out
+
+
+CONFIGS = {
+    "basic": "# broker\nport=9092\nretention.ms: 604800000\nflag true\nname = brook\n",
+    "escapes": "na\\=me = a\\tb\\nc\\\\d\\u0041\npolicy:compact\r\n",
+    "continuation": "name = first,\\\n     second,\\\r\n  third\n! comment\nport=0\n",
+    "errors": "port=70000\nflag=maybe\npolicy=both\nunknown.key=1\n\n   \n",
+    "numbers": "retention.ms=-9223372036854775808\nport=+80\nport= 0x10\n",
+}
+
+
+def write(dirpath, name, data):
+    with open(os.path.join(dirpath, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    root = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(HERE, "..", "..")
+    rows = check_protocol_doc.parse_code(os.path.join(root, "src", "proto", "api.c"),
+                                         os.path.join(root, "src", "proto", "api.h"))
+    keys = sorted(rows)
+    corpus = os.path.join(HERE, "corpus")
+
+    out = os.path.join(corpus, "fuzz_request")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for index, key in enumerate(keys):
+        name, vmin, vmax, flex = rows[key]
+        if name not in BODIES:
+            print("gen_corpus: no seed encoder for %s; add one to BODIES" % name)
+            continue
+        enc, extra = BODIES[name]
+        for v in sorted({vmin, vmax} | {x for x in extra if vmin <= x <= vmax}):
+            body = enc(v)
+            selector = index + len(keys) * (v - vmin)
+            write(out, "%s_v%d_body" % (name, v), struct.pack(">I", selector) + body)
+            flexible = flex is not None and v >= flex
+            write(out, "%s_v%d_request" % (name, v), header(key, v, flexible) + body)
+
+    out = os.path.join(corpus, "fuzz_record")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    one = batch([record(0, b"key", b"value")])
+    three = batch([record(0, None, b"a" * 200, [(b"h", b"v"), (b"n", None)]),
+                   record(1, b"", b""), record(2, b"k", None)])
+    write(out, "one_record", one)
+    write(out, "three_records_headers", three)
+    write(out, "control_abort", control(0))
+    write(out, "control_commit", control(1, coordinator_epoch=5))
+    write(out, "gzip_opaque", batch(None, count=4, attributes=1, raw=b"\x1f\x8b" + b"\x00" * 30))
+    write(out, "idempotent", batch([record(0, b"k", b"v")], producer_id=42, epoch=0, base_seq=7))
+    write(out, "two_batches", one + three)
+    write(out, "torn_tail", one + three[: len(three) // 2])
+
+    out = os.path.join(corpus, "fuzz_config")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for name, text in CONFIGS.items():
+        write(out, name, text.encode())
+
+    for target in sorted(os.listdir(corpus)):
+        print("%s: %d seeds" % (target, len(os.listdir(os.path.join(corpus, target)))))
+
+
+if __name__ == "__main__":
+    main()
