@@ -19,6 +19,8 @@ void broker_dispatch(void *ctx, net_request *nr);
 void broker_on_progress(broker *b)
 {
     produce_on_progress(b);
+    if (b->txn_started)
+        txn_service_progress(&b->txn, clock_wall_ms());
     fetch_on_progress(b);
 }
 
@@ -26,6 +28,41 @@ void broker_forget_partition(broker *b, partition *p)
 {
     produce_forget_partition(b, p);
     fetch_forget_partition(b, p);
+    if (b->txn_started)
+        txn_service_forget_partition(&b->txn, p);
+}
+
+static void on_txn_tick(uv_timer_t *t)
+{
+    broker *b = t->data;
+    txn_service_tick(&b->txn, clock_wall_ms());
+}
+
+/* The transaction coordinator: its log topic (created on first start), then replay. */
+static int start_txn(broker *b)
+{
+    if (!md_find(&b->md, kslice_cstr(TXN_LOG_TOPIC))) {
+        const char *msg;
+        int16_t err = broker_topic_create(b, kslice_cstr(TXN_LOG_TOPIC), b->cfg.txn_log_partitions,
+                                          0, NULL, NULL, false, &msg);
+        if (err != 0) {
+            LOG_ERROR("broker", "cannot create %s: %s", TXN_LOG_TOPIC, msg ? msg : "?");
+            return -EIO;
+        }
+    }
+    txn_coord_config tc = {.max_timeout_ms = b->cfg.txn_max_timeout_ms, .coordinator_epoch = 0};
+    int rc = txn_service_start(&b->txn, &tc, b->cfg.data_dir, b->store, &b->md, txn_reply, b,
+                               clock_wall_ms());
+    if (rc != 0) {
+        LOG_ERROR("broker", "transaction coordinator failed to start: %s", strerror(-rc));
+        return rc;
+    }
+    b->txn_started = true;
+    uv_timer_init(b->loop, &b->txn_timer);
+    b->txn_timer.data = b;
+    uint64_t every = (uint64_t)b->cfg.txn_abort_interval_ms;
+    uv_timer_start(&b->txn_timer, on_txn_tick, every, every);
+    return 0;
 }
 
 static void on_durable(void *ctx) { broker_on_progress(ctx); }
@@ -105,6 +142,8 @@ int broker_start(broker *b, int64_t started_us)
     }
     if ((rc = open_topics(b)) != 0)
         return rc;
+    if ((rc = start_txn(b)) != 0)
+        return rc;
     net_opts no = {
         .host = b->cfg.host,
         .port = b->cfg.port,
@@ -149,6 +188,11 @@ void broker_stop(broker *b)
         net_server_stop(b->srv);
     fetch_drain(b);
     produce_drain(b);
+    if (b->txn_started) {
+        uv_close((uv_handle_t *)&b->txn_timer, NULL);
+        txn_service_stop(&b->txn);
+        b->txn_started = false;
+    }
     size_t n = 0, k = 0;
     for (topic *t = b->md.topics; t; t = t->hh.next)
         n += (size_t)t->npartitions;

@@ -19,6 +19,7 @@
 #include "proto/api.h"
 #include "storage/store.h"
 #include "storage/topic_config.h"
+#include "txn/service.h"
 
 struct produce_op;
 struct fetch_op;
@@ -33,6 +34,9 @@ typedef struct broker {
     topic_defaults tdefaults;
     uv_prepare_t prepare;
     uv_timer_t retention_timer;
+    uv_timer_t txn_timer;
+    txn_service txn;
+    bool txn_started;
     uv_signal_t sig_term, sig_int;
     struct produce_op *produces; /* waiting for durability */
     struct fetch_op *fetches;    /* waiting for data or their deadline */
@@ -77,6 +81,12 @@ void handle_create_partitions(req_ctx *c);
 void handle_delete_records(req_ctx *c);
 void handle_describe_configs(req_ctx *c);
 void handle_alter_configs(req_ctx *c);
+void handle_find_coordinator(req_ctx *c);
+void handle_init_producer_id(req_ctx *c);
+void handle_add_partitions_to_txn(req_ctx *c);
+void handle_end_txn(req_ctx *c);
+/* The transaction service's reply callback (h_txn.c). */
+void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int16_t epoch);
 
 /* Called when offsets became durable or visible: completes parked produces and fetches. */
 void broker_on_progress(broker *b);

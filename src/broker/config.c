@@ -60,6 +60,12 @@ static const config_def g_defs[] = {
     {"log.flush.interval.ms", CFG_INT64, "1000", 1, I64MAX, NULL, OFF(log_flush_interval_ms),
      "fsync period in interval mode"},
     {"cluster.id", CFG_STRING, "brook-cluster", 0, 0, NULL, OFF(cluster_id), "cluster id in Metadata"},
+    {"transaction.state.log.num.partitions", CFG_INT32, "50", 1, 1000, NULL,
+     OFF(txn_log_partitions), "partitions of __transaction_state"},
+    {"transaction.max.timeout.ms", CFG_INT32, "900000", 1, I32MAX, NULL, OFF(txn_max_timeout_ms),
+     "largest transaction.timeout.ms a producer may ask for"},
+    {"transaction.abort.timed.out.transaction.cleanup.interval.ms", CFG_INT64, "10000", 1, I64MAX,
+     NULL, OFF(txn_abort_interval_ms), "how often expired transactions are aborted"},
     {"log.level", CFG_ENUM, "info", 0, 0, "debug|info|warn|error", OFF(log_level), "log verbosity"},
 };
 

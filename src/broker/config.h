@@ -42,6 +42,9 @@ typedef struct broker_config {
     int64_t log_flush_interval_ms;    /* interval mode */
     char *cluster_id;
     char *log_level;
+    int32_t txn_log_partitions;        /* transaction.state.log.num.partitions */
+    int32_t txn_max_timeout_ms;        /* transaction.max.timeout.ms */
+    int64_t txn_abort_interval_ms;     /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
     /* resolved */
     char host[256];
     int port;

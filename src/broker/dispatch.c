@@ -23,6 +23,10 @@ static handler_fn handler_for(int16_t key)
     case API_DESCRIBE_CONFIGS: return handle_describe_configs;
     case API_ALTER_CONFIGS: return handle_alter_configs;
     case API_CREATE_PARTITIONS: return handle_create_partitions;
+    case API_FIND_COORDINATOR: return handle_find_coordinator;
+    case API_INIT_PRODUCER_ID: return handle_init_producer_id;
+    case API_ADD_PARTITIONS_TO_TXN: return handle_add_partitions_to_txn;
+    case API_END_TXN: return handle_end_txn;
     }
     return NULL;
 }

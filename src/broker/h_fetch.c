@@ -38,6 +38,14 @@ static partition *fetch_target(broker *b, const fetch_topic *ft, fetch_part *fp)
     return p;
 }
 
+/* The highest offset (exclusive) this fetch may read: the last stable offset for
+ * read_committed, the high watermark otherwise. */
+static int64_t fetch_upper(broker *b, const fetch_req *q, partition *p)
+{
+    int64_t hw = store_high_watermark(b->store, p);
+    return q->isolation_level == 1 ? log_last_stable_offset(p->log, hw) : hw;
+}
+
 /* Bytes ready for this fetch, and whether some partition must be answered now (error). */
 static uint64_t fetch_available(broker *b, fetch_req *q, bool *must_answer)
 {
@@ -51,9 +59,34 @@ static uint64_t fetch_available(broker *b, fetch_req *q, bool *must_answer)
                 *must_answer = true;
                 continue;
             }
-            total += log_bytes_between(p->log, fp->fetch_offset, store_high_watermark(b->store, p));
+            total += log_bytes_between(p->log, fp->fetch_offset, fetch_upper(b, q, p));
         }
     return total;
+}
+
+/* read_committed: the aborted transactions overlapping the returned batches, sorted by
+ * first offset, so the client drops their records (it skips up to the ABORT marker). */
+static void fill_aborted(partition *p, fetch_part *fp, const uint8_t *data, size_t len, arena *a)
+{
+    int64_t last = fp->fetch_offset;
+    size_t off = 0;
+    while (off + RB_HEADER_SIZE <= len) {
+        rb_header h;
+        if (rb_parse_header(data + off, len - off, &h) != RB_OK)
+            break;
+        last = rb_last_offset(&h);
+        off += rb_total_size(&h);
+    }
+    aborted_txn *ab;
+    size_t n;
+    if (log_aborted_between(p->log, fp->fetch_offset, last + 1, a, &ab, &n) != LOG_OK || n == 0)
+        return;
+    fp->aborted = arena_alloc(a, sizeof(fetch_aborted) * n);
+    if (!fp->aborted)
+        return;
+    for (size_t i = 0; i < n; i++)
+        fp->aborted[i] = (fetch_aborted){ab[i].pid, ab[i].first_offset};
+    fp->naborted = (int32_t)n;
 }
 
 /* Reads every partition's data and sends the response. */
@@ -71,7 +104,7 @@ static void fetch_reply(req_ctx *c, fetch_req *q)
             partition *p = fetch_target(b, &q->topics[i], fp);
             if (p) {
                 fp->high_watermark = store_high_watermark(b->store, p);
-                fp->last_stable_offset = fp->high_watermark;
+                fp->last_stable_offset = log_last_stable_offset(p->log, fp->high_watermark);
                 fp->resp_log_start_offset = p->log->log_start_offset;
             } else {
                 fp->high_watermark = fp->last_stable_offset = fp->resp_log_start_offset = -1;
@@ -85,8 +118,8 @@ static void fetch_reply(req_ctx *c, fetch_req *q)
                 limit = budget;
             uint8_t *data;
             size_t len;
-            int rc = log_read(p->log, fp->fetch_offset, fp->last_stable_offset, limit, !have_data,
-                              a, &data, &len);
+            int64_t upper = q->isolation_level == 1 ? fp->last_stable_offset : fp->high_watermark;
+            int rc = log_read(p->log, fp->fetch_offset, upper, limit, !have_data, a, &data, &len);
             if (rc != LOG_OK) {
                 LOG_ERROR("broker", "fetch %s at %lld: %s", p->log->name,
                           (long long)fp->fetch_offset, log_result_name(rc));
@@ -99,6 +132,8 @@ static void fetch_reply(req_ctx *c, fetch_req *q)
                 fp->records_len = (int32_t)len;
                 have_data = true;
                 budget -= len < budget ? len : budget;
+                if (q->isolation_level == 1)
+                    fill_aborted(p, fp, data, len, a);
             }
         }
     resp_begin(&c->nr->resp, &c->h);
@@ -211,7 +246,7 @@ void handle_list_offsets(req_ctx *c)
                 continue;
             int64_t hw = store_high_watermark(b->store, p);
             if (lp->timestamp == -1) {
-                lp->offset = hw; /* read_committed: the last stable offset, = hw here */
+                lp->offset = q.isolation_level == 1 ? log_last_stable_offset(p->log, hw) : hw;
             } else if (lp->timestamp == -2) {
                 lp->offset = p->log->log_start_offset;
             } else if (lp->timestamp >= 0) {

@@ -37,7 +37,7 @@ static int16_t map_batch_error(int rc)
 
 /* Validates and appends one partition's records. Returns a Kafka error code. */
 static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
-                           partition **p_out)
+                           partition **p_out, int64_t *end_out)
 {
     broker *b = c->b;
     if (pp->index < 0 || pp->index >= t->npartitions)
@@ -46,6 +46,10 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
     const char *who = net_conn_peer(c->nr->conn);
     if (p->log->failed)
         return KERR_KAFKA_STORAGE_ERROR;
+    if (t->internal) {
+        LOG_WARN("broker", "%s: produce to internal topic %s refused", who, t->name);
+        return KERR_INVALID_TOPIC_EXCEPTION;
+    }
     kslice rec = pp->records;
     if (rec.len <= 0) {
         LOG_WARN("broker", "%s: produce to %s: empty record set", who, p->log->name);
@@ -75,10 +79,30 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
         return KERR_INVALID_RECORD;
     }
     if (h.producer_id >= 0) {
-        /* Idempotent and transactional producers need InitProducerId, which this broker
-         * does not advertise yet; a batch claiming a producer id is not one we issued. */
-        return (h.attributes & RB_ATTR_TRANSACTIONAL) ? KERR_INVALID_TXN_STATE
-                                                       : KERR_INVALID_PRODUCER_ID_MAPPING;
+        /* Idempotence and the partition side of transactions (pstate.h): a transactional
+         * batch is accepted only for a partition the coordinator has in the producer's
+         * ongoing transaction at this epoch, and not after the partition prepared. */
+        bool txn = (h.attributes & RB_ATTR_TRANSACTIONAL) != 0;
+        bool verified = txn && b->txn_started &&
+                        txn_service_verify(&b->txn, h.producer_id, h.producer_epoch, t->name,
+                                           pp->index);
+        int64_t dup;
+        int16_t err;
+        int verdict = log_producer_check(p->log, &h, verified, &dup, &err);
+        if (verdict == PS_REJECT) {
+            LOG_DEBUG("broker", "%s: produce to %s from producer %lld epoch %d seq %d: %s", who,
+                      p->log->name, (long long)h.producer_id, h.producer_epoch, h.base_sequence,
+                      kafka_error_name(err));
+            return err;
+        }
+        if (verdict == PS_DUPLICATE) {
+            /* A retry: answer with the original offset, once that batch is durable. */
+            pp->base_offset = dup;
+            pp->log_append_time = -1;
+            *end_out = dup + h.last_offset_delta + 1;
+            *p_out = p;
+            return KERR_NONE;
+        }
     }
     int64_t base;
     rc = log_append(p->log, (uint8_t *)rec.p, (size_t)rec.len, &h, now, &base);
@@ -90,6 +114,7 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
     pp->base_offset = base;
     pp->log_append_time = t->logcfg.log_append_time ? now : -1;
     *p_out = p;
+    *end_out = p->log->log_end_offset;
     return KERR_NONE;
 }
 
@@ -133,15 +158,16 @@ void handle_produce(req_ctx *c)
         for (int32_t k = 0; k < pt->nparts; k++) {
             produce_part *pp = &pt->parts[k];
             partition *p = NULL;
+            int64_t end = -1;
             if (bad_acks)
                 pp->error_code = KERR_INVALID_REQUIRED_ACKS;
             else if (!t)
                 pp->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             else
-                pp->error_code = produce_one(c, t, pp, now, &p);
+                pp->error_code = produce_one(c, t, pp, now, &p, &end);
             if (p) {
                 pp->log_start_offset = p->log->log_start_offset;
-                op->w[op->n++] = (produce_wait){p, p->log->log_end_offset, pp};
+                op->w[op->n++] = (produce_wait){p, end, pp};
             }
         }
     }

@@ -623,6 +623,126 @@ void alterconfigs_resp_encode(wr *w, int16_t v, const alterconfigs_req *q)
     wr_tags(w);
 }
 
+/* ---------------- FindCoordinator ---------------- */
+
+int findcoord_req_decode(rd *r, int16_t v, arena *a, findcoord_req *q)
+{
+    BROOK_UNUSED(a);
+    q->key = rd_str(r);
+    q->key_type = v >= 1 ? rd_i8(r) : 0;
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void findcoord_resp_encode(wr *w, int16_t v, const findcoord_resp *m)
+{
+    if (v >= 1)
+        wr_i32(w, 0);
+    wr_i16(w, m->error_code);
+    if (v >= 1)
+        wr_cstr(w, m->error_message);
+    wr_i32(w, m->node_id);
+    wr_cstr(w, m->host ? m->host : "");
+    wr_i32(w, m->port);
+    wr_tags(w);
+}
+
+/* ---------------- InitProducerId ---------------- */
+
+int initpid_req_decode(rd *r, int16_t v, arena *a, initpid_req *q)
+{
+    BROOK_UNUSED(a);
+    q->transactional_id = rd_str(r);
+    q->timeout_ms = rd_i32(r);
+    q->producer_id = v >= 3 ? rd_i64(r) : -1;
+    q->producer_epoch = v >= 3 ? rd_i16(r) : -1;
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void initpid_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int16_t epoch)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0);
+    wr_i16(w, error_code);
+    wr_i64(w, pid);
+    wr_i16(w, epoch);
+    wr_tags(w);
+}
+
+/* ---------------- AddPartitionsToTxn ---------------- */
+
+int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q)
+{
+    BROOK_UNUSED(v);
+    q->transactional_id = rd_str(r);
+    q->producer_id = rd_i64(r);
+    q->producer_epoch = rd_i16(r);
+    q->ntopics = rd_array(r, 6);
+    if (q->ntopics < 0)
+        return -1;
+    q->topics = ARENA_ARRAY(a, addparts_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        addparts_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->nparts = rd_array(r, 4);
+        if (t->nparts < 0)
+            return -1;
+        t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
+        t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
+        if (t->nparts > 0 && (!t->parts || !t->errors))
+            return -1;
+        for (int32_t k = 0; k < t->nparts && !r->err; k++)
+            t->parts[k] = rd_i32(r);
+        rd_tags(r);
+    }
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0);
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const addparts_topic *t = &q->topics[i];
+        wr_str(w, t->name);
+        wr_array(w, t->nparts);
+        for (int32_t k = 0; k < t->nparts; k++) {
+            wr_i32(w, t->parts[k]);
+            wr_i16(w, t->errors[k]);
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- EndTxn ---------------- */
+
+int endtxn_req_decode(rd *r, int16_t v, arena *a, endtxn_req *q)
+{
+    BROOK_UNUSED(v);
+    BROOK_UNUSED(a);
+    q->transactional_id = rd_str(r);
+    q->producer_id = rd_i64(r);
+    q->producer_epoch = rd_i16(r);
+    q->committed = rd_bool(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void error_only_resp_encode(wr *w, int16_t v, int16_t error_code)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0);
+    wr_i16(w, error_code);
+    wr_tags(w);
+}
+
 int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
 {
     union {
@@ -637,6 +757,10 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         deleterecords_req dr;
         describeconfigs_req dc;
         alterconfigs_req ac;
+        findcoord_req fc;
+        initpid_req ip;
+        addparts_req ap;
+        endtxn_req et;
     } u;
     switch (api_key) {
     case API_API_VERSIONS: return apiversions_req_decode(r, version, a, &u.av);
@@ -650,6 +774,10 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_DELETE_RECORDS: return deleterecords_req_decode(r, version, a, &u.dr);
     case API_DESCRIBE_CONFIGS: return describeconfigs_req_decode(r, version, a, &u.dc);
     case API_ALTER_CONFIGS: return alterconfigs_req_decode(r, version, a, &u.ac);
+    case API_FIND_COORDINATOR: return findcoord_req_decode(r, version, a, &u.fc);
+    case API_INIT_PRODUCER_ID: return initpid_req_decode(r, version, a, &u.ip);
+    case API_ADD_PARTITIONS_TO_TXN: return addparts_req_decode(r, version, a, &u.ap);
+    case API_END_TXN: return endtxn_req_decode(r, version, a, &u.et);
     }
     return -1;
 }

@@ -259,6 +259,59 @@ typedef struct alterconfigs_req {
 int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q);
 void alterconfigs_resp_encode(wr *w, int16_t v, const alterconfigs_req *q);
 
+/* ---- FindCoordinator ---- */
+typedef struct findcoord_req {
+    kslice key;
+    int8_t key_type; /* 0 group, 1 transaction */
+} findcoord_req;
+typedef struct findcoord_resp {
+    int16_t error_code;
+    const char *error_message;
+    int32_t node_id;
+    const char *host;
+    int32_t port;
+} findcoord_resp;
+int findcoord_req_decode(rd *r, int16_t v, arena *a, findcoord_req *q);
+void findcoord_resp_encode(wr *w, int16_t v, const findcoord_resp *m);
+
+/* ---- InitProducerId ---- */
+typedef struct initpid_req {
+    kslice transactional_id;
+    int32_t timeout_ms;
+    int64_t producer_id;    /* v3+, else -1 */
+    int16_t producer_epoch; /* v3+, else -1 */
+} initpid_req;
+int initpid_req_decode(rd *r, int16_t v, arena *a, initpid_req *q);
+void initpid_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int16_t epoch);
+
+/* ---- AddPartitionsToTxn ---- */
+typedef struct addparts_topic {
+    kslice name;
+    int32_t nparts;
+    int32_t *parts;
+    int16_t *errors; /* response, one per partition */
+} addparts_topic;
+typedef struct addparts_req {
+    kslice transactional_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t ntopics;
+    addparts_topic *topics;
+} addparts_req;
+int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q);
+void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q);
+
+/* ---- EndTxn ---- */
+typedef struct endtxn_req {
+    kslice transactional_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    bool committed;
+} endtxn_req;
+int endtxn_req_decode(rd *r, int16_t v, arena *a, endtxn_req *q);
+/* Responses that are only throttle + error (EndTxn, AddOffsetsToTxn). */
+void error_only_resp_encode(wr *w, int16_t v, int16_t error_code);
+
 /* Decodes the body of any request in the table into an arena-allocated struct and
  * discards it: the single entry point of the request-decoder fuzz target. */
 int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a);

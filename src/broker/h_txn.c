@@ -1,0 +1,198 @@
+/* h_txn.c - FindCoordinator, InitProducerId, AddPartitionsToTxn, EndTxn.
+ * Transactional requests park until the transaction service answers through txn_reply();
+ * the token it carries is the request's own context. */
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+#include "proto/msgs.h"
+#include "txn/pid_alloc.h"
+
+typedef struct txn_pending {
+    req_ctx *c;
+    addparts_req ap; /* AddPartitionsToTxn: echoed with the result */
+} txn_pending;
+
+static void finish(req_ctx *c)
+{
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+/* PRODUCER_FENCED exists only from InitProducerId v4 and AddPartitions/EndTxn v2; older
+ * clients (kafkajs) know it as INVALID_PRODUCER_EPOCH. */
+static int16_t map_fenced(const req_ctx *c, int16_t err)
+{
+    if (err != KERR_PRODUCER_FENCED)
+        return err;
+    int16_t v = c->h.api_version;
+    bool knows = c->h.api_key == API_INIT_PRODUCER_ID ? v >= 4 : v >= 2;
+    return knows ? err : KERR_INVALID_PRODUCER_EPOCH;
+}
+
+static char *txn_id_cstr(req_ctx *c, kslice id)
+{
+    return id.len > 0 ? arena_strndup(&c->nr->arena, id.p, (size_t)id.len) : NULL;
+}
+
+void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int16_t epoch)
+{
+    BROOK_UNUSED(ctx);
+    BROOK_UNUSED(kind);
+    txn_pending *tp = (txn_pending *)(uintptr_t)req;
+    req_ctx *c = tp->c;
+    error = map_fenced(c, error);
+    resp_begin(&c->nr->resp, &c->h);
+    switch (c->h.api_key) {
+    case API_INIT_PRODUCER_ID:
+        if (error != KERR_NONE)
+            pid = -1, epoch = -1;
+        initpid_resp_encode(&c->nr->resp, c->h.api_version, error, pid, epoch);
+        break;
+    case API_ADD_PARTITIONS_TO_TXN:
+        for (int32_t i = 0; i < tp->ap.ntopics; i++)
+            for (int32_t k = 0; k < tp->ap.topics[i].nparts; k++)
+                tp->ap.topics[i].errors[k] = error;
+        addparts_resp_encode(&c->nr->resp, c->h.api_version, &tp->ap);
+        break;
+    default:
+        error_only_resp_encode(&c->nr->resp, c->h.api_version, error);
+        break;
+    }
+    finish(c);
+}
+
+static txn_pending *pending_new(req_ctx *c)
+{
+    txn_pending *tp = arena_alloc(&c->nr->arena, sizeof(*tp));
+    if (tp)
+        tp->c = c;
+    return tp;
+}
+
+void handle_find_coordinator(req_ctx *c)
+{
+    findcoord_req q;
+    if (findcoord_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "FindCoordinator");
+        return;
+    }
+    findcoord_resp m = {.node_id = -1, .host = "", .port = -1};
+    if (q.key_type != 0 && q.key_type != 1) {
+        m.error_code = KERR_INVALID_REQUEST;
+        m.error_message = "unsupported coordinator key type";
+    } else if (q.key.len <= 0) {
+        m.error_code = KERR_INVALID_REQUEST;
+        m.error_message = "empty coordinator key";
+    } else {
+        /* One node: it coordinates every group and every transactional id. */
+        m.node_id = c->b->cfg.node_id;
+        m.host = c->b->cfg.adv_host;
+        m.port = c->b->cfg.adv_port;
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    findcoord_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
+
+void handle_init_producer_id(req_ctx *c)
+{
+    initpid_req q;
+    if (initpid_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "InitProducerId");
+        return;
+    }
+    broker *b = c->b;
+    if (q.transactional_id.len < 0) {
+        /* Idempotent producer: a fresh id (durably allocated), epoch 0. */
+        int64_t pid = txn_service_new_pid(&b->txn);
+        resp_begin(&c->nr->resp, &c->h);
+        initpid_resp_encode(&c->nr->resp, c->h.api_version,
+                            pid < 0 ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE, pid,
+                            pid < 0 ? -1 : 0);
+        finish(c);
+        return;
+    }
+    txn_pending *tp = pending_new(c);
+    char *id = txn_id_cstr(c, q.transactional_id);
+    if (!tp || !id) {
+        resp_begin(&c->nr->resp, &c->h);
+        initpid_resp_encode(&c->nr->resp, c->h.api_version, KERR_INVALID_REQUEST, -1, -1);
+        finish(c);
+        return;
+    }
+    /* An expected producer id we never allocated (@platformatic/kafka sends 0/0) means
+     * "no expectation". */
+    int64_t exp_pid = q.producer_id >= PID_ALLOC_FIRST ? q.producer_id : -1;
+    int16_t exp_epoch = exp_pid >= 0 ? q.producer_epoch : -1;
+    txn_service_init_pid(&b->txn, (txn_req)(uintptr_t)tp, id, q.timeout_ms, exp_pid, exp_epoch,
+                         clock_wall_ms());
+}
+
+void handle_add_partitions_to_txn(req_ctx *c)
+{
+    txn_pending *tp = pending_new(c);
+    if (!tp || addparts_req_decode(&c->body, c->h.api_version, &c->nr->arena, &tp->ap) != 0) {
+        broker_reply_malformed(c, "AddPartitionsToTxn");
+        return;
+    }
+    addparts_req *q = &tp->ap;
+    broker *b = c->b;
+    int total = 0;
+    bool unknown = false;
+    for (int32_t i = 0; i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            int16_t err;
+            topic *t = md_find(&b->md, q->topics[i].name);
+            broker_partition(b, q->topics[i].name, q->topics[i].parts[k], &err);
+            if (t && t->internal)
+                err = KERR_INVALID_TOPIC_EXCEPTION;
+            q->topics[i].errors[k] = err;
+            unknown |= err != KERR_NONE;
+            total++;
+        }
+    char *id = txn_id_cstr(c, q->transactional_id);
+    txn_participant *parts = arena_alloc(&c->nr->arena, sizeof(*parts) * (size_t)(total + 1));
+    if (unknown || !id || !parts) {
+        for (int32_t i = 0; i < q->ntopics; i++)
+            for (int32_t k = 0; k < q->topics[i].nparts; k++)
+                if (q->topics[i].errors[k] == KERR_NONE)
+                    q->topics[i].errors[k] = id ? KERR_OPERATION_NOT_ATTEMPTED
+                                                : KERR_INVALID_REQUEST;
+        resp_begin(&c->nr->resp, &c->h);
+        addparts_resp_encode(&c->nr->resp, c->h.api_version, q);
+        finish(c);
+        return;
+    }
+    int n = 0;
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        char *name = arena_strndup(&c->nr->arena, q->topics[i].name.p,
+                                   (size_t)q->topics[i].name.len);
+        for (int32_t k = 0; k < q->topics[i].nparts; k++)
+            parts[n++] = (txn_participant){TXN_PART_PARTITION, name, q->topics[i].parts[k], false};
+    }
+    txn_service_add(&b->txn, (txn_req)(uintptr_t)tp, id, q->producer_id, q->producer_epoch, parts,
+                    n, clock_wall_ms());
+}
+
+void handle_end_txn(req_ctx *c)
+{
+    endtxn_req q;
+    txn_pending *tp = pending_new(c);
+    if (!tp || endtxn_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "EndTxn");
+        return;
+    }
+    char *id = txn_id_cstr(c, q.transactional_id);
+    if (!id) {
+        resp_begin(&c->nr->resp, &c->h);
+        error_only_resp_encode(&c->nr->resp, c->h.api_version, KERR_INVALID_REQUEST);
+        finish(c);
+        return;
+    }
+    txn_service_end(&c->b->txn, (txn_req)(uintptr_t)tp, id, q.producer_id, q.producer_epoch,
+                    q.committed, clock_wall_ms());
+}

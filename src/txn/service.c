@@ -1,0 +1,415 @@
+/* service.c - see service.h. */
+#include "txn/service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "proto/errors.h"
+#include "proto/record.h"
+
+enum wait_kind { WAIT_LOG = 0, WAIT_PREPARE, WAIT_MARKER };
+
+struct txn_wait {
+    int kind;
+    char *txn_id;
+    txn_participant part;
+    partition *p;
+    int64_t need; /* the partition's high watermark must reach this */
+    txn_wait *next;
+};
+
+/* A completion waiting to be fed to the coordinator. */
+typedef struct done_item {
+    int kind;
+    char *txn_id;
+    txn_participant part;
+    bool ok;
+} done_item;
+
+typedef struct done_queue {
+    done_item *v;
+    size_t n, cap;
+} done_queue;
+
+static void done_push(done_queue *q, int kind, const char *txn_id, const txn_participant *part,
+                      bool ok)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        done_item *n = realloc(q->v, cap * sizeof(*n));
+        BROOK_ASSERT(n);
+        q->v = n;
+        q->cap = cap;
+    }
+    done_item *d = &q->v[q->n++];
+    memset(d, 0, sizeof(*d));
+    d->kind = kind;
+    d->txn_id = strdup(txn_id);
+    BROOK_ASSERT(d->txn_id);
+    if (part) {
+        d->part = *part;
+        d->part.name = strdup(part->name);
+        BROOK_ASSERT(d->part.name);
+    }
+    d->ok = ok;
+}
+
+int32_t txn_log_partition_for(const char *txn_id, int32_t npartitions)
+{
+    int32_t h = 0; /* Java's String.hashCode over the (ASCII) bytes */
+    for (const unsigned char *p = (const unsigned char *)txn_id; *p; p++)
+        h = (int32_t)((uint32_t)h * 31u + *p);
+    return (h & 0x7fffffff) % npartitions;
+}
+
+static partition *lookup(txn_service *s, const char *topic_name, int32_t index)
+{
+    topic *t = md_find(s->md, kslice_cstr(topic_name));
+    if (!t || index < 0 || index >= t->npartitions)
+        return NULL;
+    return t->parts[index];
+}
+
+static bool reached(txn_service *s, partition *p, int64_t need)
+{
+    return store_high_watermark(s->store, p) >= need;
+}
+
+static void wait_add(txn_service *s, int kind, const char *txn_id, const txn_participant *part,
+                     partition *p, int64_t need)
+{
+    txn_wait *w = calloc(1, sizeof(*w));
+    BROOK_ASSERT(w);
+    w->kind = kind;
+    w->txn_id = strdup(txn_id);
+    BROOK_ASSERT(w->txn_id);
+    if (part) {
+        w->part = *part;
+        w->part.name = strdup(part->name);
+        BROOK_ASSERT(w->part.name);
+    }
+    w->p = p;
+    w->need = need;
+    w->next = s->waits;
+    s->waits = w;
+}
+
+static void wait_free(txn_wait *w)
+{
+    free(w->txn_id);
+    free(w->part.name);
+    free(w);
+}
+
+static void exec_log(txn_service *s, const txn_action *a, done_queue *q, int64_t now_ms)
+{
+    int32_t np = s->log_topic->npartitions;
+    partition *p = s->log_topic->parts[txn_log_partition_for(a->txn_id, np)];
+    uint8_t *batch;
+    size_t len = rb_build_kv(&batch, a->txn_id, strlen(a->txn_id), a->record, a->record_len,
+                             now_ms);
+    rb_header h;
+    int64_t base;
+    int rc = len && rb_validate(batch, len, &h) == RB_OK
+                 ? log_append(p->log, batch, len, &h, now_ms, &base)
+                 : LOG_ERR_NOMEM;
+    free(batch);
+    if (rc != LOG_OK) {
+        LOG_ERROR("txn", "%s: cannot append to the transaction log: %s", a->txn_id,
+                  log_result_name(rc));
+        if (a->notify)
+            done_push(q, WAIT_LOG, a->txn_id, NULL, false);
+        return;
+    }
+    store_mark_dirty(s->store, p);
+    if (a->notify)
+        wait_add(s, WAIT_LOG, a->txn_id, NULL, p, base + 1);
+}
+
+static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
+{
+    partition *p = lookup(s, a->part->name, a->part->partition);
+    if (!p || p->log->failed) {
+        LOG_WARN("txn", "%s: %s-%d cannot prepare (%s); voting no", a->txn_id, a->part->name,
+                 a->part->partition, p ? "log failed" : "no such partition");
+        done_push(q, WAIT_PREPARE, a->txn_id, a->part, false);
+        return;
+    }
+    /* Fence the producer's transaction here, then vote once its records are durable. */
+    int64_t need = pstate_prepare(&p->log->ps, a->pid, a->epoch);
+    if (need < 0 || reached(s, p, need))
+        done_push(q, WAIT_PREPARE, a->txn_id, a->part, true);
+    else
+        wait_add(s, WAIT_PREPARE, a->txn_id, a->part, p, need);
+}
+
+static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int64_t now_ms)
+{
+    if (a->part->kind != TXN_PART_PARTITION) {
+        done_push(q, WAIT_MARKER, a->txn_id, a->part, true);
+        return;
+    }
+    partition *p = lookup(s, a->part->name, a->part->partition);
+    if (!p) {
+        done_push(q, WAIT_MARKER, a->txn_id, a->part, true); /* the topic was deleted */
+        return;
+    }
+    int64_t off;
+    int rc = log_append_marker(p->log, a->pid, a->epoch, a->commit, s->coord.cfg.coordinator_epoch,
+                               now_ms, &off);
+    if (rc != LOG_OK) {
+        /* The partition is read-only for good; its transaction stays open there. */
+        LOG_ERROR("txn", "%s: cannot write %s marker to %s-%d: %s", a->txn_id,
+                  a->commit ? "COMMIT" : "ABORT", a->part->name, a->part->partition,
+                  log_result_name(rc));
+        done_push(q, WAIT_MARKER, a->txn_id, a->part, true);
+        return;
+    }
+    store_mark_dirty(s->store, p);
+    wait_add(s, WAIT_MARKER, a->txn_id, a->part, p, off + 1);
+}
+
+/* Executes queued actions, feeds synchronous completions back, until quiet. */
+static void run(txn_service *s, done_queue *q, int64_t now_ms)
+{
+    s->depth++;
+    for (int rounds = 0; rounds < 1000000; rounds++) {
+        size_t n = s->coord.nacts;
+        for (size_t i = 0; i < n; i++) {
+            txn_action *a = &s->coord.acts[i];
+            switch (a->kind) {
+            case TXN_ACT_LOG: exec_log(s, a, q, now_ms); break;
+            case TXN_ACT_PREPARE: exec_prepare(s, a, q); break;
+            case TXN_ACT_MARKER: exec_marker(s, a, q, now_ms); break;
+            case TXN_ACT_REPLY:
+                s->reply(s->ctx, a->req, a->reply_kind, a->error, a->pid, a->epoch);
+                break;
+            }
+        }
+        txn_coord_clear_actions(&s->coord);
+        if (q->n == 0)
+            break;
+        done_queue cur = *q;
+        memset(q, 0, sizeof(*q));
+        for (size_t i = 0; i < cur.n; i++) {
+            done_item *d = &cur.v[i];
+            if (d->kind == WAIT_LOG)
+                txn_coord_logged(&s->coord, d->txn_id, d->ok, now_ms);
+            else if (d->kind == WAIT_PREPARE)
+                txn_coord_voted(&s->coord, d->txn_id, &d->part, d->ok, now_ms);
+            else
+                txn_coord_marked(&s->coord, d->txn_id, &d->part, now_ms);
+            free(d->txn_id);
+            free(d->part.name);
+        }
+        free(cur.v);
+    }
+    s->depth--;
+}
+
+/* Moves every satisfied wait to the completion queue. */
+static void collect(txn_service *s, done_queue *q)
+{
+    txn_wait **pp = &s->waits;
+    while (*pp) {
+        txn_wait *w = *pp;
+        bool failed = w->p && w->p->log->failed && !reached(s, w->p, w->need);
+        if (w->p && !failed && !reached(s, w->p, w->need)) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        bool ok = !failed;
+        if (failed && w->kind == WAIT_MARKER)
+            LOG_ERROR("txn", "%s: marker on %s-%d never became durable (log failed)",
+                      w->txn_id, w->part.name, w->part.partition);
+        done_push(q, w->kind, w->txn_id, w->kind == WAIT_LOG ? NULL : &w->part,
+                  w->kind == WAIT_MARKER ? true : ok);
+        wait_free(w);
+    }
+}
+
+void txn_service_progress(txn_service *s, int64_t now_ms)
+{
+    if (s->depth > 0)
+        return;
+    done_queue q = {0};
+    for (int i = 0; i < 1000; i++) {
+        collect(s, &q);
+        if (q.n == 0 && s->coord.nacts == 0)
+            break;
+        run(s, &q, now_ms);
+    }
+    free(q.v);
+}
+
+static void drive(txn_service *s, int64_t now_ms)
+{
+    done_queue q = {0};
+    run(s, &q, now_ms);
+    free(q.v);
+    txn_service_progress(s, now_ms); /* interval mode: waits may already be satisfied */
+}
+
+void txn_service_init_pid(txn_service *s, txn_req req, const char *txn_id, int32_t timeout_ms,
+                          int64_t expected_pid, int16_t expected_epoch, int64_t now_ms)
+{
+    int64_t fresh = txn_service_new_pid(s);
+    if (fresh < 0) {
+        s->reply(s->ctx, req, TXN_REPLY_INIT_PID, KERR_COORDINATOR_NOT_AVAILABLE, -1, -1);
+        return;
+    }
+    bool used;
+    txn_coord_init_pid(&s->coord, req, txn_id, timeout_ms, expected_pid, expected_epoch, fresh,
+                       now_ms, &used);
+    /* An unused id is simply skipped: ids are never reused, gaps are harmless. */
+    drive(s, now_ms);
+}
+
+void txn_service_add(txn_service *s, txn_req req, const char *txn_id, int64_t pid, int16_t epoch,
+                     const txn_participant *parts, int nparts, int64_t now_ms)
+{
+    txn_coord_add(&s->coord, req, txn_id, pid, epoch, parts, nparts, now_ms);
+    drive(s, now_ms);
+}
+
+void txn_service_end(txn_service *s, txn_req req, const char *txn_id, int64_t pid,
+                     int16_t epoch, bool commit, int64_t now_ms)
+{
+    txn_coord_end(&s->coord, req, txn_id, pid, epoch, commit, now_ms);
+    drive(s, now_ms);
+}
+
+int16_t txn_service_admin_abort(txn_service *s, const char *txn_id, int64_t now_ms)
+{
+    int16_t err = txn_coord_admin_abort(&s->coord, txn_id, now_ms);
+    drive(s, now_ms);
+    return err;
+}
+
+int64_t txn_service_new_pid(txn_service *s) { return pid_alloc_next(&s->pids); }
+
+void txn_service_tick(txn_service *s, int64_t now_ms)
+{
+    txn_coord_tick(&s->coord, now_ms);
+    drive(s, now_ms);
+}
+
+void txn_service_forget_partition(txn_service *s, partition *p)
+{
+    for (txn_wait *w = s->waits; w; w = w->next)
+        if (w->p == p) {
+            w->p = NULL; /* completes at the next progress, as acknowledged */
+            if (w->kind == WAIT_LOG)
+                LOG_ERROR("txn", "transaction log partition dropped under %s", w->txn_id);
+        }
+}
+
+bool txn_service_verify(const txn_service *s, int64_t pid, int16_t epoch, const char *topic,
+                        int32_t partition)
+{
+    return txn_coord_verify(&s->coord, pid, epoch, topic, partition);
+}
+
+/* Replays one transaction-log partition into the coordinator. */
+static int replay_partition(txn_service *s, partition *p)
+{
+    plog *l = p->log;
+    int64_t next = l->log_start_offset;
+    size_t loaded = 0, bad = 0;
+    for (int guard = 0; guard < 100000000 && next < l->log_end_offset; guard++) {
+        arena a;
+        arena_init(&a);
+        uint8_t *data;
+        size_t len;
+        int rc = log_read(l, next, l->log_end_offset, 1 << 20, true, &a, &data, &len);
+        if (rc != LOG_OK || len == 0) {
+            arena_free(&a);
+            if (rc != LOG_OK)
+                return -EIO;
+            break;
+        }
+        size_t off = 0;
+        while (off + RB_HEADER_SIZE <= len) {
+            rb_header h;
+            size_t total;
+            if (rb_check_stored(data + off, len - off, &h, &total) != RB_OK)
+                break;
+            rb_iter it;
+            rb_record rec;
+            if (!(h.attributes & RB_ATTR_CONTROL) && rb_iter_init(&it, data + off, total) == 0)
+                while (rb_iter_next(&it, &rec) == 1) {
+                    if (rec.key && rec.value &&
+                        txn_coord_load(&s->coord, rec.key, (size_t)rec.key_len, rec.value,
+                                       (size_t)rec.value_len) == 0)
+                        loaded++;
+                    else
+                        bad++;
+                }
+            next = rb_last_offset(&h) + 1;
+            off += total;
+        }
+        arena_free(&a);
+        if (off == 0)
+            break;
+    }
+    if (bad)
+        LOG_WARN("txn", "%s: %zu transaction-log records did not decode", l->name, bad);
+    return (int)loaded;
+}
+
+int txn_service_start(txn_service *s, const txn_coord_config *cfg, const char *data_dir,
+                      store *st, metadata *md, txn_reply_fn reply, void *ctx, int64_t now_ms)
+{
+    memset(s, 0, sizeof(*s));
+    txn_coord_init(&s->coord, cfg);
+    s->store = st;
+    s->md = md;
+    s->reply = reply;
+    s->ctx = ctx;
+    s->log_topic = md_find(md, kslice_cstr(TXN_LOG_TOPIC));
+    if (!s->log_topic)
+        return -ENOENT;
+    int rc = pid_alloc_open(&s->pids, data_dir);
+    if (rc != 0)
+        return rc;
+    size_t records = 0;
+    for (int32_t i = 0; i < s->log_topic->npartitions; i++) {
+        int n = replay_partition(s, s->log_topic->parts[i]);
+        if (n < 0)
+            return n;
+        records += (size_t)n;
+    }
+    size_t open = 0, indoubt = 0;
+    for (txn_meta *t = s->coord.by_id; t; t = t->hh.next) {
+        open += t->state == TXN_ONGOING;
+        indoubt += t->state == TXN_PREPARE_COMMIT || t->state == TXN_PREPARE_ABORT;
+    }
+    LOG_INFO("txn", "transaction log replayed: %zu records, %u transactional ids, %zu ongoing, "
+             "%zu in doubt (being completed)", records, HASH_COUNT(s->coord.by_id), open, indoubt);
+    txn_coord_recover(&s->coord, now_ms);
+    drive(s, now_ms);
+    return 0;
+}
+
+void txn_service_stop(txn_service *s)
+{
+    /* Requests still parked get a retriable coordinator error (their connections are
+     * closing anyway). */
+    for (txn_meta *t = s->coord.by_id; t; t = t->hh.next)
+        if (t->reply) {
+            txn_req req = t->reply;
+            t->reply = 0;
+            s->reply(s->ctx, req, t->reply_kind, KERR_COORDINATOR_NOT_AVAILABLE, -1, -1);
+        }
+    while (s->waits) {
+        txn_wait *w = s->waits;
+        s->waits = w->next;
+        wait_free(w);
+    }
+    txn_coord_free(&s->coord);
+    pid_alloc_close(&s->pids);
+}
