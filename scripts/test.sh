@@ -12,7 +12,7 @@ fi
 
 bash scripts/build.sh
 echo "== ctest: unit and integration"
-(cd build && ctest --output-on-failure -j1 -L 'unit|integration')
+(cd build && ctest --output-on-failure -j1 -L "unit|sim|integration")
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DBROOK_SANITIZE=ON -DBROOK_UNIT_ONLY=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
