@@ -123,6 +123,37 @@ static int decode_and_answer(int16_t key, int16_t v, rd *r, arena *a)
             createparts_resp_encode(&w, v, &q);
         break;
     }
+    case API_FIND_COORDINATOR: {
+        findcoord_req q;
+        rc = findcoord_req_decode(r, v, a, &q);
+        if (rc == 0) {
+            findcoord_resp m = {0, NULL, 1, "localhost", 9092};
+            findcoord_resp_encode(&w, v, &m);
+        }
+        break;
+    }
+    case API_INIT_PRODUCER_ID: {
+        initpid_req q;
+        rc = initpid_req_decode(r, v, a, &q);
+        if (rc == 0)
+            initpid_resp_encode(&w, v, 0, q.producer_id, q.producer_epoch);
+        break;
+    }
+    case API_ADD_PARTITIONS_TO_TXN: {
+        addparts_req q;
+        memset(&q, 0, sizeof(q));
+        rc = addparts_req_decode(r, v, a, &q);
+        if (rc == 0)
+            addparts_resp_encode(&w, v, &q);
+        break;
+    }
+    case API_END_TXN: {
+        endtxn_req q;
+        rc = endtxn_req_decode(r, v, a, &q);
+        if (rc == 0)
+            error_only_resp_encode(&w, v, 0);
+        break;
+    }
     default:
         /* An API added to the table without a case here: still fuzz its decoder. */
         rc = msgs_decode_any(key, v, r, a);

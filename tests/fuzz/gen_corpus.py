@@ -207,7 +207,32 @@ def body_createpartitions(v):
     return array([("t", 6, None), ("u", 3, [[1], [1]])], topic) + i32(1000) + boolean(True)
 
 
+def body_findcoordinator(v):
+    return string("txn-1") + (i8(1) if v >= 1 else b"")
+
+
+def body_initproducerid(v):
+    flexible = v >= 2
+    out = (compact_string if flexible else string)("tx") + i32(60000)
+    if v >= 3:
+        out += i64(1000) + i16(2)
+    return out + uvarint(0) if flexible else out
+
+
+def body_addpartitionstotxn(v):
+    topic = lambda t: string(t) + array([0, 7], i32)
+    return string("tx") + i64(1000) + i16(2) + array(["t", "u"], topic)
+
+
+def body_endtxn(v):
+    return string("tx") + i64(1000) + i16(2) + boolean(True)
+
+
 BODIES = {
+    "FindCoordinator": (body_findcoordinator, [1]),
+    "InitProducerId": (body_initproducerid, [1, 2, 3]),
+    "AddPartitionsToTxn": (body_addpartitionstotxn, []),
+    "EndTxn": (body_endtxn, []),
     "Produce": (body_produce, [5]),
     "Fetch": (body_fetch, [5, 7, 9]),
     "ListOffsets": (body_listoffsets, [2]),

@@ -72,6 +72,10 @@ static void test_client_constraints(void)
     check_range(API_FETCH, 4, 10, "MsgVer2 needs Fetch 4, zstd needs 10");
     check_range(API_METADATA, 0, 6, "v0 for old clients, kafkajs uses 6");
     check_range(API_LIST_OFFSETS, 1, 3, "librdkafka OffsetTime probes 1, kafkajs uses 3");
+    check_range(API_FIND_COORDINATOR, 0, 2, "librdkafka needs v0 for groups, kafkajs uses 2");
+    check_range(API_INIT_PRODUCER_ID, 0, 1, "librdkafka's idempotent producer needs v0");
+    check_range(API_ADD_PARTITIONS_TO_TXN, 0, 1, "librdkafka sends only v0, kafkajs v1");
+    check_range(API_END_TXN, 0, 1, "librdkafka sends v0-1");
     const api_info *md = api_lookup(API_METADATA);
     if (md && !CHECK(md->max_version <= 8))
         printf("  (Metadata v9+ gives every topic the zero topic id: platformatic breaks)\n");

@@ -668,6 +668,126 @@ static void test_createpartitions_requests(void)
     }
 }
 
+/* ---- transactions ---- */
+
+static void test_findcoordinator_requests(void)
+{
+    for (int16_t v = 0; v <= 2; v++) {
+        wr w;
+        req_start(&w, API_FIND_COORDINATOR, v, false);
+        wr_cstr(&w, v == 0 ? "group-1" : "txn-1");
+        if (v >= 1)
+            wr_i8(&w, 1);
+        dec d;
+        if (dec_begin(&d, &w, API_FIND_COORDINATOR, v)) {
+            findcoord_req q;
+            CHECK_EQ_INT(findcoord_req_decode(&d.r, v, &d.a, &q), 0);
+            CHECK_SLICE(q.key, v == 0 ? "group-1" : "txn-1");
+            CHECK_EQ_INT(q.key_type, v == 0 ? 0 : 1);
+        }
+        dec_end(&d);
+        check_robust(&w, "FindCoordinator");
+        wr_free(&w);
+    }
+}
+
+/* InitProducerId is flexible from v2: request header v2, compact nullable string. */
+static void test_initproducerid_requests(void)
+{
+    for (int16_t v = 0; v <= 4; v++) {
+        bool flex = v >= 2;
+        wr w;
+        req_start(&w, API_INIT_PRODUCER_ID, v, flex);
+        wr_cstr(&w, v == 1 ? NULL : "tx");
+        wr_i32(&w, 60000);
+        if (v >= 3) {
+            wr_i64(&w, 1000);
+            wr_i16(&w, 2);
+        }
+        wr_tags(&w);
+        if (v == 4) {
+            /* clang-format off */
+            static const uint8_t want[] = {
+                0x00, 0x16, 0x00, 0x04, 0x00, 0x00, 0x03, 0xec, /* key 22, v4, corr 1004 */
+                0x00, 0x0b, 't', 'e', 's', 't', '-', 'c', 'l', 'i', 'e', 'n', 't',
+                0x00,                                           /* header tags */
+                0x03, 't', 'x',                                 /* compact "tx" */
+                0x00, 0x00, 0xea, 0x60,                         /* timeout 60000 */
+                0, 0, 0, 0, 0, 0, 0x03, 0xe8,                   /* producer id 1000 */
+                0x00, 0x02,                                     /* epoch 2 */
+                0x00};                                          /* body tags */
+            /* clang-format on */
+            CHECK_EQ_INT(w.len, sizeof(want));
+            CHECK_EQ_MEM(w.p, want, sizeof(want));
+        }
+        dec d;
+        if (dec_begin(&d, &w, API_INIT_PRODUCER_ID, v)) {
+            CHECK_EQ_INT(d.r.flex, flex);
+            initpid_req q;
+            CHECK_EQ_INT(initpid_req_decode(&d.r, v, &d.a, &q), 0);
+            CHECK_SLICE(q.transactional_id, v == 1 ? NULL : "tx");
+            CHECK_EQ_INT(q.timeout_ms, 60000);
+            CHECK_EQ_INT(q.producer_id, v >= 3 ? 1000 : -1);
+            CHECK_EQ_INT(q.producer_epoch, v >= 3 ? 2 : -1);
+        }
+        dec_end(&d);
+        check_robust(&w, "InitProducerId");
+        wr_free(&w);
+    }
+}
+
+static void test_addpartitions_endtxn_requests(void)
+{
+    for (int16_t v = 0; v <= 1; v++) {
+        wr w;
+        req_start(&w, API_ADD_PARTITIONS_TO_TXN, v, false);
+        wr_cstr(&w, "tx");
+        wr_i64(&w, 1000);
+        wr_i16(&w, 2);
+        wr_array(&w, 2);
+        wr_cstr(&w, "t");
+        wr_array(&w, 2);
+        wr_i32(&w, 0);
+        wr_i32(&w, 7);
+        wr_cstr(&w, "u");
+        wr_array(&w, 0);
+        dec d;
+        if (dec_begin(&d, &w, API_ADD_PARTITIONS_TO_TXN, v)) {
+            addparts_req q;
+            CHECK_EQ_INT(addparts_req_decode(&d.r, v, &d.a, &q), 0);
+            CHECK_SLICE(q.transactional_id, "tx");
+            CHECK_EQ_INT(q.producer_id, 1000);
+            CHECK_EQ_INT(q.producer_epoch, 2);
+            if (CHECK_EQ_INT(q.ntopics, 2) && CHECK_EQ_INT(q.topics[0].nparts, 2)) {
+                CHECK_SLICE(q.topics[0].name, "t");
+                CHECK_EQ_INT(q.topics[0].parts[1], 7);
+                CHECK(q.topics[0].errors != NULL);
+                CHECK_EQ_INT(q.topics[1].nparts, 0);
+            }
+        }
+        dec_end(&d);
+        check_robust(&w, "AddPartitionsToTxn");
+        wr_free(&w);
+
+        req_start(&w, API_END_TXN, v, false);
+        wr_cstr(&w, "tx");
+        wr_i64(&w, 1000);
+        wr_i16(&w, 2);
+        wr_bool(&w, v == 1);
+        if (dec_begin(&d, &w, API_END_TXN, v)) {
+            endtxn_req q;
+            CHECK_EQ_INT(endtxn_req_decode(&d.r, v, &d.a, &q), 0);
+            CHECK_SLICE(q.transactional_id, "tx");
+            CHECK_EQ_INT(q.producer_id, 1000);
+            CHECK_EQ_INT(q.producer_epoch, 2);
+            CHECK_EQ_INT(q.committed, v == 1);
+        }
+        dec_end(&d);
+        check_robust(&w, "EndTxn");
+        wr_free(&w);
+    }
+}
+
 static void test_decode_any_dispatch(void)
 {
     arena a;
@@ -981,11 +1101,93 @@ static void test_describeconfigs_responses(void)
     }
 }
 
+static void test_txn_responses(void)
+{
+    /* InitProducerId v1 (classic) and v4 (flexible: a body tag buffer, header v1). */
+    for (int16_t v = 1; v <= 4; v += 3) {
+        bb want = {.n = 0};
+        b32(&want, 0);
+        b16(&want, 0);
+        b64(&want, 4242);
+        b16(&want, 3);
+        if (v >= 2)
+            b8(&want, 0);
+        wr w;
+        wr_init(&w, 16);
+        w.flex = v >= 2;
+        initpid_resp_encode(&w, v, 0, 4242, 3);
+        check_body(&w, &want, v == 1 ? "InitProducerId v1" : "InitProducerId v4");
+        wr_free(&w);
+    }
+    req_header h = {API_INIT_PRODUCER_ID, 4, 9, KSLICE_NULL, true};
+    wr w;
+    wr_init(&w, 16);
+    resp_begin(&w, &h);
+    initpid_resp_encode(&w, 4, 47, -1, -1);
+    resp_end(&w);
+    static const uint8_t want_frame[] = {
+        0,    0,    0,    22,   0,    0,    0,    9,    0x00, /* size, correlation id, header tags
+                                                               */
+        0,    0,    0,    0,    0,    47,                     /* throttle, INVALID_PRODUCER_EPOCH */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00};
+    CHECK_EQ_INT(w.len, sizeof(want_frame));
+    CHECK_EQ_MEM(w.p, want_frame, sizeof(want_frame));
+    wr_free(&w);
+
+    /* FindCoordinator v0 and v2. */
+    findcoord_resp fc = {0, NULL, 1, "localhost", 9092};
+    for (int16_t v = 0; v <= 2; v += 2) {
+        bb want = {.n = 0};
+        if (v >= 1)
+            b32(&want, 0);
+        b16(&want, 0);
+        if (v >= 1)
+            bstr(&want, NULL);
+        b32(&want, 1);
+        bstr(&want, "localhost");
+        b32(&want, 9092);
+        wr_init(&w, 16);
+        findcoord_resp_encode(&w, v, &fc);
+        check_body(&w, &want, v == 0 ? "FindCoordinator v0" : "FindCoordinator v2");
+        wr_free(&w);
+    }
+
+    /* AddPartitionsToTxn v0: every partition echoed with its error. */
+    int32_t parts[] = {0, 7};
+    int16_t errs[] = {0, 48};
+    addparts_topic t = {{(const uint8_t *)"t", 1}, 2, parts, errs};
+    addparts_req ap = {{(const uint8_t *)"tx", 2}, 1000, 2, 1, &t};
+    bb want = {.n = 0};
+    b32(&want, 0);
+    b32(&want, 1);
+    bstr(&want, "t");
+    b32(&want, 2);
+    b32(&want, 0);
+    b16(&want, 0);
+    b32(&want, 7);
+    b16(&want, 48);
+    wr_init(&w, 16);
+    addparts_resp_encode(&w, 0, &ap);
+    check_body(&w, &want, "AddPartitionsToTxn v0");
+    wr_free(&w);
+
+    /* EndTxn: throttle and error only. */
+    want.n = 0;
+    b32(&want, 0);
+    b16(&want, 51);
+    wr_init(&w, 16);
+    error_only_resp_encode(&w, 1, 51);
+    check_body(&w, &want, "EndTxn v1");
+    wr_free(&w);
+}
+
 TU_MAIN(TU_CASE(test_apiversions_requests), TU_CASE(test_metadata_requests),
         TU_CASE(test_produce_requests), TU_CASE(test_fetch_requests),
         TU_CASE(test_listoffsets_requests), TU_CASE(test_createtopics_requests),
         TU_CASE(test_deletetopics_deleterecords_requests), TU_CASE(test_configs_requests),
-        TU_CASE(test_createpartitions_requests), TU_CASE(test_decode_any_dispatch),
-        TU_CASE(test_apiversions_responses), TU_CASE(test_metadata_responses),
-        TU_CASE(test_produce_responses), TU_CASE(test_fetch_responses),
-        TU_CASE(test_describeconfigs_responses))
+        TU_CASE(test_createpartitions_requests), TU_CASE(test_findcoordinator_requests),
+        TU_CASE(test_initproducerid_requests), TU_CASE(test_addpartitions_endtxn_requests),
+        TU_CASE(test_decode_any_dispatch), TU_CASE(test_apiversions_responses),
+        TU_CASE(test_metadata_responses), TU_CASE(test_produce_responses),
+        TU_CASE(test_fetch_responses), TU_CASE(test_describeconfigs_responses),
+        TU_CASE(test_txn_responses))
