@@ -261,8 +261,9 @@ static void wr_uvarint64(wr *w, uint64_t v)
 }
 
 void wr_uvarint(wr *w, uint32_t v) { wr_uvarint64(w, v); }
-void wr_varint(wr *w, int32_t v) { wr_uvarint64(w, (uint32_t)((v << 1) ^ (v >> 31))); }
-void wr_varlong(wr *w, int64_t v) { wr_uvarint64(w, (uint64_t)((v << 1) ^ (v >> 63))); }
+/* Zigzag on unsigned values: shifting a negative signed value is undefined behaviour. */
+void wr_varint(wr *w, int32_t v) { wr_uvarint64(w, ((uint32_t)v << 1) ^ (uint32_t)(v >> 31)); }
+void wr_varlong(wr *w, int64_t v) { wr_uvarint64(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
 void wr_str(wr *w, kslice s)
 {

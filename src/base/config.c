@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/assert.h"
 #include "base/limits.h"
@@ -65,9 +66,9 @@ static int set_value(const config_def *d, void *obj, const char *value, char *er
             *(int64_t *)field = v;
         return 0;
     case CFG_BOOL:
-        if (strcmp(value, "true") == 0)
+        if (strcasecmp(value, "true") == 0)
             *(bool *)field = true;
-        else if (strcmp(value, "false") == 0)
+        else if (strcasecmp(value, "false") == 0)
             *(bool *)field = false;
         else {
             snprintf(err, errlen, "config key '%s': value '%s' is not true or false", d->name,
@@ -228,11 +229,16 @@ int config_parse_string(const char *text, config_kv_cb cb, void *ctx, char *err,
         logical[ln] = '\0';
         while (ln && logical[ln - 1] == '\r')
             logical[--ln] = '\0';
-        /* An odd number of trailing backslashes continues the line. */
+        /* An odd number of trailing backslashes continues the line; comments never
+         * continue (Java's Properties). */
         size_t bs = 0;
         while (bs < ln && logical[ln - 1 - bs] == '\\')
             bs++;
-        if (bs % 2 == 1) {
+        const char *first = logical;
+        while (*first == ' ' || *first == '\t' || *first == '\f')
+            first++;
+        bool comment = *first == '#' || *first == '!';
+        if (bs % 2 == 1 && !comment) {
             logical[--ln] = '\0';
         } else {
             if (handle_line(logical, start_line, cb, ctx, err, errlen) != 0)

@@ -26,7 +26,10 @@ int fs_mkdirs(const char *path)
     }
     if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
         return -errno;
-    return 0;
+    struct stat st;
+    if (stat(tmp, &st) != 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int fs_fsync_dir(const char *path)
@@ -119,9 +122,20 @@ int fs_read_all(const char *path, char **out, size_t *len_out)
         ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n < 0) {
+            int rc = -errno;
+            free(buf);
+            close(fd);
+            return rc;
+        }
+        if (n == 0)
             break;
         got += (size_t)n;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        free(buf);
+        close(fd);
+        return -EISDIR;
     }
     close(fd);
     buf[got] = '\0';

@@ -32,4 +32,15 @@
 /* Longest Fetch long-poll we honour, whatever the client asks. */
 #define BROOK_FETCH_MAX_WAIT_MS 30000
 
+/* Admin HTTP listener (net/http.h): request line + headers, request body, connections
+ * open at once (more are accepted and closed at once), time to send one whole request,
+ * time a rejected request's remaining input is drained before the close, and the largest
+ * response the admin routes build (a bigger one becomes 500). */
+#define BROOK_HTTP_HEAD_MAX (16u * 1024)
+#define BROOK_HTTP_BODY_MAX (64u * 1024)
+#define BROOK_HTTP_CONN_MAX 64
+#define BROOK_HTTP_REQUEST_TIMEOUT_MS 10000
+#define BROOK_HTTP_LINGER_MS 2000
+#define BROOK_HTTP_RESPONSE_MAX (64u * 1024 * 1024)
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "broker/admin.h"
 #include "broker/broker.h"
 
 void broker_dispatch(void *ctx, net_request *nr);
@@ -174,7 +175,8 @@ int broker_start(broker *b, int64_t started_us)
     LOG_INFO("broker", "brookd ready listener=%s:%d node.id=%d topics=%zu flush=%s startup_ms=%.1f",
              b->cfg.host, b->port, b->cfg.node_id, md_count(&b->md), b->cfg.log_flush_mode,
              (double)(clock_mono_us() - started_us) / 1000.0);
-    return 0;
+    /* After the Kafka ready line: tools take the first "ready listener=" line as Kafka's. */
+    return admin_start(b);
 }
 
 /* Clean shutdown: stop taking requests, answer what is parked, make every log durable,
@@ -184,6 +186,7 @@ void broker_stop(broker *b)
     if (b->stopping)
         return;
     b->stopping = true;
+    admin_stop(b);
     if (b->srv)
         net_server_stop(b->srv);
     fetch_drain(b);

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "broker/config.h"
+#include "broker/metrics.h"
 #include "cluster/metadata.h"
 #include "net/server.h"
 #include "proto/api.h"
@@ -42,6 +43,9 @@ typedef struct broker {
     struct fetch_op *fetches;    /* waiting for data or their deadline */
     bool stopping;
     int64_t started_us;
+    struct http_server *admin; /* admin HTTP listener (admin.c); NULL when off */
+    int admin_port;
+    metrics_hist end_txn_latency; /* EndTxn, request arrival to reply, seconds */
 } broker;
 
 /* Everything a handler needs for one request. */

@@ -20,7 +20,8 @@ static const config_def g_defs[] = {
     {"advertised.listeners", CFG_STRING, NULL, 0, 0, NULL, OFF(advertised_listeners),
      "address given to clients in Metadata; defaults to listeners"},
     {"log.dirs", CFG_STRING, NULL, 0, 0, NULL, OFF(log_dirs), "data directory"},
-    {"log.dir", CFG_STRING, "./data", 0, 0, NULL, OFF(log_dir), "data directory if log.dirs is unset"},
+    {"log.dir", CFG_STRING, "./data", 0, 0, NULL, OFF(log_dir),
+     "data directory if log.dirs is unset"},
     {"num.partitions", CFG_INT32, "1", 1, 10000, NULL, OFF(num_partitions),
      "partitions of auto-created topics"},
     {"default.replication.factor", CFG_INT32, "1", 1, 1, NULL, OFF(default_replication_factor),
@@ -29,8 +30,10 @@ static const config_def g_defs[] = {
      "in-sync replicas needed for acks=all (one node: 1)"},
     {"log.segment.bytes", CFG_INT64, "1073741824", 14, 2147483647, NULL, OFF(log_segment_bytes),
      "roll a segment at this size"},
-    {"log.roll.ms", CFG_INT64, "-1", -1, I64MAX, NULL, OFF(log_roll_ms), "roll a segment at this age"},
-    {"log.roll.hours", CFG_INT64, "168", 1, I32MAX, NULL, OFF(log_roll_hours), "used if log.roll.ms is unset"},
+    {"log.roll.ms", CFG_INT64, "-1", -1, I64MAX, NULL, OFF(log_roll_ms),
+     "roll a segment at this age"},
+    {"log.roll.hours", CFG_INT64, "168", 1, I32MAX, NULL, OFF(log_roll_hours),
+     "used if log.roll.ms is unset"},
     {"log.retention.ms", CFG_INT64, "-2", -2, I64MAX, NULL, OFF(log_retention_ms),
      "delete segments older than this (-1: never, -2: unset)"},
     {"log.retention.minutes", CFG_INT64, "-2", -2, I32MAX, NULL, OFF(log_retention_minutes),
@@ -59,13 +62,16 @@ static const config_def g_defs[] = {
      "sync: ack after fdatasync (group commit); interval: ack after write, fsync on a timer"},
     {"log.flush.interval.ms", CFG_INT64, "1000", 1, I64MAX, NULL, OFF(log_flush_interval_ms),
      "fsync period in interval mode"},
-    {"cluster.id", CFG_STRING, "brook-cluster", 0, 0, NULL, OFF(cluster_id), "cluster id in Metadata"},
+    {"cluster.id", CFG_STRING, "brook-cluster", 0, 0, NULL, OFF(cluster_id),
+     "cluster id in Metadata"},
     {"transaction.state.log.num.partitions", CFG_INT32, "50", 1, 1000, NULL,
      OFF(txn_log_partitions), "partitions of __transaction_state"},
     {"transaction.max.timeout.ms", CFG_INT32, "900000", 1, I32MAX, NULL, OFF(txn_max_timeout_ms),
      "largest transaction.timeout.ms a producer may ask for"},
     {"transaction.abort.timed.out.transaction.cleanup.interval.ms", CFG_INT64, "10000", 1, I64MAX,
      NULL, OFF(txn_abort_interval_ms), "how often expired transactions are aborted"},
+    {"admin.listeners", CFG_STRING, "http://127.0.0.1:9644", 0, 0, NULL, OFF(admin_listeners),
+     "http://host:port of the admin HTTP listener (port 0: any free port; empty: off)"},
     {"log.level", CFG_ENUM, "info", 0, 0, "debug|info|warn|error", OFF(log_level), "log verbosity"},
 };
 
@@ -88,12 +94,9 @@ static int set_cb(void *ctx, const char *key, const char *value, char *err, size
     return config_set(g_defs, BROOK_ARRAY_LEN(g_defs), ctx, key, value, err, errlen);
 }
 
-int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port)
+/* host:port after the scheme. */
+static int parse_host_port(const char *p, char *host, size_t hostlen, int *port)
 {
-    const char *p = strstr(s, "://");
-    if (!p || strncmp(s, "PLAINTEXT", (size_t)(p - s)) != 0 || p - s != 9)
-        return -1;
-    p += 3;
     const char *colon = strrchr(p, ':');
     if (!colon || colon == p || (size_t)(colon - p) >= hostlen || strchr(p, ','))
         return -1;
@@ -106,6 +109,21 @@ int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port)
     return 0;
 }
 
+int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *p = strstr(s, "://");
+    if (!p || p - s != 9 || strncmp(s, "PLAINTEXT", 9) != 0)
+        return -1;
+    return parse_host_port(p + 3, host, hostlen, port);
+}
+
+int broker_parse_admin_listener(const char *s, char *host, size_t hostlen, int *port)
+{
+    if (strncmp(s, "http://", 7) != 0)
+        return -1;
+    return parse_host_port(s + 7, host, hostlen, port);
+}
+
 /* Kafka's precedence: *.ms, then *.minutes, then *.hours. */
 static void resolve(broker_config *c)
 {
@@ -114,7 +132,8 @@ static void resolve(broker_config *c)
     else if (c->log_retention_minutes != -2)
         c->retention_ms_resolved = c->log_retention_minutes * 60000;
     else
-        c->retention_ms_resolved = c->log_retention_hours < 0 ? -1 : c->log_retention_hours * 3600000;
+        c->retention_ms_resolved =
+            c->log_retention_hours < 0 ? -1 : c->log_retention_hours * 3600000;
     c->roll_ms_resolved = c->log_roll_ms > 0 ? c->log_roll_ms : c->log_roll_hours * 3600000;
     c->flush_sync = strcmp(c->log_flush_mode, "sync") == 0;
     c->data_dir = c->log_dirs ? c->log_dirs : c->log_dir;
@@ -152,6 +171,14 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
     if (broker_parse_listener(adv, c->adv_host, sizeof(c->adv_host), &c->adv_port) != 0) {
         snprintf(err, errlen, "config key 'advertised.listeners': '%s' is not "
                  "PLAINTEXT://host:port", adv);
+        return -1;
+    }
+    c->admin_enabled = c->admin_listeners && *c->admin_listeners;
+    if (c->admin_enabled && broker_parse_admin_listener(c->admin_listeners, c->admin_host,
+                                                        sizeof(c->admin_host),
+                                                        &c->admin_port) != 0) {
+        snprintf(err, errlen, "config key 'admin.listeners': '%s' is not http://host:port",
+                 c->admin_listeners);
         return -1;
     }
     if (!c->data_dir || !*c->data_dir) {

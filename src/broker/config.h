@@ -44,12 +44,17 @@ typedef struct broker_config {
     char *log_level;
     int32_t txn_log_partitions;        /* transaction.state.log.num.partitions */
     int32_t txn_max_timeout_ms;        /* transaction.max.timeout.ms */
-    int64_t txn_abort_interval_ms;     /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
+    /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
+    int64_t txn_abort_interval_ms;
+    char *admin_listeners;             /* http://host:port for /metrics and /v1; "" disables */
     /* resolved */
     char host[256];
     int port;
     char adv_host[256];
     int adv_port;
+    bool admin_enabled;
+    char admin_host[256];
+    int admin_port;
     bool flush_sync;
     int64_t retention_ms_resolved;
     int64_t roll_ms_resolved;
@@ -65,5 +70,7 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
 void broker_config_free(broker_config *c);
 /* Parses "PLAINTEXT://host:port" (one listener). */
 int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port);
+/* Parses "http://host:port" (the admin listener). Returns 0 or -1. */
+int broker_parse_admin_listener(const char *s, char *host, size_t hostlen, int *port);
 
 #endif

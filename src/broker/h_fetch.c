@@ -174,8 +174,8 @@ void handle_fetch(req_ctx *c)
     bool must_answer;
     uint64_t avail = fetch_available(b, &op->q, &must_answer);
     int32_t wait = op->q.max_wait_ms;
-    if (must_answer || wait <= 0 || avail >= (uint64_t)(op->q.min_bytes > 0 ? op->q.min_bytes : 1) ||
-        b->stopping) {
+    uint64_t min_bytes = (uint64_t)(op->q.min_bytes > 0 ? op->q.min_bytes : 1);
+    if (must_answer || wait <= 0 || avail >= min_bytes || b->stopping) {
         fetch_reply(c, &op->q);
         return;
     }

@@ -13,7 +13,8 @@
 
 typedef struct txn_pending {
     req_ctx *c;
-    addparts_req ap; /* AddPartitionsToTxn: echoed with the result */
+    addparts_req ap;    /* AddPartitionsToTxn: echoed with the result */
+    int64_t arrival_us; /* for the EndTxn latency histogram (/metrics) */
 } txn_pending;
 
 static void finish(req_ctx *c)
@@ -62,14 +63,19 @@ void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int
         error_only_resp_encode(&c->nr->resp, c->h.api_version, error);
         break;
     }
+    if (c->h.api_key == API_END_TXN)
+        metrics_hist_observe(&c->b->end_txn_latency,
+                             (double)(clock_mono_us() - tp->arrival_us) / 1e6);
     finish(c);
 }
 
 static txn_pending *pending_new(req_ctx *c)
 {
     txn_pending *tp = arena_alloc(&c->nr->arena, sizeof(*tp));
-    if (tp)
+    if (tp) {
         tp->c = c;
+        tp->arrival_us = clock_mono_us();
+    }
     return tp;
 }
 

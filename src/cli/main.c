@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/bench.h"
+#include "cli/txn.h"
 
 static void usage(FILE *out)
 {
@@ -17,9 +18,12 @@ static void usage(FILE *out)
             "commands:\n"
             "  bench produce   measure produce throughput and delivery latency\n"
             "  bench consume   measure consume throughput from the start of a topic\n"
+            "  txn list|describe|abort   find and end hanging transactions (admin API)\n"
             "  help            show this text\n"
             "\n");
     cli_bench_usage(out);
+    fputc('\n', out);
+    cli_txn_usage(out);
 }
 
 int main(int argc, char **argv)
@@ -37,6 +41,8 @@ int main(int argc, char **argv)
         }
         return cli_bench_main(argc - 2, argv + 2);
     }
+    if (strcmp(cmd, "txn") == 0)
+        return cli_txn_main(argc - 2, argv + 2);
     if (strcmp(cmd, "help") != 0 && strcmp(cmd, "--help") != 0 && strcmp(cmd, "-h") != 0)
         fprintf(stderr, "brook: unknown command '%s'\n\n", cmd);
     usage(stderr);

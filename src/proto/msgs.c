@@ -5,7 +5,8 @@
 #include "proto/api.h"
 
 /* Allocates an array of n elements in the arena; n <= 0 gives NULL. */
-#define ARENA_ARRAY(a, type, n) ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
+#define ARENA_ARRAY(a, type, n)                                                                \
+    ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
 
 static int decode_done(rd *r) { return r->err ? -1 : 0; }
 

@@ -1235,8 +1235,10 @@ static void log_drop_oldest(plog *l)
     size_t keep = 0;
     while (keep < l->naborted && l->aborted[keep].last_offset < l->segs[0]->base_offset)
         keep++;
-    memmove(l->aborted, l->aborted + keep, (l->naborted - keep) * sizeof(*l->aborted));
-    l->naborted -= keep;
+    if (keep > 0) {
+        memmove(l->aborted, l->aborted + keep, (l->naborted - keep) * sizeof(*l->aborted));
+        l->naborted -= keep;
+    }
 }
 
 int log_delete_records(plog *l, int64_t offset, int64_t hw)

@@ -1,6 +1,7 @@
 /* store.c - see store.h. */
 #include "storage/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "storage/flush.h"
 
 #define CLEAN_MARKER ".clean-shutdown"
+#define DELETE_SUFFIX "-delete"
 
 struct store {
     store_opts o;
@@ -65,6 +67,27 @@ static void store_on_flushed(void *ctx, flush_item *items, size_t n, int64_t syn
     store_submit(s);
 }
 
+/* Finishes deletions a crash interrupted: directories renamed with DELETE_SUFFIX. */
+static void remove_tombstones(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    size_t sl = strlen(DELETE_SUFFIX);
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n <= sl || strcmp(e->d_name + n - sl, DELETE_SUFFIX) != 0)
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        int rc = fs_remove_tree(path);
+        LOG_INFO("storage", "removed %s left by an interrupted topic deletion%s", path,
+                 rc ? " (partly)" : "");
+    }
+    closedir(d);
+}
+
 static void store_on_interval(uv_timer_t *t)
 {
     store *s = t->data;
@@ -96,6 +119,7 @@ int store_open(const store_opts *o, uv_loop_t *loop, store **out, bool *clean_ou
             goto fail;
         }
     }
+    remove_tombstones(s->dir);
     if ((rc = flusher_start(loop, store_on_flushed, s, &s->flusher)) != 0)
         goto fail;
     if (!o->flush_sync) {
@@ -147,11 +171,34 @@ static void dirty_unlink(store *s, partition *p)
     p->in_dirty_list = false;
 }
 
+/* Renames the partition's directory out of the way at once (like Kafka's "-delete"
+ * directories), so a topic re-created with the same name gets a fresh directory even
+ * while the old files wait for a flush in flight to finish. */
+static void tombstone(store *s, partition *p)
+{
+    static uint64_t seq;
+    char dst[PATH_MAX];
+    snprintf(dst, sizeof(dst), "%s/%s-%d.%llu-%llu%s", s->dir, p->topic, p->index,
+             (unsigned long long)getpid(), (unsigned long long)++seq, DELETE_SUFFIX);
+    if (rename(p->log->dir, dst) != 0) {
+        LOG_ERROR("storage", "cannot rename %s for deletion: %s", p->log->dir, strerror(errno));
+        return;
+    }
+    char *nd = strdup(dst);
+    if (nd) {
+        free(p->log->dir);
+        p->log->dir = nd;
+    }
+    if (fs_fsync_dir(s->dir) != 0)
+        LOG_WARN("storage", "cannot fsync %s after renaming %s", s->dir, dst);
+}
+
 void store_partition_drop(store *s, partition *p)
 {
     if (p->in_dirty_list)
         dirty_unlink(s, p);
     p->dropping = true;
+    tombstone(s, p);
     if (!flusher_busy(s->flusher)) {
         log_destroy(p->log);
         partition_free(p);

@@ -348,7 +348,12 @@ void txn_coord_init_pid(txn_coord *c, txn_req req, const char *txn_id, int32_t t
         t->new_prev_epoch = -1;
         *used_new_pid = true;
     } else {
-        t->new_prev_epoch = t->epoch;
+        /* prev_epoch lets a retried bump (expected = prev) get the current epoch back. A
+         * request without an expected epoch is a new producer instance that fences every
+         * older one, so no previous epoch is kept: otherwise a zombie still at the old epoch
+         * would pass as a retry and share the new epoch with the new instance (as Kafka:
+         * lastProducerEpoch = -1). Found by tests/sim (seed 164). */
+        t->new_prev_epoch = expected_pid >= 0 ? t->epoch : -1;
         t->new_epoch = (int16_t)(t->epoch + 1);
     }
     clear_parts(t);

@@ -449,8 +449,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   g_bootstrap = argv[1];
-  if (argc > 2) g_nmsg = atoi(argv[2]);
-  if (argc > 3) g_nparts = atoi(argv[3]);
+  if (argc > 2) g_nmsg = (int)strtol(argv[2], NULL, 10);
+  if (argc > 3) g_nparts = (int)strtol(argv[3], NULL, 10);
   if (g_nmsg < g_nparts * 200 || g_nparts < 2) FAIL("need PARTITIONS >= 2 and MESSAGES >= 200*PARTITIONS");
   static char topic[64];
   snprintf(topic, sizeof topic, "rdk-roundtrip-%ld", (long)time(NULL));

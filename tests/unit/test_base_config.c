@@ -396,6 +396,6 @@ static void test_parse_into_table(void)
 
 TU_MAIN(TU_CASE(test_parse_separators_and_comments), TU_CASE(test_parse_continuations),
         TU_CASE(test_parse_escapes), TU_CASE(test_parse_crlf),
-        TU_KNOWN_BUG(test_parse_comment_ending_in_backslash), TU_CASE(test_parse_errors),
+        TU_CASE(test_parse_comment_ending_in_backslash), TU_CASE(test_parse_errors),
         TU_CASE(test_parse_file), TU_CASE(test_defaults_format_free), TU_CASE(test_set_numbers),
         TU_CASE(test_set_bools_enums_strings), TU_CASE(test_parse_into_table))

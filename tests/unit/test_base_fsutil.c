@@ -198,5 +198,5 @@ static void test_remove_tree(void)
 }
 
 TU_MAIN(TU_CASE(test_write_atomic_and_read_back), TU_CASE(test_missing_things),
-        TU_CASE(test_mkdirs), TU_KNOWN_BUG(test_mkdirs_over_file),
-        TU_KNOWN_BUG(test_read_all_directory), TU_CASE(test_remove_tree))
+        TU_CASE(test_mkdirs), TU_CASE(test_mkdirs_over_file),
+        TU_CASE(test_read_all_directory), TU_CASE(test_remove_tree))

@@ -1,0 +1,361 @@
+/* admin.c - the admin HTTP routes; see admin.h. Every handler answers synchronously on the
+ * loop thread from the coordinator's and the store's in-memory state, so a scrape costs a
+ * walk over transactional ids and partitions and never waits for I/O. */
+#include "broker/admin.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "net/http.h"
+#include "proto/errors.h"
+
+#define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define JSON_CONTENT_TYPE "application/json"
+#define TXN_PREFIX "/v1/transactions"
+
+static bool txn_is_open(int state)
+{
+    return state == TXN_ONGOING || state == TXN_PREPARE_COMMIT ||
+           state == TXN_PREPARE_ABORT || state == TXN_PREPARE_EPOCH_FENCE;
+}
+
+/* ---------------- responses ---------------- */
+
+/* Takes ownership of j: prints it into the response body and frees it. */
+static void send_json(http_response *r, int status, cJSON *j)
+{
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    r->content_type = JSON_CONTENT_TYPE;
+    if (!text) {
+        r->status = 500;
+        wr_raw(&r->body, "{\"error\":\"OUT_OF_MEMORY\"}\n", 26);
+        return;
+    }
+    r->status = status;
+    wr_raw(&r->body, text, strlen(text));
+    wr_raw(&r->body, "\n", 1);
+    free(text);
+}
+
+static void send_error(http_response *r, int status, const char *error, const char *msg)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (j && (!cJSON_AddStringToObject(j, "error", error) ||
+              !cJSON_AddStringToObject(j, "message", msg))) {
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    send_json(r, status, j);
+}
+
+static void send_method_not_allowed(http_response *r, const char *allow)
+{
+    r->allow = allow;
+    send_error(r, 405, "METHOD_NOT_ALLOWED", "method not allowed on this path");
+}
+
+/* ---------------- transactions ---------------- */
+
+static bool add_num(cJSON *o, const char *k, double v)
+{
+    return cJSON_AddNumberToObject(o, k, v) != NULL;
+}
+
+/* The JSON object describing one transactional id; NULL when out of memory. */
+static cJSON *txn_json(const txn_meta *t, int64_t now_ms)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    bool ok = cJSON_AddStringToObject(o, "transactional_id", t->id) &&
+              cJSON_AddStringToObject(o, "state", txn_state_name(t->state)) &&
+              add_num(o, "producer_id", (double)t->pid) &&
+              add_num(o, "producer_epoch", t->epoch) && add_num(o, "timeout_ms", t->timeout_ms) &&
+              add_num(o, "start_ms", (double)t->start_ms) &&
+              add_num(o, "last_update_ms", (double)t->update_ms);
+    /* A change being made durable (e.g. an abort just requested) shows as next_state. */
+    static const char *const phases[] = {"Idle", "Logging", "Preparing", "Marking"};
+    if (ok && t->phase >= 0 && t->phase < 4)
+        ok = cJSON_AddStringToObject(o, "phase", phases[t->phase]) != NULL;
+    if (ok && t->phase == TXN_PHASE_LOGGING)
+        ok = cJSON_AddStringToObject(o, "next_state", txn_state_name(t->logging_state)) &&
+             add_num(o, "next_producer_epoch", t->new_epoch);
+    if (ok && txn_is_open(t->state))
+        ok = add_num(o, "age_ms", (double)(now_ms > t->start_ms ? now_ms - t->start_ms : 0));
+    else if (ok)
+        ok = cJSON_AddNullToObject(o, "age_ms") != NULL;
+    cJSON *parts = ok ? cJSON_AddArrayToObject(o, "participants") : NULL;
+    for (int i = 0; parts && i < t->nparts; i++) {
+        const txn_participant *p = &t->parts[i];
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddItemToArray(parts, e)) {
+            cJSON_Delete(e);
+            parts = NULL;
+            break;
+        }
+        if (p->kind == TXN_PART_GROUP)
+            ok = cJSON_AddStringToObject(e, "group", p->name) != NULL;
+        else
+            ok = cJSON_AddStringToObject(e, "topic", p->name) &&
+                 add_num(e, "partition", p->partition);
+        if (!ok)
+            parts = NULL;
+    }
+    if (!ok || !parts) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int cmp_txn(const void *a, const void *b)
+{
+    return strcmp((*(txn_meta *const *)a)->id, (*(txn_meta *const *)b)->id);
+}
+
+static void route_list(broker *b, http_response *r)
+{
+    txn_coord *c = &b->txn.coord;
+    size_t n = HASH_COUNT(c->by_id), k = 0;
+    txn_meta **all = malloc((n ? n : 1) * sizeof(*all));
+    cJSON *arr = cJSON_CreateArray();
+    if (!all || !arr) {
+        free(all);
+        cJSON_Delete(arr);
+        send_json(r, 500, NULL);
+        return;
+    }
+    for (txn_meta *t = c->by_id; t && k < n; t = t->hh.next)
+        all[k++] = t;
+    qsort(all, k, sizeof(*all), cmp_txn);
+    int64_t now = clock_wall_ms();
+    for (size_t i = 0; i < k; i++) {
+        cJSON *o = txn_json(all[i], now);
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(arr);
+            arr = NULL;
+            break;
+        }
+    }
+    free(all);
+    send_json(r, 200, arr);
+}
+
+static void route_describe(broker *b, const char *id, http_response *r)
+{
+    txn_meta *t = txn_coord_find(&b->txn.coord, id);
+    if (!t) {
+        send_error(r, 404, "TRANSACTIONAL_ID_NOT_FOUND", "no transaction with this id");
+        return;
+    }
+    send_json(r, 200, txn_json(t, clock_wall_ms()));
+}
+
+static void route_abort(broker *b, const char *id, const char *peer, http_response *r)
+{
+    txn_meta *t = txn_coord_find(&b->txn.coord, id);
+    if (!t) {
+        send_error(r, 404, "TRANSACTIONAL_ID_NOT_FOUND", "no transaction with this id");
+        return;
+    }
+    int before = t->state;
+    int16_t err = txn_service_admin_abort(&b->txn, id, clock_wall_ms());
+    LOG_INFO("admin", "abort of transaction %s (was %s) requested by %s: %s", id,
+             txn_state_name(before), peer, kafka_error_name(err));
+    if (err != KERR_NONE) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "transaction is %s%s", txn_state_name(before),
+                 err == KERR_CONCURRENT_TRANSACTIONS ? " with an operation in flight; retry"
+                                                     : "; only Ongoing ones can be aborted");
+        send_error(r, 409, kafka_error_name(err), msg);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    t = txn_coord_find(&b->txn.coord, id);
+    cJSON *o = t ? txn_json(t, clock_wall_ms()) : NULL;
+    if (!j || !cJSON_AddStringToObject(j, "error", "NONE") ||
+        (o && !cJSON_AddItemToObject(j, "transaction", o))) {
+        cJSON_Delete(o);
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    send_json(r, 200, j);
+}
+
+/* ---------------- metrics ---------------- */
+
+static void metrics_partitions(broker *b, wr *w, const char *name, const char *help, int which)
+{
+    metrics_header(w, name, "gauge", help);
+    char tl[512], labels[600];
+    for (topic *t = b->md.topics; t; t = t->hh.next) {
+        if (!t->parts)
+            continue;
+        metrics_label_value(t->name, tl, sizeof(tl));
+        for (int32_t i = 0; i < t->npartitions; i++) {
+            partition *p = t->parts[i];
+            if (!p || !p->log || p->dropping)
+                continue;
+            int64_t hw = store_high_watermark(b->store, p);
+            int64_t v = which == 0   ? p->log->log_end_offset
+                        : which == 1 ? hw
+                        : which == 2 ? log_last_stable_offset(p->log, hw)
+                                     : p->log->log_start_offset;
+            snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%d\"", tl, (int)i);
+            metrics_sample(w, name, labels, (double)v);
+        }
+    }
+}
+
+static void route_metrics(broker *b, http_response *r)
+{
+    wr *w = &r->body;
+    r->content_type = PROM_CONTENT_TYPE;
+    int64_t now = clock_wall_ms();
+    txn_coord *c = &b->txn.coord;
+    uint64_t by_state[TXN_STATE_COUNT] = {0};
+    int64_t oldest_ms = 0;
+    for (txn_meta *t = c->by_id; t; t = t->hh.next) {
+        if (t->state >= 0 && t->state < TXN_STATE_COUNT)
+            by_state[t->state]++;
+        if (txn_is_open(t->state) && now - t->start_ms > oldest_ms)
+            oldest_ms = now - t->start_ms;
+    }
+    metrics_header(w, "brook_transactions", "gauge", "Transactional ids by state.");
+    for (int s = 0; s < TXN_STATE_COUNT; s++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "state=\"%s\"", txn_state_name(s));
+        metrics_sample(w, "brook_transactions", labels, (double)by_state[s]);
+    }
+    metrics_header(w, "brook_txn_oldest_open_age_seconds", "gauge",
+                   "Age of the oldest Ongoing or Prepare* transaction (0 when none).");
+    metrics_sample(w, "brook_txn_oldest_open_age_seconds", NULL, (double)oldest_ms / 1000.0);
+    metrics_header(w, "brook_transactions_completed_total", "counter",
+                   "Transactions completed since start, by outcome.");
+    metrics_sample(w, "brook_transactions_completed_total", "outcome=\"commit\"",
+                   (double)c->commits);
+    metrics_sample(w, "brook_transactions_completed_total", "outcome=\"abort\"",
+                   (double)c->aborts);
+    metrics_histogram(w, "brook_txn_commit_latency_seconds",
+                      "EndTxn (commit or abort) latency from request arrival to reply.",
+                      &b->end_txn_latency);
+    metrics_header(w, "brook_connections", "gauge", "Open Kafka client connections.");
+    metrics_sample(w, "brook_connections", NULL,
+                   b->srv ? (double)net_server_conn_count(b->srv) : 0.0);
+    metrics_header(w, "brook_uptime_seconds", "gauge", "Seconds since brookd started.");
+    metrics_sample(w, "brook_uptime_seconds", NULL,
+                   (double)(clock_mono_us() - b->started_us) / 1e6);
+    metrics_partitions(b, w, "brook_partition_log_end_offset",
+                       "Next offset to be assigned in the partition.", 0);
+    metrics_partitions(b, w, "brook_partition_high_watermark",
+                       "Offsets below are visible to read_uncommitted consumers.", 1);
+    metrics_partitions(b, w, "brook_partition_last_stable_offset",
+                       "Offsets below are visible to read_committed consumers.", 2);
+    metrics_partitions(b, w, "brook_partition_log_start_offset",
+                       "First offset still in the partition.", 3);
+}
+
+/* ---------------- routing ---------------- */
+
+static void route(void *ctx, const http_request *q, const char *peer, http_response *r)
+{
+    broker *b = ctx;
+    const char *path = q->path;
+    size_t n = q->path_len;
+    if (n == 8 && memcmp(path, "/metrics", 8) == 0) {
+        if (!http_method_is(q, "GET")) {
+            send_method_not_allowed(r, "GET");
+            return;
+        }
+        route_metrics(b, r);
+        return;
+    }
+    size_t pl = strlen(TXN_PREFIX);
+    if (n < pl || memcmp(path, TXN_PREFIX, pl) != 0 || (n > pl && path[pl] != '/')) {
+        send_error(r, 404, "NOT_FOUND", "no such path; try /v1/transactions or /metrics");
+        return;
+    }
+    if (!b->txn_started) {
+        send_error(r, 503, "COORDINATOR_NOT_AVAILABLE", "transaction coordinator not running");
+        return;
+    }
+    if (n <= pl + 1) { /* "/v1/transactions" or "/v1/transactions/" */
+        if (!http_method_is(q, "GET")) {
+            send_method_not_allowed(r, "GET");
+            return;
+        }
+        route_list(b, r);
+        return;
+    }
+    /* "{id}" or "{id}/abort" */
+    const char *seg = path + pl + 1;
+    size_t seg_len = n - pl - 1;
+    const char *slash = memchr(seg, '/', seg_len);
+    size_t id_len = slash ? (size_t)(slash - seg) : seg_len;
+    bool is_abort = false;
+    if (slash) {
+        size_t rest = seg_len - id_len - 1;
+        if (rest != 5 || memcmp(slash + 1, "abort", 5) != 0) {
+            send_error(r, 404, "NOT_FOUND", "no such path under /v1/transactions/{id}");
+            return;
+        }
+        is_abort = true;
+    }
+    char *id = malloc(id_len + 1);
+    if (!id) {
+        send_json(r, 500, NULL);
+        return;
+    }
+    if (id_len == 0 || http_url_decode(seg, id_len, id, id_len + 1) <= 0) {
+        free(id);
+        send_error(r, 400, "INVALID_REQUEST", "bad transactional id in the path");
+        return;
+    }
+    if (is_abort) {
+        if (http_method_is(q, "POST"))
+            route_abort(b, id, peer, r);
+        else
+            send_method_not_allowed(r, "POST");
+    } else {
+        if (http_method_is(q, "GET"))
+            route_describe(b, id, r);
+        else
+            send_method_not_allowed(r, "GET");
+    }
+    free(id);
+}
+
+int admin_start(broker *b)
+{
+    metrics_hist_init_latency(&b->end_txn_latency);
+    if (!b->cfg.admin_enabled)
+        return 0;
+    http_opts o = {
+        .host = b->cfg.admin_host,
+        .port = b->cfg.admin_port,
+        .handler = route,
+        .ctx = b,
+    };
+    int rc = http_server_start(b->loop, &o, &b->admin, &b->admin_port);
+    if (rc != 0) {
+        LOG_ERROR("admin", "cannot listen on %s:%d (admin.listeners): %s", b->cfg.admin_host,
+                  b->cfg.admin_port, uv_strerror(rc));
+        return rc;
+    }
+    LOG_INFO("admin", "admin ready listener=%s:%d", b->cfg.admin_host, b->admin_port);
+    return 0;
+}
+
+void admin_stop(broker *b)
+{
+    if (b->admin) {
+        http_server_stop(b->admin);
+        b->admin = NULL;
+    }
+}
