@@ -36,6 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 READY_RE = re.compile(r"ready listener=127\.0\.0\.1:(\d+)")
+ADMIN_READY_RE = re.compile(r"admin ready listener=([0-9.]+):(\d+)")
 
 _live = set()  # brokers whose process may be running
 
@@ -76,10 +77,25 @@ def _pdeathsig():
         pass
 
 
+_help_config = {}
+
+
+def _brookd_has_key(brookd, key):
+    """Whether this brookd knows config `key` (from `brookd --help-config`, cached), so the
+    harness works with brookd builds from before and after a key was added."""
+    if brookd not in _help_config:
+        try:
+            r = subprocess.run([brookd, "--help-config"], capture_output=True, timeout=10)
+            _help_config[brookd] = (r.stdout + r.stderr).decode("utf-8", "replace")
+        except (OSError, subprocess.TimeoutExpired):
+            _help_config[brookd] = ""
+    return re.search(r"(?m)^\s*" + re.escape(key) + r"\s", _help_config[brookd]) is not None
+
+
 def find_brookd():
     p = os.environ.get("BROOKD")
     if p:
-        return p
+        return os.path.abspath(p)
     for cand in (os.path.join(REPO, "build-integ", "brookd"), os.path.join(REPO, "build", "brookd")):
         if os.access(cand, os.X_OK):
             return cand
@@ -119,9 +135,13 @@ class Broker:
 
     # ----------------------------------------------------------------- lifecycle
     def _argv(self):
+        # The admin HTTP listener on a free port too, so that brokers run side by side
+        # (ctest -j); see admin_address().
         argv = [self.brookd,
                 f"--listeners=PLAINTEXT://127.0.0.1:{self.port}",
                 f"--log.dirs={self.data_dir}"]
+        if _brookd_has_key(self.brookd, "admin.listeners"):
+            argv.append("--admin.listeners=http://127.0.0.1:0")
         for k, v in self.config.items():
             argv.append(f"--{k}={v}")
         return argv
@@ -150,6 +170,7 @@ class Broker:
             log.write(f"\n===== harness: start #{self.starts + 1} {' '.join(self._argv())}\n".encode())
             log.flush()
             log_pos = log.tell()
+            self._log_pos = log_pos
             self.proc = subprocess.Popen(self._argv(), stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=log, cwd=self.tmp, preexec_fn=_pdeathsig,
                                          close_fds=True)
@@ -242,6 +263,16 @@ class Broker:
         else:
             print(f"brook_harness: kept {self.tmp}", file=sys.stderr)
 
+    def admin_address(self, timeout=10.0):
+        """Returns "HOST:PORT" of the admin HTTP listener of the current run, from its
+        "admin ready listener=" line (logged right after the Kafka ready line)."""
+        def find():
+            with open(self.log_path, "rb") as f:
+                f.seek(getattr(self, "_log_pos", 0))
+                m = ADMIN_READY_RE.search(f.read().decode("utf-8", "replace"))
+            return f"{m.group(1)}:{m.group(2)}" if m else None
+        return wait_until(find, timeout, what="admin ready line")
+
     # ----------------------------------------------------------------- diagnostics
     def log_tail(self, lines=60):
         try:
@@ -306,6 +337,29 @@ class Check:
         if self.n == 0:
             raise AssertionError(f"[{self.name}] no assertions were made")
         print(f"[{self.name}] OK: {self.n} checks passed", flush=True)
+
+
+def run_main(main):
+    """Run a test's main(); exit with its return code (1 on exception, with traceback).
+    Brokers are cleaned up first, then the process leaves through os._exit so that client
+    library finalizers (librdkafka handles destroyed at interpreter exit, which can block
+    once the broker is gone) cannot hang the test."""
+    import traceback
+    rc = 1
+    try:
+        r = main()
+        rc = r if isinstance(r, int) else 0
+    except SystemExit as e:
+        rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        rc = 1
+    try:
+        _cleanup_all()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
 
 
 def wait_until(pred, timeout, interval=0.05, what="condition"):

@@ -1,6 +1,7 @@
 """confluent-kafka (python3-confluent-kafka 1.7 / librdkafka 2.0.2) helpers for the
 integration tests.  Import only under /usr/bin/python3."""
 
+import os
 import time
 import uuid
 
@@ -21,9 +22,16 @@ CONSUMER_BASE = {
 }
 
 
+def _debug(conf):
+    # BROOK_RDKAFKA_DEBUG=broker,protocol,... turns on librdkafka debug logs (to stderr).
+    if os.environ.get("BROOK_RDKAFKA_DEBUG"):
+        conf.setdefault("debug", os.environ["BROOK_RDKAFKA_DEBUG"])
+
+
 def consumer(bootstrap, conf=None):
     c = dict(CONSUMER_BASE, **{"bootstrap.servers": bootstrap, "group.id": f"brook-integ-{uuid.uuid4()}"})
     c.update(conf or {})
+    _debug(c)
     return Consumer(c)
 
 
@@ -92,6 +100,7 @@ def producer(bootstrap, conf=None):
     c = {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": False,
          "linger.ms": 5, "socket.timeout.ms": 10000}
     c.update(conf or {})
+    _debug(c)
     return Producer(c)
 
 

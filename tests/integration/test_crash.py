@@ -32,7 +32,7 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import Broker, Check  # noqa: E402
+from brook_harness import Broker, Check, run_main  # noqa: E402
 from ck_helpers import consumer, producer, read_partition  # noqa: E402
 
 from confluent_kafka import TopicPartition  # noqa: E402
@@ -43,8 +43,9 @@ PARTS = 3
 KILLS = max(20, int(os.environ.get("BROOK_CRASH_KILLS", "24")))
 SEED = int(os.environ.get("BROOK_CRASH_SEED", str(random.randrange(1 << 30))))
 SEGMENT_BYTES = int(os.environ.get("BROOK_CRASH_SEGMENT_BYTES", str(1 << 20)))
+RATE = int(os.environ.get("BROOK_CRASH_RATE", "60000"))  # msgs/s ceiling (bounds data volume)
 KILL_PHASE_LIMIT = 110.0   # seconds for all kills+restarts
-MAX_MESSAGES = 3_000_000   # hard cap on what the producer thread may send
+MAX_MESSAGES = 8_000_000   # hard cap on what the producer thread may send
 
 
 def payload(seq):
@@ -111,8 +112,12 @@ class ProducerThread(threading.Thread):
 
     def run(self):
         try:
+            t0 = time.monotonic()
             while not self.stop.is_set() and self.sent < MAX_MESSAGES:
-                for _ in range(500):
+                if self.sent > RATE * (time.monotonic() - t0):
+                    self.p.poll(0.002)
+                    continue
+                for _ in range(200):
                     seq = self.sent
                     try:
                         self.p.produce(TOPIC, key=b"%d" % seq, value=payload(seq), partition=seq % PARTS,
@@ -144,16 +149,18 @@ def _quiet_logger():
 def main():
     t_start = time.monotonic()
     rnd = random.Random(SEED)
-    print(f"[crash] seed={SEED} kills={KILLS} segment.bytes={SEGMENT_BYTES}", flush=True)
+    print(f"[crash] seed={SEED} kills={KILLS} segment.bytes={SEGMENT_BYTES} rate<={RATE}/s", flush=True)
     ck = Check("crash")
     with Broker(name="crash", config={"log.segment.bytes": SEGMENT_BYTES, "log.flush.mode": "sync"}) as b:
-        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        admin = AdminClient({"bootstrap.servers": b.bootstrap, "logger": _quiet_logger()})
         admin.create_topics([NewTopic(TOPIC, PARTS, 1)], operation_timeout=10)[TOPIC].result(timeout=30)
+        del admin
 
         pt = ProducerThread(b.bootstrap)
         pt.start()
         kills = 0
         restart_times = []
+        sent_at_kill = []
         deadline = time.monotonic() + KILL_PHASE_LIMIT
         while kills < KILLS:
             if time.monotonic() > deadline:
@@ -163,6 +170,7 @@ def main():
             # uptime: mostly short, sometimes right after becoming ready
             up = rnd.choice([0.0, 0.05]) if rnd.random() < 0.15 else rnd.uniform(0.2, 2.0)
             time.sleep(up)
+            sent_at_kill.append(pt.sent)
             b.kill()
             kills += 1
             down = rnd.uniform(0.0, 0.3)      # the producer keeps producing while down
@@ -172,6 +180,7 @@ def main():
             restart_times.append(time.monotonic() - t0)
             pt.epoch = kills
         time.sleep(1.0)  # let the last lifetime acknowledge something
+        sent_at_kill.append(pt.sent)
         left = pt.finish(30.0)
         if pt.error:
             raise pt.error
@@ -181,6 +190,8 @@ def main():
         print(f"[crash] {kills} kills; sent {pt.sent}, acked {len(pt.acked)}, failed {pt.failed}; "
               f"restart time max {max(restart_times):.2f}s avg {sum(restart_times) / len(restart_times):.2f}s",
               flush=True)
+        idle = [i for i in range(1, len(sent_at_kill)) if sent_at_kill[i] <= sent_at_kill[i - 1]]
+        ck(not idle, f"the producer sent nothing during broker lifetimes {idle} (load must be continuous)")
         ck(len(pt.acked) >= 1000, f"too few acknowledged messages ({len(pt.acked)}) to be meaningful")
         lifetimes_with_acks = sum(1 for e in range(kills + 1) if pt.ack_epoch.get(e))
         ck(lifetimes_with_acks >= (kills + 1) // 2,
@@ -235,4 +246,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -8,7 +8,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import Broker, BrokerError, Check  # noqa: E402
+from brook_harness import Broker, BrokerError, Check, run_main  # noqa: E402
 
 
 def connects(port):
@@ -52,4 +52,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

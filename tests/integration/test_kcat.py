@@ -9,7 +9,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import Broker, Check, run_checked  # noqa: E402
+from brook_harness import Broker, Check, run_checked, run_main  # noqa: E402
 
 KCAT = shutil.which("kcat") or "/usr/bin/kcat"
 N = 1000
@@ -102,4 +102,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
