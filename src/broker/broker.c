@@ -22,6 +22,8 @@ void broker_on_progress(broker *b)
     produce_on_progress(b);
     if (b->txn_started)
         txn_service_progress(&b->txn, clock_wall_ms());
+    if (b->group_started)
+        group_service_progress(&b->grp, clock_wall_ms());
     fetch_on_progress(b);
 }
 
@@ -31,6 +33,51 @@ void broker_forget_partition(broker *b, partition *p)
     fetch_forget_partition(b, p);
     if (b->txn_started)
         txn_service_forget_partition(&b->txn, p);
+    if (b->group_started)
+        group_service_forget_partition(&b->grp, p);
+}
+
+static void on_group_tick(uv_timer_t *t)
+{
+    broker *b = t->data;
+    group_service_tick(&b->grp, clock_wall_ms());
+}
+
+/* Creates an internal topic on first start. */
+static int ensure_internal_topic(broker *b, const char *name, int32_t partitions)
+{
+    if (md_find(&b->md, kslice_cstr(name)))
+        return 0;
+    const char *msg;
+    int16_t err = broker_topic_create(b, kslice_cstr(name), partitions, 0, NULL, NULL, false, &msg);
+    if (err != 0) {
+        LOG_ERROR("broker", "cannot create %s: %s", name, msg ? msg : "?");
+        return -EIO;
+    }
+    return 0;
+}
+
+/* The group coordinator: its offsets topic, then replay. */
+static int start_groups(broker *b)
+{
+    int rc = ensure_internal_topic(b, GROUP_LOG_TOPIC, b->cfg.offsets_partitions);
+    if (rc != 0)
+        return rc;
+    group_config gc = {.min_session_timeout_ms = b->cfg.group_min_session_ms,
+                       .max_session_timeout_ms = b->cfg.group_max_session_ms,
+                       .initial_rebalance_delay_ms = b->cfg.group_initial_delay_ms};
+    rc = group_service_start(&b->grp, &gc, b->store, &b->md, group_on_action, b, clock_wall_ms());
+    if (rc != 0) {
+        LOG_ERROR("broker", "group coordinator failed to start: %s", strerror(-rc));
+        return rc;
+    }
+    b->group_started = true;
+    b->txn.group_marker = group_txn_marker;
+    b->txn.group_ctx = b;
+    uv_timer_init(b->loop, &b->group_timer);
+    b->group_timer.data = b;
+    uv_timer_start(&b->group_timer, on_group_tick, 100, 100);
+    return 0;
 }
 
 static void on_txn_tick(uv_timer_t *t)
@@ -42,15 +89,9 @@ static void on_txn_tick(uv_timer_t *t)
 /* The transaction coordinator: its log topic (created on first start), then replay. */
 static int start_txn(broker *b)
 {
-    if (!md_find(&b->md, kslice_cstr(TXN_LOG_TOPIC))) {
-        const char *msg;
-        int16_t err = broker_topic_create(b, kslice_cstr(TXN_LOG_TOPIC), b->cfg.txn_log_partitions,
-                                          0, NULL, NULL, false, &msg);
-        if (err != 0) {
-            LOG_ERROR("broker", "cannot create %s: %s", TXN_LOG_TOPIC, msg ? msg : "?");
-            return -EIO;
-        }
-    }
+    int erc = ensure_internal_topic(b, TXN_LOG_TOPIC, b->cfg.txn_log_partitions);
+    if (erc != 0)
+        return erc;
     txn_coord_config tc = {.max_timeout_ms = b->cfg.txn_max_timeout_ms, .coordinator_epoch = 0};
     int rc = txn_service_start(&b->txn, &tc, b->cfg.data_dir, b->store, &b->md, txn_reply, b,
                                clock_wall_ms());
@@ -143,7 +184,7 @@ int broker_start(broker *b, int64_t started_us)
     }
     if ((rc = open_topics(b)) != 0)
         return rc;
-    if ((rc = start_txn(b)) != 0)
+    if ((rc = start_txn(b)) != 0 || (rc = start_groups(b)) != 0)
         return rc;
     net_opts no = {
         .host = b->cfg.host,
@@ -191,6 +232,12 @@ void broker_stop(broker *b)
         net_server_stop(b->srv);
     fetch_drain(b);
     produce_drain(b);
+    if (b->group_started) {
+        uv_close((uv_handle_t *)&b->group_timer, NULL);
+        b->txn.group_marker = NULL;
+        group_service_stop(&b->grp);
+        b->group_started = false;
+    }
     if (b->txn_started) {
         uv_close((uv_handle_t *)&b->txn_timer, NULL);
         txn_service_stop(&b->txn);

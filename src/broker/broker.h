@@ -21,6 +21,7 @@
 #include "storage/store.h"
 #include "storage/topic_config.h"
 #include "txn/service.h"
+#include "group/service.h"
 
 struct produce_op;
 struct fetch_op;
@@ -38,6 +39,9 @@ typedef struct broker {
     uv_timer_t txn_timer;
     txn_service txn;
     bool txn_started;
+    uv_timer_t group_timer;
+    group_service grp;
+    bool group_started;
     uv_signal_t sig_term, sig_int;
     struct produce_op *produces; /* waiting for durability */
     struct fetch_op *fetches;    /* waiting for data or their deadline */
@@ -89,6 +93,25 @@ void handle_find_coordinator(req_ctx *c);
 void handle_init_producer_id(req_ctx *c);
 void handle_add_partitions_to_txn(req_ctx *c);
 void handle_end_txn(req_ctx *c);
+void handle_join_group(req_ctx *c);
+void handle_sync_group(req_ctx *c);
+void handle_heartbeat(req_ctx *c);
+void handle_leave_group(req_ctx *c);
+void handle_offset_commit(req_ctx *c);
+void handle_offset_fetch(req_ctx *c);
+void handle_describe_groups(req_ctx *c);
+void handle_list_groups(req_ctx *c);
+void handle_delete_groups(req_ctx *c);
+void handle_add_offsets_to_txn(req_ctx *c);
+void handle_txn_offset_commit(req_ctx *c);
+/* A transactional request parked in the transaction service (h_txn.c). */
+typedef struct txn_pending txn_pending;
+typedef txn_pending txn_pending_t;
+txn_pending *txn_pending_new(req_ctx *c);
+/* The group service's answer callback and the transaction marker hook (h_group.c). */
+void group_on_action(void *ctx, const group_action *a);
+void group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,
+                      bool commit);
 /* The transaction service's reply callback (h_txn.c). */
 void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int16_t epoch);
 

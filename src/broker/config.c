@@ -72,6 +72,14 @@ static const config_def g_defs[] = {
      NULL, OFF(txn_abort_interval_ms), "how often expired transactions are aborted"},
     {"admin.listeners", CFG_STRING, "http://127.0.0.1:9644", 0, 0, NULL, OFF(admin_listeners),
      "http://host:port of the admin HTTP listener (port 0: any free port; empty: off)"},
+    {"offsets.topic.num.partitions", CFG_INT32, "50", 1, 1000, NULL, OFF(offsets_partitions),
+     "partitions of __consumer_offsets"},
+    {"group.min.session.timeout.ms", CFG_INT32, "6000", 1, I32MAX, NULL,
+     OFF(group_min_session_ms), "smallest session timeout a consumer may ask for"},
+    {"group.max.session.timeout.ms", CFG_INT32, "1800000", 1, I32MAX, NULL,
+     OFF(group_max_session_ms), "largest session timeout a consumer may ask for"},
+    {"group.initial.rebalance.delay.ms", CFG_INT32, "3000", 0, I32MAX, NULL,
+     OFF(group_initial_delay_ms), "how long a new group waits for more members to join"},
     {"log.level", CFG_ENUM, "info", 0, 0, "debug|info|warn|error", OFF(log_level), "log verbosity"},
 };
 

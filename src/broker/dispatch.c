@@ -27,6 +27,17 @@ static handler_fn handler_for(int16_t key)
     case API_INIT_PRODUCER_ID: return handle_init_producer_id;
     case API_ADD_PARTITIONS_TO_TXN: return handle_add_partitions_to_txn;
     case API_END_TXN: return handle_end_txn;
+    case API_JOIN_GROUP: return handle_join_group;
+    case API_SYNC_GROUP: return handle_sync_group;
+    case API_HEARTBEAT: return handle_heartbeat;
+    case API_LEAVE_GROUP: return handle_leave_group;
+    case API_OFFSET_COMMIT: return handle_offset_commit;
+    case API_OFFSET_FETCH: return handle_offset_fetch;
+    case API_DESCRIBE_GROUPS: return handle_describe_groups;
+    case API_LIST_GROUPS: return handle_list_groups;
+    case API_DELETE_GROUPS: return handle_delete_groups;
+    case API_ADD_OFFSETS_TO_TXN: return handle_add_offsets_to_txn;
+    case API_TXN_OFFSET_COMMIT: return handle_txn_offset_commit;
     }
     return NULL;
 }

@@ -69,7 +69,7 @@ void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int
     finish(c);
 }
 
-static txn_pending *pending_new(req_ctx *c)
+txn_pending *txn_pending_new(req_ctx *c)
 {
     txn_pending *tp = arena_alloc(&c->nr->arena, sizeof(*tp));
     if (tp) {
@@ -122,7 +122,7 @@ void handle_init_producer_id(req_ctx *c)
         finish(c);
         return;
     }
-    txn_pending *tp = pending_new(c);
+    txn_pending *tp = txn_pending_new(c);
     char *id = txn_id_cstr(c, q.transactional_id);
     if (!tp || !id) {
         resp_begin(&c->nr->resp, &c->h);
@@ -140,7 +140,7 @@ void handle_init_producer_id(req_ctx *c)
 
 void handle_add_partitions_to_txn(req_ctx *c)
 {
-    txn_pending *tp = pending_new(c);
+    txn_pending *tp = txn_pending_new(c);
     if (!tp || addparts_req_decode(&c->body, c->h.api_version, &c->nr->arena, &tp->ap) != 0) {
         broker_reply_malformed(c, "AddPartitionsToTxn");
         return;
@@ -187,7 +187,7 @@ void handle_add_partitions_to_txn(req_ctx *c)
 void handle_end_txn(req_ctx *c)
 {
     endtxn_req q;
-    txn_pending *tp = pending_new(c);
+    txn_pending *tp = txn_pending_new(c);
     if (!tp || endtxn_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
         broker_reply_malformed(c, "EndTxn");
         return;

@@ -3,6 +3,7 @@
 
 #include "base/assert.h"
 #include "proto/api.h"
+#include "proto/group_msgs.h"
 
 /* Allocates an array of n elements in the arena; n <= 0 gives NULL. */
 #define ARENA_ARRAY(a, type, n)                                                                \
@@ -780,5 +781,6 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_ADD_PARTITIONS_TO_TXN: return addparts_req_decode(r, version, a, &u.ap);
     case API_END_TXN: return endtxn_req_decode(r, version, a, &u.et);
     }
-    return -1;
+    int rc = group_msgs_decode_any(api_key, version, r, a);
+    return rc == -2 ? -1 : rc;
 }

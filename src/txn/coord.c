@@ -65,6 +65,9 @@ void txn_coord_free(txn_coord *c)
 {
     txn_coord_clear_actions(c);
     free(c->acts);
+    /* The by-pid table's buckets are uthash's own allocation: free them while the metas
+     * still exist (it leaked at every free; found by tests/sim under ASan). */
+    HASH_CLEAR(hh_pid, c->by_pid);
     txn_meta *t, *tmp;
     HASH_ITER(hh, c->by_id, t, tmp)
     {

@@ -149,7 +149,10 @@ static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
 static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int64_t now_ms)
 {
     if (a->part->kind != TXN_PART_PARTITION) {
-        done_push(q, WAIT_MARKER, a->txn_id, a->part, true);
+        if (s->group_marker)
+            s->group_marker(s->group_ctx, a->txn_id, a->part->name, a->pid, a->commit);
+        else
+            done_push(q, WAIT_MARKER, a->txn_id, a->part, true);
         return;
     }
     partition *p = lookup(s, a->part->name, a->part->partition);
@@ -190,6 +193,15 @@ static void run(txn_service *s, done_queue *q, int64_t now_ms)
             }
         }
         txn_coord_clear_actions(&s->coord);
+        done_queue *ext = s->ext;
+        if (ext && ext->n > 0) {
+            for (size_t i = 0; i < ext->n; i++) {
+                done_push(q, ext->v[i].kind, ext->v[i].txn_id, &ext->v[i].part, ext->v[i].ok);
+                free(ext->v[i].txn_id);
+                free(ext->v[i].part.name);
+            }
+            ext->n = 0;
+        }
         if (q->n == 0)
             break;
         done_queue cur = *q;
@@ -252,6 +264,31 @@ static void drive(txn_service *s, int64_t now_ms)
     run(s, &q, now_ms);
     free(q.v);
     txn_service_progress(s, now_ms); /* interval mode: waits may already be satisfied */
+}
+
+void txn_service_group_marked(txn_service *s, const char *txn_id, const char *group_id,
+                              int64_t now_ms)
+{
+    if (!s->ext) {
+        s->ext = calloc(1, sizeof(done_queue));
+        BROOK_ASSERT(s->ext);
+    }
+    txn_participant part = {TXN_PART_GROUP, (char *)group_id, -1, false};
+    done_push(s->ext, WAIT_MARKER, txn_id, &part, true);
+    if (s->depth == 0)
+        drive(s, now_ms);
+}
+
+bool txn_service_verify_group(const txn_service *s, int64_t pid, int16_t epoch,
+                              const char *group_id)
+{
+    txn_meta *t = txn_coord_find_pid(&s->coord, pid);
+    if (!t || t->epoch != epoch || t->state != TXN_ONGOING)
+        return false;
+    for (int i = 0; i < t->nparts; i++)
+        if (t->parts[i].kind == TXN_PART_GROUP && strcmp(t->parts[i].name, group_id) == 0)
+            return true;
+    return false;
 }
 
 void txn_service_init_pid(txn_service *s, txn_req req, const char *txn_id, int32_t timeout_ms,
@@ -412,4 +449,14 @@ void txn_service_stop(txn_service *s)
     }
     txn_coord_free(&s->coord);
     pid_alloc_close(&s->pids);
+    done_queue *ext = s->ext;
+    if (ext) {
+        for (size_t i = 0; i < ext->n; i++) {
+            free(ext->v[i].txn_id);
+            free(ext->v[i].part.name);
+        }
+        free(ext->v);
+        free(ext);
+        s->ext = NULL;
+    }
 }

@@ -26,6 +26,10 @@ typedef void (*txn_reply_fn)(void *ctx, txn_req req, int kind, int16_t error, in
                              int16_t epoch);
 
 typedef struct txn_wait txn_wait;
+/* Writes a marker for a group participant (its pending offsets); the group side calls
+ * txn_service_group_marked() once that is durable. */
+typedef void (*txn_group_marker_fn)(void *ctx, const char *txn_id, const char *group_id,
+                                    int64_t pid, bool commit);
 
 typedef struct txn_service {
     txn_coord coord;
@@ -37,6 +41,9 @@ typedef struct txn_service {
     void *ctx;
     txn_wait *waits;
     int depth; /* re-entrancy guard of run() */
+    txn_group_marker_fn group_marker;
+    void *group_ctx;
+    void *ext;  /* completions that arrived from outside while running */
 } txn_service;
 
 /* Starts the service on an opened registry whose TXN_LOG_TOPIC exists. Replays the
@@ -55,6 +62,13 @@ void txn_service_end(txn_service *s, txn_req req, const char *txn_id, int64_t pi
 int16_t txn_service_admin_abort(txn_service *s, const char *txn_id, int64_t now_ms);
 /* A new producer id for an idempotent producer, or -1 when it cannot be made durable. */
 int64_t txn_service_new_pid(txn_service *s);
+
+/* The group side finished a marker (see txn_group_marker_fn). */
+void txn_service_group_marked(txn_service *s, const char *txn_id, const char *group_id,
+                              int64_t now_ms);
+/* Is the group part of pid's Ongoing transaction at this epoch (TxnOffsetCommit)? */
+bool txn_service_verify_group(const txn_service *s, int64_t pid, int16_t epoch,
+                              const char *group_id);
 
 /* Called after offsets became durable (and on timer ticks). */
 void txn_service_progress(txn_service *s, int64_t now_ms);

@@ -797,13 +797,14 @@ static void test_decode_any_dispatch(void)
     CHECK_EQ_INT(msgs_decode_any(999, 0, &r, &a), -1);
     CHECK_EQ_INT(msgs_decode_any(-1, 0, &r, &a), -1);
     /* Every API in the table has a decoder: an empty body fails for a reason other than
-     * "unknown API" for all but ApiVersions v0, whose body is empty. */
+     * "unknown API" for all but ApiVersions v0 and ListGroups, whose bodies are empty. */
     int n = 0;
     const api_info *t = api_table(&n);
     for (int i = 0; i < n; i++) {
         rd_init(&r, "", 0);
         int rc = msgs_decode_any(t[i].key, t[i].min_version, &r, &a);
-        if (t[i].key == API_API_VERSIONS && t[i].min_version < 3)
+        if ((t[i].key == API_API_VERSIONS && t[i].min_version < 3) ||
+            (t[i].key == API_LIST_GROUPS && t[i].min_version < 3))
             CHECK_EQ_INT(rc, 0);
         else if (!CHECK(rc == -1 && r.err != RD_OK))
             printf("  (%s v%d)\n", t[i].name, t[i].min_version);

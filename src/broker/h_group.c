@@ -1,0 +1,484 @@
+/* h_group.c - consumer groups: JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit,
+ * OffsetFetch, DescribeGroups, ListGroups, DeleteGroups; and offsets inside transactions:
+ * AddOffsetsToTxn, TxnOffsetCommit. JoinGroup and SyncGroup park until the group
+ * coordinator answers (group_on_action); offset commits park until their records are
+ * durable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+#include "proto/group_msgs.h"
+
+#define KERR_OFFSET_METADATA_TOO_LARGE 12
+#define OFFSET_METADATA_MAX 4096
+
+static void finish(req_ctx *c)
+{
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+static char *cstr(req_ctx *c, kslice s)
+{
+    return s.len >= 0 ? arena_strndup(&c->nr->arena, s.p, (size_t)s.len) : NULL;
+}
+
+/* The group coordinator answers a parked JoinGroup/SyncGroup (or anything else). */
+void group_on_action(void *ctx, const group_action *a)
+{
+    BROOK_UNUSED(ctx);
+    req_ctx *c = (req_ctx *)(uintptr_t)a->req;
+    if (!c)
+        return;
+    int16_t v = c->h.api_version;
+    resp_begin(&c->nr->resp, &c->h);
+    if (a->kind == GA_JOIN_REPLY) {
+        join_member *ms = NULL;
+        if (a->nmembers > 0) {
+            ms = arena_alloc(&c->nr->arena, sizeof(*ms) * (size_t)a->nmembers);
+            for (int32_t i = 0; ms && i < a->nmembers; i++)
+                ms[i] = (join_member){a->members[i].member_id, a->members[i].instance_id,
+                                      a->members[i].metadata, a->members[i].len};
+        }
+        joingroup_resp m = {.error_code = a->error,
+                            .generation_id = a->error ? -1 : a->generation,
+                            .protocol_name = a->protocol_name,
+                            .leader = a->leader,
+                            .member_id = a->member_id,
+                            .nmembers = ms ? a->nmembers : 0,
+                            .members = ms};
+        joingroup_resp_encode(&c->nr->resp, v, &m);
+    } else if (a->kind == GA_SYNC_REPLY) {
+        syncgroup_resp_encode(&c->nr->resp, v, a->error, a->assignment, a->assignment_len);
+    } else {
+        group_error_resp_encode(&c->nr->resp, c->h.api_key, v, a->error);
+    }
+    finish(c);
+}
+
+static void run_actions(req_ctx *c)
+{
+    group_service_flush_actions(&c->b->grp, clock_wall_ms());
+}
+
+void handle_join_group(req_ctx *c)
+{
+    joingroup_req q;
+    arena *a = &c->nr->arena;
+    if (joingroup_req_decode(&c->body, c->h.api_version, a, &q) != 0 || q.group_id.len < 0 ||
+        q.member_id.len < 0) {
+        broker_reply_malformed(c, "JoinGroup");
+        return;
+    }
+    join_args ja = {0};
+    ja.group_id = cstr(c, q.group_id);
+    ja.member_id = cstr(c, q.member_id);
+    ja.instance_id = cstr(c, q.group_instance_id);
+    ja.client_id = c->h.client_id.len >= 0 ? cstr(c, c->h.client_id) : "";
+    ja.client_host = net_conn_peer(c->nr->conn);
+    ja.protocol_type = cstr(c, q.protocol_type);
+    ja.session_timeout_ms = q.session_timeout_ms;
+    ja.rebalance_timeout_ms = q.rebalance_timeout_ms;
+    ja.version = c->h.api_version;
+    ja.nprotocols = q.nprotocols;
+    const char **names = arena_alloc(a, sizeof(char *) * (size_t)(q.nprotocols + 1));
+    const uint8_t **metas = arena_alloc(a, sizeof(uint8_t *) * (size_t)(q.nprotocols + 1));
+    int32_t *lens = arena_alloc(a, sizeof(int32_t) * (size_t)(q.nprotocols + 1));
+    char *fresh = arena_alloc(a, 300);
+    if (!names || !metas || !lens || !fresh) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    for (int32_t i = 0; i < q.nprotocols; i++) {
+        names[i] = cstr(c, q.protocols[i].name);
+        if (!names[i])
+            names[i] = "";
+        metas[i] = q.protocols[i].metadata.p;
+        lens[i] = q.protocols[i].metadata.len > 0 ? q.protocols[i].metadata.len : 0;
+    }
+    ja.protocol_names = names;
+    ja.protocol_metadata = metas;
+    ja.protocol_len = lens;
+    /* Kafka's member ids: client id, a dash, and something unique. */
+    static uint64_t counter;
+    snprintf(fresh, 300, "%.200s-%llx-%llx", ja.client_id, (unsigned long long)clock_mono_us(),
+             (unsigned long long)++counter);
+    ja.new_member_id = fresh;
+    group_join(&c->b->grp.coord, (group_req)(uintptr_t)c, &ja, clock_wall_ms());
+    run_actions(c);
+}
+
+void handle_sync_group(req_ctx *c)
+{
+    syncgroup_req q;
+    arena *a = &c->nr->arena;
+    if (syncgroup_req_decode(&c->body, c->h.api_version, a, &q) != 0 || q.group_id.len < 0 ||
+        q.member_id.len < 0) {
+        broker_reply_malformed(c, "SyncGroup");
+        return;
+    }
+    const char **ids = arena_alloc(a, sizeof(char *) * (size_t)(q.nassignments + 1));
+    const uint8_t **as = arena_alloc(a, sizeof(uint8_t *) * (size_t)(q.nassignments + 1));
+    int32_t *lens = arena_alloc(a, sizeof(int32_t) * (size_t)(q.nassignments + 1));
+    if (!ids || !as || !lens) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    for (int32_t i = 0; i < q.nassignments; i++) {
+        ids[i] = cstr(c, q.assignments[i].member_id);
+        if (!ids[i])
+            ids[i] = "";
+        as[i] = q.assignments[i].assignment.p;
+        lens[i] = q.assignments[i].assignment.len > 0 ? q.assignments[i].assignment.len : 0;
+    }
+    group_sync(&c->b->grp.coord, (group_req)(uintptr_t)c, c->h.api_version, cstr(c, q.group_id),
+               q.generation_id, cstr(c, q.member_id), q.nassignments, ids, as, lens,
+               clock_wall_ms());
+    run_actions(c);
+}
+
+static void reply_error_only(req_ctx *c, int16_t err)
+{
+    resp_begin(&c->nr->resp, &c->h);
+    group_error_resp_encode(&c->nr->resp, c->h.api_key, c->h.api_version, err);
+    finish(c);
+}
+
+void handle_heartbeat(req_ctx *c)
+{
+    heartbeat_req q;
+    if (heartbeat_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0 ||
+        q.group_id.len < 0 || q.member_id.len < 0) {
+        broker_reply_malformed(c, "Heartbeat");
+        return;
+    }
+    int16_t err = group_heartbeat(&c->b->grp.coord, cstr(c, q.group_id), q.generation_id,
+                                  cstr(c, q.member_id), clock_wall_ms());
+    reply_error_only(c, err);
+}
+
+void handle_leave_group(req_ctx *c)
+{
+    leavegroup_req q;
+    if (leavegroup_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0 ||
+        q.group_id.len < 0 || q.member_id.len < 0) {
+        broker_reply_malformed(c, "LeaveGroup");
+        return;
+    }
+    broker *b = c->b;
+    int16_t err = group_leave(&b->grp.coord, cstr(c, q.group_id), cstr(c, q.member_id),
+                              clock_wall_ms());
+    reply_error_only(c, err);
+    group_service_flush_actions(&b->grp, clock_wall_ms()); /* others' joins may complete */
+}
+
+/* ---------------- offsets ---------------- */
+
+typedef struct commit_op {
+    req_ctx *c;
+    offset_topic *topics;
+    int32_t ntopics;
+    bool txn;
+} commit_op;
+
+static void commit_reply(commit_op *op)
+{
+    resp_begin(&op->c->nr->resp, &op->c->h);
+    offsetcommit_resp_encode(&op->c->nr->resp, op->c->h.api_version, op->txn, op->topics,
+                             op->ntopics);
+    finish(op->c);
+}
+
+static void commit_done(void *ctx, bool ok)
+{
+    commit_op *op = ctx;
+    for (int32_t i = 0; i < op->ntopics; i++)
+        for (int32_t k = 0; k < op->topics[i].nparts; k++)
+            if (op->topics[i].parts[k].error_code == KERR_NONE && !ok)
+                op->topics[i].parts[k].error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+    commit_reply(op);
+}
+
+/* Validates partitions, then stores the valid ones (pid >= 0: pending in a txn). */
+static void commit_offsets(commit_op *op, const char *group_id, int64_t pid, int16_t err)
+{
+    req_ctx *c = op->c;
+    broker *b = c->b;
+    int total = 0;
+    for (int32_t i = 0; i < op->ntopics; i++)
+        total += op->topics[i].nparts;
+    gs_offset *offs = arena_alloc(&c->nr->arena, sizeof(gs_offset) * (size_t)(total + 1));
+    int n = 0;
+    for (int32_t i = 0; i < op->ntopics; i++) {
+        char *topic = cstr(c, op->topics[i].name);
+        for (int32_t k = 0; k < op->topics[i].nparts; k++) {
+            offset_part *p = &op->topics[i].parts[k];
+            int16_t perr = err;
+            if (perr == KERR_NONE) {
+                broker_partition(b, op->topics[i].name, p->index, &perr);
+                if (perr == KERR_NONE && p->metadata.len > OFFSET_METADATA_MAX)
+                    perr = KERR_OFFSET_METADATA_TOO_LARGE;
+            }
+            p->error_code = perr;
+            if (perr == KERR_NONE && offs && topic)
+                offs[n++] = (gs_offset){topic, p->index, p->offset, p->leader_epoch,
+                                        p->metadata.len >= 0 ? cstr(c, p->metadata) : ""};
+        }
+    }
+    if (n == 0) {
+        commit_reply(op);
+        return;
+    }
+    group_service_commit(&b->grp, group_id, pid, offs, n, clock_wall_ms(), commit_done, op);
+}
+
+void handle_offset_commit(req_ctx *c)
+{
+    offsetcommit_req q;
+    commit_op *op = arena_alloc(&c->nr->arena, sizeof(*op));
+    if (!op || offsetcommit_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0 ||
+        q.group_id.len < 0) {
+        broker_reply_malformed(c, "OffsetCommit");
+        return;
+    }
+    op->c = c;
+    op->topics = q.topics;
+    op->ntopics = q.ntopics;
+    const char *gid = cstr(c, q.group_id);
+    int16_t err = group_commit_check(&c->b->grp.coord, gid, q.generation_id,
+                                     q.member_id.len >= 0 ? cstr(c, q.member_id) : "", false,
+                                     clock_wall_ms());
+    commit_offsets(op, gid, -1, err);
+}
+
+static void fill_offset(const group *g, const char *topic, offset_part *p, bool require_stable)
+{
+    p->offset = -1;
+    p->leader_epoch = -1;
+    p->metadata = kslice_cstr("");
+    p->error_code = KERR_NONE;
+    if (!g)
+        return;
+    if (require_stable && group_offset_pending(g, topic, p->index)) {
+        p->error_code = KERR_UNSTABLE_OFFSET_COMMIT;
+        return;
+    }
+    const goffset *o = group_offset(g, topic, p->index);
+    if (o) {
+        p->offset = o->offset;
+        p->leader_epoch = o->leader_epoch;
+        p->metadata = kslice_cstr(o->metadata);
+    }
+}
+
+void handle_offset_fetch(req_ctx *c)
+{
+    offsetfetch_req q;
+    arena *a = &c->nr->arena;
+    if (offsetfetch_req_decode(&c->body, c->h.api_version, a, &q) != 0 || q.group_id.len < 0) {
+        broker_reply_malformed(c, "OffsetFetch");
+        return;
+    }
+    const group *g = group_find(&c->b->grp.coord, cstr(c, q.group_id));
+    offsetfetch_resp m = {0};
+    if (q.ntopics >= 0) {
+        m.ntopics = q.ntopics;
+        m.topics = arena_alloc(a, sizeof(offset_topic) * (size_t)(q.ntopics + 1));
+        for (int32_t i = 0; m.topics && i < q.ntopics; i++) {
+            offset_topic *t = &m.topics[i];
+            t->name = q.topics[i].name;
+            t->nparts = q.topics[i].nparts;
+            t->parts = arena_alloc(a, sizeof(offset_part) * (size_t)(t->nparts + 1));
+            char *topic = cstr(c, t->name);
+            for (int32_t k = 0; t->parts && topic && k < t->nparts; k++) {
+                t->parts[k].index = q.topics[i].parts[k];
+                fill_offset(g, topic, &t->parts[k], q.require_stable);
+            }
+        }
+    } else if (g) {
+        /* Every committed offset of the group, one topic entry per partition. */
+        int32_t n = (int32_t)HASH_COUNT(g->offsets);
+        m.topics = arena_alloc(a, sizeof(offset_topic) * (size_t)(n + 1));
+        for (const goffset *o = g->offsets; m.topics && o; o = o->hh.next) {
+            offset_topic *t = &m.topics[m.ntopics++];
+            t->name = kslice_cstr(o->topic);
+            t->nparts = 1;
+            t->parts = arena_alloc(a, sizeof(offset_part));
+            if (t->parts) {
+                t->parts[0].index = o->partition;
+                fill_offset(g, o->topic, &t->parts[0], q.require_stable);
+            } else {
+                t->nparts = 0;
+            }
+        }
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    offsetfetch_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
+
+void handle_describe_groups(req_ctx *c)
+{
+    names_req q;
+    arena *a = &c->nr->arena;
+    if (group_names_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "DescribeGroups");
+        return;
+    }
+    described_group *out = arena_alloc(a, sizeof(*out) * (size_t)(q.n + 1));
+    if (!out) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    for (int32_t i = 0; i < q.n; i++) {
+        described_group *d = &out[i];
+        d->group_id = q.names[i];
+        char *id = cstr(c, q.names[i]);
+        const group *g = id ? group_find(&c->b->grp.coord, id) : NULL;
+        if (!g) {
+            d->state = "Dead";
+            continue;
+        }
+        d->state = group_state_name(g->state);
+        d->protocol_type = g->protocol_type;
+        d->protocol_data = g->state == GROUP_STABLE ? g->protocol_name : "";
+        d->members = arena_alloc(a, sizeof(described_member) * (size_t)(g->nmembers + 1));
+        for (int k = 0; d->members && k < g->nmembers; k++) {
+            const gmember *m = g->members[k];
+            described_member *dm = &d->members[d->nmembers++];
+            dm->member_id = m->id;
+            dm->client_id = m->client_id;
+            dm->client_host = m->client_host;
+            for (int p = 0; p < m->nprotocols; p++)
+                if (g->protocol_name && strcmp(m->protocols[p].name, g->protocol_name) == 0) {
+                    dm->metadata = m->protocols[p].metadata;
+                    dm->metadata_len = m->protocols[p].len;
+                }
+            dm->assignment = m->assignment;
+            dm->assignment_len = m->assignment_len;
+        }
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    describegroups_resp_encode(&c->nr->resp, c->h.api_version, out, q.n);
+    finish(c);
+}
+
+void handle_list_groups(req_ctx *c)
+{
+    arena *a = &c->nr->arena;
+    int32_t n = (int32_t)HASH_COUNT(c->b->grp.coord.groups), k = 0;
+    listed_group *out = arena_alloc(a, sizeof(*out) * (size_t)(n + 1));
+    for (const group *g = c->b->grp.coord.groups; out && g; g = g->hh.next)
+        if (g->state != GROUP_DEAD)
+            out[k++] = (listed_group){g->id, g->protocol_type ? g->protocol_type : ""};
+    resp_begin(&c->nr->resp, &c->h);
+    listgroups_resp_encode(&c->nr->resp, c->h.api_version, KERR_NONE, out, k);
+    finish(c);
+}
+
+void handle_delete_groups(req_ctx *c)
+{
+    names_req q;
+    arena *a = &c->nr->arena;
+    if (group_names_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "DeleteGroups");
+        return;
+    }
+    int16_t *errs = arena_alloc(a, sizeof(int16_t) * (size_t)(q.n + 1));
+    for (int32_t i = 0; errs && i < q.n; i++) {
+        char *id = cstr(c, q.names[i]);
+        errs[i] = id ? group_service_delete(&c->b->grp, id, clock_wall_ms())
+                     : KERR_INVALID_REQUEST;
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    deletegroups_resp_encode(&c->nr->resp, c->h.api_version, q.names, errs, errs ? q.n : 0);
+    finish(c);
+}
+
+/* ---------------- offsets in transactions ---------------- */
+
+void handle_add_offsets_to_txn(req_ctx *c)
+{
+    addoffsets_req q;
+    if (addoffsets_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "AddOffsetsToTxn");
+        return;
+    }
+    char *id = q.transactional_id.len > 0 ? cstr(c, q.transactional_id) : NULL;
+    char *gid = q.group_id.len > 0 ? cstr(c, q.group_id) : NULL;
+    txn_pending_t *tp = txn_pending_new(c);
+    if (!id || !gid || !tp) {
+        reply_error_only(c, gid ? KERR_INVALID_REQUEST : 24 /* INVALID_GROUP_ID */);
+        return;
+    }
+    txn_participant part = {TXN_PART_GROUP, gid, -1, false};
+    txn_service_add(&c->b->txn, (txn_req)(uintptr_t)tp, id, q.producer_id, q.producer_epoch,
+                    &part, 1, clock_wall_ms());
+}
+
+void handle_txn_offset_commit(req_ctx *c)
+{
+    txnoffsetcommit_req q;
+    commit_op *op = arena_alloc(&c->nr->arena, sizeof(*op));
+    if (!op || txnoffsetcommit_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0 ||
+        q.group_id.len < 0) {
+        broker_reply_malformed(c, "TxnOffsetCommit");
+        return;
+    }
+    broker *b = c->b;
+    op->c = c;
+    op->topics = q.topics;
+    op->ntopics = q.ntopics;
+    op->txn = true;
+    const char *gid = cstr(c, q.group_id);
+    int16_t err = KERR_NONE;
+    txn_meta *t = txn_coord_find_pid(&b->txn.coord, q.producer_id);
+    if (!t)
+        err = KERR_INVALID_PRODUCER_ID_MAPPING;
+    else if (t->epoch != q.producer_epoch)
+        err = KERR_INVALID_PRODUCER_EPOCH;
+    else if (!txn_service_verify_group(&b->txn, q.producer_id, q.producer_epoch, gid))
+        err = KERR_INVALID_TXN_STATE; /* AddOffsetsToTxn first, and not after EndTxn */
+    else
+        /* KIP-447: with v3 the consumer's generation and member id fence zombies. */
+        err = group_commit_check(&b->grp.coord, gid, q.generation_id,
+                                 q.member_id.len >= 0 ? cstr(c, q.member_id) : "", true,
+                                 clock_wall_ms());
+    commit_offsets(op, gid, q.producer_id, err);
+}
+
+/* The transaction service's hook: a marker for a group participant. */
+typedef struct marker_op {
+    broker *b;
+    char *txn_id, *group_id;
+} marker_op;
+
+static void marker_done(void *ctx, bool ok)
+{
+    marker_op *m = ctx;
+    if (!ok)
+        LOG_ERROR("group", "%s: transaction marker for %s not durable (log failed)", m->group_id,
+                  m->txn_id);
+    txn_service_group_marked(&m->b->txn, m->txn_id, m->group_id, clock_wall_ms());
+    free(m->txn_id);
+    free(m->group_id);
+    free(m);
+}
+
+void group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,
+                      bool commit)
+{
+    broker *b = ctx;
+    marker_op *m = calloc(1, sizeof(*m));
+    BROOK_ASSERT(m);
+    m->b = b;
+    m->txn_id = strdup(txn_id);
+    m->group_id = strdup(group_id);
+    BROOK_ASSERT(m->txn_id && m->group_id);
+    group_service_txn_end(&b->grp, group_id, pid, commit, clock_wall_ms(), marker_done, m);
+}

@@ -1,0 +1,805 @@
+/* group.c - see group.h and docs/groups.md. Rules follow Kafka's GroupCoordinator
+ * (shared/kafka/PROTOCOL.md §C.7). */
+#include "group/group.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "proto/errors.h"
+
+#define KERR_ILLEGAL_GENERATION 22
+#define KERR_INCONSISTENT_GROUP_PROTOCOL 23
+#define KERR_INVALID_GROUP_ID 24
+#define KERR_UNKNOWN_MEMBER_ID 25
+#define KERR_INVALID_SESSION_TIMEOUT 26
+#define KERR_REBALANCE_IN_PROGRESS 27
+#define KERR_NON_EMPTY_GROUP 68
+#define KERR_GROUP_ID_NOT_FOUND 69
+#define KERR_MEMBER_ID_REQUIRED 79
+
+static const char *g_names[GROUP_STATE_COUNT] = {"Empty", "PreparingRebalance",
+                                                 "CompletingRebalance", "Stable", "Dead"};
+
+const char *group_state_name(int s) { return s >= 0 && s < GROUP_STATE_COUNT ? g_names[s] : "?"; }
+
+#define B(s) (1u << (s))
+static const unsigned g_from[GROUP_STATE_COUNT] = {
+    [GROUP_EMPTY] = B(GROUP_PREPARING_REBALANCE),
+    [GROUP_PREPARING_REBALANCE] = B(GROUP_EMPTY) | B(GROUP_COMPLETING_REBALANCE) | B(GROUP_STABLE),
+    [GROUP_COMPLETING_REBALANCE] = B(GROUP_PREPARING_REBALANCE),
+    [GROUP_STABLE] = B(GROUP_COMPLETING_REBALANCE),
+    [GROUP_DEAD] = B(GROUP_EMPTY) | B(GROUP_PREPARING_REBALANCE) | B(GROUP_COMPLETING_REBALANCE) |
+                   B(GROUP_STABLE) | B(GROUP_DEAD),
+};
+
+bool group_transition_allowed(int from, int to)
+{
+    if (from < 0 || from >= GROUP_STATE_COUNT || to < 0 || to >= GROUP_STATE_COUNT)
+        return false;
+    return (g_from[to] & B(from)) != 0;
+}
+
+static void set_state(group *g, int to)
+{
+    BROOK_ASSERT(group_transition_allowed(g->state, to));
+    g->state = (int8_t)to;
+}
+
+void group_coord_init(group_coord *c, const group_config *cfg)
+{
+    memset(c, 0, sizeof(*c));
+    c->cfg = *cfg;
+}
+
+static char *dup_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    BROOK_ASSERT(d);
+    return d;
+}
+
+static void offsets_free(goffset **h)
+{
+    goffset *o, *tmp;
+    HASH_ITER(hh, *h, o, tmp)
+    {
+        HASH_DEL(*h, o);
+        free(o->topic);
+        free(o->metadata);
+        free(o);
+    }
+}
+
+static void member_free(gmember *m)
+{
+    free(m->id);
+    free(m->instance_id);
+    free(m->client_id);
+    free(m->client_host);
+    for (int i = 0; i < m->nprotocols; i++) {
+        free(m->protocols[i].name);
+        free(m->protocols[i].metadata);
+    }
+    free(m->protocols);
+    free(m->assignment);
+    free(m);
+}
+
+static void group_free(group *g)
+{
+    for (int i = 0; i < g->nmembers; i++)
+        member_free(g->members[i]);
+    free(g->members);
+    for (int i = 0; i < g->npending_ids; i++)
+        free(g->pending_ids[i].id);
+    free(g->pending_ids);
+    offsets_free(&g->offsets);
+    gpending *p, *tmp;
+    HASH_ITER(hh, g->pending, p, tmp)
+    {
+        HASH_DEL(g->pending, p);
+        offsets_free(&p->offsets);
+        free(p);
+    }
+    free(g->id);
+    free(g->protocol_type);
+    free(g->protocol_name);
+    free(g->leader);
+    free(g);
+}
+
+void group_coord_clear_actions(group_coord *c)
+{
+    for (size_t i = 0; i < c->nacts; i++)
+        free(c->acts[i].members);
+    c->nacts = 0;
+}
+
+void group_coord_free(group_coord *c)
+{
+    group_coord_clear_actions(c);
+    free(c->acts);
+    group *g, *tmp;
+    HASH_ITER(hh, c->groups, g, tmp)
+    {
+        HASH_DEL(c->groups, g);
+        group_free(g);
+    }
+}
+
+group *group_find(const group_coord *c, const char *id)
+{
+    group *g = NULL;
+    HASH_FIND_STR(c->groups, id, g);
+    return g;
+}
+
+static group *group_get(group_coord *c, const char *id)
+{
+    group *g = group_find(c, id);
+    if (g)
+        return g;
+    g = calloc(1, sizeof(*g));
+    BROOK_ASSERT(g);
+    g->id = dup_or_null(id);
+    g->state = GROUP_EMPTY;
+    HASH_ADD_KEYPTR(hh, c->groups, g->id, strlen(g->id), g);
+    return g;
+}
+
+static group_action *emit(group_coord *c, int kind, group *g, group_req req)
+{
+    if (c->nacts == c->acts_cap) {
+        size_t cap = c->acts_cap ? c->acts_cap * 2 : 16;
+        group_action *n = realloc(c->acts, cap * sizeof(*n));
+        BROOK_ASSERT(n);
+        c->acts = n;
+        c->acts_cap = cap;
+    }
+    group_action *a = &c->acts[c->nacts++];
+    memset(a, 0, sizeof(*a));
+    a->kind = kind;
+    a->g = g;
+    a->req = req;
+    return a;
+}
+
+static void reply_error(group_coord *c, group *g, int kind, group_req req, int16_t version,
+                        const char *member_id, int16_t err)
+{
+    if (!req)
+        return;
+    group_action *a = emit(c, kind, g, req);
+    a->error = err;
+    a->version = version;
+    a->member_id = member_id;
+    a->generation = -1;
+}
+
+static gmember *member_find(const group *g, const char *id)
+{
+    for (int i = 0; i < g->nmembers; i++)
+        if (strcmp(g->members[i]->id, id) == 0)
+            return g->members[i];
+    return NULL;
+}
+
+static void member_remove(group *g, gmember *m)
+{
+    for (int i = 0; i < g->nmembers; i++)
+        if (g->members[i] == m) {
+            memmove(&g->members[i], &g->members[i + 1],
+                    sizeof(*g->members) * (size_t)(g->nmembers - i - 1));
+            g->nmembers--;
+            break;
+        }
+    if (g->leader && strcmp(g->leader, m->id) == 0) {
+        free(g->leader);
+        g->leader = NULL;
+    }
+    member_free(m);
+}
+
+static void set_protocols(gmember *m, const join_args *a)
+{
+    for (int i = 0; i < m->nprotocols; i++) {
+        free(m->protocols[i].name);
+        free(m->protocols[i].metadata);
+    }
+    free(m->protocols);
+    m->nprotocols = a->nprotocols;
+    m->protocols = calloc((size_t)a->nprotocols + 1, sizeof(gprotocol));
+    BROOK_ASSERT(m->protocols);
+    for (int i = 0; i < a->nprotocols; i++) {
+        m->protocols[i].name = dup_or_null(a->protocol_names[i]);
+        m->protocols[i].len = a->protocol_len[i];
+        m->protocols[i].metadata = malloc((size_t)a->protocol_len[i] + 1);
+        BROOK_ASSERT(m->protocols[i].metadata);
+        if (a->protocol_len[i] > 0)
+            memcpy(m->protocols[i].metadata, a->protocol_metadata[i], (size_t)a->protocol_len[i]);
+    }
+}
+
+static bool same_protocols(const gmember *m, const join_args *a)
+{
+    if (m->nprotocols != a->nprotocols)
+        return false;
+    for (int i = 0; i < a->nprotocols; i++)
+        if (strcmp(m->protocols[i].name, a->protocol_names[i]) != 0 ||
+            m->protocols[i].len != a->protocol_len[i] ||
+            memcmp(m->protocols[i].metadata, a->protocol_metadata[i], (size_t)a->protocol_len[i]))
+            return false;
+    return true;
+}
+
+static bool member_supports(const gmember *m, const char *protocol)
+{
+    for (int i = 0; i < m->nprotocols; i++)
+        if (strcmp(m->protocols[i].name, protocol) == 0)
+            return true;
+    return false;
+}
+
+/* Does every member, plus the joining one, share at least one protocol? */
+static bool protocols_compatible(const group *g, const join_args *a, const gmember *self)
+{
+    for (int p = 0; p < a->nprotocols; p++) {
+        bool all = true;
+        for (int i = 0; i < g->nmembers && all; i++)
+            if (g->members[i] != self)
+                all = member_supports(g->members[i], a->protocol_names[p]);
+        if (all)
+            return true;
+    }
+    return false;
+}
+
+/* The protocol for the new generation: the leader's first choice all members support. */
+static const char *select_protocol(const group *g, const gmember *leader)
+{
+    for (int p = 0; p < leader->nprotocols; p++) {
+        bool all = true;
+        for (int i = 0; i < g->nmembers && all; i++)
+            all = member_supports(g->members[i], leader->protocols[p].name);
+        if (all)
+            return leader->protocols[p].name;
+    }
+    return leader->nprotocols > 0 ? leader->protocols[0].name : "";
+}
+
+static void cancel_syncs(group_coord *c, group *g, int16_t err)
+{
+    for (int i = 0; i < g->nmembers; i++)
+        if (g->members[i]->sync_req) {
+            reply_error(c, g, GA_SYNC_REPLY, g->members[i]->sync_req, 0, g->members[i]->id, err);
+            g->members[i]->sync_req = 0;
+        }
+}
+
+static void prepare_rebalance(group_coord *c, group *g, int64_t now_ms)
+{
+    if (g->state == GROUP_PREPARING_REBALANCE)
+        return;
+    cancel_syncs(c, g, KERR_REBALANCE_IN_PROGRESS);
+    int32_t timeout = 0;
+    for (int i = 0; i < g->nmembers; i++) {
+        g->members[i]->joined = g->members[i]->join_req != 0;
+        if (g->members[i]->rebalance_timeout_ms > timeout)
+            timeout = g->members[i]->rebalance_timeout_ms;
+    }
+    if (g->state == GROUP_EMPTY && timeout > c->cfg.initial_rebalance_delay_ms)
+        timeout = c->cfg.initial_rebalance_delay_ms > 0 ? c->cfg.initial_rebalance_delay_ms
+                                                        : timeout;
+    g->rebalance_deadline_ms = now_ms + timeout;
+    set_state(g, GROUP_PREPARING_REBALANCE);
+    c->rebalances++;
+}
+
+/* Ends the join phase: drops members that did not rejoin, bumps the generation, picks
+ * leader and protocol, and answers every JoinGroup (the member list to the leader only). */
+static void complete_join(group_coord *c, group *g, int64_t now_ms)
+{
+    for (int i = 0; i < g->nmembers;) {
+        if (!g->members[i]->join_req) {
+            member_remove(g, g->members[i]);
+            continue;
+        }
+        i++;
+    }
+    g->generation++;
+    group_action *p = emit(c, GA_PERSIST_GROUP, g, 0);
+    p->generation = g->generation;
+    if (g->nmembers == 0) {
+        free(g->protocol_name);
+        g->protocol_name = NULL;
+        set_state(g, GROUP_EMPTY);
+        return;
+    }
+    if (!g->leader || !member_find(g, g->leader)) {
+        free(g->leader);
+        g->leader = dup_or_null(g->members[0]->id);
+    }
+    gmember *leader = member_find(g, g->leader);
+    free(g->protocol_name);
+    g->protocol_name = dup_or_null(select_protocol(g, leader));
+    set_state(g, GROUP_COMPLETING_REBALANCE);
+    for (int i = 0; i < g->nmembers; i++) {
+        gmember *m = g->members[i];
+        group_action *a = emit(c, GA_JOIN_REPLY, g, m->join_req);
+        a->version = m->join_version;
+        a->member_id = m->id;
+        a->generation = g->generation;
+        a->protocol_name = g->protocol_name;
+        a->leader = g->leader;
+        if (m == leader) {
+            a->members = calloc((size_t)g->nmembers, sizeof(join_info));
+            BROOK_ASSERT(a->members);
+            a->nmembers = g->nmembers;
+            for (int k = 0; k < g->nmembers; k++) {
+                gmember *o = g->members[k];
+                const gprotocol *pr = NULL;
+                for (int q = 0; q < o->nprotocols && !pr; q++)
+                    if (strcmp(o->protocols[q].name, g->protocol_name) == 0)
+                        pr = &o->protocols[q];
+                a->members[k] = (join_info){o->id, o->instance_id, pr ? pr->metadata : NULL,
+                                            pr ? pr->len : 0};
+            }
+        }
+        m->join_req = 0;
+        m->joined = false;
+        free(m->assignment);
+        m->assignment = NULL;
+        m->assignment_len = 0;
+        m->deadline_ms = now_ms + m->session_timeout_ms;
+    }
+}
+
+static void maybe_complete_join(group_coord *c, group *g, int64_t now_ms)
+{
+    if (g->state != GROUP_PREPARING_REBALANCE)
+        return;
+    bool all = true;
+    for (int i = 0; i < g->nmembers && all; i++)
+        all = g->members[i]->join_req != 0;
+    /* A group that starts from Empty waits the initial delay so joiners arrive together. */
+    if ((all && g->nmembers > 0 && g->generation > 0) || now_ms >= g->rebalance_deadline_ms ||
+        g->nmembers == 0)
+        complete_join(c, g, now_ms);
+}
+
+static gmember *member_add(group *g, const join_args *a, const char *id, group_req req,
+                           int64_t now_ms)
+{
+    gmember *m = calloc(1, sizeof(*m));
+    BROOK_ASSERT(m);
+    m->id = dup_or_null(id);
+    m->instance_id = dup_or_null(a->instance_id);
+    m->client_id = dup_or_null(a->client_id ? a->client_id : "");
+    m->client_host = dup_or_null(a->client_host ? a->client_host : "");
+    m->session_timeout_ms = a->session_timeout_ms;
+    m->rebalance_timeout_ms = a->rebalance_timeout_ms;
+    set_protocols(m, a);
+    m->join_req = req;
+    m->join_version = a->version;
+    m->deadline_ms = now_ms + a->session_timeout_ms;
+    if (g->nmembers == g->members_cap) {
+        int cap = g->members_cap ? g->members_cap * 2 : 4;
+        gmember **n = realloc(g->members, sizeof(*n) * (size_t)cap);
+        BROOK_ASSERT(n);
+        g->members = n;
+        g->members_cap = cap;
+    }
+    g->members[g->nmembers++] = m;
+    return m;
+}
+
+static int pending_id_find(const group *g, const char *id)
+{
+    for (int i = 0; i < g->npending_ids; i++)
+        if (strcmp(g->pending_ids[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+static void pending_id_remove(group *g, int i)
+{
+    free(g->pending_ids[i].id);
+    g->pending_ids[i] = g->pending_ids[--g->npending_ids];
+}
+
+static void pending_id_add(group *g, const char *id, int64_t deadline)
+{
+    if (g->npending_ids == g->pending_ids_cap) {
+        int cap = g->pending_ids_cap ? g->pending_ids_cap * 2 : 4;
+        gpending_id *n = realloc(g->pending_ids, sizeof(*n) * (size_t)cap);
+        BROOK_ASSERT(n);
+        g->pending_ids = n;
+        g->pending_ids_cap = cap;
+    }
+    g->pending_ids[g->npending_ids++] = (gpending_id){dup_or_null(id), deadline};
+}
+
+static gmember *member_by_instance(const group *g, const char *instance)
+{
+    for (int i = 0; instance && i < g->nmembers; i++)
+        if (g->members[i]->instance_id && strcmp(g->members[i]->instance_id, instance) == 0)
+            return g->members[i];
+    return NULL;
+}
+
+void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_ms)
+{
+    const char *mid = a->member_id ? a->member_id : "";
+    if (!a->group_id || !*a->group_id) {
+        reply_error(c, NULL, GA_JOIN_REPLY, req, a->version, mid, KERR_INVALID_GROUP_ID);
+        return;
+    }
+    if (a->session_timeout_ms < c->cfg.min_session_timeout_ms ||
+        a->session_timeout_ms > c->cfg.max_session_timeout_ms) {
+        reply_error(c, NULL, GA_JOIN_REPLY, req, a->version, mid, KERR_INVALID_SESSION_TIMEOUT);
+        return;
+    }
+    group *g = group_find(c, a->group_id);
+    if (!g && *mid) {
+        reply_error(c, NULL, GA_JOIN_REPLY, req, a->version, mid, KERR_UNKNOWN_MEMBER_ID);
+        return;
+    }
+    if (!g)
+        g = group_get(c, a->group_id);
+    if (g->state == GROUP_DEAD) {
+        reply_error(c, g, GA_JOIN_REPLY, req, a->version, mid, KERR_COORDINATOR_NOT_AVAILABLE);
+        return;
+    }
+    bool typed = g->nmembers > 0 && g->protocol_type;
+    gmember *m = *mid ? member_find(g, mid) : NULL;
+    if (a->nprotocols == 0 || !a->protocol_type || !*a->protocol_type ||
+        (typed && strcmp(g->protocol_type, a->protocol_type) != 0) ||
+        !protocols_compatible(g, a, m)) {
+        reply_error(c, g, GA_JOIN_REPLY, req, a->version, mid, KERR_INCONSISTENT_GROUP_PROTOCOL);
+        return;
+    }
+    if (!*mid) {
+        /* Static members reclaim their place with a new member id; the old id is gone. */
+        gmember *old = member_by_instance(g, a->instance_id);
+        if (old) {
+            if (old->join_req)
+                reply_error(c, g, GA_JOIN_REPLY, old->join_req, old->join_version, old->id,
+                            KERR_UNKNOWN_MEMBER_ID);
+            if (old->sync_req)
+                reply_error(c, g, GA_SYNC_REPLY, old->sync_req, 0, old->id,
+                            KERR_UNKNOWN_MEMBER_ID);
+            old->join_req = old->sync_req = 0;
+            member_remove(g, old);
+        }
+        if (a->version >= 4 && !a->instance_id) {
+            pending_id_add(g, a->new_member_id, now_ms + a->session_timeout_ms);
+            reply_error(c, g, GA_JOIN_REPLY, req, a->version, a->new_member_id,
+                        KERR_MEMBER_ID_REQUIRED);
+            return;
+        }
+        mid = a->new_member_id;
+    } else if (!m) {
+        int pi = pending_id_find(g, mid);
+        if (pi < 0) {
+            reply_error(c, g, GA_JOIN_REPLY, req, a->version, mid, KERR_UNKNOWN_MEMBER_ID);
+            return;
+        }
+        pending_id_remove(g, pi);
+    }
+    if (!g->protocol_type || g->nmembers == 0) {
+        free(g->protocol_type);
+        g->protocol_type = dup_or_null(a->protocol_type);
+    }
+    if (!m) {
+        member_add(g, a, mid, req, now_ms);
+        prepare_rebalance(c, g, now_ms);
+        maybe_complete_join(c, g, now_ms);
+        return;
+    }
+    /* A known member rejoins. */
+    if (m->join_req && m->join_req != req)
+        reply_error(c, g, GA_JOIN_REPLY, m->join_req, m->join_version, m->id,
+                    KERR_REBALANCE_IN_PROGRESS);
+    bool changed = !same_protocols(m, a);
+    set_protocols(m, a);
+    m->session_timeout_ms = a->session_timeout_ms;
+    m->rebalance_timeout_ms = a->rebalance_timeout_ms;
+    m->deadline_ms = now_ms + a->session_timeout_ms;
+    m->join_req = req;
+    m->join_version = a->version;
+    bool is_leader = g->leader && strcmp(g->leader, m->id) == 0;
+    if (g->state == GROUP_PREPARING_REBALANCE) {
+        maybe_complete_join(c, g, now_ms);
+    } else if ((g->state == GROUP_STABLE || g->state == GROUP_COMPLETING_REBALANCE) &&
+               !changed && !is_leader) {
+        /* A follower rejoining unchanged gets the current generation back. */
+        group_action *r = emit(c, GA_JOIN_REPLY, g, req);
+        r->version = a->version;
+        r->member_id = m->id;
+        r->generation = g->generation;
+        r->protocol_name = g->protocol_name;
+        r->leader = g->leader;
+        m->join_req = 0;
+    } else {
+        prepare_rebalance(c, g, now_ms);
+        maybe_complete_join(c, g, now_ms);
+    }
+}
+
+void group_sync(group_coord *c, group_req req, int16_t version, const char *group_id,
+                int32_t generation, const char *member_id, int n, const char **member_ids,
+                const uint8_t **assignments, const int32_t *lens, int64_t now_ms)
+{
+    group *g = group_find(c, group_id);
+    gmember *m = g ? member_find(g, member_id) : NULL;
+    if (!m) {
+        reply_error(c, g, GA_SYNC_REPLY, req, version, member_id, KERR_UNKNOWN_MEMBER_ID);
+        return;
+    }
+    if (generation != g->generation) {
+        reply_error(c, g, GA_SYNC_REPLY, req, version, member_id, KERR_ILLEGAL_GENERATION);
+        return;
+    }
+    if (g->state == GROUP_PREPARING_REBALANCE) {
+        reply_error(c, g, GA_SYNC_REPLY, req, version, member_id, KERR_REBALANCE_IN_PROGRESS);
+        return;
+    }
+    m->deadline_ms = now_ms + m->session_timeout_ms;
+    if (g->state == GROUP_STABLE) {
+        group_action *a = emit(c, GA_SYNC_REPLY, g, req);
+        a->version = version;
+        a->assignment = m->assignment;
+        a->assignment_len = m->assignment_len;
+        return;
+    }
+    BROOK_ASSERT(g->state == GROUP_COMPLETING_REBALANCE);
+    if (m->sync_req)
+        reply_error(c, g, GA_SYNC_REPLY, m->sync_req, version, m->id, KERR_REBALANCE_IN_PROGRESS);
+    m->sync_req = req;
+    if (!g->leader || strcmp(g->leader, m->id) != 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        gmember *t = member_find(g, member_ids[i]);
+        if (!t)
+            continue;
+        free(t->assignment);
+        t->assignment = malloc((size_t)lens[i] + 1);
+        BROOK_ASSERT(t->assignment);
+        if (lens[i] > 0)
+            memcpy(t->assignment, assignments[i], (size_t)lens[i]);
+        t->assignment_len = lens[i];
+    }
+    set_state(g, GROUP_STABLE);
+    for (int i = 0; i < g->nmembers; i++) {
+        gmember *t = g->members[i];
+        if (!t->sync_req)
+            continue;
+        group_action *a = emit(c, GA_SYNC_REPLY, g, t->sync_req);
+        a->version = version;
+        a->assignment = t->assignment;
+        a->assignment_len = t->assignment_len;
+        t->sync_req = 0;
+    }
+}
+
+int16_t group_heartbeat(group_coord *c, const char *group_id, int32_t generation,
+                        const char *member_id, int64_t now_ms)
+{
+    group *g = group_find(c, group_id);
+    gmember *m = g ? member_find(g, member_id) : NULL;
+    if (!m)
+        return KERR_UNKNOWN_MEMBER_ID;
+    m->deadline_ms = now_ms + m->session_timeout_ms;
+    if (generation != g->generation)
+        return KERR_ILLEGAL_GENERATION;
+    if (g->state == GROUP_PREPARING_REBALANCE)
+        return KERR_REBALANCE_IN_PROGRESS;
+    return KERR_NONE;
+}
+
+static void remove_and_rebalance(group_coord *c, group *g, gmember *m, int64_t now_ms)
+{
+    if (m->join_req)
+        reply_error(c, g, GA_JOIN_REPLY, m->join_req, m->join_version, m->id,
+                    KERR_UNKNOWN_MEMBER_ID);
+    if (m->sync_req)
+        reply_error(c, g, GA_SYNC_REPLY, m->sync_req, 0, m->id, KERR_UNKNOWN_MEMBER_ID);
+    m->join_req = m->sync_req = 0;
+    member_remove(g, m);
+    if (g->state == GROUP_EMPTY)
+        return;
+    prepare_rebalance(c, g, now_ms);
+    maybe_complete_join(c, g, now_ms);
+}
+
+int16_t group_leave(group_coord *c, const char *group_id, const char *member_id, int64_t now_ms)
+{
+    group *g = group_find(c, group_id);
+    gmember *m = g ? member_find(g, member_id) : NULL;
+    if (!m)
+        return KERR_UNKNOWN_MEMBER_ID;
+    remove_and_rebalance(c, g, m, now_ms);
+    return KERR_NONE;
+}
+
+void group_tick(group_coord *c, int64_t now_ms)
+{
+    for (group *g = c->groups; g; g = g->hh.next) {
+        for (int i = 0; i < g->npending_ids;)
+            if (g->pending_ids[i].deadline_ms <= now_ms)
+                pending_id_remove(g, i);
+            else
+                i++;
+        /* Members waiting in JoinGroup are not expired by their session: the rebalance
+         * deadline decides for them. */
+        for (int i = 0; i < g->nmembers;) {
+            gmember *m = g->members[i];
+            if (!m->join_req && m->deadline_ms <= now_ms &&
+                g->state != GROUP_PREPARING_REBALANCE) {
+                remove_and_rebalance(c, g, m, now_ms);
+                i = 0;
+                continue;
+            }
+            i++;
+        }
+        maybe_complete_join(c, g, now_ms);
+    }
+}
+
+int16_t group_commit_check(group_coord *c, const char *group_id, int32_t generation,
+                           const char *member_id, bool txn, int64_t now_ms)
+{
+    if (!group_id || !*group_id)
+        return KERR_INVALID_GROUP_ID;
+    group *g = group_find(c, group_id);
+    if (!g) {
+        if (generation >= 0)
+            return KERR_ILLEGAL_GENERATION;
+        group_get(c, group_id); /* a "simple" group of a consumer using assign() */
+        return KERR_NONE;
+    }
+    if (g->state == GROUP_DEAD)
+        return KERR_COORDINATOR_NOT_AVAILABLE;
+    bool anonymous = generation < 0 && (!member_id || !*member_id);
+    if (anonymous && (g->state == GROUP_EMPTY || txn))
+        return KERR_NONE;
+    gmember *m = member_id ? member_find(g, member_id) : NULL;
+    if (!m)
+        return KERR_UNKNOWN_MEMBER_ID;
+    if (generation != g->generation)
+        return KERR_ILLEGAL_GENERATION;
+    if (g->state == GROUP_COMPLETING_REBALANCE)
+        return KERR_REBALANCE_IN_PROGRESS;
+    m->deadline_ms = now_ms + m->session_timeout_ms;
+    return KERR_NONE;
+}
+
+static void offset_put(goffset **h, const char *topic, int32_t partition, int64_t offset,
+                       int32_t leader_epoch, const char *metadata, int64_t commit_ms)
+{
+    char key[256];
+    size_t tl = strlen(topic);
+    if (tl > sizeof(key) - 5)
+        return;
+    memcpy(key, topic, tl + 1);
+    memcpy(key + tl + 1, &partition, 4);
+    size_t kl = tl + 5;
+    goffset *o = NULL;
+    HASH_FIND(hh, *h, key, kl, o);
+    if (!o) {
+        o = calloc(1, sizeof(*o));
+        BROOK_ASSERT(o);
+        memcpy(o->key, key, kl);
+        o->keylen = kl;
+        o->topic = dup_or_null(topic);
+        o->partition = partition;
+        HASH_ADD(hh, *h, key, kl, o);
+    }
+    o->offset = offset;
+    o->leader_epoch = leader_epoch;
+    free(o->metadata);
+    o->metadata = dup_or_null(metadata ? metadata : "");
+    o->commit_ms = commit_ms;
+}
+
+void group_apply_offset(group_coord *c, const char *group_id, int64_t pid, const char *topic,
+                        int32_t partition, int64_t offset, int32_t leader_epoch,
+                        const char *metadata, int64_t commit_ms)
+{
+    group *g = group_get(c, group_id);
+    if (g->state == GROUP_DEAD)
+        return;
+    if (pid < 0) {
+        offset_put(&g->offsets, topic, partition, offset, leader_epoch, metadata, commit_ms);
+        return;
+    }
+    gpending *p = NULL;
+    HASH_FIND(hh, g->pending, &pid, sizeof(pid), p);
+    if (!p) {
+        p = calloc(1, sizeof(*p));
+        BROOK_ASSERT(p);
+        p->pid = pid;
+        HASH_ADD(hh, g->pending, pid, sizeof(p->pid), p);
+    }
+    offset_put(&p->offsets, topic, partition, offset, leader_epoch, metadata, commit_ms);
+}
+
+void group_apply_txn_end(group_coord *c, const char *group_id, int64_t pid, bool commit)
+{
+    group *g = group_find(c, group_id);
+    gpending *p = NULL;
+    if (g)
+        HASH_FIND(hh, g->pending, &pid, sizeof(pid), p);
+    if (!p)
+        return;
+    if (commit)
+        for (goffset *o = p->offsets; o; o = o->hh.next)
+            offset_put(&g->offsets, o->topic, o->partition, o->offset, o->leader_epoch,
+                       o->metadata, o->commit_ms);
+    HASH_DEL(g->pending, p);
+    offsets_free(&p->offsets);
+    free(p);
+}
+
+void group_apply_generation(group_coord *c, const char *group_id, const char *protocol_type,
+                            int32_t generation)
+{
+    group *g = group_get(c, group_id);
+    if (generation > g->generation)
+        g->generation = generation;
+    if (protocol_type && *protocol_type && !g->protocol_type)
+        g->protocol_type = dup_or_null(protocol_type);
+}
+
+void group_apply_delete(group_coord *c, const char *group_id)
+{
+    group *g = group_find(c, group_id);
+    if (!g)
+        return;
+    HASH_DEL(c->groups, g);
+    group_free(g);
+}
+
+int16_t group_delete_check(const group_coord *c, const char *group_id)
+{
+    group *g = group_find(c, group_id);
+    if (!g || g->state == GROUP_DEAD)
+        return KERR_GROUP_ID_NOT_FOUND;
+    if (g->state != GROUP_EMPTY || g->nmembers > 0)
+        return KERR_NON_EMPTY_GROUP;
+    return KERR_NONE;
+}
+
+const goffset *group_offset(const group *g, const char *topic, int32_t partition)
+{
+    char key[256];
+    size_t tl = strlen(topic);
+    if (tl > sizeof(key) - 5)
+        return NULL;
+    memcpy(key, topic, tl + 1);
+    memcpy(key + tl + 1, &partition, 4);
+    goffset *o = NULL;
+    HASH_FIND(hh, g->offsets, key, tl + 5, o);
+    return o;
+}
+
+bool group_offset_pending(const group *g, const char *topic, int32_t partition)
+{
+    for (const gpending *p = g->pending; p; p = p->hh.next) {
+        char key[256];
+        size_t tl = strlen(topic);
+        if (tl > sizeof(key) - 5)
+            return false;
+        memcpy(key, topic, tl + 1);
+        memcpy(key + tl + 1, &partition, 4);
+        goffset *o = NULL;
+        HASH_FIND(hh, p->offsets, key, tl + 5, o);
+        if (o)
+            return true;
+    }
+    return false;
+}

@@ -1,0 +1,403 @@
+/* service.c - see service.h. */
+#include "group/service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "proto/errors.h"
+#include "proto/record.h"
+#include "txn/service.h"
+
+struct gs_wait {
+    partition *p;
+    int64_t need;
+    gs_done_fn done;
+    void *ctx;
+    /* applied when durable */
+    char *group_id;
+    int64_t pid;
+    int kind; /* 'O' offsets, 'E' txn end, 0 nothing */
+    bool commit;
+    gs_offset *offs;
+    int n;
+    int64_t now_ms;
+    gs_wait *next;
+};
+
+static partition *partition_for(group_service *s, const char *group_id)
+{
+    int32_t n = s->log_topic->npartitions;
+    return s->log_topic->parts[txn_log_partition_for(group_id, n)];
+}
+
+static void put_str(wr *w, const char *s) { wr_str(w, kslice_cstr(s ? s : "")); }
+
+static char *get_str(rd *r)
+{
+    kslice k = rd_str(r);
+    if (k.len < 0 || r->err)
+        return NULL;
+    return strndup((const char *)k.p, (size_t)k.len);
+}
+
+/* Appends records (all for one group's partition) as one batch. Returns the offset one
+ * past the batch, or -1 when the log refused it. */
+static int64_t append_records(group_service *s, const char *group_id, wr *keys, wr *values,
+                              const size_t *koff, const size_t *voff, const int32_t *vlen,
+                              int n, int64_t now_ms)
+{
+    partition *p = partition_for(s, group_id);
+    int64_t end = -1;
+    for (int i = 0; i < n; i++) {
+        uint8_t *batch;
+        size_t klen = (i + 1 < n ? koff[i + 1] : keys->len) - koff[i];
+        size_t len = rb_build_kv(&batch, keys->p + koff[i], klen,
+                                 vlen[i] < 0 ? NULL : values->p + voff[i],
+                                 vlen[i] < 0 ? 0 : (size_t)vlen[i], now_ms);
+        /* vlen < 0 is a tombstone: written as an empty value, which replay reads as
+         * "deleted" for 'G' records (the only kind that has tombstones). */
+        rb_header h;
+        int64_t base;
+        int rc = len && rb_validate(batch, len, &h) == RB_OK
+                     ? log_append(p->log, batch, len, &h, now_ms, &base)
+                     : LOG_ERR_NOMEM;
+        free(batch);
+        if (rc != LOG_OK) {
+            LOG_ERROR("group", "%s: cannot append to %s: %s", group_id, p->log->name,
+                      log_result_name(rc));
+            return -1;
+        }
+        end = base + 1;
+    }
+    store_mark_dirty(s->store, p);
+    return end;
+}
+
+static void wait_add(group_service *s, gs_wait *w) {
+    w->next = s->waits;
+    s->waits = w;
+}
+
+static gs_wait *wait_new(const char *group_id, int kind, int64_t pid, gs_done_fn done, void *ctx)
+{
+    gs_wait *w = calloc(1, sizeof(*w));
+    BROOK_ASSERT(w);
+    w->group_id = strdup(group_id);
+    BROOK_ASSERT(w->group_id);
+    w->kind = kind;
+    w->pid = pid;
+    w->done = done;
+    w->ctx = ctx;
+    return w;
+}
+
+static void wait_free(gs_wait *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        free((char *)w->offs[i].topic);
+        free((char *)w->offs[i].metadata);
+    }
+    free(w->offs);
+    free(w->group_id);
+    free(w);
+}
+
+static void wait_finish(group_service *s, gs_wait *w, bool ok)
+{
+    if (ok && w->kind == 'O')
+        for (int i = 0; i < w->n; i++)
+            group_apply_offset(&s->coord, w->group_id, w->pid, w->offs[i].topic,
+                               w->offs[i].partition, w->offs[i].offset, w->offs[i].leader_epoch,
+                               w->offs[i].metadata, w->now_ms);
+    else if (ok && w->kind == 'E')
+        group_apply_txn_end(&s->coord, w->group_id, w->pid, w->commit);
+    if (w->done)
+        w->done(w->ctx, ok);
+    wait_free(w);
+}
+
+void group_service_commit(group_service *s, const char *group_id, int64_t pid,
+                          const gs_offset *offs, int n, int64_t now_ms, gs_done_fn done,
+                          void *ctx)
+{
+    wr keys, values;
+    wr_init(&keys, 256);
+    wr_init(&values, 256);
+    size_t *koff = calloc((size_t)n + 1, sizeof(size_t)), *voff = calloc((size_t)n + 1,
+                                                                         sizeof(size_t));
+    int32_t *vlen = calloc((size_t)n + 1, sizeof(int32_t));
+    gs_wait *w = wait_new(group_id, 'O', pid, done, ctx);
+    w->offs = calloc((size_t)n + 1, sizeof(gs_offset));
+    BROOK_ASSERT(koff && voff && vlen && w->offs);
+    w->n = n;
+    w->now_ms = now_ms;
+    for (int i = 0; i < n; i++) {
+        koff[i] = keys.len;
+        wr_i8(&keys, pid < 0 ? 'O' : 'P');
+        put_str(&keys, group_id);
+        if (pid >= 0)
+            wr_i64(&keys, pid);
+        put_str(&keys, offs[i].topic);
+        wr_i32(&keys, offs[i].partition);
+        voff[i] = values.len;
+        wr_i64(&values, offs[i].offset);
+        wr_i32(&values, offs[i].leader_epoch);
+        put_str(&values, offs[i].metadata);
+        wr_i64(&values, now_ms);
+        vlen[i] = (int32_t)(values.len - voff[i]);
+        w->offs[i] = offs[i];
+        w->offs[i].topic = strdup(offs[i].topic);
+        w->offs[i].metadata = strdup(offs[i].metadata ? offs[i].metadata : "");
+        BROOK_ASSERT(w->offs[i].topic && w->offs[i].metadata);
+    }
+    int64_t end = keys.oom || values.oom ? -1
+                                         : append_records(s, group_id, &keys, &values, koff, voff,
+                                                          vlen, n, now_ms);
+    wr_free(&keys);
+    wr_free(&values);
+    free(koff);
+    free(voff);
+    free(vlen);
+    if (end < 0) {
+        wait_finish(s, w, false);
+        return;
+    }
+    w->p = partition_for(s, group_id);
+    w->need = end;
+    wait_add(s, w);
+    group_service_progress(s, now_ms);
+}
+
+void group_service_txn_end(group_service *s, const char *group_id, int64_t pid, bool commit,
+                           int64_t now_ms, gs_done_fn done, void *ctx)
+{
+    wr keys, values;
+    wr_init(&keys, 64);
+    wr_init(&values, 8);
+    wr_i8(&keys, 'E');
+    put_str(&keys, group_id);
+    wr_i64(&keys, pid);
+    wr_bool(&values, commit);
+    size_t koff = 0, voff = 0;
+    int32_t vlen = (int32_t)values.len;
+    gs_wait *w = wait_new(group_id, 'E', pid, done, ctx);
+    w->commit = commit;
+    int64_t end = append_records(s, group_id, &keys, &values, &koff, &voff, &vlen, 1, now_ms);
+    wr_free(&keys);
+    wr_free(&values);
+    if (end < 0) {
+        wait_finish(s, w, false);
+        return;
+    }
+    w->p = partition_for(s, group_id);
+    w->need = end;
+    wait_add(s, w);
+    group_service_progress(s, now_ms);
+}
+
+int16_t group_service_delete(group_service *s, const char *group_id, int64_t now_ms)
+{
+    int16_t err = group_delete_check(&s->coord, group_id);
+    if (err != KERR_NONE)
+        return err;
+    wr keys, values;
+    wr_init(&keys, 64);
+    wr_init(&values, 8);
+    wr_i8(&keys, 'G');
+    put_str(&keys, group_id);
+    size_t koff = 0, voff = 0;
+    int32_t vlen = -1;
+    int64_t end = append_records(s, group_id, &keys, &values, &koff, &voff, &vlen, 1, now_ms);
+    wr_free(&keys);
+    wr_free(&values);
+    if (end < 0)
+        return KERR_KAFKA_STORAGE_ERROR;
+    /* Deleting is not visible as "done" to anybody waiting, so it applies at once; the
+     * tombstone reaches the disk with the next group commit. */
+    group_apply_delete(&s->coord, group_id);
+    return KERR_NONE;
+}
+
+static void persist_generation(group_service *s, const group *g, int64_t now_ms)
+{
+    wr keys, values;
+    wr_init(&keys, 64);
+    wr_init(&values, 64);
+    wr_i8(&keys, 'G');
+    put_str(&keys, g->id);
+    put_str(&values, g->protocol_type);
+    wr_i32(&values, g->generation);
+    size_t koff = 0, voff = 0;
+    int32_t vlen = (int32_t)values.len;
+    if (!keys.oom && !values.oom)
+        append_records(s, g->id, &keys, &values, &koff, &voff, &vlen, 1, now_ms);
+    wr_free(&keys);
+    wr_free(&values);
+}
+
+void group_service_flush_actions(group_service *s, int64_t now_ms)
+{
+    for (int round = 0; round < 1000 && s->coord.nacts > 0; round++) {
+        size_t n = s->coord.nacts;
+        for (size_t i = 0; i < n; i++) {
+            group_action *a = &s->coord.acts[i];
+            if (a->kind == GA_PERSIST_GROUP)
+                persist_generation(s, a->g, now_ms);
+            else
+                s->on_action(s->ctx, a);
+        }
+        group_coord_clear_actions(&s->coord);
+    }
+}
+
+void group_service_progress(group_service *s, int64_t now_ms)
+{
+    BROOK_UNUSED(now_ms);
+    gs_wait **pp = &s->waits;
+    while (*pp) {
+        gs_wait *w = *pp;
+        bool gone = w->p == NULL;
+        bool failed = !gone && w->p->log->failed &&
+                      store_high_watermark(s->store, w->p) < w->need;
+        if (!gone && !failed && store_high_watermark(s->store, w->p) < w->need) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        wait_finish(s, w, !gone && !failed);
+        pp = &s->waits; /* a callback may have added waits */
+    }
+}
+
+void group_service_tick(group_service *s, int64_t now_ms)
+{
+    group_tick(&s->coord, now_ms);
+    group_service_flush_actions(s, now_ms);
+}
+
+void group_service_forget_partition(group_service *s, partition *p)
+{
+    for (gs_wait *w = s->waits; w; w = w->next)
+        if (w->p == p)
+            w->p = NULL;
+}
+
+/* Applies one record of the offsets topic during replay. */
+static void replay_record(group_service *s, const rb_record *rec)
+{
+    rd k, v;
+    rd_init(&k, rec->key, (size_t)rec->key_len);
+    rd_init(&v, rec->value ? rec->value : (const uint8_t *)"",
+            rec->value ? (size_t)rec->value_len : 0);
+    int8_t type = rd_i8(&k);
+    char *group = get_str(&k);
+    if (!group)
+        return;
+    int64_t pid = type == 'P' || type == 'E' ? rd_i64(&k) : -1;
+    if (type == 'O' || type == 'P') {
+        char *topic = get_str(&k);
+        int32_t part = rd_i32(&k);
+        int64_t off = rd_i64(&v);
+        int32_t epoch = rd_i32(&v);
+        char *meta = get_str(&v);
+        int64_t ts = rd_i64(&v);
+        if (topic && !k.err && !v.err)
+            group_apply_offset(&s->coord, group, pid, topic, part, off, epoch, meta, ts);
+        free(topic);
+        free(meta);
+    } else if (type == 'E') {
+        bool commit = rd_bool(&v);
+        if (!k.err && !v.err)
+            group_apply_txn_end(&s->coord, group, pid, commit);
+    } else if (type == 'G') {
+        if (rec->value_len <= 0) {
+            group_apply_delete(&s->coord, group);
+        } else {
+            char *ptype = get_str(&v);
+            int32_t gen = rd_i32(&v);
+            if (!v.err)
+                group_apply_generation(&s->coord, group, ptype, gen);
+            free(ptype);
+        }
+    }
+    free(group);
+}
+
+static int replay_partition(group_service *s, partition *p)
+{
+    plog *l = p->log;
+    int64_t next = l->log_start_offset;
+    int n = 0;
+    for (int guard = 0; guard < 100000000 && next < l->log_end_offset; guard++) {
+        arena a;
+        arena_init(&a);
+        uint8_t *data;
+        size_t len;
+        int rc = log_read(l, next, l->log_end_offset, 1 << 20, true, &a, &data, &len);
+        if (rc != LOG_OK || len == 0) {
+            arena_free(&a);
+            return rc == LOG_OK ? n : -EIO;
+        }
+        size_t off = 0;
+        while (off + RB_HEADER_SIZE <= len) {
+            rb_header h;
+            size_t total;
+            if (rb_check_stored(data + off, len - off, &h, &total) != RB_OK)
+                break;
+            rb_iter it;
+            rb_record rec;
+            if (!(h.attributes & RB_ATTR_CONTROL) && rb_iter_init(&it, data + off, total) == 0)
+                while (rb_iter_next(&it, &rec) == 1)
+                    if (rec.key && rec.key_len > 0) {
+                        replay_record(s, &rec);
+                        n++;
+                    }
+            next = rb_last_offset(&h) + 1;
+            off += total;
+        }
+        arena_free(&a);
+        if (off == 0)
+            break;
+    }
+    return n;
+}
+
+int group_service_start(group_service *s, const group_config *cfg, store *st, metadata *md,
+                        gs_action_fn on_action, void *ctx, int64_t now_ms)
+{
+    BROOK_UNUSED(now_ms);
+    memset(s, 0, sizeof(*s));
+    group_coord_init(&s->coord, cfg);
+    s->store = st;
+    s->md = md;
+    s->on_action = on_action;
+    s->ctx = ctx;
+    s->log_topic = md_find(md, kslice_cstr(GROUP_LOG_TOPIC));
+    if (!s->log_topic)
+        return -ENOENT;
+    int total = 0;
+    for (int32_t i = 0; i < s->log_topic->npartitions; i++) {
+        int n = replay_partition(s, s->log_topic->parts[i]);
+        if (n < 0)
+            return n;
+        total += n;
+    }
+    LOG_INFO("group", "consumer offsets replayed: %d records, %u groups", total,
+             HASH_COUNT(s->coord.groups));
+    return 0;
+}
+
+void group_service_stop(group_service *s)
+{
+    while (s->waits) {
+        gs_wait *w = s->waits;
+        s->waits = w->next;
+        if (w->done)
+            w->done(w->ctx, false);
+        wait_free(w);
+    }
+    group_coord_free(&s->coord);
+}

@@ -1,0 +1,70 @@
+/*
+ * service.h - runs the group coordinator (group.h) against this node's storage.
+ *
+ * Owns: the internal topic __consumer_offsets (a group lives in partition
+ * abs(javaHashCode(group)) % N) and the records in it:
+ *   'O' group, topic, partition -> offset, leader epoch, metadata, time   (committed)
+ *   'P' group, pid, topic, partition -> the same                          (pending, txn)
+ *   'E' group, pid -> commit flag                                         (txn marker)
+ *   'G' group -> protocol type, generation (null value: group deleted)
+ * A change is applied to the coordinator only once its record is durable; at start the
+ * records are replayed in log order.
+ * Never: decides membership (the coordinator does) or encodes responses.
+ */
+#ifndef BROOK_GROUP_SERVICE_H
+#define BROOK_GROUP_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "cluster/metadata.h"
+#include "group/group.h"
+#include "storage/store.h"
+
+#define GROUP_LOG_TOPIC "__consumer_offsets"
+
+typedef struct gs_wait gs_wait;
+typedef void (*gs_done_fn)(void *ctx, bool ok);
+typedef void (*gs_action_fn)(void *ctx, const group_action *a);
+
+typedef struct group_service {
+    group_coord coord;
+    store *store;
+    metadata *md;
+    topic *log_topic;
+    gs_action_fn on_action; /* answers JoinGroup/SyncGroup/... */
+    void *ctx;
+    gs_wait *waits;
+} group_service;
+
+/* One offset to store: committed (pid < 0) or pending for a transaction. */
+typedef struct gs_offset {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch;
+    const char *metadata;
+} gs_offset;
+
+int group_service_start(group_service *s, const group_config *cfg, store *st, metadata *md,
+                        gs_action_fn on_action, void *ctx, int64_t now_ms);
+void group_service_stop(group_service *s);
+/* Runs the coordinator's queued actions (call after every group_* event). */
+void group_service_flush_actions(group_service *s, int64_t now_ms);
+/* Persists offsets; once durable they are applied and done(ctx, true) runs (false when
+ * the log failed: nothing was applied). */
+void group_service_commit(group_service *s, const char *group_id, int64_t pid,
+                          const gs_offset *offs, int n, int64_t now_ms, gs_done_fn done,
+                          void *ctx);
+/* A transaction marker for a group participant: applies or drops pid's pending offsets
+ * once the marker record is durable, then done(ctx, ok). */
+void group_service_txn_end(group_service *s, const char *group_id, int64_t pid, bool commit,
+                           int64_t now_ms, gs_done_fn done, void *ctx);
+/* Deletes an empty group durably (tombstones for its offsets). Returns a Kafka error. */
+int16_t group_service_delete(group_service *s, const char *group_id, int64_t now_ms);
+void group_service_progress(group_service *s, int64_t now_ms);
+void group_service_tick(group_service *s, int64_t now_ms);
+void group_service_forget_partition(group_service *s, partition *p);
+
+#endif

@@ -1,0 +1,362 @@
+/* group_msgs.c - see group_msgs.h. Field layouts follow shared/kafka/SCHEMAS.txt. */
+#include "proto/group_msgs.h"
+
+#include "base/assert.h"
+#include "proto/api.h"
+
+#define ARENA_ARRAY(a, type, n)                                                                \
+    ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
+
+static int done(rd *r) { return r->err ? -1 : 0; }
+
+int joingroup_req_decode(rd *r, int16_t v, arena *a, joingroup_req *q)
+{
+    q->group_id = rd_str(r);
+    q->session_timeout_ms = rd_i32(r);
+    q->rebalance_timeout_ms = v >= 1 ? rd_i32(r) : q->session_timeout_ms;
+    q->member_id = rd_str(r);
+    q->group_instance_id = v >= 5 ? rd_str(r) : KSLICE_NULL;
+    q->protocol_type = rd_str(r);
+    q->nprotocols = rd_array(r, 6);
+    if (q->nprotocols < 0)
+        return -1;
+    q->protocols = ARENA_ARRAY(a, join_protocol, q->nprotocols);
+    if (q->nprotocols > 0 && !q->protocols)
+        return -1;
+    for (int32_t i = 0; i < q->nprotocols && !r->err; i++) {
+        q->protocols[i].name = rd_str(r);
+        q->protocols[i].metadata = rd_bytes(r);
+        rd_tags(r);
+    }
+    rd_tags(r);
+    return done(r);
+}
+
+void joingroup_resp_encode(wr *w, int16_t v, const joingroup_resp *m)
+{
+    if (v >= 2)
+        wr_i32(w, 0);
+    wr_i16(w, m->error_code);
+    wr_i32(w, m->generation_id);
+    wr_cstr(w, m->protocol_name ? m->protocol_name : "");
+    wr_cstr(w, m->leader ? m->leader : "");
+    wr_cstr(w, m->member_id ? m->member_id : "");
+    wr_array(w, m->nmembers);
+    for (int32_t i = 0; i < m->nmembers; i++) {
+        wr_cstr(w, m->members[i].member_id);
+        if (v >= 5)
+            wr_cstr(w, m->members[i].group_instance_id);
+        wr_bytes(w, (kslice){m->members[i].metadata, m->members[i].metadata_len});
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+int syncgroup_req_decode(rd *r, int16_t v, arena *a, syncgroup_req *q)
+{
+    q->group_id = rd_str(r);
+    q->generation_id = rd_i32(r);
+    q->member_id = rd_str(r);
+    q->group_instance_id = v >= 3 ? rd_str(r) : KSLICE_NULL;
+    q->nassignments = rd_array(r, 6);
+    if (q->nassignments < 0)
+        return -1;
+    q->assignments = ARENA_ARRAY(a, sync_assignment, q->nassignments);
+    if (q->nassignments > 0 && !q->assignments)
+        return -1;
+    for (int32_t i = 0; i < q->nassignments && !r->err; i++) {
+        q->assignments[i].member_id = rd_str(r);
+        q->assignments[i].assignment = rd_bytes(r);
+        rd_tags(r);
+    }
+    rd_tags(r);
+    return done(r);
+}
+
+void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const uint8_t *assignment,
+                           int32_t len)
+{
+    if (v >= 1)
+        wr_i32(w, 0);
+    wr_i16(w, error_code);
+    wr_bytes(w, (kslice){assignment, assignment ? len : 0});
+    wr_tags(w);
+}
+
+int heartbeat_req_decode(rd *r, int16_t v, arena *a, heartbeat_req *q)
+{
+    BROOK_UNUSED(a);
+    q->group_id = rd_str(r);
+    q->generation_id = rd_i32(r);
+    q->member_id = rd_str(r);
+    q->group_instance_id = v >= 3 ? rd_str(r) : KSLICE_NULL;
+    rd_tags(r);
+    return done(r);
+}
+
+void group_error_resp_encode(wr *w, int16_t api_key, int16_t v, int16_t error_code)
+{
+    /* Heartbeat and LeaveGroup have throttle from v1; AddOffsetsToTxn always. */
+    if (api_key == API_ADD_OFFSETS_TO_TXN || v >= 1)
+        wr_i32(w, 0);
+    wr_i16(w, error_code);
+    wr_tags(w);
+}
+
+int leavegroup_req_decode(rd *r, int16_t v, arena *a, leavegroup_req *q)
+{
+    BROOK_UNUSED(v);
+    BROOK_UNUSED(a);
+    q->group_id = rd_str(r);
+    q->member_id = rd_str(r);
+    rd_tags(r);
+    return done(r);
+}
+
+/* Topics with partitions carrying (offset, [leader epoch], metadata). */
+static int decode_offset_topics(rd *r, arena *a, bool epoch, int32_t *n_out,
+                                offset_topic **out)
+{
+    int32_t n = rd_array(r, 6);
+    if (n < 0)
+        return -1;
+    offset_topic *t = ARENA_ARRAY(a, offset_topic, n);
+    if (n > 0 && !t)
+        return -1;
+    for (int32_t i = 0; i < n && !r->err; i++) {
+        t[i].name = rd_str(r);
+        t[i].nparts = rd_array(r, 14);
+        if (t[i].nparts < 0)
+            return -1;
+        t[i].parts = ARENA_ARRAY(a, offset_part, t[i].nparts);
+        if (t[i].nparts > 0 && !t[i].parts)
+            return -1;
+        for (int32_t k = 0; k < t[i].nparts && !r->err; k++) {
+            offset_part *p = &t[i].parts[k];
+            p->index = rd_i32(r);
+            p->offset = rd_i64(r);
+            p->leader_epoch = epoch ? rd_i32(r) : -1;
+            p->metadata = rd_str(r);
+            rd_tags(r);
+        }
+        rd_tags(r);
+    }
+    *n_out = n;
+    *out = t;
+    return r->err ? -1 : 0;
+}
+
+int offsetcommit_req_decode(rd *r, int16_t v, arena *a, offsetcommit_req *q)
+{
+    q->group_id = rd_str(r);
+    q->generation_id = rd_i32(r);
+    q->member_id = rd_str(r);
+    q->group_instance_id = v >= 7 ? rd_str(r) : KSLICE_NULL;
+    if (v >= 2 && v <= 4)
+        (void)rd_i64(r); /* retention_time_ms: brokers decide retention */
+    if (decode_offset_topics(r, a, v >= 6, &q->ntopics, &q->topics) != 0)
+        return -1;
+    rd_tags(r);
+    return done(r);
+}
+
+void offsetcommit_resp_encode(wr *w, int16_t v, bool txn, const offset_topic *topics,
+                              int32_t ntopics)
+{
+    if (txn || v >= 3)
+        wr_i32(w, 0);
+    wr_array(w, ntopics);
+    for (int32_t i = 0; i < ntopics; i++) {
+        wr_str(w, topics[i].name);
+        wr_array(w, topics[i].nparts);
+        for (int32_t k = 0; k < topics[i].nparts; k++) {
+            wr_i32(w, topics[i].parts[k].index);
+            wr_i16(w, topics[i].parts[k].error_code);
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+int offsetfetch_req_decode(rd *r, int16_t v, arena *a, offsetfetch_req *q)
+{
+    q->group_id = rd_str(r);
+    q->ntopics = rd_array(r, 6);
+    if (q->ntopics < 0 && v < 2)
+        return -1; /* null "all topics" exists only from v2 */
+    q->topics = ARENA_ARRAY(a, fetch_topic_parts, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        q->topics[i].name = rd_str(r);
+        q->topics[i].nparts = rd_array(r, 4);
+        if (q->topics[i].nparts < 0)
+            return -1;
+        q->topics[i].parts = ARENA_ARRAY(a, int32_t, q->topics[i].nparts);
+        if (q->topics[i].nparts > 0 && !q->topics[i].parts)
+            return -1;
+        for (int32_t k = 0; k < q->topics[i].nparts && !r->err; k++)
+            q->topics[i].parts[k] = rd_i32(r);
+        rd_tags(r);
+    }
+    q->require_stable = v >= 7 ? rd_bool(r) : false;
+    rd_tags(r);
+    return done(r);
+}
+
+void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m)
+{
+    if (v >= 3)
+        wr_i32(w, 0);
+    wr_array(w, m->ntopics);
+    for (int32_t i = 0; i < m->ntopics; i++) {
+        const offset_topic *t = &m->topics[i];
+        wr_str(w, t->name);
+        wr_array(w, t->nparts);
+        for (int32_t k = 0; k < t->nparts; k++) {
+            const offset_part *p = &t->parts[k];
+            wr_i32(w, p->index);
+            wr_i64(w, p->offset);
+            if (v >= 5)
+                wr_i32(w, p->leader_epoch);
+            wr_str(w, p->metadata.len >= 0 ? p->metadata : kslice_cstr(""));
+            wr_i16(w, p->error_code);
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    if (v >= 2)
+        wr_i16(w, m->error_code);
+    wr_tags(w);
+}
+
+int group_names_req_decode(rd *r, int16_t v, arena *a, names_req *q)
+{
+    BROOK_UNUSED(v);
+    q->n = rd_array(r, 2);
+    if (q->n < 0)
+        return -1;
+    q->names = ARENA_ARRAY(a, kslice, q->n);
+    if (q->n > 0 && !q->names)
+        return -1;
+    for (int32_t i = 0; i < q->n && !r->err; i++)
+        q->names[i] = rd_str(r);
+    rd_tags(r);
+    return done(r);
+}
+
+void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int32_t n)
+{
+    if (v >= 1)
+        wr_i32(w, 0);
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_i16(w, g[i].error_code);
+        wr_str(w, g[i].group_id);
+        wr_cstr(w, g[i].state ? g[i].state : "");
+        wr_cstr(w, g[i].protocol_type ? g[i].protocol_type : "");
+        wr_cstr(w, g[i].protocol_data ? g[i].protocol_data : "");
+        wr_array(w, g[i].nmembers);
+        for (int32_t k = 0; k < g[i].nmembers; k++) {
+            const described_member *m = &g[i].members[k];
+            wr_cstr(w, m->member_id);
+            wr_cstr(w, m->client_id ? m->client_id : "");
+            wr_cstr(w, m->client_host ? m->client_host : "");
+            wr_bytes(w, (kslice){m->metadata, m->metadata ? m->metadata_len : 0});
+            wr_bytes(w, (kslice){m->assignment, m->assignment ? m->assignment_len : 0});
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+void listgroups_resp_encode(wr *w, int16_t v, int16_t error_code, const listed_group *g,
+                            int32_t n)
+{
+    if (v >= 1)
+        wr_i32(w, 0);
+    wr_i16(w, error_code);
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_cstr(w, g[i].group_id);
+        wr_cstr(w, g[i].protocol_type ? g[i].protocol_type : "");
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+void deletegroups_resp_encode(wr *w, int16_t v, const kslice *ids, const int16_t *errors,
+                              int32_t n)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0);
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_str(w, ids[i]);
+        wr_i16(w, errors[i]);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+int addoffsets_req_decode(rd *r, int16_t v, arena *a, addoffsets_req *q)
+{
+    BROOK_UNUSED(v);
+    BROOK_UNUSED(a);
+    q->transactional_id = rd_str(r);
+    q->producer_id = rd_i64(r);
+    q->producer_epoch = rd_i16(r);
+    q->group_id = rd_str(r);
+    rd_tags(r);
+    return done(r);
+}
+
+int txnoffsetcommit_req_decode(rd *r, int16_t v, arena *a, txnoffsetcommit_req *q)
+{
+    q->transactional_id = rd_str(r);
+    q->group_id = rd_str(r);
+    q->producer_id = rd_i64(r);
+    q->producer_epoch = rd_i16(r);
+    q->generation_id = -1;
+    q->member_id = q->group_instance_id = KSLICE_NULL;
+    if (v >= 3) {
+        q->generation_id = rd_i32(r);
+        q->member_id = rd_str(r);
+        q->group_instance_id = rd_str(r);
+    }
+    if (decode_offset_topics(r, a, v >= 2, &q->ntopics, &q->topics) != 0)
+        return -1;
+    rd_tags(r);
+    return done(r);
+}
+
+int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
+{
+    union {
+        joingroup_req jg;
+        syncgroup_req sg;
+        heartbeat_req hb;
+        leavegroup_req lg;
+        offsetcommit_req oc;
+        offsetfetch_req of;
+        names_req nr;
+        addoffsets_req ao;
+        txnoffsetcommit_req to;
+    } u;
+    switch (api_key) {
+    case API_JOIN_GROUP: return joingroup_req_decode(r, version, a, &u.jg);
+    case API_SYNC_GROUP: return syncgroup_req_decode(r, version, a, &u.sg);
+    case API_HEARTBEAT: return heartbeat_req_decode(r, version, a, &u.hb);
+    case API_LEAVE_GROUP: return leavegroup_req_decode(r, version, a, &u.lg);
+    case API_OFFSET_COMMIT: return offsetcommit_req_decode(r, version, a, &u.oc);
+    case API_OFFSET_FETCH: return offsetfetch_req_decode(r, version, a, &u.of);
+    case API_DESCRIBE_GROUPS:
+    case API_DELETE_GROUPS: return group_names_req_decode(r, version, a, &u.nr);
+    case API_LIST_GROUPS: rd_tags(r); return done(r);
+    case API_ADD_OFFSETS_TO_TXN: return addoffsets_req_decode(r, version, a, &u.ao);
+    case API_TXN_OFFSET_COMMIT: return txnoffsetcommit_req_decode(r, version, a, &u.to);
+    }
+    return -2;
+}

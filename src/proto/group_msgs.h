@@ -1,0 +1,169 @@
+/*
+ * group_msgs.h - codecs of the consumer-group APIs and of the transactional offset APIs:
+ * JoinGroup 0-5, SyncGroup 0-3, Heartbeat 0-3, LeaveGroup 0-1, OffsetCommit 2-7,
+ * OffsetFetch 1-7 (6+ flexible), DescribeGroups 0-2, ListGroups 0-2, DeleteGroups 0-1,
+ * AddOffsetsToTxn 0-1, TxnOffsetCommit 0-3 (3 flexible).
+ *
+ * Same contract as msgs.h: decoders check every length, arrays live in the request's
+ * arena, strings and bytes borrow the request buffer; encoders write a response body.
+ */
+#ifndef BROOK_PROTO_GROUP_MSGS_H
+#define BROOK_PROTO_GROUP_MSGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+typedef struct join_protocol {
+    kslice name, metadata;
+} join_protocol;
+
+typedef struct joingroup_req {
+    kslice group_id;
+    int32_t session_timeout_ms, rebalance_timeout_ms;
+    kslice member_id, group_instance_id, protocol_type;
+    int32_t nprotocols;
+    join_protocol *protocols;
+} joingroup_req;
+int joingroup_req_decode(rd *r, int16_t v, arena *a, joingroup_req *q);
+
+typedef struct join_member {
+    const char *member_id, *group_instance_id;
+    const uint8_t *metadata;
+    int32_t metadata_len;
+} join_member;
+typedef struct joingroup_resp {
+    int16_t error_code;
+    int32_t generation_id;
+    const char *protocol_name, *leader, *member_id;
+    int32_t nmembers;
+    const join_member *members;
+} joingroup_resp;
+void joingroup_resp_encode(wr *w, int16_t v, const joingroup_resp *m);
+
+typedef struct sync_assignment {
+    kslice member_id, assignment;
+} sync_assignment;
+typedef struct syncgroup_req {
+    kslice group_id;
+    int32_t generation_id;
+    kslice member_id, group_instance_id;
+    int32_t nassignments;
+    sync_assignment *assignments;
+} syncgroup_req;
+int syncgroup_req_decode(rd *r, int16_t v, arena *a, syncgroup_req *q);
+void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const uint8_t *assignment,
+                           int32_t len);
+
+typedef struct heartbeat_req {
+    kslice group_id;
+    int32_t generation_id;
+    kslice member_id, group_instance_id;
+} heartbeat_req;
+int heartbeat_req_decode(rd *r, int16_t v, arena *a, heartbeat_req *q);
+/* Heartbeat, LeaveGroup, AddOffsetsToTxn: throttle (v1+ or always) + error. */
+void group_error_resp_encode(wr *w, int16_t api_key, int16_t v, int16_t error_code);
+
+typedef struct leavegroup_req {
+    kslice group_id, member_id;
+} leavegroup_req;
+int leavegroup_req_decode(rd *r, int16_t v, arena *a, leavegroup_req *q);
+
+typedef struct offset_part {
+    int32_t index;
+    int64_t offset;
+    int32_t leader_epoch;
+    kslice metadata;
+    int16_t error_code; /* response */
+} offset_part;
+typedef struct offset_topic {
+    kslice name;
+    int32_t nparts;
+    offset_part *parts;
+} offset_topic;
+
+typedef struct offsetcommit_req {
+    kslice group_id;
+    int32_t generation_id;
+    kslice member_id, group_instance_id;
+    int32_t ntopics;
+    offset_topic *topics;
+} offsetcommit_req;
+int offsetcommit_req_decode(rd *r, int16_t v, arena *a, offsetcommit_req *q);
+/* OffsetCommit and TxnOffsetCommit answer the same shape: topics, partitions, errors. */
+void offsetcommit_resp_encode(wr *w, int16_t v, bool txn, const offset_topic *topics,
+                              int32_t ntopics);
+
+typedef struct fetch_topic_parts {
+    kslice name;
+    int32_t nparts;
+    int32_t *parts;
+} fetch_topic_parts;
+typedef struct offsetfetch_req {
+    kslice group_id;
+    int32_t ntopics; /* -1: all */
+    fetch_topic_parts *topics;
+    bool require_stable;
+} offsetfetch_req;
+int offsetfetch_req_decode(rd *r, int16_t v, arena *a, offsetfetch_req *q);
+typedef struct offsetfetch_resp {
+    int32_t ntopics;
+    offset_topic *topics; /* offset -1 and metadata "" for none */
+    int16_t error_code;
+} offsetfetch_resp;
+void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m);
+
+typedef struct names_req {
+    int32_t n;
+    kslice *names;
+} names_req;
+/* DescribeGroups and DeleteGroups requests: a list of group ids. */
+int group_names_req_decode(rd *r, int16_t v, arena *a, names_req *q);
+
+typedef struct described_member {
+    const char *member_id, *client_id, *client_host;
+    const uint8_t *metadata, *assignment;
+    int32_t metadata_len, assignment_len;
+} described_member;
+typedef struct described_group {
+    int16_t error_code;
+    kslice group_id;
+    const char *state, *protocol_type, *protocol_data;
+    int32_t nmembers;
+    described_member *members;
+} described_group;
+void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int32_t n);
+
+typedef struct listed_group {
+    const char *group_id, *protocol_type;
+} listed_group;
+void listgroups_resp_encode(wr *w, int16_t v, int16_t error_code, const listed_group *g,
+                            int32_t n);
+void deletegroups_resp_encode(wr *w, int16_t v, const kslice *ids, const int16_t *errors,
+                              int32_t n);
+
+typedef struct addoffsets_req {
+    kslice transactional_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    kslice group_id;
+} addoffsets_req;
+int addoffsets_req_decode(rd *r, int16_t v, arena *a, addoffsets_req *q);
+
+typedef struct txnoffsetcommit_req {
+    kslice transactional_id, group_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t generation_id; /* v3+, else -1 */
+    kslice member_id, group_instance_id;
+    int32_t ntopics;
+    offset_topic *topics;
+} txnoffsetcommit_req;
+int txnoffsetcommit_req_decode(rd *r, int16_t v, arena *a, txnoffsetcommit_req *q);
+
+/* Dispatches to the decoders above (for the fuzz target). -2: not a group API. */
+int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a);
+
+#endif
