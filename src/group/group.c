@@ -291,9 +291,9 @@ static void prepare_rebalance(group_coord *c, group *g, int64_t now_ms)
         if (g->members[i]->rebalance_timeout_ms > timeout)
             timeout = g->members[i]->rebalance_timeout_ms;
     }
-    if (g->state == GROUP_EMPTY && timeout > c->cfg.initial_rebalance_delay_ms)
-        timeout = c->cfg.initial_rebalance_delay_ms > 0 ? c->cfg.initial_rebalance_delay_ms
-                                                        : timeout;
+    g->initial_join = g->state == GROUP_EMPTY;
+    if (g->initial_join && timeout > c->cfg.initial_rebalance_delay_ms)
+        timeout = c->cfg.initial_rebalance_delay_ms;
     g->rebalance_deadline_ms = now_ms + timeout;
     set_state(g, GROUP_PREPARING_REBALANCE);
     c->rebalances++;
@@ -366,9 +366,11 @@ static void maybe_complete_join(group_coord *c, group *g, int64_t now_ms)
     for (int i = 0; i < g->nmembers && all; i++)
         all = g->members[i]->join_req != 0;
     /* A group that starts from Empty waits the initial delay so joiners arrive together. */
-    if ((all && g->nmembers > 0 && g->generation > 0) || now_ms >= g->rebalance_deadline_ms ||
-        g->nmembers == 0)
+    if ((all && g->nmembers > 0 && !g->initial_join) || now_ms >= g->rebalance_deadline_ms ||
+        g->nmembers == 0) {
+        g->initial_join = false;
         complete_join(c, g, now_ms);
+    }
 }
 
 static gmember *member_add(group *g, const join_args *a, const char *id, group_req req,

@@ -91,6 +91,7 @@ typedef struct group {
     gpending_id *pending_ids; /* member ids handed out with MEMBER_ID_REQUIRED */
     int npending_ids, pending_ids_cap;
     int64_t rebalance_deadline_ms;
+    bool initial_join; /* rebalancing from Empty: wait the initial delay for more joiners */
     goffset *offsets;
     gpending *pending; /* by producer id */
     UT_hash_handle hh;

@@ -544,6 +544,19 @@ static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len
     int type = rb_control_type(batch, len);
     if (type < 0)
         return LOG_OK; /* unknown control record: nothing to track */
+    pstate_entry *open = pstate_find(&l->ps, h->producer_id);
+    if (write_index && open && open->txn != PS_TXN_NONE) {
+        aborted_txn cl = {h->producer_id, open->txn_first_offset, h->base_offset};
+        if (l->nclosing == l->closing_cap) {
+            size_t cap = l->closing_cap ? l->closing_cap * 2 : 8;
+            aborted_txn *n = realloc(l->closing, cap * sizeof(*n));
+            if (!n)
+                return LOG_ERR_NOMEM;
+            l->closing = n;
+            l->closing_cap = cap;
+        }
+        l->closing[l->nclosing++] = cl;
+    }
     aborted_txn a;
     if (!pstate_on_marker(&l->ps, h->producer_id, h->producer_epoch, type == RB_CONTROL_COMMIT,
                           h->base_offset, &a))
@@ -648,7 +661,20 @@ int log_producer_check(const plog *l, const rb_header *h, bool txn_verified, int
 int64_t log_last_stable_offset(const plog *l, int64_t hw)
 {
     int64_t fu = pstate_first_unstable_offset(&l->ps);
+    for (size_t i = 0; i < l->nclosing; i++)
+        if (l->closing[i].last_offset >= hw && l->closing[i].first_offset < fu)
+            fu = l->closing[i].first_offset;
     return fu < hw ? fu : hw;
+}
+
+/* Forgets ended transactions whose marker is now below the durable end. */
+static void prune_closing(plog *l)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->nclosing; i++)
+        if (l->closing[i].last_offset >= l->durable_offset)
+            l->closing[k++] = l->closing[i];
+    l->nclosing = k;
 }
 
 static int cmp_aborted_first(const void *a, const void *b)
@@ -772,6 +798,7 @@ static void log_free(plog *l)
 {
     pstate_free(&l->ps);
     free(l->aborted);
+    free(l->closing);
     for (size_t i = 0; i < l->nsegs; i++)
         seg_free(l->segs[i]);
     free(l->segs);
@@ -910,6 +937,7 @@ static int log_roll(plog *l, int64_t now_ms)
         }
     }
     l->durable_offset = l->log_end_offset;
+    prune_closing(l);
     snapshot_write(l); /* bounds the replay after a crash to the new active segment */
     int rc = seg_create(l, l->log_end_offset);
     if (rc != LOG_OK) {
@@ -1210,6 +1238,7 @@ void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err)
         l->failed = true;
     } else if (!l->failed && end_offset > l->durable_offset) {
         l->durable_offset = end_offset;
+        prune_closing(l);
     }
     if (seg->deleted && seg->pins == 0)
         seg_free(seg);

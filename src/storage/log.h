@@ -96,6 +96,8 @@ typedef struct plog {
     pstate ps;              /* producer state, current up to log_end_offset */
     aborted_txn *aborted;   /* every aborted transaction still in the log, marker order */
     size_t naborted, aborted_cap;
+    aborted_txn *closing;   /* ended transactions whose marker may not be durable yet */
+    size_t nclosing, closing_cap;
     void *user;             /* owner's back pointer */
 } plog;
 
@@ -123,7 +125,10 @@ int log_producer_check(const plog *l, const rb_header *h, bool txn_verified, int
 /* Appends a COMMIT or ABORT marker for (pid, epoch); *offset_out gets its offset. */
 int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
                       int64_t now_ms, int64_t *offset_out);
-/* Last stable offset given the high watermark: min(first open transaction, hw). */
+/* Last stable offset given the high watermark: min(first offset of every open
+ * transaction, first offset of every ended one whose marker is not below hw, hw). A
+ * marker only makes a transaction stable once readers can see the marker itself, so a
+ * crash can never take back what a read_committed reader was shown. */
 int64_t log_last_stable_offset(const plog *l, int64_t hw);
 /* Aborted transactions a read_committed fetch of [from, to) must skip, sorted by first
  * offset, allocated in `a`. */

@@ -256,5 +256,32 @@ static void test_log_replay_after_crash(void)
         log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
+/* A transaction's marker makes it stable only once the marker itself is durable. */
+static void test_lso_waits_for_durable_marker(void)
+{
+    snprintf(g_dir, sizeof(g_dir), "/tmp/brook-unit-%d-lso", (int)getpid());
+    fs_remove_tree(g_dir);
+    log_config c = {.segment_bytes = 1 << 20, .segment_ms = -1, .retention_bytes = -1,
+                    .retention_ms = -1, .index_interval_bytes = 256};
+    plog *l;
+    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+        return;
+    CHECK_EQ_INT(log_put(l, 5, 0, 0, 2, true), 0); /* offsets 0-1 */
+    CHECK_EQ_INT(log_put(l, 6, 0, 0, 1, false), 2);
+    int64_t m;
+    CHECK_EQ_INT(log_append_marker(l, 5, 0, true, 0, 1000, &m), LOG_OK);
+    CHECK_EQ_INT(m, 3);
+    /* Nothing durable yet: the high watermark is 0 anyway. With a high watermark past the
+     * data but not past the marker, the transaction is still unstable. */
+    CHECK_EQ_INT(log_last_stable_offset(l, 3), 0);
+    segment *seg;
+    int64_t end;
+    if (CHECK(log_flush_begin(l, &end, &seg) >= 0)) {
+        log_flush_done(l, seg, end, 0);
+        CHECK_EQ_INT(log_last_stable_offset(l, l->durable_offset), 4);
+    }
+    log_destroy(l);
+}
+
+TU_MAIN(TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
         TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash))
