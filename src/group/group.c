@@ -636,12 +636,12 @@ void group_tick(group_coord *c, int64_t now_ms)
                 pending_id_remove(g, i);
             else
                 i++;
-        /* Members waiting in JoinGroup are not expired by their session: the rebalance
-         * deadline decides for them. */
+        /* A member whose session expired is removed in any state (a dead member must not
+         * hold a rebalance for the whole rebalance timeout); members waiting in JoinGroup
+         * are not: the rebalance deadline decides for them. */
         for (int i = 0; i < g->nmembers;) {
             gmember *m = g->members[i];
-            if (!m->join_req && m->deadline_ms <= now_ms &&
-                g->state != GROUP_PREPARING_REBALANCE) {
+            if (!m->join_req && m->deadline_ms <= now_ms) {
                 remove_and_rebalance(c, g, m, now_ms);
                 i = 0;
                 continue;

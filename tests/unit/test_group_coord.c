@@ -103,9 +103,22 @@ static void test_join_sync_two_members(void)
     group_tick(&c, 6000);
     CHECK_EQ_INT(g->nmembers, 1);
     CHECK_EQ_INT(g->state, GROUP_PREPARING_REBALANCE);
+    /* A member that dies during a rebalance is expired by its session, not the (longer)
+     * rebalance timeout: the others' joins complete without it. */
+    a = join("", "m3", 3);
+    a.rebalance_timeout_ms = 60000;
+    group_join(&c, 8, &a, 6001);
+    /* m1 never rejoins nor heartbeats (say it was killed): its session (5 s) expires. */
+    group_tick(&c, 6001 + 1000);
+    CHECK(answer(&c, 8) == NULL);
+    group_tick(&c, 4000 + 5000 + 1);
+    r = answer(&c, 8);
+    CHECK(r && r->kind == GA_JOIN_REPLY && r->error == 0 && strcmp(r->leader, "m3") == 0);
+    CHECK_EQ_INT(g->nmembers, 1);
+    group_coord_clear_actions(&c);
     /* Leaving empties the group. */
-    CHECK_EQ_INT(group_leave(&c, "g", "m1", 6001), 0);
-    group_tick(&c, 6002);
+    CHECK_EQ_INT(group_leave(&c, "g", "m3", 9002), 0);
+    group_tick(&c, 9003);
     CHECK_EQ_INT(g->state, GROUP_EMPTY);
     group_coord_free(&c);
 }
