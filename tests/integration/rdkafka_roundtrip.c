@@ -390,6 +390,7 @@ static void delete_records_and_topic(void) {
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
 
   const int64_t cut = 100;
+  rd_kafka_resp_err_t e;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, g_topic, 0)->offset = cut;
   rd_kafka_DeleteRecords_t *dr = rd_kafka_DeleteRecords_new(l);
@@ -406,9 +407,50 @@ static void delete_records_and_topic(void) {
   rd_kafka_event_destroy(ev);
   rd_kafka_DeleteRecords_destroy(dr);
 
+  /* DeleteRecords past the high watermark: OFFSET_OUT_OF_RANGE, nothing deleted. */
+  int64_t p1_high = msg_offset(g_nmsg - 1 - ((g_nmsg - 1 - 1) % g_nparts)) + 1;
+  l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, g_topic, 1)->offset = p1_high + 10;
+  dr = rd_kafka_DeleteRecords_new(l);
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_DeleteRecords(rk, &dr, 1, NULL, q);
+  ev = admin_wait(rk, q, RD_KAFKA_EVENT_DELETERECORDS_RESULT);
+  res = rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+  CHECK(rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+            (res && res->cnt == 1 && res->elems[0].err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE),
+        "DeleteRecords beyond the high watermark: expected OFFSET_OUT_OF_RANGE, got %s / %s",
+        rd_kafka_err2name(rd_kafka_event_error(ev)),
+        res && res->cnt ? rd_kafka_err2name(res->elems[0].err) : "no result");
+  rd_kafka_event_destroy(ev);
+  rd_kafka_DeleteRecords_destroy(dr);
+
+  /* DeleteRecords at offset -1 (= high watermark) on the last partition deletes everything. */
+  int plast = g_nparts - 1;
+  l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, g_topic, plast)->offset = RD_KAFKA_OFFSET_END;
+  dr = rd_kafka_DeleteRecords_new(l);
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_DeleteRecords(rk, &dr, 1, NULL, q);
+  ev = admin_wait(rk, q, RD_KAFKA_EVENT_DELETERECORDS_RESULT);
+  res = rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+  CHECK(rd_kafka_event_error(ev) == 0 && res && res->cnt == 1 && res->elems[0].err == 0,
+        "DeleteRecords(-1) p%d: %s / %s", plast, rd_kafka_err2name(rd_kafka_event_error(ev)),
+        res && res->cnt ? rd_kafka_err2name(res->elems[0].err) : "no result");
+  int64_t plast_high = (g_nmsg - plast + g_nparts - 1) / g_nparts;
+  CHECK(res->elems[0].offset == plast_high, "DeleteRecords(-1) p%d: low watermark %" PRId64 ", expected %" PRId64,
+        plast, res->elems[0].offset, plast_high);
+  rd_kafka_event_destroy(ev);
+  rd_kafka_DeleteRecords_destroy(dr);
+
   rd_kafka_t *c = new_consumer();
   int64_t lo, hi;
-  rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(c, g_topic, 0, &lo, &hi, 10000);
+  e = rd_kafka_query_watermark_offsets(c, g_topic, plast, &lo, &hi, 10000);
+  CHECK(e == 0 && lo == plast_high && hi == plast_high, "after DeleteRecords(-1): p%d watermarks %" PRId64 "/%" PRId64
+        ", expected %" PRId64 " for both", plast, lo, hi, plast_high);
+  CHECK(first_from(c, plast, RD_KAFKA_OFFSET_BEGINNING, -1) == -1, "p%d is empty after DeleteRecords(-1)", plast);
+  e = rd_kafka_query_watermark_offsets(c, g_topic, 1, &lo, &hi, 10000);
+  CHECK(e == 0 && lo == 0 && hi == p1_high, "p1 untouched by the failed DeleteRecords: %" PRId64 "/%" PRId64, lo, hi);
+  e = rd_kafka_query_watermark_offsets(c, g_topic, 0, &lo, &hi, 10000);
   CHECK(e == 0 && lo == cut, "after DeleteRecords: low watermark %" PRId64 " (%s), expected %" PRId64, lo,
         rd_kafka_err2str(e), cut);
   CHECK(hi == msg_offset(g_nmsg - 1 - ((g_nmsg - 1) % g_nparts)) + 1, "after DeleteRecords: high %" PRId64, hi);

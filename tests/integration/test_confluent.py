@@ -118,6 +118,20 @@ def main():
         ck.eq(topic_config(admin, "ck-b").get("retention.ms"), "7200000", "ck-b retention.ms after alter_configs")
         cfg_a = topic_config(admin, "ck-a")
         ck(len(cfg_a) > 0, "describe_configs of a topic with defaults returns entries")
+        res = ConfigResource(ConfigResource.Type.TOPIC, "ck-b", set_config={"no.such.config": "1"})
+        expect_kafka_error(lambda: admin_result(admin.alter_configs([res])),
+                           [E.INVALID_CONFIG], "alter_configs with an unknown topic config")
+        res = ConfigResource(ConfigResource.Type.TOPIC, "ck-b", set_config={"retention.ms": "abc"})
+        expect_kafka_error(lambda: admin_result(admin.alter_configs([res])),
+                           [E.INVALID_CONFIG], "alter_configs with a non-numeric retention.ms")
+        ck.eq(topic_config(admin, "ck-b").get("retention.ms"), "7200000", "failed alter_configs changed nothing")
+        expect_kafka_error(
+            lambda: admin_result(admin.create_topics([NewTopic("ck-badcfg", 1, 1, config={"retention.ms": "x"})])),
+            [E.INVALID_CONFIG], "create_topics with an invalid config value")
+        ck("ck-badcfg" not in admin.list_topics(timeout=10).topics, "topic with invalid config not created")
+        bres = ConfigResource(ConfigResource.Type.BROKER, "1")
+        bcfg = list(admin.describe_configs([bres], request_timeout=15).values())[0].result(timeout=30)
+        ck(len(bcfg) > 0, "describe_configs of broker 1 returns entries")
 
         # ---------------- produce with keys and headers
         base_ts = int(time.time() * 1000) - 600_000

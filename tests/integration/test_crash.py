@@ -77,6 +77,8 @@ class ProducerThread(threading.Thread):
             "max.in.flight.requests.per.connection": 5,
             "linger.ms": 2,
             "batch.num.messages": 1000,
+            # a batch larger than log.segment.bytes is refused (as in Kafka)
+            "batch.size": min(1_000_000, SEGMENT_BYTES // 2),
             "queue.buffering.max.messages": 50000,
             "message.timeout.ms": 8000,
             "request.timeout.ms": 5000,
