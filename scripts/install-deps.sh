@@ -3,7 +3,7 @@
 # Runs as root (or through sudo). Safe to run again.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev
+pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev libcjson-dev
       kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -343,6 +343,14 @@ int admin_start(broker *b)
         .ctx = b,
     };
     int rc = http_server_start(b->loop, &o, &b->admin, &b->admin_port);
+    if (rc != 0 && !b->cfg.admin_explicit) {
+        /* The default address is best effort: a second brookd on the same host (tests,
+         * benchmarks, a developer's broker) still starts, without its admin listener. */
+        LOG_WARN("admin", "admin listener off: cannot listen on the default %s:%d: %s (set "
+                 "admin.listeners to choose an address)", b->cfg.admin_host, b->cfg.admin_port,
+                 uv_strerror(rc));
+        return 0;
+    }
     if (rc != 0) {
         LOG_ERROR("admin", "cannot listen on %s:%d (admin.listeners): %s", b->cfg.admin_host,
                   b->cfg.admin_port, uv_strerror(rc));

@@ -70,7 +70,8 @@ static const config_def g_defs[] = {
      "largest transaction.timeout.ms a producer may ask for"},
     {"transaction.abort.timed.out.transaction.cleanup.interval.ms", CFG_INT64, "10000", 1, I64MAX,
      NULL, OFF(txn_abort_interval_ms), "how often expired transactions are aborted"},
-    {"admin.listeners", CFG_STRING, "http://127.0.0.1:9644", 0, 0, NULL, OFF(admin_listeners),
+    {"admin.listeners", CFG_STRING, BROKER_ADMIN_LISTENER_DEFAULT, 0, 0, NULL,
+     OFF(admin_listeners),
      "http://host:port of the admin HTTP listener (port 0: any free port; empty: off)"},
     {"offsets.topic.num.partitions", CFG_INT32, "50", 1, 1000, NULL, OFF(offsets_partitions),
      "partitions of __consumer_offsets"},
@@ -182,6 +183,8 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
         return -1;
     }
     c->admin_enabled = c->admin_listeners && *c->admin_listeners;
+    c->admin_explicit = c->admin_enabled &&
+                        strcmp(c->admin_listeners, BROKER_ADMIN_LISTENER_DEFAULT) != 0;
     if (c->admin_enabled && broker_parse_admin_listener(c->admin_listeners, c->admin_host,
                                                         sizeof(c->admin_host),
                                                         &c->admin_port) != 0) {

@@ -14,6 +14,9 @@
 
 #include "base/config.h"
 
+/* The admin listener's default address; if it is taken, brookd starts without it. */
+#define BROKER_ADMIN_LISTENER_DEFAULT "http://127.0.0.1:9644"
+
 typedef struct broker_config {
     int32_t node_id;
     char *listeners;            /* PLAINTEXT://host:port */
@@ -55,6 +58,7 @@ typedef struct broker_config {
     char adv_host[256];
     int adv_port;
     bool admin_enabled;
+    bool admin_explicit; /* not the default address: failing to bind it stops startup */
     char admin_host[256];
     int admin_port;
     bool flush_sync;
