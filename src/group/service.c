@@ -286,8 +286,9 @@ void group_service_forget_partition(group_service *s, partition *p)
 }
 
 /* Applies one record of the offsets topic during replay. */
-static void replay_record(group_service *s, const rb_record *rec)
+static void replay_record(void *ctx, const rb_record *rec)
 {
+    group_service *s = ctx;
     rd k, v;
     rd_init(&k, rec->key, (size_t)rec->key_len);
     rd_init(&v, rec->value ? rec->value : (const uint8_t *)"",
@@ -326,43 +327,16 @@ static void replay_record(group_service *s, const rb_record *rec)
     free(group);
 }
 
+static void replay_one(void *ctx, const rb_record *rec)
+{
+    if (rec->key && rec->key_len > 0)
+        replay_record(ctx, rec);
+}
+
 static int replay_partition(group_service *s, partition *p)
 {
-    plog *l = p->log;
-    int64_t next = l->log_start_offset;
-    int n = 0;
-    for (int guard = 0; guard < 100000000 && next < l->log_end_offset; guard++) {
-        arena a;
-        arena_init(&a);
-        uint8_t *data;
-        size_t len;
-        int rc = log_read(l, next, l->log_end_offset, 1 << 20, true, &a, &data, &len);
-        if (rc != LOG_OK || len == 0) {
-            arena_free(&a);
-            return rc == LOG_OK ? n : -EIO;
-        }
-        size_t off = 0;
-        while (off + RB_HEADER_SIZE <= len) {
-            rb_header h;
-            size_t total;
-            if (rb_check_stored(data + off, len - off, &h, &total) != RB_OK)
-                break;
-            rb_iter it;
-            rb_record rec;
-            if (!(h.attributes & RB_ATTR_CONTROL) && rb_iter_init(&it, data + off, total) == 0)
-                while (rb_iter_next(&it, &rec) == 1)
-                    if (rec.key && rec.key_len > 0) {
-                        replay_record(s, &rec);
-                        n++;
-                    }
-            next = rb_last_offset(&h) + 1;
-            off += total;
-        }
-        arena_free(&a);
-        if (off == 0)
-            break;
-    }
-    return n;
+    long n = log_scan_records(p->log, replay_one, s);
+    return n < 0 ? -EIO : (int)n;
 }
 
 int group_service_start(group_service *s, const group_config *cfg, store *st, metadata *md,

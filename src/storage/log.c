@@ -1111,6 +1111,42 @@ int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool
     return LOG_OK;
 }
 
+long log_scan_records(plog *l, log_record_fn fn, void *ctx)
+{
+    int64_t next = l->log_start_offset;
+    long n = 0;
+    for (int guard = 0; guard < 100000000 && next < l->log_end_offset; guard++) {
+        arena a;
+        arena_init(&a);
+        uint8_t *data;
+        size_t len, off = 0;
+        int rc = log_read(l, next, l->log_end_offset, 1 << 20, true, &a, &data, &len);
+        if (rc != LOG_OK || len == 0) {
+            arena_free(&a);
+            return rc == LOG_OK ? n : rc;
+        }
+        while (off + RB_HEADER_SIZE <= len) {
+            rb_header h;
+            size_t total;
+            if (rb_check_stored(data + off, len - off, &h, &total) != RB_OK)
+                break;
+            rb_iter it;
+            rb_record rec;
+            if (!(h.attributes & RB_ATTR_CONTROL) && rb_iter_init(&it, data + off, total) == 0)
+                while (rb_iter_next(&it, &rec) == 1) {
+                    fn(ctx, &rec);
+                    n++;
+                }
+            next = rb_last_offset(&h) + 1;
+            off += total;
+        }
+        arena_free(&a);
+        if (off == 0)
+            return LOG_ERR_IO; /* a stored batch that does not check out */
+    }
+    return n;
+}
+
 uint64_t log_bytes_between(plog *l, int64_t offset, int64_t max_offset)
 {
     if (offset >= max_offset || offset < l->log_start_offset)

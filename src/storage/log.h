@@ -142,6 +142,12 @@ int log_aborted_between(const plog *l, int64_t from, int64_t to, arena *a, abort
  * gives 0 bytes. */
 int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
              arena *a, uint8_t **out, size_t *len_out);
+/* Calls fn for every record of every uncompressed data batch from the log start to the
+ * end (control batches skipped): how internal topics are replayed at start. Returns the
+ * number of records seen, or a negative log_result. */
+typedef void (*log_record_fn)(void *ctx, const rb_record *rec);
+long log_scan_records(plog *l, log_record_fn fn, void *ctx);
+
 /* Bytes stored from `offset` up to `max_offset` (estimate for Fetch min_bytes). */
 uint64_t log_bytes_between(plog *l, int64_t offset, int64_t max_offset);
 

@@ -351,51 +351,30 @@ bool txn_service_verify(const txn_service *s, int64_t pid, int16_t epoch, const 
     return txn_coord_verify(&s->coord, pid, epoch, topic, partition);
 }
 
+typedef struct replay_ctx {
+    txn_coord *coord;
+    size_t bad;
+} replay_ctx;
+
+static void replay_record(void *ctx, const rb_record *rec)
+{
+    replay_ctx *rc = ctx;
+    if (!rec->key || !rec->value ||
+        txn_coord_load(rc->coord, rec->key, (size_t)rec->key_len, rec->value,
+                       (size_t)rec->value_len) != 0)
+        rc->bad++;
+}
+
 /* Replays one transaction-log partition into the coordinator. */
 static int replay_partition(txn_service *s, partition *p)
 {
-    plog *l = p->log;
-    int64_t next = l->log_start_offset;
-    size_t loaded = 0, bad = 0;
-    for (int guard = 0; guard < 100000000 && next < l->log_end_offset; guard++) {
-        arena a;
-        arena_init(&a);
-        uint8_t *data;
-        size_t len;
-        int rc = log_read(l, next, l->log_end_offset, 1 << 20, true, &a, &data, &len);
-        if (rc != LOG_OK || len == 0) {
-            arena_free(&a);
-            if (rc != LOG_OK)
-                return -EIO;
-            break;
-        }
-        size_t off = 0;
-        while (off + RB_HEADER_SIZE <= len) {
-            rb_header h;
-            size_t total;
-            if (rb_check_stored(data + off, len - off, &h, &total) != RB_OK)
-                break;
-            rb_iter it;
-            rb_record rec;
-            if (!(h.attributes & RB_ATTR_CONTROL) && rb_iter_init(&it, data + off, total) == 0)
-                while (rb_iter_next(&it, &rec) == 1) {
-                    if (rec.key && rec.value &&
-                        txn_coord_load(&s->coord, rec.key, (size_t)rec.key_len, rec.value,
-                                       (size_t)rec.value_len) == 0)
-                        loaded++;
-                    else
-                        bad++;
-                }
-            next = rb_last_offset(&h) + 1;
-            off += total;
-        }
-        arena_free(&a);
-        if (off == 0)
-            break;
-    }
-    if (bad)
-        LOG_WARN("txn", "%s: %zu transaction-log records did not decode", l->name, bad);
-    return (int)loaded;
+    replay_ctx rc = {&s->coord, 0};
+    long n = log_scan_records(p->log, replay_record, &rc);
+    if (n < 0)
+        return -EIO;
+    if (rc.bad)
+        LOG_WARN("txn", "%s: %zu transaction-log records did not decode", p->log->name, rc.bad);
+    return (int)(n - (long)rc.bad);
 }
 
 int txn_service_start(txn_service *s, const txn_coord_config *cfg, const char *data_dir,
