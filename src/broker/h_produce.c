@@ -107,7 +107,7 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
     int64_t base;
     rc = log_append(p->log, (uint8_t *)rec.p, (size_t)rec.len, &h, now, &base);
     if (rc == LOG_ERR_TOO_LARGE)
-        return KERR_MESSAGE_TOO_LARGE;
+        return KERR_RECORD_LIST_TOO_LARGE; /* larger than a whole segment, as Kafka says */
     if (rc != LOG_OK)
         return KERR_KAFKA_STORAGE_ERROR;
     store_mark_dirty(b->store, p);

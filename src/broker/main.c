@@ -1,6 +1,7 @@
 /* main.c - brookd: parse configuration, start the node, run the loop. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -24,6 +25,18 @@ static void print_keys(void)
     for (size_t i = 0; i < n; i++)
         printf("%-34s %-28s %s\n", defs[i].name,
                defs[i].default_value ? defs[i].default_value : "(unset)", defs[i].doc);
+}
+
+/* Every partition keeps its segments' log files open (one fd each; brokers with many
+ * partitions need thousands): take the whole allowance the hard limit grants. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            LOG_WARN("broker", "cannot raise the open-file limit");
+    }
 }
 
 int main(int argc, char **argv)
@@ -61,6 +74,7 @@ int main(int argc, char **argv)
     enum log_level lvl;
     if (log_level_parse(b.cfg.log_level, &lvl) == 0)
         log_set_level(lvl);
+    raise_fd_limit();
     if (broker_start(&b, t0) != 0) {
         LOG_ERROR("broker", "startup failed");
         return 1;

@@ -256,6 +256,23 @@ static segment *active_seg(const plog *l)
     return l->segs[l->nsegs - 1];
 }
 
+/* A segment that is no longer active never changes its indexes again: they are in
+ * memory, so their files are made durable and closed, leaving one fd per old segment
+ * (the log itself, for reads). Thousands of segments then fit the fd limit. */
+static void seg_seal(plog *l, segment *s, bool sync)
+{
+    int *fds[] = {&s->idx_fd, &s->tidx_fd, &s->txn_fd};
+    for (unsigned i = 0; i < BROOK_ARRAY_LEN(fds); i++) {
+        if (*fds[i] < 0)
+            continue;
+        if (sync && fdatasync(*fds[i]) != 0)
+            LOG_WARN("storage", "%s: index sync failed: %s (rebuilt on the next start)",
+                     l->name, strerror(errno));
+        close(*fds[i]);
+        *fds[i] = -1;
+    }
+}
+
 /* Creates an empty segment file set at `base`, durable in the directory before return. */
 static int seg_create(plog *l, int64_t base)
 {
@@ -472,6 +489,8 @@ static int seg_seek(const plog *l, const segment *s, int64_t offset, uint64_t *p
 
 #define TXN_ENTRY_SIZE 24
 
+static int txnindex_rewrite_fd(plog *l, segment *s);
+
 static int aborted_push(plog *l, const aborted_txn *a)
 {
     if (l->naborted == l->aborted_cap) {
@@ -488,6 +507,24 @@ static int aborted_push(plog *l, const aborted_txn *a)
 
 /* Rewrites a segment's .txnindex from the in-memory list (entries whose marker is in it). */
 static int txnindex_rewrite(plog *l, segment *s)
+{
+    int own = -1;
+    if (s->txn_fd < 0) { /* a sealed segment: open its index just for this */
+        char path[PATH_MAX];
+        seg_path(l, s->base_offset, "txnindex", path, sizeof(path));
+        own = s->txn_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (own < 0)
+            return -errno;
+    }
+    int rc = txnindex_rewrite_fd(l, s);
+    if (own >= 0) {
+        close(own);
+        s->txn_fd = -1;
+    }
+    return rc;
+}
+
+static int txnindex_rewrite_fd(plog *l, segment *s)
 {
     if (ftruncate(s->txn_fd, 0) != 0)
         return -errno;
@@ -630,8 +667,8 @@ static int snapshot_write(plog *l)
 /* Rebuilds producer state and aborted ranges: the snapshot, then the log after it. */
 static int log_load_producers(plog *l)
 {
-    for (size_t i = 0; i < l->nsegs; i++)
-        txnindex_load(l, l->segs[i]);
+    /* Old segments' aborted ranges were loaded as they were opened (in order). */
+    txnindex_load(l, l->segs[l->nsegs - 1]);
     int64_t from = l->segs[0]->base_offset, snap_offset = -1;
     char path[PATH_MAX], *text;
     size_t len;
@@ -841,6 +878,8 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
         }
         if ((rc = seg_open_files(l, s, false)) != 0 || (rc = seg_load(l, s, !clean && active)))
             break;
+        if (!active)
+            txnindex_load(l, s); /* the only reader of an old segment's .txnindex */
     }
     free(bases);
     if (rc == 0 && l->nsegs == 0) {
@@ -874,6 +913,10 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
         log_free(l);
         return rc;
     }
+    /* Old segments' indexes are checked and in memory: keep only their log fds. (Not
+     * fsynced here: index files are a cache, checked at every start.) */
+    for (size_t i = 0; i + 1 < l->nsegs; i++)
+        seg_seal(l, l->segs[i], false);
     *out = l;
     return LOG_OK;
 }
@@ -885,7 +928,7 @@ void log_close(plog *l)
     for (size_t i = 0; i < l->nsegs; i++) {
         segment *s = l->segs[i];
         BROOK_ASSERT(s->pins == 0);
-        if (fdatasync(s->idx_fd) != 0 || fdatasync(s->tidx_fd) != 0)
+        if (s->idx_fd >= 0 && (fdatasync(s->idx_fd) != 0 || fdatasync(s->tidx_fd) != 0))
             LOG_WARN("storage", "%s: index sync failed: %s (rebuilt on next start)", l->name,
                      strerror(errno));
     }
@@ -936,6 +979,7 @@ static int log_roll(plog *l, int64_t now_ms)
             idx_file_append(l, old, false, true);
         }
     }
+    seg_seal(l, old, true);
     l->durable_offset = l->log_end_offset;
     prune_closing(l);
     snapshot_write(l); /* bounds the replay after a crash to the new active segment */

@@ -1,6 +1,7 @@
 /* test_storage_log.c - the partition log: append/read, rolls, indexes, recovery from torn
  * tails and garbage, retention, DeleteRecords and timestamp lookup. Recovery is tested the
  * SQLite way: the files are cut or garbled at chosen points as a crash would leave them. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,7 +416,47 @@ static void test_fsync_failure_latches(void)
     log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* Old segments keep one fd (their log); only the active one has its index files open. */
+static void test_fd_budget_with_many_segments(void)
+{
+    fresh_dir("fds");
+    log_config c = cfg_default();
+    c.segment_bytes = 512;
+    plog *l = NULL;
+    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+        return;
+    for (int i = 0; i < 400; i++)
+        append_batch(l, i * 2, 2, 100 + i);
+    size_t nsegs = l->nsegs;
+    CHECK(nsegs > 50);
+    log_close(l);
+    for (int clean = 0; clean <= 1; clean++) {
+        int before = count_fds();
+        if (!CHECK(log_open(g_dir, "t-0", &c, clean, 0, &l) == LOG_OK))
+            return;
+        int used = count_fds() - before;
+        if (!CHECK(used <= (int)nsegs + 3))
+            printf("  %d fds for %zu segments\n", used, nsegs);
+        CHECK_EQ_INT(count_records(l, 0), 800);
+        log_close(l);
+    }
+    if (CHECK(log_open(g_dir, "t-0", &c, true, 0, &l) == LOG_OK))
+        log_destroy(l);
+}
+
+TU_MAIN(TU_CASE(test_fd_budget_with_many_segments), TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
         TU_CASE(test_torn_tail_every_cut), TU_CASE(test_garbage_appended),
         TU_CASE(test_index_rebuilt_when_missing_or_corrupt), TU_CASE(test_offset_for_time),
         TU_CASE(test_retention_and_delete_records), TU_CASE(test_log_append_time))
