@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "broker/admin_groups.h"
 #include "net/http.h"
 #include "proto/errors.h"
 
@@ -259,6 +260,7 @@ static void route_metrics(broker *b, http_response *r)
                        "Offsets below are visible to read_committed consumers.", 2);
     metrics_partitions(b, w, "brook_partition_log_start_offset",
                        "First offset still in the partition.", 3);
+    admin_group_metrics(b, w);
 }
 
 /* ---------------- routing ---------------- */

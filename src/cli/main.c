@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/bench.h"
+#include "cli/group.h"
 #include "cli/txn.h"
 
 static void usage(FILE *out)
@@ -19,11 +20,14 @@ static void usage(FILE *out)
             "  bench produce   measure produce throughput and delivery latency\n"
             "  bench consume   measure consume throughput from the start of a topic\n"
             "  txn list|describe|abort   find and end hanging transactions (admin API)\n"
+            "  group list|describe|delete   consumer groups: members, offsets, lag\n"
             "  help            show this text\n"
             "\n");
     cli_bench_usage(out);
     fputc('\n', out);
     cli_txn_usage(out);
+    fputc('\n', out);
+    cli_group_usage(out);
 }
 
 int main(int argc, char **argv)
@@ -43,6 +47,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "txn") == 0)
         return cli_txn_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "group") == 0)
+        return cli_group_main(argc - 2, argv + 2);
     if (strcmp(cmd, "help") != 0 && strcmp(cmd, "--help") != 0 && strcmp(cmd, "-h") != 0)
         fprintf(stderr, "brook: unknown command '%s'\n\n", cmd);
     usage(stderr);
