@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/bench.h"
+#include "cli/bench_txn.h"
 #include "cli/group.h"
 #include "cli/txn.h"
 
@@ -28,6 +29,7 @@ static void usage(FILE *out)
     cli_txn_usage(out);
     fputc('\n', out);
     cli_group_usage(out);
+    cli_bench_txn_usage(out);
 }
 
 int main(int argc, char **argv)
@@ -43,7 +45,8 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        return cli_bench_main(argc - 2, argv + 2);
+        int rc = cli_bench_txn_main(argc - 2, argv + 2);
+        return rc != 3 ? rc : cli_bench_main(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "txn") == 0)
         return cli_txn_main(argc - 2, argv + 2);

@@ -1,0 +1,486 @@
+/* bench_txn.c - see bench_txn.h. */
+#include "cli/bench_txn.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/args.h"
+#include "cli/hist.h"
+#include "cli/kafka.h"
+
+#define TXN_TIMEOUT_MS 30000
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Fails the run with the error's text; frees it. */
+static bool txn_ok(rd_kafka_error_t *e, const char *what)
+{
+    if (!e)
+        return true;
+    fprintf(stderr, "brook bench: %s: %s\n", what, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return false;
+}
+
+static uint64_t g_delivered, g_failed;
+
+static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (m->err)
+        __atomic_add_fetch(&g_failed, 1, __ATOMIC_RELAXED);
+    else
+        __atomic_add_fetch(&g_delivered, 1, __ATOMIC_RELAXED);
+}
+
+static rd_kafka_t *producer_linger(const char *bootstrap, const char *txn_id, bool idempotent,
+                                   const char *linger)
+{
+    rd_kafka_conf_t *conf = cli_kafka_conf(bootstrap);
+    char err[256];
+    if (!conf)
+        return NULL;
+    cli_kafka_set(conf, "linger.ms", linger);
+    cli_kafka_set(conf, "acks", "all");
+    if (idempotent)
+        cli_kafka_set(conf, "enable.idempotence", "true");
+    if (txn_id) {
+        cli_kafka_set(conf, "transactional.id", txn_id);
+        char t[32];
+        snprintf(t, sizeof(t), "%d", TXN_TIMEOUT_MS);
+        cli_kafka_set(conf, "transaction.timeout.ms", t);
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_dr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!rk) {
+        fprintf(stderr, "brook bench: %s\n", err);
+        return NULL;
+    }
+    if (txn_id && !txn_ok(rd_kafka_init_transactions(rk, TXN_TIMEOUT_MS), "init_transactions")) {
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
+static rd_kafka_t *producer(const char *bootstrap, const char *txn_id, bool idempotent)
+{
+    return producer_linger(bootstrap, txn_id, idempotent, "5");
+}
+
+static int prepare_topic(const char *bootstrap, const char *topic, int partitions)
+{
+    rd_kafka_t *rk = producer(bootstrap, NULL, false);
+    if (!rk)
+        return -1;
+    int rc = cli_kafka_topic_partitions(rk, topic) >= partitions
+                 ? 0
+                 : cli_kafka_topic_create(rk, topic, partitions);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* ---------------- brook bench txn ---------------- */
+
+static int bench_txn(int argc, char **argv)
+{
+    const char *bootstrap = "127.0.0.1:9092", *topic = NULL, *mode = "txn";
+    int64_t size = 1024, seconds = 10, interval_ms = 100, partitions = 1;
+    static const char *const modes[] = {"txn", "idempotent", NULL};
+    const struct cli_opt opts[] = {
+        {"bootstrap", CLI_OPT_STR, &bootstrap, 0, 0, NULL, NULL, "HOST:PORT"},
+        {"topic", CLI_OPT_STR, &topic, 0, 0, NULL, NULL, "topic (created if missing)"},
+        {"partitions", CLI_OPT_I64, &partitions, 1, 1000, NULL, NULL, "partitions"},
+        {"size", CLI_OPT_I64, &size, 1, 1 << 20, NULL, NULL, "record size in bytes"},
+        {"seconds", CLI_OPT_I64, &seconds, 1, 3600, NULL, NULL, "run time"},
+        {"commit-interval-ms", CLI_OPT_I64, &interval_ms, 1, 600000, NULL, NULL,
+         "commit every N ms (txn mode)"},
+        {"mode", CLI_OPT_ENUM, &mode, 0, 0, modes, NULL, "txn or idempotent"},
+    };
+    if (cli_args_parse("bench txn", argc, argv, opts, sizeof(opts) / sizeof(opts[0])) != 0 ||
+        !topic) {
+        fprintf(stderr, "brook bench txn: --topic is required\n");
+        return 2;
+    }
+    if (prepare_topic(bootstrap, topic, (int)partitions) != 0)
+        return 1;
+    bool txn = strcmp(mode, "txn") == 0;
+    char id[64];
+    snprintf(id, sizeof(id), "bench-txn-%" PRId64, mono_us());
+    rd_kafka_t *rk = producer(bootstrap, txn ? id : NULL, true);
+    if (!rk)
+        return 1;
+    struct cli_hist *commit_lat = cli_hist_new();
+    char *value = malloc((size_t)size);
+    if (!value || !commit_lat)
+        return 1;
+    memset(value, 'x', (size_t)size);
+    g_delivered = g_failed = 0;
+    int64_t t0 = mono_us(), end = t0 + seconds * 1000000, commits = 0;
+    bool ok = true;
+    while (ok && mono_us() < end) {
+        if (txn && !(ok = txn_ok(rd_kafka_begin_transaction(rk), "begin")))
+            break;
+        int64_t until = mono_us() + interval_ms * 1000;
+        if (until > end)
+            until = end;
+        for (int64_t i = 0; mono_us() < until; i++) {
+            rd_kafka_resp_err_t err = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION((int32_t)(i % partitions)),
+                RD_KAFKA_V_VALUE(value, (size_t)size), RD_KAFKA_V_END);
+            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                rd_kafka_poll(rk, 1);
+            else if (err) {
+                fprintf(stderr, "brook bench txn: produce: %s\n", rd_kafka_err2str(err));
+                ok = false;
+                break;
+            }
+            if ((i & 1023) == 0)
+                rd_kafka_poll(rk, 0);
+        }
+        if (txn && ok) {
+            int64_t c0 = mono_us();
+            ok = txn_ok(rd_kafka_commit_transaction(rk, TXN_TIMEOUT_MS), "commit");
+            cli_hist_record(commit_lat, (uint64_t)(mono_us() - c0));
+            commits++;
+        }
+    }
+    if (!txn)
+        rd_kafka_flush(rk, 30000);
+    double secs = (double)(mono_us() - t0) / 1e6;
+    double rate = (double)g_delivered / secs;
+    printf("txn bench mode=%s commit_interval_ms=%" PRId64 " size=%" PRId64 ": %.0f msgs/s, "
+           "%.2f MB/s, %" PRId64 " commits, commit p50=%" PRIu64 " us p99=%" PRIu64 " us, "
+           "failed=%" PRIu64 "\n",
+           mode, interval_ms, size, rate, rate * (double)size / 1e6, commits,
+           cli_hist_quantile(commit_lat, 0.5), cli_hist_quantile(commit_lat, 0.99), g_failed);
+    printf("RESULT cmd=txn mode=%s commit_interval_ms=%" PRId64 " size=%" PRId64
+           " partitions=%" PRId64 " msgs_per_s=%.0f mb_per_s=%.2f commits=%" PRId64
+           " commit_p50_us=%" PRIu64 " commit_p99_us=%" PRIu64 " failed=%" PRIu64 " ok=%d\n",
+           mode, interval_ms, size, partitions, rate, rate * (double)size / 1e6, commits,
+           cli_hist_quantile(commit_lat, 0.5), cli_hist_quantile(commit_lat, 0.99), g_failed,
+           ok ? 1 : 0);
+    cli_hist_free(commit_lat);
+    free(value);
+    rd_kafka_destroy(rk);
+    return ok && g_failed == 0 ? 0 : 1;
+}
+
+/* ---------------- brook bench txn-rate ---------------- */
+
+struct rate_worker {
+    pthread_t thread;
+    const char *bootstrap, *topic;
+    int index, partitions;
+    int64_t end_us;
+    int64_t commits;
+    struct cli_hist *lat;
+    bool ok;
+};
+
+static void *rate_run(void *arg)
+{
+    struct rate_worker *w = arg;
+    char id[64];
+    snprintf(id, sizeof(id), "bench-rate-%d-%" PRId64, w->index, mono_us());
+    /* Small transactions: nothing to batch, so no linger. */
+    rd_kafka_t *rk = producer_linger(w->bootstrap, id, true, "0");
+    w->ok = rk != NULL;
+    int32_t p0 = (int32_t)((2 * w->index) % w->partitions);
+    int32_t p1 = (int32_t)((2 * w->index + 1) % w->partitions);
+    while (w->ok && mono_us() < w->end_us) {
+        int64_t t0 = mono_us();
+        w->ok = txn_ok(rd_kafka_begin_transaction(rk), "begin");
+        for (int k = 0; w->ok && k < 2; k++)
+            w->ok = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(w->topic),
+                                      RD_KAFKA_V_PARTITION(k ? p1 : p0),
+                                      RD_KAFKA_V_VALUE("small", 5), RD_KAFKA_V_END) == 0;
+        w->ok = w->ok && txn_ok(rd_kafka_commit_transaction(rk, TXN_TIMEOUT_MS), "commit");
+        if (w->ok) {
+            cli_hist_record(w->lat, (uint64_t)(mono_us() - t0));
+            w->commits++;
+        }
+    }
+    if (rk)
+        rd_kafka_destroy(rk);
+    return NULL;
+}
+
+static int bench_txn_rate(int argc, char **argv)
+{
+    const char *bootstrap = "127.0.0.1:9092", *topic = NULL;
+    int64_t producers = 1, seconds = 10, partitions = 16;
+    const struct cli_opt opts[] = {
+        {"bootstrap", CLI_OPT_STR, &bootstrap, 0, 0, NULL, NULL, "HOST:PORT"},
+        {"topic", CLI_OPT_STR, &topic, 0, 0, NULL, NULL, "topic (created if missing)"},
+        {"partitions", CLI_OPT_I64, &partitions, 2, 1000, NULL, NULL, "partitions"},
+        {"producers", CLI_OPT_I64, &producers, 1, 256, NULL, NULL, "concurrent producers"},
+        {"seconds", CLI_OPT_I64, &seconds, 1, 3600, NULL, NULL, "run time"},
+    };
+    if (cli_args_parse("bench txn-rate", argc, argv, opts, sizeof(opts) / sizeof(opts[0])) != 0 ||
+        !topic) {
+        fprintf(stderr, "brook bench txn-rate: --topic is required\n");
+        return 2;
+    }
+    if (prepare_topic(bootstrap, topic, (int)partitions) != 0)
+        return 1;
+    struct rate_worker *w = calloc((size_t)producers, sizeof(*w));
+    struct cli_hist *all = cli_hist_new();
+    if (!w || !all)
+        return 1;
+    /* Every producer initializes first, then all start together. */
+    int64_t start = mono_us() + 2000000 + producers * 20000;
+    for (int i = 0; i < producers; i++) {
+        w[i] = (struct rate_worker){.bootstrap = bootstrap, .topic = topic, .index = i,
+                                    .partitions = (int)partitions,
+                                    .end_us = start + seconds * 1000000, .lat = cli_hist_new()};
+        pthread_create(&w[i].thread, NULL, rate_run, &w[i]);
+    }
+    int64_t commits = 0;
+    bool ok = true;
+    for (int i = 0; i < producers; i++) {
+        pthread_join(w[i].thread, NULL);
+        commits += w[i].commits;
+        ok = ok && w[i].ok;
+        for (int q = 1; q <= 99; q++) /* merge roughly: percentiles of each worker */
+            cli_hist_record(all, cli_hist_quantile(w[i].lat, q / 100.0));
+        cli_hist_free(w[i].lat);
+    }
+    double rate = (double)commits / (double)seconds;
+    printf("txn-rate producers=%" PRId64 ": %.0f commits/s (%" PRId64 " in %" PRId64
+           " s), commit latency p50=%" PRIu64 " us p99=%" PRIu64 " us\n",
+           producers, rate, commits, seconds, cli_hist_quantile(all, 0.5),
+           cli_hist_quantile(all, 0.99));
+    printf("RESULT cmd=txn-rate producers=%" PRId64 " commits_per_s=%.0f commits=%" PRId64
+           " p50_us=%" PRIu64 " p99_us=%" PRIu64 " ok=%d\n",
+           producers, rate, commits, cli_hist_quantile(all, 0.5), cli_hist_quantile(all, 0.99),
+           ok ? 1 : 0);
+    cli_hist_free(all);
+    free(w);
+    return ok ? 0 : 1;
+}
+
+/* ---------------- brook bench eos ---------------- */
+
+struct feeder {
+    pthread_t thread;
+    const char *bootstrap, *topic;
+    int64_t rate, end_us;
+    bool ok;
+};
+
+/* Produces records whose value is their send time (µs, wall clock) at a fixed rate. */
+static void *feed_run(void *arg)
+{
+    struct feeder *f = arg;
+    rd_kafka_t *rk = producer(f->bootstrap, NULL, true);
+    f->ok = rk != NULL;
+    int64_t t0 = mono_us(), sent = 0;
+    while (f->ok && mono_us() < f->end_us) {
+        int64_t due = (mono_us() - t0) * f->rate / 1000000;
+        for (; sent < due; sent++) {
+            char v[32];
+            int n = snprintf(v, sizeof(v), "%" PRId64, wall_us());
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(f->topic), RD_KAFKA_V_VALUE(v, (size_t)n),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        }
+        rd_kafka_poll(rk, 1);
+    }
+    if (rk) {
+        rd_kafka_flush(rk, 10000);
+        rd_kafka_destroy(rk);
+    }
+    return NULL;
+}
+
+static rd_kafka_t *consumer(const char *bootstrap, const char *group, const char *topic)
+{
+    rd_kafka_conf_t *conf = cli_kafka_conf(bootstrap);
+    char err[256];
+    cli_kafka_set(conf, "group.id", group);
+    cli_kafka_set(conf, "enable.auto.commit", "false");
+    cli_kafka_set(conf, "auto.offset.reset", "earliest");
+    cli_kafka_set(conf, "isolation.level", "read_committed");
+    cli_kafka_set(conf, "fetch.wait.max.ms", "10");
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!rk)
+        return NULL;
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    return rk;
+}
+
+/* One consume-transform-produce step over up to `max` records: exactly once (txn) or at
+ * least once. Returns records processed, or -1. */
+static int cts_step(rd_kafka_t *in, rd_kafka_t *out, const char *out_topic, bool txn, int max)
+{
+    rd_kafka_message_t *msgs[512];
+    int n = 0;
+    int64_t until = mono_us() + 5000;
+    while (n < max && n < 512 && mono_us() < until) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(in, 1);
+        if (!m)
+            continue;
+        if (m->err) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        msgs[n++] = m;
+    }
+    if (n == 0)
+        return 0;
+    if (txn && !txn_ok(rd_kafka_begin_transaction(out), "begin"))
+        return -1;
+    for (int i = 0; i < n; i++)
+        rd_kafka_producev(out, RD_KAFKA_V_TOPIC(out_topic), RD_KAFKA_V_VALUE(msgs[i]->payload,
+                                                                            msgs[i]->len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_topic_partition_list_t *pos = NULL;
+    if (rd_kafka_assignment(in, &pos) == 0)
+        rd_kafka_position(in, pos);
+    bool ok = true;
+    if (txn) {
+        rd_kafka_consumer_group_metadata_t *cgm = rd_kafka_consumer_group_metadata(in);
+        ok = txn_ok(rd_kafka_send_offsets_to_transaction(out, pos, cgm, TXN_TIMEOUT_MS),
+                    "send_offsets") &&
+             txn_ok(rd_kafka_commit_transaction(out, TXN_TIMEOUT_MS), "commit");
+        rd_kafka_consumer_group_metadata_destroy(cgm);
+    } else {
+        ok = rd_kafka_flush(out, TXN_TIMEOUT_MS) == 0 &&
+             rd_kafka_commit(in, pos, 0) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    if (pos)
+        rd_kafka_topic_partition_list_destroy(pos);
+    for (int i = 0; i < n; i++)
+        rd_kafka_message_destroy(msgs[i]);
+    return ok ? n : -1;
+}
+
+static int bench_eos(int argc, char **argv)
+{
+    const char *bootstrap = "127.0.0.1:9092", *prefix = NULL, *mode = "txn";
+    int64_t rate = 1000, seconds = 10;
+    static const char *const modes[] = {"txn", "alo", NULL};
+    const struct cli_opt opts[] = {
+        {"bootstrap", CLI_OPT_STR, &bootstrap, 0, 0, NULL, NULL, "HOST:PORT"},
+        {"topic", CLI_OPT_STR, &prefix, 0, 0, NULL, NULL, "topic prefix (-in, -out created)"},
+        {"mode", CLI_OPT_ENUM, &mode, 0, 0, modes, NULL, "txn (exactly once) or alo"},
+        {"rate", CLI_OPT_I64, &rate, 1, 10000000, NULL, NULL, "input records per second"},
+        {"seconds", CLI_OPT_I64, &seconds, 1, 3600, NULL, NULL, "run time"},
+    };
+    if (cli_args_parse("bench eos", argc, argv, opts, sizeof(opts) / sizeof(opts[0])) != 0 ||
+        !prefix) {
+        fprintf(stderr, "brook bench eos: --topic is required\n");
+        return 2;
+    }
+    char in_topic[200], out_topic[200], group[220], id[64];
+    snprintf(in_topic, sizeof(in_topic), "%s-in", prefix);
+    snprintf(out_topic, sizeof(out_topic), "%s-out", prefix);
+    snprintf(group, sizeof(group), "%s-%s-copier", prefix, mode);
+    snprintf(id, sizeof(id), "bench-eos-%" PRId64, mono_us());
+    bool txn = strcmp(mode, "txn") == 0;
+    if (prepare_topic(bootstrap, in_topic, 1) != 0 || prepare_topic(bootstrap, out_topic, 1) != 0)
+        return 1;
+    rd_kafka_t *in = consumer(bootstrap, group, in_topic);
+    rd_kafka_t *out = producer(bootstrap, txn ? id : NULL, true);
+    char rgroup[240];
+    snprintf(rgroup, sizeof(rgroup), "%s-reader-%" PRId64, group, mono_us());
+    rd_kafka_t *reader = consumer(bootstrap, rgroup, out_topic);
+    if (!in || !out || !reader)
+        return 1;
+    /* Let the groups settle, then feed at a fixed rate and measure end to end. */
+    int64_t warm = mono_us() + 3000000;
+    while (mono_us() < warm) {
+        cts_step(in, out, out_topic, txn, 512);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(reader, 1);
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
+    struct feeder f = {.bootstrap = bootstrap, .topic = in_topic, .rate = rate,
+                       .end_us = mono_us() + seconds * 1000000};
+    int64_t start_wall = wall_us();
+    pthread_create(&f.thread, NULL, feed_run, &f);
+    struct cli_hist *lat = cli_hist_new();
+    int64_t processed = 0, stop = f.end_us + 3000000;
+    bool ok = true;
+    while (ok && mono_us() < stop) {
+        int n = cts_step(in, out, out_topic, txn, 512);
+        if (n < 0)
+            ok = false;
+        else
+            processed += n;
+        for (int k = 0; k < 64; k++) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(reader, 0);
+            if (!m)
+                break;
+            if (!m->err && m->len > 0 && m->len < 32) {
+                char v[32];
+                memcpy(v, m->payload, m->len);
+                v[m->len] = '\0';
+                int64_t sent = strtoll(v, NULL, 10);
+                if (sent >= start_wall)
+                    cli_hist_record(lat, (uint64_t)(wall_us() - sent));
+            }
+            rd_kafka_message_destroy(m);
+        }
+    }
+    pthread_join(f.thread, NULL);
+    double thr = (double)processed / (double)seconds;
+    printf("eos bench mode=%s rate=%" PRId64 "/s: %" PRId64 " records copied (%.0f/s), "
+           "end-to-end latency p50=%" PRIu64 " us p99=%" PRIu64 " us (%" PRIu64 " measured)\n",
+           mode, rate, processed, thr, cli_hist_quantile(lat, 0.5), cli_hist_quantile(lat, 0.99),
+           cli_hist_count(lat));
+    printf("RESULT cmd=eos mode=%s rate=%" PRId64 " copied=%" PRId64 " copied_per_s=%.0f "
+           "p50_us=%" PRIu64 " p99_us=%" PRIu64 " measured=%" PRIu64 " ok=%d\n",
+           mode, rate, processed, thr, cli_hist_quantile(lat, 0.5), cli_hist_quantile(lat, 0.99),
+           cli_hist_count(lat), ok && f.ok ? 1 : 0);
+    cli_hist_free(lat);
+    rd_kafka_consumer_close(in);
+    rd_kafka_consumer_close(reader);
+    rd_kafka_destroy(in);
+    rd_kafka_destroy(reader);
+    rd_kafka_destroy(out);
+    return ok && f.ok ? 0 : 1;
+}
+
+void cli_bench_txn_usage(FILE *out)
+{
+    fprintf(out, "  brook bench txn --topic T [--mode txn|idempotent] [--commit-interval-ms N]\n"
+                 "                  [--size N] [--seconds N] [--partitions N]\n"
+                 "  brook bench txn-rate --topic T --producers K [--seconds N]\n"
+                 "  brook bench eos --topic PREFIX --mode txn|alo [--rate N] [--seconds N]\n");
+}
+
+int cli_bench_txn_main(int argc, char **argv)
+{
+    if (argc < 1)
+        return 3;
+    if (strcmp(argv[0], "txn") == 0)
+        return bench_txn(argc - 1, argv + 1);
+    if (strcmp(argv[0], "txn-rate") == 0)
+        return bench_txn_rate(argc - 1, argv + 1);
+    if (strcmp(argv[0], "eos") == 0)
+        return bench_eos(argc - 1, argv + 1);
+    return 3;
+}
