@@ -9,6 +9,7 @@
 
 #include "cli/bench.h"
 #include "cli/bench_txn.h"
+#include "cli/cluster.h"
 #include "cli/group.h"
 #include "cli/txn.h"
 
@@ -30,6 +31,7 @@ static void usage(FILE *out)
     fputc('\n', out);
     cli_group_usage(out);
     cli_bench_txn_usage(out);
+    cli_cluster_usage(out);
 }
 
 int main(int argc, char **argv)
@@ -52,6 +54,8 @@ int main(int argc, char **argv)
         return cli_txn_main(argc - 2, argv + 2);
     if (strcmp(cmd, "group") == 0)
         return cli_group_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "cluster") == 0)
+        return cli_cluster_main(argc - 2, argv + 2);
     if (strcmp(cmd, "help") != 0 && strcmp(cmd, "--help") != 0 && strcmp(cmd, "-h") != 0)
         fprintf(stderr, "brook: unknown command '%s'\n\n", cmd);
     usage(stderr);
