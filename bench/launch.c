@@ -4,8 +4,9 @@
  *
  *   brook-bench-launch --log FILE --ready-file FILE [--timeout-ms N] -- PROGRAM [ARGS...]
  *
- * The clock starts just before fork+exec and stops when the child's stderr carries a line
- * with "ready listener=HOST:PORT". A shell polling a log file would add its own poll period
+ * The clock starts just before fork+exec and stops when the child's stderr carries the first
+ * line with "ready listener=HOST:PORT" (brookd's Kafka listener; its admin listener, when on,
+ * reports after it). A shell polling a log file would add its own poll period
  * to a number whose target is under 100 ms; reading the pipe directly does not. Then it
  * writes "pid=P port=N ready_ms=X" to the ready file (atomically: temp file and rename) and
  * keeps copying the child's stderr to the log until the child exits, so the child never
