@@ -735,3 +735,8 @@ $(grep '^RESULT' "$RESULTS")
 EOF
 } >"$DOC"
 log "wrote $DOC"
+
+# Transactions and exactly-once, same sitting, same client: its own section of the report.
+if [ -n "$DOC" ]; then
+    BUILD=$BUILD bash "$ROOT/bench/txn.sh" "$DOC" || log "bench/txn.sh failed"
+fi
