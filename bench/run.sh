@@ -8,7 +8,8 @@
 # an empty data directory and on ~1 GiB of log. Writes a results file and regenerates
 # docs/benchmarks.md with every number next to its target.
 #
-# Bounded: each run has a time cap, the whole sitting takes about 5 minutes on 2 cores.
+# Bounded: each run has a time cap; on an idle 2-core machine the sitting takes about 4
+# minutes (plus bench/txn.sh, about 2), and waiting for other work is capped at 2 minutes.
 # Everything it starts is stopped on exit (trap), and its data directory is removed.
 #
 # Knobs (environment):
@@ -21,7 +22,7 @@
 #                        disk under test, not tmpfs)
 #   BENCH_DOC=path       report to write (default docs/benchmarks.md; empty: none)
 #   BENCH_KEEP=1         keep the work directory (logs) after the run
-#   BENCH_WAIT_IDLE_S=180  before each section and re-run, wait (at most this many seconds
+#   BENCH_WAIT_IDLE_S=120  before each section and re-run, wait (at most this many seconds
 #                        in all) for other processes to be idle; their CPU time is recorded
 #                        per measurement either way
 #   BENCH_RETRIES=8      measurements that may be re-run because other processes disturbed
@@ -38,7 +39,7 @@ WORK=${BENCH_WORK:-$BUILD/bench-work}
 DOC=${BENCH_DOC-$ROOT/docs/benchmarks.md}
 RESULTS=$BUILD/bench-results.txt
 READY_RUNS=3
-WAIT_IDLE_LEFT=${BENCH_WAIT_IDLE_S:-180}
+WAIT_IDLE_LEFT=${BENCH_WAIT_IDLE_S:-120}
 RETRIES_LEFT=${BENCH_RETRIES:-8}
 HZ=$(getconf CLK_TCK)
 SIZES="100 1024"
@@ -619,7 +620,7 @@ at most 2 × wall CPU-seconds). "Other processes" are user processes outside the
 "kernel and interrupts" is the rest of the machine's busy time (writeback, loopback
 networking in softirq), mostly caused by the benchmark itself.
 Before each section the script runs \`sync\` (so the previous section's dirty pages are not
-written back during this one) and waits, up to ${BENCH_WAIT_IDLE_S:-180} s over the whole
+written back during this one) and waits, up to ${BENCH_WAIT_IDLE_S:-120} s over the whole
 run, for the machine to be idle:
 
 $(cpu_table)
