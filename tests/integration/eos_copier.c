@@ -498,11 +498,11 @@ int main(int argc, char **argv)
   g_group = argv[4];
   g_txn_id = argv[5];
   if (argc > 6)
-    g_txn_max = atoi(argv[6]);
+    g_txn_max = (int)strtol(argv[6], NULL, 10);
   if (argc > 7)
-    g_txn_ms = atoi(argv[7]);
+    g_txn_ms = (int)strtol(argv[7], NULL, 10);
   if (argc > 8)
-    g_rate = atoi(argv[8]);
+    g_rate = (int)strtol(argv[8], NULL, 10);
   setvbuf(stderr, NULL, _IOLBF, 0);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

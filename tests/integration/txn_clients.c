@@ -532,7 +532,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   g_bootstrap = argv[1];
-  int nidem = argc > 2 ? atoi(argv[2]) : 20000;
+  int nidem = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 20000;
   if (nidem < 1) nidem = 1;
   double t0 = now_s();
   printf("librdkafka %s\n", rd_kafka_version_str());
