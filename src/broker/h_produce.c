@@ -182,6 +182,9 @@ void handle_produce(req_ctx *c)
         op->c = c;
         op->next = b->produces;
         b->produces = op;
+        /* A retried batch whose original is already durable needs no new fsync, and on an
+         * idle broker none would come: answer now if everything is durable. */
+        produce_on_progress(b);
         return;
     }
     if (appended && !b->cfg.flush_sync)
