@@ -179,5 +179,54 @@ static void test_rejects(void)
     group_coord_free(&c);
 }
 
-TU_MAIN(TU_CASE(test_join_sync_two_members), TU_CASE(test_offsets_and_transactions),
+/* Static membership: a member with group.instance.id rejoins with a new member id and
+ * takes its old place; the old id is fenced. KIP-447: a transactional offset commit from
+ * a stale generation or an unknown member is refused. */
+static void test_static_member_and_txn_fencing(void)
+{
+    group_coord c;
+    group_config gc = cfg();
+    group_coord_init(&c, &gc);
+    join_args a = join("", "s1", 5);
+    a.instance_id = "host-a";
+    group_join(&c, 1, &a, 0); /* static: no MEMBER_ID_REQUIRED round */
+    group_tick(&c, 1);
+    const group_action *r = answer(&c, 1);
+    if (!CHECK(r && r->error == 0 && strcmp(r->member_id, "s1") == 0))
+        return;
+    int32_t gen1 = r->generation;
+    group_coord_clear_actions(&c);
+    const char *ids[] = {"s1"};
+    const uint8_t *as[] = {(const uint8_t *)"A"};
+    const int32_t ls[] = {1};
+    group_sync(&c, 2, 3, "g", gen1, "s1", 1, ids, as, ls, 2);
+    group_coord_clear_actions(&c);
+    /* The same instance restarts: new member id s2 replaces s1. */
+    a = join("", "s2", 5);
+    a.instance_id = "host-a";
+    group_join(&c, 3, &a, 10);
+    group_tick(&c, 11);
+    r = answer(&c, 3);
+    if (!CHECK(r && r->error == 0 && strcmp(r->member_id, "s2") == 0))
+        return;
+    group *g = group_find(&c, "g");
+    CHECK_EQ_INT(g->nmembers, 1);
+    CHECK_EQ_INT(group_heartbeat(&c, "g", r->generation, "s1", 12), 25); /* the old id */
+    int32_t gen2 = r->generation;
+    CHECK(gen2 > gen1);
+    /* During CompletingRebalance a commit must wait; once Stable, the current member and
+     * generation pass and stale ones do not. */
+    CHECK_EQ_INT(group_commit_check(&c, "g", gen2, "s2", true, 13), 27);
+    const char *ids2[] = {"s2"};
+    group_sync(&c, 4, 3, "g", gen2, "s2", 1, ids2, as, ls, 13);
+    CHECK_EQ_INT(g->state, GROUP_STABLE);
+    CHECK_EQ_INT(group_commit_check(&c, "g", gen2, "s2", true, 13), 0);
+    CHECK_EQ_INT(group_commit_check(&c, "g", gen1, "s2", true, 13), 22); /* ILLEGAL_GENERATION */
+    CHECK_EQ_INT(group_commit_check(&c, "g", gen2, "s1", true, 13), 25); /* UNKNOWN_MEMBER_ID */
+    CHECK_EQ_INT(group_commit_check(&c, "g", -1, "", true, 13), 0); /* v0-2: no fencing data */
+    CHECK_EQ_INT(group_commit_check(&c, "g", -1, "", false, 13), 25); /* plain, non-member */
+    group_coord_free(&c);
+}
+
+TU_MAIN(TU_CASE(test_static_member_and_txn_fencing), TU_CASE(test_join_sync_two_members), TU_CASE(test_offsets_and_transactions),
         TU_CASE(test_rejects))
