@@ -136,3 +136,38 @@ void cli_args_usage(FILE *out, const struct cli_opt *opts, size_t n_opts)
         fprintf(out, "    %-26s %s\n", left, o->help != NULL ? o->help : "");
     }
 }
+
+int cli_args_parse_pos(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
+                       size_t n_opts, const char **last_pos_out, int *npos_out)
+{
+    char **flags = calloc((size_t)argc + 1, sizeof(*flags));
+    if (!flags) {
+        fprintf(stderr, "%s: out of memory\n", cmd);
+        return 2;
+    }
+    int nflags = 0, npos = 0;
+    const char *last = NULL;
+    bool only_pos = false;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (!only_pos && strcmp(s, "--") == 0) {
+            only_pos = true;
+        } else if (!only_pos && s[0] == '-' && s[1] != '\0') {
+            flags[nflags++] = argv[i];
+            bool takes_value = false;
+            for (size_t k = 0; k < n_opts && s[1] == '-' && !strchr(s, '='); k++)
+                if (strcmp(s + 2, opts[k].name) == 0)
+                    takes_value = opts[k].kind != CLI_OPT_BOOL;
+            if (takes_value && i + 1 < argc)
+                flags[nflags++] = argv[++i];
+        } else {
+            last = s;
+            npos++;
+        }
+    }
+    int rc = cli_args_parse(cmd, nflags, flags, opts, n_opts);
+    free(flags);
+    *last_pos_out = last;
+    *npos_out = npos;
+    return rc;
+}

@@ -39,6 +39,11 @@ int cli_args_parse(const char *cmd, int argc, char **argv, const struct cli_opt 
                    size_t n_opts);
 
 /* Prints one line per option ("  --name VALUE  help") on out. */
+/* Like cli_args_parse, but also accepts positional arguments (anything that is not a flag,
+ * and everything after "--"): *npos_out gets how many, *last_pos_out the last one (NULL if
+ * none). Whether a flag takes a value comes from its kind in opts. Same return codes. */
+int cli_args_parse_pos(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
+                       size_t n_opts, const char **last_pos_out, int *npos_out);
 void cli_args_usage(FILE *out, const struct cli_opt *opts, size_t n_opts);
 
 /* Parses a whole decimal integer in [min, max]. Returns 0, or -1 if s has trailing garbage,

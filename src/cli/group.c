@@ -1070,34 +1070,13 @@ int cli_group_main(int argc, char **argv)
         {"timeout-ms", CLI_OPT_I64, &a.timeout_ms, 1, 3600000, NULL, NULL, "request timeout"},
         {"json", CLI_OPT_BOOL, &a.json, 0, 0, NULL, NULL, "print JSON"},
     };
-    /* The group id is the one positional argument (after "--" it may start with dashes);
-     * flags go to the table-driven parser. */
-    char **flags = calloc((size_t)argc, sizeof(*flags));
-    if (!flags) {
-        fprintf(stderr, "brook group: out of memory\n");
-        return 1;
-    }
-    int nflags = 0, npos = 0;
+    int npos = 0;
     const char *id = NULL;
-    bool only_pos = false;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if (!only_pos && strcmp(s, "--") == 0) {
-            only_pos = true;
-        } else if (!only_pos && s[0] == '-' && s[1] != '\0') {
-            flags[nflags++] = argv[i];
-            bool takes_value = strcmp(s, "--bootstrap") == 0 || strcmp(s, "--timeout-ms") == 0;
-            if (takes_value && i + 1 < argc)
-                flags[nflags++] = argv[++i];
-        } else {
-            id = s;
-            npos++;
-        }
-    }
     char cmd[64];
     snprintf(cmd, sizeof(cmd), "brook group %s", sub);
-    int prc = cli_args_parse(cmd, nflags, flags, opts, sizeof(opts) / sizeof(opts[0]));
-    free(flags);
+    /* The id is the one positional argument (after "--" it may start with dashes). */
+    int prc = cli_args_parse_pos(cmd, argc - 1, argv + 1, opts, sizeof(opts) / sizeof(opts[0]),
+                                 &id, &npos);
     if (prc == 1) {
         cli_group_usage(stdout);
         return 0;
