@@ -124,8 +124,12 @@ def membership_phase(ck, b, admin, topic, group):
 
         members.stop_all()
         members.check_history("whole run")
-        crashes = [e for e in members.events if e["ev"] in ("crash", "close-error")]
-        ck.eq(crashes, [], "no kafkajs consumer crashed")
+        # kafkajs reports a CRASH (and restarts the consumer) when brookd is unreachable for
+        # longer than its retries; allowed only while brookd restarts, and only if kafkajs
+        # restarted the consumer.
+        crashes = [e for e in members.events if e["ev"] in ("crash", "close-error")
+                   and not (e.get("restart") and any(a <= e["t"] <= b for a, b in members.tolerate))]
+        ck.eq(crashes, [], "no kafkajs consumer crashed (except a restarted one during the brookd restart)")
         d = wait_until(lambda: (lambda g: g if g["state"] == "Empty" else None)(js_describe(b.bootstrap, group)),
                        20, interval=0.3, what="group Empty")
         ck.eq(d["members"], [], "Empty group has no members")

@@ -42,7 +42,7 @@ async function member(group, topic, name) {
   c.on(c.events.GROUP_JOIN, e => {
     emit('assign', { parts: (e.payload.memberAssignment[topic] || []).slice().sort((a, b) => a - b) })
   })
-  c.on(c.events.CRASH, e => emit('crash', { error: String(e.payload.error) }))
+  c.on(c.events.CRASH, e => emit('crash', { error: String(e.payload.error), restart: !!e.payload.restart }))
   let stopping = false
   process.on('SIGTERM', async () => {
     if (stopping) return
