@@ -273,14 +273,18 @@ static void seg_seal(plog *l, segment *s, bool sync)
     }
 }
 
-/* Creates an empty segment file set at `base`, durable in the directory before return. */
-static int seg_create(plog *l, int64_t base)
+/* Creates an empty segment file set at `base`. With sync_dir its directory entry is durable
+ * before return: needed at a roll, where acknowledged data follows. The first segment of a
+ * new, empty log skips it: a crash that loses that empty file loses nothing, and the next
+ * open simply creates it again (topic creation makes the whole set durable through the
+ * registry's directory fsync). */
+static int seg_create(plog *l, int64_t base, bool sync_dir)
 {
     segment *s = seg_alloc(base);
     if (!s)
         return LOG_ERR_NOMEM;
     int rc = seg_open_files(l, s, true);
-    if (rc == 0)
+    if (rc == 0 && sync_dir)
         rc = fs_fsync_dir(l->dir);
     if (rc != 0) {
         LOG_ERROR("storage", "%s: cannot create segment %" PRId64 ": %s", l->name, base,
@@ -885,7 +889,7 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
     if (rc == 0 && l->nsegs == 0) {
         int64_t start = 0;
         read_log_start(l, &start);
-        rc = seg_create(l, start) == LOG_OK ? 0 : -EIO;
+        rc = seg_create(l, start, false) == LOG_OK ? 0 : -EIO;
     }
     if (rc != 0) {
         LOG_ERROR("storage", "%s: cannot load log: %s", name, strerror(-rc));
@@ -900,7 +904,10 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
         l->log_start_offset = stored_start < l->log_end_offset ? stored_start : l->log_end_offset;
     /* Everything on disk now is durable: non-active segments were synced at roll, and the
      * active one was verified (or written by a clean shutdown's final flush). */
-    if (fdatasync(act->log_fd) != 0) {
+    /* After an unclean stop the recovered bytes may still be only in the page cache (brookd
+     * died, the kernel did not): sync them before calling them durable. A clean stop synced
+     * everything, and an empty segment has nothing to sync. */
+    if (!clean && act->size > 0 && fdatasync(act->log_fd) != 0) {
         LOG_ERROR("storage", "%s: fdatasync on open failed: %s", name, strerror(errno));
         log_free(l);
         return LOG_ERR_IO;
@@ -983,7 +990,7 @@ static int log_roll(plog *l, int64_t now_ms)
     l->durable_offset = l->log_end_offset;
     prune_closing(l);
     snapshot_write(l); /* bounds the replay after a crash to the new active segment */
-    int rc = seg_create(l, l->log_end_offset);
+    int rc = seg_create(l, l->log_end_offset, true);
     if (rc != LOG_OK) {
         l->failed = true;
         return rc;
