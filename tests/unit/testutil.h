@@ -160,6 +160,47 @@ static inline int tu_run(int argc, char **argv, const tu_case *cases, size_t n)
     return failed ? 1 : 0;
 }
 
+
+/* Parses a markdown table "| state | entered from |" between begin/end markers in doc:
+ * for each row whose first cell names a state (name_of(s) for s in [0, n)), sets bit
+ * `from` of from_out[to] for each state listed in the second cell, and seen_out[to].
+ * Returns 0, or -1 when the markers are missing. Used by the doc-vs-code table tests. */
+static inline int tu_parse_state_table(const char *doc, const char *begin_marker,
+                                       const char *end_marker, const char *(*name_of)(int),
+                                       int n, unsigned *from_out, bool *seen_out)
+{
+    const char *begin = strstr(doc, begin_marker), *end = strstr(doc, end_marker);
+    if (!begin || !end || begin > end)
+        return -1;
+    for (const char *line = strstr(begin, "\n| "); line && line < end;
+         line = strstr(line + 1, "\n| ")) {
+        const char *p = line + 3, *bar = strchr(p, '|');
+        while (bar && bar > p && bar[-1] == ' ')
+            bar--;
+        int to = -1;
+        for (int st = 0; bar && st < n; st++)
+            if (strlen(name_of(st)) == (size_t)(bar - p) &&
+                strncmp(name_of(st), p, (size_t)(bar - p)) == 0)
+                to = st;
+        if (to < 0)
+            continue; /* the header row */
+        seen_out[to] = true;
+        const char *q = strchr(p, '|') + 1, *eol = strchr(q, '\n');
+        while (q < eol && *q != '|') {
+            while (*q == ' ' || *q == ',')
+                q++;
+            const char *w = q;
+            while (q < eol && *q != ',' && *q != ' ' && *q != '|')
+                q++;
+            for (int st = 0; st < n; st++)
+                if (strlen(name_of(st)) == (size_t)(q - w) &&
+                    strncmp(name_of(st), w, (size_t)(q - w)) == 0)
+                    from_out[to] |= 1u << st;
+        }
+    }
+    return 0;
+}
+
 #define TU_CASE(fn) {#fn, fn, false}
 #define TU_KNOWN_BUG(fn) {#fn, fn, true}
 #define TU_MAIN(...)                                                                           \
