@@ -3,8 +3,11 @@
 # Runs as root (or through sudo). Safe to run again.
 set -euo pipefail
 
+# zookeeper (the server, run with java) and libzookeeper-mt-dev (its C client) are for the
+# cluster mode; python3-kazoo is the ZooKeeper client of the cluster tests.
 pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev libcjson-dev
-      kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps)
+      kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps
+      zookeeper libzookeeper-mt-dev python3-kazoo)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
