@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/limits.h"
+#include "txn/service.h"
 
 #define OFF(f) offsetof(broker_config, f)
 #define I64MAX INT64_MAX
@@ -81,6 +82,15 @@ static const config_def g_defs[] = {
      OFF(group_max_session_ms), "largest session timeout a consumer may ask for"},
     {"group.initial.rebalance.delay.ms", CFG_INT32, "3000", 0, I32MAX, NULL,
      OFF(group_initial_delay_ms), "how long a new group waits for more members to join"},
+    {"zookeeper.connect", CFG_STRING, NULL, 0, 0, NULL, OFF(zookeeper_connect),
+     "host:port[,host:port] of the ZooKeeper ensemble (unset: a single node, no ZooKeeper)"},
+    {"zookeeper.session.timeout.ms", CFG_INT32, "18000", 2000, 600000, NULL,
+     OFF(zookeeper_session_timeout_ms), "ZooKeeper session timeout (a dead node's leases)"},
+    {"cluster.min.brokers", CFG_INT32, "1", 1, 10000, NULL, OFF(cluster_min_brokers),
+     "brokers registered before the controller creates the internal topics"},
+    {"transaction.participant.check.interval.ms", CFG_INT64, "10000", 100, I64MAX, NULL,
+     OFF(txn_participant_check_ms),
+     "how often a partition leader asks the coordinator about transactions it holds open"},
     {"log.level", CFG_ENUM, "info", 0, 0, "debug|info|warn|error", OFF(log_level), "log verbosity"},
 };
 
@@ -190,6 +200,11 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
                                                         &c->admin_port) != 0) {
         snprintf(err, errlen, "config key 'admin.listeners': '%s' is not http://host:port",
                  c->admin_listeners);
+        return -1;
+    }
+    if (c->zookeeper_connect && *c->zookeeper_connect && c->node_id > TXN_PID_NODE_MAX) {
+        snprintf(err, errlen, "config key 'node.id': at most %d with zookeeper.connect",
+                 TXN_PID_NODE_MAX);
         return -1;
     }
     if (!c->data_dir || !*c->data_dir) {

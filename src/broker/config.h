@@ -52,6 +52,10 @@ typedef struct broker_config {
     /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
     int64_t txn_abort_interval_ms;
     char *admin_listeners;             /* http://host:port for /metrics and /v1; "" disables */
+    char *zookeeper_connect;           /* NULL or "": single node */
+    int32_t zookeeper_session_timeout_ms;
+    int32_t cluster_min_brokers;       /* internal topics wait for this many brokers */
+    int64_t txn_participant_check_ms;  /* how often in-doubt transactions are asked about */
     /* resolved */
     char host[256];
     int port;

@@ -32,11 +32,14 @@ static const api_info g_apis[] = {
     {API_ADD_PARTITIONS_TO_TXN, "AddPartitionsToTxn", 0, 1, 3},
     {API_ADD_OFFSETS_TO_TXN, "AddOffsetsToTxn", 0, 1, 3},
     {API_END_TXN, "EndTxn", 0, 1, 3},
+    {API_WRITE_TXN_MARKERS, "WriteTxnMarkers", 0, 0, 1},
     {API_TXN_OFFSET_COMMIT, "TxnOffsetCommit", 0, 3, 3},
     {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 1, 4},
     {API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 2},
     {API_CREATE_PARTITIONS, "CreatePartitions", 0, 1, 2},
     {API_DELETE_GROUPS, "DeleteGroups", 0, 1, 2},
+    {API_BROOK_PREPARE_TXN, "BrookPrepareTxn", 0, 0, NOFLEX},
+    {API_BROOK_TXN_STATUS, "BrookTxnStatus", 0, 0, NOFLEX},
 };
 
 const api_info *api_table(int *n_out)

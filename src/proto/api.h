@@ -37,12 +37,16 @@ enum api_key {
     API_ADD_PARTITIONS_TO_TXN = 24,
     API_ADD_OFFSETS_TO_TXN = 25,
     API_END_TXN = 26,
+    API_WRITE_TXN_MARKERS = 27, /* inter-broker */
     API_TXN_OFFSET_COMMIT = 28,
     API_DESCRIBE_CONFIGS = 32,
     API_ALTER_CONFIGS = 33,
     API_CREATE_PARTITIONS = 37,
     API_DELETE_GROUPS = 42,
-    API_KEY_LIMIT = 70 /* exclusive bound on keys we look up */
+    API_KEY_LIMIT = 70, /* exclusive bound on Kafka's keys */
+    /* Brook-internal, broker to broker (docs/cluster.md) */
+    API_BROOK_PREPARE_TXN = 10000,
+    API_BROOK_TXN_STATUS = 10001,
 };
 
 typedef struct api_info {

@@ -131,6 +131,9 @@ static void exec_log(txn_service *s, const txn_action *a, done_queue *q, int64_t
 
 static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
 {
+    if (s->remote && s->remote(s->remote_ctx, TXN_REMOTE_PREPARE, a->txn_id, a->part, a->pid,
+                               a->epoch, a->commit))
+        return;
     partition *p = lookup(s, a->part->name, a->part->partition);
     if (!p || p->log->failed) {
         LOG_WARN("txn", "%s: %s-%d cannot prepare (%s); voting no", a->txn_id, a->part->name,
@@ -148,6 +151,9 @@ static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
 
 static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int64_t now_ms)
 {
+    if (s->remote && s->remote(s->remote_ctx, TXN_REMOTE_MARKER, a->txn_id, a->part, a->pid,
+                               a->epoch, a->commit))
+        return;
     if (a->part->kind != TXN_PART_PARTITION) {
         if (s->group_marker)
             s->group_marker(s->group_ctx, a->txn_id, a->part->name, a->pid, a->commit);
@@ -266,17 +272,48 @@ static void drive(txn_service *s, int64_t now_ms)
     txn_service_progress(s, now_ms); /* interval mode: waits may already be satisfied */
 }
 
-void txn_service_group_marked(txn_service *s, const char *txn_id, const char *group_id,
-                              int64_t now_ms)
+void txn_service_remote_done(txn_service *s, int kind, const char *txn_id,
+                             const txn_participant *part, bool ok, int64_t now_ms)
 {
     if (!s->ext) {
         s->ext = calloc(1, sizeof(done_queue));
         BROOK_ASSERT(s->ext);
     }
-    txn_participant part = {TXN_PART_GROUP, (char *)group_id, -1, false};
-    done_push(s->ext, WAIT_MARKER, txn_id, &part, true);
+    done_push(s->ext, kind == TXN_REMOTE_PREPARE ? WAIT_PREPARE : WAIT_MARKER, txn_id, part, ok);
     if (s->depth == 0)
         drive(s, now_ms);
+}
+
+void txn_service_group_marked(txn_service *s, const char *txn_id, const char *group_id,
+                              int64_t now_ms)
+{
+    txn_participant part = {TXN_PART_GROUP, (char *)group_id, -1, false};
+    txn_service_remote_done(s, TXN_REMOTE_MARKER, txn_id, &part, true, now_ms);
+}
+
+int64_t txn_pid_compose(int32_t txn_partition, int32_t node, int64_t counter)
+{
+    BROOK_ASSERT(txn_partition >= -1 && txn_partition < 32766);
+    BROOK_ASSERT(node >= 0 && node <= TXN_PID_NODE_MAX);
+    if (counter < 0 || counter > 0xffffffffLL)
+        return -1;
+    return ((int64_t)(txn_partition + 1) << 48) | ((int64_t)node << 32) | counter;
+}
+
+int32_t txn_pid_partition(int64_t pid)
+{
+    int64_t p = pid >> 48;
+    return p > 0 ? (int32_t)(p - 1) : -1;
+}
+
+/* A producer id: in cluster mode, with the coordinator's partition and our node inside. */
+static int64_t new_pid_for(txn_service *s, const char *txn_id)
+{
+    int64_t c = pid_alloc_next(&s->pids);
+    if (c < 0 || !s->remote)
+        return c;
+    int32_t part = txn_id ? txn_log_partition_for(txn_id, s->log_topic->npartitions) : -1;
+    return txn_pid_compose(part, s->cluster_node, c);
 }
 
 bool txn_service_verify_group(const txn_service *s, int64_t pid, int16_t epoch,
@@ -294,7 +331,7 @@ bool txn_service_verify_group(const txn_service *s, int64_t pid, int16_t epoch,
 void txn_service_init_pid(txn_service *s, txn_req req, const char *txn_id, int32_t timeout_ms,
                           int64_t expected_pid, int16_t expected_epoch, int64_t now_ms)
 {
-    int64_t fresh = txn_service_new_pid(s);
+    int64_t fresh = new_pid_for(s, txn_id);
     if (fresh < 0) {
         s->reply(s->ctx, req, TXN_REPLY_INIT_PID, KERR_COORDINATOR_NOT_AVAILABLE, -1, -1);
         return;
@@ -327,7 +364,7 @@ int16_t txn_service_admin_abort(txn_service *s, const char *txn_id, int64_t now_
     return err;
 }
 
-int64_t txn_service_new_pid(txn_service *s) { return pid_alloc_next(&s->pids); }
+int64_t txn_service_new_pid(txn_service *s) { return new_pid_for(s, NULL); }
 
 void txn_service_tick(txn_service *s, int64_t now_ms)
 {
@@ -380,7 +417,14 @@ static int replay_partition(txn_service *s, partition *p)
 int txn_service_start(txn_service *s, const txn_coord_config *cfg, const char *data_dir,
                       store *st, metadata *md, txn_reply_fn reply, void *ctx, int64_t now_ms)
 {
+    /* The cluster hooks are set by the caller before start: recovery may need them. */
+    txn_remote_fn remote = s->remote;
+    void *remote_ctx = s->remote_ctx;
+    int32_t node = s->cluster_node;
     memset(s, 0, sizeof(*s));
+    s->remote = remote;
+    s->remote_ctx = remote_ctx;
+    s->cluster_node = node;
     txn_coord_init(&s->coord, cfg);
     s->store = st;
     s->md = md;

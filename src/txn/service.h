@@ -31,6 +31,14 @@ typedef struct txn_wait txn_wait;
 typedef void (*txn_group_marker_fn)(void *ctx, const char *txn_id, const char *group_id,
                                     int64_t pid, bool commit);
 
+/* Cluster mode: does the work for a participant another node leads. kind: TXN_REMOTE_*.
+ * Returns true when it took the action over (it then calls txn_service_remote_done()
+ * exactly once, after as many retries as needed); false: the participant is local. */
+enum { TXN_REMOTE_PREPARE = 1, TXN_REMOTE_MARKER = 2 };
+typedef bool (*txn_remote_fn)(void *ctx, int kind, const char *txn_id,
+                              const txn_participant *part, int64_t pid, int16_t epoch,
+                              bool commit);
+
 typedef struct txn_service {
     txn_coord coord;
     pid_alloc pids;
@@ -44,7 +52,20 @@ typedef struct txn_service {
     txn_group_marker_fn group_marker;
     void *group_ctx;
     void *ext;  /* completions that arrived from outside while running */
+    /* Cluster mode only, set before txn_service_start (recovery uses them). */
+    txn_remote_fn remote;
+    void *remote_ctx;
+    int32_t cluster_node; /* this node's id, for producer ids (when remote is set) */
 } txn_service;
+
+/* Producer ids in cluster mode: bits 48..62 hold 1 + the __transaction_state partition of
+ * the transactional id (0 for idempotent producers), bits 32..47 the allocating node, bits
+ * 0..31 the node's counter. So ids are unique across nodes and a participant finds the
+ * coordinator of any transaction it holds from the producer id alone. */
+#define TXN_PID_NODE_MAX 65535
+int64_t txn_pid_compose(int32_t txn_partition, int32_t node, int64_t counter);
+/* The __transaction_state partition encoded in pid, or -1 (single node, idempotent). */
+int32_t txn_pid_partition(int64_t pid);
 
 /* Starts the service on an opened registry whose TXN_LOG_TOPIC exists. Replays the
  * transaction log and begins driving every in-doubt transaction. Returns 0 or -errno. */
@@ -63,6 +84,9 @@ int16_t txn_service_admin_abort(txn_service *s, const char *txn_id, int64_t now_
 /* A new producer id for an idempotent producer, or -1 when it cannot be made durable. */
 int64_t txn_service_new_pid(txn_service *s);
 
+/* A remote participant answered (ok: voted yes / marker written). */
+void txn_service_remote_done(txn_service *s, int kind, const char *txn_id,
+                             const txn_participant *part, bool ok, int64_t now_ms);
 /* The group side finished a marker (see txn_group_marker_fn). */
 void txn_service_group_marked(txn_service *s, const char *txn_id, const char *group_id,
                               int64_t now_ms);

@@ -18,7 +18,7 @@ static void test_table_consistent(void)
     CHECK(n > 0);
     for (int i = 0; i < n; i++) {
         CHECK(t[i].name != NULL && t[i].name[0] != '\0');
-        CHECK(t[i].key >= 0 && t[i].key < API_KEY_LIMIT);
+        CHECK(t[i].key >= 0 && (t[i].key < API_KEY_LIMIT || t[i].key >= API_BROOK_PREPARE_TXN));
         CHECK(t[i].min_version >= 0);
         CHECK(t[i].min_version <= t[i].max_version);
         CHECK(t[i].flex_min >= 0);

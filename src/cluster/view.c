@@ -1,0 +1,357 @@
+/* view.c - see view.h. The znode formats are JSON objects with a "version" field. */
+#include "cluster/view.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+
+#define VIEW_JSON_MAX (1 << 20) /* ZooKeeper's default jute.maxbuffer */
+
+cluster_view *cv_new(void)
+{
+    cluster_view *v = calloc(1, sizeof(*v));
+    if (!v)
+        return NULL;
+    atomic_init(&v->refs, 1);
+    v->controller = -1;
+    return v;
+}
+
+void cv_ref(cluster_view *v) { atomic_fetch_add(&v->refs, 1); }
+
+void cv_topic_free(cv_topic *t)
+{
+    if (!t)
+        return;
+    for (int32_t i = 0; t->parts && i < t->nparts; i++)
+        free(t->parts[i].replicas);
+    free(t->parts);
+    for (int i = 0; i < t->nconfigs; i++) {
+        free(t->config_keys[i]);
+        free(t->config_values[i]);
+    }
+    free(t->config_keys);
+    free(t->config_values);
+    free(t->name);
+    free(t);
+}
+
+void cv_unref(cluster_view *v)
+{
+    if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
+        return;
+    for (int i = 0; i < v->nbrokers; i++) {
+        free(v->brokers[i].host);
+        free(v->brokers[i].incarnation);
+    }
+    free(v->brokers);
+    cv_topic *t, *tmp;
+    HASH_ITER(hh, v->topics, t, tmp) {
+        HASH_DEL(v->topics, t);
+        cv_topic_free(t);
+    }
+    free(v);
+}
+
+const cv_broker *cv_broker_find(const cluster_view *v, int32_t id)
+{
+    for (int i = 0; v && i < v->nbrokers; i++)
+        if (v->brokers[i].id == id)
+            return &v->brokers[i];
+    return NULL;
+}
+
+const cv_topic *cv_topic_find(const cluster_view *v, const char *name, size_t len)
+{
+    cv_topic *t = NULL;
+    if (v)
+        HASH_FIND(hh, v->topics, name, len, t);
+    return t;
+}
+
+int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition)
+{
+    const cv_topic *t = cv_topic_find(v, topic, strlen(topic));
+    if (!t || partition < 0 || partition >= t->nparts)
+        return -1;
+    return t->parts[partition].leader;
+}
+
+int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
+                  const char *incarnation)
+{
+    cv_broker *n = realloc(v->brokers, sizeof(*n) * (size_t)(v->nbrokers + 1));
+    if (!n)
+        return -1;
+    v->brokers = n;
+    int at = v->nbrokers;
+    while (at > 0 && n[at - 1].id > id) {
+        n[at] = n[at - 1];
+        at--;
+    }
+    n[at].id = id;
+    n[at].host = strdup(host);
+    n[at].port = port;
+    n[at].incarnation = strdup(incarnation ? incarnation : "");
+    v->nbrokers++;
+    return n[at].host && n[at].incarnation ? 0 : -1;
+}
+
+/* Prints a cJSON tree to a malloc'd string and frees the tree. */
+static char *print_free(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Parses bounded, possibly unterminated JSON text into an object. */
+static cJSON *parse_obj(const char *json, size_t len)
+{
+    if (!json || len == 0 || len > VIEW_JSON_MAX)
+        return NULL;
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    if (o && !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* An integer member within [lo, hi]; -1 when absent or out of range. */
+static int get_int(const cJSON *o, const char *key, double lo, double hi, int64_t *out)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(n) || n->valuedouble < lo || n->valuedouble > hi ||
+        n->valuedouble != (double)(int64_t)n->valuedouble)
+        return -1;
+    *out = (int64_t)n->valuedouble;
+    return 0;
+}
+
+char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *incarnation)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "version", 1);
+    cJSON_AddNumberToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "host", host);
+    cJSON_AddNumberToObject(o, "port", port);
+    cJSON_AddStringToObject(o, "incarnation", incarnation ? incarnation : "");
+    return print_free(o);
+}
+
+int cv_broker_parse(const char *json, size_t len, cv_broker *out)
+{
+    cJSON *o = parse_obj(json, len);
+    int64_t id, port;
+    const cJSON *host = o ? cJSON_GetObjectItemCaseSensitive(o, "host") : NULL;
+    const cJSON *inc = o ? cJSON_GetObjectItemCaseSensitive(o, "incarnation") : NULL;
+    int rc = -1;
+    if (o && get_int(o, "id", 0, 2147483647.0, &id) == 0 &&
+        get_int(o, "port", 1, 65535, &port) == 0 && cJSON_IsString(host)) {
+        out->id = (int32_t)id;
+        out->port = (int32_t)port;
+        out->host = strdup(host->valuestring);
+        out->incarnation = strdup(cJSON_IsString(inc) ? inc->valuestring : "");
+        rc = out->host && out->incarnation ? 0 : -1;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+static void hex16(const uint8_t id[16], char out[33])
+{
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static int unhex16(const char *s, uint8_t id[16])
+{
+    if (!s || strlen(s) != 32)
+        return -1;
+    for (int i = 0; i < 16; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        id[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+char *cv_topic_json(const cv_topic *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *reps = cJSON_CreateArray();
+    cJSON *cfg = cJSON_CreateObject();
+    char hex[33];
+    hex16(t->id, hex);
+    if (!o || !reps || !cfg) {
+        cJSON_Delete(o);
+        cJSON_Delete(reps);
+        cJSON_Delete(cfg);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "version", 1);
+    cJSON_AddStringToObject(o, "id", hex);
+    for (int32_t i = 0; i < t->nparts; i++)
+        cJSON_AddItemToArray(reps, cJSON_CreateIntArray(t->parts[i].replicas,
+                                                        t->parts[i].nreplicas));
+    cJSON_AddItemToObject(o, "replicas", reps);
+    for (int i = 0; i < t->nconfigs; i++)
+        cJSON_AddStringToObject(cfg, t->config_keys[i], t->config_values[i]);
+    cJSON_AddItemToObject(o, "configs", cfg);
+    return print_free(o);
+}
+
+/* Fills t->parts from the "replicas" array of arrays. */
+static int parse_replicas(const cJSON *reps, cv_topic *t)
+{
+    int n = cJSON_GetArraySize(reps);
+    if (n <= 0 || n > 100000)
+        return -1;
+    t->parts = calloc((size_t)n, sizeof(cv_part));
+    if (!t->parts)
+        return -1;
+    t->nparts = n;
+    for (int i = 0; i < n; i++) {
+        const cJSON *r = cJSON_GetArrayItem(reps, i);
+        int m = cJSON_GetArraySize(r);
+        if (!cJSON_IsArray(r) || m <= 0 || m > 64)
+            return -1;
+        cv_part *p = &t->parts[i];
+        p->replicas = calloc((size_t)m, sizeof(int32_t));
+        if (!p->replicas)
+            return -1;
+        p->nreplicas = m;
+        p->leader = -1;
+        for (int k = 0; k < m; k++) {
+            const cJSON *id = cJSON_GetArrayItem(r, k);
+            if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 2147483647.0)
+                return -1;
+            p->replicas[k] = (int32_t)id->valuedouble;
+        }
+    }
+    return 0;
+}
+
+/* Fills the config overrides from the "configs" object of strings. */
+static int parse_configs(const cJSON *cfg, cv_topic *t)
+{
+    int n = cfg ? cJSON_GetArraySize(cfg) : 0;
+    if (cfg && !cJSON_IsObject(cfg))
+        return -1;
+    t->config_keys = calloc((size_t)n + 1, sizeof(char *));
+    t->config_values = calloc((size_t)n + 1, sizeof(char *));
+    if (!t->config_keys || !t->config_values)
+        return -1;
+    const cJSON *kv;
+    int i = 0;
+    cJSON_ArrayForEach(kv, cfg) {
+        if (!cJSON_IsString(kv) || !kv->string)
+            return -1;
+        t->config_keys[i] = strdup(kv->string);
+        t->config_values[i] = strdup(kv->valuestring);
+        t->nconfigs = ++i;
+        if (!t->config_keys[i - 1] || !t->config_values[i - 1])
+            return -1;
+    }
+    return 0;
+}
+
+int cv_topic_parse(const char *json, size_t len, cv_topic *t)
+{
+    cJSON *o = parse_obj(json, len);
+    t->state_version = -1;
+    int rc = -1;
+    if (o) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        const cJSON *reps = cJSON_GetObjectItemCaseSensitive(o, "replicas");
+        if (cJSON_IsString(id) && unhex16(id->valuestring, t->id) == 0 && cJSON_IsArray(reps) &&
+            parse_replicas(reps, t) == 0 &&
+            parse_configs(cJSON_GetObjectItemCaseSensitive(o, "configs"), t) == 0)
+            rc = 0;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+char *cv_state_json(const cv_topic *t, int32_t controller_epoch)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *parts = cJSON_CreateArray();
+    if (!o || !parts) {
+        cJSON_Delete(o);
+        cJSON_Delete(parts);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "version", 1);
+    cJSON_AddNumberToObject(o, "controller_epoch", controller_epoch);
+    for (int32_t i = 0; i < t->nparts; i++) {
+        cJSON *p = cJSON_CreateObject();
+        if (!p)
+            break;
+        cJSON_AddNumberToObject(p, "leader", t->parts[i].leader);
+        cJSON_AddNumberToObject(p, "leader_epoch", t->parts[i].leader_epoch);
+        cJSON_AddItemToArray(parts, p);
+    }
+    cJSON_AddItemToObject(o, "partitions", parts);
+    return print_free(o);
+}
+
+int cv_state_parse(const char *json, size_t len, cv_topic *t)
+{
+    cJSON *o = parse_obj(json, len);
+    const cJSON *parts = o ? cJSON_GetObjectItemCaseSensitive(o, "partitions") : NULL;
+    int64_t ce = 0;
+    int n = cJSON_GetArraySize(parts);
+    int rc = -1;
+    if (o && cJSON_IsArray(parts) && n <= t->nparts &&
+        get_int(o, "controller_epoch", 0, 2147483647.0, &ce) == 0) {
+        rc = 0;
+        for (int i = 0; i < n && rc == 0; i++) {
+            const cJSON *p = cJSON_GetArrayItem(parts, i);
+            int64_t leader, epoch;
+            if (get_int(p, "leader", -1, 2147483647.0, &leader) != 0 ||
+                get_int(p, "leader_epoch", 0, 2147483647.0, &epoch) != 0) {
+                rc = -1;
+                break;
+            }
+            t->parts[i].leader = (int32_t)leader;
+            t->parts[i].leader_epoch = (int32_t)epoch;
+        }
+        t->state_controller_epoch = (int32_t)ce;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+char *cv_controller_json(int32_t id, int32_t epoch)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "version", 1);
+    cJSON_AddNumberToObject(o, "brokerid", id);
+    cJSON_AddNumberToObject(o, "epoch", epoch);
+    return print_free(o);
+}
+
+int cv_controller_parse(const char *json, size_t len, int32_t *id, int32_t *epoch)
+{
+    cJSON *o = parse_obj(json, len);
+    int64_t i, e;
+    int rc = -1;
+    if (o && get_int(o, "brokerid", 0, 2147483647.0, &i) == 0 &&
+        get_int(o, "epoch", 0, 2147483647.0, &e) == 0) {
+        *id = (int32_t)i;
+        *epoch = (int32_t)e;
+        rc = 0;
+    }
+    cJSON_Delete(o);
+    return rc;
+}

@@ -1,0 +1,87 @@
+/*
+ * view.h - one immutable snapshot of the cluster as ZooKeeper describes it: live brokers,
+ * the controller, every topic's replica assignment and each partition's leader and epoch.
+ *
+ * Owns: the snapshot's memory (reference counted: the ZooKeeper thread builds a view,
+ * the event loop reads it, the last holder frees it) and the JSON form of the znodes
+ * (docs/cluster.md lists them).
+ * Never: changes after it is published, or talks to ZooKeeper (zk.c does).
+ */
+#ifndef BROOK_CLUSTER_VIEW_H
+#define BROOK_CLUSTER_VIEW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+typedef struct cv_broker {
+    int32_t id;
+    char *host;
+    int32_t port;
+    char *incarnation; /* random per data directory: tells a stale registration of ours */
+} cv_broker;
+
+typedef struct cv_part {
+    int32_t *replicas; /* ordered; replicas[0] is the preferred leader */
+    int32_t nreplicas;
+    int32_t leader;    /* -1: offline */
+    int32_t leader_epoch;
+} cv_part;
+
+typedef struct cv_topic {
+    char *name;
+    uint8_t id[16];
+    int32_t nparts;
+    cv_part *parts;
+    int nconfigs;
+    char **config_keys, **config_values;
+    int32_t topic_version; /* znode versions, for version-checked writes */
+    int32_t state_version; /* -1: no state znode yet */
+    int32_t state_controller_epoch;
+    UT_hash_handle hh;
+} cv_topic;
+
+typedef struct cluster_view {
+    atomic_int refs;
+    uint64_t seq;           /* increases with every published view */
+    int32_t controller;     /* -1: none */
+    int32_t controller_epoch;
+    cv_broker *brokers;     /* sorted by id */
+    int nbrokers;
+    cv_topic *topics;       /* uthash by name */
+    bool registered;        /* this node's registration is in the view */
+} cluster_view;
+
+cluster_view *cv_new(void);
+void cv_ref(cluster_view *v);
+void cv_unref(cluster_view *v);
+
+const cv_broker *cv_broker_find(const cluster_view *v, int32_t id);
+const cv_topic *cv_topic_find(const cluster_view *v, const char *name, size_t len);
+/* The leader of (topic, partition): a broker id, or -1 when unknown or offline. */
+int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition);
+
+/* Adds a broker (copies strings); keeps brokers sorted. Returns 0 or -1. */
+int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
+                  const char *incarnation);
+void cv_topic_free(cv_topic *t);
+
+/* Broker registration znode. Returns malloc'd JSON text / 0 or -1. */
+char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *incarnation);
+int cv_broker_parse(const char *json, size_t len, cv_broker *out);
+/* Topic znode: id, replica lists, config overrides. Parsing fills name-less *t (the
+ * caller sets name); state fields are set to "no state". */
+char *cv_topic_json(const cv_topic *t);
+int cv_topic_parse(const char *json, size_t len, cv_topic *t);
+/* State znode: leader and leader epoch of every partition. Parsing requires as many
+ * partitions as the topic has (a topic whose partitions grew has trailing partitions
+ * without state: leader -1). */
+char *cv_state_json(const cv_topic *t, int32_t controller_epoch);
+int cv_state_parse(const char *json, size_t len, cv_topic *t);
+/* Controller znode. */
+char *cv_controller_json(int32_t id, int32_t epoch);
+int cv_controller_parse(const char *json, size_t len, int32_t *id, int32_t *epoch);
+
+#endif

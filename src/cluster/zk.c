@@ -1,0 +1,840 @@
+/* zk.c - see zk.h. One thread owns the session life cycle and the watches; the loop
+ * thread only makes short synchronous writes on the same (thread-safe) handle. */
+#ifndef THREADED
+#define THREADED
+#endif
+#include "cluster/zk.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zookeeper/zookeeper.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "cluster/placement.h"
+#include "proto/errors.h"
+
+#define ZK_ROOT "/brook"
+#define ZK_BROKERS ZK_ROOT "/brokers"
+#define ZK_TOPICS ZK_ROOT "/topics"
+#define ZK_CONTROLLER ZK_ROOT "/controller"
+#define ZK_CONTROLLER_EPOCH ZK_ROOT "/controller_epoch"
+#define ZK_BUF (1 << 20)
+#define ZK_PATH_MAX 512
+
+struct zk_client {
+    zk_config cfg;
+    char *connect, *host, *incarnation, *internal[2];
+    uv_loop_t *loop;
+    uv_async_t async;
+    zk_view_fn on_view;
+    void *ctx;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;     /* thread wake-ups, and view publications */
+    bool stop, dirty, expired;
+    bool connected;          /* session state as last reported */
+    zhandle_t *zh;           /* replaced by the thread after an expiry (under mu) */
+    cluster_view *current;   /* last published (under mu) */
+    uint64_t delivered_seq;  /* loop thread: last seq handed to on_view */
+    uint64_t seq;
+    /* controller state (thread only) */
+    bool is_controller;
+    int32_t controller_epoch;
+    int32_t epoch_version;   /* version of /brook/controller_epoch we wrote */
+    char *buf;               /* thread's read buffer */
+    char *lbuf;              /* loop thread's read buffer */
+};
+
+static void wake(zk_client *z, bool dirty)
+{
+    pthread_mutex_lock(&z->mu);
+    z->dirty |= dirty;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->mu);
+}
+
+/* libzookeeper's completion thread calls this: only record and wake ours. */
+static void watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+    zk_client *z = ctx;
+    if (type == ZOO_SESSION_EVENT) {
+        pthread_mutex_lock(&z->mu);
+        if (state == ZOO_EXPIRED_SESSION_STATE)
+            z->expired = true;
+        z->connected = state == ZOO_CONNECTED_STATE;
+        z->dirty = true;
+        pthread_cond_broadcast(&z->cond);
+        pthread_mutex_unlock(&z->mu);
+        return;
+    }
+    wake(z, true);
+}
+
+static zhandle_t *handle(zk_client *z)
+{
+    pthread_mutex_lock(&z->mu);
+    zhandle_t *zh = z->zh;
+    pthread_mutex_unlock(&z->mu);
+    return zh;
+}
+
+bool zk_connected(zk_client *z)
+{
+    pthread_mutex_lock(&z->mu);
+    bool c = z->connected && z->zh;
+    pthread_mutex_unlock(&z->mu);
+    return c;
+}
+
+static void ensure_path(zhandle_t *zh, const char *path)
+{
+    int rc = zoo_create(zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    if (rc != ZOK && rc != ZNODEEXISTS)
+        LOG_WARN("zk", "cannot create %s: %s", path, zerror(rc));
+}
+
+/* Registers this broker. A znode with our id left by an earlier session of this same
+ * data directory (a crash) is removed; one of another directory means a duplicate id. */
+static bool do_register(zk_client *z, zhandle_t *zh)
+{
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), ZK_BROKERS "/%d", z->cfg.node_id);
+    char *json = cv_broker_json(z->cfg.node_id, z->host, z->cfg.port, z->incarnation);
+    if (!json)
+        return false;
+    bool ok = false;
+    for (int attempt = 0; attempt < 3 && !ok; attempt++) {
+        int rc = zoo_create(zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE,
+                            ZOO_EPHEMERAL, NULL, 0);
+        if (rc == ZOK) {
+            ok = true;
+            break;
+        }
+        if (rc != ZNODEEXISTS) {
+            LOG_WARN("zk", "cannot register %s: %s", path, zerror(rc));
+            break;
+        }
+        struct Stat st;
+        int len = ZK_BUF;
+        if (zoo_get(zh, path, 0, z->buf, &len, &st) != ZOK)
+            continue;
+        if (st.ephemeralOwner == zoo_client_id(zh)->client_id) {
+            ok = true; /* already ours (a retried create) */
+            break;
+        }
+        cv_broker b = {0};
+        bool mine = len > 0 && cv_broker_parse(z->buf, (size_t)len, &b) == 0 &&
+                    strcmp(b.incarnation, z->incarnation) == 0;
+        free(b.host);
+        free(b.incarnation);
+        if (!mine) {
+            LOG_ERROR("zk", "node.id %d is registered by another broker (another data "
+                      "directory); retrying until it goes away", z->cfg.node_id);
+            break;
+        }
+        LOG_INFO("zk", "removing the registration our previous session left behind");
+        zoo_delete(zh, path, st.version);
+    }
+    free(json);
+    if (ok)
+        LOG_INFO("zk", "registered as broker %d (%s:%d)", z->cfg.node_id, z->host, z->cfg.port);
+    return ok;
+}
+
+/* Reads an int znode and its version; absent: value 0, version -1. */
+static int read_epoch(zk_client *z, zhandle_t *zh, int32_t *value, int32_t *version)
+{
+    struct Stat st;
+    int len = ZK_BUF - 1;
+    int rc = zoo_get(zh, ZK_CONTROLLER_EPOCH, 0, z->buf, &len, &st);
+    if (rc == ZNONODE) {
+        *value = 0;
+        *version = -1;
+        return ZOK;
+    }
+    if (rc != ZOK)
+        return rc;
+    z->buf[len < 0 ? 0 : len] = '\0';
+    *value = (int32_t)strtol(z->buf, NULL, 10);
+    *version = st.version;
+    return ZOK;
+}
+
+/* Takes the next controller epoch (version-checked increment). */
+static bool bump_epoch(zk_client *z, zhandle_t *zh)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int32_t value, version;
+        if (read_epoch(z, zh, &value, &version) != ZOK)
+            return false;
+        char s[16];
+        snprintf(s, sizeof(s), "%d", value + 1);
+        struct Stat st;
+        int rc = version < 0
+                     ? zoo_create(zh, ZK_CONTROLLER_EPOCH, s, (int)strlen(s),
+                                  &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0)
+                     : zoo_set2(zh, ZK_CONTROLLER_EPOCH, s, (int)strlen(s), version, &st);
+        if (rc == ZOK) {
+            z->controller_epoch = value + 1;
+            z->epoch_version = version < 0 ? 0 : st.version;
+            return true;
+        }
+        if (rc != ZBADVERSION && rc != ZNODEEXISTS)
+            return false;
+    }
+    return false;
+}
+
+/* Tries to become controller when there is none. */
+static void elect(zk_client *z, zhandle_t *zh)
+{
+    struct Stat st;
+    if (zoo_exists(zh, ZK_CONTROLLER, 1, &st) == ZOK) {
+        if (st.ephemeralOwner != zoo_client_id(zh)->client_id)
+            z->is_controller = false;
+        return;
+    }
+    z->is_controller = false;
+    int32_t value, version;
+    if (read_epoch(z, zh, &value, &version) != ZOK)
+        return;
+    char *json = cv_controller_json(z->cfg.node_id, value + 1);
+    if (!json)
+        return;
+    int rc = zoo_create(zh, ZK_CONTROLLER, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE,
+                        ZOO_EPHEMERAL, NULL, 0);
+    free(json);
+    if (rc == ZOK && bump_epoch(z, zh)) {
+        z->is_controller = true;
+        LOG_INFO("zk", "elected controller (epoch %d)", z->controller_epoch);
+    } else if (rc == ZOK) {
+        LOG_WARN("zk", "won the election but cannot bump the controller epoch; resigning");
+        zoo_delete(zh, ZK_CONTROLLER, -1);
+    }
+    zoo_exists(zh, ZK_CONTROLLER, 1, &st); /* watch it */
+}
+
+/* Reads one topic (data + state, both watched). Returns NULL on errors. */
+static cv_topic *read_topic(zk_client *z, zhandle_t *zh, const char *name)
+{
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), ZK_TOPICS "/%s", name);
+    struct Stat st;
+    int len = ZK_BUF;
+    if (zoo_get(zh, path, 1, z->buf, &len, &st) != ZOK || len <= 0)
+        return NULL;
+    cv_topic *t = calloc(1, sizeof(*t));
+    if (!t || !(t->name = strdup(name)) || cv_topic_parse(z->buf, (size_t)len, t) != 0) {
+        LOG_WARN("zk", "%s does not decode; ignoring the topic", path);
+        cv_topic_free(t);
+        return NULL;
+    }
+    t->topic_version = st.version;
+    snprintf(path, sizeof(path), ZK_TOPICS "/%s/state", name);
+    len = ZK_BUF;
+    int rc = zoo_get(zh, path, 1, z->buf, &len, &st);
+    if (rc == ZOK && len > 0 && cv_state_parse(z->buf, (size_t)len, t) == 0)
+        t->state_version = st.version;
+    else if (rc == ZNONODE)
+        zoo_exists(zh, path, 1, &st); /* be told when it appears */
+    return t;
+}
+
+static cluster_view *read_view(zk_client *z, zhandle_t *zh)
+{
+    cluster_view *v = cv_new();
+    struct String_vector kids = {0};
+    if (!v || zoo_get_children(zh, ZK_BROKERS, 1, &kids) != ZOK)
+        goto fail;
+    for (int i = 0; i < kids.count; i++) {
+        char path[ZK_PATH_MAX];
+        snprintf(path, sizeof(path), ZK_BROKERS "/%s", kids.data[i]);
+        int len = ZK_BUF;
+        cv_broker b = {0};
+        if (zoo_get(zh, path, 0, z->buf, &len, NULL) == ZOK && len > 0 &&
+            cv_broker_parse(z->buf, (size_t)len, &b) == 0) {
+            cv_add_broker(v, b.id, b.host, b.port, b.incarnation);
+            v->registered |= b.id == z->cfg.node_id;
+        }
+        free(b.host);
+        free(b.incarnation);
+    }
+    deallocate_String_vector(&kids);
+    struct Stat st;
+    if (zoo_exists(zh, ZK_CONTROLLER, 1, &st) == ZOK) {
+        int len = ZK_BUF;
+        if (zoo_get(zh, ZK_CONTROLLER, 1, z->buf, &len, NULL) == ZOK && len > 0)
+            cv_controller_parse(z->buf, (size_t)len, &v->controller, &v->controller_epoch);
+    }
+    if (zoo_get_children(zh, ZK_TOPICS, 1, &kids) != ZOK)
+        goto fail;
+    for (int i = 0; i < kids.count; i++) {
+        cv_topic *t = read_topic(z, zh, kids.data[i]);
+        if (t)
+            HASH_ADD_KEYPTR(hh, v->topics, t->name, strlen(t->name), t);
+    }
+    deallocate_String_vector(&kids);
+    return v;
+fail:
+    deallocate_String_vector(&kids);
+    cv_unref(v);
+    return NULL;
+}
+
+static bool live(const cluster_view *v, int32_t id) { return cv_broker_find(v, id) != NULL; }
+
+/* The controller's view of a partition's leader: its first live replica, or -1. */
+static int32_t wanted_leader(const cluster_view *v, const cv_part *p)
+{
+    for (int32_t k = 0; k < p->nreplicas; k++)
+        if (live(v, p->replicas[k]))
+            return p->replicas[k];
+    return -1;
+}
+
+/* Writes one topic's state, fenced by the controller epoch znode's version. */
+static int write_state(zk_client *z, zhandle_t *zh, const cv_topic *t)
+{
+    char *json = cv_state_json(t, z->controller_epoch);
+    if (!json)
+        return ZSYSTEMERROR;
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), ZK_TOPICS "/%s/state", t->name);
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    struct Stat st;
+    zoo_check_op_init(&ops[0], ZK_CONTROLLER_EPOCH, z->epoch_version);
+    if (t->state_version < 0)
+        zoo_create_op_init(&ops[1], path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, 0,
+                           NULL, 0);
+    else
+        zoo_set_op_init(&ops[1], path, json, (int)strlen(json), t->state_version, &st);
+    int rc = zoo_multi(zh, 2, ops, res);
+    free(json);
+    if (rc != ZOK && res[0].err != ZOK) {
+        LOG_WARN("zk", "controller epoch %d is stale; resigning", z->controller_epoch);
+        z->is_controller = false;
+    }
+    return rc;
+}
+
+/* Moves leaders to match live brokers. Returns true if it wrote anything. */
+static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
+{
+    bool wrote = false;
+    for (cv_topic *t = v->topics; t && z->is_controller; t = t->hh.next) {
+        bool change = t->state_version < 0;
+        for (int32_t i = 0; i < t->nparts; i++) {
+            int32_t want = wanted_leader(v, &t->parts[i]);
+            if (t->parts[i].leader != want) {
+                LOG_INFO("zk", "%s-%d: leader %d -> %d (epoch %d)", t->name, i,
+                         t->parts[i].leader, want, t->parts[i].leader_epoch + 1);
+                t->parts[i].leader = want;
+                t->parts[i].leader_epoch++;
+                change = true;
+            }
+        }
+        if (change) {
+            int rc = write_state(z, zh, t);
+            if (rc != ZOK)
+                LOG_WARN("zk", "%s: state write failed: %s (will re-read)", t->name, zerror(rc));
+            wrote = true;
+        }
+    }
+    return wrote;
+}
+
+static int16_t create_topic(zk_client *z, zhandle_t *zh, char *rbuf, const char *name,
+                            int32_t nparts, int nconfigs, char *const *keys,
+                            char *const *values, const char **msg);
+
+/* The controller creates the internal topics once enough brokers are up. */
+static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
+{
+    if (v->nbrokers < z->cfg.min_brokers)
+        return false;
+    bool wrote = false;
+    for (int i = 0; i < 2; i++) {
+        if (!z->internal[i] || cv_topic_find(v, z->internal[i], strlen(z->internal[i])))
+            continue;
+        const char *msg;
+        int16_t err = create_topic(z, zh, z->buf, z->internal[i], z->cfg.internal_parts[i], 0,
+                                   NULL, NULL, &msg);
+        if (err == KERR_NONE)
+            LOG_INFO("zk", "created internal topic %s (%d partitions over %d brokers)",
+                     z->internal[i], z->cfg.internal_parts[i], v->nbrokers);
+        wrote = true;
+    }
+    return wrote;
+}
+
+static void publish(zk_client *z, cluster_view *v)
+{
+    pthread_mutex_lock(&z->mu);
+    v->seq = ++z->seq;
+    cluster_view *old = z->current;
+    z->current = v;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->mu);
+    cv_unref(old);
+    uv_async_send(&z->async);
+}
+
+/* Opens a new session; waits (bounded) for it to connect. */
+static zhandle_t *open_session(zk_client *z)
+{
+    zhandle_t *zh = zookeeper_init(z->connect, watcher, z->cfg.session_timeout_ms, NULL, z, 0);
+    if (!zh) {
+        LOG_ERROR("zk", "cannot start a ZooKeeper session with %s: %s", z->connect,
+                  strerror(errno));
+        return NULL;
+    }
+    pthread_mutex_lock(&z->mu);
+    z->zh = zh;
+    z->expired = false;
+    pthread_mutex_unlock(&z->mu);
+    return zh;
+}
+
+/* One pass: (re)open the session if needed, register, elect, read, act, publish. */
+static void step(zk_client *z)
+{
+    pthread_mutex_lock(&z->mu);
+    bool expired = z->expired, connected = z->connected;
+    zhandle_t *zh = z->zh;
+    z->dirty = false;
+    pthread_mutex_unlock(&z->mu);
+    if (expired && zh) {
+        LOG_WARN("zk", "ZooKeeper session expired; starting a new one and re-registering");
+        pthread_mutex_lock(&z->mu);
+        z->zh = NULL;
+        z->connected = false;
+        pthread_mutex_unlock(&z->mu);
+        zookeeper_close(zh);
+        zh = NULL;
+        z->is_controller = false;
+    }
+    if (!zh) {
+        open_session(z);
+        return; /* the CONNECTED event wakes us */
+    }
+    if (!connected)
+        return;
+    ensure_path(zh, ZK_ROOT);
+    ensure_path(zh, ZK_BROKERS);
+    ensure_path(zh, ZK_TOPICS);
+    struct Stat st;
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), ZK_BROKERS "/%d", z->cfg.node_id);
+    if (zoo_exists(zh, path, 0, &st) != ZOK ||
+        st.ephemeralOwner != zoo_client_id(zh)->client_id)
+        do_register(z, zh);
+    elect(z, zh);
+    cluster_view *v = read_view(z, zh);
+    if (!v) {
+        wake(z, true);
+        return;
+    }
+    if (z->is_controller && (ensure_internal(z, zh, v) | reconcile_leaders(z, zh, v))) {
+        cv_unref(v); /* re-read what we wrote */
+        v = read_view(z, zh);
+        if (!v)
+            return;
+    }
+    publish(z, v);
+}
+
+static void *thread_main(void *arg)
+{
+    zk_client *z = arg;
+    pthread_mutex_lock(&z->mu);
+    while (!z->stop) {
+        if (!z->dirty && !z->expired) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 2; /* a periodic pass also retries failed registrations */
+            pthread_cond_timedwait(&z->cond, &z->mu, &ts);
+            if (z->stop)
+                break;
+        }
+        pthread_mutex_unlock(&z->mu);
+        step(z);
+        pthread_mutex_lock(&z->mu);
+    }
+    pthread_mutex_unlock(&z->mu);
+    return NULL;
+}
+
+/* Loop thread: hands the newest view to the broker once. */
+static void deliver(zk_client *z)
+{
+    pthread_mutex_lock(&z->mu);
+    cluster_view *v = z->current;
+    if (v)
+        cv_ref(v);
+    pthread_mutex_unlock(&z->mu);
+    if (v && v->seq > z->delivered_seq) {
+        z->delivered_seq = v->seq;
+        z->on_view(z->ctx, v);
+    }
+    cv_unref(v);
+}
+
+static void on_async(uv_async_t *a) { deliver(a->data); }
+
+zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, void *ctx)
+{
+    zk_client *z = calloc(1, sizeof(*z));
+    if (!z)
+        return NULL;
+    z->cfg = *cfg;
+    z->connect = strdup(cfg->connect);
+    z->host = strdup(cfg->host);
+    z->incarnation = strdup(cfg->incarnation);
+    for (int i = 0; i < 2; i++)
+        z->internal[i] = cfg->internal_names[i] ? strdup(cfg->internal_names[i]) : NULL;
+    z->buf = malloc(ZK_BUF);
+    z->lbuf = malloc(ZK_BUF);
+    z->loop = loop;
+    z->on_view = on_view;
+    z->ctx = ctx;
+    BROOK_ASSERT(z->connect && z->host && z->incarnation && z->buf && z->lbuf);
+    pthread_mutex_init(&z->mu, NULL);
+    pthread_cond_init(&z->cond, NULL);
+    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    uv_async_init(loop, &z->async, on_async);
+    z->async.data = z;
+    if (!open_session(z) || pthread_create(&z->thread, NULL, thread_main, z) != 0) {
+        LOG_ERROR("zk", "cannot start the ZooKeeper client for %s", cfg->connect);
+        return NULL; /* brookd exits: nothing to release carefully */
+    }
+    LOG_INFO("zk", "connecting to ZooKeeper at %s (session timeout %d ms)", z->connect,
+             cfg->session_timeout_ms);
+    return z;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    zk_client *z = h->data;
+    cv_unref(z->current);
+    free(z->connect);
+    free(z->host);
+    free(z->incarnation);
+    free(z->internal[0]);
+    free(z->internal[1]);
+    free(z->buf);
+    free(z->lbuf);
+    pthread_mutex_destroy(&z->mu);
+    pthread_cond_destroy(&z->cond);
+    free(z);
+}
+
+void zk_stop(zk_client *z)
+{
+    pthread_mutex_lock(&z->mu);
+    z->stop = true;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->mu);
+    pthread_join(z->thread, NULL);
+    if (z->zh)
+        zookeeper_close(z->zh); /* ends the session: our ephemeral znodes go now */
+    z->zh = NULL;
+    uv_close((uv_handle_t *)&z->async, on_closed);
+}
+
+bool zk_refresh_sync(zk_client *z, int timeout_ms)
+{
+    pthread_mutex_lock(&z->mu);
+    uint64_t want = z->seq + 1;
+    z->dirty = true;
+    pthread_cond_broadcast(&z->cond);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (z->seq < want && !z->stop)
+        if (pthread_cond_timedwait(&z->cond, &z->mu, &ts) != 0)
+            break;
+    bool got = z->seq >= want;
+    pthread_mutex_unlock(&z->mu);
+    deliver(z);
+    return got;
+}
+
+/* ---- topic changes (loop thread) ---- */
+
+/* A connected handle, or NULL (the caller answers a retriable error). */
+static zhandle_t *ready_handle(zk_client *z)
+{
+    return zk_connected(z) ? handle(z) : NULL;
+}
+
+/* Node ids of live brokers from the newest view. */
+static size_t live_ids(zk_client *z, int32_t **out)
+{
+    pthread_mutex_lock(&z->mu);
+    cluster_view *v = z->current;
+    size_t n = v ? (size_t)v->nbrokers : 0;
+    *out = calloc(n ? n : 1, sizeof(int32_t));
+    for (size_t i = 0; *out && i < n; i++)
+        (*out)[i] = v->brokers[i].id;
+    pthread_mutex_unlock(&z->mu);
+    return *out ? n : 0;
+}
+
+/* Fills a new topic's replica lists from the ring of live brokers (bounded load). */
+static int place(zk_client *z, cv_topic *t, int32_t from)
+{
+    int32_t *ids;
+    size_t n = live_ids(z, &ids);
+    ring r;
+    int rc = -1;
+    if (n > 0 && ring_build(&r, ids, n, PLACEMENT_VNODES_DEFAULT) == 0) {
+        placement pl;
+        char *names[1] = {t->name};
+        if (from == 0 && placement_init(&pl, &r, names, &t->nparts, 1, 1) == 0) {
+            for (int32_t i = 0; i < t->nparts; i++)
+                t->parts[i].replicas[0] = pl.replicas[i];
+            free(pl.topics);
+            free(pl.index);
+            free(pl.replicas);
+            rc = 0;
+        } else if (from > 0) {
+            for (int32_t i = from; i < t->nparts; i++)
+                t->parts[i].replicas[0] = ring_owner(&r, t->name, i);
+            rc = 0;
+        }
+        ring_free(&r);
+    }
+    for (int32_t i = from; rc == 0 && i < t->nparts; i++) {
+        t->parts[i].nreplicas = 1;
+        t->parts[i].leader = t->parts[i].replicas[0];
+        t->parts[i].leader_epoch = 0;
+    }
+    free(ids);
+    return rc;
+}
+
+static cv_topic *topic_alloc(const char *name, int32_t nparts)
+{
+    cv_topic *t = calloc(1, sizeof(*t));
+    if (!t || !(t->name = strdup(name)) || !(t->parts = calloc((size_t)nparts, sizeof(cv_part)))) {
+        cv_topic_free(t);
+        return NULL;
+    }
+    t->nparts = nparts;
+    for (int32_t i = 0; i < nparts; i++)
+        if (!(t->parts[i].replicas = calloc(1, sizeof(int32_t)))) {
+            cv_topic_free(t);
+            return NULL;
+        }
+    return t;
+}
+
+static int16_t zerr_to_kafka(int rc)
+{
+    switch (rc) {
+    case ZOK: return KERR_NONE;
+    case ZNODEEXISTS: return KERR_TOPIC_ALREADY_EXISTS;
+    case ZNONODE: return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    default: return KERR_REQUEST_TIMED_OUT;
+    }
+}
+
+static int16_t create_topic(zk_client *z, zhandle_t *zh, char *rbuf, const char *name,
+                            int32_t nparts, int nconfigs, char *const *keys,
+                            char *const *values, const char **msg)
+{
+    (void)rbuf;
+    cv_topic *t = topic_alloc(name, nparts);
+    *msg = NULL;
+    if (!t)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    FILE *ur = fopen("/dev/urandom", "rb");
+    bool idok = ur && fread(t->id, 1, 16, ur) == 16;
+    if (ur)
+        fclose(ur);
+    t->nconfigs = nconfigs;
+    t->config_keys = (char **)keys;
+    t->config_values = (char **)values;
+    char *tj = idok && place(z, t, 0) == 0 ? cv_topic_json(t) : NULL;
+    char *sj = tj ? cv_state_json(t, 0) : NULL;
+    t->nconfigs = 0;
+    t->config_keys = t->config_values = NULL;
+    cv_topic_free(t);
+    if (!sj) {
+        free(tj);
+        *msg = "no live brokers to place the topic on";
+        return KERR_INVALID_REPLICATION_FACTOR;
+    }
+    char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
+    snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);
+    snprintf(spath, sizeof(spath), ZK_TOPICS "/%s/state", name);
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    zoo_create_op_init(&ops[0], tpath, tj, (int)strlen(tj), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    zoo_create_op_init(&ops[1], spath, sj, (int)strlen(sj), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    int rc = zoo_multi(zh, 2, ops, res);
+    free(tj);
+    free(sj);
+    if (rc == ZNODEEXISTS)
+        *msg = "topic already exists";
+    else if (rc != ZOK) {
+        LOG_WARN("zk", "creating topic %s failed: %s", name, zerror(rc));
+        *msg = "ZooKeeper write failed";
+    }
+    return zerr_to_kafka(rc);
+}
+
+int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int nconfigs,
+                        char *const *keys, char *const *values, const char **msg)
+{
+    zhandle_t *zh = ready_handle(z);
+    if (!zh) {
+        *msg = "not connected to ZooKeeper";
+        return KERR_REQUEST_TIMED_OUT;
+    }
+    return create_topic(z, zh, z->lbuf, name, nparts, nconfigs, keys, values, msg);
+}
+
+int16_t zk_topic_delete(zk_client *z, const char *name)
+{
+    zhandle_t *zh = ready_handle(z);
+    if (!zh)
+        return KERR_REQUEST_TIMED_OUT;
+    char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
+    snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);
+    snprintf(spath, sizeof(spath), ZK_TOPICS "/%s/state", name);
+    int rc = zoo_delete(zh, spath, -1);
+    if (rc != ZOK && rc != ZNONODE)
+        return zerr_to_kafka(rc);
+    return zerr_to_kafka(zoo_delete(zh, tpath, -1));
+}
+
+/* Reads a topic for a read-modify-write on the loop thread. */
+static cv_topic *load_topic(zk_client *z, zhandle_t *zh, const char *name, int *rc)
+{
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), ZK_TOPICS "/%s", name);
+    struct Stat st;
+    int len = ZK_BUF;
+    *rc = zoo_get(zh, path, 0, z->lbuf, &len, &st);
+    if (*rc != ZOK)
+        return NULL;
+    cv_topic *t = calloc(1, sizeof(*t));
+    if (!t || !(t->name = strdup(name)) || len <= 0 ||
+        cv_topic_parse(z->lbuf, (size_t)len, t) != 0) {
+        cv_topic_free(t);
+        *rc = ZMARSHALLINGERROR;
+        return NULL;
+    }
+    t->topic_version = st.version;
+    snprintf(path, sizeof(path), ZK_TOPICS "/%s/state", name);
+    len = ZK_BUF;
+    if (zoo_get(zh, path, 0, z->lbuf, &len, &st) == ZOK && len > 0 &&
+        cv_state_parse(z->lbuf, (size_t)len, t) == 0)
+        t->state_version = st.version;
+    return t;
+}
+
+int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
+                                const char **msg)
+{
+    zhandle_t *zh = ready_handle(z);
+    *msg = NULL;
+    if (!zh) {
+        *msg = "not connected to ZooKeeper";
+        return KERR_REQUEST_TIMED_OUT;
+    }
+    int rc;
+    cv_topic *t = load_topic(z, zh, name, &rc);
+    if (!t)
+        return zerr_to_kafka(rc);
+    int16_t err = KERR_NONE;
+    int32_t old = t->nparts;
+    cv_part *np = count > old ? realloc(t->parts, sizeof(cv_part) * (size_t)count) : NULL;
+    if (count <= old) {
+        *msg = "the new partition count must be larger than the current one";
+        err = KERR_INVALID_PARTITIONS;
+    } else if (!np) {
+        err = KERR_UNKNOWN_SERVER_ERROR;
+    } else {
+        t->parts = np;
+        memset(np + old, 0, sizeof(cv_part) * (size_t)(count - old));
+        t->nparts = count;
+        for (int32_t i = old; i < count; i++)
+            np[i].replicas = calloc(1, sizeof(int32_t));
+        char *tj = place(z, t, old) == 0 ? cv_topic_json(t) : NULL;
+        char *sj = tj ? cv_state_json(t, t->state_controller_epoch) : NULL;
+        char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
+        snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);
+        snprintf(spath, sizeof(spath), ZK_TOPICS "/%s/state", name);
+        zoo_op_t ops[2];
+        zoo_op_result_t res[2];
+        struct Stat st1, st2;
+        if (sj) {
+            zoo_set_op_init(&ops[0], tpath, tj, (int)strlen(tj), t->topic_version, &st1);
+            zoo_set_op_init(&ops[1], spath, sj, (int)strlen(sj), t->state_version, &st2);
+            rc = zoo_multi(zh, 2, ops, res);
+            err = rc == ZOK ? KERR_NONE
+                  : rc == ZBADVERSION ? KERR_REQUEST_TIMED_OUT : zerr_to_kafka(rc);
+            if (rc == ZBADVERSION)
+                *msg = "the topic changed concurrently; retry";
+        } else {
+            err = KERR_UNKNOWN_SERVER_ERROR;
+        }
+        free(tj);
+        free(sj);
+    }
+    cv_topic_free(t);
+    return err;
+}
+
+int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const *keys,
+                             char *const *values, const char **msg)
+{
+    zhandle_t *zh = ready_handle(z);
+    *msg = NULL;
+    if (!zh) {
+        *msg = "not connected to ZooKeeper";
+        return KERR_REQUEST_TIMED_OUT;
+    }
+    int rc;
+    cv_topic *t = load_topic(z, zh, name, &rc);
+    if (!t)
+        return zerr_to_kafka(rc);
+    for (int i = 0; i < t->nconfigs; i++) {
+        free(t->config_keys[i]);
+        free(t->config_values[i]);
+    }
+    int old = t->nconfigs;
+    t->nconfigs = n;
+    char **ok = t->config_keys, **ov = t->config_values;
+    t->config_keys = (char **)keys;
+    t->config_values = (char **)values;
+    char *tj = cv_topic_json(t);
+    t->config_keys = ok;
+    t->config_values = ov;
+    t->nconfigs = 0;
+    (void)old;
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), ZK_TOPICS "/%s", name);
+    rc = tj ? zoo_set(zh, path, tj, (int)strlen(tj), t->topic_version) : ZSYSTEMERROR;
+    free(tj);
+    cv_topic_free(t);
+    if (rc == ZBADVERSION) {
+        *msg = "the topic changed concurrently; retry";
+        return KERR_REQUEST_TIMED_OUT;
+    }
+    return zerr_to_kafka(rc);
+}

@@ -1,0 +1,62 @@
+/*
+ * zk.h - cluster membership and metadata in Apache ZooKeeper (libzookeeper-mt).
+ *
+ * Owns: the ZooKeeper session and a thread of its own that (1) registers this broker
+ * (ephemeral /brook/brokers/<id>), again after a session expiry; (2) runs the controller
+ * election (ephemeral /brook/controller, epoch in /brook/controller_epoch); (3) as
+ * controller, creates the internal topics once cluster.min.brokers brokers are up and
+ * moves partition leaders when brokers leave or come back, each write version-checked
+ * and fenced by the controller epoch; (4) re-reads the tree on every watch and publishes
+ * an immutable cluster_view to the event loop (uv_async).
+ * Topic changes asked by clients (create, delete, partitions, configs) are written by
+ * the calling thread with version checks (zk_topic_*); they take one ZooKeeper round
+ * trip and fail fast with a retriable error while the session is not connected.
+ * Never: touches storage or broker state, or calls back into the loop from its thread.
+ * Layout of the znodes: docs/cluster.md.
+ */
+#ifndef BROOK_CLUSTER_ZK_H
+#define BROOK_CLUSTER_ZK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cluster/view.h"
+
+typedef struct zk_config {
+    const char *connect;     /* host:port[,host:port...] */
+    int session_timeout_ms;
+    int32_t node_id;
+    const char *host;        /* advertised Kafka listener */
+    int32_t port;
+    const char *incarnation; /* random, kept in the data directory */
+    int32_t min_brokers;     /* the controller creates internal topics from this many on */
+    const char *internal_names[2];
+    int32_t internal_parts[2];
+} zk_config;
+
+typedef struct zk_client zk_client;
+/* Called on the loop thread with each new view (borrowed: cv_ref to keep it). */
+typedef void (*zk_view_fn)(void *ctx, cluster_view *v);
+
+/* Starts the session thread. Returns NULL on failure (logged). */
+zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, void *ctx);
+/* Deregisters (closes the session, so the ephemeral znodes go at once) and joins the
+ * thread. Handles are closed; the loop must run once more to release them. */
+void zk_stop(zk_client *z);
+/* Asks for a refresh and waits (at most timeout_ms) until a newer view has been
+ * delivered to on_view. Returns true if one was. Loop thread only. */
+bool zk_refresh_sync(zk_client *z, int timeout_ms);
+bool zk_connected(zk_client *z);
+
+/* Topic changes (loop thread). Each returns a Kafka error code; *msg explains errors
+ * (static text). The new state is visible once zk_refresh_sync returns. */
+int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int nconfigs,
+                        char *const *keys, char *const *values, const char **msg);
+int16_t zk_topic_delete(zk_client *z, const char *name);
+int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
+                                const char **msg);
+int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const *keys,
+                             char *const *values, const char **msg);
+
+#endif
