@@ -9,7 +9,9 @@
 # docs/benchmarks.md with every number next to its target.
 #
 # Bounded: each run has a time cap; on an idle 2-core machine the sitting takes about 4
-# minutes (plus bench/txn.sh, about 2), and waiting for other work is capped at 2 minutes.
+# minutes (plus bench/txn.sh, about 2, and bench/cluster.sh, about 3), and waiting for other
+# work is capped at 2 minutes. bench/cluster.sh also needs PostgreSQL and libpq-dev
+# (`scripts/install-deps.sh --bench`); without them its PostgreSQL comparison is skipped.
 # Everything it starts is stopped on exit (trap), and its data directory is removed.
 #
 # Knobs (environment):
@@ -83,7 +85,8 @@ wait_pid() {
 # ---- build ----------------------------------------------------------------------------------
 log "building in $BUILD"
 if ! cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
-   ! make -C "$BUILD" -j2 brookd brook brook-disk-bench brook-bench-launch >/dev/null; then
+   ! make -C "$BUILD" -j2 brookd brook brook-disk-bench brook-bench-launch brook-floor-bench \
+       >/dev/null; then
     log "build failed"
     exit 1
 fi
@@ -740,4 +743,9 @@ log "wrote $DOC"
 # Transactions and exactly-once, same sitting, same client: its own section of the report.
 if [ -n "$DOC" ]; then
     BUILD=$BUILD bash "$ROOT/bench/txn.sh" "$DOC" || log "bench/txn.sh failed"
+fi
+
+# Transactions across a 3-node cluster, next to the physical floor and to PostgreSQL's 2PC.
+if [ -n "$DOC" ]; then
+    BUILD=$BUILD bash "$ROOT/bench/cluster.sh" "$DOC" || log "bench/cluster.sh failed"
 fi

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Brook needs to build and test on Debian bookworm, only what is missing.
 # Runs as root (or through sudo). Safe to run again.
+#   --bench  also what the benchmarks need beyond the build: PostgreSQL 15 and libpq's headers
+#            for bench/cluster.sh's comparison peer (../shared/peers/pg2pc, classic 2PC across
+#            3 PostgreSQL servers). Not needed by the tests or CI.
 set -euo pipefail
 
 # zookeeper (the server, run with java) and libzookeeper-mt-dev (its C client) are for the
@@ -8,6 +11,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev libcjson-dev
       kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps
       zookeeper libzookeeper-mt-dev python3-kazoo)
+[ "${1:-}" = "--bench" ] && pkgs+=(postgresql libpq-dev)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 

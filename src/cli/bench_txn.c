@@ -211,36 +211,83 @@ static int bench_txn(int argc, char **argv)
 
 /* ---------------- brook bench txn-rate ---------------- */
 
+#define RATE_PARTS_MAX 64 /* partitions one transaction writes to, at most */
+
+/* Shared by the workers: one histogram per measure, so percentiles are over every
+ * transaction of every producer. Recording is cheap next to a commit, so a mutex is enough. */
+struct rate_shared {
+    pthread_mutex_t lock;
+    struct cli_hist *txn_lat;    /* begin_transaction to the end of commit_transaction */
+    struct cli_hist *commit_lat; /* commit_transaction alone, after a flush (EndTxn) */
+    int64_t start_us, end_us;
+};
+
 struct rate_worker {
     pthread_t thread;
     const char *bootstrap, *topic;
-    int index, partitions;
-    int64_t end_us;
-    int64_t commits;
-    struct cli_hist *lat;
+    struct rate_shared *shared;
+    int index, nparts;
+    int32_t parts[RATE_PARTS_MAX]; /* one record to each, per transaction */
+    int64_t commits, last_us;
     bool ok;
 };
+
+static void sleep_until_us(int64_t t)
+{
+    int64_t d = t - mono_us();
+    if (d <= 0)
+        return;
+    struct timespec ts = {.tv_sec = d / 1000000, .tv_nsec = (d % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* One transaction: a record to each of the worker's partitions, a flush (so every Produce is
+ * acknowledged), then commit_transaction, whose time is then the EndTxn round trip and the
+ * two-phase commit behind it. Sets *commit_us. Returns false on an error. */
+static bool rate_txn(struct rate_worker *w, rd_kafka_t *rk, int64_t *commit_us)
+{
+    if (!txn_ok(rd_kafka_begin_transaction(rk), "begin"))
+        return false;
+    for (int k = 0; k < w->nparts; k++)
+        if (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(w->topic), RD_KAFKA_V_PARTITION(w->parts[k]),
+                              RD_KAFKA_V_VALUE("small", 5), RD_KAFKA_V_END) != 0) {
+            fprintf(stderr, "brook bench txn-rate: produce to [%d] refused\n", w->parts[k]);
+            return false;
+        }
+    if (rd_kafka_flush(rk, TXN_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "brook bench txn-rate: flush timed out\n");
+        return false;
+    }
+    int64_t c0 = mono_us();
+    if (!txn_ok(rd_kafka_commit_transaction(rk, TXN_TIMEOUT_MS), "commit"))
+        return false;
+    *commit_us = mono_us() - c0;
+    return true;
+}
 
 static void *rate_run(void *arg)
 {
     struct rate_worker *w = arg;
+    struct rate_shared *sh = w->shared;
     char id[64];
     snprintf(id, sizeof(id), "bench-rate-%d-%" PRId64, w->index, mono_us());
     /* Small transactions: nothing to batch, so no linger. */
     rd_kafka_t *rk = producer_linger(w->bootstrap, id, true, "0");
-    w->ok = rk != NULL;
-    int32_t p0 = (int32_t)((2 * w->index) % w->partitions);
-    int32_t p1 = (int32_t)((2 * w->index + 1) % w->partitions);
-    while (w->ok && mono_us() < w->end_us) {
+    int64_t commit_us;
+    /* One untimed transaction first (librdkafka's first AddPartitionsToTxn waits for its
+     * coordinator timer, and every connection to a leader opens now), then all start
+     * together. */
+    w->ok = rk != NULL && rate_txn(w, rk, &commit_us);
+    sleep_until_us(sh->start_us);
+    while (w->ok && mono_us() < sh->end_us) {
         int64_t t0 = mono_us();
-        w->ok = txn_ok(rd_kafka_begin_transaction(rk), "begin");
-        for (int k = 0; w->ok && k < 2; k++)
-            w->ok = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(w->topic),
-                                      RD_KAFKA_V_PARTITION(k ? p1 : p0),
-                                      RD_KAFKA_V_VALUE("small", 5), RD_KAFKA_V_END) == 0;
-        w->ok = w->ok && txn_ok(rd_kafka_commit_transaction(rk, TXN_TIMEOUT_MS), "commit");
+        w->ok = rate_txn(w, rk, &commit_us);
         if (w->ok) {
-            cli_hist_record(w->lat, (uint64_t)(mono_us() - t0));
+            w->last_us = mono_us();
+            pthread_mutex_lock(&sh->lock);
+            cli_hist_record(sh->txn_lat, (uint64_t)(w->last_us - t0));
+            cli_hist_record(sh->commit_lat, (uint64_t)commit_us);
+            pthread_mutex_unlock(&sh->lock);
             w->commits++;
         }
     }
@@ -249,16 +296,92 @@ static void *rate_run(void *arg)
     return NULL;
 }
 
+/* Fills leader_of[0..partitions) with each partition's leader from cluster metadata.
+ * Returns 0, or -1 after printing why. */
+static int topic_leaders(const char *bootstrap, const char *topic, int partitions,
+                         int32_t *leader_of)
+{
+    rd_kafka_t *rk = producer(bootstrap, NULL, false);
+    const struct rd_kafka_metadata *md = NULL;
+    int rc = -1;
+    if (!rk)
+        return -1;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, CLI_KAFKA_ADMIN_TIMEOUT_MS);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "brook bench txn-rate: metadata: %s\n", rd_kafka_err2str(err));
+        goto out;
+    }
+    for (int i = 0; i < md->topic_cnt; i++) {
+        const rd_kafka_metadata_topic_t *t = &md->topics[i];
+        if (strcmp(t->topic, topic) != 0 || t->partition_cnt < partitions)
+            continue;
+        for (int p = 0; p < partitions; p++)
+            leader_of[p] = -1;
+        for (int p = 0; p < t->partition_cnt; p++)
+            if (t->partitions[p].id >= 0 && t->partitions[p].id < partitions)
+                leader_of[t->partitions[p].id] = t->partitions[p].leader;
+        rc = 0;
+        for (int p = 0; p < partitions; p++)
+            if (leader_of[p] < 0) {
+                fprintf(stderr, "brook bench txn-rate: %s [%d] has no leader\n", topic, p);
+                rc = -1;
+            }
+    }
+    if (rc != 0)
+        fprintf(stderr, "brook bench txn-rate: %s not in metadata with %d partitions\n", topic,
+                partitions);
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* With --across-leaders: gives worker `index` one partition led by each distinct leader,
+ * producers spread over each leader's partitions. Returns how many (the leader count), and
+ * prints the leaders and their partition counts once (index 0). */
+static int parts_across_leaders(const int32_t *leader_of, int partitions, int index,
+                                int32_t *parts)
+{
+    int32_t leaders[RATE_PARTS_MAX];
+    int nl = 0;
+    for (int p = 0; p < partitions; p++) {
+        int k = 0;
+        while (k < nl && leaders[k] != leader_of[p])
+            k++;
+        if (k == nl && nl < RATE_PARTS_MAX)
+            leaders[nl++] = leader_of[p];
+    }
+    for (int k = 0; k < nl; k++) {
+        int count = 0, pick = -1;
+        for (int p = 0; p < partitions; p++)
+            if (leader_of[p] == leaders[k])
+                count++;
+        for (int p = 0, seen = 0; p < partitions && pick < 0; p++)
+            if (leader_of[p] == leaders[k] && seen++ == index % count)
+                pick = p;
+        parts[k] = pick;
+        if (index == 0)
+            fprintf(stderr, "brook bench txn-rate: leader %d has %d partition(s)\n",
+                    leaders[k], count);
+    }
+    return nl;
+}
+
 static int bench_txn_rate(int argc, char **argv)
 {
     const char *bootstrap = "127.0.0.1:9092", *topic = NULL;
     int64_t producers = 1, seconds = 10, partitions = 16;
+    bool across = false;
     const struct cli_opt opts[] = {
         {"bootstrap", CLI_OPT_STR, &bootstrap, 0, 0, NULL, NULL, "HOST:PORT"},
         {"topic", CLI_OPT_STR, &topic, 0, 0, NULL, NULL, "topic (created if missing)"},
         {"partitions", CLI_OPT_I64, &partitions, 2, 1000, NULL, NULL, "partitions"},
         {"producers", CLI_OPT_I64, &producers, 1, 256, NULL, NULL, "concurrent producers"},
         {"seconds", CLI_OPT_I64, &seconds, 1, 3600, NULL, NULL, "run time"},
+        {"across-leaders", CLI_OPT_BOOL, &across, 0, 0, NULL, NULL,
+         "each transaction writes one record to a partition of every leader (node), "
+         "instead of to 2 partitions"},
     };
     if (cli_args_parse("bench txn-rate", argc, argv, opts, sizeof(opts) / sizeof(opts[0])) != 0 ||
         !topic) {
@@ -267,39 +390,67 @@ static int bench_txn_rate(int argc, char **argv)
     }
     if (prepare_topic(bootstrap, topic, (int)partitions) != 0)
         return 1;
+    int32_t *leader_of = calloc((size_t)partitions, sizeof(int32_t));
     struct rate_worker *w = calloc((size_t)producers, sizeof(*w));
-    struct cli_hist *all = cli_hist_new();
-    if (!w || !all)
+    struct rate_shared sh = {.txn_lat = cli_hist_new(), .commit_lat = cli_hist_new()};
+    if (!leader_of || !w || !sh.txn_lat || !sh.commit_lat)
         return 1;
-    /* Every producer initializes first, then all start together. */
-    int64_t start = mono_us() + 2000000 + producers * 20000;
+    if (topic_leaders(bootstrap, topic, (int)partitions, leader_of) != 0)
+        return 1;
+    pthread_mutex_init(&sh.lock, NULL);
+    /* Every producer initializes and runs its warm-up transaction first, then all start
+     * together. */
+    sh.start_us = mono_us() + 3000000 + producers * 50000;
+    sh.end_us = sh.start_us + seconds * 1000000;
+    int nparts = 2, nleaders = 0;
     for (int i = 0; i < producers; i++) {
         w[i] = (struct rate_worker){.bootstrap = bootstrap, .topic = topic, .index = i,
-                                    .partitions = (int)partitions,
-                                    .end_us = start + seconds * 1000000, .lat = cli_hist_new()};
-        pthread_create(&w[i].thread, NULL, rate_run, &w[i]);
+                                    .shared = &sh};
+        if (across) {
+            w[i].nparts = parts_across_leaders(leader_of, (int)partitions, i, w[i].parts);
+        } else {
+            w[i].nparts = 2;
+            w[i].parts[0] = (int32_t)((2 * i) % partitions);
+            w[i].parts[1] = (int32_t)((2 * i + 1) % partitions);
+        }
+        nparts = w[i].nparts;
     }
-    int64_t commits = 0;
+    /* The distinct leaders of the partitions the transactions write to. */
+    for (int k = 0; k < nparts; k++) {
+        bool dup = false;
+        for (int j = 0; j < k; j++)
+            dup = dup || leader_of[w[0].parts[j]] == leader_of[w[0].parts[k]];
+        nleaders += !dup;
+    }
+    for (int i = 0; i < producers; i++)
+        pthread_create(&w[i].thread, NULL, rate_run, &w[i]);
+    int64_t commits = 0, last = sh.start_us;
     bool ok = true;
     for (int i = 0; i < producers; i++) {
         pthread_join(w[i].thread, NULL);
         commits += w[i].commits;
         ok = ok && w[i].ok;
-        for (int q = 1; q <= 99; q++) /* merge roughly: percentiles of each worker */
-            cli_hist_record(all, cli_hist_quantile(w[i].lat, q / 100.0));
-        cli_hist_free(w[i].lat);
+        last = w[i].last_us > last ? w[i].last_us : last;
     }
-    double rate = (double)commits / (double)seconds;
-    printf("txn-rate producers=%" PRId64 ": %.0f commits/s (%" PRId64 " in %" PRId64
-           " s), commit latency p50=%" PRIu64 " us p99=%" PRIu64 " us\n",
-           producers, rate, commits, seconds, cli_hist_quantile(all, 0.5),
-           cli_hist_quantile(all, 0.99));
-    printf("RESULT cmd=txn-rate producers=%" PRId64 " commits_per_s=%.0f commits=%" PRId64
-           " p50_us=%" PRIu64 " p99_us=%" PRIu64 " ok=%d\n",
-           producers, rate, commits, cli_hist_quantile(all, 0.5), cli_hist_quantile(all, 0.99),
-           ok ? 1 : 0);
-    cli_hist_free(all);
+    /* Until the last transaction ended: each producer finishes the one it had in hand. */
+    double secs = (double)(last - sh.start_us) / 1e6;
+    double rate = secs > 0 ? (double)commits / secs : 0;
+    uint64_t p50 = cli_hist_quantile(sh.txn_lat, 0.5), p99 = cli_hist_quantile(sh.txn_lat, 0.99);
+    uint64_t c50 = cli_hist_quantile(sh.commit_lat, 0.5);
+    uint64_t c99 = cli_hist_quantile(sh.commit_lat, 0.99);
+    printf("txn-rate producers=%" PRId64 " partitions_per_txn=%d leaders_per_txn=%d: %.0f "
+           "commits/s (%" PRId64 " in %.2f s), transaction p50=%" PRIu64 " us p99=%" PRIu64
+           " us, commit p50=%" PRIu64 " us p99=%" PRIu64 " us\n",
+           producers, nparts, nleaders, rate, commits, secs, p50, p99, c50, c99);
+    printf("RESULT cmd=txn-rate producers=%" PRId64 " partitions_per_txn=%d leaders_per_txn=%d"
+           " commits_per_s=%.0f commits=%" PRId64 " seconds=%.2f p50_us=%" PRIu64
+           " p99_us=%" PRIu64 " commit_p50_us=%" PRIu64 " commit_p99_us=%" PRIu64 " ok=%d\n",
+           producers, nparts, nleaders, rate, commits, secs, p50, p99, c50, c99, ok ? 1 : 0);
+    pthread_mutex_destroy(&sh.lock);
+    cli_hist_free(sh.txn_lat);
+    cli_hist_free(sh.commit_lat);
     free(w);
+    free(leader_of);
     return ok ? 0 : 1;
 }
 
@@ -493,7 +644,8 @@ void cli_bench_txn_usage(FILE *out)
 {
     fprintf(out, "  brook bench txn --topic T [--mode txn|idempotent] [--commit-interval-ms N]\n"
                  "                  [--size N] [--seconds N] [--partitions N]\n"
-                 "  brook bench txn-rate --topic T --producers K [--seconds N]\n"
+                 "  brook bench txn-rate --topic T --producers K [--seconds N] [--partitions N]\n"
+                 "                       [--across-leaders]\n"
                  "  brook bench eos --topic PREFIX --mode txn|alo [--rate N] [--seconds N]\n");
 }
 

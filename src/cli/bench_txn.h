@@ -4,8 +4,11 @@
  *                         the same producer idempotent and non-transactional, for the
  *                         throughput overhead; commit latency p50/p99;
  *   brook bench txn-rate  K concurrent transactional producers doing small transactions (one
- *                         record to each of 2 partitions): commits/s and latency, which shows
- *                         whether the broker's group commit makes the rate grow with K;
+ *                         record to each of 2 partitions, or with --across-leaders to one
+ *                         partition of every leader, for transactions spanning the nodes of a
+ *                         cluster): commits/s, whole-transaction latency and commit
+ *                         (commit_transaction, i.e. EndTxn) latency, which shows whether the
+ *                         broker's group commit makes the rate grow with K;
  *   brook bench eos       consume-transform-produce, exactly-once (transactions with the
  *                         input offsets) versus at-least-once (produce, flush, commit offsets):
  *                         per-record latency p50/p99 and throughput.

@@ -1,0 +1,417 @@
+#!/usr/bin/env bash
+# bench/cluster.sh - the cluster transaction benchmark (issue 5, point 7), in one sitting:
+#   (a) the physical floor under a cross-node commit on this machine (brook-floor-bench: two
+#       sequential 4 KiB append + fdatasync, then four loopback round trips), before and after;
+#   (b) classic 2PC across 3 PostgreSQL servers at equal durability: the peer in
+#       ../shared/peers/pg2pc, called in place (its run_all.sh), mode --2pc --decision-log
+#       (the coordinator fdatasyncs its decision, as Brook's transaction log does), a reduced
+#       matrix (BENCH_PG_REPS rounds x clients BENCH_PG_CLIENTS);
+#   (c) a 3-node Brook cluster (`brook cluster up --nodes 3 --dir DIR`, over ZooKeeper), a
+#       topic whose partitions have leaders on all 3 nodes (checked in Metadata), and
+#       `brook bench txn-rate --across-leaders`: each transaction writes one record to a
+#       partition of every node, with 1 and several producers: commit (EndTxn) latency,
+#       whole-transaction latency, commits/s;
+#   (d) the section between <!-- cluster-bench:begin --> and <!-- cluster-bench:end --> of
+#       DOC (default docs/benchmarks.md; appended when the markers are absent), every figure
+#       next to its target.
+# bench/run.sh calls it last; alone:  BUILD=build-bench bash bench/cluster.sh [DOC]
+#
+# Needs, besides the build: PostgreSQL 15 server and libpq headers for (b)
+# (`scripts/install-deps.sh --bench` installs postgresql and libpq-dev; without them (b) is
+# reported as not measured), kcat for the Metadata check, and ZooKeeper for (c) (what
+# `brook cluster up` needs). When brookd has no cluster mode yet (`brookd --help` does not
+# list zookeeper.connect), (c) is a dry run on one brookd and the section says so.
+#
+# Knobs (environment):
+#   BENCH_CLUSTER_SECONDS=10       seconds per Brook measurement
+#   BENCH_CLUSTER_PRODUCERS="1 8 16"  producer counts
+#   BENCH_CLUSTER_PARTITIONS=24    partitions of the benchmark topic
+#   BENCH_PG_REPS=1 BENCH_PG_SECONDS=10 BENCH_PG_CLIENTS="1 16"   the PostgreSQL matrix
+#   BENCH_PG_PEER=dir              the peer (default ../shared/peers/pg2pc)
+#   BENCH_WORK=dir                 where data goes (default $BUILD; must be on the disk
+#                                  under test, not tmpfs)
+#   BENCH_WAIT_IDLE_S=60           wait at most this long at the start for a quiet machine
+#   BENCH_KEEP=1                   keep the work directory (logs)
+# Bounded: with the defaults about 3 minutes. Everything it starts is stopped on exit (trap).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-bench}
+DOC=${1:-$ROOT/docs/benchmarks.md}
+SECS=${BENCH_CLUSTER_SECONDS:-10}
+PRODUCERS=${BENCH_CLUSTER_PRODUCERS:-"1 8 16"}
+PARTS=${BENCH_CLUSTER_PARTITIONS:-24}
+PG_REPS=${BENCH_PG_REPS:-1}
+PG_SECS=${BENCH_PG_SECONDS:-10}
+PG_CLIENTS=${BENCH_PG_CLIENTS:-"1 16"}
+PEER=${BENCH_PG_PEER:-$ROOT/../shared/peers/pg2pc}
+PG_BASE=/tmp/pg2pc # fixed by the peer's start.sh
+NODES=3
+TOPIC=cluster-txn
+BROOKD=$BUILD/brookd
+BROOK=$BUILD/brook
+FLOOR=$BUILD/brook-floor-bench
+
+log() { printf '[cluster-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# What this script started, cleared once stopped, so the trap only undoes what is still up.
+CLUSTER_DIR=
+SINGLE_PID=
+PG_STARTED=
+WORK=
+cleanup() {
+    if [ -n "$CLUSTER_DIR" ]; then
+        timeout 60 "$BROOK" cluster down --dir "$CLUSTER_DIR" >&2 || log "cluster down failed"
+    fi
+    if [ -n "$SINGLE_PID" ]; then
+        kill -TERM "$SINGLE_PID" 2>/dev/null
+        wait "$SINGLE_PID" 2>/dev/null
+    fi
+    # The peer's run_all.sh stops its servers itself (trap); this is for a sitting
+    # interrupted at a moment its trap could not run.
+    if [ -n "$PG_STARTED" ] && [ -d "$PG_BASE" ]; then
+        sh "$PEER/stop.sh" >&2
+    fi
+    if [ -n "$WORK" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# ---- build and work directory ---------------------------------------------------------------
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
+fi
+cmake --build "$BUILD" -j2 --target brookd brook brook-floor-bench >/dev/null ||
+    { log "build failed in $BUILD"; exit 1; }
+mkdir -p "${BENCH_WORK:-$BUILD}"
+WORK=$(mktemp -d "${BENCH_WORK:-$BUILD}/cluster-bench.XXXXXX")
+OUT=$WORK/results.txt
+: >"$OUT"
+T_START=$(date +%s)
+
+# busy_pct CMD...: runs CMD, then appends " busy_pct=N" (the whole machine's CPU busy share
+# meanwhile, all cores) to every RESULT line it printed, into OUT.
+cpu_now() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+measured() {
+    local b0 i0 b1 i1 rc
+    read -r b0 i0 < <(cpu_now)
+    "$@" >"$WORK/out.txt" 2>>"$WORK/tools.log"
+    rc=$?
+    read -r b1 i1 < <(cpu_now)
+    local pct
+    pct=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN { if (b + i > 0) printf "%.0f", 100 * b / (b + i); else print 0 }')
+    grep '^RESULT' "$WORK/out.txt" | sed "s/\$/ busy_pct=$pct/" >>"$OUT"
+    grep -v '^RESULT' "$WORK/out.txt" | sed 's/^/  /' >&2
+    [ "$rc" = 0 ] || log "failed (exit $rc): $*"
+    return "$rc"
+}
+
+# A quiet start: other work would show in every figure. Waits, bounded, for the 1-minute
+# load average to fall under 1.
+wait_left=${BENCH_WAIT_IDLE_S:-60}
+while [ "$wait_left" -gt 0 ] &&
+    awk '{ exit !($1 >= 1.0) }' /proc/loadavg; do
+    [ "$wait_left" = "${BENCH_WAIT_IDLE_S:-60}" ] && log "waiting for a quieter machine"
+    sleep 5
+    wait_left=$((wait_left - 5))
+done
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+floor_probe() { # floor_probe WHEN
+    log "floor probe ($1)"
+    sync
+    measured timeout 120 "$FLOOR" --dir "$WORK" --iterations 2000 --seconds 30 &&
+        sed -i "\$s/^RESULT cmd=floor /RESULT cmd=floor when=$1 /" "$OUT"
+}
+
+# ---- (a) the floor ----------------------------------------------------------------------------
+floor_probe before
+
+# ---- (b) PostgreSQL 2PC across 3 servers ------------------------------------------------------
+PG_NOTE=
+PG_VERSION=
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -f /usr/include/postgresql/libpq-fe.h ]; then
+    PG_NOTE="not measured: PostgreSQL 15 or libpq-dev missing (scripts/install-deps.sh --bench)"
+elif [ ! -f "$PEER/run_all.sh" ]; then
+    PG_NOTE="not measured: the peer is not at $PEER"
+elif [ -e "$PG_BASE" ]; then
+    PG_NOTE="not measured: $PG_BASE exists (another pg2pc sitting is running)"
+fi
+if [ -z "$PG_NOTE" ]; then
+    PG_VERSION=$(/usr/lib/postgresql/15/bin/postgres --version | sed 's/^postgres (PostgreSQL) //')
+    log "PostgreSQL 2PC + decision log: $PG_REPS round(s) x clients $PG_CLIENTS x ${PG_SECS} s"
+    mkdir -p "$WORK/dlog"
+    sync
+    PG_STARTED=1
+    # ':' stands for a space in the peer's MODES.
+    REPS=$PG_REPS DUR=$PG_SECS CONCS=$PG_CLIENTS MODES="--2pc:--decision-log:$WORK/dlog" \
+        timeout -k 30 $((PG_REPS * (PG_SECS + 15) * $(wc -w <<<"$PG_CLIENTS") + 120)) \
+        sh "$PEER/run_all.sh" "$WORK/pg2pc.txt" >"$WORK/pg2pc.log" 2>&1 ||
+        log "the pg2pc peer failed (see below)"
+    PG_STARTED=
+    sed 's/^/  /' "$WORK/pg2pc.log" | grep -v '^  |' >&2
+    # Its lines as RESULT lines, each run with the CPU busy share the peer measured after it.
+    awk '
+        /^mode=/ { line = $0; next }
+        /^verify:/ { ok = ($0 ~ /-> OK$/) ? 1 : 0; next }
+        /^cpu_busy_pct=/ && line != "" {
+            split($1, c, "=")
+            print "RESULT cmd=pg2pc " line " verify_ok=" ok " busy_pct=" c[2]
+            line = ""
+        }
+        /^fsynclat / { sub(/^fsynclat /, ""); print "RESULT cmd=fsynclat " $0 }' \
+        "$WORK/pg2pc.txt" 2>/dev/null | sed 's/ write+fdatasync://' >>"$OUT"
+    grep -q '^RESULT cmd=pg2pc ' "$OUT" || PG_NOTE="not measured: the peer printed no result"
+fi
+
+# ---- (c) Brook: 3 nodes, transactions spanning all of them -----------------------------------
+DRY=
+if "$BROOKD" --help 2>&1 | grep -q 'zookeeper.connect'; then
+    CLUSTER_DIR=$WORK/cluster
+    log "brook cluster up --nodes $NODES --dir $CLUSTER_DIR"
+    if ! timeout 180 "$BROOK" cluster up --nodes "$NODES" --dir "$CLUSTER_DIR" \
+        >"$WORK/cluster-up.log" 2>&1; then
+        log "brook cluster up failed"
+        tail -n 20 "$WORK/cluster-up.log" >&2
+        exit 1
+    fi
+    # The bootstrap list: every loopback address `cluster up` (or else `cluster status`) names.
+    addrs() { grep -oE '127\.0\.0\.1:[0-9]+' | sort -u | paste -sd, -; }
+    B=$(addrs <"$WORK/cluster-up.log")
+    if [ -z "$B" ]; then
+        timeout 30 "$BROOK" cluster status --dir "$CLUSTER_DIR" >"$WORK/cluster-status.log" 2>&1
+        B=$(addrs <"$WORK/cluster-status.log")
+    fi
+    [ -n "$B" ] || { log "no broker address from brook cluster up/status"; exit 1; }
+    MODE_NOTE="$NODES brookd nodes (\`brook cluster up --nodes $NODES\`, ZooKeeper), each with log.flush.mode=sync (the default)"
+else
+    DRY=1
+    NODES=1
+    log "brookd has no cluster mode yet (no zookeeper.connect): dry run on one brookd"
+    mkdir -p "$WORK/single"
+    "$BROOKD" --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs="$WORK/single/data" \
+        --admin.listeners= --log.flush.mode=sync >"$WORK/single/brookd.log" 2>&1 &
+    SINGLE_PID=$!
+    B=
+    for _ in $(seq 1 200); do
+        B=$(sed -n 's/.*brookd ready listener=\([0-9.]*:[0-9]*\).*/\1/p' "$WORK/single/brookd.log")
+        [ -n "$B" ] && break
+        sleep 0.05
+    done
+    [ -n "$B" ] || { log "brookd did not start"; tail -5 "$WORK/single/brookd.log" >&2; exit 1; }
+    MODE_NOTE="**dry run on one brookd** (this build has no cluster mode), log.flush.mode=sync"
+fi
+log "bootstrap $B"
+
+# The topic, then its leaders as Metadata gives them (kcat, independently of the bench client).
+# A short untimed run creates the topic and warms every node's logs and connections.
+measured timeout 120 "$BROOK" bench txn-rate --bootstrap "$B" --topic "$TOPIC" \
+    --partitions "$PARTS" --producers 1 --seconds 1 --across-leaders ||
+    { log "could not create $TOPIC"; exit 1; }
+sed -i '$d' "$OUT" # the warm-up's result is not a measurement
+BROKERS=$(timeout 30 kcat -b "$B" -L 2>/dev/null | sed -n 's/^ *\([0-9]*\) brokers:.*/\1/p')
+timeout 30 kcat -b "$B" -L -t "$TOPIC" >"$WORK/metadata.txt" 2>&1
+LEADERS=$(sed -n 's/.*partition [0-9]*, leader \([0-9-]*\),.*/\1/p' "$WORK/metadata.txt" |
+    sort -n | uniq -c | awk '{ printf "%snode %s: %s", n++ ? ", " : "", $2, $1 }')
+NLEADERS=$(sed -n 's/.*partition [0-9]*, leader \([0-9-]*\),.*/\1/p' "$WORK/metadata.txt" |
+    sort -u | wc -l)
+log "Metadata: ${BROKERS:-?} broker(s); leaders of $TOPIC's $PARTS partitions: $LEADERS"
+if [ "$NLEADERS" -lt "$NODES" ]; then
+    log "the partitions of $TOPIC lead on $NLEADERS node(s), not $NODES"
+    exit 1
+fi
+
+for k in $PRODUCERS; do
+    log "brook bench txn-rate --across-leaders --producers $k"
+    sync
+    measured timeout $((SECS * 3 + 120)) "$BROOK" bench txn-rate --bootstrap "$B" \
+        --topic "$TOPIC" --partitions "$PARTS" --producers "$k" --seconds "$SECS" \
+        --across-leaders
+done
+
+if [ -n "$CLUSTER_DIR" ]; then
+    timeout 60 "$BROOK" cluster down --dir "$CLUSTER_DIR" >&2 || log "cluster down failed"
+    CLUSTER_DIR=
+fi
+if [ -n "$SINGLE_PID" ]; then
+    kill -TERM "$SINGLE_PID" 2>/dev/null
+    wait "$SINGLE_PID" 2>/dev/null
+    SINGLE_PID=
+fi
+
+# ---- (a) again: the floor after, to show drift ------------------------------------------------
+floor_probe after
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(($(date +%s) - T_START))
+
+# ---- (d) the report ---------------------------------------------------------------------------
+# field CMD FIELD KEY=VALUE...: FIELD of every RESULT line of CMD matching all KEY=VALUE, one
+# per line.
+fields() {
+    local cmd=$1 want=$2
+    shift 2
+    grep "^RESULT cmd=$cmd " "$OUT" | while read -r l; do
+        ok=1
+        for kv in "$@"; do case " $l " in *" $kv "*) ;; *) ok=0 ;; esac; done
+        [ "$ok" = 1 ] && sed -n "s/.* $want=\([^ ]*\).*/\1/p" <<<"$l"
+    done
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+field() { fields "$@" | median; }
+ms() { awk -v u="$1" 'BEGIN { if (u == "") print "n/a"; else printf "%.2f", u / 1000 }'; }
+int() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.0f", x }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { # verdict X LIMIT le|ge
+    awk -v x="$1" -v lim="$2" -v dir="$3" -v dry="$DRY" 'BEGIN {
+        if (x == "n/a" || x == "") { print "**not measured**"; exit }
+        ok = dir == "le" ? x <= lim : x >= lim
+        print (ok ? "met" : "**not met**") (dry ? " (dry run, one node)" : "") }'
+}
+
+F50=$(field floor p50_us when=before); F99=$(field floor p99_us when=before)
+A50=$(field floor p50_us when=after); A99=$(field floor p99_us when=after)
+# The stricter (lower) of the two floors is the one the target is held to.
+FLOOR50=$(printf '%s\n%s\n' "$F50" "$A50" | grep . | sort -n | head -1)
+declare -A BR BT50 BT99 BC50 BC99 BSPAN BBUSY
+for k in $PRODUCERS; do
+    BR[$k]=$(field txn-rate commits_per_s "producers=$k")
+    BT50[$k]=$(field txn-rate p50_us "producers=$k")
+    BT99[$k]=$(field txn-rate p99_us "producers=$k")
+    BC50[$k]=$(field txn-rate commit_p50_us "producers=$k")
+    BC99[$k]=$(field txn-rate commit_p99_us "producers=$k")
+    BSPAN[$k]=$(field txn-rate leaders_per_txn "producers=$k")
+    BBUSY[$k]=$(field txn-rate busy_pct "producers=$k")
+done
+K1=$(awk '{ print $1 }' <<<"$PRODUCERS")
+declare -A PR P50 P99 PBUSY PRUNS
+for c in $PG_CLIENTS; do
+    PR[$c]=$(field pg2pc txn_per_s "clients=$c")
+    P50[$c]=$(field pg2pc p50_us "clients=$c")
+    P99[$c]=$(field pg2pc p99_us "clients=$c")
+    PBUSY[$c]=$(field pg2pc busy_pct "clients=$c")
+    PRUNS[$c]=$(fields pg2pc txn_per_s "clients=$c" | wc -l)
+done
+PG_BAD=$(fields pg2pc verify_ok | grep -c '^0$')
+CR=$(ratio "${BC50[$K1]}" "$FLOOR50")
+TR=$(ratio "${BT50[$K1]}" "$FLOOR50")
+
+SECTION=$WORK/section.md
+{
+    cat <<EOF
+<!-- cluster-bench:begin -->
+## Transactions across a 3-node cluster (\`bench/cluster.sh\`)
+
+Run $(date -u +%Y-%m-%dT%H:%MZ) at commit \`$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)\`
+by \`bash bench/cluster.sh\` (${ELAPSED} s; \`BENCH_CLUSTER_SECONDS=$SECS\`,
+\`BENCH_CLUSTER_PRODUCERS="$PRODUCERS"\`, \`BENCH_PG_REPS=$PG_REPS\`, \`BENCH_PG_SECONDS=$PG_SECS\`,
+\`BENCH_PG_CLIENTS="$PG_CLIENTS"\`). Brook: $MODE_NOTE; build type
+$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt"). Machine: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1),
+$(nproc) cores, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 + 0.5 }' /proc/meminfo) RAM,
+Linux $(uname -r), data on $(df -T "$WORK" | awk 'NR == 2 { print $2 " (" $1 ")" }'),
+librdkafka $(pkg-config --modversion rdkafka 2>/dev/null), PostgreSQL ${PG_VERSION:-n/a},
+ZooKeeper $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo n/a). Every server and
+every client shares the same $(nproc) cores over loopback. Load average before: $LOAD_BEFORE;
+after: $LOAD_AFTER (the sitting's own load included).
+
+\`\`\`
+brook-floor-bench --dir WORK --iterations 2000        # before and after the rest
+REPS=$PG_REPS DUR=$PG_SECS CONCS="$PG_CLIENTS" MODES="--2pc:--decision-log:WORK/dlog" \\
+    ../shared/peers/pg2pc/run_all.sh                  # PostgreSQL 15 x 3, classic 2PC
+brook cluster up --nodes 3 --dir WORK/cluster
+brook bench txn-rate --bootstrap B --topic $TOPIC --partitions $PARTS --across-leaders \\
+    --producers {$(tr ' ' ',' <<<"$PRODUCERS")} --seconds $SECS
+brook cluster down --dir WORK/cluster
+\`\`\`
+
+| target | measured | verdict |
+|---|---|---|
+| commit p50 (EndTxn, $K1 producer) ≤ 2× the floor p50 | $(ms "${BC50[$K1]}") ms vs floor $(ms "$FLOOR50") ms (${CR}×) | $(verdict "$CR" 2 le) |
+EOF
+    for c in $PG_CLIENTS; do
+        [ -n "${BR[$c]+x}" ] || continue
+        r=$(ratio "${BR[$c]}" "${PR[$c]}")
+        printf '| commits/s ≥ 10× PostgreSQL 2PC, %s concurrent | %s vs %s commits/s (%s×) | %s |\n' \
+            "$c" "${BR[$c]:-n/a}" "$(int "${PR[$c]}")" "$r" "$(verdict "$r" 10 ge)"
+    done
+    cat <<EOF
+
+Not a target: the whole transaction with $K1 producer (AddPartitionsToTxn, the produces, EndTxn)
+takes $(ms "${BT50[$K1]}") ms at p50, ${TR}× the floor.
+
+**The floor** (\`bench/floor.c\`): per iteration, strictly in sequence, two 4 KiB appends each
+followed by fdatasync on a file in the data directory's filesystem, then four 64-byte
+ping-pongs over loopback TCP to an echo thread (TCP_NODELAY). 2000 iterations after 20
+untimed ones.
+
+| floor | sum p50 | sum p99 | 2 × fdatasync p50 / p99 | 4 round trips p50 / p99 |
+|---|---|---|---|---|
+| before | $(ms "$F50") ms | $(ms "$F99") ms | $(ms "$(field floor disk_p50_us when=before)") / $(ms "$(field floor disk_p99_us when=before)") ms | $(ms "$(field floor net_p50_us when=before)") / $(ms "$(field floor net_p99_us when=before)") ms |
+| after | $(ms "$A50") ms | $(ms "$A99") ms | $(ms "$(field floor disk_p50_us when=after)") / $(ms "$(field floor disk_p99_us when=after)") ms | $(ms "$(field floor net_p50_us when=after)") / $(ms "$(field floor net_p99_us when=after)") ms |
+
+**Brook.** Topic \`$TOPIC\`, $PARTS partitions, leaders in Metadata (kcat):
+${LEADERS:-n/a} (${BROKERS:-?} brokers). Each transaction writes one 5-byte record to one
+partition led by each node (\`--across-leaders\`; each producer its own partitions), flushes
+(every Produce acknowledged), then commits. Commit = the \`commit_transaction\` call after the
+flush, i.e. EndTxn and the two-phase commit behind it; transaction = begin to the end of
+the commit. Each producer is its own librdkafka instance, all in one client process; every
+producer first runs one untimed transaction, then all start together. Commits/s counts every
+commit until the last producer finished the transaction it had in hand after ${SECS} s.
+
+| producers | nodes per txn | commits/s | commit p50 | commit p99 | transaction p50 | transaction p99 | CPU busy |
+|---|---|---|---|---|---|---|---|
+EOF
+    for k in $PRODUCERS; do
+        printf '| %s | %s | %s | %s ms | %s ms | %s ms | %s ms | %s%% |\n' "$k" \
+            "${BSPAN[$k]:-n/a}" "${BR[$k]:-n/a}" "$(ms "${BC50[$k]}")" "$(ms "${BC99[$k]}")" \
+            "$(ms "${BT50[$k]}")" "$(ms "${BT99[$k]}")" "${BBUSY[$k]:-n/a}"
+    done
+    cat <<EOF
+
+**PostgreSQL, classic 2PC across 3 servers** (the peer \`../shared/peers/pg2pc\`, unchanged:
+PostgreSQL 15 with fsync=on, synchronous_commit=on, wal_sync_method=fdatasync; per
+transaction one INSERT on each server, PREPARE TRANSACTION on all three at once, the
+coordinator appends its decision to its own file and fdatasyncs it, then COMMIT PREPARED on
+all three; latency from the first phase to the last reply). Equal durability: every
+acknowledged commit is on disk at every participant and the decision is on disk before
+any participant is told, as with Brook's log.flush.mode=sync transaction log.
+EOF
+    [ -n "$PG_NOTE" ] && printf '**%s.**\n' "$PG_NOTE"
+    if [ -z "$PG_NOTE" ]; then
+        cat <<EOF
+
+| clients | runs | txn/s (median) | latency p50 | latency p99 | CPU busy |
+|---|---|---|---|---|---|
+EOF
+        for c in $PG_CLIENTS; do
+            printf '| %s | %s | %s | %s ms | %s ms | %s%% |\n' "$c" "${PRUNS[$c]}" "$(int "${PR[$c]}")" \
+                "$(ms "${P50[$c]}")" "$(ms "${P99[$c]}")" "${PBUSY[$c]:-n/a}"
+        done
+        printf '\nEvery PostgreSQL run verified its rows and left no prepared transaction: %s.\n' \
+            "$([ "$PG_BAD" = 0 ] && echo yes || echo "**no, $PG_BAD run(s) failed the check**")"
+    fi
+    cat <<EOF
+
+CPU busy is the whole machine's busy share during that run (100% = both cores).
+
+\`\`\`
+$(cat "$OUT")
+\`\`\`
+<!-- cluster-bench:end -->
+EOF
+} >"$SECTION"
+
+if [ -n "$DOC" ]; then
+    if [ -f "$DOC" ] && grep -q '<!-- cluster-bench:begin -->' "$DOC"; then
+        awk -v sec="$SECTION" '
+            /<!-- cluster-bench:begin -->/ { while ((getline l < sec) > 0) print l; skip = 1; next }
+            /<!-- cluster-bench:end -->/ { skip = 0; next }
+            !skip { print }' "$DOC" >"$WORK/doc.new" && cat "$WORK/doc.new" >"$DOC"
+    else
+        { echo; cat "$SECTION"; } >>"$DOC"
+    fi
+    log "wrote the cluster section of $DOC"
+else
+    cat "$SECTION"
+fi
