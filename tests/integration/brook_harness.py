@@ -33,9 +33,16 @@ import sys
 import tempfile
 import time
 
+if __name__ == "__main__":
+    # Run as a script (`brook_harness.py run`): let `import brook_harness` (cluster_harness
+    # does) find this module instead of loading a second copy with its own broker set.
+    sys.modules.setdefault("brook_harness", sys.modules[__name__])
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-READY_RE = re.compile(r"ready listener=127\.0\.0\.1:(\d+)")
+# The Kafka listener's line, not the admin listener's "admin ready listener=" (whose order
+# relative to it is not something to rely on).
+READY_RE = re.compile(r"(?<!admin )ready listener=127\.0\.0\.1:(\d+)")
 ADMIN_READY_RE = re.compile(r"admin ready listener=([0-9.]+):(\d+)")
 
 _live = set()  # brokers whose process may be running
@@ -106,15 +113,38 @@ class BrokerError(RuntimeError):
     pass
 
 
-class Broker:
-    """One brookd process with its own temp data dir; restartable on the same port."""
+def cluster_size():
+    """N from BROOK_TEST_CLUSTER=N (N >= 1), else 0: the tests then run against a ZooKeeper
+    + N-node cluster (cluster_harness.Cluster) wherever they ask for a Broker()."""
+    v = os.environ.get("BROOK_TEST_CLUSTER", "").strip()
+    if not v or v == "0":
+        return 0
+    if not v.isdigit():
+        raise ValueError(f"BROOK_TEST_CLUSTER={v!r}: expected a node count")
+    return int(v)
 
-    def __init__(self, brookd=None, config=None, ready_timeout=30.0, name="brook", keep_tmp=None):
+
+class Broker:
+    """One brookd process with its own temp data dir; restartable on the same port.
+
+    With BROOK_TEST_CLUSTER=N set, Broker(...) returns a cluster_harness.Cluster instead:
+    ZooKeeper + N nodes behind the same interface (bootstrap = node 1's address; restarts
+    restart every node).  Subclasses (the cluster's nodes) are always single brokers."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Broker and cluster_size():
+            import cluster_harness
+            cluster_harness.require_cluster_support(kwargs.get("brookd") or find_brookd())
+            return cluster_harness.Cluster(cluster_size(), *args, **kwargs)
+        return super().__new__(cls)
+
+    def __init__(self, brookd=None, config=None, ready_timeout=30.0, name="brook", keep_tmp=None,
+                 tmp_root=None):
         self.brookd = brookd or find_brookd()
         self.config = dict(config or {})
         self.ready_timeout = float(ready_timeout)
         self.keep_tmp = (os.environ.get("BROOK_KEEP_TMP") == "1") if keep_tmp is None else keep_tmp
-        self.tmp = tempfile.mkdtemp(prefix=f"{name}-integ-")
+        self.tmp = tempfile.mkdtemp(prefix=f"{name}-integ-", dir=tmp_root)
         self.data_dir = os.path.join(self.tmp, "data")
         os.makedirs(self.data_dir)
         self.log_path = os.path.join(self.tmp, "brookd.log")

@@ -2,7 +2,8 @@
  *
  *   rdkafka_roundtrip BOOTSTRAP [MESSAGES] [PARTITIONS]
  *
- * 1. CreateTopics (admin API) with PARTITIONS partitions; metadata shows them, leader 1.
+ * 1. CreateTopics (admin API) with PARTITIONS partitions; metadata shows them, leader 1
+ *    (with BROOK_TEST_CLUSTER=N: brokers 1..N, each partition led by one of them).
  * 2. Produces MESSAGES messages (acks=all, no idempotence) with keys, one header and explicit
  *    CreateTime timestamps; message i goes to partition i % P.  Every delivery report must be
  *    OK, and message i must land at offset i / P of its partition (fresh topic, in order).
@@ -26,6 +27,7 @@ static const char *g_bootstrap;
 static const char *g_topic;
 static int g_nmsg = 100000;
 static int g_nparts = 8;
+static int g_nodes = 1; /* brokers 1..g_nodes: BROOK_TEST_CLUSTER, else one */
 static int64_t g_base_ts;
 static long g_checks;
 
@@ -132,7 +134,10 @@ static int topic_partitions(rd_kafka_t *rk, int check_leaders) {
   rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
   CHECK(e == 0, "metadata: %s", rd_kafka_err2str(e));
   int found = -1;
-  CHECK(md->broker_cnt == 1 && md->brokers[0].id == 1, "metadata: expected one broker with id 1");
+  CHECK(md->broker_cnt == g_nodes, "metadata: %d brokers, expected %d", md->broker_cnt, g_nodes);
+  for (int b = 0; b < md->broker_cnt; b++)
+    CHECK(md->brokers[b].id >= 1 && md->brokers[b].id <= g_nodes, "metadata: broker id %d",
+          md->brokers[b].id);
   for (int i = 0; i < md->topic_cnt; i++) {
     if (strcmp(md->topics[i].topic, g_topic) != 0) continue;
     CHECK(md->topics[i].err == 0, "metadata topic error %s", rd_kafka_err2name(md->topics[i].err));
@@ -141,8 +146,9 @@ static int topic_partitions(rd_kafka_t *rk, int check_leaders) {
       for (int p = 0; p < found; p++) {
         CHECK(md->topics[i].partitions[p].id == p, "metadata partition[%d].id=%d", p,
               md->topics[i].partitions[p].id);
-        CHECK(md->topics[i].partitions[p].leader == 1, "partition %d leader %d", p,
-              md->topics[i].partitions[p].leader);
+        CHECK(md->topics[i].partitions[p].leader >= 1 &&
+                  md->topics[i].partitions[p].leader <= g_nodes,
+              "partition %d leader %d", p, md->topics[i].partitions[p].leader);
         CHECK(md->topics[i].partitions[p].err == 0, "partition %d error %s", p,
               rd_kafka_err2name(md->topics[i].partitions[p].err));
       }
@@ -494,6 +500,8 @@ int main(int argc, char **argv) {
   if (argc > 2) g_nmsg = (int)strtol(argv[2], NULL, 10);
   if (argc > 3) g_nparts = (int)strtol(argv[3], NULL, 10);
   if (g_nmsg < g_nparts * 200 || g_nparts < 2) FAIL("need PARTITIONS >= 2 and MESSAGES >= 200*PARTITIONS");
+  const char *cluster = getenv("BROOK_TEST_CLUSTER");
+  if (cluster && strtol(cluster, NULL, 10) > 0) g_nodes = (int)strtol(cluster, NULL, 10);
   static char topic[64];
   snprintf(topic, sizeof topic, "rdk-roundtrip-%ld", (long)time(NULL));
   g_topic = topic;

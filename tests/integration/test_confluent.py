@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import Broker, Check, wait_until, run_main  # noqa: E402
+from brook_harness import Broker, Check, cluster_size, wait_until, run_main  # noqa: E402
 from ck_helpers import (consumer, expect_kafka_error, first_message, flush, producer,  # noqa: E402
                         read_partition)
 
@@ -24,6 +24,9 @@ from confluent_kafka import KafkaError, TopicPartition, TIMESTAMP_CREATE_TIME  #
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic  # noqa: E402
 
 E = KafkaError
+# BROOK_TEST_CLUSTER=n: a cluster of nodes 1..n, bootstrapped from node 1.
+NODES = cluster_size() or 1
+NODE_IDS = range(1, NODES + 1)
 
 
 def admin_result(futures, timeout=30):
@@ -74,9 +77,9 @@ def main():
 
         # ---------------- cluster metadata
         md = admin.list_topics(timeout=10)
-        ck.eq(sorted(md.brokers), [1], "broker ids")
+        ck.eq(sorted(md.brokers), list(NODE_IDS), "broker ids")
         ck.eq((md.brokers[1].host, md.brokers[1].port), ("127.0.0.1", b.port), "broker address")
-        ck.eq(md.controller_id, 1, "controller id")
+        ck(md.controller_id in NODE_IDS, f"controller id {md.controller_id}")
         ck(md.cluster_id, f"cluster id should be set, got {md.cluster_id!r}")
 
         # ---------------- create topics
@@ -87,8 +90,9 @@ def main():
                            [E.TOPIC_ALREADY_EXISTS], "create existing topic")
         expect_kafka_error(lambda: admin_result(admin.create_topics([NewTopic("bad/name", 1, 1)])),
                            [E.TOPIC_EXCEPTION], "create topic with invalid name")
-        expect_kafka_error(lambda: admin_result(admin.create_topics([NewTopic("ck-rf3", 1, 3)])),
-                           [E.INVALID_REPLICATION_FACTOR], "create topic with replication factor 3 on 1 node")
+        expect_kafka_error(lambda: admin_result(admin.create_topics([NewTopic("ck-rf3", 1, NODES + 2)])),
+                           [E.INVALID_REPLICATION_FACTOR],
+                           f"create topic with replication factor {NODES + 2} on {NODES} node(s)")
         admin_result(admin.create_topics([NewTopic("ck-validate", 2, 1)], validate_only=True))
 
         md = admin.list_topics(timeout=10)
@@ -100,7 +104,8 @@ def main():
             ck(t.error is None, f"{name} metadata error {t.error}")
             ck.eq(sorted(t.partitions), list(range(n)), f"{name} partitions")
             for p in t.partitions.values():
-                ck.eq((p.leader, p.replicas, p.isrs), (1, [1], [1]), f"{name}/{p.id} leader/replicas/isr")
+                ck(p.leader in NODE_IDS, f"{name}/{p.id} leader {p.leader}")
+                ck.eq((p.replicas, p.isrs), ([p.leader], [p.leader]), f"{name}/{p.id} replicas/isr")
 
         # ---------------- create partitions
         admin_result(admin.create_partitions([NewPartitions("ck-b", 2)], operation_timeout=10))

@@ -41,6 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Broker, Check, _pdeathsig, run_main, wait_until  # noqa: E402
+from cluster_harness import coordinator_address  # noqa: E402
 
 SESSION_MS = 6000
 NPARTS = 6
@@ -308,11 +309,13 @@ def kafka_request(bootstrap, api_key, version, body, timeout=15.0):
 
 
 def delete_groups(bootstrap, groups):
-    """DeleteGroups v1: {group: error_code}."""
+    """DeleteGroups v1 to the coordinator of groups[0] (all groups must share it):
+    {group: error_code}."""
     body = struct.pack(">i", len(groups))
     for g in groups:
         body += struct.pack(">h", len(g)) + g.encode()
-    r = kafka_request(bootstrap, 42, 1, body)
+    # To the group's coordinator: in a cluster (BROOK_TEST_CLUSTER) it may not be bootstrap.
+    r = kafka_request(coordinator_address(bootstrap, groups[0]), 42, 1, body)
     off = 4  # throttle
     (n,) = struct.unpack_from(">i", r, off)
     off += 4

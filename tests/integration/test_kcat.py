@@ -9,9 +9,10 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import Broker, Check, run_checked, run_main  # noqa: E402
+from brook_harness import Broker, Check, cluster_size, run_checked, run_main  # noqa: E402
 
 KCAT = shutil.which("kcat") or "/usr/bin/kcat"
+NODES = cluster_size() or 1
 N = 1000
 T = 30  # per kcat invocation, seconds
 
@@ -40,13 +41,15 @@ def main():
     with Broker(name="kcat") as b:
         bs = b.bootstrap
 
-        # ---- metadata: plain text and JSON
+        # ---- metadata: plain text and JSON (BROOK_TEST_CLUSTER: nodes 1..n, bs is node 1)
         out = kcat(["-b", bs, "-L"]).stdout.decode()
-        ck("1 brokers:" in out, f"-L lists one broker:\n{out}")
+        ck(f"{NODES} brokers:" in out, f"-L lists {NODES} broker(s):\n{out}")
         ck(f"broker 1 at 127.0.0.1:{b.port}" in out, f"-L shows broker 1 at our address:\n{out}")
         md = json.loads(kcat(["-b", bs, "-L", "-J"]).stdout)
-        ck.eq([(x["id"], x["name"]) for x in md["brokers"]], [(1, f"127.0.0.1:{b.port}")], "-J brokers")
-        ck.eq(md["controllerid"], 1, "controller id")
+        brokers = sorted((x["id"], x["name"]) for x in md["brokers"])
+        ck.eq([x[0] for x in brokers], list(range(1, NODES + 1)), "-J broker ids")
+        ck.eq(brokers[0], (1, f"127.0.0.1:{b.port}"), "-J broker 1")
+        ck(md["controllerid"] in range(1, NODES + 1), f"controller id {md['controllerid']}")
 
         # ---- keyed produce, auto-created topic (num.partitions default 1)
         topic = "kcat-keyed"
@@ -58,7 +61,8 @@ def main():
         ck.eq(len(tmd), 1, "topic listed after auto-create")
         ck("error" not in tmd[0] or not tmd[0]["error"], f"topic metadata error: {tmd[0]}")
         ck.eq(len(tmd[0]["partitions"]), 1, "auto-created topic partition count")
-        ck.eq(tmd[0]["partitions"][0]["leader"], 1, "partition leader")
+        ck(tmd[0]["partitions"][0]["leader"] in range(1, NODES + 1),
+           f"partition leader {tmd[0]['partitions'][0]['leader']}")
 
         # ---- consume everything: exact count, order, keys, offsets
         rows = consume(bs, topic, "beginning")

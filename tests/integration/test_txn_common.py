@@ -13,6 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ck_helpers import consumer, read_partition  # noqa: E402
+from cluster_harness import leader_address  # noqa: E402
 
 from confluent_kafka import KafkaError, KafkaException, Producer  # noqa: E402
 
@@ -87,7 +88,8 @@ def list_offsets(bootstrap, topic, partitions, isolation, timestamp=-1, timeout=
 
 def latest(bootstrap, topic, partition, isolation):
     """ListOffsets(latest) of one partition at an isolation level; raises on an error code."""
-    r = list_offsets(bootstrap, topic, [partition], isolation)
+    # To the partition's leader: in a cluster (BROOK_TEST_CLUSTER) it may not be bootstrap.
+    r = list_offsets(leader_address(bootstrap, topic, partition), topic, [partition], isolation)
     err, off = r[partition]
     if err != 0:
         raise AssertionError(f"ListOffsets {topic}/{partition} isolation {isolation}: error {err}")
