@@ -19,8 +19,9 @@
 # Needs, besides the build: PostgreSQL 15 server and libpq headers for (b)
 # (`scripts/install-deps.sh --bench` installs postgresql and libpq-dev; without them (b) is
 # reported as not measured), kcat for the Metadata check, and ZooKeeper for (c) (what
-# `brook cluster up` needs). When brookd has no cluster mode yet (`brookd --help` does not
-# list zookeeper.connect), (c) is a dry run on one brookd and the section says so.
+# `brook cluster up` needs). When there is no cluster mode yet (`brookd --help-config` does not
+# list zookeeper.connect, or `brook` has no `cluster up`), (c) is a dry run on one brookd and
+# the section says so.
 #
 # Knobs (environment):
 #   BENCH_CLUSTER_SECONDS=10       seconds per Brook measurement
@@ -167,8 +168,11 @@ if [ -z "$PG_NOTE" ]; then
 fi
 
 # ---- (c) Brook: 3 nodes, transactions spanning all of them -----------------------------------
+# Cluster mode needs both halves: brookd that knows zookeeper.connect and a `brook` with
+# `cluster up` (which runs ZooKeeper and the nodes).
 DRY=
-if "$BROOKD" --help 2>&1 | grep -q 'zookeeper.connect'; then
+if { "$BROOKD" --help; "$BROOKD" --help-config; } 2>&1 | grep -q 'zookeeper\.connect' &&
+    "$BROOK" cluster 2>&1 | grep -q 'brook cluster up'; then
     CLUSTER_DIR=$WORK/cluster
     log "brook cluster up --nodes $NODES --dir $CLUSTER_DIR"
     if ! timeout 180 "$BROOK" cluster up --nodes "$NODES" --dir "$CLUSTER_DIR" \
@@ -189,7 +193,7 @@ if "$BROOKD" --help 2>&1 | grep -q 'zookeeper.connect'; then
 else
     DRY=1
     NODES=1
-    log "brookd has no cluster mode yet (no zookeeper.connect): dry run on one brookd"
+    log "no cluster mode in this build (brookd zookeeper.connect, brook cluster up): dry run on one brookd"
     mkdir -p "$WORK/single"
     "$BROOKD" --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs="$WORK/single/data" \
         --admin.listeners= --log.flush.mode=sync >"$WORK/single/brookd.log" 2>&1 &
