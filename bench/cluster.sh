@@ -181,8 +181,14 @@ if { "$BROOKD" --help; "$BROOKD" --help-config; } 2>&1 | grep -q 'zookeeper\.con
         tail -n 20 "$WORK/cluster-up.log" >&2
         exit 1
     fi
-    # The bootstrap list: every loopback address `cluster up` (or else `cluster status`) names.
-    addrs() { grep -oE '127\.0\.0\.1:[0-9]+' | sort -u | paste -sd, -; }
+    # The bootstrap list: every loopback address `cluster up` (or else `cluster status`) names
+    # that answers Metadata (so ZooKeeper's or an admin port is left out).
+    addrs() {
+        local a
+        grep -oE '127\.0\.0\.1:[0-9]+' | sort -u | while read -r a; do
+            timeout 10 kcat -b "$a" -L -m 5 >/dev/null 2>&1 </dev/null && echo "$a"
+        done | paste -sd, -
+    }
     B=$(addrs <"$WORK/cluster-up.log")
     if [ -z "$B" ]; then
         timeout 30 "$BROOK" cluster status --dir "$CLUSTER_DIR" >"$WORK/cluster-status.log" 2>&1
