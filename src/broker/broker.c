@@ -20,6 +20,7 @@ void broker_dispatch(void *ctx, net_request *nr);
 void broker_on_progress(broker *b)
 {
     produce_on_progress(b);
+    inter_on_progress(b);
     if (b->txn_started)
         txn_service_progress(&b->txn, clock_wall_ms());
     if (b->group_started)
@@ -31,6 +32,7 @@ void broker_forget_partition(broker *b, partition *p)
 {
     produce_forget_partition(b, p);
     fetch_forget_partition(b, p);
+    inter_forget_partition(b, p);
     if (b->txn_started)
         txn_service_forget_partition(&b->txn, p);
     if (b->group_started)
@@ -184,6 +186,8 @@ int broker_start(broker *b, int64_t started_us)
     }
     if ((rc = open_topics(b)) != 0)
         return rc;
+    if ((rc = cluster_init(b)) != 0)
+        return rc;
     if ((rc = start_txn(b)) != 0 || (rc = start_groups(b)) != 0)
         return rc;
     net_opts no = {
@@ -213,6 +217,12 @@ int broker_start(broker *b, int64_t started_us)
     uv_signal_start(&b->sig_term, on_signal, SIGTERM);
     uv_signal_start(&b->sig_int, on_signal, SIGINT);
     signal(SIGPIPE, SIG_IGN);
+    if (b->clustered) {
+        /* The ready line waits for the registration in ZooKeeper (cluster.c). */
+        if ((rc = cluster_start(b)) != 0)
+            return rc;
+        return admin_start(b);
+    }
     LOG_INFO("broker", "brookd ready listener=%s:%d node.id=%d topics=%zu flush=%s startup_ms=%.1f",
              b->cfg.host, b->port, b->cfg.node_id, md_count(&b->md), b->cfg.log_flush_mode,
              (double)(clock_mono_us() - started_us) / 1000.0);
@@ -230,8 +240,10 @@ void broker_stop(broker *b)
     admin_stop(b);
     if (b->srv)
         net_server_stop(b->srv);
+    cluster_stop(b);
     fetch_drain(b);
     produce_drain(b);
+    inter_drain(b);
     if (b->group_started) {
         uv_close((uv_handle_t *)&b->group_timer, NULL);
         b->txn.group_marker = NULL;

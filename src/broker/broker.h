@@ -25,6 +25,12 @@
 
 struct produce_op;
 struct fetch_op;
+struct zk_client;
+struct cluster_view;
+struct peer_pool;
+struct remote_op;
+struct inter_op;
+struct txn_status_req;
 
 typedef struct broker {
     broker_config cfg;
@@ -50,6 +56,17 @@ typedef struct broker {
     struct http_server *admin; /* admin HTTP listener (admin.c); NULL when off */
     int admin_port;
     metrics_hist end_txn_latency; /* EndTxn, request arrival to reply, seconds */
+    /* cluster mode (cluster.c); clustered is false on a single node */
+    bool clustered;
+    struct zk_client *zk;
+    struct cluster_view *view;   /* newest view from ZooKeeper; NULL until the first */
+    struct peer_pool *peers;     /* connections to the other brokers */
+    struct remote_op *remote_ops; /* prepares and markers sent to other leaders */
+    struct inter_op *inter_ops;  /* participant-side requests waiting for durability */
+    uv_timer_t cluster_timer;
+    bool ready_logged, checked_in_doubt;
+    int64_t last_in_doubt_ms;
+    char incarnation[40];
 } broker;
 
 /* Everything a handler needs for one request. */
@@ -76,6 +93,44 @@ int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
 /* Looks up a partition; *err_out gets UNKNOWN_TOPIC_OR_PARTITION when absent. */
 partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out);
 void broker_topic_defaults(const broker_config *c, topic_defaults *d);
+
+/* Cluster mode (cluster.c). Each check answers "here" on a single node. */
+int cluster_init(broker *b);  /* before the transaction service starts */
+int cluster_start(broker *b); /* once the listener is bound */
+void cluster_stop(broker *b);
+bool broker_clustered(const broker *b);
+/* KERR_NONE when this node leads the partition; else NOT_LEADER_OR_FOLLOWER,
+ * LEADER_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION. */
+int16_t cluster_leader_error(broker *b, kslice topic, int32_t partition);
+/* broker_partition() for requests only a leader serves; *epoch (may be NULL) gets the
+ * leader epoch (0 on a single node). */
+partition *broker_led_partition(broker *b, kslice topic, int32_t index, int16_t *err,
+                                int32_t *epoch);
+/* The coordinator of a transactional id (txn) or group: *node, or an error
+ * (COORDINATOR_NOT_AVAILABLE). */
+int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node);
+/* KERR_NONE when this node coordinates key; else NOT_COORDINATOR or
+ * COORDINATOR_NOT_AVAILABLE. */
+int16_t cluster_coordinator_error(broker *b, bool txn, kslice key);
+/* The late-write checks (produce, TxnOffsetCommit) with a possibly remote coordinator. */
+bool cluster_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *topic,
+                          int32_t partition);
+bool cluster_group_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *group_id);
+/* BrookTxnStatus, coordinator side. */
+void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, struct txn_status_req *out);
+/* Topic changes: through ZooKeeper in cluster mode, else broker_topic_*. */
+int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int nconfigs,
+                             char *const *keys, char *const *values, bool validate_only,
+                             const char **msg);
+int16_t cluster_topic_delete(broker *b, kslice name);
+int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count, bool validate_only,
+                                     const char **msg);
+int16_t cluster_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
+                                  char *const *values, bool validate_only, const char **msg);
+/* Participant-side inter-broker requests parked on durability (h_inter.c). */
+void inter_on_progress(broker *b);
+void inter_drain(broker *b);
+void inter_forget_partition(broker *b, partition *p);
 
 /* Handlers (one per API). Each either answers at once (net_request_done) or parks. */
 void handle_api_versions(req_ctx *c);
@@ -104,6 +159,9 @@ void handle_list_groups(req_ctx *c);
 void handle_delete_groups(req_ctx *c);
 void handle_add_offsets_to_txn(req_ctx *c);
 void handle_txn_offset_commit(req_ctx *c);
+void handle_write_txn_markers(req_ctx *c);
+void handle_brook_prepare_txn(req_ctx *c);
+void handle_brook_txn_status(req_ctx *c);
 /* A transactional request parked in the transaction service (h_txn.c). */
 typedef struct txn_pending txn_pending;
 typedef txn_pending txn_pending_t;

@@ -38,6 +38,9 @@ static handler_fn handler_for(int16_t key)
     case API_DELETE_GROUPS: return handle_delete_groups;
     case API_ADD_OFFSETS_TO_TXN: return handle_add_offsets_to_txn;
     case API_TXN_OFFSET_COMMIT: return handle_txn_offset_commit;
+    case API_WRITE_TXN_MARKERS: return handle_write_txn_markers;
+    case API_BROOK_PREPARE_TXN: return handle_brook_prepare_txn;
+    case API_BROOK_TXN_STATUS: return handle_brook_txn_status;
     }
     return NULL;
 }

@@ -73,7 +73,7 @@ void handle_create_topics(req_ctx *c)
             t->error_code = KERR_INVALID_CONFIG;
             t->error_message = "config name or value is null";
         } else {
-            t->error_code = broker_topic_create(b, t->name, np, t->nconfigs, keys, values,
+            t->error_code = cluster_topic_create(b, t->name, np, t->nconfigs, keys, values,
                                                 q.validate_only, &t->error_message);
         }
         if (t->error_message)
@@ -92,7 +92,7 @@ void handle_delete_topics(req_ctx *c)
         return;
     }
     for (int32_t i = 0; i < q.nnames; i++)
-        q.error_codes[i] = broker_topic_delete(c->b, q.names[i]);
+        q.error_codes[i] = cluster_topic_delete(c->b, q.names[i]);
     resp_begin(&c->nr->resp, &c->h);
     deletetopics_resp_encode(&c->nr->resp, c->h.api_version, &q);
     finish(c);
@@ -114,7 +114,7 @@ void handle_create_partitions(req_ctx *c)
             t->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
             t->error_message = "manual replica assignment is not supported";
         } else {
-            t->error_code = broker_topic_add_partitions(c->b, tp, t->count, q.validate_only,
+            t->error_code = cluster_topic_add_partitions(c->b, tp, t->count, q.validate_only,
                                                         &t->error_message);
         }
     }
@@ -135,7 +135,7 @@ void handle_delete_records(req_ctx *c)
         for (int32_t k = 0; k < q.topics[i].nparts; k++) {
             deleterecords_part *dp = &q.topics[i].parts[k];
             int16_t err;
-            partition *p = broker_partition(b, q.topics[i].name, dp->index, &err);
+            partition *p = broker_led_partition(b, q.topics[i].name, dp->index, &err, NULL);
             dp->error_code = err;
             if (!p)
                 continue;
@@ -271,7 +271,7 @@ void handle_alter_configs(req_ctx *c)
             res->error_code = KERR_INVALID_CONFIG;
             res->error_message = "config name or value is null";
         } else {
-            res->error_code = broker_topic_set_configs(c->b, t, res->nconfigs, keys, values,
+            res->error_code = cluster_topic_set_configs(c->b, t, res->nconfigs, keys, values,
                                                        q.validate_only, &res->error_message);
             if (res->error_message)
                 res->error_message = arena_strndup(a, res->error_message,

@@ -22,12 +22,17 @@ typedef struct fetch_op {
 static partition *fetch_target(broker *b, const fetch_topic *ft, fetch_part *fp)
 {
     int16_t err;
-    partition *p = broker_partition(b, ft->name, fp->index, &err);
+    int32_t epoch;
+    partition *p = broker_led_partition(b, ft->name, fp->index, &err, &epoch);
     fp->error_code = err;
     if (!p)
         return NULL;
-    if (fp->current_leader_epoch > 0) {
-        fp->error_code = 74; /* FENCED_LEADER_EPOCH: our only epoch is 0 */
+    if (fp->current_leader_epoch > epoch) {
+        fp->error_code = 76; /* UNKNOWN_LEADER_EPOCH: the client knows a newer leader */
+        return NULL;
+    }
+    if (fp->current_leader_epoch >= 0 && fp->current_leader_epoch < epoch) {
+        fp->error_code = 74; /* FENCED_LEADER_EPOCH: its metadata is stale */
         return NULL;
     }
     if (fp->fetch_offset < p->log->log_start_offset ||
@@ -240,7 +245,7 @@ void handle_list_offsets(req_ctx *c)
         for (int32_t k = 0; k < q.topics[i].nparts; k++) {
             listoffsets_part *lp = &q.topics[i].parts[k];
             int16_t err;
-            partition *p = broker_partition(b, q.topics[i].name, lp->index, &err);
+            partition *p = broker_led_partition(b, q.topics[i].name, lp->index, &err, NULL);
             lp->error_code = err;
             if (!p)
                 continue;

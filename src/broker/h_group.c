@@ -75,6 +75,15 @@ void handle_join_group(req_ctx *c)
         broker_reply_malformed(c, "JoinGroup");
         return;
     }
+    int16_t cerr = cluster_coordinator_error(c->b, false, q.group_id);
+    if (cerr != KERR_NONE) {
+        joingroup_resp m = {.error_code = cerr, .generation_id = -1, .protocol_name = "",
+                            .leader = "", .member_id = ""};
+        resp_begin(&c->nr->resp, &c->h);
+        joingroup_resp_encode(&c->nr->resp, c->h.api_version, &m);
+        finish(c);
+        return;
+    }
     join_args ja = {0};
     ja.group_id = cstr(c, q.group_id);
     ja.member_id = cstr(c, q.member_id);
@@ -122,6 +131,13 @@ void handle_sync_group(req_ctx *c)
         broker_reply_malformed(c, "SyncGroup");
         return;
     }
+    int16_t cerr = cluster_coordinator_error(c->b, false, q.group_id);
+    if (cerr != KERR_NONE) {
+        resp_begin(&c->nr->resp, &c->h);
+        syncgroup_resp_encode(&c->nr->resp, c->h.api_version, cerr, NULL, 0);
+        finish(c);
+        return;
+    }
     const char **ids = arena_alloc(a, sizeof(char *) * (size_t)(q.nassignments + 1));
     const uint8_t **as = arena_alloc(a, sizeof(uint8_t *) * (size_t)(q.nassignments + 1));
     int32_t *lens = arena_alloc(a, sizeof(int32_t) * (size_t)(q.nassignments + 1));
@@ -157,7 +173,9 @@ void handle_heartbeat(req_ctx *c)
         broker_reply_malformed(c, "Heartbeat");
         return;
     }
-    int16_t err = group_heartbeat(&c->b->grp.coord, cstr(c, q.group_id), q.generation_id,
+    int16_t err = cluster_coordinator_error(c->b, false, q.group_id);
+    if (err == KERR_NONE)
+        err = group_heartbeat(&c->b->grp.coord, cstr(c, q.group_id), q.generation_id,
                                   cstr(c, q.member_id), clock_wall_ms());
     reply_error_only(c, err);
 }
@@ -171,8 +189,10 @@ void handle_leave_group(req_ctx *c)
         return;
     }
     broker *b = c->b;
-    int16_t err = group_leave(&b->grp.coord, cstr(c, q.group_id), cstr(c, q.member_id),
-                              clock_wall_ms());
+    int16_t err = cluster_coordinator_error(b, false, q.group_id);
+    if (err == KERR_NONE)
+        err = group_leave(&b->grp.coord, cstr(c, q.group_id), cstr(c, q.member_id),
+                          clock_wall_ms());
     reply_error_only(c, err);
     group_service_flush_actions(&b->grp, clock_wall_ms()); /* others' joins may complete */
 }
@@ -250,9 +270,11 @@ void handle_offset_commit(req_ctx *c)
     op->topics = q.topics;
     op->ntopics = q.ntopics;
     const char *gid = cstr(c, q.group_id);
-    int16_t err = group_commit_check(&c->b->grp.coord, gid, q.generation_id,
-                                     q.member_id.len >= 0 ? cstr(c, q.member_id) : "", false,
-                                     clock_wall_ms());
+    int16_t err = cluster_coordinator_error(c->b, false, q.group_id);
+    if (err == KERR_NONE)
+        err = group_commit_check(&c->b->grp.coord, gid, q.generation_id,
+                                 q.member_id.len >= 0 ? cstr(c, q.member_id) : "", false,
+                                 clock_wall_ms());
     commit_offsets(op, gid, -1, err);
 }
 
@@ -286,6 +308,9 @@ void handle_offset_fetch(req_ctx *c)
     }
     const group *g = group_find(&c->b->grp.coord, cstr(c, q.group_id));
     offsetfetch_resp m = {0};
+    m.error_code = cluster_coordinator_error(c->b, false, q.group_id);
+    if (m.error_code != KERR_NONE)
+        g = NULL;
     if (q.ntopics >= 0) {
         m.ntopics = q.ntopics;
         m.topics = arena_alloc(a, sizeof(offset_topic) * (size_t)(q.ntopics + 1));
@@ -298,6 +323,8 @@ void handle_offset_fetch(req_ctx *c)
             for (int32_t k = 0; t->parts && topic && k < t->nparts; k++) {
                 t->parts[k].index = q.topics[i].parts[k];
                 fill_offset(g, topic, &t->parts[k], q.require_stable);
+                if (m.error_code != KERR_NONE)
+                    t->parts[k].error_code = m.error_code;
             }
         }
     } else if (g) {
@@ -340,6 +367,11 @@ void handle_describe_groups(req_ctx *c)
         d->group_id = q.names[i];
         char *id = cstr(c, q.names[i]);
         const group *g = id ? group_find(&c->b->grp.coord, id) : NULL;
+        d->error_code = cluster_coordinator_error(c->b, false, q.names[i]);
+        if (d->error_code != KERR_NONE) {
+            d->state = "";
+            continue;
+        }
         if (!g) {
             d->state = "Dead";
             continue;
@@ -392,8 +424,10 @@ void handle_delete_groups(req_ctx *c)
     int16_t *errs = arena_alloc(a, sizeof(int16_t) * (size_t)(q.n + 1));
     for (int32_t i = 0; errs && i < q.n; i++) {
         char *id = cstr(c, q.names[i]);
-        errs[i] = id ? group_service_delete(&c->b->grp, id, clock_wall_ms())
-                     : KERR_INVALID_REQUEST;
+        int16_t cerr = id ? cluster_coordinator_error(c->b, false, q.names[i]) : KERR_NONE;
+        errs[i] = !id ? KERR_INVALID_REQUEST
+                  : cerr != KERR_NONE ? cerr
+                  : group_service_delete(&c->b->grp, id, clock_wall_ms());
     }
     resp_begin(&c->nr->resp, &c->h);
     deletegroups_resp_encode(&c->nr->resp, c->h.api_version, q.names, errs, errs ? q.n : 0);
@@ -416,6 +450,11 @@ void handle_add_offsets_to_txn(req_ctx *c)
         reply_error_only(c, gid ? KERR_INVALID_REQUEST : 24 /* INVALID_GROUP_ID */);
         return;
     }
+    int16_t cerr = cluster_coordinator_error(c->b, true, q.transactional_id);
+    if (cerr != KERR_NONE) {
+        reply_error_only(c, cerr);
+        return;
+    }
     txn_participant part = {TXN_PART_GROUP, gid, -1, false};
     txn_service_add(&c->b->txn, (txn_req)(uintptr_t)tp, id, q.producer_id, q.producer_epoch,
                     &part, 1, clock_wall_ms());
@@ -436,13 +475,19 @@ void handle_txn_offset_commit(req_ctx *c)
     op->ntopics = q.ntopics;
     op->txn = true;
     const char *gid = cstr(c, q.group_id);
-    int16_t err = KERR_NONE;
+    int16_t err = cluster_coordinator_error(b, false, q.group_id);
+    /* With the transaction coordinator on another node, its state is not here to check. */
+    bool remote = broker_clustered(b) && err == KERR_NONE &&
+                  cluster_group_txn_verified(b, q.producer_id, q.producer_epoch, gid) &&
+                  !txn_coord_find_pid(&b->txn.coord, q.producer_id);
     txn_meta *t = txn_coord_find_pid(&b->txn.coord, q.producer_id);
-    if (!t)
+    if (err != KERR_NONE)
+        ;
+    else if (!remote && !t)
         err = KERR_INVALID_PRODUCER_ID_MAPPING;
-    else if (t->epoch != q.producer_epoch)
+    else if (!remote && t->epoch != q.producer_epoch)
         err = KERR_INVALID_PRODUCER_EPOCH;
-    else if (!txn_service_verify_group(&b->txn, q.producer_id, q.producer_epoch, gid))
+    else if (!remote && !txn_service_verify_group(&b->txn, q.producer_id, q.producer_epoch, gid))
         err = KERR_INVALID_TXN_STATE; /* AddOffsetsToTxn first, and not after EndTxn */
     else
         /* KIP-447: with v3 the consumer's generation and member id fence zombies. */

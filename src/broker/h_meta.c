@@ -3,6 +3,7 @@
 
 #include "base/log.h"
 #include "broker/broker.h"
+#include "cluster/view.h"
 #include "proto/errors.h"
 #include "proto/msgs.h"
 
@@ -58,6 +59,92 @@ static void fill_topic(broker *b, md_topic *mt, topic *t, arena *a)
     }
 }
 
+/* Cluster mode: a topic as the ZooKeeper view describes it. */
+static void fill_cluster_topic(md_topic *mt, const cv_topic *ct, arena *a)
+{
+    mt->name = kslice_cstr(ct->name);
+    mt->is_internal = strcmp(ct->name, TXN_LOG_TOPIC) == 0 ||
+                      strcmp(ct->name, GROUP_LOG_TOPIC) == 0;
+    mt->npartitions = ct->nparts;
+    mt->partitions = arena_alloc(a, sizeof(md_partition) * (size_t)ct->nparts);
+    if (!mt->partitions) {
+        mt->npartitions = 0;
+        mt->error_code = KERR_UNKNOWN_SERVER_ERROR;
+        return;
+    }
+    for (int32_t i = 0; i < ct->nparts; i++) {
+        md_partition *p = &mt->partitions[i];
+        const cv_part *cp = &ct->parts[i];
+        p->index = i;
+        p->leader = cp->leader;
+        p->leader_epoch = cp->leader_epoch;
+        p->nreplicas = cp->nreplicas;
+        p->replicas = cp->replicas;
+        p->nisr = cp->leader >= 0 ? 1 : 0;
+        p->isr = &cp->leader;
+        p->error_code = cp->leader >= 0 ? KERR_NONE : KERR_LEADER_NOT_AVAILABLE;
+    }
+}
+
+/* Cluster mode: every live broker, the controller, every partition's leader. */
+static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
+{
+    broker *b = c->b;
+    arena *a = &c->nr->arena;
+    /* Auto-creation first: each refreshes the view, which must stay put while we fill. */
+    for (int32_t i = 0; b->view && q->allow_auto_create && b->cfg.auto_create_topics_enable &&
+                        i < q->ntopics; i++) {
+        const char *why, *msg;
+        if (md_topic_name_valid(q->topics[i], &why) &&
+            !cv_topic_find(b->view, (const char *)q->topics[i].p, (size_t)q->topics[i].len))
+            cluster_topic_create(b, q->topics[i], b->cfg.num_partitions, 0, NULL, NULL, false,
+                                 &msg);
+    }
+    cluster_view *v = b->view;
+    if (v)
+        cv_ref(v);
+    metadata_resp m = {0};
+    md_broker self = {b->cfg.node_id, b->cfg.adv_host, b->cfg.adv_port, NULL};
+    m.cluster_id = b->cfg.cluster_id;
+    m.controller_id = v ? v->controller : -1;
+    m.nbrokers = v && v->nbrokers ? v->nbrokers : 1;
+    m.brokers = v && v->nbrokers ? arena_alloc(a, sizeof(md_broker) * (size_t)v->nbrokers) : &self;
+    int32_t n = q->ntopics < 0 ? (v ? (int32_t)HASH_COUNT(v->topics) : 0) : q->ntopics;
+    m.ntopics = n;
+    m.topics = arena_alloc(a, sizeof(md_topic) * (size_t)(n ? n : 1));
+    if (!m.brokers || !m.topics) {
+        cv_unref(v);
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    for (int i = 0; v && i < v->nbrokers; i++)
+        m.brokers[i] = (md_broker){v->brokers[i].id, v->brokers[i].host, v->brokers[i].port,
+                                   NULL};
+    memset(m.topics, 0, sizeof(md_topic) * (size_t)(n ? n : 1));
+    int32_t k = 0;
+    for (const cv_topic *ct = v && q->ntopics < 0 ? v->topics : NULL; ct; ct = ct->hh.next)
+        fill_cluster_topic(&m.topics[k++], ct, a);
+    for (int32_t i = 0; q->ntopics >= 0 && i < q->ntopics; i++) {
+        md_topic *mt = &m.topics[i];
+        mt->name = q->topics[i];
+        const char *why;
+        const cv_topic *ct = cv_topic_find(v, (const char *)q->topics[i].p,
+                                           (size_t)q->topics[i].len);
+        if (!md_topic_name_valid(q->topics[i], &why))
+            mt->error_code = KERR_INVALID_TOPIC_EXCEPTION;
+        else if (ct)
+            fill_cluster_topic(mt, ct, a);
+        else if (v && q->allow_auto_create && b->cfg.auto_create_topics_enable)
+            mt->error_code = KERR_LEADER_NOT_AVAILABLE; /* being created: retry */
+        else
+            mt->error_code = v ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_LEADER_NOT_AVAILABLE;
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    metadata_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    cv_unref(v);
+    finish(c);
+}
+
 void handle_metadata(req_ctx *c)
 {
     broker *b = c->b;
@@ -66,6 +153,10 @@ void handle_metadata(req_ctx *c)
     int16_t v = c->h.api_version;
     if (metadata_req_decode(&c->body, v, a, &q) != 0) {
         broker_reply_malformed(c, "Metadata");
+        return;
+    }
+    if (broker_clustered(b)) {
+        handle_metadata_cluster(c, &q);
         return;
     }
     metadata_resp m = {0};

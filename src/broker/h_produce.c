@@ -44,6 +44,9 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     partition *p = t->parts[pp->index];
     const char *who = net_conn_peer(c->nr->conn);
+    int16_t lerr = cluster_leader_error(b, kslice_cstr(t->name), pp->index);
+    if (lerr != KERR_NONE)
+        return lerr;
     if (p->log->failed)
         return KERR_KAFKA_STORAGE_ERROR;
     if (t->internal) {
@@ -83,9 +86,8 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
          * batch is accepted only for a partition the coordinator has in the producer's
          * ongoing transaction at this epoch, and not after the partition prepared. */
         bool txn = (h.attributes & RB_ATTR_TRANSACTIONAL) != 0;
-        bool verified = txn && b->txn_started &&
-                        txn_service_verify(&b->txn, h.producer_id, h.producer_epoch, t->name,
-                                           pp->index);
+        bool verified = txn && cluster_txn_verified(b, h.producer_id, h.producer_epoch,
+                                                    t->name, pp->index);
         int64_t dup;
         int16_t err;
         int verdict = log_producer_check(p->log, &h, verified, &dup, &err);

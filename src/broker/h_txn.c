@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "cluster/view.h"
 #include "proto/errors.h"
 #include "proto/msgs.h"
 #include "txn/pid_alloc.h"
@@ -93,11 +94,23 @@ void handle_find_coordinator(req_ctx *c)
     } else if (q.key.len <= 0) {
         m.error_code = KERR_INVALID_REQUEST;
         m.error_message = "empty coordinator key";
-    } else {
+    } else if (!broker_clustered(c->b)) {
         /* One node: it coordinates every group and every transactional id. */
         m.node_id = c->b->cfg.node_id;
         m.host = c->b->cfg.adv_host;
         m.port = c->b->cfg.adv_port;
+    } else {
+        /* The leader of the key's internal partition (docs/cluster.md). */
+        int32_t node;
+        m.error_code = cluster_coordinator(c->b, q.key_type == 1, q.key, &node);
+        const cv_broker *br = m.error_code == KERR_NONE ? cv_broker_find(c->b->view, node) : NULL;
+        if (br) {
+            m.node_id = br->id;
+            m.host = arena_strndup(&c->nr->arena, br->host, strlen(br->host));
+            m.port = br->port;
+        } else {
+            m.error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+        }
     }
     resp_begin(&c->nr->resp, &c->h);
     findcoord_resp_encode(&c->nr->resp, c->h.api_version, &m);
@@ -124,9 +137,11 @@ void handle_init_producer_id(req_ctx *c)
     }
     txn_pending *tp = txn_pending_new(c);
     char *id = txn_id_cstr(c, q.transactional_id);
-    if (!tp || !id) {
+    int16_t cerr = id ? cluster_coordinator_error(b, true, q.transactional_id) : KERR_NONE;
+    if (!tp || !id || cerr != KERR_NONE) {
         resp_begin(&c->nr->resp, &c->h);
-        initpid_resp_encode(&c->nr->resp, c->h.api_version, KERR_INVALID_REQUEST, -1, -1);
+        initpid_resp_encode(&c->nr->resp, c->h.api_version, id ? cerr : KERR_INVALID_REQUEST,
+                            -1, -1);
         finish(c);
         return;
     }
@@ -161,8 +176,12 @@ void handle_add_partitions_to_txn(req_ctx *c)
             total++;
         }
     char *id = txn_id_cstr(c, q->transactional_id);
+    int16_t cerr = id ? cluster_coordinator_error(b, true, q->transactional_id) : KERR_NONE;
+    for (int32_t i = 0; cerr != KERR_NONE && i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++)
+            q->topics[i].errors[k] = cerr;
     txn_participant *parts = arena_alloc(&c->nr->arena, sizeof(*parts) * (size_t)(total + 1));
-    if (unknown || !id || !parts) {
+    if (unknown || !id || !parts || cerr != KERR_NONE) {
         for (int32_t i = 0; i < q->ntopics; i++)
             for (int32_t k = 0; k < q->topics[i].nparts; k++)
                 if (q->topics[i].errors[k] == KERR_NONE)
@@ -193,9 +212,10 @@ void handle_end_txn(req_ctx *c)
         return;
     }
     char *id = txn_id_cstr(c, q.transactional_id);
-    if (!id) {
+    int16_t cerr = id ? cluster_coordinator_error(c->b, true, q.transactional_id) : KERR_NONE;
+    if (!id || cerr != KERR_NONE) {
         resp_begin(&c->nr->resp, &c->h);
-        error_only_resp_encode(&c->nr->resp, c->h.api_version, KERR_INVALID_REQUEST);
+        error_only_resp_encode(&c->nr->resp, c->h.api_version, id ? cerr : KERR_INVALID_REQUEST);
         finish(c);
         return;
     }

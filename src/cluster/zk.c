@@ -350,8 +350,8 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
     return wrote;
 }
 
-static int16_t create_topic(zk_client *z, zhandle_t *zh, char *rbuf, const char *name,
-                            int32_t nparts, int nconfigs, char *const *keys,
+static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
+                            const char *name, int32_t nparts, int nconfigs, char *const *keys,
                             char *const *values, const char **msg);
 
 /* The controller creates the internal topics once enough brokers are up. */
@@ -364,7 +364,7 @@ static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
         if (!z->internal[i] || cv_topic_find(v, z->internal[i], strlen(z->internal[i])))
             continue;
         const char *msg;
-        int16_t err = create_topic(z, zh, z->buf, z->internal[i], z->cfg.internal_parts[i], 0,
+        int16_t err = create_topic(z, zh, v, z->internal[i], z->cfg.internal_parts[i], 0,
                                    NULL, NULL, &msg);
         if (err == KERR_NONE)
             LOG_INFO("zk", "created internal topic %s (%d partitions over %d brokers)",
@@ -579,24 +579,26 @@ static zhandle_t *ready_handle(zk_client *z)
     return zk_connected(z) ? handle(z) : NULL;
 }
 
-/* Node ids of live brokers from the newest view. */
-static size_t live_ids(zk_client *z, int32_t **out)
+/* Node ids of live brokers from v, or (NULL) from the newest published view. */
+static size_t live_ids(zk_client *z, const cluster_view *v, int32_t **out)
 {
-    pthread_mutex_lock(&z->mu);
-    cluster_view *v = z->current;
-    size_t n = v ? (size_t)v->nbrokers : 0;
+    if (!v)
+        pthread_mutex_lock(&z->mu);
+    const cluster_view *cv = v ? v : z->current;
+    size_t n = cv ? (size_t)cv->nbrokers : 0;
     *out = calloc(n ? n : 1, sizeof(int32_t));
     for (size_t i = 0; *out && i < n; i++)
-        (*out)[i] = v->brokers[i].id;
-    pthread_mutex_unlock(&z->mu);
+        (*out)[i] = cv->brokers[i].id;
+    if (!v)
+        pthread_mutex_unlock(&z->mu);
     return *out ? n : 0;
 }
 
 /* Fills a new topic's replica lists from the ring of live brokers (bounded load). */
-static int place(zk_client *z, cv_topic *t, int32_t from)
+static int place(zk_client *z, const cluster_view *v, cv_topic *t, int32_t from)
 {
     int32_t *ids;
-    size_t n = live_ids(z, &ids);
+    size_t n = live_ids(z, v, &ids);
     ring r;
     int rc = -1;
     if (n > 0 && ring_build(&r, ids, n, PLACEMENT_VNODES_DEFAULT) == 0) {
@@ -651,11 +653,10 @@ static int16_t zerr_to_kafka(int rc)
     }
 }
 
-static int16_t create_topic(zk_client *z, zhandle_t *zh, char *rbuf, const char *name,
-                            int32_t nparts, int nconfigs, char *const *keys,
+static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
+                            const char *name, int32_t nparts, int nconfigs, char *const *keys,
                             char *const *values, const char **msg)
 {
-    (void)rbuf;
     cv_topic *t = topic_alloc(name, nparts);
     *msg = NULL;
     if (!t)
@@ -667,7 +668,7 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, char *rbuf, const char 
     t->nconfigs = nconfigs;
     t->config_keys = (char **)keys;
     t->config_values = (char **)values;
-    char *tj = idok && place(z, t, 0) == 0 ? cv_topic_json(t) : NULL;
+    char *tj = idok && place(z, v, t, 0) == 0 ? cv_topic_json(t) : NULL;
     char *sj = tj ? cv_state_json(t, 0) : NULL;
     t->nconfigs = 0;
     t->config_keys = t->config_values = NULL;
@@ -704,7 +705,7 @@ int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int ncon
         *msg = "not connected to ZooKeeper";
         return KERR_REQUEST_TIMED_OUT;
     }
-    return create_topic(z, zh, z->lbuf, name, nparts, nconfigs, keys, values, msg);
+    return create_topic(z, zh, NULL, name, nparts, nconfigs, keys, values, msg);
 }
 
 int16_t zk_topic_delete(zk_client *z, const char *name)
@@ -774,7 +775,7 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
         t->nparts = count;
         for (int32_t i = old; i < count; i++)
             np[i].replicas = calloc(1, sizeof(int32_t));
-        char *tj = place(z, t, old) == 0 ? cv_topic_json(t) : NULL;
+        char *tj = place(z, NULL, t, old) == 0 ? cv_topic_json(t) : NULL;
         char *sj = tj ? cv_state_json(t, t->state_controller_epoch) : NULL;
         char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
         snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);

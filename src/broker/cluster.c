@@ -1,0 +1,678 @@
+/* cluster.c - a brookd node in a ZooKeeper cluster (docs/cluster.md).
+ *
+ * The ZooKeeper thread (cluster/zk.c) publishes views; on each one this file, on the loop
+ * thread: points the peer pool at every live broker, makes the local topic registry match
+ * the cluster's (creating, growing, reconfiguring and deleting local logs), and prints the
+ * ready line once this node is registered. It also carries the coordinator's side of the
+ * cross-node two-phase commit (prepare and marker RPCs to partition leaders, retried with
+ * backoff until answered) and the participant's in-doubt check (ask the coordinator how
+ * each transaction still open here ended). Single node (no zookeeper.connect): nothing
+ * here runs, and every check answers "this node".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/fsutil.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "cluster/zk.h"
+#include "net/peer.h"
+#include "proto/errors.h"
+#include "proto/inter_msgs.h"
+
+#define RPC_TIMEOUT_MS 10000
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 2000
+
+/* A coordinator-side RPC to a participant, retried until it gets an answer. */
+typedef struct remote_op {
+    broker *b;
+    int kind; /* TXN_REMOTE_* */
+    char *txn_id;
+    txn_participant part; /* name owned */
+    int64_t pid;
+    int16_t epoch;
+    bool commit;
+    int attempts;
+    int64_t due_ms;
+    bool in_flight;
+    struct remote_op *next;
+} remote_op;
+
+/* A participant-side question to a coordinator about a transaction open here. */
+typedef struct status_op {
+    broker *b;
+    char *topic;
+    int32_t partition;
+    int64_t pid;
+    int16_t epoch;
+} status_op;
+
+bool broker_clustered(const broker *b) { return b->clustered; }
+
+/* ---------------- where things live ---------------- */
+
+static int32_t leader_of(const broker *b, const char *topic, int32_t partition)
+{
+    return b->view ? cv_leader(b->view, topic, partition) : -1;
+}
+
+int16_t cluster_leader_error(broker *b, kslice topic, int32_t partition)
+{
+    if (!b->clustered)
+        return KERR_NONE;
+    if (!b->view)
+        return KERR_LEADER_NOT_AVAILABLE;
+    const cv_topic *t = cv_topic_find(b->view, (const char *)topic.p, (size_t)topic.len);
+    if (!t || partition < 0 || partition >= t->nparts)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    int32_t l = t->parts[partition].leader;
+    if (l < 0)
+        return KERR_LEADER_NOT_AVAILABLE;
+    return l == b->cfg.node_id ? KERR_NONE : KERR_NOT_LEADER_OR_FOLLOWER;
+}
+
+partition *broker_led_partition(broker *b, kslice topic, int32_t index, int16_t *err,
+                                int32_t *epoch)
+{
+    if (epoch)
+        *epoch = 0;
+    *err = cluster_leader_error(b, topic, index);
+    if (*err != KERR_NONE)
+        return NULL;
+    if (epoch && b->clustered) {
+        const cv_topic *t = cv_topic_find(b->view, (const char *)topic.p, (size_t)topic.len);
+        *epoch = t->parts[index].leader_epoch; /* checked by cluster_leader_error */
+    }
+    return broker_partition(b, topic, index, err);
+}
+
+/* The internal partition that holds key's coordinator state. */
+static int32_t coordinator_partition(const broker *b, bool txn, kslice key)
+{
+    char buf[512];
+    size_t n = (size_t)key.len < sizeof(buf) - 1 ? (size_t)key.len : sizeof(buf) - 1;
+    memcpy(buf, key.p, n);
+    buf[n] = '\0';
+    return txn_log_partition_for(buf, txn ? b->cfg.txn_log_partitions : b->cfg.offsets_partitions);
+}
+
+int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node)
+{
+    if (!b->clustered) {
+        *node = b->cfg.node_id;
+        return KERR_NONE;
+    }
+    int32_t l = leader_of(b, txn ? TXN_LOG_TOPIC : GROUP_LOG_TOPIC,
+                          coordinator_partition(b, txn, key));
+    *node = l;
+    return l < 0 || !cv_broker_find(b->view, l) ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
+}
+
+int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
+{
+    int32_t node;
+    int16_t err = cluster_coordinator(b, txn, key, &node);
+    if (err != KERR_NONE)
+        return err;
+    return node == b->cfg.node_id ? KERR_NONE : KERR_NOT_COORDINATOR;
+}
+
+bool cluster_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *topic,
+                          int32_t partition)
+{
+    if (!b->txn_started)
+        return false;
+    if (b->clustered) {
+        int32_t tp = txn_pid_partition(pid);
+        if (tp >= 0 && leader_of(b, TXN_LOG_TOPIC, tp) != b->cfg.node_id)
+            return true; /* a remote coordinator: see docs/cluster.md, "Limits" */
+    }
+    return txn_service_verify(&b->txn, pid, epoch, topic, partition);
+}
+
+bool cluster_group_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *group_id)
+{
+    if (b->clustered) {
+        int32_t tp = txn_pid_partition(pid);
+        if (tp >= 0 && leader_of(b, TXN_LOG_TOPIC, tp) != b->cfg.node_id)
+            return true;
+    }
+    return txn_service_verify_group(&b->txn, pid, epoch, group_id);
+}
+
+/* ---------------- coordinator side: prepare and markers on other nodes ---------------- */
+
+static int32_t op_target(const remote_op *op)
+{
+    const broker *b = op->b;
+    if (op->part.kind == TXN_PART_GROUP)
+        return leader_of(b, GROUP_LOG_TOPIC,
+                         coordinator_partition(b, false, kslice_cstr(op->part.name)));
+    return leader_of(b, op->part.name, op->part.partition);
+}
+
+static void op_free(remote_op *op)
+{
+    free(op->txn_id);
+    free(op->part.name);
+    free(op);
+}
+
+static void op_unlink(remote_op *op)
+{
+    for (remote_op **pp = &op->b->remote_ops; *pp; pp = &(*pp)->next)
+        if (*pp == op) {
+            *pp = op->next;
+            return;
+        }
+}
+
+static void op_retry_later(remote_op *op, const char *why)
+{
+    int64_t delay = BACKOFF_MIN_MS << (op->attempts < 6 ? op->attempts : 6);
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    if (op->attempts == 3 || op->attempts % 50 == 49)
+        LOG_WARN("cluster", "%s: %s for %s-%d still pending (%s); retrying", op->txn_id,
+                 op->kind == TXN_REMOTE_PREPARE ? "prepare" : "marker", op->part.name,
+                 op->part.partition, why);
+    op->attempts++;
+    op->in_flight = false;
+    op->due_ms = clock_mono_us() / 1000 + delay;
+}
+
+/* Errors after which the same request may succeed later (leadership, loading). */
+static bool retriable(int16_t err)
+{
+    return err == KERR_NOT_LEADER_OR_FOLLOWER || err == KERR_LEADER_NOT_AVAILABLE ||
+           err == KERR_UNKNOWN_TOPIC_OR_PARTITION || err == KERR_REQUEST_TIMED_OUT ||
+           err == KERR_COORDINATOR_NOT_AVAILABLE || err == KERR_NOT_COORDINATOR;
+}
+
+static void op_finish(remote_op *op, bool ok)
+{
+    broker *b = op->b;
+    op_unlink(op);
+    if (b->txn_started)
+        txn_service_remote_done(&b->txn, op->kind, op->txn_id, &op->part, ok, clock_wall_ms());
+    op_free(op);
+}
+
+static void op_answered(void *ctx, int status, const uint8_t *body, size_t len)
+{
+    remote_op *op = ctx;
+    if (status == PEER_ERR_STOPPED || op->b->stopping) {
+        op_unlink(op);
+        op_free(op);
+        return;
+    }
+    if (status != 0) {
+        op_retry_later(op, peer_strerror(status));
+        return;
+    }
+    arena a;
+    arena_init(&a);
+    rd r;
+    rd_init(&r, body, len);
+    int16_t err = KERR_UNKNOWN_SERVER_ERROR;
+    if (op->kind == TXN_REMOTE_PREPARE) {
+        txn_prepare_req q;
+        if (txn_prepare_resp_decode(&r, &a, &q) == 0)
+            err = q.error != KERR_NONE ? q.error : q.ntps == 1 ? q.tps[0].error : err;
+    } else {
+        txn_markers_req q;
+        if (txn_markers_resp_decode(&r, &a, &q) == 0 && q.nmarkers == 1 &&
+            q.markers[0].ntps == 1)
+            err = q.markers[0].tps[0].error;
+    }
+    arena_free(&a);
+    if (retriable(err)) {
+        op_retry_later(op, kafka_error_name(err));
+        return;
+    }
+    if (err != KERR_NONE)
+        LOG_WARN("cluster", "%s: %s on %s-%d answered %s", op->txn_id,
+                 op->kind == TXN_REMOTE_PREPARE ? "prepare" : "marker", op->part.name,
+                 op->part.partition, kafka_error_name(err));
+    /* A marker error other than leadership is final (the partition is read-only for good);
+     * a prepare error is a "no" vote. */
+    op_finish(op, op->kind == TXN_REMOTE_MARKER || err == KERR_NONE);
+}
+
+static void op_send(remote_op *op)
+{
+    broker *b = op->b;
+    int32_t node = op_target(op);
+    if (node < 0) {
+        op_retry_later(op, "no leader");
+        return;
+    }
+    bool group = op->part.kind == TXN_PART_GROUP;
+    inter_tp tp = {kslice_cstr(group ? GROUP_LOG_TOPIC : op->part.name),
+                   group ? coordinator_partition(b, false, kslice_cstr(op->part.name))
+                         : op->part.partition,
+                   0};
+    wr w;
+    wr_init(&w, 128);
+    int16_t key;
+    if (op->kind == TXN_REMOTE_PREPARE) {
+        txn_prepare_req q = {kslice_cstr(op->txn_id), op->pid, op->epoch, 1, &tp, 0};
+        txn_prepare_req_encode(&w, &q);
+        key = API_BROOK_PREPARE_TXN;
+    } else {
+        txn_marker_entry m = {op->pid, op->epoch, op->commit, 0, 1, &tp};
+        txn_markers_req q = {1, &m};
+        txn_markers_req_encode(&w, &q);
+        key = API_WRITE_TXN_MARKERS;
+    }
+    op->in_flight = true;
+    if (peer_send(b->peers, node, key, 0, false, w.p, w.len, RPC_TIMEOUT_MS, op_answered, op) != 0)
+        op->in_flight = false; /* stopping */
+    wr_free(&w);
+}
+
+/* txn_remote_fn: takes over every participant this node does not lead (or may not: until
+ * the first view, nothing is known, so everything goes through the RPC path). */
+static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_participant *part,
+                        int64_t pid, int16_t epoch, bool commit)
+{
+    broker *b = ctx;
+    remote_op probe = {.b = b, .part = *part};
+    if (b->view && op_target(&probe) == b->cfg.node_id)
+        return false;
+    remote_op *op = calloc(1, sizeof(*op));
+    BROOK_ASSERT(op);
+    op->b = b;
+    op->kind = kind;
+    op->txn_id = strdup(txn_id);
+    op->part = *part;
+    op->part.name = strdup(part->name);
+    BROOK_ASSERT(op->txn_id && op->part.name);
+    op->pid = pid;
+    op->epoch = epoch;
+    op->commit = commit;
+    op->next = b->remote_ops;
+    b->remote_ops = op;
+    op_send(op);
+    return true;
+}
+
+static void ops_kick(broker *b, bool all)
+{
+    int64_t now = clock_mono_us() / 1000;
+    for (remote_op *op = b->remote_ops; op; op = op->next)
+        if (!op->in_flight && (all || op->due_ms <= now))
+            op_send(op);
+}
+
+/* ---------------- participant side: ask about transactions held open ---------------- */
+
+static void status_answered(void *ctx, int status, const uint8_t *body, size_t len)
+{
+    status_op *so = ctx;
+    broker *b = so->b;
+    txn_status_req q = {0};
+    rd r;
+    rd_init(&r, body, len);
+    if (status == 0 && !b->stopping && txn_status_resp_decode(&r, &q) == 0 &&
+        q.error == KERR_NONE &&
+        (q.outcome == TXN_OUTCOME_COMMIT || q.outcome == TXN_OUTCOME_ABORT ||
+         q.outcome == TXN_OUTCOME_UNKNOWN)) {
+        int16_t err;
+        partition *p = broker_partition(b, kslice_cstr(so->topic), so->partition, &err);
+        pstate_entry *e = p ? pstate_find(&p->log->ps, so->pid) : NULL;
+        bool commit = q.outcome == TXN_OUTCOME_COMMIT;
+        int16_t epoch = q.marker_epoch >= so->epoch ? q.marker_epoch : so->epoch;
+        int64_t off;
+        if (e && e->txn != PS_TXN_NONE && e->epoch == so->epoch &&
+            cluster_leader_error(b, kslice_cstr(so->topic), so->partition) == KERR_NONE &&
+            log_append_marker(p->log, so->pid, epoch, commit, 0, clock_wall_ms(), &off) == LOG_OK) {
+            store_mark_dirty(b->store, p);
+            LOG_INFO("cluster", "%s-%d: in-doubt transaction of producer %lld resolved by its "
+                     "coordinator: %s", so->topic, so->partition, (long long)so->pid,
+                     commit ? "COMMIT" : "ABORT");
+        }
+    }
+    free(so->topic);
+    free(so);
+}
+
+/* Asks the coordinator of every transaction open on a partition this node leads. */
+static void check_in_doubt(broker *b)
+{
+    for (topic *t = b->md.topics; t; t = t->hh.next) {
+        if (t->internal)
+            continue;
+        for (int32_t i = 0; i < t->npartitions; i++) {
+            if (leader_of(b, t->name, i) != b->cfg.node_id || !t->parts[i]->log->ps.open_txns)
+                continue;
+            for (pstate_entry *e = t->parts[i]->log->ps.by_pid; e; e = e->hh.next) {
+                int32_t tp = txn_pid_partition(e->pid);
+                int32_t node = tp >= 0 ? leader_of(b, TXN_LOG_TOPIC, tp) : -1;
+                if (e->txn == PS_TXN_NONE || node < 0)
+                    continue;
+                status_op *so = calloc(1, sizeof(*so));
+                BROOK_ASSERT(so);
+                so->b = b;
+                so->topic = strdup(t->name);
+                BROOK_ASSERT(so->topic);
+                so->partition = i;
+                so->pid = e->pid;
+                so->epoch = e->epoch;
+                txn_status_req q = {e->pid, e->epoch, 0, 0, 0};
+                wr w;
+                wr_init(&w, 16);
+                txn_status_req_encode(&w, &q);
+                if (peer_send(b->peers, node, API_BROOK_TXN_STATUS, 0, false, w.p, w.len,
+                              RPC_TIMEOUT_MS, status_answered, so) != 0) {
+                    free(so->topic);
+                    free(so);
+                }
+                wr_free(&w);
+            }
+        }
+    }
+}
+
+/* Coordinator side of BrookTxnStatus: how did (pid, epoch)'s transaction end? */
+void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, txn_status_req *out)
+{
+    out->error = KERR_NONE;
+    out->outcome = TXN_OUTCOME_ONGOING;
+    out->marker_epoch = epoch;
+    int32_t tp = txn_pid_partition(pid);
+    if (tp < 0 || leader_of(b, TXN_LOG_TOPIC, tp) != b->cfg.node_id || !b->txn_started) {
+        out->error = KERR_NOT_COORDINATOR;
+        return;
+    }
+    txn_meta *t = txn_coord_find_pid(&b->txn.coord, pid);
+    if (!t || t->pid != pid) {
+        /* Never known here, or rotated away after its last transaction completed: no
+         * commit of this producer can be pending anywhere. */
+        out->outcome = TXN_OUTCOME_UNKNOWN;
+        return;
+    }
+    out->marker_epoch = t->epoch > epoch ? t->epoch : epoch;
+    if (t->epoch < epoch)
+        return; /* we are behind the participant: do not decide */
+    if (t->epoch == epoch && t->state == TXN_ONGOING)
+        return;
+    if (t->epoch == epoch && t->state == TXN_PREPARE_COMMIT)
+        out->outcome = TXN_OUTCOME_COMMIT;
+    else
+        out->outcome = TXN_OUTCOME_ABORT; /* aborting, or ended without this partition */
+}
+
+/* ---------------- views ---------------- */
+
+/* Makes the local registry hold the view's topics. */
+static void reconcile_topics(broker *b, const cluster_view *v)
+{
+    for (const cv_topic *ct = v->topics; ct; ct = ct->hh.next) {
+        topic *t = md_find(&b->md, kslice_cstr(ct->name));
+        const char *msg = NULL;
+        int16_t err = KERR_NONE;
+        if (!t) {
+            err = broker_topic_create(b, kslice_cstr(ct->name), ct->nparts, ct->nconfigs,
+                                      ct->config_keys, ct->config_values, false, &msg);
+            t = md_find(&b->md, kslice_cstr(ct->name));
+        } else if (t->npartitions < ct->nparts) {
+            err = broker_topic_add_partitions(b, t, ct->nparts, false, &msg);
+        }
+        if (err != KERR_NONE || !t) {
+            LOG_ERROR("cluster", "cannot mirror topic %s locally: %s", ct->name,
+                      msg ? msg : kafka_error_name(err));
+            continue;
+        }
+        bool cfg_same = t->nconfigs == ct->nconfigs;
+        for (int i = 0; cfg_same && i < t->nconfigs; i++)
+            cfg_same = strcmp(t->config_keys[i], ct->config_keys[i]) == 0 &&
+                       strcmp(t->config_values[i], ct->config_values[i]) == 0;
+        if (!cfg_same)
+            broker_topic_set_configs(b, t, ct->nconfigs, ct->config_keys, ct->config_values,
+                                     false, &msg);
+        if (memcmp(t->id, ct->id, 16) != 0) {
+            memcpy(t->id, ct->id, 16);
+            if (md_save(&b->md) != 0)
+                LOG_ERROR("cluster", "cannot persist the topic registry");
+        }
+    }
+    topic *t, *tmp;
+    HASH_ITER(hh, b->md.topics, t, tmp) {
+        if (t->internal || cv_topic_find(v, t->name, strlen(t->name)))
+            continue;
+        LOG_INFO("cluster", "topic %s is gone from the cluster; deleting it here", t->name);
+        broker_topic_delete(b, kslice_cstr(t->name));
+    }
+}
+
+static void point_peers(broker *b, const cluster_view *old, const cluster_view *v)
+{
+    for (int i = 0; i < v->nbrokers; i++)
+        peer_pool_set_address(b->peers, v->brokers[i].id, v->brokers[i].host,
+                              v->brokers[i].port);
+    for (int i = 0; old && i < old->nbrokers; i++)
+        if (!cv_broker_find(v, old->brokers[i].id))
+            peer_pool_forget(b->peers, old->brokers[i].id);
+}
+
+static bool internal_ready(const cluster_view *v)
+{
+    const cv_topic *a = cv_topic_find(v, TXN_LOG_TOPIC, strlen(TXN_LOG_TOPIC));
+    const cv_topic *g = cv_topic_find(v, GROUP_LOG_TOPIC, strlen(GROUP_LOG_TOPIC));
+    return a && g && a->state_version >= 0 && g->state_version >= 0;
+}
+
+static void on_view(void *ctx, cluster_view *v)
+{
+    broker *b = ctx;
+    if (b->stopping)
+        return;
+    cluster_view *old = b->view;
+    cv_ref(v);
+    b->view = v;
+    point_peers(b, old, v);
+    if (v->registered)
+        reconcile_topics(b, v);
+    if (v->registered && !b->ready_logged) {
+        b->ready_logged = true;
+        LOG_INFO("broker", "brookd ready listener=%s:%d node.id=%d brokers=%d controller=%d "
+                 "topics=%zu", b->cfg.host, b->port, b->cfg.node_id, v->nbrokers, v->controller,
+                 md_count(&b->md));
+    }
+    if (internal_ready(v) && !b->checked_in_doubt) {
+        b->checked_in_doubt = true;
+        check_in_doubt(b);
+    }
+    cv_unref(old);
+    ops_kick(b, true);
+    broker_on_progress(b); /* parked fetches may now see other leaders */
+}
+
+static void on_cluster_timer(uv_timer_t *t)
+{
+    broker *b = t->data;
+    ops_kick(b, false);
+    int64_t now = clock_mono_us() / 1000;
+    if (b->checked_in_doubt && now - b->last_in_doubt_ms >= b->cfg.txn_participant_check_ms) {
+        b->last_in_doubt_ms = now;
+        check_in_doubt(b);
+    }
+}
+
+/* A random id kept in the data directory: tells our own stale registration apart from
+ * another broker's that uses the same node id. */
+static int load_incarnation(broker *b)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/incarnation", b->cfg.data_dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        bool ok = fgets(b->incarnation, sizeof(b->incarnation), f) != NULL;
+        fclose(f);
+        b->incarnation[strcspn(b->incarnation, "\n")] = '\0';
+        if (ok && strlen(b->incarnation) == 32)
+            return 0;
+    }
+    uint8_t raw[16];
+    FILE *ur = fopen("/dev/urandom", "rb");
+    bool got = ur && fread(raw, 1, 16, ur) == 16;
+    if (ur)
+        fclose(ur);
+    if (!got)
+        return -EIO;
+    for (int i = 0; i < 16; i++)
+        snprintf(b->incarnation + 2 * i, 3, "%02x", raw[i]);
+    char line[48];
+    snprintf(line, sizeof(line), "%.32s\n", b->incarnation);
+    return fs_write_atomic(path, line, strlen(line));
+}
+
+int cluster_init(broker *b)
+{
+    if (!b->cfg.zookeeper_connect || !*b->cfg.zookeeper_connect)
+        return 0;
+    int rc = load_incarnation(b);
+    if (rc != 0) {
+        LOG_ERROR("cluster", "cannot keep the incarnation id in %s", b->cfg.data_dir);
+        return rc;
+    }
+    char client_id[64];
+    snprintf(client_id, sizeof(client_id), "brookd-%d", b->cfg.node_id);
+    b->peers = peer_pool_new(b->loop, b->cfg.node_id, client_id);
+    if (!b->peers)
+        return -ENOMEM;
+    b->txn.remote = remote_hook;
+    b->txn.remote_ctx = b;
+    b->txn.cluster_node = b->cfg.node_id;
+    b->clustered = true;
+    return 0;
+}
+
+int cluster_start(broker *b)
+{
+    if (!b->clustered)
+        return 0;
+    zk_config zc = {
+        .connect = b->cfg.zookeeper_connect,
+        .session_timeout_ms = b->cfg.zookeeper_session_timeout_ms,
+        .node_id = b->cfg.node_id,
+        .host = b->cfg.adv_host,
+        .port = b->cfg.adv_port,
+        .incarnation = b->incarnation,
+        .min_brokers = b->cfg.cluster_min_brokers,
+        .internal_names = {TXN_LOG_TOPIC, GROUP_LOG_TOPIC},
+        .internal_parts = {b->cfg.txn_log_partitions, b->cfg.offsets_partitions},
+    };
+    b->zk = zk_start(b->loop, &zc, on_view, b);
+    if (!b->zk)
+        return -EIO;
+    uv_timer_init(b->loop, &b->cluster_timer);
+    b->cluster_timer.data = b;
+    uv_timer_start(&b->cluster_timer, on_cluster_timer, 50, 50);
+    return 0;
+}
+
+void cluster_stop(broker *b)
+{
+    if (!b->clustered)
+        return;
+    if (b->zk) {
+        uv_timer_stop(&b->cluster_timer);
+        uv_close((uv_handle_t *)&b->cluster_timer, NULL);
+        zk_stop(b->zk); /* ends the session: the registration goes at once */
+        b->zk = NULL;
+    }
+    peer_pool_stop(b->peers); /* in-flight ops see PEER_ERR_STOPPED and free themselves */
+    b->peers = NULL;
+    while (b->remote_ops) {
+        remote_op *op = b->remote_ops;
+        b->remote_ops = op->next;
+        op_free(op);
+    }
+    cv_unref(b->view);
+    b->view = NULL;
+}
+
+/* ---------------- topic changes through ZooKeeper ---------------- */
+
+static const char *cstr(kslice s, char *buf, size_t cap)
+{
+    size_t n = s.len > 0 ? (size_t)s.len : 0;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, s.p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int nconfigs,
+                             char *const *keys, char *const *values, bool validate_only,
+                             const char **msg)
+{
+    int16_t err = broker_topic_create(b, name, nparts, nconfigs, keys, values,
+                                      validate_only || b->clustered, msg);
+    if (!b->clustered || err != KERR_NONE || validate_only)
+        return err;
+    if (!b->zk)
+        return KERR_REQUEST_TIMED_OUT;
+    char buf[BROOK_TOPIC_NAME_MAX + 1];
+    err = zk_topic_create(b->zk, cstr(name, buf, sizeof(buf)), nparts, nconfigs, keys, values,
+                          msg);
+    zk_refresh_sync(b->zk, 2000);
+    return err;
+}
+
+int16_t cluster_topic_delete(broker *b, kslice name)
+{
+    if (!b->clustered)
+        return broker_topic_delete(b, name);
+    if (!b->zk)
+        return KERR_REQUEST_TIMED_OUT;
+    if (!b->cfg.delete_topic_enable)
+        return KERR_TOPIC_DELETION_DISABLED;
+    char buf[BROOK_TOPIC_NAME_MAX + 1];
+    cstr(name, buf, sizeof(buf));
+    topic *t = md_find(&b->md, name);
+    if (t && t->internal)
+        return KERR_INVALID_TOPIC_EXCEPTION;
+    int16_t err = zk_topic_delete(b->zk, buf);
+    zk_refresh_sync(b->zk, 2000);
+    return err;
+}
+
+int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count, bool validate_only,
+                                     const char **msg)
+{
+    if (!b->clustered || validate_only)
+        return broker_topic_add_partitions(b, t, count, validate_only, msg);
+    if (!b->zk)
+        return KERR_REQUEST_TIMED_OUT;
+    int16_t err = broker_topic_add_partitions(b, t, count, true, msg);
+    if (err != KERR_NONE)
+        return err;
+    err = zk_topic_add_partitions(b->zk, t->name, count, msg);
+    zk_refresh_sync(b->zk, 2000);
+    return err;
+}
+
+int16_t cluster_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
+                                  char *const *values, bool validate_only, const char **msg)
+{
+    if (!b->clustered || validate_only)
+        return broker_topic_set_configs(b, t, n, keys, values, validate_only, msg);
+    if (!b->zk)
+        return KERR_REQUEST_TIMED_OUT;
+    int16_t err = broker_topic_set_configs(b, t, n, keys, values, true, msg);
+    if (err != KERR_NONE)
+        return err;
+    err = zk_topic_set_configs(b->zk, t->name, n, keys, values, msg);
+    zk_refresh_sync(b->zk, 2000);
+    return err;
+}

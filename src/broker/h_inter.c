@@ -1,0 +1,260 @@
+/* h_inter.c - the participant side of the cross-node commit: BrookPrepareTxn and
+ * WriteTxnMarkers from a coordinator on another node, and the coordinator side of
+ * BrookTxnStatus. A prepare is answered once the producer is fenced here and its records
+ * are durable; a marker once it is durable (docs/cluster.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+#include "proto/inter_msgs.h"
+
+typedef struct inter_wait {
+    partition *p;   /* NULL once the partition was dropped */
+    int64_t need;   /* durable end offset to reach */
+    int16_t *error; /* the answer's slot for this partition */
+} inter_wait;
+
+typedef struct inter_op {
+    req_ctx *c;
+    txn_prepare_req prep;
+    txn_markers_req marks;
+    inter_wait *waits;
+    int nwaits, cap;
+    int groups_pending;
+    bool building; /* still adding waits: do not answer yet */
+    struct inter_op *next;
+} inter_op;
+
+static void reply(inter_op *op)
+{
+    req_ctx *c = op->c;
+    resp_begin(&c->nr->resp, &c->h);
+    if (c->h.api_key == API_BROOK_PREPARE_TXN)
+        txn_prepare_resp_encode(&c->nr->resp, &op->prep);
+    else
+        txn_markers_resp_encode(&c->nr->resp, &op->marks);
+    resp_end(&c->nr->resp);
+    free(op->waits);
+    net_request_done(c->nr);
+}
+
+static bool wait_met(broker *b, inter_wait *w)
+{
+    if (!w->p)
+        return true;
+    if (store_high_watermark(b->store, w->p) >= w->need)
+        return true;
+    if (w->p->log->failed) {
+        *w->error = KERR_KAFKA_STORAGE_ERROR;
+        return true;
+    }
+    return false;
+}
+
+static bool op_ready(broker *b, inter_op *op)
+{
+    if (op->building || op->groups_pending > 0)
+        return false;
+    for (int i = 0; i < op->nwaits; i++)
+        if (!wait_met(b, &op->waits[i]))
+            return false;
+    return true;
+}
+
+void inter_on_progress(broker *b)
+{
+    inter_op **pp = &b->inter_ops;
+    while (*pp) {
+        inter_op *op = *pp;
+        if (!op_ready(b, op)) {
+            pp = &op->next;
+            continue;
+        }
+        *pp = op->next;
+        reply(op);
+    }
+}
+
+void inter_forget_partition(broker *b, partition *p)
+{
+    for (inter_op *op = b->inter_ops; op; op = op->next)
+        for (int i = 0; i < op->nwaits; i++)
+            if (op->waits[i].p == p)
+                op->waits[i].p = NULL;
+}
+
+void inter_drain(broker *b)
+{
+    while (b->inter_ops) {
+        inter_op *op = b->inter_ops;
+        b->inter_ops = op->next;
+        free(op->waits);
+        net_request_fail(op->c->nr, "broker shutting down");
+    }
+}
+
+static void add_wait(inter_op *op, partition *p, int64_t need, int16_t *error)
+{
+    if (op->nwaits == op->cap) {
+        int cap = op->cap ? op->cap * 2 : 4;
+        inter_wait *n = realloc(op->waits, sizeof(*n) * (size_t)cap);
+        BROOK_ASSERT(n);
+        op->waits = n;
+        op->cap = cap;
+    }
+    op->waits[op->nwaits++] = (inter_wait){p, need, error};
+}
+
+/* Parks op until op_ready, or answers at once. */
+static void park_or_reply(broker *b, inter_op *op)
+{
+    op->building = false;
+    if (op_ready(b, op)) {
+        reply(op);
+        return;
+    }
+    op->next = b->inter_ops;
+    b->inter_ops = op;
+}
+
+static inter_op *op_new(req_ctx *c)
+{
+    inter_op *op = arena_alloc(&c->nr->arena, sizeof(*op));
+    if (op) {
+        memset(op, 0, sizeof(*op));
+        op->c = c;
+        op->building = true;
+    }
+    return op;
+}
+
+/* The partition behind an entry, if this node leads it; else sets the entry's error. */
+static partition *led_partition(broker *b, inter_tp *tp)
+{
+    tp->error = cluster_leader_error(b, tp->topic, tp->partition);
+    if (tp->error != KERR_NONE)
+        return NULL;
+    partition *p = broker_partition(b, tp->topic, tp->partition, &tp->error);
+    if (p && p->log->failed) {
+        tp->error = KERR_KAFKA_STORAGE_ERROR;
+        return NULL;
+    }
+    return p;
+}
+
+void handle_brook_prepare_txn(req_ctx *c)
+{
+    broker *b = c->b;
+    inter_op *op = op_new(c);
+    if (!op || txn_prepare_req_decode(&c->body, &c->nr->arena, &op->prep) != 0) {
+        broker_reply_malformed(c, "BrookPrepareTxn");
+        return;
+    }
+    for (int32_t i = 0; i < op->prep.ntps; i++) {
+        inter_tp *tp = &op->prep.tps[i];
+        partition *p = led_partition(b, tp);
+        if (!p)
+            continue;
+        /* Fence the producer's transaction here; vote once its records are durable. */
+        int64_t need = pstate_prepare(&p->log->ps, op->prep.pid, op->prep.epoch);
+        if (need >= 0)
+            add_wait(op, p, need, &tp->error);
+    }
+    park_or_reply(b, op);
+}
+
+typedef struct group_marker_ctx {
+    broker *b;
+    inter_op *op;
+    int16_t *error;
+} group_marker_ctx;
+
+static void group_marker_done(void *ctx, bool ok)
+{
+    group_marker_ctx *g = ctx;
+    if (!ok)
+        *g->error = KERR_KAFKA_STORAGE_ERROR;
+    g->op->groups_pending--;
+    broker *b = g->b;
+    free(g);
+    inter_on_progress(b);
+}
+
+/* A marker for a __consumer_offsets partition: ends the producer's pending offsets in
+ * every group of that partition. */
+static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, inter_tp *tp)
+{
+    if (!b->group_started) {
+        tp->error = KERR_COORDINATOR_NOT_AVAILABLE;
+        return;
+    }
+    group *g, *tmp;
+    HASH_ITER(hh, b->grp.coord.groups, g, tmp) {
+        gpending *pend = NULL;
+        HASH_FIND(hh, g->pending, &m->pid, sizeof(m->pid), pend);
+        if (!pend || txn_log_partition_for(g->id, b->cfg.offsets_partitions) != tp->partition)
+            continue;
+        group_marker_ctx *gc = malloc(sizeof(*gc));
+        BROOK_ASSERT(gc);
+        *gc = (group_marker_ctx){b, op, &tp->error};
+        op->groups_pending++;
+        group_service_txn_end(&b->grp, g->id, m->pid, m->commit, clock_wall_ms(),
+                              group_marker_done, gc);
+    }
+}
+
+void handle_write_txn_markers(req_ctx *c)
+{
+    broker *b = c->b;
+    inter_op *op = op_new(c);
+    if (!op || txn_markers_req_decode(&c->body, &c->nr->arena, &op->marks) != 0) {
+        broker_reply_malformed(c, "WriteTxnMarkers");
+        return;
+    }
+    /* Inside the loop below answers may complete; the op is not parked yet, so
+     * group_marker_done's progress call cannot answer it (building). */
+    for (int32_t i = 0; i < op->marks.nmarkers; i++) {
+        txn_marker_entry *m = &op->marks.markers[i];
+        for (int32_t k = 0; k < m->ntps; k++) {
+            inter_tp *tp = &m->tps[k];
+            partition *p = led_partition(b, tp);
+            if (!p)
+                continue;
+            if (kslice_eq_cstr(tp->topic, GROUP_LOG_TOPIC)) {
+                group_markers(b, op, m, tp);
+                continue;
+            }
+            int64_t off;
+            int rc = log_append_marker(p->log, m->pid, m->epoch, m->commit, m->coordinator_epoch,
+                                       clock_wall_ms(), &off);
+            if (rc != LOG_OK) {
+                LOG_ERROR("txn", "cannot write %s marker of producer %lld to %s: %s",
+                          m->commit ? "COMMIT" : "ABORT", (long long)m->pid, p->log->name,
+                          log_result_name(rc));
+                tp->error = KERR_KAFKA_STORAGE_ERROR;
+                continue;
+            }
+            store_mark_dirty(b->store, p);
+            add_wait(op, p, off + 1, &tp->error);
+        }
+    }
+    park_or_reply(b, op);
+}
+
+void handle_brook_txn_status(req_ctx *c)
+{
+    txn_status_req q;
+    if (txn_status_req_decode(&c->body, &q) != 0) {
+        broker_reply_malformed(c, "BrookTxnStatus");
+        return;
+    }
+    cluster_txn_outcome(c->b, q.pid, q.epoch, &q);
+    resp_begin(&c->nr->resp, &c->h);
+    txn_status_resp_encode(&c->nr->resp, &q);
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
