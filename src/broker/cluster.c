@@ -299,15 +299,21 @@ static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_parti
     op->commit = commit;
     op->next = b->remote_ops;
     b->remote_ops = op;
+    if (kind == TXN_REMOTE_MARKER && b->cfg.debug_marker_delay_ms > 0) {
+        op->due_ms = clock_mono_us() / 1000 + b->cfg.debug_marker_delay_ms; /* tests only */
+        return true;
+    }
     op_send(op);
     return true;
 }
 
-static void ops_kick(broker *b, bool all)
+/* Sends ops that are due; retrying: ones that failed before (a new view may have
+ * brought their leader back) go now. */
+static void ops_kick(broker *b, bool retrying)
 {
     int64_t now = clock_mono_us() / 1000;
     for (remote_op *op = b->remote_ops; op; op = op->next)
-        if (!op->in_flight && (all || op->due_ms <= now))
+        if (!op->in_flight && (op->due_ms <= now || (retrying && op->attempts > 0)))
             op_send(op);
 }
 

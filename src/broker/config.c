@@ -91,6 +91,9 @@ static const config_def g_defs[] = {
     {"transaction.participant.check.interval.ms", CFG_INT64, "10000", 100, I64MAX, NULL,
      OFF(txn_participant_check_ms),
      "how often a partition leader asks the coordinator about transactions it holds open"},
+    {"debug.txn.marker.delay.ms", CFG_INT64, "0", 0, 600000, NULL, OFF(debug_marker_delay_ms),
+     "fault injection for tests: the coordinator holds markers to other nodes this long "
+     "after its decision (0: off)"},
     {"log.level", CFG_ENUM, "info", 0, 0, "debug|info|warn|error", OFF(log_level), "log verbosity"},
 };
 

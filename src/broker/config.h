@@ -56,6 +56,7 @@ typedef struct broker_config {
     int32_t zookeeper_session_timeout_ms;
     int32_t cluster_min_brokers;       /* internal topics wait for this many brokers */
     int64_t txn_participant_check_ms;  /* how often in-doubt transactions are asked about */
+    int64_t debug_marker_delay_ms;     /* tests: hold markers to other nodes this long */
     /* resolved */
     char host[256];
     int port;
