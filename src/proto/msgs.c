@@ -4,6 +4,7 @@
 #include "base/assert.h"
 #include "proto/api.h"
 #include "proto/group_msgs.h"
+#include "proto/inter_msgs.h"
 
 /* Allocates an array of n elements in the arena; n <= 0 gives NULL. */
 #define ARENA_ARRAY(a, type, n)                                                                \
@@ -763,6 +764,9 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         initpid_req ip;
         addparts_req ap;
         endtxn_req et;
+        txn_markers_req wm;
+        txn_prepare_req bp;
+        txn_status_req bs;
     } u;
     switch (api_key) {
     case API_API_VERSIONS: return apiversions_req_decode(r, version, a, &u.av);
@@ -780,6 +784,9 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_INIT_PRODUCER_ID: return initpid_req_decode(r, version, a, &u.ip);
     case API_ADD_PARTITIONS_TO_TXN: return addparts_req_decode(r, version, a, &u.ap);
     case API_END_TXN: return endtxn_req_decode(r, version, a, &u.et);
+    case API_WRITE_TXN_MARKERS: return txn_markers_req_decode(r, a, &u.wm);
+    case API_BROOK_PREPARE_TXN: return txn_prepare_req_decode(r, a, &u.bp);
+    case API_BROOK_TXN_STATUS: return txn_status_req_decode(r, &u.bs);
     }
     int rc = group_msgs_decode_any(api_key, version, r, a);
     return rc == -2 ? -1 : rc;

@@ -1,0 +1,231 @@
+/* test_cluster_view.c - the ZooKeeper znode formats (cluster/view.c) and the inter-broker
+ * messages of the cross-node commit (proto/inter_msgs.c): round trips, and every
+ * truncation or corruption refused. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/view.h"
+#include "proto/inter_msgs.h"
+#include "testutil.h"
+
+static cv_topic *make_topic(void)
+{
+    cv_topic *t = calloc(1, sizeof(*t));
+    t->name = strdup("orders");
+    for (int i = 0; i < 16; i++)
+        t->id[i] = (uint8_t)(i * 17);
+    t->nparts = 3;
+    t->parts = calloc(3, sizeof(cv_part));
+    for (int i = 0; i < 3; i++) {
+        t->parts[i].nreplicas = 1;
+        t->parts[i].replicas = calloc(1, sizeof(int32_t));
+        t->parts[i].replicas[0] = i + 1;
+        t->parts[i].leader = i == 2 ? -1 : i + 1;
+        t->parts[i].leader_epoch = i * 5;
+    }
+    t->nconfigs = 1;
+    t->config_keys = calloc(1, sizeof(char *));
+    t->config_values = calloc(1, sizeof(char *));
+    t->config_keys[0] = strdup("retention.ms");
+    t->config_values[0] = strdup("1000");
+    return t;
+}
+
+static void test_topic_and_state_round_trip(void)
+{
+    cv_topic *t = make_topic();
+    char *tj = cv_topic_json(t);
+    char *sj = cv_state_json(t, 7);
+    CHECK(tj != NULL && sj != NULL);
+    cv_topic *u = calloc(1, sizeof(*u));
+    CHECK_EQ_INT(cv_topic_parse(tj, strlen(tj), u), 0);
+    CHECK_EQ_INT(u->nparts, 3);
+    CHECK(memcmp(u->id, t->id, 16) == 0);
+    CHECK_EQ_INT(u->parts[1].replicas[0], 2);
+    CHECK_EQ_INT(u->parts[1].leader, -1); /* no state read yet */
+    CHECK_EQ_INT(u->state_version, -1);
+    CHECK_EQ_INT(u->nconfigs, 1);
+    CHECK(strcmp(u->config_values[0], "1000") == 0);
+    CHECK_EQ_INT(cv_state_parse(sj, strlen(sj), u), 0);
+    CHECK_EQ_INT(u->state_controller_epoch, 7);
+    CHECK_EQ_INT(u->parts[1].leader, 2);
+    CHECK_EQ_INT(u->parts[2].leader, -1);
+    CHECK_EQ_INT(u->parts[2].leader_epoch, 10);
+    /* Every strict prefix is refused (bounded, unterminated input). */
+    for (size_t n = 0; n < strlen(tj); n++) {
+        cv_topic *v = calloc(1, sizeof(*v));
+        CHECK(cv_topic_parse(tj, n, v) != 0);
+        cv_topic_free(v);
+    }
+    for (size_t n = 0; n < strlen(sj); n++)
+        CHECK(cv_state_parse(sj, n, u) != 0);
+    cv_topic_free(u);
+    cv_topic_free(t);
+    free(tj);
+    free(sj);
+}
+
+static void test_bad_znodes_refused(void)
+{
+    const char *bad[] = {
+        "[]", "{}", "{\"id\":\"zz\",\"replicas\":[[1]]}",
+        "{\"id\":\"000102030405060708090a0b0c0d0e0f\",\"replicas\":[]}",
+        "{\"id\":\"000102030405060708090a0b0c0d0e0f\",\"replicas\":[[\"x\"]]}",
+        "{\"id\":\"000102030405060708090a0b0c0d0e0f\",\"replicas\":[[-4]]}",
+        "{\"id\":\"000102030405060708090a0b0c0d0e0f\",\"replicas\":[[1]],\"configs\":{\"a\":1}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cv_topic *t = calloc(1, sizeof(*t));
+        CHECK(cv_topic_parse(bad[i], strlen(bad[i]), t) != 0);
+        cv_topic_free(t);
+    }
+    cv_topic *t = make_topic();
+    const char *st = "{\"controller_epoch\":1,\"partitions\":[{\"leader\":1,\"leader_epoch\":-3}]}";
+    CHECK(cv_state_parse(st, strlen(st), t) != 0);
+    st = "{\"controller_epoch\":1,\"partitions\":[{},{},{},{}]}"; /* more than the topic has */
+    CHECK(cv_state_parse(st, strlen(st), t) != 0);
+    cv_topic_free(t);
+    cv_broker b = {0};
+    const char *bp = "{\"id\":1,\"host\":\"h\",\"port\":70000}";
+    CHECK(cv_broker_parse(bp, strlen(bp), &b) != 0);
+    char *bj = cv_broker_json(4, "127.0.0.1", 9092, "abc");
+    CHECK_EQ_INT(cv_broker_parse(bj, strlen(bj), &b), 0);
+    CHECK_EQ_INT(b.id, 4);
+    CHECK_EQ_INT(b.port, 9092);
+    CHECK(strcmp(b.incarnation, "abc") == 0);
+    free(b.host);
+    free(b.incarnation);
+    free(bj);
+    int32_t id, epoch;
+    char *cj = cv_controller_json(3, 9);
+    CHECK_EQ_INT(cv_controller_parse(cj, strlen(cj), &id, &epoch), 0);
+    CHECK_EQ_INT(id, 3);
+    CHECK_EQ_INT(epoch, 9);
+    free(cj);
+}
+
+static void test_view_lookups(void)
+{
+    cluster_view *v = cv_new();
+    cv_add_broker(v, 3, "h3", 3, "");
+    cv_add_broker(v, 1, "h1", 1, "");
+    cv_add_broker(v, 2, "h2", 2, "");
+    CHECK_EQ_INT(v->brokers[0].id, 1);
+    CHECK_EQ_INT(v->brokers[2].id, 3);
+    cv_topic *t = make_topic();
+    HASH_ADD_KEYPTR(hh, v->topics, t->name, strlen(t->name), t);
+    CHECK_EQ_INT(cv_leader(v, "orders", 0), 1);
+    CHECK_EQ_INT(cv_leader(v, "orders", 2), -1);
+    CHECK_EQ_INT(cv_leader(v, "orders", 3), -1);
+    CHECK_EQ_INT(cv_leader(v, "nope", 0), -1);
+    CHECK(cv_broker_find(v, 2) != NULL && cv_broker_find(v, 9) == NULL);
+    cv_ref(v);
+    cv_unref(v);
+    CHECK(cv_topic_find(v, "orders", 6) == t); /* still alive: one reference left */
+    cv_unref(v);
+}
+
+/* Encodes with enc, then checks the decoder accepts the whole and refuses every prefix. */
+static void check_prefixes(const wr *w, int (*dec)(rd *, arena *, void *))
+{
+    for (size_t n = 0; n <= w->len; n++) {
+        arena a;
+        arena_init(&a);
+        rd r;
+        rd_init(&r, w->p, n);
+        int rc = dec(&r, &a, NULL);
+        CHECK(n == w->len ? rc == 0 : rc != 0);
+        arena_free(&a);
+    }
+}
+
+static int dec_markers(rd *r, arena *a, void *unused)
+{
+    (void)unused;
+    txn_markers_req q;
+    return txn_markers_req_decode(r, a, &q);
+}
+
+static int dec_markers_resp(rd *r, arena *a, void *unused)
+{
+    (void)unused;
+    txn_markers_req q;
+    return txn_markers_resp_decode(r, a, &q);
+}
+
+static int dec_prepare(rd *r, arena *a, void *unused)
+{
+    (void)unused;
+    txn_prepare_req q;
+    return txn_prepare_req_decode(r, a, &q);
+}
+
+static int dec_status_resp(rd *r, arena *a, void *unused)
+{
+    (void)unused;
+    (void)a;
+    txn_status_req q;
+    return txn_status_resp_decode(r, &q);
+}
+
+static void test_inter_messages(void)
+{
+    inter_tp tps[3] = {{kslice_cstr("a"), 0, 0}, {kslice_cstr("a"), 2, 6}, {kslice_cstr("b"), 1, 0}};
+    txn_marker_entry m = {77, 3, true, 5, 3, tps};
+    txn_markers_req q = {1, &m};
+    wr w;
+    wr_init(&w, 64);
+    txn_markers_req_encode(&w, &q);
+    arena a;
+    arena_init(&a);
+    rd r;
+    rd_init(&r, w.p, w.len);
+    txn_markers_req d;
+    CHECK_EQ_INT(txn_markers_req_decode(&r, &a, &d), 0);
+    CHECK_EQ_INT(d.nmarkers, 1);
+    CHECK_EQ_INT(d.markers[0].pid, 77);
+    CHECK_EQ_INT(d.markers[0].epoch, 3);
+    CHECK(d.markers[0].commit);
+    CHECK_EQ_INT(d.markers[0].coordinator_epoch, 5);
+    CHECK_EQ_INT(d.markers[0].ntps, 3);
+    CHECK_EQ_INT(d.markers[0].tps[1].partition, 2);
+    CHECK(kslice_eq_cstr(d.markers[0].tps[2].topic, "b"));
+    check_prefixes(&w, dec_markers);
+    wr_free(&w);
+    wr_init(&w, 64);
+    txn_markers_resp_encode(&w, &q);
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(txn_markers_resp_decode(&r, &a, &d), 0);
+    CHECK_EQ_INT(d.markers[0].tps[1].error, 6);
+    check_prefixes(&w, dec_markers_resp);
+    wr_free(&w);
+
+    txn_prepare_req p = {kslice_cstr("tx"), 99, 1, 3, tps, 0};
+    wr_init(&w, 64);
+    txn_prepare_req_encode(&w, &p);
+    txn_prepare_req pd;
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(txn_prepare_req_decode(&r, &a, &pd), 0);
+    CHECK(kslice_eq_cstr(pd.txn_id, "tx"));
+    CHECK_EQ_INT(pd.ntps, 3);
+    check_prefixes(&w, dec_prepare);
+    wr_free(&w);
+
+    txn_status_req s = {99, 1, 0, TXN_OUTCOME_COMMIT, 2};
+    wr_init(&w, 16);
+    txn_status_resp_encode(&w, &s);
+    txn_status_req sd;
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(txn_status_resp_decode(&r, &sd), 0);
+    CHECK_EQ_INT(sd.outcome, TXN_OUTCOME_COMMIT);
+    CHECK_EQ_INT(sd.marker_epoch, 2);
+    check_prefixes(&w, dec_status_resp);
+    w.p[2] = 9; /* an outcome that does not exist */
+    rd_init(&r, w.p, w.len);
+    CHECK(txn_status_resp_decode(&r, &sd) != 0);
+    wr_free(&w);
+    arena_free(&a);
+}
+
+TU_MAIN(TU_CASE(test_topic_and_state_round_trip), TU_CASE(test_bad_znodes_refused),
+        TU_CASE(test_view_lookups), TU_CASE(test_inter_messages))
