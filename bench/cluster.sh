@@ -174,9 +174,11 @@ DRY=
 if { "$BROOKD" --help; "$BROOKD" --help-config; } 2>&1 | grep -q 'zookeeper\.connect' &&
     "$BROOK" cluster 2>&1 | grep -q 'brook cluster up'; then
     CLUSTER_DIR=$WORK/cluster
-    log "brook cluster up --nodes $NODES --dir $CLUSTER_DIR"
-    if ! timeout 180 "$BROOK" cluster up --nodes "$NODES" --dir "$CLUSTER_DIR" \
-        >"$WORK/cluster-up.log" 2>&1; then
+    # Durability as in the rest of the sitting, said explicitly rather than left to the default.
+    printf 'log.flush.mode=sync\n' >"$WORK/cluster.properties"
+    log "brook cluster up --nodes $NODES --dir $CLUSTER_DIR --config $WORK/cluster.properties"
+    if ! BROOKD=$BROOKD timeout 180 "$BROOK" cluster up --nodes "$NODES" --dir "$CLUSTER_DIR" \
+        --config "$WORK/cluster.properties" >"$WORK/cluster-up.log" 2>&1; then
         log "brook cluster up failed"
         tail -n 20 "$WORK/cluster-up.log" >&2
         exit 1
@@ -189,13 +191,14 @@ if { "$BROOKD" --help; "$BROOKD" --help-config; } 2>&1 | grep -q 'zookeeper\.con
             timeout 10 kcat -b "$a" -L -m 5 >/dev/null 2>&1 </dev/null && echo "$a"
         done | paste -sd, -
     }
-    B=$(addrs <"$WORK/cluster-up.log")
+    B=$(sed -n 's/^bootstrap: *//p' "$WORK/cluster-up.log" | tr ' ' ',' | addrs)
+    [ -n "$B" ] || B=$(addrs <"$WORK/cluster-up.log")
     if [ -z "$B" ]; then
         timeout 30 "$BROOK" cluster status --dir "$CLUSTER_DIR" >"$WORK/cluster-status.log" 2>&1
         B=$(addrs <"$WORK/cluster-status.log")
     fi
     [ -n "$B" ] || { log "no broker address from brook cluster up/status"; exit 1; }
-    MODE_NOTE="$NODES brookd nodes (\`brook cluster up --nodes $NODES\`, ZooKeeper), each with log.flush.mode=sync (the default)"
+    MODE_NOTE="$NODES brookd nodes and one ZooKeeper (\`brook cluster up --nodes $NODES\`), each node with log.flush.mode=sync"
 else
     DRY=1
     NODES=1
@@ -329,7 +332,7 @@ after: $LOAD_AFTER (the sitting's own load included).
 brook-floor-bench --dir WORK --iterations 2000        # before and after the rest
 REPS=$PG_REPS DUR=$PG_SECS CONCS="$PG_CLIENTS" MODES="--2pc:--decision-log:WORK/dlog" \\
     ../shared/peers/pg2pc/run_all.sh                  # PostgreSQL 15 x 3, classic 2PC
-brook cluster up --nodes 3 --dir WORK/cluster
+brook cluster up --nodes 3 --dir WORK/cluster --config WORK/cluster.properties   # log.flush.mode=sync
 brook bench txn-rate --bootstrap B --topic $TOPIC --partitions $PARTS --across-leaders \\
     --producers {$(tr ' ' ',' <<<"$PRODUCERS")} --seconds $SECS
 brook cluster down --dir WORK/cluster
