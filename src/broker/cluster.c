@@ -51,6 +51,7 @@ typedef struct status_op {
     int32_t partition;
     int64_t pid;
     int16_t epoch;
+    int64_t first_offset; /* which of the producer's transactions we asked about */
 } status_op;
 
 bool broker_clustered(const broker *b) { return b->clustered; }
@@ -336,7 +337,10 @@ static void status_answered(void *ctx, int status, const uint8_t *body, size_t l
         bool commit = q.outcome == TXN_OUTCOME_COMMIT;
         int16_t epoch = q.marker_epoch >= so->epoch ? q.marker_epoch : so->epoch;
         int64_t off;
+        /* Only the transaction we asked about: if it ended meanwhile (the coordinator's own
+         * marker) and the producer began another here, the answer is not about that one. */
         if (e && e->txn != PS_TXN_NONE && e->epoch == so->epoch &&
+            e->txn_first_offset == so->first_offset &&
             cluster_leader_error(b, kslice_cstr(so->topic), so->partition) == KERR_NONE &&
             log_append_marker(p->log, so->pid, epoch, commit, 0, clock_wall_ms(), &off) == LOG_OK) {
             store_mark_dirty(b->store, p);
@@ -371,6 +375,7 @@ static void check_in_doubt(broker *b)
                 so->partition = i;
                 so->pid = e->pid;
                 so->epoch = e->epoch;
+                so->first_offset = e->txn_first_offset;
                 txn_status_req q = {e->pid, e->epoch, 0, 0, 0};
                 wr w;
                 wr_init(&w, 16);
