@@ -23,6 +23,7 @@ static void usage(FILE *out)
             "  bench consume   measure consume throughput from the start of a topic\n"
             "  txn list|describe|abort   find and end hanging transactions (admin API)\n"
             "  group list|describe|delete   consumer groups: members, offsets, lag\n"
+            "  cluster up|down|status|placement   a local cluster; nodes and leaders\n"
             "  help            show this text\n"
             "\n");
     cli_bench_usage(out);
