@@ -40,6 +40,7 @@ struct zk_client {
     bool stop, dirty, expired;
     bool connected;          /* session state as last reported */
     zhandle_t *zh;           /* replaced by the thread after an expiry (under mu) */
+    int loop_users;          /* loop-thread calls using zh now: it is not closed under them */
     cluster_view *current;   /* last published (under mu) */
     uint64_t delivered_seq;  /* loop thread: last seq handed to on_view */
     uint64_t seq;
@@ -74,14 +75,6 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path, void *
         return;
     }
     wake(z, true);
-}
-
-static zhandle_t *handle(zk_client *z)
-{
-    pthread_mutex_lock(&z->mu);
-    zhandle_t *zh = z->zh;
-    pthread_mutex_unlock(&z->mu);
-    return zh;
 }
 
 bool zk_connected(zk_client *z)
@@ -415,6 +408,8 @@ static void step(zk_client *z)
         pthread_mutex_lock(&z->mu);
         z->zh = NULL;
         z->connected = false;
+        while (z->loop_users > 0) /* a topic change in flight on the loop thread */
+            pthread_cond_wait(&z->cond, &z->mu);
         pthread_mutex_unlock(&z->mu);
         zookeeper_close(zh);
         zh = NULL;
@@ -573,10 +568,24 @@ bool zk_refresh_sync(zk_client *z, int timeout_ms)
 
 /* ---- topic changes (loop thread) ---- */
 
-/* A connected handle, or NULL (the caller answers a retriable error). */
+/* A connected handle, or NULL (the caller answers a retriable error). A handle returned
+ * must be given back with release_handle(): the session thread does not close it before. */
 static zhandle_t *ready_handle(zk_client *z)
 {
-    return zk_connected(z) ? handle(z) : NULL;
+    pthread_mutex_lock(&z->mu);
+    zhandle_t *zh = z->connected ? z->zh : NULL;
+    if (zh)
+        z->loop_users++;
+    pthread_mutex_unlock(&z->mu);
+    return zh;
+}
+
+static void release_handle(zk_client *z)
+{
+    pthread_mutex_lock(&z->mu);
+    z->loop_users--;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->mu);
 }
 
 /* Node ids of live brokers from v, or (NULL) from the newest published view. */
@@ -705,7 +714,9 @@ int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int ncon
         *msg = "not connected to ZooKeeper";
         return KERR_REQUEST_TIMED_OUT;
     }
-    return create_topic(z, zh, NULL, name, nparts, nconfigs, keys, values, msg);
+    int16_t err = create_topic(z, zh, NULL, name, nparts, nconfigs, keys, values, msg);
+    release_handle(z);
+    return err;
 }
 
 int16_t zk_topic_delete(zk_client *z, const char *name)
@@ -717,9 +728,10 @@ int16_t zk_topic_delete(zk_client *z, const char *name)
     snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);
     snprintf(spath, sizeof(spath), ZK_TOPICS "/%s/state", name);
     int rc = zoo_delete(zh, spath, -1);
-    if (rc != ZOK && rc != ZNONODE)
-        return zerr_to_kafka(rc);
-    return zerr_to_kafka(zoo_delete(zh, tpath, -1));
+    if (rc == ZOK || rc == ZNONODE)
+        rc = zoo_delete(zh, tpath, -1);
+    release_handle(z);
+    return zerr_to_kafka(rc);
 }
 
 /* Reads a topic for a read-modify-write on the loop thread. */
@@ -759,8 +771,10 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
     }
     int rc;
     cv_topic *t = load_topic(z, zh, name, &rc);
-    if (!t)
+    if (!t) {
+        release_handle(z);
         return zerr_to_kafka(rc);
+    }
     int16_t err = KERR_NONE;
     int32_t old = t->nparts;
     cv_part *np = count > old ? realloc(t->parts, sizeof(cv_part) * (size_t)count) : NULL;
@@ -798,6 +812,7 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
         free(sj);
     }
     cv_topic_free(t);
+    release_handle(z);
     return err;
 }
 
@@ -812,8 +827,10 @@ int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const 
     }
     int rc;
     cv_topic *t = load_topic(z, zh, name, &rc);
-    if (!t)
+    if (!t) {
+        release_handle(z);
         return zerr_to_kafka(rc);
+    }
     for (int i = 0; i < t->nconfigs; i++) {
         free(t->config_keys[i]);
         free(t->config_values[i]);
@@ -831,6 +848,7 @@ int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const 
     char path[ZK_PATH_MAX];
     snprintf(path, sizeof(path), ZK_TOPICS "/%s", name);
     rc = tj ? zoo_set(zh, path, tj, (int)strlen(tj), t->topic_version) : ZSYSTEMERROR;
+    release_handle(z);
     free(tj);
     cv_topic_free(t);
     if (rc == ZBADVERSION) {
