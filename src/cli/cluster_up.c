@@ -422,9 +422,11 @@ static int zk_write_config(const cu_cluster *c, int port)
 /* Writes ZooKeeper's configuration and starts it (java, detached). Returns 0 or -1. */
 static int zk_start(cu_cluster *c, int port)
 {
-    char data[PATH_MAX], cwd[PATH_MAX], cfg[PATH_MAX], log4j[PATH_MAX + 32];
+    char data[PATH_MAX], cwd[PATH_MAX], cfg[PATH_MAX], log4j[PATH_MAX + 32], abs[PATH_MAX];
     const char *cp = getenv("BROOK_ZK_CLASSPATH");
     const char *java = getenv("JAVA");
+    if (java && strchr(java, '/') && realpath(java, abs)) /* it runs in DIR/zk */
+        java = abs;
     if (!cp || !*cp) {
         if (access(CU_ZK_JAR, R_OK) != 0) {
             fprintf(stderr, "brook cluster up: %s not found: install Debian's zookeeper "
@@ -475,12 +477,14 @@ static int zk_wait(cu_cluster *c, int port, int64_t deadline)
 
 /* ---------------- brookd nodes ---------------- */
 
-/* The brookd to run: $BROOKD, else the one next to this brook binary. Returns 0 or -1. */
+/* The brookd to run, as an absolute path (the nodes run in their own directories):
+ * $BROOKD, else the one next to this brook binary. Returns 0 or -1. */
 static int find_brookd(char *out, size_t cap)
 {
     const char *env = getenv("BROOKD");
+    char abs[PATH_MAX];
     if (env && *env)
-        return fmt(out, cap, "%s", env);
+        return realpath(env, abs) ? fmt(out, cap, "%s", abs) : fmt(out, cap, "%s", env);
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0)

@@ -612,9 +612,8 @@ class Cluster:
     # ----------------------------------------------------------------- context manager
     def __enter__(self):
         try:
-            self.start()
+            self.start()  # its errors carry the log tails
         except BaseException:
-            print(f"----- cluster logs -----\n{self.log_tail()}\n-----", file=sys.stderr)
             self.close()
             raise
         return self
