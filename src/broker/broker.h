@@ -51,6 +51,7 @@ typedef struct broker {
     uv_signal_t sig_term, sig_int;
     struct produce_op *produces; /* waiting for durability */
     struct fetch_op *fetches;    /* waiting for data or their deadline */
+    struct produce_op *produce_fifo; /* cluster mode: produces in arrival order (h_produce.c) */
     bool stopping;
     int64_t started_us;
     struct http_server *admin; /* admin HTTP listener (admin.c); NULL when off */
@@ -112,9 +113,24 @@ int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node);
 /* KERR_NONE when this node coordinates key; else NOT_COORDINATOR or
  * COORDINATOR_NOT_AVAILABLE. */
 int16_t cluster_coordinator_error(broker *b, bool txn, kslice key);
-/* The late-write checks (produce, TxnOffsetCommit) with a possibly remote coordinator. */
-bool cluster_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *topic,
-                          int32_t partition);
+/* The late-write checks (produce, TxnOffsetCommit) with a possibly remote coordinator.
+ * cluster_txn_verified: with a local coordinator, its answer; with a remote one, whether
+ * the producer's transaction is already open here at this epoch (its first batch here
+ * was verified remotely, see cluster_txn_verify_send). */
+bool cluster_txn_verified(broker *b, partition *p, int64_t pid, int16_t epoch,
+                          const char *topic, int32_t partition);
+/* Does a transactional batch of (pid, epoch) for p need the remote coordinator's
+ * verification first? */
+bool cluster_txn_needs_verify(broker *b, partition *p, int64_t pid, int16_t epoch);
+/* Sends BrookVerifyTxn for one partition; cb gets the raw answer (decode with
+ * txn_prepare_resp_decode). Returns KERR_NONE, or the error to answer at once. */
+int16_t cluster_txn_verify_send(broker *b, int64_t pid, int16_t epoch, const char *topic,
+                                int32_t partition, void (*cb)(void *, int, const uint8_t *,
+                                                              size_t),
+                                void *ctx);
+/* Coordinator side of BrookVerifyTxn for one partition. */
+int16_t cluster_txn_verify_local(broker *b, int64_t pid, int16_t epoch, const char *topic,
+                                 int32_t partition);
 bool cluster_group_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *group_id);
 /* BrookTxnStatus, coordinator side. */
 void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, struct txn_status_req *out);
@@ -162,6 +178,7 @@ void handle_txn_offset_commit(req_ctx *c);
 void handle_write_txn_markers(req_ctx *c);
 void handle_brook_prepare_txn(req_ctx *c);
 void handle_brook_txn_status(req_ctx *c);
+void handle_brook_verify_txn(req_ctx *c);
 /* A transactional request parked in the transaction service (h_txn.c). */
 typedef struct txn_pending txn_pending;
 typedef txn_pending txn_pending_t;

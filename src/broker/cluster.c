@@ -124,17 +124,59 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
     return node == b->cfg.node_id ? KERR_NONE : KERR_NOT_COORDINATOR;
 }
 
-bool cluster_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *topic,
-                          int32_t partition)
+/* The node coordinating pid's transactions when that is not this one; else -1. */
+static int32_t remote_coordinator(const broker *b, int64_t pid)
+{
+    int32_t tp = b->clustered ? txn_pid_partition(pid) : -1;
+    int32_t node = tp >= 0 ? leader_of(b, TXN_LOG_TOPIC, tp) : b->cfg.node_id;
+    return node == b->cfg.node_id ? -1 : node < 0 ? -2 : node;
+}
+
+bool cluster_txn_needs_verify(broker *b, partition *p, int64_t pid, int16_t epoch)
+{
+    if (remote_coordinator(b, pid) == -1)
+        return false;
+    const pstate_entry *e = pstate_find(&p->log->ps, pid);
+    return !e || e->epoch != epoch || e->txn != PS_TXN_ONGOING;
+}
+
+bool cluster_txn_verified(broker *b, partition *p, int64_t pid, int16_t epoch,
+                          const char *topic, int32_t partition)
 {
     if (!b->txn_started)
         return false;
-    if (b->clustered) {
-        int32_t tp = txn_pid_partition(pid);
-        if (tp >= 0 && leader_of(b, TXN_LOG_TOPIC, tp) != b->cfg.node_id)
-            return true; /* a remote coordinator: see docs/cluster.md, "Limits" */
-    }
+    if (remote_coordinator(b, pid) != -1)
+        return !cluster_txn_needs_verify(b, p, pid, epoch);
     return txn_service_verify(&b->txn, pid, epoch, topic, partition);
+}
+
+int16_t cluster_txn_verify_send(broker *b, int64_t pid, int16_t epoch, const char *topic,
+                                int32_t partition, peer_cb cb, void *ctx)
+{
+    int32_t node = remote_coordinator(b, pid);
+    if (node < 0)
+        return KERR_REQUEST_TIMED_OUT; /* no live coordinator now: the client retries */
+    inter_tp tp = {kslice_cstr(topic), partition, 0};
+    txn_prepare_req q = {kslice_cstr(""), pid, epoch, 1, &tp, 0};
+    wr w;
+    wr_init(&w, 64);
+    txn_prepare_req_encode(&w, &q);
+    int rc = peer_send(b->peers, node, API_BROOK_VERIFY_TXN, 0, false, w.p, w.len,
+                       RPC_TIMEOUT_MS, cb, ctx);
+    wr_free(&w);
+    return rc == 0 ? KERR_NONE : KERR_REQUEST_TIMED_OUT;
+}
+
+int16_t cluster_txn_verify_local(broker *b, int64_t pid, int16_t epoch, const char *topic,
+                                 int32_t partition)
+{
+    if (remote_coordinator(b, pid) != -1 || !b->txn_started)
+        return KERR_NOT_COORDINATOR;
+    const txn_meta *t = txn_coord_find_pid(&b->txn.coord, pid);
+    if (t && (t->pid != pid || t->epoch > epoch))
+        return KERR_INVALID_PRODUCER_EPOCH; /* fenced by a newer producer: a zombie */
+    return txn_service_verify(&b->txn, pid, epoch, topic, partition) ? KERR_NONE
+                                                                      : KERR_INVALID_TXN_STATE;
 }
 
 bool cluster_group_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *group_id)

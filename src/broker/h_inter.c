@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "proto/errors.h"
@@ -255,6 +256,28 @@ void handle_brook_txn_status(req_ctx *c)
     cluster_txn_outcome(c->b, q.pid, q.epoch, &q);
     resp_begin(&c->nr->resp, &c->h);
     txn_status_resp_encode(&c->nr->resp, &q);
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+void handle_brook_verify_txn(req_ctx *c)
+{
+    txn_prepare_req q;
+    if (txn_prepare_req_decode(&c->body, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "BrookVerifyTxn");
+        return;
+    }
+    for (int32_t i = 0; i < q.ntps; i++) {
+        char topic[BROOK_TOPIC_NAME_MAX + 1];
+        size_t n = q.tps[i].topic.len > 0 ? (size_t)q.tps[i].topic.len : 0;
+        if (n > BROOK_TOPIC_NAME_MAX)
+            n = BROOK_TOPIC_NAME_MAX;
+        memcpy(topic, q.tps[i].topic.p, n);
+        topic[n] = '\0';
+        q.tps[i].error = cluster_txn_verify_local(c->b, q.pid, q.epoch, topic, q.tps[i].partition);
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    txn_prepare_resp_encode(&c->nr->resp, &q);
     resp_end(&c->nr->resp);
     net_request_done(c->nr);
 }

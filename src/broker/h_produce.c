@@ -4,11 +4,13 @@
  * completes (log.flush.mode=sync), or answered at once (interval mode). */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "proto/errors.h"
+#include "proto/inter_msgs.h"
 #include "proto/msgs.h"
 #include "proto/record.h"
 
@@ -24,7 +26,15 @@ typedef struct produce_op {
     produce_req q;
     int n;
     produce_wait *w;
+    /* cluster mode: the remote coordinator's verification of transactional first batches,
+     * per partition in request order: 0 not asked, 1 confirmed, else the error to answer */
+    int16_t *verdict;
+    int verifying; /* answers outstanding */
+    bool started;  /* verification begun (or found unneeded) */
+    struct produce_op *fnext; /* b->produce_fifo */
 } produce_op;
+
+#define VERDICT_CONFIRMED INT16_MIN
 
 static int16_t map_batch_error(int rc)
 {
@@ -36,7 +46,7 @@ static int16_t map_batch_error(int rc)
 }
 
 /* Validates and appends one partition's records. Returns a Kafka error code. */
-static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
+static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, bool confirmed, int64_t now,
                            partition **p_out, int64_t *end_out)
 {
     broker *b = c->b;
@@ -86,8 +96,9 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int64_t now,
          * batch is accepted only for a partition the coordinator has in the producer's
          * ongoing transaction at this epoch, and not after the partition prepared. */
         bool txn = (h.attributes & RB_ATTR_TRANSACTIONAL) != 0;
-        bool verified = txn && cluster_txn_verified(b, h.producer_id, h.producer_epoch,
-                                                    t->name, pp->index);
+        bool verified = txn && (confirmed || cluster_txn_verified(b, p, h.producer_id,
+                                                                  h.producer_epoch, t->name,
+                                                                  pp->index));
         int64_t dup;
         int16_t err;
         int verdict = log_producer_check(p->log, &h, verified, &dup, &err);
@@ -134,9 +145,105 @@ static void produce_reply(req_ctx *c, produce_req *q)
     net_request_done(c->nr);
 }
 
-void handle_produce(req_ctx *c)
+static void produce_append_all(req_ctx *c, produce_op *op);
+static void fifo_run(broker *b, const net_conn *conn);
+static bool start_verification(req_ctx *c, produce_op *op, int total);
+
+typedef struct verify_ctx {
+    produce_op *op;
+    int flat;
+} verify_ctx;
+
+static void verify_answered(void *ctx, int status, const uint8_t *body, size_t len)
+{
+    verify_ctx *v = ctx;
+    produce_op *op = v->op;
+    txn_prepare_req q;
+    arena a;
+    arena_init(&a);
+    rd r;
+    rd_init(&r, body, len);
+    int16_t err = KERR_REQUEST_TIMED_OUT; /* unreachable / lost: retriable for the client */
+    if (status == 0 && txn_prepare_resp_decode(&r, &a, &q) == 0 && q.ntps == 1)
+        err = q.error != KERR_NONE ? q.error : q.tps[0].error;
+    arena_free(&a);
+    if (err == KERR_NOT_COORDINATOR || err == KERR_COORDINATOR_NOT_AVAILABLE)
+        err = KERR_REQUEST_TIMED_OUT; /* leadership is moving: retry */
+    op->verdict[v->flat] = err == KERR_NONE ? VERDICT_CONFIRMED : err;
+    op->verifying--;
+    fifo_run(op->c->b, op->c->nr->conn);
+}
+
+/* Cluster mode keeps each connection's produces in arrival order while some wait for
+ * verification: a later batch must not be appended before an earlier one of the same
+ * producer. Runs the connection's queue head by head until one has to wait. */
+static void fifo_run(broker *b, const net_conn *conn)
+{
+    for (int rounds = 0; rounds < 1000000; rounds++) {
+        produce_op **pp = &b->produce_fifo;
+        while (*pp && (*pp)->c->nr->conn != conn)
+            pp = &(*pp)->fnext;
+        produce_op *op = *pp;
+        if (!op || op->verifying > 0)
+            return;
+        if (!op->started) {
+            op->started = true;
+            int total = 0;
+            for (int32_t i = 0; i < op->q.ntopics; i++)
+                total += op->q.topics[i].nparts;
+            if (!b->stopping && start_verification(op->c, op, total))
+                return;
+        }
+        *pp = op->fnext;
+        produce_append_all(op->c, op);
+    }
+}
+
+/* The transactional batches that start a transaction on a partition whose coordinator is
+ * another node: ask it first (BrookVerifyTxn). Returns true if answers are awaited. */
+static bool start_verification(req_ctx *c, produce_op *op, int total)
 {
     broker *b = c->b;
+    produce_req *q = &op->q;
+    int flat = 0;
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        topic *t = md_find(&b->md, q->topics[i].name);
+        for (int32_t k = 0; k < q->topics[i].nparts; k++, flat++) {
+            produce_part *pp = &q->topics[i].parts[k];
+            rb_header h;
+            if (!t || pp->index < 0 || pp->index >= t->npartitions || pp->records.len <= 0 ||
+                rb_parse_header(pp->records.p, (size_t)pp->records.len, &h) != RB_OK ||
+                h.producer_id < 0 || !(h.attributes & RB_ATTR_TRANSACTIONAL) ||
+                (h.attributes & RB_ATTR_CONTROL) ||
+                cluster_leader_error(b, kslice_cstr(t->name), pp->index) != KERR_NONE ||
+                !cluster_txn_needs_verify(b, t->parts[pp->index], h.producer_id,
+                                          h.producer_epoch))
+                continue;
+            if (!op->verdict) {
+                op->verdict = arena_alloc(&c->nr->arena, sizeof(int16_t) * (size_t)total);
+                if (!op->verdict)
+                    return false;
+                memset(op->verdict, 0, sizeof(int16_t) * (size_t)total);
+            }
+            verify_ctx *v = arena_alloc(&c->nr->arena, sizeof(*v));
+            int16_t err = v ? KERR_NONE : KERR_REQUEST_TIMED_OUT;
+            if (v) {
+                *v = (verify_ctx){op, flat};
+                op->verifying++;
+                err = cluster_txn_verify_send(b, h.producer_id, h.producer_epoch, t->name,
+                                              pp->index, verify_answered, v);
+                if (err != KERR_NONE)
+                    op->verifying--;
+            }
+            if (err != KERR_NONE)
+                op->verdict[flat] = err;
+        }
+    }
+    return op->verifying > 0;
+}
+
+void handle_produce(req_ctx *c)
+{
     arena *a = &c->nr->arena;
     produce_op *op = arena_alloc(a, sizeof(*op));
     if (!op || produce_req_decode(&c->body, c->h.api_version, a, &op->q) != 0) {
@@ -144,7 +251,10 @@ void handle_produce(req_ctx *c)
         return;
     }
     produce_req *q = &op->q;
-    bool bad_acks = q->acks != 0 && q->acks != 1 && q->acks != -1;
+    op->verdict = NULL;
+    op->verifying = 0;
+    op->c = c;
+    op->n = 0;
     int total = 0;
     for (int32_t i = 0; i < q->ntopics; i++)
         total += q->topics[i].nparts;
@@ -153,20 +263,49 @@ void handle_produce(req_ctx *c)
         net_request_fail(c->nr, "out of memory");
         return;
     }
+    if (broker_clustered(c->b)) {
+        produce_op **pp = &c->b->produce_fifo;
+        while (*pp)
+            pp = &(*pp)->fnext;
+        op->started = false;
+        op->fnext = NULL;
+        *pp = op;
+        fifo_run(c->b, c->nr->conn);
+        return;
+    }
+    produce_append_all(c, op);
+}
+
+/* Appends every partition's batch, then answers or parks the request. */
+static void produce_append_all(req_ctx *c, produce_op *op)
+{
+    broker *b = c->b;
+    produce_req *q = &op->q;
+    bool bad_acks = q->acks != 0 && q->acks != 1 && q->acks != -1;
     int64_t now = clock_wall_ms();
+    int flat = 0;
     for (int32_t i = 0; i < q->ntopics; i++) {
         produce_topic *pt = &q->topics[i];
         topic *t = md_find(&b->md, pt->name);
-        for (int32_t k = 0; k < pt->nparts; k++) {
+        for (int32_t k = 0; k < pt->nparts; k++, flat++) {
             produce_part *pp = &pt->parts[k];
             partition *p = NULL;
             int64_t end = -1;
+            int16_t verdict = op->verdict ? op->verdict[flat] : 0;
             if (bad_acks)
                 pp->error_code = KERR_INVALID_REQUIRED_ACKS;
+            else if (b->stopping)
+                pp->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
             else if (!t)
                 pp->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else if (verdict != 0 && verdict != VERDICT_CONFIRMED &&
+                     verdict != KERR_INVALID_TXN_STATE)
+                pp->error_code = verdict;
+            /* Not confirmed: the partition's own checks (epoch, sequence) speak first, then
+             * the missing confirmation refuses it. */
             else
-                pp->error_code = produce_one(c, t, pp, now, &p, &end);
+                pp->error_code = produce_one(c, t, pp, verdict == VERDICT_CONFIRMED, now, &p,
+                                             &end);
             if (p) {
                 pp->log_start_offset = p->log->log_start_offset;
                 op->w[op->n++] = (produce_wait){p, end, pp};

@@ -40,6 +40,7 @@ static const api_info g_apis[] = {
     {API_DELETE_GROUPS, "DeleteGroups", 0, 1, 2},
     {API_BROOK_PREPARE_TXN, "BrookPrepareTxn", 0, 0, NOFLEX},
     {API_BROOK_TXN_STATUS, "BrookTxnStatus", 0, 0, NOFLEX},
+    {API_BROOK_VERIFY_TXN, "BrookVerifyTxn", 0, 0, NOFLEX},
 };
 
 const api_info *api_table(int *n_out)

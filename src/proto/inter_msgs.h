@@ -4,7 +4,10 @@
  *   BrookPrepareTxn (key 10000): "fence producer (pid, epoch) on these partitions and
  *     answer once its records there are durable" (the vote of the prepare round);
  *   BrookTxnStatus (key 10001): a participant asks the coordinator how the transaction
- *     of (pid, epoch) it holds in doubt ended.
+ *     of (pid, epoch) it holds in doubt ended;
+ *   BrookVerifyTxn (key 10002, the layout of BrookPrepareTxn): a leader asks the
+ *     coordinator whether these partitions are in (pid, epoch)'s ongoing transaction
+ *     before it accepts the transaction's first batch there (KIP-890's verification).
  * Owns: the byte layout only. Every decoder checks each length (rd latches errors) and
  * returns -1 on anything short, negative or trailing.
  * Never: does I/O or decides anything.
