@@ -10,8 +10,8 @@
  * Ctrl-C in the terminal does not reach it, with output appended to its log. It waits,
  * bounded by --timeout-ms in all, for ZooKeeper to serve ("srvr" names its mode), for each
  * node's "brookd ready listener=" line (from where this start's output begins), and for
- * Metadata to list every node. When anything fails it stops what it started and prints the
- * tail of the failing process's log.
+ * every node's Metadata to list every node. When anything fails it stops what it started
+ * and prints the tail of the failing process's log.
  *
  * `down` sends SIGTERM to the nodes, waits, SIGKILLs what is left, then does the same to
  * ZooKeeper (nodes first, so they leave ZooKeeper cleanly). A pid is signalled only while
@@ -588,10 +588,12 @@ static int nodes_wait(cu_cluster *c, int64_t deadline)
     }
 }
 
-/* Waits until Metadata (from any node) lists all n brokers. Returns 0 or -1. */
-static int metadata_wait(cu_cluster *c, const char *bootstrap, int64_t deadline)
+/* How many brokers the Metadata of the node at addr lists, or -1 when it does not answer
+ * within timeout_ms. A fresh client per call: its only known broker is addr, so the
+ * answer is that node's own view (a client that knows the cluster asks any node). */
+static int node_broker_count(const char *addr, int timeout_ms)
 {
-    rd_kafka_conf_t *conf = cli_kafka_conf(bootstrap);
+    rd_kafka_conf_t *conf = cli_kafka_conf(addr);
     if (!conf || cli_kafka_set(conf, "log_level", "2") != 0) {
         if (conf)
             rd_kafka_conf_destroy(conf);
@@ -601,28 +603,43 @@ static int metadata_wait(cu_cluster *c, const char *bootstrap, int64_t deadline)
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (!rk) {
         rd_kafka_conf_destroy(conf);
-        fprintf(stderr, "brook cluster up: Kafka client: %s\n", err);
         return -1;
     }
-    int seen = -1;
+    const struct rd_kafka_metadata *md = NULL;
+    int n = -1;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        n = md->broker_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_destroy(rk);
+    return n;
+}
+
+/* Waits until every node's Metadata lists all n brokers. Returns 0 or -1. */
+static int metadata_wait(cu_cluster *c, int64_t deadline)
+{
+    int seen[CU_NODES_MAX];
+    for (int i = 0; i < c->n; i++)
+        seen[i] = -1;
     for (;;) {
-        const struct rd_kafka_metadata *md = NULL;
-        if (rd_kafka_metadata(rk, 0, NULL, &md, 1000) == 0) {
-            seen = md->broker_cnt;
-            rd_kafka_metadata_destroy(md);
-            if (seen == c->n)
-                break;
+        int done = 0;
+        for (int i = 0; i < c->n; i++) {
+            if (seen[i] != c->n)
+                seen[i] = node_broker_count(c->nodes[i].addr, 1000);
+            done += seen[i] == c->n;
         }
+        if (done == c->n)
+            return 0;
         if (now_ms() > deadline) {
-            fprintf(stderr, "brook cluster up: Metadata from %s lists %d of %d brokers "
-                            "in time\n", bootstrap, seen < 0 ? 0 : seen, c->n);
-            rd_kafka_destroy(rk);
+            for (int i = 0; i < c->n; i++)
+                if (seen[i] != c->n)
+                    fprintf(stderr, "brook cluster up: the Metadata of %s (%s) lists %d of %d "
+                                    "brokers\n", c->nodes[i].name, c->nodes[i].addr,
+                            seen[i] < 0 ? 0 : seen[i], c->n);
             return -1;
         }
         sleep_ms(100);
     }
-    rd_kafka_destroy(rk);
-    return 0;
 }
 
 /* ---------------- up ---------------- */
@@ -711,7 +728,7 @@ static int up_run(cu_cluster *c, const cu_up_args *a, const char *brookd, const 
         snprintf(bootstrap + used, sizeof(bootstrap) - used, "%s%s", i ? "," : "",
                  c->nodes[i].addr);
     }
-    if (metadata_wait(c, bootstrap, deadline) != 0)
+    if (metadata_wait(c, deadline) != 0)
         goto fail;
     for (int i = 0; i < c->n; i++) /* logged right after the ready line */
         log_find_addr(&c->nodes[i], "admin ready listener=", c->nodes[i].admin, CU_ADDR_MAX);
