@@ -1,0 +1,312 @@
+#!/usr/bin/python3
+"""A partition leader verifies a transaction's first batch on a partition with the
+transaction's coordinator on another node (BrookVerifyTxn, KIP-890 style), seen on the raw
+Kafka protocol (raw_kafka.py: the broker's exact answers, no client library retrying or
+bumping epochs in between).
+
+A 3-node cluster (ZooKeeper + brookd x 3), a topic of 6 partitions whose leaders cover all
+three nodes, a transactional id whose coordinator is node X, partitions P1, P2, P3 led by
+nodes other than X:
+
+1. InitProducerId (v1) on X; AddPartitionsToTxn(P1); a transactional batch (pid, epoch,
+   seq 0) to P1's leader is accepted.  The same producer's transactional batch to P2, not
+   added, is refused with INVALID_TXN_STATE (48) and P2's high watermark and last stable
+   offset stay 0.  EndTxn(commit).  P1 then holds the record and the COMMIT marker
+   (HW 2); a transactional batch to P1 at the same epoch with the next sequence, without a
+   new AddPartitionsToTxn (a late write after the transaction ended), is refused with 48
+   and P1 stays at HW 2 / LSO 2 with nothing after the marker.
+2. AddPartitionsToTxn(P2), a batch to P2 is accepted (LSO stays at 0 while the
+   transaction is open), EndTxn(abort): HW = LSO = 2, a read_committed Fetch lists the
+   producer's aborted transaction from offset 0 and shows no record of it (Kafka's
+   consumer rule), a read_uncommitted Fetch shows the record then the ABORT marker.
+3. InitProducerId again for the same transactional id: same producer id, epoch + 1.  A
+   transactional batch with the OLD epoch is refused with INVALID_PRODUCER_EPOCH (47) or
+   PRODUCER_FENCED (90) both on a partition that never saw the producer (P3: only the
+   coordinator knows) and on P1 (it saw the old epoch, completed); nothing is appended.
+   The new epoch then writes to P3 and commits: visible to read_committed.
+
+Every request waits at most ANSWER_WITHIN s; retriable answers (REQUEST_TIMED_OUT while
+the verification cannot reach the coordinator, leader / coordinator moving) are retried
+for at most RETRY_FOR s and logged.  On failure the nodes' log tails are printed."""
+
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from brook_harness import BrokerError, Check, find_brookd, run_main  # noqa: E402
+from cluster_harness import Cluster, metadata, require_cluster_support  # noqa: E402
+from raw_kafka import (READ_COMMITTED, READ_UNCOMMITTED, Conn, record_batch,  # noqa: E402
+                       visible_read_committed)
+
+TOPIC = "cvt"
+PARTS = 6
+CONFIG = {"transaction.state.log.num.partitions": 6, "offsets.topic.num.partitions": 3}
+ANSWER_WITHIN = 15.0
+RETRY_FOR = 15.0
+
+NONE = 0
+LEADER_NOT_AVAILABLE = 5
+NOT_LEADER_OR_FOLLOWER = 6
+REQUEST_TIMED_OUT = 7
+COORDINATOR_LOAD_IN_PROGRESS = 14
+COORDINATOR_NOT_AVAILABLE = 15
+NOT_COORDINATOR = 16
+INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
+CONCURRENT_TRANSACTIONS = 51
+PRODUCER_FENCED = 90
+PRODUCE_RETRIABLE = (LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT)
+COORD_RETRIABLE = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS)
+
+T0 = time.monotonic()
+
+
+def log(msg):
+    print(f"[{time.monotonic() - T0:7.2f}s] {msg}", flush=True)
+
+
+class Nodes:
+    """One raw connection per node, opened on first use."""
+
+    def __init__(self, cluster):
+        self.c = cluster
+        self.conns = {}
+
+    def __call__(self, node_id):
+        if node_id not in self.conns:
+            self.conns[node_id] = Conn(self.c.node(node_id).bootstrap, client_id=b"brook-cverify",
+                                       answer_within=ANSWER_WITHIN)
+        return self.conns[node_id]
+
+    def close(self):
+        for conn in self.conns.values():
+            conn.close()
+
+
+def retrying(what, fn, retriable):
+    """Calls fn() (whose result's first element is an error code, or is one) until the
+    error is not in `retriable` or RETRY_FOR s have passed; logs every retriable answer."""
+    deadline = time.monotonic() + RETRY_FOR
+    while True:
+        r = fn()
+        err = r[0] if isinstance(r, tuple) else r
+        if err not in retriable or time.monotonic() > deadline:
+            return r
+        log(f"  {what}: retriable error {err}, retrying")
+        time.sleep(0.2)
+
+
+def wait_topic(c, topic, parts, timeout=30.0):
+    """Bounded wait until every node lists topic with `parts` partitions, each led by a
+    live node; returns {partition: leader}."""
+    deadline = time.monotonic() + timeout
+    while True:
+        views = {}
+        for n in c.nodes:
+            t = metadata(n.bootstrap)["topics"].get(topic)
+            views[n.node_id] = {p: ld for p, (err, ld) in t["partitions"].items()} if t else {}
+        first = views[1]
+        if all(len(v) == parts and set(v.values()) <= {1, 2, 3} and v == first
+               for v in views.values()):
+            return first
+        if time.monotonic() > deadline:
+            raise BrokerError(f"topic {topic} not led alike on every node after {timeout}s: {views}")
+        time.sleep(0.1)
+
+
+def find_coordinator(conn, tid):
+    err, node, _addr = retrying(f"FindCoordinator {tid}", lambda: conn.find_coordinator(tid, 1),
+                                (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE))
+    if err:
+        raise AssertionError(f"FindCoordinator {tid}: error {err}")
+    return node
+
+
+def offsets(nodes, leaders, p):
+    """(HW, LSO) of TOPIC/p asked of its leader."""
+    conn = nodes(leaders[p])
+    e1, hw = conn.list_offset(TOPIC, p, READ_UNCOMMITTED)
+    e2, lso = conn.list_offset(TOPIC, p, READ_COMMITTED)
+    if e1 or e2:
+        raise AssertionError(f"ListOffsets {TOPIC}/{p} on node {leaders[p]}: errors {e1}, {e2}")
+    return hw, lso
+
+
+def relevant_log_lines(path, n=60):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return "(no log)"
+    keep = [ln for ln in lines if any(k in ln.lower() for k in
+            ("txn", "verif", "produce", "warn", "error", "cluster", "peer"))]
+    return "\n".join(keep[-n:])
+
+
+def dump_logs(c, why):
+    print(f"===== {why}: node logs (relevant lines) from {c.tmp} =====", file=sys.stderr)
+    for n in c.nodes:
+        print(f"--- node {n.node_id}: {n.log_path} ---\n{relevant_log_lines(n.log_path)}",
+              file=sys.stderr)
+    print("=====", file=sys.stderr, flush=True)
+
+
+def scenario(ck, c):
+    nodes = Nodes(c)
+    try:
+        _scenario(ck, c, nodes)
+    finally:
+        nodes.close()
+
+
+def _scenario(ck, c, nodes):
+    err = nodes(1).create_topic(TOPIC, PARTS)
+    ck.eq(err, NONE, f"CreateTopics {TOPIC} ({PARTS} partitions)")
+    leaders = wait_topic(c, TOPIC, PARTS)
+    log(f"{TOPIC} leaders {leaders}")
+    ck.eq(sorted(set(leaders.values())), [1, 2, 3], f"{TOPIC}'s leaders cover all three nodes")
+
+    # A transactional id whose coordinator X leads at most 3 of the 6 partitions (so at
+    # least 3 are led by other nodes: P1, P2, P3).
+    tid = x = None
+    for i in range(200):
+        cand = f"cverify-{i}"
+        node = find_coordinator(nodes(1), cand)
+        if sum(1 for ld in leaders.values() if ld != node) >= 3:
+            tid, x = cand, node
+            break
+    ck(tid is not None, "a transactional id with 3 partitions led by nodes other than its coordinator")
+    others = [p for p in sorted(leaders) if leaders[p] != x]
+    p1, p2, p3 = others[:3]
+    for n in c.nodes:   # every node names the same coordinator
+        ck.eq(find_coordinator(nodes(n.node_id), tid), x, f"FindCoordinator({tid}) on node {n.node_id}")
+    log(f"transactional id {tid}: coordinator node {x}; P1={p1} (node {leaders[p1]}), "
+        f"P2={p2} (node {leaders[p2]}), P3={p3} (node {leaders[p3]})")
+    xc = nodes(x)
+
+    def produce(p, pid, epoch, seq, value, what):
+        rb = record_batch(pid, epoch, seq, [value], transactional=True)
+        e, base, dt = retrying(what, lambda: nodes(leaders[p]).produce(
+            TOPIC, p, rb, what, transactional_id=tid), PRODUCE_RETRIABLE)
+        log(f"  {what}: Produce {TOPIC}/{p} to node {leaders[p]} (pid {pid}, epoch {epoch}, "
+            f"seq {seq}) -> error {e}, base offset {base} ({dt * 1000:.0f} ms)")
+        return e, base
+
+    def end_txn(pid, epoch, commit):
+        e = retrying("EndTxn", lambda: xc.end_txn(tid, pid, epoch, commit), COORD_RETRIABLE)
+        log(f"  EndTxn({'commit' if commit else 'abort'}) pid {pid} epoch {epoch} -> error {e}")
+        return e
+
+    def add(pid, epoch, p):
+        def once():
+            m = xc.add_partitions_to_txn(tid, pid, epoch, TOPIC, [p])
+            return m.get(p), m
+        _, m = retrying("AddPartitionsToTxn", once, COORD_RETRIABLE)
+        log(f"  AddPartitionsToTxn({TOPIC}/{p}) pid {pid} epoch {epoch} -> {m}")
+        return m
+
+    # ------------------------------------------------------------------ 1
+    log("[1] a partition not in the transaction, and a late write after the commit")
+    e, pid, epoch = retrying("InitProducerId", lambda: xc.init_producer_id(tid, 60000, version=1),
+                             COORD_RETRIABLE)
+    log(f"  InitProducerId v1 {tid} -> error {e}, pid {pid}, epoch {epoch}")
+    ck.eq(e, NONE, "InitProducerId error")
+    ck.eq(offsets(nodes, leaders, p1), (0, 0), "P1 (HW, LSO) before anything")
+    ck.eq(offsets(nodes, leaders, p2), (0, 0), "P2 (HW, LSO) before anything")
+
+    ck.eq(add(pid, epoch, p1), {p1: NONE}, "AddPartitionsToTxn(P1)")
+    ck.eq(produce(p1, pid, epoch, 0, b"s1-p1-0", "[1] first batch to P1 (added)"), (NONE, 0),
+          "transactional batch to P1, in the transaction: (error, base offset)")
+    ck.eq(offsets(nodes, leaders, p1), (1, 0), "P1 (HW, LSO) with the transaction open")
+
+    e, _ = produce(p2, pid, epoch, 0, b"s1-p2-0", "[1] batch to P2 (NOT added)")
+    ck.eq(e, INVALID_TXN_STATE, "transactional batch to P2, not in the transaction")
+    ck.eq(offsets(nodes, leaders, p2), (0, 0), "P2 (HW, LSO) after the refused batch: unchanged")
+
+    ck.eq(end_txn(pid, epoch, True), NONE, "EndTxn(commit)")
+    after_commit = offsets(nodes, leaders, p1)
+    ck.eq(after_commit, (2, 2), "P1 (HW, LSO) after the commit: the record + the COMMIT marker")
+
+    e, _ = produce(p1, pid, epoch, 1, b"s1-p1-late", "[1] late batch to P1 after the commit")
+    ck.eq(e, INVALID_TXN_STATE, "transactional batch to P1 after EndTxn, no new AddPartitionsToTxn")
+    ck.eq(offsets(nodes, leaders, p1), after_commit, "P1 (HW, LSO) after the refused late batch: unchanged")
+    f = nodes(leaders[p1]).fetch(TOPIC, p1, 0, READ_UNCOMMITTED)
+    got = [(b["base_offset"], b.get("marker") or [v for _, _, v in b["records"]]) for b in f["batches"]]
+    ck.eq((f["error"], got), (NONE, [(0, [b"s1-p1-0"]), (1, "COMMIT")]),
+          "P1 read_uncommitted: the record then the COMMIT marker, nothing after")
+    ck.eq(offsets(nodes, leaders, p2), (0, 0), "P2 (HW, LSO) after the commit: still empty")
+
+    # ------------------------------------------------------------------ 2
+    log("[2] positive path: add P2, write, abort")
+    ck.eq(add(pid, epoch, p2), {p2: NONE}, "AddPartitionsToTxn(P2)")
+    ck.eq(produce(p2, pid, epoch, 0, b"s2-p2-0", "[2] batch to P2 (added)"), (NONE, 0),
+          "transactional batch to P2, in the transaction: (error, base offset)")
+    ck.eq(offsets(nodes, leaders, p2), (1, 0), "P2 (HW, LSO) with the transaction open")
+    ck.eq(end_txn(pid, epoch, False), NONE, "EndTxn(abort)")
+    ck.eq(offsets(nodes, leaders, p2), (2, 2), "P2 (HW, LSO) after the abort: record + ABORT marker")
+    f = nodes(leaders[p2]).fetch(TOPIC, p2, 0, READ_COMMITTED)
+    log(f"  P2 read_committed Fetch: error {f['error']}, HW {f['high_watermark']}, "
+        f"LSO {f['last_stable_offset']}, aborted {f['aborted']}, "
+        f"{len(f['batches'])} batch(es)")
+    ck.eq(f["error"], NONE, "P2 read_committed Fetch error")
+    ck((pid, 0) in (f["aborted"] or []),
+       f"P2 read_committed Fetch lists the aborted transaction (pid {pid}, first offset 0): {f['aborted']}")
+    ck.eq(visible_read_committed(f["batches"], f["aborted"] or []), [],
+          "P2 read_committed: records visible (nothing of the aborted transaction)")
+    f = nodes(leaders[p2]).fetch(TOPIC, p2, 0, READ_UNCOMMITTED)
+    got = [(b["base_offset"], b.get("marker") or [v for _, _, v in b["records"]]) for b in f["batches"]]
+    ck.eq(got, [(0, [b"s2-p2-0"]), (1, "ABORT")], "P2 read_uncommitted: the record then the ABORT marker")
+
+    # ------------------------------------------------------------------ 3
+    log("[3] zombie: the old epoch after a new InitProducerId")
+    e, pid2, epoch2 = retrying("InitProducerId", lambda: xc.init_producer_id(tid, 60000, version=1),
+                               COORD_RETRIABLE)
+    log(f"  InitProducerId v1 {tid} again -> error {e}, pid {pid2}, epoch {epoch2}")
+    ck.eq((e, pid2, epoch2), (NONE, pid, epoch + 1), "second InitProducerId: (error, same pid, epoch + 1)")
+    before3, before1 = offsets(nodes, leaders, p3), offsets(nodes, leaders, p1)
+    ck.eq(before3, (0, 0), "P3 (HW, LSO) before the zombie")
+    e, _ = produce(p3, pid, epoch, 0, b"s3-zombie-p3", "[3] old epoch to P3 (never saw the producer)")
+    ck(e in (INVALID_PRODUCER_EPOCH, PRODUCER_FENCED),
+       f"old-epoch batch to P3: error {e}, expected {INVALID_PRODUCER_EPOCH} or {PRODUCER_FENCED}")
+    e, _ = produce(p1, pid, epoch, 1, b"s3-zombie-p1", "[3] old epoch to P1 (saw the old epoch)")
+    ck(e in (INVALID_PRODUCER_EPOCH, PRODUCER_FENCED),
+       f"old-epoch batch to P1: error {e}, expected {INVALID_PRODUCER_EPOCH} or {PRODUCER_FENCED}")
+    ck.eq(offsets(nodes, leaders, p3), before3, "P3 (HW, LSO) after the zombie: unchanged")
+    ck.eq(offsets(nodes, leaders, p1), before1, "P1 (HW, LSO) after the zombie: unchanged")
+
+    # The new epoch still works where the zombie was refused.
+    ck.eq(add(pid2, epoch2, p3), {p3: NONE}, "new epoch: AddPartitionsToTxn(P3)")
+    ck.eq(produce(p3, pid2, epoch2, 0, b"s3-new-p3", "[3] new epoch to P3"), (NONE, 0),
+          "new epoch's batch to P3: (error, base offset)")
+    ck.eq(end_txn(pid2, epoch2, True), NONE, "new epoch: EndTxn(commit)")
+    ck.eq(offsets(nodes, leaders, p3), (2, 2), "P3 (HW, LSO) after the new epoch's commit")
+    f = nodes(leaders[p3]).fetch(TOPIC, p3, 0, READ_COMMITTED)
+    ck.eq(visible_read_committed(f["batches"], f["aborted"] or []), [(0, b"s3-new-p3")],
+          "P3 read_committed: only the new epoch's committed record")
+
+
+def main():
+    brookd = find_brookd()
+    require_cluster_support(brookd)
+    ck = Check("cluster_verify")
+    c = Cluster(3, config=dict(CONFIG), name="cverify")
+    try:
+        t0 = time.monotonic()
+        with c:
+            log(f"cluster ready in {time.monotonic() - t0:.1f}s ({c.tmp})")
+            try:
+                scenario(ck, c)
+            except BaseException:
+                dump_logs(c, "cluster_verify failed")
+                raise   # Cluster.__exit__ prints every node's log tail
+    finally:
+        c.close()
+    log(f"total {time.monotonic() - T0:.1f}s")
+    ck.done()
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
