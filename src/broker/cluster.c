@@ -37,6 +37,7 @@ typedef struct remote_op {
     txn_participant part; /* name owned */
     int64_t pid;
     int16_t epoch;
+    int64_t txn_seq;
     bool commit;
     int attempts;
     int64_t due_ms;
@@ -270,6 +271,8 @@ static void op_answered(void *ctx, int status, const uint8_t *body, size_t len)
             err = q.error != KERR_NONE ? q.error : q.ntps == 1 ? q.tps[0].error : err;
     } else {
         txn_markers_req q;
+        r.flex = true; /* v1: skip the response header's tags, then a flexible body */
+        rd_tags(&r);
         if (txn_markers_resp_decode(&r, &a, &q) == 0 && q.nmarkers == 1 &&
             q.markers[0].ntps == 1)
             err = q.markers[0].tps[0].error;
@@ -303,27 +306,31 @@ static void op_send(remote_op *op)
                    0};
     wr w;
     wr_init(&w, 128);
-    int16_t key;
+    int16_t key, version = 0;
     if (op->kind == TXN_REMOTE_PREPARE) {
         txn_prepare_req q = {kslice_cstr(op->txn_id), op->pid, op->epoch, 1, &tp, 0};
         txn_prepare_req_encode(&w, &q);
         key = API_BROOK_PREPARE_TXN;
     } else {
-        txn_marker_entry m = {op->pid, op->epoch, op->commit, 0, 1, &tp};
+        /* v1 (flexible): the marker carries the transaction's sequence in a tag. */
+        txn_marker_entry m = {op->pid, op->epoch, op->commit, 0, 1, &tp, op->txn_seq};
         txn_markers_req q = {1, &m};
+        w.flex = true;
         txn_markers_req_encode(&w, &q);
         key = API_WRITE_TXN_MARKERS;
+        version = 1;
     }
     op->in_flight = true;
-    if (peer_send(b->peers, node, key, 0, false, w.p, w.len, RPC_TIMEOUT_MS, op_answered, op) != 0)
-        op->in_flight = false; /* stopping */
+    if (peer_send(b->peers, node, key, version, version > 0, w.p, w.len, RPC_TIMEOUT_MS,
+                  op_answered, op) != 0)
+        op_retry_later(op, "cannot send"); /* out of memory; stopping frees it anyway */
     wr_free(&w);
 }
 
 /* txn_remote_fn: takes over every participant this node does not lead (or may not: until
  * the first view, nothing is known, so everything goes through the RPC path). */
 static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_participant *part,
-                        int64_t pid, int16_t epoch, bool commit)
+                        int64_t pid, int16_t epoch, int64_t txn_seq, bool commit)
 {
     broker *b = ctx;
     remote_op probe = {.b = b, .part = *part};
@@ -339,6 +346,7 @@ static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_parti
     BROOK_ASSERT(op->txn_id && op->part.name);
     op->pid = pid;
     op->epoch = epoch;
+    op->txn_seq = txn_seq;
     op->commit = commit;
     op->next = b->remote_ops;
     b->remote_ops = op;

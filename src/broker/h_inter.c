@@ -229,6 +229,14 @@ void handle_write_txn_markers(req_ctx *c)
                 group_markers(b, op, m, tp);
                 continue;
             }
+            if (pstate_marker_is_stale(&p->log->ps, m->pid, m->txn_seq)) {
+                /* A delayed duplicate of a marker already applied: applying it again
+                 * could end the producer's next transaction here. */
+                LOG_INFO("txn", "%s: dropping a stale %s marker of producer %lld (transaction "
+                         "%lld)", p->log->name, m->commit ? "COMMIT" : "ABORT",
+                         (long long)m->pid, (long long)m->txn_seq);
+                continue;
+            }
             int64_t off;
             int rc = log_append_marker(p->log, m->pid, m->epoch, m->commit, m->coordinator_epoch,
                                        clock_wall_ms(), &off);
@@ -240,6 +248,9 @@ void handle_write_txn_markers(req_ctx *c)
                 continue;
             }
             store_mark_dirty(b->store, p);
+            if (m->txn_seq > 0 && pstate_marker_applied(&p->log->ps, m->pid, m->epoch,
+                                                        m->txn_seq) != 0)
+                LOG_WARN("txn", "%s: out of memory recording a marker sequence", p->log->name);
             add_wait(op, p, off + 1, &tp->error);
         }
     }

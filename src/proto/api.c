@@ -32,7 +32,7 @@ static const api_info g_apis[] = {
     {API_ADD_PARTITIONS_TO_TXN, "AddPartitionsToTxn", 0, 1, 3},
     {API_ADD_OFFSETS_TO_TXN, "AddOffsetsToTxn", 0, 1, 3},
     {API_END_TXN, "EndTxn", 0, 1, 3},
-    {API_WRITE_TXN_MARKERS, "WriteTxnMarkers", 0, 0, 1},
+    {API_WRITE_TXN_MARKERS, "WriteTxnMarkers", 0, 1, 1},
     {API_TXN_OFFSET_COMMIT, "TxnOffsetCommit", 0, 3, 3},
     {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 1, 4},
     {API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 2},

@@ -41,9 +41,12 @@ static void put_tps(wr *w, const inter_tp *tps, int32_t n, bool with_errors)
         wr_array(w, j - i);
         for (int32_t k = i; k < j; k++) {
             wr_i32(w, tps[k].partition);
-            if (with_errors)
+            if (with_errors) {
                 wr_i16(w, tps[k].error);
+                wr_tags(w);
+            }
         }
+        wr_tags(w);
         i = j;
     }
 }
@@ -66,14 +69,52 @@ static int get_tps(rd *r, arena *a, inter_tp **out, int32_t *nout, bool with_err
                 return -1;
             t->topic = name;
             t->partition = rd_i32(r);
-            if (with_errors)
+            if (with_errors) {
                 t->error = rd_i16(r);
+                rd_tags(r);
+            }
         }
+        rd_tags(r);
     }
     return r->err ? -1 : 0;
 }
 
-static int finish(rd *r) { return r->err || rd_remaining(r) != 0 ? -1 : 0; }
+static int finish(rd *r)
+{
+    rd_tags(r);
+    return r->err || rd_remaining(r) != 0 ? -1 : 0;
+}
+
+/* A marker's tagged fields: Brook's transaction sequence, others skipped. */
+static void put_marker_tags(wr *w, int64_t txn_seq)
+{
+    if (!w->flex)
+        return;
+    if (txn_seq <= 0) {
+        wr_tags(w);
+        return;
+    }
+    wr_uvarint(w, 1);
+    wr_uvarint(w, INTER_TAG_TXN_SEQ);
+    wr_uvarint(w, 8);
+    wr_i64(w, txn_seq);
+}
+
+static int64_t get_marker_tags(rd *r)
+{
+    int64_t seq = 0;
+    if (!r->flex)
+        return 0;
+    uint32_t n = rd_uvarint(r);
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        uint32_t tag = rd_uvarint(r), size = rd_uvarint(r);
+        if (tag == INTER_TAG_TXN_SEQ && size == 8)
+            seq = rd_i64(r);
+        else
+            rd_skip(r, size);
+    }
+    return seq < 0 ? 0 : seq;
+}
 
 void txn_markers_req_encode(wr *w, const txn_markers_req *q)
 {
@@ -85,7 +126,9 @@ void txn_markers_req_encode(wr *w, const txn_markers_req *q)
         wr_bool(w, m->commit);
         put_tps(w, m->tps, m->ntps, false);
         wr_i32(w, m->coordinator_epoch);
+        put_marker_tags(w, m->txn_seq);
     }
+    wr_tags(w);
 }
 
 int txn_markers_req_decode(rd *r, arena *a, txn_markers_req *q)
@@ -104,6 +147,7 @@ int txn_markers_req_decode(rd *r, arena *a, txn_markers_req *q)
         if (get_tps(r, a, &m->tps, &m->ntps, false) != 0)
             return -1;
         m->coordinator_epoch = rd_i32(r);
+        m->txn_seq = get_marker_tags(r);
     }
     return finish(r);
 }
@@ -114,7 +158,9 @@ void txn_markers_resp_encode(wr *w, const txn_markers_req *q)
     for (int32_t i = 0; i < q->nmarkers; i++) {
         wr_i64(w, q->markers[i].pid);
         put_tps(w, q->markers[i].tps, q->markers[i].ntps, true);
+        wr_tags(w);
     }
+    wr_tags(w);
 }
 
 int txn_markers_resp_decode(rd *r, arena *a, txn_markers_req *q)
@@ -130,6 +176,7 @@ int txn_markers_resp_decode(rd *r, arena *a, txn_markers_req *q)
         q->markers[i].pid = rd_i64(r);
         if (get_tps(r, a, &q->markers[i].tps, &q->markers[i].ntps, true) != 0)
             return -1;
+        rd_tags(r);
     }
     return finish(r);
 }

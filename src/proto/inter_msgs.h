@@ -28,6 +28,11 @@ typedef struct inter_tp {
     int16_t error;
 } inter_tp;
 
+/* WriteTxnMarkers v1 (flexible) carries, in each marker's tagged fields, Brook's tag
+ * INTER_TAG_TXN_SEQ: the coordinator's transaction sequence (int64), so a partition can
+ * drop a delayed duplicate (storage/pstate.h). Other brokers would skip the tag. */
+#define INTER_TAG_TXN_SEQ 10000
+
 typedef struct txn_marker_entry {
     int64_t pid;
     int16_t epoch;
@@ -35,6 +40,7 @@ typedef struct txn_marker_entry {
     int32_t coordinator_epoch;
     int32_t ntps;
     inter_tp *tps;
+    int64_t txn_seq; /* v1 tagged field; 0: absent */
 } txn_marker_entry;
 
 typedef struct txn_markers_req {
@@ -43,7 +49,8 @@ typedef struct txn_markers_req {
 } txn_markers_req;
 
 /* The request/response bodies (after the header). Responses echo the request's entries
- * with their error codes. */
+ * with their error codes. v0 or v1 follows w->flex / r->flex (set it for v1; a v1
+ * response's header tags are the caller's to skip). */
 void txn_markers_req_encode(wr *w, const txn_markers_req *q);
 int txn_markers_req_decode(rd *r, arena *a, txn_markers_req *q);
 void txn_markers_resp_encode(wr *w, const txn_markers_req *q);

@@ -130,6 +130,22 @@ int pstate_on_append(pstate *ps, const rb_header *h, int64_t base_offset)
     return 0;
 }
 
+bool pstate_marker_is_stale(const pstate *ps, int64_t pid, int64_t seq)
+{
+    const pstate_entry *e = pstate_find(ps, pid);
+    return seq > 0 && e && seq <= e->last_marker_seq;
+}
+
+int pstate_marker_applied(pstate *ps, int64_t pid, int16_t epoch, int64_t seq)
+{
+    pstate_entry *e = entry_get(ps, pid, epoch);
+    if (!e)
+        return -1;
+    if (seq > e->last_marker_seq)
+        e->last_marker_seq = seq;
+    return 0;
+}
+
 bool pstate_on_marker(pstate *ps, int64_t pid, int16_t epoch, bool commit, int64_t marker_offset,
                       aborted_txn *out)
 {

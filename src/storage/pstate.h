@@ -47,6 +47,7 @@ typedef struct pstate_entry {
     pstate_batch batches[PSTATE_BATCHES];
     int8_t txn;                         /* enum pstate_txn */
     int64_t txn_first_offset, txn_last_offset;
+    int64_t last_marker_seq; /* cluster: coordinator's sequence of the last marker (memory) */
     UT_hash_handle hh;
 } pstate_entry;
 
@@ -85,6 +86,15 @@ bool pstate_on_marker(pstate *ps, int64_t pid, int16_t epoch, bool commit, int64
  * refused. Returns the offset up to which the transaction's records must be durable
  * (one past its last record), or -1 when it has no records here. */
 int64_t pstate_prepare(pstate *ps, int64_t pid, int16_t epoch);
+/* Cluster mode: markers from another node carry the coordinator's transaction sequence
+ * (1, 2, ... per transactional id). A marker whose sequence is not newer than the last one
+ * applied for pid is a delayed duplicate and must be dropped: applied, it could close the
+ * producer's next transaction. Memory only: after a restart every marker is new, because
+ * the connections that could hold stale copies died with the process. */
+bool pstate_marker_is_stale(const pstate *ps, int64_t pid, int64_t seq);
+/* Records the sequence of a marker just written (creates the producer's entry if needed).
+ * Returns 0 or -1 (out of memory). */
+int pstate_marker_applied(pstate *ps, int64_t pid, int16_t epoch, int64_t seq);
 /* The first offset of the oldest open transaction, or INT64_MAX when none is open. */
 int64_t pstate_first_unstable_offset(const pstate *ps);
 

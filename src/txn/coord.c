@@ -8,7 +8,7 @@
 #include "base/buf.h"
 #include "proto/errors.h"
 
-#define RECORD_VERSION 0
+#define RECORD_VERSION 1 /* 1 added txn_seq; 0 is still read */
 #define EPOCH_MAX (INT16_MAX - 1) /* past this a producer id is rotated */
 
 static const char *g_state_names[TXN_STATE_COUNT] = {
@@ -110,6 +110,7 @@ static txn_action *emit(txn_coord *c, int kind, txn_meta *t)
     if (t) {
         a->pid = t->pid;
         a->epoch = t->epoch;
+        a->txn_seq = t->txn_seq;
     }
     return a;
 }
@@ -156,7 +157,7 @@ static void log_record(txn_coord *c, txn_meta *t, int state, int nparts, bool no
     txn_image im = {.pid = t->new_pid, .prev_pid = t->new_prev_pid, .epoch = t->new_epoch,
                     .prev_epoch = t->new_prev_epoch, .timeout_ms = t->new_timeout_ms,
                     .state = (int8_t)state, .start_ms = t->new_start_ms, .update_ms = now_ms,
-                    .nparts = nparts, .parts = t->parts};
+                    .nparts = nparts, .parts = t->parts, .txn_seq = t->new_txn_seq};
     txn_action *a = emit(c, TXN_ACT_LOG, t);
     int rc = txn_record_encode(&im, &a->record, &a->record_len);
     BROOK_ASSERT(rc == 0);
@@ -177,6 +178,7 @@ static void stage_current(txn_meta *t)
     t->new_prev_epoch = t->prev_epoch;
     t->new_timeout_ms = t->timeout_ms;
     t->new_start_ms = t->start_ms;
+    t->new_txn_seq = t->txn_seq;
 }
 
 static void apply_staged(txn_coord *c, txn_meta *t)
@@ -187,6 +189,7 @@ static void apply_staged(txn_coord *c, txn_meta *t)
     t->prev_epoch = t->new_prev_epoch;
     t->timeout_ms = t->new_timeout_ms;
     t->start_ms = t->new_start_ms;
+    t->txn_seq = t->new_txn_seq;
 }
 
 static void clear_parts(txn_meta *t)
@@ -419,8 +422,10 @@ void txn_coord_add(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, i
         return;
     }
     stage_current(t);
-    if (t->state != TXN_ONGOING)
+    if (t->state != TXN_ONGOING) {
         t->new_start_ms = now_ms;
+        t->new_txn_seq = t->txn_seq + 1; /* a new transaction of this id begins */
+    }
     t->reply = req;
     t->reply_kind = TXN_REPLY_ADD;
     log_record(c, t, TXN_ONGOING, n, true, now_ms);
@@ -581,6 +586,7 @@ int txn_record_encode(const txn_image *im, uint8_t **out, size_t *len)
         wr_cstr(&w, im->parts[i].name);
         wr_i32(&w, im->parts[i].partition);
     }
+    wr_i64(&w, im->txn_seq);
     if (w.oom) {
         wr_free(&w);
         return -1;
@@ -596,7 +602,8 @@ int txn_coord_load(txn_coord *c, const uint8_t *key, size_t key_len, const uint8
         return -1;
     rd r;
     rd_init(&r, value, value_len);
-    if (rd_i16(&r) != RECORD_VERSION)
+    int16_t version = rd_i16(&r);
+    if (version < 0 || version > RECORD_VERSION)
         return -1;
     txn_image im;
     im.pid = rd_i64(&r);
@@ -621,7 +628,8 @@ int txn_coord_load(txn_coord *c, const uint8_t *key, size_t key_len, const uint8
             break;
         parts[i].name = strndup((const char *)name.p, (size_t)name.len);
     }
-    if (r.err || rd_remaining(&r) != 0) {
+    im.txn_seq = version >= 1 ? rd_i64(&r) : 0;
+    if (r.err || rd_remaining(&r) != 0 || im.txn_seq < 0) {
         parts_free(parts, n);
         free(parts);
         return -1;
@@ -645,6 +653,7 @@ int txn_coord_load(txn_coord *c, const uint8_t *key, size_t key_len, const uint8
     t->state = im.state; /* replay: the log is the truth, no transition check */
     t->start_ms = im.start_ms;
     t->update_ms = im.update_ms;
+    t->txn_seq = im.txn_seq;
     t->phase = TXN_PHASE_IDLE;
     return 0;
 }

@@ -75,6 +75,7 @@ typedef struct txn_meta {
     txn_participant *parts;
     int nparts, parts_cap;
     int64_t start_ms, update_ms;
+    int64_t txn_seq;     /* 1, 2, ...: which transaction of this id (markers carry it) */
     /* the round in flight */
     int waiting;         /* votes or marker acks outstanding */
     bool vote_no;
@@ -87,7 +88,7 @@ typedef struct txn_meta {
     int64_t new_pid, new_prev_pid;
     int16_t new_epoch, new_prev_epoch;
     int32_t new_timeout_ms;
-    int64_t new_start_ms;
+    int64_t new_start_ms, new_txn_seq;
     UT_hash_handle hh;     /* by id */
     UT_hash_handle hh_pid; /* by producer id */
 } txn_meta;
@@ -110,6 +111,7 @@ typedef struct txn_action {
     const txn_participant *part; /* PREPARE/MARKER: borrowed */
     int64_t pid;
     int16_t epoch;
+    int64_t txn_seq;           /* PREPARE/MARKER: the transaction's sequence number */
     bool commit;
     txn_req req;               /* REPLY */
     int16_t reply_kind;
@@ -184,6 +186,7 @@ typedef struct txn_image {
     int64_t start_ms, update_ms;
     int nparts;
     const txn_participant *parts;
+    int64_t txn_seq; /* 0 in records written before it existed */
 } txn_image;
 int txn_record_encode(const txn_image *im, uint8_t **out, size_t *len);
 

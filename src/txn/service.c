@@ -132,7 +132,7 @@ static void exec_log(txn_service *s, const txn_action *a, done_queue *q, int64_t
 static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
 {
     if (s->remote && s->remote(s->remote_ctx, TXN_REMOTE_PREPARE, a->txn_id, a->part, a->pid,
-                               a->epoch, a->commit))
+                               a->epoch, a->txn_seq, a->commit))
         return;
     partition *p = lookup(s, a->part->name, a->part->partition);
     if (!p || p->log->failed) {
@@ -152,7 +152,7 @@ static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
 static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int64_t now_ms)
 {
     if (s->remote && s->remote(s->remote_ctx, TXN_REMOTE_MARKER, a->txn_id, a->part, a->pid,
-                               a->epoch, a->commit))
+                               a->epoch, a->txn_seq, a->commit))
         return;
     if (a->part->kind != TXN_PART_PARTITION) {
         if (s->group_marker)

@@ -37,7 +37,7 @@ typedef void (*txn_group_marker_fn)(void *ctx, const char *txn_id, const char *g
 enum { TXN_REMOTE_PREPARE = 1, TXN_REMOTE_MARKER = 2 };
 typedef bool (*txn_remote_fn)(void *ctx, int kind, const char *txn_id,
                               const txn_participant *part, int64_t pid, int16_t epoch,
-                              bool commit);
+                              int64_t txn_seq, bool commit);
 
 typedef struct txn_service {
     txn_coord coord;

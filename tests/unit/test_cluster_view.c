@@ -171,7 +171,7 @@ static int dec_status_resp(rd *r, arena *a, void *unused)
 static void test_inter_messages(void)
 {
     inter_tp tps[3] = {{kslice_cstr("a"), 0, 0}, {kslice_cstr("a"), 2, 6}, {kslice_cstr("b"), 1, 0}};
-    txn_marker_entry m = {77, 3, true, 5, 3, tps};
+    txn_marker_entry m = {77, 3, true, 5, 3, tps, 0};
     txn_markers_req q = {1, &m};
     wr w;
     wr_init(&w, 64);
@@ -198,6 +198,31 @@ static void test_inter_messages(void)
     CHECK_EQ_INT(txn_markers_resp_decode(&r, &a, &d), 0);
     CHECK_EQ_INT(d.markers[0].tps[1].error, 6);
     check_prefixes(&w, dec_markers_resp);
+    wr_free(&w);
+
+    /* v1 (flexible): the transaction sequence rides in Brook's tag. */
+    m.txn_seq = 1234567;
+    wr_init(&w, 64);
+    w.flex = true;
+    txn_markers_req_encode(&w, &q);
+    rd_init(&r, w.p, w.len);
+    r.flex = true;
+    CHECK_EQ_INT(txn_markers_req_decode(&r, &a, &d), 0);
+    CHECK_EQ_INT(d.markers[0].txn_seq, 1234567);
+    CHECK_EQ_INT(d.markers[0].ntps, 3);
+    for (size_t n = 0; n < w.len; n++) {
+        rd_init(&r, w.p, n);
+        r.flex = true;
+        CHECK(txn_markers_req_decode(&r, &a, &d) != 0);
+    }
+    wr_free(&w);
+    wr_init(&w, 64);
+    w.flex = true;
+    txn_markers_resp_encode(&w, &q);
+    rd_init(&r, w.p, w.len);
+    r.flex = true;
+    CHECK_EQ_INT(txn_markers_resp_decode(&r, &a, &d), 0);
+    CHECK_EQ_INT(d.markers[0].tps[1].error, 6);
     wr_free(&w);
 
     txn_prepare_req p = {kslice_cstr("tx"), 99, 1, 3, tps, 0};

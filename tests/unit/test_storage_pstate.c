@@ -283,5 +283,24 @@ static void test_lso_waits_for_durable_marker(void)
     log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
+/* Cluster markers carry the coordinator's transaction sequence: a delayed duplicate (not
+ * newer than the last applied) is stale; sequence 0 (no tag) never is. */
+static void test_marker_sequences(void)
+{
+    pstate ps;
+    pstate_init(&ps);
+    CHECK(!pstate_marker_is_stale(&ps, 5000, 1)); /* unknown producer */
+    CHECK_EQ_INT(pstate_marker_applied(&ps, 5000, 0, 1), 0);
+    CHECK(pstate_marker_is_stale(&ps, 5000, 1));
+    CHECK(!pstate_marker_is_stale(&ps, 5000, 2));
+    CHECK(!pstate_marker_is_stale(&ps, 5000, 0));
+    CHECK_EQ_INT(pstate_marker_applied(&ps, 5000, 0, 3), 0);
+    CHECK(pstate_marker_is_stale(&ps, 5000, 2));
+    CHECK_EQ_INT(pstate_marker_applied(&ps, 5000, 0, 2), 0); /* never goes back */
+    CHECK(pstate_marker_is_stale(&ps, 5000, 3));
+    CHECK(!pstate_marker_is_stale(&ps, 6000, 3)); /* per producer */
+    pstate_free(&ps);
+}
+
+TU_MAIN(TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
         TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash))
