@@ -131,7 +131,16 @@ int16_t cluster_txn_verify_send(broker *b, int64_t pid, int16_t epoch, const cha
 /* Coordinator side of BrookVerifyTxn for one partition. */
 int16_t cluster_txn_verify_local(broker *b, int64_t pid, int16_t epoch, const char *topic,
                                  int32_t partition);
-bool cluster_group_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *group_id);
+/* TxnOffsetCommit: is group_id in (pid, epoch)'s ongoing transaction? The local check
+ * (KERR_NONE, INVALID_PRODUCER_ID_MAPPING, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE,
+ * or NOT_COORDINATOR when another node coordinates pid), and the question to a remote
+ * coordinator: KERR_NONE when sent (cb follows), NOT_COORDINATOR when pid's coordinator
+ * is this node (check locally), or an error to answer at once. */
+int16_t cluster_group_txn_check(broker *b, int64_t pid, int16_t epoch, const char *group_id);
+int16_t cluster_group_txn_verify_send(broker *b, int64_t pid, int16_t epoch,
+                                      const char *group_id,
+                                      void (*cb)(void *, int, const uint8_t *, size_t),
+                                      void *ctx);
 /* BrookTxnStatus, coordinator side. */
 void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, struct txn_status_req *out);
 /* Topic changes: through ZooKeeper in cluster mode, else broker_topic_*. */

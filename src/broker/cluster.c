@@ -155,6 +155,8 @@ int16_t cluster_txn_verify_send(broker *b, int64_t pid, int16_t epoch, const cha
                                 int32_t partition, peer_cb cb, void *ctx)
 {
     int32_t node = remote_coordinator(b, pid);
+    if (node == -1)
+        return KERR_NOT_COORDINATOR;
     if (node < 0)
         return KERR_REQUEST_TIMED_OUT; /* no live coordinator now: the client retries */
     inter_tp tp = {kslice_cstr(topic), partition, 0};
@@ -168,9 +170,33 @@ int16_t cluster_txn_verify_send(broker *b, int64_t pid, int16_t epoch, const cha
     return rc == 0 ? KERR_NONE : KERR_REQUEST_TIMED_OUT;
 }
 
+int16_t cluster_group_txn_check(broker *b, int64_t pid, int16_t epoch, const char *group_id)
+{
+    if (remote_coordinator(b, pid) != -1 || !b->txn_started)
+        return KERR_NOT_COORDINATOR;
+    const txn_meta *t = txn_coord_find_pid(&b->txn.coord, pid);
+    if (!t)
+        return KERR_INVALID_PRODUCER_ID_MAPPING;
+    if (t->epoch != epoch)
+        return KERR_INVALID_PRODUCER_EPOCH;
+    return txn_service_verify_group(&b->txn, pid, epoch, group_id) ? KERR_NONE
+                                                                   : KERR_INVALID_TXN_STATE;
+}
+
+/* A group participant travels in BrookVerifyTxn as (topic = group id, partition = -1). */
+int16_t cluster_group_txn_verify_send(broker *b, int64_t pid, int16_t epoch,
+                                      const char *group_id, peer_cb cb, void *ctx)
+{
+    if (!b->clustered)
+        return KERR_NOT_COORDINATOR;
+    return cluster_txn_verify_send(b, pid, epoch, group_id, -1, cb, ctx);
+}
+
 int16_t cluster_txn_verify_local(broker *b, int64_t pid, int16_t epoch, const char *topic,
                                  int32_t partition)
 {
+    if (partition == -1)
+        return cluster_group_txn_check(b, pid, epoch, topic);
     if (remote_coordinator(b, pid) != -1 || !b->txn_started)
         return KERR_NOT_COORDINATOR;
     const txn_meta *t = txn_coord_find_pid(&b->txn.coord, pid);
@@ -178,16 +204,6 @@ int16_t cluster_txn_verify_local(broker *b, int64_t pid, int16_t epoch, const ch
         return KERR_INVALID_PRODUCER_EPOCH; /* fenced by a newer producer: a zombie */
     return txn_service_verify(&b->txn, pid, epoch, topic, partition) ? KERR_NONE
                                                                       : KERR_INVALID_TXN_STATE;
-}
-
-bool cluster_group_txn_verified(broker *b, int64_t pid, int16_t epoch, const char *group_id)
-{
-    if (b->clustered) {
-        int32_t tp = txn_pid_partition(pid);
-        if (tp >= 0 && leader_of(b, TXN_LOG_TOPIC, tp) != b->cfg.node_id)
-            return true;
-    }
-    return txn_service_verify_group(&b->txn, pid, epoch, group_id);
 }
 
 /* ---------------- coordinator side: prepare and markers on other nodes ---------------- */

@@ -13,6 +13,7 @@
 #include "broker/broker.h"
 #include "proto/errors.h"
 #include "proto/group_msgs.h"
+#include "proto/inter_msgs.h"
 
 #define KERR_OFFSET_METADATA_TOO_LARGE 12
 #define OFFSET_METADATA_MAX 4096
@@ -204,6 +205,10 @@ typedef struct commit_op {
     offset_topic *topics;
     int32_t ntopics;
     bool txn;
+    /* TxnOffsetCommit, kept across the coordinator's verification */
+    const char *gid, *member;
+    int64_t pid;
+    int32_t generation;
 } commit_op;
 
 static void commit_reply(commit_op *op)
@@ -460,6 +465,34 @@ void handle_add_offsets_to_txn(req_ctx *c)
                     &part, 1, clock_wall_ms());
 }
 
+/* KIP-447: with v3 the consumer's generation and member id fence zombies; then store. */
+static void txn_commit_checked(commit_op *op, int16_t err)
+{
+    req_ctx *c = op->c;
+    if (err == KERR_NONE)
+        err = group_commit_check(&c->b->grp.coord, op->gid, op->generation, op->member, true,
+                                 clock_wall_ms());
+    commit_offsets(op, op->gid, op->pid, err);
+}
+
+static void txn_commit_verified(void *ctx, int status, const uint8_t *body, size_t len)
+{
+    commit_op *op = ctx;
+    txn_prepare_req q;
+    arena a;
+    arena_init(&a);
+    rd r;
+    rd_init(&r, body, len);
+    int16_t err = KERR_COORDINATOR_NOT_AVAILABLE; /* unreachable: the client retries */
+    if (status == 0 && !op->c->b->stopping && txn_prepare_resp_decode(&r, &a, &q) == 0 &&
+        q.ntps == 1)
+        err = q.error != KERR_NONE ? q.error : q.tps[0].error;
+    arena_free(&a);
+    if (err == KERR_NOT_COORDINATOR)
+        err = KERR_COORDINATOR_NOT_AVAILABLE;
+    txn_commit_checked(op, err);
+}
+
 void handle_txn_offset_commit(req_ctx *c)
 {
     txnoffsetcommit_req q;
@@ -474,27 +507,24 @@ void handle_txn_offset_commit(req_ctx *c)
     op->topics = q.topics;
     op->ntopics = q.ntopics;
     op->txn = true;
-    const char *gid = cstr(c, q.group_id);
+    op->gid = cstr(c, q.group_id);
+    op->pid = q.producer_id;
+    op->generation = q.generation_id;
+    op->member = q.member_id.len >= 0 ? cstr(c, q.member_id) : "";
     int16_t err = cluster_coordinator_error(b, false, q.group_id);
-    /* With the transaction coordinator on another node, its state is not here to check. */
-    bool remote = broker_clustered(b) && err == KERR_NONE &&
-                  cluster_group_txn_verified(b, q.producer_id, q.producer_epoch, gid) &&
-                  !txn_coord_find_pid(&b->txn.coord, q.producer_id);
-    txn_meta *t = txn_coord_find_pid(&b->txn.coord, q.producer_id);
-    if (err != KERR_NONE)
-        ;
-    else if (!remote && !t)
-        err = KERR_INVALID_PRODUCER_ID_MAPPING;
-    else if (!remote && t->epoch != q.producer_epoch)
-        err = KERR_INVALID_PRODUCER_EPOCH;
-    else if (!remote && !txn_service_verify_group(&b->txn, q.producer_id, q.producer_epoch, gid))
-        err = KERR_INVALID_TXN_STATE; /* AddOffsetsToTxn first, and not after EndTxn */
-    else
-        /* KIP-447: with v3 the consumer's generation and member id fence zombies. */
-        err = group_commit_check(&b->grp.coord, gid, q.generation_id,
-                                 q.member_id.len >= 0 ? cstr(c, q.member_id) : "", true,
-                                 clock_wall_ms());
-    commit_offsets(op, gid, q.producer_id, err);
+    if (err != KERR_NONE) {
+        commit_offsets(op, op->gid, op->pid, err);
+        return;
+    }
+    /* The group must be in the producer's ongoing transaction (AddOffsetsToTxn first, and
+     * not after EndTxn): asked of the transaction coordinator, maybe on another node. */
+    err = cluster_group_txn_verify_send(b, q.producer_id, q.producer_epoch, op->gid,
+                                        txn_commit_verified, op);
+    if (err == KERR_NONE)
+        return; /* txn_commit_verified continues */
+    if (err == KERR_NOT_COORDINATOR) /* here: not remote */
+        err = cluster_group_txn_check(b, q.producer_id, q.producer_epoch, op->gid);
+    txn_commit_checked(op, err);
 }
 
 /* The transaction service's hook: a marker for a group participant. */

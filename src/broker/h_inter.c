@@ -7,7 +7,6 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
-#include "base/limits.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "proto/errors.h"
@@ -279,13 +278,12 @@ void handle_brook_verify_txn(req_ctx *c)
         return;
     }
     for (int32_t i = 0; i < q.ntps; i++) {
-        char topic[BROOK_TOPIC_NAME_MAX + 1];
+        /* A topic, or for partition -1 a group id (TxnOffsetCommit's check). */
         size_t n = q.tps[i].topic.len > 0 ? (size_t)q.tps[i].topic.len : 0;
-        if (n > BROOK_TOPIC_NAME_MAX)
-            n = BROOK_TOPIC_NAME_MAX;
-        memcpy(topic, q.tps[i].topic.p, n);
-        topic[n] = '\0';
-        q.tps[i].error = cluster_txn_verify_local(c->b, q.pid, q.epoch, topic, q.tps[i].partition);
+        char *name = arena_strndup(&c->nr->arena, q.tps[i].topic.p, n);
+        q.tps[i].error = name ? cluster_txn_verify_local(c->b, q.pid, q.epoch, name,
+                                                         q.tps[i].partition)
+                              : KERR_UNKNOWN_SERVER_ERROR;
     }
     resp_begin(&c->nr->resp, &c->h);
     txn_prepare_resp_encode(&c->nr->resp, &q);
