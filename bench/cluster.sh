@@ -171,8 +171,10 @@ fi
 # Cluster mode needs both halves: brookd that knows zookeeper.connect and a `brook` with
 # `cluster up` (which runs ZooKeeper and the nodes).
 DRY=
-if { "$BROOKD" --help; "$BROOKD" --help-config; } 2>&1 | grep -q 'zookeeper\.connect' &&
-    "$BROOK" cluster 2>&1 | grep -q 'brook cluster up'; then
+# (Both print their help with a usage exit code, so their output is read whole first: under
+# pipefail, `cmd | grep -q` would fail on that code.)
+HELP=$({ "$BROOKD" --help; "$BROOKD" --help-config; "$BROOK" cluster; } 2>&1)
+if grep -q 'zookeeper\.connect' <<<"$HELP" && grep -q 'brook cluster up' <<<"$HELP"; then
     CLUSTER_DIR=$WORK/cluster
     # Durability as in the rest of the sitting, said explicitly rather than left to the default.
     printf 'log.flush.mode=sync\n' >"$WORK/cluster.properties"
