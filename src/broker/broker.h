@@ -67,6 +67,7 @@ typedef struct broker {
     uv_timer_t cluster_timer;
     bool ready_logged, checked_in_doubt;
     int64_t last_in_doubt_ms;
+    int64_t last_forced_refresh_ms; /* Metadata for a topic not in the view (h_meta.c) */
     char incarnation[40];
 } broker;
 

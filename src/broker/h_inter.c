@@ -171,13 +171,24 @@ typedef struct group_marker_ctx {
     broker *b;
     inter_op *op;
     int16_t *error;
+    partition *p; /* the __consumer_offsets partition: its pstate keeps marker sequences */
+    int64_t pid, txn_seq;
+    int16_t epoch;
 } group_marker_ctx;
+
+static void note_marker(partition *p, int64_t pid, int16_t epoch, int64_t seq)
+{
+    if (seq > 0 && pstate_marker_applied(&p->log->ps, pid, epoch, seq) != 0)
+        LOG_WARN("txn", "%s: out of memory recording a marker sequence", p->log->name);
+}
 
 static void group_marker_done(void *ctx, bool ok)
 {
     group_marker_ctx *g = ctx;
     if (!ok)
         *g->error = KERR_KAFKA_STORAGE_ERROR;
+    else
+        note_marker(g->p, g->pid, g->epoch, g->txn_seq);
     g->op->groups_pending--;
     broker *b = g->b;
     free(g);
@@ -185,13 +196,20 @@ static void group_marker_done(void *ctx, bool ok)
 }
 
 /* A marker for a __consumer_offsets partition: ends the producer's pending offsets in
- * every group of that partition. */
-static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, inter_tp *tp)
+ * every group of that partition (a stale duplicate is dropped, as for data partitions). */
+static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, inter_tp *tp,
+                          partition *p)
 {
     if (!b->group_started) {
         tp->error = KERR_COORDINATOR_NOT_AVAILABLE;
         return;
     }
+    if (pstate_marker_is_stale(&p->log->ps, m->pid, m->txn_seq)) {
+        LOG_INFO("txn", "%s: dropping a stale marker of producer %lld (transaction %lld)",
+                 p->log->name, (long long)m->pid, (long long)m->txn_seq);
+        return;
+    }
+    int started = 0;
     group *g, *tmp;
     HASH_ITER(hh, b->grp.coord.groups, g, tmp) {
         gpending *pend = NULL;
@@ -200,11 +218,14 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
             continue;
         group_marker_ctx *gc = malloc(sizeof(*gc));
         BROOK_ASSERT(gc);
-        *gc = (group_marker_ctx){b, op, &tp->error};
+        *gc = (group_marker_ctx){b, op, &tp->error, p, m->pid, m->txn_seq, m->epoch};
         op->groups_pending++;
+        started++;
         group_service_txn_end(&b->grp, g->id, m->pid, m->commit, clock_wall_ms(),
                               group_marker_done, gc);
     }
+    if (started == 0)
+        note_marker(p, m->pid, m->epoch, m->txn_seq); /* nothing pending: done already */
 }
 
 void handle_write_txn_markers(req_ctx *c)
@@ -225,7 +246,7 @@ void handle_write_txn_markers(req_ctx *c)
             if (!p)
                 continue;
             if (kslice_eq_cstr(tp->topic, GROUP_LOG_TOPIC)) {
-                group_markers(b, op, m, tp);
+                group_markers(b, op, m, tp, p);
                 continue;
             }
             if (pstate_marker_is_stale(&p->log->ps, m->pid, m->txn_seq)) {
@@ -247,9 +268,7 @@ void handle_write_txn_markers(req_ctx *c)
                 continue;
             }
             store_mark_dirty(b->store, p);
-            if (m->txn_seq > 0 && pstate_marker_applied(&p->log->ps, m->pid, m->epoch,
-                                                        m->txn_seq) != 0)
-                LOG_WARN("txn", "%s: out of memory recording a marker sequence", p->log->name);
+            note_marker(p, m->pid, m->epoch, m->txn_seq);
             add_wait(op, p, off + 1, &tp->error);
         }
     }

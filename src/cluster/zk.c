@@ -433,6 +433,8 @@ static void step(zk_client *z)
     elect(z, zh);
     cluster_view *v = read_view(z, zh);
     if (!v) {
+        struct timespec pause = {0, 200 * 1000000L}; /* a failed read: retry soon, not hot */
+        nanosleep(&pause, NULL);
         wake(z, true);
         return;
     }
@@ -453,7 +455,7 @@ static void *thread_main(void *arg)
         if (!z->dirty && !z->expired) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 2; /* a periodic pass also retries failed registrations */
+            ts.tv_sec += 10; /* a periodic pass: retries a failed registration, re-reads */
             pthread_cond_timedwait(&z->cond, &z->mu, &ts);
             if (z->stop)
                 break;
