@@ -438,7 +438,12 @@ static void step(zk_client *z)
         wake(z, true);
         return;
     }
-    if (z->is_controller && (ensure_internal(z, zh, v) | reconcile_leaders(z, zh, v))) {
+    bool wrote = false;
+    if (z->is_controller) {
+        wrote = ensure_internal(z, zh, v);          /* both run: no short circuit */
+        wrote = reconcile_leaders(z, zh, v) || wrote;
+    }
+    if (wrote) {
         cv_unref(v); /* re-read what we wrote */
         v = read_view(z, zh);
         if (!v)
