@@ -27,24 +27,9 @@
 
 #include "cli/args.h"
 #include "cli/hist.h"
+#include "bench_util.h"
 
-#define DISK_BENCH_PATH_MAX 4096
 #define DISK_BENCH_BLOCK_MAX_KIB (64 * 1024)
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Writes all of buf at off, retrying short writes. Returns 0 or -1 with errno set. */
 static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
@@ -52,7 +37,7 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
     while (len > 0) {
         ssize_t n = pwrite(fd, buf, len, off);
         if (n < 0) {
-            if (errno == EINTR && !g_stop)
+            if (errno == EINTR && !bench_stop)
                 continue;
             return -1;
         }
@@ -95,12 +80,12 @@ static int bench_fdatasync(const struct disk_cfg *cfg, const char *path)
     fd = open_file(path);
     if (fd < 0)
         goto out_free;
-    int64_t start = now_us();
+    int64_t start = bench_now_us();
     int64_t deadline = start + cfg->sync_seconds * 1000000;
     int64_t ops = 0;
     /* Appends, like a log, so each fdatasync also has to persist the new file size. */
-    while (ops < cfg->sync_count && !g_stop && now_us() < deadline) {
-        int64_t t0 = now_us();
+    while (ops < cfg->sync_count && !bench_stop && bench_now_us() < deadline) {
+        int64_t t0 = bench_now_us();
         if (pwrite_all(fd, buf, (size_t)cfg->sync_bytes, (off_t)(ops * cfg->sync_bytes)) != 0) {
             fprintf(stderr, "brook-disk-bench: write %s: %s\n", path, strerror(errno));
             goto out_close;
@@ -109,10 +94,10 @@ static int bench_fdatasync(const struct disk_cfg *cfg, const char *path)
             fprintf(stderr, "brook-disk-bench: fdatasync %s: %s\n", path, strerror(errno));
             goto out_close;
         }
-        cli_hist_record(hist, (uint64_t)(now_us() - t0));
+        cli_hist_record(hist, (uint64_t)(bench_now_us() - t0));
         ops++;
     }
-    double secs = (double)(now_us() - start) / 1e6;
+    double secs = (double)(bench_now_us() - start) / 1e6;
     if (secs <= 0.0)
         secs = 1e-6;
     printf("fdatasync: %" PRId64 " appends of %" PRId64 " B + fdatasync in %.3f s = %.0f ops/s;"
@@ -149,12 +134,12 @@ static int bench_seqwrite(const struct disk_cfg *cfg, const char *path)
     int fd = open_file(path);
     if (fd < 0)
         goto out_free;
-    int64_t start = now_us();
+    int64_t start = bench_now_us();
     int64_t deadline = start + cfg->write_seconds * 1000000;
     int64_t written = 0;
     /* The time limit stops the writes early on a slow disk; the fdatasync that follows is
      * still timed, so the bandwidth stays honest whichever limit ended the loop. */
-    while (written < limit && !g_stop && now_us() < deadline) {
+    while (written < limit && !bench_stop && bench_now_us() < deadline) {
         size_t n = (size_t)(limit - written) < block ? (size_t)(limit - written) : block;
         if (pwrite_all(fd, buf, n, (off_t)written) != 0) {
             fprintf(stderr, "brook-disk-bench: write %s: %s\n", path, strerror(errno));
@@ -162,12 +147,12 @@ static int bench_seqwrite(const struct disk_cfg *cfg, const char *path)
         }
         written += (int64_t)n;
     }
-    int64_t wrote_us = now_us();
+    int64_t wrote_us = bench_now_us();
     if (fdatasync(fd) != 0) {
         fprintf(stderr, "brook-disk-bench: fdatasync %s: %s\n", path, strerror(errno));
         goto out_close;
     }
-    int64_t end = now_us();
+    int64_t end = bench_now_us();
     double secs = (double)(end - start) / 1e6;
     double write_s = (double)(wrote_us - start) / 1e6;
     double sync_s = (double)(end - wrote_us) / 1e6;
@@ -217,40 +202,16 @@ int main(int argc, char **argv)
          "size of each sequential write (default 1024)"},
     };
     size_t n_opts = sizeof(opts) / sizeof(opts[0]);
-    int prc = cli_args_parse("brook-disk-bench", argc - 1, argv + 1, opts, n_opts);
-    if (prc == 1 || prc < 0 || cfg.dir == NULL) {
-        if (prc == 0)
-            fprintf(stderr, "brook-disk-bench: --dir is required\n");
-        FILE *out = prc == 1 ? stdout : stderr;
-        fprintf(out, "usage: brook-disk-bench --dir DIR [flags]\n");
-        cli_args_usage(out, opts, n_opts);
-        return prc == 1 ? 0 : 2;
-    }
-    struct stat st;
-    if (stat(cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "brook-disk-bench: %s is not a directory\n", cfg.dir);
-        return 1;
-    }
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    char path[DISK_BENCH_PATH_MAX];
-    int n = snprintf(path, sizeof(path), "%s/brook-disk-bench.%ld.tmp", cfg.dir,
-                     (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        fprintf(stderr, "brook-disk-bench: directory path too long\n");
-        return 1;
-    }
+    char path[BENCH_PATH_MAX];
+    int rc = bench_dir_setup("brook-disk-bench", argc, argv, opts, n_opts, &cfg.dir, path,
+                             sizeof(path));
+    if (rc >= 0)
+        return rc;
     if (bench_fdatasync(&cfg, path) != 0)
         return 1;
-    if (g_stop)
+    if (bench_stop)
         return 1;
     if (bench_seqwrite(&cfg, path) != 0)
         return 1;
-    return g_stop ? 1 : 0;
+    return bench_stop ? 1 : 0;
 }

@@ -38,25 +38,10 @@
 
 #include "cli/args.h"
 #include "cli/hist.h"
+#include "bench_util.h"
 
-#define FLOOR_PATH_MAX 4096
 #define FLOOR_MSG_MAX 65536
 #define FLOOR_WARMUP 20
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Writes all of buf at off, retrying short writes. Returns 0 or -1 with errno set. */
 static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
@@ -64,7 +49,7 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
     while (len > 0) {
         ssize_t n = pwrite(fd, buf, len, off);
         if (n < 0) {
-            if (errno == EINTR && !g_stop)
+            if (errno == EINTR && !bench_stop)
                 continue;
             return -1;
         }
@@ -81,7 +66,7 @@ static int send_all(int fd, const char *buf, size_t len)
     while (len > 0) {
         ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EINTR && !g_stop)
+            if (errno == EINTR && !bench_stop)
                 continue;
             return -1;
         }
@@ -96,7 +81,7 @@ static int recv_all(int fd, char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = recv(fd, buf, len, 0);
-        if (n < 0 && errno == EINTR && !g_stop)
+        if (n < 0 && errno == EINTR && !bench_stop)
             continue;
         if (n <= 0)
             return -1;
@@ -184,9 +169,9 @@ struct floor_hists {
 static int iterate(const struct floor_cfg *cfg, int fd, off_t *off, int sock, const char *data,
                    char *msg, const char *path, struct floor_hists *h)
 {
-    int64_t t0 = now_us();
+    int64_t t0 = bench_now_us();
     for (int64_t s = 0; s < cfg->syncs; s++) {
-        int64_t s0 = now_us();
+        int64_t s0 = bench_now_us();
         if (pwrite_all(fd, data, (size_t)cfg->bytes, *off) != 0 || fdatasync(fd) != 0) {
             fprintf(stderr, "brook-floor-bench: write+fdatasync %s: %s\n", path,
                     strerror(errno));
@@ -194,20 +179,20 @@ static int iterate(const struct floor_cfg *cfg, int fd, off_t *off, int sock, co
         }
         *off += (off_t)cfg->bytes;
         if (h)
-            cli_hist_record(h->sync, (uint64_t)(now_us() - s0));
+            cli_hist_record(h->sync, (uint64_t)(bench_now_us() - s0));
     }
-    int64_t t1 = now_us();
+    int64_t t1 = bench_now_us();
     for (int64_t r = 0; r < cfg->round_trips; r++) {
-        int64_t r0 = now_us();
+        int64_t r0 = bench_now_us();
         if (send_all(sock, msg, (size_t)cfg->msg_bytes) != 0 ||
             recv_all(sock, msg, (size_t)cfg->msg_bytes) != 0) {
             fprintf(stderr, "brook-floor-bench: loopback round trip failed\n");
             return -1;
         }
         if (h)
-            cli_hist_record(h->rtt, (uint64_t)(now_us() - r0));
+            cli_hist_record(h->rtt, (uint64_t)(bench_now_us() - r0));
     }
-    int64_t t2 = now_us();
+    int64_t t2 = bench_now_us();
     if (h) {
         cli_hist_record(h->disk, (uint64_t)(t1 - t0));
         cli_hist_record(h->net, (uint64_t)(t2 - t1));
@@ -273,15 +258,15 @@ static int run(const struct floor_cfg *cfg, const char *path)
     /* A few untimed iterations first: the first writes allocate the file's first blocks and
      * the first round trips grow the sockets' windows, neither of which a running broker
      * pays per commit. */
-    for (int i = 0; i < FLOOR_WARMUP && !g_stop; i++)
+    for (int i = 0; i < FLOOR_WARMUP && !bench_stop; i++)
         if (iterate(cfg, fd, &off, sock, data, msg, path, NULL) != 0)
             goto out_sock;
-    int64_t start = now_us(), deadline = start + cfg->seconds * 1000000;
-    for (int64_t i = 0; i < cfg->iterations && !g_stop && now_us() < deadline; i++)
+    int64_t start = bench_now_us(), deadline = start + cfg->seconds * 1000000;
+    for (int64_t i = 0; i < cfg->iterations && !bench_stop && bench_now_us() < deadline; i++)
         if (iterate(cfg, fd, &off, sock, data, msg, path, &h) != 0)
             goto out_sock;
-    double secs = (double)(now_us() - start) / 1e6;
-    if (!g_stop) {
+    double secs = (double)(bench_now_us() - start) / 1e6;
+    if (!bench_stop) {
         report(cfg, &h, secs);
         rc = 0;
     }
@@ -332,34 +317,10 @@ int main(int argc, char **argv)
          "size of each round trip's message (default 64)"},
     };
     size_t n_opts = sizeof(opts) / sizeof(opts[0]);
-    int prc = cli_args_parse("brook-floor-bench", argc - 1, argv + 1, opts, n_opts);
-    if (prc == 1 || prc < 0 || cfg.dir == NULL) {
-        if (prc == 0)
-            fprintf(stderr, "brook-floor-bench: --dir is required\n");
-        FILE *out = prc == 1 ? stdout : stderr;
-        fprintf(out, "usage: brook-floor-bench --dir DIR [flags]\n");
-        cli_args_usage(out, opts, n_opts);
-        return prc == 1 ? 0 : 2;
-    }
-    struct stat st;
-    if (stat(cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "brook-floor-bench: %s is not a directory\n", cfg.dir);
-        return 1;
-    }
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    char path[FLOOR_PATH_MAX];
-    int n = snprintf(path, sizeof(path), "%s/brook-floor-bench.%ld.tmp", cfg.dir,
-                     (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        fprintf(stderr, "brook-floor-bench: directory path too long\n");
-        return 1;
-    }
+    char path[BENCH_PATH_MAX];
+    int rc = bench_dir_setup("brook-floor-bench", argc, argv, opts, n_opts, &cfg.dir, path,
+                             sizeof(path));
+    if (rc >= 0)
+        return rc;
     return run(&cfg, path) == 0 ? 0 : 1;
 }
