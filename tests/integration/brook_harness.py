@@ -124,7 +124,111 @@ def cluster_size():
     return int(v)
 
 
-class Broker:
+def tail_file(path, lines):
+    """The last `lines` lines of a log file (its last 64 KiB at most)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(data.splitlines()[-lines:])
+
+
+class ServerProcess:
+    """The life cycle shared by the servers tests start (brookd, ZooKeeper): the process,
+    its log file and temp dir, stop/kill/restart, close.  Subclasses set tmp, log_path,
+    proc, keep_tmp, closed and implement start()."""
+
+    tail_lines = 60
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _kill_proc(self):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # unkillable (D state): give up waiting
+                pass
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def stop(self, timeout=15.0):
+        """Clean shutdown: SIGTERM, wait up to `timeout`, then SIGKILL.  Returns the exit
+        code (brookd: 0 = clean; a JVM ended by SIGTERM: 143), or None if it had to be
+        killed."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._kill_proc()
+                with open(self.log_path, "ab") as log:
+                    log.write(b"===== harness: SIGTERM timed out, SIGKILLed\n")
+                return None
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def kill(self):
+        """kill -9, as a crash; returns once the process is gone."""
+        with open(self.log_path, "ab") as log:
+            log.write(b"\n===== harness: SIGKILL\n")
+        return self._kill_proc()
+
+    def crash_restart(self):
+        """kill -9, then restart on the same port and data dir."""
+        self.kill()
+        return self.start()
+
+    def restart(self, timeout=15.0):
+        """Clean stop (SIGTERM) then start on the same port; returns the stop exit code."""
+        rc = self.stop(timeout)
+        self.start()
+        return rc
+
+    def close(self):
+        if self.closed:
+            return
+        self._kill_proc()
+        _live.discard(self)
+        self.closed = True
+        if not self.keep_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print(f"brook_harness: kept {self.tmp}", file=sys.stderr)
+
+    def log_tail(self, lines=None):
+        return tail_file(self.log_path, lines or self.tail_lines)
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __del__(self):
+        try:
+            if not self.closed:
+                self.close()
+        except Exception:
+            pass
+
+
+class Broker(ServerProcess):
     """One brookd process with its own temp data dir; restartable on the same port.
 
     With BROOK_TEST_CLUSTER=N set, Broker(...) returns a cluster_harness.Cluster instead:
@@ -159,9 +263,6 @@ class Broker:
         if not self.port:
             raise BrokerError("broker has not been started")
         return f"127.0.0.1:{self.port}"
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
 
     # ----------------------------------------------------------------- lifecycle
     def _argv(self):
@@ -231,68 +332,6 @@ class Broker:
                     raise BrokerError(f"brookd not ready after {self.ready_timeout}s:\n{self.log_tail()}")
                 time.sleep(0.01)
 
-    def _kill_proc(self):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            try:
-                self.proc.send_signal(signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # unkillable (D state): give up waiting
-                pass
-        rc = self.proc.returncode
-        self.proc = None
-        return rc
-
-    def stop(self, timeout=15.0):
-        """Clean shutdown: SIGTERM, wait up to `timeout`, then SIGKILL.  Returns the exit
-        code (0 = clean), or None if it had to be killed."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self._kill_proc()
-                with open(self.log_path, "ab") as log:
-                    log.write(b"===== harness: SIGTERM timed out, SIGKILLed\n")
-                return None
-        rc = self.proc.returncode
-        self.proc = None
-        return rc
-
-    def kill(self):
-        """kill -9, as a crash; returns once the process is gone."""
-        with open(self.log_path, "ab") as log:
-            log.write(b"\n===== harness: SIGKILL\n")
-        return self._kill_proc()
-
-    def crash_restart(self):
-        """kill -9, then restart on the same port and data dir."""
-        self.kill()
-        return self.start()
-
-    def restart(self, timeout=15.0):
-        """Clean stop (SIGTERM) then start on the same port; returns the stop exit code."""
-        rc = self.stop(timeout)
-        self.start()
-        return rc
-
-    def close(self):
-        if self.closed:
-            return
-        self._kill_proc()
-        _live.discard(self)
-        self.closed = True
-        if not self.keep_tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        else:
-            print(f"brook_harness: kept {self.tmp}", file=sys.stderr)
-
     def admin_address(self, timeout=10.0):
         """Returns "HOST:PORT" of the admin HTTP listener of the current run, from its
         "admin ready listener=" line (logged right after the Kafka ready line)."""
@@ -302,26 +341,6 @@ class Broker:
                 m = ADMIN_READY_RE.search(f.read().decode("utf-8", "replace"))
             return f"{m.group(1)}:{m.group(2)}" if m else None
         return wait_until(find, timeout, what="admin ready line")
-
-    # ----------------------------------------------------------------- diagnostics
-    def log_tail(self, lines=60):
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                size = f.tell()
-                f.seek(max(0, size - 64 * 1024))
-                data = f.read().decode("utf-8", "replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(data.splitlines()[-lines:])
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
 
     def __exit__(self, exc_type, exc, tb):
         try:
@@ -337,12 +356,6 @@ class Broker:
             self.close()
         return False
 
-    def __del__(self):
-        try:
-            if not self.closed:
-                self.close()
-        except Exception:
-            pass
 
 
 # --------------------------------------------------------------------- test helpers

@@ -36,7 +36,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import Broker, BrokerError, _brookd_has_key, _live, _pdeathsig  # noqa: E402
+import raw_kafka  # noqa: E402
+from brook_harness import (Broker, BrokerError, ServerProcess, _brookd_has_key, _live,  # noqa: E402
+                           _pdeathsig, tail_file)
 
 ZK_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
 # Small, quick-starting JVM: ZooKeeper here serves a handful of clients.
@@ -118,9 +120,11 @@ def four_letter(address, cmd, timeout=2.0):
         return None
 
 
-class ZooKeeper:
+class ZooKeeper(ServerProcess):
     """One standalone ZooKeeper server with its own temp data dir; restartable on the same
     port and data dir (its state survives clean and SIGKILL restarts)."""
+
+    tail_lines = 40
 
     def __init__(self, name="zk", ready_timeout=60.0, keep_tmp=None, tmp_root=None, tick_ms=500):
         self.keep_tmp = (os.environ.get("BROOK_KEEP_TMP") == "1") if keep_tmp is None else keep_tmp
@@ -141,9 +145,6 @@ class ZooKeeper:
         if not self.port:
             raise BrokerError("zookeeper has not been started")
         return f"127.0.0.1:{self.port}"
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def four_letter(self, cmd, timeout=2.0):
         return four_letter(self.address, cmd, timeout)
@@ -221,74 +222,6 @@ class ZooKeeper:
                                   f"{self.log_tail()}")
             time.sleep(0.05)
 
-    def _kill_proc(self):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            try:
-                self.proc.send_signal(signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        rc = self.proc.returncode
-        self.proc = None
-        return rc
-
-    def stop(self, timeout=15.0):
-        """SIGTERM, wait up to `timeout`, then SIGKILL.  Returns the exit code (143 is a JVM
-        that ended on SIGTERM), or None if it had to be killed."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self._kill_proc()
-                return None
-        rc = self.proc.returncode
-        self.proc = None
-        return rc
-
-    def kill(self):
-        """kill -9, as a crash; returns once the process is gone."""
-        with open(self.log_path, "ab") as log:
-            log.write(b"\n===== harness: SIGKILL\n")
-        return self._kill_proc()
-
-    def restart(self, timeout=15.0):
-        """Clean stop then start on the same port and data dir; returns the stop code."""
-        rc = self.stop(timeout)
-        self.start()
-        return rc
-
-    def crash_restart(self):
-        self.kill()
-        return self.start()
-
-    def close(self):
-        if self.closed:
-            return
-        self._kill_proc()
-        _live.discard(self)
-        self.closed = True
-        if not self.keep_tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def log_tail(self, lines=40):
-        return _tail(self.log_path, lines)
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is not None:
@@ -300,52 +233,18 @@ class ZooKeeper:
         return False
 
 
-def _tail(path, lines):
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 64 * 1024))
-            data = f.read().decode("utf-8", "replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(data.splitlines()[-lines:])
-
-
 # --------------------------------------------------------------------- Metadata
 def _request(address, api_key, version, body, timeout):
-    """One Kafka request (header v1) to exactly this broker; returns the response body."""
-    host, port = address.rsplit(":", 1)
-    cid = b"brook-cluster-harness"
-    msg = struct.pack(">hhih", api_key, version, 7, len(cid)) + cid + body
-    with socket.create_connection((host, int(port)), timeout=timeout) as s:
-        s.settimeout(timeout)
-        s.sendall(struct.pack(">i", len(msg)) + msg)
-        buf = b""
-        while len(buf) < 4 or len(buf) < 4 + struct.unpack_from(">i", buf)[0]:
-            chunk = s.recv(65536)
-            if not chunk:
-                raise ConnectionError("connection closed")
-            buf += chunk
-    return buf[8:]  # size, correlation id
+    """One Kafka request (header v1) to exactly this broker; returns the response body.
+    Raises OSError (TimeoutError when it does not answer in time) / ConnectionError."""
+    try:
+        with raw_kafka.Conn(address, b"brook-cluster-harness", timeout) as c:
+            return c.request(api_key, version, body, f"API key {api_key}")[0]
+    except AssertionError as e:  # raw_kafka's "no answer within"
+        raise TimeoutError(str(e)) from None
 
 
-class _Reader:
-    def __init__(self, b):
-        self.b, self.off = b, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.b, self.off)
-        self.off += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
-
-    def string(self):
-        n = self.take(">h")
-        if n < 0:
-            return None
-        s = self.b[self.off:self.off + n].decode()
-        self.off += n
-        return s
-
+class _Reader(raw_kafka.Reader):
     def i32s(self):
         return [self.take(">i") for _ in range(self.take(">i"))]
 
