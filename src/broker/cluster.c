@@ -94,6 +94,18 @@ partition *broker_led_partition(broker *b, kslice topic, int32_t index, int16_t 
     return broker_partition(b, topic, index, err);
 }
 
+void cluster_refresh_if_unknown(broker *b, kslice topic)
+{
+    if (!b->zk || !b->view ||
+        cv_topic_find(b->view, (const char *)topic.p, topic.len > 0 ? (size_t)topic.len : 0))
+        return;
+    int64_t now = clock_mono_us() / 1000;
+    if (now - b->last_forced_refresh_ms < 100)
+        return;
+    b->last_forced_refresh_ms = now;
+    zk_refresh_sync(b->zk, 1000);
+}
+
 /* The internal partition that holds key's coordinator state. */
 static int32_t coordinator_partition(const broker *b, bool txn, kslice key)
 {

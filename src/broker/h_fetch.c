@@ -176,6 +176,8 @@ void handle_fetch(req_ctx *c)
         broker_reply_malformed(c, "Fetch");
         return;
     }
+    for (int32_t i = 0; i < op->q.ntopics; i++)
+        cluster_refresh_if_unknown(b, op->q.topics[i].name);
     bool must_answer;
     uint64_t avail = fetch_available(b, &op->q, &must_answer);
     int32_t wait = op->q.max_wait_ms;
@@ -241,6 +243,8 @@ void handle_list_offsets(req_ctx *c)
         broker_reply_malformed(c, "ListOffsets");
         return;
     }
+    for (int32_t i = 0; i < q.ntopics; i++)
+        cluster_refresh_if_unknown(b, q.topics[i].name);
     for (int32_t i = 0; i < q.ntopics; i++)
         for (int32_t k = 0; k < q.topics[i].nparts; k++) {
             listoffsets_part *lp = &q.topics[i].parts[k];

@@ -3,9 +3,7 @@
 
 #include "base/log.h"
 #include "broker/broker.h"
-#include "base/clock.h"
 #include "cluster/view.h"
-#include "cluster/zk.h"
 #include "proto/errors.h"
 #include "proto/msgs.h"
 
@@ -93,17 +91,8 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
 {
     broker *b = c->b;
     arena *a = &c->nr->arena;
-    /* A topic another node just created may not have reached our view yet (its watch is
-     * in flight): read ZooKeeper now, so creating on one node and asking another works.
-     * At most every 100 ms, so clients polling a missing topic cannot flood ZooKeeper. */
-    bool missing = false;
-    for (int32_t i = 0; b->view && i < q->ntopics && !missing; i++)
-        missing = !cv_topic_find(b->view, (const char *)q->topics[i].p, (size_t)q->topics[i].len);
-    int64_t now = clock_mono_us() / 1000;
-    if (missing && b->zk && now - b->last_forced_refresh_ms >= 100) {
-        b->last_forced_refresh_ms = now;
-        zk_refresh_sync(b->zk, 1000);
-    }
+    for (int32_t i = 0; i < q->ntopics; i++)
+        cluster_refresh_if_unknown(b, q->topics[i]);
     /* Auto-creation first: each refreshes the view, which must stay put while we fill. */
     for (int32_t i = 0; b->view && q->allow_auto_create && b->cfg.auto_create_topics_enable &&
                         i < q->ntopics; i++) {

@@ -251,6 +251,8 @@ void handle_produce(req_ctx *c)
         return;
     }
     produce_req *q = &op->q;
+    for (int32_t i = 0; i < q->ntopics; i++)
+        cluster_refresh_if_unknown(c->b, q->topics[i].name);
     op->verdict = NULL;
     op->verifying = 0;
     op->c = c;
