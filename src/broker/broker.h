@@ -104,11 +104,15 @@ bool broker_clustered(const broker *b);
 /* KERR_NONE when this node leads the partition; else NOT_LEADER_OR_FOLLOWER,
  * LEADER_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION. */
 int16_t cluster_leader_error(broker *b, kslice topic, int32_t partition);
-/* A topic another node just created may not be in our view yet (its ZooKeeper watch is
- * in flight): if `topic` is unknown, read ZooKeeper now (at most every 100 ms, so clients
- * polling a missing topic cannot flood it). Call only at the start of a handler: the
- * new view may create or delete local topics. */
-void cluster_refresh_if_unknown(broker *b, kslice topic);
+/* A topic or partitions another node just created may not be in our view yet (its
+ * ZooKeeper watch is in flight): if `topic`, or its `partition` (-1: any), is unknown,
+ * read ZooKeeper now (at most every 10 ms, so clients polling a missing topic cannot
+ * flood it). Call only at the start of a handler: the new view may create or delete
+ * local topics. */
+void cluster_refresh_if_unknown(broker *b, kslice topic, int32_t partition);
+/* The same, unconditionally (still at most every 10 ms): Metadata, whose answer must show
+ * topic changes made through any node before it was asked. */
+void cluster_refresh_now(broker *b);
 /* broker_partition() for requests only a leader serves; *epoch (may be NULL) gets the
  * leader epoch (0 on a single node). */
 partition *broker_led_partition(broker *b, kslice topic, int32_t index, int16_t *err,

@@ -94,13 +94,21 @@ partition *broker_led_partition(broker *b, kslice topic, int32_t index, int16_t 
     return broker_partition(b, topic, index, err);
 }
 
-void cluster_refresh_if_unknown(broker *b, kslice topic)
+void cluster_refresh_if_unknown(broker *b, kslice topic, int32_t partition)
 {
-    if (!b->zk || !b->view ||
-        cv_topic_find(b->view, (const char *)topic.p, topic.len > 0 ? (size_t)topic.len : 0))
+    if (!b->zk || !b->view)
         return;
+    const cv_topic *t =
+        cv_topic_find(b->view, (const char *)topic.p, topic.len > 0 ? (size_t)topic.len : 0);
+    if (t && partition < t->nparts)
+        return;
+    cluster_refresh_now(b);
+}
+
+void cluster_refresh_now(broker *b)
+{
     int64_t now = clock_mono_us() / 1000;
-    if (now - b->last_forced_refresh_ms < 100)
+    if (!b->zk || now - b->last_forced_refresh_ms < 10)
         return;
     b->last_forced_refresh_ms = now;
     zk_refresh_sync(b->zk, 1000);

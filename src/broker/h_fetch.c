@@ -177,7 +177,8 @@ void handle_fetch(req_ctx *c)
         return;
     }
     for (int32_t i = 0; i < op->q.ntopics; i++)
-        cluster_refresh_if_unknown(b, op->q.topics[i].name);
+        for (int32_t k = 0; k < op->q.topics[i].nparts; k++)
+            cluster_refresh_if_unknown(b, op->q.topics[i].name, op->q.topics[i].parts[k].index);
     bool must_answer;
     uint64_t avail = fetch_available(b, &op->q, &must_answer);
     int32_t wait = op->q.max_wait_ms;
@@ -244,7 +245,8 @@ void handle_list_offsets(req_ctx *c)
         return;
     }
     for (int32_t i = 0; i < q.ntopics; i++)
-        cluster_refresh_if_unknown(b, q.topics[i].name);
+        for (int32_t k = 0; k < q.topics[i].nparts; k++)
+            cluster_refresh_if_unknown(b, q.topics[i].name, q.topics[i].parts[k].index);
     for (int32_t i = 0; i < q.ntopics; i++)
         for (int32_t k = 0; k < q.topics[i].nparts; k++) {
             listoffsets_part *lp = &q.topics[i].parts[k];

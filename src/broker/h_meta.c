@@ -91,8 +91,7 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
 {
     broker *b = c->b;
     arena *a = &c->nr->arena;
-    for (int32_t i = 0; i < q->ntopics; i++)
-        cluster_refresh_if_unknown(b, q->topics[i]);
+    cluster_refresh_now(b);
     /* Auto-creation first: each refreshes the view, which must stay put while we fill. */
     for (int32_t i = 0; b->view && q->allow_auto_create && b->cfg.auto_create_topics_enable &&
                         i < q->ntopics; i++) {

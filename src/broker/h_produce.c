@@ -252,7 +252,8 @@ void handle_produce(req_ctx *c)
     }
     produce_req *q = &op->q;
     for (int32_t i = 0; i < q->ntopics; i++)
-        cluster_refresh_if_unknown(c->b, q->topics[i].name);
+        for (int32_t k = 0; k < q->topics[i].nparts; k++)
+            cluster_refresh_if_unknown(c->b, q->topics[i].name, q->topics[i].parts[k].index);
     op->verdict = NULL;
     op->verifying = 0;
     op->c = c;
