@@ -22,6 +22,7 @@
 #include "broker/broker.h"
 #include "cluster/zk.h"
 #include "net/peer.h"
+#include "proto/ident.h"
 #include "proto/errors.h"
 #include "proto/inter_msgs.h"
 
@@ -114,14 +115,16 @@ void cluster_refresh_now(broker *b)
     zk_refresh_sync(b->zk, 1000);
 }
 
-/* The internal partition that holds key's coordinator state. */
+/* The internal partition that holds key's coordinator state: the hash of the id's
+ * internal form (proto/ident.h), whole, as the services compute it. */
 static int32_t coordinator_partition(const broker *b, bool txn, kslice key)
 {
-    char buf[512];
-    size_t n = (size_t)key.len < sizeof(buf) - 1 ? (size_t)key.len : sizeof(buf) - 1;
-    memcpy(buf, key.p, n);
-    buf[n] = '\0';
-    return txn_log_partition_for(buf, txn ? b->cfg.txn_log_partitions : b->cfg.offsets_partitions);
+    char *id = ident_decode_dup(key.len >= 0 ? key : kslice_cstr(""));
+    BROOK_ASSERT(id);
+    int32_t part = txn_log_partition_for(id, txn ? b->cfg.txn_log_partitions
+                                                 : b->cfg.offsets_partitions);
+    free(id);
+    return part;
 }
 
 int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node)

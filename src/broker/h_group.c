@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "proto/ident.h"
 #include "proto/errors.h"
 #include "proto/group_msgs.h"
 #include "proto/inter_msgs.h"
@@ -24,10 +25,8 @@ static void finish(req_ctx *c)
     net_request_done(c->nr);
 }
 
-static char *cstr(req_ctx *c, kslice s)
-{
-    return s.len >= 0 ? arena_strndup(&c->nr->arena, s.p, (size_t)s.len) : NULL;
-}
+/* Ids taken from the wire as C strings keep every byte (proto/ident.h). */
+static char *cstr(req_ctx *c, kslice s) { return ident_decode(&c->nr->arena, s); }
 
 /* The group coordinator answers a parked JoinGroup/SyncGroup (or anything else). */
 void group_on_action(void *ctx, const group_action *a)
@@ -116,7 +115,14 @@ void handle_join_group(req_ctx *c)
     ja.protocol_len = lens;
     /* Kafka's member ids: client id, a dash, and something unique. */
     static uint64_t counter;
-    snprintf(fresh, 300, "%.200s-%llx-%llx", ja.client_id, (unsigned long long)clock_mono_us(),
+    int keep = 0; /* at most 200 bytes, never cutting an escaped byte (proto/ident.h) */
+    while (ja.client_id[keep]) {
+        int step = (uint8_t)ja.client_id[keep] == 0xC0 && ja.client_id[keep + 1] ? 2 : 1;
+        if (keep + step > 200)
+            break;
+        keep += step;
+    }
+    snprintf(fresh, 300, "%.*s-%llx-%llx", keep, ja.client_id, (unsigned long long)clock_mono_us(),
              (unsigned long long)++counter);
     ja.new_member_id = fresh;
     group_join(&c->b->grp.coord, (group_req)(uintptr_t)c, &ja, clock_wall_ms());
@@ -154,8 +160,8 @@ void handle_sync_group(req_ctx *c)
         lens[i] = q.assignments[i].assignment.len > 0 ? q.assignments[i].assignment.len : 0;
     }
     group_sync(&c->b->grp.coord, (group_req)(uintptr_t)c, c->h.api_version, cstr(c, q.group_id),
-               q.generation_id, cstr(c, q.member_id), q.nassignments, ids, as, lens,
-               clock_wall_ms());
+               q.generation_id, cstr(c, q.member_id), cstr(c, q.group_instance_id),
+               q.nassignments, ids, as, lens, clock_wall_ms());
     run_actions(c);
 }
 
@@ -177,7 +183,8 @@ void handle_heartbeat(req_ctx *c)
     int16_t err = cluster_coordinator_error(c->b, false, q.group_id);
     if (err == KERR_NONE)
         err = group_heartbeat(&c->b->grp.coord, cstr(c, q.group_id), q.generation_id,
-                                  cstr(c, q.member_id), clock_wall_ms());
+                              cstr(c, q.member_id), cstr(c, q.group_instance_id),
+                              clock_wall_ms());
     reply_error_only(c, err);
 }
 
@@ -206,7 +213,7 @@ typedef struct commit_op {
     int32_t ntopics;
     bool txn;
     /* TxnOffsetCommit, kept across the coordinator's verification */
-    const char *gid, *member;
+    const char *gid, *member, *instance;
     int64_t pid;
     int32_t generation;
 } commit_op;
@@ -252,7 +259,7 @@ static void commit_offsets(commit_op *op, const char *group_id, int64_t pid, int
             p->error_code = perr;
             if (perr == KERR_NONE && offs && topic)
                 offs[n++] = (gs_offset){topic, p->index, p->offset, p->leader_epoch,
-                                        p->metadata.len >= 0 ? cstr(c, p->metadata) : ""};
+                                        p->metadata};
         }
     }
     if (n == 0) {
@@ -278,8 +285,8 @@ void handle_offset_commit(req_ctx *c)
     int16_t err = cluster_coordinator_error(c->b, false, q.group_id);
     if (err == KERR_NONE)
         err = group_commit_check(&c->b->grp.coord, gid, q.generation_id,
-                                 q.member_id.len >= 0 ? cstr(c, q.member_id) : "", false,
-                                 clock_wall_ms());
+                                 q.member_id.len >= 0 ? cstr(c, q.member_id) : "",
+                                 cstr(c, q.group_instance_id), false, clock_wall_ms());
     commit_offsets(op, gid, -1, err);
 }
 
@@ -299,7 +306,7 @@ static void fill_offset(const group *g, const char *topic, offset_part *p, bool 
     if (o) {
         p->offset = o->offset;
         p->leader_epoch = o->leader_epoch;
-        p->metadata = kslice_cstr(o->metadata);
+        p->metadata = (kslice){o->metadata, o->metadata_len};
     }
 }
 
@@ -470,8 +477,8 @@ static void txn_commit_checked(commit_op *op, int16_t err)
 {
     req_ctx *c = op->c;
     if (err == KERR_NONE)
-        err = group_commit_check(&c->b->grp.coord, op->gid, op->generation, op->member, true,
-                                 clock_wall_ms());
+        err = group_commit_check(&c->b->grp.coord, op->gid, op->generation, op->member,
+                                 op->instance, true, clock_wall_ms());
     commit_offsets(op, op->gid, op->pid, err);
 }
 
@@ -511,6 +518,7 @@ void handle_txn_offset_commit(req_ctx *c)
     op->pid = q.producer_id;
     op->generation = q.generation_id;
     op->member = q.member_id.len >= 0 ? cstr(c, q.member_id) : "";
+    op->instance = cstr(c, q.group_instance_id);
     int16_t err = cluster_coordinator_error(b, false, q.group_id);
     if (err != KERR_NONE) {
         commit_offsets(op, op->gid, op->pid, err);

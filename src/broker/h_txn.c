@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "broker/broker.h"
 #include "cluster/view.h"
+#include "proto/ident.h"
 #include "proto/errors.h"
 #include "proto/msgs.h"
 #include "txn/pid_alloc.h"
@@ -37,7 +38,7 @@ static int16_t map_fenced(const req_ctx *c, int16_t err)
 
 static char *txn_id_cstr(req_ctx *c, kslice id)
 {
-    return id.len > 0 ? arena_strndup(&c->nr->arena, id.p, (size_t)id.len) : NULL;
+    return id.len > 0 ? ident_decode(&c->nr->arena, id) : NULL;
 }
 
 void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int16_t epoch)

@@ -77,6 +77,7 @@ static void offsets_free(goffset **h)
 static void member_free(gmember *m)
 {
     free(m->id);
+    free(m->replaced_id);
     free(m->instance_id);
     free(m->client_id);
     free(m->client_host);
@@ -433,6 +434,67 @@ static gmember *member_by_instance(const group *g, const char *instance)
     return NULL;
 }
 
+/* KIP-345 fencing: a request that names a group.instance.id whose static member now has
+ * another member id comes from a zombie (the instance restarted elsewhere). */
+static bool instance_fenced(const group *g, const char *member_id, const char *instance_id)
+{
+    const gmember *owner = g ? member_by_instance(g, instance_id) : NULL;
+    return owner && member_id && strcmp(owner->id, member_id) != 0;
+}
+
+static void emit_join_current(group_coord *c, group *g, group_req req, int16_t version,
+                              const char *member_id, const char *leader)
+{
+    group_action *r = emit(c, GA_JOIN_REPLY, g, req);
+    r->version = version;
+    r->member_id = member_id;
+    r->generation = g->generation;
+    r->protocol_name = g->protocol_name;
+    r->leader = leader;
+}
+
+/* KIP-345: a static member that restarts (JoinGroup with no member id and a known
+ * group.instance.id) takes its old member's place under a new id and keeps its
+ * assignment; requests still parked under the old id are fenced. In a Stable group whose
+ * protocol choice does not change, nothing rebalances: the member gets the current
+ * generation back, with the leader id as it was before the replacement (so a restarted
+ * leader does not compute a new assignment that a Stable group would never hand out),
+ * and then its old assignment from SyncGroup. Any other state rebalances as usual. */
+static void static_rejoin(group_coord *c, group *g, gmember *m, group_req req,
+                          const join_args *a, int64_t now_ms)
+{
+    if (m->join_req)
+        reply_error(c, g, GA_JOIN_REPLY, m->join_req, m->join_version, m->id,
+                    KERR_FENCED_INSTANCE_ID);
+    if (m->sync_req)
+        reply_error(c, g, GA_SYNC_REPLY, m->sync_req, 0, m->id, KERR_FENCED_INSTANCE_ID);
+    m->join_req = m->sync_req = 0;
+    bool was_leader = g->leader && strcmp(g->leader, m->id) == 0;
+    free(m->replaced_id);
+    m->replaced_id = m->id;
+    m->id = dup_or_null(a->new_member_id);
+    if (was_leader) {
+        free(g->leader);
+        g->leader = dup_or_null(m->id);
+    }
+    set_protocols(m, a);
+    free(m->client_id);
+    m->client_id = dup_or_null(a->client_id ? a->client_id : "");
+    m->session_timeout_ms = a->session_timeout_ms;
+    m->rebalance_timeout_ms = a->rebalance_timeout_ms;
+    m->deadline_ms = now_ms + a->session_timeout_ms;
+    gmember *leader = g->leader ? member_find(g, g->leader) : NULL;
+    if (g->state == GROUP_STABLE && leader && g->protocol_name &&
+        strcmp(select_protocol(g, leader), g->protocol_name) == 0) {
+        emit_join_current(c, g, req, a->version, m->id, was_leader ? m->replaced_id : g->leader);
+        return;
+    }
+    m->join_req = req;
+    m->join_version = a->version;
+    prepare_rebalance(c, g, now_ms);
+    maybe_complete_join(c, g, now_ms);
+}
+
 void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_ms)
 {
     const char *mid = a->member_id ? a->member_id : "";
@@ -465,17 +527,10 @@ void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_m
         return;
     }
     if (!*mid) {
-        /* Static members reclaim their place with a new member id; the old id is gone. */
         gmember *old = member_by_instance(g, a->instance_id);
         if (old) {
-            if (old->join_req)
-                reply_error(c, g, GA_JOIN_REPLY, old->join_req, old->join_version, old->id,
-                            KERR_UNKNOWN_MEMBER_ID);
-            if (old->sync_req)
-                reply_error(c, g, GA_SYNC_REPLY, old->sync_req, 0, old->id,
-                            KERR_UNKNOWN_MEMBER_ID);
-            old->join_req = old->sync_req = 0;
-            member_remove(g, old);
+            static_rejoin(c, g, old, req, a, now_ms);
+            return;
         }
         if (a->version >= 4 && !a->instance_id) {
             pending_id_add(g, a->new_member_id, now_ms + a->session_timeout_ms);
@@ -484,6 +539,9 @@ void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_m
             return;
         }
         mid = a->new_member_id;
+    } else if (instance_fenced(g, mid, a->instance_id)) {
+        reply_error(c, g, GA_JOIN_REPLY, req, a->version, mid, KERR_FENCED_INSTANCE_ID);
+        return;
     } else if (!m) {
         int pi = pending_id_find(g, mid);
         if (pi < 0) {
@@ -519,12 +577,7 @@ void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_m
     } else if ((g->state == GROUP_STABLE || g->state == GROUP_COMPLETING_REBALANCE) &&
                !changed && !is_leader) {
         /* A follower rejoining unchanged gets the current generation back. */
-        group_action *r = emit(c, GA_JOIN_REPLY, g, req);
-        r->version = a->version;
-        r->member_id = m->id;
-        r->generation = g->generation;
-        r->protocol_name = g->protocol_name;
-        r->leader = g->leader;
+        emit_join_current(c, g, req, a->version, m->id, g->leader);
         m->join_req = 0;
     } else {
         prepare_rebalance(c, g, now_ms);
@@ -533,11 +586,16 @@ void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_m
 }
 
 void group_sync(group_coord *c, group_req req, int16_t version, const char *group_id,
-                int32_t generation, const char *member_id, int n, const char **member_ids,
-                const uint8_t **assignments, const int32_t *lens, int64_t now_ms)
+                int32_t generation, const char *member_id, const char *instance_id, int n,
+                const char **member_ids, const uint8_t **assignments, const int32_t *lens,
+                int64_t now_ms)
 {
     group *g = group_find(c, group_id);
     gmember *m = g ? member_find(g, member_id) : NULL;
+    if (instance_fenced(g, member_id, instance_id)) {
+        reply_error(c, g, GA_SYNC_REPLY, req, version, member_id, KERR_FENCED_INSTANCE_ID);
+        return;
+    }
     if (!m) {
         reply_error(c, g, GA_SYNC_REPLY, req, version, member_id, KERR_UNKNOWN_MEMBER_ID);
         return;
@@ -589,10 +647,12 @@ void group_sync(group_coord *c, group_req req, int16_t version, const char *grou
 }
 
 int16_t group_heartbeat(group_coord *c, const char *group_id, int32_t generation,
-                        const char *member_id, int64_t now_ms)
+                        const char *member_id, const char *instance_id, int64_t now_ms)
 {
     group *g = group_find(c, group_id);
     gmember *m = g ? member_find(g, member_id) : NULL;
+    if (instance_fenced(g, member_id, instance_id))
+        return KERR_FENCED_INSTANCE_ID;
     if (!m)
         return KERR_UNKNOWN_MEMBER_ID;
     m->deadline_ms = now_ms + m->session_timeout_ms;
@@ -653,7 +713,8 @@ void group_tick(group_coord *c, int64_t now_ms)
 }
 
 int16_t group_commit_check(group_coord *c, const char *group_id, int32_t generation,
-                           const char *member_id, bool txn, int64_t now_ms)
+                           const char *member_id, const char *instance_id, bool txn,
+                           int64_t now_ms)
 {
     if (!group_id || !*group_id)
         return KERR_INVALID_GROUP_ID;
@@ -669,6 +730,8 @@ int16_t group_commit_check(group_coord *c, const char *group_id, int32_t generat
     bool anonymous = generation < 0 && (!member_id || !*member_id);
     if (anonymous && (g->state == GROUP_EMPTY || txn))
         return KERR_NONE;
+    if (instance_fenced(g, member_id, instance_id))
+        return KERR_FENCED_INSTANCE_ID;
     gmember *m = member_id ? member_find(g, member_id) : NULL;
     if (!m)
         return KERR_UNKNOWN_MEMBER_ID;
@@ -681,7 +744,7 @@ int16_t group_commit_check(group_coord *c, const char *group_id, int32_t generat
 }
 
 static void offset_put(goffset **h, const char *topic, int32_t partition, int64_t offset,
-                       int32_t leader_epoch, const char *metadata, int64_t commit_ms)
+                       int32_t leader_epoch, kslice metadata, int64_t commit_ms)
 {
     char key[256];
     size_t tl = strlen(topic);
@@ -703,14 +766,21 @@ static void offset_put(goffset **h, const char *topic, int32_t partition, int64_
     }
     o->offset = offset;
     o->leader_epoch = leader_epoch;
+    int32_t mlen = metadata.len > 0 ? metadata.len : 0;
+    uint8_t *m = malloc((size_t)mlen + 1);
+    BROOK_ASSERT(m);
+    if (mlen)
+        memcpy(m, metadata.p, (size_t)mlen);
+    m[mlen] = 0;
     free(o->metadata);
-    o->metadata = dup_or_null(metadata ? metadata : "");
+    o->metadata = m;
+    o->metadata_len = mlen;
     o->commit_ms = commit_ms;
 }
 
 void group_apply_offset(group_coord *c, const char *group_id, int64_t pid, const char *topic,
                         int32_t partition, int64_t offset, int32_t leader_epoch,
-                        const char *metadata, int64_t commit_ms)
+                        kslice metadata, int64_t commit_ms)
 {
     group *g = group_get(c, group_id);
     if (g->state == GROUP_DEAD)
@@ -741,7 +811,7 @@ void group_apply_txn_end(group_coord *c, const char *group_id, int64_t pid, bool
     if (commit)
         for (goffset *o = p->offsets; o; o = o->hh.next)
             offset_put(&g->offsets, o->topic, o->partition, o->offset, o->leader_epoch,
-                       o->metadata, o->commit_ms);
+                       (kslice){o->metadata, o->metadata_len}, o->commit_ms);
     HASH_DEL(g->pending, p);
     offsets_free(&p->offsets);
     free(p);

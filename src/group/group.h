@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "base/buf.h"
+
 enum group_state {
     GROUP_EMPTY = 0,
     GROUP_PREPARING_REBALANCE,
@@ -52,6 +54,7 @@ typedef struct gmember {
     group_req join_req;  /* a JoinGroup waiting for the rebalance to complete */
     int16_t join_version;
     group_req sync_req;  /* a SyncGroup waiting for the leader's assignment */
+    char *replaced_id;   /* static member: the id it had before its last restart */
     bool joined;         /* rejoined in the rebalance in progress */
 } gmember;
 
@@ -63,7 +66,8 @@ typedef struct goffset {
     int32_t partition;
     int64_t offset;
     int32_t leader_epoch;
-    char *metadata;
+    uint8_t *metadata; /* commit metadata: any bytes, NUL included (never NULL) */
+    int32_t metadata_len;
     int64_t commit_ms;
     UT_hash_handle hh;
 } goffset;
@@ -156,23 +160,28 @@ typedef struct join_args {
 } join_args;
 
 void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_ms);
+/* instance_id (group.instance.id, NULL for a dynamic member) is checked as Kafka does:
+ * naming a static member that now has another member id is FENCED_INSTANCE_ID. */
 void group_sync(group_coord *c, group_req req, int16_t version, const char *group_id,
-                int32_t generation, const char *member_id, int n, const char **member_ids,
-                const uint8_t **assignments, const int32_t *lens, int64_t now_ms);
+                int32_t generation, const char *member_id, const char *instance_id, int n,
+                const char **member_ids, const uint8_t **assignments, const int32_t *lens,
+                int64_t now_ms);
 /* Heartbeat and LeaveGroup answer at once: they return the Kafka error code. */
 int16_t group_heartbeat(group_coord *c, const char *group_id, int32_t generation,
-                        const char *member_id, int64_t now_ms);
+                        const char *member_id, const char *instance_id, int64_t now_ms);
 int16_t group_leave(group_coord *c, const char *group_id, const char *member_id, int64_t now_ms);
 void group_tick(group_coord *c, int64_t now_ms);
 
 /* OffsetCommit / TxnOffsetCommit: may these offsets be stored? (creates a simple group
  * for a generation -1 commit to an unknown group). Returns a Kafka error code. */
 int16_t group_commit_check(group_coord *c, const char *group_id, int32_t generation,
-                           const char *member_id, bool txn, int64_t now_ms);
-/* Applies durable offsets: committed (pid < 0) or pending for producer pid. */
+                           const char *member_id, const char *instance_id, bool txn,
+                           int64_t now_ms);
+/* Applies durable offsets: committed (pid < 0) or pending for producer pid. The metadata
+ * bytes are copied whole (a null slice stores as empty). */
 void group_apply_offset(group_coord *c, const char *group_id, int64_t pid, const char *topic,
                         int32_t partition, int64_t offset, int32_t leader_epoch,
-                        const char *metadata, int64_t commit_ms);
+                        kslice metadata, int64_t commit_ms);
 /* Applies a durable transaction end: pending offsets of pid become committed or vanish. */
 void group_apply_txn_end(group_coord *c, const char *group_id, int64_t pid, bool commit);
 /* Applies a durable generation record (replay). */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -24,7 +25,7 @@ struct gs_wait {
     gs_offset *offs;
     int n;
     int64_t now_ms;
-    gs_wait *next;
+    gs_wait *prev, *next; /* utlist DL: FIFO, oldest at the head */
 };
 
 static partition *partition_for(group_service *s, const char *group_id)
@@ -76,10 +77,10 @@ static int64_t append_records(group_service *s, const char *group_id, wr *keys, 
     return end;
 }
 
-static void wait_add(group_service *s, gs_wait *w) {
-    w->next = s->waits;
-    s->waits = w;
-}
+/* Waits are kept in arrival order and completed from the oldest, so commits of one
+ * group that become durable in the same flush take effect in the order they arrived
+ * (the newest offset wins in memory, as it does in the log). */
+static void wait_add(group_service *s, gs_wait *w) { DL_APPEND(s->waits, w); }
 
 static gs_wait *wait_new(const char *group_id, int kind, int64_t pid, gs_done_fn done, void *ctx)
 {
@@ -98,7 +99,7 @@ static void wait_free(gs_wait *w)
 {
     for (int i = 0; i < w->n; i++) {
         free((char *)w->offs[i].topic);
-        free((char *)w->offs[i].metadata);
+        free((uint8_t *)w->offs[i].metadata.p);
     }
     free(w->offs);
     free(w->group_id);
@@ -145,13 +146,17 @@ void group_service_commit(group_service *s, const char *group_id, int64_t pid,
         voff[i] = values.len;
         wr_i64(&values, offs[i].offset);
         wr_i32(&values, offs[i].leader_epoch);
-        put_str(&values, offs[i].metadata);
+        wr_str(&values, offs[i].metadata.len >= 0 ? offs[i].metadata : kslice_cstr(""));
         wr_i64(&values, now_ms);
         vlen[i] = (int32_t)(values.len - voff[i]);
         w->offs[i] = offs[i];
         w->offs[i].topic = strdup(offs[i].topic);
-        w->offs[i].metadata = strdup(offs[i].metadata ? offs[i].metadata : "");
-        BROOK_ASSERT(w->offs[i].topic && w->offs[i].metadata);
+        int32_t mlen = offs[i].metadata.len > 0 ? offs[i].metadata.len : 0;
+        uint8_t *meta = malloc((size_t)mlen + 1);
+        BROOK_ASSERT(w->offs[i].topic && meta);
+        if (mlen)
+            memcpy(meta, offs[i].metadata.p, (size_t)mlen);
+        w->offs[i].metadata = (kslice){meta, mlen};
     }
     int64_t end = keys.oom || values.oom ? -1
                                          : append_records(s, group_id, &keys, &values, koff, voff,
@@ -256,19 +261,18 @@ void group_service_flush_actions(group_service *s, int64_t now_ms)
 void group_service_progress(group_service *s, int64_t now_ms)
 {
     BROOK_UNUSED(now_ms);
-    gs_wait **pp = &s->waits;
-    while (*pp) {
-        gs_wait *w = *pp;
+    gs_wait *w = s->waits;
+    while (w) {
         bool gone = w->p == NULL;
         bool failed = !gone && w->p->log->failed &&
                       store_high_watermark(s->store, w->p) < w->need;
         if (!gone && !failed && store_high_watermark(s->store, w->p) < w->need) {
-            pp = &w->next;
+            w = w->next;
             continue;
         }
-        *pp = w->next;
+        DL_DELETE(s->waits, w);
         wait_finish(s, w, !gone && !failed);
-        pp = &s->waits; /* a callback may have added waits */
+        w = s->waits; /* a callback may have added or completed waits: rescan in order */
     }
 }
 
@@ -303,12 +307,11 @@ static void replay_record(void *ctx, const rb_record *rec)
         int32_t part = rd_i32(&k);
         int64_t off = rd_i64(&v);
         int32_t epoch = rd_i32(&v);
-        char *meta = get_str(&v);
+        kslice meta = rd_str(&v); /* borrowed from the record: applied copies it */
         int64_t ts = rd_i64(&v);
         if (topic && !k.err && !v.err)
             group_apply_offset(&s->coord, group, pid, topic, part, off, epoch, meta, ts);
         free(topic);
-        free(meta);
     } else if (type == 'E') {
         bool commit = rd_bool(&v);
         if (!k.err && !v.err)
@@ -368,7 +371,7 @@ void group_service_stop(group_service *s)
 {
     while (s->waits) {
         gs_wait *w = s->waits;
-        s->waits = w->next;
+        DL_DELETE(s->waits, w);
         if (w->done)
             w->done(w->ctx, false);
         wait_free(w);

@@ -44,7 +44,7 @@ typedef struct gs_offset {
     int32_t partition;
     int64_t offset;
     int32_t leader_epoch;
-    const char *metadata;
+    kslice metadata; /* any bytes; a null slice stores as empty */
 } gs_offset;
 
 int group_service_start(group_service *s, const group_config *cfg, store *st, metadata *md,

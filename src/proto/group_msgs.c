@@ -2,6 +2,7 @@
 #include "proto/group_msgs.h"
 
 #include "base/assert.h"
+#include "proto/ident.h"
 #include "proto/api.h"
 
 #define ARENA_ARRAY(a, type, n)                                                                \
@@ -38,14 +39,14 @@ void joingroup_resp_encode(wr *w, int16_t v, const joingroup_resp *m)
         wr_i32(w, 0);
     wr_i16(w, m->error_code);
     wr_i32(w, m->generation_id);
-    wr_cstr(w, m->protocol_name ? m->protocol_name : "");
-    wr_cstr(w, m->leader ? m->leader : "");
-    wr_cstr(w, m->member_id ? m->member_id : "");
+    wr_ident(w, m->protocol_name ? m->protocol_name : "");
+    wr_ident(w, m->leader ? m->leader : "");
+    wr_ident(w, m->member_id ? m->member_id : "");
     wr_array(w, m->nmembers);
     for (int32_t i = 0; i < m->nmembers; i++) {
-        wr_cstr(w, m->members[i].member_id);
+        wr_ident(w, m->members[i].member_id);
         if (v >= 5)
-            wr_cstr(w, m->members[i].group_instance_id);
+            wr_ident(w, m->members[i].group_instance_id);
         wr_bytes(w, (kslice){m->members[i].metadata, m->members[i].metadata_len});
         wr_tags(w);
     }
@@ -255,13 +256,13 @@ void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int3
         wr_i16(w, g[i].error_code);
         wr_str(w, g[i].group_id);
         wr_cstr(w, g[i].state ? g[i].state : "");
-        wr_cstr(w, g[i].protocol_type ? g[i].protocol_type : "");
-        wr_cstr(w, g[i].protocol_data ? g[i].protocol_data : "");
+        wr_ident(w, g[i].protocol_type ? g[i].protocol_type : "");
+        wr_ident(w, g[i].protocol_data ? g[i].protocol_data : "");
         wr_array(w, g[i].nmembers);
         for (int32_t k = 0; k < g[i].nmembers; k++) {
             const described_member *m = &g[i].members[k];
-            wr_cstr(w, m->member_id);
-            wr_cstr(w, m->client_id ? m->client_id : "");
+            wr_ident(w, m->member_id);
+            wr_ident(w, m->client_id ? m->client_id : "");
             wr_cstr(w, m->client_host ? m->client_host : "");
             wr_bytes(w, (kslice){m->metadata, m->metadata ? m->metadata_len : 0});
             wr_bytes(w, (kslice){m->assignment, m->assignment ? m->assignment_len : 0});
@@ -280,8 +281,8 @@ void listgroups_resp_encode(wr *w, int16_t v, int16_t error_code, const listed_g
     wr_i16(w, error_code);
     wr_array(w, n);
     for (int32_t i = 0; i < n; i++) {
-        wr_cstr(w, g[i].group_id);
-        wr_cstr(w, g[i].protocol_type ? g[i].protocol_type : "");
+        wr_ident(w, g[i].group_id);
+        wr_ident(w, g[i].protocol_type ? g[i].protocol_type : "");
         wr_tags(w);
     }
     wr_tags(w);

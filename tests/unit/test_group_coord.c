@@ -62,7 +62,7 @@ static void test_join_sync_two_members(void)
     const char *ids[] = {"m1"};
     const uint8_t *as[] = {(const uint8_t *)"A1"};
     const int32_t ls[] = {2};
-    group_sync(&c, 3, 3, "g", 1, "m1", 1, ids, as, ls, 2);
+    group_sync(&c, 3, 3, "g", 1, "m1", NULL, 1, ids, as, ls, 2);
     r = answer(&c, 3);
     CHECK(r && r->error == 0 && r->assignment_len == 2 && memcmp(r->assignment, "A1", 2) == 0);
     group *g = group_find(&c, "g");
@@ -72,7 +72,7 @@ static void test_join_sync_two_members(void)
     a = join("", "m2", 3);
     group_join(&c, 4, &a, 10);
     CHECK_EQ_INT(g->state, GROUP_PREPARING_REBALANCE);
-    CHECK_EQ_INT(group_heartbeat(&c, "g", 1, "m1", 11), 27); /* REBALANCE_IN_PROGRESS */
+    CHECK_EQ_INT(group_heartbeat(&c, "g", 1, "m1", NULL, 11), 27); /* REBALANCE_IN_PROGRESS */
     a = join("m1", "x", 5);
     group_join(&c, 5, &a, 12); /* everyone rejoined: completes */
     const group_action *r4 = answer(&c, 4), *r5 = answer(&c, 5);
@@ -85,21 +85,21 @@ static void test_join_sync_two_members(void)
     CHECK_EQ_INT(r4->nmembers, 0);
     group_coord_clear_actions(&c);
     /* The follower's sync waits for the leader's. */
-    group_sync(&c, 6, 3, "g", 2, "m2", 0, NULL, NULL, NULL, 13);
+    group_sync(&c, 6, 3, "g", 2, "m2", NULL, 0, NULL, NULL, NULL, 13);
     CHECK(answer(&c, 6) == NULL);
     const char *ids2[] = {"m1", "m2"};
     const uint8_t *as2[] = {(const uint8_t *)"P0", (const uint8_t *)"P1"};
     const int32_t ls2[] = {2, 2};
-    group_sync(&c, 7, 3, "g", 2, "m1", 2, ids2, as2, ls2, 14);
+    group_sync(&c, 7, 3, "g", 2, "m1", NULL, 2, ids2, as2, ls2, 14);
     r = answer(&c, 6);
     CHECK(r && r->assignment_len == 2 && memcmp(r->assignment, "P1", 2) == 0);
     /* Old generation fenced. */
-    CHECK_EQ_INT(group_heartbeat(&c, "g", 1, "m2", 15), 22);
-    CHECK_EQ_INT(group_heartbeat(&c, "g", 2, "m2", 15), 0);
-    CHECK_EQ_INT(group_heartbeat(&c, "g", 2, "nobody", 15), 25);
+    CHECK_EQ_INT(group_heartbeat(&c, "g", 1, "m2", NULL, 15), 22);
+    CHECK_EQ_INT(group_heartbeat(&c, "g", 2, "m2", NULL, 15), 0);
+    CHECK_EQ_INT(group_heartbeat(&c, "g", 2, "nobody", NULL, 15), 25);
     group_coord_clear_actions(&c);
     /* m2 stops heartbeating: expires, and the group rebalances to m1 alone. */
-    group_heartbeat(&c, "g", 2, "m1", 4000);
+    group_heartbeat(&c, "g", 2, "m1", NULL, 4000);
     group_tick(&c, 6000);
     CHECK_EQ_INT(g->nmembers, 1);
     CHECK_EQ_INT(g->state, GROUP_PREPARING_REBALANCE);
@@ -129,22 +129,25 @@ static void test_offsets_and_transactions(void)
     group_config gc = cfg();
     group_coord_init(&c, &gc);
     /* Unknown group: generation -1 creates a simple group, >= 0 is illegal. */
-    CHECK_EQ_INT(group_commit_check(&c, "s", 3, "m", false, 0), 22);
-    CHECK_EQ_INT(group_commit_check(&c, "s", -1, "", false, 0), 0);
-    group_apply_offset(&c, "s", -1, "t", 0, 42, -1, "meta", 1);
+    CHECK_EQ_INT(group_commit_check(&c, "s", 3, "m", NULL, false, 0), 22);
+    CHECK_EQ_INT(group_commit_check(&c, "s", -1, "", NULL, false, 0), 0);
+    /* Commit metadata is bytes: an embedded NUL and what follows it are kept. */
+    group_apply_offset(&c, "s", -1, "t", 0, 42, -1, (kslice){(const uint8_t *)"Hello\0world!", 12},
+                       1);
     group *g = group_find(&c, "s");
     const goffset *o = group_offset(g, "t", 0);
-    CHECK(o && o->offset == 42 && strcmp(o->metadata, "meta") == 0);
+    CHECK(o && o->offset == 42 && o->metadata_len == 12 &&
+          memcmp(o->metadata, "Hello\0world!", 12) == 0);
     /* Pending offsets of producer 1000: invisible, pending; abort drops them. */
-    group_apply_offset(&c, "s", 1000, "t", 0, 50, -1, "", 2);
+    group_apply_offset(&c, "s", 1000, "t", 0, 50, -1, kslice_cstr(""), 2);
     CHECK_EQ_INT(group_offset(g, "t", 0)->offset, 42);
     CHECK(group_offset_pending(g, "t", 0));
     group_apply_txn_end(&c, "s", 1000, false);
     CHECK(!group_offset_pending(g, "t", 0));
     CHECK_EQ_INT(group_offset(g, "t", 0)->offset, 42);
     /* Commit applies them. */
-    group_apply_offset(&c, "s", 1000, "t", 0, 60, -1, "", 3);
-    group_apply_offset(&c, "s", 1000, "t", 1, 7, -1, "", 3);
+    group_apply_offset(&c, "s", 1000, "t", 0, 60, -1, kslice_cstr(""), 3);
+    group_apply_offset(&c, "s", 1000, "t", 1, 7, -1, kslice_cstr(""), 3);
     group_apply_txn_end(&c, "s", 1000, true);
     CHECK_EQ_INT(group_offset(g, "t", 0)->offset, 60);
     CHECK_EQ_INT(group_offset(g, "t", 1)->offset, 7);
@@ -179,54 +182,213 @@ static void test_rejects(void)
     group_coord_free(&c);
 }
 
-/* Static membership: a member with group.instance.id rejoins with a new member id and
- * takes its old place; the old id is fenced. KIP-447: a transactional offset commit from
- * a stale generation or an unknown member is refused. */
-static void test_static_member_and_txn_fencing(void)
+/* Joins a static member (instance id) with no member id; fresh is the id handed out. */
+static void join_static(group_coord *c, group_req req, const char *instance, const char *fresh,
+                        int64_t now)
+{
+    join_args a = join("", fresh, 5);
+    a.instance_id = instance;
+    group_join(c, req, &a, now);
+}
+
+/* Two static members, a (leader, assignment "A") and b ("B"), Stable in generation 1 at
+ * time 3002 (c has an initial rebalance delay of 3000 ms). */
+static group *stable_static_pair(group_coord *c)
+{
+    join_static(c, 1, "host-a", "a1", 0);
+    join_static(c, 2, "host-b", "b1", 0);
+    group_tick(c, 3001); /* past the initial rebalance delay */
+    group *g = group_find(c, "g");
+    if (!CHECK(g && g->state == GROUP_COMPLETING_REBALANCE && g->generation == 1))
+        return NULL;
+    CHECK_EQ_STR(g->leader, "a1");
+    group_coord_clear_actions(c);
+    const char *ids[] = {"a1", "b1"};
+    const uint8_t *as[] = {(const uint8_t *)"A", (const uint8_t *)"B"};
+    const int32_t ls[] = {1, 1};
+    group_sync(c, 3, 3, "g", 1, "b1", "host-b", 0, NULL, NULL, NULL, 3002);
+    group_sync(c, 4, 3, "g", 1, "a1", "host-a", 2, ids, as, ls, 3002);
+    CHECK_EQ_INT(g->state, GROUP_STABLE);
+    group_coord_clear_actions(c);
+    return g;
+}
+
+/* KIP-345: a static member that restarts within its session takes its old place and
+ * assignment without a rebalance: same generation, the other member undisturbed, the old
+ * member id fenced. (Before the fix the old member was removed and the group rebalanced.) */
+static void test_static_restart_keeps_generation(void)
 {
     group_coord c;
     group_config gc = cfg();
+    gc.initial_rebalance_delay_ms = 3000; /* Kafka's default: must not matter here */
     group_coord_init(&c, &gc);
-    join_args a = join("", "s1", 5);
-    a.instance_id = "host-a";
-    group_join(&c, 1, &a, 0); /* static: no MEMBER_ID_REQUIRED round */
-    group_tick(&c, 1);
-    const group_action *r = answer(&c, 1);
-    if (!CHECK(r && r->error == 0 && strcmp(r->member_id, "s1") == 0))
-        return;
-    int32_t gen1 = r->generation;
-    group_coord_clear_actions(&c);
-    const char *ids[] = {"s1"};
-    const uint8_t *as[] = {(const uint8_t *)"A"};
-    const int32_t ls[] = {1};
-    group_sync(&c, 2, 3, "g", gen1, "s1", 1, ids, as, ls, 2);
-    group_coord_clear_actions(&c);
-    /* The same instance restarts: new member id s2 replaces s1. */
-    a = join("", "s2", 5);
-    a.instance_id = "host-a";
-    group_join(&c, 3, &a, 10);
-    group_tick(&c, 11);
-    r = answer(&c, 3);
-    if (!CHECK(r && r->error == 0 && strcmp(r->member_id, "s2") == 0))
-        return;
+    join_static(&c, 1, "host-a", "a1", 0);
+    join_static(&c, 2, "host-b", "b1", 0);
+    group_tick(&c, 3001);
     group *g = group_find(&c, "g");
-    CHECK_EQ_INT(g->nmembers, 1);
-    CHECK_EQ_INT(group_heartbeat(&c, "g", r->generation, "s1", 12), 25); /* the old id */
-    int32_t gen2 = r->generation;
-    CHECK(gen2 > gen1);
-    /* During CompletingRebalance a commit must wait; once Stable, the current member and
-     * generation pass and stale ones do not. */
-    CHECK_EQ_INT(group_commit_check(&c, "g", gen2, "s2", true, 13), 27);
-    const char *ids2[] = {"s2"};
-    group_sync(&c, 4, 3, "g", gen2, "s2", 1, ids2, as, ls, 13);
+    if (!CHECK(g && g->generation == 1))
+        return;
+    group_coord_clear_actions(&c);
+    const char *ids[] = {"a1", "b1"};
+    const uint8_t *as[] = {(const uint8_t *)"A", (const uint8_t *)"B"};
+    const int32_t ls[] = {1, 1};
+    group_sync(&c, 3, 3, "g", 1, "b1", "host-b", 0, NULL, NULL, NULL, 3002);
+    group_sync(&c, 4, 3, "g", 1, "a1", "host-a", 2, ids, as, ls, 3002);
+    if (!CHECK_EQ_INT(g->state, GROUP_STABLE))
+        return;
+    uint64_t rebalances = c.rebalances;
+    group_coord_clear_actions(&c);
+
+    /* b restarts: JoinGroup without member id, same instance id. */
+    join_static(&c, 5, "host-b", "b2", 4000);
+    const group_action *r = answer(&c, 5);
+    if (!CHECK(r && r->kind == GA_JOIN_REPLY && r->error == 0))
+        return;
+    CHECK_EQ_STR(r->member_id, "b2");
+    CHECK_EQ_INT(r->generation, 1);
+    CHECK_EQ_STR(r->leader, "a1");
+    CHECK_EQ_INT(r->nmembers, 0);
     CHECK_EQ_INT(g->state, GROUP_STABLE);
-    CHECK_EQ_INT(group_commit_check(&c, "g", gen2, "s2", true, 13), 0);
-    CHECK_EQ_INT(group_commit_check(&c, "g", gen1, "s2", true, 13), 22); /* ILLEGAL_GENERATION */
-    CHECK_EQ_INT(group_commit_check(&c, "g", gen2, "s1", true, 13), 25); /* UNKNOWN_MEMBER_ID */
-    CHECK_EQ_INT(group_commit_check(&c, "g", -1, "", true, 13), 0); /* v0-2: no fencing data */
-    CHECK_EQ_INT(group_commit_check(&c, "g", -1, "", false, 13), 25); /* plain, non-member */
+    CHECK_EQ_INT(g->nmembers, 2);
+    CHECK(c.rebalances == rebalances);
+    group_coord_clear_actions(&c);
+    /* Its SyncGroup gets the assignment it had. */
+    group_sync(&c, 6, 3, "g", 1, "b2", "host-b", 0, NULL, NULL, NULL, 4001);
+    r = answer(&c, 6);
+    if (!CHECK(r && r->kind == GA_SYNC_REPLY && r->error == 0))
+        return;
+    CHECK(r->assignment_len == 1 && memcmp(r->assignment, "B", 1) == 0);
+    /* The other member is not disturbed; the old id is fenced, or unknown without an
+     * instance id. */
+    CHECK_EQ_INT(group_heartbeat(&c, "g", 1, "a1", "host-a", 4002), 0);
+    CHECK_EQ_INT(group_heartbeat(&c, "g", 1, "b1", "host-b", 4002), 82);
+    CHECK_EQ_INT(group_heartbeat(&c, "g", 1, "b1", NULL, 4002), 25);
+    CHECK_EQ_INT(group_heartbeat(&c, "g", 1, "b2", "host-b", 4002), 0);
+    CHECK_EQ_INT(group_commit_check(&c, "g", 1, "b1", "host-b", false, 4002), 82);
+    CHECK_EQ_INT(group_commit_check(&c, "g", 1, "b2", "host-b", false, 4002), 0);
+    group_coord_clear_actions(&c);
+    group_sync(&c, 7, 3, "g", 1, "b1", "host-b", 0, NULL, NULL, NULL, 4003);
+    r = answer(&c, 7);
+    CHECK(r && r->error == 82);
+    CHECK(c.rebalances == rebalances);
     group_coord_free(&c);
 }
 
-TU_MAIN(TU_CASE(test_static_member_and_txn_fencing), TU_CASE(test_join_sync_two_members), TU_CASE(test_offsets_and_transactions),
+/* The leader restarts: it is answered with the old leader id, so it does not assign
+ * (a Stable group would never hand a new assignment out), and gets its own back. */
+static void test_static_leader_restart(void)
+{
+    group_coord c;
+    group_config gc = cfg();
+    gc.initial_rebalance_delay_ms = 3000;
+    group_coord_init(&c, &gc);
+    group *g = stable_static_pair(&c);
+    if (!g)
+        return;
+    uint64_t rebalances = c.rebalances;
+    join_static(&c, 5, "host-a", "a2", 4010);
+    const group_action *r = answer(&c, 5);
+    if (!CHECK(r && r->kind == GA_JOIN_REPLY && r->error == 0))
+        return;
+    CHECK_EQ_STR(r->member_id, "a2");
+    CHECK_EQ_STR(r->leader, "a1");
+    CHECK_EQ_INT(r->generation, 1);
+    CHECK_EQ_STR(g->leader, "a2"); /* leads the next rebalance */
+    CHECK(c.rebalances == rebalances);
+    group_coord_clear_actions(&c);
+    group_sync(&c, 6, 3, "g", 1, "a2", "host-a", 0, NULL, NULL, NULL, 4011);
+    r = answer(&c, 6);
+    CHECK(r && r->error == 0 && r->assignment_len == 1 && memcmp(r->assignment, "A", 1) == 0);
+    group_coord_free(&c);
+}
+
+/* A restart that changes what the member supports, or one during a rebalance, does
+ * rebalance (Kafka's rules); a known member id with another instance's id is fenced. */
+static void test_static_restart_rebalances_when_needed(void)
+{
+    group_coord c;
+    group_config gc = cfg();
+    gc.initial_rebalance_delay_ms = 3000;
+    group_coord_init(&c, &gc);
+    group *g = stable_static_pair(&c);
+    if (!g)
+        return;
+    static const char *names[] = {"roundrobin"};
+    static const uint8_t *metas[] = {(const uint8_t *)"x"};
+    static const int32_t lens[] = {1};
+    join_args a = join("", "b2", 5);
+    a.instance_id = "host-b";
+    a.protocol_names = names; /* incompatible with a's "range": refused, nothing changes */
+    a.protocol_metadata = metas;
+    a.protocol_len = lens;
+    group_join(&c, 5, &a, 4010);
+    const group_action *r = answer(&c, 5);
+    CHECK(r && r->error == 23); /* INCONSISTENT_GROUP_PROTOCOL */
+    CHECK_EQ_INT(g->state, GROUP_STABLE);
+    group_coord_clear_actions(&c);
+    /* A member id that belongs to another instance is a zombie. */
+    a = join("a1", "x", 5);
+    a.instance_id = "host-b";
+    group_join(&c, 6, &a, 4011);
+    r = answer(&c, 6);
+    CHECK(r && r->error == 82);
+    group_coord_clear_actions(&c);
+    /* During CompletingRebalance a static restart rebalances (the leader may already
+     * have been given the old id). */
+    join_args d = join("", "d1", 3); /* a dynamic member (v3: no MEMBER_ID_REQUIRED) */
+    group_join(&c, 7, &d, 4012);
+    CHECK_EQ_INT(g->state, GROUP_PREPARING_REBALANCE);
+    join_args ra = join("a1", "x", 5);
+    ra.instance_id = "host-a";
+    join_args rb = join("b1", "x", 5);
+    rb.instance_id = "host-b";
+    group_join(&c, 8, &ra, 4012);
+    group_join(&c, 9, &rb, 4012);
+    CHECK_EQ_INT(g->state, GROUP_COMPLETING_REBALANCE);
+    CHECK_EQ_INT(g->generation, 2);
+    group_coord_clear_actions(&c);
+    join_static(&c, 10, "host-b", "b3", 4013);
+    CHECK_EQ_INT(g->state, GROUP_PREPARING_REBALANCE);
+    CHECK(answer(&c, 10) == NULL); /* parked until the rebalance completes */
+    group_coord_free(&c);
+}
+
+/* KIP-447: a transactional offset commit from a stale generation or an unknown member is
+ * refused; during CompletingRebalance it must wait. */
+static void test_txn_commit_fencing(void)
+{
+    group_coord c;
+    group_config gc = cfg();
+    gc.initial_rebalance_delay_ms = 3000;
+    group_coord_init(&c, &gc);
+    group *g = stable_static_pair(&c);
+    if (!g)
+        return;
+    join_args d = join("", "d1", 3);
+    group_join(&c, 5, &d, 4010);
+    join_args ra = join("a1", "x", 5);
+    ra.instance_id = "host-a";
+    join_args rb = join("b1", "x", 5);
+    rb.instance_id = "host-b";
+    group_join(&c, 6, &ra, 4010);
+    group_join(&c, 7, &rb, 4010);
+    if (!CHECK_EQ_INT(g->generation, 2))
+        return;
+    CHECK_EQ_INT(group_commit_check(&c, "g", 2, "b1", "host-b", true, 13), 27);
+    const char *ids[] = {"a1", "b1", "d1"};
+    const uint8_t *as[] = {(const uint8_t *)"A", (const uint8_t *)"B", (const uint8_t *)"D"};
+    const int32_t ls[] = {1, 1, 1};
+    group_sync(&c, 8, 3, "g", 2, "a1", "host-a", 3, ids, as, ls, 4013);
+    CHECK_EQ_INT(g->state, GROUP_STABLE);
+    CHECK_EQ_INT(group_commit_check(&c, "g", 2, "b1", "host-b", true, 13), 0);
+    CHECK_EQ_INT(group_commit_check(&c, "g", 1, "b1", "host-b", true, 13), 22);
+    CHECK_EQ_INT(group_commit_check(&c, "g", 2, "zz", NULL, true, 13), 25);
+    CHECK_EQ_INT(group_commit_check(&c, "g", -1, "", NULL, true, 13), 0); /* v0-2 */
+    CHECK_EQ_INT(group_commit_check(&c, "g", -1, "", NULL, false, 13), 25);
+    group_coord_free(&c);
+}
+
+TU_MAIN(TU_CASE(test_static_restart_keeps_generation), TU_CASE(test_static_leader_restart),
+        TU_CASE(test_static_restart_rebalances_when_needed), TU_CASE(test_txn_commit_fencing),
+        TU_CASE(test_join_sync_two_members), TU_CASE(test_offsets_and_transactions),
         TU_CASE(test_rejects))
