@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 #include "base/assert.h"
 #include "base/clock.h"
@@ -43,7 +44,7 @@ typedef struct remote_op {
     int attempts;
     int64_t due_ms;
     bool in_flight;
-    struct remote_op *next;
+    struct remote_op *prev, *next; /* b->remote_ops (utlist DL): sent in decision order */
 } remote_op;
 
 /* A participant-side question to a coordinator about a transaction open here. */
@@ -249,9 +250,9 @@ static void op_free(remote_op *op)
 
 static void op_unlink(remote_op *op)
 {
-    for (remote_op **pp = &op->b->remote_ops; *pp; pp = &(*pp)->next)
-        if (*pp == op) {
-            *pp = op->next;
+    for (remote_op *o = op->b->remote_ops; o; o = o->next)
+        if (o == op) {
+            DL_DELETE(op->b->remote_ops, op);
             return;
         }
 }
@@ -387,8 +388,7 @@ static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_parti
     op->epoch = epoch;
     op->txn_seq = txn_seq;
     op->commit = commit;
-    op->next = b->remote_ops;
-    b->remote_ops = op;
+    DL_APPEND(b->remote_ops, op);
     if (kind == TXN_REMOTE_MARKER && b->cfg.debug_marker_delay_ms > 0) {
         op->due_ms = clock_mono_us() / 1000 + b->cfg.debug_marker_delay_ms; /* tests only */
         return true;
@@ -693,7 +693,7 @@ void cluster_stop(broker *b)
     b->peers = NULL;
     while (b->remote_ops) {
         remote_op *op = b->remote_ops;
-        b->remote_ops = op->next;
+        DL_DELETE(b->remote_ops, op);
         op_free(op);
     }
     cv_unref(b->view);

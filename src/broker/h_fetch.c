@@ -2,6 +2,7 @@
  * Consumers only ever see offsets below the high watermark: in sync mode that is the
  * durable end, so a record is never served before it is acknowledged-safe. */
 #include <stdlib.h>
+#include <utlist.h>
 
 #include "base/assert.h"
 #include "base/clock.h"
@@ -12,7 +13,7 @@
 #include "proto/msgs.h"
 
 typedef struct fetch_op {
-    struct fetch_op *next;
+    struct fetch_op *prev, *next; /* b->fetches (utlist DL): arrival order */
     req_ctx *c;
     fetch_req q;
     uv_timer_t *timer; /* malloc'd: libuv owns it until its close callback */
@@ -151,11 +152,7 @@ static void timer_free(uv_handle_t *h) { free(h); }
 
 static void fetch_unpark(broker *b, fetch_op *op)
 {
-    for (fetch_op **pp = &b->fetches; *pp; pp = &(*pp)->next)
-        if (*pp == op) {
-            *pp = op->next;
-            break;
-        }
+    DL_DELETE(b->fetches, op);
     uv_timer_stop(op->timer);
     uv_close((uv_handle_t *)op->timer, timer_free);
 }
@@ -198,8 +195,7 @@ void handle_fetch(req_ctx *c)
     uv_timer_init(b->loop, op->timer);
     op->timer->data = op;
     uv_timer_start(op->timer, fetch_on_timeout, (uint64_t)wait, 0);
-    op->next = b->fetches;
-    b->fetches = op;
+    DL_APPEND(b->fetches, op);
 }
 
 /* Answers parked fetches that now have min_bytes ready. */

@@ -4,6 +4,7 @@
  * are durable; a marker once it is durable (docs/cluster.md). */
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 #include "base/assert.h"
 #include "base/clock.h"
@@ -26,7 +27,7 @@ typedef struct inter_op {
     int nwaits, cap;
     int groups_pending;
     bool building; /* still adding waits: do not answer yet */
-    struct inter_op *next;
+    struct inter_op *prev, *next; /* b->inter_ops (utlist DL): arrival order */
 } inter_op;
 
 static void reply(inter_op *op)
@@ -67,14 +68,11 @@ static bool op_ready(broker *b, inter_op *op)
 
 void inter_on_progress(broker *b)
 {
-    inter_op **pp = &b->inter_ops;
-    while (*pp) {
-        inter_op *op = *pp;
-        if (!op_ready(b, op)) {
-            pp = &op->next;
+    inter_op *op, *tmp;
+    DL_FOREACH_SAFE(b->inter_ops, op, tmp) {
+        if (!op_ready(b, op))
             continue;
-        }
-        *pp = op->next;
+        DL_DELETE(b->inter_ops, op);
         reply(op);
     }
 }
@@ -91,7 +89,7 @@ void inter_drain(broker *b)
 {
     while (b->inter_ops) {
         inter_op *op = b->inter_ops;
-        b->inter_ops = op->next;
+        DL_DELETE(b->inter_ops, op);
         free(op->waits);
         net_request_fail(op->c->nr, "broker shutting down");
     }
@@ -117,8 +115,7 @@ static void park_or_reply(broker *b, inter_op *op)
         reply(op);
         return;
     }
-    op->next = b->inter_ops;
-    b->inter_ops = op;
+    DL_APPEND(b->inter_ops, op);
 }
 
 static inter_op *op_new(req_ctx *c)

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -21,7 +22,7 @@ typedef struct produce_wait {
 } produce_wait;
 
 typedef struct produce_op {
-    struct produce_op *next;
+    struct produce_op *prev, *next; /* b->produces (utlist DL): arrival order */
     req_ctx *c;
     produce_req q;
     int n;
@@ -324,8 +325,7 @@ static void produce_append_all(req_ctx *c, produce_op *op)
         produce_reply(c, q);
     } else {
         op->c = c;
-        op->next = b->produces;
-        b->produces = op;
+        DL_APPEND(b->produces, op);
         /* A retried batch whose original is already durable needs no new fsync, and on an
          * idle broker none would come: answer now if everything is durable. */
         produce_on_progress(b);
@@ -338,20 +338,17 @@ static void produce_append_all(req_ctx *c, produce_op *op)
 /* Answers every parked produce whose batches are all durable (or whose log failed). */
 void produce_on_progress(broker *b)
 {
-    produce_op **pp = &b->produces;
-    while (*pp) {
-        produce_op *op = *pp;
+    produce_op *op, *tmp;
+    DL_FOREACH_SAFE(b->produces, op, tmp) {
         bool ready = true;
         for (int i = 0; i < op->n && ready; i++) {
             produce_wait *w = &op->w[i];
             if (w->p && !w->p->log->failed && w->p->log->durable_offset < w->end)
                 ready = false;
         }
-        if (!ready) {
-            pp = &op->next;
+        if (!ready)
             continue;
-        }
-        *pp = op->next;
+        DL_DELETE(b->produces, op);
         for (int i = 0; i < op->n; i++) {
             produce_wait *w = &op->w[i];
             if (w->p && w->p->log->failed && w->p->log->durable_offset < w->end) {
@@ -378,7 +375,7 @@ void produce_drain(broker *b)
 {
     while (b->produces) {
         produce_op *op = b->produces;
-        b->produces = op->next;
+        DL_DELETE(b->produces, op);
         for (int i = 0; i < op->n; i++)
             if (op->w[i].p && op->w[i].p->log->durable_offset < op->w[i].end)
                 op->w[i].pp->error_code = KERR_REQUEST_TIMED_OUT;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -18,7 +19,7 @@ struct txn_wait {
     txn_participant part;
     partition *p;
     int64_t need; /* the partition's high watermark must reach this */
-    txn_wait *next;
+    txn_wait *prev, *next; /* utlist DL: arrival order, completed oldest first */
 };
 
 /* A completion waiting to be fed to the coordinator. */
@@ -93,8 +94,7 @@ static void wait_add(txn_service *s, int kind, const char *txn_id, const txn_par
     }
     w->p = p;
     w->need = need;
-    w->next = s->waits;
-    s->waits = w;
+    DL_APPEND(s->waits, w);
 }
 
 static void wait_free(txn_wait *w)
@@ -231,15 +231,12 @@ static void run(txn_service *s, done_queue *q, int64_t now_ms)
 /* Moves every satisfied wait to the completion queue. */
 static void collect(txn_service *s, done_queue *q)
 {
-    txn_wait **pp = &s->waits;
-    while (*pp) {
-        txn_wait *w = *pp;
+    txn_wait *w, *tmp;
+    DL_FOREACH_SAFE(s->waits, w, tmp) {
         bool failed = w->p && w->p->log->failed && !reached(s, w->p, w->need);
-        if (w->p && !failed && !reached(s, w->p, w->need)) {
-            pp = &w->next;
+        if (w->p && !failed && !reached(s, w->p, w->need))
             continue;
-        }
-        *pp = w->next;
+        DL_DELETE(s->waits, w);
         bool ok = !failed;
         if (failed && w->kind == WAIT_MARKER)
             LOG_ERROR("txn", "%s: marker on %s-%d never became durable (log failed)",
@@ -467,7 +464,7 @@ void txn_service_stop(txn_service *s)
         }
     while (s->waits) {
         txn_wait *w = s->waits;
-        s->waits = w->next;
+        DL_DELETE(s->waits, w);
         wait_free(w);
     }
     txn_coord_free(&s->coord);
