@@ -11,6 +11,9 @@
  *   log-start-offset                text; written atomically when it moves
  *   producer.snapshot               producer state valid up to an offset (pstate.h),
  *                                   written atomically at every roll and at close
+ *   leader-epochs                   text, one "epoch start_offset" line per leader epoch
+ *                                   that wrote to this log, oldest first; replaced
+ *                                   atomically when an epoch starts or the log is cut
  * The name is the segment's base offset.
  *
  * Durability contract (docs/architecture.md): log_append() only write()s into the page
@@ -82,6 +85,12 @@ typedef struct segment {
     bool deleted;
 } segment;
 
+/* The first offset a leader epoch wrote (Kafka's leader-epoch checkpoint entry). */
+typedef struct epoch_entry {
+    int32_t epoch;
+    int64_t start_offset;
+} epoch_entry;
+
 typedef struct plog {
     char *dir;
     char *name; /* "topic-partition", for logs */
@@ -96,6 +105,9 @@ typedef struct plog {
     pstate ps;              /* producer state, current up to log_end_offset */
     aborted_txn *aborted;   /* every aborted transaction still in the log, marker order */
     size_t naborted, aborted_cap;
+    int32_t leader_epoch;   /* stamped into batches log_append() writes (the owner sets it) */
+    epoch_entry *epochs;    /* leader epoch history: where each epoch's first batch is */
+    size_t nepochs, epochs_cap;
     aborted_txn *closing;   /* ended transactions whose marker may not be durable yet */
     size_t nclosing, closing_cap;
     void *user;             /* owner's back pointer */
@@ -173,5 +185,31 @@ int log_apply_retention(plog *l, int64_t now_ms);
 /* Rolls when segment.ms has passed (called by the retention timer). */
 int log_maybe_roll_by_time(plog *l, int64_t now_ms);
 uint64_t log_size_bytes(const plog *l);
+
+/* ---------------- replication: leader epochs, replica appends, truncation ----------------
+ * Every batch carries, in partitionLeaderEpoch (outside the CRC), the epoch of the leader
+ * that appended it; the log keeps the history of epochs (leader-epochs file) so that a
+ * follower can find where its log diverges from a new leader's (KIP-101/KIP-279). */
+
+/* The epoch log_append() stamps from now on (the partition's leader epoch, set when this
+ * node becomes leader; 0 on a single node). A newer epoch also enters the history at the
+ * current log end, as Kafka's leader does, so OffsetForLeaderEpoch answers it before it
+ * has written anything. Returns a log_result (the history file could not be written). */
+int log_set_leader_epoch(plog *l, int32_t epoch);
+/* The newest epoch in the history, -1 when it is empty. */
+int32_t log_latest_epoch(const plog *l);
+/* OffsetForLeaderEpoch: the largest epoch <= `epoch` this log knows and the offset where
+ * it ended (the start of the next epoch, or the log end for the latest). An epoch below
+ * the oldest known gives (epoch, start of the oldest); one above the latest, or none at
+ * all, gives (-1, -1). */
+void log_epoch_end_offset(const plog *l, int32_t epoch, int32_t *epoch_out, int64_t *end_out);
+/* A follower's append of a batch copied from the leader: the batch keeps its base offset
+ * (which must equal the log end: else LOG_ERR_OUT_OF_RANGE) and its leader epoch. */
+int log_append_replica(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t now_ms);
+/* Removes every batch at or after `offset` (rounded down to the start of the batch that
+ * holds it), the epochs that began there, and the producer state they built; the durable
+ * offset falls with the end. Used by a follower whose log diverged from its leader's.
+ * Returns a log_result. */
+int log_truncate(plog *l, int64_t offset);
 
 #endif
