@@ -835,9 +835,82 @@ static int write_log_start(plog *l)
     return LOG_OK;
 }
 
+/* ---------------- leader epochs ---------------- */
+
+/* The history file is a cache of what the batch headers say (plus the epoch a leader
+ * took over with before writing): saved at every roll, at close and after a truncation;
+ * after a crash only the active segment is walked again. */
+static void epochs_save(plog *l)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/leader-epochs", l->dir);
+    int rc = eh_save(&l->epochs, path);
+    if (rc != 0)
+        LOG_WARN("storage", "%s: cannot write leader-epochs: %s (rebuilt from the log at the "
+                 "next start)", l->name, strerror(-rc));
+}
+
+/* Adds the epochs of every batch in segments from_seg.. to the history (headers only). */
+static int epochs_walk(plog *l, size_t from_seg)
+{
+    uint8_t hdr[HDR_PEEK];
+    for (size_t si = from_seg; si < l->nsegs; si++) {
+        segment *s = l->segs[si];
+        for (uint64_t pos = 0; pos + HDR_PEEK <= s->size;) {
+            size_t got;
+            if (read_full(s->log_fd, hdr, HDR_PEEK, pos, &got) != 0 || got != HDR_PEEK)
+                return LOG_ERR_IO;
+            int32_t len = (int32_t)be32_get(hdr + RB_OFF_LENGTH);
+            if (len <= 0)
+                return LOG_ERR_IO;
+            if (eh_assign(&l->epochs, (int32_t)be32_get(hdr + RB_OFF_LEADER_EPOCH),
+                          (int64_t)be64_get(hdr)) < 0)
+                return LOG_ERR_NOMEM;
+            pos += RB_LOG_OVERHEAD + (uint64_t)len;
+        }
+    }
+    return LOG_OK;
+}
+
+/* Loads the history at open: trusted whole after a clean stop; after a crash trusted
+ * below the active segment, which is walked again; walked from the start when the file
+ * is missing or unreadable (then saved, so that happens once). */
+static int epochs_load(plog *l, bool clean)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/leader-epochs", l->dir);
+    int rc = eh_load(&l->epochs, path);
+    size_t from = 0;
+    if (rc == 0) {
+        eh_truncate(&l->epochs, clean ? l->log_end_offset + 1 : active_seg(l)->base_offset);
+        from = clean ? l->nsegs : l->nsegs - 1;
+    } else if (rc != -ENOENT) {
+        LOG_WARN("storage", "%s: leader-epochs unreadable; rebuilding it from the log", l->name);
+        eh_free(&l->epochs);
+    }
+    int wrc = epochs_walk(l, from);
+    if (wrc == LOG_OK && from == 0 && l->epochs.n > 0)
+        epochs_save(l);
+    return wrc;
+}
+
+int log_set_leader_epoch(plog *l, int32_t epoch)
+{
+    l->leader_epoch = epoch;
+    return eh_assign(&l->epochs, epoch, l->log_end_offset) < 0 ? LOG_ERR_NOMEM : LOG_OK;
+}
+
+int32_t log_latest_epoch(const plog *l) { return eh_latest(&l->epochs); }
+
+void log_epoch_end_offset(const plog *l, int32_t epoch, int32_t *epoch_out, int64_t *end_out)
+{
+    eh_end_offset(&l->epochs, epoch, l->log_end_offset, epoch_out, end_out);
+}
+
 static void log_free(plog *l)
 {
     pstate_free(&l->ps);
+    eh_free(&l->epochs);
     free(l->aborted);
     free(l->closing);
     for (size_t i = 0; i < l->nsegs; i++)
@@ -920,6 +993,12 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
         log_free(l);
         return rc;
     }
+    if ((rc = epochs_load(l, clean)) != LOG_OK) {
+        LOG_ERROR("storage", "%s: cannot rebuild the leader epochs: %s", name,
+                  log_result_name(rc));
+        log_free(l);
+        return rc;
+    }
     /* Old segments' indexes are checked and in memory: keep only their log fds. (Not
      * fsynced here: index files are a cache, checked at every start.) */
     for (size_t i = 0; i + 1 < l->nsegs; i++)
@@ -930,8 +1009,10 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
 
 void log_close(plog *l)
 {
-    if (!l->failed)
+    if (!l->failed) {
         snapshot_write(l); /* the data is durable (final flush ran): valid up to the end */
+        epochs_save(l);
+    }
     for (size_t i = 0; i < l->nsegs; i++) {
         segment *s = l->segs[i];
         BROOK_ASSERT(s->pins == 0);
@@ -990,6 +1071,7 @@ static int log_roll(plog *l, int64_t now_ms)
     l->durable_offset = l->log_end_offset;
     prune_closing(l);
     snapshot_write(l); /* bounds the replay after a crash to the new active segment */
+    epochs_save(l);    /* and the epoch walk */
     int rc = seg_create(l, l->log_end_offset, true);
     if (rc != LOG_OK) {
         l->failed = true;
@@ -1000,8 +1082,10 @@ static int log_roll(plog *l, int64_t now_ms)
     return LOG_OK;
 }
 
-int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t now_ms,
-               int64_t *base_offset_out)
+/* Writes one batch at the log end. A leader's append (replica false) assigns the offset
+ * and stamps `epoch`; a follower's keeps the leader's batch exactly as it came. */
+static int append_at(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t now_ms,
+                     int32_t epoch, bool replica)
 {
     if (l->failed)
         return LOG_ERR_FAILED;
@@ -1020,9 +1104,10 @@ int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t 
             return rc;
         s = active_seg(l);
     }
-    rb_set_base_offset(batch, base, 0);
+    if (!replica)
+        rb_set_base_offset(batch, base, epoch);
     int64_t max_ts = h->max_timestamp;
-    if (l->cfg.log_append_time) {
+    if (l->cfg.log_append_time && !replica) {
         rb_set_log_append_time(batch, len, now_ms);
         max_ts = now_ms;
     }
@@ -1046,8 +1131,19 @@ int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t 
         return LOG_ERR_NOMEM;
     l->log_end_offset = last + 1;
     l->dirty = true;
-    *base_offset_out = base;
+    if (eh_assign(&l->epochs, epoch, base) < 0)
+        return LOG_ERR_NOMEM;
     return LOG_OK;
+}
+
+int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t now_ms,
+               int64_t *base_offset_out)
+{
+    int64_t base = l->log_end_offset;
+    int rc = append_at(l, batch, len, h, now_ms, l->leader_epoch, false);
+    if (rc == LOG_OK)
+        *base_offset_out = base;
+    return rc;
 }
 
 /* ---------------- read ---------------- */
@@ -1323,10 +1419,12 @@ void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err)
                       "after offset %" PRId64 " is acknowledged", l->name, strerror(err),
                       l->durable_offset);
         l->failed = true;
-    } else if (!l->failed && end_offset > l->durable_offset) {
+    } else if (!l->failed && !seg->cut_while_pinned && end_offset > l->durable_offset) {
         l->durable_offset = end_offset;
         prune_closing(l);
     }
+    if (seg->pins == 0)
+        seg->cut_while_pinned = false;
     if (seg->deleted && seg->pins == 0)
         seg_free(seg);
 }
@@ -1427,4 +1525,106 @@ int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t 
     int rc = rb_validate(b, sizeof(b), &h);
     BROOK_ASSERT(rc == RB_OK);
     return log_append(l, b, sizeof(b), &h, now_ms, offset_out);
+}
+
+/* ---------------- replication ---------------- */
+
+int log_append_replica(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t now_ms)
+{
+    if (h->base_offset != l->log_end_offset)
+        return LOG_ERR_OUT_OF_RANGE;
+    return append_at(l, batch, len, h, now_ms, h->leader_epoch, true);
+}
+
+/* Drops the segments after index si (from the end); a pinned one is freed by its flush. */
+static void drop_after(plog *l, size_t si)
+{
+    while (l->nsegs > si + 1) {
+        segment *s = l->segs[--l->nsegs];
+        seg_unlink(l, s);
+        if (s->pins > 0) {
+            s->deleted = true;
+            s->cut_while_pinned = true;
+        } else {
+            seg_free(s);
+        }
+    }
+}
+
+/* Makes s (a sealed segment that is now the last) writable again: its index files. Its
+ * log fd stays (a flush begun before a roll may still be syncing it). */
+static int reopen_active(plog *l, segment *s)
+{
+    static const char *exts[] = {"index", "timeindex", "txnindex"};
+    int *fds[] = {&s->idx_fd, &s->tidx_fd, &s->txn_fd};
+    for (unsigned i = 0; i < BROOK_ARRAY_LEN(fds); i++) {
+        if (*fds[i] >= 0)
+            continue;
+        char path[PATH_MAX];
+        seg_path(l, s->base_offset, exts[i], path, sizeof(path));
+        *fds[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (*fds[i] < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+/* Producer state, aborted ranges and .txnindex files rebuilt for the cut log: the
+ * snapshot may describe offsets that are gone, so it is dropped and the log replayed. */
+static int reload_producers(plog *l)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/producer.snapshot", l->dir);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return LOG_ERR_IO;
+    pstate_free(&l->ps);
+    pstate_init(&l->ps);
+    l->naborted = 0;
+    l->nclosing = 0;
+    return log_load_producers(l);
+}
+
+int log_truncate(plog *l, int64_t offset)
+{
+    if (l->failed)
+        return LOG_ERR_FAILED;
+    if (offset >= l->log_end_offset)
+        return LOG_OK;
+    if (offset < l->log_start_offset)
+        offset = l->log_start_offset;
+    size_t si = seg_find(l, offset);
+    drop_after(l, si);
+    segment *s = l->segs[si];
+    uint64_t pos = idx_floor_pos(s, offset);
+    int rc = seg_seek(l, s, offset, &pos);
+    if (rc == LOG_OK && reopen_active(l, s) != 0)
+        rc = LOG_ERR_IO;
+    /* The cut is made durable before anything relies on it: a crash must not bring back
+     * the divergent tail under a history that no longer has its epochs. */
+    if (rc == LOG_OK && (ftruncate(s->log_fd, (off_t)pos) != 0 || fdatasync(s->log_fd) != 0 ||
+                         fs_fsync_dir(l->dir) != 0))
+        rc = LOG_ERR_IO;
+    if (rc == LOG_OK && seg_load(l, s, false) != 0)
+        rc = LOG_ERR_IO;
+    if (rc != LOG_OK) {
+        LOG_ERROR("storage", "%s: truncation to %" PRId64 " failed; log is now read-only",
+                  l->name, offset);
+        l->failed = true;
+        return rc;
+    }
+    if (s->pins > 0)
+        s->cut_while_pinned = true;
+    int64_t old_end = l->log_end_offset;
+    l->log_end_offset = s->next_offset;
+    if (l->durable_offset > l->log_end_offset)
+        l->durable_offset = l->log_end_offset;
+    eh_truncate(&l->epochs, l->log_end_offset);
+    epochs_save(l);
+    if ((rc = reload_producers(l)) != LOG_OK) {
+        l->failed = true;
+        return rc;
+    }
+    LOG_INFO("storage", "%s: truncated from %" PRId64 " to %" PRId64, l->name, old_end,
+             l->log_end_offset);
+    return LOG_OK;
 }

@@ -36,6 +36,7 @@
 
 #include "base/arena.h"
 #include "proto/record.h"
+#include "storage/epochs.h"
 #include "storage/pstate.h"
 
 typedef struct log_config {
@@ -82,14 +83,9 @@ typedef struct segment {
     uint64_t bytes_since_index;
     int64_t last_indexed_ts;
     int pins; /* flushes in flight on this segment's fd; it is closed only at 0 */
+    bool cut_while_pinned; /* truncated under a flush: that flush proves nothing */
     bool deleted;
 } segment;
-
-/* The first offset a leader epoch wrote (Kafka's leader-epoch checkpoint entry). */
-typedef struct epoch_entry {
-    int32_t epoch;
-    int64_t start_offset;
-} epoch_entry;
 
 typedef struct plog {
     char *dir;
@@ -106,8 +102,7 @@ typedef struct plog {
     aborted_txn *aborted;   /* every aborted transaction still in the log, marker order */
     size_t naborted, aborted_cap;
     int32_t leader_epoch;   /* stamped into batches log_append() writes (the owner sets it) */
-    epoch_entry *epochs;    /* leader epoch history: where each epoch's first batch is */
-    size_t nepochs, epochs_cap;
+    epoch_history epochs;   /* where each leader epoch's first batch is (file leader-epochs) */
     aborted_txn *closing;   /* ended transactions whose marker may not be durable yet */
     size_t nclosing, closing_cap;
     void *user;             /* owner's back pointer */
