@@ -173,6 +173,7 @@ void handle_metadata(req_ctx *c);
 void handle_produce(req_ctx *c);
 void handle_fetch(req_ctx *c);
 void handle_list_offsets(req_ctx *c);
+void handle_offset_for_leader_epoch(req_ctx *c);
 void handle_create_topics(req_ctx *c);
 void handle_delete_topics(req_ctx *c);
 void handle_create_partitions(req_ctx *c);

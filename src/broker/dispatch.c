@@ -15,6 +15,7 @@ static handler_fn handler_for(int16_t key)
     case API_PRODUCE: return handle_produce;
     case API_FETCH: return handle_fetch;
     case API_LIST_OFFSETS: return handle_list_offsets;
+    case API_OFFSET_FOR_LEADER_EPOCH: return handle_offset_for_leader_epoch;
     case API_METADATA: return handle_metadata;
     case API_API_VERSIONS: return handle_api_versions;
     case API_CREATE_TOPICS: return handle_create_topics;

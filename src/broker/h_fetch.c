@@ -1,4 +1,4 @@
-/* h_fetch.c - Fetch (with long poll) and ListOffsets.
+/* h_fetch.c - Fetch (with long poll), ListOffsets and OffsetForLeaderEpoch.
  * Consumers only ever see offsets below the high watermark: in sync mode that is the
  * durable end, so a record is never served before it is acknowledged-safe. */
 #include <stdlib.h>
@@ -19,25 +19,66 @@ typedef struct fetch_op {
     uv_timer_t *timer; /* malloc'd: libuv owns it until its close callback */
 } fetch_op;
 
-/* The partition a fetch entry names, or NULL with an error code set in fp. */
-static partition *fetch_target(broker *b, const fetch_topic *ft, fetch_part *fp)
+/* The partition this node leads, once the client's current leader epoch (-1: not checked)
+ * passes KIP-320 fencing; otherwise NULL with *err set (UNKNOWN_TOPIC_OR_PARTITION,
+ * NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_LEADER_EPOCH, FENCED_LEADER_EPOCH).
+ * Fetch and OffsetForLeaderEpoch share it. */
+static partition *led_partition_at_epoch(broker *b, kslice topic, int32_t index,
+                                         int32_t current_leader_epoch, int16_t *err)
 {
-    int16_t err;
     int32_t epoch;
-    partition *p = broker_led_partition(b, ft->name, fp->index, &err, &epoch);
-    fp->error_code = err;
+    partition *p = broker_led_partition(b, topic, index, err, &epoch);
     if (!p)
         return NULL;
-    if (fp->current_leader_epoch > epoch) {
-        fp->error_code = 76; /* UNKNOWN_LEADER_EPOCH: the client knows a newer leader */
+    if (current_leader_epoch > epoch) {
+        *err = 76; /* UNKNOWN_LEADER_EPOCH: the client knows a newer leader */
         return NULL;
     }
-    if (fp->current_leader_epoch >= 0 && fp->current_leader_epoch < epoch) {
-        fp->error_code = 74; /* FENCED_LEADER_EPOCH: its metadata is stale */
+    if (current_leader_epoch >= 0 && current_leader_epoch < epoch) {
+        *err = 74; /* FENCED_LEADER_EPOCH: its metadata is stale */
         return NULL;
     }
-    if (fp->fetch_offset < p->log->log_start_offset ||
-        fp->fetch_offset > p->log->log_end_offset) {
+    return p;
+}
+
+/* The partition a fetch entry names, or NULL with an error code set in fp.
+ * A v12+ fetcher names the epoch of the last batch it holds (LastFetchedEpoch). When our
+ * history says that epoch ended before its fetch offset, or that we never had it, its log
+ * has diverged from ours (KIP-595, as Kafka's Partition.readRecords): *diverged is set and
+ * fp->diverging_epoch gets the largest epoch we know at or below its epoch and where it
+ * ends here, so it can truncate; such a partition is answered at once and gets no
+ * records. */
+static partition *fetch_target(broker *b, const fetch_topic *ft, fetch_part *fp, bool *diverged)
+{
+    *diverged = false;
+    fp->diverging_epoch = (fetch_epoch_end){-1, -1};
+    partition *p = led_partition_at_epoch(b, ft->name, fp->index, fp->current_leader_epoch,
+                                          &fp->error_code);
+    if (!p)
+        return NULL;
+    /* Below the log start is out of range whether or not the logs diverge. */
+    if (fp->fetch_offset < p->log->log_start_offset) {
+        fp->error_code = KERR_OFFSET_OUT_OF_RANGE;
+        return NULL;
+    }
+    if (fp->last_fetched_epoch >= 0) {
+        int32_t epoch;
+        int64_t end;
+        log_epoch_end_offset(p->log, fp->last_fetched_epoch, &epoch, &end);
+        if (epoch < 0 || end < 0) {
+            /* No end known for an epoch at or below it ({-1, -1} would be DivergingEpoch's
+             * default, i.e. not sent): Kafka answers OFFSET_OUT_OF_RANGE. */
+            fp->error_code = KERR_OFFSET_OUT_OF_RANGE;
+            return NULL;
+        }
+        if (epoch != fp->last_fetched_epoch || end < fp->fetch_offset) {
+            fp->diverging_epoch = (fetch_epoch_end){epoch, end};
+            *diverged = true;
+            return p;
+        }
+    }
+    /* Checked after divergence: a diverged fetcher may be past our log end. */
+    if (fp->fetch_offset > p->log->log_end_offset) {
         fp->error_code = KERR_OFFSET_OUT_OF_RANGE;
         return NULL;
     }
@@ -60,8 +101,9 @@ static uint64_t fetch_available(broker *b, fetch_req *q, bool *must_answer)
     for (int32_t i = 0; i < q->ntopics; i++)
         for (int32_t k = 0; k < q->topics[i].nparts; k++) {
             fetch_part *fp = &q->topics[i].parts[k];
-            partition *p = fetch_target(b, &q->topics[i], fp);
-            if (!p) {
+            bool diverged;
+            partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
+            if (!p || diverged) {
                 *must_answer = true;
                 continue;
             }
@@ -107,7 +149,8 @@ static void fetch_reply(req_ctx *c, fetch_req *q)
             fetch_part *fp = &q->topics[i].parts[k];
             fp->records = NULL;
             fp->records_len = 0;
-            partition *p = fetch_target(b, &q->topics[i], fp);
+            bool diverged;
+            partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
             if (p) {
                 fp->high_watermark = store_high_watermark(b->store, p);
                 fp->last_stable_offset = log_last_stable_offset(p->log, fp->high_watermark);
@@ -117,7 +160,7 @@ static void fetch_reply(req_ctx *c, fetch_req *q)
             }
             /* read_committed gets an (empty) aborted list, read_uncommitted null. */
             fp->naborted = q->isolation_level == 1 ? 0 : -1;
-            if (!p)
+            if (!p || diverged)
                 continue;
             size_t limit = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
             if (limit > budget)
@@ -267,6 +310,38 @@ void handle_list_offsets(req_ctx *c)
         }
     resp_begin(&c->nr->resp, &c->h);
     listoffsets_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+/* OffsetForLeaderEpoch (KIP-101/KIP-320): for each partition, the largest epoch at or below
+ * the one asked about and the offset where it ended here. Consumers use it to detect a
+ * truncated log after a leader change, followers to find where to truncate theirs. The
+ * leadership and current-leader-epoch checks are Fetch's. */
+void handle_offset_for_leader_epoch(req_ctx *c)
+{
+    broker *b = c->b;
+    leaderepoch_req q;
+    if (leaderepoch_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "OffsetForLeaderEpoch");
+        return;
+    }
+    for (int32_t i = 0; i < q.ntopics; i++)
+        for (int32_t k = 0; k < q.topics[i].nparts; k++)
+            cluster_refresh_if_unknown(b, q.topics[i].name, q.topics[i].parts[k].index);
+    for (int32_t i = 0; i < q.ntopics; i++)
+        for (int32_t k = 0; k < q.topics[i].nparts; k++) {
+            leaderepoch_part *lp = &q.topics[i].parts[k];
+            partition *p = led_partition_at_epoch(b, q.topics[i].name, lp->index,
+                                                  lp->current_leader_epoch, &lp->error_code);
+            if (!p)
+                continue;
+            /* An epoch newer than any we know, or none known: (-1, -1), error NONE. */
+            log_epoch_end_offset(p->log, lp->leader_epoch, &lp->resp_leader_epoch,
+                                 &lp->end_offset);
+        }
+    resp_begin(&c->nr->resp, &c->h);
+    leaderepoch_resp_encode(&c->nr->resp, c->h.api_version, &q);
     resp_end(&c->nr->resp);
     net_request_done(c->nr);
 }

@@ -12,7 +12,7 @@
  * Kafka's own (flexibleVersions in the message JSON). */
 static const api_info g_apis[] = {
     {API_PRODUCE, "Produce", 3, 7, 9},
-    {API_FETCH, "Fetch", 4, 11, 12},
+    {API_FETCH, "Fetch", 4, 12, 12},
     {API_LIST_OFFSETS, "ListOffsets", 1, 3, 6},
     {API_METADATA, "Metadata", 0, 8, 9},
     {API_OFFSET_COMMIT, "OffsetCommit", 2, 7, 8},
@@ -29,6 +29,7 @@ static const api_info g_apis[] = {
     {API_DELETE_TOPICS, "DeleteTopics", 0, 1, 4},
     {API_DELETE_RECORDS, "DeleteRecords", 0, 1, 2},
     {API_INIT_PRODUCER_ID, "InitProducerId", 0, 4, 2},
+    {API_OFFSET_FOR_LEADER_EPOCH, "OffsetForLeaderEpoch", 0, 4, 4},
     {API_ADD_PARTITIONS_TO_TXN, "AddPartitionsToTxn", 0, 1, 3},
     {API_ADD_OFFSETS_TO_TXN, "AddOffsetsToTxn", 0, 1, 3},
     {API_END_TXN, "EndTxn", 0, 1, 3},

@@ -20,6 +20,29 @@ static void skip_i32_array(rd *r)
         (void)rd_i32(r);
 }
 
+/* A tagged-field buffer (flexible versions only). Each field is handed to fn as a reader
+ * over exactly its bytes; fn returns false for a tag it does not know (the field is then
+ * skipped, as Kafka does), and a field it decodes must use all of its bytes. */
+typedef bool (*tag_fn)(void *ctx, uint32_t tag, rd *field);
+static void rd_tags_with(rd *r, tag_fn fn, void *ctx)
+{
+    if (!r->flex)
+        return;
+    uint32_t n = rd_uvarint(r);
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        uint32_t tag = rd_uvarint(r);
+        uint32_t size = rd_uvarint(r);
+        const uint8_t *p = rd_raw(r, size);
+        if (!p)
+            return;
+        rd f;
+        rd_init(&f, p, size);
+        f.flex = true;
+        if (fn(ctx, tag, &f) && (f.err || rd_remaining(&f) != 0))
+            r->err = f.err ? f.err : RD_BAD_LENGTH;
+    }
+}
+
 /* ---------------- ApiVersions ---------------- */
 
 int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q)
@@ -194,8 +217,23 @@ void produce_resp_encode(wr *w, int16_t v, const produce_req *q)
 
 /* ---------------- Fetch ---------------- */
 
+/* Request tags (v12+): ClusterId is tag 0, a compact nullable string. ReplicaState (tag 1)
+ * only exists from v15, past our maximum: skipped like any unknown tag. */
+static bool fetch_req_tag(void *ctx, uint32_t tag, rd *f)
+{
+    fetch_req *q = ctx;
+    if (tag != 0)
+        return false;
+    q->cluster_id = rd_str(f);
+    return true;
+}
+
 int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
 {
+    /* Smallest encodings of a topic and a partition, for the array length checks. */
+    size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
+    size_t part_min = 4 + (v >= 9 ? 4 : 0) + 8 + (v >= 12 ? 4 : 0) + (v >= 5 ? 8 : 0) + 4 +
+                      (r->flex ? 1 : 0);
     q->replica_id = rd_i32(r);
     q->max_wait_ms = rd_i32(r);
     q->min_bytes = rd_i32(r);
@@ -203,11 +241,12 @@ int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
     q->isolation_level = rd_i8(r);
     q->session_id = 0;
     q->session_epoch = -1;
+    q->cluster_id = KSLICE_NULL;
     if (v >= 7) {
         q->session_id = rd_i32(r);
         q->session_epoch = rd_i32(r);
     }
-    q->ntopics = rd_array(r, 6);
+    q->ntopics = rd_array(r, topic_min);
     if (q->ntopics < 0)
         return -1;
     q->topics = ARENA_ARRAY(a, fetch_topic, q->ntopics);
@@ -216,7 +255,7 @@ int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
     for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
         fetch_topic *t = &q->topics[i];
         t->name = rd_str(r);
-        t->nparts = rd_array(r, 16);
+        t->nparts = rd_array(r, part_min);
         if (t->nparts < 0)
             return -1;
         t->parts = ARENA_ARRAY(a, fetch_part, t->nparts);
@@ -227,16 +266,23 @@ int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
             fp->index = rd_i32(r);
             fp->current_leader_epoch = v >= 9 ? rd_i32(r) : -1;
             fp->fetch_offset = rd_i64(r);
+            fp->last_fetched_epoch = v >= 12 ? rd_i32(r) : -1;
             fp->log_start_offset = v >= 5 ? rd_i64(r) : -1;
             fp->partition_max_bytes = rd_i32(r);
+            fp->error_code = 0;
             fp->naborted = -1;
+            fp->aborted = NULL;
+            fp->records = NULL;
+            fp->records_len = 0;
             fp->high_watermark = fp->last_stable_offset = fp->resp_log_start_offset = -1;
-            rd_tags(r);
+            fp->diverging_epoch = (fetch_epoch_end){-1, -1};
+            fp->current_leader = (fetch_leader){-1, -1};
+            rd_tags(r); /* ReplicaDirectoryId (tag 0) is v17+ */
         }
         rd_tags(r);
     }
     if (v >= 7) {
-        int32_t nf = rd_array(r, 6);
+        int32_t nf = rd_array(r, topic_min);
         for (int32_t i = 0; i < nf && !r->err; i++) {
             (void)rd_str(r);
             skip_i32_array(r);
@@ -244,8 +290,33 @@ int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
         }
     }
     q->rack_id = v >= 11 ? rd_str(r) : KSLICE_NULL;
-    rd_tags(r);
+    rd_tags_with(r, fetch_req_tag, q);
     return decode_done(r);
+}
+
+/* A partition's tagged fields (v12+), each only when it differs from its default, in tag
+ * order. Both are structs, so each carries its own (empty) tag buffer. */
+static void wr_fetch_part_tags(wr *w, const fetch_part *fp)
+{
+    if (!w->flex)
+        return;
+    bool diverged = fp->diverging_epoch.epoch != -1 || fp->diverging_epoch.end_offset != -1;
+    bool leader = fp->current_leader.leader_id != -1 || fp->current_leader.leader_epoch != -1;
+    wr_uvarint(w, (uint32_t)diverged + (uint32_t)leader);
+    if (diverged) {
+        wr_uvarint(w, 0);         /* DivergingEpoch */
+        wr_uvarint(w, 4 + 8 + 1); /* Epoch, EndOffset, its tag buffer */
+        wr_i32(w, fp->diverging_epoch.epoch);
+        wr_i64(w, fp->diverging_epoch.end_offset);
+        wr_tags(w);
+    }
+    if (leader) {
+        wr_uvarint(w, 1);         /* CurrentLeader */
+        wr_uvarint(w, 4 + 4 + 1); /* LeaderId, LeaderEpoch, its tag buffer */
+        wr_i32(w, fp->current_leader.leader_id);
+        wr_i32(w, fp->current_leader.leader_epoch);
+        wr_tags(w);
+    }
 }
 
 void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
@@ -277,6 +348,67 @@ void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
             if (v >= 11)
                 wr_i32(w, -1); /* preferred read replica */
             wr_bytes(w, (kslice){fp->records, fp->records ? fp->records_len : 0});
+            wr_fetch_part_tags(w, fp);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- OffsetForLeaderEpoch ---------------- */
+
+int leaderepoch_req_decode(rd *r, int16_t v, arena *a, leaderepoch_req *q)
+{
+    size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
+    size_t part_min = 4 + (v >= 2 ? 4 : 0) + 4 + (r->flex ? 1 : 0);
+    q->replica_id = v >= 3 ? rd_i32(r) : -2;
+    q->ntopics = rd_array(r, topic_min);
+    if (q->ntopics < 0)
+        return -1;
+    q->topics = ARENA_ARRAY(a, leaderepoch_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        leaderepoch_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->nparts = rd_array(r, part_min);
+        if (t->nparts < 0)
+            return -1;
+        t->parts = ARENA_ARRAY(a, leaderepoch_part, t->nparts);
+        if (t->nparts > 0 && !t->parts)
+            return -1;
+        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
+            leaderepoch_part *lp = &t->parts[p];
+            lp->index = rd_i32(r);
+            lp->current_leader_epoch = v >= 2 ? rd_i32(r) : -1;
+            lp->leader_epoch = rd_i32(r);
+            lp->error_code = 0;
+            lp->resp_leader_epoch = -1;
+            lp->end_offset = -1;
+            rd_tags(r);
+        }
+        rd_tags(r);
+    }
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void leaderepoch_resp_encode(wr *w, int16_t v, const leaderepoch_req *q)
+{
+    if (v >= 2)
+        wr_i32(w, 0); /* throttle */
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const leaderepoch_topic *t = &q->topics[i];
+        wr_str(w, t->name);
+        wr_array(w, t->nparts);
+        for (int32_t p = 0; p < t->nparts; p++) {
+            const leaderepoch_part *lp = &t->parts[p];
+            wr_i16(w, lp->error_code); /* the error comes before the partition here */
+            wr_i32(w, lp->index);
+            if (v >= 1)
+                wr_i32(w, lp->resp_leader_epoch);
+            wr_i64(w, lp->end_offset);
             wr_tags(w);
         }
         wr_tags(w);
@@ -753,6 +885,7 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         metadata_req md;
         produce_req pr;
         fetch_req fe;
+        leaderepoch_req le;
         listoffsets_req lo;
         createtopics_req ct;
         deletetopics_req dt;
@@ -773,6 +906,7 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_METADATA: return metadata_req_decode(r, version, a, &u.md);
     case API_PRODUCE: return produce_req_decode(r, version, a, &u.pr);
     case API_FETCH: return fetch_req_decode(r, version, a, &u.fe);
+    case API_OFFSET_FOR_LEADER_EPOCH: return leaderepoch_req_decode(r, version, a, &u.le);
     case API_LIST_OFFSETS: return listoffsets_req_decode(r, version, a, &u.lo);
     case API_CREATE_TOPICS: return createtopics_req_decode(r, version, a, &u.ct);
     case API_DELETE_TOPICS: return deletetopics_req_decode(r, version, a, &u.dt);

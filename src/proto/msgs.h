@@ -93,9 +93,22 @@ void produce_resp_encode(wr *w, int16_t v, const produce_req *q);
 typedef struct fetch_aborted {
     int64_t producer_id, first_offset;
 } fetch_aborted;
+/* DivergingEpoch (response v12+, tag 0): the largest epoch <= the fetcher's
+ * LastFetchedEpoch and where it ends, when the fetcher's log diverges from ours. */
+typedef struct fetch_epoch_end {
+    int32_t epoch;      /* -1 with end_offset -1: absent (the default, not sent) */
+    int64_t end_offset;
+} fetch_epoch_end;
+/* CurrentLeader (response v12+, tag 1). */
+typedef struct fetch_leader {
+    int32_t leader_id;    /* -1 with leader_epoch -1: absent (the default, not sent) */
+    int32_t leader_epoch;
+} fetch_leader;
 typedef struct fetch_part {
     int32_t index, current_leader_epoch;
-    int64_t fetch_offset, log_start_offset;
+    int64_t fetch_offset;
+    int32_t last_fetched_epoch; /* v12+, else -1 */
+    int64_t log_start_offset;
     int32_t partition_max_bytes;
     /* response */
     int16_t error_code;
@@ -104,6 +117,8 @@ typedef struct fetch_part {
     fetch_aborted *aborted;
     const uint8_t *records; /* owned by the handler's buffer */
     int32_t records_len;
+    fetch_epoch_end diverging_epoch; /* v12+ tagged: written only when not {-1, -1} */
+    fetch_leader current_leader;     /* v12+ tagged: written only when not {-1, -1} */
 } fetch_part;
 typedef struct fetch_topic {
     kslice name;
@@ -117,9 +132,37 @@ typedef struct fetch_req {
     int32_t ntopics;
     fetch_topic *topics;
     kslice rack_id;
+    kslice cluster_id; /* v12+ tagged field 0; null when absent */
 } fetch_req;
+/* Decodes the request and sets every response field of each partition to its default
+ * (no records, aborted list null, offsets, DivergingEpoch and CurrentLeader -1). */
 int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q);
 void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code);
+
+/* ---- OffsetForLeaderEpoch ---- */
+typedef struct leaderepoch_part {
+    int32_t index;
+    int32_t current_leader_epoch; /* v2+, else -1 (no fencing) */
+    int32_t leader_epoch;         /* the epoch asked about */
+    /* response */
+    int16_t error_code;
+    int32_t resp_leader_epoch; /* v1+ */
+    int64_t end_offset;
+} leaderepoch_part;
+typedef struct leaderepoch_topic {
+    kslice name;
+    int32_t nparts;
+    leaderepoch_part *parts;
+} leaderepoch_topic;
+typedef struct leaderepoch_req {
+    int32_t replica_id; /* v3+, else -2 (Kafka's default: a debugging consumer) */
+    int32_t ntopics;
+    leaderepoch_topic *topics;
+} leaderepoch_req;
+/* Response fields start as error NONE, epoch -1, end offset -1. */
+int leaderepoch_req_decode(rd *r, int16_t v, arena *a, leaderepoch_req *q);
+/* The response echoes the request's topics and partitions with their results. */
+void leaderepoch_resp_encode(wr *w, int16_t v, const leaderepoch_req *q);
 
 /* ---- ListOffsets ---- */
 typedef struct listoffsets_part {
