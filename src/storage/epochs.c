@@ -34,11 +34,14 @@ static int push(epoch_history *h, epoch_entry e)
 
 int eh_assign(epoch_history *h, int32_t epoch, int64_t start)
 {
-    if (epoch < 0 || (h->n && epoch <= h->v[h->n - 1].epoch))
+    if (epoch < 0)
         return 0;
-    /* Entries that start at or after `start` never wrote anything below it: a newer
-     * epoch that starts at the same place replaces them. */
-    while (h->n && h->v[h->n - 1].start_offset >= start)
+    if (h->n && h->v[h->n - 1].epoch == epoch && h->v[h->n - 1].start_offset <= start)
+        return 0; /* more of the latest epoch */
+    /* Kafka's rule: entries of this epoch or newer, or starting at or after `start`, are
+     * not backed by the log (a takeover that wrote nothing, then a follower's copy of an
+     * older leader's records at the same place): they go. */
+    while (h->n && (h->v[h->n - 1].epoch >= epoch || h->v[h->n - 1].start_offset >= start))
         h->n--;
     return push(h, (epoch_entry){epoch, start}) == 0 ? 1 : -1;
 }

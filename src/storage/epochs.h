@@ -28,10 +28,11 @@ typedef struct epoch_history {
 void eh_free(epoch_history *h);
 /* The newest epoch, -1 when empty. */
 int32_t eh_latest(const epoch_history *h);
-/* Records that `epoch` starts at `start` when it is newer than the latest; an entry whose
- * start is not below `start` is replaced (a leader that wrote nothing in its epoch).
- * Returns 1 when the history changed, 0 when not (an older or the same epoch), -1 on no
- * memory. */
+/* Records that `epoch` starts at `start` (a batch of that epoch at that offset, or a
+ * leader taking over at its log end). More of the latest epoch changes nothing; any entry
+ * of this epoch or newer, or starting at or after `start`, is dropped first (Kafka's
+ * rule: such entries are not backed by the log). Returns 1 when the history changed, 0
+ * when not, -1 on no memory. */
 int eh_assign(epoch_history *h, int32_t epoch, int64_t start);
 /* Forgets every epoch that starts at or after `end` (the log was cut there). Returns 1
  * when the history changed. */

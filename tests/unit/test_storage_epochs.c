@@ -84,7 +84,7 @@ static void test_history_rules(void)
     CHECK_EQ_INT(eh_assign(&h, 1, 0), 1);
     CHECK_EQ_INT(eh_assign(&h, 1, 5), 0); /* same epoch: nothing */
     CHECK_EQ_INT(eh_assign(&h, 3, 10), 1);
-    CHECK_EQ_INT(eh_assign(&h, 2, 12), 0); /* older: nothing */
+    CHECK_EQ_INT(eh_assign(&h, 3, 12), 0); /* more of the latest: nothing */
     CHECK_EQ_INT(eh_assign(&h, 5, 20), 1);
     eh_end_offset(&h, 5, 25, &e, &end);
     CHECK(e == 5 && end == 25); /* the latest ends at the log end */
@@ -100,6 +100,11 @@ static void test_history_rules(void)
     CHECK_EQ_INT(eh_assign(&h, 6, 25), 1);
     CHECK_EQ_INT(eh_assign(&h, 7, 25), 1);
     CHECK(h.n == 4 && eh_latest(&h) == 7);
+    /* A follower that took over at 25 (epoch 8, nothing written) then copies records
+     * of epoch 7 from the new leader at 25: the unbacked epoch 8 goes. */
+    CHECK_EQ_INT(eh_assign(&h, 8, 25), 1);
+    CHECK_EQ_INT(eh_assign(&h, 7, 25), 1);
+    CHECK(h.n == 4 && eh_latest(&h) == 7 && h.v[3].start_offset == 25);
     CHECK_EQ_INT(eh_truncate(&h, 20), 1); /* epochs 5 and 7 began at or after 20 */
     CHECK(h.n == 2 && eh_latest(&h) == 3);
     CHECK_EQ_INT(eh_truncate(&h, 20), 0);
