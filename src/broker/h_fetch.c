@@ -31,11 +31,11 @@ static partition *led_partition_at_epoch(broker *b, kslice topic, int32_t index,
     if (!p)
         return NULL;
     if (current_leader_epoch > epoch) {
-        *err = 76; /* UNKNOWN_LEADER_EPOCH: the client knows a newer leader */
+        *err = KERR_UNKNOWN_LEADER_EPOCH; /* the client knows a newer leader */
         return NULL;
     }
     if (current_leader_epoch >= 0 && current_leader_epoch < epoch) {
-        *err = 74; /* FENCED_LEADER_EPOCH: its metadata is stale */
+        *err = KERR_FENCED_LEADER_EPOCH; /* its metadata is stale */
         return NULL;
     }
     return p;
