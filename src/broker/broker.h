@@ -154,7 +154,7 @@ int16_t cluster_group_txn_verify_send(broker *b, int64_t pid, int16_t epoch,
 /* BrookTxnStatus, coordinator side. */
 void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, struct txn_status_req *out);
 /* Topic changes: through ZooKeeper in cluster mode, else broker_topic_*. */
-int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int nconfigs,
+int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int32_t rf, int nconfigs,
                              char *const *keys, char *const *values, bool validate_only,
                              const char **msg);
 int16_t cluster_topic_delete(broker *b, kslice name);

@@ -667,6 +667,8 @@ int cluster_start(broker *b)
         .port = b->cfg.adv_port,
         .incarnation = b->incarnation,
         .min_brokers = b->cfg.cluster_min_brokers,
+        .default_rf = b->cfg.default_replication_factor,
+        .min_isr = b->cfg.min_insync_replicas,
         .internal_names = {TXN_LOG_TOPIC, GROUP_LOG_TOPIC},
         .internal_parts = {b->cfg.txn_log_partitions, b->cfg.offsets_partitions},
     };
@@ -712,7 +714,7 @@ static const char *cstr(kslice s, char *buf, size_t cap)
     return buf;
 }
 
-int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int nconfigs,
+int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int32_t rf, int nconfigs,
                              char *const *keys, char *const *values, bool validate_only,
                              const char **msg)
 {
@@ -723,8 +725,8 @@ int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int nconfig
     if (!b->zk)
         return KERR_REQUEST_TIMED_OUT;
     char buf[BROOK_TOPIC_NAME_MAX + 1];
-    err = zk_topic_create(b->zk, cstr(name, buf, sizeof(buf)), nparts, nconfigs, keys, values,
-                          msg);
+    err = zk_topic_create(b->zk, cstr(name, buf, sizeof(buf)), nparts, rf, nconfigs, keys,
+                          values, msg);
     zk_refresh_sync(b->zk, 2000);
     return err;
 }

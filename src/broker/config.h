@@ -26,6 +26,7 @@ typedef struct broker_config {
     int32_t num_partitions;
     int32_t default_replication_factor;
     int32_t min_insync_replicas;
+    int64_t replica_lag_time_max_ms;
     int64_t log_segment_bytes;
     int64_t log_roll_ms;
     int64_t log_roll_hours;

@@ -57,15 +57,17 @@ void handle_create_topics(req_ctx *c)
         createtopics_topic *t = &q.topics[i];
         char **keys, **values;
         int32_t np = t->num_partitions == -1 ? b->cfg.num_partitions : t->num_partitions;
-        int16_t rf = t->replication_factor == -1 ? 1 : t->replication_factor;
+        int16_t rf = t->replication_factor == -1 ? (int16_t)b->cfg.default_replication_factor
+                                                 : t->replication_factor;
         bool dup = names && (dup_name(names, i, t->name) ||
                              dup_name(names + i + 1, q.ntopics - i - 1, t->name));
         if (dup) {
             t->error_code = KERR_INVALID_REQUEST;
             t->error_message = "topic named more than once in the request";
-        } else if (rf != 1) {
+        } else if (rf < 1 || (rf != 1 && !b->clustered)) {
             t->error_code = KERR_INVALID_REPLICATION_FACTOR;
-            t->error_message = "replication factor must be 1 on a single node";
+            t->error_message = rf < 1 ? "replication factor must be at least 1"
+                                      : "replication factor must be 1 on a single node";
         } else if (t->nassignments > 0) {
             t->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
             t->error_message = "manual replica assignment is not supported";
@@ -73,7 +75,7 @@ void handle_create_topics(req_ctx *c)
             t->error_code = KERR_INVALID_CONFIG;
             t->error_message = "config name or value is null";
         } else {
-            t->error_code = cluster_topic_create(b, t->name, np, t->nconfigs, keys, values,
+            t->error_code = cluster_topic_create(b, t->name, np, rf, t->nconfigs, keys, values,
                                                 q.validate_only, &t->error_message);
         }
         if (t->error_message)

@@ -80,8 +80,8 @@ static void fill_cluster_topic(md_topic *mt, const cv_topic *ct, arena *a)
         p->leader_epoch = cp->leader_epoch;
         p->nreplicas = cp->nreplicas;
         p->replicas = cp->replicas;
-        p->nisr = cp->leader >= 0 ? 1 : 0;
-        p->isr = &cp->leader;
+        p->nisr = cp->isr.n;
+        p->isr = cp->isr.id;
         p->error_code = cp->leader >= 0 ? KERR_NONE : KERR_LEADER_NOT_AVAILABLE;
     }
 }
@@ -98,7 +98,7 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
         const char *why, *msg;
         if (md_topic_name_valid(q->topics[i], &why) &&
             !cv_topic_find(b->view, (const char *)q->topics[i].p, (size_t)q->topics[i].len))
-            cluster_topic_create(b, q->topics[i], b->cfg.num_partitions, 0, NULL, NULL, false,
+            cluster_topic_create(b, q->topics[i], b->cfg.num_partitions, -1, 0, NULL, NULL, false,
                                  &msg);
     }
     cluster_view *v = b->view;

@@ -56,6 +56,13 @@ void cv_unref(cluster_view *v)
     free(v);
 }
 
+void cv_broker_set_czxid(cluster_view *v, int32_t id, int64_t czxid)
+{
+    for (int i = 0; i < v->nbrokers; i++)
+        if (v->brokers[i].id == id)
+            v->brokers[i].czxid = czxid;
+}
+
 const cv_broker *cv_broker_find(const cluster_view *v, int32_t id)
 {
     for (int i = 0; v && i < v->nbrokers; i++)
@@ -221,7 +228,7 @@ static int parse_replicas(const cJSON *reps, cv_topic *t)
     for (int i = 0; i < n; i++) {
         const cJSON *r = cJSON_GetArrayItem(reps, i);
         int m = cJSON_GetArraySize(r);
-        if (!cJSON_IsArray(r) || m <= 0 || m > 64)
+        if (!cJSON_IsArray(r) || m <= 0 || m > REPL_MAX_REPLICAS)
             return -1;
         cv_part *p = &t->parts[i];
         p->replicas = calloc((size_t)m, sizeof(int32_t));
@@ -297,10 +304,33 @@ char *cv_state_json(const cv_topic *t, int32_t controller_epoch)
             break;
         cJSON_AddNumberToObject(p, "leader", t->parts[i].leader);
         cJSON_AddNumberToObject(p, "leader_epoch", t->parts[i].leader_epoch);
+        cJSON_AddItemToObject(p, "isr", cJSON_CreateIntArray(t->parts[i].isr.id,
+                                                             t->parts[i].isr.n));
+        cJSON_AddItemToObject(p, "elr", cJSON_CreateIntArray(t->parts[i].elr.id,
+                                                             t->parts[i].elr.n));
         cJSON_AddItemToArray(parts, p);
     }
     cJSON_AddItemToObject(o, "partitions", parts);
     return print_free(o);
+}
+
+/* A replica set from an optional array of node ids (absent: empty). */
+static int parse_set(const cJSON *o, const char *key, repl_set *out)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    out->n = 0;
+    if (!a)
+        return 0;
+    int n = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || n > REPL_MAX_REPLICAS)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const cJSON *id = cJSON_GetArrayItem(a, i);
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 2147483647.0)
+            return -1;
+        repl_set_add(out, (int32_t)id->valuedouble);
+    }
+    return 0;
 }
 
 int cv_state_parse(const char *json, size_t len, cv_topic *t)
@@ -323,6 +353,13 @@ int cv_state_parse(const char *json, size_t len, cv_topic *t)
             }
             t->parts[i].leader = (int32_t)leader;
             t->parts[i].leader_epoch = (int32_t)epoch;
+            if (parse_set(p, "isr", &t->parts[i].isr) != 0 ||
+                parse_set(p, "elr", &t->parts[i].elr) != 0) {
+                rc = -1;
+                break;
+            }
+            if (!cJSON_GetObjectItemCaseSensitive(p, "isr") && leader >= 0)
+                repl_set_add(&t->parts[i].isr, (int32_t)leader);
         }
         t->state_controller_epoch = (int32_t)ce;
     }

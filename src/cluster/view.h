@@ -16,11 +16,14 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "repl/repl.h"
+
 typedef struct cv_broker {
     int32_t id;
     char *host;
     int32_t port;
     char *incarnation; /* random per data directory: tells a stale registration of ours */
+    int64_t czxid;     /* ZooKeeper's creation id of the registration: a new one = a restart */
 } cv_broker;
 
 typedef struct cv_part {
@@ -28,6 +31,8 @@ typedef struct cv_part {
     int32_t nreplicas;
     int32_t leader;    /* -1: offline */
     int32_t leader_epoch;
+    repl_set isr;      /* in-sync replicas (the leader included) */
+    repl_set elr;      /* eligible leader replicas (KIP-966): may lead when no ISR member can */
 } cv_part;
 
 typedef struct cv_topic {
@@ -66,6 +71,8 @@ int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition);
 /* Adds a broker (copies strings); keeps brokers sorted. Returns 0 or -1. */
 int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
                   const char *incarnation);
+/* Records a broker's registration creation id (zk.c, while building a view). */
+void cv_broker_set_czxid(cluster_view *v, int32_t id, int64_t czxid);
 void cv_topic_free(cv_topic *t);
 
 /* Broker registration znode. Returns malloc'd JSON text / 0 or -1. */
@@ -75,9 +82,10 @@ int cv_broker_parse(const char *json, size_t len, cv_broker *out);
  * caller sets name); state fields are set to "no state". */
 char *cv_topic_json(const cv_topic *t);
 int cv_topic_parse(const char *json, size_t len, cv_topic *t);
-/* State znode: leader and leader epoch of every partition. Parsing requires as many
- * partitions as the topic has (a topic whose partitions grew has trailing partitions
- * without state: leader -1). */
+/* State znode: leader, leader epoch, ISR and ELR of every partition. Parsing requires as
+ * many partitions as the topic has (a topic whose partitions grew has trailing partitions
+ * without state: leader -1). A partition written before replication has no "isr": its
+ * ISR is its leader. */
 char *cv_state_json(const cv_topic *t, int32_t controller_epoch);
 int cv_state_parse(const char *json, size_t len, cv_topic *t);
 /* Controller znode. */

@@ -50,6 +50,9 @@ struct zk_client {
     int32_t epoch_version;   /* version of /brook/controller_epoch we wrote */
     char *buf;               /* thread's read buffer */
     char *lbuf;              /* loop thread's read buffer */
+    int64_t *seen_czxid;     /* controller: each broker's registration as last seen, */
+    int32_t *seen_id;        /* to tell a restart (a new registration) */
+    size_t nseen;
 };
 
 static void wake(zk_client *z, bool dirty)
@@ -250,9 +253,11 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
         snprintf(path, sizeof(path), ZK_BROKERS "/%s", kids.data[i]);
         int len = ZK_BUF;
         cv_broker b = {0};
-        if (zoo_get(zh, path, 0, z->buf, &len, NULL) == ZOK && len > 0 &&
-            cv_broker_parse(z->buf, (size_t)len, &b) == 0) {
-            cv_add_broker(v, b.id, b.host, b.port, b.incarnation);
+        struct Stat bst;
+        if (zoo_get(zh, path, 0, z->buf, &len, &bst) == ZOK && len > 0 &&
+            cv_broker_parse(z->buf, (size_t)len, &b) == 0 &&
+            cv_add_broker(v, b.id, b.host, b.port, b.incarnation) == 0) {
+            cv_broker_set_czxid(v, b.id, bst.czxid);
             v->registered |= b.id == z->cfg.node_id;
         }
         free(b.host);
@@ -280,15 +285,71 @@ fail:
     return NULL;
 }
 
-static bool live(const cluster_view *v, int32_t id) { return cv_broker_find(v, id) != NULL; }
 
-/* The controller's view of a partition's leader: its first live replica, or -1. */
-static int32_t wanted_leader(const cluster_view *v, const cv_part *p)
+/* A topic's min.insync.replicas: its override, else the broker default. */
+static int32_t topic_min_isr(const zk_client *z, const cv_topic *t)
 {
+    for (int i = 0; i < t->nconfigs; i++)
+        if (strcmp(t->config_keys[i], "min.insync.replicas") == 0) {
+            long v = strtol(t->config_values[i], NULL, 10);
+            return v >= 1 && v <= REPL_MAX_REPLICAS ? (int32_t)v : z->cfg.min_isr;
+        }
+    return z->cfg.min_isr;
+}
+
+/* Did broker id register anew since the controller last looked (a restart)? Remembers
+ * what it sees. A controller that has never seen it counts it as restarted. */
+static bool restarted(zk_client *z, const cv_broker *b)
+{
+    for (size_t i = 0; i < z->nseen; i++)
+        if (z->seen_id[i] == b->id) {
+            bool changed = z->seen_czxid[i] != b->czxid;
+            z->seen_czxid[i] = b->czxid;
+            return changed;
+        }
+    int64_t *c = realloc(z->seen_czxid, sizeof(*c) * (z->nseen + 1));
+    int32_t *d = c ? realloc(z->seen_id, sizeof(*d) * (z->nseen + 1)) : NULL;
+    if (c)
+        z->seen_czxid = c;
+    if (d) {
+        z->seen_id = d;
+        z->seen_id[z->nseen] = b->id;
+        z->seen_czxid[z->nseen++] = b->czxid;
+    }
+    return true;
+}
+
+/* The controller's decision for one partition (repl_elect): a new leader when its leader
+ * is gone, a new epoch when its leader restarted (its old epoch may have lost records its
+ * followers hold), and leadership back to the preferred replica once that is in sync.
+ * Returns true when p changed. */
+static bool reconcile_partition(const cv_topic *t, int32_t i, cv_part *p, const repl_set *live,
+                                const repl_set *bumped, int32_t min_isr)
+{
+    bool leader_live = p->leader >= 0 && repl_set_has(live, p->leader);
+    bool bump = leader_live && repl_set_has(bumped, p->leader);
+    int32_t pref = p->replicas[0];
+    bool prefer = leader_live && p->leader != pref && repl_set_has(live, pref) &&
+                  repl_set_has(&p->isr, pref);
+    if (leader_live && !bump && !prefer)
+        return false;
+    repl_set reps = {0};
     for (int32_t k = 0; k < p->nreplicas; k++)
-        if (live(v, p->replicas[k]))
-            return p->replicas[k];
-    return -1;
+        repl_set_add(&reps, p->replicas[k]);
+    repl_election e = {pref, p->isr, p->elr};
+    if (!prefer)
+        e = repl_elect(&reps, &p->isr, &p->elr, live, min_isr);
+    if (e.leader == p->leader && !bump && repl_set_equal(&e.isr, &p->isr) &&
+        repl_set_equal(&e.elr, &p->elr))
+        return false;
+    LOG_INFO("zk", "%s-%d: leader %d -> %d (epoch %d, isr %d, elr %d)%s", t->name, i, p->leader,
+             e.leader, p->leader_epoch + 1, e.isr.n, e.elr.n,
+             bump ? " after its restart" : prefer ? " (preferred)" : "");
+    p->leader = e.leader;
+    p->isr = e.isr;
+    p->elr = e.elr;
+    p->leader_epoch++;
+    return true;
 }
 
 /* Writes one topic's state, fenced by the controller epoch znode's version. */
@@ -321,18 +382,17 @@ static int write_state(zk_client *z, zhandle_t *zh, const cv_topic *t)
 static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
 {
     bool wrote = false;
+    repl_set live = {0}, bumped = {0};
+    for (int i = 0; i < v->nbrokers; i++) {
+        repl_set_add(&live, v->brokers[i].id);
+        if (restarted(z, &v->brokers[i]))
+            repl_set_add(&bumped, v->brokers[i].id);
+    }
     for (cv_topic *t = v->topics; t && z->is_controller; t = t->hh.next) {
         bool change = t->state_version < 0;
-        for (int32_t i = 0; i < t->nparts; i++) {
-            int32_t want = wanted_leader(v, &t->parts[i]);
-            if (t->parts[i].leader != want) {
-                LOG_INFO("zk", "%s-%d: leader %d -> %d (epoch %d)", t->name, i,
-                         t->parts[i].leader, want, t->parts[i].leader_epoch + 1);
-                t->parts[i].leader = want;
-                t->parts[i].leader_epoch++;
-                change = true;
-            }
-        }
+        int32_t min_isr = topic_min_isr(z, t);
+        for (int32_t i = 0; i < t->nparts; i++)
+            change = reconcile_partition(t, i, &t->parts[i], &live, &bumped, min_isr) || change;
         if (change) {
             int rc = write_state(z, zh, t);
             if (rc != ZOK)
@@ -344,8 +404,8 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
 }
 
 static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
-                            const char *name, int32_t nparts, int nconfigs, char *const *keys,
-                            char *const *values, const char **msg);
+                            const char *name, int32_t nparts, int32_t rf, int nconfigs,
+                            char *const *keys, char *const *values, const char **msg);
 
 /* The controller creates the internal topics once enough brokers are up. */
 static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
@@ -357,7 +417,9 @@ static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
         if (!z->internal[i] || cv_topic_find(v, z->internal[i], strlen(z->internal[i])))
             continue;
         const char *msg;
-        int16_t err = create_topic(z, zh, v, z->internal[i], z->cfg.internal_parts[i], 0,
+        /* Replication factor 1 until coordinators fail over with their partitions
+         * (docs/replication.md, limits). */
+        int16_t err = create_topic(z, zh, v, z->internal[i], z->cfg.internal_parts[i], 1, 0,
                                    NULL, NULL, &msg);
         if (err == KERR_NONE)
             LOG_INFO("zk", "created internal topic %s (%d partitions over %d brokers)",
@@ -532,6 +594,8 @@ static void on_closed(uv_handle_t *h)
     free(z->internal[1]);
     free(z->buf);
     free(z->lbuf);
+    free(z->seen_czxid);
+    free(z->seen_id);
     pthread_mutex_destroy(&z->mu);
     pthread_cond_destroy(&z->cond);
     free(z);
@@ -611,39 +675,49 @@ static size_t live_ids(zk_client *z, const cluster_view *v, int32_t **out)
 }
 
 /* Fills a new topic's replica lists from the ring of live brokers (bounded load). */
-static int place(zk_client *z, const cluster_view *v, cv_topic *t, int32_t from)
+/* Fills a new topic's (or new partitions') replica lists, rf each, from the ring of live
+ * brokers (bounded load); every replica starts in the ISR, the first leads epoch 0.
+ * Returns 0, -1 on failure, -2 when rf is more than the live brokers. */
+static int place(zk_client *z, const cluster_view *v, cv_topic *t, int32_t from, int32_t rf)
 {
     int32_t *ids;
     size_t n = live_ids(z, v, &ids);
     ring r;
     int rc = -1;
-    if (n > 0 && ring_build(&r, ids, n, PLACEMENT_VNODES_DEFAULT) == 0) {
+    if (rf < 1 || rf > REPL_MAX_REPLICAS || (size_t)rf > n)
+        rc = -2;
+    else if (ring_build(&r, ids, n, PLACEMENT_VNODES_DEFAULT) == 0) {
         placement pl;
         char *names[1] = {t->name};
-        if (from == 0 && placement_init(&pl, &r, names, &t->nparts, 1, 1) == 0) {
+        if (from == 0 && placement_init(&pl, &r, names, &t->nparts, 1, rf) == 0) {
             for (int32_t i = 0; i < t->nparts; i++)
-                t->parts[i].replicas[0] = pl.replicas[i];
-            free(pl.topics);
-            free(pl.index);
-            free(pl.replicas);
+                for (int32_t k = 0; k < rf; k++)
+                    t->parts[i].replicas[k] = pl.replicas[(size_t)i * (size_t)rf + (size_t)k];
+            placement_free(&pl);
             rc = 0;
         } else if (from > 0) {
-            for (int32_t i = from; i < t->nparts; i++)
-                t->parts[i].replicas[0] = ring_owner(&r, t->name, i);
             rc = 0;
+            for (int32_t i = from; i < t->nparts; i++)
+                if (ring_replicas(&r, t->name, i, t->parts[i].replicas, (size_t)rf) !=
+                    (size_t)rf)
+                    rc = -1;
         }
         ring_free(&r);
     }
     for (int32_t i = from; rc == 0 && i < t->nparts; i++) {
-        t->parts[i].nreplicas = 1;
-        t->parts[i].leader = t->parts[i].replicas[0];
-        t->parts[i].leader_epoch = 0;
+        cv_part *p = &t->parts[i];
+        p->nreplicas = rf;
+        p->leader = p->replicas[0];
+        p->leader_epoch = 0;
+        p->isr.n = p->elr.n = 0;
+        for (int32_t k = 0; k < rf; k++)
+            repl_set_add(&p->isr, p->replicas[k]);
     }
     free(ids);
     return rc;
 }
 
-static cv_topic *topic_alloc(const char *name, int32_t nparts)
+static cv_topic *topic_alloc(const char *name, int32_t nparts, int32_t rf)
 {
     cv_topic *t = calloc(1, sizeof(*t));
     if (!t || !(t->name = strdup(name)) || !(t->parts = calloc((size_t)nparts, sizeof(cv_part)))) {
@@ -652,7 +726,7 @@ static cv_topic *topic_alloc(const char *name, int32_t nparts)
     }
     t->nparts = nparts;
     for (int32_t i = 0; i < nparts; i++)
-        if (!(t->parts[i].replicas = calloc(1, sizeof(int32_t)))) {
+        if (!(t->parts[i].replicas = calloc((size_t)(rf > 0 ? rf : 1), sizeof(int32_t)))) {
             cv_topic_free(t);
             return NULL;
         }
@@ -670,10 +744,12 @@ static int16_t zerr_to_kafka(int rc)
 }
 
 static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
-                            const char *name, int32_t nparts, int nconfigs, char *const *keys,
-                            char *const *values, const char **msg)
+                            const char *name, int32_t nparts, int32_t rf, int nconfigs,
+                            char *const *keys, char *const *values, const char **msg)
 {
-    cv_topic *t = topic_alloc(name, nparts);
+    if (rf < 0)
+        rf = z->cfg.default_rf > 0 ? z->cfg.default_rf : 1;
+    cv_topic *t = topic_alloc(name, nparts, rf);
     *msg = NULL;
     if (!t)
         return KERR_UNKNOWN_SERVER_ERROR;
@@ -684,14 +760,16 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
     t->nconfigs = nconfigs;
     t->config_keys = (char **)keys;
     t->config_values = (char **)values;
-    char *tj = idok && place(z, v, t, 0) == 0 ? cv_topic_json(t) : NULL;
+    int prc = idok ? place(z, v, t, 0, rf) : -1;
+    char *tj = prc == 0 ? cv_topic_json(t) : NULL;
     char *sj = tj ? cv_state_json(t, 0) : NULL;
     t->nconfigs = 0;
     t->config_keys = t->config_values = NULL;
     cv_topic_free(t);
     if (!sj) {
         free(tj);
-        *msg = "no live brokers to place the topic on";
+        *msg = prc == -2 ? "replication factor larger than the live brokers"
+                         : "no live brokers to place the topic on";
         return KERR_INVALID_REPLICATION_FACTOR;
     }
     char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
@@ -713,7 +791,7 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
     return zerr_to_kafka(rc);
 }
 
-int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int nconfigs,
+int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int32_t rf, int nconfigs,
                         char *const *keys, char *const *values, const char **msg)
 {
     zhandle_t *zh = ready_handle(z);
@@ -721,7 +799,7 @@ int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int ncon
         *msg = "not connected to ZooKeeper";
         return KERR_REQUEST_TIMED_OUT;
     }
-    int16_t err = create_topic(z, zh, NULL, name, nparts, nconfigs, keys, values, msg);
+    int16_t err = create_topic(z, zh, NULL, name, nparts, rf, nconfigs, keys, values, msg);
     release_handle(z);
     return err;
 }
@@ -794,9 +872,10 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
         t->parts = np;
         memset(np + old, 0, sizeof(cv_part) * (size_t)(count - old));
         t->nparts = count;
+        int32_t rf = old > 0 ? t->parts[0].nreplicas : 1;
         for (int32_t i = old; i < count; i++)
-            np[i].replicas = calloc(1, sizeof(int32_t));
-        char *tj = place(z, NULL, t, old) == 0 ? cv_topic_json(t) : NULL;
+            np[i].replicas = calloc((size_t)rf, sizeof(int32_t));
+        char *tj = place(z, NULL, t, old, rf) == 0 ? cv_topic_json(t) : NULL;
         char *sj = tj ? cv_state_json(t, t->state_controller_epoch) : NULL;
         char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
         snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);
@@ -863,4 +942,86 @@ int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const 
         return KERR_REQUEST_TIMED_OUT;
     }
     return zerr_to_kafka(rc);
+}
+
+/* The number of partitions topic has in the newest published view (0: unknown). */
+static int32_t known_partitions(zk_client *z, const char *topic)
+{
+    pthread_mutex_lock(&z->mu);
+    const cv_topic *t = z->current ? cv_topic_find(z->current, topic, strlen(topic)) : NULL;
+    int32_t n = t ? t->nparts : 0;
+    pthread_mutex_unlock(&z->mu);
+    return n;
+}
+
+/* One attempt: read the state, check the leadership, write it back version-checked. */
+static int set_isr_once(zk_client *z, zhandle_t *zh, const char *topic, int32_t nparts,
+                        int32_t partition, int32_t leader_epoch, const repl_set *isr,
+                        int32_t min_isr, int32_t *version_out, int16_t *err)
+{
+    char path[ZK_PATH_MAX];
+    snprintf(path, sizeof(path), ZK_TOPICS "/%s/state", topic);
+    struct Stat st;
+    int len = ZK_BUF;
+    int rc = zoo_get(zh, path, 0, z->lbuf, &len, &st);
+    if (rc != ZOK) {
+        *err = zerr_to_kafka(rc);
+        return rc;
+    }
+    cv_topic *t = topic_alloc(topic, nparts, 1);
+    for (int32_t i = 0; t && i < nparts; i++)
+        t->parts[i].leader = -1;
+    if (!t || len <= 0 || cv_state_parse(z->lbuf, (size_t)len, t) != 0) {
+        cv_topic_free(t);
+        *err = KERR_UNKNOWN_SERVER_ERROR;
+        return ZSYSTEMERROR;
+    }
+    cv_part *p = &t->parts[partition];
+    if (p->leader != z->cfg.node_id || p->leader_epoch != leader_epoch) {
+        cv_topic_free(t);
+        *err = KERR_FENCED_LEADER_EPOCH; /* replaced: this node's view of it is stale */
+        return ZOK;
+    }
+    p->isr = *isr;
+    if (isr->n >= min_isr)
+        p->elr.n = 0;
+    for (int i = 0; i < isr->n; i++)
+        repl_set_remove(&p->elr, isr->id[i]);
+    char *json = cv_state_json(t, t->state_controller_epoch);
+    cv_topic_free(t);
+    if (!json) {
+        *err = KERR_UNKNOWN_SERVER_ERROR;
+        return ZSYSTEMERROR;
+    }
+    struct Stat wst;
+    rc = zoo_set2(zh, path, json, (int)strlen(json), st.version, &wst);
+    free(json);
+    *err = rc == ZOK ? KERR_NONE : zerr_to_kafka(rc);
+    if (rc == ZOK)
+        *version_out = wst.version;
+    return rc;
+}
+
+int16_t zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
+                             int32_t leader_epoch, const repl_set *isr, int32_t min_isr,
+                             int32_t *version_out)
+{
+    int32_t nparts = known_partitions(z, topic);
+    if (partition < 0 || partition >= nparts)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    zhandle_t *zh = ready_handle(z);
+    if (!zh)
+        return KERR_REQUEST_TIMED_OUT;
+    int16_t err = KERR_REQUEST_TIMED_OUT;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int rc = set_isr_once(z, zh, topic, nparts, partition, leader_epoch, isr, min_isr,
+                              version_out, &err);
+        if (rc != ZBADVERSION) /* another partition's change: read again and retry */
+            break;
+    }
+    release_handle(z);
+    if (err == KERR_NONE)
+        LOG_INFO("zk", "%s-%d: ISR now %d replica(s) (epoch %d)", topic, partition, isr->n,
+                 leader_epoch);
+    return err;
 }

@@ -31,6 +31,8 @@ typedef struct zk_config {
     int32_t port;
     const char *incarnation; /* random, kept in the data directory */
     int32_t min_brokers;     /* the controller creates internal topics from this many on */
+    int32_t default_rf;      /* default.replication.factor */
+    int32_t min_isr;         /* min.insync.replicas (a topic may override it) */
     const char *internal_names[2];
     int32_t internal_parts[2];
 } zk_config;
@@ -51,8 +53,17 @@ bool zk_connected(zk_client *z);
 
 /* Topic changes (loop thread). Each returns a Kafka error code; *msg explains errors
  * (static text). The new state is visible once zk_refresh_sync returns. */
-int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int nconfigs,
+/* rf: replicas per partition, -1 for default.replication.factor; more than the live
+ * brokers is INVALID_REPLICATION_FACTOR. */
+int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int32_t rf, int nconfigs,
                         char *const *keys, char *const *values, const char **msg);
+/* A partition leader's ISR change (loop thread, one synchronous round trip, retried on a
+ * concurrent change to the topic's state): applied only while the state still names this
+ * node leader in leader_epoch, else KERR_FENCED_LEADER_EPOCH; an ISR at min_isr or more
+ * clears the ELR. *version_out: the state's version after the write. */
+int16_t zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
+                             int32_t leader_epoch, const repl_set *isr, int32_t min_isr,
+                             int32_t *version_out);
 int16_t zk_topic_delete(zk_client *z, const char *name);
 int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
                                 const char **msg);

@@ -71,7 +71,7 @@ int topic_config_check(const char *key, const char *value, char *err, size_t err
     if (strcmp(key, "max.message.bytes") == 0)
         return check_range(key, value, 0, INT32_MAX, err, errlen);
     if (strcmp(key, "min.insync.replicas") == 0)
-        return check_range(key, value, 1, 1, err, errlen);
+        return check_range(key, value, 1, 8, err, errlen);
     if (strcmp(key, "retention.bytes") == 0 || strcmp(key, "retention.ms") == 0)
         return check_range(key, value, -1, INT64_MAX, err, errlen);
     if (strcmp(key, "segment.bytes") == 0)
