@@ -355,6 +355,158 @@ void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
     wr_tags(w);
 }
 
+/* ---------------- Fetch, client side (the replication follower) ---------------- */
+
+/* The versions whose layouts the client codec knows (those of fetch_req_decode). */
+#define FETCH_CLIENT_MIN_V 4
+#define FETCH_CLIENT_MAX_V 12
+
+/* Bytes of an unsigned varint. */
+static uint32_t uvarint_size(uint32_t v)
+{
+    uint32_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+void fetch_req_encode(wr *w, int16_t v, const fetch_req *q)
+{
+    BROOK_ASSERT(v >= FETCH_CLIENT_MIN_V && v <= FETCH_CLIENT_MAX_V);
+    w->flex = api_is_flexible(API_FETCH, v);
+    wr_i32(w, q->replica_id);
+    wr_i32(w, q->max_wait_ms);
+    wr_i32(w, q->min_bytes);
+    wr_i32(w, q->max_bytes);
+    wr_i8(w, q->isolation_level);
+    if (v >= 7) {
+        wr_i32(w, q->session_id);
+        wr_i32(w, q->session_epoch);
+    }
+    wr_array(w, q->ntopics);
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const fetch_topic *t = &q->topics[i];
+        wr_str(w, t->name);
+        wr_array(w, t->nparts);
+        for (int32_t p = 0; p < t->nparts; p++) {
+            const fetch_part *fp = &t->parts[p];
+            wr_i32(w, fp->index);
+            if (v >= 9)
+                wr_i32(w, fp->current_leader_epoch);
+            wr_i64(w, fp->fetch_offset);
+            if (v >= 12)
+                wr_i32(w, fp->last_fetched_epoch);
+            if (v >= 5)
+                wr_i64(w, fp->log_start_offset);
+            wr_i32(w, fp->partition_max_bytes);
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    if (v >= 7)
+        wr_array(w, 0); /* ForgottenTopicsData: no fetch sessions, nothing to forget */
+    if (v >= 11)
+        wr_str(w, q->rack_id.len >= 0 ? q->rack_id : kslice_cstr(""));
+    if (!w->flex)
+        return;
+    if (q->cluster_id.len < 0) {
+        wr_tags(w);
+        return;
+    }
+    uint32_t len = (uint32_t)q->cluster_id.len;
+    wr_uvarint(w, 1);
+    wr_uvarint(w, 0); /* ClusterId */
+    wr_uvarint(w, uvarint_size(len + 1) + len);
+    wr_str(w, q->cluster_id);
+}
+
+/* A partition's tags: DivergingEpoch (0) and CurrentLeader (1), each a struct closed by
+ * its own tag buffer; others (SnapshotId is 2) are skipped. */
+static bool fetch_resp_part_tag(void *ctx, uint32_t tag, rd *f)
+{
+    fetch_resp_part *p = ctx;
+    switch (tag) {
+    case 0:
+        p->diverging_epoch.epoch = rd_i32(f);
+        p->diverging_epoch.end_offset = rd_i64(f);
+        rd_tags(f);
+        return true;
+    case 1:
+        p->current_leader.leader_id = rd_i32(f);
+        p->current_leader.leader_epoch = rd_i32(f);
+        rd_tags(f);
+        return true;
+    default: return false;
+    }
+}
+
+static int fetch_resp_part_decode(rd *r, int16_t v, arena *a, fetch_resp_part *p)
+{
+    p->index = rd_i32(r);
+    p->error_code = rd_i16(r);
+    p->high_watermark = rd_i64(r);
+    p->last_stable_offset = rd_i64(r);
+    p->log_start_offset = v >= 5 ? rd_i64(r) : -1;
+    p->naborted = rd_array(r, 8 + 8 + (r->flex ? 1 : 0));
+    p->aborted = ARENA_ARRAY(a, fetch_aborted, p->naborted);
+    if (r->err || (p->naborted > 0 && !p->aborted))
+        return -1;
+    for (int32_t k = 0; k < p->naborted && !r->err; k++) {
+        p->aborted[k].producer_id = rd_i64(r);
+        p->aborted[k].first_offset = rd_i64(r);
+        rd_tags(r);
+    }
+    p->preferred_read_replica = v >= 11 ? rd_i32(r) : -1;
+    p->records = rd_bytes(r);
+    p->diverging_epoch = (fetch_epoch_end){-1, -1};
+    p->current_leader = (fetch_leader){-1, -1};
+    rd_tags_with(r, fetch_resp_part_tag, p);
+    return decode_done(r);
+}
+
+int fetch_resp_decode(rd *r, int16_t v, arena *a, fetch_resp *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (v < FETCH_CLIENT_MIN_V || v > FETCH_CLIENT_MAX_V)
+        return -1;
+    r->flex = api_is_flexible(API_FETCH, v);
+    /* Smallest encodings of a topic and a partition, for the array length checks. */
+    size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
+    size_t part_min = 4 + 2 + 8 + 8 + (v >= 5 ? 8 : 0) + (v >= 11 ? 4 : 0) +
+                      (r->flex ? 1 + 1 + 1 : 4 + 4); /* aborted, records, tags */
+    out->throttle_time_ms = rd_i32(r);
+    if (v >= 7) {
+        out->error_code = rd_i16(r);
+        out->session_id = rd_i32(r);
+    }
+    out->ntopics = rd_array(r, topic_min);
+    if (out->ntopics < 0)
+        return -1; /* short, lying, or null: Responses is not nullable */
+    out->topics = ARENA_ARRAY(a, fetch_resp_topic, out->ntopics);
+    if (out->ntopics > 0 && !out->topics)
+        return -1;
+    for (int32_t i = 0; i < out->ntopics && !r->err; i++) {
+        fetch_resp_topic *t = &out->topics[i];
+        t->name = rd_str(r);
+        t->nparts = rd_array(r, part_min);
+        if (t->name.len < 0 || t->nparts < 0)
+            return -1; /* neither the name nor the partition list is nullable */
+        t->parts = ARENA_ARRAY(a, fetch_resp_part, t->nparts);
+        if (t->nparts > 0 && !t->parts)
+            return -1;
+        for (int32_t p = 0; p < t->nparts && !r->err; p++)
+            if (fetch_resp_part_decode(r, v, a, &t->parts[p]) != 0)
+                return -1;
+        rd_tags(r);
+    }
+    rd_tags(r); /* NodeEndpoints (tag 0) is v16+ */
+    if (r->err || rd_remaining(r) != 0)
+        return -1;
+    return 0;
+}
+
 /* ---------------- OffsetForLeaderEpoch ---------------- */
 
 int leaderepoch_req_decode(rd *r, int16_t v, arena *a, leaderepoch_req *q)

@@ -5,7 +5,8 @@
  * fill structs whose arrays live in the request's arena and whose strings/bytes borrow the
  * request buffer; every length is checked against the bytes present, and a decoder
  * returns 0 or -1 (malformed: the connection is closed). Encoders write a response body
- * (after resp_begin) from a struct the handler filled.
+ * (after resp_begin) from a struct the handler filled. Fetch also has its client side
+ * (fetch_req_encode, fetch_resp_decode) for the replication follower.
  * Never: decides anything; handlers in broker/ do.
  */
 #ifndef BROOK_PROTO_MSGS_H
@@ -138,6 +139,52 @@ typedef struct fetch_req {
  * (no records, aborted list null, offsets, DivergingEpoch and CurrentLeader -1). */
 int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q);
 void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code);
+
+/* Client side (the replication follower, v4..v12; v12 is what a follower sends).
+ *
+ * fetch_req_encode writes the request body (after the request header) that
+ * fetch_req_decode reads, from the request fields of q (response fields are ignored):
+ * replica_id (a follower's broker id; -1 for a consumer), max_wait_ms, min_bytes,
+ * max_bytes, isolation_level, session_id/session_epoch (v7+; 0/-1: no fetch session),
+ * per partition index, current_leader_epoch (v9+), fetch_offset, last_fetched_epoch (v12+),
+ * log_start_offset (v5+), partition_max_bytes; an empty ForgottenTopics list (v7+);
+ * rack_id (v11+; a null rack is sent as "", the field is not nullable); and at v12 the
+ * ClusterId tag only when cluster_id is not null. Sets w->flex from v (flexible from v12).
+ * v must be one the decoder supports (asserted). */
+void fetch_req_encode(wr *w, int16_t v, const fetch_req *q);
+
+typedef struct fetch_resp_part {
+    int32_t index;
+    int16_t error_code;
+    int64_t high_watermark, last_stable_offset;
+    int64_t log_start_offset;       /* v5+, else -1 */
+    int32_t naborted;               /* -1: null */
+    fetch_aborted *aborted;         /* in the arena */
+    int32_t preferred_read_replica; /* v11+, else -1 */
+    kslice records;                 /* borrows the response bytes; len -1: null */
+    fetch_epoch_end diverging_epoch; /* v12+ tag 0; {-1, -1} when absent */
+    fetch_leader current_leader;     /* v12+ tag 1; {-1, -1} when absent */
+} fetch_resp_part;
+typedef struct fetch_resp_topic {
+    kslice name; /* borrowed */
+    int32_t nparts;
+    fetch_resp_part *parts;
+} fetch_resp_topic;
+typedef struct fetch_resp {
+    int32_t throttle_time_ms;
+    int16_t error_code; /* v7+, else 0 */
+    int32_t session_id; /* v7+, else 0 */
+    int32_t ntopics;
+    fetch_resp_topic *topics;
+} fetch_resp;
+/* Decodes a Fetch response body: r spans exactly the body, after the response header (at
+ * v12 the caller skips the header's tag buffer first: r->flex = true; rd_tags(r)). Sets
+ * r->flex from v. Arrays live in a; names and records borrow r's bytes. Tags other than
+ * DivergingEpoch and CurrentLeader (SnapshotId, later ones) are skipped. Returns 0, or -1
+ * for a version outside 4..12 or anything short, lying, null where Kafka forbids it, or
+ * followed by trailing bytes; a count is checked against the bytes left before anything
+ * is allocated for it. */
+int fetch_resp_decode(rd *r, int16_t v, arena *a, fetch_resp *out);
 
 /* ---- OffsetForLeaderEpoch ---- */
 typedef struct leaderepoch_part {

@@ -12,6 +12,14 @@
  * is cut at every length (each cut must fail: the inputs are exact-size heap copies, so
  * AddressSanitizer sees any overread) and has every byte replaced by awkward values; tagged
  * fields whose declared size disagrees with their content are refused.
+ *
+ * The client side (a replication follower's): fetch_req_encode is read back by
+ * fetch_req_decode at every version v4..v12 (replica id, epochs, several topics, rack and
+ * ClusterId forms) and pinned byte for byte at v12; fetch_resp_decode reads what the
+ * server's fetch_resp_encode writes at every version (tags present and absent, records,
+ * aborted transactions), a hand-written v12 body with null records and unknown tags at
+ * every level, and refuses every cut, lying counts (before allocating), mis-sized tags,
+ * nulls Kafka forbids and trailing bytes, on exact-size heap copies.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -638,6 +646,611 @@ static void test_fetch12_response_round_trip(void)
     wr_free(&w);
 }
 
+/* ---- the client side: fetch_req_encode and fetch_resp_decode ---- */
+
+/* Three topics of a follower's fetch: epochs known and unknown, offsets distinct per
+ * partition so a shuffled field shows. */
+typedef struct client_req {
+    fetch_part parts[6];
+    fetch_topic topics[3];
+    fetch_req q;
+} client_req;
+
+static void fill_client_req(client_req *c, kslice rack, kslice cluster_id)
+{
+    memset(c, 0, sizeof(*c));
+    for (int i = 0; i < 6; i++) {
+        fetch_part *p = &c->parts[i];
+        p->index = i == 3 ? 0 : i;
+        p->current_leader_epoch = i == 4 ? -1 : 10 + i;
+        p->fetch_offset = 1000 * (int64_t)i + 17 + ((int64_t)1 << 40);
+        p->last_fetched_epoch = i == 4 ? -1 : 7 + i;
+        p->log_start_offset = i == 5 ? -1 : 3 * i;
+        p->partition_max_bytes = 1048576 + i;
+    }
+    c->topics[0] = (fetch_topic){kslice_cstr("alpha"), 3, &c->parts[0]};
+    c->topics[1] = (fetch_topic){kslice_cstr("b"), 1, &c->parts[3]};
+    c->topics[2] = (fetch_topic){kslice_cstr("topic-c"), 2, &c->parts[4]};
+    c->q = (fetch_req){.replica_id = 3,
+                       .max_wait_ms = 500,
+                       .min_bytes = 1,
+                       .max_bytes = 10485760,
+                       .isolation_level = 1,
+                       .session_id = 0x1234,
+                       .session_epoch = 5,
+                       .ntopics = 3,
+                       .topics = c->topics,
+                       .rack_id = rack,
+                       .cluster_id = cluster_id};
+}
+
+static void test_fetch_req_encode_round_trip(void)
+{
+    static const char *const racks[] = {"rack-b", NULL};
+    char long_id[201]; /* a ClusterId whose tagged field size takes two varint bytes */
+    for (int i = 0; i < 200; i++)
+        long_id[i] = (char)('a' + i % 26);
+    long_id[200] = 0;
+    const char *const cids[] = {"brook-cluster", NULL, "", long_id};
+    for (int16_t v = 4; v <= 12; v++) {
+        for (size_t k = 0; k < 4; k++) {
+            client_req c;
+            fill_client_req(&c, kslice_cstr(racks[k % 2]), kslice_cstr(cids[k]));
+            if (k == 1)
+                c.q.replica_id = -1; /* a consumer */
+            wr w;
+            req_start(&w, API_FETCH, v);
+            fetch_req_encode(&w, v, &c.q);
+            CHECK_EQ_INT(w.flex, v >= 12);
+            CHECK(!w.oom);
+            char what[64];
+            snprintf(what, sizeof(what), "fetch_req_encode v%d, case %zu", v, k);
+            arena a;
+            arena_init(&a);
+            fetch_req q;
+            size_t left = 99;
+            int rc = decode_fetch(&w, &a, &q, &left);
+            if (!CHECK_EQ_INT(rc, 0) || !CHECK_EQ_INT(left, 0) || !CHECK_EQ_INT(q.ntopics, 3)) {
+                printf("  (%s)\n", what);
+                arena_free(&a);
+                wr_free(&w);
+                continue;
+            }
+            int before = tu_failures_;
+            CHECK_EQ_INT(q.replica_id, c.q.replica_id);
+            CHECK_EQ_INT(q.max_wait_ms, 500);
+            CHECK_EQ_INT(q.min_bytes, 1);
+            CHECK_EQ_INT(q.max_bytes, 10485760);
+            CHECK_EQ_INT(q.isolation_level, 1);
+            CHECK_EQ_INT(q.session_id, v >= 7 ? 0x1234 : 0);
+            CHECK_EQ_INT(q.session_epoch, v >= 7 ? 5 : -1);
+            /* a null rack goes out as "": RackId is not nullable */
+            CHECK_SLICE(q.rack_id, v >= 11 ? (racks[k % 2] ? racks[k % 2] : "") : NULL);
+            CHECK_SLICE(q.cluster_id, v >= 12 ? cids[k] : NULL);
+            for (int t = 0; t < 3; t++) {
+                const fetch_topic *want = &c.topics[t];
+                const fetch_topic *got = &q.topics[t];
+                CHECK_EQ_INT(got->name.len, want->name.len);
+                CHECK_EQ_MEM(got->name.p, want->name.p, (size_t)want->name.len);
+                if (!CHECK_EQ_INT(got->nparts, want->nparts))
+                    continue;
+                for (int p = 0; p < want->nparts; p++) {
+                    const fetch_part *wp = &want->parts[p], *gp = &got->parts[p];
+                    CHECK_EQ_INT(gp->index, wp->index);
+                    CHECK_EQ_INT(gp->current_leader_epoch,
+                                 v >= 9 ? wp->current_leader_epoch : -1);
+                    CHECK_EQ_INT(gp->fetch_offset, wp->fetch_offset);
+                    CHECK_EQ_INT(gp->last_fetched_epoch, v >= 12 ? wp->last_fetched_epoch : -1);
+                    CHECK_EQ_INT(gp->log_start_offset, v >= 5 ? wp->log_start_offset : -1);
+                    CHECK_EQ_INT(gp->partition_max_bytes, wp->partition_max_bytes);
+                }
+            }
+            if (tu_failures_ != before)
+                printf("  (%s)\n", what);
+            arena_free(&a);
+            check_robust(&w, what);
+            wr_free(&w);
+        }
+    }
+
+    /* No topics at all (a follower with nothing to fetch still sends a valid request). */
+    fetch_req empty = {.replica_id = 2, .session_epoch = -1, .rack_id = KSLICE_NULL,
+                       .cluster_id = KSLICE_NULL};
+    wr w;
+    req_start(&w, API_FETCH, 12);
+    fetch_req_encode(&w, 12, &empty);
+    arena a;
+    arena_init(&a);
+    fetch_req q;
+    size_t left = 99;
+    if (CHECK_EQ_INT(decode_fetch(&w, &a, &q, &left), 0)) {
+        CHECK_EQ_INT(left, 0);
+        CHECK_EQ_INT(q.ntopics, 0);
+        CHECK_EQ_INT(q.replica_id, 2);
+    }
+    arena_free(&a);
+    wr_free(&w);
+}
+
+/* A follower's v12 request, byte for byte against Kafka's FetchRequest schema. */
+static void test_fetch_req_encode_bytes(void)
+{
+    fetch_part part = {.index = 0,
+                       .current_leader_epoch = 5,
+                       .fetch_offset = 100,
+                       .last_fetched_epoch = 4,
+                       .log_start_offset = 7,
+                       .partition_max_bytes = 1048576};
+    fetch_topic topic = {kslice_cstr("t"), 1, &part};
+    fetch_req q = {.replica_id = 2,
+                   .max_wait_ms = 500,
+                   .min_bytes = 1,
+                   .max_bytes = 1048576,
+                   .isolation_level = 1,
+                   .session_id = 0,
+                   .session_epoch = -1,
+                   .ntopics = 1,
+                   .topics = &topic,
+                   .rack_id = KSLICE_NULL,
+                   .cluster_id = kslice_cstr("c")};
+    /* clang-format off */
+    static const uint8_t want[] = {
+        0x00, 0x00, 0x00, 0x02,                         /* replica id */
+        0x00, 0x00, 0x01, 0xf4,                         /* max wait 500 */
+        0x00, 0x00, 0x00, 0x01,                         /* min bytes */
+        0x00, 0x10, 0x00, 0x00,                         /* max bytes */
+        0x01,                                           /* read_committed */
+        0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, /* session 0, epoch -1 */
+        0x02, 0x02, 't', 0x02,                          /* one topic "t", one partition */
+        0x00, 0x00, 0x00, 0x00,                         /* partition 0 */
+        0x00, 0x00, 0x00, 0x05,                         /* current leader epoch */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64, /* fetch offset 100 */
+        0x00, 0x00, 0x00, 0x04,                         /* last fetched epoch */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, /* log start offset */
+        0x00, 0x10, 0x00, 0x00,                         /* partition max bytes */
+        0x00, 0x00,                                     /* partition tags, topic tags */
+        0x01,                                           /* no forgotten topics */
+        0x01,                                           /* rack "" */
+        0x01, 0x00, 0x02, 0x02, 'c'};                   /* ClusterId (tag 0) "c" */
+    /* clang-format on */
+    wr w;
+    wr_init(&w, 16);
+    fetch_req_encode(&w, 12, &q);
+    CHECK_EQ_INT(w.len, sizeof(want));
+    CHECK_EQ_MEM(w.p, want, w.len < sizeof(want) ? w.len : sizeof(want));
+    wr_free(&w);
+
+    /* Without a cluster id the request ends with an empty tag buffer. */
+    q.cluster_id = KSLICE_NULL;
+    wr_init(&w, 16);
+    fetch_req_encode(&w, 12, &q);
+    if (CHECK_EQ_INT(w.len, sizeof(want) - 4)) {
+        CHECK_EQ_MEM(w.p, want, sizeof(want) - 5);
+        CHECK_EQ_INT(w.p[w.len - 1], 0);
+    }
+    wr_free(&w);
+}
+
+/* Decodes the body in p[0..n) into out; the kslices in out borrow p. */
+static int decode_resp(const uint8_t *p, size_t n, int16_t v, arena *a, fetch_resp *out,
+                       size_t *off)
+{
+    rd r;
+    rd_init(&r, p, n);
+    int rc = fetch_resp_decode(&r, v, a, out);
+    if (off)
+        *off = r.off;
+    return rc;
+}
+
+/* The same on an exact-size heap copy of the first n bytes (byte pos replaced by val when
+ * pos < n), so AddressSanitizer sees any read past the end. Only rc and the offset stay. */
+static int decode_resp_copy(const uint8_t *src, size_t n, int16_t v, size_t pos, uint8_t val,
+                            size_t *off)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    if (n)
+        memcpy(p, src, n);
+    if (pos < n)
+        p[pos] = val;
+    arena a;
+    arena_init(&a);
+    fetch_resp out;
+    int rc = decode_resp(p, n, v, &a, &out, off);
+    arena_free(&a);
+    free(p);
+    return rc;
+}
+
+/* What the leader answers: fill_parts's four partitions (tags in every combination, records
+ * with an aborted transaction, an error) as topic "topic-a", and a topic "b" with three
+ * aborted transactions and 300 bytes of records (a two-byte compact length) in one
+ * partition and an empty, non-null aborted list in the other. */
+typedef struct leader_resp {
+    fetch_aborted ab1, ab3[3];
+    uint8_t big[300];
+    fetch_part parts[6];
+    fetch_topic topics[2];
+    fetch_req q;
+} leader_resp;
+
+static void fill_leader_resp(leader_resp *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->ab1 = (fetch_aborted){77, 100};
+    for (int i = 0; i < 3; i++)
+        l->ab3[i] = (fetch_aborted){((int64_t)1 << 50) + i, 200 + 10 * i};
+    for (int i = 0; i < 300; i++)
+        l->big[i] = (uint8_t)(i * 7 + 1);
+    fill_parts(l->parts, &l->ab1);
+    for (int i = 4; i < 6; i++) {
+        l->parts[i] = l->parts[1];
+        l->parts[i].index = 10 + i;
+        l->parts[i].diverging_epoch = (fetch_epoch_end){-1, -1};
+        l->parts[i].current_leader = (fetch_leader){-1, -1};
+    }
+    l->parts[4].naborted = 3;
+    l->parts[4].aborted = l->ab3;
+    l->parts[4].records = l->big;
+    l->parts[4].records_len = 300;
+    l->parts[4].high_watermark = (int64_t)1 << 33;
+    l->parts[5].naborted = 0;
+    l->parts[5].aborted = NULL;
+    l->parts[5].records = NULL;
+    l->parts[5].records_len = 0;
+    l->parts[5].error_code = 1; /* OFFSET_OUT_OF_RANGE */
+    l->topics[0] = (fetch_topic){kslice_cstr("topic-a"), 4, &l->parts[0]};
+    l->topics[1] = (fetch_topic){kslice_cstr("b"), 2, &l->parts[4]};
+    l->q = (fetch_req){.ntopics = 2, .topics = l->topics};
+}
+
+static void encode_leader_resp(wr *w, int16_t v, const leader_resp *l, int16_t error_code)
+{
+    wr_init(w, 64);
+    w->flex = api_is_flexible(API_FETCH, v); /* as resp_begin sets it */
+    fetch_resp_encode(w, v, &l->q, error_code);
+}
+
+/* Compares a decoded response with what the leader encoded at version v. */
+static bool check_leader_resp(const fetch_resp *got, int16_t v, const leader_resp *l,
+                              int16_t error_code)
+{
+    int before = tu_failures_;
+    CHECK_EQ_INT(got->throttle_time_ms, 0);
+    CHECK_EQ_INT(got->error_code, v >= 7 ? error_code : 0);
+    CHECK_EQ_INT(got->session_id, 0);
+    if (!CHECK_EQ_INT(got->ntopics, l->q.ntopics))
+        return false;
+    for (int32_t t = 0; t < got->ntopics; t++) {
+        const fetch_topic *wt = &l->topics[t];
+        const fetch_resp_topic *gt = &got->topics[t];
+        CHECK_EQ_INT(gt->name.len, wt->name.len);
+        CHECK_EQ_MEM(gt->name.p, wt->name.p, (size_t)wt->name.len);
+        if (!CHECK_EQ_INT(gt->nparts, wt->nparts))
+            continue;
+        for (int32_t p = 0; p < gt->nparts; p++) {
+            const fetch_part *w = &wt->parts[p];
+            const fetch_resp_part *g = &gt->parts[p];
+            CHECK_EQ_INT(g->index, w->index);
+            CHECK_EQ_INT(g->error_code, w->error_code);
+            CHECK_EQ_INT(g->high_watermark, w->high_watermark);
+            CHECK_EQ_INT(g->last_stable_offset, w->last_stable_offset);
+            CHECK_EQ_INT(g->log_start_offset, v >= 5 ? w->resp_log_start_offset : -1);
+            CHECK_EQ_INT(g->preferred_read_replica, -1);
+            if (CHECK_EQ_INT(g->naborted, w->naborted)) {
+                for (int32_t k = 0; k < g->naborted; k++) {
+                    CHECK_EQ_INT(g->aborted[k].producer_id, w->aborted[k].producer_id);
+                    CHECK_EQ_INT(g->aborted[k].first_offset, w->aborted[k].first_offset);
+                }
+            }
+            /* the encoder sends no records as empty bytes, never null */
+            int32_t want_len = w->records ? w->records_len : 0;
+            if (CHECK_EQ_INT(g->records.len, want_len) && want_len > 0)
+                CHECK_EQ_MEM(g->records.p, w->records, (size_t)want_len);
+            bool tags = v >= 12;
+            CHECK_EQ_INT(g->diverging_epoch.epoch, tags ? w->diverging_epoch.epoch : -1);
+            CHECK_EQ_INT(g->diverging_epoch.end_offset,
+                         tags ? w->diverging_epoch.end_offset : -1);
+            CHECK_EQ_INT(g->current_leader.leader_id, tags ? w->current_leader.leader_id : -1);
+            CHECK_EQ_INT(g->current_leader.leader_epoch,
+                         tags ? w->current_leader.leader_epoch : -1);
+        }
+    }
+    return tu_failures_ == before;
+}
+
+static void test_fetch_resp_decode_round_trip(void)
+{
+    leader_resp l;
+    fill_leader_resp(&l);
+    for (int16_t v = 4; v <= 12; v++) {
+        for (int16_t err = 0; err <= 3; err += 3) {
+            wr w;
+            encode_leader_resp(&w, v, &l, err);
+            arena a;
+            arena_init(&a);
+            fetch_resp got;
+            size_t off = 0;
+            if (!CHECK_EQ_INT(decode_resp(w.p, w.len, v, &a, &got, &off), 0) ||
+                !CHECK_EQ_INT(off, w.len) || !check_leader_resp(&got, v, &l, err))
+                printf("  (Fetch v%d response, error %d)\n", v, err);
+            arena_free(&a);
+            wr_free(&w);
+        }
+    }
+
+    /* A whole v12 frame as a follower receives it: after the size and correlation id, the
+     * response header's tag buffer, then the body. */
+    req_header h = {API_FETCH, 12, 42, KSLICE_NULL, true};
+    wr w;
+    wr_init(&w, 64);
+    resp_begin(&w, &h);
+    fetch_resp_encode(&w, 12, &l.q, 0);
+    resp_end(&w);
+    rd r;
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(rd_i32(&r), (int32_t)w.len - 4);
+    CHECK_EQ_INT(rd_i32(&r), 42);
+    r.flex = true;
+    rd_tags(&r);
+    arena a;
+    arena_init(&a);
+    fetch_resp got;
+    if (CHECK_EQ_INT(fetch_resp_decode(&r, 12, &a, &got), 0))
+        check_leader_resp(&got, 12, &l, 0);
+    arena_free(&a);
+    wr_free(&w);
+
+    /* An empty answer with a top-level error. */
+    fetch_req none = {0};
+    wr_init(&w, 16);
+    w.flex = true;
+    fetch_resp_encode(&w, 12, &none, 71);
+    arena_init(&a);
+    if (CHECK_EQ_INT(decode_resp(w.p, w.len, 12, &a, &got, NULL), 0)) {
+        CHECK_EQ_INT(got.error_code, 71);
+        CHECK_EQ_INT(got.ntopics, 0);
+        CHECK(got.topics == NULL);
+    }
+    arena_free(&a);
+    wr_free(&w);
+}
+
+/* Parts of a hand-written v12 response with one topic "t" and one partition. */
+enum resp_variant {
+    RV_PLAIN,            /* null records, unknown tags at every level, DivergingEpoch */
+    RV_LEADER_NESTED,    /* CurrentLeader whose own tag buffer holds an unknown tag */
+    RV_DIVERGING_LONG,   /* DivergingEpoch whose size exceeds its content */
+    RV_DIVERGING_SHORT,  /* ... or falls short of it */
+    RV_TRAILING,         /* a byte after the body */
+    RV_NULL_TOPICS,      /* Responses null */
+    RV_NULL_PARTS,       /* Partitions null */
+    RV_NULL_NAME,        /* Topic null */
+    RV_RECORDS_LIE,      /* records longer than the bytes left */
+    RV_ABORTED_LIE,      /* a million aborted transactions in a few bytes */
+    RV_PARTS_LIE,        /* a million partitions */
+};
+
+static void write_resp12(wr *w, enum resp_variant rv)
+{
+    wr_init(w, 64);
+    w->flex = true;
+    wr_i32(w, 7);  /* throttle */
+    wr_i16(w, 0);  /* error */
+    wr_i32(w, 0);  /* session */
+    if (rv == RV_NULL_TOPICS) {
+        wr_array(w, -1);
+        wr_tags(w);
+        return;
+    }
+    wr_array(w, 1);
+    wr_str(w, rv == RV_NULL_NAME ? KSLICE_NULL : kslice_cstr("t"));
+    if (rv == RV_NULL_PARTS) {
+        wr_array(w, -1);
+        wr_tags(w);
+        wr_tags(w);
+        return;
+    }
+    wr_array(w, rv == RV_PARTS_LIE ? 1000000 : 1);
+    wr_i32(w, 3);  /* partition */
+    wr_i16(w, 0);
+    wr_i64(w, 50); /* high watermark */
+    wr_i64(w, 40); /* last stable offset */
+    wr_i64(w, 1);  /* log start offset */
+    if (rv == RV_ABORTED_LIE) {
+        wr_array(w, 1000000);
+        wr_raw(w, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20);
+        return;
+    }
+    wr_array(w, -1); /* aborted: null */
+    wr_i32(w, 2);    /* preferred read replica */
+    if (rv == RV_RECORDS_LIE) {
+        wr_uvarint(w, 1001);
+        wr_raw(w, "\1\2\3\4\5", 5);
+        return;
+    }
+    wr_bytes(w, KSLICE_NULL);
+    switch (rv) {
+    case RV_LEADER_NESTED:
+        wr_uvarint(w, 1);
+        wr_uvarint(w, 1);         /* CurrentLeader */
+        wr_uvarint(w, 4 + 4 + 5); /* with a 4-byte unknown tag inside */
+        wr_i32(w, 9);
+        wr_i32(w, 12);
+        wr_uvarint(w, 1);
+        wr_uvarint(w, 5);
+        wr_uvarint(w, 2);
+        wr_i16(w, 0x7777);
+        break;
+    case RV_DIVERGING_LONG:
+    case RV_DIVERGING_SHORT:
+        wr_uvarint(w, 1);
+        wr_uvarint(w, 0);
+        wr_uvarint(w, rv == RV_DIVERGING_LONG ? 14 : 12);
+        wr_i32(w, 4);
+        wr_i64(w, 33);
+        wr_tags(w);
+        if (rv == RV_DIVERGING_LONG)
+            wr_i8(w, 0);
+        break;
+    default:
+        wr_uvarint(w, 3);
+        wr_uvarint(w, 0); /* DivergingEpoch {4, 33} */
+        wr_uvarint(w, 13);
+        wr_i32(w, 4);
+        wr_i64(w, 33);
+        wr_tags(w);
+        wr_uvarint(w, 2); /* SnapshotId {EndOffset, Epoch}: not ours, skipped */
+        wr_uvarint(w, 13);
+        wr_i64(w, 30);
+        wr_i32(w, 3);
+        wr_tags(w);
+        wr_uvarint(w, 9); /* a tag from the future */
+        wr_uvarint(w, 3);
+        wr_raw(w, "xyz", 3);
+        break;
+    }
+    wr_uvarint(w, 1); /* topic tags: one unknown */
+    wr_uvarint(w, 4);
+    wr_uvarint(w, 1);
+    wr_i8(w, 0);
+    wr_uvarint(w, 1); /* response tags: NodeEndpoints (v16+), unknown here */
+    wr_uvarint(w, 0);
+    wr_uvarint(w, 1);
+    wr_uvarint(w, 1); /* an empty compact array */
+    if (rv == RV_TRAILING)
+        wr_i8(w, 0);
+}
+
+static void test_fetch_resp_decode_tags_and_lies(void)
+{
+    wr w;
+    arena a;
+    fetch_resp got;
+    size_t off = 0;
+
+    write_resp12(&w, RV_PLAIN);
+    arena_init(&a);
+    if (CHECK_EQ_INT(decode_resp(w.p, w.len, 12, &a, &got, &off), 0) &&
+        CHECK_EQ_INT(off, w.len) && CHECK_EQ_INT(got.ntopics, 1) &&
+        CHECK_EQ_INT(got.topics[0].nparts, 1)) {
+        CHECK_EQ_INT(got.throttle_time_ms, 7);
+        CHECK_SLICE(got.topics[0].name, "t");
+        const fetch_resp_part *p = &got.topics[0].parts[0];
+        CHECK_EQ_INT(p->index, 3);
+        CHECK_EQ_INT(p->high_watermark, 50);
+        CHECK_EQ_INT(p->last_stable_offset, 40);
+        CHECK_EQ_INT(p->log_start_offset, 1);
+        CHECK_EQ_INT(p->naborted, -1);
+        CHECK(p->aborted == NULL);
+        CHECK_EQ_INT(p->preferred_read_replica, 2);
+        CHECK_SLICE(p->records, NULL);
+        CHECK_EQ_INT(p->diverging_epoch.epoch, 4);
+        CHECK_EQ_INT(p->diverging_epoch.end_offset, 33);
+        CHECK_EQ_INT(p->current_leader.leader_id, -1);
+        CHECK_EQ_INT(p->current_leader.leader_epoch, -1);
+    }
+    arena_free(&a);
+    int accepted = 0;
+    for (size_t n = 0; n < w.len; n++)
+        if (decode_resp_copy(w.p, n, 12, SIZE_MAX, 0, &off) != -1 || off > n)
+            accepted++;
+    CHECK_EQ_INT(accepted, 0);
+    /* Read as another version, the same bytes must not decode (nor overrun). */
+    for (int16_t v = 3; v <= 13; v++) {
+        if (v == 12)
+            continue;
+        if (!CHECK_EQ_INT(decode_resp_copy(w.p, w.len, v, SIZE_MAX, 0, &off), -1))
+            printf("  (a v12 body read as v%d)\n", v);
+    }
+    wr_free(&w);
+
+    write_resp12(&w, RV_LEADER_NESTED);
+    arena_init(&a);
+    if (CHECK_EQ_INT(decode_resp(w.p, w.len, 12, &a, &got, NULL), 0) &&
+        CHECK_EQ_INT(got.ntopics, 1) && CHECK_EQ_INT(got.topics[0].nparts, 1)) {
+        const fetch_resp_part *p = &got.topics[0].parts[0];
+        CHECK_EQ_INT(p->current_leader.leader_id, 9);
+        CHECK_EQ_INT(p->current_leader.leader_epoch, 12);
+        CHECK_EQ_INT(p->diverging_epoch.epoch, -1);
+        CHECK_EQ_INT(p->diverging_epoch.end_offset, -1);
+    }
+    arena_free(&a);
+    wr_free(&w);
+
+    static const struct {
+        enum resp_variant rv;
+        const char *what;
+    } bad[] = {
+        {RV_DIVERGING_LONG, "DivergingEpoch longer than its fields"},
+        {RV_DIVERGING_SHORT, "DivergingEpoch shorter than its fields"},
+        {RV_TRAILING, "a trailing byte"},
+        {RV_NULL_TOPICS, "null Responses"},
+        {RV_NULL_PARTS, "null Partitions"},
+        {RV_NULL_NAME, "null Topic"},
+        {RV_RECORDS_LIE, "records past the end"},
+        {RV_ABORTED_LIE, "a lying aborted-transaction count"},
+        {RV_PARTS_LIE, "a lying partition count"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_resp12(&w, bad[i].rv);
+        if (!CHECK_EQ_INT(decode_resp_copy(w.p, w.len, 12, SIZE_MAX, 0, &off), -1) ||
+            !CHECK(off <= w.len))
+            printf("  (%s)\n", bad[i].what);
+        wr_free(&w);
+    }
+
+    /* A lying topic count is refused before anything is allocated. */
+    for (int16_t v = 11; v <= 12; v++) {
+        wr_init(&w, 16);
+        w.flex = v >= 12;
+        wr_i32(&w, 0);
+        wr_i16(&w, 0);
+        wr_i32(&w, 0);
+        wr_array(&w, 1000000);
+        wr_raw(&w, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+        arena_init(&a);
+        CHECK_EQ_INT(decode_resp(w.p, w.len, v, &a, &got, NULL), -1);
+        CHECK(a.head == NULL);
+        arena_free(&a);
+        wr_free(&w);
+    }
+}
+
+/* Every cut of a leader's response is refused, and no byte substitution makes the decoder
+ * read past the end, at v12 (tags) and at the classic v11, v7 and v4 layouts. */
+static void test_fetch_resp_decode_truncation(void)
+{
+    leader_resp l;
+    fill_leader_resp(&l);
+    static const int16_t versions[] = {12, 11, 7, 4};
+    static const uint8_t vals[] = {0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff};
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        int16_t v = versions[i];
+        wr w;
+        encode_leader_resp(&w, v, &l, 0);
+        size_t off = 0;
+        CHECK_EQ_INT(decode_resp_copy(w.p, w.len, v, SIZE_MAX, 0, &off), 0);
+        int accepted = 0, overran = 0;
+        for (size_t n = 0; n < w.len; n++) {
+            if (decode_resp_copy(w.p, n, v, SIZE_MAX, 0, &off) != -1 && accepted++ < 3)
+                printf("  Fetch v%d response accepted when cut to %zu of %zu bytes\n", v, n,
+                       w.len);
+            if (off > n)
+                overran++;
+        }
+        for (size_t pos = 0; pos < w.len; pos++)
+            for (size_t k = 0; k < sizeof(vals); k++) {
+                (void)decode_resp_copy(w.p, w.len, v, pos, vals[k], &off);
+                if (off > w.len)
+                    overran++;
+            }
+        if (!CHECK_EQ_INT(accepted, 0) || !CHECK_EQ_INT(overran, 0))
+            printf("  (Fetch v%d response, %zu bytes)\n", v, w.len);
+        wr_free(&w);
+    }
+}
+
 /* ---- OffsetForLeaderEpoch ---- */
 
 /* One topic "t" with partitions {0, current 5, epoch 4} and {1, current -1, epoch 9}. */
@@ -866,5 +1479,7 @@ static void test_version_table(void)
 
 TU_MAIN(TU_CASE(test_version_table), TU_CASE(test_fetch12_request),
         TU_CASE(test_fetch11_request_unchanged), TU_CASE(test_fetch12_response_bytes),
-        TU_CASE(test_fetch12_response_round_trip), TU_CASE(test_epoch_requests),
-        TU_CASE(test_epoch_responses))
+        TU_CASE(test_fetch12_response_round_trip), TU_CASE(test_fetch_req_encode_round_trip),
+        TU_CASE(test_fetch_req_encode_bytes), TU_CASE(test_fetch_resp_decode_round_trip),
+        TU_CASE(test_fetch_resp_decode_tags_and_lies), TU_CASE(test_fetch_resp_decode_truncation),
+        TU_CASE(test_epoch_requests), TU_CASE(test_epoch_responses))
