@@ -19,6 +19,7 @@ void broker_dispatch(void *ctx, net_request *nr);
 
 void broker_on_progress(broker *b)
 {
+    replica_on_progress(b); /* high watermarks first: produces and fetches wait on them */
     produce_on_progress(b);
     inter_on_progress(b);
     if (b->txn_started)
@@ -30,6 +31,7 @@ void broker_on_progress(broker *b)
 
 void broker_forget_partition(broker *b, partition *p)
 {
+    replica_forget_partition(b, p);
     produce_forget_partition(b, p);
     fetch_forget_partition(b, p);
     inter_forget_partition(b, p);
@@ -151,6 +153,8 @@ static int open_topics(broker *b)
             return -ENOMEM;
         for (int32_t i = 0; i < t->npartitions; i++) {
             int rc = store_partition_open(b->store, t->name, i, &t->logcfg, now, &t->parts[i]);
+            if (rc == LOG_OK)
+                rc = replica_opened(b, t->parts[i]);
             if (rc != LOG_OK) {
                 LOG_ERROR("broker", "cannot open %s-%d: %s", t->name, i, log_result_name(rc));
                 return -EIO;

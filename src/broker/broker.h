@@ -31,6 +31,7 @@ struct peer_pool;
 struct remote_op;
 struct inter_op;
 struct txn_status_req;
+struct replica_glue;
 
 typedef struct broker {
     broker_config cfg;
@@ -64,6 +65,7 @@ typedef struct broker {
     struct peer_pool *peers;     /* connections to the other brokers */
     struct remote_op *remote_ops; /* prepares and markers sent to other leaders */
     struct inter_op *inter_ops;  /* participant-side requests waiting for durability */
+    struct replica_glue *replicas; /* replicated partitions of this node (replica.c) */
     uv_timer_t cluster_timer;
     bool ready_logged, checked_in_doubt;
     int64_t last_in_doubt_ms;
@@ -224,5 +226,23 @@ void produce_drain(broker *b);
 void fetch_drain(broker *b);
 /* Encodes the response frame for a request whose body was written by fn. */
 void broker_reply_malformed(req_ctx *c, const char *what);
+
+/* Replication (replica.c): partitions with more than one replica. */
+/* A partition was opened: a single node leads all of its logs in epoch 0 (so
+ * OffsetForLeaderEpoch answers for it). Returns a log_result. */
+int replica_opened(broker *b, partition *p);
+void replica_on_view(broker *b, const struct cluster_view *v);
+void replica_on_progress(broker *b); /* local appends/fsyncs: before the waiters run */
+void replica_tick(broker *b);
+void replica_forget_partition(broker *b, partition *p);
+void replica_stop(broker *b);
+/* May this produce be appended here? false with *err (NOT_LEADER_OR_FOLLOWER while this
+ * node may not lead it yet, NOT_ENOUGH_REPLICAS for acks=all below min.insync). */
+bool replica_check_produce(broker *b, partition *p, int16_t acks, int16_t *err);
+/* The leader's side of a follower's Fetch: a Kafka error code, 0 when accepted. */
+int16_t replica_leader_fetch(broker *b, partition *p, int32_t replica_id, int32_t leader_epoch,
+                             int64_t fetch_offset);
+/* Answers the produces waiting on p now with err (leadership lost). */
+void produce_fail_partition(broker *b, partition *p, int16_t err);
 
 #endif

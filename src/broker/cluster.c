@@ -578,8 +578,10 @@ static void on_view(void *ctx, cluster_view *v)
     cv_ref(v);
     b->view = v;
     point_peers(b, old, v);
-    if (v->registered)
+    if (v->registered) {
         reconcile_topics(b, v);
+        replica_on_view(b, v);
+    }
     if (v->registered && !b->ready_logged) {
         b->ready_logged = true;
         LOG_INFO("broker", "brookd ready listener=%s:%d node.id=%d brokers=%d controller=%d "
@@ -599,6 +601,7 @@ static void on_cluster_timer(uv_timer_t *t)
 {
     broker *b = t->data;
     ops_kick(b, false);
+    replica_tick(b);
     int64_t now = clock_mono_us() / 1000;
     if (b->checked_in_doubt && now - b->last_in_doubt_ms >= b->cfg.txn_participant_check_ms) {
         b->last_in_doubt_ms = now;
@@ -693,6 +696,7 @@ void cluster_stop(broker *b)
     }
     peer_pool_stop(b->peers); /* in-flight ops see PEER_ERR_STOPPED and free themselves */
     b->peers = NULL;
+    replica_stop(b);
     while (b->remote_ops) {
         remote_op *op = b->remote_ops;
         DL_DELETE(b->remote_ops, op);

@@ -86,9 +86,12 @@ static partition *fetch_target(broker *b, const fetch_topic *ft, fetch_part *fp,
 }
 
 /* The highest offset (exclusive) this fetch may read: the last stable offset for
- * read_committed, the high watermark otherwise. */
+ * read_committed, the high watermark otherwise; a follower replicating reads to the log
+ * end (it is how records become committed). */
 static int64_t fetch_upper(broker *b, const fetch_req *q, partition *p)
 {
+    if (q->replica_id >= 0)
+        return p->log->log_end_offset;
     int64_t hw = store_high_watermark(b->store, p);
     return q->isolation_level == 1 ? log_last_stable_offset(p->log, hw) : hw;
 }
@@ -103,7 +106,7 @@ static uint64_t fetch_available(broker *b, fetch_req *q, bool *must_answer)
             fetch_part *fp = &q->topics[i].parts[k];
             bool diverged;
             partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
-            if (!p || diverged) {
+            if (!p || diverged || fp->error_code != KERR_NONE) {
                 *must_answer = true;
                 continue;
             }
@@ -151,6 +154,8 @@ static void fetch_reply(req_ctx *c, fetch_req *q)
             fp->records_len = 0;
             bool diverged;
             partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
+            if (p && fp->error_code != KERR_NONE)
+                p = NULL; /* refused for this follower (replica_leader_fetch) */
             if (p) {
                 fp->high_watermark = store_high_watermark(b->store, p);
                 fp->last_stable_offset = log_last_stable_offset(p->log, fp->high_watermark);
@@ -167,7 +172,9 @@ static void fetch_reply(req_ctx *c, fetch_req *q)
                 limit = budget;
             uint8_t *data;
             size_t len;
-            int64_t upper = q->isolation_level == 1 ? fp->last_stable_offset : fp->high_watermark;
+            int64_t upper = q->replica_id >= 0        ? p->log->log_end_offset
+                            : q->isolation_level == 1 ? fp->last_stable_offset
+                                                      : fp->high_watermark;
             int rc = log_read(p->log, fp->fetch_offset, upper, limit, !have_data, a, &data, &len);
             if (rc != LOG_OK) {
                 LOG_ERROR("broker", "fetch %s at %lld: %s", p->log->name,
@@ -208,6 +215,23 @@ static void fetch_on_timeout(uv_timer_t *t)
     fetch_reply(op->c, &op->q);
 }
 
+/* A follower's fetch reports what it holds durably (its fetch offsets): tell each
+ * partition's replication state once, then answer whatever waits on a high watermark. */
+static void follower_progress(broker *b, fetch_req *q)
+{
+    for (int32_t i = 0; i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            fetch_part *fp = &q->topics[i].parts[k];
+            bool diverged;
+            partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
+            if (!p || diverged)
+                continue;
+            fp->error_code = replica_leader_fetch(b, p, q->replica_id, fp->current_leader_epoch,
+                                                  fp->fetch_offset);
+        }
+    broker_on_progress(b);
+}
+
 void handle_fetch(req_ctx *c)
 {
     broker *b = c->b;
@@ -219,6 +243,8 @@ void handle_fetch(req_ctx *c)
     for (int32_t i = 0; i < op->q.ntopics; i++)
         for (int32_t k = 0; k < op->q.topics[i].nparts; k++)
             cluster_refresh_if_unknown(b, op->q.topics[i].name, op->q.topics[i].parts[k].index);
+    if (op->q.replica_id >= 0)
+        follower_progress(b, &op->q);
     bool must_answer;
     uint64_t avail = fetch_available(b, &op->q, &must_answer);
     int32_t wait = op->q.max_wait_ms;

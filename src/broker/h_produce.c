@@ -47,8 +47,8 @@ static int16_t map_batch_error(int rc)
 }
 
 /* Validates and appends one partition's records. Returns a Kafka error code. */
-static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, bool confirmed, int64_t now,
-                           partition **p_out, int64_t *end_out)
+static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks, bool confirmed,
+                           int64_t now, partition **p_out, int64_t *end_out)
 {
     broker *b = c->b;
     if (pp->index < 0 || pp->index >= t->npartitions)
@@ -60,6 +60,9 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, bool confirme
         return lerr;
     if (p->log->failed)
         return KERR_KAFKA_STORAGE_ERROR;
+    int16_t rerr;
+    if (!replica_check_produce(b, p, acks, &rerr))
+        return rerr;
     if (t->internal) {
         LOG_WARN("broker", "%s: produce to internal topic %s refused", who, t->name);
         return KERR_INVALID_TOPIC_EXCEPTION;
@@ -308,8 +311,8 @@ static void produce_append_all(req_ctx *c, produce_op *op)
             /* Not confirmed: the partition's own checks (epoch, sequence) speak first, then
              * the missing confirmation refuses it. */
             else
-                pp->error_code = produce_one(c, t, pp, verdict == VERDICT_CONFIRMED, now, &p,
-                                             &end);
+                pp->error_code = produce_one(c, t, pp, q->acks, verdict == VERDICT_CONFIRMED,
+                                             now, &p, &end);
             if (p) {
                 pp->log_start_offset = p->log->log_start_offset;
                 op->w[op->n++] = (produce_wait){p, end, pp};
@@ -318,10 +321,13 @@ static void produce_append_all(req_ctx *c, produce_op *op)
     }
     /* The request (and op, in its arena) is freed once answered: decide first. */
     bool appended = op->n > 0;
+    bool replicated = false; /* acks=all on a replicated partition waits in any mode */
+    for (int i = 0; i < op->n && q->acks == -1; i++)
+        replicated = replicated || op->w[i].p->replicated;
     if (q->acks == 0) {
         c->nr->no_response = true;
         net_request_done(c->nr);
-    } else if (!appended || !b->cfg.flush_sync) {
+    } else if (!appended || (!b->cfg.flush_sync && !replicated)) {
         produce_reply(c, q);
     } else {
         op->c = c;
@@ -335,7 +341,16 @@ static void produce_append_all(req_ctx *c, produce_op *op)
         fetch_on_progress(b); /* interval mode: the high watermark moved on append */
 }
 
-/* Answers every parked produce whose batches are all durable (or whose log failed). */
+/* How far a produce's batches count as done: durable on this node; with acks=all on a
+ * replicated partition, below the high watermark over the in-sync replicas. */
+static int64_t produce_reached(const broker *b, const produce_op *op, const partition *p)
+{
+    if (op->q.acks == -1 && p->replicated)
+        return store_high_watermark(b->store, p);
+    return b->cfg.flush_sync ? p->log->durable_offset : p->log->log_end_offset;
+}
+
+/* Answers every parked produce whose batches are all done (or whose log failed). */
 void produce_on_progress(broker *b)
 {
     produce_op *op, *tmp;
@@ -343,7 +358,7 @@ void produce_on_progress(broker *b)
         bool ready = true;
         for (int i = 0; i < op->n && ready; i++) {
             produce_wait *w = &op->w[i];
-            if (w->p && !w->p->log->failed && w->p->log->durable_offset < w->end)
+            if (w->p && !w->p->log->failed && produce_reached(b, op, w->p) < w->end)
                 ready = false;
         }
         if (!ready)
@@ -381,4 +396,15 @@ void produce_drain(broker *b)
                 op->w[i].pp->error_code = KERR_REQUEST_TIMED_OUT;
         produce_reply(op->c, &op->q);
     }
+}
+
+void produce_fail_partition(broker *b, partition *p, int16_t err)
+{
+    for (produce_op *op = b->produces; op; op = op->next)
+        for (int i = 0; i < op->n; i++)
+            if (op->w[i].p == p && produce_reached(b, op, p) < op->w[i].end) {
+                op->w[i].p = NULL;
+                op->w[i].pp->error_code = err;
+            }
+    produce_on_progress(b);
 }

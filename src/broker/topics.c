@@ -44,7 +44,8 @@ static int open_partitions(broker *b, topic *t, int32_t from, int32_t to)
     t->parts = parts;
     int64_t now = clock_wall_ms();
     for (int32_t i = from; i < to; i++) {
-        if (store_partition_open(b->store, t->name, i, &t->logcfg, now, &t->parts[i]) != 0) {
+        if (store_partition_open(b->store, t->name, i, &t->logcfg, now, &t->parts[i]) != 0 ||
+            replica_opened(b, t->parts[i]) != LOG_OK) {
             for (int32_t k = from; k < i; k++)
                 store_partition_drop(b->store, t->parts[k]);
             return -1;

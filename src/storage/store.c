@@ -216,7 +216,8 @@ void store_partition_drop(store *s, partition *p)
 
 int64_t store_high_watermark(const store *s, const partition *p)
 {
-    return s->o.flush_sync ? p->log->durable_offset : p->log->log_end_offset;
+    int64_t local = s->o.flush_sync ? p->log->durable_offset : p->log->log_end_offset;
+    return p->replicated && p->repl_hw < local ? p->repl_hw : local;
 }
 
 void store_mark_dirty(store *s, partition *p)

@@ -26,6 +26,11 @@ typedef struct partition {
     bool in_dirty_list;
     bool dropping; /* delete requested; freed after the flush in flight */
     struct partition *next_dirty;
+    /* Replication (set by its owner, broker/replica.c): a replicated partition's consumers
+     * and acks=all see repl_hw, the high watermark over the in-sync replicas. */
+    bool replicated;
+    bool repl_leading; /* this node leads it now, in an epoch it may lead */
+    int64_t repl_hw;
 } partition;
 
 typedef struct store_opts {
@@ -47,7 +52,8 @@ int store_partition_open(store *s, const char *topic, int32_t index, const log_c
                          int64_t now_ms, partition **out);
 /* Deletes a partition's files (after any flush in flight) and frees it. */
 void store_partition_drop(store *s, partition *p);
-/* Offsets visible to consumers: durable end in sync mode, log end in interval mode. */
+/* Offsets visible to consumers: durable end in sync mode, log end in interval mode; for
+ * a replicated partition, the replicated high watermark (never past either). */
 int64_t store_high_watermark(const store *s, const partition *p);
 /* Call after a successful log_append(). */
 void store_mark_dirty(store *s, partition *p);

@@ -1,0 +1,535 @@
+/*
+ * replica.c - the broker side of replication: a thin adapter between the replication
+ * state machines (src/repl/repl.h, one per partition with more than one replica) and the
+ * broker. It takes roles from the cluster view, runs the follower's fetch loop over the
+ * peer pool (Fetch v12 as replica: from the durable end, with the last fetched epoch),
+ * lets the leader's Fetch handler report follower progress, publishes each partition's
+ * high watermark to storage (partition.repl_hw), and carries ISR proposals to ZooKeeper.
+ * Every decision is the state machine's; this file only moves events and results.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "cluster/view.h"
+#include "cluster/zk.h"
+#include "net/peer.h"
+#include "proto/errors.h"
+#include "proto/msgs.h"
+#include "repl/repl.h"
+
+#define FETCH_MAX_WAIT_MS 500
+#define FETCH_TIMEOUT_MS 5000
+#define FETCH_PART_MAX_BYTES (1 << 20)
+#define FETCH_RETRY_MS 100
+
+typedef struct rpart {
+    partition *p;       /* key */
+    char *topic;
+    int32_t index;
+    repl_part rp;
+    int32_t start_epoch; /* the newest epoch in the log when this process opened it */
+    bool fetching;       /* in a fetch in flight */
+    UT_hash_handle hh;
+} rpart;
+
+/* A follower's fetch in flight to one leader. */
+typedef struct fetcher {
+    int32_t leader;
+    bool in_flight;
+    int64_t retry_at_ms;
+} fetcher;
+
+struct replica_glue {
+    rpart *parts;
+    fetcher fetchers[REPL_MAX_REPLICAS * 8];
+    int nfetchers;
+};
+
+static int64_t now_ms(void) { return clock_mono_us() / 1000; }
+
+static struct replica_glue *glue(broker *b)
+{
+    if (!b->replicas) {
+        b->replicas = calloc(1, sizeof(*b->replicas));
+        BROOK_ASSERT(b->replicas);
+    }
+    return b->replicas;
+}
+
+static rpart *rpart_find(broker *b, const partition *p)
+{
+    rpart *r = NULL;
+    if (b->replicas)
+        HASH_FIND_PTR(b->replicas->parts, &p, r);
+    return r;
+}
+
+/* What the state machine calls durable: fsynced in sync mode; written in interval mode,
+ * whose weaker promise (docs/replication.md) covers followers too. */
+static int64_t local_durable(const broker *b, const partition *p)
+{
+    return b->cfg.flush_sync ? p->log->durable_offset : p->log->log_end_offset;
+}
+
+static void fetch_kick(broker *b);
+
+/* Carries a state machine's results out: the high watermark to storage (and everything
+ * waiting on it), an ISR proposal to ZooKeeper. */
+static void apply_out(broker *b, rpart *r, repl_out out)
+{
+    r->p->repl_hw = r->rp.hw;
+    if (out.propose) {
+        int32_t version = -1;
+        int16_t err = b->zk ? zk_partition_set_isr(b->zk, r->topic, r->index, r->rp.epoch,
+                                                   &r->rp.proposed, r->rp.min_isr, &version)
+                            : KERR_REQUEST_TIMED_OUT;
+        if (err != KERR_NONE)
+            LOG_WARN("repl", "%s-%d: ISR change not committed: %s", r->topic, r->index,
+                     kafka_error_name(err));
+        repl_out o2 = repl_proposal_done(&r->rp, err == KERR_NONE, version, now_ms());
+        r->p->repl_hw = r->rp.hw;
+        out.hw_changed = out.hw_changed || o2.hw_changed;
+        if (err == KERR_FENCED_LEADER_EPOCH)
+            cluster_refresh_now(b);
+    }
+    if (out.hw_changed)
+        r->p->repl_hw = r->rp.hw;
+}
+
+static rpart *rpart_get(broker *b, partition *p, const char *topic, int32_t index,
+                        int32_t min_isr)
+{
+    rpart *r = rpart_find(b, p);
+    if (r)
+        return r;
+    r = calloc(1, sizeof(*r));
+    BROOK_ASSERT(r);
+    r->p = p;
+    r->topic = strdup(topic);
+    BROOK_ASSERT(r->topic);
+    r->index = index;
+    r->start_epoch = log_latest_epoch(p->log);
+    repl_init(&r->rp, b->cfg.node_id, min_isr, b->cfg.replica_lag_time_max_ms);
+    /* The high watermark starts at 0 after a start: learned from the leader, or computed
+     * as leader once the followers report. */
+    p->replicated = true;
+    p->repl_leading = false;
+    p->repl_hw = 0;
+    struct replica_glue *g = glue(b);
+    HASH_ADD_PTR(g->parts, p, r);
+    return r;
+}
+
+static void rpart_free(broker *b, rpart *r)
+{
+    HASH_DEL(b->replicas->parts, r);
+    free(r->topic);
+    free(r);
+}
+
+/* This node leads the partition in `epoch` per the view: take it, unless the log shows
+ * this process may have led that epoch in an earlier life (a restart can lose records
+ * its followers hold, so it must lead only an epoch it has never seen: the controller
+ * bumps the epoch of a restarted leader). */
+static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
+                            const repl_set *replicas)
+{
+    if (r->rp.role == REPL_LEADER && r->rp.epoch == cp->leader_epoch) {
+        apply_out(b, r, repl_state_update(&r->rp, &cp->isr, state_version, now_ms()));
+        return;
+    }
+    if (cp->leader_epoch <= r->start_epoch) {
+        LOG_INFO("repl", "%s-%d: named leader in epoch %d, which this log has seen before a "
+                 "restart; waiting for a new epoch", r->topic, r->index, cp->leader_epoch);
+        r->p->repl_leading = false;
+        return;
+    }
+    plog *l = r->p->log;
+    if (log_set_leader_epoch(l, cp->leader_epoch) != LOG_OK)
+        return;
+    LOG_INFO("repl", "%s-%d: leader in epoch %d at offset %lld (isr %d)", r->topic, r->index,
+             cp->leader_epoch, (long long)l->log_end_offset, cp->isr.n);
+    repl_out out = repl_become_leader(&r->rp, cp->leader_epoch, replicas, &cp->isr,
+                                      state_version, l->log_end_offset, local_durable(b, r->p),
+                                      r->rp.hw, now_ms());
+    r->p->repl_leading = true;
+    apply_out(b, r, out);
+}
+
+static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
+                   const repl_set *replicas)
+{
+    if (r->rp.role == REPL_FOLLOWER && r->rp.leader == cp->leader &&
+        r->rp.epoch == cp->leader_epoch) {
+        r->rp.isr = cp->isr;
+        return;
+    }
+    if (r->rp.role == REPL_LEADER || r->p->repl_leading) {
+        LOG_INFO("repl", "%s-%d: no longer leader (leader %d, epoch %d)", r->topic, r->index,
+                 cp->leader, cp->leader_epoch);
+        r->p->repl_leading = false;
+        /* Produces waiting for replication here can no longer be promised. */
+        produce_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
+    }
+    repl_become_follower(&r->rp, cp->leader == b->cfg.node_id ? -1 : cp->leader,
+                         cp->leader_epoch, replicas, &cp->isr, state_version);
+    r->fetching = false;
+}
+
+/* The min.insync.replicas a partition's leader applies: the topic's (or the broker's),
+ * at most the replication factor, so a misconfigured topic still works like Kafka's
+ * (acks=all refused) instead of never moving its high watermark. */
+static int32_t effective_min_isr(const broker *b, const topic *t, int32_t rf)
+{
+    int32_t m = b->cfg.min_insync_replicas;
+    for (int i = 0; i < t->nconfigs; i++)
+        if (strcmp(t->config_keys[i], "min.insync.replicas") == 0)
+            m = (int32_t)strtol(t->config_values[i], NULL, 10);
+    return m < 1 ? 1 : m > rf ? rf : m;
+}
+
+int replica_opened(broker *b, partition *p)
+{
+    bool clustered = b->cfg.zookeeper_connect && *b->cfg.zookeeper_connect;
+    return clustered ? LOG_OK : log_set_leader_epoch(p->log, 0);
+}
+
+/* A partition with one replica led here: its log stamps the view's leader epoch. */
+static void lead_unreplicated(const cv_part *cp, partition *p)
+{
+    if (p->log->leader_epoch != cp->leader_epoch)
+        log_set_leader_epoch(p->log, cp->leader_epoch);
+}
+
+void replica_on_view(broker *b, const cluster_view *v)
+{
+    for (const cv_topic *ct = v->topics; ct; ct = ct->hh.next) {
+        topic *t = md_find(&b->md, kslice_cstr(ct->name));
+        if (!t)
+            continue;
+        for (int32_t i = 0; i < ct->nparts && i < t->npartitions; i++) {
+            const cv_part *cp = &ct->parts[i];
+            repl_set replicas = {0};
+            for (int32_t k = 0; k < cp->nreplicas; k++)
+                repl_set_add(&replicas, cp->replicas[k]);
+            if (cp->nreplicas < 2 && cp->leader == b->cfg.node_id)
+                lead_unreplicated(cp, t->parts[i]);
+            if (cp->nreplicas < 2 || !repl_set_has(&replicas, b->cfg.node_id))
+                continue;
+            partition *p = t->parts[i];
+            rpart *r = rpart_get(b, p, ct->name, i, effective_min_isr(b, t, cp->nreplicas));
+            r->rp.min_isr = effective_min_isr(b, t, cp->nreplicas);
+            if (cp->leader == b->cfg.node_id)
+                take_leadership(b, r, cp, ct->state_version, &replicas);
+            else
+                follow(b, r, cp, ct->state_version, &replicas);
+        }
+    }
+    fetch_kick(b);
+}
+
+void replica_forget_partition(broker *b, partition *p)
+{
+    rpart *r = rpart_find(b, p);
+    if (r)
+        rpart_free(b, r);
+}
+
+bool replica_check_produce(broker *b, partition *p, int16_t acks, int16_t *err)
+{
+    BROOK_UNUSED(b);
+    if (!p->replicated)
+        return true;
+    if (!p->repl_leading) {
+        *err = KERR_NOT_LEADER_OR_FOLLOWER;
+        return false;
+    }
+    rpart *r = rpart_find(b, p);
+    if (acks == -1 && r && !repl_accepts_acks_all(&r->rp)) {
+        *err = KERR_NOT_ENOUGH_REPLICAS;
+        return false;
+    }
+    return true;
+}
+
+/* The leader's side of a follower's fetch (called once per partition per request). */
+int16_t replica_leader_fetch(broker *b, partition *p, int32_t replica_id, int32_t leader_epoch,
+                             int64_t fetch_offset)
+{
+    rpart *r = rpart_find(b, p);
+    if (!r)
+        return KERR_NOT_LEADER_OR_FOLLOWER;
+    repl_out out;
+    int16_t err = repl_follower_fetch(&r->rp, replica_id, leader_epoch, fetch_offset, now_ms(),
+                                      &out);
+    if (err == KERR_NONE)
+        apply_out(b, r, out);
+    return err;
+}
+
+/* Local appends and fsyncs: the state machines learn the new log ends (the caller then
+ * answers whatever waits on a high watermark). */
+void replica_on_progress(broker *b)
+{
+    if (!b->replicas)
+        return;
+    int64_t now = now_ms();
+    for (rpart *r = b->replicas->parts; r; r = r->hh.next) {
+        plog *l = r->p->log;
+        apply_out(b, r, repl_local_progress(&r->rp, l->log_end_offset, local_durable(b, r->p),
+                                            now));
+    }
+    fetch_kick(b);
+}
+
+void replica_tick(broker *b)
+{
+    if (!b->replicas)
+        return;
+    int64_t now = now_ms();
+    for (rpart *r = b->replicas->parts; r; r = r->hh.next)
+        if (r->rp.role == REPL_LEADER)
+            apply_out(b, r, repl_tick(&r->rp, now));
+    fetch_kick(b);
+}
+
+void replica_stop(broker *b)
+{
+    if (!b->replicas)
+        return;
+    rpart *r, *tmp;
+    HASH_ITER(hh, b->replicas->parts, r, tmp)
+        rpart_free(b, r);
+    free(b->replicas);
+    b->replicas = NULL;
+}
+
+/* ---------------- the follower's fetch loop ---------------- */
+
+typedef struct fetch_ctx {
+    broker *b;
+    int32_t leader;
+    int n;
+    struct {
+        partition *p;
+        int32_t epoch;
+        int64_t offset;
+    } sent[];
+} fetch_ctx;
+
+static fetcher *fetcher_for(broker *b, int32_t leader)
+{
+    struct replica_glue *g = glue(b);
+    for (int i = 0; i < g->nfetchers; i++)
+        if (g->fetchers[i].leader == leader)
+            return &g->fetchers[i];
+    if (g->nfetchers == (int)BROOK_ARRAY_LEN(g->fetchers))
+        return NULL;
+    g->fetchers[g->nfetchers] = (fetcher){leader, false, 0};
+    return &g->fetchers[g->nfetchers++];
+}
+
+/* The epoch of the newest batch: the history's newest entry that has records (an entry
+ * starting at the log end is a leadership that wrote nothing). */
+static int32_t last_batch_epoch(const plog *l)
+{
+    for (size_t i = l->epochs.n; i > 0; i--)
+        if (l->epochs.v[i - 1].start_offset < l->log_end_offset)
+            return l->epochs.v[i - 1].epoch;
+    return -1;
+}
+
+static bool ready_to_fetch(const broker *b, const rpart *r, int32_t leader)
+{
+    return r->rp.role == REPL_FOLLOWER && r->rp.leader == leader && !r->fetching &&
+           !r->p->log->failed && local_durable(b, r->p) == r->p->log->log_end_offset;
+}
+
+static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t len);
+
+/* Sends one Fetch to `leader` for every partition ready to fetch from it. */
+static void fetch_send(broker *b, fetcher *f)
+{
+    int n = 0;
+    for (rpart *r = b->replicas->parts; r; r = r->hh.next)
+        n += ready_to_fetch(b, r, f->leader);
+    if (n == 0)
+        return;
+    fetch_ctx *fc = calloc(1, sizeof(*fc) + (size_t)n * sizeof(fc->sent[0]));
+    fetch_topic *topics = calloc((size_t)n, sizeof(*topics));
+    fetch_part *parts = calloc((size_t)n, sizeof(*parts));
+    BROOK_ASSERT(fc && topics && parts);
+    fc->b = b;
+    fc->leader = f->leader;
+    /* One topic entry per partition: simple, and allowed by the protocol. */
+    for (rpart *r = b->replicas->parts; r && fc->n < n; r = r->hh.next) {
+        if (!ready_to_fetch(b, r, f->leader))
+            continue;
+        plog *l = r->p->log;
+        fetch_part *fp = &parts[fc->n];
+        fp->index = r->index;
+        fp->current_leader_epoch = r->rp.epoch;
+        fp->fetch_offset = l->log_end_offset;
+        fp->last_fetched_epoch = last_batch_epoch(l);
+        fp->log_start_offset = l->log_start_offset;
+        fp->partition_max_bytes = FETCH_PART_MAX_BYTES;
+        topics[fc->n] = (fetch_topic){kslice_cstr(r->topic), 1, fp};
+        fc->sent[fc->n].p = r->p;
+        fc->sent[fc->n].epoch = r->rp.epoch;
+        fc->sent[fc->n].offset = l->log_end_offset;
+        r->fetching = true;
+        fc->n++;
+    }
+    fetch_req q = {.replica_id = b->cfg.node_id, .max_wait_ms = FETCH_MAX_WAIT_MS,
+                   .min_bytes = 1, .max_bytes = 8 * FETCH_PART_MAX_BYTES,
+                   .session_id = 0, .session_epoch = -1, .ntopics = fc->n, .topics = topics,
+                   .rack_id = KSLICE_NULL, .cluster_id = KSLICE_NULL};
+    wr w;
+    wr_init(&w, 256);
+    fetch_req_encode(&w, 12, &q);
+    free(parts);
+    free(topics);
+    f->in_flight = true;
+    if (w.oom || peer_send(b->peers, f->leader, API_FETCH, 12, true, w.p, w.len,
+                           FETCH_MAX_WAIT_MS + FETCH_TIMEOUT_MS, on_fetch_answer, fc) != 0) {
+        f->in_flight = false;
+        f->retry_at_ms = now_ms() + FETCH_RETRY_MS;
+        for (int i = 0; i < fc->n; i++) {
+            rpart *r = rpart_find(b, fc->sent[i].p);
+            if (r)
+                r->fetching = false;
+        }
+        free(fc);
+    }
+    wr_free(&w);
+}
+
+static void fetch_kick(broker *b)
+{
+    if (!b->replicas || !b->peers || b->stopping)
+        return;
+    int64_t now = now_ms();
+    for (rpart *r = b->replicas->parts; r; r = r->hh.next)
+        if (r->rp.role == REPL_FOLLOWER && r->rp.leader >= 0)
+            fetcher_for(b, r->rp.leader);
+    struct replica_glue *g = b->replicas;
+    for (int i = 0; i < g->nfetchers; i++)
+        if (!g->fetchers[i].in_flight && g->fetchers[i].retry_at_ms <= now)
+            fetch_send(b, &g->fetchers[i]);
+}
+
+/* Appends the whole batches of a fetch answer at the log end (a stale or partial tail is
+ * left for the next fetch). Returns a log_result. */
+static int append_records(broker *b, partition *p, kslice recs)
+{
+    size_t off = 0, len = recs.len > 0 ? (size_t)recs.len : 0;
+    int64_t now = clock_wall_ms();
+    while (off < len) {
+        rb_header h;
+        size_t total;
+        if (rb_check_stored(recs.p + off, len - off, &h, &total) != RB_OK)
+            break; /* a batch cut by max_bytes, or damaged: fetched again */
+        if (h.base_offset != p->log->log_end_offset)
+            break;
+        int rc = log_append_replica(p->log, (uint8_t *)(uintptr_t)(recs.p + off), total, &h,
+                                    now);
+        if (rc != LOG_OK)
+            return rc;
+        off += total;
+    }
+    if (off > 0)
+        store_mark_dirty(b->store, p);
+    return LOG_OK;
+}
+
+/* One partition of a fetch answer, for a follower still in the epoch it asked in. */
+static void follower_apply(broker *b, rpart *r, const fetch_resp_part *fp, int64_t sent_offset)
+{
+    plog *l = r->p->log;
+    if (fp->error_code == KERR_OFFSET_OUT_OF_RANGE && sent_offset > r->rp.hw) {
+        /* The leader knows no epoch of our newest records: cut back to what was
+         * committed (Kafka's rule) and ask again. */
+        LOG_WARN("repl", "%s-%d: leader does not know our last epoch; truncating to %lld",
+                 r->topic, r->index, (long long)r->rp.hw);
+        log_truncate(l, r->rp.hw);
+        return;
+    }
+    if (fp->error_code != KERR_NONE)
+        return; /* NOT_LEADER, fenced, ...: a new view will tell */
+    if (fp->diverging_epoch.epoch >= 0 || fp->diverging_epoch.end_offset >= 0) {
+        int32_t le;
+        int64_t lend;
+        log_epoch_end_offset(l, fp->diverging_epoch.epoch, &le, &lend);
+        int64_t cut = repl_truncation_offset(fp->diverging_epoch.epoch,
+                                             fp->diverging_epoch.end_offset, le, lend,
+                                             l->log_end_offset, r->rp.hw);
+        LOG_INFO("repl", "%s-%d: log diverges from leader %d at epoch %d; truncating %lld -> "
+                 "%lld", r->topic, r->index, r->rp.leader, fp->diverging_epoch.epoch,
+                 (long long)l->log_end_offset, (long long)cut);
+        log_truncate(l, cut);
+        return;
+    }
+    if (sent_offset != l->log_end_offset)
+        return;
+    int rc = append_records(b, r->p, fp->records);
+    if (rc != LOG_OK)
+        LOG_ERROR("repl", "%s-%d: cannot append replicated records: %s", r->topic, r->index,
+                  log_result_name(rc));
+    repl_follower_hw(&r->rp, fp->high_watermark);
+    r->p->repl_hw = r->rp.hw;
+}
+
+static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t len)
+{
+    fetch_ctx *fc = ctx;
+    broker *b = fc->b;
+    if (b->stopping || !b->replicas) {
+        free(fc);
+        return;
+    }
+    fetcher *f = fetcher_for(b, fc->leader);
+    for (int i = 0; i < fc->n; i++) {
+        rpart *r = rpart_find(b, fc->sent[i].p);
+        if (r)
+            r->fetching = false;
+    }
+    arena a;
+    arena_init(&a);
+    fetch_resp resp;
+    rd r;
+    rd_init(&r, body, len);
+    r.flex = true;
+    bool ok = status == 0 && body;
+    if (ok) {
+        rd_tags(&r); /* response header v1: its tagged fields */
+        ok = fetch_resp_decode(&r, 12, &a, &resp) == 0 && resp.error_code == KERR_NONE;
+    }
+    for (int32_t t = 0; ok && t < resp.ntopics; t++) {
+        const fetch_resp_topic *rt = &resp.topics[t];
+        for (int32_t k = 0; k < rt->nparts; k++) {
+            const fetch_resp_part *fp = &rt->parts[k];
+            for (int i = 0; i < fc->n; i++) {
+                rpart *rp = rpart_find(b, fc->sent[i].p);
+                if (!rp || rp->index != fp->index || !kslice_eq_cstr(rt->name, rp->topic))
+                    continue;
+                if (rp->rp.role == REPL_FOLLOWER && rp->rp.leader == fc->leader &&
+                    rp->rp.epoch == fc->sent[i].epoch)
+                    follower_apply(b, rp, fp, fc->sent[i].offset);
+            }
+        }
+    }
+    arena_free(&a);
+    if (f) {
+        f->in_flight = false;
+        if (!ok)
+            f->retry_at_ms = now_ms() + FETCH_RETRY_MS;
+    }
+    free(fc);
+    broker_on_progress(b); /* truncations and the HW; fetch again once durable */
+}
