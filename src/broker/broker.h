@@ -32,6 +32,7 @@ struct remote_op;
 struct inter_op;
 struct txn_status_req;
 struct replica_glue;
+struct liveness;
 
 typedef struct broker {
     broker_config cfg;
@@ -66,6 +67,7 @@ typedef struct broker {
     struct remote_op *remote_ops; /* prepares and markers sent to other leaders */
     struct inter_op *inter_ops;  /* participant-side requests waiting for durability */
     struct replica_glue *replicas; /* replicated partitions of this node (replica.c) */
+    struct liveness *liveness;     /* fast failure detection (liveness.c) */
     uv_timer_t cluster_timer;
     bool ready_logged, checked_in_doubt;
     int64_t last_in_doubt_ms;
@@ -227,6 +229,10 @@ void fetch_drain(broker *b);
 /* Encodes the response frame for a request whose body was written by fn. */
 void broker_reply_malformed(req_ctx *c, const char *what);
 
+/* Fast failure detection (liveness.c): pings, and evictions of refused nodes. */
+void liveness_tick(broker *b);
+void liveness_stop(broker *b);
+
 /* Replication (replica.c): partitions with more than one replica. */
 /* A partition was opened: a single node leads all of its logs in epoch 0 (so
  * OffsetForLeaderEpoch answers for it). Returns a log_result. */
@@ -244,5 +250,7 @@ int16_t replica_leader_fetch(broker *b, partition *p, int32_t replica_id, int32_
                              int64_t fetch_offset);
 /* Answers the produces waiting on p now with err (leadership lost). */
 void produce_fail_partition(broker *b, partition *p, int16_t err);
+/* Answers acks=all produces on replicated partitions past their timeout_ms. */
+void produce_expire(broker *b);
 
 #endif

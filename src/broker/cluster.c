@@ -602,6 +602,8 @@ static void on_cluster_timer(uv_timer_t *t)
     broker *b = t->data;
     ops_kick(b, false);
     replica_tick(b);
+    liveness_tick(b);
+    produce_expire(b);
     int64_t now = clock_mono_us() / 1000;
     if (b->checked_in_doubt && now - b->last_in_doubt_ms >= b->cfg.txn_participant_check_ms) {
         b->last_in_doubt_ms = now;
@@ -672,6 +674,7 @@ int cluster_start(broker *b)
         .min_brokers = b->cfg.cluster_min_brokers,
         .default_rf = b->cfg.default_replication_factor,
         .min_isr = b->cfg.min_insync_replicas,
+        .prefer_leaders = b->cfg.auto_leader_rebalance,
         .internal_names = {TXN_LOG_TOPIC, GROUP_LOG_TOPIC},
         .internal_parts = {b->cfg.txn_log_partitions, b->cfg.offsets_partitions},
     };
@@ -697,6 +700,7 @@ void cluster_stop(broker *b)
     peer_pool_stop(b->peers); /* in-flight ops see PEER_ERR_STOPPED and free themselves */
     b->peers = NULL;
     replica_stop(b);
+    liveness_stop(b);
     while (b->remote_ops) {
         remote_op *op = b->remote_ops;
         DL_DELETE(b->remote_ops, op);

@@ -88,6 +88,9 @@ static const config_def g_defs[] = {
      "host:port[,host:port] of the ZooKeeper ensemble (unset: a single node, no ZooKeeper)"},
     {"zookeeper.session.timeout.ms", CFG_INT32, "18000", 2000, 600000, NULL,
      OFF(zookeeper_session_timeout_ms), "ZooKeeper session timeout (a dead node's leases)"},
+    {"auto.leader.rebalance.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(auto_leader_rebalance),
+     "the controller moves leadership back to a partition's preferred replica once it is in "
+     "sync again"},
     {"cluster.min.brokers", CFG_INT32, "1", 1, 10000, NULL, OFF(cluster_min_brokers),
      "brokers registered before the controller creates the internal topics"},
     {"transaction.participant.check.interval.ms", CFG_INT64, "10000", 100, I64MAX, NULL,

@@ -33,6 +33,7 @@ typedef struct produce_op {
     int verifying; /* answers outstanding */
     bool started;  /* verification begun (or found unneeded) */
     struct produce_op *fnext; /* b->produce_fifo */
+    int64_t deadline_ms; /* acks=all on a replicated partition: REQUEST_TIMED_OUT after */
 } produce_op;
 
 #define VERDICT_CONFIRMED INT16_MIN
@@ -331,6 +332,7 @@ static void produce_append_all(req_ctx *c, produce_op *op)
         produce_reply(c, q);
     } else {
         op->c = c;
+        op->deadline_ms = clock_mono_us() / 1000 + (q->timeout_ms > 0 ? q->timeout_ms : 30000);
         DL_APPEND(b->produces, op);
         /* A retried batch whose original is already durable needs no new fsync, and on an
          * idle broker none would come: answer now if everything is durable. */
@@ -407,4 +409,26 @@ void produce_fail_partition(broker *b, partition *p, int16_t err)
                 op->w[i].pp->error_code = err;
             }
     produce_on_progress(b);
+}
+
+/* Kafka's produce timeout: an acks=all produce whose records the in-sync replicas have not
+ * all made durable within the request's timeout_ms is answered REQUEST_TIMED_OUT (the
+ * records may still become committed later, as in Kafka). */
+void produce_expire(broker *b)
+{
+    int64_t now = clock_mono_us() / 1000;
+    bool any = false;
+    for (produce_op *op = b->produces; op; op = op->next) {
+        if (op->q.acks != -1 || now < op->deadline_ms)
+            continue;
+        for (int i = 0; i < op->n; i++)
+            if (op->w[i].p && op->w[i].p->replicated &&
+                produce_reached(b, op, op->w[i].p) < op->w[i].end) {
+                op->w[i].p = NULL;
+                op->w[i].pp->error_code = KERR_REQUEST_TIMED_OUT;
+                any = true;
+            }
+    }
+    if (any)
+        produce_on_progress(b);
 }

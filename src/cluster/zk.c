@@ -50,6 +50,8 @@ struct zk_client {
     int32_t epoch_version;   /* version of /brook/controller_epoch we wrote */
     char *buf;               /* thread's read buffer */
     char *lbuf;              /* loop thread's read buffer */
+    struct { int32_t id; int64_t czxid; } evict[16]; /* dead processes to remove (under mu) */
+    int nevict;
     int64_t *seen_czxid;     /* controller: each broker's registration as last seen, */
     int32_t *seen_id;        /* to tell a restart (a new registration) */
     size_t nseen;
@@ -324,13 +326,13 @@ static bool restarted(zk_client *z, const cv_broker *b)
  * followers hold), and leadership back to the preferred replica once that is in sync.
  * Returns true when p changed. */
 static bool reconcile_partition(const cv_topic *t, int32_t i, cv_part *p, const repl_set *live,
-                                const repl_set *bumped, int32_t min_isr)
+                                const repl_set *bumped, int32_t min_isr, bool prefer_leaders)
 {
     bool leader_live = p->leader >= 0 && repl_set_has(live, p->leader);
     bool bump = leader_live && repl_set_has(bumped, p->leader);
     int32_t pref = p->replicas[0];
-    bool prefer = leader_live && p->leader != pref && repl_set_has(live, pref) &&
-                  repl_set_has(&p->isr, pref);
+    bool prefer = prefer_leaders && leader_live && p->leader != pref &&
+                  repl_set_has(live, pref) && repl_set_has(&p->isr, pref);
     if (leader_live && !bump && !prefer)
         return false;
     repl_set reps = {0};
@@ -392,7 +394,8 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
         bool change = t->state_version < 0;
         int32_t min_isr = topic_min_isr(z, t);
         for (int32_t i = 0; i < t->nparts; i++)
-            change = reconcile_partition(t, i, &t->parts[i], &live, &bumped, min_isr) || change;
+            change = reconcile_partition(t, i, &t->parts[i], &live, &bumped, min_isr,
+                                         z->cfg.prefer_leaders) || change;
         if (change) {
             int rc = write_state(z, zh, t);
             if (rc != ZOK)
@@ -457,6 +460,55 @@ static zhandle_t *open_session(zk_client *z)
     return zh;
 }
 
+/* Removes the registrations (or the controller znode) of processes the loop found dead:
+ * each only if it is still the one the loop saw (same creation id; for the controller,
+ * still owned by that broker), so a node that already came back keeps its new one. */
+static void do_evictions(zk_client *z, zhandle_t *zh)
+{
+    pthread_mutex_lock(&z->mu);
+    int n = z->nevict;
+    __typeof__(z->evict[0]) ev[16];
+    memcpy(ev, z->evict, sizeof(ev[0]) * (size_t)n);
+    z->nevict = 0;
+    pthread_mutex_unlock(&z->mu);
+    for (int i = 0; i < n; i++) {
+        char path[ZK_PATH_MAX];
+        struct Stat st;
+        int len = ZK_BUF;
+        if (ev[i].czxid < 0) {
+            int32_t id = -1, epoch;
+            if (zoo_get(zh, ZK_CONTROLLER, 0, z->buf, &len, &st) == ZOK && len > 0 &&
+                cv_controller_parse(z->buf, (size_t)len, &id, &epoch) == 0 && id == ev[i].id) {
+                LOG_WARN("zk", "controller %d is gone (its connections are refused); "
+                         "removing its znode so another node is elected", id);
+                zoo_delete(zh, ZK_CONTROLLER, st.version);
+            }
+            continue;
+        }
+        snprintf(path, sizeof(path), ZK_BROKERS "/%d", ev[i].id);
+        if (zoo_exists(zh, path, 0, &st) == ZOK && st.czxid == ev[i].czxid) {
+            LOG_WARN("zk", "broker %d is gone (its connections are refused); removing its "
+                     "registration so its partitions fail over", ev[i].id);
+            zoo_delete(zh, path, st.version);
+        }
+    }
+}
+
+void zk_evict(zk_client *z, int32_t id, int64_t czxid)
+{
+    pthread_mutex_lock(&z->mu);
+    bool dup = false;
+    for (int i = 0; i < z->nevict; i++)
+        dup = dup || (z->evict[i].id == id && z->evict[i].czxid == czxid);
+    if (!dup && z->nevict < (int)(sizeof(z->evict) / sizeof(z->evict[0]))) {
+        z->evict[z->nevict].id = id;
+        z->evict[z->nevict++].czxid = czxid;
+    }
+    z->dirty = true;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->mu);
+}
+
 /* One pass: (re)open the session if needed, register, elect, read, act, publish. */
 static void step(zk_client *z)
 {
@@ -489,6 +541,7 @@ static void step(zk_client *z)
     struct Stat st;
     char path[ZK_PATH_MAX];
     snprintf(path, sizeof(path), ZK_BROKERS "/%d", z->cfg.node_id);
+    do_evictions(z, zh);
     if (zoo_exists(zh, path, 0, &st) != ZOK ||
         st.ephemeralOwner != zoo_client_id(zh)->client_id)
         do_register(z, zh);

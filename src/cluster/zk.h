@@ -33,6 +33,7 @@ typedef struct zk_config {
     int32_t min_brokers;     /* the controller creates internal topics from this many on */
     int32_t default_rf;      /* default.replication.factor */
     int32_t min_isr;         /* min.insync.replicas (a topic may override it) */
+    bool prefer_leaders;     /* auto.leader.rebalance.enable */
     const char *internal_names[2];
     int32_t internal_parts[2];
 } zk_config;
@@ -57,6 +58,11 @@ bool zk_connected(zk_client *z);
  * brokers is INVALID_REPLICATION_FACTOR. */
 int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int32_t rf, int nconfigs,
                         char *const *keys, char *const *values, const char **msg);
+/* The loop found broker `id`'s process gone (its connections refused): remove its
+ * registration if it is still the one created at czxid, so its partitions fail over
+ * now instead of at session expiry; czxid -1: remove the controller znode if that broker
+ * holds it (a new controller is elected). Asynchronous (the session thread does it). */
+void zk_evict(zk_client *z, int32_t id, int64_t czxid);
 /* A partition leader's ISR change (loop thread, one synchronous round trip, retried on a
  * concurrent change to the topic's state): applied only while the state still names this
  * node leader in leader_epoch, else KERR_FENCED_LEADER_EPOCH; an ISR at min_isr or more

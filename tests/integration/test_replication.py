@@ -1,0 +1,332 @@
+#!/usr/bin/python3
+"""Replication and failover on a real 3-node cluster over a real ZooKeeper (issue #11),
+with python3-confluent-kafka (librdkafka) clients and the raw protocol (raw_kafka.py).
+
+Topic "rep": 3 partitions, replication factor 3, min.insync.replicas 2 (broker default),
+replica.lag.time.max.ms 2000.
+
+1. Placement: every partition has 3 replicas, all in the ISR, leaders on all 3 nodes.
+2. Leader SIGKILLs under load: an idempotent acks=all producer writes numbered records to
+   every partition while the leader of partition 0 is SIGKILLed and restarted 3 times.
+   Each time a new leader is elected from the ISR and partition 0 accepts writes again
+   within 2 s of the kill (fast failover: the controller sees the refused connections).
+   At the end every acknowledged record is read back exactly once, and per partition the
+   acknowledged records are in the order they were produced.
+3. A follower SIGSTOPped past replica.lag.time.max.ms leaves the ISR (2 remain, writes
+   go on), and after SIGCONT catches up and rejoins.
+4. Two of three down: with both followers of a partition SIGKILLed and dropped from the
+   ISR, acks=all gets NOT_ENOUGH_REPLICAS and nothing is acknowledged; once they are back
+   the ISR is 3 again and writes are acknowledged.
+5. A paused (SIGSTOP) leader replaced by ZooKeeper session expiry acknowledges nothing
+   after it resumes: a raw acks=all Produce sent to it is refused or times out, never
+   acknowledged, and its record is not in the partition afterwards (its divergent tail is
+   truncated when it follows the new leader).
+6. A node whose data directory is wiped rejoins as an empty follower, catches up and is
+   back in the ISR; every record is still readable.
+
+Every wait is bounded; everything started is stopped."""
+
+import os
+import shutil
+import signal
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brook_harness import Check, run_main  # noqa: E402
+from cluster_harness import Cluster, _Reader, _request, require_cluster_support  # noqa: E402
+import raw_kafka  # noqa: E402
+
+TOPIC = "rep"
+NPARTS = 3
+CONFIG = {"default.replication.factor": 3, "min.insync.replicas": 2,
+          "replica.lag.time.max.ms": 2000, "num.partitions": NPARTS,
+          "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3,
+          # A replaced leader must not simply get its leadership back (phase 5).
+          "auto.leader.rebalance.enable": "false"}
+
+
+def partition_state(address, topic=TOPIC):
+    """{partition: (error, leader, replicas, isr)} from Metadata v1 asked of `address`."""
+    r = _Reader(_request(address, 3, 1, struct.pack(">i", 1) + raw_kafka.s16(topic), 5.0))
+    for _ in range(r.take(">i")):
+        r.take(">i"), r.string(), r.take(">i"), r.string()
+    r.take(">i")
+    out = {}
+    for _ in range(r.take(">i")):
+        r.take(">h"), r.string(), r.take(">b")
+        for _ in range(r.take(">i")):
+            err, pid, leader = r.take(">hii")
+            out[pid] = (err, leader, sorted(r.i32s()), sorted(r.i32s()))
+    return out
+
+
+def live_address(c):
+    return next(n.bootstrap for n in c.nodes if n.running() and not getattr(n, "stopped", False))
+
+
+def wait_for(what, cond, timeout, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def state_of(c, p):
+    try:
+        return partition_state(live_address(c))[p]
+    except (OSError, ConnectionError, struct.error, KeyError):
+        return None
+
+
+class Load:
+    """An idempotent acks=all producer writing "p:n" records round-robin to every
+    partition from a thread; remembers what was acknowledged, in order."""
+
+    def __init__(self, bootstrap):
+        from confluent_kafka import Producer
+        self.acked = {p: [] for p in range(NPARTS)}
+        self.failed = 0
+        self.stop = False
+        self.p = Producer({"bootstrap.servers": bootstrap, "acks": "all",
+                           "enable.idempotence": True, "linger.ms": 5,
+                           "message.timeout.ms": 30000, "retry.backoff.ms": 50,
+                           "topic.metadata.refresh.interval.ms": 500})
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.n = 0
+
+    def report(self, err, msg):
+        if err:
+            self.failed += 1
+        else:
+            self.acked[msg.partition()].append(msg.value())
+
+    def run(self):
+        while not self.stop:
+            part = self.n % NPARTS
+            try:
+                self.p.produce(TOPIC, value=b"%d:%d" % (part, self.n), partition=part,
+                               on_delivery=self.report)
+                self.n += 1
+            except BufferError:
+                pass
+            self.p.poll(0.002)
+
+    def last_ack_count(self, part):
+        return len(self.acked[part])
+
+    def finish(self):
+        self.stop = True
+        self.t.join(10)
+        return self.p.flush(40)
+
+
+def read_all(bootstrap, expect_total, timeout=60):
+    """Every record of every partition from the beginning: {partition: [values]}."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "rep-reader-%d" % time.time_ns(),
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                  "enable.partition.eof": False})
+    c.assign([TopicPartition(TOPIC, p, 0) for p in range(NPARTS)])
+    got = {p: [] for p in range(NPARTS)}
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is None or m.error():
+            if sum(map(len, got.values())) >= expect_total and time.monotonic() - quiet_since > 2:
+                break
+            continue
+        quiet_since = time.monotonic()
+        got[m.partition()].append(m.value())
+    c.close()
+    return got
+
+
+def check_acked_read_back(ck, load, got, what):
+    for p in range(NPARTS):
+        acked = load.acked[p]
+        seen = got[p]
+        ck(len(seen) == len(set(seen)), f"{what}: partition {p} holds no record twice "
+           f"({len(seen) - len(set(seen))} duplicates)")
+        seen_set = set(seen)
+        lost = [v for v in acked if v not in seen_set]
+        ck(not lost, f"{what}: partition {p}: every acknowledged record read back "
+           f"({len(lost)} of {len(acked)} lost, e.g. {lost[:3]})")
+        pos = {v: i for i, v in enumerate(seen)}
+        order = [pos[v] for v in acked if v in pos]
+        ck(order == sorted(order), f"{what}: partition {p}: acknowledged records in order")
+
+
+def kill_leader_repeatedly(ck, c, load, kills=3):
+    """Phase 2: SIGKILL the leader of partition 0 under load, restart it, `kills` times."""
+    failovers = []
+    for k in range(kills):
+        st = wait_for("partition 0 led with a full ISR", lambda: (
+            (s := state_of(c, 0)) and s[1] > 0 and len(s[3]) == 3 and s), 60)
+        leader = st[1]
+        before = load.last_ack_count(0)
+        t0 = time.monotonic()
+        c.node(leader).kill()
+        wait_for("a new leader of partition 0", lambda: (
+            (s := state_of(c, 0)) and s[1] > 0 and s[1] != leader), 30)
+        wait_for("an acknowledged write to partition 0 after the kill",
+                 lambda: load.last_ack_count(0) > before, 30, step=0.02)
+        failovers.append(time.monotonic() - t0)
+        c.node(leader).start()
+        c.wait_ready(60)
+    print(f"[replication] partition 0 failovers (kill -> next ack): "
+          + ", ".join(f"{t:.2f}s" for t in failovers))
+    ck(max(failovers) < 2.0, f"every failover under 2 s: {failovers}")
+
+
+def follower_pause(ck, c):
+    """Phase 3: SIGSTOP a follower past the lag time; the ISR shrinks and regrows."""
+    st = wait_for("partition 1 with a full ISR", lambda: (
+        (s := state_of(c, 1)) and len(s[3]) == 3 and s), 30)
+    follower = next(r for r in st[2] if r != st[1] and r != c.nodes[0].node_id) \
+        if st[1] != c.nodes[0].node_id else next(r for r in st[2] if r != st[1])
+    node = c.node(follower)
+    node.proc.send_signal(signal.SIGSTOP)
+    node.stopped = True
+    try:
+        p = raw_kafka.Conn(c.node(st[1]).bootstrap)
+        shrunk = wait_for("the ISR of partition 1 without the paused follower", lambda: (
+            (s := partition_state(c.node(st[1]).bootstrap)[1]) and follower not in s[3] and s), 15)
+        ck(len(shrunk[3]) == 2, f"ISR shrank to 2 while node {follower} is paused: {shrunk[3]}")
+        rb = raw_kafka.record_batch(-1, -1, -1, [b"while-paused"])
+        err, base, _ = p.produce(TOPIC, 1, rb, "Produce acks=all with one follower paused")
+        ck.eq(err, 0, "acks=all produce with 2 of 3 in the ISR")
+        p.close()
+    finally:
+        node.proc.send_signal(signal.SIGCONT)
+        node.stopped = False
+    grown = wait_for("the paused follower back in the ISR", lambda: (
+        (s := state_of(c, 1)) and follower in s[3] and s), 30)
+    ck(len(grown[3]) == 3, f"ISR back to 3 after SIGCONT: {grown[3]}")
+
+
+def two_down(ck, c):
+    """Phase 4: both followers of partition 2 SIGKILLed: NOT_ENOUGH_REPLICAS."""
+    st = wait_for("partition 2 with a full ISR", lambda: (
+        (s := state_of(c, 2)) and len(s[3]) == 3 and s), 30)
+    leader = st[1]
+    followers = [r for r in st[2] if r != leader]
+    for f in followers:
+        c.node(f).kill()
+    try:
+        addr = c.node(leader).bootstrap
+        wait_for("the ISR of partition 2 down to its leader", lambda: (
+            (s := partition_state(addr)[2]) and s[3] == [leader] and s), 20)
+        conn = raw_kafka.Conn(addr, answer_within=15.0)
+        rb = raw_kafka.record_batch(-1, -1, -1, [b"two-down"])
+        err, _, _ = conn.produce(TOPIC, 2, rb, "acks=all with 2 of 3 down", timeout_ms=3000)
+        ck.eq(err, 19, "acks=all with the ISR below min.insync: NOT_ENOUGH_REPLICAS")
+        conn.close()
+    finally:
+        for f in followers:
+            c.node(f).start()
+    c.wait_ready(60)
+    wait_for("partition 2's ISR back to 3", lambda: (
+        (s := state_of(c, 2)) and len(s[3]) == 3 and s), 30)
+    conn = raw_kafka.Conn(c.node(state_of(c, 2)[1]).bootstrap, answer_within=15.0)
+    err, _, _ = conn.produce(TOPIC, 2, raw_kafka.record_batch(-1, -1, -1, [b"back"]),
+                             "acks=all after the followers returned")
+    ck.eq(err, 0, "acks=all acknowledged once the ISR is back")
+    conn.close()
+
+
+def paused_leader(ck, c):
+    """Phase 5: a SIGSTOPped leader, replaced at session expiry, acknowledges nothing."""
+    st = wait_for("partition 0 led with a full ISR", lambda: (
+        (s := state_of(c, 0)) and s[1] > 0 and len(s[3]) == 3 and s), 30)
+    old = st[1]
+    node = c.node(old)
+    conn = raw_kafka.Conn(node.bootstrap, answer_within=20.0)
+    node.proc.send_signal(signal.SIGSTOP)
+    node.stopped = True
+    try:
+        wait_for("partition 0 led by another node", lambda: (
+            (s := state_of(c, 0)) and s[1] > 0 and s[1] != old and s), 30)
+        rb = raw_kafka.record_batch(-1, -1, -1, [b"zombie-write"])
+        # Sent while it is stopped: it reads the request once it resumes.
+        body = (raw_kafka.s16(None) + struct.pack(">hi", -1, 4000) + struct.pack(">i", 1)
+                + raw_kafka.s16(TOPIC) + struct.pack(">i", 1) + struct.pack(">ii", 0, len(rb)) + rb)
+        conn.corr += 1
+        msg = struct.pack(">hhi", 0, 3, conn.corr) + raw_kafka.s16(conn.client_id) + body
+        conn.s.sendall(struct.pack(">i", len(msg)) + msg)
+    finally:
+        node.proc.send_signal(signal.SIGCONT)
+        node.stopped = False
+    conn.s.settimeout(20)
+    n = struct.unpack(">i", conn._recv(4))[0]
+    r = raw_kafka.Reader(conn._recv(n)[4:])
+    r.take(">i")
+    r.string()
+    r.take(">i")
+    _, err, _, _ = r.take(">ihqq")
+    ck(err != 0, f"the replaced leader did not acknowledge the write (error {err})")
+    conn.close()
+    c.wait_ready(60)
+    wait_for("partition 0 with a full ISR again", lambda: (
+        (s := state_of(c, 0)) and len(s[3]) == 3 and s), 40)
+
+
+def wipe_and_rejoin(ck, c, load_total):
+    """Phase 6: a node with a wiped data directory rejoins as an empty follower."""
+    victim = c.nodes[2]
+    victim.stop()
+    shutil.rmtree(victim.data_dir, ignore_errors=True)
+    os.makedirs(victim.data_dir)
+    victim.start()
+    c.wait_ready(60)
+    for p in range(NPARTS):
+        s = wait_for(f"node {victim.node_id} back in partition {p}'s ISR", lambda: (
+            (s := state_of(c, p)) and victim.node_id in s[3] and s), 60)
+        ck(len(s[3]) == 3, f"partition {p}: ISR {s[3]} after the wiped node caught up")
+
+
+def main():
+    ck = Check("replication")
+    require_cluster_support(os.environ.get("BROOKD"))
+    with Cluster(3, config=CONFIG, name="repl") as c:
+        c.wait_ready(60)
+        from confluent_kafka.admin import AdminClient, NewTopic
+        a = AdminClient({"bootstrap.servers": c.bootstrap})
+        for f in a.create_topics([NewTopic(TOPIC, NPARTS, 3)]).values():
+            f.result(30)
+        st = wait_for("the topic's partitions led", lambda: (
+            (s := partition_state(c.bootstrap)) and len(s) == NPARTS and
+            all(v[1] > 0 for v in s.values()) and s), 30)
+        ck(all(v[2] == [1, 2, 3] and v[3] == [1, 2, 3] for v in st.values()),
+           f"every partition has replicas and ISR {{1,2,3}}: {st}")
+
+        load = Load(c.bootstrap_all)
+        load.t.start()
+        wait_for("the first acknowledged writes", lambda: all(
+            load.last_ack_count(p) > 20 for p in range(NPARTS)), 30)
+        kill_leader_repeatedly(ck, c, load)
+        follower_pause(ck, c)
+        left = load.finish()
+        ck.eq(left, 0, "every produced record acknowledged or failed by the end")
+        total = sum(len(v) for v in load.acked.values())
+        print(f"[replication] {total} acknowledged, {load.failed} failed")
+        ck(total > 300, f"enough acknowledged records to mean something ({total})")
+        check_acked_read_back(ck, load, read_all(c.bootstrap_all, total), "after leader kills")
+
+        two_down(ck, c)
+        paused_leader(ck, c)
+        got = read_all(c.bootstrap_all, total)
+        ck(b"zombie-write" not in got[0], "the replaced leader's write is not in partition 0")
+        wipe_and_rejoin(ck, c, total)
+        check_acked_read_back(ck, load, read_all(c.bootstrap_all, total), "after the wipe")
+    return ck.done()
+
+
+if __name__ == "__main__":
+    run_main(main)
