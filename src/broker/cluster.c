@@ -78,7 +78,13 @@ int16_t cluster_leader_error(broker *b, kslice topic, int32_t partition)
     int32_t l = t->parts[partition].leader;
     if (l < 0)
         return KERR_LEADER_NOT_AVAILABLE;
-    return l == b->cfg.node_id ? KERR_NONE : KERR_NOT_LEADER_OR_FOLLOWER;
+    if (l != b->cfg.node_id)
+        return KERR_NOT_LEADER_OR_FOLLOWER;
+    /* Named leader, but a replicated partition is led only once its replication state
+     * took the epoch (replica.c: not an epoch this log may have led before a restart). */
+    int16_t err;
+    struct partition *lp = broker_partition(b, topic, partition, &err);
+    return lp && lp->replicated && !lp->repl_leading ? KERR_NOT_LEADER_OR_FOLLOWER : KERR_NONE;
 }
 
 partition *broker_led_partition(broker *b, kslice topic, int32_t index, int16_t *err,
