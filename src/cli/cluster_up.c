@@ -65,20 +65,22 @@ typedef struct cu_proc {
 typedef struct cu_cluster {
     char dir[PATH_MAX]; /* absolute */
     int n;
+    int rf; /* --replication-factor (0: brookd's defaults) */
     cu_proc zk;
     cu_proc nodes[CU_NODES_MAX];
 } cu_cluster;
 
 typedef struct cu_up_args {
-    int64_t nodes, base_port, timeout_ms;
+    int64_t nodes, base_port, timeout_ms, rf;
     const char *dir, *config;
 } cu_up_args;
 
 void cli_cluster_up_usage(FILE *out)
 {
     fprintf(out,
-            "  brook cluster up --nodes N --dir DIR [--base-port P] [--config FILE] "
-            "[--timeout-ms T]\n"
+            "  brook cluster up --nodes N --dir DIR [--replication-factor R] [--base-port P] "
+            "[--config FILE] [--timeout-ms T]\n"
+            "      with R: new topics get R replicas and min.insync.replicas min(2, R)\n"
             "      start ZooKeeper (java) + N brookd nodes in the background; ports are free\n"
             "      loopback ports, or with --base-port P: ZooKeeper P, node N P+N, its admin "
             "P+100+N\n"
@@ -503,6 +505,7 @@ static int node_start(cu_cluster *c, int i, const char *brookd, const char *conf
 {
     cu_proc *p = &c->nodes[i - 1];
     char cwd[PATH_MAX], data[PATH_MAX + 16], listen[64], admin[64], zk[64], id[32], minb[48];
+    char rf[48], misr[48];
     proc_name(i, p->name, sizeof(p->name));
     if (fmt(cwd, sizeof(cwd), "%s/node%d", c->dir, i) != 0 ||
         fmt(data, sizeof(data), "--log.dirs=%s/data", cwd) != 0 ||
@@ -515,7 +518,9 @@ static int node_start(cu_cluster *c, int i, const char *brookd, const char *conf
     snprintf(zk, sizeof(zk), "--zookeeper.connect=127.0.0.1:%d", zk_port);
     snprintf(id, sizeof(id), "--node.id=%d", i);
     snprintf(minb, sizeof(minb), "--cluster.min.brokers=%d", c->n);
-    char *argv[10];
+    snprintf(rf, sizeof(rf), "--default.replication.factor=%d", c->rf);
+    snprintf(misr, sizeof(misr), "--min.insync.replicas=%d", c->rf < 2 ? c->rf : 2);
+    char *argv[12];
     int k = 0;
     argv[k++] = (char *)brookd;
     if (config)
@@ -526,6 +531,10 @@ static int node_start(cu_cluster *c, int i, const char *brookd, const char *conf
     argv[k++] = zk;
     argv[k++] = id;
     argv[k++] = minb;
+    if (c->rf > 0) {
+        argv[k++] = rf;
+        argv[k++] = misr;
+    }
     argv[k] = NULL;
     return spawn(p, argv, cwd) != 0 || pidfile_write(c->dir, p) != 0 ? -1 : 0;
 }
@@ -686,6 +695,8 @@ static int parse_up_args(int argc, char **argv, cu_up_args *a, int *exit_rc)
         {"base-port", CLI_OPT_I64, &a->base_port, 1024, 65535 - CU_ADMIN_PORT_OFFSET -
          CU_NODES_MAX, NULL, NULL, "fixed ports from here (default: free ports)"},
         {"config", CLI_OPT_STR, &a->config, 0, 0, NULL, NULL, "brookd properties file"},
+        {"replication-factor", CLI_OPT_I64, &a->rf, 1, 8, NULL, NULL,
+         "replicas of new topics (at most --nodes)"},
         {"timeout-ms", CLI_OPT_I64, &a->timeout_ms, 1000, 3600000, NULL, NULL,
          "bound on the whole start"},
     };
@@ -766,6 +777,13 @@ int cli_cluster_up(int argc, char **argv)
         return 1;
     }
     c->n = (int)a.nodes;
+    c->rf = (int)a.rf;
+    if (c->rf > c->n) {
+        fprintf(stderr, "brook cluster up: --replication-factor %d is more than --nodes %d\n",
+                c->rf, c->n);
+        free(c);
+        return 2;
+    }
     proc_name(0, c->zk.name, sizeof(c->zk.name));
     rc = 1;
     if (mkdir_p(a.dir) != 0 || !realpath(a.dir, c->dir))
