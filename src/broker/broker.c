@@ -70,7 +70,8 @@ static int start_groups(broker *b)
     group_config gc = {.min_session_timeout_ms = b->cfg.group_min_session_ms,
                        .max_session_timeout_ms = b->cfg.group_max_session_ms,
                        .initial_rebalance_delay_ms = b->cfg.group_initial_delay_ms};
-    rc = group_service_start(&b->grp, &gc, b->store, &b->md, group_on_action, b, clock_wall_ms());
+    rc = group_service_start(&b->grp, &gc, b->store, &b->md, group_on_action, b, b->clustered,
+                             clock_wall_ms());
     if (rc != 0) {
         LOG_ERROR("broker", "group coordinator failed to start: %s", strerror(-rc));
         return rc;
@@ -116,6 +117,10 @@ static void on_durable(void *ctx) { broker_on_progress(ctx); }
 static void on_prepare(uv_prepare_t *h)
 {
     broker *b = h->data;
+    /* Followers' parked fetches read to the log end: wake them for this turn's appends
+     * now, so they copy while this node fsyncs (both fsyncs in parallel). */
+    if (b->replicas)
+        fetch_on_progress(b);
     store_before_poll(b->store);
 }
 

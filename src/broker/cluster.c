@@ -146,13 +146,32 @@ int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node)
     return l < 0 || !cv_broker_find(b->view, l) ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
 }
 
+/* Does this node serve the coordinator partition `part` now: its replication state took
+ * the epoch and its service loaded it (a coordinator that just took over may not yet)? */
+static bool coordinator_here(broker *b, bool txn, int32_t part)
+{
+    const char *name = txn ? TXN_LOG_TOPIC : GROUP_LOG_TOPIC;
+    topic *t = md_find(&b->md, kslice_cstr(name));
+    if (!t || part < 0 || part >= t->npartitions)
+        return false;
+    const partition *p = t->parts[part];
+    if (p->replicated && !p->repl_leading)
+        return false;
+    const bool *loaded = txn ? b->txn.loaded : b->grp.loaded;
+    return !loaded || loaded[part];
+}
+
 int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
 {
     int32_t node;
     int16_t err = cluster_coordinator(b, txn, key, &node);
     if (err != KERR_NONE)
         return err;
-    return node == b->cfg.node_id ? KERR_NONE : KERR_NOT_COORDINATOR;
+    if (node != b->cfg.node_id)
+        return KERR_NOT_COORDINATOR;
+    return b->clustered && !coordinator_here(b, txn, coordinator_partition(b, txn, key))
+               ? KERR_COORDINATOR_LOAD_IN_PROGRESS
+               : KERR_NONE;
 }
 
 /* The node coordinating pid's transactions when that is not this one; else -1. */
@@ -493,8 +512,9 @@ void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, txn_status_req *
     out->outcome = TXN_OUTCOME_ONGOING;
     out->marker_epoch = epoch;
     int32_t tp = txn_pid_partition(pid);
-    if (tp < 0 || leader_of(b, TXN_LOG_TOPIC, tp) != b->cfg.node_id || !b->txn_started) {
-        out->error = KERR_NOT_COORDINATOR;
+    if (tp < 0 || leader_of(b, TXN_LOG_TOPIC, tp) != b->cfg.node_id || !b->txn_started ||
+        !coordinator_here(b, true, tp)) {
+        out->error = KERR_NOT_COORDINATOR; /* the participant asks again later */
         return;
     }
     txn_meta *t = txn_coord_find_pid(&b->txn.coord, pid);
@@ -683,6 +703,7 @@ int cluster_start(broker *b)
         .prefer_leaders = b->cfg.auto_leader_rebalance,
         .internal_names = {TXN_LOG_TOPIC, GROUP_LOG_TOPIC},
         .internal_parts = {b->cfg.txn_log_partitions, b->cfg.offsets_partitions},
+        .internal_rf = {b->cfg.txn_log_rf, b->cfg.offsets_rf},
     };
     b->zk = zk_start(b->loop, &zc, on_view, b);
     if (!b->zk)

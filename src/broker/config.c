@@ -88,6 +88,10 @@ static const config_def g_defs[] = {
      "host:port[,host:port] of the ZooKeeper ensemble (unset: a single node, no ZooKeeper)"},
     {"zookeeper.session.timeout.ms", CFG_INT32, "18000", 2000, 600000, NULL,
      OFF(zookeeper_session_timeout_ms), "ZooKeeper session timeout (a dead node's leases)"},
+    {"transaction.state.log.replication.factor", CFG_INT32, "3", 1, 8, NULL,
+     OFF(txn_log_rf), "replicas of __transaction_state (at most the nodes when created)"},
+    {"offsets.topic.replication.factor", CFG_INT32, "3", 1, 8, NULL, OFF(offsets_rf),
+     "replicas of __consumer_offsets (at most the nodes when created)"},
     {"auto.leader.rebalance.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(auto_leader_rebalance),
      "the controller moves leadership back to a partition's preferred replica once it is in "
      "sync again"},

@@ -48,13 +48,16 @@ typedef struct ping_ctx {
     int32_t id;
 } ping_ctx;
 
-static target *target_get(struct liveness *lv, int32_t id, int64_t czxid)
+static target *target_get(broker *b, struct liveness *lv, int32_t id, int64_t czxid)
 {
     for (int i = 0; i < lv->n; i++)
         if (lv->t[i].id == id) {
             if (lv->t[i].czxid != czxid) { /* a new registration: start over */
                 lv->t[i].czxid = czxid;
                 lv->t[i].refusals = 0;
+                /* Sends during a reconnect backoff fail at once, like refusals: the
+                 * process that is back must not be judged by its predecessor's. */
+                peer_pool_reset_backoff(b->peers, id);
             }
             return &lv->t[i];
         }
@@ -129,7 +132,7 @@ void liveness_tick(broker *b)
         const cv_broker *br = &v->brokers[i];
         if (br->id == b->cfg.node_id || (!i_control && br->id != v->controller))
             continue;
-        target *t = target_get(b->liveness, br->id, br->czxid);
+        target *t = target_get(b, b->liveness, br->id, br->czxid);
         if (t && !t->in_flight && now - t->sent_ms >= LIVENESS_PERIOD_MS)
             ping(b, t);
     }

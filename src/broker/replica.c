@@ -137,17 +137,34 @@ static void rpart_free(broker *b, rpart *r)
  * this process may have led that epoch in an earlier life (a restart can lose records
  * its followers hold, so it must lead only an epoch it has never seen: the controller
  * bumps the epoch of a restarted leader). */
+/* Coordinators follow their internal partitions: the services load one this node now
+ * leads (finishing its in-doubt transactions) and forget one it no longer leads. */
+static void coordinators_follow_index(broker *b, const char *topic, int32_t index, bool led)
+{
+    if (strcmp(topic, TXN_LOG_TOPIC) == 0 && b->txn_started)
+        txn_service_set_led(&b->txn, index, led, clock_wall_ms());
+    else if (strcmp(topic, GROUP_LOG_TOPIC) == 0 && b->group_started)
+        group_service_set_led(&b->grp, index, led, clock_wall_ms());
+}
+
+static void coordinators_follow(broker *b, const rpart *r, bool led)
+{
+    coordinators_follow_index(b, r->topic, r->index, led);
+}
+
 static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
                             const repl_set *replicas)
 {
     if (r->rp.role == REPL_LEADER && r->rp.epoch == cp->leader_epoch) {
         apply_out(b, r, repl_state_update(&r->rp, &cp->isr, state_version, now_ms()));
+        coordinators_follow(b, r, true); /* a load put off earlier happens now */
         return;
     }
     if (cp->leader_epoch <= r->start_epoch) {
         LOG_INFO("repl", "%s-%d: named leader in epoch %d, which this log has seen before a "
                  "restart; waiting for a new epoch", r->topic, r->index, cp->leader_epoch);
         r->p->repl_leading = false;
+        coordinators_follow(b, r, false);
         return;
     }
     plog *l = r->p->log;
@@ -160,11 +177,13 @@ static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t stat
                                       r->rp.hw, now_ms());
     r->p->repl_leading = true;
     apply_out(b, r, out);
+    coordinators_follow(b, r, true);
 }
 
 static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
                    const repl_set *replicas)
 {
+    coordinators_follow(b, r, false);
     if (r->rp.role == REPL_FOLLOWER && r->rp.leader == cp->leader &&
         r->rp.epoch == cp->leader_epoch) {
         r->rp.isr = cp->isr;
@@ -220,6 +239,8 @@ void replica_on_view(broker *b, const cluster_view *v)
                 repl_set_add(&replicas, cp->replicas[k]);
             if (cp->nreplicas < 2 && cp->leader == b->cfg.node_id)
                 lead_unreplicated(cp, t->parts[i]);
+            if (cp->nreplicas < 2)
+                coordinators_follow_index(b, ct->name, i, cp->leader == b->cfg.node_id);
             if (cp->nreplicas < 2 || !repl_set_has(&replicas, b->cfg.node_id))
                 continue;
             partition *p = t->parts[i];

@@ -304,6 +304,7 @@ char *cv_state_json(const cv_topic *t, int32_t controller_epoch)
             break;
         cJSON_AddNumberToObject(p, "leader", t->parts[i].leader);
         cJSON_AddNumberToObject(p, "leader_epoch", t->parts[i].leader_epoch);
+        cJSON_AddNumberToObject(p, "leader_czxid", (double)t->parts[i].leader_czxid);
         cJSON_AddItemToObject(p, "isr", cJSON_CreateIntArray(t->parts[i].isr.id,
                                                              t->parts[i].isr.n));
         cJSON_AddItemToObject(p, "elr", cJSON_CreateIntArray(t->parts[i].elr.id,
@@ -358,6 +359,13 @@ int cv_state_parse(const char *json, size_t len, cv_topic *t)
                 rc = -1;
                 break;
             }
+            int64_t czxid = 0;
+            if (cJSON_GetObjectItemCaseSensitive(p, "leader_czxid") &&
+                get_int(p, "leader_czxid", 0, 9007199254740991.0, &czxid) != 0) {
+                rc = -1;
+                break;
+            }
+            t->parts[i].leader_czxid = czxid;
             if (!cJSON_GetObjectItemCaseSensitive(p, "isr") && leader >= 0)
                 repl_set_add(&t->parts[i].isr, (int32_t)leader);
         }

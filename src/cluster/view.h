@@ -31,6 +31,7 @@ typedef struct cv_part {
     int32_t nreplicas;
     int32_t leader;    /* -1: offline */
     int32_t leader_epoch;
+    int64_t leader_czxid; /* the leader's registration when it was elected (0: unknown) */
     repl_set isr;      /* in-sync replicas (the leader included) */
     repl_set elr;      /* eligible leader replicas (KIP-966): may lead when no ISR member can */
 } cv_part;

@@ -52,9 +52,6 @@ struct zk_client {
     char *lbuf;              /* loop thread's read buffer */
     struct { int32_t id; int64_t czxid; } evict[16]; /* dead processes to remove (under mu) */
     int nevict;
-    int64_t *seen_czxid;     /* controller: each broker's registration as last seen, */
-    int32_t *seen_id;        /* to tell a restart (a new registration) */
-    size_t nseen;
 };
 
 static void wake(zk_client *z, bool dirty)
@@ -299,37 +296,27 @@ static int32_t topic_min_isr(const zk_client *z, const cv_topic *t)
     return z->cfg.min_isr;
 }
 
-/* Did broker id register anew since the controller last looked (a restart)? Remembers
- * what it sees. A controller that has never seen it counts it as restarted. */
-static bool restarted(zk_client *z, const cv_broker *b)
+/* The creation id of broker id's registration in v (0: not registered). */
+static int64_t registration_of(const cluster_view *v, int32_t id)
 {
-    for (size_t i = 0; i < z->nseen; i++)
-        if (z->seen_id[i] == b->id) {
-            bool changed = z->seen_czxid[i] != b->czxid;
-            z->seen_czxid[i] = b->czxid;
-            return changed;
-        }
-    int64_t *c = realloc(z->seen_czxid, sizeof(*c) * (z->nseen + 1));
-    int32_t *d = c ? realloc(z->seen_id, sizeof(*d) * (z->nseen + 1)) : NULL;
-    if (c)
-        z->seen_czxid = c;
-    if (d) {
-        z->seen_id = d;
-        z->seen_id[z->nseen] = b->id;
-        z->seen_czxid[z->nseen++] = b->czxid;
-    }
-    return true;
+    const cv_broker *b = id >= 0 ? cv_broker_find(v, id) : NULL;
+    return b ? b->czxid : 0;
 }
 
 /* The controller's decision for one partition (repl_elect): a new leader when its leader
- * is gone, a new epoch when its leader restarted (its old epoch may have lost records its
- * followers hold), and leadership back to the preferred replica once that is in sync.
- * Returns true when p changed. */
-static bool reconcile_partition(const cv_topic *t, int32_t i, cv_part *p, const repl_set *live,
-                                const repl_set *bumped, int32_t min_isr, bool prefer_leaders)
+ * is gone, a new epoch when its leader restarted (its registration is not the one it was
+ * elected under: its old epoch may have lost records its followers hold), and leadership
+ * back to the preferred replica once that is in sync. Returns true when p changed. */
+static bool reconcile_partition(const cluster_view *v, const cv_topic *t, int32_t i, cv_part *p,
+                                const repl_set *live, int32_t min_isr, bool prefer_leaders)
 {
     bool leader_live = p->leader >= 0 && repl_set_has(live, p->leader);
-    bool bump = leader_live && repl_set_has(bumped, p->leader);
+    int64_t reg = registration_of(v, p->leader);
+    bool bump = leader_live && p->leader_czxid != 0 && reg != p->leader_czxid;
+    if (leader_live && p->leader_czxid == 0) { /* written before this was recorded */
+        p->leader_czxid = reg;
+        return true;
+    }
     int32_t pref = p->replicas[0];
     bool prefer = prefer_leaders && leader_live && p->leader != pref &&
                   repl_set_has(live, pref) && repl_set_has(&p->isr, pref);
@@ -348,6 +335,7 @@ static bool reconcile_partition(const cv_topic *t, int32_t i, cv_part *p, const 
              e.leader, p->leader_epoch + 1, e.isr.n, e.elr.n,
              bump ? " after its restart" : prefer ? " (preferred)" : "");
     p->leader = e.leader;
+    p->leader_czxid = registration_of(v, e.leader);
     p->isr = e.isr;
     p->elr = e.elr;
     p->leader_epoch++;
@@ -384,17 +372,14 @@ static int write_state(zk_client *z, zhandle_t *zh, const cv_topic *t)
 static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
 {
     bool wrote = false;
-    repl_set live = {0}, bumped = {0};
-    for (int i = 0; i < v->nbrokers; i++) {
+    repl_set live = {0};
+    for (int i = 0; i < v->nbrokers; i++)
         repl_set_add(&live, v->brokers[i].id);
-        if (restarted(z, &v->brokers[i]))
-            repl_set_add(&bumped, v->brokers[i].id);
-    }
     for (cv_topic *t = v->topics; t && z->is_controller; t = t->hh.next) {
         bool change = t->state_version < 0;
         int32_t min_isr = topic_min_isr(z, t);
         for (int32_t i = 0; i < t->nparts; i++)
-            change = reconcile_partition(t, i, &t->parts[i], &live, &bumped, min_isr,
+            change = reconcile_partition(v, t, i, &t->parts[i], &live, min_isr,
                                          z->cfg.prefer_leaders) || change;
         if (change) {
             int rc = write_state(z, zh, t);
@@ -420,10 +405,16 @@ static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
         if (!z->internal[i] || cv_topic_find(v, z->internal[i], strlen(z->internal[i])))
             continue;
         const char *msg;
-        /* Replication factor 1 until coordinators fail over with their partitions
-         * (docs/replication.md, limits). */
-        int16_t err = create_topic(z, zh, v, z->internal[i], z->cfg.internal_parts[i], 1, 0,
-                                   NULL, NULL, &msg);
+        /* Kafka's rule: the configured factor, at most the nodes there are now; and
+         * min.insync.replicas 2 where there are replicas enough. */
+        int32_t rf = z->cfg.internal_rf[i] < v->nbrokers ? z->cfg.internal_rf[i] : v->nbrokers;
+        if (rf < 1)
+            rf = 1;
+        char misr[16];
+        snprintf(misr, sizeof(misr), "%d", rf < 2 ? rf : 2);
+        char *keys[1] = {"min.insync.replicas"}, *values[1] = {misr};
+        int16_t err = create_topic(z, zh, v, z->internal[i], z->cfg.internal_parts[i], rf, 1,
+                                   keys, values, &msg);
         if (err == KERR_NONE)
             LOG_INFO("zk", "created internal topic %s (%d partitions over %d brokers)",
                      z->internal[i], z->cfg.internal_parts[i], v->nbrokers);
@@ -647,8 +638,6 @@ static void on_closed(uv_handle_t *h)
     free(z->internal[1]);
     free(z->buf);
     free(z->lbuf);
-    free(z->seen_czxid);
-    free(z->seen_id);
     pthread_mutex_destroy(&z->mu);
     pthread_cond_destroy(&z->cond);
     free(z);

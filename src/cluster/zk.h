@@ -36,6 +36,7 @@ typedef struct zk_config {
     bool prefer_leaders;     /* auto.leader.rebalance.enable */
     const char *internal_names[2];
     int32_t internal_parts[2];
+    int32_t internal_rf[2];  /* replication factors of the internal topics (at most the nodes) */
 } zk_config;
 
 typedef struct zk_client zk_client;

@@ -827,6 +827,19 @@ void group_apply_generation(group_coord *c, const char *group_id, const char *pr
         g->protocol_type = dup_or_null(protocol_type);
 }
 
+void group_fail_requests(group_coord *c, const char *group_id, int16_t err)
+{
+    group *g = group_find(c, group_id);
+    for (int i = 0; g && i < g->nmembers; i++) {
+        gmember *m = g->members[i];
+        if (m->join_req)
+            reply_error(c, g, GA_JOIN_REPLY, m->join_req, m->join_version, m->id, err);
+        if (m->sync_req)
+            reply_error(c, g, GA_SYNC_REPLY, m->sync_req, 0, m->id, err);
+        m->join_req = m->sync_req = 0;
+    }
+}
+
 void group_apply_delete(group_coord *c, const char *group_id)
 {
     group *g = group_find(c, group_id);

@@ -187,6 +187,8 @@ void group_apply_txn_end(group_coord *c, const char *group_id, int64_t pid, bool
 /* Applies a durable generation record (replay). */
 void group_apply_generation(group_coord *c, const char *group_id, const char *protocol_type,
                             int32_t generation);
+/* Answers every request parked in the group with err (its coordinator moved away). */
+void group_fail_requests(group_coord *c, const char *group_id, int16_t err);
 /* Removes a group (durable deletion record). */
 void group_apply_delete(group_coord *c, const char *group_id);
 /* DeleteGroups check: NONE, GROUP_ID_NOT_FOUND or NON_EMPTY_GROUP. */

@@ -343,7 +343,7 @@ static int replay_partition(group_service *s, partition *p)
 }
 
 int group_service_start(group_service *s, const group_config *cfg, store *st, metadata *md,
-                        gs_action_fn on_action, void *ctx, int64_t now_ms)
+                        gs_action_fn on_action, void *ctx, bool lazy, int64_t now_ms)
 {
     BROOK_UNUSED(now_ms);
     memset(s, 0, sizeof(*s));
@@ -356,11 +356,19 @@ int group_service_start(group_service *s, const group_config *cfg, store *st, me
     if (!s->log_topic)
         return -ENOENT;
     int total = 0;
+    s->loaded = calloc((size_t)s->log_topic->npartitions + 1, sizeof(bool));
+    if (!s->loaded)
+        return -ENOMEM;
+    if (lazy) {
+        LOG_INFO("group", "offsets partitions load as this node becomes their leader");
+        return 0;
+    }
     for (int32_t i = 0; i < s->log_topic->npartitions; i++) {
         int n = replay_partition(s, s->log_topic->parts[i]);
         if (n < 0)
             return n;
         total += n;
+        s->loaded[i] = true;
     }
     LOG_INFO("group", "consumer offsets replayed: %d records, %u groups", total,
              HASH_COUNT(s->coord.groups));
@@ -377,4 +385,33 @@ void group_service_stop(group_service *s)
         wait_free(w);
     }
     group_coord_free(&s->coord);
+    free(s->loaded);
+    s->loaded = NULL;
+}
+
+void group_service_set_led(group_service *s, int32_t part, bool led, int64_t now_ms)
+{
+    if (!s->loaded || !s->log_topic || part < 0 || part >= s->log_topic->npartitions ||
+        s->loaded[part] == led)
+        return;
+    s->loaded[part] = led;
+    int32_t np = s->log_topic->npartitions;
+    if (led) {
+        int n = replay_partition(s, s->log_topic->parts[part]);
+        LOG_INFO("group", "%s-%d: now led here; %d records replayed", GROUP_LOG_TOPIC, part, n);
+        return;
+    }
+    size_t n = 0;
+    for (group *g = s->coord.groups; g; g = g->hh.next)
+        if (txn_log_partition_for(g->id, np) == part) {
+            group_fail_requests(&s->coord, g->id, KERR_NOT_COORDINATOR);
+            n++;
+        }
+    group_service_flush_actions(s, now_ms); /* the answers, while the groups still exist */
+    group *g, *tmp;
+    HASH_ITER(hh, s->coord.groups, g, tmp)
+        if (txn_log_partition_for(g->id, np) == part)
+            group_apply_delete(&s->coord, g->id);
+    LOG_INFO("group", "%s-%d: no longer led here; %zu groups handed over", GROUP_LOG_TOPIC, part,
+             n);
 }

@@ -36,6 +36,7 @@ typedef struct group_service {
     gs_action_fn on_action; /* answers JoinGroup/SyncGroup/... */
     void *ctx;
     gs_wait *waits;
+    bool *loaded; /* per offsets partition: its groups are in coord */
 } group_service;
 
 /* One offset to store: committed (pid < 0) or pending for a transaction. */
@@ -47,8 +48,9 @@ typedef struct gs_offset {
     kslice metadata; /* any bytes; a null slice stores as empty */
 } gs_offset;
 
+/* lazy (cluster mode): load nothing now; partitions load through group_service_set_led. */
 int group_service_start(group_service *s, const group_config *cfg, store *st, metadata *md,
-                        gs_action_fn on_action, void *ctx, int64_t now_ms);
+                        gs_action_fn on_action, void *ctx, bool lazy, int64_t now_ms);
 void group_service_stop(group_service *s);
 /* Runs the coordinator's queued actions (call after every group_* event). */
 void group_service_flush_actions(group_service *s, int64_t now_ms);
@@ -66,5 +68,9 @@ int16_t group_service_delete(group_service *s, const char *group_id, int64_t now
 void group_service_progress(group_service *s, int64_t now_ms);
 void group_service_tick(group_service *s, int64_t now_ms);
 void group_service_forget_partition(group_service *s, partition *p);
+/* Cluster mode with a replicated offsets topic: this node now leads offsets partition
+ * `part` (its groups are replayed: committed offsets; members rejoin) or no longer does
+ * (its groups are forgotten; parked requests get NOT_COORDINATOR). Idempotent. */
+void group_service_set_led(group_service *s, int32_t part, bool led, int64_t now_ms);
 
 #endif

@@ -489,6 +489,17 @@ static bool peer_resolve(const char *host, int port, struct sockaddr_storage *ss
     return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0;
 }
 
+void peer_pool_reset_backoff(peer_pool *pp, int32_t id)
+{
+    peer_node *n = NULL;
+    if (!pp->stopped)
+        HASH_FIND(hh, pp->nodes, &id, sizeof(id), n);
+    if (!n)
+        return;
+    n->backoff_ms = PEER_BACKOFF_MIN_MS;
+    n->retry_at_ms = 0;
+}
+
 void peer_pool_set_address(peer_pool *pp, int32_t id, const char *host, int port)
 {
     if (pp->stopped)

@@ -62,6 +62,10 @@ peer_pool *peer_pool_new(uv_loop_t *loop, int32_t self_id, const char *client_id
  * PEER_ERR_UNREACHABLE. The same address again is a no-op. No-op once stopped. */
 void peer_pool_set_address(peer_pool *pp, int32_t id, const char *host, int port);
 
+/* Broker `id` is back (registered anew): the next send connects at once instead of
+ * failing until a backoff from its previous life runs out. */
+void peer_pool_reset_backoff(peer_pool *pp, int32_t id);
+
 /* Broker left: closes its connection, fails its requests with PEER_ERR_CLOSED and forgets
  * its address (later sends fail with PEER_ERR_UNREACHABLE). */
 void peer_pool_forget(peer_pool *pp, int32_t id);

@@ -658,18 +658,44 @@ int txn_coord_load(txn_coord *c, const uint8_t *key, size_t key_len, const uint8
     return 0;
 }
 
+static void recover_one(txn_coord *c, txn_meta *t, int64_t now_ms)
+{
+    t->phase = TXN_PHASE_IDLE;
+    t->reply = 0;
+    if (t->state == TXN_PREPARE_COMMIT || t->state == TXN_PREPARE_ABORT) {
+        t->commit = t->state == TXN_PREPARE_COMMIT;
+        t->vote_no = false;
+        start_markers(c, t, now_ms);
+    } else if (t->state == TXN_PREPARE_EPOCH_FENCE) {
+        t->state = TXN_ONGOING;
+        begin_abort(c, t, false, now_ms);
+    }
+}
+
 void txn_coord_recover(txn_coord *c, int64_t now_ms)
 {
-    for (txn_meta *t = c->by_id; t; t = t->hh.next) {
-        t->phase = TXN_PHASE_IDLE;
-        t->reply = 0;
-        if (t->state == TXN_PREPARE_COMMIT || t->state == TXN_PREPARE_ABORT) {
-            t->commit = t->state == TXN_PREPARE_COMMIT;
-            t->vote_no = false;
-            start_markers(c, t, now_ms);
-        } else if (t->state == TXN_PREPARE_EPOCH_FENCE) {
-            t->state = TXN_ONGOING;
-            begin_abort(c, t, false, now_ms);
-        }
-    }
+    for (txn_meta *t = c->by_id; t; t = t->hh.next)
+        recover_one(c, t, now_ms);
+}
+
+void txn_coord_recover_id(txn_coord *c, const char *txn_id, int64_t now_ms)
+{
+    txn_meta *t = txn_coord_find(c, txn_id);
+    if (t)
+        recover_one(c, t, now_ms);
+}
+
+void txn_coord_forget(txn_coord *c, const char *txn_id)
+{
+    BROOK_ASSERT(c->nacts == 0); /* queued actions point at the metas' ids */
+    txn_meta *t = txn_coord_find(c, txn_id);
+    if (!t)
+        return;
+    if (txn_coord_find_pid(c, t->pid) == t)
+        HASH_DELETE(hh_pid, c->by_pid, t);
+    HASH_DEL(c->by_id, t);
+    clear_parts(t);
+    free(t->parts);
+    free(t->id);
+    free(t);
 }

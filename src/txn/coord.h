@@ -176,6 +176,11 @@ bool txn_coord_verify(const txn_coord *c, int64_t pid, int16_t epoch, const char
 int txn_coord_load(txn_coord *c, const uint8_t *key, size_t key_len, const uint8_t *value,
                    size_t value_len);
 void txn_coord_recover(txn_coord *c, int64_t now_ms);
+/* The same for one transactional id (its log partition was just loaded: failover). */
+void txn_coord_recover_id(txn_coord *c, const char *txn_id, int64_t now_ms);
+/* Forgets a transactional id: its log partition is now led by another node. Only
+ * between events (no queued actions); the driver answers a parked request first. */
+void txn_coord_forget(txn_coord *c, const char *txn_id);
 
 /* The durable image of a transaction (one transaction-log record's value). */
 typedef struct txn_image {

@@ -108,6 +108,13 @@ static void exec_log(txn_service *s, const txn_action *a, done_queue *q, int64_t
 {
     int32_t np = s->log_topic->npartitions;
     partition *p = s->log_topic->parts[txn_log_partition_for(a->txn_id, np)];
+    if (p->replicated && !p->repl_leading) {
+        /* Never write a replica this node does not lead: it would diverge. */
+        LOG_WARN("txn", "%s: not appending to %s: not its leader here", a->txn_id, p->log->name);
+        if (a->notify)
+            done_push(q, WAIT_LOG, a->txn_id, NULL, false);
+        return;
+    }
     uint8_t *batch;
     size_t len = rb_build_kv(&batch, a->txn_id, strlen(a->txn_id), a->record, a->record_len,
                              now_ms);
@@ -434,11 +441,21 @@ int txn_service_start(txn_service *s, const txn_coord_config *cfg, const char *d
     if (rc != 0)
         return rc;
     size_t records = 0;
+    s->loaded = calloc((size_t)s->log_topic->npartitions + 1, sizeof(bool));
+    if (!s->loaded)
+        return -ENOMEM;
+    if (s->remote) {
+        /* Cluster mode: nothing is ours before the cluster says which log partitions this
+         * node leads (txn_service_set_led); a replica it follows must not be acted on. */
+        LOG_INFO("txn", "transaction log partitions load as this node becomes their leader");
+        return 0;
+    }
     for (int32_t i = 0; i < s->log_topic->npartitions; i++) {
         int n = replay_partition(s, s->log_topic->parts[i]);
         if (n < 0)
             return n;
         records += (size_t)n;
+        s->loaded[i] = true;
     }
     size_t open = 0, indoubt = 0;
     for (txn_meta *t = s->coord.by_id; t; t = t->hh.next) {
@@ -468,6 +485,8 @@ void txn_service_stop(txn_service *s)
         wait_free(w);
     }
     txn_coord_free(&s->coord);
+    free(s->loaded);
+    s->loaded = NULL;
     pid_alloc_close(&s->pids);
     done_queue *ext = s->ext;
     if (ext) {
@@ -478,5 +497,65 @@ void txn_service_stop(txn_service *s)
         free(ext->v);
         free(ext);
         s->ext = NULL;
+    }
+}
+
+bool txn_service_loaded(const txn_service *s, const char *txn_id)
+{
+    int32_t np = s->log_topic ? s->log_topic->npartitions : 0;
+    return np > 0 && s->loaded && s->loaded[txn_log_partition_for(txn_id, np)];
+}
+
+/* Forgets every transactional id of log partition part (see txn_service_set_led). */
+static void unload(txn_service *s, int32_t part)
+{
+    int32_t np = s->log_topic->npartitions;
+    size_t n = 0;
+    txn_meta *t, *tmp;
+    HASH_ITER(hh, s->coord.by_id, t, tmp) {
+        if (txn_log_partition_for(t->id, np) != part)
+            continue;
+        if (t->reply) {
+            txn_req req = t->reply;
+            t->reply = 0;
+            s->reply(s->ctx, req, t->reply_kind, KERR_NOT_COORDINATOR, -1, -1);
+        }
+        txn_coord_forget(&s->coord, t->id);
+        n++;
+    }
+    LOG_INFO("txn", "%s-%d: no longer led here; %zu transactional ids handed over", TXN_LOG_TOPIC,
+             part, n);
+}
+
+/* Loads log partition part and drives its in-doubt transactions (a failover). */
+static void load(txn_service *s, int32_t part, int64_t now_ms)
+{
+    int32_t np = s->log_topic->npartitions;
+    int n = replay_partition(s, s->log_topic->parts[part]);
+    size_t indoubt = 0;
+    for (txn_meta *t = s->coord.by_id; t; t = t->hh.next) {
+        if (txn_log_partition_for(t->id, np) != part)
+            continue;
+        indoubt += t->state == TXN_PREPARE_COMMIT || t->state == TXN_PREPARE_ABORT;
+        txn_coord_recover_id(&s->coord, t->id, now_ms);
+    }
+    LOG_INFO("txn", "%s-%d: now led here; %d records replayed, %zu in doubt (being completed)",
+             TXN_LOG_TOPIC, part, n, indoubt);
+}
+
+void txn_service_set_led(txn_service *s, int32_t part, bool led, int64_t now_ms)
+{
+    if (!s->loaded || !s->log_topic || part < 0 || part >= s->log_topic->npartitions ||
+        s->loaded[part] == led || s->depth > 0)
+        return;
+    txn_service_progress(s, now_ms); /* no action queued while ids come and go */
+    if (s->coord.nacts > 0)
+        return; /* retried at the next view */
+    s->loaded[part] = led;
+    if (led) {
+        load(s, part, now_ms);
+        drive(s, now_ms);
+    } else {
+        unload(s, part);
     }
 }

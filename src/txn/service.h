@@ -56,6 +56,7 @@ typedef struct txn_service {
     txn_remote_fn remote;
     void *remote_ctx;
     int32_t cluster_node; /* this node's id, for producer ids (when remote is set) */
+    bool *loaded;         /* per log partition: its transactions are in coord */
 } txn_service;
 
 /* Producer ids in cluster mode: bits 48..62 hold 1 + the __transaction_state partition of
@@ -101,6 +102,13 @@ void txn_service_tick(txn_service *s, int64_t now_ms);
 void txn_service_forget_partition(txn_service *s, partition *p);
 bool txn_service_verify(const txn_service *s, int64_t pid, int16_t epoch, const char *topic,
                         int32_t partition);
+/* Cluster mode with a replicated transaction log: this node now leads log partition
+ * `part` (its log is replayed and every in-doubt transaction of it driven to the end, as
+ * after a restart) or no longer does (its transactional ids are forgotten; parked
+ * requests get NOT_COORDINATOR). Idempotent. */
+void txn_service_set_led(txn_service *s, int32_t part, bool led, int64_t now_ms);
+/* Are txn_id's transactions here (its log partition loaded)? */
+bool txn_service_loaded(const txn_service *s, const char *txn_id);
 /* Kafka's partitioning of the transaction log. */
 int32_t txn_log_partition_for(const char *txn_id, int32_t npartitions);
 

@@ -86,7 +86,7 @@ static bool fixture_open(fixture *f)
         return false;
     group_config gc = {.min_session_timeout_ms = 1000, .max_session_timeout_ms = 60000,
                        .initial_rebalance_delay_ms = 0};
-    if (!CHECK(group_service_start(&f->svc, &gc, f->st, &f->md, on_action, NULL, 0) == 0))
+    if (!CHECK(group_service_start(&f->svc, &gc, f->st, &f->md, on_action, NULL, false, 0) == 0))
         return false;
     f->started = true;
     return true;
