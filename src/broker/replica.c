@@ -49,6 +49,10 @@ struct replica_glue {
     rpart *parts;
     fetcher fetchers[REPL_MAX_REPLICAS * 8];
     int nfetchers;
+    /* Followers' fetches have connections of their own: a broker answers each connection
+     * in request order, so a fetch queued behind a parked prepare or marker (which waits
+     * for the high watermark this very fetch would advance) would stall both. */
+    peer_pool *pool;
 };
 
 static int64_t now_ms(void) { return clock_mono_us() / 1000; }
@@ -226,8 +230,25 @@ static void lead_unreplicated(const cv_part *cp, partition *p)
         log_set_leader_epoch(p->log, cp->leader_epoch);
 }
 
+/* The fetch connections' pool, created on first use; addresses follow the view. */
+static void pool_update(broker *b, const cluster_view *v)
+{
+    struct replica_glue *g = glue(b);
+    if (!g->pool) {
+        char client_id[64];
+        snprintf(client_id, sizeof(client_id), "brookd-%d-replica", b->cfg.node_id);
+        g->pool = peer_pool_new(b->loop, b->cfg.node_id, client_id);
+        if (!g->pool)
+            return;
+    }
+    for (int i = 0; i < v->nbrokers; i++)
+        peer_pool_set_address(g->pool, v->brokers[i].id, v->brokers[i].host,
+                              v->brokers[i].port);
+}
+
 void replica_on_view(broker *b, const cluster_view *v)
 {
+    pool_update(b, v);
     for (const cv_topic *ct = v->topics; ct; ct = ct->hh.next) {
         topic *t = md_find(&b->md, kslice_cstr(ct->name));
         if (!t)
@@ -286,6 +307,10 @@ int16_t replica_leader_fetch(broker *b, partition *p, int32_t replica_id, int32_
     rpart *r = rpart_find(b, p);
     if (!r)
         return KERR_NOT_LEADER_OR_FOLLOWER;
+    /* The log may have grown since the last durability event: a follower can already
+     * hold (and report) records this node appended but has not fsynced yet. */
+    apply_out(b, r, repl_local_progress(&r->rp, p->log->log_end_offset, local_durable(b, p),
+                                        now_ms()));
     repl_out out;
     int16_t err = repl_follower_fetch(&r->rp, replica_id, leader_epoch, fetch_offset, now_ms(),
                                       &out);
@@ -324,6 +349,8 @@ void replica_stop(broker *b)
 {
     if (!b->replicas)
         return;
+    if (b->replicas->pool)
+        peer_pool_stop(b->replicas->pool); /* in-flight fetches end with PEER_ERR_STOPPED */
     rpart *r, *tmp;
     HASH_ITER(hh, b->replicas->parts, r, tmp)
         rpart_free(b, r);
@@ -374,12 +401,19 @@ static bool ready_to_fetch(const broker *b, const rpart *r, int32_t leader)
 
 static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t len);
 
-/* Sends one Fetch to `leader` for every partition ready to fetch from it. */
+/* Sends one Fetch to `leader` for every partition following it, once all of them are
+ * durable: a fetch sent while some still wait for their fsync would leave those behind
+ * for a whole long poll (one fetch in flight per leader). */
 static void fetch_send(broker *b, fetcher *f)
 {
     int n = 0;
-    for (rpart *r = b->replicas->parts; r; r = r->hh.next)
+    for (rpart *r = b->replicas->parts; r; r = r->hh.next) {
+        bool follows = r->rp.role == REPL_FOLLOWER && r->rp.leader == f->leader;
+        if (follows && !r->fetching && !r->p->log->failed &&
+            local_durable(b, r->p) != r->p->log->log_end_offset)
+            return; /* the fsync's completion kicks again */
         n += ready_to_fetch(b, r, f->leader);
+    }
     if (n == 0)
         return;
     fetch_ctx *fc = calloc(1, sizeof(*fc) + (size_t)n * sizeof(fc->sent[0]));
@@ -417,7 +451,7 @@ static void fetch_send(broker *b, fetcher *f)
     free(parts);
     free(topics);
     f->in_flight = true;
-    if (w.oom || peer_send(b->peers, f->leader, API_FETCH, 12, true, w.p, w.len,
+    if (w.oom || peer_send(b->replicas->pool, f->leader, API_FETCH, 12, true, w.p, w.len,
                            FETCH_MAX_WAIT_MS + FETCH_TIMEOUT_MS, on_fetch_answer, fc) != 0) {
         f->in_flight = false;
         f->retry_at_ms = now_ms() + FETCH_RETRY_MS;
@@ -433,7 +467,7 @@ static void fetch_send(broker *b, fetcher *f)
 
 static void fetch_kick(broker *b)
 {
-    if (!b->replicas || !b->peers || b->stopping)
+    if (!b->replicas || !b->replicas->pool || b->stopping)
         return;
     int64_t now = now_ms();
     for (rpart *r = b->replicas->parts; r; r = r->hh.next)
