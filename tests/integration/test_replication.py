@@ -24,6 +24,12 @@ replica.lag.time.max.ms 2000.
    truncated when it follows the new leader).
 6. A node whose data directory is wiped rejoins as an empty follower, catches up and is
    back in the ISR; every record is still readable.
+7. Coordinator failover: the internal topics have 3 replicas too.  A transaction writing
+   to all partitions is committed, and the node coordinating it is SIGKILLed after its
+   decision is durable but before its markers go out (debug.txn.marker.delay.ms holds
+   them 3 s) and NOT restarted: the new leader of its __transaction_state partition
+   finishes the commit, and a read_committed reader sees the whole transaction on every
+   partition, once; the transactional id then initialises and commits again.
 
 Every wait is bounded; everything started is stopped."""
 
@@ -39,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Check, run_main  # noqa: E402
 from cluster_harness import Cluster, _Reader, _request, require_cluster_support  # noqa: E402
 import raw_kafka  # noqa: E402
+from test_cluster_txn import wait_state  # noqa: E402
 
 TOPIC = "rep"
 NPARTS = 3
@@ -46,7 +53,9 @@ CONFIG = {"default.replication.factor": 3, "min.insync.replicas": 2,
           "replica.lag.time.max.ms": 2000, "num.partitions": NPARTS,
           "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3,
           # A replaced leader must not simply get its leadership back (phase 5).
-          "auto.leader.rebalance.enable": "false"}
+          "auto.leader.rebalance.enable": "false",
+          # Phase 7: a coordinator holds its markers to other nodes 3 s after deciding.
+          "debug.txn.marker.delay.ms": 3000}
 
 
 def partition_state(address, topic=TOPIC):
@@ -295,6 +304,61 @@ def wipe_and_rejoin(ck, c, load_total):
         ck(len(s[3]) == 3, f"partition {p}: ISR {s[3]} after the wiped node caught up")
 
 
+def coordinator_failover(ck, c):
+    """Phase 7: the transaction coordinator dies between its decision and its markers."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    import cluster_harness
+    tid = "rep-txn"
+    addr = cluster_harness.coordinator_address(c.bootstrap, tid, key_type=1, timeout=30)
+    coord = next(n for n in c.nodes if n.bootstrap == addr)
+    p = Producer({"bootstrap.servers": c.bootstrap_all, "transactional.id": tid,
+                  "transaction.timeout.ms": 60000})
+    p.init_transactions(30)
+    p.begin_transaction()
+    values = [b"txn-%d" % part for part in range(NPARTS)]
+    for part in range(NPARTS):
+        p.produce(TOPIC, value=values[part], partition=part)
+    p.flush(30)
+    result = {}
+
+    def commit():
+        try:
+            p.commit_transaction(60)
+            result["ok"] = True
+        except Exception as e:  # the client may see its coordinator die
+            result["error"] = repr(e)
+
+    th = threading.Thread(target=commit, daemon=True)
+    th.start()
+    wait_state(coord, tid, ("PrepareCommit",), 20)
+    coord.kill()  # the decision is durable on the ISR; no marker has gone to another node
+    try:
+        deadline = time.monotonic() + 60
+        cons = Consumer({"bootstrap.servers": c.bootstrap_all, "group.id": "rep-txn-reader",
+                         "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False})
+        cons.assign([TopicPartition(TOPIC, part, 0) for part in range(NPARTS)])
+        seen = []
+        while time.monotonic() < deadline and sorted(set(seen)) != sorted(values):
+            m = cons.poll(0.2)
+            if m is not None and not m.error() and m.value().startswith(b"txn-"):
+                seen.append(m.value())
+        cons.close()
+        ck.eq(sorted(seen), sorted(values),
+              "read_committed sees the whole transaction once, its coordinator dead")
+        th.join(70)
+        print(f"[replication] commit_transaction with its coordinator killed: {result}")
+        p2 = Producer({"bootstrap.servers": c.bootstrap_all, "transactional.id": tid})
+        p2.init_transactions(60)
+        p2.begin_transaction()
+        p2.produce(TOPIC, value=b"after", partition=0)
+        p2.commit_transaction(60)
+        ck(True, "the transactional id initialises and commits again on the new coordinator")
+    finally:
+        coord.start()
+    c.wait_ready(60)
+
+
 def main():
     ck = Check("replication")
     require_cluster_support(os.environ.get("BROOKD"))
@@ -329,6 +393,7 @@ def main():
         ck(b"zombie-write" not in got[0], "the replaced leader's write is not in partition 0")
         wipe_and_rejoin(ck, c, total)
         check_acked_read_back(ck, load, read_all(c.bootstrap_all, total), "after the wipe")
+        coordinator_failover(ck, c)
     return ck.done()
 
 
