@@ -303,6 +303,31 @@ static int64_t registration_of(const cluster_view *v, int32_t id)
     return b ? b->czxid : 0;
 }
 
+/* A live leader's ISR loses its dead members at once (Kafka's controller does the same on
+ * a broker failure): waiting for the leader to drop them after replica.lag.time.max.ms
+ * would hold the high watermark, hence every acks=all write, that long. A member dropped
+ * with the ISR below min.insync.replicas joins the ELR (it holds every commit). */
+static bool drop_dead_members(const cv_topic *t, int32_t i, cv_part *p, const repl_set *live,
+                              int32_t min_isr)
+{
+    repl_set isr = {0}, elr = p->elr;
+    for (int k = 0; k < p->isr.n; k++)
+        if (repl_set_has(live, p->isr.id[k]))
+            repl_set_add(&isr, p->isr.id[k]);
+    if (isr.n == p->isr.n)
+        return false;
+    for (int k = 0; k < p->isr.n && isr.n < min_isr; k++)
+        if (!repl_set_has(live, p->isr.id[k]))
+            repl_set_add(&elr, p->isr.id[k]);
+    if (isr.n >= min_isr)
+        elr.n = 0;
+    LOG_INFO("zk", "%s-%d: ISR %d -> %d (dead members dropped; leader %d, epoch %d)", t->name, i,
+             p->isr.n, isr.n, p->leader, p->leader_epoch);
+    p->isr = isr;
+    p->elr = elr;
+    return true;
+}
+
 /* The controller's decision for one partition (repl_elect): a new leader when its leader
  * is gone, a new epoch when its leader restarted (its registration is not the one it was
  * elected under: its old epoch may have lost records its followers hold), and leadership
@@ -321,7 +346,7 @@ static bool reconcile_partition(const cluster_view *v, const cv_topic *t, int32_
     bool prefer = prefer_leaders && leader_live && p->leader != pref &&
                   repl_set_has(live, pref) && repl_set_has(&p->isr, pref);
     if (leader_live && !bump && !prefer)
-        return false;
+        return drop_dead_members(t, i, p, live, min_isr);
     repl_set reps = {0};
     for (int32_t k = 0; k < p->nreplicas; k++)
         repl_set_add(&reps, p->replicas[k]);

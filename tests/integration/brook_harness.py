@@ -239,6 +239,12 @@ class Broker(ServerProcess):
         if cls is Broker and cluster_size():
             import cluster_harness
             cluster_harness.require_cluster_support(kwargs.get("brookd") or find_brookd())
+            # BROOK_TEST_CLUSTER_CONFIG="k=v,k=v": keys every node gets on top of the test's
+            # (e.g. default.replication.factor=3 to run a test on replicated topics).
+            extra = dict(kv.split("=", 1) for kv in
+                         os.environ.get("BROOK_TEST_CLUSTER_CONFIG", "").split(",") if "=" in kv)
+            if extra:
+                kwargs["config"] = dict(kwargs.get("config") or {}, **extra)
             return cluster_harness.Cluster(cluster_size(), *args, **kwargs)
         return super().__new__(cls)
 

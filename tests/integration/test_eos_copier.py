@@ -240,7 +240,8 @@ def run_eos(ck, name, copier_argv, n_records, ids, copier_kills, broker_kills, s
 
     with Broker(name=name, config=BROKER_CONF) as b:
         admin = AdminClient({"bootstrap.servers": b.bootstrap, "socket.timeout.ms": 10000})
-        fs = admin.create_topics([NewTopic(IN_TOPIC, IN_PARTS, 1), NewTopic(OUT_TOPIC, OUT_PARTS, 1)],
+        # Replication factor -1: the broker default (1, or 3 in the _rf3 cluster variant).
+        fs = admin.create_topics([NewTopic(IN_TOPIC, IN_PARTS, -1), NewTopic(OUT_TOPIC, OUT_PARTS, -1)],
                                  request_timeout=15)
         for f in fs.values():
             f.result(timeout=30)
