@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, run_main  # noqa: E402
+import raw_kafka  # noqa: E402
 from raw_kafka import Conn as RawConn, s16  # noqa: E402
 
 TOPIC = b"brt-t"
@@ -30,27 +31,11 @@ CLIENT_ID = b"cli\x00ent"
 PROTO_META = b"\x00\x01sub\x00scription\x00"
 
 
-class Bin:
-    """Sequential reads of a response body that keep strings as bytes."""
-
-    def __init__(self, b):
-        self.b, self.off = b, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.b, self.off)
-        self.off += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
+class Bin(raw_kafka.Reader):
+    """raw_kafka's reader, with strings kept as bytes (NULs and all)."""
 
     def str_(self):
         n = self.take(">h")
-        if n < 0:
-            return None
-        s = self.b[self.off:self.off + n]
-        self.off += n
-        return s
-
-    def bytes_(self):
-        n = self.take(">i")
         if n < 0:
             return None
         s = self.b[self.off:self.off + n]
