@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""librdkafka 2.15.1's own transactions test (0103, unmodified; it creates its topics with
+replication factor 3) against a 3-node cluster over a real ZooKeeper, every topic
+replicated 3 times with min.insync.replicas 2 (issue #11).
+
+The suite comes from tests/librdkafka/run.sh --prepare-only (downloaded with npm and built
+once into $LIBRDKAFKA_SUITE_DIR; exit 77, skipped, when it cannot be had here).  The
+runner is librdkafka's tests/test-runner with TESTS=0103, its own librdkafka
+(LD_LIBRARY_PATH), TEST_KAFKA_VERSION=3.9.0, one test at a time; it must exit 0 and print
+0103_transactions PASSED.  Bounded: 10 minutes."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from brook_harness import Check, run_main  # noqa: E402
+from cluster_harness import Cluster, require_cluster_support  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(HERE))
+CONFIG = {"default.replication.factor": 3, "min.insync.replicas": 2, "num.partitions": 4}
+
+
+def main():
+    ck = Check("librdkafka-cluster")
+    require_cluster_support(os.environ.get("BROOKD"))
+    suite = os.environ.get("LIBRDKAFKA_SUITE_DIR", os.path.join(REPO, "build", "librdkafka-suite"))
+    env = dict(os.environ, LIBRDKAFKA_SUITE_DIR=suite)
+    prep = subprocess.run(["bash", os.path.join(REPO, "tests", "librdkafka", "run.sh"),
+                           "--prepare-only"], env=env, timeout=900)
+    if prep.returncode == 77:
+        print("librdkafka's suite cannot be had here; skipped")
+        return 77
+    ck.eq(prep.returncode, 0, "the suite is prepared")
+    tests_dir = os.path.join(suite, "librdkafka-2.15.1", "tests")
+    with Cluster(3, config=CONFIG, name="lrkc") as c:
+        c.wait_ready(60)
+        with tempfile.TemporaryDirectory(prefix="lrkc-") as tmp:
+            conf = os.path.join(tmp, "test.conf")
+            with open(conf, "w") as f:
+                f.write(f"bootstrap.servers={c.bootstrap_all}\ntest.concurrent.max=1\n"
+                        "test.timeout.multiplier=2\n")
+            renv = {k: v for k, v in os.environ.items() if k != "CI"}
+            renv.update(LD_LIBRARY_PATH="../src:../src-cpp", RDKAFKA_TEST_CONF=conf,
+                        TEST_KAFKA_VERSION="3.9.0", TESTS="0103", BROKERS=c.bootstrap_all)
+            r = subprocess.run(["./test-runner", "-L"], cwd=tests_dir, env=renv,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+            out = r.stdout.decode("utf-8", "replace")
+            passed = any("0103_transactions" in ln and "PASSED" in ln for ln in out.splitlines())
+            if r.returncode != 0 or not passed:
+                print(out[-6000:])
+            ck.eq(r.returncode, 0, "test-runner exit code")
+            ck(passed, "0103_transactions PASSED against the replicated cluster")
+    return ck.done()
+
+
+if __name__ == "__main__":
+    run_main(main)
