@@ -8,9 +8,11 @@ set -euo pipefail
 
 # zookeeper (the server, run with java) and libzookeeper-mt-dev (its C client) are for the
 # cluster mode; python3-kazoo is the ZooKeeper client of the cluster tests.
+# libssl-dev and zlib1g-dev: librdkafka 2.15.1 built from source for its own test suite
+# (tests/librdkafka/run.sh: SSL and gzip support; its configure also uses python3, make, g++).
 pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev libcjson-dev
       kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps
-      zookeeper libzookeeper-mt-dev python3-kazoo)
+      zookeeper libzookeeper-mt-dev python3-kazoo libssl-dev zlib1g-dev)
 [ "${1:-}" = "--bench" ] && pkgs+=(postgresql libpq-dev)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
