@@ -240,6 +240,9 @@ int replica_opened(broker *b, partition *p);
 void replica_on_view(broker *b, const struct cluster_view *v);
 void replica_on_progress(broker *b); /* local appends/fsyncs: before the waiters run */
 void replica_tick(broker *b);
+/* ZooKeeper's answer to an ISR proposal (zk_isr_fn; ctx is the broker). */
+void replica_on_isr(void *ctx, const char *topic, int32_t partition, int32_t leader_epoch,
+                    int16_t error, int32_t version);
 void replica_forget_partition(broker *b, partition *p);
 void replica_stop(broker *b);
 /* May this produce be appended here? false with *err (NOT_LEADER_OR_FOLLOWER while this

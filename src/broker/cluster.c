@@ -708,6 +708,7 @@ int cluster_start(broker *b)
     b->zk = zk_start(b->loop, &zc, on_view, b);
     if (!b->zk)
         return -EIO;
+    zk_set_isr_callback(b->zk, replica_on_isr);
     uv_timer_init(b->loop, &b->cluster_timer);
     b->cluster_timer.data = b;
     uv_timer_start(&b->cluster_timer, on_cluster_timer, 50, 50);

@@ -83,27 +83,38 @@ static int64_t local_durable(const broker *b, const partition *p)
 
 static void fetch_kick(broker *b);
 
-/* Carries a state machine's results out: the high watermark to storage (and everything
- * waiting on it), an ISR proposal to ZooKeeper. */
+/* Carries a state machine's results out: the high watermark to storage (the caller then
+ * answers everything waiting on it), an ISR proposal to ZooKeeper (answered later, in
+ * replica_on_isr: the loop never waits on ZooKeeper). */
 static void apply_out(broker *b, rpart *r, repl_out out)
 {
     r->p->repl_hw = r->rp.hw;
-    if (out.propose) {
-        int32_t version = -1;
-        int16_t err = b->zk ? zk_partition_set_isr(b->zk, r->topic, r->index, r->rp.epoch,
-                                                   &r->rp.proposed, r->rp.min_isr, &version)
-                            : KERR_REQUEST_TIMED_OUT;
-        if (err != KERR_NONE)
-            LOG_WARN("repl", "%s-%d: ISR change not committed: %s", r->topic, r->index,
-                     kafka_error_name(err));
-        repl_out o2 = repl_proposal_done(&r->rp, err == KERR_NONE, version, now_ms());
+    if (out.propose && !(b->zk && zk_partition_set_isr(b->zk, r->topic, r->index, r->rp.epoch,
+                                                       &r->rp.proposed, r->rp.min_isr))) {
+        repl_proposal_done(&r->rp, false, -1, now_ms());
         r->p->repl_hw = r->rp.hw;
-        out.hw_changed = out.hw_changed || o2.hw_changed;
-        if (err == KERR_FENCED_LEADER_EPOCH)
-            cluster_refresh_now(b);
     }
-    if (out.hw_changed)
-        r->p->repl_hw = r->rp.hw;
+}
+
+void replica_on_isr(void *ctx, const char *topic, int32_t partition, int32_t leader_epoch,
+                    int16_t error, int32_t version)
+{
+    broker *b = ctx;
+    if (b->stopping || !b->replicas)
+        return;
+    rpart *r = NULL;
+    for (rpart *x = b->replicas->parts; x && !r; x = x->hh.next)
+        if (x->index == partition && strcmp(x->topic, topic) == 0)
+            r = x;
+    if (!r || r->rp.role != REPL_LEADER || r->rp.epoch != leader_epoch)
+        return; /* leadership moved meanwhile: the proposal died with it */
+    if (error != KERR_NONE)
+        LOG_WARN("repl", "%s-%d: ISR change not committed: %s", topic, partition,
+                 kafka_error_name(error));
+    apply_out(b, r, repl_proposal_done(&r->rp, error == KERR_NONE, version, now_ms()));
+    if (error == KERR_FENCED_LEADER_EPOCH)
+        cluster_refresh_now(b);
+    broker_on_progress(b); /* a committed shrink may move the high watermark */
 }
 
 static rpart *rpart_get(broker *b, partition *p, const char *topic, int32_t index,

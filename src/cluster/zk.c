@@ -27,6 +27,14 @@
 #define ZK_BUF (1 << 20)
 #define ZK_PATH_MAX 512
 
+struct zk_isr_req {
+    char topic[256];
+    int32_t partition, leader_epoch, min_isr;
+    repl_set isr;
+    int16_t error;
+    int32_t version;
+};
+
 struct zk_client {
     zk_config cfg;
     char *connect, *host, *incarnation, *internal[2];
@@ -52,6 +60,11 @@ struct zk_client {
     char *lbuf;              /* loop thread's read buffer */
     struct { int32_t id; int64_t czxid; } evict[16]; /* dead processes to remove (under mu) */
     int nevict;
+    struct zk_isr_req *isr_reqs;    /* ISR changes to make, then their answers (under mu) */
+    size_t nisr_reqs;
+    struct zk_isr_req *isr_done;
+    size_t nisr_done;
+    zk_isr_fn on_isr;
 };
 
 static void wake(zk_client *z, bool dirty)
@@ -525,6 +538,8 @@ void zk_evict(zk_client *z, int32_t id, int64_t czxid)
     pthread_mutex_unlock(&z->mu);
 }
 
+static void do_isr_changes(zk_client *z, zhandle_t *zh);
+
 /* One pass: (re)open the session if needed, register, elect, read, act, publish. */
 static void step(zk_client *z)
 {
@@ -558,6 +573,7 @@ static void step(zk_client *z)
     char path[ZK_PATH_MAX];
     snprintf(path, sizeof(path), ZK_BROKERS "/%d", z->cfg.node_id);
     do_evictions(z, zh);
+    do_isr_changes(z, zh);
     if (zoo_exists(zh, path, 0, &st) != ZOK ||
         st.ephemeralOwner != zoo_client_id(zh)->client_id)
         do_register(z, zh);
@@ -619,7 +635,13 @@ static void deliver(zk_client *z)
     cv_unref(v);
 }
 
-static void on_async(uv_async_t *a) { deliver(a->data); }
+static void deliver_isr(zk_client *z);
+
+static void on_async(uv_async_t *a)
+{
+    deliver(a->data);
+    deliver_isr(a->data);
+}
 
 zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, void *ctx)
 {
@@ -663,6 +685,8 @@ static void on_closed(uv_handle_t *h)
     free(z->internal[1]);
     free(z->buf);
     free(z->lbuf);
+    free(z->isr_reqs);
+    free(z->isr_done);
     pthread_mutex_destroy(&z->mu);
     pthread_cond_destroy(&z->cond);
     free(z);
@@ -1022,73 +1046,122 @@ static int32_t known_partitions(zk_client *z, const char *topic)
 }
 
 /* One attempt: read the state, check the leadership, write it back version-checked. */
-static int set_isr_once(zk_client *z, zhandle_t *zh, const char *topic, int32_t nparts,
-                        int32_t partition, int32_t leader_epoch, const repl_set *isr,
-                        int32_t min_isr, int32_t *version_out, int16_t *err)
+static int set_isr_once(zk_client *z, zhandle_t *zh, struct zk_isr_req *q, int32_t nparts)
 {
     char path[ZK_PATH_MAX];
-    snprintf(path, sizeof(path), ZK_TOPICS "/%s/state", topic);
+    snprintf(path, sizeof(path), ZK_TOPICS "/%s/state", q->topic);
     struct Stat st;
     int len = ZK_BUF;
-    int rc = zoo_get(zh, path, 0, z->lbuf, &len, &st);
+    int rc = zoo_get(zh, path, 0, z->buf, &len, &st);
     if (rc != ZOK) {
-        *err = zerr_to_kafka(rc);
+        q->error = zerr_to_kafka(rc);
         return rc;
     }
-    cv_topic *t = topic_alloc(topic, nparts, 1);
+    cv_topic *t = topic_alloc(q->topic, nparts, 1);
     for (int32_t i = 0; t && i < nparts; i++)
         t->parts[i].leader = -1;
-    if (!t || len <= 0 || cv_state_parse(z->lbuf, (size_t)len, t) != 0) {
+    if (!t || len <= 0 || cv_state_parse(z->buf, (size_t)len, t) != 0) {
         cv_topic_free(t);
-        *err = KERR_UNKNOWN_SERVER_ERROR;
+        q->error = KERR_UNKNOWN_SERVER_ERROR;
         return ZSYSTEMERROR;
     }
-    cv_part *p = &t->parts[partition];
-    if (p->leader != z->cfg.node_id || p->leader_epoch != leader_epoch) {
+    cv_part *p = &t->parts[q->partition];
+    if (p->leader != z->cfg.node_id || p->leader_epoch != q->leader_epoch) {
         cv_topic_free(t);
-        *err = KERR_FENCED_LEADER_EPOCH; /* replaced: this node's view of it is stale */
+        q->error = KERR_FENCED_LEADER_EPOCH; /* replaced: this node's view of it is stale */
         return ZOK;
     }
-    p->isr = *isr;
-    if (isr->n >= min_isr)
+    p->isr = q->isr;
+    if (q->isr.n >= q->min_isr)
         p->elr.n = 0;
-    for (int i = 0; i < isr->n; i++)
-        repl_set_remove(&p->elr, isr->id[i]);
+    for (int i = 0; i < q->isr.n; i++)
+        repl_set_remove(&p->elr, q->isr.id[i]);
     char *json = cv_state_json(t, t->state_controller_epoch);
     cv_topic_free(t);
     if (!json) {
-        *err = KERR_UNKNOWN_SERVER_ERROR;
+        q->error = KERR_UNKNOWN_SERVER_ERROR;
         return ZSYSTEMERROR;
     }
     struct Stat wst;
     rc = zoo_set2(zh, path, json, (int)strlen(json), st.version, &wst);
     free(json);
-    *err = rc == ZOK ? KERR_NONE : zerr_to_kafka(rc);
+    q->error = rc == ZOK ? KERR_NONE : zerr_to_kafka(rc);
     if (rc == ZOK)
-        *version_out = wst.version;
+        q->version = wst.version;
     return rc;
 }
 
-int16_t zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
-                             int32_t leader_epoch, const repl_set *isr, int32_t min_isr,
-                             int32_t *version_out)
+/* Session thread: makes the queued ISR changes and hands the answers to the loop. */
+static void do_isr_changes(zk_client *z, zhandle_t *zh)
 {
-    int32_t nparts = known_partitions(z, topic);
-    if (partition < 0 || partition >= nparts)
-        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    zhandle_t *zh = ready_handle(z);
-    if (!zh)
-        return KERR_REQUEST_TIMED_OUT;
-    int16_t err = KERR_REQUEST_TIMED_OUT;
-    for (int attempt = 0; attempt < 8; attempt++) {
-        int rc = set_isr_once(z, zh, topic, nparts, partition, leader_epoch, isr, min_isr,
-                              version_out, &err);
-        if (rc != ZBADVERSION) /* another partition's change: read again and retry */
-            break;
+    pthread_mutex_lock(&z->mu);
+    struct zk_isr_req *reqs = z->isr_reqs;
+    size_t n = z->nisr_reqs;
+    z->isr_reqs = NULL;
+    z->nisr_reqs = 0;
+    pthread_mutex_unlock(&z->mu);
+    for (size_t i = 0; i < n; i++) {
+        struct zk_isr_req *q = &reqs[i];
+        int32_t nparts = known_partitions(z, q->topic);
+        q->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        q->version = -1;
+        for (int attempt = 0; nparts > q->partition && attempt < 8; attempt++)
+            if (set_isr_once(z, zh, q, nparts) != ZBADVERSION) /* else: another partition's */
+                break;
+        if (q->error == KERR_NONE)
+            LOG_INFO("zk", "%s-%d: ISR now %d replica(s) (epoch %d)", q->topic, q->partition,
+                     q->isr.n, q->leader_epoch);
     }
-    release_handle(z);
-    if (err == KERR_NONE)
-        LOG_INFO("zk", "%s-%d: ISR now %d replica(s) (epoch %d)", topic, partition, isr->n,
-                 leader_epoch);
-    return err;
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&z->mu);
+    struct zk_isr_req *d = realloc(z->isr_done, sizeof(*d) * (z->nisr_done + n));
+    if (d) {
+        memcpy(d + z->nisr_done, reqs, sizeof(*d) * n);
+        z->isr_done = d;
+        z->nisr_done += n;
+    }
+    pthread_mutex_unlock(&z->mu);
+    free(reqs);
+    uv_async_send(&z->async);
+}
+
+/* Loop thread: the answers of the session thread's ISR changes. */
+static void deliver_isr(zk_client *z)
+{
+    pthread_mutex_lock(&z->mu);
+    struct zk_isr_req *d = z->isr_done;
+    size_t n = z->nisr_done;
+    z->isr_done = NULL;
+    z->nisr_done = 0;
+    pthread_mutex_unlock(&z->mu);
+    for (size_t i = 0; i < n && z->on_isr; i++)
+        z->on_isr(z->ctx, d[i].topic, d[i].partition, d[i].leader_epoch, d[i].error,
+                  d[i].version);
+    free(d);
+}
+
+void zk_set_isr_callback(zk_client *z, zk_isr_fn on_isr) { z->on_isr = on_isr; }
+
+bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
+                          int32_t leader_epoch, const repl_set *isr, int32_t min_isr)
+{
+    if (strlen(topic) >= sizeof(((struct zk_isr_req *)0)->topic))
+        return false;
+    pthread_mutex_lock(&z->mu);
+    struct zk_isr_req *r = realloc(z->isr_reqs, sizeof(*r) * (z->nisr_reqs + 1));
+    if (r) {
+        z->isr_reqs = r;
+        struct zk_isr_req *q = &r[z->nisr_reqs++];
+        memset(q, 0, sizeof(*q));
+        snprintf(q->topic, sizeof(q->topic), "%s", topic);
+        q->partition = partition;
+        q->leader_epoch = leader_epoch;
+        q->min_isr = min_isr;
+        q->isr = *isr;
+        z->dirty = true;
+        pthread_cond_broadcast(&z->cond);
+    }
+    pthread_mutex_unlock(&z->mu);
+    return r != NULL;
 }

@@ -64,13 +64,17 @@ int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int32_t 
  * now instead of at session expiry; czxid -1: remove the controller znode if that broker
  * holds it (a new controller is elected). Asynchronous (the session thread does it). */
 void zk_evict(zk_client *z, int32_t id, int64_t czxid);
-/* A partition leader's ISR change (loop thread, one synchronous round trip, retried on a
- * concurrent change to the topic's state): applied only while the state still names this
- * node leader in leader_epoch, else KERR_FENCED_LEADER_EPOCH; an ISR at min_isr or more
- * clears the ELR. *version_out: the state's version after the write. */
-int16_t zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
-                             int32_t leader_epoch, const repl_set *isr, int32_t min_isr,
-                             int32_t *version_out);
+/* A partition leader's ISR change, made by the session thread (the loop never waits on
+ * it): applied only while the state still names this node leader in leader_epoch, else
+ * KERR_FENCED_LEADER_EPOCH; retried on a concurrent change to the topic's state; an ISR at
+ * min_isr or more clears the ELR. The answer comes to the loop through on_isr(ctx, topic,
+ * partition, leader_epoch, error, new state version). Returns false when it cannot be
+ * queued (the caller treats the proposal as refused). */
+typedef void (*zk_isr_fn)(void *ctx, const char *topic, int32_t partition, int32_t leader_epoch,
+                          int16_t error, int32_t version);
+void zk_set_isr_callback(zk_client *z, zk_isr_fn on_isr);
+bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
+                          int32_t leader_epoch, const repl_set *isr, int32_t min_isr);
 int16_t zk_topic_delete(zk_client *z, const char *name);
 int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
                                 const char **msg);
