@@ -291,6 +291,21 @@ static void test_static_leader_restart(void)
     group_coord_free(&c);
 }
 
+/* A dynamic member d1 joins the stable pair (a rebalance, requests req..), and a1 and b1
+ * rejoin: generation 2 reaches CompletingRebalance. */
+static void join_dynamic_and_rejoin(group_coord *c, group *g, group_req req, int64_t now)
+{
+    join_args d = join("", "d1", 3); /* a dynamic member (v3: no MEMBER_ID_REQUIRED) */
+    group_join(c, req, &d, now);
+    CHECK_EQ_INT(g->state, GROUP_PREPARING_REBALANCE);
+    join_args ra = join("a1", "x", 5);
+    ra.instance_id = "host-a";
+    join_args rb = join("b1", "x", 5);
+    rb.instance_id = "host-b";
+    group_join(c, req + 1, &ra, now);
+    group_join(c, req + 2, &rb, now);
+}
+
 /* A restart that changes what the member supports, or one during a rebalance, does
  * rebalance (Kafka's rules); a known member id with another instance's id is fenced. */
 static void test_static_restart_rebalances_when_needed(void)
@@ -324,15 +339,7 @@ static void test_static_restart_rebalances_when_needed(void)
     group_coord_clear_actions(&c);
     /* During CompletingRebalance a static restart rebalances (the leader may already
      * have been given the old id). */
-    join_args d = join("", "d1", 3); /* a dynamic member (v3: no MEMBER_ID_REQUIRED) */
-    group_join(&c, 7, &d, 4012);
-    CHECK_EQ_INT(g->state, GROUP_PREPARING_REBALANCE);
-    join_args ra = join("a1", "x", 5);
-    ra.instance_id = "host-a";
-    join_args rb = join("b1", "x", 5);
-    rb.instance_id = "host-b";
-    group_join(&c, 8, &ra, 4012);
-    group_join(&c, 9, &rb, 4012);
+    join_dynamic_and_rejoin(&c, g, 7, 4012);
     CHECK_EQ_INT(g->state, GROUP_COMPLETING_REBALANCE);
     CHECK_EQ_INT(g->generation, 2);
     group_coord_clear_actions(&c);
@@ -353,14 +360,7 @@ static void test_txn_commit_fencing(void)
     group *g = stable_static_pair(&c);
     if (!g)
         return;
-    join_args d = join("", "d1", 3);
-    group_join(&c, 5, &d, 4010);
-    join_args ra = join("a1", "x", 5);
-    ra.instance_id = "host-a";
-    join_args rb = join("b1", "x", 5);
-    rb.instance_id = "host-b";
-    group_join(&c, 6, &ra, 4010);
-    group_join(&c, 7, &rb, 4010);
+    join_dynamic_and_rejoin(&c, g, 5, 4010);
     if (!CHECK_EQ_INT(g->generation, 2))
         return;
     CHECK_EQ_INT(group_commit_check(&c, "g", 2, "b1", "host-b", true, 13), 27);
