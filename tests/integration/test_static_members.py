@@ -17,6 +17,7 @@ Every wait is bounded."""
 
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -56,10 +57,16 @@ class Member:
         m = self.c.poll(timeout)
         if m is not None and not m.error():
             self.values.append(m.value())
-            self.c.commit(message=m, asynchronous=False)
+            self.c.commit(message=m, asynchronous=True)  # never blocks the test
 
-    def close(self):
-        self.c.close()
+    def close(self, timeout=20.0):
+        """close() (no LeaveGroup for a static member), bounded: a hung close fails the
+        test instead of hanging it."""
+        t = threading.Thread(target=self.c.close, daemon=True)
+        t.start()
+        t.join(timeout)
+        if t.is_alive():
+            raise AssertionError(f"consumer close() did not return within {timeout}s")
 
 
 def poll_until(members, cond, seconds, what):
@@ -83,6 +90,7 @@ def main():
             p.produce(TOPIC, value=b"first-%d" % i, partition=i)
         ck.eq(p.flush(15), 0, "first records delivered")
 
+        print("[static-members] first records produced; two static members join", flush=True)
         a = Member(b.bootstrap, "ia")
         bm = Member(b.bootstrap, "ib")
         poll_until([a, bm], lambda: len(a.assignment) + len(bm.assignment) == NPARTS, 30,
@@ -93,8 +101,17 @@ def main():
                    "the first records consumed")
         b_parts = list(bm.assignment)
         a_events = len(a.events)
+        # The asynchronous commits of what ib read are in before it restarts (bounded).
+        from confluent_kafka import TopicPartition
+
+        def ib_committed():
+            tps = bm.c.committed([TopicPartition(TOPIC, p) for p in b_parts], timeout=2)
+            return all(tp.offset >= 1 for tp in tps)
+        poll_until([a, bm], ib_committed, 20, "ib's commits")
 
         # "ib" restarts: close (no LeaveGroup for a static member), same instance id.
+        print(f"[static-members] assigned: ia {a.assignment}, ib {bm.assignment}; ib restarts",
+              flush=True)
         bm.close()
         b2 = Member(b.bootstrap, "ib")
         poll_until([a, b2], lambda: b2.assignment != [], 20, "the returning member's assignment")
@@ -119,11 +136,17 @@ def main():
         ck.eq([v for v in b2.values if v.startswith(b"first-")], [],
               "the returning member re-read nothing")
 
+        print("[static-members] restart checked; control: a new instance id joins", flush=True)
         # Control: a new instance id does rebalance the group.
         a_events = len(a.events)
         c3 = Member(b.bootstrap, "ic")
         poll_until([a, b2, c3], lambda: c3.assignment != [] and len(a.events) > a_events, 30,
                    "a new static member joining rebalances")
+        # Close only once the rebalance is over for everyone: a close while a JoinGroup is
+        # parked waiting for a member that is closing would wait out the rebalance timeout.
+        poll_until([a, b2, c3], lambda: all(m.assignment for m in (a, b2, c3)) and
+                   a.events[-1][0] == "assign" and b2.events[-1][0] == "assign", 30,
+                   "every member assigned after the rebalance")
         ck(any(e[0] == "revoke" for e in a.events[a_events:]),
            f"ia was revoked when a new instance joined: {a.events[a_events:]}")
         for m in (a, b2, c3):
