@@ -27,7 +27,7 @@ cluster-down:
 # kafka-topics.sh unless KAFKA_PATH names a Kafka distribution (then also the suite's
 # "noautocreate" scenario, against a brookd with auto.create.topics.enable=false).
 # One test-runner per test number (a test that times out does not stop the others), one
-# brookd per scenario.  A report, not CI: some tests fail today.  ~30 minutes on 2 cores.
+# brookd per scenario.  A report, not CI: some tests fail today.  ~35 minutes on 2 cores.
 # Full logs in $(LIBRDKAFKA_SUITE_DIR)/last-<scenario>.log (+ .brookd).  Some tests only:
 # make librdkafka-suite LIBRDKAFKA_TESTS=0040,0081
 LIBRDKAFKA_SUITE_DIR ?= build/librdkafka-suite

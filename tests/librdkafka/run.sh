@@ -297,6 +297,7 @@ RARGS=($RUNNER_ARGS)
 run_runner() {
     local env=("${RUNNER_ENV[@]}")
     [ -n "$1" ] && env+=(TESTS="$1")
+    : >"$2"   # before tail opens it
     (cd "$TMP/run/tests" && exec timeout -k 30 "$RUN_TIMEOUT" ${PDEATH[@]+"${PDEATH[@]}"} \
          env -u CI "${env[@]}" ./test-runner ${RARGS[@]+"${RARGS[@]}"}) </dev/null >"$2" 2>&1 &
     RPID=$!
@@ -310,7 +311,7 @@ run_runner() {
     fi
     local tailpid=$!
     LAST_RC=0
-    wait "$RPID" || LAST_RC=$?
+    wait "$RPID" 2>/dev/null || LAST_RC=$?   # (no "Aborted" job notice: the rc is reported)
     RPID=""
     wait "$tailpid" || true
 }
@@ -321,10 +322,20 @@ say "test-runner: TESTS=$TESTS_LIST${SKIP_LIST:+ TESTS_SKIP=$SKIP_LIST} ${RARGS[
 T0=$SECONDS
 RUNNER_RC=0
 if [ "$EACH" = 1 ]; then
-    # The test numbers: the list given, or every number in the suite's test table.
+    # The test numbers: the list given, or every 0nnn number in the suite's test table
+    # (tests[] in test.c) with a test not flagged TEST_F_MANUAL (manual tests, such as 8000
+    # idle, run only when named, as they would be here).
     if [ "$TESTS_LIST" = all ]; then
-        mapfile -t NUMS < <(sed -n 's/^ *_TEST(\([0-9][0-9][0-9][0-9]\)_.*/\1/p' "$SRC/tests/test.c" |
-                            awk '!seen[$0]++')
+        mapfile -t NUMS < <(awk '
+            /^struct test tests\[\] = \{/ { on = 1 }
+            on { buf = buf $0 " " }
+            on && /^\};/ { exit }
+            END { n = split(buf, e, /_TEST\(/)
+                  for (i = 2; i <= n; i++) {
+                      num = substr(e[i], 1, 4)
+                      if (num ~ /^0[0-9][0-9][0-9]$/ && e[i] !~ /TEST_F_MANUAL/ && !seen[num]++)
+                          print num } }' "$SRC/tests/test.c")
+        [ ${#NUMS[@]} -gt 0 ] || { say "no tests found in $SRC/tests/test.c"; exit 1; }
     else
         IFS=, read -r -a NUMS <<<"$TESTS_LIST"
     fi
@@ -355,14 +366,16 @@ fi
 # wins).  When the runner died before its table (abort), the per-test lines are used:
 # "### Test "NAME ..." failed", "===== Test NAME PASSED|FAILED|SKIPPED", and a test only
 # seen starting ("===== Running test NAME") was still RUNNING.  Rows of tests filtered out
-# (-L, TESTS_SKIP) are left out; DNS rows ("did not start": the runner stopped before
+# (-L, TESTS_SKIP, another scenario) are left out; DNS rows ("did not start": the runner stopped before
 # reaching them) become NOTRUN, except with --each (where other runs ran them, or they were
 # not asked for).
 ROWS="$(sed 's/\x1b\[[0-9;]*m//g' "$RLOG" | awk -v each="$EACH" '
     function see(name) { if (!(name in seen)) { seen[name] = 1; order[n++] = name } }
     /^\| *[0-9][0-9][0-9][0-9]_[^ |]* *\| *[A-Z]+ *\|/ {
         split($0, f, "|"); name = f[2]; st = f[3]; gsub(/ /, "", name); gsub(/ /, "", st)
-        if (st == "SKIPPED" && f[5] ~ /[Ff]iltered due to|included in TESTS_SKIP list/) next
+        # Filtered out: a reason from the runner filters, or none (silent: another scenario).
+        reason = f[5]; gsub(/^ +| +$/, "", reason)
+        if (st == "SKIPPED" && (reason == "" || reason ~ /[Ff]iltered due to|included in TESTS_SKIP list|requires test scenario|manual test|not included in TESTS list/)) next
         if (st == "DNS") { if (!each) { see(name); dns[name] = 1 } next }
         see(name); table[name] = st; next }
     /### Test "[0-9][0-9][0-9][0-9]_/ {
