@@ -118,9 +118,13 @@ static void on_prepare(uv_prepare_t *h)
 {
     broker *b = h->data;
     /* Followers' parked fetches read to the log end: wake them for this turn's appends
-     * now, so they copy while this node fsyncs (both fsyncs in parallel). */
-    if (b->replicas)
+     * now, so they copy while this node fsyncs (both fsyncs in parallel). Only after an
+     * append: a parked fetch's check walks all its partitions. */
+    uint64_t gen = store_append_gen(b->store);
+    if (b->replicas && gen != b->prepare_append_gen) {
+        b->prepare_append_gen = gen;
         fetch_on_progress(b);
+    }
     store_before_poll(b->store);
 }
 

@@ -43,6 +43,7 @@ typedef struct broker {
     int port;
     topic_defaults tdefaults;
     uv_prepare_t prepare;
+    uint64_t prepare_append_gen; /* store_append_gen when on_prepare last woke fetches */
     uv_timer_t retention_timer;
     uv_timer_t txn_timer;
     txn_service txn;

@@ -96,23 +96,25 @@ static int64_t fetch_upper(broker *b, const fetch_req *q, partition *p)
     return q->isolation_level == 1 ? log_last_stable_offset(p->log, hw) : hw;
 }
 
-/* Bytes ready for this fetch, and whether some partition must be answered now (error). */
-static uint64_t fetch_available(broker *b, fetch_req *q, bool *must_answer)
+/* Whether this fetch is to be answered now: min_bytes are ready, or some partition must
+ * be answered at once (error). Stops at the first that decides it: a follower's fetch
+ * lists every partition it follows (the internal topics: a hundred). */
+static bool fetch_ready(broker *b, fetch_req *q)
 {
     uint64_t total = 0;
-    *must_answer = false;
+    uint64_t min_bytes = (uint64_t)(q->min_bytes > 0 ? q->min_bytes : 1);
     for (int32_t i = 0; i < q->ntopics; i++)
         for (int32_t k = 0; k < q->topics[i].nparts; k++) {
             fetch_part *fp = &q->topics[i].parts[k];
             bool diverged;
             partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
-            if (!p || diverged || fp->error_code != KERR_NONE) {
-                *must_answer = true;
-                continue;
-            }
+            if (!p || diverged || fp->error_code != KERR_NONE)
+                return true;
             total += log_bytes_between(p->log, fp->fetch_offset, fetch_upper(b, q, p));
+            if (total >= min_bytes)
+                return true;
         }
-    return total;
+    return false;
 }
 
 /* read_committed: the aborted transactions overlapping the returned batches, sorted by
@@ -245,11 +247,8 @@ void handle_fetch(req_ctx *c)
             cluster_refresh_if_unknown(b, op->q.topics[i].name, op->q.topics[i].parts[k].index);
     if (op->q.replica_id >= 0)
         follower_progress(b, &op->q);
-    bool must_answer;
-    uint64_t avail = fetch_available(b, &op->q, &must_answer);
     int32_t wait = op->q.max_wait_ms;
-    uint64_t min_bytes = (uint64_t)(op->q.min_bytes > 0 ? op->q.min_bytes : 1);
-    if (must_answer || wait <= 0 || avail >= min_bytes || b->stopping) {
+    if (wait <= 0 || b->stopping || fetch_ready(b, &op->q)) {
         fetch_reply(c, &op->q);
         return;
     }
@@ -273,10 +272,7 @@ void fetch_on_progress(broker *b)
     fetch_op *op = b->fetches;
     while (op) {
         fetch_op *next = op->next;
-        bool must_answer;
-        uint64_t avail = fetch_available(b, &op->q, &must_answer);
-        int32_t min = op->q.min_bytes > 0 ? op->q.min_bytes : 1;
-        if (must_answer || avail >= (uint64_t)min) {
+        if (fetch_ready(b, &op->q)) {
             fetch_unpark(b, op);
             fetch_reply(op->c, &op->q);
         }

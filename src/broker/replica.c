@@ -551,6 +551,19 @@ static void follower_apply(broker *b, rpart *r, const fetch_resp_part *fp, int64
     r->p->repl_hw = r->rp.hw;
 }
 
+/* The entry of fc->sent that an answer's (topic, partition) belongs to, or -1; tries
+ * `guess` first, so matching a whole answer is linear, not quadratic. */
+static int sent_index(broker *b, const fetch_ctx *fc, int guess, kslice topic, int32_t index)
+{
+    for (int n = 0; n < fc->n; n++) {
+        int i = (guess + n) % fc->n;
+        rpart *rp = rpart_find(b, fc->sent[i].p);
+        if (rp && rp->index == index && kslice_eq_cstr(topic, rp->topic))
+            return i;
+    }
+    return -1;
+}
+
 static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t len)
 {
     fetch_ctx *fc = ctx;
@@ -576,18 +589,16 @@ static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t l
         rd_tags(&r); /* response header v1: its tagged fields */
         ok = fetch_resp_decode(&r, 12, &a, &resp) == 0 && resp.error_code == KERR_NONE;
     }
+    int guess = 0; /* the answer lists the partitions in the order they were asked */
     for (int32_t t = 0; ok && t < resp.ntopics; t++) {
         const fetch_resp_topic *rt = &resp.topics[t];
-        for (int32_t k = 0; k < rt->nparts; k++) {
+        for (int32_t k = 0; k < rt->nparts; k++, guess++) {
             const fetch_resp_part *fp = &rt->parts[k];
-            for (int i = 0; i < fc->n; i++) {
-                rpart *rp = rpart_find(b, fc->sent[i].p);
-                if (!rp || rp->index != fp->index || !kslice_eq_cstr(rt->name, rp->topic))
-                    continue;
-                if (rp->rp.role == REPL_FOLLOWER && rp->rp.leader == fc->leader &&
-                    rp->rp.epoch == fc->sent[i].epoch)
-                    follower_apply(b, rp, fp, fc->sent[i].offset);
-            }
+            int i = sent_index(b, fc, guess, rt->name, fp->index);
+            rpart *rp = i >= 0 ? rpart_find(b, fc->sent[i].p) : NULL;
+            if (rp && rp->rp.role == REPL_FOLLOWER && rp->rp.leader == fc->leader &&
+                rp->rp.epoch == fc->sent[i].epoch)
+                follower_apply(b, rp, fp, fc->sent[i].offset);
         }
     }
     arena_free(&a);

@@ -26,6 +26,7 @@ struct store {
     uv_timer_t interval_timer;
     bool interval_due;
     partition *dirty_head;
+    uint64_t append_gen; /* bumped by every store_mark_dirty (every append) */
     partition **drops; /* partitions waiting for the flush in flight to finish */
     size_t ndrops, drops_cap;
     bool clean;
@@ -222,12 +223,15 @@ int64_t store_high_watermark(const store *s, const partition *p)
 
 void store_mark_dirty(store *s, partition *p)
 {
+    s->append_gen++;
     if (p->in_dirty_list)
         return;
     p->in_dirty_list = true;
     p->next_dirty = s->dirty_head;
     s->dirty_head = p;
 }
+
+uint64_t store_append_gen(const store *s) { return s->append_gen; }
 
 /* Builds one flush job from every dirty log and hands it to the flush thread. */
 static void store_submit(store *s)

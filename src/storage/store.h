@@ -57,6 +57,8 @@ void store_partition_drop(store *s, partition *p);
 int64_t store_high_watermark(const store *s, const partition *p);
 /* Call after a successful log_append(). */
 void store_mark_dirty(store *s, partition *p);
+/* A counter that changes with every store_mark_dirty: "was anything appended since". */
+uint64_t store_append_gen(const store *s);
 /* The end-of-turn hook: submits the next group-commit job if one is due. */
 void store_before_poll(store *s);
 /* Flushes everything synchronously, closes every log, writes the clean marker. */
