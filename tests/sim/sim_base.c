@@ -1,6 +1,8 @@
 /* sim_base.c - see sim_base.h. */
 #include "sim_base.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,4 +132,104 @@ void sim_trace_dump(const sim_trace *t, size_t max_lines)
     printf("--- trace: last %zu of %llu events ---\n", kept, (unsigned long long)t->count);
     for (uint64_t i = t->count - kept; i < t->count; i++)
         printf("%s\n", t->lines[i % SIM_TRACE_LINES]);
+}
+
+static void usage(const char *prog, const sim_flag *flags, size_t nflags)
+{
+    fprintf(stderr,
+            "usage: %s [--seeds N] [--start S] | --seed S [--verbose]\n"
+            "  --seeds N   run N seeds (default 1000) starting at --start (default 1)\n"
+            "  --seed S    run one seed (replay); --verbose (-v) prints every event\n"
+            "  --max-fail N  print the traces of at most N failing seeds (default 5)\n"
+            "  --expect-violation  stop at the first seed that violates an invariant and\n"
+            "                      exit 0 only if one did (the checker sees a hazard)\n",
+            prog);
+    for (size_t i = 0; i < nflags; i++)
+        fprintf(stderr, "  %s  %s\n", flags[i].name, flags[i].help);
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int sim_opts_parse(sim_opts *o, int argc, char **argv, const char *prog, const sim_flag *flags,
+                   size_t nflags)
+{
+    *o = (sim_opts){.seeds = 1000, .start = 1, .max_fail = 5};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        uint64_t *dst = NULL;
+        if (strcmp(a, "--seeds") == 0)
+            dst = &o->seeds;
+        else if (strcmp(a, "--start") == 0)
+            dst = &o->start;
+        else if (strcmp(a, "--max-fail") == 0)
+            dst = &o->max_fail;
+        else if (strcmp(a, "--seed") == 0) {
+            dst = &o->seed;
+            o->single = true;
+        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+            o->verbose = true;
+            continue;
+        } else if (strcmp(a, "--expect-violation") == 0) {
+            o->expect_violation = true;
+            continue;
+        } else {
+            size_t k = 0;
+            while (k < nflags && strcmp(a, flags[k].name) != 0)
+                k++;
+            if (k == nflags) {
+                usage(prog, flags, nflags);
+                return 2;
+            }
+            *flags[k].on = true;
+            continue;
+        }
+        if (i + 1 >= argc || parse_u64(argv[i + 1], dst) != 0) {
+            fprintf(stderr, "%s: %s needs a number\n", prog, a);
+            usage(prog, flags, nflags);
+            return 2;
+        }
+        i++;
+    }
+    return 0;
+}
+
+int sim_run_seeds(const sim_opts *o, const char *prog, sim_seed_fn run_seed, void (*totals)(void))
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    uint64_t passed = 0, failed = 0, first_failed = 0;
+    uint64_t from = o->single ? o->seed : o->start;
+    uint64_t n = o->single ? 1 : o->seeds;
+    for (uint64_t s = from; s - from < n; s++) {
+        if (run_seed(s, o->verbose, failed < o->max_fail)) {
+            passed++;
+            continue;
+        }
+        if (failed++ == 0)
+            first_failed = s;
+        if (o->expect_violation)
+            break;
+    }
+    if (totals)
+        totals();
+    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", passed, failed);
+    if (o->expect_violation) {
+        if (failed)
+            printf("%s: expected a violation: seed %" PRIu64 " has one (after %" PRIu64
+                   " seeds); replay with --seed %" PRIu64 " --verbose\n", prog, first_failed,
+                   passed + failed, first_failed);
+        else
+            printf("%s: expected a violation, but none of %" PRIu64 " seeds has one\n", prog,
+                   passed);
+        return failed ? 0 : 1;
+    }
+    return failed ? 1 : 0;
 }

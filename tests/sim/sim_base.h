@@ -1,7 +1,7 @@
 /*
  * sim_base.h - the deterministic simulator's plumbing: a seeded RNG, a simulated clock with
- * an event queue (a binary heap ordered by time, then insertion), and a bounded trace ring
- * printed when a run fails.
+ * an event queue (a binary heap ordered by time, then insertion), a bounded trace ring
+ * printed when a run fails, and the command line and seed loop every simulator shares.
  *
  * Never: reads the wall clock, starts threads or does I/O other than printing the trace.
  */
@@ -63,5 +63,38 @@ void sim_trace_add(sim_trace *t, int64_t now_ms, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Prints the last lines kept (oldest first). */
 void sim_trace_dump(const sim_trace *t, size_t max_lines);
+
+/* ---------------- the command line and the seed loop ---------------- */
+
+/* A simulator's own switch: "--name" sets *on (hazard switches, see tests/sim/README.md). */
+typedef struct sim_flag {
+    const char *name;
+    bool *on;
+    const char *help;
+} sim_flag;
+
+typedef struct sim_opts {
+    uint64_t seeds, start; /* run seeds start .. start + seeds - 1 (default 1000 from 1) */
+    uint64_t seed;         /* --seed S: just this one (replay) */
+    bool single, verbose;
+    uint64_t max_fail;     /* print the trace of at most this many failing seeds (5) */
+    bool expect_violation; /* succeed only if some seed violates an invariant */
+} sim_opts;
+
+/* Parses --seeds N, --start S, --seed S, --verbose (-v), --max-fail N, --expect-violation
+ * and the simulator's flags. Returns 0, or 2 after printing the usage to stderr (an
+ * unknown option, a missing or malformed number). */
+int sim_opts_parse(sim_opts *o, int argc, char **argv, const char *prog, const sim_flag *flags,
+                   size_t nflags);
+
+/* Runs one seed; report: print the failure (seed, trace, replay line) if it fails. Returns
+ * true when every invariant held. */
+typedef bool (*sim_seed_fn)(uint64_t seed, bool verbose, bool report);
+
+/* Runs the seeds the options name, then totals() (the simulator's statistics, may be
+ * NULL), then prints "N passed, N failed". With --expect-violation it stops at the first
+ * failing seed (the checker saw the hazard: exit 0) or reports that none failed (exit 1).
+ * Returns the process exit status. */
+int sim_run_seeds(const sim_opts *o, const char *prog, sim_seed_fn run_seed, void (*totals)(void));
 
 #endif

@@ -723,7 +723,7 @@ static void run(uint64_t seed)
 
 static uint64_t g_tot[6];
 
-static bool run_seed(uint64_t seed, bool verbose, bool quiet_fail)
+static bool run_seed(uint64_t seed, bool verbose, bool report)
 {
     static world w;
     memset(&w, 0, sizeof(w));
@@ -738,7 +738,7 @@ static bool run_seed(uint64_t seed, bool verbose, bool quiet_fail)
     g_tot[5] += w.proposals;
     if (!w.violation)
         return true;
-    if (!quiet_fail) {
+    if (report) {
         printf("FAIL seed=%" PRIu64 ": %s\n  faults: drop %.2f dup %.2f delay<=%" PRId64
                " crash %.3f pause %.3f\n", seed, w.violation, w.drop, w.dup, w.delay_max,
                w.crash_rate, w.pause_rate);
@@ -748,73 +748,24 @@ static bool run_seed(uint64_t seed, bool verbose, bool quiet_fail)
     return false;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+static void print_totals(void)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end)
-        return -1;
-    *out = v;
-    return 0;
+    printf("totals: %" PRIu64 " events, %" PRIu64 " crashes, %" PRIu64 " acknowledged, %" PRIu64
+           " truncations, %" PRIu64 " elections, %" PRIu64 " ISR proposals\n", g_tot[0], g_tot[1],
+           g_tot[2], g_tot[3], g_tot[4], g_tot[5]);
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t nseeds = 1000, start = 1, one = 0, max_fail = 5;
-    bool single = false, verbose = false, expect_violation = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        uint64_t *dst = NULL;
-        if (strcmp(a, "--seeds") == 0)
-            dst = &nseeds;
-        else if (strcmp(a, "--start") == 0)
-            dst = &start;
-        else if (strcmp(a, "--max-fail") == 0)
-            dst = &max_fail;
-        else if (strcmp(a, "--seed") == 0) {
-            dst = &one;
-            single = true;
-        } else if (strcmp(a, "--verbose") == 0) {
-            verbose = true;
-        } else if (strcmp(a, "--unclean-election") == 0) {
-            g_unclean = true;
-        } else if (strcmp(a, "--report-unsynced") == 0) {
-            g_report_unsynced = true;
-        } else if (strcmp(a, "--restart-same-epoch") == 0) {
-            g_same_epoch = true;
-        } else if (strcmp(a, "--expect-violation") == 0) {
-            expect_violation = true;
-        } else {
-            fprintf(stderr, "usage: sim_repl [--seeds N] [--start S] [--seed S [--verbose]] "
-                            "[--max-fail N] [--unclean-election] [--report-unsynced] "
-                            "[--restart-same-epoch] [--expect-violation]\n");
-            return 2;
-        }
-        if (dst) {
-            if (i + 1 >= argc || parse_u64(argv[i + 1], dst) != 0) {
-                fprintf(stderr, "sim_repl: %s needs a number\n", a);
-                return 2;
-            }
-            i++;
-        }
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    uint64_t passed = 0, failed = 0;
-    for (uint64_t s = single ? one : start; s < (single ? one + 1 : start + nseeds); s++) {
-        if (run_seed(s, verbose, failed >= max_fail))
-            passed++;
-        else
-            failed++;
-    }
-    printf("totals: %" PRIu64 " events, %" PRIu64 " crashes, %" PRIu64 " acknowledged, %" PRIu64
-           " truncations, %" PRIu64 " elections, %" PRIu64 " ISR proposals\n", g_tot[0], g_tot[1],
-           g_tot[2], g_tot[3], g_tot[4], g_tot[5]);
-    if (expect_violation) {
-        printf("expecting violations: %" PRIu64 " of %" PRIu64 " seeds found one\n", failed,
-               passed + failed);
-        printf("%d passed, %d failed\n", failed > 0 ? 1 : 0, failed > 0 ? 0 : 1);
-        return failed > 0 ? 0 : 1;
-    }
-    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", passed, failed);
-    return failed ? 1 : 0;
+    const sim_flag flags[] = {
+        {"--unclean-election", &g_unclean, "elect any live replica (no ISR/ELR rule)"},
+        {"--report-unsynced", &g_report_unsynced,
+         "followers fetch from their log end before it is fsynced"},
+        {"--restart-same-epoch", &g_same_epoch, "a restarted leader leads on in its old epoch"},
+    };
+    sim_opts o;
+    int rc = sim_opts_parse(&o, argc, argv, "sim_repl", flags, sizeof(flags) / sizeof(flags[0]));
+    if (rc != 0)
+        return rc;
+    return sim_run_seeds(&o, "sim_repl", run_seed, print_totals);
 }

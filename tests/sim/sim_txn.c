@@ -46,7 +46,6 @@
  *    acknowledgement and the prepare loses the batch; the rebuilt pstate never knew it, the
  *    prepare votes yes, and the transaction commits without an acknowledged batch.
  */
-#include <errno.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -2023,7 +2022,7 @@ static void on_abort(int sig)
 }
 
 /* Runs one seed; returns true when every invariant held. */
-static bool run_seed(uint64_t seed, bool verbose, bool quiet_output)
+static bool run_seed(uint64_t seed, bool verbose, bool report)
 {
     memset(&S, 0, sizeof(S));
     S.seed = seed;
@@ -2072,7 +2071,7 @@ static bool run_seed(uint64_t seed, bool verbose, bool quiet_output)
     if (!S.failed)
         check_final();
     bool ok = !S.failed;
-    if (!ok && !quiet_output) {
+    if (!ok && report) {
         printf("FAIL seed=%" PRIu64 ": %s\n", seed, S.why);
         if (!verbose) {
             print_knobs();
@@ -2080,7 +2079,7 @@ static bool run_seed(uint64_t seed, bool verbose, bool quiet_output)
         }
         printf("replay: sim_txn --seed %" PRIu64 " --verbose\n", seed);
     }
-    if (verbose || (!ok && !quiet_output))
+    if (verbose || (!ok && report))
         printf("seed %" PRIu64 ": %s at %" PRId64 " ms, %" PRIu64 " events, %" PRIu64
                " messages (%" PRIu64 " dropped, %" PRIu64 " duplicated), %" PRIu64
                " crashes; txns %" PRIu64 " committed, %" PRIu64 " aborted, %" PRIu64
@@ -2103,88 +2102,8 @@ static bool run_seed(uint64_t seed, bool verbose, bool quiet_output)
     return ok;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+static void print_totals(void)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static void usage(void)
-{
-    fprintf(stderr, "usage: sim_txn [--seeds N] [--start S] | --seed S [--verbose]\n"
-                    "  --seeds N   run N seeds (default 1000) starting at --start (default 1)\n"
-                    "  --seed S    run one seed (replay); --verbose prints every event\n"
-                    "  --max-fail N  print traces of at most N failing seeds (default 5)\n"
-                    "  --unfenced-rpcs  partitions apply stale PREPARE/MARKER copies\n"
-                    "  --datagram-clients  client messages are datagrams, not TCP streams\n"
-                    "  --ack-before-fsync  produces are acknowledged before they are durable\n"
-                    "  --expect-violation  exit 0 only if some seed violates an invariant\n"
-                    "                      (checks that the checker sees the hazards above)\n");
-}
-
-int main(int argc, char **argv)
-{
-    uint64_t nseeds = 1000, start = 1, one = 0, max_fail = 5;
-    bool single = false, verbose = false, expect_violation = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t *dst = NULL;
-        if (strcmp(a, "--seeds") == 0)
-            dst = &nseeds;
-        else if (strcmp(a, "--start") == 0)
-            dst = &start;
-        else if (strcmp(a, "--max-fail") == 0)
-            dst = &max_fail;
-        else if (strcmp(a, "--seed") == 0) {
-            dst = &one;
-            single = true;
-        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
-            verbose = true;
-            continue;
-        } else if (strcmp(a, "--unfenced-rpcs") == 0) {
-            g_unfenced = true;
-            continue;
-        } else if (strcmp(a, "--datagram-clients") == 0) {
-            g_datagram_clients = true;
-            continue;
-        } else if (strcmp(a, "--ack-before-fsync") == 0) {
-            g_ack_before_fsync = true;
-            continue;
-        } else if (strcmp(a, "--expect-violation") == 0) {
-            expect_violation = true;
-            continue;
-        } else {
-            usage();
-            return 2;
-        }
-        if (!v || parse_u64(v, dst) != 0) {
-            usage();
-            return 2;
-        }
-        i++;
-    }
-    signal(SIGABRT, on_abort);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    uint64_t passed = 0, failed = 0;
-    if (single) {
-        if (run_seed(one, verbose, false))
-            passed++;
-        else
-            failed++;
-    } else {
-        for (uint64_t s = start; s < start + nseeds; s++) {
-            if (run_seed(s, verbose, failed >= max_fail))
-                passed++;
-            else
-                failed++;
-        }
-    }
     printf("totals: %" PRIu64 " simulated s, %" PRIu64 " events, %" PRIu64 " messages, %" PRIu64
            " crashes; txns %" PRIu64 " committed, %" PRIu64 " aborted, %" PRIu64
            " failed/abandoned; %" PRIu64 " visibility regressions\ncoverage:", g_totals[7] / 1000,
@@ -2192,8 +2111,21 @@ int main(int argc, char **argv)
            g_totals[6]);
     for (int i = 0; i < COV_COUNT; i++)
         printf(" %s %" PRIu64 "%s", g_cov_names[i], g_cov_total[i], i + 1 < COV_COUNT ? ";" : "\n");
-    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", passed, failed);
-    if (expect_violation)
-        return failed ? 0 : 1;
-    return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const sim_flag flags[] = {
+        {"--unfenced-rpcs", &g_unfenced, "partitions apply stale PREPARE/MARKER copies"},
+        {"--datagram-clients", &g_datagram_clients,
+         "client messages are datagrams, not TCP streams"},
+        {"--ack-before-fsync", &g_ack_before_fsync,
+         "produces are acknowledged before they are durable"},
+    };
+    sim_opts o;
+    int rc = sim_opts_parse(&o, argc, argv, "sim_txn", flags, sizeof(flags) / sizeof(flags[0]));
+    if (rc != 0)
+        return rc;
+    signal(SIGABRT, on_abort);
+    return sim_run_seeds(&o, "sim_txn", run_seed, print_totals);
 }
