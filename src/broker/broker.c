@@ -147,7 +147,7 @@ static void on_signal(uv_signal_t *s, int signum)
 {
     broker *b = s->data;
     LOG_INFO("broker", "received %s; shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    broker_stop(b);
+    broker_shutdown_begin(b);
 }
 
 /* Opens every topic's partitions from the registry. */

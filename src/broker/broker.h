@@ -33,6 +33,7 @@ struct inter_op;
 struct txn_status_req;
 struct replica_glue;
 struct liveness;
+struct ctl_shutdown;
 
 typedef struct broker {
     broker_config cfg;
@@ -69,6 +70,7 @@ typedef struct broker {
     struct inter_op *inter_ops;  /* participant-side requests waiting for durability */
     struct replica_glue *replicas; /* replicated partitions of this node (replica.c) */
     struct liveness *liveness;     /* fast failure detection (liveness.c) */
+    struct ctl_shutdown *cshut;    /* a controlled shutdown under way (shutdown.c) */
     uv_timer_t cluster_timer;
     bool ready_logged, checked_in_doubt;
     int64_t last_in_doubt_ms;
@@ -86,6 +88,10 @@ typedef struct req_ctx {
 
 int broker_start(broker *b, int64_t started_us);
 void broker_stop(broker *b);
+/* SIGTERM/SIGINT: in cluster mode a controlled shutdown first (shutdown.c: this node's
+ * leaderships and ISR places move to other replicas, at most
+ * controlled.shutdown.timeout.ms), then broker_stop. A second call stops at once. */
+void broker_shutdown_begin(broker *b);
 
 /* Topic operations (topics.c). Each persists the registry before returning success.
  * *msg gets a human message for errors (static or arena-free). */

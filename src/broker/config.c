@@ -95,6 +95,12 @@ static const config_def g_defs[] = {
     {"auto.leader.rebalance.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(auto_leader_rebalance),
      "the controller moves leadership back to a partition's preferred replica once it is in "
      "sync again"},
+    {"controlled.shutdown.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(controlled_shutdown),
+     "cluster: on SIGTERM/SIGINT, move this node's partition leaderships and ISR places to "
+     "other in-sync replicas before stopping"},
+    {"controlled.shutdown.timeout.ms", CFG_INT64, "10000", 0, 600000, NULL,
+     OFF(controlled_shutdown_ms),
+     "cluster: how long a clean shutdown waits for those moves before it goes on anyway"},
     {"cluster.min.brokers", CFG_INT32, "1", 1, 10000, NULL, OFF(cluster_min_brokers),
      "brokers registered before the controller creates the internal topics"},
     {"transaction.participant.check.interval.ms", CFG_INT64, "10000", 100, I64MAX, NULL,

@@ -57,6 +57,8 @@ typedef struct broker_config {
     int32_t zookeeper_session_timeout_ms;
     int32_t cluster_min_brokers;       /* internal topics wait for this many brokers */
     bool auto_leader_rebalance;        /* leadership back to the preferred replica */
+    bool controlled_shutdown;          /* controlled.shutdown.enable */
+    int64_t controlled_shutdown_ms;    /* controlled.shutdown.timeout.ms */
     int32_t txn_log_rf, offsets_rf;    /* internal topics' replication factors */
     int64_t txn_participant_check_ms;  /* how often in-doubt transactions are asked about */
     int64_t debug_marker_delay_ms;     /* tests: hold markers to other nodes this long */

@@ -260,6 +260,8 @@ static void pool_update(broker *b, const cluster_view *v)
 void replica_on_view(broker *b, const cluster_view *v)
 {
     pool_update(b, v);
+    repl_set live, shutting; /* brokers in controlled shutdown never rejoin an ISR */
+    cv_live_sets(v, &live, &shutting);
     for (const cv_topic *ct = v->topics; ct; ct = ct->hh.next) {
         topic *t = md_find(&b->md, kslice_cstr(ct->name));
         if (!t)
@@ -278,6 +280,7 @@ void replica_on_view(broker *b, const cluster_view *v)
             partition *p = t->parts[i];
             rpart *r = rpart_get(b, p, ct->name, i, effective_min_isr(b, t, cp->nreplicas));
             r->rp.min_isr = effective_min_isr(b, t, cp->nreplicas);
+            r->rp.shutting = shutting;
             if (cp->leader == b->cfg.node_id)
                 take_leadership(b, r, cp, ct->state_version, &replicas);
             else

@@ -63,6 +63,64 @@ void cv_broker_set_czxid(cluster_view *v, int32_t id, int64_t czxid)
             v->brokers[i].czxid = czxid;
 }
 
+void cv_broker_set_shutting_down(cluster_view *v, int32_t id, bool shutting_down)
+{
+    for (int i = 0; i < v->nbrokers; i++)
+        if (v->brokers[i].id == id)
+            v->brokers[i].shutting_down = shutting_down;
+}
+
+void cv_live_sets(const cluster_view *v, repl_set *live, repl_set *shutting)
+{
+    live->n = shutting->n = 0;
+    for (int i = 0; v && i < v->nbrokers; i++) {
+        repl_set_add(live, v->brokers[i].id);
+        if (v->brokers[i].shutting_down)
+            repl_set_add(shutting, v->brokers[i].id);
+    }
+}
+
+int32_t cv_topic_min_isr(const cv_topic *t, int32_t dflt)
+{
+    for (int i = 0; i < t->nconfigs; i++)
+        if (strcmp(t->config_keys[i], "min.insync.replicas") == 0) {
+            long m = strtol(t->config_values[i], NULL, 10);
+            return m >= 1 && m <= REPL_MAX_REPLICAS ? (int32_t)m : dflt;
+        }
+    return dflt;
+}
+
+int cv_shutdown_pending(const cluster_view *v, int32_t self, int32_t default_min_isr, int *kept)
+{
+    repl_set live, shutting;
+    cv_live_sets(v, &live, &shutting);
+    if (kept)
+        *kept = 0;
+    if (!repl_set_has(&shutting, self))
+        return -1;
+    int pending = 0;
+    for (const cv_topic *t = v->topics; t; t = t->hh.next)
+        for (int32_t i = 0; i < t->nparts; i++) {
+            const cv_part *p = &t->parts[i];
+            if (p->leader != self && !repl_set_has(&p->isr, self))
+                continue;
+            repl_set reps = {0};
+            for (int32_t k = 0; k < p->nreplicas; k++)
+                repl_set_add(&reps, p->replicas[k]);
+            repl_election e;
+            bool change = repl_shutdown_move(&reps, p->leader, &p->isr, &p->elr, &live,
+                                             &shutting, cv_topic_min_isr(t, default_min_isr),
+                                             &e);
+            bool moves = change && ((p->leader == self && e.leader != self) ||
+                                    (e.leader != self && !repl_set_has(&e.isr, self)));
+            if (moves)
+                pending++;
+            else if (p->leader == self && kept)
+                (*kept)++;
+        }
+    return pending;
+}
+
 const cv_broker *cv_broker_find(const cluster_view *v, int32_t id)
 {
     for (int i = 0; v && i < v->nbrokers; i++)
@@ -103,6 +161,8 @@ int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
     n[at].host = strdup(host);
     n[at].port = port;
     n[at].incarnation = strdup(incarnation ? incarnation : "");
+    n[at].czxid = 0;
+    n[at].shutting_down = false;
     v->nbrokers++;
     return n[at].host && n[at].incarnation ? 0 : -1;
 }
@@ -141,6 +201,12 @@ static int get_int(const cJSON *o, const char *key, double lo, double hi, int64_
 
 char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *incarnation)
 {
+    return cv_broker_json_sd(id, host, port, incarnation, false);
+}
+
+char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *incarnation,
+                        bool shutting_down)
+{
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -149,6 +215,8 @@ char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *inc
     cJSON_AddStringToObject(o, "host", host);
     cJSON_AddNumberToObject(o, "port", port);
     cJSON_AddStringToObject(o, "incarnation", incarnation ? incarnation : "");
+    if (shutting_down)
+        cJSON_AddBoolToObject(o, "shutting_down", true);
     return print_free(o);
 }
 
@@ -158,6 +226,7 @@ int cv_broker_parse(const char *json, size_t len, cv_broker *out)
     int64_t id, port;
     const cJSON *host = o ? cJSON_GetObjectItemCaseSensitive(o, "host") : NULL;
     const cJSON *inc = o ? cJSON_GetObjectItemCaseSensitive(o, "incarnation") : NULL;
+    const cJSON *sd = o ? cJSON_GetObjectItemCaseSensitive(o, "shutting_down") : NULL;
     int rc = -1;
     if (o && get_int(o, "id", 0, 2147483647.0, &id) == 0 &&
         get_int(o, "port", 1, 65535, &port) == 0 && cJSON_IsString(host)) {
@@ -165,6 +234,7 @@ int cv_broker_parse(const char *json, size_t len, cv_broker *out)
         out->port = (int32_t)port;
         out->host = strdup(host->valuestring);
         out->incarnation = strdup(cJSON_IsString(inc) ? inc->valuestring : "");
+        out->shutting_down = cJSON_IsTrue(sd);
         rc = out->host && out->incarnation ? 0 : -1;
     }
     cJSON_Delete(o);

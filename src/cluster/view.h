@@ -24,6 +24,7 @@ typedef struct cv_broker {
     int32_t port;
     char *incarnation; /* random per data directory: tells a stale registration of ours */
     int64_t czxid;     /* ZooKeeper's creation id of the registration: a new one = a restart */
+    bool shutting_down; /* in controlled shutdown: its leadership and ISR places move away */
 } cv_broker;
 
 typedef struct cv_part {
@@ -74,10 +75,25 @@ int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
                   const char *incarnation);
 /* Records a broker's registration creation id (zk.c, while building a view). */
 void cv_broker_set_czxid(cluster_view *v, int32_t id, int64_t czxid);
+/* Records that a broker's registration says it is in controlled shutdown. */
+void cv_broker_set_shutting_down(cluster_view *v, int32_t id, bool shutting_down);
+/* The live brokers of v, and those of them in controlled shutdown. */
+void cv_live_sets(const cluster_view *v, repl_set *live, repl_set *shutting);
+/* A topic's min.insync.replicas: its config override, else dflt. */
+int32_t cv_topic_min_isr(const cv_topic *t, int32_t dflt);
+/* Controlled shutdown as the leaving node `self` sees it in v: -1 while v does not show
+ * self shutting down yet; else the number of partitions where the controller still has
+ * to move something away from self (repl_shutdown_move would take its leadership or its
+ * ISR place). *kept (may be NULL) gets the partitions self leads and keeps: no other live
+ * in-sync replica to hand them to. */
+int cv_shutdown_pending(const cluster_view *v, int32_t self, int32_t default_min_isr, int *kept);
 void cv_topic_free(cv_topic *t);
 
 /* Broker registration znode. Returns malloc'd JSON text / 0 or -1. */
 char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *incarnation);
+/* The same, saying whether the broker is in controlled shutdown ("shutting_down"). */
+char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *incarnation,
+                        bool shutting_down);
 int cv_broker_parse(const char *json, size_t len, cv_broker *out);
 /* Topic znode: id, replica lists, config overrides. Parsing fills name-less *t (the
  * caller sets name); state fields are set to "no state". */

@@ -65,6 +65,7 @@ struct zk_client {
     struct zk_isr_req *isr_done;
     size_t nisr_done;
     zk_isr_fn on_isr;
+    bool shutting_down;      /* controlled shutdown asked (under mu): said in the registration */
 };
 
 static void wake(zk_client *z, bool dirty)
@@ -113,7 +114,11 @@ static bool do_register(zk_client *z, zhandle_t *zh)
 {
     char path[ZK_PATH_MAX];
     snprintf(path, sizeof(path), ZK_BROKERS "/%d", z->cfg.node_id);
-    char *json = cv_broker_json(z->cfg.node_id, z->host, z->cfg.port, z->incarnation);
+    pthread_mutex_lock(&z->mu);
+    bool shutting = z->shutting_down;
+    pthread_mutex_unlock(&z->mu);
+    char *json =
+        cv_broker_json_sd(z->cfg.node_id, z->host, z->cfg.port, z->incarnation, shutting);
     if (!json)
         return false;
     bool ok = false;
@@ -266,10 +271,13 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
         int len = ZK_BUF;
         cv_broker b = {0};
         struct Stat bst;
-        if (zoo_get(zh, path, 0, z->buf, &len, &bst) == ZOK && len > 0 &&
+        /* Watched: a registration's data changes when its broker begins a controlled
+         * shutdown. */
+        if (zoo_get(zh, path, 1, z->buf, &len, &bst) == ZOK && len > 0 &&
             cv_broker_parse(z->buf, (size_t)len, &b) == 0 &&
             cv_add_broker(v, b.id, b.host, b.port, b.incarnation) == 0) {
             cv_broker_set_czxid(v, b.id, bst.czxid);
+            cv_broker_set_shutting_down(v, b.id, b.shutting_down);
             v->registered |= b.id == z->cfg.node_id;
         }
         free(b.host);
@@ -301,12 +309,7 @@ fail:
 /* A topic's min.insync.replicas: its override, else the broker default. */
 static int32_t topic_min_isr(const zk_client *z, const cv_topic *t)
 {
-    for (int i = 0; i < t->nconfigs; i++)
-        if (strcmp(t->config_keys[i], "min.insync.replicas") == 0) {
-            long v = strtol(t->config_values[i], NULL, 10);
-            return v >= 1 && v <= REPL_MAX_REPLICAS ? (int32_t)v : z->cfg.min_isr;
-        }
-    return z->cfg.min_isr;
+    return cv_topic_min_isr(t, z->cfg.min_isr);
 }
 
 /* The creation id of broker id's registration in v (0: not registered). */
@@ -341,12 +344,41 @@ static bool drop_dead_members(const cv_topic *t, int32_t i, cv_part *p, const re
     return true;
 }
 
+/* Controlled shutdown (repl_shutdown_move): leadership and ISR places of brokers that
+ * asked to leave cleanly move away while they still run. Returns true when p changed. */
+static bool shutdown_moves(const cluster_view *v, const cv_topic *t, int32_t i, cv_part *p,
+                           const repl_set *reps, const repl_set *live, const repl_set *shutting,
+                           int32_t min_isr)
+{
+    repl_election e;
+    if (shutting->n == 0 ||
+        !repl_shutdown_move(reps, p->leader, &p->isr, &p->elr, live, shutting, min_isr, &e))
+        return false;
+    if (e.leader != p->leader) {
+        LOG_INFO("zk", "%s-%d: leader %d -> %d (epoch %d, isr %d, elr %d): controlled shutdown "
+                 "of %d", t->name, i, p->leader, e.leader, p->leader_epoch + 1, e.isr.n, e.elr.n,
+                 p->leader);
+        p->leader = e.leader;
+        p->leader_czxid = registration_of(v, e.leader);
+        p->leader_epoch++;
+    } else {
+        LOG_INFO("zk", "%s-%d: ISR %d -> %d (leader %d, epoch %d): replicas in controlled "
+                 "shutdown leave it", t->name, i, p->isr.n, e.isr.n, p->leader, p->leader_epoch);
+    }
+    p->isr = e.isr;
+    p->elr = e.elr;
+    return true;
+}
+
 /* The controller's decision for one partition (repl_elect): a new leader when its leader
  * is gone, a new epoch when its leader restarted (its registration is not the one it was
- * elected under: its old epoch may have lost records its followers hold), and leadership
- * back to the preferred replica once that is in sync. Returns true when p changed. */
+ * elected under: its old epoch may have lost records its followers hold), leadership back
+ * to the preferred replica once that is in sync, and the moves of a controlled shutdown.
+ * Brokers in controlled shutdown (`shutting`, a subset of `live`) are chosen as leaders
+ * only when no other replica can lead. Returns true when p changed. */
 static bool reconcile_partition(const cluster_view *v, const cv_topic *t, int32_t i, cv_part *p,
-                                const repl_set *live, int32_t min_isr, bool prefer_leaders)
+                                const repl_set *live, const repl_set *shutting, int32_t min_isr,
+                                bool prefer_leaders)
 {
     bool leader_live = p->leader >= 0 && repl_set_has(live, p->leader);
     int64_t reg = registration_of(v, p->leader);
@@ -355,20 +387,27 @@ static bool reconcile_partition(const cluster_view *v, const cv_topic *t, int32_
         p->leader_czxid = reg;
         return true;
     }
-    int32_t pref = p->replicas[0];
-    bool prefer = prefer_leaders && leader_live && p->leader != pref &&
-                  repl_set_has(live, pref) && repl_set_has(&p->isr, pref);
-    if (leader_live && !bump && !prefer)
-        return drop_dead_members(t, i, p, live, min_isr);
-    repl_set reps = {0};
+    repl_set reps = {0}, avail = *live;
     for (int32_t k = 0; k < p->nreplicas; k++)
         repl_set_add(&reps, p->replicas[k]);
+    for (int k = 0; k < shutting->n; k++)
+        repl_set_remove(&avail, shutting->id[k]);
+    int32_t pref = p->replicas[0];
+    bool prefer = prefer_leaders && leader_live && p->leader != pref &&
+                  repl_set_has(&avail, pref) && repl_set_has(&p->isr, pref);
+    if (leader_live && !bump && !prefer) {
+        bool changed = drop_dead_members(t, i, p, live, min_isr);
+        return shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr) || changed;
+    }
     repl_election e = {pref, p->isr, p->elr};
-    if (!prefer)
-        e = repl_elect(&reps, &p->isr, &p->elr, live, min_isr);
+    if (!prefer) {
+        e = repl_elect(&reps, &p->isr, &p->elr, &avail, min_isr);
+        if (e.leader < 0 && shutting->n > 0) /* only a leaving broker can lead: let it */
+            e = repl_elect(&reps, &p->isr, &p->elr, live, min_isr);
+    }
     if (e.leader == p->leader && !bump && repl_set_equal(&e.isr, &p->isr) &&
         repl_set_equal(&e.elr, &p->elr))
-        return false;
+        return shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr);
     LOG_INFO("zk", "%s-%d: leader %d -> %d (epoch %d, isr %d, elr %d)%s", t->name, i, p->leader,
              e.leader, p->leader_epoch + 1, e.isr.n, e.elr.n,
              bump ? " after its restart" : prefer ? " (preferred)" : "");
@@ -377,6 +416,7 @@ static bool reconcile_partition(const cluster_view *v, const cv_topic *t, int32_
     p->isr = e.isr;
     p->elr = e.elr;
     p->leader_epoch++;
+    shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr);
     return true;
 }
 
@@ -410,14 +450,13 @@ static int write_state(zk_client *z, zhandle_t *zh, const cv_topic *t)
 static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
 {
     bool wrote = false;
-    repl_set live = {0};
-    for (int i = 0; i < v->nbrokers; i++)
-        repl_set_add(&live, v->brokers[i].id);
+    repl_set live, shutting;
+    cv_live_sets(v, &live, &shutting);
     for (cv_topic *t = v->topics; t && z->is_controller; t = t->hh.next) {
         bool change = t->state_version < 0;
         int32_t min_isr = topic_min_isr(z, t);
         for (int32_t i = 0; i < t->nparts; i++)
-            change = reconcile_partition(v, t, i, &t->parts[i], &live, min_isr,
+            change = reconcile_partition(v, t, i, &t->parts[i], &live, &shutting, min_isr,
                                          z->cfg.prefer_leaders) || change;
         if (change) {
             int rc = write_state(z, zh, t);
@@ -540,6 +579,46 @@ void zk_evict(zk_client *z, int32_t id, int64_t czxid)
 
 static void do_isr_changes(zk_client *z, zhandle_t *zh);
 
+/* Controlled shutdown: once asked, our registration says so (a version-checked write of
+ * our own ephemeral znode; a registration made anew after a session expiry says it from
+ * the start). The controller then moves our leadership and ISR places away. */
+static void announce_shutdown(zk_client *z, zhandle_t *zh, const char *path)
+{
+    pthread_mutex_lock(&z->mu);
+    bool want = z->shutting_down;
+    pthread_mutex_unlock(&z->mu);
+    if (!want)
+        return;
+    struct Stat st;
+    int len = ZK_BUF;
+    cv_broker b = {0};
+    if (zoo_get(zh, path, 0, z->buf, &len, &st) != ZOK || len <= 0 ||
+        st.ephemeralOwner != zoo_client_id(zh)->client_id ||
+        cv_broker_parse(z->buf, (size_t)len, &b) != 0)
+        return; /* not registered now: the registration will say it (do_register) */
+    bool said = b.shutting_down;
+    free(b.host);
+    free(b.incarnation);
+    if (said)
+        return;
+    char *json = cv_broker_json_sd(z->cfg.node_id, z->host, z->cfg.port, z->incarnation, true);
+    int rc = json ? zoo_set(zh, path, json, (int)strlen(json), st.version) : ZSYSTEMERROR;
+    free(json);
+    if (rc == ZOK)
+        LOG_INFO("zk", "registration says: controlled shutdown");
+    else
+        LOG_WARN("zk", "cannot announce the controlled shutdown: %s (retrying)", zerror(rc));
+}
+
+void zk_shutdown_announce(zk_client *z)
+{
+    pthread_mutex_lock(&z->mu);
+    z->shutting_down = true;
+    z->dirty = true;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->mu);
+}
+
 /* One pass: (re)open the session if needed, register, elect, read, act, publish. */
 static void step(zk_client *z)
 {
@@ -577,6 +656,8 @@ static void step(zk_client *z)
     if (zoo_exists(zh, path, 0, &st) != ZOK ||
         st.ephemeralOwner != zoo_client_id(zh)->client_id)
         do_register(z, zh);
+    else
+        announce_shutdown(z, zh, path);
     elect(z, zh);
     cluster_view *v = read_view(z, zh);
     if (!v) {
@@ -1045,6 +1126,16 @@ static int32_t known_partitions(zk_client *z, const char *topic)
     return n;
 }
 
+/* Is broker id in controlled shutdown, as the newest published view says? */
+static bool shutting_down(zk_client *z, int32_t id)
+{
+    pthread_mutex_lock(&z->mu);
+    const cv_broker *b = z->current ? cv_broker_find(z->current, id) : NULL;
+    bool sd = b && b->shutting_down;
+    pthread_mutex_unlock(&z->mu);
+    return sd;
+}
+
 /* One attempt: read the state, check the leadership, write it back version-checked. */
 static int set_isr_once(zk_client *z, zhandle_t *zh, struct zk_isr_req *q, int32_t nparts)
 {
@@ -1071,6 +1162,12 @@ static int set_isr_once(zk_client *z, zhandle_t *zh, struct zk_isr_req *q, int32
         q->error = KERR_FENCED_LEADER_EPOCH; /* replaced: this node's view of it is stale */
         return ZOK;
     }
+    for (int i = 0; i < q->isr.n; i++)
+        if (!repl_set_has(&p->isr, q->isr.id[i]) && shutting_down(z, q->isr.id[i])) {
+            cv_topic_free(t); /* a broker leaving cleanly never rejoins an ISR */
+            q->error = KERR_INELIGIBLE_REPLICA;
+            return ZOK;
+        }
     p->isr = q->isr;
     if (q->isr.n >= q->min_isr)
         p->elr.n = 0;

@@ -75,6 +75,12 @@ typedef void (*zk_isr_fn)(void *ctx, const char *topic, int32_t partition, int32
 void zk_set_isr_callback(zk_client *z, zk_isr_fn on_isr);
 bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
                           int32_t leader_epoch, const repl_set *isr, int32_t min_isr);
+/* Controlled shutdown: this broker's registration says from now on that it is leaving
+ * (the session thread writes it, and keeps saying it after a re-registration); the
+ * controller then moves this node's leaderships to other in-sync replicas and its ISR
+ * places away (repl_shutdown_move), and leaders never add it to an ISR again. Watch the
+ * views (cv_shutdown_pending) to know when that is done. Loop thread. */
+void zk_shutdown_announce(zk_client *z);
 int16_t zk_topic_delete(zk_client *z, const char *name);
 int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
                                 const char **msg);

@@ -180,7 +180,8 @@ int16_t repl_follower_fetch(repl_part *p, int32_t id, int32_t leader_epoch, int6
     peer->prev_fetch_leo = p->leo;
     peer->end = fetch_offset;
     int64_t floor = p->hw > p->epoch_start ? p->hw : p->epoch_start;
-    if (!repl_set_has(&p->isr, id) && !p->proposing && fetch_offset >= floor) {
+    if (!repl_set_has(&p->isr, id) && !repl_set_has(&p->shutting, id) && !p->proposing &&
+        fetch_offset >= floor) {
         repl_set next = p->isr;
         repl_set_add(&next, id);
         propose(p, &next, out);
@@ -272,4 +273,40 @@ repl_election repl_elect(const repl_set *replicas, const repl_set *isr, const re
     if (e.isr.n >= min_isr)
         e.elr.n = 0;
     return e;
+}
+
+bool repl_shutdown_move(const repl_set *replicas, int32_t leader, const repl_set *isr,
+                        const repl_set *elr, const repl_set *live, const repl_set *shutting,
+                        int32_t min_isr, repl_election *out)
+{
+    out->leader = leader;
+    out->isr = *isr;
+    out->elr = *elr;
+    bool involved = repl_set_has(shutting, leader);
+    for (int i = 0; i < isr->n; i++)
+        involved = involved || repl_set_has(shutting, isr->id[i]);
+    if (leader < 0 || !repl_set_has(live, leader) || !involved)
+        return false;
+    if (repl_set_has(shutting, leader))
+        for (int i = 0; i < replicas->n && out->leader == leader; i++) {
+            int32_t id = replicas->id[i];
+            if (id != leader && repl_set_has(isr, id) && repl_set_has(live, id) &&
+                !repl_set_has(shutting, id))
+                out->leader = id;
+        }
+    repl_set next = {0};
+    for (int i = 0; i < isr->n; i++)
+        if (isr->id[i] == out->leader || !repl_set_has(shutting, isr->id[i]))
+            repl_set_add(&next, isr->id[i]);
+    if (next.n < min_isr)
+        for (int i = 0; i < isr->n; i++)
+            if (!repl_set_has(&next, isr->id[i]))
+                repl_set_add(&out->elr, isr->id[i]);
+    if (next.n >= min_isr)
+        out->elr.n = 0;
+    for (int i = 0; i < next.n; i++)
+        repl_set_remove(&out->elr, next.id[i]);
+    out->isr = next;
+    return out->leader != leader || !repl_set_equal(&out->isr, isr) ||
+           !repl_set_equal(&out->elr, elr);
 }

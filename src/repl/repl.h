@@ -68,6 +68,7 @@ typedef struct repl_part {
     int64_t epoch_start;      /* leader: the log end when it took this epoch */
     int32_t min_isr;
     int64_t lag_max_ms;
+    repl_set shutting;        /* replicas in controlled shutdown: never added to the ISR */
 } repl_part;
 
 typedef struct repl_out {
@@ -126,5 +127,19 @@ typedef struct repl_election {
 } repl_election;
 repl_election repl_elect(const repl_set *replicas, const repl_set *isr, const repl_set *elr,
                          const repl_set *live, int32_t min_isr);
+
+/* Controlled shutdown: the controller's move for a partition with a live leader while the
+ * live replicas in `shutting` leave cleanly (their brokers asked to). A shutting-down
+ * leader hands over to the first replica (assignment order) that is live, in the ISR and
+ * not shutting down; with none it keeps leading (nothing to move to: a handover to a
+ * replica outside the ISR would be unclean). Then every shutting-down member but the
+ * leader leaves the ISR, so the high watermark stops waiting for it; one that leaves an
+ * ISR below min_isr joins the ELR (it holds every committed record), as at a failure, and
+ * an ISR at min_isr or more clears the ELR. *out gets the result; returns true when
+ * anything changed (the caller bumps the leader epoch when the leader did). A dead or
+ * missing leader is repl_elect's case: false, *out unchanged from the input. */
+bool repl_shutdown_move(const repl_set *replicas, int32_t leader, const repl_set *isr,
+                        const repl_set *elr, const repl_set *live, const repl_set *shutting,
+                        int32_t min_isr, repl_election *out);
 
 #endif

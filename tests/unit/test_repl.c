@@ -2,7 +2,9 @@
  * the ISR and its strict min.insync rule, a pending expansion counted and a pending
  * shrink not trusted, followers joining at max(HW, epoch start) and dropped after the
  * lag time, epoch fencing of follower fetches, the truncation rule and elections (no
- * unclean choice, ELR). sim_repl drives the same code through faults. */
+ * unclean choice, ELR), and the moves of a controlled shutdown (repl_shutdown_move; a
+ * replica shutting down never rejoins the ISR). sim_repl drives the same code through
+ * faults. */
 #include <string.h>
 
 #include "proto/errors.h"
@@ -153,6 +155,67 @@ static void test_elections(void)
           repl_set_has(&back.elr, 1));
 }
 
+static void test_shutdown_moves(void)
+{
+    repl_set all = set3(1, 2, 3), none = {0}, live = set3(1, 2, 3);
+    repl_set s1 = set3(1, 0, 0);
+    repl_election e;
+    /* Leader 1 leaves: the first other in-sync replica in assignment order leads, and 1
+     * leaves the ISR (2 remain: min.insync 2 holds, no ELR). */
+    CHECK(repl_shutdown_move(&all, 1, &all, &none, &live, &s1, 2, &e));
+    CHECK(e.leader == 2 && e.isr.n == 2 && !repl_set_has(&e.isr, 1) && e.elr.n == 0);
+    /* Assignment order, not ISR order: replicas {3,1,2}, ISR {1,2,3} -> 3. */
+    repl_set r312 = {{3, 1, 2}, 3};
+    CHECK(repl_shutdown_move(&r312, 1, &all, &none, &live, &s1, 2, &e) && e.leader == 3);
+    /* Only in-sync replicas may take over: 3 is live but out of the ISR -> 2. */
+    repl_set isr12 = set3(1, 2, 0);
+    CHECK(repl_shutdown_move(&all, 1, &isr12, &none, &live, &s1, 2, &e));
+    CHECK(e.leader == 2 && e.isr.n == 1 && repl_set_has(&e.isr, 2));
+    /* ... and 1 left an ISR below min.insync: it holds every commit, so it joins the ELR. */
+    CHECK(e.elr.n == 1 && repl_set_has(&e.elr, 1));
+    /* Nobody else in the ISR: 1 keeps leading and nothing changes. */
+    repl_set isr1 = set3(1, 0, 0);
+    CHECK(!repl_shutdown_move(&all, 1, &isr1, &none, &live, &s1, 2, &e));
+    CHECK(e.leader == 1 && e.isr.n == 1);
+    /* The other in-sync replica is dead, or leaving too: 1 keeps leading, and another
+     * leaving member gives up its ISR place. */
+    repl_set live13 = set3(1, 3, 0);
+    CHECK(!repl_shutdown_move(&all, 1, &isr12, &none, &live13, &s1, 2, &e) && e.leader == 1);
+    repl_set s12 = set3(1, 2, 0);
+    CHECK(repl_shutdown_move(&all, 1, &isr12, &none, &live, &s12, 2, &e));
+    CHECK(e.leader == 1 && e.isr.n == 1 && repl_set_has(&e.isr, 1) && repl_set_has(&e.elr, 2));
+    /* A follower leaving: only its ISR place moves; the leader stays. */
+    repl_set s3 = set3(3, 0, 0);
+    CHECK(repl_shutdown_move(&all, 1, &all, &none, &live, &s3, 2, &e));
+    CHECK(e.leader == 1 && e.isr.n == 2 && !repl_set_has(&e.isr, 3) && e.elr.n == 0);
+    /* Not involved (the leaving broker is not in this ISR), or a dead leader (an election,
+     * repl_elect's case): no change. */
+    CHECK(!repl_shutdown_move(&all, 1, &isr12, &none, &live, &s3, 2, &e));
+    repl_set live23 = set3(2, 3, 0), s2 = set3(2, 0, 0);
+    CHECK(!repl_shutdown_move(&all, 1, &all, &none, &live23, &s2, 2, &e) && e.leader == 1);
+    CHECK(!repl_shutdown_move(&all, -1, &all, &none, &live, &s1, 2, &e));
+    /* Applying the result again changes nothing (the controller converges). */
+    CHECK(repl_shutdown_move(&all, 1, &all, &none, &live, &s1, 2, &e));
+    repl_election again;
+    CHECK(!repl_shutdown_move(&all, e.leader, &e.isr, &e.elr, &live, &s1, 2, &again));
+}
+
+static void test_shutting_replica_not_readded(void)
+{
+    /* 3 left the ISR in a controlled shutdown and still fetches, caught up: the leader
+     * does not propose it back; once it is no longer shutting down (restarted), it does. */
+    repl_part p = leader(set3(1, 2, 0), 0);
+    p.shutting = set3(3, 0, 0);
+    repl_out o;
+    repl_follower_fetch(&p, 2, 5, 10, 10, &o);
+    CHECK_EQ_INT(repl_follower_fetch(&p, 3, 5, 10, 11, &o), KERR_NONE);
+    CHECK(!o.propose && !p.proposing);
+    p.shutting.n = 0;
+    CHECK_EQ_INT(repl_follower_fetch(&p, 3, 5, 10, 12, &o), KERR_NONE);
+    CHECK(o.propose && p.proposed.n == 3);
+}
+
 TU_MAIN(TU_CASE(test_hw_is_min_over_isr), TU_CASE(test_strict_min_isr),
         TU_CASE(test_expansion_and_shrink_proposals), TU_CASE(test_fetch_errors),
-        TU_CASE(test_truncation_offset), TU_CASE(test_elections))
+        TU_CASE(test_truncation_offset), TU_CASE(test_elections), TU_CASE(test_shutdown_moves),
+        TU_CASE(test_shutting_replica_not_readded))
