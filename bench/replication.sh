@@ -241,6 +241,9 @@ class Load(threading.Thread):
             "bootstrap.servers": self.bootstrap, "acks": "all", "enable.idempotence": True,
             "linger.ms": 0, "socket.nagle.disable": True, "message.timeout.ms": 30000,
             "retry.backoff.ms": 50, "topic.metadata.refresh.interval.ms": 500,
+            # The Java client's default; librdkafka's (10 s) would measure its own backoff
+            # towards a node killed in an earlier round, not the failover.
+            "reconnect.backoff.max.ms": 1000,
             "error_cb": self.on_error}))
 
     def on_error(self, err):
@@ -340,6 +343,12 @@ def cmd_failover(cluster_dir, bootstrap, topic, nparts, kills, budget_s):
         cwd = os.readlink(f"/proc/{pid}/cwd")
         if not any(cluster_dir in x for x in argv):
             sys.exit(f"pid {pid} (node{leader}.pid) is not a node of {cluster_dir}: {argv}")
+        # A restarted broker comes back on its own port, as a real one does (`brook cluster
+        # up` starts nodes on port 0): clients reconnect to the address they know instead
+        # of backing off (librdkafka's reconnect backoff grows to 10 s) on a dead one.
+        port = md.brokers[leader].port
+        argv = [f"--listeners=PLAINTEXT://127.0.0.1:{port}" if x.startswith("--listeners=")
+                else x for x in argv]
         mark = len(load.acks)
         t0 = time.monotonic()
         os.kill(pid, signal.SIGKILL)

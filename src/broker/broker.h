@@ -177,6 +177,14 @@ int16_t cluster_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
 void inter_on_progress(broker *b);
 void inter_drain(broker *b);
 void inter_forget_partition(broker *b, partition *p);
+/* Cluster: records a transaction marker for a group participant as a control batch (with
+ * its coordinator epoch) in the group's __consumer_offsets partition p, which this node
+ * leads, so the partition's producer state knows the newest coordinator of pid, as a
+ * data partition does from its own markers. KERR_NONE (*offset_out: the batch's offset,
+ * -1 when nothing was written), KERR_TRANSACTION_COORDINATOR_FENCED (nothing written: a
+ * newer coordinator's marker is there), or KERR_KAFKA_STORAGE_ERROR. */
+int16_t inter_group_marker_record(broker *b, partition *p, int64_t pid, int16_t epoch,
+                                  bool commit, int32_t coordinator_epoch, int64_t *offset_out);
 
 /* Handlers (one per API). Each either answers at once (net_request_done) or parks. */
 void handle_api_versions(req_ctx *c);
@@ -216,8 +224,8 @@ typedef txn_pending txn_pending_t;
 txn_pending *txn_pending_new(req_ctx *c);
 /* The group service's answer callback and the transaction marker hook (h_group.c). */
 void group_on_action(void *ctx, const group_action *a);
-void group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,
-                      bool commit);
+int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,
+                         int16_t epoch, bool commit, int32_t coordinator_epoch);
 /* The transaction service's reply callback (h_txn.c). */
 void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int16_t epoch);
 

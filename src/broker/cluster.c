@@ -44,6 +44,8 @@ typedef struct remote_op {
     int attempts;
     int64_t due_ms;
     bool in_flight;
+    bool cancelled;      /* its coordinator was fenced while it was in flight: drop it */
+    int32_t sent_cepoch; /* the coordinator epoch of the last send */
     struct remote_op *prev, *next; /* b->remote_ops (utlist DL): sent in decision order */
 } remote_op;
 
@@ -209,10 +211,10 @@ int16_t cluster_txn_verify_send(broker *b, int64_t pid, int16_t epoch, const cha
     if (node < 0)
         return KERR_REQUEST_TIMED_OUT; /* no live coordinator now: the client retries */
     inter_tp tp = {kslice_cstr(topic), partition, 0};
-    txn_prepare_req q = {kslice_cstr(""), pid, epoch, 1, &tp, 0};
+    txn_prepare_req q = {kslice_cstr(""), pid, epoch, 1, &tp, 0, -1};
     wr w;
     wr_init(&w, 64);
-    txn_prepare_req_encode(&w, &q);
+    txn_prepare_req_encode(&w, &q, 0);
     int rc = peer_send(b->peers, node, API_BROOK_VERIFY_TXN, 0, false, w.p, w.len,
                        RPC_TIMEOUT_MS, cb, ctx);
     wr_free(&w);
@@ -313,10 +315,38 @@ static void op_finish(remote_op *op, bool ok)
     op_free(op);
 }
 
+/* A participant refused op's coordinator epoch. When this node is still at that epoch
+ * for op's log partition, it stops acting for the partition's transactional ids (a newer
+ * coordinator drives them): their RPCs are dropped, op included, instead of being retried
+ * for ever. Returns false when op should be sent again (with the newer epoch). */
+static bool op_fenced(remote_op *op)
+{
+    broker *b = op->b;
+    LOG_WARN("cluster", "%s: %s on %s-%d refused: coordinator epoch %d is fenced", op->txn_id,
+             op->kind == TXN_REMOTE_PREPARE ? "prepare" : "marker", op->part.name,
+             op->part.partition, op->sent_cepoch);
+    if (!b->txn_started ||
+        !txn_service_fenced(&b->txn, op->txn_id, op->sent_cepoch, clock_wall_ms()))
+        return false;
+    int32_t part = txn_log_partition_for(op->txn_id, b->cfg.txn_log_partitions);
+    remote_op *o, *tmp;
+    DL_FOREACH_SAFE(b->remote_ops, o, tmp) {
+        if (txn_log_partition_for(o->txn_id, b->cfg.txn_log_partitions) != part)
+            continue;
+        if (o != op && o->in_flight) {
+            o->cancelled = true; /* freed when its answer comes */
+            continue;
+        }
+        DL_DELETE(b->remote_ops, o);
+        op_free(o);
+    }
+    return true;
+}
+
 static void op_answered(void *ctx, int status, const uint8_t *body, size_t len)
 {
     remote_op *op = ctx;
-    if (status == PEER_ERR_STOPPED || op->b->stopping) {
+    if (status == PEER_ERR_STOPPED || op->b->stopping || op->cancelled) {
         op_unlink(op);
         op_free(op);
         return;
@@ -343,6 +373,11 @@ static void op_answered(void *ctx, int status, const uint8_t *body, size_t len)
             err = q.markers[0].tps[0].error;
     }
     arena_free(&a);
+    if (err == KERR_TRANSACTION_COORDINATOR_FENCED) {
+        if (!op_fenced(op))
+            op_retry_later(op, kafka_error_name(err));
+        return;
+    }
     if (retriable(err)) {
         op_retry_later(op, kafka_error_name(err));
         return;
@@ -372,13 +407,20 @@ static void op_send(remote_op *op)
     wr w;
     wr_init(&w, 128);
     int16_t key, version = 0;
+    /* The current epoch, not the one at the decision: a retry after this node took the
+     * partition again in a newer epoch must not be refused for an epoch it left behind. */
+    op->sent_cepoch = b->txn_started ? txn_service_coordinator_epoch(&b->txn, op->txn_id) : 0;
     if (op->kind == TXN_REMOTE_PREPARE) {
-        txn_prepare_req q = {kslice_cstr(op->txn_id), op->pid, op->epoch, 1, &tp, 0};
-        txn_prepare_req_encode(&w, &q);
+        /* v1: with the coordinator epoch. */
+        txn_prepare_req q = {kslice_cstr(op->txn_id), op->pid, op->epoch, 1, &tp, 0,
+                             op->sent_cepoch};
+        txn_prepare_req_encode(&w, &q, 1);
         key = API_BROOK_PREPARE_TXN;
+        version = 1;
     } else {
         /* v1 (flexible): the marker carries the transaction's sequence in a tag. */
-        txn_marker_entry m = {op->pid, op->epoch, op->commit, 0, 1, &tp, op->txn_seq};
+        txn_marker_entry m = {op->pid, op->epoch, op->commit, op->sent_cepoch, 1, &tp,
+                              op->txn_seq};
         txn_markers_req q = {1, &m};
         w.flex = true;
         txn_markers_req_encode(&w, &q);
@@ -386,8 +428,8 @@ static void op_send(remote_op *op)
         version = 1;
     }
     op->in_flight = true;
-    if (peer_send(b->peers, node, key, version, version > 0, w.p, w.len, RPC_TIMEOUT_MS,
-                  op_answered, op) != 0)
+    if (peer_send(b->peers, node, key, version, key == API_WRITE_TXN_MARKERS, w.p, w.len,
+                  RPC_TIMEOUT_MS, op_answered, op) != 0)
         op_retry_later(op, "cannot send"); /* out of memory; stopping frees it anyway */
     wr_free(&w);
 }
@@ -450,13 +492,17 @@ static void status_answered(void *ctx, int status, const uint8_t *body, size_t l
         pstate_entry *e = p ? pstate_find(&p->log->ps, so->pid) : NULL;
         bool commit = q.outcome == TXN_OUTCOME_COMMIT;
         int16_t epoch = q.marker_epoch >= so->epoch ? q.marker_epoch : so->epoch;
+        /* The answer does not name the coordinator's epoch: the marker records the newest
+         * this partition knows for the producer, so it neither fences nor is fenced. */
+        int32_t cepoch = e && e->coord_epoch > 0 ? e->coord_epoch : 0;
         int64_t off;
         /* Only the transaction we asked about: if it ended meanwhile (the coordinator's own
          * marker) and the producer began another here, the answer is not about that one. */
         if (e && e->txn != PS_TXN_NONE && e->epoch == so->epoch &&
             e->txn_first_offset == so->first_offset &&
             cluster_leader_error(b, kslice_cstr(so->topic), so->partition) == KERR_NONE &&
-            log_append_marker(p->log, so->pid, epoch, commit, 0, clock_wall_ms(), &off) == LOG_OK) {
+            log_append_marker(p->log, so->pid, epoch, commit, cepoch, clock_wall_ms(), &off) ==
+                LOG_OK) {
             store_mark_dirty(b->store, p);
             LOG_INFO("cluster", "%s-%d: in-doubt transaction of producer %lld resolved by its "
                      "coordinator: %s", so->topic, so->partition, (long long)so->pid,

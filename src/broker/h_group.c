@@ -553,10 +553,22 @@ static void marker_done(void *ctx, bool ok)
     free(m);
 }
 
-void group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,
-                      bool commit)
+int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,
+                         int16_t epoch, bool commit, int32_t coordinator_epoch)
 {
     broker *b = ctx;
+    if (b->clustered) {
+        /* The group's offsets partition records the marker and its coordinator epoch (and
+         * refuses a replaced coordinator's), as for a marker from another node. */
+        int16_t err;
+        int32_t index = txn_log_partition_for(group_id, b->cfg.offsets_partitions);
+        partition *p = broker_partition(b, kslice_cstr(GROUP_LOG_TOPIC), index, &err);
+        int64_t off;
+        if (p && (!p->replicated || p->repl_leading) &&
+            inter_group_marker_record(b, p, pid, epoch, commit, coordinator_epoch, &off) ==
+                KERR_TRANSACTION_COORDINATOR_FENCED)
+            return KERR_TRANSACTION_COORDINATOR_FENCED;
+    }
     marker_op *m = calloc(1, sizeof(*m));
     BROOK_ASSERT(m);
     m->b = b;
@@ -564,4 +576,5 @@ void group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64
     m->group_id = strdup(group_id);
     BROOK_ASSERT(m->txn_id && m->group_id);
     group_service_txn_end(&b->grp, group_id, pid, commit, clock_wall_ms(), marker_done, m);
+    return KERR_NONE;
 }

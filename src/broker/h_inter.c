@@ -1,7 +1,9 @@
 /* h_inter.c - the participant side of the cross-node commit: BrookPrepareTxn and
  * WriteTxnMarkers from a coordinator on another node, and the coordinator side of
  * BrookTxnStatus. A prepare is answered once the producer is fenced here and its records
- * are durable; a marker once it is durable (docs/cluster.md). */
+ * are durable; a marker once it is durable (docs/cluster.md). Both carry the coordinator
+ * epoch: one older than the newest coordinator whose marker this partition holds for the
+ * producer is refused with TRANSACTION_COORDINATOR_FENCED, and changes nothing. */
 #include <stdlib.h>
 #include <string.h>
 #include <utlist.h>
@@ -147,7 +149,8 @@ void handle_brook_prepare_txn(req_ctx *c)
 {
     broker *b = c->b;
     inter_op *op = op_new(c);
-    if (!op || txn_prepare_req_decode(&c->body, &c->nr->arena, &op->prep) != 0) {
+    if (!op || txn_prepare_req_decode(&c->body, &c->nr->arena, &op->prep, c->h.api_version) !=
+                   0) {
         broker_reply_malformed(c, "BrookPrepareTxn");
         return;
     }
@@ -156,6 +159,15 @@ void handle_brook_prepare_txn(req_ctx *c)
         partition *p = led_partition(b, tp);
         if (!p)
             continue;
+        /* v0 (no coordinator epoch) is not checked. */
+        if (c->h.api_version >= 1 &&
+            pstate_coordinator_fenced(&p->log->ps, op->prep.pid, op->prep.coordinator_epoch)) {
+            LOG_WARN("txn", "%s: refusing the prepare of producer %lld from coordinator epoch "
+                     "%d: a newer coordinator's marker is here", p->log->name,
+                     (long long)op->prep.pid, op->prep.coordinator_epoch);
+            tp->error = KERR_TRANSACTION_COORDINATOR_FENCED;
+            continue;
+        }
         /* Fence the producer's transaction here; vote once its records are durable. */
         int64_t need = pstate_prepare(&p->log->ps, op->prep.pid, op->prep.epoch);
         if (need >= 0)
@@ -192,8 +204,36 @@ static void group_marker_done(void *ctx, bool ok)
     inter_on_progress(b);
 }
 
-/* A marker for a __consumer_offsets partition: ends the producer's pending offsets in
- * every group of that partition (a stale duplicate is dropped, as for data partitions). */
+static void log_fenced_marker(const partition *p, const txn_marker_entry *m)
+{
+    const pstate_entry *e = pstate_find(&p->log->ps, m->pid);
+    LOG_WARN("txn", "%s: refusing a %s marker of producer %lld from coordinator epoch %d: a "
+             "marker of coordinator epoch %d is here", p->log->name,
+             m->commit ? "COMMIT" : "ABORT", (long long)m->pid, m->coordinator_epoch,
+             e ? e->coord_epoch : -1);
+}
+
+int16_t inter_group_marker_record(broker *b, partition *p, int64_t pid, int16_t epoch,
+                                  bool commit, int32_t coordinator_epoch, int64_t *offset_out)
+{
+    *offset_out = -1;
+    int rc = log_append_marker(p->log, pid, epoch, commit, coordinator_epoch, clock_wall_ms(),
+                               offset_out);
+    if (rc == LOG_ERR_FENCED)
+        return KERR_TRANSACTION_COORDINATOR_FENCED;
+    if (rc != LOG_OK) {
+        LOG_ERROR("txn", "cannot write the marker of producer %lld to %s: %s", (long long)pid,
+                  p->log->name, log_result_name(rc));
+        *offset_out = -1;
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    store_mark_dirty(b->store, p);
+    return KERR_NONE;
+}
+
+/* A marker for a __consumer_offsets partition: recorded there as a control batch, then
+ * ends the producer's pending offsets in every group of that partition (a stale duplicate
+ * is dropped, as for data partitions). */
 static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, inter_tp *tp,
                           partition *p)
 {
@@ -201,11 +241,22 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
         tp->error = KERR_COORDINATOR_NOT_AVAILABLE;
         return;
     }
+    if (pstate_coordinator_fenced(&p->log->ps, m->pid, m->coordinator_epoch)) {
+        log_fenced_marker(p, m);
+        tp->error = KERR_TRANSACTION_COORDINATOR_FENCED;
+        return;
+    }
     if (pstate_marker_is_stale(&p->log->ps, m->pid, m->txn_seq)) {
         LOG_INFO("txn", "%s: dropping a stale marker of producer %lld (transaction %lld)",
                  p->log->name, (long long)m->pid, (long long)m->txn_seq);
         return;
     }
+    int64_t off;
+    tp->error = inter_group_marker_record(b, p, m->pid, m->epoch, m->commit,
+                                          m->coordinator_epoch, &off);
+    if (tp->error != KERR_NONE)
+        return;
+    add_wait(op, p, off + 1, &tp->error);
     int started = 0;
     group *g, *tmp;
     HASH_ITER(hh, b->grp.coord.groups, g, tmp) {
@@ -246,6 +297,13 @@ void handle_write_txn_markers(req_ctx *c)
                 group_markers(b, op, m, tp, p);
                 continue;
             }
+            if (pstate_coordinator_fenced(&p->log->ps, m->pid, m->coordinator_epoch)) {
+                /* From a coordinator that has been replaced: its successor sends the
+                 * markers of every decision; this one must change nothing. */
+                log_fenced_marker(p, m);
+                tp->error = KERR_TRANSACTION_COORDINATOR_FENCED;
+                continue;
+            }
             if (pstate_marker_is_stale(&p->log->ps, m->pid, m->txn_seq)) {
                 /* A delayed duplicate of a marker already applied: applying it again
                  * could end the producer's next transaction here. */
@@ -257,6 +315,10 @@ void handle_write_txn_markers(req_ctx *c)
             int64_t off;
             int rc = log_append_marker(p->log, m->pid, m->epoch, m->commit, m->coordinator_epoch,
                                        clock_wall_ms(), &off);
+            if (rc == LOG_ERR_FENCED) { /* checked above; kept for safety */
+                tp->error = KERR_TRANSACTION_COORDINATOR_FENCED;
+                continue;
+            }
             if (rc != LOG_OK) {
                 LOG_ERROR("txn", "cannot write %s marker of producer %lld to %s: %s",
                           m->commit ? "COMMIT" : "ABORT", (long long)m->pid, p->log->name,
@@ -289,7 +351,7 @@ void handle_brook_txn_status(req_ctx *c)
 void handle_brook_verify_txn(req_ctx *c)
 {
     txn_prepare_req q;
-    if (txn_prepare_req_decode(&c->body, &c->nr->arena, &q) != 0) {
+    if (txn_prepare_req_decode(&c->body, &c->nr->arena, &q, 0) != 0) {
         broker_reply_malformed(c, "BrookVerifyTxn");
         return;
     }

@@ -35,6 +35,10 @@ typedef struct rpart {
     repl_part rp;
     int32_t start_epoch; /* the newest epoch in the log when this process opened it */
     bool fetching;       /* in a fetch in flight */
+    int64_t answered_ms; /* a follower: when a fetch answer for it last arrived */
+    bool stall_logged;
+    int16_t last_fetch_err; /* the error of the last fetch answer (logged when it changes) */
+    int64_t hw_seen, hw_seen_ms; /* a leader: its HW, and since when it has been there */
     UT_hash_handle hh;
 } rpart;
 
@@ -82,6 +86,7 @@ static int64_t local_durable(const broker *b, const partition *p)
 }
 
 static void fetch_kick(broker *b);
+static struct fetcher *fetcher_for(broker *b, int32_t leader);
 
 /* Carries a state machine's results out: the high watermark to storage (the caller then
  * answers everything waiting on it), an ISR proposal to ZooKeeper (answered later, in
@@ -211,9 +216,12 @@ static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version
         /* Produces waiting for replication here can no longer be promised. */
         produce_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
     }
+    LOG_INFO("repl", "%s-%d: follows leader %d in epoch %d from offset %lld", r->topic,
+             r->index, cp->leader, cp->leader_epoch, (long long)r->p->log->log_end_offset);
     repl_become_follower(&r->rp, cp->leader == b->cfg.node_id ? -1 : cp->leader,
                          cp->leader_epoch, replicas, &cp->isr, state_version);
     r->fetching = false;
+    r->answered_ms = now_ms();
 }
 
 /* The min.insync.replicas a partition's leader applies: the topic's (or the broker's),
@@ -348,14 +356,67 @@ void replica_on_progress(broker *b)
     fetch_kick(b);
 }
 
+/* Says once when a follower with a live leader has had no fetch answer for a while:
+ * what its fetch is waiting for. */
+static void follower_check_stall(broker *b, rpart *r, int64_t now)
+{
+    if (r->rp.role != REPL_FOLLOWER || r->rp.leader < 0) {
+        r->answered_ms = now;
+        return;
+    }
+    if (now - r->answered_ms < 2 * (FETCH_MAX_WAIT_MS + 500)) {
+        r->stall_logged = false;
+        return;
+    }
+    if (r->stall_logged)
+        return;
+    r->stall_logged = true;
+    fetcher *f = fetcher_for(b, r->rp.leader);
+    LOG_WARN("repl", "%s-%d: no fetch answer from leader %d for %lld ms (in a fetch: %d, "
+             "fetch in flight: %d, log end %lld, durable %lld)", r->topic, r->index,
+             r->rp.leader, (long long)(now - r->answered_ms), r->fetching,
+             f ? f->in_flight : -1, (long long)r->p->log->log_end_offset,
+             (long long)local_durable(b, r->p));
+}
+
+/* Says once when a leader's high watermark has stood below its log end for a while:
+ * what it waits for (acks=all produces wait with it). */
+static void leader_check_stall(rpart *r, int64_t now)
+{
+    const repl_part *p = &r->rp;
+    if (p->hw != r->hw_seen || p->hw >= p->leo || r->hw_seen_ms == 0) {
+        r->hw_seen = p->hw;
+        r->hw_seen_ms = now;
+        r->stall_logged = false;
+        return;
+    }
+    if (now - r->hw_seen_ms < 2000 || r->stall_logged)
+        return;
+    r->stall_logged = true;
+    char peers[256];
+    size_t off = 0;
+    peers[0] = '\0';
+    for (int i = 0; i < p->npeers && off < sizeof(peers); i++)
+        off += (size_t)snprintf(peers + off, sizeof(peers) - off, " %d:%lld", p->peers[i].id,
+                                (long long)p->peers[i].end);
+    LOG_WARN("repl", "%s-%d: high watermark %lld below log end %lld for %lld ms (epoch %d, "
+             "durable %lld, isr %d of min %d, proposing %d, peer ends:%s)", r->topic, r->index,
+             (long long)p->hw, (long long)p->leo, (long long)(now - r->hw_seen_ms), p->epoch,
+             (long long)p->durable, p->isr.n, p->min_isr, p->proposing, peers);
+}
+
 void replica_tick(broker *b)
 {
     if (!b->replicas)
         return;
     int64_t now = now_ms();
     for (rpart *r = b->replicas->parts; r; r = r->hh.next)
-        if (r->rp.role == REPL_LEADER)
+        if (r->rp.role == REPL_LEADER) {
             apply_out(b, r, repl_tick(&r->rp, now));
+            leader_check_stall(r, now);
+        } else {
+            follower_check_stall(b, r, now);
+        }
     fetch_kick(b);
 }
 
@@ -529,6 +590,10 @@ static void follower_apply(broker *b, rpart *r, const fetch_resp_part *fp, int64
         log_truncate(l, r->rp.hw);
         return;
     }
+    if (fp->error_code != r->last_fetch_err)
+        LOG_INFO("repl", "%s-%d: fetch from leader %d in epoch %d: %s", r->topic, r->index,
+                 r->rp.leader, r->rp.epoch, kafka_error_name(fp->error_code));
+    r->last_fetch_err = fp->error_code;
     if (fp->error_code != KERR_NONE)
         return; /* NOT_LEADER, fenced, ...: a new view will tell */
     if (fp->diverging_epoch.epoch >= 0 || fp->diverging_epoch.end_offset >= 0) {
@@ -583,7 +648,7 @@ static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t l
     }
     arena a;
     arena_init(&a);
-    fetch_resp resp;
+    fetch_resp resp = {0};
     rd r;
     rd_init(&r, body, len);
     r.flex = true;
@@ -600,15 +665,20 @@ static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t l
             int i = sent_index(b, fc, guess, rt->name, fp->index);
             rpart *rp = i >= 0 ? rpart_find(b, fc->sent[i].p) : NULL;
             if (rp && rp->rp.role == REPL_FOLLOWER && rp->rp.leader == fc->leader &&
-                rp->rp.epoch == fc->sent[i].epoch)
+                rp->rp.epoch == fc->sent[i].epoch) {
+                rp->answered_ms = now_ms();
                 follower_apply(b, rp, fp, fc->sent[i].offset);
+            }
         }
     }
     arena_free(&a);
     if (f) {
         f->in_flight = false;
-        if (!ok)
+        if (!ok) {
+            LOG_DEBUG("repl", "fetch from leader %d failed (status %d, error %d)", fc->leader,
+                      status, status == 0 && body ? resp.error_code : -1);
             f->retry_at_ms = now_ms() + FETCH_RETRY_MS;
+        }
     }
     free(fc);
     broker_on_progress(b); /* truncations and the HW; fetch again once durable */

@@ -39,7 +39,7 @@ static const api_info g_apis[] = {
     {API_ALTER_CONFIGS, "AlterConfigs", 0, 1, 2},
     {API_CREATE_PARTITIONS, "CreatePartitions", 0, 1, 2},
     {API_DELETE_GROUPS, "DeleteGroups", 0, 1, 2},
-    {API_BROOK_PREPARE_TXN, "BrookPrepareTxn", 0, 0, NOFLEX},
+    {API_BROOK_PREPARE_TXN, "BrookPrepareTxn", 0, 1, NOFLEX},
     {API_BROOK_TXN_STATUS, "BrookTxnStatus", 0, 0, NOFLEX},
     {API_BROOK_VERIFY_TXN, "BrookVerifyTxn", 0, 0, NOFLEX},
 };

@@ -1,4 +1,5 @@
-/* inter_msgs.c - see inter_msgs.h. All three use non-flexible encodings (header v1). */
+/* inter_msgs.c - see inter_msgs.h. The Brook APIs use non-flexible encodings (header v1);
+ * WriteTxnMarkers v1 is flexible. */
 #include "proto/inter_msgs.h"
 
 #include <string.h>
@@ -181,19 +182,22 @@ int txn_markers_resp_decode(rd *r, arena *a, txn_markers_req *q)
     return finish(r);
 }
 
-void txn_prepare_req_encode(wr *w, const txn_prepare_req *q)
+void txn_prepare_req_encode(wr *w, const txn_prepare_req *q, int16_t version)
 {
     wr_str(w, q->txn_id);
     wr_i64(w, q->pid);
     wr_i16(w, q->epoch);
+    if (version >= 1)
+        wr_i32(w, q->coordinator_epoch);
     put_tps(w, q->tps, q->ntps, false);
 }
 
-int txn_prepare_req_decode(rd *r, arena *a, txn_prepare_req *q)
+int txn_prepare_req_decode(rd *r, arena *a, txn_prepare_req *q, int16_t version)
 {
     q->txn_id = rd_str(r);
     q->pid = rd_i64(r);
     q->epoch = rd_i16(r);
+    q->coordinator_epoch = version >= 1 ? rd_i32(r) : -1;
     q->error = 0;
     if (q->txn_id.len < 0 || get_tps(r, a, &q->tps, &q->ntps, false) != 0)
         return -1;

@@ -2,7 +2,8 @@
  * inter_msgs.h - codecs of the broker-to-broker messages of the cross-node commit:
  * WriteTxnMarkers v0 (Kafka's key 27) and two Brook-internal APIs (docs/cluster.md):
  *   BrookPrepareTxn (key 10000): "fence producer (pid, epoch) on these partitions and
- *     answer once its records there are durable" (the vote of the prepare round);
+ *     answer once its records there are durable" (the vote of the prepare round); v1
+ *     adds the coordinator epoch, as WriteTxnMarkers carries it;
  *   BrookTxnStatus (key 10001): a participant asks the coordinator how the transaction
  *     of (pid, epoch) it holds in doubt ended;
  *   BrookVerifyTxn (key 10002, the layout of BrookPrepareTxn): a leader asks the
@@ -63,10 +64,12 @@ typedef struct txn_prepare_req {
     int32_t ntps;
     inter_tp *tps;
     int16_t error; /* response: top-level */
+    int32_t coordinator_epoch; /* BrookPrepareTxn v1 (after epoch); -1 when decoded from v0 */
 } txn_prepare_req;
 
-void txn_prepare_req_encode(wr *w, const txn_prepare_req *q);
-int txn_prepare_req_decode(rd *r, arena *a, txn_prepare_req *q);
+/* version: BrookPrepareTxn 0 or 1; BrookVerifyTxn (same layout) is always 0. */
+void txn_prepare_req_encode(wr *w, const txn_prepare_req *q, int16_t version);
+int txn_prepare_req_decode(rd *r, arena *a, txn_prepare_req *q, int16_t version);
 void txn_prepare_resp_encode(wr *w, const txn_prepare_req *q);
 int txn_prepare_resp_decode(rd *r, arena *a, txn_prepare_req *q);
 

@@ -32,6 +32,7 @@ const char *log_result_name(int rc)
     case LOG_ERR_OUT_OF_RANGE: return "offset out of range";
     case LOG_ERR_NOMEM: return "out of memory";
     case LOG_ERR_TOO_LARGE: return "batch larger than segment.bytes";
+    case LOG_ERR_FENCED: return "marker from a replaced transaction coordinator";
     }
     return "unknown";
 }
@@ -582,7 +583,8 @@ static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len
         return LOG_OK;
     if (!(h->attributes & RB_ATTR_CONTROL))
         return pstate_on_append(&l->ps, h, h->base_offset) == 0 ? LOG_OK : LOG_ERR_NOMEM;
-    int type = rb_control_type(batch, len);
+    int32_t coordinator_epoch;
+    int type = rb_control_parse(batch, len, &coordinator_epoch);
     if (type < 0)
         return LOG_OK; /* unknown control record: nothing to track */
     pstate_entry *open = pstate_find(&l->ps, h->producer_id);
@@ -599,8 +601,8 @@ static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len
         l->closing[l->nclosing++] = cl;
     }
     aborted_txn a;
-    if (!pstate_on_marker(&l->ps, h->producer_id, h->producer_epoch, type == RB_CONTROL_COMMIT,
-                          h->base_offset, &a))
+    if (!pstate_on_end_marker(&l->ps, h->producer_id, h->producer_epoch,
+                              type == RB_CONTROL_COMMIT, coordinator_epoch, h->base_offset, &a))
         return LOG_OK;
     if (aborted_push(l, &a) != LOG_OK)
         return LOG_ERR_NOMEM;
@@ -1518,6 +1520,8 @@ int log_maybe_roll_by_time(plog *l, int64_t now_ms)
 int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
                       int64_t now_ms, int64_t *offset_out)
 {
+    if (pstate_coordinator_fenced(&l->ps, pid, coordinator_epoch))
+        return LOG_ERR_FENCED;
     uint8_t b[RB_CONTROL_BATCH_SIZE];
     rb_build_control(b, pid, epoch, commit ? RB_CONTROL_COMMIT : RB_CONTROL_ABORT,
                      coordinator_epoch, now_ms);

@@ -56,6 +56,7 @@ enum log_result {
     LOG_ERR_OUT_OF_RANGE = -3,/* offset outside [log start, end] */
     LOG_ERR_NOMEM = -4,
     LOG_ERR_TOO_LARGE = -5,   /* a batch larger than the segment size limit */
+    LOG_ERR_FENCED = -6,      /* a marker from a replaced transaction coordinator */
 };
 const char *log_result_name(int rc);
 
@@ -129,7 +130,11 @@ int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t 
 /* Producer state: the check before an append (pstate_check on this log's state). */
 int log_producer_check(const plog *l, const rb_header *h, bool txn_verified, int64_t *dup_offset,
                        int16_t *error_out);
-/* Appends a COMMIT or ABORT marker for (pid, epoch); *offset_out gets its offset. */
+/* Appends a COMMIT or ABORT marker for (pid, epoch); *offset_out gets its offset. The
+ * control record carries coordinator_epoch, and the producer state remembers the highest
+ * one per producer (rebuilt from the log after a restart). A marker whose coordinator
+ * epoch is older than that comes from a replaced coordinator: nothing is appended and the
+ * answer is LOG_ERR_FENCED (the log stays writable). */
 int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
                       int64_t now_ms, int64_t *offset_out);
 /* Last stable offset given the high watermark: min(first offset of every open

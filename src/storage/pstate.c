@@ -9,7 +9,8 @@
 #include "base/crc32c.h"
 #include "proto/errors.h"
 
-#define SNAPSHOT_MAGIC 0x42505331u /* "BPS1" */
+#define SNAPSHOT_MAGIC_V1 0x42505331u /* "BPS1": without coordinator epochs */
+#define SNAPSHOT_MAGIC 0x42505332u    /* "BPS2": each entry ends with its coordinator epoch */
 
 void pstate_init(pstate *ps)
 {
@@ -97,6 +98,7 @@ static pstate_entry *entry_get(pstate *ps, int64_t pid, int16_t epoch)
         e->pid = pid;
         e->epoch = epoch;
         e->txn_first_offset = e->txn_last_offset = -1;
+        e->coord_epoch = -1;
         HASH_ADD(hh, ps->by_pid, pid, sizeof(e->pid), e);
     }
     if (epoch > e->epoch) {
@@ -146,11 +148,30 @@ int pstate_marker_applied(pstate *ps, int64_t pid, int16_t epoch, int64_t seq)
     return 0;
 }
 
+bool pstate_coordinator_fenced(const pstate *ps, int64_t pid, int32_t coordinator_epoch)
+{
+    const pstate_entry *e = pstate_find(ps, pid);
+    return e && coordinator_epoch < e->coord_epoch;
+}
+
 bool pstate_on_marker(pstate *ps, int64_t pid, int16_t epoch, bool commit, int64_t marker_offset,
                       aborted_txn *out)
 {
+    return pstate_on_end_marker(ps, pid, epoch, commit, -1, marker_offset, out);
+}
+
+bool pstate_on_end_marker(pstate *ps, int64_t pid, int16_t epoch, bool commit,
+                          int32_t coordinator_epoch, int64_t marker_offset, aborted_txn *out)
+{
     pstate_entry *e = entry_get(ps, pid, epoch);
-    if (!e || e->txn == PS_TXN_NONE)
+    if (!e)
+        return false;
+    /* The highest, not the last: a participant's own resolution of an in-doubt transaction
+     * (docs/cluster.md, "Recovery") records the highest one it knew, never a lower one, but
+     * a log written by an older version may hold anything. */
+    if (coordinator_epoch > e->coord_epoch)
+        e->coord_epoch = coordinator_epoch;
+    if (e->txn == PS_TXN_NONE)
         return false;
     bool aborted = !commit;
     if (aborted)
@@ -202,6 +223,7 @@ int pstate_snapshot_encode(const pstate *ps, int64_t offset, uint8_t **out, size
             wr_i64(&w, e->batches[i].base_offset);
             wr_i64(&w, e->batches[i].last_offset);
         }
+        wr_i32(&w, e->coord_epoch);
     }
     if (w.oom) {
         wr_free(&w);
@@ -222,7 +244,8 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
         return -1;
     rd r;
     rd_init(&r, p, len - 4);
-    if (rd_u32(&r) != SNAPSHOT_MAGIC)
+    uint32_t magic = rd_u32(&r);
+    if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_V1)
         return -1;
     int64_t offset = rd_i64(&r);
     int32_t n = rd_i32(&r);
@@ -249,6 +272,9 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
             e->batches[k].base_offset = rd_i64(&r);
             e->batches[k].last_offset = rd_i64(&r);
         }
+        /* A BPS1 snapshot predates coordinator epochs: every marker then carried 0 or
+         * nothing, so "none seen" refuses nothing a coordinator could still send. */
+        e->coord_epoch = magic == SNAPSHOT_MAGIC ? rd_i32(&r) : -1;
         HASH_ADD(hh, ps->by_pid, pid, sizeof(e->pid), e);
         if (e->txn != PS_TXN_NONE)
             ps->open_txns++;
@@ -261,7 +287,16 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
 
 int rb_control_type(const uint8_t *batch, size_t len)
 {
-    /* Record: len varint, attrs, tsDelta varint, offDelta varint, keyLen varint, key. */
+    int32_t coordinator_epoch;
+    return rb_control_parse(batch, len, &coordinator_epoch);
+}
+
+int rb_control_parse(const uint8_t *batch, size_t len, int32_t *coordinator_epoch)
+{
+    /* Record: len varint, attrs, tsDelta varint, offDelta varint, keyLen varint, key
+     * (version int16, type int16), valueLen varint, value (version int16, coordinator
+     * epoch int32). */
+    *coordinator_epoch = -1;
     if (len < RB_HEADER_SIZE + 1)
         return -1;
     rd r;
@@ -277,5 +312,13 @@ int rb_control_type(const uint8_t *batch, size_t len)
     int16_t type = rd_i16(&r);
     if (r.err || (type != RB_CONTROL_ABORT && type != RB_CONTROL_COMMIT))
         return -1;
+    rd_skip(&r, (size_t)(klen - 4));
+    int32_t vlen = rd_varint(&r);
+    if (!r.err && vlen >= 6) {
+        (void)rd_i16(&r); /* version */
+        int32_t ce = rd_i32(&r);
+        if (!r.err)
+            *coordinator_epoch = ce;
+    }
     return type;
 }

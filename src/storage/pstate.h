@@ -4,10 +4,10 @@
  * appends (and replays at start), and the broker asks it before appending.
  *
  * Owns, per producer id: the epoch, the last 5 batches' (first seq, last seq, offsets)
- * for duplicate detection, and the producer's open transaction on this partition
- * (first/last offset, ongoing or prepared). From those: the first unstable offset (the
- * last stable offset is min(it, high watermark)) and the aborted ranges that markers
- * close.
+ * for duplicate detection, the producer's open transaction on this partition
+ * (first/last offset, ongoing or prepared), and the highest coordinator epoch of the
+ * markers written for it. From those: the first unstable offset (the last stable offset
+ * is min(it, high watermark)) and the aborted ranges that markers close.
  * Never: decides whether a transactional write belongs to a transaction the coordinator
  * knows (the caller passes that verdict in), or touches files.
  *
@@ -19,7 +19,11 @@
  *    when the epoch has no batches yet (after a marker bumped it);
  *  - an unknown producer may start at any sequence;
  *  - a transactional batch needs a verified, not yet prepared transaction; a plain batch
- *    from a producer with an open transaction here is refused.
+ *    from a producer with an open transaction here is refused;
+ *  - a marker or prepare whose coordinator epoch (the leader epoch of the coordinator's
+ *    __transaction_state partition) is below the highest one of the markers written for
+ *    the producer comes from a replaced coordinator: TRANSACTION_COORDINATOR_FENCED
+ *    (Kafka's ProducerStateEntry.coordinatorEpoch check).
  */
 #ifndef BROOK_STORAGE_PSTATE_H
 #define BROOK_STORAGE_PSTATE_H
@@ -48,6 +52,7 @@ typedef struct pstate_entry {
     int8_t txn;                         /* enum pstate_txn */
     int64_t txn_first_offset, txn_last_offset;
     int64_t last_marker_seq; /* cluster: coordinator's sequence of the last marker (memory) */
+    int32_t coord_epoch;     /* highest coordinator epoch of its markers here; -1: none */
     UT_hash_handle hh;
 } pstate_entry;
 
@@ -79,9 +84,22 @@ int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_
  * Returns 0 or -1 (out of memory). */
 int pstate_on_append(pstate *ps, const rb_header *h, int64_t base_offset);
 /* Applies a COMMIT/ABORT marker written at marker_offset. Returns true and fills *out
- * when it closed an aborted range that readers must skip. */
+ * when it closed an aborted range that readers must skip. The marker's coordinator epoch
+ * is not known here: the producer's remembered one is left as it is. */
 bool pstate_on_marker(pstate *ps, int64_t pid, int16_t epoch, bool commit, int64_t marker_offset,
                       aborted_txn *out);
+/* The same for a marker that records its coordinator epoch (the control record's value,
+ * Kafka's EndTxnMarker.coordinatorEpoch): the producer remembers the highest one. The log
+ * calls this for every control batch it appends, copies from a leader or replays, so the
+ * memory survives restarts and failovers of this partition. */
+bool pstate_on_end_marker(pstate *ps, int64_t pid, int16_t epoch, bool commit,
+                          int32_t coordinator_epoch, int64_t marker_offset, aborted_txn *out);
+/* Is a marker or prepare for pid with this coordinator epoch from a coordinator that has
+ * been replaced, i.e. below the highest coordinator epoch of pid's markers here? Such a
+ * request must be refused with TRANSACTION_COORDINATOR_FENCED and change nothing. Equal
+ * and newer epochs pass (a coordinator re-sends its own markers; a new one has a newer
+ * epoch). */
+bool pstate_coordinator_fenced(const pstate *ps, int64_t pid, int32_t coordinator_epoch);
 /* Fences the producer's open transaction here (2PC prepare): later writes of it are
  * refused. Returns the offset up to which the transaction's records must be durable
  * (one past its last record), or -1 when it has no records here. */
@@ -106,5 +124,8 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
 
 /* Reads the type of a control batch's single record (RB_CONTROL_ABORT/COMMIT), or -1. */
 int rb_control_type(const uint8_t *batch, size_t len);
+/* The same, and *coordinator_epoch gets the record's coordinator epoch (its value:
+ * version int16, coordinatorEpoch int32), or -1 when the value is absent or short. */
+int rb_control_parse(const uint8_t *batch, size_t len, int32_t *coordinator_epoch);
 
 #endif

@@ -120,6 +120,8 @@ typedef struct txn_action {
 
 typedef struct txn_coord_config {
     int32_t max_timeout_ms; /* transaction.max.timeout.ms */
+    /* The coordinator epoch of a single node (0). The state machine does not use it; in a
+     * cluster the service keeps one per transaction-log partition (txn/service.h). */
     int32_t coordinator_epoch;
 } txn_coord_config;
 

@@ -66,6 +66,35 @@ int32_t txn_log_partition_for(const char *txn_id, int32_t npartitions)
     return (h & 0x7fffffff) % npartitions;
 }
 
+static int32_t part_of(const txn_service *s, const char *txn_id)
+{
+    return txn_log_partition_for(txn_id, s->log_topic->npartitions);
+}
+
+int32_t txn_service_coordinator_epoch(const txn_service *s, const char *txn_id)
+{
+    if (!s->coord_epochs || !s->log_topic)
+        return s->coord.cfg.coordinator_epoch;
+    return s->coord_epochs[part_of(s, txn_id)];
+}
+
+/* A participant refused `coordinator_epoch` for txn_id: its log partition has a newer
+ * coordinator. The partition is unloaded as soon as no action is running (fences_apply):
+ * its ids are forgotten here, their requests go elsewhere. */
+static void fence_note(txn_service *s, const char *txn_id, int32_t coordinator_epoch,
+                       const char *where)
+{
+    int32_t part = part_of(s, txn_id);
+    if (coordinator_epoch > s->fenced_epochs[part])
+        s->fenced_epochs[part] = coordinator_epoch;
+    if (!s->loaded[part] || s->coord_epochs[part] > s->fenced_epochs[part])
+        return;
+    LOG_WARN("txn", "%s: %s has seen a newer coordinator than this one (coordinator epoch %d "
+             "of %s-%d): no longer acting for that partition's transactional ids", txn_id,
+             where, coordinator_epoch, TXN_LOG_TOPIC, part);
+    s->fence_pending = true;
+}
+
 static partition *lookup(txn_service *s, const char *topic_name, int32_t index)
 {
     topic *t = md_find(s->md, kslice_cstr(topic_name));
@@ -148,6 +177,14 @@ static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
         done_push(q, WAIT_PREPARE, a->txn_id, a->part, false);
         return;
     }
+    /* A local participant refuses a replaced coordinator as a remote one would (cluster
+     * only: on one node the coordinator epoch never changes). No vote: the id is being
+     * handed over. */
+    int32_t ce = txn_service_coordinator_epoch(s, a->txn_id);
+    if (s->remote && pstate_coordinator_fenced(&p->log->ps, a->pid, ce)) {
+        fence_note(s, a->txn_id, ce, p->log->name);
+        return;
+    }
     /* Fence the producer's transaction here, then vote once its records are durable. */
     int64_t need = pstate_prepare(&p->log->ps, a->pid, a->epoch);
     if (need < 0 || reached(s, p, need))
@@ -161,10 +198,14 @@ static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int6
     if (s->remote && s->remote(s->remote_ctx, TXN_REMOTE_MARKER, a->txn_id, a->part, a->pid,
                                a->epoch, a->txn_seq, a->commit))
         return;
+    int32_t ce = txn_service_coordinator_epoch(s, a->txn_id);
     if (a->part->kind != TXN_PART_PARTITION) {
-        if (s->group_marker)
-            s->group_marker(s->group_ctx, a->txn_id, a->part->name, a->pid, a->commit);
-        else
+        int16_t err = s->group_marker ? s->group_marker(s->group_ctx, a->txn_id, a->part->name,
+                                                        a->pid, a->epoch, a->commit, ce)
+                                      : KERR_COORDINATOR_NOT_AVAILABLE;
+        if (err == KERR_TRANSACTION_COORDINATOR_FENCED)
+            fence_note(s, a->txn_id, ce, a->part->name);
+        else if (err != KERR_NONE)
             done_push(q, WAIT_MARKER, a->txn_id, a->part, true);
         return;
     }
@@ -174,8 +215,11 @@ static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int6
         return;
     }
     int64_t off;
-    int rc = log_append_marker(p->log, a->pid, a->epoch, a->commit, s->coord.cfg.coordinator_epoch,
-                               now_ms, &off);
+    int rc = log_append_marker(p->log, a->pid, a->epoch, a->commit, ce, now_ms, &off);
+    if (rc == LOG_ERR_FENCED && s->remote) {
+        fence_note(s, a->txn_id, ce, p->log->name); /* nothing appended; no ack */
+        return;
+    }
     if (rc != LOG_OK) {
         /* The partition is read-only for good; its transaction stays open there. */
         LOG_ERROR("txn", "%s: cannot write %s marker to %s-%d: %s", a->txn_id,
@@ -254,6 +298,8 @@ static void collect(txn_service *s, done_queue *q)
     }
 }
 
+static void fences_apply(txn_service *s, int64_t now_ms);
+
 void txn_service_progress(txn_service *s, int64_t now_ms)
 {
     if (s->depth > 0)
@@ -266,6 +312,7 @@ void txn_service_progress(txn_service *s, int64_t now_ms)
         run(s, &q, now_ms);
     }
     free(q.v);
+    fences_apply(s, now_ms);
 }
 
 static void drive(txn_service *s, int64_t now_ms)
@@ -274,6 +321,20 @@ static void drive(txn_service *s, int64_t now_ms)
     run(s, &q, now_ms);
     free(q.v);
     txn_service_progress(s, now_ms); /* interval mode: waits may already be satisfied */
+}
+
+static bool unload_now(txn_service *s, int32_t part, int64_t now_ms);
+
+/* Unloads every partition a participant fenced (fence_note), once nothing is running. */
+static void fences_apply(txn_service *s, int64_t now_ms)
+{
+    if (!s->fence_pending || s->depth > 0)
+        return;
+    s->fence_pending = false;
+    for (int32_t i = 0; i < s->log_topic->npartitions; i++)
+        if (s->loaded[i] && s->coord_epochs[i] <= s->fenced_epochs[i] &&
+            !unload_now(s, i, now_ms))
+            s->fence_pending = true; /* an action is queued: the next progress retries */
 }
 
 void txn_service_remote_done(txn_service *s, int kind, const char *txn_id,
@@ -441,9 +502,16 @@ int txn_service_start(txn_service *s, const txn_coord_config *cfg, const char *d
     if (rc != 0)
         return rc;
     size_t records = 0;
-    s->loaded = calloc((size_t)s->log_topic->npartitions + 1, sizeof(bool));
-    if (!s->loaded)
+    size_t np = (size_t)s->log_topic->npartitions + 1;
+    s->loaded = calloc(np, sizeof(bool));
+    s->coord_epochs = calloc(np, sizeof(int32_t));
+    s->fenced_epochs = calloc(np, sizeof(int32_t));
+    if (!s->loaded || !s->coord_epochs || !s->fenced_epochs)
         return -ENOMEM;
+    for (size_t i = 0; i < np; i++) {
+        s->coord_epochs[i] = cfg->coordinator_epoch; /* cluster: set when loaded */
+        s->fenced_epochs[i] = -1;
+    }
     if (s->remote) {
         /* Cluster mode: nothing is ours before the cluster says which log partitions this
          * node leads (txn_service_set_led); a replica it follows must not be acted on. */
@@ -487,6 +555,11 @@ void txn_service_stop(txn_service *s)
     txn_coord_free(&s->coord);
     free(s->loaded);
     s->loaded = NULL;
+    free(s->coord_epochs);
+    s->coord_epochs = NULL;
+    free(s->fenced_epochs);
+    s->fenced_epochs = NULL;
+    s->fence_pending = false;
     pid_alloc_close(&s->pids);
     done_queue *ext = s->ext;
     if (ext) {
@@ -539,23 +612,65 @@ static void load(txn_service *s, int32_t part, int64_t now_ms)
         indoubt += t->state == TXN_PREPARE_COMMIT || t->state == TXN_PREPARE_ABORT;
         txn_coord_recover_id(&s->coord, t->id, now_ms);
     }
-    LOG_INFO("txn", "%s-%d: now led here; %d records replayed, %zu in doubt (being completed)",
-             TXN_LOG_TOPIC, part, n, indoubt);
+    LOG_INFO("txn", "%s-%d: now led here (coordinator epoch %d); %d records replayed, %zu in "
+             "doubt (being completed)", TXN_LOG_TOPIC, part, s->coord_epochs[part], n, indoubt);
+}
+
+/* Unloads log partition part now if no action is queued; false: not now. */
+static bool unload_now(txn_service *s, int32_t part, int64_t now_ms)
+{
+    txn_service_progress(s, now_ms); /* no action queued while ids come and go */
+    if (s->coord.nacts > 0 || s->depth > 0)
+        return false;
+    if (s->loaded[part]) {
+        s->loaded[part] = false;
+        unload(s, part);
+    }
+    return true;
 }
 
 void txn_service_set_led(txn_service *s, int32_t part, bool led, int64_t now_ms)
 {
     if (!s->loaded || !s->log_topic || part < 0 || part >= s->log_topic->npartitions ||
-        s->loaded[part] == led || s->depth > 0)
+        s->depth > 0)
         return;
-    txn_service_progress(s, now_ms); /* no action queued while ids come and go */
+    if (!led) {
+        if (s->loaded[part])
+            unload_now(s, part, now_ms); /* not now: retried at the next view */
+        return;
+    }
+    /* The coordinator epoch: the partition's leader epoch now that this node leads it. */
+    int32_t epoch = s->log_topic->parts[part]->log->leader_epoch;
+    if (epoch <= s->fenced_epochs[part])
+        return; /* a participant has seen a coordinator at least this new: not us */
+    if (s->loaded[part]) {
+        /* Led again in a newer epoch without a view in between that took it away: nobody
+         * else wrote the log meanwhile (a leader is elected from the ISR, which only a
+         * follower joins), so the loaded state holds; markers carry the new epoch. */
+        if (epoch > s->coord_epochs[part]) {
+            LOG_INFO("txn", "%s-%d: coordinator epoch %d -> %d", TXN_LOG_TOPIC, part,
+                     s->coord_epochs[part], epoch);
+            s->coord_epochs[part] = epoch;
+        }
+        return;
+    }
+    txn_service_progress(s, now_ms);
     if (s->coord.nacts > 0)
         return; /* retried at the next view */
-    s->loaded[part] = led;
-    if (led) {
-        load(s, part, now_ms);
-        drive(s, now_ms);
-    } else {
-        unload(s, part);
-    }
+    s->loaded[part] = true;
+    s->coord_epochs[part] = epoch;
+    load(s, part, now_ms);
+    drive(s, now_ms);
+}
+
+bool txn_service_fenced(txn_service *s, const char *txn_id, int32_t coordinator_epoch,
+                        int64_t now_ms)
+{
+    if (!s->coord_epochs || !s->log_topic)
+        return false;
+    if (coordinator_epoch < s->coord_epochs[part_of(s, txn_id)])
+        return false; /* sent before this node took the partition in a newer epoch */
+    fence_note(s, txn_id, coordinator_epoch, "a participant");
+    fences_apply(s, now_ms);
+    return true;
 }

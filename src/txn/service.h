@@ -8,6 +8,13 @@
  * durable. It executes the coordinator's actions in order and feeds completions back.
  * Never: decides protocol outcomes (the coordinator does) or encodes responses (the
  * broker's handlers do, through reply_fn).
+ *
+ * Coordinator epochs: every marker and prepare carries the coordinator epoch of the
+ * transactional id's log partition, the leader epoch that partition had when this node
+ * began leading it (single node: the configured one, 0). A participant that has written
+ * a marker of a newer coordinator for the producer refuses it with
+ * TRANSACTION_COORDINATOR_FENCED; this node then stops acting for that log partition
+ * (txn_service_fenced) until it leads it again in a newer epoch.
  */
 #ifndef BROOK_TXN_SERVICE_H
 #define BROOK_TXN_SERVICE_H
@@ -27,9 +34,13 @@ typedef void (*txn_reply_fn)(void *ctx, txn_req req, int kind, int16_t error, in
 
 typedef struct txn_wait txn_wait;
 /* Writes a marker for a group participant (its pending offsets); the group side calls
- * txn_service_group_marked() once that is durable. */
-typedef void (*txn_group_marker_fn)(void *ctx, const char *txn_id, const char *group_id,
-                                    int64_t pid, bool commit);
+ * txn_service_group_marked() once that is durable and returns KERR_NONE. In a cluster it
+ * first records the marker, with coordinator_epoch, in the group's __consumer_offsets
+ * partition; when that partition has seen a newer coordinator of the producer it does
+ * nothing and returns KERR_TRANSACTION_COORDINATOR_FENCED. */
+typedef int16_t (*txn_group_marker_fn)(void *ctx, const char *txn_id, const char *group_id,
+                                       int64_t pid, int16_t epoch, bool commit,
+                                       int32_t coordinator_epoch);
 
 /* Cluster mode: does the work for a participant another node leads. kind: TXN_REMOTE_*.
  * Returns true when it took the action over (it then calls txn_service_remote_done()
@@ -57,6 +68,9 @@ typedef struct txn_service {
     void *remote_ctx;
     int32_t cluster_node; /* this node's id, for producer ids (when remote is set) */
     bool *loaded;         /* per log partition: its transactions are in coord */
+    int32_t *coord_epochs;  /* per log partition: the epoch its markers carry */
+    int32_t *fenced_epochs; /* per log partition: a participant refused this epoch (-1) */
+    bool fence_pending;     /* a fenced partition is still loaded: unload it when idle */
 } txn_service;
 
 /* Producer ids in cluster mode: bits 48..62 hold 1 + the __transaction_state partition of
@@ -105,8 +119,20 @@ bool txn_service_verify(const txn_service *s, int64_t pid, int16_t epoch, const 
 /* Cluster mode with a replicated transaction log: this node now leads log partition
  * `part` (its log is replayed and every in-doubt transaction of it driven to the end, as
  * after a restart) or no longer does (its transactional ids are forgotten; parked
- * requests get NOT_COORDINATOR). Idempotent. */
+ * requests get NOT_COORDINATOR). Idempotent. The coordinator epoch of the partition is
+ * the leader epoch its log has when it is loaded (the caller sets that first); a load in
+ * an epoch not newer than one a participant refused (txn_service_fenced) does not happen. */
 void txn_service_set_led(txn_service *s, int32_t part, bool led, int64_t now_ms);
+/* The coordinator epoch txn_id's markers and prepares carry now. */
+int32_t txn_service_coordinator_epoch(const txn_service *s, const char *txn_id);
+/* A participant answered a marker or prepare for txn_id sent with coordinator_epoch with
+ * TRANSACTION_COORDINATOR_FENCED: a newer coordinator of txn_id's log partition exists.
+ * Returns true when this node stops acting for the partition (its ids are forgotten as in
+ * txn_service_set_led(false), now or as soon as no action is running; the caller drops
+ * every RPC of those ids), false when the request was sent before this node took the
+ * partition in a newer epoch (the caller sends it again, with the current epoch). */
+bool txn_service_fenced(txn_service *s, const char *txn_id, int32_t coordinator_epoch,
+                        int64_t now_ms);
 /* Are txn_id's transactions here (its log partition loaded)? */
 bool txn_service_loaded(const txn_service *s, const char *txn_id);
 /* Kafka's partitioning of the transaction log. */

@@ -157,7 +157,14 @@ static int dec_prepare(rd *r, arena *a, void *unused)
 {
     (void)unused;
     txn_prepare_req q;
-    return txn_prepare_req_decode(r, a, &q);
+    return txn_prepare_req_decode(r, a, &q, 0);
+}
+
+static int dec_prepare_v1(rd *r, arena *a, void *unused)
+{
+    (void)unused;
+    txn_prepare_req q;
+    return txn_prepare_req_decode(r, a, &q, 1);
 }
 
 static int dec_status_resp(rd *r, arena *a, void *unused)
@@ -225,15 +232,33 @@ static void test_inter_messages(void)
     CHECK_EQ_INT(d.markers[0].tps[1].error, 6);
     wr_free(&w);
 
-    txn_prepare_req p = {kslice_cstr("tx"), 99, 1, 3, tps, 0};
+    txn_prepare_req p = {kslice_cstr("tx"), 99, 1, 3, tps, 0, 7};
     wr_init(&w, 64);
-    txn_prepare_req_encode(&w, &p);
+    txn_prepare_req_encode(&w, &p, 0);
     txn_prepare_req pd;
     rd_init(&r, w.p, w.len);
-    CHECK_EQ_INT(txn_prepare_req_decode(&r, &a, &pd), 0);
+    CHECK_EQ_INT(txn_prepare_req_decode(&r, &a, &pd, 0), 0);
     CHECK(kslice_eq_cstr(pd.txn_id, "tx"));
     CHECK_EQ_INT(pd.ntps, 3);
+    CHECK_EQ_INT(pd.coordinator_epoch, -1); /* v0 has none */
     check_prefixes(&w, dec_prepare);
+    size_t v0_len = w.len;
+    wr_free(&w);
+
+    /* BrookPrepareTxn v1: the coordinator epoch follows the producer epoch. */
+    wr_init(&w, 64);
+    txn_prepare_req_encode(&w, &p, 1);
+    CHECK_EQ_INT(w.len, v0_len + 4);
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(txn_prepare_req_decode(&r, &a, &pd, 1), 0);
+    CHECK_EQ_INT(pd.pid, 99);
+    CHECK_EQ_INT(pd.epoch, 1);
+    CHECK_EQ_INT(pd.coordinator_epoch, 7);
+    CHECK_EQ_INT(pd.ntps, 3);
+    CHECK(kslice_eq_cstr(pd.tps[2].topic, "b"));
+    check_prefixes(&w, dec_prepare_v1);
+    rd_init(&r, w.p, w.len);
+    CHECK(txn_prepare_req_decode(&r, &a, &pd, 0) != 0); /* v1 bytes are not v0 */
     wr_free(&w);
 
     txn_status_req s = {99, 1, 0, TXN_OUTCOME_COMMIT, 2};

@@ -274,5 +274,175 @@ static void test_marker_sequences(void)
     pstate_free(&ps);
 }
 
+/* Coordinator epochs (Kafka's ProducerStateEntry.coordinatorEpoch): a producer remembers
+ * the highest coordinator epoch of its markers; an older one is fenced, the same and newer
+ * ones are not; a marker of unknown epoch changes nothing. */
+static void test_coordinator_epoch_rules(void)
+{
+    pstate ps;
+    pstate_init(&ps);
+    aborted_txn a;
+    /* Unknown producer: nothing is fenced. */
+    CHECK(!pstate_coordinator_fenced(&ps, 40, -1));
+    CHECK(!pstate_coordinator_fenced(&ps, 40, 0));
+    /* A producer with data but no marker yet: nothing is fenced either. */
+    rb_header h = hdr_of(40, 0, 0, 1, true);
+    pstate_on_append(&ps, &h, 0);
+    CHECK_EQ_INT(pstate_find(&ps, 40)->coord_epoch, -1);
+    CHECK(!pstate_coordinator_fenced(&ps, 40, 0));
+    /* A COMMIT of coordinator epoch 3 closes the transaction and sets the bar. */
+    CHECK(!pstate_on_end_marker(&ps, 40, 0, true, 3, 1, &a));
+    CHECK_EQ_INT(ps.open_txns, 0);
+    CHECK(pstate_coordinator_fenced(&ps, 40, 2));
+    CHECK(pstate_coordinator_fenced(&ps, 40, -1));
+    CHECK(!pstate_coordinator_fenced(&ps, 40, 3)); /* the same coordinator again */
+    CHECK(!pstate_coordinator_fenced(&ps, 40, 4)); /* a newer one */
+    /* A newer coordinator's marker raises it; an older record never lowers it. */
+    CHECK(!pstate_on_end_marker(&ps, 40, 0, true, 5, 2, &a));
+    CHECK(pstate_coordinator_fenced(&ps, 40, 4));
+    CHECK(!pstate_on_end_marker(&ps, 40, 0, true, 1, 3, &a));
+    CHECK(pstate_coordinator_fenced(&ps, 40, 4));
+    CHECK(!pstate_on_marker(&ps, 40, 0, true, 4, &a)); /* no epoch known: left as it is */
+    CHECK_EQ_INT(pstate_find(&ps, 40)->coord_epoch, 5);
+    /* Per producer. */
+    CHECK(!pstate_coordinator_fenced(&ps, 41, 0));
+    /* An ABORT still reports its aborted range. */
+    h = hdr_of(41, 0, 0, 2, true);
+    pstate_on_append(&ps, &h, 10);
+    CHECK(pstate_on_end_marker(&ps, 41, 0, false, 7, 12, &a));
+    CHECK_EQ_INT(a.first_offset, 10);
+    CHECK_EQ_INT(a.last_offset, 12);
+    CHECK(pstate_coordinator_fenced(&ps, 41, 6));
+
+    /* Snapshots keep it (BPS2)... */
+    uint8_t *buf;
+    size_t len;
+    int64_t off;
+    pstate back;
+    pstate_init(&back);
+    CHECK_EQ_INT(pstate_snapshot_encode(&ps, 13, &buf, &len), 0);
+    CHECK_EQ_INT(pstate_snapshot_decode(&back, buf, len, &off), 0);
+    CHECK(pstate_coordinator_fenced(&back, 40, 4));
+    CHECK(!pstate_coordinator_fenced(&back, 40, 5));
+    CHECK(pstate_coordinator_fenced(&back, 41, 6));
+    free(buf);
+    pstate_free(&back);
+    /* ...and a BPS1 snapshot (before coordinator epochs) still loads, with none known. */
+    wr w;
+    wr_init(&w, 64);
+    wr_u32(&w, 0x42505331u);
+    wr_i64(&w, 99);
+    wr_i32(&w, 1);
+    wr_i64(&w, 40);
+    wr_i16(&w, 0);
+    wr_i8(&w, PS_TXN_NONE);
+    wr_i64(&w, -1);
+    wr_i64(&w, -1);
+    wr_i8(&w, 0);
+    wr_u32(&w, crc32c(0, w.p, w.len));
+    pstate_init(&back);
+    CHECK_EQ_INT(pstate_snapshot_decode(&back, w.p, w.len, &off), 0);
+    CHECK_EQ_INT(off, 99);
+    CHECK(pstate_find(&back, 40) && pstate_find(&back, 40)->coord_epoch == -1);
+    CHECK(!pstate_coordinator_fenced(&back, 40, 0));
+    pstate_free(&back);
+    wr_free(&w);
+
+    /* The control record itself carries the epoch (Kafka's EndTxnMarker). */
+    uint8_t cb[RB_CONTROL_BATCH_SIZE];
+    rb_build_control(cb, 40, 0, RB_CONTROL_COMMIT, 123456, 1000);
+    int32_t ce = 0;
+    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb), &ce), RB_CONTROL_COMMIT);
+    CHECK_EQ_INT(ce, 123456);
+    rb_build_control(cb, 40, 0, RB_CONTROL_ABORT, 0, 1000);
+    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb), &ce), RB_CONTROL_ABORT);
+    CHECK_EQ_INT(ce, 0);
+    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb) - 3, &ce), RB_CONTROL_ABORT); /* short value */
+    CHECK_EQ_INT(ce, -1);
+    pstate_free(&ps);
+}
+
+/* Through the log: a marker of an older coordinator epoch is refused and appends nothing
+ * (the open transaction stays open); the same and newer ones are written. The memory is
+ * rebuilt after a crash from the control batches (with and without a producer snapshot),
+ * after a clean restart from the snapshot, and after a truncation from what is left. */
+static void test_coordinator_epoch_survives_replay(void)
+{
+    snprintf(g_dir, sizeof(g_dir), "/tmp/brook-unit-%d-cepoch", (int)getpid());
+    fs_remove_tree(g_dir);
+    log_config c = {.segment_bytes = 1024, .segment_ms = -1, .retention_bytes = -1,
+                    .retention_ms = -1, .index_interval_bytes = 256};
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        plog *l;
+        int64_t m;
+        if (log_open(g_dir, "t-0", &c, false, 0, &l) != LOG_OK)
+            _exit(1);
+        for (int i = 0; i < 30; i++) /* rolls: snapshots exist */
+            log_put(l, 1, 0, i * 2, 2, false);
+        /* Producer 21: a transaction committed by coordinator epoch 4 (offsets 60, 61). */
+        if (log_put(l, 21, 0, 0, 1, true) != 60 ||
+            log_append_marker(l, 21, 0, true, 4, 1000, &m) != LOG_OK || m != 61)
+            _exit(2);
+        /* Epoch 3 is refused and writes nothing; 4 again and then 6 are written. */
+        if (log_append_marker(l, 21, 0, true, 3, 1000, &m) != LOG_ERR_FENCED ||
+            l->log_end_offset != 62 || l->failed)
+            _exit(3);
+        if (log_append_marker(l, 21, 0, true, 4, 1000, &m) != LOG_OK || m != 62 ||
+            log_append_marker(l, 21, 0, true, 6, 1000, &m) != LOG_OK || m != 63)
+            _exit(4);
+        /* Producer 22: aborted by epoch 2 (64, 65), then a transaction left open (66) that
+         * an epoch-1 marker must not close. */
+        if (log_put(l, 22, 0, 0, 1, true) != 64 ||
+            log_append_marker(l, 22, 0, false, 2, 1000, &m) != LOG_OK || m != 65 ||
+            log_put(l, 22, 0, 1, 1, true) != 66 ||
+            log_append_marker(l, 22, 0, false, 1, 1000, &m) != LOG_ERR_FENCED)
+            _exit(5);
+        if (l->log_end_offset != 67 || log_last_stable_offset(l, 67) != 66 || l->nsegs < 3)
+            _exit(6);
+        _exit(fdatasync(l->segs[l->nsegs - 1]->log_fd) == 0 ? 0 : 7);
+    }
+    int status = -1;
+    waitpid(child, &status, 0);
+    if (!CHECK_EQ_INT(status, 0))
+        return;
+    char snap[320];
+    snprintf(snap, sizeof(snap), "%s/producer.snapshot", g_dir);
+    /* Round 0: crash recovery (snapshot of the last roll + replay); round 1: the same
+     * without any snapshot (whole-log replay); round 2: clean start from the snapshot the
+     * previous close wrote. */
+    for (int round = 0; round < 3; round++) {
+        if (round == 1)
+            CHECK_EQ_INT(unlink(snap), 0);
+        plog *l;
+        if (!CHECK(log_open(g_dir, "t-0", &c, round == 2, 0, &l) == LOG_OK))
+            return;
+        CHECK_EQ_INT(l->log_end_offset, 67);
+        CHECK(pstate_coordinator_fenced(&l->ps, 21, 5));
+        CHECK(!pstate_coordinator_fenced(&l->ps, 21, 6));
+        CHECK(pstate_coordinator_fenced(&l->ps, 22, 1));
+        CHECK(!pstate_coordinator_fenced(&l->ps, 22, 2));
+        CHECK(!pstate_coordinator_fenced(&l->ps, 1, 0)); /* never had a marker */
+        CHECK_EQ_INT(log_last_stable_offset(l, 67), 66);
+        int64_t m;
+        CHECK_EQ_INT(log_append_marker(l, 21, 0, true, 5, 1000, &m), LOG_ERR_FENCED);
+        CHECK_EQ_INT(log_append_marker(l, 22, 0, true, 1, 1000, &m), LOG_ERR_FENCED);
+        CHECK_EQ_INT(l->log_end_offset, 67);
+        if (round < 2) {
+            log_close(l); /* fdatasync'd above only in the child: nothing new to flush */
+            continue;
+        }
+        /* A truncation (a follower's) replays what is left: epoch 6's marker at 63 goes,
+         * epoch 4's stays. */
+        CHECK_EQ_INT(log_truncate(l, 63), LOG_OK);
+        CHECK(pstate_coordinator_fenced(&l->ps, 21, 3));
+        CHECK(!pstate_coordinator_fenced(&l->ps, 21, 4));
+        CHECK(!pstate_coordinator_fenced(&l->ps, 22, 0)); /* its markers are gone too */
+        log_destroy(l);
+    }
+}
+
 TU_MAIN(TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
-        TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash))
+        TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash),
+        TU_CASE(test_coordinator_epoch_rules), TU_CASE(test_coordinator_epoch_survives_replay))

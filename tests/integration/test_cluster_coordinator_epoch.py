@@ -1,0 +1,241 @@
+#!/usr/bin/python3
+"""A transaction coordinator that a participant fences by coordinator epoch stops acting
+(issue: "markers carry the coordinator epoch and participants refuse those from an older
+one"), on a 3-node cluster, on the raw Kafka protocol (raw_kafka.py).
+
+A participant learns a coordinator epoch from the markers written for a producer. Here a
+"newer coordinator" is stood in for by a WriteTxnMarkers sent by hand with a coordinator
+epoch far above any real one; the real coordinator (epoch: its __transaction_state
+partition's leader epoch) is then the replaced one. For a participant led by another node
+(BrookPrepareTxn v1 over the network) and for one led by the coordinator's own node (a
+local call):
+
+1. InitProducerId, AddPartitionsToTxn(P), a transactional batch to P (offset b).
+2. The forged COMMIT marker (coordinator epoch 1000000) to P's leader: written (b+1).
+3. The producer writes again to P (its coordinator still has P in the transaction): b+2,
+   open, the last stable offset stays at b+2.
+4. EndTxn(commit) to the coordinator: its prepare carries its real, older epoch; P
+   refuses it (TRANSACTION_COORDINATOR_FENCED), so the coordinator stops acting for the
+   transactional id's log partition: EndTxn is answered NOT_COORDINATOR (16), later
+   requests COORDINATOR_LOAD_IN_PROGRESS (14), and nothing more is written to P (high
+   watermark b+3, last stable offset b+2, also after a pause), with the node's log saying
+   why. Without coordinator epochs the commit would go through.
+
+The two cases use transactional ids of different __transaction_state partitions (a
+fenced coordinator gives up the whole log partition)."""
+
+import os
+import struct
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from brook_harness import BrokerError, Check, find_brookd, run_main  # noqa: E402
+from cluster_harness import Cluster, metadata, require_cluster_support  # noqa: E402
+from raw_kafka import READ_COMMITTED, READ_UNCOMMITTED, Conn, Reader, record_batch, s16  # noqa: E402
+
+TOPIC = "cce"
+PARTS = 6
+TXN_PARTS = 6
+CONFIG = {"transaction.state.log.num.partitions": TXN_PARTS, "offsets.topic.num.partitions": 3}
+ANSWER_WITHIN = 15.0
+RETRY_FOR = 15.0
+FORGED_EPOCH = 1000000
+
+NONE = 0
+LEADER_NOT_AVAILABLE = 5
+NOT_LEADER_OR_FOLLOWER = 6
+REQUEST_TIMED_OUT = 7
+COORDINATOR_LOAD_IN_PROGRESS = 14
+COORDINATOR_NOT_AVAILABLE = 15
+NOT_COORDINATOR = 16
+CONCURRENT_TRANSACTIONS = 51
+PRODUCE_RETRIABLE = (LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT)
+COORD_RETRIABLE = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS)
+
+T0 = time.monotonic()
+
+
+def log(msg):
+    print(f"[{time.monotonic() - T0:7.2f}s] {msg}", flush=True)
+
+
+def txn_partition(tid):
+    """Brook's (and Kafka's) __transaction_state partition of a transactional id."""
+    h = 0
+    for ch in tid.encode():
+        h = (h * 31 + ch) & 0xFFFFFFFF
+    return (h & 0x7FFFFFFF) % TXN_PARTS
+
+
+def retrying(what, fn, retriable):
+    deadline = time.monotonic() + RETRY_FOR
+    while True:
+        r = fn()
+        err = r[0] if isinstance(r, tuple) else r
+        if err not in retriable or time.monotonic() > deadline:
+            return r
+        log(f"  {what}: retriable error {err}, retrying")
+        time.sleep(0.2)
+
+
+def wait_topic(c, topic, parts, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        views = {}
+        for n in c.nodes:
+            t = metadata(n.bootstrap)["topics"].get(topic)
+            views[n.node_id] = {p: ld for p, (err, ld) in t["partitions"].items()} if t else {}
+        first = views[1]
+        if all(len(v) == parts and set(v.values()) <= {1, 2, 3} and v == first
+               for v in views.values()):
+            return first
+        if time.monotonic() > deadline:
+            raise BrokerError(f"topic {topic} not led alike on every node after {timeout}s: {views}")
+        time.sleep(0.1)
+
+
+def write_marker(conn, pid, epoch, partition, coordinator_epoch):
+    """WriteTxnMarkers v0: one COMMIT marker for TOPIC/partition -> its error code."""
+    body = (struct.pack(">i", 1) + struct.pack(">qhb", pid, epoch, 1) + struct.pack(">i", 1)
+            + s16(TOPIC) + struct.pack(">ii", 1, partition) + struct.pack(">i", coordinator_epoch))
+    r, _ = conn.request(27, 0, body, "WriteTxnMarkers")
+    rd = Reader(r)
+    errs = []
+    for _ in range(rd.take(">i")):
+        rd.take(">q")
+        for _ in range(rd.take(">i")):
+            rd.string()
+            for _ in range(rd.take(">i")):
+                errs.append(rd.take(">ih")[1])
+    return errs[0] if len(errs) == 1 else None
+
+
+def grep_log(path, needle):
+    try:
+        with open(path, "rb") as f:
+            return needle in f.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+
+
+def dump_logs(c, why):
+    print(f"===== {why}: node logs (txn / cluster lines) from {c.tmp} =====", file=sys.stderr)
+    for n in c.nodes:
+        try:
+            with open(n.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            lines = []
+        keep = [ln for ln in lines if "[txn]" in ln or "[cluster]" in ln or "WARN" in ln
+                or "ERROR" in ln]
+        print(f"--- node {n.node_id} ---\n" + "\n".join(keep[-60:]), file=sys.stderr)
+    print("=====", file=sys.stderr, flush=True)
+
+
+def case(ck, c, conns, leaders, tid, coord, p, label):
+    log(f"[{label}] transactional id {tid} (log partition {txn_partition(tid)}), coordinator "
+        f"node {coord}, participant {TOPIC}/{p} led by node {leaders[p]}")
+    xc, pc = conns(coord), conns(leaders[p])
+
+    def offsets():
+        e1, hw = pc.list_offset(TOPIC, p, READ_UNCOMMITTED)
+        e2, lso = pc.list_offset(TOPIC, p, READ_COMMITTED)
+        ck.eq((e1, e2), (NONE, NONE), f"[{label}] ListOffsets errors")
+        return hw, lso
+
+    def produce(seq, value):
+        rb = record_batch(pid, epoch, seq, [value], transactional=True)
+        e, base, _ = retrying("Produce", lambda: pc.produce(TOPIC, p, rb, "Produce",
+                                                            transactional_id=tid),
+                              PRODUCE_RETRIABLE)
+        return e, base
+
+    e, pid, epoch = retrying("InitProducerId", lambda: xc.init_producer_id(tid, 60000, version=1),
+                             COORD_RETRIABLE)
+    ck.eq(e, NONE, f"[{label}] InitProducerId")
+    ck.eq(retrying("AddPartitionsToTxn",
+                   lambda: xc.add_partitions_to_txn(tid, pid, epoch, TOPIC, [p]), ()),
+          {p: NONE}, f"[{label}] AddPartitionsToTxn")
+    e, b = produce(0, b"first")
+    ck.eq(e, NONE, f"[{label}] first transactional batch")
+    ck.eq(write_marker(pc, pid, epoch, p, FORGED_EPOCH), NONE,
+          f"[{label}] the forged newer coordinator's COMMIT marker")
+    ck.eq(produce(1, b"second"), (NONE, b + 2), f"[{label}] second transactional batch")
+    ck.eq(offsets(), (b + 3, b + 2), f"[{label}] (HW, LSO) with the second transaction open")
+
+    t = time.monotonic()
+    e = xc.end_txn(tid, pid, epoch, True)
+    log(f"  EndTxn(commit) -> error {e} after {time.monotonic() - t:.2f}s")
+    ck.eq(e, NOT_COORDINATOR, f"[{label}] EndTxn(commit) of the fenced coordinator")
+    e = xc.end_txn(tid, pid, epoch, True)
+    ck.eq(e, COORDINATOR_LOAD_IN_PROGRESS, f"[{label}] EndTxn again: the log partition is not loaded")
+    ck.eq(offsets(), (b + 3, b + 2), f"[{label}] (HW, LSO) after the refused commit")
+    time.sleep(1.5)
+    ck.eq(offsets(), (b + 3, b + 2), f"[{label}] (HW, LSO) 1.5 s later: nothing retried")
+    ck(grep_log(c.node(coord).log_path, "no longer acting for that partition's transactional ids"),
+       f"[{label}] node {coord}'s log says it stopped acting")
+
+
+def scenario(ck, c):
+    conns_by = {}
+
+    def conns(node_id):
+        if node_id not in conns_by:
+            conns_by[node_id] = Conn(c.node(node_id).bootstrap, client_id=b"brook-cce",
+                                     answer_within=ANSWER_WITHIN)
+        return conns_by[node_id]
+
+    try:
+        ck.eq(conns(1).create_topic(TOPIC, PARTS), NONE, f"CreateTopics {TOPIC}")
+        leaders = wait_topic(c, TOPIC, PARTS)
+        log(f"{TOPIC} leaders {leaders}")
+        remote = local = None
+        for i in range(400):
+            tid = f"cce-{i}"
+            err, node, _ = retrying("FindCoordinator", lambda: conns(1).find_coordinator(tid, 1),
+                                    (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE))
+            if err:
+                continue
+            other = [p for p in sorted(leaders) if leaders[p] != node]
+            same = [p for p in sorted(leaders) if leaders[p] == node]
+            if remote is None and other:
+                remote = (tid, node, other[0])
+            elif (local is None and same and remote is not None
+                  and txn_partition(tid) != txn_partition(remote[0])):
+                local = (tid, node, same[0])
+            if remote and local:
+                break
+        ck(remote is not None and local is not None,
+           "transactional ids with a remote and a local participant")
+        case(ck, c, conns, leaders, *remote, "remote participant")
+        case(ck, c, conns, leaders, *local, "local participant")
+    finally:
+        for conn in conns_by.values():
+            conn.close()
+
+
+def main():
+    brookd = find_brookd()
+    require_cluster_support(brookd)
+    ck = Check("cluster_coordinator_epoch")
+    c = Cluster(3, config=dict(CONFIG), name="cce")
+    try:
+        t0 = time.monotonic()
+        with c:
+            log(f"cluster ready in {time.monotonic() - t0:.1f}s ({c.tmp})")
+            try:
+                scenario(ck, c)
+            except BaseException:
+                dump_logs(c, "cluster_coordinator_epoch failed")
+                raise
+    finally:
+        c.close()
+    log(f"total {time.monotonic() - T0:.1f}s")
+    ck.done()
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
