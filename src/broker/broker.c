@@ -31,6 +31,7 @@ void broker_on_progress(broker *b)
 
 void broker_forget_partition(broker *b, partition *p)
 {
+    b->route_gen++;
     replica_forget_partition(b, p);
     produce_forget_partition(b, p);
     fetch_forget_partition(b, p);

@@ -45,6 +45,10 @@ typedef struct broker {
     topic_defaults tdefaults;
     uv_prepare_t prepare;
     uint64_t prepare_append_gen; /* store_append_gen when on_prepare last woke fetches */
+    /* Bumped whenever which partitions exist or which this node leads may have changed
+     * (a new cluster view, topic changes, replication roles): lookups cached under an
+     * older value are redone (h_fetch.c). */
+    uint64_t route_gen;
     uv_timer_t retention_timer;
     uv_timer_t txn_timer;
     txn_service txn;

@@ -649,6 +649,7 @@ static void on_view(void *ctx, cluster_view *v)
     cluster_view *old = b->view;
     cv_ref(v);
     b->view = v;
+    b->route_gen++;
     point_peers(b, old, v);
     if (v->registered) {
         reconcile_topics(b, v);
@@ -782,6 +783,7 @@ void cluster_stop(broker *b)
     }
     cv_unref(b->view);
     b->view = NULL;
+    b->route_gen++;
 }
 
 /* ---------------- topic changes through ZooKeeper ---------------- */

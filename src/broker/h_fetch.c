@@ -2,6 +2,7 @@
  * Consumers only ever see offsets below the high watermark: in sync mode that is the
  * durable end, so a record is never served before it is acknowledged-safe. */
 #include <stdlib.h>
+#include <string.h>
 #include <utlist.h>
 
 #include "base/assert.h"
@@ -12,10 +13,21 @@
 #include "proto/errors.h"
 #include "proto/msgs.h"
 
+/* One partition's leader lookup, kept while b->route_gen stays what it was: a follower's
+ * fetch names every partition it follows (a hundred with the internal topics) and is
+ * looked at several times (its progress, readiness, the answer, each wake-up). */
+typedef struct fetch_slot {
+    uint64_t gen; /* b->route_gen + 1 when filled; 0: empty */
+    partition *p;
+    int32_t epoch;
+    int16_t err;
+} fetch_slot;
+
 typedef struct fetch_op {
     struct fetch_op *prev, *next; /* b->fetches (utlist DL): arrival order */
     req_ctx *c;
     fetch_req q;
+    fetch_slot *slots; /* one per partition of q, in order (request arena) */
     uv_timer_t *timer; /* malloc'd: libuv owns it until its close callback */
 } fetch_op;
 
@@ -23,11 +35,9 @@ typedef struct fetch_op {
  * passes KIP-320 fencing; otherwise NULL with *err set (UNKNOWN_TOPIC_OR_PARTITION,
  * NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_LEADER_EPOCH, FENCED_LEADER_EPOCH).
  * Fetch and OffsetForLeaderEpoch share it. */
-static partition *led_partition_at_epoch(broker *b, kslice topic, int32_t index,
-                                         int32_t current_leader_epoch, int16_t *err)
+static partition *at_epoch(partition *p, int32_t epoch, int32_t current_leader_epoch,
+                           int16_t *err)
 {
-    int32_t epoch;
-    partition *p = broker_led_partition(b, topic, index, err, &epoch);
     if (!p)
         return NULL;
     if (current_leader_epoch > epoch) {
@@ -41,6 +51,27 @@ static partition *led_partition_at_epoch(broker *b, kslice topic, int32_t index,
     return p;
 }
 
+static partition *led_partition_at_epoch(broker *b, kslice topic, int32_t index,
+                                         int32_t current_leader_epoch, int16_t *err)
+{
+    int32_t epoch;
+    partition *p = broker_led_partition(b, topic, index, err, &epoch);
+    return at_epoch(p, epoch, current_leader_epoch, err);
+}
+
+/* led_partition_at_epoch for the flat-th partition of a fetch, through its slot. */
+static partition *fetch_led(broker *b, fetch_op *op, int flat, kslice topic, int32_t index,
+                            int32_t current_leader_epoch, int16_t *err)
+{
+    fetch_slot *s = &op->slots[flat];
+    if (s->gen != b->route_gen + 1) {
+        s->p = broker_led_partition(b, topic, index, &s->err, &s->epoch);
+        s->gen = b->route_gen + 1;
+    }
+    *err = s->err;
+    return at_epoch(s->p, s->epoch, current_leader_epoch, err);
+}
+
 /* The partition a fetch entry names, or NULL with an error code set in fp.
  * A v12+ fetcher names the epoch of the last batch it holds (LastFetchedEpoch). When our
  * history says that epoch ended before its fetch offset, or that we never had it, its log
@@ -48,12 +79,13 @@ static partition *led_partition_at_epoch(broker *b, kslice topic, int32_t index,
  * fp->diverging_epoch gets the largest epoch we know at or below its epoch and where it
  * ends here, so it can truncate; such a partition is answered at once and gets no
  * records. */
-static partition *fetch_target(broker *b, const fetch_topic *ft, fetch_part *fp, bool *diverged)
+static partition *fetch_target(broker *b, fetch_op *op, int flat, const fetch_topic *ft,
+                               fetch_part *fp, bool *diverged)
 {
     *diverged = false;
     fp->diverging_epoch = (fetch_epoch_end){-1, -1};
-    partition *p = led_partition_at_epoch(b, ft->name, fp->index, fp->current_leader_epoch,
-                                          &fp->error_code);
+    partition *p = fetch_led(b, op, flat, ft->name, fp->index, fp->current_leader_epoch,
+                             &fp->error_code);
     if (!p)
         return NULL;
     /* Below the log start is out of range whether or not the logs diverge. */
@@ -99,15 +131,17 @@ static int64_t fetch_upper(broker *b, const fetch_req *q, partition *p)
 /* Whether this fetch is to be answered now: min_bytes are ready, or some partition must
  * be answered at once (error). Stops at the first that decides it: a follower's fetch
  * lists every partition it follows (the internal topics: a hundred). */
-static bool fetch_ready(broker *b, fetch_req *q)
+static bool fetch_ready(broker *b, fetch_op *op)
 {
+    fetch_req *q = &op->q;
     uint64_t total = 0;
     uint64_t min_bytes = (uint64_t)(q->min_bytes > 0 ? q->min_bytes : 1);
+    int flat = 0;
     for (int32_t i = 0; i < q->ntopics; i++)
-        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+        for (int32_t k = 0; k < q->topics[i].nparts; k++, flat++) {
             fetch_part *fp = &q->topics[i].parts[k];
             bool diverged;
-            partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
+            partition *p = fetch_target(b, op, flat, &q->topics[i], fp, &diverged);
             if (!p || diverged || fp->error_code != KERR_NONE)
                 return true;
             total += log_bytes_between(p->log, fp->fetch_offset, fetch_upper(b, q, p));
@@ -143,19 +177,21 @@ static void fill_aborted(partition *p, fetch_part *fp, const uint8_t *data, size
 }
 
 /* Reads every partition's data and sends the response. */
-static void fetch_reply(req_ctx *c, fetch_req *q)
+static void fetch_reply(req_ctx *c, fetch_op *op)
 {
+    fetch_req *q = &op->q;
     broker *b = c->b;
+    int flat = 0;
     arena *a = &c->nr->arena;
     size_t budget = q->max_bytes > 0 ? (size_t)q->max_bytes : 0;
     bool have_data = false;
     for (int32_t i = 0; i < q->ntopics; i++)
-        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+        for (int32_t k = 0; k < q->topics[i].nparts; k++, flat++) {
             fetch_part *fp = &q->topics[i].parts[k];
             fp->records = NULL;
             fp->records_len = 0;
             bool diverged;
-            partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
+            partition *p = fetch_target(b, op, flat, &q->topics[i], fp, &diverged);
             if (p && fp->error_code != KERR_NONE)
                 p = NULL; /* refused for this follower (replica_leader_fetch) */
             if (p) {
@@ -214,18 +250,20 @@ static void fetch_on_timeout(uv_timer_t *t)
     fetch_op *op = t->data;
     broker *b = op->c->b;
     fetch_unpark(b, op);
-    fetch_reply(op->c, &op->q);
+    fetch_reply(op->c, op);
 }
 
 /* A follower's fetch reports what it holds durably (its fetch offsets): tell each
  * partition's replication state once, then answer whatever waits on a high watermark. */
-static void follower_progress(broker *b, fetch_req *q)
+static void follower_progress(broker *b, fetch_op *op)
 {
+    fetch_req *q = &op->q;
+    int flat = 0;
     for (int32_t i = 0; i < q->ntopics; i++)
-        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+        for (int32_t k = 0; k < q->topics[i].nparts; k++, flat++) {
             fetch_part *fp = &q->topics[i].parts[k];
             bool diverged;
-            partition *p = fetch_target(b, &q->topics[i], fp, &diverged);
+            partition *p = fetch_target(b, op, flat, &q->topics[i], fp, &diverged);
             if (!p || diverged)
                 continue;
             fp->error_code = replica_leader_fetch(b, p, q->replica_id, fp->current_leader_epoch,
@@ -245,11 +283,20 @@ void handle_fetch(req_ctx *c)
     for (int32_t i = 0; i < op->q.ntopics; i++)
         for (int32_t k = 0; k < op->q.topics[i].nparts; k++)
             cluster_refresh_if_unknown(b, op->q.topics[i].name, op->q.topics[i].parts[k].index);
+    int32_t nparts = 0;
+    for (int32_t i = 0; i < op->q.ntopics; i++)
+        nparts += op->q.topics[i].nparts;
+    op->slots = arena_alloc(&c->nr->arena, sizeof(fetch_slot) * (size_t)(nparts > 0 ? nparts : 1));
+    if (!op->slots) {
+        broker_reply_malformed(c, "Fetch");
+        return;
+    }
+    memset(op->slots, 0, sizeof(fetch_slot) * (size_t)(nparts > 0 ? nparts : 1));
     if (op->q.replica_id >= 0)
-        follower_progress(b, &op->q);
+        follower_progress(b, op);
     int32_t wait = op->q.max_wait_ms;
-    if (wait <= 0 || b->stopping || fetch_ready(b, &op->q)) {
-        fetch_reply(c, &op->q);
+    if (wait <= 0 || b->stopping || fetch_ready(b, op)) {
+        fetch_reply(c, op);
         return;
     }
     if (wait > BROOK_FETCH_MAX_WAIT_MS)
@@ -257,7 +304,7 @@ void handle_fetch(req_ctx *c)
     op->c = c;
     op->timer = malloc(sizeof(uv_timer_t));
     if (!op->timer) {
-        fetch_reply(c, &op->q);
+        fetch_reply(c, op);
         return;
     }
     uv_timer_init(b->loop, op->timer);
@@ -272,9 +319,9 @@ void fetch_on_progress(broker *b)
     fetch_op *op = b->fetches;
     while (op) {
         fetch_op *next = op->next;
-        if (fetch_ready(b, &op->q)) {
+        if (fetch_ready(b, op)) {
             fetch_unpark(b, op);
-            fetch_reply(op->c, &op->q);
+            fetch_reply(op->c, op);
         }
         op = next;
     }
@@ -293,7 +340,7 @@ void fetch_drain(broker *b)
     while (b->fetches) {
         fetch_op *op = b->fetches;
         fetch_unpark(b, op);
-        fetch_reply(op->c, &op->q);
+        fetch_reply(op->c, op);
     }
 }
 

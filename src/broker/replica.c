@@ -141,6 +141,7 @@ static rpart *rpart_get(broker *b, partition *p, const char *topic, int32_t inde
     p->replicated = true;
     p->repl_leading = false;
     p->repl_hw = 0;
+    b->route_gen++;
     struct replica_glue *g = glue(b);
     HASH_ADD_PTR(g->parts, p, r);
     return r;
@@ -184,6 +185,7 @@ static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t stat
         LOG_INFO("repl", "%s-%d: named leader in epoch %d, which this log has seen before a "
                  "restart; waiting for a new epoch", r->topic, r->index, cp->leader_epoch);
         r->p->repl_leading = false;
+        b->route_gen++;
         coordinators_follow(b, r, false);
         return;
     }
@@ -196,6 +198,7 @@ static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t stat
                                       state_version, l->log_end_offset, local_durable(b, r->p),
                                       r->rp.hw, now_ms());
     r->p->repl_leading = true;
+    b->route_gen++;
     apply_out(b, r, out);
     coordinators_follow(b, r, true);
 }
@@ -213,6 +216,7 @@ static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version
         LOG_INFO("repl", "%s-%d: no longer leader (leader %d, epoch %d)", r->topic, r->index,
                  cp->leader, cp->leader_epoch);
         r->p->repl_leading = false;
+        b->route_gen++;
         /* Produces waiting for replication here can no longer be promised. */
         produce_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
     }

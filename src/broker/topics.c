@@ -42,6 +42,7 @@ static int open_partitions(broker *b, topic *t, int32_t from, int32_t to)
     if (!parts)
         return -1;
     t->parts = parts;
+    b->route_gen++;
     int64_t now = clock_wall_ms();
     for (int32_t i = from; i < to; i++) {
         if (store_partition_open(b->store, t->name, i, &t->logcfg, now, &t->parts[i]) != 0 ||
@@ -171,6 +172,7 @@ int16_t broker_topic_add_partitions(broker *b, topic *t, int32_t count, bool val
         for (int32_t i = old; i < count; i++)
             store_partition_drop(b->store, t->parts[i]);
         t->npartitions = old;
+        b->route_gen++;
         *msg = "cannot persist the topic registry";
         return KERR_KAFKA_STORAGE_ERROR;
     }
