@@ -43,6 +43,57 @@ static void rd_tags_with(rd *r, tag_fn fn, void *ctx)
     }
 }
 
+static void *arena_elems(arena *a, int32_t n, size_t size)
+{
+    return n > 0 ? arena_alloc(a, size * (size_t)n) : NULL;
+}
+
+/* Reads the length of an array that is not nullable, each element taking at least min bytes,
+ * into n and allocates its elements in the arena into elems. False for a short, lying or null
+ * length, or when the arena is spent. */
+#define RD_ARRAY_ALLOC(r, a, min, n, elems)                                                    \
+    (((n) = rd_array((r), (min))) >= 0 &&                                                      \
+     (((elems) = arena_elems((a), (n), sizeof(*(elems)))) != NULL || (n) == 0))
+
+/* Most partition-level messages group their partitions by topic: an array of topics, each a
+ * name, an array of partitions and a tag buffer (every topic struct being {name, nparts,
+ * parts}). These define, for one pair of topic and partition types, the static functions
+ * that walk that array; each partition, its own tag buffer included, is read or written by
+ * the function passed in, which returns non-zero to stop a decode. topic_min and part_min are
+ * the smallest encodings of a topic and a partition, for the array length checks. */
+#define DEFINE_TOPICS_DECODE(fn, topic_t, part_t)                                              \
+    static int fn(rd *r, int16_t v, arena *a, size_t topic_min, size_t part_min, int32_t *n,  \
+                  topic_t **topics, int (*part)(rd *, int16_t, arena *, part_t *))             \
+    {                                                                                          \
+        if (!RD_ARRAY_ALLOC(r, a, topic_min, *n, *topics))                                     \
+            return -1;                                                                         \
+        for (int32_t i = 0; i < *n && !r->err; i++) {                                          \
+            topic_t *t = &(*topics)[i];                                                        \
+            t->name = rd_str(r);                                                               \
+            if (!RD_ARRAY_ALLOC(r, a, part_min, t->nparts, t->parts))                          \
+                return -1;                                                                     \
+            for (int32_t p = 0; p < t->nparts && !r->err; p++)                                 \
+                if (part(r, v, a, &t->parts[p]) != 0)                                          \
+                    return -1;                                                                 \
+            rd_tags(r);                                                                        \
+        }                                                                                      \
+        return 0;                                                                              \
+    }
+
+#define DEFINE_TOPICS_ENCODE(fn, topic_t, part_t)                                              \
+    static void fn(wr *w, int16_t v, int32_t n, const topic_t *topics,                         \
+                   void (*part)(wr *, int16_t, const part_t *))                                \
+    {                                                                                          \
+        wr_array(w, n);                                                                        \
+        for (int32_t i = 0; i < n; i++) {                                                      \
+            wr_str(w, topics[i].name);                                                         \
+            wr_array(w, topics[i].nparts);                                                     \
+            for (int32_t p = 0; p < topics[i].nparts; p++)                                     \
+                part(w, v, &topics[i].parts[p]);                                               \
+            wr_tags(w);                                                                        \
+        }                                                                                      \
+    }
+
 /* ---------------- ApiVersions ---------------- */
 
 int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q)
@@ -157,60 +208,46 @@ void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m)
 
 /* ---------------- Produce ---------------- */
 
+DEFINE_TOPICS_DECODE(produce_topics_decode, produce_topic, produce_part)
+DEFINE_TOPICS_ENCODE(produce_topics_encode, produce_topic, produce_part)
+
+static int produce_part_decode(rd *r, int16_t v, arena *a, produce_part *pp)
+{
+    pp->index = rd_i32(r);
+    pp->records = rd_bytes(r);
+    pp->base_offset = -1;
+    pp->log_append_time = -1;
+    pp->log_start_offset = -1;
+    rd_tags(r);
+    return 0;
+}
+
 int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q)
 {
-    BROOK_UNUSED(v);
     q->transactional_id = rd_str(r);
     q->acks = rd_i16(r);
     q->timeout_ms = rd_i32(r);
-    q->ntopics = rd_array(r, 6);
-    if (q->ntopics < 0)
-        return -1; /* a null topic list is malformed */
-    q->topics = ARENA_ARRAY(a, produce_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
+    /* a null topic or partition list is malformed */
+    if (produce_topics_decode(r, v, a, 6, 8, &q->ntopics, &q->topics, produce_part_decode) != 0)
         return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        produce_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->nparts = rd_array(r, 8);
-        if (t->nparts < 0)
-            return -1;
-        t->parts = ARENA_ARRAY(a, produce_part, t->nparts);
-        if (t->nparts > 0 && !t->parts)
-            return -1;
-        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
-            t->parts[p].index = rd_i32(r);
-            t->parts[p].records = rd_bytes(r);
-            t->parts[p].base_offset = -1;
-            t->parts[p].log_append_time = -1;
-            t->parts[p].log_start_offset = -1;
-            rd_tags(r);
-        }
-        rd_tags(r);
-    }
     rd_tags(r);
     return decode_done(r);
 }
 
+static void produce_part_encode(wr *w, int16_t v, const produce_part *pp)
+{
+    wr_i32(w, pp->index);
+    wr_i16(w, pp->error_code);
+    wr_i64(w, pp->base_offset);
+    wr_i64(w, pp->log_append_time);
+    if (v >= 5)
+        wr_i64(w, pp->log_start_offset);
+    wr_tags(w);
+}
+
 void produce_resp_encode(wr *w, int16_t v, const produce_req *q)
 {
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const produce_topic *t = &q->topics[i];
-        wr_str(w, t->name);
-        wr_array(w, t->nparts);
-        for (int32_t p = 0; p < t->nparts; p++) {
-            const produce_part *pp = &t->parts[p];
-            wr_i32(w, pp->index);
-            wr_i16(w, pp->error_code);
-            wr_i64(w, pp->base_offset);
-            wr_i64(w, pp->log_append_time);
-            if (v >= 5)
-                wr_i64(w, pp->log_start_offset);
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
+    produce_topics_encode(w, v, q->ntopics, q->topics, produce_part_encode);
     wr_i32(w, 0); /* throttle_time_ms */
     wr_tags(w);
 }
@@ -226,6 +263,29 @@ static bool fetch_req_tag(void *ctx, uint32_t tag, rd *f)
         return false;
     q->cluster_id = rd_str(f);
     return true;
+}
+
+DEFINE_TOPICS_DECODE(fetch_topics_decode, fetch_topic, fetch_part)
+DEFINE_TOPICS_ENCODE(fetch_topics_encode, fetch_topic, fetch_part)
+
+static int fetch_part_decode(rd *r, int16_t v, arena *a, fetch_part *fp)
+{
+    fp->index = rd_i32(r);
+    fp->current_leader_epoch = v >= 9 ? rd_i32(r) : -1;
+    fp->fetch_offset = rd_i64(r);
+    fp->last_fetched_epoch = v >= 12 ? rd_i32(r) : -1;
+    fp->log_start_offset = v >= 5 ? rd_i64(r) : -1;
+    fp->partition_max_bytes = rd_i32(r);
+    fp->error_code = 0;
+    fp->naborted = -1;
+    fp->aborted = NULL;
+    fp->records = NULL;
+    fp->records_len = 0;
+    fp->high_watermark = fp->last_stable_offset = fp->resp_log_start_offset = -1;
+    fp->diverging_epoch = (fetch_epoch_end){-1, -1};
+    fp->current_leader = (fetch_leader){-1, -1};
+    rd_tags(r); /* ReplicaDirectoryId (tag 0) is v17+ */
+    return 0;
 }
 
 int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
@@ -246,41 +306,9 @@ int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
         q->session_id = rd_i32(r);
         q->session_epoch = rd_i32(r);
     }
-    q->ntopics = rd_array(r, topic_min);
-    if (q->ntopics < 0)
+    if (fetch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics,
+                            fetch_part_decode) != 0)
         return -1;
-    q->topics = ARENA_ARRAY(a, fetch_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
-        return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        fetch_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->nparts = rd_array(r, part_min);
-        if (t->nparts < 0)
-            return -1;
-        t->parts = ARENA_ARRAY(a, fetch_part, t->nparts);
-        if (t->nparts > 0 && !t->parts)
-            return -1;
-        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
-            fetch_part *fp = &t->parts[p];
-            fp->index = rd_i32(r);
-            fp->current_leader_epoch = v >= 9 ? rd_i32(r) : -1;
-            fp->fetch_offset = rd_i64(r);
-            fp->last_fetched_epoch = v >= 12 ? rd_i32(r) : -1;
-            fp->log_start_offset = v >= 5 ? rd_i64(r) : -1;
-            fp->partition_max_bytes = rd_i32(r);
-            fp->error_code = 0;
-            fp->naborted = -1;
-            fp->aborted = NULL;
-            fp->records = NULL;
-            fp->records_len = 0;
-            fp->high_watermark = fp->last_stable_offset = fp->resp_log_start_offset = -1;
-            fp->diverging_epoch = (fetch_epoch_end){-1, -1};
-            fp->current_leader = (fetch_leader){-1, -1};
-            rd_tags(r); /* ReplicaDirectoryId (tag 0) is v17+ */
-        }
-        rd_tags(r);
-    }
     if (v >= 7) {
         int32_t nf = rd_array(r, topic_min);
         for (int32_t i = 0; i < nf && !r->err; i++) {
@@ -319,6 +347,27 @@ static void wr_fetch_part_tags(wr *w, const fetch_part *fp)
     }
 }
 
+/* A partition of the answer (the response fields of a fetch_part). */
+static void fetch_resp_part_encode(wr *w, int16_t v, const fetch_part *fp)
+{
+    wr_i32(w, fp->index);
+    wr_i16(w, fp->error_code);
+    wr_i64(w, fp->high_watermark);
+    wr_i64(w, fp->last_stable_offset);
+    if (v >= 5)
+        wr_i64(w, fp->resp_log_start_offset);
+    wr_array(w, fp->naborted);
+    for (int32_t k = 0; k < fp->naborted; k++) {
+        wr_i64(w, fp->aborted[k].producer_id);
+        wr_i64(w, fp->aborted[k].first_offset);
+        wr_tags(w);
+    }
+    if (v >= 11)
+        wr_i32(w, -1); /* preferred read replica */
+    wr_bytes(w, (kslice){fp->records, fp->records ? fp->records_len : 0});
+    wr_fetch_part_tags(w, fp);
+}
+
 void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
 {
     wr_i32(w, 0); /* throttle */
@@ -326,32 +375,7 @@ void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
         wr_i16(w, error_code);
         wr_i32(w, 0); /* session id: Brook keeps no fetch sessions */
     }
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const fetch_topic *t = &q->topics[i];
-        wr_str(w, t->name);
-        wr_array(w, t->nparts);
-        for (int32_t p = 0; p < t->nparts; p++) {
-            const fetch_part *fp = &t->parts[p];
-            wr_i32(w, fp->index);
-            wr_i16(w, fp->error_code);
-            wr_i64(w, fp->high_watermark);
-            wr_i64(w, fp->last_stable_offset);
-            if (v >= 5)
-                wr_i64(w, fp->resp_log_start_offset);
-            wr_array(w, fp->naborted);
-            for (int32_t k = 0; k < fp->naborted; k++) {
-                wr_i64(w, fp->aborted[k].producer_id);
-                wr_i64(w, fp->aborted[k].first_offset);
-                wr_tags(w);
-            }
-            if (v >= 11)
-                wr_i32(w, -1); /* preferred read replica */
-            wr_bytes(w, (kslice){fp->records, fp->records ? fp->records_len : 0});
-            wr_fetch_part_tags(w, fp);
-        }
-        wr_tags(w);
-    }
+    fetch_topics_encode(w, v, q->ntopics, q->topics, fetch_resp_part_encode);
     wr_tags(w);
 }
 
@@ -372,6 +396,21 @@ static uint32_t uvarint_size(uint32_t v)
     return n;
 }
 
+/* A partition of the request (the request fields of a fetch_part). */
+static void fetch_req_part_encode(wr *w, int16_t v, const fetch_part *fp)
+{
+    wr_i32(w, fp->index);
+    if (v >= 9)
+        wr_i32(w, fp->current_leader_epoch);
+    wr_i64(w, fp->fetch_offset);
+    if (v >= 12)
+        wr_i32(w, fp->last_fetched_epoch);
+    if (v >= 5)
+        wr_i64(w, fp->log_start_offset);
+    wr_i32(w, fp->partition_max_bytes);
+    wr_tags(w);
+}
+
 void fetch_req_encode(wr *w, int16_t v, const fetch_req *q)
 {
     BROOK_ASSERT(v >= FETCH_CLIENT_MIN_V && v <= FETCH_CLIENT_MAX_V);
@@ -385,26 +424,7 @@ void fetch_req_encode(wr *w, int16_t v, const fetch_req *q)
         wr_i32(w, q->session_id);
         wr_i32(w, q->session_epoch);
     }
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const fetch_topic *t = &q->topics[i];
-        wr_str(w, t->name);
-        wr_array(w, t->nparts);
-        for (int32_t p = 0; p < t->nparts; p++) {
-            const fetch_part *fp = &t->parts[p];
-            wr_i32(w, fp->index);
-            if (v >= 9)
-                wr_i32(w, fp->current_leader_epoch);
-            wr_i64(w, fp->fetch_offset);
-            if (v >= 12)
-                wr_i32(w, fp->last_fetched_epoch);
-            if (v >= 5)
-                wr_i64(w, fp->log_start_offset);
-            wr_i32(w, fp->partition_max_bytes);
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
+    fetch_topics_encode(w, v, q->ntopics, q->topics, fetch_req_part_encode);
     if (v >= 7)
         wr_array(w, 0); /* ForgottenTopicsData: no fetch sessions, nothing to forget */
     if (v >= 11)
@@ -441,6 +461,8 @@ static bool fetch_resp_part_tag(void *ctx, uint32_t tag, rd *f)
     default: return false;
     }
 }
+
+DEFINE_TOPICS_DECODE(fetch_resp_topics_decode, fetch_resp_topic, fetch_resp_part)
 
 static int fetch_resp_part_decode(rd *r, int16_t v, arena *a, fetch_resp_part *p)
 {
@@ -481,145 +503,106 @@ int fetch_resp_decode(rd *r, int16_t v, arena *a, fetch_resp *out)
         out->error_code = rd_i16(r);
         out->session_id = rd_i32(r);
     }
-    out->ntopics = rd_array(r, topic_min);
-    if (out->ntopics < 0)
-        return -1; /* short, lying, or null: Responses is not nullable */
-    out->topics = ARENA_ARRAY(a, fetch_resp_topic, out->ntopics);
-    if (out->ntopics > 0 && !out->topics)
+    /* Short, lying, or null: Responses is not nullable, nor a topic's partition list. */
+    if (fetch_resp_topics_decode(r, v, a, topic_min, part_min, &out->ntopics, &out->topics,
+                                 fetch_resp_part_decode) != 0)
         return -1;
-    for (int32_t i = 0; i < out->ntopics && !r->err; i++) {
-        fetch_resp_topic *t = &out->topics[i];
-        t->name = rd_str(r);
-        t->nparts = rd_array(r, part_min);
-        if (t->name.len < 0 || t->nparts < 0)
-            return -1; /* neither the name nor the partition list is nullable */
-        t->parts = ARENA_ARRAY(a, fetch_resp_part, t->nparts);
-        if (t->nparts > 0 && !t->parts)
-            return -1;
-        for (int32_t p = 0; p < t->nparts && !r->err; p++)
-            if (fetch_resp_part_decode(r, v, a, &t->parts[p]) != 0)
-                return -1;
-        rd_tags(r);
-    }
     rd_tags(r); /* NodeEndpoints (tag 0) is v16+ */
     if (r->err || rd_remaining(r) != 0)
         return -1;
+    for (int32_t i = 0; i < out->ntopics; i++)
+        if (out->topics[i].name.len < 0)
+            return -1; /* nor a topic's name */
     return 0;
 }
 
 /* ---------------- OffsetForLeaderEpoch ---------------- */
+
+DEFINE_TOPICS_DECODE(leaderepoch_topics_decode, leaderepoch_topic, leaderepoch_part)
+DEFINE_TOPICS_ENCODE(leaderepoch_topics_encode, leaderepoch_topic, leaderepoch_part)
+
+static int leaderepoch_part_decode(rd *r, int16_t v, arena *a, leaderepoch_part *lp)
+{
+    lp->index = rd_i32(r);
+    lp->current_leader_epoch = v >= 2 ? rd_i32(r) : -1;
+    lp->leader_epoch = rd_i32(r);
+    lp->error_code = 0;
+    lp->resp_leader_epoch = -1;
+    lp->end_offset = -1;
+    rd_tags(r);
+    return 0;
+}
 
 int leaderepoch_req_decode(rd *r, int16_t v, arena *a, leaderepoch_req *q)
 {
     size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
     size_t part_min = 4 + (v >= 2 ? 4 : 0) + 4 + (r->flex ? 1 : 0);
     q->replica_id = v >= 3 ? rd_i32(r) : -2;
-    q->ntopics = rd_array(r, topic_min);
-    if (q->ntopics < 0)
+    if (leaderepoch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics,
+                                  leaderepoch_part_decode) != 0)
         return -1;
-    q->topics = ARENA_ARRAY(a, leaderepoch_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
-        return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        leaderepoch_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->nparts = rd_array(r, part_min);
-        if (t->nparts < 0)
-            return -1;
-        t->parts = ARENA_ARRAY(a, leaderepoch_part, t->nparts);
-        if (t->nparts > 0 && !t->parts)
-            return -1;
-        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
-            leaderepoch_part *lp = &t->parts[p];
-            lp->index = rd_i32(r);
-            lp->current_leader_epoch = v >= 2 ? rd_i32(r) : -1;
-            lp->leader_epoch = rd_i32(r);
-            lp->error_code = 0;
-            lp->resp_leader_epoch = -1;
-            lp->end_offset = -1;
-            rd_tags(r);
-        }
-        rd_tags(r);
-    }
     rd_tags(r);
     return decode_done(r);
+}
+
+static void leaderepoch_part_encode(wr *w, int16_t v, const leaderepoch_part *lp)
+{
+    wr_i16(w, lp->error_code); /* the error comes before the partition here */
+    wr_i32(w, lp->index);
+    if (v >= 1)
+        wr_i32(w, lp->resp_leader_epoch);
+    wr_i64(w, lp->end_offset);
+    wr_tags(w);
 }
 
 void leaderepoch_resp_encode(wr *w, int16_t v, const leaderepoch_req *q)
 {
     if (v >= 2)
         wr_i32(w, 0); /* throttle */
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const leaderepoch_topic *t = &q->topics[i];
-        wr_str(w, t->name);
-        wr_array(w, t->nparts);
-        for (int32_t p = 0; p < t->nparts; p++) {
-            const leaderepoch_part *lp = &t->parts[p];
-            wr_i16(w, lp->error_code); /* the error comes before the partition here */
-            wr_i32(w, lp->index);
-            if (v >= 1)
-                wr_i32(w, lp->resp_leader_epoch);
-            wr_i64(w, lp->end_offset);
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
+    leaderepoch_topics_encode(w, v, q->ntopics, q->topics, leaderepoch_part_encode);
     wr_tags(w);
 }
 
 /* ---------------- ListOffsets ---------------- */
 
+DEFINE_TOPICS_DECODE(listoffsets_topics_decode, listoffsets_topic, listoffsets_part)
+DEFINE_TOPICS_ENCODE(listoffsets_topics_encode, listoffsets_topic, listoffsets_part)
+
+static int listoffsets_part_decode(rd *r, int16_t v, arena *a, listoffsets_part *lp)
+{
+    lp->index = rd_i32(r);
+    lp->timestamp = rd_i64(r);
+    lp->resp_timestamp = -1;
+    lp->offset = -1;
+    rd_tags(r);
+    return 0;
+}
+
 int listoffsets_req_decode(rd *r, int16_t v, arena *a, listoffsets_req *q)
 {
     q->replica_id = rd_i32(r);
     q->isolation_level = v >= 2 ? rd_i8(r) : 0;
-    q->ntopics = rd_array(r, 6);
-    if (q->ntopics < 0)
+    if (listoffsets_topics_decode(r, v, a, 6, 12, &q->ntopics, &q->topics,
+                                  listoffsets_part_decode) != 0)
         return -1;
-    q->topics = ARENA_ARRAY(a, listoffsets_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
-        return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        listoffsets_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->nparts = rd_array(r, 12);
-        if (t->nparts < 0)
-            return -1;
-        t->parts = ARENA_ARRAY(a, listoffsets_part, t->nparts);
-        if (t->nparts > 0 && !t->parts)
-            return -1;
-        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
-            t->parts[p].index = rd_i32(r);
-            t->parts[p].timestamp = rd_i64(r);
-            t->parts[p].resp_timestamp = -1;
-            t->parts[p].offset = -1;
-            rd_tags(r);
-        }
-        rd_tags(r);
-    }
     rd_tags(r);
     return decode_done(r);
+}
+
+static void listoffsets_part_encode(wr *w, int16_t v, const listoffsets_part *lp)
+{
+    wr_i32(w, lp->index);
+    wr_i16(w, lp->error_code);
+    wr_i64(w, lp->resp_timestamp);
+    wr_i64(w, lp->offset);
+    wr_tags(w);
 }
 
 void listoffsets_resp_encode(wr *w, int16_t v, const listoffsets_req *q)
 {
     if (v >= 2)
         wr_i32(w, 0);
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const listoffsets_topic *t = &q->topics[i];
-        wr_str(w, t->name);
-        wr_array(w, t->nparts);
-        for (int32_t p = 0; p < t->nparts; p++) {
-            wr_i32(w, t->parts[p].index);
-            wr_i16(w, t->parts[p].error_code);
-            wr_i64(w, t->parts[p].resp_timestamp);
-            wr_i64(w, t->parts[p].offset);
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
+    listoffsets_topics_encode(w, v, q->ntopics, q->topics, listoffsets_part_encode);
     wr_tags(w);
 }
 
@@ -642,11 +625,7 @@ static int decode_kv_array(rd *r, arena *a, int32_t *n_out, kv_pair **out)
 
 int createtopics_req_decode(rd *r, int16_t v, arena *a, createtopics_req *q)
 {
-    q->ntopics = rd_array(r, 14);
-    if (q->ntopics < 0)
-        return -1;
-    q->topics = ARENA_ARRAY(a, createtopics_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
+    if (!RD_ARRAY_ALLOC(r, a, 14, q->ntopics, q->topics))
         return -1;
     for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
         createtopics_topic *t = &q->topics[i];
@@ -723,11 +702,7 @@ void deletetopics_resp_encode(wr *w, int16_t v, const deletetopics_req *q)
 int createparts_req_decode(rd *r, int16_t v, arena *a, createparts_req *q)
 {
     BROOK_UNUSED(v);
-    q->ntopics = rd_array(r, 10);
-    if (q->ntopics < 0)
-        return -1;
-    q->topics = ARENA_ARRAY(a, createparts_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
+    if (!RD_ARRAY_ALLOC(r, a, 10, q->ntopics, q->topics))
         return -1;
     for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
         createparts_topic *t = &q->topics[i];
@@ -762,54 +737,40 @@ void createparts_resp_encode(wr *w, int16_t v, const createparts_req *q)
 
 /* ---------------- DeleteRecords ---------------- */
 
+DEFINE_TOPICS_DECODE(deleterecords_topics_decode, deleterecords_topic, deleterecords_part)
+DEFINE_TOPICS_ENCODE(deleterecords_topics_encode, deleterecords_topic, deleterecords_part)
+
+static int deleterecords_part_decode(rd *r, int16_t v, arena *a, deleterecords_part *dp)
+{
+    dp->index = rd_i32(r);
+    dp->offset = rd_i64(r);
+    dp->low_watermark = -1;
+    rd_tags(r);
+    return 0;
+}
+
 int deleterecords_req_decode(rd *r, int16_t v, arena *a, deleterecords_req *q)
 {
-    BROOK_UNUSED(v);
-    q->ntopics = rd_array(r, 6);
-    if (q->ntopics < 0)
+    if (deleterecords_topics_decode(r, v, a, 6, 12, &q->ntopics, &q->topics,
+                                    deleterecords_part_decode) != 0)
         return -1;
-    q->topics = ARENA_ARRAY(a, deleterecords_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
-        return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        deleterecords_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->nparts = rd_array(r, 12);
-        if (t->nparts < 0)
-            return -1;
-        t->parts = ARENA_ARRAY(a, deleterecords_part, t->nparts);
-        if (t->nparts > 0 && !t->parts)
-            return -1;
-        for (int32_t p = 0; p < t->nparts && !r->err; p++) {
-            t->parts[p].index = rd_i32(r);
-            t->parts[p].offset = rd_i64(r);
-            t->parts[p].low_watermark = -1;
-            rd_tags(r);
-        }
-        rd_tags(r);
-    }
     q->timeout_ms = rd_i32(r);
     rd_tags(r);
     return decode_done(r);
 }
 
+static void deleterecords_part_encode(wr *w, int16_t v, const deleterecords_part *dp)
+{
+    wr_i32(w, dp->index);
+    wr_i64(w, dp->low_watermark);
+    wr_i16(w, dp->error_code);
+    wr_tags(w);
+}
+
 void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q)
 {
-    BROOK_UNUSED(v);
     wr_i32(w, 0);
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const deleterecords_topic *t = &q->topics[i];
-        wr_str(w, t->name);
-        wr_array(w, t->nparts);
-        for (int32_t p = 0; p < t->nparts; p++) {
-            wr_i32(w, t->parts[p].index);
-            wr_i64(w, t->parts[p].low_watermark);
-            wr_i16(w, t->parts[p].error_code);
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
+    deleterecords_topics_encode(w, v, q->ntopics, q->topics, deleterecords_part_encode);
     wr_tags(w);
 }
 
@@ -817,11 +778,7 @@ void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q)
 
 int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *q)
 {
-    q->nresources = rd_array(r, 7);
-    if (q->nresources < 0)
-        return -1;
-    q->resources = ARENA_ARRAY(a, describeconfigs_res, q->nresources);
-    if (q->nresources > 0 && !q->resources)
+    if (!RD_ARRAY_ALLOC(r, a, 7, q->nresources, q->resources))
         return -1;
     for (int32_t i = 0; i < q->nresources && !r->err; i++) {
         describeconfigs_res *res = &q->resources[i];
@@ -875,11 +832,7 @@ void describeconfigs_resp_encode(wr *w, int16_t v, const describeconfigs_req *q)
 int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q)
 {
     BROOK_UNUSED(v);
-    q->nresources = rd_array(r, 7);
-    if (q->nresources < 0)
-        return -1;
-    q->resources = ARENA_ARRAY(a, alterconfigs_res, q->nresources);
-    if (q->nresources > 0 && !q->resources)
+    if (!RD_ARRAY_ALLOC(r, a, 7, q->nresources, q->resources))
         return -1;
     for (int32_t i = 0; i < q->nresources && !r->err; i++) {
         alterconfigs_res *res = &q->resources[i];
@@ -965,11 +918,7 @@ int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q)
     q->transactional_id = rd_str(r);
     q->producer_id = rd_i64(r);
     q->producer_epoch = rd_i16(r);
-    q->ntopics = rd_array(r, 6);
-    if (q->ntopics < 0)
-        return -1;
-    q->topics = ARENA_ARRAY(a, addparts_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
+    if (!RD_ARRAY_ALLOC(r, a, 6, q->ntopics, q->topics))
         return -1;
     for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
         addparts_topic *t = &q->topics[i];
