@@ -16,24 +16,10 @@
 #include "proto/api.h"
 #include "proto/msgs.h"
 #include "proto/record.h"
+#include "proto_testutil.h"
 #include "testutil.h"
 
-/* ---- writing requests ---- */
-
-static void req_start(wr *w, int16_t key, int16_t version, bool header_v2)
-{
-    wr_init(w, 64);
-    wr_i16(w, key);
-    wr_i16(w, version);
-    wr_i32(w, 1000 + version);
-    wr_cstr(w, "test-client");
-    if (header_v2) {
-        w->flex = true;
-        wr_tags(w);
-    }
-}
-
-/* ---- decoding them ---- */
+/* ---- decoding requests (written with req_start, proto_testutil.h) ---- */
 
 typedef struct dec {
     rd r;
@@ -62,57 +48,12 @@ static void dec_end(dec *d)
     arena_free(&d->a);
 }
 
-/* Header and body of a request through the generic entry point, on an exact-size heap
- * copy of the first n bytes (with byte `pos` replaced by `val` when pos < n). */
-static int decode_copy(const wr *w, size_t n, size_t pos, uint8_t val, size_t *off_out)
-{
-    uint8_t *p = malloc(n ? n : 1);
-    if (n)
-        memcpy(p, w->p, n);
-    if (pos < n)
-        p[pos] = val;
-    rd r;
-    rd_init(&r, p, n);
-    req_header h;
-    arena a;
-    arena_init(&a);
-    int rc = -1;
-    if (req_header_decode(&r, &h) == 0 && api_version_supported(h.api_key, h.api_version))
-        rc = msgs_decode_any(h.api_key, h.api_version, &r, &a);
-    *off_out = r.off;
-    arena_free(&a);
-    free(p);
-    return rc;
-}
-
-static void check_robust(const wr *w, const char *what)
-{
-    size_t off = 0;
-    if (!CHECK_EQ_INT(decode_copy(w, w->len, SIZE_MAX, 0, &off), 0) || !CHECK_EQ_INT(off, w->len))
-        printf("  (%s: the whole request)\n", what);
-    int accepted = 0;
-    for (size_t n = 0; n < w->len; n++) {
-        if (decode_copy(w, n, SIZE_MAX, 0, &off) != -1 && accepted++ < 3)
-            printf("  %s: accepted when cut to %zu of %zu bytes\n", what, n, w->len);
-    }
-    CHECK_EQ_INT(accepted, 0);
-    static const uint8_t vals[] = {0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff};
-    int overran = 0;
-    for (size_t pos = 0; pos < w->len; pos++) {
-        for (size_t v = 0; v < sizeof(vals); v++) {
-            if (decode_copy(w, w->len, pos, vals[v], &off) == 0 && off > w->len)
-                overran++;
-        }
-    }
-    CHECK_EQ_INT(overran, 0);
-}
-
 /* ---- ApiVersions ---- */
 
 static void test_apiversions_requests(void)
 {
     wr w;
-    req_start(&w, API_API_VERSIONS, 3, true);
+    req_start(&w, API_API_VERSIONS, 3);
     wr_cstr(&w, "librdkafka");
     wr_cstr(&w, "2.0.2");
     wr_tags(&w);
@@ -125,8 +66,7 @@ static void test_apiversions_requests(void)
         0x0b, 'l', 'i', 'b', 'r', 'd', 'k', 'a', 'f', 'k', 'a', 0x06, '2', '.', '0', '.', '2',
         0x00};
     /* clang-format on */
-    CHECK_EQ_INT(w.len, sizeof(want));
-    CHECK_EQ_MEM(w.p, want, sizeof(want));
+    check_bytes(&w, want, sizeof(want), "ApiVersions v3 request");
     dec d;
     if (dec_begin(&d, &w, API_API_VERSIONS, 3)) {
         CHECK(d.r.flex);
@@ -140,7 +80,7 @@ static void test_apiversions_requests(void)
     wr_free(&w);
 
     /* Unknown tagged fields in the body are skipped. */
-    req_start(&w, API_API_VERSIONS, 3, true);
+    req_start(&w, API_API_VERSIONS, 3);
     wr_cstr(&w, "n");
     wr_cstr(&w, "v");
     wr_raw(&w, "\x02\x00\x01\xaa\x07\x00", 6);
@@ -153,7 +93,7 @@ static void test_apiversions_requests(void)
     wr_free(&w);
 
     for (int16_t v = 0; v <= 2; v++) {
-        req_start(&w, API_API_VERSIONS, v, false);
+        req_start(&w, API_API_VERSIONS, v);
         if (dec_begin(&d, &w, API_API_VERSIONS, v)) {
             apiversions_req q;
             CHECK_EQ_INT(apiversions_req_decode(&d.r, v, &d.a, &q), 0);
@@ -173,7 +113,7 @@ static void test_metadata_requests(void)
     dec d;
     metadata_req q;
 
-    req_start(&w, API_METADATA, 0, false);
+    req_start(&w, API_METADATA, 0);
     wr_array(&w, 2);
     wr_cstr(&w, "a");
     wr_cstr(&w, "bc");
@@ -196,7 +136,7 @@ static void test_metadata_requests(void)
         int32_t want;
     } lists[] = {{0, 0, -1}, {1, -1, -1}, {1, 0, 0}, {4, -1, -1}, {8, 0, 0}};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-        req_start(&w, API_METADATA, lists[i].v, false);
+        req_start(&w, API_METADATA, lists[i].v);
         wr_array(&w, lists[i].count);
         if (lists[i].v >= 4)
             wr_bool(&w, true);
@@ -213,7 +153,7 @@ static void test_metadata_requests(void)
         wr_free(&w);
     }
 
-    req_start(&w, API_METADATA, 4, false);
+    req_start(&w, API_METADATA, 4);
     wr_array(&w, 1);
     wr_cstr(&w, "t");
     wr_bool(&w, false);
@@ -226,7 +166,7 @@ static void test_metadata_requests(void)
     check_robust(&w, "Metadata v4");
     wr_free(&w);
 
-    req_start(&w, API_METADATA, 8, false);
+    req_start(&w, API_METADATA, 8);
     wr_array(&w, 1);
     wr_cstr(&w, "t");
     wr_bool(&w, true);
@@ -250,7 +190,7 @@ static void test_produce_requests(void)
     size_t blen = rb_build_simple(&batch, 1, NULL, vals, 1);
     for (int16_t v = 3; v <= 7; v += 4) {
         wr w;
-        req_start(&w, API_PRODUCE, v, false);
+        req_start(&w, API_PRODUCE, v);
         wr_cstr(&w, v == 7 ? "my-txn" : NULL);
         wr_i16(&w, -1);
         wr_i32(&w, 30000);
@@ -291,7 +231,7 @@ static void test_produce_requests(void)
 
     /* A null topic array is malformed. */
     wr w;
-    req_start(&w, API_PRODUCE, 3, false);
+    req_start(&w, API_PRODUCE, 3);
     wr_cstr(&w, NULL);
     wr_i16(&w, 1);
     wr_i32(&w, 0);
@@ -305,7 +245,7 @@ static void test_produce_requests(void)
     wr_free(&w);
 
     /* So is a count larger than the bytes could hold. */
-    req_start(&w, API_PRODUCE, 3, false);
+    req_start(&w, API_PRODUCE, 3);
     wr_cstr(&w, NULL);
     wr_i16(&w, 1);
     wr_i32(&w, 0);
@@ -328,12 +268,15 @@ static void test_fetch_requests(void)
     dec d;
     fetch_req q;
 
-    req_start(&w, API_FETCH, 4, false);
-    wr_i32(&w, -1);
-    wr_i32(&w, 500);
-    wr_i32(&w, 1);
-    wr_i32(&w, 52428800);
-    wr_i8(&w, 1);
+    /* v4 has no session fields: the decoder's defaults (session id 0) */
+    const fetch_req head4 = {.replica_id = -1,
+                             .max_wait_ms = 500,
+                             .min_bytes = 1,
+                             .max_bytes = 52428800,
+                             .isolation_level = 1,
+                             .session_epoch = -1};
+    req_start(&w, API_FETCH, 4);
+    write_fetch_head(&w, 4, &head4);
     wr_array(&w, 1);
     wr_cstr(&w, "t");
     wr_array(&w, 1);
@@ -342,13 +285,7 @@ static void test_fetch_requests(void)
     wr_i32(&w, 1048576);
     if (dec_begin(&d, &w, API_FETCH, 4)) {
         CHECK_EQ_INT(fetch_req_decode(&d.r, 4, &d.a, &q), 0);
-        CHECK_EQ_INT(q.replica_id, -1);
-        CHECK_EQ_INT(q.max_wait_ms, 500);
-        CHECK_EQ_INT(q.min_bytes, 1);
-        CHECK_EQ_INT(q.max_bytes, 52428800);
-        CHECK_EQ_INT(q.isolation_level, 1);
-        CHECK_EQ_INT(q.session_id, 0);
-        CHECK_EQ_INT(q.session_epoch, -1);
+        check_fetch_head(&q, &head4);
         CHECK_SLICE(q.rack_id, NULL);
         if (CHECK_EQ_INT(q.ntopics, 1) && CHECK_EQ_INT(q.topics[0].nparts, 1)) {
             CHECK_SLICE(q.topics[0].name, "t");
@@ -365,7 +302,7 @@ static void test_fetch_requests(void)
     check_robust(&w, "Fetch v4");
     wr_free(&w);
 
-    req_start(&w, API_FETCH, 11, false);
+    req_start(&w, API_FETCH, 11);
     wr_i32(&w, -1);
     wr_i32(&w, 100);
     wr_i32(&w, 1);
@@ -417,7 +354,7 @@ static void test_listoffsets_requests(void)
 {
     for (int16_t v = 1; v <= 3; v++) {
         wr w;
-        req_start(&w, API_LIST_OFFSETS, v, false);
+        req_start(&w, API_LIST_OFFSETS, v);
         wr_i32(&w, -1);
         if (v >= 2)
             wr_i8(&w, 1);
@@ -454,7 +391,7 @@ static void test_createtopics_requests(void)
     dec d;
     createtopics_req q;
 
-    req_start(&w, API_CREATE_TOPICS, 0, false);
+    req_start(&w, API_CREATE_TOPICS, 0);
     wr_array(&w, 1);
     wr_cstr(&w, "new");
     wr_i32(&w, 3);
@@ -488,7 +425,7 @@ static void test_createtopics_requests(void)
     check_robust(&w, "CreateTopics v0");
     wr_free(&w);
 
-    req_start(&w, API_CREATE_TOPICS, 4, false);
+    req_start(&w, API_CREATE_TOPICS, 4);
     wr_array(&w, 2);
     wr_cstr(&w, "a");
     wr_i32(&w, -1);
@@ -525,7 +462,7 @@ static void test_deletetopics_deleterecords_requests(void)
 {
     wr w;
     dec d;
-    req_start(&w, API_DELETE_TOPICS, 1, false);
+    req_start(&w, API_DELETE_TOPICS, 1);
     wr_array(&w, 2);
     wr_cstr(&w, "a");
     wr_cstr(&w, "b");
@@ -544,7 +481,7 @@ static void test_deletetopics_deleterecords_requests(void)
     check_robust(&w, "DeleteTopics v1");
     wr_free(&w);
 
-    req_start(&w, API_DELETE_RECORDS, 0, false);
+    req_start(&w, API_DELETE_RECORDS, 0);
     wr_array(&w, 1);
     wr_cstr(&w, "t");
     wr_array(&w, 1);
@@ -571,7 +508,7 @@ static void test_configs_requests(void)
     dec d;
     describeconfigs_req q;
 
-    req_start(&w, API_DESCRIBE_CONFIGS, 0, false);
+    req_start(&w, API_DESCRIBE_CONFIGS, 0);
     wr_array(&w, 1);
     wr_i8(&w, CONFIG_RESOURCE_TOPIC);
     wr_cstr(&w, "t");
@@ -589,7 +526,7 @@ static void test_configs_requests(void)
     check_robust(&w, "DescribeConfigs v0");
     wr_free(&w);
 
-    req_start(&w, API_DESCRIBE_CONFIGS, 1, false);
+    req_start(&w, API_DESCRIBE_CONFIGS, 1);
     wr_array(&w, 1);
     wr_i8(&w, CONFIG_RESOURCE_BROKER);
     wr_cstr(&w, "1");
@@ -606,7 +543,7 @@ static void test_configs_requests(void)
     check_robust(&w, "DescribeConfigs v1");
     wr_free(&w);
 
-    req_start(&w, API_ALTER_CONFIGS, 0, false);
+    req_start(&w, API_ALTER_CONFIGS, 0);
     wr_array(&w, 1);
     wr_i8(&w, CONFIG_RESOURCE_TOPIC);
     wr_cstr(&w, "t");
@@ -634,7 +571,7 @@ static void test_createpartitions_requests(void)
 {
     for (int16_t v = 0; v <= 1; v++) {
         wr w;
-        req_start(&w, API_CREATE_PARTITIONS, v, false);
+        req_start(&w, API_CREATE_PARTITIONS, v);
         wr_array(&w, 2);
         wr_cstr(&w, "t");
         wr_i32(&w, 6);
@@ -674,7 +611,7 @@ static void test_findcoordinator_requests(void)
 {
     for (int16_t v = 0; v <= 2; v++) {
         wr w;
-        req_start(&w, API_FIND_COORDINATOR, v, false);
+        req_start(&w, API_FIND_COORDINATOR, v);
         wr_cstr(&w, v == 0 ? "group-1" : "txn-1");
         if (v >= 1)
             wr_i8(&w, 1);
@@ -697,7 +634,7 @@ static void test_initproducerid_requests(void)
     for (int16_t v = 0; v <= 4; v++) {
         bool flex = v >= 2;
         wr w;
-        req_start(&w, API_INIT_PRODUCER_ID, v, flex);
+        req_start(&w, API_INIT_PRODUCER_ID, v);
         wr_cstr(&w, v == 1 ? NULL : "tx");
         wr_i32(&w, 60000);
         if (v >= 3) {
@@ -717,8 +654,7 @@ static void test_initproducerid_requests(void)
                 0x00, 0x02,                                     /* epoch 2 */
                 0x00};                                          /* body tags */
             /* clang-format on */
-            CHECK_EQ_INT(w.len, sizeof(want));
-            CHECK_EQ_MEM(w.p, want, sizeof(want));
+            check_bytes(&w, want, sizeof(want), "InitProducerId v4 request");
         }
         dec d;
         if (dec_begin(&d, &w, API_INIT_PRODUCER_ID, v)) {
@@ -740,7 +676,7 @@ static void test_addpartitions_endtxn_requests(void)
 {
     for (int16_t v = 0; v <= 1; v++) {
         wr w;
-        req_start(&w, API_ADD_PARTITIONS_TO_TXN, v, false);
+        req_start(&w, API_ADD_PARTITIONS_TO_TXN, v);
         wr_cstr(&w, "tx");
         wr_i64(&w, 1000);
         wr_i16(&w, 2);
@@ -769,7 +705,7 @@ static void test_addpartitions_endtxn_requests(void)
         check_robust(&w, "AddPartitionsToTxn");
         wr_free(&w);
 
-        req_start(&w, API_END_TXN, v, false);
+        req_start(&w, API_END_TXN, v);
         wr_cstr(&w, "tx");
         wr_i64(&w, 1000);
         wr_i16(&w, 2);
@@ -813,48 +749,6 @@ static void test_decode_any_dispatch(void)
 }
 
 /* ---- responses, against bytes written out by hand ---- */
-
-typedef struct bb {
-    uint8_t b[2048];
-    size_t n;
-} bb;
-
-static void b8(bb *x, unsigned v) { x->b[x->n++] = (uint8_t)v; }
-static void b16(bb *x, int v)
-{
-    b8(x, ((unsigned)v >> 8) & 0xff);
-    b8(x, (unsigned)v & 0xff);
-}
-static void b32(bb *x, int64_t v)
-{
-    for (int s = 24; s >= 0; s -= 8)
-        b8(x, (unsigned)(((uint64_t)v >> s) & 0xff));
-}
-static void b64(bb *x, int64_t v)
-{
-    for (int s = 56; s >= 0; s -= 8)
-        b8(x, (unsigned)(((uint64_t)v >> s) & 0xff));
-}
-static void bstr(bb *x, const char *s)
-{
-    if (!s) {
-        b16(x, -1);
-        return;
-    }
-    b16(x, (int)strlen(s));
-    memcpy(x->b + x->n, s, strlen(s));
-    x->n += strlen(s);
-}
-
-static bool check_body(const wr *w, const bb *want, const char *what)
-{
-    bool ok = CHECK(!w->oom);
-    ok &= CHECK_EQ_INT(w->len, want->n);
-    ok &= CHECK_EQ_MEM(w->p, want->b, want->n < w->len ? want->n : w->len);
-    if (!ok)
-        printf("  (%s)\n", what);
-    return ok;
-}
 
 static void test_apiversions_responses(void)
 {
@@ -1131,8 +1025,7 @@ static void test_txn_responses(void)
                                                                */
         0,    0,    0,    0,    0,    47,                     /* throttle, INVALID_PRODUCER_EPOCH */
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00};
-    CHECK_EQ_INT(w.len, sizeof(want_frame));
-    CHECK_EQ_MEM(w.p, want_frame, sizeof(want_frame));
+    check_bytes(&w, want_frame, sizeof(want_frame), "InitProducerId v4 frame");
     wr_free(&w);
 
     /* FindCoordinator v0 and v2. */
