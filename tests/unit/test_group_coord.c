@@ -191,10 +191,14 @@ static void join_static(group_coord *c, group_req req, const char *instance, con
     group_join(c, req, &a, now);
 }
 
-/* Two static members, a (leader, assignment "A") and b ("B"), Stable in generation 1 at
- * time 3002 (c has an initial rebalance delay of 3000 ms). */
+/* Initialises c with Kafka's default initial rebalance delay (3000 ms, which must not matter
+ * to static members) and makes two static members, a (leader, assignment "A") and b ("B"),
+ * Stable in generation 1 at time 3002. NULL after failed checks (c still to be freed). */
 static group *stable_static_pair(group_coord *c)
 {
+    group_config gc = cfg();
+    gc.initial_rebalance_delay_ms = 3000;
+    group_coord_init(c, &gc);
     join_static(c, 1, "host-a", "a1", 0);
     join_static(c, 2, "host-b", "b1", 0);
     group_tick(c, 3001); /* past the initial rebalance delay */
@@ -219,9 +223,6 @@ static group *stable_static_pair(group_coord *c)
 static void test_static_restart_keeps_generation(void)
 {
     group_coord c;
-    group_config gc = cfg();
-    gc.initial_rebalance_delay_ms = 3000; /* Kafka's default: must not matter here */
-    group_coord_init(&c, &gc);
     group *g = stable_static_pair(&c);
     if (!g)
         return;
@@ -268,9 +269,6 @@ static void test_static_restart_keeps_generation(void)
 static void test_static_leader_restart(void)
 {
     group_coord c;
-    group_config gc = cfg();
-    gc.initial_rebalance_delay_ms = 3000;
-    group_coord_init(&c, &gc);
     group *g = stable_static_pair(&c);
     if (!g)
         return;
@@ -311,9 +309,6 @@ static void join_dynamic_and_rejoin(group_coord *c, group *g, group_req req, int
 static void test_static_restart_rebalances_when_needed(void)
 {
     group_coord c;
-    group_config gc = cfg();
-    gc.initial_rebalance_delay_ms = 3000;
-    group_coord_init(&c, &gc);
     group *g = stable_static_pair(&c);
     if (!g)
         return;
@@ -354,9 +349,6 @@ static void test_static_restart_rebalances_when_needed(void)
 static void test_txn_commit_fencing(void)
 {
     group_coord c;
-    group_config gc = cfg();
-    gc.initial_rebalance_delay_ms = 3000;
-    group_coord_init(&c, &gc);
     group *g = stable_static_pair(&c);
     if (!g)
         return;
