@@ -393,8 +393,11 @@ void produce_drain(broker *b)
     while (b->produces) {
         produce_op *op = b->produces;
         DL_DELETE(b->produces, op);
+        /* Not reached is not acknowledged: for acks=all on a replicated partition that
+         * means below the high watermark, not only durable here (a record this node
+         * holds alone is lost if another replica takes over). */
         for (int i = 0; i < op->n; i++)
-            if (op->w[i].p && op->w[i].p->log->durable_offset < op->w[i].end)
+            if (op->w[i].p && produce_reached(b, op, op->w[i].p) < op->w[i].end)
                 op->w[i].pp->error_code = KERR_REQUEST_TIMED_OUT;
         produce_reply(op->c, &op->q);
     }
