@@ -52,8 +52,9 @@ TOPIC=cluster-txn
 BROOKD=$BUILD/brookd
 BROOK=$BUILD/brook
 FLOOR=$BUILD/brook-floor-bench
-
-log() { printf '[cluster-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+BENCH_TAG=cluster-bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 # What this script started, cleared once stopped, so the trap only undoes what is still up.
 CLUSTER_DIR=
@@ -73,59 +74,22 @@ cleanup() {
     if [ -n "$PG_STARTED" ] && [ -d "$PG_BASE" ]; then
         sh "$PEER/stop.sh" >&2
     fi
-    if [ -n "$WORK" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
-        rm -rf "$WORK"
-    fi
+    cleanup_work
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # ---- build and work directory ---------------------------------------------------------------
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
-fi
-cmake --build "$BUILD" -j2 --target brookd brook brook-floor-bench >/dev/null ||
-    { log "build failed in $BUILD"; exit 1; }
+build_targets brookd brook brook-floor-bench
 mkdir -p "${BENCH_WORK:-$BUILD}"
 WORK=$(mktemp -d "${BENCH_WORK:-$BUILD}/cluster-bench.XXXXXX")
 OUT=$WORK/results.txt
 : >"$OUT"
 T_START=$(date +%s)
 
-# busy_pct CMD...: runs CMD, then appends " busy_pct=N" (the whole machine's CPU busy share
-# meanwhile, all cores) to every RESULT line it printed, into OUT.
-cpu_now() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
-measured() {
-    local b0 i0 b1 i1 rc
-    read -r b0 i0 < <(cpu_now)
-    "$@" >"$WORK/out.txt" 2>>"$WORK/tools.log"
-    rc=$?
-    read -r b1 i1 < <(cpu_now)
-    local pct
-    pct=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN { if (b + i > 0) printf "%.0f", 100 * b / (b + i); else print 0 }')
-    grep '^RESULT' "$WORK/out.txt" | sed "s/\$/ busy_pct=$pct/" >>"$OUT"
-    grep -v '^RESULT' "$WORK/out.txt" | sed 's/^/  /' >&2
-    [ "$rc" = 0 ] || log "failed (exit $rc): $*"
-    return "$rc"
-}
-
-# A quiet start: other work would show in every figure. Waits, bounded, for the 1-minute
-# load average to fall under 1.
-wait_left=${BENCH_WAIT_IDLE_S:-60}
-while [ "$wait_left" -gt 0 ] &&
-    awk '{ exit !($1 >= 1.0) }' /proc/loadavg; do
-    [ "$wait_left" = "${BENCH_WAIT_IDLE_S:-60}" ] && log "waiting for a quieter machine"
-    sleep 5
-    wait_left=$((wait_left - 5))
-done
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-
-floor_probe() { # floor_probe WHEN
-    log "floor probe ($1)"
-    sync
-    measured timeout 120 "$FLOOR" --dir "$WORK" --iterations 2000 --seconds 30 &&
-        sed -i "\$s/^RESULT cmd=floor /RESULT cmd=floor when=$1 /" "$OUT"
-}
+# Every measurement goes through measured (bench/lib.sh): its RESULT lines get the machine's
+# CPU busy share and the CPU time other processes took meanwhile. A quiet start first.
+quiet_start
 
 # ---- (a) the floor ----------------------------------------------------------------------------
 floor_probe before
@@ -262,33 +226,14 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - T_START))
 
 # ---- (d) the report ---------------------------------------------------------------------------
-# field CMD FIELD KEY=VALUE...: FIELD of every RESULT line of CMD matching all KEY=VALUE, one
-# per line.
-fields() {
-    local cmd=$1 want=$2
-    shift 2
-    grep "^RESULT cmd=$cmd " "$OUT" | while read -r l; do
-        ok=1
-        for kv in "$@"; do case " $l " in *" $kv "*) ;; *) ok=0 ;; esac; done
-        [ "$ok" = 1 ] && sed -n "s/.* $want=\([^ ]*\).*/\1/p" <<<"$l"
-    done
-}
+# field CMD FIELD KEY=VALUE...: the median of FIELD over the RESULT lines of CMD matching all
+# KEY=VALUE (fields, bench/lib.sh).
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { fields "$@" | median; }
-ms() { awk -v u="$1" 'BEGIN { if (u == "") print "n/a"; else printf "%.2f", u / 1000 }'; }
 int() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.0f", x }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-verdict() { # verdict X LIMIT le|ge
-    awk -v x="$1" -v lim="$2" -v dir="$3" -v dry="$DRY" 'BEGIN {
-        if (x == "n/a" || x == "") { print "**not measured**"; exit }
-        ok = dir == "le" ? x <= lim : x >= lim
-        print (ok ? "met" : "**not met**") (dry ? " (dry run, one node)" : "") }'
-}
+[ -n "$DRY" ] && VERDICT_NOTE=" (dry run, one node)"
 
-F50=$(field floor p50_us when=before); F99=$(field floor p99_us when=before)
-A50=$(field floor p50_us when=after); A99=$(field floor p99_us when=after)
-# The stricter (lower) of the two floors is the one the target is held to.
-FLOOR50=$(printf '%s\n%s\n' "$F50" "$A50" | grep . | sort -n | head -1)
+FLOOR50=$(floor_p50)
 declare -A BR BT50 BT99 BC50 BC99 BSPAN BBUSY
 for k in $PRODUCERS; do
     BR[$k]=$(field txn-rate commits_per_s "producers=$k")
@@ -322,9 +267,7 @@ Run $(date -u +%Y-%m-%dT%H:%MZ) at commit \`$(git -C "$ROOT" rev-parse --short H
 by \`bash bench/cluster.sh\` (${ELAPSED} s; \`BENCH_CLUSTER_SECONDS=$SECS\`,
 \`BENCH_CLUSTER_PRODUCERS="$PRODUCERS"\`, \`BENCH_PG_REPS=$PG_REPS\`, \`BENCH_PG_SECONDS=$PG_SECS\`,
 \`BENCH_PG_CLIENTS="$PG_CLIENTS"\`). Brook: $MODE_NOTE; build type
-$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt"). Machine: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1),
-$(nproc) cores, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 + 0.5 }' /proc/meminfo) RAM,
-Linux $(uname -r), data on $(df -T "$WORK" | awk 'NR == 2 { print $2 " (" $1 ")" }'),
+$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt"). Machine: $(machine_desc "$WORK"),
 librdkafka $(pkg-config --modversion rdkafka 2>/dev/null), PostgreSQL ${PG_VERSION:-n/a},
 ZooKeeper $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo n/a). Every server and
 every client shares the same $(nproc) cores over loopback. Load average before: $LOAD_BEFORE;
@@ -362,8 +305,8 @@ untimed ones.
 
 | floor | sum p50 | sum p99 | 2 × fdatasync p50 / p99 | 4 round trips p50 / p99 |
 |---|---|---|---|---|
-| before | $(ms "$F50") ms | $(ms "$F99") ms | $(ms "$(field floor disk_p50_us when=before)") / $(ms "$(field floor disk_p99_us when=before)") ms | $(ms "$(field floor net_p50_us when=before)") / $(ms "$(field floor net_p99_us when=before)") ms |
-| after | $(ms "$A50") ms | $(ms "$A99") ms | $(ms "$(field floor disk_p50_us when=after)") / $(ms "$(field floor disk_p99_us when=after)") ms | $(ms "$(field floor net_p50_us when=after)") / $(ms "$(field floor net_p99_us when=after)") ms |
+$(floor_row before)
+$(floor_row after)
 
 **Brook.** Topic \`$TOPIC\`, $PARTS partitions, leaders in Metadata (kcat):
 ${LEADERS:-n/a} (${BROKERS:-?} brokers). Each transaction writes one 5-byte record to one
@@ -417,16 +360,4 @@ $(cat "$OUT")
 EOF
 } >"$SECTION"
 
-if [ -n "$DOC" ]; then
-    if [ -f "$DOC" ] && grep -q '<!-- cluster-bench:begin -->' "$DOC"; then
-        awk -v sec="$SECTION" '
-            /<!-- cluster-bench:begin -->/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-            /<!-- cluster-bench:end -->/ { skip = 0; next }
-            !skip { print }' "$DOC" >"$WORK/doc.new" && cat "$WORK/doc.new" >"$DOC"
-    else
-        { echo; cat "$SECTION"; } >>"$DOC"
-    fi
-    log "wrote the cluster section of $DOC"
-else
-    cat "$SECTION"
-fi
+write_section cluster-bench cluster

@@ -65,9 +65,9 @@ NODES=3
 PY=/usr/bin/python3
 BROOK=$BUILD/brook
 FLOOR=$BUILD/brook-floor-bench
-HZ=$(getconf CLK_TCK)
-
-log() { printf '[replication-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+BENCH_TAG=replication-bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 # What this script started, cleared once stopped, so the trap only undoes what is still up.
 CLUSTER_DIR=
@@ -76,9 +76,7 @@ cleanup() {
     if [ -n "$CLUSTER_DIR" ]; then
         timeout 60 "$BROOK" cluster down --dir "$CLUSTER_DIR" >&2 || log "cluster down failed"
     fi
-    if [ -n "$WORK" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
-        rm -rf "$WORK"
-    fi
+    cleanup_work
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
@@ -88,11 +86,7 @@ trap 'log "interrupted"; exit 130' INT TERM
 # binary is missing (or BENCH_BUILD=1); binaries older than the sources are reported.
 STALE=
 if [ "${BENCH_BUILD:-0}" = 1 ] || [ ! -x "$BUILD/brookd" ] || [ ! -x "$BROOK" ] || [ ! -x "$FLOOR" ]; then
-    if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-        cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
-    fi
-    cmake --build "$BUILD" -j2 --target brookd brook brook-floor-bench >/dev/null ||
-        { log "build failed in $BUILD"; exit 1; }
+    build_targets brookd brook brook-floor-bench
 elif [ -n "$(find "$ROOT/src" "$ROOT/bench" -name '*.[ch]' -newer "$BUILD/brookd" 2>/dev/null | head -1)" ]; then
     STALE=1
     log "warning: sources newer than $BUILD/brookd (BENCH_BUILD=1 rebuilds)"
@@ -416,74 +410,13 @@ if __name__ == "__main__":
 PYEOF
 
 # ---- measuring on a shared machine ------------------------------------------------------------
-# other_ticks: CPU ticks used so far by user processes that are neither this script's process
-# tree nor a process of this sitting's clusters (their command lines name WORK: `brook cluster
-# up` detaches them), reaped children included; kernel threads left out.
-other_ticks() {
-    local ex
-    ex=$(pgrep -f -- "$WORK" | paste -sd, -)
-    cat /proc/[0-9]*/stat 2>/dev/null | awk -v me="$$" -v ex="$ex" '
-        BEGIN { n = split(ex, e, ","); for (i = 1; i <= n; i++) x[e[i]] = 1 }
-        {
-            pid = $1
-            rest = $0
-            sub(/^.*\) /, "", rest)
-            split(rest, f, " ")
-            ppid[pid] = f[2]
-            ticks[pid] = f[12] + f[13] + f[14] + f[15]
-        }
-        END {
-            for (p in ppid) {
-                q = p
-                mine = 0
-                for (hops = 0; hops < 64 && q > 1; hops++) {
-                    if (q == me || q == 2 || (q in x)) { mine = 1; break }
-                    q = ppid[q]
-                }
-                if (!mine && p != 2) total += ticks[p]
-            }
-            printf "%d\n", total
-        }'
-}
-cpu_now() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
-# measured CMD...: runs CMD, then appends " busy_pct=N other_cpu_s=X" (the whole machine's CPU
-# busy share meanwhile, all cores; the CPU time other processes took) to every RESULT line it
-# printed, into OUT. Other lines are shown (and kept as comments).
-measured() {
-    local b0 i0 b1 i1 o0 o1 rc pct other
-    read -r b0 i0 < <(cpu_now)
-    o0=$(other_ticks)
-    "$@" >"$WORK/out.txt" 2>>"$WORK/tools.log"
-    rc=$?
-    o1=$(other_ticks)
-    read -r b1 i1 < <(cpu_now)
-    pct=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN { if (b + i > 0) printf "%.0f", 100 * b / (b + i); else print 0 }')
-    other=$(awk -v o=$((o1 - o0)) -v hz="$HZ" 'BEGIN { printf "%.1f", (o < 0 ? 0 : o) / hz }')
-    grep '^RESULT' "$WORK/out.txt" | sed "s/\$/ busy_pct=$pct other_cpu_s=$other/" >>"$OUT"
-    grep -v '^RESULT' "$WORK/out.txt" | sed 's/^/  /' >&2
-    grep '^# ' "$WORK/out.txt" >>"$OUT"
-    [ "$rc" = 0 ] || { log "failed (exit $rc): $*"; tail -n 5 "$WORK/tools.log" | sed 's/^/  /' >&2; }
-    return "$rc"
-}
-
-# A quiet start: other work would show in every figure. Waits, bounded, for the 1-minute
-# load average to fall under 1.
-wait_left=${BENCH_WAIT_IDLE_S:-60}
-while [ "$wait_left" -gt 0 ] && awk '{ exit !($1 >= 1.0) }' /proc/loadavg; do
-    [ "$wait_left" = "${BENCH_WAIT_IDLE_S:-60}" ] && log "waiting for a quieter machine"
-    sleep 5
-    wait_left=$((wait_left - 5))
-done
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-OTHER0=$(other_ticks)
-
-floor_probe() { # floor_probe WHEN
-    log "floor probe ($1)"
-    sync
-    measured timeout 120 "$FLOOR" --dir "$WORK" --iterations 2000 --seconds 30 --syncs 1 \
-        --round-trips 1 --bytes "$SIZE" --msg-bytes "$SIZE" &&
-        sed -i "s/^RESULT cmd=floor iterations=/RESULT cmd=floor when=$1 iterations=/" "$OUT"
-}
+# Every measurement goes through measured (bench/lib.sh): its RESULT lines get the machine's
+# CPU busy share and the CPU time taken by processes outside this sitting (other_ticks "$WORK":
+# its clusters' nodes name WORK on their command lines). A quiet start first.
+quiet_start
+OTHER0=$(other_ticks "$WORK")
+# The floor of one replicated produce: one fdatasync and one round trip, of a record's size.
+FLOOR_ARGS=(--syncs 1 --round-trips 1 --bytes "$SIZE" --msg-bytes "$SIZE")
 
 # cluster_up NAME CONFIG-LINES: starts a 3-node cluster in WORK/NAME with log.flush.mode=sync
 # and the given extra properties; sets CLUSTER_DIR and B (the bootstrap list).
@@ -521,7 +454,7 @@ txn_rate() {
 }
 
 # ---- (a) the floor ----------------------------------------------------------------------------
-floor_probe before
+floor_probe before "${FLOOR_ARGS[@]}"
 
 # ---- (c) first: the all-RF-1 cluster, transactions only ---------------------------------------
 cluster_up rf1 $'transaction.state.log.replication.factor=1\noffsets.topic.replication.factor=1\n'
@@ -567,39 +500,20 @@ measured timeout $((FO_BUDGET + 300)) "$PY" "$WORK/repl.py" failover "$CLUSTER_D
 cluster_down
 
 # ---- (a) again: the floor after, to show drift ------------------------------------------------
-floor_probe after
+floor_probe after "${FLOOR_ARGS[@]}"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-OTHER_S=$(awk -v o=$(($(other_ticks) - OTHER0)) -v hz="$HZ" 'BEGIN { printf "%.0f", (o < 0 ? 0 : o) / hz }')
+OTHER_S=$(awk -v o=$(($(other_ticks "$WORK") - OTHER0)) -v hz="$HZ" 'BEGIN { printf "%.0f", (o < 0 ? 0 : o) / hz }')
 ELAPSED=$(($(date +%s) - T_START))
 
 # ---- (d) the report ---------------------------------------------------------------------------
-# fields CMD FIELD KEY=VALUE...: FIELD of every RESULT line of CMD matching all KEY=VALUE.
-fields() {
-    local cmd=$1 want=$2
-    shift 2
-    grep "^RESULT cmd=$cmd " "$OUT" | while read -r l; do
-        ok=1
-        for kv in "$@"; do case " $l " in *" $kv "*) ;; *) ok=0 ;; esac; done
-        [ "$ok" = 1 ] && sed -n "s/.* $want=\([^ ]*\).*/\1/p" <<<"$l"
-    done
-}
+# field CMD FIELD KEY=VALUE...: FIELD of the first RESULT line of CMD matching all KEY=VALUE
+# (fields, bench/lib.sh).
 field() { fields "$@" | head -1; }
-ms() { awk -v u="$1" -v d="${2:-2}" 'BEGIN { if (u == "") print "n/a"; else printf "%.*f", d, u / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && a != "n/a" && b > 0) printf "%.3g", a / b; else print "n/a" }'; }
 pctof() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.1f", 100 * a / b; else print "n/a" }'; }
-verdict() { # verdict X LIMIT le|ge|lt
-    awk -v x="$1" -v lim="$2" -v dir="$3" 'BEGIN {
-        if (x == "n/a" || x == "") { print "**not measured**"; exit }
-        ok = dir == "le" ? x <= lim : dir == "lt" ? x < lim : x >= lim
-        print (ok ? "met" : "**not met**") }'
-}
 or_na() { [ -n "$1" ] && echo "$1" || echo n/a; }
 
-F50=$(field floor p50_us when=before); F99=$(field floor p99_us when=before)
-A50=$(field floor p50_us when=after); A99=$(field floor p99_us when=after)
-# The stricter (lower) of the two floors is the one the target is held to.
-FLOOR50=$(printf '%s\n%s\n' "$F50" "$A50" | grep . | sort -n | head -1)
+FLOOR50=$(floor_p50)
 L3_50=$(field latency p50_us case=rf3-acksall); L1_50=$(field latency p50_us case=rf1-acks1)
 LR=$(ratio "$L3_50" "$FLOOR50")
 T3=$(field produce msgs_per_s topic=rep-rf3); T1=$(field produce msgs_per_s topic=rep-rf1)
@@ -630,9 +544,7 @@ by \`bash bench/replication.sh\` (\`make bench-replication\`; ${ELAPSED} s;
 \`BENCH_REPL_SECONDS=$SECS\`, \`BENCH_REPL_PARTITIONS=$PARTS\`, \`BENCH_REPL_LAT_COUNT=$LAT_COUNT\`,
 \`BENCH_REPL_LAT_SECONDS=$LAT_SECS\`, \`BENCH_REPL_KILLS=$KILLS\`). Brook: 3 brookd nodes and one
 ZooKeeper (\`brook cluster up --nodes 3\`), every node with log.flush.mode=sync; build type
-$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")${STALE:+ (**binaries older than the sources at that commit**)}. Machine: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1),
-$(nproc) cores, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 + 0.5 }' /proc/meminfo) RAM,
-Linux $(uname -r), data on $(df -T "$WORK" | awk 'NR == 2 { print $2 " (" $1 ")" }'),
+$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")${STALE:+ (**binaries older than the sources at that commit**)}. Machine: $(machine_desc "$WORK"),
 librdkafka $(pkg-config --modversion rdkafka 2>/dev/null) (\`brook bench\`, and under python3-confluent-kafka
 $("$PY" -c 'import confluent_kafka as c; print(c.version()[0])' 2>/dev/null)), ZooKeeper $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo n/a).
 Every server and client shares the same $(nproc) cores over loopback. Load average before:
@@ -711,8 +623,8 @@ of the protocol is higher. The lower p50 of the two runs is the one the target u
 
 | floor | sum p50 | sum p99 | fdatasync p50 / p99 | round trip p50 / p99 |
 |---|---|---|---|---|
-| before | $(ms "$F50") ms | $(ms "$F99") ms | $(ms "$(field floor disk_p50_us when=before)") / $(ms "$(field floor disk_p99_us when=before)") ms | $(ms "$(field floor net_p50_us when=before)") / $(ms "$(field floor net_p99_us when=before)") ms |
-| after | $(ms "$A50") ms | $(ms "$A99") ms | $(ms "$(field floor disk_p50_us when=after)") / $(ms "$(field floor disk_p99_us when=after)") ms | $(ms "$(field floor net_p50_us when=after)") / $(ms "$(field floor net_p99_us when=after)") ms |
+$(floor_row before)
+$(floor_row after)
 
 **Failover.** Topic rep-rf3 ($PARTS partitions, RF 3, min.insync.replicas=2). An idempotent
 acks=all producer (linger.ms=0, retry.backoff.ms=50, topic.metadata.refresh.interval.ms=500,
@@ -781,16 +693,4 @@ $(cat "$OUT")
 EOF
 } >"$SECTION"
 
-if [ -n "$DOC" ]; then
-    if [ -f "$DOC" ] && grep -q '<!-- replication-bench:begin -->' "$DOC"; then
-        awk -v sec="$SECTION" '
-            /<!-- replication-bench:begin -->/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-            /<!-- replication-bench:end -->/ { skip = 0; next }
-            !skip { print }' "$DOC" >"$WORK/doc.new" && cat "$WORK/doc.new" >"$DOC"
-    else
-        { echo; cat "$SECTION"; } >>"$DOC"
-    fi
-    log "wrote the replication section of $DOC"
-else
-    cat "$SECTION"
-fi
+write_section replication-bench replication

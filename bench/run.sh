@@ -43,7 +43,6 @@ RESULTS=$BUILD/bench-results.txt
 READY_RUNS=3
 WAIT_IDLE_LEFT=${BENCH_WAIT_IDLE_S:-120}
 RETRIES_LEFT=${BENCH_RETRIES:-8}
-HZ=$(getconf CLK_TCK)
 SIZES="100 1024"
 PARTS="1 8"
 
@@ -52,7 +51,9 @@ PARTS="1 8"
 LAUNCH_PID=
 BROOKD_PID=
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+BENCH_TAG=bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
     if [ -n "$LAUNCH_PID" ]; then
@@ -63,9 +64,7 @@ cleanup() {
             kill -KILL "$LAUNCH_PID" 2>/dev/null
         fi
     fi
-    if [ "${BENCH_KEEP:-0}" != 1 ]; then
-        rm -rf "$WORK"
-    fi
+    cleanup_work
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
@@ -163,33 +162,8 @@ run_tool() {
 
 # ---- fairness on a shared machine ----------------------------------------------------------
 # busy_ticks: CPU ticks spent busy by the whole machine so far (all but idle and iowait).
-# other_ticks: CPU ticks used so far by user processes outside this script's process tree,
-# their reaped children included (cutime, cstime), so that short-lived work such as a
-# compiler run is counted through its parent. Kernel threads (kthreadd, pid 2, and its
-# children) are left out: the kernel's writeback of our own data is not someone else's work.
-other_ticks() {
-    cat /proc/[0-9]*/stat 2>/dev/null | awk -v me="$$" '
-        {
-            pid = $1
-            rest = $0
-            sub(/^.*\) /, "", rest)      # drop "pid (comm) ", comm may hold spaces
-            split(rest, f, " ")
-            ppid[pid] = f[2]
-            ticks[pid] = f[12] + f[13] + f[14] + f[15]
-        }
-        END {
-            for (p in ppid) {
-                q = p
-                mine = 0
-                for (hops = 0; hops < 64 && q > 1; hops++) {
-                    if (q == me || q == 2) { mine = 1; break }
-                    q = ppid[q]
-                }
-                if (!mine && p != 2) total += ticks[p]
-            }
-            printf "%d\n", total
-        }'
-}
+# other_ticks (bench/lib.sh), without a pattern: CPU ticks used so far by user processes
+# outside this script's process tree, their reaped children included; kernel threads left out.
 busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 # read_own: sets OWN to the CPU ticks of this script and every child it has reaped (brook,
 # brookd, tools). Call it directly, never in $(...): `times` in a subshell sees only the
@@ -489,8 +463,8 @@ cpu_table() {
 maxof() {
     tr ',' '\n' | awk 'NF { v = $1 + 0; if (n++ == 0 || v > m) m = v } END { if (n) print m }'
 }
-# verdict A OP B: "met" or "not met" for a numeric comparison; "n/a" when a side is missing.
-verdict() {
+# verdict_op A OP B: "met" or "not met" for a numeric comparison; "n/a" when a side is missing.
+verdict_op() {
     if [ -z "$1" ] || [ -z "$3" ]; then echo "n/a (no result)"; return; fi
     awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
         r = (op == ">=") ? (a + 0 >= b + 0) : (a + 0 < b + 0); print (r ? "met" : "**not met**") }'
@@ -594,7 +568,7 @@ for size in $SIZES; do
         row='| interval ≥ mock, produce %s B × %s partition(s) | %s vs %s msgs/s (%s) | %s |\n'
         printf "$row" \
             "$size" "$parts" "$(fmt "$iv")" "$(fmt "$mk")" "$(pct "$iv" "$mk")" \
-            "$(verdict "$iv" ">=" "$mk")"
+            "$(verdict_op "$iv" ">=" "$mk")"
     done
 done
 need=$(awk -v d="$DISK_MB" 'BEGIN { if (d != "") printf "%.1f", 0.7 * d }')
@@ -606,16 +580,16 @@ for size in $SIZES; do
         row="$row"' %s MB/s vs %s MB/s (%s of disk) | %s |\n'
         printf "$row" \
             "$size" "$parts" "$(fmt "$sy")" "$(fmt "$DISK_MB")" "$(pct "$sy" "$DISK_MB")" \
-            "$(verdict "$sy" ">=" "$need")"
+            "$(verdict_op "$sy" ">=" "$need")"
     done
 done
 printf '| idle RSS < 20 MiB | %s MiB | %s |\n' "$(kib_to_mib "$IDLE_RSS")" \
-    "$(verdict "$IDLE_RSS" "<" 20480)"
+    "$(verdict_op "$IDLE_RSS" "<" 20480)"
 printf '| ready < 100 ms, empty data dir (worst of %s) | %s ms (runs: %s) | %s |\n' \
-    "$READY_RUNS" "$(fmt "$EMPTY_MAX")" "$(fmt "$EMPTY_ALL")" "$(verdict "$EMPTY_MAX" "<" 100)"
+    "$READY_RUNS" "$(fmt "$EMPTY_MAX")" "$(fmt "$EMPTY_ALL")" "$(verdict_op "$EMPTY_MAX" "<" 100)"
 printf '| ready < 2 s with ~1 GiB of log (worst of %s) | %s ms on %s MiB (runs: %s) | %s |\n' \
     "$READY_RUNS" "$(fmt "$DATA_MAX")" "$(fmt "$DATA_MIB")" "$(fmt "$DATA_ALL")" \
-    "$(verdict "$DATA_MAX" "<" 2000)"
+    "$(verdict_op "$DATA_MAX" "<" 2000)"
 cat <<EOF
 
 Other work on the machine, per section (the machine is shared; with 2 cores a section can use

@@ -17,8 +17,10 @@ BROOK=$BUILD/brook
 WORK=$(mktemp -d /tmp/brook-txn-bench.XXXXXX)
 OUT=$WORK/results.txt
 PID=
+BENCH_TAG=txn-bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-log() { printf '[txn-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 cleanup() {
     [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
     rm -rf "$WORK"
@@ -69,10 +71,7 @@ field() {
     done)
     sed -n "s/.* $want=\([^ ]*\).*/\1/p" <<<"$line"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-verdict() { awk -v x="$1" -v lim="$2" -v dir="$3" 'BEGIN {
-    if (x == "n/a" || x == "") { print "**not measured**"; exit }
-    ok = dir == "le" ? x <= lim : x >= lim; print ok ? "met" : "**not met**" }'; }
+# ratio, verdict and ms (here with one decimal) are bench/lib.sh's.
 
 IDEM=$(field msgs_per_s txn mode=idempotent)
 declare -A TXN CP50 CP99
@@ -93,7 +92,6 @@ ALO50=$(field p50_us eos mode=alo); ALO99=$(field p99_us eos mode=alo)
 EOS50=$(field p50_us eos mode=txn); EOS99=$(field p99_us eos mode=txn)
 EOSR=$(ratio "${EOS50:-0}" "${ALO50:-0}")
 ALOT=$(field copied_per_s eos mode=alo); EOST=$(field copied_per_s eos mode=txn)
-ms() { awk -v u="$1" 'BEGIN { if (u == "") print "n/a"; else printf "%.1f", u / 1000 }'; }
 
 SECTION=$WORK/section.md
 cat >"$SECTION" <<EOF2
@@ -114,7 +112,7 @@ brook bench eos --topic P --mode {alo,txn} --rate 2000 --seconds ${SECS}
 |---|---|---|
 | transactional overhead at 100 ms commits ≤ 3% | ${OVER100}% (${TXN[100]:-n/a} vs ${IDEM:-n/a} msgs/s) | $(verdict "$OVER100" 3 le) |
 | 64 concurrent transactional producers ≥ 10× one | ${SCALE}× (${RATE[64]:-n/a} vs ${RATE[1]:-n/a} commits/s) | $(verdict "$SCALE" 10 ge) |
-| exactly-once loop p50 latency ≤ 2× at-least-once | ${EOSR}× (${EOS50:+$(ms "$EOS50")} vs ${ALO50:+$(ms "$ALO50")} ms) | $(verdict "$EOSR" 2 le) |
+| exactly-once loop p50 latency ≤ 2× at-least-once | ${EOSR}× (${EOS50:+$(ms "$EOS50" 1)} vs ${ALO50:+$(ms "$ALO50" 1)} ms) | $(verdict "$EOSR" 2 le) |
 
 Transactional produce, 1 KiB records (the producer idempotent in both cases; a commit waits for
 everything queued, so both modes use the same 4 MiB client queue):
@@ -122,18 +120,18 @@ everything queued, so both modes use the same 4 MiB client queue):
 | mode | msgs/s | commit p50 | commit p99 |
 |---|---|---|---|
 | idempotent, no transactions | ${IDEM:-n/a} | | |
-| commit every 10 ms | ${TXN[10]:-n/a} | $(ms "${CP50[10]}") ms | $(ms "${CP99[10]}") ms |
-| commit every 100 ms | ${TXN[100]:-n/a} | $(ms "${CP50[100]}") ms | $(ms "${CP99[100]}") ms |
-| commit every 1 s | ${TXN[1000]:-n/a} | $(ms "${CP50[1000]}") ms | $(ms "${CP99[1000]}") ms |
+| commit every 10 ms | ${TXN[10]:-n/a} | $(ms "${CP50[10]}" 1) ms | $(ms "${CP99[10]}" 1) ms |
+| commit every 100 ms | ${TXN[100]:-n/a} | $(ms "${CP50[100]}" 1) ms | $(ms "${CP99[100]}" 1) ms |
+| commit every 1 s | ${TXN[1000]:-n/a} | $(ms "${CP50[1000]}" 1) ms | $(ms "${CP99[1000]}" 1) ms |
 
 Small transactions (one record to each of 2 partitions, begin to commit) by concurrent
 producers, each its own librdkafka instance in one client process:
 
 | producers | commits/s | latency p50 | latency p99 |
 |---|---|---|---|
-| 1 | ${RATE[1]:-n/a} | $(ms "${RP50[1]}") ms | $(ms "${RP99[1]}") ms |
-| 8 | ${RATE[8]:-n/a} | $(ms "${RP50[8]}") ms | $(ms "${RP99[8]}") ms |
-| 64 | ${RATE[64]:-n/a} | $(ms "${RP50[64]}") ms | $(ms "${RP99[64]}") ms |
+| 1 | ${RATE[1]:-n/a} | $(ms "${RP50[1]}" 1) ms | $(ms "${RP99[1]}" 1) ms |
+| 8 | ${RATE[8]:-n/a} | $(ms "${RP50[8]}" 1) ms | $(ms "${RP99[8]}" 1) ms |
+| 64 | ${RATE[64]:-n/a} | $(ms "${RP50[64]}" 1) ms | $(ms "${RP99[64]}" 1) ms |
 
 Consume-transform-produce, 2000 records/s fed in, end-to-end latency per record (from the
 feeder's send to a read_committed reader of the output) and records copied per second.
@@ -142,8 +140,8 @@ Exactly-once: each batch is one transaction with the input offsets
 
 | loop | latency p50 | latency p99 | copied/s |
 |---|---|---|---|
-| at-least-once | $(ms "$ALO50") ms | $(ms "$ALO99") ms | ${ALOT:-n/a} |
-| exactly-once | $(ms "$EOS50") ms | $(ms "$EOS99") ms | ${EOST:-n/a} |
+| at-least-once | $(ms "$ALO50" 1) ms | $(ms "$ALO99" 1) ms | ${ALOT:-n/a} |
+| exactly-once | $(ms "$EOS50" 1) ms | $(ms "$EOS99" 1) ms | ${EOST:-n/a} |
 
 Published anchors for the last ratio: Redpanda's transactional loop is 4.6× its plain
 loop's latency, Kafka's 6.3×. With 64 producers the client process (64 librdkafka instances)
@@ -156,12 +154,4 @@ $(cat "$OUT")
 <!-- txn-bench:end -->
 EOF2
 
-if [ -f "$DOC" ] && grep -q '<!-- txn-bench:begin -->' "$DOC"; then
-    awk -v sec="$SECTION" '
-        /<!-- txn-bench:begin -->/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-        /<!-- txn-bench:end -->/ { skip = 0; next }
-        !skip { print }' "$DOC" >"$WORK/doc.new" && cat "$WORK/doc.new" >"$DOC"
-else
-    { echo; cat "$SECTION"; } >>"$DOC"
-fi
-log "wrote the transactions section of $DOC"
+write_section txn-bench transactions
