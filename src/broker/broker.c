@@ -198,6 +198,17 @@ int broker_start(broker *b, int64_t started_us)
         LOG_ERROR("broker", "%s", err);
         return rc;
     }
+    /* A single node's registry is where its topic ids live: a topic kept from before ids
+     * gets one now, kept from then on. In a cluster the topic znode's id rules (cluster.c). */
+    if (!b->cfg.zookeeper_connect || !*b->cfg.zookeeper_connect) {
+        int n = md_assign_missing_ids(&b->md);
+        if (n < 0 || (n > 0 && (rc = md_save(&b->md)) != 0)) {
+            LOG_ERROR("broker", "cannot give topic ids to the %d topics without one", n);
+            return n < 0 ? -EIO : rc;
+        }
+        if (n > 0)
+            LOG_INFO("broker", "gave topic ids to %d topics that had none", n);
+    }
     if ((rc = open_topics(b)) != 0)
         return rc;
     if ((rc = cluster_init(b)) != 0)

@@ -74,6 +74,8 @@ int16_t cluster_leader_error(broker *b, kslice topic, int32_t partition)
         return KERR_NONE;
     if (!b->view)
         return KERR_LEADER_NOT_AVAILABLE;
+    if (topic.len < 0)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION; /* a null name on the wire */
     const cv_topic *t = cv_topic_find(b->view, (const char *)topic.p, (size_t)topic.len);
     if (!t || partition < 0 || partition >= t->nparts)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -590,6 +592,18 @@ static void reconcile_topics(broker *b, const cluster_view *v)
         topic *t = md_find(&b->md, kslice_cstr(ct->name));
         const char *msg = NULL;
         int16_t err = KERR_NONE;
+        bool fresh = !t;
+        if (t && !t->internal && !md_id_is_zero(t->id) && !md_id_is_zero(ct->id) &&
+            memcmp(t->id, ct->id, 16) != 0) {
+            /* Another topic of the same name (deleted and recreated while this node did not
+             * look): what is kept here belongs to the old one. Kafka's topic ids exist for
+             * this: never serve one topic's records as the other's. */
+            LOG_WARN("cluster", "topic %s was recreated (new topic id): dropping the old "
+                     "topic's data here", ct->name);
+            broker_topic_delete(b, kslice_cstr(ct->name));
+            t = NULL;
+            fresh = true;
+        }
         if (!t) {
             err = broker_topic_create(b, kslice_cstr(ct->name), ct->nparts, ct->nconfigs,
                                       ct->config_keys, ct->config_values, false, &msg);
@@ -609,9 +623,15 @@ static void reconcile_topics(broker *b, const cluster_view *v)
         if (!cfg_same)
             broker_topic_set_configs(b, t, ct->nconfigs, ct->config_keys, ct->config_values,
                                      false, &msg);
-        if (memcmp(t->id, ct->id, 16) != 0) {
-            memcpy(t->id, ct->id, 16);
-            if (md_save(&b->md) != 0)
+        /* The znode's id is the topic's (zero while a znode from before topic ids waits
+         * for the controller to give it one): a topic created here just now, or kept from
+         * before ids, takes it. */
+        if (memcmp(t->id, ct->id, 16) != 0 && (fresh || t->internal || md_id_is_zero(t->id) ||
+                                               md_id_is_zero(ct->id))) {
+            if (md_set_id(&b->md, t, ct->id) != 0)
+                LOG_ERROR("cluster", "topic %s: its topic id is another local topic's",
+                          ct->name);
+            else if (md_save(&b->md) != 0)
                 LOG_ERROR("cluster", "cannot persist the topic registry");
         }
     }
@@ -800,25 +820,39 @@ static const char *cstr(kslice s, char *buf, size_t cap)
 
 int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int32_t rf, int nconfigs,
                              char *const *keys, char *const *values, bool validate_only,
-                             const char **msg)
+                             const char **msg, uint8_t *id_out)
 {
+    if (id_out)
+        memset(id_out, 0, 16);
     int16_t err = broker_topic_create(b, name, nparts, nconfigs, keys, values,
                                       validate_only || b->clustered, msg);
-    if (!b->clustered || err != KERR_NONE || validate_only)
+    if (!b->clustered || err != KERR_NONE || validate_only) {
+        topic *t = err == KERR_NONE && !validate_only ? md_find(&b->md, name) : NULL;
+        if (t && id_out)
+            memcpy(id_out, t->id, 16);
         return err;
+    }
     if (!b->zk)
         return KERR_REQUEST_TIMED_OUT;
     char buf[BROOK_TOPIC_NAME_MAX + 1];
     err = zk_topic_create(b->zk, cstr(name, buf, sizeof(buf)), nparts, rf, nconfigs, keys,
-                          values, msg);
+                          values, msg, id_out);
+    if (err != KERR_NONE && id_out)
+        memset(id_out, 0, 16);
     zk_refresh_sync(b->zk, 2000);
     return err;
 }
 
-int16_t cluster_topic_delete(broker *b, kslice name)
+/* Deletes the topic called name; with id (16 bytes, may be NULL) only while the topic of
+ * that name is the one with that id. */
+static int16_t topic_delete(broker *b, kslice name, const uint8_t *id)
 {
-    if (!b->clustered)
+    if (!b->clustered) {
+        topic *t = md_find(&b->md, name);
+        if (id && (!t || memcmp(t->id, id, 16) != 0))
+            return KERR_UNKNOWN_TOPIC_ID;
         return broker_topic_delete(b, name);
+    }
     if (!b->zk)
         return KERR_REQUEST_TIMED_OUT;
     if (!b->cfg.delete_topic_enable)
@@ -828,9 +862,49 @@ int16_t cluster_topic_delete(broker *b, kslice name)
     topic *t = md_find(&b->md, name);
     if (t && t->internal)
         return KERR_INVALID_TOPIC_EXCEPTION;
-    int16_t err = zk_topic_delete(b->zk, buf);
+    int16_t err = zk_topic_delete(b->zk, buf, id);
     zk_refresh_sync(b->zk, 2000);
     return err;
+}
+
+int16_t cluster_topic_delete(broker *b, kslice name) { return topic_delete(b, name, NULL); }
+
+int16_t cluster_topic_delete_id(broker *b, const uint8_t id[16], arena *a, kslice *name_out)
+{
+    *name_out = KSLICE_NULL;
+    const char *name = NULL;
+    if (b->clustered) {
+        cluster_refresh_now(b); /* a topic created through another node may be new here */
+        const cv_topic *ct = cv_topic_find_id(b->view, id);
+        name = ct ? ct->name : NULL;
+    } else {
+        topic *t = md_find_id(&b->md, id);
+        name = t ? t->name : NULL;
+    }
+    if (!name)
+        return KERR_UNKNOWN_TOPIC_ID;
+    char *copy = arena_strndup(a, name, strlen(name));
+    if (!copy)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    *name_out = kslice_cstr(copy);
+    return topic_delete(b, *name_out, id);
+}
+
+bool cluster_topic_has_id(broker *b, kslice name, const uint8_t id[16])
+{
+    topic *t = md_find(&b->md, name);
+    if (!t || md_id_is_zero(id) || memcmp(t->id, id, 16) != 0)
+        return false;
+    if (!b->clustered)
+        return true;
+    const cv_topic *ct = cv_topic_find(b->view, t->name, strlen(t->name));
+    return ct && memcmp(ct->id, id, 16) == 0;
+}
+
+const char *cluster_topic_name_by_id(broker *b, const uint8_t id[16])
+{
+    topic *t = md_find_id(&b->md, id);
+    return t && cluster_topic_has_id(b, kslice_cstr(t->name), id) ? t->name : NULL;
 }
 
 int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count, bool validate_only,

@@ -33,6 +33,43 @@ static int kv_to_cstrs(arena *a, int n, const kv_pair *kv, char ***keys, char **
     return 0;
 }
 
+/* A topic's configs as DescribeConfigs lists them (every key Brook knows, its override or
+ * default and where it comes from), for the overrides keys/values (n of them), wanted(k)
+ * deciding which keys (NULL: all). Arena-allocated; *n_out of them. */
+static describe_entry *topic_config_entries(req_ctx *c, int n, char *const *keys,
+                                            char *const *values,
+                                            bool (*wanted)(const void *, const char *),
+                                            const void *ctx, int32_t *n_out)
+{
+    arena *a = &c->nr->arena;
+    size_t nkeys;
+    const topic_key_info *known = topic_config_keys(&nkeys);
+    describe_entry *entries = arena_alloc(a, sizeof(describe_entry) * (nkeys + 1));
+    *n_out = 0;
+    if (!entries)
+        return NULL;
+    for (size_t i = 0; i < nkeys; i++) {
+        if (wanted && !wanted(ctx, known[i].name))
+            continue;
+        describe_entry *e = &entries[(*n_out)++];
+        e->name = known[i].name;
+        e->source = CONFIG_SOURCE_DEFAULT;
+        e->is_default = true;
+        for (int k = 0; k < n; k++)
+            if (strcmp(keys[k], known[i].name) == 0) {
+                e->value = values[k];
+                e->source = CONFIG_SOURCE_TOPIC;
+                e->is_default = false;
+            }
+        if (e->is_default) {
+            char buf[64];
+            topic_config_default_value(&c->b->tdefaults, known[i].name, buf, sizeof(buf));
+            e->value = arena_strndup(a, buf, strlen(buf));
+        }
+    }
+    return entries;
+}
+
 static bool dup_name(kslice *names, int32_t i, kslice n)
 {
     for (int32_t k = 0; k < i; k++)
@@ -76,7 +113,16 @@ void handle_create_topics(req_ctx *c)
             t->error_message = "config name or value is null";
         } else {
             t->error_code = cluster_topic_create(b, t->name, np, rf, t->nconfigs, keys, values,
-                                                q.validate_only, &t->error_message);
+                                                q.validate_only, &t->error_message,
+                                                t->topic_id);
+            if (t->error_code == KERR_NONE) {
+                /* v5+ (KIP-525): what the topic got, as Kafka answers, also when only
+                 * validated (then with the zero topic id: nothing was created). */
+                t->resp_num_partitions = np;
+                t->resp_replication_factor = rf;
+                t->resp_configs = topic_config_entries(c, t->nconfigs, keys, values, NULL,
+                                                       NULL, &t->nresp_configs);
+            }
         }
         if (t->error_message)
             t->error_message = arena_strndup(a, t->error_message, strlen(t->error_message));
@@ -93,8 +139,29 @@ void handle_delete_topics(req_ctx *c)
         broker_reply_malformed(c, "DeleteTopics");
         return;
     }
-    for (int32_t i = 0; i < q.nnames; i++)
-        q.error_codes[i] = cluster_topic_delete(c->b, q.names[i]);
+    for (int32_t i = 0; i < q.nnames; i++) {
+        bool named = q.names[i].len >= 0, by_id = !md_id_is_zero(q.ids[i]);
+        if (named && by_id) { /* v6+, as Kafka's controller */
+            q.error_codes[i] = KERR_INVALID_REQUEST;
+            q.error_messages[i] = "You may not specify both topic name and topic id.";
+        } else if (by_id) {
+            q.error_codes[i] = cluster_topic_delete_id(c->b, q.ids[i], &c->nr->arena,
+                                                       &q.names[i]);
+        } else if (!named && c->h.api_version >= 6) {
+            q.error_codes[i] = KERR_INVALID_REQUEST;
+            q.error_messages[i] = "Neither topic name nor id were specified.";
+        } else {
+            /* The response names the deleted topic's id (v6+). */
+            topic *t = md_find(&c->b->md, q.names[i]);
+            if (t)
+                memcpy(q.ids[i], t->id, sizeof(q.ids[i]));
+            q.error_codes[i] = cluster_topic_delete(c->b, q.names[i]);
+            if (q.error_codes[i] != KERR_NONE)
+                memset(q.ids[i], 0, sizeof(q.ids[i]));
+        }
+        if (q.error_codes[i] != KERR_NONE && !q.error_messages[i])
+            q.error_messages[i] = kafka_error_name(q.error_codes[i]);
+    }
     resp_begin(&c->nr->resp, &c->h);
     deletetopics_resp_encode(&c->nr->resp, c->h.api_version, &q);
     finish(c);
@@ -163,39 +230,18 @@ static bool wanted(const describeconfigs_res *res, const char *name)
     return false;
 }
 
+static bool wanted_by(const void *res, const char *name) { return wanted(res, name); }
+
 static void describe_topic(req_ctx *c, describeconfigs_res *res)
 {
-    arena *a = &c->nr->arena;
     topic *t = md_find(&c->b->md, res->name);
     if (!t) {
         res->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         res->error_message = "unknown topic";
         return;
     }
-    size_t nkeys;
-    const topic_key_info *keys = topic_config_keys(&nkeys);
-    res->entries = arena_alloc(a, sizeof(describe_entry) * nkeys);
-    if (!res->entries)
-        return;
-    for (size_t i = 0; i < nkeys; i++) {
-        if (!wanted(res, keys[i].name))
-            continue;
-        describe_entry *e = &res->entries[res->nentries++];
-        e->name = keys[i].name;
-        e->source = CONFIG_SOURCE_DEFAULT;
-        e->is_default = true;
-        for (int k = 0; k < t->nconfigs; k++)
-            if (strcmp(t->config_keys[k], keys[i].name) == 0) {
-                e->value = t->config_values[k];
-                e->source = CONFIG_SOURCE_TOPIC;
-                e->is_default = false;
-            }
-        if (e->is_default) {
-            char buf[64];
-            topic_config_default_value(&c->b->tdefaults, keys[i].name, buf, sizeof(buf));
-            e->value = arena_strndup(a, buf, strlen(buf));
-        }
-    }
+    res->entries = topic_config_entries(c, t->nconfigs, t->config_keys, t->config_values,
+                                        wanted_by, res, &res->nentries);
 }
 
 static void describe_broker(req_ctx *c, describeconfigs_res *res)

@@ -10,6 +10,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "cluster/view.h"
 #include "proto/errors.h"
 #include "proto/msgs.h"
 
@@ -59,13 +60,22 @@ static partition *led_partition_at_epoch(broker *b, kslice topic, int32_t index,
     return at_epoch(p, epoch, current_leader_epoch, err);
 }
 
-/* led_partition_at_epoch for the flat-th partition of a fetch, through its slot. */
-static partition *fetch_led(broker *b, fetch_op *op, int flat, kslice topic, int32_t index,
-                            int32_t current_leader_epoch, int16_t *err)
+/* led_partition_at_epoch for the flat-th partition of a fetch, through its slot. A v13+
+ * fetch names its topic by id (id; NULL below v13): the name it was resolved to must still
+ * be that topic's, or the answer is UNKNOWN_TOPIC_ID, never another topic's records (one
+ * deleted and recreated under the name has a new id). */
+static partition *fetch_led(broker *b, fetch_op *op, int flat, kslice topic,
+                            const uint8_t *id, int32_t index, int32_t current_leader_epoch,
+                            int16_t *err)
 {
     fetch_slot *s = &op->slots[flat];
     if (s->gen != b->route_gen + 1) {
-        s->p = broker_led_partition(b, topic, index, &s->err, &s->epoch);
+        if (topic.len < 0 || (id && !cluster_topic_has_id(b, topic, id))) {
+            s->p = NULL; /* an id nobody has (or a null name, below v13) */
+            s->err = id ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else {
+            s->p = broker_led_partition(b, topic, index, &s->err, &s->epoch);
+        }
         s->gen = b->route_gen + 1;
     }
     *err = s->err;
@@ -84,7 +94,8 @@ static partition *fetch_target(broker *b, fetch_op *op, int flat, const fetch_to
 {
     *diverged = false;
     fp->diverging_epoch = (fetch_epoch_end){-1, -1};
-    partition *p = fetch_led(b, op, flat, ft->name, fp->index, fp->current_leader_epoch,
+    const uint8_t *id = op->q.topic_ids ? op->q.topic_ids[ft - op->q.topics] : NULL;
+    partition *p = fetch_led(b, op, flat, ft->name, id, fp->index, fp->current_leader_epoch,
                              &fp->error_code);
     if (!p)
         return NULL;
@@ -176,6 +187,41 @@ static void fill_aborted(partition *p, fetch_part *fp, const uint8_t *data, size
     fp->naborted = (int32_t)n;
 }
 
+/* Fetch v16+ (KIP-951, as Kafka): a partition answered NOT_LEADER_OR_FOLLOWER or
+ * FENCED_LEADER_EPOCH names its leader and epoch (CurrentLeader), and the response lists
+ * those leaders' endpoints (NodeEndpoints), so the client goes there without a Metadata
+ * round trip. Cluster mode only (a single node leads everything). The endpoints borrow
+ * b->view: the response is encoded before anything can replace it. */
+static void fill_current_leaders(broker *b, fetch_req *q, arena *a)
+{
+    const cluster_view *v = b->view;
+    md_broker *eps = v ? arena_alloc(a, sizeof(md_broker) * (size_t)(v->nbrokers + 1)) : NULL;
+    int32_t n = 0;
+    for (int32_t i = 0; eps && i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            fetch_part *fp = &q->topics[i].parts[k];
+            kslice name = q->topics[i].name;
+            if (fp->error_code != KERR_NOT_LEADER_OR_FOLLOWER &&
+                fp->error_code != KERR_FENCED_LEADER_EPOCH)
+                continue;
+            const cv_topic *ct = name.len > 0 ? cv_topic_find(v, (const char *)name.p,
+                                                              (size_t)name.len)
+                                              : NULL;
+            if (!ct || fp->index < 0 || fp->index >= ct->nparts || ct->parts[fp->index].leader < 0)
+                continue;
+            const cv_part *cp = &ct->parts[fp->index];
+            fp->current_leader = (fetch_leader){cp->leader, cp->leader_epoch};
+            const cv_broker *nb = cv_broker_find(v, cp->leader);
+            bool listed = false;
+            for (int32_t e = 0; e < n; e++)
+                listed = listed || eps[e].node_id == cp->leader;
+            if (nb && !listed && n < v->nbrokers)
+                eps[n++] = (md_broker){nb->id, nb->host, nb->port, NULL};
+        }
+    q->nnode_endpoints = n;
+    q->node_endpoints = eps;
+}
+
 /* Reads every partition's data and sends the response. */
 static void fetch_reply(req_ctx *c, fetch_op *op)
 {
@@ -230,6 +276,8 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
                     fill_aborted(p, fp, data, len, a);
             }
         }
+    if (c->h.api_version >= 16)
+        fill_current_leaders(b, q, a);
     resp_begin(&c->nr->resp, &c->h);
     fetch_resp_encode(&c->nr->resp, c->h.api_version, q, KERR_NONE);
     resp_end(&c->nr->resp);
@@ -272,12 +320,41 @@ static void follower_progress(broker *b, fetch_op *op)
     broker_on_progress(b);
 }
 
+/* v13+: the name of each topic id asked about (an arena copy: the topic may go while the
+ * fetch waits), or a null name for an id no topic has; a cluster node that does not know an
+ * id reads ZooKeeper once first (a topic just created through another node). fetch_led
+ * checks at every lookup that the name still belongs to that id. */
+static int resolve_topic_ids(broker *b, fetch_req *q, arena *a)
+{
+    bool refreshed = false;
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const char *name = cluster_topic_name_by_id(b, q->topic_ids[i]);
+        if (!name && !refreshed && broker_clustered(b) && !md_id_is_zero(q->topic_ids[i])) {
+            refreshed = true;
+            cluster_refresh_now(b);
+            name = cluster_topic_name_by_id(b, q->topic_ids[i]);
+        }
+        q->topics[i].name = KSLICE_NULL;
+        if (!name)
+            continue;
+        char *copy = arena_strndup(a, name, strlen(name));
+        if (!copy)
+            return -1;
+        q->topics[i].name = kslice_cstr(copy);
+    }
+    return 0;
+}
+
 void handle_fetch(req_ctx *c)
 {
     broker *b = c->b;
     fetch_op *op = arena_alloc(&c->nr->arena, sizeof(*op));
     if (!op || fetch_req_decode(&c->body, c->h.api_version, &c->nr->arena, &op->q) != 0) {
         broker_reply_malformed(c, "Fetch");
+        return;
+    }
+    if (op->q.topic_ids && resolve_topic_ids(b, &op->q, &c->nr->arena) != 0) {
+        net_request_fail(c->nr, "out of memory");
         return;
     }
     for (int32_t i = 0; i < op->q.ntopics; i++)

@@ -38,6 +38,7 @@ void handle_api_versions(req_ctx *c)
 static void fill_topic(broker *b, md_topic *mt, topic *t, arena *a)
 {
     mt->name = kslice_cstr(t->name);
+    memcpy(mt->id, t->id, sizeof(mt->id));
     mt->is_internal = t->internal;
     mt->npartitions = t->npartitions;
     mt->partitions = arena_alloc(a, sizeof(md_partition) * (size_t)t->npartitions);
@@ -63,6 +64,7 @@ static void fill_topic(broker *b, md_topic *mt, topic *t, arena *a)
 static void fill_cluster_topic(md_topic *mt, const cv_topic *ct, arena *a)
 {
     mt->name = kslice_cstr(ct->name);
+    memcpy(mt->id, ct->id, sizeof(mt->id));
     mt->is_internal = strcmp(ct->name, TXN_LOG_TOPIC) == 0 ||
                       strcmp(ct->name, GROUP_LOG_TOPIC) == 0;
     mt->npartitions = ct->nparts;
@@ -86,20 +88,89 @@ static void fill_cluster_topic(md_topic *mt, const cv_topic *ct, arena *a)
     }
 }
 
+/* Kafka's rules for topic ids in a request (KafkaApis.handleTopicMetadataRequest): v10 and
+ * v11 carry the fields but may use neither, a null name or a non-zero id there is
+ * INVALID_REQUEST; from v12 a request naming any topic by id is answered for its ids. */
+static bool ids_misused(const metadata_req *q, int16_t v)
+{
+    for (int32_t i = 0; v >= 10 && v < 12 && i < q->ntopics; i++)
+        if (q->topics[i].len < 0 || !md_id_is_zero(q->topic_ids[i]))
+            return true;
+    return false;
+}
+
+static bool by_id(const metadata_req *q, int16_t v)
+{
+    for (int32_t i = 0; v >= 12 && i < q->ntopics; i++)
+        if (!md_id_is_zero(q->topic_ids[i]))
+            return true;
+    return false;
+}
+
+/* Kafka's answer to a request it refuses (MetadataRequest.getErrorResponse): each topic
+ * asked about with the error, no brokers, no cluster id, no controller. */
+static void reply_error(req_ctx *c, const metadata_req *q, int16_t err)
+{
+    metadata_resp m = {0};
+    m.controller_id = -1;
+    m.ntopics = q->ntopics > 0 ? q->ntopics : 0;
+    m.topics = arena_alloc(&c->nr->arena, sizeof(md_topic) * (size_t)(m.ntopics + 1));
+    if (!m.topics) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    for (int32_t i = 0; i < m.ntopics; i++) {
+        m.topics[i].error_code = err;
+        m.topics[i].name = q->topics[i];
+        if (q->topic_ids)
+            memcpy(m.topics[i].id, q->topic_ids[i], sizeof(m.topics[i].id));
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    metadata_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
+
+/* A v12+ request by topic id: one answer per id asked about, the topic (found by find) or
+ * UNKNOWN_TOPIC_ID with a null name; entries naming no id are ignored, as Kafka does. */
+static int32_t fill_by_id(broker *b, const metadata_req *q, const cluster_view *v,
+                          md_topic *out, arena *a)
+{
+    int32_t k = 0;
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        const uint8_t *id = q->topic_ids[i];
+        if (md_id_is_zero(id))
+            continue;
+        md_topic *mt = &out[k++];
+        const cv_topic *ct = v ? cv_topic_find_id(v, id) : NULL;
+        topic *t = v ? NULL : md_find_id(&b->md, id);
+        if (ct)
+            fill_cluster_topic(mt, ct, a);
+        else if (t)
+            fill_topic(b, mt, t, a);
+        else {
+            mt->error_code = KERR_UNKNOWN_TOPIC_ID;
+            mt->name = KSLICE_NULL;
+            memcpy(mt->id, id, sizeof(mt->id));
+        }
+    }
+    return k;
+}
+
 /* Cluster mode: every live broker, the controller, every partition's leader. */
 static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
 {
     broker *b = c->b;
     arena *a = &c->nr->arena;
+    bool ids = by_id(q, c->h.api_version);
     cluster_refresh_now(b);
     /* Auto-creation first: each refreshes the view, which must stay put while we fill. */
-    for (int32_t i = 0; b->view && q->allow_auto_create && b->cfg.auto_create_topics_enable &&
-                        i < q->ntopics; i++) {
+    for (int32_t i = 0; b->view && !ids && q->allow_auto_create &&
+                        b->cfg.auto_create_topics_enable && i < q->ntopics; i++) {
         const char *why, *msg;
         if (md_topic_name_valid(q->topics[i], &why) &&
             !cv_topic_find(b->view, (const char *)q->topics[i].p, (size_t)q->topics[i].len))
             cluster_topic_create(b, q->topics[i], b->cfg.num_partitions, -1, 0, NULL, NULL, false,
-                                 &msg);
+                                 &msg, NULL);
     }
     cluster_view *v = b->view;
     if (v)
@@ -108,6 +179,8 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
     md_broker self = {b->cfg.node_id, b->cfg.adv_host, b->cfg.adv_port, NULL};
     m.cluster_id = b->cfg.cluster_id;
     m.controller_id = v ? v->controller : -1;
+    m.include_topic_ops = q->include_topic_ops;
+    m.include_cluster_ops = q->include_cluster_ops;
     m.nbrokers = v && v->nbrokers ? v->nbrokers : 1;
     m.brokers = v && v->nbrokers ? arena_alloc(a, sizeof(md_broker) * (size_t)v->nbrokers) : &self;
     int32_t n = q->ntopics < 0 ? (v ? (int32_t)HASH_COUNT(v->topics) : 0) : q->ntopics;
@@ -125,13 +198,19 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
     int32_t k = 0;
     for (const cv_topic *ct = v && q->ntopics < 0 ? v->topics : NULL; ct; ct = ct->hh.next)
         fill_cluster_topic(&m.topics[k++], ct, a);
-    for (int32_t i = 0; q->ntopics >= 0 && i < q->ntopics; i++) {
+    if (ids) {
+        static const cluster_view none = {0}; /* no view yet: every id is unknown */
+        m.ntopics = fill_by_id(b, q, v ? v : &none, m.topics, a);
+    }
+    for (int32_t i = 0; !ids && q->ntopics >= 0 && i < q->ntopics; i++) {
         md_topic *mt = &m.topics[i];
         mt->name = q->topics[i];
         const char *why;
-        const cv_topic *ct = cv_topic_find(v, (const char *)q->topics[i].p,
-                                           (size_t)q->topics[i].len);
-        if (!md_topic_name_valid(q->topics[i], &why))
+        bool valid = md_topic_name_valid(q->topics[i], &why); /* a null name: not looked up */
+        const cv_topic *ct = valid ? cv_topic_find(v, (const char *)q->topics[i].p,
+                                                   (size_t)q->topics[i].len)
+                                   : NULL;
+        if (!valid)
             mt->error_code = KERR_INVALID_TOPIC_EXCEPTION;
         else if (ct)
             fill_cluster_topic(mt, ct, a);
@@ -156,6 +235,10 @@ void handle_metadata(req_ctx *c)
         broker_reply_malformed(c, "Metadata");
         return;
     }
+    if (ids_misused(&q, v)) {
+        reply_error(c, &q, KERR_INVALID_REQUEST);
+        return;
+    }
     if (broker_clustered(b)) {
         handle_metadata_cluster(c, &q);
         return;
@@ -166,7 +249,16 @@ void handle_metadata(req_ctx *c)
     m.brokers = &self;
     m.cluster_id = b->cfg.cluster_id;
     m.controller_id = b->cfg.node_id;
-    if (q.ntopics < 0) {
+    m.include_topic_ops = q.include_topic_ops;
+    m.include_cluster_ops = q.include_cluster_ops;
+    if (q.ntopics >= 0 && by_id(&q, v)) {
+        m.topics = arena_alloc(a, sizeof(md_topic) * (size_t)(q.ntopics + 1));
+        if (!m.topics) {
+            net_request_fail(c->nr, "out of memory");
+            return;
+        }
+        m.ntopics = fill_by_id(b, &q, NULL, m.topics, a);
+    } else if (q.ntopics < 0) {
         m.ntopics = (int32_t)md_count(&b->md);
         m.topics = arena_alloc(a, sizeof(md_topic) * (size_t)(m.ntopics ? m.ntopics : 1));
         if (!m.topics) {

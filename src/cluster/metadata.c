@@ -1,6 +1,8 @@
 /* metadata.c - see metadata.h. File format, one record per line:
  *   topic <name> <id-hex32> <partitions>
  *   config <name> <key> <value...>
+ * A topic line without the id (`topic <name> <partitions>`, as written before topic ids)
+ * or with 32 zeros loads with the zero id: no id yet (md_assign_missing_ids).
  */
 #include "cluster/metadata.h"
 
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "base/assert.h"
@@ -45,17 +48,90 @@ bool md_topic_name_valid(kslice name, const char **why)
     return true;
 }
 
-static void random_id(uint8_t id[16])
+/* Fills buf from getrandom(2); /dev/urandom where the call is missing (ENOSYS). */
+static int random_bytes(uint8_t *buf, size_t n)
 {
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     size_t got = 0;
-    if (fd >= 0) {
-        ssize_t n = read(fd, id, 16);
-        got = n > 0 ? (size_t)n : 0;
-        close(fd);
+    while (got < n) {
+        ssize_t k = getrandom(buf + got, n - got, 0);
+        if (k > 0) {
+            got += (size_t)k;
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        break;
     }
-    for (size_t i = got; i < 16; i++)
-        id[i] = (uint8_t)rand();
+    if (got == n)
+        return 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k <= 0 && !(k < 0 && errno == EINTR))
+            break;
+        got += k > 0 ? (size_t)k : 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    return got == n ? 0 : -1;
+}
+
+int md_new_id(uint8_t id[16])
+{
+    for (;;) {
+        if (random_bytes(id, 16) != 0)
+            return -1;
+        id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* version 4 */
+        id[8] = (uint8_t)((id[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+        if ((id[0] >> 2) != 62)                   /* base64url '-': Kafka draws again */
+            return 0;
+    }
+}
+
+bool md_id_is_zero(const uint8_t id[16])
+{
+    for (int i = 0; i < 16; i++)
+        if (id[i])
+            return false;
+    return true;
+}
+
+topic *md_find_id(const metadata *md, const uint8_t id[16])
+{
+    if (md_id_is_zero(id))
+        return NULL;
+    topic *t = NULL;
+    HASH_FIND(hh_id, md->by_id, id, 16, t);
+    return t;
+}
+
+int md_set_id(metadata *md, topic *t, const uint8_t id[16])
+{
+    topic *other = md_find_id(md, id);
+    if (other && other != t)
+        return -1;
+    if (!md_id_is_zero(t->id))
+        HASH_DELETE(hh_id, md->by_id, t);
+    memcpy(t->id, id, 16);
+    if (!md_id_is_zero(t->id))
+        HASH_ADD(hh_id, md->by_id, id, 16, t);
+    return 0;
+}
+
+int md_assign_missing_ids(metadata *md)
+{
+    int n = 0;
+    for (topic *t = md->topics; t; t = t->hh.next) {
+        if (!md_id_is_zero(t->id))
+            continue;
+        uint8_t id[16];
+        do {
+            if (md_new_id(id) != 0)
+                return -1;
+        } while (md_set_id(md, t, id) != 0); /* another topic's: draw again */
+        n++;
+    }
+    return n;
 }
 
 topic *md_find(const metadata *md, kslice name)
@@ -108,16 +184,18 @@ oom:
     return -ENOMEM;
 }
 
-topic *md_add(metadata *md, const char *name, int32_t npartitions, int nconfigs,
-              char *const *keys, char *const *values)
+/* md_add with a given id (zero: none yet); NULL when out of memory or the id is taken. */
+static topic *md_insert(metadata *md, const char *name, int32_t npartitions, int nconfigs,
+                        char *const *keys, char *const *values, const uint8_t id[16])
 {
+    if (md_find_id(md, id))
+        return NULL;
     topic *t = calloc(1, sizeof(*t));
     if (!t || !(t->name = strdup(name))) {
         free(t);
         return NULL;
     }
     t->npartitions = npartitions;
-    random_id(t->id);
     t->internal = name[0] == '_' && name[1] == '_';
     if (md_set_configs(t, nconfigs, keys, values) != 0) {
         free(t->name);
@@ -125,12 +203,26 @@ topic *md_add(metadata *md, const char *name, int32_t npartitions, int nconfigs,
         return NULL;
     }
     HASH_ADD_KEYPTR(hh, md->topics, t->name, (unsigned)strlen(t->name), t);
+    md_set_id(md, t, id); /* free: checked above */
     return t;
+}
+
+topic *md_add(metadata *md, const char *name, int32_t npartitions, int nconfigs,
+              char *const *keys, char *const *values)
+{
+    uint8_t id[16];
+    do {
+        if (md_new_id(id) != 0)
+            return NULL;
+    } while (md_find_id(md, id));
+    return md_insert(md, name, npartitions, nconfigs, keys, values, id);
 }
 
 void md_remove(metadata *md, topic *t)
 {
     HASH_DEL(md->topics, t);
+    if (!md_id_is_zero(t->id))
+        HASH_DELETE(hh_id, md->by_id, t);
     free_configs(t);
     free(t->parts);
     free(t->name);
@@ -165,23 +257,26 @@ static int md_parse_line(metadata *md, char *line)
         char *name = strtok_r(NULL, " ", &save), *id = strtok_r(NULL, " ", &save);
         char *np = strtok_r(NULL, " ", &save);
         const char *why;
-        if (!name || !id || !np || strlen(id) != 32 ||
+        if (id && !np) { /* written before topic ids: no id yet */
+            np = id;
+            id = NULL;
+        }
+        if (!name || !np || (id && strlen(id) != 32) || strtok_r(NULL, " ", &save) ||
             !md_topic_name_valid(kslice_cstr(name), &why))
             return -1;
         char *end;
         long n = strtol(np, &end, 10);
         if (*end || n < 1 || n > BROOK_PARTITIONS_MAX || md_find(md, kslice_cstr(name)))
             return -1;
-        topic *t = md_add(md, name, (int32_t)n, 0, NULL, NULL);
-        if (!t)
-            return -1;
-        for (int i = 0; i < 16; i++) {
+        uint8_t tid[16] = {0};
+        for (int i = 0; id && i < 16; i++) {
             int hi = hexval(id[2 * i]), lo = hexval(id[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 return -1;
-            t->id[i] = (uint8_t)(hi << 4 | lo);
+            tid[i] = (uint8_t)(hi << 4 | lo);
         }
-        return 0;
+        /* NULL also for an id that two lines share: the file is not ours. */
+        return md_insert(md, name, (int32_t)n, 0, NULL, NULL, tid) ? 0 : -1;
     }
     if (strcmp(kind, "config") == 0) {
         char *name = strtok_r(NULL, " ", &save), *key = strtok_r(NULL, " ", &save);
@@ -212,6 +307,7 @@ int md_load(metadata *md, const char *data_dir, char *err, size_t errlen)
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", data_dir, MD_FILE);
     md->topics = NULL;
+    md->by_id = NULL;
     md->path = strdup(path);
     if (!md->path)
         return -ENOMEM;

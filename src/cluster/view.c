@@ -137,6 +137,17 @@ const cv_topic *cv_topic_find(const cluster_view *v, const char *name, size_t le
     return t;
 }
 
+const cv_topic *cv_topic_find_id(const cluster_view *v, const uint8_t id[16])
+{
+    static const uint8_t zero[16];
+    if (!v || memcmp(id, zero, 16) == 0)
+        return NULL;
+    for (const cv_topic *t = v->topics; t; t = t->hh.next)
+        if (memcmp(t->id, id, 16) == 0)
+            return t;
+    return NULL;
+}
+
 int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition)
 {
     const cv_topic *t = cv_topic_find(v, topic, strlen(topic));
@@ -348,8 +359,9 @@ int cv_topic_parse(const char *json, size_t len, cv_topic *t)
     if (o) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
         const cJSON *reps = cJSON_GetObjectItemCaseSensitive(o, "replicas");
-        if (cJSON_IsString(id) && unhex16(id->valuestring, t->id) == 0 && cJSON_IsArray(reps) &&
-            parse_replicas(reps, t) == 0 &&
+        memset(t->id, 0, sizeof(t->id)); /* no "id": none yet (the controller gives one) */
+        if ((!id || (cJSON_IsString(id) && unhex16(id->valuestring, t->id) == 0)) &&
+            cJSON_IsArray(reps) && parse_replicas(reps, t) == 0 &&
             parse_configs(cJSON_GetObjectItemCaseSensitive(o, "configs"), t) == 0)
             rc = 0;
     }

@@ -67,6 +67,8 @@ void cv_unref(cluster_view *v);
 
 const cv_broker *cv_broker_find(const cluster_view *v, int32_t id);
 const cv_topic *cv_topic_find(const cluster_view *v, const char *name, size_t len);
+/* The topic whose id is id; NULL for the zero id (none) or an unknown one. */
+const cv_topic *cv_topic_find_id(const cluster_view *v, const uint8_t id[16]);
 /* The leader of (topic, partition): a broker id, or -1 when unknown or offline. */
 int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition);
 
@@ -96,7 +98,8 @@ char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *
                         bool shutting_down);
 int cv_broker_parse(const char *json, size_t len, cv_broker *out);
 /* Topic znode: id, replica lists, config overrides. Parsing fills name-less *t (the
- * caller sets name); state fields are set to "no state". */
+ * caller sets name); state fields are set to "no state". A znode without "id" (written
+ * before topic ids) parses with the zero id; the controller then writes one. */
 char *cv_topic_json(const cv_topic *t);
 int cv_topic_parse(const char *json, size_t len, cv_topic *t);
 /* State znode: leader, leader epoch, ISR and ELR of every partition. Parsing requires as

@@ -16,6 +16,7 @@
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "cluster/metadata.h"
 #include "cluster/placement.h"
 #include "proto/errors.h"
 
@@ -470,7 +471,33 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
 
 static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
                             const char *name, int32_t nparts, int32_t rf, int nconfigs,
-                            char *const *keys, char *const *values, const char **msg);
+                            char *const *keys, char *const *values, const char **msg,
+                            uint8_t *id_out);
+
+/* The controller gives a topic znode written before topic ids (no "id") a new one, once:
+ * written at the znode's version, so a concurrent change wins and a later pass retries.
+ * Returns true if it wrote anything. */
+static bool assign_topic_ids(zk_client *z, zhandle_t *zh, cluster_view *v)
+{
+    bool wrote = false;
+    for (cv_topic *t = v->topics; t && z->is_controller; t = t->hh.next) {
+        if (!md_id_is_zero(t->id) || md_new_id(t->id) != 0)
+            continue;
+        char *json = cv_topic_json(t);
+        char path[ZK_PATH_MAX];
+        snprintf(path, sizeof(path), ZK_TOPICS "/%s", t->name);
+        int rc = json ? zoo_set(zh, path, json, (int)strlen(json), t->topic_version)
+                      : ZSYSTEMERROR;
+        free(json);
+        if (rc == ZOK)
+            LOG_INFO("zk", "topic %s had no topic id: gave it one", t->name);
+        else
+            LOG_WARN("zk", "%s: writing its new topic id failed: %s (will retry)", t->name,
+                     zerror(rc));
+        wrote = true;
+    }
+    return wrote;
+}
 
 /* The controller creates the internal topics once enough brokers are up. */
 static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
@@ -491,7 +518,7 @@ static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
         snprintf(misr, sizeof(misr), "%d", rf < 2 ? rf : 2);
         char *keys[1] = {"min.insync.replicas"}, *values[1] = {misr};
         int16_t err = create_topic(z, zh, v, z->internal[i], z->cfg.internal_parts[i], rf, 1,
-                                   keys, values, &msg);
+                                   keys, values, &msg, NULL);
         if (err == KERR_NONE)
             LOG_INFO("zk", "created internal topic %s (%d partitions over %d brokers)",
                      z->internal[i], z->cfg.internal_parts[i], v->nbrokers);
@@ -668,7 +695,8 @@ static void step(zk_client *z)
     }
     bool wrote = false;
     if (z->is_controller) {
-        wrote = ensure_internal(z, zh, v);          /* both run: no short circuit */
+        wrote = ensure_internal(z, zh, v);          /* all run: no short circuit */
+        wrote = assign_topic_ids(z, zh, v) || wrote;
         wrote = reconcile_leaders(z, zh, v) || wrote;
     }
     if (wrote) {
@@ -917,7 +945,8 @@ static int16_t zerr_to_kafka(int rc)
 
 static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
                             const char *name, int32_t nparts, int32_t rf, int nconfigs,
-                            char *const *keys, char *const *values, const char **msg)
+                            char *const *keys, char *const *values, const char **msg,
+                            uint8_t *id_out)
 {
     if (rf < 0)
         rf = z->cfg.default_rf > 0 ? z->cfg.default_rf : 1;
@@ -925,10 +954,9 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
     *msg = NULL;
     if (!t)
         return KERR_UNKNOWN_SERVER_ERROR;
-    FILE *ur = fopen("/dev/urandom", "rb");
-    bool idok = ur && fread(t->id, 1, 16, ur) == 16;
-    if (ur)
-        fclose(ur);
+    bool idok = md_new_id(t->id) == 0;
+    if (idok && id_out)
+        memcpy(id_out, t->id, 16);
     t->nconfigs = nconfigs;
     t->config_keys = (char **)keys;
     t->config_values = (char **)values;
@@ -964,23 +992,69 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
 }
 
 int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int32_t rf, int nconfigs,
-                        char *const *keys, char *const *values, const char **msg)
+                        char *const *keys, char *const *values, const char **msg,
+                        uint8_t *id_out)
 {
     zhandle_t *zh = ready_handle(z);
     if (!zh) {
         *msg = "not connected to ZooKeeper";
         return KERR_REQUEST_TIMED_OUT;
     }
-    int16_t err = create_topic(z, zh, NULL, name, nparts, rf, nconfigs, keys, values, msg);
+    int16_t err = create_topic(z, zh, NULL, name, nparts, rf, nconfigs, keys, values, msg,
+                               id_out);
     release_handle(z);
     return err;
 }
 
-int16_t zk_topic_delete(zk_client *z, const char *name)
+static cv_topic *load_topic(zk_client *z, zhandle_t *zh, const char *name, int *rc);
+
+/* Deletes the topic znode only while it still has topic id `id`: its state znode and
+ * itself in one multi-op fenced by the topic znode's version, so a topic deleted and
+ * recreated under the same name meanwhile (a new id) is never the one deleted. */
+static int16_t delete_topic_with_id(zk_client *z, zhandle_t *zh, const char *name,
+                                    const uint8_t id[16])
+{
+    char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
+    snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);
+    snprintf(spath, sizeof(spath), ZK_TOPICS "/%s/state", name);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int rc;
+        cv_topic *t = load_topic(z, zh, name, &rc);
+        if (!t)
+            return rc == ZNONODE ? KERR_UNKNOWN_TOPIC_ID : zerr_to_kafka(rc);
+        bool same = memcmp(t->id, id, 16) == 0;
+        int32_t version = t->topic_version;
+        bool has_state = t->state_version >= 0;
+        cv_topic_free(t);
+        if (!same)
+            return KERR_UNKNOWN_TOPIC_ID;
+        zoo_op_t ops[3];
+        zoo_op_result_t res[3];
+        int n = 0;
+        zoo_check_op_init(&ops[n++], tpath, version);
+        if (has_state)
+            zoo_delete_op_init(&ops[n++], spath, -1);
+        zoo_delete_op_init(&ops[n++], tpath, version);
+        rc = zoo_multi(zh, n, ops, res);
+        if (rc == ZOK)
+            return KERR_NONE;
+        if (rc != ZBADVERSION && rc != ZNONODE && rc != ZNOTEMPTY)
+            return zerr_to_kafka(rc);
+        /* changed meanwhile (a state appeared or went, the znode was rewritten): again */
+    }
+    return KERR_REQUEST_TIMED_OUT;
+}
+
+int16_t zk_topic_delete(zk_client *z, const char *name, const uint8_t *id)
 {
     zhandle_t *zh = ready_handle(z);
     if (!zh)
         return KERR_REQUEST_TIMED_OUT;
+    if (id) {
+        int16_t err = delete_topic_with_id(z, zh, name, id);
+        release_handle(z);
+        return err;
+    }
     char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
     snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);
     snprintf(spath, sizeof(spath), ZK_TOPICS "/%s/state", name);

@@ -56,9 +56,11 @@ bool zk_connected(zk_client *z);
 /* Topic changes (loop thread). Each returns a Kafka error code; *msg explains errors
  * (static text). The new state is visible once zk_refresh_sync returns. */
 /* rf: replicas per partition, -1 for default.replication.factor; more than the live
- * brokers is INVALID_REPLICATION_FACTOR. */
+ * brokers is INVALID_REPLICATION_FACTOR. The topic gets a new topic id (md_new_id), copied
+ * to id_out (16 bytes, may be NULL). */
 int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int32_t rf, int nconfigs,
-                        char *const *keys, char *const *values, const char **msg);
+                        char *const *keys, char *const *values, const char **msg,
+                        uint8_t *id_out);
 /* The loop found broker `id`'s process gone (its connections refused): remove its
  * registration if it is still the one created at czxid, so its partitions fail over
  * now instead of at session expiry; czxid -1: remove the controller znode if that broker
@@ -81,7 +83,9 @@ bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
  * places away (repl_shutdown_move), and leaders never add it to an ISR again. Watch the
  * views (cv_shutdown_pending) to know when that is done. Loop thread. */
 void zk_shutdown_announce(zk_client *z);
-int16_t zk_topic_delete(zk_client *z, const char *name);
+/* Deletes a topic; with id (16 bytes, may be NULL) only while its znode has that topic id,
+ * else UNKNOWN_TOPIC_ID (also when there is no such topic). */
+int16_t zk_topic_delete(zk_client *z, const char *name, const uint8_t *id);
 int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
                                 const char **msg);
 int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const *keys,

@@ -12,9 +12,9 @@
  * Kafka's own (flexibleVersions in the message JSON). */
 static const api_info g_apis[] = {
     {API_PRODUCE, "Produce", 3, 7, 9},
-    {API_FETCH, "Fetch", 4, 12, 12},
+    {API_FETCH, "Fetch", 4, 16, 12},
     {API_LIST_OFFSETS, "ListOffsets", 1, 3, 6},
-    {API_METADATA, "Metadata", 0, 8, 9},
+    {API_METADATA, "Metadata", 0, 12, 9},
     {API_OFFSET_COMMIT, "OffsetCommit", 2, 7, 8},
     {API_OFFSET_FETCH, "OffsetFetch", 1, 7, 6},
     {API_FIND_COORDINATOR, "FindCoordinator", 0, 2, 3},
@@ -25,8 +25,8 @@ static const api_info g_apis[] = {
     {API_DESCRIBE_GROUPS, "DescribeGroups", 0, 2, 5},
     {API_LIST_GROUPS, "ListGroups", 0, 2, 3},
     {API_API_VERSIONS, "ApiVersions", 0, 3, 3},
-    {API_CREATE_TOPICS, "CreateTopics", 0, 4, 5},
-    {API_DELETE_TOPICS, "DeleteTopics", 0, 1, 4},
+    {API_CREATE_TOPICS, "CreateTopics", 0, 7, 5},
+    {API_DELETE_TOPICS, "DeleteTopics", 0, 6, 4},
     {API_DELETE_RECORDS, "DeleteRecords", 0, 1, 2},
     {API_INIT_PRODUCER_ID, "InitProducerId", 0, 4, 2},
     {API_OFFSET_FOR_LEADER_EPOCH, "OffsetForLeaderEpoch", 0, 4, 4},

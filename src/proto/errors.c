@@ -48,6 +48,7 @@ const char *kafka_error_name(int16_t code)
     case KERR_FENCED_INSTANCE_ID: return "FENCED_INSTANCE_ID";
     case KERR_UNSTABLE_OFFSET_COMMIT: return "UNSTABLE_OFFSET_COMMIT";
     case KERR_PRODUCER_FENCED: return "PRODUCER_FENCED";
+    case KERR_UNKNOWN_TOPIC_ID: return "UNKNOWN_TOPIC_ID";
     case KERR_INELIGIBLE_REPLICA: return "INELIGIBLE_REPLICA";
     }
     return "UNKNOWN_ERROR_CODE";

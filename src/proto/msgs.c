@@ -3,6 +3,7 @@
 
 #include "base/assert.h"
 #include "proto/api.h"
+#include "proto/errors.h"
 #include "proto/group_msgs.h"
 #include "proto/inter_msgs.h"
 
@@ -41,6 +42,24 @@ static void rd_tags_with(rd *r, tag_fn fn, void *ctx)
         if (fn(ctx, tag, &f) && (f.err || rd_remaining(&f) != 0))
             r->err = f.err ? f.err : RD_BAD_LENGTH;
     }
+}
+
+/* A UUID (topic id): 16 raw bytes. */
+static void rd_uuid(rd *r, uint8_t out[TOPIC_ID_LEN])
+{
+    const uint8_t *p = rd_raw(r, TOPIC_ID_LEN);
+    if (p)
+        memcpy(out, p, TOPIC_ID_LEN);
+    else
+        memset(out, 0, TOPIC_ID_LEN);
+}
+
+static void wr_uuid(wr *w, const uint8_t id[TOPIC_ID_LEN]) { wr_raw(w, id, TOPIC_ID_LEN); }
+
+/* n topic ids in the arena (zeroed); n <= 0 gives NULL. */
+static uint8_t (*arena_ids(arena *a, int32_t n))[TOPIC_ID_LEN]
+{
+    return n > 0 ? arena_alloc(a, (size_t)n * TOPIC_ID_LEN) : NULL;
 }
 
 static void *arena_elems(arena *a, int32_t n, size_t size)
@@ -129,24 +148,29 @@ void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code)
 
 int metadata_req_decode(rd *r, int16_t v, arena *a, metadata_req *q)
 {
-    int32_t n = rd_array(r, 2);
+    /* A topic: [TopicId (v10+)] Name, and its tag buffer when flexible. */
+    int32_t n = rd_array(r, (v >= 10 ? TOPIC_ID_LEN : 0) + (r->flex ? 1 + 1 : 2));
     if (v == 0 && n == 0)
         n = -1; /* v0: an empty list means every topic */
     q->ntopics = n;
     q->topics = ARENA_ARRAY(a, kslice, n);
-    if (n > 0 && !q->topics)
+    q->topic_ids = v >= 10 ? arena_ids(a, n) : NULL;
+    if (n > 0 && (!q->topics || (v >= 10 && !q->topic_ids)))
         return -1;
     for (int32_t i = 0; i < n && !r->err; i++) {
+        if (v >= 10)
+            rd_uuid(r, q->topic_ids[i]);
         q->topics[i] = rd_str(r);
         rd_tags(r);
     }
     q->allow_auto_create = true;
+    q->include_cluster_ops = q->include_topic_ops = false;
     if (v >= 4)
         q->allow_auto_create = rd_bool(r);
-    if (v >= 8) {
-        (void)rd_bool(r);
-        (void)rd_bool(r);
-    }
+    if (v >= 8 && v <= 10)
+        q->include_cluster_ops = rd_bool(r);
+    if (v >= 8)
+        q->include_topic_ops = rd_bool(r);
     rd_tags(r);
     return decode_done(r);
 }
@@ -180,7 +204,10 @@ void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m)
     for (int32_t i = 0; i < m->ntopics; i++) {
         const md_topic *t = &m->topics[i];
         wr_i16(w, t->error_code);
-        wr_str(w, t->name);
+        /* the name is nullable from v12 only (an unknown topic id) */
+        wr_str(w, t->name.len >= 0 || v >= 12 ? t->name : kslice_cstr(""));
+        if (v >= 10)
+            wr_uuid(w, t->id);
         if (v >= 1)
             wr_bool(w, t->is_internal);
         wr_array(w, t->npartitions);
@@ -198,11 +225,13 @@ void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m)
             wr_tags(w);
         }
         if (v >= 8)
-            wr_i32(w, INT32_MIN); /* topic authorized operations: not computed */
+            wr_i32(w, m->include_topic_ops && t->error_code != KERR_UNKNOWN_TOPIC_ID
+                          ? MD_TOPIC_OPS_ALL
+                          : INT32_MIN);
         wr_tags(w);
     }
-    if (v >= 8)
-        wr_i32(w, INT32_MIN);
+    if (v >= 8 && v <= 10)
+        wr_i32(w, m->include_cluster_ops ? MD_CLUSTER_OPS_ALL : INT32_MIN);
     wr_tags(w);
 }
 
@@ -254,15 +283,28 @@ void produce_resp_encode(wr *w, int16_t v, const produce_req *q)
 
 /* ---------------- Fetch ---------------- */
 
-/* Request tags (v12+): ClusterId is tag 0, a compact nullable string. ReplicaState (tag 1)
- * only exists from v15, past our maximum: skipped like any unknown tag. */
+/* Request tags (v12+): ClusterId is tag 0, a compact nullable string; ReplicaState (tag 1,
+ * v15+: ReplicaId, ReplicaEpoch and its own tag buffer) replaces the ReplicaId field. Below
+ * v15 a tag 1 is unknown, skipped as any other. */
+typedef struct fetch_tag_ctx {
+    fetch_req *q;
+    int16_t v;
+} fetch_tag_ctx;
+
 static bool fetch_req_tag(void *ctx, uint32_t tag, rd *f)
 {
-    fetch_req *q = ctx;
-    if (tag != 0)
-        return false;
-    q->cluster_id = rd_str(f);
-    return true;
+    fetch_tag_ctx *c = ctx;
+    if (tag == 0) {
+        c->q->cluster_id = rd_str(f);
+        return true;
+    }
+    if (tag == 1 && c->v >= 15) {
+        c->q->replica_id = rd_i32(f);
+        c->q->replica_epoch = rd_i64(f);
+        rd_tags(f);
+        return true;
+    }
+    return false;
 }
 
 DEFINE_TOPICS_DECODE(fetch_topics_decode, fetch_topic, fetch_part)
@@ -288,13 +330,39 @@ static int fetch_part_decode(rd *r, int16_t v, arena *a, fetch_part *fp)
     return 0;
 }
 
+/* v13+: topics are named by id (TopicId, Partitions, tags). */
+static int fetch_topic_ids_decode(rd *r, int16_t v, arena *a, size_t part_min, fetch_req *q)
+{
+    if (!RD_ARRAY_ALLOC(r, a, TOPIC_ID_LEN + 1 + 1, q->ntopics, q->topics))
+        return -1;
+    q->topic_ids = arena_ids(a, q->ntopics);
+    if (q->ntopics > 0 && !q->topic_ids)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        fetch_topic *t = &q->topics[i];
+        rd_uuid(r, q->topic_ids[i]);
+        t->name = KSLICE_NULL;
+        if (!RD_ARRAY_ALLOC(r, a, part_min, t->nparts, t->parts))
+            return -1;
+        for (int32_t p = 0; p < t->nparts && !r->err; p++)
+            if (fetch_part_decode(r, v, a, &t->parts[p]) != 0)
+                return -1;
+        rd_tags(r);
+    }
+    return 0;
+}
+
 int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
 {
     /* Smallest encodings of a topic and a partition, for the array length checks. */
-    size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
+    size_t topic_min = v >= 13 ? TOPIC_ID_LEN + 1 + 1 : r->flex ? 1 + 1 + 1 : 2 + 4;
     size_t part_min = 4 + (v >= 9 ? 4 : 0) + 8 + (v >= 12 ? 4 : 0) + (v >= 5 ? 8 : 0) + 4 +
                       (r->flex ? 1 : 0);
-    q->replica_id = rd_i32(r);
+    q->replica_id = v <= 14 ? rd_i32(r) : -1; /* v15+: in ReplicaState */
+    q->replica_epoch = -1;
+    q->topic_ids = NULL;
+    q->nnode_endpoints = 0;
+    q->node_endpoints = NULL;
     q->max_wait_ms = rd_i32(r);
     q->min_bytes = rd_i32(r);
     q->max_bytes = rd_i32(r);
@@ -306,19 +374,24 @@ int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
         q->session_id = rd_i32(r);
         q->session_epoch = rd_i32(r);
     }
-    if (fetch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics,
-                            fetch_part_decode) != 0)
+    if (v >= 13 ? fetch_topic_ids_decode(r, v, a, part_min, q) != 0
+                : fetch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics,
+                                      fetch_part_decode) != 0)
         return -1;
     if (v >= 7) {
         int32_t nf = rd_array(r, topic_min);
         for (int32_t i = 0; i < nf && !r->err; i++) {
-            (void)rd_str(r);
+            if (v >= 13)
+                rd_skip(r, TOPIC_ID_LEN);
+            else
+                (void)rd_str(r);
             skip_i32_array(r);
             rd_tags(r);
         }
     }
     q->rack_id = v >= 11 ? rd_str(r) : KSLICE_NULL;
-    rd_tags_with(r, fetch_req_tag, q);
+    fetch_tag_ctx tc = {q, v};
+    rd_tags_with(r, fetch_req_tag, &tc);
     return decode_done(r);
 }
 
@@ -368,6 +441,29 @@ static void fetch_resp_part_encode(wr *w, int16_t v, const fetch_part *fp)
     wr_fetch_part_tags(w, fp);
 }
 
+/* v16+ NodeEndpoints (top-level tag 0): NodeId, Host, Port, Rack and a tag buffer each. */
+static void wr_node_endpoints_tag(wr *w, const fetch_req *q)
+{
+    wr f;
+    wr_init(&f, 64);
+    f.flex = true;
+    wr_array(&f, q->nnode_endpoints);
+    for (int32_t i = 0; i < q->nnode_endpoints; i++) {
+        const md_broker *n = &q->node_endpoints[i];
+        wr_i32(&f, n->node_id);
+        wr_cstr(&f, n->host ? n->host : "");
+        wr_i32(&f, n->port);
+        wr_cstr(&f, n->rack);
+        wr_tags(&f);
+    }
+    wr_uvarint(w, 1);
+    wr_uvarint(w, 0); /* NodeEndpoints */
+    wr_uvarint(w, (uint32_t)f.len);
+    wr_raw(w, f.p, f.len);
+    w->oom = w->oom || f.oom;
+    wr_free(&f);
+}
+
 void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
 {
     wr_i32(w, 0); /* throttle */
@@ -375,8 +471,24 @@ void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
         wr_i16(w, error_code);
         wr_i32(w, 0); /* session id: Brook keeps no fetch sessions */
     }
-    fetch_topics_encode(w, v, q->ntopics, q->topics, fetch_resp_part_encode);
-    wr_tags(w);
+    if (v >= 13) { /* topics by id: the ids asked about, whatever they name now */
+        wr_array(w, q->ntopics);
+        for (int32_t i = 0; i < q->ntopics; i++) {
+            const fetch_topic *t = &q->topics[i];
+            static const uint8_t none[TOPIC_ID_LEN];
+            wr_uuid(w, q->topic_ids ? q->topic_ids[i] : none);
+            wr_array(w, t->nparts);
+            for (int32_t p = 0; p < t->nparts; p++)
+                fetch_resp_part_encode(w, v, &t->parts[p]);
+            wr_tags(w);
+        }
+    } else {
+        fetch_topics_encode(w, v, q->ntopics, q->topics, fetch_resp_part_encode);
+    }
+    if (v >= 16 && q->nnode_endpoints > 0)
+        wr_node_endpoints_tag(w, q);
+    else
+        wr_tags(w);
 }
 
 /* ---------------- Fetch, client side (the replication follower) ---------------- */
@@ -610,7 +722,7 @@ void listoffsets_resp_encode(wr *w, int16_t v, const listoffsets_req *q)
 
 static int decode_kv_array(rd *r, arena *a, int32_t *n_out, kv_pair **out)
 {
-    int32_t n = rd_array(r, 4);
+    int32_t n = rd_array(r, r->flex ? 1 + 1 + 1 : 2 + 2); /* name, value, tags */
     *n_out = n < 0 ? 0 : n;
     *out = ARENA_ARRAY(a, kv_pair, n);
     if (n > 0 && !*out)
@@ -625,14 +737,17 @@ static int decode_kv_array(rd *r, arena *a, int32_t *n_out, kv_pair **out)
 
 int createtopics_req_decode(rd *r, int16_t v, arena *a, createtopics_req *q)
 {
-    if (!RD_ARRAY_ALLOC(r, a, 14, q->ntopics, q->topics))
+    /* flexible: name, partitions, factor, assignments, configs, tags at their smallest */
+    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 1 + 4 + 2 + 1 + 1 + 1 : 14, q->ntopics, q->topics))
         return -1;
     for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
         createtopics_topic *t = &q->topics[i];
         t->name = rd_str(r);
         t->num_partitions = rd_i32(r);
         t->replication_factor = rd_i16(r);
-        t->nassignments = rd_array(r, 8);
+        t->resp_num_partitions = -1;
+        t->resp_replication_factor = -1;
+        t->nassignments = rd_array(r, r->flex ? 4 + 1 + 1 : 4 + 4); /* index, brokers, tags */
         for (int32_t k = 0; k < t->nassignments && !r->err; k++) {
             (void)rd_i32(r);
             skip_i32_array(r);
@@ -656,11 +771,28 @@ void createtopics_resp_encode(wr *w, int16_t v, const createtopics_req *q)
         wr_i32(w, 0);
     wr_array(w, q->ntopics);
     for (int32_t i = 0; i < q->ntopics; i++) {
-        wr_str(w, q->topics[i].name);
-        wr_i16(w, q->topics[i].error_code);
+        const createtopics_topic *t = &q->topics[i];
+        wr_str(w, t->name);
+        if (v >= 7)
+            wr_uuid(w, t->topic_id);
+        wr_i16(w, t->error_code);
         if (v >= 1)
-            wr_cstr(w, q->topics[i].error_message);
-        wr_tags(w);
+            wr_cstr(w, t->error_message);
+        if (v >= 5) {
+            wr_i32(w, t->resp_num_partitions);
+            wr_i16(w, t->resp_replication_factor);
+            wr_array(w, t->nresp_configs);
+            for (int32_t k = 0; k < t->nresp_configs; k++) {
+                const describe_entry *e = &t->resp_configs[k];
+                wr_cstr(w, e->name);
+                wr_cstr(w, e->value);
+                wr_bool(w, e->read_only);
+                wr_i8(w, e->source);
+                wr_bool(w, e->is_sensitive);
+                wr_tags(w);
+            }
+        }
+        wr_tags(w); /* TopicConfigErrorCode (tag 0) is never sent */
     }
     wr_tags(w);
 }
@@ -669,16 +801,23 @@ void createtopics_resp_encode(wr *w, int16_t v, const createtopics_req *q)
 
 int deletetopics_req_decode(rd *r, int16_t v, arena *a, deletetopics_req *q)
 {
-    BROOK_UNUSED(v);
-    q->nnames = rd_array(r, 2);
+    /* v0-5 TopicNames: strings; v6+ Topics: {Name (nullable), TopicId, tags} */
+    q->nnames = rd_array(r, v >= 6 ? 1 + TOPIC_ID_LEN + 1 : r->flex ? 1 : 2);
     if (q->nnames < 0)
-        return -1;
+        return -1; /* neither list is nullable */
     q->names = ARENA_ARRAY(a, kslice, q->nnames);
+    q->ids = arena_ids(a, q->nnames);
     q->error_codes = ARENA_ARRAY(a, int16_t, q->nnames);
-    if (q->nnames > 0 && (!q->names || !q->error_codes))
+    q->error_messages = ARENA_ARRAY(a, const char *, q->nnames);
+    if (q->nnames > 0 && (!q->names || !q->ids || !q->error_codes || !q->error_messages))
         return -1;
-    for (int32_t i = 0; i < q->nnames && !r->err; i++)
+    for (int32_t i = 0; i < q->nnames && !r->err; i++) {
         q->names[i] = rd_str(r);
+        if (v >= 6) {
+            rd_uuid(r, q->ids[i]);
+            rd_tags(r);
+        }
+    }
     q->timeout_ms = rd_i32(r);
     rd_tags(r);
     return decode_done(r);
@@ -690,8 +829,13 @@ void deletetopics_resp_encode(wr *w, int16_t v, const deletetopics_req *q)
         wr_i32(w, 0);
     wr_array(w, q->nnames);
     for (int32_t i = 0; i < q->nnames; i++) {
-        wr_str(w, q->names[i]);
+        /* the name is nullable from v6 only (an unknown topic id) */
+        wr_str(w, q->names[i].len >= 0 || v >= 6 ? q->names[i] : kslice_cstr(""));
+        if (v >= 6)
+            wr_uuid(w, q->ids[i]);
         wr_i16(w, q->error_codes[i]);
+        if (v >= 5)
+            wr_cstr(w, q->error_messages[i]);
         wr_tags(w);
     }
     wr_tags(w);

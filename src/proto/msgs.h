@@ -27,11 +27,17 @@ int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q);
  * passes v = 0 and error UNSUPPORTED_VERSION, as Kafka does. */
 void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code);
 
+/* Kafka's topic ids (UUIDs) are 16 bytes on the wire; all-zero means none. */
+#define TOPIC_ID_LEN 16
+
 /* ---- Metadata ---- */
 typedef struct metadata_req {
     int32_t ntopics; /* -1: all topics */
-    kslice *topics;
-    bool allow_auto_create; /* v4+; true below */
+    kslice *topics;  /* names; null on the wire from v10 (allowed only from v12) */
+    uint8_t (*topic_ids)[TOPIC_ID_LEN]; /* v10+, one per topic (zero: by name); else NULL */
+    bool allow_auto_create;   /* v4+; true below */
+    bool include_cluster_ops; /* v8-v10 */
+    bool include_topic_ops;   /* v8+ */
 } metadata_req;
 int metadata_req_decode(rd *r, int16_t v, arena *a, metadata_req *q);
 
@@ -51,7 +57,8 @@ typedef struct md_partition {
 } md_partition;
 typedef struct md_topic {
     int16_t error_code;
-    kslice name;
+    kslice name;                  /* v12+ null for an unknown topic id */
+    uint8_t id[TOPIC_ID_LEN];     /* v10+ */
     bool is_internal;
     int32_t npartitions;
     md_partition *partitions;
@@ -63,7 +70,16 @@ typedef struct metadata_resp {
     int32_t controller_id;
     int32_t ntopics;
     md_topic *topics;
+    /* v8+: the authorized operations asked for. Brook has no ACLs, so they are every
+     * operation Kafka supports on the resource (its answer without an authorizer); not
+     * asked (and for an unknown topic id): INT32_MIN, "not computed". */
+    bool include_topic_ops, include_cluster_ops;
 } metadata_resp;
+/* Kafka's bit sets of every operation on a topic (READ, WRITE, CREATE, DELETE, ALTER,
+ * DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS) and on the cluster (CREATE, ALTER, DESCRIBE,
+ * CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE): 1 << AclOperation. */
+#define MD_TOPIC_OPS_ALL 0x0df8
+#define MD_CLUSTER_OPS_ALL 0x1fa0
 void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m);
 
 /* ---- Produce ---- */
@@ -122,18 +138,25 @@ typedef struct fetch_part {
     fetch_leader current_leader;     /* v12+ tagged: written only when not {-1, -1} */
 } fetch_part;
 typedef struct fetch_topic {
-    kslice name;
+    kslice name; /* v13+: null from the decoder (the handler resolves topic_ids[i]) */
     int32_t nparts;
     fetch_part *parts;
 } fetch_topic;
 typedef struct fetch_req {
-    int32_t replica_id, max_wait_ms, min_bytes, max_bytes;
+    int32_t replica_id; /* v15+: ReplicaState's (tag 1), -1 when absent */
+    int32_t max_wait_ms, min_bytes, max_bytes;
     int8_t isolation_level;
     int32_t session_id, session_epoch;
     int32_t ntopics;
     fetch_topic *topics;
+    uint8_t (*topic_ids)[TOPIC_ID_LEN]; /* v13+: topics[i]'s id (the response's too); else NULL */
     kslice rack_id;
-    kslice cluster_id; /* v12+ tagged field 0; null when absent */
+    kslice cluster_id;     /* v12+ tagged field 0; null when absent */
+    int64_t replica_epoch; /* v15+ ReplicaState's, -1 when absent */
+    /* response v16+: NodeEndpoints (tag 0, sent when not empty): the nodes named by the
+     * partitions' CurrentLeader */
+    int32_t nnode_endpoints;
+    const md_broker *node_endpoints;
 } fetch_req;
 /* Decodes the request and sets every response field of each partition to its default
  * (no records, aborted list null, offsets, DivergingEpoch and CurrentLeader -1). */
@@ -236,6 +259,7 @@ void listoffsets_resp_encode(wr *w, int16_t v, const listoffsets_req *q);
 typedef struct kv_pair {
     kslice name, value;
 } kv_pair;
+struct describe_entry;
 typedef struct createtopics_topic {
     kslice name;
     int32_t num_partitions;
@@ -243,8 +267,14 @@ typedef struct createtopics_topic {
     int32_t nassignments;
     int32_t nconfigs;
     kv_pair *configs;
+    /* response */
     int16_t error_code;
     const char *error_message;
+    uint8_t topic_id[TOPIC_ID_LEN]; /* v7+: zero unless created */
+    int32_t resp_num_partitions;    /* v5+: -1 unless created (or validated) */
+    int16_t resp_replication_factor;
+    int32_t nresp_configs;          /* v5+: the topic's configs (read_only, source, ...) */
+    const struct describe_entry *resp_configs;
 } createtopics_topic;
 typedef struct createtopics_req {
     int32_t ntopics;
@@ -258,8 +288,10 @@ void createtopics_resp_encode(wr *w, int16_t v, const createtopics_req *q);
 /* ---- DeleteTopics ---- */
 typedef struct deletetopics_req {
     int32_t nnames;
-    kslice *names;
-    int16_t *error_codes; /* response, one per name */
+    kslice *names; /* v6+: null when the entry names a topic id */
+    uint8_t (*ids)[TOPIC_ID_LEN]; /* v6+ request (zero: by name) and response; all versions */
+    int16_t *error_codes;         /* response, one per name */
+    const char **error_messages;  /* response v5+, NULL entries: null */
     int32_t timeout_ms;
 } deletetopics_req;
 int deletetopics_req_decode(rd *r, int16_t v, arena *a, deletetopics_req *q);
@@ -309,7 +341,7 @@ enum config_source {
     CONFIG_SOURCE_STATIC_BROKER = 4,
     CONFIG_SOURCE_DEFAULT = 5
 };
-typedef struct describe_entry {
+typedef struct describe_entry { /* also CreateTopics v5+ */
     const char *name, *value;
     bool read_only, is_default, is_sensitive;
     int8_t source;

@@ -76,12 +76,12 @@ static void test_client_constraints(void)
     check_range(API_INIT_PRODUCER_ID, 0, 1, "librdkafka's idempotent producer needs v0");
     check_range(API_ADD_PARTITIONS_TO_TXN, 0, 1, "librdkafka sends only v0, kafkajs v1");
     check_range(API_END_TXN, 0, 1, "librdkafka sends v0-1");
+    /* Metadata v9 has no topic ids and platformatic then gives every topic the zero id
+     * (mixing topics up): a maximum of exactly 9 is the trap. From v10 the real ids are
+     * sent (test_proto_topic_ids.c). */
     const api_info *md = api_lookup(API_METADATA);
-    if (md && !CHECK(md->max_version <= 8))
-        printf("  (Metadata v9+ gives every topic the zero topic id: platformatic breaks)\n");
-    const api_info *fe = api_lookup(API_FETCH);
-    if (fe && !CHECK(fe->max_version < 13))
-        printf("  (Fetch 13+ needs topic ids)\n");
+    if (md && !CHECK(md->max_version != 9))
+        printf("  (Metadata max v9: platformatic uses the zero topic id for every topic)\n");
     /* ApiVersions is flexible from v3 exactly: its v3 header is v2 and the response body
      * is compact. */
     const api_info *av = api_lookup(API_API_VERSIONS);

@@ -814,8 +814,9 @@ static void test_metadata_responses(void)
     md_broker broker = {1, "localhost", 9092, NULL};
     static const int32_t nodes[] = {1};
     md_partition part = {0, 0, 1, 0, 1, nodes, 1, nodes};
-    md_topic topic = {0, {(const uint8_t *)"t", 1}, false, 1, &part};
-    metadata_resp m = {1, &broker, "brook", 1, 1, &topic};
+    md_topic topic = {.name = {(const uint8_t *)"t", 1}, .npartitions = 1, .partitions = &part};
+    metadata_resp m = {.nbrokers = 1, .brokers = &broker, .cluster_id = "brook",
+                       .controller_id = 1, .ntopics = 1, .topics = &topic};
 
     bb want = {.n = 0};
     b32(&want, 1); /* brokers */
