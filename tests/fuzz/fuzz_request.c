@@ -49,6 +49,20 @@ static int decode_and_answer(int16_t key, int16_t v, rd *r, arena *a)
     case API_METADATA: {
         metadata_req q;
         rc = metadata_req_decode(r, v, a, &q);
+        if (rc == 0) {
+            /* each topic asked about, by name (null from v12) and id, without partitions */
+            metadata_resp m = {.controller_id = 1, .include_topic_ops = q.include_topic_ops,
+                               .include_cluster_ops = q.include_cluster_ops};
+            m.ntopics = q.ntopics > 0 ? q.ntopics : 0;
+            m.topics = arena_alloc(a, sizeof(md_topic) * (size_t)(m.ntopics + 1));
+            for (int32_t i = 0; m.topics && i < m.ntopics; i++) {
+                m.topics[i].name = q.topics[i];
+                if (q.topic_ids)
+                    memcpy(m.topics[i].id, q.topic_ids[i], TOPIC_ID_LEN);
+            }
+            if (m.topics)
+                metadata_resp_encode(&w, v, &m);
+        }
         break;
     }
     case API_PRODUCE: {

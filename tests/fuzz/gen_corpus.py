@@ -125,23 +125,55 @@ def body_produce(v):
     return string("txn" if v >= 7 else None) + i16(-1) + i32(30000) + array(["t"], topic)
 
 
+# Flexible versions: compact strings and arrays, a tag buffer after each struct.
+def flex_string(flex):
+    return compact_string if flex else string
+
+
+def flex_array(flex):
+    if not flex:
+        return array
+    return lambda items, enc: (uvarint(0) if items is None
+                               else uvarint(len(items) + 1) + b"".join(enc(x) for x in items))
+
+
+def tags(flex):
+    return uvarint(0) if flex else b""
+
+
+TOPIC_ID = bytes(range(0x10, 0x20))  # a topic id (Kafka's UUID: 16 bytes)
+
+
 def body_fetch(v):
+    flex = v >= 12
+    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
+
     def part(p):
         out = i32(p)
         if v >= 9:
             out += i32(0)
         out += i64(10)
+        if v >= 12:
+            out += i32(-1)  # LastFetchedEpoch
         if v >= 5:
             out += i64(0)
-        return out + i32(1 << 20)
-    out = i32(-1) + i32(500) + i32(1) + i32(50 << 20) + i8(1 if v >= 4 else 0)
+        return out + i32(1 << 20) + tg
+    topic_name = (lambda t: TOPIC_ID) if v >= 13 else s  # v13+: topics by id
+    out = i32(-1) if v <= 14 else b""  # v15+: ReplicaId moved into ReplicaState
+    out += i32(500) + i32(1) + i32(50 << 20) + i8(1 if v >= 4 else 0)
     if v >= 7:
         out += i32(0) + i32(-1)
-    out += array(["t"], lambda t: string(t) + array([0, 1], part))
+    out += arr(["t"], lambda t: topic_name(t) + arr([0, 1], part) + tg)
     if v >= 7:
-        out += array(["old"], lambda t: string(t) + array([1, 2], i32))
+        out += arr(["old"], lambda t: topic_name(t) + arr([1, 2], i32) + tg)
     if v >= 11:
-        out += string("rack-a")
+        out += s("rack-a")
+    if flex:  # ClusterId (tag 0), and from v15 ReplicaState (tag 1)
+        fields = [(0, compact_string("cluster"))]
+        if v >= 15:
+            fields.append((1, i32(2) + i64(7) + uvarint(0)))
+        out += uvarint(len(fields)) + b"".join(uvarint(t) + uvarint(len(b)) + b
+                                               for t, b in fields)
     return out
 
 
@@ -154,12 +186,21 @@ def body_listoffsets(v):
 
 
 def body_metadata(v):
-    out = array(["a", "bc"], string)
+    flex = v >= 9
+    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
+    if v >= 12:  # by id (null name) and by name
+        out = arr([(TOPIC_ID, None), (bytes(16), "bc")], lambda t: t[0] + s(t[1]) + tg)
+    elif v >= 10:
+        out = arr(["a", "bc"], lambda t: bytes(16) + s(t) + tg)
+    else:
+        out = arr(["a", "bc"], lambda t: s(t) + tg)
     if v >= 4:
         out += boolean(True)
+    if 8 <= v <= 10:
+        out += boolean(False)  # IncludeClusterAuthorizedOperations
     if v >= 8:
-        out += boolean(False) + boolean(False)
-    return out
+        out += boolean(True)  # IncludeTopicAuthorizedOperations
+    return out + tg
 
 
 def body_apiversions(v):
@@ -169,18 +210,26 @@ def body_apiversions(v):
 
 
 def body_createtopics(v):
-    assignment = lambda a: i32(a) + array([1], i32)
-    config = lambda kv: string(kv[0]) + string(kv[1])
-    topic = lambda t: (string(t) + i32(3) + i16(1) + array([0], assignment)
-                       + array([("cleanup.policy", "compact"), ("x", None)], config))
-    out = array(["t", "u"], topic) + i32(5000)
+    flex = v >= 5
+    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
+    assignment = lambda a: i32(a) + arr([1], i32) + tg
+    config = lambda kv: s(kv[0]) + s(kv[1]) + tg
+    topic = lambda t: (s(t) + i32(3) + i16(1) + arr([0], assignment)
+                       + arr([("cleanup.policy", "compact"), ("x", None)], config) + tg)
+    out = arr(["t", "u"], topic) + i32(5000)
     if v >= 1:
         out += boolean(False)
-    return out
+    return out + tg
 
 
 def body_deletetopics(v):
-    return array(["a", "b"], string) + i32(1000)
+    flex = v >= 4
+    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
+    if v >= 6:  # by name and by id
+        out = arr([("a", bytes(16)), (None, TOPIC_ID)], lambda t: s(t[0]) + t[1] + tg)
+    else:
+        out = arr(["a", "b"], s)
+    return out + i32(1000) + tg
 
 
 def body_deleterecords(v):
@@ -234,12 +283,12 @@ BODIES = {
     "AddPartitionsToTxn": (body_addpartitionstotxn, []),
     "EndTxn": (body_endtxn, []),
     "Produce": (body_produce, [5]),
-    "Fetch": (body_fetch, [5, 7, 9]),
+    "Fetch": (body_fetch, [5, 7, 9, 12, 13, 15]),
     "ListOffsets": (body_listoffsets, [2]),
-    "Metadata": (body_metadata, [1, 4]),
+    "Metadata": (body_metadata, [1, 4, 8, 9, 10, 11]),
     "ApiVersions": (body_apiversions, []),
-    "CreateTopics": (body_createtopics, [1]),
-    "DeleteTopics": (body_deletetopics, []),
+    "CreateTopics": (body_createtopics, [1, 5]),
+    "DeleteTopics": (body_deletetopics, [4, 5]),
     "DeleteRecords": (body_deleterecords, []),
     "DescribeConfigs": (body_describeconfigs, []),
     "AlterConfigs": (body_alterconfigs, []),
