@@ -628,12 +628,15 @@ $(floor_row after)
 
 **Failover.** Topic rep-rf3 ($PARTS partitions, RF 3, min.insync.replicas=2). An idempotent
 acks=all producer (linger.ms=0, retry.backoff.ms=50, topic.metadata.refresh.interval.ms=500,
-otherwise librdkafka's defaults) writes a small record to the partition under test about
-every millisecond. Per kill: wait for a full ISR with the preferred replica leading and an
-acknowledged record produced since; SIGKILL the leader (pid from \`WORK/main/nodeN.pid\`);
-failover = from the kill to the acknowledgement of the first record produced after it; then
-restart the node with its command line and directory (\`/proc/PID/cmdline\`, \`/proc/PID/cwd\`,
-pid file updated), and wait until Metadata lists it in the partition's ISR again
+reconnect.backoff.max.ms=1000 (the Java client's default; librdkafka's own, 10 s, made the
+client wait up to 9 s before reconnecting to a new leader that had been killed in an earlier
+round: its debug log says "Delaying next reconnect"), otherwise librdkafka's defaults) writes
+a small record to the partition under test about every millisecond. Per kill: wait for a full
+ISR with the preferred replica leading and an acknowledged record produced since; SIGKILL the
+leader (pid from \`WORK/main/nodeN.pid\`); failover = from the kill to the acknowledgement of
+the first record produced after it; then restart the node with its command line and
+directory (\`/proc/PID/cmdline\`, \`/proc/PID/cwd\`, pid file updated) on the port it had,
+as a real broker restarts, and wait until Metadata lists it in the partition's ISR again
 ("rejoin", from the restart). Kill k is on partition k mod $PARTS.
 $(fields failover_summary kills | grep -q . || echo "**The failover driver printed no summary.**")
 Summary: $(or_na "$FON") of $KILLS kills measured, p50 $(or_na "$FO50") ms, max $(or_na "$FOMAX") ms,
