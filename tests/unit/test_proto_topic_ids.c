@@ -284,8 +284,6 @@ static void write_createtopics(wr *w, int16_t v, int ntopics)
 static void test_createtopics_requests(void)
 {
     for (int16_t v = 5; v <= 7; v++) {
-        /* Four topics, three of them the smallest a flexible topic can be (10 bytes): an
-         * array check at the classic minimum (14) would refuse this valid request. */
         wr w;
         write_createtopics(&w, v, 4);
         rd r;
@@ -322,6 +320,42 @@ static void test_createtopics_requests(void)
         char what[48];
         snprintf(what, sizeof(what), "CreateTopics v%d request", v);
         check_robust(&w, what);
+        wr_free(&w);
+
+        /* Three topics of the smallest flexible size (10 bytes: empty name, no assignments,
+         * no configs) and the 6 bytes after them: fewer than 3 x 14, the classic minimum,
+         * so an array check at that minimum would refuse this valid request. */
+        req_start(&w, API_CREATE_TOPICS, v);
+        wr_array(&w, 3);
+        for (int i = 0; i < 3; i++) {
+            wr_cstr(&w, "");
+            wr_i32(&w, 1);
+            wr_i16(&w, 1);
+            wr_array(&w, 0);
+            if (i < 2) {
+                wr_array(&w, 0);
+            } else { /* configs of the smallest size, 3 bytes: "" = null, tags */
+                wr_array(&w, 8);
+                for (int k = 0; k < 8; k++) {
+                    wr_cstr(&w, "");
+                    wr_cstr(&w, NULL);
+                    wr_tags(&w);
+                }
+            }
+            wr_tags(&w);
+        }
+        wr_i32(&w, 0);
+        wr_bool(&w, false);
+        wr_tags(&w);
+        if (at_body(&w, &r, &h)) {
+            arena a;
+            arena_init(&a);
+            createtopics_req q;
+            CHECK_EQ_INT(createtopics_req_decode(&r, v, &a, &q), 0);
+            CHECK_EQ_INT(q.ntopics, 3);
+            arena_free(&a);
+        }
+        check_robust(&w, "CreateTopics request of minimal topics");
         wr_free(&w);
     }
 }
@@ -498,6 +532,19 @@ static void test_deletetopics(void)
         char what[48];
         snprintf(what, sizeof(what), "DeleteTopics v%d request", v);
         check_robust(&w, what);
+        wr_free(&w);
+    }
+
+    /* v4/v5: names of one byte (a compact "") are the smallest there are. */
+    for (int16_t v = 4; v <= 5; v++) {
+        wr w;
+        req_start(&w, API_DELETE_TOPICS, v);
+        wr_array(&w, 8);
+        for (int i = 0; i < 8; i++)
+            wr_cstr(&w, "");
+        wr_i32(&w, 0);
+        wr_tags(&w);
+        CHECK_EQ_INT(decode_whole(&w), 0);
         wr_free(&w);
     }
 
