@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,14 +203,53 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv, const char *prog, const s
     return 0;
 }
 
+/* What the SIGABRT handler reports (sim_report_aborts). */
+static struct {
+    const sim_trace *tr;
+    size_t lines;
+    void (*describe)(void);
+    const char *prog;
+    uint64_t seed;
+    bool running;
+} g_abort;
+
+static void on_abort(int sig)
+{
+    (void)sig;
+    if (g_abort.running) {
+        printf("FAIL seed=%" PRIu64 ": assertion failed (see stderr)\n", g_abort.seed);
+        if (g_abort.describe)
+            g_abort.describe();
+        if (g_abort.tr)
+            sim_trace_dump(g_abort.tr, g_abort.lines);
+        printf("replay: %s --seed %" PRIu64 " --verbose\n", g_abort.prog, g_abort.seed);
+        fflush(stdout);
+    }
+    signal(SIGABRT, SIG_DFL);
+    abort();
+}
+
+void sim_report_aborts(const sim_trace *tr, size_t lines, void (*describe)(void))
+{
+    g_abort.tr = tr;
+    g_abort.lines = lines;
+    g_abort.describe = describe;
+    signal(SIGABRT, on_abort);
+}
+
 int sim_run_seeds(const sim_opts *o, const char *prog, sim_seed_fn run_seed, void (*totals)(void))
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t passed = 0, failed = 0, first_failed = 0;
     uint64_t from = o->single ? o->seed : o->start;
     uint64_t n = o->single ? 1 : o->seeds;
+    g_abort.prog = prog;
     for (uint64_t s = from; s - from < n; s++) {
-        if (run_seed(s, o->verbose, failed < o->max_fail)) {
+        g_abort.seed = s;
+        g_abort.running = true;
+        bool ok = run_seed(s, o->verbose, failed < o->max_fail);
+        g_abort.running = false;
+        if (ok) {
             passed++;
             continue;
         }

@@ -97,4 +97,9 @@ typedef bool (*sim_seed_fn)(uint64_t seed, bool verbose, bool report);
  * Returns the process exit status. */
 int sim_run_seeds(const sim_opts *o, const char *prog, sim_seed_fn run_seed, void (*totals)(void));
 
+/* If the code under test aborts (a failed assertion) while sim_run_seeds runs a seed: print
+ * "FAIL seed=S: assertion failed", describe() (the run's fault mix; may be NULL), the last
+ * `lines` lines of *tr and the replay command, then die. Call before sim_run_seeds. */
+void sim_report_aborts(const sim_trace *tr, size_t lines, void (*describe)(void));
+
 #endif

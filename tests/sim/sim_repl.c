@@ -354,6 +354,11 @@ static void on_fetch_resp(node *x, const msg *m)
         m->epoch != x->rp.epoch)
         return; /* an answer for a fetch of another life or another epoch */
     if (m->kind == 1) {
+        /* Only the answer to the fetch in flight, from the current log end: a duplicated
+         * or late divergence answer could cut a committed record (the real follower
+         * matches answers to its requests). */
+        if (m->req != x->fetch_req || m->fetch_offset != x->leo)
+            return;
         int32_t le;
         int64_t lend;
         eh_end_offset(&x->eh, m->div_epoch, x->leo, &le, &lend);

@@ -46,7 +46,6 @@
  *    acknowledgement and the prepare loses the batch; the rebuilt pstate never knew it, the
  *    prepare votes yes, and the transaction commits without an acknowledged batch.
  */
-#include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -2004,22 +2003,6 @@ static void print_knobs(void)
 
 static sim_trace g_trace;
 static uint64_t g_totals[8];
-static bool g_in_run;
-
-/* An assertion inside the code under test aborts: print the seed and the trace first. */
-static void on_abort(int sig)
-{
-    (void)sig;
-    if (g_in_run) {
-        printf("FAIL seed=%" PRIu64 ": assertion failed (see stderr)\n", S.seed);
-        print_knobs();
-        sim_trace_dump(&g_trace, 120);
-        printf("replay: sim_txn --seed %" PRIu64 " --verbose\n", S.seed);
-        fflush(stdout);
-    }
-    signal(SIGABRT, SIG_DFL);
-    abort();
-}
 
 /* Runs one seed; returns true when every invariant held. */
 static bool run_seed(uint64_t seed, bool verbose, bool report)
@@ -2032,7 +2015,6 @@ static bool run_seed(uint64_t seed, bool verbose, bool report)
     sim_rng_seed(&S.rng, seed);
     sim_queue_init(&S.q);
     S.next_pid = 1000;
-    g_in_run = true;
     if (verbose)
         print_knobs();
     coord_start();
@@ -2087,7 +2069,6 @@ static bool run_seed(uint64_t seed, bool verbose, bool report)
                seed, ok ? "ok" : "FAILED", S.now, S.events, S.msgs_sent, S.msgs_dropped,
                S.msgs_dup, S.crashes, S.commits, S.aborts, S.failures,
                S.visibility_regressions);
-    g_in_run = false;
     for (int i = 0; i < COV_COUNT; i++)
         g_cov_total[i] += S.cov[i];
     g_totals[0] += S.events;
@@ -2126,6 +2107,6 @@ int main(int argc, char **argv)
     int rc = sim_opts_parse(&o, argc, argv, "sim_txn", flags, sizeof(flags) / sizeof(flags[0]));
     if (rc != 0)
         return rc;
-    signal(SIGABRT, on_abort);
+    sim_report_aborts(&g_trace, 120, print_knobs);
     return sim_run_seeds(&o, "sim_txn", run_seed, print_totals);
 }
