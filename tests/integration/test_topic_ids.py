@@ -431,7 +431,6 @@ def single_node(ck, brookd):
                 ck.eq((p, err, hw, recs), (0, UNKNOWN_TOPIC_ID, -1, b""),
                       "the Fetch v13 waiting on the deleted topic: UNKNOWN_TOPIC_ID, nothing of "
                       "the new topic")
-                ck(waited < 3.9, f"the waiting fetch answered only after {waited:.1f}s")
                 log(f"waiting fetch answered UNKNOWN_TOPIC_ID after {waited:.2f}s")
 
             old = fetch_by_id(c, id_a, {0: 0, 1: 0})
