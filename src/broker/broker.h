@@ -233,6 +233,10 @@ void handle_write_txn_markers(req_ctx *c);
 void handle_brook_prepare_txn(req_ctx *c);
 void handle_brook_txn_status(req_ctx *c);
 void handle_brook_verify_txn(req_ctx *c);
+void handle_describe_producers(req_ctx *c);    /* h_txn_admin.c */
+void handle_describe_transactions(req_ctx *c); /* h_txn_admin.c */
+void handle_list_transactions(req_ctx *c);     /* h_txn_admin.c */
+void handle_describe_cluster(req_ctx *c);      /* h_txn_admin.c */
 /* A transactional request parked in the transaction service (h_txn.c). */
 typedef struct txn_pending txn_pending;
 typedef txn_pending txn_pending_t;

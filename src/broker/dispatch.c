@@ -43,6 +43,10 @@ static handler_fn handler_for(int16_t key)
     case API_BROOK_PREPARE_TXN: return handle_brook_prepare_txn;
     case API_BROOK_TXN_STATUS: return handle_brook_txn_status;
     case API_BROOK_VERIFY_TXN: return handle_brook_verify_txn;
+    case API_DESCRIBE_PRODUCERS: return handle_describe_producers;
+    case API_DESCRIBE_TRANSACTIONS: return handle_describe_transactions;
+    case API_LIST_TRANSACTIONS: return handle_list_transactions;
+    case API_DESCRIBE_CLUSTER: return handle_describe_cluster;
     }
     return NULL;
 }

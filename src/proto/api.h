@@ -44,6 +44,10 @@ enum api_key {
     API_ALTER_CONFIGS = 33,
     API_CREATE_PARTITIONS = 37,
     API_DELETE_GROUPS = 42,
+    API_DESCRIBE_CLUSTER = 60,
+    API_DESCRIBE_PRODUCERS = 61,      /* KIP-664 */
+    API_DESCRIBE_TRANSACTIONS = 65,   /* KIP-664 */
+    API_LIST_TRANSACTIONS = 66,       /* KIP-664; v1: KIP-994 */
     API_KEY_LIMIT = 70, /* exclusive bound on Kafka's keys */
     /* Brook-internal, broker to broker (docs/cluster.md) */
     API_BROOK_PREPARE_TXN = 10000,

@@ -5,6 +5,7 @@
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/group_msgs.h"
+#include "proto/ident.h"
 #include "proto/inter_msgs.h"
 
 /* Allocates an array of n elements in the arena; n <= 0 gives NULL. */
@@ -1123,6 +1124,186 @@ void error_only_resp_encode(wr *w, int16_t v, int16_t error_code)
     wr_tags(w);
 }
 
+/* ---------------- transaction admin (KIP-664) and DescribeCluster ---------------- */
+
+/* A STRING that Kafka's schema does not let be null: a null one latches RD_BAD_LENGTH. */
+static kslice rd_str_nn(rd *r)
+{
+    kslice s = rd_str(r);
+    if (s.len < 0 && !r->err)
+        r->err = RD_BAD_LENGTH;
+    return s;
+}
+
+/* The topics of a request must all be named. */
+static int dprod_names_check(rd *r, const describeproducers_req *q)
+{
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++)
+        if (q->topics[i].name.len < 0)
+            r->err = RD_BAD_LENGTH;
+    return decode_done(r);
+}
+
+DEFINE_TOPICS_DECODE(dprod_topics_decode, dprod_topic, dprod_part)
+DEFINE_TOPICS_ENCODE(dprod_topics_encode, dprod_topic, dprod_part)
+
+/* A partition of the request is its index alone ([]int32 PartitionIndexes). */
+static int dprod_part_decode(rd *r, int16_t v, arena *a, dprod_part *dp)
+{
+    dp->index = rd_i32(r);
+    dp->error_code = KERR_NONE;
+    dp->error_message = NULL;
+    dp->nproducers = 0;
+    dp->producers = NULL;
+    return 0;
+}
+
+int describeproducers_req_decode(rd *r, int16_t v, arena *a, describeproducers_req *q)
+{
+    /* a topic: Name, PartitionIndexes, tags; a partition index: int32 */
+    if (dprod_topics_decode(r, v, a, 1 + 1 + 1, 4, &q->ntopics, &q->topics,
+                            dprod_part_decode) != 0)
+        return -1;
+    rd_tags(r);
+    return dprod_names_check(r, q);
+}
+
+static void dprod_part_encode(wr *w, int16_t v, const dprod_part *dp)
+{
+    wr_i32(w, dp->index);
+    wr_i16(w, dp->error_code);
+    wr_cstr(w, dp->error_message);
+    wr_array(w, dp->nproducers);
+    for (int32_t i = 0; i < dp->nproducers; i++) {
+        const dprod_producer *p = &dp->producers[i];
+        wr_i64(w, p->producer_id);
+        wr_i32(w, p->producer_epoch);
+        wr_i32(w, p->last_sequence);
+        wr_i64(w, p->last_timestamp);
+        wr_i32(w, p->coordinator_epoch);
+        wr_i64(w, p->current_txn_start_offset);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+void describeproducers_resp_encode(wr *w, int16_t v, const describeproducers_req *q)
+{
+    wr_i32(w, 0); /* throttle_time_ms */
+    dprod_topics_encode(w, v, q->ntopics, q->topics, dprod_part_encode);
+    wr_tags(w);
+}
+
+int describetxns_req_decode(rd *r, int16_t v, arena *a, describetxns_req *q)
+{
+    BROOK_UNUSED(v);
+    if (!RD_ARRAY_ALLOC(r, a, 1, q->nids, q->ids))
+        return -1;
+    q->states = arena_elems(a, q->nids, sizeof(*q->states));
+    if (q->nids > 0 && !q->states)
+        return -1;
+    for (int32_t i = 0; i < q->nids && !r->err; i++)
+        q->ids[i] = rd_str_nn(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void describetxns_resp_encode(wr *w, int16_t v, const describetxns_req *q)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0); /* throttle_time_ms */
+    wr_array(w, q->nids);
+    for (int32_t i = 0; i < q->nids; i++) {
+        const dtxn_state *s = &q->states[i];
+        wr_i16(w, s->error_code);
+        wr_str(w, q->ids[i]);
+        wr_cstr(w, s->state ? s->state : "");
+        wr_i32(w, s->timeout_ms);
+        wr_i64(w, s->start_ms);
+        wr_i64(w, s->producer_id);
+        wr_i16(w, s->producer_epoch);
+        wr_array(w, s->ntopics);
+        for (int32_t k = 0; k < s->ntopics; k++) {
+            wr_cstr(w, s->topics[k].name);
+            wr_i32_array(w, s->topics[k].nparts, s->topics[k].parts);
+            wr_tags(w);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+int listtxns_req_decode(rd *r, int16_t v, arena *a, listtxns_req *q)
+{
+    q->error_code = KERR_NONE;
+    q->nunknown = q->nentries = 0;
+    q->entries = NULL;
+    if (!RD_ARRAY_ALLOC(r, a, 1, q->nstates, q->states))
+        return -1;
+    q->unknown_states = arena_elems(a, q->nstates, sizeof(*q->unknown_states));
+    if (q->nstates > 0 && !q->unknown_states)
+        return -1;
+    for (int32_t i = 0; i < q->nstates && !r->err; i++)
+        q->states[i] = rd_str_nn(r);
+    if (!RD_ARRAY_ALLOC(r, a, 8, q->npids, q->pids))
+        return -1;
+    for (int32_t i = 0; i < q->npids && !r->err; i++)
+        q->pids[i] = rd_i64(r);
+    q->duration_ms = v >= 1 ? rd_i64(r) : -1;
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void listtxns_resp_encode(wr *w, int16_t v, const listtxns_req *q)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0); /* throttle_time_ms */
+    wr_i16(w, q->error_code);
+    wr_array(w, q->nunknown);
+    for (int32_t i = 0; i < q->nunknown; i++)
+        wr_str(w, q->unknown_states[i]);
+    wr_array(w, q->nentries);
+    for (int32_t i = 0; i < q->nentries; i++) {
+        const listtxns_entry *e = &q->entries[i];
+        wr_ident(w, e->txn_id);
+        wr_i64(w, e->producer_id);
+        wr_cstr(w, e->state);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+int describecluster_req_decode(rd *r, int16_t v, arena *a, describecluster_req *q)
+{
+    BROOK_UNUSED(a);
+    q->include_cluster_ops = rd_bool(r);
+    q->endpoint_type = v >= 1 ? rd_i8(r) : ENDPOINT_TYPE_BROKER;
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void describecluster_resp_encode(wr *w, int16_t v, const describecluster_resp *m)
+{
+    wr_i32(w, 0); /* throttle_time_ms */
+    wr_i16(w, m->error_code);
+    wr_cstr(w, m->error_message);
+    if (v >= 1)
+        wr_i8(w, m->endpoint_type);
+    wr_cstr(w, m->cluster_id ? m->cluster_id : "");
+    wr_i32(w, m->controller_id);
+    wr_array(w, m->nbrokers);
+    for (int32_t i = 0; i < m->nbrokers; i++) {
+        const md_broker *b = &m->brokers[i];
+        wr_i32(w, b->node_id);
+        wr_cstr(w, b->host ? b->host : "");
+        wr_i32(w, b->port);
+        wr_cstr(w, b->rack);
+        wr_tags(w);
+    }
+    wr_i32(w, m->cluster_ops);
+    wr_tags(w);
+}
+
 int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
 {
     union {
@@ -1145,6 +1326,10 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         txn_markers_req wm;
         txn_prepare_req bp;
         txn_status_req bs;
+        describeproducers_req dp;
+        describetxns_req dt2;
+        listtxns_req lt;
+        describecluster_req dcl;
     } u;
     switch (api_key) {
     case API_API_VERSIONS: return apiversions_req_decode(r, version, a, &u.av);
@@ -1167,6 +1352,10 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_BROOK_PREPARE_TXN:
     case API_BROOK_VERIFY_TXN: return txn_prepare_req_decode(r, a, &u.bp, version);
     case API_BROOK_TXN_STATUS: return txn_status_req_decode(r, &u.bs);
+    case API_DESCRIBE_PRODUCERS: return describeproducers_req_decode(r, version, a, &u.dp);
+    case API_DESCRIBE_TRANSACTIONS: return describetxns_req_decode(r, version, a, &u.dt2);
+    case API_LIST_TRANSACTIONS: return listtxns_req_decode(r, version, a, &u.lt);
+    case API_DESCRIBE_CLUSTER: return describecluster_req_decode(r, version, a, &u.dcl);
     }
     int rc = group_msgs_decode_any(api_key, version, r, a);
     return rc == -2 ? -1 : rc;

@@ -434,6 +434,106 @@ int endtxn_req_decode(rd *r, int16_t v, arena *a, endtxn_req *q);
 /* Responses that are only throttle + error (EndTxn, AddOffsetsToTxn). */
 void error_only_resp_encode(wr *w, int16_t v, int16_t error_code);
 
+/* The transaction admin APIs (KIP-664, ListTransactions v1: KIP-994) and DescribeCluster.
+ * Every version of them is flexible. Strings and arrays that Kafka's schema does not allow
+ * to be null are malformed when null. */
+
+/* ---- DescribeProducers (v0) ---- */
+typedef struct dprod_producer {
+    int64_t producer_id;
+    int32_t producer_epoch; /* int32 on the wire, as Kafka's schema has it */
+    int32_t last_sequence;  /* -1: none */
+    int64_t last_timestamp; /* -1: none */
+    int32_t coordinator_epoch;
+    int64_t current_txn_start_offset; /* -1: no open transaction */
+} dprod_producer;
+typedef struct dprod_part {
+    int32_t index;
+    /* response */
+    int16_t error_code;
+    const char *error_message; /* NULL: null */
+    int32_t nproducers;
+    const dprod_producer *producers;
+} dprod_part;
+typedef struct dprod_topic {
+    kslice name;
+    int32_t nparts;
+    dprod_part *parts;
+} dprod_topic;
+typedef struct describeproducers_req {
+    int32_t ntopics;
+    dprod_topic *topics;
+} describeproducers_req;
+/* Response fields start as error NONE, null message, no producers. */
+int describeproducers_req_decode(rd *r, int16_t v, arena *a, describeproducers_req *q);
+/* The response echoes the request's topics and partitions with their results. */
+void describeproducers_resp_encode(wr *w, int16_t v, const describeproducers_req *q);
+
+/* ---- DescribeTransactions (v0) ---- */
+typedef struct dtxn_topic {
+    const char *name;
+    int32_t nparts;
+    const int32_t *parts;
+} dtxn_topic;
+typedef struct dtxn_state {
+    int16_t error_code;
+    const char *state; /* Kafka's state name; "" with an error */
+    int32_t timeout_ms;
+    int64_t start_ms;  /* -1: no transaction started (Empty) */
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t ntopics;
+    const dtxn_topic *topics;
+} dtxn_state;
+typedef struct describetxns_req {
+    int32_t nids;
+    kslice *ids;       /* the transactional ids as on the wire (echoed back) */
+    dtxn_state *states; /* response, one per id; zeroed by the decoder */
+} describetxns_req;
+int describetxns_req_decode(rd *r, int16_t v, arena *a, describetxns_req *q);
+void describetxns_resp_encode(wr *w, int16_t v, const describetxns_req *q);
+
+/* ---- ListTransactions (v0-v1) ---- */
+typedef struct listtxns_entry {
+    const char *txn_id; /* internal form (proto/ident.h), written back as on the wire */
+    int64_t producer_id;
+    const char *state;
+} listtxns_entry;
+typedef struct listtxns_req {
+    int32_t nstates;
+    kslice *states;
+    int32_t npids;
+    int64_t *pids;
+    int64_t duration_ms; /* v1+ DurationFilter; -1 (no filter) below */
+    /* response */
+    int16_t error_code;
+    int32_t nunknown;
+    kslice *unknown_states;
+    int32_t nentries;
+    const listtxns_entry *entries;
+} listtxns_req;
+int listtxns_req_decode(rd *r, int16_t v, arena *a, listtxns_req *q);
+void listtxns_resp_encode(wr *w, int16_t v, const listtxns_req *q);
+
+/* ---- DescribeCluster (v0-v1) ---- */
+enum { ENDPOINT_TYPE_BROKER = 1, ENDPOINT_TYPE_CONTROLLER = 2 };
+typedef struct describecluster_req {
+    bool include_cluster_ops;
+    int8_t endpoint_type; /* v1+, else ENDPOINT_TYPE_BROKER */
+} describecluster_req;
+typedef struct describecluster_resp {
+    int16_t error_code;
+    const char *error_message; /* NULL: null */
+    int8_t endpoint_type;      /* v1+ */
+    const char *cluster_id;
+    int32_t controller_id;
+    int32_t nbrokers;
+    const md_broker *brokers;  /* rack NULL: null */
+    int32_t cluster_ops;       /* INT32_MIN: not asked for */
+} describecluster_resp;
+int describecluster_req_decode(rd *r, int16_t v, arena *a, describecluster_req *q);
+void describecluster_resp_encode(wr *w, int16_t v, const describecluster_resp *m);
+
 /* Decodes the body of any request in the table into an arena-allocated struct and
  * discards it: the single entry point of the request-decoder fuzz target. */
 int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a);

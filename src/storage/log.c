@@ -601,8 +601,11 @@ static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len
         l->closing[l->nclosing++] = cl;
     }
     aborted_txn a;
-    if (!pstate_on_end_marker(&l->ps, h->producer_id, h->producer_epoch,
-                              type == RB_CONTROL_COMMIT, coordinator_epoch, h->base_offset, &a))
+    bool aborted = pstate_on_end_marker(&l->ps, h->producer_id, h->producer_epoch,
+                                        type == RB_CONTROL_COMMIT, coordinator_epoch,
+                                        h->base_offset, &a);
+    pstate_on_marker_time(&l->ps, h->producer_id, h->max_timestamp);
+    if (!aborted)
         return LOG_OK;
     if (aborted_push(l, &a) != LOG_OK)
         return LOG_ERR_NOMEM;
@@ -1129,6 +1132,7 @@ static int append_at(plog *l, uint8_t *batch, size_t len, const rb_header *h, in
         return LOG_ERR_NOMEM;
     rb_header stored = *h;
     stored.base_offset = base;
+    stored.max_timestamp = max_ts; /* as stored (LogAppendTime), as a replay reads it */
     if (log_track_batch(l, s, batch, len, &stored, true) != LOG_OK)
         return LOG_ERR_NOMEM;
     l->log_end_offset = last + 1;

@@ -10,7 +10,8 @@
 #include "proto/errors.h"
 
 #define SNAPSHOT_MAGIC_V1 0x42505331u /* "BPS1": without coordinator epochs */
-#define SNAPSHOT_MAGIC 0x42505332u    /* "BPS2": each entry ends with its coordinator epoch */
+#define SNAPSHOT_MAGIC_V2 0x42505332u /* "BPS2": each entry ends with its coordinator epoch */
+#define SNAPSHOT_MAGIC 0x42505333u    /* "BPS3": ... then its last timestamp */
 
 void pstate_init(pstate *ps)
 {
@@ -99,6 +100,7 @@ static pstate_entry *entry_get(pstate *ps, int64_t pid, int16_t epoch)
         e->epoch = epoch;
         e->txn_first_offset = e->txn_last_offset = -1;
         e->coord_epoch = -1;
+        e->last_timestamp = -1;
         HASH_ADD(hh, ps->by_pid, pid, sizeof(e->pid), e);
     }
     if (epoch > e->epoch) {
@@ -121,6 +123,7 @@ int pstate_on_append(pstate *ps, const rb_header *h, int64_t base_offset)
     int64_t last_offset = base_offset + h->last_offset_delta;
     e->batches[e->nbatches++] =
         (pstate_batch){h->base_sequence, last_seq_of(h), base_offset, last_offset};
+    e->last_timestamp = h->max_timestamp;
     if (h->attributes & RB_ATTR_TRANSACTIONAL) {
         if (e->txn == PS_TXN_NONE) {
             e->txn = PS_TXN_ONGOING;
@@ -130,6 +133,13 @@ int pstate_on_append(pstate *ps, const rb_header *h, int64_t base_offset)
         e->txn_last_offset = last_offset;
     }
     return 0;
+}
+
+void pstate_on_marker_time(pstate *ps, int64_t pid, int64_t timestamp)
+{
+    pstate_entry *e = pstate_find(ps, pid);
+    if (e)
+        e->last_timestamp = timestamp;
 }
 
 bool pstate_marker_is_stale(const pstate *ps, int64_t pid, int64_t seq)
@@ -224,6 +234,7 @@ int pstate_snapshot_encode(const pstate *ps, int64_t offset, uint8_t **out, size
             wr_i64(&w, e->batches[i].last_offset);
         }
         wr_i32(&w, e->coord_epoch);
+        wr_i64(&w, e->last_timestamp);
     }
     if (w.oom) {
         wr_free(&w);
@@ -245,7 +256,7 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
     rd r;
     rd_init(&r, p, len - 4);
     uint32_t magic = rd_u32(&r);
-    if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_V1)
+    if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_V2 && magic != SNAPSHOT_MAGIC_V1)
         return -1;
     int64_t offset = rd_i64(&r);
     int32_t n = rd_i32(&r);
@@ -274,7 +285,10 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
         }
         /* A BPS1 snapshot predates coordinator epochs: every marker then carried 0 or
          * nothing, so "none seen" refuses nothing a coordinator could still send. */
-        e->coord_epoch = magic == SNAPSHOT_MAGIC ? rd_i32(&r) : -1;
+        e->coord_epoch = magic != SNAPSHOT_MAGIC_V1 ? rd_i32(&r) : -1;
+        /* Before BPS3 the last timestamp was not kept: unknown (-1) until the producer's
+         * next batch or marker here. */
+        e->last_timestamp = magic == SNAPSHOT_MAGIC ? rd_i64(&r) : -1;
         HASH_ADD(hh, ps->by_pid, pid, sizeof(e->pid), e);
         if (e->txn != PS_TXN_NONE)
             ps->open_txns++;

@@ -5,9 +5,10 @@
  *
  * Owns, per producer id: the epoch, the last 5 batches' (first seq, last seq, offsets)
  * for duplicate detection, the producer's open transaction on this partition
- * (first/last offset, ongoing or prepared), and the highest coordinator epoch of the
- * markers written for it. From those: the first unstable offset (the last stable offset
- * is min(it, high watermark)) and the aborted ranges that markers close.
+ * (first/last offset, ongoing or prepared), the highest coordinator epoch of the
+ * markers written for it, and the timestamp of its last batch or marker
+ * (DescribeProducers' LastTimestamp). From those: the first unstable offset (the last
+ * stable offset is min(it, high watermark)) and the aborted ranges that markers close.
  * Never: decides whether a transactional write belongs to a transaction the coordinator
  * knows (the caller passes that verdict in), or touches files.
  *
@@ -53,6 +54,7 @@ typedef struct pstate_entry {
     int64_t txn_first_offset, txn_last_offset;
     int64_t last_marker_seq; /* cluster: coordinator's sequence of the last marker (memory) */
     int32_t coord_epoch;     /* highest coordinator epoch of its markers here; -1: none */
+    int64_t last_timestamp;  /* max timestamp of its last batch or marker here; -1: none */
     UT_hash_handle hh;
 } pstate_entry;
 
@@ -80,9 +82,12 @@ pstate_entry *pstate_find(const pstate *ps, int64_t pid);
  * PS_REJECT *error_out gets the Kafka error code. */
 int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_t *dup_offset,
                  int16_t *error_out);
-/* Records a batch appended at base_offset (also used when replaying the log).
- * Returns 0 or -1 (out of memory). */
+/* Records a batch appended at base_offset (also used when replaying the log); its
+ * max_timestamp becomes the producer's last timestamp. Returns 0 or -1 (out of memory). */
 int pstate_on_append(pstate *ps, const rb_header *h, int64_t base_offset);
+/* A marker of pid was appended with this timestamp (Kafka's ProducerStateEntry takes the
+ * marker record's timestamp as the producer's last one). No-op for an unknown pid. */
+void pstate_on_marker_time(pstate *ps, int64_t pid, int64_t timestamp);
 /* Applies a COMMIT/ABORT marker written at marker_offset. Returns true and fills *out
  * when it closed an aborted range that readers must skip. The marker's coordinator epoch
  * is not known here: the producer's remembered one is left as it is. */

@@ -443,6 +443,114 @@ static void test_coordinator_epoch_survives_replay(void)
     }
 }
 
-TU_MAIN(TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
+/* Each producer's last timestamp (DescribeProducers' LastTimestamp): its last batch's max
+ * timestamp, then its marker's (Kafka's ProducerStateEntry); kept by a BPS3 snapshot, while
+ * a BPS2 one loads with it unknown (-1). Through the log: a LogAppendTime batch counts with
+ * the time it was stored under, and a crash replay and a clean start from the snapshot
+ * both give back what was there. */
+static void test_last_timestamp(void)
+{
+    pstate ps;
+    pstate_init(&ps);
+    rb_header h = hdr_of(50, 0, 0, 2, true);
+    h.max_timestamp = 1234;
+    pstate_on_append(&ps, &h, 0);
+    CHECK_EQ_INT(pstate_find(&ps, 50)->last_timestamp, 1234);
+    aborted_txn a;
+    pstate_on_end_marker(&ps, 50, 0, true, 0, 2, &a);
+    pstate_on_marker_time(&ps, 50, 2000);
+    CHECK_EQ_INT(pstate_find(&ps, 50)->last_timestamp, 2000);
+    pstate_on_marker_time(&ps, 51, 1); /* unknown producer: nothing made up */
+    CHECK(pstate_find(&ps, 51) == NULL);
+    CHECK(pstate_marker_applied(&ps, 52, 0, 1) == 0); /* an entry without any batch */
+    CHECK_EQ_INT(pstate_find(&ps, 52)->last_timestamp, -1);
+
+    uint8_t *buf;
+    size_t len;
+    int64_t off;
+    pstate back;
+    pstate_init(&back);
+    CHECK_EQ_INT(pstate_snapshot_encode(&ps, 3, &buf, &len), 0);
+    CHECK_EQ_INT(be32_get(buf), 0x42505333u); /* "BPS3" */
+    if (CHECK_EQ_INT(pstate_snapshot_decode(&back, buf, len, &off), 0)) {
+        CHECK_EQ_INT(pstate_find(&back, 50)->last_timestamp, 2000);
+        CHECK_EQ_INT(pstate_find(&back, 52)->last_timestamp, -1);
+    }
+    free(buf);
+    pstate_free(&back);
+    pstate_free(&ps);
+
+    /* A BPS2 snapshot: coordinator epoch kept, last timestamp unknown. */
+    wr w;
+    wr_init(&w, 64);
+    wr_u32(&w, 0x42505332u);
+    wr_i64(&w, 99);
+    wr_i32(&w, 1);
+    wr_i64(&w, 50);
+    wr_i16(&w, 0);
+    wr_i8(&w, PS_TXN_NONE);
+    wr_i64(&w, -1);
+    wr_i64(&w, -1);
+    wr_i8(&w, 0);
+    wr_i32(&w, 3);
+    wr_u32(&w, crc32c(0, w.p, w.len));
+    pstate_init(&back);
+    if (CHECK_EQ_INT(pstate_snapshot_decode(&back, w.p, w.len, &off), 0) &&
+        CHECK(pstate_find(&back, 50) != NULL)) {
+        CHECK_EQ_INT(pstate_find(&back, 50)->coord_epoch, 3);
+        CHECK_EQ_INT(pstate_find(&back, 50)->last_timestamp, -1);
+    }
+    pstate_free(&back);
+    wr_free(&w);
+
+    snprintf(g_dir, sizeof(g_dir), "/tmp/brook-unit-%d-lastts", (int)getpid());
+    fs_remove_tree(g_dir);
+    log_config c = {.segment_bytes = 1 << 20, .segment_ms = -1, .retention_bytes = -1,
+                    .retention_ms = -1, .index_interval_bytes = 256, .log_append_time = true};
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        plog *l;
+        if (log_open(g_dir, "t-0", &c, false, 0, &l) != LOG_OK)
+            _exit(1);
+        uint8_t *b;
+        size_t blen = make_batch(&b, 60, 0, 0, 2, true); /* its own timestamps: 1000 */
+        rb_header bh;
+        int64_t base, m;
+        rb_validate(b, blen, &bh);
+        if (log_append(l, b, blen, &bh, 5555, &base) != LOG_OK ||
+            pstate_find(&l->ps, 60)->last_timestamp != 5555)
+            _exit(2);
+        free(b);
+        if (log_append_marker(l, 60, 0, true, 0, 7777, &m) != LOG_OK ||
+            pstate_find(&l->ps, 60)->last_timestamp != 7777)
+            _exit(3);
+        blen = make_batch(&b, 61, 0, 0, 1, false);
+        rb_validate(b, blen, &bh);
+        if (log_append(l, b, blen, &bh, 6666, &base) != LOG_OK)
+            _exit(4);
+        free(b);
+        _exit(fdatasync(l->segs[l->nsegs - 1]->log_fd) == 0 ? 0 : 5);
+    }
+    int status = -1;
+    waitpid(child, &status, 0);
+    if (!CHECK_EQ_INT(status, 0))
+        return;
+    for (int clean = 0; clean <= 1; clean++) { /* a crash replay, then the snapshot */
+        plog *l;
+        if (!CHECK(log_open(g_dir, "t-0", &c, clean, 0, &l) == LOG_OK))
+            return;
+        if (CHECK(pstate_find(&l->ps, 60) && pstate_find(&l->ps, 61))) {
+            CHECK_EQ_INT(pstate_find(&l->ps, 60)->last_timestamp, 7777);
+            CHECK_EQ_INT(pstate_find(&l->ps, 61)->last_timestamp, 6666);
+        }
+        if (clean)
+            log_destroy(l);
+        else
+            log_close(l);
+    }
+}
+
+TU_MAIN(TU_CASE(test_last_timestamp), TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
         TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash),
         TU_CASE(test_coordinator_epoch_rules), TU_CASE(test_coordinator_epoch_survives_replay))
