@@ -593,8 +593,8 @@ static void reconcile_topics(broker *b, const cluster_view *v)
         const char *msg = NULL;
         int16_t err = KERR_NONE;
         bool fresh = !t;
-        if (t && !t->internal && !md_id_is_zero(t->id) && !md_id_is_zero(ct->id) &&
-            memcmp(t->id, ct->id, 16) != 0) {
+        if (t && !t->internal && !ct->id_assigned && !md_id_is_zero(t->id) &&
+            !md_id_is_zero(ct->id) && memcmp(t->id, ct->id, 16) != 0) {
             /* Another topic of the same name (deleted and recreated while this node did not
              * look): what is kept here belongs to the old one. Kafka's topic ids exist for
              * this: never serve one topic's records as the other's. */
@@ -624,10 +624,10 @@ static void reconcile_topics(broker *b, const cluster_view *v)
             broker_topic_set_configs(b, t, ct->nconfigs, ct->config_keys, ct->config_values,
                                      false, &msg);
         /* The znode's id is the topic's (zero while a znode from before topic ids waits
-         * for the controller to give it one): a topic created here just now, or kept from
-         * before ids, takes it. */
-        if (memcmp(t->id, ct->id, 16) != 0 && (fresh || t->internal || md_id_is_zero(t->id) ||
-                                               md_id_is_zero(ct->id))) {
+         * for the controller to give it one): a topic created here just now, kept from
+         * before ids, or given its id by the controller (id_assigned) takes it. */
+        if (memcmp(t->id, ct->id, 16) != 0 && (fresh || t->internal || ct->id_assigned ||
+                                               md_id_is_zero(t->id) || md_id_is_zero(ct->id))) {
             if (md_set_id(&b->md, t, ct->id) != 0)
                 LOG_ERROR("cluster", "topic %s: its topic id is another local topic's",
                           ct->name);

@@ -286,6 +286,8 @@ char *cv_topic_json(const cv_topic *t)
     }
     cJSON_AddNumberToObject(o, "version", 1);
     cJSON_AddStringToObject(o, "id", hex);
+    if (t->id_assigned)
+        cJSON_AddBoolToObject(o, "id_assigned", true);
     for (int32_t i = 0; i < t->nparts; i++)
         cJSON_AddItemToArray(reps, cJSON_CreateIntArray(t->parts[i].replicas,
                                                         t->parts[i].nreplicas));
@@ -360,6 +362,7 @@ int cv_topic_parse(const char *json, size_t len, cv_topic *t)
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
         const cJSON *reps = cJSON_GetObjectItemCaseSensitive(o, "replicas");
         memset(t->id, 0, sizeof(t->id)); /* no "id": none yet (the controller gives one) */
+        t->id_assigned = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "id_assigned"));
         if ((!id || (cJSON_IsString(id) && unhex16(id->valuestring, t->id) == 0)) &&
             cJSON_IsArray(reps) && parse_replicas(reps, t) == 0 &&
             parse_configs(cJSON_GetObjectItemCaseSensitive(o, "configs"), t) == 0)

@@ -39,7 +39,9 @@ typedef struct cv_part {
 
 typedef struct cv_topic {
     char *name;
-    uint8_t id[16];
+    uint8_t id[16];  /* the topic id; zero: none yet (a znode from before topic ids) */
+    bool id_assigned; /* the controller gave the id to a topic that had none (an upgrade),
+                       * so nodes keep the data they hold for it under another id */
     int32_t nparts;
     cv_part *parts;
     int nconfigs;
@@ -99,7 +101,8 @@ char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *
 int cv_broker_parse(const char *json, size_t len, cv_broker *out);
 /* Topic znode: id, replica lists, config overrides. Parsing fills name-less *t (the
  * caller sets name); state fields are set to "no state". A znode without "id" (written
- * before topic ids) parses with the zero id; the controller then writes one. */
+ * before topic ids) parses with the zero id; the controller then writes one, with
+ * "id_assigned": true. */
 char *cv_topic_json(const cv_topic *t);
 int cv_topic_parse(const char *json, size_t len, cv_topic *t);
 /* State znode: leader, leader epoch, ISR and ELR of every partition. Parsing requires as

@@ -483,6 +483,7 @@ static bool assign_topic_ids(zk_client *z, zhandle_t *zh, cluster_view *v)
     for (cv_topic *t = v->topics; t && z->is_controller; t = t->hh.next) {
         if (!md_id_is_zero(t->id) || md_new_id(t->id) != 0)
             continue;
+        t->id_assigned = true; /* nodes keep what they hold of it: not a new topic */
         char *json = cv_topic_json(t);
         char path[ZK_PATH_MAX];
         snprintf(path, sizeof(path), ZK_TOPICS "/%s", t->name);

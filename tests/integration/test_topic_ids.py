@@ -30,11 +30,18 @@ Three nodes (ZooKeeper + brookd x 3; skipped with a message when ZooKeeper canno
     new id and it dropped the old topic's data; the old id gets UNKNOWN_TOPIC_ID at the
     leaders and never the new records.
  8. A node whose registry lost its topic ids (lines without them) takes the cluster's at
-    its next start."""
+    its next start.
+ 9. A topic znode without "id" (written before topic ids; made here with ZooKeeper's own
+    CLI) gets a new id from the controller, marked "id_assigned": every node reports it
+    and keeps the topic's records (readable by Fetch v13 with the new id), no node takes
+    it for a recreated topic."""
 
+import json
 import os
+import shutil
 import socket
 import struct
+import subprocess
 import sys
 import time
 import uuid
@@ -527,6 +534,31 @@ def leaders_of(conn, name, nparts):
     return {p: t["partitions"][p][1] for p in range(nparts)} if t["error"] == NONE else {}
 
 
+def zk_cli(c, *args):
+    """Runs one command of ZooKeeper's CLI (ZooKeeperMain, Debian's jars) against the
+    cluster's ZooKeeper; returns its standard output."""
+    java = os.environ.get("JAVA") or shutil.which("java")
+    r = subprocess.run([java, "-Dlog4j.configuration=file:/dev/null", "-cp",
+                        cluster_harness.zk_classpath(), "org.apache.zookeeper.ZooKeeperMain",
+                        "-server", c.zk.address] + list(args),
+                       capture_output=True, timeout=90, text=True)
+    if r.returncode != 0:
+        raise AssertionError(f"zkCli {args}: exit {r.returncode}: {r.stderr[-500:]}")
+    return r.stdout
+
+
+def znode_json(c, path):
+    lines = [ln for ln in zk_cli(c, "get", path).splitlines() if ln.startswith("{")]
+    if not lines:
+        raise AssertionError(f"zkCli get {path}: no JSON")
+    return json.loads(lines[-1])
+
+
+def recreated_lines(n, name):
+    with open(n.log_path, errors="replace") as fh:
+        return fh.read().count(f"topic {name} was recreated (new topic id)")
+
+
 def cluster(ck, brookd):
     if not cluster_harness.zk_available():
         print("SKIP (cluster part): no java or Debian zookeeper jars", flush=True)
@@ -649,6 +681,42 @@ def cluster_scenario(ck, c):
     retry("node 2's registry has the id again", lambda: open(reg2).read(),
           lambda s: f"topic {name} {tid2.hex()} {nparts}" in s.splitlines())
     ck(True, "node 2 took the cluster's id")
+
+    # 9. A znode without "id": the controller gives one; every node keeps the records.
+    path = f"/brook/topics/{name}"
+    z = znode_json(c, path)
+    ck.eq(z.get("id"), tid2.hex(), "the topic znode holds the id")
+    del z["id"]
+    zk_cli(c, "set", path, json.dumps(z, separators=(",", ":")))
+    before = {n.node_id: recreated_lines(n, name) for n in c.nodes}
+    got = retry("every node reports a given id", lambda: ids_on_nodes(c, name),
+                lambda r: len(set(r.values())) == 1 and None not in r.values()
+                and r[1] not in (tid2, ZERO_ID), timeout=60)
+    tid3 = got[1]
+    check_v4_uuid(ck, tid3, "an id given by the controller")
+    z = znode_json(c, path)
+    ck.eq((z.get("id"), z.get("id_assigned")), (tid3.hex(), True),
+          "the znode: the given id, marked id_assigned")
+    for n in c.nodes:
+        reg = os.path.join(n.data_dir, "topics.meta")
+        retry(f"node {n.node_id}'s registry has the given id", lambda: open(reg).read(),
+              lambda s: f"topic {name} {tid3.hex()} {nparts}" in s.splitlines())
+    with Conn(c.node(1).bootstrap, answer_within=15) as c1:
+        leaders = retry("leaders", lambda: leaders_of(c1, name, nparts),
+                        lambda r: len(r) == nparts and all(x in (1, 2, 3) for x in r.values()))
+    for p in range(nparts):
+        with Conn(c.node(leaders[p]).bootstrap, answer_within=15) as cl:
+            f = retry(f"Fetch v13 {name}/{p} by the given id",
+                      lambda: fetch_by_id(cl, tid3, {p: 0}),
+                      lambda r: r["topics"][0][1][p]["error"] == NONE)
+            ck.eq(values_of(f["topics"][0][1][p]), [b"n1", b"n2"],
+                  f"{name}/{p}: the records kept under the given id")
+            f = fetch_by_id(cl, tid2, {p: 0})
+            ck.eq(f["topics"][0][1][p]["error"], UNKNOWN_TOPIC_ID,
+                  f"{name}/{p}: the id the znode lost is unknown now")
+    ck.eq({n.node_id: recreated_lines(n, name) for n in c.nodes}, before,
+          "no node took the given id for a recreated topic")
+    log(f"{name}: znode without an id got {id_str(tid3)}; records kept")
     log("cluster: done")
 
 

@@ -8,8 +8,9 @@
  * topic ids (lines without the id) or with a zero id loads with no id, md_assign_missing_ids
  * gives those topics one once, and the next load keeps it; a malformed id or two topics
  * with one id is refused. The id index follows md_set_id and md_remove. The topic znode
- * keeps the id through its JSON; a znode without "id" parses with the zero id, one with a
- * malformed id is refused; cv_topic_find_id finds a topic of a view by id.
+ * keeps the id through its JSON, and "id_assigned" (an id the controller gave a topic that
+ * had none); a znode without "id" parses with the zero id, one with a malformed id is
+ * refused; cv_topic_find_id finds a topic of a view by id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,13 +252,19 @@ static void test_znode_ids(void)
     if (CHECK(t != NULL)) {
         uint8_t zero[16] = {0};
         CHECK_EQ_MEM(t->id, zero, 16);
+        CHECK(!t->id_assigned);
         CHECK_EQ_INT(t->nparts, 2);
-        /* The controller gives it one; the znode keeps it. */
-        CHECK_EQ_INT(md_new_id(t->id), 0);
         char *json = cv_topic_json(t);
+        CHECK(json && !strstr(json, "id_assigned"));
+        free(json);
+        /* The controller gives it one, marked as given; the znode keeps both. */
+        CHECK_EQ_INT(md_new_id(t->id), 0);
+        t->id_assigned = true;
+        json = cv_topic_json(t);
         cv_topic *u = json ? znode_topic(json) : NULL;
         if (CHECK(u != NULL)) {
             CHECK_EQ_MEM(u->id, t->id, 16);
+            CHECK(u->id_assigned);
             CHECK_EQ_INT(u->nparts, 2);
         }
         cv_topic_free(u);
