@@ -174,16 +174,24 @@ static void coordinators_follow(broker *b, const rpart *r, bool led)
 }
 
 static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
-                            const repl_set *replicas)
+                            const repl_set *replicas, int64_t self_czxid)
 {
     if (r->rp.role == REPL_LEADER && r->rp.epoch == cp->leader_epoch) {
         apply_out(b, r, repl_state_update(&r->rp, &cp->isr, state_version, now_ms()));
         coordinators_follow(b, r, true); /* a load put off earlier happens now */
         return;
     }
-    if (cp->leader_epoch <= r->start_epoch) {
-        LOG_INFO("repl", "%s-%d: named leader in epoch %d, which this log has seen before a "
-                 "restart; waiting for a new epoch", r->topic, r->index, cp->leader_epoch);
+    /* Elected under an earlier registration of this node (a restart, a new session): the
+     * epoch may be one this node led before and whose batches it lost unsynced, so leading
+     * it again would give one epoch two different logs. The controller bumps the epoch for
+     * the new registration; wait for that. Then, as a second guard, the log's own memory. */
+    bool earlier_life = cp->leader_czxid != 0 && self_czxid != 0 &&
+                        cp->leader_czxid != self_czxid;
+    if (earlier_life || cp->leader_epoch <= r->start_epoch) {
+        LOG_INFO("repl", "%s-%d: named leader in epoch %d, which this node may have led before "
+                 "a restart (%s); waiting for a new epoch", r->topic, r->index,
+                 cp->leader_epoch, earlier_life ? "elected under an earlier registration"
+                                                : "the log has seen it");
         r->p->repl_leading = false;
         b->route_gen++;
         coordinators_follow(b, r, false);
@@ -274,6 +282,8 @@ void replica_on_view(broker *b, const cluster_view *v)
     pool_update(b, v);
     repl_set live, shutting; /* brokers in controlled shutdown never rejoin an ISR */
     cv_live_sets(v, &live, &shutting);
+    const cv_broker *self = cv_broker_find(v, b->cfg.node_id);
+    int64_t self_czxid = self ? self->czxid : 0;
     for (const cv_topic *ct = v->topics; ct; ct = ct->hh.next) {
         topic *t = md_find(&b->md, kslice_cstr(ct->name));
         if (!t)
@@ -294,7 +304,7 @@ void replica_on_view(broker *b, const cluster_view *v)
             r->rp.min_isr = effective_min_isr(b, t, cp->nreplicas);
             r->rp.shutting = shutting;
             if (cp->leader == b->cfg.node_id)
-                take_leadership(b, r, cp, ct->state_version, &replicas);
+                take_leadership(b, r, cp, ct->state_version, &replicas, self_czxid);
             else
                 follow(b, r, cp, ct->state_version, &replicas);
         }
