@@ -277,6 +277,32 @@ def body_endtxn(v):
     return string("tx") + i64(1000) + i16(2) + boolean(True)
 
 
+# The transaction admin APIs (KIP-664, KIP-994) and DescribeCluster: flexible from v0.
+def body_describecluster(v):
+    out = boolean(True)  # IncludeClusterAuthorizedOperations
+    if v >= 1:
+        out += i8(1)  # EndpointType: brokers
+    return out + tags(True)
+
+
+def body_describeproducers(v):
+    arr, tg = flex_array(True), tags(True)
+    topic = lambda t: compact_string(t[0]) + arr(t[1], i32) + tg
+    return arr([("t", [0, 1]), ("u", [])], topic) + tg
+
+
+def body_describetransactions(v):
+    return flex_array(True)(["tx-1", "tx-2"], compact_string) + tags(True)
+
+
+def body_listtransactions(v):
+    arr = flex_array(True)
+    out = arr(["Ongoing", "PrepareCommit"], compact_string) + arr([1000, 1 << 40], i64)
+    if v >= 1:
+        out += i64(60000)  # DurationFilter (KIP-994)
+    return out + tags(True)
+
+
 BODIES = {
     "FindCoordinator": (body_findcoordinator, [1]),
     "InitProducerId": (body_initproducerid, [1, 2, 3]),
@@ -293,6 +319,10 @@ BODIES = {
     "DescribeConfigs": (body_describeconfigs, []),
     "AlterConfigs": (body_alterconfigs, []),
     "CreatePartitions": (body_createpartitions, []),
+    "DescribeCluster": (body_describecluster, []),
+    "DescribeProducers": (body_describeproducers, []),
+    "DescribeTransactions": (body_describetransactions, []),
+    "ListTransactions": (body_listtransactions, []),
 }
 
 
