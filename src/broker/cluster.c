@@ -438,13 +438,29 @@ static void op_send(remote_op *op)
 
 /* txn_remote_fn: takes over every participant this node does not lead (or may not: until
  * the first view, nothing is known, so everything goes through the RPC path). */
+/* Whether this node's replica of the participant's partition leads now (not only named
+ * leader by the view). */
+static bool local_replica_leads(broker *b, const txn_participant *part)
+{
+    bool group = part->kind == TXN_PART_GROUP;
+    kslice topic = kslice_cstr(group ? GROUP_LOG_TOPIC : part->name);
+    int32_t index = group ? coordinator_partition(b, false, kslice_cstr(part->name))
+                          : part->partition;
+    return cluster_leader_error(b, topic, index) == KERR_NONE;
+}
+
 static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_participant *part,
                         int64_t pid, int16_t epoch, int64_t txn_seq, bool commit)
 {
     broker *b = ctx;
     remote_op probe = {.b = b, .part = *part};
-    if (b->view && op_target(&probe) == b->cfg.node_id)
+    if (b->view && op_target(&probe) == b->cfg.node_id && local_replica_leads(b, part))
         return false;
+    /* Otherwise an RPC, to this node too: the view may name this node leader before its
+     * replica took the epoch (a view is applied partition by partition) or when it refused
+     * it; writing the marker to a replica that does not lead would stamp it with a stale
+     * epoch (sim_repl_txn --local-unled). The RPC is answered NOT_LEADER_OR_FOLLOWER until
+     * the replica leads, and retried. */
     remote_op *op = calloc(1, sizeof(*op));
     BROOK_ASSERT(op);
     op->b = b;
@@ -464,6 +480,25 @@ static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_parti
     }
     op_send(op);
     return true;
+}
+
+/* txn_unloaded_fn: this node no longer coordinates log partition `part`; the RPCs of its
+ * transactional ids go with it (a later load starts from the log only: a late answer must
+ * not complete a transaction of that load, nor a retry carry its coordinator epoch). */
+static void remote_unloaded(void *ctx, int32_t part)
+{
+    broker *b = ctx;
+    remote_op *o, *tmp;
+    DL_FOREACH_SAFE(b->remote_ops, o, tmp) {
+        if (txn_log_partition_for(o->txn_id, b->cfg.txn_log_partitions) != part)
+            continue;
+        if (o->in_flight) {
+            o->cancelled = true; /* freed when its answer comes */
+            continue;
+        }
+        DL_DELETE(b->remote_ops, o);
+        op_free(o);
+    }
 }
 
 /* Sends ops that are due; retrying: ones that failed before (a new view may have
@@ -747,6 +782,7 @@ int cluster_init(broker *b)
     if (!b->peers)
         return -ENOMEM;
     b->txn.remote = remote_hook;
+    b->txn.unloaded = remote_unloaded;
     b->txn.remote_ctx = b;
     b->txn.cluster_node = b->cfg.node_id;
     b->clustered = true;
