@@ -39,6 +39,7 @@ typedef struct rpart {
     bool stall_logged;
     int16_t last_fetch_err; /* the error of the last fetch answer (logged when it changes) */
     int64_t hw_seen, hw_seen_ms; /* a leader: its HW, and since when it has been there */
+    bool load_deferred;  /* an internal partition led, its coordinator not loaded yet */
     UT_hash_handle hh;
 } rpart;
 
@@ -168,8 +169,24 @@ static void coordinators_follow_index(broker *b, const char *topic, int32_t inde
         group_service_set_led(&b->grp, index, led, clock_wall_ms());
 }
 
-static void coordinators_follow(broker *b, const rpart *r, bool led)
+/* A coordinator loads (and acts on) its log only once all this replica held when it took
+ * the epoch is committed (high watermark >= the epoch's start): a record above it, say a
+ * PrepareCommit the old leader wrote alone, may still be cut by a later election, and
+ * markers sent for it would commit what the next coordinator aborts (sim_repl_txn
+ * --load-uncommitted). Until then clients get NOT_COORDINATOR; replica_on_progress loads
+ * it when the high watermark gets there. */
+static void coordinators_follow(broker *b, rpart *r, bool led)
 {
+    bool internal = strcmp(r->topic, TXN_LOG_TOPIC) == 0 || strcmp(r->topic, GROUP_LOG_TOPIC) == 0;
+    if (led && internal && r->rp.role == REPL_LEADER && r->rp.hw < r->rp.epoch_start) {
+        if (!r->load_deferred)
+            LOG_INFO("repl", "%s-%d: coordinator load waits for the high watermark to reach "
+                     "%lld (now %lld)", r->topic, r->index, (long long)r->rp.epoch_start,
+                     (long long)r->rp.hw);
+        r->load_deferred = true;
+        return;
+    }
+    r->load_deferred = false;
     coordinators_follow_index(b, r->topic, r->index, led);
 }
 
@@ -227,6 +244,11 @@ static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version
         b->route_gen++;
         /* Produces waiting for replication here can no longer be promised. */
         produce_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
+        /* Nor markers and prepares: this log may be truncated and refilled from the new
+         * leader, so its high watermark says nothing about them any more. */
+        inter_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
+        if (b->txn_started)
+            txn_service_leadership_lost(&b->txn, r->p, clock_wall_ms());
     }
     LOG_INFO("repl", "%s-%d: follows leader %d in epoch %d from offset %lld", r->topic,
              r->index, cp->leader, cp->leader_epoch, (long long)r->p->log->log_end_offset);
@@ -366,6 +388,8 @@ void replica_on_progress(broker *b)
         plog *l = r->p->log;
         apply_out(b, r, repl_local_progress(&r->rp, l->log_end_offset, local_durable(b, r->p),
                                             now));
+        if (r->load_deferred && r->rp.role == REPL_LEADER && r->rp.hw >= r->rp.epoch_start)
+            coordinators_follow(b, r, true);
     }
     fetch_kick(b);
 }
