@@ -192,6 +192,9 @@ int16_t cluster_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
 void inter_on_progress(broker *b);
 void inter_drain(broker *b);
 void inter_forget_partition(broker *b, partition *p);
+/* This node stopped leading p: requests waiting on its high watermark are answered with
+ * err (NOT_LEADER_OR_FOLLOWER) for p, so the coordinator retries with the new leader. */
+void inter_fail_partition(broker *b, partition *p, int16_t err);
 /* Cluster: records a transaction marker for a group participant as a control batch (with
  * its coordinator epoch) in the group's __consumer_offsets partition p, which this node
  * leads, so the partition's producer state knows the newest coordinator of pid, as a

@@ -87,6 +87,19 @@ void inter_forget_partition(broker *b, partition *p)
                 op->waits[i].p = NULL;
 }
 
+void inter_fail_partition(broker *b, partition *p, int16_t err)
+{
+    for (inter_op *op = b->inter_ops; op; op = op->next)
+        for (int i = 0; i < op->nwaits; i++)
+            if (op->waits[i].p == p) {
+                /* This node may truncate what the wait was for: the sender retries with
+                 * the partition's new leader. */
+                op->waits[i].p = NULL;
+                *op->waits[i].error = err;
+            }
+    inter_on_progress(b);
+}
+
 void inter_drain(broker *b)
 {
     while (b->inter_ops) {
@@ -249,6 +262,8 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
     if (pstate_marker_is_stale(&p->log->ps, m->pid, m->txn_seq)) {
         LOG_INFO("txn", "%s: dropping a stale marker of producer %lld (transaction %lld)",
                  p->log->name, (long long)m->pid, (long long)m->txn_seq);
+        /* Answered once the first copy is committed (see handle_write_txn_markers). */
+        add_wait(op, p, p->log->log_end_offset, &tp->error);
         return;
     }
     int64_t off;
@@ -310,6 +325,11 @@ void handle_write_txn_markers(req_ctx *c)
                 LOG_INFO("txn", "%s: dropping a stale %s marker of producer %lld (transaction "
                          "%lld)", p->log->name, m->commit ? "COMMIT" : "ABORT",
                          (long long)m->pid, (long long)m->txn_seq);
+                /* Answered once the first copy is committed: it may still be above the
+                 * high watermark (its own answer waits on another connection), and if
+                 * this leader fails before then, it is lost. The log end now is at or
+                 * past it. */
+                add_wait(op, p, p->log->log_end_offset, &tp->error);
                 continue;
             }
             int64_t off;

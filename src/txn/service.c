@@ -19,6 +19,12 @@ struct txn_wait {
     txn_participant part;
     partition *p;
     int64_t need; /* the partition's high watermark must reach this */
+    /* PREPARE/MARKER: the action, to re-drive it through the remote hook when this node
+     * stops leading p (txn_service_leadership_lost) */
+    int64_t pid;
+    int16_t epoch;
+    int64_t txn_seq;
+    bool commit;
     txn_wait *prev, *next; /* utlist DL: arrival order, completed oldest first */
 };
 
@@ -109,7 +115,7 @@ static bool reached(txn_service *s, partition *p, int64_t need)
 }
 
 static void wait_add(txn_service *s, int kind, const char *txn_id, const txn_participant *part,
-                     partition *p, int64_t need)
+                     partition *p, int64_t need, const txn_action *a)
 {
     txn_wait *w = calloc(1, sizeof(*w));
     BROOK_ASSERT(w);
@@ -123,6 +129,12 @@ static void wait_add(txn_service *s, int kind, const char *txn_id, const txn_par
     }
     w->p = p;
     w->need = need;
+    if (a) {
+        w->pid = a->pid;
+        w->epoch = a->epoch;
+        w->txn_seq = a->txn_seq;
+        w->commit = a->commit;
+    }
     DL_APPEND(s->waits, w);
 }
 
@@ -162,7 +174,7 @@ static void exec_log(txn_service *s, const txn_action *a, done_queue *q, int64_t
     }
     store_mark_dirty(s->store, p);
     if (a->notify)
-        wait_add(s, WAIT_LOG, a->txn_id, NULL, p, base + 1);
+        wait_add(s, WAIT_LOG, a->txn_id, NULL, p, base + 1, NULL);
 }
 
 static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
@@ -190,7 +202,7 @@ static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)
     if (need < 0 || reached(s, p, need))
         done_push(q, WAIT_PREPARE, a->txn_id, a->part, true);
     else
-        wait_add(s, WAIT_PREPARE, a->txn_id, a->part, p, need);
+        wait_add(s, WAIT_PREPARE, a->txn_id, a->part, p, need, a);
 }
 
 static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int64_t now_ms)
@@ -229,7 +241,7 @@ static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int6
         return;
     }
     store_mark_dirty(s->store, p);
-    wait_add(s, WAIT_MARKER, a->txn_id, a->part, p, off + 1);
+    wait_add(s, WAIT_MARKER, a->txn_id, a->part, p, off + 1, a);
 }
 
 /* Executes queued actions, feeds synchronous completions back, until quiet. */
@@ -447,6 +459,44 @@ void txn_service_forget_partition(txn_service *s, partition *p)
         }
 }
 
+void txn_service_leadership_lost(txn_service *s, partition *p, int64_t now_ms)
+{
+    bool failed_log = false;
+    txn_wait *w, *tmp;
+    DL_FOREACH_SAFE(s->waits, w, tmp) {
+        if (w->p != p)
+            continue;
+        DL_DELETE(s->waits, w);
+        if (w->kind == WAIT_LOG) {
+            /* Not durable here: the request gets a retriable coordinator error. */
+            if (!s->ext) {
+                s->ext = calloc(1, sizeof(done_queue));
+                BROOK_ASSERT(s->ext);
+            }
+            done_push(s->ext, WAIT_LOG, w->txn_id, NULL, false);
+            failed_log = true;
+        } else if (s->remote &&
+                   s->remote(s->remote_ctx,
+                             w->kind == WAIT_PREPARE ? TXN_REMOTE_PREPARE : TXN_REMOTE_MARKER,
+                             w->txn_id, &w->part, w->pid, w->epoch, w->txn_seq, w->commit)) {
+            /* Re-driven as for a remote participant: the new leader answers once the
+             * marker or the producer's records are committed there. */
+            LOG_INFO("txn", "%s: %s on %s-%d re-sent to the partition's new leader",
+                     w->txn_id, w->kind == WAIT_PREPARE ? "prepare" : "marker", w->part.name,
+                     w->part.partition);
+        } else {
+            /* Never expected (the caller stopped leading p): not counted as done. */
+            LOG_ERROR("txn", "%s: %s on %s-%d lost with the partition's leadership; the "
+                      "transaction stays in doubt until its coordinator is loaded again",
+                      w->txn_id, w->kind == WAIT_PREPARE ? "prepare" : "marker",
+                      w->part.name, w->part.partition);
+        }
+        wait_free(w);
+    }
+    if (failed_log && s->depth == 0)
+        drive(s, now_ms);
+}
+
 bool txn_service_verify(const txn_service *s, int64_t pid, int16_t epoch, const char *topic,
                         int32_t partition)
 {
@@ -484,10 +534,12 @@ int txn_service_start(txn_service *s, const txn_coord_config *cfg, const char *d
 {
     /* The cluster hooks are set by the caller before start: recovery may need them. */
     txn_remote_fn remote = s->remote;
+    txn_unloaded_fn unloaded = s->unloaded;
     void *remote_ctx = s->remote_ctx;
     int32_t node = s->cluster_node;
     memset(s, 0, sizeof(*s));
     s->remote = remote;
+    s->unloaded = unloaded;
     s->remote_ctx = remote_ctx;
     s->cluster_node = node;
     txn_coord_init(&s->coord, cfg);
@@ -596,8 +648,35 @@ static void unload(txn_service *s, int32_t part)
         txn_coord_forget(&s->coord, t->id);
         n++;
     }
-    LOG_INFO("txn", "%s-%d: no longer led here; %zu transactional ids handed over", TXN_LOG_TOPIC,
-             part, n);
+    /* The work in flight for those ids goes with them: a completion must not feed a later
+     * load of the partition, which starts from the log only. */
+    size_t dropped = 0;
+    txn_wait *w, *wtmp;
+    DL_FOREACH_SAFE(s->waits, w, wtmp) {
+        if (txn_log_partition_for(w->txn_id, np) != part)
+            continue;
+        DL_DELETE(s->waits, w);
+        wait_free(w);
+        dropped++;
+    }
+    done_queue *ext = s->ext;
+    if (ext) {
+        size_t keep = 0;
+        for (size_t i = 0; i < ext->n; i++) {
+            if (txn_log_partition_for(ext->v[i].txn_id, np) == part) {
+                free(ext->v[i].txn_id);
+                free(ext->v[i].part.name);
+                dropped++;
+            } else {
+                ext->v[keep++] = ext->v[i];
+            }
+        }
+        ext->n = keep;
+    }
+    if (s->unloaded)
+        s->unloaded(s->remote_ctx, part); /* the caller drops its RPCs for those ids */
+    LOG_INFO("txn", "%s-%d: no longer led here; %zu transactional ids handed over, %zu "
+             "pending completions dropped", TXN_LOG_TOPIC, part, n, dropped);
 }
 
 /* Loads log partition part and drives its in-doubt transactions (a failover). */

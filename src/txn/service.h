@@ -49,6 +49,9 @@ enum { TXN_REMOTE_PREPARE = 1, TXN_REMOTE_MARKER = 2 };
 typedef bool (*txn_remote_fn)(void *ctx, int kind, const char *txn_id,
                               const txn_participant *part, int64_t pid, int16_t epoch,
                               int64_t txn_seq, bool commit);
+/* Cluster mode: log partition `part` was unloaded (txn_service_set_led(false) or a fence):
+ * the remote hook's work for its transactional ids must be dropped, never completed. */
+typedef void (*txn_unloaded_fn)(void *ctx, int32_t part);
 
 typedef struct txn_service {
     txn_coord coord;
@@ -65,6 +68,7 @@ typedef struct txn_service {
     void *ext;  /* completions that arrived from outside while running */
     /* Cluster mode only, set before txn_service_start (recovery uses them). */
     txn_remote_fn remote;
+    txn_unloaded_fn unloaded; /* called with remote_ctx */
     void *remote_ctx;
     int32_t cluster_node; /* this node's id, for producer ids (when remote is set) */
     bool *loaded;         /* per log partition: its transactions are in coord */
@@ -114,12 +118,19 @@ void txn_service_progress(txn_service *s, int64_t now_ms);
 void txn_service_tick(txn_service *s, int64_t now_ms);
 /* A partition is about to be dropped: waits on it complete as if it had acknowledged. */
 void txn_service_forget_partition(txn_service *s, partition *p);
+/* Cluster mode: this node no longer leads participant partition p (its log may be
+ * truncated and refilled from the new leader), so no wait on p's high watermark may
+ * complete here: a prepare or marker waiting on p is re-driven through the remote hook
+ * (the new leader answers it), a transaction-log record waiting on p fails (the request
+ * gets a retriable coordinator error). */
+void txn_service_leadership_lost(txn_service *s, partition *p, int64_t now_ms);
 bool txn_service_verify(const txn_service *s, int64_t pid, int16_t epoch, const char *topic,
                         int32_t partition);
 /* Cluster mode with a replicated transaction log: this node now leads log partition
  * `part` (its log is replayed and every in-doubt transaction of it driven to the end, as
  * after a restart) or no longer does (its transactional ids are forgotten; parked
- * requests get NOT_COORDINATOR). Idempotent. The coordinator epoch of the partition is
+ * requests get NOT_COORDINATOR; their waits, queued completions and, through the unloaded
+ * hook, remote work are dropped). Idempotent. The coordinator epoch of the partition is
  * the leader epoch its log has when it is loaded (the caller sets that first); a load in
  * an epoch not newer than one a participant refused (txn_service_fenced) does not happen. */
 void txn_service_set_led(txn_service *s, int32_t part, bool led, int64_t now_ms);
