@@ -30,6 +30,10 @@ typedef struct produce_op {
     /* cluster mode: the remote coordinator's verification of transactional first batches,
      * per partition in request order: 0 not asked, 1 confirmed, else the error to answer */
     int16_t *verdict;
+    /* ... and what the partition's producer state was when the question left (Kafka's
+     * VerificationGuard, KIP-890): a confirmation is void if a marker of the producer was
+     * written in between (the transaction it confirmed has ended). */
+    struct verify_guard *guard;
     int verifying; /* answers outstanding */
     bool started;  /* verification begun (or found unneeded) */
     struct produce_op *fnext; /* b->produce_fifo */
@@ -37,6 +41,28 @@ typedef struct produce_op {
 } produce_op;
 
 #define VERDICT_CONFIRMED INT16_MIN
+
+typedef struct verify_guard {
+    const partition *p;
+    int64_t pid;
+    uint32_t markers; /* pstate_entry.markers + 1 at the question; 0: no entry then */
+} verify_guard;
+
+static verify_guard guard_of(const partition *p, int64_t pid)
+{
+    const pstate_entry *e = pstate_find(&p->log->ps, pid);
+    return (verify_guard){p, pid, e ? e->markers + 1 : 0};
+}
+
+/* Whether a confirmation still holds: same partition, no end marker of the producer
+ * written there since the question left. */
+static bool guard_holds(const verify_guard *g, const topic *t, int32_t index)
+{
+    if (index < 0 || index >= t->npartitions || t->parts[index] != g->p)
+        return false;
+    verify_guard now = guard_of(g->p, g->pid);
+    return now.markers == g->markers;
+}
 
 static int16_t map_batch_error(int rc)
 {
@@ -226,10 +252,13 @@ static bool start_verification(req_ctx *c, produce_op *op, int total)
                 continue;
             if (!op->verdict) {
                 op->verdict = arena_alloc(&c->nr->arena, sizeof(int16_t) * (size_t)total);
-                if (!op->verdict)
+                op->guard = arena_alloc(&c->nr->arena, sizeof(verify_guard) * (size_t)total);
+                if (!op->verdict || !op->guard)
                     return false;
                 memset(op->verdict, 0, sizeof(int16_t) * (size_t)total);
+                memset(op->guard, 0, sizeof(verify_guard) * (size_t)total);
             }
+            op->guard[flat] = guard_of(t->parts[pp->index], h.producer_id);
             verify_ctx *v = arena_alloc(&c->nr->arena, sizeof(*v));
             int16_t err = v ? KERR_NONE : KERR_REQUEST_TIMED_OUT;
             if (v) {
@@ -300,6 +329,9 @@ static void produce_append_all(req_ctx *c, produce_op *op)
             partition *p = NULL;
             int64_t end = -1;
             int16_t verdict = op->verdict ? op->verdict[flat] : 0;
+            /* A void confirmation counts as none (sim_repl_txn --no-verify-guard). */
+            if (verdict == VERDICT_CONFIRMED && t && !guard_holds(&op->guard[flat], t, pp->index))
+                verdict = KERR_INVALID_TXN_STATE;
             if (bad_acks)
                 pp->error_code = KERR_INVALID_REQUIRED_ACKS;
             else if (b->stopping)

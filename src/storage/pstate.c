@@ -176,6 +176,7 @@ bool pstate_on_end_marker(pstate *ps, int64_t pid, int16_t epoch, bool commit,
     pstate_entry *e = entry_get(ps, pid, epoch);
     if (!e)
         return false;
+    e->markers++;
     /* The highest, not the last: a participant's own resolution of an in-doubt transaction
      * (docs/cluster.md, "Recovery") records the highest one it knew, never a lower one, but
      * a log written by an older version may hold anything. */

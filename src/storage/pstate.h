@@ -55,6 +55,7 @@ typedef struct pstate_entry {
     int64_t last_marker_seq; /* cluster: coordinator's sequence of the last marker (memory) */
     int32_t coord_epoch;     /* highest coordinator epoch of its markers here; -1: none */
     int64_t last_timestamp;  /* max timestamp of its last batch or marker here; -1: none */
+    uint32_t markers;        /* end markers applied here (memory): a verification's guard */
     UT_hash_handle hh;
 } pstate_entry;
 

@@ -274,6 +274,28 @@ static void test_marker_sequences(void)
     pstate_free(&ps);
 }
 
+/* The verification guard (h_produce.c): every end marker of a producer bumps its marker
+ * count, open transaction or not, so a confirmation asked before a marker can tell. */
+static void test_marker_count_guard(void)
+{
+    pstate ps;
+    pstate_init(&ps);
+    aborted_txn ab;
+    rb_header h = hdr_of(42, 0, 0, 1, true);
+    int64_t dup;
+    int16_t err;
+    CHECK_EQ_INT(check(&ps, h, true, &dup, &err), PS_APPEND);
+    pstate_on_append(&ps, &h, 0);
+    CHECK_EQ_INT(pstate_find(&ps, 42)->markers, 0);
+    CHECK(!pstate_on_end_marker(&ps, 42, 0, true, 3, 1, &ab));
+    CHECK_EQ_INT(pstate_find(&ps, 42)->markers, 1);
+    /* A marker with no transaction open here (e.g. one that ends it elsewhere) counts too. */
+    CHECK(!pstate_on_end_marker(&ps, 42, 0, false, 3, 2, &ab));
+    CHECK_EQ_INT(pstate_find(&ps, 42)->markers, 2);
+    CHECK(pstate_find(&ps, 43) == NULL);
+    pstate_free(&ps);
+}
+
 /* Coordinator epochs (Kafka's ProducerStateEntry.coordinatorEpoch): a producer remembers
  * the highest coordinator epoch of its markers; an older one is fenced, the same and newer
  * ones are not; a marker of unknown epoch changes nothing. */
@@ -551,6 +573,6 @@ static void test_last_timestamp(void)
     }
 }
 
-TU_MAIN(TU_CASE(test_last_timestamp), TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
+TU_MAIN(TU_CASE(test_last_timestamp), TU_CASE(test_marker_count_guard), TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
         TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash),
         TU_CASE(test_coordinator_epoch_rules), TU_CASE(test_coordinator_epoch_survives_replay))
