@@ -43,6 +43,22 @@ static bool at_body(const wr *w, rd *r, req_header *h)
     return CHECK_EQ_INT(req_header_decode(r, h), 0);
 }
 
+/* Decodes the body of the request in w as a TYPE (with DECODE at version V) and checks that
+ * it is refused before anything is allocated. */
+#define CHECK_REFUSED(w, TYPE, DECODE, V)                                                  \
+    do {                                                                                   \
+        rd r_;                                                                             \
+        req_header h_;                                                                     \
+        if (at_body((w), &r_, &h_)) {                                                      \
+            arena a_;                                                                      \
+            arena_init(&a_);                                                               \
+            TYPE q_;                                                                       \
+            CHECK_EQ_INT(DECODE(&r_, (V), &a_, &q_), -1);                                  \
+            CHECK(a_.head == NULL);                                                        \
+            arena_free(&a_);                                                               \
+        }                                                                                  \
+    } while (0)
+
 /* ---------------- Metadata ---------------- */
 
 /* A Metadata request at v (9..12): topics given as (id, name) pairs, n < 0 for null. */
@@ -130,16 +146,7 @@ static void test_metadata_requests(void)
     wr_bool(&w, false);
     wr_bool(&w, false);
     wr_tags(&w);
-    rd r;
-    req_header h;
-    if (at_body(&w, &r, &h)) {
-        arena a;
-        arena_init(&a);
-        metadata_req q;
-        CHECK_EQ_INT(metadata_req_decode(&r, 12, &a, &q), -1);
-        CHECK(a.head == NULL);
-        arena_free(&a);
-    }
+    CHECK_REFUSED(&w, metadata_req, metadata_req_decode, 12);
     wr_free(&w);
 }
 
@@ -562,16 +569,7 @@ static void test_deletetopics(void)
         }
         wr_i32(&w, 0);
         wr_tags(&w);
-        rd r;
-        req_header h;
-        if (at_body(&w, &r, &h)) {
-            arena a;
-            arena_init(&a);
-            deletetopics_req q;
-            CHECK_EQ_INT(deletetopics_req_decode(&r, 6, &a, &q), -1);
-            CHECK(a.head == NULL);
-            arena_free(&a);
-        }
+        CHECK_REFUSED(&w, deletetopics_req, deletetopics_req_decode, 6);
         wr_free(&w);
     }
 }
@@ -727,12 +725,7 @@ static void test_fetch_requests(void)
     wr_array(&w, 0);
     wr_cstr(&w, "");
     wr_tags(&w);
-    arena_init(&a);
-    if (at_body(&w, &r, &h)) {
-        CHECK_EQ_INT(fetch_req_decode(&r, 13, &a, &q), -1);
-        CHECK(a.head == NULL);
-    }
-    arena_free(&a);
+    CHECK_REFUSED(&w, fetch_req, fetch_req_decode, 13);
     wr_free(&w);
 }
 

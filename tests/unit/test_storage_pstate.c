@@ -26,6 +26,26 @@ static rb_header hdr_of(int64_t pid, int16_t epoch, int32_t seq, int n, bool txn
     return h;
 }
 
+/* A snapshot in an older format, written by hand (w is initialised here): BPS1 (no
+ * coordinator epochs) when coord_epoch < 0, else BPS2 with coord_epoch. It holds one
+ * producer, pid at epoch 0 with no transaction and no batches, and stands at offset 99. */
+static void write_old_snapshot(wr *w, int64_t pid, int32_t coord_epoch)
+{
+    wr_init(w, 64);
+    wr_u32(w, coord_epoch < 0 ? 0x42505331u : 0x42505332u);
+    wr_i64(w, 99);
+    wr_i32(w, 1);
+    wr_i64(w, pid);
+    wr_i16(w, 0);
+    wr_i8(w, PS_TXN_NONE);
+    wr_i64(w, -1);
+    wr_i64(w, -1);
+    wr_i8(w, 0);
+    if (coord_epoch >= 0)
+        wr_i32(w, coord_epoch);
+    wr_u32(w, crc32c(0, w->p, w->len));
+}
+
 static int check(pstate *ps, rb_header h, bool verified, int64_t *dup, int16_t *err)
 {
     *dup = -1;
@@ -351,17 +371,7 @@ static void test_coordinator_epoch_rules(void)
     pstate_free(&back);
     /* ...and a BPS1 snapshot (before coordinator epochs) still loads, with none known. */
     wr w;
-    wr_init(&w, 64);
-    wr_u32(&w, 0x42505331u);
-    wr_i64(&w, 99);
-    wr_i32(&w, 1);
-    wr_i64(&w, 40);
-    wr_i16(&w, 0);
-    wr_i8(&w, PS_TXN_NONE);
-    wr_i64(&w, -1);
-    wr_i64(&w, -1);
-    wr_i8(&w, 0);
-    wr_u32(&w, crc32c(0, w.p, w.len));
+    write_old_snapshot(&w, 40, -1);
     pstate_init(&back);
     CHECK_EQ_INT(pstate_snapshot_decode(&back, w.p, w.len, &off), 0);
     CHECK_EQ_INT(off, 99);
@@ -504,18 +514,7 @@ static void test_last_timestamp(void)
 
     /* A BPS2 snapshot: coordinator epoch kept, last timestamp unknown. */
     wr w;
-    wr_init(&w, 64);
-    wr_u32(&w, 0x42505332u);
-    wr_i64(&w, 99);
-    wr_i32(&w, 1);
-    wr_i64(&w, 50);
-    wr_i16(&w, 0);
-    wr_i8(&w, PS_TXN_NONE);
-    wr_i64(&w, -1);
-    wr_i64(&w, -1);
-    wr_i8(&w, 0);
-    wr_i32(&w, 3);
-    wr_u32(&w, crc32c(0, w.p, w.len));
+    write_old_snapshot(&w, 50, 3);
     pstate_init(&back);
     if (CHECK_EQ_INT(pstate_snapshot_decode(&back, w.p, w.len, &off), 0) &&
         CHECK(pstate_find(&back, 50) != NULL)) {
