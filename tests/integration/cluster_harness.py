@@ -330,6 +330,87 @@ def metadata_problems(md, expected_ids, all_led):
     return out
 
 
+# --------------------------------------------------------------------- raw-protocol tests
+def txn_partition(tid, nparts):
+    """Brook's (and Kafka's) __transaction_state partition of a transactional id, with
+    nparts (transaction.state.log.num.partitions) partitions."""
+    h = 0
+    for ch in tid.encode():
+        h = (h * 31 + ch) & 0xFFFFFFFF
+    return (h & 0x7FFFFFFF) % nparts
+
+
+def retrying(what, fn, retriable, retry_for, log=print):
+    """Calls fn() (whose result's first element is an error code, or is one) until the
+    error is not in `retriable` or retry_for s have passed; logs every retriable answer
+    with log()."""
+    deadline = time.monotonic() + retry_for
+    while True:
+        r = fn()
+        err = r[0] if isinstance(r, tuple) else r
+        if err not in retriable or time.monotonic() > deadline:
+            return r
+        log(f"  {what}: retriable error {err}, retrying")
+        time.sleep(0.2)
+
+
+def wait_topic_led(c, topic, parts, timeout=30.0):
+    """Bounded wait until every node of cluster c lists topic with `parts` partitions, each
+    led by one of the cluster's nodes, all nodes alike; returns {partition: leader}."""
+    ids = {n.node_id for n in c.nodes}
+    deadline = time.monotonic() + timeout
+    while True:
+        views = {}
+        for n in c.nodes:
+            t = metadata(n.bootstrap)["topics"].get(topic)
+            views[n.node_id] = {p: ld for p, (err, ld) in t["partitions"].items()} if t else {}
+        first = views[c.nodes[0].node_id]
+        if all(len(v) == parts and set(v.values()) <= ids and v == first
+               for v in views.values()):
+            return first
+        if time.monotonic() > deadline:
+            raise BrokerError(f"topic {topic} not led alike on every node after {timeout}s: {views}")
+        time.sleep(0.1)
+
+
+class NodeConns:
+    """One raw_kafka.Conn per node of cluster c, opened on first use: conns(node_id)."""
+
+    def __init__(self, c, client_id, answer_within):
+        self.c = c
+        self.client_id = client_id
+        self.answer_within = answer_within
+        self.conns = {}
+
+    def __call__(self, node_id):
+        if node_id not in self.conns:
+            self.conns[node_id] = raw_kafka.Conn(self.c.node(node_id).bootstrap,
+                                                 client_id=self.client_id,
+                                                 answer_within=self.answer_within)
+        return self.conns[node_id]
+
+    def close(self):
+        for conn in self.conns.values():
+            conn.close()
+
+
+def dump_log_lines(c, why, keep, n=60):
+    """Prints to stderr, for every node of cluster c, the last n lines of its log for which
+    keep(line) is true."""
+    print(f"===== {why}: node logs (relevant lines) from {c.tmp} =====", file=sys.stderr)
+    for node in c.nodes:
+        try:
+            with open(node.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            kept = ["(no log)"]
+        else:
+            kept = [ln for ln in lines if keep(ln)]
+        print(f"--- node {node.node_id}: {node.log_path} ---\n" + "\n".join(kept[-n:]),
+              file=sys.stderr)
+    print("=====", file=sys.stderr, flush=True)
+
+
 # --------------------------------------------------------------------- cluster
 class Node(Broker):
     """One cluster node: a Broker whose command line also names ZooKeeper and its id."""

@@ -12,7 +12,9 @@ in between (no retries, no hidden epoch bumps).
 Every request waits at most `answer_within` seconds for its answer (no answer is an
 AssertionError).  Only non-flexible versions are spoken: Produce v3, ListOffsets v2,
 Fetch v4, InitProducerId v1, AddPartitionsToTxn v1, EndTxn v1, FindCoordinator v1,
-CreateTopics v0, Metadata v1 (docs/protocol.md lists what Brook serves)."""
+CreateTopics v0, Metadata v1, WriteTxnMarkers v0 (docs/protocol.md lists what Brook
+serves).  For the flexible versions a test writes itself: uvarint, cstr, carr, TAGS to
+encode, flex_request to send one (request header v2), FReader to read the answer."""
 
 import socket
 import struct
@@ -180,6 +182,97 @@ class Reader:
         return s
 
 
+# ------------------------------------------------------------------ flexible encoding
+def uvarint(n):
+    """An unsigned varint (compact lengths, tag numbers)."""
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def cstr(s):
+    """COMPACT_(NULLABLE_)STRING."""
+    if s is None:
+        return b"\x00"
+    b = s.encode() if isinstance(s, str) else s
+    return uvarint(len(b) + 1) + b
+
+
+def carr(items, enc=lambda x: x):
+    """COMPACT_ARRAY (None: null)."""
+    if items is None:
+        return b"\x00"
+    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
+
+
+TAGS = b"\x00"  # an empty tag buffer (also the request header v2's)
+
+
+class FReader(Reader):
+    """Reads a flexible body."""
+
+    def uvarint(self):
+        shift = n = 0
+        while True:
+            c = self.b[self.off]
+            self.off += 1
+            n |= (c & 0x7F) << shift
+            shift += 7
+            if not c & 0x80:
+                return n
+
+    def cstring(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        s = self.b[self.off:self.off + n].decode()
+        self.off += n
+        return s
+
+    def cbytes(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        s = self.b[self.off:self.off + n]
+        self.off += n
+        return s
+
+    def count(self):
+        """A compact array's length; -1 for null."""
+        return self.uvarint() - 1
+
+    def uuid(self):
+        s = self.b[self.off:self.off + 16]
+        self.off += 16
+        return bytes(s)
+
+    def tags(self):
+        """{tag: bytes} of a tag buffer."""
+        out = {}
+        for _ in range(self.uvarint()):
+            tag = self.uvarint()
+            n = self.uvarint()
+            out[tag] = bytes(self.b[self.off:self.off + n])
+            self.off += n
+        return out
+
+    def end(self, what):
+        if self.off != len(self.b):
+            raise AssertionError(f"{what}: {len(self.b) - self.off} bytes left over")
+
+
+def flex_request(conn, key, version, body, what):
+    """A flexible request (header v2: header v1 + an empty tag buffer) on conn -> a reader
+    past the response header's tag buffer."""
+    r, _ = conn.request(key, version, TAGS + body, what)
+    rd = FReader(r)
+    rd.tags()
+    return rd
+
+
 class Conn:
     """One connection to exactly one broker (no redirection, no retries)."""
 
@@ -320,6 +413,24 @@ class Conn:
         rd.string()  # message
         node, host, port = rd.take(">i"), rd.string(), rd.take(">i")
         return err, node, f"{host}:{port}"
+
+    def write_txn_marker(self, topic, partition, pid, epoch, commit, coordinator_epoch,
+                         what="WriteTxnMarkers"):
+        """WriteTxnMarkers v0 of one marker (COMMIT or ABORT) for topic/partition -> the
+        list of partition errors in the answer (one, from a sound broker)."""
+        body = (struct.pack(">i", 1) + struct.pack(">qhb", pid, epoch, 1 if commit else 0)
+                + struct.pack(">i", 1) + s16(topic) + struct.pack(">ii", 1, partition)
+                + struct.pack(">i", coordinator_epoch))
+        r, _ = self.request(27, 0, body, what)
+        rd = Reader(r)
+        errs = []
+        for _ in range(rd.take(">i")):
+            rd.take(">q")
+            for _ in range(rd.take(">i")):
+                rd.string()
+                for _ in range(rd.take(">i")):
+                    errs.append(rd.take(">ih")[1])
+        return errs
 
     def create_topic(self, topic, partitions, replication=1, timeout_ms=15000):
         """CreateTopics v0 of one topic -> error."""

@@ -25,15 +25,16 @@ The two cases use transactional ids of different __transaction_state partitions 
 fenced coordinator gives up the whole log partition)."""
 
 import os
-import struct
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import BrokerError, Check, find_brookd, run_main  # noqa: E402
-from cluster_harness import Cluster, metadata, require_cluster_support  # noqa: E402
-from raw_kafka import READ_COMMITTED, READ_UNCOMMITTED, Conn, Reader, record_batch, s16  # noqa: E402
+from brook_harness import Check, find_brookd, run_main  # noqa: E402
+import cluster_harness  # noqa: E402
+from cluster_harness import (Cluster, NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
+                             wait_topic_led)
+from raw_kafka import READ_COMMITTED, READ_UNCOMMITTED, record_batch  # noqa: E402
 
 TOPIC = "cce"
 PARTS = 6
@@ -62,53 +63,16 @@ def log(msg):
 
 
 def txn_partition(tid):
-    """Brook's (and Kafka's) __transaction_state partition of a transactional id."""
-    h = 0
-    for ch in tid.encode():
-        h = (h * 31 + ch) & 0xFFFFFFFF
-    return (h & 0x7FFFFFFF) % TXN_PARTS
+    return cluster_harness.txn_partition(tid, TXN_PARTS)
 
 
 def retrying(what, fn, retriable):
-    deadline = time.monotonic() + RETRY_FOR
-    while True:
-        r = fn()
-        err = r[0] if isinstance(r, tuple) else r
-        if err not in retriable or time.monotonic() > deadline:
-            return r
-        log(f"  {what}: retriable error {err}, retrying")
-        time.sleep(0.2)
-
-
-def wait_topic(c, topic, parts, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        views = {}
-        for n in c.nodes:
-            t = metadata(n.bootstrap)["topics"].get(topic)
-            views[n.node_id] = {p: ld for p, (err, ld) in t["partitions"].items()} if t else {}
-        first = views[1]
-        if all(len(v) == parts and set(v.values()) <= {1, 2, 3} and v == first
-               for v in views.values()):
-            return first
-        if time.monotonic() > deadline:
-            raise BrokerError(f"topic {topic} not led alike on every node after {timeout}s: {views}")
-        time.sleep(0.1)
+    return cluster_harness.retrying(what, fn, retriable, RETRY_FOR, log)
 
 
 def write_marker(conn, pid, epoch, partition, coordinator_epoch):
     """WriteTxnMarkers v0: one COMMIT marker for TOPIC/partition -> its error code."""
-    body = (struct.pack(">i", 1) + struct.pack(">qhb", pid, epoch, 1) + struct.pack(">i", 1)
-            + s16(TOPIC) + struct.pack(">ii", 1, partition) + struct.pack(">i", coordinator_epoch))
-    r, _ = conn.request(27, 0, body, "WriteTxnMarkers")
-    rd = Reader(r)
-    errs = []
-    for _ in range(rd.take(">i")):
-        rd.take(">q")
-        for _ in range(rd.take(">i")):
-            rd.string()
-            for _ in range(rd.take(">i")):
-                errs.append(rd.take(">ih")[1])
+    errs = conn.write_txn_marker(TOPIC, partition, pid, epoch, True, coordinator_epoch)
     return errs[0] if len(errs) == 1 else None
 
 
@@ -121,17 +85,8 @@ def grep_log(path, needle):
 
 
 def dump_logs(c, why):
-    print(f"===== {why}: node logs (txn / cluster lines) from {c.tmp} =====", file=sys.stderr)
-    for n in c.nodes:
-        try:
-            with open(n.log_path, "rb") as f:
-                lines = f.read().decode("utf-8", "replace").splitlines()
-        except OSError:
-            lines = []
-        keep = [ln for ln in lines if "[txn]" in ln or "[cluster]" in ln or "WARN" in ln
-                or "ERROR" in ln]
-        print(f"--- node {n.node_id} ---\n" + "\n".join(keep[-60:]), file=sys.stderr)
-    print("=====", file=sys.stderr, flush=True)
+    dump_log_lines(c, why, lambda ln: "[txn]" in ln or "[cluster]" in ln or "WARN" in ln
+                   or "ERROR" in ln)
 
 
 def case(ck, c, conns, leaders, tid, coord, p, label):
@@ -179,17 +134,10 @@ def case(ck, c, conns, leaders, tid, coord, p, label):
 
 
 def scenario(ck, c):
-    conns_by = {}
-
-    def conns(node_id):
-        if node_id not in conns_by:
-            conns_by[node_id] = Conn(c.node(node_id).bootstrap, client_id=b"brook-cce",
-                                     answer_within=ANSWER_WITHIN)
-        return conns_by[node_id]
-
+    conns = NodeConns(c, b"brook-cce", ANSWER_WITHIN)
     try:
         ck.eq(conns(1).create_topic(TOPIC, PARTS), NONE, f"CreateTopics {TOPIC}")
-        leaders = wait_topic(c, TOPIC, PARTS)
+        leaders = wait_topic_led(c, TOPIC, PARTS)
         log(f"{TOPIC} leaders {leaders}")
         remote = local = None
         for i in range(400):
@@ -212,8 +160,7 @@ def scenario(ck, c):
         case(ck, c, conns, leaders, *remote, "remote participant")
         case(ck, c, conns, leaders, *local, "local participant")
     finally:
-        for conn in conns_by.values():
-            conn.close()
+        conns.close()
 
 
 def main():

@@ -35,10 +35,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import BrokerError, Check, find_brookd, run_main  # noqa: E402
-from cluster_harness import Cluster, metadata, require_cluster_support  # noqa: E402
-from raw_kafka import (READ_COMMITTED, READ_UNCOMMITTED, Conn, record_batch,  # noqa: E402
-                       visible_read_committed)
+from brook_harness import Check, find_brookd, run_main  # noqa: E402
+import cluster_harness  # noqa: E402
+from cluster_harness import (Cluster, NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
+                             wait_topic_led)
+from raw_kafka import READ_COMMITTED, READ_UNCOMMITTED, record_batch, visible_read_committed  # noqa: E402
 
 TOPIC = "cvt"
 PARTS = 6
@@ -67,53 +68,9 @@ def log(msg):
     print(f"[{time.monotonic() - T0:7.2f}s] {msg}", flush=True)
 
 
-class Nodes:
-    """One raw connection per node, opened on first use."""
-
-    def __init__(self, cluster):
-        self.c = cluster
-        self.conns = {}
-
-    def __call__(self, node_id):
-        if node_id not in self.conns:
-            self.conns[node_id] = Conn(self.c.node(node_id).bootstrap, client_id=b"brook-cverify",
-                                       answer_within=ANSWER_WITHIN)
-        return self.conns[node_id]
-
-    def close(self):
-        for conn in self.conns.values():
-            conn.close()
-
-
 def retrying(what, fn, retriable):
-    """Calls fn() (whose result's first element is an error code, or is one) until the
-    error is not in `retriable` or RETRY_FOR s have passed; logs every retriable answer."""
-    deadline = time.monotonic() + RETRY_FOR
-    while True:
-        r = fn()
-        err = r[0] if isinstance(r, tuple) else r
-        if err not in retriable or time.monotonic() > deadline:
-            return r
-        log(f"  {what}: retriable error {err}, retrying")
-        time.sleep(0.2)
-
-
-def wait_topic(c, topic, parts, timeout=30.0):
-    """Bounded wait until every node lists topic with `parts` partitions, each led by a
-    live node; returns {partition: leader}."""
-    deadline = time.monotonic() + timeout
-    while True:
-        views = {}
-        for n in c.nodes:
-            t = metadata(n.bootstrap)["topics"].get(topic)
-            views[n.node_id] = {p: ld for p, (err, ld) in t["partitions"].items()} if t else {}
-        first = views[1]
-        if all(len(v) == parts and set(v.values()) <= {1, 2, 3} and v == first
-               for v in views.values()):
-            return first
-        if time.monotonic() > deadline:
-            raise BrokerError(f"topic {topic} not led alike on every node after {timeout}s: {views}")
-        time.sleep(0.1)
+    """cluster_harness.retrying for at most RETRY_FOR s, logged here."""
+    return cluster_harness.retrying(what, fn, retriable, RETRY_FOR, log)
 
 
 def find_coordinator(conn, tid):
@@ -134,27 +91,13 @@ def offsets(nodes, leaders, p):
     return hw, lso
 
 
-def relevant_log_lines(path, n=60):
-    try:
-        with open(path, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return "(no log)"
-    keep = [ln for ln in lines if any(k in ln.lower() for k in
-            ("txn", "verif", "produce", "warn", "error", "cluster", "peer"))]
-    return "\n".join(keep[-n:])
-
-
 def dump_logs(c, why):
-    print(f"===== {why}: node logs (relevant lines) from {c.tmp} =====", file=sys.stderr)
-    for n in c.nodes:
-        print(f"--- node {n.node_id}: {n.log_path} ---\n{relevant_log_lines(n.log_path)}",
-              file=sys.stderr)
-    print("=====", file=sys.stderr, flush=True)
+    dump_log_lines(c, why, lambda ln: any(k in ln.lower() for k in (
+        "txn", "verif", "produce", "warn", "error", "cluster", "peer")))
 
 
 def scenario(ck, c):
-    nodes = Nodes(c)
+    nodes = NodeConns(c, b"brook-cverify", ANSWER_WITHIN)
     try:
         _scenario(ck, c, nodes)
     finally:
@@ -164,7 +107,7 @@ def scenario(ck, c):
 def _scenario(ck, c, nodes):
     err = nodes(1).create_topic(TOPIC, PARTS)
     ck.eq(err, NONE, f"CreateTopics {TOPIC} ({PARTS} partitions)")
-    leaders = wait_topic(c, TOPIC, PARTS)
+    leaders = wait_topic_led(c, TOPIC, PARTS)
     log(f"{TOPIC} leaders {leaders}")
     ck.eq(sorted(set(leaders.values())), [1, 2, 3], f"{TOPIC}'s leaders cover all three nodes")
 

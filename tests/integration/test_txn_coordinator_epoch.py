@@ -24,26 +24,13 @@ from raw_kafka import (READ_COMMITTED, Conn as RawConn, Reader, record_batch,  #
 TOPIC = b"tce-t"
 TXN_ID = "tce-1"
 FENCED = 52
-WRITE_TXN_MARKERS = 27
 BROOK_PREPARE_TXN = 10000
 
 
 def write_marker(c, pid, epoch, commit, coordinator_epoch):
     """WriteTxnMarkers v0, one marker for TOPIC/0 -> that partition's error code."""
-    body = (struct.pack(">i", 1) + struct.pack(">qhb", pid, epoch, 1 if commit else 0)
-            + struct.pack(">i", 1) + s16(TOPIC) + struct.pack(">ii", 1, 0)
-            + struct.pack(">i", coordinator_epoch))
-    r, _ = c.request(WRITE_TXN_MARKERS, 0, body,
-                     f"WriteTxnMarkers (coordinator epoch {coordinator_epoch})")
-    rd = Reader(r)
-    errs = []
-    for _ in range(rd.take(">i")):
-        rd.take(">q")
-        for _ in range(rd.take(">i")):
-            rd.string()
-            for _ in range(rd.take(">i")):
-                _part, err = rd.take(">ih")
-                errs.append(err)
+    errs = c.write_txn_marker(TOPIC, 0, pid, epoch, commit, coordinator_epoch,
+                              f"WriteTxnMarkers (coordinator epoch {coordinator_epoch})")
     if len(errs) != 1:
         raise AssertionError(f"WriteTxnMarkers: {len(errs)} partition answers, expected 1")
     return errs[0]
