@@ -45,7 +45,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
-from raw_kafka import Conn, Reader, record_batch  # noqa: E402
+from raw_kafka import TAGS, Conn, Reader, carr, cstr, flex_request, record_batch  # noqa: E402
 
 NONE = 0
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -66,73 +66,6 @@ T0 = time.monotonic()
 
 def log(msg):
     print(f"[{time.monotonic() - T0:7.2f}s] {msg}", flush=True)
-
-
-# ------------------------------------------------------------------ flexible encoding
-def uvarint(n):
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def cstr(s):
-    """COMPACT_(NULLABLE_)STRING."""
-    if s is None:
-        return b"\x00"
-    b = s.encode() if isinstance(s, str) else s
-    return uvarint(len(b) + 1) + b
-
-
-def carr(items, enc=lambda x: x):
-    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
-
-
-TAGS = b"\x00"
-
-
-class FReader(Reader):
-    """Reads a flexible body."""
-
-    def uvarint(self):
-        shift = n = 0
-        while True:
-            c = self.b[self.off]
-            self.off += 1
-            n |= (c & 0x7F) << shift
-            shift += 7
-            if not c & 0x80:
-                return n
-
-    def cstring(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.b[self.off:self.off + n].decode()
-        self.off += n
-        return s
-
-    def count(self):
-        return self.uvarint() - 1
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.off += self.uvarint()
-
-    def end(self, what):
-        if self.off != len(self.b):
-            raise AssertionError(f"{what}: {len(self.b) - self.off} bytes left over")
-
-
-def flex_request(conn, key, version, body, what):
-    """A flexible request (header v2) -> a reader past the response header's tag buffer."""
-    r, _ = conn.request(key, version, TAGS + body, what)
-    rd = FReader(r)
-    rd.tags()
-    return rd
 
 
 # ------------------------------------------------------------------ the APIs
