@@ -108,3 +108,26 @@ def flush(p, timeout=60.0):
     left = p.flush(timeout)
     if left:
         raise AssertionError(f"producer flush: {left} messages still queued after {timeout}s")
+
+
+def read_all(bootstrap, topic, nparts, expect_total, timeout, group_prefix):
+    """Every record of every partition of `topic` from the beginning, read until at least
+    `expect_total` records came and none for 2 s, or `timeout` s: {partition: [values]}.
+    A plain consumer (group "<group_prefix>-<ns>", no commits, assign() from offset 0)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "%s-%d" % (group_prefix, time.time_ns()),
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                  "enable.partition.eof": False})
+    c.assign([TopicPartition(topic, p, 0) for p in range(nparts)])
+    got = {p: [] for p in range(nparts)}
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is None or m.error():
+            if sum(map(len, got.values())) >= expect_total and time.monotonic() - quiet_since > 2:
+                break
+            continue
+        quiet_since = time.monotonic()
+        got[m.partition()].append(m.value())
+    c.close()
+    return got

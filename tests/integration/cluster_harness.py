@@ -277,6 +277,55 @@ def metadata(address, timeout=5.0):
     return md
 
 
+def parse_partition_states(body):
+    """{(topic, partition): (error, leader, sorted replicas, sorted isr)} of a Metadata v1
+    response body."""
+    r = _Reader(body)
+    for _ in range(r.take(">i")):
+        r.take(">i"), r.string(), r.take(">i"), r.string()
+    r.take(">i")  # controller
+    out = {}
+    for _ in range(r.take(">i")):
+        r.take(">h")
+        name = r.string()
+        r.take(">b")
+        for _ in range(r.take(">i")):
+            err, pid, leader = r.take(">hii")
+            out[(name, pid)] = (err, leader, sorted(r.i32s()), sorted(r.i32s()))
+    return out
+
+
+def partition_states(address, topics=None, timeout=2.0):
+    """parse_partition_states of Metadata v1 asked of the broker at `address` itself, for
+    `topics` (None: every topic, internal ones included)."""
+    if topics is None:
+        body = struct.pack(">i", -1)
+    else:
+        body = struct.pack(">i", len(topics)) + b"".join(raw_kafka.s16(t) for t in topics)
+    return parse_partition_states(_request(address, 3, 1, body, timeout))
+
+
+def partition_state(address, topic, timeout=5.0):
+    """{partition: (error, leader, sorted replicas, sorted isr)} of one topic from Metadata
+    v1 asked of `address`."""
+    return {p: st for (t, p), st in partition_states(address, [topic], timeout).items()
+            if t == topic}
+
+
+def live_address(c):
+    """"HOST:PORT" of a node of cluster c that runs and was not stopped on purpose."""
+    return next(n.bootstrap for n in c.nodes if n.running() and not getattr(n, "stopped", False))
+
+
+def state_of(c, topic, p):
+    """(error, leader, replicas, isr) of topic/p from Metadata asked of a live node of
+    cluster c; None when it cannot be had (a node starting or dying)."""
+    try:
+        return partition_state(live_address(c), topic)[p]
+    except (OSError, ConnectionError, KeyError, ValueError, StopIteration, struct.error):
+        return None
+
+
 def leader_address(bootstrap, topic, partition, timeout=15.0):
     """"HOST:PORT" of the leader of topic/partition, from Metadata asked of `bootstrap`
     (one broker: itself), waiting (bounded) while the partition has no leader.  For raw

@@ -43,7 +43,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Check, run_main  # noqa: E402
-from cluster_harness import Cluster, _Reader, _request, require_cluster_support  # noqa: E402
+import cluster_harness  # noqa: E402
+from cluster_harness import Cluster, partition_state, require_cluster_support  # noqa: E402
 import raw_kafka  # noqa: E402
 from test_cluster_txn import wait_state  # noqa: E402
 
@@ -58,25 +59,6 @@ CONFIG = {"default.replication.factor": 3, "min.insync.replicas": 2,
           "debug.txn.marker.delay.ms": 3000}
 
 
-def partition_state(address, topic=TOPIC):
-    """{partition: (error, leader, replicas, isr)} from Metadata v1 asked of `address`."""
-    r = _Reader(_request(address, 3, 1, struct.pack(">i", 1) + raw_kafka.s16(topic), 5.0))
-    for _ in range(r.take(">i")):
-        r.take(">i"), r.string(), r.take(">i"), r.string()
-    r.take(">i")
-    out = {}
-    for _ in range(r.take(">i")):
-        r.take(">h"), r.string(), r.take(">b")
-        for _ in range(r.take(">i")):
-            err, pid, leader = r.take(">hii")
-            out[pid] = (err, leader, sorted(r.i32s()), sorted(r.i32s()))
-    return out
-
-
-def live_address(c):
-    return next(n.bootstrap for n in c.nodes if n.running() and not getattr(n, "stopped", False))
-
-
 def wait_for(what, cond, timeout, step=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -88,10 +70,7 @@ def wait_for(what, cond, timeout, step=0.1):
 
 
 def state_of(c, p):
-    try:
-        return partition_state(live_address(c))[p]
-    except (OSError, ConnectionError, struct.error, KeyError):
-        return None
+    return cluster_harness.state_of(c, TOPIC, p)
 
 
 class Load:
@@ -138,24 +117,8 @@ class Load:
 
 def read_all(bootstrap, expect_total, timeout=60):
     """Every record of every partition from the beginning: {partition: [values]}."""
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "rep-reader-%d" % time.time_ns(),
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                  "enable.partition.eof": False})
-    c.assign([TopicPartition(TOPIC, p, 0) for p in range(NPARTS)])
-    got = {p: [] for p in range(NPARTS)}
-    deadline = time.monotonic() + timeout
-    quiet_since = time.monotonic()
-    while time.monotonic() < deadline:
-        m = c.poll(0.2)
-        if m is None or m.error():
-            if sum(map(len, got.values())) >= expect_total and time.monotonic() - quiet_since > 2:
-                break
-            continue
-        quiet_since = time.monotonic()
-        got[m.partition()].append(m.value())
-    c.close()
-    return got
+    import ck_helpers
+    return ck_helpers.read_all(bootstrap, TOPIC, NPARTS, expect_total, timeout, "rep-reader")
 
 
 def check_acked_read_back(ck, load, got, what):
@@ -210,7 +173,7 @@ def follower_pause(ck, c):
     try:
         p = raw_kafka.Conn(c.node(st[1]).bootstrap)
         shrunk = wait_for("the ISR of partition 1 without the paused follower", lambda: (
-            (s := partition_state(c.node(st[1]).bootstrap)[1]) and follower not in s[3] and s), 15)
+            (s := partition_state(c.node(st[1]).bootstrap, TOPIC)[1]) and follower not in s[3] and s), 15)
         ck(len(shrunk[3]) == 2, f"ISR shrank to 2 while node {follower} is paused: {shrunk[3]}")
         rb = raw_kafka.record_batch(-1, -1, -1, [b"while-paused"])
         err, base, _ = p.produce(TOPIC, 1, rb, "Produce acks=all with one follower paused")
@@ -235,7 +198,7 @@ def two_down(ck, c):
     try:
         addr = c.node(leader).bootstrap
         wait_for("the ISR of partition 2 down to its leader", lambda: (
-            (s := partition_state(addr)[2]) and s[3] == [leader] and s), 20)
+            (s := partition_state(addr, TOPIC)[2]) and s[3] == [leader] and s), 20)
         conn = raw_kafka.Conn(addr, answer_within=15.0)
         rb = raw_kafka.record_batch(-1, -1, -1, [b"two-down"])
         err, _, _ = conn.produce(TOPIC, 2, rb, "acks=all with 2 of 3 down", timeout_ms=3000)
@@ -369,7 +332,7 @@ def main():
         for f in a.create_topics([NewTopic(TOPIC, NPARTS, 3)]).values():
             f.result(30)
         st = wait_for("the topic's partitions led", lambda: (
-            (s := partition_state(c.bootstrap)) and len(s) == NPARTS and
+            (s := partition_state(c.bootstrap, TOPIC)) and len(s) == NPARTS and
             all(v[1] > 0 for v in s.values()) and s), 30)
         ck(all(v[2] == [1, 2, 3] and v[3] == [1, 2, 3] for v in st.values()),
            f"every partition has replicas and ISR {{1,2,3}}: {st}")

@@ -27,7 +27,6 @@ stopped.  Exit 77 (skipped) without node/kafkajs or cluster support."""
 
 import os
 import random
-import struct
 import shutil
 import subprocess
 import sys
@@ -35,9 +34,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Check, run_main  # noqa: E402
-from cluster_harness import Cluster, require_cluster_support  # noqa: E402
-from test_replication import live_address, partition_state, wait_for  # noqa: E402
+from brook_harness import Check, kafkajs_node, run_main  # noqa: E402
+import cluster_harness  # noqa: E402
+from cluster_harness import Cluster, partition_state, require_cluster_support  # noqa: E402
+from test_replication import wait_for  # noqa: E402
 
 JS = os.path.join(HERE, "js")
 NODE = shutil.which("node") or shutil.which("nodejs")
@@ -51,12 +51,7 @@ T0 = time.monotonic()
 
 
 def state_of(c, p):
-    """(error, leader, replicas, isr) of TOPIC/p from Metadata asked of a live node; None
-    when it cannot be had (a node starting or dying)."""
-    try:
-        return partition_state(live_address(c), TOPIC)[p]
-    except (OSError, ConnectionError, KeyError, ValueError, StopIteration, struct.error):
-        return None
+    return cluster_harness.state_of(c, TOPIC, p)
 
 
 def log(msg):
@@ -186,12 +181,7 @@ def main():
         print("node not found: skipped")
         return 77
     require_cluster_support(os.environ.get("BROOKD"))
-    try:
-        rc = subprocess.run(["sh", os.path.join(JS, "install.sh")], timeout=480).returncode
-    except subprocess.TimeoutExpired:
-        rc = 77
-    if rc != 0:
-        print(f"kafkajs install failed (rc {rc}): skipped")
+    if not kafkajs_node(JS):
         return 77
     seed = int(os.environ.get("BROOK_REPL_KJS_SEED", "0")) or random.randrange(1, 1 << 30)
     log(f"seed {seed} (BROOK_REPL_KJS_SEED replays the kill timing)")

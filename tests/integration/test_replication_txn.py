@@ -39,7 +39,6 @@ is stopped."""
 
 import os
 import random
-import struct
 import sys
 import threading
 import time
@@ -47,12 +46,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Check, run_main  # noqa: E402
-from cluster_harness import Cluster, require_cluster_support  # noqa: E402
+import cluster_harness  # noqa: E402
+from cluster_harness import Cluster, live_address, partition_state, require_cluster_support  # noqa: E402
 from test_cluster_txn import (admin_txn, coordinator_node, dump_logs, leaders,  # noqa: E402
                               producer_conf, read_topic, txn_id_on, wait_no_open_txn,
                               wait_state)
 from test_txn_common import quiet_logger  # noqa: E402
-from test_replication import live_address, partition_state, wait_for  # noqa: E402
+from test_replication import wait_for  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa: E402
 
@@ -70,12 +70,7 @@ T0 = time.monotonic()
 
 
 def state_of(c, p):
-    """(error, leader, replicas, isr) of TOPIC/p from Metadata asked of a live node; None
-    when it cannot be had (a node starting or dying)."""
-    try:
-        return partition_state(live_address(c), TOPIC)[p]
-    except (OSError, ConnectionError, KeyError, ValueError, StopIteration, struct.error):
-        return None
+    return cluster_harness.state_of(c, TOPIC, p)
 
 
 def log(msg):

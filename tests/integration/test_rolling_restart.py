@@ -40,8 +40,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import Check, run_main  # noqa: E402
-from cluster_harness import Cluster, _Reader, _request, require_cluster_support  # noqa: E402
+from brook_harness import Check, run_main, wait_until  # noqa: E402
+from cluster_harness import (Cluster, parse_partition_states, partition_states,  # noqa: E402
+                             require_cluster_support)
 import raw_kafka  # noqa: E402
 
 TOPIC = "roll"
@@ -59,44 +60,18 @@ if CONTROLLED != "omit":
 
 
 def wait_for(what, cond, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)
-
-
-ALL_TOPICS = struct.pack(">i", -1)
+    return wait_until(cond, timeout, step, what)
 
 
 def partitions(address, timeout=2.0):
     """{(topic, partition): (error, leader, replicas, isr)} of every topic, internal ones
     included, from Metadata v1 asked of the broker at `address` itself."""
-    return parse_metadata(_request(address, 3, 1, ALL_TOPICS, timeout))
+    return partition_states(address, None, timeout)
 
 
 def conn_partitions(conn):
     """partitions() over an open raw_kafka.Conn."""
-    return parse_metadata(conn.request(3, 1, ALL_TOPICS, "Metadata")[0])
-
-
-def parse_metadata(body):
-    r = _Reader(body)
-    for _ in range(r.take(">i")):
-        r.take(">i"), r.string(), r.take(">i"), r.string()
-    r.take(">i")  # controller
-    out = {}
-    for _ in range(r.take(">i")):
-        r.take(">h")
-        name = r.string()
-        r.take(">b")
-        for _ in range(r.take(">i")):
-            err, pid, leader = r.take(">hii")
-            out[(name, pid)] = (err, leader, sorted(r.i32s()), sorted(r.i32s()))
-    return out
+    return parse_partition_states(conn.request(3, 1, struct.pack(">i", -1), "Metadata")[0])
 
 
 def try_partitions(address, timeout=2.0):
@@ -240,23 +215,8 @@ class Load:
 
 def read_all(bootstrap, expect_total, timeout=90):
     """Every record of every partition from the beginning: {partition: [values]}."""
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "roll-reader-%d" % time.time_ns(),
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-    c.assign([TopicPartition(TOPIC, p, 0) for p in range(NPARTS)])
-    got = {p: [] for p in range(NPARTS)}
-    deadline = time.monotonic() + timeout
-    quiet_since = time.monotonic()
-    while time.monotonic() < deadline:
-        m = c.poll(0.2)
-        if m is None or m.error():
-            if sum(map(len, got.values())) >= expect_total and time.monotonic() - quiet_since > 2:
-                break
-            continue
-        quiet_since = time.monotonic()
-        got[m.partition()].append(m.value())
-    c.close()
-    return got
+    import ck_helpers
+    return ck_helpers.read_all(bootstrap, TOPIC, NPARTS, expect_total, timeout, "roll-reader")
 
 
 def zk_states_before_removal(ck, zk, nid):
