@@ -181,16 +181,23 @@ static void test_snapshot_roundtrip(void)
 
 static char g_dir[256];
 
+/* Names a fresh g_dir (/tmp/brook-unit-<pid>-<what>, emptied) and returns a log config of
+ * segment_bytes segments with no time or size limits. */
+static log_config fresh_log_dir(const char *what, int64_t segment_bytes)
+{
+    snprintf(g_dir, sizeof(g_dir), "/tmp/brook-unit-%d-%s", (int)getpid(), what);
+    fs_remove_tree(g_dir);
+    return (log_config){.segment_bytes = segment_bytes, .segment_ms = -1, .retention_bytes = -1,
+                        .retention_ms = -1, .index_interval_bytes = 256};
+}
+
 /* The writer is a child process that exits without closing the log, as a SIGKILL would
  * leave it (data fsynced, no final snapshot); the parent then recovers it. Producer 1
  * writes offsets 0..79 (rolling, so snapshots exist), transaction A of producer 2 is at
  * 80..82 with its ABORT marker at 83, transaction B of producer 3 stays open at 84. */
 static void test_log_replay_after_crash(void)
 {
-    snprintf(g_dir, sizeof(g_dir), "/tmp/brook-unit-%d-pstate", (int)getpid());
-    fs_remove_tree(g_dir);
-    log_config c = {.segment_bytes = 1024, .segment_ms = -1, .retention_bytes = -1,
-                    .retention_ms = -1, .index_interval_bytes = 256};
+    log_config c = fresh_log_dir("pstate", 1024);
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {
@@ -251,10 +258,7 @@ static void test_log_replay_after_crash(void)
 /* A transaction's marker makes it stable only once the marker itself is durable. */
 static void test_lso_waits_for_durable_marker(void)
 {
-    snprintf(g_dir, sizeof(g_dir), "/tmp/brook-unit-%d-lso", (int)getpid());
-    fs_remove_tree(g_dir);
-    log_config c = {.segment_bytes = 1 << 20, .segment_ms = -1, .retention_bytes = -1,
-                    .retention_ms = -1, .index_interval_bytes = 256};
+    log_config c = fresh_log_dir("lso", 1 << 20);
     plog *l;
     if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
         return;
@@ -400,10 +404,7 @@ static void test_coordinator_epoch_rules(void)
  * after a clean restart from the snapshot, and after a truncation from what is left. */
 static void test_coordinator_epoch_survives_replay(void)
 {
-    snprintf(g_dir, sizeof(g_dir), "/tmp/brook-unit-%d-cepoch", (int)getpid());
-    fs_remove_tree(g_dir);
-    log_config c = {.segment_bytes = 1024, .segment_ms = -1, .retention_bytes = -1,
-                    .retention_ms = -1, .index_interval_bytes = 256};
+    log_config c = fresh_log_dir("cepoch", 1024);
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {
@@ -524,10 +525,8 @@ static void test_last_timestamp(void)
     pstate_free(&back);
     wr_free(&w);
 
-    snprintf(g_dir, sizeof(g_dir), "/tmp/brook-unit-%d-lastts", (int)getpid());
-    fs_remove_tree(g_dir);
-    log_config c = {.segment_bytes = 1 << 20, .segment_ms = -1, .retention_bytes = -1,
-                    .retention_ms = -1, .index_interval_bytes = 256, .log_append_time = true};
+    log_config c = fresh_log_dir("lastts", 1 << 20);
+    c.log_append_time = true;
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {
