@@ -422,6 +422,24 @@ def wait_until(pred, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def kafkajs_node(js_dir):
+    """The node binary, once js_dir/install.sh has installed the pinned kafkajs; None (the
+    test is skipped: return 77) after saying why when there is no node or the install
+    fails."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not node:
+        print("node not found: skipped")
+        return None
+    try:
+        rc = subprocess.run(["sh", os.path.join(js_dir, "install.sh")], timeout=480).returncode
+    except subprocess.TimeoutExpired:
+        rc = 77
+    if rc != 0:
+        print(f"kafkajs install failed (rc {rc}): skipped")
+        return None
+    return node
+
+
 def run_checked(argv, timeout, input=None, env=None):
     """Run a command, bounded; returns CompletedProcess; raises on timeout."""
     return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env)

@@ -39,27 +39,16 @@ from brook_harness import Check, find_brookd, run_main  # noqa: E402
 import cluster_harness  # noqa: E402
 from cluster_harness import (Cluster, NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
                              wait_topic_led)
-from raw_kafka import READ_COMMITTED, READ_UNCOMMITTED, record_batch, visible_read_committed  # noqa: E402
+from raw_kafka import (COORD_RETRIABLE, COORDINATOR_LOAD_IN_PROGRESS,  # noqa: E402
+                       COORDINATOR_NOT_AVAILABLE, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, NONE,
+                       PRODUCE_RETRIABLE, PRODUCER_FENCED, READ_COMMITTED, READ_UNCOMMITTED,
+                       record_batch, visible_read_committed)
 
 TOPIC = "cvt"
 PARTS = 6
 CONFIG = {"transaction.state.log.num.partitions": 6, "offsets.topic.num.partitions": 3}
 ANSWER_WITHIN = 15.0
 RETRY_FOR = 15.0
-
-NONE = 0
-LEADER_NOT_AVAILABLE = 5
-NOT_LEADER_OR_FOLLOWER = 6
-REQUEST_TIMED_OUT = 7
-COORDINATOR_LOAD_IN_PROGRESS = 14
-COORDINATOR_NOT_AVAILABLE = 15
-NOT_COORDINATOR = 16
-INVALID_PRODUCER_EPOCH = 47
-INVALID_TXN_STATE = 48
-CONCURRENT_TRANSACTIONS = 51
-PRODUCER_FENCED = 90
-PRODUCE_RETRIABLE = (LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT)
-COORD_RETRIABLE = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS)
 
 T0 = time.monotonic()
 

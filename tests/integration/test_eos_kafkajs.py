@@ -17,12 +17,11 @@ BROOK_EOS_SEED replays the kill schedule."""
 import os
 import random
 import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Check, run_main  # noqa: E402
+from brook_harness import Check, kafkajs_node, run_main  # noqa: E402
 from test_eos_copier import GROUP, IN_TOPIC, OUT_TOPIC, run_eos  # noqa: E402
 
 JS = os.path.join(HERE, "js")
@@ -30,15 +29,7 @@ NODE = shutil.which("node") or shutil.which("nodejs")
 
 
 def main():
-    if not NODE:
-        print("node not found: skipped")
-        return 77
-    try:
-        rc = subprocess.run(["sh", os.path.join(JS, "install.sh")], timeout=480).returncode
-    except subprocess.TimeoutExpired:
-        rc = 77
-    if rc != 0:
-        print(f"kafkajs install failed (rc {rc}): skipped")
+    if not kafkajs_node(JS):
         return 77
     ck = Check("eos_kafkajs")
     script = os.path.join(JS, "eos_copier_kafkajs.js")

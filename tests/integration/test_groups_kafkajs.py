@@ -30,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Broker, Check, run_main, wait_until  # noqa: E402
+from brook_harness import Broker, Check, kafkajs_node, run_main, wait_until  # noqa: E402
 from test_groups_confluent import BROKER_CONF, NPARTS, SESSION_MS, Members, describe  # noqa: E402
 
 JS = os.path.join(HERE, "js")
@@ -192,15 +192,7 @@ def offsets_phase(ck, b, topic, group):
 
 
 def main():
-    if not NODE:
-        print("node not found: skipped")
-        return 77
-    try:
-        rc = subprocess.run(["sh", os.path.join(JS, "install.sh")], timeout=480).returncode
-    except subprocess.TimeoutExpired:
-        rc = 77
-    if rc != 0:
-        print(f"kafkajs install failed (rc {rc}): skipped")
+    if not kafkajs_node(JS):
         return 77
     from confluent_kafka.admin import AdminClient, NewTopic
     ck = Check("groups_kafkajs")
