@@ -11,6 +11,15 @@
 
 #include "base/assert.h"
 
+void *sim_grow(void *v, int *cap, size_t elem)
+{
+    int ncap = *cap ? *cap * 2 : 16;
+    void *n = realloc(v, (size_t)ncap * elem);
+    BROOK_ASSERT(n);
+    *cap = ncap;
+    return n;
+}
+
 void sim_rng_seed(sim_rng *r, uint64_t seed)
 {
     r->s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;

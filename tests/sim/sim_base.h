@@ -25,6 +25,12 @@ int64_t sim_rng_range(sim_rng *r, int64_t lo, int64_t hi);
 /* True with probability p (0..1). */
 bool sim_rng_chance(sim_rng *r, double p);
 
+/* ---------------- memory ---------------- */
+
+/* v (an array of *cap elements of elem bytes) reallocated to twice its capacity (16 when
+ * empty); *cap is updated. Aborts when out of memory. */
+void *sim_grow(void *v, int *cap, size_t elem);
+
 /* ---------------- event queue ---------------- */
 
 typedef struct sim_event {

@@ -101,6 +101,7 @@
 #include "proto/record.h"
 #include "repl/repl.h"
 #include "sim_base.h"
+#include "sim_txn_model.h"
 #include "storage/epochs.h"
 #include "storage/pstate.h"
 #include "txn/coord.h"
@@ -419,8 +420,6 @@ typedef struct client {
     int txns_started;
 } client;
 
-enum txn_result { R_OPEN = 0, R_COMMITTED, R_ABORTED, R_FAILED, R_ABANDONED };
-static const char *g_result_names[] = {"open", "committed", "aborted", "failed", "abandoned"};
 
 typedef struct ctxn {
     int client, no;
@@ -535,15 +534,6 @@ static void fail(const char *fmt, ...)
     TRACE("VIOLATION: %s", S.why);
 }
 
-static void *grow(void *v, int *cap, size_t elem)
-{
-    int ncap = *cap ? *cap * 2 : 16;
-    void *n = realloc(v, (size_t)ncap * elem);
-    BROOK_ASSERT(n);
-    *cap = ncap;
-    return n;
-}
-
 static int64_t rnd(int64_t lo, int64_t hi) { return sim_rng_range(&S.rng, lo, hi); }
 static bool chance(double p) { return sim_rng_chance(&S.rng, p); }
 
@@ -651,7 +641,7 @@ static void send_msg(const msg *m0)
 static void pending_marker_add(int k, int64_t seq, bool commit, int part, int64_t off)
 {
     if (S.npm == S.pm_cap)
-        S.pm = grow(S.pm, &S.pm_cap, sizeof(*S.pm));
+        S.pm = sim_grow(S.pm, &S.pm_cap, sizeof(*S.pm));
     S.pm[S.npm++] = (pending_marker){k, seq, commit, part, off};
 }
 
@@ -703,7 +693,7 @@ static void oracle_committed(int p, int64_t off, const ent *e)
             fail("p%d@%" PRId64 ": batch %u is in the committed log twice", p, off, e->uid);
         b->in_log = true;
         if (S.nopen[p] == S.open_cap[p])
-            S.open[p] = grow(S.open[p], &S.open_cap[p], sizeof(open_rec));
+            S.open[p] = sim_grow(S.open[p], &S.open_cap[p], sizeof(open_rec));
         S.open[p][S.nopen[p]++] = (open_rec){e->uid, e->pid};
     } else if (e->kind == E_MARKER) {
         int kk = 0;
@@ -831,24 +821,12 @@ static void cep_note(replica *r, int64_t pid, int32_t ce)
     }
 }
 
-static void hdr_for(rb_header *h, int64_t pid, int16_t epoch, int32_t seq)
-{
-    memset(h, 0, sizeof(*h));
-    h->magic = 2;
-    h->attributes = RB_ATTR_TRANSACTIONAL;
-    h->producer_id = pid;
-    h->producer_epoch = epoch;
-    h->base_sequence = seq;
-    h->last_offset_delta = 0;
-    h->records_count = 1;
-}
-
 /* What the log does with a batch it appends, copies or replays: producer state. */
 static void ps_apply(replica *r, const ent *e, int64_t off)
 {
     if (e->kind == E_DATA) {
         rb_header h;
-        hdr_for(&h, e->pid, e->pepoch, e->seq);
+        sim_txn_batch_header(&h, e->pid, e->pepoch, e->seq, 1);
         if (pstate_on_append(&r->ps, &h, off) != 0)
             fail("pstate_on_append failed");
     } else if (e->kind == E_MARKER) {
@@ -924,7 +902,7 @@ static void wait_add(node *x, int kind, int part, int64_t need, const msg *reply
                      const char *txn_id)
 {
     if (x->nwaits == x->waits_cap)
-        x->waits = grow(x->waits, &x->waits_cap, sizeof(*x->waits));
+        x->waits = sim_grow(x->waits, &x->waits_cap, sizeof(*x->waits));
     hwait *w = &x->waits[x->nwaits++];
     memset(w, 0, sizeof(*w));
     w->kind = kind;
@@ -1019,7 +997,7 @@ static void ack_produce(node *x, msg *reply)
         b->ack_eid = reply->offset < r->leo ? r->log[reply->offset].eid : 0;
         S.acked++;
         if (S.nunverified == S.unverified_cap)
-            S.unverified = grow(S.unverified, &S.unverified_cap, sizeof(uint32_t));
+            S.unverified = sim_grow(S.unverified, &S.unverified_cap, sizeof(uint32_t));
         S.unverified[S.nunverified++] = reply->uid;
     }
     send_msg(reply);
@@ -1199,7 +1177,7 @@ static void on_fetch_resp(node *x, const msg *m)
 static uint64_t req_token(int k, uint32_t inc, uint32_t gen, uint64_t id, int nd)
 {
     if (S.nreqs == S.reqs_cap)
-        S.reqs = grow(S.reqs, &S.reqs_cap, sizeof(*S.reqs));
+        S.reqs = sim_grow(S.reqs, &S.reqs_cap, sizeof(*S.reqs));
     S.reqs[S.nreqs++] = (req_ctx){k, inc, gen, id, nd};
     return (uint64_t)S.nreqs;
 }
@@ -1267,7 +1245,7 @@ static void fence_note(node *x, int32_t ce);
 static rop *op_new(node *x)
 {
     if (x->nops == x->ops_cap)
-        x->ops = grow(x->ops, &x->ops_cap, sizeof(*x->ops));
+        x->ops = sim_grow(x->ops, &x->ops_cap, sizeof(*x->ops));
     rop *op = &x->ops[x->nops++];
     memset(op, 0, sizeof(*op));
     return op;
@@ -1283,7 +1261,7 @@ static void exec_log(node *x, const txn_action *a)
         return;
     }
     if (S.nrecs == S.recs_cap)
-        S.recs = grow(S.recs, &S.recs_cap, sizeof(*S.recs));
+        S.recs = sim_grow(S.recs, &S.recs_cap, sizeof(*S.recs));
     trec *t = &S.recs[S.nrecs];
     memset(t, 0, sizeof(*t));
     snprintf(t->id, sizeof(t->id), "%s", a->txn_id);
@@ -1721,7 +1699,7 @@ static void status_check(node *x)
             if (e->txn == PS_TXN_NONE)
                 continue;
             if (x->npst == x->pst_cap)
-                x->pst = grow(x->pst, &x->pst_cap, sizeof(*x->pst));
+                x->pst = sim_grow(x->pst, &x->pst_cap, sizeof(*x->pst));
             pstatus *s = &x->pst[x->npst++];
             *s = (pstatus){++S.next_id, S.now, c, p, e->pid, e->epoch, e->txn_first_offset};
             msg m = {.kind = M_STATUS, .src = x->id, .dst = c, .chan = CH_INTER, .id = s->sid,
@@ -1853,7 +1831,7 @@ static void produce_append(node *x, const msg *m, bool confirmed)
                                          : x->loaded && txn_coord_verify(&x->c, m->pid, m->epoch,
                                                                          TOPIC, p - 1));
     rb_header h;
-    hdr_for(&h, m->pid, m->epoch, m->seq);
+    sim_txn_batch_header(&h, m->pid, m->epoch, m->seq, 1);
     int64_t dup = -1;
     int v = pstate_check(&r->ps, &h, verified, &dup, &err);
     if (v == PS_REJECT) {
@@ -1898,7 +1876,7 @@ static void on_produce(node *x, const msg *m)
             return;
         }
         if (x->npv == x->pv_cap)
-            x->pv = grow(x->pv, &x->pv_cap, sizeof(*x->pv));
+            x->pv = sim_grow(x->pv, &x->pv_cap, sizeof(*x->pv));
         pverify *v = &x->pv[x->npv++];
         v->vid = ++S.next_id;
         v->sent_at = S.now;
@@ -2350,7 +2328,7 @@ static void client_begin_txn(client *c)
     }
     c->txn_error = false;
     if (S.ntxns == S.txns_cap)
-        S.txns = grow(S.txns, &S.txns_cap, sizeof(*S.txns));
+        S.txns = sim_grow(S.txns, &S.txns_cap, sizeof(*S.txns));
     S.txns[S.ntxns] = (ctxn){.client = c->k, .no = c->txns_started, .pid = c->pid,
                              .epoch = c->epoch, .result = R_OPEN};
     c->txn = S.ntxns++;

@@ -57,6 +57,7 @@
 #include "proto/errors.h"
 #include "proto/record.h"
 #include "sim_base.h"
+#include "sim_txn_model.h"
 #include "storage/pstate.h"
 #include "txn/coord.h"
 
@@ -271,8 +272,6 @@ typedef struct client {
 
 /* ---------------- the oracle's view of client transactions and batches ---------------- */
 
-enum txn_result { R_OPEN = 0, R_COMMITTED, R_ABORTED, R_FAILED, R_ABANDONED };
-static const char *g_result_names[] = {"open", "committed", "aborted", "failed", "abandoned"};
 
 typedef struct ctxn {
     int client;
@@ -383,15 +382,6 @@ static const char *node_name(int n, char *buf, size_t len)
     else
         snprintf(buf, len, "c%d", n - 1 - MAXP);
     return buf;
-}
-
-static void *grow(void *v, int *cap, size_t elem)
-{
-    int ncap = *cap ? *cap * 2 : 16;
-    void *n = realloc(v, (size_t)ncap * elem);
-    BROOK_ASSERT(n);
-    *cap = ncap;
-    return n;
 }
 
 static void schedule(int64_t at, int kind, void *data, int64_t a, int64_t b, int64_t c)
@@ -509,7 +499,7 @@ static uint32_t new_batch(int txn, int partition, int64_t pid, int16_t epoch, in
 static int new_txn(int client, uint32_t inc, int no, int64_t pid, int16_t epoch)
 {
     if (S.ntxns == S.txns_cap)
-        S.txns = grow(S.txns, &S.txns_cap, sizeof(*S.txns));
+        S.txns = sim_grow(S.txns, &S.txns_cap, sizeof(*S.txns));
     S.txns[S.ntxns] = (ctxn){.client = client, .inc = inc, .no = no, .pid = pid,
                              .epoch = epoch, .result = R_OPEN, .decision = -1};
     return S.ntxns++;
@@ -608,7 +598,7 @@ static void coord_send_rpc(rpc *r)
 static void coord_add_rpc(int kind, const txn_action *a, int32_t decision)
 {
     if (S.co.nrpcs == S.co.rpcs_cap)
-        S.co.rpcs = grow(S.co.rpcs, &S.co.rpcs_cap, sizeof(*S.co.rpcs));
+        S.co.rpcs = sim_grow(S.co.rpcs, &S.co.rpcs_cap, sizeof(*S.co.rpcs));
     rpc *r = &S.co.rpcs[S.co.nrpcs++];
     memset(r, 0, sizeof(*r));
     r->kind = kind;
@@ -646,7 +636,7 @@ static void coord_exec_log(const txn_action *a, done_item *fails, int *nfails)
         return;
     }
     if (S.co.n == S.co.cap)
-        S.co.log = grow(S.co.log, &S.co.cap, sizeof(*S.co.log));
+        S.co.log = sim_grow(S.co.log, &S.co.cap, sizeof(*S.co.log));
     crec *r = &S.co.log[S.co.n];
     memset(r, 0, sizeof(*r));
     snprintf(r->id, sizeof(r->id), "%s", a->txn_id);
@@ -659,7 +649,7 @@ static void coord_exec_log(const txn_action *a, done_item *fails, int *nfails)
           txn_state_name(r->state), r->pid, r->epoch, r->parts_mask, a->notify ? "" : " nowait");
     if (a->notify) {
         if (S.co.npend == S.co.pend_cap)
-            S.co.pend = grow(S.co.pend, &S.co.pend_cap, sizeof(*S.co.pend));
+            S.co.pend = sim_grow(S.co.pend, &S.co.pend_cap, sizeof(*S.co.pend));
         pending_log *p = &S.co.pend[S.co.npend++];
         p->idx = S.co.n;
         snprintf(p->id, sizeof(p->id), "%s", a->txn_id);
@@ -916,7 +906,7 @@ static pentry *part_append(int pi, const pentry *e)
 {
     part_node *p = &S.parts[pi];
     if (p->n == p->cap)
-        p->log = grow(p->log, &p->cap, sizeof(*p->log));
+        p->log = sim_grow(p->log, &p->cap, sizeof(*p->log));
     pentry *n = &p->log[p->n++];
     *n = *e;
     n->base = p->n == 1 ? 0 : p->log[p->n - 2].base + p->log[p->n - 2].count;
@@ -933,27 +923,15 @@ static void part_wait(int pi, int kind, int64_t need, const msg *reply)
         return;
     }
     if (p->nwaits == p->waits_cap)
-        p->waits = grow(p->waits, &p->waits_cap, sizeof(*p->waits));
+        p->waits = sim_grow(p->waits, &p->waits_cap, sizeof(*p->waits));
     p->waits[p->nwaits++] = (pwait){kind, need, *reply};
 }
 
 static void ab_push(part_node *p, const aborted_txn *a)
 {
     if (p->nab == p->ab_cap)
-        p->ab = grow(p->ab, &p->ab_cap, sizeof(*p->ab));
+        p->ab = sim_grow(p->ab, &p->ab_cap, sizeof(*p->ab));
     p->ab[p->nab++] = *a;
-}
-
-static void hdr_for(rb_header *h, int64_t pid, int16_t epoch, int32_t seq, int32_t count)
-{
-    memset(h, 0, sizeof(*h));
-    h->magic = 2;
-    h->attributes = RB_ATTR_TRANSACTIONAL;
-    h->producer_id = pid;
-    h->producer_epoch = epoch;
-    h->base_sequence = seq;
-    h->last_offset_delta = count - 1;
-    h->records_count = count;
 }
 
 static void apply_marker(int pi, const pentry *e)
@@ -977,7 +955,7 @@ static void part_on_produce(int pi, const msg *m)
     }
     bool verified = txn_coord_verify(&S.co.c, m->pid, m->epoch, TOPIC, pi);
     rb_header h;
-    hdr_for(&h, m->pid, m->epoch, m->seq, m->count);
+    sim_txn_batch_header(&h, m->pid, m->epoch, m->seq, m->count);
     int64_t dup = -1;
     int16_t err = 0;
     int v = pstate_check(&p->ps, &h, verified, &dup, &err);
@@ -1024,7 +1002,7 @@ static bool fenced_rpc(int pi, const msg *m)
         i++;
     if (i == p->nfences) {
         if (p->nfences == p->fences_cap)
-            p->fences = grow(p->fences, &p->fences_cap, sizeof(*p->fences));
+            p->fences = sim_grow(p->fences, &p->fences_cap, sizeof(*p->fences));
         p->fences[p->nfences++] = (rpc_fence){m->pid, m->cepoch, m->id};
         return false;
     }
@@ -1138,7 +1116,7 @@ static void part_start(int pi)
             apply_marker(pi, e);
         } else {
             rb_header h;
-            hdr_for(&h, e->pid, e->epoch, e->seq, e->count);
+            sim_txn_batch_header(&h, e->pid, e->epoch, e->seq, e->count);
             if (pstate_on_append(&p->ps, &h, e->base) != 0)
                 fail("pstate_on_append failed in replay");
         }
