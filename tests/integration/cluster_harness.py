@@ -460,6 +460,24 @@ def dump_log_lines(c, why, keep, n=60):
     print("=====", file=sys.stderr, flush=True)
 
 
+def run_cluster_scenario(ck, name, config, scenario, dump_logs, log):
+    """Runs scenario(ck, c) on a fresh 3-node Cluster(config) named `name`; on any failure
+    dump_logs(c, why) first (Cluster.__exit__ then prints every node's log tail). Logs the
+    cluster's start time with log()."""
+    c = Cluster(3, config=dict(config), name=name)
+    try:
+        t0 = time.monotonic()
+        with c:
+            log(f"cluster ready in {time.monotonic() - t0:.1f}s ({c.tmp})")
+            try:
+                scenario(ck, c)
+            except BaseException:
+                dump_logs(c, f"{ck.name} failed")
+                raise
+    finally:
+        c.close()
+
+
 # --------------------------------------------------------------------- cluster
 class Node(Broker):
     """One cluster node: a Broker whose command line also names ZooKeeper and its id."""

@@ -32,8 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Check, find_brookd, run_main  # noqa: E402
 import cluster_harness  # noqa: E402
-from cluster_harness import (Cluster, NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
-                             wait_topic_led)
+from cluster_harness import (NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
+                             run_cluster_scenario, wait_topic_led)
 from raw_kafka import (COORD_RETRIABLE, COORDINATOR_LOAD_IN_PROGRESS,  # noqa: E402
                        COORDINATOR_NOT_AVAILABLE, NONE, NOT_COORDINATOR, PRODUCE_RETRIABLE,
                        READ_COMMITTED, READ_UNCOMMITTED, record_batch)
@@ -155,21 +155,9 @@ def scenario(ck, c):
 
 
 def main():
-    brookd = find_brookd()
-    require_cluster_support(brookd)
+    require_cluster_support(find_brookd())
     ck = Check("cluster_coordinator_epoch")
-    c = Cluster(3, config=dict(CONFIG), name="cce")
-    try:
-        t0 = time.monotonic()
-        with c:
-            log(f"cluster ready in {time.monotonic() - t0:.1f}s ({c.tmp})")
-            try:
-                scenario(ck, c)
-            except BaseException:
-                dump_logs(c, "cluster_coordinator_epoch failed")
-                raise
-    finally:
-        c.close()
+    run_cluster_scenario(ck, "cce", CONFIG, scenario, dump_logs, log)
     log(f"total {time.monotonic() - T0:.1f}s")
     ck.done()
     return 0

@@ -37,8 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Check, find_brookd, run_main  # noqa: E402
 import cluster_harness  # noqa: E402
-from cluster_harness import (Cluster, NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
-                             wait_topic_led)
+from cluster_harness import (NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
+                             run_cluster_scenario, wait_topic_led)
 from raw_kafka import (COORD_RETRIABLE, COORDINATOR_LOAD_IN_PROGRESS,  # noqa: E402
                        COORDINATOR_NOT_AVAILABLE, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, NONE,
                        PRODUCE_RETRIABLE, PRODUCER_FENCED, READ_COMMITTED, READ_UNCOMMITTED,
@@ -220,21 +220,9 @@ def _scenario(ck, c, nodes):
 
 
 def main():
-    brookd = find_brookd()
-    require_cluster_support(brookd)
+    require_cluster_support(find_brookd())
     ck = Check("cluster_verify")
-    c = Cluster(3, config=dict(CONFIG), name="cverify")
-    try:
-        t0 = time.monotonic()
-        with c:
-            log(f"cluster ready in {time.monotonic() - t0:.1f}s ({c.tmp})")
-            try:
-                scenario(ck, c)
-            except BaseException:
-                dump_logs(c, "cluster_verify failed")
-                raise   # Cluster.__exit__ prints every node's log tail
-    finally:
-        c.close()
+    run_cluster_scenario(ck, "cverify", CONFIG, scenario, dump_logs, log)
     log(f"total {time.monotonic() - T0:.1f}s")
     ck.done()
     return 0
