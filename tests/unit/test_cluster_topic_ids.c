@@ -217,8 +217,8 @@ static void test_registry_without_ids(void)
         "topic a 0123456789abcdef0123456789abcdeg 1\n",
         "topic a 0123456789ABCDEF0123456789ABCDEF 1\n",
         "topic a 0123 1\n",
-        "topic a 0123456789abcdef0123456789abcdef 1\n"
-        "topic b 0123456789abcdef0123456789abcdef 1\n",
+        ("topic a 0123456789abcdef0123456789abcdef 1\n"
+         "topic b 0123456789abcdef0123456789abcdef 1\n"), /* two lines, one shared id */
         "topic a 0123456789abcdef0123456789abcdef 1 9\n",
         "topic a\n",
     };
