@@ -190,6 +190,13 @@ static void coordinators_follow(broker *b, rpart *r, bool led)
     coordinators_follow_index(b, r->topic, r->index, led);
 }
 
+/* Whether this node's replica leads: cached fetch lookups (h_fetch.c) see it change. */
+static void set_leading(broker *b, partition *p, bool leading)
+{
+    p->repl_leading = leading;
+    b->route_gen++;
+}
+
 static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
                             const repl_set *replicas, int64_t self_czxid)
 {
@@ -209,8 +216,7 @@ static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t stat
                  "a restart (%s); waiting for a new epoch", r->topic, r->index,
                  cp->leader_epoch, earlier_life ? "elected under an earlier registration"
                                                 : "the log has seen it");
-        r->p->repl_leading = false;
-        b->route_gen++;
+        set_leading(b, r->p, false);
         coordinators_follow(b, r, false);
         return;
     }
@@ -222,8 +228,7 @@ static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t stat
     repl_out out = repl_become_leader(&r->rp, cp->leader_epoch, replicas, &cp->isr,
                                       state_version, l->log_end_offset, local_durable(b, r->p),
                                       r->rp.hw, now_ms());
-    r->p->repl_leading = true;
-    b->route_gen++;
+    set_leading(b, r->p, true);
     apply_out(b, r, out);
     coordinators_follow(b, r, true);
 }
@@ -240,8 +245,7 @@ static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version
     if (r->rp.role == REPL_LEADER || r->p->repl_leading) {
         LOG_INFO("repl", "%s-%d: no longer leader (leader %d, epoch %d)", r->topic, r->index,
                  cp->leader, cp->leader_epoch);
-        r->p->repl_leading = false;
-        b->route_gen++;
+        set_leading(b, r->p, false);
         /* Produces waiting for replication here can no longer be promised. */
         produce_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
         /* Nor markers and prepares: this log may be truncated and refilled from the new
