@@ -22,157 +22,17 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/client.h"
 #include "cli/kafka.h"
 
 /* Widest a table column grows before its values overflow it (they are never cut). */
 #define GRP_COL_MAX 48
-/* Slice of the first metadata request between checks for refused connections. */
-#define GRP_PROBE_MS 500
 
 typedef struct grp_args {
     const char *bootstrap;
     int64_t timeout_ms;
     bool json;
 } grp_args;
-
-typedef struct grp_client {
-    const char *cmd;
-    const grp_args *a;
-    rd_kafka_t *rk;
-    rd_kafka_queue_t *q;
-    char last_err[512]; /* librdkafka's latest client-level error, "" if none */
-    bool all_down;      /* librdkafka reported every broker connection failed */
-} grp_client;
-
-/* ---------------- client ---------------- */
-
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    (void)rk;
-    grp_client *cl = opaque;
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-        cl->all_down = true;
-    /* "all brokers down" follows the transport error that says why; keep the why. */
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && cl->last_err[0] != '\0')
-        return;
-    snprintf(cl->last_err, sizeof(cl->last_err), "%s", reason);
-}
-
-/* Serves queued error callbacks, then describes err for humans. */
-static void explain(grp_client *cl, rd_kafka_resp_err_t err, char *out, size_t cap)
-{
-    rd_kafka_poll(cl->rk, 0);
-    if (cl->last_err[0] != '\0' &&
-        (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT ||
-         err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN))
-        snprintf(out, cap, "%s (%s)", rd_kafka_err2str(err), cl->last_err);
-    else
-        snprintf(out, cap, "%s", rd_kafka_err2str(err));
-}
-
-/* Creates the handle and checks that the broker answers. Returns 0, or 1 after printing. */
-static int client_open(grp_client *cl, const char *cmd, const grp_args *a)
-{
-    memset(cl, 0, sizeof(*cl));
-    cl->cmd = cmd;
-    cl->a = a;
-    rd_kafka_conf_t *conf = cli_kafka_conf(a->bootstrap);
-    if (!conf)
-        return 1;
-    /* Connection failures reach error_cb; logging them as well would print each twice. */
-    if (cli_kafka_set(conf, "log_level", "2") != 0) {
-        rd_kafka_conf_destroy(conf);
-        return 1;
-    }
-    rd_kafka_conf_set_error_cb(conf, on_error);
-    rd_kafka_conf_set_opaque(conf, cl);
-    char err[512];
-    cl->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    if (!cl->rk) {
-        rd_kafka_conf_destroy(conf);
-        fprintf(stderr, "%s: cannot create a Kafka client: %s\n", cmd, err);
-        return 1;
-    }
-    cl->q = rd_kafka_queue_new(cl->rk);
-    if (!cl->q) {
-        fprintf(stderr, "%s: out of memory\n", cmd);
-        return 1;
-    }
-    /* Ask in short slices so that a refused connection (librdkafka: all brokers down) fails
-     * at once instead of after the whole timeout; librdkafka keeps reconnecting meanwhile. */
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
-    for (int64_t left = a->timeout_ms; left > 0 && !cl->all_down; left -= GRP_PROBE_MS) {
-        e = rd_kafka_metadata(cl->rk, 0, NULL, &md, (int)(left < GRP_PROBE_MS ? left
-                                                                                : GRP_PROBE_MS));
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            break;
-        rd_kafka_poll(cl->rk, 0); /* serves error_cb */
-    }
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        explain(cl, e, err, sizeof(err));
-        fprintf(stderr, "%s: cannot reach a broker at %s: %s (is brookd running there? "
-                "--bootstrap HOST:PORT)\n", cmd, a->bootstrap, err);
-        return 1;
-    }
-    rd_kafka_metadata_destroy(md);
-    return 0;
-}
-
-static void client_close(grp_client *cl)
-{
-    if (cl->q)
-        rd_kafka_queue_destroy(cl->q);
-    if (cl->rk)
-        rd_kafka_destroy(cl->rk);
-    cl->q = NULL;
-    cl->rk = NULL;
-}
-
-static rd_kafka_AdminOptions_t *admin_options(grp_client *cl, rd_kafka_admin_op_t op)
-{
-    char err[512];
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(cl->rk, op);
-    if (!o) {
-        fprintf(stderr, "%s: out of memory\n", cl->cmd);
-        return NULL;
-    }
-    if (rd_kafka_AdminOptions_set_request_timeout(o, (int)cl->a->timeout_ms, err,
-                                                  sizeof(err)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fprintf(stderr, "%s: admin options: %s\n", cl->cmd, err);
-        rd_kafka_AdminOptions_destroy(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* Waits for the answer of an admin call (what: "DescribeConsumerGroups" ...). Returns the
- * event (the caller destroys it), or NULL after printing the error on stderr, or into
- * err[errlen] when err is not NULL. */
-static rd_kafka_event_t *admin_wait(grp_client *cl, const char *what, char *err, size_t errlen)
-{
-    char msg[1536];
-    /* The request timeout bounds the broker side; the extra seconds cover the client's
-     * queueing, so that the answer, not this wait, reports a timeout. */
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(cl->q, (int)cl->a->timeout_ms + 2000);
-    if (!ev) {
-        snprintf(msg, sizeof(msg), "%s: no answer in %" PRId64 " ms", what, cl->a->timeout_ms);
-    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        char why[1024];
-        explain(cl, rd_kafka_event_error(ev), why, sizeof(why));
-        const char *s = rd_kafka_event_error_string(ev);
-        snprintf(msg, sizeof(msg), "%s failed: %s%s%s", what, why, s ? ": " : "", s ? s : "");
-        rd_kafka_event_destroy(ev);
-        ev = NULL;
-    } else {
-        return ev;
-    }
-    if (err)
-        snprintf(err, errlen, "%s", msg);
-    else
-        fprintf(stderr, "%s: %s\n", cl->cmd, msg);
-    return NULL;
-}
 
 /* ---------------- the group model ---------------- */
 
@@ -421,10 +281,10 @@ static void info_from_raw(grp_info *g, const struct rd_kafka_group_info *gi)
 }
 
 /* Describes one group with the raw DescribeGroups answer; why: what the Admin API said. */
-static void describe_raw(grp_client *cl, grp_info *g, const char *why)
+static void describe_raw(cli_client *cl, grp_info *g, const char *why)
 {
     const struct rd_kafka_group_list *gl = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_list_groups(cl->rk, g->group, &gl, (int)cl->a->timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_list_groups(cl->rk, g->group, &gl, (int)cl->timeout_ms);
     const struct rd_kafka_group_info *gi = NULL;
     for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && gl && i < gl->group_cnt; i++)
         if (strcmp(gl->groups[i].group, g->group) == 0)
@@ -443,10 +303,10 @@ static void describe_raw(grp_client *cl, grp_info *g, const char *why)
 
 /* Describes groups ids[0..n): the result has n entries in the same order (free with
  * infos_free), or is NULL after printing why. */
-static grp_info *describe_infos(grp_client *cl, const char **ids, size_t n)
+static grp_info *describe_infos(cli_client *cl, const char **ids, size_t n)
 {
     grp_info *out = calloc(n ? n : 1, sizeof(*out));
-    rd_kafka_AdminOptions_t *o = out ? admin_options(cl, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS)
+    rd_kafka_AdminOptions_t *o = out ? cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS)
                                      : NULL;
     if (!o) {
         if (!out)
@@ -457,7 +317,7 @@ static grp_info *describe_infos(grp_client *cl, const char **ids, size_t n)
     rd_kafka_DescribeConsumerGroups(cl->rk, ids, n, o, cl->q);
     rd_kafka_AdminOptions_destroy(o);
     char err[1536] = "";
-    rd_kafka_event_t *ev = admin_wait(cl, "DescribeConsumerGroups", err, sizeof(err));
+    rd_kafka_event_t *ev = cli_client_admin_wait(cl, "DescribeConsumerGroups", err, sizeof(err));
     const rd_kafka_DescribeConsumerGroups_result_t *res =
         ev ? rd_kafka_event_DescribeConsumerGroups_result(ev) : NULL;
     size_t ndescs = 0;
@@ -579,14 +439,14 @@ static int cmp_str_ptr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int cmd_list(grp_client *cl)
+static int cmd_list(cli_client *cl)
 {
-    rd_kafka_AdminOptions_t *o = admin_options(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+    rd_kafka_AdminOptions_t *o = cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
     if (!o)
         return 1;
     rd_kafka_ListConsumerGroups(cl->rk, o, cl->q);
     rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_event_t *ev = admin_wait(cl, "ListConsumerGroups", NULL, 0);
+    rd_kafka_event_t *ev = cli_client_admin_wait(cl, "ListConsumerGroups", NULL, 0);
     if (!ev)
         return 1;
     int rc = 1;
@@ -616,7 +476,7 @@ static int cmd_list(grp_client *cl)
      * state, members and assignor. */
     if (nvalid > 0 && !(infos = describe_infos(cl, ids, nvalid)))
         goto out;
-    if (cl->a->json && !(arr = cJSON_CreateArray())) {
+    if (cl->json && !(arr = cJSON_CreateArray())) {
         fprintf(stderr, "%s: out of memory\n", cl->cmd);
         goto out;
     }
@@ -701,11 +561,11 @@ static grp_row *find_row(grp_row *rows, size_t n, const char *topic, int32_t par
 
 /* Committed offsets of the group (every partition it has one for). On success *out is the
  * event (destroy it) and *parts the list inside it (NULL when none). */
-static int fetch_offsets(grp_client *cl, const char *id, rd_kafka_event_t **out,
+static int fetch_offsets(cli_client *cl, const char *id, rd_kafka_event_t **out,
                          const rd_kafka_topic_partition_list_t **parts)
 {
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(id, NULL);
-    rd_kafka_AdminOptions_t *o = admin_options(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    rd_kafka_AdminOptions_t *o = cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
     if (!req || !o) {
         if (req)
             rd_kafka_ListConsumerGroupOffsets_destroy(req);
@@ -716,7 +576,7 @@ static int fetch_offsets(grp_client *cl, const char *id, rd_kafka_event_t **out,
     rd_kafka_ListConsumerGroupOffsets(cl->rk, &req, 1, o, cl->q);
     rd_kafka_ListConsumerGroupOffsets_destroy(req);
     rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_event_t *ev = admin_wait(cl, "ListConsumerGroupOffsets", NULL, 0);
+    rd_kafka_event_t *ev = cli_client_admin_wait(cl, "ListConsumerGroupOffsets", NULL, 0);
     if (!ev)
         return 1;
     const rd_kafka_ListConsumerGroupOffsets_result_t *res =
@@ -781,12 +641,12 @@ static grp_row *build_rows(const grp_info *g, const rd_kafka_topic_partition_lis
 
 /* Fills log_end of every row from the partition's high watermark (-1 when unavailable,
  * with a warning: the topic may have been deleted). */
-static void fill_log_ends(grp_client *cl, grp_row *rows, size_t n)
+static void fill_log_ends(cli_client *cl, grp_row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int64_t lo = -1, hi = -1;
         rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-            cl->rk, rows[i].topic, rows[i].partition, &lo, &hi, (int)cl->a->timeout_ms);
+            cl->rk, rows[i].topic, rows[i].partition, &lo, &hi, (int)cl->timeout_ms);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
             fprintf(stderr, "%s: log end offset of %s-%d: %s\n", cl->cmd, rows[i].topic,
                     (int)rows[i].partition, rd_kafka_err2str(e));
@@ -933,7 +793,7 @@ static int describe_text(const grp_info *g, const grp_row *rows, size_t nrows)
     return 0;
 }
 
-static int cmd_describe(grp_client *cl, const char *id)
+static int cmd_describe(cli_client *cl, const char *id)
 {
     rd_kafka_event_t *oev = NULL;
     size_t nrows = 0;
@@ -961,7 +821,7 @@ static int cmd_describe(grp_client *cl, const char *id)
         goto out;
     }
     fill_log_ends(cl, rows, nrows);
-    if (cl->a->json) {
+    if (cl->json) {
         cJSON *j = describe_json(g, rows, nrows);
         if (!j)
             fprintf(stderr, "%s: out of memory\n", cl->cmd);
@@ -979,10 +839,10 @@ out:
 
 /* ---------------- delete ---------------- */
 
-static int cmd_delete(grp_client *cl, const char *id)
+static int cmd_delete(cli_client *cl, const char *id)
 {
     rd_kafka_DeleteGroup_t *del = rd_kafka_DeleteGroup_new(id);
-    rd_kafka_AdminOptions_t *o = admin_options(cl, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+    rd_kafka_AdminOptions_t *o = cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
     if (!del || !o) {
         if (del)
             rd_kafka_DeleteGroup_destroy(del);
@@ -993,7 +853,7 @@ static int cmd_delete(grp_client *cl, const char *id)
     rd_kafka_DeleteGroups(cl->rk, &del, 1, o, cl->q);
     rd_kafka_DeleteGroup_destroy(del);
     rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_event_t *ev = admin_wait(cl, "DeleteGroups", NULL, 0);
+    rd_kafka_event_t *ev = cli_client_admin_wait(cl, "DeleteGroups", NULL, 0);
     if (!ev)
         return 1;
     int rc = 1;
@@ -1014,7 +874,7 @@ static int cmd_delete(grp_client *cl, const char *id)
     } else if (e) {
         fprintf(stderr, "%s: cannot delete '%s': %s (%s)\n", cl->cmd, id,
                 rd_kafka_error_string(e), rd_kafka_error_name(e));
-    } else if (cl->a->json) {
+    } else if (cl->json) {
         cJSON *j = cJSON_CreateObject();
         if (j && (!cJSON_AddStringToObject(j, "group", id) ||
                   !cJSON_AddBoolToObject(j, "deleted", true))) {
@@ -1064,7 +924,7 @@ int cli_group_main(int argc, char **argv)
         cli_group_usage(stdout);
         return 0;
     }
-    grp_args a = {.bootstrap = "127.0.0.1:9092", .timeout_ms = 10000, .json = false};
+    grp_args a = {.bootstrap = NULL, .timeout_ms = 10000, .json = false};
     const struct cli_opt opts[] = {
         {"bootstrap", CLI_OPT_STR, &a.bootstrap, 0, 0, NULL, NULL, "broker HOST:PORT"},
         {"timeout-ms", CLI_OPT_I64, &a.timeout_ms, 1, 3600000, NULL, NULL, "request timeout"},
@@ -1095,8 +955,9 @@ int cli_group_main(int argc, char **argv)
         fprintf(stderr, "%s: the group id is empty\n", cmd);
         return 2;
     }
-    grp_client cl;
-    int rc = client_open(&cl, cmd, &a);
+    cli_client cl;
+    int rc = cli_client_open(&cl, cmd, cli_bootstrap(a.bootstrap), a.timeout_ms, RD_KAFKA_PRODUCER, NULL);
+    cl.json = a.json;
     if (rc == 0) {
         if (strcmp(sub, "list") == 0)
             rc = cmd_list(&cl);
@@ -1105,6 +966,6 @@ int cli_group_main(int argc, char **argv)
         else
             rc = cmd_delete(&cl, id);
     }
-    client_close(&cl);
+    cli_client_close(&cl);
     return rc;
 }

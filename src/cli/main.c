@@ -3,62 +3,106 @@
  * command module.
  *
  * Exit codes, shared by every command: 0 success, 1 the operation failed, 2 usage error.
+ * Every command that talks to brookd takes --bootstrap HOST:PORT (or $BROOK_BOOTSTRAP),
+ * --timeout-ms and --json.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/bench.h"
 #include "cli/bench_txn.h"
 #include "cli/cluster.h"
+#include "cli/configs.h"
+#include "cli/consume.h"
 #include "cli/group.h"
+#include "cli/produce.h"
+#include "cli/topic.h"
 #include "cli/txn.h"
 
-static void usage(FILE *out)
+#ifndef BROOK_VERSION
+#define BROOK_VERSION "unknown"
+#endif
+
+static int bench_main(int argc, char **argv);
+
+/* One row per command word; the order is the order of `brook help`. */
+static const struct cli_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    void (*usage)(FILE *out);
+} CMDS[] = {
+    {"topic", "create|list|describe|delete|alter   topics, partitions, replicas, configs",
+     cli_topic_main, cli_topic_usage},
+    {"produce", "write records from stdin or a file", cli_produce_main, cli_produce_usage},
+    {"consume", "read records from a group, offsets or a time", cli_consume_main,
+     cli_consume_usage},
+    {"group", "list|describe|delete|reset-offsets   consumer groups: members, offsets, lag",
+     cli_group_main, cli_group_usage},
+    {"config", "describe|set   topic and broker configs", cli_configs_main, cli_configs_usage},
+    {"txn", "list|describe|abort   find and end hanging transactions", cli_txn_main,
+     cli_txn_usage},
+    {"cluster", "up|down|status|placement   a local cluster; nodes and leaders",
+     cli_cluster_main, cli_cluster_usage},
+    {"bench", "produce|consume|txn   measure throughput and latency", bench_main, NULL},
+};
+#define N_CMDS (sizeof(CMDS) / sizeof(CMDS[0]))
+
+static void usage(FILE *out, bool full)
 {
-    fprintf(out,
-            "usage: brook <command> [flags]\n"
-            "\n"
-            "commands:\n"
-            "  bench produce   measure produce throughput and delivery latency\n"
-            "  bench consume   measure consume throughput from the start of a topic\n"
-            "  txn list|describe|abort   find and end hanging transactions (admin API)\n"
-            "  group list|describe|delete   consumer groups: members, offsets, lag\n"
-            "  cluster up|down|status|placement   a local cluster; nodes and leaders\n"
-            "  help            show this text\n"
-            "\n");
+    fprintf(out, "usage: brook <command> [flags]    (brook <command> --help for its flags)\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < N_CMDS; i++)
+        fprintf(out, "  %-9s %s\n", CMDS[i].name, CMDS[i].summary);
+    fprintf(out, "  %-9s %s\n  %-9s %s\n\n", "version", "print the version (also --version)",
+            "help", "show this text (help all: every command's flags)");
+    fprintf(out, "Kafka commands take --bootstrap HOST:PORT (default $BROOK_BOOTSTRAP, else "
+                 "127.0.0.1:9092).\n");
+    if (!full)
+        return;
+    for (size_t i = 0; i < N_CMDS; i++) {
+        if (!CMDS[i].usage)
+            continue;
+        fputc('\n', out);
+        CMDS[i].usage(out);
+    }
+    fputc('\n', out);
     cli_bench_usage(out);
-    fputc('\n', out);
-    cli_txn_usage(out);
-    fputc('\n', out);
-    cli_group_usage(out);
     cli_bench_txn_usage(out);
-    cli_cluster_usage(out);
+}
+
+static int bench_main(int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "brook bench: missing subcommand (produce, consume or txn)\n\n");
+        cli_bench_usage(stderr);
+        cli_bench_txn_usage(stderr);
+        return 2;
+    }
+    int rc = cli_bench_txn_main(argc, argv);
+    return rc != 3 ? rc : cli_bench_main(argc, argv);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        usage(stderr, false);
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "bench") == 0) {
-        if (argc < 3) {
-            fprintf(stderr, "brook bench: missing subcommand (produce or consume)\n\n");
-            usage(stderr);
-            return 2;
-        }
-        int rc = cli_bench_txn_main(argc - 2, argv + 2);
-        return rc != 3 ? rc : cli_bench_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("brook %s\n", BROOK_VERSION);
+        return 0;
     }
-    if (strcmp(cmd, "txn") == 0)
-        return cli_txn_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "group") == 0)
-        return cli_group_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "cluster") == 0)
-        return cli_cluster_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "help") != 0 && strcmp(cmd, "--help") != 0 && strcmp(cmd, "-h") != 0)
-        fprintf(stderr, "brook: unknown command '%s'\n\n", cmd);
-    usage(stderr);
+    for (size_t i = 0; i < N_CMDS; i++)
+        if (strcmp(cmd, CMDS[i].name) == 0)
+            return CMDS[i].run(argc - 2, argv + 2);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout, argc > 2 && strcmp(argv[2], "all") == 0);
+        return 0;
+    }
+    fprintf(stderr, "brook: unknown command '%s'\n\n", cmd);
+    usage(stderr, false);
     return 2;
 }

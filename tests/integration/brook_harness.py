@@ -109,6 +109,15 @@ def find_brookd():
     raise RuntimeError("brookd not found: set BROOKD=/path/to/brookd")
 
 
+def find_cli():
+    """The `brook` CLI: $BROOK_CLI, else beside brookd (the build directory)."""
+    p = os.environ.get("BROOK_CLI") or os.path.join(os.path.dirname(find_brookd()), "brook")
+    p = os.path.abspath(p)
+    if not os.access(p, os.X_OK):
+        raise RuntimeError(f"brook CLI not found at {p}: build the 'brook' target or set BROOK_CLI")
+    return p
+
+
 class BrokerError(RuntimeError):
     pass
 

@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import (Broker, Check, find_brookd, run_checked, run_main,  # noqa: E402
+from brook_harness import (Broker, Check, find_brookd, find_cli, run_checked, run_main,  # noqa: E402
                            wait_until)
 from ck_helpers import consumer, flush, producer, read_partition  # noqa: E402
 
@@ -31,13 +31,6 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 TOPIC = "adm-t"
 TXN_TIMEOUT_MS = 60000
-
-
-def find_cli():
-    p = os.environ.get("BROOK_CLI") or os.path.join(os.path.dirname(find_brookd()), "brook")
-    if not os.access(p, os.X_OK):
-        raise RuntimeError(f"brook CLI not found at {p}: build the 'brook' target or set BROOK_CLI")
-    return p
 
 
 # --------------------------------------------------------------------- HTTP helpers

@@ -29,18 +29,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import Check, _brookd_has_key, _live, find_brookd, run_main  # noqa: E402
+from brook_harness import Check, _brookd_has_key, _live, find_brookd, find_cli, run_main  # noqa: E402
 from cluster_harness import free_port, metadata, zk_available  # noqa: E402
 
 NODES = 3
 T = 150  # bound on one `brook cluster` command, seconds
-
-
-def find_cli():
-    p = os.environ.get("BROOK_CLI")
-    if p:
-        return os.path.abspath(p)
-    return os.path.join(os.path.dirname(find_brookd()), "brook")
 
 
 def pid_alive(pid):

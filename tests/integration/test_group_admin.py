@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brook_harness import (Broker, Check, find_brookd, run_checked, run_main,  # noqa: E402
+from brook_harness import (Broker, Check, find_cli, run_checked, run_main,  # noqa: E402
                            wait_until)
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
@@ -45,13 +45,6 @@ BROKER_CONF = {
     "offsets.topic.num.partitions": 4,
     "transaction.state.log.num.partitions": 4,
 }
-
-
-def find_cli():
-    p = os.environ.get("BROOK_CLI") or os.path.join(os.path.dirname(find_brookd()), "brook")
-    if not os.access(p, os.X_OK):
-        raise RuntimeError(f"brook CLI not found at {p}: build the 'brook' target or set BROOK_CLI")
-    return p
 
 
 # --------------------------------------------------------------------- helpers

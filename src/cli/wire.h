@@ -1,0 +1,43 @@
+/*
+ * wire.h - one blocking Kafka connection for the requests librdkafka 2.0 has no admin call
+ * for (DescribeLogDirs, IncrementalAlterConfigs, ListTransactions, DescribeTransactions,
+ * DescribeProducers): the CLI encodes the request body with base/buf.h's wr_* and decodes
+ * the answer with rd_*.
+ *
+ * Owns: the socket and the correlation ids on it.
+ * Never: retries, or follows a NOT_COORDINATOR / leader move; callers pick the broker.
+ */
+#ifndef BROOK_CLI_WIRE_H
+#define BROOK_CLI_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A request or answer frame the CLI accepts, at most. */
+#define CLI_WIRE_FRAME_MAX (64u * 1024 * 1024)
+
+typedef struct cli_wire {
+    int fd;
+    int32_t next_corr;
+    int64_t timeout_ms; /* bound on connecting, and on each call's send plus receive */
+    char addr[300];     /* "host:port", for messages */
+} cli_wire;
+
+/* Connects to hostport ("host:port", a name or an IPv4/IPv6 literal; "[v6]:port" too)
+ * within timeout_ms. Returns 0, or -1 with why in err ("connection refused", ...). */
+int cli_wire_connect(cli_wire *w, const char *hostport, int64_t timeout_ms, char *err,
+                     size_t errlen);
+
+/* Sends a request (header v1, or v2 with an empty tag buffer when `flexible`) with the given
+ * body, and reads its answer. On 0, *resp (malloc'd; the caller frees) holds the response
+ * body after the header (for flexible versions the header's tag buffer is already skipped,
+ * except for ApiVersions, whose response header is never flexible) and *resp_len its size.
+ * Returns -1 with why in err on a socket error, timeout, oversized or mismatched answer. */
+int cli_wire_call(cli_wire *w, int16_t api_key, int16_t api_version, bool flexible,
+                  const uint8_t *body, size_t body_len, uint8_t **resp, size_t *resp_len,
+                  char *err, size_t errlen);
+
+void cli_wire_close(cli_wire *w);
+
+#endif
