@@ -1,284 +1,41 @@
 /*
- * txn.c - `brook txn list|describe|abort` over brookd's admin HTTP API; see txn.h.
+ * txn.c - `brook txn list|describe|abort`; see txn.h.
  *
- * The client sends one request per connection ("Connection: close") and reads the reply
- * to EOF, bounded by --timeout-ms overall and by TXN_REPLY_MAX bytes. A transactional id
- * goes into the path percent-encoded, so any id (spaces, slashes) can be named.
+ * list and describe speak the Kafka admin APIs (txn_kafka.c) to any broker of the cluster;
+ * with --admin they read brookd's admin HTTP API instead (the JSON that scripts use). abort
+ * has no Kafka API (Kafka's own tool writes markers behind the coordinator's back; Brook
+ * asks the coordinator), so it always goes to the admin listener: the one given, or, found
+ * through FindCoordinator and the admin addresses in GET /v1/cluster, the coordinator's.
+ * A transactional id goes into a path percent-encoded, so any id can be named.
  */
 #include "cli/txn.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli/args.h"
+#include "cli/client.h"
+#include "cli/http_client.h"
+#include "cli/txn_kafka.h"
 
-/* The broker caps an admin response at 64 MiB (BROOK_HTTP_RESPONSE_MAX); so do we. */
-#define TXN_REPLY_MAX (64u * 1024 * 1024)
-#define TXN_HOST_MAX 256
-#define TXN_PORT_MAX 16
 /* Participants shown per row of `list` before "(+N more)". */
 #define TXN_LIST_PARTS_SHOWN 4
 
 typedef struct txn_args {
-    const char *admin;
+    const char *cmd;
+    const char *admin;     /* --admin, NULL when not given */
+    const char *bootstrap; /* --bootstrap, NULL when not given */
     int64_t timeout_ms;
     bool json;
+    const char *state;   /* list --state */
+    int64_t producer_id; /* list --producer-id, -1 any */
+    int64_t min_age_ms;  /* list --min-age-ms, -1 any */
 } txn_args;
-
-typedef struct http_reply {
-    int status;
-    char *raw; /* the whole response, NUL-terminated */
-    size_t raw_len;
-    char *body; /* points into raw, NUL-terminated */
-    size_t body_len;
-} http_reply;
-
-/* ---------------- HTTP client ---------------- */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* "HOST:PORT", optionally "http://HOST:PORT/". Returns 0 or -1. */
-static int split_admin(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
-{
-    if (strncmp(s, "http://", 7) == 0)
-        s += 7;
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == '/')
-        n--;
-    const char *colon = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ':')
-            colon = s + i;
-    if (!colon || colon == s)
-        return -1;
-    size_t hn = (size_t)(colon - s), pn = n - hn - 1;
-    if (hn >= hostlen || pn == 0 || pn >= portlen)
-        return -1;
-    for (size_t i = 0; i < pn; i++)
-        if (colon[1 + i] < '0' || colon[1 + i] > '9')
-            return -1;
-    memcpy(host, s, hn);
-    host[hn] = '\0';
-    memcpy(port, colon + 1, pn);
-    port[pn] = '\0';
-    return 0;
-}
-
-/* Waits for fd to become ready for `events` until deadline. Returns 0, or -1 with errno
- * (ETIMEDOUT when the deadline passed). */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        struct pollfd p = {.fd = fd, .events = events};
-        int rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-        if (rc > 0)
-            return 0;
-        if (rc < 0 && errno != EINTR)
-            return -1;
-    }
-}
-
-static int connect_to(const char *host, const char *port, int64_t deadline, char *err,
-                      size_t errlen)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(gai));
-        return -1;
-    }
-    int fd = -1, last = ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
-        if (fd < 0) {
-            last = errno;
-            continue;
-        }
-        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-        if (rc != 0 && errno == EINPROGRESS) {
-            int soerr = 0;
-            socklen_t sl = sizeof(soerr);
-            if (wait_fd(fd, POLLOUT, deadline) != 0)
-                soerr = errno;
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-                soerr = errno;
-            rc = soerr == 0 ? 0 : -1;
-            errno = soerr;
-        }
-        if (rc != 0) {
-            last = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        snprintf(err, errlen, "cannot connect to %s:%s: %s (is brookd running with "
-                 "admin.listeners there?)", host, port, strerror(last));
-    return fd;
-}
-
-static int send_all(int fd, const char *p, size_t n, int64_t deadline)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (wait_fd(fd, POLLOUT, deadline) != 0)
-                return -1;
-        } else {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Reads to EOF into a growing buffer (NUL-terminated). Returns 0 or -1 with errno. */
-static int recv_all(int fd, char **out, size_t *len_out, int64_t deadline)
-{
-    size_t cap = 16384, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return -1;
-    for (;;) {
-        if (len + 1 >= cap) {
-            if (cap >= TXN_REPLY_MAX) {
-                free(buf);
-                errno = EFBIG;
-                return -1;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return -1;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
-        if (r > 0) {
-            len += (size_t)r;
-        } else if (r == 0) {
-            break;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            if (wait_fd(fd, POLLIN, deadline) != 0) {
-                free(buf);
-                return -1;
-            }
-        } else {
-            free(buf);
-            return -1;
-        }
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *len_out = len;
-    return 0;
-}
-
-/* Splits a raw response into status and body. Returns 0 or -1 (not HTTP). */
-static int parse_reply(http_reply *r)
-{
-    const char *s = r->raw;
-    if (r->raw_len < 12 || strncmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ')
-        return -1;
-    int status = 0;
-    for (int i = 9; i < 12; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        status = status * 10 + (s[i] - '0');
-    }
-    char *end = strstr(r->raw, "\r\n\r\n");
-    if (!end)
-        return -1;
-    r->status = status;
-    r->body = end + 4;
-    r->body_len = r->raw_len - (size_t)(r->body - r->raw);
-    /* Trust Content-Length when it is shorter (nothing follows a closed connection's
-     * response, but be exact). */
-    for (char *line = strstr(r->raw, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n")) {
-        if (strncasecmp(line + 2, "Content-Length:", 15) == 0) {
-            char *e = NULL;
-            unsigned long long v = strtoull(line + 17, &e, 10);
-            if (e != line + 17 && v < r->body_len) {
-                r->body_len = (size_t)v;
-                r->body[v] = '\0';
-            }
-            break;
-        }
-    }
-    return 0;
-}
-
-/* One request. Returns 0 with *r filled (free r->raw), or -1 after printing why. */
-static int http_call(const char *cmd, const txn_args *a, const char *method, const char *path,
-                     http_reply *r)
-{
-    memset(r, 0, sizeof(*r));
-    char host[TXN_HOST_MAX], port[TXN_PORT_MAX], err[512];
-    if (split_admin(a->admin, host, sizeof(host), port, sizeof(port)) != 0) {
-        fprintf(stderr, "%s: --admin: '%s' is not HOST:PORT\n", cmd, a->admin);
-        return -1;
-    }
-    int64_t deadline = now_ms() + a->timeout_ms;
-    int fd = connect_to(host, port, deadline, err, sizeof(err));
-    if (fd < 0) {
-        fprintf(stderr, "%s: %s\n", cmd, err);
-        return -1;
-    }
-    size_t reqcap = strlen(path) + strlen(host) + 256;
-    char *req = malloc(reqcap);
-    int n = req ? snprintf(req, reqcap,
-                           "%s %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: brook-cli\r\n"
-                           "Accept: application/json\r\nContent-Length: 0\r\n"
-                           "Connection: close\r\n\r\n",
-                           method, path, host, port)
-                : -1;
-    int rc = -1;
-    if (n < 0 || (size_t)n >= reqcap) {
-        fprintf(stderr, "%s: out of memory\n", cmd);
-    } else if (send_all(fd, req, (size_t)n, deadline) != 0) {
-        fprintf(stderr, "%s: sending to %s:%s: %s\n", cmd, host, port, strerror(errno));
-    } else if (recv_all(fd, &r->raw, &r->raw_len, deadline) != 0) {
-        fprintf(stderr, "%s: reading from %s:%s: %s\n", cmd, host, port,
-                errno == ETIMEDOUT ? "timed out (--timeout-ms)" : strerror(errno));
-    } else if (parse_reply(r) != 0) {
-        fprintf(stderr, "%s: %s:%s did not answer with HTTP (is it brookd's admin port?)\n",
-                cmd, host, port);
-        free(r->raw);
-        r->raw = NULL;
-    } else {
-        rc = 0;
-    }
-    free(req);
-    close(fd);
-    return rc;
-}
 
 /* "/v1/transactions/<id percent-encoded><suffix>"; NULL when out of memory. */
 static char *txn_path(const char *id, const char *suffix)
@@ -413,7 +170,7 @@ static void fmt_participants(const cJSON *o, char *out, size_t cap)
 }
 
 /* Prints an error reply ({"error": NAME, "message": ...}) and returns 1. */
-static int report_error(const char *cmd, const char *what, const http_reply *r)
+static int report_error(const char *cmd, const char *what, const cli_http_reply *r)
 {
     cJSON *j = cJSON_Parse(r->body);
     const char *name = j ? jstr(j, "error") : "-";
@@ -429,7 +186,7 @@ static int report_error(const char *cmd, const char *what, const http_reply *r)
 }
 
 /* Parses a 200 reply's JSON, or prints why not. */
-static cJSON *parse_ok(const char *cmd, const http_reply *r)
+static cJSON *parse_ok(const char *cmd, const cli_http_reply *r)
 {
     cJSON *j = cJSON_Parse(r->body);
     if (!j)
@@ -439,33 +196,51 @@ static cJSON *parse_ok(const char *cmd, const http_reply *r)
 
 /* ---------------- commands ---------------- */
 
-static int cmd_list(const txn_args *a)
+/* Prints one transaction (the admin API's JSON object) for people. */
+static void print_txn(const cJSON *t)
 {
-    const char *cmd = "brook txn list";
-    http_reply r;
-    if (http_call(cmd, a, "GET", "/v1/transactions", &r) != 0)
-        return 1;
-    int rc = 1;
-    cJSON *j = NULL;
-    if (r.status != 200) {
-        rc = report_error(cmd, "listing transactions", &r);
-        goto free_reply;
+    char pid[32], epoch[16], age[32], timeout[32], started[64], updated[64];
+    fmt_int(t, "producer_id", pid, sizeof(pid));
+    fmt_int(t, "producer_epoch", epoch, sizeof(epoch));
+    fmt_duration(t, "age_ms", age, sizeof(age));
+    fmt_int(t, "timeout_ms", timeout, sizeof(timeout));
+    fmt_time(t, "start_ms", started, sizeof(started));
+    fmt_time(t, "last_update_ms", updated, sizeof(updated));
+    printf("Transactional id:  %s\n", jstr(t, "transactional_id"));
+    printf("State:             %s\n", jstr(t, "state"));
+    if (cJSON_GetObjectItemCaseSensitive(t, "next_state"))
+        printf("Next state:        %s (being logged)\n", jstr(t, "next_state"));
+    else if (strcmp(jstr(t, "phase"), "Idle") != 0 && strcmp(jstr(t, "phase"), "-") != 0)
+        printf("In flight:         %s\n", jstr(t, "phase"));
+    char coord[32];
+    fmt_int(t, "coordinator", coord, sizeof(coord));
+    if (strcmp(coord, "-") != 0)
+        printf("Coordinator:       node %s\n", coord);
+    printf("Producer id:       %s\n", pid);
+    printf("Producer epoch:    %s\n", epoch);
+    printf("Timeout:           %s ms\n", timeout);
+    printf("Started:           %s\n", started);
+    printf("Age:               %s\n", age);
+    if (strcmp(updated, "-") != 0)
+        printf("Last update:       %s\n", updated);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(t, "participants");
+    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+    printf("Participants:      %d\n", n);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, arr)
+    {
+        char one[300];
+        fmt_participant(p, one, sizeof(one));
+        printf("  %s\n", one);
     }
-    if (a->json) {
-        fputs(r.body, stdout);
-        rc = 0;
-        goto free_reply;
-    }
-    if (!(j = parse_ok(cmd, &r)))
-        goto free_reply;
-    if (!cJSON_IsArray(j)) {
-        fprintf(stderr, "%s: the broker's reply is not a JSON array\n", cmd);
-        goto free_json;
-    }
+}
+
+/* Prints a list of transactions (the admin API's JSON array) as a table. */
+static void print_list(const cJSON *j)
+{
     if (cJSON_GetArraySize(j) == 0) {
         printf("no transactions\n");
-        rc = 0;
-        goto free_json;
+        return;
     }
     int idw = (int)strlen("TRANSACTIONAL ID");
     const cJSON *t;
@@ -487,111 +262,197 @@ static int cmd_list(const txn_args *a)
         printf("%-*s  %-17s  %-11s  %-5s  %-8s  %-8s  %s\n", idw, jstr(t, "transactional_id"),
                jstr(t, "state"), pid, epoch, age, timeout, parts);
     }
-    rc = 0;
-free_json:
+}
+
+/* Prints j as --json asks (compact, one line) or through print; deletes j. */
+static int emit(const txn_args *a, cJSON *j, void (*print)(const cJSON *))
+{
+    if (a->json) {
+        char *txt = cJSON_PrintUnformatted(j);
+        if (txt)
+            puts(txt);
+        free(txt);
+        cJSON_Delete(j);
+        return txt ? 0 : 1;
+    }
+    print(j);
     cJSON_Delete(j);
-free_reply:
-    free(r.raw);
+    return 0;
+}
+
+/* Whether an admin API entry passes list's filters (the Kafka path filters at the broker). */
+static bool passes(const txn_args *a, const cJSON *t)
+{
+    double v;
+    if (a->state && strcmp(jstr(t, "state"), a->state) != 0)
+        return false;
+    if (a->producer_id >= 0 && (!jnum(t, "producer_id", &v) || (int64_t)v != a->producer_id))
+        return false;
+    if (a->min_age_ms >= 0 && (!jnum(t, "age_ms", &v) || (int64_t)v < a->min_age_ms))
+        return false;
+    return true;
+}
+
+/* GET path from the admin listener into *out (parsed JSON). Returns 0 or 1 after printing. */
+static int admin_get(const txn_args *a, const char *admin, const char *path, const char *what,
+                     cJSON **out)
+{
+    cli_http_reply r;
+    if (cli_http_call(a->cmd, admin, a->timeout_ms, "GET", path, &r) != 0)
+        return 1;
+    int rc = 1;
+    if (r.status != 200)
+        rc = report_error(a->cmd, what, &r);
+    else if ((*out = parse_ok(a->cmd, &r)) != NULL)
+        rc = 0;
+    cli_http_reply_free(&r);
     return rc;
 }
 
-static void print_txn(const cJSON *t)
+/* Opens the Kafka client for the Kafka paths. Returns 0 or 1 after printing. */
+static int open_kafka(const txn_args *a, cli_client *cl)
 {
-    char pid[32], epoch[16], age[32], timeout[32], started[64], updated[64];
-    fmt_int(t, "producer_id", pid, sizeof(pid));
-    fmt_int(t, "producer_epoch", epoch, sizeof(epoch));
-    fmt_duration(t, "age_ms", age, sizeof(age));
-    fmt_int(t, "timeout_ms", timeout, sizeof(timeout));
-    fmt_time(t, "start_ms", started, sizeof(started));
-    fmt_time(t, "last_update_ms", updated, sizeof(updated));
-    printf("Transactional id:  %s\n", jstr(t, "transactional_id"));
-    printf("State:             %s\n", jstr(t, "state"));
-    if (cJSON_GetObjectItemCaseSensitive(t, "next_state"))
-        printf("Next state:        %s (being logged)\n", jstr(t, "next_state"));
-    else if (strcmp(jstr(t, "phase"), "Idle") != 0 && strcmp(jstr(t, "phase"), "-") != 0)
-        printf("In flight:         %s\n", jstr(t, "phase"));
-    printf("Producer id:       %s\n", pid);
-    printf("Producer epoch:    %s\n", epoch);
-    printf("Timeout:           %s ms\n", timeout);
-    printf("Started:           %s\n", started);
-    printf("Age:               %s\n", age);
-    printf("Last update:       %s\n", updated);
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(t, "participants");
-    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
-    printf("Participants:      %d\n", n);
-    const cJSON *p;
-    cJSON_ArrayForEach(p, arr)
-    {
-        char one[300];
-        fmt_participant(p, one, sizeof(one));
-        printf("  %s\n", one);
+    int rc = cli_client_open(cl, a->cmd, cli_bootstrap(a->bootstrap), a->timeout_ms,
+                             RD_KAFKA_PRODUCER, NULL);
+    cl->json = a->json;
+    return rc;
+}
+
+static int cmd_list(const txn_args *a)
+{
+    cJSON *j = NULL;
+    if (a->admin) {
+        if (admin_get(a, a->admin, "/v1/transactions", "listing transactions", &j) != 0)
+            return 1;
+        if (!cJSON_IsArray(j)) {
+            fprintf(stderr, "%s: the broker's reply is not a JSON array\n", a->cmd);
+            cJSON_Delete(j);
+            return 1;
+        }
+        for (int i = cJSON_GetArraySize(j) - 1; i >= 0; i--)
+            if (!passes(a, cJSON_GetArrayItem(j, i)))
+                cJSON_DeleteItemFromArray(j, i);
+        return emit(a, j, print_list);
     }
+    cli_client cl;
+    txn_filters f = {.state = a->state, .producer_id = a->producer_id,
+                     .min_age_ms = a->min_age_ms};
+    int rc = open_kafka(a, &cl);
+    if (rc == 0)
+        rc = cli_txn_kafka_list(&cl, &f, &j);
+    cli_client_close(&cl);
+    return rc == 0 ? emit(a, j, print_list) : rc;
 }
 
 static int cmd_describe(const txn_args *a, const char *id)
 {
-    const char *cmd = "brook txn describe";
-    char *path = txn_path(id, "");
-    if (!path) {
-        fprintf(stderr, "%s: out of memory\n", cmd);
-        return 1;
+    cJSON *j = NULL;
+    if (a->admin) {
+        char *path = txn_path(id, "");
+        if (!path) {
+            fprintf(stderr, "%s: out of memory\n", a->cmd);
+            return 1;
+        }
+        int rc = admin_get(a, a->admin, path, id, &j);
+        free(path);
+        return rc == 0 ? emit(a, j, print_txn) : rc;
     }
-    http_reply r;
-    int rc = http_call(cmd, a, "GET", path, &r) == 0 ? 0 : 1;
-    free(path);
+    cli_client cl;
+    int32_t coord = -1;
+    int rc = open_kafka(a, &cl);
+    if (rc == 0)
+        rc = cli_txn_kafka_describe(&cl, id, &j, &coord);
+    cli_client_close(&cl);
+    return rc == 0 ? emit(a, j, print_txn) : rc;
+}
+
+/* The admin address of node `id` from GET /v1/cluster at admin ({"nodes":[{"id","admin"}]}),
+ * into out. Returns 0, or -1 when the listing has no admin address for it. */
+static int node_admin(const txn_args *a, const char *admin, int32_t id, char *out, size_t cap)
+{
+    cJSON *j = NULL;
+    if (admin_get(a, admin, "/v1/cluster", "reading the cluster's nodes", &j) != 0)
+        return -1;
+    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(j, "nodes"), *n;
+    int rc = -1;
+    cJSON_ArrayForEach(n, nodes)
+    {
+        double nid;
+        const char *ad = jstr(n, "admin");
+        if (jnum(n, "id", &nid) && (int32_t)nid == id && strcmp(ad, "-") != 0) {
+            snprintf(out, cap, "%s", ad);
+            rc = 0;
+        }
+    }
+    cJSON_Delete(j);
     if (rc != 0)
-        return rc;
-    if (r.status != 200) {
-        rc = report_error(cmd, id, &r);
-    } else if (a->json) {
-        fputs(r.body, stdout);
-    } else {
-        cJSON *j = parse_ok(cmd, &r);
-        if (j)
-            print_txn(j);
-        rc = j ? 0 : 1;
-        cJSON_Delete(j);
-    }
-    free(r.raw);
+        fprintf(stderr, "%s: node %d has no admin listener in /v1/cluster\n", a->cmd, (int)id);
     return rc;
+}
+
+/* The admin listener to send an abort to: --admin when given; otherwise the coordinator's,
+ * found with FindCoordinator and the node list of the default admin listener. */
+static int abort_target(const txn_args *a, const char *id, char *out, size_t cap)
+{
+    if (a->admin) {
+        snprintf(out, cap, "%s", a->admin);
+        return 0;
+    }
+    cli_client cl;
+    cJSON *j = NULL;
+    int32_t coord = -1;
+    int rc = open_kafka(a, &cl);
+    if (rc == 0)
+        rc = cli_txn_kafka_describe(&cl, id, &j, &coord);
+    cli_client_close(&cl);
+    cJSON_Delete(j);
+    if (rc != 0)
+        return -1;
+    return node_admin(a, cli_admin_address(NULL), coord, out, cap);
+}
+
+static void print_abort(const cJSON *j)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "transaction");
+    char pid[32], epoch[16];
+    bool pending = cJSON_GetObjectItemCaseSensitive(t, "next_state") != NULL;
+    fmt_int(t, "producer_id", pid, sizeof(pid));
+    fmt_int(t, pending ? "next_producer_epoch" : "producer_epoch", epoch, sizeof(epoch));
+    const char *id = jstr(t, "transactional_id");
+    if (t)
+        printf("abort of %s started: %s, then CompleteAbort once the markers are written; "
+               "producer id %s fenced (epoch %s)\n",
+               id, jstr(t, pending ? "next_state" : "state"), pid, epoch);
+    else
+        printf("abort started\n");
 }
 
 static int cmd_abort(const txn_args *a, const char *id)
 {
-    const char *cmd = "brook txn abort";
+    char admin[320];
+    if (abort_target(a, id, admin, sizeof(admin)) != 0)
+        return 1;
     char *path = txn_path(id, "/abort");
     if (!path) {
-        fprintf(stderr, "%s: out of memory\n", cmd);
+        fprintf(stderr, "%s: out of memory\n", a->cmd);
         return 1;
     }
-    http_reply r;
-    int rc = http_call(cmd, a, "POST", path, &r) == 0 ? 0 : 1;
+    cli_http_reply r;
+    int rc = cli_http_call(a->cmd, admin, a->timeout_ms, "POST", path, &r) == 0 ? 0 : 1;
     free(path);
     if (rc != 0)
         return rc;
+    cJSON *j = NULL;
     if (r.status != 200) {
         char what[300];
         snprintf(what, sizeof(what), "cannot abort %s", id);
-        rc = report_error(cmd, what, &r);
-    } else if (a->json) {
-        fputs(r.body, stdout);
+        rc = report_error(a->cmd, what, &r);
+    } else if ((j = parse_ok(a->cmd, &r)) != NULL) {
+        rc = emit(a, j, print_abort);
     } else {
-        cJSON *j = parse_ok(cmd, &r);
-        const cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, "transaction") : NULL;
-        char pid[32], epoch[16];
-        bool pending = cJSON_GetObjectItemCaseSensitive(t, "next_state") != NULL;
-        fmt_int(t, "producer_id", pid, sizeof(pid));
-        fmt_int(t, pending ? "next_producer_epoch" : "producer_epoch", epoch, sizeof(epoch));
-        if (t)
-            printf("abort of %s started: %s, then CompleteAbort once the markers are written; "
-                   "producer id %s fenced (epoch %s)\n",
-                   id, jstr(t, pending ? "next_state" : "state"), pid, epoch);
-        else if (j)
-            printf("abort of %s started\n", id);
-        rc = j ? 0 : 1;
-        cJSON_Delete(j);
+        rc = 1;
     }
-    free(r.raw);
+    cli_http_reply_free(&r);
     return rc;
 }
 
@@ -600,13 +461,24 @@ static int cmd_abort(const txn_args *a, const char *id)
 void cli_txn_usage(FILE *out)
 {
     fprintf(out,
-            "brook txn list [flags]          every transactional id: state, producer, age\n"
+            "brook txn list [flags]          every transaction of the cluster: state, producer, "
+            "age\n"
             "brook txn describe ID [flags]   one transaction with its participants\n"
             "brook txn abort ID [flags]      abort an Ongoing transaction (fences its producer)\n"
             "  flags:\n"
-            "    --admin HOST:PORT          brookd's admin listener (default 127.0.0.1:9644)\n"
-            "    --timeout-ms N             give up after N ms (default 10000)\n"
-            "    --json                     print the broker's JSON instead of a table\n");
+            "    --bootstrap HOST:PORT      any broker (default $BROOK_BOOTSTRAP, else "
+            "127.0.0.1:9092):\n"
+            "                               list and describe use the Kafka admin APIs "
+            "(ListTransactions,\n"
+            "                               DescribeTransactions), abort finds the coordinator\n"
+            "    --admin HOST:PORT          use this admin listener's HTTP API instead (abort "
+            "needs one:\n"
+            "                               default: the coordinator's, listed by "
+            "$BROOK_ADMIN or 127.0.0.1:9644)\n"
+            "    --timeout-ms N             give up on each request after N ms (default 10000)\n"
+            "    --json                     print JSON instead of a table\n"
+            "  list filters: --state STATE  --producer-id N  --min-age-ms N (running at least "
+            "that long)\n");
 }
 
 int cli_txn_main(int argc, char **argv)
@@ -627,16 +499,24 @@ int cli_txn_main(int argc, char **argv)
         cli_txn_usage(stdout);
         return 0;
     }
-    txn_args a = {.admin = "127.0.0.1:9644", .timeout_ms = 10000, .json = false};
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "brook txn %s", sub);
+    txn_args a = {.cmd = cmd, .timeout_ms = CLI_TIMEOUT_DEFAULT_MS, .producer_id = -1,
+                  .min_age_ms = -1};
+    static const char *const states[] = {"Empty", "Ongoing", "PrepareCommit", "PrepareAbort",
+                                         "CompleteCommit", "CompleteAbort", "Dead",
+                                         "PrepareEpochFence", NULL};
     const struct cli_opt opts[] = {
+        {"bootstrap", CLI_OPT_STR, &a.bootstrap, 0, 0, NULL, NULL, "broker HOST:PORT"},
         {"admin", CLI_OPT_STR, &a.admin, 0, 0, NULL, NULL, "brookd's admin HOST:PORT"},
-        {"timeout-ms", CLI_OPT_I64, &a.timeout_ms, 1, 3600000, NULL, NULL, "overall timeout"},
+        {"timeout-ms", CLI_OPT_I64, &a.timeout_ms, 1, 3600000, NULL, NULL, "request timeout"},
         {"json", CLI_OPT_BOOL, &a.json, 0, 0, NULL, NULL, "print JSON"},
+        {"state", CLI_OPT_ENUM, &a.state, 0, 0, states, NULL, "only this state"},
+        {"producer-id", CLI_OPT_I64, &a.producer_id, 0, INT64_MAX, NULL, NULL, "producer id"},
+        {"min-age-ms", CLI_OPT_I64, &a.min_age_ms, 0, INT64_MAX, NULL, NULL, "running longer"},
     };
     int npos = 0;
     const char *id = NULL;
-    char cmd[64];
-    snprintf(cmd, sizeof(cmd), "brook txn %s", sub);
     /* The id is the one positional argument (after "--" it may start with dashes). */
     int prc = cli_args_parse_pos(cmd, argc - 1, argv + 1, opts, sizeof(opts) / sizeof(opts[0]),
                                  &id, &npos);
