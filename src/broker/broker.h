@@ -217,6 +217,8 @@ void handle_create_partitions(req_ctx *c);
 void handle_delete_records(req_ctx *c);
 void handle_describe_configs(req_ctx *c);
 void handle_alter_configs(req_ctx *c);
+void handle_incremental_alter_configs(req_ctx *c); /* h_configs.c */
+void handle_describe_log_dirs(req_ctx *c);         /* h_configs.c */
 void handle_find_coordinator(req_ctx *c);
 void handle_init_producer_id(req_ctx *c);
 void handle_add_partitions_to_txn(req_ctx *c);

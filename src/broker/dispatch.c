@@ -23,6 +23,8 @@ static handler_fn handler_for(int16_t key)
     case API_DELETE_RECORDS: return handle_delete_records;
     case API_DESCRIBE_CONFIGS: return handle_describe_configs;
     case API_ALTER_CONFIGS: return handle_alter_configs;
+    case API_INCREMENTAL_ALTER_CONFIGS: return handle_incremental_alter_configs;
+    case API_DESCRIBE_LOG_DIRS: return handle_describe_log_dirs;
     case API_CREATE_PARTITIONS: return handle_create_partitions;
     case API_FIND_COORDINATOR: return handle_find_coordinator;
     case API_INIT_PRODUCER_ID: return handle_init_producer_id;

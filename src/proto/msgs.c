@@ -1008,6 +1008,123 @@ void alterconfigs_resp_encode(wr *w, int16_t v, const alterconfigs_req *q)
     wr_tags(w);
 }
 
+/* ---------------- IncrementalAlterConfigs ---------------- */
+
+static int incalter_configs_decode(rd *r, arena *a, incalter_res *res)
+{
+    /* name, op, value (and a tag buffer) at their smallest */
+    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 1 + 1 + 1 + 1 : 2 + 1 + 2, res->nconfigs,
+                        res->configs))
+        return -1;
+    for (int32_t k = 0; k < res->nconfigs && !r->err; k++) {
+        incalter_config *c = &res->configs[k];
+        c->name = rd_str(r);
+        c->op = rd_i8(r);
+        c->value = rd_str(r);
+        rd_tags(r);
+        if (c->name.len < 0)
+            return -1;
+    }
+    return r->err ? -1 : 0;
+}
+
+int incalter_req_decode(rd *r, int16_t v, arena *a, incalter_req *q)
+{
+    BROOK_UNUSED(v);
+    /* type, name, configs (and a tag buffer) at their smallest */
+    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 1 + 1 + 1 + 1 : 1 + 2 + 4, q->nresources,
+                        q->resources))
+        return -1;
+    for (int32_t i = 0; i < q->nresources && !r->err; i++) {
+        incalter_res *res = &q->resources[i];
+        memset(res, 0, sizeof(*res));
+        res->type = rd_i8(r);
+        res->name = rd_str(r);
+        if (res->name.len < 0 || incalter_configs_decode(r, a, res) != 0)
+            return -1;
+        rd_tags(r);
+    }
+    q->validate_only = rd_bool(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+void incalter_resp_encode(wr *w, int16_t v, const incalter_req *q)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0);
+    wr_array(w, q->nresources);
+    for (int32_t i = 0; i < q->nresources; i++) {
+        const incalter_res *res = &q->resources[i];
+        wr_i16(w, res->error_code);
+        wr_cstr(w, res->error_message);
+        wr_i8(w, res->type);
+        wr_str(w, res->name);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+/* ---------------- DescribeLogDirs ---------------- */
+
+int describelogdirs_req_decode(rd *r, int16_t v, arena *a, describelogdirs_req *q)
+{
+    BROOK_UNUSED(v);
+    /* name, partitions (and a tag buffer) at their smallest; null: every topic */
+    q->ntopics = rd_array(r, r->flex ? 1 + 1 + 1 : 2 + 4);
+    q->topics = ARENA_ARRAY(a, dlogdirs_topic, q->ntopics);
+    if (q->ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        dlogdirs_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        if (t->name.len < 0 || !RD_ARRAY_ALLOC(r, a, 4, t->nparts, t->parts))
+            return -1;
+        for (int32_t k = 0; k < t->nparts && !r->err; k++)
+            t->parts[k] = rd_i32(r);
+        rd_tags(r);
+    }
+    rd_tags(r);
+    return decode_done(r);
+}
+
+static void dlogdirs_topic_encode(wr *w, const dlogdirs_rtopic *t)
+{
+    wr_cstr(w, t->name);
+    wr_array(w, t->nparts);
+    for (int32_t k = 0; k < t->nparts; k++) {
+        const dlogdirs_part *p = &t->parts[k];
+        wr_i32(w, p->index);
+        wr_i64(w, p->size);
+        wr_i64(w, p->offset_lag);
+        wr_bool(w, p->is_future);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+void describelogdirs_resp_encode(wr *w, int16_t v, const describelogdirs_resp *m)
+{
+    wr_i32(w, 0);
+    if (v >= 3)
+        wr_i16(w, m->error_code);
+    wr_array(w, m->ndirs);
+    for (int32_t i = 0; i < m->ndirs; i++) {
+        const dlogdirs_dir *d = &m->dirs[i];
+        wr_i16(w, d->error_code);
+        wr_cstr(w, d->log_dir ? d->log_dir : "");
+        wr_array(w, d->ntopics);
+        for (int32_t k = 0; k < d->ntopics; k++)
+            dlogdirs_topic_encode(w, &d->topics[k]);
+        if (v >= 4) {
+            wr_i64(w, d->total_bytes);
+            wr_i64(w, d->usable_bytes);
+        }
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
 /* ---------------- FindCoordinator ---------------- */
 
 int findcoord_req_decode(rd *r, int16_t v, arena *a, findcoord_req *q)
@@ -1330,6 +1447,8 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         describetxns_req dt2;
         listtxns_req lt;
         describecluster_req dcl;
+        incalter_req ia;
+        describelogdirs_req dl;
     } u;
     switch (api_key) {
     case API_API_VERSIONS: return apiversions_req_decode(r, version, a, &u.av);
@@ -1356,6 +1475,8 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_DESCRIBE_TRANSACTIONS: return describetxns_req_decode(r, version, a, &u.dt2);
     case API_LIST_TRANSACTIONS: return listtxns_req_decode(r, version, a, &u.lt);
     case API_DESCRIBE_CLUSTER: return describecluster_req_decode(r, version, a, &u.dcl);
+    case API_INCREMENTAL_ALTER_CONFIGS: return incalter_req_decode(r, version, a, &u.ia);
+    case API_DESCRIBE_LOG_DIRS: return describelogdirs_req_decode(r, version, a, &u.dl);
     }
     int rc = group_msgs_decode_any(api_key, version, r, a);
     return rc == -2 ? -1 : rc;

@@ -381,6 +381,70 @@ typedef struct alterconfigs_req {
 int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q);
 void alterconfigs_resp_encode(wr *w, int16_t v, const alterconfigs_req *q);
 
+/* ---- IncrementalAlterConfigs (v0-v1, flexible from v1) ---- */
+enum config_op { CONFIG_OP_SET = 0, CONFIG_OP_DELETE = 1, CONFIG_OP_APPEND = 2,
+                 CONFIG_OP_SUBTRACT = 3 };
+typedef struct incalter_config {
+    kslice name;
+    int8_t op;    /* enum config_op; anything else is the handler's INVALID_REQUEST */
+    kslice value; /* nullable */
+} incalter_config;
+typedef struct incalter_res {
+    int8_t type;
+    kslice name;
+    int32_t nconfigs;
+    incalter_config *configs;
+    /* response */
+    int16_t error_code;
+    const char *error_message; /* NULL: null */
+} incalter_res;
+typedef struct incalter_req {
+    int32_t nresources;
+    incalter_res *resources;
+    bool validate_only;
+} incalter_req;
+/* Resource and config names may not be null (malformed); values may. */
+int incalter_req_decode(rd *r, int16_t v, arena *a, incalter_req *q);
+/* The response echoes each resource's type and name with its error. */
+void incalter_resp_encode(wr *w, int16_t v, const incalter_req *q);
+
+/* ---- DescribeLogDirs (v0-v4, flexible from v2) ---- */
+typedef struct dlogdirs_topic {
+    kslice name; /* never null */
+    int32_t nparts;
+    int32_t *parts;
+} dlogdirs_topic;
+typedef struct describelogdirs_req {
+    int32_t ntopics; /* -1: null, every topic */
+    dlogdirs_topic *topics;
+} describelogdirs_req;
+int describelogdirs_req_decode(rd *r, int16_t v, arena *a, describelogdirs_req *q);
+
+typedef struct dlogdirs_part {
+    int32_t index;
+    int64_t size;       /* bytes of its segments */
+    int64_t offset_lag;
+    bool is_future;
+} dlogdirs_part;
+typedef struct dlogdirs_rtopic {
+    const char *name;
+    int32_t nparts;
+    const dlogdirs_part *parts;
+} dlogdirs_rtopic;
+typedef struct dlogdirs_dir {
+    int16_t error_code;
+    const char *log_dir;
+    int32_t ntopics;
+    const dlogdirs_rtopic *topics;
+    int64_t total_bytes, usable_bytes; /* v4+; -1: unknown */
+} dlogdirs_dir;
+typedef struct describelogdirs_resp {
+    int16_t error_code; /* v3+ */
+    int32_t ndirs;
+    const dlogdirs_dir *dirs;
+} describelogdirs_resp;
+void describelogdirs_resp_encode(wr *w, int16_t v, const describelogdirs_resp *m);
+
 /* ---- FindCoordinator ---- */
 typedef struct findcoord_req {
     kslice key;

@@ -1,0 +1,398 @@
+/* h_configs.c - IncrementalAlterConfigs (KIP-339) and DescribeLogDirs.
+ *
+ * IncrementalAlterConfigs works out a topic's whole new override list from its current one
+ * and the operations (SET, DELETE back to the default, APPEND / SUBTRACT on list-type keys),
+ * then changes it through cluster_topic_set_configs, the path AlterConfigs takes: the
+ * registry on a single node, the topic znode in a cluster. Keys not named keep their
+ * values. Broker configs are static (the properties file), as AlterConfigs answers.
+ *
+ * DescribeLogDirs answers for this node's one log directory: every partition hosted here
+ * (every partition on a single node; in a cluster those whose replicas name this node),
+ * with the bytes of its segments. Nothing here keeps state past the request. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "base/assert.h"
+#include "broker/broker.h"
+#include "cluster/view.h"
+#include "proto/errors.h"
+#include "proto/msgs.h"
+
+static void finish(req_ctx *c)
+{
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+/* ---------------- IncrementalAlterConfigs ---------------- */
+
+/* A topic's override list while the operations apply; arena-allocated, room for every key
+ * Brook knows (only known keys get in). */
+typedef struct override_list {
+    int n;
+    char **keys, **values;
+} override_list;
+
+static bool known_topic_key(const char *name)
+{
+    size_t n;
+    const topic_key_info *keys = topic_config_keys(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Kafka's list-typed topic keys Brook knows: the ones APPEND and SUBTRACT apply to. */
+static bool list_topic_key(const char *name) { return strcmp(name, "cleanup.policy") == 0; }
+
+static int find_override(const override_list *l, const char *key)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->keys[i], key) == 0)
+            return i;
+    return -1;
+}
+
+static void set_override(override_list *l, char *key, char *value)
+{
+    int i = find_override(l, key);
+    if (i < 0) {
+        i = l->n++;
+        l->keys[i] = key;
+    }
+    l->values[i] = value;
+}
+
+static void delete_override(override_list *l, const char *key)
+{
+    int i = find_override(l, key);
+    if (i < 0)
+        return;
+    l->n--;
+    l->keys[i] = l->keys[l->n];
+    l->values[i] = l->values[l->n];
+}
+
+/* Whether the comma-separated list has the element e (len bytes). */
+static bool list_has(const char *list, const char *e, size_t len)
+{
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && memcmp(p, e, len) == 0)
+            return true;
+        p = end ? end + 1 : p + n;
+    }
+    return false;
+}
+
+/* Adds the element p (n bytes) to the comma-separated list out (NUL-terminated, *len
+ * bytes, room checked by the caller). */
+static void list_push(char *out, size_t *len, const char *p, size_t n)
+{
+    if (*len > 0)
+        out[(*len)++] = ',';
+    memcpy(out + *len, p, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
+/* APPEND: the elements of cur, then those of ops not already there; SUBTRACT: the elements
+ * of cur not in ops. A new comma-separated list in a; NULL when out of memory. */
+static char *list_combine(arena *a, const char *cur, const char *ops, bool append)
+{
+    char *out = arena_alloc(a, strlen(cur) + strlen(ops) + 2);
+    if (!out)
+        return NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    for (int pass = 0; pass < (append ? 2 : 1); pass++) {
+        for (const char *p = pass == 0 ? cur : ops; *p;) {
+            const char *end = strchr(p, ',');
+            size_t n = end ? (size_t)(end - p) : strlen(p);
+            bool keep = n > 0 && !list_has(out, p, n) && (append || !list_has(ops, p, n));
+            if (keep)
+                list_push(out, &len, p, n);
+            p = end ? end + 1 : p + n;
+        }
+    }
+    return out;
+}
+
+/* The current value of key for the topic: its override, else the broker default. */
+static const char *current_value(req_ctx *c, const override_list *l, const char *key)
+{
+    int i = find_override(l, key);
+    if (i >= 0)
+        return l->values[i];
+    char buf[64];
+    topic_config_default_value(&c->b->tdefaults, key, buf, sizeof(buf));
+    return arena_strndup(&c->nr->arena, buf, strlen(buf));
+}
+
+/* Applies one operation to l. Returns KERR_NONE, or an error with *msg (arena or static). */
+static int16_t apply_op(req_ctx *c, override_list *l, const incalter_config *op,
+                        const char **msg)
+{
+    arena *a = &c->nr->arena;
+    char *key = arena_strndup(a, op->name.p, (size_t)op->name.len);
+    char *value = op->value.len >= 0 ? arena_strndup(a, op->value.p, (size_t)op->value.len)
+                                     : NULL;
+    if (!key || (op->value.len >= 0 && !value))
+        return KERR_UNKNOWN_SERVER_ERROR;
+    char err[300];
+    if (!known_topic_key(key)) {
+        snprintf(err, sizeof(err), "unknown topic config '%s'", key);
+        *msg = arena_strndup(a, err, strlen(err));
+        return KERR_INVALID_CONFIG;
+    }
+    if (op->op == CONFIG_OP_DELETE) {
+        delete_override(l, key);
+        return KERR_NONE;
+    }
+    if (!value) {
+        snprintf(err, sizeof(err), "topic config '%s': null value", key);
+        *msg = arena_strndup(a, err, strlen(err));
+        return KERR_INVALID_CONFIG;
+    }
+    if (op->op == CONFIG_OP_SET) {
+        set_override(l, key, value);
+        return KERR_NONE;
+    }
+    if (!list_topic_key(key)) {
+        snprintf(err, sizeof(err), "topic config '%s' is not a list: APPEND and SUBTRACT "
+                 "do not apply", key);
+        *msg = arena_strndup(a, err, strlen(err));
+        return KERR_INVALID_CONFIG;
+    }
+    char *v = list_combine(a, current_value(c, l, key), value, op->op == CONFIG_OP_APPEND);
+    if (!v)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    set_override(l, key, v);
+    return KERR_NONE;
+}
+
+/* Refuses an operation code outside SET..SUBTRACT and a key named twice, as Kafka does,
+ * before anything applies. */
+static int16_t check_ops(const incalter_res *res, const char **msg)
+{
+    for (int32_t i = 0; i < res->nconfigs; i++) {
+        const incalter_config *op = &res->configs[i];
+        if (op->op < CONFIG_OP_SET || op->op > CONFIG_OP_SUBTRACT) {
+            *msg = "unknown config operation";
+            return KERR_INVALID_REQUEST;
+        }
+        for (int32_t k = 0; k < i; k++)
+            if (res->configs[k].name.len == op->name.len &&
+                memcmp(res->configs[k].name.p, op->name.p, (size_t)op->name.len) == 0) {
+                *msg = "a config is named more than once";
+                return KERR_INVALID_REQUEST;
+            }
+    }
+    return KERR_NONE;
+}
+
+static void alter_topic(req_ctx *c, incalter_res *res, bool validate_only)
+{
+    arena *a = &c->nr->arena;
+    topic *t = md_find(&c->b->md, res->name);
+    if (!t) {
+        res->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        res->error_message = "unknown topic";
+        return;
+    }
+    size_t nknown;
+    (void)topic_config_keys(&nknown);
+    size_t cap = nknown + (size_t)t->nconfigs + 1;
+    override_list l = {0, arena_alloc(a, sizeof(char *) * cap),
+                       arena_alloc(a, sizeof(char *) * cap)};
+    if (!l.keys || !l.values) {
+        res->error_code = KERR_UNKNOWN_SERVER_ERROR;
+        return;
+    }
+    for (int i = 0; i < t->nconfigs; i++)
+        set_override(&l, t->config_keys[i], t->config_values[i]);
+    for (int32_t i = 0; i < res->nconfigs; i++) {
+        res->error_code = apply_op(c, &l, &res->configs[i], &res->error_message);
+        if (res->error_code != KERR_NONE)
+            return;
+    }
+    const char *msg = NULL;
+    res->error_code = cluster_topic_set_configs(c->b, t, l.n, l.keys, l.values, validate_only,
+                                                &msg);
+    if (msg)
+        res->error_message = arena_strndup(a, msg, strlen(msg));
+}
+
+/* Broker configs are static: an unknown key is INVALID_CONFIG, a known one cannot change
+ * while the broker runs (Kafka's answer for a config that is not dynamic). */
+static void alter_broker(req_ctx *c, incalter_res *res)
+{
+    char self[16], err[300];
+    snprintf(self, sizeof(self), "%d", c->b->cfg.node_id);
+    if (res->name.len > 0 && !kslice_eq_cstr(res->name, self)) {
+        res->error_code = KERR_INVALID_REQUEST;
+        res->error_message = "not this broker's id";
+        return;
+    }
+    size_t ndefs;
+    const config_def *defs = broker_config_defs(&ndefs);
+    for (int32_t i = 0; i < res->nconfigs; i++) {
+        kslice name = res->configs[i].name;
+        bool known = false;
+        for (size_t k = 0; k < ndefs && !known; k++)
+            known = kslice_eq_cstr(name, defs[k].name);
+        snprintf(err, sizeof(err), known ? "broker config '%.*s' is static: set it in the "
+                                           "properties file and restart"
+                                         : "unknown broker config '%.*s'",
+                 (int)name.len, (const char *)name.p);
+        res->error_code = known ? KERR_INVALID_REQUEST : KERR_INVALID_CONFIG;
+        res->error_message = arena_strndup(&c->nr->arena, err, strlen(err));
+        return;
+    }
+}
+
+void handle_incremental_alter_configs(req_ctx *c)
+{
+    incalter_req q;
+    if (incalter_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "IncrementalAlterConfigs");
+        return;
+    }
+    /* A topic another node just created may not be in our view yet; refreshing may
+     * change the local registry, so it happens before any topic is looked up. */
+    for (int32_t i = 0; i < q.nresources; i++)
+        if (q.resources[i].type == CONFIG_RESOURCE_TOPIC)
+            cluster_refresh_if_unknown(c->b, q.resources[i].name, -1);
+    for (int32_t i = 0; i < q.nresources; i++) {
+        incalter_res *res = &q.resources[i];
+        if (res->type != CONFIG_RESOURCE_TOPIC && res->type != CONFIG_RESOURCE_BROKER) {
+            res->error_code = KERR_INVALID_REQUEST;
+            res->error_message = "unsupported resource type";
+        } else if ((res->error_code = check_ops(res, &res->error_message)) != KERR_NONE) {
+            continue;
+        } else if (res->type == CONFIG_RESOURCE_TOPIC) {
+            alter_topic(c, res, q.validate_only);
+        } else {
+            alter_broker(c, res);
+        }
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    incalter_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    finish(c);
+}
+
+/* ---------------- DescribeLogDirs ---------------- */
+
+/* Does this node hold a replica of the partition? Every one on a single node. */
+static bool hosted_here(const broker *b, const topic *t, int32_t index)
+{
+    if (!b->clustered)
+        return true;
+    if (!b->view)
+        return false;
+    const cv_topic *vt = cv_topic_find(b->view, t->name, strlen(t->name));
+    if (!vt || index >= vt->nparts)
+        return false;
+    const cv_part *p = &vt->parts[index];
+    for (int32_t i = 0; i < p->nreplicas; i++)
+        if (p->replicas[i] == b->cfg.node_id)
+            return true;
+    return false;
+}
+
+static bool part_wanted(const dlogdirs_topic *want, int32_t index)
+{
+    if (!want)
+        return true;
+    for (int32_t i = 0; i < want->nparts; i++)
+        if (want->parts[i] == index)
+            return true;
+    return false;
+}
+
+/* Fills out with the hosted partitions of t (those of want when not NULL). Returns 0, or
+ * -1 when the arena is spent. */
+static int describe_topic_dirs(req_ctx *c, topic *t, const dlogdirs_topic *want,
+                               dlogdirs_rtopic *out)
+{
+    dlogdirs_part *parts = t->npartitions > 0
+                               ? arena_alloc(&c->nr->arena,
+                                             sizeof(dlogdirs_part) * (size_t)t->npartitions)
+                               : NULL;
+    if (t->npartitions > 0 && !parts)
+        return -1;
+    out->name = t->name;
+    out->nparts = 0;
+    out->parts = parts;
+    for (int32_t i = 0; i < t->npartitions; i++) {
+        if (!part_wanted(want, i) || !hosted_here(c->b, t, i) || !t->parts[i])
+            continue;
+        BROOK_ASSERT(t->parts[i]->log);
+        dlogdirs_part *p = &parts[out->nparts++];
+        p->index = i;
+        p->size = (int64_t)log_size_bytes(t->parts[i]->log);
+        p->offset_lag = 0;
+        p->is_future = false;
+    }
+    return 0;
+}
+
+/* The topics to describe: the ones asked for that exist here (each once), or all. */
+static int describe_dir_topics(req_ctx *c, const describelogdirs_req *q, dlogdirs_dir *d)
+{
+    size_t n = q->ntopics >= 0 ? (size_t)q->ntopics : md_count(&c->b->md);
+    dlogdirs_rtopic *topics = n ? arena_alloc(&c->nr->arena, sizeof(*topics) * n) : NULL;
+    if (n && !topics)
+        return -1;
+    d->topics = topics;
+    d->ntopics = 0;
+    if (q->ntopics < 0) {
+        for (topic *t = c->b->md.topics; t; t = t->hh.next)
+            if (describe_topic_dirs(c, t, NULL, &topics[d->ntopics++]) != 0)
+                return -1;
+        return 0;
+    }
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        topic *t = md_find(&c->b->md, q->topics[i].name);
+        bool dup = false;
+        for (int32_t k = 0; k < d->ntopics && t; k++)
+            dup |= strcmp(topics[k].name, t->name) == 0;
+        if (!t || dup)
+            continue;
+        if (describe_topic_dirs(c, t, &q->topics[i], &topics[d->ntopics++]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void handle_describe_log_dirs(req_ctx *c)
+{
+    arena *a = &c->nr->arena;
+    describelogdirs_req q;
+    if (describelogdirs_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "DescribeLogDirs");
+        return;
+    }
+    dlogdirs_dir dir = {.total_bytes = -1, .usable_bytes = -1};
+    describelogdirs_resp m = {KERR_NONE, 1, &dir};
+    char abs[PATH_MAX];
+    const char *path = realpath(c->b->cfg.data_dir, abs) ? abs : c->b->cfg.data_dir;
+    dir.log_dir = arena_strndup(a, path, strlen(path));
+    struct statvfs sv;
+    if (statvfs(c->b->cfg.data_dir, &sv) == 0) {
+        dir.total_bytes = (int64_t)sv.f_blocks * (int64_t)sv.f_frsize;
+        dir.usable_bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+    }
+    if (!dir.log_dir || describe_dir_topics(c, &q, &dir) != 0) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    describelogdirs_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
