@@ -280,6 +280,13 @@ static int emit(const txn_args *a, cJSON *j, void (*print)(const cJSON *))
     return 0;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Whether an admin API entry passes list's filters (the Kafka path filters at the broker). */
 static bool passes(const txn_args *a, const cJSON *t)
 {
@@ -288,7 +295,9 @@ static bool passes(const txn_args *a, const cJSON *t)
         return false;
     if (a->producer_id >= 0 && (!jnum(t, "producer_id", &v) || (int64_t)v != a->producer_id))
         return false;
-    if (a->min_age_ms >= 0 && (!jnum(t, "age_ms", &v) || (int64_t)v < a->min_age_ms))
+    /* KIP-994's DurationFilter: started more than N ms ago, whatever the state. */
+    if (a->min_age_ms >= 0 && (!jnum(t, "start_ms", &v) || v <= 0 ||
+                               wall_ms() - (int64_t)v <= a->min_age_ms))
         return false;
     return true;
 }
@@ -477,8 +486,9 @@ void cli_txn_usage(FILE *out)
             "$BROOK_ADMIN or 127.0.0.1:9644)\n"
             "    --timeout-ms N             give up on each request after N ms (default 10000)\n"
             "    --json                     print JSON instead of a table\n"
-            "  list filters: --state STATE  --producer-id N  --min-age-ms N (running at least "
-            "that long)\n");
+            "  list filters: --state STATE  --producer-id N  --min-age-ms N (started more than "
+            "N ms ago,\n"
+            "                KIP-994's duration filter)\n");
 }
 
 int cli_txn_main(int argc, char **argv)
@@ -513,7 +523,7 @@ int cli_txn_main(int argc, char **argv)
         {"json", CLI_OPT_BOOL, &a.json, 0, 0, NULL, NULL, "print JSON"},
         {"state", CLI_OPT_ENUM, &a.state, 0, 0, states, NULL, "only this state"},
         {"producer-id", CLI_OPT_I64, &a.producer_id, 0, INT64_MAX, NULL, NULL, "producer id"},
-        {"min-age-ms", CLI_OPT_I64, &a.min_age_ms, 0, INT64_MAX, NULL, NULL, "running longer"},
+        {"min-age-ms", CLI_OPT_I64, &a.min_age_ms, 0, INT64_MAX, NULL, NULL, "started before"},
     };
     int npos = 0;
     const char *id = NULL;
