@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
@@ -63,6 +64,19 @@ static int set_value(const char *cmd, const struct cli_opt *o, const char *value
             fprintf(stderr, " %s", *c);
         fputc('\n', stderr);
         return -1;
+    case CLI_OPT_LIST: {
+        struct cli_list *l = o->dst;
+        if (*value == '\0') {
+            fprintf(stderr, "%s: --%s needs a non-empty value\n", cmd, o->name);
+            return -1;
+        }
+        if (l->n >= CLI_LIST_MAX) {
+            fprintf(stderr, "%s: --%s given more than %d times\n", cmd, o->name, CLI_LIST_MAX);
+            return -1;
+        }
+        l->items[l->n++] = value;
+        return 0;
+    }
     case CLI_OPT_BOOL:
         break;
     }
@@ -118,7 +132,10 @@ void cli_args_usage(FILE *out, const struct cli_opt *opts, size_t n_opts)
     for (size_t i = 0; i < n_opts; i++) {
         const struct cli_opt *o = &opts[i];
         char left[64];
-        const char *meta = o->kind == CLI_OPT_I64 ? " N" : o->kind == CLI_OPT_BOOL ? "" : " VALUE";
+        const char *meta = o->kind == CLI_OPT_I64    ? " N"
+                           : o->kind == CLI_OPT_BOOL ? ""
+                           : o->kind == CLI_OPT_LIST ? " VALUE..."
+                                                     : " VALUE";
         if (o->kind == CLI_OPT_ENUM) {
             char choices[48] = "";
             size_t used = 0;
@@ -170,4 +187,83 @@ int cli_args_parse_pos(const char *cmd, int argc, char **argv, const struct cli_
     *last_pos_out = last;
     *npos_out = npos;
     return rc;
+}
+
+/* Reads exactly n digits at *p (advancing it) into *out. Returns 0 or -1. */
+static int read_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+/* The zone suffix of an ISO-8601 time: "", "Z" or "+HH:MM"/"-HH:MM"/"+HHMM". Returns 0 with
+ * the offset east of UTC in *east_s, or -1. */
+static int parse_zone(const char *p, int64_t *east_s)
+{
+    *east_s = 0;
+    if (*p == '\0' || (p[0] == 'Z' && p[1] == '\0'))
+        return 0;
+    if (*p != '+' && *p != '-')
+        return -1;
+    int sign = *p == '-' ? -1 : 1, hh = 0, mm = 0;
+    p++;
+    if (read_digits(&p, 2, &hh) != 0)
+        return -1;
+    if (*p == ':')
+        p++;
+    if (read_digits(&p, 2, &mm) != 0 || *p != '\0' || hh > 23 || mm > 59)
+        return -1;
+    *east_s = sign * (int64_t)(hh * 3600 + mm * 60);
+    return 0;
+}
+
+int cli_parse_time_ms(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    if (cli_parse_i64(s, 0, INT64_MAX, out) == 0)
+        return 0;
+    const char *p = s;
+    int y, mo, d, h, mi, sec = 0, ms = 0;
+    if (read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' ||
+        read_digits(&p, 2, &d) || (*p != 'T' && *p != ' '))
+        return -1;
+    p++;
+    if (read_digits(&p, 2, &h) || *p++ != ':' || read_digits(&p, 2, &mi))
+        return -1;
+    if (*p == ':') {
+        p++;
+        if (read_digits(&p, 2, &sec))
+            return -1;
+        if (*p == '.') {
+            p++;
+            int digits = 0;
+            for (; *p >= '0' && *p <= '9'; p++, digits++)
+                if (digits < 3)
+                    ms = ms * 10 + (*p - '0');
+            if (digits == 0)
+                return -1;
+            for (; digits < 3; digits++)
+                ms *= 10;
+        }
+    }
+    int64_t east_s = 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+        parse_zone(p, &east_s) != 0)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = mi, .tm_sec = sec};
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || t < 0)
+        return -1;
+    *out = ((int64_t)t - east_s) * 1000 + ms;
+    return 0;
 }

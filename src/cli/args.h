@@ -18,6 +18,16 @@ enum cli_opt_kind {
     CLI_OPT_I64,  /* dst is `int64_t *`, checked against [min, max] */
     CLI_OPT_ENUM, /* dst is `const char **`, must be one of choices (NULL-terminated) */
     CLI_OPT_BOOL, /* dst is `bool *`, takes no value */
+    CLI_OPT_LIST, /* dst is `struct cli_list *`: repeatable, each value appended (borrows argv) */
+};
+
+/* Most values one repeatable flag takes (a fixed array: parsing never allocates). */
+#define CLI_LIST_MAX 64
+
+/* The values of a repeatable flag, in the order given. */
+struct cli_list {
+    const char *items[CLI_LIST_MAX];
+    int n;
 };
 
 struct cli_opt {
@@ -49,5 +59,10 @@ void cli_args_usage(FILE *out, const struct cli_opt *opts, size_t n_opts);
 /* Parses a whole decimal integer in [min, max]. Returns 0, or -1 if s has trailing garbage,
  * is empty, or is out of range. */
 int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Parses a point in time as milliseconds since the epoch: a whole number of milliseconds, or
+ * ISO-8601 "YYYY-MM-DDTHH:MM[:SS[.fff]]" (a space may stand for the T) followed by "Z",
+ * "+HH:MM", "-HH:MM" or nothing (UTC). Returns 0, or -1 when s is neither. */
+int cli_parse_time_ms(const char *s, int64_t *out);
 
 #endif
