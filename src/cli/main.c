@@ -13,6 +13,7 @@
 #include "cli/bench.h"
 #include "cli/bench_txn.h"
 #include "cli/cluster.h"
+#include "cli/completion.h"
 #include "cli/configs.h"
 #include "cli/consume.h"
 #include "cli/group.h"
@@ -46,6 +47,8 @@ static const struct cli_cmd {
     {"cluster", "up|down|status|placement   a local cluster; nodes and leaders",
      cli_cluster_main, cli_cluster_usage},
     {"bench", "produce|consume|txn   measure throughput and latency", bench_main, NULL},
+    {"completion", "bash   print the shell completion script", cli_completion_main,
+     cli_completion_usage},
 };
 #define N_CMDS (sizeof(CMDS) / sizeof(CMDS[0]))
 
@@ -54,8 +57,8 @@ static void usage(FILE *out, bool full)
     fprintf(out, "usage: brook <command> [flags]    (brook <command> --help for its flags)\n\n"
                  "commands:\n");
     for (size_t i = 0; i < N_CMDS; i++)
-        fprintf(out, "  %-9s %s\n", CMDS[i].name, CMDS[i].summary);
-    fprintf(out, "  %-9s %s\n  %-9s %s\n\n", "version", "print the version (also --version)",
+        fprintf(out, "  %-10s %s\n", CMDS[i].name, CMDS[i].summary);
+    fprintf(out, "  %-10s %s\n  %-10s %s\n\n", "version", "print the version (also --version)",
             "help", "show this text (help all: every command's flags)");
     fprintf(out, "Kafka commands take --bootstrap HOST:PORT (default $BROOK_BOOTSTRAP, else "
                  "127.0.0.1:9092).\n");
