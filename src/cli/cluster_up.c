@@ -567,6 +567,7 @@ static bool log_find_addr(const cu_proc *p, const char *prefix, char *out, size_
 /* Waits for every node's ready line. Returns 0, or -1 after printing which node failed. */
 static int nodes_wait(cu_cluster *c, int64_t deadline)
 {
+    int shown = -1;
     for (;;) {
         int ready = 0;
         for (int i = 0; i < c->n; i++) {
@@ -582,6 +583,9 @@ static int nodes_wait(cu_cluster *c, int64_t deadline)
                 return -1;
             }
         }
+        if (ready != shown) /* progress, on stderr so that stdout stays the summary */
+            fprintf(stderr, "brook cluster up: %d of %d nodes started\n", ready, c->n);
+        shown = ready;
         if (ready == c->n)
             return 0;
         if (now_ms() > deadline) {
@@ -630,6 +634,7 @@ static int metadata_wait(cu_cluster *c, int64_t deadline)
     int seen[CU_NODES_MAX];
     for (int i = 0; i < c->n; i++)
         seen[i] = -1;
+    int shown = -1;
     for (;;) {
         int done = 0;
         for (int i = 0; i < c->n; i++) {
@@ -637,6 +642,10 @@ static int metadata_wait(cu_cluster *c, int64_t deadline)
                 seen[i] = node_broker_count(c->nodes[i].addr, 1000);
             done += seen[i] == c->n;
         }
+        if (done != shown)
+            fprintf(stderr, "brook cluster up: %d of %d nodes see the whole cluster\n", done,
+                    c->n);
+        shown = done;
         if (done == c->n)
             return 0;
         if (now_ms() > deadline) {

@@ -169,6 +169,9 @@ def check_three(ck, tmp, left):
     rc, out, err = brook(["up", "--nodes", str(NODES), "--dir", d, "--timeout-ms", "90000"])
     print(f"  up --nodes {NODES}: {time.monotonic() - t:.2f}s\n{out}{err}", flush=True)
     ck.eq(rc, 0, "up --nodes 3")
+    ck(f"{NODES} of {NODES} nodes started" in err and
+       f"{NODES} of {NODES} nodes see the whole cluster" in err,
+       f"up shows its progress on stderr: {err!r}")
     boot, admins = parse_up(out)
     ck.eq(len(boot), NODES, f"bootstrap lists {NODES} nodes")
     ck.eq(len(admins), NODES, f"{NODES} admin URLs")
