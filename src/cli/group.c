@@ -1,5 +1,6 @@
 /*
- * group.c - `brook group list|describe|delete` over the Kafka Admin API; see group.h.
+ * group.c - `brook group list|describe|delete|reset-offsets` over the Kafka Admin API; see
+ * group.h.
  *
  * One producer-type handle serves every call (admin requests need no consumer). A first
  * metadata round trip checks that the broker answers, so an unreachable address is one
@@ -11,6 +12,10 @@
  * (rd_kafka_list_groups) is used instead and consumer assignments are decoded here.
  * The lag of a partition is its high watermark (what a read_uncommitted consumer can reach,
  * as Kafka's tools report it) minus the committed offset, never below 0.
+ * reset-offsets refuses a group with members (as Kafka's tool does: their commits would undo
+ * the reset), plans new offsets clamped to each partition's watermarks, and commits them
+ * only with --execute (AlterConsumerGroupOffsets, which the broker also refuses for a
+ * non-member of an active group).
  */
 #include "cli/group.h"
 
@@ -24,6 +29,7 @@
 #include "cli/args.h"
 #include "cli/client.h"
 #include "cli/kafka.h"
+#include "cli/table.h"
 
 /* Widest a table column grows before its values overflow it (they are never cut). */
 #define GRP_COL_MAX 48
@@ -891,6 +897,405 @@ out:
     return rc;
 }
 
+/* ---------------- reset-offsets ---------------- */
+
+typedef struct rst_args {
+    struct cli_list topics; /* T or T:P,P */
+    bool all_topics, to_earliest, to_latest, dry_run, execute;
+    bool to_offset_seen, shift_seen;
+    int64_t to_offset, shift_by;
+    const char *to_datetime;
+} rst_args;
+
+/* One partition of the plan. The topic is owned. */
+typedef struct rst_row {
+    char *topic;
+    int32_t partition;
+    int64_t current; /* committed, -1: none */
+    int64_t target;  /* the new offset */
+} rst_row;
+
+typedef struct rst_plan {
+    rst_row *rows;
+    size_t n, cap;
+} rst_plan;
+
+static void plan_free(rst_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->rows[i].topic);
+    free(p->rows);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Appends topic/partition with no target yet. Returns 0, or 1 after printing. */
+static int plan_add(rst_plan *p, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->rows[i].partition == partition && strcmp(p->rows[i].topic, topic) == 0)
+            return 0;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        rst_row *rows = realloc(p->rows, cap * sizeof(*rows));
+        if (!rows)
+            goto oom;
+        p->rows = rows;
+        p->cap = cap;
+    }
+    char *t = strdup(topic);
+    if (!t)
+        goto oom;
+    p->rows[p->n++] = (rst_row){t, partition, -1, -1};
+    return 0;
+oom:
+    fprintf(stderr, "brook group reset-offsets: out of memory\n");
+    return 1;
+}
+
+/* Adds the partitions one --topic names: "T" (all of T's) or "T:P,P". Returns 0, 1 after
+ * printing a failure (no such topic or partition) or 2 after printing a usage error. */
+static int plan_add_spec(cli_client *cl, rst_plan *p, const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    char topic[256];
+    size_t tl = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (tl == 0 || tl >= sizeof(topic) || (colon && colon[1] == '\0')) {
+        fprintf(stderr, "%s: --topic '%s': expected TOPIC or TOPIC:P,P\n", cl->cmd, spec);
+        return 2;
+    }
+    memcpy(topic, spec, tl);
+    topic[tl] = '\0';
+    int nparts = cli_kafka_topic_partitions(cl->rk, topic);
+    if (nparts < 0)
+        return 1;
+    if (nparts == 0) {
+        fprintf(stderr, "%s: topic %s does not exist (UNKNOWN_TOPIC_OR_PART)\n", cl->cmd, topic);
+        return 1;
+    }
+    for (int i = 0; !colon && i < nparts; i++)
+        if (plan_add(p, topic, i) != 0)
+            return 1;
+    for (const char *s = colon ? colon + 1 : NULL; s && *s;) {
+        char num[16];
+        size_t len = strcspn(s, ",");
+        int64_t part = -1;
+        if (len == 0 || len >= sizeof(num)) {
+            fprintf(stderr, "%s: --topic '%s': bad partition list\n", cl->cmd, spec);
+            return 2;
+        }
+        memcpy(num, s, len);
+        num[len] = '\0';
+        if (cli_parse_i64(num, 0, INT32_MAX, &part) != 0) {
+            fprintf(stderr, "%s: --topic '%s': '%s' is not a partition\n", cl->cmd, spec, num);
+            return 2;
+        }
+        if (part >= nparts) {
+            fprintf(stderr, "%s: topic %s has %d partitions; there is no partition %" PRId64
+                    " (UNKNOWN_TOPIC_OR_PART)\n", cl->cmd, topic, nparts, part);
+            return 1;
+        }
+        if (plan_add(p, topic, (int32_t)part) != 0)
+            return 1;
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    return 0;
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Resolves --to-datetime for every row by ListOffsets by time; a partition with no record at
+ * or after the time goes to its end (hi of the row's watermarks in his[]). Returns 0 or 1. */
+static int plan_by_time(cli_client *cl, rst_plan *p, int64_t ts_ms, const int64_t *his)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)p->n);
+    for (size_t i = 0; i < p->n; i++)
+        rd_kafka_topic_partition_list_add(l, p->rows[i].topic, p->rows[i].partition)->offset =
+            ts_ms;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(cl->rk, l, (int)cl->timeout_ms);
+    int rc = 0;
+    for (size_t i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < p->n && rc == 0; i++) {
+        const rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(l, p->rows[i].topic, p->rows[i].partition);
+        if (!tp || tp->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fprintf(stderr, "%s: offset by time of %s-%d: %s\n", cl->cmd, p->rows[i].topic,
+                    (int)p->rows[i].partition, tp ? rd_kafka_err2name(tp->err) : "no answer");
+            rc = 1;
+        } else {
+            p->rows[i].target = tp->offset >= 0 ? tp->offset : his[i];
+        }
+    }
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        char why[768];
+        cli_client_explain(cl, e, why, sizeof(why));
+        fprintf(stderr, "%s: offsets by time: %s\n", cl->cmd, why);
+        rc = 1;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+/* Sets every row's target from the chosen --to-* / --shift-by, clamped to the partition's
+ * [low, high] watermarks. Returns 0 or 1 after printing. */
+static int plan_targets(cli_client *cl, rst_plan *p, const rst_args *ra)
+{
+    int64_t *his = calloc(p->n ? p->n : 1, sizeof(*his));
+    if (!his) {
+        fprintf(stderr, "%s: out of memory\n", cl->cmd);
+        return 1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < p->n && rc == 0; i++) {
+        rst_row *r = &p->rows[i];
+        int64_t lo = -1, hi = -1;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(cl->rk, r->topic, r->partition,
+                                                                 &lo, &hi, (int)cl->timeout_ms);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            char why[768];
+            cli_client_explain(cl, e, why, sizeof(why));
+            fprintf(stderr, "%s: watermarks of %s-%d: %s\n", cl->cmd, r->topic,
+                    (int)r->partition, why);
+            rc = 1;
+            break;
+        }
+        his[i] = hi;
+        if (ra->to_earliest) {
+            r->target = lo;
+        } else if (ra->to_latest) {
+            r->target = hi;
+        } else if (ra->to_offset_seen) {
+            r->target = clamp64(ra->to_offset, lo, hi);
+        } else if (ra->shift_seen) {
+            if (r->current < 0) {
+                fprintf(stderr, "%s: cannot shift %s-%d: the group has no committed offset "
+                        "there\n", cl->cmd, r->topic, (int)r->partition);
+                rc = 1;
+            }
+            r->target = clamp64(r->current + ra->shift_by, lo, hi);
+        }
+    }
+    int64_t ts = 0;
+    if (rc == 0 && ra->to_datetime && cli_parse_time_ms(ra->to_datetime, &ts) == 0)
+        rc = plan_by_time(cl, p, ts, his);
+    free(his);
+    return rc;
+}
+
+/* Refuses a group with members: Kafka resets offsets of an Empty (or unknown) group only.
+ * Returns 0 when the group may be reset, or 1 after printing. */
+static int check_inactive(cli_client *cl, const char *id)
+{
+    grp_info *g = describe_infos(cl, &id, 1);
+    if (!g)
+        return 1;
+    int rc = 0;
+    if (g->not_found) {
+        rc = 0;
+    } else if (g->error || !g->state) {
+        fprintf(stderr, "%s: cannot describe '%s': %s\n", cl->cmd, id,
+                g->error ? g->error : "out of memory");
+        rc = 1;
+    } else if (g->nmembers > 0 || (strcmp(g->state, "Empty") != 0 &&
+                                   strcmp(g->state, "Dead") != 0)) {
+        fprintf(stderr, "%s: group %s is active (state %s, %d members): stop its consumers "
+                "first\n", cl->cmd, id, g->state, g->nmembers);
+        rc = 1;
+    }
+    infos_free(g, 1);
+    return rc;
+}
+
+/* Builds the plan's rows and their committed offsets. Returns 0, 1 or 2 after printing. */
+static int plan_build(cli_client *cl, const char *id, const rst_args *ra, rst_plan *p)
+{
+    rd_kafka_event_t *oev = NULL;
+    const rd_kafka_topic_partition_list_t *committed = NULL;
+    if (fetch_offsets(cl, id, &oev, &committed) != 0)
+        return 1;
+    int rc = 0;
+    for (int i = 0; ra->all_topics && committed && i < committed->cnt && rc == 0; i++)
+        if (committed->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            committed->elems[i].offset >= 0)
+            rc = plan_add(p, committed->elems[i].topic, committed->elems[i].partition);
+    for (int i = 0; i < ra->topics.n && rc == 0; i++)
+        rc = plan_add_spec(cl, p, ra->topics.items[i]);
+    if (rc == 0 && p->n == 0) {
+        fprintf(stderr, "%s: group %s has no committed offsets; name topics with --topic\n",
+                cl->cmd, id);
+        rc = 1;
+    }
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        const rd_kafka_topic_partition_t *c =
+            committed ? rd_kafka_topic_partition_list_find(
+                            (rd_kafka_topic_partition_list_t *)committed, p->rows[i].topic,
+                            p->rows[i].partition)
+                      : NULL;
+        p->rows[i].current = c && c->err == RD_KAFKA_RESP_ERR_NO_ERROR ? c->offset : -1;
+    }
+    rd_kafka_event_destroy(oev);
+    return rc;
+}
+
+/* Commits the plan with AlterConsumerGroupOffsets. Returns 0 or 1 after printing. */
+static int plan_execute(cli_client *cl, const char *id, const rst_plan *p)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)p->n);
+    for (size_t i = 0; i < p->n; i++)
+        rd_kafka_topic_partition_list_add(l, p->rows[i].topic, p->rows[i].partition)->offset =
+            p->rows[i].target;
+    rd_kafka_AlterConsumerGroupOffsets_t *req = rd_kafka_AlterConsumerGroupOffsets_new(id, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_AdminOptions_t *o =
+        cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+    if (!req || !o) {
+        if (req)
+            rd_kafka_AlterConsumerGroupOffsets_destroy(req);
+        if (o)
+            rd_kafka_AdminOptions_destroy(o);
+        return 1;
+    }
+    rd_kafka_AlterConsumerGroupOffsets(cl->rk, &req, 1, o, cl->q);
+    rd_kafka_AlterConsumerGroupOffsets_destroy(req);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_event_t *ev = cli_client_admin_wait(cl, "AlterConsumerGroupOffsets", NULL, 0);
+    if (!ev)
+        return 1;
+    int rc = 1;
+    const rd_kafka_AlterConsumerGroupOffsets_result_t *res =
+        rd_kafka_event_AlterConsumerGroupOffsets_result(ev);
+    size_t n = 0;
+    const rd_kafka_group_result_t **gr =
+        res ? rd_kafka_AlterConsumerGroupOffsets_result_groups(res, &n) : NULL;
+    const rd_kafka_error_t *e = gr && n == 1 ? rd_kafka_group_result_error(gr[0]) : NULL;
+    const rd_kafka_topic_partition_list_t *parts =
+        gr && n == 1 ? rd_kafka_group_result_partitions(gr[0]) : NULL;
+    if (!gr || n != 1) {
+        fprintf(stderr, "%s: unexpected answer to AlterConsumerGroupOffsets\n", cl->cmd);
+    } else if (e) {
+        fprintf(stderr, "%s: committing offsets of %s: %s (%s)\n", cl->cmd, id,
+                rd_kafka_error_name(e), rd_kafka_error_string(e));
+    } else {
+        rc = 0;
+        for (int i = 0; parts && i < parts->cnt; i++) {
+            const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            if (tp->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                continue;
+            bool active = tp->err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+                          tp->err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                          tp->err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
+            fprintf(stderr, "%s: committing %s-%d: %s (%s)%s\n", cl->cmd, tp->topic,
+                    (int)tp->partition, rd_kafka_err2name(tp->err), rd_kafka_err2str(tp->err),
+                    active ? ": the group is active; stop its consumers first" : "");
+            rc = 1;
+        }
+    }
+    rd_kafka_event_destroy(ev);
+    return rc;
+}
+
+static int plan_print(cli_client *cl, const char *id, const rst_plan *p, bool executed)
+{
+    if (cl->json) {
+        cJSON *j = cJSON_CreateObject();
+        bool ok = j && cJSON_AddStringToObject(j, "group", id) &&
+                  cJSON_AddBoolToObject(j, "executed", executed);
+        cJSON *arr = ok ? cJSON_AddArrayToObject(j, "offsets") : NULL;
+        ok = ok && arr;
+        for (size_t i = 0; ok && i < p->n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            ok = o && cJSON_AddItemToArray(arr, o);
+            if (!ok) {
+                cJSON_Delete(o);
+                break;
+            }
+            ok = cJSON_AddStringToObject(o, "topic", p->rows[i].topic) &&
+                 cJSON_AddNumberToObject(o, "partition", p->rows[i].partition) &&
+                 add_i64_or_null(o, "current", p->rows[i].current) &&
+                 cJSON_AddNumberToObject(o, "new", (double)p->rows[i].target);
+        }
+        if (!ok) {
+            cJSON_Delete(j);
+            j = NULL;
+        }
+        return print_json(cl->cmd, j);
+    }
+    static const char *const heads[] = {"TOPIC", ">PARTITION", ">CURRENT", ">NEW"};
+    cli_table *t = cli_table_new(4, heads);
+    for (size_t i = 0; t && i < p->n; i++) {
+        char part[16], cur[24], tgt[24];
+        snprintf(part, sizeof(part), "%d", (int)p->rows[i].partition);
+        fmt_i64(p->rows[i].current, cur, sizeof(cur));
+        fmt_i64(p->rows[i].target, tgt, sizeof(tgt));
+        const char *cells[] = {p->rows[i].topic, part, cur, tgt};
+        if (cli_table_add(t, cells) != 0) {
+            cli_table_free(t);
+            t = NULL;
+        }
+    }
+    if (!t) {
+        fprintf(stderr, "%s: out of memory\n", cl->cmd);
+        return 1;
+    }
+    cli_table_print(t, stdout);
+    cli_table_free(t);
+    return 0;
+}
+
+static int cmp_plan_row(const void *a, const void *b)
+{
+    const rst_row *x = a, *y = b;
+    int c = strcmp(x->topic, y->topic);
+    return c != 0 ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* `reset-offsets`: plan, then commit with --execute. Returns the exit code. */
+static int cmd_reset(cli_client *cl, const char *id, const rst_args *ra)
+{
+    rst_plan p = {0};
+    int rc = check_inactive(cl, id);
+    if (rc == 0)
+        rc = plan_build(cl, id, ra, &p);
+    if (rc == 0)
+        rc = plan_targets(cl, &p, ra);
+    if (rc == 0)
+        qsort(p.rows, p.n, sizeof(*p.rows), cmp_plan_row);
+    if (rc == 0 && ra->execute)
+        rc = plan_execute(cl, id, &p);
+    if (rc == 0)
+        rc = plan_print(cl, id, &p, ra->execute);
+    if (rc == 0 && !ra->execute)
+        fprintf(stderr, "%s: %s: nothing changed; add --execute to commit these offsets\n",
+                cl->cmd, ra->dry_run ? "dry run" : "no --execute");
+    plan_free(&p);
+    return rc;
+}
+
+/* Checks that exactly one target and at most one of --dry-run/--execute are given, and one
+ * of --topic/--all-topics. Returns 0 or 2 after printing. */
+static int check_reset_args(const char *cmd, const rst_args *ra)
+{
+    int targets = ra->to_earliest + ra->to_latest + ra->to_offset_seen + ra->shift_seen +
+                  (ra->to_datetime != NULL);
+    int64_t ts;
+    const char *why = NULL;
+    if (targets != 1)
+        why = "give exactly one of --to-earliest, --to-latest, --to-offset N, --to-datetime "
+              "TIME, --shift-by N";
+    else if (ra->dry_run && ra->execute)
+        why = "--dry-run and --execute exclude each other";
+    else if ((ra->topics.n > 0) == ra->all_topics)
+        why = "give --topic T[:P,P] (repeatable) or --all-topics";
+    else if (ra->to_datetime && cli_parse_time_ms(ra->to_datetime, &ts) != 0)
+        why = "--to-datetime takes ISO-8601 (2026-01-31T12:00:00Z) or ms since the epoch";
+    if (why)
+        fprintf(stderr, "%s: %s\n", cmd, why);
+    return why ? 2 : 0;
+}
+
 /* ---------------- arguments ---------------- */
 
 void cli_group_usage(FILE *out)
@@ -899,6 +1304,13 @@ void cli_group_usage(FILE *out)
             "brook group list [flags]            every consumer group: state, members\n"
             "brook group describe GROUP [flags]  members, assignments, committed offsets, lag\n"
             "brook group delete GROUP [flags]    delete an empty group and its offsets\n"
+            "brook group reset-offsets GROUP (--topic T[:P,P]... | --all-topics) TARGET\n"
+            "        [--dry-run | --execute] [flags]\n"
+            "                                    move an inactive group's committed offsets;\n"
+            "                                    shows the plan, commits only with --execute\n"
+            "    TARGET: --to-earliest | --to-latest | --to-offset N | --to-datetime TIME |\n"
+            "            --shift-by N   (clamped to each partition's [low, high] watermarks;\n"
+            "            TIME is ISO-8601, 2026-01-31T12:00:00Z, or ms since the epoch)\n"
             "  flags:\n"
             "    --bootstrap HOST:PORT      a broker's Kafka listener (default 127.0.0.1:9092)\n"
             "    --timeout-ms N             give up on each request after N ms "
@@ -909,12 +1321,14 @@ void cli_group_usage(FILE *out)
 int cli_group_main(int argc, char **argv)
 {
     if (argc < 1) {
-        fprintf(stderr, "brook group: missing subcommand (list, describe or delete)\n\n");
+        fprintf(stderr, "brook group: missing subcommand (list, describe, delete or "
+                "reset-offsets)\n\n");
         cli_group_usage(stderr);
         return 2;
     }
     const char *sub = argv[0];
-    bool wants_id = strcmp(sub, "describe") == 0 || strcmp(sub, "delete") == 0;
+    bool reset = strcmp(sub, "reset-offsets") == 0;
+    bool wants_id = strcmp(sub, "describe") == 0 || strcmp(sub, "delete") == 0 || reset;
     if (!wants_id && strcmp(sub, "list") != 0) {
         if (strcmp(sub, "help") != 0 && strcmp(sub, "--help") != 0 && strcmp(sub, "-h") != 0) {
             fprintf(stderr, "brook group: unknown subcommand '%s'\n\n", sub);
@@ -924,19 +1338,32 @@ int cli_group_main(int argc, char **argv)
         cli_group_usage(stdout);
         return 0;
     }
-    grp_args a = {.bootstrap = NULL, .timeout_ms = 10000, .json = false};
+    grp_args a = {.bootstrap = NULL, .timeout_ms = CLI_TIMEOUT_DEFAULT_MS, .json = false};
+    rst_args ra;
+    memset(&ra, 0, sizeof(ra));
     const struct cli_opt opts[] = {
         {"bootstrap", CLI_OPT_STR, &a.bootstrap, 0, 0, NULL, NULL, "broker HOST:PORT"},
         {"timeout-ms", CLI_OPT_I64, &a.timeout_ms, 1, 3600000, NULL, NULL, "request timeout"},
         {"json", CLI_OPT_BOOL, &a.json, 0, 0, NULL, NULL, "print JSON"},
+        /* reset-offsets only */
+        {"topic", CLI_OPT_LIST, &ra.topics, 0, 0, NULL, NULL, "T or T:P,P"},
+        {"all-topics", CLI_OPT_BOOL, &ra.all_topics, 0, 0, NULL, NULL, "every committed"},
+        {"to-earliest", CLI_OPT_BOOL, &ra.to_earliest, 0, 0, NULL, NULL, "low watermark"},
+        {"to-latest", CLI_OPT_BOOL, &ra.to_latest, 0, 0, NULL, NULL, "high watermark"},
+        {"to-offset", CLI_OPT_I64, &ra.to_offset, 0, INT64_MAX, NULL, &ra.to_offset_seen, "N"},
+        {"to-datetime", CLI_OPT_STR, &ra.to_datetime, 0, 0, NULL, NULL, "TIME"},
+        {"shift-by", CLI_OPT_I64, &ra.shift_by, INT64_MIN / 2, INT64_MAX / 2, NULL,
+         &ra.shift_seen, "N"},
+        {"dry-run", CLI_OPT_BOOL, &ra.dry_run, 0, 0, NULL, NULL, "plan only"},
+        {"execute", CLI_OPT_BOOL, &ra.execute, 0, 0, NULL, NULL, "commit the plan"},
     };
+    size_t n_opts = reset ? sizeof(opts) / sizeof(opts[0]) : 3;
     int npos = 0;
     const char *id = NULL;
     char cmd[64];
     snprintf(cmd, sizeof(cmd), "brook group %s", sub);
     /* The id is the one positional argument (after "--" it may start with dashes). */
-    int prc = cli_args_parse_pos(cmd, argc - 1, argv + 1, opts, sizeof(opts) / sizeof(opts[0]),
-                                 &id, &npos);
+    int prc = cli_args_parse_pos(cmd, argc - 1, argv + 1, opts, n_opts, &id, &npos);
     if (prc == 1) {
         cli_group_usage(stdout);
         return 0;
@@ -955,6 +1382,8 @@ int cli_group_main(int argc, char **argv)
         fprintf(stderr, "%s: the group id is empty\n", cmd);
         return 2;
     }
+    if (reset && check_reset_args(cmd, &ra) != 0)
+        return 2;
     cli_client cl;
     int rc = cli_client_open(&cl, cmd, cli_bootstrap(a.bootstrap), a.timeout_ms, RD_KAFKA_PRODUCER, NULL);
     cl.json = a.json;
@@ -963,6 +1392,8 @@ int cli_group_main(int argc, char **argv)
             rc = cmd_list(&cl);
         else if (strcmp(sub, "describe") == 0)
             rc = cmd_describe(&cl, id);
+        else if (reset)
+            rc = cmd_reset(&cl, id, &ra);
         else
             rc = cmd_delete(&cl, id);
     }
