@@ -1,5 +1,9 @@
 /*
- * configs.h - `brook config describe|set`.
+ * configs.h - `brook config describe|set`: topic and broker configs over DescribeConfigs and
+ * IncrementalAlterConfigs.
+ *
+ * Owns: the config subcommands' arguments and output.
+ * Never: links broker internals; it speaks the Kafka protocol like any client.
  */
 #ifndef BROOK_CLI_CONFIGS_H
 #define BROOK_CLI_CONFIGS_H
