@@ -12,7 +12,8 @@ set -euo pipefail
 # (tests/librdkafka/run.sh: SSL and gzip support; its configure also uses python3, make, g++).
 pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev libcjson-dev
       kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps
-      zookeeper libzookeeper-mt-dev python3-kazoo libssl-dev zlib1g-dev)
+      zookeeper libzookeeper-mt-dev python3-kazoo libssl-dev zlib1g-dev
+      chromium)  # chromium: the web console test (test_console.py) drives it headless
 [ "${1:-}" = "--bench" ] && pkgs+=(postgresql libpq-dev)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -10,7 +10,10 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "broker/admin_assets.h"
+#include "broker/admin_console.h"
 #include "broker/admin_groups.h"
+#include "cluster/zk.h"
 #include "net/http.h"
 #include "proto/errors.h"
 
@@ -265,22 +268,73 @@ static void route_metrics(broker *b, http_response *r)
 
 /* ---------------- routing ---------------- */
 
+static bool path_is(const http_request *q, const char *p)
+{
+    return q->path_len == strlen(p) && memcmp(q->path, p, q->path_len) == 0;
+}
+
+/* The console's static files (admin_assets.h): 304 when the browser has this version. */
+static bool route_static(const http_request *q, http_response *r)
+{
+    const admin_asset *a = admin_asset_find(q->path, q->path_len);
+    if (!a)
+        return false;
+    if (!http_method_is_get(q)) {
+        send_method_not_allowed(r, "GET");
+        return true;
+    }
+    r->content_type = a->content_type;
+    r->etag = a->etag;
+    if (http_etag_matches(q, a->etag)) {
+        r->status = 304;
+        return true;
+    }
+    r->status = 200;
+    wr_raw(&r->body, a->data, a->len);
+    return true;
+}
+
+/* GET-only JSON documents: /v1/cluster, /v1/topics, /v1/groups and /metrics. */
+static bool route_read_only(broker *b, const http_request *q, http_response *r)
+{
+    int which = path_is(q, "/metrics")       ? 0
+                : path_is(q, "/v1/cluster") ? 1
+                : path_is(q, "/v1/topics")  ? 2
+                : path_is(q, "/v1/groups")  ? 3
+                                            : -1;
+    if (which < 0)
+        return false;
+    if (!http_method_is_get(q)) {
+        send_method_not_allowed(r, "GET");
+        return true;
+    }
+    if (which == 0)
+        route_metrics(b, r);
+    else
+        send_json(r, 200, which == 1   ? admin_cluster_json(b)
+                          : which == 2 ? admin_topics_json(b)
+                                       : admin_groups_json(b));
+    return true;
+}
+
 static void route(void *ctx, const http_request *q, const char *peer, http_response *r)
 {
     broker *b = ctx;
     const char *path = q->path;
     size_t n = q->path_len;
-    if (n == 8 && memcmp(path, "/metrics", 8) == 0) {
-        if (!http_method_is(q, "GET")) {
-            send_method_not_allowed(r, "GET");
-            return;
-        }
-        route_metrics(b, r);
+    if (route_static(q, r))
         return;
-    }
+    /* The console of one node reads every node's documents (and posts an abort to the
+     * coordinator's): the API may be read from any origin. It has no authentication
+     * anyway (docs/admin.md: keep it on a trusted network). */
+    r->cors = true;
+    if (route_read_only(b, q, r))
+        return;
     size_t pl = strlen(TXN_PREFIX);
     if (n < pl || memcmp(path, TXN_PREFIX, pl) != 0 || (n > pl && path[pl] != '/')) {
-        send_error(r, 404, "NOT_FOUND", "no such path; try /v1/transactions or /metrics");
+        send_error(r, 404, "NOT_FOUND",
+                   "no such path; try /, /v1/cluster, /v1/topics, /v1/groups, "
+                   "/v1/transactions or /metrics");
         return;
     }
     if (!b->txn_started) {
@@ -288,7 +342,7 @@ static void route(void *ctx, const http_request *q, const char *peer, http_respo
         return;
     }
     if (n <= pl + 1) { /* "/v1/transactions" or "/v1/transactions/" */
-        if (!http_method_is(q, "GET")) {
+        if (!http_method_is_get(q)) {
             send_method_not_allowed(r, "GET");
             return;
         }
@@ -325,7 +379,7 @@ static void route(void *ctx, const http_request *q, const char *peer, http_respo
         else
             send_method_not_allowed(r, "POST");
     } else {
-        if (http_method_is(q, "GET"))
+        if (http_method_is_get(q))
             route_describe(b, id, r);
         else
             send_method_not_allowed(r, "GET");
@@ -359,6 +413,12 @@ int admin_start(broker *b)
         return rc;
     }
     LOG_INFO("admin", "admin ready listener=%s:%d", b->cfg.admin_host, b->admin_port);
+    if (b->zk) {
+        /* The registration was made before this port was bound: it says it from now on. */
+        char self[300];
+        admin_self_address(b, self, sizeof(self));
+        zk_set_admin(b->zk, self);
+    }
     return 0;
 }
 

@@ -46,6 +46,7 @@ void cv_unref(cluster_view *v)
     for (int i = 0; i < v->nbrokers; i++) {
         free(v->brokers[i].host);
         free(v->brokers[i].incarnation);
+        free(v->brokers[i].admin);
     }
     free(v->brokers);
     cv_topic *t, *tmp;
@@ -61,6 +62,18 @@ void cv_broker_set_czxid(cluster_view *v, int32_t id, int64_t czxid)
     for (int i = 0; i < v->nbrokers; i++)
         if (v->brokers[i].id == id)
             v->brokers[i].czxid = czxid;
+}
+
+int cv_broker_set_admin(cluster_view *v, int32_t id, const char *admin)
+{
+    for (int i = 0; i < v->nbrokers; i++) {
+        if (v->brokers[i].id != id)
+            continue;
+        free(v->brokers[i].admin);
+        v->brokers[i].admin = admin && *admin ? strdup(admin) : NULL;
+        return admin && *admin && !v->brokers[i].admin ? -1 : 0;
+    }
+    return 0;
 }
 
 void cv_broker_set_shutting_down(cluster_view *v, int32_t id, bool shutting_down)
@@ -174,6 +187,7 @@ int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
     n[at].incarnation = strdup(incarnation ? incarnation : "");
     n[at].czxid = 0;
     n[at].shutting_down = false;
+    n[at].admin = NULL;
     v->nbrokers++;
     return n[at].host && n[at].incarnation ? 0 : -1;
 }
@@ -218,6 +232,12 @@ char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *inc
 char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *incarnation,
                         bool shutting_down)
 {
+    return cv_broker_json_admin(id, host, port, incarnation, shutting_down, NULL);
+}
+
+char *cv_broker_json_admin(int32_t id, const char *host, int32_t port, const char *incarnation,
+                           bool shutting_down, const char *admin)
+{
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -228,6 +248,8 @@ char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *
     cJSON_AddStringToObject(o, "incarnation", incarnation ? incarnation : "");
     if (shutting_down)
         cJSON_AddBoolToObject(o, "shutting_down", true);
+    if (admin && *admin)
+        cJSON_AddStringToObject(o, "admin", admin);
     return print_free(o);
 }
 
@@ -238,6 +260,7 @@ int cv_broker_parse(const char *json, size_t len, cv_broker *out)
     const cJSON *host = o ? cJSON_GetObjectItemCaseSensitive(o, "host") : NULL;
     const cJSON *inc = o ? cJSON_GetObjectItemCaseSensitive(o, "incarnation") : NULL;
     const cJSON *sd = o ? cJSON_GetObjectItemCaseSensitive(o, "shutting_down") : NULL;
+    const cJSON *adm = o ? cJSON_GetObjectItemCaseSensitive(o, "admin") : NULL;
     int rc = -1;
     if (o && get_int(o, "id", 0, 2147483647.0, &id) == 0 &&
         get_int(o, "port", 1, 65535, &port) == 0 && cJSON_IsString(host)) {
@@ -246,10 +269,23 @@ int cv_broker_parse(const char *json, size_t len, cv_broker *out)
         out->host = strdup(host->valuestring);
         out->incarnation = strdup(cJSON_IsString(inc) ? inc->valuestring : "");
         out->shutting_down = cJSON_IsTrue(sd);
+        out->admin = NULL;
+        /* A bounded host:port only: the console puts it in a URL. */
+        if (cJSON_IsString(adm) && adm->valuestring[0] && strlen(adm->valuestring) < 300 &&
+            strchr(adm->valuestring, ':') && !strpbrk(adm->valuestring, "/?#@ \"'<>"))
+            out->admin = strdup(adm->valuestring);
         rc = out->host && out->incarnation ? 0 : -1;
     }
     cJSON_Delete(o);
     return rc;
+}
+
+void cv_broker_clear(cv_broker *b)
+{
+    free(b->host);
+    free(b->incarnation);
+    free(b->admin);
+    b->host = b->incarnation = b->admin = NULL;
 }
 
 static void hex16(const uint8_t id[16], char out[33])

@@ -25,6 +25,8 @@ typedef struct cv_broker {
     char *incarnation; /* random per data directory: tells a stale registration of ours */
     int64_t czxid;     /* ZooKeeper's creation id of the registration: a new one = a restart */
     bool shutting_down; /* in controlled shutdown: its leadership and ISR places move away */
+    char *admin;        /* "host:port" of its admin HTTP listener; NULL: unknown (a
+                         * registration from before admin addresses, or no listener) */
 } cv_broker;
 
 typedef struct cv_part {
@@ -79,6 +81,9 @@ int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
                   const char *incarnation);
 /* Records a broker's registration creation id (zk.c, while building a view). */
 void cv_broker_set_czxid(cluster_view *v, int32_t id, int64_t czxid);
+/* Records a broker's admin listener address ("host:port", copied; NULL or "": unknown).
+ * Returns 0 or -1 (out of memory). */
+int cv_broker_set_admin(cluster_view *v, int32_t id, const char *admin);
 /* Records that a broker's registration says it is in controlled shutdown. */
 void cv_broker_set_shutting_down(cluster_view *v, int32_t id, bool shutting_down);
 /* The live brokers of v, and those of them in controlled shutdown. */
@@ -98,7 +103,15 @@ char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *inc
 /* The same, saying whether the broker is in controlled shutdown ("shutting_down"). */
 char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *incarnation,
                         bool shutting_down);
+/* The same with the admin listener's address ("admin": "host:port"; NULL or "": left out). */
+char *cv_broker_json_admin(int32_t id, const char *host, int32_t port, const char *incarnation,
+                           bool shutting_down, const char *admin);
+/* Fills *out (host, incarnation and admin malloc'd: cv_broker_clear frees them). A
+ * registration without "admin" (older brokers) parses with admin NULL; a malformed admin
+ * value is ignored the same way. */
 int cv_broker_parse(const char *json, size_t len, cv_broker *out);
+/* Frees what cv_broker_parse allocated in b and clears those fields. */
+void cv_broker_clear(cv_broker *b);
 /* Topic znode: id, replica lists, config overrides. Parsing fills name-less *t (the
  * caller sets name); state fields are set to "no state". A znode without "id" (written
  * before topic ids) parses with the zero id; the controller then writes one, with

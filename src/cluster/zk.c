@@ -67,6 +67,8 @@ struct zk_client {
     size_t nisr_done;
     zk_isr_fn on_isr;
     bool shutting_down;      /* controlled shutdown asked (under mu): said in the registration */
+    char admin[300];         /* admin listener "host:port" for the registration (under mu) */
+    bool admin_dirty;        /* admin changed since the registration last said it (under mu) */
 };
 
 static void wake(zk_client *z, bool dirty)
@@ -115,11 +117,14 @@ static bool do_register(zk_client *z, zhandle_t *zh)
 {
     char path[ZK_PATH_MAX];
     snprintf(path, sizeof(path), ZK_BROKERS "/%d", z->cfg.node_id);
+    char admin[sizeof(z->admin)];
     pthread_mutex_lock(&z->mu);
     bool shutting = z->shutting_down;
+    memcpy(admin, z->admin, sizeof(admin));
+    z->admin_dirty = false; /* a failed registration is retried with the newest value */
     pthread_mutex_unlock(&z->mu);
-    char *json =
-        cv_broker_json_sd(z->cfg.node_id, z->host, z->cfg.port, z->incarnation, shutting);
+    char *json = cv_broker_json_admin(z->cfg.node_id, z->host, z->cfg.port, z->incarnation,
+                                      shutting, admin);
     if (!json)
         return false;
     bool ok = false;
@@ -145,8 +150,7 @@ static bool do_register(zk_client *z, zhandle_t *zh)
         cv_broker b = {0};
         bool mine = len > 0 && cv_broker_parse(z->buf, (size_t)len, &b) == 0 &&
                     strcmp(b.incarnation, z->incarnation) == 0;
-        free(b.host);
-        free(b.incarnation);
+        cv_broker_clear(&b);
         if (!mine) {
             LOG_ERROR("zk", "node.id %d is registered by another broker (another data "
                       "directory); retrying until it goes away", z->cfg.node_id);
@@ -279,10 +283,10 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
             cv_add_broker(v, b.id, b.host, b.port, b.incarnation) == 0) {
             cv_broker_set_czxid(v, b.id, bst.czxid);
             cv_broker_set_shutting_down(v, b.id, b.shutting_down);
+            cv_broker_set_admin(v, b.id, b.admin);
             v->registered |= b.id == z->cfg.node_id;
         }
-        free(b.host);
-        free(b.incarnation);
+        cv_broker_clear(&b);
     }
     deallocate_String_vector(&kids);
     struct Stat st;
@@ -607,15 +611,19 @@ void zk_evict(zk_client *z, int32_t id, int64_t czxid)
 
 static void do_isr_changes(zk_client *z, zhandle_t *zh);
 
-/* Controlled shutdown: once asked, our registration says so (a version-checked write of
- * our own ephemeral znode; a registration made anew after a session expiry says it from
- * the start). The controller then moves our leadership and ISR places away. */
-static void announce_shutdown(zk_client *z, zhandle_t *zh, const char *path)
+/* Keeps our registration saying what it should: once a controlled shutdown is asked,
+ * that it is leaving (the controller then moves our leadership and ISR places away); and
+ * the admin listener's address, which is bound after the registration is first made. A
+ * version-checked write of our own ephemeral znode; a registration made anew after a
+ * session expiry says both from the start. */
+static void update_registration(zk_client *z, zhandle_t *zh, const char *path)
 {
+    char admin[sizeof(z->admin)];
     pthread_mutex_lock(&z->mu);
-    bool want = z->shutting_down;
+    bool want = z->shutting_down, admin_dirty = z->admin_dirty;
+    memcpy(admin, z->admin, sizeof(admin));
     pthread_mutex_unlock(&z->mu);
-    if (!want)
+    if (!want && !admin_dirty)
         return;
     struct Stat st;
     int len = ZK_BUF;
@@ -625,17 +633,39 @@ static void announce_shutdown(zk_client *z, zhandle_t *zh, const char *path)
         cv_broker_parse(z->buf, (size_t)len, &b) != 0)
         return; /* not registered now: the registration will say it (do_register) */
     bool said = b.shutting_down;
-    free(b.host);
-    free(b.incarnation);
-    if (said)
+    bool admin_said = strcmp(b.admin ? b.admin : "", admin) == 0;
+    cv_broker_clear(&b);
+    if ((said || !want) && admin_said) {
+        pthread_mutex_lock(&z->mu);
+        z->admin_dirty = strcmp(z->admin, admin) != 0; /* changed again meanwhile? */
+        pthread_mutex_unlock(&z->mu);
         return;
-    char *json = cv_broker_json_sd(z->cfg.node_id, z->host, z->cfg.port, z->incarnation, true);
+    }
+    char *json = cv_broker_json_admin(z->cfg.node_id, z->host, z->cfg.port, z->incarnation,
+                                      want || said, admin);
     int rc = json ? zoo_set(zh, path, json, (int)strlen(json), st.version) : ZSYSTEMERROR;
     free(json);
-    if (rc == ZOK)
+    if (rc == ZOK && want && !said)
         LOG_INFO("zk", "registration says: controlled shutdown");
+    else if (rc == ZOK)
+        LOG_INFO("zk", "registration says: admin listener %s", admin[0] ? admin : "(none)");
     else
-        LOG_WARN("zk", "cannot announce the controlled shutdown: %s (retrying)", zerror(rc));
+        LOG_WARN("zk", "cannot update our registration: %s (retrying)", zerror(rc));
+    if (rc != ZOK)
+        return;
+    pthread_mutex_lock(&z->mu);
+    z->admin_dirty = strcmp(z->admin, admin) != 0;
+    pthread_mutex_unlock(&z->mu);
+}
+
+void zk_set_admin(zk_client *z, const char *admin)
+{
+    pthread_mutex_lock(&z->mu);
+    snprintf(z->admin, sizeof(z->admin), "%s", admin ? admin : "");
+    z->admin_dirty = true;
+    z->dirty = true;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->mu);
 }
 
 void zk_shutdown_announce(zk_client *z)
@@ -685,7 +715,7 @@ static void step(zk_client *z)
         st.ephemeralOwner != zoo_client_id(zh)->client_id)
         do_register(z, zh);
     else
-        announce_shutdown(z, zh, path);
+        update_registration(z, zh, path);
     elect(z, zh);
     cluster_view *v = read_view(z, zh);
     if (!v) {

@@ -83,6 +83,10 @@ bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
  * places away (repl_shutdown_move), and leaders never add it to an ISR again. Watch the
  * views (cv_shutdown_pending) to know when that is done. Loop thread. */
 void zk_shutdown_announce(zk_client *z);
+/* The admin listener's address ("host:port", the bound port; NULL or "": none), said in
+ * this broker's registration from now on (the session thread rewrites it; the console
+ * finds every node's admin listener there). Loop thread. */
+void zk_set_admin(zk_client *z, const char *admin);
 /* Deletes a topic; with id (16 bytes, may be NULL) only while its znode has that topic id,
  * else UNKNOWN_TOPIC_ID (also when there is no such topic). */
 int16_t zk_topic_delete(zk_client *z, const char *name, const uint8_t *id);

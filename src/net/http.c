@@ -46,6 +46,7 @@ const char *http_status_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -142,9 +143,10 @@ static int parse_request_line(const uint8_t *b, size_t eol, http_request *r)
     return HTTP_PARSE_OK;
 }
 
-/* One "name: value" line in b[0..n). Only Content-Length and Transfer-Encoding matter. */
+/* One "name: value" line in b[0..n). Only Content-Length, Transfer-Encoding and
+ * If-None-Match matter (the last is kept in r). */
 static int parse_header(const uint8_t *b, size_t n, size_t body_max, bool *have_cl,
-                        size_t *cl)
+                        size_t *cl, http_request *r)
 {
     size_t i = 0;
     while (i < n && is_tchar(b[i]))
@@ -162,6 +164,11 @@ static int parse_header(const uint8_t *b, size_t n, size_t body_max, bool *have_
             return HTTP_PARSE_MALFORMED;
     if (ieq(b, name_len, "transfer-encoding"))
         return HTTP_PARSE_UNSUPPORTED;
+    if (ieq(b, name_len, "if-none-match")) {
+        r->if_none_match = (const char *)b + i;
+        r->if_none_match_len = end - i;
+        return HTTP_PARSE_OK;
+    }
     if (!ieq(b, name_len, "content-length"))
         return HTTP_PARSE_OK;
     if (end == i)
@@ -207,7 +214,7 @@ int http_parse_request(const uint8_t *buf, size_t len, size_t head_max, size_t b
             pos = next;
             break;
         }
-        rc = parse_header(buf + pos, eol - pos, body_max, &have_cl, &cl);
+        rc = parse_header(buf + pos, eol - pos, body_max, &have_cl, &cl, out);
         if (rc != HTTP_PARSE_OK)
             return rc;
         pos = next;
@@ -224,6 +231,36 @@ bool http_method_is(const http_request *r, const char *m)
 {
     size_t n = strlen(m);
     return r->method_len == n && memcmp(r->method, m, n) == 0;
+}
+
+bool http_method_is_get(const http_request *r)
+{
+    return http_method_is(r, "GET") || http_method_is(r, "HEAD");
+}
+
+/* If-None-Match is "*" or a comma-separated list of entity tags, each maybe weak (W/). */
+bool http_etag_matches(const http_request *r, const char *etag)
+{
+    const char *p = r->if_none_match;
+    size_t n = r->if_none_match_len, el = strlen(etag);
+    if (!p || el == 0)
+        return false;
+    if (n == 1 && p[0] == '*')
+        return true;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
+            i++;
+        if (n - i >= 2 && p[i] == 'W' && p[i + 1] == '/')
+            i += 2;
+        size_t j = i;
+        while (j < n && p[j] != ',' && p[j] != ' ' && p[j] != '\t')
+            j++;
+        if (j - i == el && memcmp(p + i, etag, el) == 0)
+            return true;
+        i = j;
+    }
+    return false;
 }
 
 static int hexval(char c)
@@ -367,8 +404,9 @@ static void on_write(uv_write_t *w, int status)
         conn_close(c);
 }
 
-/* Sends status + headers + body (the body writer is consumed), then shuts down. */
-static void conn_respond(http_conn *c, http_response *r)
+/* Sends status + headers + body (the body writer is consumed; not sent for a HEAD or a
+ * 304), then shuts down. */
+static void conn_respond(http_conn *c, http_response *r, bool head_only)
 {
     if (r->body.oom || r->body.len > BROOK_HTTP_RESPONSE_MAX) {
         LOG_ERROR("admin", "response to %s too large or out of memory; sending 500", c->peer);
@@ -378,16 +416,26 @@ static void conn_respond(http_conn *c, http_response *r)
         r->status = 500;
         r->content_type = "application/json";
         r->allow = NULL;
+        r->etag = NULL;
     }
-    char head[512];
+    bool no_body = head_only || r->status == 304;
+    char len_line[48] = "";
+    if (r->status != 304)
+        snprintf(len_line, sizeof(len_line), "Content-Length: %zu\r\n", r->body.len);
+    char head[768];
     int hn = snprintf(head, sizeof(head),
-                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                      "Cache-Control: no-store\r\nConnection: close\r\n%s%s%s\r\n",
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sCache-Control: %s\r\n"
+                      "X-Content-Type-Options: nosniff\r\nConnection: close\r\n"
+                      "%s%s%s%s%s%s%s\r\n",
                       r->status, http_status_reason(r->status),
-                      r->content_type ? r->content_type : "application/json", r->body.len,
-                      r->allow ? "Allow: " : "", r->allow ? r->allow : "", r->allow ? "\r\n" : "");
+                      r->content_type ? r->content_type : "application/json", len_line,
+                      r->etag ? "no-cache" : "no-store", r->allow ? "Allow: " : "",
+                      r->allow ? r->allow : "", r->allow ? "\r\n" : "", r->etag ? "ETag: " : "",
+                      r->etag ? r->etag : "", r->etag ? "\r\n" : "",
+                      r->cors ? "Access-Control-Allow-Origin: *\r\n" : "");
     BROOK_ASSERT(hn > 0 && (size_t)hn < sizeof(head));
-    size_t total = (size_t)hn + r->body.len;
+    size_t body_len = no_body ? 0 : r->body.len;
+    size_t total = (size_t)hn + body_len;
     c->out = malloc(total);
     if (!c->out) {
         wr_free(&r->body);
@@ -395,8 +443,8 @@ static void conn_respond(http_conn *c, http_response *r)
         return;
     }
     memcpy(c->out, head, (size_t)hn);
-    if (r->body.len)
-        memcpy(c->out + hn, r->body.p, r->body.len);
+    if (body_len)
+        memcpy(c->out + hn, r->body.p, body_len);
     wr_free(&r->body);
     c->state = CONN_WRITING;
     c->write_req.data = c;
@@ -417,7 +465,7 @@ static void respond_error(http_conn *c, int rc)
     int n = snprintf(msg, sizeof(msg), "{\"error\":\"%s\"}\n", http_parse_result_name(rc));
     wr_raw(&r.body, msg, (size_t)n);
     LOG_INFO("admin", "%d to %s: %s", r.status, c->peer, http_parse_result_name(rc));
-    conn_respond(c, &r);
+    conn_respond(c, &r, false);
 }
 
 static void conn_parse(http_conn *c)
@@ -438,7 +486,7 @@ static void conn_parse(http_conn *c)
     c->srv->o.handler(c->srv->o.ctx, &req, c->peer, &r);
     LOG_DEBUG("admin", "%.*s %.*s %d from %s", (int)req.method_len, req.method,
               (int)req.path_len, req.path, r.status, c->peer);
-    conn_respond(c, &r);
+    conn_respond(c, &r, http_method_is(&req, "HEAD"));
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)

@@ -10,6 +10,8 @@
  * 431), body BROOK_HTTP_BODY_MAX through Content-Length only (else 413; Transfer-Encoding
  * gets 501), BROOK_HTTP_CONN_MAX connections, BROOK_HTTP_REQUEST_TIMEOUT_MS to send a
  * whole request. Bad input is an error response and a close, never an assertion.
+ * HEAD is answered as GET without the body (the handler treats it as GET, see
+ * http_method_is_get); every response says "X-Content-Type-Options: nosniff".
  * Never: interprets paths or bodies (the handler does) or blocks the loop.
  */
 #ifndef BROOK_NET_HTTP_H
@@ -53,6 +55,8 @@ typedef struct http_request {
     const uint8_t *body;
     size_t body_len;   /* Content-Length; 0 without one */
     size_t total_len;  /* bytes of head + body */
+    const char *if_none_match; /* the If-None-Match value (trimmed), or NULL */
+    size_t if_none_match_len;
 } http_request;
 
 /* Parses the request at the start of buf[0..len). Returns HTTP_PARSE_OK (*out filled),
@@ -63,6 +67,10 @@ int http_parse_request(const uint8_t *buf, size_t len, size_t head_max, size_t b
                        http_request *out);
 /* Does the request's method equal m (case-sensitive, as HTTP says)? */
 bool http_method_is(const http_request *r, const char *m);
+/* GET or HEAD: the server answers a HEAD with the GET's head and no body. */
+bool http_method_is_get(const http_request *r);
+/* Does the request's If-None-Match name etag (a quoted entity tag, or "*")? */
+bool http_etag_matches(const http_request *r, const char *etag);
 /* Percent-decodes s[0..n) into out (NUL-terminated). Returns the decoded length, or -1 for a
  * bad escape, a decoded NUL, or a result that does not fit in cap - 1 bytes. */
 long http_url_decode(const char *s, size_t n, char *out, size_t cap);
@@ -73,11 +81,15 @@ const char *http_status_reason(int status);
 
 typedef struct http_server http_server;
 
-/* What a handler fills in. status defaults to 200, content_type to application/json. */
+/* What a handler fills in. status defaults to 200, content_type to application/json.
+ * Responses carry "Cache-Control: no-store" unless they have an etag (then "no-cache": the
+ * browser revalidates, a 304 answers); a 304's body is never sent. */
 typedef struct http_response {
     int status;
     const char *content_type; /* static string */
     const char *allow;        /* static string for a 405's Allow header, or NULL */
+    const char *etag;         /* static quoted entity tag, or NULL */
+    bool cors;                /* "Access-Control-Allow-Origin: *" (read by any origin) */
     wr body;                  /* owned by the server; the handler appends */
 } http_response;
 
