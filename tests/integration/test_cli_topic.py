@@ -11,7 +11,10 @@ non-default configs; alter adds partitions and sets / deletes configs; config de
 source, read-only and sensitive (defaults only with --all); config set changes only the keys
 named (confluent_kafka's describe_configs agrees) and --delete puts one back to its default;
 unknown keys are INVALID_CONFIG, broker configs are static (INVALID_REQUEST); delete removes
-topics (--if-exists tolerates missing ones).  Errors: an unknown topic (exit 1, "unknown
+topics (--if-exists tolerates missing ones).  Raw requests check the broker side the CLI
+does not reach: APPEND/SUBTRACT on cleanup.policy (and on a scalar key: INVALID_CONFIG), an
+unknown operation (INVALID_REQUEST), validate_only, DescribeLogDirs v0 with null topics.
+Errors: an unknown topic (exit 1, "unknown
 topic 'x'"), a bad flag (exit 2), a closed port (exit 1 quickly, "cannot reach a broker").
 
 3-node cluster (skipped without ZooKeeper): an RF 3 topic shows replicas 1,2,3 and a full
@@ -29,6 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import (Broker, Check, find_cli, run_checked, run_main,  # noqa: E402
                            wait_until)
 from cluster_harness import Cluster, zk_available  # noqa: E402
+
+from raw_kafka import TAGS, Conn, carr, cstr, flex_request, s16  # noqa: E402
 
 from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource  # noqa: E402
@@ -202,6 +207,45 @@ def errors_and_delete(ck, b):
     ck("brook topic alter NAME" in usage and "brook config set" in usage, "help all")
 
 
+def incalter(conn, topic, ops, validate_only=False):
+    """IncrementalAlterConfigs v1 for one topic: ops [(name, op, value)] -> (error, message)."""
+    cfgs = [cstr(n.encode()) + bytes([op]) + (cstr(v.encode()) if v is not None else b"\0")
+            + TAGS for n, op, v in ops]
+    body = carr([bytes([2]) + cstr(topic.encode()) + carr(cfgs) + TAGS]) + \
+        bytes([validate_only]) + TAGS
+    rd = flex_request(conn, 44, 1, body, "IncrementalAlterConfigs")
+    rd.take(">i")
+    ck_n = rd.count()
+    err, msg = rd.take(">h"), rd.cstring()
+    rd.take(">b")
+    rd.cstring()
+    rd.tags()
+    rd.tags()
+    rd.end("IncrementalAlterConfigs")
+    assert ck_n == 1
+    return err, msg
+
+
+def raw_apis(ck, b):
+    """The broker side directly: APPEND/SUBTRACT on the list key, validate_only, and
+    DescribeLogDirs v0 (classic encoding) with null topics."""
+    with Conn(b) as c:
+        ck.eq(incalter(c, "t", [("cleanup.policy", 2, "delete")])[0], 0,
+              "APPEND an element already there")
+        ck.eq(incalter(c, "t", [("cleanup.policy", 3, "delete")])[0], 40,
+              "SUBTRACT the only policy: INVALID_CONFIG")
+        ck.eq(incalter(c, "t", [("retention.ms", 2, "5")])[0], 40,
+              "APPEND on a scalar key: INVALID_CONFIG")
+        ck.eq(incalter(c, "t", [("retention.ms", 7, "5")])[0], 42, "op 7: INVALID_REQUEST")
+        ck.eq(incalter(c, "nope", [("retention.ms", 0, "5")])[0], 3, "unknown topic")
+        ck.eq(incalter(c, "t", [("retention.ms", 0, "5")], validate_only=True)[0], 0,
+              "validate_only")
+        ck("retention.ms" not in describe_one(ck, b, "t")["configs"],
+           "validate_only changed nothing")
+        r, _ = c.request(35, 0, b"\xff\xff\xff\xff", "DescribeLogDirs v0")
+        ck(s16(b"t") in r and b"__consumer_offsets" in r, "DescribeLogDirs v0, all topics")
+
+
 def single_node(ck):
     with Broker() as broker:
         b = broker.bootstrap
@@ -210,6 +254,7 @@ def single_node(ck):
         describe_after_produce(ck, b)
         alter(ck, b)
         configs(ck, b)
+        raw_apis(ck, b)
         errors_and_delete(ck, b)
         log(f"single node done in {time.monotonic() - t0:.1f}s")
 
