@@ -400,13 +400,17 @@ static void fill_sizes(cli_client *cl, tp_topic *t, const tw_broker *bs, int nb,
     }
 }
 
+/* Each partition's watermarks from its leader; all of them within one --timeout-ms, so a
+ * partition whose leader is gone costs the rest of it once, not once each. */
 static void fill_offsets(cli_client *cl, tp_topic *t, tp_part *ps)
 {
+    int64_t deadline = now_ms() + cl->timeout_ms;
     for (int p = 0; p < t->partition_cnt; p++) {
-        int64_t lo = -1, hi = -1;
+        int64_t lo = -1, hi = -1, left = deadline - now_ms();
         int id = t->partitions[p].id;
         if (rd_kafka_query_watermark_offsets(cl->rk, t->topic, id, &lo, &hi,
-                                             (int)cl->timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                                             (int)(left > 1 ? left : 1)) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
             id >= 0 && id < t->partition_cnt) {
             ps[id].low = lo;
             ps[id].high = hi;
