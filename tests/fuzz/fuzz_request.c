@@ -129,6 +129,35 @@ static int decode_and_answer(int16_t key, int16_t v, rd *r, arena *a)
             alterconfigs_resp_encode(&w, v, &q);
         break;
     }
+    case API_INCREMENTAL_ALTER_CONFIGS: {
+        incalter_req q;
+        memset(&q, 0, sizeof(q));
+        rc = incalter_req_decode(r, v, a, &q);
+        if (rc == 0)
+            incalter_resp_encode(&w, v, &q);
+        break;
+    }
+    case API_DESCRIBE_LOG_DIRS: {
+        describelogdirs_req q;
+        rc = describelogdirs_req_decode(r, v, a, &q);
+        if (rc == 0) {
+            /* the partitions asked for, each with a size, in one directory */
+            int32_t nt = q.ntopics > 0 ? q.ntopics : 0;
+            dlogdirs_rtopic *ts = arena_alloc(a, sizeof(*ts) * (size_t)(nt + 1));
+            for (int32_t i = 0; ts && i < nt; i++) {
+                dlogdirs_part *ps = arena_alloc(a, sizeof(*ps) * (size_t)(q.topics[i].nparts + 1));
+                ts[i].name = "t";
+                ts[i].nparts = ps ? q.topics[i].nparts : 0;
+                ts[i].parts = ps;
+                for (int32_t k = 0; ps && k < q.topics[i].nparts; k++)
+                    ps[k] = (dlogdirs_part){q.topics[i].parts[k], 4096, 0, false};
+            }
+            dlogdirs_dir d = {0, "/data", ts ? nt : 0, ts, 1 << 30, 1 << 20};
+            describelogdirs_resp m = {0, 1, &d};
+            describelogdirs_resp_encode(&w, v, &m);
+        }
+        break;
+    }
     case API_CREATE_PARTITIONS: {
         createparts_req q;
         memset(&q, 0, sizeof(q));

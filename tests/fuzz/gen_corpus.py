@@ -303,6 +303,23 @@ def body_listtransactions(v):
     return out + tags(True)
 
 
+def body_describelogdirs(v):
+    flex = v >= 2
+    arr, st, tg = flex_array(flex), flex_string(flex), tags(flex)
+    topic = lambda t: st(t) + arr([0, 7], i32) + tg
+    return arr(["t", "u"], topic) + tg
+
+
+def body_incrementalalterconfigs(v):
+    flex = v >= 1
+    arr, st, tg = flex_array(flex), flex_string(flex), tags(flex)
+    config = lambda c: st(c[0]) + i8(c[1]) + (st(c[2]) if c[2] is not None else
+                                             (uvarint(0) if flex else i16(-1))) + tg
+    res = lambda r: i8(r[0]) + st(r[1]) + arr(r[2], config) + tg
+    ops = [("retention.ms", 0, "1000"), ("segment.ms", 1, None), ("cleanup.policy", 2, "delete")]
+    return arr([(2, "t", ops), (4, "1", [])], res) + boolean(True) + tg
+
+
 BODIES = {
     "FindCoordinator": (body_findcoordinator, [1]),
     "InitProducerId": (body_initproducerid, [1, 2, 3]),
@@ -318,6 +335,8 @@ BODIES = {
     "DeleteRecords": (body_deleterecords, []),
     "DescribeConfigs": (body_describeconfigs, []),
     "AlterConfigs": (body_alterconfigs, []),
+    "DescribeLogDirs": (body_describelogdirs, [1, 2, 3]),
+    "IncrementalAlterConfigs": (body_incrementalalterconfigs, []),
     "CreatePartitions": (body_createpartitions, []),
     "DescribeCluster": (body_describecluster, []),
     "DescribeProducers": (body_describeproducers, []),
