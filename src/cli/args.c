@@ -150,7 +150,11 @@ void cli_args_usage(FILE *out, const struct cli_opt *opts, size_t n_opts)
         } else {
             snprintf(left, sizeof(left), "--%s%s", o->name, meta);
         }
-        fprintf(out, "    %-26s %s\n", left, o->help != NULL ? o->help : "");
+        /* A long flag (an enum's choices) puts its help on the next line. */
+        if (strlen(left) > 26)
+            fprintf(out, "    %s\n    %-26s %s\n", left, "", o->help != NULL ? o->help : "");
+        else
+            fprintf(out, "    %-26s %s\n", left, o->help != NULL ? o->help : "");
     }
 }
 

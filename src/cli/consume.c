@@ -207,6 +207,7 @@ static void print_formatted(const char *fmt, const rd_kafka_message_t *m)
         case 't': printf("%" PRId64, rd_kafka_message_timestamp(m, &tt)); break;
         case 'h': put_headers(m); break;
         case 'T': fputs(rd_kafka_topic_name(m->rkt), stdout); break;
+        case '%': putchar('%'); break;
         default: putchar('%'); putchar(*f); break;
         }
     }
@@ -509,13 +510,13 @@ static const char *const ISOLATION[] = {"read_uncommitted", "read_committed", NU
     {                                                                                          \
         {"topic", CLI_OPT_STR, &(a).topic, 0, 0, NULL, NULL, "the topic (required)"},         \
         {"group", CLI_OPT_STR, &(a).group, 0, 0, NULL, NULL,                                  \
-         "subscribe as a member of G and commit what was printed"},                            \
+         "join this group; commit what was printed"},                            \
         {"partition", CLI_OPT_I64, &(a).partition, 0, INT32_MAX, NULL, &(a).partition_seen,   \
          "only partition N (no --group)"},                                                     \
         {"offset", CLI_OPT_STR, &(a).offset, 0, 0, NULL, NULL,                                \
-         "earliest (default)|latest|N; with --group: where to start without a commit"},        \
+         "earliest (default)|latest|N (--group: without a commit)"},        \
         {"from-time", CLI_OPT_STR, &(a).from_time, 0, 0, NULL, NULL,                          \
-         "start at the first record at/after TIME (ISO-8601 or ms since epoch)"},              \
+         "first record at/after it: ISO-8601 or ms since epoch"},              \
         {"isolation", CLI_OPT_ENUM, &(a).isolation, 0, 0, ISOLATION, NULL,                    \
          "default read_uncommitted (as Kafka's)"},                                             \
         {"count", CLI_OPT_I64, &(a).count, 1, INT64_MAX, NULL, &(a).count_seen,               \

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,7 +29,9 @@
 #define PROD_CMD "brook produce"
 /* How long one poll waits when librdkafka's queue is full. */
 #define PROD_QUEUE_FULL_WAIT_MS 100
-/* Seconds between --progress lines. */
+/* How much longer a transaction's commit may take than a record's delivery. */
+#define PROD_COMMIT_SLACK_MS 5000
+/* Milliseconds between --progress lines. */
 #define PROD_PROGRESS_EVERY_MS 1000
 
 typedef struct prod_args {
@@ -38,6 +41,17 @@ typedef struct prod_args {
     bool json, idempotent, no_idempotent, progress;
     bool idempotent_seen, txn_batch_seen, linger_seen;
 } prod_args;
+
+/* The latest error a broker answered a produce request with, from librdkafka's "msg" debug
+ * log: a retriable error (NOT_ENOUGH_REPLICAS, NOT_LEADER_OR_FOLLOWER) is retried until
+ * message.timeout.ms and then reported only as _MSG_TIMED_OUT; this keeps its name. Written
+ * by librdkafka's threads, hence the lock. */
+typedef struct prod_seen {
+    pthread_mutex_t lock;
+    rd_kafka_resp_err_t err;
+} prod_seen;
+
+static prod_seen SEEN = {PTHREAD_MUTEX_INITIALIZER, RD_KAFKA_RESP_ERR_NO_ERROR};
 
 typedef struct prod_state {
     const prod_args *a;
@@ -87,9 +101,52 @@ static void progress_line(prod_state *st, bool force)
             st->sent, st->acked, secs > 0 ? (double)st->acked / secs : 0.0);
 }
 
-/* Prints the first delivery error: "<cmd>: delivery to T-P failed: NAME (text)". */
+/* The error code whose librdkafka description is desc[0..n), or NO_ERROR. */
+static rd_kafka_resp_err_t err_by_desc(const char *desc, size_t n)
+{
+    const struct rd_kafka_err_desc *descs = NULL;
+    size_t cnt = 0;
+    rd_kafka_get_err_descs(&descs, &cnt);
+    for (size_t i = 0; i < cnt; i++)
+        if (descs[i].desc && strlen(descs[i].desc) == n && memcmp(descs[i].desc, desc, n) == 0)
+            return descs[i].code;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* librdkafka's log: everything is dropped (connection trouble reaches error_cb, which the
+ * shared client quotes) except a produce request's error, kept in SEEN. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    (void)fac;
+    static const char mark[] = "encountered error: ";
+    const char *at = strstr(buf, mark);
+    if (!at)
+        return;
+    at += sizeof(mark) - 1;
+    const char *end = strstr(at, " (actions");
+    rd_kafka_resp_err_t e = err_by_desc(at, end ? (size_t)(end - at) : strlen(at));
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    pthread_mutex_lock(&SEEN.lock);
+    SEEN.err = e;
+    pthread_mutex_unlock(&SEEN.lock);
+}
+
+/* Prints the first delivery error: "<cmd>: delivery to T-P failed: NAME (text)"; for a
+ * timeout, the broker's last answer when there was one. */
 static void print_delivery_error(const prod_state *st)
 {
+    pthread_mutex_lock(&SEEN.lock);
+    rd_kafka_resp_err_t seen = SEEN.err;
+    pthread_mutex_unlock(&SEEN.lock);
+    if (st->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT && seen != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "%s: delivery to %s failed: %s (%s; retried until --timeout-ms %" PRId64
+                " passed: %s)\n", PROD_CMD, st->err_where, rd_kafka_err2name(seen),
+                rd_kafka_err2str(seen), st->a->timeout_ms, rd_kafka_err2name(st->err));
+        return;
+    }
     fprintf(stderr, "%s: delivery to %s failed: %s (%s)\n", PROD_CMD, st->err_where,
             rd_kafka_err2name(st->err), rd_kafka_err2str(st->err));
 }
@@ -115,6 +172,7 @@ static rd_kafka_conf_t *make_conf(const prod_args *a, bool idempotent)
               cli_kafka_set(conf, "compression.type", a->compression) == 0 &&
               cli_kafka_set(conf, "allow.auto.create.topics", "false") == 0 &&
               set_i64(conf, "message.timeout.ms", a->timeout_ms) == 0 &&
+              cli_kafka_set(conf, "debug", "msg") == 0 &&
               (!a->linger_seen || set_i64(conf, "linger.ms", a->linger_ms) == 0) &&
               (!a->txn_id || (cli_kafka_set(conf, "transactional.id", a->txn_id) == 0 &&
                               set_i64(conf, "transaction.timeout.ms", txn_timeout) == 0));
@@ -123,6 +181,7 @@ static rd_kafka_conf_t *make_conf(const prod_args *a, bool idempotent)
         return NULL;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_log_cb(conf, on_log);
     return conf;
 }
 
@@ -161,10 +220,14 @@ static int txn_begin(prod_state *st)
     return txn_call("begin transaction", rd_kafka_begin_transaction(st->cl.rk));
 }
 
-/* Commits the open transaction; the delivery error, if one came first, wins the message. */
+/* Commits the open transaction; the delivery error, if one came first, wins the message.
+ * The commit waits longer than message.timeout.ms, so that a record the brokers keep
+ * refusing fails (making the transaction abortable) before the commit gives up (which would
+ * leave it in progress, and an abort would conflict with it). */
 static int txn_commit(prod_state *st)
 {
-    rd_kafka_error_t *e = rd_kafka_commit_transaction(st->cl.rk, (int)st->a->timeout_ms);
+    int64_t wait_ms = st->a->timeout_ms + PROD_COMMIT_SLACK_MS;
+    rd_kafka_error_t *e = rd_kafka_commit_transaction(st->cl.rk, (int)wait_ms);
     if (st->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (e)
             rd_kafka_error_destroy(e);
@@ -308,8 +371,8 @@ static int print_summary(prod_state *st)
 {
     double secs = (double)(now_ms() - st->start_ms) / 1000.0;
     progress_line(st, true);
-    fprintf(stderr, "produced %" PRId64 " records to %s in %.3f s\n", st->acked, st->a->topic,
-            secs);
+    fprintf(stderr, "produced %" PRId64 " record%s to %s in %.3f s\n", st->acked,
+            st->acked == 1 ? "" : "s", st->a->topic, secs);
     if (!st->a->json)
         return 0;
     cJSON *j = cJSON_CreateObject();
@@ -337,9 +400,9 @@ static const char *const CODECS[] = {"none", "gzip", "snappy", "lz4", "zstd", NU
 #define PROD_OPTS(a)                                                                            \
     {                                                                                           \
         {"topic", CLI_OPT_STR, &(a).topic, 0, 0, NULL, NULL, "the topic (required; must exist)"}, \
-        {"file", CLI_OPT_STR, &(a).file, 0, 0, NULL, NULL, "read lines from PATH, not stdin"},  \
+        {"file", CLI_OPT_STR, &(a).file, 0, 0, NULL, NULL, "read the lines from this file, not stdin"},  \
         {"key-separator", CLI_OPT_STR, &(a).key_sep, 0, 0, NULL, NULL,                         \
-         "text before the first S of a line is the key"},                                       \
+         "a line's text before it is the key"},                                       \
         {"header", CLI_OPT_LIST, &(a).headers, 0, 0, NULL, NULL,                               \
          "KEY=VALUE on every record (repeatable)"},                                             \
         {"acks", CLI_OPT_ENUM, &(a).acks, 0, 0, ACKS, NULL, "acks (default all)"},             \
@@ -352,13 +415,13 @@ static const char *const CODECS[] = {"none", "gzip", "snappy", "lz4", "zstd", NU
         {"txn-batch", CLI_OPT_I64, &(a).txn_batch, 1, 100000000, NULL, &(a).txn_batch_seen,    \
          "commit a transaction every N lines"},                                                 \
         {"partition", CLI_OPT_I64, &(a).partition, 0, INT32_MAX, NULL, NULL,                   \
-         "write every record to partition N (default: by key)"},                                \
+         "every record to partition N (default: by key)"},                                \
         {"compression", CLI_OPT_ENUM, &(a).compression, 0, 0, CODECS, NULL,                    \
          "codec (default none)"},                                                               \
         {"linger-ms", CLI_OPT_I64, &(a).linger_ms, 0, 900000, NULL, &(a).linger_seen,          \
          "batch for up to N ms (librdkafka's default 5)"},                                      \
         {"progress", CLI_OPT_BOOL, &(a).progress, 0, 0, NULL, NULL,                            \
-         "sent/acked/rate on stderr every second (default when stderr is a terminal)"},         \
+         "sent/acked/rate on stderr each second (default on a tty)"},         \
         {"bootstrap", CLI_OPT_STR, &(a).bootstrap, 0, 0, NULL, NULL,                           \
          "HOST:PORT (default $BROOK_BOOTSTRAP, else 127.0.0.1:9092)"},                          \
         {"timeout-ms", CLI_OPT_I64, &(a).timeout_ms, 1, 3600000, NULL, NULL,                   \

@@ -20,7 +20,9 @@ The same scenario runs on both:
   (clamped at the low watermark too), to-datetime set the committed offsets shown by
   describe; refused (exit 1, "is active") while a confluent_kafka consumer is in the group.
 - errors: unknown topic (exit 1 naming it, for produce, consume and reset-offsets), bad
-  flag (exit 2), a closed port (exit 1 within seconds)."""
+  flag (exit 2), a closed port (exit 1 within seconds).
+- cluster only: with a follower of a min.insync.replicas=3 topic stopped, produce (plain and
+  transactional) exits 1 naming NOT_ENOUGH_REPLICAS."""
 
 import base64
 import datetime
@@ -35,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, find_brookd, find_cli, run_checked, run_main  # noqa: E402
 from brook_harness import wait_until  # noqa: E402,F401
 
-from confluent_kafka import Consumer, KafkaError, Producer  # noqa: E402
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer  # noqa: E402
 from confluent_kafka import TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
@@ -73,9 +75,10 @@ class Cli:
         return {(o["topic"], o["partition"]): o["committed"] for o in json.loads(out)["offsets"]}
 
 
-def create_topic(bs, name, parts, rf):
+def create_topic(bs, name, parts, rf, config=None):
     a = AdminClient({"bootstrap.servers": bs})
-    for f in a.create_topics([NewTopic(name, parts, rf)], request_timeout=30).values():
+    for f in a.create_topics([NewTopic(name, parts, rf, config=config or {})],
+                             request_timeout=30).values():
         f.result(30)
 
     def led():
@@ -176,9 +179,11 @@ def produce_and_read_back(ck, cli, bs, topic):
           ("base64", None), "non-UTF-8 value as base64, flagged; a UTF-8 header value as text")
 
     out, _ = cli.ok("consume", "--topic", topic, "--partition", "1", "--offset", "2",
-                    "--count", "3", "--format", "%o\\t%v\\n")
+                    "--count", "3", "--format", "%o\\t%v%%\\n")
     ck.eq(out.decode().count("\n"), 3, "--partition --offset N --count 3: three lines")
-    ck(out.decode().startswith("2\t"), f"starts at offset 2: {out!r}")
+    lines = out.decode().splitlines()
+    ck(lines[0].startswith("2\t") and all(x.endswith("%") for x in lines),
+       f"starts at offset 2, %% prints %: {out!r}")
 
 
 def transactions(ck, cli, bs, topic):
@@ -216,6 +221,23 @@ def from_time(ck, cli, bs, topic):
     out, _ = cli.ok("consume", "--topic", topic, "-e", "--from-time", iso(base + 9000))
     ck.eq(out, b"", "--from-time after the last record: nothing")
     return base
+
+
+def outsider_commit(bs, g, topic):
+    """Commits offset 1 of topic-0 for group g from a consumer outside it (no subscribe:
+    generation -1, no member id, as AlterConsumerGroupOffsets does).  True when refused with
+    UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION or REBALANCE_IN_PROGRESS."""
+    refusals = (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION,
+                KafkaError.REBALANCE_IN_PROGRESS)
+    c = Consumer({"bootstrap.servers": bs, "group.id": g, "enable.auto.commit": False})
+    try:
+        res = c.commit(offsets=[TopicPartition(topic, 0, 1)], asynchronous=False)
+        errs = [tp.error.code() for tp in res or [] if tp.error]
+        return bool(errs) and all(e in refusals for e in errs)
+    except KafkaException as e:
+        return e.args[0].code() in refusals
+    finally:
+        c.close()
 
 
 def groups(ck, cli, bs, topic, time_topic, base):
@@ -269,6 +291,9 @@ def groups(ck, cli, bs, topic, time_topic, base):
         ck(f"group {g} is active" in err and "1 members" in err and "stop its consumers" in err,
            f"names the active group: {err!r}")
         ck.eq(cli.committed(g), before, "refused reset changed nothing")
+        ck.eq(outsider_commit(bs, g, topic), True, "the broker refuses a non-member's commit "
+              "for the active group too (what reset-offsets relies on in a race)")
+        ck.eq(cli.committed(g), before, "the outsider's commit changed nothing")
     finally:
         cons.close()
 
@@ -323,6 +348,29 @@ def scenario(ck, bs, rf, where):
     log(f"{where}: errors ok ({time.monotonic() - t0:.1f} s)")
 
 
+def not_enough_replicas(ck, c):
+    """A topic with min.insync.replicas 3 loses a follower: acks=all produce fails naming
+    NOT_ENOUGH_REPLICAS (librdkafka retries it until --timeout-ms; brook keeps its name)."""
+    bs, topic = c.bootstrap_all, "dner"
+    create_topic(bs, topic, 1, 3, {"min.insync.replicas": "3"})
+    cli = Cli(bs)
+    cli.ok("produce", "--topic", topic, input=b"before\n")
+    a = AdminClient({"bootstrap.servers": bs})
+
+    def part0():
+        return a.list_topics(topic, timeout=5).topics[topic].partitions[0]
+    md = part0()
+    victim = next(n for n in md.replicas if n != md.leader)
+    c.node(victim).stop()
+    wait_until(lambda: len(part0().isrs) < 3, 30, 0.2, "the ISR to lose the stopped follower")
+    for extra in ([], ["--transactional-id", "dner-tx"]):
+        rc, _, err = cli.run("produce", "--topic", topic, "--timeout-ms", "3000", *extra,
+                             input=b"x\n")
+        ck.eq(rc, 1, f"produce {extra} with too few in-sync replicas: exit 1 ({err})")
+        ck(f"delivery to {topic}-0 failed: NOT_ENOUGH_REPLICAS" in err,
+           f"names the partition and NOT_ENOUGH_REPLICAS: {err!r}")
+
+
 def cluster_part(ck):
     import cluster_harness
     if not cluster_harness.zk_available():
@@ -334,6 +382,8 @@ def cluster_part(ck):
         with c:
             log(f"cluster ready ({c.tmp})")
             scenario(ck, c.bootstrap_all, 3, "cluster")
+            not_enough_replicas(ck, c)
+            log("cluster: NOT_ENOUGH_REPLICAS named")
     finally:
         c.close()
 
