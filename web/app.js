@@ -264,9 +264,9 @@ async function showTopics() {
     const rows = t.partitions.map((p, i) => {
       if (!p) return { cells: [String(i), '-', '-', '-', '-', '-', '-', '-', '-', 'no answer'] };
       const isr = new Set(p.isr);
-      const replicas = h('span', {}, p.replicas.map((r, k) =>
+      const replicas = h('span', {}, p.replicas.map((r, k) => [k ? ', ' : null,
         h('span', { class: isr.has(r) ? null : 'out-of-sync', title: isr.has(r) ? 'in sync' : 'not in the ISR' },
-          (k ? ', ' : '') + r)));
+          String(r))]));
       return { attrs: { 'data-partition': p.partition, 'data-leader': p.leader }, cells: [
         String(p.partition),
         p.leader < 0 ? badge('offline', 'bad') : 'node ' + p.leader,
@@ -294,9 +294,10 @@ async function showGroups() {
       for (const a of m.assignment || []) owner.set(a.topic + '/' + a.partition, m.client_id || m.member_id);
     let total = 0;
     const offRows = g.offsets.map((o) => {
-      // A partition whose log is on another node: its leader's high watermark.
+      // The leader's high watermark when it answered (the coordinator may host only a
+      // follower's copy, which trails, or none); else the coordinator's own figure.
       let hw = o.high_watermark, lag = o.lag;
-      if (lag === null && hws.has(o.topic + '/' + o.partition)) {
+      if (hws.has(o.topic + '/' + o.partition)) {
         hw = hws.get(o.topic + '/' + o.partition);
         lag = Math.max(0, hw - o.committed);
       }
@@ -460,7 +461,7 @@ function drawChart(canvas, series, unit) {
   for (let i = 0; i <= 4; i++) {
     const y = top + (hgt - top - bottom) * i / 4;
     g.beginPath(); g.moveTo(left, y + 0.5); g.lineTo(w - right, y + 0.5); g.stroke();
-    g.fillText(fmtRate(max * (4 - i) / 4), 4, y + 4);
+    g.fillText(fmtTick(max * (4 - i) / 4, max), 4, y + 4);
   }
   g.fillText(unit, 4, 11);
   g.fillText(CHART_POINTS + ' s ago', left, hgt - 5);
@@ -486,6 +487,14 @@ function drawChart(canvas, series, unit) {
     lx += 20 + g.measureText(s.label).width + 12;
     g.fillStyle = fg;
   }
+}
+
+// An axis label: as many decimals as the scale needs, no more.
+function fmtTick(v, max) {
+  const step = max / 4;
+  let d = 0;
+  while (d < 3 && Math.abs(step * Math.pow(10, d) - Math.round(step * Math.pow(10, d))) > 1e-9) d++;
+  return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 }
 
 function niceCeil(v) {
