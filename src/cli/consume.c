@@ -434,9 +434,9 @@ static int on_message(cons_state *st, const rd_kafka_message_t *m)
         return 0;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fprintf(stderr, "%s: %s%s%d: %s (%s)\n", CONS_CMD, m->rkt ? rd_kafka_topic_name(m->rkt) : "",
-                m->rkt ? "-" : "partition ", (int)m->partition, rd_kafka_err2name(m->err),
-                rd_kafka_message_errstr(m));
+        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : st->a->topic;
+        fprintf(stderr, "%s: %s-%d: %s (%s)\n", CONS_CMD, topic, (int)m->partition,
+                rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
         return 1;
     }
     if (ours) {
@@ -579,20 +579,33 @@ static int check_args(const cons_args *a)
     return a->json ? 0 : check_format(a->format);
 }
 
+/* True when arg is "--name" of an option that takes its value from the next word. */
+static bool takes_next(const char *arg, const struct cli_opt *opts, size_t n)
+{
+    for (size_t i = 0; strncmp(arg, "--", 2) == 0 && i < n; i++)
+        if (opts[i].kind != CLI_OPT_BOOL && strcmp(arg + 2, opts[i].name) == 0)
+            return true;
+    return false;
+}
+
 int cli_consume_main(int argc, char **argv)
 {
-    /* -e is the one short flag (kcat's): spell it out for the table-driven parser. */
+    cons_args a;
+    cons_defaults(&a);
+    const struct cli_opt opts[] = CONS_OPTS(a);
+    size_t nopts = sizeof(opts) / sizeof(opts[0]);
+    /* -e is the one short flag (kcat's): spell it out for the table-driven parser, unless it
+     * is a flag's value (--format -e). */
     char **args = calloc((size_t)argc + 1, sizeof(*args));
     if (!args) {
         fprintf(stderr, "%s: out of memory\n", CONS_CMD);
         return 1;
     }
     for (int i = 0; i < argc; i++)
-        args[i] = strcmp(argv[i], "-e") == 0 ? "--until-end" : argv[i];
-    cons_args a;
-    cons_defaults(&a);
-    const struct cli_opt opts[] = CONS_OPTS(a);
-    int prc = cli_args_parse(CONS_CMD, argc, args, opts, sizeof(opts) / sizeof(opts[0]));
+        args[i] = strcmp(argv[i], "-e") == 0 && !(i > 0 && takes_next(argv[i - 1], opts, nopts))
+                      ? "--until-end"
+                      : argv[i];
+    int prc = cli_args_parse(CONS_CMD, argc, args, opts, nopts);
     free(args);
     if (prc == 1) {
         cli_consume_usage(stdout);

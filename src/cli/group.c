@@ -312,8 +312,8 @@ static void describe_raw(cli_client *cl, grp_info *g, const char *why)
 static grp_info *describe_infos(cli_client *cl, const char **ids, size_t n)
 {
     grp_info *out = calloc(n ? n : 1, sizeof(*out));
-    rd_kafka_AdminOptions_t *o = out ? cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS)
-                                     : NULL;
+    rd_kafka_AdminOptions_t *o =
+        out ? cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS) : NULL;
     if (!o) {
         if (!out)
             fprintf(stderr, "%s: out of memory\n", cl->cmd);
@@ -571,7 +571,8 @@ static int fetch_offsets(cli_client *cl, const char *id, rd_kafka_event_t **out,
                          const rd_kafka_topic_partition_list_t **parts)
 {
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(id, NULL);
-    rd_kafka_AdminOptions_t *o = cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    rd_kafka_AdminOptions_t *o =
+        cli_client_admin_options(cl, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
     if (!req || !o) {
         if (req)
             rd_kafka_ListConsumerGroupOffsets_destroy(req);
@@ -1385,7 +1386,8 @@ int cli_group_main(int argc, char **argv)
     if (reset && check_reset_args(cmd, &ra) != 0)
         return 2;
     cli_client cl;
-    int rc = cli_client_open(&cl, cmd, cli_bootstrap(a.bootstrap), a.timeout_ms, RD_KAFKA_PRODUCER, NULL);
+    int rc = cli_client_open(&cl, cmd, cli_bootstrap(a.bootstrap), a.timeout_ms,
+                             RD_KAFKA_PRODUCER, NULL);
     cl.json = a.json;
     if (rc == 0) {
         if (strcmp(sub, "list") == 0)

@@ -400,7 +400,7 @@ static const char *const CODECS[] = {"none", "gzip", "snappy", "lz4", "zstd", NU
 #define PROD_OPTS(a)                                                                            \
     {                                                                                           \
         {"topic", CLI_OPT_STR, &(a).topic, 0, 0, NULL, NULL, "the topic (required; must exist)"}, \
-        {"file", CLI_OPT_STR, &(a).file, 0, 0, NULL, NULL, "read the lines from this file, not stdin"},  \
+        {"file", CLI_OPT_STR, &(a).file, 0, 0, NULL, NULL, "read lines from this file"},  \
         {"key-separator", CLI_OPT_STR, &(a).key_sep, 0, 0, NULL, NULL,                         \
          "a line's text before it is the key"},                                       \
         {"header", CLI_OPT_LIST, &(a).headers, 0, 0, NULL, NULL,                               \
