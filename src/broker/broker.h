@@ -196,13 +196,15 @@ void inter_forget_partition(broker *b, partition *p);
  * err (NOT_LEADER_OR_FOLLOWER) for p, so the coordinator retries with the new leader. */
 void inter_fail_partition(broker *b, partition *p, int16_t err);
 /* Cluster: records a transaction marker for a group participant as a control batch (with
- * its coordinator epoch) in the group's __consumer_offsets partition p, which this node
- * leads, so the partition's producer state knows the newest coordinator of pid, as a
- * data partition does from its own markers. KERR_NONE (*offset_out: the batch's offset,
+ * its coordinator epoch and transaction sequence txn_seq, 0 when unknown) in the group's
+ * __consumer_offsets partition p, which this node leads, so the partition's producer state
+ * knows the newest coordinator of pid and the last marker applied, as a data partition
+ * does from its own markers. KERR_NONE (*offset_out: the batch's offset,
  * -1 when nothing was written), KERR_TRANSACTION_COORDINATOR_FENCED (nothing written: a
  * newer coordinator's marker is there), or KERR_KAFKA_STORAGE_ERROR. */
 int16_t inter_group_marker_record(broker *b, partition *p, int64_t pid, int16_t epoch,
-                                  bool commit, int32_t coordinator_epoch, int64_t *offset_out);
+                                  bool commit, int32_t coordinator_epoch, int64_t txn_seq,
+                                  int64_t *offset_out);
 
 /* Handlers (one per API). Each either answers at once (net_request_done) or parks. */
 void handle_api_versions(req_ctx *c);

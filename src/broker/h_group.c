@@ -559,13 +559,14 @@ int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, in
     broker *b = ctx;
     if (b->clustered) {
         /* The group's offsets partition records the marker and its coordinator epoch (and
-         * refuses a replaced coordinator's), as for a marker from another node. */
+         * refuses a replaced coordinator's), as for a marker from another node. No
+         * transaction sequence: this local path has no RPC copy that could come late. */
         int16_t err;
         int32_t index = txn_log_partition_for(group_id, b->cfg.offsets_partitions);
         partition *p = broker_partition(b, kslice_cstr(GROUP_LOG_TOPIC), index, &err);
         int64_t off;
         if (p && (!p->replicated || p->repl_leading) &&
-            inter_group_marker_record(b, p, pid, epoch, commit, coordinator_epoch, &off) ==
+            inter_group_marker_record(b, p, pid, epoch, commit, coordinator_epoch, 0, &off) ==
                 KERR_TRANSACTION_COORDINATOR_FENCED)
             return KERR_TRANSACTION_COORDINATOR_FENCED;
     }

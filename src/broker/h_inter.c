@@ -193,24 +193,13 @@ typedef struct group_marker_ctx {
     broker *b;
     inter_op *op;
     int16_t *error;
-    partition *p; /* the __consumer_offsets partition: its pstate keeps marker sequences */
-    int64_t pid, txn_seq;
-    int16_t epoch;
 } group_marker_ctx;
-
-static void note_marker(partition *p, int64_t pid, int16_t epoch, int64_t seq)
-{
-    if (seq > 0 && pstate_marker_applied(&p->log->ps, pid, epoch, seq) != 0)
-        LOG_WARN("txn", "%s: out of memory recording a marker sequence", p->log->name);
-}
 
 static void group_marker_done(void *ctx, bool ok)
 {
     group_marker_ctx *g = ctx;
     if (!ok)
         *g->error = KERR_KAFKA_STORAGE_ERROR;
-    else
-        note_marker(g->p, g->pid, g->epoch, g->txn_seq);
     g->op->groups_pending--;
     broker *b = g->b;
     free(g);
@@ -227,11 +216,12 @@ static void log_fenced_marker(const partition *p, const txn_marker_entry *m)
 }
 
 int16_t inter_group_marker_record(broker *b, partition *p, int64_t pid, int16_t epoch,
-                                  bool commit, int32_t coordinator_epoch, int64_t *offset_out)
+                                  bool commit, int32_t coordinator_epoch, int64_t txn_seq,
+                                  int64_t *offset_out)
 {
     *offset_out = -1;
-    int rc = log_append_marker(p->log, pid, epoch, commit, coordinator_epoch, clock_wall_ms(),
-                               offset_out);
+    int rc = log_append_marker_seq(p->log, pid, epoch, commit, coordinator_epoch, txn_seq,
+                                   clock_wall_ms(), offset_out);
     if (rc == LOG_ERR_FENCED)
         return KERR_TRANSACTION_COORDINATOR_FENCED;
     if (rc != LOG_OK) {
@@ -268,11 +258,10 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
     }
     int64_t off;
     tp->error = inter_group_marker_record(b, p, m->pid, m->epoch, m->commit,
-                                          m->coordinator_epoch, &off);
+                                          m->coordinator_epoch, m->txn_seq, &off);
     if (tp->error != KERR_NONE)
         return;
     add_wait(op, p, off + 1, &tp->error);
-    int started = 0;
     group *g, *tmp;
     HASH_ITER(hh, b->grp.coord.groups, g, tmp) {
         gpending *pend = NULL;
@@ -281,14 +270,11 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
             continue;
         group_marker_ctx *gc = malloc(sizeof(*gc));
         BROOK_ASSERT(gc);
-        *gc = (group_marker_ctx){b, op, &tp->error, p, m->pid, m->txn_seq, m->epoch};
+        *gc = (group_marker_ctx){b, op, &tp->error};
         op->groups_pending++;
-        started++;
         group_service_txn_end(&b->grp, g->id, m->pid, m->commit, clock_wall_ms(),
                               group_marker_done, gc);
     }
-    if (started == 0)
-        note_marker(p, m->pid, m->epoch, m->txn_seq); /* nothing pending: done already */
 }
 
 void handle_write_txn_markers(req_ctx *c)
@@ -333,8 +319,9 @@ void handle_write_txn_markers(req_ctx *c)
                 continue;
             }
             int64_t off;
-            int rc = log_append_marker(p->log, m->pid, m->epoch, m->commit, m->coordinator_epoch,
-                                       clock_wall_ms(), &off);
+            int rc = log_append_marker_seq(p->log, m->pid, m->epoch, m->commit,
+                                           m->coordinator_epoch, m->txn_seq, clock_wall_ms(),
+                                           &off);
             if (rc == LOG_ERR_FENCED) { /* checked above; kept for safety */
                 tp->error = KERR_TRANSACTION_COORDINATOR_FENCED;
                 continue;
@@ -347,7 +334,6 @@ void handle_write_txn_markers(req_ctx *c)
                 continue;
             }
             store_mark_dirty(b->store, p);
-            note_marker(p, m->pid, m->epoch, m->txn_seq);
             add_wait(op, p, off + 1, &tp->error);
         }
     }

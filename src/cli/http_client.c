@@ -67,7 +67,9 @@ int cli_http_call(const char *cmd, const char *admin, int64_t timeout_ms, const 
     int64_t deadline = cli_now_ms() + timeout_ms;
     int fd = cli_sock_connect(host, port, deadline, err, sizeof(err));
     if (fd < 0) {
-        fprintf(stderr, "%s: %s (is brookd running with admin.listeners there? --admin HOST:PORT)\n", cmd, err);
+        fprintf(stderr,
+                "%s: %s (is brookd running with admin.listeners there? --admin HOST:PORT)\n",
+                cmd, err);
         return -1;
     }
     size_t reqcap = strlen(path) + strlen(host) + 256;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/crc32c.h"
 
@@ -150,10 +151,14 @@ static void rb_finish(uint8_t *p, size_t total)
     be32_put(p + RB_OFF_CRC, crc32c(0, p + RB_OFF_ATTRIBUTES, total - RB_OFF_ATTRIBUTES));
 }
 
-void rb_build_control(uint8_t *out, int64_t producer_id, int16_t producer_epoch,
-                      enum rb_control_type type, int32_t coordinator_epoch, int64_t ts_ms)
+size_t rb_build_control_seq(uint8_t *out, int64_t producer_id, int16_t producer_epoch,
+                            enum rb_control_type type, int32_t coordinator_epoch,
+                            int64_t txn_seq, int64_t ts_ms)
 {
-    memset(out, 0, RB_CONTROL_BATCH_SIZE);
+    bool seq = txn_seq > 0;
+    size_t total = seq ? RB_CONTROL_BATCH_SIZE_SEQ : RB_CONTROL_BATCH_SIZE;
+    uint8_t vlen = seq ? 14 : 6;
+    memset(out, 0, total);
     out[RB_OFF_MAGIC] = 2;
     be16_put(out + RB_OFF_ATTRIBUTES, RB_ATTR_TRANSACTIONAL | RB_ATTR_CONTROL);
     be64_put(out + RB_OFF_BASE_TIMESTAMP, (uint64_t)ts_ms);
@@ -162,20 +167,31 @@ void rb_build_control(uint8_t *out, int64_t producer_id, int16_t producer_epoch,
     be16_put(out + RB_OFF_PRODUCER_EPOCH, (uint16_t)producer_epoch);
     be32_put(out + RB_OFF_BASE_SEQUENCE, 0xffffffffu);
     be32_put(out + RB_OFF_RECORDS_COUNT, 1);
-    /* One record: len, attrs, tsDelta, offDelta, key(4), value(6), headers(0). */
+    /* One record: len, attrs, tsDelta, offDelta, key(4), value(6 or 14), headers(0). */
     uint8_t *r = out + RB_HEADER_SIZE;
-    r[0] = 16 << 1; /* zigzag(16): bytes after this varint */
-    r[1] = 0;       /* attributes */
-    r[2] = 0;       /* timestamp delta */
-    r[3] = 0;       /* offset delta */
-    r[4] = 4 << 1;  /* key length 4 */
+    r[0] = (uint8_t)((10 + vlen) << 1); /* zigzag: bytes after this varint */
+    r[1] = 0;                           /* attributes */
+    r[2] = 0;                           /* timestamp delta */
+    r[3] = 0;                           /* offset delta */
+    r[4] = 4 << 1;                      /* key length 4 */
     be16_put(r + 5, 0);
     be16_put(r + 7, (uint16_t)type);
-    r[9] = 6 << 1; /* value length 6 */
+    r[9] = (uint8_t)(vlen << 1);
     be16_put(r + 10, 0);
     be32_put(r + 12, (uint32_t)coordinator_epoch);
-    r[16] = 0; /* header count */
-    rb_finish(out, RB_CONTROL_BATCH_SIZE);
+    if (seq)
+        be64_put(r + 16, (uint64_t)txn_seq);
+    r[10 + vlen] = 0; /* header count */
+    rb_finish(out, total);
+    BROOK_ASSERT((size_t)(RB_HEADER_SIZE + 11 + vlen) == total);
+    return total;
+}
+
+void rb_build_control(uint8_t *out, int64_t producer_id, int16_t producer_epoch,
+                      enum rb_control_type type, int32_t coordinator_epoch, int64_t ts_ms)
+{
+    (void)rb_build_control_seq(out, producer_id, producer_epoch, type, coordinator_epoch, 0,
+                               ts_ms);
 }
 
 size_t rb_build_simple(uint8_t **out, int count, const char *const *keys,

@@ -95,9 +95,19 @@ void rb_set_log_append_time(uint8_t *p, size_t len, int64_t now_ms);
 /* Control record types. */
 enum rb_control_type { RB_CONTROL_ABORT = 0, RB_CONTROL_COMMIT = 1 };
 #define RB_CONTROL_BATCH_SIZE 78
-/* Writes a commit/abort marker batch (one record) into out[RB_CONTROL_BATCH_SIZE]. */
+/* A marker that also carries the coordinator's transaction sequence. */
+#define RB_CONTROL_BATCH_SIZE_SEQ 86
+/* Writes a commit/abort marker batch (one record) into out[RB_CONTROL_BATCH_SIZE]: the
+ * record's value is Kafka's (version 0, coordinator epoch). */
 void rb_build_control(uint8_t *out, int64_t producer_id, int16_t producer_epoch,
                       enum rb_control_type type, int32_t coordinator_epoch, int64_t ts_ms);
+/* The same with txn_seq > 0 appended to the value (version 0, coordinator epoch, then the
+ * transaction sequence int64), into out[RB_CONTROL_BATCH_SIZE_SEQ]; with txn_seq <= 0 it is
+ * rb_build_control. Kafka's readers take the version and epoch and ignore what follows
+ * (clients read only a control record's key). Returns the batch size written. */
+size_t rb_build_control_seq(uint8_t *out, int64_t producer_id, int16_t producer_epoch,
+                            enum rb_control_type type, int32_t coordinator_epoch,
+                            int64_t txn_seq, int64_t ts_ms);
 
 /* Iterates the records of an uncompressed batch (validated). */
 typedef struct rb_record {

@@ -584,9 +584,13 @@ static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len
     if (!(h->attributes & RB_ATTR_CONTROL))
         return pstate_on_append(&l->ps, h, h->base_offset) == 0 ? LOG_OK : LOG_ERR_NOMEM;
     int32_t coordinator_epoch;
-    int type = rb_control_parse(batch, len, &coordinator_epoch);
+    int64_t txn_seq;
+    int type = rb_control_parse(batch, len, &coordinator_epoch, &txn_seq);
     if (type < 0)
         return LOG_OK; /* unknown control record: nothing to track */
+    if (txn_seq > 0 &&
+        pstate_marker_applied(&l->ps, h->producer_id, h->producer_epoch, txn_seq) != 0)
+        return LOG_ERR_NOMEM;
     pstate_entry *open = pstate_find(&l->ps, h->producer_id);
     if (write_index && open && open->txn != PS_TXN_NONE) {
         aborted_txn cl = {h->producer_id, open->txn_first_offset, h->base_offset};
@@ -1521,18 +1525,26 @@ int log_maybe_roll_by_time(plog *l, int64_t now_ms)
     return log_roll(l, now_ms);
 }
 
-int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
-                      int64_t now_ms, int64_t *offset_out)
+int log_append_marker_seq(plog *l, int64_t pid, int16_t epoch, bool commit,
+                          int32_t coordinator_epoch, int64_t txn_seq, int64_t now_ms,
+                          int64_t *offset_out)
 {
     if (pstate_coordinator_fenced(&l->ps, pid, coordinator_epoch))
         return LOG_ERR_FENCED;
-    uint8_t b[RB_CONTROL_BATCH_SIZE];
-    rb_build_control(b, pid, epoch, commit ? RB_CONTROL_COMMIT : RB_CONTROL_ABORT,
-                     coordinator_epoch, now_ms);
+    uint8_t b[RB_CONTROL_BATCH_SIZE_SEQ];
+    size_t n = rb_build_control_seq(b, pid, epoch, commit ? RB_CONTROL_COMMIT : RB_CONTROL_ABORT,
+                                    coordinator_epoch, txn_seq, now_ms);
     rb_header h;
-    int rc = rb_validate(b, sizeof(b), &h);
+    int rc = rb_validate(b, n, &h);
     BROOK_ASSERT(rc == RB_OK);
-    return log_append(l, b, sizeof(b), &h, now_ms, offset_out);
+    return log_append(l, b, n, &h, now_ms, offset_out);
+}
+
+int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
+                      int64_t now_ms, int64_t *offset_out)
+{
+    return log_append_marker_seq(l, pid, epoch, commit, coordinator_epoch, 0, now_ms,
+                                 offset_out);
 }
 
 /* ---------------- replication ---------------- */

@@ -137,6 +137,11 @@ int log_producer_check(const plog *l, const rb_header *h, bool txn_verified, int
  * answer is LOG_ERR_FENCED (the log stays writable). */
 int log_append_marker(plog *l, int64_t pid, int16_t epoch, bool commit, int32_t coordinator_epoch,
                       int64_t now_ms, int64_t *offset_out);
+/* The same for a marker with the coordinator's transaction sequence txn_seq (> 0; 0 is
+ * log_append_marker): the record carries it and the producer state records it. */
+int log_append_marker_seq(plog *l, int64_t pid, int16_t epoch, bool commit,
+                          int32_t coordinator_epoch, int64_t txn_seq, int64_t now_ms,
+                          int64_t *offset_out);
 /* Last stable offset given the high watermark: min(first offset of every open
  * transaction, first offset of every ended one whose marker is not below hw, hw). A
  * marker only makes a transaction stable once readers can see the marker itself, so a

@@ -11,7 +11,8 @@
 
 #define SNAPSHOT_MAGIC_V1 0x42505331u /* "BPS1": without coordinator epochs */
 #define SNAPSHOT_MAGIC_V2 0x42505332u /* "BPS2": each entry ends with its coordinator epoch */
-#define SNAPSHOT_MAGIC 0x42505333u    /* "BPS3": ... then its last timestamp */
+#define SNAPSHOT_MAGIC_V3 0x42505333u /* "BPS3": ... then its last timestamp */
+#define SNAPSHOT_MAGIC 0x42505334u    /* "BPS4": ... then its last marker sequence */
 
 void pstate_init(pstate *ps)
 {
@@ -236,6 +237,7 @@ int pstate_snapshot_encode(const pstate *ps, int64_t offset, uint8_t **out, size
         }
         wr_i32(&w, e->coord_epoch);
         wr_i64(&w, e->last_timestamp);
+        wr_i64(&w, e->last_marker_seq);
     }
     if (w.oom) {
         wr_free(&w);
@@ -257,7 +259,8 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
     rd r;
     rd_init(&r, p, len - 4);
     uint32_t magic = rd_u32(&r);
-    if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_V2 && magic != SNAPSHOT_MAGIC_V1)
+    if (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_V3 && magic != SNAPSHOT_MAGIC_V2 &&
+        magic != SNAPSHOT_MAGIC_V1)
         return -1;
     int64_t offset = rd_i64(&r);
     int32_t n = rd_i32(&r);
@@ -289,7 +292,12 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
         e->coord_epoch = magic != SNAPSHOT_MAGIC_V1 ? rd_i32(&r) : -1;
         /* Before BPS3 the last timestamp was not kept: unknown (-1) until the producer's
          * next batch or marker here. */
-        e->last_timestamp = magic == SNAPSHOT_MAGIC ? rd_i64(&r) : -1;
+        e->last_timestamp =
+            magic == SNAPSHOT_MAGIC || magic == SNAPSHOT_MAGIC_V3 ? rd_i64(&r) : -1;
+        /* Before BPS4 marker sequences were kept in memory only: 0 (none) as then. */
+        e->last_marker_seq = magic == SNAPSHOT_MAGIC ? rd_i64(&r) : 0;
+        if (e->last_marker_seq < 0)
+            r.err = 1;
         HASH_ADD(hh, ps->by_pid, pid, sizeof(e->pid), e);
         if (e->txn != PS_TXN_NONE)
             ps->open_txns++;
@@ -303,15 +311,18 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
 int rb_control_type(const uint8_t *batch, size_t len)
 {
     int32_t coordinator_epoch;
-    return rb_control_parse(batch, len, &coordinator_epoch);
+    return rb_control_parse(batch, len, &coordinator_epoch, NULL);
 }
 
-int rb_control_parse(const uint8_t *batch, size_t len, int32_t *coordinator_epoch)
+int rb_control_parse(const uint8_t *batch, size_t len, int32_t *coordinator_epoch,
+                     int64_t *txn_seq)
 {
     /* Record: len varint, attrs, tsDelta varint, offDelta varint, keyLen varint, key
      * (version int16, type int16), valueLen varint, value (version int16, coordinator
-     * epoch int32). */
+     * epoch int32, and Brook's transaction sequence int64 when the value is that long). */
     *coordinator_epoch = -1;
+    if (txn_seq)
+        *txn_seq = 0;
     if (len < RB_HEADER_SIZE + 1)
         return -1;
     rd r;
@@ -334,6 +345,11 @@ int rb_control_parse(const uint8_t *batch, size_t len, int32_t *coordinator_epoc
         int32_t ce = rd_i32(&r);
         if (!r.err)
             *coordinator_epoch = ce;
+    }
+    if (!r.err && vlen >= 14 && txn_seq) {
+        int64_t seq = rd_i64(&r);
+        if (!r.err && seq > 0)
+            *txn_seq = seq;
     }
     return type;
 }

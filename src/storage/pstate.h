@@ -52,7 +52,7 @@ typedef struct pstate_entry {
     pstate_batch batches[PSTATE_BATCHES];
     int8_t txn;                         /* enum pstate_txn */
     int64_t txn_first_offset, txn_last_offset;
-    int64_t last_marker_seq; /* cluster: coordinator's sequence of the last marker (memory) */
+    int64_t last_marker_seq; /* cluster: coordinator's sequence of the last marker here */
     int32_t coord_epoch;     /* highest coordinator epoch of its markers here; -1: none */
     int64_t last_timestamp;  /* max timestamp of its last batch or marker here; -1: none */
     uint32_t markers;        /* end markers applied here (memory): a verification's guard */
@@ -110,11 +110,13 @@ bool pstate_coordinator_fenced(const pstate *ps, int64_t pid, int32_t coordinato
  * refused. Returns the offset up to which the transaction's records must be durable
  * (one past its last record), or -1 when it has no records here. */
 int64_t pstate_prepare(pstate *ps, int64_t pid, int16_t epoch);
-/* Cluster mode: markers from another node carry the coordinator's transaction sequence
- * (1, 2, ... per transactional id). A marker whose sequence is not newer than the last one
- * applied for pid is a delayed duplicate and must be dropped: applied, it could close the
- * producer's next transaction. Memory only: after a restart every marker is new, because
- * the connections that could hold stale copies died with the process. */
+/* Cluster mode: markers carry the coordinator's transaction sequence (1, 2, ... per
+ * transactional id), in the RPC and in the control record's value. A marker whose sequence
+ * is not newer than the last one applied for pid is a delayed duplicate and must be
+ * dropped: applied, it could close the producer's next transaction. The last sequence is
+ * producer state like any other: set when a marker carrying one is appended or replicated,
+ * rebuilt from the log by replay (truncation, restart) and kept in snapshots (BPS4), so
+ * every replica, and a leader elected later, knows it. */
 bool pstate_marker_is_stale(const pstate *ps, int64_t pid, int64_t seq);
 /* Records the sequence of a marker just written (creates the producer's entry if needed).
  * Returns 0 or -1 (out of memory). */
@@ -131,7 +133,9 @@ int pstate_snapshot_decode(pstate *ps, const uint8_t *p, size_t len, int64_t *of
 /* Reads the type of a control batch's single record (RB_CONTROL_ABORT/COMMIT), or -1. */
 int rb_control_type(const uint8_t *batch, size_t len);
 /* The same, and *coordinator_epoch gets the record's coordinator epoch (its value:
- * version int16, coordinatorEpoch int32), or -1 when the value is absent or short. */
-int rb_control_parse(const uint8_t *batch, size_t len, int32_t *coordinator_epoch);
+ * version int16, coordinatorEpoch int32), or -1 when the value is absent or short; and
+ * *txn_seq (when not NULL) the transaction sequence Brook appends to the value, or 0. */
+int rb_control_parse(const uint8_t *batch, size_t len, int32_t *coordinator_epoch,
+                     int64_t *txn_seq);
 
 #endif

@@ -227,7 +227,8 @@ static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int6
         return;
     }
     int64_t off;
-    int rc = log_append_marker(p->log, a->pid, a->epoch, a->commit, ce, now_ms, &off);
+    int rc = log_append_marker_seq(p->log, a->pid, a->epoch, a->commit, ce, a->txn_seq, now_ms,
+                                   &off);
     if (rc == LOG_ERR_FENCED && s->remote) {
         fence_note(s, a->txn_id, ce, p->log->name); /* nothing appended; no ack */
         return;

@@ -173,7 +173,8 @@ static bool g_unload_keeps_work;
  * re-driven as an RPC to the new leader. */
 static bool g_waits_outlive;
 /* --marker-seq-in-memory: a partition remembers the transaction sequence of the markers it
- * applied only in its leader's memory (pstate_marker_applied in h_inter.c today), which a
+ * applied only in its leader's memory (pstate_marker_applied in h_inter.c, before the
+ * sequence went into the control record), which a
  * truncation's replay, a restart or a leadership change forgets; a stale copy of a
  * marker then closes the producer's next transaction. Otherwise the sequence is in the
  * marker record and every replica's producer state has it (as the coordinator epoch). */

@@ -388,18 +388,34 @@ static void test_coordinator_epoch_rules(void)
     uint8_t cb[RB_CONTROL_BATCH_SIZE];
     rb_build_control(cb, 40, 0, RB_CONTROL_COMMIT, 123456, 1000);
     int32_t ce = 0;
-    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb), &ce), RB_CONTROL_COMMIT);
+    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb), &ce, NULL), RB_CONTROL_COMMIT);
     CHECK_EQ_INT(ce, 123456);
     rb_build_control(cb, 40, 0, RB_CONTROL_ABORT, 0, 1000);
-    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb), &ce), RB_CONTROL_ABORT);
+    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb), &ce, NULL), RB_CONTROL_ABORT);
     CHECK_EQ_INT(ce, 0);
-    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb) - 3, &ce), RB_CONTROL_ABORT); /* short value */
+    CHECK_EQ_INT(rb_control_parse(cb, sizeof(cb) - 3, &ce, NULL), RB_CONTROL_ABORT); /* short value */
     CHECK_EQ_INT(ce, -1);
+    /* Brook's marker with a transaction sequence after the epoch: a valid batch whose
+     * epoch reads as Kafka's, and whose sequence comes back; without one, Kafka's size. */
+    uint8_t cs[RB_CONTROL_BATCH_SIZE_SEQ];
+    int64_t seq = -1;
+    rb_header hh;
+    CHECK_EQ_INT(rb_build_control_seq(cs, 40, 0, RB_CONTROL_ABORT, 7, 12345, 1000),
+                 RB_CONTROL_BATCH_SIZE_SEQ);
+    CHECK_EQ_INT(rb_validate(cs, sizeof(cs), &hh), RB_OK);
+    CHECK_EQ_INT(rb_control_parse(cs, sizeof(cs), &ce, &seq), RB_CONTROL_ABORT);
+    CHECK_EQ_INT(ce, 7);
+    CHECK_EQ_INT(seq, 12345);
+    CHECK_EQ_INT(rb_build_control_seq(cs, 40, 0, RB_CONTROL_COMMIT, 7, 0, 1000),
+                 RB_CONTROL_BATCH_SIZE);
+    CHECK_EQ_INT(rb_control_parse(cs, RB_CONTROL_BATCH_SIZE, &ce, &seq), RB_CONTROL_COMMIT);
+    CHECK_EQ_INT(seq, 0);
     pstate_free(&ps);
 }
 
 /* Through the log: a marker of an older coordinator epoch is refused and appends nothing
- * (the open transaction stays open); the same and newer ones are written. The memory is
+ * (the open transaction stays open); the same and newer ones are written, with their
+ * transaction sequences (the stale-marker check's memory). The memory is
  * rebuilt after a crash from the control batches (with and without a producer snapshot),
  * after a clean restart from the snapshot, and after a truncation from what is left. */
 static void test_coordinator_epoch_survives_replay(void)
@@ -422,8 +438,10 @@ static void test_coordinator_epoch_survives_replay(void)
         if (log_append_marker(l, 21, 0, true, 3, 1000, &m) != LOG_ERR_FENCED ||
             l->log_end_offset != 62 || l->failed)
             _exit(3);
-        if (log_append_marker(l, 21, 0, true, 4, 1000, &m) != LOG_OK || m != 62 ||
-            log_append_marker(l, 21, 0, true, 6, 1000, &m) != LOG_OK || m != 63)
+        /* The markers at 62 and 63 carry transaction sequences 8 and 9 (86-byte batches). */
+        if (log_append_marker_seq(l, 21, 0, true, 4, 8, 1000, &m) != LOG_OK || m != 62 ||
+            log_append_marker_seq(l, 21, 0, true, 6, 9, 1000, &m) != LOG_OK || m != 63 ||
+            !pstate_marker_is_stale(&l->ps, 21, 9) || pstate_marker_is_stale(&l->ps, 21, 10))
             _exit(4);
         /* Producer 22: aborted by epoch 2 (64, 65), then a transaction left open (66) that
          * an epoch-1 marker must not close. */
@@ -457,6 +475,10 @@ static void test_coordinator_epoch_survives_replay(void)
         CHECK(pstate_coordinator_fenced(&l->ps, 22, 1));
         CHECK(!pstate_coordinator_fenced(&l->ps, 22, 2));
         CHECK(!pstate_coordinator_fenced(&l->ps, 1, 0)); /* never had a marker */
+        /* The marker sequence is producer state too: from the records, or the snapshot. */
+        CHECK(pstate_marker_is_stale(&l->ps, 21, 9));
+        CHECK(!pstate_marker_is_stale(&l->ps, 21, 10));
+        CHECK(!pstate_marker_is_stale(&l->ps, 22, 1)); /* its markers carried none */
         CHECK_EQ_INT(log_last_stable_offset(l, 67), 66);
         int64_t m;
         CHECK_EQ_INT(log_append_marker(l, 21, 0, true, 5, 1000, &m), LOG_ERR_FENCED);
@@ -472,6 +494,10 @@ static void test_coordinator_epoch_survives_replay(void)
         CHECK(pstate_coordinator_fenced(&l->ps, 21, 3));
         CHECK(!pstate_coordinator_fenced(&l->ps, 21, 4));
         CHECK(!pstate_coordinator_fenced(&l->ps, 22, 0)); /* its markers are gone too */
+        /* The sequence goes back with the records: 9's marker is gone, 8's stays, so a late
+         * copy of transaction 9's marker is new again here (the coordinator re-sends it). */
+        CHECK(pstate_marker_is_stale(&l->ps, 21, 8));
+        CHECK(!pstate_marker_is_stale(&l->ps, 21, 9));
         log_destroy(l);
     }
 }
@@ -504,10 +530,12 @@ static void test_last_timestamp(void)
     pstate back;
     pstate_init(&back);
     CHECK_EQ_INT(pstate_snapshot_encode(&ps, 3, &buf, &len), 0);
-    CHECK_EQ_INT(be32_get(buf), 0x42505333u); /* "BPS3" */
+    CHECK_EQ_INT(be32_get(buf), 0x42505334u); /* "BPS4" */
     if (CHECK_EQ_INT(pstate_snapshot_decode(&back, buf, len, &off), 0)) {
         CHECK_EQ_INT(pstate_find(&back, 50)->last_timestamp, 2000);
         CHECK_EQ_INT(pstate_find(&back, 52)->last_timestamp, -1);
+        CHECK(pstate_marker_is_stale(&back, 52, 1)); /* BPS4 keeps the marker sequence */
+        CHECK(!pstate_marker_is_stale(&back, 52, 2));
     }
     free(buf);
     pstate_free(&back);
