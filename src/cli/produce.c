@@ -7,7 +7,8 @@
  * count acks and keep the first error, whose Kafka name (NOT_ENOUGH_REPLICAS, ...) is what
  * the command prints before exiting 1. message.timeout.ms is the command's --timeout-ms, so
  * a broker that goes away fails the run in bounded time. With --transactional-id the lines go
- * in one transaction (or --txn-batch lines each); any error aborts the open one.
+ * in one transaction (or --txn-batch lines each); any error aborts the open one. Keys pick
+ * partitions as Java clients do (murmur2), so a key lands where kafka-console-producer puts it.
  */
 #include "cli/produce.h"
 
@@ -171,6 +172,7 @@ static rd_kafka_conf_t *make_conf(const prod_args *a, bool idempotent)
               cli_kafka_set(conf, "enable.idempotence", idempotent ? "true" : "false") == 0 &&
               cli_kafka_set(conf, "compression.type", a->compression) == 0 &&
               cli_kafka_set(conf, "allow.auto.create.topics", "false") == 0 &&
+              cli_kafka_set(conf, "partitioner", "murmur2_random") == 0 &&
               set_i64(conf, "message.timeout.ms", a->timeout_ms) == 0 &&
               cli_kafka_set(conf, "debug", "msg") == 0 &&
               (!a->linger_seen || set_i64(conf, "linger.ms", a->linger_ms) == 0) &&
