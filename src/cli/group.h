@@ -1,7 +1,8 @@
 /*
- * group.h - `brook group list|describe|delete`: inspect and remove consumer groups through
- * the Kafka Admin API (librdkafka: ListConsumerGroups, DescribeConsumerGroups,
- * ListConsumerGroupOffsets, DeleteGroups) plus per-partition high watermarks for the lag.
+ * group.h - `brook group list|describe|delete|reset-offsets`: inspect, remove and rewind
+ * consumer groups through the Kafka Admin API (librdkafka: ListConsumerGroups,
+ * DescribeConsumerGroups, ListConsumerGroupOffsets, DeleteGroups,
+ * AlterConsumerGroupOffsets) plus per-partition watermarks for the lag and the clamping.
  *
  * Owns: the tables and JSON documents printed for groups, members, assignments, committed
  * offsets and lag. Never: links broker internals; it is an ordinary Kafka client.
