@@ -78,15 +78,18 @@ static bool node_json(cJSON *arr, int32_t id, const char *host, int32_t port, co
            cJSON_AddBoolToObject(o, "self", self);
 }
 
+/* At most this many down nodes are listed (a cluster is a handful of nodes). */
+#define DEAD_NODES_MAX 64
+
 /* Replicas named by some topic but not registered: nodes that are down. Appended once
  * each, in id order, after the live ones. */
 static bool dead_nodes(const cluster_view *v, cJSON *arr)
 {
-    int32_t seen[64];
+    int32_t seen[DEAD_NODES_MAX];
     int nseen = 0;
     for (const cv_topic *t = v->topics; t; t = t->hh.next)
         for (int32_t p = 0; p < t->nparts; p++)
-            for (int32_t r = 0; r < t->parts[p].nreplicas && nseen < 64; r++) {
+            for (int32_t r = 0; r < t->parts[p].nreplicas && nseen < DEAD_NODES_MAX; r++) {
                 int32_t id = t->parts[p].replicas[r];
                 bool known = cv_broker_find(v, id) != NULL;
                 for (int k = 0; k < nseen && !known; k++)
