@@ -387,20 +387,19 @@ function parseMetrics(text) {
 
 // One merged sample over every node's metrics: totals that grow with produce and commits.
 function sampleOf(answers) {
-  const leo = new Map(), committed = new Map(), buckets = new Map();
+  const buckets = new Map();
   let latSum = 0, latCount = 0, commits = 0, aborts = 0, nodes = 0;
+  let produced = 0, consumerBytes = 0, followerBytes = 0;
   for (const a of answers) {
     if (!a.ok || typeof a.data !== 'string') continue;
     nodes++;
     for (const s of parseMetrics(a.data)) {
       const l = s.labels;
-      if (s.name === 'brook_partition_log_end_offset') {
-        const k = l.topic + '/' + l.partition;  // replicas: the furthest one counts
-        if (!l.topic.startsWith('__')) leo.set(k, Math.max(leo.get(k) || 0, s.value));
-      } else if (s.name === 'brook_group_committed_offset') {
-        const k = l.group + '/' + l.topic + '/' + l.partition;
-        committed.set(k, Math.max(committed.get(k) || 0, s.value));
-      } else if (s.name === 'brook_txn_commit_latency_seconds_sum') latSum += s.value;
+      // Leaders count produced records, so the nodes' counters add up to the cluster's.
+      if (s.name === 'brook_produced_records_total') produced += s.value;
+      else if (s.name === 'brook_fetch_bytes_total')
+        l.client === 'follower' ? (followerBytes += s.value) : (consumerBytes += s.value);
+      else if (s.name === 'brook_txn_commit_latency_seconds_sum') latSum += s.value;
       else if (s.name === 'brook_txn_commit_latency_seconds_count') latCount += s.value;
       else if (s.name === 'brook_txn_commit_latency_seconds_bucket')
         buckets.set(l.le, (buckets.get(l.le) || 0) + s.value);
@@ -408,8 +407,7 @@ function sampleOf(answers) {
         l.outcome === 'commit' ? (commits += s.value) : (aborts += s.value);
     }
   }
-  const sum = (m) => [...m.values()].reduce((x, y) => x + y, 0);
-  return { t: performance.now() / 1000, nodes, produced: sum(leo), consumed: sum(committed),
+  return { t: performance.now() / 1000, nodes, produced, consumerBytes, followerBytes,
            latSum, latCount, buckets, commits, aborts };
 }
 
@@ -431,7 +429,8 @@ function rates(prev, cur) {
   const dn = cur.latCount - prev.latCount;
   return {
     produce: Math.max(0, (cur.produced - prev.produced) / dt),
-    fetch: Math.max(0, (cur.consumed - prev.consumed) / dt),
+    fetch: Math.max(0, (cur.consumerBytes - prev.consumerBytes) / dt),
+    replication: Math.max(0, (cur.followerBytes - prev.followerBytes) / dt),
     latMean: dn > 0 ? (cur.latSum - prev.latSum) / dn * 1000 : null,
     latP99: quantileMs(prev, cur, 0.99),
     commits: Math.max(0, (cur.commits - prev.commits) / dt),
@@ -515,14 +514,15 @@ async function showMetrics() {
   state.chartPoints = rs.length;
   const col = (k) => rs.map((x) => x[k]);
   drawChart($('chart-produce'), [{ label: 'produced', color: '#2f6fde', values: col('produce') }], 'rec/s');
-  drawChart($('chart-fetch'), [{ label: 'consumed', color: '#1f9d55', values: col('fetch') }], 'rec/s');
+  drawChart($('chart-fetch'), [{ label: 'consumers', color: '#1f9d55', values: col('fetch') },
+    { label: 'replication', color: '#8a63d2', values: col('replication') }], 'B/s');
   drawChart($('chart-latency'), [{ label: 'mean', color: '#c98300', values: col('latMean') },
     { label: 'p99', color: '#d33a3a', values: col('latP99') }], 'ms');
   drawChart($('chart-txn'), [{ label: 'commits', color: '#1f9d55', values: col('commits') },
     { label: 'aborts', color: '#d33a3a', values: col('aborts') }], 'txn/s');
   const last = rs.length ? rs[rs.length - 1] : null;
   $('v-produce').textContent = last ? fmtRate(last.produce) + ' rec/s' : '';
-  $('v-fetch').textContent = last ? fmtRate(last.fetch) + ' rec/s' : '';
+  $('v-fetch').textContent = last ? fmtRate(last.fetch) + ' B/s' : '';
   $('v-latency').textContent = last && last.latMean !== null ? fmtRate(last.latMean) + ' ms' : 'no commits';
   $('v-txn').textContent = last ? fmtRate(last.commits + last.aborts) + ' /s' : '';
 }

@@ -217,6 +217,26 @@ static void metrics_partitions(broker *b, wr *w, const char *name, const char *h
     }
 }
 
+/* Produce and fetch traffic: what the console's rate charts are drawn from. */
+static void metrics_traffic(broker *b, wr *w)
+{
+    metrics_header(w, "brook_produced_records_total", "counter",
+                   "Records appended by produce requests to partitions led here.");
+    metrics_sample(w, "brook_produced_records_total", NULL, (double)b->produced_records);
+    metrics_header(w, "brook_produced_bytes_total", "counter",
+                   "Record batch bytes appended by produce requests to partitions led here.");
+    metrics_sample(w, "brook_produced_bytes_total", NULL, (double)b->produced_bytes);
+    static const char *const kinds[2] = {"client=\"consumer\"", "client=\"follower\""};
+    metrics_header(w, "brook_fetch_requests_total", "counter",
+                   "Fetch requests answered, from consumers and from follower replicas.");
+    for (int k = 0; k < 2; k++)
+        metrics_sample(w, "brook_fetch_requests_total", kinds[k], (double)b->fetch_requests[k]);
+    metrics_header(w, "brook_fetch_bytes_total", "counter",
+                   "Record bytes sent in fetch answers, to consumers and to follower replicas.");
+    for (int k = 0; k < 2; k++)
+        metrics_sample(w, "brook_fetch_bytes_total", kinds[k], (double)b->fetched_bytes[k]);
+}
+
 static void route_metrics(broker *b, http_response *r)
 {
     wr *w = &r->body;
@@ -249,6 +269,7 @@ static void route_metrics(broker *b, http_response *r)
     metrics_histogram(w, "brook_txn_commit_latency_seconds",
                       "EndTxn (commit or abort) latency from request arrival to reply.",
                       &b->end_txn_latency);
+    metrics_traffic(b, w);
     metrics_header(w, "brook_connections", "gauge", "Open Kafka client connections.");
     metrics_sample(w, "brook_connections", NULL,
                    b->srv ? (double)net_server_conn_count(b->srv) : 0.0);

@@ -65,6 +65,11 @@ typedef struct broker {
     struct http_server *admin; /* admin HTTP listener (admin.c); NULL when off */
     int admin_port;
     metrics_hist end_txn_latency; /* EndTxn, request arrival to reply, seconds */
+    /* Traffic counters for /metrics (loop thread only): records and bytes appended by
+     * produce requests (not replica copies), and fetch answers' record bytes and requests,
+     * [0] for consumers and [1] for follower replicas. */
+    uint64_t produced_records, produced_bytes;
+    uint64_t fetched_bytes[2], fetch_requests[2];
     /* cluster mode (cluster.c); clustered is false on a single node */
     bool clustered;
     struct zk_client *zk;

@@ -231,6 +231,7 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
     arena *a = &c->nr->arena;
     size_t budget = q->max_bytes > 0 ? (size_t)q->max_bytes : 0;
     bool have_data = false;
+    uint64_t sent = 0;
     for (int32_t i = 0; i < q->ntopics; i++)
         for (int32_t k = 0; k < q->topics[i].nparts; k++, flat++) {
             fetch_part *fp = &q->topics[i].parts[k];
@@ -271,6 +272,7 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
                 fp->records = data;
                 fp->records_len = (int32_t)len;
                 have_data = true;
+                sent += len;
                 budget -= len < budget ? len : budget;
                 if (q->isolation_level == 1)
                     fill_aborted(p, fp, data, len, a);
@@ -278,6 +280,9 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
         }
     if (c->h.api_version >= 16)
         fill_current_leaders(b, q, a);
+    int kind = q->replica_id >= 0 ? 1 : 0;
+    b->fetched_bytes[kind] += sent;
+    b->fetch_requests[kind]++;
     resp_begin(&c->nr->resp, &c->h);
     fetch_resp_encode(&c->nr->resp, c->h.api_version, q, KERR_NONE);
     resp_end(&c->nr->resp);

@@ -155,6 +155,8 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
     if (rc != LOG_OK)
         return KERR_KAFKA_STORAGE_ERROR;
     store_mark_dirty(b->store, p);
+    b->produced_records += (uint64_t)h.last_offset_delta + 1;
+    b->produced_bytes += (uint64_t)rec.len;
     pp->base_offset = base;
     pp->log_append_time = t->logcfg.log_append_time ? now : -1;
     *p_out = p;

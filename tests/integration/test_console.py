@@ -321,6 +321,8 @@ def single_node(ck, node, chromium):
             ck(all(n > 500 for n in inked), f"Metrics: every chart drawn (inked pixels {inked})")
             rate = br.call("eval", expr="Math.max(...window.brookConsole.samples.filter(s => s.rates).map(s => s.rates.produce))")
             ck(rate > 0, f"Metrics: a produce rate above 0 was plotted ({rate:.1f} rec/s)")
+            fetch = br.call("eval", expr="Math.max(...window.brookConsole.samples.filter(s => s.rates).map(s => s.rates.fetch))")
+            ck(fetch > 0, f"Metrics: a consumer fetch rate above 0 was plotted ({fetch:.1f} B/s)")
             lat = br.call("eval", expr="Math.max(0, ...window.brookConsole.samples.filter(s => s.rates && s.rates.latMean !== null).map(s => s.rates.latMean))")
             ck(lat > 0, f"Metrics: a commit latency was plotted ({lat:.2f} ms)")
             shot(br, "metrics")
