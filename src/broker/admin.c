@@ -204,7 +204,7 @@ static void metrics_partitions(broker *b, wr *w, const char *name, const char *h
         metrics_label_value(t->name, tl, sizeof(tl));
         for (int32_t i = 0; i < t->npartitions; i++) {
             partition *p = t->parts[i];
-            if (!p || !p->log || p->dropping)
+            if (!p || !p->log || p->dropping || !cluster_is_replica(b, p))
                 continue;
             int64_t hw = store_high_watermark(b->store, p);
             int64_t v = which == 0   ? p->log->log_end_offset

@@ -166,7 +166,7 @@ static partition *local_part(broker *b, const char *name, int32_t i)
     if (!t || !t->parts || i < 0 || i >= t->npartitions)
         return NULL;
     partition *p = t->parts[i];
-    return p && p->log && !p->dropping ? p : NULL;
+    return p && p->log && !p->dropping && cluster_is_replica(b, p) ? p : NULL;
 }
 
 /* One partition row. cp: the view's partition (NULL on a single node, which leads all). */

@@ -38,7 +38,7 @@ static int64_t high_watermark(broker *b, const char *topic_name, int32_t index)
     if (!t || !t->parts || index < 0 || index >= t->npartitions)
         return -1;
     partition *p = t->parts[index];
-    if (!p || !p->log || p->dropping)
+    if (!p || !p->log || p->dropping || !cluster_is_replica(b, p))
         return -1;
     return store_high_watermark(b->store, p);
 }

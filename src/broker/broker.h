@@ -124,6 +124,10 @@ bool broker_clustered(const broker *b);
 /* KERR_NONE when this node leads the partition; else NOT_LEADER_OR_FOLLOWER,
  * LEADER_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION. */
 int16_t cluster_leader_error(broker *b, kslice topic, int32_t partition);
+/* Whether this node holds a replica of p (always on a single node). In a cluster a node
+ * may keep a log for a partition it is not a replica of (empty, or left from an earlier
+ * placement); its figures are not the partition's and reports leave them out. */
+bool cluster_is_replica(broker *b, const struct partition *p);
 /* A topic or partitions another node just created may not be in our view yet (its
  * ZooKeeper watch is in flight): if `topic`, or its `partition` (-1: any), is unknown,
  * read ZooKeeper now (at most every 10 ms, so clients polling a missing topic cannot

@@ -68,6 +68,13 @@ static int32_t leader_of(const broker *b, const char *topic, int32_t partition)
     return b->view ? cv_leader(b->view, topic, partition) : -1;
 }
 
+bool cluster_is_replica(broker *b, const struct partition *p)
+{
+    if (!b->clustered)
+        return true;
+    return b->view && cv_is_replica(b->view, p->topic, p->index, b->cfg.node_id);
+}
+
 int16_t cluster_leader_error(broker *b, kslice topic, int32_t partition)
 {
     if (!b->clustered)

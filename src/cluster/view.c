@@ -169,6 +169,18 @@ int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition)
     return t->parts[partition].leader;
 }
 
+bool cv_is_replica(const cluster_view *v, const char *topic, int32_t partition, int32_t node)
+{
+    const cv_topic *t = cv_topic_find(v, topic, strlen(topic));
+    if (!t || partition < 0 || partition >= t->nparts)
+        return false;
+    const cv_part *p = &t->parts[partition];
+    for (int32_t i = 0; i < p->nreplicas; i++)
+        if (p->replicas[i] == node)
+            return true;
+    return false;
+}
+
 int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
                   const char *incarnation)
 {

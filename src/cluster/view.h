@@ -75,6 +75,8 @@ const cv_topic *cv_topic_find(const cluster_view *v, const char *name, size_t le
 const cv_topic *cv_topic_find_id(const cluster_view *v, const uint8_t id[16]);
 /* The leader of (topic, partition): a broker id, or -1 when unknown or offline. */
 int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition);
+/* Whether node is one of the replicas of (topic, partition) in v. */
+bool cv_is_replica(const cluster_view *v, const char *topic, int32_t partition, int32_t node);
 
 /* Adds a broker (copies strings); keeps brokers sorted. Returns 0 or -1. */
 int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,

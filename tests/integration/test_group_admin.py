@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import (Broker, Check, find_cli, run_checked, run_main,  # noqa: E402
                            wait_until)
 
+from cluster_harness import coordinator_address  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
@@ -49,7 +50,17 @@ BROKER_CONF = {
 
 # --------------------------------------------------------------------- helpers
 def metrics(admin):
-    """GET /metrics -> ({(name, frozenset(labels)): value}, {name: type})."""
+    """GET /metrics -> ({(name, frozenset(labels)): value}, {name: type}).  `admin` may list
+    every node's admin listener (a cluster): each group is reported by its coordinator
+    only, so the samples of the nodes add up to the cluster's."""
+    if isinstance(admin, (list, tuple)):
+        total, types = {}, {}
+        for a in admin:
+            ms, ts = metrics(a)
+            types.update(ts)
+            for k, v in ms.items():
+                total[k] = total.get(k, 0.0) + v
+        return total, types
     host, port = admin.rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
     try:
@@ -89,6 +100,18 @@ def group_samples(ms, name, group):
         if n == name and d.get("group") == group and d.get("topic") == TOPIC:
             out[int(d["partition"])] = v
     return out
+
+
+def settled_lags(admin, group, want, timeout=10.0):
+    """The group's lag samples once they include `want` ({partition: lag}), or as they are
+    after `timeout` s.  In a cluster the coordinator may hold a follower's copy of a
+    partition, whose high watermark arrives with its next fetch; on one node at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = group_samples(metrics(admin)[0], "brook_group_lag", group)
+        if all(got.get(k) == v for k, v in want.items()) or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
 
 
 class Cli:
@@ -298,7 +321,7 @@ def check_active(ck, cli, admin, consumers, owned):
     reb = sample(ms, "brook_group_rebalances_total")
     ck(reb is not None and reb >= gen, f"rebalances_total {reb} >= generation {gen}")
     ck.eq(group_samples(ms, "brook_group_committed_offset", GROUP), COMMIT, "committed offsets")
-    ck.eq(group_samples(ms, "brook_group_lag", GROUP), want_lag, "lags")
+    ck.eq(settled_lags(admin, GROUP, want_lag), want_lag, "lags")
     return reb
 
 
@@ -308,8 +331,7 @@ def check_lag_moves(ck, cli, admin, bs):
     d = cli.json("describe", GROUP)
     o = [o for o in d["offsets"] if o["partition"] == 0][0]
     ck.eq((o["log_end_offset"], o["lag"]), (RECORDS[0] + 5, want), "describe after 5 more records")
-    ms, _ = metrics(admin)
-    ck.eq(group_samples(ms, "brook_group_lag", GROUP)[0], want, "metrics lag after 5 more records")
+    ck.eq(settled_lags(admin, GROUP, {0: want}).get(0), want, "metrics lag after 5 more records")
     RECORDS[0] += 5
 
 
@@ -372,8 +394,7 @@ def check_simple_group(ck, cli, admin, bs):
     d = cli.json("describe", SIMPLE_GROUP)
     ck.eq([(o["partition"], o["committed"], o["lag"]) for o in d["offsets"]],
           [(2, 7, RECORDS[2] - 7)], "simple group's offsets and lag")
-    ms, _ = metrics(admin)
-    ck.eq(group_samples(ms, "brook_group_lag", SIMPLE_GROUP), {2: RECORDS[2] - 7},
+    ck.eq(settled_lags(admin, SIMPLE_GROUP, {2: RECORDS[2] - 7}), {2: RECORDS[2] - 7},
           "simple group's lag metric")
     rc, out, err = cli.run("delete", SIMPLE_GROUP)
     ck.eq(rc, 0, f"delete of the simple group ({err})")
@@ -384,7 +405,9 @@ def check_raw_groups(ck, cli, admin, bs):
     consumer group in which one member's assignment is not a consumer assignment (that fails
     librdkafka's whole answer).  brook falls back to the raw DescribeGroups answer and decodes
     the consumer assignments itself."""
-    conn = RawMember(bs, "ga-connect", "connect")
+    # The members speak the protocol themselves: to the group's coordinator (in a cluster
+    # not necessarily the bootstrap node).
+    conn = RawMember(coordinator_address(bs, "ga-connect"), "ga-connect", "connect")
     conn.join_send()
     err, gen, _ = conn.join_recv()
     ck.eq(err, 0, "connect member joined")
@@ -399,7 +422,8 @@ def check_raw_groups(ck, cli, admin, bs):
     ck(rc == 0 and "Type:         connect" in out and "(26 bytes of protocol type connect)" in out,
        f"describe (table) of a connect group:\n{out}{err}")
 
-    a, b = RawMember(bs, "ga-raw", "consumer"), RawMember(bs, "ga-raw", "consumer")
+    coord = coordinator_address(bs, "ga-raw")
+    a, b = RawMember(coord, "ga-raw", "consumer"), RawMember(coord, "ga-raw", "consumer")
     a.join_send()
     err, gen, leader = a.join_recv()
     ck.eq((err, leader), (0, a.member_id), "raw member a leads generation 1")
@@ -467,10 +491,16 @@ def main():
     ck = Check("group_admin")
     with Broker(config=BROKER_CONF) as b:
         bs = b.bootstrap
-        admin = b.admin_address()
+        # A cluster (BROOK_TEST_CLUSTER=3, ctest integration_cluster_group_admin): the CLI
+        # goes through node 1, the metrics are summed over every node.
+        admin = ([n.admin_address() for n in b.nodes] if hasattr(b, "nodes")
+                 else b.admin_address())
         cli = Cli(find_cli(), bs)
         a = AdminClient({"bootstrap.servers": bs, "log.connection.close": False})
-        a.create_topics([NewTopic(TOPIC, len(RECORDS), 1)])[TOPIC].result(timeout=30)
+        # In a cluster every node holds a replica, so each group's coordinator knows every
+        # partition's high watermark (its lag metric leaves out partitions it holds none of).
+        rf = len(b.nodes) if hasattr(b, "nodes") else 1
+        a.create_topics([NewTopic(TOPIC, len(RECORDS), rf)])[TOPIC].result(timeout=30)
         produce(bs, RECORDS)
         check_usage(ck, cli)
         rc, out, err = cli.run("list")

@@ -118,6 +118,12 @@ static void test_view_lookups(void)
     CHECK_EQ_INT(cv_leader(v, "orders", 2), -1);
     CHECK_EQ_INT(cv_leader(v, "orders", 3), -1);
     CHECK_EQ_INT(cv_leader(v, "nope", 0), -1);
+    /* Partition i's one replica is node i + 1 (make_topic). */
+    CHECK(cv_is_replica(v, "orders", 0, 1));
+    CHECK(!cv_is_replica(v, "orders", 0, 2));
+    CHECK(cv_is_replica(v, "orders", 1, 2));
+    CHECK(!cv_is_replica(v, "orders", 3, 1)); /* no such partition */
+    CHECK(!cv_is_replica(v, "nope", 0, 1));
     CHECK(cv_broker_find(v, 2) != NULL && cv_broker_find(v, 9) == NULL);
     cv_ref(v);
     cv_unref(v);
