@@ -972,7 +972,43 @@ void describeconfigs_resp_encode(wr *w, int16_t v, const describeconfigs_req *q)
     wr_tags(w);
 }
 
-/* ---------------- AlterConfigs ---------------- */
+/* ---------------- AlterConfigs and IncrementalAlterConfigs ---------------- */
+
+/* The two requests differ in their configs (and IncrementalAlterConfigs refuses null names):
+ * both end with validate_only and a tag buffer, and both answers are the same on the wire
+ * (throttle, then per resource its error code, message, type and name): ALTER_RESP_ENCODE. */
+
+/* Reads the end both requests share into *validate_only. Returns 0 or -1 (malformed). */
+static int alter_req_end(rd *r, bool *validate_only)
+{
+    *validate_only = rd_bool(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+/* One resource's answer, the same in AlterConfigs and IncrementalAlterConfigs. */
+static void alter_result_encode(wr *w, int16_t error_code, const char *error_message,
+                                int8_t type, kslice name)
+{
+    wr_i16(w, error_code);
+    wr_cstr(w, error_message);
+    wr_i8(w, type);
+    wr_str(w, name);
+    wr_tags(w);
+}
+
+/* The whole answer of either API for its request q. A macro because the two requests'
+ * resource types differ (in their configs) while naming the fields the answer needs alike. */
+#define ALTER_RESP_ENCODE(w, q)                                                                \
+    do {                                                                                       \
+        wr_i32((w), 0); /* throttle */                                                         \
+        wr_array((w), (q)->nresources);                                                        \
+        for (int32_t i_ = 0; i_ < (q)->nresources; i_++)                                       \
+            alter_result_encode((w), (q)->resources[i_].error_code,                            \
+                                (q)->resources[i_].error_message, (q)->resources[i_].type,     \
+                                (q)->resources[i_].name);                                      \
+        wr_tags(w);                                                                            \
+    } while (0)
 
 int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q)
 {
@@ -987,25 +1023,13 @@ int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q)
             return -1;
         rd_tags(r);
     }
-    q->validate_only = rd_bool(r);
-    rd_tags(r);
-    return decode_done(r);
+    return alter_req_end(r, &q->validate_only);
 }
 
 void alterconfigs_resp_encode(wr *w, int16_t v, const alterconfigs_req *q)
 {
     BROOK_UNUSED(v);
-    wr_i32(w, 0);
-    wr_array(w, q->nresources);
-    for (int32_t i = 0; i < q->nresources; i++) {
-        const alterconfigs_res *res = &q->resources[i];
-        wr_i16(w, res->error_code);
-        wr_cstr(w, res->error_message);
-        wr_i8(w, res->type);
-        wr_str(w, res->name);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    ALTER_RESP_ENCODE(w, q);
 }
 
 /* ---------------- IncrementalAlterConfigs ---------------- */
@@ -1044,25 +1068,13 @@ int incalter_req_decode(rd *r, int16_t v, arena *a, incalter_req *q)
             return -1;
         rd_tags(r);
     }
-    q->validate_only = rd_bool(r);
-    rd_tags(r);
-    return decode_done(r);
+    return alter_req_end(r, &q->validate_only);
 }
 
 void incalter_resp_encode(wr *w, int16_t v, const incalter_req *q)
 {
     BROOK_UNUSED(v);
-    wr_i32(w, 0);
-    wr_array(w, q->nresources);
-    for (int32_t i = 0; i < q->nresources; i++) {
-        const incalter_res *res = &q->resources[i];
-        wr_i16(w, res->error_code);
-        wr_cstr(w, res->error_message);
-        wr_i8(w, res->type);
-        wr_str(w, res->name);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    ALTER_RESP_ENCODE(w, q);
 }
 
 /* ---------------- DescribeLogDirs ---------------- */
