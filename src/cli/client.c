@@ -163,3 +163,47 @@ rd_kafka_event_t *cli_client_admin_wait(cli_client *cl, const char *what, char *
         fprintf(stderr, "%s: %s\n", cl->cmd, msg);
     return NULL;
 }
+
+int cli_client_brokers(cli_client *cl, cli_broker **out)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(cl->rk, 0, NULL, &md, (int)cl->timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        char why[768];
+        cli_client_explain(cl, e, why, sizeof(why));
+        fprintf(stderr, "%s: metadata: %s\n", cl->cmd, why);
+        return -1;
+    }
+    int n = md->broker_cnt;
+    cli_broker *b = n > 0 ? calloc((size_t)n, sizeof(*b)) : NULL;
+    for (int i = 0; b && i < n; i++) {
+        b[i].id = md->brokers[i].id;
+        snprintf(b[i].addr, sizeof(b[i].addr), "%s:%d", md->brokers[i].host,
+                 md->brokers[i].port);
+    }
+    rd_kafka_metadata_destroy(md);
+    if (!b) {
+        fprintf(stderr, "%s: the metadata named no broker\n", cl->cmd);
+        return -1;
+    }
+    *out = b;
+    return n;
+}
+
+int cli_client_broker(cli_client *cl, int32_t id, cli_broker *out)
+{
+    cli_broker *bs = NULL;
+    int n = cli_client_brokers(cl, &bs);
+    if (n < 0)
+        return 1;
+    int i = 0;
+    while (id >= 0 && i < n && bs[i].id != id)
+        i++;
+    if (i < n)
+        *out = bs[i];
+    free(bs);
+    if (i < n)
+        return 0;
+    fprintf(stderr, "%s: unknown broker %" PRId32 "\n", cl->cmd, id);
+    return 1;
+}

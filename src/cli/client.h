@@ -1,7 +1,7 @@
 /*
  * client.h - the librdkafka client every `brook` command that speaks Kafka shares: where to
  * bootstrap from, a handle that has proven the broker answers, admin calls bounded by the
- * command's --timeout-ms, and errors worded for people.
+ * command's --timeout-ms, the brokers' addresses from metadata, and errors worded for people.
  *
  * Owns: the handle, its admin result queue and the latest client-level error text.
  * Never: exits the process or retries a failed admin call; callers decide.
@@ -55,5 +55,19 @@ rd_kafka_AdminOptions_t *cli_client_admin_options(cli_client *cl, rd_kafka_admin
  * or into err[errlen] when err is not NULL. */
 rd_kafka_event_t *cli_client_admin_wait(cli_client *cl, const char *what, char *err,
                                         size_t errlen);
+
+/* A broker as the cluster's metadata names it. */
+typedef struct cli_broker {
+    int32_t id;
+    char addr[300]; /* "host:port" */
+} cli_broker;
+
+/* Every broker in the cluster's metadata. Returns the count (>= 1) with *out malloc'd, or
+ * -1 after printing. */
+int cli_client_brokers(cli_client *cl, cli_broker **out);
+
+/* The broker with this id (id < 0: the first one the metadata names) in *out. Returns 0, or
+ * 1 after printing ("unknown broker ID" included). */
+int cli_client_broker(cli_client *cl, int32_t id, cli_broker *out);
 
 #endif

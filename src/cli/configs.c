@@ -9,7 +9,6 @@
 #include "cli/configs.h"
 
 #include <cjson/cJSON.h>
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -84,44 +83,20 @@ static int describe_text(const cf_args *a, const tw_config *cs, int n)
             continue;
         const char *row[] = {cs[i].name, cs[i].value ? cs[i].value : "(hidden)", cs[i].source,
                              cs[i].read_only ? "yes" : "no", cs[i].sensitive ? "yes" : "no"};
-        if (cli_table_add(t, row) != 0) {
-            cli_table_free(t);
-            t = NULL;
-        }
+        cli_table_push(&t, row);
     }
-    if (!t) {
-        fprintf(stderr, "%s: out of memory\n", a->cmd);
-        return 1;
-    }
-    if (cli_table_rows(t) == 0)
-        printf("%s %s: every config is at its default (--all lists them)\n",
-               type_word(a->type), a->name);
-    else
-        cli_table_print(t, stdout);
+    if (!t || cli_table_rows(t) > 0)
+        return cli_table_done(t, a->cmd);
+    printf("%s %s: every config is at its default (--all lists them)\n", type_word(a->type),
+           a->name);
     cli_table_free(t);
     return 0;
 }
 
-/* Is there a broker with this id in the metadata? Returns 0, or 1 after printing. */
-static int check_broker(cli_client *cl, int32_t id)
-{
-    tw_broker *bs = NULL;
-    int n = tw_brokers(cl, &bs);
-    if (n < 0)
-        return 1;
-    int i = 0;
-    while (i < n && bs[i].id != id)
-        i++;
-    free(bs);
-    if (i < n)
-        return 0;
-    fprintf(stderr, "%s: unknown broker %" PRId32 "\n", cl->cmd, id);
-    return 1;
-}
-
 static int cmd_describe(cli_client *cl, const cf_args *a)
 {
-    if (a->type == TW_RES_BROKER && check_broker(cl, a->broker_id) != 0)
+    cli_broker b;
+    if (a->type == TW_RES_BROKER && cli_client_broker(cl, a->broker_id, &b) != 0)
         return 1;
     tw_config *cs = NULL;
     int n = 0;
@@ -191,11 +166,7 @@ void cli_configs_usage(FILE *out)
             "brook config set topic NAME | broker ID KEY=VALUE... [--delete KEY]...\n"
             "                                      change configs; the others keep their "
             "values (--delete: back to the default)\n"
-            "  flags:\n"
-            "    --bootstrap HOST:PORT      a broker's Kafka listener (default "
-            "$BROOK_BOOTSTRAP, else 127.0.0.1:9092)\n"
-            "    --timeout-ms N             give up after N ms (default %d)\n"
-            "    --json                     print JSON instead of a table\n",
+            TW_FLAGS_USAGE,
             CLI_TIMEOUT_DEFAULT_MS);
 }
 
@@ -236,15 +207,8 @@ int cli_configs_main(int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
     bool set = strcmp(sub, "set") == 0;
-    if (!set && strcmp(sub, "describe") != 0) {
-        bool help = strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 ||
-                    strcmp(sub, "-h") == 0;
-        if (!help)
-            fprintf(stderr, argc ? "brook config: unknown subcommand '%s'\n\n"
-                                 : "brook config: missing subcommand%s\n\n", argc ? sub : "");
-        cli_configs_usage(help ? stdout : stderr);
-        return help ? 0 : 2;
-    }
+    if (!set && strcmp(sub, "describe") != 0)
+        return tw_bad_subcommand("config", argc, sub, cli_configs_usage);
     char cmd[64];
     snprintf(cmd, sizeof(cmd), "brook config %s", sub);
     cf_args a = {.cmd = cmd, .timeout_ms = CLI_TIMEOUT_DEFAULT_MS, .deletes = {.flag = "delete"},

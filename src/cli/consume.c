@@ -18,12 +18,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/client.h"
 #include "cli/kafka.h"
+#include "cli/sock.h"
 
 #define CONS_CMD "brook consume"
 /* One poll's wait: the granularity of the idle timeout and the progress lines. */
@@ -50,13 +50,6 @@ typedef struct cons_state {
     int nparts;
     int64_t read, start_ms, next_progress_ms;
 } cons_state;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------------- output ---------------- */
 
@@ -235,7 +228,7 @@ static int check_format(const char *fmt)
 
 static void progress_line(cons_state *st, bool force)
 {
-    int64_t now = now_ms();
+    int64_t now = cli_now_ms();
     if (!st->a->progress || !st->parts || (!force && now < st->next_progress_ms))
         return;
     st->next_progress_ms = now + CONS_PROGRESS_EVERY_MS;
@@ -459,7 +452,7 @@ static int on_message(cons_state *st, const rd_kafka_message_t *m)
 static int consume_loop(cons_state *st)
 {
     const cons_args *a = st->a;
-    int64_t idle_since = now_ms();
+    int64_t idle_since = cli_now_ms();
     st->start_ms = idle_since;
     st->next_progress_ms = idle_since + CONS_PROGRESS_EVERY_MS;
     for (;;) {
@@ -467,7 +460,7 @@ static int consume_loop(cons_state *st)
             return 0;
         if (a->until_end && all_at_end(st))
             return 0;
-        if (now_ms() - idle_since >= a->timeout_ms)
+        if (cli_now_ms() - idle_since >= a->timeout_ms)
             break;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->cl.rk, CONS_POLL_MS);
         progress_line(st, false);
@@ -475,7 +468,7 @@ static int consume_loop(cons_state *st)
             continue;
         int rc = on_message(st, m);
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            idle_since = now_ms();
+            idle_since = cli_now_ms();
         rd_kafka_message_destroy(m);
         if (rc != 0)
             return rc;

@@ -1232,18 +1232,9 @@ static int plan_print(cli_client *cl, const char *id, const rst_plan *p, bool ex
         fmt_i64(p->rows[i].current, cur, sizeof(cur));
         fmt_i64(p->rows[i].target, tgt, sizeof(tgt));
         const char *cells[] = {p->rows[i].topic, part, cur, tgt};
-        if (cli_table_add(t, cells) != 0) {
-            cli_table_free(t);
-            t = NULL;
-        }
+        cli_table_push(&t, cells);
     }
-    if (!t) {
-        fprintf(stderr, "%s: out of memory\n", cl->cmd);
-        return 1;
-    }
-    cli_table_print(t, stdout);
-    cli_table_free(t);
-    return 0;
+    return cli_table_done(t, cl->cmd);
 }
 
 static int cmp_plan_row(const void *a, const void *b)

@@ -20,12 +20,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/client.h"
 #include "cli/kafka.h"
+#include "cli/sock.h"
 
 #define PROD_CMD "brook produce"
 /* How long one poll waits when librdkafka's queue is full. */
@@ -65,13 +65,6 @@ typedef struct prod_state {
     bool progress;
 } prod_state;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Delivery report: counts the ack or keeps the first error with where it happened. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -93,7 +86,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 static void progress_line(prod_state *st, bool force)
 {
-    int64_t now = now_ms();
+    int64_t now = cli_now_ms();
     if (!st->progress || (!force && now < st->next_progress_ms))
         return;
     st->next_progress_ms = now + PROD_PROGRESS_EVERY_MS;
@@ -311,8 +304,8 @@ static int send_line(prod_state *st, char *line, size_t len)
 /* Waits for every queued record's delivery report. Returns 0, or 1 after printing. */
 static int flush_all(prod_state *st)
 {
-    int64_t deadline = now_ms() + st->a->timeout_ms + 2000;
-    while (rd_kafka_outq_len(st->cl.rk) > 0 && now_ms() < deadline) {
+    int64_t deadline = cli_now_ms() + st->a->timeout_ms + 2000;
+    while (rd_kafka_outq_len(st->cl.rk) > 0 && cli_now_ms() < deadline) {
         rd_kafka_flush(st->cl.rk, PROD_PROGRESS_EVERY_MS);
         progress_line(st, false);
     }
@@ -371,7 +364,7 @@ static int produce_lines(prod_state *st, FILE *in)
 
 static int print_summary(prod_state *st)
 {
-    double secs = (double)(now_ms() - st->start_ms) / 1000.0;
+    double secs = (double)(cli_now_ms() - st->start_ms) / 1000.0;
     progress_line(st, true);
     fprintf(stderr, "produced %" PRId64 " record%s to %s in %.3f s\n", st->acked,
             st->acked == 1 ? "" : "s", st->a->topic, secs);
@@ -531,7 +524,7 @@ int cli_produce_main(int argc, char **argv)
     if (rc == 0)
         rc = open_producer(&st, idempotent);
     if (rc == 0) {
-        st.start_ms = now_ms();
+        st.start_ms = cli_now_ms();
         st.next_progress_ms = st.start_ms + PROD_PROGRESS_EVERY_MS;
         rc = produce_lines(&st, in);
     }

@@ -104,3 +104,22 @@ void cli_table_free(cli_table *t)
     free(t->right);
     free(t);
 }
+
+void cli_table_push(cli_table **t, const char *const *cells)
+{
+    if (*t && cli_table_add(*t, cells) != 0) {
+        cli_table_free(*t);
+        *t = NULL;
+    }
+}
+
+int cli_table_done(cli_table *t, const char *cmd)
+{
+    if (!t) {
+        fprintf(stderr, "%s: out of memory\n", cmd);
+        return 1;
+    }
+    cli_table_print(t, stdout);
+    cli_table_free(t);
+    return 0;
+}

@@ -22,4 +22,11 @@ int cli_table_rows(const cli_table *t);
 void cli_table_print(const cli_table *t, FILE *out);
 void cli_table_free(cli_table *t);
 
+/* cli_table_add for a loop of rows: out of memory frees the table and sets *t to NULL (so
+ * that cli_table_done reports it); nothing happens when *t is already NULL. */
+void cli_table_push(cli_table **t, const char *const *cells);
+/* Prints t on stdout and frees it, returning 0; t NULL (out of memory) prints
+ * "<cmd>: out of memory" on stderr and returns 1. */
+int cli_table_done(cli_table *t, const char *cmd);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "cli/args.h"
 #include "cli/client.h"
+#include "cli/sock.h"
 #include "cli/table.h"
 #include "cli/topic_wire.h"
 #include "proto/errors.h"
@@ -43,13 +44,6 @@ typedef struct tp_args {
     const char *pos[TW_MAX_ITEMS];
     int npos;
 } tp_args;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int64_t ms)
 {
@@ -100,9 +94,9 @@ static bool topic_ready(tp_md *md, const char *name, int64_t nparts)
 static int wait_topics(cli_client *cl, const char *const *names, int n, int64_t nparts,
                        bool present)
 {
-    int64_t deadline = now_ms() + cl->timeout_ms;
+    int64_t deadline = cli_now_ms() + cl->timeout_ms;
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - cli_now_ms();
         tp_md *md = all_metadata(cl, left, true);
         bool done = md != NULL;
         for (int i = 0; md && i < n && done; i++)
@@ -111,7 +105,7 @@ static int wait_topics(cli_client *cl, const char *const *names, int n, int64_t 
             rd_kafka_metadata_destroy(md);
         if (done)
             return 0;
-        if (now_ms() + TP_POLL_MS >= deadline) {
+        if (cli_now_ms() + TP_POLL_MS >= deadline) {
             fprintf(stderr, "%s: the change did not show in metadata within %" PRId64
                     " ms (--timeout-ms)\n", cl->cmd, cl->timeout_ms);
             return 1;
@@ -177,6 +171,43 @@ static int admin_error(cli_client *cl, const char *what, const char *topic,
     return 1;
 }
 
+/* The topic results of a CreateTopics, CreatePartitions or DeleteTopics answer (*n of them),
+ * or NULL when ev is none of those. */
+static const rd_kafka_topic_result_t **topic_results(rd_kafka_event_t *ev, size_t *n)
+{
+    *n = 0;
+    switch (rd_kafka_event_type(ev)) {
+    case RD_KAFKA_EVENT_CREATETOPICS_RESULT:
+        return rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), n);
+    case RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT:
+        return rd_kafka_CreatePartitions_result_topics(
+            rd_kafka_event_CreatePartitions_result(ev), n);
+    case RD_KAFKA_EVENT_DELETETOPICS_RESULT:
+        return rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), n);
+    default:
+        return NULL;
+    }
+}
+
+/* Waits for the answer to an admin call about one topic (what names the call) and reads its
+ * error into *err with its message in msg ("unexpected answer" and __BAD_MSG when the answer
+ * does not name exactly one topic). Returns 0, or 1 after printing when no answer came. */
+static int one_topic_result(cli_client *cl, const char *what, rd_kafka_resp_err_t *err,
+                            char *msg, size_t cap)
+{
+    rd_kafka_event_t *ev = cli_client_admin_wait(cl, what, NULL, 0);
+    if (!ev)
+        return 1;
+    size_t n = 0;
+    const rd_kafka_topic_result_t **tr = topic_results(ev, &n);
+    const char *m = tr && n == 1 ? rd_kafka_topic_result_error_string(tr[0])
+                                 : "unexpected answer";
+    *err = tr && n == 1 ? rd_kafka_topic_result_error(tr[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
+    snprintf(msg, cap, "%s", m ? m : "");
+    rd_kafka_event_destroy(ev);
+    return 0;
+}
+
 /* ---------------- create ---------------- */
 
 /* Splits "k=v" into key (copied into key[cap]) and *value. Returns 0, or -1 when there is
@@ -234,14 +265,8 @@ static int print_summary(cli_client *cl, tp_topic *t, const char *key, bool flag
     static const char *const hdr[] = {"TOPIC", ">PARTITIONS", ">RF"};
     const char *row[] = {t->topic, np, rf};
     cli_table *tab = cli_table_new(3, hdr);
-    if (!tab || cli_table_add(tab, row) != 0) {
-        cli_table_free(tab);
-        fprintf(stderr, "%s: out of memory\n", cl->cmd);
-        return 1;
-    }
-    cli_table_print(tab, stdout);
-    cli_table_free(tab);
-    return 0;
+    cli_table_push(&tab, row);
+    return cli_table_done(tab, cl->cmd);
 }
 
 /* Prints the topic as metadata shows it now. */
@@ -278,23 +303,13 @@ static int cmd_create(cli_client *cl, const tp_args *a)
     rd_kafka_CreateTopics(cl->rk, &nt, 1, o, cl->q);
     rd_kafka_NewTopic_destroy(nt);
     rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_event_t *ev = cli_client_admin_wait(cl, "CreateTopics", NULL, 0);
-    if (!ev)
+    rd_kafka_resp_err_t e;
+    char msg[1024];
+    if (one_topic_result(cl, "CreateTopics", &e, msg, sizeof(msg)) != 0)
         return 1;
-    size_t n = 0;
-    const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
-    const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n)
-                                             : NULL;
-    rd_kafka_resp_err_t e = tr && n == 1 ? rd_kafka_topic_result_error(tr[0])
-                                         : RD_KAFKA_RESP_ERR__BAD_MSG;
     bool existed = e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && a->if_not_exists;
-    int rc = existed ? 0
-                     : admin_error(cl, "create", a->pos[0], e,
-                                   tr && n == 1 ? rd_kafka_topic_result_error_string(tr[0])
-                                                : "unexpected answer");
-    rd_kafka_event_destroy(ev);
-    if (rc != 0)
-        return rc;
+    if (!existed && admin_error(cl, "create", a->pos[0], e, msg) != 0)
+        return 1;
     if (existed && !cl->json)
         printf("topic %s already exists\n", a->pos[0]);
     if (!existed && wait_topics(cl, a->pos, 1, a->partitions, true) != 0)
@@ -333,18 +348,9 @@ static int print_list(cli_client *cl, tp_topic **ts, int n)
         snprintf(np, sizeof(np), "%d", ts[i]->partition_cnt);
         snprintf(rf, sizeof(rf), "%" PRId32, topic_rf(ts[i]));
         const char *row[] = {ts[i]->topic, np, rf};
-        if (cli_table_add(tab, row) != 0) {
-            cli_table_free(tab);
-            tab = NULL;
-        }
+        cli_table_push(&tab, row);
     }
-    if (!tab) {
-        fprintf(stderr, "%s: out of memory\n", cl->cmd);
-        return 1;
-    }
-    cli_table_print(tab, stdout);
-    cli_table_free(tab);
-    return 0;
+    return cli_table_done(tab, cl->cmd);
 }
 
 static int cmd_list(cli_client *cl, const tp_args *a)
@@ -379,7 +385,8 @@ typedef struct tp_part {
 
 /* The partition sizes from each broker's DescribeLogDirs, kept where the broker leads.
  * A broker that does not answer leaves its partitions' sizes unknown. */
-static void fill_sizes(cli_client *cl, tp_topic *t, const tw_broker *bs, int nb, tp_part *ps)
+static void fill_sizes(cli_client *cl, tp_topic *t, const cli_broker *bs, int nb,
+                       tp_part *ps)
 {
     for (int b = 0; b < nb; b++) {
         tw_part_size *sz = NULL;
@@ -404,9 +411,9 @@ static void fill_sizes(cli_client *cl, tp_topic *t, const tw_broker *bs, int nb,
  * partition whose leader is gone costs the rest of it once, not once each. */
 static void fill_offsets(cli_client *cl, tp_topic *t, tp_part *ps)
 {
-    int64_t deadline = now_ms() + cl->timeout_ms;
+    int64_t deadline = cli_now_ms() + cl->timeout_ms;
     for (int p = 0; p < t->partition_cnt; p++) {
-        int64_t lo = -1, hi = -1, left = deadline - now_ms();
+        int64_t lo = -1, hi = -1, left = deadline - cli_now_ms();
         int id = t->partitions[p].id;
         if (rd_kafka_query_watermark_offsets(cl->rk, t->topic, id, &lo, &hi,
                                              (int)(left > 1 ? left : 1)) ==
@@ -463,10 +470,7 @@ static int describe_text(tp_topic *t, const tp_part *ps, const tw_config *cs, in
         num_text(ps[p].high, hi, sizeof(hi));
         num_text(ps[p].size, size, sizeof(size));
         const char *row[] = {id, leader, reps, isr, lo, hi, size};
-        if (cli_table_add(tab, row) != 0) {
-            cli_table_free(tab);
-            tab = NULL;
-        }
+        cli_table_push(&tab, row);
     }
     if (!tab)
         return 1;
@@ -531,7 +535,8 @@ static cJSON *describe_json(tp_topic *t, const tp_part *ps, const tw_config *cs,
 }
 
 /* Gathers and shows one topic: into arr when --json, else printed. Returns 0 or 1. */
-static int describe_one(cli_client *cl, tp_topic *t, const tw_broker *bs, int nb, cJSON *arr)
+static int describe_one(cli_client *cl, tp_topic *t, const cli_broker *bs, int nb,
+                        cJSON *arr)
 {
     tp_part *ps = calloc((size_t)t->partition_cnt + 1, sizeof(*ps));
     if (!ps) {
@@ -567,9 +572,9 @@ static int cmd_describe(cli_client *cl, tp_args *a)
     tp_md *md = all_metadata(cl, cl->timeout_ms, false);
     if (!md)
         return 1;
-    tw_broker *bs = NULL;
+    cli_broker *bs = NULL;
     int nb = 0, rc = check_known(cl, md, a->pos, &a->npos, false);
-    if (rc == 0 && (nb = tw_brokers(cl, &bs)) < 0)
+    if (rc == 0 && (nb = cli_client_brokers(cl, &bs)) < 0)
         rc = 1;
     cJSON *arr = rc == 0 && cl->json ? cJSON_CreateArray() : NULL;
     for (int i = 0; rc == 0 && i < a->npos; i++) {
@@ -608,9 +613,7 @@ static int delete_topics(cli_client *cl, const char *const *names, int n)
     if (!ev)
         return 1;
     size_t cnt = 0;
-    const rd_kafka_DeleteTopics_result_t *res = rd_kafka_event_DeleteTopics_result(ev);
-    const rd_kafka_topic_result_t **tr = res ? rd_kafka_DeleteTopics_result_topics(res, &cnt)
-                                             : NULL;
+    const rd_kafka_topic_result_t **tr = topic_results(ev, &cnt);
     int rc = tr ? 0 : admin_error(cl, "delete", names[0], RD_KAFKA_RESP_ERR__BAD_MSG,
                                   "unexpected answer");
     for (size_t i = 0; tr && i < cnt; i++)
@@ -673,20 +676,11 @@ static int add_partitions(cli_client *cl, const char *topic, int64_t count)
     rd_kafka_CreatePartitions(cl->rk, &np, 1, o, cl->q);
     rd_kafka_NewPartitions_destroy(np);
     rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_event_t *ev = cli_client_admin_wait(cl, "CreatePartitions", NULL, 0);
-    if (!ev)
+    rd_kafka_resp_err_t e;
+    char msg[1024];
+    if (one_topic_result(cl, "CreatePartitions", &e, msg, sizeof(msg)) != 0)
         return 1;
-    size_t n = 0;
-    const rd_kafka_CreatePartitions_result_t *res = rd_kafka_event_CreatePartitions_result(ev);
-    const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreatePartitions_result_topics(res, &n)
-                                             : NULL;
-    int rc = tr && n == 1 ? admin_error(cl, "add partitions to", topic,
-                                        rd_kafka_topic_result_error(tr[0]),
-                                        rd_kafka_topic_result_error_string(tr[0]))
-                          : admin_error(cl, "add partitions to", topic,
-                                        RD_KAFKA_RESP_ERR__BAD_MSG, "unexpected answer");
-    rd_kafka_event_destroy(ev);
-    return rc;
+    return admin_error(cl, "add partitions to", topic, e, msg);
 }
 
 int cli_topic_alter_configs(cli_client *cl, int8_t type, const char *name, const tw_list *sets,
@@ -705,24 +699,13 @@ int cli_topic_alter_configs(cli_client *cl, int8_t type, const char *name, const
     }
     for (int i = 0; i < deletes->n; i++)
         ops[nops++] = (tw_config_op){deletes->items[i], TW_OP_DELETE, NULL};
-    tw_broker *bs = NULL;
-    int nb = tw_brokers(cl, &bs);
-    if (nb < 0)
+    cli_broker b; /* a topic: any broker (it changes the topic cluster-wide) */
+    if (cli_client_broker(cl, type == TW_RES_BROKER ? broker_id : -1, &b) != 0)
         return 1;
-    int b = 0; /* a topic: any broker (it changes the topic cluster-wide) */
-    while (type == TW_RES_BROKER && b < nb && bs[b].id != broker_id)
-        b++;
-    if (b == nb) {
-        fprintf(stderr, "%s: unknown broker %" PRId32 "\n", cl->cmd, broker_id);
-        free(bs);
-        return 1;
-    }
     int16_t ec = 0;
     char msg[512];
-    int rc = tw_incremental_alter(cl, bs[b].addr, type, name, ops, nops, false, &ec, msg,
-                                  sizeof(msg));
-    free(bs);
-    if (rc != 0)
+    if (tw_incremental_alter(cl, b.addr, type, name, ops, nops, false, &ec, msg,
+                             sizeof(msg)) != 0)
         return 1;
     if (ec == 3 && type == TW_RES_TOPIC) { /* UNKNOWN_TOPIC_OR_PARTITION */
         fprintf(stderr, "%s: unknown topic '%s'\n", cl->cmd, name);
@@ -779,11 +762,7 @@ void cli_topic_usage(FILE *out)
             "non-default configs\n"
             "brook topic delete NAME... [--if-exists]\n"
             "brook topic alter NAME [--partitions N] [--config K=V]... [--delete-config K]...\n"
-            "  flags:\n"
-            "    --bootstrap HOST:PORT      a broker's Kafka listener (default "
-            "$BROOK_BOOTSTRAP, else 127.0.0.1:9092)\n"
-            "    --timeout-ms N             give up after N ms (default %d)\n"
-            "    --json                     print JSON instead of a table\n",
+            TW_FLAGS_USAGE,
             CLI_TIMEOUT_DEFAULT_MS);
 }
 
@@ -847,15 +826,8 @@ int cli_topic_main(int argc, char **argv)
     bool known = false;
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
         known |= strcmp(sub, subs[i]) == 0;
-    if (!known) {
-        bool help = strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 ||
-                    strcmp(sub, "-h") == 0;
-        if (!help)
-            fprintf(stderr, argc ? "brook topic: unknown subcommand '%s'\n\n"
-                                 : "brook topic: missing subcommand%s\n\n", argc ? sub : "");
-        cli_topic_usage(help ? stdout : stderr);
-        return help ? 0 : 2;
-    }
+    if (!known)
+        return tw_bad_subcommand("topic", argc, sub, cli_topic_usage);
     char cmd[64];
     snprintf(cmd, sizeof(cmd), "brook topic %s", sub);
     tp_args a = {.cmd = cmd, .timeout_ms = CLI_TIMEOUT_DEFAULT_MS, .partitions = -1, .rf = -1,

@@ -100,47 +100,15 @@ int tw_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
     return rc;
 }
 
-/* ---------------- brokers ---------------- */
-
-int tw_brokers(cli_client *cl, tw_broker **out)
+int tw_bad_subcommand(const char *group, int argc, const char *sub, void (*usage)(FILE *))
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(cl->rk, 0, NULL, &md, (int)cl->timeout_ms);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        char why[768];
-        cli_client_explain(cl, e, why, sizeof(why));
-        fprintf(stderr, "%s: metadata: %s\n", cl->cmd, why);
-        return -1;
-    }
-    int n = md->broker_cnt;
-    tw_broker *b = n > 0 ? calloc((size_t)n, sizeof(*b)) : NULL;
-    for (int i = 0; b && i < n; i++) {
-        b[i].id = md->brokers[i].id;
-        snprintf(b[i].addr, sizeof(b[i].addr), "%s:%d", md->brokers[i].host,
-                 md->brokers[i].port);
-    }
-    rd_kafka_metadata_destroy(md);
-    if (!b) {
-        fprintf(stderr, "%s: the metadata named no broker\n", cl->cmd);
-        return -1;
-    }
-    *out = b;
-    return n;
-}
-
-/* One request to addr on a fresh connection. Returns 0 with *resp (caller frees), or -1
- * with why in err. */
-static int call_once(cli_client *cl, const char *addr, int16_t api, int16_t ver, wr *body,
-                     uint8_t **resp, size_t *resp_len, char *err, size_t errlen)
-{
-    cli_wire w = {.fd = -1};
-    int rc = -1;
-    if (body->oom)
-        snprintf(err, errlen, "out of memory");
-    else if (cli_wire_connect(&w, addr, cl->timeout_ms, err, errlen) == 0)
-        rc = cli_wire_call(&w, api, ver, true, body->p, body->len, resp, resp_len, err, errlen);
-    cli_wire_close(&w);
-    return rc;
+    bool help = strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0;
+    if (!help && argc)
+        fprintf(stderr, "brook %s: unknown subcommand '%s'\n\n", group, sub);
+    else if (!help)
+        fprintf(stderr, "brook %s: missing subcommand\n\n", group);
+    usage(help ? stdout : stderr);
+    return help ? 0 : 2;
 }
 
 /* ---------------- IncrementalAlterConfigs ---------------- */
@@ -172,18 +140,13 @@ int tw_incremental_alter(cli_client *cl, const char *addr, int8_t type, const ch
     wr b;
     encode_incalter(&b, type, name, ops, nops, validate_only);
     uint8_t *resp = NULL;
-    size_t len = 0;
+    rd r;
     char err[512];
-    int rc = call_once(cl, addr, TW_API_INCREMENTAL_ALTER_CONFIGS, 1, &b, &resp, &len, err,
-                       sizeof(err));
-    wr_free(&b);
-    if (rc != 0) {
+    if (cli_wire_request(addr, cl->timeout_ms, TW_API_INCREMENTAL_ALTER_CONFIGS, 1, true, &b,
+                         &resp, &r, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: IncrementalAlterConfigs at %s: %s\n", cl->cmd, addr, err);
         return -1;
     }
-    rd r;
-    rd_init(&r, resp, len);
-    r.flex = true;
     (void)rd_i32(&r); /* throttle */
     int32_t n = rd_array(&r, 1 + 2 + 1 + 1 + 1 + 1);
     *ec = rd_i16(&r);
@@ -245,14 +208,11 @@ static int decode_dir_topics(rd *r, const char *topic, tw_part_size *out, int *n
     return 0;
 }
 
-/* Decodes a DescribeLogDirs v4 answer into out (room for max). Returns 0, or -1 with why in
- * err. */
-static int decode_logdirs(const uint8_t *p, size_t len, const char *topic, tw_part_size *out,
-                          int *n, int max, char *err, size_t errlen)
+/* Decodes the DescribeLogDirs v4 answer r reads into out (room for max). Returns 0, or -1
+ * with why in err. */
+static int decode_logdirs(rd r, const char *topic, tw_part_size *out, int *n, int max,
+                          char *err, size_t errlen)
 {
-    rd r;
-    rd_init(&r, p, len);
-    r.flex = true;
     (void)rd_i32(&r); /* throttle */
     int16_t ec = rd_i16(&r);
     int32_t ndirs = rd_array(&r, 2 + 1 + 1 + 8 + 8 + 1);
@@ -290,10 +250,9 @@ int tw_log_dirs(cli_client *cl, const char *addr, const char *topic, int32_t npa
     wr b;
     encode_logdirs(&b, topic, nparts);
     uint8_t *resp = NULL;
-    size_t len = 0;
-    int rc = call_once(cl, addr, TW_API_DESCRIBE_LOG_DIRS, 4, &b, &resp, &len, err, errlen);
-    wr_free(&b);
-    if (rc != 0)
+    rd r;
+    if (cli_wire_request(addr, cl->timeout_ms, TW_API_DESCRIBE_LOG_DIRS, 4, true, &b, &resp, &r,
+                         err, errlen) != 0)
         return -1;
     tw_part_size *parts = calloc((size_t)nparts + 1, sizeof(*parts));
     if (!parts) {
@@ -301,7 +260,7 @@ int tw_log_dirs(cli_client *cl, const char *addr, const char *topic, int32_t npa
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    rc = decode_logdirs(resp, len, topic, parts, n, nparts, err, errlen);
+    int rc = decode_logdirs(r, topic, parts, n, nparts, err, errlen);
     free(resp);
     if (rc != 0) {
         free(parts);

@@ -1,8 +1,8 @@
 /*
  * topic_wire.h - what `brook topic` and `brook config` need beyond librdkafka 2.0's admin
  * calls: IncrementalAlterConfigs (v1) and DescribeLogDirs (v4), each one raw request on a
- * cli_wire connection, plus the brokers' addresses from metadata, and the splitting of
- * their command lines (several positional names, repeatable flags).
+ * cli_wire connection, and the splitting of their command lines (several positional names,
+ * repeatable flags, the subcommand word).
  *
  * Owns: the encoding of those two requests and the decoding of their answers.
  * Never: retries or picks a broker by itself; callers say where each request goes.
@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cli/args.h"
 #include "cli/client.h"
@@ -22,6 +23,15 @@ struct cJSON;
 /* Kafka's config resource types and IncrementalAlterConfigs operations. */
 enum { TW_RES_TOPIC = 2, TW_RES_BROKER = 4 };
 enum { TW_OP_SET = 0, TW_OP_DELETE = 1, TW_OP_APPEND = 2, TW_OP_SUBTRACT = 3 };
+
+/* The usage lines of the flags `brook topic` and `brook config` share; a printf format whose
+ * one argument is the --timeout-ms default (CLI_TIMEOUT_DEFAULT_MS). */
+#define TW_FLAGS_USAGE                                                                         \
+    "  flags:\n"                                                                               \
+    "    --bootstrap HOST:PORT      a broker's Kafka listener (default "                       \
+    "$BROOK_BOOTSTRAP, else 127.0.0.1:9092)\n"                                                 \
+    "    --timeout-ms N             give up after N ms (default %d)\n"                         \
+    "    --json                     print JSON instead of a table\n"
 
 /* Most positional words and values of one repeatable flag a command takes. */
 #define TW_MAX_ITEMS 64
@@ -40,14 +50,10 @@ typedef struct tw_list {
 int tw_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts, size_t nopts,
              tw_list *lists, size_t nlists, const char **pos, int *npos);
 
-typedef struct tw_broker {
-    int32_t id;
-    char addr[300]; /* "host:port" */
-} tw_broker;
-
-/* Every broker in the cluster's metadata. Returns the count (>= 1) with *out malloc'd, or
- * -1 after printing. */
-int tw_brokers(cli_client *cl, tw_broker **out);
+/* For a subcommand word `sub` of `brook <group>` that is not one it knows (argc: the words
+ * after the group): usage on stdout for help/--help/-h and 0, else "unknown subcommand" (or
+ * "missing subcommand" when argc is 0) and usage on stderr and 2. */
+int tw_bad_subcommand(const char *group, int argc, const char *sub, void (*usage)(FILE *));
 
 typedef struct tw_config_op {
     const char *name;

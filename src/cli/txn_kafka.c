@@ -2,9 +2,10 @@
  * txn_kafka.c - `brook txn list|describe` over ListTransactions, FindCoordinator and
  * DescribeTransactions; see txn_kafka.h.
  *
- * librdkafka 2.0 has no admin calls for these, so each is one cli_wire request: broker
- * addresses come from librdkafka's metadata. Versions: ListTransactions v1 (v0 when the
- * duration filter is not used), DescribeTransactions v0 (both flexible), FindCoordinator v2.
+ * librdkafka 2.0 has no admin calls for these, so each is one cli_wire_request: broker
+ * addresses come from librdkafka's metadata (cli_client_brokers). Versions: ListTransactions
+ * v1 (v0 when the duration filter is not used), DescribeTransactions v0 (both flexible),
+ * FindCoordinator v2.
  */
 #include "cli/txn_kafka.h"
 
@@ -28,11 +29,6 @@
 #define TXN_COORD_TRIES 20
 #define TXN_COORD_BACKOFF_MS 250
 
-typedef struct broker_addr {
-    int32_t id;
-    char addr[300];
-} broker_addr;
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -40,51 +36,29 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The brokers of the cluster from metadata. Returns the count (>= 1) with *out malloc'd,
- * or -1 after printing. */
-static int brokers(cli_client *cl, broker_addr **out)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(cl->rk, 0, NULL, &md, (int)cl->timeout_ms);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        char why[768];
-        cli_client_explain(cl, e, why, sizeof(why));
-        fprintf(stderr, "%s: metadata: %s\n", cl->cmd, why);
-        return -1;
-    }
-    int n = md->broker_cnt;
-    broker_addr *b = n > 0 ? calloc((size_t)n, sizeof(*b)) : NULL;
-    for (int i = 0; b && i < n; i++) {
-        b[i].id = md->brokers[i].id;
-        snprintf(b[i].addr, sizeof(b[i].addr), "%s:%d", md->brokers[i].host,
-                 md->brokers[i].port);
-    }
-    rd_kafka_metadata_destroy(md);
-    if (!b) {
-        fprintf(stderr, "%s: the metadata named no broker\n", cl->cmd);
-        return -1;
-    }
-    *out = b;
-    return n;
-}
-
-/* One request to addr on a fresh connection. Returns 0 with *resp (caller frees), or -1
- * after printing. */
+/* One request to addr on a fresh connection (cli_wire_request; body freed). Returns 0 with
+ * *resp (caller frees) and r reading it, or -1 after printing. */
 static int call_once(cli_client *cl, const char *addr, int16_t api, int16_t ver, bool flex,
-                     wr *body, uint8_t **resp, size_t *resp_len)
+                     wr *body, uint8_t **resp, rd *r)
 {
     char err[512];
-    cli_wire w = {.fd = -1};
-    int rc = -1;
-    if (body->oom)
-        snprintf(err, sizeof(err), "out of memory");
-    else if (cli_wire_connect(&w, addr, cl->timeout_ms, err, sizeof(err)) == 0)
-        rc = cli_wire_call(&w, api, ver, flex, body->p, body->len, resp, resp_len, err,
-                           sizeof(err));
-    cli_wire_close(&w);
+    int rc = cli_wire_request(addr, cl->timeout_ms, api, ver, flex, body, resp, r, err,
+                              sizeof(err));
     if (rc != 0)
         fprintf(stderr, "%s: %s\n", cl->cmd, err);
     return rc;
+}
+
+/* Adds what a listing and a description both give of a transaction to o, under the admin
+ * API's names (transactional_id, state, producer_id). */
+static void add_ident(cJSON *o, kslice id, kslice st, int64_t pid)
+{
+    char idbuf[1024], stbuf[64];
+    snprintf(idbuf, sizeof(idbuf), "%.*s", (int)id.len, (const char *)id.p);
+    snprintf(stbuf, sizeof(stbuf), "%.*s", (int)st.len, (const char *)st.p);
+    cJSON_AddStringToObject(o, "transactional_id", idbuf);
+    cJSON_AddStringToObject(o, "state", stbuf);
+    cJSON_AddNumberToObject(o, "producer_id", (double)pid);
 }
 
 /* ---------------- ListTransactions ---------------- */
@@ -107,14 +81,9 @@ static int list_one(cli_client *cl, const char *addr, const txn_filters *f, cJSO
         wr_i64(&b, f->min_age_ms);
     wr_tags(&b);
     uint8_t *resp = NULL;
-    size_t len = 0;
-    int rc = call_once(cl, addr, API_LIST_TRANSACTIONS, ver, true, &b, &resp, &len);
-    wr_free(&b);
-    if (rc != 0)
-        return -1;
     rd r;
-    rd_init(&r, resp, len);
-    r.flex = true;
+    if (call_once(cl, addr, API_LIST_TRANSACTIONS, ver, true, &b, &resp, &r) != 0)
+        return -1;
     (void)rd_i32(&r); /* throttle */
     int16_t ec = rd_i16(&r);
     int32_t nunknown = rd_array(&r, 1);
@@ -134,12 +103,7 @@ static int list_one(cli_client *cl, const char *addr, const txn_filters *f, cJSO
             r.err = 1;
             break;
         }
-        char idbuf[1024], stbuf[64];
-        snprintf(idbuf, sizeof(idbuf), "%.*s", (int)id.len, (const char *)id.p);
-        snprintf(stbuf, sizeof(stbuf), "%.*s", (int)st.len, (const char *)st.p);
-        cJSON_AddStringToObject(o, "transactional_id", idbuf);
-        cJSON_AddStringToObject(o, "state", stbuf);
-        cJSON_AddNumberToObject(o, "producer_id", (double)pid);
+        add_ident(o, id, st, pid);
     }
     free(resp);
     if (r.err) {
@@ -168,14 +132,10 @@ static int find_coordinator(cli_client *cl, const char *bootstrap_addr, const ch
         wr_cstr(&b, id);
         wr_i8(&b, COORD_KEY_TRANSACTION);
         uint8_t *resp = NULL;
-        size_t len = 0;
-        int rc = call_once(cl, bootstrap_addr, API_FIND_COORDINATOR, 2, false, &b, &resp, &len);
-        wr_free(&b);
-        if (rc != 0)
-            return -1;
         rd r;
-        rd_init(&r, resp, len);
-        (void)rd_i32(&r);
+        if (call_once(cl, bootstrap_addr, API_FIND_COORDINATOR, 2, false, &b, &resp, &r) != 0)
+            return -1;
+        (void)rd_i32(&r); /* throttle */
         int16_t ec = rd_i16(&r);
         (void)rd_str(&r); /* error message */
         int32_t nid = rd_i32(&r);
@@ -242,17 +202,12 @@ static cJSON *decode_state(rd *r, int16_t *ec, int64_t now)
         cJSON_Delete(o);
         return NULL;
     }
-    char idbuf[1024], stbuf[64];
-    snprintf(idbuf, sizeof(idbuf), "%.*s", (int)id.len, (const char *)id.p);
-    snprintf(stbuf, sizeof(stbuf), "%.*s", (int)st.len, (const char *)st.p);
-    cJSON_AddStringToObject(o, "transactional_id", idbuf);
-    cJSON_AddStringToObject(o, "state", stbuf);
-    cJSON_AddNumberToObject(o, "producer_id", (double)pid);
+    add_ident(o, id, st, pid);
     cJSON_AddNumberToObject(o, "producer_epoch", epoch);
     cJSON_AddNumberToObject(o, "timeout_ms", timeout);
     cJSON_AddNumberToObject(o, "start_ms", (double)start);
-    bool open = strcmp(stbuf, "Ongoing") == 0 || strcmp(stbuf, "PrepareCommit") == 0 ||
-                strcmp(stbuf, "PrepareAbort") == 0;
+    bool open = kslice_eq_cstr(st, "Ongoing") || kslice_eq_cstr(st, "PrepareCommit") ||
+                kslice_eq_cstr(st, "PrepareAbort");
     if (open && start > 0)
         cJSON_AddNumberToObject(o, "age_ms", (double)(now > start ? now - start : 0));
     else
@@ -271,15 +226,10 @@ static int describe_at(cli_client *cl, const char *addr, const char *id, cJSON *
     wr_cstr(&b, id);
     wr_tags(&b);
     uint8_t *resp = NULL;
-    size_t len = 0;
-    int rc = call_once(cl, addr, API_DESCRIBE_TRANSACTIONS, 0, true, &b, &resp, &len);
-    wr_free(&b);
-    if (rc != 0)
-        return -1;
     rd r;
-    rd_init(&r, resp, len);
-    r.flex = true;
-    (void)rd_i32(&r);
+    if (call_once(cl, addr, API_DESCRIBE_TRANSACTIONS, 0, true, &b, &resp, &r) != 0)
+        return -1;
+    (void)rd_i32(&r); /* throttle */
     int32_t n = rd_array(&r, 8);
     int16_t ec = 0;
     cJSON *o = n == 1 ? decode_state(&r, &ec, wall_ms()) : NULL;
@@ -305,8 +255,8 @@ static int describe_at(cli_client *cl, const char *addr, const char *id, cJSON *
 
 int cli_txn_kafka_describe(cli_client *cl, const char *id, cJSON **out, int32_t *coord_id)
 {
-    broker_addr *bs = NULL;
-    if (brokers(cl, &bs) < 0)
+    cli_broker *bs = NULL;
+    if (cli_client_brokers(cl, &bs) < 0)
         return 1;
     char addr[300];
     int rc = find_coordinator(cl, bs[0].addr, id, addr, sizeof(addr), coord_id);
@@ -357,8 +307,8 @@ static int describe_all(cli_client *cl, const char *boot, cJSON *list, cJSON *ou
 
 int cli_txn_kafka_list(cli_client *cl, const txn_filters *f, cJSON **out)
 {
-    broker_addr *bs = NULL;
-    int nb = brokers(cl, &bs);
+    cli_broker *bs = NULL;
+    int nb = cli_client_brokers(cl, &bs);
     if (nb < 0)
         return 1;
     cJSON *list = cJSON_CreateArray(), *res = cJSON_CreateArray();

@@ -134,3 +134,25 @@ void cli_wire_close(cli_wire *w)
         close(w->fd);
     w->fd = -1;
 }
+
+int cli_wire_request(const char *hostport, int64_t timeout_ms, int16_t api_key,
+                     int16_t api_version, bool flexible, wr *body, uint8_t **resp, rd *r,
+                     char *err, size_t errlen)
+{
+    cli_wire w = {.fd = -1};
+    size_t len = 0;
+    int rc = -1;
+    *resp = NULL;
+    if (body->oom)
+        snprintf(err, errlen, "out of memory");
+    else if (cli_wire_connect(&w, hostport, timeout_ms, err, errlen) == 0)
+        rc = cli_wire_call(&w, api_key, api_version, flexible, body->p, body->len, resp, &len,
+                           err, errlen);
+    cli_wire_close(&w);
+    wr_free(body);
+    if (rc == 0) {
+        rd_init(r, *resp, len);
+        r->flex = flexible;
+    }
+    return rc;
+}

@@ -40,4 +40,15 @@ int cli_wire_call(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
 
 void cli_wire_close(cli_wire *w);
 
+struct wr;
+struct rd;
+
+/* One request on a fresh connection to hostport (connect, cli_wire_call, close): body is a
+ * wr_* buffer, freed here whatever happens. On 0, *resp (malloc'd; the caller frees) holds
+ * the answer's body and r reads it (r->flex = flexible). Returns -1 with why in err, an
+ * out-of-memory body included. */
+int cli_wire_request(const char *hostport, int64_t timeout_ms, int16_t api_key,
+                     int16_t api_version, bool flexible, struct wr *body, uint8_t **resp,
+                     struct rd *r, char *err, size_t errlen);
+
 #endif
