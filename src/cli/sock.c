@@ -20,6 +20,13 @@ int64_t cli_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t cli_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int cli_split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
 {
     if (strncmp(s, "http://", 7) == 0)

@@ -16,6 +16,8 @@
 
 /* Monotonic milliseconds, for deadlines. */
 int64_t cli_now_ms(void);
+/* Wall-clock milliseconds since the epoch, to compare with the broker's timestamps. */
+int64_t cli_wall_ms(void);
 
 /* Splits "HOST:PORT", "[V6]:PORT" or "http://HOST:PORT/" into host and port. Returns 0, or
  * -1 when s is not of that form or a part does not fit. */

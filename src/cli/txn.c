@@ -21,6 +21,7 @@
 #include "cli/args.h"
 #include "cli/client.h"
 #include "cli/http_client.h"
+#include "cli/sock.h"
 #include "cli/txn_kafka.h"
 
 /* Participants shown per row of `list` before "(+N more)". */
@@ -280,13 +281,6 @@ static int emit(const txn_args *a, cJSON *j, void (*print)(const cJSON *))
     return 0;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether an admin API entry passes list's filters (the Kafka path filters at the broker). */
 static bool passes(const txn_args *a, const cJSON *t)
 {
@@ -297,7 +291,7 @@ static bool passes(const txn_args *a, const cJSON *t)
         return false;
     /* KIP-994's DurationFilter: started more than N ms ago, whatever the state. */
     if (a->min_age_ms >= 0 && (!jnum(t, "start_ms", &v) || v <= 0 ||
-                               wall_ms() - (int64_t)v <= a->min_age_ms))
+                               cli_wall_ms() - (int64_t)v <= a->min_age_ms))
         return false;
     return true;
 }

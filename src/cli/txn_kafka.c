@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "cli/sock.h"
 #include "cli/wire.h"
 #include "proto/errors.h"
 
@@ -28,13 +29,6 @@
  * settles; these bound the retries. */
 #define TXN_COORD_TRIES 20
 #define TXN_COORD_BACKOFF_MS 250
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One request to addr on a fresh connection (cli_wire_request; body freed). Returns 0 with
  * *resp (caller frees) and r reading it, or -1 after printing. */
@@ -232,7 +226,7 @@ static int describe_at(cli_client *cl, const char *addr, const char *id, cJSON *
     (void)rd_i32(&r); /* throttle */
     int32_t n = rd_array(&r, 8);
     int16_t ec = 0;
-    cJSON *o = n == 1 ? decode_state(&r, &ec, wall_ms()) : NULL;
+    cJSON *o = n == 1 ? decode_state(&r, &ec, cli_wall_ms()) : NULL;
     free(resp);
     if (!o) {
         fprintf(stderr, "%s: %s sent a DescribeTransactions answer that does not decode\n",

@@ -144,6 +144,12 @@ def check_events(ck, br, where):
 
 
 def shot(br, name):
+    """Saves a screenshot of the page, after checking it shows no value rendered as a
+    JavaScript object ("[object ...]", "undefined", "NaN"), which no other check sees."""
+    junk = br.call("eval", expr="""(() => { const t = document.querySelector('main, body').innerText;
+        const m = t.match(/\\[object \\w+\\]|\\bundefined\\b|\\bNaN\\b/); return m ? m[0] : ''; })()""")
+    if junk:
+        raise AssertionError(f"console page {name!r} shows {junk!r}")
     path = os.path.join(artifacts_dir(), name + ".png")
     br.call("screenshot", path=path)
     print(f"screenshot: {path}")
