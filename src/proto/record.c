@@ -46,12 +46,13 @@ int rb_check_stored(const uint8_t *p, size_t len, rb_header *h, size_t *size_out
     return RB_OK;
 }
 
-/* Walks the records of an uncompressed batch: each must frame exactly inside its declared
- * length, offset deltas must count up from 0, and the count must match the header. */
-static int rb_check_records(const uint8_t *p, size_t len, const rb_header *h)
+/* Walks a records section: each record must frame exactly inside its declared length,
+ * offset deltas must count up from 0, and the count must match the header. A count above
+ * the section's byte count is refused before the walk (every record takes bytes). */
+int rb_check_records_section(const rb_header *h, const uint8_t *records, size_t len)
 {
     rd r;
-    rd_init(&r, p + RB_HEADER_SIZE, len - RB_HEADER_SIZE);
+    rd_init(&r, records, len);
     if (h->records_count < 0 || (size_t)h->records_count > len)
         return RB_ERR_RECORDS;
     for (int32_t i = 0; i < h->records_count; i++) {
@@ -97,6 +98,12 @@ static int rb_check_records(const uint8_t *p, size_t len, const rb_header *h)
     if (h->records_count > 0 && h->last_offset_delta != h->records_count - 1)
         return RB_ERR_RECORDS;
     return RB_OK;
+}
+
+/* The records of an uncompressed batch start right after its header. */
+static int rb_check_records(const uint8_t *p, size_t len, const rb_header *h)
+{
+    return rb_check_records_section(h, p + RB_HEADER_SIZE, len - RB_HEADER_SIZE);
 }
 
 int rb_validate(const uint8_t *p, size_t len, rb_header *h)
@@ -247,6 +254,15 @@ int rb_iter_init(rb_iter *it, const uint8_t *batch, size_t len)
     it->off = RB_HEADER_SIZE;
     it->left = it->h.records_count;
     return 0;
+}
+
+void rb_iter_init_records(rb_iter *it, const rb_header *h, const uint8_t *records, size_t len)
+{
+    it->p = records;
+    it->len = len;
+    it->off = 0;
+    it->left = h->records_count;
+    it->h = *h;
 }
 
 int rb_iter_next(rb_iter *it, rb_record *out)

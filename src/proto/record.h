@@ -3,7 +3,8 @@
  *
  * Owns: the batch layout (61-byte header), CRC-32C checking, record framing checks for
  * uncompressed batches, and building commit/abort control batches.
- * Never: decompresses (compressed batches are stored as sent) or touches disk.
+ * Never: decompresses (proto/compress.h does, on top of rb_check_records_section and
+ * rb_iter_init_records) or touches disk.
  *
  * Layout (offsets from batch start): baseOffset i64 @0, batchLength i32 @8,
  * partitionLeaderEpoch i32 @12, magic i8 @16, crc u32 @17 (over [21, end)),
@@ -86,6 +87,11 @@ int rb_validate(const uint8_t *p, size_t len, rb_header *h);
  * what recovery needs to find a torn tail. On RB_OK *size_out is the batch size. */
 int rb_check_stored(const uint8_t *p, size_t len, rb_header *h, size_t *size_out);
 const char *rb_result_name(int rc);
+/* The record framing check rb_validate applies to an uncompressed batch, on a records
+ * section held apart from its header (borrowed, [records, records+len)): exactly
+ * h->records_count records, each framing exactly, offset deltas 0, 1, ..., and
+ * lastOffsetDelta = count - 1. Returns RB_OK or RB_ERR_RECORDS. */
+int rb_check_records_section(const rb_header *h, const uint8_t *records, size_t len);
 
 /* Rewrites baseOffset and partitionLeaderEpoch in place (outside the CRC). */
 void rb_set_base_offset(uint8_t *p, int64_t base_offset, int32_t leader_epoch);
@@ -109,7 +115,8 @@ size_t rb_build_control_seq(uint8_t *out, int64_t producer_id, int16_t producer_
                             enum rb_control_type type, int32_t coordinator_epoch,
                             int64_t txn_seq, int64_t ts_ms);
 
-/* Iterates the records of an uncompressed batch (validated). */
+/* Iterates the records of an uncompressed batch (validated), or of a records section
+ * decompressed by proto/compress.h and checked with rb_check_records_section. */
 typedef struct rb_record {
     int64_t offset, timestamp;
     const uint8_t *key, *value; /* NULL when null */
@@ -123,6 +130,9 @@ typedef struct rb_iter {
 } rb_iter;
 /* Returns 0, or -1 when the batch is compressed or too short. */
 int rb_iter_init(rb_iter *it, const uint8_t *batch, size_t len);
+/* Iterates a records section held apart from its header (borrowed, [records, records+len)),
+ * e.g. a decompressed one; offsets and timestamps are relative to *h (copied). */
+void rb_iter_init_records(rb_iter *it, const rb_header *h, const uint8_t *records, size_t len);
 /* Returns 1 with *out filled, 0 at the end, -1 on a malformed record. */
 int rb_iter_next(rb_iter *it, rb_record *out);
 /* Builds a batch of one record (key, value) with no producer; malloc'd. */
