@@ -178,10 +178,11 @@ int16_t cluster_group_txn_verify_send(broker *b, int64_t pid, int16_t epoch,
 /* BrookTxnStatus, coordinator side. */
 void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, struct txn_status_req *out);
 /* Topic changes: through ZooKeeper in cluster mode, else broker_topic_*. A created topic's
- * id goes to id_out (16 bytes, may be NULL; zero when nothing was created). */
+ * id goes to id_out (16 bytes, may be NULL; zero when nothing was created). replicas:
+ * nparts x rf broker ids from a replica assignment, or NULL to place by the ring. */
 int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int32_t rf, int nconfigs,
-                             char *const *keys, char *const *values, bool validate_only,
-                             const char **msg, uint8_t *id_out);
+                             char *const *keys, char *const *values, const int32_t *replicas,
+                             bool validate_only, const char **msg, uint8_t *id_out);
 int16_t cluster_topic_delete(broker *b, kslice name);
 /* DeleteTopics by topic id: UNKNOWN_TOPIC_ID when no topic has it (a topic deleted and
  * recreated under its name has a new one), and never deletes another topic of that name.
@@ -193,7 +194,9 @@ bool cluster_topic_has_id(broker *b, kslice name, const uint8_t id[16]);
 /* The name of the topic with this id (the registry's string: copy it to keep it), or NULL
  * when none has it (cluster: here and in the view). */
 const char *cluster_topic_name_by_id(broker *b, const uint8_t id[16]);
-int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count, bool validate_only,
+/* replicas: (count - current) x rf broker ids for the new partitions, or NULL. */
+int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count,
+                                     const int32_t *replicas, int32_t rf, bool validate_only,
                                      const char **msg);
 int16_t cluster_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
                                   char *const *values, bool validate_only, const char **msg);

@@ -862,8 +862,8 @@ static const char *cstr(kslice s, char *buf, size_t cap)
 }
 
 int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int32_t rf, int nconfigs,
-                             char *const *keys, char *const *values, bool validate_only,
-                             const char **msg, uint8_t *id_out)
+                             char *const *keys, char *const *values, const int32_t *replicas,
+                             bool validate_only, const char **msg, uint8_t *id_out)
 {
     if (id_out)
         memset(id_out, 0, 16);
@@ -879,7 +879,7 @@ int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int32_t rf,
         return KERR_REQUEST_TIMED_OUT;
     char buf[BROOK_TOPIC_NAME_MAX + 1];
     err = zk_topic_create(b->zk, cstr(name, buf, sizeof(buf)), nparts, rf, nconfigs, keys,
-                          values, msg, id_out);
+                          values, replicas, msg, id_out);
     if (err != KERR_NONE && id_out)
         memset(id_out, 0, 16);
     zk_refresh_sync(b->zk, 2000);
@@ -950,7 +950,8 @@ const char *cluster_topic_name_by_id(broker *b, const uint8_t id[16])
     return t && cluster_topic_has_id(b, kslice_cstr(t->name), id) ? t->name : NULL;
 }
 
-int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count, bool validate_only,
+int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count,
+                                     const int32_t *replicas, int32_t rf, bool validate_only,
                                      const char **msg)
 {
     if (!b->clustered || validate_only)
@@ -960,7 +961,7 @@ int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count, bool va
     int16_t err = broker_topic_add_partitions(b, t, count, true, msg);
     if (err != KERR_NONE)
         return err;
-    err = zk_topic_add_partitions(b->zk, t->name, count, msg);
+    err = zk_topic_add_partitions(b->zk, t->name, count, replicas, rf, msg);
     zk_refresh_sync(b->zk, 2000);
     return err;
 }

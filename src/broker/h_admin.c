@@ -8,6 +8,7 @@
 #include "broker/broker.h"
 #include "proto/errors.h"
 #include "proto/msgs.h"
+#include "repl/repl.h"
 
 static void finish(req_ctx *c)
 {
@@ -70,6 +71,53 @@ static describe_entry *topic_config_entries(req_ctx *c, int n, char *const *keys
     return entries;
 }
 
+/* Whether broker id can hold a replica: a registered broker in a cluster (zk.c checks
+ * against the live ones), this node on its own. */
+static bool broker_known(const broker *b, int32_t id)
+{
+    return b->clustered ? id >= 0 : id == b->cfg.node_id;
+}
+
+/* Checks a replica assignment as Kafka's controller does (partitions 0..n-1 each once,
+ * the same non-zero number of distinct brokers for each, known brokers) and flattens it
+ * by partition index into *replicas_out (n x rf, in a). Returns a Kafka error with *msg. */
+static int16_t assignment_flatten(const broker *b, arena *a, const replica_assign *as,
+                                  int32_t n, int32_t *rf_out, int32_t **replicas_out,
+                                  const char **msg)
+{
+    int32_t rf = as[0].nbrokers;
+    int32_t *reps = arena_alloc(a, sizeof(int32_t) * (size_t)n * (size_t)(rf > 0 ? rf : 1));
+    bool *seen = arena_alloc(a, sizeof(bool) * (size_t)n);
+    if (!reps || !seen) {
+        *msg = "out of memory";
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    memset(seen, 0, sizeof(bool) * (size_t)n);
+    *msg = NULL;
+    for (int32_t i = 0; i < n && !*msg; i++) {
+        const replica_assign *ra = &as[i];
+        if (ra->index < 0 || ra->index >= n || seen[ra->index])
+            *msg = "partitions must be numbered 0 to n-1, each once";
+        else if (ra->nbrokers < 1 || ra->nbrokers != rf || rf > REPL_MAX_REPLICAS)
+            *msg = "every partition needs the same number of replicas, at least one";
+        for (int32_t k = 0; !*msg && k < ra->nbrokers; k++) {
+            for (int32_t j = 0; j < k; j++)
+                if (ra->brokers[j] == ra->brokers[k])
+                    *msg = "a broker is named twice in one partition's replicas";
+            if (!*msg && !broker_known(b, ra->brokers[k]))
+                *msg = "the replica assignment names a broker that does not exist";
+            reps[(size_t)ra->index * (size_t)rf + (size_t)k] = ra->brokers[k];
+        }
+        if (!*msg)
+            seen[ra->index] = true;
+    }
+    if (*msg)
+        return KERR_INVALID_REPLICA_ASSIGNMENT;
+    *rf_out = rf;
+    *replicas_out = reps;
+    return KERR_NONE;
+}
+
 static bool dup_name(kslice *names, int32_t i, kslice n)
 {
     for (int32_t k = 0; k < i; k++)
@@ -96,24 +144,36 @@ void handle_create_topics(req_ctx *c)
         int32_t np = t->num_partitions == -1 ? b->cfg.num_partitions : t->num_partitions;
         int16_t rf = t->replication_factor == -1 ? (int16_t)b->cfg.default_replication_factor
                                                  : t->replication_factor;
+        int32_t *replicas = NULL, arf = 0;
         bool dup = names && (dup_name(names, i, t->name) ||
                              dup_name(names + i + 1, q.ntopics - i - 1, t->name));
         if (dup) {
             t->error_code = KERR_INVALID_REQUEST;
             t->error_message = "topic named more than once in the request";
-        } else if (rf < 1 || (rf != 1 && !b->clustered)) {
+        } else if (t->nassignments > 0 &&
+                   (t->num_partitions != -1 || t->replication_factor != -1)) {
+            t->error_code = KERR_INVALID_REQUEST; /* Kafka's words */
+            t->error_message = "Both numPartitions or replicationFactor and replicasAssignments "
+                               "were set. Both cannot be used at the same time.";
+        } else if (t->nassignments > 0 &&
+                   (t->error_code = assignment_flatten(b, a, t->assignments, t->nassignments,
+                                                       &arf, &replicas, &t->error_message)) !=
+                       KERR_NONE) {
+            /* error set */
+        } else if (!replicas && (rf < 1 || (rf != 1 && !b->clustered))) {
             t->error_code = KERR_INVALID_REPLICATION_FACTOR;
             t->error_message = rf < 1 ? "replication factor must be at least 1"
                                       : "replication factor must be 1 on a single node";
-        } else if (t->nassignments > 0) {
-            t->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
-            t->error_message = "manual replica assignment is not supported";
         } else if (kv_to_cstrs(a, t->nconfigs, t->configs, &keys, &values) != 0) {
             t->error_code = KERR_INVALID_CONFIG;
             t->error_message = "config name or value is null";
         } else {
+            if (replicas) {
+                np = t->nassignments;
+                rf = (int16_t)arf;
+            }
             t->error_code = cluster_topic_create(b, t->name, np, rf, t->nconfigs, keys, values,
-                                                q.validate_only, &t->error_message,
+                                                replicas, q.validate_only, &t->error_message,
                                                 t->topic_id);
             if (t->error_code == KERR_NONE) {
                 /* v5+ (KIP-525): what the topic got, as Kafka answers, also when only
@@ -179,13 +239,29 @@ void handle_create_partitions(req_ctx *c)
         topic *tp = md_find(&c->b->md, t->name);
         if (!tp) {
             t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-        } else if (t->nassignments >= 0) {
-            t->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
-            t->error_message = "manual replica assignment is not supported";
-        } else {
-            t->error_code = cluster_topic_add_partitions(c->b, tp, t->count, q.validate_only,
-                                                        &t->error_message);
+            continue;
         }
+        int32_t *replicas = NULL, rf = 0;
+        if (t->nassignments >= 0 && t->count > tp->npartitions &&
+            t->nassignments != t->count - tp->npartitions) {
+            t->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
+            t->error_message = "one replica assignment is needed per new partition";
+            continue;
+        }
+        for (int32_t k = 0; k < t->nassignments; k++)
+            t->assignments[k].index = k; /* the new partitions, in order */
+        if (t->nassignments > 0 &&
+            (t->error_code = assignment_flatten(c->b, &c->nr->arena, t->assignments,
+                                                t->nassignments, &rf, &replicas,
+                                                &t->error_message)) != KERR_NONE)
+            continue;
+        if (replicas && !c->b->clustered && rf != 1) {
+            t->error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
+            t->error_message = "replication factor must be 1 on a single node";
+            continue;
+        }
+        t->error_code = cluster_topic_add_partitions(c->b, tp, t->count, replicas, rf,
+                                                    q.validate_only, &t->error_message);
     }
     resp_begin(&c->nr->resp, &c->h);
     createparts_resp_encode(&c->nr->resp, c->h.api_version, &q);

@@ -36,18 +36,14 @@ typedef struct override_list {
     char **keys, **values;
 } override_list;
 
-static bool known_topic_key(const char *name)
-{
-    size_t n;
-    const topic_key_info *keys = topic_config_keys(&n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(keys[i].name, name) == 0)
-            return true;
-    return false;
-}
+static bool known_topic_key(const char *name) { return topic_config_key(name) != NULL; }
 
 /* Kafka's list-typed topic keys Brook knows: the ones APPEND and SUBTRACT apply to. */
-static bool list_topic_key(const char *name) { return strcmp(name, "cleanup.policy") == 0; }
+static bool list_topic_key(const char *name)
+{
+    const topic_key_info *k = topic_config_key(name);
+    return k && k->kind == TK_LIST;
+}
 
 static int find_override(const override_list *l, const char *key)
 {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/assert.h"
 #include "base/clock.h"
@@ -365,7 +366,7 @@ void handle_describe_groups(req_ctx *c)
 {
     names_req q;
     arena *a = &c->nr->arena;
-    if (group_names_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+    if (describegroups_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
         broker_reply_malformed(c, "DescribeGroups");
         return;
     }
@@ -377,6 +378,7 @@ void handle_describe_groups(req_ctx *c)
     for (int32_t i = 0; i < q.n; i++) {
         described_group *d = &out[i];
         d->group_id = q.names[i];
+        d->include_ops = q.include_authorized_operations;
         char *id = cstr(c, q.names[i]);
         const group *g = id ? group_find(&c->b->grp.coord, id) : NULL;
         d->error_code = cluster_coordinator_error(c->b, false, q.names[i]);
@@ -396,6 +398,7 @@ void handle_describe_groups(req_ctx *c)
             const gmember *m = g->members[k];
             described_member *dm = &d->members[d->nmembers++];
             dm->member_id = m->id;
+            dm->instance_id = m->instance_id;
             dm->client_id = m->client_id;
             dm->client_host = m->client_host;
             for (int p = 0; p < m->nprotocols; p++)
@@ -412,14 +415,33 @@ void handle_describe_groups(req_ctx *c)
     finish(c);
 }
 
+/* Whether s is one of the n filter strings (none: everything), ignoring case as Kafka's
+ * coordinator does for states and types. */
+static bool filter_has(const kslice *f, int32_t n, const char *s)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (f[i].len == (int32_t)strlen(s) && strncasecmp((const char *)f[i].p, s, strlen(s)) == 0)
+            return true;
+    return n == 0;
+}
+
 void handle_list_groups(req_ctx *c)
 {
     arena *a = &c->nr->arena;
+    listgroups_req q;
+    if (listgroups_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "ListGroups");
+        return;
+    }
     int32_t n = (int32_t)HASH_COUNT(c->b->grp.coord.groups), k = 0;
     listed_group *out = arena_alloc(a, sizeof(*out) * (size_t)(n + 1));
-    for (const group *g = c->b->grp.coord.groups; out && g; g = g->hh.next)
-        if (g->state != GROUP_DEAD)
-            out[k++] = (listed_group){g->id, g->protocol_type ? g->protocol_type : ""};
+    for (const group *g = c->b->grp.coord.groups; out && g; g = g->hh.next) {
+        const char *state = group_state_name(g->state);
+        if (g->state != GROUP_DEAD && filter_has(q.states, q.nstates, state) &&
+            filter_has(q.types, q.ntypes, "classic"))
+            out[k++] = (listed_group){g->id, g->protocol_type ? g->protocol_type : "", state,
+                                      "classic"};
+    }
     resp_begin(&c->nr->resp, &c->h);
     listgroups_resp_encode(&c->nr->resp, c->h.api_version, KERR_NONE, out, k);
     finish(c);

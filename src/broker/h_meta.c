@@ -169,8 +169,8 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
         const char *why, *msg;
         if (md_topic_name_valid(q->topics[i], &why) &&
             !cv_topic_find(b->view, (const char *)q->topics[i].p, (size_t)q->topics[i].len))
-            cluster_topic_create(b, q->topics[i], b->cfg.num_partitions, -1, 0, NULL, NULL, false,
-                                 &msg, NULL);
+            cluster_topic_create(b, q->topics[i], b->cfg.num_partitions, -1, 0, NULL, NULL, NULL,
+                                 false, &msg, NULL);
     }
     cluster_view *v = b->view;
     if (v)

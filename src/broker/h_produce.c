@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "proto/compress.h"
 #include "proto/errors.h"
 #include "proto/inter_msgs.h"
 #include "proto/msgs.h"
@@ -73,6 +74,89 @@ static int16_t map_batch_error(int rc)
     }
 }
 
+/* The most a produced batch may inflate to when the broker must read its records
+ * (compacted topics) or recompress it (a topic compression.type): a bound against
+ * decompression bombs, far above what max.message.bytes lets producers send compressed. */
+#define PRODUCE_MAX_INFLATED ((size_t)256 << 20)
+
+typedef struct keyless {
+    int32_t *idx;
+    int32_t n, cap;
+} keyless;
+
+static int note_keyless(void *ctx, int32_t index, const rb_record *r)
+{
+    keyless *k = ctx;
+    if (r->key)
+        return 0;
+    if (k->n == k->cap) {
+        int32_t cap = k->cap ? k->cap * 2 : 16;
+        int32_t *idx = realloc(k->idx, sizeof(int32_t) * (size_t)cap);
+        if (!idx)
+            return 1; /* out of memory: stops the walk */
+        k->idx = idx;
+        k->cap = cap;
+    }
+    k->idx[k->n++] = index;
+    return 0;
+}
+
+/* A compacted topic takes only records with keys (Kafka's rule): the batch is refused
+ * with INVALID_RECORD, naming each keyless record's index (Produce v8+, KIP-467) so the
+ * client fails those and retries the others. */
+static int16_t check_keys(req_ctx *c, const topic *t, produce_part *pp, kslice rec)
+{
+    keyless k = {0};
+    int rc = rb_for_each_record(rec.p, (size_t)rec.len, PRODUCE_MAX_INFLATED, note_keyless, &k);
+    int16_t err = KERR_NONE;
+    if (rc != 0) {
+        err = rc > 0 || rc == RB_ERR_NOMEM ? KERR_UNKNOWN_SERVER_ERROR : KERR_CORRUPT_MESSAGE;
+    } else if (k.n > 0) {
+        arena *a = &c->nr->arena;
+        char msg[320];
+        int32_t *idx = arena_alloc(a, sizeof(int32_t) * (size_t)k.n);
+        if (idx)
+            memcpy(idx, k.idx, sizeof(int32_t) * (size_t)k.n);
+        pp->nrecord_errors = idx ? k.n : 0;
+        pp->record_errors = idx;
+        snprintf(msg, sizeof(msg), "Compacted topic cannot accept message without key in "
+                 "topic partition %s-%d.", t->name, pp->index);
+        pp->record_error = arena_strndup(a, msg, strlen(msg));
+        snprintf(msg, sizeof(msg), "%d of the batch's records have no key; topic %s is "
+                 "compacted (cleanup.policy=compact)", k.n, t->name);
+        pp->error_message = arena_strndup(a, msg, strlen(msg));
+        err = KERR_INVALID_RECORD;
+    }
+    free(k.idx);
+    return err;
+}
+
+/* The batch to store: the one sent, or (a topic compression.type other than producer and
+ * than the batch's codec) the same records recompressed, in the request's arena. Kafka
+ * does the same; the producer's sequence numbers and offsets are unchanged. */
+static int16_t stored_batch(req_ctx *c, const topic *t, rb_header *h, kslice *rec)
+{
+    int want = t->policy.compression;
+    if (want == TOPIC_COMPRESSION_PRODUCER || want == (h->attributes & RB_ATTR_CODEC_MASK))
+        return KERR_NONE;
+    uint8_t *out;
+    size_t len;
+    int rc = rb_recompress(rec->p, (size_t)rec->len, want, PRODUCE_MAX_INFLATED, &out, &len);
+    if (rc != 0)
+        return rc == RB_ERR_NOMEM ? KERR_UNKNOWN_SERVER_ERROR : KERR_CORRUPT_MESSAGE;
+    uint8_t *copy = len <= INT32_MAX ? arena_alloc(&c->nr->arena, len) : NULL;
+    if (copy)
+        memcpy(copy, out, len);
+    free(out);
+    if (!copy)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    if (len > (size_t)t->policy.max_message_bytes)
+        return KERR_MESSAGE_TOO_LARGE;
+    rec->p = copy;
+    rec->len = (int32_t)len;
+    return rb_parse_header(copy, len, h) == RB_OK ? KERR_NONE : KERR_UNKNOWN_SERVER_ERROR;
+}
+
 /* Validates and appends one partition's records. Returns a Kafka error code. */
 static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks, bool confirmed,
                            int64_t now, partition **p_out, int64_t *end_out)
@@ -99,7 +183,7 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
         LOG_WARN("broker", "%s: produce to %s: empty record set", who, p->log->name);
         return KERR_INVALID_RECORD;
     }
-    if (rec.len > t->max_message_bytes)
+    if (rec.len > t->policy.max_message_bytes)
         return KERR_MESSAGE_TOO_LARGE;
     rb_header h;
     if (rb_parse_header(rec.p, (size_t)rec.len, &h) != RB_OK || h.length < 0) {
@@ -122,6 +206,9 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
                  p->log->name);
         return KERR_INVALID_RECORD;
     }
+    int16_t kerr = t->policy.compact ? check_keys(c, t, pp, rec) : KERR_NONE;
+    if (kerr != KERR_NONE)
+        return kerr;
     if (h.producer_id >= 0) {
         /* Idempotence and the partition side of transactions (pstate.h): a transactional
          * batch is accepted only for a partition the coordinator has in the producer's
@@ -148,6 +235,9 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
             return KERR_NONE;
         }
     }
+    int16_t serr = stored_batch(c, t, &h, &rec);
+    if (serr != KERR_NONE)
+        return serr;
     int64_t base;
     rc = log_append(p->log, (uint8_t *)rec.p, (size_t)rec.len, &h, now, &base);
     if (rc == LOG_ERR_TOO_LARGE)

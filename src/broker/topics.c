@@ -106,7 +106,7 @@ int16_t broker_topic_create(broker *b, kslice name, int32_t nparts, int nconfigs
     if (!t)
         return KERR_UNKNOWN_SERVER_ERROR;
     topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
-                         &t->logcfg, &t->max_message_bytes);
+                         &t->logcfg, &t->policy);
     if (open_partitions(b, t, 0, nparts) != 0) {
         md_remove(&b->md, t);
         *msg = "cannot create the partition logs (see broker log)";
@@ -191,7 +191,7 @@ int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
     if (md_set_configs(t, n, keys, values) != 0)
         return KERR_UNKNOWN_SERVER_ERROR;
     topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
-                         &t->logcfg, &t->max_message_bytes);
+                         &t->logcfg, &t->policy);
     for (int32_t i = 0; i < t->npartitions; i++)
         t->parts[i]->log->cfg = t->logcfg;
     if (md_save(&b->md) != 0) {

@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "storage/log.h"
+#include "storage/topic_config.h"
 
 struct partition;
 
@@ -29,8 +30,8 @@ typedef struct topic {
     int nconfigs;             /* overrides */
     char **config_keys;
     char **config_values;
-    log_config logcfg; /* resolved */
-    int32_t max_message_bytes;
+    log_config logcfg;    /* resolved */
+    topic_policy policy; /* resolved */
     bool internal;
     UT_hash_handle hh;
     UT_hash_handle hh_id; /* in by_id while the id is not all-zero */

@@ -475,8 +475,8 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
 
 static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
                             const char *name, int32_t nparts, int32_t rf, int nconfigs,
-                            char *const *keys, char *const *values, const char **msg,
-                            uint8_t *id_out);
+                            char *const *keys, char *const *values, const int32_t *replicas,
+                            const char **msg, uint8_t *id_out);
 
 /* The controller gives a topic znode written before topic ids (no "id") a new one, once:
  * written at the znode's version, so a concurrent change wins and a later pass retries.
@@ -523,7 +523,7 @@ static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
         snprintf(misr, sizeof(misr), "%d", rf < 2 ? rf : 2);
         char *keys[1] = {"min.insync.replicas"}, *values[1] = {misr};
         int16_t err = create_topic(z, zh, v, z->internal[i], z->cfg.internal_parts[i], rf, 1,
-                                   keys, values, &msg, NULL);
+                                   keys, values, NULL, &msg, NULL);
         if (err == KERR_NONE)
             LOG_INFO("zk", "created internal topic %s (%d partitions over %d brokers)",
                      z->internal[i], z->cfg.internal_parts[i], v->nbrokers);
@@ -905,7 +905,21 @@ static size_t live_ids(zk_client *z, const cluster_view *v, int32_t **out)
     return *out ? n : 0;
 }
 
-/* Fills a new topic's replica lists from the ring of live brokers (bounded load). */
+/* Partitions from `from` on, their replicas filled in: all in the ISR, the first
+ * leading epoch 0. */
+static void start_parts(cv_topic *t, int32_t from, int32_t rf)
+{
+    for (int32_t i = from; i < t->nparts; i++) {
+        cv_part *p = &t->parts[i];
+        p->nreplicas = rf;
+        p->leader = p->replicas[0];
+        p->leader_epoch = 0;
+        p->isr.n = p->elr.n = 0;
+        for (int32_t k = 0; k < rf; k++)
+            repl_set_add(&p->isr, p->replicas[k]);
+    }
+}
+
 /* Fills a new topic's (or new partitions') replica lists, rf each, from the ring of live
  * brokers (bounded load); every replica starts in the ISR, the first leads epoch 0.
  * Returns 0, -1 on failure, -2 when rf is more than the live brokers. */
@@ -935,15 +949,33 @@ static int place(zk_client *z, const cluster_view *v, cv_topic *t, int32_t from,
         }
         ring_free(&r);
     }
-    for (int32_t i = from; rc == 0 && i < t->nparts; i++) {
-        cv_part *p = &t->parts[i];
-        p->nreplicas = rf;
-        p->leader = p->replicas[0];
-        p->leader_epoch = 0;
-        p->isr.n = p->elr.n = 0;
-        for (int32_t k = 0; k < rf; k++)
-            repl_set_add(&p->isr, p->replicas[k]);
-    }
+    if (rc == 0)
+        start_parts(t, from, rf);
+    free(ids);
+    return rc;
+}
+
+/* Partition `from` on of a topic get the replica lists given (replicas: (nparts - from) x
+ * rf, checked for duplicates by the caller): every id must be a live broker's. Returns 0,
+ * -1 (out of memory) or -3. */
+static int place_given(zk_client *z, const cluster_view *v, cv_topic *t, int32_t from,
+                       int32_t rf, const int32_t *replicas)
+{
+    int32_t *ids;
+    size_t n = live_ids(z, v, &ids);
+    int rc = ids ? 0 : -1;
+    for (int32_t i = from; rc == 0 && i < t->nparts; i++)
+        for (int32_t k = 0; rc == 0 && k < rf; k++) {
+            int32_t id = replicas[(size_t)(i - from) * (size_t)rf + (size_t)k];
+            bool live = false;
+            for (size_t j = 0; j < n; j++)
+                live = live || ids[j] == id;
+            if (!live)
+                rc = -3;
+            t->parts[i].replicas[k] = id;
+        }
+    if (rc == 0)
+        start_parts(t, from, rf);
     free(ids);
     return rc;
 }
@@ -976,8 +1008,8 @@ static int16_t zerr_to_kafka(int rc)
 
 static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
                             const char *name, int32_t nparts, int32_t rf, int nconfigs,
-                            char *const *keys, char *const *values, const char **msg,
-                            uint8_t *id_out)
+                            char *const *keys, char *const *values, const int32_t *replicas,
+                            const char **msg, uint8_t *id_out)
 {
     if (rf < 0)
         rf = z->cfg.default_rf > 0 ? z->cfg.default_rf : 1;
@@ -991,7 +1023,7 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
     t->nconfigs = nconfigs;
     t->config_keys = (char **)keys;
     t->config_values = (char **)values;
-    int prc = idok ? place(z, v, t, 0, rf) : -1;
+    int prc = !idok ? -1 : replicas ? place_given(z, v, t, 0, rf, replicas) : place(z, v, t, 0, rf);
     char *tj = prc == 0 ? cv_topic_json(t) : NULL;
     char *sj = tj ? cv_state_json(t, 0) : NULL;
     t->nconfigs = 0;
@@ -999,6 +1031,10 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
     cv_topic_free(t);
     if (!sj) {
         free(tj);
+        if (prc == -3) {
+            *msg = "the replica assignment names a broker that is not registered";
+            return KERR_INVALID_REPLICA_ASSIGNMENT;
+        }
         *msg = prc == -2 ? "replication factor larger than the live brokers"
                          : "no live brokers to place the topic on";
         return KERR_INVALID_REPLICATION_FACTOR;
@@ -1023,16 +1059,16 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
 }
 
 int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int32_t rf, int nconfigs,
-                        char *const *keys, char *const *values, const char **msg,
-                        uint8_t *id_out)
+                        char *const *keys, char *const *values, const int32_t *replicas,
+                        const char **msg, uint8_t *id_out)
 {
     zhandle_t *zh = ready_handle(z);
     if (!zh) {
         *msg = "not connected to ZooKeeper";
         return KERR_REQUEST_TIMED_OUT;
     }
-    int16_t err = create_topic(z, zh, NULL, name, nparts, rf, nconfigs, keys, values, msg,
-                               id_out);
+    int16_t err = create_topic(z, zh, NULL, name, nparts, rf, nconfigs, keys, values,
+                               replicas, msg, id_out);
     release_handle(z);
     return err;
 }
@@ -1123,7 +1159,7 @@ static cv_topic *load_topic(zk_client *z, zhandle_t *zh, const char *name, int *
 }
 
 int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
-                                const char **msg)
+                                const int32_t *replicas, int32_t replicas_rf, const char **msg)
 {
     zhandle_t *zh = ready_handle(z);
     *msg = NULL;
@@ -1152,7 +1188,14 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
         int32_t rf = old > 0 ? t->parts[0].nreplicas : 1;
         for (int32_t i = old; i < count; i++)
             np[i].replicas = calloc((size_t)rf, sizeof(int32_t));
-        char *tj = place(z, NULL, t, old, rf) == 0 ? cv_topic_json(t) : NULL;
+        int prc = !replicas              ? place(z, NULL, t, old, rf)
+                  : replicas_rf != rf ? -4
+                                      : place_given(z, NULL, t, old, rf, replicas);
+        if (prc == -3)
+            *msg = "the replica assignment names a broker that is not registered";
+        else if (prc == -4)
+            *msg = "the replica assignment's replication factor differs from the topic's";
+        char *tj = prc == 0 ? cv_topic_json(t) : NULL;
         char *sj = tj ? cv_state_json(t, t->state_controller_epoch) : NULL;
         char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
         snprintf(tpath, sizeof(tpath), ZK_TOPICS "/%s", name);
@@ -1169,7 +1212,8 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
             if (rc == ZBADVERSION)
                 *msg = "the topic changed concurrently; retry";
         } else {
-            err = KERR_UNKNOWN_SERVER_ERROR;
+            err = prc == -3 || prc == -4 ? KERR_INVALID_REPLICA_ASSIGNMENT
+                                         : KERR_UNKNOWN_SERVER_ERROR;
         }
         free(tj);
         free(sj);

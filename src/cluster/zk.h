@@ -58,9 +58,12 @@ bool zk_connected(zk_client *z);
 /* rf: replicas per partition, -1 for default.replication.factor; more than the live
  * brokers is INVALID_REPLICATION_FACTOR. The topic gets a new topic id (md_new_id), copied
  * to id_out (16 bytes, may be NULL). */
+/* replicas: nparts x rf broker ids (a CreateTopics replica assignment, preferred leader
+ * first), or NULL to place by the ring. Every id must be a live broker's, else
+ * INVALID_REPLICA_ASSIGNMENT. */
 int16_t zk_topic_create(zk_client *z, const char *name, int32_t nparts, int32_t rf, int nconfigs,
-                        char *const *keys, char *const *values, const char **msg,
-                        uint8_t *id_out);
+                        char *const *keys, char *const *values, const int32_t *replicas,
+                        const char **msg, uint8_t *id_out);
 /* The loop found broker `id`'s process gone (its connections refused): remove its
  * registration if it is still the one created at czxid, so its partitions fail over
  * now instead of at session expiry; czxid -1: remove the controller znode if that broker
@@ -90,7 +93,10 @@ void zk_set_admin(zk_client *z, const char *admin);
 /* Deletes a topic; with id (16 bytes, may be NULL) only while its znode has that topic id,
  * else UNKNOWN_TOPIC_ID (also when there is no such topic). */
 int16_t zk_topic_delete(zk_client *z, const char *name, const uint8_t *id);
+/* replicas: (count - current) x replicas_rf broker ids for the new partitions (a
+ * CreatePartitions assignment), or NULL to place by the ring. */
 int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
+                                const int32_t *replicas, int32_t replicas_rf,
                                 const char **msg);
 int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const *keys,
                              char *const *values, const char **msg);

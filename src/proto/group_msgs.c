@@ -232,10 +232,10 @@ void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m)
     wr_tags(w);
 }
 
-int group_names_req_decode(rd *r, int16_t v, arena *a, names_req *q)
+static int names_decode(rd *r, arena *a, names_req *q)
 {
-    BROOK_UNUSED(v);
-    q->n = rd_array(r, 2);
+    q->include_authorized_operations = false;
+    q->n = rd_array(r, r->flex ? 1 : 2);
     if (q->n < 0)
         return -1;
     q->names = ARENA_ARRAY(a, kslice, q->n);
@@ -243,6 +243,48 @@ int group_names_req_decode(rd *r, int16_t v, arena *a, names_req *q)
         return -1;
     for (int32_t i = 0; i < q->n && !r->err; i++)
         q->names[i] = rd_str(r);
+    return 0;
+}
+
+int group_names_req_decode(rd *r, int16_t v, arena *a, names_req *q)
+{
+    BROOK_UNUSED(v);
+    if (names_decode(r, a, q) != 0)
+        return -1;
+    rd_tags(r);
+    return done(r);
+}
+
+/* A non-null array of strings into the arena. */
+static int strings_decode(rd *r, arena *a, int32_t *n, kslice **out)
+{
+    *n = rd_array(r, r->flex ? 1 : 2);
+    *out = ARENA_ARRAY(a, kslice, *n);
+    if (*n < 0 || (*n > 0 && !*out))
+        return -1;
+    for (int32_t i = 0; i < *n && !r->err; i++)
+        (*out)[i] = rd_str(r);
+    return r->err ? -1 : 0;
+}
+
+int listgroups_req_decode(rd *r, int16_t v, arena *a, listgroups_req *q)
+{
+    q->nstates = q->ntypes = 0;
+    q->states = q->types = NULL;
+    if (v >= 4 && strings_decode(r, a, &q->nstates, &q->states) != 0)
+        return -1;
+    if (v >= 5 && strings_decode(r, a, &q->ntypes, &q->types) != 0)
+        return -1;
+    rd_tags(r);
+    return done(r);
+}
+
+int describegroups_req_decode(rd *r, int16_t v, arena *a, names_req *q)
+{
+    if (names_decode(r, a, q) != 0)
+        return -1;
+    if (v >= 3)
+        q->include_authorized_operations = rd_bool(r);
     rd_tags(r);
     return done(r);
 }
@@ -262,12 +304,16 @@ void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int3
         for (int32_t k = 0; k < g[i].nmembers; k++) {
             const described_member *m = &g[i].members[k];
             wr_ident(w, m->member_id);
+            if (v >= 4)
+                wr_cstr(w, m->instance_id);
             wr_ident(w, m->client_id ? m->client_id : "");
             wr_cstr(w, m->client_host ? m->client_host : "");
             wr_bytes(w, (kslice){m->metadata, m->metadata ? m->metadata_len : 0});
             wr_bytes(w, (kslice){m->assignment, m->assignment ? m->assignment_len : 0});
             wr_tags(w);
         }
+        if (v >= 3)
+            wr_i32(w, g[i].include_ops ? DG_GROUP_OPS_ALL : INT32_MIN);
         wr_tags(w);
     }
     wr_tags(w);
@@ -283,6 +329,10 @@ void listgroups_resp_encode(wr *w, int16_t v, int16_t error_code, const listed_g
     for (int32_t i = 0; i < n; i++) {
         wr_ident(w, g[i].group_id);
         wr_ident(w, g[i].protocol_type ? g[i].protocol_type : "");
+        if (v >= 4)
+            wr_ident(w, g[i].state ? g[i].state : "");
+        if (v >= 5)
+            wr_ident(w, g[i].type ? g[i].type : "classic");
         wr_tags(w);
     }
     wr_tags(w);
@@ -343,6 +393,7 @@ int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         offsetcommit_req oc;
         offsetfetch_req of;
         names_req nr;
+        listgroups_req lgr;
         addoffsets_req ao;
         txnoffsetcommit_req to;
     } u;
@@ -353,9 +404,9 @@ int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_LEAVE_GROUP: return leavegroup_req_decode(r, version, a, &u.lg);
     case API_OFFSET_COMMIT: return offsetcommit_req_decode(r, version, a, &u.oc);
     case API_OFFSET_FETCH: return offsetfetch_req_decode(r, version, a, &u.of);
-    case API_DESCRIBE_GROUPS:
+    case API_DESCRIBE_GROUPS: return describegroups_req_decode(r, version, a, &u.nr);
     case API_DELETE_GROUPS: return group_names_req_decode(r, version, a, &u.nr);
-    case API_LIST_GROUPS: rd_tags(r); return done(r);
+    case API_LIST_GROUPS: return listgroups_req_decode(r, version, a, &u.lgr);
     case API_ADD_OFFSETS_TO_TXN: return addoffsets_req_decode(r, version, a, &u.ao);
     case API_TXN_OFFSET_COMMIT: return txnoffsetcommit_req_decode(r, version, a, &u.to);
     }

@@ -118,12 +118,15 @@ void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m);
 typedef struct names_req {
     int32_t n;
     kslice *names;
+    bool include_authorized_operations; /* DescribeGroups v3+ */
 } names_req;
-/* DescribeGroups and DeleteGroups requests: a list of group ids. */
+/* DeleteGroups requests: a list of group ids. */
 int group_names_req_decode(rd *r, int16_t v, arena *a, names_req *q);
+/* DescribeGroups: the list, then (v3+) whether to include the authorized operations. */
+int describegroups_req_decode(rd *r, int16_t v, arena *a, names_req *q);
 
 typedef struct described_member {
-    const char *member_id, *client_id, *client_host;
+    const char *member_id, *instance_id, *client_id, *client_host; /* instance: v4+ */
     const uint8_t *metadata, *assignment;
     int32_t metadata_len, assignment_len;
 } described_member;
@@ -133,11 +136,23 @@ typedef struct described_group {
     const char *state, *protocol_type, *protocol_data;
     int32_t nmembers;
     described_member *members;
+    bool include_ops; /* v3+: every group operation allowed (no ACLs), else INT32_MIN */
 } described_group;
+/* Kafka's bit set of the group operations READ (3), DELETE (6) and DESCRIBE (8):
+ * 1 << AclOperation. */
+#define DG_GROUP_OPS_ALL 0x0148
 void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int32_t n);
 
+/* ListGroups request: v4+ the states to list (none: all), v5+ the group types. */
+typedef struct listgroups_req {
+    int32_t nstates, ntypes;
+    kslice *states, *types;
+} listgroups_req;
+int listgroups_req_decode(rd *r, int16_t v, arena *a, listgroups_req *q);
 typedef struct listed_group {
     const char *group_id, *protocol_type;
+    const char *state; /* v4+ */
+    const char *type;  /* v5+: "classic" or "consumer" */
 } listed_group;
 void listgroups_resp_encode(wr *w, int16_t v, int16_t error_code, const listed_group *g,
                             int32_t n);

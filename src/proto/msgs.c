@@ -22,6 +22,20 @@ static void skip_i32_array(rd *r)
         (void)rd_i32(r);
 }
 
+/* An int32 array (broker ids) into the arena: *n elements at *out. -1 when malformed, null
+ * or the arena is spent. */
+static int rd_i32_array(rd *r, arena *a, int32_t *n, int32_t **out)
+{
+    *out = NULL;
+    if ((*n = rd_array(r, 4)) < 0)
+        return -1;
+    if (*n > 0 && !(*out = arena_alloc(a, sizeof(int32_t) * (size_t)*n)))
+        return -1;
+    for (int32_t i = 0; i < *n && !r->err; i++)
+        (*out)[i] = rd_i32(r);
+    return r->err ? -1 : 0;
+}
+
 /* A tagged-field buffer (flexible versions only). Each field is handed to fn as a reader
  * over exactly its bytes; fn returns false for a tag it does not know (the field is then
  * skipped, as Kafka does), and a field it decodes must use all of its bytes. */
@@ -258,7 +272,8 @@ int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q)
     q->acks = rd_i16(r);
     q->timeout_ms = rd_i32(r);
     /* a null topic or partition list is malformed */
-    if (produce_topics_decode(r, v, a, 6, 8, &q->ntopics, &q->topics, produce_part_decode) != 0)
+    if (produce_topics_decode(r, v, a, r->flex ? 3 : 6, r->flex ? 6 : 8, &q->ntopics, &q->topics,
+                              produce_part_decode) != 0)
         return -1;
     rd_tags(r);
     return decode_done(r);
@@ -272,7 +287,16 @@ static void produce_part_encode(wr *w, int16_t v, const produce_part *pp)
     wr_i64(w, pp->log_append_time);
     if (v >= 5)
         wr_i64(w, pp->log_start_offset);
-    wr_tags(w);
+    if (v >= 8) {
+        wr_array(w, pp->nrecord_errors);
+        for (int32_t i = 0; i < pp->nrecord_errors; i++) {
+            wr_i32(w, pp->record_errors[i]);
+            wr_cstr(w, pp->record_error);
+            wr_tags(w);
+        }
+        wr_cstr(w, pp->error_message);
+    }
+    wr_tags(w); /* v10+ CurrentLeader (tag 0) left out: clients refresh metadata instead */
 }
 
 void produce_resp_encode(wr *w, int16_t v, const produce_req *q)
@@ -748,14 +772,16 @@ int createtopics_req_decode(rd *r, int16_t v, arena *a, createtopics_req *q)
         t->replication_factor = rd_i16(r);
         t->resp_num_partitions = -1;
         t->resp_replication_factor = -1;
-        t->nassignments = rd_array(r, r->flex ? 4 + 1 + 1 : 4 + 4); /* index, brokers, tags */
+        /* index, brokers, tags */
+        if (!RD_ARRAY_ALLOC(r, a, r->flex ? 4 + 1 + 1 : 4 + 4, t->nassignments, t->assignments))
+            return -1;
         for (int32_t k = 0; k < t->nassignments && !r->err; k++) {
-            (void)rd_i32(r);
-            skip_i32_array(r);
+            replica_assign *ra = &t->assignments[k];
+            ra->index = rd_i32(r);
+            if (rd_i32_array(r, a, &ra->nbrokers, &ra->brokers) != 0)
+                return -1;
             rd_tags(r);
         }
-        if (t->nassignments < 0)
-            t->nassignments = 0;
         if (decode_kv_array(r, a, &t->nconfigs, &t->configs) != 0)
             return -1;
         rd_tags(r);
@@ -847,15 +873,20 @@ void deletetopics_resp_encode(wr *w, int16_t v, const deletetopics_req *q)
 int createparts_req_decode(rd *r, int16_t v, arena *a, createparts_req *q)
 {
     BROOK_UNUSED(v);
-    if (!RD_ARRAY_ALLOC(r, a, 10, q->ntopics, q->topics))
+    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 7 : 10, q->ntopics, q->topics))
         return -1;
     for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
         createparts_topic *t = &q->topics[i];
         t->name = rd_str(r);
         t->count = rd_i32(r);
-        t->nassignments = rd_array(r, 4);
+        t->nassignments = rd_array(r, r->flex ? 1 + 1 : 4); /* brokers, tags */
+        t->assignments = ARENA_ARRAY(a, replica_assign, t->nassignments);
+        if (t->nassignments > 0 && !t->assignments)
+            return -1;
         for (int32_t k = 0; k < t->nassignments && !r->err; k++) {
-            skip_i32_array(r);
+            t->assignments[k].index = -1;
+            if (rd_i32_array(r, a, &t->assignments[k].nbrokers, &t->assignments[k].brokers) != 0)
+                return -1;
             rd_tags(r);
         }
         rd_tags(r);
@@ -896,7 +927,7 @@ static int deleterecords_part_decode(rd *r, int16_t v, arena *a, deleterecords_p
 
 int deleterecords_req_decode(rd *r, int16_t v, arena *a, deleterecords_req *q)
 {
-    if (deleterecords_topics_decode(r, v, a, 6, 12, &q->ntopics, &q->topics,
+    if (deleterecords_topics_decode(r, v, a, r->flex ? 3 : 6, 12, &q->ntopics, &q->topics,
                                     deleterecords_part_decode) != 0)
         return -1;
     q->timeout_ms = rd_i32(r);
@@ -1013,7 +1044,7 @@ static void alter_result_encode(wr *w, int16_t error_code, const char *error_mes
 int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q)
 {
     BROOK_UNUSED(v);
-    if (!RD_ARRAY_ALLOC(r, a, 7, q->nresources, q->resources))
+    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 4 : 7, q->nresources, q->resources))
         return -1;
     for (int32_t i = 0; i < q->nresources && !r->err; i++) {
         alterconfigs_res *res = &q->resources[i];

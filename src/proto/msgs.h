@@ -89,6 +89,12 @@ typedef struct produce_part {
     /* response */
     int16_t error_code;
     int64_t base_offset, log_append_time, log_start_offset;
+    /* v8+ (KIP-467): the records (indexes in the batch) that made it refuse the batch,
+     * each with record_error, and a message for the partition; NULL: null */
+    int32_t nrecord_errors;
+    const int32_t *record_errors;
+    const char *record_error;
+    const char *error_message;
 } produce_part;
 typedef struct produce_topic {
     kslice name;
@@ -260,11 +266,19 @@ typedef struct kv_pair {
     kslice name, value;
 } kv_pair;
 struct describe_entry;
+/* A replica assignment entry: partition index and its brokers, preferred leader first
+ * (CreateTopics' Assignments, CreatePartitions' Assignments without the index). */
+typedef struct replica_assign {
+    int32_t index;
+    int32_t nbrokers;
+    int32_t *brokers;
+} replica_assign;
 typedef struct createtopics_topic {
     kslice name;
     int32_t num_partitions;
     int16_t replication_factor;
     int32_t nassignments;
+    replica_assign *assignments;
     int32_t nconfigs;
     kv_pair *configs;
     /* response */
@@ -301,7 +315,8 @@ void deletetopics_resp_encode(wr *w, int16_t v, const deletetopics_req *q);
 typedef struct createparts_topic {
     kslice name;
     int32_t count;
-    int32_t nassignments; /* -1: null */
+    int32_t nassignments; /* -1: null; else one per new partition (index unused) */
+    replica_assign *assignments;
     int16_t error_code;
     const char *error_message;
 } createparts_topic;

@@ -12,8 +12,11 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/assert.h"
 #include "base/buf.h"
 #include "proto/api.h"
+#include "proto/group_msgs.h"
+#include "proto/errors.h"
 #include "proto/msgs.h"
 #include "proto/record.h"
 #include "proto_testutil.h"
@@ -188,10 +191,12 @@ static void test_produce_requests(void)
     uint8_t *batch = NULL;
     static const char *const vals[] = {"hello"};
     size_t blen = rb_build_simple(&batch, 1, NULL, vals, 1);
-    for (int16_t v = 3; v <= 7; v += 4) {
+    static const int16_t versions[] = {3, 7, 8, 9, 11};
+    for (size_t vi = 0; vi < BROOK_ARRAY_LEN(versions); vi++) {
+        int16_t v = versions[vi];
         wr w;
-        req_start(&w, API_PRODUCE, v);
-        wr_cstr(&w, v == 7 ? "my-txn" : NULL);
+        req_start(&w, API_PRODUCE, v); /* v9+ flexible: compact strings, bytes, tags */
+        wr_cstr(&w, v >= 7 ? "my-txn" : NULL);
         wr_i16(&w, -1);
         wr_i32(&w, 30000);
         wr_array(&w, 1);
@@ -199,13 +204,17 @@ static void test_produce_requests(void)
         wr_array(&w, 2);
         wr_i32(&w, 0);
         wr_bytes(&w, (kslice){batch, (int32_t)blen});
+        wr_tags(&w);
         wr_i32(&w, 1);
         wr_bytes(&w, KSLICE_NULL);
+        wr_tags(&w);
+        wr_tags(&w); /* topic */
+        wr_tags(&w); /* request */
         dec d;
         if (dec_begin(&d, &w, API_PRODUCE, v)) {
             produce_req q;
             CHECK_EQ_INT(produce_req_decode(&d.r, v, &d.a, &q), 0);
-            CHECK_SLICE(q.transactional_id, v == 7 ? "my-txn" : NULL);
+            CHECK_SLICE(q.transactional_id, v >= 7 ? "my-txn" : NULL);
             CHECK_EQ_INT(q.acks, -1);
             CHECK_EQ_INT(q.timeout_ms, 30000);
             if (CHECK_EQ_INT(q.ntopics, 1)) {
@@ -448,7 +457,12 @@ static void test_createtopics_requests(void)
         if (CHECK_EQ_INT(q.ntopics, 2)) {
             CHECK_EQ_INT(q.topics[0].num_partitions, -1);
             CHECK_EQ_INT(q.topics[0].replication_factor, -1);
-            CHECK_EQ_INT(q.topics[0].nassignments, 1);
+            if (CHECK_EQ_INT(q.topics[0].nassignments, 1)) {
+                const replica_assign *ra = &q.topics[0].assignments[0];
+                CHECK_EQ_INT(ra->index, 0);
+                if (CHECK_EQ_INT(ra->nbrokers, 1))
+                    CHECK_EQ_INT(ra->brokers[0], 1);
+            }
             CHECK_EQ_INT(q.topics[0].nconfigs, 0);
             CHECK_SLICE(q.topics[1].name, "b");
         }
@@ -569,22 +583,27 @@ static void test_configs_requests(void)
 
 static void test_createpartitions_requests(void)
 {
-    for (int16_t v = 0; v <= 1; v++) {
+    for (int16_t v = 0; v <= 3; v++) { /* v2+ flexible */
         wr w;
         req_start(&w, API_CREATE_PARTITIONS, v);
         wr_array(&w, 2);
         wr_cstr(&w, "t");
         wr_i32(&w, 6);
         wr_array(&w, -1);
+        wr_tags(&w);
         wr_cstr(&w, "u");
         wr_i32(&w, 3);
         wr_array(&w, 2);
         for (int i = 0; i < 2; i++) {
-            wr_array(&w, 1);
-            wr_i32(&w, 1);
+            wr_array(&w, 2);
+            wr_i32(&w, 1 + i);
+            wr_i32(&w, 7);
+            wr_tags(&w);
         }
+        wr_tags(&w);
         wr_i32(&w, 1000);
         wr_bool(&w, v == 1);
+        wr_tags(&w);
         dec d;
         if (dec_begin(&d, &w, API_CREATE_PARTITIONS, v)) {
             createparts_req q;
@@ -594,7 +613,14 @@ static void test_createpartitions_requests(void)
                 CHECK_EQ_INT(q.topics[0].count, 6);
                 CHECK_EQ_INT(q.topics[0].nassignments, -1);
                 CHECK_EQ_INT(q.topics[1].count, 3);
-                CHECK_EQ_INT(q.topics[1].nassignments, 2);
+                if (CHECK_EQ_INT(q.topics[1].nassignments, 2))
+                    for (int i = 0; i < 2; i++) {
+                        const replica_assign *ra = &q.topics[1].assignments[i];
+                        if (CHECK_EQ_INT(ra->nbrokers, 2)) {
+                            CHECK_EQ_INT(ra->brokers[0], 1 + i);
+                            CHECK_EQ_INT(ra->brokers[1], 7);
+                        }
+                    }
             }
             CHECK_EQ_INT(q.timeout_ms, 1000);
             CHECK_EQ_INT(q.validate_only, v == 1);
@@ -720,6 +746,221 @@ static void test_addpartitions_endtxn_requests(void)
         }
         dec_end(&d);
         check_robust(&w, "EndTxn");
+        wr_free(&w);
+    }
+}
+
+/* Versions that differ from the one below only in being flexible (compact strings and
+ * arrays, tag buffers): each decodes field by field and survives every cut. */
+static void test_flexible_only_versions(void)
+{
+    wr w;
+    dec d;
+
+    req_start(&w, API_HEARTBEAT, 4);
+    wr_cstr(&w, "g");
+    wr_i32(&w, 7);
+    wr_cstr(&w, "m-1");
+    wr_cstr(&w, NULL);
+    wr_tags(&w);
+    if (dec_begin(&d, &w, API_HEARTBEAT, 4)) {
+        heartbeat_req q;
+        CHECK_EQ_INT(heartbeat_req_decode(&d.r, 4, &d.a, &q), 0);
+        CHECK_SLICE(q.group_id, "g");
+        CHECK_EQ_INT(q.generation_id, 7);
+        CHECK_SLICE(q.member_id, "m-1");
+        CHECK_SLICE(q.group_instance_id, NULL);
+    }
+    dec_end(&d);
+    check_robust(&w, "Heartbeat v4");
+    wr_free(&w);
+
+    req_start(&w, API_DELETE_GROUPS, 2);
+    wr_array(&w, 2);
+    wr_cstr(&w, "g1");
+    wr_cstr(&w, "g2");
+    wr_tags(&w);
+    if (dec_begin(&d, &w, API_DELETE_GROUPS, 2)) {
+        names_req q;
+        CHECK_EQ_INT(group_names_req_decode(&d.r, 2, &d.a, &q), 0);
+        if (CHECK_EQ_INT(q.n, 2))
+            CHECK_SLICE(q.names[1], "g2");
+    }
+    dec_end(&d);
+    check_robust(&w, "DeleteGroups v2");
+    wr_free(&w);
+
+    req_start(&w, API_DELETE_RECORDS, 2);
+    wr_array(&w, 1);
+    wr_cstr(&w, "t");
+    wr_array(&w, 1);
+    wr_i32(&w, 3);
+    wr_i64(&w, 99);
+    wr_tags(&w);
+    wr_tags(&w);
+    wr_i32(&w, 500);
+    wr_tags(&w);
+    if (dec_begin(&d, &w, API_DELETE_RECORDS, 2)) {
+        deleterecords_req q;
+        CHECK_EQ_INT(deleterecords_req_decode(&d.r, 2, &d.a, &q), 0);
+        if (CHECK_EQ_INT(q.ntopics, 1) && CHECK_EQ_INT(q.topics[0].nparts, 1)) {
+            CHECK_EQ_INT(q.topics[0].parts[0].index, 3);
+            CHECK_EQ_INT(q.topics[0].parts[0].offset, 99);
+        }
+    }
+    dec_end(&d);
+    check_robust(&w, "DeleteRecords v2");
+    wr_free(&w);
+
+    req_start(&w, API_ALTER_CONFIGS, 2);
+    wr_array(&w, 1);
+    wr_i8(&w, 2);
+    wr_cstr(&w, "t");
+    wr_array(&w, 1);
+    wr_cstr(&w, "retention.ms");
+    wr_cstr(&w, "1000");
+    wr_tags(&w);
+    wr_tags(&w);
+    wr_bool(&w, true);
+    wr_tags(&w);
+    if (dec_begin(&d, &w, API_ALTER_CONFIGS, 2)) {
+        alterconfigs_req q;
+        CHECK_EQ_INT(alterconfigs_req_decode(&d.r, 2, &d.a, &q), 0);
+        CHECK(q.validate_only);
+        if (CHECK_EQ_INT(q.nresources, 1) && CHECK_EQ_INT(q.resources[0].nconfigs, 1)) {
+            CHECK_SLICE(q.resources[0].configs[0].name, "retention.ms");
+            CHECK_SLICE(q.resources[0].configs[0].value, "1000");
+        }
+    }
+    dec_end(&d);
+    check_robust(&w, "AlterConfigs v2");
+    wr_free(&w);
+
+    req_start(&w, API_API_VERSIONS, 4);
+    wr_cstr(&w, "kafka-java");
+    wr_cstr(&w, "4.1.0");
+    wr_tags(&w);
+    if (dec_begin(&d, &w, API_API_VERSIONS, 4)) {
+        apiversions_req q;
+        CHECK_EQ_INT(apiversions_req_decode(&d.r, 4, &d.a, &q), 0);
+        CHECK_SLICE(q.client_software_name, "kafka-java");
+    }
+    dec_end(&d);
+    check_robust(&w, "ApiVersions v4");
+    wr_free(&w);
+}
+
+/* DescribeGroups v3 (authorized operations), v4 (group.instance.id), v5 (flexible). */
+static void test_describegroups_versions(void)
+{
+    for (int16_t v = 2; v <= 5; v++) {
+        wr w;
+        dec d;
+        req_start(&w, API_DESCRIBE_GROUPS, v);
+        wr_array(&w, 1);
+        wr_cstr(&w, "grp");
+        if (v >= 3)
+            wr_bool(&w, true);
+        wr_tags(&w);
+        if (dec_begin(&d, &w, API_DESCRIBE_GROUPS, v)) {
+            names_req q;
+            CHECK_EQ_INT(describegroups_req_decode(&d.r, v, &d.a, &q), 0);
+            if (CHECK_EQ_INT(q.n, 1))
+                CHECK_SLICE(q.names[0], "grp");
+            CHECK_EQ_INT(q.include_authorized_operations, v >= 3);
+        }
+        dec_end(&d);
+        check_robust(&w, "DescribeGroups");
+        wr_free(&w);
+
+        static const uint8_t meta[] = {1, 2}, asg[] = {3};
+        described_member m = {"m-1", "inst-1", "cli", "/127.0.0.1", meta, asg, 2, 1};
+        described_group g = {0, {(const uint8_t *)"grp", 3}, "Stable", "consumer", "range", 1,
+                             &m, true};
+        bool flex = v >= 5;
+        bb want = {.n = 0};
+        b32(&want, 0); /* throttle */
+        flex ? b8(&want, 2) : b32(&want, 1);
+        b16(&want, 0);
+        const char *const strs[] = {"grp", "Stable", "consumer", "range"};
+        for (int i = 0; i < 4; i++)
+            flex ? bcstr(&want, strs[i]) : bstr(&want, strs[i]);
+        flex ? b8(&want, 2) : b32(&want, 1);
+        flex ? bcstr(&want, "m-1") : bstr(&want, "m-1");
+        if (v >= 4)
+            flex ? bcstr(&want, "inst-1") : bstr(&want, "inst-1");
+        flex ? bcstr(&want, "cli") : bstr(&want, "cli");
+        flex ? bcstr(&want, "/127.0.0.1") : bstr(&want, "/127.0.0.1");
+        flex ? b8(&want, 3) : b32(&want, 2);
+        b8(&want, 1);
+        b8(&want, 2);
+        flex ? b8(&want, 2) : b32(&want, 1);
+        b8(&want, 3);
+        if (flex)
+            b8(&want, 0); /* member tags */
+        if (v >= 3)
+            b32(&want, DG_GROUP_OPS_ALL);
+        if (flex) {
+            b8(&want, 0); /* group tags */
+            b8(&want, 0);
+        }
+        wr_init(&w, 16);
+        w.flex = flex;
+        describegroups_resp_encode(&w, v, &g, 1);
+        check_body(&w, &want, "DescribeGroups v2-v5");
+        wr_free(&w);
+    }
+}
+
+/* ListGroups v4 (states filter, state per group) and v5 (types filter, type). */
+static void test_listgroups_versions(void)
+{
+    for (int16_t v = 3; v <= 5; v++) {
+        wr w;
+        dec d;
+        req_start(&w, API_LIST_GROUPS, v);
+        if (v >= 4) {
+            wr_array(&w, 2);
+            wr_cstr(&w, "Stable");
+            wr_cstr(&w, "empty");
+        }
+        if (v >= 5) {
+            wr_array(&w, 1);
+            wr_cstr(&w, "classic");
+        }
+        wr_tags(&w);
+        if (dec_begin(&d, &w, API_LIST_GROUPS, v)) {
+            listgroups_req q;
+            CHECK_EQ_INT(listgroups_req_decode(&d.r, v, &d.a, &q), 0);
+            CHECK_EQ_INT(q.nstates, v >= 4 ? 2 : 0);
+            CHECK_EQ_INT(q.ntypes, v >= 5 ? 1 : 0);
+            if (v >= 4 && q.nstates == 2)
+                CHECK_SLICE(q.states[1], "empty");
+            if (v >= 5 && q.ntypes == 1)
+                CHECK_SLICE(q.types[0], "classic");
+        }
+        dec_end(&d);
+        if (v >= 4)
+            check_robust(&w, "ListGroups");
+        wr_free(&w);
+
+        listed_group g = {"grp", "consumer", "Stable", "classic"};
+        bb want = {.n = 0};
+        b32(&want, 0);
+        b16(&want, 0);
+        b8(&want, 2);
+        bcstr(&want, "grp");
+        bcstr(&want, "consumer");
+        if (v >= 4)
+            bcstr(&want, "Stable");
+        if (v >= 5)
+            bcstr(&want, "classic");
+        b8(&want, 0);
+        b8(&want, 0);
+        wr_init(&w, 16);
+        w.flex = true;
+        listgroups_resp_encode(&w, v, 0, &g, 1);
+        check_body(&w, &want, "ListGroups v3-v5");
         wr_free(&w);
     }
 }
@@ -897,6 +1138,54 @@ static void test_produce_responses(void)
         wr_init(&w, 16);
         produce_resp_encode(&w, v, &q);
         check_body(&w, &want, v == 3 ? "Produce v3" : "Produce v5/v7");
+        wr_free(&w);
+    }
+
+    /* v8+ (KIP-467): the records that made the batch refused, and a message; v9+ flexible. */
+    static const int32_t bad[] = {0, 10};
+    part.error_code = KERR_INVALID_RECORD;
+    part.base_offset = -1;
+    part.nrecord_errors = 2;
+    part.record_errors = bad;
+    part.record_error = "no key";
+    part.error_message = NULL;
+    for (int16_t v = 8; v <= 11; v++) {
+        bool flex = v >= 9;
+        bb want = {.n = 0};
+        if (flex) {
+            b8(&want, 2);
+            bcstr(&want, "t");
+            b8(&want, 2);
+        } else {
+            b32(&want, 1);
+            bstr(&want, "t");
+            b32(&want, 1);
+        }
+        b32(&want, 2);
+        b16(&want, KERR_INVALID_RECORD);
+        b64(&want, -1);
+        b64(&want, -1);
+        b64(&want, 0);
+        flex ? b8(&want, 3) : b32(&want, 2);
+        for (int i = 0; i < 2; i++) {
+            b32(&want, bad[i]);
+            flex ? bcstr(&want, "no key") : bstr(&want, "no key");
+            if (flex)
+                b8(&want, 0);
+        }
+        flex ? b8(&want, 0) : b16(&want, -1); /* null error message */
+        if (flex)
+            b8(&want, 0); /* partition tags */
+        if (flex)
+            b8(&want, 0); /* topic tags */
+        b32(&want, 0);
+        if (flex)
+            b8(&want, 0);
+        wr w;
+        wr_init(&w, 16);
+        w.flex = flex;
+        produce_resp_encode(&w, v, &q);
+        check_body(&w, &want, "Produce v8-v11 record errors");
         wr_free(&w);
     }
 }
@@ -1085,4 +1374,5 @@ TU_MAIN(TU_CASE(test_apiversions_requests), TU_CASE(test_metadata_requests),
         TU_CASE(test_decode_any_dispatch), TU_CASE(test_apiversions_responses),
         TU_CASE(test_metadata_responses), TU_CASE(test_produce_responses),
         TU_CASE(test_fetch_responses), TU_CASE(test_describeconfigs_responses),
-        TU_CASE(test_txn_responses))
+        TU_CASE(test_txn_responses), TU_CASE(test_flexible_only_versions),
+        TU_CASE(test_describegroups_versions), TU_CASE(test_listgroups_versions))

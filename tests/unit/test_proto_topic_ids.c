@@ -578,8 +578,9 @@ static void test_deletetopics(void)
 
 enum replica_state { RS_NONE, RS_SET, RS_UNKNOWN_TAG };
 
-/* A Fetch request at v (13..16) of two topics by id (one partition, then two), a forgotten
- * topic by id, a rack, and at the top level the ClusterId tag and (rs) ReplicaState. */
+/* A Fetch request at v (13..17) of two topics by id (one partition, then two), a forgotten
+ * topic by id, a rack, and at the top level the ClusterId tag and (rs) ReplicaState; from
+ * v17 each partition carries the ReplicaDirectoryId tag (0, a uuid, KIP-853), skipped. */
 static void write_fetch13(wr *w, int16_t v, enum replica_state rs)
 {
     req_start(w, API_FETCH, v);
@@ -602,7 +603,14 @@ static void write_fetch13(wr *w, int16_t v, enum replica_state rs)
             wr_i32(w, 3);         /* last fetched epoch */
             wr_i64(w, -1);        /* log start offset */
             wr_i32(w, 65536 + p); /* partition max bytes */
-            wr_tags(w);
+            if (v >= 17) {
+                wr_uvarint(w, 1);
+                wr_uvarint(w, 0);
+                wr_uvarint(w, 16);
+                wr_id(w, ID_B);
+            } else {
+                wr_tags(w);
+            }
         }
         wr_tags(w);
     }
@@ -634,7 +642,7 @@ static void write_fetch13(wr *w, int16_t v, enum replica_state rs)
 
 static void test_fetch_requests(void)
 {
-    for (int16_t v = 13; v <= 16; v++)
+    for (int16_t v = 13; v <= 17; v++)
         for (int rs = RS_NONE; rs <= RS_SET; rs++) {
             wr w;
             write_fetch13(&w, v, (enum replica_state)rs);
@@ -849,7 +857,7 @@ static void test_version_table(void)
         int16_t key, max, flex;
     } rows[] = {
         {API_METADATA, 12, 9},
-        {API_FETCH, 16, 12},
+        {API_FETCH, 17, 12},
         {API_CREATE_TOPICS, 7, 5},
         {API_DELETE_TOPICS, 6, 4},
     };

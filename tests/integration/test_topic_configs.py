@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""Topic settings Kafka clients ask for, against one brookd (python3-confluent-kafka and raw
+Kafka requests from raw_kafka.py).
+
+- CreateTopics with an explicit replica assignment (librdkafka sends -1 partitions and -1
+  replication factor with it): the topic gets one partition per entry on the broker named;
+  a broker that does not exist, a partition numbering with a hole, or a count given
+  alongside is refused with INVALID_REPLICA_ASSIGNMENT / INVALID_REQUEST and creates
+  nothing.  CreatePartitions with an assignment likewise.
+- compression.type per topic, every codec: a producer sending uncompressed (or another
+  codec) has its batches stored in the topic's codec (checked on the raw Fetch answer's
+  batch attributes), and a consumer reads every record back unchanged; "uncompressed" on a
+  topic stores a compressed producer's batches uncompressed.
+- cleanup.policy=compact: a batch with records without a key is refused with
+  INVALID_RECORD and nothing of it stored (librdkafka 2.0.2, Produce v7; also when the
+  producer compresses); Produce v8 by hand gets each keyless record named (KIP-467 record
+  errors) and a message.  Keyed records are stored.
+- Keys Brook stores without acting on them (message.format.version, delete.retention.ms)
+  are accepted and described; bad values and unknown keys are INVALID_CONFIG.
+"""
+
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
+from ck_helpers import consumer, flush, producer, read_partition  # noqa: E402
+from raw_kafka import Conn, Reader, s16  # noqa: E402
+
+from confluent_kafka import KafkaError  # noqa: E402
+from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  # noqa: E402
+                                   NewTopic)
+
+CODECS = {"gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+ERR_INVALID_RECORD = 87
+
+
+def create(admin, topics, timeout=30):
+    """{name: None or KafkaError code} for CreateTopics of the NewTopic list."""
+    out = {}
+    for name, fut in admin.create_topics(topics, operation_timeout=timeout).items():
+        try:
+            fut.result(timeout)
+            out[name] = None
+        except Exception as e:  # KafkaException carrying a KafkaError
+            out[name] = e.args[0].code()
+    return out
+
+
+def topic_meta(admin, name):
+    """The topic's metadata, or None; asks for every topic (asking for one by name would
+    create it: an admin client is a producer, whose Metadata allows auto-creation)."""
+    md = admin.list_topics(timeout=10)
+    t = md.topics.get(name)
+    return None if t is None or t.error is not None else t
+
+
+def check_assignments(ck, admin, nid):
+    r = create(admin, [NewTopic("ra-ok", 3, replica_assignment=[[nid], [nid], [nid]])])
+    ck.eq(r["ra-ok"], None, "CreateTopics with a replica assignment")
+    t = topic_meta(admin, "ra-ok")
+    ck(t is not None, "ra-ok is in the metadata")
+    ck.eq(sorted(t.partitions), [0, 1, 2], "one partition per assignment entry")
+    ck.eq([t.partitions[p].replicas for p in range(3)], [[nid]] * 3, "replicas as assigned")
+
+    r = create(admin, [NewTopic("ra-ghost", 2, replica_assignment=[[nid], [nid + 99]])])
+    ck.eq(r["ra-ghost"], KafkaError.INVALID_REPLICA_ASSIGNMENT, "a broker that does not exist")
+    ck(topic_meta(admin, "ra-ghost") is None, "the refused topic was not created")
+
+    r = create(admin, [NewTopic("ra-dup", 1, replica_assignment=[[nid, nid]])])
+    ck.eq(r["ra-dup"], KafkaError.INVALID_REPLICA_ASSIGNMENT, "a broker twice in one list")
+
+    # Raw CreateTopics v4: partitions 0 and 2 (a hole), and one with a count alongside.
+    with Conn(BOOTSTRAP[0]) as c:
+        errs = raw_create_assigned(c, [("ra-hole", -1, [(0, [nid]), (2, [nid])]),
+                                       ("ra-both", 2, [(0, [nid]), (1, [nid])])])
+    ck.eq(errs["ra-hole"], KafkaError.INVALID_REPLICA_ASSIGNMENT, "partition numbers with a hole")
+    ck.eq(errs["ra-both"], KafkaError.INVALID_REQUEST, "a partition count and an assignment")
+
+    fs = admin.create_partitions([NewPartitions("ra-ok", 4, replica_assignment=[[nid]])])
+    fs["ra-ok"].result(30)
+    ck.eq(len(topic_meta(admin, "ra-ok").partitions), 4, "CreatePartitions with an assignment")
+    fs = admin.create_partitions([NewPartitions("ra-ok", 5, replica_assignment=[[nid + 7]])])
+    try:
+        fs["ra-ok"].result(30)
+        code = None
+    except Exception as e:
+        code = e.args[0].code()
+    ck.eq(code, KafkaError.INVALID_REPLICA_ASSIGNMENT, "CreatePartitions naming no broker")
+    ck.eq(len(topic_meta(admin, "ra-ok").partitions), 4, "no partition added")
+
+
+def raw_create_assigned(c, topics):
+    """CreateTopics v4 by hand: [(name, num_partitions, [(index, [brokers])])], replication
+    factor -1 -> {name: error code}."""
+    body = struct.pack(">i", len(topics))
+    for name, nparts, assigns in topics:
+        body += s16(name) + struct.pack(">ih", nparts, -1) + struct.pack(">i", len(assigns))
+        for idx, brokers in assigns:
+            body += struct.pack(">ii", idx, len(brokers)) + b"".join(
+                struct.pack(">i", b) for b in brokers)
+        body += struct.pack(">i", 0)  # configs
+    body += struct.pack(">i?", 10000, False)
+    r, _ = c.request(19, 4, body, "CreateTopics")
+    rd = Reader(r)
+    rd.take(">i")  # throttle
+    out = {}
+    for _ in range(rd.take(">i")):
+        name = rd.string()
+        out[name] = rd.take(">h")
+        rd.string()  # error message
+    return out
+
+
+def produce_values(bs, topic, n, codec, keys=True, partition=0):
+    p = producer(bs, {"compression.codec": codec, "linger.ms": 50, "batch.num.messages": 50})
+    for i in range(n):
+        p.produce(topic, (f"value-{i}-" + "x" * 200).encode(),
+                  key=f"k{i}".encode() if keys else None, partition=partition)
+    flush(p, 30)
+
+
+def stored_codecs(bs, topic):
+    with Conn(bs) as c:
+        f = c.fetch(topic, 0, 0, compressed_ok=True)
+    return f["error"], sorted({b["attributes"] & 0x07 for b in f["batches"]}), f["high_watermark"]
+
+
+def check_compression(ck, admin, bs):
+    for name, code in CODECS.items():
+        topic = f"cmp-{name}"
+        r = create(admin, [NewTopic(topic, 1, 1, config={"compression.type": name})])
+        ck.eq(r[topic], None, f"create {topic}")
+        produce_values(bs, topic, 120, "none")
+        # a producer using another codec: recompressed into the topic's
+        other = "lz4" if name != "lz4" else "gzip"
+        produce_values(bs, topic, 80, other)
+        err, codecs, hw = stored_codecs(bs, topic)
+        ck.eq(err, 0, f"{topic}: fetch")
+        ck.eq(hw, 200, f"{topic}: every record stored")
+        ck.eq(codecs, [code], f"{topic}: batches stored as {name}")
+        c = consumer(bs)
+        try:
+            msgs = read_partition(c, topic, 0, 0, timeout=30)
+        finally:
+            c.close()
+        want = [(f"value-{i}-" + "x" * 200).encode() for i in range(120)] + \
+               [(f"value-{i}-" + "x" * 200).encode() for i in range(80)]
+        ck.eq([m.value() for m in msgs], want, f"{topic}: read back unchanged")
+        ck.eq([m.offset() for m in msgs], list(range(200)), f"{topic}: offsets")
+        res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+        cfg = admin.describe_configs([res])[res].result(10)
+        ck.eq(cfg["compression.type"].value, name, f"{topic}: DescribeConfigs")
+
+    topic = "cmp-uncompressed"
+    create(admin, [NewTopic(topic, 1, 1, config={"compression.type": "uncompressed"})])
+    produce_values(bs, topic, 50, "zstd")
+    err, codecs, hw = stored_codecs(bs, topic)
+    ck.eq((err, codecs, hw), (0, [0], 50), "compression.type=uncompressed stores plain batches")
+
+    r = create(admin, [NewTopic("cmp-bad", 1, 1, config={"compression.type": "brotli"})])
+    ck.eq(r["cmp-bad"], KafkaError.INVALID_CONFIG, "an unknown codec")
+
+
+def check_compact(ck, admin, bs):
+    for codec in ("none", "gzip"):
+        topic = f"compact-{codec}"
+        r = create(admin, [NewTopic(topic, 1, 1, config={"cleanup.policy": "compact"})])
+        ck.eq(r[topic], None, f"create {topic}")
+        reports = {}
+
+        def dr(err, msg, reports=reports):
+            reports[int(msg.value().decode().split("-")[1])] = None if err is None else err.code()
+
+        p = producer(bs, {"compression.codec": codec, "linger.ms": 200, "retries": 0})
+        for i in range(10):
+            key = None if i in (3, 7) else f"k{i}".encode()
+            p.produce(topic, f"v-{i}".encode(), key=key, partition=0, on_delivery=dr)
+        flush(p, 30)
+        ck.eq(sorted(reports), list(range(10)), f"{topic}: a report per record")
+        # librdkafka 2.0.2 produces with v7: the whole batch fails with INVALID_RECORD
+        # (Produce v8's per-record errors: raw below, and librdkafka 2.15's 0011 in CI).
+        ck.eq(set(reports.values()), {ERR_INVALID_RECORD}, f"{topic}: the batch refused")
+        with Conn(bs) as c:
+            ck.eq(c.fetch(topic, 0, 0, compressed_ok=True)["high_watermark"], 0,
+                  f"{topic}: nothing of the refused batch stored")
+        produce_values(bs, topic, 30, codec, keys=True)
+        with Conn(bs) as c:
+            ck.eq(c.fetch(topic, 0, 0, compressed_ok=True)["high_watermark"], 30,
+                  f"{topic}: keyed records stored")
+
+
+def produce_v8(c, topic, batch):
+    """Produce v8 of one batch to partition 0 -> (error, [(index, message)], error message)."""
+    body = (s16(None) + struct.pack(">hi", -1, 10000) + struct.pack(">i", 1) + s16(topic)
+            + struct.pack(">i", 1) + struct.pack(">ii", 0, len(batch)) + batch)
+    r, _ = c.request(0, 8, body, "Produce v8")
+    rd = Reader(r)
+    ck_topics = rd.take(">i")
+    assert ck_topics == 1, ck_topics
+    rd.string()
+    assert rd.take(">i") == 1
+    _part, err, _base, _lat, _lso = rd.take(">ihqqq")
+    recs = [(rd.take(">i"), rd.string()) for _ in range(rd.take(">i"))]
+    return err, recs, rd.string()
+
+
+def check_record_errors(ck, bs):
+    """Produce v8 by hand: a batch of three keyless records to a compacted topic."""
+    from raw_kafka import record_batch
+    with Conn(bs) as c:
+        err, recs, msg = produce_v8(c, "compact-none", record_batch(-1, -1, -1, [b"a", b"b", b"c"]))
+        ck.eq(err, ERR_INVALID_RECORD, "Produce v8: INVALID_RECORD")
+        ck.eq([i for i, _ in recs], [0, 1, 2], "Produce v8: every keyless record named")
+        ck(all(m and "without key" in m for _, m in recs), f"Produce v8: record messages {recs}")
+        ck(msg is not None and "compact" in msg, f"Produce v8: error message {msg!r}")
+        err, recs, msg = produce_v8(c, "cmp-gzip", record_batch(-1, -1, -1, [b"a"]))
+        ck.eq((err, recs, msg), (0, [], None), "Produce v8 to a topic that takes the batch")
+
+
+def check_stored_keys(ck, admin):
+    r = create(admin, [NewTopic("cfg-stored", 1, 1, config={"delete.retention.ms": "900",
+                                                           "message.format.version": "2.8"})])
+    ck.eq(r["cfg-stored"], None, "keys Brook stores only are accepted")
+    res = ConfigResource(ConfigResource.Type.TOPIC, "cfg-stored",
+                         set_config={"message.format.version": "0.10.0.0",
+                                     "delete.retention.ms": "900"})
+    admin.alter_configs([res])[res].result(10)
+    cfg = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, "cfg-stored")])
+    cfg = list(cfg.values())[0].result(10)
+    ck.eq(cfg["message.format.version"].value, "0.10.0.0", "message.format.version described")
+    ck.eq(cfg["flush.ms"].value, "9223372036854775807", "a stored key's default described")
+    for key, value in (("message.format.version", "banana"), ("min.cleanable.dirty.ratio", "2"),
+                       ("cleanup.policy", "compact,compact"), ("dummy.doesntexist", "1")):
+        r = create(admin, [NewTopic("cfg-bad", 1, 1, config={key: value})])
+        ck.eq(r["cfg-bad"], KafkaError.INVALID_CONFIG, f"{key}={value} refused")
+
+
+BOOTSTRAP = []
+
+
+def main():
+    ck = Check("topic_configs")
+    with Broker(find_brookd()) as b:
+        BOOTSTRAP.append(b.bootstrap)
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        nid = admin.list_topics(timeout=10).controller_id
+        if nid < 0:
+            nid = list(admin.list_topics(timeout=10).brokers)[0]
+        check_assignments(ck, admin, nid)
+        check_compression(ck, admin, b.bootstrap)
+        check_compact(ck, admin, b.bootstrap)
+        check_record_errors(ck, b.bootstrap)
+        check_stored_keys(ck, admin)
+    ck.done()
+
+
+if __name__ == "__main__":
+    run_main(main)
