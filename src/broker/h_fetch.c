@@ -426,6 +426,40 @@ void fetch_drain(broker *b)
     }
 }
 
+/* One partition's ListOffsets answer below the high watermark (the last stable offset for
+ * read_committed): offset, timestamp and the leader epoch of the batch there (the latest
+ * epoch for LATEST, as Kafka answers). Returns a Kafka error. */
+static int16_t list_offset(partition *p, int64_t hw, int8_t isolation, listoffsets_part *lp)
+{
+    const plog *l = p->log;
+    int64_t limit = isolation == 1 ? log_last_stable_offset(l, hw) : hw;
+    int rc = LOG_OK;
+    switch (lp->timestamp) {
+    case LO_LATEST:
+        lp->offset = limit;
+        lp->resp_leader_epoch = eh_latest(&l->epochs);
+        return KERR_NONE;
+    case LO_EARLIEST:
+    case LO_EARLIEST_LOCAL: /* everything is local: no tiered storage */
+        lp->offset = l->log_start_offset;
+        break;
+    case LO_LATEST_TIERED: /* nothing is tiered: Kafka's answer without remote storage */
+        return KERR_NONE;
+    case LO_MAX_TIMESTAMP:
+        rc = log_max_timestamp(p->log, limit, &lp->offset, &lp->resp_timestamp);
+        break;
+    default:
+        if (lp->timestamp < 0)
+            return KERR_INVALID_REQUEST;
+        rc = log_offset_for_time(p->log, lp->timestamp, limit, &lp->offset, &lp->resp_timestamp);
+    }
+    if (rc != LOG_OK)
+        return KERR_KAFKA_STORAGE_ERROR;
+    if (lp->offset >= 0)
+        lp->resp_leader_epoch = eh_epoch_at(&l->epochs, lp->offset);
+    return KERR_NONE;
+}
+
 void handle_list_offsets(req_ctx *c)
 {
     broker *b = c->b;
@@ -440,24 +474,13 @@ void handle_list_offsets(req_ctx *c)
     for (int32_t i = 0; i < q.ntopics; i++)
         for (int32_t k = 0; k < q.topics[i].nparts; k++) {
             listoffsets_part *lp = &q.topics[i].parts[k];
-            int16_t err;
-            partition *p = broker_led_partition(b, q.topics[i].name, lp->index, &err, NULL);
+            int16_t err = KERR_NONE;
+            partition *p = led_partition_at_epoch(b, q.topics[i].name, lp->index,
+                                                  lp->current_leader_epoch, &err);
             lp->error_code = err;
-            if (!p)
-                continue;
-            int64_t hw = store_high_watermark(b->store, p);
-            if (lp->timestamp == -1) {
-                lp->offset = q.isolation_level == 1 ? log_last_stable_offset(p->log, hw) : hw;
-            } else if (lp->timestamp == -2) {
-                lp->offset = p->log->log_start_offset;
-            } else if (lp->timestamp >= 0) {
-                int rc = log_offset_for_time(p->log, lp->timestamp, hw, &lp->offset,
-                                             &lp->resp_timestamp);
-                if (rc != LOG_OK)
-                    lp->error_code = KERR_KAFKA_STORAGE_ERROR;
-            } else {
-                lp->error_code = KERR_INVALID_REQUEST;
-            }
+            if (p)
+                lp->error_code = list_offset(p, store_high_watermark(b->store, p),
+                                             q.isolation_level, lp);
         }
     resp_begin(&c->nr->resp, &c->h);
     listoffsets_resp_encode(&c->nr->resp, c->h.api_version, &q);

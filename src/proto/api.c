@@ -13,7 +13,7 @@
 static const api_info g_apis[] = {
     {API_PRODUCE, "Produce", 3, 11, 9},
     {API_FETCH, "Fetch", 4, 17, 12},
-    {API_LIST_OFFSETS, "ListOffsets", 1, 3, 6},
+    {API_LIST_OFFSETS, "ListOffsets", 1, 10, 6},
     {API_METADATA, "Metadata", 0, 12, 9},
     {API_OFFSET_COMMIT, "OffsetCommit", 2, 7, 8},
     {API_OFFSET_FETCH, "OffsetFetch", 1, 7, 6},

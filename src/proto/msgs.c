@@ -708,9 +708,11 @@ DEFINE_TOPICS_ENCODE(listoffsets_topics_encode, listoffsets_topic, listoffsets_p
 static int listoffsets_part_decode(rd *r, int16_t v, arena *a, listoffsets_part *lp)
 {
     lp->index = rd_i32(r);
+    lp->current_leader_epoch = v >= 4 ? rd_i32(r) : -1;
     lp->timestamp = rd_i64(r);
     lp->resp_timestamp = -1;
     lp->offset = -1;
+    lp->resp_leader_epoch = -1;
     rd_tags(r);
     return 0;
 }
@@ -719,9 +721,10 @@ int listoffsets_req_decode(rd *r, int16_t v, arena *a, listoffsets_req *q)
 {
     q->replica_id = rd_i32(r);
     q->isolation_level = v >= 2 ? rd_i8(r) : 0;
-    if (listoffsets_topics_decode(r, v, a, 6, 12, &q->ntopics, &q->topics,
+    if (listoffsets_topics_decode(r, v, a, r->flex ? 3 : 6, 12, &q->ntopics, &q->topics,
                                   listoffsets_part_decode) != 0)
         return -1;
+    q->timeout_ms = v >= 10 ? rd_i32(r) : -1;
     rd_tags(r);
     return decode_done(r);
 }
@@ -732,6 +735,8 @@ static void listoffsets_part_encode(wr *w, int16_t v, const listoffsets_part *lp
     wr_i16(w, lp->error_code);
     wr_i64(w, lp->resp_timestamp);
     wr_i64(w, lp->offset);
+    if (v >= 4)
+        wr_i32(w, lp->resp_leader_epoch);
     wr_tags(w);
 }
 

@@ -241,11 +241,21 @@ int leaderepoch_req_decode(rd *r, int16_t v, arena *a, leaderepoch_req *q);
 void leaderepoch_resp_encode(wr *w, int16_t v, const leaderepoch_req *q);
 
 /* ---- ListOffsets ---- */
+/* Timestamps with a meaning (ListOffsets): the next offset, the first, the record with
+ * the largest timestamp (v7+, KIP-734), the first held locally (v8+, KIP-405), the last in
+ * remote storage (v9+, KIP-1005). */
+#define LO_LATEST (-1)
+#define LO_EARLIEST (-2)
+#define LO_MAX_TIMESTAMP (-3)
+#define LO_EARLIEST_LOCAL (-4)
+#define LO_LATEST_TIERED (-5)
 typedef struct listoffsets_part {
     int32_t index;
+    int32_t current_leader_epoch; /* v4+, else -1: not checked */
     int64_t timestamp;
     int16_t error_code;
     int64_t resp_timestamp, offset;
+    int32_t resp_leader_epoch; /* v4+ */
 } listoffsets_part;
 typedef struct listoffsets_topic {
     kslice name;
@@ -257,6 +267,7 @@ typedef struct listoffsets_req {
     int8_t isolation_level;
     int32_t ntopics;
     listoffsets_topic *topics;
+    int32_t timeout_ms; /* v10+ (KIP-1075, remote storage), else -1 */
 } listoffsets_req;
 int listoffsets_req_decode(rd *r, int16_t v, arena *a, listoffsets_req *q);
 void listoffsets_resp_encode(wr *w, int16_t v, const listoffsets_req *q);

@@ -18,6 +18,14 @@ void eh_free(epoch_history *h)
 
 int32_t eh_latest(const epoch_history *h) { return h->n ? h->v[h->n - 1].epoch : -1; }
 
+int32_t eh_epoch_at(const epoch_history *h, int64_t offset)
+{
+    for (size_t i = h->n; i > 0; i--)
+        if (h->v[i - 1].start_offset <= offset)
+            return h->v[i - 1].epoch;
+    return -1;
+}
+
 static int push(epoch_history *h, epoch_entry e)
 {
     if (h->n == h->cap) {

@@ -28,6 +28,9 @@ typedef struct epoch_history {
 void eh_free(epoch_history *h);
 /* The newest epoch, -1 when empty. */
 int32_t eh_latest(const epoch_history *h);
+/* The epoch of the batch at `offset`: the newest entry starting at or before it; -1 when
+ * none does (an empty history, or an offset before every entry). */
+int32_t eh_epoch_at(const epoch_history *h, int64_t offset);
 /* Records that `epoch` starts at `start` (a batch of that epoch at that offset, or a
  * leader taking over at its log end). More of the latest epoch changes nothing; any entry
  * of this epoch or newer, or starting at or after `start`, is dropped first (Kafka's

@@ -1405,6 +1405,60 @@ int log_offset_for_time(plog *l, int64_t ts, int64_t max_offset, int64_t *offset
     return LOG_OK;
 }
 
+/* The largest max timestamp of s's data batches below max_offset, read from their
+ * headers (-1: none); *ok false on a read error. */
+static int64_t seg_scan_max_ts(segment *s, int64_t max_offset, bool *ok)
+{
+    int64_t best = -1;
+    uint64_t pos = 0;
+    *ok = true;
+    while (pos + RB_HEADER_SIZE <= s->size) {
+        uint8_t hdr[RB_HEADER_SIZE];
+        size_t got;
+        rb_header h;
+        if (read_full(s->log_fd, hdr, RB_HEADER_SIZE, pos, &got) != 0 || got != RB_HEADER_SIZE ||
+            rb_parse_header(hdr, got, &h) != RB_OK || h.length < 0) {
+            *ok = false;
+            return -1;
+        }
+        if (h.base_offset >= max_offset)
+            break;
+        if (!(h.attributes & RB_ATTR_CONTROL) && h.max_timestamp > best)
+            best = h.max_timestamp;
+        pos += rb_total_size(&h);
+    }
+    return best;
+}
+
+/* Segments wholly below max_offset answer from their max_ts; the one max_offset cuts
+ * through is read batch by batch. A segment's max_ts also counts its transaction markers,
+ * so when no data record carries the largest one the whole log is read instead. */
+int log_max_timestamp(plog *l, int64_t max_offset, int64_t *offset_out, int64_t *ts_out)
+{
+    *offset_out = *ts_out = -1;
+    for (int exact = 0; exact <= 1; exact++) {
+        int64_t best = -1;
+        for (size_t si = 0; si < l->nsegs; si++) {
+            segment *s = l->segs[si];
+            if (s->size == 0 || s->base_offset >= max_offset)
+                continue;
+            bool ok = true;
+            bool whole = !exact && s->next_offset <= max_offset;
+            int64_t m = whole ? s->max_ts : seg_scan_max_ts(s, max_offset, &ok);
+            if (!ok)
+                return LOG_ERR_IO;
+            if (m > best)
+                best = m;
+        }
+        if (best < 0)
+            return LOG_OK;
+        int rc = log_offset_for_time(l, best, max_offset, offset_out, ts_out);
+        if (rc != LOG_OK || *offset_out >= 0)
+            return rc;
+    }
+    return LOG_OK;
+}
+
 /* ---------------- flush ---------------- */
 
 int log_flush_begin(plog *l, int64_t *end_offset_out, segment **seg_out)

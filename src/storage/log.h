@@ -174,6 +174,12 @@ uint64_t log_bytes_between(plog *l, int64_t offset, int64_t max_offset);
 int log_offset_for_time(plog *l, int64_t ts, int64_t max_offset, int64_t *offset_out,
                         int64_t *ts_out);
 
+/* ListOffsets MAX_TIMESTAMP (KIP-734): the first offset below max_offset holding the
+ * largest record timestamp of the log's data batches (control batches do not count), and
+ * that timestamp; -1 and -1 when there is none. Compressed batches answer as in
+ * log_offset_for_time. */
+int log_max_timestamp(plog *l, int64_t max_offset, int64_t *offset_out, int64_t *ts_out);
+
 /* For the flush thread: the fd to fdatasync and the offset it makes durable. Pins the
  * active segment so it is not closed while the flush runs. Returns -1 when nothing is
  * dirty. */

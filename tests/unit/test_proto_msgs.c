@@ -361,7 +361,7 @@ static void test_fetch_requests(void)
 
 static void test_listoffsets_requests(void)
 {
-    for (int16_t v = 1; v <= 3; v++) {
+    for (int16_t v = 1; v <= 10; v++) { /* v4 epochs, v6 flexible, v10 timeout */
         wr w;
         req_start(&w, API_LIST_OFFSETS, v);
         wr_i32(&w, -1);
@@ -371,9 +371,19 @@ static void test_listoffsets_requests(void)
         wr_cstr(&w, "t");
         wr_array(&w, 2);
         wr_i32(&w, 0);
+        if (v >= 4)
+            wr_i32(&w, 6); /* current leader epoch */
         wr_i64(&w, -1); /* latest */
+        wr_tags(&w);
         wr_i32(&w, 1);
-        wr_i64(&w, -2); /* earliest */
+        if (v >= 4)
+            wr_i32(&w, -1);
+        wr_i64(&w, v >= 7 ? LO_MAX_TIMESTAMP : -2);
+        wr_tags(&w);
+        wr_tags(&w); /* topic */
+        if (v >= 10)
+            wr_i32(&w, 2500);
+        wr_tags(&w);
         dec d;
         if (dec_begin(&d, &w, API_LIST_OFFSETS, v)) {
             listoffsets_req q;
@@ -382,9 +392,12 @@ static void test_listoffsets_requests(void)
             CHECK_EQ_INT(q.isolation_level, v >= 2 ? 1 : 0);
             if (CHECK_EQ_INT(q.ntopics, 1) && CHECK_EQ_INT(q.topics[0].nparts, 2)) {
                 CHECK_EQ_INT(q.topics[0].parts[0].timestamp, -1);
+                CHECK_EQ_INT(q.topics[0].parts[0].current_leader_epoch, v >= 4 ? 6 : -1);
                 CHECK_EQ_INT(q.topics[0].parts[1].index, 1);
-                CHECK_EQ_INT(q.topics[0].parts[1].timestamp, -2);
+                CHECK_EQ_INT(q.topics[0].parts[1].timestamp, v >= 7 ? LO_MAX_TIMESTAMP : -2);
+                CHECK_EQ_INT(q.topics[0].parts[1].resp_leader_epoch, -1);
             }
+            CHECK_EQ_INT(q.timeout_ms, v >= 10 ? 2500 : -1);
         }
         dec_end(&d);
         check_robust(&w, "ListOffsets");
@@ -1190,6 +1203,38 @@ static void test_produce_responses(void)
     }
 }
 
+static void test_listoffsets_responses(void)
+{
+    listoffsets_part part = {3, -1, LO_MAX_TIMESTAMP, 0, 1700000000000, 41, 7};
+    listoffsets_topic topic = {{(const uint8_t *)"t", 1}, 1, &part};
+    listoffsets_req q = {-1, 0, 1, &topic, -1};
+    for (int16_t v = 3; v <= 6; v += 3) {
+        bool flex = v >= 6;
+        bb want = {.n = 0};
+        b32(&want, 0); /* throttle */
+        flex ? b8(&want, 2) : b32(&want, 1);
+        flex ? bcstr(&want, "t") : bstr(&want, "t");
+        flex ? b8(&want, 2) : b32(&want, 1);
+        b32(&want, 3);
+        b16(&want, 0);
+        b64(&want, 1700000000000);
+        b64(&want, 41);
+        if (v >= 4)
+            b32(&want, 7); /* leader epoch */
+        if (flex) {
+            b8(&want, 0);
+            b8(&want, 0);
+            b8(&want, 0);
+        }
+        wr w;
+        wr_init(&w, 16);
+        w.flex = flex;
+        listoffsets_resp_encode(&w, v, &q);
+        check_body(&w, &want, v == 3 ? "ListOffsets v3" : "ListOffsets v6");
+        wr_free(&w);
+    }
+}
+
 static void test_fetch_responses(void)
 {
     static const uint8_t records[] = {1, 2, 3, 4, 5};
@@ -1373,6 +1418,6 @@ TU_MAIN(TU_CASE(test_apiversions_requests), TU_CASE(test_metadata_requests),
         TU_CASE(test_initproducerid_requests), TU_CASE(test_addpartitions_endtxn_requests),
         TU_CASE(test_decode_any_dispatch), TU_CASE(test_apiversions_responses),
         TU_CASE(test_metadata_responses), TU_CASE(test_produce_responses),
-        TU_CASE(test_fetch_responses), TU_CASE(test_describeconfigs_responses),
+        TU_CASE(test_fetch_responses), TU_CASE(test_listoffsets_responses), TU_CASE(test_describeconfigs_responses),
         TU_CASE(test_txn_responses), TU_CASE(test_flexible_only_versions),
         TU_CASE(test_describegroups_versions), TU_CASE(test_listgroups_versions))

@@ -88,6 +88,13 @@ static void test_history_rules(void)
     CHECK_EQ_INT(eh_assign(&h, 5, 20), 1);
     eh_end_offset(&h, 5, 25, &e, &end);
     CHECK(e == 5 && end == 25); /* the latest ends at the log end */
+    /* The epoch a given offset was written in (ListOffsets' leader epoch). */
+    CHECK_EQ_INT(eh_epoch_at(&h, 0), 1);
+    CHECK_EQ_INT(eh_epoch_at(&h, 9), 1);
+    CHECK_EQ_INT(eh_epoch_at(&h, 10), 3);
+    CHECK_EQ_INT(eh_epoch_at(&h, 19), 3);
+    CHECK_EQ_INT(eh_epoch_at(&h, 1000), 5);
+    CHECK_EQ_INT(eh_epoch_at(&h, -1), -1); /* before every entry */
     eh_end_offset(&h, 3, 25, &e, &end);
     CHECK(e == 3 && end == 20);
     eh_end_offset(&h, 4, 25, &e, &end);

@@ -319,6 +319,38 @@ static void test_offset_for_time(void)
     log_destroy(l);
 }
 
+/* ListOffsets MAX_TIMESTAMP: the first record with the largest timestamp below the limit,
+ * wherever it is (timestamps go up and down across segments), never a marker's. */
+static void test_max_timestamp(void)
+{
+    fresh_dir("maxts");
+    log_config c = cfg_default();
+    c.segment_bytes = 1024;
+    plog *l = NULL;
+    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+        return;
+    int64_t off, ts;
+    CHECK_EQ_INT(log_max_timestamp(l, 0, &off, &ts), LOG_OK);
+    CHECK(off == -1 && ts == -1); /* empty */
+    for (int i = 0; i < 60; i++) /* 5000 at 17 and again at 41; 4000 at 50 */
+        append_batch(l, i, 1, i == 17 || i == 41 ? 5000 : i == 50 ? 4000 : 1000 + i);
+    CHECK(l->nsegs > 3);
+    CHECK_EQ_INT(log_max_timestamp(l, 60, &off, &ts), LOG_OK);
+    CHECK_EQ_INT(off, 17);
+    CHECK_EQ_INT(ts, 5000);
+    /* Below the limit only: up to 17 (exclusive), the largest is 1016 at 16. */
+    CHECK_EQ_INT(log_max_timestamp(l, 17, &off, &ts), LOG_OK);
+    CHECK_EQ_INT(off, 16);
+    CHECK_EQ_INT(ts, 1016);
+    /* A marker stamped later than every record does not count. */
+    int64_t moff;
+    CHECK_EQ_INT(log_append_marker(l, 7, 0, true, 0, 9000, &moff), LOG_OK);
+    CHECK_EQ_INT(log_max_timestamp(l, l->log_end_offset, &off, &ts), LOG_OK);
+    CHECK_EQ_INT(off, 17);
+    CHECK_EQ_INT(ts, 5000);
+    log_destroy(l);
+}
+
 static void test_retention_and_delete_records(void)
 {
     fresh_dir("ret");
@@ -459,4 +491,5 @@ static void test_fd_budget_with_many_segments(void)
 TU_MAIN(TU_CASE(test_fd_budget_with_many_segments), TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
         TU_CASE(test_torn_tail_every_cut), TU_CASE(test_garbage_appended),
         TU_CASE(test_index_rebuilt_when_missing_or_corrupt), TU_CASE(test_offset_for_time),
-        TU_CASE(test_retention_and_delete_records), TU_CASE(test_log_append_time))
+        TU_CASE(test_retention_and_delete_records), TU_CASE(test_log_append_time),
+        TU_CASE(test_max_timestamp))
