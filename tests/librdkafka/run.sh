@@ -15,6 +15,9 @@
 #     --each             one test-runner run per test number (same brookd): a test that
 #                        times out (the runner then kills itself) does not stop the rest;
 #                        --timeout is then per test number
+#     --subtests LIST    one test-runner run per sub-test name (comma list; each passed as
+#                        SUBTESTS, a substring of the sub-tests to run), same brookd; a
+#                        test fails if it failed in any of the runs
 #     --require-pass     every test number in --tests must have a PASSED row
 #     --log FILE         also copy the runner's output there (and brookd's to FILE.brookd)
 #     --quiet            show only the runner's per-test lines (start, result, failures)
@@ -52,6 +55,7 @@ BROKER_SET=()
 RUN_TIMEOUT=600
 REQUIRE_PASS=0
 EACH=0
+SUBTEST_LIST=""
 LOG_COPY=""
 QUIET=0
 PREPARE_ONLY=0
@@ -70,6 +74,7 @@ while [ $# -gt 0 ]; do
         --timeout) RUN_TIMEOUT="${2:?}"; shift 2 ;;
         --require-pass) REQUIRE_PASS=1; shift ;;
         --each) EACH=1; shift ;;
+        --subtests) SUBTEST_LIST="${2:?}"; shift 2 ;;
         --log) LOG_COPY="${2:?}"; shift 2 ;;
         --quiet) QUIET=1; shift ;;
         --prepare-only) PREPARE_ONLY=1; shift ;;
@@ -81,6 +86,8 @@ done
 case "$SCENARIO" in default|noautocreate) ;; *) echo "run.sh: unknown scenario $SCENARIO" >&2; exit 2 ;; esac
 [[ "$TESTS_LIST" == all || "$TESTS_LIST" =~ ^[0-9]{4}(,[0-9]{4})*$ ]] ||
     { echo "run.sh: --tests wants all or test numbers (0030,0099)" >&2; exit 2; }
+[ -z "$SUBTEST_LIST" ] || [ "$EACH" = 0 ] ||
+    { echo "run.sh: --subtests and --each do not go together" >&2; exit 2; }
 [[ "$PARALLEL" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --parallel wants a number" >&2; exit 2; }
 [[ "$RUN_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --timeout wants seconds" >&2; exit 2; }
 
@@ -297,6 +304,7 @@ RARGS=($RUNNER_ARGS)
 run_runner() {
     local env=("${RUNNER_ENV[@]}")
     [ -n "$1" ] && env+=(TESTS="$1")
+    [ -n "${3:-}" ] && env+=(SUBTESTS="$3")
     : >"$2"   # before tail opens it
     (cd "$TMP/run/tests" && exec timeout -k 30 "$RUN_TIMEOUT" ${PDEATH[@]+"${PDEATH[@]}"} \
          env -u CI "${env[@]}" ./test-runner ${RARGS[@]+"${RARGS[@]}"}) </dev/null >"$2" 2>&1 &
@@ -349,6 +357,18 @@ if [ "$EACH" = 1 ]; then
             say "test-runner for $n exited with $LAST_RC"
         fi
     done
+elif [ -n "$SUBTEST_LIST" ]; then
+    IFS=, read -r -a SUBS <<<"$SUBTEST_LIST"
+    : >"$RLOG"
+    for s in "${SUBS[@]}"; do
+        say "sub-tests matching $s"
+        run_runner "$([ "$TESTS_LIST" = all ] || echo "$TESTS_LIST")" "$TMP/runner-sub.log" "$s"
+        cat "$TMP/runner-sub.log" >>"$RLOG"
+        if [ "$LAST_RC" -ne 0 ]; then
+            RUNNER_RC=$LAST_RC
+            say "test-runner for sub-tests $s exited with $LAST_RC"
+        fi
+    done
 else
     run_runner "$([ "$TESTS_LIST" = all ] || echo "$TESTS_LIST")" "$RLOG"
     RUNNER_RC=$LAST_RC
@@ -369,7 +389,7 @@ fi
 # (-L, TESTS_SKIP, another scenario) are left out; DNS rows ("did not start": the runner stopped before
 # reaching them) become NOTRUN, except with --each (where other runs ran them, or they were
 # not asked for).
-ROWS="$(sed 's/\x1b\[[0-9;]*m//g' "$RLOG" | awk -v each="$EACH" '
+ROWS="$(sed 's/\x1b\[[0-9;]*m//g' "$RLOG" | awk -v each="$EACH" -v sticky="${SUBTEST_LIST:+1}" '
     function see(name) { if (!(name in seen)) { seen[name] = 1; order[n++] = name } }
     /^\| *[0-9][0-9][0-9][0-9]_[^ |]* *\| *[A-Z]+ *\|/ {
         split($0, f, "|"); name = f[2]; st = f[3]; gsub(/ /, "", name); gsub(/ /, "", st)
@@ -377,7 +397,8 @@ ROWS="$(sed 's/\x1b\[[0-9;]*m//g' "$RLOG" | awk -v each="$EACH" '
         reason = f[5]; gsub(/^ +| +$/, "", reason)
         if (st == "SKIPPED" && (reason == "" || reason ~ /[Ff]iltered due to|included in TESTS_SKIP list|requires test scenario|manual test|not included in TESTS list/)) next
         if (st == "DNS") { if (!each) { see(name); dns[name] = 1 } next }
-        see(name); table[name] = st; next }
+        # With --subtests a test runs several times: one FAILED row is its verdict.
+        see(name); if (!(sticky && table[name] == "FAILED")) table[name] = st; next }
     /### Test "[0-9][0-9][0-9][0-9]_/ {
         name = $0; sub(/.*### Test "/, "", name); sub(/[ "].*/, "", name)
         see(name); failed[name] = 1; next }
