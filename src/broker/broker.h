@@ -246,6 +246,7 @@ void handle_offset_fetch(req_ctx *c);
 void handle_describe_groups(req_ctx *c);
 void handle_list_groups(req_ctx *c);
 void handle_delete_groups(req_ctx *c);
+void handle_offset_delete(req_ctx *c);
 void handle_add_offsets_to_txn(req_ctx *c);
 void handle_txn_offset_commit(req_ctx *c);
 void handle_write_txn_markers(req_ctx *c);

@@ -39,6 +39,7 @@ static handler_fn handler_for(int16_t key)
     case API_DESCRIBE_GROUPS: return handle_describe_groups;
     case API_LIST_GROUPS: return handle_list_groups;
     case API_DELETE_GROUPS: return handle_delete_groups;
+    case API_OFFSET_DELETE: return handle_offset_delete;
     case API_ADD_OFFSETS_TO_TXN: return handle_add_offsets_to_txn;
     case API_TXN_OFFSET_COMMIT: return handle_txn_offset_commit;
     case API_WRITE_TXN_MARKERS: return handle_write_txn_markers;

@@ -468,6 +468,68 @@ void handle_delete_groups(req_ctx *c)
     finish(c);
 }
 
+/* ---------------- OffsetDelete ---------------- */
+
+typedef struct offdel_op {
+    req_ctx *c;
+    offsetdelete_req q;
+} offdel_op;
+
+static void offdel_reply(offdel_op *op)
+{
+    resp_begin(&op->c->nr->resp, &op->c->h);
+    offsetdelete_resp_encode(&op->c->nr->resp, op->c->h.api_version, &op->q);
+    finish(op->c);
+}
+
+static void offdel_done(void *ctx, bool ok)
+{
+    offdel_op *op = ctx;
+    if (!ok)
+        op->q.error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+    offdel_reply(op);
+}
+
+/* KIP-496, as Kafka's coordinator: the partitions of a topic the group still subscribes to
+ * get GROUP_SUBSCRIBED_TO_TOPIC; the others lose their committed offset (none: nothing to
+ * do, no error), answered once the tombstones are durable. */
+void handle_offset_delete(req_ctx *c)
+{
+    arena *a = &c->nr->arena;
+    offdel_op *op = arena_alloc(a, sizeof(*op));
+    if (!op || offsetdelete_req_decode(&c->body, c->h.api_version, a, &op->q) != 0) {
+        broker_reply_malformed(c, "OffsetDelete");
+        return;
+    }
+    op->c = c;
+    offsetdelete_req *q = &op->q;
+    const char *gid = cstr(c, q->group_id);
+    q->error_code = cluster_coordinator_error(c->b, false, q->group_id);
+    if (q->error_code == KERR_NONE)
+        q->error_code = group_offset_delete_check(&c->b->grp.coord, gid);
+    const group *g = q->error_code == KERR_NONE ? group_find(&c->b->grp.coord, gid) : NULL;
+    int total = 0, n = 0;
+    for (int32_t i = 0; i < q->ntopics; i++)
+        total += q->topics[i].nparts;
+    gs_offset *offs = arena_alloc(a, sizeof(gs_offset) * (size_t)(total + 1));
+    for (int32_t i = 0; g && offs && i < q->ntopics; i++) {
+        const char *topic = cstr(c, q->topics[i].name);
+        bool subscribed = topic && group_subscribed_to(g, topic);
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            offsetdelete_part *p = &q->topics[i].parts[k];
+            if (subscribed)
+                p->error_code = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
+            else if (topic && group_offset(g, topic, p->index))
+                offs[n++] = (gs_offset){.topic = topic, .partition = p->index};
+        }
+    }
+    if (n == 0) {
+        offdel_reply(op);
+        return;
+    }
+    group_service_delete_offsets(&c->b->grp, gid, offs, n, clock_wall_ms(), offdel_done, op);
+}
+
 /* ---------------- offsets in transactions ---------------- */
 
 void handle_add_offsets_to_txn(req_ctx *c)

@@ -15,8 +15,6 @@
 #define KERR_UNKNOWN_MEMBER_ID 25
 #define KERR_INVALID_SESSION_TIMEOUT 26
 #define KERR_REBALANCE_IN_PROGRESS 27
-#define KERR_NON_EMPTY_GROUP 68
-#define KERR_GROUP_ID_NOT_FOUND 69
 #define KERR_MEMBER_ID_REQUIRED 79
 
 static const char *g_names[GROUP_STATE_COUNT] = {"Empty", "PreparingRebalance",
@@ -62,15 +60,20 @@ static char *dup_or_null(const char *s)
     return d;
 }
 
+static void offset_free(goffset *o)
+{
+    free(o->topic);
+    free(o->metadata);
+    free(o);
+}
+
 static void offsets_free(goffset **h)
 {
     goffset *o, *tmp;
     HASH_ITER(hh, *h, o, tmp)
     {
         HASH_DEL(*h, o);
-        free(o->topic);
-        free(o->metadata);
-        free(o);
+        offset_free(o);
     }
 }
 
@@ -857,6 +860,58 @@ int16_t group_delete_check(const group_coord *c, const char *group_id)
     if (g->state != GROUP_EMPTY || g->nmembers > 0)
         return KERR_NON_EMPTY_GROUP;
     return KERR_NONE;
+}
+
+int16_t group_offset_delete_check(const group_coord *c, const char *group_id)
+{
+    group *g = group_find(c, group_id);
+    if (!g || g->state == GROUP_DEAD)
+        return KERR_GROUP_ID_NOT_FOUND;
+    if (g->state != GROUP_EMPTY && g->nmembers > 0 &&
+        (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0))
+        return KERR_NON_EMPTY_GROUP;
+    return KERR_NONE;
+}
+
+/* Whether a ConsumerProtocolSubscription (version int16, topics: array of strings, then
+ * fields this does not read) names topic. Malformed metadata names nothing. */
+static bool subscription_has(const uint8_t *meta, int32_t len, const char *topic)
+{
+    rd r;
+    rd_init(&r, meta, len > 0 ? (size_t)len : 0);
+    (void)rd_i16(&r);
+    int32_t n = rd_array(&r, 2);
+    for (int32_t i = 0; i < n && !r.err; i++) {
+        kslice t = rd_str(&r);
+        if (!r.err && kslice_eq_cstr(t, topic))
+            return true;
+    }
+    return false;
+}
+
+bool group_subscribed_to(const group *g, const char *topic)
+{
+    if (g->state == GROUP_EMPTY || !g->protocol_name)
+        return false;
+    for (int i = 0; i < g->nmembers; i++) {
+        const gmember *m = g->members[i];
+        for (int p = 0; p < m->nprotocols; p++)
+            if (strcmp(m->protocols[p].name, g->protocol_name) == 0 &&
+                subscription_has(m->protocols[p].metadata, m->protocols[p].len, topic))
+                return true;
+    }
+    return false;
+}
+
+void group_apply_offset_delete(group_coord *c, const char *group_id, const char *topic,
+                               int32_t partition)
+{
+    group *g = group_find(c, group_id);
+    goffset *o = g ? (goffset *)group_offset(g, topic, partition) : NULL;
+    if (!o)
+        return;
+    HASH_DEL(g->offsets, o);
+    offset_free(o);
 }
 
 const goffset *group_offset(const group *g, const char *topic, int32_t partition)

@@ -194,6 +194,17 @@ void group_apply_delete(group_coord *c, const char *group_id);
 /* DeleteGroups check: NONE, GROUP_ID_NOT_FOUND or NON_EMPTY_GROUP. */
 int16_t group_delete_check(const group_coord *c, const char *group_id);
 
+/* OffsetDelete check (KIP-496) for the group as a whole: NONE, GROUP_ID_NOT_FOUND, or
+ * NON_EMPTY_GROUP for a group with members that does not use the consumer protocol (its
+ * subscriptions cannot be read). */
+int16_t group_offset_delete_check(const group_coord *c, const char *group_id);
+/* Whether a member of g subscribes to topic (consumer protocol subscriptions in the
+ * members' metadata for the chosen protocol); an Empty group subscribes to nothing. */
+bool group_subscribed_to(const group *g, const char *topic);
+/* Removes a committed offset (durable deletion record); absent: nothing. */
+void group_apply_offset_delete(group_coord *c, const char *group_id, const char *topic,
+                               int32_t partition);
+
 const goffset *group_offset(const group *g, const char *topic, int32_t partition);
 /* Does some producer have a pending offset for this partition? (require_stable) */
 bool group_offset_pending(const group *g, const char *topic, int32_t partition);

@@ -20,7 +20,7 @@ struct gs_wait {
     /* applied when durable */
     char *group_id;
     int64_t pid;
-    int kind; /* 'O' offsets, 'E' txn end, 0 nothing */
+    int kind; /* 'O' offsets, 'D' offsets deleted, 'E' txn end, 0 nothing */
     bool commit;
     gs_offset *offs;
     int n;
@@ -59,7 +59,7 @@ static int64_t append_records(group_service *s, const char *group_id, wr *keys, 
                                  vlen[i] < 0 ? NULL : values->p + voff[i],
                                  vlen[i] < 0 ? 0 : (size_t)vlen[i], now_ms);
         /* vlen < 0 is a tombstone: written as an empty value, which replay reads as
-         * "deleted" for 'G' records (the only kind that has tombstones). */
+         * "deleted" ('G': the group, 'O': the committed offset). */
         rb_header h;
         int64_t base;
         int rc = len && rb_validate(batch, len, &h) == RB_OK
@@ -113,6 +113,10 @@ static void wait_finish(group_service *s, gs_wait *w, bool ok)
             group_apply_offset(&s->coord, w->group_id, w->pid, w->offs[i].topic,
                                w->offs[i].partition, w->offs[i].offset, w->offs[i].leader_epoch,
                                w->offs[i].metadata, w->now_ms);
+    else if (ok && w->kind == 'D')
+        for (int i = 0; i < w->n; i++)
+            group_apply_offset_delete(&s->coord, w->group_id, w->offs[i].topic,
+                                      w->offs[i].partition);
     else if (ok && w->kind == 'E')
         group_apply_txn_end(&s->coord, w->group_id, w->pid, w->commit);
     if (w->done)
@@ -161,6 +165,49 @@ void group_service_commit(group_service *s, const char *group_id, int64_t pid,
     int64_t end = keys.oom || values.oom ? -1
                                          : append_records(s, group_id, &keys, &values, koff, voff,
                                                           vlen, n, now_ms);
+    wr_free(&keys);
+    wr_free(&values);
+    free(koff);
+    free(voff);
+    free(vlen);
+    if (end < 0) {
+        wait_finish(s, w, false);
+        return;
+    }
+    w->p = partition_for(s, group_id);
+    w->need = end;
+    wait_add(s, w);
+    group_service_progress(s, now_ms);
+}
+
+void group_service_delete_offsets(group_service *s, const char *group_id,
+                                  const gs_offset *offs, int n, int64_t now_ms, gs_done_fn done,
+                                  void *ctx)
+{
+    wr keys, values;
+    wr_init(&keys, 256);
+    wr_init(&values, 8);
+    size_t *koff = calloc((size_t)n + 1, sizeof(size_t)), *voff = calloc((size_t)n + 1,
+                                                                         sizeof(size_t));
+    int32_t *vlen = calloc((size_t)n + 1, sizeof(int32_t));
+    gs_wait *w = wait_new(group_id, 'D', -1, done, ctx);
+    w->offs = calloc((size_t)n + 1, sizeof(gs_offset));
+    BROOK_ASSERT(koff && voff && vlen && w->offs);
+    w->n = n;
+    for (int i = 0; i < n; i++) {
+        koff[i] = keys.len;
+        wr_i8(&keys, 'O');
+        put_str(&keys, group_id);
+        put_str(&keys, offs[i].topic);
+        wr_i32(&keys, offs[i].partition);
+        vlen[i] = -1; /* tombstone */
+        w->offs[i].topic = strdup(offs[i].topic);
+        w->offs[i].partition = offs[i].partition;
+        BROOK_ASSERT(w->offs[i].topic);
+    }
+    int64_t end = keys.oom ? -1
+                           : append_records(s, group_id, &keys, &values, koff, voff, vlen, n,
+                                            now_ms);
     wr_free(&keys);
     wr_free(&values);
     free(koff);
@@ -302,7 +349,13 @@ static void replay_record(void *ctx, const rb_record *rec)
     if (!group)
         return;
     int64_t pid = type == 'P' || type == 'E' ? rd_i64(&k) : -1;
-    if (type == 'O' || type == 'P') {
+    if (type == 'O' && rec->value_len <= 0) {
+        char *topic = get_str(&k);
+        int32_t part = rd_i32(&k);
+        if (topic && !k.err)
+            group_apply_offset_delete(&s->coord, group, topic, part);
+        free(topic);
+    } else if (type == 'O' || type == 'P') {
         char *topic = get_str(&k);
         int32_t part = rd_i32(&k);
         int64_t off = rd_i64(&v);

@@ -3,7 +3,8 @@
  *
  * Owns: the internal topic __consumer_offsets (a group lives in partition
  * abs(javaHashCode(group)) % N) and the records in it:
- *   'O' group, topic, partition -> offset, leader epoch, metadata, time   (committed)
+ *   'O' group, topic, partition -> offset, leader epoch, metadata, time   (committed;
+ *                                    an empty value: deleted by OffsetDelete)
  *   'P' group, pid, topic, partition -> the same                          (pending, txn)
  *   'E' group, pid -> commit flag                                         (txn marker)
  *   'G' group -> protocol type, generation (null value: group deleted)
@@ -63,6 +64,12 @@ void group_service_commit(group_service *s, const char *group_id, int64_t pid,
  * once the marker record is durable, then done(ctx, ok). */
 void group_service_txn_end(group_service *s, const char *group_id, int64_t pid, bool commit,
                            int64_t now_ms, gs_done_fn done, void *ctx);
+/* OffsetDelete: tombstones for the committed offsets of (topic, partition) in offs (other
+ * fields unused); once durable they are removed and done(ctx, true) runs (false: the log
+ * failed, nothing removed). The caller checked the group (group_offset_delete_check). */
+void group_service_delete_offsets(group_service *s, const char *group_id,
+                                  const gs_offset *offs, int n, int64_t now_ms, gs_done_fn done,
+                                  void *ctx);
 /* Deletes an empty group durably (tombstones for its offsets). Returns a Kafka error. */
 int16_t group_service_delete(group_service *s, const char *group_id, int64_t now_ms);
 void group_service_progress(group_service *s, int64_t now_ms);

@@ -41,6 +41,7 @@ static const api_info g_apis[] = {
     {API_CREATE_PARTITIONS, "CreatePartitions", 0, 3, 2},
     {API_DELETE_GROUPS, "DeleteGroups", 0, 2, 2},
     {API_INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 1, 1},
+    {API_OFFSET_DELETE, "OffsetDelete", 0, 0, NOFLEX},
     {API_DESCRIBE_CLUSTER, "DescribeCluster", 0, 1, 0},
     {API_DESCRIBE_PRODUCERS, "DescribeProducers", 0, 0, 0},
     {API_DESCRIBE_TRANSACTIONS, "DescribeTransactions", 0, 0, 0},

@@ -2,8 +2,9 @@
 #include "proto/group_msgs.h"
 
 #include "base/assert.h"
-#include "proto/ident.h"
 #include "proto/api.h"
+#include "proto/errors.h"
+#include "proto/ident.h"
 
 #define ARENA_ARRAY(a, type, n)                                                                \
     ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
@@ -267,6 +268,46 @@ static int strings_decode(rd *r, arena *a, int32_t *n, kslice **out)
     return r->err ? -1 : 0;
 }
 
+int offsetdelete_req_decode(rd *r, int16_t v, arena *a, offsetdelete_req *q)
+{
+    BROOK_UNUSED(v);
+    q->error_code = KERR_NONE;
+    q->group_id = rd_str(r);
+    q->ntopics = rd_array(r, 2 + 4); /* name, partitions */
+    q->topics = ARENA_ARRAY(a, offsetdelete_topic, q->ntopics);
+    if (q->group_id.len < 0 || q->ntopics < 0 || (q->ntopics > 0 && !q->topics))
+        return -1;
+    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
+        offsetdelete_topic *t = &q->topics[i];
+        t->name = rd_str(r);
+        t->nparts = rd_array(r, 4);
+        t->parts = ARENA_ARRAY(a, offsetdelete_part, t->nparts);
+        if (t->name.len < 0 || t->nparts < 0 || (t->nparts > 0 && !t->parts))
+            return -1;
+        for (int32_t k = 0; k < t->nparts && !r->err; k++)
+            t->parts[k].index = rd_i32(r); /* error_code: NONE (zeroed) */
+    }
+    return done(r);
+}
+
+void offsetdelete_resp_encode(wr *w, int16_t v, const offsetdelete_req *q)
+{
+    BROOK_UNUSED(v);
+    wr_i16(w, q->error_code);
+    wr_i32(w, 0); /* throttle */
+    /* a group-level error answers with no topics, as Kafka does */
+    int32_t n = q->error_code == KERR_NONE ? q->ntopics : 0;
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_str(w, q->topics[i].name);
+        wr_array(w, q->topics[i].nparts);
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            wr_i32(w, q->topics[i].parts[k].index);
+            wr_i16(w, q->topics[i].parts[k].error_code);
+        }
+    }
+}
+
 int listgroups_req_decode(rd *r, int16_t v, arena *a, listgroups_req *q)
 {
     q->nstates = q->ntypes = 0;
@@ -394,6 +435,7 @@ int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         offsetfetch_req of;
         names_req nr;
         listgroups_req lgr;
+        offsetdelete_req od;
         addoffsets_req ao;
         txnoffsetcommit_req to;
     } u;
@@ -407,6 +449,7 @@ int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_DESCRIBE_GROUPS: return describegroups_req_decode(r, version, a, &u.nr);
     case API_DELETE_GROUPS: return group_names_req_decode(r, version, a, &u.nr);
     case API_LIST_GROUPS: return listgroups_req_decode(r, version, a, &u.lgr);
+    case API_OFFSET_DELETE: return offsetdelete_req_decode(r, version, a, &u.od);
     case API_ADD_OFFSETS_TO_TXN: return addoffsets_req_decode(r, version, a, &u.ao);
     case API_TXN_OFFSET_COMMIT: return txnoffsetcommit_req_decode(r, version, a, &u.to);
     }

@@ -143,6 +143,26 @@ typedef struct described_group {
 #define DG_GROUP_OPS_ALL 0x0148
 void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int32_t n);
 
+/* OffsetDelete (KIP-496): a group and the partitions whose committed offsets go. The
+ * response echoes them with per-partition errors and a group-level error. */
+typedef struct offsetdelete_part {
+    int32_t index;
+    int16_t error_code;
+} offsetdelete_part;
+typedef struct offsetdelete_topic {
+    kslice name;
+    int32_t nparts;
+    offsetdelete_part *parts;
+} offsetdelete_topic;
+typedef struct offsetdelete_req {
+    kslice group_id;
+    int32_t ntopics;
+    offsetdelete_topic *topics;
+    int16_t error_code; /* response */
+} offsetdelete_req;
+int offsetdelete_req_decode(rd *r, int16_t v, arena *a, offsetdelete_req *q);
+void offsetdelete_resp_encode(wr *w, int16_t v, const offsetdelete_req *q);
+
 /* ListGroups request: v4+ the states to list (none: all), v5+ the group types. */
 typedef struct listgroups_req {
     int32_t nstates, ntypes;

@@ -159,6 +159,69 @@ static void test_offsets_and_transactions(void)
     group_coord_free(&c);
 }
 
+/* A ConsumerProtocolSubscription v0 naming topics (no user data). */
+static int32_t subscription(uint8_t *out, const char *const *topics, int n)
+{
+    int32_t len = 0;
+    out[len++] = 0;
+    out[len++] = 0;
+    out[len++] = 0;
+    out[len++] = 0;
+    out[len++] = 0;
+    out[len++] = (uint8_t)n;
+    for (int i = 0; i < n; i++) {
+        size_t tl = strlen(topics[i]);
+        out[len++] = 0;
+        out[len++] = (uint8_t)tl;
+        memcpy(out + len, topics[i], tl);
+        len += (int32_t)tl;
+    }
+    memset(out + len, 0xff, 4); /* null user data */
+    return len + 4;
+}
+
+/* OffsetDelete (KIP-496): group-level answers, subscriptions read from the members'
+ * metadata, and the offset removed. */
+static void test_offset_delete(void)
+{
+    group_coord c;
+    group_config gc = cfg();
+    group_coord_init(&c, &gc);
+    CHECK_EQ_INT(group_offset_delete_check(&c, "g"), KERR_GROUP_ID_NOT_FOUND);
+    uint8_t meta[64];
+    static const char *const subs[] = {"orders", "payments"};
+    const uint8_t *metas[] = {meta};
+    int32_t lens[] = {subscription(meta, subs, 2)};
+    join_args a = join("", "m1", 3); /* v3: no MEMBER_ID_REQUIRED round */
+    a.protocol_metadata = metas;
+    a.protocol_len = lens;
+    group_join(&c, 1, &a, 0);
+    group_tick(&c, 1);
+    group *g = group_find(&c, "g");
+    if (!CHECK(g && g->nmembers == 1))
+        return;
+    group_apply_offset(&c, "g", -1, "orders", 0, 5, -1, kslice_cstr(""), 1);
+    group_apply_offset(&c, "g", -1, "old", 0, 6, -1, kslice_cstr(""), 1);
+    CHECK_EQ_INT(group_offset_delete_check(&c, "g"), KERR_NONE); /* consumer protocol */
+    CHECK(group_subscribed_to(g, "orders"));
+    CHECK(group_subscribed_to(g, "payments"));
+    CHECK(!group_subscribed_to(g, "old"));
+    CHECK(!group_subscribed_to(g, "order")); /* whole names only */
+    group_apply_offset_delete(&c, "g", "old", 0);
+    CHECK(group_offset(g, "old", 0) == NULL);
+    CHECK(group_offset(g, "orders", 0) != NULL);
+    group_apply_offset_delete(&c, "g", "old", 0); /* absent: nothing */
+    /* A group of another protocol type with members cannot say what it reads. */
+    free(g->protocol_type);
+    g->protocol_type = strdup("connect");
+    CHECK_EQ_INT(group_offset_delete_check(&c, "g"), KERR_NON_EMPTY_GROUP);
+    /* Once empty it subscribes to nothing. */
+    CHECK_EQ_INT(group_leave(&c, "g", "m1", 2), 0);
+    CHECK_EQ_INT(group_offset_delete_check(&c, "g"), KERR_NONE);
+    CHECK(!group_subscribed_to(g, "orders"));
+    group_coord_free(&c);
+}
+
 static void test_rejects(void)
 {
     group_coord c;
@@ -372,4 +435,4 @@ static void test_txn_commit_fencing(void)
 TU_MAIN(TU_CASE(test_static_restart_keeps_generation), TU_CASE(test_static_leader_restart),
         TU_CASE(test_static_restart_rebalances_when_needed), TU_CASE(test_txn_commit_fencing),
         TU_CASE(test_join_sync_two_members), TU_CASE(test_offsets_and_transactions),
-        TU_CASE(test_rejects))
+        TU_CASE(test_rejects), TU_CASE(test_offset_delete))

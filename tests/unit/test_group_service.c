@@ -12,6 +12,7 @@
 #include "base/fsutil.h"
 #include "cluster/metadata.h"
 #include "group/service.h"
+#include "proto/errors.h"
 #include "storage/store.h"
 #include "testutil.h"
 
@@ -163,4 +164,59 @@ static void test_commits_in_one_flush_apply_in_order(void)
     fs_remove_tree(f.dir);
 }
 
-TU_MAIN(TU_CASE(test_commits_in_one_flush_apply_in_order))
+/* OffsetDelete: the offset goes once its tombstone is durable, stays gone after a replay,
+ * and a later commit of the same partition brings it back; other partitions keep theirs. */
+static void test_offset_delete_durable_and_replayed(void)
+{
+    fixture f = {0};
+    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-del", (int)getpid());
+    fs_remove_tree(f.dir);
+    if (!fixture_open(&f))
+        return;
+    done_log log = {.all_ok = true};
+    done_arg args[4] = {{&log, 0}, {&log, 1}, {&log, 2}, {&log, 3}};
+    gs_offset offs[3] = {{"a", 0, 10, -1, {k_meta, 12}}, {"a", 1, 11, -1, {k_meta, 12}},
+                         {"b", 0, 12, -1, {k_meta, 12}}};
+    group_service_commit(&f.svc, "g", -1, offs, 3, 0, on_done, &args[0]);
+    run_until(&f, &log, 1);
+    gs_offset del[2] = {{.topic = "a", .partition = 1}, {.topic = "b", .partition = 0}};
+    CHECK_EQ_INT(group_offset_delete_check(&f.svc.coord, "g"), KERR_NONE);
+    group_service_delete_offsets(&f.svc, "g", del, 2, 0, on_done, &args[1]);
+    const group *g = group_find(&f.svc.coord, "g");
+    CHECK(g && group_offset(g, "a", 1) != NULL); /* not before it is durable */
+    run_until(&f, &log, 2);
+    if (!CHECK_EQ_INT(log.n, 2) || !CHECK(log.all_ok))
+        return;
+    CHECK(group_offset(g, "a", 1) == NULL && group_offset(g, "b", 0) == NULL);
+    CHECK(group_offset(g, "a", 0) != NULL);
+    fixture_close(&f);
+
+    fixture r = {0};
+    memcpy(r.dir, f.dir, sizeof(r.dir));
+    if (!fixture_open(&r))
+        return;
+    g = group_find(&r.svc.coord, "g");
+    if (CHECK(g != NULL)) {
+        CHECK(group_offset(g, "a", 1) == NULL && group_offset(g, "b", 0) == NULL);
+        const goffset *o = group_offset(g, "a", 0);
+        CHECK(o && o->offset == 10);
+    }
+    done_log log2 = {.all_ok = true};
+    done_arg a2 = {&log2, 0};
+    gs_offset again = {"b", 0, 99, -1, {k_meta, 0}};
+    group_service_commit(&r.svc, "g", -1, &again, 1, 0, on_done, &a2);
+    run_until(&r, &log2, 1);
+    fixture_close(&r);
+    fixture r2 = {0};
+    memcpy(r2.dir, f.dir, sizeof(r2.dir));
+    if (!fixture_open(&r2))
+        return;
+    g = group_find(&r2.svc.coord, "g");
+    const goffset *o = g ? group_offset(g, "b", 0) : NULL;
+    CHECK(o && o->offset == 99);
+    fixture_close(&r2);
+    fs_remove_tree(f.dir);
+}
+
+TU_MAIN(TU_CASE(test_commits_in_one_flush_apply_in_order),
+        TU_CASE(test_offset_delete_durable_and_replayed))

@@ -978,6 +978,66 @@ static void test_listgroups_versions(void)
     }
 }
 
+/* OffsetDelete v0 (KIP-496): request decode, every cut refused; response with partition
+ * errors, and with a group-level error (no topics). */
+static void test_offsetdelete(void)
+{
+    wr w;
+    dec d;
+    req_start(&w, API_OFFSET_DELETE, 0);
+    wr_cstr(&w, "grp");
+    wr_array(&w, 1);
+    wr_cstr(&w, "t");
+    wr_array(&w, 2);
+    wr_i32(&w, 0);
+    wr_i32(&w, 3);
+    offsetdelete_req q = {0};
+    if (dec_begin(&d, &w, API_OFFSET_DELETE, 0)) {
+        CHECK_EQ_INT(offsetdelete_req_decode(&d.r, 0, &d.a, &q), 0);
+        CHECK_SLICE(q.group_id, "grp");
+        if (CHECK_EQ_INT(q.ntopics, 1) && CHECK_EQ_INT(q.topics[0].nparts, 2)) {
+            CHECK_SLICE(q.topics[0].name, "t");
+            CHECK_EQ_INT(q.topics[0].parts[1].index, 3);
+            CHECK_EQ_INT(q.topics[0].parts[1].error_code, 0);
+        }
+        q.topics[0].parts[1].error_code = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
+        bb want = {.n = 0};
+        b16(&want, 0);
+        b32(&want, 0);
+        b32(&want, 1);
+        bstr(&want, "t");
+        b32(&want, 2);
+        b32(&want, 0);
+        b16(&want, 0);
+        b32(&want, 3);
+        b16(&want, KERR_GROUP_SUBSCRIBED_TO_TOPIC);
+        wr out;
+        wr_init(&out, 16);
+        offsetdelete_resp_encode(&out, 0, &q);
+        check_body(&out, &want, "OffsetDelete response");
+        wr_free(&out);
+        q.error_code = KERR_GROUP_ID_NOT_FOUND;
+        want.n = 0;
+        b16(&want, KERR_GROUP_ID_NOT_FOUND);
+        b32(&want, 0);
+        b32(&want, 0);
+        wr_init(&out, 16);
+        offsetdelete_resp_encode(&out, 0, &q);
+        check_body(&out, &want, "OffsetDelete group error");
+        wr_free(&out);
+    }
+    dec_end(&d);
+    check_robust(&w, "OffsetDelete");
+    wr_free(&w);
+
+    /* A null group id or topic list is malformed. */
+    req_start(&w, API_OFFSET_DELETE, 0);
+    wr_cstr(&w, NULL);
+    wr_array(&w, 0);
+    CHECK_EQ_INT(decode_whole(&w), -1);
+    wr_free(&w);
+}
+
 static void test_decode_any_dispatch(void)
 {
     arena a;
@@ -1420,4 +1480,5 @@ TU_MAIN(TU_CASE(test_apiversions_requests), TU_CASE(test_metadata_requests),
         TU_CASE(test_metadata_responses), TU_CASE(test_produce_responses),
         TU_CASE(test_fetch_responses), TU_CASE(test_listoffsets_responses), TU_CASE(test_describeconfigs_responses),
         TU_CASE(test_txn_responses), TU_CASE(test_flexible_only_versions),
-        TU_CASE(test_describegroups_versions), TU_CASE(test_listgroups_versions))
+        TU_CASE(test_describegroups_versions), TU_CASE(test_listgroups_versions),
+        TU_CASE(test_offsetdelete))
