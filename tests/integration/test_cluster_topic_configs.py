@@ -1,0 +1,417 @@
+#!/usr/bin/python3
+"""Replica assignments and compression.type on a real 3-node cluster over a real ZooKeeper
+(cluster_harness.py), with python3-confluent-kafka and raw requests (raw_kafka.py).
+
+1. CreateTopics with the replica assignment [[2,3,1],[3,1,2],[1,2,3]] (the harness's node
+   ids): Metadata v1 asked of every node itself shows exactly those replica lists, in that
+   order, each partition led by the first of its list, the ISR all three (bounded wait for
+   the cluster to settle).  100 records with acks=all to each partition are acknowledged at
+   offsets 0..99 and read back unchanged.
+2. Refused, and nothing created (every node's Metadata of all topics, never a Metadata
+   naming the topic, which would auto-create it): a node id that does not exist (99), a
+   broker twice in one list, lists of different lengths (through confluent-kafka and, so
+   that no client check stands in between, raw CreateTopics v4) ->
+   INVALID_REPLICA_ASSIGNMENT.
+3. CreatePartitions of the topic to 4 with [[1,2,3]]: partition 3 has replicas [1,2,3] on
+   every node, led by 1, and takes 100 acks=all records; to 5 with [[99,1,2]] and with a
+   2-replica list for the RF-3 topic -> INVALID_REPLICA_ASSIGNMENT, still 4 partitions.
+4. compression.type=zstd on an RF-3 topic: 300 uncompressed records produced with acks=all
+   are stored as zstd batches (attributes' codec bits = 4) on every replica: raw Fetch of the
+   leader; its leader SIGKILLed, raw Fetch of the new leader; that one SIGKILLed too, raw
+   Fetch of the last replica.  Each replica's records bytes are the first leader's, byte
+   for byte (followers copy the leader's stored batches), and a consumer reads every record
+   back unchanged after each failover.  The killed nodes are restarted at the end.
+
+Every wait is bounded; everything started is stopped."""
+
+import os
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brook_harness import Check, find_brookd, run_main  # noqa: E402
+from cluster_harness import Cluster, dump_log_lines, require_cluster_support  # noqa: E402
+import raw_kafka  # noqa: E402
+from raw_kafka import Conn, Reader, s16  # noqa: E402
+
+TOPIC = "assigned"
+ZTOPIC = "zstd-rf3"
+BAD_TOPICS = ("ghost-node", "dup-broker", "uneven-rf", "raw-ghost-node", "raw-uneven-rf")
+ERR_INVALID_REPLICA_ASSIGNMENT = 39
+ZSTD = 4
+NRECS = 100
+ZRECS = 300
+SETTLE_S = 30.0
+
+
+def log(msg):
+    print(f"[cluster_topic_configs] {msg}", flush=True)
+
+
+def wait_for(what, fn, timeout, step=0.1):
+    """fn() until it returns something true, at most `timeout` s; returns it or raises."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(step)
+
+
+# ------------------------------------------------------------------ raw requests
+def metadata_all(address):
+    """Metadata v1 of every topic asked of the broker at `address` itself (all topics: no
+    auto-creation) -> {topic: {partition: (error, leader, replicas in order, sorted isr)}}.
+    Topics with a topic-level error map to that error code (an int)."""
+    with Conn(address, b"cluster-topic-configs", 5.0) as c:
+        body, _ = c.request(3, 1, struct.pack(">i", -1), "Metadata v1")
+    r = Reader(body)
+    for _ in range(r.take(">i")):
+        r.take(">i"), r.string(), r.take(">i"), r.string()
+    r.take(">i")  # controller
+    out = {}
+    for _ in range(r.take(">i")):
+        terr = r.take(">h")
+        name = r.string()
+        r.take(">b")
+        parts = {}
+        for _ in range(r.take(">i")):
+            perr, pid, leader = r.take(">hii")
+            reps = [r.take(">i") for _ in range(r.take(">i"))]
+            isr = sorted(r.take(">i") for _ in range(r.take(">i")))
+            parts[pid] = (perr, leader, reps, isr)
+        out[name] = terr if terr else parts
+    return out
+
+
+def views(c, topic):
+    """{node id: that node's view of topic (metadata_all), None when it lacks it, or the
+    exception's repr when it cannot be asked} for every running node."""
+    out = {}
+    for n in c.nodes:
+        if not n.running():
+            continue
+        try:
+            out[n.node_id] = metadata_all(n.bootstrap).get(topic)
+        except (OSError, ConnectionError, AssertionError, struct.error) as e:
+            out[n.node_id] = repr(e)
+    return out
+
+
+def raw_create_assigned(address, topics):
+    """CreateTopics v4 by hand: [(name, [[brokers] per partition])], -1 partitions and -1
+    replication factor -> {name: error code}."""
+    body = struct.pack(">i", len(topics))
+    for name, assigns in topics:
+        body += s16(name) + struct.pack(">ih", -1, -1) + struct.pack(">i", len(assigns))
+        for idx, brokers in enumerate(assigns):
+            body += struct.pack(">ii", idx, len(brokers)) + b"".join(
+                struct.pack(">i", b) for b in brokers)
+        body += struct.pack(">i", 0)  # configs
+    body += struct.pack(">i?", 10000, False)
+    with Conn(address, b"cluster-topic-configs", 20.0) as c:
+        r, _ = c.request(19, 4, body, "CreateTopics v4")
+    rd = Reader(r)
+    rd.take(">i")  # throttle
+    out = {}
+    for _ in range(rd.take(">i")):
+        name = rd.string()
+        out[name] = rd.take(">h")
+        rd.string()  # error message
+    return out
+
+
+def raw_fetch(address, topic, partition):
+    """Fetch v4 (max_wait 0, 4 MiB) of topic/partition from offset 0 asked of `address` ->
+    (error, high watermark, the records bytes as the broker sent them)."""
+    mb = 4 << 20
+    body = (struct.pack(">iiiib", -1, 0, 0, mb, 0) + struct.pack(">i", 1) + s16(topic)
+            + struct.pack(">i", 1) + struct.pack(">iqi", partition, 0, mb))
+    with Conn(address, b"cluster-topic-configs", 10.0) as c:
+        r, _ = c.request(1, 4, body, "Fetch v4")
+    rd = Reader(r)
+    rd.take(">i")  # throttle
+    for _ in range(rd.take(">i")):
+        rd.string()
+        for _ in range(rd.take(">i")):
+            part, err, hw, _lso = rd.take(">ihqq")
+            na = rd.take(">i")
+            for _ in range(max(na, 0)):
+                rd.take(">qq")
+            recs = rd.bytes_() or b""
+            if part == partition:
+                return err, hw, recs
+    raise AssertionError(f"Fetch: no answer for {topic}/{partition} from {address}")
+
+
+# ------------------------------------------------------------------ client helpers
+def create(admin, topics, timeout=30):
+    """{name: None or KafkaError code} for CreateTopics of the NewTopic list."""
+    out = {}
+    for name, fut in admin.create_topics(topics, operation_timeout=timeout).items():
+        try:
+            fut.result(timeout + 10)
+            out[name] = None
+        except Exception as e:  # KafkaException carrying a KafkaError
+            out[name] = e.args[0].code()
+    return out
+
+
+def create_partitions(admin, topic, count, assignment, timeout=30):
+    """None or the KafkaError code of CreatePartitions of topic to count."""
+    from confluent_kafka.admin import NewPartitions
+    fs = admin.create_partitions([NewPartitions(topic, count, replica_assignment=assignment)],
+                                 operation_timeout=timeout)
+    try:
+        fs[topic].result(timeout + 10)
+        return None
+    except Exception as e:
+        return e.args[0].code()
+
+
+def live_bootstrap(c):
+    return ",".join(n.bootstrap for n in c.nodes if n.running())
+
+
+def produce_acked(ck, bootstrap, topic, partition, values, what, conf=None):
+    """Produces values to topic/partition with acks=all; every delivery report must be OK,
+    at offsets 0..len-1 in order."""
+    from ck_helpers import flush, producer
+    reports = []
+
+    def dr(err, msg):
+        reports.append((None if err is None else err.code(), msg.partition(), msg.offset()))
+
+    p = producer(bootstrap, dict({"acks": "all", "message.timeout.ms": 30000}, **(conf or {})))
+    for v in values:
+        p.produce(topic, v, key=v[:12], partition=partition, on_delivery=dr)
+    flush(p, 60)
+    ck.eq(reports, [(None, partition, i) for i in range(len(values))],
+          f"{what}: every acks=all delivery report OK, offsets 0..{len(values) - 1}")
+
+
+def read_back(ck, bootstrap, topic, partition, values, what):
+    from ck_helpers import consumer, read_partition
+    cons = consumer(bootstrap)
+    try:
+        msgs = read_partition(cons, topic, partition, 0, timeout=60)
+    finally:
+        cons.close()
+    ck.eq([(m.offset(), m.key(), m.value()) for m in msgs],
+          [(i, v[:12], v) for i, v in enumerate(values)], f"{what}: read back unchanged")
+
+
+def check_topics_absent(ck, c, admin, what):
+    """None of BAD_TOPICS exists: admin.list_topics() of all topics and every running node's
+    Metadata of all topics."""
+    listed = admin.list_topics(timeout=15).topics
+    ck.eq(sorted(t for t in BAD_TOPICS if t in listed), [], f"{what}: list_topics()")
+    for nid, v in sorted(views_all(c).items()):
+        ck.eq(sorted(t for t in BAD_TOPICS if t in v), [], f"{what}: node {nid}'s Metadata")
+
+
+def views_all(c):
+    return {n.node_id: metadata_all(n.bootstrap) for n in c.nodes if n.running()}
+
+
+# ------------------------------------------------------------------ checks
+def expected_view(assign, ids):
+    return {p: (0, reps[0], list(reps), sorted(ids)) for p, reps in enumerate(assign)}
+
+
+def wait_settled(ck, c, topic, want, what):
+    """Bounded wait until every node shows `want` for topic, then the exact check per node
+    (a node still showing something else fails it, with what it showed)."""
+    t0 = time.monotonic()
+    deadline = t0 + SETTLE_S
+    while time.monotonic() < deadline:
+        got = views(c, topic)
+        if all(v == want for v in got.values()):
+            break
+        time.sleep(0.1)
+    log(f"{what}: every node agreed after {time.monotonic() - t0:.1f}s")
+    for nid, v in sorted(got.items()):
+        ck.eq(v, want, f"{what}: node {nid}'s Metadata (partition: (error, leader, replicas, "
+              f"isr))")
+
+
+def check_assignment(ck, c, admin, ids):
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import NewTopic
+    n1, n2, n3 = ids
+    assign = [[n2, n3, n1], [n3, n1, n2], [n1, n2, n3]]
+    r = create(admin, [NewTopic(TOPIC, len(assign), replica_assignment=assign)])
+    ck.eq(r[TOPIC], None, f"CreateTopics {TOPIC} with replica assignment {assign}")
+    wait_settled(ck, c, TOPIC, expected_view(assign, ids), f"{TOPIC} as assigned")
+
+    for p in range(len(assign)):
+        values = [(f"p{p}-rec-{i:04d}-" + "v" * 50).encode() for i in range(NRECS)]
+        produce_acked(ck, c.bootstrap_all, TOPIC, p, values, f"{TOPIC}/{p}")
+        read_back(ck, c.bootstrap_all, TOPIC, p, values, f"{TOPIC}/{p}")
+
+    # Refused assignments: a node that does not exist, a broker twice, uneven lists.
+    r = create(admin, [NewTopic("ghost-node", 2, replica_assignment=[[n1, n2, 99], [n2, n3, n1]])])
+    ck.eq(r["ghost-node"], KafkaError.INVALID_REPLICA_ASSIGNMENT, "node id 99 in an assignment")
+    r = create(admin, [NewTopic("dup-broker", 2, replica_assignment=[[n1, n2, n3], [n2, n2, n3]])])
+    ck.eq(r["dup-broker"], KafkaError.INVALID_REPLICA_ASSIGNMENT, "a broker twice in one list")
+    r = create(admin, [NewTopic("uneven-rf", 2, replica_assignment=[[n1, n2, n3], [n2, n3]])])
+    ck.eq(r["uneven-rf"], KafkaError.INVALID_REPLICA_ASSIGNMENT,
+          "partitions with different replica counts")
+    r = raw_create_assigned(c.bootstrap, [("raw-ghost-node", [[99, n1, n2]]),
+                                          ("raw-uneven-rf", [[n1], [n2, n3]])])
+    ck.eq(r, {"raw-ghost-node": ERR_INVALID_REPLICA_ASSIGNMENT,
+              "raw-uneven-rf": ERR_INVALID_REPLICA_ASSIGNMENT},
+          "raw CreateTopics v4: node 99, different replica counts")
+    check_topics_absent(ck, c, admin, "refused topics not created")
+    return assign
+
+
+def check_create_partitions(ck, c, admin, ids, assign):
+    from confluent_kafka import KafkaError
+    n1, n2, n3 = ids
+    err = create_partitions(admin, TOPIC, 4, [[n1, n2, n3]])
+    ck.eq(err, None, f"CreatePartitions {TOPIC} to 4 with [[{n1},{n2},{n3}]]")
+    assign = assign + [[n1, n2, n3]]
+    wait_settled(ck, c, TOPIC, expected_view(assign, ids), f"{TOPIC} with partition 3")
+    values = [(f"p3-rec-{i:04d}-" + "w" * 50).encode() for i in range(NRECS)]
+    produce_acked(ck, c.bootstrap_all, TOPIC, 3, values, f"{TOPIC}/3")
+    read_back(ck, c.bootstrap_all, TOPIC, 3, values, f"{TOPIC}/3")
+
+    err = create_partitions(admin, TOPIC, 5, [[99, n1, n2]])
+    ck.eq(err, KafkaError.INVALID_REPLICA_ASSIGNMENT, "CreatePartitions naming node 99")
+    err = create_partitions(admin, TOPIC, 5, [[n1, n2]])
+    ck.eq(err, KafkaError.INVALID_REPLICA_ASSIGNMENT,
+          "CreatePartitions with 2 replicas for an RF-3 topic")
+    time.sleep(1.0)  # a wrongly added partition would have reached the nodes by now
+    for nid, v in sorted(views(c, TOPIC).items()):
+        ck.eq(sorted(v), [0, 1, 2, 3], f"node {nid}: still 4 partitions after the refusals")
+    md = admin.list_topics(timeout=15).topics[TOPIC]
+    ck.eq(sorted(md.partitions), [0, 1, 2, 3], "list_topics(): still 4 partitions")
+    ck.eq(md.partitions[3].replicas, [n1, n2, n3], "list_topics(): partition 3's replicas")
+
+
+def fetch_zstd(ck, c, leader, want_bytes, what):
+    """Raw Fetch of ZTOPIC/0 from node `leader` (bounded retry while it is not yet
+    answering as leader with every record): every batch zstd, offsets 0..ZRECS-1 covered;
+    returns the records bytes (equal to want_bytes unless that is None)."""
+    addr = c.node(leader).bootstrap
+    last = None
+
+    def attempt():
+        nonlocal last
+        try:
+            last = raw_fetch(addr, ZTOPIC, 0)
+        except (OSError, ConnectionError, AssertionError, struct.error) as e:
+            last = (repr(e), None, b"")
+            return False
+        return last[0] == 0 and last[1] == ZRECS
+
+    try:
+        wait_for(f"{what}: Fetch answered with every record", attempt, 30, 0.2)
+    except AssertionError:
+        pass  # the checks below say what it answered
+    err, hw, recs = last
+    ck.eq((err, hw), (0, ZRECS), f"{what}: Fetch error and high watermark from node {leader}")
+    batches = raw_kafka.parse_batches(recs, compressed_ok=True)
+    ck.eq(sorted({b["attributes"] & 0x07 for b in batches}), [ZSTD],
+          f"{what}: codec bits of every batch on node {leader}")
+    spans = [(b["base_offset"], b["last_offset"]) for b in batches]
+    ck(spans and spans[0][0] == 0 and spans[-1][1] == ZRECS - 1 and
+       all(spans[i + 1][0] == spans[i][1] + 1 for i in range(len(spans) - 1)),
+       f"{what}: the batches cover offsets 0..{ZRECS - 1} without a gap: {spans}")
+    if want_bytes is not None:
+        ck(recs == want_bytes, f"{what}: node {leader}'s batches are the first leader's, byte "
+           f"for byte ({len(recs)} vs {len(want_bytes)} bytes)")
+    log(f"{what}: node {leader} holds {len(batches)} zstd batches, {len(recs)} bytes")
+    return recs
+
+
+def leader_of(c, topic, p):
+    """The partition's leader as every running node shows it, when they agree and it runs;
+    else None."""
+    v = views(c, topic)
+    leaders = {x[p][1] if isinstance(x, dict) and p in x else None for x in v.values()}
+    if len(leaders) != 1:
+        return None
+    ld = leaders.pop()
+    return ld if ld is not None and ld > 0 and c.node(ld).running() else None
+
+
+def check_compression(ck, c, admin, ids):
+    from confluent_kafka.admin import NewTopic
+    r = create(admin, [NewTopic(ZTOPIC, 1, 3, config={"compression.type": "zstd"})])
+    ck.eq(r[ZTOPIC], None, f"create {ZTOPIC} (RF 3, compression.type=zstd)")
+    wait_for(f"{ZTOPIC} led with a full ISR on every node", lambda: all(
+        isinstance(v, dict) and 0 in v and v[0][1] in ids and v[0][3] == sorted(ids)
+        for v in views(c, ZTOPIC).values()), SETTLE_S)
+    values = [(f"zstd-{i:05d}-" + "z" * 120).encode() for i in range(ZRECS)]
+    produce_acked(ck, c.bootstrap_all, ZTOPIC, 0, values, f"{ZTOPIC}/0 uncompressed",
+                  conf={"compression.codec": "none", "linger.ms": 20,
+                        "batch.num.messages": 50})
+    st = views(c, ZTOPIC)
+    ck(all(v[0][3] == sorted(ids) for v in st.values()),
+       f"{ZTOPIC}: the ISR still all three after the acks=all writes: {st}")
+
+    first = wait_for(f"{ZTOPIC}'s leader", lambda: leader_of(c, ZTOPIC, 0), SETTLE_S)
+    stored = fetch_zstd(ck, c, first, None, "first leader")
+    read_back(ck, live_bootstrap(c), ZTOPIC, 0, values, f"{ZTOPIC} before any failover")
+
+    killed = []
+    try:
+        old = first
+        for round_ in (1, 2):
+            t0 = time.monotonic()
+            c.node(old).kill()
+            killed.append(old)
+            new = wait_for(f"a new leader of {ZTOPIC}/0 after node {old}'s SIGKILL", lambda: (
+                (ld := leader_of(c, ZTOPIC, 0)) and ld not in killed and ld), 45, 0.1)
+            log(f"failover {round_}: node {old} SIGKILLed, node {new} leads after "
+                f"{time.monotonic() - t0:.1f}s")
+            fetch_zstd(ck, c, new, stored, f"after failover {round_}")
+            read_back(ck, live_bootstrap(c), ZTOPIC, 0, values, f"{ZTOPIC} after failover {round_}")
+            old = new
+        ck.eq(sorted(killed + [old]), sorted(ids),
+              "the three replicas were each read as leader")
+    finally:
+        for nid in killed:
+            if not c.node(nid).running():
+                c.node(nid).start()
+    c.wait_ready(60)
+    wait_for(f"{ZTOPIC}'s ISR all three again", lambda: all(
+        isinstance(v, dict) and v[0][3] == sorted(ids) for v in views(c, ZTOPIC).values()), 60)
+    read_back(ck, c.bootstrap_all, ZTOPIC, 0, values, f"{ZTOPIC} with every node back")
+
+
+def keep_line(ln):
+    low = ln.lower()
+    return any(w in low for w in ("assign", "replica", "leader", "topic", "compress", "zstd",
+                                  "error", "warn", "isr"))
+
+
+def main():
+    ck = Check("cluster_topic_configs")
+    brookd = find_brookd()
+    require_cluster_support(brookd)
+    from confluent_kafka.admin import AdminClient
+    t0 = time.monotonic()
+    with Cluster(3, brookd=brookd, name="topiccfg") as c:
+        log(f"cluster ready in {time.monotonic() - t0:.1f}s ({c.tmp})")
+        try:
+            ids = [n.node_id for n in c.nodes]
+            admin = AdminClient({"bootstrap.servers": c.bootstrap_all})
+            assign = check_assignment(ck, c, admin, ids)
+            check_create_partitions(ck, c, admin, ids, assign)
+            check_compression(ck, c, admin, ids)
+            check_topics_absent(ck, c, admin, "refused topics still absent at the end")
+        except BaseException:
+            dump_log_lines(c, "cluster_topic_configs failed", keep_line)
+            raise
+    log(f"done in {time.monotonic() - t0:.1f}s")
+    ck.done()
+
+
+if __name__ == "__main__":
+    run_main(main)
