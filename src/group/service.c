@@ -124,35 +124,80 @@ static void wait_finish(group_service *s, gs_wait *w, bool ok)
     wait_free(w);
 }
 
+/* Records built for one append: keys and values back to back, with where each starts
+ * (vlen -1: a tombstone). */
+typedef struct rec_set {
+    wr keys, values;
+    size_t *koff, *voff;
+    int32_t *vlen;
+    int n;
+} rec_set;
+
+static void recs_init(rec_set *r, int n)
+{
+    wr_init(&r->keys, 256);
+    wr_init(&r->values, 256);
+    r->koff = calloc((size_t)n + 1, sizeof(size_t));
+    r->voff = calloc((size_t)n + 1, sizeof(size_t));
+    r->vlen = calloc((size_t)n + 1, sizeof(int32_t));
+    BROOK_ASSERT(r->koff && r->voff && r->vlen);
+    r->n = n;
+}
+
+/* Appends r's records (and frees r); w completes once they are durable, or at once
+ * (failed) when the log refused them. */
+static void recs_append_wait(group_service *s, rec_set *r, gs_wait *w, int64_t now_ms)
+{
+    int64_t end = r->keys.oom || r->values.oom
+                      ? -1
+                      : append_records(s, w->group_id, &r->keys, &r->values, r->koff, r->voff,
+                                       r->vlen, r->n, now_ms);
+    wr_free(&r->keys);
+    wr_free(&r->values);
+    free(r->koff);
+    free(r->voff);
+    free(r->vlen);
+    if (end < 0) {
+        wait_finish(s, w, false);
+        return;
+    }
+    w->p = partition_for(s, w->group_id);
+    w->need = end;
+    wait_add(s, w);
+    group_service_progress(s, now_ms);
+}
+
+/* The 'O' (pid < 0) or 'P' key of an offset record. */
+static void put_offset_key(wr *keys, const char *group_id, int64_t pid, const gs_offset *o)
+{
+    wr_i8(keys, pid < 0 ? 'O' : 'P');
+    put_str(keys, group_id);
+    if (pid >= 0)
+        wr_i64(keys, pid);
+    put_str(keys, o->topic);
+    wr_i32(keys, o->partition);
+}
+
 void group_service_commit(group_service *s, const char *group_id, int64_t pid,
                           const gs_offset *offs, int n, int64_t now_ms, gs_done_fn done,
                           void *ctx)
 {
-    wr keys, values;
-    wr_init(&keys, 256);
-    wr_init(&values, 256);
-    size_t *koff = calloc((size_t)n + 1, sizeof(size_t)), *voff = calloc((size_t)n + 1,
-                                                                         sizeof(size_t));
-    int32_t *vlen = calloc((size_t)n + 1, sizeof(int32_t));
+    rec_set r;
+    recs_init(&r, n);
     gs_wait *w = wait_new(group_id, 'O', pid, done, ctx);
     w->offs = calloc((size_t)n + 1, sizeof(gs_offset));
-    BROOK_ASSERT(koff && voff && vlen && w->offs);
+    BROOK_ASSERT(w->offs);
     w->n = n;
     w->now_ms = now_ms;
     for (int i = 0; i < n; i++) {
-        koff[i] = keys.len;
-        wr_i8(&keys, pid < 0 ? 'O' : 'P');
-        put_str(&keys, group_id);
-        if (pid >= 0)
-            wr_i64(&keys, pid);
-        put_str(&keys, offs[i].topic);
-        wr_i32(&keys, offs[i].partition);
-        voff[i] = values.len;
-        wr_i64(&values, offs[i].offset);
-        wr_i32(&values, offs[i].leader_epoch);
-        wr_str(&values, offs[i].metadata.len >= 0 ? offs[i].metadata : kslice_cstr(""));
-        wr_i64(&values, now_ms);
-        vlen[i] = (int32_t)(values.len - voff[i]);
+        r.koff[i] = r.keys.len;
+        put_offset_key(&r.keys, group_id, pid, &offs[i]);
+        r.voff[i] = r.values.len;
+        wr_i64(&r.values, offs[i].offset);
+        wr_i32(&r.values, offs[i].leader_epoch);
+        wr_str(&r.values, offs[i].metadata.len >= 0 ? offs[i].metadata : kslice_cstr(""));
+        wr_i64(&r.values, now_ms);
+        r.vlen[i] = (int32_t)(r.values.len - r.voff[i]);
         w->offs[i] = offs[i];
         w->offs[i].topic = strdup(offs[i].topic);
         int32_t mlen = offs[i].metadata.len > 0 ? offs[i].metadata.len : 0;
@@ -162,92 +207,43 @@ void group_service_commit(group_service *s, const char *group_id, int64_t pid,
             memcpy(meta, offs[i].metadata.p, (size_t)mlen);
         w->offs[i].metadata = (kslice){meta, mlen};
     }
-    int64_t end = keys.oom || values.oom ? -1
-                                         : append_records(s, group_id, &keys, &values, koff, voff,
-                                                          vlen, n, now_ms);
-    wr_free(&keys);
-    wr_free(&values);
-    free(koff);
-    free(voff);
-    free(vlen);
-    if (end < 0) {
-        wait_finish(s, w, false);
-        return;
-    }
-    w->p = partition_for(s, group_id);
-    w->need = end;
-    wait_add(s, w);
-    group_service_progress(s, now_ms);
+    recs_append_wait(s, &r, w, now_ms);
 }
 
 void group_service_delete_offsets(group_service *s, const char *group_id,
                                   const gs_offset *offs, int n, int64_t now_ms, gs_done_fn done,
                                   void *ctx)
 {
-    wr keys, values;
-    wr_init(&keys, 256);
-    wr_init(&values, 8);
-    size_t *koff = calloc((size_t)n + 1, sizeof(size_t)), *voff = calloc((size_t)n + 1,
-                                                                         sizeof(size_t));
-    int32_t *vlen = calloc((size_t)n + 1, sizeof(int32_t));
+    rec_set r;
+    recs_init(&r, n);
     gs_wait *w = wait_new(group_id, 'D', -1, done, ctx);
     w->offs = calloc((size_t)n + 1, sizeof(gs_offset));
-    BROOK_ASSERT(koff && voff && vlen && w->offs);
+    BROOK_ASSERT(w->offs);
     w->n = n;
     for (int i = 0; i < n; i++) {
-        koff[i] = keys.len;
-        wr_i8(&keys, 'O');
-        put_str(&keys, group_id);
-        put_str(&keys, offs[i].topic);
-        wr_i32(&keys, offs[i].partition);
-        vlen[i] = -1; /* tombstone */
+        r.koff[i] = r.keys.len;
+        put_offset_key(&r.keys, group_id, -1, &offs[i]);
+        r.vlen[i] = -1; /* tombstone */
         w->offs[i].topic = strdup(offs[i].topic);
         w->offs[i].partition = offs[i].partition;
         BROOK_ASSERT(w->offs[i].topic);
     }
-    int64_t end = keys.oom ? -1
-                           : append_records(s, group_id, &keys, &values, koff, voff, vlen, n,
-                                            now_ms);
-    wr_free(&keys);
-    wr_free(&values);
-    free(koff);
-    free(voff);
-    free(vlen);
-    if (end < 0) {
-        wait_finish(s, w, false);
-        return;
-    }
-    w->p = partition_for(s, group_id);
-    w->need = end;
-    wait_add(s, w);
-    group_service_progress(s, now_ms);
+    recs_append_wait(s, &r, w, now_ms);
 }
 
 void group_service_txn_end(group_service *s, const char *group_id, int64_t pid, bool commit,
                            int64_t now_ms, gs_done_fn done, void *ctx)
 {
-    wr keys, values;
-    wr_init(&keys, 64);
-    wr_init(&values, 8);
-    wr_i8(&keys, 'E');
-    put_str(&keys, group_id);
-    wr_i64(&keys, pid);
-    wr_bool(&values, commit);
-    size_t koff = 0, voff = 0;
-    int32_t vlen = (int32_t)values.len;
+    rec_set r;
+    recs_init(&r, 1);
+    wr_i8(&r.keys, 'E');
+    put_str(&r.keys, group_id);
+    wr_i64(&r.keys, pid);
+    wr_bool(&r.values, commit);
+    r.vlen[0] = (int32_t)r.values.len;
     gs_wait *w = wait_new(group_id, 'E', pid, done, ctx);
     w->commit = commit;
-    int64_t end = append_records(s, group_id, &keys, &values, &koff, &voff, &vlen, 1, now_ms);
-    wr_free(&keys);
-    wr_free(&values);
-    if (end < 0) {
-        wait_finish(s, w, false);
-        return;
-    }
-    w->p = partition_for(s, group_id);
-    w->need = end;
-    wait_add(s, w);
-    group_service_progress(s, now_ms);
+    recs_append_wait(s, &r, w, now_ms);
 }
 
 int16_t group_service_delete(group_service *s, const char *group_id, int64_t now_ms)

@@ -454,6 +454,27 @@ class Conn:
                     errs.append(rd.take(">ih")[1])
         return errs
 
+    def create_topics_assigned(self, topics, timeout_ms=10000):
+        """CreateTopics v4 with replica assignments: [(name, num_partitions, [(index,
+        [brokers])])], replication factor -1 -> {name: error code}."""
+        body = struct.pack(">i", len(topics))
+        for name, nparts, assigns in topics:
+            body += s16(name) + struct.pack(">ih", nparts, -1) + struct.pack(">i", len(assigns))
+            for idx, brokers in assigns:
+                body += struct.pack(">ii", idx, len(brokers)) + b"".join(
+                    struct.pack(">i", b) for b in brokers)
+            body += struct.pack(">i", 0)  # configs
+        body += struct.pack(">i?", timeout_ms, False)
+        r, _ = self.request(19, 4, body, "CreateTopics v4")
+        rd = Reader(r)
+        rd.take(">i")  # throttle
+        out = {}
+        for _ in range(rd.take(">i")):
+            name = rd.string()
+            out[name] = rd.take(">h")
+            rd.string()  # error message
+        return out
+
     def create_topic(self, topic, partitions, replication=1, timeout_ms=15000):
         """CreateTopics v0 of one topic -> error."""
         body = (struct.pack(">i", 1) + s16(topic) + struct.pack(">ih", partitions, replication)

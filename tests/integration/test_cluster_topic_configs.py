@@ -104,24 +104,9 @@ def views(c, topic):
 def raw_create_assigned(address, topics):
     """CreateTopics v4 by hand: [(name, [[brokers] per partition])], -1 partitions and -1
     replication factor -> {name: error code}."""
-    body = struct.pack(">i", len(topics))
-    for name, assigns in topics:
-        body += s16(name) + struct.pack(">ih", -1, -1) + struct.pack(">i", len(assigns))
-        for idx, brokers in enumerate(assigns):
-            body += struct.pack(">ii", idx, len(brokers)) + b"".join(
-                struct.pack(">i", b) for b in brokers)
-        body += struct.pack(">i", 0)  # configs
-    body += struct.pack(">i?", 10000, False)
     with Conn(address, b"cluster-topic-configs", 20.0) as c:
-        r, _ = c.request(19, 4, body, "CreateTopics v4")
-    rd = Reader(r)
-    rd.take(">i")  # throttle
-    out = {}
-    for _ in range(rd.take(">i")):
-        name = rd.string()
-        out[name] = rd.take(">h")
-        rd.string()  # error message
-    return out
+        return c.create_topics_assigned([(name, -1, list(enumerate(assigns)))
+                                         for name, assigns in topics])
 
 
 def raw_fetch(address, topic, partition):

@@ -73,7 +73,7 @@ def check_assignments(ck, admin, nid):
 
     # Raw CreateTopics v4: partitions 0 and 2 (a hole), and one with a count alongside.
     with Conn(BOOTSTRAP[0]) as c:
-        errs = raw_create_assigned(c, [("ra-hole", -1, [(0, [nid]), (2, [nid])]),
+        errs = c.create_topics_assigned([("ra-hole", -1, [(0, [nid]), (2, [nid])]),
                                        ("ra-both", 2, [(0, [nid]), (1, [nid])])])
     ck.eq(errs["ra-hole"], KafkaError.INVALID_REPLICA_ASSIGNMENT, "partition numbers with a hole")
     ck.eq(errs["ra-both"], KafkaError.INVALID_REQUEST, "a partition count and an assignment")
@@ -89,28 +89,6 @@ def check_assignments(ck, admin, nid):
         code = e.args[0].code()
     ck.eq(code, KafkaError.INVALID_REPLICA_ASSIGNMENT, "CreatePartitions naming no broker")
     ck.eq(len(topic_meta(admin, "ra-ok").partitions), 4, "no partition added")
-
-
-def raw_create_assigned(c, topics):
-    """CreateTopics v4 by hand: [(name, num_partitions, [(index, [brokers])])], replication
-    factor -1 -> {name: error code}."""
-    body = struct.pack(">i", len(topics))
-    for name, nparts, assigns in topics:
-        body += s16(name) + struct.pack(">ih", nparts, -1) + struct.pack(">i", len(assigns))
-        for idx, brokers in assigns:
-            body += struct.pack(">ii", idx, len(brokers)) + b"".join(
-                struct.pack(">i", b) for b in brokers)
-        body += struct.pack(">i", 0)  # configs
-    body += struct.pack(">i?", 10000, False)
-    r, _ = c.request(19, 4, body, "CreateTopics")
-    rd = Reader(r)
-    rd.take(">i")  # throttle
-    out = {}
-    for _ in range(rd.take(">i")):
-        name = rd.string()
-        out[name] = rd.take(">h")
-        rd.string()  # error message
-    return out
 
 
 def produce_values(bs, topic, n, codec, keys=True, partition=0):
