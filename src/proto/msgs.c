@@ -1228,7 +1228,7 @@ int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q)
     q->transactional_id = rd_str(r);
     q->producer_id = rd_i64(r);
     q->producer_epoch = rd_i16(r);
-    if (!RD_ARRAY_ALLOC(r, a, 6, q->ntopics, q->topics))
+    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 3 : 6, q->ntopics, q->topics))
         return -1;
     for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
         addparts_topic *t = &q->topics[i];

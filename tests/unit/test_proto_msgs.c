@@ -713,7 +713,7 @@ static void test_initproducerid_requests(void)
 
 static void test_addpartitions_endtxn_requests(void)
 {
-    for (int16_t v = 0; v <= 1; v++) {
+    for (int16_t v = 0; v <= 3; v++) { /* v2: PRODUCER_FENCED known; v3 flexible */
         wr w;
         req_start(&w, API_ADD_PARTITIONS_TO_TXN, v);
         wr_cstr(&w, "tx");
@@ -724,8 +724,11 @@ static void test_addpartitions_endtxn_requests(void)
         wr_array(&w, 2);
         wr_i32(&w, 0);
         wr_i32(&w, 7);
+        wr_tags(&w);
         wr_cstr(&w, "u");
         wr_array(&w, 0);
+        wr_tags(&w);
+        wr_tags(&w);
         dec d;
         if (dec_begin(&d, &w, API_ADD_PARTITIONS_TO_TXN, v)) {
             addparts_req q;
@@ -748,19 +751,59 @@ static void test_addpartitions_endtxn_requests(void)
         wr_cstr(&w, "tx");
         wr_i64(&w, 1000);
         wr_i16(&w, 2);
-        wr_bool(&w, v == 1);
+        wr_bool(&w, v % 2 == 1);
+        wr_tags(&w);
         if (dec_begin(&d, &w, API_END_TXN, v)) {
             endtxn_req q;
             CHECK_EQ_INT(endtxn_req_decode(&d.r, v, &d.a, &q), 0);
             CHECK_SLICE(q.transactional_id, "tx");
             CHECK_EQ_INT(q.producer_id, 1000);
             CHECK_EQ_INT(q.producer_epoch, 2);
-            CHECK_EQ_INT(q.committed, v == 1);
+            CHECK_EQ_INT(q.committed, v % 2 == 1);
         }
         dec_end(&d);
         check_robust(&w, "EndTxn");
         wr_free(&w);
+
+        req_start(&w, API_ADD_OFFSETS_TO_TXN, v);
+        wr_cstr(&w, "tx");
+        wr_i64(&w, 1000);
+        wr_i16(&w, 2);
+        wr_cstr(&w, "grp");
+        wr_tags(&w);
+        if (dec_begin(&d, &w, API_ADD_OFFSETS_TO_TXN, v)) {
+            addoffsets_req q;
+            CHECK_EQ_INT(addoffsets_req_decode(&d.r, v, &d.a, &q), 0);
+            CHECK_SLICE(q.transactional_id, "tx");
+            CHECK_SLICE(q.group_id, "grp");
+            CHECK_EQ_INT(q.producer_epoch, 2);
+        }
+        dec_end(&d);
+        check_robust(&w, "AddOffsetsToTxn");
+        wr_free(&w);
     }
+
+    /* The answers at v3: flexible (compact name and arrays, tag buffers). */
+    int32_t parts[1] = {4};
+    int16_t errs[1] = {KERR_PRODUCER_FENCED};
+    addparts_topic t = {{(const uint8_t *)"t", 1}, 1, parts, errs};
+    addparts_req ap = {KSLICE_NULL, 1, 0, 1, &t};
+    bb want = {.n = 0};
+    b32(&want, 0);
+    b8(&want, 2);
+    bcstr(&want, "t");
+    b8(&want, 2);
+    b32(&want, 4);
+    b16(&want, KERR_PRODUCER_FENCED);
+    b8(&want, 0);
+    b8(&want, 0);
+    b8(&want, 0);
+    wr w;
+    wr_init(&w, 16);
+    w.flex = true;
+    addparts_resp_encode(&w, 3, &ap);
+    check_body(&w, &want, "AddPartitionsToTxn v3");
+    wr_free(&w);
 }
 
 /* Versions that differ from the one below only in being flexible (compact strings and
