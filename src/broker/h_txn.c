@@ -81,29 +81,24 @@ txn_pending *txn_pending_new(req_ctx *c)
     return tp;
 }
 
-void handle_find_coordinator(req_ctx *c)
+/* The coordinator of one key: this node on its own; in a cluster the leader of the key's
+ * internal partition (docs/cluster.md). */
+static findcoord_resp find_coordinator(req_ctx *c, int8_t key_type, kslice key)
 {
-    findcoord_req q;
-    if (findcoord_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
-        broker_reply_malformed(c, "FindCoordinator");
-        return;
-    }
-    findcoord_resp m = {.node_id = -1, .host = "", .port = -1};
-    if (q.key_type != 0 && q.key_type != 1) {
+    findcoord_resp m = {.node_id = -1, .host = "", .port = -1, .key = key};
+    if (key_type != 0 && key_type != 1) {
         m.error_code = KERR_INVALID_REQUEST;
         m.error_message = "unsupported coordinator key type";
-    } else if (q.key.len <= 0) {
+    } else if (key.len <= 0) {
         m.error_code = KERR_INVALID_REQUEST;
         m.error_message = "empty coordinator key";
     } else if (!broker_clustered(c->b)) {
-        /* One node: it coordinates every group and every transactional id. */
         m.node_id = c->b->cfg.node_id;
         m.host = c->b->cfg.adv_host;
         m.port = c->b->cfg.adv_port;
     } else {
-        /* The leader of the key's internal partition (docs/cluster.md). */
         int32_t node;
-        m.error_code = cluster_coordinator(c->b, q.key_type == 1, q.key, &node);
+        m.error_code = cluster_coordinator(c->b, key_type == 1, key, &node);
         const cv_broker *br = m.error_code == KERR_NONE ? cv_broker_find(c->b->view, node) : NULL;
         if (br) {
             m.node_id = br->id;
@@ -113,8 +108,27 @@ void handle_find_coordinator(req_ctx *c)
             m.error_code = KERR_COORDINATOR_NOT_AVAILABLE;
         }
     }
+    return m;
+}
+
+void handle_find_coordinator(req_ctx *c)
+{
+    findcoord_req q;
+    if (findcoord_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "FindCoordinator");
+        return;
+    }
+    findcoord_resp *m = arena_alloc(&c->nr->arena, sizeof(*m) * (size_t)(q.nkeys + 1));
+    if (!m) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    for (int32_t i = 0; i < q.nkeys; i++)
+        m[i] = find_coordinator(c, q.key_type, q.keys[i]);
+    if (q.nkeys == 0) /* v4 with no keys: an empty answer */
+        m[0] = (findcoord_resp){.node_id = -1, .port = -1};
     resp_begin(&c->nr->resp, &c->h);
-    findcoord_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    findcoord_resp_encode(&c->nr->resp, c->h.api_version, m, q.nkeys);
     finish(c);
 }
 

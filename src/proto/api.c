@@ -17,7 +17,7 @@ static const api_info g_apis[] = {
     {API_METADATA, "Metadata", 0, 12, 9},
     {API_OFFSET_COMMIT, "OffsetCommit", 2, 7, 8},
     {API_OFFSET_FETCH, "OffsetFetch", 1, 7, 6},
-    {API_FIND_COORDINATOR, "FindCoordinator", 0, 2, 3},
+    {API_FIND_COORDINATOR, "FindCoordinator", 0, 4, 3},
     {API_JOIN_GROUP, "JoinGroup", 0, 5, 6},
     {API_HEARTBEAT, "Heartbeat", 0, 4, 4},
     {API_LEAVE_GROUP, "LeaveGroup", 0, 1, 4},

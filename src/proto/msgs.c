@@ -1177,23 +1177,51 @@ void describelogdirs_resp_encode(wr *w, int16_t v, const describelogdirs_resp *m
 
 int findcoord_req_decode(rd *r, int16_t v, arena *a, findcoord_req *q)
 {
-    BROOK_UNUSED(a);
-    q->key = rd_str(r);
-    q->key_type = v >= 1 ? rd_i8(r) : 0;
+    if (v >= 4) {
+        q->key_type = rd_i8(r);
+        q->nkeys = rd_array(r, 1);
+        q->keys = ARENA_ARRAY(a, kslice, q->nkeys);
+        if (q->nkeys < 0 || (q->nkeys > 0 && !q->keys))
+            return -1;
+        for (int32_t i = 0; i < q->nkeys && !r->err; i++)
+            q->keys[i] = rd_str(r);
+    } else {
+        q->nkeys = 1;
+        q->keys = arena_alloc(a, sizeof(kslice));
+        if (!q->keys)
+            return -1;
+        q->keys[0] = rd_str(r);
+        q->key_type = v >= 1 ? rd_i8(r) : 0;
+    }
     rd_tags(r);
     return decode_done(r);
 }
 
-void findcoord_resp_encode(wr *w, int16_t v, const findcoord_resp *m)
+void findcoord_resp_encode(wr *w, int16_t v, const findcoord_resp *m, int32_t n)
 {
     if (v >= 1)
         wr_i32(w, 0);
-    wr_i16(w, m->error_code);
-    if (v >= 1)
-        wr_cstr(w, m->error_message);
-    wr_i32(w, m->node_id);
-    wr_cstr(w, m->host ? m->host : "");
-    wr_i32(w, m->port);
+    if (v < 4) {
+        BROOK_ASSERT(n >= 1);
+        wr_i16(w, m->error_code);
+        if (v >= 1)
+            wr_cstr(w, m->error_message);
+        wr_i32(w, m->node_id);
+        wr_cstr(w, m->host ? m->host : "");
+        wr_i32(w, m->port);
+        wr_tags(w);
+        return;
+    }
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_str(w, m[i].key);
+        wr_i32(w, m[i].node_id);
+        wr_cstr(w, m[i].host ? m[i].host : "");
+        wr_i32(w, m[i].port);
+        wr_i16(w, m[i].error_code);
+        wr_cstr(w, m[i].error_message);
+        wr_tags(w);
+    }
     wr_tags(w);
 }
 

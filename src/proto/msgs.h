@@ -473,18 +473,22 @@ void describelogdirs_resp_encode(wr *w, int16_t v, const describelogdirs_resp *m
 
 /* ---- FindCoordinator ---- */
 typedef struct findcoord_req {
-    kslice key;
     int8_t key_type; /* 0 group, 1 transaction */
+    int32_t nkeys;   /* v4+ asks for several keys (KIP-699); below, exactly one */
+    kslice *keys;
 } findcoord_req;
+/* One key's coordinator. */
 typedef struct findcoord_resp {
     int16_t error_code;
     const char *error_message;
     int32_t node_id;
     const char *host;
     int32_t port;
+    kslice key; /* v4+ */
 } findcoord_resp;
 int findcoord_req_decode(rd *r, int16_t v, arena *a, findcoord_req *q);
-void findcoord_resp_encode(wr *w, int16_t v, const findcoord_resp *m);
+/* n answers, one per key of the request (below v4: m[0] only). */
+void findcoord_resp_encode(wr *w, int16_t v, const findcoord_resp *m, int32_t n);
 
 /* ---- InitProducerId ---- */
 typedef struct initpid_req {

@@ -170,8 +170,8 @@ static int decode_and_answer(int16_t key, int16_t v, rd *r, arena *a)
         findcoord_req q;
         rc = findcoord_req_decode(r, v, a, &q);
         if (rc == 0) {
-            findcoord_resp m = {0, NULL, 1, "localhost", 9092};
-            findcoord_resp_encode(&w, v, &m);
+            findcoord_resp m = {0, NULL, 1, "localhost", 9092, KSLICE_NULL};
+            findcoord_resp_encode(&w, v, &m, 1);
         }
         break;
     }

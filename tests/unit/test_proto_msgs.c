@@ -648,17 +648,28 @@ static void test_createpartitions_requests(void)
 
 static void test_findcoordinator_requests(void)
 {
-    for (int16_t v = 0; v <= 2; v++) {
+    for (int16_t v = 0; v <= 4; v++) { /* v3 flexible, v4 several keys */
         wr w;
         req_start(&w, API_FIND_COORDINATOR, v);
-        wr_cstr(&w, v == 0 ? "group-1" : "txn-1");
-        if (v >= 1)
+        if (v >= 4) {
             wr_i8(&w, 1);
+            wr_array(&w, 2);
+            wr_cstr(&w, "txn-1");
+            wr_cstr(&w, "txn-2");
+        } else {
+            wr_cstr(&w, v == 0 ? "group-1" : "txn-1");
+            if (v >= 1)
+                wr_i8(&w, 1);
+        }
+        wr_tags(&w);
         dec d;
         if (dec_begin(&d, &w, API_FIND_COORDINATOR, v)) {
             findcoord_req q;
             CHECK_EQ_INT(findcoord_req_decode(&d.r, v, &d.a, &q), 0);
-            CHECK_SLICE(q.key, v == 0 ? "group-1" : "txn-1");
+            if (CHECK_EQ_INT(q.nkeys, v >= 4 ? 2 : 1))
+                CHECK_SLICE(q.keys[0], v == 0 ? "group-1" : "txn-1");
+            if (v >= 4 && q.nkeys == 2)
+                CHECK_SLICE(q.keys[1], "txn-2");
             CHECK_EQ_INT(q.key_type, v == 0 ? 0 : 1);
         }
         dec_end(&d);
@@ -1467,7 +1478,7 @@ static void test_txn_responses(void)
     wr_free(&w);
 
     /* FindCoordinator v0 and v2. */
-    findcoord_resp fc = {0, NULL, 1, "localhost", 9092};
+    findcoord_resp fc = {0, NULL, 1, "localhost", 9092, KSLICE_NULL};
     for (int16_t v = 0; v <= 2; v += 2) {
         bb want = {.n = 0};
         if (v >= 1)
@@ -1479,8 +1490,36 @@ static void test_txn_responses(void)
         bstr(&want, "localhost");
         b32(&want, 9092);
         wr_init(&w, 16);
-        findcoord_resp_encode(&w, v, &fc);
+        findcoord_resp_encode(&w, v, &fc, 1);
         check_body(&w, &want, v == 0 ? "FindCoordinator v0" : "FindCoordinator v2");
+        wr_free(&w);
+    }
+    /* v4: one entry per key, the key first and the error after the address. */
+    findcoord_resp fc4[2] = {{0, NULL, 1, "localhost", 9092, {(const uint8_t *)"a", 1}},
+                             {15, "down", -1, "", -1, {(const uint8_t *)"b", 1}}};
+    {
+        bb want = {.n = 0};
+        b32(&want, 0);
+        b8(&want, 3);
+        bcstr(&want, "a");
+        b32(&want, 1);
+        bcstr(&want, "localhost");
+        b32(&want, 9092);
+        b16(&want, 0);
+        b8(&want, 0); /* null message */
+        b8(&want, 0);
+        bcstr(&want, "b");
+        b32(&want, -1);
+        bcstr(&want, "");
+        b32(&want, -1);
+        b16(&want, 15);
+        bcstr(&want, "down");
+        b8(&want, 0);
+        b8(&want, 0);
+        wr_init(&w, 16);
+        w.flex = true;
+        findcoord_resp_encode(&w, 4, fc4, 2);
+        check_body(&w, &want, "FindCoordinator v4");
         wr_free(&w);
     }
 
