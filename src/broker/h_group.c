@@ -48,6 +48,7 @@ void group_on_action(void *ctx, const group_action *a)
         }
         joingroup_resp m = {.error_code = a->error,
                             .generation_id = a->error ? -1 : a->generation,
+                            .protocol_type = a->g && !a->error ? a->g->protocol_type : NULL,
                             .protocol_name = a->protocol_name,
                             .leader = a->leader,
                             .member_id = a->member_id,
@@ -55,7 +56,9 @@ void group_on_action(void *ctx, const group_action *a)
                             .members = ms};
         joingroup_resp_encode(&c->nr->resp, v, &m);
     } else if (a->kind == GA_SYNC_REPLY) {
-        syncgroup_resp_encode(&c->nr->resp, v, a->error, a->assignment, a->assignment_len);
+        const group *g = a->error ? NULL : a->g;
+        syncgroup_resp_encode(&c->nr->resp, v, a->error, g ? g->protocol_type : NULL,
+                              g ? g->protocol_name : NULL, a->assignment, a->assignment_len);
     } else {
         group_error_resp_encode(&c->nr->resp, c->h.api_key, v, a->error);
     }
@@ -78,8 +81,8 @@ void handle_join_group(req_ctx *c)
     }
     int16_t cerr = cluster_coordinator_error(c->b, false, q.group_id);
     if (cerr != KERR_NONE) {
-        joingroup_resp m = {.error_code = cerr, .generation_id = -1, .protocol_name = "",
-                            .leader = "", .member_id = ""};
+        joingroup_resp m = {.error_code = cerr, .generation_id = -1, .leader = "",
+                            .member_id = ""};
         resp_begin(&c->nr->resp, &c->h);
         joingroup_resp_encode(&c->nr->resp, c->h.api_version, &m);
         finish(c);
@@ -130,6 +133,12 @@ void handle_join_group(req_ctx *c)
     run_actions(c);
 }
 
+/* A SyncGroup v5 protocol type or name: null (not given) matches anything. */
+static bool same_name(kslice given, const char *group_value)
+{
+    return given.len < 0 || (group_value && kslice_eq_cstr(given, group_value));
+}
+
 void handle_sync_group(req_ctx *c)
 {
     syncgroup_req q;
@@ -140,9 +149,13 @@ void handle_sync_group(req_ctx *c)
         return;
     }
     int16_t cerr = cluster_coordinator_error(c->b, false, q.group_id);
+    const group *g = group_find(&c->b->grp.coord, cstr(c, q.group_id));
+    if (cerr == KERR_NONE && g && (!same_name(q.protocol_type, g->protocol_type) ||
+                                   !same_name(q.protocol_name, g->protocol_name)))
+        cerr = KERR_INCONSISTENT_GROUP_PROTOCOL; /* v5+: not the group's protocol */
     if (cerr != KERR_NONE) {
         resp_begin(&c->nr->resp, &c->h);
-        syncgroup_resp_encode(&c->nr->resp, c->h.api_version, cerr, NULL, 0);
+        syncgroup_resp_encode(&c->nr->resp, c->h.api_version, cerr, NULL, NULL, NULL, 0);
         finish(c);
         return;
     }
@@ -189,20 +202,29 @@ void handle_heartbeat(req_ctx *c)
     reply_error_only(c, err);
 }
 
+/* LeaveGroup: below v3 one member by id; from v3 (KIP-345) a list, each by member id or
+ * by group.instance.id, answered one by one. */
 void handle_leave_group(req_ctx *c)
 {
     leavegroup_req q;
-    if (leavegroup_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0 ||
-        q.group_id.len < 0 || q.member_id.len < 0) {
+    if (leavegroup_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
         broker_reply_malformed(c, "LeaveGroup");
         return;
     }
     broker *b = c->b;
-    int16_t err = cluster_coordinator_error(b, false, q.group_id);
-    if (err == KERR_NONE)
-        err = group_leave(&b->grp.coord, cstr(c, q.group_id), cstr(c, q.member_id),
-                          clock_wall_ms());
-    reply_error_only(c, err);
+    q.error_code = cluster_coordinator_error(b, false, q.group_id);
+    const char *gid = cstr(c, q.group_id);
+    if (q.error_code == KERR_NONE && c->h.api_version >= 3 &&
+        !group_find(&b->grp.coord, gid))
+        q.error_code = KERR_UNKNOWN_MEMBER_ID;
+    for (int32_t i = 0; q.error_code == KERR_NONE && i < q.nmembers; i++) {
+        leave_member *m = &q.members[i];
+        m->error_code = group_leave(&b->grp.coord, gid, cstr(c, m->member_id),
+                                    cstr(c, m->group_instance_id), clock_wall_ms());
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    leavegroup_resp_encode(&c->nr->resp, c->h.api_version, &q);
+    finish(c);
     group_service_flush_actions(&b->grp, clock_wall_ms()); /* others' joins may complete */
 }
 
@@ -311,31 +333,29 @@ static void fill_offset(const group *g, const char *topic, offset_part *p, bool 
     }
 }
 
-void handle_offset_fetch(req_ctx *c)
+/* One group's committed offsets for an OffsetFetch: the partitions asked for, or (null
+ * topics) every committed one. */
+static offsetfetch_resp fetch_group_offsets(req_ctx *c, const offsetfetch_group *q,
+                                            bool require_stable)
 {
-    offsetfetch_req q;
     arena *a = &c->nr->arena;
-    if (offsetfetch_req_decode(&c->body, c->h.api_version, a, &q) != 0 || q.group_id.len < 0) {
-        broker_reply_malformed(c, "OffsetFetch");
-        return;
-    }
-    const group *g = group_find(&c->b->grp.coord, cstr(c, q.group_id));
-    offsetfetch_resp m = {0};
-    m.error_code = cluster_coordinator_error(c->b, false, q.group_id);
+    const group *g = group_find(&c->b->grp.coord, cstr(c, q->group_id));
+    offsetfetch_resp m = {.group_id = q->group_id};
+    m.error_code = cluster_coordinator_error(c->b, false, q->group_id);
     if (m.error_code != KERR_NONE)
         g = NULL;
-    if (q.ntopics >= 0) {
-        m.ntopics = q.ntopics;
-        m.topics = arena_alloc(a, sizeof(offset_topic) * (size_t)(q.ntopics + 1));
-        for (int32_t i = 0; m.topics && i < q.ntopics; i++) {
+    if (q->ntopics >= 0) {
+        m.ntopics = q->ntopics;
+        m.topics = arena_alloc(a, sizeof(offset_topic) * (size_t)(q->ntopics + 1));
+        for (int32_t i = 0; m.topics && i < q->ntopics; i++) {
             offset_topic *t = &m.topics[i];
-            t->name = q.topics[i].name;
-            t->nparts = q.topics[i].nparts;
+            t->name = q->topics[i].name;
+            t->nparts = q->topics[i].nparts;
             t->parts = arena_alloc(a, sizeof(offset_part) * (size_t)(t->nparts + 1));
             char *topic = cstr(c, t->name);
             for (int32_t k = 0; t->parts && topic && k < t->nparts; k++) {
-                t->parts[k].index = q.topics[i].parts[k];
-                fill_offset(g, topic, &t->parts[k], q.require_stable);
+                t->parts[k].index = q->topics[i].parts[k];
+                fill_offset(g, topic, &t->parts[k], require_stable);
                 if (m.error_code != KERR_NONE)
                     t->parts[k].error_code = m.error_code;
             }
@@ -351,14 +371,32 @@ void handle_offset_fetch(req_ctx *c)
             t->parts = arena_alloc(a, sizeof(offset_part));
             if (t->parts) {
                 t->parts[0].index = o->partition;
-                fill_offset(g, o->topic, &t->parts[0], q.require_stable);
+                fill_offset(g, o->topic, &t->parts[0], require_stable);
             } else {
                 t->nparts = 0;
             }
         }
     }
+    return m;
+}
+
+void handle_offset_fetch(req_ctx *c)
+{
+    offsetfetch_req q;
+    arena *a = &c->nr->arena;
+    if (offsetfetch_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "OffsetFetch");
+        return;
+    }
+    offsetfetch_resp *m = arena_alloc(a, sizeof(*m) * (size_t)(q.ngroups + 1));
+    if (!m) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    for (int32_t i = 0; i < q.ngroups; i++)
+        m[i] = fetch_group_offsets(c, &q.groups[i], q.require_stable);
     resp_begin(&c->nr->resp, &c->h);
-    offsetfetch_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    offsetfetch_resp_encode(&c->nr->resp, c->h.api_version, m, q.ngroups);
     finish(c);
 }
 

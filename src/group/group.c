@@ -9,13 +9,6 @@
 #include "base/assert.h"
 #include "proto/errors.h"
 
-#define KERR_ILLEGAL_GENERATION 22
-#define KERR_INCONSISTENT_GROUP_PROTOCOL 23
-#define KERR_INVALID_GROUP_ID 24
-#define KERR_UNKNOWN_MEMBER_ID 25
-#define KERR_INVALID_SESSION_TIMEOUT 26
-#define KERR_REBALANCE_IN_PROGRESS 27
-#define KERR_MEMBER_ID_REQUIRED 79
 
 static const char *g_names[GROUP_STATE_COUNT] = {"Empty", "PreparingRebalance",
                                                  "CompletingRebalance", "Stable", "Dead"};
@@ -681,12 +674,16 @@ static void remove_and_rebalance(group_coord *c, group *g, gmember *m, int64_t n
     maybe_complete_join(c, g, now_ms);
 }
 
-int16_t group_leave(group_coord *c, const char *group_id, const char *member_id, int64_t now_ms)
+int16_t group_leave(group_coord *c, const char *group_id, const char *member_id,
+                    const char *instance_id, int64_t now_ms)
 {
     group *g = group_find(c, group_id);
-    gmember *m = g ? member_find(g, member_id) : NULL;
+    gmember *m = !g ? NULL : instance_id ? member_by_instance(g, instance_id)
+                                         : member_find(g, member_id);
     if (!m)
         return KERR_UNKNOWN_MEMBER_ID;
+    if (instance_id && member_id && *member_id && strcmp(m->id, member_id) != 0)
+        return KERR_FENCED_INSTANCE_ID;
     remove_and_rebalance(c, g, m, now_ms);
     return KERR_NONE;
 }

@@ -169,7 +169,11 @@ void group_sync(group_coord *c, group_req req, int16_t version, const char *grou
 /* Heartbeat and LeaveGroup answer at once: they return the Kafka error code. */
 int16_t group_heartbeat(group_coord *c, const char *group_id, int32_t generation,
                         const char *member_id, const char *instance_id, int64_t now_ms);
-int16_t group_leave(group_coord *c, const char *group_id, const char *member_id, int64_t now_ms);
+/* LeaveGroup: the member called member_id, or (instance_id non-NULL, KIP-345) the static
+ * member of that instance, whose id must then be member_id unless member_id is empty
+ * (FENCED_INSTANCE_ID otherwise). Returns a Kafka error. */
+int16_t group_leave(group_coord *c, const char *group_id, const char *member_id,
+                    const char *instance_id, int64_t now_ms);
 void group_tick(group_coord *c, int64_t now_ms);
 
 /* OffsetCommit / TxnOffsetCommit: may these offsets be stored? (creates a simple group

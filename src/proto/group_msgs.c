@@ -19,7 +19,7 @@ int joingroup_req_decode(rd *r, int16_t v, arena *a, joingroup_req *q)
     q->member_id = rd_str(r);
     q->group_instance_id = v >= 5 ? rd_str(r) : KSLICE_NULL;
     q->protocol_type = rd_str(r);
-    q->nprotocols = rd_array(r, 6);
+    q->nprotocols = rd_array(r, r->flex ? 3 : 6);
     if (q->nprotocols < 0)
         return -1;
     q->protocols = ARENA_ARRAY(a, join_protocol, q->nprotocols);
@@ -30,6 +30,7 @@ int joingroup_req_decode(rd *r, int16_t v, arena *a, joingroup_req *q)
         q->protocols[i].metadata = rd_bytes(r);
         rd_tags(r);
     }
+    q->reason = v >= 8 ? rd_str(r) : KSLICE_NULL;
     rd_tags(r);
     return done(r);
 }
@@ -40,8 +41,15 @@ void joingroup_resp_encode(wr *w, int16_t v, const joingroup_resp *m)
         wr_i32(w, 0);
     wr_i16(w, m->error_code);
     wr_i32(w, m->generation_id);
-    wr_ident(w, m->protocol_name ? m->protocol_name : "");
+    if (v >= 7) {
+        wr_cstr(w, m->protocol_type);
+        wr_cstr(w, m->protocol_name);
+    } else {
+        wr_ident(w, m->protocol_name ? m->protocol_name : "");
+    }
     wr_ident(w, m->leader ? m->leader : "");
+    if (v >= 9)
+        wr_bool(w, false); /* SkipAssignment: the leader always assigns (KIP-814) */
     wr_ident(w, m->member_id ? m->member_id : "");
     wr_array(w, m->nmembers);
     for (int32_t i = 0; i < m->nmembers; i++) {
@@ -60,7 +68,9 @@ int syncgroup_req_decode(rd *r, int16_t v, arena *a, syncgroup_req *q)
     q->generation_id = rd_i32(r);
     q->member_id = rd_str(r);
     q->group_instance_id = v >= 3 ? rd_str(r) : KSLICE_NULL;
-    q->nassignments = rd_array(r, 6);
+    q->protocol_type = v >= 5 ? rd_str(r) : KSLICE_NULL;
+    q->protocol_name = v >= 5 ? rd_str(r) : KSLICE_NULL;
+    q->nassignments = rd_array(r, r->flex ? 3 : 6);
     if (q->nassignments < 0)
         return -1;
     q->assignments = ARENA_ARRAY(a, sync_assignment, q->nassignments);
@@ -75,12 +85,16 @@ int syncgroup_req_decode(rd *r, int16_t v, arena *a, syncgroup_req *q)
     return done(r);
 }
 
-void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const uint8_t *assignment,
-                           int32_t len)
+void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const char *protocol_type,
+                           const char *protocol_name, const uint8_t *assignment, int32_t len)
 {
     if (v >= 1)
         wr_i32(w, 0);
     wr_i16(w, error_code);
+    if (v >= 5) {
+        wr_cstr(w, protocol_type);
+        wr_cstr(w, protocol_name);
+    }
     wr_bytes(w, (kslice){assignment, assignment ? len : 0});
     wr_tags(w);
 }
@@ -107,19 +121,52 @@ void group_error_resp_encode(wr *w, int16_t api_key, int16_t v, int16_t error_co
 
 int leavegroup_req_decode(rd *r, int16_t v, arena *a, leavegroup_req *q)
 {
-    BROOK_UNUSED(v);
-    BROOK_UNUSED(a);
+    q->error_code = 0;
     q->group_id = rd_str(r);
-    q->member_id = rd_str(r);
+    q->nmembers = v >= 3 ? rd_array(r, r->flex ? 3 : 4) : 1; /* member, instance(, tags) */
+    q->members = ARENA_ARRAY(a, leave_member, q->nmembers);
+    if (q->group_id.len < 0 || q->nmembers < 0 || (q->nmembers > 0 && !q->members))
+        return -1;
+    for (int32_t i = 0; i < q->nmembers && !r->err; i++) {
+        leave_member *m = &q->members[i];
+        m->member_id = rd_str(r);
+        m->group_instance_id = v >= 3 ? rd_str(r) : KSLICE_NULL;
+        m->reason = v >= 5 ? rd_str(r) : KSLICE_NULL;
+        if (v >= 3)
+            rd_tags(r);
+        if (m->member_id.len < 0)
+            return -1;
+    }
     rd_tags(r);
     return done(r);
+}
+
+void leavegroup_resp_encode(wr *w, int16_t v, const leavegroup_req *q)
+{
+    if (v >= 1)
+        wr_i32(w, 0);
+    if (v < 3) {
+        wr_i16(w, q->error_code ? q->error_code : q->members[0].error_code);
+        wr_tags(w);
+        return;
+    }
+    wr_i16(w, q->error_code);
+    int32_t n = q->error_code ? 0 : q->nmembers;
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_str(w, q->members[i].member_id);
+        wr_str(w, q->members[i].group_instance_id);
+        wr_i16(w, q->members[i].error_code);
+        wr_tags(w);
+    }
+    wr_tags(w);
 }
 
 /* Topics with partitions carrying (offset, [leader epoch], metadata). */
 static int decode_offset_topics(rd *r, arena *a, bool epoch, int32_t *n_out,
                                 offset_topic **out)
 {
-    int32_t n = rd_array(r, 6);
+    int32_t n = rd_array(r, r->flex ? 3 : 6);
     if (n < 0)
         return -1;
     offset_topic *t = ARENA_ARRAY(a, offset_topic, n);
@@ -181,36 +228,54 @@ void offsetcommit_resp_encode(wr *w, int16_t v, bool txn, const offset_topic *to
     wr_tags(w);
 }
 
+/* A group's topics and partition indexes (null: all, from v2). */
+static int fetch_topics_decode(rd *r, int16_t v, arena *a, offsetfetch_group *g)
+{
+    g->ntopics = rd_array(r, r->flex ? 2 : 6);
+    if (g->ntopics < 0 && v < 2)
+        return -1; /* null "all topics" exists only from v2 */
+    g->topics = ARENA_ARRAY(a, fetch_topic_parts, g->ntopics);
+    if (g->ntopics > 0 && !g->topics)
+        return -1;
+    for (int32_t i = 0; i < g->ntopics && !r->err; i++) {
+        g->topics[i].name = rd_str(r);
+        g->topics[i].nparts = rd_array(r, 4);
+        if (g->topics[i].nparts < 0)
+            return -1;
+        g->topics[i].parts = ARENA_ARRAY(a, int32_t, g->topics[i].nparts);
+        if (g->topics[i].nparts > 0 && !g->topics[i].parts)
+            return -1;
+        for (int32_t k = 0; k < g->topics[i].nparts && !r->err; k++)
+            g->topics[i].parts[k] = rd_i32(r);
+        rd_tags(r);
+    }
+    return r->err ? -1 : 0;
+}
+
 int offsetfetch_req_decode(rd *r, int16_t v, arena *a, offsetfetch_req *q)
 {
-    q->group_id = rd_str(r);
-    q->ntopics = rd_array(r, 6);
-    if (q->ntopics < 0 && v < 2)
-        return -1; /* null "all topics" exists only from v2 */
-    q->topics = ARENA_ARRAY(a, fetch_topic_parts, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
+    q->ngroups = v >= 8 ? rd_array(r, 1 + 1 + 1) : 1; /* id, topics, tags */
+    q->groups = ARENA_ARRAY(a, offsetfetch_group, q->ngroups);
+    if (q->ngroups < 0 || (q->ngroups > 0 && !q->groups))
         return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        q->topics[i].name = rd_str(r);
-        q->topics[i].nparts = rd_array(r, 4);
-        if (q->topics[i].nparts < 0)
+    for (int32_t i = 0; i < q->ngroups && !r->err; i++) {
+        offsetfetch_group *g = &q->groups[i];
+        g->group_id = rd_str(r);
+        g->member_id = v >= 9 ? rd_str(r) : KSLICE_NULL;
+        g->member_epoch = v >= 9 ? rd_i32(r) : -1;
+        if (g->group_id.len < 0 || fetch_topics_decode(r, v, a, g) != 0)
             return -1;
-        q->topics[i].parts = ARENA_ARRAY(a, int32_t, q->topics[i].nparts);
-        if (q->topics[i].nparts > 0 && !q->topics[i].parts)
-            return -1;
-        for (int32_t k = 0; k < q->topics[i].nparts && !r->err; k++)
-            q->topics[i].parts[k] = rd_i32(r);
-        rd_tags(r);
+        if (v >= 8)
+            rd_tags(r);
     }
     q->require_stable = v >= 7 ? rd_bool(r) : false;
     rd_tags(r);
     return done(r);
 }
 
-void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m)
+/* One group's topics and partitions, as every version writes them. */
+static void offsetfetch_topics_encode(wr *w, int16_t v, const offsetfetch_resp *m)
 {
-    if (v >= 3)
-        wr_i32(w, 0);
     wr_array(w, m->ntopics);
     for (int32_t i = 0; i < m->ntopics; i++) {
         const offset_topic *t = &m->topics[i];
@@ -228,8 +293,27 @@ void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m)
         }
         wr_tags(w);
     }
-    if (v >= 2)
-        wr_i16(w, m->error_code);
+}
+
+void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m, int32_t n)
+{
+    if (v >= 3)
+        wr_i32(w, 0);
+    if (v < 8) {
+        BROOK_ASSERT(n == 1);
+        offsetfetch_topics_encode(w, v, m);
+        if (v >= 2)
+            wr_i16(w, m->error_code);
+        wr_tags(w);
+        return;
+    }
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_str(w, m[i].group_id);
+        offsetfetch_topics_encode(w, v, &m[i]);
+        wr_i16(w, m[i].error_code);
+        wr_tags(w);
+    }
     wr_tags(w);
 }
 

@@ -1,8 +1,9 @@
 /*
  * group_msgs.h - codecs of the consumer-group APIs and of the transactional offset APIs:
- * JoinGroup 0-5, SyncGroup 0-3, Heartbeat 0-3, LeaveGroup 0-1, OffsetCommit 2-7,
- * OffsetFetch 1-7 (6+ flexible), DescribeGroups 0-2, ListGroups 0-2, DeleteGroups 0-1,
- * AddOffsetsToTxn 0-1, TxnOffsetCommit 0-3 (3 flexible).
+ * JoinGroup 0-9 (6+ flexible), SyncGroup 0-5 (4+), Heartbeat 0-4 (4+), LeaveGroup 0-5
+ * (4+), OffsetCommit 2-9 (8+), OffsetFetch 1-9 (6+), DescribeGroups 0-5 (5+), ListGroups
+ * 0-5 (3+), DeleteGroups 0-2 (2+), OffsetDelete 0, AddOffsetsToTxn 0-3 (3+),
+ * TxnOffsetCommit 0-3 (3+).
  *
  * Same contract as msgs.h: decoders check every length, arrays live in the request's
  * arena, strings and bytes borrow the request buffer; encoders write a response body.
@@ -26,6 +27,7 @@ typedef struct joingroup_req {
     kslice member_id, group_instance_id, protocol_type;
     int32_t nprotocols;
     join_protocol *protocols;
+    kslice reason; /* v8+ (KIP-800), else null */
 } joingroup_req;
 int joingroup_req_decode(rd *r, int16_t v, arena *a, joingroup_req *q);
 
@@ -37,7 +39,9 @@ typedef struct join_member {
 typedef struct joingroup_resp {
     int16_t error_code;
     int32_t generation_id;
-    const char *protocol_name, *leader, *member_id;
+    const char *protocol_type;  /* v7+ (NULL: null) */
+    const char *protocol_name;  /* NULL: null from v7, "" below */
+    const char *leader, *member_id;
     int32_t nmembers;
     const join_member *members;
 } joingroup_resp;
@@ -50,12 +54,14 @@ typedef struct syncgroup_req {
     kslice group_id;
     int32_t generation_id;
     kslice member_id, group_instance_id;
+    kslice protocol_type, protocol_name; /* v5+, else null: checked against the group's */
     int32_t nassignments;
     sync_assignment *assignments;
 } syncgroup_req;
 int syncgroup_req_decode(rd *r, int16_t v, arena *a, syncgroup_req *q);
-void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const uint8_t *assignment,
-                           int32_t len);
+/* protocol_type and protocol_name (v5+; NULL: null) are the group's. */
+void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const char *protocol_type,
+                           const char *protocol_name, const uint8_t *assignment, int32_t len);
 
 typedef struct heartbeat_req {
     kslice group_id;
@@ -66,10 +72,20 @@ int heartbeat_req_decode(rd *r, int16_t v, arena *a, heartbeat_req *q);
 /* Heartbeat, LeaveGroup, AddOffsetsToTxn: throttle (v1+ or always) + error. */
 void group_error_resp_encode(wr *w, int16_t api_key, int16_t v, int16_t error_code);
 
+/* A member leaving: below v3 the request's one member id; from v3 a list (KIP-345). */
+typedef struct leave_member {
+    kslice member_id, group_instance_id, reason; /* instance v3+, reason v5+ */
+    int16_t error_code;                          /* response */
+} leave_member;
 typedef struct leavegroup_req {
-    kslice group_id, member_id;
+    kslice group_id;
+    int32_t nmembers;
+    leave_member *members;
+    int16_t error_code; /* response: the group's (then no members are listed) */
 } leavegroup_req;
 int leavegroup_req_decode(rd *r, int16_t v, arena *a, leavegroup_req *q);
+/* Below v3: throttle (v1+) and the error (the group's, else the member's). */
+void leavegroup_resp_encode(wr *w, int16_t v, const leavegroup_req *q);
 
 typedef struct offset_part {
     int32_t index;
@@ -101,19 +117,28 @@ typedef struct fetch_topic_parts {
     int32_t nparts;
     int32_t *parts;
 } fetch_topic_parts;
-typedef struct offsetfetch_req {
+/* One group's part of an OffsetFetch (v8+ asks for several; below, exactly one). */
+typedef struct offsetfetch_group {
     kslice group_id;
-    int32_t ntopics; /* -1: all */
+    kslice member_id;     /* v9+ (KIP-848 member), else null */
+    int32_t member_epoch; /* v9+, else -1 */
+    int32_t ntopics;      /* -1: all */
     fetch_topic_parts *topics;
+} offsetfetch_group;
+typedef struct offsetfetch_req {
+    int32_t ngroups;
+    offsetfetch_group *groups;
     bool require_stable;
 } offsetfetch_req;
 int offsetfetch_req_decode(rd *r, int16_t v, arena *a, offsetfetch_req *q);
 typedef struct offsetfetch_resp {
+    kslice group_id; /* v8+ */
     int32_t ntopics;
     offset_topic *topics; /* offset -1 and metadata "" for none */
     int16_t error_code;
 } offsetfetch_resp;
-void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m);
+/* One answer per group of the request (below v8: m[0] only). */
+void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m, int32_t n);
 
 typedef struct names_req {
     int32_t n;

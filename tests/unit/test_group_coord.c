@@ -117,7 +117,7 @@ static void test_join_sync_two_members(void)
     CHECK_EQ_INT(g->nmembers, 1);
     group_coord_clear_actions(&c);
     /* Leaving empties the group. */
-    CHECK_EQ_INT(group_leave(&c, "g", "m3", 9002), 0);
+    CHECK_EQ_INT(group_leave(&c, "g", "m3", NULL, 9002), 0);
     group_tick(&c, 9003);
     CHECK_EQ_INT(g->state, GROUP_EMPTY);
     group_coord_free(&c);
@@ -216,7 +216,7 @@ static void test_offset_delete(void)
     g->protocol_type = strdup("connect");
     CHECK_EQ_INT(group_offset_delete_check(&c, "g"), KERR_NON_EMPTY_GROUP);
     /* Once empty it subscribes to nothing. */
-    CHECK_EQ_INT(group_leave(&c, "g", "m1", 2), 0);
+    CHECK_EQ_INT(group_leave(&c, "g", "m1", NULL, 2), 0);
     CHECK_EQ_INT(group_offset_delete_check(&c, "g"), KERR_NONE);
     CHECK(!group_subscribed_to(g, "orders"));
     group_coord_free(&c);
