@@ -34,6 +34,33 @@ static int kv_to_cstrs(arena *a, int n, const kv_pair *kv, char ***keys, char **
     return 0;
 }
 
+/* Kafka's type of a topic key: INT for int32 ranges, LONG beyond. */
+static int8_t topic_key_type(const topic_key_info *k)
+{
+    switch (k->kind) {
+    case TK_INT: return k->hi <= INT32_MAX ? CONFIG_TYPE_INT : CONFIG_TYPE_LONG;
+    case TK_BOOL: return CONFIG_TYPE_BOOLEAN;
+    case TK_RATIO: return CONFIG_TYPE_DOUBLE;
+    case TK_LIST: return CONFIG_TYPE_LIST;
+    case TK_CHOICE:
+    case TK_VERSION: return CONFIG_TYPE_STRING;
+    }
+    return CONFIG_TYPE_UNKNOWN;
+}
+
+/* Kafka's type of a broker key. */
+static int8_t broker_key_type(const config_def *d)
+{
+    switch (d->type) {
+    case CFG_INT32: return CONFIG_TYPE_INT;
+    case CFG_INT64: return CONFIG_TYPE_LONG;
+    case CFG_BOOL: return CONFIG_TYPE_BOOLEAN;
+    case CFG_STRING:
+    case CFG_ENUM: return CONFIG_TYPE_STRING;
+    }
+    return CONFIG_TYPE_UNKNOWN;
+}
+
 /* A topic's configs as DescribeConfigs lists them (every key Brook knows, its override or
  * default and where it comes from), for the overrides keys/values (n of them), wanted(k)
  * deciding which keys (NULL: all). Arena-allocated; *n_out of them. */
@@ -54,6 +81,8 @@ static describe_entry *topic_config_entries(req_ctx *c, int n, char *const *keys
             continue;
         describe_entry *e = &entries[(*n_out)++];
         e->name = known[i].name;
+        e->config_type = topic_key_type(&known[i]);
+        e->documentation = known[i].stored_only;
         e->source = CONFIG_SOURCE_DEFAULT;
         e->is_default = true;
         for (int k = 0; k < n; k++)
@@ -345,6 +374,8 @@ static void describe_broker(req_ctx *c, describeconfigs_res *res)
         e->value = arena_strndup(a, buf, strlen(buf));
         e->read_only = true;
         e->source = CONFIG_SOURCE_STATIC_BROKER;
+        e->config_type = broker_key_type(&defs[i]);
+        e->documentation = defs[i].doc;
     }
 }
 

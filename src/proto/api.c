@@ -35,7 +35,7 @@ static const api_info g_apis[] = {
     {API_END_TXN, "EndTxn", 0, 3, 3},
     {API_WRITE_TXN_MARKERS, "WriteTxnMarkers", 0, 1, 1},
     {API_TXN_OFFSET_COMMIT, "TxnOffsetCommit", 0, 3, 3},
-    {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 1, 4},
+    {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 4, 4},
     {API_ALTER_CONFIGS, "AlterConfigs", 0, 2, 2},
     {API_DESCRIBE_LOG_DIRS, "DescribeLogDirs", 0, 4, 2},
     {API_CREATE_PARTITIONS, "CreatePartitions", 0, 3, 2},

@@ -959,13 +959,13 @@ void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q)
 
 int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *q)
 {
-    if (!RD_ARRAY_ALLOC(r, a, 7, q->nresources, q->resources))
+    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 4 : 7, q->nresources, q->resources))
         return -1;
     for (int32_t i = 0; i < q->nresources && !r->err; i++) {
         describeconfigs_res *res = &q->resources[i];
         res->type = rd_i8(r);
         res->name = rd_str(r);
-        res->nnames = rd_array(r, 2);
+        res->nnames = rd_array(r, r->flex ? 1 : 2);
         res->names = ARENA_ARRAY(a, kslice, res->nnames);
         if (res->nnames > 0 && !res->names)
             return -1;
@@ -974,6 +974,7 @@ int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *
         rd_tags(r);
     }
     q->include_synonyms = v >= 1 ? rd_bool(r) : false;
+    q->include_documentation = v >= 3 ? rd_bool(r) : false;
     rd_tags(r);
     return decode_done(r);
 }
@@ -1001,6 +1002,10 @@ void describeconfigs_resp_encode(wr *w, int16_t v, const describeconfigs_req *q)
             wr_bool(w, e->is_sensitive);
             if (v >= 1)
                 wr_array(w, 0); /* synonyms: none reported */
+            if (v >= 3) {
+                wr_i8(w, e->config_type);
+                wr_cstr(w, q->include_documentation ? e->documentation : NULL);
+            }
             wr_tags(w);
         }
         wr_tags(w);

@@ -367,10 +367,22 @@ enum config_source {
     CONFIG_SOURCE_STATIC_BROKER = 4,
     CONFIG_SOURCE_DEFAULT = 5
 };
+/* Kafka's ConfigType (DescribeConfigs v3+). */
+enum config_value_type {
+    CONFIG_TYPE_UNKNOWN = 0,
+    CONFIG_TYPE_BOOLEAN = 1,
+    CONFIG_TYPE_STRING = 2,
+    CONFIG_TYPE_INT = 3,
+    CONFIG_TYPE_LONG = 5,
+    CONFIG_TYPE_DOUBLE = 6,
+    CONFIG_TYPE_LIST = 7,
+};
 typedef struct describe_entry { /* also CreateTopics v5+ */
     const char *name, *value;
     bool read_only, is_default, is_sensitive;
     int8_t source;
+    int8_t config_type;        /* v3+ */
+    const char *documentation; /* v3+, sent when asked for; NULL: null */
 } describe_entry;
 typedef struct describeconfigs_res {
     int8_t type;
@@ -387,6 +399,7 @@ typedef struct describeconfigs_req {
     int32_t nresources;
     describeconfigs_res *resources;
     bool include_synonyms;
+    bool include_documentation; /* v3+ */
 } describeconfigs_req;
 int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *q);
 void describeconfigs_resp_encode(wr *w, int16_t v, const describeconfigs_req *q);

@@ -570,6 +570,29 @@ static void test_configs_requests(void)
     check_robust(&w, "DescribeConfigs v1");
     wr_free(&w);
 
+    for (int16_t v = 3; v <= 4; v++) { /* v3 IncludeDocumentation; v4 flexible */
+        req_start(&w, API_DESCRIBE_CONFIGS, v);
+        wr_array(&w, 1);
+        wr_i8(&w, CONFIG_RESOURCE_TOPIC);
+        wr_cstr(&w, "t");
+        wr_array(&w, 1);
+        wr_cstr(&w, "retention.ms");
+        wr_tags(&w);
+        wr_bool(&w, false);
+        wr_bool(&w, true);
+        wr_tags(&w);
+        if (dec_begin(&d, &w, API_DESCRIBE_CONFIGS, v)) {
+            CHECK_EQ_INT(describeconfigs_req_decode(&d.r, v, &d.a, &q), 0);
+            if (CHECK_EQ_INT(q.nresources, 1) && CHECK_EQ_INT(q.resources[0].nnames, 1))
+                CHECK_SLICE(q.resources[0].names[0], "retention.ms");
+            CHECK(!q.include_synonyms);
+            CHECK(q.include_documentation);
+        }
+        dec_end(&d);
+        check_robust(&w, "DescribeConfigs v3/v4");
+        wr_free(&w);
+    }
+
     req_start(&w, API_ALTER_CONFIGS, 0);
     wr_array(&w, 1);
     wr_i8(&w, CONFIG_RESOURCE_TOPIC);
@@ -1414,31 +1437,47 @@ static void test_fetch_responses(void)
 
 static void test_describeconfigs_responses(void)
 {
-    describe_entry e = {"retention.ms", "1000", false, true, false, CONFIG_SOURCE_TOPIC};
+    describe_entry e = {"retention.ms", "1000", false, true, false, CONFIG_SOURCE_TOPIC,
+                        CONFIG_TYPE_LONG, "how long"};
     describeconfigs_res res = {0};
     res.type = CONFIG_RESOURCE_TOPIC;
     res.name = (kslice){(const uint8_t *)"t", 1};
     res.nentries = 1;
     res.entries = &e;
-    describeconfigs_req q = {1, &res, false};
-    for (int16_t v = 0; v <= 1; v++) {
+    describeconfigs_req q = {1, &res, false, false};
+    for (int16_t v = 0; v <= 4; v++) { /* v3: type, documentation; v4 flexible */
+        bool flex = v >= 4;
+        q.include_documentation = v == 4;
         bb want = {.n = 0};
         b32(&want, 0);
-        b32(&want, 1);
+        flex ? b8(&want, 2) : b32(&want, 1);
         b16(&want, 0);
-        bstr(&want, NULL);
+        flex ? b8(&want, 0) : bstr(&want, NULL);
         b8(&want, CONFIG_RESOURCE_TOPIC);
-        bstr(&want, "t");
-        b32(&want, 1);
-        bstr(&want, "retention.ms");
-        bstr(&want, "1000");
+        flex ? bcstr(&want, "t") : bstr(&want, "t");
+        flex ? b8(&want, 2) : b32(&want, 1);
+        flex ? bcstr(&want, "retention.ms") : bstr(&want, "retention.ms");
+        flex ? bcstr(&want, "1000") : bstr(&want, "1000");
         b8(&want, 0);                                /* read only */
         b8(&want, v == 0 ? 1 : CONFIG_SOURCE_TOPIC); /* is_default (v0) / source (v1) */
         b8(&want, 0);                                /* sensitive */
         if (v >= 1)
-            b32(&want, 0); /* synonyms */
+            flex ? b8(&want, 1) : b32(&want, 0); /* synonyms */
+        if (v >= 3) {
+            b8(&want, CONFIG_TYPE_LONG);
+            if (v == 4)
+                bcstr(&want, "how long"); /* asked for */
+            else
+                bstr(&want, NULL); /* not asked for */
+        }
+        if (flex) {
+            b8(&want, 0);
+            b8(&want, 0);
+            b8(&want, 0);
+        }
         wr w;
         wr_init(&w, 16);
+        w.flex = flex;
         describeconfigs_resp_encode(&w, v, &q);
         check_body(&w, &want, "DescribeConfigs");
         wr_free(&w);
