@@ -27,6 +27,14 @@ static void bs(bb *x, bool flex, const char *s)
 
 static void barr(bb *x, bool flex, int n) { flex ? b8(x, (unsigned)n + 1) : b32(x, n); }
 
+/* r at the body of the request in w, its header decoded. */
+static bool body_of(const wr *w, rd *r)
+{
+    req_header h;
+    rd_init(r, w->p, w->len);
+    return CHECK_EQ_INT(req_header_decode(r, &h), 0);
+}
+
 static void test_joingroup(void)
 {
     for (int16_t v = 5; v <= 9; v++) {
@@ -49,10 +57,8 @@ static void test_joingroup(void)
         arena a;
         arena_init(&a);
         rd r;
-        req_header h;
-        rd_init(&r, w.p, w.len);
         joingroup_req q;
-        if (CHECK_EQ_INT(req_header_decode(&r, &h), 0) &&
+        if (body_of(&w, &r) &&
             CHECK_EQ_INT(joingroup_req_decode(&r, v, &a, &q), 0)) {
             CHECK_SLICE(q.group_id, "grp");
             CHECK_EQ_INT(q.rebalance_timeout_ms, 30000);
@@ -142,10 +148,8 @@ static void test_syncgroup(void)
         arena a;
         arena_init(&a);
         rd r;
-        req_header h;
-        rd_init(&r, w.p, w.len);
         syncgroup_req q;
-        if (CHECK_EQ_INT(req_header_decode(&r, &h), 0) &&
+        if (body_of(&w, &r) &&
             CHECK_EQ_INT(syncgroup_req_decode(&r, v, &a, &q), 0)) {
             CHECK_SLICE(q.protocol_type, v >= 5 ? "consumer" : NULL);
             CHECK_SLICE(q.protocol_name, v >= 5 ? "range" : NULL);
@@ -198,10 +202,8 @@ static void test_leavegroup(void)
         arena a;
         arena_init(&a);
         rd r;
-        req_header h;
-        rd_init(&r, w.p, w.len);
         leavegroup_req q;
-        if (CHECK_EQ_INT(req_header_decode(&r, &h), 0) &&
+        if (body_of(&w, &r) &&
             CHECK_EQ_INT(leavegroup_req_decode(&r, v, &a, &q), 0) &&
             CHECK_EQ_INT(q.nmembers, v >= 3 ? 2 : 1)) {
             CHECK_SLICE(q.members[0].member_id, "m-1");
@@ -267,10 +269,8 @@ static void test_offsetcommit(void)
         arena a;
         arena_init(&a);
         rd r;
-        req_header h;
-        rd_init(&r, w.p, w.len);
         offsetcommit_req q;
-        if (CHECK_EQ_INT(req_header_decode(&r, &h), 0) &&
+        if (body_of(&w, &r) &&
             CHECK_EQ_INT(offsetcommit_req_decode(&r, v, &a, &q), 0) &&
             CHECK_EQ_INT(q.ntopics, 1) && CHECK_EQ_INT(q.topics[0].nparts, 1)) {
             CHECK_EQ_INT(q.generation_id, 4);
@@ -317,10 +317,8 @@ static void test_offsetfetch(void)
         arena a;
         arena_init(&a);
         rd r;
-        req_header h;
-        rd_init(&r, w.p, w.len);
         offsetfetch_req q;
-        if (CHECK_EQ_INT(req_header_decode(&r, &h), 0) &&
+        if (body_of(&w, &r) &&
             CHECK_EQ_INT(offsetfetch_req_decode(&r, v, &a, &q), 0) &&
             CHECK_EQ_INT(q.ngroups, ngroups)) {
             CHECK(q.require_stable);
