@@ -493,6 +493,9 @@ void handle_delete_groups(req_ctx *c)
         broker_reply_malformed(c, "DeleteGroups");
         return;
     }
+    /* Sessions that ended before this request count as ended, as with Kafka's exact
+     * expiry timers: the periodic tick (100 ms) may not have run since. */
+    group_service_tick(&c->b->grp, clock_wall_ms());
     int16_t *errs = arena_alloc(a, sizeof(int16_t) * (size_t)(q.n + 1));
     for (int32_t i = 0; errs && i < q.n; i++) {
         char *id = cstr(c, q.names[i]);
