@@ -70,7 +70,9 @@ static int start_groups(broker *b)
         return rc;
     group_config gc = {.min_session_timeout_ms = b->cfg.group_min_session_ms,
                        .max_session_timeout_ms = b->cfg.group_max_session_ms,
-                       .initial_rebalance_delay_ms = b->cfg.group_initial_delay_ms};
+                       .initial_rebalance_delay_ms = b->cfg.group_initial_delay_ms,
+                       .cg_session_timeout_ms = b->cfg.group_consumer_session_ms,
+                       .cg_heartbeat_interval_ms = b->cfg.group_consumer_heartbeat_ms};
     rc = group_service_start(&b->grp, &gc, b->store, &b->md, group_on_action, b, b->clustered,
                              clock_wall_ms());
     if (rc != 0) {

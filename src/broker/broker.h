@@ -256,6 +256,8 @@ void handle_brook_verify_txn(req_ctx *c);
 void handle_describe_producers(req_ctx *c);    /* h_txn_admin.c */
 void handle_describe_transactions(req_ctx *c); /* h_txn_admin.c */
 void handle_list_transactions(req_ctx *c);     /* h_txn_admin.c */
+void handle_consumer_group_heartbeat(req_ctx *c); /* h_cgroup.c */
+void handle_consumer_group_describe(req_ctx *c);  /* h_cgroup.c */
 void handle_describe_cluster(req_ctx *c);      /* h_txn_admin.c */
 /* A transactional request parked in the transaction service (h_txn.c). */
 typedef struct txn_pending txn_pending;

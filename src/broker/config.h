@@ -50,6 +50,7 @@ typedef struct broker_config {
     int32_t txn_max_timeout_ms;        /* transaction.max.timeout.ms */
     int32_t offsets_partitions;        /* offsets.topic.num.partitions */
     int32_t group_min_session_ms, group_max_session_ms, group_initial_delay_ms;
+    int32_t group_consumer_session_ms, group_consumer_heartbeat_ms; /* KIP-848 groups */
     /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
     int64_t txn_abort_interval_ms;
     char *admin_listeners;             /* http://host:port for /metrics and /v1; "" disables */

@@ -49,6 +49,8 @@ static handler_fn handler_for(int16_t key)
     case API_DESCRIBE_PRODUCERS: return handle_describe_producers;
     case API_DESCRIBE_TRANSACTIONS: return handle_describe_transactions;
     case API_LIST_TRANSACTIONS: return handle_list_transactions;
+    case API_CONSUMER_GROUP_HEARTBEAT: return handle_consumer_group_heartbeat;
+    case API_CONSUMER_GROUP_DESCRIBE: return handle_consumer_group_describe;
     case API_DESCRIBE_CLUSTER: return handle_describe_cluster;
     }
     return NULL;

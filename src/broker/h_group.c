@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "group/cgroup.h"
 #include "proto/ident.h"
 #include "proto/errors.h"
 #include "proto/group_msgs.h"
@@ -273,12 +274,14 @@ static void commit_offsets(commit_op *op, const char *group_id, int64_t pid, int
         char *topic = cstr(c, op->topics[i].name);
         for (int32_t k = 0; k < op->topics[i].nparts; k++) {
             offset_part *p = &op->topics[i].parts[k];
-            int16_t perr = err;
-            if (perr == KERR_NONE) {
-                broker_partition(b, op->topics[i].name, p->index, &perr);
-                if (perr == KERR_NONE && p->metadata.len > OFFSET_METADATA_MAX)
-                    perr = KERR_OFFSET_METADATA_TOO_LARGE;
-            }
+            /* An unknown partition is refused before the group is asked, as Kafka's
+             * broker does before its coordinator sees the commit. */
+            int16_t perr = KERR_NONE;
+            broker_partition(b, op->topics[i].name, p->index, &perr);
+            if (perr == KERR_NONE)
+                perr = err;
+            if (perr == KERR_NONE && p->metadata.len > OFFSET_METADATA_MAX)
+                perr = KERR_OFFSET_METADATA_TOO_LARGE;
             p->error_code = perr;
             if (perr == KERR_NONE && offs && topic)
                 offs[n++] = (gs_offset){topic, p->index, p->offset, p->leader_epoch,
@@ -306,7 +309,11 @@ void handle_offset_commit(req_ctx *c)
     op->ntopics = q.ntopics;
     const char *gid = cstr(c, q.group_id);
     int16_t err = cluster_coordinator_error(c->b, false, q.group_id);
-    if (err == KERR_NONE)
+    const group *g = err == KERR_NONE && gid ? group_find(&c->b->grp.coord, gid) : NULL;
+    if (g && g->cg) /* KIP-848: the generation is the member epoch */
+        err = cgroup_commit_check(g, q.member_id.len >= 0 ? cstr(c, q.member_id) : "",
+                                  q.generation_id, false, c->h.api_version);
+    else if (err == KERR_NONE)
         err = group_commit_check(&c->b->grp.coord, gid, q.generation_id,
                                  q.member_id.len >= 0 ? cstr(c, q.member_id) : "",
                                  cstr(c, q.group_instance_id), false, clock_wall_ms());
@@ -342,6 +349,8 @@ static offsetfetch_resp fetch_group_offsets(req_ctx *c, const offsetfetch_group 
     const group *g = group_find(&c->b->grp.coord, cstr(c, q->group_id));
     offsetfetch_resp m = {.group_id = q->group_id};
     m.error_code = cluster_coordinator_error(c->b, false, q->group_id);
+    if (m.error_code == KERR_NONE && g && g->cg && c->h.api_version >= 9)
+        m.error_code = cgroup_fetch_check(g, cstr(c, q->member_id), q->member_epoch);
     if (m.error_code != KERR_NONE)
         g = NULL;
     if (q->ntopics >= 0) {
@@ -428,6 +437,11 @@ void handle_describe_groups(req_ctx *c)
             d->state = "Dead";
             continue;
         }
+        if (g->cg) { /* a KIP-848 group: ConsumerGroupDescribe describes it */
+            d->error_code = KERR_GROUP_ID_NOT_FOUND;
+            d->state = "";
+            continue;
+        }
         d->state = group_state_name(g->state);
         d->protocol_type = g->protocol_type;
         d->protocol_data = g->state == GROUP_STABLE ? g->protocol_name : "";
@@ -474,11 +488,12 @@ void handle_list_groups(req_ctx *c)
     int32_t n = (int32_t)HASH_COUNT(c->b->grp.coord.groups), k = 0;
     listed_group *out = arena_alloc(a, sizeof(*out) * (size_t)(n + 1));
     for (const group *g = c->b->grp.coord.groups; out && g; g = g->hh.next) {
-        const char *state = group_state_name(g->state);
+        const char *state = g->cg ? cgroup_state_name(g) : group_state_name(g->state);
+        const char *type = g->cg ? "consumer" : "classic";
         if (g->state != GROUP_DEAD && filter_has(q.states, q.nstates, state) &&
-            filter_has(q.types, q.ntypes, "classic"))
+            filter_has(q.types, q.ntypes, type))
             out[k++] = (listed_group){g->id, g->protocol_type ? g->protocol_type : "", state,
-                                      "classic"};
+                                      type};
     }
     resp_begin(&c->nr->resp, &c->h);
     listgroups_resp_encode(&c->nr->resp, c->h.api_version, KERR_NONE, out, k);
@@ -601,7 +616,11 @@ void handle_add_offsets_to_txn(req_ctx *c)
 static void txn_commit_checked(commit_op *op, int16_t err)
 {
     req_ctx *c = op->c;
-    if (err == KERR_NONE)
+    const group *g = err == KERR_NONE ? group_find(&c->b->grp.coord, op->gid) : NULL;
+    if (g && g->cg) /* KIP-848: fenced by the member epoch as OffsetCommit is */
+        err = cgroup_commit_check(g, op->member ? op->member : "", op->generation, true,
+                                  c->h.api_version);
+    else if (err == KERR_NONE)
         err = group_commit_check(&c->b->grp.coord, op->gid, op->generation, op->member,
                                  op->instance, true, clock_wall_ms());
     commit_offsets(op, op->gid, op->pid, err);

@@ -2,6 +2,8 @@
  * (shared/kafka/PROTOCOL.md §C.7). */
 #include "group/group.h"
 
+#include "group/cgroup.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,7 @@ static void group_free(group *g)
     free(g->protocol_type);
     free(g->protocol_name);
     free(g->leader);
+    cgroup_free(g->cg);
     free(g);
 }
 
@@ -135,7 +138,7 @@ group *group_find(const group_coord *c, const char *id)
     return g;
 }
 
-static group *group_get(group_coord *c, const char *id)
+group *group_get(group_coord *c, const char *id)
 {
     group *g = group_find(c, id);
     if (g)
@@ -514,6 +517,14 @@ void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_m
         reply_error(c, g, GA_JOIN_REPLY, req, a->version, mid, KERR_COORDINATOR_NOT_AVAILABLE);
         return;
     }
+    if (g->cg && g->cg->nmembers > 0) { /* a KIP-848 group with members */
+        reply_error(c, g, GA_JOIN_REPLY, req, a->version, mid, KERR_INCONSISTENT_GROUP_PROTOCOL);
+        return;
+    }
+    if (g->cg) { /* an empty consumer group becomes classic, as in Kafka */
+        cgroup_free(g->cg);
+        g->cg = NULL;
+    }
     bool typed = g->nmembers > 0 && g->protocol_type;
     gmember *m = *mid ? member_find(g, mid) : NULL;
     if (a->nprotocols == 0 || !a->protocol_type || !*a->protocol_type ||
@@ -708,6 +719,8 @@ void group_tick(group_coord *c, int64_t now_ms)
             }
             i++;
         }
+        if (g->cg)
+            cgroup_tick(c, g, now_ms);
         maybe_complete_join(c, g, now_ms);
     }
 }
@@ -727,8 +740,10 @@ int16_t group_commit_check(group_coord *c, const char *group_id, int32_t generat
     }
     if (g->state == GROUP_DEAD)
         return KERR_COORDINATOR_NOT_AVAILABLE;
+    /* generation -1: an admin client or a consumer without group management (its member
+     * id, if it sends one, is not checked), allowed while the group is Empty */
     bool anonymous = generation < 0 && (!member_id || !*member_id);
-    if (anonymous && (g->state == GROUP_EMPTY || txn))
+    if ((generation < 0 && g->state == GROUP_EMPTY) || (anonymous && txn))
         return KERR_NONE;
     if (instance_fenced(g, member_id, instance_id))
         return KERR_FENCED_INSTANCE_ID;
@@ -821,6 +836,10 @@ void group_apply_generation(group_coord *c, const char *group_id, const char *pr
                             int32_t generation)
 {
     group *g = group_get(c, group_id);
+    if (g->cg) { /* the group went back to the classic protocol */
+        cgroup_free(g->cg);
+        g->cg = NULL;
+    }
     if (generation > g->generation)
         g->generation = generation;
     if (protocol_type && *protocol_type && !g->protocol_type)
@@ -854,7 +873,7 @@ int16_t group_delete_check(const group_coord *c, const char *group_id)
     group *g = group_find(c, group_id);
     if (!g || g->state == GROUP_DEAD)
         return KERR_GROUP_ID_NOT_FOUND;
-    if (g->state != GROUP_EMPTY || g->nmembers > 0)
+    if (g->state != GROUP_EMPTY || g->nmembers > 0 || (g->cg && g->cg->nmembers > 0))
         return KERR_NON_EMPTY_GROUP;
     return KERR_NONE;
 }
@@ -888,6 +907,8 @@ static bool subscription_has(const uint8_t *meta, int32_t len, const char *topic
 
 bool group_subscribed_to(const group *g, const char *topic)
 {
+    if (g->cg)
+        return cgroup_subscribed_to(g, topic);
     if (g->state == GROUP_EMPTY || !g->protocol_name)
         return false;
     for (int i = 0; i < g->nmembers; i++) {

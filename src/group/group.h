@@ -98,6 +98,7 @@ typedef struct group {
     bool initial_join; /* rebalancing from Empty: wait the initial delay for more joiners */
     goffset *offsets;
     gpending *pending; /* by producer id */
+    struct cgroup *cg; /* a KIP-848 consumer group's state (cgroup.h); NULL: classic */
     UT_hash_handle hh;
 } group;
 
@@ -132,6 +133,8 @@ typedef struct group_action {
 typedef struct group_config {
     int32_t min_session_timeout_ms, max_session_timeout_ms;
     int32_t initial_rebalance_delay_ms;
+    /* KIP-848 consumer groups (group.consumer.session.timeout.ms, .heartbeat.interval.ms) */
+    int32_t cg_session_timeout_ms, cg_heartbeat_interval_ms;
 } group_config;
 
 typedef struct group_coord {
@@ -147,6 +150,8 @@ void group_coord_init(group_coord *c, const group_config *cfg);
 void group_coord_free(group_coord *c);
 void group_coord_clear_actions(group_coord *c);
 group *group_find(const group_coord *c, const char *id);
+/* The group called id, created (classic, Empty) when there is none. */
+group *group_get(group_coord *c, const char *id);
 
 typedef struct join_args {
     const char *group_id, *member_id, *instance_id, *client_id, *client_host, *protocol_type;

@@ -8,6 +8,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "group/cgroup.h"
 #include "proto/errors.h"
 #include "proto/record.h"
 #include "txn/service.h"
@@ -146,17 +147,22 @@ static void recs_init(rec_set *r, int n)
 
 /* Appends r's records (and frees r); w completes once they are durable, or at once
  * (failed) when the log refused them. */
+static void recs_free(rec_set *r)
+{
+    wr_free(&r->keys);
+    wr_free(&r->values);
+    free(r->koff);
+    free(r->voff);
+    free(r->vlen);
+}
+
 static void recs_append_wait(group_service *s, rec_set *r, gs_wait *w, int64_t now_ms)
 {
     int64_t end = r->keys.oom || r->values.oom
                       ? -1
                       : append_records(s, w->group_id, &r->keys, &r->values, r->koff, r->voff,
                                        r->vlen, r->n, now_ms);
-    wr_free(&r->keys);
-    wr_free(&r->values);
-    free(r->koff);
-    free(r->voff);
-    free(r->vlen);
+    recs_free(r);
     if (end < 0) {
         wait_finish(s, w, false);
         return;
@@ -286,6 +292,80 @@ static void persist_generation(group_service *s, const group *g, int64_t now_ms)
     wr_free(&values);
 }
 
+/* The records a consumer group made due: its 'C' record, 'M' for changed members, 'M'
+ * tombstones for removed ones. Returns how many were put in r (r initialised here). */
+static int consumer_records(const group *g, rec_set *r)
+{
+    const cgroup *cg = g->cg;
+    int n = cg->dirty ? 1 : 0;
+    for (int i = 0; i < cg->nmembers; i++)
+        n += cg->members[i]->dirty;
+    n += cg->nremoved;
+    recs_init(r, n);
+    int k = 0;
+    if (cg->dirty) {
+        r->koff[k] = r->keys.len;
+        wr_i8(&r->keys, 'C');
+        put_str(&r->keys, g->id);
+        r->voff[k] = r->values.len;
+        cgroup_encode_meta(&r->values, cg);
+        r->vlen[k] = (int32_t)(r->values.len - r->voff[k]);
+        k++;
+    }
+    for (int i = 0; i < cg->nmembers + cg->nremoved; i++) {
+        const cmember *m = i < cg->nmembers ? cg->members[i] : NULL;
+        if (m && !m->dirty)
+            continue;
+        r->koff[k] = r->keys.len;
+        wr_i8(&r->keys, 'M');
+        put_str(&r->keys, g->id);
+        put_str(&r->keys, m ? m->id : cg->removed[i - cg->nmembers]);
+        r->voff[k] = r->values.len;
+        if (m)
+            cgroup_encode_member(&r->values, m);
+        r->vlen[k] = m ? (int32_t)(r->values.len - r->voff[k]) : -1;
+        k++;
+    }
+    BROOK_ASSERT(k == n);
+    return n;
+}
+
+/* Appends a consumer group's due records; done(ctx, ok) once they are durable (at once
+ * when none were due, or when the log refused them). */
+static void persist_consumer(group_service *s, group *g, int64_t now_ms, gs_done_fn done,
+                             void *ctx)
+{
+    rec_set r;
+    int n = consumer_records(g, &r);
+    cgroup_clean(g->cg);
+    if (n == 0) {
+        recs_free(&r);
+        if (done)
+            done(ctx, true);
+        return;
+    }
+    recs_append_wait(s, &r, wait_new(g->id, 0, -1, done, ctx), now_ms);
+}
+
+void group_service_cg_persist(group_service *s, const char *group_id, int64_t now_ms,
+                              gs_done_fn done, void *ctx)
+{
+    group *g = group_find(&s->coord, group_id);
+    if (g && g->cg) {
+        persist_consumer(s, g, now_ms, done, ctx);
+        return;
+    }
+    done(ctx, true);
+}
+
+/* Records of consumer groups changed by the clock (expired members), fire and forget. */
+static void persist_consumer_changes(group_service *s, int64_t now_ms)
+{
+    for (group *g = s->coord.groups; g; g = g->hh.next)
+        if (g->cg && (g->cg->dirty || g->cg->nremoved > 0))
+            persist_consumer(s, g, now_ms, NULL, NULL);
+}
+
 void group_service_flush_actions(group_service *s, int64_t now_ms)
 {
     for (int round = 0; round < 1000 && s->coord.nacts > 0; round++) {
@@ -322,6 +402,7 @@ void group_service_progress(group_service *s, int64_t now_ms)
 void group_service_tick(group_service *s, int64_t now_ms)
 {
     group_tick(&s->coord, now_ms);
+    persist_consumer_changes(s, now_ms);
     group_service_flush_actions(s, now_ms);
 }
 
@@ -365,6 +446,13 @@ static void replay_record(void *ctx, const rb_record *rec)
         bool commit = rd_bool(&v);
         if (!k.err && !v.err)
             group_apply_txn_end(&s->coord, group, pid, commit);
+    } else if (type == 'C' && rec->value_len > 0) {
+        cgroup_apply_meta(&s->coord, group, &v);
+    } else if (type == 'M') {
+        char *member = get_str(&k);
+        if (member)
+            cgroup_apply_member(&s->coord, group, member, rec->value_len > 0 ? &v : NULL);
+        free(member);
     } else if (type == 'G') {
         if (rec->value_len <= 0) {
             group_apply_delete(&s->coord, group);

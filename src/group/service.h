@@ -8,6 +8,8 @@
  *   'P' group, pid, topic, partition -> the same                          (pending, txn)
  *   'E' group, pid -> commit flag                                         (txn marker)
  *   'G' group -> protocol type, generation (null value: group deleted)
+ *   'C' group -> a KIP-848 consumer group's epochs and assignor           (cgroup.h)
+ *   'M' group, member -> a KIP-848 member's whole state (null: removed)   (cgroup.h)
  * A change is applied to the coordinator only once its record is durable; at start the
  * records are replayed in log order.
  * Never: decides membership (the coordinator does) or encodes responses.
@@ -20,6 +22,7 @@
 
 #include "base/buf.h"
 #include "cluster/metadata.h"
+#include "group/cgroup.h"
 #include "group/group.h"
 #include "storage/store.h"
 
@@ -72,6 +75,11 @@ void group_service_delete_offsets(group_service *s, const char *group_id,
                                   void *ctx);
 /* Deletes an empty group durably (tombstones for its offsets). Returns a Kafka error. */
 int16_t group_service_delete(group_service *s, const char *group_id, int64_t now_ms);
+/* After a ConsumerGroupHeartbeat (cgroup_heartbeat on s->coord): persists the records the
+ * group made due; done(ctx, ok) runs once they are durable (at once when none were due),
+ * and only then may the heartbeat's answer be sent (ok false: the log failed). */
+void group_service_cg_persist(group_service *s, const char *group_id, int64_t now_ms,
+                              gs_done_fn done, void *ctx);
 void group_service_progress(group_service *s, int64_t now_ms);
 void group_service_tick(group_service *s, int64_t now_ms);
 void group_service_forget_partition(group_service *s, partition *p);

@@ -46,6 +46,8 @@ static const api_info g_apis[] = {
     {API_DESCRIBE_PRODUCERS, "DescribeProducers", 0, 0, 0},
     {API_DESCRIBE_TRANSACTIONS, "DescribeTransactions", 0, 0, 0},
     {API_LIST_TRANSACTIONS, "ListTransactions", 0, 1, 0},
+    {API_CONSUMER_GROUP_HEARTBEAT, "ConsumerGroupHeartbeat", 0, 1, 0},
+    {API_CONSUMER_GROUP_DESCRIBE, "ConsumerGroupDescribe", 0, 1, 0},
     {API_BROOK_PREPARE_TXN, "BrookPrepareTxn", 0, 1, NOFLEX},
     {API_BROOK_TXN_STATUS, "BrookTxnStatus", 0, 0, NOFLEX},
     {API_BROOK_VERIFY_TXN, "BrookVerifyTxn", 0, 0, NOFLEX},

@@ -51,6 +51,8 @@ enum api_key {
     API_DESCRIBE_PRODUCERS = 61,      /* KIP-664 */
     API_DESCRIBE_TRANSACTIONS = 65,   /* KIP-664 */
     API_LIST_TRANSACTIONS = 66,       /* KIP-664; v1: KIP-994 */
+    API_CONSUMER_GROUP_HEARTBEAT = 68, /* KIP-848 */
+    API_CONSUMER_GROUP_DESCRIBE = 69,  /* KIP-848 */
     API_KEY_LIMIT = 70, /* exclusive bound on Kafka's keys */
     /* Brook-internal, broker to broker (docs/cluster.md) */
     API_BROOK_PREPARE_TXN = 10000,

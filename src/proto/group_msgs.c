@@ -508,6 +508,179 @@ int txnoffsetcommit_req_decode(rd *r, int16_t v, arena *a, txnoffsetcommit_req *
     return done(r);
 }
 
+/* ---- KIP-848: ConsumerGroupHeartbeat, ConsumerGroupDescribe (every version flexible) ---- */
+
+/* A topic id: 16 raw bytes (zeros when short; the reader has latched the error). */
+static void rd_topic_id(rd *r, uint8_t out[CG_ID_LEN])
+{
+    const uint8_t *p = rd_raw(r, CG_ID_LEN);
+    if (p)
+        memcpy(out, p, CG_ID_LEN);
+    else
+        memset(out, 0, CG_ID_LEN);
+}
+
+/* A nullable array of non-null strings: *n is -1 for null. */
+static int cg_names_decode(rd *r, arena *a, int32_t *n, kslice **out)
+{
+    *n = rd_array(r, 1);
+    *out = ARENA_ARRAY(a, kslice, *n);
+    if (r->err || (*n > 0 && !*out))
+        return -1;
+    for (int32_t i = 0; i < *n && !r->err; i++) {
+        (*out)[i] = rd_str(r);
+        if ((*out)[i].len < 0)
+            return -1;
+    }
+    return done(r);
+}
+
+/* One topic's partition indexes (a non-null array) into the arena. */
+static int cg_parts_decode(rd *r, arena *a, cg_topic_parts *t)
+{
+    rd_topic_id(r, t->topic_id);
+    t->topic_name = KSLICE_NULL;
+    t->nparts = rd_array(r, 4);
+    t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
+    if (t->nparts < 0 || (t->nparts > 0 && !t->parts))
+        return -1;
+    for (int32_t k = 0; k < t->nparts && !r->err; k++)
+        t->parts[k] = rd_i32(r);
+    rd_tags(r);
+    return done(r);
+}
+
+/* A nullable array of (topic id, partitions): *n is -1 for null. */
+static int cg_topics_decode(rd *r, arena *a, int32_t *n, cg_topic_parts **out)
+{
+    *n = rd_array(r, CG_ID_LEN + 1 + 1); /* id, partitions, tags */
+    *out = ARENA_ARRAY(a, cg_topic_parts, *n);
+    if (r->err || (*n > 0 && !*out))
+        return -1;
+    for (int32_t i = 0; i < *n; i++)
+        if (cg_parts_decode(r, a, &(*out)[i]) != 0)
+            return -1;
+    return done(r);
+}
+
+int cg_heartbeat_req_decode(rd *r, int16_t v, arena *a, cg_heartbeat_req *q)
+{
+    q->group_id = rd_str(r);
+    q->member_id = rd_str(r);
+    q->member_epoch = rd_i32(r);
+    q->instance_id = rd_str(r);
+    q->rack_id = rd_str(r);
+    q->rebalance_timeout_ms = rd_i32(r);
+    q->ntopics = q->nowned = -1;
+    q->topics = NULL;
+    q->owned = NULL;
+    if (q->group_id.len < 0 || q->member_id.len < 0 ||
+        cg_names_decode(r, a, &q->ntopics, &q->topics) != 0)
+        return -1;
+    q->regex = v >= 1 ? rd_str(r) : KSLICE_NULL;
+    q->server_assignor = rd_str(r);
+    if (cg_topics_decode(r, a, &q->nowned, &q->owned) != 0)
+        return -1;
+    rd_tags(r);
+    return done(r);
+}
+
+/* An array of topic partitions (n < 0 writes an empty one), each with its name when asked
+ * (ConsumerGroupDescribe). */
+static void cg_topics_encode(wr *w, const cg_topic_parts *t, int32_t n, bool names)
+{
+    n = n > 0 ? n : 0;
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_raw(w, t[i].topic_id, CG_ID_LEN);
+        if (names)
+            wr_str(w, t[i].topic_name.len >= 0 ? t[i].topic_name : kslice_cstr(""));
+        int32_t np = t[i].nparts > 0 ? t[i].nparts : 0;
+        wr_array(w, np);
+        for (int32_t k = 0; k < np; k++)
+            wr_i32(w, t[i].parts[k]);
+        wr_tags(w);
+    }
+}
+
+void cg_heartbeat_resp_encode(wr *w, int16_t v, const cg_heartbeat_resp *m)
+{
+    BROOK_UNUSED(v);
+    wr_i32(w, 0); /* throttle */
+    wr_i16(w, m->error_code);
+    wr_cstr(w, m->error_message);
+    wr_ident(w, m->member_id);
+    wr_i32(w, m->member_epoch);
+    wr_i32(w, m->heartbeat_interval_ms);
+    /* Assignment: a nullable struct, an int8 marker (-1 null, 1 present) before it */
+    if (m->nassigned < 0) {
+        wr_i8(w, -1);
+    } else {
+        wr_i8(w, 1);
+        cg_topics_encode(w, m->assigned, m->nassigned, false);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
+int cg_describe_req_decode(rd *r, int16_t v, arena *a, cg_describe_req *q)
+{
+    BROOK_UNUSED(v);
+    q->include_ops = false;
+    if (cg_names_decode(r, a, &q->ngroups, &q->groups) != 0 || q->ngroups < 0)
+        return -1;
+    q->include_ops = rd_bool(r);
+    rd_tags(r);
+    return done(r);
+}
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
+/* One member of a described group; MemberType from v1. */
+static void cg_member_encode(wr *w, int16_t v, const cg_described_member *m)
+{
+    wr_ident(w, or_empty(m->member_id));
+    wr_ident(w, m->instance_id);
+    wr_cstr(w, m->rack_id);
+    wr_i32(w, m->member_epoch);
+    wr_ident(w, or_empty(m->client_id));
+    wr_cstr(w, or_empty(m->client_host));
+    int32_t ns = m->nsubscribed > 0 ? m->nsubscribed : 0;
+    wr_array(w, ns);
+    for (int32_t i = 0; i < ns; i++)
+        wr_cstr(w, or_empty(m->subscribed[i]));
+    wr_cstr(w, m->regex);
+    cg_topics_encode(w, m->assigned, m->nassigned, true); /* Assignment */
+    wr_tags(w);
+    cg_topics_encode(w, m->target, m->ntarget, true); /* TargetAssignment */
+    wr_tags(w);
+    if (v >= 1)
+        wr_i8(w, m->member_type);
+    wr_tags(w);
+}
+
+void cg_describe_resp_encode(wr *w, int16_t v, const cg_described_group *g, int32_t n)
+{
+    wr_i32(w, 0); /* throttle */
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_i16(w, g[i].error_code);
+        wr_cstr(w, g[i].error_message);
+        wr_ident(w, or_empty(g[i].group_id));
+        wr_cstr(w, or_empty(g[i].state));
+        wr_i32(w, g[i].group_epoch);
+        wr_i32(w, g[i].assignment_epoch);
+        wr_cstr(w, or_empty(g[i].assignor));
+        int32_t nm = g[i].nmembers > 0 ? g[i].nmembers : 0;
+        wr_array(w, nm);
+        for (int32_t k = 0; k < nm; k++)
+            cg_member_encode(w, v, &g[i].members[k]);
+        wr_i32(w, g[i].authorized_ops);
+        wr_tags(w);
+    }
+    wr_tags(w);
+}
+
 int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
 {
     union {
@@ -522,6 +695,8 @@ int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         offsetdelete_req od;
         addoffsets_req ao;
         txnoffsetcommit_req to;
+        cg_heartbeat_req cgh;
+        cg_describe_req cgd;
     } u;
     switch (api_key) {
     case API_JOIN_GROUP: return joingroup_req_decode(r, version, a, &u.jg);
@@ -536,6 +711,8 @@ int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_OFFSET_DELETE: return offsetdelete_req_decode(r, version, a, &u.od);
     case API_ADD_OFFSETS_TO_TXN: return addoffsets_req_decode(r, version, a, &u.ao);
     case API_TXN_OFFSET_COMMIT: return txnoffsetcommit_req_decode(r, version, a, &u.to);
+    case API_CONSUMER_GROUP_HEARTBEAT: return cg_heartbeat_req_decode(r, version, a, &u.cgh);
+    case API_CONSUMER_GROUP_DESCRIBE: return cg_describe_req_decode(r, version, a, &u.cgd);
     }
     return -2;
 }

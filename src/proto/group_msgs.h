@@ -3,7 +3,8 @@
  * JoinGroup 0-9 (6+ flexible), SyncGroup 0-5 (4+), Heartbeat 0-4 (4+), LeaveGroup 0-5
  * (4+), OffsetCommit 2-9 (8+), OffsetFetch 1-9 (6+), DescribeGroups 0-5 (5+), ListGroups
  * 0-5 (3+), DeleteGroups 0-2 (2+), OffsetDelete 0, AddOffsetsToTxn 0-3 (3+),
- * TxnOffsetCommit 0-3 (3+).
+ * TxnOffsetCommit 0-3 (3+), and KIP-848's ConsumerGroupHeartbeat 0-1 and
+ * ConsumerGroupDescribe 0-1 (all flexible: the caller sets r->flex and w->flex).
  *
  * Same contract as msgs.h: decoders check every length, arrays live in the request's
  * arena, strings and bytes borrow the request buffer; encoders write a response body.
@@ -222,6 +223,68 @@ typedef struct txnoffsetcommit_req {
     offset_topic *topics;
 } txnoffsetcommit_req;
 int txnoffsetcommit_req_decode(rd *r, int16_t v, arena *a, txnoffsetcommit_req *q);
+
+/* ---- KIP-848 consumer groups: ConsumerGroupHeartbeat 0-1, ConsumerGroupDescribe 0-1 (all
+ * flexible). Topic ids are 16 raw bytes. ---- */
+#define CG_ID_LEN 16
+typedef struct cg_topic_parts {
+    uint8_t topic_id[CG_ID_LEN];
+    kslice topic_name; /* ConsumerGroupDescribe answers only */
+    int32_t nparts;
+    int32_t *parts;
+} cg_topic_parts;
+/* Nullable fields: a null kslice (len -1) or a count of -1 means "null" (not changed). */
+typedef struct cg_heartbeat_req {
+    kslice group_id, member_id;
+    int32_t member_epoch;
+    kslice instance_id, rack_id;
+    int32_t rebalance_timeout_ms;
+    int32_t ntopics; /* SubscribedTopicNames; -1: null */
+    kslice *topics;
+    kslice regex;    /* v1+, else null */
+    kslice server_assignor;
+    int32_t nowned;  /* TopicPartitions; -1: null */
+    cg_topic_parts *owned;
+} cg_heartbeat_req;
+int cg_heartbeat_req_decode(rd *r, int16_t v, arena *a, cg_heartbeat_req *q);
+typedef struct cg_heartbeat_resp {
+    int16_t error_code;
+    const char *error_message; /* NULL: null */
+    const char *member_id;     /* NULL: null */
+    int32_t member_epoch, heartbeat_interval_ms;
+    int32_t nassigned; /* -1: Assignment null */
+    const cg_topic_parts *assigned;
+} cg_heartbeat_resp;
+void cg_heartbeat_resp_encode(wr *w, int16_t v, const cg_heartbeat_resp *m);
+
+typedef struct cg_describe_req {
+    int32_t ngroups;
+    kslice *groups;
+    bool include_ops;
+} cg_describe_req;
+int cg_describe_req_decode(rd *r, int16_t v, arena *a, cg_describe_req *q);
+typedef struct cg_described_member {
+    const char *member_id, *instance_id, *rack_id; /* instance, rack: NULL is null */
+    int32_t member_epoch;
+    const char *client_id, *client_host;
+    int32_t nsubscribed;
+    const char **subscribed;
+    const char *regex; /* NULL: null */
+    int32_t nassigned, ntarget;
+    const cg_topic_parts *assigned, *target;
+    int8_t member_type; /* v1+: 1 consumer, 0 classic, -1 unknown */
+} cg_described_member;
+typedef struct cg_described_group {
+    int16_t error_code;
+    const char *error_message; /* NULL: null */
+    const char *group_id, *state;
+    int32_t group_epoch, assignment_epoch;
+    const char *assignor;
+    int32_t nmembers;
+    const cg_described_member *members;
+    int32_t authorized_ops; /* INT32_MIN when not asked */
+} cg_described_group;
+void cg_describe_resp_encode(wr *w, int16_t v, const cg_described_group *g, int32_t n);
 
 /* Dispatches to the decoders above (for the fuzz target). -2: not a group API. */
 int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a);

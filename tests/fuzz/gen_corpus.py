@@ -320,6 +320,22 @@ def body_incrementalalterconfigs(v):
     return arr([(2, "t", ops), (4, "1", [])], res) + boolean(True) + tg
 
 
+# KIP-848 consumer groups: flexible from v0.
+def body_consumergroupheartbeat(v):
+    arr, s, tg = flex_array(True), compact_string, tags(True)
+    owned = lambda t: t[0] + arr(t[1], i32) + tg  # TopicId, Partitions
+    out = s("grp") + s("m-1") + i32(5) + s("inst-1") + s(None) + i32(45000)
+    out += arr(["t", "u"], s)  # SubscribedTopicNames
+    if v >= 1:
+        out += s("^t.*")  # SubscribedTopicRegex
+    out += s("uniform") + arr([(TOPIC_ID, [0, 2]), (bytes(16), [])], owned)
+    return out + tg
+
+
+def body_consumergroupdescribe(v):
+    return flex_array(True)(["g1", "g2"], compact_string) + boolean(True) + tags(True)
+
+
 BODIES = {
     "FindCoordinator": (body_findcoordinator, [1]),
     "InitProducerId": (body_initproducerid, [1, 2, 3]),
@@ -342,6 +358,8 @@ BODIES = {
     "DescribeProducers": (body_describeproducers, []),
     "DescribeTransactions": (body_describetransactions, []),
     "ListTransactions": (body_listtransactions, []),
+    "ConsumerGroupHeartbeat": (body_consumergroupheartbeat, [1]),
+    "ConsumerGroupDescribe": (body_consumergroupdescribe, []),
 }
 
 
