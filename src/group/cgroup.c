@@ -21,6 +21,8 @@
 #define EPOCH_LEAVE_STATIC (-2)
 #define RECORD_VERSION 0
 
+bool cgroup_hazard_no_release_wait;
+
 static const char *const cm_names[CM_STATE_COUNT] = {"STABLE", "UNREVOKED_PARTITIONS",
                                                      "UNRELEASED_PARTITIONS"};
 const char *cmember_state_name(int s) { return s >= 0 && s < CM_STATE_COUNT ? cm_names[s] : "?"; }
@@ -499,7 +501,7 @@ static void next_assignment(cgroup *cg, cmember *m, int64_t now_ms)
         for (int i = 0; i < m->target.n; i++) {
             if (cg_set_has(&m->assigned, &m->target.v[i]))
                 continue;
-            if (held_by_other(cg, m, &m->target.v[i]))
+            if (held_by_other(cg, m, &m->target.v[i]) && !cgroup_hazard_no_release_wait)
                 all = false;
             else
                 set_add(&m->assigned, &m->target.v[i]);

@@ -136,4 +136,8 @@ void cgroup_apply_member(group_coord *c, const char *group_id, const char *membe
 /* Marks everything persisted: clears dirty flags and the removed list. */
 void cgroup_clean(cgroup *cg);
 
+/* The simulator's hazard mode (tests/sim/sim_cgroup.c): hand a partition over while
+ * another member still holds it. Always false in the broker. */
+extern bool cgroup_hazard_no_release_wait;
+
 #endif
