@@ -338,13 +338,20 @@ static void persist_consumer(group_service *s, group *g, int64_t now_ms, gs_done
     rec_set r;
     int n = consumer_records(g, &r);
     cgroup_clean(g->cg);
-    if (n == 0) {
-        recs_free(&r);
-        if (done)
-            done(ctx, true);
+    if (n > 0) {
+        recs_append_wait(s, &r, wait_new(g->id, 0, -1, done, ctx), now_ms);
         return;
     }
-    recs_append_wait(s, &r, wait_new(g->id, 0, -1, done, ctx), now_ms);
+    recs_free(&r);
+    if (!done)
+        return;
+    /* Nothing new, but an answer may repeat what an earlier record (still on its way to
+     * the disk) said: it waits for everything appended to the partition so far. */
+    gs_wait *w = wait_new(g->id, 0, -1, done, ctx);
+    w->p = partition_for(s, g->id);
+    w->need = w->p->log->log_end_offset;
+    wait_add(s, w);
+    group_service_progress(s, now_ms);
 }
 
 void group_service_cg_persist(group_service *s, const char *group_id, int64_t now_ms,
