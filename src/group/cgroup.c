@@ -266,7 +266,8 @@ static bool member_subscribes(const cmember *m, const cg_topic_info *t)
     for (int i = 0; i < m->ntopics; i++)
         if (strcmp(m->topics[i], t->name) == 0)
             return true;
-    return m->regex && *m->regex && !t->internal && regex_matches(m->regex, t->name);
+    return m->regex && *m->regex && !m->regex_pending && !t->internal &&
+           regex_matches(m->regex, t->name);
 }
 
 /* Subscribed topics of the whole group: out[i] tells for topics[i] (caller's array). */
@@ -660,8 +661,10 @@ static bool update_member(cmember *m, const cg_hb_args *a)
         m->ntopics = a->ntopics;
         changed = true;
     }
-    if (a->regex)
-        changed |= set_str(&m->regex, *a->regex ? a->regex : NULL);
+    if (a->regex && set_str(&m->regex, *a->regex ? a->regex : NULL)) {
+        m->regex_pending = m->regex != NULL;
+        changed = true;
+    }
     if (a->assignor)
         changed |= set_str(&m->assignor, a->assignor);
     if (changed || touched)
@@ -809,6 +812,15 @@ void cgroup_heartbeat(group_coord *c, const cg_hb_args *a, const cg_topic_info *
 void cgroup_tick(group_coord *c, group *g, int64_t now_ms)
 {
     cgroup *cg = g->cg;
+    bool resolved = false; /* pending regexes count from now: one new target for all */
+    for (int i = 0; cg && i < cg->nmembers; i++) {
+        resolved |= cg->members[i]->regex_pending;
+        cg->members[i]->regex_pending = false;
+    }
+    if (resolved) {
+        cg->group_epoch++;
+        cg->dirty = true;
+    }
     for (int i = 0; cg && i < cg->nmembers;) {
         cmember *m = cg->members[i];
         if (m->session_deadline_ms == 0)

@@ -57,6 +57,8 @@ typedef struct cmember {
     char **topics; /* subscribed names */
     int ntopics;
     char *regex;    /* subscribed regex (whole-name match), NULL: none */
+    bool regex_pending; /* set by the last heartbeat: resolved at the next tick (as Kafka
+                         * resolves regexes off the heartbeat path, then bumps the epoch) */
     char *assignor; /* the member's ServerAssignor, NULL: none asked */
     int32_t epoch, prev_epoch;
     int8_t state;
