@@ -164,8 +164,11 @@ static cmember *member_by_instance(const cgroup *cg, const char *instance)
     return NULL;
 }
 
+static void removed_forget(cgroup *cg, const char *id);
+
 static cmember *member_add(cgroup *cg, const char *id)
 {
+    removed_forget(cg, id); /* back under an id removed in this round: no tombstone */
     if (cg->nmembers == cg->cap) {
         int cap = cg->cap ? cg->cap * 2 : 4;
         cmember **n = realloc(cg->members, sizeof(*n) * (size_t)cap);
@@ -191,6 +194,19 @@ static void removed_add(cgroup *cg, const char *id)
         cg->removed_cap = cap;
     }
     cg->removed[cg->nremoved++] = dup_or_null(id);
+}
+
+/* An id that is back in the group loses its pending tombstone (it would follow the
+ * member's record in the same batch and remove it again on replay). */
+static void removed_forget(cgroup *cg, const char *id)
+{
+    for (int i = 0; i < cg->nremoved;)
+        if (strcmp(cg->removed[i], id) == 0) {
+            free(cg->removed[i]);
+            cg->removed[i] = cg->removed[--cg->nremoved];
+        } else {
+            i++;
+        }
 }
 
 /* Takes m out of the group (its partitions are free from now on) and bumps the group
@@ -426,7 +442,7 @@ static void assign_uniform(cmember **ms, int n, const cg_topic_info *topics, int
     free(subs);
 }
 
-/* The assignor most members asked for (ties: the first by name), else the default. */
+/* The assignor most members asked for (a tie, or none asked: the default, uniform). */
 static const char *choose_assignor(const cgroup *cg)
 {
     int uniform = 0, range = 0;
@@ -574,7 +590,7 @@ static int16_t validate(const cg_hb_args *a, const char **msg)
         if (a->rebalance_timeout_ms == -1)
             return *msg = "RebalanceTimeoutMs must be provided in first request.",
                    KERR_INVALID_REQUEST;
-        if (a->nowned > 0)
+        if (a->nowned != 0)
             return *msg = "TopicPartitions must be empty when (re-)joining.",
                    KERR_INVALID_REQUEST;
         if (a->ntopics < 0 && !a->regex)
@@ -709,7 +725,10 @@ static cmember *join(cgroup *cg, const cg_hb_args *a, cg_hb_result *out)
     }
     if (st && st->left_static) {
         /* the static member's new incarnation takes its place, epoch and assignment */
-        removed_add(cg, st->id);
+        if (strcmp(st->id, id) != 0) {
+            removed_add(cg, st->id);
+            removed_forget(cg, id);
+        }
         replace_str(&st->id, id);
         st->left_static = false;
         st->dirty = true;
@@ -773,6 +792,11 @@ void cgroup_heartbeat(group_coord *c, const cg_hb_args *a, const cg_topic_info *
             return;
     } else {
         m = member_find(cg, a->member_id);
+        cmember *st = member_by_instance(cg, a->instance_id);
+        if (!m && st) { /* an older incarnation of a static member that was replaced */
+            result_error(out, KERR_FENCED_INSTANCE_ID, NULL);
+            return;
+        }
         if (!m) {
             result_error(out, KERR_UNKNOWN_MEMBER_ID, NULL);
             return;
@@ -812,15 +836,13 @@ void cgroup_heartbeat(group_coord *c, const cg_hb_args *a, const cg_topic_info *
 void cgroup_tick(group_coord *c, group *g, int64_t now_ms)
 {
     cgroup *cg = g->cg;
-    bool resolved = false; /* pending regexes count from now: one new target for all */
-    for (int i = 0; cg && i < cg->nmembers; i++) {
-        resolved |= cg->members[i]->regex_pending;
-        cg->members[i]->regex_pending = false;
-    }
-    if (resolved) {
-        cg->group_epoch++;
-        cg->dirty = true;
-    }
+    /* Pending regexes count from now: the next heartbeat finds the subscribed topics
+     * changed and bumps the group epoch once for them. */
+    for (int i = 0; cg && i < cg->nmembers; i++)
+        if (cg->members[i]->regex_pending) {
+            cg->members[i]->regex_pending = false;
+            cg->meta_hash = 0;
+        }
     for (int i = 0; cg && i < cg->nmembers;) {
         cmember *m = cg->members[i];
         if (m->session_deadline_ms == 0)
@@ -884,7 +906,7 @@ const char *cgroup_state_name(const group *g)
 
 bool cgroup_subscribed_to(const group *g, const char *topic)
 {
-    cg_topic_info t = {.name = topic};
+    cg_topic_info t = {.name = topic, .internal = strncmp(topic, "__", 2) == 0};
     for (int i = 0; i < g->cg->nmembers; i++)
         if (member_subscribes(g->cg->members[i], &t))
             return true;

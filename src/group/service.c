@@ -312,14 +312,15 @@ static int consumer_records(const group *g, rec_set *r)
         r->vlen[k] = (int32_t)(r->values.len - r->voff[k]);
         k++;
     }
-    for (int i = 0; i < cg->nmembers + cg->nremoved; i++) {
-        const cmember *m = i < cg->nmembers ? cg->members[i] : NULL;
+    /* tombstones first: an id removed and back in the same round keeps its record */
+    for (int i = 0; i < cg->nremoved + cg->nmembers; i++) {
+        const cmember *m = i >= cg->nremoved ? cg->members[i - cg->nremoved] : NULL;
         if (m && !m->dirty)
             continue;
         r->koff[k] = r->keys.len;
         wr_i8(&r->keys, 'M');
         put_str(&r->keys, g->id);
-        put_str(&r->keys, m ? m->id : cg->removed[i - cg->nmembers]);
+        put_str(&r->keys, m ? m->id : cg->removed[i]);
         r->voff[k] = r->values.len;
         if (m)
             cgroup_encode_member(&r->values, m);
