@@ -277,11 +277,12 @@ def leaves_and_v0(ck, conn):
 
 def bad_input(ck, broker):
     with Conn(broker.bootstrap) as conn:
-        r = heartbeat(conn, "m-x", 0, topics=[TOPIC], rebalance=1000, assignor="sticky")
+        r = heartbeat(conn, "m-x", 0, topics=[TOPIC], rebalance=1000, assignor="sticky",
+                      owned={})
         ck.eq(r["error"], UNSUPPORTED_ASSIGNOR, "an unknown server assignor")
-        r = heartbeat(conn, "m-x", 0, regex="cp-(", rebalance=1000)
+        r = heartbeat(conn, "m-x", 0, regex="cp-(", rebalance=1000, owned={})
         ck.eq(r["error"], INVALID_REGULAR_EXPRESSION, "a regex that does not compile")
-    body = TAGS + heartbeat_body(1, "m-y", 0, topics=[TOPIC], rebalance=1000)
+    body = TAGS + heartbeat_body(1, "m-y", 0, topics=[TOPIC], rebalance=1000, owned={})
     for cut in (1, len(body) // 2, len(body) - 1):
         with Conn(broker.bootstrap) as conn:
             try:
