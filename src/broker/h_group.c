@@ -30,6 +30,15 @@ static void finish(req_ctx *c)
 /* Ids taken from the wire as C strings keep every byte (proto/ident.h). */
 static char *cstr(req_ctx *c, kslice s) { return ident_decode(&c->nr->arena, s); }
 
+/* A JoinGroup/SyncGroup answer already encoded goes out once its group record is durable
+ * (or, when the log failed, all the same: the group's state is in memory and members rejoin
+ * after a restart, as they did before membership was persisted). */
+static void answer_durable(void *ctx, bool ok)
+{
+    BROOK_UNUSED(ok);
+    finish(ctx);
+}
+
 /* The group coordinator answers a parked JoinGroup/SyncGroup (or anything else). */
 void group_on_action(void *ctx, const group_action *a)
 {
@@ -63,7 +72,10 @@ void group_on_action(void *ctx, const group_action *a)
     } else {
         group_error_resp_encode(&c->nr->resp, c->h.api_key, v, a->error);
     }
-    finish(c);
+    if (a->persist_end > 0 && a->g) /* sent once the group record it follows is durable */
+        group_service_when_durable(&c->b->grp, a->g->id, a->persist_end, answer_durable, c);
+    else
+        finish(c);
 }
 
 static void run_actions(req_ctx *c)

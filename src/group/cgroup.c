@@ -998,6 +998,7 @@ void cgroup_encode_member(wr *w, const cmember *m)
     wr_i8(w, m->state);
     wr_i32(w, m->rebalance_timeout_ms);
     wr_bool(w, m->left_static);
+    wr_bool(w, m->regex_pending); /* a restart before the tick still resolves it then */
     put_nstr(w, m->instance_id);
     put_nstr(w, m->rack_id);
     put_nstr(w, m->client_id);
@@ -1049,6 +1050,7 @@ static bool decode_member(rd *r, cmember *m)
     m->state = rd_i8(r);
     m->rebalance_timeout_ms = rd_i32(r);
     m->left_static = rd_bool(r);
+    m->regex_pending = rd_bool(r);
     char **strs[6] = {&m->instance_id, &m->rack_id,  &m->client_id,
                       &m->client_host, &m->regex, &m->assignor};
     for (int i = 0; i < 6; i++) {

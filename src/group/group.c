@@ -168,6 +168,13 @@ static group_action *emit(group_coord *c, int kind, group *g, group_req req)
     return a;
 }
 
+/* The group's record is due (generation, and in Stable its members and assignments). */
+static void emit_persist(group_coord *c, group *g)
+{
+    group_action *p = emit(c, GA_PERSIST_GROUP, g, 0);
+    p->generation = g->generation;
+}
+
 static void reply_error(group_coord *c, group *g, int kind, group_req req, int16_t version,
                         const char *member_id, int16_t err)
 {
@@ -311,8 +318,7 @@ static void complete_join(group_coord *c, group *g, int64_t now_ms)
         i++;
     }
     g->generation++;
-    group_action *p = emit(c, GA_PERSIST_GROUP, g, 0);
-    p->generation = g->generation;
+    emit_persist(c, g);
     if (g->nmembers == 0) {
         free(g->protocol_name);
         g->protocol_name = NULL;
@@ -485,6 +491,7 @@ static void static_rejoin(group_coord *c, group *g, gmember *m, group_req req,
     gmember *leader = g->leader ? member_find(g, g->leader) : NULL;
     if (g->state == GROUP_STABLE && leader && g->protocol_name &&
         strcmp(select_protocol(g, leader), g->protocol_name) == 0) {
+        emit_persist(c, g); /* the new member id */
         emit_join_current(c, g, req, a->version, m->id, was_leader ? m->replaced_id : g->leader);
         return;
     }
@@ -641,6 +648,7 @@ void group_sync(group_coord *c, group_req req, int16_t version, const char *grou
         t->assignment_len = lens[i];
     }
     set_state(g, GROUP_STABLE);
+    emit_persist(c, g); /* members and assignments, so a restart keeps them */
     for (int i = 0; i < g->nmembers; i++) {
         gmember *t = g->members[i];
         if (!t->sync_req)
@@ -712,6 +720,8 @@ void group_tick(group_coord *c, int64_t now_ms)
          * are not: the rebalance deadline decides for them. */
         for (int i = 0; i < g->nmembers;) {
             gmember *m = g->members[i];
+            if (m->deadline_ms == 0) /* replayed: its session starts now */
+                m->deadline_ms = now_ms + m->session_timeout_ms;
             if (!m->join_req && m->deadline_ms <= now_ms) {
                 remove_and_rebalance(c, g, m, now_ms);
                 i = 0;
@@ -844,6 +854,124 @@ void group_apply_generation(group_coord *c, const char *group_id, const char *pr
         g->generation = generation;
     if (protocol_type && *protocol_type && !g->protocol_type)
         g->protocol_type = dup_or_null(protocol_type);
+}
+
+static void put_nstr(wr *w, const char *s) { wr_str(w, s ? kslice_cstr(s) : KSLICE_NULL); }
+
+static char *get_nstr(rd *r)
+{
+    kslice k = rd_str(r);
+    if (r->err || k.len < 0)
+        return NULL;
+    char *s = strndup((const char *)k.p, (size_t)k.len);
+    BROOK_ASSERT(s);
+    return s;
+}
+
+static void put_blob(wr *w, const uint8_t *p, int32_t len)
+{
+    wr_bytes(w, (kslice){p ? p : (const uint8_t *)"", len > 0 ? len : 0});
+}
+
+void group_encode_membership(wr *w, const group *g)
+{
+    if (g->state != GROUP_STABLE || g->cg || !g->protocol_name)
+        return; /* nothing after the generation: no members to keep */
+    wr_i8(w, 1); /* membership format */
+    put_nstr(w, g->protocol_name);
+    put_nstr(w, g->leader);
+    wr_i32(w, g->nmembers);
+    for (int i = 0; i < g->nmembers; i++) {
+        const gmember *m = g->members[i];
+        const gprotocol *pr = NULL;
+        for (int k = 0; k < m->nprotocols && !pr; k++)
+            if (strcmp(m->protocols[k].name, g->protocol_name) == 0)
+                pr = &m->protocols[k];
+        put_nstr(w, m->id);
+        put_nstr(w, m->instance_id);
+        put_nstr(w, m->client_id);
+        put_nstr(w, m->client_host);
+        wr_i32(w, m->session_timeout_ms);
+        wr_i32(w, m->rebalance_timeout_ms);
+        put_blob(w, pr ? pr->metadata : NULL, pr ? pr->len : 0);
+        put_blob(w, m->assignment, m->assignment_len);
+    }
+}
+
+static uint8_t *blob_dup(kslice b, int32_t *len)
+{
+    *len = b.len > 0 ? b.len : 0;
+    uint8_t *p = malloc((size_t)*len + 1);
+    BROOK_ASSERT(p);
+    if (*len)
+        memcpy(p, b.p, (size_t)*len);
+    return p;
+}
+
+/* One replayed member (NULL when its bytes are malformed). */
+static gmember *read_member(rd *r, const char *protocol)
+{
+    gmember *m = calloc(1, sizeof(*m));
+    BROOK_ASSERT(m);
+    m->id = get_nstr(r);
+    m->instance_id = get_nstr(r);
+    m->client_id = get_nstr(r);
+    m->client_host = get_nstr(r);
+    m->session_timeout_ms = rd_i32(r);
+    m->rebalance_timeout_ms = rd_i32(r);
+    kslice meta = rd_bytes(r), assignment = rd_bytes(r);
+    if (r->err || !m->id || !m->client_id || !m->client_host) {
+        member_free(m);
+        return NULL;
+    }
+    m->protocols = calloc(1, sizeof(gprotocol));
+    BROOK_ASSERT(m->protocols);
+    m->nprotocols = 1;
+    m->protocols[0].name = dup_or_null(protocol);
+    m->protocols[0].metadata = blob_dup(meta, &m->protocols[0].len);
+    m->assignment = blob_dup(assignment, &m->assignment_len);
+    return m; /* deadline 0: the session starts at the next tick */
+}
+
+void group_apply_membership(group_coord *c, const char *group_id, rd *r)
+{
+    group *g = group_find(c, group_id);
+    if (!g || g->cg)
+        return;
+    /* Replay rebuilds the state a record describes (not a transition): whatever an
+     * earlier record said is superseded. */
+    while (g->nmembers > 0)
+        member_remove(g, g->members[0]);
+    g->state = GROUP_EMPTY;
+    if (r->off >= r->len || rd_i8(r) != 1)
+        return; /* a record without members */
+    char *protocol = get_nstr(r), *leader = get_nstr(r);
+    int32_t n = rd_i32(r);
+    for (int32_t i = 0; protocol && i < n && !r->err; i++) {
+        gmember *m = read_member(r, protocol);
+        if (!m)
+            break;
+        if (g->nmembers == g->members_cap) {
+            int cap = g->members_cap ? g->members_cap * 2 : 4;
+            gmember **nm = realloc(g->members, sizeof(*nm) * (size_t)cap);
+            BROOK_ASSERT(nm);
+            g->members = nm;
+            g->members_cap = cap;
+        }
+        g->members[g->nmembers++] = m;
+    }
+    if (r->err || g->nmembers != n || !leader || !member_find(g, leader)) {
+        while (g->nmembers > 0) /* malformed: keep nobody rather than half a group */
+            member_remove(g, g->members[0]);
+        free(protocol);
+        free(leader);
+        return;
+    }
+    free(g->protocol_name);
+    g->protocol_name = protocol;
+    free(g->leader);
+    g->leader = leader;
+    g->state = GROUP_STABLE;
 }
 
 void group_fail_requests(group_coord *c, const char *group_id, int16_t err)

@@ -128,6 +128,9 @@ typedef struct group_action {
     int32_t nmembers;
     const uint8_t *assignment; /* SYNC: borrowed */
     int32_t assignment_len;
+    /* set by the driver: > 0, the answer reports a group record appended up to this
+     * offset, to be sent once that is durable; -1 the record could not be appended */
+    int64_t persist_end;
 } group_action;
 
 typedef struct group_config {
@@ -196,6 +199,14 @@ void group_apply_txn_end(group_coord *c, const char *group_id, int64_t pid, bool
 /* Applies a durable generation record (replay). */
 void group_apply_generation(group_coord *c, const char *group_id, const char *protocol_type,
                             int32_t generation);
+/* The classic group's membership, written after the generation in its 'G' record
+ * (service.h): in Stable, the protocol, leader and every member with its metadata and
+ * assignment; otherwise nothing. */
+void group_encode_membership(wr *w, const group *g);
+/* Replay of a 'G' record's rest (after group_apply_generation): Stable with those members
+ * (their sessions start at the next tick), or no members when there are none or they are
+ * malformed. */
+void group_apply_membership(group_coord *c, const char *group_id, rd *r);
 /* Answers every request parked in the group with err (its coordinator moved away). */
 void group_fail_requests(group_coord *c, const char *group_id, int16_t err);
 /* Removes a group (durable deletion record). */

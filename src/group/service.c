@@ -275,8 +275,10 @@ int16_t group_service_delete(group_service *s, const char *group_id, int64_t now
     return KERR_NONE;
 }
 
-static void persist_generation(group_service *s, const group *g, int64_t now_ms)
+/* Appends the group's 'G' record; returns the offset one past it (-1: not appended). */
+static int64_t persist_generation(group_service *s, const group *g, int64_t now_ms)
 {
+    int64_t end = -1;
     wr keys, values;
     wr_init(&keys, 64);
     wr_init(&values, 64);
@@ -284,12 +286,24 @@ static void persist_generation(group_service *s, const group *g, int64_t now_ms)
     put_str(&keys, g->id);
     put_str(&values, g->protocol_type);
     wr_i32(&values, g->generation);
+    group_encode_membership(&values, g);
     size_t koff = 0, voff = 0;
     int32_t vlen = (int32_t)values.len;
     if (!keys.oom && !values.oom)
-        append_records(s, g->id, &keys, &values, &koff, &voff, &vlen, 1, now_ms);
+        end = append_records(s, g->id, &keys, &values, &koff, &voff, &vlen, 1, now_ms);
     wr_free(&keys);
     wr_free(&values);
+    return end;
+}
+
+void group_service_when_durable(group_service *s, const char *group_id, int64_t end,
+                                gs_done_fn done, void *ctx)
+{
+    gs_wait *w = wait_new(group_id, 0, -1, done, ctx);
+    w->p = partition_for(s, group_id);
+    w->need = end;
+    wait_add(s, w);
+    group_service_progress(s, 0);
 }
 
 /* The records a consumer group made due: its 'C' record, 'M' for changed members, 'M'
@@ -378,12 +392,17 @@ void group_service_flush_actions(group_service *s, int64_t now_ms)
 {
     for (int round = 0; round < 1000 && s->coord.nacts > 0; round++) {
         size_t n = s->coord.nacts;
+        const group *persisted = NULL; /* answers after its record wait for that record */
+        int64_t end = -1;
         for (size_t i = 0; i < n; i++) {
             group_action *a = &s->coord.acts[i];
-            if (a->kind == GA_PERSIST_GROUP)
-                persist_generation(s, a->g, now_ms);
-            else
-                s->on_action(s->ctx, a);
+            if (a->kind == GA_PERSIST_GROUP) {
+                persisted = a->g;
+                end = persist_generation(s, a->g, now_ms);
+                continue;
+            }
+            a->persist_end = a->g && a->g == persisted ? end : 0;
+            s->on_action(s->ctx, a);
         }
         group_coord_clear_actions(&s->coord);
     }
@@ -467,8 +486,10 @@ static void replay_record(void *ctx, const rb_record *rec)
         } else {
             char *ptype = get_str(&v);
             int32_t gen = rd_i32(&v);
-            if (!v.err)
+            if (!v.err) {
                 group_apply_generation(&s->coord, group, ptype, gen);
+                group_apply_membership(&s->coord, group, &v);
+            }
             free(ptype);
         }
     }

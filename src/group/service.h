@@ -80,6 +80,10 @@ int16_t group_service_delete(group_service *s, const char *group_id, int64_t now
  * and only then may the heartbeat's answer be sent (ok false: the log failed). */
 void group_service_cg_persist(group_service *s, const char *group_id, int64_t now_ms,
                               gs_done_fn done, void *ctx);
+/* done(ctx, ok) once the group's offsets partition is durable up to end (an action's
+ * persist_end: its answer must not go out before the record it reports on). */
+void group_service_when_durable(group_service *s, const char *group_id, int64_t end,
+                                gs_done_fn done, void *ctx);
 void group_service_progress(group_service *s, int64_t now_ms);
 void group_service_tick(group_service *s, int64_t now_ms);
 void group_service_forget_partition(group_service *s, partition *p);
