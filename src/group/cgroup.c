@@ -590,7 +590,7 @@ static int16_t validate(const cg_hb_args *a, const char **msg)
         if (a->rebalance_timeout_ms == -1)
             return *msg = "RebalanceTimeoutMs must be provided in first request.",
                    KERR_INVALID_REQUEST;
-        if (a->nowned != 0)
+        if (a->nowned > 0) /* null passes: librdkafka sends it when it rejoins */
             return *msg = "TopicPartitions must be empty when (re-)joining.",
                    KERR_INVALID_REQUEST;
         if (a->ntopics < 0 && !a->regex)
