@@ -942,21 +942,6 @@ bool cgroup_check(const group *g, char *why)
 
 /* ---------------- records ---------------- */
 
-static void put_nstr(wr *w, const char *s)
-{
-    wr_str(w, s ? kslice_cstr(s) : KSLICE_NULL);
-}
-
-static char *get_nstr(rd *r)
-{
-    kslice k = rd_str(r);
-    if (r->err || k.len < 0)
-        return NULL;
-    char *s = strndup((const char *)k.p, (size_t)k.len);
-    BROOK_ASSERT(s);
-    return s;
-}
-
 static void put_set(wr *w, const cg_set *s)
 {
     wr_i32(w, s->n);
@@ -987,7 +972,7 @@ void cgroup_encode_meta(wr *w, const cgroup *cg)
     wr_i32(w, cg->group_epoch);
     wr_i32(w, cg->assignment_epoch);
     wr_i64(w, (int64_t)cg->meta_hash);
-    put_nstr(w, cg->assignor);
+    group_put_nstr(w, cg->assignor);
 }
 
 void cgroup_encode_member(wr *w, const cmember *m)
@@ -999,15 +984,15 @@ void cgroup_encode_member(wr *w, const cmember *m)
     wr_i32(w, m->rebalance_timeout_ms);
     wr_bool(w, m->left_static);
     wr_bool(w, m->regex_pending); /* a restart before the tick still resolves it then */
-    put_nstr(w, m->instance_id);
-    put_nstr(w, m->rack_id);
-    put_nstr(w, m->client_id);
-    put_nstr(w, m->client_host);
-    put_nstr(w, m->regex);
-    put_nstr(w, m->assignor);
+    group_put_nstr(w, m->instance_id);
+    group_put_nstr(w, m->rack_id);
+    group_put_nstr(w, m->client_id);
+    group_put_nstr(w, m->client_host);
+    group_put_nstr(w, m->regex);
+    group_put_nstr(w, m->assignor);
     wr_i32(w, m->ntopics);
     for (int i = 0; i < m->ntopics; i++)
-        put_nstr(w, m->topics[i]);
+        group_put_nstr(w, m->topics[i]);
     put_set(w, &m->assigned);
     put_set(w, &m->revoking);
     put_set(w, &m->target);
@@ -1027,7 +1012,7 @@ void cgroup_apply_meta(group_coord *c, const char *group_id, rd *r)
         return;
     int32_t ge = rd_i32(r), ae = rd_i32(r);
     int64_t h = rd_i64(r);
-    char *assignor = get_nstr(r);
+    char *assignor = group_get_nstr(r);
     if (!r->err) {
         cg->group_epoch = ge;
         cg->assignment_epoch = ae;
@@ -1055,7 +1040,7 @@ static bool decode_member(rd *r, cmember *m)
                       &m->client_host, &m->regex, &m->assignor};
     for (int i = 0; i < 6; i++) {
         free(*strs[i]);
-        *strs[i] = get_nstr(r);
+        *strs[i] = group_get_nstr(r);
     }
     topics_free(m);
     int32_t n = rd_i32(r);
@@ -1064,7 +1049,7 @@ static bool decode_member(rd *r, cmember *m)
     m->topics = calloc((size_t)n + 1, sizeof(char *));
     BROOK_ASSERT(m->topics);
     for (int32_t i = 0; i < n && !r->err; i++)
-        m->topics[m->ntopics++] = get_nstr(r);
+        m->topics[m->ntopics++] = group_get_nstr(r);
     get_set(r, &m->assigned);
     get_set(r, &m->revoking);
     get_set(r, &m->target);

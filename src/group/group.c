@@ -856,9 +856,9 @@ void group_apply_generation(group_coord *c, const char *group_id, const char *pr
         g->protocol_type = dup_or_null(protocol_type);
 }
 
-static void put_nstr(wr *w, const char *s) { wr_str(w, s ? kslice_cstr(s) : KSLICE_NULL); }
+void group_put_nstr(wr *w, const char *s) { wr_str(w, s ? kslice_cstr(s) : KSLICE_NULL); }
 
-static char *get_nstr(rd *r)
+char *group_get_nstr(rd *r)
 {
     kslice k = rd_str(r);
     if (r->err || k.len < 0)
@@ -878,8 +878,8 @@ void group_encode_membership(wr *w, const group *g)
     if (g->state != GROUP_STABLE || g->cg || !g->protocol_name)
         return; /* nothing after the generation: no members to keep */
     wr_i8(w, 1); /* membership format */
-    put_nstr(w, g->protocol_name);
-    put_nstr(w, g->leader);
+    group_put_nstr(w, g->protocol_name);
+    group_put_nstr(w, g->leader);
     wr_i32(w, g->nmembers);
     for (int i = 0; i < g->nmembers; i++) {
         const gmember *m = g->members[i];
@@ -887,10 +887,10 @@ void group_encode_membership(wr *w, const group *g)
         for (int k = 0; k < m->nprotocols && !pr; k++)
             if (strcmp(m->protocols[k].name, g->protocol_name) == 0)
                 pr = &m->protocols[k];
-        put_nstr(w, m->id);
-        put_nstr(w, m->instance_id);
-        put_nstr(w, m->client_id);
-        put_nstr(w, m->client_host);
+        group_put_nstr(w, m->id);
+        group_put_nstr(w, m->instance_id);
+        group_put_nstr(w, m->client_id);
+        group_put_nstr(w, m->client_host);
         wr_i32(w, m->session_timeout_ms);
         wr_i32(w, m->rebalance_timeout_ms);
         put_blob(w, pr ? pr->metadata : NULL, pr ? pr->len : 0);
@@ -913,10 +913,10 @@ static gmember *read_member(rd *r, const char *protocol)
 {
     gmember *m = calloc(1, sizeof(*m));
     BROOK_ASSERT(m);
-    m->id = get_nstr(r);
-    m->instance_id = get_nstr(r);
-    m->client_id = get_nstr(r);
-    m->client_host = get_nstr(r);
+    m->id = group_get_nstr(r);
+    m->instance_id = group_get_nstr(r);
+    m->client_id = group_get_nstr(r);
+    m->client_host = group_get_nstr(r);
     m->session_timeout_ms = rd_i32(r);
     m->rebalance_timeout_ms = rd_i32(r);
     kslice meta = rd_bytes(r), assignment = rd_bytes(r);
@@ -945,7 +945,7 @@ void group_apply_membership(group_coord *c, const char *group_id, rd *r)
     g->state = GROUP_EMPTY;
     if (r->off >= r->len || rd_i8(r) != 1)
         return; /* a record without members */
-    char *protocol = get_nstr(r), *leader = get_nstr(r);
+    char *protocol = group_get_nstr(r), *leader = group_get_nstr(r);
     int32_t n = rd_i32(r);
     for (int32_t i = 0; protocol && i < n && !r->err; i++) {
         gmember *m = read_member(r, protocol);

@@ -199,6 +199,10 @@ void group_apply_txn_end(group_coord *c, const char *group_id, int64_t pid, bool
 /* Applies a durable generation record (replay). */
 void group_apply_generation(group_coord *c, const char *group_id, const char *protocol_type,
                             int32_t generation);
+/* Record helpers shared with cgroup.c: a nullable string out, and in as a malloc'd copy
+ * (NULL for null or malformed). */
+void group_put_nstr(wr *w, const char *s);
+char *group_get_nstr(rd *r);
 /* The classic group's membership, written after the generation in its 'G' record
  * (service.h): in Stable, the protocol, leader and every member with its metadata and
  * assignment; otherwise nothing. */
