@@ -174,7 +174,8 @@ static void client_adopt(client *cl, const cg_hb_result *r)
     cl->epoch = r->member_epoch;
     if (r->assignment && r->assignment->n <= MAX_OWNED) {
         cl->nowned = r->assignment->n;
-        memcpy(cl->owned, r->assignment->v, sizeof(cg_tp) * (size_t)r->assignment->n);
+        if (cl->nowned > 0) /* an empty set may have no array at all */
+            memcpy(cl->owned, r->assignment->v, sizeof(cg_tp) * (size_t)r->assignment->n);
     }
 }
 
