@@ -132,6 +132,8 @@ static void topics_free(cmember *m)
     m->ntopics = 0;
 }
 
+static void regex_compile(cmember *m);
+
 static void member_free(cmember *m)
 {
     free(m->id);
@@ -140,6 +142,8 @@ static void member_free(cmember *m)
     free(m->client_id);
     free(m->client_host);
     free(m->regex);
+    m->regex = NULL;
+    regex_compile(m); /* frees the compiled one */
     free(m->assignor);
     topics_free(m);
     set_free(&m->assigned);
@@ -250,22 +254,28 @@ void cgroup_clean(cgroup *cg)
 
 /* ---------------- subscriptions ---------------- */
 
-/* Whether the member's regex matches the whole name (POSIX extended syntax; a regex that
- * does not compile matches nothing: it was refused when it was set). */
-static bool regex_matches(const char *re, const char *name)
+/* Compiles m->regex, anchored to whole names (POSIX extended syntax), once per change
+ * rather than once per topic and heartbeat; a regex that does not compile (refused when it
+ * was set) matches nothing. */
+static void regex_compile(cmember *m)
 {
-    size_t n = strlen(re);
+    if (m->rx) {
+        regfree(m->rx);
+        free(m->rx);
+        m->rx = NULL;
+    }
+    if (!m->regex || !*m->regex)
+        return;
+    size_t n = strlen(m->regex);
     char *anchored = malloc(n + 5);
-    BROOK_ASSERT(anchored);
-    snprintf(anchored, n + 5, "^(%s)$", re);
-    regex_t rx;
-    bool ok = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB) == 0;
+    regex_t *rx = malloc(sizeof(*rx));
+    BROOK_ASSERT(anchored && rx);
+    snprintf(anchored, n + 5, "^(%s)$", m->regex);
+    if (regcomp(rx, anchored, REG_EXTENDED | REG_NOSUB) == 0)
+        m->rx = rx;
+    else
+        free(rx);
     free(anchored);
-    if (!ok)
-        return false;
-    bool hit = regexec(&rx, name, 0, NULL, 0) == 0;
-    regfree(&rx);
-    return hit;
 }
 
 static bool regex_valid(const char *re)
@@ -282,8 +292,8 @@ static bool member_subscribes(const cmember *m, const cg_topic_info *t)
     for (int i = 0; i < m->ntopics; i++)
         if (strcmp(m->topics[i], t->name) == 0)
             return true;
-    return m->regex && *m->regex && !m->regex_pending && !t->internal &&
-           regex_matches(m->regex, t->name);
+    return m->rx && !m->regex_pending && !t->internal &&
+           regexec(m->rx, t->name, 0, NULL, 0) == 0;
 }
 
 /* Subscribed topics of the whole group: out[i] tells for topics[i] (caller's array). */
@@ -678,6 +688,7 @@ static bool update_member(cmember *m, const cg_hb_args *a)
         changed = true;
     }
     if (a->regex && set_str(&m->regex, *a->regex ? a->regex : NULL)) {
+        regex_compile(m);
         m->regex_pending = m->regex != NULL;
         changed = true;
     }
@@ -1042,6 +1053,7 @@ static bool decode_member(rd *r, cmember *m)
         free(*strs[i]);
         *strs[i] = group_get_nstr(r);
     }
+    regex_compile(m);
     topics_free(m);
     int32_t n = rd_i32(r);
     if (r->err || n < 0 || (size_t)n > r->len - r->off)

@@ -57,6 +57,7 @@ typedef struct cmember {
     char **topics; /* subscribed names */
     int ntopics;
     char *regex;    /* subscribed regex (whole-name match), NULL: none */
+    void *rx;           /* the regex compiled once (a regex_t), NULL when there is none */
     bool regex_pending; /* set by the last heartbeat: resolved at the next tick (as Kafka
                          * resolves regexes off the heartbeat path, then bumps the epoch) */
     char *assignor; /* the member's ServerAssignor, NULL: none asked */
