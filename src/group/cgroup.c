@@ -108,19 +108,10 @@ static bool set_sorted(const cg_set *s)
 
 /* ---------------- members ---------------- */
 
-static char *dup_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    BROOK_ASSERT(d);
-    return d;
-}
-
 static void replace_str(char **dst, const char *s)
 {
     free(*dst);
-    *dst = dup_or_null(s);
+    *dst = group_dup_or_null(s);
 }
 
 static void topics_free(cmember *m)
@@ -182,7 +173,7 @@ static cmember *member_add(cgroup *cg, const char *id)
     }
     cmember *m = calloc(1, sizeof(*m));
     BROOK_ASSERT(m);
-    m->id = dup_or_null(id);
+    m->id = group_dup_or_null(id);
     m->rebalance_timeout_ms = 300000;
     cg->members[cg->nmembers++] = m;
     return m;
@@ -197,7 +188,7 @@ static void removed_add(cgroup *cg, const char *id)
         cg->removed = n;
         cg->removed_cap = cap;
     }
-    cg->removed[cg->nremoved++] = dup_or_null(id);
+    cg->removed[cg->nremoved++] = group_dup_or_null(id);
 }
 
 /* An id that is back in the group loses its pending tombstone (it would follow the
@@ -637,7 +628,7 @@ static group *consumer_group(group_coord *c, const char *id, bool create, int16_
     BROOK_ASSERT(g->cg);
     g->cg->dirty = true;
     free(g->protocol_type);
-    g->protocol_type = dup_or_null("consumer");
+    g->protocol_type = group_dup_or_null("consumer");
     return g;
 }
 
@@ -683,7 +674,7 @@ static bool update_member(cmember *m, const cg_hb_args *a)
         m->topics = calloc((size_t)a->ntopics + 1, sizeof(char *));
         BROOK_ASSERT(m->topics);
         for (int i = 0; i < a->ntopics; i++)
-            m->topics[i] = dup_or_null(a->topics[i]);
+            m->topics[i] = group_dup_or_null(a->topics[i]);
         m->ntopics = a->ntopics;
         changed = true;
     }

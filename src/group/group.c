@@ -46,7 +46,7 @@ void group_coord_init(group_coord *c, const group_config *cfg)
     c->cfg = *cfg;
 }
 
-static char *dup_or_null(const char *s)
+char *group_dup_or_null(const char *s)
 {
     if (!s)
         return NULL;
@@ -145,7 +145,7 @@ group *group_get(group_coord *c, const char *id)
         return g;
     g = calloc(1, sizeof(*g));
     BROOK_ASSERT(g);
-    g->id = dup_or_null(id);
+    g->id = group_dup_or_null(id);
     g->state = GROUP_EMPTY;
     HASH_ADD_KEYPTR(hh, c->groups, g->id, strlen(g->id), g);
     return g;
@@ -222,7 +222,7 @@ static void set_protocols(gmember *m, const join_args *a)
     m->protocols = calloc((size_t)a->nprotocols + 1, sizeof(gprotocol));
     BROOK_ASSERT(m->protocols);
     for (int i = 0; i < a->nprotocols; i++) {
-        m->protocols[i].name = dup_or_null(a->protocol_names[i]);
+        m->protocols[i].name = group_dup_or_null(a->protocol_names[i]);
         m->protocols[i].len = a->protocol_len[i];
         m->protocols[i].metadata = malloc((size_t)a->protocol_len[i] + 1);
         BROOK_ASSERT(m->protocols[i].metadata);
@@ -327,11 +327,11 @@ static void complete_join(group_coord *c, group *g, int64_t now_ms)
     }
     if (!g->leader || !member_find(g, g->leader)) {
         free(g->leader);
-        g->leader = dup_or_null(g->members[0]->id);
+        g->leader = group_dup_or_null(g->members[0]->id);
     }
     gmember *leader = member_find(g, g->leader);
     free(g->protocol_name);
-    g->protocol_name = dup_or_null(select_protocol(g, leader));
+    g->protocol_name = group_dup_or_null(select_protocol(g, leader));
     set_state(g, GROUP_COMPLETING_REBALANCE);
     for (int i = 0; i < g->nmembers; i++) {
         gmember *m = g->members[i];
@@ -384,10 +384,10 @@ static gmember *member_add(group *g, const join_args *a, const char *id, group_r
 {
     gmember *m = calloc(1, sizeof(*m));
     BROOK_ASSERT(m);
-    m->id = dup_or_null(id);
-    m->instance_id = dup_or_null(a->instance_id);
-    m->client_id = dup_or_null(a->client_id ? a->client_id : "");
-    m->client_host = dup_or_null(a->client_host ? a->client_host : "");
+    m->id = group_dup_or_null(id);
+    m->instance_id = group_dup_or_null(a->instance_id);
+    m->client_id = group_dup_or_null(a->client_id ? a->client_id : "");
+    m->client_host = group_dup_or_null(a->client_host ? a->client_host : "");
     m->session_timeout_ms = a->session_timeout_ms;
     m->rebalance_timeout_ms = a->rebalance_timeout_ms;
     set_protocols(m, a);
@@ -428,7 +428,7 @@ static void pending_id_add(group *g, const char *id, int64_t deadline)
         g->pending_ids = n;
         g->pending_ids_cap = cap;
     }
-    g->pending_ids[g->npending_ids++] = (gpending_id){dup_or_null(id), deadline};
+    g->pending_ids[g->npending_ids++] = (gpending_id){group_dup_or_null(id), deadline};
 }
 
 static gmember *member_by_instance(const group *g, const char *instance)
@@ -477,14 +477,14 @@ static void static_rejoin(group_coord *c, group *g, gmember *m, group_req req,
     bool was_leader = g->leader && strcmp(g->leader, m->id) == 0;
     free(m->replaced_id);
     m->replaced_id = m->id;
-    m->id = dup_or_null(a->new_member_id);
+    m->id = group_dup_or_null(a->new_member_id);
     if (was_leader) {
         free(g->leader);
-        g->leader = dup_or_null(m->id);
+        g->leader = group_dup_or_null(m->id);
     }
     set_protocols(m, a);
     free(m->client_id);
-    m->client_id = dup_or_null(a->client_id ? a->client_id : "");
+    m->client_id = group_dup_or_null(a->client_id ? a->client_id : "");
     m->session_timeout_ms = a->session_timeout_ms;
     m->rebalance_timeout_ms = a->rebalance_timeout_ms;
     m->deadline_ms = now_ms + a->session_timeout_ms;
@@ -566,7 +566,7 @@ void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_m
     }
     if (!g->protocol_type || g->nmembers == 0) {
         free(g->protocol_type);
-        g->protocol_type = dup_or_null(a->protocol_type);
+        g->protocol_type = group_dup_or_null(a->protocol_type);
     }
     if (!m) {
         member_add(g, a, mid, req, now_ms);
@@ -785,7 +785,7 @@ static void offset_put(goffset **h, const char *topic, int32_t partition, int64_
         BROOK_ASSERT(o);
         memcpy(o->key, key, kl);
         o->keylen = kl;
-        o->topic = dup_or_null(topic);
+        o->topic = group_dup_or_null(topic);
         o->partition = partition;
         HASH_ADD(hh, *h, key, kl, o);
     }
@@ -853,7 +853,7 @@ void group_apply_generation(group_coord *c, const char *group_id, const char *pr
     if (generation > g->generation)
         g->generation = generation;
     if (protocol_type && *protocol_type && !g->protocol_type)
-        g->protocol_type = dup_or_null(protocol_type);
+        g->protocol_type = group_dup_or_null(protocol_type);
 }
 
 void group_put_nstr(wr *w, const char *s) { wr_str(w, s ? kslice_cstr(s) : KSLICE_NULL); }
@@ -927,7 +927,7 @@ static gmember *read_member(rd *r, const char *protocol)
     m->protocols = calloc(1, sizeof(gprotocol));
     BROOK_ASSERT(m->protocols);
     m->nprotocols = 1;
-    m->protocols[0].name = dup_or_null(protocol);
+    m->protocols[0].name = group_dup_or_null(protocol);
     m->protocols[0].metadata = blob_dup(meta, &m->protocols[0].len);
     m->assignment = blob_dup(assignment, &m->assignment_len);
     return m; /* deadline 0: the session starts at the next tick */

@@ -199,6 +199,8 @@ void group_apply_txn_end(group_coord *c, const char *group_id, int64_t pid, bool
 /* Applies a durable generation record (replay). */
 void group_apply_generation(group_coord *c, const char *group_id, const char *protocol_type,
                             int32_t generation);
+/* A malloc'd copy of s (NULL stays NULL), shared with cgroup.c. */
+char *group_dup_or_null(const char *s);
 /* Record helpers shared with cgroup.c: a nullable string out, and in as a malloc'd copy
  * (NULL for null or malformed). */
 void group_put_nstr(wr *w, const char *s);
