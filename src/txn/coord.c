@@ -8,7 +8,7 @@
 #include "base/buf.h"
 #include "proto/errors.h"
 
-#define RECORD_VERSION 1 /* 1 added txn_seq; 0 is still read */
+#define RECORD_VERSION 2 /* 1 added txn_seq, 2 tv2 and next_pid; older ones are still read */
 #define EPOCH_MAX (INT16_MAX - 1) /* past this a producer id is rotated */
 
 static const char *g_state_names[TXN_STATE_COUNT] = {
@@ -26,7 +26,10 @@ static const unsigned g_allowed_from[TXN_STATE_COUNT] = {
     [TXN_EMPTY] = B(TXN_EMPTY) | B(TXN_COMPLETE_COMMIT) | B(TXN_COMPLETE_ABORT),
     [TXN_ONGOING] = B(TXN_ONGOING) | B(TXN_EMPTY) | B(TXN_COMPLETE_COMMIT) | B(TXN_COMPLETE_ABORT),
     [TXN_PREPARE_COMMIT] = B(TXN_ONGOING),
-    [TXN_PREPARE_ABORT] = B(TXN_ONGOING) | B(TXN_PREPARE_EPOCH_FENCE),
+    /* From Empty and Complete*: a transactions-v2 abort with nothing ongoing (KIP-890: the
+     * client cannot know whether a produce added a partition, so it always ends). */
+    [TXN_PREPARE_ABORT] = B(TXN_ONGOING) | B(TXN_PREPARE_EPOCH_FENCE) | B(TXN_EMPTY) |
+                          B(TXN_COMPLETE_COMMIT) | B(TXN_COMPLETE_ABORT),
     [TXN_COMPLETE_COMMIT] = B(TXN_PREPARE_COMMIT),
     [TXN_COMPLETE_ABORT] = B(TXN_PREPARE_ABORT),
     [TXN_PREPARE_EPOCH_FENCE] = B(TXN_ONGOING),
@@ -157,7 +160,8 @@ static void log_record(txn_coord *c, txn_meta *t, int state, int nparts, bool no
     txn_image im = {.pid = t->new_pid, .prev_pid = t->new_prev_pid, .epoch = t->new_epoch,
                     .prev_epoch = t->new_prev_epoch, .timeout_ms = t->new_timeout_ms,
                     .state = (int8_t)state, .start_ms = t->new_start_ms, .update_ms = now_ms,
-                    .nparts = nparts, .parts = t->parts, .txn_seq = t->new_txn_seq};
+                    .nparts = nparts, .parts = t->parts, .txn_seq = t->new_txn_seq,
+                    .tv2 = t->new_tv2, .next_pid = t->new_next_pid};
     txn_action *a = emit(c, TXN_ACT_LOG, t);
     int rc = txn_record_encode(&im, &a->record, &a->record_len);
     BROOK_ASSERT(rc == 0);
@@ -179,6 +183,8 @@ static void stage_current(txn_meta *t)
     t->new_timeout_ms = t->timeout_ms;
     t->new_start_ms = t->start_ms;
     t->new_txn_seq = t->txn_seq;
+    t->new_tv2 = t->tv2;
+    t->new_next_pid = t->next_pid;
 }
 
 static void apply_staged(txn_coord *c, txn_meta *t)
@@ -190,6 +196,8 @@ static void apply_staged(txn_coord *c, txn_meta *t)
     t->timeout_ms = t->new_timeout_ms;
     t->start_ms = t->new_start_ms;
     t->txn_seq = t->new_txn_seq;
+    t->tv2 = t->new_tv2;
+    t->next_pid = t->new_next_pid;
 }
 
 static void clear_parts(txn_meta *t)
@@ -209,6 +217,8 @@ static txn_meta *txn_new(txn_coord *c, const char *id)
     t->epoch = -1;
     t->prev_pid = -1;
     t->prev_epoch = -1;
+    t->next_pid = -1;
+    t->reserved_pid = -1;
     t->state = TXN_EMPTY;
     HASH_ADD_KEYPTR(hh, c->by_id, t->id, strlen(t->id), t);
     return t;
@@ -218,11 +228,31 @@ static txn_meta *txn_new(txn_coord *c, const char *id)
 
 static void start_markers(txn_coord *c, txn_meta *t, int64_t now_ms);
 
+/* A transactions-v2 end (EndTxn v5+): the decision and its markers carry epoch + 1, the
+ * epoch the client continues with; prev_epoch keeps the one it ended with, so a retry of
+ * this EndTxn is recognised. At the last epochs the producer moves on to reserved_pid. */
+static void stage_tv2_bump(txn_meta *t)
+{
+    BROOK_ASSERT(t->epoch < INT16_MAX);
+    t->new_tv2 = true;
+    t->new_prev_epoch = t->epoch;
+    t->new_epoch = (int16_t)(t->epoch + 1);
+    t->new_next_pid = -1;
+    if (t->new_epoch >= EPOCH_MAX) {
+        BROOK_ASSERT(t->reserved_pid >= 0);
+        t->new_next_pid = t->reserved_pid;
+    }
+}
+
 /* Logs the decision (PrepareCommit or PrepareAbort): the commit point once durable. */
-static void decide(txn_coord *c, txn_meta *t, bool commit, int64_t now_ms)
+static void decide(txn_coord *c, txn_meta *t, bool commit, bool tv2, int64_t now_ms)
 {
     t->commit = commit;
     stage_current(t);
+    t->new_tv2 = false;
+    t->new_next_pid = -1;
+    if (tv2)
+        stage_tv2_bump(t);
     log_record(c, t, commit ? TXN_PREPARE_COMMIT : TXN_PREPARE_ABORT, t->nparts, true, now_ms);
 }
 
@@ -233,6 +263,8 @@ static void begin_abort(txn_coord *c, txn_meta *t, bool fence, int64_t now_ms)
     BROOK_ASSERT(t->state == TXN_ONGOING && t->phase == TXN_PHASE_IDLE);
     t->commit = false;
     stage_current(t);
+    t->new_tv2 = false;
+    t->new_next_pid = -1;
     if (fence && t->epoch < EPOCH_MAX) {
         t->new_prev_epoch = t->epoch;
         t->new_epoch = (int16_t)(t->epoch + 1);
@@ -244,10 +276,18 @@ static void complete(txn_coord *c, txn_meta *t, int64_t now_ms)
 {
     int to = t->commit ? TXN_COMPLETE_COMMIT : TXN_COMPLETE_ABORT;
     stage_current(t);
+    if (t->tv2 && t->next_pid >= 0) {
+        /* The epochs of this producer id are used up: it continues as next_pid. */
+        t->new_prev_pid = t->pid; /* prev_epoch stays the one the client ended with */
+        t->new_pid = t->next_pid;
+        t->new_epoch = 0;
+        t->new_next_pid = -1;
+    }
     /* The decision and the markers are durable: recovery would only repeat the markers.
      * So the completion record is not waited for; later records of this id follow it in
      * the same log partition. */
     log_record(c, t, to, 0, false, now_ms);
+    apply_staged(c, t);
     set_state(t, to);
     clear_parts(t);
     t->phase = TXN_PHASE_IDLE;
@@ -291,7 +331,7 @@ static void start_prepare(txn_coord *c, txn_meta *t, int64_t now_ms)
         a->part = &t->parts[i];
     }
     if (t->waiting == 0)
-        decide(c, t, true, now_ms);
+        decide(c, t, true, t->end_tv2, now_ms);
 }
 
 /* ---------------- requests ---------------- */
@@ -345,6 +385,8 @@ void txn_coord_init_pid(txn_coord *c, txn_req req, const char *txn_id, int32_t t
         break;
     }
     stage_current(t);
+    t->new_tv2 = false; /* an EndTxn retry is never recognised across an InitProducerId */
+    t->new_next_pid = -1;
     t->new_timeout_ms = timeout_ms;
     if (t->pid < 0 || t->epoch >= EPOCH_MAX) {
         /* A new transactional id, or its epochs are exhausted: a fresh producer id. */
@@ -431,30 +473,91 @@ void txn_coord_add(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, i
     log_record(c, t, TXN_ONGOING, n, true, now_ms);
 }
 
-void txn_coord_end(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, int16_t epoch,
-                   bool commit, int64_t now_ms)
+/* A transactions-v2 EndTxn that repeats one already carried out: it names the epoch the
+ * end bumped from (and, after a rotation, the producer id it left). */
+static bool tv2_end_retry(const txn_meta *t, int64_t pid, int16_t epoch)
+{
+    if (!t->tv2 || t->prev_epoch < 0 || epoch != t->prev_epoch)
+        return false;
+    if (pid == t->pid)
+        return t->epoch == epoch + 1;
+    return pid == t->prev_pid && t->epoch == 0;
+}
+
+static void end_txn(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, int16_t epoch,
+                    bool commit, bool tv2, int64_t new_pid, int64_t now_ms)
 {
     txn_meta *t = txn_coord_find(c, txn_id);
+    if (tv2 && t && tv2_end_retry(t, pid, epoch)) {
+        int16_t err;
+        if (t->phase != TXN_PHASE_IDLE || t->state == TXN_PREPARE_COMMIT ||
+            t->state == TXN_PREPARE_ABORT)
+            err = KERR_CONCURRENT_TRANSACTIONS; /* the end is still being carried out */
+        else if (t->state == TXN_ONGOING)
+            err = KERR_PRODUCER_FENCED; /* a later transaction runs at the bumped epoch */
+        else if ((t->state == TXN_COMPLETE_COMMIT && commit) ||
+                 (t->state == TXN_COMPLETE_ABORT && !commit))
+            err = KERR_NONE;
+        else
+            err = KERR_INVALID_TXN_STATE;
+        reply(c, t, req, TXN_REPLY_END, err);
+        return;
+    }
     int16_t err = check_producer(t, pid, epoch);
     if (err == KERR_NONE) {
-        if (t->state == TXN_COMPLETE_COMMIT && commit)
+        bool idle = t->state == TXN_EMPTY || t->state == TXN_COMPLETE_COMMIT ||
+                    t->state == TXN_COMPLETE_ABORT;
+        if (!tv2 && t->state == TXN_COMPLETE_COMMIT && commit)
             err = KERR_NONE; /* a retry of a finished commit */
-        else if (t->state == TXN_COMPLETE_ABORT && !commit)
+        else if (!tv2 && t->state == TXN_COMPLETE_ABORT && !commit)
             err = KERR_NONE;
-        else if (t->state != TXN_ONGOING)
+        else if (tv2 && idle && !commit && t->epoch < INT16_MAX) {
+            /* Nothing ongoing: the abort only bumps the epoch (no participants, no markers). */
+            t->reply = req;
+            t->reply_kind = TXN_REPLY_END;
+            t->vote_no = false;
+            t->commit = false;
+            t->end_tv2 = true;
+            t->reserved_pid = new_pid;
+            clear_parts(t);
+            stage_current(t);
+            stage_tv2_bump(t);
+            log_record(c, t, TXN_PREPARE_ABORT, 0, true, now_ms);
+            return;
+        } else if (t->state != TXN_ONGOING)
             err = KERR_INVALID_TXN_STATE;
         else {
             t->reply = req;
             t->reply_kind = TXN_REPLY_END;
             t->vote_no = false;
+            t->end_tv2 = tv2;
+            t->reserved_pid = new_pid;
             if (commit)
                 start_prepare(c, t, now_ms);
             else
-                begin_abort(c, t, false, now_ms);
+                decide(c, t, false, tv2, now_ms);
             return;
         }
     }
     reply(c, t, req, TXN_REPLY_END, err);
+}
+
+void txn_coord_end(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, int16_t epoch,
+                   bool commit, int64_t now_ms)
+{
+    end_txn(c, req, txn_id, pid, epoch, commit, false, -1, now_ms);
+}
+
+void txn_coord_end_tv2(txn_coord *c, txn_req req, const char *txn_id, int64_t pid,
+                       int16_t epoch, bool commit, int64_t new_pid, int64_t now_ms)
+{
+    end_txn(c, req, txn_id, pid, epoch, commit, true, new_pid, now_ms);
+}
+
+bool txn_coord_end_needs_pid(const txn_coord *c, const char *txn_id)
+{
+    const txn_meta *t = txn_coord_find(c, txn_id);
+    return t && t->epoch + 1 >= EPOCH_MAX;
 }
 
 int16_t txn_coord_admin_abort(txn_coord *c, const char *txn_id, int64_t now_ms)
@@ -527,7 +630,7 @@ void txn_coord_voted(txn_coord *c, const char *txn_id, const txn_participant *pa
     if (!yes)
         t->vote_no = true;
     if (--t->waiting == 0)
-        decide(c, t, !t->vote_no, now_ms);
+        decide(c, t, !t->vote_no, t->end_tv2, now_ms);
 }
 
 void txn_coord_marked(txn_coord *c, const char *txn_id, const txn_participant *part,
@@ -587,6 +690,8 @@ int txn_record_encode(const txn_image *im, uint8_t **out, size_t *len)
         wr_i32(&w, im->parts[i].partition);
     }
     wr_i64(&w, im->txn_seq);
+    wr_i8(&w, im->tv2 ? 1 : 0);
+    wr_i64(&w, im->next_pid);
     if (w.oom) {
         wr_free(&w);
         return -1;
@@ -629,7 +734,10 @@ int txn_coord_load(txn_coord *c, const uint8_t *key, size_t key_len, const uint8
         parts[i].name = strndup((const char *)name.p, (size_t)name.len);
     }
     im.txn_seq = version >= 1 ? rd_i64(&r) : 0;
-    if (r.err || rd_remaining(&r) != 0 || im.txn_seq < 0) {
+    int8_t tv2 = version >= 2 ? rd_i8(&r) : 0;
+    im.next_pid = version >= 2 ? rd_i64(&r) : -1;
+    if (r.err || rd_remaining(&r) != 0 || im.txn_seq < 0 || (tv2 != 0 && tv2 != 1) ||
+        im.next_pid < -1) {
         parts_free(parts, n);
         free(parts);
         return -1;
@@ -654,6 +762,8 @@ int txn_coord_load(txn_coord *c, const uint8_t *key, size_t key_len, const uint8
     t->start_ms = im.start_ms;
     t->update_ms = im.update_ms;
     t->txn_seq = im.txn_seq;
+    t->tv2 = tv2 == 1;
+    t->next_pid = im.next_pid;
     t->phase = TXN_PHASE_IDLE;
     return 0;
 }

@@ -76,6 +76,15 @@ typedef struct txn_meta {
     int nparts, parts_cap;
     int64_t start_ms, update_ms;
     int64_t txn_seq;     /* 1, 2, ...: which transaction of this id (markers carry it) */
+    /* Transactions v2 (KIP-890 part 2): the last end was asked with EndTxn v5+, so it bumped
+     * the epoch (prev_epoch is the one the client ended with: a retry of that EndTxn is
+     * recognised by it). next_pid >= 0: that end exhausted the epochs, and the producer
+     * continues as next_pid, epoch 0, once the markers are written. */
+    bool tv2;
+    int64_t next_pid;
+    /* memory only, for the end in its prepare round: EndTxn v5+, and the next_pid it uses */
+    bool end_tv2;
+    int64_t reserved_pid;
     /* the round in flight */
     int waiting;         /* votes or marker acks outstanding */
     bool vote_no;
@@ -89,6 +98,8 @@ typedef struct txn_meta {
     int16_t new_epoch, new_prev_epoch;
     int32_t new_timeout_ms;
     int64_t new_start_ms, new_txn_seq;
+    bool new_tv2;
+    int64_t new_next_pid;
     UT_hash_handle hh;     /* by id */
     UT_hash_handle hh_pid; /* by producer id */
 } txn_meta;
@@ -155,6 +166,16 @@ void txn_coord_add(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, i
                    const txn_participant *parts, int nparts, int64_t now_ms);
 void txn_coord_end(txn_coord *c, txn_req req, const char *txn_id, int64_t pid, int16_t epoch,
                    bool commit, int64_t now_ms);
+/* EndTxn v5+ (transactions v2, KIP-890 part 2): the decision record and the markers carry
+ * epoch + 1, so no batch of this transaction (a late produce, a retried EndTxn) can pass
+ * at the partitions or here once it ended; the answer names the producer id and epoch the
+ * client continues with. An abort is allowed with no transaction ongoing (it only bumps the
+ * epoch). A retry of an end already done (the epoch before the bump) gets the same answer.
+ * new_pid: a fresh producer id, used only when txn_coord_end_needs_pid() said so (the bump
+ * exhausts the epochs): the producer then continues as new_pid, epoch 0. */
+void txn_coord_end_tv2(txn_coord *c, txn_req req, const char *txn_id, int64_t pid,
+                       int16_t epoch, bool commit, int64_t new_pid, int64_t now_ms);
+bool txn_coord_end_needs_pid(const txn_coord *c, const char *txn_id);
 /* Aborts an ongoing transaction on an operator's request (fencing the producer). Returns
  * a Kafka error code: NONE when the abort started (or it is already ending). */
 int16_t txn_coord_admin_abort(txn_coord *c, const char *txn_id, int64_t now_ms);
@@ -194,6 +215,8 @@ typedef struct txn_image {
     int nparts;
     const txn_participant *parts;
     int64_t txn_seq; /* 0 in records written before it existed */
+    bool tv2;        /* record version 2+, else false / -1 */
+    int64_t next_pid;
 } txn_image;
 int txn_record_encode(const txn_image *im, uint8_t **out, size_t *len);
 

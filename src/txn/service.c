@@ -435,6 +435,21 @@ void txn_service_end(txn_service *s, txn_req req, const char *txn_id, int64_t pi
     drive(s, now_ms);
 }
 
+void txn_service_end_tv2(txn_service *s, txn_req req, const char *txn_id, int64_t pid,
+                         int16_t epoch, bool commit, int64_t now_ms)
+{
+    int64_t fresh = -1;
+    if (txn_coord_end_needs_pid(&s->coord, txn_id)) {
+        fresh = new_pid_for(s, txn_id);
+        if (fresh < 0) {
+            s->reply(s->ctx, req, TXN_REPLY_END, KERR_COORDINATOR_NOT_AVAILABLE, -1, -1);
+            return;
+        }
+    }
+    txn_coord_end_tv2(&s->coord, req, txn_id, pid, epoch, commit, fresh, now_ms);
+    drive(s, now_ms);
+}
+
 int16_t txn_service_admin_abort(txn_service *s, const char *txn_id, int64_t now_ms)
 {
     int16_t err = txn_coord_admin_abort(&s->coord, txn_id, now_ms);

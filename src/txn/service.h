@@ -99,6 +99,9 @@ void txn_service_add(txn_service *s, txn_req req, const char *txn_id, int64_t pi
                      const txn_participant *parts, int nparts, int64_t now_ms);
 void txn_service_end(txn_service *s, txn_req req, const char *txn_id, int64_t pid,
                      int16_t epoch, bool commit, int64_t now_ms);
+/* EndTxn v5+ (transactions v2): see txn_coord_end_tv2. */
+void txn_service_end_tv2(txn_service *s, txn_req req, const char *txn_id, int64_t pid,
+                         int16_t epoch, bool commit, int64_t now_ms);
 int16_t txn_service_admin_abort(txn_service *s, const char *txn_id, int64_t now_ms);
 /* A new producer id for an idempotent producer, or -1 when it cannot be made durable. */
 int64_t txn_service_new_pid(txn_service *s);

@@ -88,6 +88,7 @@ typedef struct knobs {
     double p_empty_part;     /* a partition added to a transaction but never written */
     bool shared_ids;         /* clients 0 and 1 share a transactional id: live zombies */
     double p_vote_no;        /* a prepare finds the partition unable (its log failed) */
+    bool tv2;                /* clients end with EndTxn v5 (transactions v2, KIP-890) */
 } knobs;
 
 #define FAULT_TICK_MS 40
@@ -121,6 +122,7 @@ typedef struct msg {
     int32_t partition;   /* Produce/Prepare/Marker */
     uint32_t parts_mask; /* Add */
     bool commit;         /* End/Marker */
+    bool tv2;            /* End: EndTxn v5 (the coordinator bumps the epoch) */
     int32_t seq, count;  /* Produce */
     uint32_t uid;        /* Produce: the batch's unique id */
     int16_t error;       /* replies */
@@ -336,6 +338,8 @@ static bool g_unfenced;
 /* --datagram-clients: client <-> broker messages are dropped, duplicated and reordered
  * independently, like the coordinator <-> partition ones (instead of the TCP model). */
 static bool g_datagram_clients;
+/* --tv2-only: every seed runs transactions v2 (KIP-890), not half of them. */
+static bool g_tv2_only;
 /* --ack-before-fsync: partitions acknowledge a produce once appended, before it is durable
  * (log.flush.mode=interval); an acknowledged batch may then be lost in a crash. */
 static bool g_ack_before_fsync;
@@ -351,13 +355,14 @@ enum ev_kind {
 enum cov {
     COV_RECOVER_INDOUBT = 0, COV_TIMEOUT_ABORT, COV_FENCING_INIT, COV_LOG_FAIL, COV_STALE_RPC,
     COV_DUP_PRODUCE, COV_REJECT, COV_PREPARE_WAIT, COV_NOOP_MARKER, COV_ADMIN_ABORT,
-    COV_VOTE_EMPTY, COV_VOTE_NO, COV_COUNT
+    COV_VOTE_EMPTY, COV_VOTE_NO, COV_TV2_END, COV_TV2_EMPTY_ABORT, COV_COUNT
 };
 static const char *g_cov_names[COV_COUNT] = {
     "recoveries with in-doubt txns", "timeout aborts", "fencing InitProducerId",
     "failed txn-log appends", "stale PREPARE/MARKER dropped", "duplicate produces",
     "rejected produces", "prepares waiting for fsync", "no-op markers",
-    "operator aborts", "prepares with no records", "no votes"};
+    "operator aborts", "prepares with no records", "no votes", "v2 ends (epoch bumped)",
+    "v2 aborts with nothing added"};
 static uint64_t g_cov_total[COV_COUNT];
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -771,8 +776,15 @@ static void coord_on_msg(const msg *m)
         break;
     }
     case M_END:
-        txn_coord_end(&S.co.c, coord_req(ci, m->src_inc, m->id, conn), S.clients[ci].txn_id, m->pid,
-                      m->epoch, m->commit, S.now);
+        if (m->tv2) {
+            bool need = txn_coord_end_needs_pid(&S.co.c, S.clients[ci].txn_id);
+            txn_coord_end_tv2(&S.co.c, coord_req(ci, m->src_inc, m->id, conn),
+                              S.clients[ci].txn_id, m->pid, m->epoch, m->commit,
+                              need ? S.next_pid++ : -1, S.now);
+        } else {
+            txn_coord_end(&S.co.c, coord_req(ci, m->src_inc, m->id, conn), S.clients[ci].txn_id,
+                          m->pid, m->epoch, m->commit, S.now);
+        }
         break;
     case M_VOTE:
     case M_MARKED: {
@@ -1236,10 +1248,15 @@ static void client_start_end(client *c, bool commit)
     for (int p = 0; p < MAXP; p++)
         if (c->inflight[p]) {
             c->inflight[p] = false;
-            c->bump_after = true; /* a late produce must not land in our next transaction */
+            /* A late produce must not land in our next transaction. Transactions v2: the
+             * end's epoch bump fences it at the partition, no re-initialization needed. */
+            if (!S.k.tv2)
+                c->bump_after = true;
         }
     c->req_active = false;
-    if (c->added_mask == 0 && c->adding_mask == 0) {
+    /* Transactions v2 ends even with nothing added (an abort then only bumps the epoch). */
+    bool tv2_empty_abort = S.k.tv2 && !commit;
+    if (c->added_mask == 0 && c->adding_mask == 0 && !tv2_empty_abort) {
         /* Nothing was ever added: there is nothing to end at the coordinator. */
         TRACE("c%d drops txn #%d (no partition added)", c->idx, S.txns[c->txn].no);
         client_finish_txn(c, R_FAILED);
@@ -1252,6 +1269,9 @@ static void client_start_end(client *c, bool commit)
     c->st = C_ENDING;
     msg m = client_msg(c, M_END, NODE_COORD);
     m.commit = commit;
+    m.tv2 = S.k.tv2;
+    if (tv2_empty_abort && c->added_mask == 0 && c->adding_mask == 0)
+        S.cov[COV_TV2_EMPTY_ABORT]++;
     if (commit)
         S.txns[c->txn].commit_requested = true;
     TRACE("c%d EndTxn(%s) txn #%d req=%" PRIu64, c->idx, commit ? "commit" : "abort",
@@ -1423,6 +1443,16 @@ static void client_on_coord_reply(client *c, const msg *m)
                      t->decided_commit ? "committed" : "aborted");
             TRACE("c%d txn #%d %s", c->idx, t->no, commit ? "COMMITTED" : "ABORTED");
             client_finish_txn(c, commit ? R_COMMITTED : R_ABORTED);
+            if (c->req.tv2) {
+                /* The end bumped the epoch (maybe to a new producer id): go on with it. */
+                if (m->pid < 0 || (m->pid == c->pid && m->epoch <= c->epoch))
+                    fail("c%d: EndTxn v5 answered pid %" PRId64 " epoch %d after %" PRId64
+                         "/%d: no bump", c->idx, m->pid, m->epoch, c->pid, c->epoch);
+                c->pid = m->pid;
+                c->epoch = m->epoch;
+                memset(c->seq, 0, sizeof(c->seq));
+                S.cov[COV_TV2_END]++;
+            }
             if (c->bump_after)
                 client_reinit(c, true);
             else
@@ -1795,6 +1825,8 @@ static void pick_knobs(knobs *k, uint64_t seed)
         k->p_long_delay = 0.1;
         k->p_keep_unsynced = 0.5;
     }
+    /* Drawn last, so the other knobs of a seed are those it had before this one existed. */
+    k->tv2 = sim_rng_chance(&r, 0.5) || g_tv2_only;
 #undef PICK
 }
 
@@ -1972,11 +2004,11 @@ static void print_knobs(void)
     const knobs *k = &S.k;
     printf("seed %" PRIu64 ": P=%d K=%d txns/client=%d drop=%.2f dup=%.2f long=%.2f delay<=%d "
            "crash=%.2f down<=%d appendfail=%.2f keep_unsynced=%.1f fsync<=%d faults=%dms "
-           "timeout=%d sloppy=%.2f/%.2f batches<=%d empty=%.1f admin=%.2f shared_ids=%d\n",
+           "timeout=%d sloppy=%.2f/%.2f batches<=%d empty=%.1f admin=%.2f shared_ids=%d tv2=%d\n",
            S.seed, k->P, k->K, k->txns_per_client, k->p_drop, k->p_dup, k->p_long_delay,
            k->delay_max_ms, k->p_crash, k->down_max_ms, k->p_append_fail, k->p_keep_unsynced,
            k->fsync_max_ms, k->fault_ms, k->txn_timeout_ms, k->p_sloppy_abort, k->p_sloppy_commit,
-           k->max_batches, k->p_empty_part, k->p_admin_abort, k->shared_ids);
+           k->max_batches, k->p_empty_part, k->p_admin_abort, k->shared_ids, k->tv2);
 }
 
 static sim_trace g_trace;
@@ -2080,6 +2112,7 @@ int main(int argc, char **argv)
          "client messages are datagrams, not TCP streams"},
         {"--ack-before-fsync", &g_ack_before_fsync,
          "produces are acknowledged before they are durable"},
+        {"--tv2-only", &g_tv2_only, "every client ends with EndTxn v5 (transactions v2)"},
     };
     sim_opts o;
     int rc = sim_opts_parse(&o, argc, argv, "sim_txn", flags, sizeof(flags) / sizeof(flags[0]));
