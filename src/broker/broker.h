@@ -150,31 +150,45 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key);
 /* The late-write checks (produce, TxnOffsetCommit) with a possibly remote coordinator.
  * cluster_txn_verified: with a local coordinator, its answer; with a remote one, whether
  * the producer's transaction is already open here at this epoch (its first batch here
- * was verified remotely, see cluster_txn_verify_send). */
+ * was verified remotely, see cluster_txn_join). */
 bool cluster_txn_verified(broker *b, partition *p, int64_t pid, int16_t epoch,
                           const char *topic, int32_t partition);
 /* Does a transactional batch of (pid, epoch) for p need the remote coordinator's
  * verification first? */
 bool cluster_txn_needs_verify(broker *b, partition *p, int64_t pid, int16_t epoch);
-/* Sends BrookVerifyTxn for one partition; cb gets the raw answer (decode with
- * txn_prepare_resp_decode). Returns KERR_NONE, or the error to answer at once. */
-int16_t cluster_txn_verify_send(broker *b, int64_t pid, int16_t epoch, const char *topic,
-                                int32_t partition, void (*cb)(void *, int, const uint8_t *,
-                                                              size_t),
-                                void *ctx);
-/* Coordinator side of BrookVerifyTxn for one partition. */
+/* Does a transactional batch of (pid, epoch) for partition p (topic, partition) need a
+ * cluster_txn_join first? To verify (add false): when the coordinator is another node
+ * and the transaction is not open here yet at this epoch (a local coordinator is asked
+ * synchronously by cluster_txn_verified). To add (Produce v12+): also with a local
+ * coordinator, when the partition is not in the transaction yet. */
+bool cluster_txn_needs_join(broker *b, partition *p, int64_t pid, int16_t epoch,
+                            const char *topic, int32_t partition, bool add);
+/* Coordinator side of a verification (AddPartitionsToTxn v4+ with VerifyOnly) for one
+ * partition. */
 int16_t cluster_txn_verify_local(broker *b, int64_t pid, int16_t epoch, const char *topic,
                                  int32_t partition);
-/* TxnOffsetCommit: is group_id in (pid, epoch)'s ongoing transaction? The local check
- * (KERR_NONE, INVALID_PRODUCER_ID_MAPPING, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE,
- * or NOT_COORDINATOR when another node coordinates pid), and the question to a remote
- * coordinator: KERR_NONE when sent (cb follows), NOT_COORDINATOR when pid's coordinator
- * is this node (check locally), or an error to answer at once. */
+/* TxnOffsetCommit: is group_id in (pid, epoch)'s ongoing transaction? The local check:
+ * KERR_NONE, INVALID_PRODUCER_ID_MAPPING, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, or
+ * NOT_COORDINATOR when another node coordinates pid. */
 int16_t cluster_group_txn_check(broker *b, int64_t pid, int16_t epoch, const char *group_id);
-int16_t cluster_group_txn_verify_send(broker *b, int64_t pid, int16_t epoch,
-                                      const char *group_id,
-                                      void (*cb)(void *, int, const uint8_t *, size_t),
-                                      void *ctx);
+/* The AddPartitionsToTxn version nodes send each other (the batched form, KIP-890). */
+#define TXN_JOIN_VERSION 5
+typedef void (*txn_join_cb)(void *arg, int16_t error);
+/* Asks the coordinator of pid's transaction txn_id to confirm (verify_only: the late-write
+ * check of Produce and TxnOffsetCommit) or to add (transactions v2: Produce v12+ and
+ * TxnOffsetCommit v5+ add their participant themselves) one participant: partition
+ * `partition` of topic `name`, or for partition -1 the group `name`. To another node it
+ * goes as AddPartitionsToTxn v5 (a group in Brook's tagged field); on this one a
+ * verification is answered by cluster_txn_verify_local / cluster_group_txn_check, an
+ * addition by the transaction service once the participant is durable. Returns KERR_NONE
+ * when cb will run exactly once (possibly before this returns), or the error to answer at
+ * once. `a` (the asking request's arena) must live until cb ran. */
+int16_t cluster_txn_join(broker *b, arena *a, const char *txn_id, int64_t pid, int16_t epoch,
+                         const char *name, int32_t partition, bool verify_only, txn_join_cb cb,
+                         void *arg);
+/* A token for the transaction service whose reply goes to done(arg, error) instead of a
+ * response (h_txn.c). */
+struct txn_pending *txn_pending_join(arena *a, txn_join_cb done, void *arg);
 /* BrookTxnStatus, coordinator side. */
 void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, struct txn_status_req *out);
 /* Topic changes: through ZooKeeper in cluster mode, else broker_topic_*. A created topic's
@@ -252,7 +266,6 @@ void handle_txn_offset_commit(req_ctx *c);
 void handle_write_txn_markers(req_ctx *c);
 void handle_brook_prepare_txn(req_ctx *c);
 void handle_brook_txn_status(req_ctx *c);
-void handle_brook_verify_txn(req_ctx *c);
 void handle_describe_producers(req_ctx *c);    /* h_txn_admin.c */
 void handle_describe_transactions(req_ctx *c); /* h_txn_admin.c */
 void handle_list_transactions(req_ctx *c);     /* h_txn_admin.c */

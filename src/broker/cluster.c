@@ -26,6 +26,7 @@
 #include "proto/ident.h"
 #include "proto/errors.h"
 #include "proto/inter_msgs.h"
+#include "proto/msgs.h"
 
 #define RPC_TIMEOUT_MS 10000
 #define BACKOFF_MIN_MS 50
@@ -201,6 +202,15 @@ bool cluster_txn_needs_verify(broker *b, partition *p, int64_t pid, int16_t epoc
     return !e || e->epoch != epoch || e->txn != PS_TXN_ONGOING;
 }
 
+bool cluster_txn_needs_join(broker *b, partition *p, int64_t pid, int16_t epoch,
+                            const char *topic, int32_t partition, bool add)
+{
+    if (remote_coordinator(b, pid) == -1)
+        return add && b->txn_started &&
+               !txn_service_verify(&b->txn, pid, epoch, topic, partition);
+    return cluster_txn_needs_verify(b, p, pid, epoch);
+}
+
 bool cluster_txn_verified(broker *b, partition *p, int64_t pid, int16_t epoch,
                           const char *topic, int32_t partition)
 {
@@ -209,25 +219,6 @@ bool cluster_txn_verified(broker *b, partition *p, int64_t pid, int16_t epoch,
     if (remote_coordinator(b, pid) != -1)
         return !cluster_txn_needs_verify(b, p, pid, epoch);
     return txn_service_verify(&b->txn, pid, epoch, topic, partition);
-}
-
-int16_t cluster_txn_verify_send(broker *b, int64_t pid, int16_t epoch, const char *topic,
-                                int32_t partition, peer_cb cb, void *ctx)
-{
-    int32_t node = remote_coordinator(b, pid);
-    if (node == -1)
-        return KERR_NOT_COORDINATOR;
-    if (node < 0)
-        return KERR_REQUEST_TIMED_OUT; /* no live coordinator now: the client retries */
-    inter_tp tp = {kslice_cstr(topic), partition, 0};
-    txn_prepare_req q = {kslice_cstr(""), pid, epoch, 1, &tp, 0, -1};
-    wr w;
-    wr_init(&w, 64);
-    txn_prepare_req_encode(&w, &q, 0);
-    int rc = peer_send(b->peers, node, API_BROOK_VERIFY_TXN, 0, false, w.p, w.len,
-                       RPC_TIMEOUT_MS, cb, ctx);
-    wr_free(&w);
-    return rc == 0 ? KERR_NONE : KERR_REQUEST_TIMED_OUT;
 }
 
 int16_t cluster_group_txn_check(broker *b, int64_t pid, int16_t epoch, const char *group_id)
@@ -243,13 +234,101 @@ int16_t cluster_group_txn_check(broker *b, int64_t pid, int16_t epoch, const cha
                                                                    : KERR_INVALID_TXN_STATE;
 }
 
-/* A group participant travels in BrookVerifyTxn as (topic = group id, partition = -1). */
-int16_t cluster_group_txn_verify_send(broker *b, int64_t pid, int16_t epoch,
-                                      const char *group_id, peer_cb cb, void *ctx)
+/* A join sent to another node: the caller's callback and whether it names a group. */
+typedef struct join_rpc {
+    txn_join_cb cb;
+    void *arg;
+    bool group;
+} join_rpc;
+
+static void join_answered(void *ctx, int status, const uint8_t *body, size_t len)
 {
-    if (!b->clustered)
-        return KERR_NOT_COORDINATOR;
-    return cluster_txn_verify_send(b, pid, epoch, group_id, -1, cb, ctx);
+    join_rpc *j = ctx;
+    addparts_req q;
+    memset(&q, 0, sizeof(q));
+    arena a;
+    arena_init(&a);
+    rd r;
+    rd_init(&r, body, len);
+    r.flex = true;
+    if (status == 0)
+        rd_tags(&r); /* the response header's tagged fields (header v1) */
+    int16_t err = KERR_REQUEST_TIMED_OUT; /* unreachable / lost: retriable for the client */
+    if (status == 0 && !r.err && addparts_resp_decode(&r, TXN_JOIN_VERSION, &a, &q) == 0) {
+        if (q.error_code != KERR_NONE)
+            err = q.error_code;
+        else if (q.ntxns == 1 && j->group && q.txns[0].ngroups == 1)
+            err = q.txns[0].group_errors[0];
+        else if (q.ntxns == 1 && !j->group && q.txns[0].ntopics == 1 &&
+                 q.txns[0].topics[0].nparts == 1)
+            err = q.txns[0].topics[0].errors[0];
+    }
+    arena_free(&a);
+    j->cb(j->arg, err);
+}
+
+/* The coordinator's answer to a local join that adds (the transaction service's reply). */
+static void join_local_added(void *arg, int16_t error)
+{
+    join_rpc *j = arg;
+    j->cb(j->arg, error);
+}
+
+int16_t cluster_txn_join(broker *b, arena *a, const char *txn_id, int64_t pid, int16_t epoch,
+                         const char *name, int32_t partition, bool verify_only, txn_join_cb cb,
+                         void *arg)
+{
+    int32_t node = remote_coordinator(b, pid);
+    join_rpc *j = arena_alloc(a, sizeof(*j));
+    if (!j)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    *j = (join_rpc){cb, arg, partition < 0};
+    if (node == -1) {
+        if (verify_only) {
+            cb(arg, partition < 0 ? cluster_group_txn_check(b, pid, epoch, name)
+                                  : cluster_txn_verify_local(b, pid, epoch, name, partition));
+            return KERR_NONE;
+        }
+        if (!b->txn_started || !txn_id || !*txn_id)
+            return !b->txn_started ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_INVALID_TXN_STATE;
+        txn_pending *tp = txn_pending_join(a, join_local_added, j);
+        if (!tp)
+            return KERR_UNKNOWN_SERVER_ERROR;
+        txn_participant part = {partition < 0 ? TXN_PART_GROUP : TXN_PART_PARTITION,
+                                (char *)name, partition, false};
+        txn_service_add(&b->txn, (txn_req)(uintptr_t)tp, txn_id, pid, epoch, &part, 1,
+                        clock_wall_ms());
+        return KERR_NONE;
+    }
+    if (node < 0)
+        return KERR_REQUEST_TIMED_OUT; /* no live coordinator now: the client retries */
+    kslice nm = kslice_cstr(name);
+    int32_t index = partition;
+    int16_t perr = KERR_NONE;
+    addparts_topic topic = {nm, 1, &index, &perr};
+    int16_t gerr = KERR_NONE;
+    addparts_txn t = {.transactional_id = kslice_cstr(txn_id ? txn_id : ""),
+                      .producer_id = pid, .producer_epoch = epoch, .verify_only = verify_only};
+    if (partition < 0) {
+        t.ngroups = 1;
+        t.groups = &nm;
+        t.group_errors = &gerr;
+    } else {
+        t.ntopics = 1;
+        t.topics = &topic;
+    }
+    addparts_req q;
+    memset(&q, 0, sizeof(q));
+    q.ntxns = 1;
+    q.txns = &t;
+    wr w;
+    wr_init(&w, 96);
+    addparts_req_encode(&w, TXN_JOIN_VERSION, &q);
+    int rc = w.oom ? -1
+                   : peer_send(b->peers, node, API_ADD_PARTITIONS_TO_TXN, TXN_JOIN_VERSION,
+                               true, w.p, w.len, RPC_TIMEOUT_MS, join_answered, j);
+    wr_free(&w);
+    return rc == 0 ? KERR_NONE : KERR_REQUEST_TIMED_OUT;
 }
 
 int16_t cluster_txn_verify_local(broker *b, int64_t pid, int16_t epoch, const char *topic,

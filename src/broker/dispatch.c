@@ -45,7 +45,6 @@ static handler_fn handler_for(int16_t key)
     case API_WRITE_TXN_MARKERS: return handle_write_txn_markers;
     case API_BROOK_PREPARE_TXN: return handle_brook_prepare_txn;
     case API_BROOK_TXN_STATUS: return handle_brook_txn_status;
-    case API_BROOK_VERIFY_TXN: return handle_brook_verify_txn;
     case API_DESCRIBE_PRODUCERS: return handle_describe_producers;
     case API_DESCRIBE_TRANSACTIONS: return handle_describe_transactions;
     case API_LIST_TRANSACTIONS: return handle_list_transactions;

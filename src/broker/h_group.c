@@ -638,21 +638,14 @@ static void txn_commit_checked(commit_op *op, int16_t err)
     commit_offsets(op, op->gid, op->pid, err);
 }
 
-static void txn_commit_verified(void *ctx, int status, const uint8_t *body, size_t len)
+/* The transaction coordinator's answer: the group is (now) in the producer's transaction. */
+static void txn_commit_joined(void *ctx, int16_t err)
 {
     commit_op *op = ctx;
-    txn_prepare_req q;
-    arena a;
-    arena_init(&a);
-    rd r;
-    rd_init(&r, body, len);
-    int16_t err = KERR_COORDINATOR_NOT_AVAILABLE; /* unreachable: the client retries */
-    if (status == 0 && !op->c->b->stopping && txn_prepare_resp_decode(&r, &a, &q) == 0 &&
-        q.ntps == 1)
-        err = q.error != KERR_NONE ? q.error : q.tps[0].error;
-    arena_free(&a);
-    if (err == KERR_NOT_COORDINATOR)
+    if (op->c->b->stopping && err == KERR_NONE)
         err = KERR_COORDINATOR_NOT_AVAILABLE;
+    if (err == KERR_NOT_COORDINATOR || err == KERR_REQUEST_TIMED_OUT)
+        err = KERR_COORDINATOR_NOT_AVAILABLE; /* unreachable or moving: the client retries */
     txn_commit_checked(op, err);
 }
 
@@ -681,14 +674,13 @@ void handle_txn_offset_commit(req_ctx *c)
         return;
     }
     /* The group must be in the producer's ongoing transaction (AddOffsetsToTxn first, and
-     * not after EndTxn): asked of the transaction coordinator, maybe on another node. */
-    err = cluster_group_txn_verify_send(b, q.producer_id, q.producer_epoch, op->gid,
-                                        txn_commit_verified, op);
-    if (err == KERR_NONE)
-        return; /* txn_commit_verified continues */
-    if (err == KERR_NOT_COORDINATOR) /* here: not remote */
-        err = cluster_group_txn_check(b, q.producer_id, q.producer_epoch, op->gid);
-    txn_commit_checked(op, err);
+     * not after EndTxn): asked of the transaction coordinator, maybe on another node. From
+     * v5 (transactions v2, KIP-890) the coordinator adds it instead: no AddOffsetsToTxn. */
+    const char *txn_id = q.transactional_id.len > 0 ? cstr(c, q.transactional_id) : "";
+    err = cluster_txn_join(b, &c->nr->arena, txn_id, q.producer_id, q.producer_epoch, op->gid,
+                           -1, c->h.api_version < 5, txn_commit_joined, op);
+    if (err != KERR_NONE)
+        txn_commit_joined(op, err); /* else txn_commit_joined follows */
 }
 
 /* The transaction service's hook: a marker for a group participant. */

@@ -353,24 +353,3 @@ void handle_brook_txn_status(req_ctx *c)
     resp_end(&c->nr->resp);
     net_request_done(c->nr);
 }
-
-void handle_brook_verify_txn(req_ctx *c)
-{
-    txn_prepare_req q;
-    if (txn_prepare_req_decode(&c->body, &c->nr->arena, &q, 0) != 0) {
-        broker_reply_malformed(c, "BrookVerifyTxn");
-        return;
-    }
-    for (int32_t i = 0; i < q.ntps; i++) {
-        /* A topic, or for partition -1 a group id (TxnOffsetCommit's check). */
-        size_t n = q.tps[i].topic.len > 0 ? (size_t)q.tps[i].topic.len : 0;
-        char *name = arena_strndup(&c->nr->arena, q.tps[i].topic.p, n);
-        q.tps[i].error = name ? cluster_txn_verify_local(c->b, q.pid, q.epoch, name,
-                                                         q.tps[i].partition)
-                              : KERR_UNKNOWN_SERVER_ERROR;
-    }
-    resp_begin(&c->nr->resp, &c->h);
-    txn_prepare_resp_encode(&c->nr->resp, &q);
-    resp_end(&c->nr->resp);
-    net_request_done(c->nr);
-}

@@ -1,6 +1,7 @@
 /* h_meta.c - ApiVersions and Metadata. */
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "cluster/view.h"
@@ -30,8 +31,17 @@ void handle_api_versions(req_ctx *c)
         broker_reply_malformed(c, "ApiVersions");
         return;
     }
+    /* The feature levels this broker serves, finalized at once (there is no older node
+     * to wait for): transactions v2 (KIP-890) and the KIP-848 consumer group protocol. A
+     * Kafka 4 client turns transactions v2 on when transaction.version is finalized at 2. */
+    static const apiv_feature features[] = {{"group.version", 0, 1},
+                                            {"transaction.version", 0, 2}};
+    static const apiv_feature finalized[] = {{"group.version", 1, 1},
+                                             {"transaction.version", 2, 2}};
     resp_begin(&c->nr->resp, &c->h);
-    apiversions_resp_encode(&c->nr->resp, v, KERR_NONE);
+    apiversions_resp_encode_features(&c->nr->resp, v, KERR_NONE, features,
+                                     (int)BROOK_ARRAY_LEN(features), 1, finalized,
+                                     (int)BROOK_ARRAY_LEN(finalized));
     finish(c);
 }
 

@@ -37,6 +37,7 @@ typedef struct produce_op {
     struct verify_guard *guard;
     int verifying; /* answers outstanding */
     bool started;  /* verification begun (or found unneeded) */
+    bool starting; /* inside start_verification: answers given at once only count */
     struct produce_op *fnext; /* b->produce_fifo */
     int64_t deadline_ms; /* acks=all on a replicated partition: REQUEST_TIMED_OUT after */
 } produce_op;
@@ -271,30 +272,41 @@ static void produce_reply(req_ctx *c, produce_req *q)
 static void produce_append_all(req_ctx *c, produce_op *op);
 static void fifo_run(broker *b, const net_conn *conn);
 static bool start_verification(req_ctx *c, produce_op *op, int total);
+static bool ask_coordinator(req_ctx *c, produce_op *op, int total);
 
 typedef struct verify_ctx {
     produce_op *op;
     int flat;
 } verify_ctx;
 
-static void verify_answered(void *ctx, int status, const uint8_t *body, size_t len)
+/* The coordinator's answer for one partition's first transactional batch: confirmed (or
+ * added, Produce v12+), or the error that batch gets. */
+static void verify_answered(void *ctx, int16_t err)
 {
     verify_ctx *v = ctx;
     produce_op *op = v->op;
-    txn_prepare_req q;
-    arena a;
-    arena_init(&a);
-    rd r;
-    rd_init(&r, body, len);
-    int16_t err = KERR_REQUEST_TIMED_OUT; /* unreachable / lost: retriable for the client */
-    if (status == 0 && txn_prepare_resp_decode(&r, &a, &q) == 0 && q.ntps == 1)
-        err = q.error != KERR_NONE ? q.error : q.tps[0].error;
-    arena_free(&a);
-    if (err == KERR_NOT_COORDINATOR || err == KERR_COORDINATOR_NOT_AVAILABLE)
-        err = KERR_REQUEST_TIMED_OUT; /* leadership is moving: retry */
+    switch (err) {
+    case KERR_NOT_COORDINATOR:
+    case KERR_COORDINATOR_NOT_AVAILABLE:
+    case KERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case KERR_CONCURRENT_TRANSACTIONS:
+        err = KERR_REQUEST_TIMED_OUT; /* leadership moving, an end in progress: retry */
+        break;
+    case KERR_PRODUCER_FENCED:
+        err = KERR_INVALID_PRODUCER_EPOCH; /* Produce's name for it */
+        break;
+    case KERR_INVALID_TXN_STATE:
+        /* v12+ (transactions v2): the transaction cannot take this partition (it is being
+         * aborted, or timed out): the client aborts and goes on (KIP-890). */
+        if (op->c->h.api_version >= 12)
+            err = KERR_TRANSACTION_ABORTABLE;
+        break;
+    default: break;
+    }
     op->verdict[v->flat] = err == KERR_NONE ? VERDICT_CONFIRMED : err;
     op->verifying--;
-    fifo_run(op->c->b, op->c->nr->conn);
+    if (!op->starting)
+        fifo_run(op->c->b, op->c->nr->conn);
 }
 
 /* Cluster mode keeps each connection's produces in arrival order while some wait for
@@ -322,12 +334,27 @@ static void fifo_run(broker *b, const net_conn *conn)
     }
 }
 
-/* The transactional batches that start a transaction on a partition whose coordinator is
- * another node: ask it first (BrookVerifyTxn). Returns true if answers are awaited. */
+/* The transactional batches that start a transaction on a partition: ask the coordinator
+ * first, when it is another node (to verify: AddPartitionsToTxn v5 with VerifyOnly), or with
+ * Produce v12+ (transactions v2) to add the partition to the transaction, wherever it is.
+ * Returns true if answers are awaited. */
 static bool start_verification(req_ctx *c, produce_op *op, int total)
+{
+    op->starting = true;
+    bool waiting = ask_coordinator(c, op, total);
+    op->starting = false;
+    return waiting;
+}
+
+static bool ask_coordinator(req_ctx *c, produce_op *op, int total)
 {
     broker *b = c->b;
     produce_req *q = &op->q;
+    bool add = c->h.api_version >= 12;
+    const char *txn_id = q->transactional_id.len > 0
+                             ? arena_strndup(&c->nr->arena, q->transactional_id.p,
+                                             (size_t)q->transactional_id.len)
+                             : NULL;
     int flat = 0;
     for (int32_t i = 0; i < q->ntopics; i++) {
         topic *t = md_find(&b->md, q->topics[i].name);
@@ -339,8 +366,8 @@ static bool start_verification(req_ctx *c, produce_op *op, int total)
                 h.producer_id < 0 || !(h.attributes & RB_ATTR_TRANSACTIONAL) ||
                 (h.attributes & RB_ATTR_CONTROL) ||
                 cluster_leader_error(b, kslice_cstr(t->name), pp->index) != KERR_NONE ||
-                !cluster_txn_needs_verify(b, t->parts[pp->index], h.producer_id,
-                                          h.producer_epoch))
+                !cluster_txn_needs_join(b, t->parts[pp->index], h.producer_id,
+                                        h.producer_epoch, t->name, pp->index, add))
                 continue;
             if (!op->verdict) {
                 op->verdict = arena_alloc(&c->nr->arena, sizeof(int16_t) * (size_t)total);
@@ -356,8 +383,9 @@ static bool start_verification(req_ctx *c, produce_op *op, int total)
             if (v) {
                 *v = (verify_ctx){op, flat};
                 op->verifying++;
-                err = cluster_txn_verify_send(b, h.producer_id, h.producer_epoch, t->name,
-                                              pp->index, verify_answered, v);
+                err = cluster_txn_join(b, &c->nr->arena, txn_id, h.producer_id,
+                                       h.producer_epoch, t->name, pp->index, !add,
+                                       verify_answered, v);
                 if (err != KERR_NONE)
                     op->verifying--;
             }
@@ -382,6 +410,7 @@ void handle_produce(req_ctx *c)
             cluster_refresh_if_unknown(c->b, q->topics[i].name, q->topics[i].parts[k].index);
     op->verdict = NULL;
     op->verifying = 0;
+    op->starting = false;
     op->c = c;
     op->n = 0;
     int total = 0;
@@ -392,17 +421,15 @@ void handle_produce(req_ctx *c)
         net_request_fail(c->nr, "out of memory");
         return;
     }
-    if (broker_clustered(c->b)) {
-        produce_op **pp = &c->b->produce_fifo;
-        while (*pp)
-            pp = &(*pp)->fnext;
-        op->started = false;
-        op->fnext = NULL;
-        *pp = op;
-        fifo_run(c->b, c->nr->conn);
-        return;
-    }
-    produce_append_all(c, op);
+    /* A batch may first wait for the coordinator (in a cluster; for transactions v2 also on
+     * one node): the connection's produces keep their order through the fifo. */
+    produce_op **pp = &c->b->produce_fifo;
+    while (*pp)
+        pp = &(*pp)->fnext;
+    op->started = false;
+    op->fnext = NULL;
+    *pp = op;
+    fifo_run(c->b, c->nr->conn);
 }
 
 /* Appends every partition's batch, then answers or parks the request. */

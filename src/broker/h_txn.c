@@ -1,6 +1,7 @@
 /* h_txn.c - FindCoordinator, InitProducerId, AddPartitionsToTxn, EndTxn.
  * Transactional requests park until the transaction service answers through txn_reply();
- * the token it carries is the request's own context. */
+ * the token it carries is the request's own context, or (a join this node asks for itself:
+ * a Produce or TxnOffsetCommit adding its participant, KIP-890) a callback. */
 #include <string.h>
 
 #include "base/assert.h"
@@ -17,6 +18,8 @@ typedef struct txn_pending {
     req_ctx *c;
     addparts_req ap;    /* AddPartitionsToTxn: echoed with the result */
     int64_t arrival_us; /* for the EndTxn latency histogram (/metrics) */
+    txn_join_cb done;   /* set: no request to answer, call this instead */
+    void *arg;
 } txn_pending;
 
 static void finish(req_ctx *c)
@@ -46,6 +49,10 @@ void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int
     BROOK_UNUSED(ctx);
     BROOK_UNUSED(kind);
     txn_pending *tp = (txn_pending *)(uintptr_t)req;
+    if (tp->done) {
+        tp->done(tp->arg, error);
+        return;
+    }
     req_ctx *c = tp->c;
     error = map_fenced(c, error);
     resp_begin(&c->nr->resp, &c->h);
@@ -61,6 +68,11 @@ void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int
                 tp->ap.topics[i].errors[k] = error;
         addparts_resp_encode(&c->nr->resp, c->h.api_version, &tp->ap);
         break;
+    case API_END_TXN:
+        if (error != KERR_NONE)
+            pid = -1, epoch = -1;
+        endtxn_resp_encode(&c->nr->resp, c->h.api_version, error, pid, epoch);
+        break;
     default:
         error_only_resp_encode(&c->nr->resp, c->h.api_version, error);
         break;
@@ -75,8 +87,20 @@ txn_pending *txn_pending_new(req_ctx *c)
 {
     txn_pending *tp = arena_alloc(&c->nr->arena, sizeof(*tp));
     if (tp) {
+        memset(tp, 0, sizeof(*tp));
         tp->c = c;
         tp->arrival_us = clock_mono_us();
+    }
+    return tp;
+}
+
+txn_pending *txn_pending_join(arena *a, txn_join_cb done, void *arg)
+{
+    txn_pending *tp = arena_alloc(a, sizeof(*tp));
+    if (tp) {
+        memset(tp, 0, sizeof(*tp));
+        tp->done = done;
+        tp->arg = arg;
     }
     return tp;
 }
@@ -168,11 +192,153 @@ void handle_init_producer_id(req_ctx *c)
                          clock_wall_ms());
 }
 
+/* AddPartitionsToTxn v4+: what other brokers send (KIP-890), several transactions in one
+ * request, each verified (VerifyOnly) or added; answered once every addition is durable. */
+typedef struct addparts_batch {
+    req_ctx *c;
+    addparts_req *q;
+    int outstanding; /* additions not answered yet, + 1 while they are being asked */
+} addparts_batch;
+
+typedef struct addparts_one {
+    addparts_batch *batch;
+    addparts_txn *t;
+} addparts_one;
+
+static void set_txn_errors(addparts_txn *t, int16_t err, bool only_unset)
+{
+    for (int32_t i = 0; i < t->ntopics; i++)
+        for (int32_t k = 0; k < t->topics[i].nparts; k++)
+            if (!only_unset || t->topics[i].errors[k] == KERR_NONE)
+                t->topics[i].errors[k] = err;
+    for (int32_t g = 0; g < t->ngroups; g++)
+        if (!only_unset || t->group_errors[g] == KERR_NONE)
+            t->group_errors[g] = err;
+}
+
+static void batch_release(addparts_batch *bt)
+{
+    if (--bt->outstanding > 0)
+        return;
+    req_ctx *c = bt->c;
+    resp_begin(&c->nr->resp, &c->h);
+    addparts_resp_encode(&c->nr->resp, c->h.api_version, bt->q);
+    finish(c);
+}
+
+static void batch_added(void *arg, int16_t error)
+{
+    addparts_one *one = arg;
+    set_txn_errors(one->t, error, false);
+    batch_release(one->batch);
+}
+
+/* Checks one transaction of the batch, then verifies it here or hands the addition to the
+ * transaction service. */
+static void batch_one(addparts_batch *bt, addparts_txn *t)
+{
+    req_ctx *c = bt->c;
+    broker *b = c->b;
+    char *id = txn_id_cstr(c, t->transactional_id);
+    int16_t cerr = id ? cluster_coordinator_error(b, true, t->transactional_id)
+                      : KERR_INVALID_REQUEST;
+    if (cerr == KERR_NONE && !b->txn_started)
+        cerr = KERR_COORDINATOR_NOT_AVAILABLE;
+    if (cerr != KERR_NONE) {
+        set_txn_errors(t, cerr, false);
+        return;
+    }
+    int total = t->ngroups;
+    bool bad = false;
+    for (int32_t i = 0; i < t->ntopics; i++)
+        for (int32_t k = 0; k < t->topics[i].nparts; k++) {
+            int16_t err;
+            topic *tp = md_find(&b->md, t->topics[i].name);
+            broker_partition(b, t->topics[i].name, t->topics[i].parts[k], &err);
+            if (tp && tp->internal)
+                err = KERR_INVALID_TOPIC_EXCEPTION;
+            t->topics[i].errors[k] = err;
+            bad |= err != KERR_NONE;
+            total++;
+        }
+    for (int32_t g = 0; g < t->ngroups; g++) {
+        t->group_errors[g] = t->groups[g].len > 0 ? KERR_NONE : KERR_INVALID_GROUP_ID;
+        bad |= t->group_errors[g] != KERR_NONE;
+    }
+    if (bad) {
+        set_txn_errors(t, KERR_OPERATION_NOT_ATTEMPTED, true);
+        return;
+    }
+    arena *a = &c->nr->arena;
+    if (t->verify_only) {
+        for (int32_t i = 0; i < t->ntopics; i++) {
+            char *name = arena_strndup(a, t->topics[i].name.p, (size_t)t->topics[i].name.len);
+            for (int32_t k = 0; k < t->topics[i].nparts; k++)
+                t->topics[i].errors[k] =
+                    name ? cluster_txn_verify_local(b, t->producer_id, t->producer_epoch, name,
+                                                    t->topics[i].parts[k])
+                         : KERR_UNKNOWN_SERVER_ERROR;
+        }
+        for (int32_t g = 0; g < t->ngroups; g++) {
+            char *gid = arena_strndup(a, t->groups[g].p, (size_t)t->groups[g].len);
+            t->group_errors[g] = gid ? cluster_group_txn_check(b, t->producer_id,
+                                                               t->producer_epoch, gid)
+                                     : KERR_UNKNOWN_SERVER_ERROR;
+        }
+        return;
+    }
+    txn_participant *parts = arena_alloc(a, sizeof(*parts) * (size_t)(total + 1));
+    addparts_one *one = arena_alloc(a, sizeof(*one));
+    txn_pending *tp = one ? txn_pending_join(a, batch_added, one) : NULL;
+    if (!parts || !tp) {
+        set_txn_errors(t, KERR_UNKNOWN_SERVER_ERROR, false);
+        return;
+    }
+    *one = (addparts_one){bt, t};
+    int n = 0;
+    for (int32_t i = 0; i < t->ntopics; i++) {
+        char *name = arena_strndup(a, t->topics[i].name.p, (size_t)t->topics[i].name.len);
+        for (int32_t k = 0; k < t->topics[i].nparts; k++)
+            parts[n++] = (txn_participant){TXN_PART_PARTITION, name, t->topics[i].parts[k],
+                                           false};
+    }
+    for (int32_t g = 0; g < t->ngroups; g++)
+        parts[n++] = (txn_participant){TXN_PART_GROUP,
+                                       arena_strndup(a, t->groups[g].p, (size_t)t->groups[g].len),
+                                       -1, false};
+    for (int i = 0; i < n; i++)
+        if (!parts[i].name) {
+            set_txn_errors(t, KERR_UNKNOWN_SERVER_ERROR, false);
+            return;
+        }
+    bt->outstanding++;
+    txn_service_add(&b->txn, (txn_req)(uintptr_t)tp, id, t->producer_id, t->producer_epoch,
+                    parts, n, clock_wall_ms());
+}
+
+static void handle_addparts_batch(req_ctx *c, addparts_req *q)
+{
+    addparts_batch *bt = arena_alloc(&c->nr->arena, sizeof(*bt));
+    if (!bt) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    *bt = (addparts_batch){c, q, 1};
+    q->error_code = KERR_NONE;
+    for (int32_t i = 0; i < q->ntxns; i++)
+        batch_one(bt, &q->txns[i]);
+    batch_release(bt);
+}
+
 void handle_add_partitions_to_txn(req_ctx *c)
 {
     txn_pending *tp = txn_pending_new(c);
     if (!tp || addparts_req_decode(&c->body, c->h.api_version, &c->nr->arena, &tp->ap) != 0) {
         broker_reply_malformed(c, "AddPartitionsToTxn");
+        return;
+    }
+    if (c->h.api_version >= 4) {
+        handle_addparts_batch(c, &tp->ap);
         return;
     }
     addparts_req *q = &tp->ap;
@@ -230,10 +396,16 @@ void handle_end_txn(req_ctx *c)
     int16_t cerr = id ? cluster_coordinator_error(c->b, true, q.transactional_id) : KERR_NONE;
     if (!id || cerr != KERR_NONE) {
         resp_begin(&c->nr->resp, &c->h);
-        error_only_resp_encode(&c->nr->resp, c->h.api_version, id ? cerr : KERR_INVALID_REQUEST);
+        endtxn_resp_encode(&c->nr->resp, c->h.api_version, id ? cerr : KERR_INVALID_REQUEST,
+                           -1, -1);
         finish(c);
         return;
     }
-    txn_service_end(&c->b->txn, (txn_req)(uintptr_t)tp, id, q.producer_id, q.producer_epoch,
-                    q.committed, clock_wall_ms());
+    /* v5+: transactions v2 (KIP-890), the epoch bumped at the end and returned. */
+    if (c->h.api_version >= 5)
+        txn_service_end_tv2(&c->b->txn, (txn_req)(uintptr_t)tp, id, q.producer_id,
+                            q.producer_epoch, q.committed, clock_wall_ms());
+    else
+        txn_service_end(&c->b->txn, (txn_req)(uintptr_t)tp, id, q.producer_id,
+                        q.producer_epoch, q.committed, clock_wall_ms());
 }

@@ -11,7 +11,7 @@
  * old versions to enable features (shared/kafka/PROTOCOL.md §A.1). Flexible starts are
  * Kafka's own (flexibleVersions in the message JSON). */
 static const api_info g_apis[] = {
-    {API_PRODUCE, "Produce", 3, 11, 9},
+    {API_PRODUCE, "Produce", 3, 12, 9},
     {API_FETCH, "Fetch", 4, 17, 12},
     {API_LIST_OFFSETS, "ListOffsets", 1, 10, 6},
     {API_METADATA, "Metadata", 0, 12, 9},
@@ -28,13 +28,13 @@ static const api_info g_apis[] = {
     {API_CREATE_TOPICS, "CreateTopics", 0, 7, 5},
     {API_DELETE_TOPICS, "DeleteTopics", 0, 6, 4},
     {API_DELETE_RECORDS, "DeleteRecords", 0, 2, 2},
-    {API_INIT_PRODUCER_ID, "InitProducerId", 0, 4, 2},
+    {API_INIT_PRODUCER_ID, "InitProducerId", 0, 5, 2},
     {API_OFFSET_FOR_LEADER_EPOCH, "OffsetForLeaderEpoch", 0, 4, 4},
-    {API_ADD_PARTITIONS_TO_TXN, "AddPartitionsToTxn", 0, 3, 3},
-    {API_ADD_OFFSETS_TO_TXN, "AddOffsetsToTxn", 0, 3, 3},
-    {API_END_TXN, "EndTxn", 0, 3, 3},
+    {API_ADD_PARTITIONS_TO_TXN, "AddPartitionsToTxn", 0, 5, 3},
+    {API_ADD_OFFSETS_TO_TXN, "AddOffsetsToTxn", 0, 4, 3},
+    {API_END_TXN, "EndTxn", 0, 5, 3},
     {API_WRITE_TXN_MARKERS, "WriteTxnMarkers", 0, 1, 1},
-    {API_TXN_OFFSET_COMMIT, "TxnOffsetCommit", 0, 3, 3},
+    {API_TXN_OFFSET_COMMIT, "TxnOffsetCommit", 0, 5, 3},
     {API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 4, 4},
     {API_ALTER_CONFIGS, "AlterConfigs", 0, 2, 2},
     {API_DESCRIBE_LOG_DIRS, "DescribeLogDirs", 0, 4, 2},
@@ -50,7 +50,6 @@ static const api_info g_apis[] = {
     {API_CONSUMER_GROUP_DESCRIBE, "ConsumerGroupDescribe", 0, 1, 0},
     {API_BROOK_PREPARE_TXN, "BrookPrepareTxn", 0, 1, NOFLEX},
     {API_BROOK_TXN_STATUS, "BrookTxnStatus", 0, 0, NOFLEX},
-    {API_BROOK_VERIFY_TXN, "BrookVerifyTxn", 0, 0, NOFLEX},
 };
 
 const api_info *api_table(int *n_out)

@@ -57,7 +57,6 @@ enum api_key {
     /* Brook-internal, broker to broker (docs/cluster.md) */
     API_BROOK_PREPARE_TXN = 10000,
     API_BROOK_TXN_STATUS = 10001,
-    API_BROOK_VERIFY_TXN = 10002,
 };
 
 typedef struct api_info {

@@ -69,6 +69,7 @@ enum kafka_error {
     KERR_INELIGIBLE_REPLICA = 107,
     KERR_MISMATCHED_ENDPOINT_TYPE = 114,
     KERR_UNSUPPORTED_ENDPOINT_TYPE = 115,
+    KERR_TRANSACTION_ABORTABLE = 120, /* KIP-890: the client must abort, then go on */
 };
 
 /* "UNKNOWN_TOPIC_OR_PARTITION" etc.; never NULL. */

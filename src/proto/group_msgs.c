@@ -477,6 +477,7 @@ void deletegroups_resp_encode(wr *w, int16_t v, const kslice *ids, const int16_t
     wr_tags(w);
 }
 
+/* Every version has the same fields (v3+ flexible; v4 only adds TRANSACTION_ABORTABLE). */
 int addoffsets_req_decode(rd *r, int16_t v, arena *a, addoffsets_req *q)
 {
     BROOK_UNUSED(v);
@@ -489,6 +490,7 @@ int addoffsets_req_decode(rd *r, int16_t v, arena *a, addoffsets_req *q)
     return done(r);
 }
 
+/* v4 (TRANSACTION_ABORTABLE) and v5 (transactions v2, KIP-890) have v3's layout. */
 int txnoffsetcommit_req_decode(rd *r, int16_t v, arena *a, txnoffsetcommit_req *q)
 {
     q->transactional_id = rd_str(r);

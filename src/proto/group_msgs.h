@@ -2,8 +2,8 @@
  * group_msgs.h - codecs of the consumer-group APIs and of the transactional offset APIs:
  * JoinGroup 0-9 (6+ flexible), SyncGroup 0-5 (4+), Heartbeat 0-4 (4+), LeaveGroup 0-5
  * (4+), OffsetCommit 2-9 (8+), OffsetFetch 1-9 (6+), DescribeGroups 0-5 (5+), ListGroups
- * 0-5 (3+), DeleteGroups 0-2 (2+), OffsetDelete 0, AddOffsetsToTxn 0-3 (3+),
- * TxnOffsetCommit 0-3 (3+), and KIP-848's ConsumerGroupHeartbeat 0-1 and
+ * 0-5 (3+), DeleteGroups 0-2 (2+), OffsetDelete 0, AddOffsetsToTxn 0-4 (3+; v4 as v3),
+ * TxnOffsetCommit 0-5 (3+; v4 and v5 as v3), and KIP-848's ConsumerGroupHeartbeat 0-1 and
  * ConsumerGroupDescribe 0-1 (all flexible: the caller sets r->flex and w->flex).
  *
  * Same contract as msgs.h: decoders check every length, arrays live in the request's

@@ -5,10 +5,9 @@
  *     answer once its records there are durable" (the vote of the prepare round); v1
  *     adds the coordinator epoch, as WriteTxnMarkers carries it;
  *   BrookTxnStatus (key 10001): a participant asks the coordinator how the transaction
- *     of (pid, epoch) it holds in doubt ended;
- *   BrookVerifyTxn (key 10002, the layout of BrookPrepareTxn): a leader asks the
- *     coordinator whether these partitions are in (pid, epoch)'s ongoing transaction
- *     before it accepts the transaction's first batch there (KIP-890's verification).
+ *     of (pid, epoch) it holds in doubt ended.
+ * (A leader's verification before a transaction's first batch, KIP-890, is Kafka's own
+ * AddPartitionsToTxn v5: proto/msgs.h.)
  * Owns: the byte layout only. Every decoder checks each length (rd latches errors) and
  * returns -1 on anything short, negative or trailing.
  * Never: does I/O or decides anything.
@@ -67,7 +66,7 @@ typedef struct txn_prepare_req {
     int32_t coordinator_epoch; /* BrookPrepareTxn v1 (after epoch); -1 when decoded from v0 */
 } txn_prepare_req;
 
-/* version: BrookPrepareTxn 0 or 1; BrookVerifyTxn (same layout) is always 0. */
+/* version: BrookPrepareTxn 0 or 1. */
 void txn_prepare_req_encode(wr *w, const txn_prepare_req *q, int16_t version);
 int txn_prepare_req_decode(rd *r, arena *a, txn_prepare_req *q, int16_t version);
 void txn_prepare_resp_encode(wr *w, const txn_prepare_req *q);

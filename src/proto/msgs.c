@@ -14,6 +14,15 @@
 
 static int decode_done(rd *r) { return r->err ? -1 : 0; }
 
+/* A STRING that Kafka's schema does not let be null: a null one latches RD_BAD_LENGTH. */
+static kslice rd_str_nn(rd *r)
+{
+    kslice s = rd_str(r);
+    if (s.len < 0 && !r->err)
+        r->err = RD_BAD_LENGTH;
+    return s;
+}
+
 /* An int32 array (broker ids and the like), read and thrown away. */
 static void skip_i32_array(rd *r)
 {
@@ -57,6 +66,17 @@ static void rd_tags_with(rd *r, tag_fn fn, void *ctx)
         if (fn(ctx, tag, &f) && (f.err || rd_remaining(&f) != 0))
             r->err = f.err ? f.err : RD_BAD_LENGTH;
     }
+}
+
+/* One tagged field, after the caller wrote the number of fields: its tag, the size of f
+ * (a writer holding the field's bytes) and those bytes. Frees f. */
+static void wr_tagged(wr *w, uint32_t tag, wr *f)
+{
+    wr_uvarint(w, tag);
+    wr_uvarint(w, (uint32_t)f->len);
+    wr_raw(w, f->p, f->len);
+    w->oom = w->oom || f->oom;
+    wr_free(f);
 }
 
 /* A UUID (topic id): 16 raw bytes. */
@@ -144,6 +164,51 @@ int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q)
 
 void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code)
 {
+    apiversions_resp_encode_features(w, v, error_code, NULL, 0, -1, NULL, 0);
+}
+
+/* Below v4 a supported feature with MinVersion 0 is not sent (KAFKA-17011). */
+static bool apiv_feature_sent(int16_t v, const apiv_feature *f) { return v >= 4 || f->min != 0; }
+
+/* SupportedFeatures (tag 0): Name, MinVersion, MaxVersion and a tag buffer each. */
+static void wr_supported_features(wr *w, int16_t v, const apiv_feature *f, int n, int nsent)
+{
+    wr t;
+    wr_init(&t, 64);
+    t.flex = true;
+    wr_array(&t, nsent);
+    for (int i = 0; i < n; i++) {
+        if (!apiv_feature_sent(v, &f[i]))
+            continue;
+        wr_cstr(&t, f[i].name ? f[i].name : "");
+        wr_i16(&t, f[i].min);
+        wr_i16(&t, f[i].max);
+        wr_tags(&t);
+    }
+    wr_tagged(w, 0, &t);
+}
+
+/* FinalizedFeatures (tag 2): Name, MaxVersionLevel, MinVersionLevel and a tag buffer each. */
+static void wr_finalized_features(wr *w, const apiv_feature *f, int n)
+{
+    wr t;
+    wr_init(&t, 64);
+    t.flex = true;
+    wr_array(&t, n);
+    for (int i = 0; i < n; i++) {
+        wr_cstr(&t, f[i].name ? f[i].name : "");
+        wr_i16(&t, f[i].max);
+        wr_i16(&t, f[i].min);
+        wr_tags(&t);
+    }
+    wr_tagged(w, 2, &t);
+}
+
+void apiversions_resp_encode_features(wr *w, int16_t v, int16_t error_code,
+                                      const apiv_feature *supported, int nsupported,
+                                      int64_t finalized_epoch, const apiv_feature *finalized,
+                                      int nfinalized)
+{
     int n;
     const api_info *apis = api_table(&n);
     wr_i16(w, error_code);
@@ -156,7 +221,26 @@ void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code)
     }
     if (v >= 1)
         wr_i32(w, 0); /* throttle_time_ms */
-    wr_tags(w);
+    if (!w->flex || v < 3) {
+        wr_tags(w);
+        return;
+    }
+    /* Tagged fields in tag order, each only when it is not its default. */
+    int nsent = 0;
+    for (int i = 0; i < nsupported; i++)
+        nsent += apiv_feature_sent(v, &supported[i]);
+    bool epoch = finalized_epoch != -1;
+    wr_uvarint(w, (uint32_t)(nsent > 0) + (uint32_t)epoch + (uint32_t)(nfinalized > 0));
+    if (nsent > 0)
+        wr_supported_features(w, v, supported, nsupported, nsent);
+    if (epoch) {
+        wr t;
+        wr_init(&t, 8);
+        wr_i64(&t, finalized_epoch);
+        wr_tagged(w, 1, &t); /* FinalizedFeaturesEpoch */
+    }
+    if (nfinalized > 0)
+        wr_finalized_features(w, finalized, nfinalized);
 }
 
 /* ---------------- Metadata ---------------- */
@@ -1255,49 +1339,264 @@ void initpid_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int1
 
 /* ---------------- AddPartitionsToTxn ---------------- */
 
-int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q)
+/* The versions of the codec: v0-3 one transaction (v3 flexible), v4+ a batch (KIP-890). */
+#define ADDPARTS_MAX_V 5
+#define ADDPARTS_FLEX_V 3
+#define ADDPARTS_BATCH_V 4
+
+/* A topic of the request: Name, Partitions ([]int32), tags; a zeroed errors[] slot per
+ * partition. nn: a null name is malformed. */
+static int addparts_topic_decode(rd *r, arena *a, bool nn, addparts_topic *t)
 {
-    BROOK_UNUSED(v);
-    q->transactional_id = rd_str(r);
-    q->producer_id = rd_i64(r);
-    q->producer_epoch = rd_i16(r);
-    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 3 : 6, q->ntopics, q->topics))
+    t->name = nn ? rd_str_nn(r) : rd_str(r);
+    t->nparts = rd_array(r, 4);
+    if (t->nparts < 0)
         return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        addparts_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->nparts = rd_array(r, 4);
+    t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
+    t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
+    if (t->nparts > 0 && (!t->parts || !t->errors))
+        return -1;
+    for (int32_t k = 0; k < t->nparts && !r->err; k++)
+        t->parts[k] = rd_i32(r);
+    rd_tags(r);
+    return decode_done(r);
+}
+
+/* A non-null array of topics into *n and *topics. resp: topic results (partition index and
+ * error each, then a tag buffer), else request topics. */
+static int addparts_topics_decode(rd *r, arena *a, bool nn, bool resp, int32_t *n,
+                                  addparts_topic **topics)
+{
+    size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
+    if (!RD_ARRAY_ALLOC(r, a, topic_min, *n, *topics))
+        return -1;
+    for (int32_t i = 0; i < *n && !r->err; i++) {
+        addparts_topic *t = &(*topics)[i];
+        if (!resp) {
+            if (addparts_topic_decode(r, a, nn, t) != 0)
+                return -1;
+            continue;
+        }
+        t->name = rd_str_nn(r);
+        t->nparts = rd_array(r, 4 + 2 + (r->flex ? 1 : 0));
         if (t->nparts < 0)
             return -1;
         t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
         t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
         if (t->nparts > 0 && (!t->parts || !t->errors))
             return -1;
-        for (int32_t k = 0; k < t->nparts && !r->err; k++)
+        for (int32_t k = 0; k < t->nparts && !r->err; k++) {
             t->parts[k] = rd_i32(r);
+            t->errors[k] = rd_i16(r);
+            rd_tags(r);
+        }
         rd_tags(r);
     }
+    return decode_done(r);
+}
+
+/* ADDPARTS_TAG_GROUPS on a transaction (request) or a transaction's result (response). */
+typedef struct addparts_tag_ctx {
+    arena *a;
+    addparts_txn *t;
+    bool resp;
+} addparts_tag_ctx;
+
+static bool addparts_groups_tag(void *ctx, uint32_t tag, rd *f)
+{
+    if (tag != ADDPARTS_TAG_GROUPS)
+        return false;
+    addparts_tag_ctx *c = ctx;
+    addparts_txn *t = c->t;
+    t->ngroups = 0;
+    int32_t n = rd_array(f, c->resp ? 1 + 2 : 1); /* GroupId (, ErrorCode) */
+    if (n < 0) {
+        if (!f->err)
+            f->err = RD_BAD_LENGTH; /* null */
+        return true;
+    }
+    t->groups = arena_elems(c->a, n, sizeof(*t->groups));
+    t->group_errors = arena_elems(c->a, n, sizeof(*t->group_errors));
+    if (n > 0 && (!t->groups || !t->group_errors)) {
+        f->err = RD_BAD_LENGTH;
+        return true;
+    }
+    for (int32_t i = 0; i < n && !f->err; i++) {
+        t->groups[i] = rd_str_nn(f);
+        t->group_errors[i] = c->resp ? rd_i16(f) : 0;
+    }
+    t->ngroups = n;
+    return true;
+}
+
+/* v4+: one AddPartitionsToTxnTransaction. */
+static int addparts_txn_decode(rd *r, arena *a, addparts_txn *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->transactional_id = rd_str_nn(r);
+    t->producer_id = rd_i64(r);
+    t->producer_epoch = rd_i16(r);
+    t->verify_only = rd_bool(r);
+    if (addparts_topics_decode(r, a, true, false, &t->ntopics, &t->topics) != 0)
+        return -1;
+    addparts_tag_ctx c = {a, t, false};
+    rd_tags_with(r, addparts_groups_tag, &c);
+    return decode_done(r);
+}
+
+int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q)
+{
+    q->ntxns = 0;
+    q->txns = NULL;
+    q->error_code = KERR_NONE;
+    if (v >= ADDPARTS_BATCH_V) {
+        q->transactional_id = KSLICE_NULL;
+        q->producer_id = -1;
+        q->producer_epoch = -1;
+        q->ntopics = 0;
+        q->topics = NULL;
+        /* TransactionalId, ProducerId, ProducerEpoch, VerifyOnly, Topics, tags */
+        if (!RD_ARRAY_ALLOC(r, a, 1 + 8 + 2 + 1 + 1 + 1, q->ntxns, q->txns))
+            return -1;
+        for (int32_t i = 0; i < q->ntxns && !r->err; i++)
+            if (addparts_txn_decode(r, a, &q->txns[i]) != 0)
+                return -1;
+        rd_tags(r);
+        return decode_done(r);
+    }
+    q->transactional_id = rd_str(r);
+    q->producer_id = rd_i64(r);
+    q->producer_epoch = rd_i16(r);
+    if (addparts_topics_decode(r, a, false, false, &q->ntopics, &q->topics) != 0)
+        return -1;
     rd_tags(r);
     return decode_done(r);
 }
 
-void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
+/* Request topics: Name, Partitions ([]int32), tags. */
+static void addparts_topics_req_encode(wr *w, int32_t n, const addparts_topic *topics)
 {
-    BROOK_UNUSED(v);
-    wr_i32(w, 0);
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const addparts_topic *t = &q->topics[i];
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        wr_str(w, topics[i].name);
+        wr_i32_array(w, topics[i].nparts, topics[i].parts);
+        wr_tags(w);
+    }
+}
+
+/* A transaction's tag buffer: ADDPARTS_TAG_GROUPS when it has groups (resp: with their
+ * errors), else empty. */
+static void wr_addparts_txn_tags(wr *w, const addparts_txn *t, bool resp)
+{
+    if (!w->flex || t->ngroups <= 0) {
+        wr_tags(w);
+        return;
+    }
+    wr f;
+    wr_init(&f, 64);
+    f.flex = true;
+    wr_array(&f, t->ngroups);
+    for (int32_t i = 0; i < t->ngroups; i++) {
+        wr_str(&f, t->groups[i]);
+        if (resp)
+            wr_i16(&f, t->group_errors ? t->group_errors[i] : KERR_NONE);
+    }
+    wr_uvarint(w, 1);
+    wr_tagged(w, ADDPARTS_TAG_GROUPS, &f);
+}
+
+void addparts_req_encode(wr *w, int16_t v, const addparts_req *q)
+{
+    BROOK_ASSERT(v >= 0 && v <= ADDPARTS_MAX_V);
+    w->flex = v >= ADDPARTS_FLEX_V;
+    if (v < ADDPARTS_BATCH_V) {
+        wr_str(w, q->transactional_id);
+        wr_i64(w, q->producer_id);
+        wr_i16(w, q->producer_epoch);
+        addparts_topics_req_encode(w, q->ntopics, q->topics);
+        wr_tags(w);
+        return;
+    }
+    wr_array(w, q->ntxns);
+    for (int32_t i = 0; i < q->ntxns; i++) {
+        const addparts_txn *t = &q->txns[i];
+        wr_str(w, t->transactional_id);
+        wr_i64(w, t->producer_id);
+        wr_i16(w, t->producer_epoch);
+        wr_bool(w, t->verify_only);
+        addparts_topics_req_encode(w, t->ntopics, t->topics);
+        wr_addparts_txn_tags(w, t, false);
+    }
+    wr_tags(w);
+}
+
+/* Topic results: Name, ResultsByPartition (PartitionIndex, PartitionErrorCode, tags), tags. */
+static void addparts_topics_resp_encode(wr *w, int32_t n, const addparts_topic *topics)
+{
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++) {
+        const addparts_topic *t = &topics[i];
         wr_str(w, t->name);
         wr_array(w, t->nparts);
         for (int32_t k = 0; k < t->nparts; k++) {
             wr_i32(w, t->parts[k]);
-            wr_i16(w, t->errors[k]);
+            wr_i16(w, t->errors ? t->errors[k] : KERR_NONE);
             wr_tags(w);
         }
         wr_tags(w);
     }
+}
+
+void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
+{
+    wr_i32(w, 0); /* throttle_time_ms */
+    if (v < ADDPARTS_BATCH_V) {
+        addparts_topics_resp_encode(w, q->ntopics, q->topics);
+        wr_tags(w);
+        return;
+    }
+    wr_i16(w, q->error_code);
+    wr_array(w, q->ntxns);
+    for (int32_t i = 0; i < q->ntxns; i++) {
+        const addparts_txn *t = &q->txns[i];
+        wr_str(w, t->transactional_id);
+        addparts_topics_resp_encode(w, t->ntopics, t->topics);
+        wr_addparts_txn_tags(w, t, true);
+    }
     wr_tags(w);
+}
+
+int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q)
+{
+    memset(q, 0, sizeof(*q));
+    q->transactional_id = KSLICE_NULL; /* the request's fields are not in the answer */
+    q->producer_id = -1;
+    q->producer_epoch = -1;
+    if (v < 0 || v > ADDPARTS_MAX_V)
+        return -1;
+    r->flex = v >= ADDPARTS_FLEX_V;
+    (void)rd_i32(r); /* throttle_time_ms */
+    if (v < ADDPARTS_BATCH_V) {
+        if (addparts_topics_decode(r, a, true, true, &q->ntopics, &q->topics) != 0)
+            return -1;
+    } else {
+        q->error_code = rd_i16(r);
+        /* TransactionalId, TopicResults, tags */
+        if (!RD_ARRAY_ALLOC(r, a, 1 + 1 + 1, q->ntxns, q->txns))
+            return -1;
+        for (int32_t i = 0; i < q->ntxns && !r->err; i++) {
+            addparts_txn *t = &q->txns[i];
+            t->transactional_id = rd_str_nn(r);
+            t->producer_id = -1;
+            t->producer_epoch = -1;
+            if (addparts_topics_decode(r, a, true, true, &t->ntopics, &t->topics) != 0)
+                return -1;
+            addparts_tag_ctx c = {a, t, true};
+            rd_tags_with(r, addparts_groups_tag, &c);
+        }
+    }
+    rd_tags(r);
+    return r->err || rd_remaining(r) != 0 ? -1 : 0;
 }
 
 /* ---------------- EndTxn ---------------- */
@@ -1314,6 +1613,17 @@ int endtxn_req_decode(rd *r, int16_t v, arena *a, endtxn_req *q)
     return decode_done(r);
 }
 
+void endtxn_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int16_t epoch)
+{
+    wr_i32(w, 0); /* throttle_time_ms */
+    wr_i16(w, error_code);
+    if (v >= 5) { /* KIP-890 part 2: the producer id and epoch after the end */
+        wr_i64(w, pid);
+        wr_i16(w, epoch);
+    }
+    wr_tags(w);
+}
+
 void error_only_resp_encode(wr *w, int16_t v, int16_t error_code)
 {
     BROOK_UNUSED(v);
@@ -1323,15 +1633,6 @@ void error_only_resp_encode(wr *w, int16_t v, int16_t error_code)
 }
 
 /* ---------------- transaction admin (KIP-664) and DescribeCluster ---------------- */
-
-/* A STRING that Kafka's schema does not let be null: a null one latches RD_BAD_LENGTH. */
-static kslice rd_str_nn(rd *r)
-{
-    kslice s = rd_str(r);
-    if (s.len < 0 && !r->err)
-        r->err = RD_BAD_LENGTH;
-    return s;
-}
 
 /* The topics of a request must all be named. */
 static int dprod_names_check(rd *r, const describeproducers_req *q)
@@ -1550,7 +1851,6 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_END_TXN: return endtxn_req_decode(r, version, a, &u.et);
     case API_WRITE_TXN_MARKERS: return txn_markers_req_decode(r, a, &u.wm);
     case API_BROOK_PREPARE_TXN:
-    case API_BROOK_VERIFY_TXN: return txn_prepare_req_decode(r, a, &u.bp, version);
     case API_BROOK_TXN_STATUS: return txn_status_req_decode(r, &u.bs);
     case API_DESCRIBE_PRODUCERS: return describeproducers_req_decode(r, version, a, &u.dp);
     case API_DESCRIBE_TRANSACTIONS: return describetxns_req_decode(r, version, a, &u.dt2);

@@ -24,8 +24,24 @@ typedef struct apiversions_req {
 } apiversions_req;
 int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q);
 /* Encodes the body listing the version table. For an unsupported version the caller
- * passes v = 0 and error UNSUPPORTED_VERSION, as Kafka does. */
+ * passes v = 0 and error UNSUPPORTED_VERSION, as Kafka does. No feature tags: the same as
+ * apiversions_resp_encode_features with no features and epoch -1. */
 void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code);
+/* A feature (KIP-584) in ApiVersions v3+: SupportedFeatures' MinVersion/MaxVersion, or
+ * FinalizedFeatures' MinVersionLevel (min) and MaxVersionLevel (max). */
+typedef struct apiv_feature {
+    const char *name;
+    int16_t min, max;
+} apiv_feature;
+/* The same body with, from v3, the response's tagged fields, each written only when it is
+ * not its default (Kafka's rule): SupportedFeatures (tag 0, when one is left to send),
+ * FinalizedFeaturesEpoch (tag 1, when not -1) and FinalizedFeatures (tag 2, when
+ * nfinalized > 0). Below v4 a supported feature whose min is 0 is left out (KAFKA-17011:
+ * older clients fail to read it). Below v3 the features are ignored. */
+void apiversions_resp_encode_features(wr *w, int16_t v, int16_t error_code,
+                                      const apiv_feature *supported, int nsupported,
+                                      int64_t finalized_epoch, const apiv_feature *finalized,
+                                      int nfinalized);
 
 /* Kafka's topic ids (UUIDs) are 16 bytes on the wire; all-zero means none. */
 #define TOPIC_ID_LEN 16
@@ -108,6 +124,8 @@ typedef struct produce_req {
     int32_t ntopics;
     produce_topic *topics;
 } produce_req;
+/* v3-v12; v12 (transactions v2, KIP-890: the partition leader adds the partition to the
+ * transaction itself) has v11's layout. */
 int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q);
 /* The response echoes the request's topics with the per-partition results filled in. */
 void produce_resp_encode(wr *w, int16_t v, const produce_req *q);
@@ -510,25 +528,72 @@ typedef struct initpid_req {
     int64_t producer_id;    /* v3+, else -1 */
     int16_t producer_epoch; /* v3+, else -1 */
 } initpid_req;
+/* v0-v5; v4 and v5 have v3's fields (they only add error codes). */
 int initpid_req_decode(rd *r, int16_t v, arena *a, initpid_req *q);
 void initpid_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int16_t epoch);
 
 /* ---- AddPartitionsToTxn ---- */
+/* v0-3 (clients): one transaction, top-level fields. v4+ (broker to broker, KIP-890): a
+ * batch of transactions, each with VerifyOnly, and a top-level error in the response. */
 typedef struct addparts_topic {
     kslice name;
     int32_t nparts;
     int32_t *parts;
     int16_t *errors; /* response, one per partition */
 } addparts_topic;
+/* Brook's tagged field on AddPartitionsToTxnTransaction (request) and on
+ * AddPartitionsToTxnResult (response), v4+: the transaction's group participants (group
+ * ids), request: [GroupId string]; response: [GroupId string, ErrorCode int16]. Kafka brokers
+ * ignore it. Inside it everything is flexible (compact array and strings) and the elements
+ * carry no tag buffer of their own. */
+#define ADDPARTS_TAG_GROUPS 10000
+typedef struct addparts_txn {
+    kslice transactional_id;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    bool verify_only;
+    int32_t ntopics;
+    /* errors[] per partition: filled by the handler or by the response decoder */
+    addparts_topic *topics;
+    int32_t ngroups;
+    kslice *groups;
+    int16_t *group_errors;    /* one per group */
+} addparts_txn;
 typedef struct addparts_req {
+    /* v0-3 */
     kslice transactional_id;
     int64_t producer_id;
     int16_t producer_epoch;
     int32_t ntopics;
     addparts_topic *topics;
+    int32_t ntxns;            /* v4+ */
+    addparts_txn *txns;       /* v4+ */
+    int16_t error_code;       /* v4+ response top-level error */
 } addparts_req;
+/* Every version. v0-3 fill the top-level fields (ntxns 0, txns NULL). v4+ fill ntxns and
+ * txns and leave the v0-3 fields empty (transactional_id null, producer_id and
+ * producer_epoch -1, no topics); a null transactional id or topic name is malformed there,
+ * and so is a null group id in the ADDPARTS_TAG_GROUPS tag (other tags are skipped). Every
+ * partition gets an errors[] slot (and every group a group_errors[] slot), zeroed;
+ * error_code is 0. */
 int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q);
+/* The request body (after the request header) that addparts_req_decode reads, at any
+ * version 0-5: v0-3 from the top-level fields, v4+ from txns (the ADDPARTS_TAG_GROUPS tag
+ * on a transaction only when it has groups). Sets w->flex from v (flexible from v3). */
+void addparts_req_encode(wr *w, int16_t v, const addparts_req *q);
+/* The response echoes the request's topics (v0-3) or transactions (v4+: error_code, then
+ * per transaction its topics, and its groups with group_errors in the ADDPARTS_TAG_GROUPS
+ * tag when ngroups > 0). A NULL errors or group_errors array is sent as zeros. */
 void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q);
+/* Decodes a response body: r spans exactly the body, after the response header (from v3
+ * the caller skips the header's tag buffer first: r->flex = true; rd_tags(r)). Sets
+ * r->flex from v. Overwrites all of q: v0-3 fill q->topics (name, parts, errors), v4+
+ * q->error_code and q->txns (transactional_id, topics with their errors, and groups with
+ * group_errors from the ADDPARTS_TAG_GROUPS tag). The fields the answer does not carry are
+ * set to: transactional_id null, producer ids and epochs -1, verify_only false, no topics
+ * or transactions. Unknown tags are skipped. Returns 0, or -1 for a version outside 0..5,
+ * anything short, lying, null where Kafka forbids it, or followed by trailing bytes. */
+int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q);
 
 /* ---- EndTxn ---- */
 typedef struct endtxn_req {
@@ -537,8 +602,12 @@ typedef struct endtxn_req {
     int16_t producer_epoch;
     bool committed;
 } endtxn_req;
+/* Every version: v0-5 have the same fields (v3+ flexible). */
 int endtxn_req_decode(rd *r, int16_t v, arena *a, endtxn_req *q);
-/* Responses that are only throttle + error (EndTxn, AddOffsetsToTxn). */
+/* Throttle and error, and from v5 (KIP-890 part 2) ProducerId and ProducerEpoch: the
+ * producer's id and epoch after the transaction ended (the epoch is bumped at every end). */
+void endtxn_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int16_t epoch);
+/* Responses that are only throttle + error (EndTxn below v5, AddOffsetsToTxn). */
 void error_only_resp_encode(wr *w, int16_t v, int16_t error_code);
 
 /* The transaction admin APIs (KIP-664, ListTransactions v1: KIP-994) and DescribeCluster.

@@ -194,7 +194,7 @@ static int decode_and_answer(int16_t key, int16_t v, rd *r, arena *a)
         endtxn_req q;
         rc = endtxn_req_decode(r, v, a, &q);
         if (rc == 0)
-            error_only_resp_encode(&w, v, 0);
+            endtxn_resp_encode(&w, v, 0, q.producer_id, q.producer_epoch);
         break;
     }
     case API_DESCRIBE_PRODUCERS: {

@@ -268,13 +268,29 @@ def body_initproducerid(v):
     return out + uvarint(0) if flexible else out
 
 
+TAG_GROUPS = 10000  # Brook's tag on an AddPartitionsToTxn v4+ transaction: [GroupId]
+
+
 def body_addpartitionstotxn(v):
-    topic = lambda t: string(t) + array([0, 7], i32)
-    return string("tx") + i64(1000) + i16(2) + array(["t", "u"], topic)
+    flex = v >= 3
+    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
+    topic = lambda t: s(t) + arr([0, 7], i32) + tg
+    if v < 4:
+        return s("tx") + i64(1000) + i16(2) + arr(["t", "u"], topic) + tg
+    # v4+: a batch of transactions (KIP-890), the first with Brook's group tag.
+    groups = arr(["grp-1", "grp-2"], s)
+    group_tag = uvarint(1) + uvarint(TAG_GROUPS) + uvarint(len(groups)) + groups
+
+    def txn(x):
+        name, verify, with_groups = x
+        return (s(name) + i64(1000) + i16(2) + boolean(verify) + arr(["t", "u"], topic)
+                + (group_tag if with_groups else tg))
+    return arr([("tx-1", False, True), ("tx-2", True, False)], txn) + tg
 
 
 def body_endtxn(v):
-    return string("tx") + i64(1000) + i16(2) + boolean(True)
+    flex = v >= 3
+    return flex_string(flex)("tx") + i64(1000) + i16(2) + boolean(True) + tags(flex)
 
 
 # The transaction admin APIs (KIP-664, KIP-994) and DescribeCluster: flexible from v0.
@@ -339,8 +355,8 @@ def body_consumergroupdescribe(v):
 BODIES = {
     "FindCoordinator": (body_findcoordinator, [1]),
     "InitProducerId": (body_initproducerid, [1, 2, 3]),
-    "AddPartitionsToTxn": (body_addpartitionstotxn, []),
-    "EndTxn": (body_endtxn, []),
+    "AddPartitionsToTxn": (body_addpartitionstotxn, [3, 4]),
+    "EndTxn": (body_endtxn, [3]),
     "Produce": (body_produce, [5]),
     "Fetch": (body_fetch, [5, 7, 9, 12, 13, 15]),
     "ListOffsets": (body_listoffsets, [2]),

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A partition leader verifies a transaction's first batch on a partition with the
-transaction's coordinator on another node (BrookVerifyTxn, KIP-890 style), seen on the raw
+transaction's coordinator on another node (AddPartitionsToTxn v5 with VerifyOnly, KIP-890), seen on the raw
 Kafka protocol (raw_kafka.py: the broker's exact answers, no client library retrying or
 bumping epochs in between).
 

@@ -40,7 +40,7 @@
  *     cluster_txn_outcome) and writes the marker the answer implies;
  *   - produces (h_produce.c): acks=all, refused without the ISR at min.insync; a
  *     transactional batch that starts a transaction on a partition is verified with the
- *     coordinator (BrookVerifyTxn when it is another node); answered once the high
+ *     coordinator (AddPartitionsToTxn v5 VerifyOnly when it is another node); answered once the high
  *     watermark passes it; failed (NOT_LEADER_OR_FOLLOWER) when leadership moves;
  *   - K transactional clients: InitProducerId, AddPartitions, produce, EndTxn; retries on
  *     retriable errors and timeouts; an abortable error aborts; a commit waits for every
@@ -279,7 +279,7 @@ typedef struct rop {
     int target;
 } rop;
 
-/* A produce waiting for the coordinator's BrookVerifyTxn answer. */
+/* A produce waiting for the coordinator's verification (AddPartitionsToTxn v5). */
 typedef struct pverify {
     uint64_t vid;
     int64_t sent_at;

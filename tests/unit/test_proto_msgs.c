@@ -821,7 +821,8 @@ static void test_addpartitions_endtxn_requests(void)
     int32_t parts[1] = {4};
     int16_t errs[1] = {KERR_PRODUCER_FENCED};
     addparts_topic t = {{(const uint8_t *)"t", 1}, 1, parts, errs};
-    addparts_req ap = {KSLICE_NULL, 1, 0, 1, &t};
+    addparts_req ap = {.transactional_id = KSLICE_NULL, .producer_id = 1, .ntopics = 1,
+                       .topics = &t};
     bb want = {.n = 0};
     b32(&want, 0);
     b8(&want, 2);
@@ -1566,7 +1567,8 @@ static void test_txn_responses(void)
     int32_t parts[] = {0, 7};
     int16_t errs[] = {0, 48};
     addparts_topic t = {{(const uint8_t *)"t", 1}, 2, parts, errs};
-    addparts_req ap = {{(const uint8_t *)"tx", 2}, 1000, 2, 1, &t};
+    addparts_req ap = {.transactional_id = {(const uint8_t *)"tx", 2}, .producer_id = 1000,
+                       .producer_epoch = 2, .ntopics = 1, .topics = &t};
     bb want = {.n = 0};
     b32(&want, 0);
     b32(&want, 1);
