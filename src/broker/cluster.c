@@ -1029,6 +1029,29 @@ const char *cluster_topic_name_by_id(broker *b, const uint8_t id[16])
     return t && cluster_topic_has_id(b, kslice_cstr(t->name), id) ? t->name : NULL;
 }
 
+int cluster_resolve_topic_ids(broker *b, int32_t n, const uint8_t (*ids)[16], kslice *names,
+                              size_t stride, arena *a)
+{
+    bool refreshed = false;
+    for (int32_t i = 0; i < n; i++) {
+        const char *name = cluster_topic_name_by_id(b, ids[i]);
+        if (!name && !refreshed && broker_clustered(b) && !md_id_is_zero(ids[i])) {
+            refreshed = true;
+            cluster_refresh_now(b);
+            name = cluster_topic_name_by_id(b, ids[i]);
+        }
+        kslice *out = (kslice *)((char *)names + stride * (size_t)i);
+        *out = KSLICE_NULL;
+        if (!name)
+            continue;
+        char *copy = arena_strndup(a, name, strlen(name));
+        if (!copy)
+            return -1;
+        *out = kslice_cstr(copy);
+    }
+    return 0;
+}
+
 int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count,
                                      const int32_t *replicas, int32_t rf, bool validate_only,
                                      const char **msg)

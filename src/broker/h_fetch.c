@@ -325,31 +325,6 @@ static void follower_progress(broker *b, fetch_op *op)
     broker_on_progress(b);
 }
 
-/* v13+: the name of each topic id asked about (an arena copy: the topic may go while the
- * fetch waits), or a null name for an id no topic has; a cluster node that does not know an
- * id reads ZooKeeper once first (a topic just created through another node). fetch_led
- * checks at every lookup that the name still belongs to that id. */
-static int resolve_topic_ids(broker *b, fetch_req *q, arena *a)
-{
-    bool refreshed = false;
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const char *name = cluster_topic_name_by_id(b, q->topic_ids[i]);
-        if (!name && !refreshed && broker_clustered(b) && !md_id_is_zero(q->topic_ids[i])) {
-            refreshed = true;
-            cluster_refresh_now(b);
-            name = cluster_topic_name_by_id(b, q->topic_ids[i]);
-        }
-        q->topics[i].name = KSLICE_NULL;
-        if (!name)
-            continue;
-        char *copy = arena_strndup(a, name, strlen(name));
-        if (!copy)
-            return -1;
-        q->topics[i].name = kslice_cstr(copy);
-    }
-    return 0;
-}
-
 void handle_fetch(req_ctx *c)
 {
     broker *b = c->b;
@@ -358,7 +333,10 @@ void handle_fetch(req_ctx *c)
         broker_reply_malformed(c, "Fetch");
         return;
     }
-    if (op->q.topic_ids && resolve_topic_ids(b, &op->q, &c->nr->arena) != 0) {
+    if (op->q.topic_ids && op->q.ntopics > 0 &&
+        cluster_resolve_topic_ids(b, op->q.ntopics, (const uint8_t(*)[16])op->q.topic_ids,
+                                  &op->q.topics[0].name, sizeof(fetch_topic),
+                                  &c->nr->arena) != 0) {
         net_request_fail(c->nr, "out of memory");
         return;
     }

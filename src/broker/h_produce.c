@@ -405,8 +405,15 @@ void handle_produce(req_ctx *c)
         return;
     }
     produce_req *q = &op->q;
+    /* v13+: topics by id; an id no topic has leaves a null name (UNKNOWN_TOPIC_ID below). */
+    if (q->topic_ids && q->ntopics > 0 &&
+        cluster_resolve_topic_ids(c->b, q->ntopics, (const uint8_t(*)[16])q->topic_ids,
+                                  &q->topics[0].name, sizeof(produce_topic), a) != 0) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
     for (int32_t i = 0; i < q->ntopics; i++)
-        for (int32_t k = 0; k < q->topics[i].nparts; k++)
+        for (int32_t k = 0; k < q->topics[i].nparts && q->topics[i].name.len > 0; k++)
             cluster_refresh_if_unknown(c->b, q->topics[i].name, q->topics[i].parts[k].index);
     op->verdict = NULL;
     op->verifying = 0;
@@ -443,6 +450,11 @@ static void produce_append_all(req_ctx *c, produce_op *op)
     for (int32_t i = 0; i < q->ntopics; i++) {
         produce_topic *pt = &q->topics[i];
         topic *t = md_find(&b->md, pt->name);
+        /* v13+: the name must still belong to the id asked for (not a topic recreated
+         * under that name while the request waited). */
+        bool id_gone = q->topic_ids && (!t || !cluster_topic_has_id(b, pt->name, q->topic_ids[i]));
+        if (id_gone)
+            t = NULL;
         for (int32_t k = 0; k < pt->nparts; k++, flat++) {
             produce_part *pp = &pt->parts[k];
             partition *p = NULL;
@@ -456,7 +468,7 @@ static void produce_append_all(req_ctx *c, produce_op *op)
             else if (b->stopping)
                 pp->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
             else if (!t)
-                pp->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                pp->error_code = id_gone ? KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
             else if (verdict != 0 && verdict != VERDICT_CONFIRMED &&
                      verdict != KERR_INVALID_TXN_STATE)
                 pp->error_code = verdict;

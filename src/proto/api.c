@@ -11,10 +11,10 @@
  * old versions to enable features (shared/kafka/PROTOCOL.md §A.1). Flexible starts are
  * Kafka's own (flexibleVersions in the message JSON). */
 static const api_info g_apis[] = {
-    {API_PRODUCE, "Produce", 3, 12, 9},
+    {API_PRODUCE, "Produce", 3, 13, 9},
     {API_FETCH, "Fetch", 4, 17, 12},
     {API_LIST_OFFSETS, "ListOffsets", 1, 10, 6},
-    {API_METADATA, "Metadata", 0, 12, 9},
+    {API_METADATA, "Metadata", 0, 13, 9},
     {API_OFFSET_COMMIT, "OffsetCommit", 2, 9, 8},
     {API_OFFSET_FETCH, "OffsetFetch", 1, 9, 6},
     {API_FIND_COORDINATOR, "FindCoordinator", 0, 4, 3},

@@ -110,20 +110,29 @@ static void *arena_elems(arena *a, int32_t n, size_t size)
      (((elems) = arena_elems((a), (n), sizeof(*(elems)))) != NULL || (n) == 0))
 
 /* Most partition-level messages group their partitions by topic: an array of topics, each a
- * name, an array of partitions and a tag buffer (every topic struct being {name, nparts,
- * parts}). These define, for one pair of topic and partition types, the static functions
- * that walk that array; each partition, its own tag buffer included, is read or written by
- * the function passed in, which returns non-zero to stop a decode. topic_min and part_min are
- * the smallest encodings of a topic and a partition, for the array length checks. */
+ * name (or, ids non-NULL, a topic id: Fetch v13+, Produce v13+), an array of partitions and a
+ * tag buffer (every topic struct being {name, nparts, parts}). These define, for one pair of
+ * topic and partition types, the static functions that walk that array; each partition, its
+ * own tag buffer included, is read or written by the function passed in, which returns
+ * non-zero to stop a decode. topic_min and part_min are the smallest encodings of a topic and
+ * a partition, for the array length checks. By id, the decoder fills (*ids)[i] (an arena
+ * array) and leaves the names null; the encoder writes ids[i]. */
 #define DEFINE_TOPICS_DECODE(fn, topic_t, part_t)                                              \
     static int fn(rd *r, int16_t v, arena *a, size_t topic_min, size_t part_min, int32_t *n,  \
-                  topic_t **topics, int (*part)(rd *, int16_t, arena *, part_t *))             \
+                  topic_t **topics, uint8_t (**ids)[TOPIC_ID_LEN],                             \
+                  int (*part)(rd *, int16_t, arena *, part_t *))                               \
     {                                                                                          \
         if (!RD_ARRAY_ALLOC(r, a, topic_min, *n, *topics))                                     \
             return -1;                                                                         \
+        if (ids && (*ids = arena_ids(a, *n)) == NULL && *n > 0)                                \
+            return -1;                                                                         \
         for (int32_t i = 0; i < *n && !r->err; i++) {                                          \
             topic_t *t = &(*topics)[i];                                                        \
-            t->name = rd_str(r);                                                               \
+            t->name = KSLICE_NULL;                                                             \
+            if (ids)                                                                           \
+                rd_uuid(r, (*ids)[i]);                                                         \
+            else                                                                               \
+                t->name = rd_str(r);                                                           \
             if (!RD_ARRAY_ALLOC(r, a, part_min, t->nparts, t->parts))                          \
                 return -1;                                                                     \
             for (int32_t p = 0; p < t->nparts && !r->err; p++)                                 \
@@ -136,11 +145,15 @@ static void *arena_elems(arena *a, int32_t n, size_t size)
 
 #define DEFINE_TOPICS_ENCODE(fn, topic_t, part_t)                                              \
     static void fn(wr *w, int16_t v, int32_t n, const topic_t *topics,                         \
+                   const uint8_t (*ids)[TOPIC_ID_LEN],                                         \
                    void (*part)(wr *, int16_t, const part_t *))                                \
     {                                                                                          \
         wr_array(w, n);                                                                        \
         for (int32_t i = 0; i < n; i++) {                                                      \
-            wr_str(w, topics[i].name);                                                         \
+            if (ids)                                                                           \
+                wr_uuid(w, ids[i]);                                                            \
+            else                                                                               \
+                wr_str(w, topics[i].name);                                                     \
             wr_array(w, topics[i].nparts);                                                     \
             for (int32_t p = 0; p < topics[i].nparts; p++)                                     \
                 part(w, v, &topics[i].parts[p]);                                               \
@@ -331,6 +344,8 @@ void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m)
     }
     if (v >= 8 && v <= 10)
         wr_i32(w, m->include_cluster_ops ? MD_CLUSTER_OPS_ALL : INT32_MIN);
+    if (v >= 13)
+        wr_i16(w, KERR_NONE); /* ErrorCode (KIP-1102): REBOOTSTRAP_REQUIRED never applies */
     wr_tags(w);
 }
 
@@ -356,8 +371,10 @@ int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q)
     q->acks = rd_i16(r);
     q->timeout_ms = rd_i32(r);
     /* a null topic or partition list is malformed */
-    if (produce_topics_decode(r, v, a, r->flex ? 3 : 6, r->flex ? 6 : 8, &q->ntopics, &q->topics,
-                              produce_part_decode) != 0)
+    q->topic_ids = NULL;
+    if (produce_topics_decode(r, v, a, v >= 13 ? TOPIC_ID_LEN + 1 + 1 : r->flex ? 3 : 6,
+                              r->flex ? 6 : 8, &q->ntopics, &q->topics,
+                              v >= 13 ? &q->topic_ids : NULL, produce_part_decode) != 0)
         return -1;
     rd_tags(r);
     return decode_done(r);
@@ -385,7 +402,10 @@ static void produce_part_encode(wr *w, int16_t v, const produce_part *pp)
 
 void produce_resp_encode(wr *w, int16_t v, const produce_req *q)
 {
-    produce_topics_encode(w, v, q->ntopics, q->topics, produce_part_encode);
+    BROOK_ASSERT(v < 13 || q->topic_ids || q->ntopics == 0);
+    produce_topics_encode(w, v, q->ntopics, q->topics,
+                          v >= 13 ? (const uint8_t(*)[TOPIC_ID_LEN])q->topic_ids : NULL,
+                          produce_part_encode);
     wr_i32(w, 0); /* throttle_time_ms */
     wr_tags(w);
 }
@@ -439,28 +459,6 @@ static int fetch_part_decode(rd *r, int16_t v, arena *a, fetch_part *fp)
     return 0;
 }
 
-/* v13+: topics are named by id (TopicId, Partitions, tags). */
-static int fetch_topic_ids_decode(rd *r, int16_t v, arena *a, size_t part_min, fetch_req *q)
-{
-    if (!RD_ARRAY_ALLOC(r, a, TOPIC_ID_LEN + 1 + 1, q->ntopics, q->topics))
-        return -1;
-    q->topic_ids = arena_ids(a, q->ntopics);
-    if (q->ntopics > 0 && !q->topic_ids)
-        return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        fetch_topic *t = &q->topics[i];
-        rd_uuid(r, q->topic_ids[i]);
-        t->name = KSLICE_NULL;
-        if (!RD_ARRAY_ALLOC(r, a, part_min, t->nparts, t->parts))
-            return -1;
-        for (int32_t p = 0; p < t->nparts && !r->err; p++)
-            if (fetch_part_decode(r, v, a, &t->parts[p]) != 0)
-                return -1;
-        rd_tags(r);
-    }
-    return 0;
-}
-
 int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
 {
     /* Smallest encodings of a topic and a partition, for the array length checks. */
@@ -483,9 +481,8 @@ int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
         q->session_id = rd_i32(r);
         q->session_epoch = rd_i32(r);
     }
-    if (v >= 13 ? fetch_topic_ids_decode(r, v, a, part_min, q) != 0
-                : fetch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics,
-                                      fetch_part_decode) != 0)
+    if (fetch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics,
+                            v >= 13 ? &q->topic_ids : NULL, fetch_part_decode) != 0)
         return -1;
     if (v >= 7) {
         int32_t nf = rd_array(r, topic_min);
@@ -580,20 +577,11 @@ void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
         wr_i16(w, error_code);
         wr_i32(w, 0); /* session id: Brook keeps no fetch sessions */
     }
-    if (v >= 13) { /* topics by id: the ids asked about, whatever they name now */
-        wr_array(w, q->ntopics);
-        for (int32_t i = 0; i < q->ntopics; i++) {
-            const fetch_topic *t = &q->topics[i];
-            static const uint8_t none[TOPIC_ID_LEN];
-            wr_uuid(w, q->topic_ids ? q->topic_ids[i] : none);
-            wr_array(w, t->nparts);
-            for (int32_t p = 0; p < t->nparts; p++)
-                fetch_resp_part_encode(w, v, &t->parts[p]);
-            wr_tags(w);
-        }
-    } else {
-        fetch_topics_encode(w, v, q->ntopics, q->topics, fetch_resp_part_encode);
-    }
+    /* v13+: topics by id, the ids asked about, whatever they name now */
+    BROOK_ASSERT(v < 13 || q->topic_ids || q->ntopics == 0);
+    fetch_topics_encode(w, v, q->ntopics, q->topics,
+                        v >= 13 ? (const uint8_t(*)[TOPIC_ID_LEN])q->topic_ids : NULL,
+                        fetch_resp_part_encode);
     if (v >= 16 && q->nnode_endpoints > 0)
         wr_node_endpoints_tag(w, q);
     else
@@ -645,7 +633,7 @@ void fetch_req_encode(wr *w, int16_t v, const fetch_req *q)
         wr_i32(w, q->session_id);
         wr_i32(w, q->session_epoch);
     }
-    fetch_topics_encode(w, v, q->ntopics, q->topics, fetch_req_part_encode);
+    fetch_topics_encode(w, v, q->ntopics, q->topics, NULL, fetch_req_part_encode);
     if (v >= 7)
         wr_array(w, 0); /* ForgottenTopicsData: no fetch sessions, nothing to forget */
     if (v >= 11)
@@ -725,7 +713,7 @@ int fetch_resp_decode(rd *r, int16_t v, arena *a, fetch_resp *out)
         out->session_id = rd_i32(r);
     }
     /* Short, lying, or null: Responses is not nullable, nor a topic's partition list. */
-    if (fetch_resp_topics_decode(r, v, a, topic_min, part_min, &out->ntopics, &out->topics,
+    if (fetch_resp_topics_decode(r, v, a, topic_min, part_min, &out->ntopics, &out->topics, NULL,
                                  fetch_resp_part_decode) != 0)
         return -1;
     rd_tags(r); /* NodeEndpoints (tag 0) is v16+ */
@@ -759,7 +747,7 @@ int leaderepoch_req_decode(rd *r, int16_t v, arena *a, leaderepoch_req *q)
     size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
     size_t part_min = 4 + (v >= 2 ? 4 : 0) + 4 + (r->flex ? 1 : 0);
     q->replica_id = v >= 3 ? rd_i32(r) : -2;
-    if (leaderepoch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics,
+    if (leaderepoch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics, NULL,
                                   leaderepoch_part_decode) != 0)
         return -1;
     rd_tags(r);
@@ -780,7 +768,7 @@ void leaderepoch_resp_encode(wr *w, int16_t v, const leaderepoch_req *q)
 {
     if (v >= 2)
         wr_i32(w, 0); /* throttle */
-    leaderepoch_topics_encode(w, v, q->ntopics, q->topics, leaderepoch_part_encode);
+    leaderepoch_topics_encode(w, v, q->ntopics, q->topics, NULL, leaderepoch_part_encode);
     wr_tags(w);
 }
 
@@ -805,7 +793,7 @@ int listoffsets_req_decode(rd *r, int16_t v, arena *a, listoffsets_req *q)
 {
     q->replica_id = rd_i32(r);
     q->isolation_level = v >= 2 ? rd_i8(r) : 0;
-    if (listoffsets_topics_decode(r, v, a, r->flex ? 3 : 6, 12, &q->ntopics, &q->topics,
+    if (listoffsets_topics_decode(r, v, a, r->flex ? 3 : 6, 12, &q->ntopics, &q->topics, NULL,
                                   listoffsets_part_decode) != 0)
         return -1;
     q->timeout_ms = v >= 10 ? rd_i32(r) : -1;
@@ -828,7 +816,7 @@ void listoffsets_resp_encode(wr *w, int16_t v, const listoffsets_req *q)
 {
     if (v >= 2)
         wr_i32(w, 0);
-    listoffsets_topics_encode(w, v, q->ntopics, q->topics, listoffsets_part_encode);
+    listoffsets_topics_encode(w, v, q->ntopics, q->topics, NULL, listoffsets_part_encode);
     wr_tags(w);
 }
 
@@ -1016,7 +1004,7 @@ static int deleterecords_part_decode(rd *r, int16_t v, arena *a, deleterecords_p
 
 int deleterecords_req_decode(rd *r, int16_t v, arena *a, deleterecords_req *q)
 {
-    if (deleterecords_topics_decode(r, v, a, r->flex ? 3 : 6, 12, &q->ntopics, &q->topics,
+    if (deleterecords_topics_decode(r, v, a, r->flex ? 3 : 6, 12, &q->ntopics, &q->topics, NULL,
                                     deleterecords_part_decode) != 0)
         return -1;
     q->timeout_ms = rd_i32(r);
@@ -1035,7 +1023,7 @@ static void deleterecords_part_encode(wr *w, int16_t v, const deleterecords_part
 void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q)
 {
     wr_i32(w, 0);
-    deleterecords_topics_encode(w, v, q->ntopics, q->topics, deleterecords_part_encode);
+    deleterecords_topics_encode(w, v, q->ntopics, q->topics, NULL, deleterecords_part_encode);
     wr_tags(w);
 }
 
@@ -1660,7 +1648,7 @@ static int dprod_part_decode(rd *r, int16_t v, arena *a, dprod_part *dp)
 int describeproducers_req_decode(rd *r, int16_t v, arena *a, describeproducers_req *q)
 {
     /* a topic: Name, PartitionIndexes, tags; a partition index: int32 */
-    if (dprod_topics_decode(r, v, a, 1 + 1 + 1, 4, &q->ntopics, &q->topics,
+    if (dprod_topics_decode(r, v, a, 1 + 1 + 1, 4, &q->ntopics, &q->topics, NULL,
                             dprod_part_decode) != 0)
         return -1;
     rd_tags(r);
@@ -1689,7 +1677,7 @@ static void dprod_part_encode(wr *w, int16_t v, const dprod_part *dp)
 void describeproducers_resp_encode(wr *w, int16_t v, const describeproducers_req *q)
 {
     wr_i32(w, 0); /* throttle_time_ms */
-    dprod_topics_encode(w, v, q->ntopics, q->topics, dprod_part_encode);
+    dprod_topics_encode(w, v, q->ntopics, q->topics, NULL, dprod_part_encode);
     wr_tags(w);
 }
 

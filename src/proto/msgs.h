@@ -122,10 +122,11 @@ typedef struct produce_req {
     int16_t acks;
     int32_t timeout_ms;
     int32_t ntopics;
-    produce_topic *topics;
+    produce_topic *topics; /* v13+: names null from the decoder (the handler resolves ids) */
+    uint8_t (*topic_ids)[TOPIC_ID_LEN]; /* v13+: topics[i]'s id (the response's too); else NULL */
 } produce_req;
-/* v3-v12; v12 (transactions v2, KIP-890: the partition leader adds the partition to the
- * transaction itself) has v11's layout. */
+/* v3-v13; v12 (transactions v2, KIP-890: the partition leader adds the partition to the
+ * transaction itself) has v11's layout; v13 names topics by id (KIP-516). */
 int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q);
 /* The response echoes the request's topics with the per-partition results filled in. */
 void produce_resp_encode(wr *w, int16_t v, const produce_req *q);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Topic ids (issue #10, point 2) on the raw Kafka protocol (raw_kafka.py: the broker's
 exact answers, no client library in between), with the flexible versions that carry them:
-CreateTopics v7, Metadata v10/v12, DeleteTopics v6 and Fetch v13/v16.
+CreateTopics v7, Metadata v10/v12/v13, DeleteTopics v6, Fetch v13/v16 and Produce v13.
 
 Single node:
  1. CreateTopics v7 gives a topic id: not zero, a version-4 UUID; v7 also answers the
@@ -14,7 +14,9 @@ Single node:
     waiting fetch answers UNKNOWN_TOPIC_ID, never the new topic's records.  The new topic
     has a new id; a Fetch v13 with the old id gets UNKNOWN_TOPIC_ID on every partition, the
     new id reads only the new records; Metadata v12 by the old id says UNKNOWN_TOPIC_ID
-    (null name); DeleteTopics v6 by the old id, or by an id never made, is UNKNOWN_TOPIC_ID
+    (null name), Metadata v13 answers its top-level error code; Produce v13 by the old id
+    or by an id never made gets UNKNOWN_TOPIC_ID and writes nothing, by the new id it
+    appends to the new topic; DeleteTopics v6 by the old id, or by an id never made, is UNKNOWN_TOPIC_ID
     and deletes nothing; v6 naming both a name and an id is INVALID_REQUEST.
  4. The id survives a clean restart and a SIGKILL.  A registry line written before topic
     ids (`topic <name> <partitions>`) gets an id at the next start, kept by the next.
@@ -154,6 +156,8 @@ def metadata_v12(conn, names=None, ids=None, version=12, allow_auto=False, topic
         md["topics"].append(t)
     if version <= 10:
         md["cluster_ops"] = rd.take(">i")
+    if version >= 13:
+        md["error"] = rd.take(">h")  # the top-level ErrorCode (KIP-1102)
     rd.tags()
     rd.end(f"Metadata v{version}")
     return md
@@ -243,6 +247,20 @@ def produce(conn, topic, partition, values, ck, what):
     err, base, _ = conn.produce(topic, partition, record_batch(-1, -1, -1, values), what=what)
     ck.eq(err, NONE, f"{what}: produce error")
     return base
+
+
+def produce_by_id(conn, topic_id, partition, values, what):
+    """Produce v13 (topics by id) of one batch -> (topic id answered, partition, error, base)."""
+    rb = record_batch(-1, -1, -1, values)
+    part = struct.pack(">i", partition) + cstr(rb) + TAGS
+    body = (b"\x00" + struct.pack(">hi", -1, 10000) + carr([topic_id + carr([part]) + TAGS])
+            + TAGS)
+    rd = flex_request(conn, 0, 13, body, what)
+    rd.count()
+    tid = rd.uuid()
+    rd.count()
+    p, err, base = rd.take(">i"), rd.take(">h"), rd.take(">q")
+    return tid, p, err, base
 
 
 def check_v4_uuid(ck, tid, what):
@@ -365,6 +383,19 @@ def single_node(ck, brookd):
             ck.eq([(x["error"], x["name"], x["id"]) for x in mo],
                   [(UNKNOWN_TOPIC_ID, None, id_a), (NONE, "ids-a", id_a2)],
                   "Metadata v12 by the old and the new id")
+            m13 = metadata_v12(c, ids=[id_a2], version=13)
+            ck.eq((m13["error"], [(x["error"], x["name"]) for x in m13["topics"]]),
+                  (NONE, [(NONE, "ids-a")]), "Metadata v13: top-level error, the topic by id")
+            # Produce v13 names the topic by id: the old id writes nothing to the new topic.
+            ck.eq(produce_by_id(c, id_a, 0, [b"to-the-old-id"], "Produce v13 by the old id"),
+                  (id_a, 0, UNKNOWN_TOPIC_ID, -1), "Produce v13 by the old id")
+            ck.eq(produce_by_id(c, uuid.uuid4().bytes, 0, [b"x"], "Produce v13, unknown id")[2],
+                  UNKNOWN_TOPIC_ID, "Produce v13 by an id never made")
+            ck.eq(produce_by_id(c, id_a2, 0, [b"new-4"], "Produce v13 by the new id"),
+                  (id_a2, 0, NONE, 4), "Produce v13 by the new id: (id, partition, error, base)")
+            ck.eq(values_of(fetch_by_id(c, id_a2, {0: 0})["topics"][0][1][0]),
+                  [b"new-0", b"new-1", b"new-2", b"new-3", b"new-4"],
+                  "the new topic holds its records and the one produced by id, nothing else")
             never = uuid.uuid4().bytes
             d = delete_topics_v6(c, [(None, id_a), (None, never), ("ids-a", id_a2),
                                      (None, ZERO_ID)])

@@ -1272,7 +1272,7 @@ static void test_produce_responses(void)
     part.log_append_time = -1;
     part.log_start_offset = 0;
     produce_topic topic = {{(const uint8_t *)"t", 1}, 1, &part};
-    produce_req q = {KSLICE_NULL, 1, 1000, 1, &topic};
+    produce_req q = {KSLICE_NULL, 1, 1000, 1, &topic, NULL};
     for (int16_t v = 3; v <= 7; v += 2) {
         bb want = {.n = 0};
         b32(&want, 1);

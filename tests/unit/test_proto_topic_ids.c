@@ -1,7 +1,7 @@
 /*
  * test_proto_topic_ids.c - the protocol versions that carry topic ids (proto/msgs.h), against
  * Kafka's message definitions (the JSON under clients/src/main/resources/common/message):
- * Metadata v9-v12, CreateTopics v5-v7, DeleteTopics v4-v6 and Fetch v13-v16.
+ * Metadata v9-v13, CreateTopics v5-v7, DeleteTopics v4-v6, Fetch v13-v16 and Produce v13.
  *
  * Each request is written by hand field by field (compact strings and arrays, UUIDs, tag
  * buffers) after a request header v2, decoded, and its fields checked; every request also
@@ -193,6 +193,8 @@ static void expect_metadata(bb *x, int16_t v, bool topic_ops, bool cluster_ops, 
     }
     if (v <= 10)
         b32(x, cluster_ops ? 0x1fa0 : INT32_MIN);
+    if (v >= 13)
+        b16(x, KERR_NONE); /* the top-level ErrorCode (KIP-1102) */
     b8(x, 0);
 }
 
@@ -210,10 +212,10 @@ static void test_metadata_responses(void)
     topics[1].error_code = KERR_UNKNOWN_TOPIC_ID;
     topics[1].name = KSLICE_NULL;
     memcpy(topics[1].id, ID_B, 16);
-    for (int16_t v = 9; v <= 12; v++)
+    for (int16_t v = 9; v <= 13; v++)
         for (int ops = 0; ops < 2; ops++) {
             metadata_resp m = {.nbrokers = 1, .brokers = &broker, .cluster_id = "brook",
-                               .controller_id = 1, .ntopics = v == 12 ? 2 : 1,
+                               .controller_id = 1, .ntopics = v >= 12 ? 2 : 1,
                                .topics = topics, .include_topic_ops = ops,
                                .include_cluster_ops = ops};
             wr w;
@@ -221,7 +223,7 @@ static void test_metadata_responses(void)
             w.flex = true;
             metadata_resp_encode(&w, v, &m);
             bb want;
-            expect_metadata(&want, v, ops, ops, v == 12);
+            expect_metadata(&want, v, ops, ops, v >= 12);
             char what[48];
             snprintf(what, sizeof(what), "Metadata v%d response (ops %d)", v, ops);
             check_body(&w, &want, what);
@@ -856,7 +858,7 @@ static void test_version_table(void)
     static const struct {
         int16_t key, max, flex;
     } rows[] = {
-        {API_METADATA, 12, 9},
+        {API_METADATA, 13, 9},
         {API_FETCH, 17, 12},
         {API_CREATE_TOPICS, 7, 5},
         {API_DELETE_TOPICS, 6, 4},
@@ -871,7 +873,112 @@ static void test_version_table(void)
     }
 }
 
-TU_MAIN(TU_CASE(test_version_table), TU_CASE(test_metadata_requests),
+/* ---------------- Produce v13 ---------------- */
+
+/* Produce v13 of two topics by id, one with two partitions; records are one fake batch. */
+static void write_produce13(wr *w)
+{
+    static const uint8_t rec[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    req_start(w, API_PRODUCE, 13);
+    wr_cstr(w, "tx");
+    wr_i16(w, -1);
+    wr_i32(w, 5000);
+    wr_array(w, 2);
+    wr_id(w, ID_A);
+    wr_array(w, 2);
+    for (int32_t p = 0; p < 2; p++) {
+        wr_i32(w, p);
+        wr_uvarint(w, sizeof(rec) + 1);
+        wr_raw(w, rec, sizeof(rec));
+        wr_tags(w);
+    }
+    wr_tags(w);
+    wr_id(w, ID_B);
+    wr_array(w, 1);
+    wr_i32(w, 7);
+    wr_uvarint(w, 0); /* null records */
+    wr_tags(w);
+    wr_tags(w);
+    wr_tags(w);
+}
+
+static void test_produce_by_id(void)
+{
+    wr w;
+    wr_init(&w, 128);
+    write_produce13(&w);
+    rd r;
+    req_header h;
+    if (at_body(&w, &r, &h)) {
+        arena a;
+        arena_init(&a);
+        produce_req q;
+        if (CHECK_EQ_INT(produce_req_decode(&r, 13, &a, &q), 0) && CHECK_EQ_INT(q.ntopics, 2) &&
+            CHECK(q.topic_ids != NULL)) {
+            CHECK(memcmp(q.topic_ids[0], ID_A, 16) == 0);
+            CHECK(memcmp(q.topic_ids[1], ID_B, 16) == 0);
+            CHECK(q.topics[0].name.len < 0 && q.topics[1].name.len < 0); /* by id only */
+            CHECK_EQ_INT(q.topics[0].nparts, 2);
+            CHECK_EQ_INT(q.topics[0].parts[1].index, 1);
+            CHECK_EQ_INT(q.topics[0].parts[1].records.len, 12);
+            CHECK_EQ_INT(q.topics[1].parts[0].index, 7);
+            CHECK_EQ_INT(q.acks, -1);
+            /* The answer names the topics by the same ids. */
+            q.topics[0].parts[0].error_code = KERR_NONE;
+            q.topics[0].parts[0].base_offset = 40;
+            q.topics[0].parts[1].error_code = KERR_NONE;
+            q.topics[0].parts[1].base_offset = 41;
+            q.topics[1].parts[0].error_code = KERR_UNKNOWN_TOPIC_ID;
+            q.topics[1].parts[0].base_offset = -1;
+            for (int i = 0; i < 2; i++)
+                for (int32_t p = 0; p < q.topics[i].nparts; p++) {
+                    q.topics[i].parts[p].log_append_time = -1;
+                    q.topics[i].parts[p].log_start_offset = 0;
+                    q.topics[i].parts[p].nrecord_errors = 0;
+                    q.topics[i].parts[p].error_message = NULL;
+                }
+            wr out;
+            wr_init(&out, 64);
+            out.flex = true;
+            produce_resp_encode(&out, 13, &q);
+            bb want = {.n = 0};
+            b8(&want, 3);
+            bid(&want, ID_A);
+            b8(&want, 3);
+            for (int32_t p = 0; p < 2; p++) {
+                b32(&want, p);
+                b16(&want, 0);
+                b64(&want, 40 + p);
+                b64(&want, -1);
+                b64(&want, 0);
+                b8(&want, 1); /* no record errors */
+                b8(&want, 0); /* error message: null */
+                b8(&want, 0);
+            }
+            b8(&want, 0);
+            bid(&want, ID_B);
+            b8(&want, 2);
+            b32(&want, 7);
+            b16(&want, KERR_UNKNOWN_TOPIC_ID);
+            b64(&want, -1);
+            b64(&want, -1);
+            b64(&want, 0);
+            b8(&want, 1);
+            b8(&want, 0);
+            b8(&want, 0);
+            b8(&want, 0);
+            b32(&want, 0); /* throttle */
+            b8(&want, 0);
+            check_body(&out, &want, "Produce v13 response");
+            wr_free(&out);
+        }
+        arena_free(&a);
+    }
+    check_robust(&w, "Produce v13");
+    wr_free(&w);
+}
+
+TU_MAIN(TU_CASE(test_version_table), TU_CASE(test_metadata_requests), TU_CASE(test_produce_by_id),
         TU_CASE(test_metadata_responses), TU_CASE(test_createtopics_requests),
         TU_CASE(test_createtopics_responses), TU_CASE(test_deletetopics),
         TU_CASE(test_fetch_requests), TU_CASE(test_fetch_responses))

@@ -1022,7 +1022,7 @@ static void test_versions_advertised(void)
     static const struct {
         int16_t key, max;
     } want[] = {
-        {API_PRODUCE, 12},         {API_INIT_PRODUCER_ID, 5}, {API_ADD_PARTITIONS_TO_TXN, 5},
+        {API_PRODUCE, 13},         {API_INIT_PRODUCER_ID, 5}, {API_ADD_PARTITIONS_TO_TXN, 5},
         {API_ADD_OFFSETS_TO_TXN, 4}, {API_END_TXN, 5},        {API_TXN_OFFSET_COMMIT, 5},
     };
     for (size_t i = 0; i < BROOK_ARRAY_LEN(want); i++) {
@@ -1036,7 +1036,7 @@ static void test_versions_advertised(void)
     CHECK_EQ_INT(api_lookup(API_PRODUCE)->min_version, 3);
     CHECK_EQ_INT(api_lookup(API_ADD_PARTITIONS_TO_TXN)->min_version, 0);
     CHECK_EQ_INT(api_lookup(API_END_TXN)->min_version, 0);
-    CHECK(!api_version_supported(API_PRODUCE, 13)); /* topic ids in Produce: not yet */
+    CHECK(!api_version_supported(API_PRODUCE, 14));
 }
 
 /* ---- ApiVersions with features ---- */
