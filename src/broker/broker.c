@@ -181,6 +181,11 @@ int broker_start(broker *b, int64_t started_us)
     b->started_us = started_us;
     b->loop = uv_default_loop();
     log_set_node(b->cfg.node_id);
+    char derr[512];
+    if (broker_dyn_start(b, derr, sizeof(derr)) != 0) {
+        LOG_ERROR("broker", "dynamic broker configs: %s", derr);
+        return -EINVAL;
+    }
     broker_topic_defaults(&b->cfg, &b->tdefaults);
     store_opts so = {
         .data_dir = b->cfg.data_dir,
@@ -296,6 +301,7 @@ void broker_stop(broker *b)
     store_close(b->store, all, k);
     free(all);
     md_free(&b->md);
+    dyn_free(&b->dyn);
     uv_prepare_stop(&b->prepare);
     uv_close((uv_handle_t *)&b->prepare, NULL);
     uv_close((uv_handle_t *)&b->retention_timer, NULL);

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "broker/config.h"
+#include "broker/dynconfig.h"
 #include "broker/metrics.h"
 #include "cluster/metadata.h"
 #include "net/server.h"
@@ -43,6 +44,7 @@ typedef struct broker {
     net_server *srv;
     int port;
     topic_defaults tdefaults;
+    dynconfig dyn; /* dynamic broker configs (h_configs.c), applied onto cfg */
     uv_prepare_t prepare;
     uint64_t prepare_append_gen; /* store_append_gen when on_prepare last woke fetches */
     /* Bumped whenever which partitions exist or which this node leads may have changed
@@ -283,6 +285,18 @@ void handle_describe_cluster(req_ctx *c);      /* h_txn_admin.c */
 typedef struct txn_pending txn_pending;
 typedef txn_pending txn_pending_t;
 txn_pending *txn_pending_new(req_ctx *c);
+/* Dynamic broker configs (h_configs.c): loaded and applied at start (-1 with err: a data
+ * directory file that does not load); DescribeConfigs and AlterConfigs of a BROKER
+ * resource. */
+int broker_dyn_start(broker *b, char *err, size_t errlen);
+struct describeconfigs_res;
+void broker_describe_broker_configs(req_ctx *c, struct describeconfigs_res *res);
+/* names[i]/ops[i]/values[i] (n of them; values NULL for DELETE) for the resource named
+ * name; replace: the resource's whole set becomes these (AlterConfigs). *msg: arena or
+ * static. */
+int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n, const kslice *names,
+                                    const int8_t *ops, const kslice *values, bool replace,
+                                    bool validate_only, const char **msg);
 /* The group service's answer callback and the transaction marker hook (h_group.c). */
 void group_on_action(void *ctx, const group_action *a);
 int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,

@@ -132,6 +132,12 @@ void broker_config_init(broker_config *c)
 
 void broker_config_free(broker_config *c) { config_free(g_defs, BROOK_ARRAY_LEN(g_defs), c); }
 
+int broker_config_set(broker_config *c, const char *key, const char *value, char *err,
+                      size_t errlen)
+{
+    return config_set(g_defs, BROOK_ARRAY_LEN(g_defs), c, key, value, err, errlen);
+}
+
 static int set_cb(void *ctx, const char *key, const char *value, char *err, size_t errlen)
 {
     return config_set(g_defs, BROOK_ARRAY_LEN(g_defs), ctx, key, value, err, errlen);
@@ -168,7 +174,7 @@ int broker_parse_admin_listener(const char *s, char *host, size_t hostlen, int *
 }
 
 /* Kafka's precedence: *.ms, then *.minutes, then *.hours. */
-static void resolve(broker_config *c)
+void broker_config_resolve(broker_config *c)
 {
     if (c->log_retention_ms != -2)
         c->retention_ms_resolved = c->log_retention_ms;
@@ -204,7 +210,7 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
         if (config_set(g_defs, BROOK_ARRAY_LEN(g_defs), c, key, a + 2 + kn + 1, err, errlen))
             return -1;
     }
-    resolve(c);
+    broker_config_resolve(c);
     if (broker_parse_listener(c->listeners, c->host, sizeof(c->host), &c->port) != 0) {
         snprintf(err, errlen, "config key 'listeners': '%s' is not PLAINTEXT://host:port",
                  c->listeners);

@@ -85,6 +85,11 @@ void broker_config_init(broker_config *c);
 int broker_config_load(broker_config *c, const char *file, int argc, char **argv, char *err,
                        size_t errlen);
 void broker_config_free(broker_config *c);
+/* Sets one key (checked as at startup: 0, or -1 naming the key in err); the derived
+ * values (retention, roll) follow only at broker_config_resolve. */
+int broker_config_set(broker_config *c, const char *key, const char *value, char *err,
+                      size_t errlen);
+void broker_config_resolve(broker_config *c);
 /* Parses "PLAINTEXT://host:port" (one listener). */
 int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port);
 /* Parses "http://host:port" (the admin listener). Returns 0 or -1. */

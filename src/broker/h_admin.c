@@ -48,19 +48,6 @@ static int8_t topic_key_type(const topic_key_info *k)
     return CONFIG_TYPE_UNKNOWN;
 }
 
-/* Kafka's type of a broker key. */
-static int8_t broker_key_type(const config_def *d)
-{
-    switch (d->type) {
-    case CFG_INT32: return CONFIG_TYPE_INT;
-    case CFG_INT64: return CONFIG_TYPE_LONG;
-    case CFG_BOOL: return CONFIG_TYPE_BOOLEAN;
-    case CFG_STRING:
-    case CFG_ENUM: return CONFIG_TYPE_STRING;
-    }
-    return CONFIG_TYPE_UNKNOWN;
-}
-
 /* A topic's configs as DescribeConfigs lists them (every key Brook knows, its override or
  * default and where it comes from), for the overrides keys/values (n of them), wanted(k)
  * deciding which keys (NULL: all). Arena-allocated; *n_out of them. */
@@ -349,36 +336,6 @@ static void describe_topic(req_ctx *c, describeconfigs_res *res)
                                         wanted_by, res, &res->nentries);
 }
 
-static void describe_broker(req_ctx *c, describeconfigs_res *res)
-{
-    arena *a = &c->nr->arena;
-    char self[16];
-    snprintf(self, sizeof(self), "%d", c->b->cfg.node_id);
-    if (res->name.len > 0 && !kslice_eq_cstr(res->name, self)) {
-        res->error_code = KERR_INVALID_REQUEST;
-        res->error_message = "not this broker's id";
-        return;
-    }
-    size_t n;
-    const config_def *defs = broker_config_defs(&n);
-    res->entries = arena_alloc(a, sizeof(describe_entry) * n);
-    if (!res->entries)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (!wanted(res, defs[i].name))
-            continue;
-        describe_entry *e = &res->entries[res->nentries++];
-        char buf[512];
-        config_format(&defs[i], &c->b->cfg, buf, sizeof(buf));
-        e->name = defs[i].name;
-        e->value = arena_strndup(a, buf, strlen(buf));
-        e->read_only = true;
-        e->source = CONFIG_SOURCE_STATIC_BROKER;
-        e->config_type = broker_key_type(&defs[i]);
-        e->documentation = defs[i].doc;
-    }
-}
-
 void handle_describe_configs(req_ctx *c)
 {
     describeconfigs_req q;
@@ -391,7 +348,7 @@ void handle_describe_configs(req_ctx *c)
         if (res->type == CONFIG_RESOURCE_TOPIC)
             describe_topic(c, res);
         else if (res->type == CONFIG_RESOURCE_BROKER)
-            describe_broker(c, res);
+            broker_describe_broker_configs(c, res);
         else {
             res->error_code = KERR_INVALID_REQUEST;
             res->error_message = "unsupported resource type";
@@ -400,6 +357,26 @@ void handle_describe_configs(req_ctx *c)
     resp_begin(&c->nr->resp, &c->h);
     describeconfigs_resp_encode(&c->nr->resp, c->h.api_version, &q);
     finish(c);
+}
+
+/* AlterConfigs of a BROKER resource: its whole set of dynamic configs becomes the one given
+ * (Kafka's non-incremental semantics). */
+static int16_t alter_broker_all(req_ctx *c, alterconfigs_res *res, bool validate_only)
+{
+    arena *a = &c->nr->arena;
+    int32_t n = res->nconfigs;
+    kslice *names = arena_alloc(a, sizeof(kslice) * (size_t)(n + 1));
+    kslice *values = arena_alloc(a, sizeof(kslice) * (size_t)(n + 1));
+    int8_t *ops = arena_alloc(a, (size_t)(n + 1));
+    if (!names || !values || !ops)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    for (int32_t i = 0; i < n; i++) {
+        names[i] = res->configs[i].name;
+        values[i] = res->configs[i].value;
+        ops[i] = CONFIG_OP_SET;
+    }
+    return broker_alter_broker_configs(c, res->name, n, names, ops, values, true,
+                                       validate_only, &res->error_message);
 }
 
 void handle_alter_configs(req_ctx *c)
@@ -415,8 +392,7 @@ void handle_alter_configs(req_ctx *c)
         char **keys, **values;
         topic *t;
         if (res->type == CONFIG_RESOURCE_BROKER) {
-            res->error_code = KERR_INVALID_REQUEST;
-            res->error_message = "broker configs are static: set them in the properties file";
+            res->error_code = alter_broker_all(c, res, q.validate_only);
         } else if (res->type != CONFIG_RESOURCE_TOPIC) {
             res->error_code = KERR_INVALID_REQUEST;
             res->error_message = "unsupported resource type";

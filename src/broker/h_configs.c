@@ -1,10 +1,18 @@
-/* h_configs.c - IncrementalAlterConfigs (KIP-339) and DescribeLogDirs.
+/* h_configs.c - IncrementalAlterConfigs (KIP-339), dynamic broker configs and
+ * DescribeLogDirs.
  *
  * IncrementalAlterConfigs works out a topic's whole new override list from its current one
  * and the operations (SET, DELETE back to the default, APPEND / SUBTRACT on list-type keys),
  * then changes it through cluster_topic_set_configs, the path AlterConfigs takes: the
  * registry on a single node, the topic znode in a cluster. Keys not named keep their
- * values. Broker configs are static (the properties file), as AlterConfigs answers.
+ * values.
+ *
+ * Dynamic broker configs (dynconfig.h decides what is dynamic and which value wins): a
+ * BROKER resource named by this node's id changes this node's overrides, one named "" the
+ * cluster-wide defaults (single node only, for now). A change is written to
+ * <data dir>/dynamic-configs.properties (atomically, fsynced) before it is applied and
+ * answered; applied means the broker config's fields, the topic defaults and every topic's
+ * resolved log config are recomputed at once, as after a topic config change.
  *
  * DescribeLogDirs answers for this node's one log directory: every partition hosted here
  * (every partition on a single node; in a cluster those whose replicas name this node),
@@ -13,9 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/statvfs.h>
 
 #include "base/assert.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 #include "broker/broker.h"
 #include "cluster/view.h"
 #include "proto/errors.h"
@@ -224,31 +235,292 @@ static void alter_topic(req_ctx *c, incalter_res *res, bool validate_only)
         res->error_message = arena_strndup(a, msg, strlen(msg));
 }
 
-/* Broker configs are static: an unknown key is INVALID_CONFIG, a known one cannot change
- * while the broker runs (Kafka's answer for a config that is not dynamic). */
-static void alter_broker(req_ctx *c, incalter_res *res)
+/* ---------------- dynamic broker configs ---------------- */
+
+#define DYN_FILE "dynamic-configs.properties"
+
+static void dyn_path(const broker *b, char *out, size_t len)
 {
-    char self[16], err[300];
-    snprintf(self, sizeof(self), "%d", c->b->cfg.node_id);
-    if (res->name.len > 0 && !kslice_eq_cstr(res->name, self)) {
-        res->error_code = KERR_INVALID_REQUEST;
-        res->error_message = "not this broker's id";
+    snprintf(out, len, "%s/%s", b->cfg.data_dir, DYN_FILE);
+}
+
+/* Recomputes what depends on the broker config after dyn_apply: the topic defaults, and
+ * the resolved log config of every topic (their own overrides still win). */
+static void dyn_propagate(broker *b)
+{
+    broker_topic_defaults(&b->cfg, &b->tdefaults);
+    for (topic *t = b->md.topics; t; t = t->hh.next) {
+        topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
+                             &t->logcfg, &t->policy);
+        for (int32_t i = 0; i < t->npartitions && t->parts; i++)
+            if (t->parts[i])
+                t->parts[i]->log->cfg = t->logcfg;
+    }
+}
+
+int broker_dyn_start(broker *b, char *err, size_t errlen)
+{
+    if (dyn_init(&b->dyn, &b->cfg) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    char path[4096];
+    dyn_path(b, path, sizeof(path));
+    char *text = NULL;
+    size_t len;
+    int rc = fs_read_all(path, &text, &len);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return -1;
+    }
+    char why[300];
+    rc = dyn_load_text(&b->dyn, text, why, sizeof(why));
+    free(text);
+    if (rc == 0)
+        rc = dyn_apply(&b->dyn, &b->cfg, why, sizeof(why));
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        return -1;
+    }
+    LOG_INFO("broker", "dynamic broker configs: %d of this broker, %d cluster-wide (%s)",
+             b->dyn.scope[DYN_BROKER].n, b->dyn.scope[DYN_DEFAULT].n, path);
+    return 0;
+}
+
+/* Persists the overrides (durable before anything is answered), then applies them. On a
+ * failure the previous overrides (old_text) come back and nothing changes. */
+static int16_t dyn_commit(broker *b, const char *old_text, const char **msg)
+{
+    size_t len;
+    char *text = dyn_encode(&b->dyn, &len);
+    char path[4096], why[300];
+    dyn_path(b, path, sizeof(path));
+    int rc = text ? fs_write_atomic(path, text, len) : -ENOMEM;
+    free(text);
+    if (rc == 0 && dyn_apply(&b->dyn, &b->cfg, why, sizeof(why)) == 0) {
+        dyn_propagate(b);
+        return KERR_NONE;
+    }
+    LOG_ERROR("broker", "dynamic broker configs not changed: %s: %s", path,
+              rc ? strerror(-rc) : why);
+    char ignored[300];
+    if (dyn_load_text(&b->dyn, old_text, ignored, sizeof(ignored)) != 0 ||
+        dyn_apply(&b->dyn, &b->cfg, ignored, sizeof(ignored)) != 0)
+        LOG_ERROR("broker", "dynamic broker configs: the previous set did not load back");
+    *msg = "cannot write the dynamic configs file (see the broker log)";
+    return KERR_KAFKA_STORAGE_ERROR;
+}
+
+/* The scope a BROKER resource names: this node's id or "" (the cluster-wide defaults). */
+static int16_t dyn_scope_of(const broker *b, kslice name, int *scope, const char **msg)
+{
+    char self[16];
+    snprintf(self, sizeof(self), "%d", b->cfg.node_id);
+    if (name.len == 0) {
+        if (b->clustered) {
+            *msg = "cluster-wide dynamic broker configs are not kept in a cluster yet: set "
+                   "them on each broker (its id as the resource name)";
+            return KERR_INVALID_REQUEST;
+        }
+        *scope = DYN_DEFAULT;
+        return KERR_NONE;
+    }
+    if (!kslice_eq_cstr(name, self)) {
+        *msg = "not this broker's id: send it to that broker";
+        return KERR_INVALID_REQUEST;
+    }
+    *scope = DYN_BROKER;
+    return KERR_NONE;
+}
+
+/* Checks one operation on a broker key; msg is arena-allocated. */
+static int16_t dyn_check_op(req_ctx *c, const char *key, int8_t op, const char *value,
+                            const char **msg)
+{
+    char buf[400];
+    int16_t err = KERR_NONE;
+    if (op == CONFIG_OP_APPEND || op == CONFIG_OP_SUBTRACT) {
+        snprintf(buf, sizeof(buf), "config '%s' is not a list: APPEND and SUBTRACT do not "
+                 "apply", key);
+        err = KERR_INVALID_CONFIG;
+    } else if (op == CONFIG_OP_DELETE) {
+        if (!dyn_is_dynamic(key))
+            err = dyn_check(key, "", buf, sizeof(buf)); /* names the key's problem */
+        if (err == KERR_NONE && !dyn_is_dynamic(key)) {
+            snprintf(buf, sizeof(buf), "unknown broker config '%s'", key);
+            err = KERR_INVALID_CONFIG;
+        }
+    } else if (!value) {
+        snprintf(buf, sizeof(buf), "config '%s': a null value", key);
+        err = KERR_INVALID_CONFIG;
+    } else {
+        err = dyn_check(key, value, buf, sizeof(buf));
+    }
+    if (err != KERR_NONE)
+        *msg = arena_strndup(&c->nr->arena, buf, strlen(buf));
+    return err;
+}
+
+int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n, const kslice *names,
+                                    const int8_t *ops, const kslice *values, bool replace,
+                                    bool validate_only, const char **msg)
+{
+    broker *b = c->b;
+    arena *a = &c->nr->arena;
+    int scope;
+    int16_t err = dyn_scope_of(b, name, &scope, msg);
+    if (err != KERR_NONE)
+        return err;
+    char **keys = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+    char **vals = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+    if (!keys || !vals)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    for (int32_t i = 0; i < n; i++) {
+        keys[i] = arena_strndup(a, names[i].p, (size_t)(names[i].len > 0 ? names[i].len : 0));
+        vals[i] = values[i].len >= 0 ? arena_strndup(a, values[i].p, (size_t)values[i].len)
+                                     : NULL;
+        if (!keys[i] || (values[i].len >= 0 && !vals[i]))
+            return KERR_UNKNOWN_SERVER_ERROR;
+        if ((err = dyn_check_op(c, keys[i], ops[i], vals[i], msg)) != KERR_NONE)
+            return err;
+    }
+    if (validate_only)
+        return KERR_NONE;
+    size_t len;
+    char *old = dyn_encode(&b->dyn, &len);
+    if (!old)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    if (replace)
+        dyn_clear(&b->dyn, scope);
+    int rc = 0;
+    for (int32_t i = 0; i < n && rc == 0; i++)
+        rc = dyn_set(&b->dyn, scope, keys[i], ops[i] == CONFIG_OP_DELETE ? NULL : vals[i]);
+    err = rc == 0 ? dyn_commit(b, old, msg) : KERR_UNKNOWN_SERVER_ERROR;
+    if (rc != 0) {
+        char ignored[300];
+        (void)dyn_load_text(&b->dyn, old, ignored, sizeof(ignored));
+    }
+    free(old);
+    if (err == KERR_NONE)
+        LOG_INFO("broker", "dynamic broker configs of %s changed: %d key(s)",
+                 scope == DYN_BROKER ? "this broker" : "the cluster default", n);
+    return err;
+}
+
+/* IncrementalAlterConfigs of a BROKER resource. */
+static void alter_broker(req_ctx *c, incalter_res *res, bool validate_only)
+{
+    arena *a = &c->nr->arena;
+    int32_t n = res->nconfigs;
+    kslice *names = arena_alloc(a, sizeof(kslice) * (size_t)(n + 1));
+    kslice *values = arena_alloc(a, sizeof(kslice) * (size_t)(n + 1));
+    int8_t *ops = arena_alloc(a, (size_t)(n + 1));
+    if (!names || !values || !ops) {
+        res->error_code = KERR_UNKNOWN_SERVER_ERROR;
         return;
     }
-    size_t ndefs;
-    const config_def *defs = broker_config_defs(&ndefs);
-    for (int32_t i = 0; i < res->nconfigs; i++) {
-        kslice name = res->configs[i].name;
-        bool known = false;
-        for (size_t k = 0; k < ndefs && !known; k++)
-            known = kslice_eq_cstr(name, defs[k].name);
-        snprintf(err, sizeof(err), known ? "broker config '%.*s' is static: set it in the "
-                                           "properties file and restart"
-                                         : "unknown broker config '%.*s'",
-                 (int)name.len, (const char *)name.p);
-        res->error_code = known ? KERR_INVALID_REQUEST : KERR_INVALID_CONFIG;
-        res->error_message = arena_strndup(&c->nr->arena, err, strlen(err));
+    for (int32_t i = 0; i < n; i++) {
+        names[i] = res->configs[i].name;
+        values[i] = res->configs[i].value;
+        ops[i] = res->configs[i].op;
+    }
+    res->error_code = broker_alter_broker_configs(c, res->name, n, names, ops, values, false,
+                                                  validate_only, &res->error_message);
+}
+
+static bool wanted_key(const describeconfigs_res *res, const char *name)
+{
+    if (res->nnames < 0)
+        return true;
+    for (int32_t i = 0; i < res->nnames; i++)
+        if (kslice_eq_cstr(res->names[i], name))
+            return true;
+    return false;
+}
+
+/* Kafka's type of a broker key. */
+static int8_t broker_key_type(const config_def *d)
+{
+    switch (d->type) {
+    case CFG_INT32: return CONFIG_TYPE_INT;
+    case CFG_INT64: return CONFIG_TYPE_LONG;
+    case CFG_BOOL: return CONFIG_TYPE_BOOLEAN;
+    case CFG_STRING:
+    case CFG_ENUM: return CONFIG_TYPE_STRING;
+    }
+    return CONFIG_TYPE_UNKNOWN;
+}
+
+/* One entry: where a broker key's value comes from (this broker's dynamic value, the
+ * dynamic default, or the properties file), and whether it may change at runtime. */
+static void dyn_entry(const broker *b, describe_entry *e, const char *key, const char *value)
+{
+    e->name = key;
+    e->value = value;
+    e->read_only = !dyn_is_dynamic(key);
+    e->source = dyn_get(&b->dyn, DYN_BROKER, key)    ? CONFIG_SOURCE_DYNAMIC_BROKER
+                : dyn_get(&b->dyn, DYN_DEFAULT, key) ? CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER
+                                                     : CONFIG_SOURCE_STATIC_BROKER;
+}
+
+void broker_describe_broker_configs(req_ctx *c, describeconfigs_res *res)
+{
+    broker *b = c->b;
+    arena *a = &c->nr->arena;
+    int scope;
+    if ((res->error_code = dyn_scope_of(b, res->name, &scope, &res->error_message)) !=
+        KERR_NONE)
         return;
+    size_t n;
+    const config_def *defs = broker_config_defs(&n);
+    const dyn_list *dl = &b->dyn.scope[DYN_DEFAULT];
+    const dyn_list *bl = &b->dyn.scope[DYN_BROKER];
+    res->entries = arena_alloc(a, sizeof(describe_entry) * (n + (size_t)(dl->n + bl->n) + 1));
+    if (!res->entries)
+        return;
+    if (scope == DYN_DEFAULT) { /* Kafka: only the cluster-wide dynamic defaults */
+        for (int i = 0; i < dl->n; i++) {
+            if (!wanted_key(res, dl->keys[i]))
+                continue;
+            describe_entry *e = &res->entries[res->nentries++];
+            memset(e, 0, sizeof(*e));
+            e->name = dl->keys[i];
+            e->value = dl->values[i];
+            e->source = CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER;
+            e->config_type = CONFIG_TYPE_STRING;
+            const config_def *d = config_find(defs, n, dl->keys[i]);
+            if (d)
+                e->config_type = broker_key_type(d);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!wanted_key(res, defs[i].name))
+            continue;
+        describe_entry *e = &res->entries[res->nentries++];
+        memset(e, 0, sizeof(*e));
+        char buf[512];
+        config_format(&defs[i], &b->cfg, buf, sizeof(buf));
+        dyn_entry(b, e, defs[i].name, arena_strndup(a, buf, strlen(buf)));
+        e->config_type = broker_key_type(&defs[i]);
+        e->documentation = defs[i].doc;
+    }
+    /* Kafka's dynamic keys Brook only keeps: listed when set. */
+    for (int s = 0; s < DYN_SCOPES; s++) {
+        const dyn_list *l = &b->dyn.scope[s];
+        for (int i = 0; i < l->n; i++) {
+            const char *why = dyn_stored_reason(l->keys[i]);
+            if (!why || !wanted_key(res, l->keys[i]) ||
+                (s == DYN_DEFAULT && dyn_get(&b->dyn, DYN_BROKER, l->keys[i])))
+                continue;
+            describe_entry *e = &res->entries[res->nentries++];
+            memset(e, 0, sizeof(*e));
+            dyn_entry(b, e, l->keys[i], l->values[i]);
+            e->config_type = CONFIG_TYPE_STRING;
+            e->documentation = why;
+        }
     }
 }
 
@@ -274,7 +546,7 @@ void handle_incremental_alter_configs(req_ctx *c)
         } else if (res->type == CONFIG_RESOURCE_TOPIC) {
             alter_topic(c, res, q.validate_only);
         } else {
-            alter_broker(c, res);
+            alter_broker(c, res, q.validate_only);
         }
     }
     resp_begin(&c->nr->resp, &c->h);

@@ -383,6 +383,8 @@ void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q);
 enum config_resource_type { CONFIG_RESOURCE_TOPIC = 2, CONFIG_RESOURCE_BROKER = 4 };
 enum config_source {
     CONFIG_SOURCE_TOPIC = 1,
+    CONFIG_SOURCE_DYNAMIC_BROKER = 2,
+    CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER = 3,
     CONFIG_SOURCE_STATIC_BROKER = 4,
     CONFIG_SOURCE_DEFAULT = 5
 };

@@ -10,7 +10,8 @@ describe shows leader/replicas/ISR 1, low 0 / high 10, a size > 0 on disk and th
 non-default configs; alter adds partitions and sets / deletes configs; config describe lists
 source, read-only and sensitive (defaults only with --all); config set changes only the keys
 named (confluent_kafka's describe_configs agrees) and --delete puts one back to its default;
-unknown keys are INVALID_CONFIG, broker configs are static (INVALID_REQUEST); delete removes
+unknown keys are INVALID_CONFIG, a static broker key is INVALID_REQUEST, a dynamic one
+(log.retention.ms) is set on broker 1 and described as DYNAMIC_BROKER_CONFIG; delete removes
 topics (--if-exists tolerates missing ones).  Raw requests check the broker side the CLI
 does not reach: APPEND/SUBTRACT on cleanup.policy (and on a scalar key: INVALID_CONFIG), an
 unknown operation (INVALID_REQUEST), validate_only, DescribeLogDirs v0 with null topics.
@@ -180,6 +181,16 @@ def configs(ck, b):
     ck(any(c["name"] == "log.dirs" and c["read_only"] for c in j["configs"]),
        "config describe broker 1: log.dirs, read-only")
     fails(ck, b, 1, "INVALID_REQUEST", "config", "set", "broker", "1", "log.dirs=/x")
+    ok(ck, b, "config", "set", "broker", "1", "log.retention.ms=7200000")
+    j = js(ck, b, "config", "describe", "broker", "1")
+    got = [(c["name"], c["value"], c["source"], c["read_only"]) for c in j["configs"]
+           if c["name"] == "log.retention.ms"]
+    ck.eq(got, [("log.retention.ms", "7200000", "DYNAMIC_BROKER_CONFIG", False)],
+          "config set broker 1: a dynamic key, described with its source")
+    ok(ck, b, "config", "set", "broker", "1", "--delete", "log.retention.ms")
+    j = js(ck, b, "config", "describe", "broker", "1", "--all")
+    got = [(c["value"], c["source"]) for c in j["configs"] if c["name"] == "log.retention.ms"]
+    ck.eq(got, [("-2", "STATIC_BROKER_CONFIG")], "config set --delete: back to the static value")
     fails(ck, b, 1, "unknown broker 9", "config", "describe", "broker", "9")
     fails(ck, b, 2, "whole number", "config", "describe", "broker", "x")
     fails(ck, b, 2, "needs KEY=VALUE", "config", "set", "topic", "t")
