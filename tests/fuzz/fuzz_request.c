@@ -11,6 +11,8 @@
  *     and version are served, its body follows, as broker/dispatch.c does.
  * Invariants checked besides memory safety: a successful decode leaves the reader without
  * an error and inside its bytes.
+ * tests/unit/test_fuzz_request_seeds.c compiles this file in (any compiler, no libFuzzer)
+ * to check the committed seeds (corpus/fuzz_request/, from gen_corpus.py) against it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -253,15 +255,26 @@ static int decode_and_answer(int16_t key, int16_t v, rd *r, arena *a)
     return rc;
 }
 
+/* The row of the version table and the version (into *v) that an input's first 4 bytes
+ * (big-endian) select: the row is sel % rows, the version min + (sel / rows) % range.
+ * tests/fuzz/gen_corpus.py writes its selectors the same way, and
+ * tests/unit/test_fuzz_request_seeds.c checks every seed with this function. */
+static const api_info *fuzz_select(const uint8_t sel_be[4], int16_t *v)
+{
+    int n = 0;
+    const api_info *t = api_table(&n);
+    uint32_t sel = be32_get(sel_be);
+    const api_info *api = &t[sel % (uint32_t)n];
+    uint32_t range = (uint32_t)(api->max_version - api->min_version + 1);
+    *v = (int16_t)(api->min_version + (sel / (uint32_t)n) % range);
+    return api;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size >= 4) {
-        int n = 0;
-        const api_info *t = api_table(&n);
-        uint32_t sel = be32_get(data);
-        const api_info *api = &t[sel % (uint32_t)n];
-        uint32_t range = (uint32_t)(api->max_version - api->min_version + 1);
-        int16_t v = (int16_t)(api->min_version + (sel / (uint32_t)n) % range);
+        int16_t v;
+        const api_info *api = fuzz_select(data, &v);
 
         rd r;
         rd_init(&r, data + 4, size - 4);

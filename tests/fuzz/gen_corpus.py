@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/<target>/.
 
-The seeds are valid inputs, encoded here independently of Brook's C code, following
-shared/kafka/SCHEMAS.txt:
-  fuzz_request: for each API of g_apis (src/proto/api.c), at its lowest and highest version
-                and at each version that adds a field, both a "selector" input (4-byte row
-                and version selector, then the body) and a whole request (header + body);
+The seeds are valid inputs, encoded here independently of Brook's C code, from the request
+schemas in SCHEMAS below (transcribed from Kafka's message JSON,
+clients/src/main/resources/common/message/<Name>Request.json, plus Brook's own tags and
+APIs: docs/protocol.md, docs/cluster.md):
+  fuzz_request: for every row of g_apis (src/proto/api.c) and every version in its range,
+                a "selector" input <Api>_v<N>_body (4 bytes that select the row and the
+                version the way fuzz_request.c does, then the body) and a whole request
+                <Api>_v<N>_request (header + body); plus a few cut ones,
+                <Api>_v<N>_<body|request>_invalid_cut, that must not decode;
   fuzz_record:  RecordBatch v2 batches: plain, with headers, control markers, a compressed
                 one, two batches back to back, and a torn one;
   fuzz_config:  properties files.
-Run it again after changing the version table. Usage: gen_corpus.py [REPO_ROOT]
+The selector depends on the position of the row in g_apis, so run this again whenever the
+table changes (a row or a version added): tests/unit/test_fuzz_request_seeds.c fails until
+then. An API of g_apis without a schema here is an error. Usage: gen_corpus.py [REPO_ROOT]
 """
 import os
 import shutil
@@ -116,272 +122,585 @@ def control(kind, producer_id=1000, epoch=1, coordinator_epoch=0):
                  epoch=epoch, base_seq=-1)
 
 
-# ---- request bodies, per SCHEMAS.txt ----
+# ---- request schemas ----
+#
+# A schema is a list of fields, in wire order, as in Kafka's message JSON:
+#   f(name, type, versions, null=versions, tag=number, fields=[...], value=...)
+# type: int8, int16, int32, int64, bool, string, bytes, records, uuid, []int32, []int64,
+# []string, "[]" (an array of structs: fields) or "{}" (one struct: fields). versions,
+# null (nullableVersions) are "N", "N+" or "N-M". A field with a tag is a tagged field of
+# its struct (flexible versions only), written when its value is not None. value (or a
+# function of the version) replaces the default of the type; an array of structs takes a
+# list of dicts, each naming the values of that element that differ from the fields'.
+# Every struct of a flexible version ends with its tag buffer, the body included.
 
-def body_produce(v):
-    records = batch([record(0, b"k", b"v"), record(1, None, b"value")])
-    part = lambda p: i32(p) + nbytes(records if p == 0 else None)
-    topic = lambda t: string(t) + array([0, 1], part)
-    return string("txn" if v >= 7 else None) + i16(-1) + i32(30000) + array(["t"], topic)
-
-
-# Flexible versions: compact strings and arrays, a tag buffer after each struct.
-def flex_string(flex):
-    return compact_string if flex else string
-
-
-def flex_array(flex):
-    if not flex:
-        return array
-    return lambda items, enc: (uvarint(0) if items is None
-                               else uvarint(len(items) + 1) + b"".join(enc(x) for x in items))
+MISSING = object()
 
 
-def tags(flex):
-    return uvarint(0) if flex else b""
+class Field:
+    def __init__(self, name, type_, versions, null=None, tag=None, fields=None, value=MISSING):
+        self.name, self.type, self.versions = name, type_, versions
+        self.null, self.tag, self.fields, self.value = null, tag, fields, value
+
+
+f = Field
+
+
+def in_range(v, spec):
+    if spec is None or spec == "none":
+        return False
+    if spec.endswith("+"):
+        return v >= int(spec[:-1])
+    lo, _, hi = spec.partition("-")
+    return int(lo) <= v <= int(hi or lo)
+
+
+def kebab(name):
+    out = "".join("-" + c.lower() if c.isupper() else c for c in name)
+    return out.lstrip("-")
+
+
+def default_value(fd):
+    return {"int8": 1, "int16": 1, "int32": 100, "int64": 1000, "bool": True,
+            "string": kebab(fd.name), "bytes": b"\x00\x01\x02", "records": RECORDS,
+            "uuid": TOPIC_ID, "[]int32": [0, 1], "[]int64": [1000, 1 << 40],
+            "[]string": ["a", "bc"], "[]": [{}, {}], "{}": {}}[fd.type]
+
+
+class SchemaError(Exception):
+    pass
+
+
+def enc_value(fd, val, v, flex, where):
+    s = compact_string if flex else string
+    if val is None:
+        if fd.type == "records" or fd.type == "bytes":
+            return uvarint(0) if flex else i32(-1)
+        if fd.type == "string":
+            return s(None)
+        if fd.type.startswith("["):
+            return uvarint(0) if flex else i32(-1)
+        raise SchemaError("%s: a %s cannot be null" % (where, fd.type))
+    t = fd.type
+    if t in ("int8", "int16", "int32", "int64"):
+        return {"int8": i8, "int16": i16, "int32": i32, "int64": i64}[t](val)
+    if t == "bool":
+        return boolean(val)
+    if t == "string":
+        return s(val)
+    if t in ("bytes", "records"):
+        return (uvarint(len(val) + 1) if flex else i32(len(val))) + val
+    if t == "uuid":
+        if len(val) != 16:
+            raise SchemaError("%s: a uuid is 16 bytes" % where)
+        return val
+    if t == "{}":
+        return enc_struct(fd.fields, val, v, flex, where)
+    if t.startswith("[]"):
+        n = uvarint(len(val) + 1) if flex else i32(len(val))
+        if t == "[]":
+            return n + b"".join(enc_struct(fd.fields, e, v, flex, "%s[%d]" % (where, i))
+                                for i, e in enumerate(val))
+        elem = Field(fd.name, t[2:], fd.versions)
+        return n + b"".join(enc_value(elem, e, v, flex, where) for e in val)
+    raise SchemaError("%s: unknown type %s" % (where, t))
+
+
+def enc_struct(fields, vals, v, flex, where):
+    """A struct at version v: its fields present at v, then (flex) its tag buffer."""
+    out, tagged = b"", []
+    known = set()
+    for fd in fields:
+        known.add(fd.name)
+        if not in_range(v, fd.versions):
+            continue
+        name = "%s.%s" % (where, fd.name)
+        if fd.name in vals:
+            val = vals[fd.name]
+        elif fd.value is not MISSING:
+            val = fd.value
+        elif fd.tag is not None:
+            val = None  # a tagged field is left out unless given
+        else:
+            val = default_value(fd)
+        if callable(val):
+            val = val(v)
+        if fd.tag is not None:
+            if flex and val is not None:
+                tagged.append((fd.tag, enc_value(fd, val, v, flex, name)))
+            continue
+        if val is None and not in_range(v, fd.null):
+            raise SchemaError("%s (v%d) is not nullable" % (name, v))
+        out += enc_value(fd, val, v, flex, name)
+    unknown = set(vals) - known
+    if unknown:
+        raise SchemaError("%s: no field %s" % (where, ", ".join(sorted(unknown))))
+    if flex:
+        tagged.sort()
+        out += uvarint(len(tagged)) + b"".join(uvarint(t) + uvarint(len(b)) + b
+                                               for t, b in tagged)
+    return out
 
 
 TOPIC_ID = bytes(range(0x10, 0x20))  # a topic id (Kafka's UUID: 16 bytes)
+ZERO_ID = bytes(16)
+RECORDS = batch([record(0, b"k", b"v"), record(1, None, b"value")])
 
+# Partition lists shared by several schemas.
+TOPIC_PARTS = [{"Name": "t", "Partitions": [0, 7]}, {"Name": "u", "Partitions": []}]
 
-def body_fetch(v):
-    flex = v >= 12
-    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
-
-    def part(p):
-        out = i32(p)
-        if v >= 9:
-            out += i32(0)
-        out += i64(10)
-        if v >= 12:
-            out += i32(-1)  # LastFetchedEpoch
-        if v >= 5:
-            out += i64(0)
-        return out + i32(1 << 20) + tg
-    topic_name = (lambda t: TOPIC_ID) if v >= 13 else s  # v13+: topics by id
-    out = i32(-1) if v <= 14 else b""  # v15+: ReplicaId moved into ReplicaState
-    out += i32(500) + i32(1) + i32(50 << 20) + i8(1 if v >= 4 else 0)
-    if v >= 7:
-        out += i32(0) + i32(-1)
-    out += arr(["t"], lambda t: topic_name(t) + arr([0, 1], part) + tg)
-    if v >= 7:
-        out += arr(["old"], lambda t: topic_name(t) + arr([1, 2], i32) + tg)
-    if v >= 11:
-        out += s("rack-a")
-    if flex:  # ClusterId (tag 0), and from v15 ReplicaState (tag 1)
-        fields = [(0, compact_string("cluster"))]
-        if v >= 15:
-            fields.append((1, i32(2) + i64(7) + uvarint(0)))
-        out += uvarint(len(fields)) + b"".join(uvarint(t) + uvarint(len(b)) + b
-                                               for t, b in fields)
-    return out
-
-
-def body_listoffsets(v):
-    out = i32(-1)
-    if v >= 2:
-        out += i8(1)
-    parts = lambda t: string(t) + array([(0, -1), (1, -2)], lambda p: i32(p[0]) + i64(p[1]))
-    return out + array(["t"], parts)
-
-
-def body_metadata(v):
-    flex = v >= 9
-    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
-    if v >= 12:  # by id (null name) and by name
-        out = arr([(TOPIC_ID, None), (bytes(16), "bc")], lambda t: t[0] + s(t[1]) + tg)
-    elif v >= 10:
-        out = arr(["a", "bc"], lambda t: bytes(16) + s(t) + tg)
-    else:
-        out = arr(["a", "bc"], lambda t: s(t) + tg)
-    if v >= 4:
-        out += boolean(True)
-    if 8 <= v <= 10:
-        out += boolean(False)  # IncludeClusterAuthorizedOperations
-    if v >= 8:
-        out += boolean(True)  # IncludeTopicAuthorizedOperations
-    return out + tg
-
-
-def body_apiversions(v):
-    if v >= 3:
-        return compact_string("librdkafka") + compact_string("2.0.2") + uvarint(0)
-    return b""
-
-
-def body_createtopics(v):
-    flex = v >= 5
-    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
-    assignment = lambda a: i32(a) + arr([1], i32) + tg
-    config = lambda kv: s(kv[0]) + s(kv[1]) + tg
-    topic = lambda t: (s(t) + i32(3) + i16(1) + arr([0], assignment)
-                       + arr([("cleanup.policy", "compact"), ("x", None)], config) + tg)
-    out = arr(["t", "u"], topic) + i32(5000)
-    if v >= 1:
-        out += boolean(False)
-    return out + tg
-
-
-def body_deletetopics(v):
-    flex = v >= 4
-    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
-    if v >= 6:  # by name and by id
-        out = arr([("a", bytes(16)), (None, TOPIC_ID)], lambda t: s(t[0]) + t[1] + tg)
-    else:
-        out = arr(["a", "b"], s)
-    return out + i32(1000) + tg
-
-
-def body_deleterecords(v):
-    parts = lambda t: string(t) + array([0], lambda p: i32(p) + i64(5))
-    return array(["t"], parts) + i32(1000)
-
-
-def body_describeconfigs(v):
-    res = lambda r: i8(r[0]) + string(r[1]) + array(r[2], string)
-    out = array([(2, "t", None), (4, "1", ["log.dirs"])], res)
-    if v >= 1:
-        out += boolean(True)
-    return out
-
-
-def body_alterconfigs(v):
-    config = lambda kv: string(kv[0]) + string(kv[1])
-    res = lambda r: i8(2) + string(r) + array([("retention.ms", "1000"), ("x", None)], config)
-    return array(["t"], res) + boolean(False)
-
-
-def body_createpartitions(v):
-    topic = lambda t: string(t[0]) + i32(t[1]) + array(t[2], lambda a: array(a, i32))
-    return array([("t", 6, None), ("u", 3, [[1], [1]])], topic) + i32(1000) + boolean(True)
-
-
-def body_findcoordinator(v):
-    return string("txn-1") + (i8(1) if v >= 1 else b"")
-
-
-def body_initproducerid(v):
-    flexible = v >= 2
-    out = (compact_string if flexible else string)("tx") + i32(60000)
-    if v >= 3:
-        out += i64(1000) + i16(2)
-    return out + uvarint(0) if flexible else out
-
-
-TAG_GROUPS = 10000  # Brook's tag on an AddPartitionsToTxn v4+ transaction: [GroupId]
-
-
-def body_addpartitionstotxn(v):
-    flex = v >= 3
-    s, arr, tg = flex_string(flex), flex_array(flex), tags(flex)
-    topic = lambda t: s(t) + arr([0, 7], i32) + tg
-    if v < 4:
-        return s("tx") + i64(1000) + i16(2) + arr(["t", "u"], topic) + tg
-    # v4+: a batch of transactions (KIP-890), the first with Brook's group tag.
-    groups = arr(["grp-1", "grp-2"], s)
-    group_tag = uvarint(1) + uvarint(TAG_GROUPS) + uvarint(len(groups)) + groups
-
-    def txn(x):
-        name, verify, with_groups = x
-        return (s(name) + i64(1000) + i16(2) + boolean(verify) + arr(["t", "u"], topic)
-                + (group_tag if with_groups else tg))
-    return arr([("tx-1", False, True), ("tx-2", True, False)], txn) + tg
-
-
-def body_endtxn(v):
-    flex = v >= 3
-    return flex_string(flex)("tx") + i64(1000) + i16(2) + boolean(True) + tags(flex)
-
-
-# The transaction admin APIs (KIP-664, KIP-994) and DescribeCluster: flexible from v0.
-def body_describecluster(v):
-    out = boolean(True)  # IncludeClusterAuthorizedOperations
-    if v >= 1:
-        out += i8(1)  # EndpointType: brokers
-    return out + tags(True)
-
-
-def body_describeproducers(v):
-    arr, tg = flex_array(True), tags(True)
-    topic = lambda t: compact_string(t[0]) + arr(t[1], i32) + tg
-    return arr([("t", [0, 1]), ("u", [])], topic) + tg
-
-
-def body_describetransactions(v):
-    return flex_array(True)(["tx-1", "tx-2"], compact_string) + tags(True)
-
-
-def body_listtransactions(v):
-    arr = flex_array(True)
-    out = arr(["Ongoing", "PrepareCommit"], compact_string) + arr([1000, 1 << 40], i64)
-    if v >= 1:
-        out += i64(60000)  # DurationFilter (KIP-994)
-    return out + tags(True)
-
-
-def body_describelogdirs(v):
-    flex = v >= 2
-    arr, st, tg = flex_array(flex), flex_string(flex), tags(flex)
-    topic = lambda t: st(t) + arr([0, 7], i32) + tg
-    return arr(["t", "u"], topic) + tg
-
-
-def body_incrementalalterconfigs(v):
-    flex = v >= 1
-    arr, st, tg = flex_array(flex), flex_string(flex), tags(flex)
-    config = lambda c: st(c[0]) + i8(c[1]) + (st(c[2]) if c[2] is not None else
-                                             (uvarint(0) if flex else i16(-1))) + tg
-    res = lambda r: i8(r[0]) + st(r[1]) + arr(r[2], config) + tg
-    ops = [("retention.ms", 0, "1000"), ("segment.ms", 1, None), ("cleanup.policy", 2, "delete")]
-    return arr([(2, "t", ops), (4, "1", [])], res) + boolean(True) + tg
-
-
-# KIP-848 consumer groups: flexible from v0.
-def body_consumergroupheartbeat(v):
-    arr, s, tg = flex_array(True), compact_string, tags(True)
-    owned = lambda t: t[0] + arr(t[1], i32) + tg  # TopicId, Partitions
-    out = s("grp") + s("m-1") + i32(5) + s("inst-1") + s(None) + i32(45000)
-    out += arr(["t", "u"], s)  # SubscribedTopicNames
-    if v >= 1:
-        out += s("^t.*")  # SubscribedTopicRegex
-    out += s("uniform") + arr([(TOPIC_ID, [0, 2]), (bytes(16), [])], owned)
-    return out + tg
-
-
-def body_consumergroupdescribe(v):
-    return flex_array(True)(["g1", "g2"], compact_string) + boolean(True) + tags(True)
-
-
-BODIES = {
-    "FindCoordinator": (body_findcoordinator, [1]),
-    "InitProducerId": (body_initproducerid, [1, 2, 3]),
-    "AddPartitionsToTxn": (body_addpartitionstotxn, [3, 4]),
-    "EndTxn": (body_endtxn, [3]),
-    "Produce": (body_produce, [5]),
-    "Fetch": (body_fetch, [5, 7, 9, 12, 13, 15]),
-    "ListOffsets": (body_listoffsets, [2]),
-    "Metadata": (body_metadata, [1, 4, 8, 9, 10, 11]),
-    "ApiVersions": (body_apiversions, []),
-    "CreateTopics": (body_createtopics, [1, 5]),
-    "DeleteTopics": (body_deletetopics, [4, 5]),
-    "DeleteRecords": (body_deleterecords, []),
-    "DescribeConfigs": (body_describeconfigs, []),
-    "AlterConfigs": (body_alterconfigs, []),
-    "DescribeLogDirs": (body_describelogdirs, [1, 2, 3]),
-    "IncrementalAlterConfigs": (body_incrementalalterconfigs, []),
-    "CreatePartitions": (body_createpartitions, []),
-    "DescribeCluster": (body_describecluster, []),
-    "DescribeProducers": (body_describeproducers, []),
-    "DescribeTransactions": (body_describetransactions, []),
-    "ListTransactions": (body_listtransactions, []),
-    "ConsumerGroupHeartbeat": (body_consumergroupheartbeat, [1]),
-    "ConsumerGroupDescribe": (body_consumergroupdescribe, []),
+SCHEMAS = {
+    # Kafka 4.1: v12 is v11 (transactions v2); v13 names topics by id (KIP-516).
+    "Produce": [
+        f("TransactionalId", "string", "3+", null="3+", value=lambda v: "txn" if v >= 7 else None),
+        f("Acks", "int16", "0+", value=-1),
+        f("TimeoutMs", "int32", "0+", value=30000),
+        f("TopicData", "[]", "0+", fields=[
+            f("Name", "string", "0-12", value="t"),
+            f("TopicId", "uuid", "13+"),
+            f("PartitionData", "[]", "0+", value=[{"Index": 0}, {"Index": 1, "Records": None}],
+              fields=[
+                f("Index", "int32", "0+"),
+                f("Records", "records", "0+", null="0+"),
+            ]),
+        ], value=[{}]),
+    ],
+    "Fetch": [
+        f("ClusterId", "string", "12+", null="12+", tag=0, value="cluster"),
+        f("ReplicaId", "int32", "0-14", value=-1),
+        f("ReplicaState", "{}", "15+", tag=1, value={}, fields=[
+            f("ReplicaId", "int32", "15+", value=2),
+            f("ReplicaEpoch", "int64", "15+", value=7),
+        ]),
+        f("MaxWaitMs", "int32", "0+", value=500),
+        f("MinBytes", "int32", "0+", value=1),
+        f("MaxBytes", "int32", "3+", value=50 << 20),
+        f("IsolationLevel", "int8", "4+", value=1),
+        f("SessionId", "int32", "7+", value=0),
+        f("SessionEpoch", "int32", "7+", value=-1),
+        f("Topics", "[]", "0+", value=[{}], fields=[
+            f("Topic", "string", "0-12", value="t"),
+            f("TopicId", "uuid", "13+"),
+            f("Partitions", "[]", "0+", value=[{"Partition": 0}, {"Partition": 1}], fields=[
+                f("Partition", "int32", "0+"),
+                f("CurrentLeaderEpoch", "int32", "9+", value=0),
+                f("FetchOffset", "int64", "0+", value=10),
+                f("LastFetchedEpoch", "int32", "12+", value=-1),
+                f("LogStartOffset", "int64", "5+", value=0),
+                f("PartitionMaxBytes", "int32", "0+", value=1 << 20),
+                f("ReplicaDirectoryId", "uuid", "17+", tag=0, value=ZERO_ID),
+            ]),
+        ]),
+        f("ForgottenTopicsData", "[]", "7+", value=[{}], fields=[
+            f("Topic", "string", "7-12", value="old"),
+            f("TopicId", "uuid", "13+", value=ZERO_ID),
+            f("Partitions", "[]int32", "7+", value=[1, 2]),
+        ]),
+        f("RackId", "string", "11+", value="rack-a"),
+    ],
+    "ListOffsets": [
+        f("ReplicaId", "int32", "0+", value=-1),
+        f("IsolationLevel", "int8", "2+", value=1),
+        f("Topics", "[]", "0+", value=[{}], fields=[
+            f("Name", "string", "0+", value="t"),
+            f("Partitions", "[]", "0+", value=[{"PartitionIndex": 0, "Timestamp": -1},
+                                                {"PartitionIndex": 1, "Timestamp": -2}],
+              fields=[
+                f("PartitionIndex", "int32", "0+"),
+                f("CurrentLeaderEpoch", "int32", "4+", value=-1),
+                f("Timestamp", "int64", "0+"),
+                f("MaxNumOffsets", "int32", "0"),
+            ]),
+        ]),
+        f("TimeoutMs", "int32", "10+", value=30000),
+    ],
+    # Kafka 4.1: v13's request is v12's (its answer adds ErrorCode, KIP-1102).
+    "Metadata": [
+        f("Topics", "[]", "0+", null="1+", fields=[
+            f("TopicId", "uuid", "10+", value=ZERO_ID),
+            f("Name", "string", "0+", null="10+"),
+        ], value=lambda v: ([{"TopicId": TOPIC_ID, "Name": None}, {"Name": "bc"}] if v >= 12
+                            else [{"Name": "a"}, {"Name": "bc"}])),
+        f("AllowAutoTopicCreation", "bool", "4+", value=True),
+        f("IncludeClusterAuthorizedOperations", "bool", "8-10", value=False),
+        f("IncludeTopicAuthorizedOperations", "bool", "8+", value=True),
+    ],
+    "OffsetCommit": [
+        f("GroupId", "string", "0+", value="grp"),
+        f("GenerationIdOrMemberEpoch", "int32", "1+", value=3),
+        f("MemberId", "string", "1+", value="m-1"),
+        f("GroupInstanceId", "string", "7+", null="7+", value=lambda v: None if v == 7 else "i-1"),
+        f("RetentionTimeMs", "int64", "2-4", value=-1),
+        f("Topics", "[]", "0+", value=[{"Name": "t"}], fields=[
+            f("Name", "string", "0+"),
+            f("Partitions", "[]", "0+", value=[
+                {"PartitionIndex": 0, "CommittedOffset": 42},
+                {"PartitionIndex": 1, "CommittedOffset": 43, "CommittedMetadata": None}],
+              fields=[
+                f("PartitionIndex", "int32", "0+"),
+                f("CommittedOffset", "int64", "0+"),
+                f("CommittedLeaderEpoch", "int32", "6+", value=1),
+                f("CommitTimestamp", "int64", "1", value=-1),
+                f("CommittedMetadata", "string", "0+", null="0+", value="meta"),
+            ]),
+        ]),
+    ],
+    "OffsetFetch": [
+        f("GroupId", "string", "0-7", value="grp"),
+        f("Topics", "[]", "0-7", null="2-7", fields=[
+            f("Name", "string", "0-7", value="t"),
+            f("PartitionIndexes", "[]int32", "0-7"),
+        ], value=lambda v: None if v == 3 else [{}]),  # null: every topic (v2+)
+        f("Groups", "[]", "8+", fields=[
+            f("GroupId", "string", "8+"),
+            f("MemberId", "string", "9+", null="9+"),
+            f("MemberEpoch", "int32", "9+"),
+            f("Topics", "[]", "8+", null="8+", fields=[
+                f("Name", "string", "8+", value="t"),
+                f("PartitionIndexes", "[]int32", "8+"),
+            ]),
+        ], value=[{"GroupId": "g1", "MemberId": "m-1", "MemberEpoch": 5, "Topics": [{}]},
+                  {"GroupId": "g2", "MemberId": None, "MemberEpoch": -1, "Topics": None}]),
+        f("RequireStable", "bool", "7+"),
+    ],
+    "FindCoordinator": [
+        f("Key", "string", "0-3", value="txn-1"),
+        f("KeyType", "int8", "1+", value=1),
+        f("CoordinatorKeys", "[]string", "4+", value=["txn-1", "txn-2"]),
+    ],
+    "JoinGroup": [
+        f("GroupId", "string", "0+", value="grp"),
+        f("SessionTimeoutMs", "int32", "0+", value=45000),
+        f("RebalanceTimeoutMs", "int32", "1+", value=300000),
+        f("MemberId", "string", "0+", value=""),
+        f("GroupInstanceId", "string", "5+", null="5+", value=lambda v: None if v == 5 else "i-1"),
+        f("ProtocolType", "string", "0+", value="consumer"),
+        f("Protocols", "[]", "0+", value=[{"Name": "range"},
+                                          {"Name": "roundrobin", "Metadata": b""}], fields=[
+            f("Name", "string", "0+"),
+            f("Metadata", "bytes", "0+", value=i16(3) + array(["t"], string) + nbytes(None)),
+        ]),
+        f("Reason", "string", "8+", null="8+", value="rejoin"),
+    ],
+    "Heartbeat": [
+        f("GroupId", "string", "0+", value="grp"),
+        f("GenerationId", "int32", "0+", value=3),
+        f("MemberId", "string", "0+", value="m-1"),
+        f("GroupInstanceId", "string", "3+", null="3+", value=None),
+    ],
+    "LeaveGroup": [
+        f("GroupId", "string", "0+", value="grp"),
+        f("MemberId", "string", "0-2", value="m-1"),
+        f("Members", "[]", "3+", value=[{"MemberId": "m-1", "GroupInstanceId": None},
+                                        {"MemberId": "", "GroupInstanceId": "i-2"}], fields=[
+            f("MemberId", "string", "3+"),
+            f("GroupInstanceId", "string", "3+", null="3+"),
+            f("Reason", "string", "5+", null="5+", value="bye"),
+        ]),
+    ],
+    "SyncGroup": [
+        f("GroupId", "string", "0+", value="grp"),
+        f("GenerationId", "int32", "0+", value=3),
+        f("MemberId", "string", "0+", value="m-1"),
+        f("GroupInstanceId", "string", "3+", null="3+", value=None),
+        f("ProtocolType", "string", "5+", null="5+", value="consumer"),
+        f("ProtocolName", "string", "5+", null="5+", value="range"),
+        f("Assignments", "[]", "0+", value=[{"MemberId": "m-1"},
+                                            {"MemberId": "m-2", "Assignment": b""}], fields=[
+            f("MemberId", "string", "0+"),
+            f("Assignment", "bytes", "0+",
+              value=i16(3) + array([("t", [0, 1])], lambda t: string(t[0]) + array(t[1], i32))
+              + nbytes(None)),
+        ]),
+    ],
+    "DescribeGroups": [
+        f("Groups", "[]string", "0+", value=["g1", "g2"]),
+        f("IncludeAuthorizedOperations", "bool", "3+"),
+    ],
+    "ListGroups": [
+        f("StatesFilter", "[]string", "4+", value=["Stable", "Empty"]),
+        f("TypesFilter", "[]string", "5+", value=["consumer", "classic"]),
+    ],
+    "ApiVersions": [
+        f("ClientSoftwareName", "string", "3+", value="librdkafka"),
+        f("ClientSoftwareVersion", "string", "3+", value="2.0.2"),
+    ],
+    "CreateTopics": [
+        f("Topics", "[]", "0+", value=[{"Name": "t"}, {
+            "Name": "u", "NumPartitions": -1, "ReplicationFactor": -1, "Assignments": [],
+            "Configs": []}], fields=[
+            f("Name", "string", "0+"),
+            f("NumPartitions", "int32", "0+", value=3),
+            f("ReplicationFactor", "int16", "0+", value=1),
+            f("Assignments", "[]", "0+", value=[{}], fields=[
+                f("PartitionIndex", "int32", "0+", value=0),
+                f("BrokerIds", "[]int32", "0+", value=[1]),
+            ]),
+            f("Configs", "[]", "0+", value=[{"Name": "cleanup.policy", "Value": "compact"},
+                                            {"Name": "x", "Value": None}], fields=[
+                f("Name", "string", "0+"),
+                f("Value", "string", "0+", null="0+"),
+            ]),
+        ]),
+        f("timeoutMs", "int32", "0+", value=5000),
+        f("validateOnly", "bool", "1+", value=False),
+    ],
+    "DeleteTopics": [
+        f("Topics", "[]", "6+", value=[{"Name": "a", "TopicId": ZERO_ID},
+                                       {"Name": None, "TopicId": TOPIC_ID}], fields=[
+            f("Name", "string", "6+", null="6+"),
+            f("TopicId", "uuid", "6+"),
+        ]),
+        f("TopicNames", "[]string", "0-5", value=["a", "b"]),
+        f("TimeoutMs", "int32", "0+", value=1000),
+    ],
+    "DeleteRecords": [
+        f("Topics", "[]", "0+", value=[{}], fields=[
+            f("Name", "string", "0+", value="t"),
+            f("Partitions", "[]", "0+", value=[{"PartitionIndex": 0, "Offset": 5},
+                                                {"PartitionIndex": 1, "Offset": -1}], fields=[
+                f("PartitionIndex", "int32", "0+"),
+                f("Offset", "int64", "0+"),
+            ]),
+        ]),
+        f("TimeoutMs", "int32", "0+", value=1000),
+    ],
+    # Kafka 4.1: v5 is v4 (transactions v2).
+    "InitProducerId": [
+        f("TransactionalId", "string", "0+", null="0+", value=lambda v: None if v == 1 else "tx"),
+        f("TransactionTimeoutMs", "int32", "0+", value=60000),
+        f("ProducerId", "int64", "3+", value=1000),
+        f("ProducerEpoch", "int16", "3+", value=2),
+    ],
+    "OffsetForLeaderEpoch": [
+        f("ReplicaId", "int32", "3+", value=-1),
+        f("Topics", "[]", "0+", value=[{}], fields=[
+            f("Topic", "string", "0+", value="t"),
+            f("Partitions", "[]", "0+", value=[{"Partition": 0}, {"Partition": 1}], fields=[
+                f("Partition", "int32", "0+"),
+                f("CurrentLeaderEpoch", "int32", "2+", value=5),
+                f("LeaderEpoch", "int32", "0+", value=4),
+            ]),
+        ]),
+    ],
+    # v4+: Brook's tag 10000 on a transaction, its group participants ([GroupId]).
+    "AddPartitionsToTxn": [
+        f("Transactions", "[]", "4+", value=[{"TransactionalId": "tx-1", "VerifyOnly": False,
+                                              "BrookGroups": ["grp-1", "grp-2"]},
+                                             {"TransactionalId": "tx-2", "VerifyOnly": True}],
+          fields=[
+            f("TransactionalId", "string", "4+"),
+            f("ProducerId", "int64", "4+", value=1000),
+            f("ProducerEpoch", "int16", "4+", value=2),
+            f("VerifyOnly", "bool", "4+"),
+            f("Topics", "[]", "4+", value=TOPIC_PARTS, fields=[
+                f("Name", "string", "0+"),
+                f("Partitions", "[]int32", "0+"),
+            ]),
+            f("BrookGroups", "[]string", "4+", tag=10000),
+        ]),
+        f("V3AndBelowTransactionalId", "string", "0-3", value="tx"),
+        f("V3AndBelowProducerId", "int64", "0-3", value=1000),
+        f("V3AndBelowProducerEpoch", "int16", "0-3", value=2),
+        f("V3AndBelowTopics", "[]", "0-3", value=TOPIC_PARTS, fields=[
+            f("Name", "string", "0+"),
+            f("Partitions", "[]int32", "0+"),
+        ]),
+    ],
+    # Kafka 4.1: v4 is v3 (transactions v2).
+    "AddOffsetsToTxn": [
+        f("TransactionalId", "string", "0+", value="tx"),
+        f("ProducerId", "int64", "0+", value=1000),
+        f("ProducerEpoch", "int16", "0+", value=2),
+        f("GroupId", "string", "0+", value="grp"),
+    ],
+    "EndTxn": [
+        f("TransactionalId", "string", "0+", value="tx"),
+        f("ProducerId", "int64", "0+", value=1000),
+        f("ProducerEpoch", "int16", "0+", value=2),
+        f("Committed", "bool", "0+", value=True),
+    ],
+    # v1: Brook's tag 10000 on a marker, the coordinator's transaction sequence (int64).
+    "WriteTxnMarkers": [
+        f("Markers", "[]", "0+", value=[{"BrookTxnSeq": 42},
+                                        {"ProducerId": 1001, "TransactionResult": False,
+                                         "Topics": []}], fields=[
+            f("ProducerId", "int64", "0+", value=1000),
+            f("ProducerEpoch", "int16", "0+", value=2),
+            f("TransactionResult", "bool", "0+", value=True),
+            f("Topics", "[]", "0+", value=TOPIC_PARTS, fields=[
+                f("Name", "string", "0+"),
+                f("Partitions", "[]int32", "0+"),
+            ]),
+            f("CoordinatorEpoch", "int32", "0+", value=5),
+            f("BrookTxnSeq", "int64", "1+", tag=10000),
+        ]),
+    ],
+    # Kafka 4.1: v5 is v4 (transactions v2).
+    "TxnOffsetCommit": [
+        f("TransactionalId", "string", "0+", value="tx"),
+        f("GroupId", "string", "0+", value="grp"),
+        f("ProducerId", "int64", "0+", value=1000),
+        f("ProducerEpoch", "int16", "0+", value=2),
+        f("GenerationId", "int32", "3+", value=3),
+        f("MemberId", "string", "3+", value="m-1"),
+        f("GroupInstanceId", "string", "3+", null="3+", value=None),
+        f("Topics", "[]", "0+", value=[{"Name": "t"}], fields=[
+            f("Name", "string", "0+"),
+            f("Partitions", "[]", "0+", value=[
+                {"PartitionIndex": 0, "CommittedOffset": 42},
+                {"PartitionIndex": 1, "CommittedOffset": 43, "CommittedMetadata": None}],
+              fields=[
+                f("PartitionIndex", "int32", "0+"),
+                f("CommittedOffset", "int64", "0+"),
+                f("CommittedLeaderEpoch", "int32", "2+", value=1),
+                f("CommittedMetadata", "string", "0+", null="0+", value="meta"),
+            ]),
+        ]),
+    ],
+    "DescribeConfigs": [
+        f("Resources", "[]", "0+", value=[
+            {"ResourceType": 2, "ResourceName": "t", "ConfigurationKeys": None},
+            {"ResourceType": 4, "ResourceName": "1", "ConfigurationKeys": ["log.dirs"]}],
+          fields=[
+            f("ResourceType", "int8", "0+"),
+            f("ResourceName", "string", "0+"),
+            f("ConfigurationKeys", "[]string", "0+", null="0+"),
+        ]),
+        f("IncludeSynonyms", "bool", "1+"),
+        f("IncludeDocumentation", "bool", "3+"),
+    ],
+    "AlterConfigs": [
+        f("Resources", "[]", "0+", value=[{}], fields=[
+            f("ResourceType", "int8", "0+", value=2),
+            f("ResourceName", "string", "0+", value="t"),
+            f("Configs", "[]", "0+", value=[{"Name": "retention.ms", "Value": "1000"},
+                                            {"Name": "x", "Value": None}], fields=[
+                f("Name", "string", "0+"),
+                f("Value", "string", "0+", null="0+"),
+            ]),
+        ]),
+        f("ValidateOnly", "bool", "0+", value=False),
+    ],
+    "DescribeLogDirs": [
+        f("Topics", "[]", "0+", null="0+", fields=[
+            f("Topic", "string", "0+"),
+            f("Partitions", "[]int32", "0+"),
+        ], value=lambda v: None if v == 1 else [{"Topic": "t", "Partitions": [0, 7]},
+                                                {"Topic": "u", "Partitions": []}]),
+    ],
+    "CreatePartitions": [
+        f("Topics", "[]", "0+", value=[
+            {"Name": "t", "Count": 6, "Assignments": None},
+            {"Name": "u", "Count": 3, "Assignments": [{}, {}]}], fields=[
+            f("Name", "string", "0+"),
+            f("Count", "int32", "0+"),
+            f("Assignments", "[]", "0+", null="0+", fields=[
+                f("BrokerIds", "[]int32", "0+", value=[1]),
+            ]),
+        ]),
+        f("TimeoutMs", "int32", "0+", value=1000),
+        f("ValidateOnly", "bool", "0+", value=True),
+    ],
+    "DeleteGroups": [
+        f("GroupsNames", "[]string", "0+", value=["g1", "g2"]),
+    ],
+    "IncrementalAlterConfigs": [
+        f("Resources", "[]", "0+", value=[
+            {"ResourceType": 2, "ResourceName": "t"},
+            {"ResourceType": 4, "ResourceName": "1", "Configs": []}], fields=[
+            f("ResourceType", "int8", "0+"),
+            f("ResourceName", "string", "0+"),
+            f("Configs", "[]", "0+", value=[
+                {"Name": "retention.ms", "ConfigOperation": 0, "Value": "1000"},
+                {"Name": "segment.ms", "ConfigOperation": 1, "Value": None},
+                {"Name": "cleanup.policy", "ConfigOperation": 2, "Value": "delete"}], fields=[
+                f("Name", "string", "0+"),
+                f("ConfigOperation", "int8", "0+"),
+                f("Value", "string", "0+", null="0+"),
+            ]),
+        ]),
+        f("ValidateOnly", "bool", "0+", value=True),
+    ],
+    "OffsetDelete": [
+        f("GroupId", "string", "0+", value="grp"),
+        f("Topics", "[]", "0+", value=[{}], fields=[
+            f("Name", "string", "0+", value="t"),
+            f("Partitions", "[]", "0+", value=[{"PartitionIndex": 0}, {"PartitionIndex": 1}],
+              fields=[
+                f("PartitionIndex", "int32", "0+"),
+            ]),
+        ]),
+    ],
+    "DescribeCluster": [
+        f("IncludeClusterAuthorizedOperations", "bool", "0+", value=True),
+        f("EndpointType", "int8", "1+", value=1),
+    ],
+    "DescribeProducers": [
+        f("Topics", "[]", "0+", value=TOPIC_PARTS, fields=[
+            f("Name", "string", "0+"),
+            f("Partitions", "[]int32", "0+"),  # PartitionIndexes
+        ]),
+    ],
+    "DescribeTransactions": [
+        f("TransactionalIds", "[]string", "0+", value=["tx-1", "tx-2"]),
+    ],
+    "ListTransactions": [
+        f("StateFilters", "[]string", "0+", value=["Ongoing", "PrepareCommit"]),
+        f("ProducerIdFilters", "[]int64", "0+"),
+        f("DurationFilter", "int64", "1+", value=60000),
+    ],
+    "ConsumerGroupHeartbeat": [
+        f("GroupId", "string", "0+", value="grp"),
+        f("MemberId", "string", "0+", value="m-1"),
+        f("MemberEpoch", "int32", "0+", value=5),
+        f("InstanceId", "string", "0+", null="0+", value="inst-1"),
+        f("RackId", "string", "0+", null="0+", value=None),
+        f("RebalanceTimeoutMs", "int32", "0+", value=45000),
+        f("SubscribedTopicNames", "[]string", "0+", null="0+", value=["t", "u"]),
+        f("SubscribedTopicRegex", "string", "1+", null="1+", value="^t.*"),
+        f("ServerAssignor", "string", "0+", null="0+", value="uniform"),
+        f("TopicPartitions", "[]", "0+", null="0+", value=[
+            {"TopicId": TOPIC_ID, "Partitions": [0, 2]},
+            {"TopicId": ZERO_ID, "Partitions": []}], fields=[
+            f("TopicId", "uuid", "0+"),
+            f("Partitions", "[]int32", "0+"),
+        ]),
+    ],
+    # Kafka 4.1: v1's request is v0's (its answer adds MemberType).
+    "ConsumerGroupDescribe": [
+        f("GroupIds", "[]string", "0+", value=["g1", "g2"]),
+        f("IncludeAuthorizedOperations", "bool", "0+", value=True),
+    ],
+    # Brook's broker-to-broker APIs, never flexible (docs/cluster.md).
+    "BrookPrepareTxn": [
+        f("TransactionalId", "string", "0+", value="tx"),
+        f("ProducerId", "int64", "0+", value=1000),
+        f("ProducerEpoch", "int16", "0+", value=2),
+        f("CoordinatorEpoch", "int32", "1+", value=5),
+        f("Topics", "[]", "0+", value=TOPIC_PARTS, fields=[
+            f("Name", "string", "0+"),
+            f("Partitions", "[]int32", "0+"),
+        ]),
+    ],
+    "BrookTxnStatus": [
+        f("ProducerId", "int64", "0+", value=1000),
+        f("ProducerEpoch", "int16", "0+", value=2),
+    ],
 }
+
+
+def body(name, v, flexible):
+    return enc_struct(SCHEMAS[name], {}, v, flexible, "%s v%d" % (name, v))
 
 
 def header(key, v, flexible):
     out = i16(key) + i16(v) + i32(7) + string("fuzz")
     return out + uvarint(0) if flexible else out
+
+
+# A few cut inputs, which must not decode (the check insists): (API, version, kind).
+CUT = [("Produce", 13, "body"), ("Fetch", 17, "request"), ("AddPartitionsToTxn", 5, "body")]
 
 
 CONFIGS = {
@@ -393,33 +712,44 @@ CONFIGS = {
 }
 
 
+
 def write(dirpath, name, data):
     with open(os.path.join(dirpath, name), "wb") as f:
         f.write(data)
 
 
-def main():
-    root = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(HERE, "..", "..")
+def write_request_seeds(root, out):
     rows = check_protocol_doc.parse_code(os.path.join(root, "src", "proto", "api.c"),
                                          os.path.join(root, "src", "proto", "api.h"))
-    keys = sorted(rows)
+    order = list(rows)  # g_apis order: the index fuzz_request.c selects by
+    missing = [rows[k][0] for k in order if rows[k][0] not in SCHEMAS]
+    if missing:
+        sys.exit("gen_corpus: no schema for %s; add one to SCHEMAS" % ", ".join(missing))
+    n = len(order)
+    written = {}
+    for index, key in enumerate(order):
+        name, vmin, vmax, flex = rows[key]
+        for v in range(vmin, vmax + 1):
+            flexible = flex is not None and v >= flex
+            b = body(name, v, flexible)
+            selector = index + n * (v - vmin)  # fuzz_request.c: row sel % n, (sel / n) % range
+            written["%s_v%d_body" % (name, v)] = struct.pack(">I", selector) + b
+            written["%s_v%d_request" % (name, v)] = header(key, v, flexible) + b
+    for name, v, kind in CUT:
+        whole = written["%s_v%d_%s" % (name, v, kind)]
+        written["%s_v%d_%s_invalid_cut" % (name, v, kind)] = whole[:len(whole) * 2 // 3]
+    for fname, data in written.items():
+        write(out, fname, data)
+
+
+def main():
+    root = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(HERE, "..", "..")
     corpus = os.path.join(HERE, "corpus")
 
     out = os.path.join(corpus, "fuzz_request")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    for index, key in enumerate(keys):
-        name, vmin, vmax, flex = rows[key]
-        if name not in BODIES:
-            print("gen_corpus: no seed encoder for %s; add one to BODIES" % name)
-            continue
-        enc, extra = BODIES[name]
-        for v in sorted({vmin, vmax} | {x for x in extra if vmin <= x <= vmax}):
-            body = enc(v)
-            selector = index + len(keys) * (v - vmin)
-            write(out, "%s_v%d_body" % (name, v), struct.pack(">I", selector) + body)
-            flexible = flex is not None and v >= flex
-            write(out, "%s_v%d_request" % (name, v), header(key, v, flexible) + body)
+    write_request_seeds(root, out)
 
     out = os.path.join(corpus, "fuzz_record")
     shutil.rmtree(out, ignore_errors=True)
