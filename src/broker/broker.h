@@ -291,11 +291,12 @@ txn_pending *txn_pending_new(req_ctx *c);
 int broker_dyn_start(broker *b, char *err, size_t errlen);
 struct describeconfigs_res;
 void broker_describe_broker_configs(req_ctx *c, struct describeconfigs_res *res);
-/* names[i]/ops[i]/values[i] (n of them; values NULL for DELETE) for the resource named
- * name; replace: the resource's whole set becomes these (AlterConfigs). *msg: arena or
- * static. */
-int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n, const kslice *names,
-                                    const int8_t *ops, const kslice *values, bool replace,
+/* The n operations (IncrementalAlterConfigs' form; AlterConfigs passes SETs) on the BROKER
+ * resource named name; replace: the resource's whole set becomes these (AlterConfigs).
+ * *msg: arena or static. */
+struct incalter_config;
+int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n,
+                                    const struct incalter_config *ops, bool replace,
                                     bool validate_only, const char **msg);
 /* The group service's answer callback and the transaction marker hook (h_group.c). */
 void group_on_action(void *ctx, const group_action *a);

@@ -312,17 +312,10 @@ void handle_delete_records(req_ctx *c)
     finish(c);
 }
 
-static bool wanted(const describeconfigs_res *res, const char *name)
+static bool wanted_by(const void *res, const char *name)
 {
-    if (res->nnames < 0)
-        return true;
-    for (int32_t i = 0; i < res->nnames; i++)
-        if (kslice_eq_cstr(res->names[i], name))
-            return true;
-    return false;
+    return describeconfigs_wants(res, name);
 }
-
-static bool wanted_by(const void *res, const char *name) { return wanted(res, name); }
 
 static void describe_topic(req_ctx *c, describeconfigs_res *res)
 {
@@ -363,20 +356,14 @@ void handle_describe_configs(req_ctx *c)
  * (Kafka's non-incremental semantics). */
 static int16_t alter_broker_all(req_ctx *c, alterconfigs_res *res, bool validate_only)
 {
-    arena *a = &c->nr->arena;
     int32_t n = res->nconfigs;
-    kslice *names = arena_alloc(a, sizeof(kslice) * (size_t)(n + 1));
-    kslice *values = arena_alloc(a, sizeof(kslice) * (size_t)(n + 1));
-    int8_t *ops = arena_alloc(a, (size_t)(n + 1));
-    if (!names || !values || !ops)
+    incalter_config *ops = arena_alloc(&c->nr->arena, sizeof(*ops) * (size_t)(n + 1));
+    if (!ops)
         return KERR_UNKNOWN_SERVER_ERROR;
-    for (int32_t i = 0; i < n; i++) {
-        names[i] = res->configs[i].name;
-        values[i] = res->configs[i].value;
-        ops[i] = CONFIG_OP_SET;
-    }
-    return broker_alter_broker_configs(c, res->name, n, names, ops, values, true,
-                                       validate_only, &res->error_message);
+    for (int32_t i = 0; i < n; i++)
+        ops[i] = (incalter_config){res->configs[i].name, CONFIG_OP_SET, res->configs[i].value};
+    return broker_alter_broker_configs(c, res->name, n, ops, true, validate_only,
+                                       &res->error_message);
 }
 
 void handle_alter_configs(req_ctx *c)

@@ -363,8 +363,8 @@ static int16_t dyn_check_op(req_ctx *c, const char *key, int8_t op, const char *
     return err;
 }
 
-int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n, const kslice *names,
-                                    const int8_t *ops, const kslice *values, bool replace,
+int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n,
+                                    const incalter_config *ops, bool replace,
                                     bool validate_only, const char **msg)
 {
     broker *b = c->b;
@@ -378,12 +378,12 @@ int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n, const ks
     if (!keys || !vals)
         return KERR_UNKNOWN_SERVER_ERROR;
     for (int32_t i = 0; i < n; i++) {
-        keys[i] = arena_strndup(a, names[i].p, (size_t)(names[i].len > 0 ? names[i].len : 0));
-        vals[i] = values[i].len >= 0 ? arena_strndup(a, values[i].p, (size_t)values[i].len)
-                                     : NULL;
-        if (!keys[i] || (values[i].len >= 0 && !vals[i]))
+        kslice k = ops[i].name, v = ops[i].value;
+        keys[i] = arena_strndup(a, k.p, (size_t)(k.len > 0 ? k.len : 0));
+        vals[i] = v.len >= 0 ? arena_strndup(a, v.p, (size_t)v.len) : NULL;
+        if (!keys[i] || (v.len >= 0 && !vals[i]))
             return KERR_UNKNOWN_SERVER_ERROR;
-        if ((err = dyn_check_op(c, keys[i], ops[i], vals[i], msg)) != KERR_NONE)
+        if ((err = dyn_check_op(c, keys[i], ops[i].op, vals[i], msg)) != KERR_NONE)
             return err;
     }
     if (validate_only)
@@ -396,7 +396,7 @@ int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n, const ks
         dyn_clear(&b->dyn, scope);
     int rc = 0;
     for (int32_t i = 0; i < n && rc == 0; i++)
-        rc = dyn_set(&b->dyn, scope, keys[i], ops[i] == CONFIG_OP_DELETE ? NULL : vals[i]);
+        rc = dyn_set(&b->dyn, scope, keys[i], ops[i].op == CONFIG_OP_DELETE ? NULL : vals[i]);
     err = rc == 0 ? dyn_commit(b, old, msg) : KERR_UNKNOWN_SERVER_ERROR;
     if (rc != 0) {
         char ignored[300];
@@ -412,32 +412,8 @@ int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n, const ks
 /* IncrementalAlterConfigs of a BROKER resource. */
 static void alter_broker(req_ctx *c, incalter_res *res, bool validate_only)
 {
-    arena *a = &c->nr->arena;
-    int32_t n = res->nconfigs;
-    kslice *names = arena_alloc(a, sizeof(kslice) * (size_t)(n + 1));
-    kslice *values = arena_alloc(a, sizeof(kslice) * (size_t)(n + 1));
-    int8_t *ops = arena_alloc(a, (size_t)(n + 1));
-    if (!names || !values || !ops) {
-        res->error_code = KERR_UNKNOWN_SERVER_ERROR;
-        return;
-    }
-    for (int32_t i = 0; i < n; i++) {
-        names[i] = res->configs[i].name;
-        values[i] = res->configs[i].value;
-        ops[i] = res->configs[i].op;
-    }
-    res->error_code = broker_alter_broker_configs(c, res->name, n, names, ops, values, false,
-                                                  validate_only, &res->error_message);
-}
-
-static bool wanted_key(const describeconfigs_res *res, const char *name)
-{
-    if (res->nnames < 0)
-        return true;
-    for (int32_t i = 0; i < res->nnames; i++)
-        if (kslice_eq_cstr(res->names[i], name))
-            return true;
-    return false;
+    res->error_code = broker_alter_broker_configs(c, res->name, res->nconfigs, res->configs,
+                                                  false, validate_only, &res->error_message);
 }
 
 /* Kafka's type of a broker key. */
@@ -482,7 +458,7 @@ void broker_describe_broker_configs(req_ctx *c, describeconfigs_res *res)
         return;
     if (scope == DYN_DEFAULT) { /* Kafka: only the cluster-wide dynamic defaults */
         for (int i = 0; i < dl->n; i++) {
-            if (!wanted_key(res, dl->keys[i]))
+            if (!describeconfigs_wants(res, dl->keys[i]))
                 continue;
             describe_entry *e = &res->entries[res->nentries++];
             memset(e, 0, sizeof(*e));
@@ -497,7 +473,7 @@ void broker_describe_broker_configs(req_ctx *c, describeconfigs_res *res)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!wanted_key(res, defs[i].name))
+        if (!describeconfigs_wants(res, defs[i].name))
             continue;
         describe_entry *e = &res->entries[res->nentries++];
         memset(e, 0, sizeof(*e));
@@ -512,7 +488,7 @@ void broker_describe_broker_configs(req_ctx *c, describeconfigs_res *res)
         const dyn_list *l = &b->dyn.scope[s];
         for (int i = 0; i < l->n; i++) {
             const char *why = dyn_stored_reason(l->keys[i]);
-            if (!why || !wanted_key(res, l->keys[i]) ||
+            if (!why || !describeconfigs_wants(res, l->keys[i]) ||
                 (s == DYN_DEFAULT && dyn_get(&b->dyn, DYN_BROKER, l->keys[i])))
                 continue;
             describe_entry *e = &res->entries[res->nentries++];

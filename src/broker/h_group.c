@@ -445,12 +445,19 @@ void handle_describe_groups(req_ctx *c)
             d->state = "";
             continue;
         }
+        if (!g && c->h.api_version >= 6) { /* KIP-1043: v6 says so instead of "Dead" */
+            d->error_code = KERR_GROUP_ID_NOT_FOUND;
+            d->error_message = "group not found";
+            d->state = "";
+            continue;
+        }
         if (!g) {
             d->state = "Dead";
             continue;
         }
         if (g->cg) { /* a KIP-848 group: ConsumerGroupDescribe describes it */
             d->error_code = KERR_GROUP_ID_NOT_FOUND;
+            d->error_message = "not a classic group: see ConsumerGroupDescribe";
             d->state = "";
             continue;
         }

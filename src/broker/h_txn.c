@@ -110,7 +110,12 @@ txn_pending *txn_pending_join(arena *a, txn_join_cb done, void *arg)
 static findcoord_resp find_coordinator(req_ctx *c, int8_t key_type, kslice key)
 {
     findcoord_resp m = {.node_id = -1, .host = "", .port = -1, .key = key};
-    if (key_type != 0 && key_type != 1) {
+    if (key_type == 2 && c->h.api_version >= 6) {
+        /* v6 names share groups (KIP-932); Brook has none, and answers as a Kafka node
+         * without a share coordinator does. */
+        m.error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+        m.error_message = "share groups (KIP-932) are not served";
+    } else if (key_type != 0 && key_type != 1) {
         m.error_code = KERR_INVALID_REQUEST;
         m.error_message = "unsupported coordinator key type";
     } else if (key.len <= 0) {

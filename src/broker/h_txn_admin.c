@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/regex.h"
 #include "broker/broker.h"
 #include "cluster/view.h"
 #include "proto/errors.h"
@@ -257,11 +258,20 @@ static bool pid_wanted(const listtxns_req *q, int64_t pid)
     return false;
 }
 
+/* ListTransactions v2's TransactionalIdPattern, compiled to match whole ids. */
+static bool compile_pattern(req_ctx *c, kslice pattern, regex_t *rx)
+{
+    char *p = arena_strndup(&c->nr->arena, pattern.p, (size_t)pattern.len);
+    return p && regex_whole_compile(rx, p);
+}
+
 void handle_list_transactions(req_ctx *c)
 {
     broker *b = c->b;
     arena *a = &c->nr->arena;
     listtxns_req q;
+    regex_t rx;
+    bool has_rx = false;
     if (listtxns_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
         broker_reply_malformed(c, "ListTransactions");
         return;
@@ -273,7 +283,10 @@ void handle_list_transactions(req_ctx *c)
         q.error_code = KERR_COORDINATOR_NOT_AVAILABLE;
     } else if (loading) {
         q.error_code = KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    } else if (q.txn_id_pattern.len > 0 && !compile_pattern(c, q.txn_id_pattern, &rx)) {
+        q.error_code = KERR_INVALID_REGULAR_EXPRESSION;
     } else {
+        has_rx = q.txn_id_pattern.len > 0;
         /* State names are matched exactly; unknown ones are answered back, and (as in
          * Kafka) a filter made only of unknown names matches nothing. */
         bool known[TXN_STATE_COUNT] = {false};
@@ -302,10 +315,14 @@ void handle_list_transactions(req_ctx *c)
              * with the start time as it stands, -1 for Empty). */
             if (q.duration_ms >= 0 && now - txn_start_ms(t) <= q.duration_ms)
                 continue;
+            if (has_rx && !regex_whole_match(&rx, t->id)) /* KIP-1152: the whole id */
+                continue;
             out[q.nentries++] = (listtxns_entry){t->id, t->pid, txn_state_name(t->state)};
         }
         q.entries = out;
     }
+    if (has_rx)
+        regfree(&rx);
     resp_begin(&c->nr->resp, &c->h);
     listtxns_resp_encode(&c->nr->resp, c->h.api_version, &q);
     finish(c);

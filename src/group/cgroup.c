@@ -9,13 +9,13 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/regex.h"
 #include "proto/errors.h"
 
 #define KERR_FENCED_MEMBER_EPOCH 110
 #define KERR_UNRELEASED_INSTANCE_ID 111
 #define KERR_UNSUPPORTED_ASSIGNOR 112
 #define KERR_STALE_MEMBER_EPOCH 113
-#define KERR_INVALID_REGULAR_EXPRESSION 128
 
 #define EPOCH_LEAVE (-1)
 #define EPOCH_LEAVE_STATIC (-2)
@@ -257,16 +257,12 @@ static void regex_compile(cmember *m)
     }
     if (!m->regex || !*m->regex)
         return;
-    size_t n = strlen(m->regex);
-    char *anchored = malloc(n + 5);
     regex_t *rx = malloc(sizeof(*rx));
-    BROOK_ASSERT(anchored && rx);
-    snprintf(anchored, n + 5, "^(%s)$", m->regex);
-    if (regcomp(rx, anchored, REG_EXTENDED | REG_NOSUB) == 0)
+    BROOK_ASSERT(rx);
+    if (regex_whole_compile(rx, m->regex))
         m->rx = rx;
     else
         free(rx);
-    free(anchored);
 }
 
 static bool regex_valid(const char *re)
@@ -283,8 +279,7 @@ static bool member_subscribes(const cmember *m, const cg_topic_info *t)
     for (int i = 0; i < m->ntopics; i++)
         if (strcmp(m->topics[i], t->name) == 0)
             return true;
-    return m->rx && !m->regex_pending && !t->internal &&
-           regexec(m->rx, t->name, 0, NULL, 0) == 0;
+    return m->rx && !m->regex_pending && !t->internal && regex_whole_match(m->rx, t->name);
 }
 
 /* Subscribed topics of the whole group: out[i] tells for topics[i] (caller's array). */

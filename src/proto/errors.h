@@ -70,6 +70,7 @@ enum kafka_error {
     KERR_MISMATCHED_ENDPOINT_TYPE = 114,
     KERR_UNSUPPORTED_ENDPOINT_TYPE = 115,
     KERR_TRANSACTION_ABORTABLE = 120, /* KIP-890: the client must abort, then go on */
+    KERR_INVALID_REGULAR_EXPRESSION = 128,
 };
 
 /* "UNKNOWN_TOPIC_OR_PARTITION" etc.; never NULL. */

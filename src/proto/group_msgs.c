@@ -421,6 +421,8 @@ void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int3
     wr_array(w, n);
     for (int32_t i = 0; i < n; i++) {
         wr_i16(w, g[i].error_code);
+        if (v >= 6)
+            wr_cstr(w, g[i].error_message);
         wr_str(w, g[i].group_id);
         wr_cstr(w, g[i].state ? g[i].state : "");
         wr_ident(w, g[i].protocol_type ? g[i].protocol_type : "");

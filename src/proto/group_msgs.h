@@ -163,6 +163,7 @@ typedef struct described_group {
     int32_t nmembers;
     described_member *members;
     bool include_ops; /* v3+: every group operation allowed (no ACLs), else INT32_MIN */
+    const char *error_message; /* v6+; NULL: null */
 } described_group;
 /* Kafka's bit set of the group operations READ (3), DELETE (6) and DESCRIBE (8):
  * 1 << AclOperation. */

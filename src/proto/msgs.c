@@ -1029,6 +1029,16 @@ void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q)
 
 /* ---------------- DescribeConfigs ---------------- */
 
+bool describeconfigs_wants(const describeconfigs_res *res, const char *name)
+{
+    if (res->nnames < 0)
+        return true;
+    for (int32_t i = 0; i < res->nnames; i++)
+        if (kslice_eq_cstr(res->names[i], name))
+            return true;
+    return false;
+}
+
 int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *q)
 {
     if (!RD_ARRAY_ALLOC(r, a, r->flex ? 4 : 7, q->nresources, q->resources))
@@ -1737,6 +1747,7 @@ int listtxns_req_decode(rd *r, int16_t v, arena *a, listtxns_req *q)
     for (int32_t i = 0; i < q->npids && !r->err; i++)
         q->pids[i] = rd_i64(r);
     q->duration_ms = v >= 1 ? rd_i64(r) : -1;
+    q->txn_id_pattern = v >= 2 ? rd_str(r) : KSLICE_NULL;
     rd_tags(r);
     return decode_done(r);
 }
@@ -1765,6 +1776,7 @@ int describecluster_req_decode(rd *r, int16_t v, arena *a, describecluster_req *
     BROOK_UNUSED(a);
     q->include_cluster_ops = rd_bool(r);
     q->endpoint_type = v >= 1 ? rd_i8(r) : ENDPOINT_TYPE_BROKER;
+    q->include_fenced = v >= 2 ? rd_bool(r) : false;
     rd_tags(r);
     return decode_done(r);
 }
@@ -1785,6 +1797,8 @@ void describecluster_resp_encode(wr *w, int16_t v, const describecluster_resp *m
         wr_cstr(w, b->host ? b->host : "");
         wr_i32(w, b->port);
         wr_cstr(w, b->rack);
+        if (v >= 2)
+            wr_bool(w, false); /* IsFenced: Brook lists only live, registered brokers */
         wr_tags(w);
     }
     wr_i32(w, m->cluster_ops);

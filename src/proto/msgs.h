@@ -422,6 +422,8 @@ typedef struct describeconfigs_req {
     bool include_synonyms;
     bool include_documentation; /* v3+ */
 } describeconfigs_req;
+/* Does the request ask for config `name` of resource res (all of them when it names none)? */
+bool describeconfigs_wants(const describeconfigs_res *res, const char *name);
 int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *q);
 void describeconfigs_resp_encode(wr *w, int16_t v, const describeconfigs_req *q);
 
@@ -684,6 +686,7 @@ typedef struct listtxns_req {
     int32_t npids;
     int64_t *pids;
     int64_t duration_ms; /* v1+ DurationFilter; -1 (no filter) below */
+    kslice txn_id_pattern; /* v2+ TransactionalIdPattern (KIP-1152); null: no filter */
     /* response */
     int16_t error_code;
     int32_t nunknown;
@@ -699,6 +702,7 @@ enum { ENDPOINT_TYPE_BROKER = 1, ENDPOINT_TYPE_CONTROLLER = 2 };
 typedef struct describecluster_req {
     bool include_cluster_ops;
     int8_t endpoint_type; /* v1+, else ENDPOINT_TYPE_BROKER */
+    bool include_fenced;  /* v2+ IncludeFencedBrokers (KIP-1073) */
 } describecluster_req;
 typedef struct describecluster_resp {
     int16_t error_code;
@@ -707,7 +711,7 @@ typedef struct describecluster_resp {
     const char *cluster_id;
     int32_t controller_id;
     int32_t nbrokers;
-    const md_broker *brokers;  /* rack NULL: null */
+    const md_broker *brokers;  /* rack NULL: null; v2+ each IsFenced false (below) */
     int32_t cluster_ops;       /* INT32_MIN: not asked for */
 } describecluster_resp;
 int describecluster_req_decode(rd *r, int16_t v, arena *a, describecluster_req *q);

@@ -289,6 +289,7 @@ SCHEMAS = {
                 f("LogStartOffset", "int64", "5+", value=0),
                 f("PartitionMaxBytes", "int32", "0+", value=1 << 20),
                 f("ReplicaDirectoryId", "uuid", "17+", tag=0, value=ZERO_ID),
+                f("HighWatermark", "int64", "18+", tag=1, value=42),  # Kafka 4.1 (KIP-1166)
             ]),
         ]),
         f("ForgottenTopicsData", "[]", "7+", value=[{}], fields=[
@@ -635,6 +636,7 @@ SCHEMAS = {
     "DescribeCluster": [
         f("IncludeClusterAuthorizedOperations", "bool", "0+", value=True),
         f("EndpointType", "int8", "1+", value=1),
+        f("IncludeFencedBrokers", "bool", "2+", value=True),  # Kafka 4.0, KIP-1073
     ],
     "DescribeProducers": [
         f("Topics", "[]", "0+", value=TOPIC_PARTS, fields=[
@@ -649,6 +651,7 @@ SCHEMAS = {
         f("StateFilters", "[]string", "0+", value=["Ongoing", "PrepareCommit"]),
         f("ProducerIdFilters", "[]int64", "0+"),
         f("DurationFilter", "int64", "1+", value=60000),
+        f("TransactionalIdPattern", "string", "2+", null="2+", value="tx-.*"),  # KIP-1152
     ],
     "ConsumerGroupHeartbeat": [
         f("GroupId", "string", "0+", value="grp"),

@@ -487,3 +487,23 @@ class Conn:
             if name == (topic.decode() if isinstance(topic, bytes) else topic):
                 return err
         raise AssertionError(f"CreateTopics: no answer for {topic}")
+
+
+def incremental_alter_configs(conn, rtype, name, ops, validate_only=False):
+    """IncrementalAlterConfigs v1 of one resource (rtype 2 topic, 4 broker): ops
+    [(key, op, value or None)] -> (error, message)."""
+    cfgs = [cstr(k) + bytes([op]) + (cstr(v) if v is not None else b"\0") + TAGS
+            for k, op, v in ops]
+    body = (carr([bytes([rtype]) + cstr(name) + carr(cfgs) + TAGS]) + bytes([validate_only])
+            + TAGS)
+    rd = flex_request(conn, 44, 1, body, "IncrementalAlterConfigs")
+    rd.take(">i")
+    if rd.count() != 1:
+        raise AssertionError("IncrementalAlterConfigs: not one resource in the answer")
+    err, msg = rd.take(">h"), rd.cstring()
+    rd.take(">b")
+    rd.cstring()
+    rd.tags()
+    rd.tags()
+    rd.end("IncrementalAlterConfigs")
+    return err, msg

@@ -34,7 +34,7 @@ from brook_harness import (Broker, Check, find_cli, run_checked, run_main,  # no
                            wait_until)
 from cluster_harness import Cluster, zk_available  # noqa: E402
 
-from raw_kafka import TAGS, Conn, carr, cstr, flex_request, s16  # noqa: E402
+from raw_kafka import Conn, incremental_alter_configs, s16  # noqa: E402
 
 from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource  # noqa: E402
@@ -218,23 +218,8 @@ def errors_and_delete(ck, b):
     ck("brook topic alter NAME" in usage and "brook config set" in usage, "help all")
 
 
-def incalter(conn, topic, ops, validate_only=False):
-    """IncrementalAlterConfigs v1 for one topic: ops [(name, op, value)] -> (error, message)."""
-    cfgs = [cstr(n.encode()) + bytes([op]) + (cstr(v.encode()) if v is not None else b"\0")
-            + TAGS for n, op, v in ops]
-    body = carr([bytes([2]) + cstr(topic.encode()) + carr(cfgs) + TAGS]) + \
-        bytes([validate_only]) + TAGS
-    rd = flex_request(conn, 44, 1, body, "IncrementalAlterConfigs")
-    rd.take(">i")
-    ck_n = rd.count()
-    err, msg = rd.take(">h"), rd.cstring()
-    rd.take(">b")
-    rd.cstring()
-    rd.tags()
-    rd.tags()
-    rd.end("IncrementalAlterConfigs")
-    assert ck_n == 1
-    return err, msg
+def incalter(conn, name, ops, validate_only=False):
+    return incremental_alter_configs(conn, 2, name, ops, validate_only)
 
 
 def raw_apis(ck, b):

@@ -39,6 +39,8 @@ INCONSISTENT_GROUP_PROTOCOL = 23
 UNKNOWN_MEMBER_ID = 25
 UNSUPPORTED_VERSION = 35
 GROUP_ID_NOT_FOUND = 69
+INVALID_REQUEST = 42
+COORDINATOR_NOT_AVAILABLE = 15
 FENCED_MEMBER_EPOCH = 110
 UNSUPPORTED_ASSIGNOR = 112
 STALE_MEMBER_EPOCH = 113
@@ -157,6 +159,65 @@ def list_groups(conn):
 def describe_groups_error(conn):
     r, _ = conn.request(15, 0, struct.pack(">i", 1) + s16(GROUP), "DescribeGroups v0")
     return struct.unpack(">h", r[4:6])[0]
+
+
+def describe_groups_flex(conn, groups, version):
+    """DescribeGroups v5/v6 -> [(error, message (v6), group id, state)] (no members)."""
+    rd = flex_request(conn, 15, version, carr(groups, cstr) + b"\x00" + TAGS,
+                      f"DescribeGroups v{version}")
+    rd.take(">i")
+    out = []
+    for _ in range(rd.count()):
+        err = rd.take(">h")
+        msg = rd.cstring() if version >= 6 else None
+        gid, state = rd.cstring(), rd.cstring()
+        rd.cstring()
+        rd.cstring()
+        assert rd.count() == 0, "no members expected"
+        rd.take(">i")
+        rd.tags()
+        out.append((err, msg, gid, state))
+    rd.tags()
+    rd.end("DescribeGroups")
+    return out
+
+
+def find_coordinators(conn, key_type, keys, version):
+    """FindCoordinator v4+ -> [(key, error, message)]."""
+    rd = flex_request(conn, 10, version, bytes([key_type]) + carr(keys, cstr) + TAGS,
+                      f"FindCoordinator v{version}")
+    rd.take(">i")
+    out = []
+    for _ in range(rd.count()):
+        key = rd.cstring()
+        rd.take(">i")
+        rd.cstring()
+        rd.take(">i")
+        out.append((key, rd.take(">h"), rd.cstring()))
+        rd.tags()
+    rd.tags()
+    rd.end("FindCoordinator")
+    return out
+
+
+def kafka41_versions(ck, conn):
+    """DescribeGroups v6 (KIP-1043) and FindCoordinator v5/v6 (KIP-890, KIP-932)."""
+    got = describe_groups_flex(conn, [GROUP, "cp-nobody"], 6)
+    ck.eq([(e, g) for e, _m, g, _s in got], [(GROUP_ID_NOT_FOUND, GROUP),
+                                             (GROUP_ID_NOT_FOUND, "cp-nobody")],
+          "DescribeGroups v6: a consumer group and an unknown one are GROUP_ID_NOT_FOUND")
+    ck(all(m for _e, m, _g, _s in got), f"DescribeGroups v6: each with a message: {got}")
+    ck.eq(describe_groups_flex(conn, ["cp-nobody"], 5), [(NONE, None, "cp-nobody", "Dead")],
+          "DescribeGroups v5: an unknown group is Dead")
+    for v in (5, 6):
+        ck.eq([(k, e) for k, e, _m in find_coordinators(conn, 0, [GROUP], v)], [(GROUP, NONE)],
+              f"FindCoordinator v{v} of a group")
+    share = find_coordinators(conn, 2, ["g:topic:0"], 6)
+    ck.eq([(k, e) for k, e, _m in share], [("g:topic:0", COORDINATOR_NOT_AVAILABLE)],
+          "FindCoordinator v6 of a share group: no share coordinator")
+    ck(share[0][2] and "share" in share[0][2], f"and a message saying why: {share}")
+    ck.eq([e for _k, e, _m in find_coordinators(conn, 2, ["g:topic:0"], 5)], [INVALID_REQUEST],
+          "FindCoordinator v5 with key type 2: INVALID_REQUEST")
 
 
 def classic_join_error(conn):
@@ -306,6 +367,7 @@ def main():
             log("joins and revocation: ok")
             epochs_fence(ck, conn)
             describes(ck, conn, tid, a_owned, b_owned)
+            kafka41_versions(ck, conn)
             log("fencing and describe: ok")
         survives_restart(ck, broker, a_owned, b_owned)
         log("restart: ok")

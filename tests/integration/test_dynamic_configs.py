@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, run_main, wait_until  # noqa: E402
-from raw_kafka import (TAGS, Conn, Reader, carr, cstr, flex_request,  # noqa: E402
+from raw_kafka import (Conn, Reader, incremental_alter_configs,  # noqa: E402
                        record_batch, s16)
 
 from confluent_kafka.admin import AdminClient, ConfigResource  # noqa: E402
@@ -50,22 +50,7 @@ def log(msg):
 
 
 def incalter(conn, name, ops, validate_only=False):
-    """IncrementalAlterConfigs v1 of one BROKER resource: ops [(key, op, value)] ->
-    (error, message)."""
-    cfgs = [cstr(k) + bytes([op]) + (cstr(v) if v is not None else b"\0") + TAGS
-            for k, op, v in ops]
-    body = (carr([bytes([BROKER]) + cstr(name) + carr(cfgs) + TAGS]) + bytes([validate_only])
-            + TAGS)
-    rd = flex_request(conn, 44, 1, body, "IncrementalAlterConfigs")
-    rd.take(">i")
-    assert rd.count() == 1
-    err, msg = rd.take(">h"), rd.cstring()
-    rd.take(">b")
-    rd.cstring()
-    rd.tags()
-    rd.tags()
-    rd.end("IncrementalAlterConfigs")
-    return err, msg
+    return incremental_alter_configs(conn, 4, name, ops, validate_only)
 
 
 def describe(conn, name):

@@ -316,7 +316,7 @@ def single_node(ck, brookd):
             # 2. Produce, then Fetch v13 / v16 by id.
             produce(c, "ids-a", 0, [b"a0-1", b"a0-2"], ck, "ids-a/0")
             produce(c, "ids-a", 1, [b"a1-1"], ck, "ids-a/1")
-            for v in (13, 14, 15, 16):
+            for v in (13, 14, 15, 16, 17, 18):
                 f = fetch_by_id(c, id_a, {0: 0, 1: 0}, version=v)
                 ck.eq(len(f["topics"]), 1, f"Fetch v{v}: one topic")
                 tid, ps = f["topics"][0]

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""The transaction admin APIs of KIP-664 (ListTransactions v0/v1 with KIP-994's
-DurationFilter, DescribeTransactions v0, DescribeProducers v0) and DescribeCluster v0/v1 on
+"""The transaction admin APIs of KIP-664 (ListTransactions v0-v2 with KIP-994's
+DurationFilter and KIP-1152's TransactionalIdPattern, DescribeTransactions v0,
+DescribeProducers v0) and DescribeCluster v0-v2 (KIP-1073's IsFenced: always false) on
 the raw Kafka protocol (raw_kafka.py: the broker's exact answers, no client library in
 between), against one node.
 
@@ -59,6 +60,7 @@ INT32_MIN = -(1 << 31)
 
 TOPIC = "ta"
 TXN_ID = "tx-admin"
+INVALID_REGULAR_EXPRESSION = 128
 TXN_TIMEOUT_MS = 60000
 
 T0 = time.monotonic()
@@ -78,17 +80,22 @@ def api_versions(conn):
     return {k: (lo, hi) for k, lo, hi in (rd.take(">hhh") for _ in range(rd.take(">i")))}
 
 
-def describe_cluster(conn, version=1, include_ops=False, endpoint_type=1):
+def describe_cluster(conn, version=1, include_ops=False, endpoint_type=1, fenced=True):
     body = struct.pack(">b", 1 if include_ops else 0)
     if version >= 1:
         body += struct.pack(">b", endpoint_type)
+    if version >= 2:
+        body += struct.pack(">b", 1 if fenced else 0)  # IncludeFencedBrokers
     rd = flex_request(conn, 60, version, body + TAGS, f"DescribeCluster v{version}")
     out = {"throttle": rd.take(">i"), "error": rd.take(">h"), "message": rd.cstring()}
     out["endpoint_type"] = rd.take(">b") if version >= 1 else None
     out["cluster_id"], out["controller"] = rd.cstring(), rd.take(">i")
     out["brokers"] = []
     for _ in range(rd.count()):
-        out["brokers"].append((rd.take(">i"), rd.cstring(), rd.take(">i"), rd.cstring()))
+        b = (rd.take(">i"), rd.cstring(), rd.take(">i"), rd.cstring())
+        if version >= 2:
+            b += (bool(rd.take(">b")),)  # IsFenced
+        out["brokers"].append(b)
         rd.tags()
     out["ops"] = rd.take(">i")
     rd.tags()
@@ -96,14 +103,16 @@ def describe_cluster(conn, version=1, include_ops=False, endpoint_type=1):
     return out
 
 
-def list_transactions(conn, states=(), pids=(), duration=None, version=None):
-    """ListTransactions (v1 when a duration is given, else v0 unless version says) ->
-    (error, unknown states, {txn id: (producer id, state)})."""
+def list_transactions(conn, states=(), pids=(), duration=None, version=None, pattern=None):
+    """ListTransactions (v2 when a pattern is given, v1 when a duration is, else v0 unless
+    version says) -> (error, unknown states, {txn id: (producer id, state)})."""
     if version is None:
-        version = 1 if duration is not None else 0
+        version = 2 if pattern is not None else 1 if duration is not None else 0
     body = carr(list(states), cstr) + carr(list(pids), lambda p: struct.pack(">q", p))
     if version >= 1:
         body += struct.pack(">q", -1 if duration is None else duration)
+    if version >= 2:
+        body += cstr(pattern)  # TransactionalIdPattern (KIP-1152)
     rd = flex_request(conn, 66, version, body + TAGS, f"ListTransactions v{version}")
     rd.take(">i")
     err = rd.take(">h")
@@ -172,12 +181,13 @@ def describe_producers(conn, topics):
 def part1_cluster(ck, c, port):
     apis = api_versions(c)
     ck.eq({k: apis.get(k) for k in (60, 61, 65, 66)},
-          {60: (0, 1), 61: (0, 0), 65: (0, 0), 66: (0, 1)}, "ApiVersions: the four APIs")
-    for v in (0, 1):
+          {60: (0, 2), 61: (0, 0), 65: (0, 0), 66: (0, 2)}, "ApiVersions: the four APIs")
+    for v in (0, 1, 2):
         d = describe_cluster(c, v)
         ck.eq((d["error"], d["message"], d["cluster_id"], d["controller"], d["ops"]),
               (NONE, None, "brook-cluster", 1, INT32_MIN), f"DescribeCluster v{v}")
-        ck.eq(d["brokers"], [(1, "127.0.0.1", port, None)], f"DescribeCluster v{v}: brokers")
+        ck.eq(d["brokers"], [(1, "127.0.0.1", port, None) + ((False,) if v >= 2 else ())],
+              f"DescribeCluster v{v}: brokers (v2: not fenced)")
         ck.eq(d["endpoint_type"], 1 if v else None, f"DescribeCluster v{v}: endpoint type")
         ck.eq(describe_cluster(c, v, include_ops=True)["ops"], CLUSTER_OPS_ALL,
               f"DescribeCluster v{v} with IncludeClusterAuthorizedOperations")
@@ -274,6 +284,19 @@ def raw_parts(ck, b):
           "ListTransactions v1 DurationFilter -1: no filter")
     ck.eq(list_transactions(c, states=["Ongoing"], pids=[pid], duration=500)[2],
           {TXN_ID: (pid, "Ongoing")}, "ListTransactions v1 with all three filters")
+    # KIP-1152 (v2): the transactional id pattern matches whole ids.
+    ck.eq(list_transactions(c, pattern="tx-ad.*")[2], {TXN_ID: (pid, "Ongoing")},
+          "ListTransactions v2 pattern tx-ad.*")
+    ck.eq(list_transactions(c, pattern="tx-ad")[2], {},
+          "ListTransactions v2 pattern tx-ad: a prefix is not a whole match")
+    ck.eq(list_transactions(c, pattern="")[2], {TXN_ID: (pid, "Ongoing")},
+          "ListTransactions v2 empty pattern: no filter")
+    ck.eq(list_transactions(c, pattern=None, version=2)[2], {TXN_ID: (pid, "Ongoing")},
+          "ListTransactions v2 null pattern: no filter")
+    ck.eq(list_transactions(c, states=["Ongoing"], pattern="nomatch|tx-admin")[2],
+          {TXN_ID: (pid, "Ongoing")}, "ListTransactions v2 pattern with a state filter")
+    ck.eq(list_transactions(c, pattern="tx-(")[:2], (INVALID_REGULAR_EXPRESSION, []),
+          "ListTransactions v2 pattern that does not compile")
 
     ds = describe_transactions(c, [TXN_ID, "nope", ""])
     d = ds[TXN_ID]

@@ -53,10 +53,10 @@ static void test_version_table(void)
         const char *name;
         int16_t max;
     } rows[] = {
-        {API_DESCRIBE_CLUSTER, "DescribeCluster", 1},
+        {API_DESCRIBE_CLUSTER, "DescribeCluster", 2},
         {API_DESCRIBE_PRODUCERS, "DescribeProducers", 0},
         {API_DESCRIBE_TRANSACTIONS, "DescribeTransactions", 0},
-        {API_LIST_TRANSACTIONS, "ListTransactions", 1},
+        {API_LIST_TRANSACTIONS, "ListTransactions", 2},
     };
     CHECK_EQ_INT(API_DESCRIBE_CLUSTER, 60);
     CHECK_EQ_INT(API_DESCRIBE_PRODUCERS, 61);
@@ -368,6 +368,8 @@ static void write_ltxn(wr *w, int16_t v, int32_t nstates, const char *const *sta
         wr_i64(w, pids[i]);
     if (v >= 1)
         wr_i64(w, duration);
+    if (v >= 2)
+        wr_cstr(w, duration >= 0 ? "tx-.*" : NULL); /* TransactionalIdPattern (KIP-1152) */
     wr_tags(w);
 }
 
@@ -375,7 +377,7 @@ static void test_listtxns_requests(void)
 {
     const char *states[] = {"Ongoing", "Bogus"};
     const int64_t pids[] = {1000, (int64_t)1 << 40, -1};
-    for (int16_t v = 0; v <= 1; v++) {
+    for (int16_t v = 0; v <= 2; v++) {
         wr w;
         write_ltxn(&w, v, 2, states, 3, pids, 5000);
         rd r;
@@ -394,6 +396,10 @@ static void test_listtxns_requests(void)
                     for (int i = 0; i < 3; i++)
                         CHECK_EQ_INT(q.pids[i], pids[i]);
                 CHECK_EQ_INT(q.duration_ms, v >= 1 ? 5000 : -1); /* v0: no filter */
+                if (v >= 2)
+                    CHECK_SLICE(q.txn_id_pattern, "tx-.*");
+                else
+                    CHECK(q.txn_id_pattern.len < 0); /* below v2: no pattern */
                 CHECK_EQ_INT(q.error_code, 0);
                 CHECK_EQ_INT(q.nunknown, 0);
                 CHECK_EQ_INT(q.nentries, 0);
@@ -416,6 +422,7 @@ static void test_listtxns_requests(void)
                 CHECK_EQ_INT(q.nstates, 0);
                 CHECK_EQ_INT(q.npids, 0);
                 CHECK_EQ_INT(q.duration_ms, -1);
+                CHECK(q.txn_id_pattern.len < 0); /* v2: a null pattern */
             }
             arena_free(&a);
         }
@@ -516,12 +523,14 @@ static void test_listtxns_responses(void)
 
 static void test_describecluster_requests(void)
 {
-    for (int16_t v = 0; v <= 1; v++) {
+    for (int16_t v = 0; v <= 2; v++) {
         wr w;
         req_start(&w, API_DESCRIBE_CLUSTER, v);
         wr_bool(&w, true);
         if (v >= 1)
             wr_i8(&w, 2);
+        if (v >= 2)
+            wr_bool(&w, true); /* IncludeFencedBrokers (KIP-1073) */
         wr_tags(&w);
         rd r;
         req_header h;
@@ -531,6 +540,7 @@ static void test_describecluster_requests(void)
                 CHECK_EQ_INT(rd_remaining(&r), 0);
                 CHECK(q.include_cluster_ops);
                 CHECK_EQ_INT(q.endpoint_type, v >= 1 ? 2 : ENDPOINT_TYPE_BROKER);
+                CHECK_EQ_INT(q.include_fenced, v >= 2);
             }
         }
         char what[48];
@@ -547,7 +557,7 @@ static void test_describecluster_responses(void)
                               .endpoint_type = ENDPOINT_TYPE_BROKER, .cluster_id = "brook",
                               .controller_id = 2, .nbrokers = 2, .brokers = brokers,
                               .cluster_ops = 0x1fa0};
-    for (int16_t v = 0; v <= 1; v++) {
+    for (int16_t v = 0; v <= 2; v++) {
         wr w;
         wr_init(&w, 64);
         w.flex = true;
@@ -565,15 +575,21 @@ static void test_describecluster_responses(void)
         bcstr(&x, "127.0.0.1");
         b32(&x, 9092);
         b8(&x, 0); /* rack: null */
+        if (v >= 2)
+            b8(&x, 0); /* IsFenced: false */
         b8(&x, 0);
         b32(&x, 2);
         bcstr(&x, "h2");
         b32(&x, 9093);
         bcstr(&x, "rack-b");
+        if (v >= 2)
+            b8(&x, 0);
         b8(&x, 0);
         b32(&x, 0x1fa0);
         b8(&x, 0);
-        check_body(&w, &x, v ? "DescribeCluster v1 response" : "DescribeCluster v0 response");
+        char what[48];
+        snprintf(what, sizeof(what), "DescribeCluster v%d response", v);
+        check_body(&w, &x, what);
         wr_free(&w);
     }
     /* An error answer: message, empty cluster id, controller -1, no brokers. */

@@ -941,10 +941,11 @@ static void test_flexible_only_versions(void)
     wr_free(&w);
 }
 
-/* DescribeGroups v3 (authorized operations), v4 (group.instance.id), v5 (flexible). */
+/* DescribeGroups v3 (authorized operations), v4 (group.instance.id), v5 (flexible), v6
+ * (an error message per group, KIP-1043). */
 static void test_describegroups_versions(void)
 {
-    for (int16_t v = 2; v <= 5; v++) {
+    for (int16_t v = 2; v <= 6; v++) {
         wr w;
         dec d;
         req_start(&w, API_DESCRIBE_GROUPS, v);
@@ -967,12 +968,14 @@ static void test_describegroups_versions(void)
         static const uint8_t meta[] = {1, 2}, asg[] = {3};
         described_member m = {"m-1", "inst-1", "cli", "/127.0.0.1", meta, asg, 2, 1};
         described_group g = {0, {(const uint8_t *)"grp", 3}, "Stable", "consumer", "range", 1,
-                             &m, true};
+                             &m, true, v == 6 ? "why" : NULL};
         bool flex = v >= 5;
         bb want = {.n = 0};
         b32(&want, 0); /* throttle */
         flex ? b8(&want, 2) : b32(&want, 1);
         b16(&want, 0);
+        if (v >= 6)
+            bcstr(&want, "why"); /* ErrorMessage */
         const char *const strs[] = {"grp", "Stable", "consumer", "range"};
         for (int i = 0; i < 4; i++)
             flex ? bcstr(&want, strs[i]) : bstr(&want, strs[i]);
@@ -998,7 +1001,7 @@ static void test_describegroups_versions(void)
         wr_init(&w, 16);
         w.flex = flex;
         describegroups_resp_encode(&w, v, &g, 1);
-        check_body(&w, &want, "DescribeGroups v2-v5");
+        check_body(&w, &want, "DescribeGroups v2-v6");
         wr_free(&w);
     }
 }

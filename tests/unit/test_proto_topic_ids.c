@@ -859,7 +859,7 @@ static void test_version_table(void)
         int16_t key, max, flex;
     } rows[] = {
         {API_METADATA, 13, 9},
-        {API_FETCH, 17, 12},
+        {API_FETCH, 18, 12},
         {API_CREATE_TOPICS, 7, 5},
         {API_DELETE_TOPICS, 6, 4},
     };

@@ -1,0 +1,20 @@
+/*
+ * regex.h - Kafka's "the whole name matches the pattern" on POSIX extended regular
+ * expressions (Kafka uses Java's or RE2J's syntax; the common subset behaves alike).
+ *
+ * Owns: nothing past the regex_t the caller passes in.
+ * Never: matches a part of a name (the pattern is anchored at both ends).
+ */
+#ifndef BROOK_BASE_REGEX_H
+#define BROOK_BASE_REGEX_H
+
+#include <regex.h>
+#include <stdbool.h>
+
+/* Compiles pattern into rx for whole-string matches (free with regfree). False: it does not
+ * compile (rx untouched) or memory ran out. */
+bool regex_whole_compile(regex_t *rx, const char *pattern);
+/* Does s match rx as a whole (rx from regex_whole_compile)? */
+bool regex_whole_match(const regex_t *rx, const char *s);
+
+#endif
