@@ -23,9 +23,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Check, run_main  # noqa: E402
 from cluster_harness import Cluster, require_cluster_support  # noqa: E402
+from raw_kafka import TAGS, Conn, carr, cstr, flex_request  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 CONFIG = {"default.replication.factor": 3, "min.insync.replicas": 2, "num.partitions": 4}
+
+
+def group_types(c):
+    """{group id: type} over every node (ListGroups v5: each node lists the groups it
+    coordinates)."""
+    out = {}
+    for n in c.nodes:
+        with Conn(n.bootstrap, answer_within=15) as conn:
+            rd = flex_request(conn, 16, 5, carr([], cstr) + carr([], cstr) + TAGS, "ListGroups v5")
+            rd.take(">i")
+            err = rd.take(">h")
+            if err:
+                raise AssertionError(f"ListGroups v5 on node {n.node_id}: error {err}")
+            for _ in range(rd.count()):
+                gid = rd.cstring()
+                rd.cstring()
+                rd.cstring()
+                out[gid] = rd.cstring()
+                rd.tags()
+            rd.tags()
+    return out
 
 
 def main():
@@ -71,6 +93,13 @@ def main():
             print("\n".join(summary))
             ck.eq(r.returncode, 0, "test-runner exit code")
             ck.eq(missing, [], f"every test PASSED against the replicated cluster: {tests}")
+            if args.consumer_protocol:
+                # The groups the tests left behind say which protocol they spoke (offsets
+                # committed outside any membership make classic "simple" groups, in Kafka too).
+                types = group_types(c)
+                print(f"groups left by the tests: {types}")
+                ck(sum(1 for t in types.values() if t == "consumer") >= len(tests),
+                   f"the tests' subscribing consumers made KIP-848 consumer groups: {types}")
     return ck.done()
 
 
