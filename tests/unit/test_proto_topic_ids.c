@@ -905,8 +905,7 @@ static void write_produce13(wr *w)
 static void test_produce_by_id(void)
 {
     wr w;
-    wr_init(&w, 128);
-    write_produce13(&w);
+    write_produce13(&w); /* req_start initializes w */
     rd r;
     req_header h;
     if (at_body(&w, &r, &h)) {
