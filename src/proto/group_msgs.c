@@ -5,6 +5,7 @@
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/ident.h"
+#include "proto/schema.h"
 
 #define ARENA_ARRAY(a, type, n)                                                                \
     ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
@@ -480,16 +481,20 @@ void deletegroups_resp_encode(wr *w, int16_t v, const kslice *ids, const int16_t
 }
 
 /* Every version has the same fields (v3+ flexible; v4 only adds TRANSACTION_ABORTABLE). */
+/* Null ids are answered by the handler (INVALID_REQUEST / INVALID_GROUP_ID), so they are
+ * nullable on the wire here. */
+static const pf_field g_addoffsets_req_fields[] = {
+    PF_FN("TransactionalId", PF_STR, 0, PF_LAST, 0, addoffsets_req, transactional_id),
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, addoffsets_req, producer_id),
+    PF_F("ProducerEpoch", PF_I16, 0, PF_LAST, addoffsets_req, producer_epoch),
+    PF_FN("GroupId", PF_STR, 0, PF_LAST, 0, addoffsets_req, group_id),
+};
+static const pf_schema g_addoffsets_req = PF_SCHEMA("AddOffsetsToTxnRequest", addoffsets_req,
+                                                    g_addoffsets_req_fields);
+
 int addoffsets_req_decode(rd *r, int16_t v, arena *a, addoffsets_req *q)
 {
-    BROOK_UNUSED(v);
-    BROOK_UNUSED(a);
-    q->transactional_id = rd_str(r);
-    q->producer_id = rd_i64(r);
-    q->producer_epoch = rd_i16(r);
-    q->group_id = rd_str(r);
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_addoffsets_req, q);
 }
 
 /* v4 (TRANSACTION_ABORTABLE) and v5 (transactions v2, KIP-890) have v3's layout. */

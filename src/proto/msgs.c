@@ -7,6 +7,7 @@
 #include "proto/group_msgs.h"
 #include "proto/ident.h"
 #include "proto/inter_msgs.h"
+#include "proto/schema.h"
 
 /* Allocates an array of n elements in the arena; n <= 0 gives NULL. */
 #define ARENA_ARRAY(a, type, n)                                                                \
@@ -1314,25 +1315,43 @@ void findcoord_resp_encode(wr *w, int16_t v, const findcoord_resp *m, int32_t n)
 
 /* ---------------- InitProducerId ---------------- */
 
+/* InitProducerId and EndTxn are described by tables (proto/schema.h): a version that adds a
+ * field is a row here. */
+static const pf_field g_initpid_req_fields[] = {
+    PF_FN("TransactionalId", PF_STR, 0, PF_LAST, 0, initpid_req, transactional_id),
+    PF_F("TransactionTimeoutMs", PF_I32, 0, PF_LAST, initpid_req, timeout_ms),
+    PF_FD("ProducerId", PF_I64, 3, PF_LAST, initpid_req, producer_id, -1),
+    PF_FD("ProducerEpoch", PF_I16, 3, PF_LAST, initpid_req, producer_epoch, -1),
+};
+static const pf_schema g_initpid_req = PF_SCHEMA("InitProducerIdRequest", initpid_req,
+                                                 g_initpid_req_fields);
+
+/* InitProducerId's and EndTxn's answers: throttle, error, then (EndTxn from v5) the producer
+ * id and epoch. */
+typedef struct pid_resp {
+    int32_t throttle_ms;
+    int16_t error_code;
+    int64_t pid;
+    int16_t epoch;
+} pid_resp;
+static const pf_field g_initpid_resp_fields[] = {
+    PF_F("ThrottleTimeMs", PF_I32, 0, PF_LAST, pid_resp, throttle_ms),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, pid_resp, error_code),
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, pid_resp, pid),
+    PF_F("ProducerEpoch", PF_I16, 0, PF_LAST, pid_resp, epoch),
+};
+static const pf_schema g_initpid_resp = PF_SCHEMA("InitProducerIdResponse", pid_resp,
+                                                  g_initpid_resp_fields);
+
 int initpid_req_decode(rd *r, int16_t v, arena *a, initpid_req *q)
 {
-    BROOK_UNUSED(a);
-    q->transactional_id = rd_str(r);
-    q->timeout_ms = rd_i32(r);
-    q->producer_id = v >= 3 ? rd_i64(r) : -1;
-    q->producer_epoch = v >= 3 ? rd_i16(r) : -1;
-    rd_tags(r);
-    return decode_done(r);
+    return pf_decode(r, v, a, &g_initpid_req, q);
 }
 
 void initpid_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int16_t epoch)
 {
-    BROOK_UNUSED(v);
-    wr_i32(w, 0);
-    wr_i16(w, error_code);
-    wr_i64(w, pid);
-    wr_i16(w, epoch);
-    wr_tags(w);
+    pid_resp m = {0, error_code, pid, epoch};
+    pf_encode(w, v, &g_initpid_resp, &m);
 }
 
 /* ---------------- AddPartitionsToTxn ---------------- */
@@ -1599,27 +1618,36 @@ int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q)
 
 /* ---------------- EndTxn ---------------- */
 
+/* The transactional id may be null on the wire here (the handler answers INVALID_REQUEST
+ * instead of closing the connection). */
+static const pf_field g_endtxn_req_fields[] = {
+    PF_FN("TransactionalId", PF_STR, 0, PF_LAST, 0, endtxn_req, transactional_id),
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, endtxn_req, producer_id),
+    PF_F("ProducerEpoch", PF_I16, 0, PF_LAST, endtxn_req, producer_epoch),
+    PF_F("Committed", PF_BOOL, 0, PF_LAST, endtxn_req, committed),
+};
+static const pf_schema g_endtxn_req = PF_SCHEMA("EndTxnRequest", endtxn_req,
+                                                g_endtxn_req_fields);
+
+static const pf_field g_endtxn_resp_fields[] = {
+    PF_F("ThrottleTimeMs", PF_I32, 0, PF_LAST, pid_resp, throttle_ms),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, pid_resp, error_code),
+    /* KIP-890 part 2: the producer id and epoch the client goes on with */
+    PF_FD("ProducerId", PF_I64, 5, PF_LAST, pid_resp, pid, -1),
+    PF_FD("ProducerEpoch", PF_I16, 5, PF_LAST, pid_resp, epoch, -1),
+};
+static const pf_schema g_endtxn_resp = PF_SCHEMA("EndTxnResponse", pid_resp,
+                                                 g_endtxn_resp_fields);
+
 int endtxn_req_decode(rd *r, int16_t v, arena *a, endtxn_req *q)
 {
-    BROOK_UNUSED(v);
-    BROOK_UNUSED(a);
-    q->transactional_id = rd_str(r);
-    q->producer_id = rd_i64(r);
-    q->producer_epoch = rd_i16(r);
-    q->committed = rd_bool(r);
-    rd_tags(r);
-    return decode_done(r);
+    return pf_decode(r, v, a, &g_endtxn_req, q);
 }
 
 void endtxn_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int16_t epoch)
 {
-    wr_i32(w, 0); /* throttle_time_ms */
-    wr_i16(w, error_code);
-    if (v >= 5) { /* KIP-890 part 2: the producer id and epoch after the end */
-        wr_i64(w, pid);
-        wr_i16(w, epoch);
-    }
-    wr_tags(w);
+    pid_resp m = {0, error_code, pid, epoch};
+    pf_encode(w, v, &g_endtxn_resp, &m);
 }
 
 void error_only_resp_encode(wr *w, int16_t v, int16_t error_code)
@@ -1771,14 +1799,19 @@ void listtxns_resp_encode(wr *w, int16_t v, const listtxns_req *q)
     wr_tags(w);
 }
 
+static const pf_field g_describecluster_req_fields[] = {
+    PF_F("IncludeClusterAuthorizedOperations", PF_BOOL, 0, PF_LAST, describecluster_req,
+         include_cluster_ops),
+    PF_FD("EndpointType", PF_I8, 1, PF_LAST, describecluster_req, endpoint_type,
+          ENDPOINT_TYPE_BROKER),
+    PF_F("IncludeFencedBrokers", PF_BOOL, 2, PF_LAST, describecluster_req, include_fenced),
+};
+static const pf_schema g_describecluster_req =
+    PF_SCHEMA("DescribeClusterRequest", describecluster_req, g_describecluster_req_fields);
+
 int describecluster_req_decode(rd *r, int16_t v, arena *a, describecluster_req *q)
 {
-    BROOK_UNUSED(a);
-    q->include_cluster_ops = rd_bool(r);
-    q->endpoint_type = v >= 1 ? rd_i8(r) : ENDPOINT_TYPE_BROKER;
-    q->include_fenced = v >= 2 ? rd_bool(r) : false;
-    rd_tags(r);
-    return decode_done(r);
+    return pf_decode(r, v, a, &g_describecluster_req, q);
 }
 
 void describecluster_resp_encode(wr *w, int16_t v, const describecluster_resp *m)

@@ -6,7 +6,7 @@ answer. Runs on one node, and with --cluster on three (ZooKeeper + brookd x 3) w
 written partitions led by nodes other than the transaction's coordinator, so every
 implicit add and every verification crosses nodes as AddPartitionsToTxn v5.
 
-1. ApiVersions v3 offers EndTxn 5, Produce 12, AddPartitionsToTxn 5, TxnOffsetCommit 5,
+1. ApiVersions v3 offers EndTxn 5, Produce 13, AddPartitionsToTxn 5, TxnOffsetCommit 5,
    and the finalized feature transaction.version = 2.
 2. A v2 transaction: two partitions written with Produce v12 (no add), an offset committed
    with TxnOffsetCommit v5 (no AddOffsetsToTxn); EndTxn v5 commits and answers the same
@@ -105,7 +105,7 @@ def scenario(ck, pl, tid, parts, old_tid):
     log("[1] ApiVersions v4 and v3")
     err, apis, supported, fepoch, finalized = v2.api_versions(co, 4)
     ck.eq(err, NONE, "ApiVersions v4 error")
-    for key, name, want in ((26, "EndTxn", 5), (0, "Produce", 12), (24, "AddPartitionsToTxn", 5),
+    for key, name, want in ((26, "EndTxn", 5), (0, "Produce", 13), (24, "AddPartitionsToTxn", 5),
                             (28, "TxnOffsetCommit", 5), (22, "InitProducerId", 5),
                             (25, "AddOffsetsToTxn", 4)):
         ck.eq(apis.get(key, (None, None))[1], want, f"ApiVersions: {name} max version")

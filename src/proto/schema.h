@@ -1,0 +1,87 @@
+/*
+ * schema.h - messages described as field tables, the way Kafka's message JSON describes
+ * them, read and written by one generic codec: adding a version that adds, drops, tags or
+ * makes nullable a field is a change to the message's table, not to code.
+ *
+ * A table lists the fields in wire order, each with the versions it is sent in, from which
+ * version it may be null, its tag in flexible versions (or none), and where it lives in
+ * the C struct the caller decodes into or encodes from (offsetof). Arrays of structs point
+ * to the element's table. A field absent from a version reads as its default.
+ * Owns: nothing past the call (decoded strings and arrays point into the request bytes or
+ * the caller's arena).
+ * Never: reads past the end (every length is checked by rd_*, every array count against
+ * the bytes left before anything is allocated), accepts a null where the table does not
+ * allow one, or leaves bytes unread (pf_decode_message refuses trailing bytes).
+ */
+#ifndef BROOK_PROTO_SCHEMA_H
+#define BROOK_PROTO_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+enum pf_type {
+    PF_BOOL,    /* bool */
+    PF_I8,      /* int8_t */
+    PF_I16,     /* int16_t */
+    PF_I32,     /* int32_t */
+    PF_I64,     /* int64_t */
+    PF_STR,     /* kslice: STRING (len < 0: null) */
+    PF_BYTES,   /* kslice: BYTES */
+    PF_UUID,    /* uint8_t[16] */
+    PF_STRUCTS, /* int32_t count at count_off, element pointer at off, elements: elem */
+    PF_I32S,    /* int32_t count at count_off, int32_t * at off */
+    PF_I64S,    /* int32_t count at count_off, int64_t * at off */
+    PF_STRS,    /* int32_t count at count_off, kslice * at off */
+};
+
+#define PF_LAST 0x7fff  /* vmax: every version from vmin on */
+#define PF_NEVER 0x7fff /* null_from: never null */
+
+typedef struct pf_schema pf_schema;
+
+typedef struct pf_field {
+    const char *name;      /* Kafka's field name, for messages and tests */
+    uint8_t type;          /* enum pf_type */
+    int16_t vmin, vmax;    /* versions it is in */
+    int16_t null_from;     /* strings, bytes, arrays: nullable from this version */
+    int32_t tag;           /* >= 0: a tagged field of flexible versions; -1: in line */
+    size_t off;            /* where it lives */
+    size_t count_off;      /* arrays: where the element count lives (int32_t, -1: null) */
+    int64_t dflt;          /* integers and bools absent from a version */
+    const pf_schema *elem; /* PF_STRUCTS */
+} pf_field;
+
+struct pf_schema {
+    const char *name;
+    size_t size; /* of one element (PF_STRUCTS) */
+    int nfields;
+    const pf_field *fields;
+};
+
+/* Field constructors, in the order of pf_field. */
+#define PF_F(name, type, vmin, vmax, st, member)                                              \
+    {name, type, vmin, vmax, PF_NEVER, -1, offsetof(st, member), 0, 0, NULL}
+#define PF_FD(name, type, vmin, vmax, st, member, dflt)                                       \
+    {name, type, vmin, vmax, PF_NEVER, -1, offsetof(st, member), 0, dflt, NULL}
+#define PF_FN(name, type, vmin, vmax, null_from, st, member)                                  \
+    {name, type, vmin, vmax, null_from, -1, offsetof(st, member), 0, 0, NULL}
+#define PF_FA(name, type, vmin, vmax, null_from, st, member, count, elem)                     \
+    {name, type, vmin, vmax, null_from, -1, offsetof(st, member), offsetof(st, count), 0, elem}
+#define PF_FT(name, type, vmin, vmax, tag, st, member, dflt)                                  \
+    {name, type, vmin, vmax, PF_NEVER, tag, offsetof(st, member), 0, dflt, NULL}
+#define PF_SCHEMA(name, st, fields)                                                           \
+    {name, sizeof(st), (int)(sizeof(fields) / sizeof((fields)[0])), fields}
+
+/* Decodes the fields of s present in version v from r into out (flexibility: r->flex, set by
+ * the caller from the API's flexible versions), then the tag buffer of a flexible version.
+ * Returns 0, or -1 (r->err set) on anything short, lying or null where not allowed. */
+int pf_decode(rd *r, int16_t v, arena *a, const pf_schema *s, void *out);
+/* pf_decode of a whole message: also -1 when bytes are left over. */
+int pf_decode_message(rd *r, int16_t v, arena *a, const pf_schema *s, void *out);
+/* Encodes the fields of s present in version v from in (flexibility: w->flex). */
+void pf_encode(wr *w, int16_t v, const pf_schema *s, const void *in);
+
+#endif
