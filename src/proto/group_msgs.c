@@ -63,27 +63,30 @@ void joingroup_resp_encode(wr *w, int16_t v, const joingroup_resp *m)
     wr_tags(w);
 }
 
+/* SyncGroup and Heartbeat are tables (proto/schema.h). Ids may be null on the wire: the
+ * coordinator answers them (UNKNOWN_MEMBER_ID, INVALID_GROUP_ID), as before the tables. */
+static const pf_field g_sync_assignment_fields[] = {
+    PF_FN("MemberId", PF_STR, 0, PF_LAST, 0, sync_assignment, member_id),
+    PF_FN("Assignment", PF_BYTES, 0, PF_LAST, 0, sync_assignment, assignment),
+};
+static const pf_schema g_sync_assignment = PF_SCHEMA("SyncGroupRequestAssignment",
+                                                     sync_assignment, g_sync_assignment_fields);
+static const pf_field g_syncgroup_req_fields[] = {
+    PF_FN("GroupId", PF_STR, 0, PF_LAST, 0, syncgroup_req, group_id),
+    PF_F("GenerationId", PF_I32, 0, PF_LAST, syncgroup_req, generation_id),
+    PF_FN("MemberId", PF_STR, 0, PF_LAST, 0, syncgroup_req, member_id),
+    PF_FN("GroupInstanceId", PF_STR, 3, PF_LAST, 3, syncgroup_req, group_instance_id),
+    PF_FN("ProtocolType", PF_STR, 5, PF_LAST, 5, syncgroup_req, protocol_type),
+    PF_FN("ProtocolName", PF_STR, 5, PF_LAST, 5, syncgroup_req, protocol_name),
+    PF_FA("Assignments", PF_STRUCTS, 0, PF_LAST, PF_NEVER, syncgroup_req, assignments,
+          nassignments, &g_sync_assignment),
+};
+static const pf_schema g_syncgroup_req = PF_SCHEMA("SyncGroupRequest", syncgroup_req,
+                                                   g_syncgroup_req_fields);
+
 int syncgroup_req_decode(rd *r, int16_t v, arena *a, syncgroup_req *q)
 {
-    q->group_id = rd_str(r);
-    q->generation_id = rd_i32(r);
-    q->member_id = rd_str(r);
-    q->group_instance_id = v >= 3 ? rd_str(r) : KSLICE_NULL;
-    q->protocol_type = v >= 5 ? rd_str(r) : KSLICE_NULL;
-    q->protocol_name = v >= 5 ? rd_str(r) : KSLICE_NULL;
-    q->nassignments = rd_array(r, r->flex ? 3 : 6);
-    if (q->nassignments < 0)
-        return -1;
-    q->assignments = ARENA_ARRAY(a, sync_assignment, q->nassignments);
-    if (q->nassignments > 0 && !q->assignments)
-        return -1;
-    for (int32_t i = 0; i < q->nassignments && !r->err; i++) {
-        q->assignments[i].member_id = rd_str(r);
-        q->assignments[i].assignment = rd_bytes(r);
-        rd_tags(r);
-    }
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_syncgroup_req, q);
 }
 
 void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const char *protocol_type,
@@ -100,15 +103,18 @@ void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const char *pro
     wr_tags(w);
 }
 
+static const pf_field g_heartbeat_req_fields[] = {
+    PF_FN("GroupId", PF_STR, 0, PF_LAST, 0, heartbeat_req, group_id),
+    PF_F("GenerationId", PF_I32, 0, PF_LAST, heartbeat_req, generation_id),
+    PF_FN("MemberId", PF_STR, 0, PF_LAST, 0, heartbeat_req, member_id),
+    PF_FN("GroupInstanceId", PF_STR, 3, PF_LAST, 3, heartbeat_req, group_instance_id),
+};
+static const pf_schema g_heartbeat_req = PF_SCHEMA("HeartbeatRequest", heartbeat_req,
+                                                   g_heartbeat_req_fields);
+
 int heartbeat_req_decode(rd *r, int16_t v, arena *a, heartbeat_req *q)
 {
-    BROOK_UNUSED(a);
-    q->group_id = rd_str(r);
-    q->generation_id = rd_i32(r);
-    q->member_id = rd_str(r);
-    q->group_instance_id = v >= 3 ? rd_str(r) : KSLICE_NULL;
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_heartbeat_req, q);
 }
 
 void group_error_resp_encode(wr *w, int16_t api_key, int16_t v, int16_t error_code)
@@ -318,41 +324,27 @@ void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m, int32_
     wr_tags(w);
 }
 
-static int names_decode(rd *r, arena *a, names_req *q)
-{
-    q->include_authorized_operations = false;
-    q->n = rd_array(r, r->flex ? 1 : 2);
-    if (q->n < 0)
-        return -1;
-    q->names = ARENA_ARRAY(a, kslice, q->n);
-    if (q->n > 0 && !q->names)
-        return -1;
-    for (int32_t i = 0; i < q->n && !r->err; i++)
-        q->names[i] = rd_str(r);
-    return 0;
-}
+/* DeleteGroups' and DescribeGroups' requests: group ids (never null, as Kafka's schema
+ * says), DescribeGroups from v3 whether to include the authorized operations. */
+static const pf_field g_deletegroups_req_fields[] = {
+    PF_FA("GroupsNames", PF_STRS, 0, PF_LAST, PF_NEVER, names_req, names, n, NULL),
+};
+static const pf_schema g_deletegroups_req = PF_SCHEMA("DeleteGroupsRequest", names_req,
+                                                      g_deletegroups_req_fields);
+static const pf_field g_describegroups_req_fields[] = {
+    PF_FA("Groups", PF_STRS, 0, PF_LAST, PF_NEVER, names_req, names, n, NULL),
+    PF_F("IncludeAuthorizedOperations", PF_BOOL, 3, PF_LAST, names_req,
+         include_authorized_operations),
+};
+static const pf_schema g_describegroups_req = PF_SCHEMA("DescribeGroupsRequest", names_req,
+                                                        g_describegroups_req_fields);
 
 int group_names_req_decode(rd *r, int16_t v, arena *a, names_req *q)
 {
-    BROOK_UNUSED(v);
-    if (names_decode(r, a, q) != 0)
-        return -1;
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_deletegroups_req, q);
 }
 
 /* A non-null array of strings into the arena. */
-static int strings_decode(rd *r, arena *a, int32_t *n, kslice **out)
-{
-    *n = rd_array(r, r->flex ? 1 : 2);
-    *out = ARENA_ARRAY(a, kslice, *n);
-    if (*n < 0 || (*n > 0 && !*out))
-        return -1;
-    for (int32_t i = 0; i < *n && !r->err; i++)
-        (*out)[i] = rd_str(r);
-    return r->err ? -1 : 0;
-}
-
 int offsetdelete_req_decode(rd *r, int16_t v, arena *a, offsetdelete_req *q)
 {
     BROOK_UNUSED(v);
@@ -393,26 +385,21 @@ void offsetdelete_resp_encode(wr *w, int16_t v, const offsetdelete_req *q)
     }
 }
 
+static const pf_field g_listgroups_req_fields[] = {
+    PF_FA("StatesFilter", PF_STRS, 4, PF_LAST, PF_NEVER, listgroups_req, states, nstates, NULL),
+    PF_FA("TypesFilter", PF_STRS, 5, PF_LAST, PF_NEVER, listgroups_req, types, ntypes, NULL),
+};
+static const pf_schema g_listgroups_req = PF_SCHEMA("ListGroupsRequest", listgroups_req,
+                                                    g_listgroups_req_fields);
+
 int listgroups_req_decode(rd *r, int16_t v, arena *a, listgroups_req *q)
 {
-    q->nstates = q->ntypes = 0;
-    q->states = q->types = NULL;
-    if (v >= 4 && strings_decode(r, a, &q->nstates, &q->states) != 0)
-        return -1;
-    if (v >= 5 && strings_decode(r, a, &q->ntypes, &q->types) != 0)
-        return -1;
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_listgroups_req, q);
 }
 
 int describegroups_req_decode(rd *r, int16_t v, arena *a, names_req *q)
 {
-    if (names_decode(r, a, q) != 0)
-        return -1;
-    if (v >= 3)
-        q->include_authorized_operations = rd_bool(r);
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_describegroups_req, q);
 }
 
 void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int32_t n)

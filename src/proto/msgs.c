@@ -164,16 +164,17 @@ static void *arena_elems(arena *a, int32_t n, size_t size)
 
 /* ---------------- ApiVersions ---------------- */
 
+static const pf_field g_apiversions_req_fields[] = {
+    PF_FN("ClientSoftwareName", PF_STR, 3, PF_LAST, 0, apiversions_req, client_software_name),
+    PF_FN("ClientSoftwareVersion", PF_STR, 3, PF_LAST, 0, apiversions_req,
+          client_software_version),
+};
+static const pf_schema g_apiversions_req = PF_SCHEMA("ApiVersionsRequest", apiversions_req,
+                                                     g_apiversions_req_fields);
+
 int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q)
 {
-    BROOK_UNUSED(a);
-    q->client_software_name = q->client_software_version = KSLICE_NULL;
-    if (v >= 3) {
-        q->client_software_name = rd_str(r);
-        q->client_software_version = rd_str(r);
-        rd_tags(r);
-    }
-    return decode_done(r);
+    return pf_decode(r, v, a, &g_apiversions_req, q);
 }
 
 void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code)
