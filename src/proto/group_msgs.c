@@ -12,28 +12,33 @@
 
 static int done(rd *r) { return r->err ? -1 : 0; }
 
+static const pf_field g_join_protocol_fields[] = {
+    PF_FN("Name", PF_STR, 0, PF_LAST, 0, join_protocol, name),
+    PF_FN("Metadata", PF_BYTES, 0, PF_LAST, 0, join_protocol, metadata),
+};
+static const pf_schema g_join_protocol = PF_SCHEMA("JoinGroupRequestProtocol", join_protocol,
+                                                   g_join_protocol_fields);
+static const pf_field g_joingroup_req_fields[] = {
+    PF_FN("GroupId", PF_STR, 0, PF_LAST, 0, joingroup_req, group_id),
+    PF_F("SessionTimeoutMs", PF_I32, 0, PF_LAST, joingroup_req, session_timeout_ms),
+    PF_F("RebalanceTimeoutMs", PF_I32, 1, PF_LAST, joingroup_req, rebalance_timeout_ms),
+    PF_FN("MemberId", PF_STR, 0, PF_LAST, 0, joingroup_req, member_id),
+    PF_FN("GroupInstanceId", PF_STR, 5, PF_LAST, 5, joingroup_req, group_instance_id),
+    PF_FN("ProtocolType", PF_STR, 0, PF_LAST, 0, joingroup_req, protocol_type),
+    PF_FA("Protocols", PF_STRUCTS, 0, PF_LAST, PF_NEVER, joingroup_req, protocols, nprotocols,
+          &g_join_protocol),
+    PF_FN("Reason", PF_STR, 8, PF_LAST, 8, joingroup_req, reason), /* KIP-800 */
+};
+static const pf_schema g_joingroup_req = PF_SCHEMA("JoinGroupRequest", joingroup_req,
+                                                   g_joingroup_req_fields);
+
 int joingroup_req_decode(rd *r, int16_t v, arena *a, joingroup_req *q)
 {
-    q->group_id = rd_str(r);
-    q->session_timeout_ms = rd_i32(r);
-    q->rebalance_timeout_ms = v >= 1 ? rd_i32(r) : q->session_timeout_ms;
-    q->member_id = rd_str(r);
-    q->group_instance_id = v >= 5 ? rd_str(r) : KSLICE_NULL;
-    q->protocol_type = rd_str(r);
-    q->nprotocols = rd_array(r, r->flex ? 3 : 6);
-    if (q->nprotocols < 0)
+    if (pf_decode(r, v, a, &g_joingroup_req, q) != 0)
         return -1;
-    q->protocols = ARENA_ARRAY(a, join_protocol, q->nprotocols);
-    if (q->nprotocols > 0 && !q->protocols)
-        return -1;
-    for (int32_t i = 0; i < q->nprotocols && !r->err; i++) {
-        q->protocols[i].name = rd_str(r);
-        q->protocols[i].metadata = rd_bytes(r);
-        rd_tags(r);
-    }
-    q->reason = v >= 8 ? rd_str(r) : KSLICE_NULL;
-    rd_tags(r);
-    return done(r);
+    if (v < 1) /* v0 has no rebalance timeout: the session timeout serves (Kafka's rule) */
+        q->rebalance_timeout_ms = q->session_timeout_ms;
+    return 0;
 }
 
 void joingroup_resp_encode(wr *w, int16_t v, const joingroup_resp *m)
