@@ -346,12 +346,10 @@ static int16_t dyn_check_op(req_ctx *c, const char *key, int8_t op, const char *
                  "apply", key);
         err = KERR_INVALID_CONFIG;
     } else if (op == CONFIG_OP_DELETE) {
+        /* Only a dynamic key can go back; dyn_check names what the others are (a static
+         * key: INVALID_REQUEST, an unknown one: INVALID_CONFIG). */
         if (!dyn_is_dynamic(key))
-            err = dyn_check(key, "", buf, sizeof(buf)); /* names the key's problem */
-        if (err == KERR_NONE && !dyn_is_dynamic(key)) {
-            snprintf(buf, sizeof(buf), "unknown broker config '%s'", key);
-            err = KERR_INVALID_CONFIG;
-        }
+            err = dyn_check(key, "", buf, sizeof(buf));
     } else if (!value) {
         snprintf(buf, sizeof(buf), "config '%s': a null value", key);
         err = KERR_INVALID_CONFIG;

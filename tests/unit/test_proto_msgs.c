@@ -817,12 +817,15 @@ static void test_addpartitions_endtxn_requests(void)
         wr_free(&w);
     }
 
-    /* The answers at v3: flexible (compact name and arrays, tag buffers). */
+    /* The answers at v3: flexible (compact name and arrays, tag buffers); the v4+ fields of
+     * the struct (a batch, a top-level error) are not written. */
     int32_t parts[1] = {4};
     int16_t errs[1] = {KERR_PRODUCER_FENCED};
     addparts_topic t = {{(const uint8_t *)"t", 1}, 1, parts, errs};
+    addparts_txn batch = {.transactional_id = kslice_cstr("other"), .ntopics = 1, .topics = &t};
     addparts_req ap = {.transactional_id = KSLICE_NULL, .producer_id = 1, .ntopics = 1,
-                       .topics = &t};
+                       .topics = &t, .ntxns = 1, .txns = &batch,
+                       .error_code = KERR_NOT_COORDINATOR};
     bb want = {.n = 0};
     b32(&want, 0);
     b8(&want, 2);

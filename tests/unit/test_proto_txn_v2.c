@@ -446,32 +446,6 @@ static void test_addparts_v0_v3_unchanged(void)
         check_robust(&w, "AddPartitionsToTxn v0-3");
         wr_free(&w);
     }
-
-    /* The v3 answer ignores the v4+ fields of the struct. */
-    fixture f;
-    fixture_init(&f);
-    int16_t errs[1] = {KERR_PRODUCER_FENCED};
-    int32_t part = 4;
-    addparts_topic t = {kslice_cstr("t"), 1, &part, errs};
-    addparts_req ap = {.transactional_id = KSLICE_NULL, .producer_id = 1, .ntopics = 1,
-                       .topics = &t, .ntxns = 3, .txns = f.txns,
-                       .error_code = KERR_NOT_COORDINATOR};
-    bb want = {.n = 0};
-    b32(&want, 0);
-    b8(&want, 2);
-    bcstr(&want, "t");
-    b8(&want, 2);
-    b32(&want, 4);
-    b16(&want, KERR_PRODUCER_FENCED);
-    b8(&want, 0);
-    b8(&want, 0);
-    b8(&want, 0);
-    wr w;
-    wr_init(&w, 16);
-    w.flex = true;
-    addparts_resp_encode(&w, 3, &ap);
-    check_body(&w, &want, "AddPartitionsToTxn v3 answer");
-    wr_free(&w);
 }
 
 /* ---- AddPartitionsToTxn responses ---- */
