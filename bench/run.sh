@@ -415,6 +415,15 @@ log "measurements done in ${ELAPSED_S}s; results in $RESULTS"
 
 # ---- report ---------------------------------------------------------------------------------
 [ -n "$DOC" ] || exit 0
+# This script writes the report's head; everything from the first section another script
+# owns (<!-- txn-bench:begin -->) on, with the hand-written notes between and after those
+# sections, is kept and put back after it (txn.sh and cluster.sh then replace their own
+# sections in place). Without it the notes and the replication section were lost.
+DOC_TAIL=$WORK/doc-tail
+: >"$DOC_TAIL"
+if [ -f "$DOC" ]; then
+    awk 'index($0, "<!-- txn-bench:begin -->") { keep = 1 } keep { print }' "$DOC" >"$DOC_TAIL"
+fi
 
 # get SECTION CMD KEY [FILTER_KEY FILTER_VALUE]...: the value of KEY in the last matching
 # RESULT line, or empty.
@@ -712,6 +721,9 @@ $(grep '^RESULT' "$RESULTS")
 \`\`\`
 EOF
 } >"$DOC"
+if [ -s "$DOC_TAIL" ]; then
+    { echo; cat "$DOC_TAIL"; } >>"$DOC"
+fi
 log "wrote $DOC"
 
 # Transactions and exactly-once, same sitting, same client: its own section of the report.
