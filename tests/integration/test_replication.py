@@ -85,7 +85,11 @@ class Load:
         self.p = Producer({"bootstrap.servers": bootstrap, "acks": "all",
                            "enable.idempotence": True, "linger.ms": 5,
                            "message.timeout.ms": 30000, "retry.backoff.ms": 50,
-                           "topic.metadata.refresh.interval.ms": 500})
+                           "topic.metadata.refresh.interval.ms": 500,
+                           # librdkafka's default (10 s) can hold a reconnect to a new
+                           # leader that was itself killed earlier for 6-9 s, all in the
+                           # client (docs/replication.md); the Java client's default is 1 s.
+                           "reconnect.backoff.max.ms": 1000})
         self.t = threading.Thread(target=self.run, daemon=True)
         self.n = 0
 
