@@ -346,6 +346,8 @@ void handle_describe_configs(req_ctx *c)
             res->error_code = KERR_INVALID_REQUEST;
             res->error_message = "unsupported resource type";
         }
+        for (int32_t k = 0; k < res->nentries && !q.include_documentation; k++)
+            res->entries[k].documentation = NULL; /* sent only when asked for (v3+) */
     }
     resp_begin(&c->nr->resp, &c->h);
     describeconfigs_resp_encode(&c->nr->resp, c->h.api_version, &q);

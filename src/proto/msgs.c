@@ -32,20 +32,6 @@ static void skip_i32_array(rd *r)
         (void)rd_i32(r);
 }
 
-/* An int32 array (broker ids) into the arena: *n elements at *out. -1 when malformed, null
- * or the arena is spent. */
-static int rd_i32_array(rd *r, arena *a, int32_t *n, int32_t **out)
-{
-    *out = NULL;
-    if ((*n = rd_array(r, 4)) < 0)
-        return -1;
-    if (*n > 0 && !(*out = arena_alloc(a, sizeof(int32_t) * (size_t)*n)))
-        return -1;
-    for (int32_t i = 0; i < *n && !r->err; i++)
-        (*out)[i] = rd_i32(r);
-    return r->err ? -1 : 0;
-}
-
 /* A tagged-field buffer (flexible versions only). Each field is handed to fn as a reader
  * over exactly its bytes; fn returns false for a tag it does not know (the field is then
  * skipped, as Kafka does), and a field it decodes must use all of its bytes. */
@@ -729,178 +715,213 @@ int fetch_resp_decode(rd *r, int16_t v, arena *a, fetch_resp *out)
 
 /* ---------------- OffsetForLeaderEpoch ---------------- */
 
-DEFINE_TOPICS_DECODE(leaderepoch_topics_decode, leaderepoch_topic, leaderepoch_part)
-DEFINE_TOPICS_ENCODE(leaderepoch_topics_encode, leaderepoch_topic, leaderepoch_part)
+/* From here on most messages are tables (proto/schema.h); a request's table also names, as
+ * PF_LOCAL rows, the response fields kept in its structs and where they start. */
+static const pf_field g_leaderepoch_part_fields[] = {
+    PF_F("Partition", PF_I32, 0, PF_LAST, leaderepoch_part, index),
+    PF_FD("CurrentLeaderEpoch", PF_I32, 2, PF_LAST, leaderepoch_part, current_leader_epoch, -1),
+    PF_F("LeaderEpoch", PF_I32, 0, PF_LAST, leaderepoch_part, leader_epoch),
+    PF_LOCAL("ErrorCode", PF_I16, leaderepoch_part, error_code, 0),
+    PF_LOCAL("LeaderEpoch", PF_I32, leaderepoch_part, resp_leader_epoch, -1),
+    PF_LOCAL("EndOffset", PF_I64, leaderepoch_part, end_offset, -1),
+};
+static const pf_schema g_leaderepoch_part =
+    PF_SCHEMA("OffsetForLeaderPartition", leaderepoch_part, g_leaderepoch_part_fields);
+static const pf_field g_leaderepoch_topic_fields[] = {
+    PF_F("Topic", PF_STR, 0, PF_LAST, leaderepoch_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, leaderepoch_topic, parts, nparts,
+          &g_leaderepoch_part),
+};
+static const pf_schema g_leaderepoch_topic =
+    PF_SCHEMA("OffsetForLeaderTopic", leaderepoch_topic, g_leaderepoch_topic_fields);
+static const pf_field g_leaderepoch_req_fields[] = {
+    PF_FD("ReplicaId", PF_I32, 3, PF_LAST, leaderepoch_req, replica_id, -2),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, leaderepoch_req, topics, ntopics,
+          &g_leaderepoch_topic),
+};
+static const pf_schema g_leaderepoch_req =
+    PF_SCHEMA("OffsetForLeaderEpochRequest", leaderepoch_req, g_leaderepoch_req_fields);
 
-static int leaderepoch_part_decode(rd *r, int16_t v, arena *a, leaderepoch_part *lp)
-{
-    lp->index = rd_i32(r);
-    lp->current_leader_epoch = v >= 2 ? rd_i32(r) : -1;
-    lp->leader_epoch = rd_i32(r);
-    lp->error_code = 0;
-    lp->resp_leader_epoch = -1;
-    lp->end_offset = -1;
-    rd_tags(r);
-    return 0;
-}
+static const pf_field g_leaderepoch_rpart_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, leaderepoch_part, error_code),
+    PF_F("Partition", PF_I32, 0, PF_LAST, leaderepoch_part, index),
+    PF_F("LeaderEpoch", PF_I32, 1, PF_LAST, leaderepoch_part, resp_leader_epoch),
+    PF_F("EndOffset", PF_I64, 0, PF_LAST, leaderepoch_part, end_offset),
+};
+static const pf_schema g_leaderepoch_rpart =
+    PF_SCHEMA("EpochEndOffset", leaderepoch_part, g_leaderepoch_rpart_fields);
+static const pf_field g_leaderepoch_rtopic_fields[] = {
+    PF_F("Topic", PF_STR, 0, PF_LAST, leaderepoch_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, leaderepoch_topic, parts, nparts,
+          &g_leaderepoch_rpart),
+};
+static const pf_schema g_leaderepoch_rtopic =
+    PF_SCHEMA("OffsetForLeaderTopicResult", leaderepoch_topic, g_leaderepoch_rtopic_fields);
+static const pf_field g_leaderepoch_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 2, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, leaderepoch_req, topics, ntopics,
+          &g_leaderepoch_rtopic),
+};
+static const pf_schema g_leaderepoch_resp =
+    PF_SCHEMA("OffsetForLeaderEpochResponse", leaderepoch_req, g_leaderepoch_resp_fields);
 
 int leaderepoch_req_decode(rd *r, int16_t v, arena *a, leaderepoch_req *q)
 {
-    size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
-    size_t part_min = 4 + (v >= 2 ? 4 : 0) + 4 + (r->flex ? 1 : 0);
-    q->replica_id = v >= 3 ? rd_i32(r) : -2;
-    if (leaderepoch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics, NULL,
-                                  leaderepoch_part_decode) != 0)
-        return -1;
-    rd_tags(r);
-    return decode_done(r);
-}
-
-static void leaderepoch_part_encode(wr *w, int16_t v, const leaderepoch_part *lp)
-{
-    wr_i16(w, lp->error_code); /* the error comes before the partition here */
-    wr_i32(w, lp->index);
-    if (v >= 1)
-        wr_i32(w, lp->resp_leader_epoch);
-    wr_i64(w, lp->end_offset);
-    wr_tags(w);
+    return pf_decode(r, v, a, &g_leaderepoch_req, q);
 }
 
 void leaderepoch_resp_encode(wr *w, int16_t v, const leaderepoch_req *q)
 {
-    if (v >= 2)
-        wr_i32(w, 0); /* throttle */
-    leaderepoch_topics_encode(w, v, q->ntopics, q->topics, NULL, leaderepoch_part_encode);
-    wr_tags(w);
+    pf_encode(w, v, &g_leaderepoch_resp, q);
 }
 
 /* ---------------- ListOffsets ---------------- */
 
-DEFINE_TOPICS_DECODE(listoffsets_topics_decode, listoffsets_topic, listoffsets_part)
-DEFINE_TOPICS_ENCODE(listoffsets_topics_encode, listoffsets_topic, listoffsets_part)
+static const pf_field g_listoffsets_part_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, listoffsets_part, index),
+    PF_FD("CurrentLeaderEpoch", PF_I32, 4, PF_LAST, listoffsets_part, current_leader_epoch, -1),
+    PF_F("Timestamp", PF_I64, 0, PF_LAST, listoffsets_part, timestamp),
+    PF_LOCAL("ErrorCode", PF_I16, listoffsets_part, error_code, 0),
+    PF_LOCAL("Timestamp", PF_I64, listoffsets_part, resp_timestamp, -1),
+    PF_LOCAL("Offset", PF_I64, listoffsets_part, offset, -1),
+    PF_LOCAL("LeaderEpoch", PF_I32, listoffsets_part, resp_leader_epoch, -1),
+};
+static const pf_schema g_listoffsets_part =
+    PF_SCHEMA("ListOffsetsPartition", listoffsets_part, g_listoffsets_part_fields);
+static const pf_field g_listoffsets_topic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, listoffsets_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, listoffsets_topic, parts, nparts,
+          &g_listoffsets_part),
+};
+static const pf_schema g_listoffsets_topic =
+    PF_SCHEMA("ListOffsetsTopic", listoffsets_topic, g_listoffsets_topic_fields);
+static const pf_field g_listoffsets_req_fields[] = {
+    PF_F("ReplicaId", PF_I32, 0, PF_LAST, listoffsets_req, replica_id),
+    PF_F("IsolationLevel", PF_I8, 2, PF_LAST, listoffsets_req, isolation_level),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, listoffsets_req, topics, ntopics,
+          &g_listoffsets_topic),
+    PF_FD("TimeoutMs", PF_I32, 10, PF_LAST, listoffsets_req, timeout_ms, -1),
+};
+static const pf_schema g_listoffsets_req =
+    PF_SCHEMA("ListOffsetsRequest", listoffsets_req, g_listoffsets_req_fields);
 
-static int listoffsets_part_decode(rd *r, int16_t v, arena *a, listoffsets_part *lp)
-{
-    lp->index = rd_i32(r);
-    lp->current_leader_epoch = v >= 4 ? rd_i32(r) : -1;
-    lp->timestamp = rd_i64(r);
-    lp->resp_timestamp = -1;
-    lp->offset = -1;
-    lp->resp_leader_epoch = -1;
-    rd_tags(r);
-    return 0;
-}
+static const pf_field g_listoffsets_rpart_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, listoffsets_part, index),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, listoffsets_part, error_code),
+    PF_F("Timestamp", PF_I64, 1, PF_LAST, listoffsets_part, resp_timestamp),
+    PF_F("Offset", PF_I64, 1, PF_LAST, listoffsets_part, offset),
+    PF_F("LeaderEpoch", PF_I32, 4, PF_LAST, listoffsets_part, resp_leader_epoch),
+};
+static const pf_schema g_listoffsets_rpart =
+    PF_SCHEMA("ListOffsetsPartitionResponse", listoffsets_part, g_listoffsets_rpart_fields);
+static const pf_field g_listoffsets_rtopic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, listoffsets_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, listoffsets_topic, parts, nparts,
+          &g_listoffsets_rpart),
+};
+static const pf_schema g_listoffsets_rtopic =
+    PF_SCHEMA("ListOffsetsTopicResponse", listoffsets_topic, g_listoffsets_rtopic_fields);
+static const pf_field g_listoffsets_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 2, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, listoffsets_req, topics, ntopics,
+          &g_listoffsets_rtopic),
+};
+static const pf_schema g_listoffsets_resp =
+    PF_SCHEMA("ListOffsetsResponse", listoffsets_req, g_listoffsets_resp_fields);
 
 int listoffsets_req_decode(rd *r, int16_t v, arena *a, listoffsets_req *q)
 {
-    q->replica_id = rd_i32(r);
-    q->isolation_level = v >= 2 ? rd_i8(r) : 0;
-    if (listoffsets_topics_decode(r, v, a, r->flex ? 3 : 6, 12, &q->ntopics, &q->topics, NULL,
-                                  listoffsets_part_decode) != 0)
-        return -1;
-    q->timeout_ms = v >= 10 ? rd_i32(r) : -1;
-    rd_tags(r);
-    return decode_done(r);
-}
-
-static void listoffsets_part_encode(wr *w, int16_t v, const listoffsets_part *lp)
-{
-    wr_i32(w, lp->index);
-    wr_i16(w, lp->error_code);
-    wr_i64(w, lp->resp_timestamp);
-    wr_i64(w, lp->offset);
-    if (v >= 4)
-        wr_i32(w, lp->resp_leader_epoch);
-    wr_tags(w);
+    return pf_decode(r, v, a, &g_listoffsets_req, q);
 }
 
 void listoffsets_resp_encode(wr *w, int16_t v, const listoffsets_req *q)
 {
-    if (v >= 2)
-        wr_i32(w, 0);
-    listoffsets_topics_encode(w, v, q->ntopics, q->topics, NULL, listoffsets_part_encode);
-    wr_tags(w);
+    pf_encode(w, v, &g_listoffsets_resp, q);
 }
 
 /* ---------------- CreateTopics ---------------- */
 
-static int decode_kv_array(rd *r, arena *a, int32_t *n_out, kv_pair **out)
-{
-    int32_t n = rd_array(r, r->flex ? 1 + 1 + 1 : 2 + 2); /* name, value, tags */
-    *n_out = n < 0 ? 0 : n;
-    *out = ARENA_ARRAY(a, kv_pair, n);
-    if (n > 0 && !*out)
-        return -1;
-    for (int32_t i = 0; i < n && !r->err; i++) {
-        (*out)[i].name = rd_str(r);
-        (*out)[i].value = rd_str(r);
-        rd_tags(r);
-    }
-    return r->err ? -1 : 0;
-}
+static const pf_field g_kv_pair_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, kv_pair, name),
+    PF_FN("Value", PF_STR, 0, PF_LAST, 0, kv_pair, value),
+};
+static const pf_schema g_kv_pair = PF_SCHEMA("Config", kv_pair, g_kv_pair_fields);
+static const pf_field g_assignment_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, replica_assign, index),
+    PF_FA("BrokerIds", PF_I32S, 0, PF_LAST, PF_NEVER, replica_assign, brokers, nbrokers, NULL),
+};
+static const pf_schema g_assignment =
+    PF_SCHEMA("CreatableReplicaAssignment", replica_assign, g_assignment_fields);
+static const pf_field g_createtopics_topic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, createtopics_topic, name),
+    PF_F("NumPartitions", PF_I32, 0, PF_LAST, createtopics_topic, num_partitions),
+    PF_F("ReplicationFactor", PF_I16, 0, PF_LAST, createtopics_topic, replication_factor),
+    PF_FA("Assignments", PF_STRUCTS, 0, PF_LAST, PF_NEVER, createtopics_topic, assignments,
+          nassignments, &g_assignment),
+    PF_FA("Configs", PF_STRUCTS, 0, PF_LAST, 0, createtopics_topic, configs, nconfigs,
+          &g_kv_pair),
+    PF_LOCAL("ErrorCode", PF_I16, createtopics_topic, error_code, 0),
+    PF_LOCAL("ErrorMessage", PF_CSTR, createtopics_topic, error_message, 0),
+    PF_LOCAL("TopicId", PF_UUID, createtopics_topic, topic_id, 0),
+    PF_LOCAL("NumPartitions", PF_I32, createtopics_topic, resp_num_partitions, -1),
+    PF_LOCAL("ReplicationFactor", PF_I16, createtopics_topic, resp_replication_factor, -1),
+};
+static const pf_schema g_createtopics_topic =
+    PF_SCHEMA("CreatableTopic", createtopics_topic, g_createtopics_topic_fields);
+static const pf_field g_createtopics_req_fields[] = {
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, createtopics_req, topics, ntopics,
+          &g_createtopics_topic),
+    PF_F("TimeoutMs", PF_I32, 0, PF_LAST, createtopics_req, timeout_ms),
+    PF_F("ValidateOnly", PF_BOOL, 1, PF_LAST, createtopics_req, validate_only),
+};
+static const pf_schema g_createtopics_req =
+    PF_SCHEMA("CreateTopicsRequest", createtopics_req, g_createtopics_req_fields);
 
+static const pf_field g_createtopics_config_fields[] = {
+    PF_F("Name", PF_CSTR, 0, PF_LAST, describe_entry, name),
+    PF_FN("Value", PF_CSTR, 0, PF_LAST, 0, describe_entry, value),
+    PF_F("ReadOnly", PF_BOOL, 0, PF_LAST, describe_entry, read_only),
+    PF_F("ConfigSource", PF_I8, 0, PF_LAST, describe_entry, source),
+    PF_F("IsSensitive", PF_BOOL, 0, PF_LAST, describe_entry, is_sensitive),
+};
+static const pf_schema g_createtopics_config =
+    PF_SCHEMA("CreatableTopicConfigs", describe_entry, g_createtopics_config_fields);
+static const pf_field g_createtopics_result_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, createtopics_topic, name),
+    PF_F("TopicId", PF_UUID, 7, PF_LAST, createtopics_topic, topic_id),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, createtopics_topic, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 1, PF_LAST, 0, createtopics_topic, error_message),
+    /* TopicConfigErrorCode (tag 0, v5+) is never sent */
+    PF_F("NumPartitions", PF_I32, 5, PF_LAST, createtopics_topic, resp_num_partitions),
+    PF_F("ReplicationFactor", PF_I16, 5, PF_LAST, createtopics_topic, resp_replication_factor),
+    PF_FA("Configs", PF_STRUCTS, 5, PF_LAST, 5, createtopics_topic, resp_configs,
+          nresp_configs, &g_createtopics_config),
+};
+static const pf_schema g_createtopics_result =
+    PF_SCHEMA("CreatableTopicResult", createtopics_topic, g_createtopics_result_fields);
+static const pf_field g_createtopics_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 2, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, createtopics_req, topics, ntopics,
+          &g_createtopics_result),
+};
+static const pf_schema g_createtopics_resp =
+    PF_SCHEMA("CreateTopicsResponse", createtopics_req, g_createtopics_resp_fields);
+
+/* Configs is not nullable in Kafka's schema, but a null list is taken as an empty one (as
+ * Brook always has): nothing is lost by being lenient there. */
 int createtopics_req_decode(rd *r, int16_t v, arena *a, createtopics_req *q)
 {
-    /* flexible: name, partitions, factor, assignments, configs, tags at their smallest */
-    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 1 + 4 + 2 + 1 + 1 + 1 : 14, q->ntopics, q->topics))
+    if (pf_decode(r, v, a, &g_createtopics_req, q) != 0)
         return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        createtopics_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->num_partitions = rd_i32(r);
-        t->replication_factor = rd_i16(r);
-        t->resp_num_partitions = -1;
-        t->resp_replication_factor = -1;
-        /* index, brokers, tags */
-        if (!RD_ARRAY_ALLOC(r, a, r->flex ? 4 + 1 + 1 : 4 + 4, t->nassignments, t->assignments))
-            return -1;
-        for (int32_t k = 0; k < t->nassignments && !r->err; k++) {
-            replica_assign *ra = &t->assignments[k];
-            ra->index = rd_i32(r);
-            if (rd_i32_array(r, a, &ra->nbrokers, &ra->brokers) != 0)
-                return -1;
-            rd_tags(r);
-        }
-        if (decode_kv_array(r, a, &t->nconfigs, &t->configs) != 0)
-            return -1;
-        rd_tags(r);
-    }
-    q->timeout_ms = rd_i32(r);
-    q->validate_only = v >= 1 ? rd_bool(r) : false;
-    rd_tags(r);
-    return decode_done(r);
+    for (int32_t i = 0; i < q->ntopics; i++)
+        if (q->topics[i].nconfigs < 0)
+            q->topics[i].nconfigs = 0;
+    return 0;
 }
 
 void createtopics_resp_encode(wr *w, int16_t v, const createtopics_req *q)
 {
-    if (v >= 2)
-        wr_i32(w, 0);
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        const createtopics_topic *t = &q->topics[i];
-        wr_str(w, t->name);
-        if (v >= 7)
-            wr_uuid(w, t->topic_id);
-        wr_i16(w, t->error_code);
-        if (v >= 1)
-            wr_cstr(w, t->error_message);
-        if (v >= 5) {
-            wr_i32(w, t->resp_num_partitions);
-            wr_i16(w, t->resp_replication_factor);
-            wr_array(w, t->nresp_configs);
-            for (int32_t k = 0; k < t->nresp_configs; k++) {
-                const describe_entry *e = &t->resp_configs[k];
-                wr_cstr(w, e->name);
-                wr_cstr(w, e->value);
-                wr_bool(w, e->read_only);
-                wr_i8(w, e->source);
-                wr_bool(w, e->is_sensitive);
-                wr_tags(w);
-            }
-        }
-        wr_tags(w); /* TopicConfigErrorCode (tag 0) is never sent */
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_createtopics_resp, q);
 }
 
 /* ---------------- DeleteTopics ---------------- */
@@ -949,84 +970,111 @@ void deletetopics_resp_encode(wr *w, int16_t v, const deletetopics_req *q)
 
 /* ---------------- CreatePartitions ---------------- */
 
+static const pf_field g_createparts_assign_fields[] = {
+    PF_FA("BrokerIds", PF_I32S, 0, PF_LAST, PF_NEVER, replica_assign, brokers, nbrokers, NULL),
+    PF_LOCAL("PartitionIndex", PF_I32, replica_assign, index, -1), /* not on this wire */
+};
+static const pf_schema g_createparts_assign =
+    PF_SCHEMA("CreatePartitionsAssignment", replica_assign, g_createparts_assign_fields);
+static const pf_field g_createparts_topic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, createparts_topic, name),
+    PF_F("Count", PF_I32, 0, PF_LAST, createparts_topic, count),
+    PF_FA("Assignments", PF_STRUCTS, 0, PF_LAST, 0, createparts_topic, assignments,
+          nassignments, &g_createparts_assign),
+    PF_LOCAL("ErrorCode", PF_I16, createparts_topic, error_code, 0),
+    PF_LOCAL("ErrorMessage", PF_CSTR, createparts_topic, error_message, 0),
+};
+static const pf_schema g_createparts_topic =
+    PF_SCHEMA("CreatePartitionsTopic", createparts_topic, g_createparts_topic_fields);
+static const pf_field g_createparts_req_fields[] = {
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, createparts_req, topics, ntopics,
+          &g_createparts_topic),
+    PF_F("TimeoutMs", PF_I32, 0, PF_LAST, createparts_req, timeout_ms),
+    PF_F("ValidateOnly", PF_BOOL, 0, PF_LAST, createparts_req, validate_only),
+};
+static const pf_schema g_createparts_req =
+    PF_SCHEMA("CreatePartitionsRequest", createparts_req, g_createparts_req_fields);
+
+static const pf_field g_createparts_result_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, createparts_topic, name),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, createparts_topic, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, createparts_topic, error_message),
+};
+static const pf_schema g_createparts_result =
+    PF_SCHEMA("CreatePartitionsTopicResult", createparts_topic, g_createparts_result_fields);
+static const pf_field g_createparts_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Results", PF_STRUCTS, 0, PF_LAST, PF_NEVER, createparts_req, topics, ntopics,
+          &g_createparts_result),
+};
+static const pf_schema g_createparts_resp =
+    PF_SCHEMA("CreatePartitionsResponse", createparts_req, g_createparts_resp_fields);
+
 int createparts_req_decode(rd *r, int16_t v, arena *a, createparts_req *q)
 {
-    BROOK_UNUSED(v);
-    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 7 : 10, q->ntopics, q->topics))
-        return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        createparts_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->count = rd_i32(r);
-        t->nassignments = rd_array(r, r->flex ? 1 + 1 : 4); /* brokers, tags */
-        t->assignments = ARENA_ARRAY(a, replica_assign, t->nassignments);
-        if (t->nassignments > 0 && !t->assignments)
-            return -1;
-        for (int32_t k = 0; k < t->nassignments && !r->err; k++) {
-            t->assignments[k].index = -1;
-            if (rd_i32_array(r, a, &t->assignments[k].nbrokers, &t->assignments[k].brokers) != 0)
-                return -1;
-            rd_tags(r);
-        }
-        rd_tags(r);
-    }
-    q->timeout_ms = rd_i32(r);
-    q->validate_only = rd_bool(r);
-    rd_tags(r);
-    return decode_done(r);
+    return pf_decode(r, v, a, &g_createparts_req, q);
 }
 
 void createparts_resp_encode(wr *w, int16_t v, const createparts_req *q)
 {
-    BROOK_UNUSED(v);
-    wr_i32(w, 0);
-    wr_array(w, q->ntopics);
-    for (int32_t i = 0; i < q->ntopics; i++) {
-        wr_str(w, q->topics[i].name);
-        wr_i16(w, q->topics[i].error_code);
-        wr_cstr(w, q->topics[i].error_message);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_createparts_resp, q);
 }
 
 /* ---------------- DeleteRecords ---------------- */
 
-DEFINE_TOPICS_DECODE(deleterecords_topics_decode, deleterecords_topic, deleterecords_part)
-DEFINE_TOPICS_ENCODE(deleterecords_topics_encode, deleterecords_topic, deleterecords_part)
+static const pf_field g_deleterecords_part_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, deleterecords_part, index),
+    PF_F("Offset", PF_I64, 0, PF_LAST, deleterecords_part, offset),
+    PF_LOCAL("LowWatermark", PF_I64, deleterecords_part, low_watermark, -1),
+    PF_LOCAL("ErrorCode", PF_I16, deleterecords_part, error_code, 0),
+};
+static const pf_schema g_deleterecords_part =
+    PF_SCHEMA("DeleteRecordsPartition", deleterecords_part, g_deleterecords_part_fields);
+static const pf_field g_deleterecords_topic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, deleterecords_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, deleterecords_topic, parts, nparts,
+          &g_deleterecords_part),
+};
+static const pf_schema g_deleterecords_topic =
+    PF_SCHEMA("DeleteRecordsTopic", deleterecords_topic, g_deleterecords_topic_fields);
+static const pf_field g_deleterecords_req_fields[] = {
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, deleterecords_req, topics, ntopics,
+          &g_deleterecords_topic),
+    PF_F("TimeoutMs", PF_I32, 0, PF_LAST, deleterecords_req, timeout_ms),
+};
+static const pf_schema g_deleterecords_req =
+    PF_SCHEMA("DeleteRecordsRequest", deleterecords_req, g_deleterecords_req_fields);
 
-static int deleterecords_part_decode(rd *r, int16_t v, arena *a, deleterecords_part *dp)
-{
-    dp->index = rd_i32(r);
-    dp->offset = rd_i64(r);
-    dp->low_watermark = -1;
-    rd_tags(r);
-    return 0;
-}
+static const pf_field g_deleterecords_rpart_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, deleterecords_part, index),
+    PF_F("LowWatermark", PF_I64, 0, PF_LAST, deleterecords_part, low_watermark),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, deleterecords_part, error_code),
+};
+static const pf_schema g_deleterecords_rpart =
+    PF_SCHEMA("DeleteRecordsPartitionResult", deleterecords_part, g_deleterecords_rpart_fields);
+static const pf_field g_deleterecords_rtopic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, deleterecords_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, deleterecords_topic, parts, nparts,
+          &g_deleterecords_rpart),
+};
+static const pf_schema g_deleterecords_rtopic =
+    PF_SCHEMA("DeleteRecordsTopicResult", deleterecords_topic, g_deleterecords_rtopic_fields);
+static const pf_field g_deleterecords_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, deleterecords_req, topics, ntopics,
+          &g_deleterecords_rtopic),
+};
+static const pf_schema g_deleterecords_resp =
+    PF_SCHEMA("DeleteRecordsResponse", deleterecords_req, g_deleterecords_resp_fields);
 
 int deleterecords_req_decode(rd *r, int16_t v, arena *a, deleterecords_req *q)
 {
-    if (deleterecords_topics_decode(r, v, a, r->flex ? 3 : 6, 12, &q->ntopics, &q->topics, NULL,
-                                    deleterecords_part_decode) != 0)
-        return -1;
-    q->timeout_ms = rd_i32(r);
-    rd_tags(r);
-    return decode_done(r);
-}
-
-static void deleterecords_part_encode(wr *w, int16_t v, const deleterecords_part *dp)
-{
-    wr_i32(w, dp->index);
-    wr_i64(w, dp->low_watermark);
-    wr_i16(w, dp->error_code);
-    wr_tags(w);
+    return pf_decode(r, v, a, &g_deleterecords_req, q);
 }
 
 void deleterecords_resp_encode(wr *w, int16_t v, const deleterecords_req *q)
 {
-    wr_i32(w, 0);
-    deleterecords_topics_encode(w, v, q->ntopics, q->topics, NULL, deleterecords_part_encode);
-    wr_tags(w);
+    pf_encode(w, v, &g_deleterecords_resp, q);
 }
 
 /* ---------------- DescribeConfigs ---------------- */
@@ -1041,165 +1089,162 @@ bool describeconfigs_wants(const describeconfigs_res *res, const char *name)
     return false;
 }
 
+static const pf_field g_describeconfigs_res_fields[] = {
+    PF_F("ResourceType", PF_I8, 0, PF_LAST, describeconfigs_res, type),
+    PF_F("ResourceName", PF_STR, 0, PF_LAST, describeconfigs_res, name),
+    PF_FA("ConfigurationKeys", PF_STRS, 0, PF_LAST, 0, describeconfigs_res, names, nnames,
+          NULL),
+    PF_LOCAL("ErrorCode", PF_I16, describeconfigs_res, error_code, 0),
+    PF_LOCAL("ErrorMessage", PF_CSTR, describeconfigs_res, error_message, 0),
+};
+static const pf_schema g_describeconfigs_res =
+    PF_SCHEMA("DescribeConfigsResource", describeconfigs_res, g_describeconfigs_res_fields);
+static const pf_field g_describeconfigs_req_fields[] = {
+    PF_FA("Resources", PF_STRUCTS, 0, PF_LAST, PF_NEVER, describeconfigs_req, resources,
+          nresources, &g_describeconfigs_res),
+    PF_F("IncludeSynonyms", PF_BOOL, 1, PF_LAST, describeconfigs_req, include_synonyms),
+    PF_F("IncludeDocumentation", PF_BOOL, 3, PF_LAST, describeconfigs_req,
+         include_documentation),
+};
+static const pf_schema g_describeconfigs_req =
+    PF_SCHEMA("DescribeConfigsRequest", describeconfigs_req, g_describeconfigs_req_fields);
+
+static const pf_field g_describeconfigs_entry_fields[] = {
+    PF_F("Name", PF_CSTR, 0, PF_LAST, describe_entry, name),
+    PF_FN("Value", PF_CSTR, 0, PF_LAST, 0, describe_entry, value),
+    PF_F("ReadOnly", PF_BOOL, 0, PF_LAST, describe_entry, read_only),
+    PF_F("IsDefault", PF_BOOL, 0, 0, describe_entry, is_default),
+    PF_F("ConfigSource", PF_I8, 1, PF_LAST, describe_entry, source),
+    PF_F("IsSensitive", PF_BOOL, 0, PF_LAST, describe_entry, is_sensitive),
+    PF_FK("Synonyms", PF_STRUCTS, 1, PF_LAST, 0), /* none reported */
+    PF_F("ConfigType", PF_I8, 3, PF_LAST, describe_entry, config_type),
+    PF_FN("Documentation", PF_CSTR, 3, PF_LAST, 0, describe_entry, documentation),
+};
+static const pf_schema g_describeconfigs_entry =
+    PF_SCHEMA("DescribeConfigsResourceResult", describe_entry, g_describeconfigs_entry_fields);
+static const pf_field g_describeconfigs_result_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, describeconfigs_res, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, describeconfigs_res, error_message),
+    PF_F("ResourceType", PF_I8, 0, PF_LAST, describeconfigs_res, type),
+    PF_F("ResourceName", PF_STR, 0, PF_LAST, describeconfigs_res, name),
+    PF_FA("Configs", PF_STRUCTS, 0, PF_LAST, PF_NEVER, describeconfigs_res, entries, nentries,
+          &g_describeconfigs_entry),
+};
+static const pf_schema g_describeconfigs_result =
+    PF_SCHEMA("DescribeConfigsResult", describeconfigs_res, g_describeconfigs_result_fields);
+static const pf_field g_describeconfigs_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Results", PF_STRUCTS, 0, PF_LAST, PF_NEVER, describeconfigs_req, resources,
+          nresources, &g_describeconfigs_result),
+};
+static const pf_schema g_describeconfigs_resp =
+    PF_SCHEMA("DescribeConfigsResponse", describeconfigs_req, g_describeconfigs_resp_fields);
+
 int describeconfigs_req_decode(rd *r, int16_t v, arena *a, describeconfigs_req *q)
 {
-    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 4 : 7, q->nresources, q->resources))
-        return -1;
-    for (int32_t i = 0; i < q->nresources && !r->err; i++) {
-        describeconfigs_res *res = &q->resources[i];
-        res->type = rd_i8(r);
-        res->name = rd_str(r);
-        res->nnames = rd_array(r, r->flex ? 1 : 2);
-        res->names = ARENA_ARRAY(a, kslice, res->nnames);
-        if (res->nnames > 0 && !res->names)
-            return -1;
-        for (int32_t k = 0; k < res->nnames && !r->err; k++)
-            res->names[k] = rd_str(r);
-        rd_tags(r);
-    }
-    q->include_synonyms = v >= 1 ? rd_bool(r) : false;
-    q->include_documentation = v >= 3 ? rd_bool(r) : false;
-    rd_tags(r);
-    return decode_done(r);
+    return pf_decode(r, v, a, &g_describeconfigs_req, q);
 }
 
 void describeconfigs_resp_encode(wr *w, int16_t v, const describeconfigs_req *q)
 {
-    wr_i32(w, 0);
-    wr_array(w, q->nresources);
-    for (int32_t i = 0; i < q->nresources; i++) {
-        const describeconfigs_res *res = &q->resources[i];
-        wr_i16(w, res->error_code);
-        wr_cstr(w, res->error_message);
-        wr_i8(w, res->type);
-        wr_str(w, res->name);
-        wr_array(w, res->nentries);
-        for (int32_t k = 0; k < res->nentries; k++) {
-            const describe_entry *e = &res->entries[k];
-            wr_cstr(w, e->name);
-            wr_cstr(w, e->value);
-            wr_bool(w, e->read_only);
-            if (v == 0)
-                wr_bool(w, e->is_default);
-            else
-                wr_i8(w, e->source);
-            wr_bool(w, e->is_sensitive);
-            if (v >= 1)
-                wr_array(w, 0); /* synonyms: none reported */
-            if (v >= 3) {
-                wr_i8(w, e->config_type);
-                wr_cstr(w, q->include_documentation ? e->documentation : NULL);
-            }
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_describeconfigs_resp, q);
 }
 
 /* ---------------- AlterConfigs and IncrementalAlterConfigs ---------------- */
 
-/* The two requests differ in their configs (and IncrementalAlterConfigs refuses null names):
- * both end with validate_only and a tag buffer, and both answers are the same on the wire
- * (throttle, then per resource its error code, message, type and name): ALTER_RESP_ENCODE. */
-
-/* Reads the end both requests share into *validate_only. Returns 0 or -1 (malformed). */
-static int alter_req_end(rd *r, bool *validate_only)
-{
-    *validate_only = rd_bool(r);
-    rd_tags(r);
-    return decode_done(r);
-}
-
-/* One resource's answer, the same in AlterConfigs and IncrementalAlterConfigs. */
-static void alter_result_encode(wr *w, int16_t error_code, const char *error_message,
-                                int8_t type, kslice name)
-{
-    wr_i16(w, error_code);
-    wr_cstr(w, error_message);
-    wr_i8(w, type);
-    wr_str(w, name);
-    wr_tags(w);
-}
-
-/* The whole answer of either API for its request q. A macro because the two requests'
- * resource types differ (in their configs) while naming the fields the answer needs alike. */
-#define ALTER_RESP_ENCODE(w, q)                                                                \
-    do {                                                                                       \
-        wr_i32((w), 0); /* throttle */                                                         \
-        wr_array((w), (q)->nresources);                                                        \
-        for (int32_t i_ = 0; i_ < (q)->nresources; i_++)                                       \
-            alter_result_encode((w), (q)->resources[i_].error_code,                            \
-                                (q)->resources[i_].error_message, (q)->resources[i_].type,     \
-                                (q)->resources[i_].name);                                      \
-        wr_tags(w);                                                                            \
-    } while (0)
+/* The two requests differ in their configs; both answers are the same on the wire
+ * (throttle, then per resource its error code, message, type and name). */
+static const pf_field g_alterconfigs_res_fields[] = {
+    PF_F("ResourceType", PF_I8, 0, PF_LAST, alterconfigs_res, type),
+    PF_F("ResourceName", PF_STR, 0, PF_LAST, alterconfigs_res, name),
+    PF_FA("Configs", PF_STRUCTS, 0, PF_LAST, PF_NEVER, alterconfigs_res, configs, nconfigs,
+          &g_kv_pair),
+    PF_LOCAL("ErrorCode", PF_I16, alterconfigs_res, error_code, 0),
+    PF_LOCAL("ErrorMessage", PF_CSTR, alterconfigs_res, error_message, 0),
+};
+static const pf_schema g_alterconfigs_res =
+    PF_SCHEMA("AlterConfigsResource", alterconfigs_res, g_alterconfigs_res_fields);
+static const pf_field g_alterconfigs_req_fields[] = {
+    PF_FA("Resources", PF_STRUCTS, 0, PF_LAST, PF_NEVER, alterconfigs_req, resources,
+          nresources, &g_alterconfigs_res),
+    PF_F("ValidateOnly", PF_BOOL, 0, PF_LAST, alterconfigs_req, validate_only),
+};
+static const pf_schema g_alterconfigs_req =
+    PF_SCHEMA("AlterConfigsRequest", alterconfigs_req, g_alterconfigs_req_fields);
+static const pf_field g_alterconfigs_result_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, alterconfigs_res, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, alterconfigs_res, error_message),
+    PF_F("ResourceType", PF_I8, 0, PF_LAST, alterconfigs_res, type),
+    PF_F("ResourceName", PF_STR, 0, PF_LAST, alterconfigs_res, name),
+};
+static const pf_schema g_alterconfigs_result =
+    PF_SCHEMA("AlterConfigsResourceResponse", alterconfigs_res, g_alterconfigs_result_fields);
+static const pf_field g_alterconfigs_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, alterconfigs_req, resources,
+          nresources, &g_alterconfigs_result),
+};
+static const pf_schema g_alterconfigs_resp =
+    PF_SCHEMA("AlterConfigsResponse", alterconfigs_req, g_alterconfigs_resp_fields);
 
 int alterconfigs_req_decode(rd *r, int16_t v, arena *a, alterconfigs_req *q)
 {
-    BROOK_UNUSED(v);
-    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 4 : 7, q->nresources, q->resources))
-        return -1;
-    for (int32_t i = 0; i < q->nresources && !r->err; i++) {
-        alterconfigs_res *res = &q->resources[i];
-        res->type = rd_i8(r);
-        res->name = rd_str(r);
-        if (decode_kv_array(r, a, &res->nconfigs, &res->configs) != 0)
-            return -1;
-        rd_tags(r);
-    }
-    return alter_req_end(r, &q->validate_only);
+    return pf_decode(r, v, a, &g_alterconfigs_req, q);
 }
 
 void alterconfigs_resp_encode(wr *w, int16_t v, const alterconfigs_req *q)
 {
-    BROOK_UNUSED(v);
-    ALTER_RESP_ENCODE(w, q);
+    pf_encode(w, v, &g_alterconfigs_resp, q);
 }
 
-/* ---------------- IncrementalAlterConfigs ---------------- */
-
-static int incalter_configs_decode(rd *r, arena *a, incalter_res *res)
-{
-    /* name, op, value (and a tag buffer) at their smallest */
-    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 1 + 1 + 1 + 1 : 2 + 1 + 2, res->nconfigs,
-                        res->configs))
-        return -1;
-    for (int32_t k = 0; k < res->nconfigs && !r->err; k++) {
-        incalter_config *c = &res->configs[k];
-        c->name = rd_str(r);
-        c->op = rd_i8(r);
-        c->value = rd_str(r);
-        rd_tags(r);
-        if (c->name.len < 0)
-            return -1;
-    }
-    return r->err ? -1 : 0;
-}
+static const pf_field g_incalter_config_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, incalter_config, name),
+    PF_F("ConfigOperation", PF_I8, 0, PF_LAST, incalter_config, op),
+    PF_FN("Value", PF_STR, 0, PF_LAST, 0, incalter_config, value),
+};
+static const pf_schema g_incalter_config =
+    PF_SCHEMA("AlterableConfig", incalter_config, g_incalter_config_fields);
+static const pf_field g_incalter_res_fields[] = {
+    PF_F("ResourceType", PF_I8, 0, PF_LAST, incalter_res, type),
+    PF_F("ResourceName", PF_STR, 0, PF_LAST, incalter_res, name),
+    PF_FA("Configs", PF_STRUCTS, 0, PF_LAST, PF_NEVER, incalter_res, configs, nconfigs,
+          &g_incalter_config),
+    PF_LOCAL("ErrorCode", PF_I16, incalter_res, error_code, 0),
+    PF_LOCAL("ErrorMessage", PF_CSTR, incalter_res, error_message, 0),
+};
+static const pf_schema g_incalter_res =
+    PF_SCHEMA("AlterConfigsResource", incalter_res, g_incalter_res_fields);
+static const pf_field g_incalter_req_fields[] = {
+    PF_FA("Resources", PF_STRUCTS, 0, PF_LAST, PF_NEVER, incalter_req, resources, nresources,
+          &g_incalter_res),
+    PF_F("ValidateOnly", PF_BOOL, 0, PF_LAST, incalter_req, validate_only),
+};
+static const pf_schema g_incalter_req =
+    PF_SCHEMA("IncrementalAlterConfigsRequest", incalter_req, g_incalter_req_fields);
+static const pf_field g_incalter_result_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, incalter_res, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, incalter_res, error_message),
+    PF_F("ResourceType", PF_I8, 0, PF_LAST, incalter_res, type),
+    PF_F("ResourceName", PF_STR, 0, PF_LAST, incalter_res, name),
+};
+static const pf_schema g_incalter_result =
+    PF_SCHEMA("AlterConfigsResourceResponse", incalter_res, g_incalter_result_fields);
+static const pf_field g_incalter_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, incalter_req, resources, nresources,
+          &g_incalter_result),
+};
+static const pf_schema g_incalter_resp =
+    PF_SCHEMA("IncrementalAlterConfigsResponse", incalter_req, g_incalter_resp_fields);
 
 int incalter_req_decode(rd *r, int16_t v, arena *a, incalter_req *q)
 {
-    BROOK_UNUSED(v);
-    /* type, name, configs (and a tag buffer) at their smallest */
-    if (!RD_ARRAY_ALLOC(r, a, r->flex ? 1 + 1 + 1 + 1 : 1 + 2 + 4, q->nresources,
-                        q->resources))
-        return -1;
-    for (int32_t i = 0; i < q->nresources && !r->err; i++) {
-        incalter_res *res = &q->resources[i];
-        memset(res, 0, sizeof(*res));
-        res->type = rd_i8(r);
-        res->name = rd_str(r);
-        if (res->name.len < 0 || incalter_configs_decode(r, a, res) != 0)
-            return -1;
-        rd_tags(r);
-    }
-    return alter_req_end(r, &q->validate_only);
+    return pf_decode(r, v, a, &g_incalter_req, q);
 }
 
 void incalter_resp_encode(wr *w, int16_t v, const incalter_req *q)
 {
-    BROOK_UNUSED(v);
-    ALTER_RESP_ENCODE(w, q);
+    pf_encode(w, v, &g_incalter_resp, q);
 }
 
 /* ---------------- DescribeLogDirs ---------------- */

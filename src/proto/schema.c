@@ -31,7 +31,9 @@ static size_t min_size(const pf_schema *s, int16_t v, bool flex)
         case PF_I32: n += 4; break;
         case PF_I64: n += 8; break;
         case PF_UUID: n += 16; break;
-        case PF_STR: n += flex ? 1 : 2; break;
+        case PF_STR:
+        case PF_CSTR: n += flex ? 1 : 2; break;
+        case PF_STRUCT: n += min_size(f->elem, v, flex); break;
         default: n += flex ? 1 : 4; break; /* bytes and arrays */
         }
     }
@@ -66,8 +68,15 @@ static int64_t get_int(const void *p, int type)
 /* A field absent from this version reads as its default. */
 static void set_default(const pf_field *f, void *out)
 {
+    if (f->off == PF_NOSTORE)
+        return;
     void *p = at(out, f->off);
     switch (f->type) {
+    case PF_CSTR: *(const char **)p = NULL; break;
+    case PF_STRUCT:
+        for (int i = 0; i < f->elem->nfields; i++)
+            set_default(&f->elem->fields[i], p);
+        break;
     case PF_STR:
     case PF_BYTES: *(kslice *)p = KSLICE_NULL; break;
     case PF_UUID: memset(p, 0, 16); break;
@@ -127,10 +136,45 @@ static void decode_array(rd *r, int16_t v, arena *a, const pf_field *f, void *ou
     }
 }
 
+/* A field with no place in the struct (PF_FK): read and dropped. */
+static void skip_field(rd *r, const pf_field *f)
+{
+    switch (f->type) {
+    case PF_BOOL:
+    case PF_I8: (void)rd_i8(r); break;
+    case PF_I16: (void)rd_i16(r); break;
+    case PF_I32: (void)rd_i32(r); break;
+    case PF_I64: (void)rd_i64(r); break;
+    default: BROOK_ASSERT(0); /* PF_FK is for integers */
+    }
+}
+
+/* A nullable string copied into the arena with a NUL (for fields kept as const char *). */
+static void decode_cstr(rd *r, int16_t v, arena *a, const pf_field *f, const char **out)
+{
+    kslice s = rd_str(r);
+    *out = NULL;
+    if (r->err)
+        return;
+    if (s.len < 0) {
+        if (v < f->null_from)
+            refuse(r);
+        return;
+    }
+    if ((*out = arena_strndup(a, s.p, (size_t)s.len)) == NULL)
+        refuse(r);
+}
+
 static void decode_field(rd *r, int16_t v, arena *a, const pf_field *f, void *out)
 {
+    if (f->off == PF_NOSTORE) {
+        skip_field(r, f);
+        return;
+    }
     void *p = at(out, f->off);
     switch (f->type) {
+    case PF_CSTR: decode_cstr(r, v, a, f, (const char **)p); break;
+    case PF_STRUCT: (void)pf_decode(r, v, a, f->elem, p); break;
     case PF_BOOL: *(bool *)p = rd_bool(r); break;
     case PF_I8: *(int8_t *)p = rd_i8(r); break;
     case PF_I16: *(int16_t *)p = rd_i16(r); break;
@@ -208,8 +252,25 @@ int pf_decode_message(rd *r, int16_t v, arena *a, const pf_schema *s, void *out)
 
 static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
 {
+    if (f->off == PF_NOSTORE) {
+        switch (f->type) {
+        case PF_BOOL: wr_bool(w, f->dflt != 0); break;
+        case PF_I8: wr_i8(w, (int8_t)f->dflt); break;
+        case PF_I16: wr_i16(w, (int16_t)f->dflt); break;
+        case PF_I32: wr_i32(w, (int32_t)f->dflt); break;
+        case PF_I64: wr_i64(w, f->dflt); break;
+        case PF_STRUCTS:
+        case PF_I32S:
+        case PF_I64S:
+        case PF_STRS: wr_array(w, (int32_t)f->dflt); break; /* always empty (or null) */
+        default: BROOK_ASSERT(0); /* PF_FK is for integers and empty arrays */
+        }
+        return;
+    }
     const void *p = cat(in, f->off);
     switch (f->type) {
+    case PF_CSTR: wr_cstr(w, *(const char *const *)p); break;
+    case PF_STRUCT: pf_encode(w, v, f->elem, p); break;
     case PF_BOOL: wr_bool(w, *(const bool *)p); break;
     case PF_I8: wr_i8(w, *(const int8_t *)p); break;
     case PF_I16: wr_i16(w, *(const int16_t *)p); break;
@@ -237,19 +298,29 @@ static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
     }
 }
 
-/* Is a tagged field at its default (then it is left out, as Kafka does)? */
+/* Is a tagged field at its default (then it is left out, as Kafka does)? A struct is at its
+ * default when every field of it is, an array when it is empty. */
 static bool at_default(const pf_field *f, const void *in)
 {
+    if (f->off == PF_NOSTORE)
+        return true;
     const void *p = cat(in, f->off);
     switch (f->type) {
     case PF_STR:
     case PF_BYTES: return ((const kslice *)p)->len < 0;
+    case PF_CSTR: return *(const char *const *)p == NULL;
     case PF_UUID: {
         static const uint8_t zero[16];
         return memcmp(p, zero, 16) == 0;
     }
+    case PF_STRUCT:
+        for (int i = 0; i < f->elem->nfields; i++)
+            if (!at_default(&f->elem->fields[i], p))
+                return false;
+        return true;
     default:
-        BROOK_ASSERT(!is_array(f->type)); /* no tagged arrays in the tables (yet) */
+        if (is_array(f->type))
+            return *(const int32_t *)cat(in, f->count_off) <= 0;
         return get_int(p, f->type) == f->dflt;
     }
 }

@@ -35,10 +35,13 @@ enum pf_type {
     PF_I32S,    /* int32_t count at count_off, int32_t * at off */
     PF_I64S,    /* int32_t count at count_off, int64_t * at off */
     PF_STRS,    /* int32_t count at count_off, kslice * at off */
+    PF_CSTR,    /* const char * (NULL: null); decoded into the arena, NUL-terminated */
+    PF_STRUCT,  /* one struct of type elem embedded at off (Kafka's struct-typed fields) */
 };
 
 #define PF_LAST 0x7fff  /* vmax: every version from vmin on */
 #define PF_NEVER 0x7fff /* null_from: never null */
+#define PF_NOSTORE ((size_t)-1) /* off of a constant field: nothing stored (PF_FK) */
 
 typedef struct pf_schema pf_schema;
 
@@ -72,6 +75,22 @@ struct pf_schema {
     {name, type, vmin, vmax, null_from, -1, offsetof(st, member), offsetof(st, count), 0, elem}
 #define PF_FT(name, type, vmin, vmax, tag, st, member, dflt)                                  \
     {name, type, vmin, vmax, PF_NEVER, tag, offsetof(st, member), 0, dflt, NULL}
+/* A field in the struct but never on the wire: the decoder sets it to dflt (a response
+ * field the handler fills, kept in the request's struct). Not for arrays. */
+#define PF_LOCAL(name, type, st, member, dflt)                                                \
+    {name, type, 1, 0, PF_NEVER, -1, offsetof(st, member), 0, dflt, NULL}
+/* An integer field with no place in the struct: decoded and dropped, encoded as k (a
+ * throttle time Brook never sets, a field Brook ignores). Also an array Brook always sends
+ * empty (k 0) or null (k -1), in responses only. */
+#define PF_FK(name, type, vmin, vmax, k)                                                      \
+    {name, type, vmin, vmax, PF_NEVER, -1, PF_NOSTORE, 0, k, NULL}
+/* A struct-typed field (PF_STRUCT), in line or (tag >= 0) tagged: a tagged one is left out
+ * while every field of it is at its default. */
+#define PF_FS(name, vmin, vmax, tag, st, member, elem)                                        \
+    {name, PF_STRUCT, vmin, vmax, PF_NEVER, tag, offsetof(st, member), 0, 0, elem}
+/* A tagged array, left out while empty. */
+#define PF_FAT(name, type, vmin, vmax, tag, st, member, count, elem)                          \
+    {name, type, vmin, vmax, PF_NEVER, tag, offsetof(st, member), offsetof(st, count), 0, elem}
 #define PF_SCHEMA(name, st, fields)                                                           \
     {name, sizeof(st), (int)(sizeof(fields) / sizeof((fields)[0])), fields}
 
