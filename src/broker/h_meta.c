@@ -104,7 +104,7 @@ static void fill_cluster_topic(md_topic *mt, const cv_topic *ct, arena *a)
 static bool ids_misused(const metadata_req *q, int16_t v)
 {
     for (int32_t i = 0; v >= 10 && v < 12 && i < q->ntopics; i++)
-        if (q->topics[i].len < 0 || !md_id_is_zero(q->topic_ids[i]))
+        if (q->topics[i].name.len < 0 || !md_id_is_zero(q->topics[i].id))
             return true;
     return false;
 }
@@ -112,9 +112,15 @@ static bool ids_misused(const metadata_req *q, int16_t v)
 static bool by_id(const metadata_req *q, int16_t v)
 {
     for (int32_t i = 0; v >= 12 && i < q->ntopics; i++)
-        if (!md_id_is_zero(q->topic_ids[i]))
+        if (!md_id_is_zero(q->topics[i].id))
             return true;
     return false;
+}
+
+static void reply_metadata(req_ctx *c, metadata_resp *m)
+{
+    resp_begin(&c->nr->resp, &c->h);
+    metadata_resp_encode(&c->nr->resp, c->h.api_version, m);
 }
 
 /* Kafka's answer to a request it refuses (MetadataRequest.getErrorResponse): each topic
@@ -131,12 +137,10 @@ static void reply_error(req_ctx *c, const metadata_req *q, int16_t err)
     }
     for (int32_t i = 0; i < m.ntopics; i++) {
         m.topics[i].error_code = err;
-        m.topics[i].name = q->topics[i];
-        if (q->topic_ids)
-            memcpy(m.topics[i].id, q->topic_ids[i], sizeof(m.topics[i].id));
+        m.topics[i].name = q->topics[i].name;
+        memcpy(m.topics[i].id, q->topics[i].id, sizeof(m.topics[i].id));
     }
-    resp_begin(&c->nr->resp, &c->h);
-    metadata_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    reply_metadata(c, &m);
     finish(c);
 }
 
@@ -147,7 +151,7 @@ static int32_t fill_by_id(broker *b, const metadata_req *q, const cluster_view *
 {
     int32_t k = 0;
     for (int32_t i = 0; i < q->ntopics; i++) {
-        const uint8_t *id = q->topic_ids[i];
+        const uint8_t *id = q->topics[i].id;
         if (md_id_is_zero(id))
             continue;
         md_topic *mt = &out[k++];
@@ -177,9 +181,10 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
     for (int32_t i = 0; b->view && !ids && q->allow_auto_create &&
                         b->cfg.auto_create_topics_enable && i < q->ntopics; i++) {
         const char *why, *msg;
-        if (md_topic_name_valid(q->topics[i], &why) &&
-            !cv_topic_find(b->view, (const char *)q->topics[i].p, (size_t)q->topics[i].len))
-            cluster_topic_create(b, q->topics[i], b->cfg.num_partitions, -1, 0, NULL, NULL, NULL,
+        kslice name = q->topics[i].name;
+        if (md_topic_name_valid(name, &why) &&
+            !cv_topic_find(b->view, (const char *)name.p, (size_t)name.len))
+            cluster_topic_create(b, name, b->cfg.num_partitions, -1, 0, NULL, NULL, NULL,
                                  false, &msg, NULL);
     }
     cluster_view *v = b->view;
@@ -214,11 +219,11 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
     }
     for (int32_t i = 0; !ids && q->ntopics >= 0 && i < q->ntopics; i++) {
         md_topic *mt = &m.topics[i];
-        mt->name = q->topics[i];
+        mt->name = q->topics[i].name;
         const char *why;
-        bool valid = md_topic_name_valid(q->topics[i], &why); /* a null name: not looked up */
-        const cv_topic *ct = valid ? cv_topic_find(v, (const char *)q->topics[i].p,
-                                                   (size_t)q->topics[i].len)
+        bool valid = md_topic_name_valid(mt->name, &why); /* a null name: not looked up */
+        const cv_topic *ct = valid ? cv_topic_find(v, (const char *)mt->name.p,
+                                                   (size_t)mt->name.len)
                                    : NULL;
         if (!valid)
             mt->error_code = KERR_INVALID_TOPIC_EXCEPTION;
@@ -229,8 +234,7 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
         else
             mt->error_code = v ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_LEADER_NOT_AVAILABLE;
     }
-    resp_begin(&c->nr->resp, &c->h);
-    metadata_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    reply_metadata(c, &m);
     cv_unref(v);
     finish(c);
 }
@@ -287,22 +291,22 @@ void handle_metadata(req_ctx *c)
         }
         for (int32_t i = 0; i < q.ntopics; i++) {
             md_topic *mt = &m.topics[i];
-            mt->name = q.topics[i];
-            topic *t = md_find(&b->md, q.topics[i]);
+            mt->name = q.topics[i].name;
+            topic *t = md_find(&b->md, mt->name);
             const char *why;
-            if (!t && !md_topic_name_valid(q.topics[i], &why)) {
+            if (!t && !md_topic_name_valid(mt->name, &why)) {
                 mt->error_code = KERR_INVALID_TOPIC_EXCEPTION;
                 continue;
             }
             if (!t && q.allow_auto_create && b->cfg.auto_create_topics_enable) {
                 const char *msg;
-                int16_t err = broker_topic_create(b, q.topics[i], b->cfg.num_partitions, 0, NULL,
+                int16_t err = broker_topic_create(b, mt->name, b->cfg.num_partitions, 0, NULL,
                                                   NULL, false, &msg);
                 if (err != KERR_NONE && err != KERR_TOPIC_ALREADY_EXISTS) {
                     mt->error_code = err;
                     continue;
                 }
-                t = md_find(&b->md, q.topics[i]);
+                t = md_find(&b->md, mt->name);
             }
             if (!t) {
                 mt->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -311,7 +315,6 @@ void handle_metadata(req_ctx *c)
             fill_topic(b, mt, t, a);
         }
     }
-    resp_begin(&c->nr->resp, &c->h);
-    metadata_resp_encode(&c->nr->resp, v, &m);
+    reply_metadata(c, &m);
     finish(c);
 }

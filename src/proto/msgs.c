@@ -84,6 +84,13 @@ static uint8_t (*arena_ids(arena *a, int32_t n))[TOPIC_ID_LEN]
     return n > 0 ? arena_alloc(a, (size_t)n * TOPIC_ID_LEN) : NULL;
 }
 
+static void wr_i32_array(wr *w, int32_t n, const int32_t *vals)
+{
+    wr_array(w, n);
+    for (int32_t i = 0; i < n; i++)
+        wr_i32(w, vals[i]);
+}
+
 static void *arena_elems(arena *a, int32_t n, size_t size)
 {
     return n > 0 ? arena_alloc(a, size * (size_t)n) : NULL;
@@ -246,95 +253,90 @@ void apiversions_resp_encode_features(wr *w, int16_t v, int16_t error_code,
 
 /* ---------------- Metadata ---------------- */
 
+static const pf_field g_md_req_topic_fields[] = {
+    PF_F("TopicId", PF_UUID, 10, PF_LAST, md_req_topic, id),
+    PF_FN("Name", PF_STR, 0, PF_LAST, 10, md_req_topic, name),
+};
+static const pf_schema g_md_req_topic =
+    PF_SCHEMA("MetadataRequestTopic", md_req_topic, g_md_req_topic_fields);
+static const pf_field g_metadata_req_fields[] = {
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, 1, metadata_req, topics, ntopics, &g_md_req_topic),
+    PF_FD("AllowAutoTopicCreation", PF_BOOL, 4, PF_LAST, metadata_req, allow_auto_create, 1),
+    PF_F("IncludeClusterAuthorizedOperations", PF_BOOL, 8, 10, metadata_req,
+         include_cluster_ops),
+    PF_F("IncludeTopicAuthorizedOperations", PF_BOOL, 8, PF_LAST, metadata_req,
+         include_topic_ops),
+};
+static const pf_schema g_metadata_req =
+    PF_SCHEMA("MetadataRequest", metadata_req, g_metadata_req_fields);
+
 int metadata_req_decode(rd *r, int16_t v, arena *a, metadata_req *q)
 {
-    /* A topic: [TopicId (v10+)] Name, and its tag buffer when flexible. */
-    int32_t n = rd_array(r, (v >= 10 ? TOPIC_ID_LEN : 0) + (r->flex ? 1 + 1 : 2));
-    if (v == 0 && n == 0)
-        n = -1; /* v0: an empty list means every topic */
-    q->ntopics = n;
-    q->topics = ARENA_ARRAY(a, kslice, n);
-    q->topic_ids = v >= 10 ? arena_ids(a, n) : NULL;
-    if (n > 0 && (!q->topics || (v >= 10 && !q->topic_ids)))
+    if (pf_decode(r, v, a, &g_metadata_req, q) != 0)
         return -1;
-    for (int32_t i = 0; i < n && !r->err; i++) {
-        if (v >= 10)
-            rd_uuid(r, q->topic_ids[i]);
-        q->topics[i] = rd_str(r);
-        rd_tags(r);
-    }
-    q->allow_auto_create = true;
-    q->include_cluster_ops = q->include_topic_ops = false;
-    if (v >= 4)
-        q->allow_auto_create = rd_bool(r);
-    if (v >= 8 && v <= 10)
-        q->include_cluster_ops = rd_bool(r);
-    if (v >= 8)
-        q->include_topic_ops = rd_bool(r);
-    rd_tags(r);
-    return decode_done(r);
+    if (v == 0 && q->ntopics == 0)
+        q->ntopics = -1; /* v0: an empty list means every topic */
+    return 0;
 }
 
-static void wr_i32_array(wr *w, int32_t n, const int32_t *vals)
-{
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++)
-        wr_i32(w, vals[i]);
-}
+/* Brokers in Metadata and DescribeCluster (IsFenced, DescribeCluster v2+: Brook lists only
+ * live, registered brokers). */
+static const pf_field g_md_broker_fields[] = {
+    PF_F("NodeId", PF_I32, 0, PF_LAST, md_broker, node_id),
+    PF_F("Host", PF_CSTR, 0, PF_LAST, md_broker, host),
+    PF_F("Port", PF_I32, 0, PF_LAST, md_broker, port),
+    PF_FN("Rack", PF_CSTR, 1, PF_LAST, 0, md_broker, rack),
+};
+static const pf_schema g_md_broker =
+    PF_SCHEMA("MetadataResponseBroker", md_broker, g_md_broker_fields);
+static const pf_field g_md_partition_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, md_partition, error_code),
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, md_partition, index),
+    PF_F("LeaderId", PF_I32, 0, PF_LAST, md_partition, leader),
+    PF_F("LeaderEpoch", PF_I32, 7, PF_LAST, md_partition, leader_epoch),
+    PF_FA("ReplicaNodes", PF_I32S, 0, PF_LAST, PF_NEVER, md_partition, replicas, nreplicas,
+          NULL),
+    PF_FA("IsrNodes", PF_I32S, 0, PF_LAST, PF_NEVER, md_partition, isr, nisr, NULL),
+    PF_FK("OfflineReplicas", PF_I32S, 5, PF_LAST, 0),
+};
+static const pf_schema g_md_partition =
+    PF_SCHEMA("MetadataResponsePartition", md_partition, g_md_partition_fields);
+static const pf_field g_md_topic_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, md_topic, error_code),
+    PF_FN("Name", PF_STR, 0, PF_LAST, 12, md_topic, name),
+    PF_F("TopicId", PF_UUID, 10, PF_LAST, md_topic, id),
+    PF_F("IsInternal", PF_BOOL, 1, PF_LAST, md_topic, is_internal),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, md_topic, partitions, npartitions,
+          &g_md_partition),
+    PF_F("TopicAuthorizedOperations", PF_I32, 8, PF_LAST, md_topic, authorized_ops),
+};
+static const pf_schema g_md_topic = PF_SCHEMA("MetadataResponseTopic", md_topic,
+                                              g_md_topic_fields);
+static const pf_field g_metadata_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 3, PF_LAST, 0),
+    PF_FA("Brokers", PF_STRUCTS, 0, PF_LAST, PF_NEVER, metadata_resp, brokers, nbrokers,
+          &g_md_broker),
+    PF_FN("ClusterId", PF_CSTR, 2, PF_LAST, 2, metadata_resp, cluster_id),
+    PF_F("ControllerId", PF_I32, 1, PF_LAST, metadata_resp, controller_id),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, metadata_resp, topics, ntopics,
+          &g_md_topic),
+    PF_F("ClusterAuthorizedOperations", PF_I32, 8, 10, metadata_resp, cluster_ops),
+    /* KIP-1102: REBOOTSTRAP_REQUIRED never applies */
+    PF_FK("ErrorCode", PF_I16, 13, PF_LAST, 0),
+};
+static const pf_schema g_metadata_resp =
+    PF_SCHEMA("MetadataResponse", metadata_resp, g_metadata_resp_fields);
 
-void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m)
+void metadata_resp_encode(wr *w, int16_t v, metadata_resp *m)
 {
-    if (v >= 3)
-        wr_i32(w, 0);
-    wr_array(w, m->nbrokers);
-    for (int32_t i = 0; i < m->nbrokers; i++) {
-        const md_broker *b = &m->brokers[i];
-        wr_i32(w, b->node_id);
-        wr_cstr(w, b->host);
-        wr_i32(w, b->port);
-        if (v >= 1)
-            wr_cstr(w, b->rack);
-        wr_tags(w);
-    }
-    if (v >= 2)
-        wr_cstr(w, m->cluster_id);
-    if (v >= 1)
-        wr_i32(w, m->controller_id);
-    wr_array(w, m->ntopics);
     for (int32_t i = 0; i < m->ntopics; i++) {
-        const md_topic *t = &m->topics[i];
-        wr_i16(w, t->error_code);
-        /* the name is nullable from v12 only (an unknown topic id) */
-        wr_str(w, t->name.len >= 0 || v >= 12 ? t->name : kslice_cstr(""));
-        if (v >= 10)
-            wr_uuid(w, t->id);
-        if (v >= 1)
-            wr_bool(w, t->is_internal);
-        wr_array(w, t->npartitions);
-        for (int32_t p = 0; p < t->npartitions; p++) {
-            const md_partition *mp = &t->partitions[p];
-            wr_i16(w, mp->error_code);
-            wr_i32(w, mp->index);
-            wr_i32(w, mp->leader);
-            if (v >= 7)
-                wr_i32(w, mp->leader_epoch);
-            wr_i32_array(w, mp->nreplicas, mp->replicas);
-            wr_i32_array(w, mp->nisr, mp->isr);
-            if (v >= 5)
-                wr_array(w, 0); /* offline replicas */
-            wr_tags(w);
-        }
-        if (v >= 8)
-            wr_i32(w, m->include_topic_ops && t->error_code != KERR_UNKNOWN_TOPIC_ID
-                          ? MD_TOPIC_OPS_ALL
-                          : INT32_MIN);
-        wr_tags(w);
+        md_topic *t = &m->topics[i];
+        t->authorized_ops = m->include_topic_ops && t->error_code != KERR_UNKNOWN_TOPIC_ID
+                                ? MD_TOPIC_OPS_ALL
+                                : INT32_MIN;
     }
-    if (v >= 8 && v <= 10)
-        wr_i32(w, m->include_cluster_ops ? MD_CLUSTER_OPS_ALL : INT32_MIN);
-    if (v >= 13)
-        wr_i16(w, KERR_NONE); /* ErrorCode (KIP-1102): REBOOTSTRAP_REQUIRED never applies */
-    wr_tags(w);
+    m->cluster_ops = m->include_cluster_ops ? MD_CLUSTER_OPS_ALL : INT32_MIN;
+    pf_encode(w, v, &g_metadata_resp, m); /* a null name below v12 goes out as "" */
 }
 
 /* ---------------- Produce ---------------- */

@@ -47,10 +47,13 @@ void apiversions_resp_encode_features(wr *w, int16_t v, int16_t error_code,
 #define TOPIC_ID_LEN 16
 
 /* ---- Metadata ---- */
+typedef struct md_req_topic {
+    uint8_t id[TOPIC_ID_LEN]; /* v10+ (zero: by name); zero below */
+    kslice name;              /* null on the wire from v10 (allowed only from v12) */
+} md_req_topic;
 typedef struct metadata_req {
     int32_t ntopics; /* -1: all topics */
-    kslice *topics;  /* names; null on the wire from v10 (allowed only from v12) */
-    uint8_t (*topic_ids)[TOPIC_ID_LEN]; /* v10+, one per topic (zero: by name); else NULL */
+    md_req_topic *topics;
     bool allow_auto_create;   /* v4+; true below */
     bool include_cluster_ops; /* v8-v10 */
     bool include_topic_ops;   /* v8+ */
@@ -78,6 +81,7 @@ typedef struct md_topic {
     bool is_internal;
     int32_t npartitions;
     md_partition *partitions;
+    int32_t authorized_ops; /* v8+: set by metadata_resp_encode */
 } md_topic;
 typedef struct metadata_resp {
     int32_t nbrokers;
@@ -86,17 +90,21 @@ typedef struct metadata_resp {
     int32_t controller_id;
     int32_t ntopics;
     md_topic *topics;
-    /* v8+: the authorized operations asked for. Brook has no ACLs, so they are every
-     * operation Kafka supports on the resource (its answer without an authorizer); not
-     * asked (and for an unknown topic id): INT32_MIN, "not computed". */
+    /* v8+: the authorized operations asked for (the encoder fills each topic's and
+     * cluster_ops from these). Brook has no ACLs, so they are every operation Kafka supports
+     * on the resource (its answer without an authorizer); not asked (and for an unknown
+     * topic id): INT32_MIN, "not computed". */
     bool include_topic_ops, include_cluster_ops;
+    int32_t cluster_ops; /* v8-v10 */
 } metadata_resp;
 /* Kafka's bit sets of every operation on a topic (READ, WRITE, CREATE, DELETE, ALTER,
  * DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS) and on the cluster (CREATE, ALTER, DESCRIBE,
  * CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE): 1 << AclOperation. */
 #define MD_TOPIC_OPS_ALL 0x0df8
 #define MD_CLUSTER_OPS_ALL 0x1fa0
-void metadata_resp_encode(wr *w, int16_t v, const metadata_resp *m);
+/* Fills first what the answer derives: each topic's authorized_ops and cluster_ops from
+ * include_*_ops. A null name goes out as "" below v12. */
+void metadata_resp_encode(wr *w, int16_t v, metadata_resp *m);
 
 /* ---- Produce ---- */
 typedef struct produce_part {

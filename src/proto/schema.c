@@ -269,7 +269,11 @@ static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
     }
     const void *p = cat(in, f->off);
     switch (f->type) {
-    case PF_CSTR: wr_cstr(w, *(const char *const *)p); break;
+    case PF_CSTR: {
+        const char *c = *(const char *const *)p;
+        wr_cstr(w, c || v >= f->null_from ? c : ""); /* not nullable here: "" */
+        break;
+    }
     case PF_STRUCT: pf_encode(w, v, f->elem, p); break;
     case PF_BOOL: wr_bool(w, *(const bool *)p); break;
     case PF_I8: wr_i8(w, *(const int8_t *)p); break;
@@ -277,7 +281,11 @@ static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
     case PF_I32: wr_i32(w, *(const int32_t *)p); break;
     case PF_I64: wr_i64(w, *(const int64_t *)p); break;
     case PF_UUID: wr_raw(w, p, 16); break;
-    case PF_STR: wr_str(w, *(const kslice *)p); break;
+    case PF_STR: {
+        kslice k = *(const kslice *)p;
+        wr_str(w, k.len >= 0 || v >= f->null_from ? k : kslice_cstr("")); /* as PF_CSTR */
+        break;
+    }
     case PF_BYTES: wr_bytes(w, *(const kslice *)p); break;
     default: {
         int32_t n = *(const int32_t *)cat(in, f->count_off);

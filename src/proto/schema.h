@@ -9,6 +9,8 @@
  * to the element's table. A field absent from a version reads as its default.
  * Owns: nothing past the call (decoded strings and arrays point into the request bytes or
  * the caller's arena).
+ * A null string given to the encoder for a version where the field may not be null is
+ * written as "" (a peer could not read a null there).
  * Never: reads past the end (every length is checked by rd_*, every array count against
  * the bytes left before anything is allocated), accepts a null where the table does not
  * allow one, or leaves bytes unread (pf_decode_message refuses trailing bytes).

@@ -58,9 +58,8 @@ static int decode_and_answer(int16_t key, int16_t v, rd *r, arena *a)
             m.ntopics = q.ntopics > 0 ? q.ntopics : 0;
             m.topics = arena_alloc(a, sizeof(md_topic) * (size_t)(m.ntopics + 1));
             for (int32_t i = 0; m.topics && i < m.ntopics; i++) {
-                m.topics[i].name = q.topics[i];
-                if (q.topic_ids)
-                    memcpy(m.topics[i].id, q.topic_ids[i], TOPIC_ID_LEN);
+                m.topics[i].name = q.topics[i].name;
+                memcpy(m.topics[i].id, q.topics[i].id, TOPIC_ID_LEN);
             }
             if (m.topics)
                 metadata_resp_encode(&w, v, &m);

@@ -123,8 +123,8 @@ static void test_metadata_requests(void)
     if (dec_begin(&d, &w, API_METADATA, 0)) {
         CHECK_EQ_INT(metadata_req_decode(&d.r, 0, &d.a, &q), 0);
         if (CHECK_EQ_INT(q.ntopics, 2)) {
-            CHECK_SLICE(q.topics[0], "a");
-            CHECK_SLICE(q.topics[1], "bc");
+            CHECK_SLICE(q.topics[0].name, "a");
+            CHECK_SLICE(q.topics[1].name, "bc");
         }
         CHECK(q.allow_auto_create);
     }
@@ -162,7 +162,7 @@ static void test_metadata_requests(void)
     wr_bool(&w, false);
     if (dec_begin(&d, &w, API_METADATA, 4)) {
         CHECK_EQ_INT(metadata_req_decode(&d.r, 4, &d.a, &q), 0);
-        CHECK(q.ntopics == 1 && kslice_eq_cstr(q.topics[0], "t"));
+        CHECK(q.ntopics == 1 && kslice_eq_cstr(q.topics[0].name, "t"));
         CHECK(!q.allow_auto_create);
     }
     dec_end(&d);
