@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "proto/ident.h"
 
 static bool in_version(const pf_field *f, int16_t v) { return v >= f->vmin && v <= f->vmax; }
 
@@ -32,7 +33,8 @@ static size_t min_size(const pf_schema *s, int16_t v, bool flex)
         case PF_I64: n += 8; break;
         case PF_UUID: n += 16; break;
         case PF_STR:
-        case PF_CSTR: n += flex ? 1 : 2; break;
+        case PF_CSTR:
+        case PF_IDENT: n += flex ? 1 : 2; break;
         case PF_STRUCT: n += min_size(f->elem, v, flex); break;
         default: n += flex ? 1 : 4; break; /* bytes and arrays */
         }
@@ -72,7 +74,8 @@ static void set_default(const pf_field *f, void *out)
         return;
     void *p = at(out, f->off);
     switch (f->type) {
-    case PF_CSTR: *(const char **)p = NULL; break;
+    case PF_CSTR:
+    case PF_IDENT: *(const char **)p = NULL; break;
     case PF_STRUCT:
         for (int i = 0; i < f->elem->nfields; i++)
             set_default(&f->elem->fields[i], p);
@@ -149,7 +152,8 @@ static void skip_field(rd *r, const pf_field *f)
     }
 }
 
-/* A nullable string copied into the arena with a NUL (for fields kept as const char *). */
+/* A string copied into the arena with a NUL (for fields kept as const char *), as it is
+ * or (ident) in proto/ident.h's internal form. */
 static void decode_cstr(rd *r, int16_t v, arena *a, const pf_field *f, const char **out)
 {
     kslice s = rd_str(r);
@@ -161,7 +165,8 @@ static void decode_cstr(rd *r, int16_t v, arena *a, const pf_field *f, const cha
             refuse(r);
         return;
     }
-    if ((*out = arena_strndup(a, s.p, (size_t)s.len)) == NULL)
+    *out = f->type == PF_IDENT ? ident_decode(a, s) : arena_strndup(a, s.p, (size_t)s.len);
+    if (!*out)
         refuse(r);
 }
 
@@ -173,7 +178,8 @@ static void decode_field(rd *r, int16_t v, arena *a, const pf_field *f, void *ou
     }
     void *p = at(out, f->off);
     switch (f->type) {
-    case PF_CSTR: decode_cstr(r, v, a, f, (const char **)p); break;
+    case PF_CSTR:
+    case PF_IDENT: decode_cstr(r, v, a, f, (const char **)p); break;
     case PF_STRUCT: (void)pf_decode(r, v, a, f->elem, p); break;
     case PF_BOOL: *(bool *)p = rd_bool(r); break;
     case PF_I8: *(int8_t *)p = rd_i8(r); break;
@@ -269,9 +275,15 @@ static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
     }
     const void *p = cat(in, f->off);
     switch (f->type) {
-    case PF_CSTR: {
+    case PF_CSTR:
+    case PF_IDENT: {
         const char *c = *(const char *const *)p;
-        wr_cstr(w, c || v >= f->null_from ? c : ""); /* not nullable here: "" */
+        if (!c && v < f->null_from)
+            c = ""; /* not nullable here */
+        if (f->type == PF_IDENT)
+            wr_ident(w, c);
+        else
+            wr_cstr(w, c);
         break;
     }
     case PF_STRUCT: pf_encode(w, v, f->elem, p); break;
@@ -316,7 +328,8 @@ static bool at_default(const pf_field *f, const void *in)
     switch (f->type) {
     case PF_STR:
     case PF_BYTES: return ((const kslice *)p)->len < 0;
-    case PF_CSTR: return *(const char *const *)p == NULL;
+    case PF_CSTR:
+    case PF_IDENT: return *(const char *const *)p == NULL;
     case PF_UUID: {
         static const uint8_t zero[16];
         return memcmp(p, zero, 16) == 0;

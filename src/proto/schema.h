@@ -39,6 +39,8 @@ enum pf_type {
     PF_STRS,    /* int32_t count at count_off, kslice * at off */
     PF_CSTR,    /* const char * (NULL: null); decoded into the arena, NUL-terminated */
     PF_STRUCT,  /* one struct of type elem embedded at off (Kafka's struct-typed fields) */
+    PF_IDENT,   /* const char * in proto/ident.h's internal form (group, member,
+                 * transactional ids): written back as on the wire, decoded into the arena */
 };
 
 #define PF_LAST 0x7fff  /* vmax: every version from vmin on */
