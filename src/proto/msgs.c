@@ -1708,143 +1708,186 @@ void error_only_resp_encode(wr *w, int16_t v, int16_t error_code)
 
 /* ---------------- transaction admin (KIP-664) and DescribeCluster ---------------- */
 
-/* The topics of a request must all be named. */
-static int dprod_names_check(rd *r, const describeproducers_req *q)
-{
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++)
-        if (q->topics[i].name.len < 0)
-            r->err = RD_BAD_LENGTH;
-    return decode_done(r);
-}
+/* The request's partitions are bare indexes ([]int32 PartitionIndexes): decoded as an int32
+ * array, then spread into dprod_parts by the wrapper. */
+typedef struct dprod_req_topic {
+    kslice name;
+    int32_t nindexes;
+    int32_t *indexes;
+} dprod_req_topic;
+static const pf_field g_dprod_req_topic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, dprod_req_topic, name),
+    PF_FA("PartitionIndexes", PF_I32S, 0, PF_LAST, PF_NEVER, dprod_req_topic, indexes,
+          nindexes, NULL),
+};
+static const pf_schema g_dprod_req_topic =
+    PF_SCHEMA("TopicRequest", dprod_req_topic, g_dprod_req_topic_fields);
+typedef struct dprod_req_wire {
+    int32_t ntopics;
+    dprod_req_topic *topics;
+} dprod_req_wire;
+static const pf_field g_dprod_req_fields[] = {
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, dprod_req_wire, topics, ntopics,
+          &g_dprod_req_topic),
+};
+static const pf_schema g_dprod_req =
+    PF_SCHEMA("DescribeProducersRequest", dprod_req_wire, g_dprod_req_fields);
 
-DEFINE_TOPICS_DECODE(dprod_topics_decode, dprod_topic, dprod_part)
-DEFINE_TOPICS_ENCODE(dprod_topics_encode, dprod_topic, dprod_part)
+static const pf_field g_dprod_producer_fields[] = {
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, dprod_producer, producer_id),
+    PF_F("ProducerEpoch", PF_I32, 0, PF_LAST, dprod_producer, producer_epoch),
+    PF_F("LastSequence", PF_I32, 0, PF_LAST, dprod_producer, last_sequence),
+    PF_F("LastTimestamp", PF_I64, 0, PF_LAST, dprod_producer, last_timestamp),
+    PF_F("CoordinatorEpoch", PF_I32, 0, PF_LAST, dprod_producer, coordinator_epoch),
+    PF_F("CurrentTxnStartOffset", PF_I64, 0, PF_LAST, dprod_producer,
+         current_txn_start_offset),
+};
+static const pf_schema g_dprod_producer =
+    PF_SCHEMA("ProducerState", dprod_producer, g_dprod_producer_fields);
+static const pf_field g_dprod_rpart_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, dprod_part, index),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, dprod_part, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, dprod_part, error_message),
+    PF_FA("ActiveProducers", PF_STRUCTS, 0, PF_LAST, PF_NEVER, dprod_part, producers,
+          nproducers, &g_dprod_producer),
+};
+static const pf_schema g_dprod_rpart =
+    PF_SCHEMA("PartitionResponse", dprod_part, g_dprod_rpart_fields);
+static const pf_field g_dprod_rtopic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, dprod_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, dprod_topic, parts, nparts,
+          &g_dprod_rpart),
+};
+static const pf_schema g_dprod_rtopic =
+    PF_SCHEMA("TopicResponse", dprod_topic, g_dprod_rtopic_fields);
+static const pf_field g_dprod_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, describeproducers_req, topics, ntopics,
+          &g_dprod_rtopic),
+};
+static const pf_schema g_dprod_resp =
+    PF_SCHEMA("DescribeProducersResponse", describeproducers_req, g_dprod_resp_fields);
 
-/* A partition of the request is its index alone ([]int32 PartitionIndexes). */
-static int dprod_part_decode(rd *r, int16_t v, arena *a, dprod_part *dp)
-{
-    dp->index = rd_i32(r);
-    dp->error_code = KERR_NONE;
-    dp->error_message = NULL;
-    dp->nproducers = 0;
-    dp->producers = NULL;
-    return 0;
-}
-
+/* Each partition index becomes a dprod_part with its response fields at their defaults. */
 int describeproducers_req_decode(rd *r, int16_t v, arena *a, describeproducers_req *q)
 {
-    /* a topic: Name, PartitionIndexes, tags; a partition index: int32 */
-    if (dprod_topics_decode(r, v, a, 1 + 1 + 1, 4, &q->ntopics, &q->topics, NULL,
-                            dprod_part_decode) != 0)
+    dprod_req_wire in;
+    if (pf_decode(r, v, a, &g_dprod_req, &in) != 0)
         return -1;
-    rd_tags(r);
-    return dprod_names_check(r, q);
-}
-
-static void dprod_part_encode(wr *w, int16_t v, const dprod_part *dp)
-{
-    wr_i32(w, dp->index);
-    wr_i16(w, dp->error_code);
-    wr_cstr(w, dp->error_message);
-    wr_array(w, dp->nproducers);
-    for (int32_t i = 0; i < dp->nproducers; i++) {
-        const dprod_producer *p = &dp->producers[i];
-        wr_i64(w, p->producer_id);
-        wr_i32(w, p->producer_epoch);
-        wr_i32(w, p->last_sequence);
-        wr_i64(w, p->last_timestamp);
-        wr_i32(w, p->coordinator_epoch);
-        wr_i64(w, p->current_txn_start_offset);
-        wr_tags(w);
+    q->ntopics = in.ntopics;
+    q->topics = arena_elems(a, in.ntopics, sizeof(*q->topics));
+    if (in.ntopics > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < in.ntopics; i++) {
+        dprod_topic *t = &q->topics[i];
+        t->name = in.topics[i].name;
+        t->nparts = in.topics[i].nindexes;
+        t->parts = arena_elems(a, t->nparts, sizeof(*t->parts));
+        if (t->nparts > 0 && !t->parts)
+            return -1;
+        for (int32_t k = 0; k < t->nparts; k++) {
+            /* the arena's zeroes: error NONE, a null message, no producers */
+            t->parts[k].index = in.topics[i].indexes[k];
+        }
     }
-    wr_tags(w);
+    return 0;
 }
 
 void describeproducers_resp_encode(wr *w, int16_t v, const describeproducers_req *q)
 {
-    wr_i32(w, 0); /* throttle_time_ms */
-    dprod_topics_encode(w, v, q->ntopics, q->topics, NULL, dprod_part_encode);
-    wr_tags(w);
+    pf_encode(w, v, &g_dprod_resp, q);
 }
 
+static const pf_field g_dtxn_req_fields[] = {
+    PF_FA("TransactionalIds", PF_STRS, 0, PF_LAST, PF_NEVER, describetxns_req, ids, nids, NULL),
+};
+static const pf_schema g_dtxn_req =
+    PF_SCHEMA("DescribeTransactionsRequest", describetxns_req, g_dtxn_req_fields);
+static const pf_field g_dtxn_topic_fields[] = {
+    PF_F("Topic", PF_CSTR, 0, PF_LAST, dtxn_topic, name),
+    PF_FA("Partitions", PF_I32S, 0, PF_LAST, PF_NEVER, dtxn_topic, parts, nparts, NULL),
+};
+static const pf_schema g_dtxn_topic = PF_SCHEMA("TopicData", dtxn_topic, g_dtxn_topic_fields);
+static const pf_field g_dtxn_state_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, dtxn_state, error_code),
+    PF_F("TransactionalId", PF_STR, 0, PF_LAST, dtxn_state, id),
+    PF_F("TransactionState", PF_CSTR, 0, PF_LAST, dtxn_state, state),
+    PF_F("TransactionTimeoutMs", PF_I32, 0, PF_LAST, dtxn_state, timeout_ms),
+    PF_F("TransactionStartTimeMs", PF_I64, 0, PF_LAST, dtxn_state, start_ms),
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, dtxn_state, producer_id),
+    PF_F("ProducerEpoch", PF_I16, 0, PF_LAST, dtxn_state, producer_epoch),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, dtxn_state, topics, ntopics,
+          &g_dtxn_topic),
+};
+static const pf_schema g_dtxn_state =
+    PF_SCHEMA("TransactionState", dtxn_state, g_dtxn_state_fields);
+static const pf_field g_dtxn_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("TransactionStates", PF_STRUCTS, 0, PF_LAST, PF_NEVER, describetxns_req, states,
+          nids, &g_dtxn_state),
+};
+static const pf_schema g_dtxn_resp =
+    PF_SCHEMA("DescribeTransactionsResponse", describetxns_req, g_dtxn_resp_fields);
+
+/* One zeroed state per id, holding the id it answers for. */
 int describetxns_req_decode(rd *r, int16_t v, arena *a, describetxns_req *q)
 {
-    BROOK_UNUSED(v);
-    if (!RD_ARRAY_ALLOC(r, a, 1, q->nids, q->ids))
+    if (pf_decode(r, v, a, &g_dtxn_req, q) != 0)
         return -1;
     q->states = arena_elems(a, q->nids, sizeof(*q->states));
     if (q->nids > 0 && !q->states)
         return -1;
-    for (int32_t i = 0; i < q->nids && !r->err; i++)
-        q->ids[i] = rd_str_nn(r);
-    rd_tags(r);
-    return decode_done(r);
+    for (int32_t i = 0; i < q->nids; i++)
+        q->states[i].id = q->ids[i];
+    return 0;
 }
 
 void describetxns_resp_encode(wr *w, int16_t v, const describetxns_req *q)
 {
-    BROOK_UNUSED(v);
-    wr_i32(w, 0); /* throttle_time_ms */
-    wr_array(w, q->nids);
-    for (int32_t i = 0; i < q->nids; i++) {
-        const dtxn_state *s = &q->states[i];
-        wr_i16(w, s->error_code);
-        wr_str(w, q->ids[i]);
-        wr_cstr(w, s->state ? s->state : "");
-        wr_i32(w, s->timeout_ms);
-        wr_i64(w, s->start_ms);
-        wr_i64(w, s->producer_id);
-        wr_i16(w, s->producer_epoch);
-        wr_array(w, s->ntopics);
-        for (int32_t k = 0; k < s->ntopics; k++) {
-            wr_cstr(w, s->topics[k].name);
-            wr_i32_array(w, s->topics[k].nparts, s->topics[k].parts);
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_dtxn_resp, q);
 }
 
+static const pf_field g_listtxns_req_fields[] = {
+    PF_FA("StateFilters", PF_STRS, 0, PF_LAST, PF_NEVER, listtxns_req, states, nstates, NULL),
+    PF_FA("ProducerIdFilters", PF_I64S, 0, PF_LAST, PF_NEVER, listtxns_req, pids, npids, NULL),
+    PF_FD("DurationFilter", PF_I64, 1, PF_LAST, listtxns_req, duration_ms, -1),
+    PF_FN("TransactionalIdPattern", PF_STR, 2, PF_LAST, 2, listtxns_req, txn_id_pattern),
+    PF_LOCAL("ErrorCode", PF_I16, listtxns_req, error_code, KERR_NONE),
+};
+static const pf_schema g_listtxns_req =
+    PF_SCHEMA("ListTransactionsRequest", listtxns_req, g_listtxns_req_fields);
+static const pf_field g_listtxns_entry_fields[] = {
+    PF_F("TransactionalId", PF_IDENT, 0, PF_LAST, listtxns_entry, txn_id),
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, listtxns_entry, producer_id),
+    PF_F("TransactionState", PF_CSTR, 0, PF_LAST, listtxns_entry, state),
+};
+static const pf_schema g_listtxns_entry =
+    PF_SCHEMA("TransactionState", listtxns_entry, g_listtxns_entry_fields);
+static const pf_field g_listtxns_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, listtxns_req, error_code),
+    PF_FA("UnknownStateFilters", PF_STRS, 0, PF_LAST, PF_NEVER, listtxns_req, unknown_states,
+          nunknown, NULL),
+    PF_FA("TransactionStates", PF_STRUCTS, 0, PF_LAST, PF_NEVER, listtxns_req, entries,
+          nentries, &g_listtxns_entry),
+};
+static const pf_schema g_listtxns_resp =
+    PF_SCHEMA("ListTransactionsResponse", listtxns_req, g_listtxns_resp_fields);
+
+/* Room for the unknown state filters the handler reports (at most one per filter). */
 int listtxns_req_decode(rd *r, int16_t v, arena *a, listtxns_req *q)
 {
-    q->error_code = KERR_NONE;
     q->nunknown = q->nentries = 0;
     q->entries = NULL;
-    if (!RD_ARRAY_ALLOC(r, a, 1, q->nstates, q->states))
+    if (pf_decode(r, v, a, &g_listtxns_req, q) != 0)
         return -1;
     q->unknown_states = arena_elems(a, q->nstates, sizeof(*q->unknown_states));
-    if (q->nstates > 0 && !q->unknown_states)
-        return -1;
-    for (int32_t i = 0; i < q->nstates && !r->err; i++)
-        q->states[i] = rd_str_nn(r);
-    if (!RD_ARRAY_ALLOC(r, a, 8, q->npids, q->pids))
-        return -1;
-    for (int32_t i = 0; i < q->npids && !r->err; i++)
-        q->pids[i] = rd_i64(r);
-    q->duration_ms = v >= 1 ? rd_i64(r) : -1;
-    q->txn_id_pattern = v >= 2 ? rd_str(r) : KSLICE_NULL;
-    rd_tags(r);
-    return decode_done(r);
+    return q->nstates > 0 && !q->unknown_states ? -1 : 0;
 }
 
 void listtxns_resp_encode(wr *w, int16_t v, const listtxns_req *q)
 {
-    BROOK_UNUSED(v);
-    wr_i32(w, 0); /* throttle_time_ms */
-    wr_i16(w, q->error_code);
-    wr_array(w, q->nunknown);
-    for (int32_t i = 0; i < q->nunknown; i++)
-        wr_str(w, q->unknown_states[i]);
-    wr_array(w, q->nentries);
-    for (int32_t i = 0; i < q->nentries; i++) {
-        const listtxns_entry *e = &q->entries[i];
-        wr_ident(w, e->txn_id);
-        wr_i64(w, e->producer_id);
-        wr_cstr(w, e->state);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_listtxns_resp, q);
 }
 
 static const pf_field g_describecluster_req_fields[] = {
@@ -1862,28 +1905,32 @@ int describecluster_req_decode(rd *r, int16_t v, arena *a, describecluster_req *
     return pf_decode(r, v, a, &g_describecluster_req, q);
 }
 
+static const pf_field g_dc_broker_fields[] = {
+    PF_F("BrokerId", PF_I32, 0, PF_LAST, md_broker, node_id),
+    PF_F("Host", PF_CSTR, 0, PF_LAST, md_broker, host),
+    PF_F("Port", PF_I32, 0, PF_LAST, md_broker, port),
+    PF_FN("Rack", PF_CSTR, 0, PF_LAST, 0, md_broker, rack),
+    PF_FK("IsFenced", PF_BOOL, 2, PF_LAST, 0), /* Brook lists only live, registered brokers */
+};
+static const pf_schema g_dc_broker =
+    PF_SCHEMA("DescribeClusterBroker", md_broker, g_dc_broker_fields);
+static const pf_field g_describecluster_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, describecluster_resp, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, describecluster_resp, error_message),
+    PF_F("EndpointType", PF_I8, 1, PF_LAST, describecluster_resp, endpoint_type),
+    PF_F("ClusterId", PF_CSTR, 0, PF_LAST, describecluster_resp, cluster_id),
+    PF_F("ControllerId", PF_I32, 0, PF_LAST, describecluster_resp, controller_id),
+    PF_FA("Brokers", PF_STRUCTS, 0, PF_LAST, PF_NEVER, describecluster_resp, brokers, nbrokers,
+          &g_dc_broker),
+    PF_F("ClusterAuthorizedOperations", PF_I32, 0, PF_LAST, describecluster_resp, cluster_ops),
+};
+static const pf_schema g_describecluster_resp =
+    PF_SCHEMA("DescribeClusterResponse", describecluster_resp, g_describecluster_resp_fields);
+
 void describecluster_resp_encode(wr *w, int16_t v, const describecluster_resp *m)
 {
-    wr_i32(w, 0); /* throttle_time_ms */
-    wr_i16(w, m->error_code);
-    wr_cstr(w, m->error_message);
-    if (v >= 1)
-        wr_i8(w, m->endpoint_type);
-    wr_cstr(w, m->cluster_id ? m->cluster_id : "");
-    wr_i32(w, m->controller_id);
-    wr_array(w, m->nbrokers);
-    for (int32_t i = 0; i < m->nbrokers; i++) {
-        const md_broker *b = &m->brokers[i];
-        wr_i32(w, b->node_id);
-        wr_cstr(w, b->host ? b->host : "");
-        wr_i32(w, b->port);
-        wr_cstr(w, b->rack);
-        if (v >= 2)
-            wr_bool(w, false); /* IsFenced: Brook lists only live, registered brokers */
-        wr_tags(w);
-    }
-    wr_i32(w, m->cluster_ops);
-    wr_tags(w);
+    pf_encode(w, v, &g_describecluster_resp, m);
 }
 
 int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)

@@ -665,6 +665,7 @@ typedef struct dtxn_topic {
     const int32_t *parts;
 } dtxn_topic;
 typedef struct dtxn_state {
+    kslice id; /* the transactional id as on the wire (set by the decoder, echoed back) */
     int16_t error_code;
     const char *state; /* Kafka's state name; "" with an error */
     int32_t timeout_ms;

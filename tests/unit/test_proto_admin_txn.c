@@ -310,8 +310,8 @@ static void test_describetxns_response(void)
     static const dtxn_topic topics[] = {{"t", 2, t_parts}, {"__consumer_offsets", 1, g_parts}};
     kslice ids[2] = {kslice_cstr("tx-a"), kslice_cstr("nope")};
     dtxn_state states[2] = {
-        {KERR_NONE, "Ongoing", 60000, 1700000000000LL, 1000, 2, 2, topics},
-        {KERR_TRANSACTIONAL_ID_NOT_FOUND, "", 0, 0, 0, 0, 0, NULL},
+        {ids[0], KERR_NONE, "Ongoing", 60000, 1700000000000LL, 1000, 2, 2, topics},
+        {ids[1], KERR_TRANSACTIONAL_ID_NOT_FOUND, "", 0, 0, 0, 0, 0, NULL},
     };
     describetxns_req q = {2, ids, states};
     wr w;
