@@ -13,7 +13,8 @@ static const void *cat(const void *base, size_t off) { return (const char *)base
 
 static bool is_array(int type)
 {
-    return type == PF_STRUCTS || type == PF_I32S || type == PF_I64S || type == PF_STRS;
+    return type == PF_STRUCTS || type == PF_I32S || type == PF_I64S || type == PF_STRS ||
+           type == PF_IDENTS;
 }
 
 /* The smallest encoding of one element of s at version v: what an array count is checked
@@ -36,6 +37,7 @@ static size_t min_size(const pf_schema *s, int16_t v, bool flex)
         case PF_CSTR:
         case PF_IDENT: n += flex ? 1 : 2; break;
         case PF_STRUCT: n += min_size(f->elem, v, flex); break;
+        case PF_STRUCTP: n += v >= f->null_from ? 1 : min_size(f->elem, v, flex); break;
         default: n += flex ? 1 : 4; break; /* bytes and arrays */
         }
     }
@@ -75,7 +77,8 @@ static void set_default(const pf_field *f, void *out)
     void *p = at(out, f->off);
     switch (f->type) {
     case PF_CSTR:
-    case PF_IDENT: *(const char **)p = NULL; break;
+    case PF_IDENT:
+    case PF_STRUCTP: *(const void **)p = NULL; break;
     case PF_STRUCT:
         for (int i = 0; i < f->elem->nfields; i++)
             set_default(&f->elem->fields[i], p);
@@ -87,6 +90,7 @@ static void set_default(const pf_field *f, void *out)
     case PF_I32S:
     case PF_I64S:
     case PF_STRS:
+    case PF_IDENTS:
         *(void **)p = NULL;
         *(int32_t *)at(out, f->count_off) = 0;
         break;
@@ -103,7 +107,7 @@ static void refuse(rd *r)
 static void decode_array(rd *r, int16_t v, arena *a, const pf_field *f, void *out)
 {
     size_t elem = f->type == PF_I32S ? 4 : f->type == PF_I64S ? 8
-                  : f->type == PF_STRS ? (r->flex ? 1 : 2)
+                  : f->type == PF_STRS || f->type == PF_IDENTS ? (r->flex ? 1 : 2)
                                        : min_size(f->elem, v, r->flex);
     int32_t n = rd_array(r, elem);
     *(int32_t *)at(out, f->count_off) = n;
@@ -116,7 +120,8 @@ static void decode_array(rd *r, int16_t v, arena *a, const pf_field *f, void *ou
     if (n == 0 || r->err)
         return;
     size_t size = f->type == PF_I32S ? sizeof(int32_t) : f->type == PF_I64S ? sizeof(int64_t)
-                  : f->type == PF_STRS ? sizeof(kslice) : f->elem->size;
+                  : f->type == PF_STRS ? sizeof(kslice)
+                  : f->type == PF_IDENTS ? sizeof(const char *) : f->elem->size;
     void *items = arena_alloc(a, size * (size_t)n);
     if (!items) {
         refuse(r);
@@ -134,6 +139,12 @@ static void decode_array(rd *r, int16_t v, arena *a, const pf_field *f, void *ou
             if (((kslice *)item)->len < 0)
                 refuse(r); /* Kafka's string arrays hold no null */
             break;
+        case PF_IDENTS: {
+            kslice s = rd_str(r);
+            if (!r->err && (s.len < 0 || (*(const char **)item = ident_decode(a, s)) == NULL))
+                refuse(r); /* no null, as above (or no memory) */
+            break;
+        }
         default: (void)pf_decode(r, v, a, f->elem, item); break;
         }
     }
@@ -170,6 +181,23 @@ static void decode_cstr(rd *r, int16_t v, arena *a, const pf_field *f, const cha
         refuse(r);
 }
 
+/* A struct kept by pointer (PF_STRUCTP): from null_from a marker first (negative: null, as
+ * Kafka reads it), then the struct, into the arena. */
+static void decode_structp(rd *r, int16_t v, arena *a, const pf_field *f, const void **out)
+{
+    *out = NULL;
+    if ((v >= f->null_from && rd_i8(r) < 0) || r->err)
+        return;
+    void *item = arena_alloc(a, f->elem->size);
+    if (!item) {
+        refuse(r);
+        return;
+    }
+    memset(item, 0, f->elem->size);
+    (void)pf_decode(r, v, a, f->elem, item);
+    *out = item;
+}
+
 static void decode_field(rd *r, int16_t v, arena *a, const pf_field *f, void *out)
 {
     if (f->off == PF_NOSTORE) {
@@ -181,6 +209,7 @@ static void decode_field(rd *r, int16_t v, arena *a, const pf_field *f, void *ou
     case PF_CSTR:
     case PF_IDENT: decode_cstr(r, v, a, f, (const char **)p); break;
     case PF_STRUCT: (void)pf_decode(r, v, a, f->elem, p); break;
+    case PF_STRUCTP: decode_structp(r, v, a, f, (const void **)p); break;
     case PF_BOOL: *(bool *)p = rd_bool(r); break;
     case PF_I8: *(int8_t *)p = rd_i8(r); break;
     case PF_I16: *(int16_t *)p = rd_i16(r); break;
@@ -268,7 +297,8 @@ static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
         case PF_STRUCTS:
         case PF_I32S:
         case PF_I64S:
-        case PF_STRS: wr_array(w, (int32_t)f->dflt); break; /* always empty (or null) */
+        case PF_STRS:
+        case PF_IDENTS: wr_array(w, (int32_t)f->dflt); break; /* always empty (or null) */
         default: BROOK_ASSERT(0); /* PF_FK is for integers and empty arrays */
         }
         return;
@@ -287,6 +317,17 @@ static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
         break;
     }
     case PF_STRUCT: pf_encode(w, v, f->elem, p); break;
+    case PF_STRUCTP: {
+        const void *item = *(const void *const *)p;
+        if (v >= f->null_from) {
+            wr_i8(w, item ? 1 : -1);
+            if (!item)
+                break;
+        }
+        BROOK_ASSERT(item); /* a version where the struct may not be null */
+        pf_encode(w, v, f->elem, item);
+        break;
+    }
     case PF_BOOL: wr_bool(w, *(const bool *)p); break;
     case PF_I8: wr_i8(w, *(const int8_t *)p); break;
     case PF_I16: wr_i16(w, *(const int16_t *)p); break;
@@ -308,6 +349,11 @@ static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
             case PF_I32S: wr_i32(w, ((const int32_t *)items)[i]); break;
             case PF_I64S: wr_i64(w, ((const int64_t *)items)[i]); break;
             case PF_STRS: wr_str(w, ((const kslice *)items)[i]); break;
+            case PF_IDENTS: {
+                const char *c = ((const char *const *)items)[i];
+                wr_ident(w, c ? c : "");
+                break;
+            }
             default:
                 pf_encode(w, v, f->elem, (const char *)items + f->elem->size * (size_t)i);
                 break;
@@ -329,7 +375,8 @@ static bool at_default(const pf_field *f, const void *in)
     case PF_STR:
     case PF_BYTES: return ((const kslice *)p)->len < 0;
     case PF_CSTR:
-    case PF_IDENT: return *(const char *const *)p == NULL;
+    case PF_IDENT:
+    case PF_STRUCTP: return *(const void *const *)p == NULL;
     case PF_UUID: {
         static const uint8_t zero[16];
         return memcmp(p, zero, 16) == 0;

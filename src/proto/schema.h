@@ -41,6 +41,11 @@ enum pf_type {
     PF_STRUCT,  /* one struct of type elem embedded at off (Kafka's struct-typed fields) */
     PF_IDENT,   /* const char * in proto/ident.h's internal form (group, member,
                  * transactional ids): written back as on the wire, decoded into the arena */
+    PF_IDENTS,  /* int32_t count at count_off, const char ** at off: PF_IDENT elements,
+                 * never null (NULL written as "") */
+    PF_STRUCTP, /* const pointer to one struct of type elem (NULL: null): Kafka's nullable
+                 * struct field, from null_from an int8 before it (-1 null, 1 present);
+                 * decoded into the arena */
 };
 
 #define PF_LAST 0x7fff  /* vmax: every version from vmin on */
@@ -95,6 +100,9 @@ struct pf_schema {
 /* A tagged array, left out while empty. */
 #define PF_FAT(name, type, vmin, vmax, tag, st, member, count, elem)                          \
     {name, type, vmin, vmax, PF_NEVER, tag, offsetof(st, member), offsetof(st, count), 0, elem}
+/* A struct-typed field kept by pointer (PF_STRUCTP), nullable from null_from. */
+#define PF_FSN(name, vmin, vmax, null_from, st, member, elem)                                 \
+    {name, PF_STRUCTP, vmin, vmax, null_from, -1, offsetof(st, member), 0, 0, elem}
 #define PF_SCHEMA(name, st, fields)                                                           \
     {name, sizeof(st), (int)(sizeof(fields) / sizeof((fields)[0])), fields}
 

@@ -3,7 +3,8 @@
  * structs with their own tag buffers, integer and string arrays, UUIDs, tagged fields
  * (known, unknown, left out at their default), classic and flexible encodings. Bytes are
  * compared with ones written by hand; every cut of an encoding is refused; a lying array
- * count is refused before anything is allocated. */
+ * count is refused before anything is allocated. Ids in proto/ident.h's form (arrays of
+ * them) and nullable structs kept by pointer, too. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,5 +273,96 @@ static void test_nulls_tags_and_lies(void)
     arena_free(&a);
 }
 
+/* PF_IDENTS (ids in proto/ident.h's form) and PF_STRUCTP (Kafka's nullable struct: an int8
+ * marker before it from null_from, v1 here; below, the struct alone). */
+typedef struct box {
+    int32_t nids;
+    const char **ids;
+} box;
+typedef struct holder {
+    const box *b;
+} holder;
+static const pf_field g_box_fields[] = {
+    PF_FA("Ids", PF_IDENTS, 0, PF_LAST, PF_NEVER, box, ids, nids, NULL),
+};
+static const pf_schema g_box = PF_SCHEMA("Box", box, g_box_fields);
+static const pf_field g_holder_fields[] = {
+    PF_FSN("Box", 0, PF_LAST, 1, holder, b, &g_box),
+};
+static const pf_schema g_holder = PF_SCHEMA("Holder", holder, g_holder_fields);
+
+static void test_idents_and_nullable_structs(void)
+{
+    const char *ids[] = {"a\xc0\x80" "b", NULL}; /* "a\0b" inside; NULL is written as "" */
+    box b = {2, ids};
+    holder h = {&b};
+    for (int16_t v = 0; v <= 1; v++) {
+        bb x = {.n = 0};
+        if (v >= 1)
+            b8(&x, 1); /* present */
+        b8(&x, 3); /* two ids */
+        b8(&x, 4); /* "a\0b" on the wire: three bytes */
+        b8(&x, 'a');
+        b8(&x, 0);
+        b8(&x, 'b');
+        b8(&x, 1); /* "" */
+        b8(&x, 0); /* the box's tags */
+        b8(&x, 0);
+        wr w;
+        wr_init(&w, 16);
+        w.flex = true;
+        pf_encode(&w, v, &g_holder, &h);
+        check_body(&w, &x, "Holder (present)");
+        wr_free(&w);
+        rd r;
+        rd_init(&r, x.b, x.n);
+        r.flex = true;
+        arena a;
+        arena_init(&a);
+        holder out;
+        if (CHECK_EQ_INT(pf_decode_message(&r, v, &a, &g_holder, &out), 0) && CHECK(out.b) &&
+            CHECK_EQ_INT(out.b->nids, 2)) {
+            CHECK(strcmp(out.b->ids[0], "a\xc0\x80" "b") == 0);
+            CHECK(strcmp(out.b->ids[1], "") == 0);
+        }
+        for (size_t n = 0; n < x.n; n++) { /* every cut refused */
+            rd_init(&r, x.b, n);
+            r.flex = true;
+            CHECK_EQ_INT(pf_decode_message(&r, v, &a, &g_holder, &out), -1);
+        }
+        arena_free(&a);
+    }
+    /* Null from v1: the marker -1 alone, read back as NULL. */
+    holder none = {NULL};
+    bb y = {.n = 0};
+    b8(&y, 0xff);
+    b8(&y, 0);
+    wr w;
+    wr_init(&w, 16);
+    w.flex = true;
+    pf_encode(&w, 1, &g_holder, &none);
+    check_body(&w, &y, "Holder (null)");
+    wr_free(&w);
+    rd r;
+    rd_init(&r, y.b, y.n);
+    r.flex = true;
+    arena a;
+    arena_init(&a);
+    holder out = {&b};
+    CHECK_EQ_INT(pf_decode_message(&r, 1, &a, &g_holder, &out), 0);
+    CHECK(out.b == NULL);
+    /* A null id is refused (Kafka's string arrays hold no null). */
+    bb z = {.n = 0};
+    b8(&z, 1);
+    b8(&z, 2);
+    b8(&z, 0);
+    b8(&z, 0);
+    b8(&z, 0);
+    rd_init(&r, z.b, z.n);
+    r.flex = true;
+    CHECK_EQ_INT(pf_decode_message(&r, 1, &a, &g_holder, &out), -1);
+    arena_free(&a);
+}
+
 TU_MAIN(TU_CASE(test_encode_bytes), TU_CASE(test_round_trips_and_cuts),
-        TU_CASE(test_nulls_tags_and_lies))
+        TU_CASE(test_nulls_tags_and_lies), TU_CASE(test_idents_and_nullable_structs))
