@@ -215,28 +215,28 @@ void handle_delete_topics(req_ctx *c)
         broker_reply_malformed(c, "DeleteTopics");
         return;
     }
-    for (int32_t i = 0; i < q.nnames; i++) {
-        bool named = q.names[i].len >= 0, by_id = !md_id_is_zero(q.ids[i]);
+    for (int32_t i = 0; i < q.ntopics; i++) {
+        deletetopics_topic *t = &q.topics[i];
+        bool named = t->name.len >= 0, by_id = !md_id_is_zero(t->id);
         if (named && by_id) { /* v6+, as Kafka's controller */
-            q.error_codes[i] = KERR_INVALID_REQUEST;
-            q.error_messages[i] = "You may not specify both topic name and topic id.";
+            t->error_code = KERR_INVALID_REQUEST;
+            t->error_message = "You may not specify both topic name and topic id.";
         } else if (by_id) {
-            q.error_codes[i] = cluster_topic_delete_id(c->b, q.ids[i], &c->nr->arena,
-                                                       &q.names[i]);
+            t->error_code = cluster_topic_delete_id(c->b, t->id, &c->nr->arena, &t->name);
         } else if (!named && c->h.api_version >= 6) {
-            q.error_codes[i] = KERR_INVALID_REQUEST;
-            q.error_messages[i] = "Neither topic name nor id were specified.";
+            t->error_code = KERR_INVALID_REQUEST;
+            t->error_message = "Neither topic name nor id were specified.";
         } else {
             /* The response names the deleted topic's id (v6+). */
-            topic *t = md_find(&c->b->md, q.names[i]);
-            if (t)
-                memcpy(q.ids[i], t->id, sizeof(q.ids[i]));
-            q.error_codes[i] = cluster_topic_delete(c->b, q.names[i]);
-            if (q.error_codes[i] != KERR_NONE)
-                memset(q.ids[i], 0, sizeof(q.ids[i]));
+            topic *tp = md_find(&c->b->md, t->name);
+            if (tp)
+                memcpy(t->id, tp->id, sizeof(t->id));
+            t->error_code = cluster_topic_delete(c->b, t->name);
+            if (t->error_code != KERR_NONE)
+                memset(t->id, 0, sizeof(t->id));
         }
-        if (q.error_codes[i] != KERR_NONE && !q.error_messages[i])
-            q.error_messages[i] = kafka_error_name(q.error_codes[i]);
+        if (t->error_code != KERR_NONE && !t->error_message)
+            t->error_message = kafka_error_name(t->error_code);
     }
     resp_begin(&c->nr->resp, &c->h);
     deletetopics_resp_encode(&c->nr->resp, c->h.api_version, &q);

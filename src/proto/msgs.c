@@ -928,46 +928,65 @@ void createtopics_resp_encode(wr *w, int16_t v, const createtopics_req *q)
 
 /* ---------------- DeleteTopics ---------------- */
 
+static const pf_field g_deletetopics_topic_fields[] = {
+    PF_FN("Name", PF_STR, 6, PF_LAST, 6, deletetopics_topic, name),
+    PF_F("TopicId", PF_UUID, 6, PF_LAST, deletetopics_topic, id),
+    PF_LOCAL("ErrorCode", PF_I16, deletetopics_topic, error_code, 0),
+    PF_LOCAL("ErrorMessage", PF_CSTR, deletetopics_topic, error_message, 0),
+};
+static const pf_schema g_deletetopics_topic =
+    PF_SCHEMA("DeleteTopicState", deletetopics_topic, g_deletetopics_topic_fields);
+/* v0-5 name topics in TopicNames (strings), v6+ in Topics; the wrapper makes one list. */
+typedef struct deletetopics_wire {
+    int32_t nnames;
+    kslice *names;
+    deletetopics_req q;
+} deletetopics_wire;
+static const pf_field g_deletetopics_req_fields[] = {
+    PF_FA("TopicNames", PF_STRS, 0, 5, PF_NEVER, deletetopics_wire, names, nnames, NULL),
+    PF_FA("Topics", PF_STRUCTS, 6, PF_LAST, PF_NEVER, deletetopics_wire, q.topics, q.ntopics,
+          &g_deletetopics_topic),
+    PF_F("TimeoutMs", PF_I32, 0, PF_LAST, deletetopics_wire, q.timeout_ms),
+};
+static const pf_schema g_deletetopics_req =
+    PF_SCHEMA("DeleteTopicsRequest", deletetopics_wire, g_deletetopics_req_fields);
+
+static const pf_field g_deletetopics_result_fields[] = {
+    PF_FN("Name", PF_STR, 0, PF_LAST, 6, deletetopics_topic, name),
+    PF_F("TopicId", PF_UUID, 6, PF_LAST, deletetopics_topic, id),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, deletetopics_topic, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 5, PF_LAST, 0, deletetopics_topic, error_message),
+};
+static const pf_schema g_deletetopics_result =
+    PF_SCHEMA("DeletableTopicResult", deletetopics_topic, g_deletetopics_result_fields);
+static const pf_field g_deletetopics_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, deletetopics_req, topics, ntopics,
+          &g_deletetopics_result),
+};
+static const pf_schema g_deletetopics_resp =
+    PF_SCHEMA("DeleteTopicsResponse", deletetopics_req, g_deletetopics_resp_fields);
+
 int deletetopics_req_decode(rd *r, int16_t v, arena *a, deletetopics_req *q)
 {
-    /* v0-5 TopicNames: strings; v6+ Topics: {Name (nullable), TopicId, tags} */
-    q->nnames = rd_array(r, v >= 6 ? 1 + TOPIC_ID_LEN + 1 : r->flex ? 1 : 2);
-    if (q->nnames < 0)
-        return -1; /* neither list is nullable */
-    q->names = ARENA_ARRAY(a, kslice, q->nnames);
-    q->ids = arena_ids(a, q->nnames);
-    q->error_codes = ARENA_ARRAY(a, int16_t, q->nnames);
-    q->error_messages = ARENA_ARRAY(a, const char *, q->nnames);
-    if (q->nnames > 0 && (!q->names || !q->ids || !q->error_codes || !q->error_messages))
+    deletetopics_wire in;
+    if (pf_decode(r, v, a, &g_deletetopics_req, &in) != 0)
         return -1;
-    for (int32_t i = 0; i < q->nnames && !r->err; i++) {
-        q->names[i] = rd_str(r);
-        if (v >= 6) {
-            rd_uuid(r, q->ids[i]);
-            rd_tags(r);
-        }
-    }
-    q->timeout_ms = rd_i32(r);
-    rd_tags(r);
-    return decode_done(r);
+    *q = in.q;
+    if (v >= 6)
+        return 0;
+    q->ntopics = in.nnames;
+    q->topics = arena_elems(a, in.nnames, sizeof(*q->topics));
+    if (in.nnames > 0 && !q->topics)
+        return -1;
+    for (int32_t i = 0; i < in.nnames; i++)
+        q->topics[i].name = in.names[i]; /* the arena's zeroes: no id, no error */
+    return 0;
 }
 
 void deletetopics_resp_encode(wr *w, int16_t v, const deletetopics_req *q)
 {
-    if (v >= 1)
-        wr_i32(w, 0);
-    wr_array(w, q->nnames);
-    for (int32_t i = 0; i < q->nnames; i++) {
-        /* the name is nullable from v6 only (an unknown topic id) */
-        wr_str(w, q->names[i].len >= 0 || v >= 6 ? q->names[i] : kslice_cstr(""));
-        if (v >= 6)
-            wr_uuid(w, q->ids[i]);
-        wr_i16(w, q->error_codes[i]);
-        if (v >= 5)
-            wr_cstr(w, q->error_messages[i]);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_deletetopics_resp, q); /* a null name goes out as "" below v6 */
 }
 
 /* ---------------- CreatePartitions ---------------- */
@@ -1251,114 +1270,130 @@ void incalter_resp_encode(wr *w, int16_t v, const incalter_req *q)
 
 /* ---------------- DescribeLogDirs ---------------- */
 
+static const pf_field g_dlogdirs_topic_fields[] = {
+    PF_F("Topic", PF_STR, 0, PF_LAST, dlogdirs_topic, name),
+    PF_FA("Partitions", PF_I32S, 0, PF_LAST, PF_NEVER, dlogdirs_topic, parts, nparts, NULL),
+};
+static const pf_schema g_dlogdirs_topic =
+    PF_SCHEMA("DescribableLogDirTopic", dlogdirs_topic, g_dlogdirs_topic_fields);
+static const pf_field g_describelogdirs_req_fields[] = {
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, 0, describelogdirs_req, topics, ntopics,
+          &g_dlogdirs_topic),
+};
+static const pf_schema g_describelogdirs_req =
+    PF_SCHEMA("DescribeLogDirsRequest", describelogdirs_req, g_describelogdirs_req_fields);
+
 int describelogdirs_req_decode(rd *r, int16_t v, arena *a, describelogdirs_req *q)
 {
-    BROOK_UNUSED(v);
-    /* name, partitions (and a tag buffer) at their smallest; null: every topic */
-    q->ntopics = rd_array(r, r->flex ? 1 + 1 + 1 : 2 + 4);
-    q->topics = ARENA_ARRAY(a, dlogdirs_topic, q->ntopics);
-    if (q->ntopics > 0 && !q->topics)
-        return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        dlogdirs_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        if (t->name.len < 0 || !RD_ARRAY_ALLOC(r, a, 4, t->nparts, t->parts))
-            return -1;
-        for (int32_t k = 0; k < t->nparts && !r->err; k++)
-            t->parts[k] = rd_i32(r);
-        rd_tags(r);
-    }
-    rd_tags(r);
-    return decode_done(r);
+    return pf_decode(r, v, a, &g_describelogdirs_req, q);
 }
 
-static void dlogdirs_topic_encode(wr *w, const dlogdirs_rtopic *t)
-{
-    wr_cstr(w, t->name);
-    wr_array(w, t->nparts);
-    for (int32_t k = 0; k < t->nparts; k++) {
-        const dlogdirs_part *p = &t->parts[k];
-        wr_i32(w, p->index);
-        wr_i64(w, p->size);
-        wr_i64(w, p->offset_lag);
-        wr_bool(w, p->is_future);
-        wr_tags(w);
-    }
-    wr_tags(w);
-}
+static const pf_field g_dlogdirs_part_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, dlogdirs_part, index),
+    PF_F("PartitionSize", PF_I64, 0, PF_LAST, dlogdirs_part, size),
+    PF_F("OffsetLag", PF_I64, 0, PF_LAST, dlogdirs_part, offset_lag),
+    PF_F("IsFutureKey", PF_BOOL, 0, PF_LAST, dlogdirs_part, is_future),
+};
+static const pf_schema g_dlogdirs_part =
+    PF_SCHEMA("DescribeLogDirsPartition", dlogdirs_part, g_dlogdirs_part_fields);
+static const pf_field g_dlogdirs_rtopic_fields[] = {
+    PF_F("Name", PF_CSTR, 0, PF_LAST, dlogdirs_rtopic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, dlogdirs_rtopic, parts, nparts,
+          &g_dlogdirs_part),
+};
+static const pf_schema g_dlogdirs_rtopic =
+    PF_SCHEMA("DescribeLogDirsTopic", dlogdirs_rtopic, g_dlogdirs_rtopic_fields);
+static const pf_field g_dlogdirs_dir_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, dlogdirs_dir, error_code),
+    PF_F("LogDir", PF_CSTR, 0, PF_LAST, dlogdirs_dir, log_dir),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, dlogdirs_dir, topics, ntopics,
+          &g_dlogdirs_rtopic),
+    PF_F("TotalBytes", PF_I64, 4, PF_LAST, dlogdirs_dir, total_bytes),
+    PF_F("UsableBytes", PF_I64, 4, PF_LAST, dlogdirs_dir, usable_bytes),
+};
+static const pf_schema g_dlogdirs_dir =
+    PF_SCHEMA("DescribeLogDirsResult", dlogdirs_dir, g_dlogdirs_dir_fields);
+static const pf_field g_describelogdirs_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 3, PF_LAST, describelogdirs_resp, error_code),
+    PF_FA("Results", PF_STRUCTS, 0, PF_LAST, PF_NEVER, describelogdirs_resp, dirs, ndirs,
+          &g_dlogdirs_dir),
+};
+static const pf_schema g_describelogdirs_resp =
+    PF_SCHEMA("DescribeLogDirsResponse", describelogdirs_resp, g_describelogdirs_resp_fields);
 
 void describelogdirs_resp_encode(wr *w, int16_t v, const describelogdirs_resp *m)
 {
-    wr_i32(w, 0);
-    if (v >= 3)
-        wr_i16(w, m->error_code);
-    wr_array(w, m->ndirs);
-    for (int32_t i = 0; i < m->ndirs; i++) {
-        const dlogdirs_dir *d = &m->dirs[i];
-        wr_i16(w, d->error_code);
-        wr_cstr(w, d->log_dir ? d->log_dir : "");
-        wr_array(w, d->ntopics);
-        for (int32_t k = 0; k < d->ntopics; k++)
-            dlogdirs_topic_encode(w, &d->topics[k]);
-        if (v >= 4) {
-            wr_i64(w, d->total_bytes);
-            wr_i64(w, d->usable_bytes);
-        }
-        wr_tags(w);
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_describelogdirs_resp, m);
 }
 
 /* ---------------- FindCoordinator ---------------- */
 
+/* v0-3 ask for one Key, v4+ for CoordinatorKeys (KIP-699); the wrapper makes one list. */
+typedef struct findcoord_wire {
+    kslice key;
+    findcoord_req q;
+} findcoord_wire;
+static const pf_field g_findcoord_req_fields[] = {
+    PF_F("Key", PF_STR, 0, 3, findcoord_wire, key),
+    PF_F("KeyType", PF_I8, 1, PF_LAST, findcoord_wire, q.key_type),
+    PF_FA("CoordinatorKeys", PF_STRS, 4, PF_LAST, PF_NEVER, findcoord_wire, q.keys, q.nkeys,
+          NULL),
+};
+static const pf_schema g_findcoord_req =
+    PF_SCHEMA("FindCoordinatorRequest", findcoord_wire, g_findcoord_req_fields);
+
 int findcoord_req_decode(rd *r, int16_t v, arena *a, findcoord_req *q)
 {
-    if (v >= 4) {
-        q->key_type = rd_i8(r);
-        q->nkeys = rd_array(r, 1);
-        q->keys = ARENA_ARRAY(a, kslice, q->nkeys);
-        if (q->nkeys < 0 || (q->nkeys > 0 && !q->keys))
-            return -1;
-        for (int32_t i = 0; i < q->nkeys && !r->err; i++)
-            q->keys[i] = rd_str(r);
-    } else {
-        q->nkeys = 1;
-        q->keys = arena_alloc(a, sizeof(kslice));
-        if (!q->keys)
-            return -1;
-        q->keys[0] = rd_str(r);
-        q->key_type = v >= 1 ? rd_i8(r) : 0;
-    }
-    rd_tags(r);
-    return decode_done(r);
+    findcoord_wire in;
+    if (pf_decode(r, v, a, &g_findcoord_req, &in) != 0)
+        return -1;
+    *q = in.q;
+    if (v >= 4)
+        return 0;
+    q->nkeys = 1;
+    if ((q->keys = arena_alloc(a, sizeof(kslice))) == NULL)
+        return -1;
+    q->keys[0] = in.key;
+    return 0;
 }
+
+static const pf_field g_coordinator_fields[] = {
+    PF_F("Key", PF_STR, 4, PF_LAST, findcoord_resp, key),
+    PF_F("NodeId", PF_I32, 4, PF_LAST, findcoord_resp, node_id),
+    PF_F("Host", PF_CSTR, 4, PF_LAST, findcoord_resp, host),
+    PF_F("Port", PF_I32, 4, PF_LAST, findcoord_resp, port),
+    PF_F("ErrorCode", PF_I16, 4, PF_LAST, findcoord_resp, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 4, PF_LAST, 4, findcoord_resp, error_message),
+};
+static const pf_schema g_coordinator =
+    PF_SCHEMA("Coordinator", findcoord_resp, g_coordinator_fields);
+/* Below v4 the one answer's fields are the message's own. */
+typedef struct findcoord_resp_wire {
+    findcoord_resp one;
+    int32_t n;
+    const findcoord_resp *all;
+} findcoord_resp_wire;
+static const pf_field g_findcoord_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, 3, findcoord_resp_wire, one.error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 1, 3, 1, findcoord_resp_wire, one.error_message),
+    PF_F("NodeId", PF_I32, 0, 3, findcoord_resp_wire, one.node_id),
+    PF_F("Host", PF_CSTR, 0, 3, findcoord_resp_wire, one.host),
+    PF_F("Port", PF_I32, 0, 3, findcoord_resp_wire, one.port),
+    PF_FA("Coordinators", PF_STRUCTS, 4, PF_LAST, PF_NEVER, findcoord_resp_wire, all, n,
+          &g_coordinator),
+};
+static const pf_schema g_findcoord_resp =
+    PF_SCHEMA("FindCoordinatorResponse", findcoord_resp_wire, g_findcoord_resp_fields);
 
 void findcoord_resp_encode(wr *w, int16_t v, const findcoord_resp *m, int32_t n)
 {
-    if (v >= 1)
-        wr_i32(w, 0);
-    if (v < 4) {
-        BROOK_ASSERT(n >= 1);
-        wr_i16(w, m->error_code);
-        if (v >= 1)
-            wr_cstr(w, m->error_message);
-        wr_i32(w, m->node_id);
-        wr_cstr(w, m->host ? m->host : "");
-        wr_i32(w, m->port);
-        wr_tags(w);
-        return;
-    }
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_str(w, m[i].key);
-        wr_i32(w, m[i].node_id);
-        wr_cstr(w, m[i].host ? m[i].host : "");
-        wr_i32(w, m[i].port);
-        wr_i16(w, m[i].error_code);
-        wr_cstr(w, m[i].error_message);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    BROOK_ASSERT(n >= 1 || v >= 4);
+    findcoord_resp_wire out = {.n = n, .all = m};
+    if (n >= 1)
+        out.one = m[0];
+    pf_encode(w, v, &g_findcoord_resp, &out);
 }
 
 /* ---------------- InitProducerId ---------------- */

@@ -338,12 +338,15 @@ int createtopics_req_decode(rd *r, int16_t v, arena *a, createtopics_req *q);
 void createtopics_resp_encode(wr *w, int16_t v, const createtopics_req *q);
 
 /* ---- DeleteTopics ---- */
+typedef struct deletetopics_topic {
+    kslice name;              /* v6+: null when the entry names a topic id */
+    uint8_t id[TOPIC_ID_LEN]; /* v6+ request (zero: by name); the response's in all versions */
+    int16_t error_code;        /* response */
+    const char *error_message; /* response v5+; NULL: null */
+} deletetopics_topic;
 typedef struct deletetopics_req {
-    int32_t nnames;
-    kslice *names; /* v6+: null when the entry names a topic id */
-    uint8_t (*ids)[TOPIC_ID_LEN]; /* v6+ request (zero: by name) and response; all versions */
-    int16_t *error_codes;         /* response, one per name */
-    const char **error_messages;  /* response v5+, NULL entries: null */
+    int32_t ntopics; /* v0-5 TopicNames, v6+ Topics: one list */
+    deletetopics_topic *topics;
     int32_t timeout_ms;
 } deletetopics_req;
 int deletetopics_req_decode(rd *r, int16_t v, arena *a, deletetopics_req *q);

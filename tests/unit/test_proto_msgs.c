@@ -497,10 +497,10 @@ static void test_deletetopics_deleterecords_requests(void)
     if (dec_begin(&d, &w, API_DELETE_TOPICS, 1)) {
         deletetopics_req q;
         CHECK_EQ_INT(deletetopics_req_decode(&d.r, 1, &d.a, &q), 0);
-        if (CHECK_EQ_INT(q.nnames, 2)) {
-            CHECK_SLICE(q.names[0], "a");
-            CHECK_SLICE(q.names[1], "b");
-            CHECK(q.error_codes != NULL);
+        if (CHECK_EQ_INT(q.ntopics, 2)) {
+            CHECK_SLICE(q.topics[0].name, "a");
+            CHECK_SLICE(q.topics[1].name, "b");
+            CHECK_EQ_INT(q.topics[1].error_code, 0);
         }
         CHECK_EQ_INT(q.timeout_ms, 1000);
     }

@@ -480,23 +480,23 @@ static void test_deletetopics(void)
         arena_init(&a);
         deletetopics_req q;
         if (at_body(&w, &r, &h) && CHECK_EQ_INT(deletetopics_req_decode(&r, v, &a, &q), 0) &&
-            CHECK_EQ_INT(q.nnames, 3)) {
+            CHECK_EQ_INT(q.ntopics, 3)) {
             CHECK_EQ_INT(rd_remaining(&r), 0);
-            CHECK_SLICE(q.names[0], v >= 6 ? NULL : "x");
-            CHECK_SLICE(q.names[1], "by-name");
-            CHECK_SLICE(q.names[2], "");
-            CHECK_EQ_MEM(q.ids[0], v >= 6 ? ID_A : ZERO, 16);
-            CHECK_EQ_MEM(q.ids[1], ZERO, 16);
-            CHECK_EQ_MEM(q.ids[2], v >= 6 ? ID_B : ZERO, 16);
+            CHECK_SLICE(q.topics[0].name, v >= 6 ? NULL : "x");
+            CHECK_SLICE(q.topics[1].name, "by-name");
+            CHECK_SLICE(q.topics[2].name, "");
+            CHECK_EQ_MEM(q.topics[0].id, v >= 6 ? ID_A : ZERO, 16);
+            CHECK_EQ_MEM(q.topics[1].id, ZERO, 16);
+            CHECK_EQ_MEM(q.topics[2].id, v >= 6 ? ID_B : ZERO, 16);
             CHECK_EQ_INT(q.timeout_ms, 5000);
 
             /* The answer: an unknown id (null name), a deleted topic, an invalid entry. */
-            q.error_codes[0] = KERR_UNKNOWN_TOPIC_ID;
-            q.error_messages[0] = "UNKNOWN_TOPIC_ID";
-            q.error_codes[1] = KERR_NONE;
-            memcpy(q.ids[1], ID_B, 16);
-            q.error_codes[2] = KERR_INVALID_REQUEST;
-            q.error_messages[2] = "both";
+            q.topics[0].error_code = KERR_UNKNOWN_TOPIC_ID;
+            q.topics[0].error_message = "UNKNOWN_TOPIC_ID";
+            q.topics[1].error_code = KERR_NONE;
+            memcpy(q.topics[1].id, ID_B, 16);
+            q.topics[2].error_code = KERR_INVALID_REQUEST;
+            q.topics[2].error_message = "both";
             wr o;
             wr_init(&o, 64);
             o.flex = true;
