@@ -131,202 +131,238 @@ void group_error_resp_encode(wr *w, int16_t api_key, int16_t v, int16_t error_co
     wr_tags(w);
 }
 
+/* LeaveGroup: below v3 one MemberId, from v3 (KIP-345) a list of members. */
+static const pf_field g_leave_member_fields[] = {
+    PF_F("MemberId", PF_STR, 3, PF_LAST, leave_member, member_id),
+    PF_FN("GroupInstanceId", PF_STR, 3, PF_LAST, 3, leave_member, group_instance_id),
+    PF_FN("Reason", PF_STR, 5, PF_LAST, 5, leave_member, reason), /* KIP-800 */
+    PF_LOCAL("ErrorCode", PF_I16, leave_member, error_code, 0),
+};
+static const pf_schema g_leave_member = PF_SCHEMA("MemberIdentity", leave_member,
+                                                  g_leave_member_fields);
+static const pf_field g_leavegroup_req_fields[] = {
+    PF_F("GroupId", PF_STR, 0, PF_LAST, leavegroup_req, group_id),
+    PF_F("MemberId", PF_STR, 0, 2, leavegroup_req, member_id),
+    PF_FA("Members", PF_STRUCTS, 3, PF_LAST, PF_NEVER, leavegroup_req, members, nmembers,
+          &g_leave_member),
+    PF_LOCAL("ErrorCode", PF_I16, leavegroup_req, error_code, 0),
+};
+static const pf_schema g_leavegroup_req = PF_SCHEMA("LeaveGroupRequest", leavegroup_req,
+                                                    g_leavegroup_req_fields);
+
+static const pf_field g_leave_result_fields[] = {
+    PF_F("MemberId", PF_STR, 3, PF_LAST, leave_member, member_id),
+    PF_FN("GroupInstanceId", PF_STR, 3, PF_LAST, 3, leave_member, group_instance_id),
+    PF_F("ErrorCode", PF_I16, 3, PF_LAST, leave_member, error_code),
+};
+static const pf_schema g_leave_result = PF_SCHEMA("MemberResponse", leave_member,
+                                                  g_leave_result_fields);
+static const pf_field g_leavegroup_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, leavegroup_req, error_code),
+    PF_FA("Members", PF_STRUCTS, 3, PF_LAST, PF_NEVER, leavegroup_req, members, nmembers,
+          &g_leave_result),
+};
+static const pf_schema g_leavegroup_resp = PF_SCHEMA("LeaveGroupResponse", leavegroup_req,
+                                                     g_leavegroup_resp_fields);
+
 int leavegroup_req_decode(rd *r, int16_t v, arena *a, leavegroup_req *q)
 {
-    q->error_code = 0;
-    q->group_id = rd_str(r);
-    q->nmembers = v >= 3 ? rd_array(r, r->flex ? 3 : 4) : 1; /* member, instance(, tags) */
-    q->members = ARENA_ARRAY(a, leave_member, q->nmembers);
-    if (q->group_id.len < 0 || q->nmembers < 0 || (q->nmembers > 0 && !q->members))
+    if (pf_decode(r, v, a, &g_leavegroup_req, q) != 0)
         return -1;
-    for (int32_t i = 0; i < q->nmembers && !r->err; i++) {
-        leave_member *m = &q->members[i];
-        m->member_id = rd_str(r);
-        m->group_instance_id = v >= 3 ? rd_str(r) : KSLICE_NULL;
-        m->reason = v >= 5 ? rd_str(r) : KSLICE_NULL;
-        if (v >= 3)
-            rd_tags(r);
-        if (m->member_id.len < 0)
-            return -1;
-    }
-    rd_tags(r);
-    return done(r);
+    if (v >= 3)
+        return 0;
+    /* Below v3 the one MemberId becomes a list of one, so the handler sees one shape. */
+    q->members = ARENA_ARRAY(a, leave_member, 1);
+    if (!q->members)
+        return -1;
+    q->nmembers = 1;
+    q->members[0] = (leave_member){q->member_id, KSLICE_NULL, KSLICE_NULL, KERR_NONE};
+    return 0;
 }
 
 void leavegroup_resp_encode(wr *w, int16_t v, const leavegroup_req *q)
 {
-    if (v >= 1)
-        wr_i32(w, 0);
-    if (v < 3) {
-        wr_i16(w, q->error_code ? q->error_code : q->members[0].error_code);
-        wr_tags(w);
-        return;
-    }
-    wr_i16(w, q->error_code);
-    int32_t n = q->error_code ? 0 : q->nmembers;
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_str(w, q->members[i].member_id);
-        wr_str(w, q->members[i].group_instance_id);
-        wr_i16(w, q->members[i].error_code);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    leavegroup_req m = *q;
+    if (v < 3 && m.error_code == KERR_NONE) /* the one member's error is the answer's */
+        m.error_code = m.members[0].error_code;
+    if (m.error_code != KERR_NONE) /* a group-level error lists no members */
+        m.nmembers = 0;
+    pf_encode(w, v, &g_leavegroup_resp, &m);
 }
 
-/* Topics with partitions carrying (offset, [leader epoch], metadata). */
-static int decode_offset_topics(rd *r, arena *a, bool epoch, int32_t *n_out,
-                                offset_topic **out)
-{
-    int32_t n = rd_array(r, r->flex ? 3 : 6);
-    if (n < 0)
-        return -1;
-    offset_topic *t = ARENA_ARRAY(a, offset_topic, n);
-    if (n > 0 && !t)
-        return -1;
-    for (int32_t i = 0; i < n && !r->err; i++) {
-        t[i].name = rd_str(r);
-        t[i].nparts = rd_array(r, 14);
-        if (t[i].nparts < 0)
-            return -1;
-        t[i].parts = ARENA_ARRAY(a, offset_part, t[i].nparts);
-        if (t[i].nparts > 0 && !t[i].parts)
-            return -1;
-        for (int32_t k = 0; k < t[i].nparts && !r->err; k++) {
-            offset_part *p = &t[i].parts[k];
-            p->index = rd_i32(r);
-            p->offset = rd_i64(r);
-            p->leader_epoch = epoch ? rd_i32(r) : -1;
-            p->metadata = rd_str(r);
-            rd_tags(r);
-        }
-        rd_tags(r);
-    }
-    *n_out = n;
-    *out = t;
-    return r->err ? -1 : 0;
-}
+/* OffsetCommit and TxnOffsetCommit: topics with partitions carrying (offset, leader epoch
+ * (OffsetCommit v6+, TxnOffsetCommit v2+), metadata). Ids and topic names may be null on
+ * the wire: the handler answers them, as before the tables. */
+static const pf_field g_commit_part_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, offset_part, index),
+    PF_F("CommittedOffset", PF_I64, 0, PF_LAST, offset_part, offset),
+    PF_FD("CommittedLeaderEpoch", PF_I32, 6, PF_LAST, offset_part, leader_epoch, -1),
+    PF_FK("CommitTimestamp", PF_I64, 1, 1, -1), /* v1 only (not served) */
+    PF_FN("CommittedMetadata", PF_STR, 0, PF_LAST, 0, offset_part, metadata),
+    PF_LOCAL("ErrorCode", PF_I16, offset_part, error_code, 0),
+};
+static const pf_schema g_commit_part = PF_SCHEMA("OffsetCommitRequestPartition", offset_part,
+                                                 g_commit_part_fields);
+static const pf_field g_commit_topic_fields[] = {
+    PF_FN("Name", PF_STR, 0, PF_LAST, 0, offset_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offset_topic, parts, nparts,
+          &g_commit_part),
+};
+static const pf_schema g_commit_topic = PF_SCHEMA("OffsetCommitRequestTopic", offset_topic,
+                                                  g_commit_topic_fields);
+static const pf_field g_offsetcommit_req_fields[] = {
+    PF_FN("GroupId", PF_STR, 0, PF_LAST, 0, offsetcommit_req, group_id),
+    PF_FD("GenerationIdOrMemberEpoch", PF_I32, 1, PF_LAST, offsetcommit_req, generation_id,
+          -1),
+    PF_FN("MemberId", PF_STR, 1, PF_LAST, 0, offsetcommit_req, member_id),
+    PF_FN("GroupInstanceId", PF_STR, 7, PF_LAST, 7, offsetcommit_req, group_instance_id),
+    PF_FK("RetentionTimeMs", PF_I64, 2, 4, -1), /* brokers decide retention */
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offsetcommit_req, topics, ntopics,
+          &g_commit_topic),
+};
+static const pf_schema g_offsetcommit_req = PF_SCHEMA("OffsetCommitRequest", offsetcommit_req,
+                                                      g_offsetcommit_req_fields);
 
 int offsetcommit_req_decode(rd *r, int16_t v, arena *a, offsetcommit_req *q)
 {
-    q->group_id = rd_str(r);
-    q->generation_id = rd_i32(r);
-    q->member_id = rd_str(r);
-    q->group_instance_id = v >= 7 ? rd_str(r) : KSLICE_NULL;
-    if (v >= 2 && v <= 4)
-        (void)rd_i64(r); /* retention_time_ms: brokers decide retention */
-    if (decode_offset_topics(r, a, v >= 6, &q->ntopics, &q->topics) != 0)
-        return -1;
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_offsetcommit_req, q);
 }
+
+/* Both answers: topics, partitions, errors (the array of topics not in a struct of its
+ * own in the callers, hence this one). */
+typedef struct offset_topics {
+    int32_t ntopics;
+    const offset_topic *topics;
+} offset_topics;
+static const pf_field g_commit_rpart_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, offset_part, index),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, offset_part, error_code),
+};
+static const pf_schema g_commit_rpart = PF_SCHEMA("OffsetCommitResponsePartition", offset_part,
+                                                  g_commit_rpart_fields);
+static const pf_field g_commit_rtopic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, offset_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offset_topic, parts, nparts,
+          &g_commit_rpart),
+};
+static const pf_schema g_commit_rtopic = PF_SCHEMA("OffsetCommitResponseTopic", offset_topic,
+                                                   g_commit_rtopic_fields);
+static const pf_field g_offsetcommit_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 3, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offset_topics, topics, ntopics,
+          &g_commit_rtopic),
+};
+static const pf_schema g_offsetcommit_resp = PF_SCHEMA("OffsetCommitResponse", offset_topics,
+                                                       g_offsetcommit_resp_fields);
+static const pf_field g_txnoffsetcommit_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offset_topics, topics, ntopics,
+          &g_commit_rtopic),
+};
+static const pf_schema g_txnoffsetcommit_resp =
+    PF_SCHEMA("TxnOffsetCommitResponse", offset_topics, g_txnoffsetcommit_resp_fields);
 
 void offsetcommit_resp_encode(wr *w, int16_t v, bool txn, const offset_topic *topics,
                               int32_t ntopics)
 {
-    if (txn || v >= 3)
-        wr_i32(w, 0);
-    wr_array(w, ntopics);
-    for (int32_t i = 0; i < ntopics; i++) {
-        wr_str(w, topics[i].name);
-        wr_array(w, topics[i].nparts);
-        for (int32_t k = 0; k < topics[i].nparts; k++) {
-            wr_i32(w, topics[i].parts[k].index);
-            wr_i16(w, topics[i].parts[k].error_code);
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
-    wr_tags(w);
+    offset_topics m = {ntopics, topics};
+    pf_encode(w, v, txn ? &g_txnoffsetcommit_resp : &g_offsetcommit_resp, &m);
 }
 
-/* A group's topics and partition indexes (null: all, from v2). */
-static int fetch_topics_decode(rd *r, int16_t v, arena *a, offsetfetch_group *g)
-{
-    g->ntopics = rd_array(r, r->flex ? 2 : 6);
-    if (g->ntopics < 0 && v < 2)
-        return -1; /* null "all topics" exists only from v2 */
-    g->topics = ARENA_ARRAY(a, fetch_topic_parts, g->ntopics);
-    if (g->ntopics > 0 && !g->topics)
-        return -1;
-    for (int32_t i = 0; i < g->ntopics && !r->err; i++) {
-        g->topics[i].name = rd_str(r);
-        g->topics[i].nparts = rd_array(r, 4);
-        if (g->topics[i].nparts < 0)
-            return -1;
-        g->topics[i].parts = ARENA_ARRAY(a, int32_t, g->topics[i].nparts);
-        if (g->topics[i].nparts > 0 && !g->topics[i].parts)
-            return -1;
-        for (int32_t k = 0; k < g->topics[i].nparts && !r->err; k++)
-            g->topics[i].parts[k] = rd_i32(r);
-        rd_tags(r);
-    }
-    return r->err ? -1 : 0;
-}
+/* OffsetFetch: below v8 one group's fields at the top of the request, from v8 a list of
+ * groups. A group's topics are null for "all", from v2. */
+static const pf_field g_fetch_topic_fields[] = {
+    PF_FN("Name", PF_STR, 0, PF_LAST, 0, fetch_topic_parts, name),
+    PF_FA("PartitionIndexes", PF_I32S, 0, PF_LAST, PF_NEVER, fetch_topic_parts, parts, nparts,
+          NULL),
+};
+static const pf_schema g_fetch_topic = PF_SCHEMA("OffsetFetchRequestTopic", fetch_topic_parts,
+                                                 g_fetch_topic_fields);
+static const pf_field g_fetch_group_fields[] = {
+    PF_F("GroupId", PF_STR, 8, PF_LAST, offsetfetch_group, group_id),
+    PF_FN("MemberId", PF_STR, 9, PF_LAST, 9, offsetfetch_group, member_id), /* KIP-848 */
+    PF_FD("MemberEpoch", PF_I32, 9, PF_LAST, offsetfetch_group, member_epoch, -1),
+    PF_FA("Topics", PF_STRUCTS, 8, PF_LAST, 8, offsetfetch_group, topics, ntopics,
+          &g_fetch_topic),
+};
+static const pf_schema g_fetch_group = PF_SCHEMA("OffsetFetchRequestGroup", offsetfetch_group,
+                                                 g_fetch_group_fields);
+static const pf_field g_offsetfetch_req_fields[] = {
+    PF_F("GroupId", PF_STR, 0, 7, offsetfetch_req, single.group_id),
+    PF_FA("Topics", PF_STRUCTS, 0, 7, 2, offsetfetch_req, single.topics, single.ntopics,
+          &g_fetch_topic),
+    PF_LOCAL("MemberId", PF_STR, offsetfetch_req, single.member_id, 0),
+    PF_LOCAL("MemberEpoch", PF_I32, offsetfetch_req, single.member_epoch, -1),
+    PF_FA("Groups", PF_STRUCTS, 8, PF_LAST, PF_NEVER, offsetfetch_req, groups, ngroups,
+          &g_fetch_group),
+    PF_F("RequireStable", PF_BOOL, 7, PF_LAST, offsetfetch_req, require_stable),
+};
+static const pf_schema g_offsetfetch_req = PF_SCHEMA("OffsetFetchRequest", offsetfetch_req,
+                                                     g_offsetfetch_req_fields);
 
 int offsetfetch_req_decode(rd *r, int16_t v, arena *a, offsetfetch_req *q)
 {
-    q->ngroups = v >= 8 ? rd_array(r, 1 + 1 + 1) : 1; /* id, topics, tags */
-    q->groups = ARENA_ARRAY(a, offsetfetch_group, q->ngroups);
-    if (q->ngroups < 0 || (q->ngroups > 0 && !q->groups))
+    if (pf_decode(r, v, a, &g_offsetfetch_req, q) != 0)
         return -1;
-    for (int32_t i = 0; i < q->ngroups && !r->err; i++) {
-        offsetfetch_group *g = &q->groups[i];
-        g->group_id = rd_str(r);
-        g->member_id = v >= 9 ? rd_str(r) : KSLICE_NULL;
-        g->member_epoch = v >= 9 ? rd_i32(r) : -1;
-        if (g->group_id.len < 0 || fetch_topics_decode(r, v, a, g) != 0)
-            return -1;
-        if (v >= 8)
-            rd_tags(r);
-    }
-    q->require_stable = v >= 7 ? rd_bool(r) : false;
-    rd_tags(r);
-    return done(r);
+    if (v >= 8)
+        return 0;
+    /* Below v8 the request's one group becomes a list of one, as from v8. */
+    q->groups = ARENA_ARRAY(a, offsetfetch_group, 1);
+    if (!q->groups)
+        return -1;
+    q->ngroups = 1;
+    q->groups[0] = q->single;
+    return 0;
 }
 
-/* One group's topics and partitions, as every version writes them. */
-static void offsetfetch_topics_encode(wr *w, int16_t v, const offsetfetch_resp *m)
-{
-    wr_array(w, m->ntopics);
-    for (int32_t i = 0; i < m->ntopics; i++) {
-        const offset_topic *t = &m->topics[i];
-        wr_str(w, t->name);
-        wr_array(w, t->nparts);
-        for (int32_t k = 0; k < t->nparts; k++) {
-            const offset_part *p = &t->parts[k];
-            wr_i32(w, p->index);
-            wr_i64(w, p->offset);
-            if (v >= 5)
-                wr_i32(w, p->leader_epoch);
-            wr_str(w, p->metadata.len >= 0 ? p->metadata : kslice_cstr(""));
-            wr_i16(w, p->error_code);
-            wr_tags(w);
-        }
-        wr_tags(w);
-    }
-}
+/* The answer: below v8 the one group's topics and error at the top, from v8 a list. A
+ * partition's metadata is written "" when none (not nullable here, unlike Kafka's). */
+static const pf_field g_fetch_rpart_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, offset_part, index),
+    PF_F("CommittedOffset", PF_I64, 0, PF_LAST, offset_part, offset),
+    PF_F("CommittedLeaderEpoch", PF_I32, 5, PF_LAST, offset_part, leader_epoch),
+    PF_F("Metadata", PF_STR, 0, PF_LAST, offset_part, metadata),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, offset_part, error_code),
+};
+static const pf_schema g_fetch_rpart = PF_SCHEMA("OffsetFetchResponsePartition", offset_part,
+                                                 g_fetch_rpart_fields);
+static const pf_field g_fetch_rtopic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, offset_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offset_topic, parts, nparts,
+          &g_fetch_rpart),
+};
+static const pf_schema g_fetch_rtopic = PF_SCHEMA("OffsetFetchResponseTopic", offset_topic,
+                                                  g_fetch_rtopic_fields);
+static const pf_field g_fetch_rgroup_fields[] = {
+    PF_F("GroupId", PF_STR, 8, PF_LAST, offsetfetch_resp, group_id),
+    PF_FA("Topics", PF_STRUCTS, 8, PF_LAST, PF_NEVER, offsetfetch_resp, topics, ntopics,
+          &g_fetch_rtopic),
+    PF_F("ErrorCode", PF_I16, 8, PF_LAST, offsetfetch_resp, error_code),
+};
+static const pf_schema g_fetch_rgroup = PF_SCHEMA("OffsetFetchResponseGroup", offsetfetch_resp,
+                                                  g_fetch_rgroup_fields);
+typedef struct offsetfetch_answer {
+    offsetfetch_resp single; /* below v8 */
+    int32_t ngroups;
+    const offsetfetch_resp *groups; /* v8+ */
+} offsetfetch_answer;
+static const pf_field g_offsetfetch_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 3, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, 7, PF_NEVER, offsetfetch_answer, single.topics,
+          single.ntopics, &g_fetch_rtopic),
+    PF_F("ErrorCode", PF_I16, 2, 7, offsetfetch_answer, single.error_code),
+    PF_FA("Groups", PF_STRUCTS, 8, PF_LAST, PF_NEVER, offsetfetch_answer, groups, ngroups,
+          &g_fetch_rgroup),
+};
+static const pf_schema g_offsetfetch_resp = PF_SCHEMA("OffsetFetchResponse", offsetfetch_answer,
+                                                      g_offsetfetch_resp_fields);
 
 void offsetfetch_resp_encode(wr *w, int16_t v, const offsetfetch_resp *m, int32_t n)
 {
-    if (v >= 3)
-        wr_i32(w, 0);
-    if (v < 8) {
-        BROOK_ASSERT(n == 1);
-        offsetfetch_topics_encode(w, v, m);
-        if (v >= 2)
-            wr_i16(w, m->error_code);
-        wr_tags(w);
-        return;
-    }
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_str(w, m[i].group_id);
-        offsetfetch_topics_encode(w, v, &m[i]);
-        wr_i16(w, m[i].error_code);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    BROOK_ASSERT(v >= 8 || n == 1);
+    offsetfetch_answer x = {m[0], n, m};
+    pf_encode(w, v, &g_offsetfetch_resp, &x);
 }
 
 /* DeleteGroups' and DescribeGroups' requests: group ids (never null, as Kafka's schema
@@ -349,45 +385,61 @@ int group_names_req_decode(rd *r, int16_t v, arena *a, names_req *q)
     return pf_decode(r, v, a, &g_deletegroups_req, q);
 }
 
-/* A non-null array of strings into the arena. */
+/* OffsetDelete (v0 only): a group, its topics and their partitions; nothing is null. */
+static const pf_field g_offdel_part_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, offsetdelete_part, index),
+    PF_LOCAL("ErrorCode", PF_I16, offsetdelete_part, error_code, 0),
+};
+static const pf_schema g_offdel_part = PF_SCHEMA("OffsetDeleteRequestPartition",
+                                                 offsetdelete_part, g_offdel_part_fields);
+static const pf_field g_offdel_topic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, offsetdelete_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offsetdelete_topic, parts, nparts,
+          &g_offdel_part),
+};
+static const pf_schema g_offdel_topic = PF_SCHEMA("OffsetDeleteRequestTopic",
+                                                  offsetdelete_topic, g_offdel_topic_fields);
+static const pf_field g_offsetdelete_req_fields[] = {
+    PF_F("GroupId", PF_STR, 0, PF_LAST, offsetdelete_req, group_id),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offsetdelete_req, topics, ntopics,
+          &g_offdel_topic),
+    PF_LOCAL("ErrorCode", PF_I16, offsetdelete_req, error_code, 0),
+};
+static const pf_schema g_offsetdelete_req = PF_SCHEMA("OffsetDeleteRequest", offsetdelete_req,
+                                                      g_offsetdelete_req_fields);
+static const pf_field g_offdel_rpart_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, offsetdelete_part, index),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, offsetdelete_part, error_code),
+};
+static const pf_schema g_offdel_rpart = PF_SCHEMA("OffsetDeleteResponsePartition",
+                                                  offsetdelete_part, g_offdel_rpart_fields);
+static const pf_field g_offdel_rtopic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, offsetdelete_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offsetdelete_topic, parts, nparts,
+          &g_offdel_rpart),
+};
+static const pf_schema g_offdel_rtopic = PF_SCHEMA("OffsetDeleteResponseTopic",
+                                                   offsetdelete_topic, g_offdel_rtopic_fields);
+static const pf_field g_offsetdelete_resp_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, offsetdelete_req, error_code),
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offsetdelete_req, topics, ntopics,
+          &g_offdel_rtopic),
+};
+static const pf_schema g_offsetdelete_resp = PF_SCHEMA("OffsetDeleteResponse", offsetdelete_req,
+                                                       g_offsetdelete_resp_fields);
+
 int offsetdelete_req_decode(rd *r, int16_t v, arena *a, offsetdelete_req *q)
 {
-    BROOK_UNUSED(v);
-    q->error_code = KERR_NONE;
-    q->group_id = rd_str(r);
-    q->ntopics = rd_array(r, 2 + 4); /* name, partitions */
-    q->topics = ARENA_ARRAY(a, offsetdelete_topic, q->ntopics);
-    if (q->group_id.len < 0 || q->ntopics < 0 || (q->ntopics > 0 && !q->topics))
-        return -1;
-    for (int32_t i = 0; i < q->ntopics && !r->err; i++) {
-        offsetdelete_topic *t = &q->topics[i];
-        t->name = rd_str(r);
-        t->nparts = rd_array(r, 4);
-        t->parts = ARENA_ARRAY(a, offsetdelete_part, t->nparts);
-        if (t->name.len < 0 || t->nparts < 0 || (t->nparts > 0 && !t->parts))
-            return -1;
-        for (int32_t k = 0; k < t->nparts && !r->err; k++)
-            t->parts[k].index = rd_i32(r); /* error_code: NONE (zeroed) */
-    }
-    return done(r);
+    return pf_decode(r, v, a, &g_offsetdelete_req, q);
 }
 
 void offsetdelete_resp_encode(wr *w, int16_t v, const offsetdelete_req *q)
 {
-    BROOK_UNUSED(v);
-    wr_i16(w, q->error_code);
-    wr_i32(w, 0); /* throttle */
-    /* a group-level error answers with no topics, as Kafka does */
-    int32_t n = q->error_code == KERR_NONE ? q->ntopics : 0;
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_str(w, q->topics[i].name);
-        wr_array(w, q->topics[i].nparts);
-        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
-            wr_i32(w, q->topics[i].parts[k].index);
-            wr_i16(w, q->topics[i].parts[k].error_code);
-        }
-    }
+    offsetdelete_req m = *q;
+    if (m.error_code != KERR_NONE) /* a group-level error answers with no topics, as Kafka's */
+        m.ntopics = 0;
+    pf_encode(w, v, &g_offsetdelete_resp, &m);
 }
 
 static const pf_field g_listgroups_req_fields[] = {
@@ -489,24 +541,41 @@ int addoffsets_req_decode(rd *r, int16_t v, arena *a, addoffsets_req *q)
     return pf_decode(r, v, a, &g_addoffsets_req, q);
 }
 
-/* v4 (TRANSACTION_ABORTABLE) and v5 (transactions v2, KIP-890) have v3's layout. */
+/* TxnOffsetCommit: v4 (TRANSACTION_ABORTABLE) and v5 (transactions v2, KIP-890) have v3's
+ * layout. Ids and topic names may be null on the wire, as OffsetCommit's. */
+static const pf_field g_txncommit_part_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, offset_part, index),
+    PF_F("CommittedOffset", PF_I64, 0, PF_LAST, offset_part, offset),
+    PF_FD("CommittedLeaderEpoch", PF_I32, 2, PF_LAST, offset_part, leader_epoch, -1),
+    PF_FN("CommittedMetadata", PF_STR, 0, PF_LAST, 0, offset_part, metadata),
+    PF_LOCAL("ErrorCode", PF_I16, offset_part, error_code, 0),
+};
+static const pf_schema g_txncommit_part = PF_SCHEMA("TxnOffsetCommitRequestPartition",
+                                                    offset_part, g_txncommit_part_fields);
+static const pf_field g_txncommit_topic_fields[] = {
+    PF_FN("Name", PF_STR, 0, PF_LAST, 0, offset_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, offset_topic, parts, nparts,
+          &g_txncommit_part),
+};
+static const pf_schema g_txncommit_topic = PF_SCHEMA("TxnOffsetCommitRequestTopic",
+                                                     offset_topic, g_txncommit_topic_fields);
+static const pf_field g_txnoffsetcommit_req_fields[] = {
+    PF_FN("TransactionalId", PF_STR, 0, PF_LAST, 0, txnoffsetcommit_req, transactional_id),
+    PF_FN("GroupId", PF_STR, 0, PF_LAST, 0, txnoffsetcommit_req, group_id),
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, txnoffsetcommit_req, producer_id),
+    PF_F("ProducerEpoch", PF_I16, 0, PF_LAST, txnoffsetcommit_req, producer_epoch),
+    PF_FD("GenerationId", PF_I32, 3, PF_LAST, txnoffsetcommit_req, generation_id, -1),
+    PF_FN("MemberId", PF_STR, 3, PF_LAST, 0, txnoffsetcommit_req, member_id), /* null below */
+    PF_FN("GroupInstanceId", PF_STR, 3, PF_LAST, 3, txnoffsetcommit_req, group_instance_id),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, txnoffsetcommit_req, topics, ntopics,
+          &g_txncommit_topic),
+};
+static const pf_schema g_txnoffsetcommit_req =
+    PF_SCHEMA("TxnOffsetCommitRequest", txnoffsetcommit_req, g_txnoffsetcommit_req_fields);
+
 int txnoffsetcommit_req_decode(rd *r, int16_t v, arena *a, txnoffsetcommit_req *q)
 {
-    q->transactional_id = rd_str(r);
-    q->group_id = rd_str(r);
-    q->producer_id = rd_i64(r);
-    q->producer_epoch = rd_i16(r);
-    q->generation_id = -1;
-    q->member_id = q->group_instance_id = KSLICE_NULL;
-    if (v >= 3) {
-        q->generation_id = rd_i32(r);
-        q->member_id = rd_str(r);
-        q->group_instance_id = rd_str(r);
-    }
-    if (decode_offset_topics(r, a, v >= 2, &q->ntopics, &q->topics) != 0)
-        return -1;
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_txnoffsetcommit_req, q);
 }
 
 /* ---- KIP-848: ConsumerGroupHeartbeat, ConsumerGroupDescribe (every version flexible) ---- */

@@ -80,6 +80,7 @@ typedef struct leave_member {
 } leave_member;
 typedef struct leavegroup_req {
     kslice group_id;
+    kslice member_id; /* below v3 (decoded as members[0]) */
     int32_t nmembers;
     leave_member *members;
     int16_t error_code; /* response: the group's (then no members are listed) */
@@ -127,6 +128,7 @@ typedef struct offsetfetch_group {
     fetch_topic_parts *topics;
 } offsetfetch_group;
 typedef struct offsetfetch_req {
+    offsetfetch_group single; /* below v8 (decoded as a copy in groups[0]) */
     int32_t ngroups;
     offsetfetch_group *groups;
     bool require_stable;
