@@ -54,7 +54,7 @@ void group_on_action(void *ctx, const group_action *a)
             ms = arena_alloc(&c->nr->arena, sizeof(*ms) * (size_t)a->nmembers);
             for (int32_t i = 0; ms && i < a->nmembers; i++)
                 ms[i] = (join_member){a->members[i].member_id, a->members[i].instance_id,
-                                      a->members[i].metadata, a->members[i].len};
+                                      {a->members[i].metadata, a->members[i].len}};
         }
         joingroup_resp m = {.error_code = a->error,
                             .generation_id = a->error ? -1 : a->generation,
@@ -434,10 +434,11 @@ void handle_describe_groups(req_ctx *c)
         net_request_fail(c->nr, "out of memory");
         return;
     }
+    memset(out, 0, sizeof(*out) * (size_t)(q.n + 1)); /* the arena does not zero */
     for (int32_t i = 0; i < q.n; i++) {
         described_group *d = &out[i];
         d->group_id = q.names[i];
-        d->include_ops = q.include_authorized_operations;
+        d->authorized_ops = q.include_authorized_operations ? DG_GROUP_OPS_ALL : INT32_MIN;
         char *id = cstr(c, q.names[i]);
         const group *g = id ? group_find(&c->b->grp.coord, id) : NULL;
         d->error_code = cluster_coordinator_error(c->b, false, q.names[i]);
@@ -468,17 +469,17 @@ void handle_describe_groups(req_ctx *c)
         for (int k = 0; d->members && k < g->nmembers; k++) {
             const gmember *m = g->members[k];
             described_member *dm = &d->members[d->nmembers++];
+            memset(dm, 0, sizeof(*dm));
             dm->member_id = m->id;
             dm->instance_id = m->instance_id;
             dm->client_id = m->client_id;
             dm->client_host = m->client_host;
             for (int p = 0; p < m->nprotocols; p++)
                 if (g->protocol_name && strcmp(m->protocols[p].name, g->protocol_name) == 0) {
-                    dm->metadata = m->protocols[p].metadata;
-                    dm->metadata_len = m->protocols[p].len;
+                    dm->metadata = (kslice){m->protocols[p].metadata,
+                                            m->protocols[p].metadata ? m->protocols[p].len : 0};
                 }
-            dm->assignment = m->assignment;
-            dm->assignment_len = m->assignment_len;
+            dm->assignment = (kslice){m->assignment, m->assignment ? m->assignment_len : 0};
         }
     }
     resp_begin(&c->nr->resp, &c->h);
@@ -530,16 +531,17 @@ void handle_delete_groups(req_ctx *c)
     /* Sessions that ended before this request count as ended, as with Kafka's exact
      * expiry timers: the periodic tick (100 ms) may not have run since. */
     group_service_tick(&c->b->grp, clock_wall_ms());
-    int16_t *errs = arena_alloc(a, sizeof(int16_t) * (size_t)(q.n + 1));
-    for (int32_t i = 0; errs && i < q.n; i++) {
+    deletegroups_result *res = arena_alloc(a, sizeof(*res) * (size_t)(q.n + 1));
+    for (int32_t i = 0; res && i < q.n; i++) {
         char *id = cstr(c, q.names[i]);
         int16_t cerr = id ? cluster_coordinator_error(c->b, false, q.names[i]) : KERR_NONE;
-        errs[i] = !id ? KERR_INVALID_REQUEST
-                  : cerr != KERR_NONE ? cerr
-                  : group_service_delete(&c->b->grp, id, clock_wall_ms());
+        res[i].group_id = q.names[i];
+        res[i].error_code = !id ? KERR_INVALID_REQUEST
+                            : cerr != KERR_NONE ? cerr
+                            : group_service_delete(&c->b->grp, id, clock_wall_ms());
     }
     resp_begin(&c->nr->resp, &c->h);
-    deletegroups_resp_encode(&c->nr->resp, c->h.api_version, q.names, errs, errs ? q.n : 0);
+    deletegroups_resp_encode(&c->nr->resp, c->h.api_version, res, res ? q.n : 0);
     finish(c);
 }
 

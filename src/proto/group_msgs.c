@@ -41,31 +41,33 @@ int joingroup_req_decode(rd *r, int16_t v, arena *a, joingroup_req *q)
     return 0;
 }
 
+/* The answers write ids with wr_ident (proto/ident.h): what the client sent, byte for byte;
+ * a non-nullable one that is NULL goes out as "". */
+static const pf_field g_join_member_fields[] = {
+    PF_F("MemberId", PF_IDENT, 0, PF_LAST, join_member, member_id),
+    PF_FN("GroupInstanceId", PF_IDENT, 5, PF_LAST, 5, join_member, group_instance_id),
+    PF_F("Metadata", PF_BYTES, 0, PF_LAST, join_member, metadata),
+};
+static const pf_schema g_join_member = PF_SCHEMA("JoinGroupResponseMember", join_member,
+                                                 g_join_member_fields);
+static const pf_field g_joingroup_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 2, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, joingroup_resp, error_code),
+    PF_F("GenerationId", PF_I32, 0, PF_LAST, joingroup_resp, generation_id),
+    PF_FN("ProtocolType", PF_IDENT, 7, PF_LAST, 7, joingroup_resp, protocol_type),
+    PF_FN("ProtocolName", PF_IDENT, 0, PF_LAST, 7, joingroup_resp, protocol_name),
+    PF_F("Leader", PF_IDENT, 0, PF_LAST, joingroup_resp, leader),
+    PF_FK("SkipAssignment", PF_BOOL, 9, PF_LAST, 0), /* the leader always assigns (KIP-814) */
+    PF_F("MemberId", PF_IDENT, 0, PF_LAST, joingroup_resp, member_id),
+    PF_FA("Members", PF_STRUCTS, 0, PF_LAST, PF_NEVER, joingroup_resp, members, nmembers,
+          &g_join_member),
+};
+static const pf_schema g_joingroup_resp = PF_SCHEMA("JoinGroupResponse", joingroup_resp,
+                                                    g_joingroup_resp_fields);
+
 void joingroup_resp_encode(wr *w, int16_t v, const joingroup_resp *m)
 {
-    if (v >= 2)
-        wr_i32(w, 0);
-    wr_i16(w, m->error_code);
-    wr_i32(w, m->generation_id);
-    if (v >= 7) {
-        wr_cstr(w, m->protocol_type);
-        wr_cstr(w, m->protocol_name);
-    } else {
-        wr_ident(w, m->protocol_name ? m->protocol_name : "");
-    }
-    wr_ident(w, m->leader ? m->leader : "");
-    if (v >= 9)
-        wr_bool(w, false); /* SkipAssignment: the leader always assigns (KIP-814) */
-    wr_ident(w, m->member_id ? m->member_id : "");
-    wr_array(w, m->nmembers);
-    for (int32_t i = 0; i < m->nmembers; i++) {
-        wr_ident(w, m->members[i].member_id);
-        if (v >= 5)
-            wr_ident(w, m->members[i].group_instance_id);
-        wr_bytes(w, (kslice){m->members[i].metadata, m->members[i].metadata_len});
-        wr_tags(w);
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_joingroup_resp, m);
 }
 
 /* SyncGroup and Heartbeat are tables (proto/schema.h). Ids may be null on the wire: the
@@ -94,18 +96,27 @@ int syncgroup_req_decode(rd *r, int16_t v, arena *a, syncgroup_req *q)
     return pf_decode(r, v, a, &g_syncgroup_req, q);
 }
 
+typedef struct syncgroup_resp {
+    int16_t error_code;
+    const char *protocol_type, *protocol_name;
+    kslice assignment;
+} syncgroup_resp;
+static const pf_field g_syncgroup_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, syncgroup_resp, error_code),
+    PF_FN("ProtocolType", PF_IDENT, 5, PF_LAST, 5, syncgroup_resp, protocol_type),
+    PF_FN("ProtocolName", PF_IDENT, 5, PF_LAST, 5, syncgroup_resp, protocol_name),
+    PF_F("Assignment", PF_BYTES, 0, PF_LAST, syncgroup_resp, assignment),
+};
+static const pf_schema g_syncgroup_resp = PF_SCHEMA("SyncGroupResponse", syncgroup_resp,
+                                                    g_syncgroup_resp_fields);
+
 void syncgroup_resp_encode(wr *w, int16_t v, int16_t error_code, const char *protocol_type,
                            const char *protocol_name, const uint8_t *assignment, int32_t len)
 {
-    if (v >= 1)
-        wr_i32(w, 0);
-    wr_i16(w, error_code);
-    if (v >= 5) {
-        wr_cstr(w, protocol_type);
-        wr_cstr(w, protocol_name);
-    }
-    wr_bytes(w, (kslice){assignment, assignment ? len : 0});
-    wr_tags(w);
+    syncgroup_resp m = {error_code, protocol_type, protocol_name,
+                        {assignment, assignment ? len : 0}};
+    pf_encode(w, v, &g_syncgroup_resp, &m);
 }
 
 static const pf_field g_heartbeat_req_fields[] = {
@@ -122,13 +133,28 @@ int heartbeat_req_decode(rd *r, int16_t v, arena *a, heartbeat_req *q)
     return pf_decode(r, v, a, &g_heartbeat_req, q);
 }
 
+/* Heartbeat and LeaveGroup below v3 (throttle from v1), AddOffsetsToTxn (throttle always):
+ * a throttle and an error. */
+typedef struct error_resp {
+    int16_t error_code;
+} error_resp;
+static const pf_field g_error_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, error_resp, error_code),
+};
+static const pf_schema g_error_resp = PF_SCHEMA("HeartbeatResponse", error_resp,
+                                                g_error_resp_fields);
+static const pf_field g_addoffsets_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, error_resp, error_code),
+};
+static const pf_schema g_addoffsets_resp = PF_SCHEMA("AddOffsetsToTxnResponse", error_resp,
+                                                     g_addoffsets_resp_fields);
+
 void group_error_resp_encode(wr *w, int16_t api_key, int16_t v, int16_t error_code)
 {
-    /* Heartbeat and LeaveGroup have throttle from v1; AddOffsetsToTxn always. */
-    if (api_key == API_ADD_OFFSETS_TO_TXN || v >= 1)
-        wr_i32(w, 0);
-    wr_i16(w, error_code);
-    wr_tags(w);
+    error_resp m = {error_code};
+    pf_encode(w, v, api_key == API_ADD_OFFSETS_TO_TXN ? &g_addoffsets_resp : &g_error_resp, &m);
 }
 
 /* LeaveGroup: below v3 one MemberId, from v3 (KIP-345) a list of members. */
@@ -459,69 +485,98 @@ int describegroups_req_decode(rd *r, int16_t v, arena *a, names_req *q)
     return pf_decode(r, v, a, &g_describegroups_req, q);
 }
 
+static const pf_field g_described_member_fields[] = {
+    PF_F("MemberId", PF_IDENT, 0, PF_LAST, described_member, member_id),
+    PF_FN("GroupInstanceId", PF_IDENT, 4, PF_LAST, 4, described_member, instance_id),
+    PF_F("ClientId", PF_IDENT, 0, PF_LAST, described_member, client_id),
+    PF_F("ClientHost", PF_CSTR, 0, PF_LAST, described_member, client_host),
+    PF_F("MemberMetadata", PF_BYTES, 0, PF_LAST, described_member, metadata),
+    PF_F("MemberAssignment", PF_BYTES, 0, PF_LAST, described_member, assignment),
+};
+static const pf_schema g_described_member =
+    PF_SCHEMA("DescribedGroupMember", described_member, g_described_member_fields);
+static const pf_field g_described_group_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, described_group, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 6, PF_LAST, 6, described_group, error_message), /* 1043 */
+    PF_F("GroupId", PF_STR, 0, PF_LAST, described_group, group_id),
+    PF_F("GroupState", PF_CSTR, 0, PF_LAST, described_group, state),
+    PF_F("ProtocolType", PF_IDENT, 0, PF_LAST, described_group, protocol_type),
+    PF_F("ProtocolData", PF_IDENT, 0, PF_LAST, described_group, protocol_data),
+    PF_FA("Members", PF_STRUCTS, 0, PF_LAST, PF_NEVER, described_group, members, nmembers,
+          &g_described_member),
+    PF_F("AuthorizedOperations", PF_I32, 3, PF_LAST, described_group, authorized_ops),
+};
+static const pf_schema g_described_group = PF_SCHEMA("DescribedGroup", described_group,
+                                                     g_described_group_fields);
+typedef struct described_groups {
+    int32_t n;
+    const described_group *groups;
+} described_groups;
+static const pf_field g_describegroups_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_FA("Groups", PF_STRUCTS, 0, PF_LAST, PF_NEVER, described_groups, groups, n,
+          &g_described_group),
+};
+static const pf_schema g_describegroups_resp =
+    PF_SCHEMA("DescribeGroupsResponse", described_groups, g_describegroups_resp_fields);
+
 void describegroups_resp_encode(wr *w, int16_t v, const described_group *g, int32_t n)
 {
-    if (v >= 1)
-        wr_i32(w, 0);
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_i16(w, g[i].error_code);
-        if (v >= 6)
-            wr_cstr(w, g[i].error_message);
-        wr_str(w, g[i].group_id);
-        wr_cstr(w, g[i].state ? g[i].state : "");
-        wr_ident(w, g[i].protocol_type ? g[i].protocol_type : "");
-        wr_ident(w, g[i].protocol_data ? g[i].protocol_data : "");
-        wr_array(w, g[i].nmembers);
-        for (int32_t k = 0; k < g[i].nmembers; k++) {
-            const described_member *m = &g[i].members[k];
-            wr_ident(w, m->member_id);
-            if (v >= 4)
-                wr_cstr(w, m->instance_id);
-            wr_ident(w, m->client_id ? m->client_id : "");
-            wr_cstr(w, m->client_host ? m->client_host : "");
-            wr_bytes(w, (kslice){m->metadata, m->metadata ? m->metadata_len : 0});
-            wr_bytes(w, (kslice){m->assignment, m->assignment ? m->assignment_len : 0});
-            wr_tags(w);
-        }
-        if (v >= 3)
-            wr_i32(w, g[i].include_ops ? DG_GROUP_OPS_ALL : INT32_MIN);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    described_groups m = {n, g};
+    pf_encode(w, v, &g_describegroups_resp, &m);
 }
+
+static const pf_field g_listed_group_fields[] = {
+    PF_F("GroupId", PF_IDENT, 0, PF_LAST, listed_group, group_id),
+    PF_F("ProtocolType", PF_IDENT, 0, PF_LAST, listed_group, protocol_type),
+    PF_F("GroupState", PF_IDENT, 4, PF_LAST, listed_group, state),
+    PF_F("GroupType", PF_IDENT, 5, PF_LAST, listed_group, type),
+};
+static const pf_schema g_listed_group = PF_SCHEMA("ListedGroup", listed_group,
+                                                  g_listed_group_fields);
+typedef struct listed_groups {
+    int16_t error_code;
+    int32_t n;
+    const listed_group *groups;
+} listed_groups;
+static const pf_field g_listgroups_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, listed_groups, error_code),
+    PF_FA("Groups", PF_STRUCTS, 0, PF_LAST, PF_NEVER, listed_groups, groups, n,
+          &g_listed_group),
+};
+static const pf_schema g_listgroups_resp = PF_SCHEMA("ListGroupsResponse", listed_groups,
+                                                     g_listgroups_resp_fields);
 
 void listgroups_resp_encode(wr *w, int16_t v, int16_t error_code, const listed_group *g,
                             int32_t n)
 {
-    if (v >= 1)
-        wr_i32(w, 0);
-    wr_i16(w, error_code);
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_ident(w, g[i].group_id);
-        wr_ident(w, g[i].protocol_type ? g[i].protocol_type : "");
-        if (v >= 4)
-            wr_ident(w, g[i].state ? g[i].state : "");
-        if (v >= 5)
-            wr_ident(w, g[i].type ? g[i].type : "classic");
-        wr_tags(w);
-    }
-    wr_tags(w);
+    listed_groups m = {error_code, n, g};
+    pf_encode(w, v, &g_listgroups_resp, &m);
 }
 
-void deletegroups_resp_encode(wr *w, int16_t v, const kslice *ids, const int16_t *errors,
-                              int32_t n)
+static const pf_field g_deletegroups_result_fields[] = {
+    PF_F("GroupId", PF_STR, 0, PF_LAST, deletegroups_result, group_id),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, deletegroups_result, error_code),
+};
+static const pf_schema g_deletegroups_result =
+    PF_SCHEMA("DeletableGroupResult", deletegroups_result, g_deletegroups_result_fields);
+typedef struct deletegroups_results {
+    int32_t n;
+    const deletegroups_result *results;
+} deletegroups_results;
+static const pf_field g_deletegroups_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Results", PF_STRUCTS, 0, PF_LAST, PF_NEVER, deletegroups_results, results, n,
+          &g_deletegroups_result),
+};
+static const pf_schema g_deletegroups_resp =
+    PF_SCHEMA("DeleteGroupsResponse", deletegroups_results, g_deletegroups_resp_fields);
+
+void deletegroups_resp_encode(wr *w, int16_t v, const deletegroups_result *r, int32_t n)
 {
-    BROOK_UNUSED(v);
-    wr_i32(w, 0);
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_str(w, ids[i]);
-        wr_i16(w, errors[i]);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    deletegroups_results m = {n, r};
+    pf_encode(w, v, &g_deletegroups_resp, &m);
 }
 
 /* Every version has the same fields (v3+ flexible; v4 only adds TRANSACTION_ABORTABLE). */

@@ -34,8 +34,7 @@ int joingroup_req_decode(rd *r, int16_t v, arena *a, joingroup_req *q);
 
 typedef struct join_member {
     const char *member_id, *group_instance_id;
-    const uint8_t *metadata;
-    int32_t metadata_len;
+    kslice metadata;
 } join_member;
 typedef struct joingroup_resp {
     int16_t error_code;
@@ -155,8 +154,7 @@ int describegroups_req_decode(rd *r, int16_t v, arena *a, names_req *q);
 
 typedef struct described_member {
     const char *member_id, *instance_id, *client_id, *client_host; /* instance: v4+ */
-    const uint8_t *metadata, *assignment;
-    int32_t metadata_len, assignment_len;
+    kslice metadata, assignment;                                   /* {NULL, 0}: empty */
 } described_member;
 typedef struct described_group {
     int16_t error_code;
@@ -164,7 +162,7 @@ typedef struct described_group {
     const char *state, *protocol_type, *protocol_data;
     int32_t nmembers;
     described_member *members;
-    bool include_ops; /* v3+: every group operation allowed (no ACLs), else INT32_MIN */
+    int32_t authorized_ops; /* v3+: DG_GROUP_OPS_ALL (no ACLs), or INT32_MIN when not asked */
     const char *error_message; /* v6+; NULL: null */
 } described_group;
 /* Kafka's bit set of the group operations READ (3), DELETE (6) and DESCRIBE (8):
@@ -201,12 +199,15 @@ int listgroups_req_decode(rd *r, int16_t v, arena *a, listgroups_req *q);
 typedef struct listed_group {
     const char *group_id, *protocol_type;
     const char *state; /* v4+ */
-    const char *type;  /* v5+: "classic" or "consumer" */
+    const char *type;  /* v5+: "classic" or "consumer" (NULL is written as "") */
 } listed_group;
 void listgroups_resp_encode(wr *w, int16_t v, int16_t error_code, const listed_group *g,
                             int32_t n);
-void deletegroups_resp_encode(wr *w, int16_t v, const kslice *ids, const int16_t *errors,
-                              int32_t n);
+typedef struct deletegroups_result {
+    kslice group_id;
+    int16_t error_code;
+} deletegroups_result;
+void deletegroups_resp_encode(wr *w, int16_t v, const deletegroups_result *r, int32_t n);
 
 typedef struct addoffsets_req {
     kslice transactional_id;

@@ -71,7 +71,7 @@ static void test_joingroup(void)
         check_robust(&w, "JoinGroup");
         wr_free(&w);
 
-        join_member m = {"m-1", "inst-1", (const uint8_t *)"\x07", 1};
+        join_member m = {"m-1", "inst-1", {(const uint8_t *)"\x07", 1}};
         joingroup_resp resp = {0, 3, "consumer", "range", "m-1", "m-1", 1, &m};
         bb want = {.n = 0};
         b32(&want, 0);

@@ -969,9 +969,9 @@ static void test_describegroups_versions(void)
         wr_free(&w);
 
         static const uint8_t meta[] = {1, 2}, asg[] = {3};
-        described_member m = {"m-1", "inst-1", "cli", "/127.0.0.1", meta, asg, 2, 1};
+        described_member m = {"m-1", "inst-1", "cli", "/127.0.0.1", {meta, 2}, {asg, 1}};
         described_group g = {0, {(const uint8_t *)"grp", 3}, "Stable", "consumer", "range", 1,
-                             &m, true, v == 6 ? "why" : NULL};
+                             &m, DG_GROUP_OPS_ALL, v == 6 ? "why" : NULL};
         bool flex = v >= 5;
         bb want = {.n = 0};
         b32(&want, 0); /* throttle */
