@@ -93,6 +93,7 @@ static cg_topic_parts *wire_parts(arena *a, const cg_set *s, const cg_topic_info
 typedef struct hb_op {
     req_ctx *c;
     cg_heartbeat_resp resp;
+    cg_assignment assignment; /* resp.assignment, when not null */
 } hb_op;
 
 static void hb_reply(void *ctx, bool ok)
@@ -100,7 +101,7 @@ static void hb_reply(void *ctx, bool ok)
     hb_op *op = ctx;
     if (!ok) { /* not durable: the member retries; nothing it was told holds */
         op->resp = (cg_heartbeat_resp){.error_code = KERR_COORDINATOR_NOT_AVAILABLE,
-                                       .member_epoch = -1, .nassigned = -1};
+                                       .member_epoch = -1};
     }
     resp_begin(&op->c->nr->resp, &op->c->h);
     cg_heartbeat_resp_encode(&op->c->nr->resp, op->c->h.api_version, &op->resp);
@@ -170,7 +171,7 @@ void handle_consumer_group_heartbeat(req_ctx *c)
         return;
     }
     op->c = c;
-    op->resp = (cg_heartbeat_resp){.member_epoch = -1, .nassigned = -1};
+    op->resp = (cg_heartbeat_resp){.member_epoch = -1};
     op->resp.error_code = cluster_coordinator_error(c->b, false, q.group_id);
     cg_hb_args x;
     if (op->resp.error_code != KERR_NONE) {
@@ -192,8 +193,10 @@ void handle_consumer_group_heartbeat(req_ctx *c)
     op->resp.member_id = r.member_id ? arena_strndup(a, r.member_id, strlen(r.member_id)) : NULL;
     op->resp.member_epoch = r.member_epoch;
     op->resp.heartbeat_interval_ms = r.heartbeat_interval_ms;
-    if (r.assignment)
-        op->resp.assigned = wire_parts(a, r.assignment, NULL, 0, &op->resp.nassigned);
+    if (r.assignment) {
+        op->assignment.topics = wire_parts(a, r.assignment, NULL, 0, &op->assignment.ntopics);
+        op->resp.assignment = &op->assignment;
+    }
     group_service_cg_persist(&c->b->grp, x.group_id, clock_wall_ms(), hb_reply, op);
 }
 
@@ -212,8 +215,8 @@ static void describe_member(arena *a, const cmember *m, const cg_topic_info *ts,
     d->nsubscribed = m->ntopics;
     d->subscribed = (const char **)m->topics;
     d->regex = m->regex;
-    d->assigned = wire_parts(a, &m->assigned, ts, nts, &d->nassigned);
-    d->target = wire_parts(a, &m->target, ts, nts, &d->ntarget);
+    d->assigned.topics = wire_parts(a, &m->assigned, ts, nts, &d->assigned.ntopics);
+    d->target.topics = wire_parts(a, &m->target, ts, nts, &d->target.ntopics);
     d->member_type = 1; /* consumer protocol */
 }
 

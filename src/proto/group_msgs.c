@@ -10,8 +10,6 @@
 #define ARENA_ARRAY(a, type, n)                                                                \
     ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
 
-static int done(rd *r) { return r->err ? -1 : 0; }
-
 static const pf_field g_join_protocol_fields[] = {
     PF_FN("Name", PF_STR, 0, PF_LAST, 0, join_protocol, name),
     PF_FN("Metadata", PF_BYTES, 0, PF_LAST, 0, join_protocol, metadata),
@@ -635,175 +633,139 @@ int txnoffsetcommit_req_decode(rd *r, int16_t v, arena *a, txnoffsetcommit_req *
 
 /* ---- KIP-848: ConsumerGroupHeartbeat, ConsumerGroupDescribe (every version flexible) ---- */
 
-/* A topic id: 16 raw bytes (zeros when short; the reader has latched the error). */
-static void rd_topic_id(rd *r, uint8_t out[CG_ID_LEN])
-{
-    const uint8_t *p = rd_raw(r, CG_ID_LEN);
-    if (p)
-        memcpy(out, p, CG_ID_LEN);
-    else
-        memset(out, 0, CG_ID_LEN);
-}
-
-/* A nullable array of non-null strings: *n is -1 for null. */
-static int cg_names_decode(rd *r, arena *a, int32_t *n, kslice **out)
-{
-    *n = rd_array(r, 1);
-    *out = ARENA_ARRAY(a, kslice, *n);
-    if (r->err || (*n > 0 && !*out))
-        return -1;
-    for (int32_t i = 0; i < *n && !r->err; i++) {
-        (*out)[i] = rd_str(r);
-        if ((*out)[i].len < 0)
-            return -1;
-    }
-    return done(r);
-}
-
-/* One topic's partition indexes (a non-null array) into the arena. */
-static int cg_parts_decode(rd *r, arena *a, cg_topic_parts *t)
-{
-    rd_topic_id(r, t->topic_id);
-    t->topic_name = KSLICE_NULL;
-    t->nparts = rd_array(r, 4);
-    t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
-    if (t->nparts < 0 || (t->nparts > 0 && !t->parts))
-        return -1;
-    for (int32_t k = 0; k < t->nparts && !r->err; k++)
-        t->parts[k] = rd_i32(r);
-    rd_tags(r);
-    return done(r);
-}
-
-/* A nullable array of (topic id, partitions): *n is -1 for null. */
-static int cg_topics_decode(rd *r, arena *a, int32_t *n, cg_topic_parts **out)
-{
-    *n = rd_array(r, CG_ID_LEN + 1 + 1); /* id, partitions, tags */
-    *out = ARENA_ARRAY(a, cg_topic_parts, *n);
-    if (r->err || (*n > 0 && !*out))
-        return -1;
-    for (int32_t i = 0; i < *n; i++)
-        if (cg_parts_decode(r, a, &(*out)[i]) != 0)
-            return -1;
-    return done(r);
-}
+/* Topic partitions: a topic id (16 raw bytes), in ConsumerGroupDescribe's answers its name
+ * too, and partition indexes. */
+static const pf_field g_cg_owned_fields[] = {
+    PF_F("TopicId", PF_UUID, 0, PF_LAST, cg_topic_parts, topic_id),
+    PF_FA("Partitions", PF_I32S, 0, PF_LAST, PF_NEVER, cg_topic_parts, parts, nparts, NULL),
+    PF_LOCAL("TopicName", PF_STR, cg_topic_parts, topic_name, 0), /* not on this wire */
+};
+static const pf_schema g_cg_owned = PF_SCHEMA("TopicPartitions", cg_topic_parts,
+                                              g_cg_owned_fields);
+/* Null ids are refused; null lists mean "not changed" (count -1). */
+static const pf_field g_cg_heartbeat_req_fields[] = {
+    PF_F("GroupId", PF_STR, 0, PF_LAST, cg_heartbeat_req, group_id),
+    PF_F("MemberId", PF_STR, 0, PF_LAST, cg_heartbeat_req, member_id),
+    PF_F("MemberEpoch", PF_I32, 0, PF_LAST, cg_heartbeat_req, member_epoch),
+    PF_FN("InstanceId", PF_STR, 0, PF_LAST, 0, cg_heartbeat_req, instance_id),
+    PF_FN("RackId", PF_STR, 0, PF_LAST, 0, cg_heartbeat_req, rack_id),
+    PF_F("RebalanceTimeoutMs", PF_I32, 0, PF_LAST, cg_heartbeat_req, rebalance_timeout_ms),
+    PF_FA("SubscribedTopicNames", PF_STRS, 0, PF_LAST, 0, cg_heartbeat_req, topics, ntopics,
+          NULL),
+    PF_FN("SubscribedTopicRegex", PF_STR, 1, PF_LAST, 1, cg_heartbeat_req, regex),
+    PF_FN("ServerAssignor", PF_STR, 0, PF_LAST, 0, cg_heartbeat_req, server_assignor),
+    PF_FA("TopicPartitions", PF_STRUCTS, 0, PF_LAST, 0, cg_heartbeat_req, owned, nowned,
+          &g_cg_owned),
+};
+static const pf_schema g_cg_heartbeat_req =
+    PF_SCHEMA("ConsumerGroupHeartbeatRequest", cg_heartbeat_req, g_cg_heartbeat_req_fields);
 
 int cg_heartbeat_req_decode(rd *r, int16_t v, arena *a, cg_heartbeat_req *q)
 {
-    q->group_id = rd_str(r);
-    q->member_id = rd_str(r);
-    q->member_epoch = rd_i32(r);
-    q->instance_id = rd_str(r);
-    q->rack_id = rd_str(r);
-    q->rebalance_timeout_ms = rd_i32(r);
-    q->ntopics = q->nowned = -1;
-    q->topics = NULL;
-    q->owned = NULL;
-    if (q->group_id.len < 0 || q->member_id.len < 0 ||
-        cg_names_decode(r, a, &q->ntopics, &q->topics) != 0)
-        return -1;
-    q->regex = v >= 1 ? rd_str(r) : KSLICE_NULL;
-    q->server_assignor = rd_str(r);
-    if (cg_topics_decode(r, a, &q->nowned, &q->owned) != 0)
-        return -1;
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_cg_heartbeat_req, q);
 }
 
-/* An array of topic partitions (n < 0 writes an empty one), each with its name when asked
- * (ConsumerGroupDescribe). */
-static void cg_topics_encode(wr *w, const cg_topic_parts *t, int32_t n, bool names)
-{
-    n = n > 0 ? n : 0;
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_raw(w, t[i].topic_id, CG_ID_LEN);
-        if (names)
-            wr_str(w, t[i].topic_name.len >= 0 ? t[i].topic_name : kslice_cstr(""));
-        int32_t np = t[i].nparts > 0 ? t[i].nparts : 0;
-        wr_array(w, np);
-        for (int32_t k = 0; k < np; k++)
-            wr_i32(w, t[i].parts[k]);
-        wr_tags(w);
-    }
-}
+static const pf_field g_cg_hb_parts_fields[] = {
+    PF_F("TopicId", PF_UUID, 0, PF_LAST, cg_topic_parts, topic_id),
+    PF_FA("Partitions", PF_I32S, 0, PF_LAST, PF_NEVER, cg_topic_parts, parts, nparts, NULL),
+};
+static const pf_schema g_cg_hb_parts = PF_SCHEMA("TopicPartitions", cg_topic_parts,
+                                                 g_cg_hb_parts_fields);
+static const pf_field g_cg_hb_assignment_fields[] = {
+    PF_FA("TopicPartitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, cg_assignment, topics, ntopics,
+          &g_cg_hb_parts),
+};
+static const pf_schema g_cg_hb_assignment = PF_SCHEMA("Assignment", cg_assignment,
+                                                      g_cg_hb_assignment_fields);
+static const pf_field g_cg_heartbeat_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, cg_heartbeat_resp, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, cg_heartbeat_resp, error_message),
+    PF_FN("MemberId", PF_IDENT, 0, PF_LAST, 0, cg_heartbeat_resp, member_id),
+    PF_F("MemberEpoch", PF_I32, 0, PF_LAST, cg_heartbeat_resp, member_epoch),
+    PF_F("HeartbeatIntervalMs", PF_I32, 0, PF_LAST, cg_heartbeat_resp, heartbeat_interval_ms),
+    PF_FSN("Assignment", 0, PF_LAST, 0, cg_heartbeat_resp, assignment, &g_cg_hb_assignment),
+};
+static const pf_schema g_cg_heartbeat_resp =
+    PF_SCHEMA("ConsumerGroupHeartbeatResponse", cg_heartbeat_resp, g_cg_heartbeat_resp_fields);
 
 void cg_heartbeat_resp_encode(wr *w, int16_t v, const cg_heartbeat_resp *m)
 {
-    BROOK_UNUSED(v);
-    wr_i32(w, 0); /* throttle */
-    wr_i16(w, m->error_code);
-    wr_cstr(w, m->error_message);
-    wr_ident(w, m->member_id);
-    wr_i32(w, m->member_epoch);
-    wr_i32(w, m->heartbeat_interval_ms);
-    /* Assignment: a nullable struct, an int8 marker (-1 null, 1 present) before it */
-    if (m->nassigned < 0) {
-        wr_i8(w, -1);
-    } else {
-        wr_i8(w, 1);
-        cg_topics_encode(w, m->assigned, m->nassigned, false);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    pf_encode(w, v, &g_cg_heartbeat_resp, m);
 }
+
+static const pf_field g_cg_describe_req_fields[] = {
+    PF_FA("GroupIds", PF_STRS, 0, PF_LAST, PF_NEVER, cg_describe_req, groups, ngroups, NULL),
+    PF_F("IncludeAuthorizedOperations", PF_BOOL, 0, PF_LAST, cg_describe_req, include_ops),
+};
+static const pf_schema g_cg_describe_req =
+    PF_SCHEMA("ConsumerGroupDescribeRequest", cg_describe_req, g_cg_describe_req_fields);
 
 int cg_describe_req_decode(rd *r, int16_t v, arena *a, cg_describe_req *q)
 {
-    BROOK_UNUSED(v);
-    q->include_ops = false;
-    if (cg_names_decode(r, a, &q->ngroups, &q->groups) != 0 || q->ngroups < 0)
-        return -1;
-    q->include_ops = rd_bool(r);
-    rd_tags(r);
-    return done(r);
+    return pf_decode(r, v, a, &g_cg_describe_req, q);
 }
 
-static const char *or_empty(const char *s) { return s ? s : ""; }
-
-/* One member of a described group; MemberType from v1. */
-static void cg_member_encode(wr *w, int16_t v, const cg_described_member *m)
-{
-    wr_ident(w, or_empty(m->member_id));
-    wr_ident(w, m->instance_id);
-    wr_cstr(w, m->rack_id);
-    wr_i32(w, m->member_epoch);
-    wr_ident(w, or_empty(m->client_id));
-    wr_cstr(w, or_empty(m->client_host));
-    int32_t ns = m->nsubscribed > 0 ? m->nsubscribed : 0;
-    wr_array(w, ns);
-    for (int32_t i = 0; i < ns; i++)
-        wr_cstr(w, or_empty(m->subscribed[i]));
-    wr_cstr(w, m->regex);
-    cg_topics_encode(w, m->assigned, m->nassigned, true); /* Assignment */
-    wr_tags(w);
-    cg_topics_encode(w, m->target, m->ntarget, true); /* TargetAssignment */
-    wr_tags(w);
-    if (v >= 1)
-        wr_i8(w, m->member_type);
-    wr_tags(w);
-}
+static const pf_field g_cg_desc_parts_fields[] = {
+    PF_F("TopicId", PF_UUID, 0, PF_LAST, cg_topic_parts, topic_id),
+    PF_F("TopicName", PF_STR, 0, PF_LAST, cg_topic_parts, topic_name),
+    PF_FA("Partitions", PF_I32S, 0, PF_LAST, PF_NEVER, cg_topic_parts, parts, nparts, NULL),
+};
+static const pf_schema g_cg_desc_parts = PF_SCHEMA("TopicPartitions", cg_topic_parts,
+                                                   g_cg_desc_parts_fields);
+static const pf_field g_cg_desc_assignment_fields[] = {
+    PF_FA("TopicPartitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, cg_assignment, topics, ntopics,
+          &g_cg_desc_parts),
+};
+static const pf_schema g_cg_desc_assignment = PF_SCHEMA("Assignment", cg_assignment,
+                                                        g_cg_desc_assignment_fields);
+static const pf_field g_cg_member_fields[] = {
+    PF_F("MemberId", PF_IDENT, 0, PF_LAST, cg_described_member, member_id),
+    PF_FN("InstanceId", PF_IDENT, 0, PF_LAST, 0, cg_described_member, instance_id),
+    PF_FN("RackId", PF_IDENT, 0, PF_LAST, 0, cg_described_member, rack_id),
+    PF_F("MemberEpoch", PF_I32, 0, PF_LAST, cg_described_member, member_epoch),
+    PF_F("ClientId", PF_IDENT, 0, PF_LAST, cg_described_member, client_id),
+    PF_F("ClientHost", PF_CSTR, 0, PF_LAST, cg_described_member, client_host),
+    PF_FA("SubscribedTopicNames", PF_IDENTS, 0, PF_LAST, PF_NEVER, cg_described_member,
+          subscribed, nsubscribed, NULL),
+    PF_FN("SubscribedTopicRegex", PF_IDENT, 0, PF_LAST, 0, cg_described_member, regex),
+    PF_FS("Assignment", 0, PF_LAST, -1, cg_described_member, assigned, &g_cg_desc_assignment),
+    PF_FS("TargetAssignment", 0, PF_LAST, -1, cg_described_member, target,
+          &g_cg_desc_assignment),
+    PF_F("MemberType", PF_I8, 1, PF_LAST, cg_described_member, member_type),
+};
+static const pf_schema g_cg_member = PF_SCHEMA("Member", cg_described_member,
+                                               g_cg_member_fields);
+static const pf_field g_cg_described_group_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, cg_described_group, error_code),
+    PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, cg_described_group, error_message),
+    PF_F("GroupId", PF_IDENT, 0, PF_LAST, cg_described_group, group_id),
+    PF_F("GroupState", PF_CSTR, 0, PF_LAST, cg_described_group, state),
+    PF_F("GroupEpoch", PF_I32, 0, PF_LAST, cg_described_group, group_epoch),
+    PF_F("AssignmentEpoch", PF_I32, 0, PF_LAST, cg_described_group, assignment_epoch),
+    PF_F("AssignorName", PF_IDENT, 0, PF_LAST, cg_described_group, assignor),
+    PF_FA("Members", PF_STRUCTS, 0, PF_LAST, PF_NEVER, cg_described_group, members, nmembers,
+          &g_cg_member),
+    PF_F("AuthorizedOperations", PF_I32, 0, PF_LAST, cg_described_group, authorized_ops),
+};
+static const pf_schema g_cg_described_group =
+    PF_SCHEMA("DescribedGroup", cg_described_group, g_cg_described_group_fields);
+typedef struct cg_described_groups {
+    int32_t n;
+    const cg_described_group *groups;
+} cg_described_groups;
+static const pf_field g_cg_describe_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_FA("Groups", PF_STRUCTS, 0, PF_LAST, PF_NEVER, cg_described_groups, groups, n,
+          &g_cg_described_group),
+};
+static const pf_schema g_cg_describe_resp =
+    PF_SCHEMA("ConsumerGroupDescribeResponse", cg_described_groups, g_cg_describe_resp_fields);
 
 void cg_describe_resp_encode(wr *w, int16_t v, const cg_described_group *g, int32_t n)
 {
-    wr_i32(w, 0); /* throttle */
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_i16(w, g[i].error_code);
-        wr_cstr(w, g[i].error_message);
-        wr_ident(w, or_empty(g[i].group_id));
-        wr_cstr(w, or_empty(g[i].state));
-        wr_i32(w, g[i].group_epoch);
-        wr_i32(w, g[i].assignment_epoch);
-        wr_cstr(w, or_empty(g[i].assignor));
-        int32_t nm = g[i].nmembers > 0 ? g[i].nmembers : 0;
-        wr_array(w, nm);
-        for (int32_t k = 0; k < nm; k++)
-            cg_member_encode(w, v, &g[i].members[k]);
-        wr_i32(w, g[i].authorized_ops);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    cg_described_groups m = {n, g};
+    pf_encode(w, v, &g_cg_describe_resp, &m);
 }
 
 int group_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)

@@ -237,6 +237,11 @@ typedef struct cg_topic_parts {
     int32_t nparts;
     int32_t *parts;
 } cg_topic_parts;
+/* Kafka's Assignment struct: its topic partitions. */
+typedef struct cg_assignment {
+    int32_t ntopics;
+    const cg_topic_parts *topics;
+} cg_assignment;
 /* Nullable fields: a null kslice (len -1) or a count of -1 means "null" (not changed). */
 typedef struct cg_heartbeat_req {
     kslice group_id, member_id;
@@ -256,8 +261,7 @@ typedef struct cg_heartbeat_resp {
     const char *error_message; /* NULL: null */
     const char *member_id;     /* NULL: null */
     int32_t member_epoch, heartbeat_interval_ms;
-    int32_t nassigned; /* -1: Assignment null */
-    const cg_topic_parts *assigned;
+    const cg_assignment *assignment; /* NULL: Assignment null */
 } cg_heartbeat_resp;
 void cg_heartbeat_resp_encode(wr *w, int16_t v, const cg_heartbeat_resp *m);
 
@@ -274,8 +278,7 @@ typedef struct cg_described_member {
     int32_t nsubscribed;
     const char **subscribed;
     const char *regex; /* NULL: null */
-    int32_t nassigned, ntarget;
-    const cg_topic_parts *assigned, *target;
+    cg_assignment assigned, target;
     int8_t member_type; /* v1+: 1 consumer, 0 classic, -1 unknown */
 } cg_described_member;
 typedef struct cg_described_group {

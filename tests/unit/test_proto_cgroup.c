@@ -336,8 +336,7 @@ static void test_heartbeat_resp(void)
     two_topics(t);
     for (int16_t v = 0; v <= 1; v++) {
         /* an error: message, no member id, Assignment null */
-        cg_heartbeat_resp err = {KERR_UNKNOWN_MEMBER_ID, "unknown member", NULL, -1, 0, -1,
-                                 NULL};
+        cg_heartbeat_resp err = {KERR_UNKNOWN_MEMBER_ID, "unknown member", NULL, -1, 0, NULL};
         bb want = {.n = 0};
         b32(&want, 0);
         b16(&want, KERR_UNKNOWN_MEMBER_ID);
@@ -350,7 +349,8 @@ static void test_heartbeat_resp(void)
         encode_heartbeat(&err, v, &want, "heartbeat error answer");
 
         /* two topics assigned */
-        cg_heartbeat_resp ok = {0, NULL, "m-1", 6, 5000, 2, t};
+        cg_assignment as = {2, t};
+        cg_heartbeat_resp ok = {0, NULL, "m-1", 6, 5000, &as};
         want.n = 0;
         b32(&want, 0);
         b16(&want, 0);
@@ -374,8 +374,7 @@ static void test_heartbeat_resp(void)
         encode_heartbeat(&ok, v, &want, "heartbeat answer, two topics");
 
         /* an empty assignment is present, not null */
-        ok.nassigned = 0;
-        ok.assigned = NULL;
+        as = (cg_assignment){0, NULL};
         want.n = 0;
         b32(&want, 0);
         b16(&want, 0);
@@ -449,9 +448,9 @@ static void describe_groups(cg_described_group g[2], cg_described_member m[2],
     static const char *subscribed[] = {"t1", "t2"};
     memset(m, 0, 2 * sizeof(*m));
     m[0] = (cg_described_member){"m-1", "inst-1", "rack-a", 7, "client-1", "/10.0.0.1",
-                                 2, subscribed, NULL, 2, 1, t, &t[1], 1};
+                                 2, subscribed, NULL, {2, t}, {1, &t[1]}, 1};
     m[1] = (cg_described_member){"m-2", NULL, NULL, 6, "client-2", "/10.0.0.2",
-                                 0, NULL, "^t.*", 0, 0, NULL, NULL, 0};
+                                 0, NULL, "^t.*", {0, NULL}, {0, NULL}, 0};
     g[0] = (cg_described_group){0, NULL, "g1", "Stable", 7, 6, "uniform", 2, m, 0x0148};
     g[1] = (cg_described_group){KERR_GROUP_ID_NOT_FOUND, "Group g2 not found.", "g2", "Dead",
                                 0, 0, "", 0, NULL, INT32_MIN};
