@@ -211,11 +211,12 @@ bool cluster_topic_has_id(broker *b, kslice name, const uint8_t id[16]);
  * when none has it (cluster: here and in the view). */
 const char *cluster_topic_name_by_id(broker *b, const uint8_t id[16]);
 /* Fetch v13+ and Produce v13+ name topics by id: names[i] (every `stride` bytes: the name
- * field of a request's topic array) gets an arena copy of the name of the topic with id
- * ids[i], or a null slice for an id no topic has; a cluster node that does not know an id
- * reads ZooKeeper once first (a topic just created through another node). -1: out of
- * memory. The handlers check again at every lookup that the name still has that id. */
-int cluster_resolve_topic_ids(broker *b, int32_t n, const uint8_t (*ids)[16], kslice *names,
+ * field of a request's topic array) gets an arena copy of the name of the topic whose id
+ * is at ids + i * stride (the same array's id field), or a null slice for an id no topic
+ * has; a cluster node that does not know an id reads ZooKeeper once first (a topic just
+ * created through another node). -1: out of memory. The handlers check again at every
+ * lookup that the name still has that id. */
+int cluster_resolve_topic_ids(broker *b, int32_t n, kslice *names, const uint8_t *ids,
                               size_t stride, arena *a);
 /* replicas: (count - current) x rf broker ids for the new partitions, or NULL. */
 int16_t cluster_topic_add_partitions(broker *b, topic *t, int32_t count,

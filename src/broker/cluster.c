@@ -1029,16 +1029,17 @@ const char *cluster_topic_name_by_id(broker *b, const uint8_t id[16])
     return t && cluster_topic_has_id(b, kslice_cstr(t->name), id) ? t->name : NULL;
 }
 
-int cluster_resolve_topic_ids(broker *b, int32_t n, const uint8_t (*ids)[16], kslice *names,
+int cluster_resolve_topic_ids(broker *b, int32_t n, kslice *names, const uint8_t *ids,
                               size_t stride, arena *a)
 {
     bool refreshed = false;
     for (int32_t i = 0; i < n; i++) {
-        const char *name = cluster_topic_name_by_id(b, ids[i]);
-        if (!name && !refreshed && broker_clustered(b) && !md_id_is_zero(ids[i])) {
+        const uint8_t *id = ids + stride * (size_t)i;
+        const char *name = cluster_topic_name_by_id(b, id);
+        if (!name && !refreshed && broker_clustered(b) && !md_id_is_zero(id)) {
             refreshed = true;
             cluster_refresh_now(b);
-            name = cluster_topic_name_by_id(b, ids[i]);
+            name = cluster_topic_name_by_id(b, id);
         }
         kslice *out = (kslice *)((char *)names + stride * (size_t)i);
         *out = KSLICE_NULL;

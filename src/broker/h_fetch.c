@@ -94,7 +94,7 @@ static partition *fetch_target(broker *b, fetch_op *op, int flat, const fetch_to
 {
     *diverged = false;
     fp->diverging_epoch = (fetch_epoch_end){-1, -1};
-    const uint8_t *id = op->q.topic_ids ? op->q.topic_ids[ft - op->q.topics] : NULL;
+    const uint8_t *id = op->q.by_id ? ft->id : NULL;
     partition *p = fetch_led(b, op, flat, ft->name, id, fp->index, fp->current_leader_epoch,
                              &fp->error_code);
     if (!p)
@@ -235,8 +235,7 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
     for (int32_t i = 0; i < q->ntopics; i++)
         for (int32_t k = 0; k < q->topics[i].nparts; k++, flat++) {
             fetch_part *fp = &q->topics[i].parts[k];
-            fp->records = NULL;
-            fp->records_len = 0;
+            fp->records = KSLICE_NULL;
             bool diverged;
             partition *p = fetch_target(b, op, flat, &q->topics[i], fp, &diverged);
             if (p && fp->error_code != KERR_NONE)
@@ -269,8 +268,7 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
                 continue;
             }
             if (len > 0) {
-                fp->records = data;
-                fp->records_len = (int32_t)len;
+                fp->records = (kslice){data, (int32_t)len};
                 have_data = true;
                 sent += len;
                 budget -= len < budget ? len : budget;
@@ -333,10 +331,9 @@ void handle_fetch(req_ctx *c)
         broker_reply_malformed(c, "Fetch");
         return;
     }
-    if (op->q.topic_ids && op->q.ntopics > 0 &&
-        cluster_resolve_topic_ids(b, op->q.ntopics, (const uint8_t(*)[16])op->q.topic_ids,
-                                  &op->q.topics[0].name, sizeof(fetch_topic),
-                                  &c->nr->arena) != 0) {
+    if (op->q.by_id && op->q.ntopics > 0 &&
+        cluster_resolve_topic_ids(b, op->q.ntopics, &op->q.topics[0].name, op->q.topics[0].id,
+                                  sizeof(fetch_topic), &c->nr->arena) != 0) {
         net_request_fail(c->nr, "out of memory");
         return;
     }

@@ -115,14 +115,14 @@ static int16_t check_keys(req_ctx *c, const topic *t, produce_part *pp, kslice r
     } else if (k.n > 0) {
         arena *a = &c->nr->arena;
         char msg[320];
-        int32_t *idx = arena_alloc(a, sizeof(int32_t) * (size_t)k.n);
-        if (idx)
-            memcpy(idx, k.idx, sizeof(int32_t) * (size_t)k.n);
-        pp->nrecord_errors = idx ? k.n : 0;
-        pp->record_errors = idx;
+        produce_record_error *re = arena_alloc(a, sizeof(*re) * (size_t)k.n);
         snprintf(msg, sizeof(msg), "Compacted topic cannot accept message without key in "
                  "topic partition %s-%d.", t->name, pp->index);
-        pp->record_error = arena_strndup(a, msg, strlen(msg));
+        const char *why = arena_strndup(a, msg, strlen(msg));
+        for (int i = 0; re && i < k.n; i++)
+            re[i] = (produce_record_error){k.idx[i], why};
+        pp->nrecord_errors = re ? k.n : 0;
+        pp->record_errors = re;
         snprintf(msg, sizeof(msg), "%d of the batch's records have no key; topic %s is "
                  "compacted (cleanup.policy=compact)", k.n, t->name);
         pp->error_message = arena_strndup(a, msg, strlen(msg));
@@ -410,9 +410,9 @@ void handle_produce(req_ctx *c)
     }
     produce_req *q = &op->q;
     /* v13+: topics by id; an id no topic has leaves a null name (UNKNOWN_TOPIC_ID below). */
-    if (q->topic_ids && q->ntopics > 0 &&
-        cluster_resolve_topic_ids(c->b, q->ntopics, (const uint8_t(*)[16])q->topic_ids,
-                                  &q->topics[0].name, sizeof(produce_topic), a) != 0) {
+    if (q->by_id && q->ntopics > 0 &&
+        cluster_resolve_topic_ids(c->b, q->ntopics, &q->topics[0].name, q->topics[0].id,
+                                  sizeof(produce_topic), a) != 0) {
         net_request_fail(c->nr, "out of memory");
         return;
     }
@@ -456,7 +456,7 @@ static void produce_append_all(req_ctx *c, produce_op *op)
         topic *t = md_find(&b->md, pt->name);
         /* v13+: the name must still belong to the id asked for (not a topic recreated
          * under that name while the request waited). */
-        bool id_gone = q->topic_ids && (!t || !cluster_topic_has_id(b, pt->name, q->topic_ids[i]));
+        bool id_gone = q->by_id && (!t || !cluster_topic_has_id(b, pt->name, pt->id));
         if (id_gone)
             t = NULL;
         for (int32_t k = 0; k < pt->nparts; k++, flat++) {

@@ -551,7 +551,7 @@ static void fetch_send(broker *b, fetcher *f)
         fp->last_fetched_epoch = last_batch_epoch(l);
         fp->log_start_offset = l->log_start_offset;
         fp->partition_max_bytes = FETCH_PART_MAX_BYTES;
-        topics[fc->n] = (fetch_topic){kslice_cstr(r->topic), 1, fp};
+        topics[fc->n] = (fetch_topic){.name = kslice_cstr(r->topic), .nparts = 1, .parts = fp};
         fc->sent[fc->n].p = r->p;
         fc->sent[fc->n].epoch = r->rp.epoch;
         fc->sent[fc->n].offset = l->log_end_offset;

@@ -24,14 +24,6 @@ static kslice rd_str_nn(rd *r)
     return s;
 }
 
-/* An int32 array (broker ids and the like), read and thrown away. */
-static void skip_i32_array(rd *r)
-{
-    int32_t n = rd_array(r, 4);
-    for (int32_t i = 0; i < n && !r->err; i++)
-        (void)rd_i32(r);
-}
-
 /* A tagged-field buffer (flexible versions only). Each field is handed to fn as a reader
  * over exactly its bytes; fn returns false for a tag it does not know (the field is then
  * skipped, as Kafka does), and a field it decodes must use all of its bytes. */
@@ -66,24 +58,6 @@ static void wr_tagged(wr *w, uint32_t tag, wr *f)
     wr_free(f);
 }
 
-/* A UUID (topic id): 16 raw bytes. */
-static void rd_uuid(rd *r, uint8_t out[TOPIC_ID_LEN])
-{
-    const uint8_t *p = rd_raw(r, TOPIC_ID_LEN);
-    if (p)
-        memcpy(out, p, TOPIC_ID_LEN);
-    else
-        memset(out, 0, TOPIC_ID_LEN);
-}
-
-static void wr_uuid(wr *w, const uint8_t id[TOPIC_ID_LEN]) { wr_raw(w, id, TOPIC_ID_LEN); }
-
-/* n topic ids in the arena (zeroed); n <= 0 gives NULL. */
-static uint8_t (*arena_ids(arena *a, int32_t n))[TOPIC_ID_LEN]
-{
-    return n > 0 ? arena_alloc(a, (size_t)n * TOPIC_ID_LEN) : NULL;
-}
-
 static void wr_i32_array(wr *w, int32_t n, const int32_t *vals)
 {
     wr_array(w, n);
@@ -102,58 +76,6 @@ static void *arena_elems(arena *a, int32_t n, size_t size)
 #define RD_ARRAY_ALLOC(r, a, min, n, elems)                                                    \
     (((n) = rd_array((r), (min))) >= 0 &&                                                      \
      (((elems) = arena_elems((a), (n), sizeof(*(elems)))) != NULL || (n) == 0))
-
-/* Most partition-level messages group their partitions by topic: an array of topics, each a
- * name (or, ids non-NULL, a topic id: Fetch v13+, Produce v13+), an array of partitions and a
- * tag buffer (every topic struct being {name, nparts, parts}). These define, for one pair of
- * topic and partition types, the static functions that walk that array; each partition, its
- * own tag buffer included, is read or written by the function passed in, which returns
- * non-zero to stop a decode. topic_min and part_min are the smallest encodings of a topic and
- * a partition, for the array length checks. By id, the decoder fills (*ids)[i] (an arena
- * array) and leaves the names null; the encoder writes ids[i]. */
-#define DEFINE_TOPICS_DECODE(fn, topic_t, part_t)                                              \
-    static int fn(rd *r, int16_t v, arena *a, size_t topic_min, size_t part_min, int32_t *n,  \
-                  topic_t **topics, uint8_t (**ids)[TOPIC_ID_LEN],                             \
-                  int (*part)(rd *, int16_t, arena *, part_t *))                               \
-    {                                                                                          \
-        if (!RD_ARRAY_ALLOC(r, a, topic_min, *n, *topics))                                     \
-            return -1;                                                                         \
-        if (ids && (*ids = arena_ids(a, *n)) == NULL && *n > 0)                                \
-            return -1;                                                                         \
-        for (int32_t i = 0; i < *n && !r->err; i++) {                                          \
-            topic_t *t = &(*topics)[i];                                                        \
-            t->name = KSLICE_NULL;                                                             \
-            if (ids)                                                                           \
-                rd_uuid(r, (*ids)[i]);                                                         \
-            else                                                                               \
-                t->name = rd_str(r);                                                           \
-            if (!RD_ARRAY_ALLOC(r, a, part_min, t->nparts, t->parts))                          \
-                return -1;                                                                     \
-            for (int32_t p = 0; p < t->nparts && !r->err; p++)                                 \
-                if (part(r, v, a, &t->parts[p]) != 0)                                          \
-                    return -1;                                                                 \
-            rd_tags(r);                                                                        \
-        }                                                                                      \
-        return 0;                                                                              \
-    }
-
-#define DEFINE_TOPICS_ENCODE(fn, topic_t, part_t)                                              \
-    static void fn(wr *w, int16_t v, int32_t n, const topic_t *topics,                         \
-                   const uint8_t (*ids)[TOPIC_ID_LEN],                                         \
-                   void (*part)(wr *, int16_t, const part_t *))                                \
-    {                                                                                          \
-        wr_array(w, n);                                                                        \
-        for (int32_t i = 0; i < n; i++) {                                                      \
-            if (ids)                                                                           \
-                wr_uuid(w, ids[i]);                                                            \
-            else                                                                               \
-                wr_str(w, topics[i].name);                                                     \
-            wr_array(w, topics[i].nparts);                                                     \
-            for (int32_t p = 0; p < topics[i].nparts; p++)                                     \
-                part(w, v, &topics[i].parts[p]);                                               \
-            wr_tags(w);                                                                        \
-        }                                                                                      \
-    }
 
 /* ---------------- ApiVersions ---------------- */
 
@@ -341,241 +263,246 @@ void metadata_resp_encode(wr *w, int16_t v, metadata_resp *m)
 
 /* ---------------- Produce ---------------- */
 
-DEFINE_TOPICS_DECODE(produce_topics_decode, produce_topic, produce_part)
-DEFINE_TOPICS_ENCODE(produce_topics_encode, produce_topic, produce_part)
-
-static int produce_part_decode(rd *r, int16_t v, arena *a, produce_part *pp)
-{
-    pp->index = rd_i32(r);
-    pp->records = rd_bytes(r);
-    pp->base_offset = -1;
-    pp->log_append_time = -1;
-    pp->log_start_offset = -1;
-    rd_tags(r);
-    return 0;
-}
+static const pf_field g_produce_part_fields[] = {
+    PF_F("Index", PF_I32, 0, PF_LAST, produce_part, index),
+    PF_FN("Records", PF_BYTES, 0, PF_LAST, 0, produce_part, records),
+    PF_LOCAL("BaseOffset", PF_I64, produce_part, base_offset, -1),
+    PF_LOCAL("LogAppendTimeMs", PF_I64, produce_part, log_append_time, -1),
+    PF_LOCAL("LogStartOffset", PF_I64, produce_part, log_start_offset, -1),
+};
+static const pf_schema g_produce_part =
+    PF_SCHEMA("PartitionProduceData", produce_part, g_produce_part_fields);
+static const pf_field g_produce_topic_fields[] = {
+    PF_F("Name", PF_STR, 0, 12, produce_topic, name),
+    PF_F("TopicId", PF_UUID, 13, PF_LAST, produce_topic, id),
+    PF_FA("PartitionData", PF_STRUCTS, 0, PF_LAST, PF_NEVER, produce_topic, parts, nparts,
+          &g_produce_part),
+};
+static const pf_schema g_produce_topic =
+    PF_SCHEMA("TopicProduceData", produce_topic, g_produce_topic_fields);
+static const pf_field g_produce_req_fields[] = {
+    PF_FN("TransactionalId", PF_STR, 3, PF_LAST, 3, produce_req, transactional_id),
+    PF_F("Acks", PF_I16, 0, PF_LAST, produce_req, acks),
+    PF_F("TimeoutMs", PF_I32, 0, PF_LAST, produce_req, timeout_ms),
+    PF_FA("TopicData", PF_STRUCTS, 0, PF_LAST, PF_NEVER, produce_req, topics, ntopics,
+          &g_produce_topic),
+};
+static const pf_schema g_produce_req =
+    PF_SCHEMA("ProduceRequest", produce_req, g_produce_req_fields);
 
 int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q)
 {
-    q->transactional_id = rd_str(r);
-    q->acks = rd_i16(r);
-    q->timeout_ms = rd_i32(r);
-    /* a null topic or partition list is malformed */
-    q->topic_ids = NULL;
-    if (produce_topics_decode(r, v, a, v >= 13 ? TOPIC_ID_LEN + 1 + 1 : r->flex ? 3 : 6,
-                              r->flex ? 6 : 8, &q->ntopics, &q->topics,
-                              v >= 13 ? &q->topic_ids : NULL, produce_part_decode) != 0)
-        return -1;
-    rd_tags(r);
-    return decode_done(r);
+    q->by_id = v >= 13;
+    return pf_decode(r, v, a, &g_produce_req, q);
 }
 
-static void produce_part_encode(wr *w, int16_t v, const produce_part *pp)
-{
-    wr_i32(w, pp->index);
-    wr_i16(w, pp->error_code);
-    wr_i64(w, pp->base_offset);
-    wr_i64(w, pp->log_append_time);
-    if (v >= 5)
-        wr_i64(w, pp->log_start_offset);
-    if (v >= 8) {
-        wr_array(w, pp->nrecord_errors);
-        for (int32_t i = 0; i < pp->nrecord_errors; i++) {
-            wr_i32(w, pp->record_errors[i]);
-            wr_cstr(w, pp->record_error);
-            wr_tags(w);
-        }
-        wr_cstr(w, pp->error_message);
-    }
-    wr_tags(w); /* v10+ CurrentLeader (tag 0) left out: clients refresh metadata instead */
-}
+static const pf_field g_produce_record_error_fields[] = {
+    PF_F("BatchIndex", PF_I32, 8, PF_LAST, produce_record_error, index),
+    PF_FN("BatchIndexErrorMessage", PF_CSTR, 8, PF_LAST, 8, produce_record_error, message),
+};
+static const pf_schema g_produce_record_error =
+    PF_SCHEMA("BatchIndexAndErrorMessage", produce_record_error, g_produce_record_error_fields);
+static const pf_field g_produce_rpart_fields[] = {
+    PF_F("Index", PF_I32, 0, PF_LAST, produce_part, index),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, produce_part, error_code),
+    PF_F("BaseOffset", PF_I64, 0, PF_LAST, produce_part, base_offset),
+    PF_F("LogAppendTimeMs", PF_I64, 2, PF_LAST, produce_part, log_append_time),
+    PF_F("LogStartOffset", PF_I64, 5, PF_LAST, produce_part, log_start_offset),
+    PF_FA("RecordErrors", PF_STRUCTS, 8, PF_LAST, PF_NEVER, produce_part, record_errors,
+          nrecord_errors, &g_produce_record_error),
+    PF_FN("ErrorMessage", PF_CSTR, 8, PF_LAST, 8, produce_part, error_message),
+    /* v10+ CurrentLeader (tag 0) left out: clients refresh metadata instead */
+};
+static const pf_schema g_produce_rpart =
+    PF_SCHEMA("PartitionProduceResponse", produce_part, g_produce_rpart_fields);
+static const pf_field g_produce_rtopic_fields[] = {
+    PF_F("Name", PF_STR, 0, 12, produce_topic, name),
+    PF_F("TopicId", PF_UUID, 13, PF_LAST, produce_topic, id),
+    PF_FA("PartitionResponses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, produce_topic, parts, nparts,
+          &g_produce_rpart),
+};
+static const pf_schema g_produce_rtopic =
+    PF_SCHEMA("TopicProduceResponse", produce_topic, g_produce_rtopic_fields);
+static const pf_field g_produce_resp_fields[] = {
+    PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, produce_req, topics, ntopics,
+          &g_produce_rtopic),
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+};
+static const pf_schema g_produce_resp =
+    PF_SCHEMA("ProduceResponse", produce_req, g_produce_resp_fields);
 
 void produce_resp_encode(wr *w, int16_t v, const produce_req *q)
 {
-    BROOK_ASSERT(v < 13 || q->topic_ids || q->ntopics == 0);
-    produce_topics_encode(w, v, q->ntopics, q->topics,
-                          v >= 13 ? (const uint8_t(*)[TOPIC_ID_LEN])q->topic_ids : NULL,
-                          produce_part_encode);
-    wr_i32(w, 0); /* throttle_time_ms */
-    wr_tags(w);
+    pf_encode(w, v, &g_produce_resp, q);
 }
 
 /* ---------------- Fetch ---------------- */
 
-/* Request tags (v12+): ClusterId is tag 0, a compact nullable string; ReplicaState (tag 1,
- * v15+: ReplicaId, ReplicaEpoch and its own tag buffer) replaces the ReplicaId field. Below
- * v15 a tag 1 is unknown, skipped as any other. */
-typedef struct fetch_tag_ctx {
-    fetch_req *q;
-    int16_t v;
-} fetch_tag_ctx;
+static const pf_field g_epoch_end_fields[] = {
+    PF_FD("Epoch", PF_I32, 12, PF_LAST, fetch_epoch_end, epoch, -1),
+    PF_FD("EndOffset", PF_I64, 12, PF_LAST, fetch_epoch_end, end_offset, -1),
+};
+static const pf_schema g_epoch_end = PF_SCHEMA("EpochEndOffset", fetch_epoch_end,
+                                               g_epoch_end_fields);
+static const pf_field g_fetch_leader_fields[] = {
+    PF_FD("LeaderId", PF_I32, 12, PF_LAST, fetch_leader, leader_id, -1),
+    PF_FD("LeaderEpoch", PF_I32, 12, PF_LAST, fetch_leader, leader_epoch, -1),
+};
+static const pf_schema g_fetch_leader = PF_SCHEMA("LeaderIdAndEpoch", fetch_leader,
+                                                  g_fetch_leader_fields);
 
-static bool fetch_req_tag(void *ctx, uint32_t tag, rd *f)
-{
-    fetch_tag_ctx *c = ctx;
-    if (tag == 0) {
-        c->q->cluster_id = rd_str(f);
-        return true;
-    }
-    if (tag == 1 && c->v >= 15) {
-        c->q->replica_id = rd_i32(f);
-        c->q->replica_epoch = rd_i64(f);
-        rd_tags(f);
-        return true;
-    }
-    return false;
-}
+static const pf_field g_fetch_part_fields[] = {
+    PF_F("Partition", PF_I32, 0, PF_LAST, fetch_part, index),
+    PF_FD("CurrentLeaderEpoch", PF_I32, 9, PF_LAST, fetch_part, current_leader_epoch, -1),
+    PF_F("FetchOffset", PF_I64, 0, PF_LAST, fetch_part, fetch_offset),
+    PF_FD("LastFetchedEpoch", PF_I32, 12, PF_LAST, fetch_part, last_fetched_epoch, -1),
+    PF_FD("LogStartOffset", PF_I64, 5, PF_LAST, fetch_part, log_start_offset, -1),
+    PF_F("PartitionMaxBytes", PF_I32, 0, PF_LAST, fetch_part, partition_max_bytes),
+    /* ReplicaDirectoryId (tag 0, v17+) is skipped: Brook has one log directory */
+    PF_LOCAL("ErrorCode", PF_I16, fetch_part, error_code, 0),
+    PF_LOCAL("HighWatermark", PF_I64, fetch_part, high_watermark, -1),
+    PF_LOCAL("LastStableOffset", PF_I64, fetch_part, last_stable_offset, -1),
+    PF_LOCAL("LogStartOffset", PF_I64, fetch_part, resp_log_start_offset, -1),
+    PF_LOCAL("Records", PF_BYTES, fetch_part, records, 0),
+    PF_LOCALS("DivergingEpoch", fetch_part, diverging_epoch, &g_epoch_end),
+    PF_LOCALS("CurrentLeader", fetch_part, current_leader, &g_fetch_leader),
+};
+static const pf_schema g_fetch_part = PF_SCHEMA("FetchPartition", fetch_part,
+                                                g_fetch_part_fields);
+static const pf_field g_fetch_topic_fields[] = {
+    PF_F("Topic", PF_STR, 0, 12, fetch_topic, name),
+    PF_F("TopicId", PF_UUID, 13, PF_LAST, fetch_topic, id),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_topic, parts, nparts,
+          &g_fetch_part),
+};
+static const pf_schema g_fetch_topic = PF_SCHEMA("FetchTopic", fetch_topic,
+                                                 g_fetch_topic_fields);
 
-DEFINE_TOPICS_DECODE(fetch_topics_decode, fetch_topic, fetch_part)
-DEFINE_TOPICS_ENCODE(fetch_topics_encode, fetch_topic, fetch_part)
-
-static int fetch_part_decode(rd *r, int16_t v, arena *a, fetch_part *fp)
-{
-    fp->index = rd_i32(r);
-    fp->current_leader_epoch = v >= 9 ? rd_i32(r) : -1;
-    fp->fetch_offset = rd_i64(r);
-    fp->last_fetched_epoch = v >= 12 ? rd_i32(r) : -1;
-    fp->log_start_offset = v >= 5 ? rd_i64(r) : -1;
-    fp->partition_max_bytes = rd_i32(r);
-    fp->error_code = 0;
-    fp->naborted = -1;
-    fp->aborted = NULL;
-    fp->records = NULL;
-    fp->records_len = 0;
-    fp->high_watermark = fp->last_stable_offset = fp->resp_log_start_offset = -1;
-    fp->diverging_epoch = (fetch_epoch_end){-1, -1};
-    fp->current_leader = (fetch_leader){-1, -1};
-    rd_tags(r); /* ReplicaDirectoryId (tag 0) is v17+ */
-    return 0;
-}
+/* What the request carries beyond fetch_req: ReplicaState (v15+, where ReplicaId moved) and
+ * ForgottenTopicsData (Brook keeps no fetch sessions: read and dropped, sent empty). */
+typedef struct fetch_replica_state {
+    int32_t id;
+    int64_t epoch;
+} fetch_replica_state;
+static const pf_field g_replica_state_fields[] = {
+    PF_FD("ReplicaId", PF_I32, 15, PF_LAST, fetch_replica_state, id, -1),
+    PF_FD("ReplicaEpoch", PF_I64, 15, PF_LAST, fetch_replica_state, epoch, -1),
+};
+static const pf_schema g_replica_state = PF_SCHEMA("ReplicaState", fetch_replica_state,
+                                                   g_replica_state_fields);
+typedef struct fetch_forgotten {
+    kslice name;
+    uint8_t id[TOPIC_ID_LEN];
+    int32_t nparts;
+    int32_t *parts;
+} fetch_forgotten;
+static const pf_field g_forgotten_fields[] = {
+    PF_F("Topic", PF_STR, 7, 12, fetch_forgotten, name),
+    PF_F("TopicId", PF_UUID, 13, PF_LAST, fetch_forgotten, id),
+    PF_FA("Partitions", PF_I32S, 7, PF_LAST, PF_NEVER, fetch_forgotten, parts, nparts, NULL),
+};
+static const pf_schema g_forgotten = PF_SCHEMA("ForgottenTopic", fetch_forgotten,
+                                               g_forgotten_fields);
+typedef struct fetch_req_wire {
+    fetch_req q;
+    fetch_replica_state rs;
+    int32_t nforgotten;
+    fetch_forgotten *forgotten;
+} fetch_req_wire;
+static const pf_field g_fetch_req_fields[] = {
+    /* tag 0, nullable (null: absent, not sent) */
+    {"ClusterId", PF_STR, 12, PF_LAST, 12, 0, offsetof(fetch_req_wire, q.cluster_id), 0, 0, NULL},
+    PF_FS("ReplicaState", 15, PF_LAST, 1, fetch_req_wire, rs, &g_replica_state),
+    PF_FD("ReplicaId", PF_I32, 0, 14, fetch_req_wire, q.replica_id, -1),
+    PF_F("MaxWaitMs", PF_I32, 0, PF_LAST, fetch_req_wire, q.max_wait_ms),
+    PF_F("MinBytes", PF_I32, 0, PF_LAST, fetch_req_wire, q.min_bytes),
+    PF_FD("MaxBytes", PF_I32, 3, PF_LAST, fetch_req_wire, q.max_bytes, 0x7fffffff),
+    PF_F("IsolationLevel", PF_I8, 4, PF_LAST, fetch_req_wire, q.isolation_level),
+    PF_F("SessionId", PF_I32, 7, PF_LAST, fetch_req_wire, q.session_id),
+    PF_FD("SessionEpoch", PF_I32, 7, PF_LAST, fetch_req_wire, q.session_epoch, -1),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_req_wire, q.topics, q.ntopics,
+          &g_fetch_topic),
+    PF_FA("ForgottenTopicsData", PF_STRUCTS, 7, PF_LAST, PF_NEVER, fetch_req_wire, forgotten,
+          nforgotten, &g_forgotten),
+    PF_F("RackId", PF_STR, 11, PF_LAST, fetch_req_wire, q.rack_id),
+};
+static const pf_schema g_fetch_req = PF_SCHEMA("FetchRequest", fetch_req_wire,
+                                               g_fetch_req_fields);
 
 int fetch_req_decode(rd *r, int16_t v, arena *a, fetch_req *q)
 {
-    /* Smallest encodings of a topic and a partition, for the array length checks. */
-    size_t topic_min = v >= 13 ? TOPIC_ID_LEN + 1 + 1 : r->flex ? 1 + 1 + 1 : 2 + 4;
-    size_t part_min = 4 + (v >= 9 ? 4 : 0) + 8 + (v >= 12 ? 4 : 0) + (v >= 5 ? 8 : 0) + 4 +
-                      (r->flex ? 1 : 0);
-    q->replica_id = v <= 14 ? rd_i32(r) : -1; /* v15+: in ReplicaState */
-    q->replica_epoch = -1;
-    q->topic_ids = NULL;
-    q->nnode_endpoints = 0;
-    q->node_endpoints = NULL;
-    q->max_wait_ms = rd_i32(r);
-    q->min_bytes = rd_i32(r);
-    q->max_bytes = rd_i32(r);
-    q->isolation_level = rd_i8(r);
-    q->session_id = 0;
-    q->session_epoch = -1;
-    q->cluster_id = KSLICE_NULL;
-    if (v >= 7) {
-        q->session_id = rd_i32(r);
-        q->session_epoch = rd_i32(r);
-    }
-    if (fetch_topics_decode(r, v, a, topic_min, part_min, &q->ntopics, &q->topics,
-                            v >= 13 ? &q->topic_ids : NULL, fetch_part_decode) != 0)
+    fetch_req_wire in;
+    memset(&in, 0, sizeof(in)); /* no NodeEndpoints yet */
+    if (pf_decode(r, v, a, &g_fetch_req, &in) != 0)
         return -1;
-    if (v >= 7) {
-        int32_t nf = rd_array(r, topic_min);
-        for (int32_t i = 0; i < nf && !r->err; i++) {
-            if (v >= 13)
-                rd_skip(r, TOPIC_ID_LEN);
-            else
-                (void)rd_str(r);
-            skip_i32_array(r);
-            rd_tags(r);
-        }
+    *q = in.q;
+    q->by_id = v >= 13;
+    q->replica_epoch = -1;
+    if (v >= 15) {
+        q->replica_id = in.rs.id;
+        q->replica_epoch = in.rs.epoch;
     }
-    q->rack_id = v >= 11 ? rd_str(r) : KSLICE_NULL;
-    fetch_tag_ctx tc = {q, v};
-    rd_tags_with(r, fetch_req_tag, &tc);
-    return decode_done(r);
+    for (int32_t i = 0; i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++)
+            q->topics[i].parts[k].naborted = -1; /* null until the handler says */
+    return 0;
 }
 
-/* A partition's tagged fields (v12+), each only when it differs from its default, in tag
- * order. Both are structs, so each carries its own (empty) tag buffer. */
-static void wr_fetch_part_tags(wr *w, const fetch_part *fp)
-{
-    if (!w->flex)
-        return;
-    bool diverged = fp->diverging_epoch.epoch != -1 || fp->diverging_epoch.end_offset != -1;
-    bool leader = fp->current_leader.leader_id != -1 || fp->current_leader.leader_epoch != -1;
-    wr_uvarint(w, (uint32_t)diverged + (uint32_t)leader);
-    if (diverged) {
-        wr_uvarint(w, 0);         /* DivergingEpoch */
-        wr_uvarint(w, 4 + 8 + 1); /* Epoch, EndOffset, its tag buffer */
-        wr_i32(w, fp->diverging_epoch.epoch);
-        wr_i64(w, fp->diverging_epoch.end_offset);
-        wr_tags(w);
-    }
-    if (leader) {
-        wr_uvarint(w, 1);         /* CurrentLeader */
-        wr_uvarint(w, 4 + 4 + 1); /* LeaderId, LeaderEpoch, its tag buffer */
-        wr_i32(w, fp->current_leader.leader_id);
-        wr_i32(w, fp->current_leader.leader_epoch);
-        wr_tags(w);
-    }
-}
-
-/* A partition of the answer (the response fields of a fetch_part). */
-static void fetch_resp_part_encode(wr *w, int16_t v, const fetch_part *fp)
-{
-    wr_i32(w, fp->index);
-    wr_i16(w, fp->error_code);
-    wr_i64(w, fp->high_watermark);
-    wr_i64(w, fp->last_stable_offset);
-    if (v >= 5)
-        wr_i64(w, fp->resp_log_start_offset);
-    wr_array(w, fp->naborted);
-    for (int32_t k = 0; k < fp->naborted; k++) {
-        wr_i64(w, fp->aborted[k].producer_id);
-        wr_i64(w, fp->aborted[k].first_offset);
-        wr_tags(w);
-    }
-    if (v >= 11)
-        wr_i32(w, -1); /* preferred read replica */
-    wr_bytes(w, (kslice){fp->records, fp->records ? fp->records_len : 0});
-    wr_fetch_part_tags(w, fp);
-}
-
-/* v16+ NodeEndpoints (top-level tag 0): NodeId, Host, Port, Rack and a tag buffer each. */
-static void wr_node_endpoints_tag(wr *w, const fetch_req *q)
-{
-    wr f;
-    wr_init(&f, 64);
-    f.flex = true;
-    wr_array(&f, q->nnode_endpoints);
-    for (int32_t i = 0; i < q->nnode_endpoints; i++) {
-        const md_broker *n = &q->node_endpoints[i];
-        wr_i32(&f, n->node_id);
-        wr_cstr(&f, n->host ? n->host : "");
-        wr_i32(&f, n->port);
-        wr_cstr(&f, n->rack);
-        wr_tags(&f);
-    }
-    wr_uvarint(w, 1);
-    wr_uvarint(w, 0); /* NodeEndpoints */
-    wr_uvarint(w, (uint32_t)f.len);
-    wr_raw(w, f.p, f.len);
-    w->oom = w->oom || f.oom;
-    wr_free(&f);
-}
+static const pf_field g_fetch_aborted_fields[] = {
+    PF_F("ProducerId", PF_I64, 4, PF_LAST, fetch_aborted, producer_id),
+    PF_F("FirstOffset", PF_I64, 4, PF_LAST, fetch_aborted, first_offset),
+};
+static const pf_schema g_fetch_aborted = PF_SCHEMA("AbortedTransaction", fetch_aborted,
+                                                   g_fetch_aborted_fields);
+/* A partition of the answer (the response fields of a fetch_part). Records are never null
+ * on the way out: none is written as empty bytes. */
+static const pf_field g_fetch_rpart_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, fetch_part, index),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, fetch_part, error_code),
+    PF_F("HighWatermark", PF_I64, 0, PF_LAST, fetch_part, high_watermark),
+    PF_F("LastStableOffset", PF_I64, 4, PF_LAST, fetch_part, last_stable_offset),
+    PF_F("LogStartOffset", PF_I64, 5, PF_LAST, fetch_part, resp_log_start_offset),
+    PF_FS("DivergingEpoch", 12, PF_LAST, 0, fetch_part, diverging_epoch, &g_epoch_end),
+    PF_FS("CurrentLeader", 12, PF_LAST, 1, fetch_part, current_leader, &g_fetch_leader),
+    PF_FA("AbortedTransactions", PF_STRUCTS, 4, PF_LAST, 4, fetch_part, aborted, naborted,
+          &g_fetch_aborted),
+    PF_FK("PreferredReadReplica", PF_I32, 11, PF_LAST, -1),
+    PF_F("Records", PF_BYTES, 0, PF_LAST, fetch_part, records),
+};
+static const pf_schema g_fetch_rpart = PF_SCHEMA("PartitionData", fetch_part,
+                                                 g_fetch_rpart_fields);
+static const pf_field g_fetch_rtopic_fields[] = {
+    PF_F("Topic", PF_STR, 0, 12, fetch_topic, name),
+    PF_F("TopicId", PF_UUID, 13, PF_LAST, fetch_topic, id),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_topic, parts, nparts,
+          &g_fetch_rpart),
+};
+static const pf_schema g_fetch_rtopic = PF_SCHEMA("FetchableTopicResponse", fetch_topic,
+                                                  g_fetch_rtopic_fields);
+typedef struct fetch_resp_wire {
+    int16_t error_code;
+    int32_t ntopics;
+    const fetch_topic *topics;
+    int32_t nnode_endpoints;
+    const md_broker *node_endpoints;
+} fetch_resp_wire;
+static const pf_field g_fetch_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 7, PF_LAST, fetch_resp_wire, error_code),
+    PF_FK("SessionId", PF_I32, 7, PF_LAST, 0), /* Brook keeps no fetch sessions */
+    PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_resp_wire, topics, ntopics,
+          &g_fetch_rtopic),
+    PF_FAT("NodeEndpoints", PF_STRUCTS, 16, PF_LAST, 0, fetch_resp_wire, node_endpoints,
+           nnode_endpoints, &g_md_broker),
+};
+static const pf_schema g_fetch_resp = PF_SCHEMA("FetchResponse", fetch_resp_wire,
+                                                g_fetch_resp_fields);
 
 void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
 {
-    wr_i32(w, 0); /* throttle */
-    if (v >= 7) {
-        wr_i16(w, error_code);
-        wr_i32(w, 0); /* session id: Brook keeps no fetch sessions */
-    }
-    /* v13+: topics by id, the ids asked about, whatever they name now */
-    BROOK_ASSERT(v < 13 || q->topic_ids || q->ntopics == 0);
-    fetch_topics_encode(w, v, q->ntopics, q->topics,
-                        v >= 13 ? (const uint8_t(*)[TOPIC_ID_LEN])q->topic_ids : NULL,
-                        fetch_resp_part_encode);
-    if (v >= 16 && q->nnode_endpoints > 0)
-        wr_node_endpoints_tag(w, q);
-    else
-        wr_tags(w);
+    fetch_resp_wire out = {error_code, q->ntopics, q->topics, q->nnode_endpoints,
+                           q->node_endpoints};
+    pf_encode(w, v, &g_fetch_resp, &out);
 }
 
 /* ---------------- Fetch, client side (the replication follower) ---------------- */
@@ -584,108 +511,51 @@ void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
 #define FETCH_CLIENT_MIN_V 4
 #define FETCH_CLIENT_MAX_V 12
 
-/* Bytes of an unsigned varint. */
-static uint32_t uvarint_size(uint32_t v)
-{
-    uint32_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-/* A partition of the request (the request fields of a fetch_part). */
-static void fetch_req_part_encode(wr *w, int16_t v, const fetch_part *fp)
-{
-    wr_i32(w, fp->index);
-    if (v >= 9)
-        wr_i32(w, fp->current_leader_epoch);
-    wr_i64(w, fp->fetch_offset);
-    if (v >= 12)
-        wr_i32(w, fp->last_fetched_epoch);
-    if (v >= 5)
-        wr_i64(w, fp->log_start_offset);
-    wr_i32(w, fp->partition_max_bytes);
-    wr_tags(w);
-}
-
+/* The request table read backwards: an empty ForgottenTopicsData, a null rack sent as "". */
 void fetch_req_encode(wr *w, int16_t v, const fetch_req *q)
 {
     BROOK_ASSERT(v >= FETCH_CLIENT_MIN_V && v <= FETCH_CLIENT_MAX_V);
     w->flex = api_is_flexible(API_FETCH, v);
-    wr_i32(w, q->replica_id);
-    wr_i32(w, q->max_wait_ms);
-    wr_i32(w, q->min_bytes);
-    wr_i32(w, q->max_bytes);
-    wr_i8(w, q->isolation_level);
-    if (v >= 7) {
-        wr_i32(w, q->session_id);
-        wr_i32(w, q->session_epoch);
-    }
-    fetch_topics_encode(w, v, q->ntopics, q->topics, NULL, fetch_req_part_encode);
-    if (v >= 7)
-        wr_array(w, 0); /* ForgottenTopicsData: no fetch sessions, nothing to forget */
-    if (v >= 11)
-        wr_str(w, q->rack_id.len >= 0 ? q->rack_id : kslice_cstr(""));
-    if (!w->flex)
-        return;
-    if (q->cluster_id.len < 0) {
-        wr_tags(w);
-        return;
-    }
-    uint32_t len = (uint32_t)q->cluster_id.len;
-    wr_uvarint(w, 1);
-    wr_uvarint(w, 0); /* ClusterId */
-    wr_uvarint(w, uvarint_size(len + 1) + len);
-    wr_str(w, q->cluster_id);
+    fetch_req_wire out;
+    memset(&out, 0, sizeof(out));
+    out.q = *q;
+    pf_encode(w, v, &g_fetch_req, &out);
 }
 
-/* A partition's tags: DivergingEpoch (0) and CurrentLeader (1), each a struct closed by
- * its own tag buffer; others (SnapshotId is 2) are skipped. */
-static bool fetch_resp_part_tag(void *ctx, uint32_t tag, rd *f)
-{
-    fetch_resp_part *p = ctx;
-    switch (tag) {
-    case 0:
-        p->diverging_epoch.epoch = rd_i32(f);
-        p->diverging_epoch.end_offset = rd_i64(f);
-        rd_tags(f);
-        return true;
-    case 1:
-        p->current_leader.leader_id = rd_i32(f);
-        p->current_leader.leader_epoch = rd_i32(f);
-        rd_tags(f);
-        return true;
-    default: return false;
-    }
-}
-
-DEFINE_TOPICS_DECODE(fetch_resp_topics_decode, fetch_resp_topic, fetch_resp_part)
-
-static int fetch_resp_part_decode(rd *r, int16_t v, arena *a, fetch_resp_part *p)
-{
-    p->index = rd_i32(r);
-    p->error_code = rd_i16(r);
-    p->high_watermark = rd_i64(r);
-    p->last_stable_offset = rd_i64(r);
-    p->log_start_offset = v >= 5 ? rd_i64(r) : -1;
-    p->naborted = rd_array(r, 8 + 8 + (r->flex ? 1 : 0));
-    p->aborted = ARENA_ARRAY(a, fetch_aborted, p->naborted);
-    if (r->err || (p->naborted > 0 && !p->aborted))
-        return -1;
-    for (int32_t k = 0; k < p->naborted && !r->err; k++) {
-        p->aborted[k].producer_id = rd_i64(r);
-        p->aborted[k].first_offset = rd_i64(r);
-        rd_tags(r);
-    }
-    p->preferred_read_replica = v >= 11 ? rd_i32(r) : -1;
-    p->records = rd_bytes(r);
-    p->diverging_epoch = (fetch_epoch_end){-1, -1};
-    p->current_leader = (fetch_leader){-1, -1};
-    rd_tags_with(r, fetch_resp_part_tag, p);
-    return decode_done(r);
-}
+/* The answer as the follower reads it. Tags other than DivergingEpoch and CurrentLeader
+ * (SnapshotId, later ones) are skipped. */
+static const pf_field g_fetch_cpart_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, fetch_resp_part, index),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, fetch_resp_part, error_code),
+    PF_F("HighWatermark", PF_I64, 0, PF_LAST, fetch_resp_part, high_watermark),
+    PF_F("LastStableOffset", PF_I64, 4, PF_LAST, fetch_resp_part, last_stable_offset),
+    PF_FD("LogStartOffset", PF_I64, 5, PF_LAST, fetch_resp_part, log_start_offset, -1),
+    PF_FS("DivergingEpoch", 12, PF_LAST, 0, fetch_resp_part, diverging_epoch, &g_epoch_end),
+    PF_FS("CurrentLeader", 12, PF_LAST, 1, fetch_resp_part, current_leader, &g_fetch_leader),
+    PF_FA("AbortedTransactions", PF_STRUCTS, 4, PF_LAST, 4, fetch_resp_part, aborted, naborted,
+          &g_fetch_aborted),
+    PF_FD("PreferredReadReplica", PF_I32, 11, PF_LAST, fetch_resp_part, preferred_read_replica,
+          -1),
+    PF_FN("Records", PF_BYTES, 0, PF_LAST, 0, fetch_resp_part, records),
+};
+static const pf_schema g_fetch_cpart = PF_SCHEMA("PartitionData", fetch_resp_part,
+                                                 g_fetch_cpart_fields);
+static const pf_field g_fetch_ctopic_fields[] = {
+    PF_F("Topic", PF_STR, 0, 12, fetch_resp_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_resp_topic, parts, nparts,
+          &g_fetch_cpart),
+};
+static const pf_schema g_fetch_ctopic = PF_SCHEMA("FetchableTopicResponse", fetch_resp_topic,
+                                                  g_fetch_ctopic_fields);
+static const pf_field g_fetch_cresp_fields[] = {
+    PF_F("ThrottleTimeMs", PF_I32, 1, PF_LAST, fetch_resp, throttle_time_ms),
+    PF_F("ErrorCode", PF_I16, 7, PF_LAST, fetch_resp, error_code),
+    PF_F("SessionId", PF_I32, 7, PF_LAST, fetch_resp, session_id),
+    PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_resp, topics, ntopics,
+          &g_fetch_ctopic),
+};
+static const pf_schema g_fetch_cresp = PF_SCHEMA("FetchResponse", fetch_resp,
+                                                 g_fetch_cresp_fields);
 
 int fetch_resp_decode(rd *r, int16_t v, arena *a, fetch_resp *out)
 {
@@ -693,26 +563,7 @@ int fetch_resp_decode(rd *r, int16_t v, arena *a, fetch_resp *out)
     if (v < FETCH_CLIENT_MIN_V || v > FETCH_CLIENT_MAX_V)
         return -1;
     r->flex = api_is_flexible(API_FETCH, v);
-    /* Smallest encodings of a topic and a partition, for the array length checks. */
-    size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
-    size_t part_min = 4 + 2 + 8 + 8 + (v >= 5 ? 8 : 0) + (v >= 11 ? 4 : 0) +
-                      (r->flex ? 1 + 1 + 1 : 4 + 4); /* aborted, records, tags */
-    out->throttle_time_ms = rd_i32(r);
-    if (v >= 7) {
-        out->error_code = rd_i16(r);
-        out->session_id = rd_i32(r);
-    }
-    /* Short, lying, or null: Responses is not nullable, nor a topic's partition list. */
-    if (fetch_resp_topics_decode(r, v, a, topic_min, part_min, &out->ntopics, &out->topics, NULL,
-                                 fetch_resp_part_decode) != 0)
-        return -1;
-    rd_tags(r); /* NodeEndpoints (tag 0) is v16+ */
-    if (r->err || rd_remaining(r) != 0)
-        return -1;
-    for (int32_t i = 0; i < out->ntopics; i++)
-        if (out->topics[i].name.len < 0)
-            return -1; /* nor a topic's name */
-    return 0;
+    return pf_decode_message(r, v, a, &g_fetch_cresp, out);
 }
 
 /* ---------------- OffsetForLeaderEpoch ---------------- */

@@ -107,21 +107,27 @@ typedef struct metadata_resp {
 void metadata_resp_encode(wr *w, int16_t v, metadata_resp *m);
 
 /* ---- Produce ---- */
+/* A record a batch was refused for (v8+, KIP-467): its index in the batch and why. */
+typedef struct produce_record_error {
+    int32_t index;
+    const char *message; /* NULL: null */
+} produce_record_error;
 typedef struct produce_part {
     int32_t index;
     kslice records; /* borrowed; handlers may patch it in place (offsets) */
     /* response */
     int16_t error_code;
     int64_t base_offset, log_append_time, log_start_offset;
-    /* v8+ (KIP-467): the records (indexes in the batch) that made it refuse the batch,
-     * each with record_error, and a message for the partition; NULL: null */
+    /* v8+ (KIP-467): the records that made it refuse the batch, and a message for the
+     * partition; NULL: null */
     int32_t nrecord_errors;
-    const int32_t *record_errors;
-    const char *record_error;
+    const produce_record_error *record_errors;
     const char *error_message;
 } produce_part;
+/* name and id first, as in fetch_topic (cluster_resolve_topic_ids walks both alike) */
 typedef struct produce_topic {
-    kslice name;
+    kslice name; /* v13+: null from the decoder (the handler resolves id) */
+    uint8_t id[TOPIC_ID_LEN]; /* v13+ (the response's too) */
     int32_t nparts;
     produce_part *parts;
 } produce_topic;
@@ -130,8 +136,8 @@ typedef struct produce_req {
     int16_t acks;
     int32_t timeout_ms;
     int32_t ntopics;
-    produce_topic *topics; /* v13+: names null from the decoder (the handler resolves ids) */
-    uint8_t (*topic_ids)[TOPIC_ID_LEN]; /* v13+: topics[i]'s id (the response's too); else NULL */
+    produce_topic *topics;
+    bool by_id; /* v13+: topics named by id */
 } produce_req;
 /* v3-v13; v12 (transactions v2, KIP-890: the partition leader adds the partition to the
  * transaction itself) has v11's layout; v13 names topics by id (KIP-516). */
@@ -165,13 +171,13 @@ typedef struct fetch_part {
     int64_t high_watermark, last_stable_offset, resp_log_start_offset;
     int32_t naborted; /* -1: null */
     fetch_aborted *aborted;
-    const uint8_t *records; /* owned by the handler's buffer */
-    int32_t records_len;
+    kslice records; /* owned by the handler's buffer; null: none (sent as empty) */
     fetch_epoch_end diverging_epoch; /* v12+ tagged: written only when not {-1, -1} */
     fetch_leader current_leader;     /* v12+ tagged: written only when not {-1, -1} */
 } fetch_part;
 typedef struct fetch_topic {
-    kslice name; /* v13+: null from the decoder (the handler resolves topic_ids[i]) */
+    kslice name; /* v13+: null from the decoder (the handler resolves id) */
+    uint8_t id[TOPIC_ID_LEN]; /* v13+ (the response's too) */
     int32_t nparts;
     fetch_part *parts;
 } fetch_topic;
@@ -182,7 +188,7 @@ typedef struct fetch_req {
     int32_t session_id, session_epoch;
     int32_t ntopics;
     fetch_topic *topics;
-    uint8_t (*topic_ids)[TOPIC_ID_LEN]; /* v13+: topics[i]'s id (the response's too); else NULL */
+    bool by_id; /* v13+: topics named by id */
     kslice rack_id;
     kslice cluster_id;     /* v12+ tagged field 0; null when absent */
     int64_t replica_epoch; /* v15+ ReplicaState's, -1 when absent */

@@ -339,7 +339,11 @@ static void encode_field(wr *w, int16_t v, const pf_field *f, const void *in)
         wr_str(w, k.len >= 0 || v >= f->null_from ? k : kslice_cstr("")); /* as PF_CSTR */
         break;
     }
-    case PF_BYTES: wr_bytes(w, *(const kslice *)p); break;
+    case PF_BYTES: {
+        kslice k = *(const kslice *)p;
+        wr_bytes(w, k.len >= 0 || v >= f->null_from ? k : (kslice){NULL, 0}); /* as PF_STR */
+        break;
+    }
     default: {
         int32_t n = *(const int32_t *)cat(in, f->count_off);
         const void *items = *(const void *const *)p;

@@ -9,8 +9,8 @@
  * to the element's table. A field absent from a version reads as its default.
  * Owns: nothing past the call (decoded strings and arrays point into the request bytes or
  * the caller's arena).
- * A null string given to the encoder for a version where the field may not be null is
- * written as "" (a peer could not read a null there).
+ * A null string or bytes given to the encoder for a version where the field may not be
+ * null is written empty (a peer could not read a null there).
  * Never: reads past the end (every length is checked by rd_*, every array count against
  * the bytes left before anything is allocated), accepts a null where the table does not
  * allow one, or leaves bytes unread (pf_decode_message refuses trailing bytes).
@@ -88,6 +88,9 @@ struct pf_schema {
  * field the handler fills, kept in the request's struct). Not for arrays. */
 #define PF_LOCAL(name, type, st, member, dflt)                                                \
     {name, type, 1, 0, PF_NEVER, -1, offsetof(st, member), 0, dflt, NULL}
+/* The same for an embedded struct: each of its fields at its table's default. */
+#define PF_LOCALS(name, st, member, elem)                                                     \
+    {name, PF_STRUCT, 1, 0, PF_NEVER, -1, offsetof(st, member), 0, 0, elem}
 /* An integer field with no place in the struct: decoded and dropped, encoded as k (a
  * throttle time Brook never sets, a field Brook ignores). Also an array Brook always sends
  * empty (k 0) or null (k -1), in responses only. */

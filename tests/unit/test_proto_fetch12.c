@@ -154,7 +154,7 @@ static void test_fetch12_request(void)
                 /* response fields start at their defaults */
                 CHECK_EQ_INT(p->error_code, 0);
                 CHECK_EQ_INT(p->naborted, -1);
-                CHECK(p->records == NULL);
+                CHECK(p->records.len < 0);
                 CHECK_EQ_INT(p->diverging_epoch.epoch, -1);
                 CHECK_EQ_INT(p->diverging_epoch.end_offset, -1);
                 CHECK_EQ_INT(p->current_leader.leader_id, -1);
@@ -273,8 +273,7 @@ static void fill_parts(fetch_part parts[4], fetch_aborted *ab)
     parts[0].diverging_epoch = (fetch_epoch_end){2, 90};
     parts[1].naborted = 1;
     parts[1].aborted = ab;
-    parts[1].records = k_records;
-    parts[1].records_len = 5;
+    parts[1].records = (kslice){k_records, 5};
     parts[2].error_code = 6;
     parts[2].high_watermark = parts[2].last_stable_offset = parts[2].resp_log_start_offset = -1;
     parts[2].current_leader = (fetch_leader){1, 5};
@@ -296,7 +295,7 @@ static void test_fetch12_response_bytes(void)
     fetch_aborted ab = {77, 100};
     fetch_part parts[4];
     fill_parts(parts, &ab);
-    fetch_topic topic = {{(const uint8_t *)"t", 1}, 4, parts};
+    fetch_topic topic = {.name = {(const uint8_t *)"t", 1}, .nparts = 4, .parts = parts};
     fetch_req q = {0};
     q.ntopics = 1;
     q.topics = &topic;
@@ -384,9 +383,9 @@ static void test_fetch12_response_bytes(void)
             b64(&want11, parts[i].aborted[k].first_offset);
         }
         b32(&want11, -1);
-        b32(&want11, parts[i].records ? parts[i].records_len : 0);
-        for (int k = 0; parts[i].records && k < parts[i].records_len; k++)
-            b8(&want11, parts[i].records[k]);
+        b32(&want11, (parts[i].records.len > 0 ? parts[i].records.len : 0));
+        for (int k = 0; k < parts[i].records.len; k++)
+            b8(&want11, parts[i].records.p[k]);
     }
     wr_init(&w, 16);
     fetch_resp_encode(&w, 11, &q, 0);
@@ -394,7 +393,7 @@ static void test_fetch12_response_bytes(void)
     wr_free(&w);
 
     /* A whole v12 frame: response header v1 (an empty tag buffer after the id). */
-    fetch_topic none = {{(const uint8_t *)"t", 1}, 0, NULL};
+    fetch_topic none = {.name = {(const uint8_t *)"t", 1}, .nparts = 0, .parts = NULL};
     q.topics = &none;
     req_header h = {API_FETCH, 12, 0x01020304, KSLICE_NULL, true};
     wr_init(&w, 16);
@@ -487,7 +486,7 @@ static void test_fetch12_response_round_trip(void)
     fetch_aborted ab = {77, 100};
     fetch_part parts[4];
     fill_parts(parts, &ab);
-    fetch_topic topic = {{(const uint8_t *)"topic-a", 7}, 4, parts};
+    fetch_topic topic = {.name = {(const uint8_t *)"topic-a", 7}, .nparts = 4, .parts = parts};
     fetch_req q = {0};
     q.ntopics = 1;
     q.topics = &topic;
@@ -504,7 +503,7 @@ static void test_fetch12_response_round_trip(void)
             CHECK_EQ_INT(got[i].lso, parts[i].last_stable_offset);
             CHECK_EQ_INT(got[i].lso_start, parts[i].resp_log_start_offset);
             CHECK_EQ_INT(got[i].naborted, parts[i].naborted);
-            CHECK_EQ_INT(got[i].records.len, parts[i].records ? parts[i].records_len : 0);
+            CHECK_EQ_INT(got[i].records.len, (parts[i].records.len > 0 ? parts[i].records.len : 0));
             CHECK_EQ_INT(got[i].diverging.epoch, parts[i].diverging_epoch.epoch);
             CHECK_EQ_INT(got[i].diverging.end_offset, parts[i].diverging_epoch.end_offset);
             CHECK_EQ_INT(got[i].leader.leader_id, parts[i].current_leader.leader_id);
@@ -545,9 +544,9 @@ static void fill_client_req(client_req *c, kslice rack, kslice cluster_id)
         p->log_start_offset = i == 5 ? -1 : 3 * i;
         p->partition_max_bytes = 1048576 + i;
     }
-    c->topics[0] = (fetch_topic){kslice_cstr("alpha"), 3, &c->parts[0]};
-    c->topics[1] = (fetch_topic){kslice_cstr("b"), 1, &c->parts[3]};
-    c->topics[2] = (fetch_topic){kslice_cstr("topic-c"), 2, &c->parts[4]};
+    c->topics[0] = (fetch_topic){.name = kslice_cstr("alpha"), .nparts = 3, .parts = &c->parts[0]};
+    c->topics[1] = (fetch_topic){.name = kslice_cstr("b"), .nparts = 1, .parts = &c->parts[3]};
+    c->topics[2] = (fetch_topic){.name = kslice_cstr("topic-c"), .nparts = 2, .parts = &c->parts[4]};
     c->q = (fetch_req){.replica_id = 3,
                        .max_wait_ms = 500,
                        .min_bytes = 1,
@@ -653,7 +652,7 @@ static void test_fetch_req_encode_bytes(void)
                        .last_fetched_epoch = 4,
                        .log_start_offset = 7,
                        .partition_max_bytes = 1048576};
-    fetch_topic topic = {kslice_cstr("t"), 1, &part};
+    fetch_topic topic = {.name = kslice_cstr("t"), .nparts = 1, .parts = &part};
     fetch_req q = {.replica_id = 2,
                    .max_wait_ms = 500,
                    .min_bytes = 1,
@@ -762,16 +761,14 @@ static void fill_leader_resp(leader_resp *l)
     }
     l->parts[4].naborted = 3;
     l->parts[4].aborted = l->ab3;
-    l->parts[4].records = l->big;
-    l->parts[4].records_len = 300;
+    l->parts[4].records = (kslice){l->big, 300};
     l->parts[4].high_watermark = (int64_t)1 << 33;
     l->parts[5].naborted = 0;
     l->parts[5].aborted = NULL;
-    l->parts[5].records = NULL;
-    l->parts[5].records_len = 0;
+    l->parts[5].records = KSLICE_NULL;
     l->parts[5].error_code = 1; /* OFFSET_OUT_OF_RANGE */
-    l->topics[0] = (fetch_topic){kslice_cstr("topic-a"), 4, &l->parts[0]};
-    l->topics[1] = (fetch_topic){kslice_cstr("b"), 2, &l->parts[4]};
+    l->topics[0] = (fetch_topic){.name = kslice_cstr("topic-a"), .nparts = 4, .parts = &l->parts[0]};
+    l->topics[1] = (fetch_topic){.name = kslice_cstr("b"), .nparts = 2, .parts = &l->parts[4]};
     l->q = (fetch_req){.ntopics = 2, .topics = l->topics};
 }
 
@@ -815,9 +812,9 @@ static bool check_leader_resp(const fetch_resp *got, int16_t v, const leader_res
                 }
             }
             /* the encoder sends no records as empty bytes, never null */
-            int32_t want_len = w->records ? w->records_len : 0;
+            int32_t want_len = (w->records.len > 0 ? w->records.len : 0);
             if (CHECK_EQ_INT(g->records.len, want_len) && want_len > 0)
-                CHECK_EQ_MEM(g->records.p, w->records, (size_t)want_len);
+                CHECK_EQ_MEM(g->records.p, w->records.p, (size_t)want_len);
             bool tags = v >= 12;
             CHECK_EQ_INT(g->diverging_epoch.epoch, tags ? w->diverging_epoch.epoch : -1);
             CHECK_EQ_INT(g->diverging_epoch.end_offset,

@@ -1277,8 +1277,8 @@ static void test_produce_responses(void)
     part.base_offset = 42;
     part.log_append_time = -1;
     part.log_start_offset = 0;
-    produce_topic topic = {{(const uint8_t *)"t", 1}, 1, &part};
-    produce_req q = {KSLICE_NULL, 1, 1000, 1, &topic, NULL};
+    produce_topic topic = {.name = {(const uint8_t *)"t", 1}, .nparts = 1, .parts = &part};
+    produce_req q = {KSLICE_NULL, 1, 1000, 1, &topic, false};
     for (int16_t v = 3; v <= 7; v += 2) {
         bb want = {.n = 0};
         b32(&want, 1);
@@ -1299,12 +1299,11 @@ static void test_produce_responses(void)
     }
 
     /* v8+ (KIP-467): the records that made the batch refused, and a message; v9+ flexible. */
-    static const int32_t bad[] = {0, 10};
+    static const produce_record_error bad[] = {{0, "no key"}, {10, "no key"}};
     part.error_code = KERR_INVALID_RECORD;
     part.base_offset = -1;
     part.nrecord_errors = 2;
     part.record_errors = bad;
-    part.record_error = "no key";
     part.error_message = NULL;
     for (int16_t v = 8; v <= 11; v++) {
         bool flex = v >= 9;
@@ -1325,7 +1324,7 @@ static void test_produce_responses(void)
         b64(&want, 0);
         flex ? b8(&want, 3) : b32(&want, 2);
         for (int i = 0; i < 2; i++) {
-            b32(&want, bad[i]);
+            b32(&want, bad[i].index);
             flex ? bcstr(&want, "no key") : bstr(&want, "no key");
             if (flex)
                 b8(&want, 0);
@@ -1390,9 +1389,8 @@ static void test_fetch_responses(void)
     part.last_stable_offset = 9;
     part.resp_log_start_offset = 0;
     part.naborted = -1;
-    part.records = records;
-    part.records_len = 5;
-    fetch_topic topic = {{(const uint8_t *)"t", 1}, 1, &part};
+    part.records = (kslice){records, 5};
+    fetch_topic topic = {.name = {(const uint8_t *)"t", 1}, .nparts = 1, .parts = &part};
     fetch_req q = {0};
     q.ntopics = 1;
     q.topics = &topic;
@@ -1418,7 +1416,7 @@ static void test_fetch_responses(void)
 
     part.naborted = 1;
     part.aborted = &ab;
-    part.records = NULL;
+    part.records = KSLICE_NULL;
     want.n = 0;
     b32(&want, 0);
     b16(&want, 0); /* top-level error */

@@ -661,9 +661,9 @@ static void test_fetch_requests(void)
                 CHECK_EQ_INT(q.isolation_level, 1);
                 CHECK_SLICE(q.rack_id, "rack-1");
                 CHECK_SLICE(q.cluster_id, "cid");
-                if (CHECK(q.topic_ids != NULL)) {
-                    CHECK_EQ_MEM(q.topic_ids[0], ID_A, 16);
-                    CHECK_EQ_MEM(q.topic_ids[1], ID_B, 16);
+                if (CHECK(q.by_id)) {
+                    CHECK_EQ_MEM(q.topics[0].id, ID_A, 16);
+                    CHECK_EQ_MEM(q.topics[1].id, ID_B, 16);
                 }
                 CHECK_SLICE(q.topics[0].name, NULL); /* the handler resolves the ids */
                 CHECK_SLICE(q.topics[1].name, NULL);
@@ -709,7 +709,7 @@ static void test_fetch_requests(void)
     arena_init(&a);
     fetch_req q;
     if (at_body(&w, &r, &h) && CHECK_EQ_INT(fetch_req_decode(&r, 12, &a, &q), 0)) {
-        CHECK(q.topic_ids == NULL);
+        CHECK(!q.by_id);
         CHECK_SLICE(q.topics[0].name, "named");
     }
     arena_free(&a);
@@ -774,8 +774,7 @@ static void test_fetch_responses(void)
         parts[i].diverging_epoch = (fetch_epoch_end){-1, -1};
         parts[i].current_leader = (fetch_leader){-1, -1};
     }
-    parts[0].records = (const uint8_t *)"rec";
-    parts[0].records_len = 3;
+    parts[0].records = (kslice){(const uint8_t *)"rec", 3};
     /* the old id of a recreated topic */
     parts[1].error_code = KERR_UNKNOWN_TOPIC_ID;
     parts[1].high_watermark = parts[1].last_stable_offset = parts[1].resp_log_start_offset = -1;
@@ -783,12 +782,12 @@ static void test_fetch_responses(void)
     parts[2].error_code = KERR_NOT_LEADER_OR_FOLLOWER;
     parts[2].high_watermark = parts[2].last_stable_offset = parts[2].resp_log_start_offset = -1;
     parts[2].current_leader = (fetch_leader){2, 5};
-    fetch_topic topics[2] = {{KSLICE_NULL, 1, &parts[0]}, {KSLICE_NULL, 2, &parts[1]}};
-    uint8_t ids[2][16];
-    memcpy(ids[0], ID_A, 16);
-    memcpy(ids[1], ID_B, 16);
+    fetch_topic topics[2] = {{.name = KSLICE_NULL, .nparts = 1, .parts = &parts[0]},
+                             {.name = KSLICE_NULL, .nparts = 2, .parts = &parts[1]}};
+    memcpy(topics[0].id, ID_A, 16);
+    memcpy(topics[1].id, ID_B, 16);
     md_broker node2 = {2, "h2", 9093, NULL};
-    fetch_req q = {.ntopics = 2, .topics = topics, .topic_ids = ids, .nnode_endpoints = 1,
+    fetch_req q = {.ntopics = 2, .topics = topics, .by_id = true, .nnode_endpoints = 1,
                    .node_endpoints = &node2};
     for (int16_t v = 13; v <= 16; v++) {
         wr w;
@@ -910,9 +909,9 @@ static void test_produce_by_id(void)
         arena_init(&a);
         produce_req q;
         if (CHECK_EQ_INT(produce_req_decode(&r, 13, &a, &q), 0) && CHECK_EQ_INT(q.ntopics, 2) &&
-            CHECK(q.topic_ids != NULL)) {
-            CHECK(memcmp(q.topic_ids[0], ID_A, 16) == 0);
-            CHECK(memcmp(q.topic_ids[1], ID_B, 16) == 0);
+            CHECK(q.by_id)) {
+            CHECK(memcmp(q.topics[0].id, ID_A, 16) == 0);
+            CHECK(memcmp(q.topics[1].id, ID_B, 16) == 0);
             CHECK(q.topics[0].name.len < 0 && q.topics[1].name.len < 0); /* by id only */
             CHECK_EQ_INT(q.topics[0].nparts, 2);
             CHECK_EQ_INT(q.topics[0].parts[1].index, 1);

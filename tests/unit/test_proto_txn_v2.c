@@ -979,7 +979,7 @@ static void test_same_layout_versions(void)
     offsetcommit_resp_encode(&y, 5, true, &ot, 1);
     produce_part pp = {.index = 0, .base_offset = 5, .log_append_time = -1,
                        .log_start_offset = 0};
-    produce_topic pt = {kslice_cstr("t"), 1, &pp};
+    produce_topic pt = {.name = kslice_cstr("t"), .nparts = 1, .parts = &pp};
     produce_req pq = {.ntopics = 1, .topics = &pt};
     produce_resp_encode(&x, 11, &pq);
     produce_resp_encode(&y, 12, &pq);
