@@ -150,7 +150,9 @@ static void decode_array(rd *r, int16_t v, arena *a, const pf_field *f, void *ou
     }
 }
 
-/* A field with no place in the struct (PF_FK): read and dropped. */
+/* A field with no place in the struct (PF_FK): read and dropped. An array of integers or
+ * strings is skipped element by element; one of structs (no table to read them by) may only
+ * be empty or null. */
 static void skip_field(rd *r, const pf_field *f)
 {
     switch (f->type) {
@@ -159,7 +161,22 @@ static void skip_field(rd *r, const pf_field *f)
     case PF_I16: (void)rd_i16(r); break;
     case PF_I32: (void)rd_i32(r); break;
     case PF_I64: (void)rd_i64(r); break;
-    default: BROOK_ASSERT(0); /* PF_FK is for integers */
+    case PF_I32S:
+    case PF_I64S:
+    case PF_STRS:
+    case PF_STRUCTS: {
+        size_t size = f->type == PF_I32S ? 4 : f->type == PF_I64S ? 8 : r->flex ? 1 : 2;
+        int32_t n = rd_array(r, size);
+        if (n > 0 && f->type == PF_STRUCTS)
+            refuse(r);
+        for (int32_t i = 0; i < n && !r->err; i++)
+            if (f->type == PF_STRS)
+                (void)rd_str(r);
+            else
+                rd_skip(r, size);
+        break;
+    }
+    default: BROOK_ASSERT(0); /* PF_FK is for integers and arrays */
     }
 }
 

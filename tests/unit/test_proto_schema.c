@@ -4,7 +4,9 @@
  * (known, unknown, left out at their default), classic and flexible encodings. Bytes are
  * compared with ones written by hand; every cut of an encoding is refused; a lying array
  * count is refused before anything is allocated. Ids in proto/ident.h's form (arrays of
- * them) and nullable structs kept by pointer, too. */
+ * them) and nullable structs kept by pointer, too; and the kinds responses lean on: C
+ * strings, embedded and tagged structs, tagged arrays, constants, fields only the decoder
+ * initialises, and nulls written empty where a version does not allow them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -364,5 +366,139 @@ static void test_idents_and_nullable_structs(void)
     arena_free(&a);
 }
 
+/* PF_CSTR, PF_IDENT, PF_STRUCT (in line and tagged), PF_FAT, PF_FK (an integer and an empty
+ * array), PF_LOCAL/PF_LOCALS, and the rule that a null in a version where the field may not
+ * be null goes out empty. Flexible from v1. */
+typedef struct pt {
+    int32_t x;
+    int64_t y;
+} pt;
+typedef struct rich {
+    const char *label; /* nullable from v2 */
+    const char *who;   /* an id in the internal form */
+    kslice blob;       /* nullable from v2 */
+    pt inline_pt;
+    pt tagged_pt; /* tag 0 (v1+), left out at {-1, -1} */
+    int32_t nlist;
+    int32_t *list; /* tag 1 (v1+), left out while empty */
+    int16_t local; /* never on the wire: 9 after a decode */
+    pt local_pt;   /* never on the wire: {-1, -1} after a decode */
+} rich;
+static const pf_field g_pt_fields[] = {
+    PF_FD("X", PF_I32, 0, PF_LAST, pt, x, -1),
+    PF_FD("Y", PF_I64, 0, PF_LAST, pt, y, -1),
+};
+static const pf_schema g_pt = PF_SCHEMA("Pt", pt, g_pt_fields);
+static const pf_field g_rich_fields[] = {
+    PF_FK("Throttle", PF_I32, 0, PF_LAST, 250),
+    PF_FN("Label", PF_CSTR, 0, PF_LAST, 2, rich, label),
+    PF_F("Who", PF_IDENT, 0, PF_LAST, rich, who),
+    PF_FN("Blob", PF_BYTES, 0, PF_LAST, 2, rich, blob),
+    PF_FS("Inline", 0, PF_LAST, -1, rich, inline_pt, &g_pt),
+    PF_FK("Empty", PF_I32S, 0, PF_LAST, 0),
+    PF_FS("Tagged", 1, PF_LAST, 0, rich, tagged_pt, &g_pt),
+    PF_FAT("List", PF_I32S, 1, PF_LAST, 1, rich, list, nlist, NULL),
+    PF_LOCAL("Local", PF_I16, rich, local, 9),
+    PF_LOCALS("LocalPt", rich, local_pt, &g_pt),
+};
+static const pf_schema g_rich = PF_SCHEMA("Rich", rich, g_rich_fields);
+
+/* rich's bytes at v with a null label and blob, who "a\0b", inline {1, 2}; tagged: with the
+ * tagged struct {3, 4} and the list {5}. */
+static void expect_rich(bb *x, int16_t v, bool tagged)
+{
+    bool flex = v >= 1;
+    b32(x, 250);
+    if (v >= 2)
+        b8(x, 0); /* null label */
+    else
+        flex ? b8(x, 1) : b16(x, 0); /* not nullable here: "" */
+    flex ? b8(x, 4) : b16(x, 3);
+    b8(x, 'a');
+    b8(x, 0);
+    b8(x, 'b');
+    if (v >= 2)
+        b8(x, 0); /* null blob */
+    else
+        flex ? b8(x, 1) : b32(x, 0); /* empty bytes */
+    b32(x, 1);
+    b64(x, 2);
+    if (flex)
+        b8(x, 0); /* the struct's tags */
+    flex ? b8(x, 1) : b32(x, 0); /* Empty */
+    if (!flex)
+        return;
+    if (!tagged) {
+        b8(x, 0);
+        return;
+    }
+    b8(x, 2);
+    b8(x, 0);  /* Tagged */
+    b8(x, 13); /* X, Y, its tag buffer */
+    b32(x, 3);
+    b64(x, 4);
+    b8(x, 0);
+    b8(x, 1); /* List */
+    b8(x, 5);
+    b8(x, 2);
+    b32(x, 5);
+}
+
+static void test_response_kinds(void)
+{
+    int32_t five = 5;
+    for (int16_t v = 0; v <= 2; v++)
+        for (int tagged = 0; tagged <= 1; tagged++) {
+            rich m = {.label = NULL, .who = "a\xc0\x80" "b", .blob = KSLICE_NULL,
+                      .inline_pt = {1, 2}, .tagged_pt = {-1, -1}};
+            if (tagged) {
+                m.tagged_pt = (pt){3, 4};
+                m.nlist = 1;
+                m.list = &five;
+            }
+            bb x = {.n = 0};
+            expect_rich(&x, v, tagged);
+            wr w;
+            wr_init(&w, 16);
+            w.flex = v >= 1;
+            pf_encode(&w, v, &g_rich, &m);
+            char what[32];
+            snprintf(what, sizeof(what), "Rich v%d%s", v, tagged ? " tagged" : "");
+            check_body(&w, &x, what);
+            wr_free(&w);
+
+            rd r;
+            rd_init(&r, x.b, x.n);
+            r.flex = v >= 1;
+            arena a;
+            arena_init(&a);
+            rich out;
+            memset(&out, 0x5a, sizeof(out));
+            if (CHECK_EQ_INT(pf_decode_message(&r, v, &a, &g_rich, &out), 0)) {
+                if (v >= 2)
+                    CHECK(out.label == NULL);
+                else
+                    CHECK(out.label && strcmp(out.label, "") == 0);
+                CHECK(out.who && strcmp(out.who, "a\xc0\x80" "b") == 0);
+                CHECK_EQ_INT(out.blob.len, v >= 2 ? -1 : 0);
+                CHECK(out.inline_pt.x == 1 && out.inline_pt.y == 2);
+                bool t = tagged && v >= 1;
+                CHECK(out.tagged_pt.x == (t ? 3 : -1) && out.tagged_pt.y == (t ? 4 : -1));
+                CHECK_EQ_INT(out.nlist, t ? 1 : 0);
+                if (t && out.nlist == 1)
+                    CHECK_EQ_INT(out.list[0], 5);
+                CHECK_EQ_INT(out.local, 9);
+                CHECK(out.local_pt.x == -1 && out.local_pt.y == -1);
+            }
+            for (size_t n = 0; n < x.n; n++) { /* every cut refused */
+                rd_init(&r, x.b, n);
+                r.flex = v >= 1;
+                CHECK_EQ_INT(pf_decode_message(&r, v, &a, &g_rich, &out), -1);
+            }
+            arena_free(&a);
+        }
+}
+
 TU_MAIN(TU_CASE(test_encode_bytes), TU_CASE(test_round_trips_and_cuts),
-        TU_CASE(test_nulls_tags_and_lies), TU_CASE(test_idents_and_nullable_structs))
+        TU_CASE(test_nulls_tags_and_lies), TU_CASE(test_idents_and_nullable_structs),
+        TU_CASE(test_response_kinds))
