@@ -1,6 +1,8 @@
 /* msgs.c - see msgs.h. Field layouts follow shared/kafka/SCHEMAS.txt version by version. */
 #include "proto/msgs.h"
 
+#include <stdlib.h>
+
 #include "base/assert.h"
 #include "proto/api.h"
 #include "proto/errors.h"
@@ -58,13 +60,6 @@ static void wr_tagged(wr *w, uint32_t tag, wr *f)
     wr_free(f);
 }
 
-static void wr_i32_array(wr *w, int32_t n, const int32_t *vals)
-{
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++)
-        wr_i32(w, vals[i]);
-}
-
 static void *arena_elems(arena *a, int32_t n, size_t size)
 {
     return n > 0 ? arena_alloc(a, size * (size_t)n) : NULL;
@@ -92,6 +87,54 @@ int apiversions_req_decode(rd *r, int16_t v, arena *a, apiversions_req *q)
     return pf_decode(r, v, a, &g_apiversions_req, q);
 }
 
+/* The answer's ApiKeys are api.c's rows themselves. */
+static const pf_field g_apiv_key_fields[] = {
+    PF_F("ApiKey", PF_I16, 0, PF_LAST, api_info, key),
+    PF_F("MinVersion", PF_I16, 0, PF_LAST, api_info, min_version),
+    PF_F("MaxVersion", PF_I16, 0, PF_LAST, api_info, max_version),
+};
+static const pf_schema g_apiv_key = PF_SCHEMA("ApiVersion", api_info, g_apiv_key_fields);
+static const pf_field g_apiv_supported_fields[] = {
+    PF_F("Name", PF_CSTR, 3, PF_LAST, apiv_feature, name),
+    PF_F("MinVersion", PF_I16, 3, PF_LAST, apiv_feature, min),
+    PF_F("MaxVersion", PF_I16, 3, PF_LAST, apiv_feature, max),
+};
+static const pf_schema g_apiv_supported =
+    PF_SCHEMA("SupportedFeatureKey", apiv_feature, g_apiv_supported_fields);
+static const pf_field g_apiv_finalized_fields[] = {
+    PF_F("Name", PF_CSTR, 3, PF_LAST, apiv_feature, name),
+    PF_F("MaxVersionLevel", PF_I16, 3, PF_LAST, apiv_feature, max),
+    PF_F("MinVersionLevel", PF_I16, 3, PF_LAST, apiv_feature, min),
+};
+static const pf_schema g_apiv_finalized =
+    PF_SCHEMA("FinalizedFeatureKey", apiv_feature, g_apiv_finalized_fields);
+typedef struct apiv_resp_wire {
+    int16_t error_code;
+    int32_t napis;
+    const api_info *apis;
+    int32_t nsupported;
+    const apiv_feature *supported;
+    int64_t finalized_epoch;
+    int32_t nfinalized;
+    const apiv_feature *finalized;
+} apiv_resp_wire;
+/* The tagged fields are left out at their defaults (no features, epoch -1). Kafka's
+ * ZkMigrationReady (tag 3, v3+) is never sent: false is its default. */
+static const pf_field g_apiv_resp_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, apiv_resp_wire, error_code),
+    PF_FA("ApiKeys", PF_STRUCTS, 0, PF_LAST, PF_NEVER, apiv_resp_wire, apis, napis,
+          &g_apiv_key),
+    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_FAT("SupportedFeatures", PF_STRUCTS, 3, PF_LAST, 0, apiv_resp_wire, supported,
+           nsupported, &g_apiv_supported),
+    PF_FT("FinalizedFeaturesEpoch", PF_I64, 3, PF_LAST, 1, apiv_resp_wire, finalized_epoch,
+          -1),
+    PF_FAT("FinalizedFeatures", PF_STRUCTS, 3, PF_LAST, 2, apiv_resp_wire, finalized,
+           nfinalized, &g_apiv_finalized),
+};
+static const pf_schema g_apiv_resp =
+    PF_SCHEMA("ApiVersionsResponse", apiv_resp_wire, g_apiv_resp_fields);
+
 void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code)
 {
     apiversions_resp_encode_features(w, v, error_code, NULL, 0, -1, NULL, 0);
@@ -100,77 +143,34 @@ void apiversions_resp_encode(wr *w, int16_t v, int16_t error_code)
 /* Below v4 a supported feature with MinVersion 0 is not sent (KAFKA-17011). */
 static bool apiv_feature_sent(int16_t v, const apiv_feature *f) { return v >= 4 || f->min != 0; }
 
-/* SupportedFeatures (tag 0): Name, MinVersion, MaxVersion and a tag buffer each. */
-static void wr_supported_features(wr *w, int16_t v, const apiv_feature *f, int n, int nsent)
-{
-    wr t;
-    wr_init(&t, 64);
-    t.flex = true;
-    wr_array(&t, nsent);
-    for (int i = 0; i < n; i++) {
-        if (!apiv_feature_sent(v, &f[i]))
-            continue;
-        wr_cstr(&t, f[i].name ? f[i].name : "");
-        wr_i16(&t, f[i].min);
-        wr_i16(&t, f[i].max);
-        wr_tags(&t);
-    }
-    wr_tagged(w, 0, &t);
-}
-
-/* FinalizedFeatures (tag 2): Name, MaxVersionLevel, MinVersionLevel and a tag buffer each. */
-static void wr_finalized_features(wr *w, const apiv_feature *f, int n)
-{
-    wr t;
-    wr_init(&t, 64);
-    t.flex = true;
-    wr_array(&t, n);
-    for (int i = 0; i < n; i++) {
-        wr_cstr(&t, f[i].name ? f[i].name : "");
-        wr_i16(&t, f[i].max);
-        wr_i16(&t, f[i].min);
-        wr_tags(&t);
-    }
-    wr_tagged(w, 2, &t);
-}
-
 void apiversions_resp_encode_features(wr *w, int16_t v, int16_t error_code,
                                       const apiv_feature *supported, int nsupported,
                                       int64_t finalized_epoch, const apiv_feature *finalized,
                                       int nfinalized)
 {
     int n;
-    const api_info *apis = api_table(&n);
-    wr_i16(w, error_code);
-    wr_array(w, n);
-    for (int i = 0; i < n; i++) {
-        wr_i16(w, apis[i].key);
-        wr_i16(w, apis[i].min_version);
-        wr_i16(w, apis[i].max_version);
-        wr_tags(w);
-    }
-    if (v >= 1)
-        wr_i32(w, 0); /* throttle_time_ms */
-    if (!w->flex || v < 3) {
-        wr_tags(w);
-        return;
-    }
-    /* Tagged fields in tag order, each only when it is not its default. */
+    apiv_resp_wire m = {error_code, 0, api_table(&n), nsupported, supported,
+                        finalized_epoch, nfinalized, finalized};
+    m.napis = n;
+    /* KAFKA-17011: the table is handed a copy without the features not to send. */
+    apiv_feature *kept = NULL;
     int nsent = 0;
     for (int i = 0; i < nsupported; i++)
         nsent += apiv_feature_sent(v, &supported[i]);
-    bool epoch = finalized_epoch != -1;
-    wr_uvarint(w, (uint32_t)(nsent > 0) + (uint32_t)epoch + (uint32_t)(nfinalized > 0));
-    if (nsent > 0)
-        wr_supported_features(w, v, supported, nsupported, nsent);
-    if (epoch) {
-        wr t;
-        wr_init(&t, 8);
-        wr_i64(&t, finalized_epoch);
-        wr_tagged(w, 1, &t); /* FinalizedFeaturesEpoch */
+    if (v >= 3 && nsent < nsupported) {
+        kept = nsent > 0 ? malloc(sizeof(*kept) * (size_t)nsent) : NULL;
+        if (nsent > 0 && !kept) {
+            w->oom = true;
+            return;
+        }
+        for (int i = 0, k = 0; i < nsupported; i++)
+            if (apiv_feature_sent(v, &supported[i]))
+                kept[k++] = supported[i];
+        m.nsupported = nsent;
+        m.supported = kept;
     }
-    if (nfinalized > 0)
-        wr_finalized_features(w, finalized, nfinalized);
+    pf_encode(w, v, &g_apiv_resp, &m);
+    free(kept);
 }
 
 /* ---------------- Metadata ---------------- */
@@ -1295,39 +1295,90 @@ void initpid_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int1
 #define ADDPARTS_FLEX_V 3
 #define ADDPARTS_BATCH_V 4
 
-/* A topic of the request: Name, Partitions ([]int32), tags; a zeroed errors[] slot per
- * partition. nn: a null name is malformed. */
-static int addparts_topic_decode(rd *r, arena *a, bool nn, addparts_topic *t)
+/* The request is described by tables; the answer slots it leaves (errors[], group_errors[])
+ * are added by addparts_req_decode. A topic name, like the v0-3 transactional id, may be null
+ * below v4 as Brook has always read it (Kafka's schema says never). */
+static const pf_field g_addparts_topic_fields[] = {
+    PF_FN("Name", PF_STR, 0, 3, 0, addparts_topic, name),
+    PF_F("Name", PF_STR, 4, PF_LAST, addparts_topic, name),
+    PF_FA("Partitions", PF_I32S, 0, PF_LAST, PF_NEVER, addparts_topic, parts, nparts, NULL),
+};
+static const pf_schema g_addparts_topic =
+    PF_SCHEMA("AddPartitionsToTxnTopic", addparts_topic, g_addparts_topic_fields);
+static const pf_field g_addparts_txn_fields[] = {
+    PF_F("TransactionalId", PF_STR, 4, PF_LAST, addparts_txn, transactional_id),
+    PF_F("ProducerId", PF_I64, 4, PF_LAST, addparts_txn, producer_id),
+    PF_F("ProducerEpoch", PF_I16, 4, PF_LAST, addparts_txn, producer_epoch),
+    PF_F("VerifyOnly", PF_BOOL, 4, PF_LAST, addparts_txn, verify_only),
+    PF_FA("Topics", PF_STRUCTS, 4, PF_LAST, PF_NEVER, addparts_txn, topics, ntopics,
+          &g_addparts_topic),
+    /* Brook's: the transaction's group participants (msgs.h) */
+    PF_FAT("Groups", PF_STRS, 4, PF_LAST, ADDPARTS_TAG_GROUPS, addparts_txn, groups, ngroups,
+           NULL),
+};
+static const pf_schema g_addparts_txn =
+    PF_SCHEMA("AddPartitionsToTxnTransaction", addparts_txn, g_addparts_txn_fields);
+static const pf_field g_addparts_req_fields[] = {
+    PF_FA("Transactions", PF_STRUCTS, 4, PF_LAST, PF_NEVER, addparts_req, txns, ntxns,
+          &g_addparts_txn),
+    PF_FN("V3AndBelowTransactionalId", PF_STR, 0, 3, 0, addparts_req, transactional_id),
+    PF_FD("V3AndBelowProducerId", PF_I64, 0, 3, addparts_req, producer_id, -1),
+    PF_FD("V3AndBelowProducerEpoch", PF_I16, 0, 3, addparts_req, producer_epoch, -1),
+    PF_FA("V3AndBelowTopics", PF_STRUCTS, 0, 3, PF_NEVER, addparts_req, topics, ntopics,
+          &g_addparts_topic),
+    PF_LOCAL("ErrorCode", PF_I16, addparts_req, error_code, KERR_NONE),
+};
+static const pf_schema g_addparts_req =
+    PF_SCHEMA("AddPartitionsToTxnRequest", addparts_req, g_addparts_req_fields);
+
+/* A zeroed errors[] slot for every partition of the n topics. */
+static int addparts_error_slots(arena *a, int32_t n, addparts_topic *topics)
 {
-    t->name = nn ? rd_str_nn(r) : rd_str(r);
-    t->nparts = rd_array(r, 4);
-    if (t->nparts < 0)
-        return -1;
-    t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
-    t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
-    if (t->nparts > 0 && (!t->parts || !t->errors))
-        return -1;
-    for (int32_t k = 0; k < t->nparts && !r->err; k++)
-        t->parts[k] = rd_i32(r);
-    rd_tags(r);
-    return decode_done(r);
+    for (int32_t i = 0; i < n; i++) {
+        addparts_topic *t = &topics[i];
+        t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
+        if (t->nparts > 0 && !t->errors)
+            return -1;
+    }
+    return 0;
 }
 
-/* A non-null array of topics into *n and *topics. resp: topic results (partition index and
- * error each, then a tag buffer), else request topics. */
-static int addparts_topics_decode(rd *r, arena *a, bool nn, bool resp, int32_t *n,
-                                  addparts_topic **topics)
+int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q)
+{
+    if (pf_decode(r, v, a, &g_addparts_req, q) != 0 ||
+        addparts_error_slots(a, q->ntopics, q->topics) != 0)
+        return -1;
+    for (int32_t i = 0; i < q->ntxns; i++) {
+        addparts_txn *t = &q->txns[i];
+        t->group_errors = ARENA_ARRAY(a, int16_t, t->ngroups);
+        if ((t->ngroups > 0 && !t->group_errors) ||
+            addparts_error_slots(a, t->ntopics, t->topics) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void addparts_req_encode(wr *w, int16_t v, const addparts_req *q)
+{
+    BROOK_ASSERT(v >= 0 && v <= ADDPARTS_MAX_V);
+    w->flex = v >= ADDPARTS_FLEX_V;
+    pf_encode(w, v, &g_addparts_req, q);
+}
+
+/* The answer stays hand-written: its partition results pair parts[] with errors[] (two
+ * arrays, where a table wants one array of structs), and the group results in
+ * ADDPARTS_TAG_GROUPS are {GroupId, ErrorCode} elements without a tag buffer of their own,
+ * which a table's struct elements in a flexible version always have. */
+
+/* A non-null array of topic results (Name, ResultsByPartition: PartitionIndex,
+ * PartitionErrorCode and a tag buffer each, then a tag buffer) into *n and *topics. */
+static int addparts_topics_decode(rd *r, arena *a, int32_t *n, addparts_topic **topics)
 {
     size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
     if (!RD_ARRAY_ALLOC(r, a, topic_min, *n, *topics))
         return -1;
     for (int32_t i = 0; i < *n && !r->err; i++) {
         addparts_topic *t = &(*topics)[i];
-        if (!resp) {
-            if (addparts_topic_decode(r, a, nn, t) != 0)
-                return -1;
-            continue;
-        }
         t->name = rd_str_nn(r);
         t->nparts = rd_array(r, 4 + 2 + (r->flex ? 1 : 0));
         if (t->nparts < 0)
@@ -1346,11 +1397,10 @@ static int addparts_topics_decode(rd *r, arena *a, bool nn, bool resp, int32_t *
     return decode_done(r);
 }
 
-/* ADDPARTS_TAG_GROUPS on a transaction (request) or a transaction's result (response). */
+/* ADDPARTS_TAG_GROUPS on a transaction's result: [GroupId, ErrorCode]. */
 typedef struct addparts_tag_ctx {
     arena *a;
     addparts_txn *t;
-    bool resp;
 } addparts_tag_ctx;
 
 static bool addparts_groups_tag(void *ctx, uint32_t tag, rd *f)
@@ -1360,7 +1410,7 @@ static bool addparts_groups_tag(void *ctx, uint32_t tag, rd *f)
     addparts_tag_ctx *c = ctx;
     addparts_txn *t = c->t;
     t->ngroups = 0;
-    int32_t n = rd_array(f, c->resp ? 1 + 2 : 1); /* GroupId (, ErrorCode) */
+    int32_t n = rd_array(f, 1 + 2); /* GroupId, ErrorCode */
     if (n < 0) {
         if (!f->err)
             f->err = RD_BAD_LENGTH; /* null */
@@ -1374,111 +1424,10 @@ static bool addparts_groups_tag(void *ctx, uint32_t tag, rd *f)
     }
     for (int32_t i = 0; i < n && !f->err; i++) {
         t->groups[i] = rd_str_nn(f);
-        t->group_errors[i] = c->resp ? rd_i16(f) : 0;
+        t->group_errors[i] = rd_i16(f);
     }
     t->ngroups = n;
     return true;
-}
-
-/* v4+: one AddPartitionsToTxnTransaction. */
-static int addparts_txn_decode(rd *r, arena *a, addparts_txn *t)
-{
-    memset(t, 0, sizeof(*t));
-    t->transactional_id = rd_str_nn(r);
-    t->producer_id = rd_i64(r);
-    t->producer_epoch = rd_i16(r);
-    t->verify_only = rd_bool(r);
-    if (addparts_topics_decode(r, a, true, false, &t->ntopics, &t->topics) != 0)
-        return -1;
-    addparts_tag_ctx c = {a, t, false};
-    rd_tags_with(r, addparts_groups_tag, &c);
-    return decode_done(r);
-}
-
-int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q)
-{
-    q->ntxns = 0;
-    q->txns = NULL;
-    q->error_code = KERR_NONE;
-    if (v >= ADDPARTS_BATCH_V) {
-        q->transactional_id = KSLICE_NULL;
-        q->producer_id = -1;
-        q->producer_epoch = -1;
-        q->ntopics = 0;
-        q->topics = NULL;
-        /* TransactionalId, ProducerId, ProducerEpoch, VerifyOnly, Topics, tags */
-        if (!RD_ARRAY_ALLOC(r, a, 1 + 8 + 2 + 1 + 1 + 1, q->ntxns, q->txns))
-            return -1;
-        for (int32_t i = 0; i < q->ntxns && !r->err; i++)
-            if (addparts_txn_decode(r, a, &q->txns[i]) != 0)
-                return -1;
-        rd_tags(r);
-        return decode_done(r);
-    }
-    q->transactional_id = rd_str(r);
-    q->producer_id = rd_i64(r);
-    q->producer_epoch = rd_i16(r);
-    if (addparts_topics_decode(r, a, false, false, &q->ntopics, &q->topics) != 0)
-        return -1;
-    rd_tags(r);
-    return decode_done(r);
-}
-
-/* Request topics: Name, Partitions ([]int32), tags. */
-static void addparts_topics_req_encode(wr *w, int32_t n, const addparts_topic *topics)
-{
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
-        wr_str(w, topics[i].name);
-        wr_i32_array(w, topics[i].nparts, topics[i].parts);
-        wr_tags(w);
-    }
-}
-
-/* A transaction's tag buffer: ADDPARTS_TAG_GROUPS when it has groups (resp: with their
- * errors), else empty. */
-static void wr_addparts_txn_tags(wr *w, const addparts_txn *t, bool resp)
-{
-    if (!w->flex || t->ngroups <= 0) {
-        wr_tags(w);
-        return;
-    }
-    wr f;
-    wr_init(&f, 64);
-    f.flex = true;
-    wr_array(&f, t->ngroups);
-    for (int32_t i = 0; i < t->ngroups; i++) {
-        wr_str(&f, t->groups[i]);
-        if (resp)
-            wr_i16(&f, t->group_errors ? t->group_errors[i] : KERR_NONE);
-    }
-    wr_uvarint(w, 1);
-    wr_tagged(w, ADDPARTS_TAG_GROUPS, &f);
-}
-
-void addparts_req_encode(wr *w, int16_t v, const addparts_req *q)
-{
-    BROOK_ASSERT(v >= 0 && v <= ADDPARTS_MAX_V);
-    w->flex = v >= ADDPARTS_FLEX_V;
-    if (v < ADDPARTS_BATCH_V) {
-        wr_str(w, q->transactional_id);
-        wr_i64(w, q->producer_id);
-        wr_i16(w, q->producer_epoch);
-        addparts_topics_req_encode(w, q->ntopics, q->topics);
-        wr_tags(w);
-        return;
-    }
-    wr_array(w, q->ntxns);
-    for (int32_t i = 0; i < q->ntxns; i++) {
-        const addparts_txn *t = &q->txns[i];
-        wr_str(w, t->transactional_id);
-        wr_i64(w, t->producer_id);
-        wr_i16(w, t->producer_epoch);
-        wr_bool(w, t->verify_only);
-        addparts_topics_req_encode(w, t->ntopics, t->topics);
-        wr_addparts_txn_tags(w, t, false);
-    }
-    wr_tags(w);
 }
 
 /* Topic results: Name, ResultsByPartition (PartitionIndex, PartitionErrorCode, tags), tags. */
@@ -1498,6 +1447,26 @@ static void addparts_topics_resp_encode(wr *w, int32_t n, const addparts_topic *
     }
 }
 
+/* A transaction result's tag buffer: ADDPARTS_TAG_GROUPS with the group errors when it has
+ * groups, else empty. */
+static void wr_addparts_txn_tags(wr *w, const addparts_txn *t)
+{
+    if (!w->flex || t->ngroups <= 0) {
+        wr_tags(w);
+        return;
+    }
+    wr f;
+    wr_init(&f, 64);
+    f.flex = true;
+    wr_array(&f, t->ngroups);
+    for (int32_t i = 0; i < t->ngroups; i++) {
+        wr_str(&f, t->groups[i]);
+        wr_i16(&f, t->group_errors ? t->group_errors[i] : KERR_NONE);
+    }
+    wr_uvarint(w, 1);
+    wr_tagged(w, ADDPARTS_TAG_GROUPS, &f);
+}
+
 void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
 {
     wr_i32(w, 0); /* throttle_time_ms */
@@ -1512,7 +1481,7 @@ void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
         const addparts_txn *t = &q->txns[i];
         wr_str(w, t->transactional_id);
         addparts_topics_resp_encode(w, t->ntopics, t->topics);
-        wr_addparts_txn_tags(w, t, true);
+        wr_addparts_txn_tags(w, t);
     }
     wr_tags(w);
 }
@@ -1528,7 +1497,7 @@ int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q)
     r->flex = v >= ADDPARTS_FLEX_V;
     (void)rd_i32(r); /* throttle_time_ms */
     if (v < ADDPARTS_BATCH_V) {
-        if (addparts_topics_decode(r, a, true, true, &q->ntopics, &q->topics) != 0)
+        if (addparts_topics_decode(r, a, &q->ntopics, &q->topics) != 0)
             return -1;
     } else {
         q->error_code = rd_i16(r);
@@ -1540,9 +1509,9 @@ int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q)
             t->transactional_id = rd_str_nn(r);
             t->producer_id = -1;
             t->producer_epoch = -1;
-            if (addparts_topics_decode(r, a, true, true, &t->ntopics, &t->topics) != 0)
+            if (addparts_topics_decode(r, a, &t->ntopics, &t->topics) != 0)
                 return -1;
-            addparts_tag_ctx c = {a, t, true};
+            addparts_tag_ctx c = {a, t};
             rd_tags_with(r, addparts_groups_tag, &c);
         }
     }
@@ -1584,12 +1553,17 @@ void endtxn_resp_encode(wr *w, int16_t v, int16_t error_code, int64_t pid, int16
     pf_encode(w, v, &g_endtxn_resp, &m);
 }
 
+static const pf_field g_error_only_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, pid_resp, error_code),
+};
+static const pf_schema g_error_only_resp =
+    PF_SCHEMA("ErrorOnlyResponse", pid_resp, g_error_only_resp_fields);
+
 void error_only_resp_encode(wr *w, int16_t v, int16_t error_code)
 {
-    BROOK_UNUSED(v);
-    wr_i32(w, 0);
-    wr_i16(w, error_code);
-    wr_tags(w);
+    pid_resp m = {0, error_code, -1, -1};
+    pf_encode(w, v, &g_error_only_resp, &m);
 }
 
 /* ---------------- transaction admin (KIP-664) and DescribeCluster ---------------- */
