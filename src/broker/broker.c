@@ -302,6 +302,8 @@ void broker_stop(broker *b)
     free(all);
     md_free(&b->md);
     dyn_free(&b->dyn);
+    free(b->dyn_defaults_text);
+    b->dyn_defaults_text = NULL;
     uv_prepare_stop(&b->prepare);
     uv_close((uv_handle_t *)&b->prepare, NULL);
     uv_close((uv_handle_t *)&b->retention_timer, NULL);

@@ -45,6 +45,7 @@ typedef struct broker {
     int port;
     topic_defaults tdefaults;
     dynconfig dyn; /* dynamic broker configs (h_configs.c), applied onto cfg */
+    char *dyn_defaults_text; /* the cluster-wide defaults last taken from a view */
     uv_prepare_t prepare;
     uint64_t prepare_append_gen; /* store_append_gen when on_prepare last woke fetches */
     /* Bumped whenever which partitions exist or which this node leads may have changed
@@ -290,6 +291,9 @@ txn_pending *txn_pending_new(req_ctx *c);
  * directory file that does not load); DescribeConfigs and AlterConfigs of a BROKER
  * resource. */
 int broker_dyn_start(broker *b, char *err, size_t errlen);
+/* A cluster's views carry the cluster-wide defaults (ZooKeeper): applied when changed. */
+struct cluster_view;
+void broker_dyn_on_view(broker *b, const struct cluster_view *v);
 struct describeconfigs_res;
 void broker_describe_broker_configs(req_ctx *c, struct describeconfigs_res *res);
 /* The n operations (IncrementalAlterConfigs' form; AlterConfigs passes SETs) on the BROKER

@@ -796,6 +796,7 @@ static void on_view(void *ctx, cluster_view *v)
         reconcile_topics(b, v);
         replica_on_view(b, v);
     }
+    broker_dyn_on_view(b, v);
     if (v->registered && !b->ready_logged) {
         b->ready_logged = true;
         LOG_INFO("broker", "brookd ready listener=%s:%d node.id=%d brokers=%d controller=%d "

@@ -255,13 +255,18 @@ static const char *const g_scope_prefix[DYN_SCOPES] = {"broker/", "default/"};
 
 char *dyn_encode(const dynconfig *d, size_t *len_out)
 {
+    return dyn_encode_scopes(d, DYN_MASK_ALL, len_out);
+}
+
+char *dyn_encode_scopes(const dynconfig *d, unsigned mask, size_t *len_out)
+{
     wr w;
     wr_init(&w, 256);
     static const char head[] = "# brookd dynamic broker configs (AlterConfigs); written by "
                                "the broker, do not edit while it runs\n";
     wr_raw(&w, head, sizeof(head) - 1);
     for (int s = 0; s < DYN_SCOPES; s++)
-        for (int i = 0; i < d->scope[s].n; i++) {
+        for (int i = 0; i < d->scope[s].n && (mask & (1u << s)); i++) {
             wr_raw(&w, g_scope_prefix[s], strlen(g_scope_prefix[s]));
             wr_raw(&w, d->scope[s].keys[i], strlen(d->scope[s].keys[i]));
             wr_raw(&w, "=", 1);
@@ -286,6 +291,7 @@ char *dyn_encode(const dynconfig *d, size_t *len_out)
 
 typedef struct load_ctx {
     dynconfig *d;
+    unsigned mask; /* the scopes taken; lines of others are skipped */
 } load_ctx;
 
 static int load_cb(void *ctx, const char *key, const char *value, char *err, size_t errlen)
@@ -295,6 +301,8 @@ static int load_cb(void *ctx, const char *key, const char *value, char *err, siz
         size_t n = strlen(g_scope_prefix[s]);
         if (strncmp(key, g_scope_prefix[s], n) != 0)
             continue;
+        if (!(l->mask & (1u << s)))
+            return 0;
         int16_t e = dyn_check(key + n, value, err, errlen);
         if (e != KERR_NONE)
             return -1;
@@ -310,8 +318,14 @@ static int load_cb(void *ctx, const char *key, const char *value, char *err, siz
 
 int dyn_load_text(dynconfig *d, const char *text, char *err, size_t errlen)
 {
+    return dyn_load_scopes(d, DYN_MASK_ALL, text, err, errlen);
+}
+
+int dyn_load_scopes(dynconfig *d, unsigned mask, const char *text, char *err, size_t errlen)
+{
     for (int s = 0; s < DYN_SCOPES; s++)
-        dyn_clear(d, s);
-    load_ctx l = {d};
+        if (mask & (1u << s))
+            dyn_clear(d, s);
+    load_ctx l = {d, mask};
     return config_parse_string(text, load_cb, &l, err, errlen);
 }

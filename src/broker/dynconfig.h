@@ -65,5 +65,11 @@ int dyn_apply(const dynconfig *d, broker_config *cfg, char *err, size_t errlen);
  * dyn_load_text replaces both scopes with the text's (every value checked again). */
 char *dyn_encode(const dynconfig *d, size_t *len_out);
 int dyn_load_text(dynconfig *d, const char *text, char *err, size_t errlen);
+/* The same for the scopes in mask only (1 << scope): in a cluster this broker's overrides
+ * live in its file and the defaults in ZooKeeper. dyn_load_scopes replaces the masked
+ * scopes and skips the text's lines of the others. */
+#define DYN_MASK_ALL ((1u << DYN_SCOPES) - 1)
+char *dyn_encode_scopes(const dynconfig *d, unsigned mask, size_t *len_out);
+int dyn_load_scopes(dynconfig *d, unsigned mask, const char *text, char *err, size_t errlen);
 
 #endif

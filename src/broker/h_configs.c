@@ -29,6 +29,7 @@
 #include "base/log.h"
 #include "broker/broker.h"
 #include "cluster/view.h"
+#include "cluster/zk.h"
 #include "proto/errors.h"
 #include "proto/msgs.h"
 
@@ -244,6 +245,14 @@ static void dyn_path(const broker *b, char *out, size_t len)
     snprintf(out, len, "%s/%s", b->cfg.data_dir, DYN_FILE);
 }
 
+/* The scopes this broker's file keeps: both on one node; in a cluster only its own (the
+ * cluster-wide defaults live in ZooKeeper, zk_broker_defaults_*). */
+static unsigned dyn_file_mask(const broker *b)
+{
+    bool zk = b->cfg.zookeeper_connect && *b->cfg.zookeeper_connect;
+    return zk ? 1u << DYN_BROKER : DYN_MASK_ALL;
+}
+
 /* Recomputes what depends on the broker config after dyn_apply: the topic defaults, and
  * the resolved log config of every topic (their own overrides still win). */
 static void dyn_propagate(broker *b)
@@ -276,7 +285,7 @@ int broker_dyn_start(broker *b, char *err, size_t errlen)
         return -1;
     }
     char why[300];
-    rc = dyn_load_text(&b->dyn, text, why, sizeof(why));
+    rc = dyn_load_scopes(&b->dyn, dyn_file_mask(b), text, why, sizeof(why));
     free(text);
     if (rc == 0)
         rc = dyn_apply(&b->dyn, &b->cfg, why, sizeof(why));
@@ -294,7 +303,7 @@ int broker_dyn_start(broker *b, char *err, size_t errlen)
 static int16_t dyn_commit(broker *b, const char *old_text, const char **msg)
 {
     size_t len;
-    char *text = dyn_encode(&b->dyn, &len);
+    char *text = dyn_encode_scopes(&b->dyn, dyn_file_mask(b), &len);
     char path[4096], why[300];
     dyn_path(b, path, sizeof(path));
     int rc = text ? fs_write_atomic(path, text, len) : -ENOMEM;
@@ -306,11 +315,89 @@ static int16_t dyn_commit(broker *b, const char *old_text, const char **msg)
     LOG_ERROR("broker", "dynamic broker configs not changed: %s: %s", path,
               rc ? strerror(-rc) : why);
     char ignored[300];
-    if (dyn_load_text(&b->dyn, old_text, ignored, sizeof(ignored)) != 0 ||
+    if (dyn_load_scopes(&b->dyn, dyn_file_mask(b), old_text, ignored, sizeof(ignored)) != 0 ||
         dyn_apply(&b->dyn, &b->cfg, ignored, sizeof(ignored)) != 0)
         LOG_ERROR("broker", "dynamic broker configs: the previous set did not load back");
     *msg = "cannot write the dynamic configs file (see the broker log)";
     return KERR_KAFKA_STORAGE_ERROR;
+}
+
+/* Applies the cluster-wide defaults a view carries when they changed: every broker learns
+ * them from ZooKeeper, the one that took the AlterConfigs included. A text that does not
+ * load (written by a newer broker?) is logged and the previous defaults stay. */
+void broker_dyn_on_view(broker *b, const cluster_view *v)
+{
+    const char *text = v->broker_defaults ? v->broker_defaults : "";
+    if (b->dyn_defaults_text && strcmp(b->dyn_defaults_text, text) == 0)
+        return;
+    char *copy = strdup(text);
+    if (!copy)
+        return; /* the next view tries again */
+    char why[300];
+    size_t len;
+    char *old = dyn_encode_scopes(&b->dyn, 1u << DYN_DEFAULT, &len);
+    if (old && dyn_load_scopes(&b->dyn, 1u << DYN_DEFAULT, text, why, sizeof(why)) == 0 &&
+        dyn_apply(&b->dyn, &b->cfg, why, sizeof(why)) == 0) {
+        dyn_propagate(b);
+        LOG_INFO("broker", "cluster-wide dynamic broker configs: %d key(s)",
+                 b->dyn.scope[DYN_DEFAULT].n);
+    } else {
+        LOG_ERROR("broker", "cluster-wide dynamic broker configs from ZooKeeper not applied: %s",
+                  old ? why : "out of memory");
+        char ignored[300];
+        if (old)
+            (void)dyn_load_scopes(&b->dyn, 1u << DYN_DEFAULT, old, ignored, sizeof(ignored));
+    }
+    free(old);
+    free(b->dyn_defaults_text);
+    b->dyn_defaults_text = copy;
+}
+
+/* The cluster-wide defaults in a cluster: read from ZooKeeper, changed, written back only
+ * if no one else wrote in between (else read again, a few times), then applied here from
+ * the next view (zk_refresh_sync), as on every other broker. */
+static int16_t dyn_alter_cluster_defaults(broker *b, int32_t n, char **keys, char **vals,
+                                          const incalter_config *ops, bool replace,
+                                          const char **msg)
+{
+    int16_t err = KERR_REQUEST_TIMED_OUT;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        char *text;
+        int32_t version;
+        if ((err = zk_broker_defaults_get(b->zk, &text, &version)) != KERR_NONE)
+            break;
+        dynconfig tmp = {0};
+        char why[300];
+        int rc = text ? dyn_load_scopes(&tmp, 1u << DYN_DEFAULT, text, why, sizeof(why)) : 0;
+        free(text);
+        if (rc == 0 && replace)
+            dyn_clear(&tmp, DYN_DEFAULT);
+        for (int32_t i = 0; i < n && rc == 0; i++)
+            rc = dyn_set(&tmp, DYN_DEFAULT, keys[i],
+                         ops[i].op == CONFIG_OP_DELETE ? NULL : vals[i]);
+        size_t len;
+        char *next = rc == 0 ? dyn_encode_scopes(&tmp, 1u << DYN_DEFAULT, &len) : NULL;
+        dyn_free(&tmp);
+        if (!next) {
+            err = KERR_UNKNOWN_SERVER_ERROR;
+            break;
+        }
+        err = zk_broker_defaults_set(b->zk, next, version);
+        free(next);
+        if (err != KERR_CONCURRENT_TRANSACTIONS)
+            break;
+    }
+    if (err == KERR_NONE) {
+        (void)zk_refresh_sync(b->zk, 5000);
+        LOG_INFO("broker", "cluster-wide dynamic broker configs changed: %d key(s)", n);
+    } else {
+        *msg = err == KERR_CONCURRENT_TRANSACTIONS
+                   ? "the cluster-wide defaults kept changing concurrently; retry"
+                   : "cannot write the cluster-wide defaults to ZooKeeper (see the broker log)";
+        if (err == KERR_CONCURRENT_TRANSACTIONS)
+            err = KERR_REQUEST_TIMED_OUT;
+    }
+    return err;
 }
 
 /* The scope a BROKER resource names: this node's id or "" (the cluster-wide defaults). */
@@ -318,12 +405,8 @@ static int16_t dyn_scope_of(const broker *b, kslice name, int *scope, const char
 {
     char self[16];
     snprintf(self, sizeof(self), "%d", b->cfg.node_id);
+    BROOK_UNUSED(msg);
     if (name.len == 0) {
-        if (b->clustered) {
-            *msg = "cluster-wide dynamic broker configs are not kept in a cluster yet: set "
-                   "them on each broker (its id as the resource name)";
-            return KERR_INVALID_REQUEST;
-        }
         *scope = DYN_DEFAULT;
         return KERR_NONE;
     }
@@ -386,8 +469,10 @@ int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n,
     }
     if (validate_only)
         return KERR_NONE;
+    if (scope == DYN_DEFAULT && b->clustered)
+        return dyn_alter_cluster_defaults(b, n, keys, vals, ops, replace, msg);
     size_t len;
-    char *old = dyn_encode(&b->dyn, &len);
+    char *old = dyn_encode_scopes(&b->dyn, dyn_file_mask(b), &len);
     if (!old)
         return KERR_UNKNOWN_SERVER_ERROR;
     if (replace)
@@ -398,7 +483,7 @@ int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n,
     err = rc == 0 ? dyn_commit(b, old, msg) : KERR_UNKNOWN_SERVER_ERROR;
     if (rc != 0) {
         char ignored[300];
-        (void)dyn_load_text(&b->dyn, old, ignored, sizeof(ignored));
+        (void)dyn_load_scopes(&b->dyn, dyn_file_mask(b), old, ignored, sizeof(ignored));
     }
     free(old);
     if (err == KERR_NONE)

@@ -49,6 +49,7 @@ void cv_unref(cluster_view *v)
         free(v->brokers[i].admin);
     }
     free(v->brokers);
+    free(v->broker_defaults);
     cv_topic *t, *tmp;
     HASH_ITER(hh, v->topics, t, tmp) {
         HASH_DEL(v->topics, t);

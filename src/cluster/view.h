@@ -63,6 +63,9 @@ typedef struct cluster_view {
     int nbrokers;
     cv_topic *topics;       /* uthash by name */
     bool registered;        /* this node's registration is in the view */
+    /* The cluster-wide dynamic broker configs (dynconfig's text, "default/" lines; owned),
+     * NULL when none were ever set. */
+    char *broker_defaults;
 } cluster_view;
 
 cluster_view *cv_new(void);

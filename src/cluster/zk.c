@@ -25,6 +25,8 @@
 #define ZK_TOPICS ZK_ROOT "/topics"
 #define ZK_CONTROLLER ZK_ROOT "/controller"
 #define ZK_CONTROLLER_EPOCH ZK_ROOT "/controller_epoch"
+#define ZK_CONFIG ZK_ROOT "/config"
+#define ZK_BROKER_DEFAULTS ZK_CONFIG "/broker-defaults"
 #define ZK_BUF (1 << 20)
 #define ZK_PATH_MAX 512
 
@@ -294,6 +296,15 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
         int len = ZK_BUF;
         if (zoo_get(zh, ZK_CONTROLLER, 1, z->buf, &len, NULL) == ZOK && len > 0)
             cv_controller_parse(z->buf, (size_t)len, &v->controller, &v->controller_epoch);
+    }
+    /* Watched even while absent, so that the first AlterConfigs of the defaults anywhere
+     * reaches every broker. */
+    if (zoo_exists(zh, ZK_BROKER_DEFAULTS, 1, &st) == ZOK) {
+        int len = ZK_BUF - 1;
+        if (zoo_get(zh, ZK_BROKER_DEFAULTS, 1, z->buf, &len, NULL) == ZOK && len >= 0) {
+            z->buf[len] = '\0';
+            v->broker_defaults = strdup(z->buf);
+        }
     }
     if (zoo_get_children(zh, ZK_TOPICS, 1, &kids) != ZOK)
         goto fail;
@@ -1262,6 +1273,47 @@ int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const 
         *msg = "the topic changed concurrently; retry";
         return KERR_REQUEST_TIMED_OUT;
     }
+    return zerr_to_kafka(rc);
+}
+
+int16_t zk_broker_defaults_get(zk_client *z, char **text, int32_t *version)
+{
+    zhandle_t *zh = ready_handle(z);
+    *text = NULL;
+    *version = -1;
+    if (!zh)
+        return KERR_REQUEST_TIMED_OUT;
+    int len = ZK_BUF - 1;
+    struct Stat st;
+    char *buf = malloc(ZK_BUF);
+    int rc = buf ? zoo_get(zh, ZK_BROKER_DEFAULTS, 0, buf, &len, &st) : ZSYSTEMERROR;
+    release_handle(z);
+    if (rc == ZOK) {
+        buf[len >= 0 ? len : 0] = '\0';
+        *text = buf;
+        *version = st.version;
+        return KERR_NONE;
+    }
+    free(buf);
+    return rc == ZNONODE ? KERR_NONE : zerr_to_kafka(rc);
+}
+
+int16_t zk_broker_defaults_set(zk_client *z, const char *text, int32_t version)
+{
+    zhandle_t *zh = ready_handle(z);
+    if (!zh)
+        return KERR_REQUEST_TIMED_OUT;
+    int rc;
+    if (version < 0) {
+        ensure_path(zh, ZK_CONFIG);
+        rc = zoo_create(zh, ZK_BROKER_DEFAULTS, text, (int)strlen(text), &ZOO_OPEN_ACL_UNSAFE, 0,
+                        NULL, 0);
+    } else {
+        rc = zoo_set(zh, ZK_BROKER_DEFAULTS, text, (int)strlen(text), version);
+    }
+    release_handle(z);
+    if (rc == ZBADVERSION || rc == ZNODEEXISTS)
+        return KERR_CONCURRENT_TRANSACTIONS; /* the caller reads again and retries */
     return zerr_to_kafka(rc);
 }
 

@@ -100,5 +100,12 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
                                 const char **msg);
 int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const *keys,
                              char *const *values, const char **msg);
+/* The cluster-wide dynamic broker configs (broker/dynconfig.h's text of the default scope),
+ * kept in one znode every broker watches (views carry it: broker_defaults). _get gives the
+ * text (malloc'd; NULL: never set) and its znode version (-1: none); _set writes text only
+ * if the znode is still at that version (-1: creates it), else KERR_CONCURRENT_TRANSACTIONS
+ * (read again and retry). Loop thread; synchronous. */
+int16_t zk_broker_defaults_get(zk_client *z, char **text, int32_t *version);
+int16_t zk_broker_defaults_set(zk_client *z, const char *text, int32_t version);
 
 #endif

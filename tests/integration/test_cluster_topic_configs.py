@@ -21,6 +21,13 @@
    Fetch of the last replica.  Each replica's records bytes are the first leader's, byte
    for byte (followers copy the leader's stored batches), and a consumer reads every record
    back unchanged after each failover.  The killed nodes are restarted at the end.
+5. Cluster-wide dynamic broker defaults (BROKER resource "", kept in ZooKeeper): raw
+   IncrementalAlterConfigs SET log.retention.ms and background.threads through one node;
+   DescribeConfigs of "" and of each node's own id on every node then shows both from
+   DYNAMIC_DEFAULT_BROKER_CONFIG (bounded wait: the others learn it from their ZooKeeper
+   watch). A node SIGKILLed and restarted still has them. A DELETE through another node
+   removes log.retention.ms everywhere (back to STATIC_BROKER_CONFIG), and AlterConfigs of
+   "" through a third replaces the whole set (background.threads gone too).
 
 Every wait is bounded; everything started is stopped."""
 
@@ -370,10 +377,123 @@ def check_compression(ck, c, admin, ids):
     read_back(ck, c.bootstrap_all, ZTOPIC, 0, values, f"{ZTOPIC} with every node back")
 
 
+SRC_DYNAMIC_DEFAULT = 3
+SRC_STATIC = 4
+BROKER = 4
+SET, DELETE = 0, 1
+
+
+def describe_broker(address, name):
+    """DescribeConfigs v1 of BROKER resource `name` asked of `address` ->
+    {key: (value, source)}."""
+    body = (struct.pack(">i", 1) + bytes([BROKER]) + s16(name) + struct.pack(">i", -1)
+            + b"\x00")
+    with Conn(address, b"cluster-topic-configs", 10.0) as c:
+        r, _ = c.request(32, 1, body, "DescribeConfigs v1")
+    rd = Reader(r)
+    rd.take(">i")
+    assert rd.take(">i") == 1
+    err, msg = rd.take(">h"), rd.string()
+    rd.take(">b")
+    rd.string()
+    if err:
+        raise AssertionError(f"DescribeConfigs {name!r}: error {err} {msg}")
+    out = {}
+    for _ in range(rd.take(">i")):
+        key, value = rd.string(), rd.string()
+        _read_only, source, _sensitive = rd.take(">bbb")
+        for _ in range(rd.take(">i")):
+            rd.string()
+            rd.string()
+            rd.take(">b")
+        out[key] = (value, source)
+    return out
+
+
+def alter_configs_default(address, configs):
+    """AlterConfigs v0 of BROKER "" (the whole set becomes configs) -> error code."""
+    cfgs = b"".join(s16(k) + s16(v) for k, v in configs)
+    body = (struct.pack(">i", 1) + bytes([BROKER]) + s16("") + struct.pack(">i", len(configs))
+            + cfgs + b"\x00")
+    with Conn(address, b"cluster-topic-configs", 10.0) as c:
+        r, _ = c.request(33, 0, body, "AlterConfigs v0")
+    rd = Reader(r)
+    rd.take(">i")
+    assert rd.take(">i") == 1
+    return rd.take(">h")
+
+
+def settles(fn, timeout, step=0.1):
+    """fn() until true, at most `timeout` s -> whether it became true."""
+    deadline = time.monotonic() + timeout
+    while not fn():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+def defaults_everywhere(c, want):
+    """Whether every running node reports exactly `want` ({key: value}) as the
+    cluster-wide defaults, both in DescribeConfigs of "" and of its own id (a node that
+    does not answer yet: not yet)."""
+    try:
+        return defaults_seen(c, want)
+    except OSError:
+        return False
+
+
+def defaults_seen(c, want):
+    for n in c.nodes:
+        if not n.running():
+            continue
+        d = describe_broker(n.bootstrap, "")
+        if {k: v for k, (v, _s) in d.items()} != want:
+            return False
+        own = describe_broker(n.bootstrap, str(n.node_id))
+        for k, v in want.items():
+            if own.get(k) != (v, SRC_DYNAMIC_DEFAULT):
+                return False
+    return True
+
+
+def check_cluster_defaults(ck, c, ids):
+    n1, n2, n3 = (c.node(i) for i in ids)
+    with Conn(n1.bootstrap, b"cluster-topic-configs", 10.0) as conn:
+        err, msg = raw_kafka.incremental_alter_configs(
+            conn, BROKER, "", [("log.retention.ms", SET, "7200000"),
+                               ("background.threads", SET, "6")])
+    ck.eq(err, 0, f"IncrementalAlterConfigs of \"\" through node {ids[0]} ({msg})")
+    want = {"log.retention.ms": "7200000", "background.threads": "6"}
+    ck(settles(lambda: defaults_everywhere(c, want), 20),
+       "every node describes both defaults, from DYNAMIC_DEFAULT_BROKER_CONFIG")
+    n3.kill()
+    n3.start()
+    c.wait_ready(60)
+    ck(settles(lambda: defaults_everywhere(c, want), 20),
+       f"node {ids[2]} SIGKILLed and restarted still has the defaults")
+    with Conn(n2.bootstrap, b"cluster-topic-configs", 10.0) as conn:
+        err, msg = raw_kafka.incremental_alter_configs(
+            conn, BROKER, "", [("log.retention.ms", DELETE, None)])
+    ck.eq(err, 0, f"DELETE of a default through node {ids[1]} ({msg})")
+    want = {"background.threads": "6"}
+    ck(settles(lambda: defaults_everywhere(c, want), 20),
+       "the DELETE reached every node")
+    static = {n.node_id: describe_broker(n.bootstrap, str(n.node_id)).get("log.retention.ms")
+              for n in c.nodes}
+    ck(all(v and v[1] == SRC_STATIC for v in static.values()),
+       f"log.retention.ms is static again on every node: {static}")
+    ck.eq(alter_configs_default(n3.bootstrap, [("log.roll.ms", "3600000")]), 0,
+          f"AlterConfigs of \"\" through node {ids[2]}")
+    want = {"log.roll.ms": "3600000"}
+    ck(settles(lambda: defaults_everywhere(c, want), 20),
+       "AlterConfigs replaced the whole set of defaults on every node")
+
+
 def keep_line(ln):
     low = ln.lower()
     return any(w in low for w in ("assign", "replica", "leader", "topic", "compress", "zstd",
-                                  "error", "warn", "isr"))
+                                  "error", "warn", "isr", "dynamic"))
 
 
 def main():
@@ -390,6 +510,7 @@ def main():
             assign = check_assignment(ck, c, admin, ids)
             check_create_partitions(ck, c, admin, ids, assign)
             check_compression(ck, c, admin, ids)
+            check_cluster_defaults(ck, c, ids)
             check_topics_absent(ck, c, admin, "refused topics still absent at the end")
         except BaseException:
             dump_log_lines(c, "cluster_topic_configs failed", keep_line)

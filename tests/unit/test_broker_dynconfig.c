@@ -106,5 +106,37 @@ static void test_text_round_trip(void)
     broker_config_free(&cfg);
 }
 
+/* One scope at a time (a cluster: this broker's in its file, the defaults in ZooKeeper):
+ * encode writes only the masked scopes; load replaces only those and skips the others'
+ * lines (even ones that would not load). */
+static void test_scopes(void)
+{
+    dynconfig d = {0};
+    dyn_set(&d, DYN_BROKER, "background.threads", "4");
+    dyn_set(&d, DYN_DEFAULT, "log.roll.ms", "600000");
+    size_t len;
+    char *mine = dyn_encode_scopes(&d, 1u << DYN_BROKER, &len);
+    char *shared = dyn_encode_scopes(&d, 1u << DYN_DEFAULT, &len);
+    if (CHECK(mine && shared)) {
+        CHECK(strstr(mine, "broker/background.threads=4") && !strstr(mine, "default/"));
+        CHECK(strstr(shared, "default/log.roll.ms=600000") && !strstr(shared, "broker/"));
+    }
+    char err[300];
+    CHECK_EQ_INT(dyn_load_scopes(&d, 1u << DYN_DEFAULT,
+                                 "broker/log.dirs=/x\ndefault/log.retention.ms=5\n", err,
+                                 sizeof(err)),
+                 0);
+    CHECK(dyn_get(&d, DYN_BROKER, "background.threads") != NULL); /* untouched */
+    CHECK(dyn_get(&d, DYN_DEFAULT, "log.roll.ms") == NULL);         /* replaced */
+    CHECK(dyn_get(&d, DYN_DEFAULT, "log.retention.ms") &&
+          strcmp(dyn_get(&d, DYN_DEFAULT, "log.retention.ms"), "5") == 0);
+    CHECK(dyn_get(&d, DYN_BROKER, "log.dirs") == NULL); /* skipped, not refused */
+    CHECK(dyn_load_scopes(&d, 1u << DYN_DEFAULT, "default/log.roll.ms=x\n", err,
+                          sizeof(err)) != 0);
+    free(mine);
+    free(shared);
+    dyn_free(&d);
+}
+
 TU_MAIN(TU_CASE(test_keys_and_checks), TU_CASE(test_precedence_and_apply),
-        TU_CASE(test_text_round_trip))
+        TU_CASE(test_text_round_trip), TU_CASE(test_scopes))
