@@ -1,249 +1,322 @@
 /* inter_msgs.c - see inter_msgs.h. The Brook APIs use non-flexible encodings (header v1);
- * WriteTxnMarkers v1 is flexible. */
+ * WriteTxnMarkers v1 is flexible. Every message is a schema table (proto/schema.h); the
+ * glue turns the flat (topic, partition) lists of inter_msgs.h into the wire's topics array
+ * (runs of one topic) and back. */
 #include "proto/inter_msgs.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "proto/schema.h"
 
 static bool kslice_eq(kslice a, kslice b)
 {
     return a.len == b.len && (a.len <= 0 || memcmp(a.p, b.p, (size_t)a.len) == 0);
 }
 
-/* Grows the flat (topic, partition) list by one. */
-static inter_tp *tp_push(arena *a, inter_tp **v, int32_t *n, int32_t *cap)
-{
-    if (*n == *cap) {
-        int32_t nc = *cap ? *cap * 2 : 8;
-        inter_tp *nv = arena_alloc(a, sizeof(inter_tp) * (size_t)nc);
-        if (!nv)
-            return NULL;
-        if (*n)
-            memcpy(nv, *v, sizeof(inter_tp) * (size_t)*n);
-        *v = nv;
-        *cap = nc;
-    }
-    inter_tp *t = &(*v)[(*n)++];
-    memset(t, 0, sizeof(*t));
-    return t;
-}
+/* One topic of the wire's topics array: request topics carry partition indexes, answers a
+ * {PartitionIndex, ErrorCode} per partition (an inter_tp whose topic is left empty). */
+typedef struct inter_topic {
+    kslice name;
+    int32_t nparts;
+    int32_t *indexes; /* requests */
+    inter_tp *results; /* answers */
+} inter_topic;
 
-/* topics: [name, [partition]] from a flat list, grouping runs of one topic. */
-static void put_tps(wr *w, const inter_tp *tps, int32_t n, bool with_errors)
+static const pf_field g_topic_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, inter_topic, name),
+    PF_FA("PartitionIndexes", PF_I32S, 0, PF_LAST, PF_NEVER, inter_topic, indexes, nparts,
+          NULL),
+};
+static const pf_schema g_topic = PF_SCHEMA("Topic", inter_topic, g_topic_fields);
+static const pf_field g_part_result_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, inter_tp, partition),
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, inter_tp, error),
+};
+static const pf_schema g_part_result =
+    PF_SCHEMA("PartitionResult", inter_tp, g_part_result_fields);
+static const pf_field g_topic_result_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, inter_topic, name),
+    PF_FA("Partitions", PF_STRUCTS, 0, PF_LAST, PF_NEVER, inter_topic, results, nparts,
+          &g_part_result),
+};
+static const pf_schema g_topic_result =
+    PF_SCHEMA("TopicResult", inter_topic, g_topic_result_fields);
+
+/* The topics array of a flat list for the encoder: one topic per run of one name, its
+ * partitions that run (answers) and a copy of their indexes (requests), in one block the
+ * caller frees. Empty: NULL and 0 topics; out of memory: NULL and -1. */
+static inter_topic *topics_of(const inter_tp *tps, int32_t n, int32_t *ntopics)
 {
     int32_t runs = 0;
     for (int32_t i = 0; i < n; i++)
         runs += i == 0 || !kslice_eq(tps[i].topic, tps[i - 1].topic);
-    wr_array(w, runs);
-    for (int32_t i = 0; i < n;) {
+    *ntopics = runs;
+    if (runs == 0)
+        return NULL;
+    inter_topic *t = malloc(sizeof(*t) * (size_t)runs + sizeof(int32_t) * (size_t)n);
+    if (!t) {
+        *ntopics = -1;
+        return NULL;
+    }
+    int32_t *indexes = (int32_t *)(t + runs);
+    for (int32_t i = 0, k = 0; i < n; k++) {
         int32_t j = i;
-        while (j < n && kslice_eq(tps[j].topic, tps[i].topic))
+        while (j < n && kslice_eq(tps[j].topic, tps[i].topic)) {
+            indexes[j] = tps[j].partition;
             j++;
-        wr_str(w, tps[i].topic);
-        wr_array(w, j - i);
-        for (int32_t k = i; k < j; k++) {
-            wr_i32(w, tps[k].partition);
-            if (with_errors) {
-                wr_i16(w, tps[k].error);
-                wr_tags(w);
-            }
         }
-        wr_tags(w);
+        t[k] = (inter_topic){tps[i].topic, j - i, indexes + i, (inter_tp *)(tps + i)};
         i = j;
     }
+    return t;
 }
 
-static int get_tps(rd *r, arena *a, inter_tp **out, int32_t *nout, bool with_errors)
+/* The flat list of decoded topics: each partition (answers: its result, requests: its
+ * index) with its topic's name, in the arena. */
+static int flatten(arena *a, const inter_topic *topics, int32_t ntopics, bool results,
+                   inter_tp **out, int32_t *nout)
 {
-    int32_t nt = rd_array(r, 4), cap = 0;
+    int64_t n = 0;
+    for (int32_t i = 0; i < ntopics; i++)
+        n += topics[i].nparts;
     *out = NULL;
     *nout = 0;
-    if (nt < 0)
+    if (n > INT32_MAX)
         return -1;
-    for (int32_t i = 0; i < nt; i++) {
-        kslice name = rd_str(r);
-        int32_t np = rd_array(r, with_errors ? 6 : 4);
-        if (name.len < 0 || np < 0)
-            return -1;
-        for (int32_t k = 0; k < np; k++) {
-            inter_tp *t = tp_push(a, out, nout, &cap);
-            if (!t)
-                return -1;
-            t->topic = name;
-            t->partition = rd_i32(r);
-            if (with_errors) {
-                t->error = rd_i16(r);
-                rd_tags(r);
-            }
-        }
-        rd_tags(r);
-    }
-    return r->err ? -1 : 0;
-}
-
-static int finish(rd *r)
-{
-    rd_tags(r);
-    return r->err || rd_remaining(r) != 0 ? -1 : 0;
-}
-
-/* A marker's tagged fields: Brook's transaction sequence, others skipped. */
-static void put_marker_tags(wr *w, int64_t txn_seq)
-{
-    if (!w->flex)
-        return;
-    if (txn_seq <= 0) {
-        wr_tags(w);
-        return;
-    }
-    wr_uvarint(w, 1);
-    wr_uvarint(w, INTER_TAG_TXN_SEQ);
-    wr_uvarint(w, 8);
-    wr_i64(w, txn_seq);
-}
-
-static int64_t get_marker_tags(rd *r)
-{
-    int64_t seq = 0;
-    if (!r->flex)
+    if (n == 0)
         return 0;
-    uint32_t n = rd_uvarint(r);
-    for (uint32_t i = 0; i < n && !r->err; i++) {
-        uint32_t tag = rd_uvarint(r), size = rd_uvarint(r);
-        if (tag == INTER_TAG_TXN_SEQ && size == 8)
-            seq = rd_i64(r);
-        else
-            rd_skip(r, size);
+    inter_tp *tps = arena_alloc(a, sizeof(*tps) * (size_t)n);
+    if (!tps)
+        return -1;
+    int32_t k = 0;
+    for (int32_t i = 0; i < ntopics; i++)
+        for (int32_t p = 0; p < topics[i].nparts; p++, k++) {
+            tps[k] = results ? topics[i].results[p] : (inter_tp){.partition = topics[i].indexes[p]};
+            tps[k].topic = topics[i].name;
+        }
+    *out = tps;
+    *nout = k;
+    return 0;
+}
+
+/* ---------------- WriteTxnMarkers (v0, v1 flexible) ---------------- */
+
+/* A marker on the wire: the entry (its tps unused) and its topics. */
+typedef struct wtm_marker {
+    txn_marker_entry e;
+    int32_t ntopics;
+    inter_topic *topics;
+} wtm_marker;
+typedef struct wtm_msg {
+    int32_t nmarkers;
+    wtm_marker *markers;
+} wtm_msg;
+
+static const pf_field g_wtm_marker_fields[] = {
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, wtm_marker, e.pid),
+    PF_F("ProducerEpoch", PF_I16, 0, PF_LAST, wtm_marker, e.epoch),
+    PF_F("TransactionResult", PF_BOOL, 0, PF_LAST, wtm_marker, e.commit),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, wtm_marker, topics, ntopics, &g_topic),
+    PF_F("CoordinatorEpoch", PF_I32, 0, PF_LAST, wtm_marker, e.coordinator_epoch),
+    /* Brook's: the coordinator's transaction sequence, left out while 0 */
+    PF_FT("TxnSeq", PF_I64, 1, PF_LAST, INTER_TAG_TXN_SEQ, wtm_marker, e.txn_seq, 0),
+};
+static const pf_schema g_wtm_marker =
+    PF_SCHEMA("WritableTxnMarker", wtm_marker, g_wtm_marker_fields);
+static const pf_field g_wtm_req_fields[] = {
+    PF_FA("Markers", PF_STRUCTS, 0, PF_LAST, PF_NEVER, wtm_msg, markers, nmarkers,
+          &g_wtm_marker),
+};
+static const pf_schema g_wtm_req = PF_SCHEMA("WriteTxnMarkersRequest", wtm_msg, g_wtm_req_fields);
+
+static const pf_field g_wtm_result_fields[] = {
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, wtm_marker, e.pid),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, wtm_marker, topics, ntopics,
+          &g_topic_result),
+};
+static const pf_schema g_wtm_result =
+    PF_SCHEMA("WritableTxnMarkerResult", wtm_marker, g_wtm_result_fields);
+static const pf_field g_wtm_resp_fields[] = {
+    PF_FA("Markers", PF_STRUCTS, 0, PF_LAST, PF_NEVER, wtm_msg, markers, nmarkers,
+          &g_wtm_result),
+};
+static const pf_schema g_wtm_resp =
+    PF_SCHEMA("WriteTxnMarkersResponse", wtm_msg, g_wtm_resp_fields);
+
+/* The request or answer of q through schema s, at the version w->flex gives. */
+static void markers_encode(wr *w, const pf_schema *s, const txn_markers_req *q)
+{
+    wtm_msg m = {q->nmarkers, NULL};
+    if (q->nmarkers > 0 && !(m.markers = calloc((size_t)q->nmarkers, sizeof(*m.markers)))) {
+        w->oom = true;
+        return;
     }
-    return seq < 0 ? 0 : seq;
+    int32_t built = 0;
+    for (; built < q->nmarkers; built++) {
+        wtm_marker *k = &m.markers[built];
+        k->e = q->markers[built];
+        if (k->e.txn_seq < 0)
+            k->e.txn_seq = 0; /* none (only a positive sequence is sent) */
+        k->topics = topics_of(k->e.tps, k->e.ntps, &k->ntopics);
+        if (k->ntopics < 0) {
+            w->oom = true;
+            break;
+        }
+    }
+    if (built == q->nmarkers)
+        pf_encode(w, w->flex ? 1 : 0, s, &m);
+    for (int32_t i = 0; i < built; i++)
+        free(m.markers[i].topics);
+    free(m.markers);
+}
+
+static int markers_decode(rd *r, arena *a, const pf_schema *s, bool results, txn_markers_req *q)
+{
+    wtm_msg m;
+    q->nmarkers = 0;
+    q->markers = NULL;
+    if (pf_decode_message(r, r->flex ? 1 : 0, a, s, &m) != 0)
+        return -1;
+    q->markers = m.nmarkers > 0 ? arena_alloc(a, sizeof(*q->markers) * (size_t)m.nmarkers)
+                                : NULL;
+    if (m.nmarkers > 0 && !q->markers)
+        return -1;
+    for (int32_t i = 0; i < m.nmarkers; i++) {
+        txn_marker_entry *e = &q->markers[i];
+        *e = m.markers[i].e; /* an answer's: the arena's zeroes but for pid */
+        if (e->txn_seq < 0)
+            e->txn_seq = 0;
+        if (flatten(a, m.markers[i].topics, m.markers[i].ntopics, results, &e->tps,
+                    &e->ntps) != 0)
+            return -1;
+    }
+    q->nmarkers = m.nmarkers;
+    return 0;
 }
 
 void txn_markers_req_encode(wr *w, const txn_markers_req *q)
 {
-    wr_array(w, q->nmarkers);
-    for (int32_t i = 0; i < q->nmarkers; i++) {
-        const txn_marker_entry *m = &q->markers[i];
-        wr_i64(w, m->pid);
-        wr_i16(w, m->epoch);
-        wr_bool(w, m->commit);
-        put_tps(w, m->tps, m->ntps, false);
-        wr_i32(w, m->coordinator_epoch);
-        put_marker_tags(w, m->txn_seq);
-    }
-    wr_tags(w);
+    markers_encode(w, &g_wtm_req, q);
 }
 
 int txn_markers_req_decode(rd *r, arena *a, txn_markers_req *q)
 {
-    q->nmarkers = rd_array(r, 19);
-    if (q->nmarkers < 0)
-        return -1;
-    q->markers = arena_alloc(a, sizeof(txn_marker_entry) * (size_t)(q->nmarkers + 1));
-    if (!q->markers)
-        return -1;
-    for (int32_t i = 0; i < q->nmarkers; i++) {
-        txn_marker_entry *m = &q->markers[i];
-        m->pid = rd_i64(r);
-        m->epoch = rd_i16(r);
-        m->commit = rd_bool(r);
-        if (get_tps(r, a, &m->tps, &m->ntps, false) != 0)
-            return -1;
-        m->coordinator_epoch = rd_i32(r);
-        m->txn_seq = get_marker_tags(r);
-    }
-    return finish(r);
+    return markers_decode(r, a, &g_wtm_req, false, q);
 }
 
 void txn_markers_resp_encode(wr *w, const txn_markers_req *q)
 {
-    wr_array(w, q->nmarkers);
-    for (int32_t i = 0; i < q->nmarkers; i++) {
-        wr_i64(w, q->markers[i].pid);
-        put_tps(w, q->markers[i].tps, q->markers[i].ntps, true);
-        wr_tags(w);
-    }
-    wr_tags(w);
+    markers_encode(w, &g_wtm_resp, q);
 }
 
 int txn_markers_resp_decode(rd *r, arena *a, txn_markers_req *q)
 {
-    q->nmarkers = rd_array(r, 12);
-    if (q->nmarkers < 0)
-        return -1;
-    q->markers = arena_alloc(a, sizeof(txn_marker_entry) * (size_t)(q->nmarkers + 1));
-    if (!q->markers)
-        return -1;
-    for (int32_t i = 0; i < q->nmarkers; i++) {
-        memset(&q->markers[i], 0, sizeof(q->markers[i]));
-        q->markers[i].pid = rd_i64(r);
-        if (get_tps(r, a, &q->markers[i].tps, &q->markers[i].ntps, true) != 0)
-            return -1;
-        rd_tags(r);
+    return markers_decode(r, a, &g_wtm_resp, true, q);
+}
+
+/* ---------------- BrookPrepareTxn (v0, v1) ---------------- */
+
+typedef struct prep_msg {
+    txn_prepare_req e; /* its tps unused: the topics below */
+    int32_t ntopics;
+    inter_topic *topics;
+} prep_msg;
+
+static const pf_field g_prep_req_fields[] = {
+    PF_F("TransactionalId", PF_STR, 0, PF_LAST, prep_msg, e.txn_id),
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, prep_msg, e.pid),
+    PF_F("ProducerEpoch", PF_I16, 0, PF_LAST, prep_msg, e.epoch),
+    PF_FD("CoordinatorEpoch", PF_I32, 1, PF_LAST, prep_msg, e.coordinator_epoch, -1),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, prep_msg, topics, ntopics, &g_topic),
+    PF_LOCAL("ErrorCode", PF_I16, prep_msg, e.error, 0),
+};
+static const pf_schema g_prep_req = PF_SCHEMA("BrookPrepareTxnRequest", prep_msg,
+                                              g_prep_req_fields);
+static const pf_field g_prep_resp_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, prep_msg, e.error),
+    PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, prep_msg, topics, ntopics,
+          &g_topic_result),
+};
+static const pf_schema g_prep_resp = PF_SCHEMA("BrookPrepareTxnResponse", prep_msg,
+                                               g_prep_resp_fields);
+
+static void prepare_encode(wr *w, const pf_schema *s, const txn_prepare_req *q, int16_t version)
+{
+    prep_msg m = {.e = *q};
+    m.topics = topics_of(q->tps, q->ntps, &m.ntopics);
+    if (m.ntopics < 0) {
+        w->oom = true;
+        return;
     }
-    return finish(r);
+    pf_encode(w, version, s, &m);
+    free(m.topics);
 }
 
 void txn_prepare_req_encode(wr *w, const txn_prepare_req *q, int16_t version)
 {
-    wr_str(w, q->txn_id);
-    wr_i64(w, q->pid);
-    wr_i16(w, q->epoch);
-    if (version >= 1)
-        wr_i32(w, q->coordinator_epoch);
-    put_tps(w, q->tps, q->ntps, false);
+    prepare_encode(w, &g_prep_req, q, version);
 }
 
 int txn_prepare_req_decode(rd *r, arena *a, txn_prepare_req *q, int16_t version)
 {
-    q->txn_id = rd_str(r);
-    q->pid = rd_i64(r);
-    q->epoch = rd_i16(r);
-    q->coordinator_epoch = version >= 1 ? rd_i32(r) : -1;
-    q->error = 0;
-    if (q->txn_id.len < 0 || get_tps(r, a, &q->tps, &q->ntps, false) != 0)
+    prep_msg m;
+    if (pf_decode_message(r, version, a, &g_prep_req, &m) != 0)
         return -1;
-    return finish(r);
+    *q = m.e;
+    return flatten(a, m.topics, m.ntopics, false, &q->tps, &q->ntps);
 }
 
+/* The answer has one shape in both versions. */
 void txn_prepare_resp_encode(wr *w, const txn_prepare_req *q)
 {
-    wr_i16(w, q->error);
-    put_tps(w, q->tps, q->ntps, true);
+    prepare_encode(w, &g_prep_resp, q, 0);
 }
 
 int txn_prepare_resp_decode(rd *r, arena *a, txn_prepare_req *q)
 {
-    q->error = rd_i16(r);
-    if (get_tps(r, a, &q->tps, &q->ntps, true) != 0)
+    prep_msg m;
+    if (pf_decode_message(r, 0, a, &g_prep_resp, &m) != 0)
         return -1;
-    return finish(r);
+    q->error = m.e.error;
+    return flatten(a, m.topics, m.ntopics, true, &q->tps, &q->ntps);
 }
+
+/* ---------------- BrookTxnStatus (v0) ---------------- */
+
+static const pf_field g_status_req_fields[] = {
+    PF_F("ProducerId", PF_I64, 0, PF_LAST, txn_status_req, pid),
+    PF_F("ProducerEpoch", PF_I16, 0, PF_LAST, txn_status_req, epoch),
+};
+static const pf_schema g_status_req = PF_SCHEMA("BrookTxnStatusRequest", txn_status_req,
+                                                g_status_req_fields);
+static const pf_field g_status_resp_fields[] = {
+    PF_F("ErrorCode", PF_I16, 0, PF_LAST, txn_status_req, error),
+    PF_F("Outcome", PF_I8, 0, PF_LAST, txn_status_req, outcome),
+    PF_F("MarkerEpoch", PF_I16, 0, PF_LAST, txn_status_req, marker_epoch),
+};
+static const pf_schema g_status_resp = PF_SCHEMA("BrookTxnStatusResponse", txn_status_req,
+                                                 g_status_resp_fields);
 
 void txn_status_req_encode(wr *w, const txn_status_req *q)
 {
-    wr_i64(w, q->pid);
-    wr_i16(w, q->epoch);
+    pf_encode(w, 0, &g_status_req, q);
 }
 
+/* Integers only: the decoder never takes from an arena. */
 int txn_status_req_decode(rd *r, txn_status_req *q)
 {
-    q->pid = rd_i64(r);
-    q->epoch = rd_i16(r);
-    return finish(r);
+    return pf_decode_message(r, 0, NULL, &g_status_req, q);
 }
 
 void txn_status_resp_encode(wr *w, const txn_status_req *q)
 {
-    wr_i16(w, q->error);
-    wr_i8(w, q->outcome);
-    wr_i16(w, q->marker_epoch);
+    pf_encode(w, 0, &g_status_resp, q);
 }
 
 int txn_status_resp_decode(rd *r, txn_status_req *q)
 {
-    q->error = rd_i16(r);
-    q->outcome = rd_i8(r);
-    q->marker_epoch = rd_i16(r);
-    if (q->outcome < TXN_OUTCOME_UNKNOWN || q->outcome > TXN_OUTCOME_ABORT)
+    if (pf_decode_message(r, 0, NULL, &g_status_resp, q) != 0)
         return -1;
-    return finish(r);
+    return q->outcome < TXN_OUTCOME_UNKNOWN || q->outcome > TXN_OUTCOME_ABORT ? -1 : 0;
 }
