@@ -489,6 +489,31 @@ class Conn:
         raise AssertionError(f"CreateTopics: no answer for {topic}")
 
 
+def describe_broker_configs(conn, name):
+    """DescribeConfigs v1 of BROKER resource `name` (raw: librdkafka refuses the empty name
+    of the cluster-wide default) -> {key: (value, source, read_only)}."""
+    body = (struct.pack(">i", 1) + bytes([4]) + s16(name) + struct.pack(">i", -1) + b"\x00")
+    r, _ = conn.request(32, 1, body, "DescribeConfigs v1")
+    rd = Reader(r)
+    rd.take(">i")
+    assert rd.take(">i") == 1
+    err, msg = rd.take(">h"), rd.string()
+    rd.take(">b")
+    rd.string()
+    if err:
+        raise AssertionError(f"DescribeConfigs {name!r}: error {err} {msg}")
+    out = {}
+    for _ in range(rd.take(">i")):
+        key, value = rd.string(), rd.string()
+        read_only, source, _sensitive = rd.take(">bbb")
+        for _ in range(rd.take(">i")):
+            rd.string()
+            rd.string()
+            rd.take(">b")
+        out[key] = (value, source, bool(read_only))
+    return out
+
+
 def incremental_alter_configs(conn, rtype, name, ops, validate_only=False):
     """IncrementalAlterConfigs v1 of one resource (rtype 2 topic, 4 broker): ops
     [(key, op, value or None)] -> (error, message)."""

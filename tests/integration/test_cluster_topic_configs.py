@@ -384,30 +384,10 @@ SET, DELETE = 0, 1
 
 
 def describe_broker(address, name):
-    """DescribeConfigs v1 of BROKER resource `name` asked of `address` ->
-    {key: (value, source)}."""
-    body = (struct.pack(">i", 1) + bytes([BROKER]) + s16(name) + struct.pack(">i", -1)
-            + b"\x00")
+    """DescribeConfigs of BROKER resource `name` asked of `address` -> {key: (value,
+    source)}."""
     with Conn(address, b"cluster-topic-configs", 10.0) as c:
-        r, _ = c.request(32, 1, body, "DescribeConfigs v1")
-    rd = Reader(r)
-    rd.take(">i")
-    assert rd.take(">i") == 1
-    err, msg = rd.take(">h"), rd.string()
-    rd.take(">b")
-    rd.string()
-    if err:
-        raise AssertionError(f"DescribeConfigs {name!r}: error {err} {msg}")
-    out = {}
-    for _ in range(rd.take(">i")):
-        key, value = rd.string(), rd.string()
-        _read_only, source, _sensitive = rd.take(">bbb")
-        for _ in range(rd.take(">i")):
-            rd.string()
-            rd.string()
-            rd.take(">b")
-        out[key] = (value, source)
-    return out
+        return {k: v[:2] for k, v in raw_kafka.describe_broker_configs(c, name).items()}
 
 
 def alter_configs_default(address, configs):

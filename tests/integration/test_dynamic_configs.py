@@ -29,8 +29,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, run_main, wait_until  # noqa: E402
-from raw_kafka import (Conn, Reader, incremental_alter_configs,  # noqa: E402
-                       record_batch, s16)
+from raw_kafka import (Conn, Reader, describe_broker_configs,  # noqa: E402
+                       incremental_alter_configs, record_batch, s16)
 
 from confluent_kafka.admin import AdminClient, ConfigResource  # noqa: E402
 
@@ -51,32 +51,6 @@ def log(msg):
 
 def incalter(conn, name, ops, validate_only=False):
     return incremental_alter_configs(conn, 4, name, ops, validate_only)
-
-
-def describe(conn, name):
-    """DescribeConfigs v1 of BROKER resource `name` (raw: librdkafka refuses the empty name
-    of the cluster-wide default) -> {key: (value, source, read_only)}."""
-    body = (struct.pack(">i", 1) + bytes([BROKER]) + s16(name) + struct.pack(">i", -1)
-            + b"\x00")
-    r, _ = conn.request(32, 1, body, "DescribeConfigs v1")
-    rd = Reader(r)
-    rd.take(">i")
-    assert rd.take(">i") == 1
-    err, msg = rd.take(">h"), rd.string()
-    rd.take(">b")
-    rd.string()
-    if err:
-        raise AssertionError(f"DescribeConfigs {name!r}: error {err} {msg}")
-    out = {}
-    for _ in range(rd.take(">i")):
-        key, value = rd.string(), rd.string()
-        read_only, source, _sensitive = rd.take(">bbb")
-        for _ in range(rd.take(">i")):
-            rd.string()
-            rd.string()
-            rd.take(">b")
-        out[key] = (value, source, bool(read_only))
-    return out
 
 
 def alter_all(conn, name, configs):
@@ -124,7 +98,7 @@ def main():
             ck.eq(incalter(conn, me, [("log.retention.ms", SET, "3600000"),
                                       ("background.threads", SET, "4")]),
                   (NONE, None), "SET log.retention.ms and background.threads")
-            d = describe(conn, me)
+            d = describe_broker_configs(conn, me)
             ck.eq(d.get("log.retention.ms"), ("3600000", SRC_DYNAMIC_BROKER, False),
                   "log.retention.ms: (value, source, read-only)")
             ck.eq(d.get("background.threads"), ("4", SRC_DYNAMIC_BROKER, False),
@@ -144,7 +118,7 @@ def main():
                   "a 3000-byte batch with message.max.bytes=2000")
             ck.eq(incalter(conn, me, [("message.max.bytes", DELETE, None)]), (NONE, None),
                   "DELETE message.max.bytes")
-            ck.eq(describe(conn, me)["message.max.bytes"], ("1048588", SRC_STATIC, False),
+            ck.eq(describe_broker_configs(conn, me)["message.max.bytes"], ("1048588", SRC_STATIC, False),
                   "message.max.bytes back to its static value")
             ck.eq(produce_raw(conn, "dyn-t", 3000), NONE, "a 3000-byte batch again")
 
@@ -164,7 +138,7 @@ def main():
                   "DELETE log.retention.bytes")
 
             # 3. Refused; nothing changed.
-            snapshot = describe(conn, me)
+            snapshot = describe_broker_configs(conn, me)
             for ops, want, what in (
                     ([("log.dirs", SET, "/x")], INVALID_REQUEST, "a static key"),
                     ([("no.such.key", SET, "1")], INVALID_CONFIG, "an unknown key"),
@@ -179,37 +153,37 @@ def main():
             ck.eq(err, INVALID_REQUEST, f"another broker's id ({msg})")
             ck.eq(incalter(conn, me, [("log.retention.ms", SET, "1000")], validate_only=True),
                   (NONE, None), "validate_only")
-            ck.eq(describe(conn, me), snapshot, "nothing changed by the refused requests")
+            ck.eq(describe_broker_configs(conn, me), snapshot, "nothing changed by the refused requests")
 
             # 4. The cluster-wide default.
             ck.eq(alter_all(conn, "", {"log.retention.ms": "7200000",
                                         "log.roll.ms": "600000"}), (NONE, None),
                   "AlterConfigs of the cluster-wide default")
-            dd = describe(conn, "")
+            dd = describe_broker_configs(conn, "")
             ck.eq(dd, {"log.retention.ms": ("7200000", SRC_DYNAMIC_DEFAULT, False),
                        "log.roll.ms": ("600000", SRC_DYNAMIC_DEFAULT, False)},
                   "DescribeConfigs of \"\": only the dynamic defaults")
-            d = describe(conn, me)
+            d = describe_broker_configs(conn, me)
             ck.eq(d["log.retention.ms"][:2], ("3600000", SRC_DYNAMIC_BROKER),
                   "this broker's value wins over the default")
             ck.eq(d["log.roll.ms"][:2], ("600000", SRC_DYNAMIC_DEFAULT),
                   "a key only in the default comes from it")
             ck.eq(incalter(conn, me, [("log.retention.ms", DELETE, None)]), (NONE, None),
                   "DELETE this broker's log.retention.ms")
-            ck.eq(describe(conn, me)["log.retention.ms"][:2], ("7200000", SRC_DYNAMIC_DEFAULT),
+            ck.eq(describe_broker_configs(conn, me)["log.retention.ms"][:2], ("7200000", SRC_DYNAMIC_DEFAULT),
                   "now the default shows")
             ck.eq(topic_config(admin, "dyn-t", "retention.ms"), "7200000",
                   "and the topic follows it")
             ck.eq(alter_all(conn, "", {"log.retention.ms": "7200000"}), (NONE, None),
                   "AlterConfigs of the default without log.roll.ms")
-            ck.eq(sorted(describe(conn, "")), ["log.retention.ms"],
+            ck.eq(sorted(describe_broker_configs(conn, "")), ["log.retention.ms"],
                   "AlterConfigs replaced the default's whole set")
         finally:
             conn.close()
 
         # 5. Restarts keep them.
         with Conn(b.bootstrap, answer_within=15) as c2:
-            want = {k: v for k, v in describe(c2, me).items()
+            want = {k: v for k, v in describe_broker_configs(c2, me).items()
                     if v[1] in (SRC_DYNAMIC_BROKER, SRC_DYNAMIC_DEFAULT)}
         ck.eq(sorted(want), ["background.threads", "log.retention.ms"],
               "the dynamic values before the restarts")
@@ -226,7 +200,7 @@ def main():
                 b.start()
             admin = AdminClient({"bootstrap.servers": b.bootstrap, "socket.timeout.ms": 10000})
             with Conn(b.bootstrap, answer_within=15) as c2:
-                got = {k: v for k, v in describe(c2, me).items()
+                got = {k: v for k, v in describe_broker_configs(c2, me).items()
                        if v[1] in (SRC_DYNAMIC_BROKER, SRC_DYNAMIC_DEFAULT)}
             ck.eq(got, want, f"after a {how}: the same dynamic values and sources")
             ck.eq(topic_config(admin, "dyn-t", "retention.ms"), "7200000",
