@@ -15,62 +15,10 @@
 #define ARENA_ARRAY(a, type, n)                                                                \
     ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
 
-static int decode_done(rd *r) { return r->err ? -1 : 0; }
-
-/* A STRING that Kafka's schema does not let be null: a null one latches RD_BAD_LENGTH. */
-static kslice rd_str_nn(rd *r)
-{
-    kslice s = rd_str(r);
-    if (s.len < 0 && !r->err)
-        r->err = RD_BAD_LENGTH;
-    return s;
-}
-
-/* A tagged-field buffer (flexible versions only). Each field is handed to fn as a reader
- * over exactly its bytes; fn returns false for a tag it does not know (the field is then
- * skipped, as Kafka does), and a field it decodes must use all of its bytes. */
-typedef bool (*tag_fn)(void *ctx, uint32_t tag, rd *field);
-static void rd_tags_with(rd *r, tag_fn fn, void *ctx)
-{
-    if (!r->flex)
-        return;
-    uint32_t n = rd_uvarint(r);
-    for (uint32_t i = 0; i < n && !r->err; i++) {
-        uint32_t tag = rd_uvarint(r);
-        uint32_t size = rd_uvarint(r);
-        const uint8_t *p = rd_raw(r, size);
-        if (!p)
-            return;
-        rd f;
-        rd_init(&f, p, size);
-        f.flex = true;
-        if (fn(ctx, tag, &f) && (f.err || rd_remaining(&f) != 0))
-            r->err = f.err ? f.err : RD_BAD_LENGTH;
-    }
-}
-
-/* One tagged field, after the caller wrote the number of fields: its tag, the size of f
- * (a writer holding the field's bytes) and those bytes. Frees f. */
-static void wr_tagged(wr *w, uint32_t tag, wr *f)
-{
-    wr_uvarint(w, tag);
-    wr_uvarint(w, (uint32_t)f->len);
-    wr_raw(w, f->p, f->len);
-    w->oom = w->oom || f->oom;
-    wr_free(f);
-}
-
 static void *arena_elems(arena *a, int32_t n, size_t size)
 {
     return n > 0 ? arena_alloc(a, size * (size_t)n) : NULL;
 }
-
-/* Reads the length of an array that is not nullable, each element taking at least min bytes,
- * into n and allocates its elements in the arena into elems. False for a short, lying or null
- * length, or when the arena is spent. */
-#define RD_ARRAY_ALLOC(r, a, min, n, elems)                                                    \
-    (((n) = rd_array((r), (min))) >= 0 &&                                                      \
-     (((elems) = arena_elems((a), (n), sizeof(*(elems)))) != NULL || (n) == 0))
 
 /* ---------------- ApiVersions ---------------- */
 
@@ -1365,125 +1313,150 @@ void addparts_req_encode(wr *w, int16_t v, const addparts_req *q)
     pf_encode(w, v, &g_addparts_req, q);
 }
 
-/* The answer stays hand-written: its partition results pair parts[] with errors[] (two
- * arrays, where a table wants one array of structs), and the group results in
- * ADDPARTS_TAG_GROUPS are {GroupId, ErrorCode} elements without a tag buffer of their own,
- * which a table's struct elements in a flexible version always have. */
+/* The answer pairs each topic's parts[] with errors[] (two arrays, where the wire has one of
+ * {PartitionIndex, PartitionErrorCode}) and a transaction's groups[] with group_errors[]:
+ * the wire structs below hold the pairs, and the glue moves between the two forms. */
+typedef struct addparts_presult {
+    int32_t index;
+    int16_t error_code;
+} addparts_presult;
+typedef struct addparts_tresult {
+    kslice name;
+    int32_t nresults;
+    addparts_presult *results;
+} addparts_tresult;
+typedef struct addparts_gresult {
+    kslice group_id;
+    int16_t error_code;
+} addparts_gresult;
+typedef struct addparts_xresult {
+    kslice transactional_id;
+    int32_t ntopics;
+    addparts_tresult *topics;
+    int32_t ngroups;
+    addparts_gresult *groups;
+} addparts_xresult;
+typedef struct addparts_resp_wire {
+    int16_t error_code;
+    int32_t ntxns;
+    addparts_xresult *txns;
+    int32_t ntopics;
+    addparts_tresult *topics;
+} addparts_resp_wire;
 
-/* A non-null array of topic results (Name, ResultsByPartition: PartitionIndex,
- * PartitionErrorCode and a tag buffer each, then a tag buffer) into *n and *topics. */
-static int addparts_topics_decode(rd *r, arena *a, int32_t *n, addparts_topic **topics)
+static const pf_field g_addparts_presult_fields[] = {
+    PF_F("PartitionIndex", PF_I32, 0, PF_LAST, addparts_presult, index),
+    PF_F("PartitionErrorCode", PF_I16, 0, PF_LAST, addparts_presult, error_code),
+};
+static const pf_schema g_addparts_presult = PF_SCHEMA(
+    "AddPartitionsToTxnPartitionResult", addparts_presult, g_addparts_presult_fields);
+static const pf_field g_addparts_tresult_fields[] = {
+    PF_F("Name", PF_STR, 0, PF_LAST, addparts_tresult, name),
+    PF_FA("ResultsByPartition", PF_STRUCTS, 0, PF_LAST, PF_NEVER, addparts_tresult, results,
+          nresults, &g_addparts_presult),
+};
+static const pf_schema g_addparts_tresult =
+    PF_SCHEMA("AddPartitionsToTxnTopicResult", addparts_tresult, g_addparts_tresult_fields);
+/* Brook's group results (ADDPARTS_TAG_GROUPS): no tag buffer per element (msgs.h). */
+static const pf_field g_addparts_gresult_fields[] = {
+    PF_F("GroupId", PF_STR, 4, PF_LAST, addparts_gresult, group_id),
+    PF_F("ErrorCode", PF_I16, 4, PF_LAST, addparts_gresult, error_code),
+};
+static const pf_schema g_addparts_gresult =
+    PF_SCHEMA_UNTAGGED("BrookGroupResult", addparts_gresult, g_addparts_gresult_fields);
+static const pf_field g_addparts_xresult_fields[] = {
+    PF_F("TransactionalId", PF_STR, 4, PF_LAST, addparts_xresult, transactional_id),
+    PF_FA("TopicResults", PF_STRUCTS, 4, PF_LAST, PF_NEVER, addparts_xresult, topics, ntopics,
+          &g_addparts_tresult),
+    PF_FAT("Groups", PF_STRUCTS, 4, PF_LAST, ADDPARTS_TAG_GROUPS, addparts_xresult, groups,
+           ngroups, &g_addparts_gresult),
+};
+static const pf_schema g_addparts_xresult =
+    PF_SCHEMA("AddPartitionsToTxnResult", addparts_xresult, g_addparts_xresult_fields);
+static const pf_field g_addparts_resp_fields[] = {
+    PF_FK("ThrottleTimeMs", PF_I32, 0, PF_LAST, 0),
+    PF_F("ErrorCode", PF_I16, 4, PF_LAST, addparts_resp_wire, error_code),
+    PF_FA("ResultsByTransaction", PF_STRUCTS, 4, PF_LAST, PF_NEVER, addparts_resp_wire, txns,
+          ntxns, &g_addparts_xresult),
+    PF_FA("ResultsByTopicV3AndBelow", PF_STRUCTS, 0, 3, PF_NEVER, addparts_resp_wire, topics,
+          ntopics, &g_addparts_tresult),
+};
+static const pf_schema g_addparts_resp =
+    PF_SCHEMA("AddPartitionsToTxnResponse", addparts_resp_wire, g_addparts_resp_fields);
+
+/* The n topics' pairs as wire results, in a (NULL: out of memory; a NULL errors[] is
+ * zeros). */
+static addparts_tresult *addparts_tresults(arena *a, int32_t n, const addparts_topic *topics)
 {
-    size_t topic_min = r->flex ? 1 + 1 + 1 : 2 + 4;
-    if (!RD_ARRAY_ALLOC(r, a, topic_min, *n, *topics))
-        return -1;
-    for (int32_t i = 0; i < *n && !r->err; i++) {
-        addparts_topic *t = &(*topics)[i];
-        t->name = rd_str_nn(r);
-        t->nparts = rd_array(r, 4 + 2 + (r->flex ? 1 : 0));
-        if (t->nparts < 0)
-            return -1;
-        t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
-        t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
-        if (t->nparts > 0 && (!t->parts || !t->errors))
-            return -1;
-        for (int32_t k = 0; k < t->nparts && !r->err; k++) {
-            t->parts[k] = rd_i32(r);
-            t->errors[k] = rd_i16(r);
-            rd_tags(r);
-        }
-        rd_tags(r);
-    }
-    return decode_done(r);
-}
-
-/* ADDPARTS_TAG_GROUPS on a transaction's result: [GroupId, ErrorCode]. */
-typedef struct addparts_tag_ctx {
-    arena *a;
-    addparts_txn *t;
-} addparts_tag_ctx;
-
-static bool addparts_groups_tag(void *ctx, uint32_t tag, rd *f)
-{
-    if (tag != ADDPARTS_TAG_GROUPS)
-        return false;
-    addparts_tag_ctx *c = ctx;
-    addparts_txn *t = c->t;
-    t->ngroups = 0;
-    int32_t n = rd_array(f, 1 + 2); /* GroupId, ErrorCode */
-    if (n < 0) {
-        if (!f->err)
-            f->err = RD_BAD_LENGTH; /* null */
-        return true;
-    }
-    t->groups = arena_elems(c->a, n, sizeof(*t->groups));
-    t->group_errors = arena_elems(c->a, n, sizeof(*t->group_errors));
-    if (n > 0 && (!t->groups || !t->group_errors)) {
-        f->err = RD_BAD_LENGTH;
-        return true;
-    }
-    for (int32_t i = 0; i < n && !f->err; i++) {
-        t->groups[i] = rd_str_nn(f);
-        t->group_errors[i] = rd_i16(f);
-    }
-    t->ngroups = n;
-    return true;
-}
-
-/* Topic results: Name, ResultsByPartition (PartitionIndex, PartitionErrorCode, tags), tags. */
-static void addparts_topics_resp_encode(wr *w, int32_t n, const addparts_topic *topics)
-{
-    wr_array(w, n);
-    for (int32_t i = 0; i < n; i++) {
+    addparts_tresult *out = arena_elems(a, n, sizeof(*out));
+    for (int32_t i = 0; out && i < n; i++) {
         const addparts_topic *t = &topics[i];
-        wr_str(w, t->name);
-        wr_array(w, t->nparts);
-        for (int32_t k = 0; k < t->nparts; k++) {
-            wr_i32(w, t->parts[k]);
-            wr_i16(w, t->errors ? t->errors[k] : KERR_NONE);
-            wr_tags(w);
-        }
-        wr_tags(w);
+        out[i] = (addparts_tresult){t->name, t->nparts, arena_elems(a, t->nparts,
+                                                                    sizeof(addparts_presult))};
+        if (t->nparts > 0 && !out[i].results)
+            return NULL;
+        for (int32_t k = 0; k < t->nparts; k++)
+            out[i].results[k] = (addparts_presult){t->parts[k], t->errors ? t->errors[k] : 0};
     }
-}
-
-/* A transaction result's tag buffer: ADDPARTS_TAG_GROUPS with the group errors when it has
- * groups, else empty. */
-static void wr_addparts_txn_tags(wr *w, const addparts_txn *t)
-{
-    if (!w->flex || t->ngroups <= 0) {
-        wr_tags(w);
-        return;
-    }
-    wr f;
-    wr_init(&f, 64);
-    f.flex = true;
-    wr_array(&f, t->ngroups);
-    for (int32_t i = 0; i < t->ngroups; i++) {
-        wr_str(&f, t->groups[i]);
-        wr_i16(&f, t->group_errors ? t->group_errors[i] : KERR_NONE);
-    }
-    wr_uvarint(w, 1);
-    wr_tagged(w, ADDPARTS_TAG_GROUPS, &f);
+    return n > 0 ? out : NULL;
 }
 
 void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
 {
-    wr_i32(w, 0); /* throttle_time_ms */
+    arena a;
+    arena_init(&a);
+    addparts_resp_wire out = {.error_code = q->error_code};
+    bool ok = true;
     if (v < ADDPARTS_BATCH_V) {
-        addparts_topics_resp_encode(w, q->ntopics, q->topics);
-        wr_tags(w);
-        return;
+        out.ntopics = q->ntopics;
+        out.topics = addparts_tresults(&a, q->ntopics, q->topics);
+        ok = q->ntopics <= 0 || out.topics;
+    } else {
+        out.ntxns = q->ntxns;
+        out.txns = arena_elems(&a, q->ntxns, sizeof(*out.txns));
+        ok = q->ntxns <= 0 || out.txns;
+        for (int32_t i = 0; ok && i < q->ntxns; i++) {
+            const addparts_txn *t = &q->txns[i];
+            addparts_xresult *x = &out.txns[i];
+            x->transactional_id = t->transactional_id;
+            x->ntopics = t->ntopics;
+            x->topics = addparts_tresults(&a, t->ntopics, t->topics);
+            x->ngroups = t->ngroups > 0 ? t->ngroups : 0;
+            x->groups = arena_elems(&a, x->ngroups, sizeof(*x->groups));
+            ok = (t->ntopics <= 0 || x->topics) && (x->ngroups == 0 || x->groups);
+            for (int32_t g = 0; ok && g < x->ngroups; g++)
+                x->groups[g] = (addparts_gresult){t->groups[g],
+                                                  t->group_errors ? t->group_errors[g] : 0};
+        }
     }
-    wr_i16(w, q->error_code);
-    wr_array(w, q->ntxns);
-    for (int32_t i = 0; i < q->ntxns; i++) {
-        const addparts_txn *t = &q->txns[i];
-        wr_str(w, t->transactional_id);
-        addparts_topics_resp_encode(w, t->ntopics, t->topics);
-        wr_addparts_txn_tags(w, t);
+    if (ok)
+        pf_encode(w, v, &g_addparts_resp, &out);
+    else
+        w->oom = true;
+    arena_free(&a);
+}
+
+/* Wire topic results back into pairs (parts[] and errors[]), in a. */
+static int addparts_topics_flatten(arena *a, int32_t n, const addparts_tresult *in,
+                                   addparts_topic **out)
+{
+    *out = arena_elems(a, n, sizeof(**out));
+    if (n > 0 && !*out)
+        return -1;
+    for (int32_t i = 0; i < n; i++) {
+        addparts_topic *t = &(*out)[i];
+        t->name = in[i].name;
+        t->nparts = in[i].nresults;
+        t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
+        t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
+        if (t->nparts > 0 && (!t->parts || !t->errors))
+            return -1;
+        for (int32_t k = 0; k < t->nparts; k++) {
+            t->parts[k] = in[i].results[k].index;
+            t->errors[k] = in[i].results[k].error_code;
+        }
     }
-    wr_tags(w);
+    return 0;
 }
 
 int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q)
@@ -1495,28 +1468,37 @@ int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q)
     if (v < 0 || v > ADDPARTS_MAX_V)
         return -1;
     r->flex = v >= ADDPARTS_FLEX_V;
-    (void)rd_i32(r); /* throttle_time_ms */
+    addparts_resp_wire in;
+    if (pf_decode_message(r, v, a, &g_addparts_resp, &in) != 0)
+        return -1;
+    q->error_code = in.error_code;
     if (v < ADDPARTS_BATCH_V) {
-        if (addparts_topics_decode(r, a, &q->ntopics, &q->topics) != 0)
+        q->ntopics = in.ntopics;
+        return addparts_topics_flatten(a, in.ntopics, in.topics, &q->topics);
+    }
+    q->ntxns = in.ntxns;
+    q->txns = arena_elems(a, in.ntxns, sizeof(*q->txns));
+    if (in.ntxns > 0 && !q->txns)
+        return -1;
+    for (int32_t i = 0; i < in.ntxns; i++) {
+        const addparts_xresult *x = &in.txns[i];
+        addparts_txn *t = &q->txns[i];
+        t->transactional_id = x->transactional_id;
+        t->producer_id = -1;
+        t->producer_epoch = -1;
+        t->ntopics = x->ntopics;
+        t->ngroups = x->ngroups;
+        t->groups = arena_elems(a, x->ngroups, sizeof(*t->groups));
+        t->group_errors = ARENA_ARRAY(a, int16_t, x->ngroups);
+        if (addparts_topics_flatten(a, x->ntopics, x->topics, &t->topics) != 0 ||
+            (x->ngroups > 0 && (!t->groups || !t->group_errors)))
             return -1;
-    } else {
-        q->error_code = rd_i16(r);
-        /* TransactionalId, TopicResults, tags */
-        if (!RD_ARRAY_ALLOC(r, a, 1 + 1 + 1, q->ntxns, q->txns))
-            return -1;
-        for (int32_t i = 0; i < q->ntxns && !r->err; i++) {
-            addparts_txn *t = &q->txns[i];
-            t->transactional_id = rd_str_nn(r);
-            t->producer_id = -1;
-            t->producer_epoch = -1;
-            if (addparts_topics_decode(r, a, &t->ntopics, &t->topics) != 0)
-                return -1;
-            addparts_tag_ctx c = {a, t};
-            rd_tags_with(r, addparts_groups_tag, &c);
+        for (int32_t g = 0; g < x->ngroups; g++) {
+            t->groups[g] = x->groups[g].group_id;
+            t->group_errors[g] = x->groups[g].error_code;
         }
     }
-    rd_tags(r);
-    return r->err || rd_remaining(r) != 0 ? -1 : 0;
+    return 0;
 }
 
 /* ---------------- EndTxn ---------------- */

@@ -21,7 +21,7 @@ static bool is_array(int type)
  * against (so a lying count is refused before anything is allocated). */
 static size_t min_size(const pf_schema *s, int16_t v, bool flex)
 {
-    size_t n = flex ? 1 : 0; /* its tag buffer */
+    size_t n = flex && !s->untagged ? 1 : 0; /* its tag buffer */
     for (int i = 0; i < s->nfields; i++) {
         const pf_field *f = &s->fields[i];
         if (!in_version(f, v) || f->tag >= 0)
@@ -286,7 +286,7 @@ int pf_decode(rd *r, int16_t v, arena *a, const pf_schema *s, void *out)
         if (in_version(f, v) && f->tag < 0)
             decode_field(r, v, a, f, out);
     }
-    if (r->flex && !r->err)
+    if (r->flex && !s->untagged && !r->err)
         decode_tags(r, v, a, s, out);
     return r->err ? -1 : 0;
 }
@@ -426,7 +426,7 @@ void pf_encode(wr *w, int16_t v, const pf_schema *s, const void *in)
         else if (w->flex && !at_default(f, in))
             ntags++;
     }
-    if (!w->flex)
+    if (!w->flex || s->untagged)
         return;
     wr_uvarint(w, (uint32_t)ntags);
     for (int i = 0; i < s->nfields && ntags > 0; i++) {

@@ -18,6 +18,7 @@
 #ifndef BROOK_PROTO_SCHEMA_H
 #define BROOK_PROTO_SCHEMA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,7 @@ struct pf_schema {
     size_t size; /* of one element (PF_STRUCTS) */
     int nfields;
     const pf_field *fields;
+    bool untagged; /* no tag buffer even in flexible versions (PF_SCHEMA_UNTAGGED) */
 };
 
 /* Field constructors, in the order of pf_field. */
@@ -107,7 +109,11 @@ struct pf_schema {
 #define PF_FSN(name, vmin, vmax, null_from, st, member, elem)                                 \
     {name, PF_STRUCTP, vmin, vmax, null_from, -1, offsetof(st, member), 0, 0, elem}
 #define PF_SCHEMA(name, st, fields)                                                           \
-    {name, sizeof(st), (int)(sizeof(fields) / sizeof((fields)[0])), fields}
+    {name, sizeof(st), (int)(sizeof(fields) / sizeof((fields)[0])), fields, false}
+/* A struct whose elements carry no tag buffer of their own even when flexible (not Kafka's
+ * rule: Brook's private tagged fields that predate the tables are written that way). */
+#define PF_SCHEMA_UNTAGGED(name, st, fields)                                                  \
+    {name, sizeof(st), (int)(sizeof(fields) / sizeof((fields)[0])), fields, true}
 
 /* Decodes the fields of s present in version v from r into out (flexibility: r->flex, set by
  * the caller from the API's flexible versions), then the tag buffer of a flexible version.
