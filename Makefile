@@ -12,6 +12,14 @@ bench:
 .PHONY: bench-replication
 bench-replication:
 	bash bench/replication.sh
+# The fault campaign (tests/chaos/README.md): $(CHAOS_SECONDS) s of faults against a 3-node
+# cluster, a random seed unless CHAOS_SEED is given (the seed is printed; rerun with it).
+CHAOS_SECONDS ?= 600
+CHAOS_SEED ?=
+.PHONY: chaos
+chaos: all
+	BROOKD=build/brookd /usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) \
+	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 # A local cluster: ZooKeeper + $(NODES) brookd nodes, logs and data in $(CLUSTER_DIR).
 NODES ?= 3
 CLUSTER_DIR ?= build/cluster

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then
-#   1. ctest on the normal build: unit, integration (real clients, crash tests);
+#   1. ctest on the normal build: unit, integration (real clients, crash tests) and the
+#      chaos campaign's bounded slice (tests/chaos);
 #   2. the unit tests again built with -fsanitize=address,undefined;
 #   3. the libFuzzer targets (clang), each for a bounded time.
 set -euo pipefail
@@ -12,7 +13,7 @@ fi
 
 bash scripts/build.sh
 echo "== ctest: unit and integration"
-(cd build && ctest --output-on-failure -j1 -L "unit|sim|integration")
+(cd build && ctest --output-on-failure -j1 -L "unit|sim|integration|chaos")
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DBROOK_SANITIZE=ON -DBROOK_UNIT_ONLY=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null

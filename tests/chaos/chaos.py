@@ -1,0 +1,481 @@
+#!/usr/bin/python3
+"""A Jepsen-style fault campaign against a replicated Brook cluster (issue #12).
+
+Starts a real ZooKeeper and an N-node Brook cluster on loopback (tests/integration's
+cluster_harness), runs concurrent client workloads for --seconds while a nemesis injects
+faults on a schedule drawn from --seed, then heals everything, waits for the cluster to
+settle, reads all data back and checks it. Every run prints its seed; the same seed gives
+the same schedule and the same workload choices (the targets a fault picks by role, such
+as "the leader of partition 2", depend on the cluster's state at that moment).
+
+Faults (each on one node, the leader of a partition, the node leading a transaction
+coordinator, a minority, a majority or all nodes; ZooKeeper faults on ZooKeeper):
+  kill     SIGKILL, restarted after the fault's duration
+  pause    SIGSTOP for longer than the session and replica lag timeouts, then SIGCONT
+  zk-kill  ZooKeeper SIGKILLed, restarted after the duration
+  zk-pause ZooKeeper SIGSTOPped, then SIGCONT
+A fault every 2-6 s, in mixes that rotate every ~20 s, with quiet periods between.
+
+Workloads (librdkafka through python3-confluent-kafka):
+  queue  idempotent acks=all producers writing unique values to the partitions of topic
+         "queue" (RF 3, min.insync.replicas 2), each acknowledged (partition, offset) kept
+  txn    a transactional producer: each transaction writes 1-3 values to each of 1-3
+         partitions of topic "txn" and commits or aborts (chosen by the seed); outcomes
+         kept (committed, aborted, or unknown when commit raised a non-fatal error)
+
+Checker (Jepsen's definitions as reference), counting:
+  lost              acknowledged queue values not read back
+  duplicated        values read back more than once
+  inconsistent      acknowledged values read at another offset than acknowledged
+  unexpected        values read that no producer sent
+  reordered         per producer and partition, acknowledged values read out of order
+  aborted_read      values of aborted transactions seen by a read_committed reader
+  torn              transactions seen in part by a read_committed reader
+  lost_commit       committed transactions not seen at all
+The run fails (exit 1) when any count is not 0, and prints a JSON summary either way.
+
+  python3 tests/chaos/chaos.py --seconds 60 --seed 7        # CI's slice (ctest chaos_short)
+  make chaos CHAOS_SECONDS=600                              # long, random seed
+Everything started is stopped; every wait is bounded."""
+
+import argparse
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from brook_harness import find_brookd  # noqa: E402
+import cluster_harness  # noqa: E402
+from cluster_harness import Cluster, require_cluster_support  # noqa: E402
+
+QUEUE, TXN = "queue", "txn"
+NPARTS = 6
+SESSION_MS = 4000   # zookeeper.session.timeout.ms of the nodes
+LAG_MS = 3000       # replica.lag.time.max.ms
+CONFIG = {"default.replication.factor": 3, "min.insync.replicas": 2,
+          "replica.lag.time.max.ms": LAG_MS, "num.partitions": NPARTS,
+          "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3,
+          "auto.create.topics.enable": "false"}
+MIXES = [("kill",), ("pause",), ("kill", "pause"), ("zk-kill", "zk-pause"),
+         ("kill", "pause", "zk-pause")]
+TARGETS = ["one", "leader", "coordinator", "minority", "majority", "all"]
+
+
+def log(msg):
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ------------------------------------------------------------------ the nemesis
+
+class Nemesis:
+    """Draws the schedule from rng and applies it; heal() undoes whatever is in force.
+    It runs on the main thread: the harness starts brokers with PR_SET_PDEATHSIG, which the
+    kernel ties to the starting thread, so a broker restarted from a thread that then ends
+    would be killed with it."""
+
+    def __init__(self, c, rng, seconds, faults):
+        self.c, self.rng, self.seconds = c, rng, seconds
+        self.mixes = [m for m in MIXES if all(f in faults for f in m)] or [tuple(faults)]
+        self.stopped, self.killed, self.zk_state = set(), set(), "up"
+        self.events = []
+
+    def schedule(self):
+        """[(at_s, fault, target, duration_s)], drawn before the run starts."""
+        out, t, mix_until, mix = [], 3.0, 0.0, None
+        while t < self.seconds - 2:
+            if t >= mix_until:
+                mix = self.rng.choice(self.mixes)
+                mix_until = t + self.rng.uniform(15, 25)
+                t += self.rng.uniform(2, 4)  # a quiet period between mixes
+                continue
+            fault = self.rng.choice(mix)
+            target = self.rng.choice(TARGETS) if not fault.startswith("zk") else "zk"
+            base = (SESSION_MS + LAG_MS) / 1000 if "pause" in fault else 1.0
+            dur = round(self.rng.uniform(base, base + 3), 2)
+            out.append((round(t, 2), fault, target, dur))
+            t += dur + self.rng.uniform(2, 6)
+        return out
+
+    def nodes_for(self, target):
+        ids = [n.node_id for n in self.c.nodes]
+        up = [i for i in ids if i not in self.stopped and i not in self.killed]
+        if target == "one":
+            return [self.rng.choice(ids)]
+        if target == "leader":
+            p = self.rng.randrange(NPARTS)
+            ld = leader_of(self.c, QUEUE, p)
+            return [ld] if ld else [self.rng.choice(ids)]
+        if target == "coordinator":
+            ld = leader_of(self.c, "__transaction_state",
+                           cluster_harness.txn_partition("chaos-txn", 3))
+            return [ld] if ld else [self.rng.choice(ids)]
+        if target == "minority":
+            return self.rng.sample(ids, (len(ids) - 1) // 2)
+        if target == "majority":
+            return self.rng.sample(ids, len(ids) // 2 + 1)
+        return ids if up else []
+
+    def apply(self, fault, target, dur):
+        if fault == "zk-kill":
+            self.c.zk.kill()
+            self.zk_state = "killed"
+        elif fault == "zk-pause":
+            self.c.zk.proc.send_signal(signal.SIGSTOP)
+            self.zk_state = "stopped"
+        else:
+            for nid in self.nodes_for(target):
+                n = self.c.node(nid)
+                if nid in self.killed or nid in self.stopped or not n.running():
+                    continue
+                if fault == "kill":
+                    n.kill()
+                    self.killed.add(nid)
+                else:
+                    n.proc.send_signal(signal.SIGSTOP)
+                    self.stopped.add(nid)
+        self.events.append((round(time.monotonic() - self.t0, 2), fault, target,
+                            sorted(self.killed), sorted(self.stopped), self.zk_state))
+        log(f"nemesis: {fault} {target} for {dur}s (killed {sorted(self.killed)}, "
+            f"paused {sorted(self.stopped)}, zk {self.zk_state})")
+        time.sleep(dur)
+        self.heal()
+
+    def heal(self):
+        if self.zk_state == "stopped":
+            self.c.zk.proc.send_signal(signal.SIGCONT)
+        elif self.zk_state == "killed":
+            self.c.zk.start()
+        self.zk_state = "up"
+        for nid in sorted(self.stopped):
+            self.c.node(nid).proc.send_signal(signal.SIGCONT)
+        self.stopped.clear()
+        for nid in sorted(self.killed):
+            self.c.node(nid).start()
+        self.killed.clear()
+
+    def run(self):
+        """Applies the schedule; returns when it is done and everything is healed."""
+        self.plan = self.schedule()
+        log(f"nemesis: {len(self.plan)} faults planned: "
+            + ", ".join(f"{a}s {f}/{t}/{d}s" for a, f, t, d in self.plan))
+        self.t0 = time.monotonic()
+        for at, fault, target, dur in self.plan:
+            wait = at - (time.monotonic() - self.t0)
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                self.apply(fault, target, dur)
+            except Exception as e:  # a fault that could not be made is logged, not fatal
+                log(f"nemesis: {fault} {target} failed: {e!r}")
+                self.heal()
+        left = self.seconds - (time.monotonic() - self.t0)
+        if left > 0:
+            time.sleep(left)
+        self.heal()
+
+
+def leader_of(c, topic, p):
+    for n in c.nodes:
+        if not n.running():
+            continue
+        try:
+            st = cluster_harness.partition_state(n.bootstrap, topic, timeout=1.0)
+            ld = st[p][1] if st and p in st else None
+            if ld and ld > 0:
+                return ld
+        except Exception:
+            continue
+    return None
+
+
+# ------------------------------------------------------------------ workloads
+
+class QueueWorkload:
+    """Idempotent acks=all producers; acked[value] = (partition, offset)."""
+
+    def __init__(self, bootstrap, rng, producers=2):
+        from confluent_kafka import Producer
+        self.acked, self.failed, self.sent = {}, 0, set()
+        self.halt = threading.Event()
+        self.threads = []
+        for i in range(producers):
+            p = Producer({"bootstrap.servers": bootstrap, "acks": "all",
+                          "enable.idempotence": True, "linger.ms": 5,
+                          "message.timeout.ms": 60000, "retry.backoff.ms": 100,
+                          "reconnect.backoff.max.ms": 1000,
+                          "topic.metadata.refresh.interval.ms": 1000})
+            seed = rng.randrange(1 << 30)
+            self.threads.append(threading.Thread(target=self.run, args=(i, p, seed), daemon=True))
+
+    def run(self, pid, prod, seed):
+        rng = random.Random(seed)
+        n = 0
+
+        def report(err, msg):
+            if err:
+                self.failed += 1
+            else:
+                self.acked[msg.value()] = (msg.partition(), msg.offset())
+
+        while not self.halt.is_set():
+            v = b"q:%d:%d" % (pid, n)
+            part = rng.randrange(NPARTS)
+            try:
+                prod.produce(QUEUE, value=v, partition=part, on_delivery=report)
+                self.sent.add(v)
+                n += 1
+            except BufferError:
+                prod.poll(0.05)
+            prod.poll(0)
+            time.sleep(0.002)
+        prod.flush(90)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self.halt.set()
+        for t in self.threads:
+            t.join(120)
+
+
+class TxnWorkload:
+    """One transactional producer; outcome[txn] in committed/aborted/unknown, values[txn]
+    the values it wrote."""
+
+    def __init__(self, bootstrap, rng):
+        self.bootstrap = bootstrap
+        self.rng = random.Random(rng.randrange(1 << 30))
+        self.outcome, self.values = {}, {}
+        self.halt = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def producer(self):
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": self.bootstrap, "transactional.id": "chaos-txn",
+                      "transaction.timeout.ms": 20000, "message.timeout.ms": 20000,
+                      "reconnect.backoff.max.ms": 1000, "linger.ms": 2})
+        p.init_transactions(30)
+        return p
+
+    def finish(self, p, name, commit):
+        """Commits or aborts the open transaction `name`, retrying retriable errors; returns
+        the producer to go on with, or None (a fatal error: its outcome stays unknown and
+        the next producer's InitProducerId fences it)."""
+        from confluent_kafka import KafkaException
+        for _ in range(5):
+            try:
+                (p.commit_transaction if commit else p.abort_transaction)(30)
+                self.outcome[name] = "committed" if commit else "aborted"
+                return p
+            except KafkaException as e:
+                err = e.args[0]
+                if err.txn_requires_abort() and commit:
+                    return self.finish(p, name, False)
+                if not err.retriable():
+                    return None
+                time.sleep(0.2)
+        return None
+
+    def run(self):
+        from confluent_kafka import KafkaException
+        p, k = None, 0
+        while not self.halt.is_set():
+            try:
+                if p is None:
+                    p = self.producer()
+            except KafkaException:
+                time.sleep(0.5)
+                continue
+            k += 1
+            name = b"t%d" % k
+            self.outcome[name] = "unknown"
+            self.values[name] = vals = []
+            try:
+                p.begin_transaction()
+                for part in self.rng.sample(range(NPARTS), self.rng.randint(1, 3)):
+                    for j in range(self.rng.randint(1, 3)):
+                        v = b"%s:%d:%d" % (name, part, j)
+                        p.produce(TXN, value=v, partition=part)
+                        vals.append(v)
+            except (KafkaException, BufferError):
+                p = self.finish(p, name, False)
+                continue
+            p = self.finish(p, name, self.rng.random() >= 0.25)
+
+    def start(self):
+        self.t.start()
+
+    def stop(self):
+        self.halt.set()
+        self.t.join(120)
+
+
+# ------------------------------------------------------------------ read back and check
+
+def read_back(bootstrap, topic, committed_only, timeout=120):
+    """[(partition, offset, value)] of every record up to each partition's end."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-read-{time.time_ns()}",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                  "isolation.level": "read_committed" if committed_only else "read_uncommitted",
+                  "enable.partition.eof": True})
+    ends = {}
+    for p in range(NPARTS):
+        lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+        ends[p] = hi
+    c.assign([TopicPartition(topic, p, 0) for p in range(NPARTS)])
+    out, eof = [], set(p for p, hi in ends.items() if hi == 0)
+    deadline = time.monotonic() + timeout
+    while len(eof) < NPARTS and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == -191:  # _PARTITION_EOF
+                if m.offset() >= ends[m.partition()] or committed_only:
+                    eof.add(m.partition())
+            continue
+        out.append((m.partition(), m.offset(), m.value()))
+    c.close()
+    if len(eof) < NPARTS:
+        raise AssertionError(f"{topic}: read back timed out ({sorted(eof)} at their end)")
+    return out
+
+
+def check_queue(q, got):
+    counts = {"lost": 0, "duplicated": 0, "inconsistent": 0, "unexpected": 0, "reordered": 0}
+    seen = {}
+    for part, off, v in got:
+        if v in seen:
+            counts["duplicated"] += 1
+        else:
+            seen[v] = (part, off)
+        if v not in q.sent:
+            counts["unexpected"] += 1
+    for v, where in q.acked.items():
+        if v not in seen:
+            counts["lost"] += 1
+        elif seen[v] != where:
+            counts["inconsistent"] += 1
+    last = {}
+    for part, off, v in sorted(got):
+        if v not in q.acked:
+            continue
+        _, pid, n = v.split(b":")
+        key = (part, pid)
+        if key in last and int(n) < last[key]:
+            counts["reordered"] += 1
+        last[key] = int(n)
+    return counts
+
+
+def check_txn(t, got):
+    counts = {"aborted_read": 0, "torn": 0, "lost_commit": 0, "unknown_visible": 0}
+    seen = {}
+    for _part, _off, v in got:
+        name = v.split(b":")[0]
+        seen.setdefault(name, set()).add(v)
+    for name, outcome in t.outcome.items():
+        want = set(t.values.get(name, []))
+        vis = seen.get(name, set())
+        if outcome == "aborted" and vis:
+            counts["aborted_read"] += 1
+        elif vis and vis != want:
+            counts["torn"] += 1
+        elif outcome == "committed" and want and not vis:
+            counts["lost_commit"] += 1
+        elif outcome == "unknown" and vis:
+            counts["unknown_visible"] += 1  # not an anomaly: reported for the record
+    return counts
+
+
+# ------------------------------------------------------------------ main
+
+def settle(c, timeout=180):
+    """Bounded wait until every node runs, answers and agrees on a leader for every
+    partition of both topics (a node just restarted may refuse a connection or two)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            c.wait_ready(30)
+            for topic in (QUEUE, TXN):
+                cluster_harness.wait_topic_led(c, topic, NPARTS, timeout=30)
+            return
+        except Exception as e:
+            if time.monotonic() > deadline:
+                raise
+            log(f"not settled yet: {str(e).splitlines()[0]}")
+            time.sleep(1)
+
+
+def create_topics(c):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": c.bootstrap_all})
+    fs = admin.create_topics([NewTopic(QUEUE, NPARTS, 3), NewTopic(TXN, NPARTS, 3)],
+                             operation_timeout=30)
+    for f in fs.values():
+        f.result(60)
+    cluster_harness.wait_topic_led(c, QUEUE, NPARTS)
+    cluster_harness.wait_topic_led(c, TXN, NPARTS)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--faults", default="kill,pause,zk-kill,zk-pause")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 31)
+    log(f"seed {seed} ({args.seconds:.0f}s, {args.nodes} nodes, faults {args.faults}); "
+        f"rerun: python3 tests/chaos/chaos.py --seed {seed} --seconds {args.seconds:.0f}")
+    brookd = find_brookd()
+    require_cluster_support(brookd)
+    config = dict(CONFIG)
+    with Cluster(args.nodes, brookd=brookd, config=config, name="chaos",
+                 session_timeout_ms=SESSION_MS) as c:
+        create_topics(c)
+        # One random stream per part, each from the seed alone.
+        q = QueueWorkload(c.bootstrap_all, random.Random(f"queue-{seed}"))
+        t = TxnWorkload(c.bootstrap_all, random.Random(f"txn-{seed}"))
+        nem = Nemesis(c, random.Random(f"nemesis-{seed}"), args.seconds,
+                      args.faults.split(","))
+        q.start()
+        t.start()
+        nem.run()
+        log("healed; waiting for the cluster to settle")
+        settle(c)
+        q.stop()
+        t.stop()
+        got_q = read_back(c.bootstrap_all, QUEUE, committed_only=False)
+        got_t = read_back(c.bootstrap_all, TXN, committed_only=True)
+    counts = check_queue(q, got_q)
+    counts.update(check_txn(t, got_t))
+    outcomes = {o: sum(1 for v in t.outcome.values() if v == o)
+                for o in ("committed", "aborted", "unknown")}
+    summary = {"seed": seed, "seconds": args.seconds, "faults": len(nem.events),
+               "queue": {"sent": len(q.sent), "acked": len(q.acked), "failed": q.failed,
+                         "read": len(got_q)},
+               "txn": dict(outcomes, read=len(got_t)), "anomalies": counts}
+    print(json.dumps(summary, indent=1), flush=True)
+    bad = {k: v for k, v in counts.items() if v and k != "unknown_visible"}
+    if not nem.events or not q.acked or not outcomes["committed"]:
+        log("FAIL: the run did too little to check anything")
+        return 1
+    if bad:
+        log(f"FAIL (seed {seed}): {bad}")
+        return 1
+    log(f"OK (seed {seed}): no anomaly in {len(q.acked)} acknowledged writes and "
+        f"{outcomes['committed']} committed transactions under {len(nem.events)} faults")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
