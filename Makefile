@@ -18,7 +18,8 @@ CHAOS_SECONDS ?= 600
 CHAOS_SEED ?=
 .PHONY: chaos
 chaos: all
-	BROOKD=build/brookd /usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) \
+	BROOKD=build/brookd BROOK_POWERLOSS_LIB=build/tests/chaos/libbrook_powerloss.so \
+	  /usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 # A local cluster: ZooKeeper + $(NODES) brookd nodes, logs and data in $(CLUSTER_DIR).
 NODES ?= 3

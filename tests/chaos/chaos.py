@@ -14,6 +14,9 @@ coordinator, a minority, a majority or all nodes; ZooKeeper faults on ZooKeeper)
   pause    SIGSTOP for longer than the session and replica lag timeouts, then SIGCONT
   zk-kill  ZooKeeper SIGKILLed, restarted after the duration
   zk-pause ZooKeeper SIGSTOPped, then SIGCONT
+  power    a power cut: SIGKILL, then every file the node wrote is cut back to what it had
+           fsynced (the LD_PRELOAD shim tests/chaos/powerloss.c records that; its path in
+           BROOK_POWERLOSS_LIB), restarted after the duration
 A fault every 2-6 s, in mixes that rotate every ~20 s, with quiet periods between.
 
 Workloads (librdkafka through python3-confluent-kafka):
@@ -43,6 +46,7 @@ import json
 import os
 import random
 import signal
+import struct
 import sys
 import threading
 import time
@@ -62,7 +66,7 @@ CONFIG = {"default.replication.factor": 3, "min.insync.replicas": 2,
           "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3,
           "auto.create.topics.enable": "false"}
 MIXES = [("kill",), ("pause",), ("kill", "pause"), ("zk-kill", "zk-pause"),
-         ("kill", "pause", "zk-pause")]
+         ("kill", "pause", "zk-pause"), ("power",), ("power", "pause")]
 TARGETS = ["one", "leader", "coordinator", "minority", "majority", "all"]
 
 
@@ -82,7 +86,7 @@ class Nemesis:
         self.c, self.rng, self.seconds = c, rng, seconds
         self.mixes = [m for m in MIXES if all(f in faults for f in m)] or [tuple(faults)]
         self.stopped, self.killed, self.zk_state = set(), set(), "up"
-        self.events = []
+        self.events, self.cut = [], []
 
     def schedule(self):
         """[(at_s, fault, target, duration_s)], drawn before the run starts."""
@@ -135,6 +139,10 @@ class Nemesis:
                 if fault == "kill":
                     n.kill()
                     self.killed.add(nid)
+                elif fault == "power":
+                    n.kill()
+                    self.killed.add(nid)
+                    self.cut.append((nid, power_cut(n)))
                 else:
                     n.proc.send_signal(signal.SIGSTOP)
                     self.stopped.add(nid)
@@ -154,8 +162,9 @@ class Nemesis:
         for nid in sorted(self.stopped):
             self.c.node(nid).proc.send_signal(signal.SIGCONT)
         self.stopped.clear()
-        for nid in sorted(self.killed):
-            self.c.node(nid).start()
+        for n in self.c.nodes:  # the killed ones, and any that died on its own
+            if not n.running():
+                n.start()
         self.killed.clear()
 
     def run(self):
@@ -177,6 +186,31 @@ class Nemesis:
         if left > 0:
             time.sleep(left)
         self.heal()
+
+
+POWER_RECORD = struct.Struct("<qii496s")  # powerloss.c's pl_record
+
+
+def power_cut(node):
+    """After node's SIGKILL: truncates every file it wrote to the size it had last made
+    durable (powerloss.c's records), as a power failure would leave it. Returns the bytes
+    dropped."""
+    dropped = 0
+    with open(node.extra_env["BROOK_POWERLOSS_STATE"], "rb") as f:
+        data = f.read()
+    for off in range(0, len(data) - POWER_RECORD.size + 1, POWER_RECORD.size):
+        durable, live, _pad, raw = POWER_RECORD.unpack_from(data, off)
+        path = raw.split(b"\0", 1)[0].decode()
+        if not live or not path:
+            continue
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            continue
+        if size > durable:
+            os.truncate(path, durable)
+            dropped += size - durable
+    return dropped
 
 
 def leader_of(c, topic, p):
@@ -431,22 +465,33 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--nodes", type=int, default=3)
-    ap.add_argument("--faults", default="kill,pause,zk-kill,zk-pause")
+    ap.add_argument("--faults", default="kill,pause,zk-kill,zk-pause,power")
+    ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                    help="a broker config for every node (e.g. log.flush.mode=interval, "
+                         "whose weaker promise a power cut of all nodes shows)")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 31)
     log(f"seed {seed} ({args.seconds:.0f}s, {args.nodes} nodes, faults {args.faults}); "
         f"rerun: python3 tests/chaos/chaos.py --seed {seed} --seconds {args.seconds:.0f}")
     brookd = find_brookd()
     require_cluster_support(brookd)
-    config = dict(CONFIG)
-    with Cluster(args.nodes, brookd=brookd, config=config, name="chaos",
-                 session_timeout_ms=SESSION_MS) as c:
+    config = dict(CONFIG, **dict(kv.split("=", 1) for kv in args.config))
+    faults = args.faults.split(",")
+    lib = os.path.abspath(os.environ.get("BROOK_POWERLOSS_LIB", ""))
+    if "power" in faults and not os.path.exists(lib):
+        log(f"no power-loss shim (BROOK_POWERLOSS_LIB={lib!r}): power faults left out")
+        faults.remove("power")
+    c = Cluster(args.nodes, brookd=brookd, config=config, name="chaos",
+                session_timeout_ms=SESSION_MS)
+    for n in c.nodes if "power" in faults else []:
+        n.extra_env = {"LD_PRELOAD": lib,
+                       "BROOK_POWERLOSS_STATE": os.path.join(c.tmp, f"node{n.node_id}.power")}
+    with c:
         create_topics(c)
         # One random stream per part, each from the seed alone.
         q = QueueWorkload(c.bootstrap_all, random.Random(f"queue-{seed}"))
         t = TxnWorkload(c.bootstrap_all, random.Random(f"txn-{seed}"))
-        nem = Nemesis(c, random.Random(f"nemesis-{seed}"), args.seconds,
-                      args.faults.split(","))
+        nem = Nemesis(c, random.Random(f"nemesis-{seed}"), args.seconds, faults)
         q.start()
         t.start()
         nem.run()
@@ -461,6 +506,7 @@ def main():
     outcomes = {o: sum(1 for v in t.outcome.values() if v == o)
                 for o in ("committed", "aborted", "unknown")}
     summary = {"seed": seed, "seconds": args.seconds, "faults": len(nem.events),
+               "power_cuts": [{"node": nid, "bytes_dropped": b} for nid, b in nem.cut],
                "queue": {"sent": len(q.sent), "acked": len(q.acked), "failed": q.failed,
                          "read": len(got_q)},
                "txn": dict(outcomes, read=len(got_t)), "anomalies": counts}

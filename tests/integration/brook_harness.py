@@ -317,9 +317,12 @@ class Broker(ServerProcess):
             log.flush()
             log_pos = log.tell()
             self._log_pos = log_pos
+            # extra_env: variables added for this broker only (the chaos harness's
+            # LD_PRELOAD power-loss shim).
+            env = dict(os.environ, **getattr(self, "extra_env", {}))
             self.proc = subprocess.Popen(self._argv(), stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=log, cwd=self.tmp, preexec_fn=_pdeathsig,
-                                         close_fds=True)
+                                         close_fds=True, env=env)
         _live.add(self)
         self.starts += 1
         deadline = time.monotonic() + self.ready_timeout
