@@ -16,11 +16,12 @@ bench-replication:
 # cluster, a random seed unless CHAOS_SEED is given (the seed is printed; rerun with it).
 CHAOS_SECONDS ?= 600
 CHAOS_SEED ?=
+CHAOS_ARGS ?=
 .PHONY: chaos
 chaos: all
 	BROOKD=build/brookd BROOK_POWERLOSS_LIB=build/tests/chaos/libbrook_powerloss.so \
 	  /usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) \
-	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
+	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) $(CHAOS_ARGS)
 # A local cluster: ZooKeeper + $(NODES) brookd nodes, logs and data in $(CLUSTER_DIR).
 NODES ?= 3
 CLUSTER_DIR ?= build/cluster

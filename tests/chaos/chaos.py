@@ -14,6 +14,9 @@ coordinator, a minority, a majority or all nodes; ZooKeeper faults on ZooKeeper)
   pause    SIGSTOP for longer than the session and replica lag timeouts, then SIGCONT
   zk-kill  ZooKeeper SIGKILLed, restarted after the duration
   zk-pause ZooKeeper SIGSTOPped, then SIGCONT
+  isolate  the node's network cut off from everything (other nodes, ZooKeeper, clients):
+           each node runs in its own network namespace on a bridge the harness makes
+           (--netns; root and iproute2 needed), and the fault takes its link down
   power    a power cut: SIGKILL, then every file the node wrote is cut back to what it had
            fsynced (the LD_PRELOAD shim tests/chaos/powerloss.c records that; its path in
            BROOK_POWERLOSS_LIB), restarted after the duration
@@ -42,11 +45,14 @@ The run fails (exit 1) when any count is not 0, and prints a JSON summary either
 Everything started is stopped; every wait is bounded."""
 
 import argparse
+import atexit
 import json
 import os
 import random
+import shutil
 import signal
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -66,7 +72,8 @@ CONFIG = {"default.replication.factor": 3, "min.insync.replicas": 2,
           "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3,
           "auto.create.topics.enable": "false"}
 MIXES = [("kill",), ("pause",), ("kill", "pause"), ("zk-kill", "zk-pause"),
-         ("kill", "pause", "zk-pause"), ("power",), ("power", "pause")]
+         ("kill", "pause", "zk-pause"), ("power",), ("power", "pause"), ("isolate",),
+         ("isolate", "kill", "zk-pause")]
 TARGETS = ["one", "leader", "coordinator", "minority", "majority", "all"]
 
 
@@ -85,8 +92,9 @@ class Nemesis:
     def __init__(self, c, rng, seconds, faults):
         self.c, self.rng, self.seconds = c, rng, seconds
         self.mixes = [m for m in MIXES if all(f in faults for f in m)] or [tuple(faults)]
-        self.stopped, self.killed, self.zk_state = set(), set(), "up"
+        self.stopped, self.killed, self.isolated, self.zk_state = set(), set(), set(), "up"
         self.events, self.cut = [], []
+        self.net = None  # a Net when the nodes run in network namespaces
 
     def schedule(self):
         """[(at_s, fault, target, duration_s)], drawn before the run starts."""
@@ -99,7 +107,7 @@ class Nemesis:
                 continue
             fault = self.rng.choice(mix)
             target = self.rng.choice(TARGETS) if not fault.startswith("zk") else "zk"
-            base = (SESSION_MS + LAG_MS) / 1000 if "pause" in fault else 1.0
+            base = (SESSION_MS + LAG_MS) / 1000 if "pause" in fault or fault == "isolate" else 1.0
             dur = round(self.rng.uniform(base, base + 3), 2)
             out.append((round(t, 2), fault, target, dur))
             t += dur + self.rng.uniform(2, 6)
@@ -134,11 +142,15 @@ class Nemesis:
         else:
             for nid in self.nodes_for(target):
                 n = self.c.node(nid)
-                if nid in self.killed or nid in self.stopped or not n.running():
+                if nid in self.killed or nid in self.stopped or nid in self.isolated or \
+                        not n.running():
                     continue
                 if fault == "kill":
                     n.kill()
                     self.killed.add(nid)
+                elif fault == "isolate":
+                    self.net.isolate(nid, True)
+                    self.isolated.add(nid)
                 elif fault == "power":
                     n.kill()
                     self.killed.add(nid)
@@ -149,7 +161,8 @@ class Nemesis:
         self.events.append((round(time.monotonic() - self.t0, 2), fault, target,
                             sorted(self.killed), sorted(self.stopped), self.zk_state))
         log(f"nemesis: {fault} {target} for {dur}s (killed {sorted(self.killed)}, "
-            f"paused {sorted(self.stopped)}, zk {self.zk_state})")
+            f"paused {sorted(self.stopped)}, isolated {sorted(self.isolated)}, "
+            f"zk {self.zk_state})")
         time.sleep(dur)
         self.heal()
 
@@ -162,6 +175,9 @@ class Nemesis:
         for nid in sorted(self.stopped):
             self.c.node(nid).proc.send_signal(signal.SIGCONT)
         self.stopped.clear()
+        for nid in sorted(self.isolated):
+            self.net.isolate(nid, False)
+        self.isolated.clear()
         for n in self.c.nodes:  # the killed ones, and any that died on its own
             if not n.running():
                 n.start()
@@ -186,6 +202,68 @@ class Nemesis:
         if left > 0:
             time.sleep(left)
         self.heal()
+
+
+class Net:
+    """A bridge in this namespace (ZooKeeper and the clients on its address) and one network
+    namespace per node, joined to it by a veth pair; isolate() takes a node's link down
+    (two-way: from the other nodes, ZooKeeper and the clients alike). Everything made is
+    removed by close(), also at exit."""
+
+    def __init__(self, n):
+        tag = os.getpid() % 100000
+        self.net = 10 + tag % 200  # 10.<net>.<sub>.0/24, distinct per run
+        self.sub = tag // 200 % 250 + 1
+        self.br = f"ckb{tag}"
+        self.ns = {i: f"ck{tag}n{i}" for i in range(1, n + 1)}
+        self.veth = {i: f"ck{tag}v{i}" for i in range(1, n + 1)}
+        self.made = []
+        atexit.register(self.close)
+        try:
+            self.build(n)
+        except BaseException:
+            self.close()
+            raise
+
+    def build(self, n):
+        self.ip("link", "add", self.br, "type", "bridge")
+        self.made.append(("link", self.br))
+        self.ip("addr", "add", f"{self.host_ip()}/24", "dev", self.br)
+        self.ip("link", "set", self.br, "up")
+        for i in self.ns:
+            ns, v = self.ns[i], self.veth[i]
+            self.ip("netns", "add", ns)
+            self.made.append(("netns", ns))
+            self.ip("link", "add", v, "type", "veth", "peer", "name", v + "p")
+            self.made.append(("link", v))
+            self.ip("link", "set", v + "p", "netns", ns)
+            self.ip("link", "set", v, "master", self.br, "up")
+            self.ip("-n", ns, "addr", "add", f"{self.node_ip(i)}/24", "dev", v + "p")
+            self.ip("-n", ns, "link", "set", v + "p", "up")
+            self.ip("-n", ns, "link", "set", "lo", "up")
+
+    def host_ip(self):
+        return f"10.{self.net}.{self.sub}.1"
+
+    def node_ip(self, i):
+        return f"10.{self.net}.{self.sub}.{10 + i}"
+
+    @staticmethod
+    def ip(*args):
+        subprocess.run(["ip", *args], check=True, timeout=20, capture_output=True)
+
+    def isolate(self, i, cut):
+        self.ip("link", "set", self.veth[i], "down" if cut else "up")
+
+    def close(self):
+        for kind, name in reversed(self.made):
+            subprocess.run(["ip", kind, "del", name], timeout=20, capture_output=True)
+        self.made = []
+
+
+def netns_ok():
+    """Whether this process may make network namespaces (root, iproute2)."""
+    return os.geteuid() == 0 and shutil.which("ip") is not None
 
 
 POWER_RECORD = struct.Struct("<qii496s")  # powerloss.c's pl_record
@@ -383,21 +461,32 @@ def read_back(bootstrap, topic, committed_only, timeout=120):
     return out
 
 
+EXAMPLES = {}  # anomaly -> up to 5 examples, for the summary
+
+
+def note(counts, kind, example):
+    counts[kind] += 1
+    ex = EXAMPLES.setdefault(kind, [])
+    if len(ex) < 5:
+        ex.append(example)
+
+
 def check_queue(q, got):
     counts = {"lost": 0, "duplicated": 0, "inconsistent": 0, "unexpected": 0, "reordered": 0}
     seen = {}
     for part, off, v in got:
         if v in seen:
-            counts["duplicated"] += 1
+            note(counts, "duplicated", f"{v.decode()} at {seen[v]} and {(part, off)}")
         else:
             seen[v] = (part, off)
         if v not in q.sent:
-            counts["unexpected"] += 1
+            note(counts, "unexpected", f"{v!r} at {(part, off)}")
     for v, where in q.acked.items():
         if v not in seen:
-            counts["lost"] += 1
+            note(counts, "lost", f"{v.decode()} acknowledged at {where}")
         elif seen[v] != where:
-            counts["inconsistent"] += 1
+            note(counts, "inconsistent",
+                 f"{v.decode()} acknowledged at {where}, read at {seen[v]}")
     last = {}
     for part, off, v in sorted(got):
         if v not in q.acked:
@@ -405,7 +494,7 @@ def check_queue(q, got):
         _, pid, n = v.split(b":")
         key = (part, pid)
         if key in last and int(n) < last[key]:
-            counts["reordered"] += 1
+            note(counts, "reordered", f"{v.decode()} at {(part, off)} after n={last[key]}")
         last[key] = int(n)
     return counts
 
@@ -420,11 +509,11 @@ def check_txn(t, got):
         want = set(t.values.get(name, []))
         vis = seen.get(name, set())
         if outcome == "aborted" and vis:
-            counts["aborted_read"] += 1
+            note(counts, "aborted_read", f"{name.decode()}: {len(vis)} of its values seen")
         elif vis and vis != want:
-            counts["torn"] += 1
+            note(counts, "torn", f"{name.decode()} ({outcome}): {len(vis)} of {len(want)} seen")
         elif outcome == "committed" and want and not vis:
-            counts["lost_commit"] += 1
+            note(counts, "lost_commit", f"{name.decode()}: none of {len(want)} seen")
         elif outcome == "unknown" and vis:
             counts["unknown_visible"] += 1  # not an anomaly: reported for the record
     return counts
@@ -465,7 +554,9 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--nodes", type=int, default=3)
-    ap.add_argument("--faults", default="kill,pause,zk-kill,zk-pause,power")
+    ap.add_argument("--faults", default="kill,pause,zk-kill,zk-pause,power,isolate")
+    ap.add_argument("--netns", action="store_true",
+                    help="each node in its own network namespace (root): isolate faults")
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                     help="a broker config for every node (e.g. log.flush.mode=interval, "
                          "whose weaker promise a power cut of all nodes shows)")
@@ -481,8 +572,24 @@ def main():
     if "power" in faults and not os.path.exists(lib):
         log(f"no power-loss shim (BROOK_POWERLOSS_LIB={lib!r}): power faults left out")
         faults.remove("power")
+    net = None
+    if args.netns:
+        if not netns_ok():
+            log("--netns needs root and iproute2: isolate faults left out")
+        else:
+            try:
+                net = Net(args.nodes)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+                log(f"cannot make the network namespaces ({e}): isolate faults left out")
+    if not net and "isolate" in faults:
+        faults.remove("isolate")
     c = Cluster(args.nodes, brookd=brookd, config=config, name="chaos",
                 session_timeout_ms=SESSION_MS)
+    if net:
+        c.zk.host = net.host_ip()
+        for n in c.nodes:
+            n.host = net.node_ip(n.node_id)
+            n.argv_prefix = ("ip", "netns", "exec", net.ns[n.node_id])
     for n in c.nodes if "power" in faults else []:
         n.extra_env = {"LD_PRELOAD": lib,
                        "BROOK_POWERLOSS_STATE": os.path.join(c.tmp, f"node{n.node_id}.power")}
@@ -492,6 +599,7 @@ def main():
         q = QueueWorkload(c.bootstrap_all, random.Random(f"queue-{seed}"))
         t = TxnWorkload(c.bootstrap_all, random.Random(f"txn-{seed}"))
         nem = Nemesis(c, random.Random(f"nemesis-{seed}"), args.seconds, faults)
+        nem.net = net
         q.start()
         t.start()
         nem.run()
@@ -501,6 +609,8 @@ def main():
         t.stop()
         got_q = read_back(c.bootstrap_all, QUEUE, committed_only=False)
         got_t = read_back(c.bootstrap_all, TXN, committed_only=True)
+    if net:
+        net.close()
     counts = check_queue(q, got_q)
     counts.update(check_txn(t, got_t))
     outcomes = {o: sum(1 for v in t.outcome.values() if v == o)
@@ -509,7 +619,8 @@ def main():
                "power_cuts": [{"node": nid, "bytes_dropped": b} for nid, b in nem.cut],
                "queue": {"sent": len(q.sent), "acked": len(q.acked), "failed": q.failed,
                          "read": len(got_q)},
-               "txn": dict(outcomes, read=len(got_t)), "anomalies": counts}
+               "txn": dict(outcomes, read=len(got_t)), "anomalies": counts,
+               "examples": EXAMPLES}
     print(json.dumps(summary, indent=1), flush=True)
     bad = {k: v for k, v in counts.items() if v and k != "unknown_visible"}
     if not nem.events or not q.acked or not outcomes["committed"]:

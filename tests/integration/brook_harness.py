@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 # The Kafka listener's line, not the admin listener's "admin ready listener=" (whose order
 # relative to it is not something to rely on).
-READY_RE = re.compile(r"(?<!admin )ready listener=127\.0\.0\.1:(\d+)")
+READY_RE = re.compile(r"(?<!admin )ready listener=[0-9.]+:(\d+)")
 ADMIN_READY_RE = re.compile(r"admin ready listener=([0-9.]+):(\d+)")
 
 _live = set()  # brokers whose process may be running
@@ -272,19 +272,24 @@ class Broker(ServerProcess):
         self.starts = 0
         self.closed = False
 
+    # The address the broker listens on, and a command its own is run under (the chaos
+    # harness puts a broker in a network namespace: a namespace address, "ip netns exec").
+    host = "127.0.0.1"
+    argv_prefix = ()
+
     # ----------------------------------------------------------------- properties
     @property
     def bootstrap(self):
         if not self.port:
             raise BrokerError("broker has not been started")
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     # ----------------------------------------------------------------- lifecycle
     def _argv(self):
         # The admin HTTP listener on a free port too, so that brokers run side by side
         # (ctest -j); see admin_address().
         argv = [self.brookd,
-                f"--listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                f"--listeners=PLAINTEXT://{self.host}:{self.port}",
                 f"--log.dirs={self.data_dir}"]
         if _brookd_has_key(self.brookd, "admin.listeners"):
             argv.append("--admin.listeners=http://127.0.0.1:0")
@@ -320,7 +325,8 @@ class Broker(ServerProcess):
             # extra_env: variables added for this broker only (the chaos harness's
             # LD_PRELOAD power-loss shim).
             env = dict(os.environ, **getattr(self, "extra_env", {}))
-            self.proc = subprocess.Popen(self._argv(), stdin=subprocess.DEVNULL, stdout=log,
+            self.proc = subprocess.Popen(list(self.argv_prefix) + self._argv(),
+                                         stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=log, cwd=self.tmp, preexec_fn=_pdeathsig,
                                          close_fds=True, env=env)
         _live.add(self)

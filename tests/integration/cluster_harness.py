@@ -140,11 +140,13 @@ class ZooKeeper(ServerProcess):
         self.starts = 0
         self.closed = False
 
+    host = "127.0.0.1"  # the address it listens on (the chaos harness's bridge address)
+
     @property
     def address(self):
         if not self.port:
             raise BrokerError("zookeeper has not been started")
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def four_letter(self, cmd, timeout=2.0):
         return four_letter(self.address, cmd, timeout)
@@ -161,7 +163,7 @@ class ZooKeeper(ServerProcess):
                     "maxSessionTimeout=60000\n"
                     f"dataDir={self.data_dir}\n"
                     f"clientPort={self.port}\n"
-                    "clientPortAddress=127.0.0.1\n"
+                    f"clientPortAddress={self.host}\n"
                     "maxClientCnxns=0\n"
                     "admin.enableServer=false\n"
                     "4lw.commands.whitelist=ruok,srvr,mntr\n")
