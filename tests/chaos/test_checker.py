@@ -41,6 +41,13 @@ def main():
         "reordered": [(0, 0, b"q:0:0"), (0, 1, b"q:0:2"), (0, 2, b"q:0:1"),
                       (1, 0, b"q:1:0")],
     }
+    # An acknowledgement without an offset (librdkafka's implicit ack): present is fine,
+    # missing is lost.
+    implicit = {**acked, b"q:0:1": (0, None)}
+    expect(chaos.check_queue(Q(sent, implicit), clean), dict(zero_q, acked_without_offset=1),
+           "an implicit ack, read back")
+    expect(chaos.check_queue(Q(sent, implicit), [r for r in clean if r[2] != b"q:0:1"]),
+           dict(zero_q, lost=1), "an implicit ack, lost")
     for kind, history in cases.items():
         got = chaos.check_queue(Q(sent, acked), history)
         if got[kind] < 1:
