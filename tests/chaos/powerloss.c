@@ -152,35 +152,41 @@ static bool pl_exists(int dirfd, const char *path)
     return fstatat(dirfd, path, &st, 0) == 0;
 }
 
+/* The mode argument of an open that creates a file (else 0). */
+#define PL_MODE(flags, mode)                                                                   \
+    do {                                                                                       \
+        (mode) = 0;                                                                            \
+        if ((flags) & (O_CREAT | O_TMPFILE)) {                                                 \
+            va_list ap_;                                                                       \
+            va_start(ap_, flags);                                                              \
+            (mode) = va_arg(ap_, mode_t);                                                      \
+            va_end(ap_);                                                                       \
+        }                                                                                      \
+    } while (0)
+
+/* open and openat: the real call, then the file's record. */
+static int pl_open_at(int dirfd, const char *path, int flags, mode_t mode)
+{
+    bool existed = g_recs && (flags & O_CREAT) ? pl_exists(dirfd, path) : true;
+    int fd = dirfd == AT_FDCWD ? real_open(path, flags, mode)
+                               : real_openat(dirfd, path, flags, mode);
+    pl_opened(dirfd, path, flags, existed, fd);
+    return fd;
+}
+
 int open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    bool existed = g_recs && (flags & O_CREAT) ? pl_exists(AT_FDCWD, path) : true;
-    int fd = real_open(path, flags, mode);
-    pl_opened(AT_FDCWD, path, flags, existed, fd);
-    return fd;
+    mode_t mode;
+    PL_MODE(flags, mode);
+    return pl_open_at(AT_FDCWD, path, flags, mode);
 }
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    bool existed = g_recs && (flags & O_CREAT) ? pl_exists(dirfd, path) : true;
-    int fd = real_openat(dirfd, path, flags, mode);
-    pl_opened(dirfd, path, flags, existed, fd);
-    return fd;
+    mode_t mode;
+    PL_MODE(flags, mode);
+    return pl_open_at(dirfd, path, flags, mode);
 }
 int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
