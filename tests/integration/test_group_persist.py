@@ -97,7 +97,13 @@ def form_group(ck, addr):
     out = {}
     t = threading.Thread(target=lambda: out.update(b=join(cb, "", b"meta-b")))
     t.start()
-    time.sleep(0.3)
+    # A rejoins once B's JoinGroup is in (it moved the group to PreparingRebalance): a fixed
+    # sleep was sometimes too short on a loaded machine, and A's rejoin then completed the
+    # generation without B.
+    with Conn(addr) as cd:
+        deadline = time.monotonic() + 15
+        while describe(cd)["state"] != "PreparingRebalance" and time.monotonic() < deadline:
+            time.sleep(0.05)
     ra = join(ca, a, b"meta-a")
     t.join(15)
     ck.eq((ra[0], out["b"][0]), (NONE, NONE), "both in the second generation")
