@@ -344,9 +344,13 @@ void broker_dyn_on_view(broker *b, const cluster_view *v)
     } else {
         LOG_ERROR("broker", "cluster-wide dynamic broker configs from ZooKeeper not applied: %s",
                   old ? why : "out of memory");
+        /* The previous defaults back, and applied again: a partial dyn_apply may have
+         * written some of the new values into the config already. */
         char ignored[300];
-        if (old)
-            (void)dyn_load_scopes(&b->dyn, 1u << DYN_DEFAULT, old, ignored, sizeof(ignored));
+        if (old && dyn_load_scopes(&b->dyn, 1u << DYN_DEFAULT, old, ignored,
+                                   sizeof(ignored)) == 0 &&
+            dyn_apply(&b->dyn, &b->cfg, ignored, sizeof(ignored)) == 0)
+            dyn_propagate(b);
     }
     free(old);
     free(b->dyn_defaults_text);
@@ -361,6 +365,10 @@ static int16_t dyn_alter_cluster_defaults(broker *b, int32_t n, char **keys, cha
                                           const char **msg)
 {
     int16_t err = KERR_REQUEST_TIMED_OUT;
+    if (!b->zk) { /* stopping */
+        *msg = "not connected to ZooKeeper";
+        return err;
+    }
     for (int attempt = 0; attempt < 5; attempt++) {
         char *text;
         int32_t version;

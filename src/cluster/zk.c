@@ -298,14 +298,20 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
             cv_controller_parse(z->buf, (size_t)len, &v->controller, &v->controller_epoch);
     }
     /* Watched even while absent, so that the first AlterConfigs of the defaults anywhere
-     * reaches every broker. */
-    if (zoo_exists(zh, ZK_BROKER_DEFAULTS, 1, &st) == ZOK) {
+     * reaches every broker. A read that fails (not "no such znode") fails the view: a view
+     * without them would clear every broker's cluster-wide defaults. */
+    int drc = zoo_exists(zh, ZK_BROKER_DEFAULTS, 1, &st);
+    if (drc == ZOK) {
         int len = ZK_BUF - 1;
-        if (zoo_get(zh, ZK_BROKER_DEFAULTS, 1, z->buf, &len, NULL) == ZOK && len >= 0) {
-            z->buf[len] = '\0';
-            v->broker_defaults = strdup(z->buf);
+        drc = zoo_get(zh, ZK_BROKER_DEFAULTS, 1, z->buf, &len, NULL);
+        if (drc == ZOK) {
+            z->buf[len >= 0 ? len : 0] = '\0';
+            if (!(v->broker_defaults = strdup(z->buf)))
+                goto fail;
         }
     }
+    if (drc != ZOK && drc != ZNONODE)
+        goto fail;
     if (zoo_get_children(zh, ZK_TOPICS, 1, &kids) != ZOK)
         goto fail;
     for (int i = 0; i < kids.count; i++) {

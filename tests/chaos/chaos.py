@@ -433,6 +433,31 @@ class TxnWorkload:
 
 # ------------------------------------------------------------------ read back and check
 
+def wait_stable(bootstrap, topic, timeout=90):
+    """Bounded wait until every partition's last stable offset (ListOffsets as a
+    read_committed consumer asks it) is its high watermark: every transaction decided,
+    markers written (in-doubt ones are completed by the coordinators after the faults)."""
+    from confluent_kafka import Consumer, TopicPartition
+    cs = {iso: Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-lso-{iso}",
+                         "isolation.level": iso})
+          for iso in ("read_committed", "read_uncommitted")}
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            ends = {iso: [c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+                          for p in range(NPARTS)] for iso, c in cs.items()}
+            if ends["read_committed"] == ends["read_uncommitted"]:
+                return
+            if time.monotonic() > deadline:
+                log(f"{topic}: last stable offsets {ends['read_committed']} still below the "
+                    f"high watermarks {ends['read_uncommitted']}")
+                return
+            time.sleep(0.5)
+    finally:
+        for c in cs.values():
+            c.close()
+
+
 def read_back(bootstrap, topic, committed_only, timeout=120):
     """[(partition, offset, value)] of every record up to each partition's end."""
     from confluent_kafka import Consumer, TopicPartition
@@ -617,6 +642,7 @@ def main():
         q.stop()
         t.stop()
         got_q = read_back(c.bootstrap_all, QUEUE, committed_only=False)
+        wait_stable(c.bootstrap_all, TXN)
         got_t = read_back(c.bootstrap_all, TXN, committed_only=True)
     if net:
         net.close()

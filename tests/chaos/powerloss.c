@@ -11,7 +11,9 @@
  * harness SIGKILLs the node, then truncates every recorded file to its durable size
  * (tests/chaos/chaos.py, power_cut). Files that only grow (Brook's segments, indexes and
  * logs) lose exactly their unsynced tail; an overwrite in place of synced bytes is not
- * modelled (Brook writes those files whole and renames them into place).
+ * modelled (Brook writes those files whole and renames them into place), and neither are
+ * directory entries (a create, rename or unlink counts as durable at once), ftruncate, or
+ * writes through dup'ed descriptors: the shim tests the fsync discipline of file contents.
  * Owns: the state file's records. Never: changes what the process reads or writes.
  */
 #ifndef _GNU_SOURCE
@@ -48,6 +50,7 @@ static pl_record *g_recs;
 static int g_nrecs;
 static int g_fd_rec[PL_MAX_FD]; /* fd -> record index + 1 (0: not tracked) */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool g_warned_full;
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
@@ -139,8 +142,12 @@ static void pl_opened(int dirfd, const char *path, int flags, bool existed, int 
         r->durable = !existed || (flags & O_TRUNC) ? 0 : (int64_t)st.st_size;
         __atomic_store_n(&r->live, 1, __ATOMIC_RELEASE);
         g_nrecs++;
-    } else if (i >= 0 && (flags & O_TRUNC)) {
-        g_recs[i].durable = 0;
+    } else if (i >= 0 && (!existed || (flags & O_TRUNC))) {
+        g_recs[i].durable = 0; /* a stale record of a file that was gone: it starts empty */
+    } else if (i < 0 && !g_warned_full) {
+        g_warned_full = true;
+        fprintf(stderr, "powerloss: more than %d files: the others are not cut\n",
+                PL_MAX_FILES);
     }
     g_fd_rec[fd] = i + 1;
     pthread_mutex_unlock(&g_mu);
@@ -190,12 +197,12 @@ int openat(int dirfd, const char *path, int flags, ...)
 }
 int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
-/* What fd's file holds now is durable (after a successful fsync or fdatasync). */
-static void pl_synced(int fd)
+/* What fd's file held when a sync began is durable once it succeeds (bytes appended by
+ * another thread while it ran may not be covered: they stay unsynced). */
+static void pl_synced(int fd, int64_t size)
 {
     if (!g_recs || fd < 0 || fd >= PL_MAX_FD)
         return;
-    int64_t size = pl_size(fd);
     pthread_mutex_lock(&g_mu);
     int i = g_fd_rec[fd] - 1;
     if (i >= 0)
@@ -205,17 +212,19 @@ static void pl_synced(int fd)
 
 int fsync(int fd)
 {
+    int64_t size = g_recs ? pl_size(fd) : 0;
     int rc = real_fsync(fd);
     if (rc == 0)
-        pl_synced(fd);
+        pl_synced(fd, size);
     return rc;
 }
 
 int fdatasync(int fd)
 {
+    int64_t size = g_recs ? pl_size(fd) : 0;
     int rc = real_fdatasync(fd);
     if (rc == 0)
-        pl_synced(fd);
+        pl_synced(fd, size);
     return rc;
 }
 
