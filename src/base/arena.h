@@ -8,6 +8,7 @@
 #define BROOK_BASE_ARENA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct arena_block arena_block;
 typedef struct arena {
@@ -18,6 +19,12 @@ typedef struct arena {
 void arena_init(arena *a);
 /* Zeroed memory, 16-byte aligned; NULL only when the process is out of memory. */
 void *arena_alloc(arena *a, size_t n);
+/* An array of n zeroed elements of size bytes; NULL when n <= 0 (nothing to hold) or when
+ * out of memory. */
+static inline void *arena_array(arena *a, int32_t n, size_t size)
+{
+    return n > 0 ? arena_alloc(a, size * (size_t)n) : NULL;
+}
 /* Copies n bytes into the arena and NUL-terminates them. */
 char *arena_strndup(arena *a, const void *p, size_t n);
 void arena_free(arena *a);

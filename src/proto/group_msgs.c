@@ -7,9 +7,6 @@
 #include "proto/ident.h"
 #include "proto/schema.h"
 
-#define ARENA_ARRAY(a, type, n)                                                                \
-    ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
-
 static const pf_field g_join_protocol_fields[] = {
     PF_FN("Name", PF_STR, 0, PF_LAST, 0, join_protocol, name),
     PF_FN("Metadata", PF_BYTES, 0, PF_LAST, 0, join_protocol, metadata),
@@ -197,7 +194,7 @@ int leavegroup_req_decode(rd *r, int16_t v, arena *a, leavegroup_req *q)
     if (v >= 3)
         return 0;
     /* Below v3 the one MemberId becomes a list of one, so the handler sees one shape. */
-    q->members = ARENA_ARRAY(a, leave_member, 1);
+    q->members = arena_array(a, 1, sizeof(leave_member));
     if (!q->members)
         return -1;
     q->nmembers = 1;
@@ -332,7 +329,7 @@ int offsetfetch_req_decode(rd *r, int16_t v, arena *a, offsetfetch_req *q)
     if (v >= 8)
         return 0;
     /* Below v8 the request's one group becomes a list of one, as from v8. */
-    q->groups = ARENA_ARRAY(a, offsetfetch_group, 1);
+    q->groups = arena_array(a, 1, sizeof(offsetfetch_group));
     if (!q->groups)
         return -1;
     q->ngroups = 1;

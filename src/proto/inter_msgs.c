@@ -178,8 +178,7 @@ static int markers_decode(rd *r, arena *a, const pf_schema *s, bool results, txn
     q->markers = NULL;
     if (pf_decode_message(r, r->flex ? 1 : 0, a, s, &m) != 0)
         return -1;
-    q->markers = m.nmarkers > 0 ? arena_alloc(a, sizeof(*q->markers) * (size_t)m.nmarkers)
-                                : NULL;
+    q->markers = arena_array(a, m.nmarkers, sizeof(*q->markers));
     if (m.nmarkers > 0 && !q->markers)
         return -1;
     for (int32_t i = 0; i < m.nmarkers; i++) {

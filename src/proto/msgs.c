@@ -11,15 +11,6 @@
 #include "proto/inter_msgs.h"
 #include "proto/schema.h"
 
-/* Allocates an array of n elements in the arena; n <= 0 gives NULL. */
-#define ARENA_ARRAY(a, type, n)                                                                \
-    ((n) > 0 ? (type *)arena_alloc((a), sizeof(type) * (size_t)(n)) : NULL)
-
-static void *arena_elems(arena *a, int32_t n, size_t size)
-{
-    return n > 0 ? arena_alloc(a, size * (size_t)n) : NULL;
-}
-
 /* ---------------- ApiVersions ---------------- */
 
 static const pf_field g_apiversions_req_fields[] = {
@@ -775,7 +766,7 @@ int deletetopics_req_decode(rd *r, int16_t v, arena *a, deletetopics_req *q)
     if (v >= 6)
         return 0;
     q->ntopics = in.nnames;
-    q->topics = arena_elems(a, in.nnames, sizeof(*q->topics));
+    q->topics = arena_array(a, in.nnames, sizeof(*q->topics));
     if (in.nnames > 0 && !q->topics)
         return -1;
     for (int32_t i = 0; i < in.nnames; i++)
@@ -1284,7 +1275,7 @@ static int addparts_error_slots(arena *a, int32_t n, addparts_topic *topics)
 {
     for (int32_t i = 0; i < n; i++) {
         addparts_topic *t = &topics[i];
-        t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
+        t->errors = arena_array(a, t->nparts, sizeof(int16_t));
         if (t->nparts > 0 && !t->errors)
             return -1;
     }
@@ -1298,7 +1289,7 @@ int addparts_req_decode(rd *r, int16_t v, arena *a, addparts_req *q)
         return -1;
     for (int32_t i = 0; i < q->ntxns; i++) {
         addparts_txn *t = &q->txns[i];
-        t->group_errors = ARENA_ARRAY(a, int16_t, t->ngroups);
+        t->group_errors = arena_array(a, t->ngroups, sizeof(int16_t));
         if ((t->ngroups > 0 && !t->group_errors) ||
             addparts_error_slots(a, t->ntopics, t->topics) != 0)
             return -1;
@@ -1388,10 +1379,10 @@ static const pf_schema g_addparts_resp =
  * zeros). */
 static addparts_tresult *addparts_tresults(arena *a, int32_t n, const addparts_topic *topics)
 {
-    addparts_tresult *out = arena_elems(a, n, sizeof(*out));
+    addparts_tresult *out = arena_array(a, n, sizeof(*out));
     for (int32_t i = 0; out && i < n; i++) {
         const addparts_topic *t = &topics[i];
-        out[i] = (addparts_tresult){t->name, t->nparts, arena_elems(a, t->nparts,
+        out[i] = (addparts_tresult){t->name, t->nparts, arena_array(a, t->nparts,
                                                                     sizeof(addparts_presult))};
         if (t->nparts > 0 && !out[i].results)
             return NULL;
@@ -1413,7 +1404,7 @@ void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
         ok = q->ntopics <= 0 || out.topics;
     } else {
         out.ntxns = q->ntxns;
-        out.txns = arena_elems(&a, q->ntxns, sizeof(*out.txns));
+        out.txns = arena_array(&a, q->ntxns, sizeof(*out.txns));
         ok = q->ntxns <= 0 || out.txns;
         for (int32_t i = 0; ok && i < q->ntxns; i++) {
             const addparts_txn *t = &q->txns[i];
@@ -1422,7 +1413,7 @@ void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
             x->ntopics = t->ntopics;
             x->topics = addparts_tresults(&a, t->ntopics, t->topics);
             x->ngroups = t->ngroups > 0 ? t->ngroups : 0;
-            x->groups = arena_elems(&a, x->ngroups, sizeof(*x->groups));
+            x->groups = arena_array(&a, x->ngroups, sizeof(*x->groups));
             ok = (t->ntopics <= 0 || x->topics) && (x->ngroups == 0 || x->groups);
             for (int32_t g = 0; ok && g < x->ngroups; g++)
                 x->groups[g] = (addparts_gresult){t->groups[g],
@@ -1440,15 +1431,15 @@ void addparts_resp_encode(wr *w, int16_t v, const addparts_req *q)
 static int addparts_topics_flatten(arena *a, int32_t n, const addparts_tresult *in,
                                    addparts_topic **out)
 {
-    *out = arena_elems(a, n, sizeof(**out));
+    *out = arena_array(a, n, sizeof(**out));
     if (n > 0 && !*out)
         return -1;
     for (int32_t i = 0; i < n; i++) {
         addparts_topic *t = &(*out)[i];
         t->name = in[i].name;
         t->nparts = in[i].nresults;
-        t->parts = ARENA_ARRAY(a, int32_t, t->nparts);
-        t->errors = ARENA_ARRAY(a, int16_t, t->nparts);
+        t->parts = arena_array(a, t->nparts, sizeof(int32_t));
+        t->errors = arena_array(a, t->nparts, sizeof(int16_t));
         if (t->nparts > 0 && (!t->parts || !t->errors))
             return -1;
         for (int32_t k = 0; k < t->nparts; k++) {
@@ -1477,7 +1468,7 @@ int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q)
         return addparts_topics_flatten(a, in.ntopics, in.topics, &q->topics);
     }
     q->ntxns = in.ntxns;
-    q->txns = arena_elems(a, in.ntxns, sizeof(*q->txns));
+    q->txns = arena_array(a, in.ntxns, sizeof(*q->txns));
     if (in.ntxns > 0 && !q->txns)
         return -1;
     for (int32_t i = 0; i < in.ntxns; i++) {
@@ -1488,8 +1479,8 @@ int addparts_resp_decode(rd *r, int16_t v, arena *a, addparts_req *q)
         t->producer_epoch = -1;
         t->ntopics = x->ntopics;
         t->ngroups = x->ngroups;
-        t->groups = arena_elems(a, x->ngroups, sizeof(*t->groups));
-        t->group_errors = ARENA_ARRAY(a, int16_t, x->ngroups);
+        t->groups = arena_array(a, x->ngroups, sizeof(*t->groups));
+        t->group_errors = arena_array(a, x->ngroups, sizeof(int16_t));
         if (addparts_topics_flatten(a, x->ntopics, x->topics, &t->topics) != 0 ||
             (x->ngroups > 0 && (!t->groups || !t->group_errors)))
             return -1;
@@ -1617,14 +1608,14 @@ int describeproducers_req_decode(rd *r, int16_t v, arena *a, describeproducers_r
     if (pf_decode(r, v, a, &g_dprod_req, &in) != 0)
         return -1;
     q->ntopics = in.ntopics;
-    q->topics = arena_elems(a, in.ntopics, sizeof(*q->topics));
+    q->topics = arena_array(a, in.ntopics, sizeof(*q->topics));
     if (in.ntopics > 0 && !q->topics)
         return -1;
     for (int32_t i = 0; i < in.ntopics; i++) {
         dprod_topic *t = &q->topics[i];
         t->name = in.topics[i].name;
         t->nparts = in.topics[i].nindexes;
-        t->parts = arena_elems(a, t->nparts, sizeof(*t->parts));
+        t->parts = arena_array(a, t->nparts, sizeof(*t->parts));
         if (t->nparts > 0 && !t->parts)
             return -1;
         for (int32_t k = 0; k < t->nparts; k++) {
@@ -1676,7 +1667,7 @@ int describetxns_req_decode(rd *r, int16_t v, arena *a, describetxns_req *q)
 {
     if (pf_decode(r, v, a, &g_dtxn_req, q) != 0)
         return -1;
-    q->states = arena_elems(a, q->nids, sizeof(*q->states));
+    q->states = arena_array(a, q->nids, sizeof(*q->states));
     if (q->nids > 0 && !q->states)
         return -1;
     for (int32_t i = 0; i < q->nids; i++)
@@ -1723,7 +1714,7 @@ int listtxns_req_decode(rd *r, int16_t v, arena *a, listtxns_req *q)
     q->entries = NULL;
     if (pf_decode(r, v, a, &g_listtxns_req, q) != 0)
         return -1;
-    q->unknown_states = arena_elems(a, q->nstates, sizeof(*q->unknown_states));
+    q->unknown_states = arena_array(a, q->nstates, sizeof(*q->unknown_states));
     return q->nstates > 0 && !q->unknown_states ? -1 : 0;
 }
 

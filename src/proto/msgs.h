@@ -124,7 +124,6 @@ typedef struct produce_part {
     const produce_record_error *record_errors;
     const char *error_message;
 } produce_part;
-/* name and id first, as in fetch_topic (cluster_resolve_topic_ids walks both alike) */
 typedef struct produce_topic {
     kslice name; /* v13+: null from the decoder (the handler resolves id) */
     uint8_t id[TOPIC_ID_LEN]; /* v13+ (the response's too) */
