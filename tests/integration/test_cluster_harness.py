@@ -36,7 +36,14 @@ def connects(port):
 def kazoo_client(zk):
     from kazoo.client import KazooClient
     logging.getLogger("kazoo").setLevel(logging.ERROR)  # reconnects are expected here
-    c = KazooClient(hosts=zk.address, timeout=SESSION_S, connection_retry={"max_tries": -1, "max_delay": 0.5})
+    # Kazoo waits session_timeout / len(hosts) for the answer to its ConnectRequest.
+    # A ZooKeeper that is still loading its snapshot accepts the socket and then fails to
+    # close it (ZooKeeperServer not running; NPE in removeCnxn), so with one host entry a
+    # reconnect made in that window waits the whole session timeout, and the server,
+    # which restarted the session's clock when it loaded, expires the session first.
+    # The same address listed four times cuts each attempt to a quarter of the timeout.
+    hosts = ",".join([zk.address] * 4)
+    c = KazooClient(hosts=hosts, timeout=SESSION_S, connection_retry={"max_tries": -1, "max_delay": 0.5})
     c.start(timeout=15)
     return c
 
