@@ -763,7 +763,7 @@ static void *thread_main(void *arg)
     while (!z->stop) {
         if (!z->dirty && !z->expired) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
+            clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock z->cond waits on */
             ts.tv_sec += 10; /* a periodic pass: retries a failed registration, re-reads */
             pthread_cond_timedwait(&z->cond, &z->mu, &ts);
             if (z->stop)
@@ -818,7 +818,13 @@ zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, v
     z->ctx = ctx;
     BROOK_ASSERT(z->connect && z->host && z->incarnation && z->buf && z->lbuf);
     pthread_mutex_init(&z->mu, NULL);
-    pthread_cond_init(&z->cond, NULL);
+    /* Timed waits on the monotonic clock: a step of the wall clock (NTP, an operator, the
+     * chaos campaign's clock faults) must neither stretch nor cut them. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&z->cond, &ca);
+    pthread_condattr_destroy(&ca);
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
     uv_async_init(loop, &z->async, on_async);
     z->async.data = z;
@@ -869,7 +875,7 @@ bool zk_refresh_sync(zk_client *z, int timeout_ms)
     z->dirty = true;
     pthread_cond_broadcast(&z->cond);
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock z->cond waits on */
     ts.tv_sec += timeout_ms / 1000;
     ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
