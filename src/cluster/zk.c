@@ -241,29 +241,42 @@ static void elect(zk_client *z, zhandle_t *zh)
 }
 
 /* Reads one topic (data + state, both watched). Returns NULL on errors. */
-static cv_topic *read_topic(zk_client *z, zhandle_t *zh, const char *name)
+/* Reads one topic and its state into *out. Returns ZOK (*out is the topic, or NULL for a
+ * topic whose znode does not decode: logged and left out), ZNONODE (deleted meanwhile: left
+ * out) or the ZooKeeper error that makes the whole view fail: a view without a topic that
+ * exists, or with a topic but not its state, would tell every broker the topic is gone or
+ * leaderless. */
+static int read_topic(zk_client *z, zhandle_t *zh, const char *name, cv_topic **out)
 {
+    *out = NULL;
     char path[ZK_PATH_MAX];
     snprintf(path, sizeof(path), ZK_TOPICS "/%s", name);
     struct Stat st;
     int len = ZK_BUF;
-    if (zoo_get(zh, path, 1, z->buf, &len, &st) != ZOK || len <= 0)
-        return NULL;
+    int rc = zoo_get(zh, path, 1, z->buf, &len, &st);
+    if (rc != ZOK)
+        return rc;
     cv_topic *t = calloc(1, sizeof(*t));
-    if (!t || !(t->name = strdup(name)) || cv_topic_parse(z->buf, (size_t)len, t) != 0) {
+    if (!t || !(t->name = strdup(name)) || len <= 0 ||
+        cv_topic_parse(z->buf, (size_t)len, t) != 0) {
         LOG_WARN("zk", "%s does not decode; ignoring the topic", path);
         cv_topic_free(t);
-        return NULL;
+        return ZOK;
     }
     t->topic_version = st.version;
     snprintf(path, sizeof(path), ZK_TOPICS "/%s/state", name);
     len = ZK_BUF;
-    int rc = zoo_get(zh, path, 1, z->buf, &len, &st);
+    rc = zoo_get(zh, path, 1, z->buf, &len, &st);
     if (rc == ZOK && len > 0 && cv_state_parse(z->buf, (size_t)len, t) == 0)
         t->state_version = st.version;
     else if (rc == ZNONODE)
-        zoo_exists(zh, path, 1, &st); /* be told when it appears */
-    return t;
+        rc = zoo_exists(zh, path, 1, &st); /* be told when it appears */
+    if (rc != ZOK && rc != ZNONODE) {
+        cv_topic_free(t);
+        return rc;
+    }
+    *out = t;
+    return ZOK;
 }
 
 static cluster_view *read_view(zk_client *z, zhandle_t *zh)
@@ -280,8 +293,10 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
         struct Stat bst;
         /* Watched: a registration's data changes when its broker begins a controlled
          * shutdown. */
-        if (zoo_get(zh, path, 1, z->buf, &len, &bst) == ZOK && len > 0 &&
-            cv_broker_parse(z->buf, (size_t)len, &b) == 0 &&
+        int rc = zoo_get(zh, path, 1, z->buf, &len, &bst);
+        if (rc != ZOK && rc != ZNONODE) /* not "gone meanwhile": the view would miss it */
+            goto fail;
+        if (rc == ZOK && len > 0 && cv_broker_parse(z->buf, (size_t)len, &b) == 0 &&
             cv_add_broker(v, b.id, b.host, b.port, b.incarnation) == 0) {
             cv_broker_set_czxid(v, b.id, bst.czxid);
             cv_broker_set_shutting_down(v, b.id, b.shutting_down);
@@ -292,11 +307,15 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
     }
     deallocate_String_vector(&kids);
     struct Stat st;
-    if (zoo_exists(zh, ZK_CONTROLLER, 1, &st) == ZOK) {
+    int crc = zoo_exists(zh, ZK_CONTROLLER, 1, &st);
+    if (crc == ZOK) {
         int len = ZK_BUF;
-        if (zoo_get(zh, ZK_CONTROLLER, 1, z->buf, &len, NULL) == ZOK && len > 0)
+        crc = zoo_get(zh, ZK_CONTROLLER, 1, z->buf, &len, NULL);
+        if (crc == ZOK && len > 0)
             cv_controller_parse(z->buf, (size_t)len, &v->controller, &v->controller_epoch);
     }
+    if (crc != ZOK && crc != ZNONODE) /* a view with no controller would start an election */
+        goto fail;
     /* Watched even while absent, so that the first AlterConfigs of the defaults anywhere
      * reaches every broker. A read that fails (not "no such znode") fails the view: a view
      * without them would clear every broker's cluster-wide defaults. */
@@ -315,7 +334,10 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
     if (zoo_get_children(zh, ZK_TOPICS, 1, &kids) != ZOK)
         goto fail;
     for (int i = 0; i < kids.count; i++) {
-        cv_topic *t = read_topic(z, zh, kids.data[i]);
+        cv_topic *t;
+        int rc = read_topic(z, zh, kids.data[i], &t);
+        if (rc != ZOK && rc != ZNONODE)
+            goto fail;
         if (t)
             HASH_ADD_KEYPTR(hh, v->topics, t->name, strlen(t->name), t);
     }
