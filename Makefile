@@ -12,15 +12,18 @@ bench:
 .PHONY: bench-replication
 bench-replication:
 	bash bench/replication.sh
-# The fault campaign (tests/chaos/README.md): $(CHAOS_SECONDS) s of faults against a 3-node
-# cluster, a random seed unless CHAOS_SEED is given (the seed is printed; rerun with it).
-CHAOS_SECONDS ?= 600
+# The fault campaign (tests/chaos/README.md): DURATION seconds (default 600) of faults
+# against a cluster of CHAOS_NODES nodes (3) with network namespaces (root), a random seed
+# unless CHAOS_SEED is given (the seed is printed; rerun with it). CHAOS_SECONDS is the old
+# name of DURATION.
+DURATION ?= $(or $(CHAOS_SECONDS),600)
+CHAOS_NODES ?= 3
 CHAOS_SEED ?=
-CHAOS_ARGS ?=
+CHAOS_ARGS ?= --netns
 .PHONY: chaos
 chaos: all
 	BROOKD=build/brookd BROOK_POWERLOSS_LIB=build/tests/chaos/libbrook_powerloss.so \
-	  /usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) \
+	  /usr/bin/python3 tests/chaos/chaos.py --seconds $(DURATION) --nodes $(CHAOS_NODES) \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) $(CHAOS_ARGS)
 # A local cluster: ZooKeeper + $(NODES) brookd nodes, logs and data in $(CLUSTER_DIR).
 NODES ?= 3

@@ -10,13 +10,14 @@ set -euo pipefail
 # cluster mode; python3-kazoo is the ZooKeeper client of the cluster tests.
 # zlib1g-dev, libsnappy-dev, liblz4-dev and libzstd-dev: the record batch codecs Brook links
 # (gzip, snappy, lz4, zstd: proto/compress.c).
-# iproute2: the chaos campaign's network namespaces (tests/chaos, chaos_short --netns).
+# iproute2, nftables, libfaketime: the chaos campaign's network namespaces, its partitions
+# (packet filters in those namespaces) and its clock jumps (tests/chaos, chaos_short).
 # libssl-dev and zlib1g-dev: librdkafka 2.15.1 built from source for its own test suite
 # (tests/librdkafka/run.sh: SSL and gzip support; its configure also uses python3, make, g++).
 pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev libcjson-dev
       kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps
       zookeeper libzookeeper-mt-dev python3-kazoo libssl-dev zlib1g-dev
-      libsnappy-dev liblz4-dev libzstd-dev iproute2
+      libsnappy-dev liblz4-dev libzstd-dev iproute2 nftables libfaketime
       chromium)  # chromium: the web console test (test_console.py) drives it headless
 [ "${1:-}" = "--bench" ] && pkgs+=(postgresql libpq-dev)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

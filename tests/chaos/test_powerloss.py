@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The power-loss shim (powerloss.c) and chaos.py's power_cut on a child process: a file
+"""The power-loss shim (powerloss.c) and nemesis.py's power_cut on a child process: a file
 fsynced and then extended keeps only its synced part, a file never fsynced is emptied, a
 file that existed before keeps what it had, a file written, fsynced and renamed into place
 keeps everything under its new name, an unlinked file is left alone. The child is python3
@@ -12,7 +12,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chaos  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from nemesis import power_cut  # noqa: E402
 
 CHILD = r"""
 import os, sys
@@ -50,7 +51,7 @@ def main():
         state = os.path.join(d, "state")
         env = dict(os.environ, LD_PRELOAD=os.path.abspath(lib), BROOK_POWERLOSS_STATE=state)
         subprocess.run([sys.executable, "-c", CHILD, d], env=env, check=True, timeout=60)
-        dropped = chaos.power_cut(FakeNode(state))
+        dropped = power_cut(FakeNode(state))
         sizes = {n: os.path.getsize(os.path.join(d, n))
                  for n in ("synced", "never", "old", "renamed")}
         want = {"synced": 100, "never": 0, "old": 5, "renamed": 40}

@@ -1,6 +1,7 @@
 'use strict'
 // kafkajs 2.2.4 idempotent acks=all producer for ../test_replication_kafkajs.py (issue #11).
-// Usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG
+// Usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG [PREFIX]
+// (also the chaos campaign's second client, tests/chaos/workloads.py, which gives PREFIX)
 //
 // One idempotent producer (idempotent: true, maxInFlightRequests 1, acks -1, unlimited
 // retries as kafkajs requires for idempotence) writes numbered records "P:N" (N counts
@@ -8,9 +9,10 @@
 // awaiting its send before the next (so per partition the acknowledged records are in send
 // order).  A send that fails anyway (a non-retriable error) is sent again with the same
 // records: kafkajs has rolled its sequence numbers back, so the broker sees the same batch
-// again and must not store it twice.
+// again and must not store it twice.  With PREFIX the records are "PREFIX:P:N".
 //
 // ACKLOG gets one line per event, appended and flushed as it happens:
+//   S P FIRST_N COUNT                  about to send records P:FIRST_N .. (each attempt)
 //   A P BASE_OFFSET FIRST_N COUNT MS   acknowledged: records P:FIRST_N .. P:FIRST_N+COUNT-1 at
 //                                      offsets BASE_OFFSET.., MS = send latency
 //   E P FIRST_N COUNT ERROR_NAME MSG   a send failed (it is sent again)
@@ -20,9 +22,9 @@
 const fs = require('fs')
 const { Kafka, logLevel } = require('kafkajs')
 
-const [bootstrap, topic, npartsArg, ackLog] = process.argv.slice(2)
+const [bootstrap, topic, npartsArg, ackLog, prefix] = process.argv.slice(2)
 if (!bootstrap || !topic || !npartsArg || !ackLog) {
-  console.error('usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG')
+  console.error('usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG [PREFIX]')
   process.exit(2)
 }
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
@@ -59,13 +61,14 @@ async function partitionLoop(p) {
   let n = 0
   while (!stopping) {
     const values = []
-    for (let i = 0; i < PER_SEND; i++) values.push(`${p}:${n + i}`)
+    for (let i = 0; i < PER_SEND; i++) values.push(prefix ? `${prefix}:${p}:${n + i}` : `${p}:${n + i}`)
     const messages = values.map(value => ({ partition: p, value }))
     // The same records until they are acknowledged.
     for (;;) {
       const t = Date.now()
       pending++
       sent++
+      out(`S ${p} ${n} ${PER_SEND}`)
       try {
         const meta = await producer.send({ topic, acks: -1, timeout: 10000, messages })
         pending--
