@@ -88,8 +88,10 @@ def wait_stable(bootstrap, topic, timeout=90):
             c.close()
 
 
-def read_back(bootstrap, topic, committed_only, timeout=120):
-    """[(partition, offset, value)] of every record up to each partition's end."""
+def read_back(bootstrap, topic, committed_only, stall=120, cap=3600):
+    """[(partition, offset, value)] of every record up to each partition's end. Gives up
+    after `stall` seconds without a record, or `cap` seconds in all (a long campaign reads
+    back millions)."""
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-read-{time.time_ns()}",
                   "enable.auto.commit": False, "auto.offset.reset": "earliest",
@@ -101,17 +103,18 @@ def read_back(bootstrap, topic, committed_only, timeout=120):
         ends[p] = hi
     c.assign([TopicPartition(topic, p, 0) for p in range(NPARTS)])
     out, eof = [], set(p for p, hi in ends.items() if hi == 0)
-    deadline = time.monotonic() + timeout
-    while len(eof) < NPARTS and time.monotonic() < deadline:
-        m = c.poll(0.5)
-        if m is None:
-            continue
-        if m.error():
-            if m.error().code() == -191:  # _PARTITION_EOF
+    start = last = time.monotonic()
+    while len(eof) < NPARTS and time.monotonic() - last < stall and \
+            time.monotonic() - start < cap:
+        batch = c.consume(1000, 0.5)
+        if batch:
+            last = time.monotonic()
+        for m in batch:
+            if not m.error():
+                out.append((m.partition(), m.offset(), m.value()))
+            elif m.error().code() == -191:  # _PARTITION_EOF
                 if m.offset() >= ends[m.partition()] or committed_only:
                     eof.add(m.partition())
-            continue
-        out.append((m.partition(), m.offset(), m.value()))
     c.close()
     if len(eof) < NPARTS:
         raise AssertionError(f"{topic}: read back timed out ({sorted(eof)} at their end)")
