@@ -265,6 +265,7 @@ def main():
         hanging = wait_stable(c.bootstrap_all, TXN)
         got_t = read_back(c.bootstrap_all, TXN, committed_only=True)
         final = [group_offsets(c.bootstrap_all, cl.group, TXN) for cl in t.clients]
+        final_sub = group_offsets(c.bootstrap_all, Subscribers.GROUP, QUEUE)
         logs = {n.node_id: n.log_path for n in c.nodes}
         deleted = checker.check_node_logs({i: open(p, errors="replace").read()
                                            for i, p in logs.items()})
@@ -274,7 +275,7 @@ def main():
     counts.update(checker.check_txn(t, got_t))
     counts.update(checker.check_polls([(ev, True) for ev in subs.events]
                                       + [(cl.events, False) for cl in t.clients]))
-    counts.update(checker.check_committed(subs.committed))
+    counts.update(checker.check_committed(subs.committed, subs.commits, final_sub))
     counts.update(checker.check_txn_offsets([cl.txns for cl in t.clients], final))
     counts.update(checker.check_g1c(t.txns, got_t))
     counts["hanging"] = len(hanging)
@@ -296,6 +297,13 @@ def main():
                               "txn": checker.liveness(nem.heals, t.ok_times, end)},
                "anomalies": counts, "examples": checker.EXAMPLES}
     print(json.dumps(summary, indent=1), flush=True)
+    if counts["committed_backwards"] or counts["stale_offset_read"]:
+        dump = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"chaos-commits-{seed}.json")
+        with open(dump, "w") as f:
+            json.dump({"samples": subs.samples, "commits": subs.commits,
+                       "events": [[list(e) for e in ev if e[0] != "msg"] for ev in subs.events],
+                       "heals": nem.heals, "faults": nem.events}, f)
+        log(f"committed offsets, commits and rebalances written to {dump}")
     bad = {k: v for k, v in counts.items() if v and k not in checker.INFORMATIONAL}
     if not nem.events or not q.acked or not outcomes["committed"]:
         log("FAIL: the run did too little to check anything")

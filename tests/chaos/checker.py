@@ -7,7 +7,7 @@ from common import NPARTS
 
 EXAMPLES = {}  # anomaly -> up to 5 examples, for the summary
 # Reported for the record, not anomalies.
-INFORMATIONAL = ("unknown_visible", "acked_without_offset", "ww_cycles")
+INFORMATIONAL = ("unknown_visible", "acked_without_offset", "ww_cycles", "stale_offset_read")
 
 
 def note(counts, kind, example):
@@ -118,14 +118,27 @@ def check_polls(histories):
     return counts
 
 
-def check_committed(samples):
-    """samples {p: [committed offsets in the order sampled]}: a group's committed offset
-    must never go backwards (committed_backwards)."""
-    counts = {"committed_backwards": 0}
+def check_committed(samples, commits, final):
+    """A group's committed offsets. commits: [(time, consumer, p, offset, error)] as the
+    consumers' commits were answered; final {p: offset} the group holds at the end.
+    committed_backwards (an anomaly): a commit that was acknowledged is above what the group
+    holds at the end: acknowledged offsets were lost or overwritten by lower ones.
+    stale_offset_read (reported): samples {p: [offsets as a watcher read them]} going down;
+    a read answered by a node that was deposed as coordinator without knowing it yet (cut
+    off from ZooKeeper) can be stale, as in Kafka with ZooKeeper."""
+    counts = {"committed_backwards": 0, "stale_offset_read": 0}
+    acked = {}
+    for _t, _i, p, off, err in commits:
+        if not err and off >= 0:
+            acked[p] = max(acked.get(p, off), off)
+    for p, off in sorted(acked.items()):
+        if final.get(p, 0) < off:
+            note(counts, "committed_backwards",
+                 f"p{p}: {off} acknowledged, the group holds {final.get(p, 0)} at the end")
     for p, offs in samples.items():
         for a, b in zip(offs, offs[1:]):
             if b < a:
-                note(counts, "committed_backwards", f"p{p}: {a} then {b}")
+                note(counts, "stale_offset_read", f"p{p}: read {a} then {b}")
     return counts
 
 

@@ -103,9 +103,12 @@ def polls_and_offsets():
         "nonmonotonic_poll": ([(clean + [("msg", 0, 0)], True)],),
         "poll_skip": ([(clean + [("msg", 0, 2)], True)],),
     }, "polls")
-    expect(checker.check_committed({0: [1, 5, 5, 9], 1: []}), {"committed_backwards": 0},
-           "committed offsets moving forward")
-    counted(checker.check_committed, {"committed_backwards": ({0: [1, 5, 4]},)}, "committed")
+    commits = [(1.0, 0, 0, 5, ""), (2.0, 1, 0, 9, ""), (3.0, 0, 0, 12, "REBALANCE_IN_PROGRESS")]
+    expect(checker.check_committed({0: [1, 5, 5, 9], 1: []}, commits, {0: 9}),
+           {"committed_backwards": 0, "stale_offset_read": 0}, "committed offsets moving forward")
+    counted(checker.check_committed, {
+        "committed_backwards": ({}, commits, {0: 5}),
+        "stale_offset_read": ({0: [1, 5, 4]}, commits, {0: 9})}, "committed")
     o1, o2 = {0: 3, 1: 0}, {0: 5, 1: 2}
     hist = [txn(b"a", "committed", [], offsets=o1), txn(b"b", "aborted", [], offsets=o2)]
     expect(checker.check_txn_offsets([hist], [o1]), {"offset_mismatch": 0},

@@ -124,6 +124,8 @@ class Subscribers(Threads):
         self.bootstrap, self.halt = bootstrap, threading.Event()
         self.events = [[] for _ in range(n)]
         self.committed = {p: [] for p in range(NPARTS)}
+        self.samples = []  # (monotonic time, partition, committed offset) per watcher sample
+        self.commits = []  # (monotonic time, consumer, partition, offset, error) per commit
         self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True)
                         for i in range(n)]
         self.threads.append(threading.Thread(target=self.watch, daemon=True))
@@ -134,11 +136,17 @@ class Subscribers(Threads):
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.GROUP,
                       "auto.offset.reset": "earliest", "enable.auto.commit": True,
                       "auto.commit.interval.ms": 1000, "session.timeout.ms": 10000,
-                      "heartbeat.interval.ms": 1000, "reconnect.backoff.max.ms": 1000})
+                      "heartbeat.interval.ms": 1000, "reconnect.backoff.max.ms": 1000,
+                      "on_commit": lambda err, tps: self.commits.extend(
+                          (time.monotonic(), i, tp.partition, tp.offset, str(err or tp.error or ""))
+                          for tp in tps)})
         c.subscribe([QUEUE],
-                    on_assign=lambda _c, ps: ev.append(("assign", [tp.partition for tp in ps])),
-                    on_revoke=lambda _c, ps: ev.append(("revoke", [tp.partition for tp in ps])),
-                    on_lost=lambda _c, ps: ev.append(("revoke", [tp.partition for tp in ps])))
+                    on_assign=lambda _c, ps: ev.append(("assign", [tp.partition for tp in ps],
+                                                        time.monotonic())),
+                    on_revoke=lambda _c, ps: ev.append(("revoke", [tp.partition for tp in ps],
+                                                        time.monotonic())),
+                    on_lost=lambda _c, ps: ev.append(("revoke", [tp.partition for tp in ps],
+                                                      time.monotonic(), "lost")))
         while not self.halt.is_set():
             m = c.poll(0.2)
             if m is not None and not m.error():
@@ -153,9 +161,11 @@ class Subscribers(Threads):
                 got = c.committed([TopicPartition(QUEUE, p) for p in range(NPARTS)], timeout=5)
             except KafkaException:
                 continue
+            now = time.monotonic()
             for tp in got:
                 if tp.error is None and tp.offset >= 0:
                     self.committed[tp.partition].append(tp.offset)
+                    self.samples.append((now, tp.partition, tp.offset))
         c.close()
 
 
