@@ -23,6 +23,7 @@ CHAOS_ARGS ?= --netns
 .PHONY: chaos
 chaos: all
 	BROOKD=build/brookd BROOK_POWERLOSS_LIB=build/tests/chaos/libbrook_powerloss.so \
+	  LD_LIBRARY_PATH=build/librdkafka-suite/librdkafka-2.15.1/src \
 	  /usr/bin/python3 tests/chaos/chaos.py --seconds $(DURATION) --nodes $(CHAOS_NODES) \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) $(CHAOS_ARGS)
 # A local cluster: ZooKeeper + $(NODES) brookd nodes, logs and data in $(CLUSTER_DIR).

@@ -232,6 +232,9 @@ def main():
         f"{' --netns' if args.netns else ''}")
     brookd = find_brookd()
     require_cluster_support(brookd)
+    import confluent_kafka
+    log(f"clients: confluent-kafka {confluent_kafka.version()[0]} on librdkafka "
+        f"{confluent_kafka.libversion()[0]}")
     config = dict(CONFIG, **dict(kv.split("=", 1) for kv in args.config))
     faults = args.faults.split(",")
     lib, net, faketime = usable_faults(args, faults)
