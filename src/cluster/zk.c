@@ -240,8 +240,14 @@ static void elect(zk_client *z, zhandle_t *zh)
     zoo_exists(zh, ZK_CONTROLLER, 1, &st); /* watch it */
 }
 
-/* Reads one topic (data + state, both watched). Returns NULL on errors. */
-/* Reads one topic and its state into *out. Returns ZOK (*out is the topic, or NULL for a
+/* A read of a view's znode failed for another reason than the znode not being there: the
+ * view must fail rather than leave the entry out. */
+static bool view_read_failed(int rc)
+{
+    return rc != ZOK && rc != ZNONODE;
+}
+
+/* Reads one topic and its state (both watched) into *out. Returns ZOK (*out is the topic, or NULL for a
  * topic whose znode does not decode: logged and left out), ZNONODE (deleted meanwhile: left
  * out) or the ZooKeeper error that makes the whole view fail: a view without a topic that
  * exists, or with a topic but not its state, would tell every broker the topic is gone or
@@ -271,7 +277,7 @@ static int read_topic(zk_client *z, zhandle_t *zh, const char *name, cv_topic **
         t->state_version = st.version;
     else if (rc == ZNONODE)
         rc = zoo_exists(zh, path, 1, &st); /* be told when it appears */
-    if (rc != ZOK && rc != ZNONODE) {
+    if (view_read_failed(rc)) {
         cv_topic_free(t);
         return rc;
     }
@@ -294,7 +300,7 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
         /* Watched: a registration's data changes when its broker begins a controlled
          * shutdown. */
         int rc = zoo_get(zh, path, 1, z->buf, &len, &bst);
-        if (rc != ZOK && rc != ZNONODE) /* not "gone meanwhile": the view would miss it */
+        if (view_read_failed(rc)) /* not "gone meanwhile": the view would miss it */
             goto fail;
         if (rc == ZOK && len > 0 && cv_broker_parse(z->buf, (size_t)len, &b) == 0 &&
             cv_add_broker(v, b.id, b.host, b.port, b.incarnation) == 0) {
@@ -314,7 +320,7 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
         if (crc == ZOK && len > 0)
             cv_controller_parse(z->buf, (size_t)len, &v->controller, &v->controller_epoch);
     }
-    if (crc != ZOK && crc != ZNONODE) /* a view with no controller would start an election */
+    if (view_read_failed(crc)) /* a view with no controller would start an election */
         goto fail;
     /* Watched even while absent, so that the first AlterConfigs of the defaults anywhere
      * reaches every broker. A read that fails (not "no such znode") fails the view: a view
@@ -329,14 +335,13 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
                 goto fail;
         }
     }
-    if (drc != ZOK && drc != ZNONODE)
+    if (view_read_failed(drc))
         goto fail;
     if (zoo_get_children(zh, ZK_TOPICS, 1, &kids) != ZOK)
         goto fail;
     for (int i = 0; i < kids.count; i++) {
         cv_topic *t;
-        int rc = read_topic(z, zh, kids.data[i], &t);
-        if (rc != ZOK && rc != ZNONODE)
+        if (view_read_failed(read_topic(z, zh, kids.data[i], &t)))
             goto fail;
         if (t)
             HASH_ADD_KEYPTR(hh, v->topics, t->name, strlen(t->name), t);
