@@ -249,9 +249,9 @@ static bool view_read_failed(int rc)
 
 /* Reads one topic and its state (both watched) into *out. Returns ZOK (*out is the topic,
  * or NULL for a topic whose znode does not decode: logged and left out), ZNONODE (deleted
- * meanwhile: left out) or the ZooKeeper error that makes the whole view fail: a view without a topic that
- * exists, or with a topic but not its state, would tell every broker the topic is gone or
- * leaderless. */
+ * meanwhile: left out) or the ZooKeeper error that makes the whole view fail: a view
+ * without a topic that exists, or with a topic but not its state, would tell every broker
+ * the topic is gone or leaderless. */
 static int read_topic(zk_client *z, zhandle_t *zh, const char *name, cv_topic **out)
 {
     *out = NULL;
