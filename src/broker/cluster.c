@@ -146,6 +146,15 @@ static int32_t coordinator_partition(const broker *b, bool txn, kslice key)
     return part;
 }
 
+/* Whether this node may act as a coordinator now (zk_lease_held). Produce and Fetch need
+ * no lease: a deposed leader can acknowledge nothing without its followers (the high
+ * watermark) and serves only records below it. A coordinator answers from a cache of
+ * its log, which another node may have moved past. */
+static bool lease_held(broker *b)
+{
+    return !b->clustered || (b->zk && zk_lease_held(b->zk, clock_mono_ms()));
+}
+
 int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node)
 {
     if (!b->clustered) {
@@ -155,6 +164,8 @@ int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node)
     int32_t l = leader_of(b, txn ? TXN_LOG_TOPIC : GROUP_LOG_TOPIC,
                           coordinator_partition(b, txn, key));
     *node = l;
+    if (l == b->cfg.node_id && !lease_held(b))
+        return KERR_COORDINATOR_NOT_AVAILABLE; /* it may be elsewhere by now */
     return l < 0 || !cv_broker_find(b->view, l) ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
 }
 
@@ -177,6 +188,8 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
 {
     int32_t node;
     int16_t err = cluster_coordinator(b, txn, key, &node);
+    if (err != KERR_NONE && node == b->cfg.node_id)
+        return KERR_NOT_COORDINATOR; /* no lease: the client looks for the coordinator */
     if (err != KERR_NONE)
         return err;
     if (node != b->cfg.node_id)

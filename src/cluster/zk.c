@@ -71,6 +71,16 @@ struct zk_client {
     bool shutting_down;      /* controlled shutdown asked (under mu): said in the registration */
     char admin[300];         /* admin listener "host:port" for the registration (under mu) */
     bool admin_dirty;        /* admin changed since the registration last said it (under mu) */
+    /* The lease (zk_lease_held). Under mu unless said otherwise. */
+    uv_timer_t hb_timer;     /* loop thread: sends the heartbeats */
+    int open_handles;        /* loop thread: async + timer, freed when both closed */
+    bool hb_in_flight;       /* one heartbeat at a time */
+    int64_t hb_sent_ms;      /* monotonic send time of the heartbeat in flight */
+    int64_t lease_sent_ms;   /* monotonic send time of the newest answered heartbeat */
+    int lease_ms;            /* how long an answer vouches: 3/4 of the negotiated timeout */
+    uint64_t lease_min_seq;  /* first view read in this session (UINT64_MAX: none yet) */
+    uint64_t session_gen;    /* bumped by each new session and each expiry */
+    bool lease_was_held;     /* loop thread: for logging changes only */
 };
 
 static void wake(zk_client *z, bool dirty)
@@ -87,8 +97,12 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path, void *
     zk_client *z = ctx;
     if (type == ZOO_SESSION_EVENT) {
         pthread_mutex_lock(&z->mu);
-        if (state == ZOO_EXPIRED_SESSION_STATE)
+        if (state == ZOO_EXPIRED_SESSION_STATE) {
             z->expired = true;
+            z->lease_sent_ms = 0; /* others may take over now */
+            z->lease_min_seq = UINT64_MAX;
+            z->session_gen++;
+        }
         z->connected = state == ZOO_CONNECTED_STATE;
         z->dirty = true;
         pthread_cond_broadcast(&z->cond);
@@ -104,6 +118,69 @@ bool zk_connected(zk_client *z)
     bool c = z->connected && z->zh;
     pthread_mutex_unlock(&z->mu);
     return c;
+}
+
+/* ---- the lease ----
+ * ZooKeeper expires a session no earlier than its timeout after it last heard from the
+ * client, and only then can the controller give this node's partitions, and the
+ * coordinators they carry, to another node. So an answer to a request sent at time t
+ * vouches that nobody else leads what this node's view says it leads until t + timeout.
+ * The loop thread sends a heartbeat (an exists on /brook) every sixth of the timeout and
+ * holds the lease while the newest answer is younger than three quarters of it: a node
+ * cut off from ZooKeeper, or paused, stops acting as a coordinator before anyone else can
+ * start, instead of answering from state that may have moved on (stale committed offsets). */
+
+static void hb_done(int rc, const struct Stat *st, const void *data)
+{
+    (void)st;
+    zk_client *z = (zk_client *)data;
+    pthread_mutex_lock(&z->mu);
+    if ((rc == ZOK || rc == ZNONODE) && z->hb_in_flight)
+        z->lease_sent_ms = z->hb_sent_ms;
+    z->hb_in_flight = false;
+    pthread_mutex_unlock(&z->mu);
+}
+
+static zhandle_t *ready_handle(zk_client *z);
+static void release_handle(zk_client *z);
+
+static void on_hb_timer(uv_timer_t *t)
+{
+    zk_client *z = t->data;
+    pthread_mutex_lock(&z->mu);
+    bool busy = z->hb_in_flight;
+    pthread_mutex_unlock(&z->mu);
+    zhandle_t *zh = busy ? NULL : ready_handle(z);
+    if (zh) {
+        int timeout = zoo_recv_timeout(zh);
+        pthread_mutex_lock(&z->mu);
+        z->hb_in_flight = true;
+        z->hb_sent_ms = clock_mono_ms();
+        if (timeout > 0)
+            z->lease_ms = timeout * 3 / 4;
+        pthread_mutex_unlock(&z->mu);
+        if (zoo_aexists(zh, ZK_ROOT, 0, hb_done, z) != ZOK) {
+            pthread_mutex_lock(&z->mu);
+            z->hb_in_flight = false;
+            pthread_mutex_unlock(&z->mu);
+        }
+        release_handle(z);
+    }
+    bool held = zk_lease_held(z, clock_mono_ms());
+    if (held != z->lease_was_held)
+        LOG_INFO("zk", "%s", held ? "ZooKeeper lease held: acting as coordinator again"
+                                  : "ZooKeeper lease lapsed: refusing coordinator requests "
+                                    "until ZooKeeper answers (another node may have them)");
+    z->lease_was_held = held;
+}
+
+bool zk_lease_held(zk_client *z, int64_t now_ms)
+{
+    pthread_mutex_lock(&z->mu);
+    bool held = z->lease_sent_ms > 0 && now_ms - z->lease_sent_ms < z->lease_ms &&
+                z->delivered_seq >= z->lease_min_seq;
+    pthread_mutex_unlock(&z->mu);
+    return held;
 }
 
 static void ensure_path(zhandle_t *zh, const char *path)
@@ -576,10 +653,14 @@ static bool ensure_internal(zk_client *z, zhandle_t *zh, cluster_view *v)
     return wrote;
 }
 
-static void publish(zk_client *z, cluster_view *v)
+/* Publishes v, read in session generation gen: only a view read in the current session
+ * can start its lease (one read before an expiry may already be stale). */
+static void publish(zk_client *z, cluster_view *v, uint64_t gen)
 {
     pthread_mutex_lock(&z->mu);
     v->seq = ++z->seq;
+    if (z->lease_min_seq == UINT64_MAX && gen == z->session_gen)
+        z->lease_min_seq = v->seq;
     cluster_view *old = z->current;
     z->current = v;
     pthread_cond_broadcast(&z->cond);
@@ -600,6 +681,10 @@ static zhandle_t *open_session(zk_client *z)
     pthread_mutex_lock(&z->mu);
     z->zh = zh;
     z->expired = false;
+    z->hb_in_flight = false; /* the old handle, closed, answers nothing more */
+    z->lease_sent_ms = 0;    /* a new session vouches for nothing before it answers... */
+    z->lease_min_seq = UINT64_MAX; /* ...and before a view read in it is delivered */
+    z->session_gen++;
     pthread_mutex_unlock(&z->mu);
     return zh;
 }
@@ -727,6 +812,7 @@ static void step(zk_client *z)
     pthread_mutex_lock(&z->mu);
     bool expired = z->expired, connected = z->connected;
     zhandle_t *zh = z->zh;
+    uint64_t gen = z->session_gen;
     z->dirty = false;
     pthread_mutex_unlock(&z->mu);
     if (expired && zh) {
@@ -780,7 +866,7 @@ static void step(zk_client *z)
         if (!v)
             return;
     }
-    publish(z, v);
+    publish(z, v, gen);
 }
 
 static void *thread_main(void *arg)
@@ -855,6 +941,13 @@ zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, v
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
     uv_async_init(loop, &z->async, on_async);
     z->async.data = z;
+    z->lease_ms = cfg->session_timeout_ms * 3 / 4; /* until a session negotiates its own */
+    z->lease_min_seq = UINT64_MAX;
+    uv_timer_init(loop, &z->hb_timer);
+    z->hb_timer.data = z;
+    uint64_t period = (uint64_t)(cfg->session_timeout_ms > 600 ? cfg->session_timeout_ms / 6 : 100);
+    uv_timer_start(&z->hb_timer, on_hb_timer, 0, period);
+    z->open_handles = 2;
     if (!open_session(z) || pthread_create(&z->thread, NULL, thread_main, z) != 0) {
         LOG_ERROR("zk", "cannot start the ZooKeeper client for %s", cfg->connect);
         return NULL; /* brookd exits: nothing to release carefully */
@@ -867,6 +960,8 @@ zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, v
 static void on_closed(uv_handle_t *h)
 {
     zk_client *z = h->data;
+    if (--z->open_handles > 0)
+        return;
     cv_unref(z->current);
     free(z->connect);
     free(z->host);
@@ -892,6 +987,7 @@ void zk_stop(zk_client *z)
     if (z->zh)
         zookeeper_close(z->zh); /* ends the session: our ephemeral znodes go now */
     z->zh = NULL;
+    uv_close((uv_handle_t *)&z->hb_timer, on_closed);
     uv_close((uv_handle_t *)&z->async, on_closed);
 }
 

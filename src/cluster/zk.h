@@ -52,6 +52,11 @@ void zk_stop(zk_client *z);
  * delivered to on_view. Returns true if one was. Loop thread only. */
 bool zk_refresh_sync(zk_client *z, int timeout_ms);
 bool zk_connected(zk_client *z);
+/* Whether ZooKeeper still vouches that nobody else leads what this node's newest view
+ * says it leads: a heartbeat sent less than 3/4 of the session timeout before now_ms
+ * (monotonic) was answered, and a view read in the current session was delivered. The
+ * coordinators refuse requests without it (zk.c, "the lease"). Loop thread only. */
+bool zk_lease_held(zk_client *z, int64_t now_ms);
 
 /* Topic changes (loop thread). Each returns a Kafka error code; *msg explains errors
  * (static text). The new state is visible once zk_refresh_sync returns. */

@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""A node that ZooKeeper no longer answers stops acting as a coordinator before another node
+could take its coordinators over (src/cluster/zk.c, "the lease"), on a 3-node cluster, on
+the raw Kafka protocol (raw_kafka.py).
+
+Found by the chaos campaign (docs/reliability.md): a node cut off from ZooKeeper kept
+answering OffsetFetch from its cached group state after its session had expired and
+another node had taken the offsets partition over, so a consumer read committed offsets
+~1150 lower than the ones committed since.
+
+1. A transactional id and a group coordinated by node N: InitProducerId answers NONE.
+2. ZooKeeper is paused (SIGSTOP) for 3/4 of the session timeout and a margin: node N
+   answers FindCoordinator for both with COORDINATOR_NOT_AVAILABLE and InitProducerId with
+   NOT_COORDINATOR, and its log says the lease lapsed. Produce (acks=all) to a partition
+   N leads still succeeds: a leader needs its followers, not ZooKeeper, to acknowledge.
+3. ZooKeeper resumes (SIGCONT): within a bounded time InitProducerId answers NONE again
+   and the log says the lease is held."""
+
+import os
+import signal
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from brook_harness import Check, find_brookd, run_main  # noqa: E402
+import cluster_harness  # noqa: E402
+from cluster_harness import (NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
+                             run_cluster_scenario, wait_topic_led)
+from raw_kafka import (COORD_RETRIABLE, COORDINATOR_LOAD_IN_PROGRESS,  # noqa: E402
+                       COORDINATOR_NOT_AVAILABLE, NONE, NOT_COORDINATOR, PRODUCE_RETRIABLE,
+                       record_batch)
+
+TOPIC = "lease"
+PARTS = 3
+CONFIG = {"transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3}
+ANSWER_WITHIN = 15.0
+RETRY_FOR = 20.0
+BACK_WITHIN = 45.0
+
+T0 = time.monotonic()
+
+
+def log(msg):
+    print(f"[{time.monotonic() - T0:7.2f}s] {msg}", flush=True)
+
+
+def retrying(what, fn, retriable):
+    return cluster_harness.retrying(what, fn, retriable, RETRY_FOR, log)
+
+
+def log_has(path, needle):
+    try:
+        with open(path, "rb") as f:
+            return needle in f.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+
+
+def dump_logs(c, why):
+    dump_log_lines(c, why, lambda ln: "[zk]" in ln or "WARN" in ln or "ERROR" in ln)
+
+
+def coordinated_by(conns, key_type, node, prefix):
+    """A key of key_type (0 group, 1 transactional id) whose coordinator is node."""
+    for i in range(300):
+        key = f"{prefix}-{i}"
+        err, n, _ = retrying("FindCoordinator", lambda: conns(node).find_coordinator(key, key_type),
+                             (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE))
+        if err == NONE and n == node:
+            return key
+    return None
+
+
+def scenario(ck, c):
+    conns = NodeConns(c, b"brook-lease", ANSWER_WITHIN)
+    zk_pid = c.zk.proc.pid
+    paused = False
+    try:
+        ck.eq(conns(1).create_topic(TOPIC, PARTS, replication=3), NONE, f"CreateTopics {TOPIC}")
+        leaders = wait_topic_led(c, TOPIC, PARTS)
+        node = tid = group = part = None
+        for n in sorted({ld for ld in leaders.values()}):
+            tid = coordinated_by(conns, 1, n, "lease-txn")
+            group = coordinated_by(conns, 0, n, "lease-group")
+            if tid is not None and group is not None:
+                node, part = n, min(p for p in leaders if leaders[p] == n)
+                break
+        ck(node is not None, f"a node leading a {TOPIC} partition and coordinating a "
+           f"transactional id and a group (leaders {leaders})")
+        log(f"node {node}: leads {TOPIC}/{part}, coordinates {tid!r} and {group!r}")
+        conn = conns(node)
+        e, _, _ = retrying("InitProducerId", lambda: conn.init_producer_id(tid, 60000, version=1),
+                           COORD_RETRIABLE)
+        ck.eq(e, NONE, "[1] InitProducerId with ZooKeeper up")
+
+        lapse_s = c.session_timeout_ms * 0.75 / 1000 + 2.0
+        log(f"[2] SIGSTOP ZooKeeper (pid {zk_pid}) for {lapse_s:.1f}s")
+        os.kill(zk_pid, signal.SIGSTOP)
+        paused = True
+        time.sleep(lapse_s)
+        ck.eq(conn.find_coordinator(tid, 1)[0], COORDINATOR_NOT_AVAILABLE,
+              "[2] FindCoordinator(transactional id) without the lease")
+        ck.eq(conn.find_coordinator(group, 0)[0], COORDINATOR_NOT_AVAILABLE,
+              "[2] FindCoordinator(group) without the lease")
+        ck.eq(conn.init_producer_id(tid, 60000, version=1)[0], NOT_COORDINATOR,
+              "[2] InitProducerId without the lease")
+        ck(log_has(c.node(node).log_path, "ZooKeeper lease lapsed"),
+           f"[2] node {node}'s log says its lease lapsed")
+        rb = record_batch(-1, -1, -1, [b"while ZooKeeper is paused"])
+        e, _, _ = conn.produce(TOPIC, part, rb, "Produce (acks=all) without ZooKeeper")
+        ck.eq(e, NONE, f"[2] Produce to {TOPIC}/{part} (acks=all) while ZooKeeper is paused")
+        # Still paused: the lease did not come back by itself.
+        ck.eq(conn.init_producer_id(tid, 60000, version=1)[0], NOT_COORDINATOR,
+              "[2] InitProducerId, still without the lease")
+
+        log("[3] SIGCONT ZooKeeper")
+        os.kill(zk_pid, signal.SIGCONT)
+        paused = False
+        deadline = time.monotonic() + BACK_WITHIN
+        e = None
+        while time.monotonic() < deadline:
+            e = conn.init_producer_id(tid, 60000, version=1)[0]
+            if e == NONE:
+                break
+            ck(e in COORD_RETRIABLE + (NOT_COORDINATOR,), f"[3] a retriable answer ({e})")
+            time.sleep(0.2)
+        log(f"[3] InitProducerId -> {e} {time.monotonic() - deadline + BACK_WITHIN:.1f}s "
+            "after SIGCONT")
+        ck.eq(e, NONE, f"[3] InitProducerId within {BACK_WITHIN}s of ZooKeeper resuming")
+        ck(log_has(c.node(node).log_path, "ZooKeeper lease held"),
+           f"[3] node {node}'s log says its lease is held again")
+        e, _, _ = retrying("Produce", lambda: conns(node).produce(
+            TOPIC, part, record_batch(-1, -1, -1, [b"after"]), "Produce after"),
+            PRODUCE_RETRIABLE)
+        ck.eq(e, NONE, "[3] Produce after ZooKeeper resumed")
+    finally:
+        if paused:
+            os.kill(zk_pid, signal.SIGCONT)
+        conns.close()
+
+
+def main():
+    require_cluster_support(find_brookd())
+    ck = Check("cluster_zk_lease")
+    run_cluster_scenario(ck, "lease", CONFIG, scenario, dump_logs, log)
+    log(f"total {time.monotonic() - T0:.1f}s")
+    ck.done()
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
