@@ -125,8 +125,9 @@ bool zk_connected(zk_client *z)
  * client, and only then can the controller give this node's partitions, and the
  * coordinators they carry, to another node. So an answer to a request sent at time t
  * vouches that nobody else leads what this node's view says it leads until t + timeout.
- * The loop thread sends a heartbeat (an exists on /brook) every sixth of the timeout and
- * holds the lease while the newest answer is younger than three quarters of it: a node
+ * The loop thread sends a heartbeat (an exists on /brook) every sixth of the timeout (and
+ * at once while it does not hold the lease) and holds the lease while the newest answer
+ * was sent less than three quarters of the timeout ago: a node
  * cut off from ZooKeeper, or paused, stops acting as a coordinator before anyone else can
  * start, instead of answering from state that may have moved on (stale committed offsets). */
 
@@ -144,18 +145,21 @@ static void hb_done(int rc, const struct Stat *st, const void *data)
 static zhandle_t *ready_handle(zk_client *z);
 static void release_handle(zk_client *z);
 
-static void on_hb_timer(uv_timer_t *t)
+/* Sends a heartbeat when none is in flight and either the last was sent a sixth of the
+ * timeout ago or the lease is not held (a node that just connected gets it at once). */
+static void heartbeat(zk_client *z)
 {
-    zk_client *z = t->data;
+    int64_t now = clock_mono_ms();
+    bool held = zk_lease_held(z, now);
     pthread_mutex_lock(&z->mu);
-    bool busy = z->hb_in_flight;
+    bool due = !z->hb_in_flight && (!held || now - z->hb_sent_ms >= z->lease_ms * 2 / 9); /* 1/6 */
     pthread_mutex_unlock(&z->mu);
-    zhandle_t *zh = busy ? NULL : ready_handle(z);
+    zhandle_t *zh = due ? ready_handle(z) : NULL;
     if (zh) {
         int timeout = zoo_recv_timeout(zh);
         pthread_mutex_lock(&z->mu);
         z->hb_in_flight = true;
-        z->hb_sent_ms = clock_mono_ms();
+        z->hb_sent_ms = now;
         if (timeout > 0)
             z->lease_ms = timeout * 3 / 4;
         pthread_mutex_unlock(&z->mu);
@@ -166,13 +170,14 @@ static void on_hb_timer(uv_timer_t *t)
         }
         release_handle(z);
     }
-    bool held = zk_lease_held(z, clock_mono_ms());
     if (held != z->lease_was_held)
         LOG_INFO("zk", "%s", held ? "ZooKeeper lease held: acting as coordinator again"
                                   : "ZooKeeper lease lapsed: refusing coordinator requests "
                                     "until ZooKeeper answers (another node may have them)");
     z->lease_was_held = held;
 }
+
+static void on_hb_timer(uv_timer_t *t) { heartbeat(t->data); }
 
 bool zk_lease_held(zk_client *z, int64_t now_ms)
 {
@@ -901,6 +906,7 @@ static void deliver(zk_client *z)
     if (v && v->seq > z->delivered_seq) {
         z->delivered_seq = v->seq;
         z->on_view(z->ctx, v);
+        heartbeat(z); /* the first view of a session: take the lease now */
     }
     cv_unref(v);
 }
@@ -945,8 +951,7 @@ zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, v
     z->lease_min_seq = UINT64_MAX;
     uv_timer_init(loop, &z->hb_timer);
     z->hb_timer.data = z;
-    uint64_t period = (uint64_t)(cfg->session_timeout_ms > 600 ? cfg->session_timeout_ms / 6 : 100);
-    uv_timer_start(&z->hb_timer, on_hb_timer, 0, period);
+    uv_timer_start(&z->hb_timer, on_hb_timer, 0, 100); /* heartbeat() decides when to send */
     z->open_handles = 2;
     if (!open_session(z) || pthread_create(&z->thread, NULL, thread_main, z) != 0) {
         LOG_ERROR("zk", "cannot start the ZooKeeper client for %s", cfg->connect);

@@ -278,7 +278,7 @@ def main():
     counts.update(checker.check_txn(t, got_t))
     counts.update(checker.check_polls([(ev, True) for ev in subs.events]
                                       + [(cl.events, False) for cl in t.clients]))
-    counts.update(checker.check_committed(subs.committed, subs.commits, final_sub))
+    counts.update(checker.check_committed(subs.samples, subs.commits, final_sub))
     counts.update(checker.check_txn_offsets([cl.txns for cl in t.clients], final))
     counts.update(checker.check_g1c(t.txns, got_t))
     counts["hanging"] = len(hanging)
@@ -300,7 +300,7 @@ def main():
                               "txn": checker.liveness(nem.heals, t.ok_times, end)},
                "anomalies": counts, "examples": checker.EXAMPLES}
     print(json.dumps(summary, indent=1), flush=True)
-    if counts["committed_backwards"] or counts["stale_offset_read"]:
+    if counts["committed_backwards"] or counts["stale_offset_read"] or counts["commit_reordered"]:
         dump = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"chaos-commits-{seed}.json")
         with open(dump, "w") as f:
             json.dump({"samples": subs.samples, "commits": subs.commits,

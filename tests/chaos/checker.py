@@ -7,7 +7,10 @@ from common import NPARTS
 
 EXAMPLES = {}  # anomaly -> up to 5 examples, for the summary
 # Reported for the record, not anomalies.
-INFORMATIONAL = ("unknown_visible", "acked_without_offset", "ww_cycles", "stale_offset_read")
+INFORMATIONAL = ("unknown_visible", "acked_without_offset", "ww_cycles", "commit_reordered")
+# How far apart (s) a watcher's read and the acknowledgement of the commit it saw may be:
+# the watcher takes up to 5 s per read, on_commit runs at the consumer's next poll.
+REORDER_SLACK_S = 6.0
 
 
 def note(counts, kind, example):
@@ -120,13 +123,20 @@ def check_polls(histories):
 
 def check_committed(samples, commits, final):
     """A group's committed offsets. commits: [(time, consumer, p, offset, error)] as the
-    consumers' commits were answered; final {p: offset} the group holds at the end.
+    consumers' commits were answered; final {p: offset} the group holds at the end;
+    samples [(time, p, offset)] as a watcher read them.
     committed_backwards (an anomaly): a commit that was acknowledged is above what the group
     holds at the end: acknowledged offsets were lost or overwritten by lower ones.
-    stale_offset_read (reported): samples {p: [offsets as a watcher read them]} going down;
-    a read answered by a node that was deposed as coordinator without knowing it yet (cut
-    off from ZooKeeper) can be stale, as in Kafka with ZooKeeper."""
-    counts = {"committed_backwards": 0, "stale_offset_read": 0}
+    commit_reordered (reported): the watcher read an offset lower than before, and a commit
+    of exactly that offset was acknowledged around then: a client had it applied after
+    newer ones (librdkafka resends an OffsetCommit that failed with NOT_COORDINATOR from its
+    buffer, after the newer commits that went to the coordinator it found meanwhile); the
+    group did hold it, and Kafka's commits are last-write-wins.
+    stale_offset_read (an anomaly): any other read lower than before. Offsets are applied
+    only once replicated, and a node deposed without knowing it (cut off from ZooKeeper)
+    stops answering before another can take over (the lease in src/cluster/zk.c), so such a
+    read means some coordinator answered from state another had moved past."""
+    counts = {"committed_backwards": 0, "stale_offset_read": 0, "commit_reordered": 0}
     acked = {}
     for _t, _i, p, off, err in commits:
         if not err and off >= 0:
@@ -135,10 +145,15 @@ def check_committed(samples, commits, final):
         if final.get(p, 0) < off:
             note(counts, "committed_backwards",
                  f"p{p}: {off} acknowledged, the group holds {final.get(p, 0)} at the end")
-    for p, offs in samples.items():
-        for a, b in zip(offs, offs[1:]):
-            if b < a:
-                note(counts, "stale_offset_read", f"p{p}: read {a} then {b}")
+    last = {}
+    for t, p, off in samples:
+        if p in last and off < last[p][1]:
+            ta, a = last[p]
+            explained = any(cp == p and co == off and not err and ta - REORDER_SLACK_S <= ct
+                            <= t + REORDER_SLACK_S for ct, _i, cp, co, err in commits)
+            note(counts, "commit_reordered" if explained else "stale_offset_read",
+                 f"p{p}: read {a} at {ta:.2f}, then {off} at {t:.2f}")
+        last[p] = (t, off)
     return counts
 
 

@@ -104,11 +104,18 @@ def polls_and_offsets():
         "poll_skip": ([(clean + [("msg", 0, 2)], True)],),
     }, "polls")
     commits = [(1.0, 0, 0, 5, ""), (2.0, 1, 0, 9, ""), (3.0, 0, 0, 12, "REBALANCE_IN_PROGRESS")]
-    expect(checker.check_committed({0: [1, 5, 5, 9], 1: []}, commits, {0: 9}),
-           {"committed_backwards": 0, "stale_offset_read": 0}, "committed offsets moving forward")
+    reads = [(0.5, 0, 1), (1.5, 0, 5), (2.5, 0, 5), (3.5, 0, 9)]
+    zero = {"committed_backwards": 0, "stale_offset_read": 0, "commit_reordered": 0}
+    expect(checker.check_committed(reads, commits, {0: 9}), zero,
+           "committed offsets moving forward")
+    late = commits + [(20.5, 1, 0, 7, "")]  # an old commit resent, applied after 9
     counted(checker.check_committed, {
-        "committed_backwards": ({}, commits, {0: 5}),
-        "stale_offset_read": ({0: [1, 5, 4]}, commits, {0: 9})}, "committed")
+        "committed_backwards": ([], commits, {0: 5}),
+        "stale_offset_read": ([(0.5, 0, 1), (1.5, 0, 5), (2.5, 0, 4)], commits, {0: 9}),
+        "commit_reordered": (reads + [(21.0, 0, 7)], late, {0: 9})}, "committed")
+    far = [(1.0, 0, 0, 7, "")]  # a commit of 7 long before: no excuse for reading 7 late
+    expect(checker.check_committed([(20.0, 0, 9), (30.0, 0, 7)], far, {0: 9}),
+           dict(zero, stale_offset_read=1), "a lower read long after a commit of that offset")
     o1, o2 = {0: 3, 1: 0}, {0: 5, 1: 2}
     hist = [txn(b"a", "committed", [], offsets=o1), txn(b"b", "aborted", [], offsets=o2)]
     expect(checker.check_txn_offsets([hist], [o1]), {"offset_mismatch": 0},

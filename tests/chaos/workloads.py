@@ -116,14 +116,13 @@ class Subscribers(Threads):
     """Consumers of the queue topic by subscribe (group chaos-sub, auto-commit), polling for
     the whole run: events[i] is consumer i's history, ("assign", [p]), ("revoke", [p]) and
     ("msg", p, offset). A watcher samples the group's committed offsets every second
-    (committed[p] = [offsets in sample order])."""
+    (samples: (time, p, offset))."""
 
     GROUP = "chaos-sub"
 
     def __init__(self, bootstrap, n=2):
         self.bootstrap, self.halt = bootstrap, threading.Event()
         self.events = [[] for _ in range(n)]
-        self.committed = {p: [] for p in range(NPARTS)}
         self.samples = []  # (monotonic time, partition, committed offset) per watcher sample
         self.commits = []  # (monotonic time, consumer, partition, offset, error) per commit
         self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True)
@@ -164,7 +163,6 @@ class Subscribers(Threads):
             now = time.monotonic()
             for tp in got:
                 if tp.error is None and tp.offset >= 0:
-                    self.committed[tp.partition].append(tp.offset)
                     self.samples.append((now, tp.partition, tp.offset))
         c.close()
 
