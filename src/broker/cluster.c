@@ -149,7 +149,10 @@ static int32_t coordinator_partition(const broker *b, bool txn, kslice key)
 /* Whether this node may act as a coordinator now (zk_lease_held). Produce and Fetch need
  * no lease: a deposed leader can acknowledge nothing without its followers (the high
  * watermark) and serves only records below it. A coordinator answers from a cache of
- * its log, which another node may have moved past. */
+ * its log, which another node may have moved past. FindCoordinator still names the node
+ * its view names (a client told COORDINATOR_NOT_AVAILABLE there may stall: librdkafka
+ * 2.15's send_offsets_to_transaction never returns once its lookups are used up); the
+ * coordinator requests themselves get NOT_COORDINATOR, which every client retries. */
 static bool lease_held(broker *b)
 {
     return !b->clustered || (b->zk && zk_lease_held(b->zk, clock_mono_ms()));
@@ -164,8 +167,6 @@ int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node)
     int32_t l = leader_of(b, txn ? TXN_LOG_TOPIC : GROUP_LOG_TOPIC,
                           coordinator_partition(b, txn, key));
     *node = l;
-    if (l == b->cfg.node_id && !lease_held(b))
-        return KERR_COORDINATOR_NOT_AVAILABLE; /* it may be elsewhere by now */
     return l < 0 || !cv_broker_find(b->view, l) ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
 }
 
@@ -188,12 +189,10 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
 {
     int32_t node;
     int16_t err = cluster_coordinator(b, txn, key, &node);
-    if (err != KERR_NONE && node == b->cfg.node_id)
-        return KERR_NOT_COORDINATOR; /* no lease: the client looks for the coordinator */
     if (err != KERR_NONE)
         return err;
-    if (node != b->cfg.node_id)
-        return KERR_NOT_COORDINATOR;
+    if (node != b->cfg.node_id || !lease_held(b))
+        return KERR_NOT_COORDINATOR; /* without the lease it may be elsewhere by now */
     return b->clustered && !coordinator_here(b, txn, coordinator_partition(b, txn, key))
                ? KERR_COORDINATOR_LOAD_IN_PROGRESS
                : KERR_NONE;

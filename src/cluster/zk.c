@@ -127,9 +127,9 @@ bool zk_connected(zk_client *z)
  * vouches that nobody else leads what this node's view says it leads until t + timeout.
  * The loop thread sends a heartbeat (an exists on /brook) every sixth of the timeout (and
  * at once while it does not hold the lease) and holds the lease while the newest answer
- * was sent less than three quarters of the timeout ago: a node
- * cut off from ZooKeeper, or paused, stops acting as a coordinator before anyone else can
- * start, instead of answering from state that may have moved on (stale committed offsets). */
+ * was sent less than three quarters of the timeout ago: a node cut off from ZooKeeper, or
+ * paused, stops acting as a coordinator before anyone else can start, instead of
+ * answering from state that may have moved on (stale committed offsets). */
 
 static void hb_done(int rc, const struct Stat *st, const void *data)
 {

@@ -5,8 +5,10 @@ through python3-confluent-kafka, and kafkajs (tests/integration/js) as the secon
 import os
 import random
 import subprocess
+import sys
 import threading
 import time
+import traceback
 
 from common import NPARTS, QUEUE, TXN, TXN_IDS, log
 
@@ -25,6 +27,10 @@ class Threads:
         self.halt.set()
         for t in self.threads:
             t.join(120)
+            if t.is_alive():  # say where it hangs: the run's log is all there is afterwards
+                frame = sys._current_frames().get(t.ident)
+                log(f"{type(self).__name__}: a thread did not stop in 120 s; it is at:\n"
+                    + "".join(traceback.format_stack(frame) if frame else ["(gone)"]))
 
 
 class QueueWorkload(Threads):
@@ -185,9 +191,12 @@ class TxnClient:
 
     def producer(self):
         from confluent_kafka import Producer
-        p = Producer({"bootstrap.servers": self.bootstrap, "transactional.id": self.tid,
-                      "transaction.timeout.ms": 20000, "message.timeout.ms": 20000,
-                      "reconnect.backoff.max.ms": 1000, "linger.ms": 2})
+        conf = {"bootstrap.servers": self.bootstrap, "transactional.id": self.tid,
+                "transaction.timeout.ms": 20000, "message.timeout.ms": 20000,
+                "reconnect.backoff.max.ms": 1000, "linger.ms": 2}
+        if os.environ.get("CHAOS_TXN_DEBUG"):  # librdkafka's debug contexts, e.g. eos,protocol
+            conf["debug"] = os.environ["CHAOS_TXN_DEBUG"]
+        p = Producer(conf)
         p.init_transactions(30)
         return p
 
