@@ -27,7 +27,6 @@ started with PR_SET_PDEATHSIG=SIGKILL.
 import glob
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -37,8 +36,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import raw_kafka  # noqa: E402
-from brook_harness import (Broker, BrokerError, ServerProcess, _brookd_has_key, _live,  # noqa: E402
-                           _pdeathsig, tail_file)
+from brook_harness import (Broker, BrokerError, Check, ServerProcess,  # noqa: E402
+                           _brookd_has_key, _live, _pdeathsig, find_brookd)
 
 ZK_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
 # Small, quick-starting JVM: ZooKeeper here serves a handful of clients.
@@ -460,6 +459,26 @@ def dump_log_lines(c, why, keep, n=60):
         print(f"--- node {node.node_id}: {node.log_path} ---\n" + "\n".join(kept[-n:]),
               file=sys.stderr)
     print("=====", file=sys.stderr, flush=True)
+
+
+def log_contains(path, needle):
+    """Whether the (node) log at path holds needle; False if it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return needle in f.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+
+
+def cluster_test_main(check_name, name, config, scenario, dump_logs, log, t0):
+    """The main() of a raw-protocol cluster test: brookd must support clusters; runs
+    scenario on a fresh 3-node cluster (run_cluster_scenario) and reports the checks."""
+    require_cluster_support(find_brookd())
+    ck = Check(check_name)
+    run_cluster_scenario(ck, name, config, scenario, dump_logs, log)
+    log(f"total {time.monotonic() - t0:.1f}s")
+    ck.done()
+    return 0
 
 
 def run_cluster_scenario(ck, name, config, scenario, dump_logs, log):

@@ -30,10 +30,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Check, find_brookd, run_main  # noqa: E402
+from brook_harness import run_main  # noqa: E402
 import cluster_harness  # noqa: E402
-from cluster_harness import (NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
-                             run_cluster_scenario, wait_topic_led)
+from cluster_harness import (NodeConns, cluster_test_main, dump_log_lines,  # noqa: E402
+                             log_contains, wait_topic_led)
 from raw_kafka import (COORD_RETRIABLE, COORDINATOR_LOAD_IN_PROGRESS,  # noqa: E402
                        COORDINATOR_NOT_AVAILABLE, NONE, NOT_COORDINATOR, PRODUCE_RETRIABLE,
                        READ_COMMITTED, READ_UNCOMMITTED, record_batch)
@@ -65,14 +65,6 @@ def write_marker(conn, pid, epoch, partition, coordinator_epoch):
     """WriteTxnMarkers v0: one COMMIT marker for TOPIC/partition -> its error code."""
     errs = conn.write_txn_marker(TOPIC, partition, pid, epoch, True, coordinator_epoch)
     return errs[0] if len(errs) == 1 else None
-
-
-def grep_log(path, needle):
-    try:
-        with open(path, "rb") as f:
-            return needle in f.read().decode("utf-8", "replace")
-    except OSError:
-        return False
 
 
 def dump_logs(c, why):
@@ -120,7 +112,7 @@ def case(ck, c, conns, leaders, tid, coord, p, label):
     ck.eq(offsets(), (b + 3, b + 2), f"[{label}] (HW, LSO) after the refused commit")
     time.sleep(1.5)
     ck.eq(offsets(), (b + 3, b + 2), f"[{label}] (HW, LSO) 1.5 s later: nothing retried")
-    ck(grep_log(c.node(coord).log_path, "no longer acting for that partition's transactional ids"),
+    ck(log_contains(c.node(coord).log_path, "no longer acting for that partition's transactional ids"),
        f"[{label}] node {coord}'s log says it stopped acting")
 
 
@@ -155,12 +147,7 @@ def scenario(ck, c):
 
 
 def main():
-    require_cluster_support(find_brookd())
-    ck = Check("cluster_coordinator_epoch")
-    run_cluster_scenario(ck, "cce", CONFIG, scenario, dump_logs, log)
-    log(f"total {time.monotonic() - T0:.1f}s")
-    ck.done()
-    return 0
+    return cluster_test_main("cluster_coordinator_epoch", "cce", CONFIG, scenario, dump_logs, log, T0)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Check, find_brookd, run_main  # noqa: E402
+from brook_harness import run_main  # noqa: E402
 import cluster_harness  # noqa: E402
-from cluster_harness import (NodeConns, dump_log_lines, require_cluster_support,  # noqa: E402
-                             run_cluster_scenario, wait_topic_led)
+from cluster_harness import (NodeConns, cluster_test_main, dump_log_lines,  # noqa: E402
+                             log_contains, wait_topic_led)
 from raw_txn_v2 import offset_fetch  # noqa: E402
 from raw_kafka import (COORD_RETRIABLE, COORDINATOR_LOAD_IN_PROGRESS,  # noqa: E402
                        COORDINATOR_NOT_AVAILABLE, NONE, NOT_COORDINATOR, PRODUCE_RETRIABLE,
@@ -48,14 +48,6 @@ def log(msg):
 
 def retrying(what, fn, retriable):
     return cluster_harness.retrying(what, fn, retriable, RETRY_FOR, log)
-
-
-def log_has(path, needle):
-    try:
-        with open(path, "rb") as f:
-            return needle in f.read().decode("utf-8", "replace")
-    except OSError:
-        return False
 
 
 def dump_logs(c, why):
@@ -115,7 +107,7 @@ def scenario(ck, c):
               "[2] InitProducerId without the lease")
         ck.eq(fetch_error(conn, group, part), NOT_COORDINATOR,
               "[2] OffsetFetch without the lease")
-        ck(log_has(c.node(node).log_path, "ZooKeeper lease lapsed"),
+        ck(log_contains(c.node(node).log_path, "ZooKeeper lease lapsed"),
            f"[2] node {node}'s log says its lease lapsed")
         rb = record_batch(-1, -1, -1, [b"while ZooKeeper is paused"])
         e, _, _ = conn.produce(TOPIC, part, rb, "Produce (acks=all) without ZooKeeper")
@@ -138,7 +130,7 @@ def scenario(ck, c):
         log(f"[3] InitProducerId -> {e} {time.monotonic() - deadline + BACK_WITHIN:.1f}s "
             "after SIGCONT")
         ck.eq(e, NONE, f"[3] InitProducerId within {BACK_WITHIN}s of ZooKeeper resuming")
-        ck(log_has(c.node(node).log_path, "ZooKeeper lease held"),
+        ck(log_contains(c.node(node).log_path, "ZooKeeper lease held"),
            f"[3] node {node}'s log says its lease is held again")
         e, _, _ = retrying("Produce", lambda: conns(node).produce(
             TOPIC, part, record_batch(-1, -1, -1, [b"after"]), "Produce after"),
@@ -151,12 +143,7 @@ def scenario(ck, c):
 
 
 def main():
-    require_cluster_support(find_brookd())
-    ck = Check("cluster_zk_lease")
-    run_cluster_scenario(ck, "lease", CONFIG, scenario, dump_logs, log)
-    log(f"total {time.monotonic() - T0:.1f}s")
-    ck.done()
-    return 0
+    return cluster_test_main("cluster_zk_lease", "lease", CONFIG, scenario, dump_logs, log, T0)
 
 
 if __name__ == "__main__":
