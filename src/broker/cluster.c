@@ -152,7 +152,8 @@ static int32_t coordinator_partition(const broker *b, bool txn, kslice key)
  * its log, which another node may have moved past. FindCoordinator still names the node
  * its view names (a client told COORDINATOR_NOT_AVAILABLE there may stall: librdkafka
  * 2.15's send_offsets_to_transaction never returns once its lookups are used up); the
- * coordinator requests themselves get NOT_COORDINATOR, which every client retries. */
+ * coordinator requests themselves get COORDINATOR_LOAD_IN_PROGRESS, which every client
+ * retries. */
 static bool lease_held(broker *b)
 {
     return !b->clustered || (b->zk && zk_lease_held(b->zk, clock_mono_ms()));
@@ -191,8 +192,10 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
     int16_t err = cluster_coordinator(b, txn, key, &node);
     if (err != KERR_NONE)
         return err;
-    if (node != b->cfg.node_id || !lease_held(b))
-        return KERR_NOT_COORDINATOR; /* without the lease it may be elsewhere by now */
+    if (node != b->cfg.node_id)
+        return KERR_NOT_COORDINATOR;
+    if (!lease_held(b)) /* it may be elsewhere by now; answered as a restarted node's are */
+        return KERR_COORDINATOR_LOAD_IN_PROGRESS;
     return b->clustered && !coordinator_here(b, txn, coordinator_partition(b, txn, key))
                ? KERR_COORDINATOR_LOAD_IN_PROGRESS
                : KERR_NONE;

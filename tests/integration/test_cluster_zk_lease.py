@@ -10,8 +10,8 @@ another node had taken the offsets partition over, so a consumer read committed 
 
 1. A transactional id and a group coordinated by node N: InitProducerId answers NONE.
 2. ZooKeeper is paused (SIGSTOP) for 3/4 of the session timeout and a margin: node N
-   answers InitProducerId and OffsetFetch with NOT_COORDINATOR (FindCoordinator still
-   names it), and its log says the lease lapsed. Produce (acks=all) to a partition
+   answers InitProducerId and OffsetFetch with COORDINATOR_LOAD_IN_PROGRESS
+   (FindCoordinator still names it), and its log says the lease lapsed. Produce (acks=all) to a partition
    N leads still succeeds: a leader needs its followers, not ZooKeeper, to acknowledge.
 3. ZooKeeper resumes (SIGCONT): within a bounded time InitProducerId answers NONE again
    and the log says the lease is held."""
@@ -103,9 +103,9 @@ def scenario(ck, c):
         # coordinator requests themselves are refused.
         ck.eq(conn.find_coordinator(tid, 1)[:2], (NONE, node),
               "[2] FindCoordinator(transactional id) without the lease names the node")
-        ck.eq(conn.init_producer_id(tid, 60000, version=1)[0], NOT_COORDINATOR,
+        ck.eq(conn.init_producer_id(tid, 60000, version=1)[0], COORDINATOR_LOAD_IN_PROGRESS,
               "[2] InitProducerId without the lease")
-        ck.eq(fetch_error(conn, group, part), NOT_COORDINATOR,
+        ck.eq(fetch_error(conn, group, part), COORDINATOR_LOAD_IN_PROGRESS,
               "[2] OffsetFetch without the lease")
         ck(log_contains(c.node(node).log_path, "ZooKeeper lease lapsed"),
            f"[2] node {node}'s log says its lease lapsed")
@@ -113,7 +113,7 @@ def scenario(ck, c):
         e, _, _ = conn.produce(TOPIC, part, rb, "Produce (acks=all) without ZooKeeper")
         ck.eq(e, NONE, f"[2] Produce to {TOPIC}/{part} (acks=all) while ZooKeeper is paused")
         # Still paused: the lease did not come back by itself.
-        ck.eq(conn.init_producer_id(tid, 60000, version=1)[0], NOT_COORDINATOR,
+        ck.eq(conn.init_producer_id(tid, 60000, version=1)[0], COORDINATOR_LOAD_IN_PROGRESS,
               "[2] InitProducerId, still without the lease")
 
         log("[3] SIGCONT ZooKeeper")
