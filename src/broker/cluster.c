@@ -194,9 +194,9 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
         return err;
     if (node != b->cfg.node_id)
         return KERR_NOT_COORDINATOR;
-    if (!lease_held(b)) /* it may be elsewhere by now; answered as a restarted node's are */
-        return KERR_COORDINATOR_LOAD_IN_PROGRESS;
-    return b->clustered && !coordinator_here(b, txn, coordinator_partition(b, txn, key))
+    /* Without the lease it may be elsewhere by now: answered as a node still loading. */
+    return b->clustered && (!lease_held(b) ||
+                            !coordinator_here(b, txn, coordinator_partition(b, txn, key)))
                ? KERR_COORDINATOR_LOAD_IN_PROGRESS
                : KERR_NONE;
 }
