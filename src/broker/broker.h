@@ -84,6 +84,8 @@ typedef struct broker {
     struct liveness *liveness;     /* fast failure detection (liveness.c) */
     struct ctl_shutdown *cshut;    /* a controlled shutdown under way (shutdown.c) */
     uv_timer_t cluster_timer;
+    /* Coordinator requests waiting for the ZooKeeper lease, oldest first (cluster.c). */
+    struct lease_wait *lease_waits;
     bool ready_logged, checked_in_doubt;
     int64_t last_in_doubt_ms;
     int64_t last_forced_refresh_ms; /* Metadata for a topic not in the view (h_meta.c) */
@@ -97,6 +99,8 @@ typedef struct req_ctx {
     req_header h;
     rd body;
 } req_ctx;
+
+typedef void (*broker_handler_fn)(req_ctx *c);
 
 int broker_start(broker *b, int64_t started_us);
 void broker_stop(broker *b);
@@ -150,6 +154,11 @@ int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node);
 /* KERR_NONE when this node coordinates key; else NOT_COORDINATOR or
  * COORDINATOR_NOT_AVAILABLE. */
 int16_t cluster_coordinator_error(broker *b, bool txn, kslice key);
+/* A group or transaction coordinator request (api_key) that arrives while this node's
+ * ZooKeeper lease has lapsed, or while earlier ones still wait, is held (true: the caller
+ * stops; fn(c) runs later, in arrival order, once the lease is back or after
+ * coordinator.lease.wait.ms, when cluster_coordinator_error refuses it). False: run it now. */
+bool cluster_hold_for_lease(broker *b, req_ctx *c, broker_handler_fn fn);
 /* The late-write checks (produce, TxnOffsetCommit) with a possibly remote coordinator.
  * cluster_txn_verified: with a local coordinator, its answer; with a remote one, whether
  * the producer's transaction is already open here at this epoch (its first batch here

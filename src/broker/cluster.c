@@ -201,6 +201,65 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
                : KERR_NONE;
 }
 
+/* ---- coordinator requests waiting for the lease ----
+ * Refused at once, a request is retried by its client later, possibly after newer ones of
+ * the same client were served: librdkafka resends an auto-commit refused during a lapse
+ * after the commit it made at close went through, and the group keeps the older offsets.
+ * Most lapses are short (ZooKeeper slow or paused for a few seconds), so coordinator
+ * requests wait for the lease instead, in arrival order, at most coordinator.lease.wait.ms
+ * each; they run once it is back (or their wait is over: cluster_coordinator_error then
+ * refuses them as before). Later ones wait behind earlier ones even when the lease is
+ * back, so nothing overtakes. */
+typedef struct lease_wait {
+    req_ctx *c;
+    broker_handler_fn fn;
+    int64_t since_ms;
+    struct lease_wait *next;
+} lease_wait;
+
+static bool needs_lease(int16_t api_key)
+{
+    switch (api_key) {
+    case API_INIT_PRODUCER_ID: case API_ADD_PARTITIONS_TO_TXN: case API_ADD_OFFSETS_TO_TXN:
+    case API_END_TXN: case API_TXN_OFFSET_COMMIT: case API_JOIN_GROUP: case API_SYNC_GROUP:
+    case API_HEARTBEAT: case API_LEAVE_GROUP: case API_OFFSET_COMMIT: case API_OFFSET_FETCH:
+    case API_DESCRIBE_GROUPS: case API_DELETE_GROUPS: case API_OFFSET_DELETE:
+    case API_CONSUMER_GROUP_HEARTBEAT: case API_CONSUMER_GROUP_DESCRIBE:
+    case API_DESCRIBE_TRANSACTIONS:
+        return true;
+    }
+    return false;
+}
+
+/* Runs the waiting requests from the oldest: all of them when the lease is held (or
+ * `all`), else those whose wait is over. */
+static void run_lease_waits(broker *b, bool all)
+{
+    int64_t now = clock_mono_ms();
+    bool held = all || lease_held(b);
+    while (b->lease_waits &&
+           (held || now - b->lease_waits->since_ms >= b->cfg.coordinator_lease_wait_ms)) {
+        lease_wait *w = b->lease_waits;
+        LL_DELETE(b->lease_waits, w);
+        w->fn(w->c); /* w lives in the request's arena: not used after this */
+    }
+}
+
+bool cluster_hold_for_lease(broker *b, req_ctx *c, broker_handler_fn fn)
+{
+    if (!b->clustered || b->stopping || !needs_lease(c->h.api_key))
+        return false;
+    run_lease_waits(b, false);
+    if (!b->lease_waits && lease_held(b))
+        return false;
+    lease_wait *w = arena_alloc(&c->nr->arena, sizeof(*w));
+    if (!w)
+        return false; /* refused as without the wait */
+    *w = (lease_wait){.c = c, .fn = fn, .since_ms = clock_mono_ms()};
+    LL_APPEND(b->lease_waits, w);
+    return true;
+}
+
 /* The node coordinating pid's transactions when that is not this one; else -1. */
 static int32_t remote_coordinator(const broker *b, int64_t pid)
 {
@@ -834,6 +893,7 @@ static void on_cluster_timer(uv_timer_t *t)
     replica_tick(b);
     liveness_tick(b);
     produce_expire(b);
+    run_lease_waits(b, false);
     int64_t now = clock_mono_us() / 1000;
     if (b->checked_in_doubt && now - b->last_in_doubt_ms >= b->cfg.txn_participant_check_ms) {
         b->last_in_doubt_ms = now;
@@ -924,6 +984,12 @@ void cluster_stop(broker *b)
 {
     if (!b->clustered)
         return;
+    while (b->lease_waits) { /* stopping: answered by nobody, the connections close */
+        lease_wait *w = b->lease_waits;
+        LL_DELETE(b->lease_waits, w);
+        w->c->nr->no_response = true;
+        net_request_done(w->c->nr);
+    }
     if (b->zk) {
         uv_timer_stop(&b->cluster_timer);
         uv_close((uv_handle_t *)&b->cluster_timer, NULL);

@@ -94,6 +94,10 @@ static const config_def g_defs[] = {
      "host:port[,host:port] of the ZooKeeper ensemble (unset: a single node, no ZooKeeper)"},
     {"zookeeper.session.timeout.ms", CFG_INT32, "18000", 2000, 600000, NULL,
      OFF(zookeeper_session_timeout_ms), "ZooKeeper session timeout (a dead node's leases)"},
+    {"coordinator.lease.wait.ms", CFG_INT64, "8000", 0, 600000, NULL,
+     OFF(coordinator_lease_wait_ms),
+     "cluster: how long a group or transaction coordinator request waits for this node's "
+     "ZooKeeper lease when it has lapsed before it is refused (COORDINATOR_LOAD_IN_PROGRESS)"},
     {"transaction.state.log.replication.factor", CFG_INT32, "3", 1, 8, NULL,
      OFF(txn_log_rf), "replicas of __transaction_state (at most the nodes when created)"},
     {"offsets.topic.replication.factor", CFG_INT32, "3", 1, 8, NULL, OFF(offsets_rf),

@@ -56,6 +56,7 @@ typedef struct broker_config {
     char *admin_listeners;             /* http://host:port for /metrics and /v1; "" disables */
     char *zookeeper_connect;           /* NULL or "": single node */
     int32_t zookeeper_session_timeout_ms;
+    int64_t coordinator_lease_wait_ms; /* coordinator requests wait this long for the lease */
     int32_t cluster_min_brokers;       /* internal topics wait for this many brokers */
     bool auto_leader_rebalance;        /* leadership back to the preferred replica */
     bool controlled_shutdown;          /* controlled.shutdown.enable */

@@ -7,9 +7,7 @@
 #include "broker/broker.h"
 #include "proto/errors.h"
 
-typedef void (*handler_fn)(req_ctx *c);
-
-static handler_fn handler_for(int16_t key)
+static broker_handler_fn handler_for(int16_t key)
 {
     switch (key) {
     case API_PRODUCE: return handle_produce;
@@ -85,7 +83,7 @@ void broker_dispatch(void *ctx, net_request *nr)
         handle_api_versions(c);
         return;
     }
-    handler_fn fn = handler_for(c->h.api_key);
+    broker_handler_fn fn = handler_for(c->h.api_key);
     if (!fn || !api_version_supported(c->h.api_key, c->h.api_version)) {
         const api_info *api = api_lookup(c->h.api_key);
         LOG_WARN("broker", "%s: unsupported %s %d v%d; answering UNSUPPORTED_VERSION",
@@ -98,5 +96,7 @@ void broker_dispatch(void *ctx, net_request *nr)
         net_request_done(nr);
         return;
     }
+    if (cluster_hold_for_lease(b, c, fn))
+        return; /* runs once this node holds its ZooKeeper lease (cluster.c) */
     fn(c);
 }

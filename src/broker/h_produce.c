@@ -158,6 +158,28 @@ static int16_t stored_batch(req_ctx *c, const topic *t, rb_header *h, kslice *re
     return rb_parse_header(copy, len, h) == RB_OK ? KERR_NONE : KERR_UNKNOWN_SERVER_ERROR;
 }
 
+/* Sequence and epoch refusals are rare and end in a client's error or epoch bump: said at
+ * INFO with what this leader holds for the producer; other refusals at DEBUG. */
+static void log_rejected_batch(const char *who, const partition *p, const rb_header *h,
+                               int16_t err)
+{
+    const pstate_entry *e = pstate_find(&p->log->ps, h->producer_id);
+    char held[128] = "no state";
+    if (e)
+        snprintf(held, sizeof(held), "epoch %d, %d batch(es), last seq %d, txn %d from %lld",
+                 e->epoch, e->nbatches, e->nbatches ? e->batches[e->nbatches - 1].last_seq : -1,
+                 (int)e->txn, (long long)e->txn_first_offset);
+    if (err == KERR_OUT_OF_ORDER_SEQUENCE_NUMBER || err == KERR_INVALID_PRODUCER_EPOCH)
+        LOG_INFO("broker", "%s: produce to %s from producer %lld epoch %d seq %d-%d: %s (held: %s)",
+                 who, p->log->name, (long long)h->producer_id, h->producer_epoch,
+                 h->base_sequence, h->base_sequence + h->last_offset_delta,
+                 kafka_error_name(err), held);
+    else
+        LOG_DEBUG("broker", "%s: produce to %s from producer %lld epoch %d seq %d: %s", who,
+                  p->log->name, (long long)h->producer_id, h->producer_epoch, h->base_sequence,
+                  kafka_error_name(err));
+}
+
 /* Validates and appends one partition's records. Returns a Kafka error code. */
 static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks, bool confirmed,
                            int64_t now, partition **p_out, int64_t *end_out)
@@ -222,9 +244,7 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
         int16_t err;
         int verdict = log_producer_check(p->log, &h, verified, &dup, &err);
         if (verdict == PS_REJECT) {
-            LOG_DEBUG("broker", "%s: produce to %s from producer %lld epoch %d seq %d: %s", who,
-                      p->log->name, (long long)h.producer_id, h.producer_epoch, h.base_sequence,
-                      kafka_error_name(err));
+            log_rejected_batch(who, p, &h, err);
             return err;
         }
         if (verdict == PS_DUPLICATE) {

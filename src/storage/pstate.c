@@ -56,11 +56,22 @@ int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_
     pstate_entry *e = pstate_find(ps, h->producer_id);
     int32_t first = h->base_sequence, last = last_seq_of(h);
     if (e && h->producer_epoch == e->epoch) {
-        for (int i = 0; i < e->nbatches; i++)
-            if (e->batches[i].first_seq == first && e->batches[i].last_seq == last) {
-                *dup_offset = e->batches[i].base_offset;
-                return PS_DUPLICATE;
+        for (int i = 0; i < e->nbatches; i++) {
+            if (e->batches[i].first_seq != first || e->batches[i].last_seq != last)
+                continue;
+            /* A retry comes before its transaction ends (a producer ends it only once its
+             * sends are answered), so a transactional batch matching one of an ended
+             * transaction reuses sequence numbers: acknowledging it would report records
+             * that are not there, or are aborted (kafkajs 2.2.4 does this after a send
+             * that failed on one partition: it keeps the others' sequences unchanged). */
+            if (txn && (e->txn == PS_TXN_NONE ||
+                        e->batches[i].base_offset < e->txn_first_offset)) {
+                *error_out = KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+                return PS_REJECT;
             }
+            *dup_offset = e->batches[i].base_offset;
+            return PS_DUPLICATE;
+        }
     }
     if (e && h->producer_epoch < e->epoch) {
         *error_out = KERR_INVALID_PRODUCER_EPOCH;

@@ -23,9 +23,9 @@ transaction coordinator, a minority, a majority or all nodes; ZooKeeper faults o
 A fault every 2-6 s, in mixes that rotate every ~20 s, with quiet periods between.
 
 Workloads (workloads.py): queue (idempotent acks=all producers, librdkafka and kafkajs;
-two consumers by subscribe; the group's committed offsets sampled), txn (two
-consume-transform-produce clients: read_committed polls, writes to several partitions and
-the consumer's offsets in each transaction, commit or abort). The checker (checker.py)
+two consumers by subscribe; the group's committed offsets sampled), txn (two librdkafka
+consume-transform-produce clients and a kafkajs one: read_committed polls, writes to several
+partitions and the consumer's offsets in each transaction, commit or abort). The checker (checker.py)
 counts lost, duplicated, inconsistent, unexpected and reordered queue values, non-monotonic
 and skipping polls, committed offsets going backwards, aborted and uncommitted reads, torn
 and lost transactions, offsets that do not match the last committed transaction, G1c
@@ -44,6 +44,7 @@ import random
 import subprocess
 import sys
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -54,7 +55,8 @@ from cluster_harness import Cluster, require_cluster_support  # noqa: E402
 import checker  # noqa: E402
 from common import CONFIG, NPARTS, QUEUE, SESSION_MS, TXN, log  # noqa: E402
 from nemesis import Clocks, Nemesis, Net, netns_ok, nft_ok  # noqa: E402
-from workloads import JS, KafkajsQueue, QueueWorkload, Subscribers, TxnWorkload  # noqa: E402
+from workloads import (JS, KafkajsQueue, KafkajsTxn, QueueWorkload, Subscribers,  # noqa: E402
+                       TxnWorkload)
 
 ALL_FAULTS = "kill,pause,zk-kill,zk-pause,power,isolate,partition,clock"
 
@@ -249,6 +251,8 @@ def main():
         kj = KafkajsQueue(node, c.bootstrap_all, c.tmp) if node else None
         subs = Subscribers(c.bootstrap_all)
         t = TxnWorkload(c.bootstrap_all, random.Random(f"txn-{seed}"))
+        kt = KafkajsTxn(node, c.bootstrap_all, c.tmp,
+                        random.Random(f"txn-kafkajs-{seed}").randrange(1 << 31)) if node else None
         nem = Nemesis(c, random.Random(f"nemesis-{seed}"), args.seconds, faults, net, clocks)
         q.start()
         subs.start()
@@ -263,27 +267,34 @@ def main():
             kj.stop()
             kjs_acked = kj.merge(q)
         t.stop()
+        if kt:
+            kt.stop()
+            kt.merge()
         subs.stop()
         got_q = read_back(c.bootstrap_all, QUEUE, committed_only=False)
         hanging = wait_stable(c.bootstrap_all, TXN)
         got_t = read_back(c.bootstrap_all, TXN, committed_only=True)
-        final = [group_offsets(c.bootstrap_all, cl.group, TXN) for cl in t.clients]
+        txn_clients = t.clients + ([kt] if kt else [])
+        final = [group_offsets(c.bootstrap_all, cl.group, TXN) for cl in txn_clients]
         final_sub = group_offsets(c.bootstrap_all, Subscribers.GROUP, QUEUE)
         logs = {n.node_id: n.log_path for n in c.nodes}
         deleted = checker.check_node_logs({i: open(p, errors="replace").read()
                                            for i, p in logs.items()})
     if net:
         net.close()
+    # Both transactional clients' histories: librdkafka's two and kafkajs's.
+    txns = types.SimpleNamespace(txns=t.txns + (kt.txns if kt else []),
+                                 ok_times=t.ok_times + (kt.ok_times if kt else []))
     counts = checker.check_queue(q, got_q)
-    counts.update(checker.check_txn(t, got_t))
+    counts.update(checker.check_txn(txns, got_t))
     counts.update(checker.check_polls([(ev, True) for ev in subs.events]
                                       + [(cl.events, False) for cl in t.clients]))
     counts.update(checker.check_committed(subs.samples, subs.commits, final_sub))
-    counts.update(checker.check_txn_offsets([cl.txns for cl in t.clients], final))
-    counts.update(checker.check_g1c(t.txns, got_t))
+    counts.update(checker.check_txn_offsets([cl.txns for cl in txn_clients], final))
+    counts.update(checker.check_g1c(txns.txns, got_t))
     counts["hanging"] = len(hanging)
     counts.update(deleted)
-    outcomes = {o: sum(1 for x in t.txns if x["outcome"] == o)
+    outcomes = {o: sum(1 for x in txns.txns if x["outcome"] == o)
                 for o in ("committed", "aborted", "unknown")}
     summary = {"seed": seed, "seconds": args.seconds, "nodes": args.nodes,
                "faults": len(nem.events),
@@ -295,9 +306,10 @@ def main():
                          "polled_by_subscribers": sum(1 for ev in subs.events for e in ev
                                                       if e[0] == "msg")},
                "txn": dict(outcomes, read=len(got_t),
-                           reads_in_txns=sum(len(x["reads"]) for x in t.txns)),
+                           reads_in_txns=sum(len(x["reads"]) for x in txns.txns),
+                           kafkajs=len(kt.txns) if kt else 0),
                "liveness_s": {"queue": checker.liveness(nem.heals, q.ok_times, end),
-                              "txn": checker.liveness(nem.heals, t.ok_times, end)},
+                              "txn": checker.liveness(nem.heals, txns.ok_times, end)},
                "anomalies": counts, "examples": checker.EXAMPLES}
     print(json.dumps(summary, indent=1), flush=True)
     if counts["committed_backwards"] or counts["stale_offset_read"] or counts["commit_reordered"]:

@@ -78,7 +78,9 @@ def check_txn(t, got):
         if outcome == "aborted" and vis:
             note(counts, "aborted_read", f"{name.decode()}: {len(vis)} of its values seen")
         elif vis and vis != want:
-            note(counts, "torn", f"{name.decode()} ({outcome}): {len(vis)} of {len(want)} seen")
+            missing = b" ".join(sorted(want - vis)[:4]).decode()
+            note(counts, "torn", f"{name.decode()} ({outcome}): {len(vis)} of {len(want)} seen, "
+                 f"missing {missing}")
         elif outcome == "committed" and want and not vis:
             note(counts, "lost_commit", f"{name.decode()}: none of {len(want)} seen")
         elif outcome == "unknown" and vis:

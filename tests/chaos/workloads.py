@@ -15,6 +15,11 @@ from common import NPARTS, QUEUE, TXN, TXN_IDS, log
 JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration", "js")
 
 
+def debug_conf(var):
+    """librdkafka's debug contexts (e.g. eos,protocol) from the environment variable var."""
+    return {"debug": os.environ[var]} if os.environ.get(var) else {}
+
+
 class Threads:
     """A workload run by threads (self.threads) until self.halt is set; stop() joins them,
     each bounded."""
@@ -47,7 +52,8 @@ class QueueWorkload(Threads):
                           "enable.idempotence": True, "linger.ms": 5,
                           "message.timeout.ms": 60000, "retry.backoff.ms": 100,
                           "reconnect.backoff.max.ms": 1000,
-                          "topic.metadata.refresh.interval.ms": 1000})
+                          "topic.metadata.refresh.interval.ms": 1000,
+                          **debug_conf("CHAOS_QUEUE_DEBUG")})
             seed = rng.randrange(1 << 30)
             self.threads.append(threading.Thread(target=self.run, args=(i, p, seed), daemon=True))
 
@@ -90,14 +96,7 @@ class KafkajsQueue:
             stderr=subprocess.STDOUT)
 
     def stop(self):
-        try:
-            self.proc.stdin.write(b"stop\n")
-            self.proc.stdin.close()
-            self.proc.wait(90)
-        except (OSError, subprocess.TimeoutExpired):
-            log("kafkajs producer did not stop in 90 s: killed")
-            self.proc.kill()
-            self.proc.wait(10)
+        stop_child(self.proc, "kafkajs producer")
         self.out.close()
 
     def merge(self, q):
@@ -116,6 +115,60 @@ class KafkajsQueue:
                             q.acked[v] = (p, int(rest[1]) + i)
                             acked += 1
         return acked
+
+
+class KafkajsTxn:
+    """The second transactional client: js/chaos_txn_kafkajs.js (kafkajs) runs
+    consume-transform-produce transactions "NAME.K" on the txn topic in its own group,
+    logging each transaction as JSON lines; merge() reads that history into txns (the
+    TxnClient format) and ok_times (monotonic, like the other workloads')."""
+
+    NAME, GROUP, TID = "tk0", "chaos-txn-gk", "chaos-txn-kjs"
+
+    def __init__(self, node, bootstrap, tmp, seed):
+        self.group, self.txns, self.ok_times = self.GROUP, [], []
+        self.hist = os.path.join(tmp, "kafkajs-txn.log")
+        self.out = open(os.path.join(tmp, "kafkajs-txn.out"), "w")
+        self.proc = subprocess.Popen(
+            [node, os.path.join(JS, "chaos_txn_kafkajs.js"), bootstrap, TXN, str(NPARTS),
+             self.TID, self.GROUP, self.NAME, str(seed), self.hist],
+            stdin=subprocess.PIPE, stdout=self.out, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        stop_child(self.proc, "kafkajs transactional client")
+        self.out.close()
+
+    def merge(self):
+        """Reads the history file: the last line of each transaction counts."""
+        import json
+        by_name, walls = {}, []
+        with open(self.hist) as f:
+            for line in f:
+                ev = json.loads(line)
+                if ev["ev"] == "ok":
+                    walls.append(ev["wall"] / 1000.0)
+                    continue
+                by_name[ev["name"]] = {
+                    "name": ev["name"].encode(), "outcome": ev["outcome"],
+                    "reads": [(p, off, v.encode()) for p, off, v in ev["reads"]],
+                    "writes": [v.encode() for v in ev["writes"]],
+                    "offsets": {int(p): off for p, off in ev["offsets"].items()}}
+        self.txns = list(by_name.values())  # dicts keep insertion order: the run's order
+        shift = time.monotonic() - time.time()
+        self.ok_times = [w + shift for w in walls]
+        return len(self.txns)
+
+
+def stop_child(proc, what):
+    """Says "stop" on a workload process's stdin and waits for it (90 s, then SIGKILL)."""
+    try:
+        proc.stdin.write(b"stop\n")
+        proc.stdin.close()
+        proc.wait(90)
+    except (OSError, subprocess.TimeoutExpired):
+        log(f"{what} did not stop in 90 s: killed")
+        proc.kill()
+        proc.wait(10)
 
 
 class Subscribers(Threads):
@@ -194,9 +247,7 @@ class TxnClient:
         conf = {"bootstrap.servers": self.bootstrap, "transactional.id": self.tid,
                 "transaction.timeout.ms": 20000, "message.timeout.ms": 20000,
                 "reconnect.backoff.max.ms": 1000, "linger.ms": 2}
-        if os.environ.get("CHAOS_TXN_DEBUG"):  # librdkafka's debug contexts, e.g. eos,protocol
-            conf["debug"] = os.environ["CHAOS_TXN_DEBUG"]
-        p = Producer(conf)
+        p = Producer({**conf, **debug_conf("CHAOS_TXN_DEBUG")})
         p.init_transactions(30)
         return p
 

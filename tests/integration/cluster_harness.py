@@ -461,13 +461,18 @@ def dump_log_lines(c, why, keep, n=60):
     print("=====", file=sys.stderr, flush=True)
 
 
-def log_contains(path, needle):
-    """Whether the (node) log at path holds needle; False if it cannot be read."""
+def log_count(path, needle):
+    """How many times the (node) log at path holds needle; 0 if it cannot be read."""
     try:
         with open(path, "rb") as f:
-            return needle in f.read().decode("utf-8", "replace")
+            return f.read().decode("utf-8", "replace").count(needle)
     except OSError:
-        return False
+        return 0
+
+
+def log_contains(path, needle):
+    """Whether the (node) log at path holds needle; False if it cannot be read."""
+    return log_count(path, needle) > 0
 
 
 def cluster_test_main(check_name, name, config, scenario, dump_logs, log, t0):

@@ -143,6 +143,41 @@ static void test_transactions_lso_and_markers(void)
     pstate_free(&ps);
 }
 
+/* A transactional batch matching one of an ended transaction is not a retry (a producer
+ * ends a transaction only once its sends are answered) but reused sequence numbers:
+ * refused, not acknowledged with the old (here aborted) records' offset. Found by the
+ * chaos campaign: kafkajs 2.2.4 keeps a partition's sequence unchanged when a send to
+ * several partitions fails on another one, so its next transaction's batch matched the
+ * aborted one exactly and was "acknowledged" without being written. */
+static void test_txn_duplicate_of_ended_transaction(void)
+{
+    pstate ps;
+    pstate_init(&ps);
+    int64_t dup;
+    int16_t err;
+    rb_header h = hdr_of(11, 0, 0, 3, true);
+    pstate_on_append(&ps, &h, 10);
+    /* Within its transaction a retry is a duplicate. */
+    CHECK_EQ_INT(check(&ps, hdr_of(11, 0, 0, 3, true), true, &dup, &err), PS_DUPLICATE);
+    CHECK_EQ_INT(dup, 10);
+    aborted_txn a;
+    CHECK(pstate_on_marker(&ps, 11, 0, false, 13, &a));
+    /* After the abort: the same sequence numbers again are refused. */
+    CHECK_EQ_INT(check(&ps, hdr_of(11, 0, 0, 3, true), true, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CHECK_EQ_INT(dup, -1);
+    /* The next transaction goes on from sequence 3; its own retries are duplicates, the
+     * ended transaction's batch is still refused while one is open. */
+    h = hdr_of(11, 0, 3, 2, true);
+    CHECK_EQ_INT(check(&ps, h, true, &dup, &err), PS_APPEND);
+    pstate_on_append(&ps, &h, 14);
+    CHECK_EQ_INT(check(&ps, hdr_of(11, 0, 3, 2, true), true, &dup, &err), PS_DUPLICATE);
+    CHECK_EQ_INT(dup, 14);
+    CHECK_EQ_INT(check(&ps, hdr_of(11, 0, 0, 3, true), true, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    pstate_free(&ps);
+}
+
 static void test_snapshot_roundtrip(void)
 {
     pstate ps, back;
@@ -600,5 +635,6 @@ static void test_last_timestamp(void)
 }
 
 TU_MAIN(TU_CASE(test_last_timestamp), TU_CASE(test_marker_count_guard), TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
+        TU_CASE(test_txn_duplicate_of_ended_transaction),
         TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash),
         TU_CASE(test_coordinator_epoch_rules), TU_CASE(test_coordinator_epoch_survives_replay))
