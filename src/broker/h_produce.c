@@ -195,8 +195,13 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
     if (p->log->failed)
         return KERR_KAFKA_STORAGE_ERROR;
     int16_t rerr;
-    if (!replica_check_produce(b, p, acks, &rerr))
+    if (!replica_check_produce(b, p, acks, &rerr)) {
+        rb_header rh;
+        if (rerr == KERR_NOT_ENOUGH_REPLICAS && pp->records.len > 0 &&
+            rb_parse_header(pp->records.p, (size_t)pp->records.len, &rh) == RB_OK)
+            log_producer_refused(p->log, &rh);
         return rerr;
+    }
     if (t->internal) {
         LOG_WARN("broker", "%s: produce to internal topic %s refused", who, t->name);
         return KERR_INVALID_TOPIC_EXCEPTION;

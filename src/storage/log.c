@@ -708,6 +708,11 @@ int log_producer_check(const plog *l, const rb_header *h, bool txn_verified, int
     return pstate_check(&l->ps, h, txn_verified, dup_offset, error_out);
 }
 
+void log_producer_refused(plog *l, const rb_header *h)
+{
+    pstate_note_refused(&l->ps, h);
+}
+
 int64_t log_last_stable_offset(const plog *l, int64_t hw)
 {
     int64_t fu = pstate_first_unstable_offset(&l->ps);

@@ -49,6 +49,20 @@ static bool in_sequence(int32_t last, int32_t next)
     return next == (last == INT32_MAX ? 0 : last + 1);
 }
 
+/* The last sequence of the epoch's last batch; -1 when it has none (the next is 0). */
+static int32_t expected_last(const pstate_entry *e)
+{
+    return e->nbatches ? e->batches[e->nbatches - 1].last_seq : -1;
+}
+
+void pstate_note_refused(pstate *ps, const rb_header *h)
+{
+    pstate_entry *e = h->producer_id >= 0 ? pstate_find(ps, h->producer_id) : NULL;
+    if (e && h->producer_epoch == e->epoch && in_sequence(expected_last(e), h->base_sequence)) {
+        e->refused = true;
+    }
+}
+
 int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_t *dup_offset,
                  int16_t *error_out)
 {
@@ -81,13 +95,9 @@ int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_
         *error_out = KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
         return PS_REJECT;
     }
-    if (e && h->producer_epoch == e->epoch) {
-        bool ok = e->nbatches == 0 ? first == 0
-                                   : in_sequence(e->batches[e->nbatches - 1].last_seq, first);
-        if (!ok) {
-            *error_out = KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
-            return PS_REJECT;
-        }
+    if (e && h->producer_epoch == e->epoch && !in_sequence(expected_last(e), first)) {
+        *error_out = e->refused ? KERR_NOT_ENOUGH_REPLICAS : KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+        return PS_REJECT;
     }
     if (txn) {
         if (!txn_verified || (e && e->txn == PS_TXN_PREPARED)) {
@@ -118,6 +128,7 @@ static pstate_entry *entry_get(pstate *ps, int64_t pid, int16_t epoch)
     if (epoch > e->epoch) {
         e->epoch = epoch;
         e->nbatches = 0; /* sequences restart with a new epoch */
+        e->refused = false;
     }
     return e;
 }
@@ -135,6 +146,7 @@ int pstate_on_append(pstate *ps, const rb_header *h, int64_t base_offset)
     int64_t last_offset = base_offset + h->last_offset_delta;
     e->batches[e->nbatches++] =
         (pstate_batch){h->base_sequence, last_seq_of(h), base_offset, last_offset};
+    e->refused = false; /* the gap is filled */
     e->last_timestamp = h->max_timestamp;
     if (h->attributes & RB_ATTR_TRANSACTIONAL) {
         if (e->txn == PS_TXN_NONE) {

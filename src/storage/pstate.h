@@ -19,6 +19,11 @@
  *  - same epoch -> first seq must follow the last one (wrapping at INT32_MAX), or be 0
  *    when the epoch has no batches yet (after a marker bumped it);
  *  - an unknown producer may start at any sequence;
+ *  - a same-epoch gap whose missing batch this leader refused for lack of in-sync
+ *    replicas (pstate_note_refused) -> NOT_ENOUGH_REPLICAS, not OUT_OF_ORDER: the
+ *    client sends the refused batch again first (see pstate_note_refused);
+ *  - a transactional batch matching one of an ended transaction (reused sequence
+ *    numbers, not a retry) -> OUT_OF_ORDER_SEQUENCE_NUMBER;
  *  - a transactional batch needs a verified, not yet prepared transaction; a plain batch
  *    from a producer with an open transaction here is refused;
  *  - a marker or prepare whose coordinator epoch (the leader epoch of the coordinator's
@@ -56,6 +61,7 @@ typedef struct pstate_entry {
     int32_t coord_epoch;     /* highest coordinator epoch of its markers here; -1: none */
     int64_t last_timestamp;  /* max timestamp of its last batch or marker here; -1: none */
     uint32_t markers;        /* end markers applied here (memory): a verification's guard */
+    bool refused; /* memory: the batch its sequence needs next was refused for replicas */
     UT_hash_handle hh;
 } pstate_entry;
 
@@ -81,6 +87,14 @@ pstate_entry *pstate_find(const pstate *ps, int64_t pid);
  * coordinator has this partition in the producer's ongoing transaction at this epoch.
  * Returns a verdict; on PS_DUPLICATE *dup_offset gets the original base offset; on
  * PS_REJECT *error_out gets the Kafka error code. */
+/* The leader refused h (acks=all) for lack of in-sync replicas before looking at it. A
+ * producer pipelines: its next batch may arrive once the replicas are back, and would
+ * find a gap where h was. OUT_OF_ORDER there makes librdkafka bump its epoch and send
+ * everything it has not had acknowledged again under new sequence numbers, including
+ * batches a leader did append without answering (a leadership change, a timeout), which
+ * then appear twice. When h is the batch the producer's sequence needs next, that gap is
+ * answered NOT_ENOUGH_REPLICAS instead, and the client sends h again first. */
+void pstate_note_refused(pstate *ps, const rb_header *h);
 int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_t *dup_offset,
                  int16_t *error_out);
 /* Records a batch appended at base_offset (also used when replaying the log); its

@@ -178,6 +178,45 @@ static void test_txn_duplicate_of_ended_transaction(void)
     pstate_free(&ps);
 }
 
+/* A gap whose missing batch the leader refused for lack of in-sync replicas is answered
+ * NOT_ENOUGH_REPLICAS (the client sends the refused batch again first), not
+ * OUT_OF_ORDER (librdkafka bumps its epoch and sends everything unacknowledged again
+ * under new sequences, duplicating what a leader appended without answering: the chaos
+ * campaign's hour-long run found 8 such duplicates). */
+static void test_gap_after_refused_batch(void)
+{
+    pstate ps;
+    pstate_init(&ps);
+    int64_t dup;
+    int16_t err;
+    rb_header h = hdr_of(20, 0, 0, 2, false);
+    pstate_on_append(&ps, &h, 0);
+    /* A refused batch that is not the next one leaves no mark. */
+    rb_header later = hdr_of(20, 0, 6, 1, false);
+    pstate_note_refused(&ps, &later);
+    CHECK_EQ_INT(check(&ps, hdr_of(20, 0, 4, 2, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    /* The next one (2-3) refused: the batch after it is refused the same way. */
+    rb_header next = hdr_of(20, 0, 2, 2, false);
+    pstate_note_refused(&ps, &next);
+    CHECK_EQ_INT(check(&ps, hdr_of(20, 0, 4, 2, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_NOT_ENOUGH_REPLICAS);
+    /* Sent again, it fills the gap; then gaps are out of order again. */
+    CHECK_EQ_INT(check(&ps, next, false, &dup, &err), PS_APPEND);
+    pstate_on_append(&ps, &next, 2);
+    CHECK_EQ_INT(check(&ps, hdr_of(20, 0, 4, 2, false), false, &dup, &err), PS_APPEND);
+    CHECK_EQ_INT(check(&ps, hdr_of(20, 0, 7, 1, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    /* A new epoch forgets the mark. */
+    rb_header n2 = hdr_of(20, 0, 4, 1, false);
+    pstate_note_refused(&ps, &n2);
+    h = hdr_of(20, 1, 0, 1, false);
+    pstate_on_append(&ps, &h, 4);
+    CHECK_EQ_INT(check(&ps, hdr_of(20, 1, 3, 1, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    pstate_free(&ps);
+}
+
 static void test_snapshot_roundtrip(void)
 {
     pstate ps, back;
@@ -635,6 +674,6 @@ static void test_last_timestamp(void)
 }
 
 TU_MAIN(TU_CASE(test_last_timestamp), TU_CASE(test_marker_count_guard), TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
-        TU_CASE(test_txn_duplicate_of_ended_transaction),
+        TU_CASE(test_txn_duplicate_of_ended_transaction), TU_CASE(test_gap_after_refused_batch),
         TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash),
         TU_CASE(test_coordinator_epoch_rules), TU_CASE(test_coordinator_epoch_survives_replay))
