@@ -139,13 +139,18 @@ async function one(part, msgs) {
     })
   } catch (e) {
     log(`${t.name}: ${e.name}: ${e.message}`)
-    return finish(t, txn, false)
+    // kafkajs keeps a partition's sequence unchanged when a send to several partitions
+    // fails on another one, so it would reuse numbers the broker already holds: every
+    // later transaction writing there is refused OUT_OF_ORDER. A new producer (a new
+    // epoch) starts the sequences again.
+    return finish(t, txn, false, e.type === 'OUT_OF_ORDER_SEQUENCE_NUMBER')
   }
-  return finish(t, txn, commit)
+  return finish(t, txn, commit, false)
 }
 
 // Ends t (commit or abort) and records its outcome; see the header for what counts.
-async function finish(t, txn, commit) {
+// renew: replace the producer afterwards whatever the outcome.
+async function finish(t, txn, commit, renew) {
   try {
     if (!txn) throw new Error('no transaction began')
     if (commit) await txn.commit()
@@ -161,7 +166,7 @@ async function finish(t, txn, commit) {
     out({ ev: 'ok', wall: Date.now() })
     return true
   }
-  if (t.outcome === 'unknown' && t.writes.length) {
+  if ((t.outcome === 'unknown' && t.writes.length) || renew) {
     stats.recreated++
     try { await producer.disconnect() } catch (e) { /* being replaced */ }
     producer = await newProducer()
