@@ -161,6 +161,9 @@ class KafkajsTxn:
 
 def stop_child(proc, what):
     """Says "stop" on a workload process's stdin and waits for it (90 s, then SIGKILL)."""
+    if proc.poll() is not None:
+        log(f"{what} had exited already (rc {proc.returncode}): see its .out file")
+        return
     try:
         proc.stdin.write(b"stop\n")
         proc.stdin.close()

@@ -175,8 +175,21 @@ async function finish(t, txn, commit, renew) {
   return false
 }
 
+// connect() with bounded retries: a node may still be starting or restarting.
+async function connect(client, what) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.connect()
+    } catch (e) {
+      if (attempt >= 30) throw e
+      log(`${what} connect: ${e.message}; retrying`)
+      await sleep(1000)
+    }
+  }
+}
+
 async function main() {
-  await admin.connect()
+  await connect(admin, 'admin')
   producer = await newProducer()
   pos = await groupPositions()
   const consumer = kafka.consumer({
@@ -204,7 +217,7 @@ async function main() {
   process.stdin.on('data', d => { if (d.toString().includes('stop')) stop() })
   process.stdin.on('end', stop)
 
-  await consumer.connect()
+  await connect(consumer, 'consumer')
   await consumer.subscribe({ topic, fromBeginning: true })
   await consumer.run({
     autoCommit: false,

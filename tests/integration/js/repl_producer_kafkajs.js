@@ -90,7 +90,17 @@ async function partitionLoop(p) {
 }
 
 async function main() {
-  await producer.connect()
+  // A node may still be starting (or restarting under a chaos run): bounded retries.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await producer.connect()
+      break
+    } catch (e) {
+      if (attempt >= 30 || stopping) throw e
+      log(`connect: ${e.message}; retrying`)
+      await sleep(1000)
+    }
+  }
   log(`connected; producing to ${topic} (${NPARTS} partitions)`)
   const loops = []
   for (let p = 0; p < NPARTS; p++) loops.push(partitionLoop(p))
