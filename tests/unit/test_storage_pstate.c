@@ -143,6 +143,16 @@ static void test_transactions_lso_and_markers(void)
     pstate_free(&ps);
 }
 
+/* A fresh producer state holding producer pid's first batch (epoch 0, n records from
+ * sequence 0) at offset base; returns that batch's header. */
+static rb_header start_producer(pstate *ps, int64_t pid, int n, bool txn, int64_t base)
+{
+    pstate_init(ps);
+    rb_header h = hdr_of(pid, 0, 0, n, txn);
+    pstate_on_append(ps, &h, base);
+    return h;
+}
+
 /* A transactional batch matching one of an ended transaction is not a retry (a producer
  * ends a transaction only once its sends are answered) but reused sequence numbers:
  * refused, not acknowledged with the old (here aborted) records' offset. Found by the
@@ -152,11 +162,9 @@ static void test_transactions_lso_and_markers(void)
 static void test_txn_duplicate_of_ended_transaction(void)
 {
     pstate ps;
-    pstate_init(&ps);
     int64_t dup;
     int16_t err;
-    rb_header h = hdr_of(11, 0, 0, 3, true);
-    pstate_on_append(&ps, &h, 10);
+    rb_header h = start_producer(&ps, 11, 3, true, 10);
     /* Within its transaction a retry is a duplicate. */
     CHECK_EQ_INT(check(&ps, hdr_of(11, 0, 0, 3, true), true, &dup, &err), PS_DUPLICATE);
     CHECK_EQ_INT(dup, 10);
@@ -186,11 +194,9 @@ static void test_txn_duplicate_of_ended_transaction(void)
 static void test_gap_after_refused_batch(void)
 {
     pstate ps;
-    pstate_init(&ps);
     int64_t dup;
     int16_t err;
-    rb_header h = hdr_of(20, 0, 0, 2, false);
-    pstate_on_append(&ps, &h, 0);
+    rb_header h = start_producer(&ps, 20, 2, false, 0);
     /* A refused batch that is not the next one leaves no mark. */
     rb_header later = hdr_of(20, 0, 6, 1, false);
     pstate_note_refused(&ps, &later);
