@@ -307,7 +307,8 @@ def main():
                                                       if e[0] == "msg")},
                "txn": dict(outcomes, read=len(got_t),
                            reads_in_txns=sum(len(x["reads"]) for x in txns.txns),
-                           kafkajs=len(kt.txns) if kt else 0),
+                           kafkajs=len(kt.txns) if kt else 0,
+                           kafkajs_unsent=kt.unsent if kt else 0),
                "liveness_s": {"queue": checker.liveness(nem.heals, q.ok_times, end),
                               "txn": checker.liveness(nem.heals, txns.ok_times, end)},
                "anomalies": counts, "examples": checker.EXAMPLES}

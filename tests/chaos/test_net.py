@@ -6,7 +6,6 @@ the one-way cuts between nodes (a TCP handshake needs both ways). Exit 77 (skipp
 without root, iproute2 or nft."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading

@@ -126,7 +126,7 @@ class KafkajsTxn:
     NAME, GROUP, TID = "tk0", "chaos-txn-gk", "chaos-txn-kjs"
 
     def __init__(self, node, bootstrap, tmp, seed):
-        self.group, self.txns, self.ok_times = self.GROUP, [], []
+        self.group, self.txns, self.ok_times, self.unsent = self.GROUP, [], [], 0
         self.hist = os.path.join(tmp, "kafkajs-txn.log")
         self.out = open(os.path.join(tmp, "kafkajs-txn.out"), "w")
         self.proc = subprocess.Popen(
@@ -147,6 +147,9 @@ class KafkajsTxn:
                 ev = json.loads(line)
                 if ev["ev"] == "ok":
                     walls.append(ev["wall"] / 1000.0)
+                    continue
+                if ev["ev"] == "unsent":  # kafkajs's dropped partitions, caught and aborted
+                    self.unsent += 1
                     continue
                 by_name[ev["name"]] = {
                     "name": ev["name"].encode(), "outcome": ev["outcome"],

@@ -15,7 +15,9 @@
 //   {"ev":"txn","name","reads":[[p,off,value]],"writes":[...],"offsets":{p:off},"outcome"}
 //       once with outcome "unknown" before EndTxn is sent, again with the outcome learned
 //       ("committed" / "aborted"); the last line of a name counts;
-//   {"ev":"ok","wall":ms}  a transaction committed (for liveness).
+//   {"ev":"ok","wall":ms}  a transaction committed (for liveness);
+//   {"ev":"unsent","name","partitions"}  send() resolved without those partitions
+//       (checkSent): that transaction aborts.
 // Outcomes: commit() resolved: committed; an abort that succeeded: aborted; a commit that
 // threw stays unknown, the producer is replaced (its InitProducerId finishes whatever the old
 // epoch left) and the positions are taken again from the group. Stops on "stop" on stdin
@@ -64,7 +66,7 @@ const kafka = new Kafka({
   retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 },
 })
 const admin = kafka.admin()
-const stats = { committed: 0, aborted: 0, unknown: 0, recreated: 0 }
+const stats = { committed: 0, aborted: 0, unknown: 0, recreated: 0, unsent: 0 }
 let stopping = false
 let producer = null
 let pos = {} // the positions the last committed transaction put in the group
@@ -108,6 +110,24 @@ function seekAll(consumer) {
   for (let i = 0; i < NPARTS; i++) consumer.seek({ topic, partition: i, offset: String(pos[i]) })
 }
 
+// kafkajs 2.2.4's send() (src/producer/sendMessages.js) keeps, across its retries, the
+// answers of the brokers that already answered and sends only to the others: when a
+// partition's leader moves to a broker that answered for other partitions, that partition's
+// records are never sent, and send() still resolves (tulios/kafkajs#1303, #1798). Committing
+// then would tear the transaction, so a partition missing from the answer (or answered with
+// an error) makes this transaction abort.
+function checkSent(t, messages, meta) {
+  const answered = new Set(meta.filter(m => m.errorCode === 0).map(m => m.partition))
+  const missing = [...new Set(messages.map(m => m.partition))].filter(p => !answered.has(p))
+  if (missing.length) {
+    stats.unsent++
+    out({ ev: 'unsent', name: t.name, partitions: missing })
+    const e = new Error(`send() resolved without partitions ${missing.join(',')} (kafkajs dropped them)`)
+    e.name = 'KafkaJSUnsentPartitions'
+    throw e
+  }
+}
+
 // One transaction over msgs (records of partition part); returns true when it committed.
 async function one(part, msgs) {
   k++
@@ -132,7 +152,8 @@ async function one(part, msgs) {
   try {
     txn = await producer.transaction()
     out(t)
-    await txn.send({ topic, acks: -1, messages })
+    const meta = await txn.send({ topic, acks: -1, messages })
+    checkSent(t, messages, meta)
     await txn.sendOffsets({
       consumerGroupId: group,
       topics: [{ topic, partitions: Object.keys(next).map(p => ({ partition: Number(p), offset: String(next[p]) })) }],
