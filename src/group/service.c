@@ -107,8 +107,26 @@ static void wait_free(gs_wait *w)
     free(w);
 }
 
+/* A commit that moves a group's committed offset back is said at INFO: a consumer that
+ * seeks back does it, and so does an old OffsetCommit delivered late (a client's kernel
+ * still retransmitting a request its closed connection carried, its member restored by a
+ * coordinator failover); the fault campaign's checker tells such a rewind from a
+ * coordinator answering from stale state by this line (tests/chaos/checker.py). */
+static void note_rewind(group_service *s, const char *group_id, const gs_offset *o)
+{
+    const group *g = group_find(&s->coord, group_id);
+    const goffset *cur = g ? group_offset(g, o->topic, o->partition) : NULL;
+    if (cur && o->offset < cur->offset)
+        LOG_INFO("group", "group %s: committed offset of %s-%d goes back from %lld to %lld",
+                 group_id, o->topic, o->partition, (long long)cur->offset,
+                 (long long)o->offset);
+}
+
 static void wait_finish(group_service *s, gs_wait *w, bool ok)
 {
+    if (ok && w->kind == 'O' && w->pid < 0)
+        for (int i = 0; i < w->n; i++)
+            note_rewind(s, w->group_id, &w->offs[i]);
     if (ok && w->kind == 'O')
         for (int i = 0; i < w->n; i++)
             group_apply_offset(&s->coord, w->group_id, w->pid, w->offs[i].topic,

@@ -277,9 +277,10 @@ def main():
         txn_clients = t.clients + ([kt] if kt else [])
         final = [group_offsets(c.bootstrap_all, cl.group, TXN) for cl in txn_clients]
         final_sub = group_offsets(c.bootstrap_all, Subscribers.GROUP, QUEUE)
-        logs = {n.node_id: n.log_path for n in c.nodes}
-        deleted = checker.check_node_logs({i: open(p, errors="replace").read()
-                                           for i, p in logs.items()})
+        logs = {n.node_id: open(n.log_path, errors="replace").read() for n in c.nodes}
+        deleted = checker.check_node_logs(logs)
+        rewinds = checker.commit_rewinds(logs, Subscribers.GROUP, QUEUE)
+        del logs
     if net:
         net.close()
     # Both transactional clients' histories: librdkafka's two and kafkajs's.
@@ -289,7 +290,7 @@ def main():
     counts.update(checker.check_txn(txns, got_t))
     counts.update(checker.check_polls([(ev, True) for ev in subs.events]
                                       + [(cl.events, False) for cl in t.clients]))
-    counts.update(checker.check_committed(subs.samples, subs.commits, final_sub))
+    counts.update(checker.check_committed(subs.samples, subs.commits, final_sub, rewinds))
     counts.update(checker.check_txn_offsets([cl.txns for cl in txn_clients], final))
     counts.update(checker.check_g1c(txns.txns, got_t))
     counts["hanging"] = len(hanging)

@@ -3,6 +3,8 @@ what was read back after the faults healed (Jepsen's definitions as the referenc
 function returns {anomaly: count}; up to five examples of each go to EXAMPLES. Standard
 library only: test_checker.py feeds it made-up histories."""
 
+import re
+
 from common import NPARTS
 
 EXAMPLES = {}  # anomaly -> up to 5 examples, for the summary
@@ -123,7 +125,16 @@ def check_polls(histories):
     return counts
 
 
-def check_committed(samples, commits, final):
+def commit_rewinds(logs, group, topic):
+    """{(p, offset)}: the commits that moved group's committed offset of a topic partition
+    back to offset, as the nodes logged them (src/group/service.c, note_rewind)."""
+    pat = re.compile(rf"group {re.escape(group)}: committed offset of {re.escape(topic)}"
+                     r"-(\d+) goes back from \d+ to (\d+)")
+    return {(int(m.group(1)), int(m.group(2)))
+            for text in logs.values() for m in pat.finditer(text)}
+
+
+def check_committed(samples, commits, final, rewinds=frozenset()):
     """A group's committed offsets. commits: [(time, consumer, p, offset, error)] as the
     consumers' commits were answered; final {p: offset} the group holds at the end;
     samples [(time, p, offset)] as a watcher read them.
@@ -133,7 +144,12 @@ def check_committed(samples, commits, final):
     of exactly that offset was acknowledged around then: a client had it applied after
     newer ones (librdkafka resends an OffsetCommit that failed with NOT_COORDINATOR from its
     buffer, after the newer commits that went to the coordinator it found meanwhile); the
-    group did hold it, and Kafka's commits are last-write-wins.
+    group did hold it, and Kafka's commits are last-write-wins. Also counted there: a lower
+    read that a node logged as a commit moving the offset back to exactly that value
+    (rewinds, commit_rewinds) when a consumer had committed that value earlier: an old
+    request applied late, however late (a client's kernel retransmits a request of a
+    connection the client closed after a partition, and the coordinator that took over in
+    between restored the member, as Kafka's does).
     stale_offset_read (an anomaly): any other read lower than before. Offsets are applied
     only once replicated, and a node deposed without knowing it (cut off from ZooKeeper)
     stops answering before another can take over (the lease in src/cluster/zk.c), so such a
@@ -153,6 +169,8 @@ def check_committed(samples, commits, final):
             ta, a = last[p]
             explained = any(cp == p and co == off and not err and ta - REORDER_SLACK_S <= ct
                             <= t + REORDER_SLACK_S for ct, _i, cp, co, err in commits)
+            explained = explained or ((p, off) in rewinds and any(
+                cp == p and co == off and ct <= t for ct, _i, cp, co, _e in commits))
             note(counts, "commit_reordered" if explained else "stale_offset_read",
                  f"p{p}: read {a} at {ta:.2f}, then {off} at {t:.2f}")
         last[p] = (t, off)

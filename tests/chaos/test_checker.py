@@ -116,6 +116,21 @@ def polls_and_offsets():
     far = [(1.0, 0, 0, 7, "")]  # a commit of 7 long before: no excuse for reading 7 late
     expect(checker.check_committed([(20.0, 0, 9), (30.0, 0, 7)], far, {0: 9}),
            dict(zero, stale_offset_read=1), "a lower read long after a commit of that offset")
+    # An old commit of 7 applied late; a node logged the rewind: reordered, not stale. A
+    # rewind logged to another value, or of a value no consumer committed, excuses nothing.
+    logs = {2: "INFO node=2 [group] group chaos-sub: committed offset of queue-0 goes back "
+               "from 9 to 7\n", 3: "INFO node=3 [group] group other: committed offset of "
+               "queue-0 goes back from 9 to 4\n"}
+    rewinds = checker.commit_rewinds(logs, "chaos-sub", "queue")
+    if rewinds != {(0, 7)}:
+        raise AssertionError(f"commit_rewinds: {rewinds}")
+    expect(checker.check_committed([(20.0, 0, 9), (30.0, 0, 7)], far, {0: 9}, rewinds),
+           dict(zero, commit_reordered=1), "a lower read a node logged as a late commit")
+    expect(checker.check_committed([(20.0, 0, 9), (30.0, 0, 7)], [], {0: 9}, rewinds),
+           dict(zero, stale_offset_read=1), "a logged rewind to a value never committed")
+    expect(checker.check_committed([(20.0, 0, 9), (30.0, 0, 4)], [(1.0, 0, 0, 4, "")],
+                                   {0: 9}, rewinds),
+           dict(zero, stale_offset_read=1), "a lower read with no rewind logged to it")
     o1, o2 = {0: 3, 1: 0}, {0: 5, 1: 2}
     hist = [txn(b"a", "committed", [], offsets=o1), txn(b"b", "aborted", [], offsets=o2)]
     expect(checker.check_txn_offsets([hist], [o1]), {"offset_mismatch": 0},
