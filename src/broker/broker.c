@@ -25,7 +25,7 @@ void broker_on_progress(broker *b)
     if (b->txn_started)
         txn_service_progress(&b->txn, clock_wall_ms());
     if (b->group_started)
-        group_service_progress(&b->grp, clock_wall_ms());
+        group_service_progress(&b->grp, group_now_ms());
     fetch_on_progress(b);
 }
 
@@ -45,7 +45,7 @@ void broker_forget_partition(broker *b, partition *p)
 static void on_group_tick(uv_timer_t *t)
 {
     broker *b = t->data;
-    group_service_tick(&b->grp, clock_wall_ms());
+    group_service_tick(&b->grp, group_now_ms());
 }
 
 /* Creates an internal topic on first start. */
@@ -74,7 +74,7 @@ static int start_groups(broker *b)
                        .cg_session_timeout_ms = b->cfg.group_consumer_session_ms,
                        .cg_heartbeat_interval_ms = b->cfg.group_consumer_heartbeat_ms};
     rc = group_service_start(&b->grp, &gc, b->store, &b->md, group_on_action, b, b->clustered,
-                             clock_wall_ms());
+                             group_now_ms());
     if (rc != 0) {
         LOG_ERROR("broker", "group coordinator failed to start: %s", strerror(-rc));
         return rc;

@@ -84,8 +84,12 @@ typedef struct broker {
     struct liveness *liveness;     /* fast failure detection (liveness.c) */
     struct ctl_shutdown *cshut;    /* a controlled shutdown under way (shutdown.c) */
     uv_timer_t cluster_timer;
-    /* Coordinator requests waiting for the ZooKeeper lease, oldest first (cluster.c). */
+    /* Coordinator requests waiting for the ZooKeeper lease, oldest first (cluster.c);
+     * coord_handovers counts coordinator partitions this node gave up (a waiting request
+     * that saw one is refused NOT_COORDINATOR: stale_hold, while it runs). */
     struct lease_wait *lease_waits;
+    uint64_t coord_handovers;
+    bool stale_hold;
     bool ready_logged, checked_in_doubt;
     int64_t last_in_doubt_ms;
     int64_t last_forced_refresh_ms; /* Metadata for a topic not in the view (h_meta.c) */

@@ -192,7 +192,7 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
     int16_t err = cluster_coordinator(b, txn, key, &node);
     if (err != KERR_NONE)
         return err;
-    if (node != b->cfg.node_id)
+    if (node != b->cfg.node_id || b->stale_hold)
         return KERR_NOT_COORDINATOR;
     /* Without the lease it may be elsewhere by now: answered as a node still loading. */
     return b->clustered && (!lease_held(b) ||
@@ -209,11 +209,15 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key)
  * requests wait for the lease instead, in arrival order, at most coordinator.lease.wait.ms
  * each; they run once it is back (or their wait is over: cluster_coordinator_error then
  * refuses them as before). Later ones wait behind earlier ones even when the lease is
- * back, so nothing overtakes. */
+ * back, so nothing overtakes. A request that waited while this node gave a coordinator
+ * partition up is refused NOT_COORDINATOR even if the partition came back: its client
+ * may have gone on with the node that led meanwhile, and the old request, run now, would
+ * undo what it did there (the chaos campaign saw a group's offsets set back that way). */
 typedef struct lease_wait {
     req_ctx *c;
     broker_handler_fn fn;
     int64_t since_ms;
+    uint64_t handovers; /* b->coord_handovers when it began to wait */
     struct lease_wait *next;
 } lease_wait;
 
@@ -241,7 +245,13 @@ static void run_lease_waits(broker *b, bool all)
            (held || now - b->lease_waits->since_ms >= b->cfg.coordinator_lease_wait_ms)) {
         lease_wait *w = b->lease_waits;
         LL_DELETE(b->lease_waits, w);
+        b->stale_hold = w->handovers != b->coord_handovers;
+        if (b->stale_hold)
+            LOG_INFO("cluster", "%s: a request (api %d) held for the lease is refused "
+                     "NOT_COORDINATOR: this node gave up a coordinator partition meanwhile",
+                     net_conn_peer(w->c->nr->conn), w->c->h.api_key);
         w->fn(w->c); /* w lives in the request's arena: not used after this */
+        b->stale_hold = false;
     }
 }
 
@@ -255,7 +265,8 @@ bool cluster_hold_for_lease(broker *b, req_ctx *c, broker_handler_fn fn)
     lease_wait *w = arena_alloc(&c->nr->arena, sizeof(*w));
     if (!w)
         return false; /* refused as without the wait */
-    *w = (lease_wait){.c = c, .fn = fn, .since_ms = clock_mono_ms()};
+    *w = (lease_wait){.c = c, .fn = fn, .since_ms = clock_mono_ms(),
+                      .handovers = b->coord_handovers};
     LL_APPEND(b->lease_waits, w);
     return true;
 }

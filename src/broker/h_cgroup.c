@@ -187,7 +187,7 @@ void handle_consumer_group_heartbeat(req_ctx *c)
     cg_hb_result r;
     /* the answer is copied now: the coordinator's state it borrows may change while the
      * records become durable */
-    cgroup_heartbeat(&c->b->grp.coord, &x, ts, nts, clock_wall_ms(), &r);
+    cgroup_heartbeat(&c->b->grp.coord, &x, ts, nts, group_now_ms(), &r);
     op->resp.error_code = r.error;
     op->resp.error_message = r.message;
     op->resp.member_id = r.member_id ? arena_strndup(a, r.member_id, strlen(r.member_id)) : NULL;
@@ -197,7 +197,7 @@ void handle_consumer_group_heartbeat(req_ctx *c)
         op->assignment.topics = wire_parts(a, r.assignment, NULL, 0, &op->assignment.ntopics);
         op->resp.assignment = &op->assignment;
     }
-    group_service_cg_persist(&c->b->grp, x.group_id, clock_wall_ms(), hb_reply, op);
+    group_service_cg_persist(&c->b->grp, x.group_id, group_now_ms(), hb_reply, op);
 }
 
 /* ---------------- ConsumerGroupDescribe ---------------- */
@@ -257,7 +257,7 @@ void handle_consumer_group_describe(req_ctx *c)
         broker_reply_malformed(c, "ConsumerGroupDescribe");
         return;
     }
-    group_service_tick(&c->b->grp, clock_wall_ms()); /* sessions that ended, ended */
+    group_service_tick(&c->b->grp, group_now_ms()); /* sessions that ended, ended */
     int nts;
     cg_topic_info *ts = topics_snapshot(c->b, a, &nts);
     cg_described_group *out = arena_alloc(a, sizeof(*out) * (size_t)(q.ngroups + 1));

@@ -80,7 +80,7 @@ void group_on_action(void *ctx, const group_action *a)
 
 static void run_actions(req_ctx *c)
 {
-    group_service_flush_actions(&c->b->grp, clock_wall_ms());
+    group_service_flush_actions(&c->b->grp, group_now_ms());
 }
 
 void handle_join_group(req_ctx *c)
@@ -142,7 +142,7 @@ void handle_join_group(req_ctx *c)
     snprintf(fresh, 300, "%.*s-%llx-%llx", keep, ja.client_id, (unsigned long long)clock_mono_us(),
              (unsigned long long)++counter);
     ja.new_member_id = fresh;
-    group_join(&c->b->grp.coord, (group_req)(uintptr_t)c, &ja, clock_wall_ms());
+    group_join(&c->b->grp.coord, (group_req)(uintptr_t)c, &ja, group_now_ms());
     run_actions(c);
 }
 
@@ -188,7 +188,7 @@ void handle_sync_group(req_ctx *c)
     }
     group_sync(&c->b->grp.coord, (group_req)(uintptr_t)c, c->h.api_version, cstr(c, q.group_id),
                q.generation_id, cstr(c, q.member_id), cstr(c, q.group_instance_id),
-               q.nassignments, ids, as, lens, clock_wall_ms());
+               q.nassignments, ids, as, lens, group_now_ms());
     run_actions(c);
 }
 
@@ -211,7 +211,7 @@ void handle_heartbeat(req_ctx *c)
     if (err == KERR_NONE)
         err = group_heartbeat(&c->b->grp.coord, cstr(c, q.group_id), q.generation_id,
                               cstr(c, q.member_id), cstr(c, q.group_instance_id),
-                              clock_wall_ms());
+                              group_now_ms());
     reply_error_only(c, err);
 }
 
@@ -233,12 +233,12 @@ void handle_leave_group(req_ctx *c)
     for (int32_t i = 0; q.error_code == KERR_NONE && i < q.nmembers; i++) {
         leave_member *m = &q.members[i];
         m->error_code = group_leave(&b->grp.coord, gid, cstr(c, m->member_id),
-                                    cstr(c, m->group_instance_id), clock_wall_ms());
+                                    cstr(c, m->group_instance_id), group_now_ms());
     }
     resp_begin(&c->nr->resp, &c->h);
     leavegroup_resp_encode(&c->nr->resp, c->h.api_version, &q);
     finish(c);
-    group_service_flush_actions(&b->grp, clock_wall_ms()); /* others' joins may complete */
+    group_service_flush_actions(&b->grp, group_now_ms()); /* others' joins may complete */
 }
 
 /* ---------------- offsets ---------------- */
@@ -304,7 +304,7 @@ static void commit_offsets(commit_op *op, const char *group_id, int64_t pid, int
         commit_reply(op);
         return;
     }
-    group_service_commit(&b->grp, group_id, pid, offs, n, clock_wall_ms(), commit_done, op);
+    group_service_commit(&b->grp, group_id, pid, offs, n, group_now_ms(), commit_done, op);
 }
 
 void handle_offset_commit(req_ctx *c)
@@ -328,7 +328,7 @@ void handle_offset_commit(req_ctx *c)
     else if (err == KERR_NONE)
         err = group_commit_check(&c->b->grp.coord, gid, q.generation_id,
                                  q.member_id.len >= 0 ? cstr(c, q.member_id) : "",
-                                 cstr(c, q.group_instance_id), false, clock_wall_ms());
+                                 cstr(c, q.group_instance_id), false, group_now_ms());
     commit_offsets(op, gid, -1, err);
 }
 
@@ -530,7 +530,7 @@ void handle_delete_groups(req_ctx *c)
     }
     /* Sessions that ended before this request count as ended, as with Kafka's exact
      * expiry timers: the periodic tick (100 ms) may not have run since. */
-    group_service_tick(&c->b->grp, clock_wall_ms());
+    group_service_tick(&c->b->grp, group_now_ms());
     deletegroups_result *res = arena_alloc(a, sizeof(*res) * (size_t)(q.n + 1));
     for (int32_t i = 0; res && i < q.n; i++) {
         char *id = cstr(c, q.names[i]);
@@ -538,7 +538,7 @@ void handle_delete_groups(req_ctx *c)
         res[i].group_id = q.names[i];
         res[i].error_code = !id ? KERR_INVALID_REQUEST
                             : cerr != KERR_NONE ? cerr
-                            : group_service_delete(&c->b->grp, id, clock_wall_ms());
+                            : group_service_delete(&c->b->grp, id, group_now_ms());
     }
     resp_begin(&c->nr->resp, &c->h);
     deletegroups_resp_encode(&c->nr->resp, c->h.api_version, res, res ? q.n : 0);
@@ -604,7 +604,7 @@ void handle_offset_delete(req_ctx *c)
         offdel_reply(op);
         return;
     }
-    group_service_delete_offsets(&c->b->grp, gid, offs, n, clock_wall_ms(), offdel_done, op);
+    group_service_delete_offsets(&c->b->grp, gid, offs, n, group_now_ms(), offdel_done, op);
 }
 
 /* ---------------- offsets in transactions ---------------- */
@@ -643,7 +643,7 @@ static void txn_commit_checked(commit_op *op, int16_t err)
                                   c->h.api_version);
     else if (err == KERR_NONE)
         err = group_commit_check(&c->b->grp.coord, op->gid, op->generation, op->member,
-                                 op->instance, true, clock_wall_ms());
+                                 op->instance, true, group_now_ms());
     commit_offsets(op, op->gid, op->pid, err);
 }
 
@@ -733,6 +733,6 @@ int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, in
     m->txn_id = strdup(txn_id);
     m->group_id = strdup(group_id);
     BROOK_ASSERT(m->txn_id && m->group_id);
-    group_service_txn_end(&b->grp, group_id, pid, commit, clock_wall_ms(), marker_done, m);
+    group_service_txn_end(&b->grp, group_id, pid, commit, group_now_ms(), marker_done, m);
     return KERR_NONE;
 }

@@ -272,7 +272,7 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
         BROOK_ASSERT(gc);
         *gc = (group_marker_ctx){b, op, &tp->error};
         op->groups_pending++;
-        group_service_txn_end(&b->grp, g->id, m->pid, m->commit, clock_wall_ms(),
+        group_service_txn_end(&b->grp, g->id, m->pid, m->commit, group_now_ms(),
                               group_marker_done, gc);
     }
 }

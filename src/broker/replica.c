@@ -163,10 +163,14 @@ static void rpart_free(broker *b, rpart *r)
  * leads (finishing its in-doubt transactions) and forget one it no longer leads. */
 static void coordinators_follow_index(broker *b, const char *topic, int32_t index, bool led)
 {
-    if (strcmp(topic, TXN_LOG_TOPIC) == 0 && b->txn_started)
+    bool txn = strcmp(topic, TXN_LOG_TOPIC) == 0, grp = strcmp(topic, GROUP_LOG_TOPIC) == 0;
+    const bool *loaded = txn ? b->txn.loaded : grp ? b->grp.loaded : NULL;
+    if (!led && loaded && loaded[index])
+        b->coord_handovers++; /* requests held for the lease may now be stale (cluster.c) */
+    if (txn && b->txn_started)
         txn_service_set_led(&b->txn, index, led, clock_wall_ms());
-    else if (strcmp(topic, GROUP_LOG_TOPIC) == 0 && b->group_started)
-        group_service_set_led(&b->grp, index, led, clock_wall_ms());
+    else if (grp && b->group_started)
+        group_service_set_led(&b->grp, index, led, group_now_ms());
 }
 
 /* A coordinator loads (and acts on) its log only once all this replica held when it took

@@ -7,6 +7,7 @@
 #include <utlist.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "group/cgroup.h"
 #include "proto/errors.h"
@@ -25,7 +26,7 @@ struct gs_wait {
     bool commit;
     gs_offset *offs;
     int n;
-    int64_t now_ms;
+    int64_t commit_ms; /* wall clock: the offsets' commit timestamp */
     gs_wait *prev, *next; /* utlist DL: FIFO, oldest at the head */
 };
 
@@ -45,13 +46,15 @@ static char *get_str(rd *r)
     return strndup((const char *)k.p, (size_t)k.len);
 }
 
-/* Appends records (all for one group's partition) as one batch. Returns the offset one
- * past the batch, or -1 when the log refused it. */
+/* Appends records (all for one group's partition) as one batch, stamped with the wall
+ * clock (the now_ms the service is given is the monotonic clock of deadlines). Returns the
+ * offset one past the batch, or -1 when the log refused it. */
 static int64_t append_records(group_service *s, const char *group_id, wr *keys, wr *values,
                               const size_t *koff, const size_t *voff, const int32_t *vlen,
-                              int n, int64_t now_ms)
+                              int n)
 {
     partition *p = partition_for(s, group_id);
+    int64_t now_ms = clock_wall_ms();
     int64_t end = -1;
     for (int i = 0; i < n; i++) {
         uint8_t *batch;
@@ -131,7 +134,7 @@ static void wait_finish(group_service *s, gs_wait *w, bool ok)
         for (int i = 0; i < w->n; i++)
             group_apply_offset(&s->coord, w->group_id, w->pid, w->offs[i].topic,
                                w->offs[i].partition, w->offs[i].offset, w->offs[i].leader_epoch,
-                               w->offs[i].metadata, w->now_ms);
+                               w->offs[i].metadata, w->commit_ms);
     else if (ok && w->kind == 'D')
         for (int i = 0; i < w->n; i++)
             group_apply_offset_delete(&s->coord, w->group_id, w->offs[i].topic,
@@ -179,7 +182,7 @@ static void recs_append_wait(group_service *s, rec_set *r, gs_wait *w, int64_t n
     int64_t end = r->keys.oom || r->values.oom
                       ? -1
                       : append_records(s, w->group_id, &r->keys, &r->values, r->koff, r->voff,
-                                       r->vlen, r->n, now_ms);
+                                       r->vlen, r->n);
     recs_free(r);
     if (end < 0) {
         wait_finish(s, w, false);
@@ -212,7 +215,7 @@ void group_service_commit(group_service *s, const char *group_id, int64_t pid,
     w->offs = calloc((size_t)n + 1, sizeof(gs_offset));
     BROOK_ASSERT(w->offs);
     w->n = n;
-    w->now_ms = now_ms;
+    w->commit_ms = clock_wall_ms(); /* a timestamp, kept with the offset */
     for (int i = 0; i < n; i++) {
         r.koff[i] = r.keys.len;
         put_offset_key(&r.keys, group_id, pid, &offs[i]);
@@ -220,7 +223,7 @@ void group_service_commit(group_service *s, const char *group_id, int64_t pid,
         wr_i64(&r.values, offs[i].offset);
         wr_i32(&r.values, offs[i].leader_epoch);
         wr_str(&r.values, offs[i].metadata.len >= 0 ? offs[i].metadata : kslice_cstr(""));
-        wr_i64(&r.values, now_ms);
+        wr_i64(&r.values, w->commit_ms);
         r.vlen[i] = (int32_t)(r.values.len - r.voff[i]);
         w->offs[i] = offs[i];
         w->offs[i].topic = strdup(offs[i].topic);
@@ -282,7 +285,7 @@ int16_t group_service_delete(group_service *s, const char *group_id, int64_t now
     put_str(&keys, group_id);
     size_t koff = 0, voff = 0;
     int32_t vlen = -1;
-    int64_t end = append_records(s, group_id, &keys, &values, &koff, &voff, &vlen, 1, now_ms);
+    int64_t end = append_records(s, group_id, &keys, &values, &koff, &voff, &vlen, 1);
     wr_free(&keys);
     wr_free(&values);
     if (end < 0)
@@ -308,7 +311,7 @@ static int64_t persist_generation(group_service *s, const group *g, int64_t now_
     size_t koff = 0, voff = 0;
     int32_t vlen = (int32_t)values.len;
     if (!keys.oom && !values.oom)
-        end = append_records(s, g->id, &keys, &values, &koff, &voff, &vlen, 1, now_ms);
+        end = append_records(s, g->id, &keys, &values, &koff, &voff, &vlen, 1);
     wr_free(&keys);
     wr_free(&values);
     return end;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "cluster/metadata.h"
 #include "group/cgroup.h"
 #include "group/group.h"
@@ -51,6 +52,12 @@ typedef struct gs_offset {
     int32_t leader_epoch;
     kslice metadata; /* any bytes; a null slice stores as empty */
 } gs_offset;
+
+/* The clock every now_ms given to the group coordinator and this service reads: the
+ * monotonic one, as sessions and rebalance timeouts are durations. On the wall clock a step
+ * forward (NTP, an operator) expired every member at once and a step back kept a dead one
+ * for as long. Records and commit timestamps take the wall clock themselves. */
+static inline int64_t group_now_ms(void) { return clock_mono_ms(); }
 
 /* lazy (cluster mode): load nothing now; partitions load through group_service_set_led. */
 int group_service_start(group_service *s, const group_config *cfg, store *st, metadata *md,
