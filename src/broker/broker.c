@@ -176,6 +176,37 @@ static int open_topics(broker *b)
     return 0;
 }
 
+/* One server per listener (listeners.h); [0] is b->srv and b->port. A listener whose
+ * advertised port is unset or 0 advertises the port it bound. */
+static int start_listeners(broker *b)
+{
+    for (int i = 0; i < b->cfg.nlst; i++) {
+        broker_listener *l = &b->cfg.lst[i];
+        net_opts no = {
+            .host = l->host,
+            .port = l->port,
+            .max_frame_bytes = b->cfg.socket_request_max_bytes,
+            .dispatch = broker_dispatch,
+            .ctx = b,
+            .listener = i,
+        };
+        int rc = net_server_start(b->loop, &no, &b->srvs[i], &b->ports[i]);
+        if (rc != 0) {
+            LOG_ERROR("broker", "cannot listen on %s:%d (listener %s): %s", l->host, l->port,
+                      l->name, uv_strerror(rc));
+            return rc;
+        }
+        if (i > 0)
+            LOG_INFO("broker", "listener %s (%s) on %s:%d", l->name,
+                     broker_secproto_name(l->proto), l->host, b->ports[i]);
+    }
+    b->srv = b->srvs[0];
+    b->port = b->ports[0];
+    if (b->cfg.adv_port == 0 || !b->cfg.lst[0].adv_explicit)
+        b->cfg.adv_port = b->port;
+    return 0;
+}
+
 int broker_start(broker *b, int64_t started_us)
 {
     b->started_us = started_us;
@@ -198,6 +229,10 @@ int broker_start(broker *b, int64_t started_us)
     int rc = store_open(&so, b->loop, &b->store, &clean);
     if (rc != 0)
         return rc;
+    if (sec_creds_load(&b->creds, b->cfg.data_dir, derr, sizeof(derr)) != 0) {
+        LOG_ERROR("broker", "SCRAM credentials: %s", derr);
+        return -EINVAL;
+    }
     LOG_INFO("broker", "data directory %s (%s previous shutdown)", b->cfg.data_dir,
              clean ? "clean" : "unclean or first");
     char err[256];
@@ -222,20 +257,8 @@ int broker_start(broker *b, int64_t started_us)
         return rc;
     if ((rc = start_txn(b)) != 0 || (rc = start_groups(b)) != 0)
         return rc;
-    net_opts no = {
-        .host = b->cfg.host,
-        .port = b->cfg.port,
-        .max_frame_bytes = b->cfg.socket_request_max_bytes,
-        .dispatch = broker_dispatch,
-        .ctx = b,
-    };
-    if ((rc = net_server_start(b->loop, &no, &b->srv, &b->port)) != 0) {
-        LOG_ERROR("broker", "cannot listen on %s:%d: %s", b->cfg.host, b->cfg.port,
-                  uv_strerror(rc));
+    if ((rc = start_listeners(b)) != 0)
         return rc;
-    }
-    if (b->cfg.adv_port == 0 || !b->cfg.advertised_listeners)
-        b->cfg.adv_port = b->port;
     uv_prepare_init(b->loop, &b->prepare);
     b->prepare.data = b;
     uv_prepare_start(&b->prepare, on_prepare);
@@ -270,8 +293,9 @@ void broker_stop(broker *b)
         return;
     b->stopping = true;
     admin_stop(b);
-    if (b->srv)
-        net_server_stop(b->srv);
+    for (int i = 0; i < b->cfg.nlst; i++)
+        if (b->srvs[i])
+            net_server_stop(b->srvs[i]);
     cluster_stop(b);
     fetch_drain(b);
     produce_drain(b);

@@ -19,6 +19,7 @@
 #include "cluster/metadata.h"
 #include "net/server.h"
 #include "proto/api.h"
+#include "sec/creds.h"
 #include "storage/store.h"
 #include "storage/topic_config.h"
 #include "txn/service.h"
@@ -43,6 +44,11 @@ typedef struct broker {
     metadata md;
     net_server *srv;
     int port;
+    /* every listener's server and bound port ([0] is srv/port above); cfg.lst says which
+     * security protocol each speaks */
+    net_server *srvs[BROKER_LISTENERS_MAX];
+    int ports[BROKER_LISTENERS_MAX];
+    sec_creds creds; /* SCRAM credentials (h_sasl.c) */
     topic_defaults tdefaults;
     dynconfig dyn; /* dynamic broker configs (h_configs.c), applied onto cfg */
     char *dyn_defaults_text; /* the cluster-wide defaults last taken from a view */
@@ -296,6 +302,19 @@ void handle_list_transactions(req_ctx *c);     /* h_txn_admin.c */
 void handle_consumer_group_heartbeat(req_ctx *c); /* h_cgroup.c */
 void handle_consumer_group_describe(req_ctx *c);  /* h_cgroup.c */
 void handle_describe_cluster(req_ctx *c);      /* h_txn_admin.c */
+void handle_sasl_handshake(req_ctx *c);        /* h_sasl.c */
+void handle_sasl_authenticate(req_ctx *c);     /* h_sasl.c */
+void handle_describe_user_scram(req_ctx *c);   /* h_sasl.c */
+void handle_alter_user_scram(req_ctx *c);      /* h_sasl.c */
+/* Whether the request may run on its connection: on a SASL listener, only ApiVersions,
+ * SaslHandshake and SaslAuthenticate before the client has authenticated (h_sasl.c). */
+bool broker_auth_allows(req_ctx *c);
+/* After a SaslHandshake v0 the next frames are bare SASL tokens: handles nr as one and
+ * returns true, or returns false for a normal request (h_sasl.c). */
+bool broker_sasl_raw_token(broker *b, net_request *nr);
+/* The address this node gives clients of the request's listener (Metadata, FindCoordinator,
+ * DescribeCluster). */
+void broker_self_address(const req_ctx *c, const char **host, int *port);
 /* A transactional request parked in the transaction service (h_txn.c). */
 typedef struct txn_pending txn_pending;
 typedef txn_pending txn_pending_t;

@@ -17,9 +17,17 @@ static const config_def g_defs[] = {
     {"node.id", CFG_INT32, "1", 0, 1000000, NULL, OFF(node_id), "this broker's id"},
     {"broker.id", CFG_INT32, NULL, 0, 1000000, NULL, OFF(node_id), "alias of node.id"},
     {"listeners", CFG_STRING, "PLAINTEXT://127.0.0.1:9092", 0, 0, NULL, OFF(listeners),
-     "PLAINTEXT://host:port to listen on (port 0: any free port)"},
+     "NAME://host:port,... to listen on (port 0: any free port); NAME's security protocol "
+     "comes from listener.security.protocol.map"},
     {"advertised.listeners", CFG_STRING, NULL, 0, 0, NULL, OFF(advertised_listeners),
-     "address given to clients in Metadata; defaults to listeners"},
+     "NAME://host:port,... given to clients in Metadata; defaults to listeners"},
+    {"listener.security.protocol.map", CFG_STRING, BROKER_SECPROTO_MAP_DEFAULT, 0, 0, NULL,
+     OFF(secproto_map), "NAME:PROTOCOL,... (PLAINTEXT or SASL_PLAINTEXT; no TLS yet)"},
+    {"sasl.enabled.mechanisms", CFG_STRING, "SCRAM-SHA-256,SCRAM-SHA-512", 0, 0, NULL,
+     OFF(sasl_mechanisms), "SASL mechanisms of SASL listeners: SCRAM-SHA-256, SCRAM-SHA-512, "
+     "PLAIN (PLAIN sends the password in the clear on SASL_PLAINTEXT)"},
+    {"connection.failed.authentication.delay.ms", CFG_INT32, "100", 0, 60000, NULL,
+     OFF(auth_fail_delay_ms), "a failed SASL authentication is answered after this delay"},
     {"log.dirs", CFG_STRING, NULL, 0, 0, NULL, OFF(log_dirs), "data directory"},
     {"log.dir", CFG_STRING, "./data", 0, 0, NULL, OFF(log_dir),
      "data directory if log.dirs is unset"},
@@ -162,19 +170,50 @@ static int parse_host_port(const char *p, char *host, size_t hostlen, int *port)
     return 0;
 }
 
-int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port)
-{
-    const char *p = strstr(s, "://");
-    if (!p || p - s != 9 || strncmp(s, "PLAINTEXT", 9) != 0)
-        return -1;
-    return parse_host_port(p + 3, host, hostlen, port);
-}
-
 int broker_parse_admin_listener(const char *s, char *host, size_t hostlen, int *port)
 {
     if (strncmp(s, "http://", 7) != 0)
         return -1;
     return parse_host_port(s + 7, host, hostlen, port);
+}
+
+/* Each of sasl.enabled.mechanisms is one Brook serves. */
+static int check_mechanisms(const char *list, char *err, size_t errlen)
+{
+    static const char *const known[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        bool ok = false;
+        for (size_t i = 0; i < 3; i++)
+            ok |= strlen(known[i]) == len && strncmp(p, known[i], len) == 0;
+        if (!ok) {
+            snprintf(err, errlen, "config key 'sasl.enabled.mechanisms': '%.*s' is not one of "
+                     "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", (int)len, p);
+            return -1;
+        }
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+/* The listener table, and host/port/adv_* from its first row (what a cluster registers). */
+static int resolve_listeners(broker_config *c, char *err, size_t errlen)
+{
+    if (broker_listeners_parse(c->listeners, c->advertised_listeners, c->secproto_map, c->lst,
+                               &c->nlst, err, errlen) != 0 ||
+        check_mechanisms(c->sasl_mechanisms ? c->sasl_mechanisms : "", err, errlen) != 0)
+        return -1;
+    bool clustered = c->zookeeper_connect && *c->zookeeper_connect;
+    if (clustered && (c->nlst > 1 || c->lst[0].proto != SECPROTO_PLAINTEXT)) {
+        snprintf(err, errlen, "config key 'listeners': a ZooKeeper cluster takes one PLAINTEXT "
+                 "listener for now (brokers reach each other through it without SASL)");
+        return -1;
+    }
+    snprintf(c->host, sizeof(c->host), "%s", c->lst[0].host);
+    c->port = c->lst[0].port;
+    snprintf(c->adv_host, sizeof(c->adv_host), "%s", c->lst[0].adv_host);
+    c->adv_port = c->lst[0].adv_port;
+    return 0;
 }
 
 /* Kafka's precedence: *.ms, then *.minutes, then *.hours. */
@@ -215,17 +254,8 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
             return -1;
     }
     broker_config_resolve(c);
-    if (broker_parse_listener(c->listeners, c->host, sizeof(c->host), &c->port) != 0) {
-        snprintf(err, errlen, "config key 'listeners': '%s' is not PLAINTEXT://host:port",
-                 c->listeners);
+    if (resolve_listeners(c, err, errlen) != 0)
         return -1;
-    }
-    const char *adv = c->advertised_listeners ? c->advertised_listeners : c->listeners;
-    if (broker_parse_listener(adv, c->adv_host, sizeof(c->adv_host), &c->adv_port) != 0) {
-        snprintf(err, errlen, "config key 'advertised.listeners': '%s' is not "
-                 "PLAINTEXT://host:port", adv);
-        return -1;
-    }
     c->admin_enabled = c->admin_listeners && *c->admin_listeners;
     c->admin_explicit = c->admin_enabled &&
                         strcmp(c->admin_listeners, BROKER_ADMIN_LISTENER_DEFAULT) != 0;

@@ -13,14 +13,18 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "broker/listeners.h"
 
 /* The admin listener's default address; if it is taken, brookd starts without it. */
 #define BROKER_ADMIN_LISTENER_DEFAULT "http://127.0.0.1:9644"
 
 typedef struct broker_config {
     int32_t node_id;
-    char *listeners;            /* PLAINTEXT://host:port */
+    char *listeners;            /* NAME://host:port,... (listeners.h) */
     char *advertised_listeners; /* defaults to listeners */
+    char *secproto_map;         /* listener.security.protocol.map */
+    char *sasl_mechanisms;      /* sasl.enabled.mechanisms */
+    int32_t auth_fail_delay_ms; /* connection.failed.authentication.delay.ms */
     char *log_dirs;             /* one directory */
     char *log_dir;              /* Kafka's fallback key */
     int32_t num_partitions;
@@ -65,7 +69,9 @@ typedef struct broker_config {
     int64_t txn_participant_check_ms;  /* how often in-doubt transactions are asked about */
     int64_t debug_marker_delay_ms;     /* tests: hold markers to other nodes this long */
     /* resolved */
-    char host[256];
+    broker_listener lst[BROKER_LISTENERS_MAX];
+    int nlst;
+    char host[256]; /* the first listener's, as below */
     int port;
     char adv_host[256];
     int adv_port;
@@ -91,8 +97,6 @@ void broker_config_free(broker_config *c);
 int broker_config_set(broker_config *c, const char *key, const char *value, char *err,
                       size_t errlen);
 void broker_config_resolve(broker_config *c);
-/* Parses "PLAINTEXT://host:port" (one listener). */
-int broker_parse_listener(const char *s, char *host, size_t hostlen, int *port);
 /* Parses "http://host:port" (the admin listener). Returns 0 or -1. */
 int broker_parse_admin_listener(const char *s, char *host, size_t hostlen, int *port);
 

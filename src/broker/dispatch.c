@@ -49,6 +49,10 @@ static broker_handler_fn handler_for(int16_t key)
     case API_CONSUMER_GROUP_HEARTBEAT: return handle_consumer_group_heartbeat;
     case API_CONSUMER_GROUP_DESCRIBE: return handle_consumer_group_describe;
     case API_DESCRIBE_CLUSTER: return handle_describe_cluster;
+    case API_SASL_HANDSHAKE: return handle_sasl_handshake;
+    case API_SASL_AUTHENTICATE: return handle_sasl_authenticate;
+    case API_DESCRIBE_USER_SCRAM_CREDENTIALS: return handle_describe_user_scram;
+    case API_ALTER_USER_SCRAM_CREDENTIALS: return handle_alter_user_scram;
     }
     return NULL;
 }
@@ -74,6 +78,8 @@ void broker_dispatch(void *ctx, net_request *nr)
     }
     c->b = b;
     c->nr = nr;
+    if (broker_sasl_raw_token(b, nr))
+        return;
     rd_init(&c->body, nr->frame, nr->len);
     if (req_header_decode(&c->body, &c->h) != 0) {
         net_request_fail(nr, "malformed request header");
@@ -81,6 +87,14 @@ void broker_dispatch(void *ctx, net_request *nr)
     }
     if (c->h.api_key == API_API_VERSIONS) {
         handle_api_versions(c);
+        return;
+    }
+    if (!broker_auth_allows(c)) { /* Kafka closes such a connection too */
+        const api_info *api = api_lookup(c->h.api_key);
+        char why[96];
+        snprintf(why, sizeof(why), "%s request before SASL authentication",
+                 api ? api->name : "unknown");
+        net_request_fail(nr, why);
         return;
     }
     broker_handler_fn fn = handler_for(c->h.api_key);

@@ -191,7 +191,8 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
     if (v)
         cv_ref(v);
     metadata_resp m = {0};
-    md_broker self = {b->cfg.node_id, b->cfg.adv_host, b->cfg.adv_port, NULL};
+    md_broker self = {b->cfg.node_id, NULL, 0, NULL};
+    broker_self_address(c, &self.host, &self.port);
     m.cluster_id = b->cfg.cluster_id;
     m.controller_id = v ? v->controller : -1;
     m.include_topic_ops = q->include_topic_ops;
@@ -258,7 +259,8 @@ void handle_metadata(req_ctx *c)
         return;
     }
     metadata_resp m = {0};
-    md_broker self = {b->cfg.node_id, b->cfg.adv_host, b->cfg.adv_port, NULL};
+    md_broker self = {b->cfg.node_id, NULL, 0, NULL};
+    broker_self_address(c, &self.host, &self.port);
     m.nbrokers = 1;
     m.brokers = &self;
     m.cluster_id = b->cfg.cluster_id;

@@ -123,8 +123,7 @@ static findcoord_resp find_coordinator(req_ctx *c, int8_t key_type, kslice key)
         m.error_message = "empty coordinator key";
     } else if (!broker_clustered(c->b)) {
         m.node_id = c->b->cfg.node_id;
-        m.host = c->b->cfg.adv_host;
-        m.port = c->b->cfg.adv_port;
+        broker_self_address(c, &m.host, &m.port);
     } else {
         int32_t node;
         m.error_code = cluster_coordinator(c->b, key_type == 1, key, &node);

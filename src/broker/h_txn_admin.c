@@ -342,7 +342,8 @@ void handle_describe_cluster(req_ctx *c)
     describecluster_resp m = {.endpoint_type = ENDPOINT_TYPE_BROKER, .cluster_id = "",
                               .controller_id = -1, .cluster_ops = INT32_MIN};
     cluster_view *v = NULL;
-    md_broker self = {b->cfg.node_id, b->cfg.adv_host, b->cfg.adv_port, NULL};
+    md_broker self = {b->cfg.node_id, NULL, 0, NULL};
+    broker_self_address(c, &self.host, &self.port);
     if (q.endpoint_type != ENDPOINT_TYPE_BROKER && q.endpoint_type != ENDPOINT_TYPE_CONTROLLER) {
         /* Kafka's AuthHelper.computeDescribeClusterResponse */
         m.error_code = KERR_UNSUPPORTED_ENDPOINT_TYPE;

@@ -35,6 +35,9 @@ struct net_conn {
     size_t inflight;
     size_t out_bytes; /* response bytes handed to uv_write, not yet written */
     bool reading, closed;
+    bool closing; /* a close_after response was written: closes once it has left */
+    void *data;
+    void (*data_free)(void *);
 };
 
 typedef struct write_req {
@@ -51,10 +54,21 @@ static void on_listener_close(uv_handle_t *h) { free(h->data); }
 const char *net_conn_peer(const net_conn *c) { return c->peer; }
 bool net_conn_is_closed(const net_conn *c) { return c->closed; }
 size_t net_server_conn_count(const net_server *s) { return s->nconns; }
+int net_conn_listener(const net_conn *c) { return c->srv->o.listener; }
+void *net_conn_data(const net_conn *c) { return c->data; }
+
+void net_conn_set_data(net_conn *c, void *data, void (*free_fn)(void *))
+{
+    if (c->data && c->data_free)
+        c->data_free(c->data);
+    c->data = data;
+    c->data_free = free_fn;
+}
 
 static void conn_maybe_free(net_conn *c)
 {
     if (c->closed && c->head == NULL && c->out_bytes == 0 && c->tcp.data == NULL) {
+        net_conn_set_data(c, NULL, NULL);
         free(c->rbuf);
         free(c->frame);
         free(c);
@@ -78,6 +92,8 @@ static void on_write(uv_write_t *w, int status)
     free(wr_);
     if (status < 0 && !c->closed)
         conn_close(c, uv_strerror(status));
+    else if (c->closing && c->out_bytes == 0 && !c->closed)
+        conn_close(c, "closed after its last answer");
     if (!c->closed && !c->reading && c->inflight < BROOK_CONN_INFLIGHT_MAX &&
         c->out_bytes < BROOK_CONN_OUTBUF_MAX)
         conn_resume(c);
@@ -93,7 +109,8 @@ static void conn_flush(net_conn *c)
         if (!c->head)
             c->tail = NULL;
         c->inflight--;
-        if (!c->closed && !r->no_response && r->resp.len > 0 && !r->resp.oom) {
+        if (!c->closed && !c->closing && !r->no_response && r->resp.len > 0 &&
+            !r->resp.oom) {
             write_req *w = malloc(sizeof(*w));
             if (!w) {
                 conn_close(c, "out of memory");
@@ -112,6 +129,14 @@ static void conn_flush(net_conn *c)
             }
         } else if (!c->closed && r->resp.oom) {
             conn_close(c, "out of memory building a response");
+        }
+        if (r->close_after && !c->closed && !c->closing) {
+            c->closing = true;
+            if (c->reading)
+                uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+            if (c->out_bytes == 0)
+                conn_close(c, "closed after its last answer");
         }
         request_free(r);
     }
@@ -159,6 +184,10 @@ static void conn_close(net_conn *c, const char *why)
 /* Queues one complete frame (ownership of `frame` passes to the request). */
 static void conn_dispatch(net_conn *c, uint8_t *frame, size_t len)
 {
+    if (c->closing) { /* nothing after a closing answer is served */
+        free(frame);
+        return;
+    }
     net_request *r = calloc(1, sizeof(*r));
     if (!r) {
         free(frame);

@@ -34,6 +34,8 @@ typedef struct net_request {
     wr resp;        /* the handler writes the whole response frame here */
     bool done;
     bool no_response; /* acks=0 produce: nothing is sent */
+    bool close_after; /* the connection closes once this response is written (and nothing
+                       * after it is read or answered): a failed authentication */
     void *op;         /* handler state while pending */
     struct net_request *next;
 } net_request;
@@ -46,6 +48,7 @@ typedef struct net_opts {
     int32_t max_frame_bytes;
     net_dispatch_fn dispatch;
     void *ctx;
+    int listener; /* the caller's index of this server, given back by net_conn_listener */
 } net_opts;
 
 /* Binds and listens. *port_out gets the bound port. Returns 0 or a libuv error. */
@@ -60,6 +63,12 @@ void net_request_fail(net_request *req, const char *why);
 /* The peer's address as "ip:port" for logs. */
 const char *net_conn_peer(const net_conn *c);
 bool net_conn_is_closed(const net_conn *c);
+/* Which server (net_opts.listener) accepted the connection. */
+int net_conn_listener(const net_conn *c);
+/* The caller's per-connection state (e.g. its authentication): NULL until set; free_fn runs
+ * when the connection is freed. Setting it again frees the previous one. */
+void *net_conn_data(const net_conn *c);
+void net_conn_set_data(net_conn *c, void *data, void (*free_fn)(void *));
 /* Connections currently open (for metrics and tests). */
 size_t net_server_conn_count(const net_server *s);
 

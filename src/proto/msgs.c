@@ -10,6 +10,7 @@
 #include "proto/ident.h"
 #include "proto/inter_msgs.h"
 #include "proto/schema.h"
+#include "proto/sec_msgs.h"
 
 /* ---------------- ApiVersions ---------------- */
 
@@ -1823,5 +1824,7 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_DESCRIBE_LOG_DIRS: return describelogdirs_req_decode(r, version, a, &u.dl);
     }
     int rc = group_msgs_decode_any(api_key, version, r, a);
+    if (rc == -2)
+        rc = sec_msgs_decode_any(api_key, version, r, a);
     return rc == -2 ? -1 : rc;
 }

@@ -675,6 +675,31 @@ SCHEMAS = {
         f("GroupIds", "[]string", "0+", value=["g1", "g2"]),
         f("IncludeAuthorizedOperations", "bool", "0+", value=True),
     ],
+    # Authentication (docs/security.md): v0's tokens follow as bare frames, not requests.
+    "SaslHandshake": [
+        f("Mechanism", "string", "0+", value="SCRAM-SHA-256"),
+    ],
+    "SaslAuthenticate": [
+        f("AuthBytes", "bytes", "0+", value=b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO"),
+    ],
+    "DescribeUserScramCredentials": [
+        f("Users", "[]", "0+", null="0+", value=[{"Name": "alice"}, {"Name": "bob"}], fields=[
+            f("Name", "string", "0+"),
+        ]),
+    ],
+    "AlterUserScramCredentials": [
+        f("Deletions", "[]", "0+", value=[{"Name": "carol", "Mechanism": 1}], fields=[
+            f("Name", "string", "0+"),
+            f("Mechanism", "int8", "0+"),
+        ]),
+        f("Upsertions", "[]", "0+", value=[{"Name": "alice", "Mechanism": 2}], fields=[
+            f("Name", "string", "0+"),
+            f("Mechanism", "int8", "0+"),
+            f("Iterations", "int32", "0+", value=4096),
+            f("Salt", "bytes", "0+", value=bytes(range(24))),
+            f("SaltedPassword", "bytes", "0+", value=bytes(range(64))),
+        ]),
+    ],
     # Brook's broker-to-broker APIs, never flexible (docs/cluster.md).
     "BrookPrepareTxn": [
         f("TransactionalId", "string", "0+", value="tx"),

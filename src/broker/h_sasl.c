@@ -1,0 +1,521 @@
+/* h_sasl.c - SASL on SASL_PLAINTEXT listeners (SaslHandshake v1, SaslAuthenticate 0-2 with
+ * PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512) and the SCRAM credential APIs (KIP-554).
+ * docs/security.md has the states and what each answer means.
+ *
+ * A connection's authentication state hangs off its net_conn (net_conn_data). The
+ * exchange itself is sec/scram.c's, without I/O; this file keeps the per-connection state
+ * machine:
+ *   NEED_HANDSHAKE --SaslHandshake(enabled mechanism)--> NEED_TOKEN
+ *   NEED_TOKEN --PLAIN ok / SCRAM final ok--> DONE;  NEED_TOKEN --SCRAM first--> SCRAM_FINAL
+ *   any failure --> FAILED: answered (after connection.failed.authentication.delay.ms) and
+ *   the connection closed after the answer.
+ * SaslHandshake v0 (clients before SaslAuthenticate) is followed by the mechanism's tokens
+ * as bare size-prefixed frames without a Kafka header (raw), answered the same way; a
+ * failure there closes the connection without an answer, as Kafka does.
+ * Re-authentication (KIP-368) is not offered: SessionLifetimeMs is 0. */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+#include "proto/sec_msgs.h"
+
+typedef enum auth_state {
+    AUTH_NEED_HANDSHAKE,
+    AUTH_NEED_TOKEN,
+    AUTH_SCRAM_FINAL,
+    AUTH_DONE,
+    AUTH_FAILED,
+} auth_state;
+
+typedef struct conn_auth {
+    auth_state st;
+    bool plain;         /* PLAIN; else SCRAM with scram.mech */
+    bool raw;           /* after a v0 handshake: tokens come as bare frames */
+    scram_server scram;
+    char principal[SCRAM_USER_MAX + 6]; /* "User:name" once authenticated */
+} conn_auth;
+
+static const broker_listener *listener_of(const req_ctx *c)
+{
+    int i = net_conn_listener(c->nr->conn);
+    BROOK_ASSERT(i >= 0 && i < c->b->cfg.nlst);
+    return &c->b->cfg.lst[i];
+}
+
+void broker_self_address(const req_ctx *c, const char **host, int *port)
+{
+    int i = net_conn_listener(c->nr->conn);
+    if (i <= 0 || i >= c->b->cfg.nlst) { /* the first listener's is what a cluster registers */
+        *host = c->b->cfg.adv_host;
+        *port = c->b->cfg.adv_port;
+        return;
+    }
+    const broker_listener *l = &c->b->cfg.lst[i];
+    *host = l->adv_host;
+    *port = l->adv_explicit && l->adv_port != 0 ? l->adv_port : c->b->ports[i];
+}
+
+static conn_auth *auth_of(req_ctx *c)
+{
+    conn_auth *a = net_conn_data(c->nr->conn);
+    if (!a && (a = calloc(1, sizeof(*a))) != NULL)
+        net_conn_set_data(c->nr->conn, a, free);
+    return a;
+}
+
+bool broker_auth_allows(req_ctx *c)
+{
+    if (!broker_secproto_sasl(listener_of(c)->proto))
+        return true;
+    int16_t k = c->h.api_key;
+    if (k == API_API_VERSIONS || k == API_SASL_HANDSHAKE || k == API_SASL_AUTHENTICATE)
+        return true;
+    const conn_auth *a = net_conn_data(c->nr->conn);
+    return a && a->st == AUTH_DONE;
+}
+
+static bool mechanism_enabled(const broker *b, const char *mech)
+{
+    size_t n = strlen(mech);
+    for (const char *p = b->cfg.sasl_mechanisms; p && *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, mech, n) == 0)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
+/* The enabled mechanisms as the handshake lists them, in the request's arena. */
+static int enabled_list(req_ctx *c, kslice **out)
+{
+    const char *list = c->b->cfg.sasl_mechanisms ? c->b->cfg.sasl_mechanisms : "";
+    int n = 0;
+    for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+        n++;
+    kslice *v = arena_alloc(&c->nr->arena, sizeof(*v) * (size_t)(n ? n : 1));
+    if (!v)
+        return -1;
+    int i = 0;
+    for (const char *p = list; *p && i < n;) {
+        size_t len = strcspn(p, ",");
+        v[i++] = (kslice){(const uint8_t *)p, (int32_t)len};
+        p += len + (p[len] == ',');
+    }
+    *out = v;
+    return n;
+}
+
+static void finish(req_ctx *c)
+{
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+void handle_sasl_handshake(req_ctx *c)
+{
+    sasl_handshake_req q;
+    if (sasl_handshake_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0 ||
+        !q.mechanism) {
+        broker_reply_malformed(c, "SaslHandshake");
+        return;
+    }
+    sasl_handshake_resp m = {0};
+    kslice *mechs = NULL;
+    int n = enabled_list(c, &mechs);
+    conn_auth *a = auth_of(c);
+    if (n < 0 || !a) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    m.nmechanisms = n;
+    m.mechanisms = mechs;
+    if (!broker_secproto_sasl(listener_of(c)->proto) || a->st != AUTH_NEED_HANDSHAKE) {
+        /* Kafka: a handshake on a listener without SASL, or a second one */
+        m.error_code = KERR_ILLEGAL_SASL_STATE;
+        c->nr->close_after = broker_secproto_sasl(listener_of(c)->proto);
+    } else if (!mechanism_enabled(c->b, q.mechanism)) {
+        m.error_code = KERR_UNSUPPORTED_SASL_MECHANISM;
+        a->st = AUTH_FAILED;
+        c->nr->close_after = true;
+        LOG_INFO("sasl", "%s asked for SASL mechanism %s, which is not enabled",
+                 net_conn_peer(c->nr->conn), q.mechanism);
+    } else {
+        a->plain = strcmp(q.mechanism, "PLAIN") == 0;
+        a->raw = c->h.api_version == 0;
+        scram_server_init(&a->scram, a->plain ? SCRAM_UNKNOWN : scram_mech_parse(q.mechanism));
+        a->st = AUTH_NEED_TOKEN;
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    sasl_handshake_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
+
+static const scram_cred *lookup_cred(void *ctx, const char *user, scram_mech m)
+{
+    return sec_creds_find(ctx, user, m);
+}
+
+typedef struct auth_delay {
+    uv_timer_t t;
+    net_request *nr;
+} auth_delay;
+
+static void on_delay_closed(uv_handle_t *h) { free(h->data); }
+
+static void on_delay(uv_timer_t *t)
+{
+    auth_delay *d = t->data;
+    net_request_done(d->nr);
+    t->data = d;
+    uv_close((uv_handle_t *)t, on_delay_closed);
+}
+
+/* A refusal leaves after connection.failed.authentication.delay.ms (Kafka's brake on
+ * password guessing), then the connection closes. */
+static void finish_failed(req_ctx *c)
+{
+    resp_end(&c->nr->resp);
+    c->nr->close_after = true;
+    int32_t ms = c->b->cfg.auth_fail_delay_ms;
+    auth_delay *d = ms > 0 && !c->b->stopping ? calloc(1, sizeof(*d)) : NULL;
+    if (!d) {
+        net_request_done(c->nr);
+        return;
+    }
+    d->nr = c->nr;
+    uv_timer_init(c->b->loop, &d->t);
+    d->t.data = d;
+    uv_timer_start(&d->t, on_delay, (uint64_t)ms, 0);
+}
+
+/* One PLAIN or SCRAM message: 0 and the answer's bytes in resp (arena), or -1 and why. */
+static int auth_step(req_ctx *c, conn_auth *a, kslice in, kslice *resp, const char **why)
+{
+    *resp = (kslice){(const uint8_t *)"", 0};
+    if (in.len <= 0) {
+        *why = "Authentication failed: empty SASL message";
+        return -1;
+    }
+    if (a->plain) {
+        const char *user, *pw;
+        size_t ul, pl;
+        if (sasl_plain_parse(in.p, (size_t)in.len, &user, &ul, &pw, &pl, why) != 0)
+            return -1;
+        char name[SCRAM_USER_MAX + 1];
+        if (ul > SCRAM_USER_MAX || memchr(user, 0, ul)) {
+            *why = "Authentication failed: Invalid username or password";
+            return -1;
+        }
+        memcpy(name, user, ul);
+        name[ul] = '\0';
+        if (!sec_creds_check_password(&c->b->creds, name, pw, pl)) {
+            *why = "Authentication failed: Invalid username or password";
+            return -1;
+        }
+        snprintf(a->principal, sizeof(a->principal), "User:%s", name);
+        a->st = AUTH_DONE;
+        return 0;
+    }
+    uint8_t rnd[18];
+    char nonce[32];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        *why = "Authentication failed: no randomness for the server nonce";
+        return -1;
+    }
+    sec_b64_encode(rnd, sizeof(rnd), nonce, sizeof(nonce));
+    size_t cap = sizeof(a->scram.server_first) + 16, len = 0;
+    char *out = arena_alloc(&c->nr->arena, cap);
+    if (!out) {
+        *why = "out of memory";
+        return -1;
+    }
+    if (scram_server_feed(&a->scram, in.p, (size_t)in.len, lookup_cred,
+                          &c->b->creds, nonce, out, cap, &len, why) != 0)
+        return -1;
+    *resp = (kslice){(const uint8_t *)out, (int32_t)len};
+    if (a->scram.step == SCRAM_DONE) {
+        snprintf(a->principal, sizeof(a->principal), "User:%s", a->scram.user);
+        a->st = AUTH_DONE;
+    } else {
+        a->st = AUTH_SCRAM_FINAL;
+    }
+    return 0;
+}
+
+void handle_sasl_authenticate(req_ctx *c)
+{
+    sasl_auth_req q;
+    if (sasl_auth_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "SaslAuthenticate");
+        return;
+    }
+    conn_auth *a = auth_of(c);
+    if (!a) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    sasl_auth_resp m = {.auth_bytes = {(const uint8_t *)"", 0}};
+    bool sasl = broker_secproto_sasl(listener_of(c)->proto);
+    resp_begin(&c->nr->resp, &c->h);
+    if (!sasl || a->raw || (a->st != AUTH_NEED_TOKEN && a->st != AUTH_SCRAM_FINAL)) {
+        m.error_code = KERR_ILLEGAL_SASL_STATE;
+        m.error_message = !sasl ? "SaslAuthenticate on a listener without SASL"
+                          : a->st == AUTH_DONE ? "Already authenticated (re-authentication is "
+                                                 "not offered)"
+                                               : "SaslAuthenticate before SaslHandshake";
+        sasl_auth_resp_encode(&c->nr->resp, c->h.api_version, &m);
+        c->nr->close_after = sasl;
+        finish(c);
+        return;
+    }
+    const char *why = NULL;
+    if (auth_step(c, a, q.auth_bytes, &m.auth_bytes, &why) != 0) {
+        a->st = AUTH_FAILED;
+        m.error_code = KERR_SASL_AUTHENTICATION_FAILED;
+        m.error_message = why;
+        m.auth_bytes = (kslice){(const uint8_t *)"", 0};
+        LOG_INFO("sasl", "authentication from %s failed (%s): %s", net_conn_peer(c->nr->conn),
+                 a->plain ? "PLAIN" : scram_mech_name(a->scram.mech), why);
+        sasl_auth_resp_encode(&c->nr->resp, c->h.api_version, &m);
+        finish_failed(c);
+        return;
+    }
+    if (a->st == AUTH_DONE)
+        LOG_DEBUG("sasl", "%s authenticated as %s", net_conn_peer(c->nr->conn), a->principal);
+    sasl_auth_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
+
+bool broker_sasl_raw_token(broker *b, net_request *nr)
+{
+    conn_auth *a = net_conn_data(nr->conn);
+    if (!a || !a->raw || (a->st != AUTH_NEED_TOKEN && a->st != AUTH_SCRAM_FINAL))
+        return false;
+    req_ctx c = {.b = b, .nr = nr};
+    kslice in = {nr->frame, (int32_t)nr->len}, out;
+    const char *why = NULL;
+    if (auth_step(&c, a, in, &out, &why) != 0) {
+        a->st = AUTH_FAILED;
+        LOG_INFO("sasl", "authentication from %s failed (%s, SaslHandshake v0): %s",
+                 net_conn_peer(nr->conn), a->plain ? "PLAIN" : scram_mech_name(a->scram.mech),
+                 why);
+        net_request_fail(nr, "SASL authentication failed");
+        return true;
+    }
+    wr_i32(&nr->resp, out.len);
+    wr_raw(&nr->resp, out.p, (size_t)out.len);
+    net_request_done(nr);
+    return true;
+}
+
+/* ---------------- DescribeUserScramCredentials / AlterUserScramCredentials ---------------- */
+
+static void describe_one(const sec_creds *s, arena *ar, scram_user_result *r)
+{
+    r->infos = arena_alloc(ar, sizeof(*r->infos) * 2);
+    for (int mech = SCRAM_SHA_256; r->infos && mech <= SCRAM_SHA_512; mech++) {
+        const scram_cred *cr = sec_creds_find(s, r->user, (scram_mech)mech);
+        if (cr)
+            r->infos[r->ninfos++] = (scram_cred_info){(int8_t)mech, cr->iterations};
+    }
+    if (r->ninfos == 0) {
+        r->error_code = KERR_RESOURCE_NOT_FOUND;
+        r->error_message = "Attempt to describe a user credential that does not exist";
+    }
+}
+
+/* The results of every user with a credential (a null or empty Users list). */
+static int describe_all(req_ctx *c, describe_scram_resp *m)
+{
+    const sec_creds *s = &c->b->creds;
+    scram_user_result *r = arena_alloc(&c->nr->arena, sizeof(*r) * (size_t)(s->n ? s->n : 1));
+    if (!r)
+        return -1;
+    int n = 0;
+    for (int i = 0; i < s->n; i++) {
+        int j = 0;
+        while (j < n && strcmp(r[j].user, s->v[i].user) != 0)
+            j++;
+        if (j < n)
+            continue;
+        r[n] = (scram_user_result){.user = s->v[i].user};
+        describe_one(s, &c->nr->arena, &r[n++]);
+    }
+    m->results = r;
+    m->nresults = n;
+    return 0;
+}
+
+void handle_describe_user_scram(req_ctx *c)
+{
+    describe_scram_req q;
+    if (describe_scram_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "DescribeUserScramCredentials");
+        return;
+    }
+    describe_scram_resp m = {0};
+    if (q.nusers <= 0) {
+        if (describe_all(c, &m) != 0) {
+            net_request_fail(c->nr, "out of memory");
+            return;
+        }
+    } else {
+        m.results = arena_alloc(&c->nr->arena, sizeof(*m.results) * (size_t)q.nusers);
+        if (!m.results) {
+            net_request_fail(c->nr, "out of memory");
+            return;
+        }
+        m.nresults = q.nusers;
+        for (int i = 0; i < q.nusers; i++) {
+            scram_user_result *r = &m.results[i];
+            *r = (scram_user_result){.user = q.users[i].name ? q.users[i].name : ""};
+            bool dup = false;
+            for (int j = 0; j < q.nusers; j++)
+                dup |= j != i && q.users[j].name && strcmp(q.users[j].name, r->user) == 0;
+            if (dup) {
+                r->error_code = KERR_DUPLICATE_RESOURCE;
+                r->error_message = "Cannot describe SCRAM credentials for the same user twice "
+                                   "in a single request";
+            } else {
+                describe_one(&c->b->creds, &c->nr->arena, r);
+            }
+        }
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    describe_scram_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
+
+/* Kafka's checks of one upsertion (ControllerApis / ScramControlManager). */
+static int16_t check_upsertion(const scram_upsertion *u, const char **why)
+{
+    scram_mech mech = (scram_mech)u->mechanism;
+    if (scram_key_len(mech) == 0) {
+        *why = "Unknown SCRAM mechanism";
+        return KERR_UNSUPPORTED_SASL_MECHANISM;
+    }
+    if (u->iterations < SCRAM_ITER_MIN || u->iterations > SCRAM_ITER_MAX) {
+        *why = u->iterations < SCRAM_ITER_MIN ? "Too few iterations" : "Too many iterations";
+        return KERR_UNACCEPTABLE_CREDENTIAL;
+    }
+    if (u->salt.len <= 0 || u->salt.len > SCRAM_SALT_MAX ||
+        u->salted_password.len != (int32_t)scram_key_len(mech)) {
+        *why = u->salt.len <= 0 || u->salt.len > SCRAM_SALT_MAX
+                   ? "The salt must have 1 to 128 bytes"
+                   : "The salted password has the wrong length for its mechanism";
+        return KERR_UNACCEPTABLE_CREDENTIAL;
+    }
+    return KERR_NONE;
+}
+
+static bool user_named_twice(const alter_scram_req *q, const char *user)
+{
+    int n = 0;
+    for (int i = 0; i < q->ndeletions; i++)
+        n += strcmp(q->deletions[i].name, user) == 0;
+    for (int i = 0; i < q->nupsertions; i++)
+        n += strcmp(q->upsertions[i].name, user) == 0;
+    return n > 1;
+}
+
+/* One deletion or upsertion applied to s (memory): its error, KERR_NONE if applied. */
+static int16_t alter_one(broker *b, const alter_scram_req *q, const char *name, int del_i,
+                         int ups_i, const char **why)
+{
+    if (!name || !*name) {
+        *why = "Username must not be empty";
+        return KERR_UNACCEPTABLE_CREDENTIAL;
+    }
+    if (strlen(name) > SCRAM_USER_MAX) {
+        *why = "Username is too long";
+        return KERR_UNACCEPTABLE_CREDENTIAL;
+    }
+    if (user_named_twice(q, name)) {
+        *why = "A user credential cannot be altered twice in the same request";
+        return KERR_DUPLICATE_RESOURCE;
+    }
+    if (del_i >= 0) {
+        scram_mech mech = (scram_mech)q->deletions[del_i].mechanism;
+        if (scram_key_len(mech) == 0) {
+            *why = "Unknown SCRAM mechanism";
+            return KERR_UNSUPPORTED_SASL_MECHANISM;
+        }
+        if (sec_creds_remove(&b->creds, name, mech) != 0) {
+            *why = "Attempt to delete a user credential that does not exist";
+            return KERR_RESOURCE_NOT_FOUND;
+        }
+        return KERR_NONE;
+    }
+    const scram_upsertion *u = &q->upsertions[ups_i];
+    int16_t err = check_upsertion(u, why);
+    if (err != KERR_NONE)
+        return err;
+    scram_cred cr;
+    if (scram_cred_from_salted((scram_mech)u->mechanism, u->salt.p, (size_t)u->salt.len,
+                               u->iterations, u->salted_password.p,
+                               (size_t)u->salted_password.len, &cr) != 0 ||
+        sec_creds_put(&b->creds, name, (scram_mech)u->mechanism, &cr) != 0) {
+        *why = "out of memory";
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    return KERR_NONE;
+}
+
+void handle_alter_user_scram(req_ctx *c)
+{
+    alter_scram_req q;
+    if (alter_scram_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "AlterUserScramCredentials");
+        return;
+    }
+    int n = q.ndeletions + q.nupsertions;
+    alter_scram_resp m = {.nresults = n};
+    m.results = arena_alloc(&c->nr->arena, sizeof(*m.results) * (size_t)(n ? n : 1));
+    if (!m.results) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    bool changed = false;
+    for (int i = 0; i < n; i++) {
+        bool del = i < q.ndeletions;
+        const char *name = del ? q.deletions[i].name : q.upsertions[i - q.ndeletions].name;
+        const char *why = NULL;
+        int16_t err = c->b->clustered
+                          ? KERR_UNKNOWN_SERVER_ERROR
+                          : alter_one(c->b, &q, name, del ? i : -1, del ? -1 : i - q.ndeletions,
+                                      &why);
+        if (c->b->clustered)
+            why = "SCRAM credentials are kept per node and not yet in ZooKeeper: a cluster "
+                  "refuses them";
+        changed |= err == KERR_NONE;
+        m.results[i] = (scram_user_result){.user = name ? name : "", .error_code = err,
+                                           .error_message = why};
+    }
+    /* durable before answered: a refused write undoes every change of this request */
+    int rc = changed ? sec_creds_save(&c->b->creds) : 0;
+    if (rc != 0) {
+        LOG_ERROR("sasl", "cannot write %s: %s; SCRAM changes not made", c->b->creds.path,
+                  strerror(-rc));
+        char err[256];
+        sec_creds_free(&c->b->creds);
+        if (sec_creds_load(&c->b->creds, c->b->cfg.data_dir, err, sizeof(err)) != 0)
+            LOG_ERROR("sasl", "%s", err);
+        for (int i = 0; i < n; i++)
+            if (m.results[i].error_code == KERR_NONE)
+                m.results[i] = (scram_user_result){
+                    .user = m.results[i].user, .error_code = KERR_UNKNOWN_SERVER_ERROR,
+                    .error_message = "cannot write the credentials file (see the broker log)"};
+    } else if (changed) {
+        LOG_INFO("sasl", "SCRAM credentials changed (%d users and mechanisms stored)",
+                 c->b->creds.n);
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    alter_scram_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}

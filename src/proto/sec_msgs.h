@@ -1,0 +1,94 @@
+/*
+ * sec_msgs.h - codecs of the authentication APIs: SaslHandshake 1 (not flexible),
+ * SaslAuthenticate 0-2 (2+ flexible), DescribeUserScramCredentials 0 and
+ * AlterUserScramCredentials 0 (KIP-554, flexible).
+ *
+ * Same contract as msgs.h: decoders check every length, arrays and strings live in the
+ * request's arena or borrow the request buffer; encoders write a response body.
+ */
+#ifndef BROOK_PROTO_SEC_MSGS_H
+#define BROOK_PROTO_SEC_MSGS_H
+
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+typedef struct sasl_handshake_req {
+    const char *mechanism;
+} sasl_handshake_req;
+typedef struct sasl_handshake_resp {
+    int16_t error_code;
+    int32_t nmechanisms;
+    const kslice *mechanisms;
+} sasl_handshake_resp;
+int sasl_handshake_req_decode(rd *r, int16_t v, arena *a, sasl_handshake_req *q);
+void sasl_handshake_resp_encode(wr *w, int16_t v, const sasl_handshake_resp *m);
+
+typedef struct sasl_auth_req {
+    kslice auth_bytes;
+} sasl_auth_req;
+typedef struct sasl_auth_resp {
+    int16_t error_code;
+    const char *error_message; /* NULL: null */
+    kslice auth_bytes;
+    int64_t session_lifetime_ms; /* v1+ */
+} sasl_auth_resp;
+int sasl_auth_req_decode(rd *r, int16_t v, arena *a, sasl_auth_req *q);
+void sasl_auth_resp_encode(wr *w, int16_t v, const sasl_auth_resp *m);
+
+typedef struct scram_cred_info {
+    int8_t mechanism;
+    int32_t iterations;
+} scram_cred_info;
+typedef struct scram_user_result {
+    const char *user;
+    int16_t error_code;
+    const char *error_message;
+    int32_t ninfos;
+    scram_cred_info *infos;
+} scram_user_result;
+typedef struct scram_user_name {
+    const char *name;
+} scram_user_name;
+typedef struct describe_scram_req {
+    int32_t nusers; /* -1: null (every user) */
+    scram_user_name *users;
+} describe_scram_req;
+typedef struct describe_scram_resp {
+    int16_t error_code;
+    const char *error_message;
+    int32_t nresults;
+    scram_user_result *results;
+} describe_scram_resp;
+int describe_scram_req_decode(rd *r, int16_t v, arena *a, describe_scram_req *q);
+void describe_scram_resp_encode(wr *w, int16_t v, const describe_scram_resp *m);
+
+typedef struct scram_deletion {
+    const char *name;
+    int8_t mechanism;
+} scram_deletion;
+typedef struct scram_upsertion {
+    const char *name;
+    int8_t mechanism;
+    int32_t iterations;
+    kslice salt, salted_password;
+} scram_upsertion;
+typedef struct alter_scram_req {
+    int32_t ndeletions, nupsertions;
+    scram_deletion *deletions;
+    scram_upsertion *upsertions;
+} alter_scram_req;
+typedef struct alter_scram_resp {
+    int32_t nresults;
+    scram_user_result *results; /* user, error_code, error_message */
+} alter_scram_resp;
+int alter_scram_req_decode(rd *r, int16_t v, arena *a, alter_scram_req *q);
+void alter_scram_resp_encode(wr *w, int16_t v, const alter_scram_resp *m);
+/* Tests and Brook's own tools encode the requests too. */
+void alter_scram_req_encode(wr *w, int16_t v, const alter_scram_req *q);
+
+/* msgs_decode_any's part for these APIs: 0, -1 malformed, -2 not one of them. */
+int sec_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a);
+
+#endif

@@ -1,0 +1,384 @@
+#!/usr/bin/python3
+"""SASL on a SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and the SCRAM
+credential APIs (KIP-554), against one node with two listeners: PLAINTEXT (where the
+credentials are managed) and SASL_PLAINTEXT.
+
+ 1. ApiVersions lists SaslHandshake 0-1, SaslAuthenticate 0-2 and the two credential APIs at
+    v0.  On the SASL listener a Metadata request before authentication closes the
+    connection; on the PLAINTEXT listener SaslHandshake is ILLEGAL_SASL_STATE.
+ 2. AlterUserScramCredentials (salted passwords computed here, as a client does): alice
+    with both mechanisms, bob with SCRAM-SHA-512; refusals: too few and too many
+    iterations (UNACCEPTABLE_CREDENTIAL), an unknown mechanism
+    (UNSUPPORTED_SASL_MECHANISM), a user named twice (DUPLICATE_RESOURCE), an empty name,
+    a deletion of a credential that does not exist (RESOURCE_NOT_FOUND).
+    DescribeUserScramCredentials: every user, one user, an unknown one (RESOURCE_NOT_FOUND).
+ 3. A raw SCRAM exchange of each mechanism (RFC 5802, computed here): the server's
+    signature checks out; a wrong password, an unknown user and a tampered nonce get
+    SASL_AUTHENTICATION_FAILED no sooner than connection.failed.authentication.delay.ms
+    and the connection is closed; an unsupported mechanism gets UNSUPPORTED_SASL_MECHANISM
+    with the enabled list, and the connection is closed; a second SaslHandshake after
+    authentication is ILLEGAL_SASL_STATE.  PLAIN: right and wrong password, also after a
+    v0 handshake (the token in a bare frame; a wrong one closes the connection).
+ 4. confluent-kafka (librdkafka) produces and consumes through the SASL listener with each
+    mechanism (Metadata advertises the SASL listener to clients that came through it), and
+    a wrong password ends in an authentication error with nothing written.
+ 5. After a restart the credentials are still there (the file holds no password) and a
+    deleted one no longer authenticates."""
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import struct
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from brook_harness import Broker, Check, run_main, wait_until  # noqa: E402
+from raw_kafka import TAGS, Conn, Reader, carr, cstr, flex_request, s16  # noqa: E402
+
+from confluent_kafka import Consumer, KafkaError, Producer  # noqa: E402
+
+NONE = 0
+UNSUPPORTED_SASL_MECHANISM = 33
+ILLEGAL_SASL_STATE = 34
+SASL_AUTHENTICATION_FAILED = 58
+RESOURCE_NOT_FOUND = 91
+DUPLICATE_RESOURCE = 92
+UNACCEPTABLE_CREDENTIAL = 93
+SHA256, SHA512 = 1, 2
+HASH = {SHA256: "sha256", SHA512: "sha512"}
+MECH = {SHA256: "SCRAM-SHA-256", SHA512: "SCRAM-SHA-512"}
+DELAY_MS = 300
+PASSWORDS = {"alice": "alice-secret", "bob": "b0b,=pass"}
+
+T0 = time.monotonic()
+
+
+class Checks(Check):
+    def eq(self, msg, got, want):  # the message first: the checks read as a table
+        super().eq(got, want, msg)
+
+
+def log(msg):
+    print(f"[{time.monotonic() - T0:7.2f}s] {msg}", flush=True)
+
+
+class SaslBroker(Broker):
+    """Two listeners, both on ports kept across restarts."""
+    sasl_port = 0
+
+    def _argv(self):
+        argv = super()._argv()
+        argv[1] = (f"--listeners=PLAINTEXT://{self.host}:{self.port},"
+                   f"SASL_PLAINTEXT://{self.host}:{self.sasl_port}")
+        return argv
+
+    def _start_once(self):
+        super()._start_once()
+        pat = re.compile(r"listener SASL_PLAINTEXT \(SASL_PLAINTEXT\) on [0-9.]+:(\d+)")
+
+        def find():
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_pos)
+                m = pat.search(f.read().decode("utf-8", "replace"))
+            return int(m.group(1)) if m else None
+        self.sasl_port = wait_until(find, 10, what="the SASL listener's log line")
+
+    @property
+    def sasl_bootstrap(self):
+        return f"{self.host}:{self.sasl_port}"
+
+
+# ------------------------------------------------------------------ raw requests
+def api_versions(conn):
+    r, _ = conn.request(18, 0, b"", "ApiVersions v0")
+    rd = Reader(r)
+    assert rd.take(">h") == 0
+    return {k: (lo, hi) for k, lo, hi in (rd.take(">hhh") for _ in range(rd.take(">i")))}
+
+
+def handshake(conn, mech):
+    r, _ = conn.request(17, 1, s16(mech.encode()), "SaslHandshake v1")
+    rd = Reader(r)
+    err = rd.take(">h")
+    return err, [rd.string() for _ in range(rd.take(">i"))]
+
+
+def authenticate(conn, data, version=2):
+    """SaslAuthenticate -> (error, message, bytes, session lifetime, seconds)."""
+    if version >= 2:
+        body = TAGS + (struct.pack("B", len(data) + 1) if len(data) < 127 else
+                       bytes([((len(data) + 1) & 0x7F) | 0x80, (len(data) + 1) >> 7])) + data + TAGS
+        r, secs = conn.request(36, version, body, f"SaslAuthenticate v{version}")
+        from raw_kafka import FReader
+        rd = FReader(r)
+        rd.tags()
+        out = (rd.take(">h"), rd.cstring(), rd.cbytes(), rd.take(">q"))
+        rd.tags()
+        rd.end("SaslAuthenticate")
+        return out + (secs,)
+    r, secs = conn.request(36, version, struct.pack(">i", len(data)) + data,
+                           f"SaslAuthenticate v{version}")
+    rd = Reader(r)
+    err, msg, b = rd.take(">h"), rd.string(), rd.bytes_()
+    life = rd.take(">q") if version >= 1 else None
+    return err, msg, b, life, secs
+
+
+def salted(mech, password, salt, iterations):
+    return hashlib.pbkdf2_hmac(HASH[mech], password.encode(), salt, iterations)
+
+
+def alter_scram(conn, deletions=(), upsertions=()):
+    """deletions: (name, mech); upsertions: (name, mech, iterations, password) ->
+    [(user, error, message)]."""
+    def dele(d):
+        return cstr(d[0]) + struct.pack(">b", d[1]) + TAGS
+
+    def ups(u):
+        name, mech, iters, pw = u
+        salt = os.urandom(24)
+        sp = salted(mech, pw, salt, iters) if mech in HASH else b"x" * 32
+        return (cstr(name) + struct.pack(">bi", mech, iters) + cstr(salt) + cstr(sp) + TAGS)
+    rd = flex_request(conn, 51, 0, carr(list(deletions), dele) + carr(list(upsertions), ups) + TAGS,
+                      "AlterUserScramCredentials")
+    rd.take(">i")
+    out = []
+    for _ in range(rd.count()):
+        out.append((rd.cstring(), rd.take(">h"), rd.cstring()))
+        rd.tags()
+    rd.tags()
+    rd.end("AlterUserScramCredentials")
+    return out
+
+
+def describe_scram(conn, users=None):
+    body = carr(None if users is None else list(users), lambda u: cstr(u) + TAGS) + TAGS
+    rd = flex_request(conn, 50, 0, body, "DescribeUserScramCredentials")
+    rd.take(">i")
+    top = (rd.take(">h"), rd.cstring())
+    res = {}
+    for _ in range(rd.count()):
+        user, err, msg = rd.cstring(), rd.take(">h"), rd.cstring()
+        infos = []
+        for _ in range(rd.count()):
+            infos.append(rd.take(">bi"))
+            rd.tags()
+        rd.tags()
+        res[user] = (err, msg, sorted(infos))
+    rd.tags()
+    rd.end("DescribeUserScramCredentials")
+    return top, res
+
+
+def scram_exchange(conn, mech, user, password, tamper_nonce=False):
+    """Handshake + both SCRAM rounds -> (error of the failing step or 0, message, seconds)."""
+    err, _ = handshake(conn, MECH[mech])
+    assert err == NONE, f"handshake {MECH[mech]}: {err}"
+    cnonce = base64.b64encode(os.urandom(18)).decode()
+    name = user.replace("=", "=3D").replace(",", "=2C")
+    first_bare = f"n={name},r={cnonce}"
+    err, msg, b, _, secs = authenticate(conn, ("n,," + first_bare).encode())
+    if err:
+        return err, msg, secs
+    server_first = b.decode()
+    attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+    assert attrs["r"].startswith(cnonce) and len(attrs["r"]) > len(cnonce), server_first
+    salt, iters = base64.b64decode(attrs["s"]), int(attrs["i"])
+    sp = salted(mech, password, salt, iters)
+    h = getattr(hashlib, HASH[mech])
+    client_key = hmac.new(sp, b"Client Key", h).digest()
+    stored = h(client_key).digest()
+    nonce = attrs["r"] + ("x" if tamper_nonce else "")
+    final_wo = f"c=biws,r={nonce}"
+    auth_msg = f"{first_bare},{server_first},{final_wo}".encode()
+    proof = bytes(a ^ b for a, b in zip(client_key, hmac.new(stored, auth_msg, h).digest()))
+    err, msg, b, life, secs = authenticate(
+        conn, f"{final_wo},p={base64.b64encode(proof).decode()}".encode(), version=1)
+    if err:
+        return err, msg, secs
+    server_key = hmac.new(sp, b"Server Key", h).digest()
+    want = "v=" + base64.b64encode(hmac.new(server_key, auth_msg, h).digest()).decode()
+    assert b.decode() == want, f"server signature {b!r}, expected {want}"
+    assert life == 0, life
+    return NONE, None, secs
+
+
+def closed(conn):
+    """Whether the broker closed conn (a read sees EOF within 5 s)."""
+    conn.s.settimeout(5)
+    try:
+        return conn.s.recv(1) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+
+
+# ------------------------------------------------------------------ clients
+def client_conf(br, mech, user, password):
+    return {"bootstrap.servers": br.sasl_bootstrap, "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanisms": mech, "sasl.username": user, "sasl.password": password}
+
+
+def produce_consume(br, mech, user, password, topic):
+    errors = []
+    p = Producer(dict(client_conf(br, mech, user, password), **{
+        "enable.idempotence": True, "error_cb": lambda e: errors.append(e)}))
+    for i in range(10):
+        p.produce(topic, f"{mech}-{i}".encode())
+    left = p.flush(30)
+    assert left == 0, f"{mech}: {left} messages not delivered; errors {errors}"
+    c = Consumer(dict(client_conf(br, mech, user, password), **{
+        "group.id": f"g-{mech}", "auto.offset.reset": "earliest"}))
+    c.subscribe([topic])
+    got = []
+    deadline = time.monotonic() + 30
+    while len(got) < 10 and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got.append(m.value().decode())
+    c.close()
+    return got
+
+
+def wrong_password_fails(br, mech):
+    errors = []
+    p = Producer(dict(client_conf(br, mech, "alice", "not-her-password"), **{
+        "error_cb": lambda e: errors.append(e), "message.timeout.ms": 5000}))
+    p.produce("sasl-bad", b"must not land")
+    p.flush(10)
+    return [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
+
+
+# ------------------------------------------------------------------ main
+def main():
+    chk = Checks("sasl")
+    cfg = {"sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+           "connection.failed.authentication.delay.ms": DELAY_MS, "num.partitions": 2}
+    with SaslBroker(config=cfg, name="sasl") as br:
+        log(f"PLAINTEXT {br.bootstrap}, SASL_PLAINTEXT {br.sasl_bootstrap}")
+
+        # 1
+        with Conn(br.bootstrap) as c:
+            v = api_versions(c)
+            chk.eq("ApiVersions: SaslHandshake", v.get(17), (0, 1))
+            chk.eq("ApiVersions: SaslAuthenticate", v.get(36), (0, 2))
+            chk.eq("ApiVersions: DescribeUserScramCredentials", v.get(50), (0, 0))
+            chk.eq("ApiVersions: AlterUserScramCredentials", v.get(51), (0, 0))
+            chk.eq("SaslHandshake on PLAINTEXT", handshake(c, "PLAIN")[0], ILLEGAL_SASL_STATE)
+        with Conn(br.sasl_bootstrap) as c:
+            chk.eq("ApiVersions before authentication", 17 in api_versions(c), True)
+            c.s.sendall(struct.pack(">i", 10) + struct.pack(">hhih", 3, 1, 9, 0))
+            chk.eq("Metadata before authentication closes the connection", closed(c), True)
+
+        # 2
+        with Conn(br.bootstrap) as c:
+            res = alter_scram(c, upsertions=[("alice", SHA256, 4096, PASSWORDS["alice"]),
+                                             ("bob", SHA512, 8192, PASSWORDS["bob"])])
+            chk.eq("upsert alice and bob", [(u, e) for u, e, _ in res],
+                   [("alice", NONE), ("bob", NONE)])
+            res = alter_scram(c, upsertions=[("alice", SHA512, 4096, PASSWORDS["alice"])])
+            chk.eq("upsert alice's SCRAM-SHA-512", res[0][1], NONE)
+            res = alter_scram(c, deletions=[("nobody", SHA256)],
+                              upsertions=[("u1", SHA256, 100, "p"), ("u2", SHA256, 20000, "p"),
+                                          ("u3", 3, 4096, "p"), ("u4", SHA256, 4096, "p"),
+                                          ("u4", SHA512, 4096, "p"), ("", SHA256, 4096, "p")])
+            chk.eq("refusals", [(u, e) for u, e, _ in res],
+                   [("nobody", RESOURCE_NOT_FOUND), ("u1", UNACCEPTABLE_CREDENTIAL),
+                    ("u2", UNACCEPTABLE_CREDENTIAL), ("u3", UNSUPPORTED_SASL_MECHANISM),
+                    ("u4", DUPLICATE_RESOURCE), ("u4", DUPLICATE_RESOURCE),
+                    ("", UNACCEPTABLE_CREDENTIAL)])
+            chk.eq("refusals carry messages", all(m for _, _, m in res), True)
+            top, res = describe_scram(c)
+            chk.eq("describe all: error", top[0], NONE)
+            chk.eq("describe all", {u: r[2] for u, r in res.items()},
+                   {"alice": [(SHA256, 4096), (SHA512, 4096)], "bob": [(SHA512, 8192)]})
+            top, res = describe_scram(c, ["bob", "carol"])
+            chk.eq("describe bob", res["bob"][2], [(SHA512, 8192)])
+            chk.eq("describe carol", res["carol"][0], RESOURCE_NOT_FOUND)
+
+        # 3
+        for mech, user in ((SHA256, "alice"), (SHA512, "alice"), (SHA512, "bob")):
+            with Conn(br.sasl_bootstrap) as c:
+                err, msg, _ = scram_exchange(c, mech, user, PASSWORDS[user])
+                chk.eq(f"SCRAM {MECH[mech]} as {user}", (err, msg), (NONE, None))
+                r, _ = c.request(3, 1, struct.pack(">i", 0), "Metadata after authentication")
+                chk.eq("Metadata after authentication answers", len(r) > 4, True)
+                chk.eq("second handshake", handshake(c, MECH[mech])[0], ILLEGAL_SASL_STATE)
+        for what, user, pw, tamper in (("wrong password", "alice", "nope", False),
+                                       ("unknown user", "mallory", "x", False),
+                                       ("tampered nonce", "alice", PASSWORDS["alice"], True)):
+            with Conn(br.sasl_bootstrap) as c:
+                err, msg, secs = scram_exchange(c, SHA256, user, pw, tamper_nonce=tamper)
+                chk.eq(f"SCRAM {what}", err, SASL_AUTHENTICATION_FAILED)
+                chk.eq(f"SCRAM {what}: a message", bool(msg), True)
+                chk.eq(f"SCRAM {what}: answered after the delay", secs >= DELAY_MS / 1000 - 0.02,
+                       True)
+                chk.eq(f"SCRAM {what}: connection closed", closed(c), True)
+        with Conn(br.sasl_bootstrap) as c:
+            err, mechs = handshake(c, "GSSAPI")
+            chk.eq("GSSAPI", (err, mechs), (UNSUPPORTED_SASL_MECHANISM,
+                                            ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]))
+            chk.eq("GSSAPI: connection closed", closed(c), True)
+        for pw, want in ((PASSWORDS["bob"], NONE), ("wrong", SASL_AUTHENTICATION_FAILED)):
+            with Conn(br.sasl_bootstrap) as c:
+                chk.eq("PLAIN handshake", handshake(c, "PLAIN")[0], NONE)
+                err, msg, _, _, _ = authenticate(c, b"\0bob\0" + pw.encode(), version=0)
+                chk.eq(f"PLAIN bob with {'right' if want == NONE else 'wrong'} password",
+                       err, want)
+        for pw, ok in ((PASSWORDS["bob"], True), ("wrong", False)):
+            with Conn(br.sasl_bootstrap) as c:  # v0: the token in a bare frame, no header
+                r, _ = c.request(17, 0, s16(b"PLAIN"), "SaslHandshake v0")
+                chk.eq("SaslHandshake v0", struct.unpack(">h", r[:2])[0], NONE)
+                tok = b"\0bob\0" + pw.encode()
+                c.s.sendall(struct.pack(">i", len(tok)) + tok)
+                if ok:
+                    chk.eq("v0 PLAIN token answered by an empty frame", c._recv(4), b"\0" * 4)
+                    r, _ = c.request(3, 1, struct.pack(">i", 0), "Metadata after v0 PLAIN")
+                    chk.eq("Metadata after v0 PLAIN answers", len(r) > 4, True)
+                else:
+                    chk.eq("v0 PLAIN wrong password: connection closed", closed(c), True)
+        with Conn(br.sasl_bootstrap) as c:
+            chk.eq("PLAIN handshake", handshake(c, "PLAIN")[0], NONE)
+            err, msg, _, _, _ = authenticate(c, b"carol\0bob\0" + PASSWORDS["bob"].encode())
+            chk.eq("PLAIN with another authorization id", err, SASL_AUTHENTICATION_FAILED)
+
+        # 4
+        for mech, user in (("SCRAM-SHA-256", "alice"), ("SCRAM-SHA-512", "bob"),
+                           ("PLAIN", "alice")):
+            got = produce_consume(br, mech, user, PASSWORDS[user], f"sasl-{mech.lower()}")
+            chk.eq(f"confluent-kafka over {mech}: read back", sorted(got),
+                   sorted(f"{mech}-{i}" for i in range(10)))
+        errs = wrong_password_fails(br, "SCRAM-SHA-256")
+        chk.eq("confluent-kafka with a wrong password: authentication error", bool(errs), True)
+        chk.eq("nothing written with a wrong password (its topic was never made)",
+               [n for n in os.listdir(br.data_dir) if n.startswith("sasl-bad")], [])
+
+        # 5
+        with Conn(br.bootstrap) as c:
+            res = alter_scram(c, deletions=[("alice", SHA256)])
+            chk.eq("delete alice's SCRAM-SHA-256", res[0][1], NONE)
+        br.stop()
+        with open(os.path.join(br.data_dir, "scram-credentials"), "rb") as f:
+            text = f.read()
+        chk.eq("the file holds no password", any(p.encode() in text for p in PASSWORDS.values()),
+               False)
+        br.start()
+        with Conn(br.bootstrap) as c:
+            top, res = describe_scram(c)
+            chk.eq("after restart", {u: r[2] for u, r in res.items()},
+                   {"alice": [(SHA512, 4096)], "bob": [(SHA512, 8192)]})
+        with Conn(br.sasl_bootstrap) as c:
+            chk.eq("after restart: SCRAM-SHA-512 as bob",
+                   scram_exchange(c, SHA512, "bob", PASSWORDS["bob"])[0], NONE)
+        with Conn(br.sasl_bootstrap) as c:
+            chk.eq("after restart: deleted SCRAM-SHA-256 of alice",
+                   scram_exchange(c, SHA256, "alice", PASSWORDS["alice"])[0],
+                   SASL_AUTHENTICATION_FAILED)
+    return chk.done()
+
+
+if __name__ == "__main__":
+    run_main(main)
