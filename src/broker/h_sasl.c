@@ -13,6 +13,7 @@
  * as bare size-prefixed frames without a Kafka header (raw), answered the same way; a
  * failure there closes the connection without an answer, as Kafka does.
  * Re-authentication (KIP-368) is not offered: SessionLifetimeMs is 0. */
+#include <errno.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,57 +415,87 @@ static int16_t check_upsertion(const scram_upsertion *u, const char **why)
     return KERR_NONE;
 }
 
-static bool user_named_twice(const alter_scram_req *q, const char *user)
+/* The i-th alteration of q (deletions first): its user and mechanism. */
+static void alteration(const alter_scram_req *q, int i, const char **name, int8_t *mech)
 {
-    int n = 0;
-    for (int i = 0; i < q->ndeletions; i++)
-        n += strcmp(q->deletions[i].name, user) == 0;
-    for (int i = 0; i < q->nupsertions; i++)
-        n += strcmp(q->upsertions[i].name, user) == 0;
-    return n > 1;
+    if (i < q->ndeletions) {
+        *name = q->deletions[i].name;
+        *mech = q->deletions[i].mechanism;
+    } else {
+        *name = q->upsertions[i - q->ndeletions].name;
+        *mech = q->upsertions[i - q->ndeletions].mechanism;
+    }
+    if (!*name)
+        *name = "";
 }
 
-/* One deletion or upsertion applied to s (memory): its error, KERR_NONE if applied. */
-static int16_t alter_one(broker *b, const alter_scram_req *q, const char *name, int del_i,
-                         int ups_i, const char **why)
+/* Kafka's checks of every alteration of one user, before any is applied: KERR_NONE, or the
+ * first refusal (the user's alterations are then all left out). */
+static int16_t check_user(const broker *b, const alter_scram_req *q, const char *user,
+                          const char **why)
 {
-    if (!name || !*name) {
+    int n = q->ndeletions + q->nupsertions;
+    if (!*user) {
         *why = "Username must not be empty";
         return KERR_UNACCEPTABLE_CREDENTIAL;
     }
-    if (strlen(name) > SCRAM_USER_MAX) {
+    if (strlen(user) > SCRAM_USER_MAX) {
         *why = "Username is too long";
         return KERR_UNACCEPTABLE_CREDENTIAL;
     }
-    if (user_named_twice(q, name)) {
-        *why = "A user credential cannot be altered twice in the same request";
-        return KERR_DUPLICATE_RESOURCE;
-    }
-    if (del_i >= 0) {
-        scram_mech mech = (scram_mech)q->deletions[del_i].mechanism;
-        if (scram_key_len(mech) == 0) {
+    for (int i = 0; i < n; i++) {
+        const char *name;
+        int8_t mech;
+        alteration(q, i, &name, &mech);
+        if (strcmp(name, user) != 0)
+            continue;
+        for (int j = i + 1; j < n; j++) {
+            const char *n2;
+            int8_t m2;
+            alteration(q, j, &n2, &m2);
+            if (m2 == mech && strcmp(n2, user) == 0) {
+                *why = "A user credential cannot be altered twice in the same request";
+                return KERR_DUPLICATE_RESOURCE;
+            }
+        }
+        if (scram_key_len((scram_mech)mech) == 0) {
             *why = "Unknown SCRAM mechanism";
             return KERR_UNSUPPORTED_SASL_MECHANISM;
         }
-        if (sec_creds_remove(&b->creds, name, mech) != 0) {
+        if (i < q->ndeletions && !sec_creds_find(&b->creds, user, (scram_mech)mech)) {
             *why = "Attempt to delete a user credential that does not exist";
             return KERR_RESOURCE_NOT_FOUND;
         }
-        return KERR_NONE;
-    }
-    const scram_upsertion *u = &q->upsertions[ups_i];
-    int16_t err = check_upsertion(u, why);
-    if (err != KERR_NONE)
-        return err;
-    scram_cred cr;
-    if (scram_cred_from_salted((scram_mech)u->mechanism, u->salt.p, (size_t)u->salt.len,
-                               u->iterations, u->salted_password.p,
-                               (size_t)u->salted_password.len, &cr) != 0 ||
-        sec_creds_put(&b->creds, name, (scram_mech)u->mechanism, &cr) != 0) {
-        *why = "out of memory";
-        return KERR_UNKNOWN_SERVER_ERROR;
+        int16_t err = i < q->ndeletions ? KERR_NONE
+                                        : check_upsertion(&q->upsertions[i - q->ndeletions], why);
+        if (err != KERR_NONE)
+            return err;
     }
     return KERR_NONE;
+}
+
+/* Applies every (checked) alteration of user. Returns 0 or -ENOMEM. */
+static int apply_user(broker *b, const alter_scram_req *q, const char *user)
+{
+    for (int i = 0; i < q->ndeletions + q->nupsertions; i++) {
+        const char *name;
+        int8_t mech;
+        alteration(q, i, &name, &mech);
+        if (strcmp(name, user) != 0)
+            continue;
+        if (i < q->ndeletions) {
+            sec_creds_remove(&b->creds, user, (scram_mech)mech);
+            continue;
+        }
+        const scram_upsertion *u = &q->upsertions[i - q->ndeletions];
+        scram_cred cr;
+        if (scram_cred_from_salted((scram_mech)mech, u->salt.p, (size_t)u->salt.len,
+                                   u->iterations, u->salted_password.p,
+                                   (size_t)u->salted_password.len, &cr) != 0 ||
+            sec_creds_put(&b->creds, user, (scram_mech)mech, &cr) != 0)
+            return -ENOMEM;
+    }
+    return 0;
 }
 
 void handle_alter_user_scram(req_ctx *c)
@@ -474,8 +505,9 @@ void handle_alter_user_scram(req_ctx *c)
         broker_reply_malformed(c, "AlterUserScramCredentials");
         return;
     }
+    /* one result per user, in the order users first appear (Kafka's answer) */
     int n = q.ndeletions + q.nupsertions;
-    alter_scram_resp m = {.nresults = n};
+    alter_scram_resp m = {0};
     m.results = arena_alloc(&c->nr->arena, sizeof(*m.results) * (size_t)(n ? n : 1));
     if (!m.results) {
         net_request_fail(c->nr, "out of memory");
@@ -483,19 +515,27 @@ void handle_alter_user_scram(req_ctx *c)
     }
     bool changed = false;
     for (int i = 0; i < n; i++) {
-        bool del = i < q.ndeletions;
-        const char *name = del ? q.deletions[i].name : q.upsertions[i - q.ndeletions].name;
-        const char *why = NULL;
-        int16_t err = c->b->clustered
-                          ? KERR_UNKNOWN_SERVER_ERROR
-                          : alter_one(c->b, &q, name, del ? i : -1, del ? -1 : i - q.ndeletions,
-                                      &why);
-        if (c->b->clustered)
+        const char *name, *why = NULL;
+        int8_t mech;
+        alteration(&q, i, &name, &mech);
+        bool seen = false;
+        for (int k = 0; k < m.nresults && !seen; k++)
+            seen = strcmp(m.results[k].user, name) == 0;
+        if (seen)
+            continue;
+        int16_t err = check_user(c->b, &q, name, &why);
+        if (err == KERR_NONE && c->b->clustered) {
+            err = KERR_UNKNOWN_SERVER_ERROR;
             why = "SCRAM credentials are kept per node and not yet in ZooKeeper: a cluster "
                   "refuses them";
+        }
+        if (err == KERR_NONE && apply_user(c->b, &q, name) != 0) {
+            err = KERR_UNKNOWN_SERVER_ERROR;
+            why = "out of memory";
+        }
         changed |= err == KERR_NONE;
-        m.results[i] = (scram_user_result){.user = name ? name : "", .error_code = err,
-                                           .error_message = why};
+        m.results[m.nresults++] =
+            (scram_user_result){.user = name, .error_code = err, .error_message = why};
     }
     /* durable before answered: a refused write undoes every change of this request */
     int rc = changed ? sec_creds_save(&c->b->creds) : 0;
@@ -506,7 +546,7 @@ void handle_alter_user_scram(req_ctx *c)
         sec_creds_free(&c->b->creds);
         if (sec_creds_load(&c->b->creds, c->b->cfg.data_dir, err, sizeof(err)) != 0)
             LOG_ERROR("sasl", "%s", err);
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < m.nresults; i++)
             if (m.results[i].error_code == KERR_NONE)
                 m.results[i] = (scram_user_result){
                     .user = m.results[i].user, .error_code = KERR_UNKNOWN_SERVER_ERROR,

@@ -20,6 +20,7 @@
 #include "cli/produce.h"
 #include "cli/topic.h"
 #include "cli/txn.h"
+#include "cli/user.h"
 
 #ifndef BROOK_VERSION
 #define BROOK_VERSION "unknown"
@@ -44,6 +45,8 @@ static const struct cli_cmd {
     {"config", "describe|set   topic and broker configs", cli_configs_main, cli_configs_usage},
     {"txn", "list|describe|abort   find and end hanging transactions", cli_txn_main,
      cli_txn_usage},
+    {"user", "add|list|delete   SCRAM credentials of SASL users", cli_user_main,
+     cli_user_usage},
     {"cluster", "up|down|status|placement   a local cluster; nodes and leaders",
      cli_cluster_main, cli_cluster_usage},
     {"bench", "produce|consume|txn   measure throughput and latency", bench_main, NULL},
