@@ -3,6 +3,9 @@
 credential APIs (KIP-554), against one node with two listeners: PLAINTEXT (where the
 credentials are managed) and SASL_PLAINTEXT.
 
+ 0. Listener settings brookd cannot serve are refused at start, naming the key: an SSL
+    listener, a repeated name, a name without a protocol, an unknown mechanism, a SASL
+    listener in a ZooKeeper cluster, an advertised name that is no listener.
  1. ApiVersions lists SaslHandshake 0-1, SaslAuthenticate 0-2 and the two credential APIs at
     v0.  On the SASL listener a Metadata request before authentication closes the
     connection; on the PLAINTEXT listener SaslHandshake is ILLEGAL_SASL_STATE.
@@ -45,7 +48,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Broker, Check, find_cli, kafkajs_node, run_main, wait_until  # noqa: E402
+from brook_harness import (Broker, Check, find_brookd, find_cli, kafkajs_node, run_main,  # noqa: E402
+                           wait_until)
 from raw_kafka import TAGS, Conn, Reader, carr, cstr, flex_request, s16  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, Producer  # noqa: E402
@@ -267,6 +271,17 @@ def main():
     chk = Checks("sasl")
     cfg = {"sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
            "connection.failed.authentication.delay.ms": DELAY_MS, "num.partitions": 2}
+    brookd = find_brookd()
+    for args, key in ((["--listeners=SSL://127.0.0.1:0"], "no TLS yet"),
+                      (["--listeners=PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0"], "repeats"),
+                      (["--listeners=FOO://127.0.0.1:0"], "listener.security.protocol.map"),
+                      (["--sasl.enabled.mechanisms=GSSAPI"], "sasl.enabled.mechanisms"),
+                      (["--listeners=SASL_PLAINTEXT://127.0.0.1:0",
+                        "--zookeeper.connect=127.0.0.1:1"], "one PLAINTEXT listener"),
+                      (["--advertised.listeners=BAR://x:1"], "BAR is not a listener")):
+        p = subprocess.run([brookd, *args, "--log.dirs=/nonexistent/brook-sasl"],
+                           capture_output=True, text=True, timeout=30)
+        chk.eq(f"refused at start: {' '.join(args)}", (p.returncode, key in p.stderr), (2, True))
     node = None
     with SaslBroker(config=cfg, name="sasl") as br:
         log(f"PLAINTEXT {br.bootstrap}, SASL_PLAINTEXT {br.sasl_bootstrap}")
