@@ -638,9 +638,13 @@ static void txn_commit_checked(commit_op *op, int16_t err)
 {
     req_ctx *c = op->c;
     const group *g = err == KERR_NONE ? group_find(&c->b->grp.coord, op->gid) : NULL;
-    if (g && g->cg) /* KIP-848: fenced by the member epoch as OffsetCommit is */
+    if (g && g->cg) { /* KIP-848: fenced by the member epoch as OffsetCommit is */
         err = cgroup_commit_check(g, op->member ? op->member : "", op->generation, true,
                                   c->h.api_version);
+        /* TxnOffsetCommit has no STALE_MEMBER_EPOCH: Kafka answers ILLEGAL_GENERATION */
+        if (err == KERR_STALE_MEMBER_EPOCH)
+            err = KERR_ILLEGAL_GENERATION;
+    }
     else if (err == KERR_NONE)
         err = group_commit_check(&c->b->grp.coord, op->gid, op->generation, op->member,
                                  op->instance, true, group_now_ms());

@@ -12,11 +12,6 @@
 #include "base/regex.h"
 #include "proto/errors.h"
 
-#define KERR_FENCED_MEMBER_EPOCH 110
-#define KERR_UNRELEASED_INSTANCE_ID 111
-#define KERR_UNSUPPORTED_ASSIGNOR 112
-#define KERR_STALE_MEMBER_EPOCH 113
-
 #define EPOCH_LEAVE (-1)
 #define EPOCH_LEAVE_STATIC (-2)
 #define RECORD_VERSION 0

@@ -101,10 +101,11 @@ def end_txn(conn, tid, pid, epoch, commit, version=5):
     return err, npid, nepoch
 
 
-def txn_offset_commit(conn, tid, group, pid, epoch, topic, offsets, version=5):
+def txn_offset_commit(conn, tid, group, pid, epoch, topic, offsets, version=5, generation=-1,
+                      member=""):
     """TxnOffsetCommit v3+ of {partition: offset} -> {partition: error}."""
     parts = [struct.pack(">iqi", p, o, -1) + cstr("") + TAGS for p, o in sorted(offsets.items())]
-    body = (cstr(tid) + cstr(group) + struct.pack(">qhi", pid, epoch, -1) + cstr("")
+    body = (cstr(tid) + cstr(group) + struct.pack(">qhi", pid, epoch, generation) + cstr(member)
             + b"\x00" + carr([cstr(topic) + carr(parts) + TAGS]) + TAGS)
     rd = flex_request(conn, 28, version, body, f"TxnOffsetCommit v{version}")
     rd.take(">i")

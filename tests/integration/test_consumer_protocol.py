@@ -11,7 +11,9 @@ member epoch where offsets are committed.
     other two. Never does a partition appear in both members' answers.
  3. OffsetCommit v9: A with its epoch stores; B with an older epoch is STALE_MEMBER_EPOCH,
     with a newer one FENCED_MEMBER_EPOCH; an unknown member is UNKNOWN_MEMBER_ID; v8 from a
-    member is UNSUPPORTED_VERSION. A heartbeat with a newer epoch is FENCED_MEMBER_EPOCH.
+    member is UNSUPPORTED_VERSION. TxnOffsetCommit v5 (transactions v2) the same way, but an
+    older epoch is ILLEGAL_GENERATION, as Kafka answers it. A heartbeat with a newer epoch
+    is FENCED_MEMBER_EPOCH.
  4. ConsumerGroupDescribe shows Stable, the epochs, both members with disjoint assignments
     covering the topic (topic names resolved), assignor "uniform"; ListGroups v5 lists it as
     type consumer; DescribeGroups names it GROUP_ID_NOT_FOUND (not a classic group) and a
@@ -32,9 +34,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
-from raw_kafka import TAGS, Conn, FReader, carr, cstr, flex_request, s16  # noqa: E402
+from raw_kafka import TAGS, Conn, carr, cstr, flex_request, s16  # noqa: E402
+from raw_txn_v2 import end_txn, init_producer_id, txn_offset_commit  # noqa: E402
 
 NONE = 0
+ILLEGAL_GENERATION = 22
 INCONSISTENT_GROUP_PROTOCOL = 23
 UNKNOWN_MEMBER_ID = 25
 UNSUPPORTED_VERSION = 35
@@ -271,6 +275,19 @@ def epochs_fence(ck, conn):
     ck.eq(offset_commit(conn, "nobody", 2, 0, 11), UNKNOWN_MEMBER_ID, "an unknown member")
     ck.eq(offset_commit(conn, "member-a", 2, 0, 11, version=8), UNSUPPORTED_VERSION,
           "OffsetCommit v8 from a consumer-protocol member")
+    # TxnOffsetCommit (v5: the group joins the transaction without AddOffsetsToTxn) is fenced
+    # by the member epoch too; an older one is ILLEGAL_GENERATION (Kafka: TxnOffsetCommit has
+    # no STALE_MEMBER_EPOCH); the transaction is aborted after.
+    err, pid, pepoch = init_producer_id(conn, "cp-txn")
+    ck.eq(err, NONE, "InitProducerId for the TxnOffsetCommit checks")
+    for member, epoch, want, what in (("member-b", 1, ILLEGAL_GENERATION, "older epoch"),
+                                      ("member-b", 3, FENCED_MEMBER_EPOCH, "newer epoch"),
+                                      ("nobody", 2, UNKNOWN_MEMBER_ID, "an unknown member"),
+                                      ("member-a", 2, NONE, "A with its epoch")):
+        r = txn_offset_commit(conn, "cp-txn", GROUP, pid, pepoch, TOPIC, {0: 12},
+                              generation=epoch, member=member)
+        ck.eq(r, {0: want}, f"TxnOffsetCommit v5, {what}")
+    ck.eq(end_txn(conn, "cp-txn", pid, pepoch, commit=False)[0], NONE, "the transaction aborted")
     r = heartbeat(conn, "member-a", 7, owned={})
     ck.eq(r["error"], FENCED_MEMBER_EPOCH, "a heartbeat with a newer epoch is fenced")
 
