@@ -17,6 +17,7 @@ import re
 import socket
 import struct
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -80,8 +81,11 @@ def main():
             if len(req) - body_at < 2:
                 continue  # nothing to cut (ApiVersions v0-v2: an empty body)
             apis.add(api)
-            kind, _ = exchange(addr, req)
+            t0 = time.monotonic()
+            kind, _ = exchange(addr, req, wait=2.0)  # acks=0 produce: no answer ever
             ck(kind != "closed", f"{name}: the whole request closed the connection")
+            if time.monotonic() - t0 > 0.5:
+                print(f"{name}: {kind} after {time.monotonic() - t0:.1f}s", flush=True)
             for cut in sorted({body_at + (len(req) - body_at) // 3,
                                body_at + (len(req) - body_at) // 2, len(req) - 1}):
                 kind, _ = exchange(addr, req[:cut])
