@@ -42,6 +42,7 @@ typedef struct broker_config {
     int32_t log_index_interval_bytes;
     char *log_message_timestamp_type;
     char *log_cleanup_policy;
+    char *compression_type; /* the topics' default compression.type */
     int32_t message_max_bytes;
     bool auto_create_topics_enable;
     bool delete_topic_enable;

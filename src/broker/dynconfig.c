@@ -15,10 +15,10 @@ static const char *const g_applied[] = {
     "log.segment.bytes",      "log.roll.ms",           "log.roll.hours",
     "log.retention.ms",       "log.retention.minutes", "log.retention.hours",
     "log.retention.bytes",    "log.index.interval.bytes", "log.message.timestamp.type",
-    "message.max.bytes",      "min.insync.replicas",
+    "message.max.bytes",      "min.insync.replicas",   "compression.type",
 };
 
-enum stored_kind { SK_INT, SK_RATIO, SK_STRING };
+enum stored_kind { SK_INT, SK_RATIO, SK_STRING, SK_BOOL };
 
 /* Kafka's dynamic keys for machinery Brook does not have: kept and reported, no effect. */
 typedef struct stored_key {
@@ -30,7 +30,9 @@ typedef struct stored_key {
 
 #define THREADS "Brook runs one event loop per node; it has no such thread pool"
 #define CLEANER "Brook has no log cleaner yet (compacted topics keep every record)"
-#define SASL "Brook has no SASL yet (issue #15)"
+#define SASL "Brook's SASL is PLAIN and SCRAM, with credentials from AlterUserScramCredentials: " \
+             "no Kerberos or JAAS (docs/security.md)"
+#define NO_EFFECT_FLUSH "fsync follows log.flush.mode (sync: before every acknowledgement)"
 #define QUOTA "Brook has no connection quotas yet (issue #15)"
 static const stored_key g_stored[] = {
     {"background.threads", SK_INT, 1, INT32_MAX, THREADS},
@@ -45,6 +47,17 @@ static const stored_key g_stored[] = {
     {"log.cleaner.backoff.ms", SK_INT, 0, INT64_MAX, CLEANER},
     {"log.cleaner.min.cleanable.ratio", SK_RATIO, 0, 1, CLEANER},
     {"log.cleaner.delete.retention.ms", SK_INT, 0, INT64_MAX, CLEANER},
+    {"log.cleaner.min.compaction.lag.ms", SK_INT, 0, INT64_MAX, CLEANER},
+    {"log.cleaner.max.compaction.lag.ms", SK_INT, 1, INT64_MAX, CLEANER},
+    {"log.flush.interval.messages", SK_INT, 1, INT64_MAX, NO_EFFECT_FLUSH},
+    {"log.flush.scheduler.interval.ms", SK_INT, 0, INT64_MAX, NO_EFFECT_FLUSH},
+    {"log.preallocate", SK_BOOL, 0, 0, "segments grow as they are written"},
+    {"log.roll.jitter.ms", SK_INT, 0, INT64_MAX, "segments roll at log.roll.ms exactly"},
+    {"log.roll.jitter.hours", SK_INT, 0, INT32_MAX, "segments roll at log.roll.ms exactly"},
+    {"log.segment.delete.delay.ms", SK_INT, 0, INT64_MAX,
+     "a segment retention drops is unlinked at once (readers keep their open file)"},
+    {"unclean.leader.election.enable", SK_BOOL, 0, 0,
+     "Brook never elects a replica that may lack acknowledged records (docs/replication.md)"},
     {"max.connections", SK_INT, 0, INT32_MAX, QUOTA},
     {"max.connections.per.ip", SK_INT, 0, INT32_MAX, QUOTA},
     {"max.connection.creation.rate", SK_INT, 0, INT32_MAX, QUOTA},
@@ -106,6 +119,7 @@ static int16_t check_stored(const stored_key *k, const char *value, char *msg, s
     case SK_INT: ok = config_parse_i64(value, &n) == 0 && n >= k->lo && n <= k->hi; break;
     case SK_RATIO: ok = ratio_ok(value, k->lo, k->hi); break;
     case SK_STRING: ok = *value != '\0' && !strpbrk(value, "\r\n"); break; /* one line */
+    case SK_BOOL: ok = strcmp(value, "true") == 0 || strcmp(value, "false") == 0; break;
     }
     if (ok)
         return KERR_NONE;

@@ -10,6 +10,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "proto/compress.h"
 #include "proto/errors.h"
 
 void broker_topic_defaults(const broker_config *c, topic_defaults *d)
@@ -22,6 +23,8 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d)
     d->max_message_bytes = c->message_max_bytes;
     d->min_insync_replicas = c->min_insync_replicas;
     d->log_append_time = strcmp(c->log_message_timestamp_type, "LogAppendTime") == 0;
+    int codec = c->compression_type ? rb_codec_from_name(c->compression_type) : -1;
+    d->compression = codec < 0 ? TOPIC_COMPRESSION_PRODUCER : codec;
 }
 
 partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out)

@@ -222,7 +222,7 @@ void topic_config_resolve(const topic_defaults *d, int n, char *const *keys,
     if (cp && !list_has(cp, "delete"))
         out->retention_bytes = out->retention_ms = -1; /* compacted only: kept */
     const char *ct = find(n, keys, values, "compression.type");
-    int codec = ct ? rb_codec_from_name(ct) : TOPIC_COMPRESSION_PRODUCER;
+    int codec = ct ? rb_codec_from_name(ct) : d->compression;
     policy->compression = codec == -1 ? TOPIC_COMPRESSION_PRODUCER : codec;
 }
 
@@ -246,6 +246,10 @@ void topic_config_default_value(const topic_defaults *d, const char *key, char *
         snprintf(out, outlen, "%" PRId64, d->segment_bytes);
     else if (strcmp(key, "segment.ms") == 0)
         snprintf(out, outlen, "%" PRId64, d->segment_ms);
+    else if (strcmp(key, "compression.type") == 0)
+        snprintf(out, outlen, "%s", d->compression == TOPIC_COMPRESSION_PRODUCER
+                                        ? "producer"
+                                        : rb_codec_name(d->compression));
     else
         snprintf(out, outlen, "%s", k && k->fixed_default ? k->fixed_default : "");
 }

@@ -21,6 +21,7 @@ typedef struct topic_defaults {
     int64_t segment_bytes, segment_ms, retention_bytes, retention_ms;
     int32_t index_interval_bytes, max_message_bytes, min_insync_replicas;
     bool log_append_time;
+    int compression; /* the broker's compression.type: rb_codec or TOPIC_COMPRESSION_PRODUCER */
 } topic_defaults;
 
 enum topic_key_kind {

@@ -12,6 +12,8 @@ AlterConfigs, raw IncrementalAlterConfigs v1 (raw_kafka.py) for the exact error 
    was accepted before; DELETE brings the static value back and the batch passes.
    log.retention.bytes=2500 on a topic of many small segments makes retention (run every
    200 ms here) drop the oldest segments: the log start offset moves past 0.
+   compression.type=zstd: a topic without its own follows it and stores an uncompressed
+   batch zstd; a codec Kafka does not know is INVALID_CONFIG; DELETE brings producer back.
 3. Refused, nothing changed: a static key (log.dirs: INVALID_REQUEST), an unknown key and a
    bad value (INVALID_CONFIG), APPEND on a key that is not a list (INVALID_CONFIG), another
    broker's id (INVALID_REQUEST); validate_only checks and changes nothing.
@@ -136,6 +138,27 @@ def main():
                           "new log.retention.bytes)")
             ck.eq(incalter(conn, me, [("log.retention.bytes", DELETE, None)]), (NONE, None),
                   "DELETE log.retention.bytes")
+
+            # the topics' default codec: a topic without its own compression.type follows it,
+            # and an uncompressed batch is stored zstd from then on
+            ck.eq(topic_config(admin, "dyn-t", "compression.type"), "producer",
+                  "dyn-t's compression.type before")
+            ck.eq(incalter(conn, me, [("compression.type", SET, "zstd"),
+                                      ("unclean.leader.election.enable", SET, "false")]),
+                  (NONE, None), "SET compression.type=zstd (and a key Brook only keeps)")
+            ck.eq(topic_config(admin, "dyn-t", "compression.type"), "zstd",
+                  "dyn-t follows the broker's compression.type")
+            end = conn.list_offset("dyn-t", 0)[1]
+            ck.eq(produce_raw(conn, "dyn-t", 500), NONE, "an uncompressed batch")
+            got = conn.fetch("dyn-t", 0, end, compressed_ok=True)["batches"]
+            ck.eq([bt["attributes"] & 7 for bt in got], [4], "stored zstd (codec 4)")
+            ck.eq(incalter(conn, me, [("compression.type", SET, "brotli")])[0],
+                  INVALID_CONFIG, "compression.type=brotli refused")
+            ck.eq(incalter(conn, me, [("compression.type", DELETE, None),
+                                      ("unclean.leader.election.enable", DELETE, None)]),
+                  (NONE, None), "DELETE compression.type")
+            ck.eq(topic_config(admin, "dyn-t", "compression.type"), "producer",
+                  "dyn-t's compression.type back to producer")
 
             # 3. Refused; nothing changed.
             snapshot = describe_broker_configs(conn, me)
