@@ -18,6 +18,8 @@ member epoch where offsets are committed.
     covering the topic (topic names resolved), assignor "uniform"; ListGroups v5 lists it as
     type consumer; DescribeGroups names it GROUP_ID_NOT_FOUND (not a classic group) and a
     classic JoinGroup is INCONSISTENT_GROUP_PROTOCOL.
+ 4b. Another group whose members ask for the range assignor (group.remote.assignor):
+    ConsumerGroupDescribe says range, and the two members end with two partitions each.
  5. brookd is killed (SIGKILL) and restarted: A and B heartbeat with the epochs they had and
     are accepted with the same assignments (the members were durable before they were told).
  6. B stops heartbeating: after the session timeout it is gone and A is given all four.
@@ -102,8 +104,8 @@ def heartbeat(conn, member, epoch, version=1, **kw):
     return r
 
 
-def describe(conn, version=1):
-    body = carr([GROUP], cstr) + b"\x00" + TAGS
+def describe(conn, version=1, group=GROUP):
+    body = carr([group], cstr) + b"\x00" + TAGS
     rd = flex_request(conn, 69, version, body, "ConsumerGroupDescribe")
     rd.take(">i")
     groups = []
@@ -324,6 +326,35 @@ def survives_restart(ck, broker, a_owned, b_owned):
               "fencing holds after the restart")
 
 
+def range_assignor(ck, conn, tid):
+    """Another group whose members ask for group.remote.assignor=range: the group says
+    range, and once both members have reconciled each owns two of the four partitions."""
+    g = "cp-range"
+    x = heartbeat(conn, "rx", 0, topics=[TOPIC], rebalance=30000, assignor="range", group=g)
+    ck.eq((x["error"], union(x["assignment"] or {})), (NONE, {(tid, p) for p in range(4)}),
+          "range: the first member gets all four")
+    y = heartbeat(conn, "ry", 0, topics=[TOPIC], rebalance=30000, assignor="range", group=g)
+    ck.eq(y["error"], NONE, "range: a second member joins")
+    owned = {"rx": x["assignment"], "ry": y["assignment"] or {}}
+    epochs = {"rx": x["epoch"], "ry": y["epoch"]}
+    for _ in range(20):  # bounded: each round one heartbeat per member
+        for m in ("rx", "ry"):
+            r = heartbeat(conn, m, epochs[m], owned=owned[m], group=g)
+            ck.eq(r["error"], NONE, f"range: {m}'s heartbeat")
+            epochs[m] = r["epoch"]
+            if r["assignment"] is not None:
+                owned[m] = r["assignment"]
+        if len(union(owned["rx"])) == 2 and len(union(owned["ry"])) == 2:
+            break
+    ck.eq((len(union(owned["rx"])), len(union(owned["ry"]))), (2, 2), "range: two each")
+    ck.eq(union(owned["rx"]) | union(owned["ry"]), {(tid, p) for p in range(4)},
+          "range: together the topic, no partition twice")
+    d = describe(conn, group=g)
+    ck.eq((d["error"], d["assignor"]), (NONE, "range"), "ConsumerGroupDescribe: assignor range")
+    for m in ("rx", "ry"):
+        heartbeat(conn, m, -1, group=g)
+
+
 def session_expires(ck, conn, a_owned):
     deadline = time.monotonic() + SESSION_MS / 1000 * 4
     epoch = 2
@@ -386,6 +417,8 @@ def main():
             describes(ck, conn, tid, a_owned, b_owned)
             kafka41_versions(ck, conn)
             log("fencing and describe: ok")
+            range_assignor(ck, conn, tid)
+            log("range assignor: ok")
         survives_restart(ck, broker, a_owned, b_owned)
         log("restart: ok")
         with Conn(broker.bootstrap) as conn:
