@@ -116,6 +116,30 @@ static int alter_results(user_args *a, rd *r)
     return bad;
 }
 
+/* --json's line for a change: {"user": NAME, what: true} (cJSON escapes the name). */
+static void print_done(const char *name, const char *what)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "user", name);
+    cJSON_AddBoolToObject(o, what, 1);
+    char *s = cJSON_PrintUnformatted(o);
+    printf("%s\n", s ? s : "{}");
+    free(s);
+    cJSON_Delete(o);
+}
+
+/* Sends an AlterUserScramCredentials body (freed) and prints its refusals; 0 if none. */
+static int send_alter(user_args *a, wr *body)
+{
+    uint8_t *resp = NULL;
+    rd r;
+    if (call(a, API_ALTER_USER_SCRAM, body, &resp, &r) != 0)
+        return 1;
+    int rc = alter_results(a, &r);
+    free(resp);
+    return rc;
+}
+
 static int cmd_add(user_args *a, const char *name)
 {
     char line[1024];
@@ -158,16 +182,11 @@ static int cmd_add(user_args *a, const char *name)
     }
     wr_tags(&b);
     memset(line, 0, sizeof(line));
-    uint8_t *resp = NULL;
-    rd r;
-    if (call(a, API_ALTER_USER_SCRAM, &b, &resp, &r) != 0)
-        return 1;
-    int rc = alter_results(a, &r);
-    free(resp);
+    int rc = send_alter(a, &b);
     if (rc == 0 && !a->json)
         printf("user %s: %s set\n", name, nm == 2 ? "SCRAM-SHA-256 and SCRAM-SHA-512" : a->mechanism);
     else if (rc == 0)
-        printf("{\"user\":\"%s\",\"ok\":true}\n", name);
+        print_done(name, "set");
     return rc;
 }
 
@@ -299,14 +318,11 @@ static int cmd_delete(user_args *a, const char *name, bool mech_given)
     }
     wr_array(&b, 0); /* upsertions */
     wr_tags(&b);
-    uint8_t *resp = NULL;
-    rd r;
-    if (call(a, API_ALTER_USER_SCRAM, &b, &resp, &r) != 0)
-        return 1;
-    int rc = alter_results(a, &r);
-    free(resp);
-    if (rc == 0)
-        printf(a->json ? "{\"user\":\"%s\",\"deleted\":true}\n" : "user %s: deleted\n", name);
+    int rc = send_alter(a, &b);
+    if (rc == 0 && !a->json)
+        printf("user %s: deleted\n", name);
+    else if (rc == 0)
+        print_done(name, "deleted");
     return rc;
 }
 
