@@ -43,6 +43,7 @@ typedef struct broker_config {
     char *log_message_timestamp_type;
     char *log_cleanup_policy;
     char *compression_type; /* the topics' default compression.type */
+    int64_t ts_before_max_ms, ts_after_max_ms; /* log.message.timestamp.{before,after}.max.ms */
     int32_t message_max_bytes;
     bool auto_create_topics_enable;
     bool delete_topic_enable;

@@ -16,6 +16,7 @@ static const char *const g_applied[] = {
     "log.retention.ms",       "log.retention.minutes", "log.retention.hours",
     "log.retention.bytes",    "log.index.interval.bytes", "log.message.timestamp.type",
     "message.max.bytes",      "min.insync.replicas",   "compression.type",
+    "log.message.timestamp.before.max.ms", "log.message.timestamp.after.max.ms",
 };
 
 enum stored_kind { SK_INT, SK_RATIO, SK_STRING, SK_BOOL };

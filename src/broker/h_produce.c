@@ -85,11 +85,9 @@ typedef struct keyless {
     int32_t n, cap;
 } keyless;
 
-static int note_keyless(void *ctx, int32_t index, const rb_record *r)
+/* Appends a record index; 1 when out of memory (stops a record walk). */
+static int push_index(keyless *k, int32_t index)
 {
-    keyless *k = ctx;
-    if (r->key)
-        return 0;
     if (k->n == k->cap) {
         int32_t cap = k->cap ? k->cap * 2 : 16;
         int32_t *idx = realloc(k->idx, sizeof(int32_t) * (size_t)cap);
@@ -100,6 +98,11 @@ static int note_keyless(void *ctx, int32_t index, const rb_record *r)
     }
     k->idx[k->n++] = index;
     return 0;
+}
+
+static int note_keyless(void *ctx, int32_t index, const rb_record *r)
+{
+    return r->key ? 0 : push_index(ctx, index);
 }
 
 /* A compacted topic takes only records with keys (Kafka's rule): the batch is refused
@@ -129,6 +132,62 @@ static int16_t check_keys(req_ctx *c, const topic *t, produce_part *pp, kslice r
         err = KERR_INVALID_RECORD;
     }
     free(k.idx);
+    return err;
+}
+
+typedef struct ts_bounds {
+    int64_t lo, hi; /* accepted timestamps, inclusive */
+    keyless bad;    /* indexes of the records outside */
+    int64_t first_ts;
+    int32_t first_index;
+} ts_bounds;
+
+static int note_out_of_range(void *ctx, int32_t index, const rb_record *r)
+{
+    ts_bounds *b = ctx;
+    if (r->timestamp >= b->lo && r->timestamp <= b->hi)
+        return 0;
+    if (b->bad.n == 0) {
+        b->first_ts = r->timestamp;
+        b->first_index = index;
+    }
+    return push_index(&b->bad, index);
+}
+
+/* KIP-937: with CreateTime, a record whose timestamp is more than
+ * message.timestamp.before.max.ms behind the broker's clock or .after.max.ms ahead of it
+ * makes the batch INVALID_TIMESTAMP, each such record named (Produce v8+). */
+static int16_t check_timestamps(req_ctx *c, const topic *t, produce_part *pp, kslice rec)
+{
+    const topic_policy *pol = &t->policy;
+    if (t->logcfg.log_append_time ||
+        (pol->ts_before_max_ms == INT64_MAX && pol->ts_after_max_ms == INT64_MAX))
+        return KERR_NONE;
+    int64_t now = clock_wall_ms();
+    ts_bounds b = {.lo = pol->ts_before_max_ms > now ? INT64_MIN : now - pol->ts_before_max_ms,
+                   .hi = pol->ts_after_max_ms > INT64_MAX - now ? INT64_MAX
+                                                                : now + pol->ts_after_max_ms};
+    int rc = rb_for_each_record(rec.p, (size_t)rec.len, PRODUCE_MAX_INFLATED, note_out_of_range,
+                                &b);
+    int16_t err = KERR_NONE;
+    if (rc != 0) {
+        err = rc > 0 || rc == RB_ERR_NOMEM ? KERR_UNKNOWN_SERVER_ERROR : KERR_CORRUPT_MESSAGE;
+    } else if (b.bad.n > 0) {
+        arena *a = &c->nr->arena;
+        char msg[320];
+        produce_record_error *re = arena_alloc(a, sizeof(*re) * (size_t)b.bad.n);
+        snprintf(msg, sizeof(msg), "Timestamp %" PRId64 " of message with offset %d is out of "
+                 "range. The timestamp should be within [%" PRId64 ", %" PRId64 "]",
+                 b.first_ts, b.first_index, b.lo, b.hi);
+        const char *why = arena_strndup(a, msg, strlen(msg));
+        for (int i = 0; re && i < b.bad.n; i++)
+            re[i] = (produce_record_error){b.bad.idx[i], why};
+        pp->nrecord_errors = re ? b.bad.n : 0;
+        pp->record_errors = re;
+        pp->error_message = why;
+        err = KERR_INVALID_TIMESTAMP;
+    }
+    free(b.bad.idx);
     return err;
 }
 
@@ -235,6 +294,8 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
         return KERR_INVALID_RECORD;
     }
     int16_t kerr = t->policy.compact ? check_keys(c, t, pp, rec) : KERR_NONE;
+    if (kerr == KERR_NONE)
+        kerr = check_timestamps(c, t, pp, rec);
     if (kerr != KERR_NONE)
         return kerr;
     if (h.producer_id >= 0) {

@@ -25,6 +25,8 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d)
     d->log_append_time = strcmp(c->log_message_timestamp_type, "LogAppendTime") == 0;
     int codec = c->compression_type ? rb_codec_from_name(c->compression_type) : -1;
     d->compression = codec < 0 ? TOPIC_COMPRESSION_PRODUCER : codec;
+    d->ts_before_max_ms = c->ts_before_max_ms;
+    d->ts_after_max_ms = c->ts_after_max_ms;
 }
 
 partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out)

@@ -37,6 +37,10 @@ static const topic_key_info g_keys[] = {
     {"max.message.bytes", "message.max.bytes", TK_INT, 0, INT32_MAX, NULL, NULL, NULL},
     {"message.format.version", "log.message.format.version", TK_VERSION, 0, 0, NULL, "3.0-IV1",
      "deprecated by Kafka 3.0, which ignores it too: batches are always format v2"},
+    {"message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms", TK_INT, 0,
+     INT64_MAX, NULL, NULL, NULL},
+    {"message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms", TK_INT, 0,
+     INT64_MAX, NULL, NULL, NULL},
     {"message.timestamp.type", "log.message.timestamp.type", TK_CHOICE, 0, 0,
      "CreateTime|LogAppendTime", NULL, NULL},
     {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", TK_RATIO, 0, 0, NULL,
@@ -217,6 +221,10 @@ void topic_config_resolve(const topic_defaults *d, int n, char *const *keys,
     out->log_append_time = tt ? strcmp(tt, "LogAppendTime") == 0 : d->log_append_time;
     policy->max_message_bytes =
         (int32_t)num_or(find(n, keys, values, "max.message.bytes"), d->max_message_bytes);
+    policy->ts_before_max_ms =
+        num_or(find(n, keys, values, "message.timestamp.before.max.ms"), d->ts_before_max_ms);
+    policy->ts_after_max_ms =
+        num_or(find(n, keys, values, "message.timestamp.after.max.ms"), d->ts_after_max_ms);
     const char *cp = find(n, keys, values, "cleanup.policy");
     policy->compact = cp && list_has(cp, "compact");
     if (cp && !list_has(cp, "delete"))
@@ -246,6 +254,10 @@ void topic_config_default_value(const topic_defaults *d, const char *key, char *
         snprintf(out, outlen, "%" PRId64, d->segment_bytes);
     else if (strcmp(key, "segment.ms") == 0)
         snprintf(out, outlen, "%" PRId64, d->segment_ms);
+    else if (strcmp(key, "message.timestamp.before.max.ms") == 0)
+        snprintf(out, outlen, "%" PRId64, d->ts_before_max_ms);
+    else if (strcmp(key, "message.timestamp.after.max.ms") == 0)
+        snprintf(out, outlen, "%" PRId64, d->ts_after_max_ms);
     else if (strcmp(key, "compression.type") == 0)
         snprintf(out, outlen, "%s", d->compression == TOPIC_COMPRESSION_PRODUCER
                                         ? "producer"

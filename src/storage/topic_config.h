@@ -22,6 +22,7 @@ typedef struct topic_defaults {
     int32_t index_interval_bytes, max_message_bytes, min_insync_replicas;
     bool log_append_time;
     int compression; /* the broker's compression.type: rb_codec or TOPIC_COMPRESSION_PRODUCER */
+    int64_t ts_before_max_ms, ts_after_max_ms; /* KIP-937's bounds on CreateTime */
 } topic_defaults;
 
 enum topic_key_kind {
@@ -51,6 +52,9 @@ typedef struct topic_policy {
     int32_t max_message_bytes;
     int compression; /* rb_codec batches are stored in, or TOPIC_COMPRESSION_PRODUCER */
     bool compact;    /* cleanup.policy has compact: every record needs a key */
+    /* KIP-937: a CreateTime record more than this far behind / ahead of the broker's clock
+     * is refused (INT64_MAX: no bound) */
+    int64_t ts_before_max_ms, ts_after_max_ms;
 } topic_policy;
 
 const topic_key_info *topic_config_keys(size_t *n_out);

@@ -15,6 +15,9 @@ Kafka requests from raw_kafka.py).
   INVALID_RECORD and nothing of it stored (librdkafka 2.0.2, Produce v7; also when the
   producer compresses); Produce v8 by hand gets each keyless record named (KIP-467 record
   errors) and a message.  Keyed records are stored.
+- message.timestamp.before.max.ms / after.max.ms (KIP-937): a Produce v8 batch with records
+  two hours behind and ten minutes ahead of a 1 h / 1 min bound is INVALID_TIMESTAMP with
+  those two records named; records inside pass; a LogAppendTime topic ignores the bound.
 - Keys Brook stores without acting on them (message.format.version, delete.retention.ms)
   are accepted and described; bad values and unknown keys are INVALID_CONFIG.
 """
@@ -22,6 +25,7 @@ Kafka requests from raw_kafka.py).
 import os
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
@@ -202,6 +206,45 @@ def check_record_errors(ck, bs):
         ck.eq((err, recs, msg), (0, [], None), "Produce v8 to a topic that takes the batch")
 
 
+def ts_batch(timestamps):
+    """A magic-2 batch of one keyless record per timestamp (CreateTime, uncompressed)."""
+    from raw_kafka import crc32c, varint
+    first = timestamps[0]
+    recs = b""
+    for i, ts in enumerate(timestamps):
+        r = bytes([0]) + varint(ts - first) + varint(i) + varint(-1) + varint(1) + b"x" + varint(0)
+        recs += varint(len(r)) + r
+    after_crc = struct.pack(">hiqqqhii", 0, len(timestamps) - 1, first, max(timestamps), -1, -1,
+                            -1, len(timestamps)) + recs
+    body = struct.pack(">iB", -1, 2) + struct.pack(">I", crc32c(after_crc)) + after_crc
+    return struct.pack(">qi", 0, len(body)) + body
+
+
+def check_timestamp_bounds(ck, admin, bs):
+    """KIP-937: message.timestamp.before.max.ms / after.max.ms refuse CreateTime records
+    too far behind or ahead of the broker's clock (INVALID_TIMESTAMP, each named); a
+    LogAppendTime topic does not look at them."""
+    r = create(admin, [NewTopic("ts-bound", 1, 1, config={
+        "message.timestamp.before.max.ms": "3600000", "message.timestamp.after.max.ms": "60000"}),
+        NewTopic("ts-append", 1, 1, config={"message.timestamp.before.max.ms": "1000",
+                                            "message.timestamp.type": "LogAppendTime"})])
+    ck.eq(r, {"ts-bound": None, "ts-append": None}, "topics with timestamp bounds")
+    now = int(time.time() * 1000)
+    with Conn(bs) as c:
+        err, recs, msg = produce_v8(c, "ts-bound", ts_batch([now, now - 7200000, now + 600000,
+                                                             now - 60000]))
+        ck.eq(err, 32, "INVALID_TIMESTAMP")
+        ck.eq([i for i, _ in recs], [1, 2], "the two records out of range named")
+        ck(msg is not None and "out of range" in msg, f"the error message {msg!r}")
+        err, recs, _ = produce_v8(c, "ts-bound", ts_batch([now - 60000, now + 1000]))
+        ck.eq((err, recs), (0, []), "records inside the bounds")
+        err, recs, _ = produce_v8(c, "ts-append", ts_batch([now - 7200000]))
+        ck.eq((err, recs), (0, []), "LogAppendTime: no bound on the producer's timestamps")
+    cfg = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, "ts-bound")])
+    cfg = list(cfg.values())[0].result(10)
+    ck.eq(cfg["message.timestamp.after.max.ms"].value, "60000", "after.max.ms described")
+
+
 def check_stored_keys(ck, admin):
     r = create(admin, [NewTopic("cfg-stored", 1, 1, config={"delete.retention.ms": "900",
                                                            "message.format.version": "2.8"})])
@@ -235,6 +278,7 @@ def main():
         check_compression(ck, admin, b.bootstrap)
         check_compact(ck, admin, b.bootstrap)
         check_record_errors(ck, b.bootstrap)
+        check_timestamp_bounds(ck, admin, b.bootstrap)
         check_stored_keys(ck, admin)
     ck.done()
 
