@@ -184,7 +184,8 @@ static int cmd_add(user_args *a, const char *name)
     memset(line, 0, sizeof(line));
     int rc = send_alter(a, &b);
     if (rc == 0 && !a->json)
-        printf("user %s: %s set\n", name, nm == 2 ? "SCRAM-SHA-256 and SCRAM-SHA-512" : a->mechanism);
+        printf("user %s: %s set\n", name,
+               nm == 2 ? "SCRAM-SHA-256 and SCRAM-SHA-512" : a->mechanism);
     else if (rc == 0)
         print_done(name, "set");
     return rc;

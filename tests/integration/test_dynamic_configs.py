@@ -27,7 +27,6 @@ AlterConfigs, raw IncrementalAlterConfigs v1 (raw_kafka.py) for the exact error 
 import os
 import struct
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, run_main, wait_until  # noqa: E402
