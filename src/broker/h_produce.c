@@ -80,13 +80,14 @@ static int16_t map_batch_error(int rc)
  * decompression bombs, far above what max.message.bytes lets producers send compressed. */
 #define PRODUCE_MAX_INFLATED ((size_t)256 << 20)
 
-typedef struct keyless {
+/* Indexes of a batch's records a check refuses. */
+typedef struct record_indexes {
     int32_t *idx;
     int32_t n, cap;
-} keyless;
+} record_indexes;
 
 /* Appends a record index; 1 when out of memory (stops a record walk). */
-static int push_index(keyless *k, int32_t index)
+static int push_index(record_indexes *k, int32_t index)
 {
     if (k->n == k->cap) {
         int32_t cap = k->cap ? k->cap * 2 : 16;
@@ -105,39 +106,48 @@ static int note_keyless(void *ctx, int32_t index, const rb_record *r)
     return r->key ? 0 : push_index(ctx, index);
 }
 
+/* The verdict of a record walk (rc) that collected the refused records in bad (freed
+ * here): none, NONE; else err with each named in the record errors (why) and msg as the
+ * partition's error message, both copied into the request's arena. */
+static int16_t refuse_records(req_ctx *c, produce_part *pp, int rc, record_indexes *bad,
+                              int16_t err, const char *why, const char *msg)
+{
+    if (rc != 0)
+        err = rc > 0 || rc == RB_ERR_NOMEM ? KERR_UNKNOWN_SERVER_ERROR : KERR_CORRUPT_MESSAGE;
+    else if (bad->n == 0)
+        err = KERR_NONE;
+    if (rc == 0 && bad->n > 0) {
+        arena *a = &c->nr->arena;
+        produce_record_error *re = arena_alloc(a, sizeof(*re) * (size_t)bad->n);
+        const char *w = arena_strndup(a, why, strlen(why));
+        for (int i = 0; re && i < bad->n; i++)
+            re[i] = (produce_record_error){bad->idx[i], w};
+        pp->nrecord_errors = re ? bad->n : 0;
+        pp->record_errors = re;
+        pp->error_message = arena_strndup(a, msg, strlen(msg));
+    }
+    free(bad->idx);
+    return err;
+}
+
 /* A compacted topic takes only records with keys (Kafka's rule): the batch is refused
  * with INVALID_RECORD, naming each keyless record's index (Produce v8+, KIP-467) so the
  * client fails those and retries the others. */
 static int16_t check_keys(req_ctx *c, const topic *t, produce_part *pp, kslice rec)
 {
-    keyless k = {0};
+    record_indexes k = {0};
     int rc = rb_for_each_record(rec.p, (size_t)rec.len, PRODUCE_MAX_INFLATED, note_keyless, &k);
-    int16_t err = KERR_NONE;
-    if (rc != 0) {
-        err = rc > 0 || rc == RB_ERR_NOMEM ? KERR_UNKNOWN_SERVER_ERROR : KERR_CORRUPT_MESSAGE;
-    } else if (k.n > 0) {
-        arena *a = &c->nr->arena;
-        char msg[320];
-        produce_record_error *re = arena_alloc(a, sizeof(*re) * (size_t)k.n);
-        snprintf(msg, sizeof(msg), "Compacted topic cannot accept message without key in "
-                 "topic partition %s-%d.", t->name, pp->index);
-        const char *why = arena_strndup(a, msg, strlen(msg));
-        for (int i = 0; re && i < k.n; i++)
-            re[i] = (produce_record_error){k.idx[i], why};
-        pp->nrecord_errors = re ? k.n : 0;
-        pp->record_errors = re;
-        snprintf(msg, sizeof(msg), "%d of the batch's records have no key; topic %s is "
-                 "compacted (cleanup.policy=compact)", k.n, t->name);
-        pp->error_message = arena_strndup(a, msg, strlen(msg));
-        err = KERR_INVALID_RECORD;
-    }
-    free(k.idx);
-    return err;
+    char why[320], msg[320];
+    snprintf(why, sizeof(why), "Compacted topic cannot accept message without key in "
+             "topic partition %s-%d.", t->name, pp->index);
+    snprintf(msg, sizeof(msg), "%d of the batch's records have no key; topic %s is "
+             "compacted (cleanup.policy=compact)", k.n, t->name);
+    return refuse_records(c, pp, rc, &k, KERR_INVALID_RECORD, why, msg);
 }
 
 typedef struct ts_bounds {
     int64_t lo, hi; /* accepted timestamps, inclusive */
-    keyless bad;    /* indexes of the records outside */
+    record_indexes bad; /* the records outside */
     int64_t first_ts;
     int32_t first_index;
 } ts_bounds;
@@ -169,26 +179,11 @@ static int16_t check_timestamps(req_ctx *c, const topic *t, produce_part *pp, ks
                                                                 : now + pol->ts_after_max_ms};
     int rc = rb_for_each_record(rec.p, (size_t)rec.len, PRODUCE_MAX_INFLATED, note_out_of_range,
                                 &b);
-    int16_t err = KERR_NONE;
-    if (rc != 0) {
-        err = rc > 0 || rc == RB_ERR_NOMEM ? KERR_UNKNOWN_SERVER_ERROR : KERR_CORRUPT_MESSAGE;
-    } else if (b.bad.n > 0) {
-        arena *a = &c->nr->arena;
-        char msg[320];
-        produce_record_error *re = arena_alloc(a, sizeof(*re) * (size_t)b.bad.n);
-        snprintf(msg, sizeof(msg), "Timestamp %" PRId64 " of message with offset %d is out of "
-                 "range. The timestamp should be within [%" PRId64 ", %" PRId64 "]",
-                 b.first_ts, b.first_index, b.lo, b.hi);
-        const char *why = arena_strndup(a, msg, strlen(msg));
-        for (int i = 0; re && i < b.bad.n; i++)
-            re[i] = (produce_record_error){b.bad.idx[i], why};
-        pp->nrecord_errors = re ? b.bad.n : 0;
-        pp->record_errors = re;
-        pp->error_message = why;
-        err = KERR_INVALID_TIMESTAMP;
-    }
-    free(b.bad.idx);
-    return err;
+    char why[320];
+    snprintf(why, sizeof(why), "Timestamp %" PRId64 " of message with offset %d is out of "
+             "range. The timestamp should be within [%" PRId64 ", %" PRId64 "]",
+             b.first_ts, b.first_index, b.lo, b.hi);
+    return refuse_records(c, pp, rc, &b.bad, KERR_INVALID_TIMESTAMP, why, why);
 }
 
 /* The batch to store: the one sent, or (a topic compression.type other than producer and

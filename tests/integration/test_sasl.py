@@ -50,7 +50,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import (Broker, Check, find_brookd, find_cli, kafkajs_node, run_main,  # noqa: E402
                            wait_until)
-from raw_kafka import TAGS, Conn, Reader, carr, cstr, flex_request, s16  # noqa: E402
+from raw_kafka import TAGS, Conn, FReader, Reader, carr, cstr, flex_request, s16  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, Producer  # noqa: E402
 
@@ -124,10 +124,8 @@ def handshake(conn, mech):
 def authenticate(conn, data, version=2):
     """SaslAuthenticate -> (error, message, bytes, session lifetime, seconds)."""
     if version >= 2:
-        body = TAGS + (struct.pack("B", len(data) + 1) if len(data) < 127 else
-                       bytes([((len(data) + 1) & 0x7F) | 0x80, (len(data) + 1) >> 7])) + data + TAGS
-        r, secs = conn.request(36, version, body, f"SaslAuthenticate v{version}")
-        from raw_kafka import FReader
+        r, secs = conn.request(36, version, TAGS + cstr(data) + TAGS,  # COMPACT_BYTES
+                               f"SaslAuthenticate v{version}")
         rd = FReader(r)
         rd.tags()
         out = (rd.take(">h"), rd.cstring(), rd.cbytes(), rd.take(">q"))
