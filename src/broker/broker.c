@@ -233,6 +233,10 @@ int broker_start(broker *b, int64_t started_us)
         LOG_ERROR("broker", "SCRAM credentials: %s", derr);
         return -EINVAL;
     }
+    if (sec_acls_load(&b->acls, b->cfg.data_dir, derr, sizeof(derr)) != 0) {
+        LOG_ERROR("broker", "ACLs: %s", derr);
+        return -EINVAL;
+    }
     LOG_INFO("broker", "data directory %s (%s previous shutdown)", b->cfg.data_dir,
              clean ? "clean" : "unclean or first");
     char err[256];

@@ -19,6 +19,7 @@
 #include "cluster/metadata.h"
 #include "net/server.h"
 #include "proto/api.h"
+#include "sec/acl.h"
 #include "sec/creds.h"
 #include "storage/store.h"
 #include "storage/topic_config.h"
@@ -49,6 +50,7 @@ typedef struct broker {
     net_server *srvs[BROKER_LISTENERS_MAX];
     int ports[BROKER_LISTENERS_MAX];
     sec_creds creds; /* SCRAM credentials (h_sasl.c) */
+    sec_acls acls;   /* ACL bindings (h_acl.c; used only with authorizer.class.name) */
     topic_defaults tdefaults;
     dynconfig dyn; /* dynamic broker configs (h_configs.c), applied onto cfg */
     char *dyn_defaults_text; /* the cluster-wide defaults last taken from a view */
@@ -312,6 +314,23 @@ bool broker_auth_allows(req_ctx *c);
 /* After a SaslHandshake v0 the next frames are bare SASL tokens: handles nr as one and
  * returns true, or returns false for a normal request (h_sasl.c). */
 bool broker_sasl_raw_token(broker *b, net_request *nr);
+/* The connection's principal: "User:<name>" once SASL authenticated, else
+ * "User:ANONYMOUS" (h_sasl.c). */
+const char *broker_principal(const req_ctx *c);
+/* Authorization (authz.c; sec/acl.h decides). Without authorizer.class.name every request
+ * is allowed. A refusal is logged (who, what, which resource). */
+bool broker_authz_on(const broker *b);
+bool broker_may(req_ctx *c, int op, int restype, const char *name);
+bool broker_may_slice(req_ctx *c, int op, int restype, kslice name);
+bool broker_may_cluster(req_ctx *c, int op);
+/* Kafka's authorizeByResourceType: op allowed on at least one resource of the type. */
+bool broker_may_any(req_ctx *c, int op, int restype);
+/* A group's (txn false; op on GROUP) or transactional id's (op on TRANSACTIONAL_ID)
+ * refusal: GROUP_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED, else cluster_coordinator_error. */
+int16_t broker_coord_error(req_ctx *c, bool txn, kslice key, int op);
+void handle_describe_acls(req_ctx *c); /* h_acl.c */
+void handle_create_acls(req_ctx *c);   /* h_acl.c */
+void handle_delete_acls(req_ctx *c);   /* h_acl.c */
 /* The address this node gives clients of the request's listener (Metadata, FindCoordinator,
  * DescribeCluster). */
 void broker_self_address(const req_ctx *c, const char **host, int *port);

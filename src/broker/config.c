@@ -28,6 +28,13 @@ static const config_def g_defs[] = {
      "PLAIN (PLAIN sends the password in the clear on SASL_PLAINTEXT)"},
     {"connection.failed.authentication.delay.ms", CFG_INT32, "100", 0, 60000, NULL,
      OFF(auth_fail_delay_ms), "a failed SASL authentication is answered after this delay"},
+    {"authorizer.class.name", CFG_STRING, "", 0, 0, NULL, OFF(authorizer),
+     "empty: no authorization; " BROKER_AUTHORIZER_KAFKA " (or Kafka's older "
+     "kafka.security.authorizer.AclAuthorizer): every request checked against the ACLs"},
+    {"super.users", CFG_STRING, "", 0, 0, NULL, OFF(super_users),
+     "principals every operation is allowed to, separated by ';' (User:admin;User:ops)"},
+    {"allow.everyone.if.no.acl.found", CFG_BOOL, "false", 0, 0, NULL, OFF(allow_if_no_acl),
+     "a resource no ACL matches is open to everyone (else only to super users)"},
     {"log.dirs", CFG_STRING, NULL, 0, 0, NULL, OFF(log_dirs), "data directory"},
     {"log.dir", CFG_STRING, "./data", 0, 0, NULL, OFF(log_dir),
      "data directory if log.dirs is unset"},
@@ -276,6 +283,18 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
     if (c->zookeeper_connect && *c->zookeeper_connect && c->node_id > TXN_PID_NODE_MAX) {
         snprintf(err, errlen, "config key 'node.id': at most %d with zookeeper.connect",
                  TXN_PID_NODE_MAX);
+        return -1;
+    }
+    c->authorizer_on = c->authorizer && *c->authorizer;
+    if (c->authorizer_on && strcmp(c->authorizer, BROKER_AUTHORIZER_KAFKA) != 0 &&
+        strcmp(c->authorizer, "kafka.security.authorizer.AclAuthorizer") != 0) {
+        snprintf(err, errlen, "config key 'authorizer.class.name': '%s' is not "
+                 BROKER_AUTHORIZER_KAFKA " (Brook's ACL authorizer) or empty", c->authorizer);
+        return -1;
+    }
+    if (c->authorizer_on && c->zookeeper_connect && *c->zookeeper_connect) {
+        snprintf(err, errlen, "config key 'authorizer.class.name': ACLs are kept on one node "
+                 "for now, not in a ZooKeeper cluster");
         return -1;
     }
     if (!c->data_dir || !*c->data_dir) {

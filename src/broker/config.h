@@ -15,6 +15,8 @@
 #include "base/config.h"
 #include "broker/listeners.h"
 
+/* The authorizer.class.name that turns ACLs on (Kafka's own class name). */
+#define BROKER_AUTHORIZER_KAFKA "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 /* The admin listener's default address; if it is taken, brookd starts without it. */
 #define BROKER_ADMIN_LISTENER_DEFAULT "http://127.0.0.1:9644"
 
@@ -25,6 +27,10 @@ typedef struct broker_config {
     char *secproto_map;         /* listener.security.protocol.map */
     char *sasl_mechanisms;      /* sasl.enabled.mechanisms */
     int32_t auth_fail_delay_ms; /* connection.failed.authentication.delay.ms */
+    char *authorizer;           /* authorizer.class.name */
+    bool authorizer_on;         /* ... is set: ACLs are checked */
+    char *super_users;          /* super.users */
+    bool allow_if_no_acl;       /* allow.everyone.if.no.acl.found */
     char *log_dirs;             /* one directory */
     char *log_dir;              /* Kafka's fallback key */
     int32_t num_partitions;

@@ -69,6 +69,12 @@ static conn_auth *auth_of(req_ctx *c)
     return a;
 }
 
+const char *broker_principal(const req_ctx *c)
+{
+    const conn_auth *a = net_conn_data(c->nr->conn);
+    return a && a->st == AUTH_DONE ? a->principal : "User:ANONYMOUS";
+}
+
 bool broker_auth_allows(req_ctx *c)
 {
     if (!broker_secproto_sasl(listener_of(c)->proto))

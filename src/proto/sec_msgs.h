@@ -1,7 +1,8 @@
 /*
  * sec_msgs.h - codecs of the authentication APIs: SaslHandshake 1 (not flexible),
  * SaslAuthenticate 0-2 (2+ flexible), DescribeUserScramCredentials 0 and
- * AlterUserScramCredentials 0 (KIP-554, flexible).
+ * AlterUserScramCredentials 0 (KIP-554, flexible), and the ACL APIs DescribeAcls,
+ * CreateAcls and DeleteAcls 0-3 (KIP-140; v1+ pattern types, KIP-290; 2+ flexible).
  *
  * Same contract as msgs.h: decoders check every length, arrays and strings live in the
  * request's arena or borrow the request buffer; encoders write a response body.
@@ -87,6 +88,58 @@ int alter_scram_req_decode(rd *r, int16_t v, arena *a, alter_scram_req *q);
 void alter_scram_resp_encode(wr *w, int16_t v, const alter_scram_resp *m);
 /* Tests and Brook's own tools encode the requests too. */
 void alter_scram_req_encode(wr *w, int16_t v, const alter_scram_req *q);
+
+/* One ACL binding or filter as the ACL messages carry it (NULL strings: null, filters only;
+ * the pattern reads LITERAL in v0). error_*: DeleteAcls' matching entries only. */
+typedef struct acl_msg_binding {
+    int8_t restype, pattern, op, perm;
+    const char *name, *principal, *host;
+    int16_t error_code;
+    const char *error_message;
+} acl_msg_binding;
+typedef struct acl_msg_resource { /* DescribeAcls: the bindings of one resource pattern */
+    int8_t restype, pattern;
+    const char *name;
+    int32_t nacls;
+    acl_msg_binding *acls; /* principal, host, op, perm */
+} acl_msg_resource;
+typedef struct describe_acls_resp {
+    int16_t error_code;
+    const char *error_message;
+    int32_t nresources;
+    acl_msg_resource *resources;
+} describe_acls_resp;
+typedef struct create_acls_req {
+    int32_t ncreations;
+    acl_msg_binding *creations;
+} create_acls_req;
+typedef struct acl_msg_result {
+    int16_t error_code;
+    const char *error_message;
+    int32_t nmatching; /* DeleteAcls */
+    acl_msg_binding *matching;
+} acl_msg_result;
+typedef struct acl_msg_results { /* CreateAcls' Results, DeleteAcls' FilterResults */
+    int32_t nresults;
+    acl_msg_result *results;
+} acl_msg_results;
+typedef struct delete_acls_req {
+    int32_t nfilters;
+    acl_msg_binding *filters;
+} delete_acls_req;
+/* DescribeAcls' request is one filter. */
+int describe_acls_req_decode(rd *r, int16_t v, arena *a, acl_msg_binding *q);
+void describe_acls_req_encode(wr *w, int16_t v, const acl_msg_binding *q);
+void describe_acls_resp_encode(wr *w, int16_t v, const describe_acls_resp *m);
+int describe_acls_resp_decode(rd *r, int16_t v, arena *a, describe_acls_resp *m);
+int create_acls_req_decode(rd *r, int16_t v, arena *a, create_acls_req *q);
+void create_acls_req_encode(wr *w, int16_t v, const create_acls_req *q);
+void create_acls_resp_encode(wr *w, int16_t v, const acl_msg_results *m);
+int create_acls_resp_decode(rd *r, int16_t v, arena *a, acl_msg_results *m);
+int delete_acls_req_decode(rd *r, int16_t v, arena *a, delete_acls_req *q);
+void delete_acls_req_encode(wr *w, int16_t v, const delete_acls_req *q);
+void delete_acls_resp_encode(wr *w, int16_t v, const acl_msg_results *m);
+int delete_acls_resp_decode(rd *r, int16_t v, arena *a, acl_msg_results *m);
 
 /* msgs_decode_any's part for these APIs: 0, -1 malformed, -2 not one of them. */
 int sec_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a);

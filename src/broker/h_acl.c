@@ -1,0 +1,220 @@
+/* h_acl.c - the ACL APIs (KIP-140, prefixed patterns KIP-290): DescribeAcls (DESCRIBE on
+ * the cluster), CreateAcls and DeleteAcls (ALTER on the cluster). A change is written to
+ * <data dir>/acls and fsynced before it is answered; if that write fails, the bindings are
+ * reloaded from the file and every change of the request is answered as not made.
+ * Without authorizer.class.name the APIs answer SECURITY_DISABLED, as Kafka's do. */
+#include <errno.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "proto/errors.h"
+#include "proto/sec_msgs.h"
+
+static const char k_disabled[] = "no authorizer is configured (authorizer.class.name)";
+
+static acl_binding from_msg(const acl_msg_binding *m)
+{
+    return (acl_binding){m->restype, m->pattern, m->op, m->perm, m->name, m->principal, m->host};
+}
+
+/* The request-wide refusal, or KERR_NONE (why: its message). */
+static int16_t refusal(req_ctx *c, int op, const char **why)
+{
+    if (!broker_authz_on(c->b)) {
+        *why = k_disabled;
+        return KERR_SECURITY_DISABLED;
+    }
+    if (!broker_may_cluster(c, op)) {
+        *why = "not authorized for the cluster's ACLs";
+        return KERR_CLUSTER_AUTHORIZATION_FAILED;
+    }
+    *why = NULL;
+    return KERR_NONE;
+}
+
+static void finish(req_ctx *c)
+{
+    resp_end(&c->nr->resp);
+    net_request_done(c->nr);
+}
+
+/* Groups the bindings f matches by resource pattern, as DescribeAcls answers them. */
+static int describe_matching(req_ctx *c, const acl_binding *f, describe_acls_resp *m)
+{
+    const sec_acls *s = &c->b->acls;
+    arena *a = &c->nr->arena;
+    m->resources = arena_alloc(a, sizeof(*m->resources) * (size_t)(s->n ? s->n : 1));
+    if (!m->resources)
+        return -1;
+    for (int i = 0; i < s->n; i++) {
+        const acl_binding *b = &s->v[i];
+        if (!sec_acl_filter_matches(f, b))
+            continue;
+        acl_msg_resource *r = NULL;
+        for (int k = 0; k < m->nresources && !r; k++)
+            if (m->resources[k].restype == b->restype && m->resources[k].pattern == b->pattern &&
+                strcmp(m->resources[k].name, b->name) == 0)
+                r = &m->resources[k];
+        if (!r) {
+            r = &m->resources[m->nresources++];
+            *r = (acl_msg_resource){b->restype, b->pattern, b->name, 0, NULL};
+            r->acls = arena_alloc(a, sizeof(*r->acls) * (size_t)s->n);
+            if (!r->acls)
+                return -1;
+        }
+        r->acls[r->nacls++] = (acl_msg_binding){.principal = b->principal, .host = b->host,
+                                                .op = b->op, .perm = b->perm};
+    }
+    return 0;
+}
+
+void handle_describe_acls(req_ctx *c)
+{
+    acl_msg_binding q;
+    if (describe_acls_req_decode(&c->body, c->h.api_version, &c->nr->arena, &q) != 0) {
+        broker_reply_malformed(c, "DescribeAcls");
+        return;
+    }
+    describe_acls_resp m = {0};
+    m.error_code = refusal(c, ACL_OP_DESCRIBE, &m.error_message);
+    acl_binding f = from_msg(&q);
+    if (m.error_code == KERR_NONE && (m.error_message = sec_acl_filter_invalid(&f)) != NULL)
+        m.error_code = KERR_INVALID_REQUEST;
+    if (m.error_code == KERR_NONE && describe_matching(c, &f, &m) != 0) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    resp_begin(&c->nr->resp, &c->h);
+    describe_acls_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
+
+/* After a change: durable, or undone (the file reloaded) with every success of the
+ * request turned into UNKNOWN_SERVER_ERROR. */
+static void save_or_undo(req_ctx *c, acl_msg_results *m)
+{
+    broker *b = c->b;
+    int rc = sec_acls_save(&b->acls);
+    if (rc == 0) {
+        LOG_INFO("authz", "ACLs changed by %s (%d bindings stored)", broker_principal(c),
+                 b->acls.n);
+        return;
+    }
+    LOG_ERROR("authz", "cannot write %s: %s; ACL changes not made", b->acls.path,
+              strerror(-rc));
+    char err[256];
+    sec_acls_free(&b->acls);
+    if (sec_acls_load(&b->acls, b->cfg.data_dir, err, sizeof(err)) != 0)
+        LOG_ERROR("authz", "%s", err);
+    for (int i = 0; i < m->nresults; i++)
+        if (m->results[i].error_code == KERR_NONE)
+            m->results[i] = (acl_msg_result){KERR_UNKNOWN_SERVER_ERROR,
+                                             "cannot write the ACL file (see the broker log)",
+                                             0, NULL};
+}
+
+void handle_create_acls(req_ctx *c)
+{
+    create_acls_req q;
+    arena *a = &c->nr->arena;
+    if (create_acls_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "CreateAcls");
+        return;
+    }
+    acl_msg_results m = {q.ncreations, arena_alloc(a, sizeof(acl_msg_result) *
+                                                          (size_t)(q.ncreations ? q.ncreations : 1))};
+    if (!m.results) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    const char *why;
+    int16_t all = refusal(c, ACL_OP_ALTER, &why);
+    bool changed = false;
+    for (int32_t i = 0; i < q.ncreations; i++) {
+        acl_binding b = from_msg(&q.creations[i]);
+        acl_msg_result *r = &m.results[i];
+        *r = (acl_msg_result){all, why, 0, NULL};
+        if (all != KERR_NONE)
+            continue;
+        if ((r->error_message = sec_acl_invalid(&b)) != NULL)
+            r->error_code = KERR_INVALID_REQUEST;
+        else if (sec_acls_add(&c->b->acls, &b) != 0)
+            *r = (acl_msg_result){KERR_UNKNOWN_SERVER_ERROR, "out of memory", 0, NULL};
+        else
+            changed = true;
+    }
+    if (changed)
+        save_or_undo(c, &m);
+    resp_begin(&c->nr->resp, &c->h);
+    create_acls_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
+
+/* Removes the bindings f matches; r lists them (copied into the request's arena). */
+static int delete_matching(req_ctx *c, const acl_binding *f, acl_msg_result *r)
+{
+    sec_acls *s = &c->b->acls;
+    arena *a = &c->nr->arena;
+    r->matching = arena_alloc(a, sizeof(*r->matching) * (size_t)(s->n ? s->n : 1));
+    if (!r->matching)
+        return -1;
+    for (int i = 0; i < s->n;) {
+        const acl_binding *b = &s->v[i];
+        if (!sec_acl_filter_matches(f, b)) {
+            i++;
+            continue;
+        }
+        acl_msg_binding *e = &r->matching[r->nmatching++];
+        *e = (acl_msg_binding){b->restype, b->pattern, b->op, b->perm,
+                               arena_strndup(a, b->name, strlen(b->name)),
+                               arena_strndup(a, b->principal, strlen(b->principal)),
+                               arena_strndup(a, b->host, strlen(b->host)), KERR_NONE, NULL};
+        if (!e->name || !e->principal || !e->host)
+            return -1;
+        sec_acls_remove_at(s, i);
+    }
+    return 0;
+}
+
+void handle_delete_acls(req_ctx *c)
+{
+    delete_acls_req q;
+    arena *a = &c->nr->arena;
+    if (delete_acls_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
+        broker_reply_malformed(c, "DeleteAcls");
+        return;
+    }
+    acl_msg_results m = {q.nfilters, arena_alloc(a, sizeof(acl_msg_result) *
+                                                        (size_t)(q.nfilters ? q.nfilters : 1))};
+    if (!m.results) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    const char *why;
+    int16_t all = refusal(c, ACL_OP_ALTER, &why);
+    bool changed = false;
+    for (int32_t i = 0; i < q.nfilters; i++) {
+        acl_binding f = from_msg(&q.filters[i]);
+        acl_msg_result *r = &m.results[i];
+        *r = (acl_msg_result){all, why, 0, NULL};
+        if (all != KERR_NONE)
+            continue;
+        if ((r->error_message = sec_acl_filter_invalid(&f)) != NULL) {
+            r->error_code = KERR_INVALID_REQUEST;
+            continue;
+        }
+        if (delete_matching(c, &f, r) != 0) {
+            net_request_fail(c->nr, "out of memory"); /* bindings removed so far: saved */
+            if (r->nmatching > 0 || changed)
+                save_or_undo(c, &m);
+            return;
+        }
+        changed |= r->nmatching > 0;
+    }
+    if (changed)
+        save_or_undo(c, &m);
+    resp_begin(&c->nr->resp, &c->h);
+    delete_acls_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    finish(c);
+}
