@@ -37,17 +37,21 @@ static bool decided(req_ctx *c, bool ok, int op, int restype, const char *name)
     return ok;
 }
 
-bool broker_may(req_ctx *c, int op, int restype, const char *name)
+bool broker_sees(req_ctx *c, int op, int restype, const char *name)
 {
     if (!c->b->cfg.authorizer_on)
         return true;
     char host[64];
     peer_host(c, host, sizeof(host));
     acl_policy p = policy_of(c->b);
-    return decided(c,
-                   sec_acls_authorize(&c->b->acls, &p, broker_principal(c), host, op, restype,
-                                      name ? name : ""),
-                   op, restype, name);
+    return sec_acls_authorize(&c->b->acls, &p, broker_principal(c), host, op, restype,
+                              name ? name : "");
+}
+
+bool broker_may(req_ctx *c, int op, int restype, const char *name)
+{
+    return !c->b->cfg.authorizer_on || decided(c, broker_sees(c, op, restype, name), op,
+                                               restype, name);
 }
 
 bool broker_may_slice(req_ctx *c, int op, int restype, kslice name)
@@ -76,6 +80,14 @@ bool broker_may_any(req_ctx *c, int op, int restype)
                    sec_acls_authorize_any(&c->b->acls, &p, broker_principal(c), host, op,
                                           restype),
                    op, restype, NULL);
+}
+
+int16_t broker_config_refusal(req_ctx *c, int8_t type, kslice name, int op)
+{
+    if (type == 2 /* TOPIC */)
+        return broker_may_slice(c, op, ACL_RES_TOPIC, name) ? KERR_NONE
+                                                             : KERR_TOPIC_AUTHORIZATION_FAILED;
+    return broker_may_cluster(c, op) ? KERR_NONE : KERR_CLUSTER_AUTHORIZATION_FAILED;
 }
 
 int16_t broker_coord_error(req_ctx *c, bool txn, kslice key, int op)

@@ -323,11 +323,16 @@ bool broker_authz_on(const broker *b);
 bool broker_may(req_ctx *c, int op, int restype, const char *name);
 bool broker_may_slice(req_ctx *c, int op, int restype, kslice name);
 bool broker_may_cluster(req_ctx *c, int op);
+/* broker_may without the log line: for leaving out of a listing what may not be seen. */
+bool broker_sees(req_ctx *c, int op, int restype, const char *name);
 /* Kafka's authorizeByResourceType: op allowed on at least one resource of the type. */
 bool broker_may_any(req_ctx *c, int op, int restype);
 /* A group's (txn false; op on GROUP) or transactional id's (op on TRANSACTIONAL_ID)
  * refusal: GROUP_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED, else cluster_coordinator_error. */
 int16_t broker_coord_error(req_ctx *c, bool txn, kslice key, int op);
+/* A config resource's refusal (DescribeConfigs, AlterConfigs): op on the topic (type 2) or
+ * on the cluster (a broker), else TOPIC_/CLUSTER_AUTHORIZATION_FAILED; KERR_NONE: allowed. */
+int16_t broker_config_refusal(req_ctx *c, int8_t type, kslice name, int op);
 void handle_describe_acls(req_ctx *c); /* h_acl.c */
 void handle_create_acls(req_ctx *c);   /* h_acl.c */
 void handle_delete_acls(req_ctx *c);   /* h_acl.c */

@@ -60,6 +60,12 @@ static broker_handler_fn handler_for(int16_t key)
     return NULL;
 }
 
+static bool inter_broker(int16_t key)
+{
+    return key == API_WRITE_TXN_MARKERS || key == API_BROOK_PREPARE_TXN ||
+           key == API_BROOK_TXN_STATUS;
+}
+
 void broker_reply_malformed(req_ctx *c, const char *what)
 {
     char why[128];
@@ -111,6 +117,12 @@ void broker_dispatch(void *ctx, net_request *nr)
         wr_i16(&nr->resp, KERR_UNSUPPORTED_VERSION);
         resp_end(&nr->resp);
         net_request_done(nr);
+        return;
+    }
+    if (inter_broker(c->h.api_key) && !broker_may_cluster(c, ACL_OP_CLUSTER_ACTION)) {
+        /* brokers' own APIs (markers, prepare, status): no client sends them, and one that
+         * does without CLUSTER_ACTION must not end anyone's transaction */
+        net_request_fail(nr, "inter-broker request without CLUSTER_ACTION on the cluster");
         return;
     }
     if (cluster_hold_for_lease(b, c, fn))

@@ -161,11 +161,15 @@ void handle_create_topics(req_ctx *c)
         int16_t rf = t->replication_factor == -1 ? (int16_t)b->cfg.default_replication_factor
                                                  : t->replication_factor;
         int32_t *replicas = NULL, arf = 0;
+        bool may_create = broker_sees(c, ACL_OP_CREATE, ACL_RES_CLUSTER, SEC_ACL_CLUSTER_NAME) ||
+                          broker_may_slice(c, ACL_OP_CREATE, ACL_RES_TOPIC, t->name);
         bool dup = names && (dup_name(names, i, t->name) ||
                              dup_name(names + i + 1, q.ntopics - i - 1, t->name));
         if (dup) {
             t->error_code = KERR_INVALID_REQUEST;
             t->error_message = "topic named more than once in the request";
+        } else if (!may_create) { /* Kafka: CREATE on the cluster, or on the topic */
+            t->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
         } else if (t->nassignments > 0 &&
                    (t->num_partitions != -1 || t->replication_factor != -1)) {
             t->error_code = KERR_INVALID_REQUEST; /* Kafka's words */
@@ -222,13 +226,22 @@ void handle_delete_topics(req_ctx *c)
             t->error_code = KERR_INVALID_REQUEST;
             t->error_message = "You may not specify both topic name and topic id.";
         } else if (by_id) {
-            t->error_code = cluster_topic_delete_id(c->b, t->id, &c->nr->arena, &t->name);
+            topic *tp = md_find_id(&c->b->md, t->id);
+            if (tp && !broker_may(c, ACL_OP_DELETE, ACL_RES_TOPIC, tp->name))
+                t->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+            else
+                t->error_code = cluster_topic_delete_id(c->b, t->id, &c->nr->arena, &t->name);
         } else if (!named && c->h.api_version >= 6) {
             t->error_code = KERR_INVALID_REQUEST;
             t->error_message = "Neither topic name nor id were specified.";
         } else {
             /* The response names the deleted topic's id (v6+). */
             topic *tp = md_find(&c->b->md, t->name);
+            if (!broker_may_slice(c, ACL_OP_DELETE, ACL_RES_TOPIC, t->name)) {
+                t->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+                t->error_message = kafka_error_name(t->error_code);
+                continue;
+            }
             if (tp)
                 memcpy(t->id, tp->id, sizeof(t->id));
             t->error_code = cluster_topic_delete(c->b, t->name);
@@ -253,6 +266,10 @@ void handle_create_partitions(req_ctx *c)
     for (int32_t i = 0; i < q.ntopics; i++) {
         createparts_topic *t = &q.topics[i];
         topic *tp = md_find(&c->b->md, t->name);
+        if (!broker_may_slice(c, ACL_OP_ALTER, ACL_RES_TOPIC, t->name)) {
+            t->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+            continue;
+        }
         if (!tp) {
             t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             continue;
@@ -292,11 +309,13 @@ void handle_delete_records(req_ctx *c)
         broker_reply_malformed(c, "DeleteRecords");
         return;
     }
-    for (int32_t i = 0; i < q.ntopics; i++)
+    for (int32_t i = 0; i < q.ntopics; i++) {
+        bool ok = broker_may_slice(c, ACL_OP_DELETE, ACL_RES_TOPIC, q.topics[i].name);
         for (int32_t k = 0; k < q.topics[i].nparts; k++) {
             deleterecords_part *dp = &q.topics[i].parts[k];
-            int16_t err;
-            partition *p = broker_led_partition(b, q.topics[i].name, dp->index, &err, NULL);
+            int16_t err = KERR_TOPIC_AUTHORIZATION_FAILED;
+            partition *p = ok ? broker_led_partition(b, q.topics[i].name, dp->index, &err, NULL)
+                              : NULL;
             dp->error_code = err;
             if (!p)
                 continue;
@@ -307,6 +326,7 @@ void handle_delete_records(req_ctx *c)
                 dp->error_code = KERR_KAFKA_STORAGE_ERROR;
             dp->low_watermark = p->log->log_start_offset;
         }
+    }
     resp_begin(&c->nr->resp, &c->h);
     deleterecords_resp_encode(&c->nr->resp, c->h.api_version, &q);
     finish(c);
@@ -338,6 +358,9 @@ void handle_describe_configs(req_ctx *c)
     }
     for (int32_t i = 0; i < q.nresources; i++) {
         describeconfigs_res *res = &q.resources[i];
+        if ((res->error_code = broker_config_refusal(c, res->type, res->name,
+                                                     ACL_OP_DESCRIBE_CONFIGS)) != KERR_NONE)
+            continue;
         if (res->type == CONFIG_RESOURCE_TOPIC)
             describe_topic(c, res);
         else if (res->type == CONFIG_RESOURCE_BROKER)
@@ -380,7 +403,10 @@ void handle_alter_configs(req_ctx *c)
         alterconfigs_res *res = &q.resources[i];
         char **keys, **values;
         topic *t;
-        if (res->type == CONFIG_RESOURCE_BROKER) {
+        if ((res->error_code = broker_config_refusal(c, res->type, res->name,
+                                                     ACL_OP_ALTER_CONFIGS)) != KERR_NONE) {
+            continue;
+        } else if (res->type == CONFIG_RESOURCE_BROKER) {
             res->error_code = alter_broker_all(c, res, q.validate_only);
         } else if (res->type != CONFIG_RESOURCE_TOPIC) {
             res->error_code = KERR_INVALID_REQUEST;

@@ -172,7 +172,7 @@ void handle_consumer_group_heartbeat(req_ctx *c)
     }
     op->c = c;
     op->resp = (cg_heartbeat_resp){.member_epoch = -1};
-    op->resp.error_code = cluster_coordinator_error(c->b, false, q.group_id);
+    op->resp.error_code = broker_coord_error(c, false, q.group_id, ACL_OP_READ);
     cg_hb_args x;
     if (op->resp.error_code != KERR_NONE) {
         hb_reply(op, true);
@@ -229,7 +229,7 @@ static void describe_group(req_ctx *c, kslice name, bool ops, const cg_topic_inf
     d->state = "";
     d->assignor = "";
     d->authorized_ops = ops ? DG_GROUP_OPS_ALL : INT32_MIN;
-    d->error_code = cluster_coordinator_error(c->b, false, name);
+    d->error_code = broker_coord_error(c, false, name, ACL_OP_DESCRIBE);
     if (d->error_code != KERR_NONE)
         return;
     const group *g = group_find(&c->b->grp.coord, d->group_id);

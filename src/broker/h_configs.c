@@ -608,7 +608,9 @@ void handle_incremental_alter_configs(req_ctx *c)
         if (res->type != CONFIG_RESOURCE_TOPIC && res->type != CONFIG_RESOURCE_BROKER) {
             res->error_code = KERR_INVALID_REQUEST;
             res->error_message = "unsupported resource type";
-        } else if ((res->error_code = check_ops(res, &res->error_message)) != KERR_NONE) {
+        } else if ((res->error_code = broker_config_refusal(c, res->type, res->name,
+                                                            ACL_OP_ALTER_CONFIGS)) != KERR_NONE ||
+                   (res->error_code = check_ops(res, &res->error_message)) != KERR_NONE) {
             continue;
         } else if (res->type == CONFIG_RESOURCE_TOPIC) {
             alter_topic(c, res, q.validate_only);
@@ -723,7 +725,10 @@ void handle_describe_log_dirs(req_ctx *c)
         dir.total_bytes = (int64_t)sv.f_blocks * (int64_t)sv.f_frsize;
         dir.usable_bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
     }
-    if (!dir.log_dir || describe_dir_topics(c, &q, &dir) != 0) {
+    if (!broker_may_cluster(c, ACL_OP_DESCRIBE)) {
+        m.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED; /* v3+; older: no directories */
+        m.ndirs = 0;
+    } else if (!dir.log_dir || describe_dir_topics(c, &q, &dir) != 0) {
         net_request_fail(c->nr, "out of memory");
         return;
     }

@@ -22,6 +22,7 @@ typedef struct fetch_slot {
     partition *p;
     int32_t epoch;
     int16_t err;
+    bool denied; /* READ not authorized (ACLs): TOPIC_AUTHORIZATION_FAILED */
 } fetch_slot;
 
 typedef struct fetch_op {
@@ -69,6 +70,10 @@ static partition *fetch_led(broker *b, fetch_op *op, int flat, kslice topic,
                             int16_t *err)
 {
     fetch_slot *s = &op->slots[flat];
+    if (s->denied) {
+        *err = KERR_TOPIC_AUTHORIZATION_FAILED;
+        return NULL;
+    }
     if (s->gen != b->route_gen + 1) {
         if (topic.len < 0 || (id && !cluster_topic_has_id(b, topic, id))) {
             s->p = NULL; /* an id nobody has (or a null name, below v13) */
@@ -323,6 +328,24 @@ static void follower_progress(broker *b, fetch_op *op)
     broker_on_progress(b);
 }
 
+/* ACLs: a consumer needs READ on each topic, a follower CLUSTER_ACTION; a partition
+ * refused is answered TOPIC_AUTHORIZATION_FAILED without records. */
+static void fetch_authorize(req_ctx *c, fetch_op *op)
+{
+    if (!broker_authz_on(c->b))
+        return;
+    bool follower = op->q.replica_id >= 0;
+    bool cluster_ok = follower && broker_may_cluster(c, ACL_OP_CLUSTER_ACTION);
+    int flat = 0;
+    for (int32_t i = 0; i < op->q.ntopics; i++) {
+        const fetch_topic *t = &op->q.topics[i];
+        bool ok = follower ? cluster_ok
+                           : broker_may_slice(c, ACL_OP_READ, ACL_RES_TOPIC, t->name);
+        for (int32_t k = 0; k < t->nparts; k++)
+            op->slots[flat++].denied = !ok;
+    }
+}
+
 void handle_fetch(req_ctx *c)
 {
     broker *b = c->b;
@@ -349,6 +372,7 @@ void handle_fetch(req_ctx *c)
         return;
     }
     memset(op->slots, 0, sizeof(fetch_slot) * (size_t)(nparts > 0 ? nparts : 1));
+    fetch_authorize(c, op);
     if (op->q.replica_id >= 0)
         follower_progress(b, op);
     int32_t wait = op->q.max_wait_ms;
@@ -446,17 +470,20 @@ void handle_list_offsets(req_ctx *c)
     for (int32_t i = 0; i < q.ntopics; i++)
         for (int32_t k = 0; k < q.topics[i].nparts; k++)
             cluster_refresh_if_unknown(b, q.topics[i].name, q.topics[i].parts[k].index);
-    for (int32_t i = 0; i < q.ntopics; i++)
+    for (int32_t i = 0; i < q.ntopics; i++) {
+        bool ok = broker_may_slice(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, q.topics[i].name);
         for (int32_t k = 0; k < q.topics[i].nparts; k++) {
             listoffsets_part *lp = &q.topics[i].parts[k];
-            int16_t err = KERR_NONE;
-            partition *p = led_partition_at_epoch(b, q.topics[i].name, lp->index,
-                                                  lp->current_leader_epoch, &err);
+            int16_t err = KERR_TOPIC_AUTHORIZATION_FAILED;
+            partition *p = ok ? led_partition_at_epoch(b, q.topics[i].name, lp->index,
+                                                       lp->current_leader_epoch, &err)
+                              : NULL;
             lp->error_code = err;
             if (p)
                 lp->error_code = list_offset(p, store_high_watermark(b->store, p),
                                              q.isolation_level, lp);
         }
+    }
     resp_begin(&c->nr->resp, &c->h);
     listoffsets_resp_encode(&c->nr->resp, c->h.api_version, &q);
     resp_end(&c->nr->resp);
@@ -478,17 +505,25 @@ void handle_offset_for_leader_epoch(req_ctx *c)
     for (int32_t i = 0; i < q.ntopics; i++)
         for (int32_t k = 0; k < q.topics[i].nparts; k++)
             cluster_refresh_if_unknown(b, q.topics[i].name, q.topics[i].parts[k].index);
-    for (int32_t i = 0; i < q.ntopics; i++)
+    for (int32_t i = 0; i < q.ntopics; i++) {
+        /* a follower's question: CLUSTER_ACTION; a consumer's: DESCRIBE on the topic */
+        bool ok = q.replica_id >= 0 ? broker_may_cluster(c, ACL_OP_CLUSTER_ACTION)
+                                    : broker_may_slice(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC,
+                                                       q.topics[i].name);
         for (int32_t k = 0; k < q.topics[i].nparts; k++) {
             leaderepoch_part *lp = &q.topics[i].parts[k];
-            partition *p = led_partition_at_epoch(b, q.topics[i].name, lp->index,
-                                                  lp->current_leader_epoch, &lp->error_code);
+            lp->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+            partition *p = !ok ? NULL
+                               : led_partition_at_epoch(b, q.topics[i].name, lp->index,
+                                                        lp->current_leader_epoch,
+                                                        &lp->error_code);
             if (!p)
                 continue;
             /* An epoch newer than any we know, or none known: (-1, -1), error NONE. */
             log_epoch_end_offset(p->log, lp->leader_epoch, &lp->resp_leader_epoch,
                                  &lp->end_offset);
         }
+    }
     resp_begin(&c->nr->resp, &c->h);
     leaderepoch_resp_encode(&c->nr->resp, c->h.api_version, &q);
     resp_end(&c->nr->resp);

@@ -92,7 +92,7 @@ void handle_join_group(req_ctx *c)
         broker_reply_malformed(c, "JoinGroup");
         return;
     }
-    int16_t cerr = cluster_coordinator_error(c->b, false, q.group_id);
+    int16_t cerr = broker_coord_error(c, false, q.group_id, ACL_OP_READ);
     if (cerr != KERR_NONE) {
         joingroup_resp m = {.error_code = cerr, .generation_id = -1, .leader = "",
                             .member_id = ""};
@@ -161,7 +161,7 @@ void handle_sync_group(req_ctx *c)
         broker_reply_malformed(c, "SyncGroup");
         return;
     }
-    int16_t cerr = cluster_coordinator_error(c->b, false, q.group_id);
+    int16_t cerr = broker_coord_error(c, false, q.group_id, ACL_OP_READ);
     const group *g = group_find(&c->b->grp.coord, cstr(c, q.group_id));
     if (cerr == KERR_NONE && g && (!same_name(q.protocol_type, g->protocol_type) ||
                                    !same_name(q.protocol_name, g->protocol_name)))
@@ -207,7 +207,7 @@ void handle_heartbeat(req_ctx *c)
         broker_reply_malformed(c, "Heartbeat");
         return;
     }
-    int16_t err = cluster_coordinator_error(c->b, false, q.group_id);
+    int16_t err = broker_coord_error(c, false, q.group_id, ACL_OP_READ);
     if (err == KERR_NONE)
         err = group_heartbeat(&c->b->grp.coord, cstr(c, q.group_id), q.generation_id,
                               cstr(c, q.member_id), cstr(c, q.group_instance_id),
@@ -225,7 +225,7 @@ void handle_leave_group(req_ctx *c)
         return;
     }
     broker *b = c->b;
-    q.error_code = cluster_coordinator_error(b, false, q.group_id);
+    q.error_code = broker_coord_error(c, false, q.group_id, ACL_OP_READ);
     const char *gid = cstr(c, q.group_id);
     if (q.error_code == KERR_NONE && c->h.api_version >= 3 &&
         !group_find(&b->grp.coord, gid))
@@ -284,12 +284,16 @@ static void commit_offsets(commit_op *op, const char *group_id, int64_t pid, int
     int n = 0;
     for (int32_t i = 0; i < op->ntopics; i++) {
         char *topic = cstr(c, op->topics[i].name);
+        bool topic_ok = broker_may_slice(c, ACL_OP_READ, ACL_RES_TOPIC, op->topics[i].name);
         for (int32_t k = 0; k < op->topics[i].nparts; k++) {
             offset_part *p = &op->topics[i].parts[k];
             /* An unknown partition is refused before the group is asked, as Kafka's
              * broker does before its coordinator sees the commit. */
             int16_t perr = KERR_NONE;
-            broker_partition(b, op->topics[i].name, p->index, &perr);
+            if (!topic_ok)
+                perr = KERR_TOPIC_AUTHORIZATION_FAILED;
+            else
+                broker_partition(b, op->topics[i].name, p->index, &perr);
             if (perr == KERR_NONE)
                 perr = err;
             if (perr == KERR_NONE && p->metadata.len > OFFSET_METADATA_MAX)
@@ -320,7 +324,7 @@ void handle_offset_commit(req_ctx *c)
     op->topics = q.topics;
     op->ntopics = q.ntopics;
     const char *gid = cstr(c, q.group_id);
-    int16_t err = cluster_coordinator_error(c->b, false, q.group_id);
+    int16_t err = broker_coord_error(c, false, q.group_id, ACL_OP_READ);
     const group *g = err == KERR_NONE && gid ? group_find(&c->b->grp.coord, gid) : NULL;
     if (g && g->cg) /* KIP-848: the generation is the member epoch */
         err = cgroup_commit_check(g, q.member_id.len >= 0 ? cstr(c, q.member_id) : "",
@@ -360,7 +364,7 @@ static offsetfetch_resp fetch_group_offsets(req_ctx *c, const offsetfetch_group 
     arena *a = &c->nr->arena;
     const group *g = group_find(&c->b->grp.coord, cstr(c, q->group_id));
     offsetfetch_resp m = {.group_id = q->group_id};
-    m.error_code = cluster_coordinator_error(c->b, false, q->group_id);
+    m.error_code = broker_coord_error(c, false, q->group_id, ACL_OP_DESCRIBE);
     if (m.error_code == KERR_NONE && g && g->cg && c->h.api_version >= 9)
         m.error_code = cgroup_fetch_check(g, cstr(c, q->member_id), q->member_epoch);
     if (m.error_code != KERR_NONE)
@@ -374,11 +378,14 @@ static offsetfetch_resp fetch_group_offsets(req_ctx *c, const offsetfetch_group 
             t->nparts = q->topics[i].nparts;
             t->parts = arena_alloc(a, sizeof(offset_part) * (size_t)(t->nparts + 1));
             char *topic = cstr(c, t->name);
+            bool topic_ok = !g || broker_may_slice(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name);
             for (int32_t k = 0; t->parts && topic && k < t->nparts; k++) {
                 t->parts[k].index = q->topics[i].parts[k];
-                fill_offset(g, topic, &t->parts[k], require_stable);
+                fill_offset(topic_ok ? g : NULL, topic, &t->parts[k], require_stable);
                 if (m.error_code != KERR_NONE)
                     t->parts[k].error_code = m.error_code;
+                else if (!topic_ok)
+                    t->parts[k].error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
             }
         }
     } else if (g) {
@@ -386,6 +393,8 @@ static offsetfetch_resp fetch_group_offsets(req_ctx *c, const offsetfetch_group 
         int32_t n = (int32_t)HASH_COUNT(g->offsets);
         m.topics = arena_alloc(a, sizeof(offset_topic) * (size_t)(n + 1));
         for (const goffset *o = g->offsets; m.topics && o; o = o->hh.next) {
+            if (!broker_sees(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, o->topic))
+                continue; /* Kafka leaves out what the principal may not describe */
             offset_topic *t = &m.topics[m.ntopics++];
             t->name = kslice_cstr(o->topic);
             t->nparts = 1;
@@ -441,7 +450,7 @@ void handle_describe_groups(req_ctx *c)
         d->authorized_ops = q.include_authorized_operations ? DG_GROUP_OPS_ALL : INT32_MIN;
         char *id = cstr(c, q.names[i]);
         const group *g = id ? group_find(&c->b->grp.coord, id) : NULL;
-        d->error_code = cluster_coordinator_error(c->b, false, q.names[i]);
+        d->error_code = broker_coord_error(c, false, q.names[i], ACL_OP_DESCRIBE);
         if (d->error_code != KERR_NONE) {
             d->state = "";
             continue;
@@ -507,11 +516,15 @@ void handle_list_groups(req_ctx *c)
     }
     int32_t n = (int32_t)HASH_COUNT(c->b->grp.coord.groups), k = 0;
     listed_group *out = arena_alloc(a, sizeof(*out) * (size_t)(n + 1));
+    /* ACLs: DESCRIBE on the cluster lists every group, else those the principal may
+     * describe (Kafka's rule) */
+    bool all = broker_sees(c, ACL_OP_DESCRIBE, ACL_RES_CLUSTER, SEC_ACL_CLUSTER_NAME);
     for (const group *g = c->b->grp.coord.groups; out && g; g = g->hh.next) {
         const char *state = g->cg ? cgroup_state_name(g) : group_state_name(g->state);
         const char *type = g->cg ? "consumer" : "classic";
         if (g->state != GROUP_DEAD && filter_has(q.states, q.nstates, state) &&
-            filter_has(q.types, q.ntypes, type))
+            filter_has(q.types, q.ntypes, type) &&
+            (all || broker_sees(c, ACL_OP_DESCRIBE, ACL_RES_GROUP, g->id)))
             out[k++] = (listed_group){g->id, g->protocol_type ? g->protocol_type : "", state,
                                       type};
     }
@@ -534,7 +547,7 @@ void handle_delete_groups(req_ctx *c)
     deletegroups_result *res = arena_alloc(a, sizeof(*res) * (size_t)(q.n + 1));
     for (int32_t i = 0; res && i < q.n; i++) {
         char *id = cstr(c, q.names[i]);
-        int16_t cerr = id ? cluster_coordinator_error(c->b, false, q.names[i]) : KERR_NONE;
+        int16_t cerr = id ? broker_coord_error(c, false, q.names[i], ACL_OP_DELETE) : KERR_NONE;
         res[i].group_id = q.names[i];
         res[i].error_code = !id ? KERR_INVALID_REQUEST
                             : cerr != KERR_NONE ? cerr
@@ -581,7 +594,7 @@ void handle_offset_delete(req_ctx *c)
     op->c = c;
     offsetdelete_req *q = &op->q;
     const char *gid = cstr(c, q->group_id);
-    q->error_code = cluster_coordinator_error(c->b, false, q->group_id);
+    q->error_code = broker_coord_error(c, false, q->group_id, ACL_OP_DELETE);
     if (q->error_code == KERR_NONE)
         q->error_code = group_offset_delete_check(&c->b->grp.coord, gid);
     const group *g = q->error_code == KERR_NONE ? group_find(&c->b->grp.coord, gid) : NULL;
@@ -623,7 +636,9 @@ void handle_add_offsets_to_txn(req_ctx *c)
         reply_error_only(c, gid ? KERR_INVALID_REQUEST : 24 /* INVALID_GROUP_ID */);
         return;
     }
-    int16_t cerr = cluster_coordinator_error(c->b, true, q.transactional_id);
+    int16_t cerr = broker_coord_error(c, true, q.transactional_id, ACL_OP_WRITE);
+    if (cerr == KERR_NONE && !broker_may_slice(c, ACL_OP_READ, ACL_RES_GROUP, q.group_id))
+        cerr = KERR_GROUP_AUTHORIZATION_FAILED;
     if (cerr != KERR_NONE) {
         reply_error_only(c, cerr);
         return;
@@ -681,7 +696,9 @@ void handle_txn_offset_commit(req_ctx *c)
     op->generation = q.generation_id;
     op->member = q.member_id.len >= 0 ? cstr(c, q.member_id) : "";
     op->instance = cstr(c, q.group_instance_id);
-    int16_t err = cluster_coordinator_error(b, false, q.group_id);
+    int16_t err = broker_may_slice(c, ACL_OP_WRITE, ACL_RES_TXN_ID, q.transactional_id)
+                      ? broker_coord_error(c, false, q.group_id, ACL_OP_READ)
+                      : KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     if (err != KERR_NONE) {
         commit_offsets(op, op->gid, op->pid, err);
         return;

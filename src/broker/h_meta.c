@@ -274,6 +274,11 @@ void handle_metadata(req_ctx *c)
             return;
         }
         m.ntopics = fill_by_id(b, &q, NULL, m.topics, a);
+        for (int32_t i = 0; i < m.ntopics; i++) /* as if unknown: ids reveal nothing */
+            if (m.topics[i].error_code == KERR_NONE &&
+                !broker_may_slice(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, m.topics[i].name))
+                m.topics[i] = (md_topic){.error_code = KERR_UNKNOWN_TOPIC_ID,
+                                         .name = KSLICE_NULL};
     } else if (q.ntopics < 0) {
         m.ntopics = (int32_t)md_count(&b->md);
         m.topics = arena_alloc(a, sizeof(md_topic) * (size_t)(m.ntopics ? m.ntopics : 1));
@@ -283,7 +288,9 @@ void handle_metadata(req_ctx *c)
         }
         int32_t i = 0;
         for (topic *t = b->md.topics; t; t = t->hh.next)
-            fill_topic(b, &m.topics[i++], t, a);
+            if (broker_sees(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, t->name)) /* ACLs hide it */
+                fill_topic(b, &m.topics[i++], t, a);
+        m.ntopics = i;
     } else {
         m.ntopics = q.ntopics;
         m.topics = arena_alloc(a, sizeof(md_topic) * (size_t)(q.ntopics ? q.ntopics : 1));
@@ -298,6 +305,13 @@ void handle_metadata(req_ctx *c)
             const char *why;
             if (!t && !md_topic_name_valid(mt->name, &why)) {
                 mt->error_code = KERR_INVALID_TOPIC_EXCEPTION;
+                continue;
+            }
+            if (!broker_may_slice(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, mt->name) ||
+                (!t && q.allow_auto_create && b->cfg.auto_create_topics_enable &&
+                 !broker_sees(c, ACL_OP_CREATE, ACL_RES_CLUSTER, SEC_ACL_CLUSTER_NAME) &&
+                 !broker_may_slice(c, ACL_OP_CREATE, ACL_RES_TOPIC, mt->name))) {
+                mt->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
                 continue;
             }
             if (!t && q.allow_auto_create && b->cfg.auto_create_topics_enable) {

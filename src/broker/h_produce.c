@@ -39,6 +39,7 @@ typedef struct produce_op {
     bool started;  /* verification begun (or found unneeded) */
     bool starting; /* inside start_verification: answers given at once only count */
     struct produce_op *fnext; /* b->produce_fifo */
+    uint8_t *denied; /* per topic: WRITE not authorized (NULL: none denied) */
     int64_t deadline_ms; /* acks=all on a replicated partition: REQUEST_TIMED_OUT after */
 } produce_op;
 
@@ -442,7 +443,7 @@ static bool ask_coordinator(req_ctx *c, produce_op *op, int total)
                              : NULL;
     int flat = 0;
     for (int32_t i = 0; i < q->ntopics; i++) {
-        topic *t = md_find(&b->md, q->topics[i].name);
+        topic *t = op->denied && op->denied[i] ? NULL : md_find(&b->md, q->topics[i].name);
         for (int32_t k = 0; k < q->topics[i].nparts; k++, flat++) {
             produce_part *pp = &q->topics[i].parts[k];
             rb_header h;
@@ -481,6 +482,39 @@ static bool ask_coordinator(req_ctx *c, produce_op *op, int total)
     return op->verifying > 0;
 }
 
+/* ACLs: WRITE on the transactional id (else every partition is refused
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED and the request answered now: returns -1) and on
+ * each topic (else its partitions get TOPIC_AUTHORIZATION_FAILED; nothing of it is written). */
+static int produce_authorize(req_ctx *c, produce_op *op)
+{
+    op->denied = NULL;
+    if (!broker_authz_on(c->b))
+        return 0;
+    produce_req *q = &op->q;
+    bool txn_ok = q->transactional_id.len <= 0 ||
+                  broker_may_slice(c, ACL_OP_WRITE, ACL_RES_TXN_ID, q->transactional_id);
+    op->denied = arena_alloc(&c->nr->arena, (size_t)q->ntopics + 1);
+    if (!op->denied) {
+        net_request_fail(c->nr, "out of memory");
+        return -1;
+    }
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        op->denied[i] = txn_ok && !broker_may_slice(c, ACL_OP_WRITE, ACL_RES_TOPIC,
+                                                    q->topics[i].name);
+        for (int32_t k = 0; !txn_ok && k < q->topics[i].nparts; k++)
+            q->topics[i].parts[k].error_code = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    }
+    if (txn_ok)
+        return 0;
+    if (q->acks == 0) {
+        c->nr->no_response = true;
+        net_request_done(c->nr);
+    } else {
+        produce_reply(c, q);
+    }
+    return -1;
+}
+
 void handle_produce(req_ctx *c)
 {
     arena *a = &c->nr->arena;
@@ -500,6 +534,8 @@ void handle_produce(req_ctx *c)
     for (int32_t i = 0; i < q->ntopics; i++)
         for (int32_t k = 0; k < q->topics[i].nparts && q->topics[i].name.len > 0; k++)
             cluster_refresh_if_unknown(c->b, q->topics[i].name, q->topics[i].parts[k].index);
+    if (produce_authorize(c, op) != 0)
+        return;
     op->verdict = NULL;
     op->verifying = 0;
     op->starting = false;
@@ -548,7 +584,9 @@ static void produce_append_all(req_ctx *c, produce_op *op)
             /* A void confirmation counts as none (sim_repl_txn --no-verify-guard). */
             if (verdict == VERDICT_CONFIRMED && t && !guard_holds(&op->guard[flat], t, pp->index))
                 verdict = KERR_INVALID_TXN_STATE;
-            if (bad_acks)
+            if (op->denied && op->denied[i])
+                pp->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+            else if (bad_acks)
                 pp->error_code = KERR_INVALID_REQUIRED_ACKS;
             else if (b->stopping)
                 pp->error_code = KERR_NOT_LEADER_OR_FOLLOWER;

@@ -367,7 +367,10 @@ void handle_describe_user_scram(req_ctx *c)
         return;
     }
     describe_scram_resp m = {0};
-    if (q.nusers <= 0) {
+    if (!broker_may_cluster(c, ACL_OP_DESCRIBE)) {
+        m.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED; /* the request-level error */
+        m.error_message = "not authorized to describe SCRAM credentials";
+    } else if (q.nusers <= 0) {
         if (describe_all(c, &m) != 0) {
             net_request_fail(c->nr, "out of memory");
             return;
@@ -520,6 +523,7 @@ void handle_alter_user_scram(req_ctx *c)
         return;
     }
     bool changed = false;
+    bool may = broker_may_cluster(c, ACL_OP_ALTER);
     for (int i = 0; i < n; i++) {
         const char *name, *why = NULL;
         int8_t mech;
@@ -529,7 +533,7 @@ void handle_alter_user_scram(req_ctx *c)
             seen = strcmp(m.results[k].user, name) == 0;
         if (seen)
             continue;
-        int16_t err = check_user(c->b, &q, name, &why);
+        int16_t err = may ? check_user(c->b, &q, name, &why) : KERR_CLUSTER_AUTHORIZATION_FAILED;
         if (err == KERR_NONE && c->b->clustered) {
             err = KERR_UNKNOWN_SERVER_ERROR;
             why = "SCRAM credentials are kept per node and not yet in ZooKeeper: a cluster "

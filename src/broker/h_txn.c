@@ -121,6 +121,10 @@ static findcoord_resp find_coordinator(req_ctx *c, int8_t key_type, kslice key)
     } else if (key.len <= 0) {
         m.error_code = KERR_INVALID_REQUEST;
         m.error_message = "empty coordinator key";
+    } else if (!broker_may_slice(c, ACL_OP_DESCRIBE, key_type == 1 ? ACL_RES_TXN_ID : ACL_RES_GROUP,
+                                 key)) {
+        m.error_code = key_type == 1 ? KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                                     : KERR_GROUP_AUTHORIZATION_FAILED;
     } else if (!broker_clustered(c->b)) {
         m.node_id = c->b->cfg.node_id;
         broker_self_address(c, &m.host, &m.port);
@@ -169,18 +173,23 @@ void handle_init_producer_id(req_ctx *c)
     }
     broker *b = c->b;
     if (q.transactional_id.len < 0) {
-        /* Idempotent producer: a fresh id (durably allocated), epoch 0. */
-        int64_t pid = txn_service_new_pid(&b->txn);
+        /* Idempotent producer: a fresh id (durably allocated), epoch 0. Kafka's rule: allowed
+         * with IDEMPOTENT_WRITE on the cluster or WRITE on some topic. */
+        bool may = broker_may_any(c, ACL_OP_WRITE, ACL_RES_TOPIC) ||
+                   broker_may_cluster(c, ACL_OP_IDEMPOTENT_WRITE);
+        int64_t pid = may ? txn_service_new_pid(&b->txn) : -1;
         resp_begin(&c->nr->resp, &c->h);
         initpid_resp_encode(&c->nr->resp, c->h.api_version,
-                            pid < 0 ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE, pid,
-                            pid < 0 ? -1 : 0);
+                            !may      ? KERR_CLUSTER_AUTHORIZATION_FAILED
+                            : pid < 0 ? KERR_COORDINATOR_NOT_AVAILABLE
+                                      : KERR_NONE,
+                            pid, pid < 0 ? -1 : 0);
         finish(c);
         return;
     }
     txn_pending *tp = txn_pending_new(c);
     char *id = txn_id_cstr(c, q.transactional_id);
-    int16_t cerr = id ? cluster_coordinator_error(b, true, q.transactional_id) : KERR_NONE;
+    int16_t cerr = id ? broker_coord_error(c, true, q.transactional_id, ACL_OP_WRITE) : KERR_NONE;
     if (!tp || !id || cerr != KERR_NONE) {
         resp_begin(&c->nr->resp, &c->h);
         initpid_resp_encode(&c->nr->resp, c->h.api_version, id ? cerr : KERR_INVALID_REQUEST,
@@ -328,8 +337,10 @@ static void handle_addparts_batch(req_ctx *c, addparts_req *q)
         return;
     }
     *bt = (addparts_batch){c, q, 1};
-    q->error_code = KERR_NONE;
-    for (int32_t i = 0; i < q->ntxns; i++)
+    /* v4+ is what brokers send each other (KIP-890): CLUSTER_ACTION, as in Kafka */
+    q->error_code = broker_may_cluster(c, ACL_OP_CLUSTER_ACTION) ? KERR_NONE
+                                                                 : KERR_CLUSTER_AUTHORIZATION_FAILED;
+    for (int32_t i = 0; i < q->ntxns && q->error_code == KERR_NONE; i++)
         batch_one(bt, &q->txns[i]);
     batch_release(bt);
 }
@@ -349,19 +360,23 @@ void handle_add_partitions_to_txn(req_ctx *c)
     broker *b = c->b;
     int total = 0;
     bool unknown = false;
-    for (int32_t i = 0; i < q->ntopics; i++)
+    for (int32_t i = 0; i < q->ntopics; i++) {
+        bool topic_ok = broker_may_slice(c, ACL_OP_WRITE, ACL_RES_TOPIC, q->topics[i].name);
         for (int32_t k = 0; k < q->topics[i].nparts; k++) {
             int16_t err;
             topic *t = md_find(&b->md, q->topics[i].name);
             broker_partition(b, q->topics[i].name, q->topics[i].parts[k], &err);
             if (t && t->internal)
                 err = KERR_INVALID_TOPIC_EXCEPTION;
+            if (!topic_ok)
+                err = KERR_TOPIC_AUTHORIZATION_FAILED;
             q->topics[i].errors[k] = err;
             unknown |= err != KERR_NONE;
             total++;
         }
+    }
     char *id = txn_id_cstr(c, q->transactional_id);
-    int16_t cerr = id ? cluster_coordinator_error(b, true, q->transactional_id) : KERR_NONE;
+    int16_t cerr = id ? broker_coord_error(c, true, q->transactional_id, ACL_OP_WRITE) : KERR_NONE;
     for (int32_t i = 0; cerr != KERR_NONE && i < q->ntopics; i++)
         for (int32_t k = 0; k < q->topics[i].nparts; k++)
             q->topics[i].errors[k] = cerr;
@@ -397,7 +412,7 @@ void handle_end_txn(req_ctx *c)
         return;
     }
     char *id = txn_id_cstr(c, q.transactional_id);
-    int16_t cerr = id ? cluster_coordinator_error(c->b, true, q.transactional_id) : KERR_NONE;
+    int16_t cerr = id ? broker_coord_error(c, true, q.transactional_id, ACL_OP_WRITE) : KERR_NONE;
     if (!id || cerr != KERR_NONE) {
         resp_begin(&c->nr->resp, &c->h);
         endtxn_resp_encode(&c->nr->resp, c->h.api_version, id ? cerr : KERR_INVALID_REQUEST,

@@ -79,10 +79,13 @@ void handle_describe_producers(req_ctx *c)
         dprod_topic *t = &q.topics[i];
         const char *why = NULL;
         bool valid = md_topic_name_valid(t->name, &why);
+        bool topic_ok = broker_may_slice(c, ACL_OP_READ, ACL_RES_TOPIC, t->name);
         for (int32_t k = 0; k < t->nparts; k++) {
             if (!valid) { /* Kafka's checkValidTopic */
                 t->parts[k].error_code = KERR_INVALID_TOPIC_EXCEPTION;
                 t->parts[k].error_message = why;
+            } else if (!topic_ok) {
+                t->parts[k].error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
             } else {
                 describe_partition(c, t->name, &t->parts[k]);
             }
@@ -195,7 +198,7 @@ void handle_describe_transactions(req_ctx *c)
             s->error_code = KERR_INVALID_REQUEST;
             continue;
         }
-        s->error_code = cluster_coordinator_error(b, true, q.ids[i]);
+        s->error_code = broker_coord_error(c, true, q.ids[i], ACL_OP_DESCRIBE);
         if (s->error_code != KERR_NONE)
             continue;
         char *id = ident_decode(&c->nr->arena, q.ids[i]);
@@ -317,6 +320,8 @@ void handle_list_transactions(req_ctx *c)
                 continue;
             if (has_rx && !regex_whole_match(&rx, t->id)) /* KIP-1152: the whole id */
                 continue;
+            if (!broker_sees(c, ACL_OP_DESCRIBE, ACL_RES_TXN_ID, t->id))
+                continue; /* ACLs: only the ids the principal may describe */
             out[q.nentries++] = (listtxns_entry){t->id, t->pid, txn_state_name(t->state)};
         }
         q.entries = out;
