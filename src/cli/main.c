@@ -20,6 +20,7 @@
 #include "cli/produce.h"
 #include "cli/topic.h"
 #include "cli/txn.h"
+#include "cli/acl.h"
 #include "cli/user.h"
 
 #ifndef BROOK_VERSION
@@ -47,6 +48,7 @@ static const struct cli_cmd {
      cli_txn_usage},
     {"user", "add|list|delete   SCRAM credentials of SASL users", cli_user_main,
      cli_user_usage},
+    {"acl", "add|list|remove   who may do what: Kafka's ACLs", cli_acl_main, cli_acl_usage},
     {"cluster", "up|down|status|placement   a local cluster; nodes and leaders",
      cli_cluster_main, cli_cluster_usage},
     {"bench", "produce|consume|txn   measure throughput and latency", bench_main, NULL},
