@@ -122,8 +122,8 @@ void handle_create_acls(req_ctx *c)
         broker_reply_malformed(c, "CreateAcls");
         return;
     }
-    acl_msg_results m = {q.ncreations, arena_alloc(a, sizeof(acl_msg_result) *
-                                                          (size_t)(q.ncreations ? q.ncreations : 1))};
+    acl_msg_results m = {q.ncreations, arena_array(a, q.ncreations ? q.ncreations : 1,
+                                                   sizeof(acl_msg_result))};
     if (!m.results) {
         net_request_fail(c->nr, "out of memory");
         return;
@@ -185,8 +185,8 @@ void handle_delete_acls(req_ctx *c)
         broker_reply_malformed(c, "DeleteAcls");
         return;
     }
-    acl_msg_results m = {q.nfilters, arena_alloc(a, sizeof(acl_msg_result) *
-                                                        (size_t)(q.nfilters ? q.nfilters : 1))};
+    acl_msg_results m = {q.nfilters, arena_array(a, q.nfilters ? q.nfilters : 1,
+                                                 sizeof(acl_msg_result))};
     if (!m.results) {
         net_request_fail(c->nr, "out of memory");
         return;

@@ -338,8 +338,8 @@ static void handle_addparts_batch(req_ctx *c, addparts_req *q)
     }
     *bt = (addparts_batch){c, q, 1};
     /* v4+ is what brokers send each other (KIP-890): CLUSTER_ACTION, as in Kafka */
-    q->error_code = broker_may_cluster(c, ACL_OP_CLUSTER_ACTION) ? KERR_NONE
-                                                                 : KERR_CLUSTER_AUTHORIZATION_FAILED;
+    bool may = broker_may_cluster(c, ACL_OP_CLUSTER_ACTION);
+    q->error_code = may ? KERR_NONE : KERR_CLUSTER_AUTHORIZATION_FAILED;
     for (int32_t i = 0; i < q->ntxns && q->error_code == KERR_NONE; i++)
         batch_one(bt, &q->txns[i]);
     batch_release(bt);

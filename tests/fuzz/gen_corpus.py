@@ -687,6 +687,37 @@ SCHEMAS = {
             f("Name", "string", "0+"),
         ]),
     ],
+    "DescribeAcls": [
+        f("ResourceTypeFilter", "int8", "0+", value=2),
+        f("ResourceNameFilter", "string", "0+", null="0+", value="orders"),
+        f("PatternTypeFilter", "int8", "1+", value=2),
+        f("PrincipalFilter", "string", "0+", null="0+", value="User:alice"),
+        f("HostFilter", "string", "0+", null="0+", value=None),
+        f("Operation", "int8", "0+", value=1),
+        f("PermissionType", "int8", "0+", value=1),
+    ],
+    "CreateAcls": [
+        f("Creations", "[]", "0+", value=[{}], fields=[
+            f("ResourceType", "int8", "0+", value=2),
+            f("ResourceName", "string", "0+", value="orders"),
+            f("ResourcePatternType", "int8", "1+", value=3),
+            f("Principal", "string", "0+", value="User:alice"),
+            f("Host", "string", "0+", value="*"),
+            f("Operation", "int8", "0+", value=3),
+            f("PermissionType", "int8", "0+", value=3),
+        ]),
+    ],
+    "DeleteAcls": [
+        f("Filters", "[]", "0+", value=[{}], fields=[
+            f("ResourceTypeFilter", "int8", "0+", value=2),
+            f("ResourceNameFilter", "string", "0+", null="0+", value="orders"),
+            f("PatternTypeFilter", "int8", "1+", value=4),
+            f("PrincipalFilter", "string", "0+", null="0+", value=None),
+            f("HostFilter", "string", "0+", null="0+", value="*"),
+            f("Operation", "int8", "0+", value=1),
+            f("PermissionType", "int8", "0+", value=1),
+        ]),
+    ],
     "AlterUserScramCredentials": [
         f("Deletions", "[]", "0+", value=[{"Name": "carol", "Mechanism": 1}], fields=[
             f("Name", "string", "0+"),
