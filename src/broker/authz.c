@@ -82,6 +82,17 @@ bool broker_may_any(req_ctx *c, int op, int restype)
                    op, restype, NULL);
 }
 
+int32_t broker_authorized_ops(req_ctx *c, int restype, const char *name, int32_t all)
+{
+    if (!c->b->cfg.authorizer_on)
+        return all;
+    int32_t ops = 0;
+    for (int op = ACL_OP_READ; op <= ACL_OP_MAX; op++)
+        if ((all & (1 << op)) && broker_sees(c, op, restype, name))
+            ops |= 1 << op;
+    return ops;
+}
+
 int16_t broker_config_refusal(req_ctx *c, int8_t type, kslice name, int op)
 {
     if (type == 2 /* TOPIC */)

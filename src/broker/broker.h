@@ -323,6 +323,9 @@ bool broker_authz_on(const broker *b);
 bool broker_may(req_ctx *c, int op, int restype, const char *name);
 bool broker_may_slice(req_ctx *c, int op, int restype, kslice name);
 bool broker_may_cluster(req_ctx *c, int op);
+/* KIP-430's authorized operations of a resource: the bits (1 << AclOperation) of all that
+ * the principal may do; all itself without an authorizer. */
+int32_t broker_authorized_ops(req_ctx *c, int restype, const char *name, int32_t all);
 /* broker_may without the log line: for leaving out of a listing what may not be seen. */
 bool broker_sees(req_ctx *c, int op, int restype, const char *name);
 /* Kafka's authorizeByResourceType: op allowed on at least one resource of the type. */

@@ -228,7 +228,9 @@ static void describe_group(req_ctx *c, kslice name, bool ops, const cg_topic_inf
     d->group_id = cstr(c, name) ? cstr(c, name) : "";
     d->state = "";
     d->assignor = "";
-    d->authorized_ops = ops ? DG_GROUP_OPS_ALL : INT32_MIN;
+    d->authorized_ops = ops ? broker_authorized_ops(c, ACL_RES_GROUP, d->group_id,
+                                                    DG_GROUP_OPS_ALL)
+                            : INT32_MIN;
     d->error_code = broker_coord_error(c, false, name, ACL_OP_DESCRIBE);
     if (d->error_code != KERR_NONE)
         return;

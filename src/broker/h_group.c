@@ -447,8 +447,11 @@ void handle_describe_groups(req_ctx *c)
     for (int32_t i = 0; i < q.n; i++) {
         described_group *d = &out[i];
         d->group_id = q.names[i];
-        d->authorized_ops = q.include_authorized_operations ? DG_GROUP_OPS_ALL : INT32_MIN;
         char *id = cstr(c, q.names[i]);
+        d->authorized_ops = q.include_authorized_operations
+                                ? broker_authorized_ops(c, ACL_RES_GROUP, id ? id : "",
+                                                        DG_GROUP_OPS_ALL)
+                                : INT32_MIN;
         const group *g = id ? group_find(&c->b->grp.coord, id) : NULL;
         d->error_code = broker_coord_error(c, false, q.names[i], ACL_OP_DESCRIBE);
         if (d->error_code != KERR_NONE) {

@@ -117,6 +117,25 @@ static bool by_id(const metadata_req *q, int16_t v)
     return false;
 }
 
+/* KIP-430 with ACLs: what the principal may do to each topic and to the cluster. */
+static void authorized_ops(req_ctx *c, metadata_resp *m)
+{
+    m->ops_given = true;
+    m->cluster_ops = m->include_cluster_ops ? broker_authorized_ops(c, ACL_RES_CLUSTER,
+                                                                    SEC_ACL_CLUSTER_NAME,
+                                                                    MD_CLUSTER_OPS_ALL)
+                                            : INT32_MIN;
+    for (int32_t i = 0; i < m->ntopics; i++) {
+        md_topic *t = &m->topics[i];
+        const char *name = t->name.len >= 0 ? arena_strndup(&c->nr->arena, t->name.p,
+                                                            (size_t)t->name.len)
+                                            : NULL;
+        t->authorized_ops = m->include_topic_ops && name && t->error_code == KERR_NONE
+                                ? broker_authorized_ops(c, ACL_RES_TOPIC, name, MD_TOPIC_OPS_ALL)
+                                : INT32_MIN;
+    }
+}
+
 static void reply_metadata(req_ctx *c, metadata_resp *m)
 {
     resp_begin(&c->nr->resp, &c->h);
@@ -331,6 +350,8 @@ void handle_metadata(req_ctx *c)
             fill_topic(b, mt, t, a);
         }
     }
+    if (broker_authz_on(b))
+        authorized_ops(c, &m);
     reply_metadata(c, &m);
     finish(c);
 }

@@ -363,7 +363,10 @@ void handle_describe_cluster(req_ctx *c)
     } else {
         m.cluster_id = b->cfg.cluster_id;
         /* No ACLs: every cluster operation, as Kafka without an authorizer (and Metadata). */
-        m.cluster_ops = q.include_cluster_ops ? MD_CLUSTER_OPS_ALL : INT32_MIN;
+        m.cluster_ops = q.include_cluster_ops ? broker_authorized_ops(c, ACL_RES_CLUSTER,
+                                                                      SEC_ACL_CLUSTER_NAME,
+                                                                      MD_CLUSTER_OPS_ALL)
+                                              : INT32_MIN;
         if (!b->clustered) {
             m.nbrokers = 1;
             m.brokers = &self;

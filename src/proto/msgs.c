@@ -191,13 +191,14 @@ static const pf_schema g_metadata_resp =
 
 void metadata_resp_encode(wr *w, int16_t v, metadata_resp *m)
 {
-    for (int32_t i = 0; i < m->ntopics; i++) {
+    for (int32_t i = 0; i < m->ntopics && !m->ops_given; i++) {
         md_topic *t = &m->topics[i];
         t->authorized_ops = m->include_topic_ops && t->error_code != KERR_UNKNOWN_TOPIC_ID
                                 ? MD_TOPIC_OPS_ALL
                                 : INT32_MIN;
     }
-    m->cluster_ops = m->include_cluster_ops ? MD_CLUSTER_OPS_ALL : INT32_MIN;
+    if (!m->ops_given)
+        m->cluster_ops = m->include_cluster_ops ? MD_CLUSTER_OPS_ALL : INT32_MIN;
     pf_encode(w, v, &g_metadata_resp, m); /* a null name below v12 goes out as "" */
 }
 

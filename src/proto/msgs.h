@@ -91,10 +91,11 @@ typedef struct metadata_resp {
     int32_t ntopics;
     md_topic *topics;
     /* v8+: the authorized operations asked for (the encoder fills each topic's and
-     * cluster_ops from these). Brook has no ACLs, so they are every operation Kafka supports
-     * on the resource (its answer without an authorizer); not asked (and for an unknown
-     * topic id): INT32_MIN, "not computed". */
+     * cluster_ops from these unless ops_given). Without ACLs they are every operation Kafka
+     * supports on the resource (its answer without an authorizer); not asked (and for an
+     * unknown topic id): INT32_MIN, "not computed". */
     bool include_topic_ops, include_cluster_ops;
+    bool ops_given;      /* the caller computed them (ACLs): the encoder keeps them */
     int32_t cluster_ops; /* v8-v10 */
 } metadata_resp;
 /* Kafka's bit sets of every operation on a topic (READ, WRITE, CREATE, DELETE, ALTER,

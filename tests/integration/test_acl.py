@@ -19,7 +19,8 @@ SASL_PLAINTEXT one (SCRAM-SHA-512 users admin, alice, bob).
     she may describe; consuming orders in group g1 works, in group g2 it is
     GROUP_AUTHORIZATION_FAILED; a transaction with transactional id tx-a commits, with tx-b
     init_transactions fails TRANSACTIONAL_ID_AUTHORIZATION_FAILED; deleting orders is
-    TOPIC_AUTHORIZATION_FAILED and the topic stays.
+    TOPIC_AUTHORIZATION_FAILED and the topic stays; DescribeGroups v3 gives her authorized
+    operations on g1 (KIP-430): READ and DESCRIBE.
  5. bob: WRITE on the prefix logs. lets him write logs.app; the DENY on logs.secret wins
     over it; after `brook acl remove` of the prefix he cannot write logs.app any more.
  6. `brook acl list --json` shows what is stored; DescribeAcls and CreateAcls as alice are
@@ -251,6 +252,15 @@ def part4(chk, br):
            ([f"alice-{i}" for i in range(5)], None))
     got, err = consume(br, "alice", "orders", "g2", 5)
     chk.eq("alice in g2: GROUP_AUTHORIZATION_FAILED", (got, err), ([], GROUP_AUTHZ))
+    with sasl_conn(br, "alice") as c:  # KIP-430: DescribeGroups v3 with authorized operations
+        r, _ = c.request(15, 3, struct.pack(">i", 1) + s16("g1") + b"\x01", "DescribeGroups v3")
+        rd = Reader(r)
+        rd.take(">ii")
+        err, _gid, _st, _pt, _pr = rd.take(">h"), rd.string(), rd.string(), rd.string(), rd.string()
+        for _ in range(rd.take(">i")):
+            rd.string(), rd.string(), rd.string(), rd.bytes_(), rd.bytes_()
+        chk.eq("alice's authorized operations on g1: READ and DESCRIBE", (err, rd.take(">i")),
+               (NONE, (1 << READ) | (1 << DESCRIBE)))
     p = Producer(conf(br, "alice", **{"transactional.id": "tx-a"}))
     p.init_transactions(20)
     p.begin_transaction()
