@@ -271,8 +271,10 @@ static void route_metrics(broker *b, http_response *r)
                       &b->end_txn_latency);
     metrics_traffic(b, w);
     metrics_header(w, "brook_connections", "gauge", "Open Kafka client connections.");
-    metrics_sample(w, "brook_connections", NULL,
-                   b->srv ? (double)net_server_conn_count(b->srv) : 0.0);
+    metrics_sample(w, "brook_connections", NULL, (double)b->limits.total);
+    metrics_header(w, "brook_connections_refused_total", "counter",
+                   "Connections closed at accept for max.connections or a per-IP cap.");
+    metrics_sample(w, "brook_connections_refused_total", NULL, (double)b->limits.refused);
     metrics_header(w, "brook_uptime_seconds", "gauge", "Seconds since brookd started.");
     metrics_sample(w, "brook_uptime_seconds", NULL,
                    (double)(clock_mono_us() - b->started_us) / 1e6);

@@ -180,6 +180,9 @@ static int open_topics(broker *b)
  * advertised port is unset or 0 advertises the port it bound. */
 static int start_listeners(broker *b)
 {
+    b->limits = (net_limits){.max_total = b->cfg.max_connections,
+                             .max_per_ip = b->cfg.max_connections_per_ip,
+                             .overrides = b->cfg.max_connections_per_ip_overrides};
     for (int i = 0; i < b->cfg.nlst; i++) {
         broker_listener *l = &b->cfg.lst[i];
         net_opts no = {
@@ -189,6 +192,7 @@ static int start_listeners(broker *b)
             .dispatch = broker_dispatch,
             .ctx = b,
             .listener = i,
+            .limits = &b->limits,
         };
         int rc = net_server_start(b->loop, &no, &b->srvs[i], &b->ports[i]);
         if (rc != 0) {

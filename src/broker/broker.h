@@ -51,6 +51,7 @@ typedef struct broker {
     int ports[BROKER_LISTENERS_MAX];
     sec_creds creds; /* SCRAM credentials (h_sasl.c) */
     sec_acls acls;   /* ACL bindings (h_acl.c; used only with authorizer.class.name) */
+    net_limits limits; /* max.connections and per-IP caps, shared by every listener */
     topic_defaults tdefaults;
     dynconfig dyn; /* dynamic broker configs (h_configs.c), applied onto cfg */
     char *dyn_defaults_text; /* the cluster-wide defaults last taken from a view */

@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/limits.h"
+#include "net/server.h"
 #include "txn/service.h"
 
 #define OFF(f) offsetof(broker_config, f)
@@ -35,6 +36,12 @@ static const config_def g_defs[] = {
      "principals every operation is allowed to, separated by ';' (User:admin;User:ops)"},
     {"allow.everyone.if.no.acl.found", CFG_BOOL, "false", 0, 0, NULL, OFF(allow_if_no_acl),
      "a resource no ACL matches is open to everyone (else only to super users)"},
+    {"max.connections", CFG_INT64, "2147483647", 1, I32MAX, NULL, OFF(max_connections),
+     "connections the broker accepts over all listeners; more are closed at once"},
+    {"max.connections.per.ip", CFG_INT64, "2147483647", 0, I32MAX, NULL,
+     OFF(max_connections_per_ip), "connections one client address may hold"},
+    {"max.connections.per.ip.overrides", CFG_STRING, "", 0, 0, NULL,
+     OFF(max_connections_per_ip_overrides), "ip:n,... per-address caps instead"},
     {"log.dirs", CFG_STRING, NULL, 0, 0, NULL, OFF(log_dirs), "data directory"},
     {"log.dir", CFG_STRING, "./data", 0, 0, NULL, OFF(log_dir),
      "data directory if log.dirs is unset"},
@@ -283,6 +290,11 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
     if (c->zookeeper_connect && *c->zookeeper_connect && c->node_id > TXN_PID_NODE_MAX) {
         snprintf(err, errlen, "config key 'node.id': at most %d with zookeeper.connect",
                  TXN_PID_NODE_MAX);
+        return -1;
+    }
+    if (!net_limits_overrides_valid(c->max_connections_per_ip_overrides)) {
+        snprintf(err, errlen, "config key 'max.connections.per.ip.overrides': '%s' is not "
+                 "ip:n,ip:n", c->max_connections_per_ip_overrides);
         return -1;
     }
     c->authorizer_on = c->authorizer && *c->authorizer;

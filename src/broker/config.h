@@ -27,6 +27,9 @@ typedef struct broker_config {
     char *secproto_map;         /* listener.security.protocol.map */
     char *sasl_mechanisms;      /* sasl.enabled.mechanisms */
     int32_t auth_fail_delay_ms; /* connection.failed.authentication.delay.ms */
+    int64_t max_connections;    /* max.connections */
+    int64_t max_connections_per_ip;
+    char *max_connections_per_ip_overrides;
     char *authorizer;           /* authorizer.class.name */
     bool authorizer_on;         /* ... is set: ACLs are checked */
     char *super_users;          /* super.users */

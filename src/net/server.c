@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 #include "base/assert.h"
 #include "base/limits.h"
@@ -20,8 +21,15 @@ struct net_server {
     bool stopping;
 };
 
+struct net_ip_count {
+    char ip[64];
+    int64_t n;
+    UT_hash_handle hh;
+};
+
 struct net_conn {
     uv_tcp_t tcp;
+    struct net_ip_count *counted; /* its address's entry in srv->o.limits */
     net_server *srv;
     net_conn *prev, *next;
     char peer[64];
@@ -164,6 +172,73 @@ static void on_close(uv_handle_t *h)
     conn_maybe_free(c);
 }
 
+/* The cap of an address: its override, else max_per_ip (<= 0: none). */
+static int64_t ip_cap(const net_limits *l, const char *ip)
+{
+    size_t n = strlen(ip);
+    for (const char *p = l->overrides; p && *p;) {
+        size_t len = strcspn(p, ",");
+        const char *colon = memchr(p, ':', len);
+        if (colon && (size_t)(colon - p) == n && strncmp(p, ip, n) == 0)
+            return strtoll(colon + 1, NULL, 10);
+        p += len + (p[len] == ',');
+    }
+    return l->max_per_ip > 0 ? l->max_per_ip : INT64_MAX;
+}
+
+bool net_limits_overrides_valid(const char *overrides)
+{
+    for (const char *p = overrides; p && *p;) {
+        size_t len = strcspn(p, ",");
+        const char *colon = memchr(p, ':', len);
+        char *end;
+        if (!colon || colon == p || colon + 1 == p + len ||
+            strtoll(colon + 1, &end, 10) < 0 || end != p + len)
+            return false;
+        p += len + (p[len] == ',');
+    }
+    return true;
+}
+
+/* Counts c against the caps, or refuses it (false: over a cap; logged). */
+static bool limits_admit(net_limits *l, net_conn *c, const char *ip)
+{
+    if (!l)
+        return true;
+    struct net_ip_count *e = NULL;
+    HASH_FIND_STR(l->by_ip, ip, e);
+    const char *why = l->max_total > 0 && l->total >= l->max_total ? "max.connections"
+                      : (e ? e->n : 0) >= ip_cap(l, ip)             ? "max.connections.per.ip"
+                                                                    : NULL;
+    if (!why && !e && (e = calloc(1, sizeof(*e))) != NULL) {
+        snprintf(e->ip, sizeof(e->ip), "%s", ip);
+        HASH_ADD_STR(l->by_ip, ip, e);
+    }
+    if (why || !e) {
+        l->refused++;
+        LOG_WARN("net", "refusing a connection from %s: %s reached (%lld open)", c->peer,
+                 why ? why : "out of memory", (long long)l->total);
+        return false;
+    }
+    e->n++;
+    l->total++;
+    c->counted = e;
+    return true;
+}
+
+static void limits_release(net_limits *l, net_conn *c)
+{
+    struct net_ip_count *e = c->counted;
+    if (!l || !e)
+        return;
+    c->counted = NULL;
+    l->total--;
+    if (--e->n == 0) {
+        HASH_DEL(l->by_ip, e);
+        free(e);
+    }
+}
+
 static void conn_close(net_conn *c, const char *why)
 {
     if (c->closed)
@@ -178,6 +253,7 @@ static void conn_close(net_conn *c, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     c->srv->nconns--;
+    limits_release(c->srv->o.limits, c);
     uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
@@ -323,12 +399,17 @@ static void on_connection(uv_stream_t *ls, int status)
     struct sockaddr_storage ss;
     int len = sizeof(ss);
     snprintf(c->peer, sizeof(c->peer), "?");
+    char ip[INET_ADDRSTRLEN] = "?";
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 &&
         ss.ss_family == AF_INET) {
-        char ip[INET_ADDRSTRLEN];
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
         uv_ip4_name(sin, ip, sizeof(ip));
         snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, ntohs(sin->sin_port));
+    }
+    if (!limits_admit(srv->o.limits, c, ip)) {
+        c->closed = true; /* never linked nor counted: freed by on_close */
+        uv_close((uv_handle_t *)&c->tcp, on_close);
+        return;
     }
     c->next = srv->conns;
     if (srv->conns)

@@ -42,6 +42,21 @@ typedef struct net_request {
 
 typedef void (*net_dispatch_fn)(void *ctx, net_request *req);
 
+/* Connection caps shared by every server of a broker (Kafka's max.connections,
+ * max.connections.per.ip and max.connections.per.ip.overrides): a connection over a cap is
+ * closed as soon as it is accepted, before anything is read from it. The caller owns it and
+ * keeps it alive while any server uses it; the servers keep the counts. */
+typedef struct net_limits {
+    int64_t max_total;     /* <= 0: none */
+    int64_t max_per_ip;    /* <= 0: none */
+    const char *overrides; /* "ip:n,ip:n" (a per-IP cap of n for that address) or NULL */
+    int64_t total;
+    struct net_ip_count *by_ip;
+    uint64_t refused; /* connections closed for a cap */
+} net_limits;
+/* Whether overrides is a list of ip:n (n >= 0). */
+bool net_limits_overrides_valid(const char *overrides);
+
 typedef struct net_opts {
     const char *host;
     int port; /* 0: any free port */
@@ -49,6 +64,7 @@ typedef struct net_opts {
     net_dispatch_fn dispatch;
     void *ctx;
     int listener; /* the caller's index of this server, given back by net_conn_listener */
+    net_limits *limits; /* NULL: no caps */
 } net_opts;
 
 /* Binds and listens. *port_out gets the bound port. Returns 0 or a libuv error. */

@@ -24,11 +24,11 @@ def main():
     ck.eq(run_checked([cli, "version"], 10).stdout, r.stdout, "`version` says the same")
     r = run_checked([cli, "help"], 10)
     ck.eq(r.returncode, 0, "help exits 0")
-    for word in ("topic", "produce", "consume", "group", "config", "txn", "cluster", "bench",
-                 "completion"):
+    for word in ("topic", "produce", "consume", "group", "config", "txn", "user", "acl",
+                 "cluster", "bench", "completion"):
         ck(re.search(rb"^  " + word.encode() + rb" ", r.stdout, re.M), f"help lists {word}")
     r = run_checked([cli, "help", "all"], 10)
-    for flag in (b"--bootstrap", b"--partitions", b"--min-age-ms", b"--admin"):
+    for flag in (b"--bootstrap", b"--partitions", b"--min-age-ms", b"--admin", b"--client-prop"):
         ck(flag in r.stdout, f"help all shows {flag!r}")
     r = run_checked([cli, "no-such-command"], 10)
     ck(r.returncode == 2 and b"unknown command 'no-such-command'" in r.stderr,
