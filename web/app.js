@@ -88,8 +88,18 @@ function fmtRate(v) {
 
 // ---------------- fetching ----------------
 
+// With admin.token the console is opened as /?token=...: every API call carries it the same
+// way (a query parameter, not a header: no CORS preflight towards the other nodes).
+const ADMIN_TOKEN = new URLSearchParams(location.search).get('token');
+
+function withToken(url) {
+  if (!ADMIN_TOKEN) return url;
+  return url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(ADMIN_TOKEN);
+}
+
 // One GET or POST with a time limit. Resolves {ok, status, data, error}; never rejects.
 async function request(url, method) {
+  url = withToken(url);
   const ctl = new AbortController();
   const t = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
   try {

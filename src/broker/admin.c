@@ -4,9 +4,11 @@
 #include "broker/admin.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -340,6 +342,38 @@ static bool route_read_only(broker *b, const http_request *q, http_response *r)
     return true;
 }
 
+static bool admin_token_set(const broker *b)
+{
+    return b->cfg.admin_token && *b->cfg.admin_token;
+}
+
+/* Constant-time comparison, so that the answer's timing does not reveal the token. */
+static bool same_secret(const char *want, const char *got, size_t got_len)
+{
+    size_t n = strlen(want);
+    return got_len == n && CRYPTO_memcmp(want, got, n) == 0;
+}
+
+/* Whether the request carries the token: "Authorization: Bearer <token>" or token=<token>
+ * in the query (the console's way: no custom header, so no CORS preflight). */
+static bool token_given(const char *token, const http_request *q)
+{
+    if (q->authorization && q->authorization_len > 7 &&
+        strncasecmp(q->authorization, "Bearer ", 7) == 0 &&
+        same_secret(token, q->authorization + 7, q->authorization_len - 7))
+        return true;
+    const char *end = q->query ? q->query + q->query_len : NULL;
+    for (const char *p = q->query; p && p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if (stop - p > 6 && memcmp(p, "token=", 6) == 0 &&
+            same_secret(token, p + 6, (size_t)(stop - p - 6)))
+            return true;
+        p = amp ? amp + 1 : end;
+    }
+    return false;
+}
+
 static void route(void *ctx, const http_request *q, const char *peer, http_response *r)
 {
     broker *b = ctx;
@@ -348,9 +382,15 @@ static void route(void *ctx, const http_request *q, const char *peer, http_respo
     if (route_static(q, r))
         return;
     /* The console of one node reads every node's documents (and posts an abort to the
-     * coordinator's): the API may be read from any origin. It has no authentication
-     * anyway (docs/admin.md: keep it on a trusted network). */
+     * coordinator's): the API may be read from any origin. Without admin.token it has no
+     * authentication (docs/admin.md: keep it on a trusted network). */
     r->cors = true;
+    if (admin_token_set(b) && !token_given(b->cfg.admin_token, q)) {
+        LOG_INFO("admin", "%s: %.*s without the admin token: 401", peer, (int)n, path);
+        send_error(r, 401, "UNAUTHORIZED", "this API needs the admin token: "
+                   "Authorization: Bearer <admin.token>, or ?token=<admin.token>");
+        return;
+    }
     if (route_read_only(b, q, r))
         return;
     size_t pl = strlen(TXN_PREFIX);
@@ -415,6 +455,11 @@ int admin_start(broker *b)
     metrics_hist_init_latency(&b->end_txn_latency);
     if (!b->cfg.admin_enabled)
         return 0;
+    if (b->cfg.authorizer_on && !admin_token_set(b)) {
+        /* only the default address can get here (config.c refuses an explicit one) */
+        LOG_WARN("admin", "admin listener off: ACLs are on and admin.token is unset");
+        return 0;
+    }
     http_opts o = {
         .host = b->cfg.admin_host,
         .port = b->cfg.admin_port,

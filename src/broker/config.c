@@ -29,6 +29,9 @@ static const config_def g_defs[] = {
      "PLAIN (PLAIN sends the password in the clear on SASL_PLAINTEXT)"},
     {"connection.failed.authentication.delay.ms", CFG_INT32, "100", 0, 60000, NULL,
      OFF(auth_fail_delay_ms), "a failed SASL authentication is answered after this delay"},
+    {"admin.token", CFG_STRING, "", 0, 0, NULL, OFF(admin_token),
+     "the admin HTTP API (not the console's files) needs Authorization: Bearer <token> or "
+     "?token=<token>; required with authorizer.class.name"},
     {"authorizer.class.name", CFG_STRING, "", 0, 0, NULL, OFF(authorizer),
      "empty: no authorization; " BROKER_AUTHORIZER_KAFKA " (or Kafka's older "
      "kafka.security.authorizer.AclAuthorizer): every request checked against the ACLs"},
@@ -302,6 +305,12 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
         strcmp(c->authorizer, "kafka.security.authorizer.AclAuthorizer") != 0) {
         snprintf(err, errlen, "config key 'authorizer.class.name': '%s' is not "
                  BROKER_AUTHORIZER_KAFKA " (Brook's ACL authorizer) or empty", c->authorizer);
+        return -1;
+    }
+    if (c->authorizer_on && c->admin_explicit && !(c->admin_token && *c->admin_token)) {
+        snprintf(err, errlen, "config key 'admin.token': must be set when ACLs are on "
+                 "(authorizer.class.name) and admin.listeners is, or the admin API would be "
+                 "open to anyone; or set admin.listeners= (empty)");
         return -1;
     }
     if (c->authorizer_on && c->zookeeper_connect && *c->zookeeper_connect) {

@@ -30,6 +30,7 @@ typedef struct broker_config {
     int64_t max_connections;    /* max.connections */
     int64_t max_connections_per_ip;
     char *max_connections_per_ip_overrides;
+    char *admin_token;          /* admin.token */
     char *authorizer;           /* authorizer.class.name */
     bool authorizer_on;         /* ... is set: ACLs are checked */
     char *super_users;          /* super.users */

@@ -143,8 +143,8 @@ static int parse_request_line(const uint8_t *b, size_t eol, http_request *r)
     return HTTP_PARSE_OK;
 }
 
-/* One "name: value" line in b[0..n). Only Content-Length, Transfer-Encoding and
- * If-None-Match matter (the last is kept in r). */
+/* One "name: value" line in b[0..n). Only Content-Length, Transfer-Encoding,
+ * If-None-Match and Authorization matter (the last two are kept in r). */
 static int parse_header(const uint8_t *b, size_t n, size_t body_max, bool *have_cl,
                         size_t *cl, http_request *r)
 {
@@ -167,6 +167,11 @@ static int parse_header(const uint8_t *b, size_t n, size_t body_max, bool *have_
     if (ieq(b, name_len, "if-none-match")) {
         r->if_none_match = (const char *)b + i;
         r->if_none_match_len = end - i;
+        return HTTP_PARSE_OK;
+    }
+    if (ieq(b, name_len, "authorization")) {
+        r->authorization = (const char *)b + i;
+        r->authorization_len = end - i;
         return HTTP_PARSE_OK;
     }
     if (!ieq(b, name_len, "content-length"))

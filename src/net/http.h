@@ -57,6 +57,8 @@ typedef struct http_request {
     size_t total_len;  /* bytes of head + body */
     const char *if_none_match; /* the If-None-Match value (trimmed), or NULL */
     size_t if_none_match_len;
+    const char *authorization; /* the Authorization value (trimmed), or NULL */
+    size_t authorization_len;
 } http_request;
 
 /* Parses the request at the start of buf[0..len). Returns HTTP_PARSE_OK (*out filled),

@@ -25,8 +25,12 @@ SASL_PLAINTEXT one (SCRAM-SHA-512 users admin, alice, bob).
     over it; after `brook acl remove` of the prefix he cannot write logs.app any more.
  6. `brook acl list --json` shows what is stored; DescribeAcls and CreateAcls as alice are
     CLUSTER_AUTHORIZATION_FAILED.
- 7. After a restart the bindings are still there and still enforced."""
+ 7. After a restart the bindings are still there and still enforced.
+ 8. The admin HTTP API needs admin.token (Bearer header or ?token=; a wrong one is 401),
+    the console's files do not; ACLs with an explicit admin listener and no token are
+    refused at start."""
 
+import http.client
 import json
 import os
 import struct
@@ -52,6 +56,7 @@ TXN_ID_AUTHZ = 53
 SECURITY_DISABLED = 54
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 PW = {"admin": "admin-pw", "alice": "alice-pw", "bob": "bob-pw"}
+TOKEN = "s3cret-admin-token"
 # protocol numbers
 TOPIC, GROUP, CLUSTER, TXN_ID = 2, 3, 4, 5
 MATCH, LITERAL, PREFIXED = 2, 3, 4
@@ -300,6 +305,34 @@ def part5(chk, br):
     chk.eq("bob no longer writes logs.app", produce(br, "bob", "logs.app")[1], [TOPIC_AUTHZ])
 
 
+def http_status(admin, path, headers=None):
+    conn = http.client.HTTPConnection(*admin.rsplit(":", 1), timeout=10)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    finally:
+        conn.close()
+
+
+def part8(chk, br):
+    admin = br.admin_address()
+    chk.eq("admin API without the token: 401", http_status(admin, "/v1/topics"), 401)
+    chk.eq("admin API with a wrong token: 401",
+           http_status(admin, "/metrics", {"Authorization": "Bearer nope"}), 401)
+    chk.eq("admin API with the Bearer token", http_status(
+        admin, "/v1/topics", {"Authorization": f"Bearer {TOKEN}"}), 200)
+    chk.eq("admin API with ?token=", http_status(admin, f"/metrics?x=1&token={TOKEN}"), 200)
+    chk.eq("the console's files need no token", http_status(admin, "/"), 200)
+    p = subprocess.run([find_brookd(), f"--authorizer.class.name={AUTHORIZER}",
+                        "--admin.listeners=http://127.0.0.1:0",
+                        "--log.dirs=/nonexistent/brook-acl"], capture_output=True, text=True,
+                       timeout=30)
+    chk.eq("ACLs and an explicit admin listener without admin.token: refused at start",
+           (p.returncode, "admin.token" in p.stderr), (2, True))
+
+
 def listed(br, user="admin"):
     rc, out, err = brook_acl(br, user, "list", "--json")
     if rc != 0:
@@ -323,7 +356,8 @@ def main():
     brookd = find_brookd()
     part0(chk, brookd)
     cfg = {"sasl.enabled.mechanisms": "SCRAM-SHA-512", "authorizer.class.name": AUTHORIZER,
-           "super.users": "User:admin;User:ANONYMOUS", "auto.create.topics.enable": "false"}
+           "super.users": "User:admin;User:ANONYMOUS", "auto.create.topics.enable": "false",
+           "admin.token": TOKEN}
     with SaslBroker(config=cfg, name="acl") as br:
         with Conn(br.bootstrap) as c:
             res = alter_scram(c, upsertions=[(u, SHA512, 4096, pw) for u, pw in PW.items()])
@@ -352,6 +386,7 @@ def main():
         chk.eq("after a restart: alice still cannot write private",
                produce(br, "alice", "private")[1], [TOPIC_AUTHZ])
         chk.eq("after a restart: alice still writes orders", produce(br, "alice", "orders")[0], 5)
+        part8(chk, br)
     return chk.done()
 
 
