@@ -171,3 +171,29 @@ int fs_remove_tree(const char *path)
         rc = -errno;
     return rc;
 }
+
+int fs_load_lines(const char *path, int (*fn)(char *line, void *ctx), void *ctx,
+                  const char *what, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = fs_read_all(path, &text, &len);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
+        return -1;
+    }
+    int lineno = 0;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        if (line[0] != '#' && fn(line, ctx) != 0) {
+            snprintf(err, errlen, "%s line %d: %s", path, lineno, what);
+            free(text);
+            return -1;
+        }
+    }
+    free(text);
+    return 0;
+}

@@ -16,6 +16,11 @@ int fs_fsync_dir(const char *path);
 int fs_write_atomic(const char *path, const void *data, size_t len);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
 int fs_read_all(const char *path, char **out, size_t *len_out);
+/* Hands each line of a small text file to fn (lines starting with '#' skipped; a missing
+ * file has none). Returns 0, or -1 with err: "cannot read <path>: ..." or, when fn refuses
+ * a line (non-zero), "<path> line N: <what>". */
+int fs_load_lines(const char *path, int (*fn)(char *line, void *ctx), void *ctx,
+                  const char *what, char *err, size_t errlen);
 /* Removes a directory tree (used for deleted topics). */
 int fs_remove_tree(const char *path);
 

@@ -114,43 +114,6 @@ static void save_or_undo(req_ctx *c, acl_msg_results *m)
                                              0, NULL};
 }
 
-void handle_create_acls(req_ctx *c)
-{
-    create_acls_req q;
-    arena *a = &c->nr->arena;
-    if (create_acls_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
-        broker_reply_malformed(c, "CreateAcls");
-        return;
-    }
-    acl_msg_results m = {q.ncreations, arena_array(a, q.ncreations ? q.ncreations : 1,
-                                                   sizeof(acl_msg_result))};
-    if (!m.results) {
-        net_request_fail(c->nr, "out of memory");
-        return;
-    }
-    const char *why;
-    int16_t all = refusal(c, ACL_OP_ALTER, &why);
-    bool changed = false;
-    for (int32_t i = 0; i < q.ncreations; i++) {
-        acl_binding b = from_msg(&q.creations[i]);
-        acl_msg_result *r = &m.results[i];
-        *r = (acl_msg_result){all, why, 0, NULL};
-        if (all != KERR_NONE)
-            continue;
-        if ((r->error_message = sec_acl_invalid(&b)) != NULL)
-            r->error_code = KERR_INVALID_REQUEST;
-        else if (sec_acls_add(&c->b->acls, &b) != 0)
-            *r = (acl_msg_result){KERR_UNKNOWN_SERVER_ERROR, "out of memory", 0, NULL};
-        else
-            changed = true;
-    }
-    if (changed)
-        save_or_undo(c, &m);
-    resp_begin(&c->nr->resp, &c->h);
-    create_acls_resp_encode(&c->nr->resp, c->h.api_version, &m);
-    finish(c);
-}
-
 /* Removes the bindings f matches; r lists them (copied into the request's arena). */
 static int delete_matching(req_ctx *c, const acl_binding *f, acl_msg_result *r)
 {
@@ -177,16 +140,46 @@ static int delete_matching(req_ctx *c, const acl_binding *f, acl_msg_result *r)
     return 0;
 }
 
-void handle_delete_acls(req_ctx *c)
+/* One creation: stored, or refused in r. Returns whether the bindings changed (-1: out of
+ * memory, answered in r). */
+static int create_one(req_ctx *c, const acl_binding *b, acl_msg_result *r)
 {
-    delete_acls_req q;
+    if ((r->error_message = sec_acl_invalid(b)) != NULL) {
+        r->error_code = KERR_INVALID_REQUEST;
+        return 0;
+    }
+    if (sec_acls_add(&c->b->acls, b) != 0) {
+        *r = (acl_msg_result){KERR_UNKNOWN_SERVER_ERROR, "out of memory", 0, NULL};
+        return 0;
+    }
+    return 1;
+}
+
+/* One deletion filter: its matches removed and listed in r, or it refused. Same returns. */
+static int delete_one(req_ctx *c, const acl_binding *f, acl_msg_result *r)
+{
+    if ((r->error_message = sec_acl_filter_invalid(f)) != NULL) {
+        r->error_code = KERR_INVALID_REQUEST;
+        return 0;
+    }
+    if (delete_matching(c, f, r) != 0)
+        return -1;
+    return r->nmatching > 0;
+}
+
+/* CreateAcls and DeleteAcls: one result per item, ALTER on the cluster for all of them,
+ * the changes durable (or undone) before the answer. */
+static void handle_change(req_ctx *c, bool create)
+{
+    acl_msg_list q;
     arena *a = &c->nr->arena;
-    if (delete_acls_req_decode(&c->body, c->h.api_version, a, &q) != 0) {
-        broker_reply_malformed(c, "DeleteAcls");
+    int rc = create ? create_acls_req_decode(&c->body, c->h.api_version, a, &q)
+                    : delete_acls_req_decode(&c->body, c->h.api_version, a, &q);
+    if (rc != 0) {
+        broker_reply_malformed(c, create ? "CreateAcls" : "DeleteAcls");
         return;
     }
-    acl_msg_results m = {q.nfilters, arena_array(a, q.nfilters ? q.nfilters : 1,
-                                                 sizeof(acl_msg_result))};
+    acl_msg_results m = {q.n, arena_array(a, q.n ? q.n : 1, sizeof(acl_msg_result))};
     if (!m.results) {
         net_request_fail(c->nr, "out of memory");
         return;
@@ -194,27 +187,28 @@ void handle_delete_acls(req_ctx *c)
     const char *why;
     int16_t all = refusal(c, ACL_OP_ALTER, &why);
     bool changed = false;
-    for (int32_t i = 0; i < q.nfilters; i++) {
-        acl_binding f = from_msg(&q.filters[i]);
+    for (int32_t i = 0; i < q.n; i++) {
+        acl_binding b = from_msg(&q.v[i]);
         acl_msg_result *r = &m.results[i];
         *r = (acl_msg_result){all, why, 0, NULL};
-        if (all != KERR_NONE)
-            continue;
-        if ((r->error_message = sec_acl_filter_invalid(&f)) != NULL) {
-            r->error_code = KERR_INVALID_REQUEST;
-            continue;
-        }
-        if (delete_matching(c, &f, r) != 0) {
-            net_request_fail(c->nr, "out of memory"); /* bindings removed so far: saved */
-            if (r->nmatching > 0 || changed)
+        int got = all != KERR_NONE ? 0 : create ? create_one(c, &b, r) : delete_one(c, &b, r);
+        if (got < 0) {
+            net_request_fail(c->nr, "out of memory");
+            if (changed || r->nmatching > 0) /* bindings removed so far: saved */
                 save_or_undo(c, &m);
             return;
         }
-        changed |= r->nmatching > 0;
+        changed |= got > 0;
     }
     if (changed)
         save_or_undo(c, &m);
     resp_begin(&c->nr->resp, &c->h);
-    delete_acls_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    if (create)
+        create_acls_resp_encode(&c->nr->resp, c->h.api_version, &m);
+    else
+        delete_acls_resp_encode(&c->nr->resp, c->h.api_version, &m);
     finish(c);
 }
+
+void handle_create_acls(req_ctx *c) { handle_change(c, true); }
+void handle_delete_acls(req_ctx *c) { handle_change(c, false); }

@@ -204,11 +204,10 @@ static const pf_field g_acl_creation_fields[] = {
 static const pf_schema g_acl_creation =
     PF_SCHEMA("AclCreation", acl_msg_binding, g_acl_creation_fields);
 static const pf_field g_create_acls_req_fields[] = {
-    PF_FA("Creations", PF_STRUCTS, 0, PF_LAST, PF_NEVER, create_acls_req, creations,
-          ncreations, &g_acl_creation),
+    PF_FA("Creations", PF_STRUCTS, 0, PF_LAST, PF_NEVER, acl_msg_list, v, n, &g_acl_creation),
 };
 static const pf_schema g_create_acls_req =
-    PF_SCHEMA("CreateAclsRequest", create_acls_req, g_create_acls_req_fields);
+    PF_SCHEMA("CreateAclsRequest", acl_msg_list, g_create_acls_req_fields);
 static const pf_field g_acl_creation_result_fields[] = {
     PF_F("ErrorCode", PF_I16, 0, PF_LAST, acl_msg_result, error_code),
     PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, acl_msg_result, error_message),
@@ -224,11 +223,10 @@ static const pf_schema g_create_acls_resp =
     PF_SCHEMA("CreateAclsResponse", acl_msg_results, g_create_acls_resp_fields);
 
 static const pf_field g_delete_acls_req_fields[] = {
-    PF_FA("Filters", PF_STRUCTS, 0, PF_LAST, PF_NEVER, delete_acls_req, filters, nfilters,
-          &g_delete_filter),
+    PF_FA("Filters", PF_STRUCTS, 0, PF_LAST, PF_NEVER, acl_msg_list, v, n, &g_delete_filter),
 };
 static const pf_schema g_delete_acls_req =
-    PF_SCHEMA("DeleteAclsRequest", delete_acls_req, g_delete_acls_req_fields);
+    PF_SCHEMA("DeleteAclsRequest", acl_msg_list, g_delete_acls_req_fields);
 static const pf_field g_matching_acl_fields[] = {
     PF_F("ErrorCode", PF_I16, 0, PF_LAST, acl_msg_binding, error_code),
     PF_FN("ErrorMessage", PF_CSTR, 0, PF_LAST, 0, acl_msg_binding, error_message),
@@ -267,9 +265,9 @@ static const pf_schema g_delete_acls_resp =
     void fn##_encode(wr *w, int16_t v, const st *m) { pf_encode(w, v, &schema, m); }
 ACL_CODEC(describe_acls_req, acl_msg_binding, g_describe_acls_req)
 ACL_CODEC(describe_acls_resp, describe_acls_resp, g_describe_acls_resp)
-ACL_CODEC(create_acls_req, create_acls_req, g_create_acls_req)
+ACL_CODEC(create_acls_req, acl_msg_list, g_create_acls_req)
 ACL_CODEC(create_acls_resp, acl_msg_results, g_create_acls_resp)
-ACL_CODEC(delete_acls_req, delete_acls_req, g_delete_acls_req)
+ACL_CODEC(delete_acls_req, acl_msg_list, g_delete_acls_req)
 ACL_CODEC(delete_acls_resp, acl_msg_results, g_delete_acls_resp)
 
 int sec_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
@@ -280,8 +278,7 @@ int sec_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         describe_scram_req ds;
         alter_scram_req as;
         acl_msg_binding df;
-        create_acls_req ca;
-        delete_acls_req da;
+        acl_msg_list al;
     } u;
     switch (api_key) {
     case API_SASL_HANDSHAKE: return sasl_handshake_req_decode(r, version, a, &u.hs);
@@ -290,8 +287,8 @@ int sec_msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         return describe_scram_req_decode(r, version, a, &u.ds);
     case API_ALTER_USER_SCRAM_CREDENTIALS: return alter_scram_req_decode(r, version, a, &u.as);
     case API_DESCRIBE_ACLS: return describe_acls_req_decode(r, version, a, &u.df);
-    case API_CREATE_ACLS: return create_acls_req_decode(r, version, a, &u.ca);
-    case API_DELETE_ACLS: return delete_acls_req_decode(r, version, a, &u.da);
+    case API_CREATE_ACLS: return create_acls_req_decode(r, version, a, &u.al);
+    case API_DELETE_ACLS: return delete_acls_req_decode(r, version, a, &u.al);
     }
     return -2;
 }

@@ -109,10 +109,10 @@ typedef struct describe_acls_resp {
     int32_t nresources;
     acl_msg_resource *resources;
 } describe_acls_resp;
-typedef struct create_acls_req {
-    int32_t ncreations;
-    acl_msg_binding *creations;
-} create_acls_req;
+typedef struct acl_msg_list { /* CreateAcls' Creations, DeleteAcls' Filters */
+    int32_t n;
+    acl_msg_binding *v;
+} acl_msg_list;
 typedef struct acl_msg_result {
     int16_t error_code;
     const char *error_message;
@@ -123,21 +123,17 @@ typedef struct acl_msg_results { /* CreateAcls' Results, DeleteAcls' FilterResul
     int32_t nresults;
     acl_msg_result *results;
 } acl_msg_results;
-typedef struct delete_acls_req {
-    int32_t nfilters;
-    acl_msg_binding *filters;
-} delete_acls_req;
 /* DescribeAcls' request is one filter. */
 int describe_acls_req_decode(rd *r, int16_t v, arena *a, acl_msg_binding *q);
 void describe_acls_req_encode(wr *w, int16_t v, const acl_msg_binding *q);
 void describe_acls_resp_encode(wr *w, int16_t v, const describe_acls_resp *m);
 int describe_acls_resp_decode(rd *r, int16_t v, arena *a, describe_acls_resp *m);
-int create_acls_req_decode(rd *r, int16_t v, arena *a, create_acls_req *q);
-void create_acls_req_encode(wr *w, int16_t v, const create_acls_req *q);
+int create_acls_req_decode(rd *r, int16_t v, arena *a, acl_msg_list *q);
+void create_acls_req_encode(wr *w, int16_t v, const acl_msg_list *q);
 void create_acls_resp_encode(wr *w, int16_t v, const acl_msg_results *m);
 int create_acls_resp_decode(rd *r, int16_t v, arena *a, acl_msg_results *m);
-int delete_acls_req_decode(rd *r, int16_t v, arena *a, delete_acls_req *q);
-void delete_acls_req_encode(wr *w, int16_t v, const delete_acls_req *q);
+int delete_acls_req_decode(rd *r, int16_t v, arena *a, acl_msg_list *q);
+void delete_acls_req_encode(wr *w, int16_t v, const acl_msg_list *q);
 void delete_acls_resp_encode(wr *w, int16_t v, const acl_msg_results *m);
 int delete_acls_resp_decode(rd *r, int16_t v, arena *a, acl_msg_results *m);
 

@@ -293,6 +293,8 @@ static int parse_line(char *line, sec_acls *s)
     return sec_acls_add(s, &b) == 0 ? 0 : -1;
 }
 
+static int parse_line_cb(char *line, void *ctx) { return parse_line(line, ctx); }
+
 int sec_acls_load(sec_acls *s, const char *dir, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
@@ -302,27 +304,7 @@ int sec_acls_load(sec_acls *s, const char *dir, char *err, size_t errlen)
         return -1;
     }
     snprintf(s->path, pl, "%s/%s", dir, SEC_ACLS_FILE);
-    char *text = NULL;
-    size_t len = 0;
-    int rc = fs_read_all(s->path, &text, &len);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot read %s: %s", s->path, strerror(-rc));
-        return -1;
-    }
-    int lineno = 0;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        lineno++;
-        if (line[0] != '#' && parse_line(line, s) != 0) {
-            snprintf(err, errlen, "%s line %d: not an ACL binding", s->path, lineno);
-            free(text);
-            return -1;
-        }
-    }
-    free(text);
-    return 0;
+    return fs_load_lines(s->path, parse_line_cb, s, "not an ACL binding", err, errlen);
 }
 
 int sec_acls_save(const sec_acls *s)

@@ -119,6 +119,8 @@ static int parse_line(char *line, sec_creds *s)
     return sec_creds_put(s, user, (scram_mech)mech, &c) == 0 ? 0 : -1;
 }
 
+static int parse_line_cb(char *line, void *ctx) { return parse_line(line, ctx); }
+
 int sec_creds_load(sec_creds *s, const char *dir, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
@@ -128,29 +130,7 @@ int sec_creds_load(sec_creds *s, const char *dir, char *err, size_t errlen)
         return -1;
     }
     snprintf(s->path, pl, "%s/%s", dir, SEC_CREDS_FILE);
-    char *text = NULL;
-    size_t len = 0;
-    int rc = fs_read_all(s->path, &text, &len);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot read %s: %s", s->path, strerror(-rc));
-        return -1;
-    }
-    int lineno = 0;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        lineno++;
-        if (line[0] == '#')
-            continue;
-        if (parse_line(line, s) != 0) {
-            snprintf(err, errlen, "%s line %d: not a SCRAM credential", s->path, lineno);
-            free(text);
-            return -1;
-        }
-    }
-    free(text);
-    return 0;
+    return fs_load_lines(s->path, parse_line_cb, s, "not a SCRAM credential", err, errlen);
 }
 
 int sec_creds_save(const sec_creds *s)
