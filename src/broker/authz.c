@@ -21,37 +21,39 @@ static void peer_host(const req_ctx *c, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static acl_policy policy_of(const broker *b)
+/* The decision for the connection's principal and address: about the named resource, or
+ * (name NULL) about any resource of the type (Kafka's authorizeByResourceType). */
+static bool authorize(req_ctx *c, int op, int restype, const char *name)
 {
-    return (acl_policy){b->cfg.super_users, b->cfg.allow_if_no_acl};
+    char host[64];
+    peer_host(c, host, sizeof(host));
+    acl_policy p = {c->b->cfg.super_users, c->b->cfg.allow_if_no_acl};
+    const char *who = broker_principal(c);
+    return name ? sec_acls_authorize(&c->b->acls, &p, who, host, op, restype, name)
+                : sec_acls_authorize_any(&c->b->acls, &p, who, host, op, restype);
 }
 
+/* Logs a refusal as Kafka's authorizer log does; returns ok. */
 static bool decided(req_ctx *c, bool ok, int op, int restype, const char *name)
 {
-    if (!ok)
+    if (!ok) {
+        const api_info *api = api_lookup(c->h.api_key);
         LOG_INFO("authz", "%s from %s denied %s on %s %s (%s v%d)", broker_principal(c),
                  net_conn_peer(c->nr->conn), sec_acl_op_name(op), sec_acl_restype_name(restype),
-                 name ? name : "(any)", api_lookup(c->h.api_key) ? api_lookup(c->h.api_key)->name
-                                                                 : "?",
-                 c->h.api_version);
+                 name ? name : "(any)", api ? api->name : "?", c->h.api_version);
+    }
     return ok;
 }
 
 bool broker_sees(req_ctx *c, int op, int restype, const char *name)
 {
-    if (!c->b->cfg.authorizer_on)
-        return true;
-    char host[64];
-    peer_host(c, host, sizeof(host));
-    acl_policy p = policy_of(c->b);
-    return sec_acls_authorize(&c->b->acls, &p, broker_principal(c), host, op, restype,
-                              name ? name : "");
+    return !c->b->cfg.authorizer_on || authorize(c, op, restype, name ? name : "");
 }
 
 bool broker_may(req_ctx *c, int op, int restype, const char *name)
 {
-    return !c->b->cfg.authorizer_on || decided(c, broker_sees(c, op, restype, name), op,
-                                               restype, name);
+    return !c->b->cfg.authorizer_on ||
+           decided(c, authorize(c, op, restype, name ? name : ""), op, restype, name);
 }
 
 bool broker_may_slice(req_ctx *c, int op, int restype, kslice name)
@@ -71,15 +73,8 @@ bool broker_may_cluster(req_ctx *c, int op)
 
 bool broker_may_any(req_ctx *c, int op, int restype)
 {
-    if (!c->b->cfg.authorizer_on)
-        return true;
-    char host[64];
-    peer_host(c, host, sizeof(host));
-    acl_policy p = policy_of(c->b);
-    return decided(c,
-                   sec_acls_authorize_any(&c->b->acls, &p, broker_principal(c), host, op,
-                                          restype),
-                   op, restype, NULL);
+    return !c->b->cfg.authorizer_on ||
+           decided(c, authorize(c, op, restype, NULL), op, restype, NULL);
 }
 
 int32_t broker_authorized_ops(req_ctx *c, int restype, const char *name, int32_t all)

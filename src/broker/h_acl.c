@@ -39,7 +39,13 @@ static void finish(req_ctx *c)
     net_request_done(c->nr);
 }
 
-/* Groups the bindings f matches by resource pattern, as DescribeAcls answers them. */
+static bool same_resource(const acl_binding *x, const acl_binding *y)
+{
+    return x->restype == y->restype && x->pattern == y->pattern && strcmp(x->name, y->name) == 0;
+}
+
+/* Groups the bindings f matches by resource pattern, as DescribeAcls answers them; each
+ * resource's list is sized to its own bindings (not to all of them: memory stays linear). */
 static int describe_matching(req_ctx *c, const acl_binding *f, describe_acls_resp *m)
 {
     const sec_acls *s = &c->b->acls;
@@ -56,10 +62,13 @@ static int describe_matching(req_ctx *c, const acl_binding *f, describe_acls_res
             if (m->resources[k].restype == b->restype && m->resources[k].pattern == b->pattern &&
                 strcmp(m->resources[k].name, b->name) == 0)
                 r = &m->resources[k];
-        if (!r) {
+        if (!r) { /* room for exactly this resource's matching bindings, from here on */
+            int32_t n = 0;
+            for (int k = i; k < s->n; k++)
+                n += same_resource(&s->v[k], b) && sec_acl_filter_matches(f, &s->v[k]);
             r = &m->resources[m->nresources++];
             *r = (acl_msg_resource){b->restype, b->pattern, b->name, 0, NULL};
-            r->acls = arena_alloc(a, sizeof(*r->acls) * (size_t)s->n);
+            r->acls = arena_alloc(a, sizeof(*r->acls) * (size_t)n);
             if (!r->acls)
                 return -1;
         }
