@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Brook needs to build and test on Debian bookworm, only what is missing.
 # Runs as root (or through sudo). Safe to run again.
-#   --bench  also what the benchmarks need beyond the build: PostgreSQL 15 and libpq's headers
-#            for bench/cluster.sh's comparison peer (../shared/peers/pg2pc, classic 2PC across
-#            3 PostgreSQL servers). Not needed by the tests or CI.
+#   --bench  kept for older instructions: PostgreSQL and libpq-dev, which bench/cluster.sh's
+#            comparison peer needs, are now installed always (`brook run` links libpq).
 set -euo pipefail
 
 # zookeeper (the server, run with java) and libzookeeper-mt-dev (its C client) are for the
@@ -12,14 +11,16 @@ set -euo pipefail
 # (gzip, snappy, lz4, zstd: proto/compress.c).
 # iproute2, nftables, libfaketime: the chaos campaign's network namespaces, its partitions
 # (packet filters in those namespaces) and its clock jumps (tests/chaos, chaos_short).
+# postgresql and libpq-dev: `brook run`'s PostgreSQL participant (libpq) and the stream
+# tests' PostgreSQL server (started by the tests on a free loopback port).
 # libssl-dev and zlib1g-dev: librdkafka 2.15.1 built from source for its own test suite
 # (tests/librdkafka/run.sh: SSL and gzip support; its configure also uses python3, make, g++).
 pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev libcjson-dev
       kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps
       zookeeper libzookeeper-mt-dev python3-kazoo libssl-dev zlib1g-dev
       libsnappy-dev liblz4-dev libzstd-dev iproute2 nftables libfaketime
+      postgresql libpq-dev
       chromium)  # chromium: the web console test (test_console.py) drives it headless
-[ "${1:-}" = "--bench" ] && pkgs+=(postgresql libpq-dev)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 

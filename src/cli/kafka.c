@@ -126,10 +126,22 @@ static void sleep_ms(long ms)
 
 int cli_kafka_topic_create(rd_kafka_t *rk, const char *topic, int partitions)
 {
+    return cli_kafka_topic_create_ex(rk, topic, partitions, 1, NULL, NULL);
+}
+
+int cli_kafka_topic_create_ex(rd_kafka_t *rk, const char *topic, int partitions, int rf,
+                              const char *config_key, const char *config_value)
+{
     char errstr[512];
     int rc = -1;
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, errstr, sizeof(errstr));
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, rf, errstr, sizeof(errstr));
+    if (nt != NULL && config_key != NULL &&
+        rd_kafka_NewTopic_set_config(nt, config_key, config_value) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_NewTopic_destroy(nt);
+        nt = NULL;
+        snprintf(errstr, sizeof errstr, "cannot set %s", config_key);
+    }
     rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_event_t *ev = NULL;
     if (q == NULL || opts == NULL) {

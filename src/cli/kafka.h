@@ -45,5 +45,9 @@ int cli_kafka_topic_partitions(rd_kafka_t *rk, const char *topic);
 /* Creates topic with `partitions` partitions (replication factor 1) through the Admin API
  * and waits until metadata shows it. An existing topic is not an error. Returns 0 or -1. */
 int cli_kafka_topic_create(rd_kafka_t *rk, const char *topic, int partitions);
+/* Same with a replication factor (-1: the broker's default) and one optional topic config
+ * (config_key NULL: none). */
+int cli_kafka_topic_create_ex(rd_kafka_t *rk, const char *topic, int partitions, int rf,
+                              const char *config_key, const char *config_value);
 
 #endif

@@ -1,0 +1,45 @@
+/*
+ * stream/pipeline.h - the pipeline file of `brook run`: a Java-style properties file
+ * (docs/stream.md has every key).
+ *
+ * Owns: parsing and validating the file into a stream_pipeline. Never: connects to
+ * anything; the operator lines are checked by building a topology (stream/ops.h).
+ */
+#ifndef BROOK_STREAM_PIPELINE_H
+#define BROOK_STREAM_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STREAM_MAX_OPS 64
+#define STREAM_MAX_CLIENT_PROPS 32
+
+typedef struct stream_pipeline {
+    char *name;              /* pipeline.name: [A-Za-z0-9-], names gids, files, topics */
+    char *bootstrap;         /* bootstrap.servers (or --bootstrap) */
+    char *source_topic;      /* source.topic */
+    char *group;             /* source.group (default: the name) */
+    char *ops[STREAM_MAX_OPS]; /* op.1 ... op.N, in order, no gaps */
+    size_t nops;
+    char *sink_topic;        /* sink.topic (optional) */
+    char *pg_conninfo;       /* sink.postgres (optional) */
+    char *pg_table, *pg_columns, *pg_key;
+    char *files_dir;         /* sink.files.dir (optional) */
+    char *dlq_topic;         /* dead.letter.topic (default <name>-dlq) */
+    char *changelog_topic;   /* state.changelog.topic (default <name>-changelog) */
+    char *progress_topic;    /* progress.topic (default <name>-progress) */
+    int64_t commit_interval_ms;
+    int64_t transaction_timeout_ms;
+    int32_t replication_factor; /* of the topics `brook run` creates (-1: broker default) */
+    char *client_keys[STREAM_MAX_CLIENT_PROPS]; /* client.<key>=<value>: librdkafka */
+    char *client_values[STREAM_MAX_CLIENT_PROPS];
+    int nclient;
+} stream_pipeline;
+
+/* Parses and validates the file. 0, or -1 with err naming the key or line. On success
+ * free with stream_pipeline_free (also safe after a failure). */
+int stream_pipeline_load(const char *path, stream_pipeline *p, char *err, size_t errlen);
+int stream_pipeline_parse(const char *text, stream_pipeline *p, char *err, size_t errlen);
+void stream_pipeline_free(stream_pipeline *p);
+
+#endif

