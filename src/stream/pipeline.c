@@ -79,6 +79,13 @@ static int on_kv(void *ctx, const char *key, const char *value, char *err, size_
         p->replication_factor = (int32_t)rf;
         return 0;
     }
+    if (strcmp(key, "recovery.max.attempts") == 0) {
+        int64_t n;
+        if (set_num(key, value, 1, 1000000, &n, err, errlen) != 0)
+            return -1;
+        p->max_recoveries = (int32_t)n;
+        return 0;
+    }
     if (strncmp(key, "client.", 7) == 0 && key[7]) {
         if (p->nclient == STREAM_MAX_CLIENT_PROPS) {
             snprintf(err, errlen, "%s: at most %d client.* keys", key, STREAM_MAX_CLIENT_PROPS);
@@ -162,6 +169,7 @@ static void defaults(stream_pipeline *p)
     p->commit_interval_ms = 100;
     p->transaction_timeout_ms = 60000;
     p->replication_factor = -1;
+    p->max_recoveries = 20;
 }
 
 int stream_pipeline_parse(const char *text, stream_pipeline *p, char *err, size_t errlen)

@@ -31,6 +31,7 @@ typedef struct stream_pipeline {
     int64_t commit_interval_ms;
     int64_t transaction_timeout_ms;
     int32_t replication_factor; /* of the topics `brook run` creates (-1: broker default) */
+    int32_t max_recoveries;  /* recovery.max.attempts: in a row without a commit, then exit */
     char *client_keys[STREAM_MAX_CLIENT_PROPS]; /* client.<key>=<value>: librdkafka */
     char *client_values[STREAM_MAX_CLIENT_PROPS];
     int nclient;

@@ -36,7 +36,6 @@
 
 #define RUN_MAX_TASKS 1024
 #define RUN_OP_TIMEOUT_MS 30000
-#define RUN_MAX_RECOVERIES 20 /* in a row without a commit: give up with the reason */
 
 typedef struct task {
     int32_t partition;
@@ -573,18 +572,19 @@ static sc_outcome task_abort(runner *r, task *t)
     return SC_OK;
 }
 
-/* Performs actions until the task waits for input or time. Gives up (exits) after
- * RUN_MAX_RECOVERIES recoveries in a row: a participant that refuses every interval (a
- * constraint violated, a server gone) must be seen, not retried for ever. */
+/* Performs actions until the task waits for input or time. Gives up (exits 1) after
+ * recovery.max.attempts recoveries in a row without a commit: a participant that refuses
+ * every interval (a constraint violated, a server gone) must be seen, not retried for
+ * ever. Nothing of the failed interval is committed anywhere. */
 static void drive(runner *r, task *t, sc_action a)
 {
     while (a != SC_DO_NOTHING) {
         int64_t t0 = mono_ms();
         switch (a) {
         case SC_DO_RECOVER: {
-            if (t->fails_in_row++ >= RUN_MAX_RECOVERIES) {
-                say(r, "task %d: giving up after %d recoveries in a row; last error: %s",
-                    t->partition, RUN_MAX_RECOVERIES, t->last_err);
+            if (t->fails_in_row++ > r->pl.max_recoveries) {
+                say(r, "task %d: giving up after %d recoveries in a row without a commit; "
+                    "last error: %s", t->partition, r->pl.max_recoveries, t->last_err);
                 exit(1);
             }
             if (t->fails_in_row > 1) {

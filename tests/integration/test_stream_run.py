@@ -30,12 +30,13 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from brook_harness import Broker, Check, find_cli, run_main, wait_until  # noqa: E402
-from pg_harness import Postgres  # noqa: E402
+from pg_harness import Postgres, free_port  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -86,18 +87,18 @@ def make_input(seed, batches, per_batch):
     return out, flush, expected, bad
 
 
-def produce(bootstrap, records):
+def produce(bootstrap, records, topic="clicks"):
     p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
                   "linger.ms": 5})
     for part, v in records:
-        p.produce("clicks", value=v, partition=part)
+        p.produce(topic, value=v, partition=part)
         p.poll(0)
     if p.flush(60) != 0:
         raise RuntimeError("input not delivered")
 
 
-def pipeline_text(name, bootstrap, pg, outdir, table, source):
-    return f"""# {name}: clicks per user per minute, exactly once (tests/integration)
+def pipeline_text(name, bootstrap, pg, outdir, table, source, extra=""):
+    return extra + f"""# {name}: clicks per user per minute, exactly once (tests/integration)
 pipeline.name={name}
 bootstrap.servers={bootstrap}
 source.topic={source}
@@ -162,7 +163,7 @@ def check_exactly_once(ck, what, rows, expected):
        f"(first: {missing[:5]}), unexpected {len(extra)} (first: {extra[:5]})")
 
 
-def check_sinks(ck, b, pg, outdir, name, table, expected, bad):
+def check_sinks(ck, b, pg, outdir, name, table, expected, bad, dlq_partitions=PARTITIONS):
     check_exactly_once(ck, "output topic",
                        windows_of(read_all(b.bootstrap, f"{name}-out", PARTITIONS)), expected)
     rows = [(k, int(w), int(c), int(s)) for k, w, c, s in
@@ -175,7 +176,7 @@ def check_sinks(ck, b, pg, outdir, name, table, expected, bad):
             lines += [ln for ln in fh.read().splitlines() if ln]
     check_exactly_once(ck, "files", windows_of(lines), expected)
     ck.eq([f for f in os.listdir(outdir) if f.startswith(".")], [], "part files left")
-    dlq = read_all(b.bootstrap, f"{name}-dlq", PARTITIONS)
+    dlq = read_all(b.bootstrap, f"{name}-dlq", dlq_partitions)
     ck.eq(len(dlq), bad, "dead letters (one per malformed record)")
     ck(all(json.loads(v)["error"] for v in dlq), "every dead letter carries its reason")
 
@@ -228,7 +229,7 @@ def make_table(pg, table):
            "count bigint, sum bigint, PRIMARY KEY (key, window_start))")
 
 
-def produce_paced(bootstrap, records, seconds):
+def produce_paced(bootstrap, records, seconds, topic="clicks"):
     """Produces records spread over about `seconds` (in a thread), so that kills land while
     the pipeline is working."""
     def go():
@@ -237,7 +238,7 @@ def produce_paced(bootstrap, records, seconds):
         chunk = max(1, len(records) // 20)
         for i in range(0, len(records), chunk):
             for part, v in records[i:i + chunk]:
-                p.produce("clicks", value=v, partition=part)
+                p.produce(topic, value=v, partition=part)
             p.poll(0)
             time.sleep(seconds / 20)
         if p.flush(60) != 0:
@@ -312,11 +313,128 @@ def scenario_crash(ck, cli, tmp):
               f"{text.count(') rolled back at recovery')} rolled back", flush=True)
 
 
+def metrics_text(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            return int(line.rsplit(" ", 1)[1])
+    return None
+
+
+def scenario_shared(ck, cli, tmp):
+    """Two processes share the input; one is SIGKILLed mid-stream; the other takes its
+    partitions over. The PostgreSQL sink upserts here (sink.postgres.key)."""
+    with Broker() as b, Postgres(max_prepared_transactions=16) as pg:
+        create_topic(b.bootstrap, "clicks2", PARTITIONS)
+        make_table(pg, "counts2")
+        outdir = os.path.join(tmp, "out-shared")
+        os.mkdir(outdir)
+        conf = os.path.join(tmp, "shared.conf")
+        with open(conf, "w") as f:
+            f.write(pipeline_text("shared", b.bootstrap, pg, outdir, "counts2", "clicks2")
+                    + "sink.postgres.key=key,window_start\n")
+        batches, flush, expected, bad = make_input(23, 2, 3000)
+        logs = [os.path.join(tmp, f"run-shared-{i}.log") for i in range(2)]
+        port = free_port()
+        a = start_run(cli, conf, logs[0])
+        wait_assigned(logs[0], a)
+        keep = start_run(cli, conf, logs[1], ["--metrics-port", str(port)])
+        wait_assigned(logs[1], keep)
+        th = produce_paced(b.bootstrap, batches[0], 3.0, "clicks2")
+        time.sleep(1.5)
+        a.kill()  # the other instance must fence it and finish its partitions
+        a.wait(10)
+        th.join(120)
+        produce_paced(b.bootstrap, batches[1], 2.0, "clicks2").join(120)
+        produce(b.bootstrap, flush, "clicks2")
+
+        def done():
+            return len(windows_of(read_all(b.bootstrap, "shared-out", PARTITIONS))) >= \
+                len(expected)
+        wait_until(done, 120, 1.0, "the surviving instance to finish every window")
+        text = metrics_text(port)
+        ck(metric(text, "brook_stream_records_in_total") > 0, "/metrics counts input records")
+        ck(metric(text, "brook_stream_commits_total") > 0, "/metrics counts commits")
+        ck(metric(text, "brook_stream_recoveries_total") >= PARTITIONS,
+           "/metrics: the survivor recovered the killed instance's tasks too")
+        keep.send_signal(signal.SIGTERM)
+        ck.eq(keep.wait(60), 0, "SIGTERM stops the surviving instance cleanly")
+        check_sinks(ck, b, pg, outdir, "shared", "counts2", expected, bad)
+        print(f"shared: {len(expected)} windows through a takeover", flush=True)
+
+
+def scenario_refuse(ck, cli, tmp):
+    """Clear refusals, and a PostgreSQL that refuses rows leaves nothing half-committed."""
+    bad_conf = os.path.join(tmp, "bad.conf")
+    with open(bad_conf, "w") as f:
+        f.write("pipeline.name=x\nsource.topic=t\nsink.topic=o\nop.1=filter a ==\n")
+    r = subprocess.run([cli, "run", bad_conf], capture_output=True, text=True, timeout=30)
+    ck.eq(r.returncode, 2, "a bad operator line is a usage error")
+    ck("op.1" in r.stderr and "position" in r.stderr, f"the error names the line: {r.stderr}")
+    with open(bad_conf, "w") as f:
+        f.write("pipeline.name=x\nsource.topic=t\nsink.topic=o\nsink.tpoic=p\n")
+    r = subprocess.run([cli, "run", bad_conf], capture_output=True, text=True, timeout=30)
+    ck.eq(r.returncode, 2, "an unknown key is a usage error")
+    ck("sink.tpoic" in r.stderr, f"the error names the key: {r.stderr}")
+    with Broker() as b:
+        create_topic(b.bootstrap, "clicks", PARTITIONS)
+        with Postgres(max_prepared_transactions=0) as pg0:
+            make_table(pg0, "counts")
+            conf = os.path.join(tmp, "noprep.conf")
+            with open(conf, "w") as f:
+                f.write(pipeline_text("noprep", b.bootstrap, pg0, tmp, "counts", "clicks"))
+            r = subprocess.run([cli, "run", conf], capture_output=True, text=True, timeout=120)
+            ck.eq(r.returncode, 1, "a PostgreSQL without prepared transactions is refused")
+            ck("max_prepared_transactions" in r.stderr, f"the reason is given: {r.stderr[-500:]}")
+        with Postgres(max_prepared_transactions=8) as pg:
+            # Windows counting 60 clicks or more violate the CHECK: the interval holding
+            # such a row aborts at each try; the run gives up after its attempts.
+            pg.sql("CREATE TABLE counts (key text, window_start bigint, window_end bigint, "
+                   "count bigint CHECK (count < 60), sum bigint, "
+                   "PRIMARY KEY (key, window_start))")
+            outdir = os.path.join(tmp, "out-refuse")
+            os.mkdir(outdir)
+            conf = os.path.join(tmp, "refuse.conf")
+            with open(conf, "w") as f:
+                f.write(pipeline_text("refuse", b.bootstrap, pg, outdir, "counts", "clicks",
+                                      "recovery.max.attempts=2\n"))
+            batches, flush, expected, bad = make_input(5, 1, 3000)
+            produce(b.bootstrap, batches[0] + flush)
+            r = subprocess.run([cli, "run", conf, "--exit-when-idle", "5000"],
+                               capture_output=True, text=True, timeout=240)
+            ck.eq(r.returncode, 1, "a refused row ends the run after its attempts")
+            ck("violates check constraint" in r.stderr,
+               f"the refusal is reported: {r.stderr[-800:]}")
+            ck.eq(pg.rows("SELECT gid FROM pg_prepared_xacts"), [], "no prepared transaction")
+            ck.eq([f for f in os.listdir(outdir) if f.startswith(".")], [], "no part file")
+            topic = sorted(windows_of(read_all(b.bootstrap, "refuse-out", PARTITIONS)))
+            rows = sorted((k, int(w), int(c), int(s)) for k, w, c, s in
+                          pg.rows("SELECT key, window_start, count, sum FROM counts")
+                          if k != "__flush")
+            lines = []
+            for fn in sorted(glob.glob(os.path.join(outdir, "*.jsonl"))):
+                with open(fn, "rb") as fh:
+                    lines += [ln for ln in fh.read().splitlines() if ln]
+            ck.eq(rows, topic, "PostgreSQL holds exactly the committed windows of the topic")
+            ck.eq(sorted(windows_of(lines)), topic, "the files hold exactly the same windows")
+            ck(len(topic) < len(expected), "the refused windows were not committed anywhere")
+            ck(all(c < 60 for _, _, c, _ in topic), "no window at or above the limit")
+    print("refuse: bad files, max_prepared_transactions = 0 and a CHECK refusal", flush=True)
+
+
 def main():
-    which = sys.argv[1:] or ["crash"]
+    which = sys.argv[1:] or ["refuse", "shared", "crash"]
     cli = find_cli()
     ck = Check("stream_run")
     tmp = tempfile.mkdtemp(prefix="brook-stream-")
+    if "refuse" in which:
+        scenario_refuse(ck, cli, tmp)
+    if "shared" in which:
+        scenario_shared(ck, cli, tmp)
     if "crash" in which:
         scenario_crash(ck, cli, tmp)
     ck.done()
