@@ -24,6 +24,8 @@ import glob
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,7 +37,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from brook_harness import Broker, Check, find_cli, run_main, wait_until  # noqa: E402
+from brook_harness import (Broker, Check, _pdeathsig, find_cli, run_main,  # noqa: E402
+                           wait_until)
 from pg_harness import Postgres, free_port  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
@@ -187,7 +190,8 @@ def start_run(cli, conf, logpath, extra=(), env=None):
         log.write(f"===== brook run {' '.join(extra)}\n".encode())
         log.flush()
         p = subprocess.Popen([cli, "run", conf, "--progress-ms", "1000", *extra],
-                             stdout=log, stderr=subprocess.STDOUT, env=env)
+                             stdout=log, stderr=subprocess.STDOUT, env=env,
+                             preexec_fn=_pdeathsig)  # never outlives the test
     p.logpath = logpath
     p.log_start = os.path.getsize(logpath)
     return p
@@ -426,17 +430,52 @@ def scenario_refuse(ck, cli, tmp):
     print("refuse: bad files, max_prepared_transactions = 0 and a CHECK refusal", flush=True)
 
 
+def scenario_readme(ck, cli, tmp):
+    """The README's `brook run` example, as written (ports, paths and the CLI swapped for
+    the test's), against a fresh brookd and a PostgreSQL started by scripts/pg.sh."""
+    readme = open(os.path.join(HERE, "..", "..", "README.md"), encoding="utf-8").read()
+    m = re.search(r"Clicks in, per-user\s+counts per minute out.*?```sh\n(.*?)```", readme, re.S)
+    ck(m is not None, "README has the brook run example")
+    port = free_port()
+    repo = os.path.abspath(os.path.join(HERE, "..", ".."))
+    script = (m.group(1).replace("bash scripts/pg.sh", f"bash {repo}/scripts/pg.sh")
+              .replace("port=5433", f"port={port}").replace("build/brook", cli))
+    env = dict(os.environ, BROOK_PG_PORT=str(port), BROOK_PG_DIR=os.path.join(tmp, "pgdata"))
+    with Broker() as b:
+        env["BROOK_BOOTSTRAP"] = b.bootstrap
+        try:
+            r = subprocess.run(["bash", "-e", "-c", script], cwd=tmp, env=env,
+                               capture_output=True, text=True, timeout=180)
+        finally:
+            subprocess.run(["bash", f"{repo}/scripts/pg.sh", "stop"], env=env,
+                           capture_output=True, timeout=60)
+        ck.eq(r.returncode, 0, f"the example runs: {r.stderr[-1500:]}")
+        out = r.stdout
+        ck('{"key":"ann","window_start":0,"window_end":60000,"count":2}' in out,
+           f"the topic has ann's 2 clicks in the first minute: {out}")
+        ck('{"key":"bob","window_start":60000,"window_end":120000,"count":1}' in out,
+           "the topic has bob's click in the second minute")
+        rows = [ln.split("|") for ln in out.splitlines() if ln.count("|") == 3]
+        got = sorted((c[0].strip(), c[1].strip(), c[3].strip()) for c in rows
+                     if c[0].strip() in ("ann", "bob"))
+        ck.eq(got, [("ann", "0", "2"), ("bob", "60000", "1")], "the table's rows")
+    print("readme: the example's topic and table", flush=True)
+
+
 def main():
-    which = sys.argv[1:] or ["refuse", "shared", "crash"]
+    which = sys.argv[1:] or ["readme", "refuse", "shared", "crash"]
     cli = find_cli()
     ck = Check("stream_run")
     tmp = tempfile.mkdtemp(prefix="brook-stream-")
-    if "refuse" in which:
-        scenario_refuse(ck, cli, tmp)
-    if "shared" in which:
-        scenario_shared(ck, cli, tmp)
-    if "crash" in which:
-        scenario_crash(ck, cli, tmp)
+    os.chmod(tmp, 0o755)  # scripts/pg.sh's server runs as the postgres user
+    try:
+        for name, fn in (("readme", scenario_readme), ("refuse", scenario_refuse),
+                         ("shared", scenario_shared), ("crash", scenario_crash)):
+            if name in which:
+                fn(ck, cli, tmp)
+    finally:
+        if os.environ.get("BROOK_KEEP_TMP") != "1":
+            shutil.rmtree(tmp, ignore_errors=True)
     ck.done()
     return 0
 
