@@ -731,6 +731,11 @@ if [ -n "$DOC" ]; then
     BUILD=$BUILD bash "$ROOT/bench/txn.sh" "$DOC" || log "bench/txn.sh failed"
 fi
 
+# Stream processing (`brook run`): exactly-once against at-least-once, PostgreSQL sink.
+if [ -n "$DOC" ]; then
+    BUILD=$BUILD bash "$ROOT/bench/stream.sh" "$DOC" || log "bench/stream.sh failed"
+fi
+
 # Transactions across a 3-node cluster, next to the physical floor and to PostgreSQL's 2PC.
 if [ -n "$DOC" ]; then
     BUILD=$BUILD bash "$ROOT/bench/cluster.sh" "$DOC" || log "bench/cluster.sh failed"

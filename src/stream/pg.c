@@ -289,6 +289,15 @@ void pg_sink_rollback_open(pg_sink *s)
     s->open = s->rows = false;
 }
 
+int pg_sink_commit_open(pg_sink *s, char *err, size_t errlen)
+{
+    if (!s->open)
+        return 0;
+    int rc = pg_exec(s, "COMMIT", "COMMIT", err, errlen);
+    s->open = s->rows = false;
+    return rc;
+}
+
 /* The text of one JSON value as a statement parameter; NULL for null or missing.
  * *tmp receives memory to free (numbers, nested values). */
 static const char *param_text(const cJSON *v, char **tmp)

@@ -46,6 +46,9 @@ int pg_sink_prepare(pg_sink *s, int64_t seq, int64_t gen, char *err, size_t errl
  * that is no longer prepared is an error (it was finished by someone else or never was). */
 int pg_sink_finish(pg_sink *s, int64_t seq, int64_t gen, bool commit, char *err,
                    size_t errlen);
+/* COMMIT of the open interval without two-phase commit (processing.guarantee=
+ * at_least_once). 0 (also with nothing open), or -1 with err. */
+int pg_sink_commit_open(pg_sink *s, char *err, size_t errlen);
 /* Rolls back an open, unprepared interval (an abort before prepare); idempotent. */
 void pg_sink_rollback_open(pg_sink *s);
 

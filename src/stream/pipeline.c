@@ -79,6 +79,15 @@ static int on_kv(void *ctx, const char *key, const char *value, char *err, size_
         p->replication_factor = (int32_t)rf;
         return 0;
     }
+    if (strcmp(key, "processing.guarantee") == 0) {
+        if (strcmp(value, "exactly_once") != 0 && strcmp(value, "at_least_once") != 0) {
+            snprintf(err, errlen, "processing.guarantee: exactly_once or at_least_once, not %s",
+                     value);
+            return -1;
+        }
+        p->exactly_once = strcmp(value, "exactly_once") == 0;
+        return 0;
+    }
     if (strcmp(key, "recovery.max.attempts") == 0) {
         int64_t n;
         if (set_num(key, value, 1, 1000000, &n, err, errlen) != 0)
@@ -152,6 +161,11 @@ static int validate(stream_pipeline *p, char *err, size_t errlen)
                               "sink.postgres.columns");
         return -1;
     }
+    if (!p->exactly_once && p->files_dir) {
+        snprintf(err, errlen, "sink.files.dir needs processing.guarantee=exactly_once (file "
+                              "names follow committed intervals)");
+        return -1;
+    }
     if (!p->group)
         p->group = strdup(p->name);
     if (!p->dlq_topic)
@@ -170,6 +184,7 @@ static void defaults(stream_pipeline *p)
     p->transaction_timeout_ms = 60000;
     p->replication_factor = -1;
     p->max_recoveries = 20;
+    p->exactly_once = true;
 }
 
 int stream_pipeline_parse(const char *text, stream_pipeline *p, char *err, size_t errlen)

@@ -8,6 +8,7 @@
 #ifndef BROOK_STREAM_PIPELINE_H
 #define BROOK_STREAM_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ typedef struct stream_pipeline {
     int64_t transaction_timeout_ms;
     int32_t replication_factor; /* of the topics `brook run` creates (-1: broker default) */
     int32_t max_recoveries;  /* recovery.max.attempts: in a row without a commit, then exit */
+    bool exactly_once;       /* processing.guarantee: exactly_once (default), at_least_once */
     char *client_keys[STREAM_MAX_CLIENT_PROPS]; /* client.<key>=<value>: librdkafka */
     char *client_values[STREAM_MAX_CLIENT_PROPS];
     int nclient;

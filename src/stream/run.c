@@ -48,6 +48,7 @@ typedef struct task {
     int64_t begun_ms;      /* when the open interval began */
     bool pg_prepared, files_prepared;
     int fails_in_row;
+    int delivery_failures; /* at_least_once: failed deliveries since the last commit */
     char last_err[512];
 } task;
 
@@ -59,6 +60,7 @@ typedef struct runner {
     int32_t partitions; /* of the source topic */
     bool in_rebalance;
     int64_t assigned_ms; /* when the last assignment's recoveries ended */
+    int64_t first_record_ms, last_commit_ms; /* for the throughput line at exit */
     int metrics_port; /* 0: no /metrics */
     stream_metrics *m;
 } runner;
@@ -295,18 +297,36 @@ static sc_outcome txn_outcome(rd_kafka_error_t *e, task *t, const char *what)
     return o;
 }
 
-static rd_kafka_t *task_producer(runner *r, int32_t part)
+/* at_least_once: a failed delivery fails the interval's commit (its offsets stay). */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    if (m->err)
+        ((task *)opaque)->delivery_failures++;
+}
+
+/* The task's producer: transactional (exactly_once), or idempotent with delivery reports
+ * counted into the task (at_least_once). */
+static rd_kafka_t *task_producer(runner *r, task *t)
 {
     char txid[256], tmo[32];
-    snprintf(txid, sizeof txid, "%s-task-%d", r->pl.name, part);
+    snprintf(txid, sizeof txid, "%s-task-%d", r->pl.name, t->partition);
     snprintf(tmo, sizeof tmo, "%" PRId64, r->pl.transaction_timeout_ms);
     rd_kafka_conf_t *c = base_conf(r);
-    if (!c || cli_kafka_set(c, "transactional.id", txid) != 0 ||
-        cli_kafka_set(c, "transaction.timeout.ms", tmo) != 0 ||
-        cli_kafka_set(c, "linger.ms", "5") != 0) {
+    bool bad = !c || cli_kafka_set(c, "linger.ms", "5") != 0;
+    if (!bad && r->pl.exactly_once)
+        bad = cli_kafka_set(c, "transactional.id", txid) != 0 ||
+              cli_kafka_set(c, "transaction.timeout.ms", tmo) != 0;
+    else if (!bad)
+        bad = cli_kafka_set(c, "enable.idempotence", "true") != 0;
+    if (bad) {
         if (c)
             rd_kafka_conf_destroy(c);
         return NULL;
+    }
+    if (!r->pl.exactly_once) {
+        rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+        rd_kafka_conf_set_opaque(c, t);
     }
     rd_kafka_t *p = new_client(RD_KAFKA_PRODUCER, c);
     /* A new producer learns a topic's partitions only when it first produces to it, after
@@ -417,17 +437,20 @@ static sc_outcome task_recover(runner *r, task *t, progress *pr, int64_t *gen)
     stream_metrics_add(r->m, SM_RECOVERIES, 1);
     if (t->producer)
         rd_kafka_destroy(t->producer);
-    t->producer = task_producer(r, t->partition);
+    t->producer = task_producer(r, t);
     if (!t->producer) {
         snprintf(t->last_err, sizeof t->last_err, "cannot create the task's producer");
         return SC_FAIL;
     }
-    if (txn_outcome(rd_kafka_init_transactions(t->producer, RUN_OP_TIMEOUT_MS), t,
-                    "init transactions") != SC_OK)
+    if (!r->pl.exactly_once) {
+        *gen = t->sc.generation + 1; /* nothing is prepared or fenced: no claim */
+    } else if (txn_outcome(rd_kafka_init_transactions(t->producer, RUN_OP_TIMEOUT_MS), t,
+                           "init transactions") != SC_OK ||
+               last_progress(r, t->partition, pr, t->last_err, sizeof t->last_err) != 0 ||
+               claim_generation(r, t, pr, gen) != 0 ||
+               resolve_participants(r, t, pr, *gen) != 0) {
         return SC_FAIL;
-    if (last_progress(r, t->partition, pr, t->last_err, sizeof t->last_err) != 0 ||
-        claim_generation(r, t, pr, gen) != 0 || resolve_participants(r, t, pr, *gen) != 0)
-        return SC_FAIL;
+    }
     if (t->pg)
         pg_sink_rollback_open(t->pg);
     if (t->files)
@@ -476,8 +499,9 @@ static int produce(task *t, const char *topic, int32_t part, const void *key, si
 
 static sc_outcome task_prepare(runner *r, task *t)
 {
-    (void)r;
     t->pg_prepared = t->files_prepared = false;
+    if (!r->pl.exactly_once)
+        return SC_OK; /* at_least_once: the commit step writes everything */
     if (t->pg && pg_sink_pending(t->pg)) {
         if (pg_sink_prepare(t->pg, t->sc.seq, t->sc.generation, t->last_err,
                             sizeof t->last_err) != 0)
@@ -492,6 +516,32 @@ static sc_outcome task_prepare(runner *r, task *t)
     return SC_OK;
 }
 
+/* at_least_once: every output and changelog record delivered, the PostgreSQL transaction
+ * committed, then the input offset committed to the group. A crash in between repeats the
+ * interval: outputs may be written twice (upserts make the table's rows right again). */
+static sc_outcome commit_at_least_once(runner *r, task *t)
+{
+    if (rd_kafka_flush(t->producer, RUN_OP_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        t->delivery_failures > 0) {
+        snprintf(t->last_err, sizeof t->last_err, "%d output(s) not delivered",
+                 t->delivery_failures);
+        t->delivery_failures = 0;
+        return SC_FAIL;
+    }
+    if (t->pg && pg_sink_commit_open(t->pg, t->last_err, sizeof t->last_err) != 0)
+        return SC_FAIL;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, r->pl.source_topic, t->partition)->offset =
+        t->next_offset;
+    rd_kafka_resp_err_t e = rd_kafka_commit(r->consumer, l, 0);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        snprintf(t->last_err, sizeof t->last_err, "offset commit: %s", rd_kafka_err2str(e));
+        return SC_FAIL;
+    }
+    return SC_OK;
+}
+
 /* The changelog writes and the progress record, then offsets and the commit. */
 static sc_outcome task_commit(runner *r, task *t)
 {
@@ -502,6 +552,8 @@ static sc_outcome task_commit(runner *r, task *t)
         bad = produce(t, r->pl.changelog_topic, t->partition, cl.v[i].key, cl.v[i].key_len,
                       cl.v[i].value, cl.v[i].value_len);
     st_records_clear(&cl);
+    if (!r->pl.exactly_once)
+        return bad ? SC_FAIL : commit_at_least_once(r, t);
     char key[32], val[256];
     snprintf(key, sizeof key, "%d", t->partition);
     int vl = snprintf(val, sizeof val,
@@ -553,9 +605,10 @@ static sc_outcome task_finish(runner *r, task *t)
 /* Best effort: whatever is left is found and rolled back by the recovery that follows. */
 static sc_outcome task_abort(runner *r, task *t)
 {
-    (void)r;
     char err[256];
-    rd_kafka_error_t *e = rd_kafka_abort_transaction(t->producer, RUN_OP_TIMEOUT_MS);
+    rd_kafka_error_t *e = r->pl.exactly_once
+                              ? rd_kafka_abort_transaction(t->producer, RUN_OP_TIMEOUT_MS)
+                              : NULL;
     if (e)
         rd_kafka_error_destroy(e);
     if (t->pg) {
@@ -599,8 +652,10 @@ static void drive(runner *r, task *t, sc_action a)
         }
         case SC_DO_BEGIN:
             t->begun_ms = t0;
-            a = sc_begun(&t->sc, txn_outcome(rd_kafka_begin_transaction(t->producer), t,
-                                             "begin"));
+            a = sc_begun(&t->sc, r->pl.exactly_once
+                                     ? txn_outcome(rd_kafka_begin_transaction(t->producer),
+                                                   t, "begin")
+                                     : SC_OK);
             break;
         case SC_DO_PREPARE:
             a = sc_prepared(&t->sc, task_prepare(r, t));
@@ -610,6 +665,7 @@ static void drive(runner *r, task *t, sc_action a)
         case SC_DO_COMMIT_BROKER:
             a = sc_broker_committed(&t->sc, task_commit(r, t));
             if (t->sc.state == SC_FINISHING) {
+                r->last_commit_ms = mono_ms();
                 if (t->pg_prepared || t->files_prepared)
                     failpoint("committed");
                 stream_metrics_add(r->m, SM_COMMITS, 1);
@@ -680,6 +736,8 @@ static void on_record(runner *r, const rd_kafka_message_t *m)
     task *t = m->partition >= 0 && m->partition < RUN_MAX_TASKS ? r->tasks[m->partition] : NULL;
     if (!t || m->offset < t->next_offset)
         return; /* not ours any more, or fetched before a seek back */
+    if (!r->first_record_ms)
+        r->first_record_ms = mono_ms();
     if (t->sc.state == SC_IDLE)
         drive(r, t, sc_begin(&t->sc));
     if (t->sc.state != SC_OPEN)
@@ -936,6 +994,14 @@ static int run_instance(runner *r, int64_t progress_ms, int64_t idle_exit_ms)
     commit_due(r, true);
     update_gauges(r);
     progress_line(r);
+    stream_metrics_snapshot s;
+    stream_metrics_get(r->m, &s);
+    int64_t span = r->last_commit_ms - r->first_record_ms;
+    if (r->first_record_ms && span > 0)
+        say(r, "processed %" PRIu64 " records in %" PRId64 " ms from the first record to the "
+            "last commit: %.0f records/s (%s)", s.v[SM_RECORDS_IN], span,
+            (double)s.v[SM_RECORDS_IN] * 1000.0 / (double)span,
+            r->pl.exactly_once ? "exactly_once" : "at_least_once");
     rd_kafka_consumer_close(r->consumer); /* revokes: the tasks go */
     return 0;
 }
