@@ -73,6 +73,24 @@ class Postgres:
         if r.returncode != 0:
             raise RuntimeError("initdb failed: " + r.stdout.decode() + r.stderr.decode())
         self.port = free_port()
+        return self._run(timeout)
+
+    def kill_restart(self, down_s=0.0, timeout=60):
+        """SIGKILLs the postmaster (its backends die with it: crash recovery at the next
+        start; prepared transactions survive) and starts it again on the same port."""
+        self.proc.kill()
+        self.proc.wait(30)
+        deadline = time.monotonic() + 30
+        while os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            # the backends exit once they notice the postmaster is gone
+            r = subprocess.run(["pgrep", "-f", f"postgres.*{self.data}"], capture_output=True)
+            if r.returncode != 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        time.sleep(down_s)
+        return self._run(timeout)
+
+    def _run(self, timeout):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [os.path.join(self.bindir, "postgres"), "-D", self.data, "-p", str(self.port),

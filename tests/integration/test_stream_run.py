@@ -254,8 +254,8 @@ def produce_paced(bootstrap, records, seconds, topic="clicks"):
 
 # What each cycle of the crash scenario does to the running `brook run`: a SIGKILL at a
 # random moment, or a failpoint (src/stream/run.c) that SIGKILLs it at a chosen step of an
-# interval's commit, or brookd SIGKILLed and restarted under it first.
-CYCLES = ["kill", "prepared:3", "kill", "committed:2", "broker", "finishing:2", "kill",
+# interval's commit, or brookd or PostgreSQL SIGKILLed and restarted under it first.
+CYCLES = ["kill", "prepared:3", "kill", "committed:2", "broker", "finishing:2", "postgres",
           "prepared:1", "committed:5"]
 
 
@@ -293,6 +293,12 @@ def scenario_crash(ck, cli, tmp):
                 if what == "broker":
                     b.crash_restart()  # brookd SIGKILLed under the running pipeline
                     time.sleep(rng.uniform(1.0, 3.0))
+                if what == "postgres":
+                    # PostgreSQL SIGKILLed under the running pipeline and back 2 s later:
+                    # the run's intervals fail, abort and recover on their own
+                    pg.kill_restart(down_s=2.0)
+                    time.sleep(rng.uniform(3.0, 5.0))
+                    ck(p.poll() is None, "brook run outlives a PostgreSQL crash")
                 p.kill()
                 p.wait(10)
             th.join(120)
@@ -369,6 +375,28 @@ def scenario_shared(ck, cli, tmp):
         ck.eq(keep.wait(60), 0, "SIGTERM stops the surviving instance cleanly")
         check_sinks(ck, b, pg, outdir, "shared", "counts2", expected, bad)
         print(f"shared: {len(expected)} windows through a takeover", flush=True)
+
+
+def scenario_instances(ck, cli, tmp):
+    """`brook run --instances 2`: two processes of one pipeline share the input."""
+    with Broker() as b, Postgres(max_prepared_transactions=16) as pg:
+        create_topic(b.bootstrap, "clicks3", PARTITIONS)
+        make_table(pg, "counts3")
+        outdir = os.path.join(tmp, "out-instances")
+        os.mkdir(outdir)
+        conf = os.path.join(tmp, "instances.conf")
+        with open(conf, "w") as f:
+            f.write(pipeline_text("inst", b.bootstrap, pg, outdir, "counts3", "clicks3"))
+        batches, flush, expected, bad = make_input(31, 1, 3000)
+        produce(b.bootstrap, batches[0] + flush, "clicks3")
+        logpath = os.path.join(tmp, "run-instances.log")
+        p = start_run(cli, conf, logpath, ["--instances", "2", "--exit-when-idle", "5000"])
+        ck.eq(p.wait(180), 0, "both instances drain the input and exit")
+        with open(logpath, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        ck(text.count("running (group inst)") == 2, "two instances ran")
+        check_sinks(ck, b, pg, outdir, "inst", "counts3", expected, bad)
+    print("instances: --instances 2", flush=True)
 
 
 def scenario_refuse(ck, cli, tmp):
@@ -463,14 +491,15 @@ def scenario_readme(ck, cli, tmp):
 
 
 def main():
-    which = sys.argv[1:] or ["readme", "refuse", "shared", "crash"]
+    which = sys.argv[1:] or ["readme", "refuse", "instances", "shared", "crash"]
     cli = find_cli()
     ck = Check("stream_run")
     tmp = tempfile.mkdtemp(prefix="brook-stream-")
     os.chmod(tmp, 0o755)  # scripts/pg.sh's server runs as the postgres user
     try:
         for name, fn in (("readme", scenario_readme), ("refuse", scenario_refuse),
-                         ("shared", scenario_shared), ("crash", scenario_crash)):
+                         ("instances", scenario_instances), ("shared", scenario_shared),
+                         ("crash", scenario_crash)):
             if name in which:
                 fn(ck, cli, tmp)
     finally:
