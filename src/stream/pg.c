@@ -25,7 +25,13 @@ struct pg_sink {
     int ncolumns;
     bool open;                        /* BEGIN sent, not yet prepared or rolled back */
     bool rows;                        /* rows written in the open interval */
+    int inflight;                     /* statements sent in pipeline mode, results unread */
 };
+
+/* An interval's statements go out in libpq's pipeline mode (no round trip per row); their
+ * results are read every PG_PIPELINE_DRAIN statements (so neither side's buffers fill up)
+ * and before the interval prepares or commits, where a refused row fails the interval. */
+#define PG_PIPELINE_DRAIN 256
 
 void pg_gid(char *out, size_t cap, const char *pipeline, int32_t task, int64_t seq,
             int64_t gen)
@@ -171,6 +177,7 @@ static int pg_connect(pg_sink *s, char *err, size_t errlen)
     if (s->conn)
         PQfinish(s->conn);
     s->open = s->rows = false;
+    s->inflight = 0;
     s->conn = PQconnectdb(s->conninfo);
     if (PQstatus(s->conn) != CONNECTION_OK) {
         pg_error(err, errlen, "cannot connect", PQerrorMessage(s->conn));
@@ -279,13 +286,57 @@ bool pg_sink_pending(const pg_sink *s)
     return s->open && s->rows;
 }
 
+/* Reads every result sent so far (a Sync ends the batch; inside the interval's explicit
+ * transaction it commits nothing). 0, or -1 with the first refusal in err; the session is
+ * then out of pipeline mode unless the connection is lost. */
+static int pipeline_drain(pg_sink *s, char *err, size_t errlen)
+{
+    if (PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF)
+        return 0;
+    int rc = 0;
+    if (!PQpipelineSync(s->conn)) {
+        pg_error(err, errlen, "sending rows", PQerrorMessage(s->conn));
+        return -1;
+    }
+    /* Each statement's results end with a NULL; the batch with PGRES_PIPELINE_SYNC. A lost
+     * connection ends the loop too (bounded by what was sent). */
+    for (int nulls = 0; nulls <= s->inflight + 2;) {
+        PGresult *r = PQgetResult(s->conn);
+        if (!r) {
+            nulls++;
+            if (PQstatus(s->conn) != CONNECTION_OK)
+                break;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            s->inflight = 0;
+            return rc == 0 && PQexitPipelineMode(s->conn) ? 0 : (rc ? rc : -1);
+        }
+        if (st == PGRES_FATAL_ERROR && rc == 0) {
+            pg_error(err, errlen, "a row is refused", PQresultErrorMessage(r));
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    if (rc == 0)
+        pg_error(err, errlen, "reading results", PQerrorMessage(s->conn));
+    s->inflight = 0;
+    return -1;
+}
+
 void pg_sink_rollback_open(pg_sink *s)
 {
     if (!s->open)
         return;
     char err[256];
-    if (pg_exec(s, "ROLLBACK", "ROLLBACK", err, sizeof err) != 0)
+    if (pipeline_drain(s, err, sizeof err) != 0 &&
+        PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) {
         PQreset(s->conn); /* a lost session rolls back by itself */
+    } else if (pg_exec(s, "ROLLBACK", "ROLLBACK", err, sizeof err) != 0) {
+        PQreset(s->conn);
+    }
     s->open = s->rows = false;
 }
 
@@ -293,6 +344,10 @@ int pg_sink_commit_open(pg_sink *s, char *err, size_t errlen)
 {
     if (!s->open)
         return 0;
+    if (pipeline_drain(s, err, errlen) != 0) {
+        pg_sink_rollback_open(s);
+        return -1;
+    }
     int rc = pg_exec(s, "COMMIT", "COMMIT", err, errlen);
     s->open = s->rows = false;
     return rc;
@@ -332,23 +387,33 @@ int pg_sink_row(pg_sink *s, const char *json, size_t len, char *err, size_t errl
         return -1;
     }
     if (!s->open) {
-        if (pg_exec(s, "BEGIN", "BEGIN", err, errlen) != 0) {
+        if (!PQenterPipelineMode(s->conn) ||
+            !PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) {
+            pg_error(err, errlen, "BEGIN", PQerrorMessage(s->conn));
             cJSON_Delete(obj);
+            s->open = true;
+            pg_sink_rollback_open(s);
             return -1;
         }
         s->open = true;
+        s->inflight = 1;
     }
     const char *vals[PG_MAX_COLUMNS];
     char *tmps[PG_MAX_COLUMNS];
     for (int i = 0; i < s->ncolumns; i++)
         vals[i] = param_text(cJSON_GetObjectItemCaseSensitive(obj, s->columns[i]), &tmps[i]);
-    PGresult *r = PQexecPrepared(s->conn, PG_STMT, s->ncolumns, vals, NULL, NULL, 0);
     int rc = 0;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        pg_error(err, errlen, "a row is refused", PQerrorMessage(s->conn));
+    if (!PQsendQueryPrepared(s->conn, PG_STMT, s->ncolumns, vals, NULL, NULL, 0)) {
+        pg_error(err, errlen, "sending a row", PQerrorMessage(s->conn));
         rc = -1;
+    } else if (++s->inflight >= PG_PIPELINE_DRAIN) {
+        /* read what came back, then carry on in pipeline mode */
+        rc = pipeline_drain(s, err, errlen);
+        if (rc == 0 && !PQenterPipelineMode(s->conn)) {
+            pg_error(err, errlen, "pipeline mode", PQerrorMessage(s->conn));
+            rc = -1;
+        }
     }
-    PQclear(r);
     for (int i = 0; i < s->ncolumns; i++)
         cJSON_free(tmps[i]);
     cJSON_Delete(obj);
@@ -380,6 +445,10 @@ int pg_sink_prepare(pg_sink *s, int64_t seq, int64_t gen, char *err, size_t errl
     if (!pg_sink_pending(s)) {
         pg_sink_rollback_open(s);
         return 0;
+    }
+    if (pipeline_drain(s, err, errlen) != 0) { /* a refused row: nothing is prepared */
+        pg_sink_rollback_open(s);
+        return -1;
     }
     int rc = gid_command(s, "PREPARE TRANSACTION", seq, gen, err, errlen);
     /* Whatever happened, the session has no transaction open any more: PREPARE either

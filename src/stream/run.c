@@ -625,6 +625,18 @@ static sc_outcome task_abort(runner *r, task *t)
     return SC_OK;
 }
 
+/* Before giving up: every other task's open interval is aborted (best effort) so that no
+ * part file or open PostgreSQL transaction outlives the process; what a crash would leave
+ * is resolved by the next recovery anyway. */
+static void abandon_all(runner *r)
+{
+    for (int i = 0; i < RUN_MAX_TASKS; i++) {
+        task *t = r->tasks[i];
+        if (t && t->sc.state != SC_IDLE && t->sc.state != SC_RECOVERING)
+            task_abort(r, t);
+    }
+}
+
 /* Performs actions until the task waits for input or time. Gives up (exits 1) after
  * recovery.max.attempts recoveries in a row without a commit: a participant that refuses
  * every interval (a constraint violated, a server gone) must be seen, not retried for
@@ -638,6 +650,7 @@ static void drive(runner *r, task *t, sc_action a)
             if (t->fails_in_row++ > r->pl.max_recoveries) {
                 say(r, "task %d: giving up after %d recoveries in a row without a commit; "
                     "last error: %s", t->partition, r->pl.max_recoveries, t->last_err);
+                abandon_all(r);
                 exit(1);
             }
             if (t->fails_in_row > 1) {
