@@ -188,7 +188,7 @@ wrote rows); at-least-once: outputs flushed, PostgreSQL committed, then offsets 
 
 PostgreSQL sink against plain batched INSERTs of the same rows (psql, 1000 rows per
 statement, 10 statements per transaction): ${PLAIN:-n/a} rows/s plain; the exactly-once sink
-${R[rows,exactly_once]:-n/a} input records/s (${ROWS_EOS:-n/a} rows written, one upsert statement per row inside each interval's
+${R[rows,exactly_once]:-n/a} input records/s (${ROWS_EOS:-n/a} rows written, one statement per row, pipelined (libpq pipeline mode), inside each interval's
 prepared transaction): ${PGR}% of plain. End-to-end latency at a 100 ms interval is not
 measured yet. Each run is short (about a second), so single runs vary by ±20%; the runs:
 
