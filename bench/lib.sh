@@ -30,6 +30,24 @@ build_targets() {
     cmake --build "$BUILD" -j2 --target "$@" >/dev/null || { log "build failed in $BUILD"; exit 1; }
 }
 
+# start_brookd: one brookd for a bench script (log.flush.mode=sync, a free loopback port,
+# data in $WORK/data, log $WORK/brookd.log, small internal topics, no group join delay);
+# sets PID and B (host:port). Exits the script when it does not start.
+start_brookd() {
+    "$BROOKD" --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs="$WORK/data" --admin.listeners= \
+        --transaction.state.log.num.partitions=8 --offsets.topic.num.partitions=8 \
+        --group.initial.rebalance.delay.ms=0 --log.flush.mode=sync >"$WORK/brookd.log" 2>&1 &
+    PID=$!
+    local port=
+    for _ in $(seq 1 200); do
+        port=$(sed -n 's/.*brookd ready listener=[0-9.]*:\([0-9]*\).*/\1/p' "$WORK/brookd.log")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    [ -n "$port" ] || { log "brookd did not start"; tail -5 "$WORK/brookd.log" >&2; exit 1; }
+    B=127.0.0.1:$port
+}
+
 # cleanup_work: removes WORK (when set) unless BENCH_KEEP=1 asks to keep its logs.
 cleanup_work() {
     if [ -n "${WORK:-}" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then

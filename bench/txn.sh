@@ -28,18 +28,7 @@ cleanup() {
 trap cleanup EXIT
 
 [ -x "$BROOKD" ] && [ -x "$BROOK" ] || { log "build $BUILD first"; exit 1; }
-"$BROOKD" --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs="$WORK/data" --admin.listeners= \
-    --transaction.state.log.num.partitions=8 --offsets.topic.num.partitions=8 \
-    --group.initial.rebalance.delay.ms=0 --log.flush.mode=sync >"$WORK/brookd.log" 2>&1 &
-PID=$!
-PORT=
-for _ in $(seq 1 200); do
-    PORT=$(sed -n 's/.*brookd ready listener=[0-9.]*:\([0-9]*\).*/\1/p' "$WORK/brookd.log")
-    [ -n "$PORT" ] && break
-    sleep 0.05
-done
-[ -n "$PORT" ] || { log "brookd did not start"; tail -5 "$WORK/brookd.log" >&2; exit 1; }
-B=127.0.0.1:$PORT
+start_brookd
 
 run() { # run CMD...: one benchmark, its RESULT line appended to OUT
     log "brook bench $*"

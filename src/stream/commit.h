@@ -84,6 +84,12 @@ sc_action sc_init(sc_task *t);
  * FAIL/UNKNOWN (a claim refused: fenced by a newer owner) -> recover again. */
 sc_action sc_recovered(sc_task *t, sc_outcome o, int64_t committed_seq, int64_t generation);
 
+/* What a participant holds prepared, as named: (interval, generation). */
+typedef struct sc_in_doubt {
+    int64_t seq;
+    int64_t gen;
+} sc_in_doubt;
+
 typedef enum {
     SC_RESOLVE_COMMIT,   /* the last committed progress record names it */
     SC_RESOLVE_ROLLBACK, /* an older generation's, not committed: never will be */

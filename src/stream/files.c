@@ -173,7 +173,7 @@ int file_sink_finish(file_sink *s, int64_t seq, int64_t gen, bool commit, char *
     return 0;
 }
 
-int file_sink_list_prepared(file_sink *s, file_prepared **out, char *err, size_t errlen)
+int file_sink_list_prepared(file_sink *s, sc_in_doubt **out, char *err, size_t errlen)
 {
     *out = NULL;
     DIR *d = opendir(s->dir);
@@ -184,7 +184,7 @@ int file_sink_list_prepared(file_sink *s, file_prepared **out, char *err, size_t
     char prefix[512];
     int plen = snprintf(prefix, sizeof prefix, ".%s-%" PRId32 "-", s->pipeline, s->task);
     int n = 0, cap = 0;
-    file_prepared *v = NULL;
+    sc_in_doubt *v = NULL;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, prefix, (size_t)plen) != 0)
@@ -200,7 +200,7 @@ int file_sink_list_prepared(file_sink *s, file_prepared **out, char *err, size_t
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
-            file_prepared *nv = realloc(v, (size_t)cap * sizeof *nv);
+            sc_in_doubt *nv = realloc(v, (size_t)cap * sizeof *nv);
             if (!nv) {
                 free(v);
                 closedir(d);

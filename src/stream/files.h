@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stream/commit.h"
+
 typedef struct file_sink file_sink;
 
 /* NULL with err when dir is not a writable directory. */
@@ -41,11 +43,7 @@ int file_sink_finish(file_sink *s, int64_t seq, int64_t gen, bool commit, char *
 /* Drops the open interval's part file (an abort before prepare). */
 void file_sink_rollback_open(file_sink *s);
 
-typedef struct file_prepared {
-    int64_t seq;
-    int64_t gen;
-} file_prepared;
 /* The task's part files left in the directory; *out malloc'd. Count, or -1 with err. */
-int file_sink_list_prepared(file_sink *s, file_prepared **out, char *err, size_t errlen);
+int file_sink_list_prepared(file_sink *s, sc_in_doubt **out, char *err, size_t errlen);
 
 #endif

@@ -467,7 +467,7 @@ int pg_sink_finish(pg_sink *s, int64_t seq, int64_t gen, bool commit, char *err,
 }
 
 /* Parses "<seq>_<generation>" after the task's gid prefix. */
-static bool parse_gid_tail(const char *t, pg_prepared *out)
+static bool parse_gid_tail(const char *t, sc_in_doubt *out)
 {
     char *end;
     long long seq = strtoll(t, &end, 10);
@@ -482,7 +482,7 @@ static bool parse_gid_tail(const char *t, pg_prepared *out)
     return true;
 }
 
-int pg_sink_list_prepared(pg_sink *s, pg_prepared **out, char *err, size_t errlen)
+int pg_sink_list_prepared(pg_sink *s, sc_in_doubt **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (PQstatus(s->conn) != CONNECTION_OK && pg_connect(s, err, errlen) != 0)
@@ -502,7 +502,7 @@ int pg_sink_list_prepared(pg_sink *s, pg_prepared **out, char *err, size_t errle
         return -1;
     }
     int n = PQntuples(r), k = 0;
-    pg_prepared *v = calloc((size_t)n + 1, sizeof *v);
+    sc_in_doubt *v = calloc((size_t)n + 1, sizeof *v);
     if (!v) {
         PQclear(r);
         snprintf(err, errlen, "out of memory");

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stream/commit.h"
+
 typedef struct pg_sink pg_sink;
 
 typedef struct pg_sink_conf {
@@ -52,14 +54,9 @@ int pg_sink_commit_open(pg_sink *s, char *err, size_t errlen);
 /* Rolls back an open, unprepared interval (an abort before prepare); idempotent. */
 void pg_sink_rollback_open(pg_sink *s);
 
-/* One prepared transaction of this task found at recovery. */
-typedef struct pg_prepared {
-    int64_t seq;
-    int64_t gen;
-} pg_prepared;
 /* Lists the task's prepared transactions (reconnecting if the connection was lost);
  * *out is malloc'd (free it). Returns the count, or -1 with err. */
-int pg_sink_list_prepared(pg_sink *s, pg_prepared **out, char *err, size_t errlen);
+int pg_sink_list_prepared(pg_sink *s, sc_in_doubt **out, char *err, size_t errlen);
 
 /* The gid of (pipeline, task, seq, gen) into out (at most 200 bytes: PostgreSQL's limit). */
 void pg_gid(char *out, size_t cap, const char *pipeline, int32_t task, int64_t seq,

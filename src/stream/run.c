@@ -359,51 +359,66 @@ static int claim_generation(runner *r, task *t, const progress *pr, int64_t *gen
                        "commit (claim)") == SC_OK ? 0 : -1;
 }
 
-/* Resolves what the task's participants hold prepared by the recovery rule. */
+/* One participant, seen by recovery: list what it holds prepared, finish one of them. */
+typedef struct participant {
+    const char *name; /* for the log */
+    void *sink;
+    int (*list)(void *sink, sc_in_doubt **out, char *err, size_t errlen);
+    int (*finish)(void *sink, int64_t seq, int64_t gen, bool commit, char *err, size_t errlen);
+} participant;
+
+static int pg_list(void *s, sc_in_doubt **out, char *err, size_t errlen)
+{
+    return pg_sink_list_prepared(s, out, err, errlen);
+}
+static int pg_finish(void *s, int64_t seq, int64_t gen, bool commit, char *err, size_t errlen)
+{
+    return pg_sink_finish(s, seq, gen, commit, err, errlen);
+}
+static int files_list(void *s, sc_in_doubt **out, char *err, size_t errlen)
+{
+    return file_sink_list_prepared(s, out, err, errlen);
+}
+static int files_finish(void *s, int64_t seq, int64_t gen, bool commit, char *err,
+                        size_t errlen)
+{
+    return file_sink_finish(s, seq, gen, commit, err, errlen);
+}
+
+/* Resolves what one participant holds prepared by the recovery rule. */
+static int resolve_participant(runner *r, task *t, const participant *p, const progress *pr,
+                               int64_t my_gen)
+{
+    sc_in_doubt *v;
+    int n = p->list(p->sink, &v, t->last_err, sizeof t->last_err);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        sc_resolution res = sc_resolve(pr->seq, pr->gen, my_gen, v[i].seq, v[i].gen);
+        if (res == SC_RESOLVE_LEAVE)
+            continue;
+        if (p->finish(p->sink, v[i].seq, v[i].gen, res == SC_RESOLVE_COMMIT, t->last_err,
+                      sizeof t->last_err) != 0) {
+            free(v);
+            return -1;
+        }
+        stream_metrics_add(r->m, SM_IN_DOUBT_RESOLVED, 1);
+        say(r, "task %d: %s of interval %" PRId64 " (generation %" PRId64 ") %s at recovery",
+            t->partition, p->name, v[i].seq, v[i].gen,
+            res == SC_RESOLVE_COMMIT ? "committed" : "rolled back");
+    }
+    free(v);
+    return 0;
+}
+
 static int resolve_participants(runner *r, task *t, const progress *pr, int64_t my_gen)
 {
-    char *err = t->last_err;
-    size_t el = sizeof t->last_err;
-    if (t->pg) {
-        pg_prepared *v;
-        int n = pg_sink_list_prepared(t->pg, &v, err, el);
-        if (n < 0)
-            return -1;
-        for (int i = 0; i < n; i++) {
-            sc_resolution res = sc_resolve(pr->seq, pr->gen, my_gen, v[i].seq, v[i].gen);
-            if (res == SC_RESOLVE_LEAVE)
-                continue;
-            if (pg_sink_finish(t->pg, v[i].seq, v[i].gen, res == SC_RESOLVE_COMMIT, err,
-                               el) != 0) {
-                free(v);
-                return -1;
-            }
-            stream_metrics_add(r->m, SM_IN_DOUBT_RESOLVED, 1);
-            say(r, "task %d: PostgreSQL transaction of interval %" PRId64 " (generation %"
-                PRId64 ") %s at recovery", t->partition, v[i].seq, v[i].gen,
-                res == SC_RESOLVE_COMMIT ? "committed" : "rolled back");
-        }
-        free(v);
-    }
-    if (t->files) {
-        file_prepared *v;
-        int n = file_sink_list_prepared(t->files, &v, err, el);
-        if (n < 0)
-            return -1;
-        for (int i = 0; i < n; i++) {
-            sc_resolution res = sc_resolve(pr->seq, pr->gen, my_gen, v[i].seq, v[i].gen);
-            if (res == SC_RESOLVE_LEAVE)
-                continue;
-            if (file_sink_finish(t->files, v[i].seq, v[i].gen, res == SC_RESOLVE_COMMIT, err,
-                                 el) != 0) {
-                free(v);
-                return -1;
-            }
-            stream_metrics_add(r->m, SM_IN_DOUBT_RESOLVED, 1);
-        }
-        free(v);
-    }
-    return 0;
+    participant pg = {"PostgreSQL transaction", t->pg, pg_list, pg_finish};
+    participant files = {"part file", t->files, files_list, files_finish};
+    return (t->pg && resolve_participant(r, t, &pg, pr, my_gen) != 0) ||
+                   (t->files && resolve_participant(r, t, &files, pr, my_gen) != 0)
+               ? -1
+               : 0;
 }
 
 static int on_changelog(void *ctx, const rd_kafka_message_t *m)
