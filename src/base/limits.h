@@ -31,6 +31,9 @@
 #define BROOK_FLUSH_BATCH_MAX 65536
 /* Longest Fetch long-poll we honour, whatever the client asks. */
 #define BROOK_FETCH_MAX_WAIT_MS 30000
+/* Largest decompressed records section the log cleaner reads in one batch; a larger one is
+ * kept whole (storage/compact.h). */
+#define BROOK_COMPACT_INFLATE_MAX ((size_t)256 << 20)
 
 /* Admin HTTP listener (net/http.h): request line + headers, request body, connections
  * open at once (more are accepted and closed at once), time to send one whole request,

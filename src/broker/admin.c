@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "cluster/zk.h"
 #include "net/http.h"
 #include "proto/errors.h"
+#include "storage/compact.h"
 
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define JSON_CONTENT_TYPE "application/json"
@@ -239,6 +241,37 @@ static void metrics_traffic(broker *b, wr *w)
         metrics_sample(w, "brook_fetch_bytes_total", kinds[k], (double)b->fetched_bytes[k]);
 }
 
+/* The log cleaner (storage/compact.h): passes, and what they went through and removed. */
+static void metrics_cleaner(broker *b, wr *w)
+{
+    compact_stats cs = b->cleaner ? compactor_get_stats(b->cleaner) : (compact_stats){0};
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } rows[] = {
+        {"brook_log_cleaner_passes_total", "Cleaning passes applied to compacted logs.",
+         offsetof(compact_stats, passes)},
+        {"brook_log_cleaner_passes_failed_total",
+         "Cleaning passes discarded (the log changed, an error) or failed.",
+         offsetof(compact_stats, passes_failed)},
+        {"brook_log_cleaner_bytes_cleaned_total",
+         "Bytes of closed segments the cleaning passes went through.",
+         offsetof(compact_stats, bytes_cleaned)},
+        {"brook_log_cleaner_bytes_freed_total",
+         "Bytes the cleaning passes removed from compacted logs.",
+         offsetof(compact_stats, bytes_freed)},
+        {"brook_log_cleaner_records_removed_total",
+         "Records the cleaning passes removed (superseded, aborted, expired tombstones).",
+         offsetof(compact_stats, records_removed)},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&cs + rows[i].off, sizeof(v));
+        metrics_header(w, rows[i].name, "counter", rows[i].help);
+        metrics_sample(w, rows[i].name, NULL, (double)v);
+    }
+}
+
 static void route_metrics(broker *b, http_response *r)
 {
     wr *w = &r->body;
@@ -272,6 +305,7 @@ static void route_metrics(broker *b, http_response *r)
                       "EndTxn (commit or abort) latency from request arrival to reply.",
                       &b->end_txn_latency);
     metrics_traffic(b, w);
+    metrics_cleaner(b, w);
     metrics_header(w, "brook_connections", "gauge", "Open Kafka client connections.");
     metrics_sample(w, "brook_connections", NULL, (double)b->limits.total);
     metrics_header(w, "brook_connections_refused_total", "counter",

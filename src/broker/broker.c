@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "broker/admin.h"
 #include "broker/broker.h"
+#include "storage/compact.h"
 
 void broker_dispatch(void *ctx, net_request *nr);
 
@@ -146,6 +147,60 @@ static void on_retention(uv_timer_t *t)
         }
 }
 
+static compact_config cleaner_config(const broker *b)
+{
+    return (compact_config){.enable = b->cfg.log_cleaner_enable,
+                            .dedupe_buffer_bytes = (uint64_t)b->cfg.log_cleaner_dedupe_buffer_size,
+                            .backoff_ms = b->cfg.log_cleaner_backoff_ms};
+}
+
+/* The log cleaner (storage/compact.h): of the compacted partitions this node holds, the
+ * one whose cleaning is most wanted (dirtiest, or overdue) goes to the worker pool; one
+ * pass at a time. Followers clean their own copies, as Kafka's do. */
+static void cleaner_pick(broker *b)
+{
+    if (!b->cleaner || b->stopping || compactor_busy(b->cleaner))
+        return;
+    compact_config cc = cleaner_config(b);
+    compactor_configure(b->cleaner, &cc);
+    if (!cc.enable)
+        return;
+    int64_t now = clock_wall_ms();
+    partition *best = NULL;
+    cmp_plan best_plan = {0};
+    for (topic *t = b->md.topics; t; t = t->hh.next) {
+        if (!t->parts || !t->logcfg.compact)
+            continue;
+        for (int32_t i = 0; i < t->npartitions; i++) {
+            partition *p = t->parts[i];
+            if (!p || !p->log || p->dropping || !cluster_is_replica(b, p))
+                continue;
+            cmp_plan plan;
+            cmp_plan_log(p->log, store_high_watermark(b->store, p), now, &plan);
+            if (plan.priority > best_plan.priority) {
+                best = p;
+                best_plan = plan;
+            }
+        }
+    }
+    if (!best)
+        return;
+    int rc = compactor_run(b->cleaner, best->log, &best_plan, now);
+    if (rc != 0)
+        LOG_WARN("broker", "%s: cannot start the log cleaner: %s", best->log->name,
+                 strerror(-rc));
+}
+
+static void on_cleaner_tick(uv_timer_t *t)
+{
+    broker *b = t->data;
+    int64_t every = b->cfg.log_cleaner_backoff_ms > 10 ? b->cfg.log_cleaner_backoff_ms : 10;
+    uv_timer_set_repeat(t, (uint64_t)every); /* a dynamic change takes effect here */
+    cleaner_pick(b);
+}
+
+static void on_cleaner_idle(void *ctx) { cleaner_pick(ctx); }
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     broker *b = s->data;
@@ -274,6 +329,13 @@ int broker_start(broker *b, int64_t started_us)
     b->retention_timer.data = b;
     uint64_t every = (uint64_t)b->cfg.log_retention_check_interval_ms;
     uv_timer_start(&b->retention_timer, on_retention, every, every);
+    compact_config cc = cleaner_config(b);
+    if ((rc = compactor_start(b->loop, &cc, on_cleaner_idle, b, &b->cleaner)) != 0)
+        return rc;
+    uv_timer_init(b->loop, &b->cleaner_timer);
+    b->cleaner_timer.data = b;
+    every = (uint64_t)(cc.backoff_ms > 10 ? cc.backoff_ms : 10);
+    uv_timer_start(&b->cleaner_timer, on_cleaner_tick, every, every);
     uv_signal_init(b->loop, &b->sig_term);
     uv_signal_init(b->loop, &b->sig_int);
     b->sig_term.data = b->sig_int.data = b;
@@ -318,6 +380,13 @@ void broker_stop(broker *b)
         uv_close((uv_handle_t *)&b->txn_timer, NULL);
         txn_service_stop(&b->txn);
         b->txn_started = false;
+    }
+    if (b->cleaner) {
+        /* A pass in flight is cancelled; its completion runs before the loop ends, after
+         * the logs are closed below, and only removes its temporaries. */
+        uv_close((uv_handle_t *)&b->cleaner_timer, NULL);
+        compactor_stop(b->cleaner);
+        b->cleaner = NULL;
     }
     size_t n = 0, k = 0;
     for (topic *t = b->md.topics; t; t = t->hh.next)

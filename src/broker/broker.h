@@ -62,6 +62,8 @@ typedef struct broker {
      * older value are redone (h_fetch.c). */
     uint64_t route_gen;
     uv_timer_t retention_timer;
+    struct compactor *cleaner; /* the log cleaner (storage/compact.h); NULL when stopped */
+    uv_timer_t cleaner_timer;  /* every log.cleaner.backoff.ms: the next log to clean */
     uv_timer_t txn_timer;
     txn_service txn;
     bool txn_started;

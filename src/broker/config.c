@@ -81,7 +81,24 @@ static const config_def g_defs[] = {
     {"log.message.timestamp.after.max.ms", CFG_INT64, "9223372036854775807", 0, I64MAX, NULL,
      OFF(ts_after_max_ms), "a CreateTime record newer than now plus this is refused"},
     {"log.cleanup.policy", CFG_ENUM, "delete", 0, 0, "delete", OFF(log_cleanup_policy),
-     "only delete is supported"},
+     "delete only: a compacted topic says so with its own cleanup.policy (internal topics "
+     "keep every record)"},
+    {"log.cleaner.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(log_cleaner_enable),
+     "run the log cleaner for topics with cleanup.policy=compact"},
+    {"log.cleaner.backoff.ms", CFG_INT64, "15000", 0, I64MAX, NULL, OFF(log_cleaner_backoff_ms),
+     "how often the cleaner looks for a log to clean (one pass at a time)"},
+    {"log.cleaner.dedupe.buffer.size", CFG_INT64, "134217728", 1024, I64MAX, NULL,
+     OFF(log_cleaner_dedupe_buffer_size),
+     "memory for a pass's key map; a range with more keys is cleaned in several passes"},
+    {"log.cleaner.delete.retention.ms", CFG_INT64, "86400000", 0, I64MAX, NULL,
+     OFF(log_cleaner_delete_retention_ms), "default delete.retention.ms of topics"},
+    {"log.cleaner.min.compaction.lag.ms", CFG_INT64, "0", 0, I64MAX, NULL,
+     OFF(log_cleaner_min_compaction_lag_ms), "default min.compaction.lag.ms of topics"},
+    {"log.cleaner.max.compaction.lag.ms", CFG_INT64, "9223372036854775807", 1, I64MAX, NULL,
+     OFF(log_cleaner_max_compaction_lag_ms), "default max.compaction.lag.ms of topics"},
+    {"log.cleaner.min.cleanable.ratio", CFG_STRING, "0.5", 0, 0, NULL,
+     OFF(log_cleaner_min_cleanable_ratio),
+     "default min.cleanable.dirty.ratio of topics (a number in [0, 1])"},
     {"compression.type", CFG_ENUM, "producer", 0, 0,
      "uncompressed|zstd|lz4|snappy|gzip|producer", OFF(compression_type),
      "codec of topics without their own compression.type (producer: as sent)"},
@@ -168,15 +185,30 @@ void broker_config_init(broker_config *c)
 
 void broker_config_free(broker_config *c) { config_free(g_defs, BROOK_ARRAY_LEN(g_defs), c); }
 
+/* A decimal in [0, 1]: digits with at most one point (Kafka's ratio keys). */
+static bool ratio_ok(const char *v)
+{
+    char *end;
+    if (!*v || strspn(v, "0123456789.") != strlen(v))
+        return false;
+    double d = strtod(v, &end);
+    return *end == '\0' && d >= 0.0 && d <= 1.0;
+}
+
 int broker_config_set(broker_config *c, const char *key, const char *value, char *err,
                       size_t errlen)
 {
+    /* The one ratio key is a string in the table: its range is checked here. */
+    if (strcmp(key, "log.cleaner.min.cleanable.ratio") == 0 && !ratio_ok(value)) {
+        snprintf(err, errlen, "config key '%s': '%s' is not a number in [0, 1]", key, value);
+        return -1;
+    }
     return config_set(g_defs, BROOK_ARRAY_LEN(g_defs), c, key, value, err, errlen);
 }
 
 static int set_cb(void *ctx, const char *key, const char *value, char *err, size_t errlen)
 {
-    return config_set(g_defs, BROOK_ARRAY_LEN(g_defs), ctx, key, value, err, errlen);
+    return broker_config_set(ctx, key, value, err, errlen);
 }
 
 /* host:port after the scheme. */
@@ -274,7 +306,7 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
         }
         memcpy(key, a + 2, kn);
         key[kn] = '\0';
-        if (config_set(g_defs, BROOK_ARRAY_LEN(g_defs), c, key, a + 2 + kn + 1, err, errlen))
+        if (broker_config_set(c, key, a + 2 + kn + 1, err, errlen))
             return -1;
     }
     broker_config_resolve(c);

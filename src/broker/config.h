@@ -52,6 +52,15 @@ typedef struct broker_config {
     int32_t log_index_interval_bytes;
     char *log_message_timestamp_type;
     char *log_cleanup_policy;
+    /* the log cleaner (storage/compact.h): log.cleaner.enable, .backoff.ms,
+     * .dedupe.buffer.size, and the defaults of compacted topics' keys */
+    bool log_cleaner_enable;
+    int64_t log_cleaner_backoff_ms;
+    int64_t log_cleaner_dedupe_buffer_size;
+    int64_t log_cleaner_delete_retention_ms;
+    int64_t log_cleaner_min_compaction_lag_ms;
+    int64_t log_cleaner_max_compaction_lag_ms;
+    char *log_cleaner_min_cleanable_ratio; /* a decimal in [0, 1], checked when set */
     char *compression_type; /* the topics' default compression.type */
     int64_t ts_before_max_ms, ts_after_max_ms; /* log.message.timestamp.{before,after}.max.ms */
     int32_t message_max_bytes;

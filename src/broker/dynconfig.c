@@ -17,6 +17,9 @@ static const char *const g_applied[] = {
     "log.retention.bytes",    "log.index.interval.bytes", "log.message.timestamp.type",
     "message.max.bytes",      "min.insync.replicas",   "compression.type",
     "log.message.timestamp.before.max.ms", "log.message.timestamp.after.max.ms",
+    "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size",
+    "log.cleaner.delete.retention.ms", "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms", "log.cleaner.min.cleanable.ratio",
 };
 
 enum stored_kind { SK_INT, SK_RATIO, SK_STRING, SK_BOOL };
@@ -30,7 +33,8 @@ typedef struct stored_key {
 } stored_key;
 
 #define THREADS "Brook runs one event loop per node; it has no such thread pool"
-#define CLEANER "Brook has no log cleaner yet (compacted topics keep every record)"
+#define CLEANER "Brook's log cleaner runs one pass at a time in libuv's thread pool, " \
+                "reading and writing at disk speed"
 #define SASL "Brook's SASL is PLAIN and SCRAM, with credentials from AlterUserScramCredentials: " \
              "no Kerberos or JAAS (docs/security.md)"
 #define NO_EFFECT_FLUSH "fsync follows log.flush.mode (sync: before every acknowledgement)"
@@ -43,13 +47,7 @@ static const stored_key g_stored[] = {
     {"num.recovery.threads.per.data.dir", SK_INT, 1, INT32_MAX, THREADS},
     {"log.cleaner.threads", SK_INT, 0, INT32_MAX, CLEANER},
     {"log.cleaner.io.max.bytes.per.second", SK_RATIO, 0, INT64_MAX, CLEANER},
-    {"log.cleaner.dedupe.buffer.size", SK_INT, 0, INT64_MAX, CLEANER},
     {"log.cleaner.io.buffer.size", SK_INT, 0, INT32_MAX, CLEANER},
-    {"log.cleaner.backoff.ms", SK_INT, 0, INT64_MAX, CLEANER},
-    {"log.cleaner.min.cleanable.ratio", SK_RATIO, 0, 1, CLEANER},
-    {"log.cleaner.delete.retention.ms", SK_INT, 0, INT64_MAX, CLEANER},
-    {"log.cleaner.min.compaction.lag.ms", SK_INT, 0, INT64_MAX, CLEANER},
-    {"log.cleaner.max.compaction.lag.ms", SK_INT, 1, INT64_MAX, CLEANER},
     {"log.flush.interval.messages", SK_INT, 1, INT64_MAX, NO_EFFECT_FLUSH},
     {"log.flush.scheduler.interval.ms", SK_INT, 0, INT64_MAX, NO_EFFECT_FLUSH},
     {"log.preallocate", SK_BOOL, 0, 0, "segments grow as they are written"},

@@ -27,6 +27,12 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d)
     d->compression = codec < 0 ? TOPIC_COMPRESSION_PRODUCER : codec;
     d->ts_before_max_ms = c->ts_before_max_ms;
     d->ts_after_max_ms = c->ts_after_max_ms;
+    d->delete_retention_ms = c->log_cleaner_delete_retention_ms;
+    d->min_compaction_lag_ms = c->log_cleaner_min_compaction_lag_ms;
+    d->max_compaction_lag_ms = c->log_cleaner_max_compaction_lag_ms;
+    d->min_cleanable_ratio = c->log_cleaner_min_cleanable_ratio
+                                 ? strtod(c->log_cleaner_min_cleanable_ratio, NULL)
+                                 : 0.5;
 }
 
 partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out)

@@ -17,6 +17,7 @@
 #include "base/fsutil.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "storage/compact.h"
 
 #define OFFSET_ENTRY_SIZE 8
 #define TIME_ENTRY_SIZE 12
@@ -923,6 +924,8 @@ void log_epoch_end_offset(const plog *l, int32_t epoch, int32_t *epoch_out, int6
 
 static void log_free(plog *l)
 {
+    if (l->job) /* a close: the job forgets this log and discards its work */
+        l->job_detach(l->job, NULL);
     pstate_free(&l->ps);
     eh_free(&l->epochs);
     free(l->aborted);
@@ -951,6 +954,8 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
     int rc = fs_mkdirs(dir);
     int64_t *bases = NULL;
     size_t nbases = 0;
+    if (rc == 0) /* a cleaning a crash interrupted: finished or undone, file by file */
+        rc = compact_recover_dir(dir, name);
     if (rc == 0)
         rc = list_segments(dir, &bases, &nbases);
     if (rc != 0) {
@@ -1052,6 +1057,13 @@ int log_destroy(plog *l)
 {
     for (size_t i = 0; i < l->nsegs; i++)
         BROOK_ASSERT(l->segs[i]->pins == 0);
+    if (l->job) {
+        /* A cleaning job still writes in the directory: it removes it when it ends. */
+        l->job_detach(l->job, l->dir);
+        l->job = NULL;
+        log_free(l);
+        return LOG_OK;
+    }
     int rc = fs_remove_tree(l->dir);
     if (rc != 0)
         LOG_WARN("storage", "%s: cannot remove %s: %s", l->name, l->dir, strerror(-rc));
@@ -1672,6 +1684,7 @@ int log_truncate(plog *l, int64_t offset)
     if (offset < l->log_start_offset)
         offset = l->log_start_offset;
     size_t si = seg_find(l, offset);
+    l->cut_gen++;
     drop_after(l, si);
     segment *s = l->segs[si];
     uint64_t pos = idx_floor_pos(s, offset);
@@ -1699,11 +1712,57 @@ int log_truncate(plog *l, int64_t offset)
         l->durable_offset = l->log_end_offset;
     eh_truncate(&l->epochs, l->log_end_offset);
     epochs_save(l);
+    if (l->clean_loaded && l->clean_first_dirty > l->log_end_offset)
+        l->clean_first_dirty = l->log_end_offset; /* what comes next is dirty (compact.h) */
     if ((rc = reload_producers(l)) != LOG_OK) {
         l->failed = true;
         return rc;
     }
     LOG_INFO("storage", "%s: truncated from %" PRId64 " to %" PRId64, l->name, old_end,
              l->log_end_offset);
+    return LOG_OK;
+}
+
+/* ---------------- compaction ---------------- */
+
+int log_segment_replaced(plog *l, int64_t base, const int64_t *gone_markers, size_t ngone)
+{
+    if (l->failed)
+        return LOG_ERR_FAILED;
+    size_t si = seg_find(l, base);
+    BROOK_ASSERT(si + 1 < l->nsegs && l->segs[si]->base_offset == base); /* a closed one */
+    segment *old = l->segs[si];
+    segment *s = seg_alloc(base);
+    int rc = s ? seg_open_files(l, s, false) : -ENOMEM;
+    if (rc == 0)
+        rc = seg_load(l, s, false);
+    if (rc == 0 && (s->next_offset != old->next_offset || s->size == 0))
+        rc = -EINVAL; /* the cleaner's batches cover every offset they covered: same end */
+    if (rc != 0) {
+        LOG_ERROR("storage", "%s: cannot open cleaned segment %" PRId64 ": %s; log is now "
+                  "read-only", l->name, base, rc == -EINVAL ? "its end offset moved"
+                                                            : strerror(-rc));
+        if (s)
+            seg_free(s);
+        l->failed = true;
+        return LOG_ERR_IO;
+    }
+    s->created_ms = old->created_ms;
+    seg_seal(l, s, false);
+    l->segs[si] = s;
+    if (old->pins > 0)
+        old->deleted = true; /* a flush begun before its roll still syncs its fd */
+    else
+        seg_free(old);
+    /* Both lists are in marker order: one merge. */
+    size_t k = 0, g = 0;
+    for (size_t i = 0; i < l->naborted; i++) {
+        while (g < ngone && gone_markers[g] < l->aborted[i].last_offset)
+            g++;
+        if (g < ngone && gone_markers[g] == l->aborted[i].last_offset)
+            continue;
+        l->aborted[k++] = l->aborted[i];
+    }
+    l->naborted = k;
     return LOG_OK;
 }

@@ -14,7 +14,12 @@
  *   leader-epochs                   text, one "epoch start_offset" line per leader epoch
  *                                   that wrote to this log, oldest first; replaced
  *                                   atomically when an epoch starts or the log is cut
- * The name is the segment's base offset.
+ *   cleaner-state, *.cleaned        a compacted log's cleaner bookkeeping and the files
+ *                                   of a cleaning in progress (storage/compact.h)
+ * The name is the segment's base offset. Batches cover every offset from a segment's base
+ * to its end without a gap; compaction (storage/compact.h) keeps that true by replacing
+ * each run of batches it removes with one empty batch covering their offsets, and leaves
+ * gaps only between the records inside a batch.
  *
  * Durability contract (docs/architecture.md): log_append() only write()s into the page
  * cache. Bytes become durable when the flush thread's fdatasync of the active segment
@@ -46,6 +51,13 @@ typedef struct log_config {
     int64_t retention_ms;        /* -1: unlimited */
     int32_t index_interval_bytes;
     bool log_append_time;        /* message.timestamp.type=LogAppendTime */
+    /* cleanup.policy has compact: the cleaner (storage/compact.h) rewrites closed segments
+     * keeping the latest record per key. The rest tune it (Kafka's topic keys). */
+    bool compact;
+    int64_t delete_retention_ms;   /* delete.retention.ms */
+    int64_t min_compaction_lag_ms; /* min.compaction.lag.ms */
+    int64_t max_compaction_lag_ms; /* max.compaction.lag.ms */
+    double min_cleanable_ratio;    /* min.cleanable.dirty.ratio */
 } log_config;
 
 /* Internal result codes (never Kafka codes). */
@@ -107,6 +119,20 @@ typedef struct plog {
     aborted_txn *closing;   /* ended transactions whose marker may not be durable yet */
     size_t nclosing, closing_cap;
     void *user;             /* owner's back pointer */
+    /* A cleaning job reading this log's files (storage/compact.c) while it runs: when the
+     * log is closed or destroyed first, job_detach(job, dir) is called (dir: the directory
+     * the job must remove once done, or NULL for a close) and the log is freed without
+     * waiting for it. */
+    void *job;
+    void (*job_detach)(void *job, const char *dir_to_remove);
+    /* The cleaner's summary of this log (storage/compact.c; loaded from cleaner-state on
+     * first use): segments below first_dirty have been cleaned; at clean_due_ms a removal
+     * held back by delete.retention.ms becomes due. */
+    bool clean_loaded;
+    int64_t clean_first_dirty;
+    int64_t clean_due_ms;
+    int64_t clean_retry_ms; /* after a failed or discarded pass: none before this time */
+    uint64_t cut_gen;       /* bumped by every log_truncate (a cleaning pass checks it) */
 } plog;
 
 /* Opens (creating if missing) the log in dir. With `clean` (the previous run shut down
@@ -224,5 +250,16 @@ int log_append_replica(plog *l, uint8_t *batch, size_t len, const rb_header *h, 
  * offset falls with the end. Used by a follower whose log diverged from its leader's.
  * Returns a log_result. */
 int log_truncate(plog *l, int64_t offset);
+
+/* ---------------- compaction (storage/compact.c) ---------------- */
+
+/* The cleaner renamed a rewritten file set over closed segment `base` (its .log, then its
+ * index files): opens them as that segment and loads its bookkeeping the way a clean start
+ * does (index files checked, then trusted), forgets the aborted transactions whose ABORT
+ * marker was removed (gone_markers: their offsets, ascending), and closes the old segment
+ * (a pinned one is freed by its flush). The segment must keep its end offset. On failure
+ * the log is failed (read-only) and the old segment stays in memory. Returns a
+ * log_result. */
+int log_segment_replaced(plog *l, int64_t base, const int64_t *gone_markers, size_t ngone);
 
 #endif

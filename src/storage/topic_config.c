@@ -15,7 +15,6 @@
 _Static_assert(TOPIC_COMPRESSION_PRODUCER == RB_CODEC_PRODUCER, "one producer codec value");
 
 #define I64_MAX_TEXT "9223372036854775807"
-#define NO_COMPACTION "Brook does not compact logs yet: nothing is cleaned"
 
 /* Kafka's topic keys Brook accepts, in Kafka's order of names. */
 static const topic_key_info g_keys[] = {
@@ -23,7 +22,7 @@ static const topic_key_info g_keys[] = {
     {"compression.type", "compression.type", TK_CHOICE, 0, 0,
      "uncompressed|zstd|lz4|snappy|gzip|producer", "producer", NULL},
     {"delete.retention.ms", "log.cleaner.delete.retention.ms", TK_INT, 0, INT64_MAX, NULL,
-     "86400000", NO_COMPACTION},
+     NULL, NULL},
     {"file.delete.delay.ms", "log.segment.delete.delay.ms", TK_INT, 0, INT64_MAX, NULL,
      "60000", "Brook unlinks a segment when retention drops it (readers holding it keep "
      "their open file)"},
@@ -33,7 +32,7 @@ static const topic_key_info g_keys[] = {
      "fsync is the broker's log.flush.mode (sync: before every acknowledgement)"},
     {"index.interval.bytes", "log.index.interval.bytes", TK_INT, 0, INT32_MAX, NULL, NULL, NULL},
     {"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", TK_INT, 1, INT64_MAX, NULL,
-     I64_MAX_TEXT, NO_COMPACTION},
+     NULL, NULL},
     {"max.message.bytes", "message.max.bytes", TK_INT, 0, INT32_MAX, NULL, NULL, NULL},
     {"message.format.version", "log.message.format.version", TK_VERSION, 0, 0, NULL, "3.0-IV1",
      "deprecated by Kafka 3.0, which ignores it too: batches are always format v2"},
@@ -44,9 +43,9 @@ static const topic_key_info g_keys[] = {
     {"message.timestamp.type", "log.message.timestamp.type", TK_CHOICE, 0, 0,
      "CreateTime|LogAppendTime", NULL, NULL},
     {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", TK_RATIO, 0, 0, NULL,
-     "0.5", NO_COMPACTION},
+     NULL, NULL},
     {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", TK_INT, 0, INT64_MAX, NULL,
-     "0", NO_COMPACTION},
+     NULL, NULL},
     {"min.insync.replicas", "min.insync.replicas", TK_INT, 1, 8, NULL, NULL, NULL},
     {"preallocate", "log.preallocate", TK_BOOL, 0, 0, NULL, "false",
      "segments grow as they are written"},
@@ -229,6 +228,15 @@ void topic_config_resolve(const topic_defaults *d, int n, char *const *keys,
     policy->compact = cp && list_has(cp, "compact");
     if (cp && !list_has(cp, "delete"))
         out->retention_bytes = out->retention_ms = -1; /* compacted only: kept */
+    out->compact = policy->compact;
+    out->delete_retention_ms =
+        num_or(find(n, keys, values, "delete.retention.ms"), d->delete_retention_ms);
+    out->min_compaction_lag_ms =
+        num_or(find(n, keys, values, "min.compaction.lag.ms"), d->min_compaction_lag_ms);
+    out->max_compaction_lag_ms =
+        num_or(find(n, keys, values, "max.compaction.lag.ms"), d->max_compaction_lag_ms);
+    const char *ratio = find(n, keys, values, "min.cleanable.dirty.ratio");
+    out->min_cleanable_ratio = ratio ? strtod(ratio, NULL) : d->min_cleanable_ratio;
     const char *ct = find(n, keys, values, "compression.type");
     int codec = ct ? rb_codec_from_name(ct) : d->compression;
     policy->compression = codec == -1 ? TOPIC_COMPRESSION_PRODUCER : codec;
@@ -258,6 +266,14 @@ void topic_config_default_value(const topic_defaults *d, const char *key, char *
         snprintf(out, outlen, "%" PRId64, d->ts_before_max_ms);
     else if (strcmp(key, "message.timestamp.after.max.ms") == 0)
         snprintf(out, outlen, "%" PRId64, d->ts_after_max_ms);
+    else if (strcmp(key, "delete.retention.ms") == 0)
+        snprintf(out, outlen, "%" PRId64, d->delete_retention_ms);
+    else if (strcmp(key, "min.compaction.lag.ms") == 0)
+        snprintf(out, outlen, "%" PRId64, d->min_compaction_lag_ms);
+    else if (strcmp(key, "max.compaction.lag.ms") == 0)
+        snprintf(out, outlen, "%" PRId64, d->max_compaction_lag_ms);
+    else if (strcmp(key, "min.cleanable.dirty.ratio") == 0)
+        snprintf(out, outlen, "%g", d->min_cleanable_ratio);
     else if (strcmp(key, "compression.type") == 0)
         snprintf(out, outlen, "%s", d->compression == TOPIC_COMPRESSION_PRODUCER
                                         ? "producer"

@@ -23,6 +23,10 @@ typedef struct topic_defaults {
     bool log_append_time;
     int compression; /* the broker's compression.type: rb_codec or TOPIC_COMPRESSION_PRODUCER */
     int64_t ts_before_max_ms, ts_after_max_ms; /* KIP-937's bounds on CreateTime */
+    /* the log cleaner's (log.cleaner.*): delete.retention.ms, min./max.compaction.lag.ms,
+     * min.cleanable.dirty.ratio */
+    int64_t delete_retention_ms, min_compaction_lag_ms, max_compaction_lag_ms;
+    double min_cleanable_ratio;
 } topic_defaults;
 
 enum topic_key_kind {
@@ -51,7 +55,8 @@ typedef struct topic_key_info {
 typedef struct topic_policy {
     int32_t max_message_bytes;
     int compression; /* rb_codec batches are stored in, or TOPIC_COMPRESSION_PRODUCER */
-    bool compact;    /* cleanup.policy has compact: every record needs a key */
+    bool compact;    /* cleanup.policy has compact: every record needs a key (and the log
+                      * is cleaned: log_config.compact) */
     /* KIP-937: a CreateTime record more than this far behind / ahead of the broker's clock
      * is refused (INT64_MAX: no bound) */
     int64_t ts_before_max_ms, ts_after_max_ms;

@@ -136,7 +136,7 @@ def main():
     with Broker(config=BROKER_CONFIG) as b:
         bs = b.bootstrap
         admin = AdminClient({"bootstrap.servers": bs, "logger": quiet_logger()})
-        fs = admin.create_topics([NewTopic(TOPIC, 1, 1, config=TOPIC_CONFIG)],
+        fs = admin.create_topics([NewTopic(TOPIC, 1, -1, config=TOPIC_CONFIG)],
                                  operation_timeout=10)
         fs[TOPIC].result(30)
         expected, idem, aborted = produce_all(ck, bs)
@@ -146,7 +146,8 @@ def main():
         everything = read(bs, "read_uncommitted")
         ck(len(everything) >= ROUNDS * len(KEYS), f"{len(everything)} records before cleaning")
         ck(any(v in aborted for _, _, v in everything), "the aborted records are in the log")
-        ck(len(os.listdir(os.path.join(b.data_dir, f"{TOPIC}-0"))) > 20, "segments rolled")
+        nseg = sum(f.endswith(".log") for f in os.listdir(os.path.join(b.data_dir, f"{TOPIC}-0")))
+        ck(nseg >= 3, f"segments rolled ({nseg})")
 
         # min.compaction.lag.ms back to 0 (AlterConfigs replaces the whole set).
         cfg = dict(TOPIC_CONFIG, **{"min.compaction.lag.ms": "0"})

@@ -18,8 +18,9 @@ Kafka requests from raw_kafka.py).
 - message.timestamp.before.max.ms / after.max.ms (KIP-937): a Produce v8 batch with records
   two hours behind and ten minutes ahead of a 1 h / 1 min bound is INVALID_TIMESTAMP with
   those two records named; records inside pass; a LogAppendTime topic ignores the bound.
-- Keys Brook stores without acting on them (message.format.version, delete.retention.ms)
-  are accepted and described; bad values and unknown keys are INVALID_CONFIG.
+- Keys Brook stores without acting on them (message.format.version) and others
+  (delete.retention.ms, which the log cleaner applies) are accepted and described; bad
+  values and unknown keys are INVALID_CONFIG.
 """
 
 import os

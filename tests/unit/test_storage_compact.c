@@ -373,17 +373,87 @@ static void test_tombstone_clock_starts_at_first_clean(void)
     log_destroy(l);
 }
 
+/* A tombstone goes only as its key's last record: with delete.retention.ms long past for
+ * its segment (the state says so) but an older value still in the range, the pass removes
+ * the value and keeps the tombstone; the next removes it. So no crash between two
+ * segments' swaps can leave the older value without its tombstone. */
+static void test_tombstone_outlives_older_values(void)
+{
+    plog *l = fresh_log("tomb3");
+    if (!CHECK(l))
+        return;
+    int64_t old = put(l, "a", "old");
+    roll(l);
+    int64_t tomb = put(l, "a", NULL);
+    roll(l);
+    put(l, "z", "active");
+    char text[256];
+    snprintf(text, sizeof(text), "brook-cleaner-state 1\nfirst-dirty %lld\ndue 0\n"
+             "segment %lld 1\nsegment %lld 1\n", (long long)l->segs[2]->base_offset,
+             (long long)l->segs[0]->base_offset, (long long)l->segs[1]->base_offset);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/cleaner-state", g_dir);
+    CHECK_EQ_INT(fs_write_atomic(path, text, strlen(text)), 0);
+    CHECK_EQ_INT(compact_run_sync(l, l->log_end_offset, g_now, 1 << 20, NULL), 0);
+    readback rb;
+    read_all(l, &rb);
+    CHECK(find_off(&rb, old) == NULL);
+    CHECK(find_off(&rb, tomb) != NULL);
+    CHECK_EQ_INT(compact_run_sync(l, l->log_end_offset, g_now, 1 << 20, NULL), 0);
+    read_all(l, &rb);
+    CHECK(rb.ok && count_key(&rb, "a") == 0);
+    log_destroy(l);
+}
+
+/* With delete.retention.ms 0 a marker still outlives the pass that removes its
+ * transaction's records: it goes in the next one. */
+static void test_marker_outlives_its_records_pass(void)
+{
+    plog *l = fresh_log("txn0");
+    if (!CHECK(l))
+        return;
+    l->cfg.delete_retention_ms = 0;
+    const char *k[] = {"k"}, *v[] = {"aborted"};
+    put_n(l, 1, k, v, 8, 0, true);
+    int64_t m;
+    CHECK_EQ_INT(log_append_marker(l, 8, 0, false, 0, g_now, &m), LOG_OK);
+    put_n(l, 1, k, v, 8, 1, false); /* producer 8's last batch and marker come later */
+    int64_t m2;
+    const char *k2[] = {"q"}, *v2[] = {"c"};
+    put_n(l, 1, k2, v2, 8, 2, true);
+    CHECK_EQ_INT(log_append_marker(l, 8, 0, true, 0, g_now, &m2), LOG_OK);
+    roll(l);
+    put(l, "z", "active");
+    CHECK_EQ_INT(compact_run_sync(l, l->log_end_offset, g_now, 1 << 20, NULL), 0);
+    readback rb;
+    read_all(l, &rb);
+    CHECK_EQ_INT(count_controls(&rb), 2);
+    CHECK_EQ_INT(compact_run_sync(l, l->log_end_offset, g_now, 1 << 20, NULL), 0);
+    read_all(l, &rb);
+    CHECK(rb.ok);
+    CHECK_EQ_INT(count_controls(&rb), 1);
+    arena a;
+    arena_init(&a);
+    aborted_txn *abs;
+    size_t nab;
+    CHECK_EQ_INT(log_aborted_between(l, 0, l->log_end_offset, &a, &abs, &nab), LOG_OK);
+    CHECK_EQ_INT(nab, 0);
+    arena_free(&a);
+    log_destroy(l);
+}
+
 static void test_aborted_records_and_markers(void)
 {
     plog *l = fresh_log("txn");
     if (!CHECK(l))
         return;
-    const char *k1[] = {"k1", "k2"}, *v1[] = {"aborted-1", "aborted-2"};
-    int64_t ab = put_n(l, 2, k1, v1, 5, 0, true);
+    int64_t before = put(l, "k4", "before"); /* an aborted value must not supersede it */
+    const char *k1[] = {"k1", "k2", "k4"}, *v1[] = {"aborted-1", "aborted-2", "aborted-4"};
+    int64_t ab = put_n(l, 3, k1, v1, 5, 0, true);
     int64_t abort_marker;
     CHECK_EQ_INT(log_append_marker(l, 5, 0, false, 0, g_now, &abort_marker), LOG_OK);
     const char *k2[] = {"k1"}, *v2[] = {"committed-5"};
-    int64_t c5 = put_n(l, 1, k2, v2, 5, 2, true);
+    int64_t c5 = put_n(l, 1, k2, v2, 5, 3, true);
     int64_t commit5;
     CHECK_EQ_INT(log_append_marker(l, 5, 0, true, 0, g_now, &commit5), LOG_OK);
     const char *k3[] = {"k3"}, *v3[] = {"plain"};
@@ -405,6 +475,9 @@ static void test_aborted_records_and_markers(void)
     CHECK(rb.ok);
     CHECK(find_off(&rb, ab) == NULL && find_off(&rb, ab + 1) == NULL);
     CHECK_EQ_INT(count_key(&rb, "k2"), 0);
+    const rec *r4 = find_off(&rb, before);
+    CHECK(r4 && strcmp(r4->val, "before") == 0);
+    CHECK_EQ_INT(count_key(&rb, "k4"), 1);
     const rec *r = find_off(&rb, c5);
     CHECK(r && strcmp(r->val, "committed-5") == 0);
     CHECK_EQ_INT(count_controls(&rb), 2);
@@ -685,6 +758,45 @@ static void test_reopen(void)
     log_destroy(l);
 }
 
+/* compact,delete: retention still drops whole old segments of a compacted log, and the
+ * cleaner goes on over what is left. */
+static void test_compact_and_delete(void)
+{
+    plog *l = fresh_log("cd");
+    if (!CHECK(l))
+        return;
+    for (int i = 0; i < 4; i++) {
+        put(l, "a", "old");
+        put(l, "b", "old");
+        roll(l);
+    }
+    put(l, "a", "new");
+    roll(l);
+    put(l, "z", "active");
+    CHECK_EQ_INT(compact_run_sync(l, l->log_end_offset, g_now, 1 << 20, NULL), 0);
+    int64_t second = l->segs[1]->base_offset;
+    l->cfg.retention_ms = 10;
+    for (size_t i = 0; i + 1 < l->nsegs; i++)
+        l->segs[i]->max_ts = i < 1 ? g_now - 100 : g_now; /* only the first is old */
+    CHECK_EQ_INT(log_apply_retention(l, g_now), 1);
+    CHECK_EQ_INT(l->log_start_offset, second);
+    put(l, "b", "newer");
+    roll(l);
+    put(l, "z", "active2");
+    CHECK_EQ_INT(compact_run_sync(l, l->log_end_offset, g_now, 1 << 20, NULL), 0);
+    readback rb;
+    read_all(l, &rb);
+    CHECK(rb.ok);
+    CHECK_EQ_INT(count_key(&rb, "a"), 1);
+    CHECK_EQ_INT(count_key(&rb, "b"), 1);
+    const rec *r = NULL;
+    for (int i = 0; i < rb.n; i++)
+        if (strcmp(rb.r[i].key, "b") == 0)
+            r = &rb.r[i];
+    CHECK(r && strcmp(r->val, "newer") == 0);
+    log_destroy(l);
+}
+
 static void write_file(const char *name, const char *text)
 {
     char p[512];
@@ -956,13 +1068,28 @@ static void test_worker_pass_and_discard(void)
     CHECK_EQ_INT(count_tmp_files(), 0);
     read_all(l, &rb);
     CHECK(rb.ok && count_key(&rb, "b") == 3);
-    /* 3: the topic is deleted while the pass runs: the job removes the directory. After a
-     * discarded pass the log waits a while before the next. */
+    /* 3: a follower's truncation cuts into the range while the pass runs, and the same
+     * bytes come back (same segments, sizes, ends): only the truncation count tells. After
+     * a discarded pass the log waits a while before the next. */
     cmp_plan_log(l, l->log_end_offset, g_now, &plan);
     CHECK_EQ_INT(plan.nsegs, 0);
     cmp_plan_log(l, l->log_end_offset, g_now + 1000, &plan);
     CHECK(plan.nsegs > 0);
     CHECK_EQ_INT(compactor_run(c, l, &plan, g_now + 1000), 0);
+    segment *last = l->segs[plan.nsegs - 1];
+    uint64_t last_size = last->size;
+    CHECK_EQ_INT(log_truncate(l, last->base_offset), LOG_OK);
+    put(l, "b", "v");
+    roll(l);
+    put(l, "z", "active");
+    CHECK(l->segs[plan.nsegs - 1] == last && last->size == last_size);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_EQ_INT(compactor_get_stats(c).passes_failed, 2);
+    CHECK_EQ_INT(count_tmp_files(), 0);
+    /* 4: the topic is deleted while the pass runs: the job removes the directory. */
+    cmp_plan_log(l, l->log_end_offset, g_now + 2000, &plan);
+    CHECK(plan.nsegs > 0);
+    CHECK_EQ_INT(compactor_run(c, l, &plan, g_now + 2000), 0);
     CHECK_EQ_INT(log_destroy(l), LOG_OK);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(access(g_dir, F_OK) != 0);
@@ -972,9 +1099,12 @@ static void test_worker_pass_and_discard(void)
 
 TU_MAIN(TU_CASE(test_latest_per_key_offsets_and_crc), TU_CASE(test_tombstones_expire),
         TU_CASE(test_tombstone_clock_starts_at_first_clean),
+        TU_CASE(test_tombstone_outlives_older_values),
+        TU_CASE(test_marker_outlives_its_records_pass),
         TU_CASE(test_aborted_records_and_markers), TU_CASE(test_marker_kept_with_its_data),
         TU_CASE(test_bounds_lso_hw_active_lag), TU_CASE(test_plan_dirty_ratio),
         TU_CASE(test_producer_state_survives_replay), TU_CASE(test_compressed_batches),
-        TU_CASE(test_reopen), TU_CASE(test_recover_interrupted_swap),
+        TU_CASE(test_reopen), TU_CASE(test_compact_and_delete),
+        TU_CASE(test_recover_interrupted_swap),
         TU_CASE(test_follower_copies_cleaned_log), TU_CASE(test_state_file_format),
         TU_CASE(test_pass_empty_batches), TU_CASE(test_worker_pass_and_discard))
