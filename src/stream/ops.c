@@ -4,7 +4,7 @@
  * evaluated before the state is touched, and the state's undo log covers the rest (the
  * operators after the aggregate run on a window's result each time the window changes, so
  * that a result they cannot handle refuses the record that made it), so a refused record
- * changes nothing.
+ * changes nothing. Joins read the runtime's tables through st_lookup_fn, and only read.
  */
 #include "stream/ops.h"
 
@@ -21,9 +21,10 @@
 #include "stream/expr.h"
 #include "stream/window.h"
 
-typedef enum { OP_FILTER, OP_MAP, OP_PROJECT, OP_FLAT_MAP, OP_KEY_BY } op_kind;
+typedef enum { OP_FILTER, OP_MAP, OP_PROJECT, OP_FLAT_MAP, OP_KEY_BY, OP_JOIN } op_kind;
 
-static const char *const g_op_names[] = {"filter", "map", "project", "flat_map", "key_by"};
+static const char *const g_op_names[] = {"filter", "map", "project", "flat_map", "key_by",
+                                         "join"};
 static const char *const g_agg_names[] = {"count", "sum", "min", "max", "avg"};
 
 typedef struct field {
@@ -35,9 +36,12 @@ typedef struct field {
 typedef struct op {
     op_kind kind;
     size_t line; /* 1-based: op.<line> */
-    sx_expr *expr; /* filter, flat_map (a path), key_by */
+    sx_expr *expr; /* filter, flat_map (a path), key_by, join (the key) */
     field *f;      /* map, project */
     size_t nf;
+    char *table; /* join: the table, */
+    char *dest;  /* the field set to its value, */
+    bool left;   /* and whether a record without a match goes on (its field null) */
 } op;
 
 struct st_topology {
@@ -52,6 +56,9 @@ struct st_topology {
     sx_expr *time_expr;             /* NULL: the input timestamp */
     sw_store *store;
     st_stats st; /* in, out, dropped_late, filtered */
+    size_t first_join; /* 1 + the index in ops of the first join; 0: no join */
+    st_lookup_fn lookup; /* the tables the joins read; NULL: none */
+    void *lookup_ctx;
 };
 
 /* ---- records ------------------------------------------------------------------------------ */
@@ -150,6 +157,18 @@ static size_t word_len(lp *p)
     skip_ws(p);
     size_t n = 0;
     while (p->pos + n < p->len && ident_char(p->s[p->pos + n], n == 0))
+        n++;
+    return n;
+}
+
+/* Length of the table (or join field) name [A-Za-z_][A-Za-z0-9_-]* at the cursor (after
+ * spaces); 0 if none. */
+static size_t table_name_len(lp *p)
+{
+    skip_ws(p);
+    size_t n = 0;
+    while (p->pos + n < p->len &&
+           (ident_char(p->s[p->pos + n], n == 0) || (n > 0 && p->s[p->pos + n] == '-')))
         n++;
     return n;
 }
@@ -271,9 +290,57 @@ static bool add_field(lp *p, op *o, char *name, sx_expr *target, sx_expr *value)
     return true;
 }
 
+/* join <table> on <expr> [as <field>] [left] */
+static void parse_join(lp *p, op *o)
+{
+    char rb[40];
+    size_t n = table_name_len(p);
+    if (n == 0) {
+        lerr(p, true, "expected a table name ([A-Za-z_][A-Za-z0-9_-]*), found %s",
+             rest(p, rb, sizeof(rb)));
+        return;
+    }
+    if (!(o->table = dup_bytes(p->s + p->pos, n))) {
+        lerr(p, false, "out of memory");
+        return;
+    }
+    p->pos += n;
+    if (!accept(p, "on")) {
+        lerr(p, true, "expected on <expression>, found %s", rest(p, rb, sizeof(rb)));
+        return;
+    }
+    if (!(o->expr = expr(p)))
+        return;
+    const char *dest = o->table;
+    n = strlen(o->table);
+    if (accept(p, "as")) {
+        n = table_name_len(p);
+        dest = p->s + p->pos;
+        if (n == 0) {
+            lerr(p, true, "expected a field name ([A-Za-z_][A-Za-z0-9_-]*) after as, found %s",
+                 rest(p, rb, sizeof(rb)));
+            return;
+        }
+        p->pos += n;
+    }
+    if (!(o->dest = dup_bytes(dest, n))) {
+        lerr(p, false, "out of memory");
+        return;
+    }
+    o->left = accept(p, "left");
+    if (!at_end(p))
+        lerr(p, true, "expected %sthe end of the line, found %s",
+             o->left ? "" : dest == o->table ? "as <field>, left or " : "left or ",
+             rest(p, rb, sizeof(rb)));
+}
+
 static void parse_record_op(lp *p, op *o)
 {
     char rb[40];
+    if (o->kind == OP_JOIN) {
+        parse_join(p, o);
+        return;
+    }
     if (o->kind == OP_FILTER || o->kind == OP_KEY_BY) {
         o->expr = expr(p);
         return;
@@ -440,6 +507,8 @@ static void free_op(op *o)
         sx_free(o->f[i].value);
     }
     free(o->f);
+    free(o->table);
+    free(o->dest);
 }
 
 void st_topology_free(st_topology *t)
@@ -493,8 +562,8 @@ static void parse_line(lp *p, st_topology *t, bool *window_open)
                !(n == strlen(g_op_names[k]) && memcmp(w, g_op_names[k], n) == 0))
             k++;
         if (k == BROOK_ARRAY_LEN(g_op_names)) {
-            lerr(p, true, "unknown operator %s (filter, map, project, flat_map, key_by, window, "
-                 "aggregate)", rest(p, rb, sizeof(rb)));
+            lerr(p, true, "unknown operator %s (filter, map, project, flat_map, key_by, join, "
+                 "window, aggregate)", rest(p, rb, sizeof(rb)));
             return;
         }
         p->pos += n;
@@ -502,6 +571,8 @@ static void parse_line(lp *p, st_topology *t, bool *window_open)
         o->kind = (op_kind)k;
         o->line = p->line;
         parse_record_op(p, o);
+        if (o->kind == OP_JOIN && !t->first_join)
+            t->first_join = t->nops;
     }
     if (!p->failed && !at_end(p))
         lerr(p, true, "unexpected %s", rest(p, rb, sizeof(rb)));
@@ -556,6 +627,31 @@ st_topology *st_topology_new(const char *const *ops, size_t nops, char *err, siz
 bool st_topology_windowed(const st_topology *t)
 {
     return t->has_agg && t->spec.kind != SW_NONE;
+}
+
+void st_topology_set_lookup(st_topology *t, st_lookup_fn fn, void *ctx)
+{
+    t->lookup = fn;
+    t->lookup_ctx = fn ? ctx : NULL;
+}
+
+size_t st_topology_tables(const st_topology *t, const char **names, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nops; i++) {
+        if (t->ops[i].kind != OP_JOIN)
+            continue;
+        size_t j = 0;
+        while (j < i && !(t->ops[j].kind == OP_JOIN &&
+                          strcmp(t->ops[j].table, t->ops[i].table) == 0))
+            j++;
+        if (j < i)
+            continue; /* named by an earlier join */
+        if (n < max)
+            names[n] = t->ops[i].table;
+        n++;
+    }
+    return n;
 }
 
 /* ---- the record operators ----------------------------------------------------------------- */
@@ -659,6 +755,57 @@ static char *key_text(const cJSON *v, size_t *len)
     return s;
 }
 
+/* Joins the record rec with o's table: 1 when it goes on (its field set), 0 when it is
+ * dropped (an inner join without a match), -1 with e on error. */
+static int join(const st_topology *t, const op *o, cJSON *rec, char *e, size_t elen)
+{
+    if (!t->lookup) {
+        snprintf(e, elen, "no table %s", o->table);
+        return -1;
+    }
+    if (!cJSON_IsObject(rec)) {
+        snprintf(e, elen, "the record is not an object (%s)", sx_type_name(rec));
+        return -1;
+    }
+    cJSON *k = sx_eval(o->expr, rec, e, elen);
+    if (!k)
+        return -1;
+    cJSON *val = NULL;
+    bool oom = false;
+    if (!cJSON_IsNull(k)) { /* a null key matches nothing */
+        size_t klen = 0, vlen = 0;
+        char *key = key_text(k, &klen);
+        const char *v = key ? t->lookup(t->lookup_ctx, o->table, key, klen, &vlen) : NULL;
+        oom = !key;
+        free(key);
+        if (v) {
+            char pe[64];
+            val = sx_json_parse(v, vlen, pe, sizeof(pe));
+            if (!val) { /* not JSON: the text, as a string (up to a NUL byte, if any) */
+                char *text = dup_bytes(v, vlen);
+                val = text ? cJSON_CreateString(text) : NULL;
+                free(text);
+                oom = !val;
+            }
+        }
+    }
+    cJSON_Delete(k);
+    if (!oom && !val && !o->left)
+        return 0;
+    if (!oom && !val)
+        oom = !(val = cJSON_CreateNull());
+    if (!oom)
+        oom = !(cJSON_GetObjectItemCaseSensitive(rec, o->dest)
+                    ? cJSON_ReplaceItemInObjectCaseSensitive(rec, o->dest, val)
+                    : cJSON_AddItemToObject(rec, o->dest, val));
+    if (oom) {
+        cJSON_Delete(val);
+        snprintf(e, elen, "out of memory");
+        return -1;
+    }
+    return 1;
+}
+
 static int push(flist *next, frec r, char *err, size_t errlen)
 {
     if (flist_push(next, r) == 0)
@@ -667,9 +814,10 @@ static int push(flist *next, frec r, char *err, size_t errlen)
     return -1;
 }
 
-/* Applies o to r (taken, whatever happens), appending what comes out to next. */
-static int apply(const op *o, frec r, flist *next, uint64_t *filtered, char *err,
-                 size_t errlen)
+/* Applies o (one of t's) to r (taken, whatever happens), appending what comes out to
+ * next. */
+static int apply(const st_topology *t, const op *o, frec r, flist *next, uint64_t *filtered,
+                 char *err, size_t errlen)
 {
     char e[256];
     e[0] = '\0';
@@ -770,6 +918,13 @@ static int apply(const op *o, frec r, flist *next, uint64_t *filtered, char *err
         }
         rc = -1;
         break;
+    case OP_JOIN:
+        rc = join(t, o, r.v, e, sizeof(e));
+        if (rc == 1)
+            return push(next, r, err, errlen);
+        if (rc == 0)
+            (*filtered)++;
+        break;
     }
     frec_free(&r);
     if (rc < 0)
@@ -786,7 +941,7 @@ static int run_ops(st_topology *t, size_t from, size_t to, flist *l, uint64_t *f
         int rc = 0;
         size_t j = 0;
         for (; rc == 0 && j < l->n; j++) {
-            rc = apply(&t->ops[i], l->v[j], &next, filtered, err, errlen);
+            rc = apply(t, &t->ops[i], l->v[j], &next, filtered, err, errlen);
             l->v[j].key = NULL;
             l->v[j].v = NULL;
         }
@@ -907,7 +1062,9 @@ static int on_final(void *ctx, const sw_view *w)
     quiet.errlen = sizeof(e);
     size_t mark = c->out->n;
     /* The check at each change makes a refusal here impossible for results this topology
-     * made; one restored from another pipeline version's changelog is dropped, counted. */
+     * made, unless a join after the aggregate now reads a table value the operators after it
+     * refuse; such a result, or one restored from another pipeline version's changelog, is
+     * dropped, counted. */
     if (finish(&quiet, w, w->end_ms - 1, c->out, &c->t->st.filtered) < 0) {
         st_records_truncate(c->out, mark);
         c->t->st.filtered++;
@@ -993,6 +1150,11 @@ int st_process(st_topology *t, const char *key, size_t key_len, const char *json
     if (err && errlen)
         err[0] = '\0';
     t->st.in++;
+    if (t->first_join && !t->lookup) {
+        const op *o = &t->ops[t->first_join - 1];
+        snprintf(err, errlen, "op.%zu (join): no table %s", o->line, o->table);
+        return -1;
+    }
     if (!json) {
         t->st.filtered++;
         return 0;

@@ -1,6 +1,6 @@
 /*
  * stream/ops.h - a stream task's record processing: a pipeline of record operators (filter,
- * map, project, flat_map, key_by), then optionally one aggregate, windowed (tumbling,
+ * map, project, flat_map, key_by, join), then optionally one aggregate, windowed (tumbling,
  * hopping, session) or not, then optionally more record operators on the aggregate's
  * results. The operator lines' grammar and the semantics are in docs/stream.md
  * ("Operators").
@@ -10,7 +10,9 @@
  * since the last drain, st_restore reads it back. A topology restored from the changelog and
  * fed the rest of the input produces byte for byte the outputs of one that never stopped;
  * the same input always produces the same outputs in the same order (results of windows
- * closing together come by window end, then key, then window start).
+ * closing together come by window end, then key, then window start). Joins read tables the
+ * runtime keeps (st_topology_set_lookup) as they are when a record is processed, so these
+ * two hold for a topology with joins when its tables hold the same values.
  *
  * Owns: the topology (the operators, parsed once, and its window store), the counters.
  * Never: does I/O, reads a clock (event time comes from the records), or lets a bad record
@@ -98,5 +100,18 @@ void st_stats_get(const st_topology *t, st_stats *s);
 
 /* Whether the topology aggregates in windows (and so keeps a watermark). */
 bool st_topology_windowed(const st_topology *t);
+
+/* The runtime's tables (for the join lines): returns the value (JSON text, borrowed until
+ * the next call) of `key` (key_len bytes, NUL-terminated) in table `table`, setting
+ * *value_len, or NULL when absent. Called only from st_process, during the call. */
+typedef const char *(*st_lookup_fn)(void *ctx, const char *table, const char *key,
+                                    size_t key_len, size_t *value_len);
+/* Sets the tables' lookup (fn NULL: none). Without one, st_process on a topology with join
+ * lines returns -1 with err "op.N (join): no table <name>" (N, name: the first join line). */
+void st_topology_set_lookup(st_topology *t, st_lookup_fn fn, void *ctx);
+/* The table names the topology's join lines use (for the runtime to check against its
+ * config), each once, in the order of their first join line: returns their count and
+ * stores the first min(count, max) in names (borrowed; valid as long as the topology). */
+size_t st_topology_tables(const st_topology *t, const char **names, size_t max);
 
 #endif

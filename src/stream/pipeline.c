@@ -55,6 +55,36 @@ static int set_op(stream_pipeline *p, const char *key, const char *v, char *err,
     return 0;
 }
 
+/* table.<name>.topic=<topic>: a table for `join <name> ...` lines, read from <topic>. */
+static int set_table(stream_pipeline *p, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    const char *name = key + 6, *dot = strrchr(name, '.');
+    size_t n = dot ? (size_t)(dot - name) : 0;
+    bool ok = dot && strcmp(dot, ".topic") == 0 && n > 0 && n <= 64 && *value;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+             (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-';
+    if (!ok) {
+        snprintf(err, errlen, "%s: tables are given as table.<name>.topic=<topic> (a name of "
+                              "letters, digits, '_' or '-')", key);
+        return -1;
+    }
+    for (int i = 0; i < p->ntables; i++)
+        if (strlen(p->table_names[i]) == n && strncmp(p->table_names[i], name, n) == 0) {
+            free(p->table_topics[i]);
+            p->table_topics[i] = strdup(value);
+            return 0;
+        }
+    if (p->ntables == STREAM_MAX_PIPELINE_TABLES) {
+        snprintf(err, errlen, "%s: at most %d tables", key, STREAM_MAX_PIPELINE_TABLES);
+        return -1;
+    }
+    p->table_names[p->ntables] = strndup(name, n);
+    p->table_topics[p->ntables++] = strdup(value);
+    return 0;
+}
+
 static int on_kv(void *ctx, const char *key, const char *value, char *err, size_t errlen)
 {
     stream_pipeline *p = ctx;
@@ -95,6 +125,8 @@ static int on_kv(void *ctx, const char *key, const char *value, char *err, size_
         p->max_recoveries = (int32_t)n;
         return 0;
     }
+    if (strncmp(key, "table.", 6) == 0)
+        return set_table(p, key, value, err, errlen);
     if (strncmp(key, "client.", 7) == 0 && key[7]) {
         if (p->nclient == STREAM_MAX_CLIENT_PROPS) {
             snprintf(err, errlen, "%s: at most %d client.* keys", key, STREAM_MAX_CLIENT_PROPS);
@@ -209,6 +241,10 @@ void stream_pipeline_free(stream_pipeline *p)
         free(*(char **)((char *)p + STR_KEYS[i].off));
     for (size_t i = 0; i < STREAM_MAX_OPS; i++)
         free(p->ops[i]);
+    for (int i = 0; i < p->ntables; i++) {
+        free(p->table_names[i]);
+        free(p->table_topics[i]);
+    }
     for (int i = 0; i < p->nclient; i++) {
         free(p->client_keys[i]);
         free(p->client_values[i]);

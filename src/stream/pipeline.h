@@ -14,6 +14,7 @@
 
 #define STREAM_MAX_OPS 64
 #define STREAM_MAX_CLIENT_PROPS 32
+#define STREAM_MAX_PIPELINE_TABLES 8
 
 typedef struct stream_pipeline {
     char *name;              /* pipeline.name: [A-Za-z0-9-], names gids, files, topics */
@@ -34,6 +35,9 @@ typedef struct stream_pipeline {
     int32_t replication_factor; /* of the topics `brook run` creates (-1: broker default) */
     int32_t max_recoveries;  /* recovery.max.attempts: in a row without a commit, then exit */
     bool exactly_once;       /* processing.guarantee: exactly_once (default), at_least_once */
+    char *table_names[STREAM_MAX_PIPELINE_TABLES];  /* table.<name>.topic=<topic>: joins */
+    char *table_topics[STREAM_MAX_PIPELINE_TABLES];
+    int ntables;
     char *client_keys[STREAM_MAX_CLIENT_PROPS]; /* client.<key>=<value>: librdkafka */
     char *client_values[STREAM_MAX_CLIENT_PROPS];
     int nclient;

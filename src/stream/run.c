@@ -33,6 +33,7 @@
 #include "stream/ops.h"
 #include "stream/pg.h"
 #include "stream/pipeline.h"
+#include "stream/tables.h"
 
 #define RUN_MAX_TASKS 1024
 #define RUN_OP_TIMEOUT_MS 30000
@@ -56,6 +57,8 @@ typedef struct runner {
     stream_pipeline pl;
     rd_kafka_t *consumer;
     rd_kafka_t *reader; /* read_committed reads of progress and changelog partitions */
+    rd_kafka_t *table_reader; /* the join tables' topics, all partitions, read_committed */
+    stream_tables *tables;    /* NULL: no table.<name>.topic */
     task *tasks[RUN_MAX_TASKS];
     int32_t partitions; /* of the source topic */
     bool in_rebalance;
@@ -142,15 +145,14 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, rd_kafka_conf_t *c)
     return rk;
 }
 
-/* The reader: no group, read_committed, end of partition reported. */
-static rd_kafka_t *new_reader(const runner *r)
+/* A reader: no group, read_committed, end of partition reported; `wait` is its
+ * fetch.wait.max.ms. */
+static rd_kafka_t *new_reader(const runner *r, const char *wait)
 {
     rd_kafka_conf_t *c = base_conf(r);
     if (!c || cli_kafka_set(c, "isolation.level", "read_committed") != 0 ||
         cli_kafka_set(c, "enable.partition.eof", "true") != 0 ||
-        /* the end of a partition is often a commit marker, seen only as an empty fetch:
-         * do not wait the default 500 ms for each */
-        cli_kafka_set(c, "fetch.wait.max.ms", "10") != 0 ||
+        cli_kafka_set(c, "fetch.wait.max.ms", wait) != 0 ||
         cli_kafka_set(c, "enable.auto.commit", "false") != 0 ||
         cli_kafka_set(c, "group.id", "brook-run-reader") != 0) {
         if (c)
@@ -817,6 +819,8 @@ static task *task_new(runner *r, int32_t part)
         return NULL;
     t->partition = part;
     t->topo = st_topology_new((const char *const *)r->pl.ops, r->pl.nops, err, sizeof err);
+    if (t->topo && r->tables)
+        st_topology_set_lookup(t->topo, stream_tables_lookup, r->tables);
     if (t->topo && r->pl.pg_conninfo) {
         pg_sink_conf pc = {r->pl.pg_conninfo, r->pl.pg_table, r->pl.pg_columns, r->pl.pg_key,
                            r->pl.name, part};
@@ -899,6 +903,85 @@ static rd_kafka_t *new_consumer(runner *r)
     return rk;
 }
 
+/* One record of a table topic: the latest value per key (no value: the key goes). */
+static void table_record(runner *r, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    for (int i = 0; i < r->pl.ntables; i++) {
+        if (strcmp(r->pl.table_topics[i], topic) != 0 || !m->key)
+            continue;
+        int idx = stream_tables_find(r->tables, r->pl.table_names[i]);
+        if (stream_tables_put(r->tables, idx, m->key, m->key_len, m->payload,
+                              m->payload ? m->len : 0) != 0)
+            say(r, "table %s: out of memory", r->pl.table_names[i]);
+    }
+}
+
+/* Reads every join table's topic to its end before any input is processed (so a join
+ * sees the whole table), then keeps following them from the main loop. 0 or -1. */
+static int tables_open(runner *r)
+{
+    if (r->pl.ntables == 0)
+        return 0;
+    r->tables = stream_tables_new();
+    r->table_reader = new_reader(r, "100");
+    if (!r->tables || !r->table_reader)
+        return -1;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    int parts = 0;
+    for (int i = 0; i < r->pl.ntables; i++) {
+        stream_tables_add(r->tables, r->pl.table_names[i]);
+        int n = cli_kafka_topic_partitions(r->reader, r->pl.table_topics[i]);
+        if (n <= 0) {
+            say(r, "table.%s.topic: topic %s does not exist", r->pl.table_names[i],
+                r->pl.table_topics[i]);
+            rd_kafka_topic_partition_list_destroy(l);
+            return -1;
+        }
+        for (int p = 0; p < n; p++, parts++)
+            rd_kafka_topic_partition_list_add(l, r->pl.table_topics[i], p)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_assign(r->table_reader, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        say(r, "tables: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    int64_t deadline = mono_ms() + r->pl.transaction_timeout_ms + RUN_OP_TIMEOUT_MS;
+    for (int eofs = 0; eofs < parts;) {
+        if (mono_ms() > deadline) {
+            say(r, "tables: the end of their topics was not reached in time");
+            return -1;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->table_reader, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            eofs++;
+        else if (!m->err)
+            table_record(r, m);
+        rd_kafka_message_destroy(m);
+    }
+    for (int i = 0; i < r->pl.ntables; i++)
+        say(r, "table %s: %zu keys from %s", r->pl.table_names[i],
+            stream_tables_size(r->tables, i), r->pl.table_topics[i]);
+    return 0;
+}
+
+/* Applies what arrived on the tables' topics since the last turn (bounded per turn). */
+static void tables_follow(runner *r)
+{
+    for (int i = 0; r->table_reader && i < 10000; i++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->table_reader, 0);
+        if (!m)
+            return;
+        if (!m->err)
+            table_record(r, m);
+        rd_kafka_message_destroy(m);
+    }
+}
+
 /* The topics a pipeline needs besides its input, created when missing with as many
  * partitions as the input (task p writes partition p of changelog and progress). */
 static int ensure_topics(runner *r)
@@ -973,8 +1056,10 @@ static int run_instance(runner *r, int64_t progress_ms, int64_t idle_exit_ms)
         say(r, "%s", err);
         return 1;
     }
-    r->reader = new_reader(r);
-    if (!r->reader || ensure_topics(r) != 0)
+    /* the end of a partition is often a commit marker, seen only as an empty fetch: the
+     * recovery reader does not wait the default 500 ms for each */
+    r->reader = new_reader(r, "10");
+    if (!r->reader || ensure_topics(r) != 0 || tables_open(r) != 0)
         return 1;
     r->consumer = new_consumer(r);
     if (!r->consumer)
@@ -1004,6 +1089,7 @@ static int run_instance(runner *r, int64_t progress_ms, int64_t idle_exit_ms)
         for (int i = 0; i < RUN_MAX_TASKS; i++)
             if (r->tasks[i])
                 rd_kafka_poll(r->tasks[i]->producer, 0);
+        tables_follow(r);
         commit_due(r, false);
         if (progress_ms > 0 && now - last_line >= progress_ms) {
             update_gauges(r);
@@ -1042,6 +1128,9 @@ static void runner_free(runner *r)
         rd_kafka_destroy(r->consumer);
     if (r->reader)
         rd_kafka_destroy(r->reader);
+    if (r->table_reader)
+        rd_kafka_destroy(r->table_reader);
+    stream_tables_free(r->tables);
     stream_metrics_free(r->m);
     stream_pipeline_free(&r->pl);
 }
@@ -1135,6 +1224,20 @@ int stream_run_main(int argc, char **argv)
         fprintf(stderr, "brook run: %s: %s\n", file, err);
         stream_pipeline_free(&r.pl);
         return 2;
+    }
+    const char *used[ST_OPS_MAX];
+    size_t nused = st_topology_tables(check, used, ST_OPS_MAX);
+    for (size_t i = 0; i < nused && i < ST_OPS_MAX; i++) {
+        bool known = false;
+        for (int k = 0; k < r.pl.ntables; k++)
+            known = known || strcmp(r.pl.table_names[k], used[i]) == 0;
+        if (!known) {
+            fprintf(stderr, "brook run: %s: a join uses table %s but table.%s.topic is not "
+                            "given\n", file, used[i], used[i]);
+            st_topology_free(check);
+            stream_pipeline_free(&r.pl);
+            return 2;
+        }
     }
     st_topology_free(check);
     if (bootstrap || !r.pl.bootstrap) {

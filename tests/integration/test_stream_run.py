@@ -490,15 +490,63 @@ def scenario_readme(ck, cli, tmp):
     print("readme: the example's topic and table", flush=True)
 
 
+def scenario_join(ck, cli, tmp):
+    """A stream-table join: clicks joined with a table read from a compacted topic of user
+    profiles (a deleted profile drops its user's clicks: an inner join)."""
+    with Broker() as b:
+        create_topic(b.bootstrap, "clicks4", 2)
+        a = AdminClient({"bootstrap.servers": b.bootstrap})
+        for f in a.create_topics([NewTopic("users", 2, 1,
+                                           config={"cleanup.policy": "compact"})]).values():
+            f.result(30)
+        p = Producer({"bootstrap.servers": b.bootstrap})
+        countries = {f"u{i}": ["fr", "de", "jp"][i % 3] for i in range(6)}
+        for u, c in countries.items():
+            p.produce("users", key=u, value=json.dumps({"country": c}))
+        p.produce("users", key="u5", value=None)  # u5's profile deleted: no match
+        clicks = [(i % 2, json.dumps({"user": f"u{i % 7}", "n": i}).encode())
+                  for i in range(200)]
+        for part, v in clicks:
+            p.produce("clicks4", value=v, partition=part)
+        ck.eq(p.flush(30), 0, "input delivered")
+        conf = os.path.join(tmp, "join.conf")
+        with open(conf, "w") as f:
+            f.write(f"""pipeline.name=join
+bootstrap.servers={b.bootstrap}
+source.topic=clicks4
+table.users.topic=users
+op.1=join users on user as profile
+op.2=project user, n, country = profile.country
+sink.topic=join-out
+""")
+        logpath = os.path.join(tmp, "run-join.log")
+        r = start_run(cli, conf, logpath, ["--exit-when-idle", "4000"])
+        ck.eq(r.wait(120), 0, "the join pipeline drains its input")
+        got = sorted((j["user"], j["n"], j["country"]) for j in
+                     (json.loads(v) for v in read_all(b.bootstrap, "join-out", 2)))
+        want = sorted((f"u{i % 7}", i, countries[f"u{i % 7}"]) for i in range(200)
+                      if i % 7 < 5)
+        ck.eq(got, want, "each click of a user with a profile, once, with its country")
+        with open(conf.replace("join.conf", "join2.conf"), "w") as f:
+            f.write("pipeline.name=j2\nsource.topic=clicks4\nsink.topic=o\n"
+                    "op.1=join nosuch on user\n")
+        bad = subprocess.run([cli, "run", conf.replace("join.conf", "join2.conf")],
+                             capture_output=True, text=True, timeout=30)
+        ck.eq(bad.returncode, 2, "a join on an undeclared table is a usage error")
+        ck("table.nosuch.topic" in bad.stderr, f"the error names the key: {bad.stderr}")
+    print("join: clicks joined with a table of profiles", flush=True)
+
+
 def main():
-    which = sys.argv[1:] or ["readme", "refuse", "instances", "shared", "crash"]
+    which = sys.argv[1:] or ["readme", "refuse", "instances", "join", "shared", "crash"]
     cli = find_cli()
     ck = Check("stream_run")
     tmp = tempfile.mkdtemp(prefix="brook-stream-")
     os.chmod(tmp, 0o755)  # scripts/pg.sh's server runs as the postgres user
     try:
         for name, fn in (("readme", scenario_readme), ("refuse", scenario_refuse),
-                         ("instances", scenario_instances), ("shared", scenario_shared),
+                         ("instances", scenario_instances), ("join", scenario_join),
+                         ("shared", scenario_shared),
                          ("crash", scenario_crash)):
             if name in which:
                 fn(ck, cli, tmp)

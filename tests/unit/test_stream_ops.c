@@ -265,6 +265,34 @@ static void test_topology_errors(void)
         {{"aggregate count", "filter count > 1", "map x = count"}, ""},
         {{"   "}, "op.1: empty operator"},
         {{"filter 1", "filter \"unterminated"}, "op.2: position 8: unterminated string"},
+        {{"filter true", "join"},
+         "op.2: position 5: expected a table name ([A-Za-z_][A-Za-z0-9_-]*), found the end of "
+         "the line"},
+        {{"join 9t on x"}, "op.1: position 6: expected a table name ([A-Za-z_][A-Za-z0-9_-]*), "
+                           "found '9t on x'"},
+        {{"join -t on x"}, "op.1: position 6: expected a table name"},
+        {{"join users"}, "op.1: position 11: expected on <expression>, found the end of the line"},
+        {{"join users by id"}, "op.1: position 12: expected on <expression>, found 'by id'"},
+        {{"join users(on id"}, "op.1: position 11: expected on <expression>, found '(on id'"},
+        {{"join users on"}, "op.1: position 14: expected an expression, found the end"},
+        {{"join users on id +"}, "op.1: position 19: expected an expression, found the end"},
+        {{"join users on id as"},
+         "op.1: position 20: expected a field name ([A-Za-z_][A-Za-z0-9_-]*) after as, found the "
+         "end of the line"},
+        {{"join users on id as 1x"}, "op.1: position 21: expected a field name"},
+        {{"join users on id x"},
+         "op.1: position 18: expected as <field>, left or the end of the line, found 'x'"},
+        {{"join users on id as u right"},
+         "op.1: position 23: expected left or the end of the line, found 'right'"},
+        {{"join users on id left as u"},
+         "op.1: position 23: expected the end of the line, found 'as u'"},
+        {{"join users on id left left"}, "op.1: position 23: expected the end of the line"},
+        {{"aggregate count", "join users on key", "join", "filter true"},
+         "op.3: position 5: expected a table name"},
+        {{"join users on id", "aggregate count", "join user-plans_2 on key as p-2 left",
+          "join users on key"}, ""}, /* before and after the aggregate, several */
+        {{"join on on on"}, ""}, /* the table `on`, the field `on` */
+        {{"join users on str(a.b) + \"-\" + c[\"x y\"] left"}, ""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t n = 0;
@@ -293,6 +321,237 @@ static void test_topology_errors(void)
     const char *null_line[] = {NULL};
     CHECK(st_topology_new(null_line, 1, err, sizeof(err)) == NULL);
     CHECK_EQ_STR(err, "op.1: missing");
+}
+
+/* ---- joins ---------------------------------------------------------------------------------- */
+
+/* The runtime's tables, as the lookup callback sees them. */
+typedef struct ttables {
+    struct {
+        const char *table, *key, *value; /* value NULL: an empty slot */
+    } rows[16];
+    size_t calls; /* lookups made */
+    char last[64]; /* the last lookup, "table/key" */
+} ttables;
+
+static const char *tt_lookup(void *ctx, const char *table, const char *key, size_t key_len,
+                             size_t *value_len)
+{
+    ttables *tt = ctx;
+    tt->calls++;
+    CHECK_EQ_INT(strlen(key), key_len); /* NUL-terminated */
+    snprintf(tt->last, sizeof(tt->last), "%s/%.*s", table, (int)key_len, key);
+    for (size_t i = 0; i < sizeof(tt->rows) / sizeof(tt->rows[0]); i++)
+        if (tt->rows[i].value && strcmp(tt->rows[i].table, table) == 0 &&
+            strlen(tt->rows[i].key) == key_len && memcmp(tt->rows[i].key, key, key_len) == 0) {
+            *value_len = strlen(tt->rows[i].value);
+            return tt->rows[i].value;
+        }
+    return NULL;
+}
+
+static void tt_set(ttables *tt, const char *table, const char *key, const char *value)
+{
+    size_t free_slot = SIZE_MAX, n = sizeof(tt->rows) / sizeof(tt->rows[0]);
+    for (size_t i = 0; i < n; i++) {
+        if (tt->rows[i].value && strcmp(tt->rows[i].table, table) == 0 &&
+            strcmp(tt->rows[i].key, key) == 0) {
+            tt->rows[i].value = value;
+            return;
+        }
+        if (!tt->rows[i].value && free_slot == SIZE_MAX)
+            free_slot = i;
+    }
+    if (CHECK(free_slot != SIZE_MAX) && value) {
+        tt->rows[free_slot].table = table;
+        tt->rows[free_slot].key = key;
+        tt->rows[free_slot].value = value;
+    }
+}
+
+static void test_join_inner_left(void)
+{
+    ttables tt = {0};
+    tt_set(&tt, "users", "u1", "{\"name\":\"Ann\",\"plan\":\"p1\"}");
+    tt_set(&tt, "users", "u2", " {\"name\" : \"Bob\", \"plan\": \"p9\"} "); /* re-printed */
+    tt_set(&tt, "users", "7", "{\"name\":\"Seven\"}");
+    tt_set(&tt, "users", "true", "[1.50,2e0]");
+    tt_set(&tt, "plans", "p1", "{\"price\":10}");
+    st_topology *t = TOPO("join users on user_id", "join plans on users.plan as plan left");
+    if (!CHECK(t != NULL))
+        return;
+    const char *names[4] = {0};
+    CHECK_EQ_INT(st_topology_tables(t, names, 4), 2);
+    CHECK_EQ_STR(names[0], "users");
+    CHECK_EQ_STR(names[1], "plans");
+    CHECK_EQ_INT(st_topology_tables(t, NULL, 0), 2);
+
+    /* No lookup set: every record is refused, nothing crashes, only `in` counts. */
+    CHECK_EQ_STR(feed(t, "k", "{\"user_id\":\"u1\"}", 1), "ERR op.1 (join): no table users");
+    CHECK_EQ_STR(feed(t, "k", NULL, 1), "ERR op.1 (join): no table users");
+    st_stats s = stats(t);
+    CHECK_EQ_INT(s.in, 2);
+    CHECK_EQ_INT(s.out + s.filtered, 0);
+
+    st_topology_set_lookup(t, tt_lookup, &tt);
+    /* Inner join, then a left join on a field the first one set. */
+    CHECK_EQ_STR(feed(t, "k", "{\"user_id\":\"u1\",\"n\":1}", 10),
+                 "k {\"user_id\":\"u1\",\"n\":1,\"users\":{\"name\":\"Ann\",\"plan\":\"p1\"},"
+                 "\"plan\":{\"price\":10}} 10\n");
+    CHECK_EQ_STR(tt.last, "plans/p1");
+    /* Left join, no match: the field is null. */
+    CHECK_EQ_STR(feed(t, NULL, "{\"user_id\":\"u2\"}", 11),
+                 "- {\"user_id\":\"u2\",\"users\":{\"name\":\"Bob\",\"plan\":\"p9\"},"
+                 "\"plan\":null} 11\n");
+    /* Inner join, missing key: dropped, counted as filtered. */
+    CHECK_EQ_STR(feed(t, "k", "{\"user_id\":\"u3\"}", 12), "");
+    CHECK_EQ_STR(tt.last, "users/u3");
+    /* A null (or missing) key matches nothing, without a lookup. */
+    size_t calls = tt.calls;
+    CHECK_EQ_STR(feed(t, "k", "{\"user_id\":null}", 13), "");
+    CHECK_EQ_STR(feed(t, "k", "{\"other\":1}", 14), "");
+    CHECK_EQ_INT(tt.calls, calls);
+    /* The key is str(expr): a number, a boolean; the field already there is replaced in
+     * place; the left join's null key gives null. */
+    CHECK_EQ_STR(feed(t, "k", "{\"users\":0,\"user_id\":7.0,\"plan\":\"old\"}", 15),
+                 "k {\"users\":{\"name\":\"Seven\"},\"user_id\":7,\"plan\":null} 15\n");
+    CHECK_EQ_STR(feed(t, "k", "{\"user_id\":true}", 16),
+                 "k {\"user_id\":true,\"users\":[1.5,2],\"plan\":null} 16\n");
+    s = stats(t);
+    CHECK_EQ_INT(s.in, 9);
+    CHECK_EQ_INT(s.out, 4);
+    CHECK_EQ_INT(s.filtered, 3);
+
+    /* Bad records: not an object (whatever the table holds), a key expression error. */
+    calls = tt.calls;
+    CHECK_EQ_STR(feed(t, "k", "[1]", 17), "ERR op.1 (join): the record is not an object (array)");
+    CHECK_EQ_STR(feed(t, "k", "\"u1\"", 17),
+                 "ERR op.1 (join): the record is not an object (string)");
+    CHECK_EQ_INT(tt.calls, calls);
+    st_topology_free(t);
+    t = TOPO("join users on id + 1 as u left");
+    if (!CHECK(t != NULL))
+        return;
+    st_topology_set_lookup(t, tt_lookup, &tt);
+    CHECK_EQ_STR(feed(t, "k", "{\"id\":6}", 1), "k {\"id\":6,\"u\":{\"name\":\"Seven\"}} 1\n");
+    CHECK_EQ_STR(feed(t, "k", "{\"id\":\"6\"}", 2),
+                 "ERR op.1 (join): position 18: '+' needs two numbers or two strings, got string "
+                 "and number");
+    CHECK_EQ_STR(feed(t, "k", "{}", 3), "ERR op.1 (join): position 18: '+' needs two numbers or "
+                                        "two strings, got null and number");
+    s = stats(t);
+    CHECK_EQ_INT(s.in, 3);
+    CHECK_EQ_INT(s.out, 1);
+    CHECK_EQ_INT(s.filtered, 0);
+    st_topology_set_lookup(t, NULL, NULL); /* unset again */
+    CHECK_EQ_STR(feed(t, "k", "{\"id\":6}", 4), "ERR op.1 (join): no table users");
+    st_topology_free(t);
+}
+
+static void test_join_values_and_tables(void)
+{
+    ttables tt = {0};
+    tt_set(&tt, "raw-1", "a", "not json{");
+    tt_set(&tt, "raw-1", "b", "");
+    tt_set(&tt, "raw-1", "c", "\"quoted\"");
+    tt_set(&tt, "raw-1", "d", "12 13");
+    tt_set(&tt, "raw-1", "e", "{\"x\":1}");
+    tt_set(&tt, "raw-1", "f", "null");
+    /* The default field is the table's name; `as` names another; several joins, on the
+     * same table too (the tables listed once). */
+    st_topology *t = TOPO("join raw-1 on k", "join raw-1 on k2 as second left",
+                          "join other_t on k left", "project r = [\"raw-1\"], second");
+    if (!CHECK(t != NULL))
+        return;
+    const char *names[1] = {0};
+    CHECK_EQ_INT(st_topology_tables(t, names, 1), 2); /* only the first stored */
+    CHECK_EQ_STR(names[0], "raw-1");
+    st_topology_set_lookup(t, tt_lookup, &tt);
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        /* Not valid JSON: the text as a JSON string. */
+        {"{\"k\":\"a\",\"k2\":\"b\"}", "k {\"r\":\"not json{\",\"second\":\"\"} 1\n"},
+        {"{\"k\":\"c\",\"k2\":\"d\"}", "k {\"r\":\"quoted\",\"second\":\"12 13\"} 1\n"},
+        {"{\"k\":\"e\",\"k2\":\"zz\"}", "k {\"r\":{\"x\":1},\"second\":null} 1\n"},
+        /* A JSON null value is a match (an inner join keeps the record). */
+        {"{\"k\":\"f\",\"k2\":\"f\"}", "k {\"r\":null,\"second\":null} 1\n"},
+        {"{\"k\":\"zz\",\"k2\":\"a\"}", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (!CHECK_EQ_STR(feed(t, "k", cases[i].in, 1), cases[i].want))
+            printf("  case %zu\n", i);
+    CHECK_EQ_STR(tt.last, "raw-1/zz"); /* the last case: dropped by the first join */
+    st_topology_free(t);
+
+    t = TOPO("filter true");
+    if (!CHECK(t != NULL))
+        return;
+    CHECK_EQ_INT(st_topology_tables(t, names, 1), 0);
+    CHECK_EQ_STR(feed(t, "k", "{}", 1), "k {} 1\n"); /* no joins: no lookup needed */
+    st_topology_free(t);
+}
+
+static void test_join_and_aggregate(void)
+{
+    ttables tt = {0};
+    tt_set(&tt, "users", "u1", "{\"region\":\"eu\",\"score\":2}");
+    tt_set(&tt, "users", "u2", "{\"region\":\"us\",\"score\":3}");
+    tt_set(&tt, "users", "u3", "{\"region\":\"eu\",\"score\":\"high\"}");
+    tt_set(&tt, "regions", "eu", "{\"name\":\"Europe\"}");
+
+    /* Before the aggregate: the joined fields group and feed it. */
+    st_topology *t = TOPO("join users on uid as u", "key_by u.region",
+                          "aggregate count, sum u.score as score", "join regions on key left");
+    if (!CHECK(t != NULL))
+        return;
+    st_topology_set_lookup(t, tt_lookup, &tt);
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"u1\"}", 1),
+                 "eu {\"key\":\"eu\",\"count\":1,\"score\":2,\"regions\":{\"name\":\"Europe\"}} "
+                 "1\n");
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"u2\"}", 2),
+                 "us {\"key\":\"us\",\"count\":1,\"score\":3,\"regions\":null} 2\n");
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"nobody\"}", 3), ""); /* inner: dropped */
+    CHECK_EQ_STR(drain(t), "a|eu {\"aggs\":[1,2]} 0\na|us {\"aggs\":[1,3]} 0\n");
+    /* A table value the aggregate cannot take makes the record bad; the state is as it was. */
+    st_stats before = stats(t);
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"u3\"}", 4),
+                 "ERR op.3 (aggregate): sum of a string (it takes numbers)");
+    st_stats after = stats(t);
+    CHECK_EQ_INT(after.in, before.in + 1);
+    CHECK_EQ_INT(after.out, before.out);
+    CHECK_EQ_INT(after.filtered, before.filtered);
+    CHECK_EQ_INT(after.state_entries, before.state_entries);
+    CHECK_EQ_STR(drain(t), "");
+    /* The table changed: later records see the new value. */
+    tt_set(&tt, "users", "u3", "{\"region\":\"eu\",\"score\":5}");
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"u3\"}", 5),
+                 "eu {\"key\":\"eu\",\"count\":2,\"score\":7,\"regions\":{\"name\":\"Europe\"}} "
+                 "5\n");
+    st_stats s = stats(t);
+    CHECK_EQ_INT(s.filtered, 1);
+    st_topology_free(t);
+
+    /* After a windowed aggregate: a window's result joins the table as it is when the window
+     * closes; an inner join without a match drops it (counted as filtered). */
+    t = TOPO("key_by uid", "window tumbling 10s time t", "aggregate count",
+             "join users on key as user", "map region = user.region");
+    if (!CHECK(t != NULL))
+        return;
+    st_topology_set_lookup(t, tt_lookup, &tt);
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"u1\",\"t\":1000}", 0), "");
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"u2\",\"t\":2000}", 0), "");
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"u9\",\"t\":3000}", 0), "");
+    tt_set(&tt, "users", "u2", "{\"region\":\"ap\"}");
+    CHECK_EQ_STR(feed(t, NULL, "{\"uid\":\"u1\",\"t\":10000}", 0),
+                 "u1@0 {\"key\":\"u1\",\"window_start\":0,\"window_end\":10000,\"count\":1,"
+                 "\"user\":{\"region\":\"eu\",\"score\":2},\"region\":\"eu\"} 9999\n"
+                 "u2@0 {\"key\":\"u2\",\"window_start\":0,\"window_end\":10000,\"count\":1,"
+                 "\"user\":{\"region\":\"ap\"},\"region\":\"ap\"} 9999\n");
+    s = stats(t);
+    CHECK_EQ_INT(s.out, 2);
+    CHECK_EQ_INT(s.filtered, 1); /* u9's window */
+    st_topology_free(t);
 }
 
 /* ---- windows and aggregates ---------------------------------------------------------------- */
@@ -1000,6 +1259,7 @@ static void test_fuzz_lines_and_records(void)
         {"flat_map items", "key_by items % 3", "aggregate count, sum items as s"},
         {"key_by u", "window hopping 10s advance 5s time t lateness 2s", "aggregate avg n"},
         {"window session 3s time t", "aggregate min n, max n", "filter min < max"},
+        {"join tab-1 on b as j left", "aggregate count", "join tab-1 on key"},
     };
     static const char alphabet[] = "ab ,=.()\"[]0123456789smhd_+-*/%<>!tx\x01\xff";
     static const char *const recs[] = {
@@ -1007,11 +1267,14 @@ static void test_fuzz_lines_and_records(void)
         "{\"a\":\"2\",\"items\":\"no\",\"t\":-5,\"n\":null}",
         "[1,2,3]", "null", "{\"t\":1e300}", "{", "", "{\"items\":[[],{},null]}",
     };
+    ttables tt = {0};
+    tt_set(&tt, "tab-1", "y", "{\"v\":1}");
+    tt_set(&tt, "tab-1", "k", "not json");
     int built = 0;
     for (int i = 0; i < 4000; i++) {
         char lines[3][128];
         const char *ops[3];
-        size_t which = (size_t)(tu_rand() % 4);
+        size_t which = (size_t)(tu_rand() % (sizeof(seeds) / sizeof(seeds[0])));
         for (int k = 0; k < 3; k++) {
             size_t n = strlen(seeds[which][k]);
             memcpy(lines[k], seeds[which][k], n + 1);
@@ -1035,6 +1298,8 @@ static void test_fuzz_lines_and_records(void)
             continue;
         }
         built++;
+        if (tu_rand() % 4)
+            st_topology_set_lookup(t, tt_lookup, &tt);
         for (int r = 0; r < 6; r++) {
             const char *rec = recs[tu_rand() % (sizeof(recs) / sizeof(recs[0]))];
             st_records out = {0};
@@ -1053,7 +1318,9 @@ static void test_fuzz_lines_and_records(void)
 }
 
 TU_MAIN(TU_CASE(test_passthrough_and_filter), TU_CASE(test_map_project),
-        TU_CASE(test_flat_map_key_by), TU_CASE(test_topology_errors), TU_CASE(test_tumbling),
+        TU_CASE(test_flat_map_key_by), TU_CASE(test_topology_errors),
+        TU_CASE(test_join_inner_left), TU_CASE(test_join_values_and_tables),
+        TU_CASE(test_join_and_aggregate), TU_CASE(test_tumbling),
         TU_CASE(test_hopping), TU_CASE(test_session), TU_CASE(test_aggregates),
         TU_CASE(test_determinism_and_close_order), TU_CASE(test_bad_record_changes_nothing),
         TU_CASE(test_changelog_and_restore), TU_CASE(test_restore_property),

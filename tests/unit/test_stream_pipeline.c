@@ -3,6 +3,7 @@
  * defaults derived from the name, and the refusals that name the key.
  */
 #include "stream/pipeline.h"
+#include "stream/tables.h"
 
 #include "testutil.h"
 
@@ -71,4 +72,44 @@ static void test_refusals(void)
     }
 }
 
-TU_MAIN(TU_CASE(test_full_file), TU_CASE(test_refusals))
+/* table.<name>.topic keys, and the in-memory tables joins read. */
+static void test_tables(void)
+{
+    stream_pipeline p;
+    char err[256] = "";
+    const char *text = "pipeline.name=a\nsource.topic=t\nsink.topic=o\n"
+                       "table.users.topic=profiles\ntable.geo-ip.topic=geo\n";
+    if (!CHECK_EQ_INT(stream_pipeline_parse(text, &p, err, sizeof err), 0))
+        return;
+    CHECK_EQ_INT(p.ntables, 2);
+    CHECK_EQ_STR(p.table_names[1], "geo-ip");
+    CHECK_EQ_STR(p.table_topics[0], "profiles");
+    stream_pipeline_free(&p);
+    CHECK_EQ_INT(stream_pipeline_parse("pipeline.name=a\nsource.topic=t\nsink.topic=o\n"
+                                       "table.users=profiles\n", &p, err, sizeof err), -1);
+    CHECK(strstr(err, "table.<name>.topic") != NULL);
+    stream_pipeline_free(&p);
+
+    stream_tables *ts = stream_tables_new();
+    int u = stream_tables_add(ts, "users");
+    CHECK_EQ_INT(u, 0);
+    CHECK_EQ_INT(stream_tables_find(ts, "users"), 0);
+    CHECK_EQ_INT(stream_tables_find(ts, "geo"), -1);
+    CHECK_EQ_INT(stream_tables_put(ts, u, "k1", 2, "{\"a\":1}", 7), 0);
+    CHECK_EQ_INT(stream_tables_put(ts, u, "k1", 2, "{\"a\":2}", 7), 0); /* the last wins */
+    CHECK_EQ_INT(stream_tables_put(ts, u, "k2", 2, "x", 1), 0);
+    size_t n = 0;
+    const char *v = stream_tables_lookup(ts, "users", "k1", 2, &n);
+    CHECK(v != NULL && n == 7 && memcmp(v, "{\"a\":2}", 7) == 0);
+    CHECK_EQ_INT(stream_tables_size(ts, u), 2);
+    CHECK_EQ_INT(stream_tables_put(ts, u, "k1", 2, NULL, 0), 0); /* a tombstone */
+    CHECK(stream_tables_lookup(ts, "users", "k1", 2, &n) == NULL);
+    CHECK(stream_tables_lookup(ts, "nosuch", "k2", 2, &n) == NULL);
+    CHECK_EQ_INT(stream_tables_size(ts, u), 1);
+    for (int i = 1; i < STREAM_MAX_TABLES; i++)
+        CHECK(stream_tables_add(ts, "t") >= 0);
+    CHECK_EQ_INT(stream_tables_add(ts, "one-too-many"), -1);
+    stream_tables_free(ts);
+}
+
+TU_MAIN(TU_CASE(test_full_file), TU_CASE(test_refusals), TU_CASE(test_tables))
