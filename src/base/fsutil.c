@@ -197,3 +197,20 @@ int fs_load_lines(const char *path, int (*fn)(char *line, void *ctx), void *ctx,
     free(text);
     return 0;
 }
+
+int fs_pwrite_all(int fd, const void *p, size_t n, unsigned long long off)
+{
+    const unsigned char *b = p;
+    while (n) {
+        ssize_t w = pwrite(fd, b, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        b += w;
+        n -= (size_t)w;
+        off += (unsigned long long)w;
+    }
+    return 0;
+}

@@ -12,6 +12,8 @@
 
 int fs_mkdirs(const char *path);
 int fs_fsync_dir(const char *path);
+/* pwrite of all n bytes at off (retrying short writes and EINTR). 0 or -errno. */
+int fs_pwrite_all(int fd, const void *p, size_t n, unsigned long long off);
 /* Replaces path with data atomically and durably. */
 int fs_write_atomic(const char *path, const void *data, size_t len);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */

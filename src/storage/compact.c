@@ -1103,22 +1103,6 @@ static int reader_next(seg_reader *r, const uint8_t **b, size_t *len)
     }
 }
 
-static int write_full_fd(int fd, const void *p, size_t n, uint64_t off)
-{
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = pwrite(fd, b, n, (off_t)off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        b += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
 
 static void tmp_name(char *out, size_t n, int64_t base, const char *ext)
 {
@@ -1192,7 +1176,7 @@ static int tmp_write_small(cmp_job *j, int64_t base, const char *ext, const void
     int fd = tmp_open(j, base, ext);
     if (fd < 0)
         return fd;
-    int rc = write_full_fd(fd, p, n, 0);
+    int rc = fs_pwrite_all(fd, p, n, 0);
     if (rc == 0 && fdatasync(fd) != 0) {
         rc = -errno;
         j->fsync_failed = true;
@@ -1244,7 +1228,7 @@ static int copy_prefix(int from, int to, uint64_t n)
             rc = -EIO;
             break;
         }
-        rc = write_full_fd(to, buf, (size_t)got, pos);
+        rc = fs_pwrite_all(to, buf, (size_t)got, pos);
         pos += (uint64_t)got;
     }
     free(buf);
@@ -1298,7 +1282,7 @@ static int take_output(cmp_job *j, job_seg *js, int in_fd, idx_builder *ib, seg_
         out->len = produced;
     }
     if (out->len >= WRITE_FLUSH) {
-        rc = write_full_fd(sw->fd, out->p, out->len, sw->flushed);
+        rc = fs_pwrite_all(sw->fd, out->p, out->len, sw->flushed);
         sw->flushed += out->len;
         out->len = 0;
     }
@@ -1340,7 +1324,7 @@ static int rewrite_segment(cmp_job *j, cmp_pass *ps, job_seg *js)
             rc = take_output(j, js, rdr.fd, &ib, &sw, &out, before, &st);
     }
     if (rc == 0 && sw.fd >= 0 && out.len > 0)
-        rc = write_full_fd(sw.fd, out.p, out.len, sw.flushed);
+        rc = fs_pwrite_all(sw.fd, out.p, out.len, sw.flushed);
     if (rc == 0 && sw.fd >= 0) {
         if (fdatasync(sw.fd) != 0 || fsync(j->dirfd) != 0) {
             rc = -errno;
@@ -1449,7 +1433,7 @@ static void job_work(cmp_job *j)
                          : -1;
         if (rc == 0 && fd < 0)
             rc = -errno;
-        if (rc == 0 && (rc = write_full_fd(fd, w.p, w.len, 0)) == 0 &&
+        if (rc == 0 && (rc = fs_pwrite_all(fd, w.p, w.len, 0)) == 0 &&
             (fdatasync(fd) != 0 || fsync(j->dirfd) != 0)) {
             rc = -errno;
             j->fsync_failed = true;

@@ -43,22 +43,6 @@ static void seg_path(const plog *l, int64_t base, const char *ext, char *out, si
     snprintf(out, n, "%s/%020" PRId64 ".%s", l->dir, base, ext);
 }
 
-static int write_full(int fd, const void *p, size_t n, uint64_t off)
-{
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = pwrite(fd, b, n, (off_t)off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        b += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
 
 static int read_full(int fd, void *p, size_t n, uint64_t off, size_t *got_out)
 {
@@ -119,14 +103,14 @@ static void idx_file_append(const plog *l, segment *s, bool offset_entry_added,
         const offset_entry *e = &s->idx[s->nidx - 1];
         be32_put(b, e->rel_offset);
         be32_put(b + 4, e->pos);
-        if (write_full(s->idx_fd, b, OFFSET_ENTRY_SIZE, (s->nidx - 1) * OFFSET_ENTRY_SIZE))
+        if (fs_pwrite_all(s->idx_fd, b, OFFSET_ENTRY_SIZE, (s->nidx - 1) * OFFSET_ENTRY_SIZE))
             LOG_WARN("storage", "%s: cannot write offset index: %s", l->name, strerror(errno));
     }
     if (time_entry_added) {
         const time_entry *e = &s->tidx[s->ntidx - 1];
         be64_put(b, (uint64_t)e->ts);
         be32_put(b + 8, e->rel_offset);
-        if (write_full(s->tidx_fd, b, TIME_ENTRY_SIZE, (s->ntidx - 1) * TIME_ENTRY_SIZE))
+        if (fs_pwrite_all(s->tidx_fd, b, TIME_ENTRY_SIZE, (s->ntidx - 1) * TIME_ENTRY_SIZE))
             LOG_WARN("storage", "%s: cannot write time index: %s", l->name, strerror(errno));
     }
 }
@@ -172,13 +156,13 @@ static int seg_write_indexes(plog *l, segment *s)
         be32_put(b + i * 8 + 4, s->idx[i].pos);
     }
     int rc = 0;
-    if (ftruncate(s->idx_fd, 0) != 0 || write_full(s->idx_fd, b, n, 0) != 0)
+    if (ftruncate(s->idx_fd, 0) != 0 || fs_pwrite_all(s->idx_fd, b, n, 0) != 0)
         rc = -errno;
     for (size_t i = 0; i < s->ntidx && rc == 0; i++) {
         be64_put(b + i * 12, (uint64_t)s->tidx[i].ts);
         be32_put(b + i * 12 + 8, s->tidx[i].rel_offset);
     }
-    if (rc == 0 && (ftruncate(s->tidx_fd, 0) != 0 || write_full(s->tidx_fd, b, nt, 0) != 0))
+    if (rc == 0 && (ftruncate(s->tidx_fd, 0) != 0 || fs_pwrite_all(s->tidx_fd, b, nt, 0) != 0))
         rc = -errno;
     free(b);
     return rc;
@@ -543,7 +527,7 @@ static int txnindex_rewrite_fd(plog *l, segment *s)
         be64_put(b, (uint64_t)a->pid);
         be64_put(b + 8, (uint64_t)a->first_offset);
         be64_put(b + 16, (uint64_t)a->last_offset);
-        int rc = write_full(s->txn_fd, b, sizeof(b), pos);
+        int rc = fs_pwrite_all(s->txn_fd, b, sizeof(b), pos);
         if (rc != 0)
             return rc;
         pos += sizeof(b);
@@ -620,7 +604,8 @@ static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len
         be64_put(b + 8, (uint64_t)a.first_offset);
         be64_put(b + 16, (uint64_t)a.last_offset);
         struct stat st;
-        if (fstat(s->txn_fd, &st) != 0 || write_full(s->txn_fd, b, sizeof(b), (uint64_t)st.st_size))
+        if (fstat(s->txn_fd, &st) != 0 ||
+            fs_pwrite_all(s->txn_fd, b, sizeof(b), (uint64_t)st.st_size) != 0)
             LOG_WARN("storage", "%s: cannot write the aborted-transaction index (rebuilt at "
                      "the next unclean start)", l->name);
     }
@@ -1137,7 +1122,7 @@ static int append_at(plog *l, uint8_t *batch, size_t len, const rb_header *h, in
         rb_set_log_append_time(batch, len, now_ms);
         max_ts = now_ms;
     }
-    int wrc = write_full(s->log_fd, batch, len, s->size);
+    int wrc = fs_pwrite_all(s->log_fd, batch, len, s->size);
     if (wrc != 0) {
         LOG_ERROR("storage", "%s: write failed: %s; log is now read-only", l->name,
                   strerror(-wrc));

@@ -100,16 +100,6 @@ int st_records_take(st_records *r, char *key, size_t key_len, char *value, size_
     return 0;
 }
 
-static char *dup_bytes(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
 
 /* ---- parsing the operator lines --------------------------------------------------------- */
 
@@ -300,7 +290,7 @@ static void parse_join(lp *p, op *o)
              rest(p, rb, sizeof(rb)));
         return;
     }
-    if (!(o->table = dup_bytes(p->s + p->pos, n))) {
+    if (!(o->table = sw_dup_bytes(p->s + p->pos, n))) {
         lerr(p, false, "out of memory");
         return;
     }
@@ -323,7 +313,7 @@ static void parse_join(lp *p, op *o)
         }
         p->pos += n;
     }
-    if (!(o->dest = dup_bytes(dest, n))) {
+    if (!(o->dest = sw_dup_bytes(dest, n))) {
         lerr(p, false, "out of memory");
         return;
     }
@@ -378,7 +368,7 @@ static void parse_record_op(lp *p, op *o)
                 lerr(p, true, "project expects a name before '='");
                 return;
             }
-            char *name = dup_bytes(sx_path_key(lhs, 0), strlen(sx_path_key(lhs, 0)));
+            char *name = sw_dup_bytes(sx_path_key(lhs, 0), strlen(sx_path_key(lhs, 0)));
             sx_free(lhs);
             if (!add_field(p, o, name, NULL, expr(p)))
                 return;
@@ -392,7 +382,7 @@ static void parse_record_op(lp *p, op *o)
                      "expression");
                 return;
             }
-            if (!add_field(p, o, dup_bytes(last, strlen(last)), NULL, lhs))
+            if (!add_field(p, o, sw_dup_bytes(last, strlen(last)), NULL, lhs))
                 return;
         }
     } while (!p->failed && accept_ch(p, ','));
@@ -480,7 +470,7 @@ static void parse_aggregate(lp *p, st_topology *t)
             }
             p->pos += name_len;
         }
-        if (!(t->agg_name[i] = dup_bytes(name, name_len))) {
+        if (!(t->agg_name[i] = sw_dup_bytes(name, name_len))) {
             lerr(p, false, "out of memory");
             return;
         }
@@ -748,7 +738,7 @@ static char *key_text(const cJSON *v, size_t *len)
     char *s;
     if (cJSON_IsString(v)) {
         *len = strlen(v->valuestring);
-        s = dup_bytes(v->valuestring, *len);
+        s = sw_dup_bytes(v->valuestring, *len);
     } else {
         s = sx_print(v, len); /* numbers, true, false, null, arrays, objects */
     }
@@ -782,7 +772,7 @@ static int join(const st_topology *t, const op *o, cJSON *rec, char *e, size_t e
             char pe[64];
             val = sx_json_parse(v, vlen, pe, sizeof(pe));
             if (!val) { /* not JSON: the text, as a string (up to a NUL byte, if any) */
-                char *text = dup_bytes(v, vlen);
+                char *text = sw_dup_bytes(v, vlen);
                 val = text ? cJSON_CreateString(text) : NULL;
                 free(text);
                 oom = !val;
@@ -878,7 +868,7 @@ static int apply(const st_topology *t, const op *o, frec r, flist *next, uint64_
                     rc = -1;
                     break;
                 }
-                frec c = {.key = r.key ? dup_bytes(r.key, r.key_len) : NULL,
+                frec c = {.key = r.key ? sw_dup_bytes(r.key, r.key_len) : NULL,
                           .key_len = r.key_len, .v = cJSON_Duplicate(r.v, true), .ts = r.ts};
                 cJSON *item = cJSON_Duplicate(el, true);
                 if (!c.v || !item || (r.key && !c.key)) {
@@ -1009,7 +999,7 @@ static int finish(actx *c, const sw_view *w, int64_t ts, st_records *out, uint64
     st_topology *t = c->t;
     frec r = {.v = result(t, w), .ts = ts};
     if (t->spec.kind == SW_NONE) {
-        r.key = dup_bytes(w->key, w->key_len);
+        r.key = sw_dup_bytes(w->key, w->key_len);
         r.key_len = w->key_len;
     } else {
         char num[24];
@@ -1161,7 +1151,7 @@ int st_process(st_topology *t, const char *key, size_t key_len, const char *json
     }
     st_stats snap = t->st;
     size_t mark = out->n;
-    frec r = {.key = key ? dup_bytes(key, key_len) : NULL, .key_len = key ? key_len : 0,
+    frec r = {.key = key ? sw_dup_bytes(key, key_len) : NULL, .key_len = key ? key_len : 0,
               .ts = ts_ms};
     if (key && !r.key) {
         snprintf(err, errlen, "out of memory");

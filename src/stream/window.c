@@ -106,7 +106,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
-static char *dup_bytes(const char *s, size_t n)
+char *sw_dup_bytes(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
     if (d) {
@@ -152,7 +152,7 @@ static group *copy_group(const sw_store *s, const group *g)
     group *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->key = dup_bytes(g->key, g->key_len);
+    c->key = sw_dup_bytes(g->key, g->key_len);
     c->key_len = g->key_len;
     c->n = c->cap = g->n;
     c->w = malloc((g->n ? g->n : 1) * sizeof(win));
@@ -175,7 +175,7 @@ static int save(sw_store *s, const char *key, size_t len, group *g)
         return 0;
     if (grow((void **)&s->sv, &s->capsv, s->nsv + 1, sizeof(saved)) < 0)
         return -1;
-    saved v = {.key = dup_bytes(key, len), .key_len = len};
+    saved v = {.key = sw_dup_bytes(key, len), .key_len = len};
     if (!v.key)
         return -1;
     if (g && !(v.copy = copy_group(s, g))) {
@@ -198,7 +198,7 @@ static group *get_group(sw_store *s, const char *key, size_t len)
     if (save(s, key, len, NULL) < 0)
         return NULL;
     g = calloc(1, sizeof(*g));
-    if (!g || !(g->key = dup_bytes(key, len))) {
+    if (!g || !(g->key = sw_dup_bytes(key, len))) {
         free(g);
         return NULL;
     }
@@ -385,7 +385,7 @@ static int heap_push(sw_store *s, int64_t end, const char *key, size_t len, int6
     size_t need = s->nheap + 1 + (s->active ? s->npopped : 0);
     if (grow((void **)&s->heap, &s->capheap, need, sizeof(hent)) < 0)
         return -1;
-    hent e = {.end = end, .start = start, .key = dup_bytes(key, len), .key_len = len};
+    hent e = {.end = end, .start = start, .key = sw_dup_bytes(key, len), .key_len = len};
     if (!e.key)
         return -1;
     heap_put(s, e);
@@ -695,7 +695,7 @@ int sw_add(sw_store *s, const char *key, size_t key_len, int64_t t, const sw_in 
             return 1; /* every window of the record is final already */
     }
     if (!s->has_max || max != s->max_ms) {
-        char *c = dup_bytes(ST_WATERMARK_KEY, strlen(ST_WATERMARK_KEY));
+        char *c = sw_dup_bytes(ST_WATERMARK_KEY, strlen(ST_WATERMARK_KEY));
         if (!c || mark_ckey(s, c, strlen(ST_WATERMARK_KEY)) < 0)
             return oom(err, errlen);
         s->has_max = true;
@@ -811,7 +811,7 @@ static int drain_one(const sw_store *s, const dirty *d, st_records *out)
             sx_format_number((double)s->max_ms, num, sizeof(num));
             char buf[64];
             int n = snprintf(buf, sizeof(buf), "{\"max_event_ms\":%s}", num);
-            value = dup_bytes(buf, (size_t)n);
+            value = sw_dup_bytes(buf, (size_t)n);
             vlen = (size_t)n;
             if (!value)
                 return -1;
@@ -827,7 +827,7 @@ static int drain_one(const sw_store *s, const dirty *d, st_records *out)
         if (idx >= 0 && !(value = window_value(s, g, (size_t)idx, &vlen)))
             return -1;
     }
-    char *key = dup_bytes(d->ckey, d->len);
+    char *key = sw_dup_bytes(d->ckey, d->len);
     if (!key) {
         free(value);
         return -1;

@@ -100,4 +100,7 @@ int sw_drain(sw_store *s, st_records *out);
 int sw_restore(sw_store *s, const char *key, size_t key_len, const char *value,
                size_t value_len, char *err, size_t errlen);
 
+/* n bytes of s (NULs included) in a new NUL-terminated buffer; NULL when out of memory. */
+char *sw_dup_bytes(const char *s, size_t n);
+
 #endif
