@@ -308,3 +308,16 @@ void wr_put_i32_at(wr *w, size_t off, int32_t v)
     BROOK_ASSERT(off + 4 <= w->len);
     be32_put(w->p + off, (uint32_t)v);
 }
+
+void *array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t nc = *cap ? *cap * 2 : first;
+    if (nc <= n)
+        nc = n + 1;
+    void *nv = realloc(v, nc * elem);
+    if (nv)
+        *cap = nc;
+    return nv;
+}

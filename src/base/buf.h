@@ -142,4 +142,9 @@ static inline void be64_put(uint8_t *p, uint64_t v)
     be32_put(p + 4, (uint32_t)v);
 }
 
+/* Room for element n of an array of `elem`-byte elements holding *cap: returns v when
+ * n < *cap, else v grown (doubled, at least `first`) with *cap updated; NULL when out of
+ * memory (v and *cap unchanged, still the caller's). */
+void *array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 #endif

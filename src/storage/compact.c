@@ -19,6 +19,7 @@
 
 #include "base/assert.h"
 #include "base/crc32c.h"
+#include "base/buf.h"
 #include "base/fsutil.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -56,14 +57,10 @@ void cmp_state_free(cmp_state *st)
 /* Appends (offset, ms) to a growable array; offsets must ascend. Returns 0 or -ENOMEM. */
 static int times_push(cmp_time **v, size_t *n, size_t *cap, int64_t offset, int64_t ms)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        cmp_time *nv = realloc(*v, nc * sizeof(*nv));
-        if (!nv)
-            return -ENOMEM;
-        *v = nv;
-        *cap = nc;
-    }
+    cmp_time *nv = array_grow(*v, cap, *n, sizeof(*nv), 16);
+    if (!nv)
+        return -ENOMEM;
+    *v = nv;
     (*v)[(*n)++] = (cmp_time){offset, ms};
     return 0;
 }
@@ -413,14 +410,10 @@ int cmp_pass_scan_segment(cmp_pass *ps, int64_t base)
 {
     BROOK_ASSERT(!ps->filtering);
     BROOK_ASSERT(ps->nsegs == 0 || ps->segs[ps->nsegs - 1].base < base);
-    if (ps->nsegs == ps->segs_cap) {
-        size_t nc = ps->segs_cap ? ps->segs_cap * 2 : 16;
-        seg_ent *n = realloc(ps->segs, nc * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        ps->segs = n;
-        ps->segs_cap = nc;
-    }
+    seg_ent *grown = array_grow(ps->segs, &ps->segs_cap, ps->nsegs, sizeof(*grown), 16);
+    if (!grown)
+        return -ENOMEM;
+    ps->segs = grown;
     const cmp_time *t = ps->old ? times_find(ps->old->segs, ps->old->nsegs, base) : NULL;
     ps->segs[ps->nsegs++] = (seg_ent){base, t ? t->ms : -1};
     return 0;
@@ -660,14 +653,10 @@ static bool keep_record(cmp_pass *ps, const seg_ent *seg, int64_t offset, const 
 
 static int gone_push(cmp_pass *ps, int64_t offset)
 {
-    if (ps->ngone == ps->gone_cap) {
-        size_t nc = ps->gone_cap ? ps->gone_cap * 2 : 16;
-        int64_t *n = realloc(ps->gone, nc * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        ps->gone = n;
-        ps->gone_cap = nc;
-    }
+    int64_t *grown = array_grow(ps->gone, &ps->gone_cap, ps->ngone, sizeof(*grown), 16);
+    if (!grown)
+        return -ENOMEM;
+    ps->gone = grown;
     ps->gone[ps->ngone++] = offset;
     return 0;
 }

@@ -645,29 +645,54 @@ static sx_expr *parse_unary(parser *p)
     return e;
 }
 
-static sx_expr *parse_mul(parser *p)
+/* The operator of one left-associative level at the current token (its node kind and, for
+ * N_BIN, its token), or false when the token is none of the level's. */
+typedef bool (*level_op)(const parser *p, node_kind *kind, tok_type *op);
+
+static bool mul_op(const parser *p, node_kind *kind, tok_type *op)
 {
-    sx_expr *l = parse_unary(p);
-    while (l && (p->t.type == T_STAR || p->t.type == T_SLASH || p->t.type == T_PERCENT)) {
-        tok_type op = p->t.type;
+    *kind = N_BIN;
+    *op = p->t.type;
+    return *op == T_STAR || *op == T_SLASH || *op == T_PERCENT;
+}
+
+static bool add_op(const parser *p, node_kind *kind, tok_type *op)
+{
+    *kind = N_BIN;
+    *op = p->t.type;
+    return *op == T_PLUS || *op == T_MINUS;
+}
+
+static bool and_op(const parser *p, node_kind *kind, tok_type *op)
+{
+    *kind = N_AND;
+    *op = T_EOF;
+    return tok_is(p, "and");
+}
+
+static bool or_op(const parser *p, node_kind *kind, tok_type *op)
+{
+    *kind = N_OR;
+    *op = T_EOF;
+    return tok_is(p, "or");
+}
+
+/* One left-associative level: next { op next }. */
+static sx_expr *parse_chain(parser *p, sx_expr *(*next)(parser *), level_op is_op)
+{
+    sx_expr *l = next(p);
+    node_kind kind;
+    tok_type op;
+    while (l && is_op(p, &kind, &op)) {
         size_t pos = p->t.pos;
         lex(p);
-        l = combine(p, N_BIN, op, pos, l, parse_unary(p), false);
+        l = combine(p, kind, op, pos, l, next(p), false);
     }
     return l;
 }
 
-static sx_expr *parse_add(parser *p)
-{
-    sx_expr *l = parse_mul(p);
-    while (l && (p->t.type == T_PLUS || p->t.type == T_MINUS)) {
-        tok_type op = p->t.type;
-        size_t pos = p->t.pos;
-        lex(p);
-        l = combine(p, N_BIN, op, pos, l, parse_mul(p), false);
-    }
-    return l;
-}
+static sx_expr *parse_mul(parser *p) { return parse_chain(p, parse_unary, mul_op); }
+static sx_expr *parse_add(parser *p) { return parse_chain(p, parse_mul, add_op); }
 
 static bool is_cmp(tok_type t) { return t >= T_EQ && t <= T_GE; }
 
@@ -701,27 +726,13 @@ static sx_expr *parse_not(parser *p)
     return e;
 }
 
-static sx_expr *parse_and(parser *p)
-{
-    sx_expr *l = parse_not(p);
-    while (l && tok_is(p, "and")) {
-        size_t pos = p->t.pos;
-        lex(p);
-        l = combine(p, N_AND, T_EOF, pos, l, parse_not(p), false);
-    }
-    return l;
-}
+static sx_expr *parse_and(parser *p) { return parse_chain(p, parse_not, and_op); }
 
 static sx_expr *parse_or(parser *p)
 {
     if (!enter(p))
         return NULL;
-    sx_expr *l = parse_and(p);
-    while (l && tok_is(p, "or")) {
-        size_t pos = p->t.pos;
-        lex(p);
-        l = combine(p, N_OR, T_EOF, pos, l, parse_and(p), false);
-    }
+    sx_expr *l = parse_chain(p, parse_and, or_op);
     p->depth--;
     return l;
 }

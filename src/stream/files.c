@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "base/buf.h"
 #include "base/fsutil.h"
 
 struct file_sink {
@@ -183,7 +184,7 @@ int file_sink_list_prepared(file_sink *s, sc_in_doubt **out, char *err, size_t e
     }
     char prefix[512];
     int plen = snprintf(prefix, sizeof prefix, ".%s-%" PRId32 "-", s->pipeline, s->task);
-    int n = 0, cap = 0;
+    size_t n = 0, cap = 0;
     sc_in_doubt *v = NULL;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -198,22 +199,19 @@ int file_sink_list_prepared(file_sink *s, sc_in_doubt **out, char *err, size_t e
         long long gen = strtoll(h, &end, 10);
         if (end == h || gen < 0 || strcmp(end, ".part") != 0)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            sc_in_doubt *nv = realloc(v, (size_t)cap * sizeof *nv);
-            if (!nv) {
-                free(v);
-                closedir(d);
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            v = nv;
+        sc_in_doubt *nv = array_grow(v, &cap, n, sizeof *nv, 8);
+        if (!nv) {
+            free(v);
+            closedir(d);
+            snprintf(err, errlen, "out of memory");
+            return -1;
         }
+        v = nv;
         v[n].seq = seq;
         v[n].gen = gen;
         n++;
     }
     closedir(d);
     *out = v;
-    return n;
+    return (int)n;
 }

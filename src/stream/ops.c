@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/assert.h"
+#include "base/buf.h"
 #include "stream/expr.h"
 #include "stream/window.h"
 
@@ -84,17 +85,13 @@ void st_records_clear(st_records *r)
 int st_records_take(st_records *r, char *key, size_t key_len, char *value, size_t value_len,
                     int64_t ts_ms)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        st_record *v = realloc(r->v, cap * sizeof(*v));
-        if (!v) {
-            free(key);
-            free(value);
-            return -1;
-        }
-        r->v = v;
-        r->cap = cap;
+    st_record *v = array_grow(r->v, &r->cap, r->n, sizeof(*v), 16);
+    if (!v) {
+        free(key);
+        free(value);
+        return -1;
     }
+    r->v = v;
     r->v[r->n++] = (st_record){.key = key, .key_len = key ? key_len : 0, .value = value,
                                .value_len = value ? value_len : 0, .ts_ms = ts_ms};
     return 0;
@@ -678,16 +675,12 @@ static void flist_free(flist *l)
 /* Appends r (taking it, even on failure). */
 static int flist_push(flist *l, frec r)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        frec *v = realloc(l->v, cap * sizeof(*v));
-        if (!v) {
-            frec_free(&r);
-            return -1;
-        }
-        l->v = v;
-        l->cap = cap;
+    frec *v = array_grow(l->v, &l->cap, l->n, sizeof(*v), 4);
+    if (!v) {
+        frec_free(&r);
+        return -1;
     }
+    l->v = v;
     l->v[l->n++] = r;
     return 0;
 }
