@@ -59,7 +59,9 @@ typedef struct runner {
     rd_kafka_t *reader; /* read_committed reads of progress and changelog partitions */
     rd_kafka_t *table_reader; /* the join tables' topics, all partitions, read_committed */
     stream_tables *tables;    /* NULL: no table.<name>.topic */
-    task *tasks[RUN_MAX_TASKS];
+    task *tasks[RUN_MAX_TASKS];  /* by input partition, for routing records */
+    task *active[RUN_MAX_TASKS]; /* the same tasks, packed: what the loop turns visit */
+    int nactive;
     int32_t partitions; /* of the source topic */
     bool in_rebalance;
     int64_t assigned_ms; /* when the last assignment's recoveries ended */
@@ -647,9 +649,9 @@ static sc_outcome task_abort(runner *r, task *t)
  * is resolved by the next recovery anyway. */
 static void abandon_all(runner *r)
 {
-    for (int i = 0; i < RUN_MAX_TASKS; i++) {
-        task *t = r->tasks[i];
-        if (t && t->sc.state != SC_IDLE && t->sc.state != SC_RECOVERING)
+    for (int i = 0; i < r->nactive; i++) {
+        task *t = r->active[i];
+        if (t->sc.state != SC_IDLE && t->sc.state != SC_RECOVERING)
             task_abort(r, t);
     }
 }
@@ -790,9 +792,9 @@ static void on_record(runner *r, const rd_kafka_message_t *m)
 static void commit_due(runner *r, bool all)
 {
     int64_t now = mono_ms();
-    for (int i = 0; i < RUN_MAX_TASKS; i++) {
-        task *t = r->tasks[i];
-        if (t && t->sc.state == SC_OPEN && (all || now - t->begun_ms >= r->pl.commit_interval_ms))
+    for (int i = 0; i < r->nactive; i++) {
+        task *t = r->active[i];
+        if (t->sc.state == SC_OPEN && (all || now - t->begun_ms >= r->pl.commit_interval_ms))
             drive(r, t, sc_due(&t->sc));
     }
 }
@@ -848,10 +850,12 @@ static void on_assign(runner *r, rd_kafka_topic_partition_list_t *parts)
         int32_t p = parts->elems[i].partition;
         if (p < 0 || p >= RUN_MAX_TASKS)
             continue;
+        BROOK_ASSERT(r->tasks[p] == NULL); /* eager rebalancing: revoked before reassigned */
         task *t = task_new(r, p);
         if (!t)
             exit(1); /* a sink that cannot open (the reason is printed) */
         r->tasks[p] = t;
+        r->active[r->nactive++] = t;
         drive(r, t, sc_init(&t->sc));
         parts->elems[i].offset = t->next_offset;
     }
@@ -862,10 +866,11 @@ static void on_assign(runner *r, rd_kafka_topic_partition_list_t *parts)
 static void on_revoke(runner *r)
 {
     commit_due(r, true);
-    for (int i = 0; i < RUN_MAX_TASKS; i++) {
-        task_free(r->tasks[i]);
-        r->tasks[i] = NULL;
+    for (int i = 0; i < r->nactive; i++) {
+        r->tasks[r->active[i]->partition] = NULL;
+        task_free(r->active[i]);
     }
+    r->nactive = 0;
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -1019,9 +1024,7 @@ static void progress_line(runner *r)
 {
     stream_metrics_snapshot s;
     stream_metrics_get(r->m, &s);
-    int tasks = 0;
-    for (int i = 0; i < RUN_MAX_TASKS; i++)
-        tasks += r->tasks[i] != NULL;
+    int tasks = r->nactive;
     say(r, "%d task(s), in %" PRIu64 ", out %" PRIu64 ", dead letters %" PRIu64 ", commits %"
            PRIu64 ", aborts %" PRIu64 ", recoveries %" PRIu64 ", in doubt resolved %" PRIu64,
         tasks, s.v[SM_RECORDS_IN], s.v[SM_RECORDS_OUT], s.v[SM_DEAD_LETTERS], s.v[SM_COMMITS],
@@ -1032,12 +1035,11 @@ static void progress_line(runner *r)
 static void update_gauges(runner *r)
 {
     int64_t lag = 0, state = 0;
-    for (int i = 0; i < RUN_MAX_TASKS; i++) {
-        task *t = r->tasks[i];
-        if (!t)
-            continue;
+    for (int i = 0; i < r->nactive; i++) {
+        task *t = r->active[i];
         int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(r->consumer, r->pl.source_topic, i, &lo, &hi) ==
+        if (rd_kafka_get_watermark_offsets(r->consumer, r->pl.source_topic, t->partition, &lo,
+                                           &hi) ==
                 RD_KAFKA_RESP_ERR_NO_ERROR && hi > t->next_offset && t->next_offset >= 0)
             lag += hi - t->next_offset;
         st_stats ss;
@@ -1086,9 +1088,8 @@ static int run_instance(runner *r, int64_t progress_ms, int64_t idle_exit_ms)
             }
             rd_kafka_message_destroy(m);
         }
-        for (int i = 0; i < RUN_MAX_TASKS; i++)
-            if (r->tasks[i])
-                rd_kafka_poll(r->tasks[i]->producer, 0);
+        for (int i = 0; i < r->nactive; i++)
+            rd_kafka_poll(r->active[i]->producer, 0);
         tables_follow(r);
         commit_due(r, false);
         if (progress_ms > 0 && now - last_line >= progress_ms) {
@@ -1096,9 +1097,7 @@ static int run_instance(runner *r, int64_t progress_ms, int64_t idle_exit_ms)
             progress_line(r);
             last_line = now;
         }
-        bool assigned = false;
-        for (int i = 0; i < RUN_MAX_TASKS && !assigned; i++)
-            assigned = r->tasks[i] != NULL;
+        bool assigned = r->nactive > 0;
         /* Idle counts only while partitions are assigned, from the end of their recovery. */
         if (!assigned || r->assigned_ms > last_record)
             last_record = assigned ? r->assigned_ms : now;
@@ -1122,8 +1121,8 @@ static int run_instance(runner *r, int64_t progress_ms, int64_t idle_exit_ms)
 
 static void runner_free(runner *r)
 {
-    for (int i = 0; i < RUN_MAX_TASKS; i++)
-        task_free(r->tasks[i]);
+    for (int i = 0; i < r->nactive; i++)
+        task_free(r->active[i]);
     if (r->consumer)
         rd_kafka_destroy(r->consumer);
     if (r->reader)
