@@ -311,6 +311,17 @@ static void route_metrics(broker *b, http_response *r)
     metrics_header(w, "brook_connections_refused_total", "counter",
                    "Connections closed at accept for max.connections or a per-IP cap.");
     metrics_sample(w, "brook_connections_refused_total", NULL, (double)b->limits.refused);
+    uint64_t tls_ok = 0, tls_failed = 0;
+    for (int i = 0; i < b->cfg.nlst; i++) {
+        uint64_t ok, failed;
+        tls_ctx_counts(b->cfg.lst_tls[i], &ok, &failed);
+        tls_ok += ok;
+        tls_failed += failed;
+    }
+    metrics_header(w, "brook_tls_handshakes_total", "counter",
+                   "TLS handshakes on the SSL and SASL_SSL listeners, by result.");
+    metrics_sample(w, "brook_tls_handshakes_total", "result=\"ok\"", (double)tls_ok);
+    metrics_sample(w, "brook_tls_handshakes_total", "result=\"failed\"", (double)tls_failed);
     metrics_header(w, "brook_uptime_seconds", "gauge", "Seconds since brookd started.");
     metrics_sample(w, "brook_uptime_seconds", NULL,
                    (double)(clock_mono_us() - b->started_us) / 1e6);

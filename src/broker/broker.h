@@ -317,8 +317,8 @@ bool broker_auth_allows(req_ctx *c);
 /* After a SaslHandshake v0 the next frames are bare SASL tokens: handles nr as one and
  * returns true, or returns false for a normal request (h_sasl.c). */
 bool broker_sasl_raw_token(broker *b, net_request *nr);
-/* The connection's principal: "User:<name>" once SASL authenticated, else
- * "User:ANONYMOUS" (h_sasl.c). */
+/* The connection's principal: "User:<name>" once SASL authenticated, else that of a
+ * verified TLS client certificate ("User:<mapped DN>"), else "User:ANONYMOUS" (h_sasl.c). */
 const char *broker_principal(const req_ctx *c);
 /* Authorization (authz.c; sec/acl.h decides). Without authorizer.class.name every request
  * is allowed. A refusal is logged (who, what, which resource). */

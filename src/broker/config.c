@@ -23,7 +23,37 @@ static const config_def g_defs[] = {
     {"advertised.listeners", CFG_STRING, NULL, 0, 0, NULL, OFF(advertised_listeners),
      "NAME://host:port,... given to clients in Metadata; defaults to listeners"},
     {"listener.security.protocol.map", CFG_STRING, BROKER_SECPROTO_MAP_DEFAULT, 0, 0, NULL,
-     OFF(secproto_map), "NAME:PROTOCOL,... (PLAINTEXT or SASL_PLAINTEXT; no TLS yet)"},
+     OFF(secproto_map), "NAME:PROTOCOL,... (PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL)"},
+    {"ssl.keystore.type", CFG_STRING, "PEM", 0, 0, NULL, OFF(ssl_keystore_type),
+     "PEM (the only type): ssl.keystore.location is a PEM file"},
+    {"ssl.keystore.location", CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_keystore_location),
+     "PEM file with the private key and the certificate chain of SSL and SASL_SSL listeners "
+     "(and of this broker as an inter-broker TLS client)"},
+    {"ssl.key.password", CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_key_password),
+     "password of an encrypted private key in ssl.keystore.location"},
+    {"ssl.truststore.type", CFG_STRING, "PEM", 0, 0, NULL, OFF(ssl_truststore_type),
+     "PEM (the only type)"},
+    {"ssl.truststore.location", CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_truststore_location),
+     "PEM CA bundle that client certificates (and other brokers' certificates) must chain to; "
+     "unset: the system's CAs"},
+    {"ssl.client.auth", CFG_ENUM, "none", 0, 0, "required|requested|none", OFF(ssl_client_auth),
+     "client certificates: required (no valid one: refused), requested, or none"},
+    {"ssl.enabled.protocols", CFG_STRING, "TLSv1.2,TLSv1.3", 0, 0, NULL,
+     OFF(ssl_enabled_protocols), "TLS versions offered: TLSv1.2 and/or TLSv1.3"},
+    {"ssl.cipher.suites", CFG_STRING, "", 0, 0, NULL, OFF(ssl_cipher_suites),
+     "IANA (or OpenSSL) cipher suite names; empty: OpenSSL's defaults"},
+    {"ssl.principal.mapping.rules", CFG_STRING, "DEFAULT", 0, 0, NULL,
+     OFF(ssl_principal_mapping_rules), "client certificate DN (RFC 2253) to principal name: "
+     "DEFAULT and/or RULE:pattern/replacement/[LU], first match wins"},
+    {"ssl.endpoint.identification.algorithm", CFG_STRING, "https", 0, 0, NULL,
+     OFF(ssl_endpoint_identification), "https: an inter-broker TLS connection checks the "
+     "other broker's certificate names its address; empty: no check"},
+    {"inter.broker.listener.name", CFG_STRING, NULL, 0, 0, NULL,
+     OFF(inter_broker_listener_name), "the listener brokers reach each other through (a "
+     "cluster registers it); unset: from security.inter.broker.protocol, else the first"},
+    {"security.inter.broker.protocol", CFG_STRING, NULL, 0, 0, NULL,
+     OFF(security_inter_broker_protocol), "PLAINTEXT or SSL: the inter-broker listener is "
+     "the one of this protocol (set this or inter.broker.listener.name, not both)"},
     {"sasl.enabled.mechanisms", CFG_STRING, "SCRAM-SHA-256,SCRAM-SHA-512", 0, 0, NULL,
      OFF(sasl_mechanisms), "SASL mechanisms of SASL listeners: SCRAM-SHA-256, SCRAM-SHA-512, "
      "PLAIN (PLAIN sends the password in the clear on SASL_PLAINTEXT)"},
@@ -183,7 +213,71 @@ void broker_config_init(broker_config *c)
     config_defaults(g_defs, BROOK_ARRAY_LEN(g_defs), c);
 }
 
-void broker_config_free(broker_config *c) { config_free(g_defs, BROOK_ARRAY_LEN(g_defs), c); }
+void broker_config_free(broker_config *c)
+{
+    broker_listeners_tls_free(c);
+    for (int i = 0; i < c->nssl_overrides; i++) {
+        free(c->ssl_overrides[i].listener);
+        free(c->ssl_overrides[i].key);
+        free(c->ssl_overrides[i].value);
+    }
+    c->nssl_overrides = 0;
+    config_free(g_defs, BROOK_ARRAY_LEN(g_defs), c);
+}
+
+bool broker_config_sensitive(const char *key)
+{
+    size_t n = strlen(key);
+    return n >= 8 && strcmp(key + n - 8, "password") == 0;
+}
+
+/* listener.name.<name>.ssl.<key>=value: checked as the ssl.<key> it overrides, then kept
+ * for that listener (Kafka's per-listener TLS settings). */
+static int set_listener_override(broker_config *c, const char *key, const char *value,
+                                 char *err, size_t errlen)
+{
+    const char *name = key + strlen("listener.name.");
+    const char *dot = strchr(name, '.');
+    if (!dot || dot == name || strncmp(dot + 1, "ssl.", 4) != 0 ||
+        !config_find(g_defs, BROOK_ARRAY_LEN(g_defs), dot + 1)) {
+        snprintf(err, errlen, "config key '%s': unknown (per-listener keys: "
+                 "listener.name.<name>.ssl.*)", key);
+        return -1;
+    }
+    broker_config scratch;
+    memset(&scratch, 0, sizeof(scratch));
+    int rc = config_set(g_defs, BROOK_ARRAY_LEN(g_defs), &scratch, dot + 1, value, err, errlen);
+    config_free(g_defs, BROOK_ARRAY_LEN(g_defs), &scratch);
+    if (rc != 0)
+        return rc;
+    struct broker_ssl_override *o = NULL;
+    for (int i = 0; i < c->nssl_overrides && !o; i++)
+        if (strncmp(c->ssl_overrides[i].listener, name, (size_t)(dot - name)) == 0 &&
+            c->ssl_overrides[i].listener[dot - name] == '\0' &&
+            strcmp(c->ssl_overrides[i].key, dot + 1) == 0)
+            o = &c->ssl_overrides[i];
+    if (!o && c->nssl_overrides == BROKER_SSL_OVERRIDES_MAX) {
+        snprintf(err, errlen, "config key '%s': more than %d listener.name.* keys", key,
+                 BROKER_SSL_OVERRIDES_MAX);
+        return -1;
+    }
+    if (!o) {
+        o = &c->ssl_overrides[c->nssl_overrides];
+        if (!(o->listener = strndup(name, (size_t)(dot - name))) || !(o->key = strdup(dot + 1))) {
+            free(o->listener);
+            memset(o, 0, sizeof(*o));
+            snprintf(err, errlen, "config key '%s': out of memory", key);
+            return -1;
+        }
+        c->nssl_overrides++;
+    }
+    free(o->value);
+    if (!(o->value = strdup(value))) {
+        snprintf(err, errlen, "config key '%s': out of memory", key);
+        return -1;
+    }
+    return 0;
+}
 
 /* A decimal in [0, 1]: digits with at most one point (Kafka's ratio keys). */
 static bool ratio_ok(const char *v)
@@ -203,6 +297,8 @@ int broker_config_set(broker_config *c, const char *key, const char *value, char
         snprintf(err, errlen, "config key '%s': '%s' is not a number in [0, 1]", key, value);
         return -1;
     }
+    if (strncmp(key, "listener.name.", 14) == 0)
+        return set_listener_override(c, key, value, err, errlen);
     return config_set(g_defs, BROOK_ARRAY_LEN(g_defs), c, key, value, err, errlen);
 }
 
@@ -260,11 +356,8 @@ static int resolve_listeners(broker_config *c, char *err, size_t errlen)
         check_mechanisms(c->sasl_mechanisms ? c->sasl_mechanisms : "", err, errlen) != 0)
         return -1;
     bool clustered = c->zookeeper_connect && *c->zookeeper_connect;
-    if (clustered && (c->nlst > 1 || c->lst[0].proto != SECPROTO_PLAINTEXT)) {
-        snprintf(err, errlen, "config key 'listeners': a ZooKeeper cluster takes one PLAINTEXT "
-                 "listener for now (brokers reach each other through it without SASL)");
+    if (broker_listeners_check_inter(c, clustered, err, errlen) != 0)
         return -1;
-    }
     snprintf(c->host, sizeof(c->host), "%s", c->lst[0].host);
     c->port = c->lst[0].port;
     snprintf(c->adv_host, sizeof(c->adv_host), "%s", c->lst[0].adv_host);
@@ -332,6 +425,8 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
                  "ip:n,ip:n", c->max_connections_per_ip_overrides);
         return -1;
     }
+    if (broker_listeners_tls(c, err, errlen) != 0)
+        return -1;
     c->authorizer_on = c->authorizer && *c->authorizer;
     if (c->authorizer_on && strcmp(c->authorizer, BROKER_AUTHORIZER_KAFKA) != 0 &&
         strcmp(c->authorizer, "kafka.security.authorizer.AclAuthorizer") != 0) {

@@ -19,6 +19,8 @@
 #define BROKER_AUTHORIZER_KAFKA "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 /* The admin listener's default address; if it is taken, brookd starts without it. */
 #define BROKER_ADMIN_LISTENER_DEFAULT "http://127.0.0.1:9644"
+/* listener.name.<name>.ssl.* keys kept. */
+#define BROKER_SSL_OVERRIDES_MAX 32
 
 typedef struct broker_config {
     int32_t node_id;
@@ -27,6 +29,20 @@ typedef struct broker_config {
     char *secproto_map;         /* listener.security.protocol.map */
     char *sasl_mechanisms;      /* sasl.enabled.mechanisms */
     int32_t auth_fail_delay_ms; /* connection.failed.authentication.delay.ms */
+    /* TLS (sec/tls.h): Kafka's ssl.* keys, for every SSL and SASL_SSL listener and for the
+     * inter-broker client; listener.name.<name>.ssl.* entries override them per listener */
+    char *ssl_keystore_type, *ssl_keystore_location, *ssl_key_password;
+    char *ssl_truststore_type, *ssl_truststore_location;
+    char *ssl_client_auth, *ssl_enabled_protocols, *ssl_cipher_suites;
+    char *ssl_principal_mapping_rules, *ssl_endpoint_identification;
+    char *inter_broker_listener_name;     /* inter.broker.listener.name */
+    char *security_inter_broker_protocol; /* security.inter.broker.protocol */
+    struct broker_ssl_override {
+        char *listener; /* lower case, as Kafka writes it in the key */
+        char *key;      /* "ssl.keystore.location", ... */
+        char *value;
+    } ssl_overrides[BROKER_SSL_OVERRIDES_MAX];
+    int nssl_overrides;
     int64_t max_connections;    /* max.connections */
     int64_t max_connections_per_ip;
     char *max_connections_per_ip_overrides;
@@ -104,6 +120,12 @@ typedef struct broker_config {
     int64_t retention_ms_resolved;
     int64_t roll_ms_resolved;
     const char *data_dir;
+    /* TLS contexts built at load (owned: broker_config_free frees them): one per SSL or
+     * SASL_SSL listener (NULL for the others), and the client side of inter-broker
+     * connections when the inter-broker listener is SSL (else NULL) */
+    struct tls_ctx *lst_tls[BROKER_LISTENERS_MAX];
+    struct tls_ctx *inter_broker_tls;
+    int inter_broker_lst; /* index in lst of the inter-broker listener */
 } broker_config;
 
 const config_def *broker_config_defs(size_t *n_out);
@@ -118,6 +140,8 @@ void broker_config_free(broker_config *c);
 int broker_config_set(broker_config *c, const char *key, const char *value, char *err,
                       size_t errlen);
 void broker_config_resolve(broker_config *c);
+/* Whether a key's value must never be shown (DescribeConfigs, logs): passwords. */
+bool broker_config_sensitive(const char *key);
 /* Parses "http://host:port" (the admin listener). Returns 0 or -1. */
 int broker_parse_admin_listener(const char *s, char *host, size_t hostlen, int *port);
 

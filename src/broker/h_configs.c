@@ -573,6 +573,10 @@ void broker_describe_broker_configs(req_ctx *c, describeconfigs_res *res)
         dyn_entry(b, e, defs[i].name, arena_strndup(a, buf, strlen(buf)));
         e->config_type = broker_key_type(&defs[i]);
         e->documentation = defs[i].doc;
+        if (broker_config_sensitive(defs[i].name)) { /* as Kafka: a null value */
+            e->value = NULL;
+            e->is_sensitive = true;
+        }
     }
     /* Kafka's dynamic keys Brook only keeps: listed when set. */
     for (int s = 0; s < DYN_SCOPES; s++) {

@@ -72,7 +72,10 @@ static conn_auth *auth_of(req_ctx *c)
 const char *broker_principal(const req_ctx *c)
 {
     const conn_auth *a = net_conn_data(c->nr->conn);
-    return a && a->st == AUTH_DONE ? a->principal : "User:ANONYMOUS";
+    if (a && a->st == AUTH_DONE) /* on SASL_SSL the SASL identity wins, as in Kafka */
+        return a->principal;
+    const char *tls = net_conn_tls_principal(c->nr->conn);
+    return tls ? tls : "User:ANONYMOUS";
 }
 
 bool broker_auth_allows(req_ctx *c)

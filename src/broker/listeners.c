@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/config.h"
+#include "broker/config.h"
+#include "sec/tls.h"
 
 static const char *const g_proto_names[] = {"PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL"};
 
@@ -90,12 +93,6 @@ static int parse_listeners(const char *s, const char *map, broker_listener *out,
                      "protocol for listener %s", l->name);
             return -1;
         }
-        if (l->proto == SECPROTO_SSL || l->proto == SECPROTO_SASL_SSL) {
-            snprintf(err, errlen, "config key 'listeners': listener %s is %s; Brook has no "
-                     "TLS yet (PLAINTEXT and SASL_PLAINTEXT only)", l->name,
-                     broker_secproto_name(l->proto));
-            return -1;
-        }
         for (int i = 0; i < *n; i++)
             if (strcmp(out[i].name, l->name) == 0 || (l->port != 0 && out[i].port == l->port)) {
                 snprintf(err, errlen, "config key 'listeners': listener %s repeats a name or "
@@ -156,4 +153,119 @@ int broker_listeners_parse(const char *listeners, const char *advertised, const 
     return advertised && *advertised
                ? parse_advertised(advertised, out, *n_out, err, errlen)
                : 0;
+}
+
+int broker_listeners_check_inter(struct broker_config *c, bool clustered, char *err,
+                                 size_t errlen)
+{
+    const char *name = c->inter_broker_listener_name, *proto = c->security_inter_broker_protocol;
+    bool by_name = name && *name, by_proto = proto && *proto;
+    c->inter_broker_lst = 0;
+    if (by_name && by_proto) {
+        snprintf(err, errlen, "config key 'inter.broker.listener.name': set it or "
+                 "security.inter.broker.protocol, not both");
+        return -1;
+    }
+    int found = by_name || by_proto ? -1 : 0;
+    for (int i = 0; i < c->nlst && found < 0; i++)
+        if (by_name ? strcmp(c->lst[i].name, name) == 0
+                    : strcmp(broker_secproto_name(c->lst[i].proto), proto) == 0)
+            found = i;
+    if (found < 0) {
+        snprintf(err, errlen, "config key '%s': '%s' is not %s of the listeners",
+                 by_name ? "inter.broker.listener.name" : "security.inter.broker.protocol",
+                 by_name ? name : proto, by_name ? "the name of one" : "the protocol of one");
+        return -1;
+    }
+    c->inter_broker_lst = found;
+    broker_secproto p = c->lst[found].proto;
+    if (clustered && (c->nlst > 1 || (p != SECPROTO_PLAINTEXT && p != SECPROTO_SSL))) {
+        snprintf(err, errlen, "config key 'listeners': a ZooKeeper cluster takes one listener "
+                 "for now, PLAINTEXT or SSL (it registers one address per broker, and brokers "
+                 "reach each other through it without SASL)");
+        return -1;
+    }
+    return 0;
+}
+
+/* A listener's value of an ssl.* key: its listener.name.<name>.<key>, else the global. */
+static const char *ssl_value(const struct broker_config *c, const char *listener,
+                             const char *key, const char *global, bool *overridden)
+{
+    for (int i = 0; i < c->nssl_overrides; i++)
+        if (strcasecmp(c->ssl_overrides[i].listener, listener) == 0 &&
+            strcmp(c->ssl_overrides[i].key, key) == 0) {
+            *overridden = true;
+            return c->ssl_overrides[i].value;
+        }
+    return global;
+}
+
+/* One TLS context from listener l's ssl.* keys: its server side, or (server false) the
+ * inter-broker client side. */
+static struct tls_ctx *listener_tls(const struct broker_config *c, const broker_listener *l,
+                                    bool server, char *err, size_t errlen)
+{
+    bool ov = false;
+    const char *n = l->name;
+    tls_config t = {
+        .keystore_type = ssl_value(c, n, "ssl.keystore.type", c->ssl_keystore_type, &ov),
+        .keystore_location =
+            ssl_value(c, n, "ssl.keystore.location", c->ssl_keystore_location, &ov),
+        .key_password = ssl_value(c, n, "ssl.key.password", c->ssl_key_password, &ov),
+        .truststore_type = ssl_value(c, n, "ssl.truststore.type", c->ssl_truststore_type, &ov),
+        .truststore_location =
+            ssl_value(c, n, "ssl.truststore.location", c->ssl_truststore_location, &ov),
+        .enabled_protocols =
+            ssl_value(c, n, "ssl.enabled.protocols", c->ssl_enabled_protocols, &ov),
+        .cipher_suites = ssl_value(c, n, "ssl.cipher.suites", c->ssl_cipher_suites, &ov),
+        .principal_rules = ssl_value(c, n, "ssl.principal.mapping.rules",
+                                     c->ssl_principal_mapping_rules, &ov),
+    };
+    const char *auth = ssl_value(c, n, "ssl.client.auth", c->ssl_client_auth, &ov);
+    const char *ident = ssl_value(c, n, "ssl.endpoint.identification.algorithm",
+                                  c->ssl_endpoint_identification, &ov);
+    t.verify_hostname = ident && strcasecmp(ident, "https") == 0;
+    if (tls_client_auth_parse(auth, &t.client_auth) != 0) {
+        snprintf(err, errlen, "config key 'ssl.client.auth': '%s' is not required, requested "
+                 "or none", auth);
+        return NULL;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "listener.name.%s.ssl.", l->name);
+    for (char *p = prefix; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    t.key_prefix = ov ? prefix : "ssl.";
+    return tls_ctx_new(&t, server, err, errlen);
+}
+
+int broker_listeners_tls(struct broker_config *c, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->nlst; i++) {
+        if (!broker_secproto_tls(c->lst[i].proto))
+            continue;
+        char why[400];
+        if (!(c->lst_tls[i] = listener_tls(c, &c->lst[i], true, why, sizeof(why)))) {
+            snprintf(err, errlen, "listener %s: %s", c->lst[i].name, why);
+            broker_listeners_tls_free(c);
+            return -1;
+        }
+    }
+    const broker_listener *ib = &c->lst[c->inter_broker_lst];
+    if (ib->proto == SECPROTO_SSL &&
+        !(c->inter_broker_tls = listener_tls(c, ib, false, err, errlen))) {
+        broker_listeners_tls_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void broker_listeners_tls_free(struct broker_config *c)
+{
+    for (int i = 0; i < BROKER_LISTENERS_MAX; i++) {
+        tls_ctx_free(c->lst_tls[i]);
+        c->lst_tls[i] = NULL;
+    }
+    tls_ctx_free(c->inter_broker_tls);
+    c->inter_broker_tls = NULL;
 }

@@ -2,9 +2,11 @@
  * listeners.h - Kafka's listener keys: `listeners` (NAME://host:port, comma separated),
  * `advertised.listeners` (by the same names) and `listener.security.protocol.map`
  * (NAME:PROTOCOL), parsed into a table the broker binds one server per row of.
- * Owns: parsing and checking; nothing at run time.
- * Never: accepts a listener whose protocol Brook cannot serve (SSL and SASL_SSL until TLS
- * exists: a clear error, never a silently plaintext port).
+ * Owns: parsing and checking; building each SSL / SASL_SSL listener's TLS context from the
+ * ssl.* keys (listener.name.<name>.ssl.* first) and the inter-broker client's; nothing at
+ * run time.
+ * Never: starts a listener whose protocol Brook cannot serve, or an SSL listener without a
+ * working key and certificate (a clear error naming the key and file instead).
  */
 #ifndef BROOK_BROKER_LISTENERS_H
 #define BROOK_BROKER_LISTENERS_H
@@ -37,6 +39,22 @@ typedef struct broker_listener {
  * with err naming the key and the problem. */
 int broker_listeners_parse(const char *listeners, const char *advertised, const char *map,
                            broker_listener *out, int *n_out, char *err, size_t errlen);
+struct broker_config;
+/* inter.broker.listener.name / security.inter.broker.protocol: which listener brokers reach
+ * each other through (cfg->inter_broker_lst). A ZooKeeper cluster (clustered) registers one
+ * address per broker, so it takes exactly one listener, PLAINTEXT or SSL (brokers do not
+ * log in with SASL), and that one is the inter-broker listener. Returns 0 or -1 with err. */
+int broker_listeners_check_inter(struct broker_config *cfg, bool clustered, char *err,
+                                 size_t errlen);
+/* Builds cfg->lst_tls[i] for each SSL and SASL_SSL listener and cfg->inter_broker_tls when
+ * the inter-broker listener is SSL (used by clusters). Returns 0 or -1 with err naming the
+ * key and the file; nothing is left allocated then. */
+int broker_listeners_tls(struct broker_config *cfg, char *err, size_t errlen);
+void broker_listeners_tls_free(struct broker_config *cfg);
+static inline bool broker_secproto_tls(broker_secproto p)
+{
+    return p == SECPROTO_SSL || p == SECPROTO_SASL_SSL;
+}
 /* "PLAINTEXT", "SASL_PLAINTEXT", ... */
 const char *broker_secproto_name(broker_secproto p);
 static inline bool broker_secproto_sasl(broker_secproto p)

@@ -44,6 +44,9 @@ struct net_conn {
     size_t out_bytes; /* response bytes handed to uv_write, not yet written */
     bool reading, closed;
     bool closing; /* a close_after response was written: closes once it has left */
+    bool quiet_close; /* closing was logged already (a TLS failure or close_notify) */
+    tls_conn *tls;    /* NULL: plaintext */
+    uint8_t *cbuf;    /* TLS: READ_CHUNK bytes of ciphertext just read */
     void *data;
     void (*data_free)(void *);
 };
@@ -60,6 +63,10 @@ static void conn_resume(net_conn *c);
 static void on_listener_close(uv_handle_t *h) { free(h->data); }
 
 const char *net_conn_peer(const net_conn *c) { return c->peer; }
+const char *net_conn_tls_principal(const net_conn *c)
+{
+    return c->tls ? tls_conn_principal(c->tls) : NULL;
+}
 bool net_conn_is_closed(const net_conn *c) { return c->closed; }
 size_t net_server_conn_count(const net_server *s) { return s->nconns; }
 int net_conn_listener(const net_conn *c) { return c->srv->o.listener; }
@@ -77,6 +84,8 @@ static void conn_maybe_free(net_conn *c)
 {
     if (c->closed && c->head == NULL && c->out_bytes == 0 && c->tcp.data == NULL) {
         net_conn_set_data(c, NULL, NULL);
+        tls_conn_free(c->tls);
+        free(c->cbuf);
         free(c->rbuf);
         free(c->frame);
         free(c);
@@ -101,11 +110,83 @@ static void on_write(uv_write_t *w, int status)
     if (status < 0 && !c->closed)
         conn_close(c, uv_strerror(status));
     else if (c->closing && c->out_bytes == 0 && !c->closed)
-        conn_close(c, "closed after its last answer");
+        conn_close(c, c->quiet_close ? NULL : "closed after its last answer");
     if (!c->closed && !c->reading && c->inflight < BROOK_CONN_INFLIGHT_MAX &&
         c->out_bytes < BROOK_CONN_OUTBUF_MAX)
         conn_resume(c);
     conn_maybe_free(c);
+}
+
+/* Hands buf (ownership taken) to uv_write; a failure closes the connection. */
+static void conn_write(net_conn *c, uint8_t *buf, size_t len)
+{
+    BROOK_ASSERT(!c->closed && len > 0 && len <= UINT32_MAX);
+    write_req *w = malloc(sizeof(*w));
+    if (!w) {
+        free(buf);
+        conn_close(c, "out of memory");
+        return;
+    }
+    w->conn = c;
+    w->buf = buf;
+    w->len = len;
+    uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)w->len);
+    c->out_bytes += w->len;
+    int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (rc < 0) {
+        c->out_bytes -= w->len;
+        free(w->buf);
+        free(w);
+        conn_close(c, uv_strerror(rc));
+    }
+}
+
+/* TLS: writes whatever ciphertext the session has queued (records, handshake messages,
+ * alerts), keeping the order in which it was produced. */
+static void conn_tls_send(net_conn *c)
+{
+    size_t len;
+    uint8_t *b = tls_conn_take_out(c->tls, &len);
+    if (b && !c->closed)
+        conn_write(c, b, len);
+    else if (len > 0 && !c->closed)
+        conn_close(c, "out of memory");
+    else
+        free(b);
+}
+
+/* Stops reading and closes once what is queued has been written (the reason was logged by
+ * the caller). */
+static void conn_close_soon(net_conn *c)
+{
+    if (c->closed)
+        return;
+    c->closing = true;
+    c->quiet_close = true;
+    if (c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    if (c->out_bytes == 0)
+        conn_close(c, NULL);
+}
+
+/* One response frame onto the socket: as it is, or encrypted (r keeps its buffer). */
+static void conn_send_response(net_conn *c, net_request *r)
+{
+    if (!c->tls) {
+        size_t len;
+        uint8_t *buf = wr_take(&r->resp, &len);
+        conn_write(c, buf, len);
+        return;
+    }
+    int rc = tls_conn_write(c->tls, r->resp.p, r->resp.len);
+    if (rc != TLS_OK) {
+        LOG_INFO("net", "closing connection from %s: %s", c->peer,
+                 *tls_conn_error(c->tls) ? tls_conn_error(c->tls) : tls_result_name(rc));
+        conn_close_soon(c);
+        return;
+    }
+    conn_tls_send(c);
 }
 
 /* Writes every finished response at the head of the queue, in order. */
@@ -119,22 +200,7 @@ static void conn_flush(net_conn *c)
         c->inflight--;
         if (!c->closed && !c->closing && !r->no_response && r->resp.len > 0 &&
             !r->resp.oom) {
-            write_req *w = malloc(sizeof(*w));
-            if (!w) {
-                conn_close(c, "out of memory");
-            } else {
-                w->conn = c;
-                w->buf = wr_take(&r->resp, &w->len);
-                uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)w->len);
-                c->out_bytes += w->len;
-                int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
-                if (rc < 0) {
-                    c->out_bytes -= w->len;
-                    free(w->buf);
-                    free(w);
-                    conn_close(c, uv_strerror(rc));
-                }
-            }
+            conn_send_response(c, r);
         } else if (!c->closed && r->resp.oom) {
             conn_close(c, "out of memory building a response");
         }
@@ -288,7 +354,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     BROOK_UNUSED(suggested);
     net_conn *c = h->data;
-    if (c->frame) /* read straight into the big frame */
+    if (c->tls) /* ciphertext first: it is decrypted into the buffers below */
+        *buf = uv_buf_init((char *)c->cbuf, READ_CHUNK);
+    else if (c->frame) /* read straight into the big frame */
         *buf = uv_buf_init((char *)c->frame + c->frame_got,
                            (unsigned)(c->frame_len - c->frame_got));
     else
@@ -333,13 +401,79 @@ static void conn_parse(net_conn *c)
     }
 }
 
+static bool conn_busy(const net_conn *c)
+{
+    return c->inflight >= BROOK_CONN_INFLIGHT_MAX || c->out_bytes >= BROOK_CONN_OUTBUF_MAX;
+}
+
 static void conn_pause_if_busy(net_conn *c)
 {
-    if (c->reading && (c->inflight >= BROOK_CONN_INFLIGHT_MAX ||
-                       c->out_bytes >= BROOK_CONN_OUTBUF_MAX)) {
+    if (c->reading && conn_busy(c)) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
+}
+
+/* n plaintext bytes arrived where on_alloc (or the TLS pump) put them: frames them. */
+static void conn_got(net_conn *c, size_t n)
+{
+    if (c->frame) {
+        c->frame_got += (size_t)n;
+        if (c->frame_got == c->frame_len) {
+            uint8_t *f = c->frame;
+            c->frame = NULL;
+            conn_dispatch(c, f, c->frame_len);
+        }
+    } else {
+        c->rlen += n;
+        conn_parse(c);
+    }
+}
+
+/* A TLS session that ended: logs why once (a failed handshake, garbage, close_notify)
+ * and closes after sending the alert or the answering close_notify. */
+static void conn_tls_end(net_conn *c, int rc)
+{
+    if (rc == TLS_EOF) {
+        LOG_DEBUG("net", "connection from %s: close_notify", c->peer);
+        tls_conn_close_notify(c->tls);
+    } else {
+        LOG_INFO("net", "closing connection from %s: %s", c->peer,
+                 *tls_conn_error(c->tls) ? tls_conn_error(c->tls) : tls_result_name(rc));
+    }
+    conn_tls_send(c);
+    conn_close_soon(c);
+}
+
+/* Decrypts what the session holds into the framing buffers, dispatching complete frames,
+ * until it needs more ciphertext, the connection is busy (backpressure: resumed by
+ * conn_resume) or it closes; then sends what the session queued (handshake messages,
+ * session tickets). */
+static void conn_tls_pump(net_conn *c)
+{
+    bool was_established = tls_conn_established(c->tls);
+    while (!c->closed && !c->closing && !conn_busy(c)) {
+        uint8_t *dst = c->frame ? c->frame + c->frame_got : c->rbuf + c->rlen;
+        size_t cap = c->frame ? c->frame_len - c->frame_got : READ_CHUNK - c->rlen;
+        size_t got = 0;
+        int rc = tls_conn_read(c->tls, dst, cap, &got);
+        if (!was_established && tls_conn_established(c->tls)) {
+            was_established = true;
+            char what[96];
+            tls_conn_describe(c->tls, what, sizeof(what));
+            const char *who = tls_conn_principal(c->tls);
+            LOG_DEBUG("net", "TLS from %s: %s, %s", c->peer, what, who ? who : "no certificate");
+        }
+        if (rc == TLS_AGAIN)
+            break;
+        if (rc != TLS_OK) {
+            conn_tls_end(c, rc);
+            return;
+        }
+        conn_got(c, got);
+    }
+    if (!c->closed)
+        conn_tls_send(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -350,16 +484,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close(c, n == UV_EOF ? NULL : uv_strerror((int)n));
         return;
     }
-    if (c->frame) {
-        c->frame_got += (size_t)n;
-        if (c->frame_got == c->frame_len) {
-            uint8_t *f = c->frame;
-            c->frame = NULL;
-            conn_dispatch(c, f, c->frame_len);
-        }
+    if (c->tls) {
+        if (tls_conn_feed(c->tls, c->cbuf, (size_t)n) != TLS_OK)
+            conn_close(c, "out of memory");
+        else
+            conn_tls_pump(c);
     } else {
-        c->rlen += (size_t)n;
-        conn_parse(c);
+        conn_got(c, (size_t)n);
     }
     if (!c->closed)
         conn_pause_if_busy(c);
@@ -370,6 +501,11 @@ static void conn_resume(net_conn *c)
 {
     if (c->closed || c->reading)
         return;
+    if (c->tls) { /* the session may hold records read before the pause */
+        conn_tls_pump(c);
+        if (c->closed || c->closing || conn_busy(c))
+            return;
+    }
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
         c->reading = true;
 }
@@ -388,6 +524,14 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     }
     c->srv = srv;
+    if (srv->o.tls && (!(c->cbuf = malloc(READ_CHUNK)) || !(c->tls = tls_conn_new(srv->o.tls,
+                                                                                    NULL)))) {
+        free(c->cbuf);
+        free(c->rbuf);
+        free(c);
+        LOG_WARN("net", "out of memory accepting a TLS connection");
+        return;
+    }
     uv_tcp_init(srv->loop, &c->tcp);
     c->tcp.data = c;
     if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {

@@ -7,6 +7,10 @@
  * may answer at once or later (fsync, long poll), always through net_request_done().
  * Responses leave in request order whatever order handlers finish in (Kafka clients,
  * librdkafka's idempotent producer above all, depend on it).
+ * On a TLS listener (net_opts.tls) each connection has a tls_conn (sec/tls.h): the socket's
+ * bytes go through it before framing, responses through it before uv_write, all on the
+ * loop (memory BIOs); a failed handshake or TLS error closes that connection only, after
+ * sending the alert, and is logged once.
  * Never: interprets request bodies or decides anything about data.
  *
  * Lifetime: a connection that closes while requests are still pending stays allocated
@@ -22,6 +26,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "sec/tls.h"
 
 typedef struct net_conn net_conn;
 typedef struct net_server net_server;
@@ -65,6 +70,8 @@ typedef struct net_opts {
     void *ctx;
     int listener; /* the caller's index of this server, given back by net_conn_listener */
     net_limits *limits; /* NULL: no caps */
+    tls_ctx *tls;       /* a server context: TLS on every connection; NULL: plaintext.
+                         * Borrowed: must outlive the server's connections */
 } net_opts;
 
 /* Binds and listens. *port_out gets the bound port. Returns 0 or a libuv error. */
@@ -85,6 +92,9 @@ int net_conn_listener(const net_conn *c);
  * when the connection is freed. Setting it again frees the previous one. */
 void *net_conn_data(const net_conn *c);
 void net_conn_set_data(net_conn *c, void *data, void (*free_fn)(void *));
+/* The principal of the connection's verified TLS client certificate ("User:<mapped DN>"),
+ * or NULL (no TLS, no client certificate, or the handshake is not done). */
+const char *net_conn_tls_principal(const net_conn *c);
 /* Connections currently open (for metrics and tests). */
 size_t net_server_conn_count(const net_server *s);
 
