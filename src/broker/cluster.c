@@ -954,6 +954,7 @@ int cluster_init(broker *b)
     b->peers = peer_pool_new(b->loop, b->cfg.node_id, client_id);
     if (!b->peers)
         return -ENOMEM;
+    peer_pool_set_tls(b->peers, b->cfg.inter_broker_tls); /* NULL unless the listener is SSL */
     b->txn.remote = remote_hook;
     b->txn.unloaded = remote_unloaded;
     b->txn.remote_ctx = b;

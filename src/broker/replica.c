@@ -301,6 +301,7 @@ static void pool_update(broker *b, const cluster_view *v)
         g->pool = peer_pool_new(b->loop, b->cfg.node_id, client_id);
         if (!g->pool)
             return;
+        peer_pool_set_tls(g->pool, b->cfg.inter_broker_tls);
     }
     for (int i = 0; i < v->nbrokers; i++)
         peer_pool_set_address(g->pool, v->brokers[i].id, v->brokers[i].host,

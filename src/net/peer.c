@@ -9,6 +9,7 @@
 #include "base/assert.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "sec/tls.h"
 
 /* Bytes of not-yet-framed input per connection; a larger response gets its own buffer. */
 #define READ_CHUNK (64 * 1024)
@@ -59,6 +60,8 @@ struct peer_conn {
     uint8_t *frame; /* a response larger than rbuf, being filled in place */
     size_t frame_len, frame_got;
     bool connected, closed;
+    tls_conn *tls; /* NULL: plaintext */
+    uint8_t *cbuf; /* TLS: READ_CHUNK bytes of ciphertext just read */
 };
 
 typedef struct peer_write {
@@ -79,6 +82,7 @@ struct peer_pool {
     int32_t next_corr;
     int open_handles; /* the pool is freed when stopped and this reaches 0 */
     bool stopped;
+    tls_ctx *tls; /* client context: every connection speaks TLS; NULL: plaintext */
 };
 
 /* ---------------- requests and the done list ---------------- */
@@ -165,6 +169,8 @@ static void on_conn_close(uv_handle_t *h)
     peer_conn *c = h->data;
     peer_pool *pp = c->pp;
     BROOK_ASSERT(c->closed && c->head == NULL);
+    tls_conn_free(c->tls);
+    free(c->cbuf);
     free(c->rbuf);
     free(c->frame);
     free(c);
@@ -208,26 +214,57 @@ static void on_write(uv_write_t *w, int status)
     }
 }
 
-/* Hands a request's frame to libuv; on failure the connection closes. */
-static void conn_write(peer_conn *c, peer_req *r)
+/* Hands buf (ownership taken) to libuv; on failure the connection closes. */
+static void conn_write_buf(peer_conn *c, uint8_t *buf, size_t len)
 {
-    BROOK_ASSERT(c->connected && !c->closed && !r->written);
     peer_write *pw = malloc(sizeof(*pw));
     if (!pw) {
+        free(buf);
         conn_close(c, PEER_ERR_CLOSED, "out of memory");
         return;
     }
     pw->conn = c;
-    pw->buf = r->frame;
-    r->frame = NULL;
-    r->written = true;
-    uv_buf_t b = uv_buf_init((char *)pw->buf, (unsigned)r->frame_len);
+    pw->buf = buf;
+    uv_buf_t b = uv_buf_init((char *)pw->buf, (unsigned)len);
     int rc = uv_write(&pw->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc < 0) {
         free(pw->buf);
         free(pw);
         conn_close(c, PEER_ERR_CLOSED, uv_strerror(rc));
     }
+}
+
+/* TLS: writes the ciphertext the session has queued (handshake messages, records). */
+static void conn_tls_send(peer_conn *c)
+{
+    size_t len;
+    uint8_t *b = tls_conn_take_out(c->tls, &len);
+    if (b && !c->closed)
+        conn_write_buf(c, b, len);
+    else if (len > 0 && !c->closed)
+        conn_close(c, PEER_ERR_CLOSED, "out of memory");
+    else
+        free(b);
+}
+
+/* Hands a request's frame to libuv (through the TLS session, which holds it until its
+ * handshake is done); on failure the connection closes. */
+static void conn_write(peer_conn *c, peer_req *r)
+{
+    BROOK_ASSERT(c->connected && !c->closed && !r->written);
+    r->written = true;
+    if (!c->tls) {
+        uint8_t *buf = r->frame;
+        r->frame = NULL;
+        conn_write_buf(c, buf, r->frame_len);
+        return;
+    }
+    int rc = tls_conn_write(c->tls, r->frame, r->frame_len);
+    if (rc != TLS_OK) {
+        conn_close(c, PEER_ERR_CLOSED, tls_result_name(rc));
+        return;
+    }
+    conn_tls_send(c);
 }
 
 /* One complete response frame (p = the bytes after the size). Matches the correlation id
@@ -266,7 +303,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     BROOK_UNUSED(suggested);
     peer_conn *c = h->data;
-    if (c->frame)
+    if (c->tls)
+        *buf = uv_buf_init((char *)c->cbuf, READ_CHUNK);
+    else if (c->frame)
         *buf = uv_buf_init((char *)c->frame + c->frame_got,
                            (unsigned)(c->frame_len - c->frame_got));
     else
@@ -313,18 +352,11 @@ static void conn_parse(peer_conn *c)
     }
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+/* n response bytes arrived where on_alloc (or the TLS pump) put them. */
+static void conn_got(peer_conn *c, size_t n)
 {
-    BROOK_UNUSED(buf);
-    peer_conn *c = s->data;
-    peer_pool *pp = c->pp;
-    if (c->closed)
-        return;
-    if (n < 0) {
-        conn_close(c, PEER_ERR_CLOSED, n == UV_EOF ? "closed by the broker"
-                                                   : uv_strerror((int)n));
-    } else if (c->frame) {
-        c->frame_got += (size_t)n;
+    if (c->frame) {
+        c->frame_got += n;
         if (c->frame_got == c->frame_len) {
             uint8_t *f = c->frame;
             c->frame = NULL;
@@ -332,9 +364,74 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
             free(f);
         }
     } else {
-        c->rlen += (size_t)n;
+        c->rlen += n;
         conn_parse(c);
     }
+}
+
+/* A TLS session that failed: before its handshake was done this counts as a failed
+ * connect (backoff, PEER_ERR_UNREACHABLE), after it as a lost connection. */
+static void conn_tls_fail(peer_conn *c, int rc)
+{
+    const char *why = *tls_conn_error(c->tls) ? tls_conn_error(c->tls) : tls_result_name(rc);
+    if (rc == TLS_EOF || tls_conn_established(c->tls)) {
+        conn_close(c, PEER_ERR_CLOSED, why);
+        return;
+    }
+    LOG_WARN("peer", "TLS %d -> broker %d (%s:%d) failed: %s; next try in %u ms",
+             c->pp->self_id, c->broker_id, c->node->host, c->node->port, why,
+             c->node->backoff_ms);
+    node_backoff(c->pp, c->node);
+    conn_close(c, PEER_ERR_UNREACHABLE, NULL);
+}
+
+/* Decrypts what the session holds into rbuf (or the big frame) and delivers the complete
+ * responses, until it needs more ciphertext or the connection closes; then sends what the
+ * session queued (the rest of the handshake, the requests held until it was done). */
+static void conn_tls_pump(peer_conn *c)
+{
+    bool was_established = tls_conn_established(c->tls);
+    while (!c->closed) {
+        uint8_t *dst = c->frame ? c->frame + c->frame_got : c->rbuf + c->rlen;
+        size_t cap = c->frame ? c->frame_len - c->frame_got : READ_CHUNK - c->rlen;
+        size_t got = 0;
+        int rc = tls_conn_read(c->tls, dst, cap, &got);
+        if (!was_established && tls_conn_established(c->tls)) {
+            was_established = true;
+            c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
+            c->node->retry_at_ms = 0;
+            char what[96];
+            tls_conn_describe(c->tls, what, sizeof(what));
+            LOG_DEBUG("peer", "TLS %d -> broker %d: %s", c->pp->self_id, c->broker_id, what);
+        }
+        if (rc == TLS_AGAIN)
+            break;
+        if (rc != TLS_OK) {
+            conn_tls_fail(c, rc);
+            return;
+        }
+        conn_got(c, got);
+    }
+    if (!c->closed)
+        conn_tls_send(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    BROOK_UNUSED(buf);
+    peer_conn *c = s->data;
+    peer_pool *pp = c->pp;
+    if (c->closed)
+        return;
+    if (n < 0)
+        conn_close(c, PEER_ERR_CLOSED, n == UV_EOF ? "closed by the broker"
+                                                   : uv_strerror((int)n));
+    else if (!c->tls)
+        conn_got(c, (size_t)n);
+    else if (tls_conn_feed(c->tls, c->cbuf, (size_t)n) != TLS_OK)
+        conn_close(c, PEER_ERR_CLOSED, "out of memory");
+    else
+        conn_tls_pump(c);
     pool_drain(pp);
 }
 
@@ -354,13 +451,17 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     c->connected = true;
-    c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
-    c->node->retry_at_ms = 0;
+    if (!c->tls) { /* with TLS, once the handshake is done (conn_tls_pump) */
+        c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
+        c->node->retry_at_ms = 0;
+    }
     uv_tcp_nodelay(&c->tcp, 1);
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (rc < 0)
         conn_close(c, PEER_ERR_CLOSED, uv_strerror(rc));
     LOG_DEBUG("peer", "connected %d -> broker %d", pp->self_id, c->broker_id);
+    if (c->tls && !c->closed)
+        conn_tls_send(c); /* the ClientHello */
     for (peer_req *r = c->head; r && !c->closed;) {
         peer_req *next = r->next; /* read first: a failed write moves r to the done list */
         conn_write(c, r);
@@ -374,12 +475,15 @@ static void on_connect(uv_connect_t *req, int status)
 static peer_conn *conn_open(peer_pool *pp, peer_node *n)
 {
     peer_conn *c = calloc(1, sizeof(*c));
-    if (!c || !(c->rbuf = malloc(READ_CHUNK))) {
-        free(c);
-        return NULL;
-    }
-    if (uv_tcp_init(pp->loop, &c->tcp) != 0) {
-        free(c->rbuf);
+    if (!c || !(c->rbuf = malloc(READ_CHUNK)) ||
+        (pp->tls && (!(c->cbuf = malloc(READ_CHUNK)) ||
+                     !(c->tls = tls_conn_new(pp->tls, n->host)))) ||
+        uv_tcp_init(pp->loop, &c->tcp) != 0) {
+        if (c) {
+            tls_conn_free(c->tls);
+            free(c->cbuf);
+            free(c->rbuf);
+        }
         free(c);
         return NULL;
     }
@@ -625,6 +729,8 @@ void peer_pool_stop(peer_pool *pp)
 }
 
 size_t peer_pool_pending(const peer_pool *pp) { return pp->pending; }
+
+void peer_pool_set_tls(peer_pool *pp, tls_ctx *tls) { pp->tls = tls; }
 
 bool peer_pool_connected(const peer_pool *pp, int32_t id)
 {

@@ -1,7 +1,8 @@
 /*
  * peer.h - connections from this broker to other brokers (the two-phase commit's RPCs).
  *
- * Owns: one TCP connection per remote broker id, opened lazily, its request queue,
+ * Owns: one TCP connection per remote broker id (TLS over it when the pool has a client
+ * context: peer_pool_set_tls), opened lazily, its request queue,
  * correlation ids, per-request deadlines, reconnect backoff.
  * Never: retries a request by itself (the caller decides; a failed request is reported
  * once), or blocks the loop.
@@ -44,6 +45,7 @@
 #define PEER_BACKOFF_MAX_MS 2000
 
 typedef struct peer_pool peer_pool;
+struct tls_ctx;
 
 /* status: 0 ok (body = the response after the correlation id: i.e. for a flexible response
  * the caller skips the header tagged fields itself), or one of PEER_ERR_*. body is valid
@@ -89,6 +91,13 @@ int peer_send(peer_pool *pp, int32_t broker_id, int16_t api_key, int16_t api_ver
  * callback is a no-op. */
 void peer_pool_stop(peer_pool *pp);
 
+/* Every connection opened from now on speaks TLS with `tls` (a client context, borrowed:
+ * it must outlive the pool): the other broker's certificate is verified against its
+ * truststore (and its host name or IP, if the context checks them), this broker's own
+ * certificate is presented if it has one, and requests wait in the session until the
+ * handshake is done. A failed handshake counts as a failed connect (PEER_ERR_UNREACHABLE,
+ * backoff). NULL: plaintext. */
+void peer_pool_set_tls(peer_pool *pp, struct tls_ctx *tls);
 /* Requests whose callback has not run yet (for metrics and tests). */
 size_t peer_pool_pending(const peer_pool *pp);
 /* Whether broker `id` has an established connection right now (for tests). */

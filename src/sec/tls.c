@@ -111,18 +111,24 @@ static int load_keystore(tls_ctx *t, const tls_config *c, char *err, size_t errl
     SSL_CTX_set_default_passwd_cb_userdata(t->ssl, (void *)(c->key_password ? c->key_password
                                                                             : ""));
     int rc = -1;
-    if (SSL_CTX_use_certificate_chain_file(t->ssl, loc) != 1)
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(t->ssl, loc) != 1) {
         snprintf(err, errlen, "config key '%s': no certificate in %s (%s)", key, loc,
                  ossl_reason(why, sizeof(why)));
-    else if (SSL_CTX_use_PrivateKey_file(t->ssl, loc, SSL_FILETYPE_PEM) != 1)
-        snprintf(err, errlen, "config key '%s': cannot load the private key in %s (missing, "
-                 "or %skey.password wrong or unset): %s", key, loc, pre,
-                 ossl_reason(why, sizeof(why)));
-    else if (SSL_CTX_check_private_key(t->ssl) != 1)
+    } else if (SSL_CTX_use_PrivateKey_file(t->ssl, loc, SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+            snprintf(err, errlen, "config key '%s': the private key in %s does not match its "
+                     "certificate", key, loc);
+        else
+            snprintf(err, errlen, "config key '%s': cannot load the private key in %s "
+                     "(missing, or %skey.password wrong or unset): %s", key, loc, pre,
+                     ossl_reason(why, sizeof(why)));
+    } else if (SSL_CTX_check_private_key(t->ssl) != 1) {
         snprintf(err, errlen, "config key '%s': the private key in %s does not match its "
                  "certificate", key, loc);
-    else
+    } else {
         rc = 0;
+    }
     SSL_CTX_set_default_passwd_cb_userdata(t->ssl, NULL);
     ERR_clear_error();
     return rc;
