@@ -4,7 +4,7 @@ credential APIs (KIP-554), against one node with two listeners: PLAINTEXT (where
 credentials are managed) and SASL_PLAINTEXT.
 
  0. Listener settings brookd cannot serve are refused at start, naming the key: an SSL
-    listener, a repeated name, a name without a protocol, an unknown mechanism, a SASL
+    listener without ssl.keystore.location, a repeated name, a name without a protocol, an unknown mechanism, a SASL
     listener in a ZooKeeper cluster, an advertised name that is no listener.
  1. ApiVersions lists SaslHandshake 0-1, SaslAuthenticate 0-2 and the two credential APIs at
     v0.  On the SASL listener a Metadata request before authentication closes the
@@ -270,12 +270,12 @@ def main():
     cfg = {"sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
            "connection.failed.authentication.delay.ms": DELAY_MS, "num.partitions": 2}
     brookd = find_brookd()
-    for args, key in ((["--listeners=SSL://127.0.0.1:0"], "no TLS yet"),
+    for args, key in ((["--listeners=SSL://127.0.0.1:0"], "ssl.keystore.location"),
                       (["--listeners=PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0"], "repeats"),
                       (["--listeners=FOO://127.0.0.1:0"], "listener.security.protocol.map"),
                       (["--sasl.enabled.mechanisms=GSSAPI"], "sasl.enabled.mechanisms"),
                       (["--listeners=SASL_PLAINTEXT://127.0.0.1:0",
-                        "--zookeeper.connect=127.0.0.1:1"], "one PLAINTEXT listener"),
+                        "--zookeeper.connect=127.0.0.1:1"], "takes one listener"),
                       (["--advertised.listeners=BAR://x:1"], "BAR is not a listener")):
         p = subprocess.run([brookd, *args, "--log.dirs=/nonexistent/brook-sasl"],
                            capture_output=True, text=True, timeout=30)
