@@ -22,7 +22,7 @@
 #include "cli/txn.h"
 #include "cli/acl.h"
 #include "cli/user.h"
-#include "stream/run.h"
+#include "cli/run.h"
 
 #ifndef BROOK_VERSION
 #define BROOK_VERSION "unknown"
@@ -53,7 +53,7 @@ static const struct cli_cmd {
     {"cluster", "up|down|status|placement   a local cluster; nodes and leaders",
      cli_cluster_main, cli_cluster_usage},
     {"run", "PIPELINE.conf   run a stream pipeline exactly once (Kafka, PostgreSQL, files)",
-     stream_run_main, stream_run_usage},
+     cli_run_main, cli_run_usage},
     {"bench", "produce|consume|txn   measure throughput and latency", bench_main, NULL},
     {"completion", "bash   print the shell completion script", cli_completion_main,
      cli_completion_usage},

@@ -22,10 +22,10 @@
 #include "stream/expr.h"
 #include "stream/window.h"
 
-typedef enum { OP_FILTER, OP_MAP, OP_PROJECT, OP_FLAT_MAP, OP_KEY_BY, OP_JOIN } op_kind;
+typedef enum { OP_FILTER, OP_MAP, OP_PROJECT, OP_FLAT_MAP, OP_KEY_BY, OP_JOIN, OP_CALL } op_kind;
 
 static const char *const g_op_names[] = {"filter", "map", "project", "flat_map", "key_by",
-                                         "join"};
+                                         "join", "call"};
 static const char *const g_agg_names[] = {"count", "sum", "min", "max", "avg"};
 
 typedef struct field {
@@ -40,7 +40,7 @@ typedef struct op {
     sx_expr *expr; /* filter, flat_map (a path), key_by, join (the key) */
     field *f;      /* map, project */
     size_t nf;
-    char *table; /* join: the table, */
+    char *table; /* join: the table, call: the function's name; */
     char *dest;  /* the field set to its value, */
     bool left;   /* and whether a record without a match goes on (its field null) */
 } op;
@@ -60,6 +60,8 @@ struct st_topology {
     size_t first_join; /* 1 + the index in ops of the first join; 0: no join */
     st_lookup_fn lookup; /* the tables the joins read; NULL: none */
     void *lookup_ctx;
+    st_call_fn call;     /* the functions of the call lines; NULL: none */
+    void *call_ctx;
 };
 
 /* ---- records ------------------------------------------------------------------------------ */
@@ -321,11 +323,30 @@ static void parse_join(lp *p, op *o)
              rest(p, rb, sizeof(rb)));
 }
 
+/* call <name>: a function the runtime provides (libbrook-stream's brook_stream_op_fn). */
+static void parse_call(lp *p, op *o)
+{
+    char rb[40];
+    size_t n = table_name_len(p);
+    if (n == 0) {
+        lerr(p, true, "expected a function name ([A-Za-z_][A-Za-z0-9_-]*), found %s",
+             rest(p, rb, sizeof(rb)));
+        return;
+    }
+    if (!(o->table = sw_dup_bytes(p->s + p->pos, n)))
+        lerr(p, false, "out of memory");
+    p->pos += n;
+}
+
 static void parse_record_op(lp *p, op *o)
 {
     char rb[40];
     if (o->kind == OP_JOIN) {
         parse_join(p, o);
+        return;
+    }
+    if (o->kind == OP_CALL) {
+        parse_call(p, o);
         return;
     }
     if (o->kind == OP_FILTER || o->kind == OP_KEY_BY) {
@@ -550,7 +571,7 @@ static void parse_line(lp *p, st_topology *t, bool *window_open)
             k++;
         if (k == BROOK_ARRAY_LEN(g_op_names)) {
             lerr(p, true, "unknown operator %s (filter, map, project, flat_map, key_by, join, "
-                 "window, aggregate)", rest(p, rb, sizeof(rb)));
+                 "call, window, aggregate)", rest(p, rb, sizeof(rb)));
             return;
         }
         p->pos += n;
@@ -622,23 +643,40 @@ void st_topology_set_lookup(st_topology *t, st_lookup_fn fn, void *ctx)
     t->lookup_ctx = fn ? ctx : NULL;
 }
 
-size_t st_topology_tables(const st_topology *t, const char **names, size_t max)
+void st_topology_set_call(st_topology *t, st_call_fn fn, void *ctx)
+{
+    t->call = fn;
+    t->call_ctx = fn ? ctx : NULL;
+}
+
+/* The distinct names of the lines of one kind (join: tables, call: functions). */
+static size_t names_of(const st_topology *t, op_kind kind, const char **names, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < t->nops; i++) {
-        if (t->ops[i].kind != OP_JOIN)
+        if (t->ops[i].kind != kind)
             continue;
         size_t j = 0;
-        while (j < i && !(t->ops[j].kind == OP_JOIN &&
+        while (j < i && !(t->ops[j].kind == kind &&
                           strcmp(t->ops[j].table, t->ops[i].table) == 0))
             j++;
         if (j < i)
-            continue; /* named by an earlier join */
+            continue; /* named by an earlier line */
         if (n < max)
             names[n] = t->ops[i].table;
         n++;
     }
     return n;
+}
+
+size_t st_topology_tables(const st_topology *t, const char **names, size_t max)
+{
+    return names_of(t, OP_JOIN, names, max);
+}
+
+size_t st_topology_calls(const st_topology *t, const char **names, size_t max)
+{
+    return names_of(t, OP_CALL, names, max);
 }
 
 /* ---- the record operators ----------------------------------------------------------------- */
@@ -789,6 +827,59 @@ static int join(const st_topology *t, const op *o, cJSON *rec, char *e, size_t e
     return 1;
 }
 
+/* Runs o's function on r (borrowed) and appends its records, parsed, to next: the number
+ * appended, or -1 with e (the function's error, a record that is not JSON, out of memory);
+ * on -1 nothing is appended. */
+static int call(const st_topology *t, const op *o, const frec *r, flist *next, char *e,
+                size_t elen)
+{
+    if (!t->call) {
+        snprintf(e, elen, "no function %s", o->table);
+        return -1;
+    }
+    size_t vlen = 0;
+    char *value = sx_print(r->v, &vlen);
+    if (!value) {
+        snprintf(e, elen, "out of memory");
+        return -1;
+    }
+    st_record in = {.key = r->key, .key_len = r->key_len, .value = value, .value_len = vlen,
+                    .ts_ms = r->ts};
+    st_records got = {0};
+    int rc = t->call(t->call_ctx, o->table, &in, &got, e, elen);
+    free(value);
+    size_t mark = next->n;
+    for (size_t i = 0; rc == 0 && i < got.n; i++) {
+        st_record *g = &got.v[i];
+        if (next->n >= ST_FANOUT_MAX) {
+            snprintf(e, elen, "more than %d records from one input", ST_FANOUT_MAX);
+            rc = -1;
+            break;
+        }
+        frec c = {.key = g->key, .key_len = g->key ? g->key_len : 0, .ts = g->ts_ms};
+        if (!g->value) {
+            snprintf(e, elen, "record %zu has no value", i + 1);
+            rc = -1;
+        } else if (!(c.v = sx_json_parse(g->value, g->value_len, e, elen))) {
+            rc = -1;
+        } else if (flist_push(next, c) < 0) {
+            cJSON_Delete(c.v);
+            snprintf(e, elen, "out of memory");
+            rc = -1;
+        } else {
+            g->key = NULL; /* the key is next's now */
+        }
+    }
+    if (rc < 0) {
+        if (!e[0])
+            snprintf(e, elen, "failed");
+        while (next->n > mark)
+            frec_free(&next->v[--next->n]);
+    }
+    st_records_clear(&got);
+    return rc < 0 ? -1 : (int)(next->n - mark);
+}
+
 static int push(flist *next, frec r, char *err, size_t errlen)
 {
     if (flist_push(next, r) == 0)
@@ -907,6 +998,12 @@ static int apply(const st_topology *t, const op *o, frec r, flist *next, uint64_
             return push(next, r, err, errlen);
         if (rc == 0)
             (*filtered)++;
+        break;
+    case OP_CALL:
+        rc = call(t, o, &r, next, e, sizeof(e));
+        if (rc == 0)
+            (*filtered)++;
+        rc = rc < 0 ? -1 : 0;
         break;
     }
     frec_free(&r);

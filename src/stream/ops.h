@@ -1,6 +1,6 @@
 /*
  * stream/ops.h - a stream task's record processing: a pipeline of record operators (filter,
- * map, project, flat_map, key_by, join), then optionally one aggregate, windowed (tumbling,
+ * map, project, flat_map, key_by, join, call), then optionally one aggregate, windowed (tumbling,
  * hopping, session) or not, then optionally more record operators on the aggregate's
  * results. The operator lines' grammar and the semantics are in docs/stream.md
  * ("Operators").
@@ -113,5 +113,18 @@ void st_topology_set_lookup(st_topology *t, st_lookup_fn fn, void *ctx);
  * config), each once, in the order of their first join line: returns their count and
  * stores the first min(count, max) in names (borrowed; valid as long as the topology). */
 size_t st_topology_tables(const st_topology *t, const char **names, size_t max);
+
+/* The runtime's functions (for the call lines; libbrook-stream's C operators): runs function
+ * `name` on one record (borrowed), appending what it makes to out (values must be JSON text;
+ * none: the record is dropped and counted as filtered). Returns 0, or -1 with err (the record
+ * is then bad: nothing it made is kept). It must be deterministic, like every operator, for
+ * the restore guarantee above to hold. */
+typedef int (*st_call_fn)(void *ctx, const char *name, const st_record *in, st_records *out,
+                          char *err, size_t errlen);
+/* Sets the functions (fn NULL: none; a call line then fails each record with "no function
+ * <name>"). */
+void st_topology_set_call(st_topology *t, st_call_fn fn, void *ctx);
+/* The function names the call lines use, each once (as st_topology_tables). */
+size_t st_topology_calls(const st_topology *t, const char **names, size_t max);
 
 #endif

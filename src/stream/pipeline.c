@@ -87,7 +87,12 @@ static int set_table(stream_pipeline *p, const char *key, const char *value, cha
 
 static int on_kv(void *ctx, const char *key, const char *value, char *err, size_t errlen)
 {
-    stream_pipeline *p = ctx;
+    return stream_pipeline_set(ctx, key, value, err, errlen);
+}
+
+int stream_pipeline_set(stream_pipeline *p, const char *key, const char *value, char *err,
+                        size_t errlen)
+{
     for (size_t i = 0; i < sizeof STR_KEYS / sizeof STR_KEYS[0]; i++) {
         if (strcmp(key, STR_KEYS[i].key) != 0)
             continue;
@@ -140,7 +145,7 @@ static int on_kv(void *ctx, const char *key, const char *value, char *err, size_
     return -1;
 }
 
-static bool valid_name(const char *s)
+bool stream_pipeline_valid_name(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 64)
@@ -164,11 +169,10 @@ static char *derived(const char *name, const char *suffix)
 }
 
 /* Required keys, name rules, op.N without gaps, and the defaults derived from the name. */
-static int validate(stream_pipeline *p, char *err, size_t errlen)
+int stream_pipeline_check(stream_pipeline *p, char *err, size_t errlen)
 {
-    if (!p->name || !valid_name(p->name)) {
-        snprintf(err, errlen, "pipeline.name: 1 to 64 letters, digits or '-' are required "
-                              "(it names transactions, files and topics)");
+    if (!p->name || !stream_pipeline_valid_name(p->name)) {
+        snprintf(err, errlen, "%s", STREAM_NAME_RULE);
         return -1;
     }
     if (!p->source_topic || !*p->source_topic) {
@@ -209,7 +213,7 @@ static int validate(stream_pipeline *p, char *err, size_t errlen)
     return 0;
 }
 
-static void defaults(stream_pipeline *p)
+void stream_pipeline_init(stream_pipeline *p)
 {
     memset(p, 0, sizeof *p);
     p->commit_interval_ms = 100;
@@ -221,18 +225,18 @@ static void defaults(stream_pipeline *p)
 
 int stream_pipeline_parse(const char *text, stream_pipeline *p, char *err, size_t errlen)
 {
-    defaults(p);
+    stream_pipeline_init(p);
     if (config_parse_string(text, on_kv, p, err, errlen) != 0)
         return -1;
-    return validate(p, err, errlen);
+    return stream_pipeline_check(p, err, errlen);
 }
 
 int stream_pipeline_load(const char *path, stream_pipeline *p, char *err, size_t errlen)
 {
-    defaults(p);
+    stream_pipeline_init(p);
     if (config_parse_file(path, on_kv, p, err, errlen) != 0)
         return -1;
-    return validate(p, err, errlen);
+    return stream_pipeline_check(p, err, errlen);
 }
 
 void stream_pipeline_free(stream_pipeline *p)

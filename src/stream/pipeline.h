@@ -49,4 +49,17 @@ int stream_pipeline_load(const char *path, stream_pipeline *p, char *err, size_t
 int stream_pipeline_parse(const char *text, stream_pipeline *p, char *err, size_t errlen);
 void stream_pipeline_free(stream_pipeline *p);
 
+/* The same one key at a time (libbrook-stream's brook_stream_set): init sets the defaults,
+ * set takes one key (0, or -1 with err naming it; nothing changed), check validates and
+ * fills the defaults derived from the name (as load does after the last line). */
+void stream_pipeline_init(stream_pipeline *p);
+int stream_pipeline_set(stream_pipeline *p, const char *key, const char *value, char *err,
+                        size_t errlen);
+int stream_pipeline_check(stream_pipeline *p, char *err, size_t errlen);
+/* Whether s is a valid pipeline.name (else STREAM_NAME_RULE says why). */
+bool stream_pipeline_valid_name(const char *s);
+#define STREAM_NAME_RULE                                                                       \
+    "pipeline.name: 1 to 64 letters, digits or '-' are required (it names transactions, "   \
+    "files and topics)"
+
 #endif

@@ -24,8 +24,6 @@
 #include <unistd.h>
 
 #include "base/assert.h"
-#include "cli/args.h"
-#include "cli/client.h"
 #include "cli/kafka.h"
 #include "stream/commit.h"
 #include "stream/files.h"
@@ -68,9 +66,13 @@ typedef struct runner {
     int64_t first_record_ms, last_commit_ms; /* for the throughput line at exit */
     int metrics_port; /* 0: no /metrics */
     stream_metrics *m;
+    st_call_fn call;  /* the C operators (libbrook-stream); NULL: none */
+    void *call_ctx;
+    volatile sig_atomic_t *stop; /* set: commit and return */
 } runner;
 
-static volatile sig_atomic_t g_stop;
+/* The stop flag of an instance forked by --instances (its own SIGTERM handler sets it). */
+static volatile sig_atomic_t g_child_stop;
 
 static int atoi_bounded(const char *s)
 {
@@ -78,10 +80,10 @@ static int atoi_bounded(const char *s)
     return v < 1 ? 1 : v > 1000000 ? 1000000 : (int)v;
 }
 
-static void on_signal(int sig)
+static void on_child_signal(int sig)
 {
     (void)sig;
-    g_stop = 1;
+    g_child_stop = 1;
 }
 
 static int64_t mono_ms(void)
@@ -104,8 +106,9 @@ static void say(const runner *r, const char *fmt, ...)
 
 /* A crash on purpose, for the tests of recovery: BROOK_STREAM_FAILPOINT=<point>:<n> kills
  * the process with SIGKILL the n-th time it reaches <point> ("prepared": participants
- * prepared, broker not yet committed; "committed": broker committed, participants not yet
- * finished; "finishing": PostgreSQL committed, the file not yet renamed). */
+ * prepared, broker not yet committed; "committed": broker committed (with or without
+ * participants), participants not yet finished; "finishing": PostgreSQL committed, the file
+ * not yet renamed). */
 static void failpoint(const char *point)
 {
     static int hits;
@@ -698,8 +701,7 @@ static void drive(runner *r, task *t, sc_action a)
             a = sc_broker_committed(&t->sc, task_commit(r, t));
             if (t->sc.state == SC_FINISHING) {
                 r->last_commit_ms = mono_ms();
-                if (t->pg_prepared || t->files_prepared)
-                    failpoint("committed");
+                failpoint("committed");
                 stream_metrics_add(r->m, SM_COMMITS, 1);
                 stream_metrics_observe_commit(r->m, mono_ms() - t->begun_ms);
                 t->fails_in_row = 0;
@@ -823,6 +825,8 @@ static task *task_new(runner *r, int32_t part)
     t->topo = st_topology_new((const char *const *)r->pl.ops, r->pl.nops, err, sizeof err);
     if (t->topo && r->tables)
         st_topology_set_lookup(t->topo, stream_tables_lookup, r->tables);
+    if (t->topo && r->call)
+        st_topology_set_call(t->topo, r->call, r->call_ctx);
     if (t->topo && r->pl.pg_conninfo) {
         pg_sink_conf pc = {r->pl.pg_conninfo, r->pl.pg_table, r->pl.pg_columns, r->pl.pg_key,
                            r->pl.name, part};
@@ -1076,7 +1080,7 @@ static int run_instance(runner *r, int64_t progress_ms, int64_t idle_exit_ms)
     }
     say(r, "running (group %s)", r->pl.group);
     int64_t last_line = mono_ms(), last_record = mono_ms();
-    while (!g_stop) {
+    while (!*r->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->consumer, 20);
         int64_t now = mono_ms();
         if (m) {
@@ -1134,29 +1138,47 @@ static void runner_free(runner *r)
     stream_pipeline_free(&r->pl);
 }
 
-/* --instances N: N processes of one pipeline sharing its input through the group. The
- * parent forwards SIGTERM/SIGINT and exits with the first failing child's status. */
+/* --instances N: N processes of one pipeline sharing its input through the group. Each
+ * child stops (committing) on SIGTERM or SIGINT; the parent sends SIGTERM to all when its
+ * stop flag is set, and returns the first failing child's status. */
 static int run_children(int n, runner *r, int64_t progress_ms, int64_t idle_exit_ms)
 {
     pid_t kids[64];
+    bool forked_all = true;
+    BROOK_ASSERT(n <= 64);
     for (int i = 0; i < n; i++) {
         kids[i] = fork();
         if (kids[i] == 0) {
+            struct sigaction sa = {.sa_handler = on_child_signal};
+            sigaction(SIGINT, &sa, NULL);
+            sigaction(SIGTERM, &sa, NULL);
+            r->stop = &g_child_stop;
             if (r->metrics_port) /* one /metrics per instance: P, P+1, ... */
                 r->metrics_port += i;
             int rc = run_instance(r, progress_ms, idle_exit_ms);
             runner_free(r);
             _exit(rc);
         }
+        if (kids[i] < 0) {
+            say(r, "fork: %s", strerror(errno));
+            n = i;
+            forked_all = false;
+            break;
+        }
     }
-    int worst = 0;
-    for (int left = n; left > 0;) {
+    int worst = forked_all ? 0 : 1, left = n;
+    bool told = false;
+    while (left > 0) {
         int st;
-        pid_t p = waitpid(-1, &st, 0);
-        if (p < 0 && errno == EINTR) {
-            if (g_stop)
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p == 0 || (p < 0 && errno == EINTR)) {
+            if ((*r->stop || !forked_all) && !told) {
                 for (int i = 0; i < n; i++)
                     kill(kids[i], SIGTERM);
+                told = true;
+            }
+            struct timespec nap = {0, 50 * 1000000};
+            nanosleep(&nap, NULL);
             continue;
         }
         if (p < 0)
@@ -1169,86 +1191,19 @@ static int run_children(int n, runner *r, int64_t progress_ms, int64_t idle_exit
     return worst;
 }
 
-void stream_run_usage(FILE *out)
+int stream_run(stream_pipeline *pl, const stream_run_cfg *cfg)
 {
-    fprintf(out,
-            "brook run PIPELINE.conf [flags]   run a stream pipeline exactly once "
-            "(docs/stream.md)\n"
-            "  --bootstrap HOST:PORT  the cluster (default: the file's bootstrap.servers, "
-            "$BROOK_BOOTSTRAP, 127.0.0.1:9092)\n"
-            "  --instances N          run N processes sharing the input (default 1)\n"
-            "  --metrics-port P       serve Prometheus /metrics on 127.0.0.1:P (0: off; "
-            "instance i of --instances on P+i)\n"
-            "  --progress-ms MS       a progress line on stderr every MS (default 5000; 0 off)\n"
-            "  --exit-when-idle MS    stop (committing) after MS without input while "
-            "partitions are assigned (default: run)\n");
-}
-
-int stream_run_main(int argc, char **argv)
-{
-    const char *bootstrap = NULL, *file = NULL;
-    int64_t instances = 1, metrics_port = 0, progress_ms = 5000, idle_ms = 0;
-    int npos = 0;
-    const struct cli_opt opts[] = {
-        {"bootstrap", CLI_OPT_STR, &bootstrap, 0, 0, NULL, NULL, "HOST:PORT"},
-        {"instances", CLI_OPT_I64, &instances, 1, 64, NULL, NULL, "N"},
-        {"metrics-port", CLI_OPT_I64, &metrics_port, 0, 65535, NULL, NULL, "P"},
-        {"progress-ms", CLI_OPT_I64, &progress_ms, 0, 86400000, NULL, NULL, "MS"},
-        {"exit-when-idle", CLI_OPT_I64, &idle_ms, 0, 86400000, NULL, NULL, "MS"},
-    };
-    int prc = cli_args_parse_pos("brook run", argc, argv, opts, sizeof opts / sizeof opts[0],
-                                 &file, &npos);
-    if (prc == 1) {
-        stream_run_usage(stdout);
-        return 0;
-    }
-    if (prc != 0)
-        return 2;
-    if (npos != 1) {
-        fprintf(stderr, "brook run: one pipeline file is needed\n");
-        stream_run_usage(stderr);
-        return 2;
-    }
     runner r;
     memset(&r, 0, sizeof r);
-    char err[512];
-    if (stream_pipeline_load(file, &r.pl, err, sizeof err) != 0) {
-        fprintf(stderr, "brook run: %s: %s\n", file, err);
-        stream_pipeline_free(&r.pl);
-        return 2;
-    }
-    st_topology *check = st_topology_new((const char *const *)r.pl.ops, r.pl.nops, err,
-                                         sizeof err);
-    if (!check) {
-        fprintf(stderr, "brook run: %s: %s\n", file, err);
-        stream_pipeline_free(&r.pl);
-        return 2;
-    }
-    const char *used[ST_OPS_MAX];
-    size_t nused = st_topology_tables(check, used, ST_OPS_MAX);
-    for (size_t i = 0; i < nused && i < ST_OPS_MAX; i++) {
-        bool known = false;
-        for (int k = 0; k < r.pl.ntables; k++)
-            known = known || strcmp(r.pl.table_names[k], used[i]) == 0;
-        if (!known) {
-            fprintf(stderr, "brook run: %s: a join uses table %s but table.%s.topic is not "
-                            "given\n", file, used[i], used[i]);
-            st_topology_free(check);
-            stream_pipeline_free(&r.pl);
-            return 2;
-        }
-    }
-    st_topology_free(check);
-    if (bootstrap || !r.pl.bootstrap) {
-        free(r.pl.bootstrap);
-        r.pl.bootstrap = strdup(cli_bootstrap(bootstrap));
-    }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    r.metrics_port = (int)metrics_port;
-    int rc = instances > 1 ? run_children((int)instances, &r, progress_ms, idle_ms)
-                           : run_instance(&r, progress_ms, idle_ms);
+    r.pl = *pl;
+    memset(pl, 0, sizeof *pl); /* taken */
+    r.metrics_port = cfg->metrics_port;
+    r.call = cfg->call;
+    r.call_ctx = cfg->call_ctx;
+    r.stop = cfg->stop;
+    int rc = cfg->instances > 1
+                 ? run_children(cfg->instances, &r, cfg->progress_ms, cfg->idle_exit_ms)
+                 : run_instance(&r, cfg->progress_ms, cfg->idle_exit_ms);
     runner_free(&r);
     return rc;
 }

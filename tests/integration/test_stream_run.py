@@ -537,8 +537,57 @@ sink.topic=join-out
     print("join: clicks joined with a table of profiles", flush=True)
 
 
+def scenario_embed(ck, cli, tmp):
+    """libbrook-stream embedded in a C program (examples/stream_embed.c): a built-in filter, a
+    C operator splitting texts into words, a built-in filter on its output. The program is
+    SIGKILLed by a failpoint right after a broker commit, then run again to the end: every
+    word comes out once; records the C operator refuses go to the dead-letter topic with its
+    reason."""
+    embed = os.environ.get("BROOK_STREAM_EMBED") or os.path.join(
+        os.path.dirname(cli), "stream_embed")
+    ck(os.access(embed, os.X_OK), f"the example program is built: {embed}")
+    with Broker() as b:
+        create_topic(b.bootstrap, "texts", 2)
+        records, want, bad = [], [], 0
+        for i in range(600):
+            if i % 50 == 7:
+                records.append((i % 2, json.dumps({"lang": "en", "text": i}).encode()))
+                bad += 1
+                continue
+            lang = "fr" if i % 5 == 0 else "en"
+            words = [f"alpha{i}", "is", f"beta{i}", "the", f"gamma{i}"]
+            records.append((i % 2, json.dumps({"lang": lang, "text": " ".join(words)}).encode()))
+            if lang == "en":
+                want += [(w, pos) for pos, w in enumerate(words) if len(w) > 3]
+        logpath = os.path.join(tmp, "embed.log")
+        with open(logpath, "ab") as log:
+            env = dict(os.environ, BROOK_STREAM_FAILPOINT="committed:6")
+            p = subprocess.Popen([embed, "embed", b.bootstrap, "texts", "words"],
+                                 stdout=log, stderr=subprocess.STDOUT, env=env,
+                                 preexec_fn=_pdeathsig)
+            p.log_start = 0
+            wait_assigned(logpath, p)
+            feeder = produce_paced(b.bootstrap, records, 4, topic="texts")
+            rc = p.wait(120)
+            ck.eq(rc, -signal.SIGKILL, "the failpoint killed the program after a commit")
+            feeder.join(60)
+            p = subprocess.Popen([embed, "embed", b.bootstrap, "texts", "words", "4000"],
+                                 stdout=log, stderr=subprocess.STDOUT, preexec_fn=_pdeathsig)
+            ck.eq(p.wait(120), 0, "the second run drains the input and exits")
+        got = [(j["word"], j["pos"]) for j in
+               (json.loads(v) for v in read_all(b.bootstrap, "words", 2))]
+        ck.eq(len(got) - len(set(got)), 0, "words written more than once")
+        ck.eq(sorted(got), sorted(want), "every English word longer than 3, once")
+        dlq = [json.loads(v) for v in read_all(b.bootstrap, "embed-dlq", 2)]
+        ck.eq(len(dlq), bad, "dead letters (texts that are not strings)")
+        ck(all("split_words: text is not a string" in d["error"] for d in dlq),
+           f"each dead letter has the C operator's reason: {dlq[:1]}")
+    print(f"embed: {len(got)} words from a C operator through a crash", flush=True)
+
+
 def main():
-    which = sys.argv[1:] or ["readme", "refuse", "instances", "join", "shared", "crash"]
+    which = sys.argv[1:] or ["readme", "refuse", "instances", "join", "embed", "shared",
+                             "crash"]
     cli = find_cli()
     ck = Check("stream_run")
     tmp = tempfile.mkdtemp(prefix="brook-stream-")
@@ -546,6 +595,7 @@ def main():
     try:
         for name, fn in (("readme", scenario_readme), ("refuse", scenario_refuse),
                          ("instances", scenario_instances), ("join", scenario_join),
+                         ("embed", scenario_embed),
                          ("shared", scenario_shared),
                          ("crash", scenario_crash)):
             if name in which:

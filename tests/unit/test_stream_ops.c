@@ -1317,6 +1317,110 @@ static void test_fuzz_lines_and_records(void)
     CHECK(built > 1000);
 }
 
+/* ---- C operators (call lines) ---------------------------------------------------------------- */
+
+/* The runtime's functions as the call hook sees them: "dup" emits its record twice (the second
+ * keyed "d", one ms later), "none" emits nothing, "fail" refuses, "junk" emits text that is not
+ * JSON after one good record, "nokey" emits the value with no key. */
+static int tc_call(void *ctx, const char *name, const st_record *in, st_records *out,
+                   char *err, size_t errlen)
+{
+    int *calls = ctx;
+    (*calls)++;
+    char *v1 = strndup(in->value, in->value_len), *v2 = strndup(in->value, in->value_len);
+    char *k1 = in->key ? strndup(in->key, in->key_len) : NULL;
+    int rc = 0;
+    if (strcmp(name, "dup") == 0) {
+        rc = st_records_take(out, k1, in->key ? in->key_len : 0, v1, in->value_len, in->ts_ms);
+        rc = rc ? rc : st_records_take(out, strdup("d"), 1, v2, in->value_len, in->ts_ms + 1);
+        return rc;
+    }
+    if (strcmp(name, "junk") == 0) {
+        rc = st_records_take(out, k1, in->key ? in->key_len : 0, v1, in->value_len, in->ts_ms);
+        free(v2);
+        return rc ? rc : st_records_take(out, NULL, 0, strdup("{oops"), 5, 0);
+    }
+    if (strcmp(name, "nokey") == 0) {
+        free(k1);
+        free(v2);
+        return st_records_take(out, NULL, 0, v1, in->value_len, in->ts_ms);
+    }
+    free(k1);
+    free(v1);
+    free(v2);
+    if (strcmp(name, "fail") == 0) {
+        snprintf(err, errlen, "nope: %.*s", (int)in->value_len, in->value);
+        return -1;
+    }
+    return 0; /* none */
+}
+
+static void test_call(void)
+{
+    int calls = 0;
+    st_topology *t = TOPO("map n = n + 1", "call dup", "filter n > 1", "call nokey",
+                          "call dup");
+    if (!CHECK(t != NULL))
+        return;
+    const char *names[4] = {0};
+    CHECK_EQ_INT(st_topology_calls(t, names, 4), 2);
+    CHECK_EQ_STR(names[0], "dup");
+    CHECK_EQ_STR(names[1], "nokey");
+    CHECK_EQ_INT(st_topology_tables(t, names, 4), 0);
+    /* No functions set: each record is refused by the first call line. */
+    CHECK_EQ_STR(feed(t, "k", "{\"n\":1}", 5), "ERR op.2 (call): no function dup");
+    st_topology_set_call(t, tc_call, &calls);
+    /* The calls see the record as the previous operator left it, in canonical JSON, and the
+     * operators after them see what they emitted. */
+    CHECK_EQ_STR(feed(t, "k", "{\"n\" : 1}", 5),
+                 "- {\"n\":2} 5\nd {\"n\":2} 6\n- {\"n\":2} 6\nd {\"n\":2} 7\n");
+    CHECK_EQ_INT(calls, 1 + 2 + 2);
+    CHECK_EQ_STR(feed(t, "k", "{\"n\":0}", 5), ""); /* the filter drops both */
+    st_stats s = stats(t);
+    CHECK_EQ_INT(s.in, 3);
+    CHECK_EQ_INT(s.out, 4);
+    CHECK_EQ_INT(s.filtered, 2);
+    st_topology_free(t);
+
+    /* A function that emits nothing filters; one that fails, or emits text that is not JSON,
+     * makes the record bad and keeps nothing it made. */
+    t = TOPO("call none", "call fail");
+    if (!CHECK(t != NULL))
+        return;
+    st_topology_set_call(t, tc_call, &calls);
+    CHECK_EQ_STR(feed(t, "k", "{}", 1), "");
+    CHECK_EQ_INT(stats(t).filtered, 1);
+    st_topology_free(t);
+    t = TOPO("call fail");
+    st_topology_set_call(t, tc_call, &calls);
+    CHECK_EQ_STR(feed(t, "k", "{\"a\":[1]}", 1), "ERR op.1 (call): nope: {\"a\":[1]}");
+    st_topology_free(t);
+    t = TOPO("call junk", "key_by a");
+    st_topology_set_call(t, tc_call, &calls);
+    const char *r = feed(t, "k", "{\"a\":1}", 1);
+    CHECK(strncmp(r, "ERR op.1 (call): ", 17) == 0);
+    s = stats(t);
+    CHECK_EQ_INT(s.in, 1);
+    CHECK_EQ_INT(s.out + s.filtered, 0);
+    st_topology_free(t);
+    /* Before an aggregate: the emitted records are aggregated. */
+    t = TOPO("call dup", "aggregate count");
+    st_topology_set_call(t, tc_call, &calls);
+    CHECK_EQ_STR(feed(t, "x", "{}", 1), "x {\"key\":\"x\",\"count\":1} 1\nd {\"key\":\"d\",\"count\":1} 2\n");
+    st_topology_free(t);
+    /* Line errors. */
+    char err[256];
+    const char *bad[] = {"call", "call 9x", "call a b"};
+    const char *want[] = {"op.1: position 5: expected a function name",
+                          "op.1: position 6: expected a function name",
+                          "op.1: position 8: unexpected 'b'"};
+    for (int i = 0; i < 3; i++) {
+        CHECK(st_topology_new(&bad[i], 1, err, sizeof err) == NULL);
+        if (!CHECK(strncmp(err, want[i], strlen(want[i])) == 0))
+            printf("  %s\n", err);
+    }
+}
+
 TU_MAIN(TU_CASE(test_passthrough_and_filter), TU_CASE(test_map_project),
         TU_CASE(test_flat_map_key_by), TU_CASE(test_topology_errors),
         TU_CASE(test_join_inner_left), TU_CASE(test_join_values_and_tables),
@@ -1324,4 +1428,4 @@ TU_MAIN(TU_CASE(test_passthrough_and_filter), TU_CASE(test_map_project),
         TU_CASE(test_hopping), TU_CASE(test_session), TU_CASE(test_aggregates),
         TU_CASE(test_determinism_and_close_order), TU_CASE(test_bad_record_changes_nothing),
         TU_CASE(test_changelog_and_restore), TU_CASE(test_restore_property),
-        TU_CASE(test_restore_from_full_log), TU_CASE(test_fuzz_lines_and_records))
+        TU_CASE(test_restore_from_full_log), TU_CASE(test_fuzz_lines_and_records), TU_CASE(test_call))
