@@ -15,9 +15,11 @@ set -euo pipefail
 # tests' PostgreSQL server (started by the tests on a free loopback port).
 # libssl-dev and zlib1g-dev: librdkafka 2.15.1 built from source for its own test suite
 # (tests/librdkafka/run.sh: SSL and gzip support; its configure also uses python3, make, g++).
+# libssl-dev is also brookd's TLS (sec/tls.c: libssl); openssl (the CLI) makes the
+# certificates of the TLS test (integration_tls).
 pkgs=(build-essential cmake pkg-config libuv1-dev librdkafka-dev uthash-dev libcjson-dev
       kcat python3 python3-confluent-kafka clang libclang-rt-14-dev procps
-      zookeeper libzookeeper-mt-dev python3-kazoo libssl-dev zlib1g-dev
+      zookeeper libzookeeper-mt-dev python3-kazoo libssl-dev openssl zlib1g-dev
       libsnappy-dev liblz4-dev libzstd-dev iproute2 nftables libfaketime
       postgresql libpq-dev
       chromium)  # chromium: the web console test (test_console.py) drives it headless
