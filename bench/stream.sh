@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stream-processing benchmarks (issue #13): `brook run` exactly once against at least once
-# for the same pipeline, and its PostgreSQL sink against plain batched INSERTs. bench/run.sh
+# for the same pipeline (throughput, and end-to-end latency at a 100 ms commit interval:
+# bench/stream_latency.py), and its PostgreSQL sink against plain batched INSERTs. bench/run.sh
 # calls it after txn.sh; alone:  BUILD=build-bench bash bench/stream.sh [DOC]
 # It starts its own brookd (log.flush.mode=sync) and PostgreSQL (scripts/pg.sh, fsync on)
 # on free loopback ports in a temp directory, loads N JSON records into a 4-partition topic,
@@ -8,6 +9,7 @@
 # `brook run`'s own line: records from the first one read to the last commit. Writes the
 # section between <!-- stream-bench:begin --> and <!-- stream-bench:end --> of DOC.
 #   BENCH_STREAM_RECORDS=200000   input records
+#   BENCH_STREAM_LAT_RATE=2000, BENCH_STREAM_LAT_SECONDS=10   the latency runs' input
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,6 +114,15 @@ for kind in map window rows; do
         measure "${kind:0:1}-${g//_/-}" "$g" "$kind"
     done
 done
+# End-to-end latency at commit.interval.ms=100: input at a steady rate, the output read back
+# read_committed (bench/stream_latency.py); median of the two guarantees' runs each.
+LAT_RATE=${BENCH_STREAM_LAT_RATE:-2000}
+LAT_SECONDS=${BENCH_STREAM_LAT_SECONDS:-10}
+for g in at_least_once exactly_once; do
+    log "latency $g at $LAT_RATE records/s for $LAT_SECONDS s"
+    /usr/bin/python3 "$ROOT/bench/stream_latency.py" "$BROOK" "$B" "$WORK" "$g" "$LAT_RATE" \
+        "$LAT_SECONDS" 2>>"$WORK/run.log" | grep '^RESULT' >>"$OUT" || log "latency $g failed"
+done
 # Plain batched INSERTs of the same rows (1000 per statement, one transaction per 10
 # statements), through psql: the PostgreSQL sink's yardstick.
 PSQL -c "CREATE TABLE rows_plain (\"user\" text, ts bigint, n bigint)" >/dev/null
@@ -128,7 +139,7 @@ T1=$(date +%s%N)
 PLAIN=$(awk -v n="$N" -v t=$((T1 - T0)) 'BEGIN { printf "%.0f", (n - n / 5) * 1e9 / t }')
 echo "RESULT cmd=plain rows_per_s=$PLAIN" >>"$OUT"
 ROWS_EOS=$(PSQL -At -c "SELECT count(*) FROM rows_exactly_once" 2>/dev/null)
-RAW=$(grep '^RESULT cmd=stream' "$OUT" | sed 's/^RESULT cmd=stream //')
+RAW=$(grep '^RESULT cmd=\(stream\|latency\)' "$OUT" | sed 's/^RESULT cmd=stream //')
 
 field() { # field FIELD KEY=VALUE...: first RESULT line with all KEY=VALUEs
     local want=$1 l
@@ -143,6 +154,11 @@ declare -A R
 for kind in map window rows; do
     for g in at_least_once exactly_once; do
         R[$kind,$g]=$(field records_per_s kind=$kind guarantee=$g)
+    done
+done
+for g in at_least_once exactly_once; do
+    for q in p50_ms p99_ms max_ms records; do
+        R[lat,$g,$q]=$(grep "^RESULT cmd=latency guarantee=$g " "$OUT" | sed -n "s/.* $q=\([^ ]*\).*/\1/p")
     done
 done
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.0f", 100 * a / b; else print "n/a" }'; }
@@ -178,8 +194,21 @@ wrote rows); at-least-once: outputs flushed, PostgreSQL committed, then offsets 
 PostgreSQL sink against plain batched INSERTs of the same rows (psql, 1000 rows per
 statement, 10 statements per transaction): ${PLAIN:-n/a} rows/s plain; the exactly-once sink
 ${R[rows,exactly_once]:-n/a} input records/s (${ROWS_EOS:-n/a} rows written, one statement per row, pipelined (libpq pipeline mode), inside each interval's
-prepared transaction): ${PGR}% of plain. End-to-end latency at a 100 ms interval is not
-measured yet. Each run is short (about a second), so single runs vary by ±20%; the runs:
+prepared transaction): ${PGR}% of plain.
+
+End-to-end latency (\`bench/stream_latency.py\`): the filter + project pipeline at
+\`commit.interval.ms=100\`, $LAT_RATE input records/s for $LAT_SECONDS s over 4 partitions, its output read
+by a read_committed consumer; latency = when an output is read minus the input record's
+timestamp (the pipeline keeps it), one clock. Exactly-once output becomes visible only when
+its interval's transaction commits, so it waits for the interval to end and for the commit
+(offsets, markers) on top of at-least-once's flush.
+
+| guarantee | outputs read | p50 ms | p99 ms | max ms |
+|---|---|---|---|---|
+| at-least-once | ${R[lat,at_least_once,records]:-n/a} | ${R[lat,at_least_once,p50_ms]:-n/a} | ${R[lat,at_least_once,p99_ms]:-n/a} | ${R[lat,at_least_once,max_ms]:-n/a} |
+| exactly-once | ${R[lat,exactly_once,records]:-n/a} | ${R[lat,exactly_once,p50_ms]:-n/a} | ${R[lat,exactly_once,p99_ms]:-n/a} | ${R[lat,exactly_once,max_ms]:-n/a} |
+
+Each throughput run is short (about a second), so single runs vary by ±20%; the runs:
 
 \`\`\`
 ${RAW}
