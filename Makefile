@@ -6,6 +6,10 @@ run:
 	bash scripts/run.sh
 test:
 	bash scripts/test.sh
+# The tests labelled "long" that CI's run (scripts/test.sh) leaves out.
+.PHONY: test-long
+test-long: all
+	cd build && ctest --output-on-failure -j1 -L long
 bench:
 	bash bench/run.sh
 # Replication on 3-node clusters (bench/replication.sh; its section of docs/benchmarks.md).
