@@ -46,4 +46,9 @@
 #define BROOK_HTTP_LINGER_MS 2000
 #define BROOK_HTTP_RESPONSE_MAX (64u * 1024 * 1024)
 
+/* Client quotas (broker/quota.h): rate windows tracked at once (one per throttled user or
+ * client id; idle ones are dropped first), and configured quota entities. */
+#define BROOK_QUOTA_SENSORS_MAX 10000
+#define BROOK_QUOTA_ENTITIES_MAX 10000
+
 #endif
