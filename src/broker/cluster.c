@@ -21,6 +21,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/sec_cluster.h"
 #include "cluster/zk.h"
 #include "net/peer.h"
 #include "proto/ident.h"
@@ -882,6 +883,7 @@ static void on_view(void *ctx, cluster_view *v)
         replica_on_view(b, v);
     }
     broker_dyn_on_view(b, v);
+    sec_cluster_on_view(b, old, v);
     if (v->registered && !b->ready_logged) {
         b->ready_logged = true;
         LOG_INFO("broker", "brookd ready listener=%s:%d node.id=%d brokers=%d controller=%d "
@@ -981,7 +983,14 @@ int cluster_start(broker *b)
         .internal_names = {TXN_LOG_TOPIC, GROUP_LOG_TOPIC},
         .internal_parts = {b->cfg.txn_log_partitions, b->cfg.offsets_partitions},
         .internal_rf = {b->cfg.txn_log_rf, b->cfg.offsets_rf},
+        .set_acl = b->cfg.zookeeper_set_acl,
     };
+    char digest[512] = "";
+    if (b->cfg.zookeeper_digest_user && *b->cfg.zookeeper_digest_user) {
+        snprintf(digest, sizeof(digest), "%s:%s", b->cfg.zookeeper_digest_user,
+                 b->cfg.zookeeper_digest_password);
+        zc.digest = digest;
+    }
     b->zk = zk_start(b->loop, &zc, on_view, b);
     if (!b->zk)
         return -EIO;

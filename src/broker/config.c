@@ -59,6 +59,10 @@ static const config_def g_defs[] = {
      "PLAIN (PLAIN sends the password in the clear on SASL_PLAINTEXT)"},
     {"connection.failed.authentication.delay.ms", CFG_INT32, "100", 0, 60000, NULL,
      OFF(auth_fail_delay_ms), "a failed SASL authentication is answered after this delay"},
+    {"connections.max.reauth.ms", CFG_INT64, "0", 0, I64MAX, NULL, OFF(max_reauth_ms),
+     "KIP-368: a SASL session lasts this long (told to clients in SaslAuthenticate v1+); a "
+     "client must re-authenticate on its connection before then, or the connection closes "
+     "at its next request; 0: sessions never expire"},
     {"admin.token", CFG_STRING, "", 0, 0, NULL, OFF(admin_token),
      "the admin HTTP API (not the console's files) needs Authorization: Bearer <token> or "
      "?token=<token>; required with authorizer.class.name"},
@@ -173,6 +177,12 @@ static const config_def g_defs[] = {
      "host:port[,host:port] of the ZooKeeper ensemble (unset: a single node, no ZooKeeper)"},
     {"zookeeper.session.timeout.ms", CFG_INT32, "18000", 2000, 600000, NULL,
      OFF(zookeeper_session_timeout_ms), "ZooKeeper session timeout (a dead node's leases)"},
+    {"zookeeper.set.acl", CFG_BOOL, "false", 0, 0, NULL, OFF(zookeeper_set_acl),
+     "znodes Brook creates are readable and writable only by its digest identity"},
+    {"zookeeper.digest.username", CFG_STRING, NULL, 0, 0, NULL, OFF(zookeeper_digest_user),
+     "ZooKeeper digest identity of the brokers (the same on every node)"},
+    {"zookeeper.digest.password", CFG_STRING, NULL, 0, 0, NULL, OFF(zookeeper_digest_password),
+     "password of that identity"},
     {"coordinator.lease.wait.ms", CFG_INT64, "8000", 0, 600000, NULL,
      OFF(coordinator_lease_wait_ms),
      "cluster: how long a group or transaction coordinator request waits for this node's "
@@ -440,9 +450,12 @@ int broker_config_load(broker_config *c, const char *file, int argc, char **argv
                  "open to anyone; or set admin.listeners= (empty)");
         return -1;
     }
-    if (c->authorizer_on && c->zookeeper_connect && *c->zookeeper_connect) {
-        snprintf(err, errlen, "config key 'authorizer.class.name': ACLs are kept on one node "
-                 "for now, not in a ZooKeeper cluster");
+    bool digest = c->zookeeper_digest_user && *c->zookeeper_digest_user;
+    if (digest != (c->zookeeper_digest_password && *c->zookeeper_digest_password) ||
+        (c->zookeeper_set_acl && !digest) || (digest && strchr(c->zookeeper_digest_user, ':'))) {
+        snprintf(err, errlen, "config keys 'zookeeper.digest.username' and "
+                 "'zookeeper.digest.password': both or neither (the name without ':'); "
+                 "zookeeper.set.acl needs them");
         return -1;
     }
     if (!c->data_dir || !*c->data_dir) {

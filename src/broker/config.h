@@ -29,6 +29,7 @@ typedef struct broker_config {
     char *secproto_map;         /* listener.security.protocol.map */
     char *sasl_mechanisms;      /* sasl.enabled.mechanisms */
     int32_t auth_fail_delay_ms; /* connection.failed.authentication.delay.ms */
+    int64_t max_reauth_ms;      /* connections.max.reauth.ms (0: no expiry) */
     /* TLS (sec/tls.h): Kafka's ssl.* keys, for every SSL and SASL_SSL listener and for the
      * inter-broker client; listener.name.<name>.ssl.* entries override them per listener */
     char *ssl_keystore_type, *ssl_keystore_location, *ssl_key_password;
@@ -97,6 +98,8 @@ typedef struct broker_config {
     char *admin_listeners;             /* http://host:port for /metrics and /v1; "" disables */
     char *zookeeper_connect;           /* NULL or "": single node */
     int32_t zookeeper_session_timeout_ms;
+    bool zookeeper_set_acl;            /* znodes readable and writable by the digest only */
+    char *zookeeper_digest_user, *zookeeper_digest_password; /* NULL: no digest auth */
     int64_t coordinator_lease_wait_ms; /* coordinator requests wait this long for the lease */
     int32_t cluster_min_brokers;       /* internal topics wait for this many brokers */
     bool auto_leader_rebalance;        /* leadership back to the preferred replica */

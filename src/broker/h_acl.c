@@ -2,12 +2,17 @@
  * the cluster), CreateAcls and DeleteAcls (ALTER on the cluster). A change is written to
  * <data dir>/acls and fsynced before it is answered; if that write fails, the bindings are
  * reloaded from the file and every change of the request is answered as not made.
- * Without authorizer.class.name the APIs answer SECURITY_DISABLED, as Kafka's do. */
+ * In a ZooKeeper cluster a change is written to ZooKeeper instead (one znode per binding,
+ * zk_acl_put), and every node, this one first, applies it from its next view
+ * (sec_cluster.h). Without authorizer.class.name the APIs answer SECURITY_DISABLED, as
+ * Kafka's do. */
 #include <errno.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/sec_cluster.h"
+#include "cluster/zk.h"
 #include "proto/errors.h"
 #include "proto/sec_msgs.h"
 
@@ -123,7 +128,28 @@ static void save_or_undo(req_ctx *c, acl_msg_results *m)
                                              0, NULL};
 }
 
-/* Removes the bindings f matches; r lists them (copied into the request's arena). */
+/* Cluster: adds or removes the binding's znode. A Kafka error code. */
+static int16_t put_in_zk(req_ctx *c, const acl_binding *b, bool add)
+{
+    char line[SEC_ACL_LINE_MAX];
+    sec_acl_format_line(b, line, sizeof(line));
+    return zk_acl_put(c->b->zk, line, add);
+}
+
+/* After a change: one node's file written (or undone), a cluster's view awaited. */
+static void saved(req_ctx *c, acl_msg_results *m)
+{
+    if (!c->b->clustered) {
+        save_or_undo(c, m);
+        return;
+    }
+    sec_cluster_sync(c->b);
+    LOG_INFO("authz", "ACLs changed in ZooKeeper by %s (%d bindings now)", broker_principal(c),
+             c->b->acls.n);
+}
+
+/* Removes the bindings f matches; r lists them (copied into the request's arena). In a
+ * cluster a failed removal stops there, with r's error set. */
 static int delete_matching(req_ctx *c, const acl_binding *f, acl_msg_result *r)
 {
     sec_acls *s = &c->b->acls;
@@ -144,6 +170,11 @@ static int delete_matching(req_ctx *c, const acl_binding *f, acl_msg_result *r)
                                arena_strndup(a, b->host, strlen(b->host)), KERR_NONE, NULL};
         if (!e->name || !e->principal || !e->host)
             return -1;
+        if (c->b->clustered && (r->error_code = put_in_zk(c, b, false)) != KERR_NONE) {
+            r->error_message = "ZooKeeper cannot be written now; retry";
+            r->nmatching--;
+            return 0;
+        }
         sec_acls_remove_at(s, i);
     }
     return 0;
@@ -155,6 +186,10 @@ static int create_one(req_ctx *c, const acl_binding *b, acl_msg_result *r)
 {
     if ((r->error_message = sec_acl_invalid(b)) != NULL) {
         r->error_code = KERR_INVALID_REQUEST;
+        return 0;
+    }
+    if (c->b->clustered && (r->error_code = put_in_zk(c, b, true)) != KERR_NONE) {
+        r->error_message = "ZooKeeper cannot be written now; retry";
         return 0;
     }
     if (sec_acls_add(&c->b->acls, b) != 0) {
@@ -173,7 +208,7 @@ static int delete_one(req_ctx *c, const acl_binding *f, acl_msg_result *r)
     }
     if (delete_matching(c, f, r) != 0)
         return -1;
-    return r->nmatching > 0;
+    return r->nmatching > 0 || (c->b->clustered && r->error_code != KERR_NONE);
 }
 
 /* CreateAcls and DeleteAcls: one result per item, ALTER on the cluster for all of them,
@@ -196,6 +231,8 @@ static void handle_change(req_ctx *c, bool create)
     const char *why;
     int16_t all = refusal(c, ACL_OP_ALTER, &why);
     bool changed = false;
+    if (all == KERR_NONE && c->b->clustered)
+        sec_cluster_sync(c->b); /* deletions match what any node created until now */
     for (int32_t i = 0; i < q.n; i++) {
         acl_binding b = from_msg(&q.v[i]);
         acl_msg_result *r = &m.results[i];
@@ -204,13 +241,13 @@ static void handle_change(req_ctx *c, bool create)
         if (got < 0) {
             net_request_fail(c->nr, "out of memory");
             if (changed || r->nmatching > 0) /* bindings removed so far: saved */
-                save_or_undo(c, &m);
+                saved(c, &m);
             return;
         }
         changed |= got > 0;
     }
     if (changed)
-        save_or_undo(c, &m);
+        saved(c, &m);
     resp_begin(&c->nr->resp, &c->h);
     if (create)
         create_acls_resp_encode(&c->nr->resp, c->h.api_version, &m);

@@ -22,8 +22,12 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/sec_cluster.h"
+#include "cluster/zk.h"
 #include "proto/errors.h"
 #include "proto/sec_msgs.h"
+
+#define SASL_ZK_ATTEMPTS 5 /* concurrent changes of one user's znode before giving up */
 
 typedef enum auth_state {
     AUTH_NEED_HANDSHAKE,
@@ -33,12 +37,19 @@ typedef enum auth_state {
     AUTH_FAILED,
 } auth_state;
 
+/* A connection's SASL state. Re-authentication (KIP-368) runs the handshake again on an
+ * authenticated connection: `reauth` is set from that handshake until it ends, during which
+ * `principal` is still the session's; it must come out the same (same mechanism, same
+ * principal), else the connection closes. */
 typedef struct conn_auth {
     auth_state st;
     bool plain;         /* PLAIN; else SCRAM with scram.mech */
     bool raw;           /* after a v0 handshake: tokens come as bare frames */
+    bool reauth;        /* re-authenticating (principal: the session being renewed) */
     scram_server scram;
     char principal[SCRAM_USER_MAX + 6]; /* "User:name" once authenticated */
+    char mech[24];      /* the session's mechanism */
+    uint64_t expires;   /* the session's end, loop time in ms (0: never) */
 } conn_auth;
 
 static const broker_listener *listener_of(const req_ctx *c)
@@ -72,7 +83,7 @@ static conn_auth *auth_of(req_ctx *c)
 const char *broker_principal(const req_ctx *c)
 {
     const conn_auth *a = net_conn_data(c->nr->conn);
-    if (a && a->st == AUTH_DONE) /* on SASL_SSL the SASL identity wins, as in Kafka */
+    if (a && (a->st == AUTH_DONE || a->reauth)) /* on SASL_SSL the SASL identity wins */
         return a->principal;
     const char *tls = net_conn_tls_principal(c->nr->conn);
     return tls ? tls : "User:ANONYMOUS";
@@ -86,7 +97,14 @@ bool broker_auth_allows(req_ctx *c)
     if (k == API_API_VERSIONS || k == API_SASL_HANDSHAKE || k == API_SASL_AUTHENTICATE)
         return true;
     const conn_auth *a = net_conn_data(c->nr->conn);
-    return a && a->st == AUTH_DONE;
+    if (!a || a->st != AUTH_DONE)
+        return false;
+    if (a->expires && uv_now(c->b->loop) >= a->expires) {
+        LOG_INFO("sasl", "%s: the SASL session of %s expired (connections.max.reauth.ms) "
+                 "without re-authentication", net_conn_peer(c->nr->conn), a->principal);
+        return false;
+    }
+    return true;
 }
 
 static bool mechanism_enabled(const broker *b, const char *mech)
@@ -145,7 +163,18 @@ void handle_sasl_handshake(req_ctx *c)
     }
     m.nmechanisms = n;
     m.mechanisms = mechs;
-    if (!broker_secproto_sasl(listener_of(c)->proto) || a->st != AUTH_NEED_HANDSHAKE) {
+    /* KIP-368: a new handshake on an authenticated connection, when sessions expire, starts
+     * a re-authentication (v1+, as the clients that do it send) */
+    bool reauth = a->st == AUTH_DONE && c->b->cfg.max_reauth_ms > 0 && !a->raw &&
+                  c->h.api_version >= 1;
+    if (reauth && strcmp(q.mechanism, a->mech) != 0) {
+        m.error_code = KERR_UNSUPPORTED_SASL_MECHANISM;
+        a->st = AUTH_FAILED;
+        c->nr->close_after = true;
+        LOG_INFO("sasl", "%s re-authenticating %s with %s, not the session's %s",
+                 net_conn_peer(c->nr->conn), a->principal, q.mechanism, a->mech);
+    } else if (!broker_secproto_sasl(listener_of(c)->proto) ||
+               (a->st != AUTH_NEED_HANDSHAKE && !reauth)) {
         /* Kafka: a handshake on a listener without SASL, or a second one */
         m.error_code = KERR_ILLEGAL_SASL_STATE;
         c->nr->close_after = broker_secproto_sasl(listener_of(c)->proto);
@@ -158,6 +187,8 @@ void handle_sasl_handshake(req_ctx *c)
     } else {
         a->plain = strcmp(q.mechanism, "PLAIN") == 0;
         a->raw = c->h.api_version == 0;
+        a->reauth = reauth;
+        snprintf(a->mech, sizeof(a->mech), "%s", q.mechanism);
         scram_server_init(&a->scram, a->plain ? SCRAM_UNKNOWN : scram_mech_parse(q.mechanism));
         a->st = AUTH_NEED_TOKEN;
     }
@@ -204,6 +235,22 @@ static void finish_failed(req_ctx *c)
     uv_timer_start(&d->t, on_delay, (uint64_t)ms, 0);
 }
 
+/* The login succeeded as `user`: the connection's principal, unless it re-authenticates a
+ * session of another principal (KIP-368 forbids the change: -1 and why). */
+static int authenticated(conn_auth *a, const char *user, const char **why)
+{
+    char who[sizeof(a->principal)];
+    snprintf(who, sizeof(who), "User:%s", user);
+    if (a->reauth && strcmp(who, a->principal) != 0) {
+        *why = "Authentication failed: re-authentication must keep the session's principal";
+        return -1;
+    }
+    memcpy(a->principal, who, sizeof(who));
+    a->st = AUTH_DONE;
+    a->reauth = false;
+    return 0;
+}
+
 /* One PLAIN or SCRAM message: 0 and the answer's bytes in resp (arena), or -1 and why. */
 static int auth_step(req_ctx *c, conn_auth *a, kslice in, kslice *resp, const char **why)
 {
@@ -228,9 +275,7 @@ static int auth_step(req_ctx *c, conn_auth *a, kslice in, kslice *resp, const ch
             *why = "Authentication failed: Invalid username or password";
             return -1;
         }
-        snprintf(a->principal, sizeof(a->principal), "User:%s", name);
-        a->st = AUTH_DONE;
-        return 0;
+        return authenticated(a, name, why);
     }
     uint8_t rnd[18];
     char nonce[32];
@@ -250,12 +295,23 @@ static int auth_step(req_ctx *c, conn_auth *a, kslice in, kslice *resp, const ch
         return -1;
     *resp = (kslice){(const uint8_t *)out, (int32_t)len};
     if (a->scram.step == SCRAM_DONE) {
-        snprintf(a->principal, sizeof(a->principal), "User:%s", a->scram.user);
-        a->st = AUTH_DONE;
+        if (authenticated(a, a->scram.user, why) != 0)
+            return -1;
     } else {
         a->st = AUTH_SCRAM_FINAL;
     }
     return 0;
+}
+
+/* A session starts (or is renewed): with connections.max.reauth.ms it ends that long from
+ * now, and SaslAuthenticate v1+ tells the client so that it re-authenticates before. */
+static void start_session(const broker *b, conn_auth *a, int16_t version,
+                          sasl_auth_resp *m)
+{
+    int64_t ms = b->cfg.max_reauth_ms;
+    a->expires = ms > 0 ? uv_now(b->loop) + (uint64_t)ms : 0;
+    if (ms > 0 && m && version >= 1)
+        m->session_lifetime_ms = ms;
 }
 
 void handle_sasl_authenticate(req_ctx *c)
@@ -276,8 +332,8 @@ void handle_sasl_authenticate(req_ctx *c)
     if (!sasl || a->raw || (a->st != AUTH_NEED_TOKEN && a->st != AUTH_SCRAM_FINAL)) {
         m.error_code = KERR_ILLEGAL_SASL_STATE;
         m.error_message = !sasl ? "SaslAuthenticate on a listener without SASL"
-                          : a->st == AUTH_DONE ? "Already authenticated (re-authentication is "
-                                                 "not offered)"
+                          : a->st == AUTH_DONE ? "Already authenticated (re-authentication "
+                                                 "starts with a SaslHandshake)"
                                                : "SaslAuthenticate before SaslHandshake";
         sasl_auth_resp_encode(&c->nr->resp, c->h.api_version, &m);
         c->nr->close_after = sasl;
@@ -285,8 +341,10 @@ void handle_sasl_authenticate(req_ctx *c)
         return;
     }
     const char *why = NULL;
+    bool renewing = a->reauth;
     if (auth_step(c, a, q.auth_bytes, &m.auth_bytes, &why) != 0) {
         a->st = AUTH_FAILED;
+        a->reauth = false;
         m.error_code = KERR_SASL_AUTHENTICATION_FAILED;
         m.error_message = why;
         m.auth_bytes = (kslice){(const uint8_t *)"", 0};
@@ -296,8 +354,15 @@ void handle_sasl_authenticate(req_ctx *c)
         finish_failed(c);
         return;
     }
-    if (a->st == AUTH_DONE)
-        LOG_DEBUG("sasl", "%s authenticated as %s", net_conn_peer(c->nr->conn), a->principal);
+    if (a->st == AUTH_DONE) {
+        if (renewing)
+            LOG_INFO("sasl", "%s re-authenticated as %s", net_conn_peer(c->nr->conn),
+                     a->principal);
+        else
+            LOG_DEBUG("sasl", "%s authenticated as %s", net_conn_peer(c->nr->conn),
+                      a->principal);
+        start_session(c->b, a, c->h.api_version, &m);
+    }
     sasl_auth_resp_encode(&c->nr->resp, c->h.api_version, &m);
     finish(c);
 }
@@ -318,6 +383,8 @@ bool broker_sasl_raw_token(broker *b, net_request *nr)
         net_request_fail(nr, "SASL authentication failed");
         return true;
     }
+    if (a->st == AUTH_DONE) /* a v0 client cannot renew: its connection ends with the session */
+        start_session(b, a, 0, NULL);
     wr_i32(&nr->resp, out.len);
     wr_raw(&nr->resp, out.p, (size_t)out.len);
     net_request_done(nr);
@@ -443,7 +510,7 @@ static void alteration(const alter_scram_req *q, int i, const char **name, int8_
 
 /* Kafka's checks of every alteration of one user, before any is applied: KERR_NONE, or the
  * first refusal (the user's alterations are then all left out). */
-static int16_t check_user(const broker *b, const alter_scram_req *q, const char *user,
+static int16_t check_user(const sec_creds *s, const alter_scram_req *q, const char *user,
                           const char **why)
 {
     int n = q->ndeletions + q->nupsertions;
@@ -474,7 +541,7 @@ static int16_t check_user(const broker *b, const alter_scram_req *q, const char 
             *why = "Unknown SCRAM mechanism";
             return KERR_UNSUPPORTED_SASL_MECHANISM;
         }
-        if (i < q->ndeletions && !sec_creds_find(&b->creds, user, (scram_mech)mech)) {
+        if (i < q->ndeletions && !sec_creds_find(s, user, (scram_mech)mech)) {
             *why = "Attempt to delete a user credential that does not exist";
             return KERR_RESOURCE_NOT_FOUND;
         }
@@ -486,8 +553,8 @@ static int16_t check_user(const broker *b, const alter_scram_req *q, const char 
     return KERR_NONE;
 }
 
-/* Applies every (checked) alteration of user. Returns 0 or -ENOMEM. */
-static int apply_user(broker *b, const alter_scram_req *q, const char *user)
+/* Applies every (checked) alteration of user to s. Returns 0 or -ENOMEM. */
+static int apply_user(sec_creds *s, const alter_scram_req *q, const char *user)
 {
     for (int i = 0; i < q->ndeletions + q->nupsertions; i++) {
         const char *name;
@@ -496,7 +563,7 @@ static int apply_user(broker *b, const alter_scram_req *q, const char *user)
         if (strcmp(name, user) != 0)
             continue;
         if (i < q->ndeletions) {
-            sec_creds_remove(&b->creds, user, (scram_mech)mech);
+            sec_creds_remove(s, user, (scram_mech)mech);
             continue;
         }
         const scram_upsertion *u = &q->upsertions[i - q->ndeletions];
@@ -504,10 +571,61 @@ static int apply_user(broker *b, const alter_scram_req *q, const char *user)
         if (scram_cred_from_salted((scram_mech)mech, u->salt.p, (size_t)u->salt.len,
                                    u->iterations, u->salted_password.p,
                                    (size_t)u->salted_password.len, &cr) != 0 ||
-            sec_creds_put(&b->creds, user, (scram_mech)mech, &cr) != 0)
+            sec_creds_put(s, user, (scram_mech)mech, &cr) != 0)
             return -ENOMEM;
     }
     return 0;
+}
+
+/* One attempt of alter_in_zk on the user's lines as read (text, may be NULL): the new
+ * lines in *next (malloc'd), or a refusal. */
+static int16_t alter_text(const alter_scram_req *q, const char *user, char *text, char **next,
+                          const char **why)
+{
+    sec_creds s = {0};
+    int16_t err = KERR_NONE;
+    size_t len;
+    *next = NULL;
+    if (text && sec_creds_parse(&s, text) != 0) {
+        *why = "the user's credentials in ZooKeeper do not parse";
+        err = KERR_UNKNOWN_SERVER_ERROR;
+    } else if ((err = check_user(&s, q, user, why)) != KERR_NONE) {
+        /* refused as on one node */
+    } else if (apply_user(&s, q, user) != 0 || !(*next = sec_creds_format(&s, user, &len))) {
+        *why = "out of memory";
+        err = KERR_UNKNOWN_SERVER_ERROR;
+    }
+    sec_creds_free(&s);
+    return err;
+}
+
+/* In a cluster: the user's alterations checked against and applied to what ZooKeeper holds
+ * now, written back only if nobody changed it meanwhile (else read again, a few times). */
+static int16_t alter_in_zk(broker *b, const alter_scram_req *q, const char *user,
+                           const char **why)
+{
+    for (int attempt = 0; attempt < SASL_ZK_ATTEMPTS; attempt++) {
+        char *text, *next;
+        int32_t version;
+        int16_t err = zk_user_creds_get(b->zk, user, &text, &version);
+        if (err != KERR_NONE) {
+            *why = "ZooKeeper cannot be read now; retry";
+            return err;
+        }
+        err = alter_text(q, user, text, &next, why);
+        free(text);
+        if (err != KERR_NONE)
+            return err;
+        err = zk_user_creds_set(b->zk, user, next, version);
+        free(next);
+        if (err != KERR_CONCURRENT_TRANSACTIONS) {
+            if (err != KERR_NONE)
+                *why = "ZooKeeper cannot be written now; retry";
+            return err;
+        }
+    }
+    *why = "the user's credentials kept changing concurrently; retry";
+    return KERR_REQUEST_TIMED_OUT;
 }
 
 void handle_alter_user_scram(req_ctx *c)
@@ -536,13 +654,11 @@ void handle_alter_user_scram(req_ctx *c)
             seen = strcmp(m.results[k].user, name) == 0;
         if (seen)
             continue;
-        int16_t err = may ? check_user(c->b, &q, name, &why) : KERR_CLUSTER_AUTHORIZATION_FAILED;
-        if (err == KERR_NONE && c->b->clustered) {
-            err = KERR_UNKNOWN_SERVER_ERROR;
-            why = "SCRAM credentials are kept per node and not yet in ZooKeeper: a cluster "
-                  "refuses them";
-        }
-        if (err == KERR_NONE && apply_user(c->b, &q, name) != 0) {
+        bool zk = c->b->clustered;
+        int16_t err = !may ? KERR_CLUSTER_AUTHORIZATION_FAILED
+                      : zk ? alter_in_zk(c->b, &q, name, &why)
+                           : check_user(&c->b->creds, &q, name, &why);
+        if (err == KERR_NONE && !zk && apply_user(&c->b->creds, &q, name) != 0) {
             err = KERR_UNKNOWN_SERVER_ERROR;
             why = "out of memory";
         }
@@ -550,8 +666,11 @@ void handle_alter_user_scram(req_ctx *c)
         m.results[m.nresults++] =
             (scram_user_result){.user = name, .error_code = err, .error_message = why};
     }
-    /* durable before answered: a refused write undoes every change of this request */
-    int rc = changed ? sec_creds_save(&c->b->creds) : 0;
+    /* durable before answered: a refused write undoes every change of this request; in a
+     * cluster ZooKeeper has them, and this node waits for the view that shows them */
+    if (changed && c->b->clustered)
+        sec_cluster_sync(c->b);
+    int rc = changed && !c->b->clustered ? sec_creds_save(&c->b->creds) : 0;
     if (rc != 0) {
         LOG_ERROR("sasl", "cannot write %s: %s; SCRAM changes not made", c->b->creds.path,
                   strerror(-rc));

@@ -50,6 +50,8 @@ void cv_unref(cluster_view *v)
     }
     free(v->brokers);
     free(v->broker_defaults);
+    free(v->scram_text);
+    free(v->acl_text);
     cv_topic *t, *tmp;
     HASH_ITER(hh, v->topics, t, tmp) {
         HASH_DEL(v->topics, t);

@@ -66,6 +66,10 @@ typedef struct cluster_view {
     /* The cluster-wide dynamic broker configs (dynconfig's text, "default/" lines; owned),
      * NULL when none were ever set. */
     char *broker_defaults;
+    /* The SCRAM credentials and the ACL bindings kept in ZooKeeper, as sec/creds.h's and
+     * sec/acl.h's text (owned; "" when none). NULL: the view did not read them. */
+    char *scram_text;
+    char *acl_text;
 } cluster_view;
 
 cluster_view *cv_new(void);

@@ -27,8 +27,11 @@
 #define ZK_CONTROLLER_EPOCH ZK_ROOT "/controller_epoch"
 #define ZK_CONFIG ZK_ROOT "/config"
 #define ZK_BROKER_DEFAULTS ZK_CONFIG "/broker-defaults"
+#define ZK_USERS ZK_CONFIG "/users"
+#define ZK_ACLS ZK_ROOT "/acls"
 #define ZK_BUF (1 << 20)
 #define ZK_PATH_MAX 512
+#define ZK_NAME_MAX 8192 /* paths of user and ACL znodes (an ACL binding is its name) */
 
 struct zk_isr_req {
     char topic[256];
@@ -41,6 +44,7 @@ struct zk_isr_req {
 struct zk_client {
     zk_config cfg;
     char *connect, *host, *incarnation, *internal[2];
+    char *digest;            /* "user:password" or NULL */
     uv_loop_t *loop;
     uv_async_t async;
     zk_view_fn on_view;
@@ -188,9 +192,16 @@ bool zk_lease_held(zk_client *z, int64_t now_ms)
     return held;
 }
 
-static void ensure_path(zhandle_t *zh, const char *path)
+/* The ACL of every znode this broker creates: open, or (zookeeper.set.acl) everything for
+ * the identities the creating session authenticated as, and nothing for anyone else. */
+static struct ACL_vector *node_acl(const zk_client *z)
 {
-    int rc = zoo_create(zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    return z->cfg.set_acl ? &ZOO_CREATOR_ALL_ACL : &ZOO_OPEN_ACL_UNSAFE;
+}
+
+static void ensure_path(zk_client *z, zhandle_t *zh, const char *path)
+{
+    int rc = zoo_create(zh, path, NULL, -1, node_acl(z), 0, NULL, 0);
     if (rc != ZOK && rc != ZNODEEXISTS)
         LOG_WARN("zk", "cannot create %s: %s", path, zerror(rc));
 }
@@ -213,7 +224,7 @@ static bool do_register(zk_client *z, zhandle_t *zh)
         return false;
     bool ok = false;
     for (int attempt = 0; attempt < 3 && !ok; attempt++) {
-        int rc = zoo_create(zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE,
+        int rc = zoo_create(zh, path, json, (int)strlen(json), node_acl(z),
                             ZOO_EPHEMERAL, NULL, 0);
         if (rc == ZOK) {
             ok = true;
@@ -280,7 +291,7 @@ static bool bump_epoch(zk_client *z, zhandle_t *zh)
         struct Stat st;
         int rc = version < 0
                      ? zoo_create(zh, ZK_CONTROLLER_EPOCH, s, (int)strlen(s),
-                                  &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0)
+                                  node_acl(z), 0, NULL, 0)
                      : zoo_set2(zh, ZK_CONTROLLER_EPOCH, s, (int)strlen(s), version, &st);
         if (rc == ZOK) {
             z->controller_epoch = value + 1;
@@ -309,7 +320,7 @@ static void elect(zk_client *z, zhandle_t *zh)
     char *json = cv_controller_json(z->cfg.node_id, value + 1);
     if (!json)
         return;
-    int rc = zoo_create(zh, ZK_CONTROLLER, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE,
+    int rc = zoo_create(zh, ZK_CONTROLLER, json, (int)strlen(json), node_acl(z),
                         ZOO_EPHEMERAL, NULL, 0);
     free(json);
     if (rc == ZOK && bump_epoch(z, zh)) {
@@ -367,6 +378,108 @@ static int read_topic(zk_client *z, zhandle_t *zh, const char *name, cv_topic **
     return ZOK;
 }
 
+/* Appends n bytes of p to *text (malloc'd, NUL-terminated; *len its length). */
+static int text_append(char **text, size_t *len, const char *p, size_t n)
+{
+    char *t = realloc(*text, *len + n + 1);
+    if (!t)
+        return -1;
+    memcpy(t + *len, p, n);
+    *len += n;
+    t[*len] = '\0';
+    *text = t;
+    return 0;
+}
+
+/* The children of path, watched; a missing path is watched for its creation and is empty. */
+static int watched_children(zhandle_t *zh, const char *path, struct String_vector *kids)
+{
+    int rc = zoo_get_children(zh, path, 1, kids);
+    if (rc == ZNONODE) {
+        struct Stat st;
+        rc = zoo_exists(zh, path, 1, &st);
+        if (rc == ZOK) /* created meanwhile */
+            return zoo_get_children(zh, path, 1, kids);
+        if (rc == ZNONODE)
+            return ZOK;
+    }
+    return rc;
+}
+
+/* An ACL binding's znode name from its line and back: the line's spaces become '.' and
+ * base64's '/' becomes '_' (neither occurs in the line otherwise). */
+static void acl_node_name(const char *line, char *out, size_t cap, bool encode)
+{
+    size_t i = 0;
+    for (; line[i] && i + 1 < cap; i++) {
+        char ch = line[i];
+        out[i] = encode ? (ch == ' ' ? '.' : ch == '/' ? '_' : ch)
+                        : (ch == '.' ? ' ' : ch == '_' ? '/' : ch);
+    }
+    out[i] = '\0';
+}
+
+/* A user's znode name: the name with every byte outside [A-Za-z0-9_@-] as %XX. */
+static void user_node_name(const char *user, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)user; *p && o + 4 < cap; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '_' || *p == '@' || *p == '-') {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Reads every user's credential lines and every ACL binding into v (watched). */
+static int read_security(zk_client *z, zhandle_t *zh, cluster_view *v)
+{
+    struct String_vector kids = {0};
+    size_t slen = 0, alen = 0;
+    int rc = ZSYSTEMERROR;
+    if (text_append(&v->scram_text, &slen, "", 0) != 0 ||
+        text_append(&v->acl_text, &alen, "", 0) != 0 ||
+        (rc = watched_children(zh, ZK_USERS, &kids)) != ZOK)
+        goto out;
+    for (int i = 0; i < kids.count; i++) {
+        char path[ZK_NAME_MAX];
+        snprintf(path, sizeof(path), ZK_USERS "/%s", kids.data[i]);
+        int len = ZK_BUF - 1;
+        rc = zoo_get(zh, path, 1, z->buf, &len, NULL);
+        if (rc == ZNONODE) /* deleted meanwhile: the children watch fires again */
+            continue;
+        if (rc != ZOK)
+            goto out;
+        if (len > 0 && (text_append(&v->scram_text, &slen, z->buf, (size_t)len) != 0 ||
+                        text_append(&v->scram_text, &slen, "\n", 1) != 0)) {
+            rc = ZSYSTEMERROR;
+            goto out;
+        }
+    }
+    deallocate_String_vector(&kids);
+    memset(&kids, 0, sizeof(kids));
+    if ((rc = watched_children(zh, ZK_ACLS, &kids)) != ZOK)
+        goto out;
+    for (int i = 0; i < kids.count; i++) {
+        char line[ZK_NAME_MAX];
+        acl_node_name(kids.data[i], line, sizeof(line), false);
+        if (text_append(&v->acl_text, &alen, line, strlen(line)) != 0 ||
+            text_append(&v->acl_text, &alen, "\n", 1) != 0) {
+            rc = ZSYSTEMERROR;
+            goto out;
+        }
+    }
+out:
+    deallocate_String_vector(&kids);
+    return rc;
+}
+
 static cluster_view *read_view(zk_client *z, zhandle_t *zh)
 {
     cluster_view *v = cv_new();
@@ -417,7 +530,7 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
                 goto fail;
         }
     }
-    if (view_read_failed(drc))
+    if (view_read_failed(drc) || view_read_failed(read_security(z, zh, v)))
         goto fail;
     if (zoo_get_children(zh, ZK_TOPICS, 1, &kids) != ZOK)
         goto fail;
@@ -564,7 +677,7 @@ static int write_state(zk_client *z, zhandle_t *zh, const cv_topic *t)
     struct Stat st;
     zoo_check_op_init(&ops[0], ZK_CONTROLLER_EPOCH, z->epoch_version);
     if (t->state_version < 0)
-        zoo_create_op_init(&ops[1], path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, 0,
+        zoo_create_op_init(&ops[1], path, json, (int)strlen(json), node_acl(z), 0,
                            NULL, 0);
     else
         zoo_set_op_init(&ops[1], path, json, (int)strlen(json), t->state_version, &st);
@@ -683,6 +796,11 @@ static zhandle_t *open_session(zk_client *z)
                   strerror(errno));
         return NULL;
     }
+    /* Queued before any other request of the session, and sent again by the client
+     * library after each reconnect. */
+    if (z->digest && zoo_add_auth(zh, "digest", z->digest, (int)strlen(z->digest), NULL,
+                                  NULL) != ZOK)
+        LOG_ERROR("zk", "cannot add the ZooKeeper digest identity to the session");
     pthread_mutex_lock(&z->mu);
     z->zh = zh;
     z->expired = false;
@@ -838,9 +956,9 @@ static void step(zk_client *z)
     }
     if (!connected)
         return;
-    ensure_path(zh, ZK_ROOT);
-    ensure_path(zh, ZK_BROKERS);
-    ensure_path(zh, ZK_TOPICS);
+    ensure_path(z, zh, ZK_ROOT);
+    ensure_path(z, zh, ZK_BROKERS);
+    ensure_path(z, zh, ZK_TOPICS);
     struct Stat st;
     char path[ZK_PATH_MAX];
     snprintf(path, sizeof(path), ZK_BROKERS "/%d", z->cfg.node_id);
@@ -928,6 +1046,8 @@ zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, v
     z->connect = strdup(cfg->connect);
     z->host = strdup(cfg->host);
     z->incarnation = strdup(cfg->incarnation);
+    z->digest = cfg->digest && *cfg->digest ? strdup(cfg->digest) : NULL;
+    z->cfg.digest = NULL; /* the caller's: z->digest is the copy */
     for (int i = 0; i < 2; i++)
         z->internal[i] = cfg->internal_names[i] ? strdup(cfg->internal_names[i]) : NULL;
     z->buf = malloc(ZK_BUF);
@@ -971,6 +1091,7 @@ static void on_closed(uv_handle_t *h)
     free(z->connect);
     free(z->host);
     free(z->incarnation);
+    free(z->digest);
     free(z->internal[0]);
     free(z->internal[1]);
     free(z->buf);
@@ -1195,8 +1316,8 @@ static int16_t create_topic(zk_client *z, zhandle_t *zh, const cluster_view *v,
     snprintf(spath, sizeof(spath), ZK_TOPICS "/%s/state", name);
     zoo_op_t ops[2];
     zoo_op_result_t res[2];
-    zoo_create_op_init(&ops[0], tpath, tj, (int)strlen(tj), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-    zoo_create_op_init(&ops[1], spath, sj, (int)strlen(sj), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    zoo_create_op_init(&ops[0], tpath, tj, (int)strlen(tj), node_acl(z), 0, NULL, 0);
+    zoo_create_op_init(&ops[1], spath, sj, (int)strlen(sj), node_acl(z), 0, NULL, 0);
     int rc = zoo_multi(zh, 2, ops, res);
     free(tj);
     free(sj);
@@ -1445,8 +1566,8 @@ int16_t zk_broker_defaults_set(zk_client *z, const char *text, int32_t version)
         return KERR_REQUEST_TIMED_OUT;
     int rc;
     if (version < 0) {
-        ensure_path(zh, ZK_CONFIG);
-        rc = zoo_create(zh, ZK_BROKER_DEFAULTS, text, (int)strlen(text), &ZOO_OPEN_ACL_UNSAFE, 0,
+        ensure_path(z, zh, ZK_CONFIG);
+        rc = zoo_create(zh, ZK_BROKER_DEFAULTS, text, (int)strlen(text), node_acl(z), 0,
                         NULL, 0);
     } else {
         rc = zoo_set(zh, ZK_BROKER_DEFAULTS, text, (int)strlen(text), version);
@@ -1602,4 +1723,74 @@ bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
     }
     pthread_mutex_unlock(&z->mu);
     return r != NULL;
+}
+
+/* ---- security state (loop thread) ---- */
+
+int16_t zk_user_creds_get(zk_client *z, const char *user, char **text, int32_t *version)
+{
+    char path[ZK_NAME_MAX] = ZK_USERS "/";
+    user_node_name(user, path + strlen(path), sizeof(path) - strlen(path));
+    *text = NULL;
+    *version = -1;
+    zhandle_t *zh = ready_handle(z);
+    if (!zh)
+        return KERR_REQUEST_TIMED_OUT;
+    int len = ZK_BUF - 1;
+    struct Stat st;
+    char *buf = malloc(ZK_BUF);
+    int rc = buf ? zoo_get(zh, path, 0, buf, &len, &st) : ZSYSTEMERROR;
+    release_handle(z);
+    if (rc == ZOK) {
+        buf[len >= 0 ? len : 0] = '\0';
+        *text = buf;
+        *version = st.version;
+        return KERR_NONE;
+    }
+    free(buf);
+    return rc == ZNONODE ? KERR_NONE : zerr_to_kafka(rc);
+}
+
+int16_t zk_user_creds_set(zk_client *z, const char *user, const char *text, int32_t version)
+{
+    char path[ZK_NAME_MAX] = ZK_USERS "/";
+    user_node_name(user, path + strlen(path), sizeof(path) - strlen(path));
+    zhandle_t *zh = ready_handle(z);
+    if (!zh)
+        return KERR_REQUEST_TIMED_OUT;
+    int rc;
+    if (version < 0) {
+        ensure_path(z, zh, ZK_CONFIG);
+        ensure_path(z, zh, ZK_USERS);
+        rc = *text ? zoo_create(zh, path, text, (int)strlen(text), node_acl(z), 0, NULL, 0)
+                   : ZOK;
+    } else {
+        rc = *text ? zoo_set(zh, path, text, (int)strlen(text), version)
+                   : zoo_delete(zh, path, version);
+    }
+    release_handle(z);
+    if (rc == ZBADVERSION || rc == ZNODEEXISTS || (rc == ZNONODE && version >= 0))
+        return KERR_CONCURRENT_TRANSACTIONS; /* the caller reads again and retries */
+    return zerr_to_kafka(rc);
+}
+
+int16_t zk_acl_put(zk_client *z, const char *line, bool add)
+{
+    char path[ZK_NAME_MAX] = ZK_ACLS "/";
+    size_t pl = strlen(path);
+    acl_node_name(line, path + pl, sizeof(path) - pl, true);
+    zhandle_t *zh = ready_handle(z);
+    if (!zh)
+        return KERR_REQUEST_TIMED_OUT;
+    int rc;
+    if (add) {
+        ensure_path(z, zh, ZK_ACLS);
+        rc = zoo_create(zh, path, NULL, -1, node_acl(z), 0, NULL, 0);
+    } else {
+        rc = zoo_delete(zh, path, -1);
+    }
+    release_handle(z);
+    if ((add && rc == ZNODEEXISTS) || (!add && rc == ZNONODE))
+        rc = ZOK;
+    return zerr_to_kafka(rc);
 }

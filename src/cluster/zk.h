@@ -11,6 +11,8 @@
  * Topic changes asked by clients (create, delete, partitions, configs) are written by
  * the calling thread with version checks (zk_topic_*); they take one ZooKeeper round
  * trip and fail fast with a retriable error while the session is not connected.
+ * With set_acl every znode it creates is readable and writable only by its digest identity
+ * (ZooKeeper's "auth" scheme; every broker of a cluster uses the same identity).
  * Never: touches storage or broker state, or calls back into the loop from its thread.
  * Layout of the znodes: docs/cluster.md.
  */
@@ -37,6 +39,8 @@ typedef struct zk_config {
     const char *internal_names[2];
     int32_t internal_parts[2];
     int32_t internal_rf[2];  /* replication factors of the internal topics (at most the nodes) */
+    const char *digest;      /* "user:password": ZooKeeper digest auth of the session; NULL: none */
+    bool set_acl;            /* znodes created readable and writable by that identity only */
 } zk_config;
 
 typedef struct zk_client zk_client;
@@ -112,5 +116,18 @@ int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const 
  * (read again and retry). Loop thread; synchronous. */
 int16_t zk_broker_defaults_get(zk_client *z, char **text, int32_t *version);
 int16_t zk_broker_defaults_set(zk_client *z, const char *text, int32_t version);
+
+/* Security state kept in ZooKeeper (docs/cluster.md's layout), carried by views as text
+ * (scram_text, acl_text; the formats of sec/creds.h and sec/acl.h). Loop thread;
+ * synchronous; a retriable error while the session is not connected.
+ * _user_creds_get: one user's credential lines (malloc'd; NULL: none) and the znode's
+ * version (-1: none); _set writes them only if the znode is still at that version (-1:
+ * creates it; text "" deletes it), else KERR_CONCURRENT_TRANSACTIONS (read again, retry). */
+int16_t zk_user_creds_get(zk_client *z, const char *user, char **text, int32_t *version);
+int16_t zk_user_creds_set(zk_client *z, const char *user, const char *text, int32_t version);
+/* Adds (add) or removes one ACL binding, given as its line (sec_acl_format_line): one znode
+ * per binding, so concurrent changes on several nodes never overwrite each other. Adding one
+ * that exists, or removing one that does not, succeeds. */
+int16_t zk_acl_put(zk_client *z, const char *line, bool add);
 
 #endif

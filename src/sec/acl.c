@@ -307,31 +307,40 @@ int sec_acls_load(sec_acls *s, const char *dir, char *err, size_t errlen)
     return fs_load_lines(s->path, parse_line_cb, s, "not an ACL binding", err, errlen);
 }
 
+size_t sec_acl_format_line(const acl_binding *b, char *out, size_t cap)
+{
+    BROOK_ASSERT(cap >= SEC_ACL_LINE_MAX);
+    char enc[3][B64_NAME];
+    const char *str[3] = {b->name, b->principal, b->host};
+    for (int k = 0; k < 3; k++)
+        sec_b64_encode((const uint8_t *)str[k], strlen(str[k]), enc[k], B64_NAME);
+    return (size_t)snprintf(out, cap, "%d %d %d %d %s %s %s", b->restype, b->pattern, b->op,
+                            b->perm, enc[0], enc[1], enc[2]);
+}
+
+int sec_acls_parse(sec_acls *s, char *text)
+{
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        if (line[0] != '#' && parse_line(line, s) != 0)
+            return -1;
+    return 0;
+}
+
 int sec_acls_save(const sec_acls *s)
 {
     if (!s->path)
         return 0;
-    size_t cap = sizeof(HEADER) + (size_t)s->n * (3 * B64_NAME + 32);
+    size_t cap = sizeof(HEADER) + (size_t)s->n * (SEC_ACL_LINE_MAX + 1);
     char *buf = malloc(cap);
-    char *enc = malloc(3 * B64_NAME);
-    if (!buf || !enc) {
-        free(buf);
-        free(enc);
+    if (!buf)
         return -ENOMEM;
-    }
     size_t off = (size_t)snprintf(buf, cap, "%s", HEADER);
     for (int i = 0; i < s->n; i++) {
-        const acl_binding *b = &s->v[i];
-        const char *str[3] = {b->name, b->principal, b->host};
-        for (int k = 0; k < 3; k++)
-            sec_b64_encode((const uint8_t *)str[k], strlen(str[k]), enc + k * B64_NAME,
-                           B64_NAME);
-        off += (size_t)snprintf(buf + off, cap - off, "%d %d %d %d %s %s %s\n", b->restype,
-                                b->pattern, b->op, b->perm, enc, enc + B64_NAME,
-                                enc + 2 * B64_NAME);
+        off += sec_acl_format_line(&s->v[i], buf + off, cap - off);
+        buf[off++] = '\n';
     }
     int rc = fs_write_atomic(s->path, buf, off);
     free(buf);
-    free(enc);
     return rc;
 }

@@ -99,6 +99,14 @@ int sec_acls_add(sec_acls *s, const acl_binding *b);
 void sec_acls_remove_at(sec_acls *s, int i);
 /* Writes the file (atomic, fsynced). Returns 0 or -errno. */
 int sec_acls_save(const sec_acls *s);
+/* Bytes of one binding's line (as in the file, without the newline), NUL included. */
+#define SEC_ACL_LINE_MAX (3 * (4 * ((SEC_ACL_NAME_MAX + 2) / 3) + 1) + 32)
+/* One binding's line of the file (no newline) into out (cap >= SEC_ACL_LINE_MAX). Returns
+ * its length. */
+size_t sec_acl_format_line(const acl_binding *b, char *out, size_t cap);
+/* Adds the bindings of text (lines as in the file; '#' lines skipped; modified in place).
+ * Returns 0, or -1 at the first line that is not a valid binding (those before it kept). */
+int sec_acls_parse(sec_acls *s, char *text);
 
 /* Whether principal ("User:name") from host (an IP) may do op to the named resource. */
 bool sec_acls_authorize(const sec_acls *s, const acl_policy *p, const char *principal,

@@ -133,18 +133,19 @@ int sec_creds_load(sec_creds *s, const char *dir, char *err, size_t errlen)
     return fs_load_lines(s->path, parse_line_cb, s, "not a SCRAM credential", err, errlen);
 }
 
-int sec_creds_save(const sec_creds *s)
+char *sec_creds_format(const sec_creds *s, const char *user, size_t *len)
 {
-    if (!s->path)
-        return 0;
     size_t line_max = B64_USER + B64_SALT + 2 * B64_KEY + 32;
-    size_t cap = sizeof(HEADER) + (size_t)s->n * line_max;
+    size_t cap = 1 + (size_t)s->n * line_max;
     char *buf = malloc(cap);
     if (!buf)
-        return -ENOMEM;
-    size_t off = (size_t)snprintf(buf, cap, "%s", HEADER);
+        return NULL;
+    size_t off = 0;
+    buf[0] = '\0';
     for (int i = 0; i < s->n; i++) {
         const sec_cred_entry *e = &s->v[i];
+        if (user && strcmp(user, e->user) != 0)
+            continue;
         char u[B64_USER], salt[B64_SALT], st[B64_KEY], sv[B64_KEY];
         size_t kl = scram_key_len(e->mech);
         sec_b64_encode((const uint8_t *)e->user, strlen(e->user), u, sizeof(u));
@@ -154,7 +155,34 @@ int sec_creds_save(const sec_creds *s)
         off += (size_t)snprintf(buf + off, cap - off, "%s %d %d %s %s %s\n", u, (int)e->mech,
                                 e->cred.iterations, salt, st, sv);
     }
-    int rc = fs_write_atomic(s->path, buf, off);
+    *len = off;
+    return buf;
+}
+
+int sec_creds_parse(sec_creds *s, char *text)
+{
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        if (line[0] != '#' && parse_line(line, s) != 0)
+            return -1;
+    return 0;
+}
+
+int sec_creds_save(const sec_creds *s)
+{
+    if (!s->path)
+        return 0;
+    size_t len;
+    char *body = sec_creds_format(s, NULL, &len);
+    char *buf = body ? malloc(sizeof(HEADER) + len) : NULL;
+    if (!buf) {
+        free(body);
+        return -ENOMEM;
+    }
+    memcpy(buf, HEADER, sizeof(HEADER) - 1);
+    memcpy(buf + sizeof(HEADER) - 1, body, len);
+    int rc = fs_write_atomic(s->path, buf, sizeof(HEADER) - 1 + len);
+    free(body);
     free(buf);
     return rc;
 }

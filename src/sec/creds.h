@@ -39,6 +39,13 @@ int sec_creds_put(sec_creds *s, const char *user, scram_mech m, const scram_cred
 int sec_creds_remove(sec_creds *s, const char *user, scram_mech m);
 /* Writes the file (atomic, fsynced). Returns 0 or -errno. */
 int sec_creds_save(const sec_creds *s);
+/* The file's text of every entry of s, or (user not NULL) of that user's only, without the
+ * header line (a cluster keeps one user's lines per znode). Returns malloc'd text (*len its
+ * length) or NULL when out of memory. */
+char *sec_creds_format(const sec_creds *s, const char *user, size_t *len);
+/* Adds the entries of text (lines as in the file; '#' lines skipped; modified in place).
+ * Returns 0, or -1 at the first line that is not a credential (entries before it kept). */
+int sec_creds_parse(sec_creds *s, char *text);
 /* PLAIN: whether password matches the user's credential (SCRAM-SHA-512 first, then 256). */
 bool sec_creds_check_password(const sec_creds *s, const char *user, const char *password,
                               size_t password_len);
