@@ -279,21 +279,31 @@ static bool add_field(lp *p, op *o, char *name, sx_expr *target, sx_expr *value)
     return true;
 }
 
-/* join <table> on <expr> [as <field>] [left] */
-static void parse_join(lp *p, op *o)
+/* A table or function name ([A-Za-z_][A-Za-z0-9_-]*) into *out (malloc'd); false (the line
+ * failed) when there is none. */
+static bool take_name(lp *p, const char *what, char **out)
 {
     char rb[40];
     size_t n = table_name_len(p);
     if (n == 0) {
-        lerr(p, true, "expected a table name ([A-Za-z_][A-Za-z0-9_-]*), found %s",
+        lerr(p, true, "expected a %s name ([A-Za-z_][A-Za-z0-9_-]*), found %s", what,
              rest(p, rb, sizeof(rb)));
-        return;
+        return false;
     }
-    if (!(o->table = sw_dup_bytes(p->s + p->pos, n))) {
+    if (!(*out = sw_dup_bytes(p->s + p->pos, n))) {
         lerr(p, false, "out of memory");
-        return;
+        return false;
     }
     p->pos += n;
+    return true;
+}
+
+/* join <table> on <expr> [as <field>] [left] */
+static void parse_join(lp *p, op *o)
+{
+    char rb[40];
+    if (!take_name(p, "table", &o->table))
+        return;
     if (!accept(p, "on")) {
         lerr(p, true, "expected on <expression>, found %s", rest(p, rb, sizeof(rb)));
         return;
@@ -301,7 +311,7 @@ static void parse_join(lp *p, op *o)
     if (!(o->expr = expr(p)))
         return;
     const char *dest = o->table;
-    n = strlen(o->table);
+    size_t n = strlen(o->table);
     if (accept(p, "as")) {
         n = table_name_len(p);
         dest = p->s + p->pos;
@@ -326,16 +336,7 @@ static void parse_join(lp *p, op *o)
 /* call <name>: a function the runtime provides (libbrook-stream's brook_stream_op_fn). */
 static void parse_call(lp *p, op *o)
 {
-    char rb[40];
-    size_t n = table_name_len(p);
-    if (n == 0) {
-        lerr(p, true, "expected a function name ([A-Za-z_][A-Za-z0-9_-]*), found %s",
-             rest(p, rb, sizeof(rb)));
-        return;
-    }
-    if (!(o->table = sw_dup_bytes(p->s + p->pos, n)))
-        lerr(p, false, "out of memory");
-    p->pos += n;
+    take_name(p, "function", &o->table);
 }
 
 static void parse_record_op(lp *p, op *o)
