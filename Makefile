@@ -6,6 +6,14 @@ run:
 	bash scripts/run.sh
 test:
 	bash scripts/test.sh
+# The libFuzzer targets (clang), each for FUZZ_SECONDS (CI: 12).
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz
+fuzz:
+	CC=clang cmake -S . -B build-fuzz -DBROOK_FUZZ=ON -DBROOK_UNIT_ONLY=ON \
+	  -DBROOK_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cmake --build build-fuzz -j2
+	cd build-fuzz && ctest --output-on-failure -L fuzz
 # The tests labelled "long" that CI's run (scripts/test.sh) leaves out.
 .PHONY: test-long
 test-long: all

@@ -22,6 +22,6 @@ cmake --build build-asan -j2
 (cd build-asan && ctest --output-on-failure -L unit)
 
 echo "== fuzzers (bounded)"
-CC=clang cmake -S . -B build-fuzz -DBROOK_FUZZ=ON -DBROOK_UNIT_ONLY=ON >/dev/null
+CC=clang cmake -S . -B build-fuzz -DBROOK_FUZZ=ON -DBROOK_UNIT_ONLY=ON -DBROOK_FUZZ_SECONDS=12 >/dev/null
 cmake --build build-fuzz -j2
 (cd build-fuzz && ctest --output-on-failure -L fuzz)
