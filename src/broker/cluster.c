@@ -957,6 +957,8 @@ int cluster_init(broker *b)
     if (!b->peers)
         return -ENOMEM;
     peer_pool_set_tls(b->peers, b->cfg.inter_broker_tls); /* NULL unless the listener is SSL */
+    if (sec_cluster_peer_login(b, b->peers) != 0)
+        return -ENOMEM;
     b->txn.remote = remote_hook;
     b->txn.unloaded = remote_unloaded;
     b->txn.remote_ctx = b;

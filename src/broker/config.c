@@ -57,6 +57,13 @@ static const config_def g_defs[] = {
     {"sasl.enabled.mechanisms", CFG_STRING, "SCRAM-SHA-256,SCRAM-SHA-512", 0, 0, NULL,
      OFF(sasl_mechanisms), "SASL mechanisms of SASL listeners: SCRAM-SHA-256, SCRAM-SHA-512, "
      "PLAIN (PLAIN sends the password in the clear on SASL_PLAINTEXT)"},
+    {"sasl.mechanism.inter.broker.protocol", CFG_STRING, "SCRAM-SHA-512", 0, 0, NULL,
+     OFF(inter_broker_sasl_mech), "SCRAM-SHA-256 or SCRAM-SHA-512: how brokers log in to each "
+     "other when their listener is SASL_PLAINTEXT or SASL_SSL"},
+    {"inter.broker.sasl.username", CFG_STRING, NULL, 0, 0, NULL, OFF(inter_broker_sasl_user),
+     "the user brokers log in to each other as (put User:<it> in super.users)"},
+    {"inter.broker.sasl.password", CFG_STRING, NULL, 0, 0, NULL,
+     OFF(inter_broker_sasl_password), "that user's password"},
     {"connection.failed.authentication.delay.ms", CFG_INT32, "100", 0, 60000, NULL,
      OFF(auth_fail_delay_ms), "a failed SASL authentication is answered after this delay"},
     {"connections.max.reauth.ms", CFG_INT64, "0", 0, I64MAX, NULL, OFF(max_reauth_ms),

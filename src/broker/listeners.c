@@ -8,6 +8,7 @@
 
 #include "base/config.h"
 #include "broker/config.h"
+#include "sec/scram.h"
 #include "sec/tls.h"
 
 static const char *const g_proto_names[] = {"PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL"};
@@ -155,6 +156,26 @@ int broker_listeners_parse(const char *listeners, const char *advertised, const 
                : 0;
 }
 
+/* A cluster whose listener is SASL_*: brokers log in to each other, so they need a SCRAM
+ * mechanism and credentials. */
+static int check_inter_sasl(const struct broker_config *c, char *err, size_t errlen)
+{
+    const char *m = c->inter_broker_sasl_mech ? c->inter_broker_sasl_mech : "";
+    if (scram_mech_parse(m) == SCRAM_UNKNOWN) {
+        snprintf(err, errlen, "config key 'sasl.mechanism.inter.broker.protocol': '%s' is not "
+                 "SCRAM-SHA-256 or SCRAM-SHA-512", m);
+        return -1;
+    }
+    if (!c->inter_broker_sasl_user || !*c->inter_broker_sasl_user ||
+        !c->inter_broker_sasl_password || !*c->inter_broker_sasl_password) {
+        snprintf(err, errlen, "config key 'inter.broker.sasl.username': a cluster whose "
+                 "listener is SASL_PLAINTEXT or SASL_SSL needs it and "
+                 "inter.broker.sasl.password (brokers log in to each other)");
+        return -1;
+    }
+    return 0;
+}
+
 int broker_listeners_check_inter(struct broker_config *c, bool clustered, char *err,
                                  size_t errlen)
 {
@@ -179,13 +200,13 @@ int broker_listeners_check_inter(struct broker_config *c, bool clustered, char *
     }
     c->inter_broker_lst = found;
     broker_secproto p = c->lst[found].proto;
-    if (clustered && (c->nlst > 1 || (p != SECPROTO_PLAINTEXT && p != SECPROTO_SSL))) {
+    if (clustered && c->nlst > 1) {
         snprintf(err, errlen, "config key 'listeners': a ZooKeeper cluster takes one listener "
-                 "for now, PLAINTEXT or SSL (it registers one address per broker, and brokers "
-                 "reach each other through it without SASL)");
+                 "for now (it registers one address per broker, which clients and the other "
+                 "brokers both use)");
         return -1;
     }
-    return 0;
+    return clustered && broker_secproto_sasl(p) ? check_inter_sasl(c, err, errlen) : 0;
 }
 
 /* A listener's value of an ssl.* key: its listener.name.<name>.<key>, else the global. */
@@ -252,7 +273,9 @@ int broker_listeners_tls(struct broker_config *c, char *err, size_t errlen)
         }
     }
     const broker_listener *ib = &c->lst[c->inter_broker_lst];
-    if (ib->proto == SECPROTO_SSL &&
+    bool tls = ib->proto == SECPROTO_SSL ||
+               (ib->proto == SECPROTO_SASL_SSL && c->zookeeper_connect && *c->zookeeper_connect);
+    if (tls &&
         !(c->inter_broker_tls = listener_tls(c, ib, false, err, errlen))) {
         broker_listeners_tls_free(c);
         return -1;

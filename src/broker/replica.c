@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/sec_cluster.h"
 #include "cluster/view.h"
 #include "cluster/zk.h"
 #include "net/peer.h"
@@ -302,6 +303,8 @@ static void pool_update(broker *b, const cluster_view *v)
         if (!g->pool)
             return;
         peer_pool_set_tls(g->pool, b->cfg.inter_broker_tls);
+        if (sec_cluster_peer_login(b, g->pool) != 0)
+            LOG_ERROR("replica", "out of memory for the inter-broker login");
     }
     for (int i = 0; i < v->nbrokers; i++)
         peer_pool_set_address(g->pool, v->brokers[i].id, v->brokers[i].host,

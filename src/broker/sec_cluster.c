@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "base/log.h"
 #include "cluster/zk.h"
+#include "net/peer.h"
+#include "proto/errors.h"
 
 static bool text_changed(const char *before, const char *now)
 {
@@ -48,10 +52,58 @@ static void apply_acls(broker *b, const char *text)
     LOG_INFO("authz", "ACL bindings from ZooKeeper: %d", s.n);
 }
 
+static bool inter_broker_sasl(const broker *b)
+{
+    return broker_secproto_sasl(b->cfg.lst[b->cfg.inter_broker_lst].proto) &&
+           b->cfg.inter_broker_sasl_user && *b->cfg.inter_broker_sasl_user;
+}
+
+int sec_cluster_peer_login(broker *b, struct peer_pool *pp)
+{
+    if (!inter_broker_sasl(b))
+        return 0;
+    return peer_pool_set_sasl(pp, scram_mech_parse(b->cfg.inter_broker_sasl_mech),
+                              b->cfg.inter_broker_sasl_user, b->cfg.inter_broker_sasl_password);
+}
+
+/* The inter-broker user's credential, created in ZooKeeper when the view has none (only
+ * if nobody created it meanwhile: a credential that exists is never replaced). */
+static void provision_inter_broker_user(broker *b)
+{
+    const char *user = b->cfg.inter_broker_sasl_user, *pw = b->cfg.inter_broker_sasl_password;
+    scram_mech m = scram_mech_parse(b->cfg.inter_broker_sasl_mech);
+    if (sec_creds_find(&b->creds, user, m))
+        return;
+    uint8_t salt[24];
+    scram_cred cr;
+    sec_creds one = {0};
+    size_t len;
+    char *text = NULL;
+    if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+        scram_cred_from_password(m, pw, strlen(pw), salt, sizeof(salt), SEC_CLUSTER_ITERATIONS,
+                                 &cr) != 0 ||
+        sec_creds_put(&one, user, m, &cr) != 0 || !(text = sec_creds_format(&one, user, &len))) {
+        LOG_ERROR("sasl", "cannot compute the inter-broker user's credential");
+    } else {
+        int16_t err = zk_user_creds_set(b->zk, user, text, -1);
+        if (err == KERR_NONE)
+            LOG_INFO("sasl", "created the inter-broker user %s (%s) in ZooKeeper", user,
+                     scram_mech_name(m));
+        else if (err != KERR_CONCURRENT_TRANSACTIONS) /* exists: another node was first */
+            LOG_WARN("sasl", "cannot create the inter-broker user %s in ZooKeeper (error %d); "
+                     "trying again at the next change of the credentials", user, err);
+    }
+    free(text);
+    sec_creds_free(&one);
+}
+
 void sec_cluster_on_view(broker *b, const cluster_view *old, const cluster_view *v)
 {
-    if (text_changed(old ? old->scram_text : NULL, v->scram_text))
+    if (text_changed(old ? old->scram_text : NULL, v->scram_text)) {
         apply_creds(b, v->scram_text);
+        if (inter_broker_sasl(b) && b->zk)
+            provision_inter_broker_user(b);
+    }
     if (text_changed(old ? old->acl_text : NULL, v->acl_text))
         apply_acls(b, v->acl_text);
 }

@@ -1,6 +1,8 @@
 /* peer.c - see peer.h. */
 #include "net/peer.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "base/assert.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "sec/scram.h"
 #include "sec/tls.h"
 
 /* Bytes of not-yet-framed input per connection; a larger response gets its own buffer. */
@@ -60,6 +63,10 @@ struct peer_conn {
     uint8_t *frame; /* a response larger than rbuf, being filled in place */
     size_t frame_len, frame_got;
     bool connected, closed;
+    bool ready;    /* connected and logged in: requests may be written */
+    int sasl_step; /* the SASL exchange's answer awaited (peer_sasl_step); 0: none */
+    int32_t sasl_corr;
+    scram_client *scram;
     tls_conn *tls; /* NULL: plaintext */
     uint8_t *cbuf; /* TLS: READ_CHUNK bytes of ciphertext just read */
 };
@@ -83,7 +90,12 @@ struct peer_pool {
     int open_handles; /* the pool is freed when stopped and this reaches 0 */
     bool stopped;
     tls_ctx *tls; /* client context: every connection speaks TLS; NULL: plaintext */
+    int sasl_mech;                    /* scram_mech; 0: no SASL login */
+    char *sasl_user, *sasl_password; /* owned; the password cleansed when freed */
 };
+
+/* The SASL login of a connection: which answer it awaits. */
+enum peer_sasl_step { SASL_NONE = 0, SASL_HANDSHAKE, SASL_FIRST, SASL_FINAL };
 
 /* ---------------- requests and the done list ---------------- */
 
@@ -144,6 +156,10 @@ static void pool_maybe_free(peer_pool *pp)
     if (pp->stopped && pp->open_handles == 0) {
         BROOK_ASSERT(pp->done_head == NULL && pp->pending == 0);
         free(pp->client_id);
+        free(pp->sasl_user);
+        if (pp->sasl_password)
+            OPENSSL_cleanse(pp->sasl_password, strlen(pp->sasl_password));
+        free(pp->sasl_password);
         free(pp);
     }
 }
@@ -170,6 +186,7 @@ static void on_conn_close(uv_handle_t *h)
     peer_pool *pp = c->pp;
     BROOK_ASSERT(c->closed && c->head == NULL);
     tls_conn_free(c->tls);
+    free(c->scram);
     free(c->cbuf);
     free(c->rbuf);
     free(c->frame);
@@ -249,17 +266,15 @@ static void conn_tls_send(peer_conn *c)
 
 /* Hands a request's frame to libuv (through the TLS session, which holds it until its
  * handshake is done); on failure the connection closes. */
-static void conn_write(peer_conn *c, peer_req *r)
+static void conn_write_frame(peer_conn *c, uint8_t **frame, size_t len)
 {
-    BROOK_ASSERT(c->connected && !c->closed && !r->written);
-    r->written = true;
     if (!c->tls) {
-        uint8_t *buf = r->frame;
-        r->frame = NULL;
-        conn_write_buf(c, buf, r->frame_len);
+        uint8_t *buf = *frame;
+        *frame = NULL;
+        conn_write_buf(c, buf, len);
         return;
     }
-    int rc = tls_conn_write(c->tls, r->frame, r->frame_len);
+    int rc = tls_conn_write(c->tls, *frame, len);
     if (rc != TLS_OK) {
         conn_close(c, PEER_ERR_CLOSED, tls_result_name(rc));
         return;
@@ -267,10 +282,23 @@ static void conn_write(peer_conn *c, peer_req *r)
     conn_tls_send(c);
 }
 
+static void conn_write(peer_conn *c, peer_req *r)
+{
+    BROOK_ASSERT(c->ready && !c->closed && !r->written);
+    r->written = true;
+    conn_write_frame(c, &r->frame, r->frame_len);
+}
+
 /* One complete response frame (p = the bytes after the size). Matches the correlation id
  * among the written requests; an unknown id means the stream can no longer be trusted. */
+static void conn_sasl_answer(peer_conn *c, const uint8_t *p, size_t size);
+
 static void conn_deliver(peer_conn *c, const uint8_t *p, size_t size)
 {
+    if (c->sasl_step != SASL_NONE) { /* nothing else is written before the login is done */
+        conn_sasl_answer(c, p, size);
+        return;
+    }
     int32_t corr = (int32_t)be32_get(p);
     peer_req *prev = NULL, *r = c->head;
     while (r && r->written && r->corr != corr) {
@@ -398,8 +426,10 @@ static void conn_tls_pump(peer_conn *c)
         int rc = tls_conn_read(c->tls, dst, cap, &got);
         if (!was_established && tls_conn_established(c->tls)) {
             was_established = true;
-            c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
-            c->node->retry_at_ms = 0;
+            if (!c->pp->sasl_mech) {
+                c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
+                c->node->retry_at_ms = 0;
+            }
             char what[96];
             tls_conn_describe(c->tls, what, sizeof(what));
             LOG_DEBUG("peer", "TLS %d -> broker %d: %s", c->pp->self_id, c->broker_id, what);
@@ -435,6 +465,143 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     pool_drain(pp);
 }
 
+/* Logged in (or no login needed): writes the queued requests, in order. */
+static void conn_ready(peer_conn *c)
+{
+    c->ready = true;
+    for (peer_req *r = c->head; r && !c->closed;) {
+        peer_req *next = r->next; /* read first: a failed write moves r to the done list */
+        conn_write(c, r);
+        r = next;
+    }
+}
+
+/* ---------------- the SASL login (SaslHandshake v1, SaslAuthenticate v1, SCRAM) ----------- */
+
+/* Writes one request of the login (request header v1) and awaits its answer. */
+static void conn_sasl_send(peer_conn *c, int16_t api_key, const uint8_t *body, size_t len,
+                           bool bytes, int step)
+{
+    peer_pool *pp = c->pp;
+    c->sasl_corr = pp->next_corr;
+    pp->next_corr = pp->next_corr == INT32_MAX ? 1 : pp->next_corr + 1;
+    c->sasl_step = step;
+    wr w;
+    wr_init(&w, 64 + len);
+    wr_i32(&w, 0);
+    wr_i16(&w, api_key);
+    wr_i16(&w, 1);
+    wr_i32(&w, c->sasl_corr);
+    wr_cstr(&w, pp->client_id);
+    if (bytes)
+        wr_bytes(&w, (kslice){body, (int32_t)len});
+    else
+        wr_str(&w, (kslice){body, (int32_t)len});
+    if (w.oom) {
+        wr_free(&w);
+        conn_close(c, PEER_ERR_CLOSED, "out of memory");
+        return;
+    }
+    wr_put_i32_at(&w, 0, (int32_t)(w.len - 4));
+    size_t flen;
+    uint8_t *frame = wr_take(&w, &flen);
+    conn_write_frame(c, &frame, flen);
+    free(frame);
+}
+
+/* A login that failed counts as a failed connect: backoff, PEER_ERR_UNREACHABLE. */
+static void conn_sasl_fail(peer_conn *c, const char *why)
+{
+    LOG_WARN("peer", "SASL login %d -> broker %d (%s:%d) as %s failed: %s; next try in %u ms",
+             c->pp->self_id, c->broker_id, c->node->host, c->node->port, c->pp->sasl_user, why,
+             c->node->backoff_ms);
+    node_backoff(c->pp, c->node);
+    conn_close(c, PEER_ERR_UNREACHABLE, NULL);
+}
+
+static void conn_sasl_start(peer_conn *c)
+{
+    peer_pool *pp = c->pp;
+    const char *mech = scram_mech_name((scram_mech)pp->sasl_mech);
+    BROOK_ASSERT(mech != NULL);
+    if (!(c->scram = malloc(sizeof(*c->scram)))) {
+        conn_close(c, PEER_ERR_CLOSED, "out of memory");
+        return;
+    }
+    conn_sasl_send(c, 17 /* SaslHandshake */, (const uint8_t *)mech, strlen(mech), false,
+                   SASL_HANDSHAKE);
+}
+
+/* The next message of the exchange after an accepted step; -1 with why on a refusal. */
+static int sasl_next(peer_conn *c, kslice in, char *out, size_t cap, const char **why)
+{
+    peer_pool *pp = c->pp;
+    if (c->sasl_step == SASL_HANDSHAKE) {
+        uint8_t raw[18];
+        char nonce[32];
+        if (RAND_bytes(raw, sizeof(raw)) != 1) {
+            *why = "no random bytes for the nonce";
+            return -1;
+        }
+        sec_b64_encode(raw, sizeof(raw), nonce, sizeof(nonce));
+        int n = scram_client_first(c->scram, (scram_mech)pp->sasl_mech, pp->sasl_user, nonce,
+                                   out, cap);
+        *why = "the user name cannot be sent";
+        return n;
+    }
+    return scram_client_final(c->scram, pp->sasl_password, in.p, (size_t)in.len, out, cap, why);
+}
+
+/* One answer of the login (p: after the size; the correlation id first). */
+static void conn_sasl_answer(peer_conn *c, const uint8_t *p, size_t size)
+{
+    rd r;
+    rd_init(&r, p, size);
+    int32_t corr = rd_i32(&r);
+    int16_t err = rd_i16(&r);
+    kslice msg = {0}, in = {0};
+    if (c->sasl_step == SASL_HANDSHAKE) {
+        rd_skip(&r, rd_remaining(&r)); /* the server's mechanisms */
+    } else {
+        msg = rd_str(&r);
+        in = rd_bytes(&r);
+        rd_i64(&r); /* session lifetime: Brook does not re-authenticate */
+    }
+    if (r.err || corr != c->sasl_corr) {
+        conn_close(c, PEER_ERR_CLOSED, "malformed answer during the SASL login");
+        return;
+    }
+    if (err != 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "error %d%s%.*s", err, msg.len > 0 ? ": " : "",
+                 msg.len > 0 ? (int)msg.len : 0, msg.len > 0 ? (const char *)msg.p : "");
+        conn_sasl_fail(c, why);
+        return;
+    }
+    if (c->sasl_step == SASL_FINAL) {
+        if (!scram_client_verify(c->scram, in.p, in.len > 0 ? (size_t)in.len : 0)) {
+            conn_sasl_fail(c, "the broker's SCRAM signature is wrong");
+            return;
+        }
+        c->sasl_step = SASL_NONE;
+        c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
+        c->node->retry_at_ms = 0;
+        LOG_DEBUG("peer", "SASL %d -> broker %d: logged in as %s", c->pp->self_id, c->broker_id,
+                  c->pp->sasl_user);
+        conn_ready(c);
+        return;
+    }
+    char out[SCRAM_MSG_MAX + 512];
+    const char *why = NULL;
+    int n = sasl_next(c, in, out, sizeof(out), &why);
+    if (n < 0) {
+        conn_sasl_fail(c, why);
+        return;
+    }
+    conn_sasl_send(c, 36 /* SaslAuthenticate */, (const uint8_t *)out, (size_t)n, true,
+                   c->sasl_step + 1);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
     peer_conn *c = req->handle->data;
@@ -451,7 +618,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     c->connected = true;
-    if (!c->tls) { /* with TLS, once the handshake is done (conn_tls_pump) */
+    if (!c->tls && !pp->sasl_mech) { /* with TLS or SASL once the handshake or login is done */
         c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
         c->node->retry_at_ms = 0;
     }
@@ -462,11 +629,10 @@ static void on_connect(uv_connect_t *req, int status)
     LOG_DEBUG("peer", "connected %d -> broker %d", pp->self_id, c->broker_id);
     if (c->tls && !c->closed)
         conn_tls_send(c); /* the ClientHello */
-    for (peer_req *r = c->head; r && !c->closed;) {
-        peer_req *next = r->next; /* read first: a failed write moves r to the done list */
-        conn_write(c, r);
-        r = next;
-    }
+    if (!c->closed && pp->sasl_mech)
+        conn_sasl_start(c); /* the requests wait for the login */
+    else if (!c->closed)
+        conn_ready(c);
     pool_drain(pp);
 }
 
@@ -699,7 +865,7 @@ int peer_send(peer_pool *pp, int32_t broker_id, int16_t api_key, int16_t api_ver
         else
             c->head = r;
         c->tail = r;
-        if (c->connected)
+        if (c->ready)
             conn_write(c, r);
     }
     pool_kick(pp);
@@ -731,6 +897,23 @@ void peer_pool_stop(peer_pool *pp)
 size_t peer_pool_pending(const peer_pool *pp) { return pp->pending; }
 
 void peer_pool_set_tls(peer_pool *pp, tls_ctx *tls) { pp->tls = tls; }
+
+int peer_pool_set_sasl(peer_pool *pp, int mech, const char *user, const char *password)
+{
+    BROOK_ASSERT(scram_key_len((scram_mech)mech) > 0);
+    char *u = strdup(user), *pw = strdup(password);
+    if (!u || !pw) {
+        free(u);
+        free(pw);
+        return -1;
+    }
+    free(pp->sasl_user);
+    free(pp->sasl_password);
+    pp->sasl_user = u;
+    pp->sasl_password = pw;
+    pp->sasl_mech = mech;
+    return 0;
+}
 
 bool peer_pool_connected(const peer_pool *pp, int32_t id)
 {

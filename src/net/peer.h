@@ -2,7 +2,8 @@
  * peer.h - connections from this broker to other brokers (the two-phase commit's RPCs).
  *
  * Owns: one TCP connection per remote broker id (TLS over it when the pool has a client
- * context: peer_pool_set_tls), opened lazily, its request queue,
+ * context: peer_pool_set_tls; a SASL SCRAM login first with peer_pool_set_sasl), opened
+ * lazily, its request queue,
  * correlation ids, per-request deadlines, reconnect backoff.
  * Never: retries a request by itself (the caller decides; a failed request is reported
  * once), or blocks the loop.
@@ -98,6 +99,13 @@ void peer_pool_stop(peer_pool *pp);
  * handshake is done. A failed handshake counts as a failed connect (PEER_ERR_UNREACHABLE,
  * backoff). NULL: plaintext. */
 void peer_pool_set_tls(peer_pool *pp, struct tls_ctx *tls);
+/* Every connection opened from now on logs in before its first request (the other
+ * broker's listener is SASL_PLAINTEXT or SASL_SSL): SaslHandshake v1 with mechanism `mech`
+ * (a scram_mech: SCRAM-SHA-256 or -512), then SaslAuthenticate v1 carrying the SCRAM
+ * exchange as user/password (copied), the broker's signature checked. Requests wait
+ * until it is done; a refused or failed login counts as a failed connect
+ * (PEER_ERR_UNREACHABLE, backoff, logged). Returns 0 or -1 (out of memory). */
+int peer_pool_set_sasl(peer_pool *pp, int mech, const char *user, const char *password);
 /* Requests whose callback has not run yet (for metrics and tests). */
 size_t peer_pool_pending(const peer_pool *pp);
 /* Whether broker `id` has an established connection right now (for tests). */

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -401,4 +402,120 @@ int scram_server_feed(scram_server *s, const uint8_t *msg, size_t len, scram_loo
     case SCRAM_FAILED: break;
     }
     return fail(s, why, "Unexpected SCRAM message after the exchange ended");
+}
+
+/* ---- the client side ------------------------------------------------------------------- */
+
+int scram_client_first(scram_client *cl, scram_mech m, const char *user, const char *cnonce,
+                       char *out, size_t cap)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->mech = m;
+    size_t nl = strlen(cnonce);
+    if (scram_key_len(m) == 0 || !printable_nonce(cnonce, nl) || nl >= sizeof(cl->cnonce) ||
+        !*user || strlen(user) > SCRAM_USER_MAX)
+        return -1;
+    memcpy(cl->cnonce, cnonce, nl + 1);
+    char name[3 * SCRAM_USER_MAX + 1]; /* saslname: ',' and '=' escaped */
+    size_t o = 0;
+    for (const char *p = user; *p; p++) {
+        const char *esc = *p == ',' ? "=2C" : *p == '=' ? "=3D" : NULL;
+        if (esc) {
+            memcpy(name + o, esc, 3);
+            o += 3;
+        } else {
+            name[o++] = *p;
+        }
+    }
+    name[o] = '\0';
+    int n = snprintf(cl->client_first_bare, sizeof(cl->client_first_bare), "n=%s,r=%s", name,
+                     cnonce);
+    if (n < 0 || (size_t)n >= sizeof(cl->client_first_bare))
+        return -1;
+    n = snprintf(out, cap, "n,,%s", cl->client_first_bare);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* The server-first message's nonce, salt and iterations. Returns 0 or -1 with *why. */
+static int parse_server_first(const scram_client *cl, const char *m, size_t len,
+                              const char **nonce, size_t *nonce_len, uint8_t *salt,
+                              size_t *salt_len, long *iters, const char **why)
+{
+    const char *p = m, *end = m + len, *v;
+    size_t vl;
+    char key;
+    char num[16];
+    *why = "malformed server-first message";
+    if (!next_attr(&p, end, &key, nonce, nonce_len) || key != 'r')
+        return -1;
+    size_t cl_len = strlen(cl->cnonce);
+    if (*nonce_len <= cl_len || memcmp(*nonce, cl->cnonce, cl_len) != 0 ||
+        !printable_nonce(*nonce, *nonce_len)) {
+        *why = "the server's nonce does not extend ours";
+        return -1;
+    }
+    if (!next_attr(&p, end, &key, &v, &vl) || key != 's')
+        return -1;
+    int sl = sec_b64_decode(v, vl, salt, SCRAM_SALT_MAX);
+    if (sl <= 0 || !next_attr(&p, end, &key, &v, &vl) || key != 'i' || vl == 0 ||
+        vl >= sizeof(num))
+        return -1;
+    *salt_len = (size_t)sl;
+    memcpy(num, v, vl);
+    num[vl] = '\0';
+    char *stop;
+    *iters = strtol(num, &stop, 10);
+    if (*stop || *iters < SCRAM_ITER_MIN || *iters > SCRAM_ITER_MAX) {
+        *why = "the server asks for an iteration count outside 4096..16384";
+        return -1;
+    }
+    return 0;
+}
+
+int scram_client_final(scram_client *cl, const char *password, const uint8_t *msg, size_t len,
+                       char *out, size_t cap, const char **why)
+{
+    const scram_mech m = cl->mech;
+    const size_t kl = scram_key_len(m);
+    const char *nonce;
+    size_t nonce_len, salt_len;
+    uint8_t salt[SCRAM_SALT_MAX], salted[SCRAM_KEY_MAX], client_key[SCRAM_KEY_MAX];
+    uint8_t stored[SCRAM_KEY_MAX], sig[SCRAM_KEY_MAX], server_key[SCRAM_KEY_MAX];
+    long iters;
+    if (len > SCRAM_MSG_MAX || parse_server_first(cl, (const char *)msg, len, &nonce,
+                                                  &nonce_len, salt, &salt_len, &iters, why) != 0)
+        return -1;
+    char auth[3 * SCRAM_MSG_MAX + 64];
+    int wo = snprintf(auth, sizeof(auth), "%s,%.*s,c=biws,r=%.*s", cl->client_first_bare,
+                      (int)len, (const char *)msg, (int)nonce_len, nonce);
+    *why = "message too long";
+    if (wo < 0 || (size_t)wo >= sizeof(auth))
+        return -1;
+    if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, (int)iters,
+                          mech_md(m), (int)kl, salted) != 1)
+        return -1;
+    hmac(m, salted, kl, "Client Key", 10, client_key);
+    hash(m, client_key, kl, stored);
+    hmac(m, stored, kl, auth, (size_t)wo, sig);
+    for (size_t i = 0; i < kl; i++)
+        client_key[i] ^= sig[i]; /* now the proof */
+    hmac(m, salted, kl, "Server Key", 10, server_key);
+    hmac(m, server_key, kl, auth, (size_t)wo, cl->server_sig);
+    char proof[4 * ((SCRAM_KEY_MAX + 2) / 3) + 1];
+    sec_b64_encode(client_key, kl, proof, sizeof(proof));
+    OPENSSL_cleanse(salted, sizeof(salted));
+    OPENSSL_cleanse(client_key, sizeof(client_key));
+    OPENSSL_cleanse(server_key, sizeof(server_key));
+    int n = snprintf(out, cap, "c=biws,r=%.*s,p=%s", (int)nonce_len, nonce, proof);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+bool scram_client_verify(const scram_client *cl, const uint8_t *msg, size_t len)
+{
+    const size_t kl = scram_key_len(cl->mech);
+    uint8_t got[SCRAM_KEY_MAX];
+    if (len < 2 || msg[0] != 'v' || msg[1] != '=')
+        return false;
+    int n = sec_b64_decode((const char *)msg + 2, len - 2, got, sizeof(got));
+    return n == (int)kl && CRYPTO_memcmp(got, cl->server_sig, kl) == 0;
 }

@@ -2,7 +2,8 @@
  * scram.h - what a server needs of SCRAM-SHA-256/512 (RFC 5802, RFC 7677) and of PLAIN
  * (RFC 4616): deriving the stored credential from a salted password, checking a password
  * against it, and the server side of the SCRAM exchange, as functions without I/O (the
- * caller supplies the server nonce and looks the user up).
+ * caller supplies the server nonce and looks the user up); and the client side a broker
+ * uses to log in to another broker (scram_client).
  * Owns: nothing past a call; the exchange state lives in a scram_server the caller holds.
  * Never: keeps a password or a salted password (only StoredKey and ServerKey), compares a
  * secret in variable time, or answers a message it could not parse completely.
@@ -87,6 +88,27 @@ void scram_server_init(scram_server *s, scram_mech m);
 int scram_server_feed(scram_server *s, const uint8_t *msg, size_t len, scram_lookup_fn lookup,
                       void *ctx, const char *server_nonce, char *out, size_t outcap,
                       size_t *out_len, const char **why);
+
+/* The client side, for brokers logging in to each other (net/peer.c). */
+typedef struct scram_client {
+    scram_mech mech;
+    char client_first_bare[SCRAM_MSG_MAX + 1];
+    char cnonce[SCRAM_MSG_MAX / 4];
+    uint8_t server_sig[SCRAM_KEY_MAX]; /* what the server-final message must carry */
+} scram_client;
+
+/* The client-first message of user with the client nonce cnonce (printable, no ',') into
+ * out (NUL-terminated). Returns its length, or -1 when user or cnonce is unusable or it
+ * does not fit cap. */
+int scram_client_first(scram_client *cl, scram_mech m, const char *user, const char *cnonce,
+                       char *out, size_t cap);
+/* The client-final message answering the server-first message msg, its proof computed from
+ * password (iterations outside SCRAM_ITER_MIN..SCRAM_ITER_MAX are refused: the server
+ * chooses them). Returns its length, or -1 with *why. */
+int scram_client_final(scram_client *cl, const char *password, const uint8_t *msg, size_t len,
+                       char *out, size_t cap, const char **why);
+/* Whether the server-final message msg proves the server knows the credential. */
+bool scram_client_verify(const scram_client *cl, const uint8_t *msg, size_t len);
 
 /* Base64 (standard alphabet, padded). Encode returns the length written (cap must hold
  * 4*ceil(n/3)+1); decode returns the bytes written or -1 on bad input or overflow. */

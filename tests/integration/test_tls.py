@@ -304,7 +304,7 @@ def part0(chk, pki):
           f"--listener.name.ssl.ssl.truststore.location={missing}"],
          ["listener.name.ssl.ssl.truststore.location", missing]),
         (["--listeners=SASL_SSL://127.0.0.1:0", ks, "--zookeeper.connect=127.0.0.1:1"],
-         ["takes one listener"]),
+         ["inter.broker.sasl.username"]),
         (["--listeners=SSL://127.0.0.1:0", ks, "--inter.broker.listener.name=SSL",
           "--security.inter.broker.protocol=SSL"], ["not both"]),
     ]

@@ -276,7 +276,60 @@ static void test_creds_file(void)
     CHECK_EQ_INT(fs_remove_tree(dir), 0);
 }
 
-TU_MAIN(TU_CASE(test_rfc7677_exchange),
+/* The client side reproduces RFC 7677's messages byte for byte, and checks the signature. */
+static void test_client_rfc7677(void)
+{
+    scram_client cl;
+    char out[1024];
+    const char *why = NULL;
+    int n = scram_client_first(&cl, SCRAM_SHA_256, RFC_USER, "rOprNGfwEbeRWgbNEkqO", out,
+                               sizeof(out));
+    CHECK(n > 0 && strcmp(out, RFC_CFIRST) == 0);
+    n = scram_client_final(&cl, RFC_PASSWORD, (const uint8_t *)RFC_SFIRST, strlen(RFC_SFIRST),
+                           out, sizeof(out), &why);
+    CHECK(n > 0 && strcmp(out, RFC_CFINAL_WO ",p=" RFC_PROOF) == 0);
+    CHECK(scram_client_verify(&cl, (const uint8_t *)RFC_SFINAL, strlen(RFC_SFINAL)));
+    const char *bad = "v=7rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
+    CHECK(!scram_client_verify(&cl, (const uint8_t *)bad, strlen(bad)));
+    /* a server nonce that does not extend ours, and too many iterations, are refused */
+    scram_client_first(&cl, SCRAM_SHA_256, RFC_USER, "abc", out, sizeof(out));
+    CHECK(scram_client_final(&cl, "pw", (const uint8_t *)RFC_SFIRST, strlen(RFC_SFIRST), out,
+                             sizeof(out), &why) < 0);
+    const char *many = "r=abcd,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=100000";
+    CHECK(scram_client_final(&cl, "pw", (const uint8_t *)many, strlen(many), out, sizeof(out),
+                             &why) < 0 &&
+          strstr(why, "iteration") != NULL);
+}
+
+/* A whole SCRAM-SHA-512 exchange between the client and the server of this module. */
+static void test_client_against_server(void)
+{
+    one_user u = {"a,b=c", SCRAM_SHA_512, {0}};
+    const uint8_t salt[] = "0123456789abcdef";
+    CHECK_EQ_INT(scram_cred_from_password(SCRAM_SHA_512, "pw", 2, salt, 16, 4096, &u.cred), 0);
+    for (int wrong = 0; wrong < 2; wrong++) {
+        scram_client cl;
+        scram_server sv;
+        char c1[1024], s1[1024], c2[1024], s2[1024];
+        const char *why = NULL;
+        size_t l1 = 0, l2 = 0;
+        scram_server_init(&sv, SCRAM_SHA_512);
+        int n = scram_client_first(&cl, SCRAM_SHA_512, u.name, "clientnonce", c1, sizeof(c1));
+        CHECK(n > 0 && scram_server_feed(&sv, (const uint8_t *)c1, (size_t)n, lookup, &u,
+                                         "servernonce", s1, sizeof(s1), &l1, &why) == 0);
+        n = scram_client_final(&cl, wrong ? "px" : "pw", (const uint8_t *)s1, l1, c2,
+                               sizeof(c2), &why);
+        CHECK(n > 0);
+        int rc = scram_server_feed(&sv, (const uint8_t *)c2, (size_t)n, lookup, &u,
+                                   "servernonce", s2, sizeof(s2), &l2, &why);
+        CHECK_EQ_INT(rc, wrong ? -1 : 0);
+        if (!wrong)
+            CHECK(scram_client_verify(&cl, (const uint8_t *)s2, l2));
+    }
+}
+
+TU_MAIN(TU_CASE(test_rfc7677_exchange), TU_CASE(test_client_rfc7677),
+        TU_CASE(test_client_against_server),
         TU_CASE(test_doubled_client_nonce_needs_its_own_proof), TU_CASE(test_refusals),
         TU_CASE(test_sha512_exchange_and_escapes), TU_CASE(test_sha512_doubled_client_nonce),
         TU_CASE(test_plain_parse), TU_CASE(test_cred_from_salted_checks),
