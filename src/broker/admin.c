@@ -239,6 +239,7 @@ static void metrics_traffic(broker *b, wr *w)
                    "Record bytes sent in fetch answers, to consumers and to follower replicas.");
     for (int k = 0; k < 2; k++)
         metrics_sample(w, "brook_fetch_bytes_total", kinds[k], (double)b->fetched_bytes[k]);
+    broker_quota_metrics(b, w);
 }
 
 /* The log cleaner (storage/compact.h): passes, and what they went through and removed. */

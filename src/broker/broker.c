@@ -297,6 +297,10 @@ int broker_start(broker *b, int64_t started_us)
         LOG_ERROR("broker", "ACLs: %s", derr);
         return -EINVAL;
     }
+    if (broker_quota_start(b, derr, sizeof(derr)) != 0) {
+        LOG_ERROR("broker", "client quotas: %s", derr);
+        return -EINVAL;
+    }
     LOG_INFO("broker", "data directory %s (%s previous shutdown)", b->cfg.data_dir,
              clean ? "clean" : "unclean or first");
     char err[256];
@@ -404,6 +408,7 @@ void broker_stop(broker *b)
     free(all);
     md_free(&b->md);
     dyn_free(&b->dyn);
+    quota_free(&b->quotas);
     free(b->dyn_defaults_text);
     b->dyn_defaults_text = NULL;
     uv_prepare_stop(&b->prepare);

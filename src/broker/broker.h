@@ -16,6 +16,7 @@
 #include "broker/config.h"
 #include "broker/dynconfig.h"
 #include "broker/metrics.h"
+#include "broker/quota.h"
 #include "cluster/metadata.h"
 #include "net/server.h"
 #include "proto/api.h"
@@ -52,6 +53,7 @@ typedef struct broker {
     sec_creds creds; /* SCRAM credentials (h_sasl.c) */
     sec_acls acls;   /* ACL bindings (h_acl.c; used only with authorizer.class.name) */
     net_limits limits; /* max.connections and per-IP caps, shared by every listener */
+    quota_mgr quotas;  /* client byte-rate quotas (h_quota.c) */
     topic_defaults tdefaults;
     dynconfig dyn; /* dynamic broker configs (h_configs.c), applied onto cfg */
     char *dyn_defaults_text; /* the cluster-wide defaults last taken from a view */
@@ -339,6 +341,19 @@ int16_t broker_coord_error(req_ctx *c, bool txn, kslice key, int op);
 /* A config resource's refusal (DescribeConfigs, AlterConfigs): op on the topic (type 2) or
  * on the cluster (a broker), else TOPIC_/CLUSTER_AUTHORIZATION_FAILED; KERR_NONE: allowed. */
 int16_t broker_config_refusal(req_ctx *c, int8_t type, kslice name, int op);
+/* Client quotas (h_quota.c): loaded at start from the data directory (-1 with err: a file
+ * that does not load); the two admin APIs; the produce and fetch hooks, which record bytes
+ * for the request's (user, client id), mute its connection when over the quota and return
+ * the throttle time for the response (0: none). */
+int broker_quota_start(broker *b, char *err, size_t errlen);
+void handle_describe_client_quotas(req_ctx *c);
+void handle_alter_client_quotas(req_ctx *c);
+int32_t broker_quota_produce(req_ctx *c, size_t bytes);
+/* The most record bytes a fetch may return (-1: no quota). */
+int64_t broker_quota_fetch_max(req_ctx *c);
+/* Records a fetch answer's bytes; > 0: throttled, and the caller answers it empty. */
+int32_t broker_quota_fetch(req_ctx *c, size_t bytes);
+void broker_quota_metrics(const broker *b, wr *w);
 void handle_describe_acls(req_ctx *c); /* h_acl.c */
 void handle_create_acls(req_ctx *c);   /* h_acl.c */
 void handle_delete_acls(req_ctx *c);   /* h_acl.c */

@@ -31,6 +31,8 @@ typedef struct broker_config {
     int32_t auth_fail_delay_ms; /* connection.failed.authentication.delay.ms */
     char *inter_broker_sasl_mech;  /* sasl.mechanism.inter.broker.protocol */
     char *inter_broker_sasl_user, *inter_broker_sasl_password; /* NULL: no login */
+    int32_t quota_window_num;    /* quota.window.num */
+    int32_t quota_window_size_s; /* quota.window.size.seconds */
     int64_t max_reauth_ms;      /* connections.max.reauth.ms (0: no expiry) */
     /* TLS (sec/tls.h): Kafka's ssl.* keys, for every SSL and SASL_SSL listener and for the
      * inter-broker client; listener.name.<name>.ssl.* entries override them per listener */

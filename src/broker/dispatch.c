@@ -53,6 +53,8 @@ static broker_handler_fn handler_for(int16_t key)
     case API_SASL_AUTHENTICATE: return handle_sasl_authenticate;
     case API_DESCRIBE_USER_SCRAM_CREDENTIALS: return handle_describe_user_scram;
     case API_ALTER_USER_SCRAM_CREDENTIALS: return handle_alter_user_scram;
+    case API_DESCRIBE_CLIENT_QUOTAS: return handle_describe_client_quotas;
+    case API_ALTER_CLIENT_QUOTAS: return handle_alter_client_quotas;
     case API_DESCRIBE_ACLS: return handle_describe_acls;
     case API_CREATE_ACLS: return handle_create_acls;
     case API_DELETE_ACLS: return handle_delete_acls;

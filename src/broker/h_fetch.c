@@ -227,6 +227,18 @@ static void fill_current_leaders(broker *b, fetch_req *q, arena *a)
     q->node_endpoints = eps;
 }
 
+/* Over its fetch quota: the answer goes out without records (Kafka sends it empty), the
+ * offsets and errors kept; the client fetches the same offsets again after the throttle. */
+static void fetch_throttled(fetch_req *q)
+{
+    for (int32_t i = 0; i < q->ntopics; i++)
+        for (int32_t k = 0; k < q->topics[i].nparts; k++) {
+            fetch_part *fp = &q->topics[i].parts[k];
+            fp->records = KSLICE_NULL;
+            fp->naborted = q->isolation_level == 1 ? 0 : -1;
+        }
+}
+
 /* Reads every partition's data and sends the response. */
 static void fetch_reply(req_ctx *c, fetch_op *op)
 {
@@ -235,6 +247,11 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
     int flat = 0;
     arena *a = &c->nr->arena;
     size_t budget = q->max_bytes > 0 ? (size_t)q->max_bytes : 0;
+    /* A consumer with a fetch quota gets at most what one window allows (Kafka's
+     * getMaxValueInQuotaWindow), so a single answer never exceeds it on its own. */
+    int64_t quota_max = q->replica_id < 0 ? broker_quota_fetch_max(c) : -1;
+    if (quota_max >= 0 && (size_t)quota_max < budget)
+        budget = (size_t)quota_max;
     bool have_data = false;
     uint64_t sent = 0;
     for (int32_t i = 0; i < q->ntopics; i++)
@@ -281,6 +298,10 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
                     fill_aborted(p, fp, data, len, a);
             }
         }
+    if (q->replica_id < 0 && (q->throttle_time_ms = broker_quota_fetch(c, sent)) > 0) {
+        fetch_throttled(q);
+        sent = 0;
+    }
     if (c->h.api_version >= 16)
         fill_current_leaders(b, q, a);
     int kind = q->replica_id >= 0 ? 1 : 0;

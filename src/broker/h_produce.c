@@ -524,6 +524,9 @@ void handle_produce(req_ctx *c)
         return;
     }
     produce_req *q = &op->q;
+    /* Quotas count the whole request, as Kafka does; a client over its quota is answered
+     * at once with the throttle time and its connection muted that long (KIP-219). */
+    q->throttle_time_ms = broker_quota_produce(c, c->nr->len);
     /* v13+: topics by id; an id no topic has leaves a null name (UNKNOWN_TOPIC_ID below). */
     if (q->by_id && q->ntopics > 0 &&
         cluster_resolve_topic_ids(c->b, q->ntopics, &q->topics[0].name, q->topics[0].id,

@@ -49,6 +49,11 @@ struct net_conn {
     uint8_t *cbuf;    /* TLS: READ_CHUNK bytes of ciphertext just read */
     void *data;
     void (*data_free)(void *);
+    /* muting (net_conn_mute): the timer is initialised on first use and closed with the
+     * connection, which stays allocated until the timer's close callback has run */
+    uv_timer_t mute_timer;
+    bool mute_timer_live, muted;
+    uint64_t mute_until_ms; /* uv_now */
 };
 
 typedef struct write_req {
@@ -60,6 +65,7 @@ typedef struct write_req {
 
 static void conn_close(net_conn *c, const char *why);
 static void conn_resume(net_conn *c);
+static bool conn_busy(const net_conn *c);
 static void on_listener_close(uv_handle_t *h) { free(h->data); }
 
 const char *net_conn_peer(const net_conn *c) { return c->peer; }
@@ -82,7 +88,8 @@ void net_conn_set_data(net_conn *c, void *data, void (*free_fn)(void *))
 
 static void conn_maybe_free(net_conn *c)
 {
-    if (c->closed && c->head == NULL && c->out_bytes == 0 && c->tcp.data == NULL) {
+    if (c->closed && c->head == NULL && c->out_bytes == 0 && c->tcp.data == NULL &&
+        !c->mute_timer_live) {
         net_conn_set_data(c, NULL, NULL);
         tls_conn_free(c->tls);
         free(c->cbuf);
@@ -111,8 +118,7 @@ static void on_write(uv_write_t *w, int status)
         conn_close(c, uv_strerror(status));
     else if (c->closing && c->out_bytes == 0 && !c->closed)
         conn_close(c, c->quiet_close ? NULL : "closed after its last answer");
-    if (!c->closed && !c->reading && c->inflight < BROOK_CONN_INFLIGHT_MAX &&
-        c->out_bytes < BROOK_CONN_OUTBUF_MAX)
+    if (!c->closed && !c->reading && !conn_busy(c))
         conn_resume(c);
     conn_maybe_free(c);
 }
@@ -305,11 +311,20 @@ static void limits_release(net_limits *l, net_conn *c)
     }
 }
 
+static void on_mute_timer_close(uv_handle_t *h)
+{
+    net_conn *c = h->data;
+    c->mute_timer_live = false;
+    conn_maybe_free(c);
+}
+
 static void conn_close(net_conn *c, const char *why)
 {
     if (c->closed)
         return;
     c->closed = true;
+    if (c->mute_timer_live)
+        uv_close((uv_handle_t *)&c->mute_timer, on_mute_timer_close);
     if (why)
         LOG_INFO("net", "closing connection from %s: %s", c->peer, why);
     if (c->prev)
@@ -403,7 +418,8 @@ static void conn_parse(net_conn *c)
 
 static bool conn_busy(const net_conn *c)
 {
-    return c->inflight >= BROOK_CONN_INFLIGHT_MAX || c->out_bytes >= BROOK_CONN_OUTBUF_MAX;
+    return c->muted || c->inflight >= BROOK_CONN_INFLIGHT_MAX ||
+           c->out_bytes >= BROOK_CONN_OUTBUF_MAX;
 }
 
 static void conn_pause_if_busy(net_conn *c)
@@ -499,7 +515,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 /* Starts (or restarts, after backpressure) reading from the socket. */
 static void conn_resume(net_conn *c)
 {
-    if (c->closed || c->reading)
+    if (c->closed || c->reading || c->muted)
         return;
     if (c->tls) { /* the session may hold records read before the pause */
         conn_tls_pump(c);
@@ -509,6 +525,38 @@ static void conn_resume(net_conn *c)
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
         c->reading = true;
 }
+
+static void on_unmute(uv_timer_t *t)
+{
+    net_conn *c = t->data;
+    c->muted = false;
+    if (!c->closed && !c->closing && !conn_busy(c))
+        conn_resume(c);
+}
+
+void net_conn_mute(net_conn *c, uint32_t ms)
+{
+    if (c->closed || ms == 0)
+        return;
+    uv_loop_t *loop = c->srv->loop;
+    uint64_t until = uv_now(loop) + ms;
+    if (c->muted && until <= c->mute_until_ms)
+        return;
+    if (!c->mute_timer_live) {
+        uv_timer_init(loop, &c->mute_timer);
+        c->mute_timer.data = c;
+        c->mute_timer_live = true;
+    }
+    c->muted = true;
+    c->mute_until_ms = until;
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    uv_timer_start(&c->mute_timer, on_unmute, ms, 0);
+}
+
+bool net_conn_muted(const net_conn *c) { return c->muted; }
 
 static void on_connection(uv_stream_t *ls, int status)
 {

@@ -95,6 +95,11 @@ void net_conn_set_data(net_conn *c, void *data, void (*free_fn)(void *));
 /* The principal of the connection's verified TLS client certificate ("User:<mapped DN>"),
  * or NULL (no TLS, no client certificate, or the handshake is not done). */
 const char *net_conn_tls_principal(const net_conn *c);
+/* Stops reading from the connection for ms milliseconds (a client over its quota, Kafka's
+ * channel muting): requests already read still run and their responses still leave; a
+ * later call with a later end extends the mute. Other connections are not affected. */
+void net_conn_mute(net_conn *c, uint32_t ms);
+bool net_conn_muted(const net_conn *c);
 /* Connections currently open (for metrics and tests). */
 size_t net_server_conn_count(const net_server *s);
 

@@ -47,6 +47,8 @@ static const api_info g_apis[] = {
     {API_DELETE_GROUPS, "DeleteGroups", 0, 2, 2},
     {API_INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 1, 1},
     {API_OFFSET_DELETE, "OffsetDelete", 0, 0, NOFLEX},
+    {API_DESCRIBE_CLIENT_QUOTAS, "DescribeClientQuotas", 0, 1, 1},
+    {API_ALTER_CLIENT_QUOTAS, "AlterClientQuotas", 0, 1, 1},
     {API_DESCRIBE_USER_SCRAM_CREDENTIALS, "DescribeUserScramCredentials", 0, 0, 0},
     {API_ALTER_USER_SCRAM_CREDENTIALS, "AlterUserScramCredentials", 0, 0, 0},
     {API_DESCRIBE_CLUSTER, "DescribeCluster", 0, 2, 0},

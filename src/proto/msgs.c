@@ -9,6 +9,7 @@
 #include "proto/group_msgs.h"
 #include "proto/ident.h"
 #include "proto/inter_msgs.h"
+#include "proto/quota_msgs.h"
 #include "proto/schema.h"
 #include "proto/sec_msgs.h"
 
@@ -234,6 +235,7 @@ static const pf_schema g_produce_req =
 int produce_req_decode(rd *r, int16_t v, arena *a, produce_req *q)
 {
     q->by_id = v >= 13;
+    q->throttle_time_ms = 0;
     return pf_decode(r, v, a, &g_produce_req, q);
 }
 
@@ -267,7 +269,7 @@ static const pf_schema g_produce_rtopic =
 static const pf_field g_produce_resp_fields[] = {
     PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, produce_req, topics, ntopics,
           &g_produce_rtopic),
-    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_F("ThrottleTimeMs", PF_I32, 1, PF_LAST, produce_req, throttle_time_ms),
 };
 static const pf_schema g_produce_resp =
     PF_SCHEMA("ProduceResponse", produce_req, g_produce_resp_fields);
@@ -421,6 +423,7 @@ static const pf_field g_fetch_rtopic_fields[] = {
 static const pf_schema g_fetch_rtopic = PF_SCHEMA("FetchableTopicResponse", fetch_topic,
                                                   g_fetch_rtopic_fields);
 typedef struct fetch_resp_wire {
+    int32_t throttle_time_ms;
     int16_t error_code;
     int32_t ntopics;
     const fetch_topic *topics;
@@ -428,7 +431,7 @@ typedef struct fetch_resp_wire {
     const md_broker *node_endpoints;
 } fetch_resp_wire;
 static const pf_field g_fetch_resp_fields[] = {
-    PF_FK("ThrottleTimeMs", PF_I32, 1, PF_LAST, 0),
+    PF_F("ThrottleTimeMs", PF_I32, 1, PF_LAST, fetch_resp_wire, throttle_time_ms),
     PF_F("ErrorCode", PF_I16, 7, PF_LAST, fetch_resp_wire, error_code),
     PF_FK("SessionId", PF_I32, 7, PF_LAST, 0), /* Brook keeps no fetch sessions */
     PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_resp_wire, topics, ntopics,
@@ -441,8 +444,8 @@ static const pf_schema g_fetch_resp = PF_SCHEMA("FetchResponse", fetch_resp_wire
 
 void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
 {
-    fetch_resp_wire out = {error_code, q->ntopics, q->topics, q->nnode_endpoints,
-                           q->node_endpoints};
+    fetch_resp_wire out = {q->throttle_time_ms, error_code, q->ntopics, q->topics,
+                           q->nnode_endpoints, q->node_endpoints};
     pf_encode(w, v, &g_fetch_resp, &out);
 }
 
@@ -1827,5 +1830,7 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     int rc = group_msgs_decode_any(api_key, version, r, a);
     if (rc == -2)
         rc = sec_msgs_decode_any(api_key, version, r, a);
+    if (rc == -2)
+        rc = quota_msgs_decode_any(api_key, version, r, a);
     return rc == -2 ? -1 : rc;
 }

@@ -138,6 +138,7 @@ typedef struct produce_req {
     int32_t ntopics;
     produce_topic *topics;
     bool by_id; /* v13+: topics named by id */
+    int32_t throttle_time_ms; /* response v1+: set by the handler (quotas), 0 decoded */
 } produce_req;
 /* v3-v13; v12 (transactions v2, KIP-890: the partition leader adds the partition to the
  * transaction itself) has v11's layout; v13 names topics by id (KIP-516). */
@@ -196,6 +197,7 @@ typedef struct fetch_req {
      * partitions' CurrentLeader */
     int32_t nnode_endpoints;
     const md_broker *node_endpoints;
+    int32_t throttle_time_ms; /* response v1+: set by the handler (quotas), 0 decoded */
 } fetch_req;
 /* Decodes the request and sets every response field of each partition to its default
  * (no records, aborted list null, offsets, DivergingEpoch and CurrentLeader -1). */

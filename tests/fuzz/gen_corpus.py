@@ -718,6 +718,34 @@ SCHEMAS = {
             f("PermissionType", "int8", "0+", value=1),
         ]),
     ],
+    "DescribeClientQuotas": [
+        f("Components", "[]", "0+", value=[{"EntityType": "user", "MatchType": 0,
+                                            "Match": "alice"},
+                                           {"EntityType": "client-id", "MatchType": 1,
+                                            "Match": None}], fields=[
+            f("EntityType", "string", "0+"),
+            f("MatchType", "int8", "0+"),
+            f("Match", "string", "0+", null="0+"),
+        ]),
+        f("Strict", "bool", "0+", value=True),
+    ],
+    # Value is a float64: written as the int64 of its IEEE 754 bits (1024.0)
+    "AlterClientQuotas": [
+        f("Entries", "[]", "0+", value=[{"Entity": [{"EntityType": "user",
+                                                     "EntityName": "alice"}],
+                                         "Ops": [{"Key": "producer_byte_rate"}]}], fields=[
+            f("Entity", "[]", "0+", fields=[
+                f("EntityType", "string", "0+"),
+                f("EntityName", "string", "0+", null="0+"),
+            ]),
+            f("Ops", "[]", "0+", fields=[
+                f("Key", "string", "0+"),
+                f("Value", "int64", "0+", value=0x4090000000000000),
+                f("Remove", "bool", "0+", value=False),
+            ]),
+        ]),
+        f("ValidateOnly", "bool", "0+", value=False),
+    ],
     "AlterUserScramCredentials": [
         f("Deletions", "[]", "0+", value=[{"Name": "carol", "Mechanism": 1}], fields=[
             f("Name", "string", "0+"),

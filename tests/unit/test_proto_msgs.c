@@ -1278,7 +1278,7 @@ static void test_produce_responses(void)
     part.log_append_time = -1;
     part.log_start_offset = 0;
     produce_topic topic = {.name = {(const uint8_t *)"t", 1}, .nparts = 1, .parts = &part};
-    produce_req q = {KSLICE_NULL, 1, 1000, 1, &topic, false};
+    produce_req q = {KSLICE_NULL, 1, 1000, 1, &topic, false, 0};
     for (int16_t v = 3; v <= 7; v += 2) {
         bb want = {.n = 0};
         b32(&want, 1);
