@@ -189,7 +189,17 @@ static int32_t fill_by_id(broker *b, const metadata_req *q, const cluster_view *
     return k;
 }
 
-/* Cluster mode: every live broker, the controller, every partition's leader. */
+/* Whether the principal may have the named topic auto-created: DESCRIBE on it, and CREATE
+ * on the cluster or on it (as on one node). */
+static bool may_auto_create(req_ctx *c, kslice name)
+{
+    return broker_may_slice(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, name) &&
+           (broker_sees(c, ACL_OP_CREATE, ACL_RES_CLUSTER, SEC_ACL_CLUSTER_NAME) ||
+            broker_may_slice(c, ACL_OP_CREATE, ACL_RES_TOPIC, name));
+}
+
+/* Cluster mode: every live broker, the controller, every partition's leader; topics the
+ * principal may not describe are left out, refused, or unknown (by id), as on one node. */
 static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
 {
     broker *b = c->b;
@@ -202,7 +212,8 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
         const char *why, *msg;
         kslice name = q->topics[i].name;
         if (md_topic_name_valid(name, &why) &&
-            !cv_topic_find(b->view, (const char *)name.p, (size_t)name.len))
+            !cv_topic_find(b->view, (const char *)name.p, (size_t)name.len) &&
+            may_auto_create(c, name))
             cluster_topic_create(b, name, b->cfg.num_partitions, -1, 0, NULL, NULL, NULL,
                                  false, &msg, NULL);
     }
@@ -232,10 +243,18 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
     memset(m.topics, 0, sizeof(md_topic) * (size_t)(n ? n : 1));
     int32_t k = 0;
     for (const cv_topic *ct = v && q->ntopics < 0 ? v->topics : NULL; ct; ct = ct->hh.next)
-        fill_cluster_topic(&m.topics[k++], ct, a);
+        if (broker_sees(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, ct->name)) /* ACLs hide it */
+            fill_cluster_topic(&m.topics[k++], ct, a);
+    if (q->ntopics < 0)
+        m.ntopics = k;
     if (ids) {
         static const cluster_view none = {0}; /* no view yet: every id is unknown */
         m.ntopics = fill_by_id(b, q, v ? v : &none, m.topics, a);
+        for (int32_t i = 0; i < m.ntopics; i++) /* as if unknown: ids reveal nothing */
+            if (m.topics[i].error_code == KERR_NONE &&
+                !broker_may_slice(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, m.topics[i].name))
+                m.topics[i] = (md_topic){.error_code = KERR_UNKNOWN_TOPIC_ID,
+                                         .name = KSLICE_NULL};
     }
     for (int32_t i = 0; !ids && q->ntopics >= 0 && i < q->ntopics; i++) {
         md_topic *mt = &m.topics[i];
@@ -247,6 +266,10 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
                                    : NULL;
         if (!valid)
             mt->error_code = KERR_INVALID_TOPIC_EXCEPTION;
+        else if (!ct && v && q->allow_auto_create && b->cfg.auto_create_topics_enable
+                     ? !may_auto_create(c, mt->name)
+                     : !broker_may_slice(c, ACL_OP_DESCRIBE, ACL_RES_TOPIC, mt->name))
+            mt->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
         else if (ct)
             fill_cluster_topic(mt, ct, a);
         else if (v && q->allow_auto_create && b->cfg.auto_create_topics_enable)
@@ -254,6 +277,7 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
         else
             mt->error_code = v ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_LEADER_NOT_AVAILABLE;
     }
+    authorized_ops(c, &m);
     reply_metadata(c, &m);
     cv_unref(v);
     finish(c);

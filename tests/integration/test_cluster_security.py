@@ -1,0 +1,285 @@
+#!/usr/bin/python3
+"""A secured 3-node cluster (#15): SASL_PLAINTEXT with SCRAM-SHA-512 as the one listener of
+every node (brokers log in to each other as User:broker), the ACL authorizer, and
+ZooKeeper digest authentication with zookeeper.set.acl=true.
+
+ 1. The cluster becomes ready over SASL: the internal topics are led, followers fetch (RF 3),
+    so the inter-broker logins work; the first node created User:broker's credential.
+ 2. alice is created through node 1 (AlterUserScramCredentials as User:broker, a super user)
+    and logs in at node 3 within two seconds; DescribeUserScramCredentials on node 2 lists
+    her; a wrong password at node 2 is refused with SASL_AUTHENTICATION_FAILED.
+ 3. An ACL added through node 2 (alice may WRITE topic A) reaches every node's authorizer:
+    Metadata as alice on each node allows A and refuses B; alice produces to A (acks=all,
+    RF 3) through each node; her records to B fail with TOPIC_AUTHORIZATION_FAILED and B stays
+    empty.
+ 4. The ACL deleted through node 3: every node refuses A again, and so does a producer.
+ 5. The ACL re-added, every node restarted: credentials and ACLs come back from ZooKeeper.
+ 6. ZooKeeper: a kazoo session without the digest gets NoAuth on the credential znode, the
+    ACL znodes and the topics; with it, the credential znode holds no password.
+"""
+
+import os
+import struct
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from brook_harness import find_brookd, run_main, wait_until  # noqa: E402
+from raw_kafka import Conn  # noqa: E402
+from test_acl import (ALLOW, LITERAL, TOPIC, WRITE, create_acls, describe_acls,  # noqa: E402
+                      metadata_v1)
+from test_sasl import SHA512, Checks, alter_scram, describe_scram, log, scram_exchange  # noqa: E402
+
+from confluent_kafka import (Consumer, KafkaError, KafkaException, Producer,  # noqa: E402
+                             TopicPartition)
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+NONE = 0
+TOPIC_AUTHZ = 29
+SASL_AUTH_FAILED = 58
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+PW = {"broker": "broker-pw", "alice": "alice-pw"}
+ZK_DIGEST = ("brook", "zk-secret")
+ALICE_WRITES_A = (TOPIC, "A", LITERAL, "User:alice", "*", WRITE, ALLOW)
+
+
+def sasl_conn(address, user, password=None):
+    """A raw connection logged in as user -> (conn, error)."""
+    c = Conn(address)
+    err, msg, _ = scram_exchange(c, SHA512, user, password or PW[user])
+    return c, err
+
+
+def conf(bootstrap, user, **extra):
+    return dict({"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT",
+                 "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": user,
+                 "sasl.password": PW[user]}, **extra)
+
+
+def produce(bootstrap, user, topic, values):
+    """-> (delivered count, [error codes])."""
+    errs, ok = [], []
+
+    def cb(err, msg):
+        (errs.append(err.code()) if err else ok.append(msg))
+    p = Producer(conf(bootstrap, user, **{"acks": "all", "message.timeout.ms": 15000,
+                                          "error_cb": lambda e: None}))
+    for v in values:
+        p.produce(topic, v, on_delivery=cb)
+    p.flush(30)
+    return len(ok), errs
+
+
+def high_watermark(bootstrap, topic):
+    c = Consumer(conf(bootstrap, "broker", **{"group.id": "hw"}))
+    try:
+        return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
+    finally:
+        c.close()
+
+
+def authorized_topics(c):
+    """Metadata as alice on each node -> [{A: err, B: err}, ...]."""
+    out = []
+    for n in c.nodes:
+        k, err = sasl_conn(n.bootstrap, "alice")
+        assert err == NONE, f"alice cannot log in at node {n.node_id}: {err}"
+        with k:
+            out.append(metadata_v1(k, ["A", "B"]))
+    return out
+
+
+def acls_everywhere(c, want):
+    def check():
+        for n in c.nodes:
+            k, _ = sasl_conn(n.bootstrap, "broker")
+            with k:
+                err, _, got = describe_acls(k)
+            if err != NONE or got != want:
+                return False
+        return True
+    return check
+
+
+def make_cluster():
+    from cluster_harness import Cluster, Node
+
+    class SaslNode(Node):
+        def _argv(self):
+            argv = super()._argv()
+            argv[1] = f"--listeners=SASL_PLAINTEXT://{self.host}:{self.port}"
+            return argv
+
+    cfg = {"sasl.enabled.mechanisms": "SCRAM-SHA-512",
+           "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+           "inter.broker.sasl.username": "broker", "inter.broker.sasl.password": PW["broker"],
+           "authorizer.class.name": AUTHORIZER, "super.users": "User:broker",
+           "zookeeper.set.acl": "true", "zookeeper.digest.username": ZK_DIGEST[0],
+           "zookeeper.digest.password": ZK_DIGEST[1], "admin.listeners": "",
+           "connection.failed.authentication.delay.ms": 50,
+           "default.replication.factor": 3, "min.insync.replicas": 2,
+           "transaction.state.log.num.partitions": 4, "offsets.topic.num.partitions": 4,
+           "group.initial.rebalance.delay.ms": 0}
+    c = Cluster(3, config=cfg, name="sec-cluster")
+    for n in c.nodes:
+        n.__class__ = SaslNode
+
+    def ready(timeout=None, all_led=None):
+        def check():
+            try:
+                md = AdminClient(conf(c.bootstrap_all, "broker")).list_topics(timeout=3)
+            except KafkaException:
+                return None
+            parts = [p for t in md.topics.values() for p in t.partitions.values()]
+            return md if len(md.brokers) == 3 and parts and \
+                all(p.leader > 0 and len(p.isrs) == 3 for p in parts) else None
+        return wait_until(check, 60, interval=0.5, what="the SASL cluster to be ready")
+    c.wait_ready = ready
+    return c
+
+
+def part_credentials(chk, c):
+    k, err = sasl_conn(c.nodes[0].bootstrap, "broker")
+    chk.eq("User:broker (created by the brokers themselves) logs in at node 1", err, NONE)
+    with k:
+        res = alter_scram(k, upsertions=[("alice", SHA512, 4096, PW["alice"])])
+    chk.eq("alice created through node 1", res, [("alice", NONE, None)])
+    t0 = time.monotonic()
+
+    def alice_in():
+        k3, err = sasl_conn(c.nodes[2].bootstrap, "alice")
+        k3.close()
+        return err == NONE
+    wait_until(alice_in, 5, interval=0.05, what="alice's login at node 3")
+    took = time.monotonic() - t0
+    chk(took < 2.0, f"alice logs in at node 3 {took:.2f}s after her creation at node 1")
+    log(f"alice logged in at node 3 {took * 1000:.0f} ms after her creation at node 1")
+    k2, _ = sasl_conn(c.nodes[1].bootstrap, "broker")
+    with k2:
+        top, res = describe_scram(k2)
+    chk.eq("node 2 lists alice and broker", (top[0], sorted(res)), (NONE, ["alice", "broker"]))
+    chk.eq("alice's credential as node 2 lists it", res["alice"], (NONE, None, [(SHA512, 4096)]))
+    k, err = sasl_conn(c.nodes[1].bootstrap, "alice", "not-her-password")
+    k.close()
+    chk.eq("a wrong password at node 2", err, SASL_AUTH_FAILED)
+
+
+def part_acls(chk, c):
+    admin = AdminClient(conf(c.bootstrap_all, "broker"))
+    for f in admin.create_topics([NewTopic(t, 1, 3) for t in ("A", "B")]).values():
+        f.result()
+    k, _ = sasl_conn(c.nodes[1].bootstrap, "broker")
+    with k:
+        chk.eq("CreateAcls through node 2", create_acls(k, [ALICE_WRITES_A]), [(NONE, None)])
+    want = [(TOPIC, "A", LITERAL, "User:alice", "*", WRITE, ALLOW)]
+    wait_until(acls_everywhere(c, want), 5, what="the binding on every node")
+    chk.eq("every node: alice may describe A, not B", authorized_topics(c),
+           [{"A": NONE, "B": TOPIC_AUTHZ}] * 3)
+    for n in c.nodes:
+        vals = [f"n{n.node_id}-{i}".encode() for i in range(5)]
+        chk.eq(f"alice produces to A through node {n.node_id} (acks=all)",
+               produce(n.bootstrap, "alice", "A", vals), (5, []))
+    got = produce(c.bootstrap_all, "alice", "B", [b"must not land"] * 3)
+    chk.eq("alice's records to B refused", got, (0, [KafkaError.TOPIC_AUTHORIZATION_FAILED] * 3))
+    chk.eq("A holds 15 records, B none",
+           (high_watermark(c.bootstrap_all, "A"), high_watermark(c.bootstrap_all, "B")), (15, 0))
+    k, _ = sasl_conn(c.nodes[2].bootstrap, "broker")
+    with k:
+        # one filter: TOPIC A LITERAL User:alice, any host, operation and permission
+        body = (struct.pack(">ib", 1, TOPIC) + _cstr("A") + struct.pack(">b", LITERAL) +
+                _cstr("User:alice") + _cstr(None) + struct.pack(">bb", 1, 1))
+        deleted = delete_acls_v1(k, body)
+    chk.eq("DeleteAcls through node 3 removes the binding", deleted, (NONE, 1))
+    wait_until(acls_everywhere(c, []), 5, what="no binding on any node")
+    chk.eq("every node refuses A again", authorized_topics(c),
+           [{"A": TOPIC_AUTHZ, "B": TOPIC_AUTHZ}] * 3)
+    got = produce(c.bootstrap_all, "alice", "A", [b"refused now"])
+    chk.eq("alice's record to A refused after the deletion",
+           got, (0, [KafkaError.TOPIC_AUTHORIZATION_FAILED]))
+    chk.eq("A still holds 15 records", high_watermark(c.bootstrap_all, "A"), 15)
+
+
+def _cstr(s):
+    """A classic (int16-length) nullable string."""
+    return struct.pack(">h", -1) if s is None else struct.pack(">h", len(s)) + s.encode()
+
+
+def delete_acls_v1(conn, body):
+    """DeleteAcls v1 with one filter -> (error of the filter, bindings it matched)."""
+    from raw_kafka import Reader
+    r, _ = conn.request(31, 1, body, "DeleteAcls v1")
+    rd = Reader(r)
+    rd.take(">i")
+    assert rd.take(">i") == 1
+    err = rd.take(">h")
+    rd.string()  # the error message
+    return err, rd.take(">i")
+
+
+def part_restart(chk, c):
+    k, _ = sasl_conn(c.nodes[0].bootstrap, "broker")
+    with k:
+        chk.eq("the binding added again through node 1", create_acls(k, [ALICE_WRITES_A]),
+               [(NONE, None)])
+    c.restart()
+    log("every node restarted")
+    chk.eq("after the restart every node allows A to alice again", authorized_topics(c),
+           [{"A": NONE, "B": TOPIC_AUTHZ}] * 3)
+    chk.eq("and she produces to A", produce(c.bootstrap_all, "alice", "A", [b"after"]), (1, []))
+
+
+def part_zookeeper(chk, c):
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NoAuthError
+    zk = KazooClient(hosts=c.zk.address)
+    zk.start(timeout=15)
+    try:
+        for what, call in (("the credential znode", lambda: zk.get("/brook/config/users/alice")),
+                           ("the users", lambda: zk.get_children("/brook/config/users")),
+                           ("the ACL bindings", lambda: zk.get_children("/brook/acls")),
+                           ("the topics", lambda: zk.get_children("/brook/topics"))):
+            try:
+                call()
+                chk(False, f"kazoo without the digest read {what}")
+            except NoAuthError:
+                chk(True, "")
+        log("kazoo without the digest: NoAuth on credentials, ACLs and topics")
+    finally:
+        zk.stop()
+        zk.close()
+    zk = KazooClient(hosts=c.zk.address, auth_data=[("digest", ":".join(ZK_DIGEST))])
+    zk.start(timeout=15)
+    try:
+        data, _ = zk.get("/brook/config/users/alice")
+        chk.eq("the credential znode holds no password", PW["alice"].encode() in data, False)
+        chk.eq("one binding znode", len(zk.get_children("/brook/acls")), 1)
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def main():
+    chk = Checks("cluster_security")
+    import cluster_harness
+    try:
+        cluster_harness.require_cluster_support(find_brookd())
+    except Exception as e:
+        print(f"skipped: {e}")
+        return 77
+    c = make_cluster()
+    with c:
+        log(f"SASL cluster ready: {c.bootstrap_all}")
+        part_credentials(chk, c)
+        part_acls(chk, c)
+        log("ACLs followed on every node")
+        part_restart(chk, c)
+        part_zookeeper(chk, c)
+        fails = [ln for n in c.nodes for ln in open(n.log_path) if "SASL login" in ln]
+        chk.eq("no failed inter-broker login", fails, [])
+    print(f"cluster_security: {chk.n} checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
