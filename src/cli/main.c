@@ -21,6 +21,7 @@
 #include "cli/topic.h"
 #include "cli/txn.h"
 #include "cli/acl.h"
+#include "cli/quota.h"
 #include "cli/user.h"
 #include "cli/run.h"
 
@@ -50,6 +51,8 @@ static const struct cli_cmd {
     {"user", "add|list|delete   SCRAM credentials of SASL users", cli_user_main,
      cli_user_usage},
     {"acl", "add|list|remove   who may do what: Kafka's ACLs", cli_acl_main, cli_acl_usage},
+    {"quota", "set|list|remove   produce and fetch byte-rate quotas per user / client id",
+     cli_quota_main, cli_quota_usage},
     {"cluster", "up|down|status|placement   a local cluster; nodes and leaders",
      cli_cluster_main, cli_cluster_usage},
     {"run", "PIPELINE.conf   run a stream pipeline exactly once (Kafka, PostgreSQL, files)",
