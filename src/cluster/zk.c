@@ -45,6 +45,7 @@ struct zk_client {
     zk_config cfg;
     char *connect, *host, *incarnation, *internal[2];
     char *digest;            /* "user:password" or NULL */
+    bool noauth_logged;      /* thread only: a NoAuth on the security znodes was logged */
     uv_loop_t *loop;
     uv_async_t async;
     zk_view_fn on_view;
@@ -477,6 +478,11 @@ static int read_security(zk_client *z, zhandle_t *zh, cluster_view *v)
     }
 out:
     deallocate_String_vector(&kids);
+    if (rc == ZNOAUTH && !z->noauth_logged) /* retried every pass: said once */
+        LOG_ERROR("zk", "ZooKeeper refuses to show the users or the ACL bindings (NoAuth): "
+                  "zookeeper.digest.username/password must be those the cluster's znodes "
+                  "were created with");
+    z->noauth_logged = rc == ZNOAUTH;
     return rc;
 }
 

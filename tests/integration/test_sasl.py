@@ -5,7 +5,8 @@ credentials are managed) and SASL_PLAINTEXT.
 
  0. Listener settings brookd cannot serve are refused at start, naming the key: an SSL
     listener without ssl.keystore.location, a repeated name, a name without a protocol, an unknown mechanism, a SASL
-    listener in a ZooKeeper cluster, an advertised name that is no listener.
+    listener in a ZooKeeper cluster without inter-broker credentials, an advertised name that
+    is no listener.
  1. ApiVersions lists SaslHandshake 0-1, SaslAuthenticate 0-2 and the two credential APIs at
     v0.  On the SASL listener a Metadata request before authentication closes the
     connection; on the PLAINTEXT listener SaslHandshake is ILLEGAL_SASL_STATE.
@@ -277,7 +278,7 @@ def main():
                       (["--listeners=FOO://127.0.0.1:0"], "listener.security.protocol.map"),
                       (["--sasl.enabled.mechanisms=GSSAPI"], "sasl.enabled.mechanisms"),
                       (["--listeners=SASL_PLAINTEXT://127.0.0.1:0",
-                        "--zookeeper.connect=127.0.0.1:1"], "takes one listener"),
+                        "--zookeeper.connect=127.0.0.1:1"], "inter.broker.sasl.username"),
                       (["--advertised.listeners=BAR://x:1"], "BAR is not a listener")):
         p = subprocess.run([brookd, *args, "--log.dirs=/nonexistent/brook-sasl"],
                            capture_output=True, text=True, timeout=30)
