@@ -16,6 +16,9 @@ ZooKeeper digest authentication with zookeeper.set.acl=true.
  5. The ACL re-added, every node restarted: credentials and ACLs come back from ZooKeeper.
  6. ZooKeeper: a kazoo session without the digest gets NoAuth on the credential znode, the
     ACL znodes and the topics; with it, the credential znode holds no password.
+ 7. A SASL_SSL cluster (certificates from test_tls's Pki, the openssl CLI): the brokers log
+    in to each other inside TLS, every replica of the internal topics gets in sync, and a
+    record produced with acks=all to an RF 3 topic is acknowledged.
 """
 
 import os
@@ -102,13 +105,13 @@ def acls_everywhere(c, want):
     return check
 
 
-def make_cluster():
+def make_cluster(protocol="SASL_PLAINTEXT", extra=None, client=None):
     from cluster_harness import Cluster, Node
 
     class SaslNode(Node):
         def _argv(self):
             argv = super()._argv()
-            argv[1] = f"--listeners=SASL_PLAINTEXT://{self.host}:{self.port}"
+            argv[1] = f"--listeners={protocol}://{self.host}:{self.port}"
             return argv
 
     cfg = {"sasl.enabled.mechanisms": "SCRAM-SHA-512",
@@ -121,14 +124,16 @@ def make_cluster():
            "default.replication.factor": 3, "min.insync.replicas": 2,
            "transaction.state.log.num.partitions": 4, "offsets.topic.num.partitions": 4,
            "group.initial.rebalance.delay.ms": 0}
-    c = Cluster(3, config=cfg, name="sec-cluster")
+    cfg.update(extra or {})
+    c = Cluster(3, config=cfg, name=f"sec-cluster-{protocol.lower()}")
     for n in c.nodes:
         n.__class__ = SaslNode
 
     def ready(timeout=None, all_led=None):
         def check():
             try:
-                md = AdminClient(conf(c.bootstrap_all, "broker")).list_topics(timeout=3)
+                md = AdminClient(conf(c.bootstrap_all, "broker", **(client or {}))) \
+                    .list_topics(timeout=3)
             except KafkaException:
                 return None
             parts = [p for t in md.topics.values() for p in t.partitions.values()]
@@ -259,6 +264,36 @@ def part_zookeeper(chk, c):
         zk.close()
 
 
+def part_sasl_ssl(chk):
+    import shutil
+    import tempfile
+    from test_tls import Pki
+    if not shutil.which("openssl"):
+        log("SASL_SSL part skipped: no openssl CLI")
+        return
+    d = tempfile.mkdtemp(prefix="sec-cluster-pki-")
+    try:
+        pki = Pki(d)
+        tls = {"security.protocol": "SASL_SSL", "ssl.ca.location": pki.ca}
+        c = make_cluster("SASL_SSL", {"ssl.keystore.location": pki.keystore,
+                                      "ssl.truststore.location": pki.ca}, tls)
+        with c:
+            log(f"SASL_SSL cluster ready (every replica in sync): {c.bootstrap_all}")
+            chk(True, "")
+            admin = AdminClient(conf(c.bootstrap_all, "broker", **tls))
+            admin.create_topics([NewTopic("S", 1, 3)])["S"].result()
+            ok = []
+            p = Producer(conf(c.nodes[0].bootstrap, "broker", **dict(tls, acks="all")))
+            p.produce("S", b"as broker", on_delivery=lambda e, m: ok.append(e))
+            p.flush(20)  # acks=all: every replica of S has it
+            chk.eq("SASL_SSL: broker's record to S (acks=all, RF 3)", ok, [None])
+            fails = [ln for n in c.nodes for ln in open(n.log_path)
+                     if "SASL login" in ln or ("TLS" in ln and "failed" in ln)]
+            chk.eq("SASL_SSL: no failed inter-broker login or handshake", fails, [])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     chk = Checks("cluster_security")
     import cluster_harness
@@ -277,6 +312,8 @@ def main():
         part_zookeeper(chk, c)
         fails = [ln for n in c.nodes for ln in open(n.log_path) if "SASL login" in ln]
         chk.eq("no failed inter-broker login", fails, [])
+    part_sasl_ssl(chk)
+    log("SASL_SSL cluster ok")
     print(f"cluster_security: {chk.n} checks passed")
     return 0
 
