@@ -1,6 +1,8 @@
 /* h_sasl.c - SASL on SASL_PLAINTEXT listeners (SaslHandshake v1, SaslAuthenticate 0-2 with
  * PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512) and the SCRAM credential APIs (KIP-554).
- * docs/security.md has the states and what each answer means.
+ * docs/security.md has the states and what each answer means. On one node the credentials
+ * are the data directory's file; in a ZooKeeper cluster AlterUserScramCredentials writes
+ * each user's znode (alter_in_zk) and every node's set follows the views (sec_cluster.h).
  *
  * A connection's authentication state hangs off its net_conn (net_conn_data). The
  * exchange itself is sec/scram.c's, without I/O; this file keeps the per-connection state

@@ -199,6 +199,35 @@ static void test_acls_file(void)
     CHECK_EQ_INT(fs_remove_tree(dir), 0);
 }
 
+/* A cluster keeps each binding as its line (a znode's name): format and parse round-trip,
+ * names with spaces and slashes included; a malformed line stops the parse. */
+static void test_acl_lines(void)
+{
+    acl_binding in[2] = {
+        {ACL_RES_TOPIC, ACL_PAT_PREFIXED, ACL_OP_READ, ACL_PERM_ALLOW, "a b/c", "User:x y", "*"},
+        {ACL_RES_GROUP, ACL_PAT_LITERAL, ACL_OP_ALL, ACL_PERM_DENY, "g", "User:*", "10.0.0.1"},
+    };
+    char text[2 * (SEC_ACL_LINE_MAX + 1)];
+    size_t off = 0;
+    for (int i = 0; i < 2; i++) {
+        off += sec_acl_format_line(&in[i], text + off, sizeof(text) - off);
+        CHECK(strchr(text + off - 1, '\n') == NULL);
+        text[off++] = '\n';
+    }
+    text[off] = '\0';
+    sec_acls s = {0};
+    CHECK_EQ_INT(sec_acls_parse(&s, text), 0);
+    if (CHECK_EQ_INT(s.n, 2))
+        for (int i = 0; i < 2; i++)
+            CHECK(s.v[i].restype == in[i].restype && s.v[i].op == in[i].op &&
+                  strcmp(s.v[i].name, in[i].name) == 0 &&
+                  strcmp(s.v[i].principal, in[i].principal) == 0 &&
+                  strcmp(s.v[i].host, in[i].host) == 0);
+    char bad[] = "2 3 4 3 QQ== notbase64!\n";
+    CHECK_EQ_INT(sec_acls_parse(&s, bad), -1);
+    sec_acls_free(&s);
+}
+
 TU_MAIN(TU_CASE(test_literal_prefixed_and_wildcard), TU_CASE(test_deny_wins_and_implications),
         TU_CASE(test_authorize_any), TU_CASE(test_validation_and_filters),
-        TU_CASE(test_acls_file))
+        TU_CASE(test_acls_file), TU_CASE(test_acl_lines))
