@@ -15,7 +15,9 @@
     and throttled; another consumer reads the same data well above the cap.
  5. /metrics: bytes and throttle time per quota window.
  6. The quotas survive a restart.
- 7. `brook quota set|list|remove` round trip (when the CLI is built).
+ 7. `brook quota set|list|remove` round trip.
+ 8. A one-node ZooKeeper cluster refuses AlterClientQuotas (INVALID_REQUEST: quotas are per
+    node) and describes none (skipped when ZooKeeper cannot run here).
 Quota windows are 4 x 1 s here (quota.window.num=4) so the test's bursts stay small."""
 
 import os
@@ -348,6 +350,20 @@ def check_cli(ck, br):
     ck(rc == 0 and rc2 == 0 and "cli-u" not in out3, f"brook quota remove (all keys): {out3}")
 
 
+def check_cluster_refusal(ck):
+    from cluster_harness import Cluster, zk_available
+    if not zk_available():
+        print("  (no ZooKeeper here: the cluster refusal is not checked)")
+        return
+    with Cluster(1, name="quotas-zk") as cl:
+        with Conn(cl.bootstrap) as c:
+            res = alter(c, [([("client-id", "greedy")], [("producer_byte_rate", 1000.0)])])
+            ck(res[0][0] == INVALID_REQUEST and "ZooKeeper" in (res[0][1] or ""),
+               f"a ZooKeeper cluster refuses AlterClientQuotas: {res}")
+            err, _, got = describe(c, [])
+            ck.eq((err, got), (0, {}), "and describes no quota")
+
+
 def main():
     ck = Check("quotas")
     cfg = {"quota.window.num": 4, "quota.window.size.seconds": 1, "num.partitions": 1}
@@ -367,6 +383,7 @@ def main():
               "alice's quotas survive a restart")
         ck.eq(got.get((("client-id", "greedy"),)), {"producer_byte_rate": float(CAP)},
               "greedy's quota survives a restart")
+    check_cluster_refusal(ck)
     return ck.done()
 
 
