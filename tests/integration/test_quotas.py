@@ -212,12 +212,14 @@ def check_precedence(ck, addr):
     ck(t > 0, f"removed: the client-id quota applies again ({t} ms)")
 
 
-def run_producer(addr, client_id, topic, seconds, out):
-    """Produces 10 kB records as fast as allowed for seconds; out gets the bytes delivered
-    after the first 2 s (the warm-up), the measured seconds and the largest throttle."""
+def run_producer(addr, client_id, topic, seconds, out, warmup=2.0, limit=None, delay=0.0):
+    """After delay seconds, produces 10 kB records as fast as allowed for seconds (or until
+    limit bytes are queued); out gets the rate of the bytes delivered after the warm-up and
+    the largest throttle time (seconds)."""
+    time.sleep(delay)
     stats = {"bytes": 0, "throttle": 0}
     t0 = time.monotonic()
-    warm = t0 + 2.0
+    warm = t0 + warmup
 
     def dr(err, msg):
         if err is None and time.monotonic() >= warm:
@@ -230,10 +232,11 @@ def run_producer(addr, client_id, topic, seconds, out):
                   "batch.size": 65536, "throttle_cb": thr, "acks": 1,
                   "queue.buffering.max.messages": 50})
     payload = b"q" * 10_000
-    end = t0 + seconds
-    while time.monotonic() < end:
+    end, queued = t0 + seconds, 0
+    while time.monotonic() < end and (limit is None or queued < limit):
         try:
             p.produce(topic, payload, on_delivery=dr)
+            queued += len(payload)
         except BufferError:
             p.poll(0.05)
         p.poll(0)
@@ -245,7 +248,9 @@ def run_producer(addr, client_id, topic, seconds, out):
 def check_producers(ck, addr):
     greedy, free = {}, {}
     threads = [threading.Thread(target=run_producer, args=(addr, "greedy", "quota-p", 7, greedy)),
-               threading.Thread(target=run_producer, args=(addr, "free", "quota-f", 7, free))]
+               # another client id while greedy is throttled (from 2 s on), up to 30 MB
+               threading.Thread(target=run_producer,
+                                args=(addr, "free", "quota-f", 5, free, 0.0, 30_000_000, 2.0))]
     for t in threads:
         t.start()
     for t in threads:
