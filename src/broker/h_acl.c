@@ -91,6 +91,8 @@ void handle_describe_acls(req_ctx *c)
         return;
     }
     describe_acls_resp m = {0};
+    if (c->b->clustered)
+        cluster_refresh_now(c->b); /* a change made through another node just now: shown */
     m.error_code = refusal(c, ACL_OP_DESCRIBE, &m.error_message);
     acl_binding f = from_msg(&q);
     if (m.error_code == KERR_NONE && (m.error_message = sec_acl_filter_invalid(&f)) != NULL)

@@ -439,6 +439,8 @@ void handle_describe_user_scram(req_ctx *c)
         return;
     }
     describe_scram_resp m = {0};
+    if (c->b->clustered)
+        cluster_refresh_now(c->b); /* a change made through another node just now: shown */
     if (!broker_may_cluster(c, ACL_OP_DESCRIBE)) {
         m.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED; /* the request-level error */
         m.error_message = "not authorized to describe SCRAM credentials";

@@ -161,8 +161,9 @@ def part_credentials(chk, c):
     chk(took < 2.0, f"alice logs in at node 3 {took:.2f}s after her creation at node 1")
     log(f"alice logged in at node 3 {took * 1000:.0f} ms after her creation at node 1")
     k2, _ = sasl_conn(c.nodes[1].bootstrap, "broker")
-    with k2:
-        top, res = describe_scram(k2)
+    with k2:  # its watch may fire a moment later; Describe re-reads ZooKeeper at most every 10 ms
+        top, res = wait_until(lambda: (lambda r: r if "alice" in r[1] else None)(
+            describe_scram(k2)), 2, what="alice listed by node 2")
     chk.eq("node 2 lists alice and broker", (top[0], sorted(res)), (NONE, ["alice", "broker"]))
     chk.eq("alice's credential as node 2 lists it", res["alice"], (NONE, None, [(SHA512, 4096)]))
     k, err = sasl_conn(c.nodes[1].bootstrap, "alice", "not-her-password")
@@ -229,8 +230,10 @@ def part_restart(chk, c):
                [(NONE, None)])
     c.restart()
     log("every node restarted")
-    chk.eq("after the restart every node allows A to alice again", authorized_topics(c),
-           [{"A": NONE, "B": TOPIC_AUTHZ}] * 3)
+    want = [{"A": NONE, "B": TOPIC_AUTHZ}] * 3
+    got = wait_until(lambda: (lambda r: r if r == want else None)(authorized_topics(c)), 5,
+                     what="every node to show alice's binding after the restart")
+    chk.eq("after the restart every node allows A to alice again", got, want)
     chk.eq("and she produces to A", produce(c.bootstrap_all, "alice", "A", [b"after"]), (1, []))
 
 
