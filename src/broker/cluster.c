@@ -964,6 +964,13 @@ int cluster_init(broker *b)
     b->txn.remote_ctx = b;
     b->txn.cluster_node = b->cfg.node_id;
     b->clustered = true;
+    /* ZooKeeper holds a cluster's credentials and bindings: nobody logs in with, or is
+     * authorized by, what this data directory kept as a single node (sec_cluster.h) */
+    if (b->creds.n > 0 || b->acls.n > 0)
+        LOG_INFO("cluster", "not using the %d SCRAM credentials and %d ACL bindings of %s: "
+                 "a cluster keeps them in ZooKeeper", b->creds.n, b->acls.n, b->cfg.data_dir);
+    sec_creds_free(&b->creds);
+    sec_acls_free(&b->acls);
     return 0;
 }
 
