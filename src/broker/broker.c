@@ -248,6 +248,7 @@ static int start_listeners(broker *b)
             .ctx = b,
             .listener = i,
             .limits = &b->limits,
+            .idle_ms = b->cfg.connections_max_idle_ms,
             .tls = b->cfg.lst_tls[i],
         };
         int rc = net_server_start(b->loop, &no, &b->srvs[i], &b->ports[i]);

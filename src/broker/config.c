@@ -80,6 +80,10 @@ static const config_def g_defs[] = {
      "principals every operation is allowed to, separated by ';' (User:admin;User:ops)"},
     {"allow.everyone.if.no.acl.found", CFG_BOOL, "false", 0, 0, NULL, OFF(allow_if_no_acl),
      "a resource no ACL matches is open to everyone (else only to super users)"},
+    {"connections.max.idle.ms", CFG_INT64, "600000", 0, I64MAX, NULL,
+     OFF(connections_max_idle_ms), "a client connection with nothing in flight that has "
+     "read and written nothing for this long is closed (a handshake that never comes "
+     "included); 0: never"},
     {"max.connections", CFG_INT64, "2147483647", 1, I32MAX, NULL, OFF(max_connections),
      "connections the broker accepts over all listeners; more are closed at once"},
     {"max.connections.per.ip", CFG_INT64, "2147483647", 0, I32MAX, NULL,

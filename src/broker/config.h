@@ -49,6 +49,7 @@ typedef struct broker_config {
     } ssl_overrides[BROKER_SSL_OVERRIDES_MAX];
     int nssl_overrides;
     int64_t max_connections;    /* max.connections */
+    int64_t connections_max_idle_ms; /* connections.max.idle.ms (0: never) */
     int64_t max_connections_per_ip;
     char *max_connections_per_ip_overrides;
     char *admin_token;          /* admin.token */

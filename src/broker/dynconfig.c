@@ -38,7 +38,8 @@ typedef struct stored_key {
 #define SASL "Brook's SASL is PLAIN and SCRAM, with credentials from AlterUserScramCredentials: " \
              "no Kerberos or JAAS (docs/security.md)"
 #define NO_EFFECT_FLUSH "fsync follows log.flush.mode (sync: before every acknowledgement)"
-#define QUOTA "Brook has no connection quotas yet (issue #15)"
+#define QUOTA "Brook's connection caps are static keys, read at start " \
+              "(max.connections, max.connections.per.ip); no creation rate cap"
 static const stored_key g_stored[] = {
     {"background.threads", SK_INT, 1, INT32_MAX, THREADS},
     {"num.io.threads", SK_INT, 1, INT32_MAX, THREADS},

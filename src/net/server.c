@@ -19,6 +19,8 @@ struct net_server {
     net_conn *conns; /* doubly linked */
     size_t nconns;
     bool stopping;
+    uv_timer_t *idle_timer; /* o.idle_ms > 0: the sweep of idle connections (own memory:
+                             * its close may come after the server's) */
 };
 
 struct net_ip_count {
@@ -54,6 +56,7 @@ struct net_conn {
     uv_timer_t mute_timer;
     bool mute_timer_live, muted;
     uint64_t mute_until_ms; /* uv_now */
+    uint64_t active_ms;     /* uv_now of the last bytes read or written (idle sweep) */
 };
 
 typedef struct write_req {
@@ -112,6 +115,7 @@ static void on_write(uv_write_t *w, int status)
     write_req *wr_ = (write_req *)w;
     net_conn *c = wr_->conn;
     c->out_bytes -= wr_->len;
+    c->active_ms = uv_now(c->srv->loop);
     free(wr_->buf);
     free(wr_);
     if (status < 0 && !c->closed)
@@ -500,6 +504,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close(c, n == UV_EOF ? NULL : uv_strerror((int)n));
         return;
     }
+    c->active_ms = uv_now(c->srv->loop);
     if (c->tls) {
         if (tls_conn_feed(c->tls, c->cbuf, (size_t)n) != TLS_OK)
             conn_close(c, "out of memory");
@@ -609,7 +614,40 @@ static void on_connection(uv_stream_t *ls, int status)
     srv->conns = c;
     srv->nconns++;
     LOG_DEBUG("net", "connection from %s", c->peer);
+    c->active_ms = uv_now(srv->loop);
     conn_resume(c);
+}
+
+/* connections.max.idle.ms: closes the connections that have nothing in flight (no request
+ * pending, no answer being written) and have read and written nothing for idle_ms. A TLS
+ * or SASL handshake that never comes is idleness too. */
+static void on_idle_sweep(uv_timer_t *t)
+{
+    net_server *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    for (net_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->closing && c->head == NULL && c->out_bytes == 0 &&
+            now - c->active_ms >= (uint64_t)s->o.idle_ms)
+            conn_close(c, "idle for connections.max.idle.ms");
+    }
+}
+
+static void on_idle_timer_close(uv_handle_t *h) { free(h); }
+
+/* The sweep runs a tenth of the idle time apart (0.1 s to 10 s), so a connection goes at
+ * most 10% after its time. */
+static int idle_sweep_start(net_server *s)
+{
+    if (s->o.idle_ms <= 0)
+        return 0;
+    if (!(s->idle_timer = malloc(sizeof(*s->idle_timer))))
+        return UV_ENOMEM;
+    uv_timer_init(s->loop, s->idle_timer);
+    s->idle_timer->data = s;
+    int64_t every = s->o.idle_ms / 10;
+    every = every < 100 ? 100 : every > 10000 ? 10000 : every;
+    return uv_timer_start(s->idle_timer, on_idle_sweep, (uint64_t)every, (uint64_t)every);
 }
 
 int net_server_start(uv_loop_t *loop, const net_opts *o, net_server **out, int *port_out)
@@ -639,12 +677,14 @@ int net_server_start(uv_loop_t *loop, const net_opts *o, net_server **out, int *
     uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
     *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     *out = s;
-    return 0;
+    return idle_sweep_start(s);
 }
 
 void net_server_stop(net_server *s)
 {
     while (s->conns)
         conn_close(s->conns, NULL);
+    if (s->idle_timer)
+        uv_close((uv_handle_t *)s->idle_timer, on_idle_timer_close);
     uv_close((uv_handle_t *)&s->listener, on_listener_close);
 }

@@ -70,6 +70,7 @@ typedef struct net_opts {
     void *ctx;
     int listener; /* the caller's index of this server, given back by net_conn_listener */
     net_limits *limits; /* NULL: no caps */
+    int64_t idle_ms;    /* connections.max.idle.ms: close a connection idle this long (0: never) */
     tls_ctx *tls;       /* a server context: TLS on every connection; NULL: plaintext.
                          * Borrowed: must outlive the server's connections */
 } net_opts;

@@ -10,18 +10,24 @@ max.connections.per.ip.overrides, with raw sockets from several loopback source 
  4. Closing a connection frees its place: a new one from 127.0.0.1 is served.
  5. /metrics: brook_connections is the open count, brook_connections_refused_total the
     three refusals.
- 6. A malformed override list is refused at start, naming the key."""
+ 6. A malformed override list is refused at start, naming the key.
+ 7. connections.max.idle.ms=1500: a connection that sends nothing (a handshake that never
+    comes), and one idle after an answer, are closed after about 1.5 s; one that keeps
+    sending requests stays; so does one with a long-poll Fetch waiting longer than that."""
 
 import os
 import socket
 import struct
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Broker, Check, find_brookd, run_main, wait_until  # noqa: E402
 from test_admin import metrics, sample  # noqa: E402
+
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 
 def connect(br, src):
@@ -45,6 +51,63 @@ def served(s):
         return struct.unpack(">i", data[4:8])[0] == 7
     except (ConnectionResetError, BrokenPipeError, socket.timeout):
         return False
+
+
+def closed_within(s, seconds):
+    """Whether the broker closes s within `seconds` (EOF seen)."""
+    s.settimeout(seconds)
+    try:
+        return s.recv(1) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def idle_checks(ck):
+    with Broker(config={"connections.max.idle.ms": 1500}, name="conn-idle") as br:
+        silent = connect(br, "127.0.0.1")
+        answered = connect(br, "127.0.0.1")
+        ck.eq(served(answered), True, "a request is answered")
+        busy = connect(br, "127.0.0.1")
+        t0 = time.monotonic()
+        kept = True
+        while time.monotonic() - t0 < 3.5:  # a request every 0.5 s for 3.5 s
+            kept = kept and served(busy)
+            time.sleep(0.5)
+        ck.eq(kept, True, "a connection that keeps sending requests stays open")
+        ck.eq(closed_within(silent, 1), True, "a connection that sent nothing was closed")
+        ck.eq(closed_within(answered, 1), True, "an idle one after an answer was closed")
+        silent.close()
+        answered.close()
+        # A long poll: Fetch v4 on an empty partition, max_wait 4 s (over the idle time).
+        ck.eq(served(busy), True, "the busy connection is still served")
+        topic = b"idle-poll"
+        admin = AdminClient({"bootstrap.servers": br.bootstrap})
+        for f in admin.create_topics([NewTopic(topic.decode(), 1, 1)]).values():
+            f.result(30)
+        s = busy
+        body = (struct.pack(">iiiib", -1, 4000, 1, 1024 * 1024, 0) + struct.pack(">i", 1) +
+                struct.pack(">h", len(topic)) + topic + struct.pack(">i", 1) +
+                struct.pack(">iqi", 0, 0, 1024 * 1024))
+        hdr = struct.pack(">hhih", 1, 4, 11, 0)
+        s.settimeout(10)
+        t0 = time.monotonic()
+        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        data = b""
+        try:
+            while len(data) < 8:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            pass
+        waited = time.monotonic() - t0
+        ck.eq((len(data) >= 8 and struct.unpack(">i", data[4:8])[0] == 11, waited >= 3.0),
+              (True, True), f"a Fetch long poll of 4 s is answered after {waited:.1f} s, not "
+              "cut as idle")
+        busy.close()
 
 
 def main():
@@ -80,6 +143,7 @@ def main():
                        timeout=30)
     ck.eq((p.returncode, "max.connections.per.ip.overrides" in p.stderr), (2, True),
           "a malformed override list is refused at start")
+    idle_checks(ck)
     return ck.done()
 
 
