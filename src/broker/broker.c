@@ -213,8 +213,7 @@ static int open_topics(broker *b)
 {
     int64_t now = clock_wall_ms();
     for (topic *t = b->md.topics; t; t = t->hh.next) {
-        topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
-                             &t->logcfg, &t->policy);
+        broker_topic_resolve(b, t);
         t->parts = calloc((size_t)t->npartitions, sizeof(partition *));
         if (!t->parts)
             return -ENOMEM;

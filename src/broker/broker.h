@@ -139,6 +139,12 @@ int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
 /* Looks up a partition; *err_out gets UNKNOWN_TOPIC_OR_PARTITION when absent. */
 partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out);
 void broker_topic_defaults(const broker_config *c, topic_defaults *d);
+/* The topic defaults that apply to the named topic (the broker's, but delete for the
+ * internal topics). */
+void broker_topic_defaults_of(const broker *b, const char *topic_name, topic_defaults *out);
+/* Resolves t's overrides over the broker's topic defaults into t->logcfg and t->policy
+ * (the internal topics keep delete whatever log.cleanup.policy says). */
+void broker_topic_resolve(const broker *b, topic *t);
 
 /* Cluster mode (cluster.c). Each check answers "here" on a single node. */
 int cluster_init(broker *b);  /* before the transaction service starts */

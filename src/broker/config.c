@@ -129,9 +129,9 @@ static const config_def g_defs[] = {
      OFF(ts_before_max_ms), "a CreateTime record older than now minus this is refused"},
     {"log.message.timestamp.after.max.ms", CFG_INT64, "9223372036854775807", 0, I64MAX, NULL,
      OFF(ts_after_max_ms), "a CreateTime record newer than now plus this is refused"},
-    {"log.cleanup.policy", CFG_ENUM, "delete", 0, 0, "delete", OFF(log_cleanup_policy),
-     "delete only: a compacted topic says so with its own cleanup.policy (internal topics "
-     "keep every record)"},
+    {"log.cleanup.policy", CFG_ENUM, "delete", 0, 0, "delete|compact|compact,delete|delete,compact",
+     OFF(log_cleanup_policy), "the cleanup.policy of topics without their own (dynamic); "
+     "Brook's internal topics (__consumer_offsets, __transaction_state) keep delete"},
     {"log.cleaner.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(log_cleaner_enable),
      "run the log cleaner for topics with cleanup.policy=compact"},
     {"log.cleaner.backoff.ms", CFG_INT64, "15000", 0, I64MAX, NULL, OFF(log_cleaner_backoff_ms),

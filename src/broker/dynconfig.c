@@ -20,6 +20,7 @@ static const char *const g_applied[] = {
     "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size",
     "log.cleaner.delete.retention.ms", "log.cleaner.min.compaction.lag.ms",
     "log.cleaner.max.compaction.lag.ms", "log.cleaner.min.cleanable.ratio",
+    "log.cleanup.policy",
 };
 
 enum stored_kind { SK_INT, SK_RATIO, SK_STRING, SK_BOOL };

@@ -51,14 +51,16 @@ static int8_t topic_key_type(const topic_key_info *k)
 /* A topic's configs as DescribeConfigs lists them (every key Brook knows, its override or
  * default and where it comes from), for the overrides keys/values (n of them), wanted(k)
  * deciding which keys (NULL: all). Arena-allocated; *n_out of them. */
-static describe_entry *topic_config_entries(req_ctx *c, int n, char *const *keys,
-                                            char *const *values,
+static describe_entry *topic_config_entries(req_ctx *c, const char *topic, int n,
+                                            char *const *keys, char *const *values,
                                             bool (*wanted)(const void *, const char *),
                                             const void *ctx, int32_t *n_out)
 {
     arena *a = &c->nr->arena;
     size_t nkeys;
     const topic_key_info *known = topic_config_keys(&nkeys);
+    topic_defaults d;
+    broker_topic_defaults_of(c->b, topic, &d);
     describe_entry *entries = arena_alloc(a, sizeof(describe_entry) * (nkeys + 1));
     *n_out = 0;
     if (!entries)
@@ -80,7 +82,7 @@ static describe_entry *topic_config_entries(req_ctx *c, int n, char *const *keys
             }
         if (e->is_default) {
             char buf[64];
-            topic_config_default_value(&c->b->tdefaults, known[i].name, buf, sizeof(buf));
+            topic_config_default_value(&d, known[i].name, buf, sizeof(buf));
             e->value = arena_strndup(a, buf, strlen(buf));
         }
     }
@@ -200,8 +202,11 @@ void handle_create_topics(req_ctx *c)
                  * validated (then with the zero topic id: nothing was created). */
                 t->resp_num_partitions = np;
                 t->resp_replication_factor = rf;
-                t->resp_configs = topic_config_entries(c, t->nconfigs, keys, values, NULL,
-                                                       NULL, &t->nresp_configs);
+                const char *tn = arena_strndup(&c->nr->arena, (const char *)t->name.p,
+                                               (size_t)t->name.len);
+                t->resp_configs = topic_config_entries(c, tn ? tn : "", t->nconfigs, keys,
+                                                       values, NULL, NULL,
+                                                       &t->nresp_configs);
             }
         }
         if (t->error_message)
@@ -345,8 +350,8 @@ static void describe_topic(req_ctx *c, describeconfigs_res *res)
         res->error_message = "unknown topic";
         return;
     }
-    res->entries = topic_config_entries(c, t->nconfigs, t->config_keys, t->config_values,
-                                        wanted_by, res, &res->nentries);
+    res->entries = topic_config_entries(c, t->name, t->nconfigs, t->config_keys,
+                                        t->config_values, wanted_by, res, &res->nentries);
 }
 
 void handle_describe_configs(req_ctx *c)

@@ -46,6 +46,7 @@ static void finish(req_ctx *c)
 typedef struct override_list {
     int n;
     char **keys, **values;
+    const char *topic; /* whose overrides (its defaults fill the rest) */
 } override_list;
 
 static bool known_topic_key(const char *name) { return topic_config_key(name) != NULL; }
@@ -138,7 +139,9 @@ static const char *current_value(req_ctx *c, const override_list *l, const char 
     if (i >= 0)
         return l->values[i];
     char buf[64];
-    topic_config_default_value(&c->b->tdefaults, key, buf, sizeof(buf));
+    topic_defaults d;
+    broker_topic_defaults_of(c->b, l->topic, &d);
+    topic_config_default_value(&d, key, buf, sizeof(buf));
     return arena_strndup(&c->nr->arena, buf, strlen(buf));
 }
 
@@ -217,7 +220,7 @@ static void alter_topic(req_ctx *c, incalter_res *res, bool validate_only)
     (void)topic_config_keys(&nknown);
     size_t cap = nknown + (size_t)t->nconfigs + 1;
     override_list l = {0, arena_alloc(a, sizeof(char *) * cap),
-                       arena_alloc(a, sizeof(char *) * cap)};
+                       arena_alloc(a, sizeof(char *) * cap), t->name};
     if (!l.keys || !l.values) {
         res->error_code = KERR_UNKNOWN_SERVER_ERROR;
         return;
@@ -259,8 +262,7 @@ static void dyn_propagate(broker *b)
 {
     broker_topic_defaults(&b->cfg, &b->tdefaults);
     for (topic *t = b->md.topics; t; t = t->hh.next) {
-        topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
-                             &t->logcfg, &t->policy);
+        broker_topic_resolve(b, t);
         for (int32_t i = 0; i < t->npartitions && t->parts; i++)
             if (t->parts[i])
                 t->parts[i]->log->cfg = t->logcfg;

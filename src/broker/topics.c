@@ -33,6 +33,29 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d)
     d->min_cleanable_ratio = c->log_cleaner_min_cleanable_ratio
                                  ? strtod(c->log_cleaner_min_cleanable_ratio, NULL)
                                  : 0.5;
+    const char *cp = c->log_cleanup_policy ? c->log_cleanup_policy : "delete";
+    d->compact = strstr(cp, "compact") != NULL;
+    d->delete = strstr(cp, "delete") != NULL;
+}
+
+/* Brook's internal topics replay every record at start (group and transaction state):
+ * the broker's log.cleanup.policy never makes them compacted; their own config still could
+ * (nothing sets one). */
+void broker_topic_defaults_of(const broker *b, const char *topic_name, topic_defaults *out)
+{
+    *out = b->tdefaults;
+    if (strcmp(topic_name, GROUP_LOG_TOPIC) == 0 || strcmp(topic_name, TXN_LOG_TOPIC) == 0) {
+        out->compact = false;
+        out->delete = true;
+    }
+}
+
+void broker_topic_resolve(const broker *b, topic *t)
+{
+    topic_defaults d;
+    broker_topic_defaults_of(b, t->name, &d);
+    topic_config_resolve(&d, t->nconfigs, t->config_keys, t->config_values, &t->logcfg,
+                         &t->policy);
 }
 
 partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out)
@@ -116,8 +139,7 @@ int16_t broker_topic_create(broker *b, kslice name, int32_t nparts, int nconfigs
     topic *t = md_add(&b->md, cname, nparts, nconfigs, keys, values);
     if (!t)
         return KERR_UNKNOWN_SERVER_ERROR;
-    topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
-                         &t->logcfg, &t->policy);
+    broker_topic_resolve(b, t);
     if (open_partitions(b, t, 0, nparts) != 0) {
         md_remove(&b->md, t);
         *msg = "cannot create the partition logs (see broker log)";
@@ -201,8 +223,7 @@ int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
         return KERR_NONE;
     if (md_set_configs(t, n, keys, values) != 0)
         return KERR_UNKNOWN_SERVER_ERROR;
-    topic_config_resolve(&b->tdefaults, t->nconfigs, t->config_keys, t->config_values,
-                         &t->logcfg, &t->policy);
+    broker_topic_resolve(b, t);
     for (int32_t i = 0; i < t->npartitions; i++)
         t->parts[i]->log->cfg = t->logcfg;
     if (md_save(&b->md) != 0) {

@@ -225,8 +225,8 @@ void topic_config_resolve(const topic_defaults *d, int n, char *const *keys,
     policy->ts_after_max_ms =
         num_or(find(n, keys, values, "message.timestamp.after.max.ms"), d->ts_after_max_ms);
     const char *cp = find(n, keys, values, "cleanup.policy");
-    policy->compact = cp && list_has(cp, "compact");
-    if (cp && !list_has(cp, "delete"))
+    policy->compact = cp ? list_has(cp, "compact") : d->compact;
+    if (cp ? !list_has(cp, "delete") : !d->delete)
         out->retention_bytes = out->retention_ms = -1; /* compacted only: kept */
     out->compact = policy->compact;
     out->delete_retention_ms =
@@ -258,6 +258,10 @@ void topic_config_default_value(const topic_defaults *d, const char *key, char *
         snprintf(out, outlen, "%" PRId64, d->retention_bytes);
     else if (strcmp(key, "retention.ms") == 0)
         snprintf(out, outlen, "%" PRId64, d->retention_ms);
+    else if (strcmp(key, "cleanup.policy") == 0)
+        snprintf(out, outlen, "%s", d->compact && d->delete ? "compact,delete"
+                                    : d->compact            ? "compact"
+                                                            : "delete");
     else if (strcmp(key, "segment.bytes") == 0)
         snprintf(out, outlen, "%" PRId64, d->segment_bytes);
     else if (strcmp(key, "segment.ms") == 0)

@@ -27,6 +27,9 @@ typedef struct topic_defaults {
      * min.cleanable.dirty.ratio */
     int64_t delete_retention_ms, min_compaction_lag_ms, max_compaction_lag_ms;
     double min_cleanable_ratio;
+    /* log.cleanup.policy: whether topics without their own cleanup.policy are compacted,
+     * and whether they keep retention by time and size (delete) */
+    bool compact, delete;
 } topic_defaults;
 
 enum topic_key_kind {

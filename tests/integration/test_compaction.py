@@ -21,6 +21,12 @@ Then brookd is killed (-9) with its producer snapshot deleted, so the producer s
 rebuilt from the cleaned log: the same records come back, and the idempotent producer that
 wrote the compacted-away batches goes on producing without an error (its sequence survived
 in the empty batch the cleaner kept).
+
+Last, the broker default (another brookd, log.cleanup.policy=compact): a topic created
+without its own policy is compacted (described so, a keyless record refused), one with
+cleanup.policy=delete is not, __consumer_offsets keeps delete (and group commits work);
+IncrementalAlterConfigs of the cluster default to delete turns the first topic back at
+once.
 """
 
 import os
@@ -31,6 +37,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, run_main, wait_until  # noqa: E402
 from ck_helpers import consumer, flush, producer, read_partition  # noqa: E402
+from raw_kafka import Conn, incremental_alter_configs  # noqa: E402
 from test_txn_common import TxnProducer, quiet_logger  # noqa: E402
 
 from confluent_kafka import TopicPartition  # noqa: E402
@@ -203,7 +210,56 @@ def main():
         expected[b"k2"] = b"after-4"
         got = {k: v for _, k, v in read(bs, "read_committed")}
         ck.eq(got, expected, "after new writes")
+    default_policy_checks(ck)
     ck.done()
+
+
+def described(admin, kind, name, key):
+    res = ConfigResource(kind, name)
+    entry = admin.describe_configs([res])[res].result(30)[key]
+    return entry.value
+
+
+def keyless_error(bs, topic):
+    """The delivery error of one record without a key (None: delivered)."""
+    p = producer(bs, {"message.timeout.ms": 10000})
+    out = []
+    p.produce(topic, value=b"no key", on_delivery=lambda err, m: out.append(err))
+    flush(p)
+    return out[0] if out else "no delivery report"
+
+
+def default_policy_checks(ck):
+    with Broker(config={"log.cleanup.policy": "compact"}, name="cleanup-default") as b:
+        bs = b.bootstrap
+        admin = AdminClient({"bootstrap.servers": bs, "logger": quiet_logger()})
+        fs = admin.create_topics([NewTopic("plain", 1, -1),
+                                  NewTopic("deleting", 1, -1,
+                                           config={"cleanup.policy": "delete"})])
+        for f in fs.values():
+            f.result(30)
+        ck.eq(described(admin, ConfigResource.Type.TOPIC, "plain", "cleanup.policy"),
+              "compact", "a topic without its own policy takes the broker's compact")
+        ck.eq(described(admin, ConfigResource.Type.TOPIC, "deleting", "cleanup.policy"),
+              "delete", "its own cleanup.policy wins")
+        err = keyless_error(bs, "plain")
+        ck(err is not None and "INVALID_RECORD" in str(err.name()),
+           f"a keyless record to the compacted default topic is refused ({err})")
+        ck.eq(keyless_error(bs, "deleting"), None, "and accepted on the delete topic")
+        c = consumer(bs, {"group.id": "g-default", "enable.auto.commit": False})
+        c.commit(offsets=[TopicPartition("deleting", 0, 1)], asynchronous=False)
+        got = c.committed([TopicPartition("deleting", 0)], timeout=30)
+        c.close()
+        ck.eq(got[0].offset, 1, "a group commit works (its internal topic keeps delete)")
+        ck.eq(described(admin, ConfigResource.Type.TOPIC, "__consumer_offsets",
+                        "cleanup.policy"), "delete", "__consumer_offsets keeps delete")
+        with Conn(bs) as conn:  # the cluster-wide default (resource name ""), op SET
+            err, msg = incremental_alter_configs(conn, 4, "", [("log.cleanup.policy", 0,
+                                                                 "delete")])
+        ck.eq(err, 0, f"IncrementalAlterConfigs of the cluster default ({msg})")
+        ck.eq(described(admin, ConfigResource.Type.TOPIC, "plain", "cleanup.policy"),
+              "delete", "after AlterConfigs of the cluster default: delete")
+        ck.eq(keyless_error(bs, "plain"), None, "and a keyless record is accepted")
 
 
 if __name__ == "__main__":
