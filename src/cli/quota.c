@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "cli/args.h"
 #include "cli/client.h"
+#include "cli/topic_wire.h"
 #include "cli/wire.h"
 #include "proto/errors.h"
 
@@ -311,21 +312,10 @@ static bool entity_ok(const quota_args *a)
 
 int cli_quota_main(int argc, char **argv)
 {
-    if (argc < 1) {
-        fprintf(stderr, "brook quota: missing subcommand (set, list or remove)\n\n");
-        cli_quota_usage(stderr);
-        return 2;
-    }
-    const char *sub = argv[0];
+    const char *sub = argc > 0 ? argv[0] : "";
     bool set = strcmp(sub, "set") == 0, remove = strcmp(sub, "remove") == 0;
-    if (!set && !remove && strcmp(sub, "list") != 0) {
-        bool help = strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 ||
-                    strcmp(sub, "-h") == 0;
-        if (!help)
-            fprintf(stderr, "brook quota: unknown subcommand '%s'\n\n", sub);
-        cli_quota_usage(help ? stdout : stderr);
-        return help ? 0 : 2;
-    }
+    if (!set && !remove && strcmp(sub, "list") != 0)
+        return tw_bad_subcommand("quota", argc, sub, cli_quota_usage);
     char cmd[64];
     snprintf(cmd, sizeof(cmd), "brook quota %s", sub);
     quota_args a = {.cmd = cmd, .timeout_ms = CLI_TIMEOUT_DEFAULT_MS, .rate = {-1, -1}};

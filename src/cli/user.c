@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "cli/args.h"
 #include "cli/client.h"
+#include "cli/topic_wire.h"
 #include "cli/wire.h"
 #include "proto/errors.h"
 
@@ -329,21 +330,10 @@ static int cmd_delete(user_args *a, const char *name, bool mech_given)
 
 int cli_user_main(int argc, char **argv)
 {
-    if (argc < 1) {
-        fprintf(stderr, "brook user: missing subcommand (add, list or delete)\n\n");
-        cli_user_usage(stderr);
-        return 2;
-    }
-    const char *sub = argv[0];
+    const char *sub = argc > 0 ? argv[0] : "";
     bool add = strcmp(sub, "add") == 0, del = strcmp(sub, "delete") == 0;
-    if (!add && !del && strcmp(sub, "list") != 0) {
-        bool help = strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 ||
-                    strcmp(sub, "-h") == 0;
-        if (!help)
-            fprintf(stderr, "brook user: unknown subcommand '%s'\n\n", sub);
-        cli_user_usage(help ? stdout : stderr);
-        return help ? 0 : 2;
-    }
+    if (!add && !del && strcmp(sub, "list") != 0)
+        return tw_bad_subcommand("user", argc, sub, cli_user_usage);
     char cmd[64];
     snprintf(cmd, sizeof(cmd), "brook user %s", sub);
     user_args a = {.cmd = cmd, .timeout_ms = CLI_TIMEOUT_DEFAULT_MS, .mechanism = "both",
