@@ -11,8 +11,15 @@
 #include <regex.h>
 #include <stdbool.h>
 
+/* Whether glibc's regcomp can compile pattern without a blow-up: no stacked quantifiers
+ * (a++, a*?), counts of at most 255, and a bounded estimate of the repeated copies
+ * regcomp makes. Patterns that come from clients or configs pass here first. */
+bool regex_cost_ok(const char *pattern);
+/* regcomp(rx, pattern, flags) for a pattern that passes regex_cost_ok; REG_ESPACE (rx
+ * untouched) for one that does not. */
+int regex_compile_safe(regex_t *rx, const char *pattern, int flags);
 /* Compiles pattern into rx for whole-string matches (free with regfree). False: it does not
- * compile (rx untouched) or memory ran out. */
+ * compile or is too costly (rx untouched), or memory ran out. */
 bool regex_whole_compile(regex_t *rx, const char *pattern);
 /* Does s match rx as a whole (rx from regex_whole_compile)? */
 bool regex_whole_match(const regex_t *rx, const char *s);

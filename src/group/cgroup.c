@@ -263,7 +263,7 @@ static void regex_compile(cmember *m)
 static bool regex_valid(const char *re)
 {
     regex_t rx;
-    if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
+    if (regex_compile_safe(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
         return false;
     regfree(&rx);
     return true;

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "base/assert.h"
+#include "base/regex.h"
 
 /* $0..$9 in a mapping rule's replacement. */
 #define TLS_RULE_GROUPS 10
@@ -443,7 +444,7 @@ bool tls_rules_valid(const char *rules)
     int got, n = 0;
     while ((got = rule_next(&p, &r)) == 1) {
         regex_t rx;
-        bool ok = r.is_default || regcomp(&rx, r.pattern, REG_EXTENDED) == 0;
+        bool ok = r.is_default || regex_compile_safe(&rx, r.pattern, REG_EXTENDED) == 0;
         if (ok && !r.is_default)
             regfree(&rx);
         rule_clear(&r);
@@ -494,7 +495,7 @@ static int rule_apply(const map_rule *r, const char *dn, char *out, size_t cap)
         return TLS_OK;
     }
     regex_t rx;
-    if (regcomp(&rx, r->pattern, REG_EXTENDED) != 0)
+    if (regex_compile_safe(&rx, r->pattern, REG_EXTENDED) != 0)
         return TLS_ERR_RULES;
     regmatch_t m[TLS_RULE_GROUPS];
     bool whole = regexec(&rx, dn, TLS_RULE_GROUPS, m, 0) == 0 && m[0].rm_so == 0 &&
@@ -611,7 +612,8 @@ static int conn_established(tls_conn *c)
     c->established = true;
     X509 *peer = c->t->server ? SSL_get1_peer_certificate(c->ssl) : NULL;
     if (peer) {
-        char dn[TLS_PRINCIPAL_MAX], name[TLS_PRINCIPAL_MAX - 5];
+        char dn[TLS_PRINCIPAL_MAX] = "(a subject too long to name)",
+             name[TLS_PRINCIPAL_MAX - 5];
         int rc = dn_format(X509_get_subject_name(peer), dn, sizeof(dn));
         X509_free(peer);
         if (rc == TLS_OK)
