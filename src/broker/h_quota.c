@@ -91,7 +91,7 @@ int64_t broker_quota_fetch_max(req_ctx *c)
     if (c->b->quotas.nentities == 0)
         return -1;
     double m = quota_max_in_window(&c->b->quotas, quota_user(c), quota_client(c), QUOTA_FETCH);
-    return m < 0 ? -1 : (int64_t)m;
+    return m < 0 ? -1 : m >= 9.2e18 ? INT64_MAX : (int64_t)m; /* no cast past INT64_MAX */
 }
 
 int32_t broker_quota_fetch(req_ctx *c, size_t bytes)
@@ -320,7 +320,9 @@ static int16_t alter_op(arena *a, const alter_cq_entry *e, int32_t i, const char
             kind = -3;
         }
     double v = quota_msgs_f64(op->value_bits);
-    if (kind >= 0 && !op->remove && (!isfinite(v) || v < 0 || v > 9.2e18 || floor(v) != v)) {
+    /* up to 2^63: Kafka's "unlimited" Long.MAX_VALUE arrives as that double */
+    if (kind >= 0 && !op->remove &&
+        (!isfinite(v) || v < 0 || v > 9223372036854775808.0 || floor(v) != v)) {
         snprintf(buf, sizeof(buf), "%s must be a whole number of bytes per second >= 0, not %g",
                  op->key, v);
         kind = -3;
@@ -394,7 +396,8 @@ void handle_alter_client_quotas(req_ctx *c)
         char err[160];
         LOG_ERROR("broker", "cannot write %s/" QUOTA_FILE "; client quotas unchanged",
                   b->cfg.data_dir);
-        quota_load_text(&b->quotas, before, err, sizeof(err));
+        if (quota_load_text(&b->quotas, before, err, sizeof(err)) != 0)
+            LOG_ERROR("broker", "client quotas: the previous set does not load back: %s", err);
         for (int32_t i = 0; i < q.nentries; i++)
             if (q.entries[i].error_code == KERR_NONE) {
                 q.entries[i].error_code = KERR_KAFKA_STORAGE_ERROR;

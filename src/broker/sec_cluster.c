@@ -74,6 +74,14 @@ static void provision_inter_broker_user(broker *b)
     scram_mech m = scram_mech_parse(b->cfg.inter_broker_sasl_mech);
     if (sec_creds_find(&b->creds, user, m))
         return;
+    if (sec_creds_find(&b->creds, user, m == SCRAM_SHA_256 ? SCRAM_SHA_512 : SCRAM_SHA_256)) {
+        /* never replaced (an operator's credential): the missing mechanism is theirs to add */
+        LOG_WARN("sasl", "the inter-broker user %s exists in ZooKeeper without a %s credential "
+                 "(sasl.mechanism.inter.broker.protocol): add one with "
+                 "AlterUserScramCredentials, or the brokers cannot log in to each other", user,
+                 scram_mech_name(m));
+        return;
+    }
     uint8_t salt[24];
     scram_cred cr;
     sec_creds one = {0};

@@ -69,6 +69,8 @@ struct peer_conn {
     scram_client *scram;
     tls_conn *tls; /* NULL: plaintext */
     uint8_t *cbuf; /* TLS: READ_CHUNK bytes of ciphertext just read */
+    bool answered; /* a response came: the other broker accepted this connection (under
+                    * TLS 1.3 a refused client certificate shows only after the handshake) */
 };
 
 typedef struct peer_write {
@@ -295,6 +297,11 @@ static void conn_sasl_answer(peer_conn *c, const uint8_t *p, size_t size);
 
 static void conn_deliver(peer_conn *c, const uint8_t *p, size_t size)
 {
+    if (!c->answered && c->tls && !c->pp->sasl_mech) { /* with SASL: once logged in */
+        c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
+        c->node->retry_at_ms = 0;
+    }
+    c->answered = true;
     if (c->sasl_step != SASL_NONE) { /* nothing else is written before the login is done */
         conn_sasl_answer(c, p, size);
         return;
@@ -397,12 +404,13 @@ static void conn_got(peer_conn *c, size_t n)
     }
 }
 
-/* A TLS session that failed: before its handshake was done this counts as a failed
- * connect (backoff, PEER_ERR_UNREACHABLE), after it as a lost connection. */
+/* A TLS session that failed: before the first answer this counts as a failed connect
+ * (backoff, PEER_ERR_UNREACHABLE; a TLS 1.3 server refuses a client certificate only after
+ * the client's handshake is done), after it as a lost connection. */
 static void conn_tls_fail(peer_conn *c, int rc)
 {
     const char *why = *tls_conn_error(c->tls) ? tls_conn_error(c->tls) : tls_result_name(rc);
-    if (rc == TLS_EOF || tls_conn_established(c->tls)) {
+    if (c->answered) { /* a session that served: closed, not unreachable */
         conn_close(c, PEER_ERR_CLOSED, why);
         return;
     }
@@ -425,11 +433,7 @@ static void conn_tls_pump(peer_conn *c)
         size_t got = 0;
         int rc = tls_conn_read(c->tls, dst, cap, &got);
         if (!was_established && tls_conn_established(c->tls)) {
-            was_established = true;
-            if (!c->pp->sasl_mech) {
-                c->node->backoff_ms = PEER_BACKOFF_MIN_MS;
-                c->node->retry_at_ms = 0;
-            }
+            was_established = true; /* the backoff resets at the first answer */
             char what[96];
             tls_conn_describe(c->tls, what, sizeof(what));
             LOG_DEBUG("peer", "TLS %d -> broker %d: %s", c->pp->self_id, c->broker_id, what);

@@ -115,7 +115,9 @@ static void on_write(uv_write_t *w, int status)
     write_req *wr_ = (write_req *)w;
     net_conn *c = wr_->conn;
     c->out_bytes -= wr_->len;
-    c->active_ms = uv_now(c->srv->loop);
+    /* the handle's loop, not c->srv's: at shutdown the server may be freed before the
+     * connection's cancelled writes come back */
+    c->active_ms = uv_now(c->tcp.loop);
     free(wr_->buf);
     free(wr_);
     if (status < 0 && !c->closed)
@@ -504,7 +506,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close(c, n == UV_EOF ? NULL : uv_strerror((int)n));
         return;
     }
-    c->active_ms = uv_now(c->srv->loop);
+    c->active_ms = uv_now(c->tcp.loop);
     if (c->tls) {
         if (tls_conn_feed(c->tls, c->cbuf, (size_t)n) != TLS_OK)
             conn_close(c, "out of memory");

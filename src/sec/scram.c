@@ -482,8 +482,12 @@ int scram_client_final(scram_client *cl, const char *password, const uint8_t *ms
     uint8_t salt[SCRAM_SALT_MAX], salted[SCRAM_KEY_MAX], client_key[SCRAM_KEY_MAX];
     uint8_t stored[SCRAM_KEY_MAX], sig[SCRAM_KEY_MAX], server_key[SCRAM_KEY_MAX];
     long iters;
-    if (len > SCRAM_MSG_MAX || parse_server_first(cl, (const char *)msg, len, &nonce,
-                                                  &nonce_len, salt, &salt_len, &iters, why) != 0)
+    if (!msg || len > SCRAM_MSG_MAX) {
+        *why = "the server-first message is missing or too long";
+        return -1;
+    }
+    if (parse_server_first(cl, (const char *)msg, len, &nonce, &nonce_len, salt, &salt_len,
+                           &iters, why) != 0)
         return -1;
     char auth[3 * SCRAM_MSG_MAX + 64];
     int wo = snprintf(auth, sizeof(auth), "%s,%.*s,c=biws,r=%.*s", cl->client_first_bare,

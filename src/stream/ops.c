@@ -863,12 +863,12 @@ static int call(const st_topology *t, const op *o, const frec *r, flist *next, c
             rc = -1;
         } else if (!(c.v = sx_json_parse(g->value, g->value_len, e, elen))) {
             rc = -1;
-        } else if (flist_push(next, c) < 0) {
-            cJSON_Delete(c.v);
-            snprintf(e, elen, "out of memory");
-            rc = -1;
         } else {
-            g->key = NULL; /* the key is next's now */
+            g->key = NULL; /* the key goes with c: next's, or freed by a failed push */
+            if (flist_push(next, c) < 0) {
+                snprintf(e, elen, "out of memory");
+                rc = -1;
+            }
         }
     }
     if (rc < 0) {
