@@ -123,15 +123,23 @@ def read_back(bootstrap, topic, committed_only, stall=120, cap=3600):
     return out
 
 
-def group_offsets(bootstrap, group, topic):
-    """{p: committed offset} of a group (0 where it has none)."""
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    try:
-        got = c.committed([TopicPartition(topic, p) for p in range(NPARTS)], timeout=30)
-        return {tp.partition: max(tp.offset, 0) for tp in got}
-    finally:
-        c.close()
+def group_offsets(bootstrap, group, topic, attempts=4):
+    """{p: committed offset} of a group (0 where it has none). The group's coordinator may
+    still be loading after the last fault (ZooKeeper sessions expiring at the end of a run):
+    up to `attempts` tries of 30 s each."""
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+    for attempt in range(attempts):
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+        try:
+            got = c.committed([TopicPartition(topic, p) for p in range(NPARTS)], timeout=30)
+            return {tp.partition: max(tp.offset, 0) for tp in got}
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError._TIMED_OUT or attempt == attempts - 1:
+                raise
+            print(f"committed offsets of {group}: timed out, retrying", flush=True)
+        finally:
+            c.close()
+    raise AssertionError("unreachable")
 
 
 # ------------------------------------------------------------------ main
