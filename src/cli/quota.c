@@ -61,19 +61,6 @@ static int64_t bits_of(double v)
     return bits;
 }
 
-/* A compact string of r as a malloc'd C string; NULL for null (or out of memory). */
-static char *dup_str(rd *r)
-{
-    kslice k = rd_str(r);
-    if (k.len < 0)
-        return NULL;
-    char *s = malloc((size_t)k.len + 1);
-    if (s) {
-        memcpy(s, k.p, (size_t)k.len);
-        s[k.len] = '\0';
-    }
-    return s;
-}
 
 static int call(quota_args *a, int16_t api, wr *body, uint8_t **resp, rd *r)
 {
@@ -138,7 +125,7 @@ static int send_alter(quota_args *a, bool remove)
     rd_i32(&r); /* throttle */
     int32_t n = rd_array(&r, 3);
     int16_t ec = n == 1 ? rd_i16(&r) : KERR_UNKNOWN_SERVER_ERROR;
-    char *msg = n == 1 ? dup_str(&r) : NULL;
+    char *msg = n == 1 ? cli_wire_dup_str(&r) : NULL;
     int rc = 0;
     if (r.err || n != 1) {
         fprintf(stderr, "%s: malformed AlterClientQuotas answer\n", a->cmd);
@@ -160,7 +147,7 @@ static cJSON *describe_json(quota_args *a, rd *r)
     r->flex = true;
     rd_i32(r);
     int16_t ec = rd_i16(r);
-    char *msg = dup_str(r);
+    char *msg = cli_wire_dup_str(r);
     int32_t n = rd_array(r, 3);
     if (ec != KERR_NONE || r->err) {
         fprintf(stderr, "%s: %s%s%s\n", a->cmd,
@@ -175,7 +162,7 @@ static cJSON *describe_json(quota_args *a, rd *r)
         cJSON *o = cJSON_CreateObject(), *q = cJSON_CreateObject();
         int32_t ne = rd_array(r, 3);
         for (int32_t j = 0; j < ne && !r->err; j++) {
-            char *type = dup_str(r), *name = dup_str(r);
+            char *type = cli_wire_dup_str(r), *name = cli_wire_dup_str(r);
             rd_tags(r);
             if (name)
                 cJSON_AddStringToObject(o, type ? type : "?", name);
@@ -186,7 +173,7 @@ static cJSON *describe_json(quota_args *a, rd *r)
         }
         int32_t nv = rd_array(r, 3);
         for (int32_t j = 0; j < nv && !r->err; j++) {
-            char *key = dup_str(r);
+            char *key = cli_wire_dup_str(r);
             double v = f64_of(rd_i64(r));
             rd_tags(r);
             cJSON_AddNumberToObject(q, key ? key : "?", v);

@@ -66,19 +66,6 @@ static int mech_list(const char *m, int8_t out[2])
     return 1;
 }
 
-/* A (compact) string of r as a malloc'd C string; NULL for null (or out of memory). */
-static char *dup_str(rd *r)
-{
-    kslice k = rd_str(r);
-    if (k.len < 0)
-        return NULL;
-    char *s = malloc((size_t)k.len + 1);
-    if (s) {
-        memcpy(s, k.p, (size_t)k.len);
-        s[k.len] = '\0';
-    }
-    return s;
-}
 
 static int call(user_args *a, int16_t api, wr *body, uint8_t **resp, rd *r)
 {
@@ -98,9 +85,9 @@ static int alter_results(user_args *a, rd *r)
     int32_t n = rd_array(r, 4);
     int bad = 0;
     for (int32_t i = 0; i < n && !r->err; i++) {
-        const char *user = dup_str(r);
+        const char *user = cli_wire_dup_str(r);
         int16_t ec = rd_i16(r);
-        const char *msg = dup_str(r);
+        const char *msg = cli_wire_dup_str(r);
         rd_tags(r);
         if (ec != KERR_NONE) {
             fprintf(stderr, "%s: %s: %s%s%s\n", a->cmd, user ? user : "?", kafka_error_name(ec),
@@ -199,13 +186,13 @@ static cJSON *describe_json(user_args *a, rd *r, int16_t *top_err)
     r->flex = true;
     rd_i32(r);
     *top_err = rd_i16(r);
-    free((void *)dup_str(r));
+    free((void *)cli_wire_dup_str(r));
     cJSON *arr = cJSON_CreateArray();
     int32_t n = rd_array(r, 4);
     for (int32_t i = 0; i < n && !r->err && arr; i++) {
-        char *user = (char *)dup_str(r);
+        char *user = (char *)cli_wire_dup_str(r);
         int16_t ec = rd_i16(r);
-        free((void *)dup_str(r));
+        free((void *)cli_wire_dup_str(r));
         cJSON *o = cJSON_CreateObject(), *creds = cJSON_CreateArray();
         cJSON_AddStringToObject(o, "user", user ? user : "");
         if (ec != KERR_NONE)

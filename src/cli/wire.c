@@ -156,3 +156,16 @@ int cli_wire_request(const char *hostport, int64_t timeout_ms, int16_t api_key,
     }
     return rc;
 }
+
+char *cli_wire_dup_str(struct rd *r)
+{
+    kslice k = rd_str(r);
+    if (k.len < 0)
+        return NULL;
+    char *s = malloc((size_t)k.len + 1);
+    if (s) {
+        memcpy(s, k.p, (size_t)k.len);
+        s[k.len] = '\0';
+    }
+    return s;
+}

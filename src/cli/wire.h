@@ -47,6 +47,9 @@ struct rd;
  * wr_* buffer, freed here whatever happens. On 0, *resp (malloc'd; the caller frees) holds
  * the answer's body and r reads it (r->flex = flexible). Returns -1 with why in err, an
  * out-of-memory body included. */
+/* A (compact) string read from r as a malloc'd C string the caller frees; NULL for a null
+ * string (or out of memory). */
+char *cli_wire_dup_str(struct rd *r);
 int cli_wire_request(const char *hostport, int64_t timeout_ms, int16_t api_key,
                      int16_t api_version, bool flexible, struct wr *body, uint8_t **resp,
                      struct rd *r, char *err, size_t errlen);
