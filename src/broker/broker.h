@@ -18,8 +18,10 @@
 #include "broker/metrics.h"
 #include "broker/quota.h"
 #include "cluster/metadata.h"
+#include "cluster/view.h"
 #include "net/server.h"
 #include "proto/api.h"
+#include "proto/msgs.h"
 #include "sec/acl.h"
 #include "sec/creds.h"
 #include "storage/store.h"
@@ -352,6 +354,9 @@ int16_t broker_config_refusal(req_ctx *c, int8_t type, kslice name, int op);
  * for the request's (user, client id), mute its connection when over the quota and return
  * the throttle time for the response (0: none). */
 int broker_quota_start(broker *b, char *err, size_t errlen);
+/* In a cluster: the client quotas of a view, applied when they changed since old (NULL:
+ * the first view). A text that does not load is logged and the previous quotas stay. */
+void broker_quota_on_view(broker *b, const cluster_view *old, const cluster_view *v);
 void handle_describe_client_quotas(req_ctx *c);
 void handle_alter_client_quotas(req_ctx *c);
 int32_t broker_quota_produce(req_ctx *c, size_t bytes);
@@ -366,6 +371,13 @@ void handle_delete_acls(req_ctx *c);   /* h_acl.c */
 /* The address this node gives clients of the request's listener (Metadata, FindCoordinator,
  * DescribeCluster). */
 void broker_self_address(const req_ctx *c, const char **host, int *port);
+/* Where clients reach listener i of this node: its advertised host and port (the bound
+ * port unless advertised.listeners names one). */
+void broker_listener_address(const broker *b, int i, const char **host, int *port);
+/* Node nb as a client of the request's listener reaches it: nb's endpoint of the listener
+ * with the same name, else (a registration without it) nb's inter-broker address. The
+ * strings borrow from nb's view. */
+md_broker broker_node_address(const req_ctx *c, const cv_broker *nb);
 /* A transactional request parked in the transaction service (h_txn.c). */
 typedef struct txn_pending txn_pending;
 typedef txn_pending txn_pending_t;

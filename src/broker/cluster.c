@@ -884,6 +884,7 @@ static void on_view(void *ctx, cluster_view *v)
     }
     broker_dyn_on_view(b, v);
     sec_cluster_on_view(b, old, v);
+    broker_quota_on_view(b, old, v);
     if (v->registered && !b->ready_logged) {
         b->ready_logged = true;
         LOG_INFO("broker", "brookd ready listener=%s:%d node.id=%d brokers=%d controller=%d "
@@ -978,12 +979,29 @@ int cluster_start(broker *b)
 {
     if (!b->clustered)
         return 0;
+    /* The registration lists every listener (clients are answered with the endpoint of the
+     * listener they came in on); its host:port is the inter-broker one, which peers use. */
+    cv_endpoint eps[CV_ENDPOINTS_MAX];
+    BROOK_ASSERT(b->cfg.nlst <= CV_ENDPOINTS_MAX);
+    for (int i = 0; i < b->cfg.nlst; i++) {
+        const char *host;
+        int port;
+        broker_listener_address(b, i, &host, &port);
+        snprintf(eps[i].name, sizeof(eps[i].name), "%s", b->cfg.lst[i].name);
+        snprintf(eps[i].host, sizeof(eps[i].host), "%s", host);
+        eps[i].port = port;
+    }
+    const char *ib_host;
+    int ib_port;
+    broker_listener_address(b, b->cfg.inter_broker_lst, &ib_host, &ib_port);
     zk_config zc = {
         .connect = b->cfg.zookeeper_connect,
         .session_timeout_ms = b->cfg.zookeeper_session_timeout_ms,
         .node_id = b->cfg.node_id,
-        .host = b->cfg.adv_host,
-        .port = b->cfg.adv_port,
+        .host = ib_host,
+        .port = ib_port,
+        .endpoints = eps,
+        .nendpoints = b->cfg.nlst,
         .incarnation = b->incarnation,
         .min_brokers = b->cfg.cluster_min_brokers,
         .default_rf = b->cfg.default_replication_factor,

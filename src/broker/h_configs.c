@@ -249,7 +249,7 @@ static void dyn_path(const broker *b, char *out, size_t len)
 }
 
 /* The scopes this broker's file keeps: both on one node; in a cluster only its own (the
- * cluster-wide defaults live in ZooKeeper, zk_broker_defaults_*). */
+ * cluster-wide defaults live in ZooKeeper, zk_text_*). */
 static unsigned dyn_file_mask(const broker *b)
 {
     bool zk = b->cfg.zookeeper_connect && *b->cfg.zookeeper_connect;
@@ -374,7 +374,7 @@ static int16_t dyn_alter_cluster_defaults(broker *b, int32_t n, char **keys, cha
     for (int attempt = 0; attempt < 5; attempt++) {
         char *text;
         int32_t version;
-        if ((err = zk_broker_defaults_get(b->zk, &text, &version)) != KERR_NONE)
+        if ((err = zk_text_get(b->zk, ZK_TEXT_BROKER_DEFAULTS, &text, &version)) != KERR_NONE)
             break;
         dynconfig tmp = {0};
         char why[300];
@@ -392,7 +392,7 @@ static int16_t dyn_alter_cluster_defaults(broker *b, int32_t n, char **keys, cha
             err = KERR_UNKNOWN_SERVER_ERROR;
             break;
         }
-        err = zk_broker_defaults_set(b->zk, next, version);
+        err = zk_text_set(b->zk, ZK_TEXT_BROKER_DEFAULTS, next, version);
         free(next);
         if (err != KERR_CONCURRENT_TRANSACTIONS)
             break;

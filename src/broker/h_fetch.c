@@ -197,9 +197,9 @@ static void fill_aborted(partition *p, fetch_part *fp, const uint8_t *data, size
  * those leaders' endpoints (NodeEndpoints), so the client goes there without a Metadata
  * round trip. Cluster mode only (a single node leads everything). The endpoints borrow
  * b->view: the response is encoded before anything can replace it. */
-static void fill_current_leaders(broker *b, fetch_req *q, arena *a)
+static void fill_current_leaders(req_ctx *c, fetch_req *q, arena *a)
 {
-    const cluster_view *v = b->view;
+    const cluster_view *v = c->b->view;
     md_broker *eps = v ? arena_alloc(a, sizeof(md_broker) * (size_t)(v->nbrokers + 1)) : NULL;
     int32_t n = 0;
     for (int32_t i = 0; eps && i < q->ntopics; i++)
@@ -221,7 +221,7 @@ static void fill_current_leaders(broker *b, fetch_req *q, arena *a)
             for (int32_t e = 0; e < n; e++)
                 listed = listed || eps[e].node_id == cp->leader;
             if (nb && !listed && n < v->nbrokers)
-                eps[n++] = (md_broker){nb->id, nb->host, nb->port, NULL};
+                eps[n++] = broker_node_address(c, nb);
         }
     q->nnode_endpoints = n;
     q->node_endpoints = eps;
@@ -303,7 +303,7 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
         sent = 0;
     }
     if (c->h.api_version >= 16)
-        fill_current_leaders(b, q, a);
+        fill_current_leaders(c, q, a);
     int kind = q->replica_id >= 0 ? 1 : 0;
     b->fetched_bytes[kind] += sent;
     b->fetch_requests[kind]++;

@@ -238,8 +238,7 @@ static void handle_metadata_cluster(req_ctx *c, metadata_req *q)
         return;
     }
     for (int i = 0; v && i < v->nbrokers; i++)
-        m.brokers[i] = (md_broker){v->brokers[i].id, v->brokers[i].host, v->brokers[i].port,
-                                   NULL};
+        m.brokers[i] = broker_node_address(c, &v->brokers[i]);
     memset(m.topics, 0, sizeof(md_topic) * (size_t)(n ? n : 1));
     int32_t k = 0;
     for (const cv_topic *ct = v && q->ntopics < 0 ? v->topics : NULL; ct; ct = ct->hh.next)

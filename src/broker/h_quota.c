@@ -1,5 +1,6 @@
 /* h_quota.c - client quotas at the protocol edge: DescribeClientQuotas and AlterClientQuotas
- * (KIP-546), the file <data dir>/client-quotas, and the hooks Produce and Fetch call to
+ * (KIP-546), the file <data dir>/client-quotas on a single node or one ZooKeeper znode in a
+ * cluster, and the hooks Produce and Fetch call to
  * record bytes, throttle (throttle_time_ms, KIP-219) and mute a connection over its quota.
  * The quota logic itself is broker/quota.c; this file never decides a rate. */
 #include <math.h>
@@ -11,6 +12,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "cluster/zk.h"
 #include "proto/errors.h"
 #include "proto/quota_msgs.h"
 
@@ -25,6 +27,8 @@ int broker_quota_start(broker *b, char *err, size_t errlen)
 {
     quota_init(&b->quotas, b->cfg.quota_window_num,
                (int64_t)b->cfg.quota_window_size_s * 1000);
+    if (b->cfg.zookeeper_connect && *b->cfg.zookeeper_connect)
+        return 0; /* a cluster's quotas come from ZooKeeper (broker_quota_on_view) */
     char path[4096];
     quota_path(b, path, sizeof(path));
     char *text = NULL;
@@ -335,23 +339,22 @@ static int16_t alter_op(arena *a, const alter_cq_entry *e, int32_t i, const char
     return KERR_INVALID_REQUEST;
 }
 
-/* Validates one entry (its error set) and, unless validate_only, applies it. Returns true
- * when it changed the quotas. */
-static bool alter_one(req_ctx *c, alter_cq_entry *e, bool validate_only)
+/* Validates one entry (its error set) and, unless validate_only, applies it to q. Returns
+ * true when it changed q. */
+static bool alter_one(arena *a, quota_mgr *q, alter_cq_entry *e, bool validate_only)
 {
     int part[2];
     const char *name[2];
     e->error_code = alter_entity(e, part, name, &e->error_message);
     for (int32_t i = 0; e->error_code == KERR_NONE && i < e->nops; i++)
-        e->error_code = alter_op(&c->nr->arena, e, i, &e->error_message);
+        e->error_code = alter_op(a, e, i, &e->error_message);
     if (e->error_code != KERR_NONE || validate_only)
         return false;
     bool changed = false;
     for (int32_t i = 0; i < e->nops; i++) {
         const cq_op *op = &e->ops[i];
         double v = op->remove ? -1 : quota_msgs_f64(op->value_bits);
-        if (quota_set(&c->b->quotas, part[0], name[0], part[1], name[1],
-                      quota_key_kind(op->key), v) != 0) {
+        if (quota_set(q, part[0], name[0], part[1], name[1], quota_key_kind(op->key), v) != 0) {
             e->error_code = KERR_UNKNOWN_SERVER_ERROR;
             e->error_message = "out of memory (or too many quota entities)";
             break;
@@ -359,6 +362,112 @@ static bool alter_one(req_ctx *c, alter_cq_entry *e, bool validate_only)
         changed = true;
     }
     return changed;
+}
+
+/* Every entry of r against q (each entry's error set). Returns true when q changed. */
+static bool alter_all(arena *a, quota_mgr *q, alter_cq_req *r)
+{
+    bool changed = false;
+    for (int32_t i = 0; i < r->nentries; i++) {
+        r->entries[i].error_message = NULL;
+        changed = alter_one(a, q, &r->entries[i], r->validate_only) || changed;
+    }
+    return changed;
+}
+
+/* Every entry that succeeded gets err and msg instead (the change did not take). */
+static void fail_applied(alter_cq_req *r, int16_t err, const char *msg)
+{
+    for (int32_t i = 0; i < r->nentries; i++)
+        if (r->entries[i].error_code == KERR_NONE) {
+            r->entries[i].error_code = err;
+            r->entries[i].error_message = msg;
+        }
+}
+
+/* On one node: applied to b->quotas and written to the quota file; nothing changes unless
+ * it is on disk. */
+static bool alter_local(req_ctx *c, alter_cq_req *r)
+{
+    broker *b = c->b;
+    size_t len = 0;
+    char *before = quota_encode(&b->quotas, &len);
+    if (!before) {
+        fail_applied(r, KERR_UNKNOWN_SERVER_ERROR, "out of memory");
+        return false;
+    }
+    bool changed = alter_all(&c->nr->arena, &b->quotas, r);
+    if (changed && quota_save(b) != 0) {
+        char err[160];
+        LOG_ERROR("broker", "cannot write %s/" QUOTA_FILE "; client quotas unchanged",
+                  b->cfg.data_dir);
+        if (quota_load_text(&b->quotas, before, err, sizeof(err)) != 0)
+            LOG_ERROR("broker", "client quotas: the previous set does not load back: %s", err);
+        fail_applied(r, KERR_KAFKA_STORAGE_ERROR, "cannot write the quota file");
+        changed = false;
+    }
+    free(before);
+    return changed;
+}
+
+/* In a cluster the quotas live in one ZooKeeper znode (every node applies them from its
+ * views, each enforcing them on its own traffic, as Kafka's brokers do): read it, change a
+ * copy, write it back only if no one wrote in between (else again, a few times), then wait
+ * for the view that carries it here. */
+static bool alter_cluster(req_ctx *c, alter_cq_req *r)
+{
+    broker *b = c->b;
+    int16_t err = KERR_REQUEST_TIMED_OUT;
+    bool changed = false;
+    for (int attempt = 0; b->zk && attempt < 5; attempt++) {
+        char *text, why[200];
+        int32_t version;
+        if ((err = zk_text_get(b->zk, ZK_TEXT_QUOTAS, &text, &version)) != KERR_NONE)
+            break;
+        quota_mgr tmp;
+        quota_init(&tmp, b->quotas.samples, b->quotas.sample_ms);
+        int rc = text ? quota_load_text(&tmp, text, why, sizeof(why)) : 0;
+        free(text);
+        if (rc != 0) {
+            LOG_ERROR("broker", "the client quotas in ZooKeeper do not load: %s", why);
+            quota_free(&tmp);
+            err = KERR_UNKNOWN_SERVER_ERROR;
+            break;
+        }
+        changed = alter_all(&c->nr->arena, &tmp, r);
+        size_t len;
+        char *next = changed ? quota_encode(&tmp, &len) : NULL;
+        quota_free(&tmp);
+        if (!changed)
+            return false; /* refused entries or validate_only: nothing to write */
+        err = next ? zk_text_set(b->zk, ZK_TEXT_QUOTAS, next, version)
+                   : KERR_UNKNOWN_SERVER_ERROR;
+        free(next);
+        if (err != KERR_CONCURRENT_TRANSACTIONS)
+            break;
+    }
+    if (err == KERR_NONE) {
+        (void)zk_refresh_sync(b->zk, 5000); /* applied here from the view, as elsewhere */
+        return true;
+    }
+    fail_applied(r, err == KERR_CONCURRENT_TRANSACTIONS ? KERR_REQUEST_TIMED_OUT : err,
+                 err == KERR_CONCURRENT_TRANSACTIONS
+                     ? "the client quotas kept changing concurrently; retry"
+                     : "cannot write the client quotas to ZooKeeper (see the broker log)");
+    return false;
+}
+
+void broker_quota_on_view(broker *b, const cluster_view *old, const cluster_view *v)
+{
+    const char *text = v->quota_text ? v->quota_text : "";
+    if (old && strcmp(old->quota_text ? old->quota_text : "", text) == 0)
+        return;
+    char why[200];
+    if (quota_load_text(&b->quotas, text, why, sizeof(why)) != 0)
+        LOG_ERROR("broker", "the client quotas in ZooKeeper do not load (%s); keeping the %d "
+                  "entities known before", why, b->quotas.nentities);
+    else
+        LOG_INFO("broker", "client quotas from ZooKeeper: %d entities", b->quotas.nentities);
 }
 
 void handle_alter_client_quotas(req_ctx *c)
@@ -369,45 +478,18 @@ void handle_alter_client_quotas(req_ctx *c)
         broker_reply_malformed(c, "AlterClientQuotas");
         return;
     }
-    int16_t refusal = KERR_NONE;
-    const char *why = NULL;
-    if (!broker_may_cluster(c, ACL_OP_ALTER_CONFIGS)) {
-        refusal = KERR_CLUSTER_AUTHORIZATION_FAILED;
-        why = "ALTER_CONFIGS on the cluster is needed";
-    } else if (b->cfg.zookeeper_connect && *b->cfg.zookeeper_connect) {
-        refusal = KERR_INVALID_REQUEST;
-        why = "client quotas are kept per node; a ZooKeeper cluster does not keep them yet "
-              "(issue #15)";
-    }
-    size_t len = 0;
-    char *before = refusal == KERR_NONE ? quota_encode(&b->quotas, &len) : NULL;
-    if (refusal == KERR_NONE && !before) {
-        refusal = KERR_UNKNOWN_SERVER_ERROR;
-        why = "out of memory";
-    }
     bool changed = false;
-    for (int32_t i = 0; i < q.nentries; i++) {
-        q.entries[i].error_code = refusal;
-        q.entries[i].error_message = why;
-        if (refusal == KERR_NONE)
-            changed = alter_one(c, &q.entries[i], q.validate_only) || changed;
-    }
-    if (changed && quota_save(b) != 0) { /* nothing changes unless it is on disk */
-        char err[160];
-        LOG_ERROR("broker", "cannot write %s/" QUOTA_FILE "; client quotas unchanged",
-                  b->cfg.data_dir);
-        if (quota_load_text(&b->quotas, before, err, sizeof(err)) != 0)
-            LOG_ERROR("broker", "client quotas: the previous set does not load back: %s", err);
-        for (int32_t i = 0; i < q.nentries; i++)
-            if (q.entries[i].error_code == KERR_NONE) {
-                q.entries[i].error_code = KERR_KAFKA_STORAGE_ERROR;
-                q.entries[i].error_message = "cannot write the quota file";
-            }
+    if (!broker_may_cluster(c, ACL_OP_ALTER_CONFIGS)) {
+        for (int32_t i = 0; i < q.nentries; i++) {
+            q.entries[i].error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+            q.entries[i].error_message = "ALTER_CONFIGS on the cluster is needed";
+        }
+    } else {
+        changed = broker_clustered(b) ? alter_cluster(c, &q) : alter_local(c, &q);
     }
     if (changed)
         LOG_INFO("broker", "%s changed client quotas: %d entities now", broker_principal(c),
                  b->quotas.nentities);
-    free(before);
     resp_begin(&c->nr->resp, &c->h);
     alter_cq_resp_encode(&c->nr->resp, c->h.api_version, 0, &q);
     resp_end(&c->nr->resp);

@@ -61,17 +61,27 @@ static const broker_listener *listener_of(const req_ctx *c)
     return &c->b->cfg.lst[i];
 }
 
+void broker_listener_address(const broker *b, int i, const char **host, int *port)
+{
+    BROOK_ASSERT(i >= 0 && i < b->cfg.nlst);
+    const broker_listener *l = &b->cfg.lst[i];
+    *host = l->adv_host;
+    *port = l->adv_explicit && l->adv_port != 0 ? l->adv_port : b->ports[i];
+}
+
 void broker_self_address(const req_ctx *c, const char **host, int *port)
 {
     int i = net_conn_listener(c->nr->conn);
-    if (i <= 0 || i >= c->b->cfg.nlst) { /* the first listener's is what a cluster registers */
-        *host = c->b->cfg.adv_host;
-        *port = c->b->cfg.adv_port;
-        return;
-    }
-    const broker_listener *l = &c->b->cfg.lst[i];
-    *host = l->adv_host;
-    *port = l->adv_explicit && l->adv_port != 0 ? l->adv_port : c->b->ports[i];
+    broker_listener_address(c->b, i >= 0 && i < c->b->cfg.nlst ? i : 0, host, port);
+}
+
+md_broker broker_node_address(const req_ctx *c, const cv_broker *nb)
+{
+    int i = net_conn_listener(c->nr->conn);
+    const char *name = i >= 0 && i < c->b->cfg.nlst ? c->b->cfg.lst[i].name : NULL;
+    const cv_endpoint *e = cv_broker_endpoint(nb, name);
+    return e ? (md_broker){nb->id, e->host, e->port, NULL}
+             : (md_broker){nb->id, nb->host, nb->port, NULL};
 }
 
 static conn_auth *auth_of(req_ctx *c)

@@ -133,9 +133,10 @@ static findcoord_resp find_coordinator(req_ctx *c, int8_t key_type, kslice key)
         m.error_code = cluster_coordinator(c->b, key_type == 1, key, &node);
         const cv_broker *br = m.error_code == KERR_NONE ? cv_broker_find(c->b->view, node) : NULL;
         if (br) {
+            md_broker at = broker_node_address(c, br);
             m.node_id = br->id;
-            m.host = arena_strndup(&c->nr->arena, br->host, strlen(br->host));
-            m.port = br->port;
+            m.host = arena_strndup(&c->nr->arena, at.host, strlen(at.host));
+            m.port = at.port;
         } else {
             m.error_code = KERR_COORDINATOR_NOT_AVAILABLE;
         }

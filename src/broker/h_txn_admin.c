@@ -380,8 +380,7 @@ void handle_describe_cluster(req_ctx *c)
                 return;
             }
             for (int i = 0; i < v->nbrokers; i++)
-                brs[i] = (md_broker){v->brokers[i].id, v->brokers[i].host, v->brokers[i].port,
-                                     NULL};
+                brs[i] = broker_node_address(c, &v->brokers[i]);
             m.nbrokers = v->nbrokers;
             m.brokers = brs;
             /* a controller not among the brokers listed is answered as -1 (Kafka) */

@@ -200,12 +200,6 @@ int broker_listeners_check_inter(struct broker_config *c, bool clustered, char *
     }
     c->inter_broker_lst = found;
     broker_secproto p = c->lst[found].proto;
-    if (clustered && c->nlst > 1) {
-        snprintf(err, errlen, "config key 'listeners': a ZooKeeper cluster takes one listener "
-                 "for now (it registers one address per broker, which clients and the other "
-                 "brokers both use)");
-        return -1;
-    }
     return clustered && broker_secproto_sasl(p) ? check_inter_sasl(c, err, errlen) : 0;
 }
 

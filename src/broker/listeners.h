@@ -41,9 +41,9 @@ int broker_listeners_parse(const char *listeners, const char *advertised, const 
                            broker_listener *out, int *n_out, char *err, size_t errlen);
 struct broker_config;
 /* inter.broker.listener.name / security.inter.broker.protocol: which listener brokers reach
- * each other through (cfg->inter_broker_lst). A ZooKeeper cluster (clustered) registers one
- * address per broker, so it takes exactly one listener, PLAINTEXT or SSL (brokers do not
- * log in with SASL), and that one is the inter-broker listener. Returns 0 or -1 with err. */
+ * each other through (cfg->inter_broker_lst); by default the first. In a ZooKeeper cluster
+ * (clustered) a SASL inter-broker listener needs inter.broker.sasl.* (brokers log in to
+ * each other). Returns 0 or -1 with err. */
 int broker_listeners_check_inter(struct broker_config *cfg, bool clustered, char *err,
                                  size_t errlen);
 /* Builds cfg->lst_tls[i] for each SSL and SASL_SSL listener and cfg->inter_broker_tls when

@@ -4,8 +4,58 @@
 #include "cli/kafka.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "base/config.h"
+
+/* The loaded client properties (process-wide: one file per run of `brook`). */
+static struct {
+    char *key, *value;
+} g_props[CLI_KAFKA_PROPS_MAX];
+static int g_nprops;
+
+static int prop_add(void *ctx, const char *key, const char *value, char *err, size_t errlen)
+{
+    (void)ctx;
+    if (cli_kafka_prop(key)) {
+        snprintf(err, errlen, "'%s' is given twice", key);
+        return -1;
+    }
+    if (g_nprops == CLI_KAFKA_PROPS_MAX) {
+        snprintf(err, errlen, "more than %d keys", CLI_KAFKA_PROPS_MAX);
+        return -1;
+    }
+    char *k = strdup(key), *v = strdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    g_props[g_nprops].key = k;
+    g_props[g_nprops++].value = v;
+    return 0;
+}
+
+int cli_kafka_props_load(const char *path, char *err, size_t errlen)
+{
+    char why[400];
+    if (config_parse_file(path, prop_add, NULL, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "client properties %s: %s", path, why);
+        return -1;
+    }
+    return 0;
+}
+
+const char *cli_kafka_prop(const char *key)
+{
+    for (int i = 0; i < g_nprops; i++)
+        if (strcmp(g_props[i].key, key) == 0)
+            return g_props[i].value;
+    return NULL;
+}
 
 int cli_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
 {
@@ -31,6 +81,11 @@ rd_kafka_conf_t *cli_kafka_conf(const char *bootstrap)
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
+    for (int i = 0; i < g_nprops; i++)
+        if (cli_kafka_set(conf, g_props[i].key, g_props[i].value) != 0) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
     return conf;
 }
 

@@ -32,8 +32,19 @@ void cli_mock_stop(struct cli_mock *m);
 /* Sets key=value on conf. Returns 0, or -1 after printing librdkafka's reason on stderr. */
 int cli_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value);
 
-/* A new configuration with bootstrap.servers set and the client id "brook-cli". Returns NULL
- * after printing why. The caller owns the result (rd_kafka_new takes it over on success). */
+/* Client properties every command applies, Kafka's client.properties format (docs/cli.md):
+ * security.protocol, sasl.*, ssl.* and any other librdkafka key. `brook --command-config
+ * FILE ...` or $BROOK_CLIENT_CONFIG names the file; each command's librdkafka handles get
+ * every key, and its own raw Kafka connections (cli/wire.c) the security ones. Returns 0,
+ * or -1 with err naming the file, line or key (at most CLI_KAFKA_PROPS_MAX keys). */
+#define CLI_KAFKA_PROPS_MAX 64
+int cli_kafka_props_load(const char *path, char *err, size_t errlen);
+/* A loaded property's value (borrowed), or NULL when the file did not set it. */
+const char *cli_kafka_prop(const char *key);
+
+/* A new configuration with bootstrap.servers set, the client id "brook-cli" and the loaded
+ * client properties. Returns NULL after printing why. The caller owns the result
+ * (rd_kafka_new takes it over on success). */
 rd_kafka_conf_t *cli_kafka_conf(const char *bootstrap);
 
 /* Looks the topic up in cluster-wide metadata. Asking for all topics, rather than for this

@@ -4,10 +4,12 @@
  *
  * Exit codes, shared by every command: 0 success, 1 the operation failed, 2 usage error.
  * Every command that talks to brookd takes --bootstrap HOST:PORT (or $BROOK_BOOTSTRAP),
- * --timeout-ms and --json.
+ * --timeout-ms and --json; `brook --command-config FILE <command>` (or $BROOK_CLIENT_CONFIG)
+ * gives every command the client properties of a secured cluster (cli/kafka.h).
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/bench.h"
@@ -24,6 +26,7 @@
 #include "cli/quota.h"
 #include "cli/user.h"
 #include "cli/run.h"
+#include "cli/kafka.h"
 
 #ifndef BROOK_VERSION
 #define BROOK_VERSION "unknown"
@@ -72,7 +75,11 @@ static void usage(FILE *out, bool full)
     fprintf(out, "  %-10s %s\n  %-10s %s\n\n", "version", "print the version (also --version)",
             "help", "show this text (help all: every command's flags)");
     fprintf(out, "Kafka commands take --bootstrap HOST:PORT (default $BROOK_BOOTSTRAP, else "
-                 "127.0.0.1:9092).\n");
+                 "127.0.0.1:9092).\n"
+                 "A secured cluster: brook --command-config FILE <command> ... (or "
+                 "$BROOK_CLIENT_CONFIG=FILE),\nFILE holding Kafka client properties "
+                 "(security.protocol, sasl.mechanism, sasl.username,\nsasl.password, "
+                 "ssl.ca.location, ...).\n");
     if (!full)
         return;
     for (size_t i = 0; i < N_CMDS; i++) {
@@ -98,8 +105,39 @@ static int bench_main(int argc, char **argv)
     return rc != 3 ? rc : cli_bench_main(argc, argv);
 }
 
+/* `--command-config FILE` / `--command-config=FILE` before the command, else
+ * $BROOK_CLIENT_CONFIG: loads the client properties. Consumes the option from argv
+ * (*argc, argv shifted). Returns 0, or 2 after printing why. */
+static int load_client_config(int *argc, char **argv)
+{
+    const char *path = getenv("BROOK_CLIENT_CONFIG");
+    int used = 0;
+    if (*argc >= 2 && strncmp(argv[1], "--command-config", 16) == 0) {
+        if (argv[1][16] == '=') {
+            path = argv[1] + 17;
+            used = 1;
+        } else if (argv[1][16] == '\0' && *argc >= 3) {
+            path = argv[2];
+            used = 2;
+        } else {
+            fprintf(stderr, "brook: --command-config needs a FILE\n");
+            return 2;
+        }
+    }
+    memmove(argv + 1, argv + 1 + used, sizeof(char *) * (size_t)(*argc - 1 - used));
+    *argc -= used;
+    char err[600];
+    if (path && *path && cli_kafka_props_load(path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "brook: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (load_client_config(&argc, argv) != 0)
+        return 2;
     if (argc < 2) {
         usage(stderr, false);
         return 2;

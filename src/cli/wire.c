@@ -8,17 +8,317 @@
  */
 #include "cli/wire.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "cli/kafka.h"
 #include "cli/sock.h"
+#include "sec/scram.h"
 
 #define WIRE_CLIENT_ID "brook-cli"
 #define WIRE_API_VERSIONS 18
+#define WIRE_API_SASL_HANDSHAKE 17
+#define WIRE_API_SASL_AUTHENTICATE 36
+
+/* ---- transport: the socket, or TLS on it ---- */
+
+/* Waits (poll, bounded by deadline) for what a TLS call that returned rc wants. Returns 0
+ * to call again, or -1 with errno (ETIMEDOUT, ECONNRESET, EPROTO for a TLS error). */
+static int tls_wait(cli_wire *w, int rc, int64_t deadline)
+{
+    int e = SSL_get_error(w->ssl, rc);
+    short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (!ev) {
+        errno = e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ? ECONNRESET : EPROTO;
+        return -1;
+    }
+    int64_t left = deadline - cli_now_ms();
+    struct pollfd pf = {.fd = w->fd, .events = ev};
+    int pr = left > 0 ? poll(&pf, 1, (int)left) : 0;
+    if (pr == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return pr < 0 && errno != EINTR ? -1 : 0;
+}
+
+static int wire_send(cli_wire *w, const uint8_t *p, size_t n, int64_t deadline)
+{
+    if (!w->ssl)
+        return cli_sock_send_all(w->fd, p, n, deadline);
+    for (size_t off = 0, done; off < n;) {
+        int rc = SSL_write_ex(w->ssl, p + off, n - off, &done);
+        if (rc == 1)
+            off += done;
+        else if (tls_wait(w, rc, deadline) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int wire_recv(cli_wire *w, uint8_t *p, size_t n, int64_t deadline)
+{
+    if (!w->ssl)
+        return cli_sock_recv_exact(w->fd, p, n, deadline);
+    for (size_t off = 0, done; off < n;) {
+        int rc = SSL_read_ex(w->ssl, p + off, n - off, &done);
+        if (rc == 1)
+            off += done;
+        else if (tls_wait(w, rc, deadline) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The property, or dflt when the client properties do not set it. */
+static const char *prop_or(const char *key, const char *dflt)
+{
+    const char *v = cli_kafka_prop(key);
+    return v ? v : dflt;
+}
+
+/* The newest OpenSSL error (or what) into err. */
+static void tls_error(char *err, size_t errlen, const char *what, const char *arg)
+{
+    char why[256] = "";
+    unsigned long e = ERR_get_error();
+    if (e)
+        ERR_error_string_n(e, why, sizeof(why));
+    snprintf(err, errlen, "%s%s%s%s%s", what, arg ? " " : "", arg ? arg : "", why[0] ? ": " : "",
+             why);
+    ERR_clear_error();
+}
+
+/* The client TLS context from the ssl.* properties. NULL with err naming the property. */
+static SSL_CTX *tls_ctx(char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        tls_error(err, errlen, "TLS", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    const char *ca = cli_kafka_prop("ssl.ca.location");
+    const char *cert = cli_kafka_prop("ssl.certificate.location");
+    const char *key = prop_or("ssl.key.location", cert);
+    bool verify = strcasecmp(prop_or("enable.ssl.certificate.verification", "true"), "false");
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)cli_kafka_prop("ssl.key.password"));
+    if (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1
+           : SSL_CTX_set_default_verify_paths(ctx) != 1)
+        tls_error(err, errlen, "ssl.ca.location", ca ? ca : "(the system's)");
+    else if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+        tls_error(err, errlen, "ssl.certificate.location", cert);
+    else if (cert && SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+        tls_error(err, errlen, "ssl.key.location", key);
+    else {
+        SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+        return ctx;
+    }
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* TLS on the connected socket: the broker's certificate checked against ssl.ca.location and,
+ * unless ssl.endpoint.identification.algorithm is none (librdkafka's default is https),
+ * against the host name or IP address dialled. Returns 0 or -1 with err. */
+static int tls_start(cli_wire *w, const char *host, int64_t deadline, char *err, size_t errlen)
+{
+    if (!(w->ssl_ctx = tls_ctx(err, errlen)))
+        return -1;
+    if (!(w->ssl = SSL_new(w->ssl_ctx)) || SSL_set_fd(w->ssl, w->fd) != 1) {
+        tls_error(err, errlen, "TLS", NULL);
+        return -1;
+    }
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(w->ssl, host);
+    if (strcasecmp(prop_or("ssl.endpoint.identification.algorithm", "https"), "https") == 0 &&
+        (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(w->ssl), host)
+               : SSL_set1_host(w->ssl, host)) != 1) {
+        tls_error(err, errlen, "TLS: cannot check the certificate against", host);
+        return -1;
+    }
+    int rc;
+    while ((rc = SSL_connect(w->ssl)) != 1) {
+        int saved = SSL_get_error(w->ssl, rc);
+        if (saved != SSL_ERROR_WANT_READ && saved != SSL_ERROR_WANT_WRITE) {
+            long vr = SSL_get_verify_result(w->ssl);
+            if (vr != X509_V_OK) {
+                ERR_clear_error();
+                snprintf(err, errlen, "TLS handshake with %s: the broker's certificate: %s",
+                         w->addr, X509_verify_cert_error_string(vr));
+            } else {
+                tls_error(err, errlen, "TLS handshake with", w->addr);
+            }
+            return -1;
+        }
+        if (tls_wait(w, rc, deadline) != 0) {
+            snprintf(err, errlen, "TLS handshake with %s: %s", w->addr, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- SASL ---- */
+
+/* One SaslAuthenticate v1 round: sends msg, returns the broker's bytes (malloc'd in *resp,
+ * borrowed by *out). Returns 0, or -1 with err (the broker's message on a refusal). */
+static int sasl_round(cli_wire *w, const void *msg, size_t len, uint8_t **resp, kslice *out,
+                      char *err, size_t errlen)
+{
+    wr b;
+    wr_init(&b, len + 8);
+    wr_bytes(&b, (kslice){(const uint8_t *)msg, (int32_t)len});
+    size_t n = 0;
+    int rc = b.oom ? -1
+                   : cli_wire_call(w, WIRE_API_SASL_AUTHENTICATE, 1, false, b.p, b.len, resp,
+                                   &n, err, errlen);
+    wr_free(&b);
+    if (rc != 0)
+        return -1;
+    rd r;
+    rd_init(&r, *resp, n);
+    int16_t code = rd_i16(&r);
+    kslice why = rd_str(&r);
+    *out = rd_bytes(&r);
+    if (r.err) {
+        snprintf(err, errlen, "%s sent a malformed SaslAuthenticate answer", w->addr);
+        return -1;
+    }
+    if (code != 0) {
+        snprintf(err, errlen, "SASL authentication failed at %s: %.*s (error %d)", w->addr,
+                 why.len > 0 ? (int)why.len : 0, why.len > 0 ? (const char *)why.p : "",
+                 code);
+        return -1;
+    }
+    return 0;
+}
+
+/* SaslHandshake v1 for mech; -1 with err naming what the broker offers instead. */
+static int sasl_handshake(cli_wire *w, const char *mech, char *err, size_t errlen)
+{
+    wr b;
+    wr_init(&b, 32);
+    wr_cstr(&b, mech);
+    uint8_t *resp = NULL;
+    size_t n = 0;
+    int rc = b.oom ? -1
+                   : cli_wire_call(w, WIRE_API_SASL_HANDSHAKE, 1, false, b.p, b.len, &resp, &n,
+                                   err, errlen);
+    wr_free(&b);
+    if (rc != 0)
+        return -1;
+    rd r;
+    rd_init(&r, resp, n);
+    int16_t code = rd_i16(&r);
+    char offered[200] = "";
+    int32_t k = rd_array(&r, 2);
+    for (int32_t i = 0; i < k && !r.err; i++) {
+        kslice m = rd_str(&r);
+        size_t at = strlen(offered);
+        if (m.len > 0 && at + (size_t)m.len + 2 < sizeof(offered))
+            snprintf(offered + at, sizeof(offered) - at, "%s%.*s", at ? ", " : "", (int)m.len,
+                     (const char *)m.p);
+    }
+    free(resp);
+    if (r.err || code != 0) {
+        snprintf(err, errlen, "%s does not take sasl.mechanism %s (it offers: %s)", w->addr,
+                 mech, offered[0] ? offered : "none");
+        return -1;
+    }
+    return 0;
+}
+
+/* SCRAM's three messages; the server's final one must prove it knows the credential. */
+static int sasl_scram(cli_wire *w, scram_mech m, const char *user, const char *pw, char *err,
+                      size_t errlen)
+{
+    uint8_t raw[18];
+    char cnonce[32], msg[SCRAM_MSG_MAX + 1];
+    const char *why = "";
+    scram_client cl;
+    if (RAND_bytes(raw, sizeof(raw)) != 1 ||
+        sec_b64_encode(raw, sizeof(raw), cnonce, sizeof(cnonce)) == 0) {
+        snprintf(err, errlen, "SCRAM: no random nonce");
+        return -1;
+    }
+    int len = scram_client_first(&cl, m, user, cnonce, msg, sizeof(msg));
+    if (len < 0) {
+        snprintf(err, errlen, "SCRAM: sasl.username '%s' cannot be used", user);
+        return -1;
+    }
+    uint8_t *resp = NULL;
+    kslice in;
+    int rc = sasl_round(w, msg, (size_t)len, &resp, &in, err, errlen);
+    if (rc == 0 && (len = scram_client_final(&cl, pw, in.p, in.len > 0 ? (size_t)in.len : 0,
+                                             msg, sizeof(msg), &why)) < 0) {
+        snprintf(err, errlen, "SCRAM with %s: %s", w->addr, why);
+        rc = -1;
+    }
+    free(resp);
+    resp = NULL;
+    if (rc == 0)
+        rc = sasl_round(w, msg, (size_t)len, &resp, &in, err, errlen);
+    if (rc == 0 && !scram_client_verify(&cl, in.p, in.len > 0 ? (size_t)in.len : 0)) {
+        snprintf(err, errlen, "SCRAM with %s: the broker's signature does not verify (not the "
+                 "broker that holds the credential?)", w->addr);
+        rc = -1;
+    }
+    free(resp);
+    return rc;
+}
+
+/* The SASL login of security.protocol SASL_*: PLAIN or SCRAM-SHA-256/512 as sasl.mechanism
+ * (or librdkafka's sasl.mechanisms) says, with sasl.username and sasl.password. */
+static int sasl_login(cli_wire *w, char *err, size_t errlen)
+{
+    const char *mech = prop_or("sasl.mechanism", prop_or("sasl.mechanisms", "GSSAPI"));
+    const char *user = cli_kafka_prop("sasl.username"), *pw = cli_kafka_prop("sasl.password");
+    scram_mech sm = scram_mech_parse(mech);
+    if (strcmp(mech, "PLAIN") != 0 && sm == SCRAM_UNKNOWN) {
+        snprintf(err, errlen, "sasl.mechanism %s: brook's own connections speak PLAIN, "
+                 "SCRAM-SHA-256 and SCRAM-SHA-512", mech);
+        return -1;
+    }
+    if (!user || !pw) {
+        snprintf(err, errlen, "security.protocol %s needs sasl.username and sasl.password",
+                 prop_or("security.protocol", ""));
+        return -1;
+    }
+    if (sasl_handshake(w, mech, err, errlen) != 0)
+        return -1;
+    if (sm != SCRAM_UNKNOWN)
+        return sasl_scram(w, sm, user, pw, err, errlen);
+    size_t ul = strlen(user), pl = strlen(pw);
+    char *plain = malloc(ul + pl + 2);
+    if (!plain) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    plain[0] = '\0'; /* no authorization id: the user's own */
+    memcpy(plain + 1, user, ul + 1);
+    memcpy(plain + 2 + ul, pw, pl);
+    uint8_t *resp = NULL;
+    kslice in;
+    int rc = sasl_round(w, plain, ul + pl + 2, &resp, &in, err, errlen);
+    OPENSSL_cleanse(plain, ul + pl + 2);
+    free(plain);
+    free(resp);
+    return rc;
+}
 
 int cli_wire_connect(cli_wire *w, const char *hostport, int64_t timeout_ms, char *err,
                      size_t errlen)
@@ -33,8 +333,21 @@ int cli_wire_connect(cli_wire *w, const char *hostport, int64_t timeout_ms, char
         snprintf(err, errlen, "'%s' is not HOST:PORT", hostport);
         return -1;
     }
-    w->fd = cli_sock_connect(host, port, cli_now_ms() + timeout_ms, err, errlen);
-    return w->fd < 0 ? -1 : 0;
+    int64_t deadline = cli_now_ms() + timeout_ms;
+    w->fd = cli_sock_connect(host, port, deadline, err, errlen);
+    if (w->fd < 0)
+        return -1;
+    const char *proto = prop_or("security.protocol", "PLAINTEXT");
+    bool tls = strcasecmp(proto, "SSL") == 0 || strcasecmp(proto, "SASL_SSL") == 0;
+    bool sasl = strcasecmp(proto, "SASL_PLAINTEXT") == 0 || strcasecmp(proto, "SASL_SSL") == 0;
+    if (!tls && !sasl && strcasecmp(proto, "PLAINTEXT") != 0) {
+        snprintf(err, errlen, "security.protocol '%s' is not PLAINTEXT, SSL, SASL_PLAINTEXT or "
+                 "SASL_SSL", proto);
+        return -1;
+    }
+    if (tls && tls_start(w, host, deadline, err, errlen) != 0)
+        return -1;
+    return sasl ? sasl_login(w, err, errlen) : 0;
 }
 
 /* The whole request frame, size prefix included, in w (caller frees). */
@@ -58,7 +371,7 @@ static int read_frame(cli_wire *w, int64_t deadline, uint8_t **frame, size_t *le
                       size_t errlen)
 {
     uint8_t hdr[4];
-    if (cli_sock_recv_exact(w->fd, hdr, 4, deadline) != 0) {
+    if (wire_recv(w, hdr, 4, deadline) != 0) {
         snprintf(err, errlen, "reading from %s: %s", w->addr,
                  errno == ETIMEDOUT ? "timed out (--timeout-ms)" : strerror(errno));
         return -1;
@@ -73,7 +386,7 @@ static int read_frame(cli_wire *w, int64_t deadline, uint8_t **frame, size_t *le
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (cli_sock_recv_exact(w->fd, p, n, deadline) != 0) {
+    if (wire_recv(w, p, n, deadline) != 0) {
         snprintf(err, errlen, "reading from %s: %s", w->addr,
                  errno == ETIMEDOUT ? "timed out (--timeout-ms)" : strerror(errno));
         free(p);
@@ -101,7 +414,7 @@ int cli_wire_call(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = cli_sock_send_all(w->fd, req.p, req.len, deadline);
+    int rc = wire_send(w, req.p, req.len, deadline);
     wr_free(&req);
     if (rc != 0) {
         snprintf(err, errlen, "sending to %s: %s", w->addr, strerror(errno));
@@ -130,6 +443,12 @@ int cli_wire_call(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
 
 void cli_wire_close(cli_wire *w)
 {
+    if (w->ssl)
+        SSL_free(w->ssl);
+    if (w->ssl_ctx)
+        SSL_CTX_free(w->ssl_ctx);
+    w->ssl = NULL;
+    w->ssl_ctx = NULL;
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;

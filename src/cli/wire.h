@@ -4,7 +4,13 @@
  * DescribeProducers): the CLI encodes the request body with base/buf.h's wr_* and decodes
  * the answer with rd_*.
  *
- * Owns: the socket and the correlation ids on it.
+ * On a secured cluster the connection speaks TLS and logs in with SASL (PLAIN,
+ * SCRAM-SHA-256/512) as the loaded client properties say (cli/kafka.h: security.protocol,
+ * sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location,
+ * ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm,
+ * enable.ssl.certificate.verification), before cli_wire_connect returns.
+ *
+ * Owns: the socket, its TLS session and the correlation ids on it.
  * Never: retries, or follows a NOT_COORDINATOR / leader move; callers pick the broker.
  */
 #ifndef BROOK_CLI_WIRE_H
@@ -19,13 +25,18 @@
 
 typedef struct cli_wire {
     int fd;
+    struct ssl_st *ssl;         /* the TLS session, or NULL on PLAINTEXT / SASL_PLAINTEXT */
+    struct ssl_ctx_st *ssl_ctx;
     int32_t next_corr;
     int64_t timeout_ms; /* bound on connecting, and on each call's send plus receive */
     char addr[300];     /* "host:port", for messages */
 } cli_wire;
 
 /* Connects to hostport ("host:port", a name or an IPv4/IPv6 literal; "[v6]:port" too)
- * within timeout_ms. Returns 0, or -1 with why in err ("connection refused", ...). */
+ * within timeout_ms, then does the TLS handshake and the SASL login the client properties
+ * ask for. Returns 0, or -1 with why in err ("connection refused", "SASL authentication
+ * failed: ...", "TLS handshake with H:P: certificate verify failed", ...); call
+ * cli_wire_close either way. */
 int cli_wire_connect(cli_wire *w, const char *hostport, int64_t timeout_ms, char *err,
                      size_t errlen);
 

@@ -47,9 +47,11 @@ void cv_unref(cluster_view *v)
         free(v->brokers[i].host);
         free(v->brokers[i].incarnation);
         free(v->brokers[i].admin);
+        free(v->brokers[i].eps);
     }
     free(v->brokers);
     free(v->broker_defaults);
+    free(v->quota_text);
     free(v->scram_text);
     free(v->acl_text);
     cv_topic *t, *tmp;
@@ -77,6 +79,35 @@ int cv_broker_set_admin(cluster_view *v, int32_t id, const char *admin)
         return admin && *admin && !v->brokers[i].admin ? -1 : 0;
     }
     return 0;
+}
+
+int cv_broker_set_endpoints(cluster_view *v, int32_t id, const cv_endpoint *eps, int32_t n)
+{
+    BROOK_ASSERT(n >= 0 && n <= CV_ENDPOINTS_MAX);
+    for (int i = 0; i < v->nbrokers; i++) {
+        cv_broker *b = &v->brokers[i];
+        if (b->id != id)
+            continue;
+        free(b->eps);
+        b->eps = NULL;
+        b->neps = 0;
+        if (n == 0)
+            return 0;
+        if (!(b->eps = malloc(sizeof(*eps) * (size_t)n)))
+            return -1;
+        memcpy(b->eps, eps, sizeof(*eps) * (size_t)n);
+        b->neps = n;
+        return 0;
+    }
+    return 0;
+}
+
+const cv_endpoint *cv_broker_endpoint(const cv_broker *b, const char *name)
+{
+    for (int32_t i = 0; b && name && i < b->neps; i++)
+        if (strcmp(b->eps[i].name, name) == 0)
+            return &b->eps[i];
+    return NULL;
 }
 
 void cv_broker_set_shutting_down(cluster_view *v, int32_t id, bool shutting_down)
@@ -203,6 +234,8 @@ int cv_add_broker(cluster_view *v, int32_t id, const char *host, int32_t port,
     n[at].czxid = 0;
     n[at].shutting_down = false;
     n[at].admin = NULL;
+    n[at].eps = NULL;
+    n[at].neps = 0;
     v->nbrokers++;
     return n[at].host && n[at].incarnation ? 0 : -1;
 }
@@ -239,33 +272,71 @@ static int get_int(const cJSON *o, const char *key, double lo, double hi, int64_
     return 0;
 }
 
-char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *incarnation)
-{
-    return cv_broker_json_sd(id, host, port, incarnation, false);
-}
-
-char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *incarnation,
-                        bool shutting_down)
-{
-    return cv_broker_json_admin(id, host, port, incarnation, shutting_down, NULL);
-}
-
-char *cv_broker_json_admin(int32_t id, const char *host, int32_t port, const char *incarnation,
-                           bool shutting_down, const char *admin)
+char *cv_broker_json(const cv_broker *b)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
     cJSON_AddNumberToObject(o, "version", 1);
-    cJSON_AddNumberToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "host", host);
-    cJSON_AddNumberToObject(o, "port", port);
-    cJSON_AddStringToObject(o, "incarnation", incarnation ? incarnation : "");
-    if (shutting_down)
+    cJSON_AddNumberToObject(o, "id", b->id);
+    cJSON_AddStringToObject(o, "host", b->host);
+    cJSON_AddNumberToObject(o, "port", b->port);
+    cJSON_AddStringToObject(o, "incarnation", b->incarnation ? b->incarnation : "");
+    if (b->shutting_down)
         cJSON_AddBoolToObject(o, "shutting_down", true);
-    if (admin && *admin)
-        cJSON_AddStringToObject(o, "admin", admin);
+    if (b->admin && *b->admin)
+        cJSON_AddStringToObject(o, "admin", b->admin);
+    cJSON *eps = b->neps > 0 ? cJSON_AddArrayToObject(o, "endpoints") : NULL;
+    for (int32_t i = 0; eps && i < b->neps; i++) {
+        char ep[sizeof(b->eps[i].name) + sizeof(b->eps[i].host) + 16];
+        snprintf(ep, sizeof(ep), "%s://%s:%d", b->eps[i].name, b->eps[i].host,
+                 (int)b->eps[i].port);
+        cJSON_AddItemToArray(eps, cJSON_CreateString(ep));
+    }
     return print_free(o);
+}
+
+/* "NAME://host:port" into *e; -1 when it is not one (name and host bounded, port 1-65535). */
+static int endpoint_parse(const char *s, cv_endpoint *e)
+{
+    const char *sep = strstr(s, "://"), *colon = strrchr(s, ':');
+    if (!sep || sep == s || (size_t)(sep - s) >= sizeof(e->name) || !colon || colon < sep + 3)
+        return -1;
+    const char *host = sep + 3;
+    size_t hlen = (size_t)(colon - host);
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (hlen >= sizeof(e->host) || *end || colon[1] == '\0' || port < 1 || port > 65535 ||
+        memchr(s, '"', strlen(s)))
+        return -1;
+    memcpy(e->name, s, (size_t)(sep - s));
+    e->name[sep - s] = '\0';
+    memcpy(e->host, host, hlen);
+    e->host[hlen] = '\0';
+    e->port = (int32_t)port;
+    return 0;
+}
+
+/* The registration's "endpoints" into out->eps; malformed entries are skipped. */
+static int endpoints_parse(const cJSON *arr, cv_broker *out)
+{
+    out->eps = NULL;
+    out->neps = 0;
+    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+    if (n <= 0)
+        return 0;
+    if (n > CV_ENDPOINTS_MAX)
+        n = CV_ENDPOINTS_MAX;
+    if (!(out->eps = calloc((size_t)n, sizeof(*out->eps))))
+        return -1;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (out->neps < n && cJSON_IsString(it) &&
+            endpoint_parse(it->valuestring, &out->eps[out->neps]) == 0)
+            out->neps++;
+    }
+    return 0;
 }
 
 int cv_broker_parse(const char *json, size_t len, cv_broker *out)
@@ -289,7 +360,10 @@ int cv_broker_parse(const char *json, size_t len, cv_broker *out)
         if (cJSON_IsString(adm) && adm->valuestring[0] && strlen(adm->valuestring) < 300 &&
             strchr(adm->valuestring, ':') && !strpbrk(adm->valuestring, "/?#@ \"'<>"))
             out->admin = strdup(adm->valuestring);
-        rc = out->host && out->incarnation ? 0 : -1;
+        rc = out->host && out->incarnation &&
+                     endpoints_parse(cJSON_GetObjectItemCaseSensitive(o, "endpoints"), out) == 0
+                 ? 0
+                 : -1;
     }
     cJSON_Delete(o);
     return rc;
@@ -300,7 +374,10 @@ void cv_broker_clear(cv_broker *b)
     free(b->host);
     free(b->incarnation);
     free(b->admin);
+    free(b->eps);
     b->host = b->incarnation = b->admin = NULL;
+    b->eps = NULL;
+    b->neps = 0;
 }
 
 static void hex16(const uint8_t id[16], char out[33])

@@ -18,6 +18,14 @@
 
 #include "repl/repl.h"
 
+/* One of a broker's listeners as clients reach it: Kafka's "NAME://host:port" endpoint. */
+#define CV_ENDPOINTS_MAX 8
+typedef struct cv_endpoint {
+    char name[32];
+    char host[256];
+    int32_t port;
+} cv_endpoint;
+
 typedef struct cv_broker {
     int32_t id;
     char *host;
@@ -27,6 +35,8 @@ typedef struct cv_broker {
     bool shutting_down; /* in controlled shutdown: its leadership and ISR places move away */
     char *admin;        /* "host:port" of its admin HTTP listener; NULL: unknown (a
                          * registration from before admin addresses, or no listener) */
+    cv_endpoint *eps;   /* its listeners (malloc'd); host:port above is the inter-broker one */
+    int32_t neps;
 } cv_broker;
 
 typedef struct cv_part {
@@ -66,6 +76,8 @@ typedef struct cluster_view {
     /* The cluster-wide dynamic broker configs (dynconfig's text, "default/" lines; owned),
      * NULL when none were ever set. */
     char *broker_defaults;
+    /* The client quotas (broker/quota.h's text; owned), NULL when none were ever set. */
+    char *quota_text;
     /* The SCRAM credentials and the ACL bindings kept in ZooKeeper, as sec/creds.h's and
      * sec/acl.h's text (owned; "" when none). NULL: the view did not read them. */
     char *scram_text;
@@ -93,6 +105,10 @@ void cv_broker_set_czxid(cluster_view *v, int32_t id, int64_t czxid);
 /* Records a broker's admin listener address ("host:port", copied; NULL or "": unknown).
  * Returns 0 or -1 (out of memory). */
 int cv_broker_set_admin(cluster_view *v, int32_t id, const char *admin);
+/* Records a broker's listeners (copied). Returns 0 or -1 (out of memory). */
+int cv_broker_set_endpoints(cluster_view *v, int32_t id, const cv_endpoint *eps, int32_t n);
+/* b's endpoint of the listener called name (case-sensitive, as Kafka's names), or NULL. */
+const cv_endpoint *cv_broker_endpoint(const cv_broker *b, const char *name);
 /* Records that a broker's registration says it is in controlled shutdown. */
 void cv_broker_set_shutting_down(cluster_view *v, int32_t id, bool shutting_down);
 /* The live brokers of v, and those of them in controlled shutdown. */
@@ -107,17 +123,14 @@ int32_t cv_topic_min_isr(const cv_topic *t, int32_t dflt);
 int cv_shutdown_pending(const cluster_view *v, int32_t self, int32_t default_min_isr, int *kept);
 void cv_topic_free(cv_topic *t);
 
-/* Broker registration znode. Returns malloc'd JSON text / 0 or -1. */
-char *cv_broker_json(int32_t id, const char *host, int32_t port, const char *incarnation);
-/* The same, saying whether the broker is in controlled shutdown ("shutting_down"). */
-char *cv_broker_json_sd(int32_t id, const char *host, int32_t port, const char *incarnation,
-                        bool shutting_down);
-/* The same with the admin listener's address ("admin": "host:port"; NULL or "": left out). */
-char *cv_broker_json_admin(int32_t id, const char *host, int32_t port, const char *incarnation,
-                           bool shutting_down, const char *admin);
-/* Fills *out (host, incarnation and admin malloc'd: cv_broker_clear frees them). A
- * registration without "admin" (older brokers) parses with admin NULL; a malformed admin
- * value is ignored the same way. */
+/* Broker registration znode from b's id, host, port (the inter-broker listener),
+ * incarnation, shutting_down ("shutting_down"), admin ("admin": "host:port"; NULL or "":
+ * left out) and eps ("endpoints": ["NAME://host:port", ...], Kafka's form). Returns
+ * malloc'd JSON text or NULL. */
+char *cv_broker_json(const cv_broker *b);
+/* Fills *out (host, incarnation, admin and eps malloc'd: cv_broker_clear frees them). A
+ * registration without "admin" or "endpoints" (older brokers) parses with admin NULL and no
+ * endpoints; a malformed admin value or endpoint is ignored the same way. */
 int cv_broker_parse(const char *json, size_t len, cv_broker *out);
 /* Frees what cv_broker_parse allocated in b and clears those fields. */
 void cv_broker_clear(cv_broker *b);

@@ -27,6 +27,7 @@
 #define ZK_CONTROLLER_EPOCH ZK_ROOT "/controller_epoch"
 #define ZK_CONFIG ZK_ROOT "/config"
 #define ZK_BROKER_DEFAULTS ZK_CONFIG "/broker-defaults"
+#define ZK_QUOTAS ZK_CONFIG "/client-quotas"
 #define ZK_USERS ZK_CONFIG "/users"
 #define ZK_ACLS ZK_ROOT "/acls"
 #define ZK_BUF (1 << 20)
@@ -75,6 +76,7 @@ struct zk_client {
     zk_isr_fn on_isr;
     bool shutting_down;      /* controlled shutdown asked (under mu): said in the registration */
     char admin[300];         /* admin listener "host:port" for the registration (under mu) */
+    cv_endpoint eps[CV_ENDPOINTS_MAX]; /* the listeners the registration lists */
     bool admin_dirty;        /* admin changed since the registration last said it (under mu) */
     /* The lease (zk_lease_held). Under mu unless said otherwise. */
     uv_timer_t hb_timer;     /* loop thread: sends the heartbeats */
@@ -207,6 +209,16 @@ static void ensure_path(zk_client *z, zhandle_t *zh, const char *path)
         LOG_WARN("zk", "cannot create %s: %s", path, zerror(rc));
 }
 
+/* Our registration's JSON (malloc'd, or NULL) with the given shutdown flag and admin. */
+static char *registration_json(const zk_client *z, bool shutting_down, const char *admin)
+{
+    cv_broker self = {.id = z->cfg.node_id, .host = z->host, .port = z->cfg.port,
+                      .incarnation = z->incarnation, .shutting_down = shutting_down,
+                      .admin = (char *)admin, .eps = (cv_endpoint *)z->eps,
+                      .neps = z->cfg.nendpoints};
+    return cv_broker_json(&self);
+}
+
 /* Registers this broker. A znode with our id left by an earlier session of this same
  * data directory (a crash) is removed; one of another directory means a duplicate id. */
 static bool do_register(zk_client *z, zhandle_t *zh)
@@ -219,8 +231,7 @@ static bool do_register(zk_client *z, zhandle_t *zh)
     memcpy(admin, z->admin, sizeof(admin));
     z->admin_dirty = false; /* a failed registration is retried with the newest value */
     pthread_mutex_unlock(&z->mu);
-    char *json = cv_broker_json_admin(z->cfg.node_id, z->host, z->cfg.port, z->incarnation,
-                                      shutting, admin);
+    char *json = registration_json(z, shutting, admin);
     if (!json)
         return false;
     bool ok = false;
@@ -438,6 +449,24 @@ static void user_node_name(const char *user, char *out, size_t cap)
     out[o] = '\0';
 }
 
+/* One text znode (watched even while absent, so that its first write anywhere reaches
+ * every broker) into *out (malloc'd; left NULL when the znode does not exist). Returns the
+ * ZooKeeper code: a failed read (not ZNONODE) must fail the view, or a view without the
+ * text would clear every broker's copy. */
+static int read_text(zk_client *z, zhandle_t *zh, const char *path, char **out)
+{
+    struct Stat st;
+    int rc = zoo_exists(zh, path, 1, &st);
+    if (rc != ZOK)
+        return rc;
+    int len = ZK_BUF - 1;
+    rc = zoo_get(zh, path, 1, z->buf, &len, NULL);
+    if (rc != ZOK)
+        return rc;
+    z->buf[len >= 0 ? len : 0] = '\0';
+    return (*out = strdup(z->buf)) != NULL ? ZOK : ZSYSTEMERROR;
+}
+
 /* Reads every user's credential lines and every ACL binding into v (watched). */
 static int read_security(zk_client *z, zhandle_t *zh, cluster_view *v)
 {
@@ -507,8 +536,13 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
             cv_add_broker(v, b.id, b.host, b.port, b.incarnation) == 0) {
             cv_broker_set_czxid(v, b.id, bst.czxid);
             cv_broker_set_shutting_down(v, b.id, b.shutting_down);
-            cv_broker_set_admin(v, b.id, b.admin);
+            bool oom = cv_broker_set_admin(v, b.id, b.admin) != 0 ||
+                       cv_broker_set_endpoints(v, b.id, b.eps, b.neps) != 0;
             v->registered |= b.id == z->cfg.node_id;
+            if (oom) { /* a view without a broker's listeners would send clients astray */
+                cv_broker_clear(&b);
+                goto fail;
+            }
         }
         cv_broker_clear(&b);
     }
@@ -523,20 +557,9 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
     }
     if (view_read_failed(crc)) /* a view with no controller would start an election */
         goto fail;
-    /* Watched even while absent, so that the first AlterConfigs of the defaults anywhere
-     * reaches every broker. A read that fails (not "no such znode") fails the view: a view
-     * without them would clear every broker's cluster-wide defaults. */
-    int drc = zoo_exists(zh, ZK_BROKER_DEFAULTS, 1, &st);
-    if (drc == ZOK) {
-        int len = ZK_BUF - 1;
-        drc = zoo_get(zh, ZK_BROKER_DEFAULTS, 1, z->buf, &len, NULL);
-        if (drc == ZOK) {
-            z->buf[len >= 0 ? len : 0] = '\0';
-            if (!(v->broker_defaults = strdup(z->buf)))
-                goto fail;
-        }
-    }
-    if (view_read_failed(drc) || view_read_failed(read_security(z, zh, v)))
+    if (view_read_failed(read_text(z, zh, ZK_BROKER_DEFAULTS, &v->broker_defaults)) ||
+        view_read_failed(read_text(z, zh, ZK_QUOTAS, &v->quota_text)) ||
+        view_read_failed(read_security(z, zh, v)))
         goto fail;
     if (zoo_get_children(zh, ZK_TOPICS, 1, &kids) != ZOK)
         goto fail;
@@ -899,8 +922,7 @@ static void update_registration(zk_client *z, zhandle_t *zh, const char *path)
         pthread_mutex_unlock(&z->mu);
         return;
     }
-    char *json = cv_broker_json_admin(z->cfg.node_id, z->host, z->cfg.port, z->incarnation,
-                                      want || said, admin);
+    char *json = registration_json(z, want || said, admin);
     int rc = json ? zoo_set(zh, path, json, (int)strlen(json), st.version) : ZSYSTEMERROR;
     free(json);
     if (rc == ZOK && want && !said)
@@ -1054,6 +1076,10 @@ zk_client *zk_start(uv_loop_t *loop, const zk_config *cfg, zk_view_fn on_view, v
     z->incarnation = strdup(cfg->incarnation);
     z->digest = cfg->digest && *cfg->digest ? strdup(cfg->digest) : NULL;
     z->cfg.digest = NULL; /* the caller's: z->digest is the copy */
+    BROOK_ASSERT(cfg->nendpoints >= 0 && cfg->nendpoints <= CV_ENDPOINTS_MAX);
+    if (cfg->nendpoints > 0)
+        memcpy(z->eps, cfg->endpoints, sizeof(z->eps[0]) * (size_t)cfg->nendpoints);
+    z->cfg.endpoints = NULL; /* the caller's: z->eps is the copy */
     for (int i = 0; i < 2; i++)
         z->internal[i] = cfg->internal_names[i] ? strdup(cfg->internal_names[i]) : NULL;
     z->buf = malloc(ZK_BUF);
@@ -1543,7 +1569,12 @@ int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const 
     return zerr_to_kafka(rc);
 }
 
-int16_t zk_broker_defaults_get(zk_client *z, char **text, int32_t *version)
+static const char *text_path(zk_text which)
+{
+    return which == ZK_TEXT_QUOTAS ? ZK_QUOTAS : ZK_BROKER_DEFAULTS;
+}
+
+int16_t zk_text_get(zk_client *z, zk_text which, char **text, int32_t *version)
 {
     zhandle_t *zh = ready_handle(z);
     *text = NULL;
@@ -1553,7 +1584,7 @@ int16_t zk_broker_defaults_get(zk_client *z, char **text, int32_t *version)
     int len = ZK_BUF - 1;
     struct Stat st;
     char *buf = malloc(ZK_BUF);
-    int rc = buf ? zoo_get(zh, ZK_BROKER_DEFAULTS, 0, buf, &len, &st) : ZSYSTEMERROR;
+    int rc = buf ? zoo_get(zh, text_path(which), 0, buf, &len, &st) : ZSYSTEMERROR;
     release_handle(z);
     if (rc == ZOK) {
         buf[len >= 0 ? len : 0] = '\0';
@@ -1565,7 +1596,7 @@ int16_t zk_broker_defaults_get(zk_client *z, char **text, int32_t *version)
     return rc == ZNONODE ? KERR_NONE : zerr_to_kafka(rc);
 }
 
-int16_t zk_broker_defaults_set(zk_client *z, const char *text, int32_t version)
+int16_t zk_text_set(zk_client *z, zk_text which, const char *text, int32_t version)
 {
     zhandle_t *zh = ready_handle(z);
     if (!zh)
@@ -1573,10 +1604,10 @@ int16_t zk_broker_defaults_set(zk_client *z, const char *text, int32_t version)
     int rc;
     if (version < 0) {
         ensure_path(z, zh, ZK_CONFIG);
-        rc = zoo_create(zh, ZK_BROKER_DEFAULTS, text, (int)strlen(text), node_acl(z), 0,
-                        NULL, 0);
+        rc = zoo_create(zh, text_path(which), text, (int)strlen(text), node_acl(z), 0, NULL,
+                        0);
     } else {
-        rc = zoo_set(zh, ZK_BROKER_DEFAULTS, text, (int)strlen(text), version);
+        rc = zoo_set(zh, text_path(which), text, (int)strlen(text), version);
     }
     release_handle(z);
     if (rc == ZBADVERSION || rc == ZNODEEXISTS)

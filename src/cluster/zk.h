@@ -29,8 +29,10 @@ typedef struct zk_config {
     const char *connect;     /* host:port[,host:port...] */
     int session_timeout_ms;
     int32_t node_id;
-    const char *host;        /* advertised Kafka listener */
+    const char *host;        /* advertised inter-broker listener */
     int32_t port;
+    const cv_endpoint *endpoints; /* every listener clients may use (copied; may be NULL) */
+    int32_t nendpoints;           /* at most CV_ENDPOINTS_MAX */
     const char *incarnation; /* random, kept in the data directory */
     int32_t min_brokers;     /* the controller creates internal topics from this many on */
     int32_t default_rf;      /* default.replication.factor */
@@ -109,13 +111,15 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
                                 const char **msg);
 int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const *keys,
                              char *const *values, const char **msg);
-/* The cluster-wide dynamic broker configs (broker/dynconfig.h's text of the default scope),
- * kept in one znode every broker watches (views carry it: broker_defaults). _get gives the
- * text (malloc'd; NULL: never set) and its znode version (-1: none); _set writes text only
- * if the znode is still at that version (-1: creates it), else KERR_CONCURRENT_TRANSACTIONS
- * (read again and retry). Loop thread; synchronous. */
-int16_t zk_broker_defaults_get(zk_client *z, char **text, int32_t *version);
-int16_t zk_broker_defaults_set(zk_client *z, const char *text, int32_t version);
+/* Cluster-wide settings kept as text in one znode each, which every broker watches (views
+ * carry them): the dynamic broker configs' default scope (broker/dynconfig.h's text; view
+ * field broker_defaults) and the client quotas (broker/quota.h's text; quota_text). _get
+ * gives the text (malloc'd; NULL: never set) and its znode version (-1: none); _set writes
+ * text only if the znode is still at that version (-1: creates it), else
+ * KERR_CONCURRENT_TRANSACTIONS (read again and retry). Loop thread; synchronous. */
+typedef enum zk_text { ZK_TEXT_BROKER_DEFAULTS, ZK_TEXT_QUOTAS } zk_text;
+int16_t zk_text_get(zk_client *z, zk_text which, char **text, int32_t *version);
+int16_t zk_text_set(zk_client *z, zk_text which, const char *text, int32_t version);
 
 /* Security state kept in ZooKeeper (docs/cluster.md's layout), carried by views as text
  * (scram_text, acl_text; the formats of sec/creds.h and sec/acl.h). Loop thread;

@@ -19,6 +19,14 @@ ZooKeeper digest authentication with zookeeper.set.acl=true.
  7. A SASL_SSL cluster (certificates from test_tls's Pki, the openssl CLI): the brokers log
     in to each other inside TLS, every replica of the internal topics gets in sync, and a
     record produced with acks=all to an RF 3 topic is acknowledged.
+ 8. Two listeners per node: CLIENT (SASL_PLAINTEXT, SCRAM) for clients and INTERNAL
+    (PLAINTEXT, inter.broker.listener.name) for the brokers, which hold no SASL credential,
+    so replication in sync shows they use INTERNAL. Each node's registration lists both
+    endpoints with the INTERNAL one as its address; Metadata and FindCoordinator answer each
+    listener's clients with that listener's ports on every node; a client bootstrapped at
+    one node's CLIENT port alone produces (acks=all, RF 3, partitions led by every node),
+    commits a transaction and consumes in a group; a client without SASL is refused on
+    CLIENT; an unknown inter.broker.listener.name stops brookd with a message naming it.
 """
 
 import os
@@ -297,6 +305,121 @@ def part_sasl_ssl(chk):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def part_two_listeners(chk):
+    import json
+    import subprocess
+    from cluster_harness import Cluster, Node, coordinator_address, free_port, metadata
+    from kazoo.client import KazooClient
+
+    class TwoListenerNode(Node):
+        def _argv(self):
+            if not getattr(self, "internal_port", 0):
+                self.internal_port = free_port()
+            argv = super()._argv()
+            argv[1] = (f"--listeners=CLIENT://{self.host}:{self.port},"
+                       f"INTERNAL://{self.host}:{self.internal_port}")
+            return argv
+
+    cfg = {"listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,INTERNAL:PLAINTEXT",
+           "inter.broker.listener.name": "INTERNAL",
+           "sasl.enabled.mechanisms": "SCRAM-SHA-512", "admin.listeners": "",
+           "default.replication.factor": 3, "min.insync.replicas": 2,
+           "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3,
+           "group.initial.rebalance.delay.ms": 0}
+    c = Cluster(3, config=cfg, name="two-listeners")
+    for n in c.nodes:
+        n.__class__ = TwoListenerNode
+    internal = lambda n: f"{n.host}:{n.internal_port}"  # noqa: E731
+
+    def ready():
+        def check():
+            try:
+                md = metadata(internal(c.nodes[0]))
+            except (OSError, ConnectionError, struct.error):
+                return None
+            ts = [t for t in md["topics"].values() if t["internal"]]
+            return md if len(md["brokers"]) == 3 and len(ts) == 2 and all(
+                e == 0 and ld > 0 for t in ts for e, ld in t["partitions"].values()) else None
+        return wait_until(check, 60, interval=0.5, what="the two-listener cluster")
+    c.wait_ready = ready
+    with c:
+        client_ports = {n.node_id: f"{n.host}:{n.port}" for n in c.nodes}
+        internal_ports = {n.node_id: internal(n) for n in c.nodes}
+        # alice, created over INTERNAL (no authorizer: anyone may), logs in on CLIENT
+        with Conn(internal(c.nodes[1])) as k:
+            res = alter_scram(k, upsertions=[("alice", SHA512, 4096, PW["alice"])])
+            chk.eq("alice created over INTERNAL", [r[1] for r in res], [NONE])
+        zk = KazooClient(hosts=c.zk.address)
+        zk.start(timeout=15)
+        try:
+            for n in c.nodes:
+                reg = json.loads(zk.get(f"/brook/brokers/{n.node_id}")[0])
+                chk.eq(f"node {n.node_id} registers its INTERNAL address",
+                       f"{reg['host']}:{reg['port']}", internal(n))
+                chk.eq(f"node {n.node_id} registers both endpoints", sorted(reg["endpoints"]),
+                       sorted([f"CLIENT://{client_ports[n.node_id]}",
+                               f"INTERNAL://{internal(n)}"]))
+        finally:
+            zk.stop()
+            zk.close()
+        for n in c.nodes:
+            chk.eq(f"Metadata over INTERNAL at node {n.node_id}: INTERNAL ports",
+                   metadata(internal(n))["brokers"], internal_ports)
+            md = AdminClient(conf(f"{n.host}:{n.port}", "alice")).list_topics(timeout=10)
+            chk.eq(f"Metadata over CLIENT at node {n.node_id}: CLIENT ports",
+                   {b.id: f"{b.host}:{b.port}" for b in md.brokers.values()}, client_ports)
+        co = coordinator_address(internal(c.nodes[2]), "g2", 0)
+        chk(co in internal_ports.values(), f"FindCoordinator over INTERNAL: {co}")
+        boot = client_ports[2]  # one node's CLIENT port: the rest comes from Metadata
+        admin = AdminClient(conf(boot, "alice"))
+        admin.create_topics([NewTopic("L", 3, replica_assignment=[[1, 2, 3], [2, 3, 1],
+                                                                  [3, 1, 2]])])["L"].result()
+        md = wait_until(lambda: (lambda t: t if t and len({p.leader for p in t.partitions.values()
+                                                            if p.leader > 0}) == 3 and all(
+            len(p.isrs) == 3 for p in t.partitions.values()) else None)(
+            admin.list_topics("L", timeout=5).topics.get("L")), 30, interval=0.3,
+            what="L led by every node, all replicas in sync")
+        chk(md is not None, "")
+        ok, errs = produce(boot, "alice", "L", [b"r%d" % i for i in range(30)])
+        chk.eq("CLIENT: 30 records acknowledged (acks=all, RF 3, three leaders)", (ok, errs),
+               (30, []))
+        tp = Producer(conf(boot, "alice", **{"transactional.id": "two-lst",
+                                             "message.timeout.ms": 15000}))
+        tp.init_transactions(30)
+        tp.begin_transaction()
+        for i in range(6):
+            tp.produce("L", b"t%d" % i, partition=i % 3)
+        tp.commit_transaction(30)
+        chk(True, "CLIENT: a transaction over three leaders committed")
+        cons = Consumer(conf(boot, "alice", **{"group.id": "two-lst-g",
+                                               "auto.offset.reset": "earliest",
+                                               "isolation.level": "read_committed"}))
+        cons.subscribe(["L"])
+        got, deadline = [], time.monotonic() + 30
+        while len(got) < 36 and time.monotonic() < deadline:
+            m = cons.poll(0.5)
+            if m is not None and not m.error():
+                got.append(m.value())
+        cons.commit(asynchronous=False)
+        cons.close()
+        chk.eq("CLIENT: a group consumer reads all 36 records", len(got), 36)
+        bad = Producer({"bootstrap.servers": boot, "message.timeout.ms": 3000,
+                        "error_cb": lambda e: None})
+        res = []
+        bad.produce("L", b"x", on_delivery=lambda e, m: res.append(e))
+        bad.flush(10)
+        chk(res and res[0] is not None, f"a client without SASL refused on CLIENT: {res}")
+        fails = [ln for n in c.nodes for ln in open(n.log_path) if "SASL login" in ln]
+        chk.eq("no inter-broker SASL login tried", fails, [])
+    bad_cfg = dict(cfg, **{"inter.broker.listener.name": "NOPE", "zookeeper.connect": "127.0.0.1:1",
+                           "node.id": 1})
+    argv = [find_brookd(), "--listeners=CLIENT://127.0.0.1:0,INTERNAL://127.0.0.1:0",
+            "--log.dirs=/nonexistent-two-listeners"] + [f"--{k}={v}" for k, v in bad_cfg.items()]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    chk(r.returncode != 0 and "inter.broker.listener.name" in r.stderr + r.stdout and
+        "NOPE" in r.stderr + r.stdout, f"unknown inter-broker listener refused: {r.stderr[-300:]}")
+
+
 def main():
     chk = Checks("cluster_security")
     import cluster_harness
@@ -317,6 +440,8 @@ def main():
         chk.eq("no failed inter-broker login", fails, [])
     part_sasl_ssl(chk)
     log("SASL_SSL cluster ok")
+    part_two_listeners(chk)
+    log("two listeners per node ok")
     print(f"cluster_security: {chk.n} checks passed")
     return 0
 

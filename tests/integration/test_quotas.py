@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Client byte-rate quotas (#15 limits, KIP-13/55/219/546) on one node.
+"""Client byte-rate quotas (#15 limits, KIP-13/55/219/546) on one node and in a cluster.
 
  1. AlterClientQuotas / DescribeClientQuotas over the raw protocol (v0 and v1): set, list
     with exact / default / any filters and strict, remove; per-entry INVALID_REQUEST for an
@@ -16,8 +16,11 @@
  5. /metrics: bytes and throttle time per quota window.
  6. The quotas survive a restart.
  7. `brook quota set|list|remove` round trip.
- 8. A one-node ZooKeeper cluster refuses AlterClientQuotas (INVALID_REQUEST: quotas are per
-    node) and describes none (skipped when ZooKeeper cannot run here).
+ 8. A 3-node ZooKeeper cluster keeps them in ZooKeeper: a quota set through node 1 is
+    described by every node; a greedy producer to a partition led by node 3 is held near it
+    and throttled; an entry refused in the same request changes nothing; after every node
+    restarted the quota is still described (no node keeps a quota file); removed through
+    node 2, no node describes it (skipped when ZooKeeper cannot run here).
 Quota windows are 4 x 1 s here (quota.window.num=4) so the test's bursts stay small."""
 
 import os
@@ -29,7 +32,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Broker, Check, find_cli, run_main  # noqa: E402
+from brook_harness import Broker, Check, find_cli, run_main, wait_until  # noqa: E402
 from raw_kafka import (TAGS, Conn, Reader, carr, cstr, flex_request,  # noqa: E402
                        record_batch, s16)
 from test_admin import metrics  # noqa: E402
@@ -355,18 +358,54 @@ def check_cli(ck, br):
     ck(rc == 0 and rc2 == 0 and "cli-u" not in out3, f"brook quota remove (all keys): {out3}")
 
 
-def check_cluster_refusal(ck):
+def check_cluster(ck):
     from cluster_harness import Cluster, zk_available
+    from confluent_kafka.admin import AdminClient, NewTopic
     if not zk_available():
-        print("  (no ZooKeeper here: the cluster refusal is not checked)")
+        print("  (no ZooKeeper here: quotas in a cluster are not checked)")
         return
-    with Cluster(1, name="quotas-zk") as cl:
-        with Conn(cl.bootstrap) as c:
-            res = alter(c, [([("client-id", "greedy")], [("producer_byte_rate", 1000.0)])])
-            ck(res[0][0] == INVALID_REQUEST and "ZooKeeper" in (res[0][1] or ""),
-               f"a ZooKeeper cluster refuses AlterClientQuotas: {res}")
-            err, _, got = describe(c, [])
-            ck.eq((err, got), (0, {}), "and describes no quota")
+    cfg = {"quota.window.num": 4, "quota.window.size.seconds": 1, "admin.listeners": ""}
+    greedy = ([("client-id", "greedy-c")], [("producer_byte_rate", float(CAP))])
+    key = (("client-id", "greedy-c"),)
+
+    def described_everywhere(cl, want):
+        def check():
+            for n in cl.nodes:
+                with Conn(n.bootstrap) as c:
+                    err, _, got = describe(c, [])
+                if err != 0 or got.get(key) != want:
+                    return None
+            return True
+        return wait_until(check, 15, interval=0.2, what=f"every node to describe {want}")
+
+    with Cluster(3, config=cfg, name="quotas-zk") as cl:
+        with Conn(cl.nodes[0].bootstrap) as c:
+            res = alter(c, [greedy, ([("client-id", "x")], [("request_percentage", 5.0)])])
+        ck.eq([r[0] for r in res], [0, INVALID_REQUEST],
+              "cluster: AlterClientQuotas through node 1 (one entry refused)")
+        ck(described_everywhere(cl, {"producer_byte_rate": float(CAP)}),
+           "cluster: every node describes the quota")
+        with Conn(cl.nodes[1].bootstrap) as c:
+            _, _, got = describe(c, [])
+        ck.eq(list(got), [key], "cluster: the refused entry left nothing behind")
+        admin = AdminClient({"bootstrap.servers": cl.bootstrap_all})
+        admin.create_topics([NewTopic("quota-c", 1, replica_assignment=[[3]])])["quota-c"].result()
+        out = {}
+        run_producer(cl.bootstrap_all, "greedy-c", "quota-c", 7, out)
+        print(f"  cluster: greedy producer to node 3 {out.get('rate', 0):.0f} B/s (largest "
+              f"throttle {out.get('throttle')} s)", flush=True)
+        ck(0.5 * CAP <= out.get("rate", 0) <= 1.5 * CAP,
+           f"cluster: node 3 holds greedy near {CAP} B/s: {out.get('rate', 0):.0f} B/s")
+        ck(out.get("throttle", 0) > 0, f"cluster: greedy throttled by node 3: {out}")
+        cl.restart()
+        ck(described_everywhere(cl, {"producer_byte_rate": float(CAP)}),
+           "cluster: the quota is still described after every node restarted")
+        ck.eq([n for n in cl.nodes if os.path.exists(os.path.join(n.data_dir, "client-quotas"))],
+              [], "cluster: no node keeps a quota file")
+        with Conn(cl.nodes[1].bootstrap) as c:
+            res = alter(c, [([("client-id", "greedy-c")], [("producer_byte_rate", None)])])
+        ck.eq([r[0] for r in res], [0], "cluster: the quota removed through node 2")
+        ck(described_everywhere(cl, None), "cluster: no node describes it any more")
 
 
 def main():
@@ -388,7 +427,7 @@ def main():
               "alice's quotas survive a restart")
         ck.eq(got.get((("client-id", "greedy"),)), {"producer_byte_rate": float(CAP)},
               "greedy's quota survives a restart")
-    check_cluster_refusal(ck)
+    check_cluster(ck)
     return ck.done()
 
 

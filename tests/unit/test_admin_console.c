@@ -87,7 +87,7 @@ static void test_etag(void)
 static void test_registration_admin(void)
 {
     cv_broker b = {0};
-    char *j = cv_broker_json_admin(2, "10.0.0.2", 9092, "inc", false, "10.0.0.2:9644");
+    char *j = cv_broker_json(&(cv_broker){.id = 2, .host = "10.0.0.2", .port = 9092, .incarnation = "inc", .admin = "10.0.0.2:9644"});
     CHECK_EQ_INT(cv_broker_parse(j, strlen(j), &b), 0);
     CHECK(b.admin && strcmp(b.admin, "10.0.0.2:9644") == 0);
     CHECK(!b.shutting_down && b.port == 9092);
@@ -95,7 +95,7 @@ static void test_registration_admin(void)
     CHECK(b.host == NULL && b.admin == NULL);
     free(j);
     /* Shutting down and admin together. */
-    j = cv_broker_json_admin(2, "h", 9092, "inc", true, "h:1");
+    j = cv_broker_json(&(cv_broker){.id = 2, .host = "h", .port = 9092, .incarnation = "inc", .shutting_down = true, .admin = "h:1"});
     CHECK_EQ_INT(cv_broker_parse(j, strlen(j), &b), 0);
     CHECK(b.shutting_down && b.admin && strcmp(b.admin, "h:1") == 0);
     cv_broker_clear(&b);
@@ -105,10 +105,10 @@ static void test_registration_admin(void)
     CHECK_EQ_INT(cv_broker_parse(old, strlen(old), &b), 0);
     CHECK(b.admin == NULL && b.id == 3);
     cv_broker_clear(&b);
-    j = cv_broker_json_admin(2, "h", 9092, "inc", false, "");
+    j = cv_broker_json(&(cv_broker){.id = 2, .host = "h", .port = 9092, .incarnation = "inc", .admin = ""});
     CHECK(strstr(j, "admin") == NULL);
     free(j);
-    j = cv_broker_json_sd(2, "h", 9092, "inc", false);
+    j = cv_broker_json(&(cv_broker){.id = 2, .host = "h", .port = 9092, .incarnation = "inc"});
     CHECK(strstr(j, "admin") == NULL);
     free(j);
     /* A malformed value is ignored (the rest of the registration still counts). */

@@ -11,13 +11,13 @@
 static void test_registration_flag(void)
 {
     cv_broker b = {0};
-    char *j = cv_broker_json(4, "127.0.0.1", 9092, "abc");
+    char *j = cv_broker_json(&(cv_broker){.id = 4, .host = "127.0.0.1", .port = 9092, .incarnation = "abc"});
     CHECK_EQ_INT(cv_broker_parse(j, strlen(j), &b), 0);
     CHECK(!b.shutting_down);
     free(b.host);
     free(b.incarnation);
     free(j);
-    j = cv_broker_json_sd(4, "127.0.0.1", 9092, "abc", true);
+    j = cv_broker_json(&(cv_broker){.id = 4, .host = "127.0.0.1", .port = 9092, .incarnation = "abc", .shutting_down = true});
     CHECK_EQ_INT(cv_broker_parse(j, strlen(j), &b), 0);
     CHECK(b.shutting_down && b.id == 4 && b.port == 9092);
     free(b.host);

@@ -88,7 +88,7 @@ static void test_bad_znodes_refused(void)
     cv_broker b = {0};
     const char *bp = "{\"id\":1,\"host\":\"h\",\"port\":70000}";
     CHECK(cv_broker_parse(bp, strlen(bp), &b) != 0);
-    char *bj = cv_broker_json(4, "127.0.0.1", 9092, "abc");
+    char *bj = cv_broker_json(&(cv_broker){.id = 4, .host = "127.0.0.1", .port = 9092, .incarnation = "abc"});
     CHECK_EQ_INT(cv_broker_parse(bj, strlen(bj), &b), 0);
     CHECK_EQ_INT(b.id, 4);
     CHECK_EQ_INT(b.port, 9092);
@@ -102,6 +102,50 @@ static void test_bad_znodes_refused(void)
     CHECK_EQ_INT(id, 3);
     CHECK_EQ_INT(epoch, 9);
     free(cj);
+}
+
+/* A registration lists every listener ("endpoints", Kafka's NAME://host:port strings); the
+ * view keeps them per broker and finds one by listener name; malformed entries are dropped
+ * and an older registration without any still parses. */
+static void test_registration_endpoints(void)
+{
+    cv_endpoint eps[2] = {{"CLIENT", "10.0.0.1", 9092}, {"INTERNAL", "192.168.1.1", 19092}};
+    cv_broker in = {.id = 1, .host = "192.168.1.1", .port = 19092, .incarnation = "i",
+                    .eps = eps, .neps = 2};
+    char *j = cv_broker_json(&in);
+    CHECK(j && strstr(j, "\"CLIENT://10.0.0.1:9092\"") != NULL);
+    cv_broker b = {0};
+    CHECK_EQ_INT(cv_broker_parse(j, strlen(j), &b), 0);
+    CHECK_EQ_INT(b.neps, 2);
+    CHECK_EQ_STR(b.eps[1].name, "INTERNAL");
+    CHECK_EQ_STR(b.eps[1].host, "192.168.1.1");
+    CHECK_EQ_INT(b.eps[1].port, 19092);
+    CHECK_EQ_INT(b.port, 19092);
+    cluster_view *v = cv_new();
+    CHECK_EQ_INT(cv_add_broker(v, 1, b.host, b.port, b.incarnation), 0);
+    CHECK_EQ_INT(cv_broker_set_endpoints(v, 1, b.eps, b.neps), 0);
+    const cv_broker *vb = cv_broker_find(v, 1);
+    const cv_endpoint *e = cv_broker_endpoint(vb, "CLIENT");
+    CHECK(e && e->port == 9092 && strcmp(e->host, "10.0.0.1") == 0);
+    CHECK(cv_broker_endpoint(vb, "client") == NULL); /* names are case-sensitive */
+    CHECK(cv_broker_endpoint(vb, "SSL") == NULL);
+    CHECK(cv_broker_endpoint(vb, NULL) == NULL);
+    cv_unref(v);
+    cv_broker_clear(&b);
+    CHECK(b.eps == NULL && b.neps == 0);
+    free(j);
+    const char *mixed = "{\"id\":2,\"host\":\"h\",\"port\":1,\"endpoints\":[\"A://h:1\","
+                        "7,\"nosep\",\"://h:1\",\"B://h:0\",\"C://h:70000\",\"D://h:\","
+                        "\"E://:5\",\"F://x:2\"]}";
+    CHECK_EQ_INT(cv_broker_parse(mixed, strlen(mixed), &b), 0);
+    CHECK_EQ_INT(b.neps, 3); /* A, E (an empty host: the listener binds every address), F */
+    CHECK_EQ_STR(b.eps[0].name, "A");
+    CHECK_EQ_STR(b.eps[2].name, "F");
+    cv_broker_clear(&b);
+    const char *old = "{\"id\":3,\"host\":\"h\",\"port\":1,\"endpoints\":\"x\"}";
+    CHECK_EQ_INT(cv_broker_parse(old, strlen(old), &b), 0);
+    CHECK_EQ_INT(b.neps, 0);
+    cv_broker_clear(&b);
 }
 
 static void test_view_lookups(void)
@@ -284,4 +328,5 @@ static void test_inter_messages(void)
 }
 
 TU_MAIN(TU_CASE(test_topic_and_state_round_trip), TU_CASE(test_bad_znodes_refused),
-        TU_CASE(test_view_lookups), TU_CASE(test_inter_messages))
+        TU_CASE(test_view_lookups), TU_CASE(test_inter_messages),
+        TU_CASE(test_registration_endpoints))
