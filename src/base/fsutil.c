@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
 int fs_mkdirs(const char *path)
 {
     char tmp[PATH_MAX];
@@ -93,7 +95,14 @@ int fs_write_atomic(const char *path, const void *data, size_t len)
         rc = -errno;
         goto unlink_tmp;
     }
-    return fs_fsync_dir(dir);
+    if ((rc = fs_fsync_dir(dir)) != 0) {
+        /* Fatal, as a failed fsync of a log is: see fsutil.h. */
+        LOG_ERROR("fs", "fsync of directory %s after replacing %s failed: %s; stopping "
+                  "(the new contents are visible but perhaps not durable)", dir, path,
+                  strerror(-rc));
+        abort();
+    }
+    return 0;
 close_fd:
     close(fd);
 unlink_tmp:

@@ -3,7 +3,8 @@
  *
  * Owns: mkdir -p, fsync of a directory, atomic file replacement (write temp, fsync, rename,
  * fsync directory) and whole-file reads.
- * Never: ignores a failed fsync; every function returns 0 or -errno.
+ * Never: ignores a failed fsync; every function returns 0 or -errno, except that
+ * fs_write_atomic stops the process when the directory's fsync fails after its rename.
  */
 #ifndef BROOK_BASE_FSUTIL_H
 #define BROOK_BASE_FSUTIL_H
@@ -14,7 +15,11 @@ int fs_mkdirs(const char *path);
 int fs_fsync_dir(const char *path);
 /* pwrite of all n bytes at off (retrying short writes and EINTR). 0 or -errno. */
 int fs_pwrite_all(int fd, const void *p, size_t n, unsigned long long off);
-/* Replaces path with data atomically and durably. */
+/* Replaces path with data atomically and durably: once it returns 0 the new contents are
+ * on disk, under the name. An error before the rename (-errno) leaves the old file as it
+ * was. A failed fsync of the directory after the rename is fatal (logged, abort()): every
+ * reader already sees the new contents, which may not survive a crash, so neither answer
+ * would be true; a restart reads what the disk holds. */
 int fs_write_atomic(const char *path, const void *data, size_t len);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
 int fs_read_all(const char *path, char **out, size_t *len_out);

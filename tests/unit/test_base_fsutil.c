@@ -1,7 +1,8 @@
 /*
  * test_base_fsutil.c - the durable file helpers (base/fsutil.h) in a scratch directory:
- * atomic replace then read back, mkdir -p, directory fsync and tree removal, and the
- * -errno results when something is missing.
+ * atomic replace then read back, mkdir -p, directory fsync and tree removal, the -errno
+ * results when something is missing, and what a failed fsync does to an atomic replace
+ * (fsync and fdatasync are interposed below).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,13 +10,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
 #include "testutil.h"
 
 static char g_root[256];
+static bool g_fail_dir_fsync, g_fail_file_sync;
+
+/* This program's fsync and fdatasync stand in for libc's (the linker resolves fsutil.c's
+ * calls here): with the flags set, a directory's fsync or a file's fdatasync fails with
+ * EIO, as a dying disk's would. */
+int fsync(int fd)
+{
+    struct stat st;
+    if (g_fail_dir_fsync && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+int fdatasync(int fd)
+{
+    if (g_fail_file_sync) {
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fdatasync, fd);
+}
 
 /* Joins g_root and a relative path into a static buffer (one of four, for nesting). */
 static const char *at(const char *rel)
@@ -197,6 +225,44 @@ static void test_remove_tree(void)
     CHECK(!exists(g_root));
 }
 
-TU_MAIN(TU_CASE(test_write_atomic_and_read_back), TU_CASE(test_missing_things),
+/* The file's own sync failing: -EIO, the old contents stay and no temporary is left. The
+ * directory's fsync failing after the rename: the process stops (SIGABRT), and the name
+ * holds the new contents, which a restart reads. */
+static void test_failed_sync(void)
+{
+    if (!CHECK(make_root()))
+        return;
+    const char *path = at("state");
+    CHECK_EQ_INT(fs_write_atomic(path, "old", 3), 0);
+    g_fail_file_sync = true;
+    CHECK_EQ_INT(fs_write_atomic(path, "new", 3), -EIO);
+    g_fail_file_sync = false;
+    char *out = NULL;
+    CHECK_EQ_INT(fs_read_all(path, &out, NULL), 0);
+    CHECK_EQ_STR(out, "old");
+    free(out);
+    CHECK(!exists(at("state.tmp")));
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none); /* no core file from the abort */
+        g_fail_dir_fsync = true;
+        fs_write_atomic(path, "new", 3);
+        _exit(0); /* not reached when the failure is fatal */
+    }
+    int st = 0;
+    if (!CHECK(pid > 0) || !CHECK(waitpid(pid, &st, 0) == pid))
+        return;
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    out = NULL;
+    CHECK_EQ_INT(fs_read_all(path, &out, NULL), 0);
+    CHECK_EQ_STR(out, "new");
+    free(out);
+    CHECK_EQ_INT(fs_remove_tree(g_root), 0);
+}
+
+TU_MAIN(TU_CASE(test_write_atomic_and_read_back), TU_CASE(test_missing_things), TU_CASE(test_failed_sync),
         TU_CASE(test_mkdirs), TU_CASE(test_mkdirs_over_file),
         TU_CASE(test_read_all_directory), TU_CASE(test_remove_tree))
