@@ -125,12 +125,14 @@ record() {
 run_tool() {
     local section=$1 cap=$2
     shift 2
-    local attempt=1 rc t0 x0 wall other
+    local attempt=1 rc t0 x0 b0 wall other own
     while :; do
         t0=$(date +%s.%N)
         x0=$(other_ticks)
+        b0=$(brookd_ticks)
         timeout -k 5 "$cap" "$@" >"$WORK/out.txt" 2>>"$WORK/tools.stderr"
         rc=$?
+        own=$(( $(brookd_ticks) - b0 ))
         other=$(( $(other_ticks) - x0 ))
         [ "$other" -lt 0 ] && other=0
         wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
@@ -149,8 +151,12 @@ run_tool() {
         break
     done
     printf '# $ %s\n' "$*" >>"$RESULTS"
-    record "$section" "attempts=$attempt other_cpu_s=$(awk -v o="$other" -v hz="$HZ" \
-        'BEGIN { printf "%.1f", o / hz }')" <"$WORK/out.txt"
+    local extra
+    extra="attempts=$attempt other_cpu_s=$(awk -v o="$other" -v hz="$HZ" \
+        'BEGIN { printf "%.1f", o / hz }')"
+    [ -n "$BROOKD_PID" ] && extra="$extra brookd_cpu_s=$(awk -v o="$own" -v hz="$HZ" \
+        'BEGIN { printf "%.2f", (o < 0 ? 0 : o) / hz }')"
+    record "$section" "$extra" <"$WORK/out.txt"
     if [ "$rc" != 0 ]; then
         log "FAILED (exit $rc): $*"
         tail -n 5 "$WORK/tools.stderr" >&2
@@ -158,6 +164,14 @@ run_tool() {
             >>"$RESULTS"
     fi
     return "$rc"
+}
+
+# brookd_ticks: CPU ticks (user + system) the running brookd (BROOKD_PID) has used so far; 0
+# when none runs. Its difference over a measurement is brookd's own cost (#14: CPU-seconds
+# per GB next to every throughput).
+brookd_ticks() {
+    [ -n "$BROOKD_PID" ] && awk '{ print $14 + $15; found = 1 } END { if (!found) print 0 }' \
+        "/proc/$BROOKD_PID/stat" 2>/dev/null || echo 0
 }
 
 # ---- fairness on a shared machine ----------------------------------------------------------
@@ -486,21 +500,29 @@ kib_to_mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' 
 DISK_MB=$(get disk disk_seqwrite mb_per_s)
 SYNC_OPS=$(get disk disk_fdatasync ops_per_s)
 
+# per_gb CPU_S GB: CPU-seconds per GB ("—" without both).
+per_gb() { awk -v c="$1" -v g="$2" 'BEGIN { if (c == "" || g == "" || g + 0 <= 0) print "—";
+                                            else printf "%.2f", c / g }'; }
+
 produce_table() {
     local section=$1 size parts
     echo "| record | partitions | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | failed |" \
-        "other CPU-s |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+        "brookd CPU-s per GB | other CPU-s |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     for size in $SIZES; do
         for parts in $PARTS; do
-            local t=p-$size-$parts
-            printf '| %s B | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$parts" \
+            local t=p-$size-$parts gb
+            gb=$(awk -v m="$(get "$section" produce mb_per_s topic "$t")" \
+                     -v s="$(get "$section" produce seconds topic "$t")" \
+                     'BEGIN { if (m != "" && s != "") printf "%.4f", m * s / 1000 }')
+            printf '| %s B | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$parts" \
                 "$(fmt "$(get "$section" produce msgs_per_s topic "$t")")" \
                 "$(fmt "$(get "$section" produce mb_per_s topic "$t")")" \
                 "$(fmt "$(get "$section" produce p50_us topic "$t")")" \
                 "$(fmt "$(get "$section" produce p99_us topic "$t")")" \
                 "$(fmt "$(get "$section" produce p999_us topic "$t")")" \
                 "$(fmt "$(get "$section" produce failed topic "$t")")" \
+                "$(per_gb "$(get "$section" produce brookd_cpu_s topic "$t")" "$gb")" \
                 "$(fmt "$(get "$section" produce other_cpu_s topic "$t")")"
         done
     done
@@ -508,17 +530,20 @@ produce_table() {
 consume_table() {
     local section=$1 size parts
     echo "| record | partitions | records read | passes | msgs/s | MB/s | first record ms |" \
-        "other CPU-s |"
-    echo "|---|---|---|---|---|---|---|---|"
+        "brookd CPU-s per GB | other CPU-s |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for size in $SIZES; do
         for parts in $PARTS; do
-            local t=p-$size-$parts
-            printf '| %s B | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$parts" \
+            local t=p-$size-$parts gb
+            gb=$(awk -v b="$(get "$section" consume bytes topic "$t")" \
+                     'BEGIN { if (b != "") printf "%.4f", b / 1e9 }')
+            printf '| %s B | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$parts" \
                 "$(fmt "$(get "$section" consume msgs topic "$t")")" \
                 "$(fmt "$(get "$section" consume passes topic "$t")")" \
                 "$(fmt "$(get "$section" consume msgs_per_s topic "$t")")" \
                 "$(fmt "$(get "$section" consume mb_per_s topic "$t")")" \
                 "$(fmt "$(get "$section" consume first_ms topic "$t")")" \
+                "$(per_gb "$(get "$section" consume brookd_cpu_s topic "$t")" "$gb")" \
                 "$(fmt "$(get "$section" consume other_cpu_s topic "$t")")"
         done
     done
@@ -615,6 +640,10 @@ Each measurement also records the CPU time other user processes took while it ra
 in the tables); one where they took more than a third of a core (and over 0.5 CPU-s) was
 run again, at most ${BENCH_RETRIES:-8} times in the whole sitting ($RERUNS re-runs this time;
 the discarded outputs are kept as comments in the results file).
+"brookd CPU-s per GB" is the user and system CPU time brookd itself used during the run
+(\`/proc/PID/stat\`, whatever the clients took) divided by the GB of record value moved, so
+the broker's own cost shows even where the client, sharing the two cores, bounds the
+throughput.
 
 How to read it: MB is 10^6 bytes of record value (keys are empty; batch and protocol
 overhead are not counted). Produce throughput is delivered records divided by the time from

@@ -30,10 +30,17 @@ trap cleanup EXIT
 [ -x "$BROOKD" ] && [ -x "$BROOK" ] || { log "build $BUILD first"; exit 1; }
 start_brookd
 
-run() { # run CMD...: one benchmark, its RESULT line appended to OUT
+# brookd's CPU ticks (user + system) so far.
+brookd_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat" 2>/dev/null || echo 0; }
+
+run() { # run CMD...: one benchmark, its RESULT line (plus brookd's CPU-s) appended to OUT
     log "brook bench $*"
-    timeout $((SECS * 3 + 120)) "$BROOK" bench "$@" --bootstrap "$B" 2>>"$WORK/client.log" \
-        | grep '^RESULT' >>"$OUT" || log "failed: $*"
+    local t0 line
+    t0=$(brookd_ticks)
+    line=$(timeout $((SECS * 3 + 120)) "$BROOK" bench "$@" --bootstrap "$B" \
+        2>>"$WORK/client.log" | grep '^RESULT') || { log "failed: $*"; return; }
+    echo "$line brookd_cpu_s=$(awk -v t=$(( $(brookd_ticks) - t0 )) -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.2f", t / hz }')" >>"$OUT"
 }
 
 run txn --topic tx-1k --mode idempotent --size 1024 --seconds "$SECS"
@@ -70,11 +77,15 @@ for ms in 10 100 1000; do
     CP99[$ms]=$(field commit_p99_us txn mode=txn commit_interval_ms=$ms)
 done
 OVER100=$(awk -v t="${TXN[100]:-0}" -v i="${IDEM:-0}" 'BEGIN { if (i > 0) printf "%.1f", 100 * (1 - t / i); else print "n/a" }')
-declare -A RATE RP50 RP99
+declare -A RATE RP50 RP99 RCPU
 for k in 1 8 64; do
     RATE[$k]=$(field commits_per_s txn-rate producers=$k)
     RP50[$k]=$(field p50_us txn-rate producers=$k)
     RP99[$k]=$(field p99_us txn-rate producers=$k)
+    # brookd's CPU-seconds per 1000 commits
+    RCPU[$k]=$(awk -v c="$(field brookd_cpu_s txn-rate producers=$k)" \
+        -v n="$(field commits txn-rate producers=$k)" \
+        'BEGIN { if (c != "" && n + 0 > 0) printf "%.3f", c / (n / 1000); else print "n/a" }')
 done
 SCALE=$(ratio "${RATE[64]:-0}" "${RATE[1]:-0}")
 ALO50=$(field p50_us eos mode=alo); ALO99=$(field p99_us eos mode=alo)
@@ -116,11 +127,11 @@ everything queued, so both modes use the same 4 MiB client queue):
 Small transactions (one record to each of 2 partitions, begin to commit) by concurrent
 producers, each its own librdkafka instance in one client process:
 
-| producers | commits/s | latency p50 | latency p99 |
-|---|---|---|---|
-| 1 | ${RATE[1]:-n/a} | $(ms "${RP50[1]}" 1) ms | $(ms "${RP99[1]}" 1) ms |
-| 8 | ${RATE[8]:-n/a} | $(ms "${RP50[8]}" 1) ms | $(ms "${RP99[8]}" 1) ms |
-| 64 | ${RATE[64]:-n/a} | $(ms "${RP50[64]}" 1) ms | $(ms "${RP99[64]}" 1) ms |
+| producers | commits/s | latency p50 | latency p99 | brookd CPU-s per 1000 commits |
+|---|---|---|---|---|
+| 1 | ${RATE[1]:-n/a} | $(ms "${RP50[1]}" 1) ms | $(ms "${RP99[1]}" 1) ms | ${RCPU[1]} |
+| 8 | ${RATE[8]:-n/a} | $(ms "${RP50[8]}" 1) ms | $(ms "${RP99[8]}" 1) ms | ${RCPU[8]} |
+| 64 | ${RATE[64]:-n/a} | $(ms "${RP50[64]}" 1) ms | $(ms "${RP99[64]}" 1) ms | ${RCPU[64]} |
 
 Consume-transform-produce, 2000 records/s fed in, end-to-end latency per record (from the
 feeder's send to a read_committed reader of the output) and records copied per second.
