@@ -26,6 +26,10 @@ bob (OU=ops), an expired one (openssl ca with dates in 2020) and one from anothe
     no RULE and stays whole (DEFAULT): User:CN=bob,OU=ops,O=Brook may write tls-b.
     Garbage and a plaintext Kafka request on the SSL port close that connection (logged
     once), and the broker still serves TLS clients; /metrics counts handshakes.
+    The brook CLI through client properties (`--command-config`, $BROOK_CLIENT_CONFIG):
+    `user add/list` over SASL_SSL with SCRAM, `quota set/list` with PLAIN, `topic list`
+    (librdkafka); refused as a user without ACLs, as User:alice over mutual TLS, with a wrong
+    password, trusting another CA, with an unknown security.protocol, a missing file.
     kafkajs (if installed) produces and consumes over SSL.
  2. Three nodes over ZooKeeper whose only listener is SSL with client certificates
     required and inter.broker.listener.name=SSL: an RF 3 topic, acks=all, consumed back;
