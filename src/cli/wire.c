@@ -53,12 +53,13 @@ static int tls_wait(cli_wire *w, int rc, int64_t deadline)
     return pr < 0 && errno != EINTR ? -1 : 0;
 }
 
-static int wire_send(cli_wire *w, const uint8_t *p, size_t n, int64_t deadline)
+/* All n bytes through TLS (SSL_write_ex when writing, else SSL_read_ex into p), waiting as
+ * the session asks. Returns 0 or -1 with errno. */
+static int tls_all(cli_wire *w, uint8_t *p, size_t n, bool writing, int64_t deadline)
 {
-    if (!w->ssl)
-        return cli_sock_send_all(w->fd, p, n, deadline);
     for (size_t off = 0, done; off < n;) {
-        int rc = SSL_write_ex(w->ssl, p + off, n - off, &done);
+        int rc = writing ? SSL_write_ex(w->ssl, p + off, n - off, &done)
+                         : SSL_read_ex(w->ssl, p + off, n - off, &done);
         if (rc == 1)
             off += done;
         else if (tls_wait(w, rc, deadline) != 0)
@@ -67,18 +68,15 @@ static int wire_send(cli_wire *w, const uint8_t *p, size_t n, int64_t deadline)
     return 0;
 }
 
+static int wire_send(cli_wire *w, const uint8_t *p, size_t n, int64_t deadline)
+{
+    return w->ssl ? tls_all(w, (uint8_t *)p, n, true, deadline)
+                  : cli_sock_send_all(w->fd, p, n, deadline);
+}
+
 static int wire_recv(cli_wire *w, uint8_t *p, size_t n, int64_t deadline)
 {
-    if (!w->ssl)
-        return cli_sock_recv_exact(w->fd, p, n, deadline);
-    for (size_t off = 0, done; off < n;) {
-        int rc = SSL_read_ex(w->ssl, p + off, n - off, &done);
-        if (rc == 1)
-            off += done;
-        else if (tls_wait(w, rc, deadline) != 0)
-            return -1;
-    }
-    return 0;
+    return w->ssl ? tls_all(w, p, n, false, deadline) : cli_sock_recv_exact(w->fd, p, n, deadline);
 }
 
 /* The property, or dflt when the client properties do not set it. */
