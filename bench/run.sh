@@ -312,6 +312,24 @@ produce_matrix() {
     done
 }
 
+# raw_matrix SECTION ARGS...: the same matrix with the raw engine (bench_raw.h: Brook's own
+# pipelined Produce, 1000 records per batch, 5 requests in flight), to topics r-SIZE-PARTS:
+# what the broker takes when the client is not the bound (#14).
+raw_matrix() {
+    local section=$1
+    shift
+    local size parts topic
+    for size in $SIZES; do
+        for parts in $PARTS; do
+            topic=r-$size-$parts
+            log "$section: produce (raw engine) size=$size partitions=$parts for ${SECS}s"
+            run_tool "$section" $((SECS + 60)) "$BROOK" bench produce "$@" --topic "$topic" \
+                --partitions "$parts" --size "$size" --seconds "$SECS" --acks all \
+                --engine raw --batch-records 1000 --inflight 5
+        done
+    done
+}
+
 consume_matrix() {
     local section=$1
     shift
@@ -349,6 +367,7 @@ broker_section() {
         "$(rss_kib "$BROOKD_PID")" >>"$RESULTS"
     produce_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
     consume_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
+    raw_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
     printf 'RESULT section=%s cmd=brookd_loaded rss_kib=%s hwm_kib=%s data_mib=%s\n' "$mode" \
         "$(rss_kib "$BROOKD_PID")" "$(hwm_kib "$BROOKD_PID")" \
         "$(du -sm "$data" | cut -f1)" >>"$RESULTS"
@@ -505,13 +524,13 @@ per_gb() { awk -v c="$1" -v g="$2" 'BEGIN { if (c == "" || g == "" || g + 0 <= 0
                                             else printf "%.2f", c / g }'; }
 
 produce_table() {
-    local section=$1 size parts
+    local section=$1 prefix=${2:-p} size parts
     echo "| record | partitions | msgs/s | MB/s | p50 µs | p99 µs | p99.9 µs | failed |" \
         "brookd CPU-s per GB | other CPU-s |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
     for size in $SIZES; do
         for parts in $PARTS; do
-            local t=p-$size-$parts gb
+            local t=$prefix-$size-$parts gb
             gb=$(awk -v m="$(get "$section" produce mb_per_s topic "$t")" \
                      -v s="$(get "$section" produce seconds topic "$t")" \
                      'BEGIN { if (m != "" && s != "") printf "%.4f", m * s / 1000 }')
@@ -594,27 +613,32 @@ Whole sitting: ${ELAPSED_S} s. Failed measurements: $FAILED.
 | target | measured | verdict |
 |---|---|---|
 EOF
-for size in $SIZES; do
-    for parts in $PARTS; do
-        t=p-$size-$parts
-        iv=$(get interval produce msgs_per_s topic "$t")
-        mk=$(get mock produce msgs_per_s topic "$t")
-        row='| interval ≥ mock, produce %s B × %s partition(s) | %s vs %s msgs/s (%s) | %s |\n'
-        printf "$row" \
-            "$size" "$parts" "$(fmt "$iv")" "$(fmt "$mk")" "$(pct "$iv" "$mk")" \
-            "$(verdict_op "$iv" ">=" "$mk")"
+# Each target twice: with librdkafka as the client (topics p-*), and with the raw engine
+# (r-*), where the client is not the bound.
+engine_name() { [ "$1" = r ] && printf 'raw engine' || printf 'librdkafka'; }
+for prefix in p r; do
+    for size in $SIZES; do
+        for parts in $PARTS; do
+            iv=$(get interval produce msgs_per_s topic "$prefix-$size-$parts")
+            mk=$(get mock produce msgs_per_s topic "p-$size-$parts")
+            row='| interval ≥ mock, produce %s B × %s partition(s), %s | %s vs %s msgs/s (%s) | %s |\n'
+            printf "$row" \
+                "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$iv")" "$(fmt "$mk")" \
+                "$(pct "$iv" "$mk")" "$(verdict_op "$iv" ">=" "$mk")"
+        done
     done
 done
 need=$(awk -v d="$DISK_MB" 'BEGIN { if (d != "") printf "%.1f", 0.7 * d }')
-for size in $SIZES; do
-    for parts in $PARTS; do
-        t=p-$size-$parts
-        sy=$(get sync produce mb_per_s topic "$t")
-        row='| sync ≥ 70%% of disk seq. write, produce %s B × %s partition(s) |'
-        row="$row"' %s MB/s vs %s MB/s (%s of disk) | %s |\n'
-        printf "$row" \
-            "$size" "$parts" "$(fmt "$sy")" "$(fmt "$DISK_MB")" "$(pct "$sy" "$DISK_MB")" \
-            "$(verdict_op "$sy" ">=" "$need")"
+for prefix in p r; do
+    for size in $SIZES; do
+        for parts in $PARTS; do
+            sy=$(get sync produce mb_per_s topic "$prefix-$size-$parts")
+            row='| sync ≥ 70%% of disk seq. write, produce %s B × %s partition(s), %s |'
+            row="$row"' %s MB/s vs %s MB/s (%s of disk) | %s |\n'
+            printf "$row" \
+                "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$sy")" "$(fmt "$DISK_MB")" \
+                "$(pct "$sy" "$DISK_MB")" "$(verdict_op "$sy" ">=" "$need")"
+        done
     done
 done
 printf '| idle RSS < 20 MiB | %s MiB | %s |\n' "$(kib_to_mib "$IDLE_RSS")" \
@@ -681,6 +705,11 @@ Produce:
 
 $(produce_table sync)
 
+Produce with the raw engine (\`--engine raw --batch-records 1000 --inflight 5\`, topics
+r-SIZE-PARTS; latency per batch, send to answer):
+
+$(produce_table sync r)
+
 Consume (from offset 0, assign(), no group):
 
 $(consume_table sync)
@@ -692,6 +721,10 @@ Same commands with \`--log.flush.mode=interval\`.
 Produce:
 
 $(produce_table interval)
+
+Produce with the raw engine:
+
+$(produce_table interval r)
 
 Consume:
 

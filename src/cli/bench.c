@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cli/args.h"
+#include "cli/bench_raw.h"
 #include "cli/hist.h"
 #include "cli/kafka.h"
 
@@ -89,6 +90,10 @@ struct produce_cfg {
     bool has_seconds;
     bool has_batch_size;
     bool mock;
+    const char *engine;    /* "librdkafka" or "raw" (bench_raw.h) */
+    int64_t inflight;      /* raw: requests pipelined per leader */
+    int64_t batch_records; /* raw: records per batch */
+    bool idempotent;       /* raw: an idempotent producer */
 };
 
 struct produce_run {
@@ -179,6 +184,35 @@ static int ensure_topic(rd_kafka_t *rk, const struct produce_cfg *cfg)
     return n;
 }
 
+/* The raw engine's run (bench_raw.h) into run. Returns 0 when it happened. */
+static int produce_raw(rd_kafka_t *rk, const struct produce_cfg *cfg, struct produce_run *run)
+{
+    cli_raw_cfg rc = {
+        .topic = cfg->topic,
+        .acks = (int16_t)(strcmp(cfg->acks, "all") == 0 ? -1 : 1),
+        .size = cfg->size,
+        .batch_records = cfg->batch_records,
+        .inflight = cfg->inflight,
+        .seconds = cfg->has_seconds ? cfg->seconds : 0,
+        .count = cfg->has_count || !cfg->has_seconds ? (uint64_t)cfg->count : UINT64_MAX,
+        .idempotent = cfg->idempotent,
+        .timeout_ms = CLI_BENCH_MSG_TIMEOUT_MS,
+        .stop = &g_stop,
+    };
+    cli_raw_stats st;
+    if (cli_bench_raw_produce(rk, &rc, run->hist, &st) != 0)
+        return -1;
+    run->sent = st.delivered + st.failed;
+    run->delivered = st.delivered;
+    run->failed = st.failed;
+    run->first_err = (rd_kafka_resp_err_t)st.first_err;
+    run->start_us = st.start_us;
+    run->last_report_us = st.last_us;
+    if (st.why[0] && run->delivered == 0)
+        return -1;
+    return 0;
+}
+
 /* Produces the load described by cfg to bootstrap and fills run. Returns 0 when the run
  * happened (delivery failures are counted in run, not returned), -1 when it could not. */
 static int produce_load(const struct produce_cfg *cfg, const char *bootstrap,
@@ -203,6 +237,10 @@ static int produce_load(const struct produce_cfg *cfg, const char *bootstrap,
     if (partitions < 0)
         goto out_rk;
     run->partitions = partitions;
+    if (strcmp(cfg->engine, "raw") == 0) {
+        rc = produce_raw(rk, cfg, run);
+        goto out_rk;
+    }
     rkt = rd_kafka_topic_new(rk, cfg->topic, NULL);
     if (rkt == NULL) {
         fprintf(stderr, "brook: topic handle %s: %s\n", cfg->topic,
@@ -268,25 +306,29 @@ static void produce_report(const struct produce_cfg *cfg, const struct produce_r
     uint64_t p999 = cli_hist_quantile(run->hist, 0.999);
     uint64_t max = cli_hist_max(run->hist);
     const char *target = cfg->mock ? "mock" : "broker";
-    printf("produce %s topic=%s partitions=%d size=%" PRId64 " acks=%s linger.ms=%" PRId64
+    bool raw = strcmp(cfg->engine, "raw") == 0;
+    printf("produce %s%s topic=%s partitions=%d size=%" PRId64 " acks=%s linger.ms=%" PRId64
            ": %" PRIu64 " msgs in %.3f s = %.0f msgs/s, %.2f MB/s; delivery latency "
            "p50=%" PRIu64 " us p99=%" PRIu64 " us p99.9=%" PRIu64 " us max=%" PRIu64
            " us; failed=%" PRIu64 "%s%s\n",
-           target, cfg->topic, run->partitions, cfg->size, cfg->acks, cfg->linger_ms,
-           run->delivered, secs, msgs_s, mb_s, p50, p99, p999, max, run->failed,
+           target, raw ? " (raw engine; latency per batch)" : "", cfg->topic, run->partitions,
+           cfg->size, cfg->acks, cfg->linger_ms, run->delivered, secs, msgs_s, mb_s, p50, p99,
+           p999, max, run->failed,
            run->failed > 0 ? " first_error=" : "",
            run->failed > 0 ? rd_kafka_err2name(run->first_err) : "");
     printf("RESULT cmd=produce target=%s topic=%s partitions=%d size=%" PRId64 " acks=%s"
            " linger_ms=%" PRId64 " rate=%" PRId64 " msgs=%" PRIu64 " failed=%" PRIu64
            " seconds=%.3f msgs_per_s=%.0f mb_per_s=%.2f p50_us=%" PRIu64 " p99_us=%" PRIu64
-           " p999_us=%" PRIu64 " max_us=%" PRIu64 " mean_us=%.0f\n",
+           " p999_us=%" PRIu64 " max_us=%" PRIu64 " mean_us=%.0f engine=%s%s\n",
            target, cfg->topic, run->partitions, cfg->size, cfg->acks, cfg->linger_ms, cfg->rate,
            run->delivered, run->failed, secs, msgs_s, mb_s, p50, p99, p999, max,
-           cli_hist_mean(run->hist));
+           cli_hist_mean(run->hist), cfg->engine,
+           raw ? (cfg->idempotent ? " idempotent=1" : " idempotent=0") : "");
     fflush(stdout);
 }
 
 static const char *const acks_choices[] = {"all", "1", "0", NULL};
+static const char *const engine_choices[] = {"librdkafka", "raw", NULL};
 
 #define PRODUCE_OPTS(cfg)                                                                      \
     {                                                                                          \
@@ -310,6 +352,14 @@ static const char *const acks_choices[] = {"all", "1", "0", NULL};
          "pace to N records/s, for latency below saturation (0: no pacing)"},            \
         {"mock", CLI_OPT_BOOL, &(cfg).mock, 0, 0, NULL, NULL,                                  \
          "run against librdkafka's in-process mock cluster (1 broker)"},                       \
+        {"engine", CLI_OPT_ENUM, &(cfg).engine, 0, 0, engine_choices, NULL,                    \
+         "librdkafka (default) or raw: Brook's own pipelined Produce, not the bound"},         \
+        {"inflight", CLI_OPT_I64, &(cfg).inflight, 1, 64, NULL, NULL,                          \
+         "raw: requests in flight per leader (default 5)"},                                    \
+        {"batch-records", CLI_OPT_I64, &(cfg).batch_records, 1, 100000, NULL, NULL,            \
+         "raw: records per batch (default 1000; --count rounds up to whole requests)"},            \
+        {"idempotent", CLI_OPT_BOOL, &(cfg).idempotent, 0, 0, NULL, NULL,                      \
+         "raw: an idempotent producer (sequences per partition)"},                             \
     }
 
 static void produce_defaults(struct produce_cfg *cfg)
@@ -320,6 +370,9 @@ static void produce_defaults(struct produce_cfg *cfg)
     cfg->count = CLI_BENCH_DEFAULT_COUNT;
     cfg->linger_ms = 5;
     cfg->partitions = 1;
+    cfg->engine = "librdkafka";
+    cfg->inflight = 5;
+    cfg->batch_records = 1000;
 }
 
 static void produce_usage(FILE *out)
@@ -364,6 +417,16 @@ static int bench_produce(int argc, char **argv)
     }
     if (cfg.has_count && cfg.has_seconds) {
         fprintf(stderr, "brook bench produce: give --count or --seconds, not both\n");
+        return 2;
+    }
+    bool raw = strcmp(cfg.engine, "raw") == 0;
+    if (raw && (cfg.mock || strcmp(cfg.acks, "0") == 0 || cfg.rate > 0)) {
+        fprintf(stderr, "brook bench produce: --engine raw takes neither --mock, --acks 0 nor "
+                        "--rate\n");
+        return 2;
+    }
+    if (!raw && cfg.idempotent) {
+        fprintf(stderr, "brook bench produce: --idempotent is for --engine raw\n");
         return 2;
     }
 

@@ -348,11 +348,12 @@ int cli_wire_connect(cli_wire *w, const char *hostport, int64_t timeout_ms, char
     return sasl ? sasl_login(w, err, errlen) : 0;
 }
 
-/* The whole request frame, size prefix included, in w (caller frees). */
-static void encode_request(wr *out, int16_t api_key, int16_t api_version, bool flexible,
-                           int32_t corr, const uint8_t *body, size_t body_len)
+/* The frame's size prefix and request header (caller frees out) for a body of body_len
+ * bytes, which is sent after it as it is. */
+static void encode_header(wr *out, int16_t api_key, int16_t api_version, bool flexible,
+                          int32_t corr, size_t body_len)
 {
-    wr_init(out, 64 + body_len);
+    wr_init(out, 64);
     wr_i32(out, 0); /* size, patched below */
     wr_i16(out, api_key);
     wr_i16(out, api_version);
@@ -360,8 +361,7 @@ static void encode_request(wr *out, int16_t api_key, int16_t api_version, bool f
     wr_cstr(out, WIRE_CLIENT_ID); /* the client id is a non-compact string in v1 and v2 */
     if (flexible)
         wr_uvarint(out, 0); /* the header's empty tag buffer */
-    wr_raw(out, body, body_len);
-    wr_put_i32_at(out, 0, (int32_t)(out->len - 4));
+    wr_put_i32_at(out, 0, (int32_t)(out->len - 4 + body_len));
 }
 
 /* Reads one answer frame into *frame (malloc'd). Returns 0 or -1 with why in err. */
@@ -395,36 +395,44 @@ static int read_frame(cli_wire *w, int64_t deadline, uint8_t **frame, size_t *le
     return 0;
 }
 
-int cli_wire_call(cli_wire *w, int16_t api_key, int16_t api_version, bool flexible,
-                  const uint8_t *body, size_t body_len, uint8_t **resp, size_t *resp_len,
-                  char *err, size_t errlen)
+int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexible,
+                  const uint8_t *body, size_t body_len, int32_t *corr_out, char *err,
+                  size_t errlen)
 {
     if (w->fd < 0) {
         snprintf(err, errlen, "not connected");
         return -1;
     }
-    int64_t deadline = cli_now_ms() + w->timeout_ms;
-    int32_t corr = w->next_corr++;
-    wr req;
-    encode_request(&req, api_key, api_version, flexible, corr, body, body_len);
-    if (req.oom) {
-        wr_free(&req);
-        snprintf(err, errlen, "out of memory");
+    if (body_len > CLI_WIRE_FRAME_MAX) {
+        snprintf(err, errlen, "a request of %zu bytes is too large", body_len);
         return -1;
     }
-    int rc = wire_send(w, req.p, req.len, deadline);
-    wr_free(&req);
+    int64_t deadline = cli_now_ms() + w->timeout_ms;
+    int32_t corr = w->next_corr++;
+    wr hdr;
+    encode_header(&hdr, api_key, api_version, flexible, corr, body_len);
+    int rc = hdr.oom ? (errno = ENOMEM, -1) : wire_send(w, hdr.p, hdr.len, deadline);
+    wr_free(&hdr);
+    if (rc == 0 && body_len > 0)
+        rc = wire_send(w, body, body_len, deadline);
     if (rc != 0) {
         snprintf(err, errlen, "sending to %s: %s", w->addr, strerror(errno));
         return -1;
     }
+    *corr_out = corr;
+    return 0;
+}
+
+int cli_wire_recv(cli_wire *w, int32_t corr, bool flexible, uint8_t **resp, size_t *resp_len,
+                  char *err, size_t errlen)
+{
     uint8_t *frame = NULL;
     size_t n = 0;
-    if (read_frame(w, deadline, &frame, &n, err, errlen) != 0)
+    if (read_frame(w, cli_now_ms() + w->timeout_ms, &frame, &n, err, errlen) != 0)
         return -1;
     rd r;
     rd_init(&r, frame, n);
-    r.flex = flexible && api_key != WIRE_API_VERSIONS;
+    r.flex = flexible;
     int32_t got = rd_i32(&r);
     rd_tags(&r);
     if (r.err || got != corr) {
@@ -437,6 +445,18 @@ int cli_wire_call(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
     *resp = frame;
     *resp_len = n - off;
     return 0;
+}
+
+int cli_wire_call(cli_wire *w, int16_t api_key, int16_t api_version, bool flexible,
+                  const uint8_t *body, size_t body_len, uint8_t **resp, size_t *resp_len,
+                  char *err, size_t errlen)
+{
+    int32_t corr;
+    if (cli_wire_send(w, api_key, api_version, flexible, body, body_len, &corr, err,
+                      errlen) != 0)
+        return -1;
+    return cli_wire_recv(w, corr, flexible && api_key != WIRE_API_VERSIONS, resp, resp_len,
+                         err, errlen);
 }
 
 void cli_wire_close(cli_wire *w)

@@ -49,6 +49,15 @@ int cli_wire_call(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
                   const uint8_t *body, size_t body_len, uint8_t **resp, size_t *resp_len,
                   char *err, size_t errlen);
 
+/* The two halves of cli_wire_call, for requests pipelined on one connection (the broker
+ * answers them in order): send gives the request's correlation id, recv reads the next
+ * answer and checks it carries corr (flexible: a response header with a tag buffer). */
+int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexible,
+                  const uint8_t *body, size_t body_len, int32_t *corr_out, char *err,
+                  size_t errlen);
+int cli_wire_recv(cli_wire *w, int32_t corr, bool flexible, uint8_t **resp, size_t *resp_len,
+                  char *err, size_t errlen);
+
 void cli_wire_close(cli_wire *w);
 
 struct wr;

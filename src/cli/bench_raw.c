@@ -1,0 +1,379 @@
+/*
+ * bench_raw.c - the raw Produce engine of `brook bench produce`; see bench_raw.h.
+ *
+ * A request body (Produce v7) is built once per leader:
+ *   transactional_id null, acks, timeout, [topic, [partition, record batch v2]]
+ * and sent as it is, again and again, behind a fresh header (cli_wire_send). Idempotent
+ * runs patch each batch's base sequence and CRC before each send. Every record of a batch
+ * has the same value; the broker stores them like any others.
+ */
+#include "cli/bench_raw.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/crc32c.h"
+#include "cli/hist.h"
+#include "cli/sock.h"
+#include "cli/wire.h"
+
+#define RAW_API_PRODUCE 0
+#define RAW_API_INIT_PID 22
+#define RAW_PRODUCE_VERSION 7
+#define RAW_INFLIGHT_MAX 64
+/* Offsets inside a record batch v2 (from its first byte). */
+#define RB_CRC 17
+#define RB_ATTRIBUTES 21
+#define RB_PRODUCER_ID 43
+#define RB_BASE_SEQUENCE 53
+#define RB_HEADER 61
+
+struct raw_shared {
+    const cli_raw_cfg *cfg;
+    struct cli_hist *hist;
+    cli_raw_stats *st;
+    pthread_mutex_t mu; /* hist and st */
+    atomic_uint_fast64_t sent;
+    int64_t deadline_us;
+    int64_t pid;
+    int16_t epoch;
+};
+
+struct raw_conn {
+    struct raw_shared *sh;
+    char addr[300];
+    int32_t *parts;
+    int nparts;
+    pthread_t thread;
+};
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One record batch v2 of n records of value `value` (size bytes), appended to w. */
+static void put_batch(wr *w, int64_t n, const uint8_t *value, int64_t size, int64_t pid,
+                      int16_t epoch, int64_t ts_ms)
+{
+    size_t start = w->len;
+    wr_i64(w, 0);  /* base offset: the broker assigns it */
+    wr_i32(w, 0);  /* batch length, patched below */
+    wr_i32(w, -1); /* partition leader epoch */
+    wr_i8(w, 2);   /* magic */
+    wr_u32(w, 0);  /* CRC, patched below */
+    wr_i16(w, 0);  /* attributes: no compression, not transactional */
+    wr_i32(w, (int32_t)(n - 1));
+    wr_i64(w, ts_ms);
+    wr_i64(w, ts_ms);
+    wr_i64(w, pid);
+    wr_i16(w, epoch);
+    wr_i32(w, pid >= 0 ? 0 : -1); /* base sequence, patched per send when idempotent */
+    wr_i32(w, (int32_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        wr body;
+        wr_init(&body, 16 + (size_t)size);
+        wr_i8(&body, 0);      /* attributes */
+        wr_varlong(&body, 0); /* timestamp delta */
+        wr_varint(&body, (int32_t)i);
+        wr_varint(&body, -1); /* no key */
+        wr_varint(&body, (int32_t)size);
+        wr_raw(&body, value, (size_t)size);
+        wr_varint(&body, 0); /* no headers */
+        wr_varint(w, (int32_t)body.len);
+        wr_raw(w, body.p, body.len);
+        w->oom |= body.oom;
+        wr_free(&body);
+    }
+    if (w->oom)
+        return;
+    wr_put_i32_at(w, start + 8, (int32_t)(w->len - start - 12));
+    uint32_t crc = crc32c(0, w->p + start + RB_ATTRIBUTES, w->len - start - RB_ATTRIBUTES);
+    be32_put(w->p + start + RB_CRC, crc);
+}
+
+/* The Produce v7 body for c's partitions; batch_at[i] gets where partition i's batch starts. */
+static int build_body(const struct raw_conn *c, wr *w, size_t *batch_at)
+{
+    const cli_raw_cfg *cfg = c->sh->cfg;
+    uint8_t *value = malloc((size_t)cfg->size);
+    if (!value)
+        return -1;
+    for (int64_t i = 0; i < cfg->size; i++)
+        value[i] = (uint8_t)('a' + (i * 7) % 26); /* printable, not all one byte */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t ts_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    wr_init(w, (size_t)(c->nparts * cfg->batch_records * (cfg->size + 16) + 256));
+    wr_i16(w, -1); /* transactional id: null */
+    wr_i16(w, cfg->acks);
+    wr_i32(w, (int32_t)cfg->timeout_ms);
+    wr_i32(w, 1);
+    wr_cstr(w, cfg->topic);
+    wr_i32(w, c->nparts);
+    for (int i = 0; i < c->nparts; i++) {
+        wr_i32(w, c->parts[i]);
+        size_t len_at = w->len;
+        wr_i32(w, 0); /* records: bytes, length patched below */
+        batch_at[i] = w->len;
+        put_batch(w, cfg->batch_records, value, cfg->size, c->sh->pid, c->sh->epoch, ts_ms);
+        wr_put_i32_at(w, len_at, (int32_t)(w->len - batch_at[i]));
+    }
+    free(value);
+    return w->oom ? -1 : 0;
+}
+
+/* Next sequences into the batches (idempotent runs): base sequence and CRC per batch. */
+static void patch_sequences(wr *w, const size_t *batch_at, int n, int32_t *seq, int64_t per)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t *b = w->p + batch_at[i];
+        be32_put(b + RB_BASE_SEQUENCE, (uint32_t)seq[i]);
+        int32_t len = (int32_t)be32_get(b + 8);
+        be32_put(b + RB_CRC, crc32c(0, b + RB_ATTRIBUTES, (size_t)len + 12 - RB_ATTRIBUTES));
+        seq[i] = (int32_t)(((int64_t)seq[i] + per) & 0x7fffffff);
+    }
+}
+
+/* The Produce v7 answer: *ok and *bad partitions; the first error code in *err. */
+static int parse_answer(const uint8_t *p, size_t n, int *ok, int *bad, int16_t *err)
+{
+    rd r;
+    rd_init(&r, p, n);
+    int32_t topics = rd_array(&r, 6);
+    for (int32_t t = 0; t < topics && !r.err; t++) {
+        rd_str(&r);
+        int32_t parts = rd_array(&r, 30);
+        for (int32_t i = 0; i < parts && !r.err; i++) {
+            rd_i32(&r);
+            int16_t code = rd_i16(&r);
+            rd_i64(&r);
+            rd_i64(&r);
+            rd_i64(&r);
+            if (code != 0 && *err == 0)
+                *err = code;
+            *(code == 0 ? ok : bad) += 1;
+        }
+    }
+    rd_i32(&r); /* throttle time */
+    return r.err ? -1 : 0;
+}
+
+/* Whether this connection may send another request now (the run's time and count). */
+static bool may_send(struct raw_shared *sh, int64_t records)
+{
+    const cli_raw_cfg *cfg = sh->cfg;
+    if ((cfg->stop && *cfg->stop) || mono_us() >= sh->deadline_us)
+        return false;
+    uint64_t before = atomic_fetch_add(&sh->sent, (uint_fast64_t)records);
+    return before < cfg->count;
+}
+
+static void conn_failed(struct raw_shared *sh, const char *why)
+{
+    pthread_mutex_lock(&sh->mu);
+    if (!sh->st->why[0])
+        snprintf(sh->st->why, sizeof(sh->st->why), "%s", why);
+    pthread_mutex_unlock(&sh->mu);
+}
+
+/* One leader: its connection, its pipeline, until the run ends and every answer is in. */
+static void *conn_main(void *arg)
+{
+    struct raw_conn *c = arg;
+    struct raw_shared *sh = c->sh;
+    const cli_raw_cfg *cfg = sh->cfg;
+    int64_t per = cfg->batch_records * c->nparts;
+    char err[300];
+    wr body = {0};
+    size_t *batch_at = calloc((size_t)c->nparts, sizeof(*batch_at));
+    int32_t *seq = calloc((size_t)c->nparts, sizeof(*seq));
+    cli_wire w = {.fd = -1};
+    if (!batch_at || !seq || build_body(c, &body, batch_at) != 0) {
+        conn_failed(sh, "out of memory building the request");
+        goto out;
+    }
+    if (cli_wire_connect(&w, c->addr, cfg->timeout_ms, err, sizeof(err)) != 0) {
+        conn_failed(sh, err);
+        goto out;
+    }
+    struct {
+        int32_t corr;
+        int64_t sent_us;
+    } ring[RAW_INFLIGHT_MAX];
+    int head = 0, inflight = 0;
+    bool sending = true, broken = false;
+    while (!broken && (inflight > 0 || sending)) {
+        while (sending && inflight < cfg->inflight) {
+            if (!(sending = may_send(sh, per)))
+                break;
+            if (cfg->idempotent)
+                patch_sequences(&body, batch_at, c->nparts, seq, cfg->batch_records);
+            int slot = (head + inflight) % RAW_INFLIGHT_MAX;
+            ring[slot].sent_us = mono_us();
+            if (cli_wire_send(&w, RAW_API_PRODUCE, RAW_PRODUCE_VERSION, false, body.p, body.len,
+                              &ring[slot].corr, err, sizeof(err)) != 0) {
+                conn_failed(sh, err);
+                broken = true;
+                break;
+            }
+            inflight++;
+        }
+        if (broken || inflight == 0)
+            break;
+        uint8_t *resp = NULL;
+        size_t n = 0;
+        if (cli_wire_recv(&w, ring[head].corr, false, &resp, &n, err, sizeof(err)) != 0) {
+            conn_failed(sh, err);
+            break;
+        }
+        int64_t now = mono_us();
+        int ok = 0, bad = 0;
+        int16_t code = 0;
+        int prc = parse_answer(resp, n, &ok, &bad, &code);
+        free(resp);
+        pthread_mutex_lock(&sh->mu);
+        cli_hist_record(sh->hist, (uint64_t)(now - ring[head].sent_us));
+        sh->st->delivered += (uint64_t)(ok * cfg->batch_records);
+        sh->st->failed += (uint64_t)((prc ? c->nparts : bad) * cfg->batch_records);
+        if (code && !sh->st->first_err)
+            sh->st->first_err = code;
+        if (now > sh->st->last_us)
+            sh->st->last_us = now;
+        pthread_mutex_unlock(&sh->mu);
+        head = (head + 1) % RAW_INFLIGHT_MAX;
+        inflight--;
+        if (prc != 0) {
+            conn_failed(sh, "a leader sent a malformed Produce answer");
+            break;
+        }
+        if (bad && cfg->idempotent)
+            sending = false; /* the sequences after a failed batch would be out of order */
+    }
+out:
+    cli_wire_close(&w);
+    wr_free(&body);
+    free(batch_at);
+    free(seq);
+    return NULL;
+}
+
+/* InitProducerId v1 (no transactional id) at addr: the run's producer id and epoch. */
+static int init_pid(const char *addr, int64_t timeout_ms, int64_t *pid, int16_t *epoch)
+{
+    char err[300];
+    wr b;
+    wr_init(&b, 16);
+    wr_i16(&b, -1);     /* transactional id: null */
+    wr_i32(&b, 60000);  /* transaction timeout (unused without one) */
+    uint8_t *resp = NULL;
+    rd r;
+    if (cli_wire_request(addr, timeout_ms, RAW_API_INIT_PID, 1, false, &b, &resp, &r, err,
+                         sizeof(err)) != 0) {
+        fprintf(stderr, "brook bench: InitProducerId at %s: %s\n", addr, err);
+        return -1;
+    }
+    rd_i32(&r);
+    int16_t code = rd_i16(&r);
+    *pid = rd_i64(&r);
+    *epoch = rd_i16(&r);
+    int bad = r.err || code != 0;
+    free(resp);
+    if (bad)
+        fprintf(stderr, "brook bench: InitProducerId at %s: error %d\n", addr, code);
+    return bad ? -1 : 0;
+}
+
+/* The topic's leaders from rk's metadata into conns (one per leader, partitions grouped).
+ * Returns the number of connections, or -1 after printing. */
+static int plan(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct raw_conn **out, int *nparts)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, cfg->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rkt ? rd_kafka_metadata(rk, 0, rkt, &md, (int)cfg->timeout_ms)
+                                : rd_kafka_last_error();
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    if (e || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
+        fprintf(stderr, "brook bench: metadata of %s: %s\n", cfg->topic,
+                rd_kafka_err2str(e ? e : md->topic_cnt == 1 ? md->topics[0].err
+                                                              : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return -1;
+    }
+    const struct rd_kafka_metadata_topic *t = &md->topics[0];
+    struct raw_conn *conns = calloc((size_t)md->broker_cnt, sizeof(*conns));
+    int n = 0, rc = 0;
+    for (int b = 0; conns && b < md->broker_cnt && rc == 0; b++) {
+        struct raw_conn *c = &conns[n];
+        c->parts = calloc((size_t)t->partition_cnt, sizeof(int32_t));
+        rc = c->parts ? 0 : -1;
+        for (int i = 0; c->parts && i < t->partition_cnt; i++)
+            if (t->partitions[i].leader == md->brokers[b].id)
+                c->parts[c->nparts++] = t->partitions[i].id;
+        snprintf(c->addr, sizeof(c->addr), "%s:%d", md->brokers[b].host, md->brokers[b].port);
+        if (c->nparts > 0)
+            n++;
+        else
+            free(c->parts);
+    }
+    int led = 0;
+    for (int i = 0; i < n; i++)
+        led += conns[i].nparts;
+    *nparts = t->partition_cnt;
+    if (!conns || rc != 0 || led != t->partition_cnt) {
+        fprintf(stderr, "brook bench: %s: %s\n", cfg->topic,
+                !conns || rc ? "out of memory" : "a partition has no leader now");
+        for (int i = 0; conns && i < n; i++)
+            free(conns[i].parts);
+        free(conns);
+        n = -1;
+    }
+    rd_kafka_metadata_destroy(md);
+    *out = n > 0 ? conns : NULL;
+    return n;
+}
+
+int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_hist *hist,
+                          cli_raw_stats *st)
+{
+    struct raw_conn *conns = NULL;
+    memset(st, 0, sizeof(*st));
+    int n = plan(rk, cfg, &conns, &st->partitions);
+    if (n <= 0)
+        return -1;
+    struct raw_shared sh = {.cfg = cfg, .hist = hist, .st = st, .pid = -1, .epoch = -1};
+    pthread_mutex_init(&sh.mu, NULL);
+    atomic_init(&sh.sent, 0);
+    int rc = cfg->idempotent ? init_pid(conns[0].addr, cfg->timeout_ms, &sh.pid, &sh.epoch) : 0;
+    st->start_us = st->last_us = mono_us();
+    sh.deadline_us = cfg->seconds > 0 ? st->start_us + cfg->seconds * 1000000 : INT64_MAX;
+    int started = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        conns[i].sh = &sh;
+        if (pthread_create(&conns[i].thread, NULL, conn_main, &conns[i]) != 0) {
+            fprintf(stderr, "brook bench: cannot start a thread\n");
+            rc = -1;
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(conns[i].thread, NULL);
+    for (int i = 0; i < n; i++)
+        free(conns[i].parts);
+    free(conns);
+    pthread_mutex_destroy(&sh.mu);
+    if (rc == 0 && st->why[0])
+        fprintf(stderr, "brook bench: %s\n", st->why);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * bench_raw.h - `brook bench produce --engine raw`: a load generator that is not the bound.
+ * It speaks Produce v7 itself on the CLI's own connections (cli/wire.c, so TLS and SASL
+ * work too): one connection and one thread per partition leader, each request carrying one
+ * record batch per partition that leader holds, `inflight` requests pipelined. The batches
+ * are built once; a run only patches, when idempotent, each batch's base sequence and
+ * CRC-32C. So one client core drives the broker where librdkafka, which builds and
+ * compresses every batch anew, would be the bound (#14).
+ *
+ * Owns: its threads, connections and request bodies, for the length of one run.
+ * Never: retries, or follows a leader that moves: a failed batch is counted, an idempotent
+ * connection stops at its first failure (its sequences would be out of order after it).
+ */
+#ifndef BROOK_CLI_BENCH_RAW_H
+#define BROOK_CLI_BENCH_RAW_H
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cli_hist;
+
+typedef struct cli_raw_cfg {
+    const char *topic;
+    int16_t acks;          /* -1 (all) or 1 */
+    int64_t size;          /* bytes of each record's value */
+    int64_t batch_records; /* records per batch */
+    int64_t inflight;      /* requests pipelined per connection */
+    int64_t seconds;       /* run time; 0: until count */
+    uint64_t count;        /* records (UINT64_MAX: no bound), rounded up to whole requests:
+                            * a request carries batch_records per partition of its leader */
+    bool idempotent;       /* InitProducerId, then sequences per partition */
+    int64_t timeout_ms;    /* connecting, and each answer */
+    const volatile sig_atomic_t *stop; /* set (by a signal handler): stop sending */
+} cli_raw_cfg;
+
+typedef struct cli_raw_stats {
+    uint64_t delivered, failed; /* records */
+    int16_t first_err;          /* Kafka error code of the first failed batch */
+    char why[512];              /* a connection's failure, "" if none */
+    int64_t start_us, last_us;  /* first send, last answer (monotonic) */
+    int partitions;
+} cli_raw_stats;
+
+/* Runs the load against the topic's leaders, found through rk's metadata (the topic must
+ * exist). Latency (send of a request to its answer, per batch) goes to hist. Returns 0 when
+ * the run happened (failures counted in st), -1 after printing why it could not. */
+int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_hist *hist,
+                          cli_raw_stats *st);
+
+#endif

@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""`brook bench produce --engine raw` (src/cli/bench_raw.c): Brook's own pipelined Produce v7
+load generator (#14), against one brookd (the CLI is passed as BROOK_CLI).
+
+ 1. 30000 records of 200 B to a new 3-partition topic, 500 per batch, 4 requests in flight:
+    exit 0, its RESULT line says msgs=30000 failed=0 engine=raw, the partitions' high
+    watermarks add up to 30000, and a consumer reads records whose values are the 200-byte
+    pattern (the broker checked every batch's CRC on the way in).
+ 2. Idempotent: 19500 more with --idempotent (26 requests of 3 x 250): every batch accepted
+    (sequences in order per partition), the high watermarks now add up to 49500, and
+    DescribeProducers on each partition shows one producer (id >= 0) whose last sequence is
+    its 6500 minus one.
+ 3. --seconds 2 with acks=1: some records, none failed.
+ 4. Usage errors (exit 2): --engine raw with --acks 0, with --mock; --idempotent without it.
+    A topic that does not exist without --partitions: exit 1.
+"""
+
+import os
+import re
+import struct
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from brook_harness import Broker, Check, find_cli, run_main  # noqa: E402
+from raw_kafka import TAGS, Conn, carr, cstr, flex_request  # noqa: E402
+
+from confluent_kafka import Consumer, TopicPartition  # noqa: E402
+
+PATTERN = bytes(ord("a") + (i * 7) % 26 for i in range(200))
+
+
+def bench(br, *args):
+    r = subprocess.run([find_cli(), "bench", "produce", "--bootstrap", br.bootstrap, *args],
+                       capture_output=True, text=True, timeout=120)
+    res = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), "")
+    fields = dict(kv.split("=", 1) for kv in res.split()[1:] if "=" in kv)
+    return r.returncode, fields, r.stderr
+
+
+def high_watermarks(br, topic, n):
+    c = Consumer({"bootstrap.servers": br.bootstrap, "group.id": "hw"})
+    try:
+        return [c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(n)]
+    finally:
+        c.close()
+
+
+def describe_producers(br, topic, parts):
+    """DescribeProducers v0 -> {partition: [(producer_id, epoch, last_sequence)]}."""
+    body = carr([topic], lambda t: cstr(t) + carr(parts, lambda p: struct.pack(">i", p)) + TAGS) \
+        + TAGS
+    with Conn(br.bootstrap) as c:
+        rd = flex_request(c, 61, 0, body, "DescribeProducers")
+    rd.take(">i")
+    out = {}
+    for _ in range(rd.count()):
+        rd.cstring()
+        for _ in range(rd.count()):
+            p, err = rd.take(">ih")
+            rd.cstring()
+            prods = []
+            for _ in range(rd.count()):
+                pid, epoch, last_seq = rd.take(">q"), rd.take(">i"), rd.take(">i")
+                rd.take(">q")  # last timestamp
+                rd.take(">i")  # coordinator epoch
+                rd.take(">q")  # current txn start offset
+                rd.tags()
+                prods.append((pid, epoch, last_seq))
+            rd.tags()
+            out[p] = (err, prods)
+        rd.tags()
+    return out
+
+
+def main():
+    ck = Check("bench_raw")
+    with Broker(name="bench-raw") as br:
+        rc, f, err = bench(br, "--engine", "raw", "--topic", "raw-a", "--partitions", "3",
+                           "--count", "30000", "--size", "200", "--batch-records", "500",
+                           "--inflight", "4")
+        ck.eq((rc, f.get("msgs"), f.get("failed"), f.get("engine")), (0, "30000", "0", "raw"),
+              f"raw: 30000 records ({err.strip()})")
+        ck.eq(sum(high_watermarks(br, "raw-a", 3)), 30000, "raw: the high watermarks add up")
+        c = Consumer({"bootstrap.servers": br.bootstrap, "group.id": "raw-read"})
+        c.assign([TopicPartition("raw-a", p, 0) for p in range(3)])
+        got = []
+        for _ in range(40):
+            got += [m.value() for m in c.consume(1000, 0.5) if not m.error()]
+            if len(got) >= 3000:
+                break
+        c.close()
+        ck(len(got) >= 3000 and all(v == PATTERN for v in got),
+           f"raw: {len(got)} records read back, each the 200-byte pattern")
+
+        rc, f, err = bench(br, "--engine", "raw", "--idempotent", "--topic", "raw-a",
+                           "--count", "19500", "--size", "200", "--batch-records", "250")
+        ck.eq((rc, f.get("msgs"), f.get("failed"), f.get("idempotent")), (0, "19500", "0", "1"),
+              f"raw idempotent: 19500 records ({err.strip()})")
+        hws = high_watermarks(br, "raw-a", 3)
+        ck.eq(sum(hws), 49500, "raw idempotent: the high watermarks add up to 49500")
+        prods = describe_producers(br, "raw-a", [0, 1, 2])
+        for p in range(3):
+            err_code, ps = prods.get(p, (None, []))
+            share = hws[p] - 10000  # the first run spread 30000 evenly over 3 partitions
+            ck(err_code == 0 and len(ps) == 1 and ps[0][0] >= 0 and ps[0][2] == share - 1,
+               f"raw idempotent: partition {p} has one producer, last sequence {share - 1}: "
+               f"{prods.get(p)}")
+
+        rc, f, err = bench(br, "--engine", "raw", "--topic", "raw-a", "--seconds", "2",
+                           "--acks", "1", "--size", "1024")
+        ck(rc == 0 and int(f.get("msgs", "0")) > 0 and f.get("failed") == "0",
+           f"raw --seconds 2 --acks 1: {f.get('msgs')} records ({err.strip()})")
+
+        for args, what in ((["--engine", "raw", "--acks", "0"], "--acks 0"),
+                           (["--engine", "raw", "--mock"], "--mock"),
+                           (["--idempotent"], "--idempotent without --engine raw")):
+            rc, _, err = bench(br, "--topic", "raw-a", "--count", "10", *args)
+            ck(rc == 2 and re.search("raw|idempotent", err), f"usage error: {what} ({err.strip()})")
+        rc, _, err = bench(br, "--engine", "raw", "--topic", "raw-missing", "--count", "10")
+        ck(rc == 1 and "raw-missing" in err, f"a missing topic: exit 1 ({err.strip()})")
+    return ck.done()
+
+
+if __name__ == "__main__":
+    run_main(main)
