@@ -326,6 +326,9 @@ raw_matrix() {
             run_tool "$section" $((SECS + 60)) "$BROOK" bench produce "$@" --topic "$topic" \
                 --partitions "$parts" --size "$size" --seconds "$SECS" --acks all \
                 --engine raw --batch-records 1000 --inflight 5
+            log "$section: consume $topic (raw engine)"
+            run_tool "$section" 60 "$BROOK" bench consume "$@" --topic "$topic" \
+                --count "$CONSUME_MAX" --seconds 30 --engine raw
         done
     done
 }
@@ -547,13 +550,13 @@ produce_table() {
     done
 }
 consume_table() {
-    local section=$1 size parts
+    local section=$1 prefix=${2:-p} size parts
     echo "| record | partitions | records read | passes | msgs/s | MB/s | first record ms |" \
         "brookd CPU-s per GB | other CPU-s |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for size in $SIZES; do
         for parts in $PARTS; do
-            local t=p-$size-$parts gb
+            local t=$prefix-$size-$parts gb
             gb=$(awk -v b="$(get "$section" consume bytes topic "$t")" \
                      'BEGIN { if (b != "") printf "%.4f", b / 1e9 }')
             printf '| %s B | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$parts" \
@@ -622,6 +625,18 @@ for prefix in p r; do
             iv=$(get interval produce msgs_per_s topic "$prefix-$size-$parts")
             mk=$(get mock produce msgs_per_s topic "p-$size-$parts")
             row='| interval ≥ mock, produce %s B × %s partition(s), %s | %s vs %s msgs/s (%s) | %s |\n'
+            printf "$row" \
+                "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$iv")" "$(fmt "$mk")" \
+                "$(pct "$iv" "$mk")" "$(verdict_op "$iv" ">=" "$mk")"
+        done
+    done
+done
+for prefix in p r; do
+    for size in $SIZES; do
+        for parts in $PARTS; do
+            iv=$(get interval consume msgs_per_s topic "$prefix-$size-$parts")
+            mk=$(get mock consume msgs_per_s topic "p-$size-$parts")
+            row='| interval ≥ mock, consume %s B × %s partition(s), %s | %s vs %s msgs/s (%s) | %s |\n'
             printf "$row" \
                 "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$iv")" "$(fmt "$mk")" \
                 "$(pct "$iv" "$mk")" "$(verdict_op "$iv" ">=" "$mk")"
@@ -714,6 +729,12 @@ Consume (from offset 0, assign(), no group):
 
 $(consume_table sync)
 
+Consume with the raw engine (\`--engine raw\`: Brook's own Fetch v11 loop, one connection
+per leader, librdkafka's default fetch sizes; timed from the first Fetch sent, topics
+r-SIZE-PARTS):
+
+$(consume_table sync r)
+
 ## brookd, log.flush.mode=interval
 
 Same commands with \`--log.flush.mode=interval\`.
@@ -729,6 +750,10 @@ $(produce_table interval r)
 Consume:
 
 $(consume_table interval)
+
+Consume with the raw engine:
+
+$(consume_table interval r)
 
 ## librdkafka mock cluster (protocol-handling ceiling)
 

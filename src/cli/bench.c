@@ -458,6 +458,7 @@ struct consume_cfg {
     int64_t partitions;
     bool has_count;
     bool mock;
+    const char *engine; /* "librdkafka" or "raw" (bench_raw.h) */
 };
 
 struct consume_run {
@@ -646,9 +647,9 @@ static void consume_report(const struct consume_cfg *cfg, const struct consume_r
            run->timed_out ? " (hit --seconds limit)" : "");
     printf("RESULT cmd=consume target=%s topic=%s partitions=%d msgs=%" PRIu64 " bytes=%" PRIu64
            " seconds=%.3f msgs_per_s=%.0f mb_per_s=%.2f first_ms=%.1f passes=%d errors=%" PRIu64
-           " timed_out=%d\n",
+           " timed_out=%d engine=%s\n",
            target, cfg->topic, run->partitions, run->msgs, run->bytes, secs, msgs_s, mb_s,
-           first_ms, run->passes, run->errors, run->timed_out ? 1 : 0);
+           first_ms, run->passes, run->errors, run->timed_out ? 1 : 0, cfg->engine);
     fflush(stdout);
 }
 
@@ -667,6 +668,8 @@ static void consume_report(const struct consume_cfg *cfg, const struct consume_r
          "with --mock: pre-filled record size (default 100)"},                                 \
         {"partitions", CLI_OPT_I64, &(cfg).partitions, 1, CLI_BENCH_PARTITIONS_MAX, NULL,      \
          NULL, "with --mock: partitions of the pre-filled topic (default 1)"},                 \
+        {"engine", CLI_OPT_ENUM, &(cfg).engine, 0, 0, engine_choices, NULL,                    \
+         "librdkafka (default) or raw: Brook's own Fetch loop, not the bound"},                \
     }
 
 static void consume_usage(FILE *out)
@@ -675,6 +678,43 @@ static void consume_usage(FILE *out)
     const struct cli_opt opts[] = CONSUME_OPTS(cfg);
     fprintf(out, "  brook bench consume --bootstrap HOST:PORT --topic T [flags]\n");
     cli_args_usage(out, opts, sizeof(opts) / sizeof(opts[0]));
+}
+
+/* The raw engine's read (bench_raw.h) into run. Returns 0 when it happened. */
+static int consume_raw(const struct consume_cfg *cfg, struct consume_run *run)
+{
+    rd_kafka_conf_t *conf = cli_kafka_conf(cfg->bootstrap);
+    char err[512];
+    rd_kafka_t *rk = conf ? rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)) : NULL;
+    if (!rk) {
+        if (conf) {
+            rd_kafka_conf_destroy(conf);
+            fprintf(stderr, "brook: client: %s\n", err);
+        }
+        return -1;
+    }
+    cli_raw_consume_cfg rc = {
+        .topic = cfg->topic,
+        .count = cfg->has_count ? (uint64_t)cfg->count : UINT64_MAX,
+        .seconds = cfg->seconds,
+        .timeout_ms = CLI_BENCH_MSG_TIMEOUT_MS,
+        .stop = &g_stop,
+    };
+    cli_raw_consume_stats st;
+    int r = cli_bench_raw_consume(rk, &rc, &st);
+    rd_kafka_destroy(rk);
+    if (r != 0 || (st.why[0] && st.msgs == 0))
+        return -1;
+    run->msgs = st.msgs;
+    run->bytes = st.bytes;
+    run->errors = st.errors;
+    run->start_us = st.start_us;
+    run->first_us = st.first_us;
+    run->last_us = st.last_us;
+    run->partitions = st.partitions;
+    run->passes = 1;
+    run->timed_out = st.timed_out;
+    return 0;
 }
 
 /* The mock cluster lives only in this process, so a mock consume run first writes the
@@ -721,6 +761,7 @@ static int bench_consume(int argc, char **argv)
     cfg.seconds = CLI_BENCH_CONSUME_DEFAULT_SECONDS;
     cfg.size = 100;
     cfg.partitions = 1;
+    cfg.engine = "librdkafka";
     const struct cli_opt opts[] = CONSUME_OPTS(cfg);
     int prc = cli_args_parse("brook bench consume", argc, argv, opts,
                              sizeof(opts) / sizeof(opts[0]));
@@ -734,10 +775,17 @@ static int bench_consume(int argc, char **argv)
         fprintf(stderr, "brook bench consume: --topic and --bootstrap (or --mock) are required\n");
         return 2;
     }
+    bool raw = strcmp(cfg.engine, "raw") == 0;
+    if (raw && cfg.mock) {
+        fprintf(stderr, "brook bench consume: --engine raw does not take --mock\n");
+        return 2;
+    }
     install_signals();
     struct consume_run run;
     memset(&run, 0, sizeof(run));
-    int rc = cfg.mock ? consume_mock(&cfg, &run) : consume_load(&cfg, cfg.bootstrap, false, &run);
+    int rc = cfg.mock ? consume_mock(&cfg, &run)
+             : raw    ? consume_raw(&cfg, &run)
+                      : consume_load(&cfg, cfg.bootstrap, false, &run);
     if (rc != 0)
         return 1;
     consume_report(&cfg, &run);

@@ -47,6 +47,7 @@ struct raw_shared {
 
 struct raw_conn {
     struct raw_shared *sh;
+    struct raw_fetch_shared *fsh; /* consume runs */
     char addr[300];
     int32_t *parts;
     int nparts;
@@ -294,16 +295,17 @@ static int init_pid(const char *addr, int64_t timeout_ms, int64_t *pid, int16_t 
 
 /* The topic's leaders from rk's metadata into conns (one per leader, partitions grouped).
  * Returns the number of connections, or -1 after printing. */
-static int plan(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct raw_conn **out, int *nparts)
+static int plan(rd_kafka_t *rk, const char *topic, int64_t timeout_ms, struct raw_conn **out,
+                int *nparts)
 {
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, cfg->topic, NULL);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rkt ? rd_kafka_metadata(rk, 0, rkt, &md, (int)cfg->timeout_ms)
+    rd_kafka_resp_err_t e = rkt ? rd_kafka_metadata(rk, 0, rkt, &md, (int)timeout_ms)
                                 : rd_kafka_last_error();
     if (rkt)
         rd_kafka_topic_destroy(rkt);
     if (e || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
-        fprintf(stderr, "brook bench: metadata of %s: %s\n", cfg->topic,
+        fprintf(stderr, "brook bench: metadata of %s: %s\n", topic,
                 rd_kafka_err2str(e ? e : md->topic_cnt == 1 ? md->topics[0].err
                                                               : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
         if (md)
@@ -331,7 +333,7 @@ static int plan(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct raw_conn **out, i
         led += conns[i].nparts;
     *nparts = t->partition_cnt;
     if (!conns || rc != 0 || led != t->partition_cnt) {
-        fprintf(stderr, "brook bench: %s: %s\n", cfg->topic,
+        fprintf(stderr, "brook bench: %s: %s\n", topic,
                 !conns || rc ? "out of memory" : "a partition has no leader now");
         for (int i = 0; conns && i < n; i++)
             free(conns[i].parts);
@@ -348,7 +350,7 @@ int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_his
 {
     struct raw_conn *conns = NULL;
     memset(st, 0, sizeof(*st));
-    int n = plan(rk, cfg, &conns, &st->partitions);
+    int n = plan(rk, cfg->topic, cfg->timeout_ms, &conns, &st->partitions);
     if (n <= 0)
         return -1;
     struct raw_shared sh = {.cfg = cfg, .hist = hist, .st = st, .pid = -1, .epoch = -1};
@@ -374,6 +376,242 @@ int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_his
     free(conns);
     pthread_mutex_destroy(&sh.mu);
     if (rc == 0 && st->why[0])
+        fprintf(stderr, "brook bench: %s\n", st->why);
+    return rc;
+}
+
+/* ---- consume: Fetch v11 from every leader until the end, --count or the time ---- */
+
+#define RAW_API_FETCH 1
+#define RAW_FETCH_VERSION 11
+/* librdkafka's defaults (fetch.max.bytes, max.partition.fetch.bytes), for comparable runs */
+#define RAW_FETCH_MAX_BYTES (50 * 1024 * 1024)
+#define RAW_FETCH_PART_MAX_BYTES (1024 * 1024)
+
+struct raw_fetch_shared {
+    const cli_raw_consume_cfg *cfg;
+    cli_raw_consume_stats *st;
+    pthread_mutex_t mu; /* st */
+    atomic_uint_fast64_t msgs;
+    int64_t deadline_us;
+};
+
+/* The records of one partition's answer: counts records and their key+value bytes, and
+ * moves *next past the last whole batch. Control batches move *next but count nothing. */
+static int count_records(const uint8_t *p, size_t n, int64_t *next, uint64_t *msgs,
+                         uint64_t *bytes)
+{
+    while (n >= RB_HEADER) {
+        int64_t base = (int64_t)be64_get(p);
+        uint32_t blen = be32_get(p + 8);
+        if (blen < RB_HEADER - 12 || (size_t)blen + 12 > n)
+            break; /* a batch cut at the answer's size limit: fetched again next time */
+        int16_t attr = (int16_t)((p[RB_ATTRIBUTES] << 8) | p[RB_ATTRIBUTES + 1]);
+        int32_t last_delta = (int32_t)be32_get(p + 23);
+        int32_t count = (int32_t)be32_get(p + 57);
+        if (!(attr & 0x20)) { /* not a control batch */
+            *msgs += count > 0 ? (uint64_t)count : 0;
+            if (attr & 7) { /* compressed: the batch's bytes stand for its records' */
+                *bytes += blen;
+            } else {
+                rd r;
+                rd_init(&r, p + RB_HEADER, (size_t)blen + 12 - RB_HEADER);
+                for (int32_t i = 0; i < count && !r.err; i++) {
+                    int32_t len = rd_varint(&r);
+                    size_t end = r.off + (size_t)(len > 0 ? len : 0);
+                    rd_i8(&r);
+                    rd_varlong(&r);
+                    rd_varint(&r);
+                    int32_t klen = rd_varint(&r);
+                    rd_skip(&r, klen > 0 ? (size_t)klen : 0);
+                    int32_t vlen = rd_varint(&r);
+                    *bytes += (uint64_t)(klen > 0 ? klen : 0) + (uint64_t)(vlen > 0 ? vlen : 0);
+                    if (!r.err && end <= r.len)
+                        r.off = end;
+                }
+                if (r.err)
+                    return -1;
+            }
+        }
+        *next = base + last_delta + 1;
+        p += (size_t)blen + 12;
+        n -= (size_t)blen + 12;
+    }
+    return 0;
+}
+
+/* The Fetch v11 body for c's partitions at offsets off[]. */
+static void fetch_body(wr *w, const char *topic, const struct raw_conn *c, const int64_t *off)
+{
+    wr_init(w, 64 + (size_t)c->nparts * 28);
+    wr_i32(w, -1);  /* replica id: a consumer */
+    wr_i32(w, 500); /* max wait */
+    wr_i32(w, 1);   /* min bytes */
+    wr_i32(w, RAW_FETCH_MAX_BYTES);
+    wr_i8(w, 0);    /* read_uncommitted */
+    wr_i32(w, 0);   /* no fetch session */
+    wr_i32(w, -1);
+    wr_i32(w, 1);
+    wr_cstr(w, topic);
+    wr_i32(w, c->nparts);
+    for (int i = 0; i < c->nparts; i++) {
+        wr_i32(w, c->parts[i]);
+        wr_i32(w, -1); /* current leader epoch: unknown */
+        wr_i64(w, off[i]);
+        wr_i64(w, -1); /* log start offset (followers only) */
+        wr_i32(w, RAW_FETCH_PART_MAX_BYTES);
+    }
+    wr_i32(w, 0);   /* no forgotten topics */
+    wr_cstr(w, ""); /* rack */
+}
+
+/* One Fetch v11 answer: records counted, offsets moved, each partition's high watermark
+ * into hw[] (the first answer fixes where "the end" is). */
+static int fetch_answer(const uint8_t *p, size_t n, const struct raw_conn *c, int64_t *off,
+                        int64_t *hw, bool first, uint64_t *msgs, uint64_t *bytes, int16_t *err)
+{
+    rd r;
+    rd_init(&r, p, n);
+    rd_i32(&r); /* throttle */
+    *err = rd_i16(&r);
+    rd_i32(&r); /* session id */
+    int32_t topics = rd_array(&r, 6);
+    for (int32_t t = 0; t < topics && !r.err; t++) {
+        rd_str(&r);
+        int32_t parts = rd_array(&r, 46);
+        for (int32_t k = 0; k < parts && !r.err; k++) {
+            int32_t idx = rd_i32(&r);
+            int16_t code = rd_i16(&r);
+            int64_t high = rd_i64(&r);
+            rd_i64(&r); /* last stable offset */
+            rd_i64(&r); /* log start offset */
+            int32_t aborted = rd_array(&r, 16);
+            rd_skip(&r, aborted > 0 ? (size_t)aborted * 16 : 0);
+            rd_i32(&r); /* preferred read replica */
+            kslice recs = rd_bytes(&r);
+            int i = 0;
+            while (i < c->nparts && c->parts[i] != idx)
+                i++;
+            if (r.err || i == c->nparts)
+                return -1;
+            if (code) {
+                *err = *err ? *err : code;
+                continue;
+            }
+            if (first)
+                hw[i] = high;
+            if (recs.len > 0 &&
+                count_records(recs.p, (size_t)recs.len, &off[i], msgs, bytes) != 0)
+                return -1;
+        }
+    }
+    return r.err ? -1 : 0;
+}
+
+static void *fetch_main(void *arg)
+{
+    struct raw_conn *c = arg;
+    struct raw_fetch_shared *sh = c->fsh;
+    const cli_raw_consume_cfg *cfg = sh->cfg;
+    char err[300];
+    int64_t *off = calloc((size_t)c->nparts, sizeof(*off));
+    int64_t *hw = calloc((size_t)c->nparts, sizeof(*hw));
+    cli_wire w = {.fd = -1};
+    if (!off || !hw || cli_wire_connect(&w, c->addr, cfg->timeout_ms, err, sizeof(err)) != 0) {
+        pthread_mutex_lock(&sh->mu);
+        if (!sh->st->why[0])
+            snprintf(sh->st->why, sizeof(sh->st->why), "%s", off && hw ? err : "out of memory");
+        pthread_mutex_unlock(&sh->mu);
+        goto out;
+    }
+    for (bool first = true;; first = false) {
+        bool done = true;
+        for (int i = 0; i < c->nparts && !first; i++)
+            done = done && off[i] >= hw[i];
+        int64_t now = mono_us();
+        bool timed_out = now >= sh->deadline_us;
+        if ((!first && done) || timed_out || (cfg->stop && *cfg->stop) ||
+            atomic_load(&sh->msgs) >= cfg->count) {
+            if (timed_out) {
+                pthread_mutex_lock(&sh->mu);
+                sh->st->timed_out = true;
+                pthread_mutex_unlock(&sh->mu);
+            }
+            break;
+        }
+        if (first) {
+            pthread_mutex_lock(&sh->mu);
+            if (!sh->st->first_us || now < sh->st->first_us)
+                sh->st->first_us = now; /* the first request: throughput is timed from here */
+            pthread_mutex_unlock(&sh->mu);
+        }
+        wr body;
+        fetch_body(&body, cfg->topic, c, off);
+        uint8_t *resp = NULL;
+        size_t n = 0;
+        int rc = body.oom ? -1
+                          : cli_wire_call(&w, RAW_API_FETCH, RAW_FETCH_VERSION, false, body.p,
+                                          body.len, &resp, &n, err, sizeof(err));
+        wr_free(&body);
+        uint64_t msgs = 0, bytes = 0;
+        int16_t code = 0;
+        if (rc == 0 && fetch_answer(resp, n, c, off, hw, first, &msgs, &bytes, &code) != 0) {
+            snprintf(err, sizeof(err), "a malformed Fetch answer");
+            rc = -1;
+        }
+        free(resp);
+        now = mono_us();
+        pthread_mutex_lock(&sh->mu);
+        if (rc != 0 && !sh->st->why[0])
+            snprintf(sh->st->why, sizeof(sh->st->why), "%s", err);
+        sh->st->errors += code != 0;
+        if (msgs > 0) {
+            sh->st->last_us = now;
+            sh->st->msgs += msgs;
+            sh->st->bytes += bytes;
+        }
+        pthread_mutex_unlock(&sh->mu);
+        atomic_fetch_add(&sh->msgs, msgs);
+        if (rc != 0 || code != 0)
+            break;
+    }
+out:
+    cli_wire_close(&w);
+    free(off);
+    free(hw);
+    return NULL;
+}
+
+int cli_bench_raw_consume(rd_kafka_t *rk, const cli_raw_consume_cfg *cfg,
+                          cli_raw_consume_stats *st)
+{
+    struct raw_conn *conns = NULL;
+    memset(st, 0, sizeof(*st));
+    int n = plan(rk, cfg->topic, cfg->timeout_ms, &conns, &st->partitions);
+    if (n <= 0)
+        return -1;
+    struct raw_fetch_shared sh = {.cfg = cfg, .st = st};
+    pthread_mutex_init(&sh.mu, NULL);
+    atomic_init(&sh.msgs, 0);
+    st->start_us = mono_us();
+    sh.deadline_us = st->start_us + (cfg->seconds > 0 ? cfg->seconds : 60) * 1000000;
+    int started = 0, rc = 0;
+    for (int i = 0; i < n; i++) {
+        conns[i].fsh = &sh;
+        if (pthread_create(&conns[i].thread, NULL, fetch_main, &conns[i]) != 0) {
+            fprintf(stderr, "brook bench: cannot start a thread\n");
+            rc = -1;
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(conns[i].thread, NULL);
+    for (int i = 0; i < n; i++)
+        free(conns[i].parts);
+    free(conns);
+    pthread_mutex_destroy(&sh.mu);
+    if (st->why[0])
         fprintf(stderr, "brook bench: %s\n", st->why);
     return rc;
 }

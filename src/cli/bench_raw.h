@@ -7,6 +7,7 @@
  * CRC-32C. So one client core drives the broker where librdkafka, which builds and
  * compresses every batch anew, would be the bound (#14).
  *
+ * `--engine raw` for consume is the same idea for Fetch (below).
  * Owns: its threads, connections and request bodies, for the length of one run.
  * Never: retries, or follows a leader that moves: a failed batch is counted, an idempotent
  * connection stops at its first failure (its sequences would be out of order after it).
@@ -48,5 +49,31 @@ typedef struct cli_raw_stats {
  * the run happened (failures counted in st), -1 after printing why it could not. */
 int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_hist *hist,
                           cli_raw_stats *st);
+
+/* `brook bench consume --engine raw`: Fetch v11 (read_uncommitted, no fetch session, 50 MiB
+ * per answer and 1 MiB per partition as librdkafka's defaults) on one connection and thread
+ * per leader, from offset 0 of every partition to the high watermark its first answer gave,
+ * or until count records (whole answers: it may read more) or seconds. Records and their
+ * key+value bytes are counted from the batches without copying them (a compressed batch
+ * counts its size). first_us is when the first Fetch was sent (throughput is timed from it,
+ * since one answer may carry many records), last_us when the last records arrived. */
+typedef struct cli_raw_consume_cfg {
+    const char *topic;
+    uint64_t count;     /* records at most (UINT64_MAX: to the end) */
+    int64_t seconds;    /* give up after this (0: 60) */
+    int64_t timeout_ms; /* connecting, and each answer */
+    const volatile sig_atomic_t *stop;
+} cli_raw_consume_cfg;
+
+typedef struct cli_raw_consume_stats {
+    uint64_t msgs, bytes, errors;
+    int64_t start_us, first_us, last_us; /* monotonic: start, first Fetch, last records */
+    int partitions;
+    bool timed_out;
+    char why[512]; /* a connection's failure, "" if none */
+} cli_raw_consume_stats;
+
+int cli_bench_raw_consume(rd_kafka_t *rk, const cli_raw_consume_cfg *cfg,
+                          cli_raw_consume_stats *st);
 
 #endif

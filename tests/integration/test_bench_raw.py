@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""`brook bench produce --engine raw` (src/cli/bench_raw.c): Brook's own pipelined Produce v7
-load generator (#14), against one brookd (the CLI is passed as BROOK_CLI).
+"""`brook bench produce|consume --engine raw` (src/cli/bench_raw.c): Brook's own pipelined
+Produce v7 load generator and Fetch v11 reader (#14), against one brookd (the CLI is passed
+as BROOK_CLI).
 
  1. 30000 records of 200 B to a new 3-partition topic, 500 per batch, 4 requests in flight:
     exit 0, its RESULT line says msgs=30000 failed=0 engine=raw, the partitions' high
@@ -11,8 +12,11 @@ load generator (#14), against one brookd (the CLI is passed as BROOK_CLI).
     DescribeProducers on each partition shows one producer (id >= 0) whose last sequence is
     its 6500 minus one.
  3. --seconds 2 with acks=1: some records, none failed.
- 4. Usage errors (exit 2): --engine raw with --acks 0, with --mock; --idempotent without it.
-    A topic that does not exist without --partitions: exit 1.
+ 4. consume --engine raw reads raw-a to its end: exactly the high watermarks' sum of
+    records, and bytes = records x their value sizes; librdkafka's consume agrees; --count
+    5000 stops early (whole answers: at least 5000, fewer than all).
+ 5. Usage errors (exit 2): --engine raw with --acks 0, with --mock (produce and consume);
+    --idempotent without it. A topic that does not exist without --partitions: exit 1.
 """
 
 import os
@@ -112,6 +116,29 @@ def main():
                            "--acks", "1", "--size", "1024")
         ck(rc == 0 and int(f.get("msgs", "0")) > 0 and f.get("failed") == "0",
            f"raw --seconds 2 --acks 1: {f.get('msgs')} records ({err.strip()})")
+
+        total = sum(high_watermarks(br, "raw-a", 3))
+        seconds_run = total - 49500  # 1 KiB records of step 3
+        consumed = {}
+        for engine in ("raw", "librdkafka"):
+            r = subprocess.run([find_cli(), "bench", "consume", "--bootstrap", br.bootstrap,
+                                "--topic", "raw-a", "--engine", engine], capture_output=True,
+                               text=True, timeout=120)
+            res = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")), "")
+            consumed[engine] = dict(kv.split("=", 1) for kv in res.split()[1:] if "=" in kv)
+            ck.eq((r.returncode, consumed[engine].get("msgs"), consumed[engine].get("bytes")),
+                  (0, str(total), str(49500 * 200 + seconds_run * 1024)),
+                  f"consume --engine {engine}: every record and byte ({r.stderr.strip()})")
+        r = subprocess.run([find_cli(), "bench", "consume", "--bootstrap", br.bootstrap,
+                            "--topic", "raw-a", "--engine", "raw", "--count", "5000"],
+                           capture_output=True, text=True, timeout=120)
+        m = re.search(r" msgs=(\d+)", r.stdout)
+        ck(r.returncode == 0 and m and 5000 <= int(m.group(1)) < total,
+           f"consume --engine raw --count 5000 stops early: {m and m.group(1)} of {total}")
+        r = subprocess.run([find_cli(), "bench", "consume", "--bootstrap", br.bootstrap,
+                            "--topic", "raw-a", "--engine", "raw", "--mock"],
+                           capture_output=True, text=True, timeout=60)
+        ck(r.returncode == 2, f"consume --engine raw --mock is a usage error ({r.stderr.strip()})")
 
         for args, what in ((["--engine", "raw", "--acks", "0"], "--acks 0"),
                            (["--engine", "raw", "--mock"], "--mock"),
