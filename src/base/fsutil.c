@@ -91,17 +91,27 @@ int fs_write_atomic(const char *path, const void *data, size_t len)
         rc = -errno;
         goto unlink_tmp;
     }
-    if (rename(tmp, path) != 0) {
+    /* The directory is opened before the rename: failing to open it (no descriptors left)
+     * is still an error with the old file in place; only its fsync after the rename is
+     * fatal. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
         rc = -errno;
         goto unlink_tmp;
     }
-    if ((rc = fs_fsync_dir(dir)) != 0) {
+    if (rename(tmp, path) != 0) {
+        rc = -errno;
+        close(dfd);
+        goto unlink_tmp;
+    }
+    if (fsync(dfd) != 0) {
         /* Fatal, as a failed fsync of a log is: see fsutil.h. */
         LOG_ERROR("fs", "fsync of directory %s after replacing %s failed: %s; stopping "
                   "(the new contents are visible but perhaps not durable)", dir, path,
-                  strerror(-rc));
+                  strerror(errno));
         abort();
     }
+    close(dfd);
     return 0;
 close_fd:
     close(fd);

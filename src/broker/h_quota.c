@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/fsutil.h"
@@ -27,10 +28,15 @@ int broker_quota_start(broker *b, char *err, size_t errlen)
 {
     quota_init(&b->quotas, b->cfg.quota_window_num,
                (int64_t)b->cfg.quota_window_size_s * 1000);
-    if (b->cfg.zookeeper_connect && *b->cfg.zookeeper_connect)
-        return 0; /* a cluster's quotas come from ZooKeeper (broker_quota_on_view) */
     char path[4096];
     quota_path(b, path, sizeof(path));
+    if (b->cfg.zookeeper_connect && *b->cfg.zookeeper_connect) {
+        /* a cluster's quotas come from ZooKeeper (broker_quota_on_view) */
+        if (access(path, F_OK) == 0)
+            LOG_WARN("broker", "%s is not used in a ZooKeeper cluster (its quotas live in "
+                     "ZooKeeper); set them again with AlterClientQuotas", path);
+        return 0;
+    }
     char *text = NULL;
     size_t len = 0;
     int rc = fs_read_all(path, &text, &len);

@@ -43,6 +43,7 @@ struct raw_shared {
     int64_t deadline_us;
     int64_t pid;
     int16_t epoch;
+    pthread_barrier_t ready; /* every connection made (or failed) before the clock starts */
 };
 
 struct raw_conn {
@@ -198,14 +199,23 @@ static void *conn_main(void *arg)
     size_t *batch_at = calloc((size_t)c->nparts, sizeof(*batch_at));
     int32_t *seq = calloc((size_t)c->nparts, sizeof(*seq));
     cli_wire w = {.fd = -1};
-    if (!batch_at || !seq || build_body(c, &body, batch_at) != 0) {
+    bool up = false;
+    if (!batch_at || !seq || build_body(c, &body, batch_at) != 0)
         conn_failed(sh, "out of memory building the request");
-        goto out;
-    }
-    if (cli_wire_connect(&w, c->addr, cfg->timeout_ms, err, sizeof(err)) != 0) {
+    else if (cli_wire_connect(&w, c->addr, cfg->timeout_ms, err, sizeof(err)) != 0)
         conn_failed(sh, err);
-        goto out;
+    else
+        up = true;
+    /* The run's clock starts once every connection is made (TLS and SASL included): the
+     * last one to arrive starts it, and everyone waits for that. */
+    if (pthread_barrier_wait(&sh->ready) == PTHREAD_BARRIER_SERIAL_THREAD) {
+        sh->st->start_us = sh->st->last_us = mono_us();
+        sh->deadline_us = cfg->seconds > 0 ? sh->st->start_us + cfg->seconds * 1000000
+                                            : INT64_MAX;
     }
+    pthread_barrier_wait(&sh->ready);
+    if (!up)
+        goto out;
     struct {
         int32_t corr;
         int64_t sent_us;
@@ -258,6 +268,11 @@ static void *conn_main(void *arg)
         }
         if (bad && cfg->idempotent)
             sending = false; /* the sequences after a failed batch would be out of order */
+    }
+    if (inflight > 0) { /* the connection broke: what was in flight is not known delivered */
+        pthread_mutex_lock(&sh->mu);
+        sh->st->failed += (uint64_t)(inflight * per);
+        pthread_mutex_unlock(&sh->mu);
     }
 out:
     cli_wire_close(&w);
@@ -348,6 +363,11 @@ static int plan(rd_kafka_t *rk, const char *topic, int64_t timeout_ms, struct ra
 int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_hist *hist,
                           cli_raw_stats *st)
 {
+    if (cfg->batch_records * (cfg->size + 32) + 128 > (int64_t)(CLI_WIRE_FRAME_MAX / 2)) {
+        fprintf(stderr, "brook bench: a batch of %" PRId64 " records of %" PRId64 " bytes is "
+                "too large; lower --batch-records\n", cfg->batch_records, cfg->size);
+        return -1;
+    }
     struct raw_conn *conns = NULL;
     memset(st, 0, sizeof(*st));
     int n = plan(rk, cfg->topic, cfg->timeout_ms, &conns, &st->partitions);
@@ -357,26 +377,26 @@ int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_his
     pthread_mutex_init(&sh.mu, NULL);
     atomic_init(&sh.sent, 0);
     int rc = cfg->idempotent ? init_pid(conns[0].addr, cfg->timeout_ms, &sh.pid, &sh.epoch) : 0;
-    st->start_us = st->last_us = mono_us();
-    sh.deadline_us = cfg->seconds > 0 ? st->start_us + cfg->seconds * 1000000 : INT64_MAX;
-    int started = 0;
+    pthread_barrier_init(&sh.ready, NULL, (unsigned)n);
     for (int i = 0; rc == 0 && i < n; i++) {
         conns[i].sh = &sh;
         if (pthread_create(&conns[i].thread, NULL, conn_main, &conns[i]) != 0) {
+            /* the others wait at the barrier for this one: nothing to do but leave */
             fprintf(stderr, "brook bench: cannot start a thread\n");
-            rc = -1;
-            break;
+            exit(1);
         }
-        started++;
     }
-    for (int i = 0; i < started; i++)
+    for (int i = 0; rc == 0 && i < n; i++)
         pthread_join(conns[i].thread, NULL);
     for (int i = 0; i < n; i++)
         free(conns[i].parts);
     free(conns);
+    pthread_barrier_destroy(&sh.ready);
     pthread_mutex_destroy(&sh.mu);
-    if (rc == 0 && st->why[0])
+    if (rc == 0 && st->why[0]) { /* a connection failed: the run does not count */
         fprintf(stderr, "brook bench: %s\n", st->why);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -611,7 +631,9 @@ int cli_bench_raw_consume(rd_kafka_t *rk, const cli_raw_consume_cfg *cfg,
         free(conns[i].parts);
     free(conns);
     pthread_mutex_destroy(&sh.mu);
-    if (st->why[0])
+    if (st->why[0]) { /* a connection failed: the run does not count */
         fprintf(stderr, "brook bench: %s\n", st->why);
+        rc = -1;
+    }
     return rc;
 }

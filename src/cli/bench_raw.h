@@ -46,7 +46,9 @@ typedef struct cli_raw_stats {
 
 /* Runs the load against the topic's leaders, found through rk's metadata (the topic must
  * exist). Latency (send of a request to its answer, per batch) goes to hist. Returns 0 when
- * the run happened (failures counted in st), -1 after printing why it could not. */
+ * the run happened (failed batches counted in st), -1 after printing why it could not or
+ * why a connection failed (st then holds what was measured; batches in flight on a broken
+ * connection count as failed). The clock starts once every connection is made. */
 int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_hist *hist,
                           cli_raw_stats *st);
 

@@ -7,6 +7,7 @@
  * --timeout-ms and --json; `brook --command-config FILE <command>` (or $BROOK_CLIENT_CONFIG)
  * gives every command the client properties of a secured cluster (cli/kafka.h).
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +125,8 @@ static int load_client_config(int *argc, char **argv)
             return 2;
         }
     }
-    memmove(argv + 1, argv + 1 + used, sizeof(char *) * (size_t)(*argc - 1 - used));
+    /* argv[argc] (NULL) moves too */
+    memmove(argv + 1, argv + 1 + used, sizeof(char *) * (size_t)(*argc - used));
     *argc -= used;
     char err[600];
     if (path && *path && cli_kafka_props_load(path, err, sizeof(err)) != 0) {
@@ -136,6 +138,9 @@ static int load_client_config(int *argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A broker closing a connection the CLI writes to is an error to report, not a reason to
+     * die: plain sockets send with MSG_NOSIGNAL, but OpenSSL's writes (TLS) use write(). */
+    signal(SIGPIPE, SIG_IGN);
     if (load_client_config(&argc, argv) != 0)
         return 2;
     if (argc < 2) {

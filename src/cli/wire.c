@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -98,6 +99,19 @@ static void tls_error(char *err, size_t errlen, const char *what, const char *ar
     ERR_clear_error();
 }
 
+/* OpenSSL's passphrase callback: ssl.key.password, or none (never a prompt on the terminal,
+ * which OpenSSL's default callback would show for an encrypted key). */
+static int key_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)rwflag;
+    const char *pw = u;
+    int n = pw ? (int)strlen(pw) : 0;
+    if (!pw || n >= size)
+        return 0;
+    memcpy(buf, pw, (size_t)n);
+    return n;
+}
+
 /* The client TLS context from the ssl.* properties. NULL with err naming the property. */
 static SSL_CTX *tls_ctx(char *err, size_t errlen)
 {
@@ -111,10 +125,16 @@ static SSL_CTX *tls_ctx(char *err, size_t errlen)
     const char *cert = cli_kafka_prop("ssl.certificate.location");
     const char *key = prop_or("ssl.key.location", cert);
     bool verify = strcasecmp(prop_or("enable.ssl.certificate.verification", "true"), "false");
+    struct stat st;
+    bool ca_dir = ca && stat(ca, &st) == 0 && S_ISDIR(st.st_mode); /* a hashed directory */
+    SSL_CTX_set_default_passwd_cb(ctx, key_password);
     SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)cli_kafka_prop("ssl.key.password"));
-    if (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1
+    if (ca ? SSL_CTX_load_verify_locations(ctx, ca_dir ? NULL : ca, ca_dir ? ca : NULL) != 1
            : SSL_CTX_set_default_verify_paths(ctx) != 1)
         tls_error(err, errlen, "ssl.ca.location", ca ? ca : "(the system's)");
+    else if (!cert && cli_kafka_prop("ssl.key.location"))
+        snprintf(err, errlen, "ssl.key.location needs ssl.certificate.location (the client "
+                 "certificate it belongs to)");
     else if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
         tls_error(err, errlen, "ssl.certificate.location", cert);
     else if (cert && SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)

@@ -287,11 +287,20 @@ char *cv_broker_json(const cv_broker *b)
     if (b->admin && *b->admin)
         cJSON_AddStringToObject(o, "admin", b->admin);
     cJSON *eps = b->neps > 0 ? cJSON_AddArrayToObject(o, "endpoints") : NULL;
-    for (int32_t i = 0; eps && i < b->neps; i++) {
+    bool oom = b->neps > 0 && !eps;
+    for (int32_t i = 0; eps && i < b->neps && !oom; i++) {
         char ep[sizeof(b->eps[i].name) + sizeof(b->eps[i].host) + 16];
         snprintf(ep, sizeof(ep), "%s://%s:%d", b->eps[i].name, b->eps[i].host,
                  (int)b->eps[i].port);
-        cJSON_AddItemToArray(eps, cJSON_CreateString(ep));
+        cJSON *item = cJSON_CreateString(ep);
+        if (!item || !cJSON_AddItemToArray(eps, item)) {
+            cJSON_Delete(item);
+            oom = true;
+        }
+    }
+    if (oom) { /* a registration without its listeners would send clients astray */
+        cJSON_Delete(o);
+        return NULL;
     }
     return print_free(o);
 }
@@ -364,6 +373,8 @@ int cv_broker_parse(const char *json, size_t len, cv_broker *out)
                      endpoints_parse(cJSON_GetObjectItemCaseSensitive(o, "endpoints"), out) == 0
                  ? 0
                  : -1;
+        if (rc != 0)
+            cv_broker_clear(out); /* nothing half-made is left to the caller */
     }
     cJSON_Delete(o);
     return rc;
