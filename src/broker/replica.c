@@ -251,8 +251,15 @@ static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version
         LOG_INFO("repl", "%s-%d: no longer leader (leader %d, epoch %d)", r->topic, r->index,
                  cp->leader, cp->leader_epoch);
         set_leading(b, r->p, false);
-        /* Produces waiting for replication here can no longer be promised. */
-        produce_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
+        /* Produces waiting for replication here can no longer be promised; their records
+         * are in this log and may well be on the new leader too (replicated, perhaps
+         * committed). So they are answered REQUEST_TIMED_OUT, "possibly persisted", and
+         * not NOT_LEADER_OR_FOLLOWER as Kafka does: librdkafka takes that for "not
+         * persisted" and, after an epoch bump, sends such a batch again under new
+         * sequence numbers, which writes it twice (docs/reliability.md, seed 20261206).
+         * A possibly persisted batch is retried with its own sequences, which the new
+         * leader recognises as a duplicate if it has them. */
+        produce_fail_partition(b, r->p, KERR_REQUEST_TIMED_OUT);
         /* Nor markers and prepares: this log may be truncated and refilled from the new
          * leader, so its high watermark says nothing about them any more. */
         inter_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
