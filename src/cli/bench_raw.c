@@ -224,6 +224,8 @@ static void *conn_main(void *arg)
     bool sending = true, broken = false;
     while (!broken && (inflight > 0 || sending)) {
         while (sending && inflight < cfg->inflight) {
+            if (inflight > 0 && cli_wire_reauth_due(&w))
+                break; /* drain, then cli_wire_send logs in again (KIP-368) */
             if (!(sending = may_send(sh, per)))
                 break;
             if (cfg->idempotent)

@@ -212,10 +212,13 @@ static int sasl_round(cli_wire *w, const void *msg, size_t len, uint8_t **resp, 
     int16_t code = rd_i16(&r);
     kslice why = rd_str(&r);
     *out = rd_bytes(&r);
+    int64_t lifetime_ms = rd_i64(&r); /* v1: the session's lifetime, 0 for none */
     if (r.err) {
         snprintf(err, errlen, "%s sent a malformed SaslAuthenticate answer", w->addr);
         return -1;
     }
+    /* log in again at 85% of it, as librdkafka does at about that point */
+    w->reauth_at_ms = code == 0 && lifetime_ms > 0 ? cli_now_ms() + lifetime_ms * 85 / 100 : 0;
     if (code != 0) {
         snprintf(err, errlen, "SASL authentication failed at %s: %.*s (error %d)", w->addr,
                  why.len > 0 ? (int)why.len : 0, why.len > 0 ? (const char *)why.p : "",
@@ -415,6 +418,11 @@ static int read_frame(cli_wire *w, int64_t deadline, uint8_t **frame, size_t *le
     return 0;
 }
 
+bool cli_wire_reauth_due(const cli_wire *w)
+{
+    return w->reauth_at_ms > 0 && !w->in_login && cli_now_ms() >= w->reauth_at_ms;
+}
+
 int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexible,
                   const uint8_t *body, size_t body_len, int32_t *corr_out, char *err,
                   size_t errlen)
@@ -422,6 +430,13 @@ int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
     if (w->fd < 0) {
         snprintf(err, errlen, "not connected");
         return -1;
+    }
+    if (cli_wire_reauth_due(w) && w->inflight == 0) {
+        w->in_login = true;
+        int rc = sasl_login(w, err, errlen);
+        w->in_login = false;
+        if (rc != 0)
+            return -1;
     }
     if (body_len > CLI_WIRE_FRAME_MAX) {
         snprintf(err, errlen, "a request of %zu bytes is too large", body_len);
@@ -440,6 +455,7 @@ int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
         return -1;
     }
     *corr_out = corr;
+    w->inflight++;
     return 0;
 }
 
@@ -450,6 +466,7 @@ int cli_wire_recv(cli_wire *w, int32_t corr, bool flexible, uint8_t **resp, size
     size_t n = 0;
     if (read_frame(w, cli_now_ms() + w->timeout_ms, &frame, &n, err, errlen) != 0)
         return -1;
+    w->inflight--;
     rd r;
     rd_init(&r, frame, n);
     r.flex = flexible;

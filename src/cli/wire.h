@@ -28,7 +28,10 @@ typedef struct cli_wire {
     struct ssl_st *ssl;         /* the TLS session, or NULL on PLAINTEXT / SASL_PLAINTEXT */
     struct ssl_ctx_st *ssl_ctx;
     int32_t next_corr;
+    int32_t inflight;   /* requests sent and not yet answered */
     int64_t timeout_ms; /* bound on connecting, and on each call's send plus receive */
+    int64_t reauth_at_ms; /* KIP-368: log in again from then on (monotonic; 0: never) */
+    bool in_login;
     char addr[300];     /* "host:port", for messages */
 } cli_wire;
 
@@ -57,6 +60,11 @@ int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
                   size_t errlen);
 int cli_wire_recv(cli_wire *w, int32_t corr, bool flexible, uint8_t **resp, size_t *resp_len,
                   char *err, size_t errlen);
+
+/* Whether the SASL session is close to the lifetime the broker gave it
+ * (connections.max.reauth.ms): the next cli_wire_send made with nothing in flight logs in
+ * again first (KIP-368), so a pipelining caller lets its requests drain when this says so. */
+bool cli_wire_reauth_due(const cli_wire *w);
 
 void cli_wire_close(cli_wire *w);
 

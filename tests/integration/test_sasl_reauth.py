@@ -14,9 +14,14 @@ A brookd with connections.max.reauth.ms=2000 and SCRAM users alice and bob, then
      implements KIP-368) produces for 7 s over 2-second sessions: every record delivered,
      no errors, and brookd logs its re-authentications; librdkafka 2.0.2 (Debian's, no
      KIP-368) is closed at each session's end and still delivers everything (it reconnects).
+  6. the brook CLI's own connections (cli/wire.c, through --command-config) renew their
+     sessions too: `brook bench produce --engine raw` pipelines for 6 s over 2-second
+     sessions on one connection and `brook bench consume --engine raw` reads it all back;
+     no failure, and brookd logs the CLI's re-authentications.
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -149,6 +154,39 @@ def client_checks(ck, br):
               f"{renewals} re-authentications", flush=True)
 
 
+def cli_checks(ck, br):
+    import tempfile
+    from brook_harness import find_cli
+    with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as f:
+        f.write("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n"
+                f"sasl.username=alice\nsasl.password={PASSWORDS['alice']}\n")
+        props = f.name
+    try:
+        before = log_count(br, "re-authenticated as User:alice")
+        base = [find_cli(), "--command-config", props, "bench"]
+        r = subprocess.run(base + ["produce", "--bootstrap", br.sasl_bootstrap, "--topic",
+                                   "reauth-cli", "--partitions", "1", "--engine", "raw",
+                                   "--seconds", "6", "--size", "100", "--batch-records", "100",
+                                   "--inflight", "2"], capture_output=True, text=True,
+                           timeout=120)
+        m = re.search(r" msgs=(\d+) failed=(\d+)", r.stdout)
+        ck(r.returncode == 0 and m and int(m.group(1)) > 0 and m.group(2) == "0",
+           f"brook bench produce --engine raw over 2 s sessions: {r.stdout.strip()[-200:]} "
+           f"{r.stderr.strip()[-300:]}")
+        renewals = log_count(br, "re-authenticated as User:alice") - before
+        ck(renewals >= 2, f"the CLI's connection re-authenticated ({renewals} renewals)")
+        r2 = subprocess.run(base + ["consume", "--bootstrap", br.sasl_bootstrap, "--topic",
+                                    "reauth-cli", "--engine", "raw"], capture_output=True,
+                            text=True, timeout=120)
+        m2 = re.search(r" msgs=(\d+)", r2.stdout)
+        ck(r2.returncode == 0 and m and m2 and m2.group(1) == m.group(1),
+           f"brook bench consume --engine raw reads them all back ({r2.stderr.strip()[-200:]})")
+        print(f"brook CLI: {m and m.group(1)} records over {LIFE_MS} ms sessions, {renewals} "
+              "re-authentications", flush=True)
+    finally:
+        os.unlink(props)
+
+
 def main():
     ck = Check("sasl_reauth")
     cfg = {"sasl.enabled.mechanisms": "SCRAM-SHA-256,SCRAM-SHA-512",
@@ -161,6 +199,7 @@ def main():
             ck.eq([e for _, e, _ in res], [NONE, NONE], "users created")
         raw_checks(ck, br)
         client_checks(ck, br)
+        cli_checks(ck, br)
     with SaslBroker(config=cfg, name="noreauth") as br:  # 4
         with Conn(br.bootstrap) as c:
             alter_scram(c, upsertions=[("alice", SHA512, 4096, PASSWORDS["alice"])])
