@@ -94,6 +94,7 @@ struct produce_cfg {
     int64_t inflight;      /* raw: requests pipelined per leader */
     int64_t batch_records; /* raw: records per batch */
     bool idempotent;       /* raw: an idempotent producer */
+    int64_t producers;     /* raw: producers in the process */
 };
 
 struct produce_run {
@@ -196,6 +197,7 @@ static int produce_raw(rd_kafka_t *rk, const struct produce_cfg *cfg, struct pro
         .seconds = cfg->has_seconds ? cfg->seconds : 0,
         .count = cfg->has_count || !cfg->has_seconds ? (uint64_t)cfg->count : UINT64_MAX,
         .idempotent = cfg->idempotent,
+        .producers = cfg->producers,
         .timeout_ms = CLI_BENCH_MSG_TIMEOUT_MS,
         .stop = &g_stop,
     };
@@ -316,11 +318,13 @@ static void produce_report(const struct produce_cfg *cfg, const struct produce_r
     printf("RESULT cmd=produce target=%s topic=%s partitions=%d size=%" PRId64 " acks=%s"
            " linger_ms=%" PRId64 " rate=%" PRId64 " msgs=%" PRIu64 " failed=%" PRIu64
            " seconds=%.3f msgs_per_s=%.0f mb_per_s=%.2f p50_us=%" PRIu64 " p99_us=%" PRIu64
-           " p999_us=%" PRIu64 " max_us=%" PRIu64 " mean_us=%.0f engine=%s%s\n",
+           " p999_us=%" PRIu64 " max_us=%" PRIu64 " mean_us=%.0f engine=%s%s"
+           " producers=%" PRId64 "\n",
            target, cfg->topic, run->partitions, cfg->size, cfg->acks, cfg->linger_ms, cfg->rate,
            run->delivered, run->failed, secs, msgs_s, mb_s, p50, p99, p999, max,
            cli_hist_mean(run->hist), cfg->engine,
-           raw ? (cfg->idempotent ? " idempotent=1" : " idempotent=0") : "");
+           raw ? (cfg->idempotent ? " idempotent=1" : " idempotent=0") : "",
+           raw ? cfg->producers : (int64_t)1);
     fflush(stdout);
 }
 
@@ -357,6 +361,8 @@ static const char *const engine_choices[] = {"librdkafka", "raw", NULL};
          "raw: records per batch (default 1000; --count rounds up to whole requests)"},            \
         {"idempotent", CLI_OPT_BOOL, &(cfg).idempotent, 0, 0, NULL, NULL,                      \
          "raw: an idempotent producer (sequences per partition)"},                             \
+        {"producers", CLI_OPT_I64, &(cfg).producers, 1, 256, NULL, NULL,                       \
+         "raw: producers side by side, each its own id and connections (default 1)"},          \
     }
 
 static void produce_defaults(struct produce_cfg *cfg)
@@ -370,6 +376,7 @@ static void produce_defaults(struct produce_cfg *cfg)
     cfg->engine = "librdkafka";
     cfg->inflight = 5;
     cfg->batch_records = 1000;
+    cfg->producers = 1;
 }
 
 static void produce_usage(FILE *out)
@@ -422,8 +429,9 @@ static int bench_produce(int argc, char **argv)
                         "--rate\n");
         return 2;
     }
-    if (!raw && cfg.idempotent) {
-        fprintf(stderr, "brook bench produce: --idempotent is for --engine raw\n");
+    if (!raw && (cfg.idempotent || cfg.producers != 1)) {
+        fprintf(stderr, "brook bench produce: --idempotent and --producers are for --engine "
+                        "raw\n");
         return 2;
     }
 

@@ -41,8 +41,6 @@ struct raw_shared {
     pthread_mutex_t mu; /* hist and st */
     atomic_uint_fast64_t sent;
     int64_t deadline_us;
-    int64_t pid;
-    int16_t epoch;
     pthread_barrier_t ready; /* every connection made (or failed) before the clock starts */
 };
 
@@ -50,8 +48,10 @@ struct raw_conn {
     struct raw_shared *sh;
     struct raw_fetch_shared *fsh; /* consume runs */
     char addr[300];
-    int32_t *parts;
+    int32_t *parts;  /* owned by the plan's entry (copies borrow it) */
     int nparts;
+    int64_t pid;     /* its producer's id and epoch (-1: not idempotent) */
+    int16_t epoch;
     pthread_t thread;
 };
 
@@ -126,7 +126,7 @@ static int build_body(const struct raw_conn *c, wr *w, size_t *batch_at)
         size_t len_at = w->len;
         wr_i32(w, 0); /* records: bytes, length patched below */
         batch_at[i] = w->len;
-        put_batch(w, cfg->batch_records, value, cfg->size, c->sh->pid, c->sh->epoch, ts_ms);
+        put_batch(w, cfg->batch_records, value, cfg->size, c->pid, c->epoch, ts_ms);
         wr_put_i32_at(w, len_at, (int32_t)(w->len - batch_at[i]));
     }
     free(value);
@@ -375,25 +375,43 @@ int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_his
     int n = plan(rk, cfg->topic, cfg->timeout_ms, &conns, &st->partitions);
     if (n <= 0)
         return -1;
-    struct raw_shared sh = {.cfg = cfg, .hist = hist, .st = st, .pid = -1, .epoch = -1};
+    struct raw_shared sh = {.cfg = cfg, .hist = hist, .st = st};
     pthread_mutex_init(&sh.mu, NULL);
     atomic_init(&sh.sent, 0);
-    int rc = cfg->idempotent ? init_pid(conns[0].addr, cfg->timeout_ms, &sh.pid, &sh.epoch) : 0;
-    pthread_barrier_init(&sh.ready, NULL, (unsigned)n);
-    for (int i = 0; rc == 0 && i < n; i++) {
-        conns[i].sh = &sh;
-        if (pthread_create(&conns[i].thread, NULL, conn_main, &conns[i]) != 0) {
+    /* Each producer: its own id (when idempotent) and its own connection to every leader. */
+    int64_t np = cfg->producers > 0 ? cfg->producers : 1, total = np * n;
+    struct raw_conn *all = calloc((size_t)total, sizeof(*all));
+    int rc = all ? 0 : -1;
+    for (int64_t k = 0; rc == 0 && k < np; k++) {
+        int64_t pid = -1;
+        int16_t epoch = -1;
+        if (cfg->idempotent)
+            rc = init_pid(conns[0].addr, cfg->timeout_ms, &pid, &epoch);
+        for (int i = 0; rc == 0 && i < n; i++) {
+            all[k * n + i] = conns[i];
+            all[k * n + i].sh = &sh;
+            all[k * n + i].pid = pid;
+            all[k * n + i].epoch = epoch;
+        }
+    }
+    if (!all)
+        fprintf(stderr, "brook bench: out of memory\n");
+    if (rc == 0)
+        pthread_barrier_init(&sh.ready, NULL, (unsigned)total);
+    for (int64_t i = 0; rc == 0 && i < total; i++)
+        if (pthread_create(&all[i].thread, NULL, conn_main, &all[i]) != 0) {
             /* the others wait at the barrier for this one: nothing to do but leave */
             fprintf(stderr, "brook bench: cannot start a thread\n");
             exit(1);
         }
-    }
-    for (int i = 0; rc == 0 && i < n; i++)
-        pthread_join(conns[i].thread, NULL);
+    for (int64_t i = 0; rc == 0 && i < total; i++)
+        pthread_join(all[i].thread, NULL);
+    free(all);
     for (int i = 0; i < n; i++)
         free(conns[i].parts);
     free(conns);
-    pthread_barrier_destroy(&sh.ready);
+    if (rc == 0)
+        pthread_barrier_destroy(&sh.ready);
     pthread_mutex_destroy(&sh.mu);
     if (rc == 0 && st->why[0]) { /* a connection failed: the run does not count */
         fprintf(stderr, "brook bench: %s\n", st->why);

@@ -8,6 +8,8 @@
  * compresses every batch anew, would be the bound (#14).
  *
  * `--engine raw` for consume is the same idea for Fetch (below).
+ * `producers` run side by side in the process, each with its own producer id and its own
+ * connection to every leader.
  * Owns: its threads, connections and request bodies, for the length of one run.
  * Never: retries, or follows a leader that moves: a failed batch is counted, an idempotent
  * connection stops at its first failure (its sequences would be out of order after it).
@@ -32,6 +34,7 @@ typedef struct cli_raw_cfg {
     uint64_t count;        /* records (UINT64_MAX: no bound), rounded up to whole requests:
                             * a request carries batch_records per partition of its leader */
     bool idempotent;       /* InitProducerId, then sequences per partition */
+    int64_t producers;     /* producers (each its own id and connections), default 1 */
     int64_t timeout_ms;    /* connecting, and each answer */
     const volatile sig_atomic_t *stop; /* set (by a signal handler): stop sending */
 } cli_raw_cfg;

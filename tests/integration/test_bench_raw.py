@@ -11,7 +11,10 @@ as BROOK_CLI).
     (sequences in order per partition), the high watermarks now add up to 49500, and
     DescribeProducers on each partition shows one producer (id >= 0) whose last sequence is
     its 6500 minus one.
- 3. --seconds 2 with acks=1: some records, none failed.
+ 3. --seconds 2 with acks=1: some records, none failed. Four idempotent producers side by
+    side (--producers 4) to a new 2-partition topic: 12000 records, and on each partition
+    DescribeProducers shows four producer ids whose sequences (last + 1) add up to its high
+    watermark.
  4. consume --engine raw reads raw-a to its end: exactly the high watermarks' sum of
     records, and bytes = records x their value sizes; librdkafka's consume agrees; --count
     5000 stops early (whole answers: at least 5000, fewer than all).
@@ -139,6 +142,19 @@ def main():
                             "--topic", "raw-a", "--engine", "raw", "--mock"],
                            capture_output=True, text=True, timeout=60)
         ck(r.returncode == 2, f"consume --engine raw --mock is a usage error ({r.stderr.strip()})")
+
+        rc, f, err = bench(br, "--engine", "raw", "--idempotent", "--producers", "4",
+                           "--topic", "raw-m", "--partitions", "2", "--count", "12000",
+                           "--batch-records", "100", "--size", "50")
+        ck.eq((rc, f.get("msgs"), f.get("failed"), f.get("producers")), (0, "12000", "0", "4"),
+              f"4 idempotent producers: 12000 records ({err.strip()})")
+        hws = high_watermarks(br, "raw-m", 2)
+        prods = describe_producers(br, "raw-m", [0, 1])
+        for p in range(2):
+            err_code, ps = prods.get(p, (None, []))
+            ck(err_code == 0 and len({x[0] for x in ps}) == 4 and
+               sum(x[2] + 1 for x in ps) == hws[p],
+               f"raw-m partition {p}: 4 producers, sequences add up to {hws[p]}: {ps}")
 
         for args, what in ((["--engine", "raw", "--acks", "0"], "--acks 0"),
                            (["--engine", "raw", "--mock"], "--mock"),
