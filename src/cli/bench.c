@@ -95,9 +95,12 @@ struct produce_cfg {
     int64_t batch_records; /* raw: records per batch */
     bool idempotent;       /* raw: an idempotent producer */
     int64_t producers;     /* raw: producers in the process */
+    bool transactional;    /* raw: transactions of txn_requests requests per leader */
+    int64_t txn_requests;
 };
 
 struct produce_run {
+    uint64_t commits; /* raw transactional runs */
     struct cli_hist *hist;
     uint64_t sent;
     uint64_t delivered;
@@ -198,12 +201,15 @@ static int produce_raw(rd_kafka_t *rk, const struct produce_cfg *cfg, struct pro
         .count = cfg->has_count || !cfg->has_seconds ? (uint64_t)cfg->count : UINT64_MAX,
         .idempotent = cfg->idempotent,
         .producers = cfg->producers,
+        .transactional = cfg->transactional,
+        .txn_requests = cfg->txn_requests,
         .timeout_ms = CLI_BENCH_MSG_TIMEOUT_MS,
         .stop = &g_stop,
     };
     cli_raw_stats st;
     int r = cli_bench_raw_produce(rk, &rc, run->hist, &st);
     run->sent = st.delivered + st.failed;
+    run->commits = st.commits;
     run->delivered = st.delivered;
     run->failed = st.failed;
     run->first_err = (rd_kafka_resp_err_t)st.first_err;
@@ -323,8 +329,19 @@ static void produce_report(const struct produce_cfg *cfg, const struct produce_r
            target, cfg->topic, run->partitions, cfg->size, cfg->acks, cfg->linger_ms, cfg->rate,
            run->delivered, run->failed, secs, msgs_s, mb_s, p50, p99, p999, max,
            cli_hist_mean(run->hist), cfg->engine,
-           raw ? (cfg->idempotent ? " idempotent=1" : " idempotent=0") : "",
+           raw ? (cfg->transactional ? " transactional=1"
+                  : cfg->idempotent  ? " idempotent=1"
+                                     : " idempotent=0")
+               : "",
            raw ? cfg->producers : (int64_t)1);
+    if (raw && cfg->transactional)
+        printf("RESULT cmd=txn-raw topic=%s partitions=%d producers=%" PRId64
+               " txn_requests=%" PRId64 " batch_records=%" PRId64 " commits=%" PRIu64
+               " seconds=%.3f commits_per_s=%.0f msgs=%" PRIu64 " failed=%" PRIu64
+               " p50_us=%" PRIu64 " p99_us=%" PRIu64 "\n",
+               cfg->topic, run->partitions, cfg->producers, cfg->txn_requests,
+               cfg->batch_records, run->commits, secs, (double)run->commits / secs,
+               run->delivered, run->failed, p50, p99);
     fflush(stdout);
 }
 
@@ -363,6 +380,10 @@ static const char *const engine_choices[] = {"librdkafka", "raw", NULL};
          "raw: an idempotent producer (sequences per partition)"},                             \
         {"producers", CLI_OPT_I64, &(cfg).producers, 1, 256, NULL, NULL,                       \
          "raw: producers side by side, each its own id and connections (default 1)"},          \
+        {"transactional", CLI_OPT_BOOL, &(cfg).transactional, 0, 0, NULL, NULL,                \
+         "raw: transactional producers (commits per second, latency per transaction)"},       \
+        {"txn-requests", CLI_OPT_I64, &(cfg).txn_requests, 1, 1000, NULL, NULL,                \
+         "raw --transactional: Produce requests per leader in each transaction (default 1)"}, \
     }
 
 static void produce_defaults(struct produce_cfg *cfg)
@@ -377,6 +398,7 @@ static void produce_defaults(struct produce_cfg *cfg)
     cfg->inflight = 5;
     cfg->batch_records = 1000;
     cfg->producers = 1;
+    cfg->txn_requests = 1;
 }
 
 static void produce_usage(FILE *out)
@@ -429,9 +451,9 @@ static int bench_produce(int argc, char **argv)
                         "--rate\n");
         return 2;
     }
-    if (!raw && (cfg.idempotent || cfg.producers != 1)) {
-        fprintf(stderr, "brook bench produce: --idempotent and --producers are for --engine "
-                        "raw\n");
+    if (!raw && (cfg.idempotent || cfg.producers != 1 || cfg.transactional)) {
+        fprintf(stderr, "brook bench produce: --idempotent, --transactional and --producers "
+                        "are for --engine raw\n");
         return 2;
     }
 

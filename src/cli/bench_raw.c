@@ -55,6 +55,14 @@ struct raw_conn {
     pthread_t thread;
 };
 
+struct raw_txn {
+    struct raw_shared *sh;
+    const struct raw_conn *leaders; /* the plan: one entry per leader */
+    int nleaders;
+    int index;                       /* which producer */
+    pthread_t thread;
+};
+
 static int64_t mono_us(void)
 {
     struct timespec ts;
@@ -64,7 +72,7 @@ static int64_t mono_us(void)
 
 /* One record batch v2 of n records of value `value` (size bytes), appended to w. */
 static void put_batch(wr *w, int64_t n, const uint8_t *value, int64_t size, int64_t pid,
-                      int16_t epoch, int64_t ts_ms)
+                      int16_t epoch, int64_t ts_ms, bool transactional)
 {
     size_t start = w->len;
     wr_i64(w, 0);  /* base offset: the broker assigns it */
@@ -72,7 +80,7 @@ static void put_batch(wr *w, int64_t n, const uint8_t *value, int64_t size, int6
     wr_i32(w, -1); /* partition leader epoch */
     wr_i8(w, 2);   /* magic */
     wr_u32(w, 0);  /* CRC, patched below */
-    wr_i16(w, 0);  /* attributes: no compression, not transactional */
+    wr_i16(w, transactional ? 0x10 : 0); /* attributes: no compression */
     wr_i32(w, (int32_t)(n - 1));
     wr_i64(w, ts_ms);
     wr_i64(w, ts_ms);
@@ -103,7 +111,7 @@ static void put_batch(wr *w, int64_t n, const uint8_t *value, int64_t size, int6
 }
 
 /* The Produce v7 body for c's partitions; batch_at[i] gets where partition i's batch starts. */
-static int build_body(const struct raw_conn *c, wr *w, size_t *batch_at)
+static int build_body(const struct raw_conn *c, wr *w, size_t *batch_at, const char *tid)
 {
     const cli_raw_cfg *cfg = c->sh->cfg;
     uint8_t *value = malloc((size_t)cfg->size);
@@ -115,7 +123,7 @@ static int build_body(const struct raw_conn *c, wr *w, size_t *batch_at)
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t ts_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     wr_init(w, (size_t)(c->nparts * cfg->batch_records * (cfg->size + 16) + 256));
-    wr_i16(w, -1); /* transactional id: null */
+    wr_cstr(w, tid); /* transactional id (NULL: none) */
     wr_i16(w, cfg->acks);
     wr_i32(w, (int32_t)cfg->timeout_ms);
     wr_i32(w, 1);
@@ -126,7 +134,7 @@ static int build_body(const struct raw_conn *c, wr *w, size_t *batch_at)
         size_t len_at = w->len;
         wr_i32(w, 0); /* records: bytes, length patched below */
         batch_at[i] = w->len;
-        put_batch(w, cfg->batch_records, value, cfg->size, c->pid, c->epoch, ts_ms);
+        put_batch(w, cfg->batch_records, value, cfg->size, c->pid, c->epoch, ts_ms, tid != NULL);
         wr_put_i32_at(w, len_at, (int32_t)(w->len - batch_at[i]));
     }
     free(value);
@@ -200,7 +208,7 @@ static void *conn_main(void *arg)
     int32_t *seq = calloc((size_t)c->nparts, sizeof(*seq));
     cli_wire w = {.fd = -1};
     bool up = false;
-    if (!batch_at || !seq || build_body(c, &body, batch_at) != 0)
+    if (!batch_at || !seq || build_body(c, &body, batch_at, NULL) != 0)
         conn_failed(sh, "out of memory building the request");
     else if (cli_wire_connect(&w, c->addr, cfg->timeout_ms, err, sizeof(err)) != 0)
         conn_failed(sh, err);
@@ -362,6 +370,43 @@ static int plan(rd_kafka_t *rk, const char *topic, int64_t timeout_ms, struct ra
     return n;
 }
 
+static void *txn_main(void *arg);
+
+/* The transactional run: one thread per producer over the plan's leaders (conns, freed
+ * here). */
+static int run_txn(struct raw_shared *sh, struct raw_conn *conns, int n)
+{
+    const cli_raw_cfg *cfg = sh->cfg;
+    int64_t np = cfg->producers > 0 ? cfg->producers : 1;
+    struct raw_txn *ts = calloc((size_t)np, sizeof(*ts));
+    int rc = ts ? 0 : -1;
+    if (rc == 0) {
+        pthread_barrier_init(&sh->ready, NULL, (unsigned)np);
+        for (int64_t k = 0; k < np; k++) {
+            ts[k] = (struct raw_txn){.sh = sh, .leaders = conns, .nleaders = n, .index = (int)k};
+            if (pthread_create(&ts[k].thread, NULL, txn_main, &ts[k]) != 0) {
+                fprintf(stderr, "brook bench: cannot start a thread\n");
+                exit(1);
+            }
+        }
+        for (int64_t k = 0; k < np; k++)
+            pthread_join(ts[k].thread, NULL);
+        pthread_barrier_destroy(&sh->ready);
+    } else {
+        fprintf(stderr, "brook bench: out of memory\n");
+    }
+    free(ts);
+    for (int i = 0; i < n; i++)
+        free(conns[i].parts);
+    free(conns);
+    pthread_mutex_destroy(&sh->mu);
+    if (rc == 0 && sh->st->why[0]) {
+        fprintf(stderr, "brook bench: %s\n", sh->st->why);
+        rc = -1;
+    }
+    return rc;
+}
+
 int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_hist *hist,
                           cli_raw_stats *st)
 {
@@ -378,6 +423,8 @@ int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_his
     struct raw_shared sh = {.cfg = cfg, .hist = hist, .st = st};
     pthread_mutex_init(&sh.mu, NULL);
     atomic_init(&sh.sent, 0);
+    if (cfg->transactional)
+        return run_txn(&sh, conns, n);
     /* Each producer: its own id (when idempotent) and its own connection to every leader. */
     int64_t np = cfg->producers > 0 ? cfg->producers : 1, total = np * n;
     struct raw_conn *all = calloc((size_t)total, sizeof(*all));
@@ -418,6 +465,255 @@ int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_his
         rc = -1;
     }
     return rc;
+}
+
+/* ---- transactional: one thread per producer, every leader in each transaction ---- */
+
+#define RAW_API_FIND_COORD 10
+#define RAW_API_ADD_PARTS 24
+#define RAW_API_END_TXN 26
+#define RAW_RETRY_MAX 200 /* answers to wait out (CONCURRENT_TRANSACTIONS, loading): ~1 s */
+
+/* A coordinator request whose answer's error code sits after a throttle time; retried
+ * (5 ms apart) while it says CONCURRENT_TRANSACTIONS (51), COORDINATOR_LOAD_IN_PROGRESS
+ * (14) or COORDINATOR_NOT_AVAILABLE (15). Returns the last code, or -1 on a broken
+ * connection (err). resp (malloc'd, caller frees) keeps the last answer. */
+static int coord_call(cli_wire *w, int16_t api, int16_t ver, wr *body, uint8_t **resp,
+                      size_t *n, char *err, size_t errlen)
+{
+    int code = -1;
+    for (int attempt = 0; attempt < RAW_RETRY_MAX; attempt++) {
+        free(*resp);
+        *resp = NULL;
+        if (cli_wire_call(w, api, ver, false, body->p, body->len, resp, n, err, errlen) != 0)
+            return -1;
+        code = *n >= 6 ? (int16_t)((*resp)[4] << 8 | (*resp)[5]) : -1;
+        if (code != 51 && code != 14 && code != 15)
+            break;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    return code;
+}
+
+/* FindCoordinator v1 (transactional id) at addr -> "host:port" of its coordinator. */
+static int find_txn_coordinator(const char *addr, const char *tid, int64_t timeout_ms,
+                                char *out, size_t cap, char *err, size_t errlen)
+{
+    cli_wire w = {.fd = -1};
+    uint8_t *resp = NULL;
+    size_t n = 0;
+    wr b;
+    wr_init(&b, 64);
+    wr_cstr(&b, tid);
+    wr_i8(&b, 1);
+    int rc = -1;
+    if (cli_wire_connect(&w, addr, timeout_ms, err, errlen) == 0 &&
+        coord_call(&w, RAW_API_FIND_COORD, 1, &b, &resp, &n, err, errlen) == 0) {
+        rd r;
+        rd_init(&r, resp, n);
+        rd_i32(&r);
+        rd_i16(&r);
+        rd_str(&r); /* message */
+        rd_i32(&r); /* node */
+        kslice host = rd_str(&r);
+        int32_t port = rd_i32(&r);
+        if (!r.err && host.len > 0) {
+            snprintf(out, cap, "%.*s:%d", (int)host.len, (const char *)host.p, (int)port);
+            rc = 0;
+        } else {
+            snprintf(err, errlen, "a malformed FindCoordinator answer");
+        }
+    } else if (!err[0]) {
+        snprintf(err, errlen, "FindCoordinator for %s failed", tid);
+    }
+    free(resp);
+    wr_free(&b);
+    cli_wire_close(&w);
+    return rc;
+}
+
+/* The coordinator part of one transaction: AddPartitionsToTxn v1 (every partition of the
+ * topic) or EndTxn v1 (commit). Returns the Kafka code, -1 on a broken connection. */
+static int txn_step(cli_wire *co, const char *tid, const struct raw_conn *c, bool end,
+                    const struct raw_txn *t, char *err, size_t errlen)
+{
+    wr b;
+    wr_init(&b, 128);
+    wr_cstr(&b, tid);
+    wr_i64(&b, c->pid);
+    wr_i16(&b, c->epoch);
+    if (end) {
+        wr_i8(&b, 1); /* commit */
+    } else {
+        wr_i32(&b, 1);
+        wr_cstr(&b, t->sh->cfg->topic);
+        int total = 0;
+        for (int l = 0; l < t->nleaders; l++)
+            total += t->leaders[l].nparts;
+        wr_i32(&b, total);
+        for (int l = 0; l < t->nleaders; l++)
+            for (int i = 0; i < t->leaders[l].nparts; i++)
+                wr_i32(&b, t->leaders[l].parts[i]);
+    }
+    uint8_t *resp = NULL;
+    size_t n = 0;
+    int code = coord_call(co, end ? RAW_API_END_TXN : RAW_API_ADD_PARTS, 1, &b, &resp, &n, err,
+                          errlen);
+    if (code == 0 && !end) { /* per-partition errors */
+        rd r;
+        rd_init(&r, resp, n);
+        rd_i32(&r);
+        int32_t topics = rd_array(&r, 6);
+        for (int32_t k = 0; k < topics && !r.err && code == 0; k++) {
+            rd_str(&r);
+            int32_t parts = rd_array(&r, 6);
+            for (int32_t i = 0; i < parts && !r.err && code == 0; i++) {
+                rd_i32(&r);
+                code = rd_i16(&r);
+            }
+        }
+        if (r.err)
+            code = -1;
+    }
+    free(resp);
+    wr_free(&b);
+    return code;
+}
+
+/* One transactional producer: InitProducerId at its coordinator, then transactions of
+ * --txn-requests Produce requests to every leader each, committed with EndTxn. The
+ * latency recorded is a whole transaction's, AddPartitionsToTxn to EndTxn's answer. */
+static void *txn_main(void *arg)
+{
+    struct raw_txn *t = arg;
+    struct raw_shared *sh = t->sh;
+    const cli_raw_cfg *cfg = sh->cfg;
+    char err[300] = "", tid[96], coord[300];
+    snprintf(tid, sizeof(tid), "brook-bench-raw-%d-%d", (int)getpid(), t->index);
+    int nl = t->nleaders;
+    struct raw_conn *lc = calloc((size_t)nl, sizeof(*lc));
+    cli_wire *lw = calloc((size_t)nl, sizeof(*lw));
+    wr *bodies = calloc((size_t)nl, sizeof(*bodies));
+    size_t **at = calloc((size_t)nl, sizeof(*at));
+    int32_t **seq = calloc((size_t)nl, sizeof(*seq));
+    cli_wire co = {.fd = -1};
+    int64_t pid = -1;
+    int16_t epoch = -1;
+    bool up = lc && lw && bodies && at && seq;
+    for (int l = 0; lw && l < nl; l++)
+        lw[l].fd = -1;
+    if (up && (find_txn_coordinator(t->leaders[0].addr, tid, cfg->timeout_ms, coord,
+                                    sizeof(coord), err, sizeof(err)) != 0 ||
+               cli_wire_connect(&co, coord, cfg->timeout_ms, err, sizeof(err)) != 0))
+        up = false;
+    if (up) { /* InitProducerId v1 with the transactional id */
+        wr b;
+        wr_init(&b, 64);
+        wr_cstr(&b, tid);
+        wr_i32(&b, 60000);
+        uint8_t *resp = NULL;
+        size_t n = 0;
+        int code = coord_call(&co, RAW_API_INIT_PID, 1, &b, &resp, &n, err, sizeof(err));
+        if (code == 0 && n >= 16) {
+            pid = (int64_t)be64_get(resp + 6);
+            epoch = (int16_t)(resp[14] << 8 | resp[15]);
+        } else {
+            up = false;
+            if (code > 0)
+                snprintf(err, sizeof(err), "InitProducerId for %s: error %d", tid, code);
+        }
+        free(resp);
+        wr_free(&b);
+    }
+    for (int l = 0; up && l < nl; l++) {
+        lc[l] = t->leaders[l];
+        lc[l].sh = sh;
+        lc[l].pid = pid;
+        lc[l].epoch = epoch;
+        at[l] = calloc((size_t)lc[l].nparts, sizeof(size_t));
+        seq[l] = calloc((size_t)lc[l].nparts, sizeof(int32_t));
+        up = at[l] && seq[l] && build_body(&lc[l], &bodies[l], at[l], tid) == 0 &&
+             cli_wire_connect(&lw[l], lc[l].addr, cfg->timeout_ms, err, sizeof(err)) == 0;
+        if (!up && !err[0])
+            snprintf(err, sizeof(err), "out of memory");
+    }
+    if (!up)
+        conn_failed(sh, err[0] ? err : "cannot set up a transactional producer");
+    if (pthread_barrier_wait(&sh->ready) == PTHREAD_BARRIER_SERIAL_THREAD) {
+        sh->st->start_us = sh->st->last_us = mono_us();
+        sh->deadline_us = cfg->seconds > 0 ? sh->st->start_us + cfg->seconds * 1000000
+                                            : INT64_MAX;
+    }
+    pthread_barrier_wait(&sh->ready);
+    int64_t per_txn = 0;
+    for (int l = 0; l < nl; l++)
+        per_txn += cfg->batch_records * lc[l].nparts * cfg->txn_requests;
+    while (up && may_send(sh, per_txn)) {
+        int64_t t0 = mono_us();
+        int code = txn_step(&co, tid, &lc[0], false, t, err, sizeof(err));
+        uint64_t ok = 0, bad = 0;
+        int16_t first = 0;
+        for (int64_t r = 0; code == 0 && r < cfg->txn_requests; r++) {
+            int32_t corr[nl];
+            for (int l = 0; l < nl && code == 0; l++) {
+                patch_sequences(&bodies[l], at[l], lc[l].nparts, seq[l], cfg->batch_records);
+                if (cli_wire_send(&lw[l], RAW_API_PRODUCE, RAW_PRODUCE_VERSION, false,
+                                  bodies[l].p, bodies[l].len, &corr[l], err, sizeof(err)) != 0)
+                    code = -1;
+            }
+            for (int l = 0; l < nl && code == 0; l++) {
+                uint8_t *resp = NULL;
+                size_t n = 0;
+                int pok = 0, pbad = 0;
+                if (cli_wire_recv(&lw[l], corr[l], false, &resp, &n, err, sizeof(err)) != 0 ||
+                    parse_answer(resp, n, &pok, &pbad, &first) != 0)
+                    code = -1;
+                free(resp);
+                ok += (uint64_t)(pok * cfg->batch_records);
+                bad += (uint64_t)(pbad * cfg->batch_records);
+            }
+            if (bad)
+                code = first ? first : -1;
+        }
+        if (code == 0)
+            code = txn_step(&co, tid, &lc[0], true, t, err, sizeof(err));
+        int64_t now = mono_us();
+        pthread_mutex_lock(&sh->mu);
+        if (code == 0) {
+            cli_hist_record(sh->hist, (uint64_t)(now - t0));
+            sh->st->delivered += ok;
+            sh->st->commits++;
+            sh->st->last_us = now;
+        } else {
+            sh->st->failed += (uint64_t)per_txn;
+            if (code > 0 && !sh->st->first_err)
+                sh->st->first_err = (int16_t)code;
+        }
+        pthread_mutex_unlock(&sh->mu);
+        if (code != 0) { /* a failed transaction ends this producer's run */
+            if (code < 0)
+                conn_failed(sh, err[0] ? err : "a malformed answer");
+            break;
+        }
+    }
+    cli_wire_close(&co);
+    for (int l = 0; l < nl; l++) {
+        if (lw)
+            cli_wire_close(&lw[l]);
+        if (bodies)
+            wr_free(&bodies[l]);
+        if (at)
+            free(at[l]);
+        if (seq)
+            free(seq[l]);
+    }
+    free(lc);
+    free(lw);
+    free(bodies);
+    free(at);
+    free(seq);
+    return NULL;
 }
 
 /* ---- consume: Fetch v11 from every leader until the end, --count or the time ---- */

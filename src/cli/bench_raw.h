@@ -9,7 +9,9 @@
  *
  * `--engine raw` for consume is the same idea for Fetch (below).
  * `producers` run side by side in the process, each with its own producer id and its own
- * connection to every leader.
+ * connection to every leader. Transactional producers (one thread each) find their
+ * coordinator, InitProducerId, then loop AddPartitionsToTxn (every partition), Produce of
+ * transactional batches to every leader, EndTxn commit; latency is per transaction.
  * Owns: its threads, connections and request bodies, for the length of one run.
  * Never: retries, or follows a leader that moves: a failed batch is counted, an idempotent
  * connection stops at its first failure (its sequences would be out of order after it).
@@ -35,12 +37,16 @@ typedef struct cli_raw_cfg {
                             * a request carries batch_records per partition of its leader */
     bool idempotent;       /* InitProducerId, then sequences per partition */
     int64_t producers;     /* producers (each its own id and connections), default 1 */
+    bool transactional;    /* a transactional id per producer; transactions of txn_requests
+                            * Produce requests to every leader, each committed */
+    int64_t txn_requests;
     int64_t timeout_ms;    /* connecting, and each answer */
     const volatile sig_atomic_t *stop; /* set (by a signal handler): stop sending */
 } cli_raw_cfg;
 
 typedef struct cli_raw_stats {
     uint64_t delivered, failed; /* records */
+    uint64_t commits;           /* transactions committed (transactional runs) */
     int16_t first_err;          /* Kafka error code of the first failed batch */
     char why[512];              /* a connection's failure, "" if none */
     int64_t start_us, last_us;  /* first send, last answer (monotonic) */

@@ -15,6 +15,9 @@ as BROOK_CLI).
     side (--producers 4) to a new 2-partition topic: 12000 records, and on each partition
     DescribeProducers shows four producer ids whose sequences (last + 1) add up to its high
     watermark.
+ 3b. --transactional with 3 producers for 2 s to a new 2-partition topic (5 records per
+    batch): some commits, none failed, and a read_committed consumer reads exactly the
+    records it reported (each transaction's markers follow its records).
  4. consume --engine raw reads raw-a to its end: exactly the high watermarks' sum of
     records, and bytes = records x their value sizes; librdkafka's consume agrees; --count
     5000 stops early (whole answers: at least 5000, fewer than all).
@@ -155,6 +158,28 @@ def main():
             ck(err_code == 0 and len({x[0] for x in ps}) == 4 and
                sum(x[2] + 1 for x in ps) == hws[p],
                f"raw-m partition {p}: 4 producers, sequences add up to {hws[p]}: {ps}")
+
+        r = subprocess.run([find_cli(), "bench", "produce", "--bootstrap", br.bootstrap,
+                            "--engine", "raw", "--transactional", "--producers", "3",
+                            "--topic", "raw-t", "--partitions", "2", "--seconds", "2",
+                            "--batch-records", "5", "--size", "64"], capture_output=True,
+                           text=True, timeout=120)
+        m = re.search(r"RESULT cmd=txn-raw .* commits=(\d+) .* msgs=(\d+) failed=(\d+)", r.stdout)
+        ck(r.returncode == 0 and m and int(m.group(1)) > 0 and m.group(3) == "0",
+           f"--transactional: commits, none failed ({r.stdout[-300:]} {r.stderr[-300:]})")
+        if m:
+            c = Consumer({"bootstrap.servers": br.bootstrap, "group.id": "raw-t",
+                          "isolation.level": "read_committed"})
+            c.assign([TopicPartition("raw-t", p, 0) for p in range(2)])
+            seen = 0
+            for _ in range(40):
+                seen += len([x for x in c.consume(1000, 0.3) if not x.error()])
+                if seen >= int(m.group(2)):
+                    break
+            seen += len([x for x in c.consume(1000, 0.5) if not x.error()])
+            c.close()
+            ck.eq(seen, int(m.group(2)), "--transactional: read_committed reads every record "
+                  f"of the {m.group(1)} commits")
 
         for args, what in ((["--engine", "raw", "--acks", "0"], "--acks 0"),
                            (["--engine", "raw", "--mock"], "--mock"),
