@@ -617,45 +617,39 @@ Whole sitting: ${ELAPSED_S} s. Failed measurements: $FAILED.
 |---|---|---|
 EOF
 # Each target twice: with librdkafka as the client (topics p-*), and with the raw engine
-# (r-*), where the client is not the bound.
+# (r-*), where the client is not the bound. target_rows CMD LABEL: one row per client,
+# record size and partition count; CMD produce|consume against the mock, or sync (produce
+# MB/s against 70% of the disk).
 engine_name() { [ "$1" = r ] && printf 'raw engine' || printf 'librdkafka'; }
-for prefix in p r; do
-    for size in $SIZES; do
-        for parts in $PARTS; do
-            iv=$(get interval produce msgs_per_s topic "$prefix-$size-$parts")
-            mk=$(get mock produce msgs_per_s topic "p-$size-$parts")
-            row='| interval ≥ mock, produce %s B × %s partition(s), %s | %s vs %s msgs/s (%s) | %s |\n'
-            printf "$row" \
-                "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$iv")" "$(fmt "$mk")" \
-                "$(pct "$iv" "$mk")" "$(verdict_op "$iv" ">=" "$mk")"
+target_rows() {
+    local cmd=$1 prefix size parts got ref need row
+    need=$(awk -v d="$DISK_MB" 'BEGIN { if (d != "") printf "%.1f", 0.7 * d }')
+    for prefix in p r; do
+        for size in $SIZES; do
+            for parts in $PARTS; do
+                if [ "$cmd" = sync ]; then
+                    got=$(get sync produce mb_per_s topic "$prefix-$size-$parts")
+                    row='| sync ≥ 70%% of disk seq. write, produce %s B × %s partition(s), %s |'
+                    row="$row"' %s MB/s vs %s MB/s (%s of disk) | %s |\n'
+                    printf "$row" "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$got")" \
+                        "$(fmt "$DISK_MB")" "$(pct "$got" "$DISK_MB")" \
+                        "$(verdict_op "$got" ">=" "$need")"
+                else
+                    got=$(get interval "$cmd" msgs_per_s topic "$prefix-$size-$parts")
+                    ref=$(get mock "$cmd" msgs_per_s topic "p-$size-$parts")
+                    row='| interval ≥ mock, %s %s B × %s partition(s), %s | %s vs %s msgs/s'
+                    row="$row"' (%s) | %s |\n'
+                    printf "$row" "$cmd" "$size" "$parts" "$(engine_name "$prefix")" \
+                        "$(fmt "$got")" "$(fmt "$ref")" "$(pct "$got" "$ref")" \
+                        "$(verdict_op "$got" ">=" "$ref")"
+                fi
+            done
         done
     done
-done
-for prefix in p r; do
-    for size in $SIZES; do
-        for parts in $PARTS; do
-            iv=$(get interval consume msgs_per_s topic "$prefix-$size-$parts")
-            mk=$(get mock consume msgs_per_s topic "p-$size-$parts")
-            row='| interval ≥ mock, consume %s B × %s partition(s), %s | %s vs %s msgs/s (%s) | %s |\n'
-            printf "$row" \
-                "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$iv")" "$(fmt "$mk")" \
-                "$(pct "$iv" "$mk")" "$(verdict_op "$iv" ">=" "$mk")"
-        done
-    done
-done
-need=$(awk -v d="$DISK_MB" 'BEGIN { if (d != "") printf "%.1f", 0.7 * d }')
-for prefix in p r; do
-    for size in $SIZES; do
-        for parts in $PARTS; do
-            sy=$(get sync produce mb_per_s topic "$prefix-$size-$parts")
-            row='| sync ≥ 70%% of disk seq. write, produce %s B × %s partition(s), %s |'
-            row="$row"' %s MB/s vs %s MB/s (%s of disk) | %s |\n'
-            printf "$row" \
-                "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$sy")" "$(fmt "$DISK_MB")" \
-                "$(pct "$sy" "$DISK_MB")" "$(verdict_op "$sy" ">=" "$need")"
-        done
-    done
-done
+}
+target_rows produce
+target_rows consume
+target_rows sync
 printf '| idle RSS < 20 MiB | %s MiB | %s |\n' "$(kib_to_mib "$IDLE_RSS")" \
     "$(verdict_op "$IDLE_RSS" "<" 20480)"
 printf '| ready < 100 ms, empty data dir (worst of %s) | %s ms (runs: %s) | %s |\n' \

@@ -83,24 +83,25 @@ for ms in 10 100 1000; do
     CP99[$ms]=$(field commit_p99_us txn mode=txn commit_interval_ms=$ms)
 done
 OVER100=$(awk -v t="${TXN[100]:-0}" -v i="${IDEM:-0}" 'BEGIN { if (i > 0) printf "%.1f", 100 * (1 - t / i); else print "n/a" }')
-declare -A RATE RP50 RP99 RCPU
-for k in 1 8 64; do
+# rate_rows CMD: the rows (producers 1, 8, 64) of a concurrent-producers table from CMD's
+# RESULT lines (txn-rate: librdkafka; txn-raw: the raw engine), with brookd's CPU-seconds
+# per 1000 commits.
+rate_rows() {
+    local cmd=$1 k cpu
+    for k in 1 8 64; do
+        cpu=$(awk -v c="$(field brookd_cpu_s "$cmd" producers=$k)" \
+            -v n="$(field commits "$cmd" producers=$k)" \
+            'BEGIN { if (c != "" && n + 0 > 0) printf "%.3f", c / (n / 1000); else print "n/a" }')
+        printf '| %s | %s | %s ms | %s ms | %s |\n' "$k" \
+            "$(field commits_per_s "$cmd" producers=$k | grep . || echo n/a)" \
+            "$(ms "$(field p50_us "$cmd" producers=$k)" 1)" \
+            "$(ms "$(field p99_us "$cmd" producers=$k)" 1)" "$cpu"
+    done
+}
+declare -A RATE XRATE
+for k in 1 64; do
     RATE[$k]=$(field commits_per_s txn-rate producers=$k)
-    RP50[$k]=$(field p50_us txn-rate producers=$k)
-    RP99[$k]=$(field p99_us txn-rate producers=$k)
-    # brookd's CPU-seconds per 1000 commits
-    RCPU[$k]=$(awk -v c="$(field brookd_cpu_s txn-rate producers=$k)" \
-        -v n="$(field commits txn-rate producers=$k)" \
-        'BEGIN { if (c != "" && n + 0 > 0) printf "%.3f", c / (n / 1000); else print "n/a" }')
-done
-declare -A XRATE XP50 XP99 XCPU
-for k in 1 8 64; do
     XRATE[$k]=$(field commits_per_s txn-raw producers=$k)
-    XP50[$k]=$(field p50_us txn-raw producers=$k)
-    XP99[$k]=$(field p99_us txn-raw producers=$k)
-    XCPU[$k]=$(awk -v c="$(field brookd_cpu_s txn-raw producers=$k)" \
-        -v n="$(field commits txn-raw producers=$k)" \
-        'BEGIN { if (c != "" && n + 0 > 0) printf "%.3f", c / (n / 1000); else print "n/a" }')
 done
 XSCALE=$(ratio "${XRATE[64]:-0}" "${XRATE[1]:-0}")
 SCALE=$(ratio "${RATE[64]:-0}" "${RATE[1]:-0}")
@@ -146,9 +147,7 @@ producers, each its own librdkafka instance in one client process:
 
 | producers | commits/s | latency p50 | latency p99 | brookd CPU-s per 1000 commits |
 |---|---|---|---|---|
-| 1 | ${RATE[1]:-n/a} | $(ms "${RP50[1]}" 1) ms | $(ms "${RP99[1]}" 1) ms | ${RCPU[1]} |
-| 8 | ${RATE[8]:-n/a} | $(ms "${RP50[8]}" 1) ms | $(ms "${RP99[8]}" 1) ms | ${RCPU[8]} |
-| 64 | ${RATE[64]:-n/a} | $(ms "${RP50[64]}" 1) ms | $(ms "${RP99[64]}" 1) ms | ${RCPU[64]} |
+$(rate_rows txn-rate)
 
 The same transactions from the raw engine (\`brook bench produce --engine raw --transactional
 --producers K --partitions 2 --batch-records 1\`: each producer one thread and one
@@ -156,9 +155,7 @@ transactional id, AddPartitionsToTxn, one Produce to each leader, EndTxn):
 
 | producers | commits/s | latency p50 | latency p99 | brookd CPU-s per 1000 commits |
 |---|---|---|---|---|
-| 1 | ${XRATE[1]:-n/a} | $(ms "${XP50[1]}" 1) ms | $(ms "${XP99[1]}" 1) ms | ${XCPU[1]} |
-| 8 | ${XRATE[8]:-n/a} | $(ms "${XP50[8]}" 1) ms | $(ms "${XP99[8]}" 1) ms | ${XCPU[8]} |
-| 64 | ${XRATE[64]:-n/a} | $(ms "${XP50[64]}" 1) ms | $(ms "${XP99[64]}" 1) ms | ${XCPU[64]} |
+$(rate_rows txn-raw)
 
 Consume-transform-produce, 2000 records/s fed in, end-to-end latency per record (from the
 feeder's send to a read_committed reader of the output) and records copied per second.

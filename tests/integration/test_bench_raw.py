@@ -27,14 +27,14 @@ as BROOK_CLI).
 
 import os
 import re
-import struct
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Broker, Check, find_cli, run_main  # noqa: E402
-from raw_kafka import TAGS, Conn, carr, cstr, flex_request  # noqa: E402
+from raw_kafka import Conn  # noqa: E402
+from test_txn_admin import describe_producers as txn_admin_describe_producers  # noqa: E402
 
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 
@@ -58,30 +58,11 @@ def high_watermarks(br, topic, n):
 
 
 def describe_producers(br, topic, parts):
-    """DescribeProducers v0 -> {partition: [(producer_id, epoch, last_sequence)]}."""
-    body = carr([topic], lambda t: cstr(t) + carr(parts, lambda p: struct.pack(">i", p)) + TAGS) \
-        + TAGS
+    """DescribeProducers v0 -> {partition: (error, [(producer_id, epoch, last_sequence)])}."""
     with Conn(br.bootstrap) as c:
-        rd = flex_request(c, 61, 0, body, "DescribeProducers")
-    rd.take(">i")
-    out = {}
-    for _ in range(rd.count()):
-        rd.cstring()
-        for _ in range(rd.count()):
-            p, err = rd.take(">ih")
-            rd.cstring()
-            prods = []
-            for _ in range(rd.count()):
-                pid, epoch, last_seq = rd.take(">q"), rd.take(">i"), rd.take(">i")
-                rd.take(">q")  # last timestamp
-                rd.take(">i")  # coordinator epoch
-                rd.take(">q")  # current txn start offset
-                rd.tags()
-                prods.append((pid, epoch, last_seq))
-            rd.tags()
-            out[p] = (err, prods)
-        rd.tags()
-    return out
+        got = txn_admin_describe_producers(c, {topic: parts})
+    return {p: (err, [(pid, d["epoch"], d["last_sequence"]) for pid, d in prods.items()])
+            for (_, p), (err, _, prods) in got.items()}
 
 
 def main():
