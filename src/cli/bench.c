@@ -101,6 +101,7 @@ struct produce_cfg {
 
 struct produce_run {
     uint64_t commits; /* raw transactional runs */
+    int leaders;      /* raw: distinct leaders written to */
     struct cli_hist *hist;
     uint64_t sent;
     uint64_t delivered;
@@ -210,6 +211,7 @@ static int produce_raw(rd_kafka_t *rk, const struct produce_cfg *cfg, struct pro
     int r = cli_bench_raw_produce(rk, &rc, run->hist, &st);
     run->sent = st.delivered + st.failed;
     run->commits = st.commits;
+    run->leaders = st.leaders;
     run->delivered = st.delivered;
     run->failed = st.failed;
     run->first_err = (rd_kafka_resp_err_t)st.first_err;
@@ -335,11 +337,11 @@ static void produce_report(const struct produce_cfg *cfg, const struct produce_r
                : "",
            raw ? cfg->producers : (int64_t)1);
     if (raw && cfg->transactional)
-        printf("RESULT cmd=txn-raw topic=%s partitions=%d producers=%" PRId64
+        printf("RESULT cmd=txn-raw topic=%s partitions=%d leaders_per_txn=%d producers=%" PRId64
                " txn_requests=%" PRId64 " batch_records=%" PRId64 " commits=%" PRIu64
                " seconds=%.3f commits_per_s=%.0f msgs=%" PRIu64 " failed=%" PRIu64
                " p50_us=%" PRIu64 " p99_us=%" PRIu64 "\n",
-               cfg->topic, run->partitions, cfg->producers, cfg->txn_requests,
+               cfg->topic, run->partitions, run->leaders, cfg->producers, cfg->txn_requests,
                cfg->batch_records, run->commits, secs, (double)run->commits / secs,
                run->delivered, run->failed, p50, p99);
     fflush(stdout);

@@ -420,6 +420,7 @@ int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_his
     int n = plan(rk, cfg->topic, cfg->timeout_ms, &conns, &st->partitions);
     if (n <= 0)
         return -1;
+    st->leaders = n;
     struct raw_shared sh = {.cfg = cfg, .hist = hist, .st = st};
     pthread_mutex_init(&sh.mu, NULL);
     atomic_init(&sh.sent, 0);

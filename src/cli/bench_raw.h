@@ -51,6 +51,7 @@ typedef struct cli_raw_stats {
     char why[512];              /* a connection's failure, "" if none */
     int64_t start_us, last_us;  /* first send, last answer (monotonic) */
     int partitions;
+    int leaders;                /* distinct partition leaders (connections per producer) */
 } cli_raw_stats;
 
 /* Runs the load against the topic's leaders, found through rk's metadata (the topic must
