@@ -21,6 +21,14 @@ void arena_init(arena *a)
 
 void *arena_alloc(arena *a, size_t n)
 {
+    void *p = arena_alloc_raw(a, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+void *arena_alloc_raw(arena *a, size_t n)
+{
     n = (n + 15) & ~(size_t)15;
     if (!a->head || a->head->cap - a->head->used < n) {
         size_t cap = a->next_size;
@@ -38,7 +46,6 @@ void *arena_alloc(arena *a, size_t n)
     }
     void *p = a->head->data + a->head->used;
     a->head->used += n;
-    memset(p, 0, n);
     return p;
 }
 

@@ -1239,7 +1239,7 @@ int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool
         want = RB_HEADER_SIZE;
     if (want > s->size - pos)
         want = (size_t)(s->size - pos);
-    uint8_t *buf = arena_alloc(a, want);
+    uint8_t *buf = arena_alloc_raw(a, want); /* read whole below, or not used */
     if (!buf)
         return LOG_ERR_NOMEM;
     size_t got;
@@ -1254,7 +1254,7 @@ int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool
         if (off + total > got) {
             if (off == 0 && min_one && pos + total <= s->size) {
                 /* KIP-74: the first batch goes out whole even past the size limits. */
-                uint8_t *big = arena_alloc(a, total);
+                uint8_t *big = arena_alloc_raw(a, total);
                 if (!big || read_full(s->log_fd, big, total, pos, &got) != 0 || got != total)
                     return big ? LOG_ERR_IO : LOG_ERR_NOMEM;
                 *out = big;

@@ -74,4 +74,25 @@ static void test_strndup(void)
     arena_free(&a);
 }
 
-TU_MAIN(TU_CASE(test_alignment_and_zeroing), TU_CASE(test_large_and_many), TU_CASE(test_strndup))
+/* arena_alloc_raw: aligned and usable like arena_alloc (the caller fills it), and the
+ * zeroed allocations around it stay zeroed. */
+static void test_raw(void)
+{
+    arena a;
+    arena_init(&a);
+    for (int i = 0; i < 50; i++) {
+        size_t n = (size_t)(1 + (i * 7919) % (3 << 20)); /* up to 3 MiB: new blocks too */
+        uint8_t *r = arena_alloc_raw(&a, n);
+        CHECK(r && ((uintptr_t)r & 15) == 0);
+        memset(r, 0xAB, n);
+        uint8_t *z = arena_alloc(&a, 64);
+        CHECK(z && ((uintptr_t)z & 15) == 0);
+        for (int k = 0; z && k < 64; k++)
+            CHECK_EQ_INT(z[k], 0);
+        CHECK(r[n - 1] == 0xAB);
+    }
+    arena_free(&a);
+}
+
+TU_MAIN(TU_CASE(test_alignment_and_zeroing), TU_CASE(test_large_and_many), TU_CASE(test_strndup),
+        TU_CASE(test_raw))
