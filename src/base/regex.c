@@ -141,8 +141,10 @@ bool regex_cost_ok(const char *pattern)
     int64_t c = 0;
     while (*p.s && !p.bad) { /* an unbalanced ')' ends a level: go on after it */
         c = sat_add(c, cost_alt(&p, 0));
-        if (*p.s == ')')
+        if (*p.s == ')') { /* glibc takes it for a literal, which a count may repeat */
             p.s++;
+            c = sat_add(c, quantifiers(&p));
+        }
     }
     return !p.bad && c <= REGEX_COST_MAX;
 }
