@@ -298,34 +298,22 @@ rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>
 hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
 
 # ---- one section: a broker (or the mock) under the produce matrix and consume ---------------
+# produce_matrix SECTION ARGS...: librdkafka's producer to topics p-SIZE-PARTS.
+# With RAW=1: the raw engine instead (bench_raw.h: Brook's own pipelined Produce, 1000
+# records per batch, 5 requests in flight) to topics r-SIZE-PARTS, each then read back by
+# the raw Fetch loop: what the broker takes when the client is not the bound (#14).
 produce_matrix() {
     local section=$1
     shift
-    local size parts topic
+    local size parts topic prefix=p extra=(--linger-ms 5)
+    [ "${RAW:-0}" = 1 ] && prefix=r && extra=(--engine raw --batch-records 1000 --inflight 5)
     for size in $SIZES; do
         for parts in $PARTS; do
-            topic=p-$size-$parts
-            log "$section: produce size=$size partitions=$parts for ${SECS}s"
+            topic=$prefix-$size-$parts
+            log "$section: produce ${extra[*]} size=$size partitions=$parts for ${SECS}s"
             run_tool "$section" $((SECS + 60)) "$BROOK" bench produce "$@" --topic "$topic" \
-                --partitions "$parts" --size "$size" --seconds "$SECS" --acks all --linger-ms 5
-        done
-    done
-}
-
-# raw_matrix SECTION ARGS...: the same matrix with the raw engine (bench_raw.h: Brook's own
-# pipelined Produce, 1000 records per batch, 5 requests in flight), to topics r-SIZE-PARTS:
-# what the broker takes when the client is not the bound (#14).
-raw_matrix() {
-    local section=$1
-    shift
-    local size parts topic
-    for size in $SIZES; do
-        for parts in $PARTS; do
-            topic=r-$size-$parts
-            log "$section: produce (raw engine) size=$size partitions=$parts for ${SECS}s"
-            run_tool "$section" $((SECS + 60)) "$BROOK" bench produce "$@" --topic "$topic" \
-                --partitions "$parts" --size "$size" --seconds "$SECS" --acks all \
-                --engine raw --batch-records 1000 --inflight 5
+                --partitions "$parts" --size "$size" --seconds "$SECS" --acks all "${extra[@]}"
+            [ "$prefix" = r ] || continue
             log "$section: consume $topic (raw engine)"
             run_tool "$section" 60 "$BROOK" bench consume "$@" --topic "$topic" \
                 --count "$CONSUME_MAX" --seconds 30 --engine raw
@@ -370,7 +358,7 @@ broker_section() {
         "$(rss_kib "$BROOKD_PID")" >>"$RESULTS"
     produce_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
     consume_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
-    raw_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
+    RAW=1 produce_matrix "$mode" --bootstrap "127.0.0.1:$PORT"
     printf 'RESULT section=%s cmd=brookd_loaded rss_kib=%s hwm_kib=%s data_mib=%s\n' "$mode" \
         "$(rss_kib "$BROOKD_PID")" "$(hwm_kib "$BROOKD_PID")" \
         "$(du -sm "$data" | cut -f1)" >>"$RESULTS"
