@@ -1,7 +1,9 @@
 /* buf.c - see buf.h. */
 #include "base/buf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/assert.h"
 #include "base/limits.h"
@@ -170,6 +172,7 @@ void rd_tags(rd *r)
 
 void wr_init(wr *w, size_t initial_cap)
 {
+    memset(w, 0, sizeof(*w));
     w->len = 0;
     w->oom = false;
     w->flex = false;
@@ -184,12 +187,22 @@ void wr_init(wr *w, size_t initial_cap)
 void wr_free(wr *w)
 {
     free(w->p);
+    free(w->splices);
     w->p = NULL;
-    w->len = w->cap = 0;
+    w->splices = NULL;
+    w->len = w->cap = w->nsplices = w->splices_cap = 0;
+    w->spliced = 0;
+}
+
+void wr_set_spans(wr *w, const wr_file_span *spans, size_t n)
+{
+    w->spans = spans;
+    w->nspans = n;
 }
 
 uint8_t *wr_take(wr *w, size_t *len_out)
 {
+    BROOK_ASSERT(w->nsplices == 0);
     uint8_t *p = w->p;
     *len_out = w->len;
     w->p = NULL;
@@ -277,14 +290,49 @@ void wr_str(wr *w, kslice s)
 
 void wr_cstr(wr *w, const char *s) { wr_str(w, kslice_cstr(s)); }
 
+/* The span b stands for, when b points into the writer's spans table. Compared as
+ * integers: b.p may point anywhere. */
+static const wr_file_span *wr_span_of(const wr *w, kslice b)
+{
+    uintptr_t p = (uintptr_t)b.p, lo = (uintptr_t)w->spans;
+    if (w->nspans == 0 || p < lo || p >= lo + w->nspans * sizeof(wr_file_span))
+        return NULL;
+    BROOK_ASSERT((p - lo) % sizeof(wr_file_span) == 0);
+    return (const wr_file_span *)b.p;
+}
+
+/* Records that span goes out at the writer's current end. */
+static void wr_add_splice(wr *w, const wr_file_span *span)
+{
+    if (w->oom)
+        return;
+    if (w->nsplices == w->splices_cap) {
+        size_t cap = w->splices_cap ? w->splices_cap * 2 : 8;
+        wr_splice *n = realloc(w->splices, cap * sizeof(*n));
+        if (!n) {
+            w->oom = true;
+            return;
+        }
+        w->splices = n;
+        w->splices_cap = cap;
+    }
+    w->splices[w->nsplices++] = (wr_splice){w->len, *span};
+    w->spliced += span->len;
+}
+
 void wr_bytes(wr *w, kslice b)
 {
     if (w->flex)
         wr_uvarint(w, (uint32_t)(b.len + 1));
     else
         wr_i32(w, b.len);
-    if (b.len > 0)
+    const wr_file_span *span = b.len > 0 ? wr_span_of(w, b) : NULL;
+    if (span) {
+        BROOK_ASSERT(span->len == (size_t)b.len);
+        wr_add_splice(w, span);
+    } else if (b.len > 0) {
         wr_raw(w, b.p, (size_t)b.len);
+    }
 }
 
 void wr_array(wr *w, int32_t n)

@@ -81,17 +81,45 @@ int32_t rd_array(rd *r, size_t min_elem_size);
 /* Skips a tagged-field buffer when r->flex (no-op otherwise). */
 void rd_tags(rd *r);
 
+/* A range of a file that goes to the socket in place of bytes (sendfile). A handler that
+ * wants a BYTES field sent from a file gives the writer a table of spans (wr_set_spans) and
+ * points the field's kslice at one of them ({(const uint8_t *)&spans[i], spans[i].len});
+ * wr_bytes then writes the length prefix and records a splice at that point instead of
+ * copying. fd is borrowed: the network layer dups it when it takes the response. The span
+ * is only valid while *guard == guard_val (a count the log bumps when it truncates): the
+ * network layer checks that before sending each piece and closes the connection otherwise. */
+typedef struct wr_file_span {
+    int fd;
+    uint64_t pos;
+    size_t len;
+    const uint64_t *guard;
+    uint64_t guard_val;
+} wr_file_span;
+typedef struct wr_splice {
+    size_t at; /* the span goes out before buffer byte `at` */
+    wr_file_span span;
+} wr_splice;
+
 typedef struct wr {
     uint8_t *p;
     size_t len;
     size_t cap;
     bool oom;
     bool flex;
+    const wr_file_span *spans; /* borrowed stand-ins table (wr_set_spans), or NULL */
+    size_t nspans;
+    wr_splice *splices; /* owned; in buffer order */
+    size_t nsplices, splices_cap;
+    uint64_t spliced; /* bytes the splices add to the message */
 } wr;
 
 void wr_init(wr *w, size_t initial_cap);
+/* Frees the buffer and the splices. */
 void wr_free(wr *w);
-/* Transfers the buffer to the caller (free() it); the writer is empty afterwards. */
+/* Lets wr_bytes recognise kslices that point into spans[0..n) (borrowed; NULL, 0: none). */
+void wr_set_spans(wr *w, const wr_file_span *spans, size_t n);
+/* Transfers the buffer to the caller (free() it); the writer is empty afterwards. Not for a
+ * writer with splices (asserted): the network layer reads those in place. */
 uint8_t *wr_take(wr *w, size_t *len_out);
 void wr_reserve(wr *w, size_t extra);
 void wr_raw(wr *w, const void *p, size_t n);

@@ -239,6 +239,16 @@ static void metrics_traffic(broker *b, wr *w)
                    "Record bytes sent in fetch answers, to consumers and to follower replicas.");
     for (int k = 0; k < 2; k++)
         metrics_sample(w, "brook_fetch_bytes_total", kinds[k], (double)b->fetched_bytes[k]);
+    metrics_header(w, "brook_fetch_sendfile_bytes_total", "counter",
+                   "Record bytes that went from segment files to sockets by sendfile.");
+    metrics_sample(w, "brook_fetch_sendfile_bytes_total", NULL, (double)net_sendfile_bytes());
+    metrics_header(w, "brook_fetch_sendfile_waits_total", "counter",
+                   "Times a file span found the socket full and waited for room.");
+    metrics_sample(w, "brook_fetch_sendfile_waits_total", NULL, (double)net_sendfile_waits());
+    metrics_header(w, "brook_fetch_sendfile_partitions_total", "counter",
+                   "Partition answers in fetch responses sent from a file span (sendfile).");
+    metrics_sample(w, "brook_fetch_sendfile_partitions_total", NULL,
+                   (double)b->fetch_sendfile_parts);
     broker_quota_metrics(b, w);
 }
 

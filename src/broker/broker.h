@@ -88,6 +88,7 @@ typedef struct broker {
      * [0] for consumers and [1] for follower replicas. */
     uint64_t produced_records, produced_bytes;
     uint64_t fetched_bytes[2], fetch_requests[2];
+    uint64_t fetch_sendfile_parts; /* partition answers that went as file spans */
     /* cluster mode (cluster.c); clustered is false on a single node */
     bool clustered;
     struct zk_client *zk;

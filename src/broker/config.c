@@ -157,6 +157,9 @@ static const config_def g_defs[] = {
      "create unknown topics named in Metadata requests"},
     {"delete.topic.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(delete_topic_enable),
      "allow DeleteTopics"},
+    {"fetch.sendfile.min.bytes", CFG_INT32, "16384", 0, I32MAX, NULL, OFF(fetch_sendfile_min),
+     "a partition's fetch answer of at least this many bytes goes from the segment file to a "
+     "plaintext socket by sendfile (smaller ones, and TLS, are read and copied); 0: never"},
     {"socket.request.max.bytes", CFG_INT32, "104857600", 64, I32MAX, NULL,
      OFF(socket_request_max_bytes), "largest request frame; larger closes the connection"},
     {"log.flush.mode", CFG_ENUM, "sync", 0, 0, "sync|interval", OFF(log_flush_mode),

@@ -169,9 +169,10 @@ static bool fetch_ready(broker *b, fetch_op *op)
 
 /* read_committed: the aborted transactions overlapping the returned batches, sorted by
  * first offset, so the client drops their records (it skips up to the ABORT marker). */
-static void fill_aborted(partition *p, fetch_part *fp, const uint8_t *data, size_t len, arena *a)
+/* The offset after the last batch of data (the end of its aborted list). */
+static int64_t data_end_offset(int64_t from, const uint8_t *data, size_t len)
 {
-    int64_t last = fp->fetch_offset;
+    int64_t last = from - 1;
     size_t off = 0;
     while (off + RB_HEADER_SIZE <= len) {
         rb_header h;
@@ -180,9 +181,15 @@ static void fill_aborted(partition *p, fetch_part *fp, const uint8_t *data, size
         last = rb_last_offset(&h);
         off += rb_total_size(&h);
     }
+    return last + 1;
+}
+
+/* The aborted transactions a read_committed reader of [fetch_offset, end) must skip. */
+static void fill_aborted(partition *p, fetch_part *fp, int64_t end, arena *a)
+{
     aborted_txn *ab;
     size_t n;
-    if (log_aborted_between(p->log, fp->fetch_offset, last + 1, a, &ab, &n) != LOG_OK || n == 0)
+    if (log_aborted_between(p->log, fp->fetch_offset, end, a, &ab, &n) != LOG_OK || n == 0)
         return;
     fp->aborted = arena_alloc(a, sizeof(fetch_aborted) * n);
     if (!fp->aborted)
@@ -190,6 +197,34 @@ static void fill_aborted(partition *p, fetch_part *fp, const uint8_t *data, size
     for (size_t i = 0; i < n; i++)
         fp->aborted[i] = (fetch_aborted){ab[i].pid, ab[i].first_offset};
     fp->naborted = (int32_t)n;
+}
+
+/* Reads one partition's records for the answer: by file span (sendfile) when the
+ * connection is plaintext and at least fetch.sendfile.min.bytes would go, else copied into
+ * the arena. *end_out gets the offset after the last batch read. */
+static int fetch_read(broker *b, req_ctx *c, partition *p, fetch_part *fp, int64_t upper,
+                      size_t limit, bool min_one, wr_file_span *span, int64_t *end_out)
+{
+    int64_t min = b->cfg.fetch_sendfile_min;
+    if (span && min > 0) {
+        uint64_t avail = log_bytes_between(p->log, fp->fetch_offset, upper);
+        if ((avail < limit ? avail : limit) >= (uint64_t)min) {
+            int rc = log_read_span(p->log, fp->fetch_offset, upper, limit, min_one, span,
+                                   end_out);
+            if (rc == LOG_OK && span->len > 0)
+                fp->records = (kslice){(const uint8_t *)span, (int32_t)span->len};
+            return rc;
+        }
+    }
+    uint8_t *data;
+    size_t len;
+    int rc = log_read(p->log, fp->fetch_offset, upper, limit, min_one, &c->nr->arena, &data,
+                      &len);
+    if (rc == LOG_OK && len > 0) {
+        fp->records = (kslice){data, (int32_t)len};
+        *end_out = data_end_offset(fp->fetch_offset, data, len);
+    }
+    return rc;
 }
 
 /* Fetch v16+ (KIP-951, as Kafka): a partition answered NOT_LEADER_OR_FOLLOWER or
@@ -254,6 +289,14 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
         budget = (size_t)quota_max;
     bool have_data = false;
     uint64_t sent = 0;
+    /* stand-ins for the records that go out by sendfile (wr_file_span), one per partition */
+    size_t nparts = 0, nspans = 0;
+    for (int32_t i = 0; i < q->ntopics; i++)
+        nparts += (size_t)q->topics[i].nparts;
+    wr_file_span *spans = b->cfg.fetch_sendfile_min > 0 && net_conn_plaintext(c->nr->conn) &&
+                                  nparts > 0
+                              ? arena_alloc(a, nparts * sizeof(*spans))
+                              : NULL;
     for (int32_t i = 0; i < q->ntopics; i++)
         for (int32_t k = 0; k < q->topics[i].nparts; k++, flat++) {
             fetch_part *fp = &q->topics[i].parts[k];
@@ -276,12 +319,12 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
             size_t limit = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
             if (limit > budget)
                 limit = budget;
-            uint8_t *data;
-            size_t len;
             int64_t upper = q->replica_id >= 0        ? p->log->log_end_offset
                             : q->isolation_level == 1 ? fp->last_stable_offset
                                                       : fp->high_watermark;
-            int rc = log_read(p->log, fp->fetch_offset, upper, limit, !have_data, a, &data, &len);
+            int64_t end;
+            int rc = fetch_read(b, c, p, fp, upper, limit, !have_data,
+                                spans ? &spans[nspans] : NULL, &end);
             if (rc != LOG_OK) {
                 LOG_ERROR("broker", "fetch %s at %lld: %s", p->log->name,
                           (long long)fp->fetch_offset, log_result_name(rc));
@@ -289,13 +332,15 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
                                                              : KERR_KAFKA_STORAGE_ERROR;
                 continue;
             }
+            size_t len = fp->records.len > 0 ? (size_t)fp->records.len : 0;
             if (len > 0) {
-                fp->records = (kslice){data, (int32_t)len};
+                if (spans && fp->records.p == (const uint8_t *)&spans[nspans])
+                    nspans++;
                 have_data = true;
                 sent += len;
                 budget -= len < budget ? len : budget;
                 if (q->isolation_level == 1)
-                    fill_aborted(p, fp, data, len, a);
+                    fill_aborted(p, fp, end, a);
             }
         }
     if (q->replica_id < 0 && (q->throttle_time_ms = broker_quota_fetch(c, sent)) > 0) {
@@ -308,9 +353,12 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
     b->fetched_bytes[kind] += sent;
     b->fetch_requests[kind]++;
     resp_begin(&c->nr->resp, &c->h);
+    wr_set_spans(&c->nr->resp, spans, nspans);
     fetch_resp_encode(&c->nr->resp, c->h.api_version, q, KERR_NONE);
+    wr_set_spans(&c->nr->resp, NULL, 0);
     resp_end(&c->nr->resp);
-    net_request_done(c->nr);
+    b->fetch_sendfile_parts += c->nr->resp.nsplices;
+    net_request_done(c->nr); /* dups the spans' descriptors: the log's may go after this */
 }
 
 static void timer_free(uv_handle_t *h) { free(h); }

@@ -1,9 +1,13 @@
 /* server.c - see server.h. */
 #include "net/server.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
 #include <uthash.h>
 
 #include "base/assert.h"
@@ -29,6 +33,20 @@ struct net_ip_count {
     UT_hash_handle hh;
 };
 
+/* Output queued behind a file span: pieces in send order. A response with file spans
+ * (wr_file_span, sendfile) goes out as its buffer cut at the splices, with the spans between;
+ * while one is queued, later responses queue behind it too. */
+typedef struct out_piece {
+    struct out_piece *next;
+    uint8_t *mem;      /* owned bytes, or NULL: */
+    size_t len;
+    wr_file_span span; /* a file range; span.fd is owned (a dup) */
+} out_piece;
+
+/* Bytes sent by sendfile, and times a span waited for a full socket, all servers
+ * (metrics). Loop thread only. */
+static uint64_t g_sendfile_bytes, g_sendfile_waits;
+
 struct net_conn {
     uv_tcp_t tcp;
     struct net_ip_count *counted; /* its address's entry in srv->o.limits */
@@ -44,6 +62,8 @@ struct net_conn {
     net_request *head, *tail;
     size_t inflight;
     size_t out_bytes; /* response bytes handed to uv_write, not yet written */
+    out_piece *outq, *outq_tail; /* waiting behind a file span (conn_pump) */
+    uint64_t out_queued;         /* bytes in outq */
     bool reading, closed;
     bool closing; /* a close_after response was written: closes once it has left */
     bool quiet_close; /* closing was logged already (a TLS failure or close_notify) */
@@ -89,6 +109,33 @@ void net_conn_set_data(net_conn *c, void *data, void (*free_fn)(void *))
     c->data_free = free_fn;
 }
 
+uint64_t net_sendfile_bytes(void) { return g_sendfile_bytes; }
+uint64_t net_sendfile_waits(void) { return g_sendfile_waits; }
+bool net_conn_plaintext(const net_conn *c) { return c->tls == NULL; }
+
+/* Nothing left to write: neither in libuv's queue nor behind a file span. */
+static bool conn_out_empty(const net_conn *c) { return c->out_bytes == 0 && c->outq == NULL; }
+
+static void piece_free(out_piece *p)
+{
+    if (p->mem)
+        free(p->mem);
+    else
+        close(p->span.fd);
+    free(p);
+}
+
+static void outq_free(net_conn *c)
+{
+    while (c->outq) {
+        out_piece *p = c->outq;
+        c->outq = p->next;
+        piece_free(p);
+    }
+    c->outq_tail = NULL;
+    c->out_queued = 0;
+}
+
 static void conn_maybe_free(net_conn *c)
 {
     if (c->closed && c->head == NULL && c->out_bytes == 0 && c->tcp.data == NULL &&
@@ -102,13 +149,25 @@ static void conn_maybe_free(net_conn *c)
     }
 }
 
+/* Closes the dups of a response's file spans that never went out. */
+static void resp_close_spans(wr *w)
+{
+    for (size_t i = 0; i < w->nsplices; i++)
+        close(w->splices[i].span.fd);
+    w->nsplices = 0;
+}
+
 static void request_free(net_request *r)
 {
+    if (r->spans_owned)
+        resp_close_spans(&r->resp);
     arena_free(&r->arena);
     wr_free(&r->resp);
     free(r->frame);
     free(r);
 }
+
+static void conn_pump(net_conn *c);
 
 static void on_write(uv_write_t *w, int status)
 {
@@ -122,7 +181,9 @@ static void on_write(uv_write_t *w, int status)
     free(wr_);
     if (status < 0 && !c->closed)
         conn_close(c, uv_strerror(status));
-    else if (c->closing && c->out_bytes == 0 && !c->closed)
+    else if (c->outq && c->out_bytes == 0 && !c->closed)
+        conn_pump(c);
+    if (c->closing && conn_out_empty(c) && !c->closed)
         conn_close(c, c->quiet_close ? NULL : "closed after its last answer");
     if (!c->closed && !c->reading && !conn_busy(c))
         conn_resume(c);
@@ -178,13 +239,153 @@ static void conn_close_soon(net_conn *c)
     if (c->reading)
         uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
-    if (c->out_bytes == 0)
+    if (conn_out_empty(c))
         conn_close(c, NULL);
+}
+
+/* Appends a piece to the connection's queue behind file spans. */
+static bool outq_push(net_conn *c, uint8_t *mem, size_t len, const wr_file_span *span)
+{
+    out_piece *p = calloc(1, sizeof(*p));
+    if (!p)
+        return false;
+    p->mem = mem;
+    p->len = mem ? len : span->len;
+    if (!mem)
+        p->span = *span;
+    if (c->outq_tail)
+        c->outq_tail->next = p;
+    else
+        c->outq = p;
+    c->outq_tail = p;
+    c->out_queued += p->len;
+    return true;
+}
+
+/* A copy of buffer bytes [from, to) queued as a piece (nothing when empty). */
+static bool outq_push_copy(net_conn *c, const uint8_t *b, size_t from, size_t to)
+{
+    if (from == to)
+        return true;
+    uint8_t *m = malloc(to - from);
+    if (!m)
+        return false;
+    memcpy(m, b + from, to - from);
+    if (outq_push(c, m, to - from, NULL))
+        return true;
+    free(m);
+    return false;
+}
+
+/* A plaintext response with file spans: its buffer cut at the splices (copies of the small
+ * pieces between them) and the spans, queued in order; the spans' fds pass to the queue. */
+static void conn_queue_spliced(net_conn *c, net_request *r)
+{
+    wr *w = &r->resp;
+    size_t at = 0;
+    bool ok = true;
+    for (size_t i = 0; i < w->nsplices && ok; i++) {
+        ok = outq_push_copy(c, w->p, at, w->splices[i].at) &&
+             outq_push(c, NULL, 0, &w->splices[i].span);
+        if (ok)
+            w->splices[i].span.fd = -1; /* the queue owns it now */
+        at = w->splices[i].at;
+    }
+    ok = ok && outq_push_copy(c, w->p, at, w->len);
+    for (size_t i = 0; i < w->nsplices; i++)
+        if (w->splices[i].span.fd >= 0)
+            close(w->splices[i].span.fd);
+    w->nsplices = 0;
+    if (!ok)
+        conn_close(c, "out of memory queueing an answer");
+}
+
+/* Writes the queue behind file spans: memory pieces through uv_write, file spans with
+ * sendfile once libuv's queue is empty (bytes must leave in order). When the socket is full
+ * one byte of the span goes through uv_write instead, so that libuv's wait for
+ * writability calls us back (on_write); the rest follows by sendfile. */
+static void conn_pump(net_conn *c)
+{
+    uv_os_fd_t sock;
+    while (c->outq && !c->closed) {
+        out_piece *p = c->outq;
+        if (p->mem) {
+            c->outq = p->next;
+            c->out_queued -= p->len;
+            conn_write(c, p->mem, p->len); /* takes the memory */
+            free(p);
+            continue;
+        }
+        if (c->out_bytes > 0)
+            return; /* on_write comes back when libuv's queue is empty */
+        if (*p->span.guard != p->span.guard_val) {
+            conn_close(c, "a log was truncated under a fetch answer waiting to be sent");
+            break;
+        }
+        if (p->len == 0) {
+            c->outq = p->next;
+            piece_free(p);
+            continue;
+        }
+        if (uv_fileno((uv_handle_t *)&c->tcp, &sock) != 0) {
+            conn_close(c, "no socket descriptor");
+            break;
+        }
+        off_t off = (off_t)p->span.pos;
+        ssize_t n = sendfile(sock, p->span.fd, &off, p->len < (1u << 30) ? p->len : (1u << 30));
+        if (n > 0) {
+            p->span.pos += (uint64_t)n;
+            p->len -= (size_t)n;
+            c->out_queued -= (uint64_t)n;
+            g_sendfile_bytes += (uint64_t)n;
+            c->active_ms = uv_now(c->tcp.loop);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            uint8_t *one = malloc(1);
+            if (!one || pread(p->span.fd, one, 1, (off_t)p->span.pos) != 1) {
+                free(one);
+                conn_close(c, "cannot read a segment file for a fetch answer");
+                break;
+            }
+            p->span.pos++;
+            p->len--;
+            c->out_queued--;
+            g_sendfile_waits++;
+            conn_write(c, one, 1);
+            return;
+        }
+        conn_close(c, n == 0 ? "a segment file ended before its fetch answer did"
+                             : strerror(errno));
+        break;
+    }
+    if (c->closed)
+        outq_free(c);
+    else if (!c->outq)
+        c->outq_tail = NULL;
 }
 
 /* One response frame onto the socket: as it is, or encrypted (r keeps its buffer). */
 static void conn_send_response(net_conn *c, net_request *r)
 {
+    if (!c->tls && (r->resp.nsplices > 0 || c->outq)) {
+        if (r->resp.nsplices > 0) {
+            conn_queue_spliced(c, r);
+        } else {
+            size_t len;
+            uint8_t *buf = wr_take(&r->resp, &len);
+            if (!outq_push(c, buf, len, NULL)) {
+                free(buf);
+                conn_close(c, "out of memory queueing an answer");
+            }
+        }
+        if (!c->closed)
+            conn_pump(c);
+        return;
+    }
+    BROOK_ASSERT(r->resp.nsplices == 0); /* net_request_done read them in */
     if (!c->tls) {
         size_t len;
         uint8_t *buf = wr_take(&r->resp, &len);
@@ -221,7 +422,7 @@ static void conn_flush(net_conn *c)
             if (c->reading)
                 uv_read_stop((uv_stream_t *)&c->tcp);
             c->reading = false;
-            if (c->out_bytes == 0)
+            if (conn_out_empty(c))
                 conn_close(c, "closed after its last answer");
         }
         request_free(r);
@@ -229,10 +430,72 @@ static void conn_flush(net_conn *c)
     conn_maybe_free(c);
 }
 
+/* Replaces a response's file spans by their bytes (a TLS connection, or no descriptor to
+ * spare). The spans' fds are still the borrowed ones. Returns false on a read or memory
+ * failure (the response is then marked oom). */
+static bool resp_read_spans(wr *w)
+{
+    wr flat;
+    wr_init(&flat, w->len + (size_t)w->spliced);
+    size_t at = 0;
+    for (size_t i = 0; i < w->nsplices && !flat.oom; i++) {
+        const wr_splice *sp = &w->splices[i];
+        wr_raw(&flat, w->p + at, sp->at - at);
+        at = sp->at;
+        wr_reserve(&flat, sp->span.len);
+        size_t got = 0;
+        while (!flat.oom && got < sp->span.len) {
+            ssize_t n = pread(sp->span.fd, flat.p + flat.len + got, sp->span.len - got,
+                              (off_t)(sp->span.pos + got));
+            if (n <= 0 && !(n < 0 && errno == EINTR))
+                flat.oom = true;
+            else if (n > 0)
+                got += (size_t)n;
+        }
+        flat.len += got;
+    }
+    wr_raw(&flat, w->p + at, w->len - at);
+    bool ok = !flat.oom;
+    flat.flex = w->flex;
+    wr_free(w);
+    *w = flat;
+    w->oom = !ok;
+    return ok;
+}
+
+/* The response's file spans are borrowed from the log until now: they become dups the
+ * request owns (the log may close or reuse its descriptors before the answer leaves). */
+static void resp_own_spans(net_request *r)
+{
+    wr *w = &r->resp;
+    if (w->nsplices == 0)
+        return;
+    int *dups = r->conn->tls ? NULL : malloc(w->nsplices * sizeof(int));
+    size_t i = 0;
+    for (; dups && i < w->nsplices; i++)
+        if ((dups[i] = fcntl(w->splices[i].span.fd, F_DUPFD_CLOEXEC, 0)) < 0)
+            break;
+    if (dups && i == w->nsplices) {
+        for (i = 0; i < w->nsplices; i++)
+            w->splices[i].span.fd = dups[i];
+        r->spans_owned = true;
+        free(dups);
+        return;
+    }
+    if (!r->conn->tls) /* out of descriptors or memory: send the bytes instead */
+        LOG_WARN("net", "cannot dup a segment descriptor (%s): answering %s by copy",
+                 dups ? strerror(errno) : "out of memory", r->conn->peer);
+    for (size_t k = 0; dups && k < i; k++)
+        close(dups[k]);
+    free(dups);
+    resp_read_spans(w);
+}
+
 void net_request_done(net_request *req)
 {
     BROOK_ASSERT(!req->done);
     req->done = true;
+    resp_own_spans(req);
     conn_flush(req->conn);
 }
 
@@ -329,6 +592,7 @@ static void conn_close(net_conn *c, const char *why)
     if (c->closed)
         return;
     c->closed = true;
+    outq_free(c);
     if (c->mute_timer_live)
         uv_close((uv_handle_t *)&c->mute_timer, on_mute_timer_close);
     if (why)
@@ -425,7 +689,7 @@ static void conn_parse(net_conn *c)
 static bool conn_busy(const net_conn *c)
 {
     return c->muted || c->inflight >= BROOK_CONN_INFLIGHT_MAX ||
-           c->out_bytes >= BROOK_CONN_OUTBUF_MAX;
+           c->out_bytes + c->out_queued >= BROOK_CONN_OUTBUF_MAX;
 }
 
 static void conn_pause_if_busy(net_conn *c)
@@ -629,7 +893,7 @@ static void on_idle_sweep(uv_timer_t *t)
     uint64_t now = uv_now(s->loop);
     for (net_conn *c = s->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->closing && c->head == NULL && c->out_bytes == 0 &&
+        if (!c->closing && c->head == NULL && conn_out_empty(c) &&
             now - c->active_ms >= (uint64_t)s->o.idle_ms)
             conn_close(c, "idle for connections.max.idle.ms");
     }

@@ -41,6 +41,7 @@ typedef struct net_request {
     bool no_response; /* acks=0 produce: nothing is sent */
     bool close_after; /* the connection closes once this response is written (and nothing
                        * after it is read or answered): a failed authentication */
+    bool spans_owned; /* resp's file spans are dups this request owns (net_request_done) */
     void *op;         /* handler state while pending */
     struct net_request *next;
 } net_request;
@@ -80,7 +81,10 @@ int net_server_start(uv_loop_t *loop, const net_opts *o, net_server **out, int *
 /* Stops accepting and closes every connection. */
 void net_server_stop(net_server *s);
 /* Marks the request answered (its resp holds a full frame, or no_response is set) and
- * writes whatever responses are now at the head of the connection's queue. */
+ * writes whatever responses are now at the head of the connection's queue. File spans in
+ * resp (wr_file_span) are dup'ed here, so the handler's descriptors need to live only until
+ * this call; on a plaintext connection they go out by sendfile, on TLS (or when no
+ * descriptor is left) they are read into the response first. */
 void net_request_done(net_request *req);
 /* Closes the request's connection (malformed request) and finishes the request. */
 void net_request_fail(net_request *req, const char *why);
@@ -101,6 +105,12 @@ const char *net_conn_tls_principal(const net_conn *c);
  * later call with a later end extends the mute. Other connections are not affected. */
 void net_conn_mute(net_conn *c, uint32_t ms);
 bool net_conn_muted(const net_conn *c);
+/* Whether the connection is plaintext (file spans then go out by sendfile). */
+bool net_conn_plaintext(const net_conn *c);
+/* Bytes every server sent by sendfile since start (metrics). */
+uint64_t net_sendfile_bytes(void);
+/* Times a file span found the socket full and waited for it (metrics). */
+uint64_t net_sendfile_waits(void);
 /* Connections currently open (for metrics and tests). */
 size_t net_server_conn_count(const net_server *s);
 

@@ -119,5 +119,6 @@ void resp_begin(wr *w, const req_header *h)
 void resp_end(wr *w)
 {
     BROOK_ASSERT(w->oom || w->len >= 8);
-    wr_put_i32_at(w, 0, (int32_t)(w->len - 4));
+    BROOK_ASSERT(w->len - 4 + w->spliced <= INT32_MAX);
+    wr_put_i32_at(w, 0, (int32_t)(w->len - 4 + w->spliced)); /* file spans included */
 }

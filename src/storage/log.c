@@ -1270,6 +1270,109 @@ int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool
     return LOG_OK;
 }
 
+/* Every log_truncate anywhere bumps it: a file span handed out before a truncation may
+ * name bytes that are gone or rewritten (wr_file_span.guard). Loop thread only. */
+static uint64_t g_log_cuts;
+
+/* The last indexed batch start at or before file position pos. */
+static uint64_t idx_floor_by_pos(const segment *s, uint64_t pos)
+{
+    size_t lo = 0, hi = s->nidx;
+    uint64_t found = 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->idx[mid].pos <= pos) {
+            found = s->idx[mid].pos;
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return found;
+}
+
+/* Reads the base offset and whole size of the batch stored at pos. */
+static int peek_batch(const plog *l, const segment *s, uint64_t pos, int64_t *base,
+                      uint64_t *total)
+{
+    uint8_t hdr[RB_LOG_OVERHEAD];
+    size_t got;
+    if (read_full(s->log_fd, hdr, sizeof(hdr), pos, &got) != 0 || got != sizeof(hdr)) {
+        LOG_ERROR("storage", "%s: read failed at %" PRIu64, l->name, pos);
+        return LOG_ERR_IO;
+    }
+    int32_t len = (int32_t)be32_get(hdr + RB_OFF_LENGTH);
+    *base = (int64_t)be64_get(hdr);
+    *total = RB_LOG_OVERHEAD + (uint64_t)(len > 0 ? len : 0);
+    return len > 0 && pos + *total <= s->size ? LOG_OK : LOG_ERR_IO;
+}
+
+/* From the batch start q, the first batch start at or past `end_pos` or whose base is at or
+ * past max_offset; with fit, stops instead before the first batch that would end past
+ * end_pos. */
+static int walk_batches(const plog *l, const segment *s, uint64_t q, uint64_t end_pos,
+                        int64_t max_offset, bool fit, uint64_t *out)
+{
+    while (q < end_pos) {
+        int64_t base;
+        uint64_t total;
+        int rc = peek_batch(l, s, q, &base, &total);
+        if (rc != LOG_OK)
+            return rc;
+        if (base >= max_offset || (fit && q + total > end_pos))
+            break;
+        q += total;
+    }
+    *out = q;
+    return LOG_OK;
+}
+
+int log_read_span(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+                  wr_file_span *span, int64_t *next_offset_out)
+{
+    *span = (wr_file_span){.fd = -1};
+    *next_offset_out = offset;
+    if (offset < l->log_start_offset || offset > l->log_end_offset)
+        return LOG_ERR_OUT_OF_RANGE;
+    if (offset >= max_offset)
+        return LOG_OK;
+    size_t si = seg_find(l, offset);
+    segment *s = l->segs[si];
+    while (offset >= s->next_offset && si + 1 < l->nsegs)
+        s = l->segs[++si];
+    uint64_t pos = idx_floor_pos(s, offset), end = s->size, q;
+    int rc = seg_seek(l, s, offset, &pos);
+    if (rc != LOG_OK || pos >= s->size)
+        return rc;
+    if (max_offset < s->next_offset) { /* cut before the first batch at max_offset */
+        q = idx_floor_pos(s, max_offset);
+        if ((rc = walk_batches(l, s, q > pos ? q : pos, s->size, max_offset, false, &end)))
+            return rc;
+    }
+    if (end - pos > max_bytes) { /* cut after the last whole batch within max_bytes */
+        q = idx_floor_by_pos(s, pos + max_bytes);
+        if ((rc = walk_batches(l, s, q > pos ? q : pos, pos + max_bytes, INT64_MAX, true, &q)))
+            return rc;
+        if (q == pos && min_one) { /* KIP-74: the first batch whole */
+            int64_t base;
+            uint64_t total;
+            if ((rc = peek_batch(l, s, pos, &base, &total)) != LOG_OK)
+                return rc;
+            q = pos + total;
+        }
+        end = q;
+    }
+    if (end == pos)
+        return LOG_OK;
+    int64_t next = s->next_offset;
+    uint64_t total;
+    if (end < s->size && (rc = peek_batch(l, s, end, &next, &total)) != LOG_OK)
+        return rc;
+    *span = (wr_file_span){s->log_fd, pos, (size_t)(end - pos), &g_log_cuts, g_log_cuts};
+    *next_offset_out = next;
+    return LOG_OK;
+}
+
 long log_scan_records(plog *l, log_record_fn fn, void *ctx)
 {
     int64_t next = l->log_start_offset;
@@ -1670,6 +1773,7 @@ int log_truncate(plog *l, int64_t offset)
         offset = l->log_start_offset;
     size_t si = seg_find(l, offset);
     l->cut_gen++;
+    g_log_cuts++;
     drop_after(l, si);
     segment *s = l->segs[si];
     uint64_t pos = idx_floor_pos(s, offset);

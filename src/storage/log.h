@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "proto/record.h"
 #include "storage/epochs.h"
 #include "storage/pstate.h"
@@ -187,6 +188,14 @@ int log_aborted_between(const plog *l, int64_t from, int64_t to, arena *a, abort
  * gives 0 bytes. */
 int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
              arena *a, uint8_t **out, size_t *len_out);
+/* log_read's choice of batches as a range of one segment file instead of bytes, for
+ * sendfile: span->fd is the segment's (borrowed: dup it to keep it past this loop turn),
+ * span->guard changes when any log truncates. *next_offset_out gets the offset after the
+ * last batch in the span (where the aborted list of a read_committed fetch ends).
+ * span->len 0: nothing to read. Costs a 12-byte read per batch header walked (up to an
+ * index interval at each cut), none of the data. */
+int log_read_span(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+                  wr_file_span *span, int64_t *next_offset_out);
 /* Calls fn for every record of every uncompressed data batch from the log start to the
  * end (control batches skipped): how internal topics are replayed at start. Returns the
  * number of records seen, or a negative log_result. */
