@@ -17,6 +17,9 @@
  * connection stops reading until responses drain (backpressure, not an error). */
 #define BROOK_CONN_INFLIGHT_MAX 128
 /* Bytes of unsent responses queued on one connection before reads pause. */
+/* An incremental fetch session idle this long gives way to a new one when the cache is full
+ * (Kafka's min.incremental.fetch.session.eviction.ms, an internal constant there too). */
+#define BROOK_FETCH_SESSION_EVICT_MS 120000
 #define BROOK_CONN_OUTBUF_MAX (64u * 1024 * 1024)
 /* Longest properties-file line and key. */
 #define BROOK_CONFIG_LINE_MAX 8192

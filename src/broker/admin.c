@@ -249,6 +249,13 @@ static void metrics_traffic(broker *b, wr *w)
                    "Partition answers in fetch responses sent from a file span (sendfile).");
     metrics_sample(w, "brook_fetch_sendfile_partitions_total", NULL,
                    (double)b->fetch_sendfile_parts);
+    metrics_header(w, "brook_fetch_sessions", "gauge",
+                   "Incremental fetch sessions (KIP-227) kept now.");
+    metrics_sample(w, "brook_fetch_sessions", NULL, (double)fsess_cache_count(b->fetch_sessions));
+    metrics_header(w, "brook_fetch_session_evictions_total", "counter",
+                   "Fetch sessions evicted to make room for new ones.");
+    metrics_sample(w, "brook_fetch_session_evictions_total", NULL,
+                   (double)fsess_cache_evictions(b->fetch_sessions));
     broker_quota_metrics(b, w);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "broker/admin.h"
 #include "broker/broker.h"
@@ -327,6 +328,9 @@ int broker_start(broker *b, int64_t started_us)
         return rc;
     if ((rc = start_listeners(b)) != 0)
         return rc;
+    b->fetch_sessions = fsess_cache_new(b->cfg.fetch_session_slots, BROOK_FETCH_SESSION_EVICT_MS);
+    if (!b->fetch_sessions)
+        return UV_ENOMEM;
     uv_prepare_init(b->loop, &b->prepare);
     b->prepare.data = b;
     uv_prepare_start(&b->prepare, on_prepare);
@@ -409,6 +413,8 @@ void broker_stop(broker *b)
     md_free(&b->md);
     dyn_free(&b->dyn);
     quota_free(&b->quotas);
+    fsess_cache_free(b->fetch_sessions);
+    b->fetch_sessions = NULL;
     free(b->dyn_defaults_text);
     b->dyn_defaults_text = NULL;
     uv_prepare_stop(&b->prepare);

@@ -15,6 +15,7 @@
 
 #include "broker/config.h"
 #include "broker/dynconfig.h"
+#include "broker/fetch_session.h"
 #include "broker/metrics.h"
 #include "broker/quota.h"
 #include "cluster/metadata.h"
@@ -77,6 +78,7 @@ typedef struct broker {
     uv_signal_t sig_term, sig_int;
     struct produce_op *produces; /* waiting for durability */
     struct fetch_op *fetches;    /* waiting for data or their deadline */
+    fsess_cache *fetch_sessions; /* KIP-227 incremental fetch sessions */
     struct produce_op *produce_fifo; /* cluster mode: produces in arrival order (h_produce.c) */
     bool stopping;
     int64_t started_us;

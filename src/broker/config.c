@@ -157,6 +157,9 @@ static const config_def g_defs[] = {
      "create unknown topics named in Metadata requests"},
     {"delete.topic.enable", CFG_BOOL, "true", 0, 0, NULL, OFF(delete_topic_enable),
      "allow DeleteTopics"},
+    {"max.incremental.fetch.session.cache.slots", CFG_INT32, "1000", 0, I32MAX, NULL,
+     OFF(fetch_session_slots),
+     "incremental fetch sessions (KIP-227) kept at once; 0: none (every fetch is full)"},
     {"fetch.sendfile.min.bytes", CFG_INT32, "16384", 0, I32MAX, NULL, OFF(fetch_sendfile_min),
      "a partition's fetch answer of at least this many bytes goes from the segment file to a "
      "plaintext socket by sendfile (smaller ones, and TLS, are read and copied); 0: never"},

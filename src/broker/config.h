@@ -90,6 +90,7 @@ typedef struct broker_config {
     bool delete_topic_enable;
     int32_t socket_request_max_bytes;
     int32_t fetch_sendfile_min; /* fetch.sendfile.min.bytes (0: never sendfile) */
+    int32_t fetch_session_slots; /* max.incremental.fetch.session.cache.slots */
     char *log_flush_mode;             /* sync | interval */
     int64_t log_flush_interval_ms;    /* interval mode */
     char *cluster_id;

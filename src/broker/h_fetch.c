@@ -30,6 +30,8 @@ typedef struct fetch_op {
     req_ctx *c;
     fetch_req q;
     fetch_slot *slots; /* one per partition of q, in order (request arena) */
+    int16_t err;       /* the answer's top-level error (a fetch session refused) */
+    bool incremental;  /* a session's incremental fetch: fsess_end filters the answer */
     uv_timer_t *timer; /* malloc'd: libuv owns it until its close callback */
 } fetch_op;
 
@@ -347,6 +349,7 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
         fetch_throttled(q);
         sent = 0;
     }
+    fsess_end(b->fetch_sessions, q, op->incremental);
     if (c->h.api_version >= 16)
         fill_current_leaders(c, q, a);
     int kind = q->replica_id >= 0 ? 1 : 0;
@@ -354,7 +357,7 @@ static void fetch_reply(req_ctx *c, fetch_op *op)
     b->fetch_requests[kind]++;
     resp_begin(&c->nr->resp, &c->h);
     wr_set_spans(&c->nr->resp, spans, nspans);
-    fetch_resp_encode(&c->nr->resp, c->h.api_version, q, KERR_NONE);
+    fetch_resp_encode(&c->nr->resp, c->h.api_version, q, op->err);
     wr_set_spans(&c->nr->resp, NULL, 0);
     resp_end(&c->nr->resp);
     b->fetch_sendfile_parts += c->nr->resp.nsplices;
@@ -429,6 +432,20 @@ void handle_fetch(req_ctx *c)
         net_request_fail(c->nr, "out of memory");
         return;
     }
+    if (op->q.by_id && op->q.nforgotten > 0 &&
+        cluster_resolve_topic_ids(b, op->q.nforgotten, &op->q.forgotten[0].name,
+                                  op->q.forgotten[0].id, sizeof(fetch_forgotten),
+                                  &c->nr->arena) != 0) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    int rc = fsess_begin(b->fetch_sessions, &op->q, op->q.replica_id >= 0, (int64_t)uv_now(b->loop),
+                         &c->nr->arena, &op->incremental);
+    if (rc < 0) {
+        net_request_fail(c->nr, "out of memory");
+        return;
+    }
+    op->err = (int16_t)rc;
     for (int32_t i = 0; i < op->q.ntopics; i++)
         for (int32_t k = 0; k < op->q.topics[i].nparts; k++)
             cluster_refresh_if_unknown(b, op->q.topics[i].name, op->q.topics[i].parts[k].index);
@@ -445,7 +462,7 @@ void handle_fetch(req_ctx *c)
     if (op->q.replica_id >= 0)
         follower_progress(b, op);
     int32_t wait = op->q.max_wait_ms;
-    if (wait <= 0 || b->stopping || fetch_ready(b, op)) {
+    if (wait <= 0 || b->stopping || op->err != KERR_NONE || fetch_ready(b, op)) {
         fetch_reply(c, op);
         return;
     }

@@ -321,8 +321,7 @@ static const pf_field g_fetch_topic_fields[] = {
 static const pf_schema g_fetch_topic = PF_SCHEMA("FetchTopic", fetch_topic,
                                                  g_fetch_topic_fields);
 
-/* What the request carries beyond fetch_req: ReplicaState (v15+, where ReplicaId moved) and
- * ForgottenTopicsData (Brook keeps no fetch sessions: read and dropped, sent empty). */
+/* What the request carries beyond fetch_req: ReplicaState (v15+, where ReplicaId moved). */
 typedef struct fetch_replica_state {
     int32_t id;
     int64_t epoch;
@@ -333,12 +332,6 @@ static const pf_field g_replica_state_fields[] = {
 };
 static const pf_schema g_replica_state = PF_SCHEMA("ReplicaState", fetch_replica_state,
                                                    g_replica_state_fields);
-typedef struct fetch_forgotten {
-    kslice name;
-    uint8_t id[TOPIC_ID_LEN];
-    int32_t nparts;
-    int32_t *parts;
-} fetch_forgotten;
 static const pf_field g_forgotten_fields[] = {
     PF_F("Topic", PF_STR, 7, 12, fetch_forgotten, name),
     PF_F("TopicId", PF_UUID, 13, PF_LAST, fetch_forgotten, id),
@@ -349,8 +342,6 @@ static const pf_schema g_forgotten = PF_SCHEMA("ForgottenTopic", fetch_forgotten
 typedef struct fetch_req_wire {
     fetch_req q;
     fetch_replica_state rs;
-    int32_t nforgotten;
-    fetch_forgotten *forgotten;
 } fetch_req_wire;
 static const pf_field g_fetch_req_fields[] = {
     /* tag 0, nullable (null: absent, not sent) */
@@ -365,8 +356,8 @@ static const pf_field g_fetch_req_fields[] = {
     PF_FD("SessionEpoch", PF_I32, 7, PF_LAST, fetch_req_wire, q.session_epoch, -1),
     PF_FA("Topics", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_req_wire, q.topics, q.ntopics,
           &g_fetch_topic),
-    PF_FA("ForgottenTopicsData", PF_STRUCTS, 7, PF_LAST, PF_NEVER, fetch_req_wire, forgotten,
-          nforgotten, &g_forgotten),
+    PF_FA("ForgottenTopicsData", PF_STRUCTS, 7, PF_LAST, PF_NEVER, fetch_req_wire,
+          q.forgotten, q.nforgotten, &g_forgotten),
     PF_F("RackId", PF_STR, 11, PF_LAST, fetch_req_wire, q.rack_id),
 };
 static const pf_schema g_fetch_req = PF_SCHEMA("FetchRequest", fetch_req_wire,
@@ -425,6 +416,7 @@ static const pf_schema g_fetch_rtopic = PF_SCHEMA("FetchableTopicResponse", fetc
 typedef struct fetch_resp_wire {
     int32_t throttle_time_ms;
     int16_t error_code;
+    int32_t session_id;
     int32_t ntopics;
     const fetch_topic *topics;
     int32_t nnode_endpoints;
@@ -433,7 +425,7 @@ typedef struct fetch_resp_wire {
 static const pf_field g_fetch_resp_fields[] = {
     PF_F("ThrottleTimeMs", PF_I32, 1, PF_LAST, fetch_resp_wire, throttle_time_ms),
     PF_F("ErrorCode", PF_I16, 7, PF_LAST, fetch_resp_wire, error_code),
-    PF_FK("SessionId", PF_I32, 7, PF_LAST, 0), /* Brook keeps no fetch sessions */
+    PF_F("SessionId", PF_I32, 7, PF_LAST, fetch_resp_wire, session_id),
     PF_FA("Responses", PF_STRUCTS, 0, PF_LAST, PF_NEVER, fetch_resp_wire, topics, ntopics,
           &g_fetch_rtopic),
     PF_FAT("NodeEndpoints", PF_STRUCTS, 16, PF_LAST, 0, fetch_resp_wire, node_endpoints,
@@ -444,8 +436,8 @@ static const pf_schema g_fetch_resp = PF_SCHEMA("FetchResponse", fetch_resp_wire
 
 void fetch_resp_encode(wr *w, int16_t v, const fetch_req *q, int16_t error_code)
 {
-    fetch_resp_wire out = {q->throttle_time_ms, error_code, q->ntopics, q->topics,
-                           q->nnode_endpoints, q->node_endpoints};
+    fetch_resp_wire out = {q->throttle_time_ms, error_code, q->resp_session_id, q->ntopics,
+                           q->topics, q->nnode_endpoints, q->node_endpoints};
     pf_encode(w, v, &g_fetch_resp, &out);
 }
 

@@ -182,6 +182,13 @@ typedef struct fetch_topic {
     int32_t nparts;
     fetch_part *parts;
 } fetch_topic;
+/* ForgottenTopicsData (v7+): partitions to drop from an incremental fetch session. */
+typedef struct fetch_forgotten {
+    kslice name;              /* v7-v12; null from v13 (the handler resolves id) */
+    uint8_t id[TOPIC_ID_LEN]; /* v13+ */
+    int32_t nparts;
+    int32_t *parts;
+} fetch_forgotten;
 typedef struct fetch_req {
     int32_t replica_id; /* v15+: ReplicaState's (tag 1), -1 when absent */
     int32_t max_wait_ms, min_bytes, max_bytes;
@@ -189,6 +196,8 @@ typedef struct fetch_req {
     int32_t session_id, session_epoch;
     int32_t ntopics;
     fetch_topic *topics;
+    int32_t nforgotten; /* v7+ (always sent empty by fetch_req_encode) */
+    fetch_forgotten *forgotten;
     bool by_id; /* v13+: topics named by id */
     kslice rack_id;
     kslice cluster_id;     /* v12+ tagged field 0; null when absent */
@@ -198,6 +207,7 @@ typedef struct fetch_req {
     int32_t nnode_endpoints;
     const md_broker *node_endpoints;
     int32_t throttle_time_ms; /* response v1+: set by the handler (quotas), 0 decoded */
+    int32_t resp_session_id;  /* response v7+: the fetch session (KIP-227), 0: none */
 } fetch_req;
 /* Decodes the request and sets every response field of each partition to its default
  * (no records, aborted list null, offsets, DivergingEpoch and CurrentLeader -1). */
