@@ -30,13 +30,14 @@ build_targets() {
     cmake --build "$BUILD" -j2 --target "$@" >/dev/null || { log "build failed in $BUILD"; exit 1; }
 }
 
-# start_brookd: one brookd for a bench script (log.flush.mode=sync, a free loopback port,
-# data in $WORK/data, log $WORK/brookd.log, small internal topics, no group join delay);
-# sets PID and B (host:port). Exits the script when it does not start.
+# start_brookd [--key=value...]: one brookd for a bench script (log.flush.mode=sync, a free
+# loopback port, data in $WORK/data, log $WORK/brookd.log, small internal topics, no group
+# join delay; the arguments come last and override these); sets PID and B (host:port). Exits
+# the script when it does not start.
 start_brookd() {
     "$BROOKD" --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs="$WORK/data" --admin.listeners= \
         --transaction.state.log.num.partitions=8 --offsets.topic.num.partitions=8 \
-        --group.initial.rebalance.delay.ms=0 --log.flush.mode=sync >"$WORK/brookd.log" 2>&1 &
+        --group.initial.rebalance.delay.ms=0 --log.flush.mode=sync "$@" >"$WORK/brookd.log" 2>&1 &
     PID=$!
     local port=
     for _ in $(seq 1 200); do
