@@ -14,6 +14,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build-bench}
 DOC=${1-$ROOT/docs/benchmarks.md}
 RUNS=${BENCH_FETCH_RUNS:-3}
+REPS=${BENCH_FETCH_REPS:-4}
 BROOKD=$BUILD/brookd
 BROOK=$BUILD/brook
 WORK=$(mktemp -d /tmp/brook-fetch-bench.XXXXXX)
@@ -61,13 +62,16 @@ for run in $(seq 1 "$RUNS"); do
         start_brookd --log.flush.mode=interval --fetch.sendfile.min.bytes=$min
         for cell in $CELLS; do
             IFS=: read -r size parts count <<<"$cell"
-            log "run $run, $mode: consume f-$size-$parts"
-            t0=$(brookd_ticks)
-            line=$(timeout 120 "$BROOK" bench consume --bootstrap "$B" --engine raw \
-                --topic "f-$size-$parts" --count "$count" --seconds 60 2>>"$WORK/tools.log" |
-                grep '^RESULT') || { log "consume failed"; continue; }
-            echo "$line size=$size mode=$mode run=$run brookd_cpu_s=$(awk \
-                -v t=$(( $(brookd_ticks) - t0 )) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')" >>"$OUT"
+            log "run $run, $mode: consume f-$size-$parts $REPS times"
+            for rep in $(seq 1 "$REPS"); do
+                t0=$(brookd_ticks)
+                line=$(timeout 120 "$BROOK" bench consume --bootstrap "$B" --engine raw \
+                    --topic "f-$size-$parts" --count "$count" --seconds 60 \
+                    2>>"$WORK/tools.log" | grep '^RESULT') || { log "consume failed"; continue; }
+                echo "$line size=$size mode=$mode run=$run rep=$rep brookd_cpu_s=$(awk \
+                    -v t=$(( $(brookd_ticks) - t0 )) -v hz="$HZ" \
+                    'BEGIN { printf "%.2f", t / hz }')" >>"$OUT"
+            done
         done
         stop_brookd
     done
@@ -77,12 +81,12 @@ done
 median() {
     fields "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
-# cpu_per_gb SIZE PARTS MODE: median brookd CPU-seconds per GB of records read.
+# cpu_per_gb SIZE PARTS MODE: brookd CPU-seconds per GB of records read, over every run of
+# the cell and mode (the sum of one over the sum of the other: a run is only tens of ticks).
 cpu_per_gb() {
     grep "^RESULT cmd=consume " "$OUT" | grep " size=$1 " | grep " partitions=$2 " |
         grep " mode=$3 " | sed -n 's/.* bytes=\([0-9]*\).* brookd_cpu_s=\([0-9.]*\).*/\1 \2/p' |
-        awk '$1 > 0 { print $2 / ($1 / 1e9) }' | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", v[int((NR + 1) / 2)]; else print "n/a" }'
+        awk '{ b += $1; c += $2 } END { if (b > 0) printf "%.3f", c / (b / 1e9); else print "n/a" }'
 }
 rows() {
     local cell size parts count s c
@@ -108,10 +112,10 @@ $(machine_desc "$WORK"); load before: $LOAD_BEFORE.
 One brookd (log.flush.mode=interval) holds three topics filled by the raw producer; each
 run restarts it with \`fetch.sendfile.min.bytes=16384\` (the default: a partition's answer of
 16 KiB or more goes from the segment file to the socket by sendfile) or \`=0\` (every answer
-read into memory and written), alternating, $RUNS runs each, and reads every topic from
-the start with the raw engine's Fetch loop (\`brook bench consume --engine raw\`), which
-counts records in place. Medians; the data is in the page cache in both modes. brookd's
-CPU-seconds per GB of records read is its user + system time during the run.
+read into memory and written), alternating, $RUNS runs each, and in each run reads every topic from
+the start $REPS times with the raw engine's Fetch loop (\`brook bench consume --engine raw\`), which
+counts records in place. Throughput: medians of the reads; the data is in the page cache in both modes. brookd's
+CPU-seconds per GB of records read is its user + system time over all reads of the cell.
 
 | records | partitions | sendfile | brookd CPU-s/GB | copy | brookd CPU-s/GB | throughput sendfile / copy |
 |---|---|---|---|---|---|---|
