@@ -785,7 +785,38 @@ static void test_endian_and_slices(void)
     CHECK(!kslice_eq_cstr(kslice_cstr("ab"), "abc"));
 }
 
-TU_MAIN(TU_CASE(test_fixed_ints_min_max), TU_CASE(test_fixed_ints_underflow),
+/* A kslice pointing into the writer's span table becomes a splice: the length prefix is
+ * written (classic and compact), the bytes are not, the splice sits where they would have
+ * gone, and spliced counts them; any other kslice is copied as before. */
+static void test_bytes_file_spans(void)
+{
+    static const uint64_t guard = 7;
+    wr_file_span spans[2] = {{3, 100, 5, &guard, 7}, {4, 0, 300, &guard, 7}};
+    wr w;
+    wr_init(&w, 16);
+    wr_set_spans(&w, spans, 2);
+    wr_bytes(&w, (kslice){(const uint8_t *)"abc", 3});
+    wr_bytes(&w, (kslice){(const uint8_t *)&spans[0], 5});
+    w.flex = true;
+    wr_bytes(&w, (kslice){(const uint8_t *)&spans[1], 300});
+    wr_set_spans(&w, NULL, 0);
+    wr_bytes(&w, (kslice){(const uint8_t *)"z", 1});
+    static const uint8_t want[] = {0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 5, 0xAD, 0x02, 2, 'z'};
+    CHECK_EQ_INT(w.len, sizeof(want));
+    CHECK_EQ_MEM(w.p, want, sizeof(want));
+    CHECK_EQ_INT(w.nsplices, 2);
+    CHECK_EQ_INT(w.splices[0].at, 11);
+    CHECK_EQ_INT(w.splices[0].span.fd, 3);
+    CHECK_EQ_INT(w.splices[0].span.pos, 100);
+    CHECK_EQ_INT(w.splices[1].at, 13);
+    CHECK_EQ_INT(w.splices[1].span.len, 300);
+    CHECK_EQ_U64(w.spliced, 305);
+    wr_free(&w);
+    CHECK_EQ_INT(w.nsplices, 0);
+    CHECK(w.splices == NULL);
+}
+
+TU_MAIN(TU_CASE(test_bytes_file_spans), TU_CASE(test_fixed_ints_min_max), TU_CASE(test_fixed_ints_underflow),
         TU_CASE(test_error_latches), TU_CASE(test_skip_and_raw), TU_CASE(test_uvarint_encodings),
         TU_CASE(test_uvarint_limits), TU_CASE(test_varint_zigzag), TU_CASE(test_varlong_zigzag),
         TU_CASE(test_varint_roundtrip_random), TU_CASE(test_str_classic), TU_CASE(test_str_compact),

@@ -127,6 +127,79 @@ static void test_append_read_roundtrip(void)
     }
 }
 
+/* log_read_span picks exactly log_read's batches: over segments rolled at 4 KiB, batches of
+ * 1 to 40 records, the index every 256 bytes, every start offset with random upper bounds,
+ * byte limits and min_one, the span's bytes (read from its descriptor) equal log_read's,
+ * its end offset follows its last batch, and a truncation moves the guard. */
+static void test_read_span_matches_read(void)
+{
+    fresh_dir("span");
+    log_config c = cfg_default();
+    c.segment_bytes = 4096;
+    plog *l = NULL;
+    if (!CHECK(log_open(g_dir, "t-0", &c, false, 1000, &l) == LOG_OK))
+        return;
+    int first = 0;
+    for (int i = 0; i < 120; i++) {
+        int n = 1 + (int)(tu_rand() % 40);
+        append_batch(l, first, n, 1000 + i);
+        first += n;
+    }
+    CHECK(l->nsegs > 3);
+    arena a;
+    arena_init(&a);
+    int checked = 0;
+    for (int64_t off = l->log_start_offset; off < l->log_end_offset; off += 1 + (int64_t)(tu_rand() % 7)) {
+        for (int k = 0; k < 4; k++) {
+            int64_t upper = off + (int64_t)(tu_rand() % 300);
+            if (upper > l->log_end_offset)
+                upper = l->log_end_offset;
+            size_t max_bytes = (size_t)(tu_rand() % 3000);
+            bool min_one = tu_rand() % 2;
+            uint8_t *data;
+            size_t len;
+            wr_file_span sp;
+            int64_t next;
+            int r1 = log_read(l, off, upper, max_bytes, min_one, &a, &data, &len);
+            int r2 = log_read_span(l, off, upper, max_bytes, min_one, &sp, &next);
+            CHECK_EQ_INT(r1, r2);
+            if (!CHECK_EQ_INT(sp.len, len))
+                continue;
+            checked++;
+            if (len == 0)
+                continue;
+            uint8_t *got = malloc(len);
+            CHECK(pread(sp.fd, got, len, (off_t)sp.pos) == (ssize_t)len);
+            CHECK(memcmp(got, data, len) == 0);
+            /* the offset after the last batch */
+            size_t o = 0;
+            int64_t last = -1;
+            while (o < len) {
+                rb_header h;
+                if (rb_parse_header(data + o, len - o, &h) != RB_OK)
+                    break;
+                last = rb_last_offset(&h);
+                o += rb_total_size(&h);
+            }
+            CHECK_EQ_INT(next, last + 1);
+            CHECK(*sp.guard == sp.guard_val);
+            free(got);
+        }
+    }
+    CHECK(checked > 500);
+    wr_file_span sp;
+    int64_t next;
+    CHECK_EQ_INT(log_read_span(l, 0, l->log_end_offset, 1 << 20, true, &sp, &next), LOG_OK);
+    CHECK(sp.len > 0);
+    CHECK_EQ_INT(log_truncate(l, l->log_end_offset - 5), LOG_OK);
+    CHECK(*sp.guard != sp.guard_val); /* a span handed out before a truncation is void */
+    CHECK_EQ_INT(log_read_span(l, l->log_end_offset + 1, l->log_end_offset + 2, 100, true, &sp,
+                               &next),
+                 LOG_ERR_OUT_OF_RANGE);
+    arena_free(&a);
+    log_destroy(l);
+}
+
 static void test_roll_and_reopen(void)
 {
     fresh_dir("roll");
@@ -488,7 +561,7 @@ static void test_fd_budget_with_many_segments(void)
         log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_fd_budget_with_many_segments), TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
+TU_MAIN(TU_CASE(test_read_span_matches_read), TU_CASE(test_fd_budget_with_many_segments), TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
         TU_CASE(test_torn_tail_every_cut), TU_CASE(test_garbage_appended),
         TU_CASE(test_index_rebuilt_when_missing_or_corrupt), TU_CASE(test_offset_for_time),
         TU_CASE(test_retention_and_delete_records), TU_CASE(test_log_append_time),
