@@ -99,6 +99,10 @@ static void idx_file_append(const plog *l, segment *s, bool offset_entry_added,
                             bool time_entry_added)
 {
     uint8_t b[TIME_ENTRY_SIZE];
+    if (s->idx_fd < 0 || s->tidx_fd < 0) { /* the active segment: written at seal or close */
+        s->idx_dirty = s->idx_dirty || offset_entry_added || time_entry_added;
+        return;
+    }
     if (offset_entry_added) {
         const offset_entry *e = &s->idx[s->nidx - 1];
         be32_put(b, e->rel_offset);
@@ -143,10 +147,43 @@ static int seg_note_batch(plog *l, segment *s, int64_t base, int64_t last, int64
     return LOG_OK;
 }
 
-/* Rewrites both index files from memory in one write each (after a load or rebuild). */
-static int seg_write_indexes(plog *l, segment *s)
+static int seg_write_index_fds(segment *s, int idx_fd, int tidx_fd);
+
+/* Rewrites both index files from memory in one write each (after a load or rebuild, at a
+ * seal, at close), through the segment's fds or, when it keeps none (the active segment),
+ * fds opened for this; with sync they are fdatasync'ed. */
+static int seg_write_indexes_sync(plog *l, segment *s, bool sync)
 {
-    BROOK_UNUSED(l);
+    int idx_fd = s->idx_fd, tidx_fd = s->tidx_fd, rc = 0;
+    char path[PATH_MAX];
+    if (idx_fd < 0) {
+        seg_path(l, s->base_offset, "index", path, sizeof(path));
+        idx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    }
+    if (tidx_fd < 0) {
+        seg_path(l, s->base_offset, "timeindex", path, sizeof(path));
+        tidx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    }
+    if (idx_fd < 0 || tidx_fd < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = seg_write_index_fds(s, idx_fd, tidx_fd);
+    if (rc == 0 && sync && (fdatasync(idx_fd) != 0 || fdatasync(tidx_fd) != 0))
+        rc = -errno;
+    if (idx_fd >= 0 && idx_fd != s->idx_fd)
+        close(idx_fd);
+    if (tidx_fd >= 0 && tidx_fd != s->tidx_fd)
+        close(tidx_fd);
+    if (rc == 0)
+        s->idx_dirty = false;
+    return rc;
+}
+
+static int seg_write_indexes(plog *l, segment *s) { return seg_write_indexes_sync(l, s, false); }
+
+/* Writes the in-memory indexes to the given index and time index fds. */
+static int seg_write_index_fds(segment *s, int idx_fd, int tidx_fd)
+{
     size_t n = s->nidx * OFFSET_ENTRY_SIZE, nt = s->ntidx * TIME_ENTRY_SIZE;
     uint8_t *b = malloc(n > nt ? n + 1 : nt + 1);
     if (!b)
@@ -156,13 +193,13 @@ static int seg_write_indexes(plog *l, segment *s)
         be32_put(b + i * 8 + 4, s->idx[i].pos);
     }
     int rc = 0;
-    if (ftruncate(s->idx_fd, 0) != 0 || fs_pwrite_all(s->idx_fd, b, n, 0) != 0)
+    if (ftruncate(idx_fd, 0) != 0 || fs_pwrite_all(idx_fd, b, n, 0) != 0)
         rc = -errno;
     for (size_t i = 0; i < s->ntidx && rc == 0; i++) {
         be64_put(b + i * 12, (uint64_t)s->tidx[i].ts);
         be32_put(b + i * 12 + 8, s->tidx[i].rel_offset);
     }
-    if (rc == 0 && (ftruncate(s->tidx_fd, 0) != 0 || fs_pwrite_all(s->tidx_fd, b, nt, 0) != 0))
+    if (rc == 0 && (ftruncate(tidx_fd, 0) != 0 || fs_pwrite_all(tidx_fd, b, nt, 0) != 0))
         rc = -errno;
     free(b);
     return rc;
@@ -247,6 +284,10 @@ static segment *active_seg(const plog *l)
  * (the log itself, for reads). Thousands of segments then fit the fd limit. */
 static void seg_seal(plog *l, segment *s, bool sync)
 {
+    int wrc;
+    if (s->idx_dirty && (wrc = seg_write_indexes_sync(l, s, sync)) != 0)
+        LOG_WARN("storage", "%s: cannot write segment %" PRId64 "'s indexes: %s (rebuilt on "
+                 "the next start)", l->name, s->base_offset, strerror(-wrc));
     int *fds[] = {&s->idx_fd, &s->tidx_fd, &s->txn_fd};
     for (unsigned i = 0; i < BROOK_ARRAY_LEN(fds); i++) {
         if (*fds[i] < 0)
@@ -257,6 +298,21 @@ static void seg_seal(plog *l, segment *s, bool sync)
         close(*fds[i]);
         *fds[i] = -1;
     }
+}
+
+/* The active segment keeps only its log fd: its index entries stay in memory (marked dirty)
+ * and reach the index files when it is sealed or the log is closed, so a node holds one fd
+ * per partition plus one per older segment (#14: 10k partitions within the fd limit). After
+ * a crash the active segment's index is rebuilt from the log at the next start, as it was
+ * whenever its files lagged. */
+static void seg_release_index_fds(segment *s)
+{
+    int *fds[] = {&s->idx_fd, &s->tidx_fd, &s->txn_fd};
+    for (unsigned i = 0; i < BROOK_ARRAY_LEN(fds); i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
 }
 
 /* Creates an empty segment file set at `base`. With sync_dir its directory entry is durable
@@ -282,6 +338,7 @@ static int seg_create(plog *l, int64_t base, bool sync_dir)
         seg_free(s);
         return LOG_ERR_NOMEM;
     }
+    seg_release_index_fds(s);
     return LOG_OK;
 }
 
@@ -495,14 +552,20 @@ static int aborted_push(plog *l, const aborted_txn *a)
     return LOG_OK;
 }
 
+/* Opens a segment's .txnindex (created if absent) for one write; the caller closes it. */
+static int txnindex_open(const plog *l, const segment *s)
+{
+    char path[PATH_MAX];
+    seg_path(l, s->base_offset, "txnindex", path, sizeof(path));
+    return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+}
+
 /* Rewrites a segment's .txnindex from the in-memory list (entries whose marker is in it). */
 static int txnindex_rewrite(plog *l, segment *s)
 {
     int own = -1;
-    if (s->txn_fd < 0) { /* a sealed segment: open its index just for this */
-        char path[PATH_MAX];
-        seg_path(l, s->base_offset, "txnindex", path, sizeof(path));
-        own = s->txn_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->txn_fd < 0) { /* a sealed or active segment: open its index just for this */
+        own = s->txn_fd = txnindex_open(l, s);
         if (own < 0)
             return -errno;
     }
@@ -604,10 +667,15 @@ static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len
         be64_put(b + 8, (uint64_t)a.first_offset);
         be64_put(b + 16, (uint64_t)a.last_offset);
         struct stat st;
-        if (fstat(s->txn_fd, &st) != 0 ||
-            fs_pwrite_all(s->txn_fd, b, sizeof(b), (uint64_t)st.st_size) != 0)
+        int fd = s->txn_fd;
+        if (fd < 0) /* the active segment keeps no index fds (seg_release_index_fds) */
+            fd = txnindex_open(l, s);
+        if (fd < 0 || fstat(fd, &st) != 0 ||
+            fs_pwrite_all(fd, b, sizeof(b), (uint64_t)st.st_size) != 0)
             LOG_WARN("storage", "%s: cannot write the aborted-transaction index (rebuilt at "
                      "the next unclean start)", l->name);
+        if (fd >= 0 && fd != s->txn_fd)
+            close(fd);
     }
     return LOG_OK;
 }
@@ -1007,6 +1075,7 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
      * fsynced here: index files are a cache, checked at every start.) */
     for (size_t i = 0; i + 1 < l->nsegs; i++)
         seg_seal(l, l->segs[i], false);
+    seg_release_index_fds(act);
     *out = l;
     return LOG_OK;
 }
@@ -1020,6 +1089,10 @@ void log_close(plog *l)
     for (size_t i = 0; i < l->nsegs; i++) {
         segment *s = l->segs[i];
         BROOK_ASSERT(s->pins == 0);
+        int wrc = s->idx_dirty ? seg_write_indexes_sync(l, s, true) : 0;
+        if (wrc != 0)
+            LOG_WARN("storage", "%s: cannot write the indexes: %s (rebuilt on next start)",
+                     l->name, strerror(-wrc));
         if (s->idx_fd >= 0 && (fdatasync(s->idx_fd) != 0 || fdatasync(s->tidx_fd) != 0))
             LOG_WARN("storage", "%s: index sync failed: %s (rebuilt on next start)", l->name,
                      strerror(errno));
@@ -1787,6 +1860,8 @@ int log_truncate(plog *l, int64_t offset)
         rc = LOG_ERR_IO;
     if (rc == LOG_OK && seg_load(l, s, false) != 0)
         rc = LOG_ERR_IO;
+    if (rc == LOG_OK)
+        seg_release_index_fds(s);
     if (rc != LOG_OK) {
         LOG_ERROR("storage", "%s: truncation to %" PRId64 " failed; log is now read-only",
                   l->name, offset);

@@ -98,6 +98,8 @@ typedef struct segment {
     int64_t last_indexed_ts;
     int pins; /* flushes in flight on this segment's fd; it is closed only at 0 */
     bool cut_while_pinned; /* truncated under a flush: that flush proves nothing */
+    bool idx_dirty; /* index entries in memory that the index files lack (the active segment
+                     * keeps no index fds: they are written at seal and at close) */
     bool deleted;
 } segment;
 
