@@ -359,44 +359,44 @@ void broker_dyn_on_view(broker *b, const cluster_view *v)
     b->dyn_defaults_text = copy;
 }
 
-/* The cluster-wide defaults in a cluster: read from ZooKeeper, changed, written back only
- * if no one else wrote in between (else read again, a few times), then applied here from
- * the next view (zk_refresh_sync), as on every other broker. */
+/* zk_text_update's edit for the cluster-wide defaults: the keys applied to a copy. */
+typedef struct defaults_edit {
+    int32_t n;
+    char **keys, **vals;
+    const incalter_config *ops;
+    bool replace;
+} defaults_edit;
+
+static int16_t defaults_edit_text(void *ctx, const char *text, char **next)
+{
+    const defaults_edit *e = ctx;
+    dynconfig tmp = {0};
+    char why[300];
+    int rc = text ? dyn_load_scopes(&tmp, 1u << DYN_DEFAULT, text, why, sizeof(why)) : 0;
+    if (rc == 0 && e->replace)
+        dyn_clear(&tmp, DYN_DEFAULT);
+    for (int32_t i = 0; i < e->n && rc == 0; i++)
+        rc = dyn_set(&tmp, DYN_DEFAULT, e->keys[i],
+                     e->ops[i].op == CONFIG_OP_DELETE ? NULL : e->vals[i]);
+    size_t len;
+    *next = rc == 0 ? dyn_encode_scopes(&tmp, 1u << DYN_DEFAULT, &len) : NULL;
+    dyn_free(&tmp);
+    return *next ? KERR_NONE : KERR_UNKNOWN_SERVER_ERROR;
+}
+
+/* The cluster-wide defaults in a cluster: a version-checked read-modify-write of their
+ * znode, then applied here from the next view (zk_refresh_sync), as on every other broker. */
 static int16_t dyn_alter_cluster_defaults(broker *b, int32_t n, char **keys, char **vals,
                                           const incalter_config *ops, bool replace,
                                           const char **msg)
 {
-    int16_t err = KERR_REQUEST_TIMED_OUT;
     if (!b->zk) { /* stopping */
         *msg = "not connected to ZooKeeper";
-        return err;
+        return KERR_REQUEST_TIMED_OUT;
     }
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char *text;
-        int32_t version;
-        if ((err = zk_text_get(b->zk, ZK_TEXT_BROKER_DEFAULTS, &text, &version)) != KERR_NONE)
-            break;
-        dynconfig tmp = {0};
-        char why[300];
-        int rc = text ? dyn_load_scopes(&tmp, 1u << DYN_DEFAULT, text, why, sizeof(why)) : 0;
-        free(text);
-        if (rc == 0 && replace)
-            dyn_clear(&tmp, DYN_DEFAULT);
-        for (int32_t i = 0; i < n && rc == 0; i++)
-            rc = dyn_set(&tmp, DYN_DEFAULT, keys[i],
-                         ops[i].op == CONFIG_OP_DELETE ? NULL : vals[i]);
-        size_t len;
-        char *next = rc == 0 ? dyn_encode_scopes(&tmp, 1u << DYN_DEFAULT, &len) : NULL;
-        dyn_free(&tmp);
-        if (!next) {
-            err = KERR_UNKNOWN_SERVER_ERROR;
-            break;
-        }
-        err = zk_text_set(b->zk, ZK_TEXT_BROKER_DEFAULTS, next, version);
-        free(next);
-        if (err != KERR_CONCURRENT_TRANSACTIONS)
-            break;
-    }
+    defaults_edit e = {n, keys, vals, ops, replace};
+    bool written;
+    int16_t err = zk_text_update(b->zk, ZK_TEXT_BROKER_DEFAULTS, defaults_edit_text, &e, &written);
     if (err == KERR_NONE) {
         (void)zk_refresh_sync(b->zk, 5000);
         LOG_INFO("broker", "cluster-wide dynamic broker configs changed: %d key(s)", n);

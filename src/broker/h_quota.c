@@ -416,42 +416,44 @@ static bool alter_local(req_ctx *c, alter_cq_req *r)
     return changed;
 }
 
+/* zk_text_update's edit for AlterClientQuotas: the request applied to a copy of the text. */
+typedef struct quota_edit {
+    req_ctx *c;
+    alter_cq_req *r;
+    bool changed;
+} quota_edit;
+
+static int16_t quota_edit_text(void *ctx, const char *text, char **next)
+{
+    quota_edit *e = ctx;
+    broker *b = e->c->b;
+    char why[200];
+    quota_mgr tmp;
+    quota_init(&tmp, b->quotas.samples, b->quotas.sample_ms);
+    if (text && quota_load_text(&tmp, text, why, sizeof(why)) != 0) {
+        LOG_ERROR("broker", "the client quotas in ZooKeeper do not load: %s", why);
+        quota_free(&tmp);
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    e->changed = alter_all(&e->c->nr->arena, &tmp, e->r);
+    size_t len;
+    *next = e->changed ? quota_encode(&tmp, &len) : NULL; /* refused or validate_only: none */
+    quota_free(&tmp);
+    return e->changed && !*next ? KERR_UNKNOWN_SERVER_ERROR : KERR_NONE;
+}
+
 /* In a cluster the quotas live in one ZooKeeper znode (every node applies them from its
- * views, each enforcing them on its own traffic, as Kafka's brokers do): read it, change a
- * copy, write it back only if no one wrote in between (else again, a few times), then wait
- * for the view that carries it here. */
+ * views, each enforcing them on its own traffic, as Kafka's brokers do): changed with a
+ * version-checked read-modify-write, then applied here from the view that carries it. */
 static bool alter_cluster(req_ctx *c, alter_cq_req *r)
 {
     broker *b = c->b;
-    int16_t err = KERR_REQUEST_TIMED_OUT;
-    bool changed = false;
-    for (int attempt = 0; b->zk && attempt < 5; attempt++) {
-        char *text, why[200];
-        int32_t version;
-        if ((err = zk_text_get(b->zk, ZK_TEXT_QUOTAS, &text, &version)) != KERR_NONE)
-            break;
-        quota_mgr tmp;
-        quota_init(&tmp, b->quotas.samples, b->quotas.sample_ms);
-        int rc = text ? quota_load_text(&tmp, text, why, sizeof(why)) : 0;
-        free(text);
-        if (rc != 0) {
-            LOG_ERROR("broker", "the client quotas in ZooKeeper do not load: %s", why);
-            quota_free(&tmp);
-            err = KERR_UNKNOWN_SERVER_ERROR;
-            break;
-        }
-        changed = alter_all(&c->nr->arena, &tmp, r);
-        size_t len;
-        char *next = changed ? quota_encode(&tmp, &len) : NULL;
-        quota_free(&tmp);
-        if (!changed)
-            return false; /* refused entries or validate_only: nothing to write */
-        err = next ? zk_text_set(b->zk, ZK_TEXT_QUOTAS, next, version)
-                   : KERR_UNKNOWN_SERVER_ERROR;
-        free(next);
-        if (err != KERR_CONCURRENT_TRANSACTIONS)
-            break;
-    }
+    quota_edit e = {c, r, false};
+    bool written = false;
+    int16_t err = b->zk ? zk_text_update(b->zk, ZK_TEXT_QUOTAS, quota_edit_text, &e, &written)
+                        : KERR_REQUEST_TIMED_OUT;
+    if (err == KERR_NONE && !written)
+        return false; /* refused entries or validate_only: nothing to write */
     if (err == KERR_NONE) {
         (void)zk_refresh_sync(b->zk, 5000); /* applied here from the view, as elsewhere */
         return true;

@@ -1615,6 +1615,27 @@ int16_t zk_text_set(zk_client *z, zk_text which, const char *text, int32_t versi
     return zerr_to_kafka(rc);
 }
 
+int16_t zk_text_update(zk_client *z, zk_text which, zk_text_edit_fn edit, void *ctx,
+                       bool *written)
+{
+    int16_t err = KERR_CONCURRENT_TRANSACTIONS;
+    *written = false;
+    for (int attempt = 0; attempt < 5 && err == KERR_CONCURRENT_TRANSACTIONS; attempt++) {
+        char *text, *next = NULL;
+        int32_t version;
+        if ((err = zk_text_get(z, which, &text, &version)) != KERR_NONE)
+            break;
+        err = edit(ctx, text, &next);
+        free(text);
+        if (err != KERR_NONE || !next)
+            break; /* refused, or nothing to write */
+        err = zk_text_set(z, which, next, version);
+        free(next);
+        *written = err == KERR_NONE;
+    }
+    return err;
+}
+
 /* The number of partitions topic has in the newest published view (0: unknown). */
 static int32_t known_partitions(zk_client *z, const char *topic)
 {

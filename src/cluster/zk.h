@@ -120,6 +120,14 @@ int16_t zk_topic_set_configs(zk_client *z, const char *name, int n, char *const 
 typedef enum zk_text { ZK_TEXT_BROKER_DEFAULTS, ZK_TEXT_QUOTAS } zk_text;
 int16_t zk_text_get(zk_client *z, zk_text which, char **text, int32_t *version);
 int16_t zk_text_set(zk_client *z, zk_text which, const char *text, int32_t version);
+/* Read, change, write back with the version check, again (up to 5 times) when another
+ * writer came in between. edit gets the current text (NULL: never set) and sets *next to
+ * the new one (malloc'd; NULL: nothing to write) or returns an error, which ends it.
+ * Returns KERR_NONE (*written says whether anything was written), edit's error, a
+ * ZooKeeper error, or KERR_CONCURRENT_TRANSACTIONS after 5 lost races. */
+typedef int16_t (*zk_text_edit_fn)(void *ctx, const char *text, char **next);
+int16_t zk_text_update(zk_client *z, zk_text which, zk_text_edit_fn edit, void *ctx,
+                       bool *written);
 
 /* Security state kept in ZooKeeper (docs/cluster.md's layout), carried by views as text
  * (scram_text, acl_text; the formats of sec/creds.h and sec/acl.h). Loop thread;

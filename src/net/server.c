@@ -300,6 +300,31 @@ static void conn_queue_spliced(net_conn *c, net_request *r)
         conn_close(c, "out of memory queueing an answer");
 }
 
+/* A memory piece of the queue behind file spans: written at once when libuv's queue is empty
+ * (uv_try_write), so a span after it need not wait a loop turn for on_write; whatever does
+ * not fit goes through uv_write. Takes buf. */
+static void conn_write_now(net_conn *c, uint8_t *buf, size_t len)
+{
+    if (c->out_bytes == 0) {
+        uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n > 0) {
+            c->active_ms = uv_now(c->tcp.loop);
+            if ((size_t)n == len) {
+                free(buf);
+                return;
+            }
+            memmove(buf, buf + n, len - (size_t)n);
+            len -= (size_t)n;
+        } else if (n != UV_EAGAIN) {
+            free(buf);
+            conn_close(c, uv_strerror(n));
+            return;
+        }
+    }
+    conn_write(c, buf, len);
+}
+
 /* Writes the queue behind file spans: memory pieces through uv_write, file spans with
  * sendfile once libuv's queue is empty (bytes must leave in order). When the socket is full
  * one byte of the span goes through uv_write instead, so that libuv's wait for
@@ -312,7 +337,7 @@ static void conn_pump(net_conn *c)
         if (p->mem) {
             c->outq = p->next;
             c->out_queued -= p->len;
-            conn_write(c, p->mem, p->len); /* takes the memory */
+            conn_write_now(c, p->mem, p->len); /* takes the memory */
             free(p);
             continue;
         }
@@ -365,6 +390,8 @@ static void conn_pump(net_conn *c)
         outq_free(c);
     else if (!c->outq)
         c->outq_tail = NULL;
+    if (!c->closed && !c->reading && !conn_busy(c))
+        conn_resume(c); /* nothing may come back through on_write to do it */
 }
 
 /* One response frame onto the socket: as it is, or encrypted (r keeps its buffer). */
