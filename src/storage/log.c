@@ -1289,6 +1289,16 @@ static int seg_seek(const plog *l, const segment *s, int64_t offset, uint64_t *p
     return LOG_OK;
 }
 
+/* The segment a read at offset starts in (past a segment's end: the next one holds it). */
+static segment *read_segment(plog *l, int64_t offset)
+{
+    size_t si = seg_find(l, offset);
+    segment *s = l->segs[si];
+    while (offset >= s->next_offset && si + 1 < l->nsegs)
+        s = l->segs[++si];
+    return s;
+}
+
 int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
              arena *a, uint8_t **out, size_t *len_out)
 {
@@ -1298,10 +1308,7 @@ int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool
         return LOG_ERR_OUT_OF_RANGE;
     if (offset >= max_offset)
         return LOG_OK;
-    size_t si = seg_find(l, offset);
-    segment *s = l->segs[si];
-    while (offset >= s->next_offset && si + 1 < l->nsegs)
-        s = l->segs[++si]; /* past this segment's end: the next one holds it */
+    segment *s = read_segment(l, offset);
     uint64_t pos = idx_floor_pos(s, offset);
     int rc = seg_seek(l, s, offset, &pos);
     if (rc != LOG_OK || pos >= s->size)
@@ -1409,10 +1416,7 @@ int log_read_span(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes,
         return LOG_ERR_OUT_OF_RANGE;
     if (offset >= max_offset)
         return LOG_OK;
-    size_t si = seg_find(l, offset);
-    segment *s = l->segs[si];
-    while (offset >= s->next_offset && si + 1 < l->nsegs)
-        s = l->segs[++si];
+    segment *s = read_segment(l, offset);
     uint64_t pos = idx_floor_pos(s, offset), end = s->size, q;
     int rc = seg_seek(l, s, offset, &pos);
     if (rc != LOG_OK || pos >= s->size)
