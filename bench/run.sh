@@ -9,8 +9,9 @@
 # docs/benchmarks.md with every number next to its target.
 #
 # Bounded: each run has a time cap; on an idle 2-core machine the sitting takes about 4
-# minutes (plus bench/txn.sh, about 2, bench/fetch.sh, about 3, bench/scale.sh, about 3, and
-# bench/cluster.sh, about 3), and waiting for other work is capped at 2 minutes. bench/cluster.sh also needs PostgreSQL and libpq-dev
+# minutes (plus bench/txn.sh, about 2, bench/fetch.sh, about 3, bench/latency.sh, about 2,
+# bench/scale.sh, about 3, and bench/cluster.sh, about 3), and waiting for other work is
+# capped at 2 minutes. bench/cluster.sh also needs PostgreSQL and libpq-dev
 # (`scripts/install-deps.sh --bench`); without them its PostgreSQL comparison is skipped.
 # Everything it starts is stopped on exit (trap), and its data directory is removed.
 #
@@ -803,6 +804,11 @@ fi
 # The fetch path: record data by sendfile against copied through user space (#14).
 if [ -n "$DOC" ]; then
     BUILD=$BUILD bash "$ROOT/bench/fetch.sh" "$DOC" || log "bench/fetch.sh failed"
+fi
+
+# Produce latency at half of peak throughput (#14: p99 within 3x p50).
+if [ -n "$DOC" ]; then
+    BUILD=$BUILD bash "$ROOT/bench/latency.sh" "$DOC" || log "bench/latency.sh failed"
 fi
 
 # One node against 1 to 10,000 partitions and 1 to 1000 connections (#14).
