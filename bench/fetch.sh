@@ -17,21 +17,9 @@ RUNS=${BENCH_FETCH_RUNS:-3}
 REPS=${BENCH_FETCH_REPS:-4}
 BROOKD=$BUILD/brookd
 BROOK=$BUILD/brook
-WORK=$(mktemp -d /tmp/brook-fetch-bench.XXXXXX)
-OUT=$WORK/results.txt
-SECTION=$WORK/section.md
-PID=
-BENCH_TAG=fetch-bench
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-
-cleanup() {
-    [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    cleanup_work
-}
-trap cleanup EXIT
-
-[ -x "$BROOKD" ] && [ -x "$BROOK" ] || { log "build $BUILD first"; exit 1; }
+bench_setup fetch-bench
 
 # The cells: SIZE:PARTITIONS:RECORDS (about 1 GB, 1 GB and 0.3 GB of records).
 CELLS="1024:1:1000000 1024:8:1000000 100:8:3000000"

@@ -14,21 +14,9 @@ DOC=${1-$ROOT/docs/benchmarks.md}
 SECS=${BENCH_LATENCY_SECONDS:-5}
 BROOKD=$BUILD/brookd
 BROOK=$BUILD/brook
-WORK=$(mktemp -d /tmp/brook-latency-bench.XXXXXX)
-OUT=$WORK/results.txt
-SECTION=$WORK/section.md
-PID=
-BENCH_TAG=latency-bench
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-
-cleanup() {
-    [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    cleanup_work
-}
-trap cleanup EXIT
-
-[ -x "$BROOKD" ] && [ -x "$BROOK" ] || { log "build $BUILD first"; exit 1; }
+bench_setup latency-bench
 
 # run MODE PARTS PHASE ARGS...: one librdkafka produce run; its RESULT line, tagged, to OUT.
 run() {

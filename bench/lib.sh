@@ -49,6 +49,23 @@ start_brookd() {
     B=127.0.0.1:$port
 }
 
+# bench_setup TAG: the start of a script that runs its own brookd (fetch.sh, latency.sh):
+# BENCH_TAG, WORK (a new temp dir), OUT, SECTION, PID; on exit that brookd is stopped and
+# WORK removed (cleanup_work). Exits when BROOKD or BROOK is not built.
+bench_setup() {
+    BENCH_TAG=$1
+    WORK=$(mktemp -d "/tmp/brook-$1.XXXXXX")
+    OUT=$WORK/results.txt
+    SECTION=$WORK/section.md
+    PID=
+    trap bench_cleanup EXIT
+    [ -x "$BROOKD" ] && [ -x "$BROOK" ] || { log "build $BUILD first"; exit 1; }
+}
+bench_cleanup() {
+    [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    cleanup_work
+}
+
 # cleanup_work: removes WORK (when set) unless BENCH_KEEP=1 asks to keep its logs.
 cleanup_work() {
     if [ -n "${WORK:-}" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
