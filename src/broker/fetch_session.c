@@ -89,28 +89,44 @@ static fs_session *session_find(fsess_cache *c, int32_t id)
     return s;
 }
 
+/* Writes the key of (topic, index) into buf (cap bytes); returns its length, or 0 when it
+ * does not fit. */
+static size_t part_key_into(bool by_id, const fetch_topic *t, int32_t index, uint8_t *buf,
+                            size_t cap)
+{
+    size_t nlen = by_id ? TOPIC_ID_LEN : (size_t)(t->name.len > 0 ? t->name.len : 0);
+    if (1 + nlen + 4 > cap)
+        return 0;
+    buf[0] = by_id ? 'I' : 'N';
+    memcpy(buf + 1, by_id ? t->id : t->name.p, nlen);
+    memcpy(buf + 1 + nlen, &index, 4);
+    return 1 + nlen + 4;
+}
+
 /* The key of (topic, index) in a session (malloc'd). */
 static uint8_t *part_key(bool by_id, const fetch_topic *t, int32_t index, size_t *len_out)
 {
-    size_t nlen = by_id ? TOPIC_ID_LEN : (size_t)(t->name.len > 0 ? t->name.len : 0);
-    uint8_t *k = malloc(1 + nlen + 4);
-    if (!k)
-        return NULL;
-    k[0] = by_id ? 'I' : 'N';
-    memcpy(k + 1, by_id ? t->id : t->name.p, nlen);
-    memcpy(k + 1 + nlen, &index, 4);
-    *len_out = 1 + nlen + 4;
+    size_t cap = 1 + (size_t)(t->name.len > 0 ? t->name.len : 0) + TOPIC_ID_LEN + 4;
+    uint8_t *k = malloc(cap);
+    if (k && !(*len_out = part_key_into(by_id, t, index, k, cap))) {
+        free(k);
+        k = NULL;
+    }
     return k;
 }
 
+/* Looked up once per partition per fetch: the key is built on the stack (topic names are
+ * at most 249 bytes), on the heap only past that. */
 static fs_part *part_find(fs_session *s, const fetch_topic *t, int32_t index)
 {
-    size_t len;
-    uint8_t *k = part_key(s->by_id, t, index, &len);
+    uint8_t stack[512];
+    size_t len = part_key_into(s->by_id, t, index, stack, sizeof(stack));
+    uint8_t *k = len ? stack : part_key(s->by_id, t, index, &len);
     fs_part *p = NULL;
     if (k)
         HASH_FIND(hh, s->parts, k, len, p);
-    free(k);
+    if (k != stack)
+        free(k);
     return p;
 }
 

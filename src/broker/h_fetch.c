@@ -169,8 +169,6 @@ static bool fetch_ready(broker *b, fetch_op *op)
     return false;
 }
 
-/* read_committed: the aborted transactions overlapping the returned batches, sorted by
- * first offset, so the client drops their records (it skips up to the ABORT marker). */
 /* The offset after the last batch of data (the end of its aborted list). */
 static int64_t data_end_offset(int64_t from, const uint8_t *data, size_t len)
 {
@@ -186,7 +184,8 @@ static int64_t data_end_offset(int64_t from, const uint8_t *data, size_t len)
     return last + 1;
 }
 
-/* The aborted transactions a read_committed reader of [fetch_offset, end) must skip. */
+/* read_committed: the aborted transactions overlapping [fetch_offset, end), sorted by first
+ * offset, so the client drops their records (it skips up to the ABORT marker). */
 static void fill_aborted(partition *p, fetch_part *fp, int64_t end, arena *a)
 {
     aborted_txn *ab;

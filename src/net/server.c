@@ -341,16 +341,16 @@ static void conn_pump(net_conn *c)
             free(p);
             continue;
         }
+        if (p->len == 0) { /* a span sent whole */
+            c->outq = p->next;
+            piece_free(p);
+            continue;
+        }
         if (c->out_bytes > 0)
             return; /* on_write comes back when libuv's queue is empty */
         if (*p->span.guard != p->span.guard_val) {
             conn_close(c, "a log was truncated under a fetch answer waiting to be sent");
             break;
-        }
-        if (p->len == 0) {
-            c->outq = p->next;
-            piece_free(p);
-            continue;
         }
         if (uv_fileno((uv_handle_t *)&c->tcp, &sock) != 0) {
             conn_close(c, "no socket descriptor");
@@ -386,10 +386,8 @@ static void conn_pump(net_conn *c)
                              : strerror(errno));
         break;
     }
-    if (c->closed)
-        outq_free(c);
-    else if (!c->outq)
-        c->outq_tail = NULL;
+    if (!c->outq)
+        c->outq_tail = NULL; /* conn_close has freed the queue when closed */
     if (!c->closed && !c->reading && !conn_busy(c))
         conn_resume(c); /* nothing may come back through on_write to do it */
 }

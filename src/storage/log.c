@@ -43,6 +43,15 @@ static void seg_path(const plog *l, int64_t base, const char *ext, char *out, si
     snprintf(out, n, "%s/%020" PRId64 ".%s", l->dir, base, ext);
 }
 
+/* Opens (creating if absent) one of segment base's side files (index, timeindex,
+ * txnindex) read-write; the caller owns the fd. -1 with errno on failure. */
+static int seg_file_open(const plog *l, int64_t base, const char *ext)
+{
+    char path[PATH_MAX];
+    seg_path(l, base, ext, path, sizeof(path));
+    return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+}
+
 
 static int read_full(int fd, void *p, size_t n, uint64_t off, size_t *got_out)
 {
@@ -154,16 +163,9 @@ static int seg_write_index_fds(segment *s, int idx_fd, int tidx_fd);
  * fds opened for this; with sync they are fdatasync'ed. */
 static int seg_write_indexes_sync(plog *l, segment *s, bool sync)
 {
-    int idx_fd = s->idx_fd, tidx_fd = s->tidx_fd, rc = 0;
-    char path[PATH_MAX];
-    if (idx_fd < 0) {
-        seg_path(l, s->base_offset, "index", path, sizeof(path));
-        idx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    }
-    if (tidx_fd < 0) {
-        seg_path(l, s->base_offset, "timeindex", path, sizeof(path));
-        tidx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    }
+    int idx_fd = s->idx_fd >= 0 ? s->idx_fd : seg_file_open(l, s->base_offset, "index");
+    int tidx_fd = s->tidx_fd >= 0 ? s->tidx_fd : seg_file_open(l, s->base_offset, "timeindex");
+    int rc = 0;
     if (idx_fd < 0 || tidx_fd < 0)
         rc = -errno;
     if (rc == 0)
@@ -244,17 +246,9 @@ static int seg_open_files(plog *l, segment *s, bool create)
     s->log_fd = open(path, flags, 0644);
     if (s->log_fd < 0)
         return -errno;
-    seg_path(l, s->base_offset, "index", path, sizeof(path));
-    s->idx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->idx_fd < 0)
-        return -errno;
-    seg_path(l, s->base_offset, "timeindex", path, sizeof(path));
-    s->tidx_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->tidx_fd < 0)
-        return -errno;
-    seg_path(l, s->base_offset, "txnindex", path, sizeof(path));
-    s->txn_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->txn_fd < 0)
+    if ((s->idx_fd = seg_file_open(l, s->base_offset, "index")) < 0 ||
+        (s->tidx_fd = seg_file_open(l, s->base_offset, "timeindex")) < 0 ||
+        (s->txn_fd = seg_file_open(l, s->base_offset, "txnindex")) < 0)
         return -errno;
     return 0;
 }
@@ -552,20 +546,12 @@ static int aborted_push(plog *l, const aborted_txn *a)
     return LOG_OK;
 }
 
-/* Opens a segment's .txnindex (created if absent) for one write; the caller closes it. */
-static int txnindex_open(const plog *l, const segment *s)
-{
-    char path[PATH_MAX];
-    seg_path(l, s->base_offset, "txnindex", path, sizeof(path));
-    return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-}
-
 /* Rewrites a segment's .txnindex from the in-memory list (entries whose marker is in it). */
 static int txnindex_rewrite(plog *l, segment *s)
 {
     int own = -1;
     if (s->txn_fd < 0) { /* a sealed or active segment: open its index just for this */
-        own = s->txn_fd = txnindex_open(l, s);
+        own = s->txn_fd = seg_file_open(l, s->base_offset, "txnindex");
         if (own < 0)
             return -errno;
     }
@@ -669,7 +655,7 @@ static int log_track_batch(plog *l, segment *s, const uint8_t *batch, size_t len
         struct stat st;
         int fd = s->txn_fd;
         if (fd < 0) /* the active segment keeps no index fds (seg_release_index_fds) */
-            fd = txnindex_open(l, s);
+            fd = seg_file_open(l, s->base_offset, "txnindex");
         if (fd < 0 || fstat(fd, &st) != 0 ||
             fs_pwrite_all(fd, b, sizeof(b), (uint64_t)st.st_size) != 0)
             LOG_WARN("storage", "%s: cannot write the aborted-transaction index (rebuilt at "
@@ -1816,9 +1802,7 @@ static int reopen_active(plog *l, segment *s)
     for (unsigned i = 0; i < BROOK_ARRAY_LEN(fds); i++) {
         if (*fds[i] >= 0)
             continue;
-        char path[PATH_MAX];
-        seg_path(l, s->base_offset, exts[i], path, sizeof(path));
-        *fds[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        *fds[i] = seg_file_open(l, s->base_offset, exts[i]);
         if (*fds[i] < 0)
             return -errno;
     }
