@@ -3,6 +3,7 @@
  * AddOffsetsToTxn, TxnOffsetCommit. JoinGroup and SyncGroup park until the group
  * coordinator answers (group_on_action); offset commits park until their records are
  * durable. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,7 @@ typedef struct commit_op {
     const char *gid, *member, *instance;
     int64_t pid;
     int32_t generation;
+    gs_txn_guard guard; /* taken before the coordinator is asked */
 } commit_op;
 
 static void commit_reply(commit_op *op)
@@ -666,7 +668,54 @@ static void txn_commit_checked(commit_op *op, int16_t err)
     else if (err == KERR_NONE)
         err = group_commit_check(&c->b->grp.coord, op->gid, op->generation, op->member,
                                  op->instance, true, group_now_ms());
+    if (err == KERR_NONE &&
+        group_service_txn_guard_broken(&c->b->grp, op->pid, op->guard, group_now_ms())) {
+        /* A transaction of this producer ended while the coordinator was asked: the "yes"
+         * may be about that one (gs_txn_guard). Asked again, it answers for now. */
+        LOG_INFO("group", "%s: TxnOffsetCommit of producer %" PRId64
+                          " refused, a transaction of it ended while it was verified",
+                 op->gid, op->pid);
+        err = KERR_COORDINATOR_NOT_AVAILABLE;
+    }
     commit_offsets(op, op->gid, op->pid, err);
+}
+
+/* A test failpoint: BROOK_FAILPOINT_TXN_OFFSET_VERIFY_DELAY_MS holds the coordinator's
+ * answer to a TxnOffsetCommit's verification that long before it is used, so a test can
+ * let the transaction's end marker overtake it (tests/integration/test_cluster_verify.py). */
+typedef struct verify_delay {
+    uv_timer_t timer;
+    commit_op *op;
+    int16_t err;
+} verify_delay;
+
+static void verify_delay_closed(uv_handle_t *h) { free(h->data); }
+
+static void verify_delay_fired(uv_timer_t *t)
+{
+    verify_delay *d = t->data;
+    uv_close((uv_handle_t *)&d->timer, verify_delay_closed);
+    txn_commit_checked(d->op, d->err);
+}
+
+static bool verify_delayed(commit_op *op, int16_t err)
+{
+    static long delay_ms = -1;
+    if (delay_ms < 0) {
+        const char *env = getenv("BROOK_FAILPOINT_TXN_OFFSET_VERIFY_DELAY_MS");
+        delay_ms = env ? strtol(env, NULL, 10) : 0;
+        if (delay_ms > 0)
+            LOG_WARN("group", "failpoint: TxnOffsetCommit verifications held %ld ms", delay_ms);
+    }
+    verify_delay *d = delay_ms > 0 ? calloc(1, sizeof(*d)) : NULL;
+    if (!d)
+        return false;
+    d->op = op;
+    d->err = err;
+    d->timer.data = d;
+    uv_timer_init(op->c->b->loop, &d->timer);
+    uv_timer_start(&d->timer, verify_delay_fired, (uint64_t)delay_ms, 0);
+    return true;
 }
 
 /* The transaction coordinator's answer: the group is (now) in the producer's transaction. */
@@ -677,7 +726,8 @@ static void txn_commit_joined(void *ctx, int16_t err)
         err = KERR_COORDINATOR_NOT_AVAILABLE;
     if (err == KERR_NOT_COORDINATOR || err == KERR_REQUEST_TIMED_OUT)
         err = KERR_COORDINATOR_NOT_AVAILABLE; /* unreachable or moving: the client retries */
-    txn_commit_checked(op, err);
+    if (!verify_delayed(op, err))
+        txn_commit_checked(op, err);
 }
 
 void handle_txn_offset_commit(req_ctx *c)
@@ -710,6 +760,7 @@ void handle_txn_offset_commit(req_ctx *c)
      * not after EndTxn): asked of the transaction coordinator, maybe on another node. From
      * v5 (transactions v2, KIP-890) the coordinator adds it instead: no AddOffsetsToTxn. */
     const char *txn_id = q.transactional_id.len > 0 ? cstr(c, q.transactional_id) : "";
+    op->guard = group_service_txn_guard(&b->grp, group_now_ms());
     err = cluster_txn_join(b, &c->nr->arena, txn_id, q.producer_id, q.producer_epoch, op->gid,
                            -1, c->h.api_version < 5, txn_commit_joined, op);
     if (err != KERR_NONE)

@@ -262,6 +262,9 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
     if (tp->error != KERR_NONE)
         return;
     add_wait(op, p, off + 1, &tp->error);
+    /* Also with no offsets pending yet: a TxnOffsetCommit of this transaction may be
+     * between its verification and its append (gs_txn_guard). */
+    group_service_txn_ended(&b->grp, m->pid, group_now_ms());
     group *g, *tmp;
     HASH_ITER(hh, b->grp.coord.groups, g, tmp) {
         gpending *pend = NULL;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 #include <utlist.h>
 
 #include "base/assert.h"
@@ -258,9 +259,62 @@ void group_service_delete_offsets(group_service *s, const char *group_id,
     recs_append_wait(s, &r, w, now_ms);
 }
 
+struct gs_txn_end {
+    int64_t pid;
+    uint64_t seq;  /* txn_end_seq after this producer's last end record */
+    int64_t at_ms; /* when it was appended */
+    UT_hash_handle hh;
+};
+
+gs_txn_guard group_service_txn_guard(const group_service *s, int64_t now_ms)
+{
+    return (gs_txn_guard){s->txn_end_seq, now_ms};
+}
+
+bool group_service_txn_guard_broken(const group_service *s, int64_t pid, gs_txn_guard g,
+                                    int64_t now_ms)
+{
+    if (now_ms - g.at_ms >= GS_TXN_GUARD_KEEP_MS)
+        return true;
+    const gs_txn_end *e = NULL;
+    HASH_FIND(hh, s->txn_ends, &pid, sizeof(pid), e);
+    return e && e->seq > g.seq;
+}
+
+void group_service_txn_ended(group_service *s, int64_t pid, int64_t now_ms)
+{
+    gs_txn_end *e = NULL;
+    HASH_FIND(hh, s->txn_ends, &pid, sizeof(pid), e);
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        BROOK_ASSERT(e);
+        e->pid = pid;
+        HASH_ADD(hh, s->txn_ends, pid, sizeof(e->pid), e);
+    }
+    e->seq = ++s->txn_end_seq;
+    e->at_ms = now_ms;
+}
+
+/* Forgets end records older than any guard still honoured (at most once a second). */
+static void prune_txn_ends(group_service *s, int64_t now_ms, bool all)
+{
+    if (!all && now_ms - s->txn_ends_pruned_ms < 1000)
+        return;
+    s->txn_ends_pruned_ms = now_ms;
+    gs_txn_end *e, *tmp;
+    HASH_ITER(hh, s->txn_ends, e, tmp)
+    {
+        if (all || now_ms - e->at_ms >= GS_TXN_GUARD_KEEP_MS) {
+            HASH_DEL(s->txn_ends, e);
+            free(e);
+        }
+    }
+}
+
 void group_service_txn_end(group_service *s, const char *group_id, int64_t pid, bool commit,
                            int64_t now_ms, gs_done_fn done, void *ctx)
 {
+    group_service_txn_ended(s, pid, now_ms);
     rec_set r;
     recs_init(&r, 1);
     wr_i8(&r.keys, 'E');
@@ -450,6 +504,7 @@ void group_service_progress(group_service *s, int64_t now_ms)
 void group_service_tick(group_service *s, int64_t now_ms)
 {
     group_tick(&s->coord, now_ms);
+    prune_txn_ends(s, now_ms, false);
     persist_consumer_changes(s, now_ms);
     group_service_flush_actions(s, now_ms);
 }
@@ -572,6 +627,7 @@ void group_service_stop(group_service *s)
         wait_free(w);
     }
     group_coord_free(&s->coord);
+    prune_txn_ends(s, 0, true);
     free(s->loaded);
     s->loaded = NULL;
 }

@@ -30,6 +30,7 @@
 #define GROUP_LOG_TOPIC "__consumer_offsets"
 
 typedef struct gs_wait gs_wait;
+typedef struct gs_txn_end gs_txn_end;
 typedef void (*gs_done_fn)(void *ctx, bool ok);
 typedef void (*gs_action_fn)(void *ctx, const group_action *a);
 
@@ -42,7 +43,33 @@ typedef struct group_service {
     void *ctx;
     gs_wait *waits;
     bool *loaded; /* per offsets partition: its groups are in coord */
+    gs_txn_end *txn_ends; /* by producer id: the last end record appended (the fence) */
+    uint64_t txn_end_seq; /* end records appended by this process */
+    int64_t txn_ends_pruned_ms;
 } group_service;
+
+/* The fence of a transactional offset commit (TxnOffsetCommit), taken before the
+ * transaction coordinator is asked whether the group is in the producer's transaction.
+ * The answer and the coordinator's end marker travel on different connections (and the
+ * answer may be applied late), so a "yes" can arrive after that very transaction's end
+ * record reached the group: offsets appended then would stay pending for ever (no
+ * further marker comes), and every read with RequireStable would answer
+ * UNSTABLE_OFFSET_COMMIT. KIP-890 guards data partitions the same way. */
+typedef struct gs_txn_guard {
+    uint64_t seq;
+    int64_t at_ms;
+} gs_txn_guard;
+#define GS_TXN_GUARD_KEEP_MS 300000 /* end records are remembered this long per producer */
+
+gs_txn_guard group_service_txn_guard(const group_service *s, int64_t now_ms);
+/* True when an end record for pid was appended since g was taken (the confirmed
+ * transaction may be the one that ended: refuse, the client asks again), or when g is
+ * older than GS_TXN_GUARD_KEEP_MS (too old to tell). */
+bool group_service_txn_guard_broken(const group_service *s, int64_t pid, gs_txn_guard g,
+                                    int64_t now_ms);
+/* Breaks every guard of pid taken before now: a transaction of pid ended here (its marker
+ * was appended to an offsets partition; group_service_txn_end calls it itself). */
+void group_service_txn_ended(group_service *s, int64_t pid, int64_t now_ms);
 
 /* One offset to store: committed (pid < 0) or pending for a transaction. */
 typedef struct gs_offset {

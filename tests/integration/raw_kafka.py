@@ -36,6 +36,7 @@ NOT_COORDINATOR = 16
 INVALID_PRODUCER_EPOCH = 47
 INVALID_TXN_STATE = 48
 CONCURRENT_TRANSACTIONS = 51
+UNSTABLE_OFFSET_COMMIT = 88
 PRODUCER_FENCED = 90
 PRODUCE_RETRIABLE = (LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT)
 COORD_RETRIABLE = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS)
@@ -316,9 +317,17 @@ class Conn:
 
     def request(self, key, version, body, what):
         """Sends one request (header v1) and returns (response body, seconds)."""
+        self.send(key, version, body)
+        return self.answer(what)
+
+    def send(self, key, version, body):
+        """Sends one request (header v1) without waiting: answer() reads its answer."""
         self.corr += 1
         msg = struct.pack(">hhi", key, version, self.corr) + s16(self.client_id) + body
         self.s.sendall(struct.pack(">i", len(msg)) + msg)
+
+    def answer(self, what):
+        """The answer to the last request sent -> (response body, seconds waited)."""
         self.s.settimeout(self.answer_within)
         t0 = time.monotonic()
         try:
@@ -425,6 +434,51 @@ class Conn:
         r, _ = self.request(26, version, body, f"EndTxn v{version} ({'commit' if commit else 'abort'})")
         _, err = struct.unpack(">ih", r[:6])
         return err
+
+    def add_offsets_to_txn(self, transactional_id, pid, epoch, group_id):
+        """AddOffsetsToTxn v1 -> error."""
+        body = s16(transactional_id) + struct.pack(">qh", pid, epoch) + s16(group_id)
+        r, _ = self.request(25, 1, body, "AddOffsetsToTxn v1")
+        _, err = struct.unpack(">ih", r[:6])
+        return err
+
+    @staticmethod
+    def txn_offset_commit_body(transactional_id, group_id, pid, epoch, topic, offsets):
+        """TxnOffsetCommit v2 for {partition: offset} of one topic."""
+        return (s16(transactional_id) + s16(group_id) + struct.pack(">qh", pid, epoch)
+                + struct.pack(">i", 1) + s16(topic) + struct.pack(">i", len(offsets))
+                + b"".join(struct.pack(">iqi", p, o, -1) + s16("") for p, o in offsets.items()))
+
+    @staticmethod
+    def txn_offset_commit_parse(r):
+        """A TxnOffsetCommit v2 answer -> {partition: error}."""
+        rd = Reader(r)
+        rd.take(">i")  # throttle
+        out = {}
+        for _ in range(rd.take(">i")):
+            rd.string()
+            for _ in range(rd.take(">i")):
+                part, err = rd.take(">ih")
+                out[part] = err
+        return out
+
+    def offset_fetch_stable(self, group_id, topic, partitions):
+        """OffsetFetch v7 with RequireStable -> (top-level error, {partition: (offset,
+        error)})."""
+        body = (cstr(group_id) + carr([topic], lambda t: cstr(t) + carr(
+            partitions, lambda p: struct.pack(">i", p)) + TAGS) + b"\x01")
+        rd = flex_request(self, 9, 7, body + TAGS, "OffsetFetch v7")
+        rd.take(">i")  # throttle
+        out = {}
+        for _ in range(rd.count()):
+            rd.cstring()
+            for _ in range(rd.count()):
+                part, off, _epoch = rd.take(">iqi")
+                rd.cstring()  # metadata
+                out[part] = (off, rd.take(">h"))
+                rd.tags()
+            rd.tags()
+        return rd.take(">h"), out
 
     def find_coordinator(self, key, key_type=1):
         """FindCoordinator v1 -> (error, node_id, "host:port")."""

@@ -24,6 +24,13 @@ nodes other than X:
    PRODUCER_FENCED (90) both on a partition that never saw the producer (P3: only the
    coordinator knows) and on P1 (it saw the old epoch, completed); nothing is appended.
    The new epoch then writes to P3 and commits: visible to read_committed.
+4. A group G whose coordinator Y is not X, every node holding a TxnOffsetCommit's
+   verification answer 3 s (the failpoint BROOK_FAILPOINT_TXN_OFFSET_VERIFY_DELAY_MS):
+   AddOffsetsToTxn(G), TxnOffsetCommit to Y, and while Y holds X's "yes", EndTxn(abort):
+   the ABORT marker reaches G first, and the commit is refused COORDINATOR_NOT_AVAILABLE
+   (retriable; without the fence it was appended as pending offsets no marker would ever
+   settle). OffsetFetch with RequireStable then answers at once (no offset); the next
+   transaction's TxnOffsetCommit and commit still land (RequireStable reads 7).
 
 Every request waits at most ANSWER_WITHIN s; retriable answers (REQUEST_TIMED_OUT while
 the verification cannot reach the coordinator, leader / coordinator moving) are retried
@@ -42,13 +49,14 @@ from cluster_harness import (NodeConns, dump_log_lines, require_cluster_support,
 from raw_kafka import (COORD_RETRIABLE, COORDINATOR_LOAD_IN_PROGRESS,  # noqa: E402
                        COORDINATOR_NOT_AVAILABLE, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, NONE,
                        PRODUCE_RETRIABLE, PRODUCER_FENCED, READ_COMMITTED, READ_UNCOMMITTED,
-                       record_batch, visible_read_committed)
+                       UNSTABLE_OFFSET_COMMIT, record_batch, visible_read_committed)
 
 TOPIC = "cvt"
 PARTS = 6
 CONFIG = {"transaction.state.log.num.partitions": 6, "offsets.topic.num.partitions": 3}
 ANSWER_WITHIN = 15.0
 RETRY_FOR = 15.0
+VERIFY_DELAY_MS = 3000
 
 T0 = time.monotonic()
 
@@ -63,11 +71,7 @@ def retrying(what, fn, retriable):
 
 
 def find_coordinator(conn, tid):
-    err, node, _addr = retrying(f"FindCoordinator {tid}", lambda: conn.find_coordinator(tid, 1),
-                                (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE))
-    if err:
-        raise AssertionError(f"FindCoordinator {tid}: error {err}")
-    return node
+    return find_coordinator_of(conn, tid, 1)
 
 
 def offsets(nodes, leaders, p):
@@ -218,8 +222,86 @@ def _scenario(ck, c, nodes):
     ck.eq(visible_read_committed(f["batches"], f["aborted"] or []), [(0, b"s3-new-p3")],
           "P3 read_committed: only the new epoch's committed record")
 
+    # ------------------------------------------------------------------ 4
+    _txn_offsets_overtaken(ck, nodes, tid, x, xc, pid2, epoch2, TOPIC, p1)
+
+
+def _txn_offsets_overtaken(ck, nodes, tid, x, xc, pid, epoch, topic, part):
+    """[4] the group's node holds the coordinator's "yes" to a TxnOffsetCommit's
+    verification VERIFY_DELAY_MS (the failpoint) while the transaction is aborted: the
+    ABORT marker reaches the group first, and the late "yes" must not leave offsets pending
+    that no marker will ever settle (RequireStable reads would fail for ever)."""
+    log("[4] a TxnOffsetCommit whose verification is overtaken by the abort")
+    gid = y = None
+    for i in range(200):
+        cand = f"cverify-group-{i}"
+        node = find_coordinator_of(nodes(1), cand, 0)
+        if node != x:
+            gid, y = cand, node
+            break
+    ck(gid is not None, f"a group whose coordinator is not node {x}")
+    log(f"  group {gid}: coordinator node {y}")
+    yc = nodes(y)
+
+    def add_offsets():
+        e = retrying("AddOffsetsToTxn", lambda: xc.add_offsets_to_txn(tid, pid, epoch, gid),
+                     COORD_RETRIABLE)
+        log(f"  AddOffsetsToTxn({gid}) pid {pid} epoch {epoch} -> error {e}")
+        return e
+
+    def commit_offsets(offset, during=None):
+        yc.send(28, 2, yc.txn_offset_commit_body(tid, gid, pid, epoch, topic, {part: offset}))
+        if during:
+            during()
+        r, dt = yc.answer("TxnOffsetCommit v2")
+        got = yc.txn_offset_commit_parse(r)
+        log(f"  TxnOffsetCommit({gid}, {topic}/{part} = {offset}) -> {got} ({dt * 1000:.0f} ms)")
+        return got.get(part)
+
+    def stable_offset():
+        """OffsetFetch with RequireStable, UNSTABLE_OFFSET_COMMIT retried for RETRY_FOR s."""
+        def once():
+            top, parts = yc.offset_fetch_stable(gid, topic, [part])
+            off, err = parts.get(part, (None, None))
+            return (top or err), off
+        err, off = retrying(f"OffsetFetch({gid}, RequireStable)", once,
+                            (UNSTABLE_OFFSET_COMMIT,) + COORD_RETRIABLE)
+        log(f"  OffsetFetch({gid}, RequireStable) -> error {err}, offset {off}")
+        return err, off
+
+    ck.eq(add_offsets(), NONE, "AddOffsetsToTxn for the overtaken commit")
+
+    def abort_meanwhile():
+        time.sleep(VERIFY_DELAY_MS / 4000)  # the coordinator has answered "yes" by now
+        ck.eq(retrying("EndTxn", lambda: xc.end_txn(tid, pid, epoch, False), COORD_RETRIABLE),
+              NONE, "EndTxn(abort) while the verification's answer is held")
+    e = commit_offsets(5, abort_meanwhile)
+    ck.eq(e, COORDINATOR_NOT_AVAILABLE,
+          "TxnOffsetCommit whose transaction ended while it was verified: refused (retriable)")
+    ck.eq(stable_offset(), (NONE, -1),
+          "OffsetFetch(RequireStable) after the abort: (no error, no offset): nothing pending")
+
+    # The same producer's next transaction still commits its offsets.
+    ck.eq(add_offsets(), NONE, "AddOffsetsToTxn in the next transaction")
+    ck.eq(commit_offsets(7), NONE, "TxnOffsetCommit in the next transaction")
+    ck.eq(retrying("EndTxn", lambda: xc.end_txn(tid, pid, epoch, True), COORD_RETRIABLE), NONE,
+          "EndTxn(commit) of the next transaction")
+    ck.eq(stable_offset(), (NONE, 7), "OffsetFetch(RequireStable) after the commit")
+
+
+def find_coordinator_of(conn, key, key_type):
+    err, node, _addr = retrying(f"FindCoordinator {key}",
+                                lambda: conn.find_coordinator(key, key_type),
+                                (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE))
+    if err:
+        raise AssertionError(f"FindCoordinator {key}: error {err}")
+    return node
+
 
 def main():
+    # The failpoint of step 4 (src/broker/h_group.c): every node holds a TxnOffsetCommit's
+    # verification answer this long; steps 1-3 send no TxnOffsetCommit.
+    os.environ["BROOK_FAILPOINT_TXN_OFFSET_VERIFY_DELAY_MS"] = str(VERIFY_DELAY_MS)
     require_cluster_support(find_brookd())
     ck = Check("cluster_verify")
     run_cluster_scenario(ck, "cverify", CONFIG, scenario, dump_logs, log)

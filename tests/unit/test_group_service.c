@@ -1,7 +1,8 @@
 /* test_group_service.c - the group service over a real store (sync flush): many commits
  * of one group that become durable in the same flush take effect in arrival order, so the
  * newest offset is the one in memory (librdkafka's 0030 found the oldest winning), and
- * commit metadata keeps every byte, NUL included, in memory and through log replay. */
+ * commit metadata keeps every byte, NUL included, in memory and through log replay; the
+ * TxnOffsetCommit fence. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,5 +219,43 @@ static void test_offset_delete_durable_and_replayed(void)
     fs_remove_tree(f.dir);
 }
 
+/* The TxnOffsetCommit fence (gs_txn_guard): an end record of the producer appended after
+ * the guard was taken breaks it, whether or not offsets were pending (the marker arrives
+ * before the commit it overtook); other producers' ends do not; a guard taken after the
+ * end holds; a guard older than GS_TXN_GUARD_KEEP_MS is broken (too old to tell), and the
+ * remembered ends are pruned then without breaking new guards. */
+static void test_txn_guard_broken_by_end_record(void)
+{
+    fixture f = {0};
+    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-guard", (int)getpid());
+    fs_remove_tree(f.dir);
+    if (!fixture_open(&f))
+        return;
+    const int64_t pid = 7, other = 8;
+    gs_txn_guard g1 = group_service_txn_guard(&f.svc, 1000);
+    CHECK(!group_service_txn_guard_broken(&f.svc, pid, g1, 1000));
+    done_log log = {.all_ok = true};
+    done_arg a = {&log, 0};
+    group_service_txn_end(&f.svc, "g", other, false, 1001, on_done, &a);
+    run_until(&f, &log, 1);
+    CHECK(!group_service_txn_guard_broken(&f.svc, pid, g1, 1002)); /* another producer */
+    CHECK(group_service_txn_guard_broken(&f.svc, other, g1, 1002));
+    group_service_txn_ended(&f.svc, pid, 1003); /* a marker with nothing pending */
+    CHECK(group_service_txn_guard_broken(&f.svc, pid, g1, 1004));
+    gs_txn_guard g2 = group_service_txn_guard(&f.svc, 1005);
+    CHECK(!group_service_txn_guard_broken(&f.svc, pid, g2, 1006));
+    CHECK(!group_service_txn_guard_broken(&f.svc, other, g2, 1006));
+    /* Too old to tell. */
+    CHECK(group_service_txn_guard_broken(&f.svc, 99, g2, 1005 + GS_TXN_GUARD_KEEP_MS));
+    /* Pruned after the keep time; a fresh guard holds. */
+    group_service_tick(&f.svc, 1003 + GS_TXN_GUARD_KEEP_MS + 2000);
+    CHECK(f.svc.txn_ends == NULL);
+    gs_txn_guard g3 = group_service_txn_guard(&f.svc, 1003 + GS_TXN_GUARD_KEEP_MS + 2000);
+    CHECK(!group_service_txn_guard_broken(&f.svc, pid, g3, 1003 + GS_TXN_GUARD_KEEP_MS + 2001));
+    fixture_close(&f);
+    fs_remove_tree(f.dir);
+}
+
 TU_MAIN(TU_CASE(test_commits_in_one_flush_apply_in_order),
-        TU_CASE(test_offset_delete_durable_and_replayed))
+        TU_CASE(test_offset_delete_durable_and_replayed),
+        TU_CASE(test_txn_guard_broken_by_end_record))
