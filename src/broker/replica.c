@@ -97,7 +97,8 @@ static void apply_out(broker *b, rpart *r, repl_out out)
 {
     r->p->repl_hw = r->rp.hw;
     if (out.propose && !(b->zk && zk_partition_set_isr(b->zk, r->topic, r->index, r->rp.epoch,
-                                                       &r->rp.proposed, r->rp.min_isr))) {
+                                                       &r->rp.proposed, r->rp.min_isr,
+                                                       r->rp.proposed_frozen_hw))) {
         repl_proposal_done(&r->rp, false, -1, now_ms());
         r->p->repl_hw = r->rp.hw;
     }
@@ -202,11 +203,57 @@ static void set_leading(broker *b, partition *p, bool leading)
     b->route_gen++;
 }
 
+/* Everything waiting on this replica's high watermark as leader gives up: the log may be
+ * cut (and refilled) under it. */
+static void fail_waiters(broker *b, rpart *r)
+{
+    produce_fail_partition(b, r->p, KERR_REQUEST_TIMED_OUT);
+    /* Nor markers and prepares: this log may be truncated and refilled from the new
+     * leader, so its high watermark says nothing about them any more. */
+    inter_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
+    if (b->txn_started)
+        txn_service_leadership_lost(&b->txn, r->p, clock_wall_ms());
+}
+
+/* Elected while the ISR is below min.insync.replicas: the log loses what lies past the
+ * frozen high watermark (never acknowledged, repl.h) before this epoch starts. False: the
+ * cut failed, do not lead. */
+static bool cut_unacknowledged_tail(broker *b, rpart *r, const cv_part *cp)
+{
+    plog *l = r->p->log;
+    int64_t cut = repl_leader_cut(&cp->isr, r->rp.min_isr, cp->frozen_hw, l->log_end_offset);
+    if (cut < 0)
+        return true;
+    if (cut < l->log_start_offset) {
+        LOG_WARN("repl", "%s-%d: frozen high watermark %lld is below the log start %lld; "
+                 "nothing cut", r->topic, r->index, (long long)cut,
+                 (long long)l->log_start_offset);
+        return true;
+    }
+    LOG_WARN("repl", "%s-%d: elected with the ISR below min (%d of %d): cutting the "
+             "unacknowledged tail %lld -> %lld (the frozen high watermark)", r->topic, r->index,
+             cp->isr.n, r->rp.min_isr, (long long)l->log_end_offset, (long long)cut);
+    /* This process may have led the previous epoch (a new ZooKeeper session, no
+     * restart): what waits on the old tail, and coordinator state read from it, goes. */
+    fail_waiters(b, r);
+    coordinators_follow(b, r, false);
+    int rc = log_truncate(l, cut);
+    if (rc != LOG_OK) {
+        LOG_ERROR("repl", "%s-%d: cannot cut the log: %s", r->topic, r->index,
+                  log_result_name(rc));
+        return false;
+    }
+    if (r->rp.hw > cut)
+        r->rp.hw = cut;
+    return true;
+}
+
 static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
                             const repl_set *replicas, int64_t self_czxid)
 {
     if (r->rp.role == REPL_LEADER && r->rp.epoch == cp->leader_epoch) {
-        apply_out(b, r, repl_state_update(&r->rp, &cp->isr, state_version, now_ms()));
+        apply_out(b, r, repl_state_update(&r->rp, &cp->isr, state_version, cp->frozen_hw,
+                                          now_ms()));
         coordinators_follow(b, r, true); /* a load put off earlier happens now */
         return;
     }
@@ -226,13 +273,15 @@ static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t stat
         return;
     }
     plog *l = r->p->log;
+    if (!cut_unacknowledged_tail(b, r, cp))
+        return;
     if (log_set_leader_epoch(l, cp->leader_epoch) != LOG_OK)
         return;
     LOG_INFO("repl", "%s-%d: leader in epoch %d at offset %lld (isr %d)", r->topic, r->index,
              cp->leader_epoch, (long long)l->log_end_offset, cp->isr.n);
     repl_out out = repl_become_leader(&r->rp, cp->leader_epoch, replicas, &cp->isr,
-                                      state_version, l->log_end_offset, local_durable(b, r->p),
-                                      r->rp.hw, now_ms());
+                                      state_version, cp->frozen_hw, l->log_end_offset,
+                                      local_durable(b, r->p), r->rp.hw, now_ms());
     set_leading(b, r->p, true);
     apply_out(b, r, out);
     coordinators_follow(b, r, true);
@@ -259,12 +308,7 @@ static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version
          * sequence numbers, which writes it twice (docs/reliability.md, seed 20261206).
          * A possibly persisted batch is retried with its own sequences, which the new
          * leader recognises as a duplicate if it has them. */
-        produce_fail_partition(b, r->p, KERR_REQUEST_TIMED_OUT);
-        /* Nor markers and prepares: this log may be truncated and refilled from the new
-         * leader, so its high watermark says nothing about them any more. */
-        inter_fail_partition(b, r->p, KERR_NOT_LEADER_OR_FOLLOWER);
-        if (b->txn_started)
-            txn_service_leadership_lost(&b->txn, r->p, clock_wall_ms());
+        fail_waiters(b, r);
     }
     LOG_INFO("repl", "%s-%d: follows leader %d in epoch %d from offset %lld", r->topic,
              r->index, cp->leader, cp->leader_epoch, (long long)r->p->log->log_end_offset);

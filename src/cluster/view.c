@@ -458,6 +458,7 @@ static int parse_replicas(const cJSON *reps, cv_topic *t)
             return -1;
         p->nreplicas = m;
         p->leader = -1;
+        p->frozen_hw = -1;
         for (int k = 0; k < m; k++) {
             const cJSON *id = cJSON_GetArrayItem(r, k);
             if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 2147483647.0)
@@ -533,6 +534,8 @@ char *cv_state_json(const cv_topic *t, int32_t controller_epoch)
                                                              t->parts[i].isr.n));
         cJSON_AddItemToObject(p, "elr", cJSON_CreateIntArray(t->parts[i].elr.id,
                                                              t->parts[i].elr.n));
+        if (t->parts[i].frozen_hw >= 0)
+            cJSON_AddNumberToObject(p, "frozen_hw", (double)t->parts[i].frozen_hw);
         cJSON_AddItemToArray(parts, p);
     }
     cJSON_AddItemToObject(o, "partitions", parts);
@@ -590,6 +593,13 @@ int cv_state_parse(const char *json, size_t len, cv_topic *t)
                 break;
             }
             t->parts[i].leader_czxid = czxid;
+            int64_t frozen = -1;
+            if (cJSON_GetObjectItemCaseSensitive(p, "frozen_hw") &&
+                get_int(p, "frozen_hw", 0, 9007199254740991.0, &frozen) != 0) {
+                rc = -1;
+                break;
+            }
+            t->parts[i].frozen_hw = frozen;
             if (!cJSON_GetObjectItemCaseSensitive(p, "isr") && leader >= 0)
                 repl_set_add(&t->parts[i].isr, (int32_t)leader);
         }

@@ -47,6 +47,12 @@ typedef struct cv_part {
     int64_t leader_czxid; /* the leader's registration when it was elected (0: unknown) */
     repl_set isr;      /* in-sync replicas (the leader included) */
     repl_set elr;      /* eligible leader replicas (KIP-966): may lead when no ISR member can */
+    /* While the ISR is below min.insync.replicas: the offset no acknowledged (acks=all)
+     * record reaches past, recorded by the leader that saw the ISR fall (its high
+     * watermark, which stopped there, or its epoch's start if higher); a leader elected
+     * while the ISR is still below min cuts its log back to it (repl.h). -1: the ISR is
+     * at min or above, or nobody recorded it yet. */
+    int64_t frozen_hw;
 } cv_part;
 
 typedef struct cv_topic {

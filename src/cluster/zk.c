@@ -38,6 +38,7 @@ struct zk_isr_req {
     char topic[256];
     int32_t partition, leader_epoch, min_isr;
     repl_set isr;
+    int64_t frozen_hw;
     int16_t error;
     int32_t version;
 };
@@ -592,6 +593,17 @@ static int64_t registration_of(const cluster_view *v, int32_t id)
     return b ? b->czxid : 0;
 }
 
+/* The controller's change of p's ISR to isr: the recorded frozen high watermark stays
+ * only while the ISR stays below min_isr; when the controller itself takes it below min it
+ * does not know the leader's high watermark, and the leader records it (repl.h). */
+static void set_isr(cv_part *p, const repl_set *isr, int32_t min_isr)
+{
+    if (min_isr > p->nreplicas) /* as the leader applies it (effective_min_isr) */
+        min_isr = p->nreplicas;
+    p->frozen_hw = repl_frozen_hw_after(p->isr.n, isr->n, min_isr, p->frozen_hw, -1);
+    p->isr = *isr;
+}
+
 /* A live leader's ISR loses its dead members at once (Kafka's controller does the same on
  * a broker failure): waiting for the leader to drop them after replica.lag.time.max.ms
  * would hold the high watermark, hence every acks=all write, that long. A member dropped
@@ -612,7 +624,7 @@ static bool drop_dead_members(const cv_topic *t, int32_t i, cv_part *p, const re
         elr.n = 0;
     LOG_INFO("zk", "%s-%d: ISR %d -> %d (dead members dropped; leader %d, epoch %d)", t->name, i,
              p->isr.n, isr.n, p->leader, p->leader_epoch);
-    p->isr = isr;
+    set_isr(p, &isr, min_isr);
     p->elr = elr;
     return true;
 }
@@ -638,7 +650,7 @@ static bool shutdown_moves(const cluster_view *v, const cv_topic *t, int32_t i, 
         LOG_INFO("zk", "%s-%d: ISR %d -> %d (leader %d, epoch %d): replicas in controlled "
                  "shutdown leave it", t->name, i, p->isr.n, e.isr.n, p->leader, p->leader_epoch);
     }
-    p->isr = e.isr;
+    set_isr(p, &e.isr, min_isr);
     p->elr = e.elr;
     return true;
 }
@@ -686,7 +698,7 @@ static bool reconcile_partition(const cluster_view *v, const cv_topic *t, int32_
              bump ? " after its restart" : prefer ? " (preferred)" : "");
     p->leader = e.leader;
     p->leader_czxid = registration_of(v, e.leader);
-    p->isr = e.isr;
+    set_isr(p, &e.isr, min_isr);
     p->elr = e.elr;
     p->leader_epoch++;
     shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr);
@@ -1669,8 +1681,10 @@ static int set_isr_once(zk_client *z, zhandle_t *zh, struct zk_isr_req *q, int32
         return rc;
     }
     cv_topic *t = topic_alloc(q->topic, nparts, 1);
-    for (int32_t i = 0; t && i < nparts; i++)
+    for (int32_t i = 0; t && i < nparts; i++) {
         t->parts[i].leader = -1;
+        t->parts[i].frozen_hw = -1;
+    }
     if (!t || len <= 0 || cv_state_parse(z->buf, (size_t)len, t) != 0) {
         cv_topic_free(t);
         q->error = KERR_UNKNOWN_SERVER_ERROR;
@@ -1688,6 +1702,11 @@ static int set_isr_once(zk_client *z, zhandle_t *zh, struct zk_isr_req *q, int32
             q->error = KERR_INELIGIBLE_REPLICA;
             return ZOK;
         }
+    /* The frozen high watermark: recorded by the leader when its ISR falls below min (or
+     * when it finds it unrecorded below min), kept while the ISR stays below min, cleared
+     * once it is back (cv_part). */
+    p->frozen_hw = repl_frozen_hw_after(p->isr.n, q->isr.n, q->min_isr, p->frozen_hw,
+                                        q->frozen_hw);
     p->isr = q->isr;
     if (q->isr.n >= q->min_isr)
         p->elr.n = 0;
@@ -1761,7 +1780,8 @@ static void deliver_isr(zk_client *z)
 void zk_set_isr_callback(zk_client *z, zk_isr_fn on_isr) { z->on_isr = on_isr; }
 
 bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
-                          int32_t leader_epoch, const repl_set *isr, int32_t min_isr)
+                          int32_t leader_epoch, const repl_set *isr, int32_t min_isr,
+                          int64_t frozen_hw)
 {
     if (strlen(topic) >= sizeof(((struct zk_isr_req *)0)->topic))
         return false;
@@ -1776,6 +1796,7 @@ bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
         q->leader_epoch = leader_epoch;
         q->min_isr = min_isr;
         q->isr = *isr;
+        q->frozen_hw = frozen_hw;
         z->dirty = true;
         pthread_cond_broadcast(&z->cond);
     }

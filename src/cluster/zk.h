@@ -83,14 +83,16 @@ void zk_evict(zk_client *z, int32_t id, int64_t czxid);
 /* A partition leader's ISR change, made by the session thread (the loop never waits on
  * it): applied only while the state still names this node leader in leader_epoch, else
  * KERR_FENCED_LEADER_EPOCH; retried on a concurrent change to the topic's state; an ISR at
- * min_isr or more clears the ELR. The answer comes to the loop through on_isr(ctx, topic,
- * partition, leader_epoch, error, new state version). Returns false when it cannot be
- * queued (the caller treats the proposal as refused). */
+ * min_isr or more clears the ELR and the frozen high watermark, one below min records
+ * frozen_hw (-1: none) unless one is recorded already (cv_part). The answer comes to the
+ * loop through on_isr(ctx, topic, partition, leader_epoch, error, new state version).
+ * Returns false when it cannot be queued (the caller treats the proposal as refused). */
 typedef void (*zk_isr_fn)(void *ctx, const char *topic, int32_t partition, int32_t leader_epoch,
                           int16_t error, int32_t version);
 void zk_set_isr_callback(zk_client *z, zk_isr_fn on_isr);
 bool zk_partition_set_isr(zk_client *z, const char *topic, int32_t partition,
-                          int32_t leader_epoch, const repl_set *isr, int32_t min_isr);
+                          int32_t leader_epoch, const repl_set *isr, int32_t min_isr,
+                          int64_t frozen_hw);
 /* Controlled shutdown: this broker's registration says from now on that it is leaving
  * (the session thread writes it, and keeps saying it after a re-registration); the
  * controller then moves this node's leaderships to other in-sync replicas and its ISR

@@ -48,6 +48,8 @@ void repl_init(repl_part *p, int32_t self, int32_t min_isr, int64_t lag_max_ms)
     p->epoch = -1;
     p->min_isr = min_isr > 0 ? min_isr : 1;
     p->lag_max_ms = lag_max_ms;
+    p->frozen_hw = -1;
+    p->proposed_frozen_hw = -1;
 }
 
 static repl_peer *peer_find(repl_part *p, int32_t id)
@@ -63,6 +65,8 @@ static bool advance_hw(repl_part *p)
 {
     if (p->role != REPL_LEADER || p->isr.n < p->min_isr)
         return false;
+    if (p->frozen_hw >= 0 || (p->proposing && p->proposed.n < p->min_isr))
+        return false; /* recorded as frozen, or a proposal records where it stops */
     int64_t hw = p->durable;
     const repl_set *sets[2] = {&p->isr, p->proposing ? &p->proposed : NULL};
     for (int k = 0; k < 2; k++) {
@@ -87,12 +91,43 @@ static void propose(repl_part *p, const repl_set *next, repl_out *out)
 {
     p->proposed = *next;
     p->proposing = true;
+    /* Nothing acknowledged lies past the HW, nor past what earlier leaders acknowledged
+     * (at most this epoch's start: this replica held all of it when elected). */
+    p->proposed_frozen_hw = next->n >= p->min_isr ? -1
+                            : p->hw > p->epoch_start ? p->hw : p->epoch_start;
     out->propose = true;
 }
 
+/* A leader below min.insync.replicas with no frozen HW recorded (the controller took the
+ * ISR there, or this leader was elected there) records one, and one at min or above with
+ * one recorded (min.insync.replicas was lowered) clears it: the same ISR, proposed. */
+static void maybe_record_frozen(repl_part *p, repl_out *out)
+{
+    bool below = p->isr.n < p->min_isr;
+    if (p->role == REPL_LEADER && !p->proposing && below == (p->frozen_hw < 0)) {
+        repl_set same = p->isr;
+        propose(p, &same, out);
+    }
+}
+
+int64_t repl_frozen_hw_after(int old_n, int new_n, int32_t min_isr, int64_t old_frozen,
+                             int64_t proposed)
+{
+    if (new_n >= min_isr)
+        return -1;
+    if (old_n >= min_isr || old_frozen < 0)
+        return proposed;
+    return old_frozen;
+}
+
+int64_t repl_leader_cut(const repl_set *isr, int32_t min_isr, int64_t frozen_hw, int64_t leo)
+{
+    return isr->n < min_isr && frozen_hw >= 0 && frozen_hw < leo ? frozen_hw : -1;
+}
+
 repl_out repl_become_leader(repl_part *p, int32_t epoch, const repl_set *replicas,
-                            const repl_set *isr, int32_t state_version, int64_t leo,
-                            int64_t durable, int64_t hw, int64_t now_ms)
+                            const repl_set *isr, int32_t state_version, int64_t frozen_hw,
+                            int64_t leo, int64_t durable, int64_t hw, int64_t now_ms)
 {
     BROOK_ASSERT(durable <= leo && hw <= leo);
     p->role = REPL_LEADER;
@@ -101,6 +136,7 @@ repl_out repl_become_leader(repl_part *p, int32_t epoch, const repl_set *replica
     p->replicas = *replicas;
     p->isr = *isr;
     p->state_version = state_version;
+    p->frozen_hw = frozen_hw;
     p->proposing = false;
     p->leo = leo;
     p->durable = durable;
@@ -115,6 +151,7 @@ repl_out repl_become_leader(repl_part *p, int32_t epoch, const repl_set *replica
     }
     repl_out out = {0};
     out.hw_changed = advance_hw(p);
+    maybe_record_frozen(p, &out);
     return out;
 }
 
@@ -132,13 +169,15 @@ void repl_become_follower(repl_part *p, int32_t leader, int32_t epoch, const rep
 }
 
 repl_out repl_state_update(repl_part *p, const repl_set *isr, int32_t state_version,
-                           int64_t now_ms)
+                           int64_t frozen_hw, int64_t now_ms)
 {
     (void)now_ms;
     repl_out out = {0};
     p->isr = *isr;
     p->state_version = state_version;
+    p->frozen_hw = frozen_hw;
     out.hw_changed = advance_hw(p);
+    maybe_record_frozen(p, &out);
     return out;
 }
 
@@ -195,6 +234,9 @@ repl_out repl_tick(repl_part *p, int64_t now_ms)
     repl_out out = {0};
     if (p->role != REPL_LEADER || p->proposing)
         return out;
+    maybe_record_frozen(p, &out);
+    if (p->proposing)
+        return out;
     repl_set next = p->isr;
     for (int i = 0; i < p->isr.n; i++) {
         int32_t id = p->isr.id[i];
@@ -214,7 +256,9 @@ repl_out repl_proposal_done(repl_part *p, bool committed, int32_t new_version, i
     if (!p->proposing)
         return out;
     p->proposing = false;
-    if (committed) {
+    if (committed) { /* as ZooKeeper applied it (zk_partition_set_isr) */
+        p->frozen_hw = repl_frozen_hw_after(p->isr.n, p->proposed.n, p->min_isr, p->frozen_hw,
+                                            p->proposed_frozen_hw);
         p->isr = p->proposed;
         p->state_version = new_version;
     }

@@ -17,6 +17,16 @@
  *     replaced leader, whose writes fail, never stops waiting for a replica it lost.
  *   - A follower joins the ISR once its end reaches max(HW, the start of this epoch); it
  *     leaves when it has not been caught up for replica.lag.time.max.ms.
+ *   - The frozen HW: a leader whose ISR falls below min.insync.replicas records with it
+ *     max(HW, start of its epoch), the offset no acknowledged record reaches past (its HW
+ *     stops there; a proposal that takes the ISR below min stops it already), or records
+ *     it on finding the ISR below min with none recorded (the controller took it there).
+ *     It stays recorded while the ISR stays below min, and the HW does not move while one
+ *     is recorded (a leader seeing one with the ISR at min clears it first: the topic's
+ *     min.insync.replicas changed). A leader elected while the ISR is
+ *     below min cuts its log back to it before it starts its epoch (repl_leader_cut): the
+ *     tail above was never acknowledged, and a producer may already have sent those
+ *     records again under new sequence numbers (docs/reliability.md).
  * Events come in (becoming leader/follower, local appends and fsyncs, follower fetches,
  * clock ticks, ZooKeeper's answers); the caller reads the results from the struct and
  * the returned repl_out.
@@ -69,25 +79,37 @@ typedef struct repl_part {
     int32_t min_isr;
     int64_t lag_max_ms;
     repl_set shutting;        /* replicas in controlled shutdown: never added to the ISR */
+    int64_t frozen_hw;        /* the partition state's (cv_part): -1 none */
+    int64_t proposed_frozen_hw; /* sent with the proposal: -1 none */
 } repl_part;
 
 typedef struct repl_out {
     bool hw_changed; /* p->hw moved: answer waiting acks=all produces, wake fetches */
-    bool propose;    /* send p->proposed to ZooKeeper, expecting p->state_version */
+    bool propose;    /* send p->proposed (and p->proposed_frozen_hw) to ZooKeeper */
 } repl_out;
 
 void repl_init(repl_part *p, int32_t self, int32_t min_isr, int64_t lag_max_ms);
-/* This replica leads `epoch`. hw: what it knew as follower (never more than its log). */
+/* The partition state's frozen HW after an ISR change from old_n to new_n members, given
+ * the recorded one (old_frozen) and the one a leader's proposal carries (proposed; -1 for
+ * the controller's changes): cleared at min or above, taken from the proposal when the
+ * change crosses below min or none is recorded yet, else kept. */
+int64_t repl_frozen_hw_after(int old_n, int new_n, int32_t min_isr, int64_t old_frozen,
+                             int64_t proposed);
+/* Where a replica elected leader with this ISR and the state's frozen HW must cut its
+ * log (leo) before it starts its epoch, or -1: leave it. */
+int64_t repl_leader_cut(const repl_set *isr, int32_t min_isr, int64_t frozen_hw, int64_t leo);
+/* This replica leads `epoch` (its log already cut by repl_leader_cut). hw: what it knew as
+ * follower (never more than its log); frozen_hw: the partition state's. */
 repl_out repl_become_leader(repl_part *p, int32_t epoch, const repl_set *replicas,
-                            const repl_set *isr, int32_t state_version, int64_t leo,
-                            int64_t durable, int64_t hw, int64_t now_ms);
+                            const repl_set *isr, int32_t state_version, int64_t frozen_hw,
+                            int64_t leo, int64_t durable, int64_t hw, int64_t now_ms);
 /* This replica follows `leader` in `epoch` (leader -1: none yet). */
 void repl_become_follower(repl_part *p, int32_t leader, int32_t epoch, const repl_set *replicas,
                           const repl_set *isr, int32_t state_version);
 /* ZooKeeper's partition state changed without a leadership change for this replica (the
  * controller shrank or grew the ISR): take it. */
 repl_out repl_state_update(repl_part *p, const repl_set *isr, int32_t state_version,
-                           int64_t now_ms);
+                           int64_t frozen_hw, int64_t now_ms);
 /* The local log moved (append, fsync, truncation). */
 repl_out repl_local_progress(repl_part *p, int64_t leo, int64_t durable, int64_t now_ms);
 /* Leader: follower `id` fetched from `fetch_offset` with its current_leader_epoch. Returns
@@ -95,8 +117,8 @@ repl_out repl_local_progress(repl_part *p, int64_t leo, int64_t durable, int64_t
  * OFFSET_OUT_OF_RANGE) or 0, and what changed in *out. */
 int16_t repl_follower_fetch(repl_part *p, int32_t id, int32_t leader_epoch, int64_t fetch_offset,
                             int64_t now_ms, repl_out *out);
-/* Leader: drops laggards from the ISR (a proposal) and re-proposes nothing while one is
- * out. */
+/* Leader: drops laggards from the ISR (a proposal), or records the frozen HW, and
+ * re-proposes nothing while one is out. */
 repl_out repl_tick(repl_part *p, int64_t now_ms);
 /* ZooKeeper's answer to the proposal: committed with new_version, or refused (the state
  * changed under it: the caller re-reads it and calls repl_state_update or repl_become_*). */

@@ -24,10 +24,13 @@
  *   3. in each epoch at most one node advances a leader's high watermark;
  *   4. after the quiet phase (everything healed) there is a leader, every node has caught
  *      up to it, and a new produce is acknowledged.
+ * A leader elected while the ISR is below min cuts its log to the frozen high watermark
+ * the partition state records (repl.h; counted as "tail cuts").
  * Hazard switches (each has a ctest expecting violations, so the checker is known to see
  * them): --unclean-election (elect any live replica), --report-unsynced (followers fetch
  * from their log end before it is fsynced), --restart-same-epoch (a restarted leader
- * leads on in its old epoch).
+ * leads on in its old epoch), --cut-to-own-hw (that cut goes to the elected replica's own
+ * high watermark, a lower bound of the committed end, instead of the frozen one).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -50,7 +53,7 @@
 #define QUIET_MS 4000
 #define MAX_ACKS 4096
 
-static bool g_unclean, g_report_unsynced, g_same_epoch;
+static bool g_unclean, g_report_unsynced, g_same_epoch, g_cut_own_hw;
 
 enum ev_kind {
     EV_PRODUCE = 1, /* client -> node: a = node, b = value */
@@ -79,6 +82,7 @@ typedef struct msg {
     int32_t ent_epoch[8];
     int64_t ent_value[8];
     repl_set isr;
+    int64_t frozen_hw; /* proposals: the frozen high watermark they record */
     int32_t version;
     bool committed;
     uint64_t req;
@@ -110,6 +114,7 @@ typedef struct node {
 typedef struct zk_state {
     int32_t leader, epoch, version;
     repl_set isr, elr;
+    int64_t frozen_hw; /* repl.h: -1 none */
     bool bump; /* a restarted leader asked for a new epoch */
 } zk_state;
 
@@ -135,7 +140,7 @@ typedef struct world {
     const char *violation;
     char why[256];
     bool quiet;
-    uint64_t events, crashes, truncations, elections, proposals;
+    uint64_t events, crashes, truncations, elections, proposals, tail_cuts;
 } world;
 
 static world *W;
@@ -289,7 +294,8 @@ static void after(node *x, repl_out out)
     if (out.propose) {
         W->proposals++;
         msg m = {.from = x->id, .inc = x->inc, .isr = x->rp.proposed,
-                 .version = x->rp.state_version, .epoch = x->rp.epoch};
+                 .frozen_hw = x->rp.proposed_frozen_hw, .version = x->rp.state_version,
+                 .epoch = x->rp.epoch};
         TRACE("node %d proposes ISR of %d (version %d)", x->id, m.isr.n, m.version);
         send(EV_PROPOSE, &m);
     }
@@ -384,15 +390,19 @@ static void notify_all(void)
         push(sim_rng_range(&W->rng, 1, W->quiet ? 5 : 40), EV_NOTIFY, NULL, W->n[i].id, 0, 0);
 }
 
-static void zk_write(int32_t leader, int32_t epoch, const repl_set *isr, const repl_set *elr)
+/* proposed: the frozen high watermark a leader's proposal records (-1: the controller). */
+static void zk_write(int32_t leader, int32_t epoch, const repl_set *isr, const repl_set *elr,
+                     int64_t proposed)
 {
+    W->zk.frozen_hw = repl_frozen_hw_after(W->zk.isr.n, isr->n, MIN_ISR, W->zk.frozen_hw,
+                                           proposed);
     W->zk.leader = leader;
     W->zk.epoch = epoch;
     W->zk.isr = *isr;
     W->zk.elr = *elr;
     W->zk.version++;
-    TRACE("zk: leader %d epoch %d isr %d elr %d version %d", leader, epoch, isr->n, elr->n,
-          W->zk.version);
+    TRACE("zk: leader %d epoch %d isr %d elr %d frozen hw %" PRId64 " version %d", leader, epoch,
+          isr->n, elr->n, W->zk.frozen_hw, W->zk.version);
     notify_all();
 }
 
@@ -407,13 +417,24 @@ static void apply_state(node *x)
         x->needs_bump = false;
     if (z->leader == x->id && !x->needs_bump) {
         if (x->rp.role == REPL_LEADER && x->rp.epoch == z->epoch) {
-            after(x, repl_state_update(&x->rp, &z->isr, z->version, W->now));
+            after(x, repl_state_update(&x->rp, &z->isr, z->version, z->frozen_hw, W->now));
             return;
+        }
+        int64_t cut = repl_leader_cut(&z->isr, MIN_ISR, z->frozen_hw, x->leo);
+        if (g_cut_own_hw && z->isr.n < MIN_ISR && x->rp.hw < x->leo)
+            cut = x->rp.hw; /* the hazard: what this replica knew, not the frozen HW */
+        if (cut >= 0) { /* replica.c cut_unacknowledged_tail */
+            if (x->rp.role == REPL_LEADER)
+                fail_pending(x, "log cut");
+            W->tail_cuts++;
+            truncate_log(x, cut);
+            if (x->rp.hw > cut)
+                x->rp.hw = cut;
         }
         eh_assign(&x->eh, z->epoch, x->leo); /* log_set_leader_epoch */
         TRACE("node %d leads epoch %d at %" PRId64, x->id, z->epoch, x->leo);
-        after(x, repl_become_leader(&x->rp, z->epoch, &W->replicas, &z->isr, z->version, x->leo,
-                                    x->durable, x->rp.hw, W->now));
+        after(x, repl_become_leader(&x->rp, z->epoch, &W->replicas, &z->isr, z->version,
+                                    z->frozen_hw, x->leo, x->durable, x->rp.hw, W->now));
         return;
     }
     if (x->rp.role == REPL_LEADER)
@@ -457,7 +478,7 @@ static void controller(void)
         return;
     z->bump = false;
     W->elections++;
-    zk_write(e.leader, z->epoch + 1, &e.isr, &e.elr);
+    zk_write(e.leader, z->epoch + 1, &e.isr, &e.elr, -1);
 }
 
 static void on_propose(const msg *m)
@@ -468,7 +489,7 @@ static void on_propose(const msg *m)
     r.committed = m->version == z->version && z->leader == m->from && z->epoch == m->epoch;
     if (r.committed) {
         repl_set elr = m->isr.n >= MIN_ISR ? (repl_set){0} : z->elr;
-        zk_write(z->leader, z->epoch, &m->isr, &elr);
+        zk_write(z->leader, z->epoch, &m->isr, &elr, m->frozen_hw);
         r.version = z->version;
     }
     send(EV_PROPOSE_DONE, &r);
@@ -663,7 +684,8 @@ static void run(uint64_t seed)
         push(i * 7, EV_TICK, NULL, x->id, 0, 0);
     }
     repl_set all = W->replicas, none = {0};
-    zk_write(1, 0, &all, &none);
+    W->zk.frozen_hw = -1;
+    zk_write(1, 0, &all, &none, -1);
     push(50, EV_CONTROLLER, NULL, 0, 0, 0);
     schedule_faults();
     for (int64_t t = 10; t < RUN_MS; t += sim_rng_range(&W->rng, 1, 15))
@@ -726,7 +748,7 @@ static void run(uint64_t seed)
         eh_free(&W->n[i].eh);
 }
 
-static uint64_t g_tot[6];
+static uint64_t g_tot[7];
 
 static bool run_seed(uint64_t seed, bool verbose, bool report)
 {
@@ -741,6 +763,7 @@ static bool run_seed(uint64_t seed, bool verbose, bool report)
     g_tot[3] += w.truncations;
     g_tot[4] += w.elections;
     g_tot[5] += w.proposals;
+    g_tot[6] += w.tail_cuts;
     if (!w.violation)
         return true;
     if (report) {
@@ -756,8 +779,8 @@ static bool run_seed(uint64_t seed, bool verbose, bool report)
 static void print_totals(void)
 {
     printf("totals: %" PRIu64 " events, %" PRIu64 " crashes, %" PRIu64 " acknowledged, %" PRIu64
-           " truncations, %" PRIu64 " elections, %" PRIu64 " ISR proposals\n", g_tot[0], g_tot[1],
-           g_tot[2], g_tot[3], g_tot[4], g_tot[5]);
+           " truncations, %" PRIu64 " elections, %" PRIu64 " ISR proposals, %" PRIu64
+           " tail cuts\n", g_tot[0], g_tot[1], g_tot[2], g_tot[3], g_tot[4], g_tot[5], g_tot[6]);
 }
 
 int main(int argc, char **argv)
@@ -767,6 +790,8 @@ int main(int argc, char **argv)
         {"--report-unsynced", &g_report_unsynced,
          "followers fetch from their log end before it is fsynced"},
         {"--restart-same-epoch", &g_same_epoch, "a restarted leader leads on in its old epoch"},
+        {"--cut-to-own-hw", &g_cut_own_hw,
+         "a leader elected below min.insync cuts to its own high watermark, not the frozen one"},
     };
     sim_opts o;
     int rc = sim_opts_parse(&o, argc, argv, "sim_repl", flags, sizeof(flags) / sizeof(flags[0]));

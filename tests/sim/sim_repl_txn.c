@@ -302,6 +302,7 @@ typedef struct pstatus {
 typedef struct zpart {
     int32_t leader, epoch, version;
     repl_set isr, elr;
+    int64_t frozen_hw; /* repl.h: -1 none */
     bool bump;
 } zpart;
 
@@ -382,6 +383,7 @@ typedef struct msg {
     ent ents[8];
     /* ZooKeeper */
     repl_set isr;
+    int64_t frozen_hw; /* a proposal's */
     int32_t version;
     bool committed;
 } msg;
@@ -515,7 +517,7 @@ typedef struct world {
     int nunverified, unverified_cap;
     /* statistics */
     uint64_t events, crashes, pauses, elections, truncations, loads, indoubt, fenced,
-        stale_markers, status_markers, commits, aborts, acked, visible_regressions;
+        stale_markers, status_markers, commits, aborts, acked, visible_regressions, tail_cuts;
 } world;
 
 static world S;
@@ -1039,7 +1041,8 @@ static void after(node *x, int p, repl_out out)
     }
     if (out.propose) {
         msg m = {.kind = M_PROPOSE, .src = x->id, .dst = 0, .part = p, .isr = r->rp.proposed,
-                 .version = r->rp.state_version, .lepoch = r->rp.epoch};
+                 .frozen_hw = r->rp.proposed_frozen_hw, .version = r->rp.state_version,
+                 .lepoch = r->rp.epoch};
         TRACE("node %d p%d proposes an ISR of %d (version %d)", x->id, p, m.isr.n, m.version);
         send_msg(&m);
     }
@@ -2006,10 +2009,12 @@ static void notify_all(void)
         schedule(S.now + rnd(1, S.quiet ? 5 : 40), EV_NOTIFY, NULL, S.n[i].id, 0, 0);
 }
 
+/* proposed: the frozen high watermark a leader's proposal records (-1: the controller). */
 static void zk_write(int p, int32_t leader, int32_t epoch, const repl_set *isr,
-                     const repl_set *elr)
+                     const repl_set *elr, int64_t proposed)
 {
     zpart *z = &S.zk[p];
+    z->frozen_hw = repl_frozen_hw_after(z->isr.n, isr->n, MIN_ISR, z->frozen_hw, proposed);
     z->leader = leader;
     z->epoch = epoch;
     z->isr = *isr;
@@ -2035,7 +2040,7 @@ static void apply_state(node *x, int p)
         r->needs_bump = false;
     if (z->leader == x->id) {
         if (r->rp.role == REPL_LEADER && r->rp.epoch == z->epoch) {
-            after(x, p, repl_state_update(&r->rp, &z->isr, z->version, S.now));
+            after(x, p, repl_state_update(&r->rp, &z->isr, z->version, z->frozen_hw, S.now));
             if (p == TP)
                 coord_follow(x, true);
             return;
@@ -2048,12 +2053,27 @@ static void apply_state(node *x, int p)
                 coord_follow(x, false);
             return;
         }
+        int64_t cut = repl_leader_cut(&z->isr, MIN_ISR, z->frozen_hw, r->leo);
+        if (cut >= 0) { /* replica.c cut_unacknowledged_tail */
+            TRACE("node %d p%d: elected below min.insync, cuts its tail to %" PRId64, x->id, p,
+                  cut);
+            S.tail_cuts++;
+            if (r->rp.role == REPL_LEADER || r->leading) {
+                r->leading = false;
+                leadership_lost(x, p);
+                if (p == TP)
+                    coord_follow(x, false);
+            }
+            truncate_log(x, p, cut);
+            if (r->rp.hw > cut)
+                r->rp.hw = cut;
+        }
         r->log_epoch = z->epoch; /* log_set_leader_epoch */
         eh_assign(&r->eh, z->epoch, r->leo);
         TRACE("node %d leads p%d in epoch %d at %" PRId64 " (HW %" PRId64 ")", x->id, p, z->epoch,
               r->leo, r->rp.hw);
         repl_out out = repl_become_leader(&r->rp, z->epoch, &S.replicas[p], &z->isr, z->version,
-                                          r->leo, r->durable, r->rp.hw, S.now);
+                                          z->frozen_hw, r->leo, r->durable, r->rp.hw, S.now);
         r->leading = true;
         after(x, p, out);
         if (p == TP)
@@ -2122,7 +2142,7 @@ static bool controller(void)
             repl_set_has(&z->isr, pref)) {
             /* auto.leader.rebalance.enable: back to the preferred replica once in sync */
             S.elections++;
-            zk_write(p, pref, z->epoch + 1, &z->isr, &z->elr);
+            zk_write(p, pref, z->epoch + 1, &z->isr, &z->elr, -1);
             return true;
         }
         if (!leader_gone && !z->bump) {
@@ -2139,7 +2159,7 @@ static bool controller(void)
                         repl_set_add(&elr, z->isr.id[i]);
             if (isr.n >= MIN_ISR)
                 elr.n = 0;
-            zk_write(p, z->leader, z->epoch, &isr, &elr);
+            zk_write(p, z->leader, z->epoch, &isr, &elr, -1);
             return true;
         }
         repl_election e;
@@ -2159,7 +2179,7 @@ static bool controller(void)
             continue;
         z->bump = false;
         S.elections++;
-        zk_write(p, e.leader, z->epoch + 1, &e.isr, &e.elr);
+        zk_write(p, e.leader, z->epoch + 1, &e.isr, &e.elr, -1);
         return true;
     }
     return false;
@@ -2175,7 +2195,7 @@ static void on_propose(const msg *m)
     a.committed = m->version == z->version && z->leader == m->src && z->epoch == m->lepoch;
     if (a.committed) {
         repl_set elr = m->isr.n >= MIN_ISR ? (repl_set){0} : z->elr;
-        zk_write(m->part, z->leader, z->epoch, &m->isr, &elr);
+        zk_write(m->part, z->leader, z->epoch, &m->isr, &elr, m->frozen_hw);
         a.version = z->version;
     }
     send_msg(&a);
@@ -3030,7 +3050,7 @@ static bool run_seed(uint64_t seed, bool verbose, bool report)
         for (int i = 0; i < NN; i++)
             repl_set_add(&S.replicas[p], 1 + (p + i) % NN);
         S.zk[p] = (zpart){.leader = S.replicas[p].id[0], .epoch = 0, .version = 0,
-                          .isr = S.replicas[p]};
+                          .isr = S.replicas[p], .frozen_hw = -1};
     }
     for (int i = 0; i < NN; i++) {
         node *x = &S.n[i];
@@ -3102,7 +3122,7 @@ static bool run_seed(uint64_t seed, bool verbose, bool report)
                S.truncations, S.loads, S.indoubt, S.commits, S.aborts, S.acked);
     uint64_t v[] = {S.events, S.crashes, S.pauses, S.elections, S.truncations, S.loads,
                     S.indoubt, S.commits, S.aborts, S.acked, S.stale_markers, S.status_markers,
-                    S.fenced, (uint64_t)S.now};
+                    S.fenced, (uint64_t)S.now, S.tail_cuts};
     for (size_t i = 0; i < BROOK_ARRAY_LEN(v); i++)
         g_tot[i] += v[i];
     run_free();
@@ -3116,9 +3136,9 @@ static void print_totals(void)
            " coordinator loads (%" PRIu64 " in-doubt transactions finished), txns %" PRIu64
            " committed / %" PRIu64 " aborted, %" PRIu64 " batches acknowledged, %" PRIu64
            " stale markers dropped, %" PRIu64 " markers from status checks, %" PRIu64
-           " coordinator fencings\n",
+           " coordinator fencings, %" PRIu64 " tails cut by leaders elected below min.insync\n",
            g_tot[13] / 1000, g_tot[0], g_tot[1], g_tot[2], g_tot[3], g_tot[4], g_tot[5], g_tot[6],
-           g_tot[7], g_tot[8], g_tot[9], g_tot[10], g_tot[11], g_tot[12]);
+           g_tot[7], g_tot[8], g_tot[9], g_tot[10], g_tot[11], g_tot[12], g_tot[14]);
 }
 
 int main(int argc, char **argv)

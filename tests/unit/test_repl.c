@@ -3,8 +3,9 @@
  * shrink not trusted, followers joining at max(HW, epoch start) and dropped after the
  * lag time, epoch fencing of follower fetches, the truncation rule and elections (no
  * unclean choice, ELR), and the moves of a controlled shutdown (repl_shutdown_move; a
- * replica shutting down never rejoins the ISR). sim_repl drives the same code through
- * faults. */
+ * replica shutting down never rejoins the ISR), and the frozen high watermark (recorded as
+ * the ISR falls below min, the cut of a leader elected there). sim_repl drives the same
+ * code through faults. */
 #include <string.h>
 
 #include "proto/errors.h"
@@ -27,7 +28,7 @@ static repl_part leader(repl_set isr, int64_t hw)
     repl_part p;
     repl_init(&p, 1, 2, 1000);
     repl_set all = set3(1, 2, 3);
-    repl_become_leader(&p, 5, &all, &isr, 7, 10, 10, hw, 0);
+    repl_become_leader(&p, 5, &all, &isr, 7, -1, 10, 10, hw, 0);
     return p;
 }
 
@@ -62,7 +63,7 @@ static void test_strict_min_isr(void)
     CHECK_EQ_INT(p.hw, 10);
     CHECK(repl_accepts_acks_all(&p));
     /* ISR {1} below min.insync 2: acks=all refused and the HW frozen. */
-    repl_state_update(&p, &(repl_set){{1}, 1}, 8, 20);
+    repl_state_update(&p, &(repl_set){{1}, 1}, 8, -1, 20);
     CHECK(!repl_accepts_acks_all(&p));
     repl_local_progress(&p, 12, 12, 21);
     CHECK_EQ_INT(p.hw, 10);
@@ -215,7 +216,69 @@ static void test_shutting_replica_not_readded(void)
     CHECK(o.propose && p.proposed.n == 3);
 }
 
-TU_MAIN(TU_CASE(test_hw_is_min_over_isr), TU_CASE(test_strict_min_isr),
+/* The frozen HW (repl.h): a shrink below min records max(HW, epoch start) and holds the
+ * HW still while it is out; a leader finding the ISR below min with none recorded records
+ * one, and one finding a record with the ISR at min clears it before the HW moves again;
+ * ZooKeeper's rule (repl_frozen_hw_after) and the cut of a leader elected below min. */
+static void test_frozen_hw(void)
+{
+    repl_part p = leader(set3(1, 2, 0), 0);
+    repl_out o;
+    o = repl_local_progress(&p, 14, 14, 1);
+    repl_follower_fetch(&p, 2, 5, 12, 2, &o);
+    CHECK_EQ_INT(p.hw, 12);
+    o = repl_tick(&p, 1500); /* 2 lagged (never at the end since 2 ms): proposed out */
+    CHECK(o.propose && p.proposed.n == 1);
+    CHECK_EQ_INT(p.proposed_frozen_hw, 12);
+    repl_follower_fetch(&p, 2, 5, 14, 1501, &o); /* 2 is back, but the shrink is out */
+    CHECK(!o.hw_changed);
+    CHECK_EQ_INT(p.hw, 12);
+    o = repl_proposal_done(&p, true, 8, 1502);
+    CHECK_EQ_INT(p.frozen_hw, 12);
+    CHECK(p.isr.n == 1 && p.hw == 12);
+    /* 2 rejoins: the expansion clears the record and the HW moves again. */
+    repl_follower_fetch(&p, 2, 5, 14, 1503, &o);
+    CHECK(o.propose && p.proposed.n == 2 && p.proposed_frozen_hw == -1);
+    o = repl_proposal_done(&p, true, 9, 1504);
+    CHECK_EQ_INT(p.frozen_hw, -1);
+    CHECK(o.hw_changed && p.hw == 14);
+
+    /* The controller took the ISR below min: the leader records its HW itself. */
+    repl_part q = leader(set3(1, 2, 0), 0);
+    repl_follower_fetch(&q, 2, 5, 10, 10, &o);
+    CHECK_EQ_INT(q.hw, 10);
+    o = repl_state_update(&q, &(repl_set){{1}, 1}, 8, -1, 20);
+    CHECK(o.propose && q.proposed.n == 1 && q.proposed_frozen_hw == 10);
+    /* min.insync.replicas lowered under a record: cleared first, the HW waits for it. */
+    repl_part r = leader(set3(1, 2, 0), 0);
+    o = repl_state_update(&r, &(repl_set){{1, 2}, 2}, 8, 7, 20);
+    CHECK(o.propose && r.proposed.n == 2 && r.proposed_frozen_hw == -1);
+    repl_follower_fetch(&r, 2, 5, 10, 21, &o);
+    CHECK(!o.hw_changed && r.hw == 0);
+    o = repl_proposal_done(&r, true, 9, 22);
+    CHECK(o.hw_changed && r.hw == 10 && r.frozen_hw == -1);
+    /* Elected below min with nothing recorded: records its epoch start (its log end). */
+    repl_part e;
+    repl_init(&e, 1, 2, 1000);
+    repl_set all = set3(1, 2, 3), one = set3(1, 0, 0);
+    o = repl_become_leader(&e, 6, &all, &one, 7, -1, 30, 30, 5, 0);
+    CHECK(o.propose && e.proposed.n == 1 && e.proposed_frozen_hw == 30);
+
+    /* ZooKeeper's rule. */
+    CHECK_EQ_INT(repl_frozen_hw_after(2, 1, 2, -1, 12), 12); /* the leader's shrink */
+    CHECK_EQ_INT(repl_frozen_hw_after(2, 1, 2, -1, -1), -1); /* the controller's */
+    CHECK_EQ_INT(repl_frozen_hw_after(1, 1, 2, 12, 15), 12); /* kept below min */
+    CHECK_EQ_INT(repl_frozen_hw_after(1, 1, 2, -1, 15), 15); /* recorded late */
+    CHECK_EQ_INT(repl_frozen_hw_after(1, 2, 2, 12, -1), -1); /* back at min */
+    CHECK_EQ_INT(repl_frozen_hw_after(2, 3, 2, 12, -1), -1);
+    /* The cut. */
+    CHECK_EQ_INT(repl_leader_cut(&one, 2, 12, 20), 12);
+    CHECK_EQ_INT(repl_leader_cut(&one, 2, 12, 12), -1); /* nothing above it */
+    CHECK_EQ_INT(repl_leader_cut(&one, 2, -1, 20), -1); /* nothing recorded */
+    CHECK_EQ_INT(repl_leader_cut(&all, 2, 12, 20), -1); /* ISR at min */
+}
+
+TU_MAIN(TU_CASE(test_hw_is_min_over_isr), TU_CASE(test_strict_min_isr), TU_CASE(test_frozen_hw),
         TU_CASE(test_expansion_and_shrink_proposals), TU_CASE(test_fetch_errors),
         TU_CASE(test_truncation_offset), TU_CASE(test_elections), TU_CASE(test_shutdown_moves),
         TU_CASE(test_shutting_replica_not_readded))
