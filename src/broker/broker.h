@@ -404,7 +404,8 @@ int16_t broker_alter_broker_configs(req_ctx *c, kslice name, int32_t n,
 /* The group service's answer callback and the transaction marker hook (h_group.c). */
 void group_on_action(void *ctx, const group_action *a);
 int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,
-                         int16_t epoch, bool commit, int32_t coordinator_epoch);
+                         int16_t epoch, bool commit, int32_t coordinator_epoch, int64_t txn_seq,
+                         partition **wait_p, int64_t *wait_end);
 /* The transaction service's reply callback (h_txn.c). */
 void txn_reply(void *ctx, txn_req req, int kind, int16_t error, int64_t pid, int16_t epoch);
 

@@ -779,28 +779,38 @@ static void marker_done(void *ctx, bool ok)
     if (!ok)
         LOG_ERROR("group", "%s: transaction marker for %s not durable (log failed)", m->group_id,
                   m->txn_id);
-    txn_service_group_marked(&m->b->txn, m->txn_id, m->group_id, clock_wall_ms());
+    /* In a cluster the coordinator waits on the partition itself (txn_group_marker_fn). */
+    if (!m->b->clustered)
+        txn_service_group_marked(&m->b->txn, m->txn_id, m->group_id, clock_wall_ms());
     free(m->txn_id);
     free(m->group_id);
     free(m);
 }
 
 int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, int64_t pid,
-                         int16_t epoch, bool commit, int32_t coordinator_epoch)
+                         int16_t epoch, bool commit, int32_t coordinator_epoch, int64_t txn_seq,
+                         partition **wait_p, int64_t *wait_end)
 {
     broker *b = ctx;
+    partition *p = NULL;
+    *wait_p = NULL;
+    *wait_end = -1;
     if (b->clustered) {
-        /* The group's offsets partition records the marker and its coordinator epoch (and
-         * refuses a replaced coordinator's), as for a marker from another node. No
-         * transaction sequence: this local path has no RPC copy that could come late. */
+        /* The group's offsets partition records the marker, its coordinator epoch (and
+         * refuses a replaced coordinator's) and the transaction's sequence (a copy re-sent
+         * as an RPC after a leadership change is then known there), as for a marker from
+         * another node. */
         int16_t err;
         int32_t index = txn_log_partition_for(group_id, b->cfg.offsets_partitions);
-        partition *p = broker_partition(b, kslice_cstr(GROUP_LOG_TOPIC), index, &err);
+        p = broker_partition(b, kslice_cstr(GROUP_LOG_TOPIC), index, &err);
         int64_t off;
-        if (p && (!p->replicated || p->repl_leading) &&
-            inter_group_marker_record(b, p, pid, epoch, commit, coordinator_epoch, 0, &off) ==
-                KERR_TRANSACTION_COORDINATOR_FENCED)
-            return KERR_TRANSACTION_COORDINATOR_FENCED;
+        if (p && (!p->replicated || p->repl_leading)) {
+            if (inter_group_marker_record(b, p, pid, epoch, commit, coordinator_epoch, txn_seq,
+                                          &off) == KERR_TRANSACTION_COORDINATOR_FENCED)
+                return KERR_TRANSACTION_COORDINATOR_FENCED;
+        } else {
+            p = NULL; /* not led here (the remote hook sends it then): nothing to wait on */
+        }
     }
     marker_op *m = calloc(1, sizeof(*m));
     BROOK_ASSERT(m);
@@ -809,5 +819,9 @@ int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, in
     m->group_id = strdup(group_id);
     BROOK_ASSERT(m->txn_id && m->group_id);
     group_service_txn_end(&b->grp, group_id, pid, commit, group_now_ms(), marker_done, m);
+    if (p) { /* the control batch and the end record are appended: wait for both */
+        *wait_p = p;
+        *wait_end = p->log->log_end_offset;
+    }
     return KERR_NONE;
 }

@@ -193,13 +193,17 @@ typedef struct group_marker_ctx {
     broker *b;
     inter_op *op;
     int16_t *error;
+    partition *p; /* the offsets partition (internal: never deleted) */
 } group_marker_ctx;
 
 static void group_marker_done(void *ctx, bool ok)
 {
     group_marker_ctx *g = ctx;
+    /* Not durable: this node stopped leading the partition (the coordinator retries with
+     * the new leader), or its log failed for good. */
     if (!ok)
-        *g->error = KERR_KAFKA_STORAGE_ERROR;
+        *g->error = g->p->replicated && !g->p->repl_leading ? KERR_NOT_LEADER_OR_FOLLOWER
+                                                             : KERR_KAFKA_STORAGE_ERROR;
     g->op->groups_pending--;
     broker *b = g->b;
     free(g);
@@ -273,7 +277,7 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
             continue;
         group_marker_ctx *gc = malloc(sizeof(*gc));
         BROOK_ASSERT(gc);
-        *gc = (group_marker_ctx){b, op, &tp->error};
+        *gc = (group_marker_ctx){b, op, &tp->error, p};
         op->groups_pending++;
         group_service_txn_end(&b->grp, g->id, m->pid, m->commit, group_now_ms(),
                               group_marker_done, gc);

@@ -644,6 +644,13 @@ void group_service_set_led(group_service *s, int32_t part, bool led, int64_t now
         LOG_INFO("group", "%s-%d: now led here; %d records replayed", GROUP_LOG_TOPIC, part, n);
         return;
     }
+    /* Records of this partition still waiting for its high watermark may be cut by the
+     * new leader: their commits are not promised (answered COORDINATOR_NOT_AVAILABLE, the
+     * client retries with the new coordinator) and nothing of them is applied. Left
+     * waiting, they completed "ok" once a follower's high watermark passed their offsets,
+     * whatever records stood there by then. */
+    group_service_forget_partition(s, s->log_topic->parts[part]);
+    group_service_progress(s, now_ms);
     size_t n = 0;
     for (group *g = s->coord.groups; g; g = g->hh.next)
         if (txn_log_partition_for(g->id, np) == part) {

@@ -212,13 +212,18 @@ static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int6
         return;
     int32_t ce = txn_service_coordinator_epoch(s, a->txn_id);
     if (a->part->kind != TXN_PART_PARTITION) {
+        partition *gp = NULL;
+        int64_t gend = -1;
         int16_t err = s->group_marker ? s->group_marker(s->group_ctx, a->txn_id, a->part->name,
-                                                        a->pid, a->epoch, a->commit, ce)
+                                                        a->pid, a->epoch, a->commit, ce,
+                                                        a->txn_seq, &gp, &gend)
                                       : KERR_COORDINATOR_NOT_AVAILABLE;
         if (err == KERR_TRANSACTION_COORDINATOR_FENCED)
             fence_note(s, a->txn_id, ce, a->part->name);
         else if (err != KERR_NONE)
             done_push(q, WAIT_MARKER, a->txn_id, a->part, true);
+        else if (gp) /* cluster: committed once the offsets partition's HW gets there */
+            wait_add(s, WAIT_MARKER, a->txn_id, a->part, gp, gend, a);
         return;
     }
     partition *p = lookup(s, a->part->name, a->part->partition);

@@ -33,14 +33,19 @@ typedef void (*txn_reply_fn)(void *ctx, txn_req req, int kind, int16_t error, in
                              int16_t epoch);
 
 typedef struct txn_wait txn_wait;
-/* Writes a marker for a group participant (its pending offsets); the group side calls
- * txn_service_group_marked() once that is durable and returns KERR_NONE. In a cluster it
- * first records the marker, with coordinator_epoch, in the group's __consumer_offsets
- * partition; when that partition has seen a newer coordinator of the producer it does
- * nothing and returns KERR_TRANSACTION_COORDINATOR_FENCED. */
+/* Writes a marker for a group participant (its pending offsets) and returns KERR_NONE.
+ * On one node the group side calls txn_service_group_marked() once that is durable. In a
+ * cluster it records the marker, with coordinator_epoch and txn_seq, in the group's
+ * __consumer_offsets partition (which this node leads), and names that partition and the
+ * end its records must reach in *wait_p and *wait_end: the service waits for that
+ * partition's high watermark as for a data partition's marker, and re-sends the marker as
+ * an RPC when this node stops leading it first (txn_service_leadership_lost), since the
+ * new leader may not have the record. When that partition has seen a newer coordinator of
+ * the producer it does nothing and returns KERR_TRANSACTION_COORDINATOR_FENCED. */
 typedef int16_t (*txn_group_marker_fn)(void *ctx, const char *txn_id, const char *group_id,
                                        int64_t pid, int16_t epoch, bool commit,
-                                       int32_t coordinator_epoch);
+                                       int32_t coordinator_epoch, int64_t txn_seq,
+                                       partition **wait_p, int64_t *wait_end);
 
 /* Cluster mode: does the work for a participant another node leads. kind: TXN_REMOTE_*.
  * Returns true when it took the action over (it then calls txn_service_remote_done()

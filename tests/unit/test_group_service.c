@@ -2,7 +2,7 @@
  * of one group that become durable in the same flush take effect in arrival order, so the
  * newest offset is the one in memory (librdkafka's 0030 found the oldest winning), and
  * commit metadata keeps every byte, NUL included, in memory and through log replay; the
- * TxnOffsetCommit fence. */
+ * TxnOffsetCommit fence; waits failed when the partition's leadership goes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +256,40 @@ static void test_txn_guard_broken_by_end_record(void)
     fs_remove_tree(f.dir);
 }
 
+/* A partition this node stops leading fails what still waits on it: a commit or an end
+ * marker not yet committed there may be cut by the new leader, so it is answered not
+ * done (the client or the transaction coordinator retries with the new leader) and never
+ * later as done when the high watermark passes its offset (#12: a chaos run's group kept
+ * pending offsets for ever after its leader moved under an end marker). */
+static void test_waits_fail_with_leadership(void)
+{
+    fixture f = {0};
+    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-led", (int)getpid());
+    fs_remove_tree(f.dir);
+    if (!fixture_open(&f))
+        return;
+    done_log log = {.all_ok = true};
+    done_arg args[2] = {{&log, 0}, {&log, 1}};
+    gs_offset o = {"a", 0, 42, -1, {k_meta, 0}};
+    group_service_commit(&f.svc, "g", -1, &o, 1, 0, on_done, &args[0]);
+    group_service_txn_end(&f.svc, "g", 7, true, 0, on_done, &args[1]);
+    CHECK_EQ_INT(log.n, 0); /* not durable yet */
+    group_service_set_led(&f.svc, 0, false, 1);
+    CHECK_EQ_INT(log.n, 2);
+    CHECK(!log.all_ok);
+    CHECK(f.svc.waits == NULL);
+    for (int i = 0; i < 300; i++) { /* the flush lands (0.3 s): nothing completes again */
+        store_before_poll(f.st);
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    CHECK_EQ_INT(log.n, 2);
+    CHECK(group_find(&f.svc.coord, "g") == NULL);
+    fixture_close(&f);
+    fs_remove_tree(f.dir);
+}
+
 TU_MAIN(TU_CASE(test_commits_in_one_flush_apply_in_order),
+        TU_CASE(test_waits_fail_with_leadership),
         TU_CASE(test_offset_delete_durable_and_replayed),
         TU_CASE(test_txn_guard_broken_by_end_record))
