@@ -294,6 +294,20 @@ def flex_request(conn, key, version, body, what):
     return rd
 
 
+def partition_errors(r):
+    """{partition: error} of an answer shaped throttle, [topic, [partition, error]] (one
+    topic's partitions; AddPartitionsToTxn v0-3, TxnOffsetCommit v0-2)."""
+    rd = Reader(r)
+    rd.take(">i")  # throttle
+    out = {}
+    for _ in range(rd.take(">i")):
+        rd.string()
+        for _ in range(rd.take(">i")):
+            part, err = rd.take(">ih")
+            out[part] = err
+    return out
+
+
 class Conn:
     """One connection to exactly one broker (no redirection, no retries)."""
 
@@ -418,15 +432,7 @@ class Conn:
                 + s16(topic) + struct.pack(">i", len(partitions))
                 + b"".join(struct.pack(">i", p) for p in partitions))
         r, _ = self.request(24, version, body, f"AddPartitionsToTxn v{version}")
-        rd = Reader(r)
-        rd.take(">i")  # throttle
-        out = {}
-        for _ in range(rd.take(">i")):
-            rd.string()
-            for _ in range(rd.take(">i")):
-                part, err = rd.take(">ih")
-                out[part] = err
-        return out
+        return partition_errors(r)
 
     def end_txn(self, transactional_id, pid, epoch, commit, version=1):
         """EndTxn v0/v1 -> error."""
@@ -452,15 +458,7 @@ class Conn:
     @staticmethod
     def txn_offset_commit_parse(r):
         """A TxnOffsetCommit v2 answer -> {partition: error}."""
-        rd = Reader(r)
-        rd.take(">i")  # throttle
-        out = {}
-        for _ in range(rd.take(">i")):
-            rd.string()
-            for _ in range(rd.take(">i")):
-                part, err = rd.take(">ih")
-                out[part] = err
-        return out
+        return partition_errors(r)
 
     def offset_fetch_stable(self, group_id, topic, partitions):
         """OffsetFetch v7 with RequireStable -> (top-level error, {partition: (offset,
