@@ -207,6 +207,11 @@ static void set_leading(broker *b, partition *p, bool leading)
  * cut (and refilled) under it. */
 static void fail_waiters(broker *b, rpart *r)
 {
+    /* Not leading first: the transaction service re-sends the markers and prepares it
+     * waited for here as RPCs, which the local-write path would refuse while this replica
+     * still counted as leading (they were lost, the transaction in doubt; chaos seed
+     * 20261207). */
+    BROOK_ASSERT(!r->p->repl_leading);
     produce_fail_partition(b, r->p, KERR_REQUEST_TIMED_OUT);
     /* Nor markers and prepares: this log may be truncated and refilled from the new
      * leader, so its high watermark says nothing about them any more. */
@@ -234,7 +239,9 @@ static bool cut_unacknowledged_tail(broker *b, rpart *r, const cv_part *cp)
              "unacknowledged tail %lld -> %lld (the frozen high watermark)", r->topic, r->index,
              cp->isr.n, r->rp.min_isr, (long long)l->log_end_offset, (long long)cut);
     /* This process may have led the previous epoch (a new ZooKeeper session, no
-     * restart): what waits on the old tail, and coordinator state read from it, goes. */
+     * restart): what waits on the old tail, and coordinator state read from it, goes.
+     * The replica stops leading until the new epoch starts (take_leadership). */
+    set_leading(b, r->p, false);
     fail_waiters(b, r);
     coordinators_follow(b, r, false);
     int rc = log_truncate(l, cut);
