@@ -142,6 +142,24 @@ def group_offsets(bootstrap, group, topic, attempts=4):
     raise AssertionError("unreachable")
 
 
+def node_errors(c, limit=40):
+    """The last `limit` ERROR lines of every node's log, printed when the read-back fails:
+    the nodes' own account of what they gave up on (a marker dropped, a log failed) is the
+    first clue to a transaction left in doubt or offsets left pending."""
+    for n in c.nodes:
+        try:
+            with open(n.log_path, errors="replace") as f:
+                lines = [ln.rstrip() for ln in f if " ERROR " in ln]
+        except OSError as e:
+            print(f"node {n.node_id}: cannot read {n.log_path}: {e}", flush=True)
+            continue
+        print(f"node {n.node_id}: {len(lines)} ERROR line(s) in its log"
+              + (f", the last {limit}:" if len(lines) > limit else ":" if lines else ""),
+              flush=True)
+        for ln in lines[-limit:]:
+            print("  " + ln, flush=True)
+
+
 # ------------------------------------------------------------------ main
 
 def settle(c, timeout=180):
@@ -279,12 +297,16 @@ def main():
             kt.stop()
             kt.merge()
         subs.stop()
-        got_q = read_back(c.bootstrap_all, QUEUE, committed_only=False)
-        hanging = wait_stable(c.bootstrap_all, TXN)
-        got_t = read_back(c.bootstrap_all, TXN, committed_only=True)
         txn_clients = t.clients + ([kt] if kt else [])
-        final = [group_offsets(c.bootstrap_all, cl.group, TXN) for cl in txn_clients]
-        final_sub = group_offsets(c.bootstrap_all, Subscribers.GROUP, QUEUE)
+        try:
+            got_q = read_back(c.bootstrap_all, QUEUE, committed_only=False)
+            hanging = wait_stable(c.bootstrap_all, TXN)
+            got_t = read_back(c.bootstrap_all, TXN, committed_only=True)
+            final = [group_offsets(c.bootstrap_all, cl.group, TXN) for cl in txn_clients]
+            final_sub = group_offsets(c.bootstrap_all, Subscribers.GROUP, QUEUE)
+        except Exception:
+            node_errors(c)
+            raise
         logs = {n.node_id: open(n.log_path, errors="replace").read() for n in c.nodes}
         deleted = checker.check_node_logs(logs)
         rewinds = checker.commit_rewinds(logs, Subscribers.GROUP, QUEUE)
