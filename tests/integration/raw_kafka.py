@@ -434,12 +434,21 @@ class Conn:
         r, _ = self.request(24, version, body, f"AddPartitionsToTxn v{version}")
         return partition_errors(r)
 
+    @staticmethod
+    def end_txn_body(transactional_id, pid, epoch, commit):
+        """An EndTxn v0/v1 request body (send() it to read the answer later)."""
+        return s16(transactional_id) + struct.pack(">qhb", pid, epoch, 1 if commit else 0)
+
+    @staticmethod
+    def end_txn_parse(r):
+        """An EndTxn v0/v1 answer -> error."""
+        return struct.unpack(">ih", r[:6])[1]
+
     def end_txn(self, transactional_id, pid, epoch, commit, version=1):
         """EndTxn v0/v1 -> error."""
-        body = s16(transactional_id) + struct.pack(">qhb", pid, epoch, 1 if commit else 0)
-        r, _ = self.request(26, version, body, f"EndTxn v{version} ({'commit' if commit else 'abort'})")
-        _, err = struct.unpack(">ih", r[:6])
-        return err
+        r, _ = self.request(26, version, self.end_txn_body(transactional_id, pid, epoch, commit),
+                            f"EndTxn v{version} ({'commit' if commit else 'abort'})")
+        return self.end_txn_parse(r)
 
     def add_offsets_to_txn(self, transactional_id, pid, epoch, group_id):
         """AddOffsetsToTxn v1 -> error."""

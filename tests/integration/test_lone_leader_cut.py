@@ -19,8 +19,9 @@ had meanwhile sent those records again under new sequence numbers had them twice
 Then the same cut without a restart (chaos seed 20261207): A loses its ZooKeeper session
 while it leads alone and a transaction's commit marker waits on the frozen high watermark.
  6. A transaction coordinated by A writes two records to a second partition (min.insync 2,
-    led by A, full ISR); B and C are paused; the commit is logged (the transaction log
-    needs one replica) and its marker appended at A above the frozen high watermark.
+    led by A, full ISR); B and C are paused and the commit sent at once: the decision is
+    logged (the transaction log needs one replica) and the marker appended at A, where the
+    frozen high watermark then holds it (EndTxn is answered once markers are committed).
  7. A is paused past its session timeout and resumed alone: same process, new session,
     new epoch, ISR below min, so the marker is cut with the tail.
  8. B and C resume: the coordinator must have written the marker again in the new epoch,
@@ -31,7 +32,6 @@ while it leads alone and a transaction's commit marker waits on the frozen high 
 
 import os
 import signal
-import struct
 import sys
 import time
 
@@ -39,12 +39,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Check, find_brookd, run_main, wait_until  # noqa: E402
 import cluster_harness  # noqa: E402
-from cluster_harness import Cluster, log_contains, metadata, partition_state  # noqa: E402
-from raw_kafka import READ_COMMITTED, READ_UNCOMMITTED, Conn, record_batch, s16  # noqa: E402
+from cluster_harness import (Cluster, log_contains, metadata, partition_state,  # noqa: E402
+                             retrying)
+from raw_kafka import READ_COMMITTED, READ_UNCOMMITTED, Conn, record_batch  # noqa: E402
 
 TOPIC = "lone"
 TXN_TOPIC = "lone-txn"
 SESSION_MS = 4000
+# Coordinator answers retried: NOT_AVAILABLE, LOAD_IN_PROGRESS, NOT_COORDINATOR, CONCURRENT.
+COORDINATOR_BUSY = (15, 14, 16, 51)
 T0 = time.monotonic()
 
 
@@ -80,18 +83,6 @@ def txn_id_coordinated_by(node):
     return None
 
 
-def retry(what, fn, ok=(0,), timeout=20.0):
-    """fn() -> error (or a tuple starting with one), retried while the error is not in ok."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = fn()
-        err = r[0] if isinstance(r, tuple) else r
-        if err in ok or time.monotonic() > deadline:
-            return r
-        log(f"{what}: error {err}, retrying")
-        time.sleep(0.3)
-
-
 def cut_without_restart(ck, admin, a, b, cc):
     """Steps 6-8 of the module comment."""
     from confluent_kafka.admin import NewTopic
@@ -103,10 +94,12 @@ def cut_without_restart(ck, admin, a, b, cc):
     tid = wait_until(lambda: txn_id_coordinated_by(a), 30, interval=0.5,
                      what=f"a transactional id coordinated by {a.node_id}")
     with Conn(a.bootstrap, answer_within=15.0) as k:
-        err, pid, epoch = retry("InitProducerId", lambda: k.init_producer_id(tid))
+        err, pid, epoch = retrying("InitProducerId", lambda: k.init_producer_id(tid),
+                                   COORDINATOR_BUSY, 20, log)
         ck.eq(err, 0, f"InitProducerId {tid}")
-        ck.eq(retry("AddPartitionsToTxn", lambda: k.add_partitions_to_txn(
-            tid, pid, epoch, TXN_TOPIC, [0]).get(0, -1)), 0, "AddPartitionsToTxn")
+        ck.eq(retrying("AddPartitionsToTxn", lambda: k.add_partitions_to_txn(
+            tid, pid, epoch, TXN_TOPIC, [0]).get(0, -1), COORDINATOR_BUSY, 20, log), 0,
+            "AddPartitionsToTxn")
         e, off, _ = k.produce(TXN_TOPIC, 0, record_batch(pid, epoch, 0, [b"txn-0", b"txn-1"],
                                                          transactional=True),
                               transactional_id=tid)
@@ -117,7 +110,7 @@ def cut_without_restart(ck, admin, a, b, cc):
     committer = Conn(a.bootstrap, answer_within=60.0)
     try:
         # EndTxn is answered once the markers are committed: send it, read the answer later.
-        committer.send(26, 1, s16(tid) + struct.pack(">qhb", pid, epoch, 1))
+        committer.send(26, 1, Conn.end_txn_body(tid, pid, epoch, True))
         wait_until(lambda: log_contains(a.log_path, f"{TXN_TOPIC}-0: high watermark 2 below "
                                         "log end 3"), 30, interval=0.3,
                    what="the commit marker appended at A above the frozen high watermark")
@@ -137,8 +130,7 @@ def cut_without_restart(ck, admin, a, b, cc):
             os.kill(n.proc.pid, signal.SIGCONT)
     try:
         r, _ = committer.answer("EndTxn v1 (commit)")
-        ck.eq(struct.unpack(">ih", r[:6])[1], 0, "EndTxn(commit) answered once the marker is "
-              "committed")
+        ck.eq(Conn.end_txn_parse(r), 0, "EndTxn(commit) answered once the marker is committed")
     finally:
         committer.close()
     got = wait_until(lambda: (lambda r: r if r and r[1] else None)(
