@@ -319,6 +319,13 @@ static void route_metrics(broker *b, http_response *r)
                    (double)c->commits);
     metrics_sample(w, "brook_transactions_completed_total", "outcome=\"abort\"",
                    (double)c->aborts);
+    metrics_header(w, "brook_txn_marker_requests_total", "counter",
+                   "WriteTxnMarkers requests this coordinator sent to participants' leaders.");
+    metrics_sample(w, "brook_txn_marker_requests_total", NULL, (double)b->marker_requests);
+    metrics_header(w, "brook_txn_markers_sent_total", "counter",
+                   "Markers in those requests (one per participant; a request carries every "
+                   "marker for its node decided in one loop turn).");
+    metrics_sample(w, "brook_txn_markers_sent_total", NULL, (double)b->markers_sent);
     metrics_histogram(w, "brook_txn_commit_latency_seconds",
                       "EndTxn (commit or abort) latency from request arrival to reply.",
                       &b->end_txn_latency);

@@ -517,36 +517,20 @@ static bool op_fenced(remote_op *op)
     return true;
 }
 
-static void op_answered(void *ctx, int status, const uint8_t *body, size_t len)
+/* Frees op when its answer no longer matters: this node is stopping, or op's coordinator
+ * was fenced while it was in flight. */
+static bool op_dropped(remote_op *op, int status)
 {
-    remote_op *op = ctx;
-    if (status == PEER_ERR_STOPPED || op->b->stopping || op->cancelled) {
-        op_unlink(op);
-        op_free(op);
-        return;
-    }
-    if (status != 0) {
-        op_retry_later(op, peer_strerror(status));
-        return;
-    }
-    arena a;
-    arena_init(&a);
-    rd r;
-    rd_init(&r, body, len);
-    int16_t err = KERR_UNKNOWN_SERVER_ERROR;
-    if (op->kind == TXN_REMOTE_PREPARE) {
-        txn_prepare_req q;
-        if (txn_prepare_resp_decode(&r, &a, &q) == 0)
-            err = q.error != KERR_NONE ? q.error : q.ntps == 1 ? q.tps[0].error : err;
-    } else {
-        txn_markers_req q;
-        r.flex = true; /* v1: skip the response header's tags, then a flexible body */
-        rd_tags(&r);
-        if (txn_markers_resp_decode(&r, &a, &q) == 0 && q.nmarkers == 1 &&
-            q.markers[0].ntps == 1)
-            err = q.markers[0].tps[0].error;
-    }
-    arena_free(&a);
+    if (status != PEER_ERR_STOPPED && !op->b->stopping && !op->cancelled)
+        return false;
+    op_unlink(op);
+    op_free(op);
+    return true;
+}
+
+/* Acts on a participant's answer err to op, sent alone or in a batch. */
+static void op_result(remote_op *op, int16_t err)
+{
     if (err == KERR_TRANSACTION_COORDINATOR_FENCED) {
         if (!op_fenced(op))
             op_retry_later(op, kafka_error_name(err));
@@ -565,47 +549,157 @@ static void op_answered(void *ctx, int status, const uint8_t *body, size_t len)
     op_finish(op, op->kind == TXN_REMOTE_MARKER || err == KERR_NONE);
 }
 
-static void op_send(remote_op *op)
+/* The partition op's request names on its leader: the data partition, or for a group the
+ * __consumer_offsets partition of the group's coordinator. */
+static inter_tp op_tp(const remote_op *op)
+{
+    bool group = op->part.kind == TXN_PART_GROUP;
+    return (inter_tp){kslice_cstr(group ? GROUP_LOG_TOPIC : op->part.name),
+                      group ? coordinator_partition(op->b, false, kslice_cstr(op->part.name))
+                            : op->part.partition,
+                      0};
+}
+
+/* The current epoch, not the one at the decision: a retry after this node took the
+ * partition again in a newer epoch must not be refused for an epoch it left behind. */
+static int32_t op_cepoch(const remote_op *op)
 {
     broker *b = op->b;
-    int32_t node = op_target(op);
-    if (node < 0) {
-        op_retry_later(op, "no leader");
+    return b->txn_started ? txn_service_coordinator_epoch(&b->txn, op->txn_id) : 0;
+}
+
+static void prepare_answered(void *ctx, int status, const uint8_t *body, size_t len)
+{
+    remote_op *op = ctx;
+    if (op_dropped(op, status))
+        return;
+    if (status != 0) {
+        op_retry_later(op, peer_strerror(status));
         return;
     }
-    bool group = op->part.kind == TXN_PART_GROUP;
-    inter_tp tp = {kslice_cstr(group ? GROUP_LOG_TOPIC : op->part.name),
-                   group ? coordinator_partition(b, false, kslice_cstr(op->part.name))
-                         : op->part.partition,
-                   0};
+    arena a;
+    arena_init(&a);
+    rd r;
+    rd_init(&r, body, len);
+    int16_t err = KERR_UNKNOWN_SERVER_ERROR;
+    txn_prepare_req q;
+    if (txn_prepare_resp_decode(&r, &a, &q) == 0)
+        err = q.error != KERR_NONE ? q.error : q.ntps == 1 ? q.tps[0].error : err;
+    arena_free(&a);
+    op_result(op, err);
+}
+
+/* Sends one prepare (BrookPrepareTxn v1: with the coordinator epoch) to node. */
+static void prepare_send(remote_op *op, int32_t node)
+{
+    broker *b = op->b;
+    inter_tp tp = op_tp(op);
     wr w;
     wr_init(&w, 128);
-    int16_t key, version = 0;
-    /* The current epoch, not the one at the decision: a retry after this node took the
-     * partition again in a newer epoch must not be refused for an epoch it left behind. */
-    op->sent_cepoch = b->txn_started ? txn_service_coordinator_epoch(&b->txn, op->txn_id) : 0;
-    if (op->kind == TXN_REMOTE_PREPARE) {
-        /* v1: with the coordinator epoch. */
-        txn_prepare_req q = {kslice_cstr(op->txn_id), op->pid, op->epoch, 1, &tp, 0,
-                             op->sent_cepoch};
-        txn_prepare_req_encode(&w, &q, 1);
-        key = API_BROOK_PREPARE_TXN;
-        version = 1;
-    } else {
-        /* v1 (flexible): the marker carries the transaction's sequence in a tag. */
-        txn_marker_entry m = {op->pid, op->epoch, op->commit, op->sent_cepoch, 1, &tp,
-                              op->txn_seq};
-        txn_markers_req q = {1, &m};
-        w.flex = true;
-        txn_markers_req_encode(&w, &q);
-        key = API_WRITE_TXN_MARKERS;
-        version = 1;
-    }
+    op->sent_cepoch = op_cepoch(op);
+    txn_prepare_req q = {kslice_cstr(op->txn_id), op->pid, op->epoch, 1, &tp, 0,
+                         op->sent_cepoch};
+    txn_prepare_req_encode(&w, &q, 1);
     op->in_flight = true;
-    if (peer_send(b->peers, node, key, version, key == API_WRITE_TXN_MARKERS, w.p, w.len,
-                  RPC_TIMEOUT_MS, op_answered, op) != 0)
+    if (peer_send(b->peers, node, API_BROOK_PREPARE_TXN, 1, false, w.p, w.len, RPC_TIMEOUT_MS,
+                  prepare_answered, op) != 0)
         op_retry_later(op, "cannot send"); /* out of memory; stopping frees it anyway */
     wr_free(&w);
+}
+
+/* Markers for one node sent in one WriteTxnMarkers: ops[i] is the request's entry i. */
+typedef struct marker_batch {
+    int n;
+    remote_op *ops[];
+} marker_batch;
+
+static void markers_answered(void *ctx, int status, const uint8_t *body, size_t len)
+{
+    marker_batch *mb = ctx;
+    arena a;
+    arena_init(&a);
+    txn_markers_req q = {0};
+    bool decoded = false;
+    if (status == 0) {
+        rd r;
+        rd_init(&r, body, len);
+        r.flex = true; /* v1: skip the response header's tags, then a flexible body */
+        rd_tags(&r);
+        decoded = txn_markers_resp_decode(&r, &a, &q) == 0 && q.nmarkers == mb->n;
+    }
+    /* In request order. An op's result may fence its log partition, which cancels the
+     * batch's later ops of that partition (still in flight): they are dropped in turn. */
+    for (int i = 0; i < mb->n; i++) {
+        remote_op *op = mb->ops[i];
+        if (op_dropped(op, status))
+            continue;
+        if (status != 0) {
+            op_retry_later(op, peer_strerror(status));
+            continue;
+        }
+        const txn_marker_entry *m = decoded ? &q.markers[i] : NULL;
+        op_result(op, m && m->pid == op->pid && m->ntps == 1 ? m->tps[0].error
+                                                             : KERR_UNKNOWN_SERVER_ERROR);
+    }
+    arena_free(&a);
+    free(mb);
+}
+
+/* Sends ops[0..n) (markers whose partitions node leads) as one WriteTxnMarkers v1, one
+ * entry each in the given (decision) order; each entry carries its transaction's
+ * sequence in a tag. */
+static void markers_send(broker *b, int32_t node, remote_op **ops, int n)
+{
+    marker_batch *mb = malloc(sizeof(*mb) + sizeof(remote_op *) * (size_t)n);
+    txn_marker_entry *ms = malloc(sizeof(*ms) * (size_t)n);
+    inter_tp *tps = malloc(sizeof(*tps) * (size_t)n);
+    BROOK_ASSERT(mb && ms && tps);
+    mb->n = n;
+    for (int i = 0; i < n; i++) {
+        remote_op *op = ops[i];
+        op->sent_cepoch = op_cepoch(op);
+        tps[i] = op_tp(op);
+        ms[i] = (txn_marker_entry){op->pid, op->epoch, op->commit, op->sent_cepoch, 1,
+                                   &tps[i], op->txn_seq};
+        op->in_flight = true;
+        mb->ops[i] = op;
+    }
+    txn_markers_req q = {n, ms};
+    wr w;
+    wr_init(&w, 64 * (size_t)n);
+    w.flex = true;
+    txn_markers_req_encode(&w, &q);
+    b->marker_requests++;
+    b->markers_sent += (uint64_t)n;
+    if (peer_send(b->peers, node, API_WRITE_TXN_MARKERS, 1, true, w.p, w.len, RPC_TIMEOUT_MS,
+                  markers_answered, mb) != 0) {
+        for (int i = 0; i < n; i++)
+            op_retry_later(ops[i], "cannot send"); /* out of memory */
+        free(mb);
+    }
+    wr_free(&w);
+    free(tps);
+    free(ms);
+}
+
+/* The node that should get op now, or -1 (op then waits for its backoff). */
+static int32_t op_node(remote_op *op)
+{
+    int32_t node = op_target(op);
+    if (node < 0)
+        op_retry_later(op, "no leader");
+    return node;
+}
+
+static void op_send(remote_op *op)
+{
+    int32_t node = op_node(op);
+    if (node < 0)
+        return;
+    if (op->kind == TXN_REMOTE_PREPARE)
+        prepare_send(op, node);
+    else
+        markers_send(op->b, node, &op, 1);
 }
 
 /* txn_remote_fn: takes over every participant this node does not lead (or may not: until
@@ -621,10 +715,14 @@ static bool local_replica_leads(broker *b, const txn_participant *part)
     return cluster_leader_error(b, topic, index) == KERR_NONE;
 }
 
+static void on_ops_idle(uv_idle_t *h);
+
 static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_participant *part,
                         int64_t pid, int16_t epoch, int64_t txn_seq, bool commit)
 {
     broker *b = ctx;
+    if (!b->peers) /* cluster_stop has run: the next start recovers it from the log */
+        return true;
     remote_op probe = {.b = b, .part = *part};
     if (b->view && op_target(&probe) == b->cfg.node_id && local_replica_leads(b, part))
         return false;
@@ -650,6 +748,10 @@ static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_parti
         op->due_ms = clock_mono_us() / 1000 + b->cfg.debug_marker_delay_ms; /* tests only */
         return true;
     }
+    if (kind == TXN_REMOTE_MARKER) { /* due now: sent after this turn with its fellows */
+        uv_idle_start(&b->ops_idle, on_ops_idle);
+        return true;
+    }
     op_send(op);
     return true;
 }
@@ -673,14 +775,67 @@ static void remote_unloaded(void *ctx, int32_t part)
     }
 }
 
+/* Markers of one WriteTxnMarkers at most, and nodes batched at once (more go alone). */
+#define MARKER_BATCH_MAX 128
+#define MARKER_BATCH_NODES 8
+
+typedef struct marker_bucket {
+    int32_t node;
+    int n;
+    remote_op *ops[MARKER_BATCH_MAX];
+} marker_bucket;
+
 /* Sends ops that are due; retrying: ones that failed before (a new view may have
- * brought their leader back) go now. */
+ * brought their leader back) go now. Markers on their first attempt share one request per
+ * node (the commit path's round trips batched per node pair and loop turn); a retry goes
+ * alone, so that a partition that keeps a batch from being answered (its high watermark
+ * held back) delays the others at most once. */
 static void ops_kick(broker *b, bool retrying)
 {
     int64_t now = clock_mono_us() / 1000;
-    for (remote_op *op = b->remote_ops; op; op = op->next)
-        if (!op->in_flight && (op->due_ms <= now || (retrying && op->attempts > 0)))
+    marker_bucket *bk = NULL;
+    int nbk = 0;
+    for (remote_op *op = b->remote_ops; op; op = op->next) {
+        if (op->in_flight || !(op->due_ms <= now || (retrying && op->attempts > 0)))
+            continue;
+        if (op->kind != TXN_REMOTE_MARKER || op->attempts > 0) {
             op_send(op);
+            continue;
+        }
+        int32_t node = op_node(op);
+        if (node < 0)
+            continue;
+        int k = 0;
+        while (k < nbk && bk[k].node != node)
+            k++;
+        if (k == nbk) {
+            if (nbk == MARKER_BATCH_NODES) {
+                markers_send(b, node, &op, 1);
+                continue;
+            }
+            if (!bk)
+                bk = malloc(sizeof(*bk) * MARKER_BATCH_NODES);
+            BROOK_ASSERT(bk);
+            bk[nbk++] = (marker_bucket){.node = node};
+        }
+        bk[k].ops[bk[k].n++] = op;
+        if (bk[k].n == MARKER_BATCH_MAX) {
+            markers_send(b, node, bk[k].ops, bk[k].n);
+            bk[k].n = 0;
+        }
+    }
+    for (int k = 0; k < nbk; k++)
+        if (bk[k].n > 0)
+            markers_send(b, bk[k].node, bk[k].ops, bk[k].n);
+    free(bk);
+}
+
+/* After a loop turn in which markers were decided. */
+static void on_ops_idle(uv_idle_t *h)
+{
+    broker *b = h->data;
+    uv_idle_stop(h);
+    ops_kick(b, false);
 }
 
 /* ---------------- participant side: ask about transactions held open ---------------- */
@@ -964,6 +1119,8 @@ int cluster_init(broker *b)
     b->txn.unloaded = remote_unloaded;
     b->txn.remote_ctx = b;
     b->txn.cluster_node = b->cfg.node_id;
+    uv_idle_init(b->loop, &b->ops_idle);
+    b->ops_idle.data = b;
     b->clustered = true;
     /* ZooKeeper holds a cluster's credentials and bindings: nobody logs in with, or is
      * authorized by, what this data directory kept as a single node (sec_cluster.h) */
@@ -1044,6 +1201,8 @@ void cluster_stop(broker *b)
         zk_stop(b->zk); /* ends the session: the registration goes at once */
         b->zk = NULL;
     }
+    uv_idle_stop(&b->ops_idle);
+    uv_close((uv_handle_t *)&b->ops_idle, NULL);
     peer_pool_stop(b->peers); /* in-flight ops see PEER_ERR_STOPPED and free themselves */
     b->peers = NULL;
     replica_stop(b);

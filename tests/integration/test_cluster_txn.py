@@ -149,6 +149,18 @@ def admin_txn(node, txn_id, timeout=2.0):
         return None
 
 
+def marker_counters(node, timeout=2.0):
+    """(WriteTxnMarkers requests sent, markers in them) from node's /metrics."""
+    with urllib.request.urlopen(f"http://{node.admin_address()}/metrics", timeout=timeout) as r:
+        text = r.read().decode()
+    got = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("brook_txn_marker_requests_total", "brook_txn_markers_sent_total"):
+            got[name] = int(float(value))
+    return got["brook_txn_marker_requests_total"], got["brook_txn_markers_sent_total"]
+
+
 def relevant_log_lines(path, n=60):
     try:
         with open(path, "rb") as f:
@@ -372,6 +384,12 @@ def scenario_all_nodes(ck, c, topic):
                 (committed if commit else aborted)[q].extend(vs)
             outcomes.append("C" if commit else "A")
         log(f"[1] producer {tid} (coordinator node {coord}): {''.join(outcomes[-5:])}")
+    # Each transaction's markers for one node (its two partitions there) are decided in
+    # one loop turn and go in one WriteTxnMarkers: twice as many markers as requests.
+    reqs, marks = map(sum, zip(*(marker_counters(n) for n in c.nodes)))
+    log(f"[1] markers to other nodes: {marks} in {reqs} WriteTxnMarkers requests")
+    ck(reqs > 0 and marks >= 2 * reqs,
+            f"[1] markers for one node share a request ({marks} markers, {reqs} requests)")
     ck.eq(outcomes.count("C"), 9, "nine transactions committed")
     ck.eq(outcomes.count("A"), 6, "six transactions aborted")
 
