@@ -326,6 +326,13 @@ static void route_metrics(broker *b, http_response *r)
                    "Markers in those requests (one per participant; a request carries every "
                    "marker for its node decided in one loop turn).");
     metrics_sample(w, "brook_txn_markers_sent_total", NULL, (double)b->markers_sent);
+    metrics_header(w, "brook_txn_prepare_requests_total", "counter",
+                   "BrookPrepareTxn requests this coordinator sent to participants' leaders.");
+    metrics_sample(w, "brook_txn_prepare_requests_total", NULL, (double)b->prepare_requests);
+    metrics_header(w, "brook_txn_prepares_sent_total", "counter",
+                   "Prepares in those requests (one per participant; a request carries every "
+                   "prepare for its node decided in one loop turn).");
+    metrics_sample(w, "brook_txn_prepares_sent_total", NULL, (double)b->prepares_sent);
     metrics_histogram(w, "brook_txn_commit_latency_seconds",
                       "EndTxn (commit or abort) latency from request arrival to reply.",
                       &b->end_txn_latency);

@@ -97,10 +97,11 @@ typedef struct broker {
     struct cluster_view *view;   /* newest view from ZooKeeper; NULL until the first */
     struct peer_pool *peers;     /* connections to the other brokers */
     struct remote_op *remote_ops; /* prepares and markers sent to other leaders */
-    /* Markers decided in a loop turn go out after it, one WriteTxnMarkers per node
-     * (cluster.c); marker_requests counts those requests, markers_sent their entries. */
+    /* Prepares and markers decided in a loop turn go out after it, one BrookPrepareTxn and
+     * one WriteTxnMarkers per node (cluster.c); *_requests count those requests, *_sent
+     * their entries. */
     uv_idle_t ops_idle;
-    uint64_t marker_requests, markers_sent;
+    uint64_t marker_requests, markers_sent, prepare_requests, prepares_sent;
     struct inter_op *inter_ops;  /* participant-side requests waiting for durability */
     struct replica_glue *replicas; /* replicated partitions of this node (replica.c) */
     struct liveness *liveness;     /* fast failure detection (liveness.c) */

@@ -568,118 +568,129 @@ static int32_t op_cepoch(const remote_op *op)
     return b->txn_started ? txn_service_coordinator_epoch(&b->txn, op->txn_id) : 0;
 }
 
-static void prepare_answered(void *ctx, int status, const uint8_t *body, size_t len)
-{
-    remote_op *op = ctx;
-    if (op_dropped(op, status))
-        return;
-    if (status != 0) {
-        op_retry_later(op, peer_strerror(status));
-        return;
-    }
-    arena a;
-    arena_init(&a);
-    rd r;
-    rd_init(&r, body, len);
-    int16_t err = KERR_UNKNOWN_SERVER_ERROR;
-    txn_prepare_req q;
-    if (txn_prepare_resp_decode(&r, &a, &q) == 0)
-        err = q.error != KERR_NONE ? q.error : q.ntps == 1 ? q.tps[0].error : err;
-    arena_free(&a);
-    op_result(op, err);
-}
-
-/* Sends one prepare (BrookPrepareTxn v1: with the coordinator epoch) to node. */
-static void prepare_send(remote_op *op, int32_t node)
-{
-    broker *b = op->b;
-    inter_tp tp = op_tp(op);
-    wr w;
-    wr_init(&w, 128);
-    op->sent_cepoch = op_cepoch(op);
-    txn_prepare_req q = {kslice_cstr(op->txn_id), op->pid, op->epoch, 1, &tp, 0,
-                         op->sent_cepoch};
-    txn_prepare_req_encode(&w, &q, 1);
-    op->in_flight = true;
-    if (peer_send(b->peers, node, API_BROOK_PREPARE_TXN, 1, false, w.p, w.len, RPC_TIMEOUT_MS,
-                  prepare_answered, op) != 0)
-        op_retry_later(op, "cannot send"); /* out of memory; stopping frees it anyway */
-    wr_free(&w);
-}
-
-/* Markers for one node sent in one WriteTxnMarkers: ops[i] is the request's entry i. */
-typedef struct marker_batch {
+/* Ops of one kind for one node sent in one request: ops[i] is the request's entry i. */
+typedef struct op_batch {
+    int kind; /* TXN_REMOTE_* */
     int n;
     remote_op *ops[];
-} marker_batch;
+} op_batch;
 
-static void markers_answered(void *ctx, int status, const uint8_t *body, size_t len)
+/* The answer's error for entry i of batch ob (decoded: the answer parsed whole, with an
+ * entry per op), UNKNOWN_SERVER_ERROR when it does not say. */
+static int16_t batch_entry_error(const op_batch *ob, int i, bool decoded,
+                                 const txn_prepares_req *pq, const txn_markers_req *mq)
 {
-    marker_batch *mb = ctx;
+    if (!decoded)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    if (ob->kind == TXN_REMOTE_PREPARE) {
+        const txn_prepare_req *t = &pq->txns[i];
+        return t->error != KERR_NONE ? t->error
+               : t->ntps == 1        ? t->tps[0].error
+                                     : KERR_UNKNOWN_SERVER_ERROR;
+    }
+    const txn_marker_entry *m = &mq->markers[i];
+    return m->pid == ob->ops[i]->pid && m->ntps == 1 ? m->tps[0].error
+                                                     : KERR_UNKNOWN_SERVER_ERROR;
+}
+
+static void batch_answered(void *ctx, int status, const uint8_t *body, size_t len)
+{
+    op_batch *ob = ctx;
     arena a;
     arena_init(&a);
-    txn_markers_req q = {0};
+    txn_prepares_req pq = {0};
+    txn_markers_req mq = {0};
     bool decoded = false;
     if (status == 0) {
         rd r;
         rd_init(&r, body, len);
-        r.flex = true; /* v1: skip the response header's tags, then a flexible body */
-        rd_tags(&r);
-        decoded = txn_markers_resp_decode(&r, &a, &q) == 0 && q.nmarkers == mb->n;
+        if (ob->kind == TXN_REMOTE_PREPARE) {
+            decoded = txn_prepares_resp_decode(&r, &a, &pq, 2) == 0 && pq.ntxns == ob->n;
+        } else {
+            r.flex = true; /* v1: skip the response header's tags, then a flexible body */
+            rd_tags(&r);
+            decoded = txn_markers_resp_decode(&r, &a, &mq) == 0 && mq.nmarkers == ob->n;
+        }
     }
     /* In request order. An op's result may fence its log partition, which cancels the
      * batch's later ops of that partition (still in flight): they are dropped in turn. */
-    for (int i = 0; i < mb->n; i++) {
-        remote_op *op = mb->ops[i];
+    for (int i = 0; i < ob->n; i++) {
+        remote_op *op = ob->ops[i];
         if (op_dropped(op, status))
             continue;
-        if (status != 0) {
+        if (status != 0)
             op_retry_later(op, peer_strerror(status));
-            continue;
-        }
-        const txn_marker_entry *m = decoded ? &q.markers[i] : NULL;
-        op_result(op, m && m->pid == op->pid && m->ntps == 1 ? m->tps[0].error
-                                                             : KERR_UNKNOWN_SERVER_ERROR);
+        else
+            op_result(op, batch_entry_error(ob, i, decoded, &pq, &mq));
     }
     arena_free(&a);
-    free(mb);
+    free(ob);
 }
 
-/* Sends ops[0..n) (markers whose partitions node leads) as one WriteTxnMarkers v1, one
- * entry each in the given (decision) order; each entry carries its transaction's
- * sequence in a tag. */
-static void markers_send(broker *b, int32_t node, remote_op **ops, int n)
+/* Encodes ops as one BrookPrepareTxn v2 (an entry per op: its transaction, coordinator
+ * epoch and partition) or one WriteTxnMarkers v1 (a marker per op, with its transaction's
+ * sequence in a tag), in the given (decision) order. */
+static void batch_encode(wr *w, int kind, remote_op **ops, int n)
 {
-    marker_batch *mb = malloc(sizeof(*mb) + sizeof(remote_op *) * (size_t)n);
-    txn_marker_entry *ms = malloc(sizeof(*ms) * (size_t)n);
     inter_tp *tps = malloc(sizeof(*tps) * (size_t)n);
-    BROOK_ASSERT(mb && ms && tps);
-    mb->n = n;
+    txn_prepare_req *ps = kind == TXN_REMOTE_PREPARE ? malloc(sizeof(*ps) * (size_t)n) : NULL;
+    txn_marker_entry *ms = kind == TXN_REMOTE_MARKER ? malloc(sizeof(*ms) * (size_t)n) : NULL;
+    BROOK_ASSERT(tps && (ps || ms));
     for (int i = 0; i < n; i++) {
         remote_op *op = ops[i];
         op->sent_cepoch = op_cepoch(op);
         tps[i] = op_tp(op);
-        ms[i] = (txn_marker_entry){op->pid, op->epoch, op->commit, op->sent_cepoch, 1,
-                                   &tps[i], op->txn_seq};
-        op->in_flight = true;
-        mb->ops[i] = op;
+        if (ps)
+            ps[i] = (txn_prepare_req){kslice_cstr(op->txn_id), op->pid, op->epoch, 1,
+                                      &tps[i], 0, op->sent_cepoch};
+        else
+            ms[i] = (txn_marker_entry){op->pid, op->epoch, op->commit, op->sent_cepoch, 1,
+                                       &tps[i], op->txn_seq};
     }
-    txn_markers_req q = {n, ms};
+    if (ps) {
+        txn_prepares_req q = {n, ps};
+        txn_prepares_req_encode(w, &q, 2);
+    } else {
+        txn_markers_req q = {n, ms};
+        w->flex = true;
+        txn_markers_req_encode(w, &q);
+    }
+    free(ms);
+    free(ps);
+    free(tps);
+}
+
+/* Sends ops[0..n), all of one kind, to node (which leads their partitions) in one request. */
+static void batch_send(broker *b, int32_t node, int kind, remote_op **ops, int n)
+{
+    op_batch *ob = malloc(sizeof(*ob) + sizeof(remote_op *) * (size_t)n);
+    BROOK_ASSERT(ob);
+    ob->kind = kind;
+    ob->n = n;
+    for (int i = 0; i < n; i++) {
+        BROOK_ASSERT(ops[i]->kind == kind && !ops[i]->in_flight);
+        ops[i]->in_flight = true;
+        ob->ops[i] = ops[i];
+    }
     wr w;
     wr_init(&w, 64 * (size_t)n);
-    w.flex = true;
-    txn_markers_req_encode(&w, &q);
-    b->marker_requests++;
-    b->markers_sent += (uint64_t)n;
-    if (peer_send(b->peers, node, API_WRITE_TXN_MARKERS, 1, true, w.p, w.len, RPC_TIMEOUT_MS,
-                  markers_answered, mb) != 0) {
+    batch_encode(&w, kind, ops, n);
+    bool marker = kind == TXN_REMOTE_MARKER;
+    if (marker) {
+        b->marker_requests++;
+        b->markers_sent += (uint64_t)n;
+    } else {
+        b->prepare_requests++;
+        b->prepares_sent += (uint64_t)n;
+    }
+    if (w.oom ||
+        peer_send(b->peers, node, marker ? API_WRITE_TXN_MARKERS : API_BROOK_PREPARE_TXN,
+                  marker ? 1 : 2, marker, w.p, w.len, RPC_TIMEOUT_MS, batch_answered, ob) != 0) {
         for (int i = 0; i < n; i++)
             op_retry_later(ops[i], "cannot send"); /* out of memory */
-        free(mb);
+        free(ob);
     }
     wr_free(&w);
-    free(tps);
-    free(ms);
 }
 
 /* The node that should get op now, or -1 (op then waits for its backoff). */
@@ -689,17 +700,6 @@ static int32_t op_node(remote_op *op)
     if (node < 0)
         op_retry_later(op, "no leader");
     return node;
-}
-
-static void op_send(remote_op *op)
-{
-    int32_t node = op_node(op);
-    if (node < 0)
-        return;
-    if (op->kind == TXN_REMOTE_PREPARE)
-        prepare_send(op, node);
-    else
-        markers_send(op->b, node, &op, 1);
 }
 
 /* txn_remote_fn: takes over every participant this node does not lead (or may not: until
@@ -748,11 +748,7 @@ static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_parti
         op->due_ms = clock_mono_us() / 1000 + b->cfg.debug_marker_delay_ms; /* tests only */
         return true;
     }
-    if (kind == TXN_REMOTE_MARKER) { /* due now: sent after this turn with its fellows */
-        uv_idle_start(&b->ops_idle, on_ops_idle);
-        return true;
-    }
-    op_send(op);
+    uv_idle_start(&b->ops_idle, on_ops_idle); /* due now: sent after this turn */
     return true;
 }
 
@@ -775,62 +771,59 @@ static void remote_unloaded(void *ctx, int32_t part)
     }
 }
 
-/* Markers of one WriteTxnMarkers at most, and nodes batched at once (more go alone). */
-#define MARKER_BATCH_MAX 128
-#define MARKER_BATCH_NODES 8
+/* Entries of one request at most, and (node, kind) pairs batched at once (more go alone). */
+#define OP_BATCH_MAX 128
+#define OP_BATCH_BUCKETS 16
 
-typedef struct marker_bucket {
+typedef struct op_bucket {
     int32_t node;
+    int kind;
     int n;
-    remote_op *ops[MARKER_BATCH_MAX];
-} marker_bucket;
+    remote_op *ops[OP_BATCH_MAX];
+} op_bucket;
 
 /* Sends ops that are due; retrying: ones that failed before (a new view may have
- * brought their leader back) go now. Markers on their first attempt share one request per
- * node (the commit path's round trips batched per node pair and loop turn); a retry goes
- * alone, so that a partition that keeps a batch from being answered (its high watermark
- * held back) delays the others at most once. */
+ * brought their leader back) go now. Ops on their first attempt share one request per
+ * node and kind (the commit path's round trips batched per node pair and loop turn); a
+ * retry goes alone, so that a partition that keeps a batch from being answered (its high
+ * watermark held back) delays the others at most once. */
 static void ops_kick(broker *b, bool retrying)
 {
     int64_t now = clock_mono_us() / 1000;
-    marker_bucket *bk = NULL;
+    op_bucket *bk = NULL;
     int nbk = 0;
     for (remote_op *op = b->remote_ops; op; op = op->next) {
         if (op->in_flight || !(op->due_ms <= now || (retrying && op->attempts > 0)))
             continue;
-        if (op->kind != TXN_REMOTE_MARKER || op->attempts > 0) {
-            op_send(op);
-            continue;
-        }
         int32_t node = op_node(op);
         if (node < 0)
             continue;
         int k = 0;
-        while (k < nbk && bk[k].node != node)
+        while (k < nbk && !(bk[k].node == node && bk[k].kind == op->kind))
             k++;
+        if (op->attempts > 0 || (k == nbk && nbk == OP_BATCH_BUCKETS)) {
+            batch_send(b, node, op->kind, &op, 1);
+            continue;
+        }
         if (k == nbk) {
-            if (nbk == MARKER_BATCH_NODES) {
-                markers_send(b, node, &op, 1);
-                continue;
-            }
             if (!bk)
-                bk = malloc(sizeof(*bk) * MARKER_BATCH_NODES);
+                bk = malloc(sizeof(*bk) * OP_BATCH_BUCKETS);
             BROOK_ASSERT(bk);
-            bk[nbk++] = (marker_bucket){.node = node};
+            bk[nbk++] = (op_bucket){.node = node, .kind = op->kind};
         }
         bk[k].ops[bk[k].n++] = op;
-        if (bk[k].n == MARKER_BATCH_MAX) {
-            markers_send(b, node, bk[k].ops, bk[k].n);
+        if (bk[k].n == OP_BATCH_MAX) {
+            batch_send(b, node, op->kind, bk[k].ops, bk[k].n);
             bk[k].n = 0;
         }
     }
     for (int k = 0; k < nbk; k++)
         if (bk[k].n > 0)
-            markers_send(b, bk[k].node, bk[k].ops, bk[k].n);
+            batch_send(b, bk[k].node, bk[k].kind, bk[k].ops, bk[k].n);
     free(bk);
 }
 
-/* After a loop turn in which markers were decided. */
+/* After a loop turn in which prepares or markers were decided. */
 static void on_ops_idle(uv_idle_t *h)
 {
     broker *b = h->data;

@@ -23,7 +23,7 @@ typedef struct inter_wait {
 
 typedef struct inter_op {
     req_ctx *c;
-    txn_prepare_req prep;
+    txn_prepares_req preps; /* BrookPrepareTxn: one transaction below v2 */
     txn_markers_req marks;
     inter_wait *waits;
     int nwaits, cap;
@@ -37,7 +37,7 @@ static void reply(inter_op *op)
     req_ctx *c = op->c;
     resp_begin(&c->nr->resp, &c->h);
     if (c->h.api_key == API_BROOK_PREPARE_TXN)
-        txn_prepare_resp_encode(&c->nr->resp, &op->prep);
+        txn_prepares_resp_encode(&c->nr->resp, &op->preps, c->h.api_version);
     else
         txn_markers_resp_encode(&c->nr->resp, &op->marks);
     resp_end(&c->nr->resp);
@@ -158,34 +158,41 @@ static partition *led_partition(broker *b, inter_tp *tp)
     return p;
 }
 
-void handle_brook_prepare_txn(req_ctx *c)
+/* Fences one transaction's producer on each of its partitions here and adds a wait for
+ * its records there to be durable: the partition's yes vote (or sets its error). */
+static void prepare_one(broker *b, inter_op *op, txn_prepare_req *q, int16_t version)
 {
-    broker *b = c->b;
-    inter_op *op = op_new(c);
-    if (!op || txn_prepare_req_decode(&c->body, &c->nr->arena, &op->prep, c->h.api_version) !=
-                   0) {
-        broker_reply_malformed(c, "BrookPrepareTxn");
-        return;
-    }
-    for (int32_t i = 0; i < op->prep.ntps; i++) {
-        inter_tp *tp = &op->prep.tps[i];
+    for (int32_t i = 0; i < q->ntps; i++) {
+        inter_tp *tp = &q->tps[i];
         partition *p = led_partition(b, tp);
         if (!p)
             continue;
         /* v0 (no coordinator epoch) is not checked. */
-        if (c->h.api_version >= 1 &&
-            pstate_coordinator_fenced(&p->log->ps, op->prep.pid, op->prep.coordinator_epoch)) {
+        if (version >= 1 && pstate_coordinator_fenced(&p->log->ps, q->pid, q->coordinator_epoch)) {
             LOG_WARN("txn", "%s: refusing the prepare of producer %lld from coordinator epoch "
                      "%d: a newer coordinator's marker is here", p->log->name,
-                     (long long)op->prep.pid, op->prep.coordinator_epoch);
+                     (long long)q->pid, q->coordinator_epoch);
             tp->error = KERR_TRANSACTION_COORDINATOR_FENCED;
             continue;
         }
-        /* Fence the producer's transaction here; vote once its records are durable. */
-        int64_t need = pstate_prepare(&p->log->ps, op->prep.pid, op->prep.epoch);
+        int64_t need = pstate_prepare(&p->log->ps, q->pid, q->epoch);
         if (need >= 0)
             add_wait(op, p, need, &tp->error);
     }
+}
+
+/* v2 carries many transactions; the answer waits for all of them (each its own entry). */
+void handle_brook_prepare_txn(req_ctx *c)
+{
+    broker *b = c->b;
+    inter_op *op = op_new(c);
+    if (!op || txn_prepares_req_decode(&c->body, &c->nr->arena, &op->preps,
+                                       c->h.api_version) != 0) {
+        broker_reply_malformed(c, "BrookPrepareTxn");
+        return;
+    }
+    for (int32_t t = 0; t < op->preps.ntxns; t++)
+        prepare_one(b, op, &op->preps.txns[t], c->h.api_version);
     park_or_reply(b, op);
 }
 

@@ -57,7 +57,7 @@ static const api_info g_apis[] = {
     {API_LIST_TRANSACTIONS, "ListTransactions", 0, 2, 0},
     {API_CONSUMER_GROUP_HEARTBEAT, "ConsumerGroupHeartbeat", 0, 1, 0},
     {API_CONSUMER_GROUP_DESCRIBE, "ConsumerGroupDescribe", 0, 1, 0},
-    {API_BROOK_PREPARE_TXN, "BrookPrepareTxn", 0, 1, NOFLEX},
+    {API_BROOK_PREPARE_TXN, "BrookPrepareTxn", 0, 2, NOFLEX},
     {API_BROOK_TXN_STATUS, "BrookTxnStatus", 0, 0, NOFLEX},
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "proto/schema.h"
 
 static bool kslice_eq(kslice a, kslice b)
@@ -279,6 +280,115 @@ int txn_prepare_resp_decode(rd *r, arena *a, txn_prepare_req *q)
         return -1;
     q->error = m.e.error;
     return flatten(a, m.topics, m.ntopics, true, &q->tps, &q->ntps);
+}
+
+/* ---------------- BrookPrepareTxn v2: many transactions ---------------- */
+
+typedef struct preps_msg {
+    int32_t ntxns;
+    prep_msg *txns;
+} preps_msg;
+
+static const pf_field g_preps_req_fields[] = {
+    PF_FA("Transactions", PF_STRUCTS, 2, PF_LAST, PF_NEVER, preps_msg, txns, ntxns, &g_prep_req),
+};
+static const pf_schema g_preps_req = PF_SCHEMA("BrookPrepareTxnRequest", preps_msg,
+                                               g_preps_req_fields);
+static const pf_field g_preps_resp_fields[] = {
+    PF_FA("Transactions", PF_STRUCTS, 2, PF_LAST, PF_NEVER, preps_msg, txns, ntxns,
+          &g_prep_resp),
+};
+static const pf_schema g_preps_resp = PF_SCHEMA("BrookPrepareTxnResponse", preps_msg,
+                                                g_preps_resp_fields);
+
+/* q through s (a v2 schema: the Transactions array of per-transaction entries). */
+static void prepares_encode(wr *w, const pf_schema *s, const txn_prepares_req *q)
+{
+    preps_msg m = {q->ntxns, NULL};
+    if (q->ntxns > 0 && !(m.txns = calloc((size_t)q->ntxns, sizeof(*m.txns)))) {
+        w->oom = true;
+        return;
+    }
+    int32_t built = 0;
+    for (; built < q->ntxns; built++) {
+        prep_msg *k = &m.txns[built];
+        k->e = q->txns[built];
+        k->topics = topics_of(k->e.tps, k->e.ntps, &k->ntopics);
+        if (k->ntopics < 0) {
+            w->oom = true;
+            break;
+        }
+    }
+    if (built == q->ntxns)
+        pf_encode(w, 2, s, &m);
+    for (int32_t i = 0; i < built; i++)
+        free(m.txns[i].topics);
+    free(m.txns);
+}
+
+static int prepares_decode(rd *r, arena *a, const pf_schema *s, bool results,
+                           txn_prepares_req *q)
+{
+    preps_msg m;
+    q->ntxns = 0;
+    q->txns = NULL;
+    if (pf_decode_message(r, 2, a, s, &m) != 0)
+        return -1;
+    q->txns = arena_array(a, m.ntxns, sizeof(*q->txns));
+    if (m.ntxns > 0 && !q->txns)
+        return -1;
+    for (int32_t i = 0; i < m.ntxns; i++) {
+        txn_prepare_req *e = &q->txns[i];
+        *e = m.txns[i].e;
+        if (flatten(a, m.txns[i].topics, m.txns[i].ntopics, results, &e->tps, &e->ntps) != 0)
+            return -1;
+    }
+    q->ntxns = m.ntxns;
+    return 0;
+}
+
+void txn_prepares_req_encode(wr *w, const txn_prepares_req *q, int16_t version)
+{
+    if (version >= 2) {
+        prepares_encode(w, &g_preps_req, q);
+        return;
+    }
+    BROOK_ASSERT(q->ntxns == 1);
+    txn_prepare_req_encode(w, &q->txns[0], version);
+}
+
+int txn_prepares_req_decode(rd *r, arena *a, txn_prepares_req *q, int16_t version)
+{
+    if (version >= 2)
+        return prepares_decode(r, a, &g_preps_req, false, q);
+    q->ntxns = 0;
+    q->txns = arena_array(a, 1, sizeof(*q->txns));
+    if (!q->txns || txn_prepare_req_decode(r, a, q->txns, version) != 0)
+        return -1;
+    q->ntxns = 1;
+    return 0;
+}
+
+void txn_prepares_resp_encode(wr *w, const txn_prepares_req *q, int16_t version)
+{
+    if (version >= 2) {
+        prepares_encode(w, &g_preps_resp, q);
+        return;
+    }
+    BROOK_ASSERT(q->ntxns == 1);
+    txn_prepare_resp_encode(w, &q->txns[0]);
+}
+
+int txn_prepares_resp_decode(rd *r, arena *a, txn_prepares_req *q, int16_t version)
+{
+    if (version >= 2)
+        return prepares_decode(r, a, &g_preps_resp, true, q);
+    q->ntxns = 0;
+    q->txns = arena_array(a, 1, sizeof(*q->txns));
+    if (!q->txns || txn_prepare_resp_decode(r, a, q->txns) != 0)
+        return -1;
+    q->ntxns = 1;
+    return 0;
 }
 
 /* ---------------- BrookTxnStatus (v0) ---------------- */

@@ -72,6 +72,19 @@ int txn_prepare_req_decode(rd *r, arena *a, txn_prepare_req *q, int16_t version)
 void txn_prepare_resp_encode(wr *w, const txn_prepare_req *q);
 int txn_prepare_resp_decode(rd *r, arena *a, txn_prepare_req *q);
 
+/* BrookPrepareTxn v2 carries many transactions (the prepares a coordinator decided in one
+ * loop turn for one node), v0-1 exactly one; the answer has an entry per transaction, in
+ * the request's order. These take every version: below 2, ntxns is 1 (encoders assert it). */
+typedef struct txn_prepares_req {
+    int32_t ntxns;
+    txn_prepare_req *txns;
+} txn_prepares_req;
+
+void txn_prepares_req_encode(wr *w, const txn_prepares_req *q, int16_t version);
+int txn_prepares_req_decode(rd *r, arena *a, txn_prepares_req *q, int16_t version);
+void txn_prepares_resp_encode(wr *w, const txn_prepares_req *q, int16_t version);
+int txn_prepares_resp_decode(rd *r, arena *a, txn_prepares_req *q, int16_t version);
+
 enum txn_outcome {
     TXN_OUTCOME_UNKNOWN = 0, /* the coordinator has no such transaction: it never decided */
     TXN_OUTCOME_ONGOING = 1, /* not decided yet: keep holding */

@@ -1783,7 +1783,7 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
         addparts_req ap;
         endtxn_req et;
         txn_markers_req wm;
-        txn_prepare_req bp;
+        txn_prepares_req bp;
         txn_status_req bs;
         describeproducers_req dp;
         describetxns_req dt2;
@@ -1810,7 +1810,7 @@ int msgs_decode_any(int16_t api_key, int16_t version, rd *r, arena *a)
     case API_ADD_PARTITIONS_TO_TXN: return addparts_req_decode(r, version, a, &u.ap);
     case API_END_TXN: return endtxn_req_decode(r, version, a, &u.et);
     case API_WRITE_TXN_MARKERS: return txn_markers_req_decode(r, a, &u.wm);
-    case API_BROOK_PREPARE_TXN: return txn_prepare_req_decode(r, a, &u.bp, version);
+    case API_BROOK_PREPARE_TXN: return txn_prepares_req_decode(r, a, &u.bp, version);
     case API_BROOK_TXN_STATUS: return txn_status_req_decode(r, &u.bs);
     case API_DESCRIBE_PRODUCERS: return describeproducers_req_decode(r, version, a, &u.dp);
     case API_DESCRIBE_TRANSACTIONS: return describetxns_req_decode(r, version, a, &u.dt2);

@@ -760,14 +760,30 @@ SCHEMAS = {
         ]),
     ],
     # Brook's broker-to-broker APIs, never flexible (docs/cluster.md).
+    # v2: an array of v1's transactions (a coordinator's prepares for one node in a turn).
     "BrookPrepareTxn": [
-        f("TransactionalId", "string", "0+", value="tx"),
-        f("ProducerId", "int64", "0+", value=1000),
-        f("ProducerEpoch", "int16", "0+", value=2),
-        f("CoordinatorEpoch", "int32", "1+", value=5),
-        f("Topics", "[]", "0+", value=TOPIC_PARTS, fields=[
+        f("TransactionalId", "string", "0-1", value="tx"),
+        f("ProducerId", "int64", "0-1", value=1000),
+        f("ProducerEpoch", "int16", "0-1", value=2),
+        f("CoordinatorEpoch", "int32", "1-1", value=5),
+        f("Topics", "[]", "0-1", value=TOPIC_PARTS, fields=[
             f("Name", "string", "0+"),
             f("Partitions", "[]int32", "0+"),
+        ]),
+        f("Transactions", "[]", "2+", value=[
+            {"TransactionalId": "tx", "ProducerId": 1000, "ProducerEpoch": 2,
+             "CoordinatorEpoch": 5, "Topics": TOPIC_PARTS},
+            {"TransactionalId": "ty", "ProducerId": 1001, "ProducerEpoch": 0,
+             "CoordinatorEpoch": 5, "Topics": TOPIC_PARTS},
+        ], fields=[
+            f("TransactionalId", "string", "0+"),
+            f("ProducerId", "int64", "0+"),
+            f("ProducerEpoch", "int16", "0+"),
+            f("CoordinatorEpoch", "int32", "0+"),
+            f("Topics", "[]", "0+", fields=[
+                f("Name", "string", "0+"),
+                f("Partitions", "[]int32", "0+"),
+            ]),
         ]),
     ],
     "BrookTxnStatus": [

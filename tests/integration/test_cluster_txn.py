@@ -149,16 +149,21 @@ def admin_txn(node, txn_id, timeout=2.0):
         return None
 
 
-def marker_counters(node, timeout=2.0):
-    """(WriteTxnMarkers requests sent, markers in them) from node's /metrics."""
+BATCH_COUNTERS = ("brook_txn_marker_requests_total", "brook_txn_markers_sent_total",
+                  "brook_txn_prepare_requests_total", "brook_txn_prepares_sent_total")
+
+
+def batch_counters(node, timeout=2.0):
+    """(WriteTxnMarkers requests sent, markers in them, BrookPrepareTxn requests sent,
+    prepares in them) from node's /metrics."""
     with urllib.request.urlopen(f"http://{node.admin_address()}/metrics", timeout=timeout) as r:
         text = r.read().decode()
     got = {}
     for line in text.splitlines():
         name, _, value = line.partition(" ")
-        if name in ("brook_txn_marker_requests_total", "brook_txn_markers_sent_total"):
+        if name in BATCH_COUNTERS:
             got[name] = int(float(value))
-    return got["brook_txn_marker_requests_total"], got["brook_txn_markers_sent_total"]
+    return tuple(got[n] for n in BATCH_COUNTERS)
 
 
 def relevant_log_lines(path, n=60):
@@ -384,12 +389,16 @@ def scenario_all_nodes(ck, c, topic):
                 (committed if commit else aborted)[q].extend(vs)
             outcomes.append("C" if commit else "A")
         log(f"[1] producer {tid} (coordinator node {coord}): {''.join(outcomes[-5:])}")
-    # Each transaction's markers for one node (its two partitions there) are decided in
-    # one loop turn and go in one WriteTxnMarkers: twice as many markers as requests.
-    reqs, marks = map(sum, zip(*(marker_counters(n) for n in c.nodes)))
-    log(f"[1] markers to other nodes: {marks} in {reqs} WriteTxnMarkers requests")
+    # Each transaction's prepares (commits only) and markers for one node (its two
+    # partitions there) are decided in one loop turn and go in one request: twice as many
+    # entries as requests.
+    reqs, marks, preqs, preps = map(sum, zip(*(batch_counters(n) for n in c.nodes)))
+    log(f"[1] to other nodes: {marks} markers in {reqs} WriteTxnMarkers requests, "
+        f"{preps} prepares in {preqs} BrookPrepareTxn requests")
     ck(reqs > 0 and marks >= 2 * reqs,
-            f"[1] markers for one node share a request ({marks} markers, {reqs} requests)")
+       f"[1] markers for one node share a request ({marks} markers, {reqs} requests)")
+    ck(preqs > 0 and preps >= 2 * preqs,
+       f"[1] prepares for one node share a request ({preps} prepares, {preqs} requests)")
     ck.eq(outcomes.count("C"), 9, "nine transactions committed")
     ck.eq(outcomes.count("A"), 6, "six transactions aborted")
 

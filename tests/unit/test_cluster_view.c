@@ -217,6 +217,20 @@ static int dec_prepare_v1(rd *r, arena *a, void *unused)
     return txn_prepare_req_decode(r, a, &q, 1);
 }
 
+static int dec_prepares_v2(rd *r, arena *a, void *unused)
+{
+    (void)unused;
+    txn_prepares_req q;
+    return txn_prepares_req_decode(r, a, &q, 2);
+}
+
+static int dec_prepares_v2_resp(rd *r, arena *a, void *unused)
+{
+    (void)unused;
+    txn_prepares_req q;
+    return txn_prepares_resp_decode(r, a, &q, 2);
+}
+
 static int dec_status_resp(rd *r, arena *a, void *unused)
 {
     (void)unused;
@@ -310,6 +324,50 @@ static void test_inter_messages(void)
     rd_init(&r, w.p, w.len);
     CHECK(txn_prepare_req_decode(&r, &a, &pd, 0) != 0); /* v1 bytes are not v0 */
     wr_free(&w);
+
+    /* BrookPrepareTxn v2: many transactions, each as in v1; the answer one entry each. */
+    txn_prepare_req two[2] = {p, {kslice_cstr("ty"), 100, 0, 1, tps + 2, 0, 8}};
+    txn_prepares_req ps = {2, two}, psd;
+    wr_init(&w, 64);
+    txn_prepares_req_encode(&w, &ps, 2);
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(txn_prepares_req_decode(&r, &a, &psd, 2), 0);
+    CHECK_EQ_INT(psd.ntxns, 2);
+    CHECK(kslice_eq_cstr(psd.txns[0].txn_id, "tx") && kslice_eq_cstr(psd.txns[1].txn_id, "ty"));
+    CHECK_EQ_INT(psd.txns[0].ntps, 3);
+    CHECK_EQ_INT(psd.txns[1].ntps, 1);
+    CHECK_EQ_INT(psd.txns[1].pid, 100);
+    CHECK_EQ_INT(psd.txns[1].coordinator_epoch, 8);
+    CHECK(kslice_eq_cstr(psd.txns[1].tps[0].topic, "b"));
+    CHECK_EQ_INT(psd.txns[1].tps[0].partition, tps[2].partition);
+    check_prefixes(&w, dec_prepares_v2);
+    wr_free(&w);
+    /* v0 and v1 through the same calls: exactly one transaction, v1's bytes. */
+    wr_init(&w, 64);
+    txn_prepares_req one = {1, &p};
+    txn_prepares_req_encode(&w, &one, 1);
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(txn_prepare_req_decode(&r, &a, &pd, 1), 0);
+    CHECK_EQ_INT(pd.coordinator_epoch, 7);
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(txn_prepares_req_decode(&r, &a, &psd, 1), 0);
+    CHECK_EQ_INT(psd.ntxns, 1);
+    CHECK_EQ_INT(psd.txns[0].ntps, 3);
+    wr_free(&w);
+    two[0].error = 0;
+    two[1].error = 51; /* CONCURRENT_TRANSACTIONS: a top-level error of the second */
+    tps[0].error = 6;
+    wr_init(&w, 64);
+    txn_prepares_resp_encode(&w, &ps, 2);
+    rd_init(&r, w.p, w.len);
+    CHECK_EQ_INT(txn_prepares_resp_decode(&r, &a, &psd, 2), 0);
+    CHECK_EQ_INT(psd.ntxns, 2);
+    CHECK_EQ_INT(psd.txns[0].error, 0);
+    CHECK_EQ_INT(psd.txns[0].tps[0].error, 6);
+    CHECK_EQ_INT(psd.txns[1].error, 51);
+    check_prefixes(&w, dec_prepares_v2_resp);
+    wr_free(&w);
+    tps[0].error = 0;
 
     txn_status_req s = {99, 1, 0, TXN_OUTCOME_COMMIT, 2};
     wr_init(&w, 16);

@@ -238,14 +238,16 @@ static void test_prepare_txn_seeds_with_their_decoder(void)
         }
         arena a;
         arena_init(&a);
-        txn_prepare_req q;
-        if (txn_prepare_req_decode(&r, &a, &q, h.api_version) != 0 || r.off != r.len)
-            SEED_FAIL("%s: txn_prepare_req_decode stops at byte %zu of %zu", s->file, r.off,
+        txn_prepares_req q;
+        if (txn_prepares_req_decode(&r, &a, &q, h.api_version) != 0 || r.off != r.len)
+            SEED_FAIL("%s: txn_prepares_req_decode stops at byte %zu of %zu", s->file, r.off,
                       r.len);
+        else
+            CHECK(q.ntxns >= 1);
         arena_free(&a);
         checked++;
     }
-    CHECK_EQ_INT(checked, 2 * 2); /* v0 and v1, a body and a request each */
+    CHECK_EQ_INT(checked, 3 * 2); /* v0 to v2, a body and a request each */
 }
 
 static void test_every_version_has_seeds(void)
