@@ -49,6 +49,10 @@ for mode in sync interval; do
     kill -TERM "$PID" 2>/dev/null
     wait "$PID" 2>/dev/null
     PID=
+    # Segment rolls are synchronous on brookd's loop; it logs those that held it >= 20 ms.
+    slow=$(sed -n 's/.*rolling to segment [0-9]* took \([0-9]*\) ms.*/\1/p' "$WORK/brookd.log")
+    echo "RESULT cmd=rolls mode=$mode slow_rolls=$(printf '%s' "$slow" | grep -c .) max_ms=$(
+        printf '%s\n' "$slow" | sort -n | tail -1)" >>"$OUT"
 done
 
 rows() {
@@ -65,6 +69,15 @@ rows() {
     done
 }
 
+# rolls MODE: "N (longest M ms)" from that mode's RESULT cmd=rolls line.
+rolls() {
+    local line n m
+    line=$(grep "^RESULT cmd=rolls mode=$1 " "$OUT")
+    n=$(sed -n 's/.* slow_rolls=\([0-9]*\).*/\1/p' <<<"$line")
+    m=$(sed -n 's/.* max_ms=\([0-9]*\).*/\1/p' <<<"$line")
+    printf '%s (longest %s ms)' "${n:-?}" "${m:-0}"
+}
+
 cat >"$SECTION" <<EOF2
 <!-- latency-bench:begin -->
 ## Produce latency at half of peak
@@ -78,6 +91,10 @@ the delivery report (linger included). Target (#14): p99 at half of peak within 
 | flush mode | partitions | peak msgs/s | paced msgs/s | p50 | p99 | p99 / p50 | verdict |
 |---|---|---|---|---|---|---|---|
 $(rows)
+
+Segment rolls (every 1 GiB of a partition; the old segment's fdatasync and the new files
+run on brookd's event loop, which serves nothing meanwhile) that took 20 ms or more, over
+both partition counts: sync $(rolls sync), interval $(rolls interval).
 
 \`\`\`
 $(cat "$OUT")

@@ -14,6 +14,7 @@
 
 #include "base/assert.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/fsutil.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -1117,18 +1118,22 @@ int log_destroy(plog *l)
 
 /* ---------------- append ---------------- */
 
+#define LOG_SLOW_ROLL_MS 20
+
 /* Makes the active segment durable and final, then starts a new one at the log end.
  * Synchronous on purpose: it is rare (every segment.bytes) and it keeps the invariant
  * that only the active segment can hold unsynced bytes. */
 static int log_roll(plog *l, int64_t now_ms)
 {
     segment *old = active_seg(l);
+    int64_t t0 = clock_mono_us();
     if (fdatasync(old->log_fd) != 0) {
         LOG_ERROR("storage", "%s: fdatasync at roll failed: %s; log is now read-only", l->name,
                   strerror(errno));
         l->failed = true;
         return LOG_ERR_IO;
     }
+    int64_t synced_ms = (clock_mono_us() - t0) / 1000;
     if (old->max_ts > old->last_indexed_ts && old->next_offset > old->base_offset) {
         /* A final time-index entry so a clean load knows the segment's max timestamp. */
         if (tidx_push(old, old->max_ts, (uint32_t)(old->next_offset - 1 - old->base_offset)) ==
@@ -1149,6 +1154,12 @@ static int log_roll(plog *l, int64_t now_ms)
     }
     active_seg(l)->created_ms = now_ms;
     LOG_DEBUG("storage", "%s: rolled to segment %" PRId64, l->name, l->log_end_offset);
+    /* The caller's thread (the event loop) waited all that time: say so when it shows. */
+    int64_t took_ms = (clock_mono_us() - t0) / 1000;
+    if (took_ms >= LOG_SLOW_ROLL_MS)
+        LOG_WARN("storage", "%s: rolling to segment %" PRId64 " took %" PRId64 " ms (%" PRId64
+                 " ms the old segment's fdatasync)", l->name, l->log_end_offset, took_ms,
+                 synced_ms);
     return LOG_OK;
 }
 
