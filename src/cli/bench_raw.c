@@ -9,13 +9,16 @@
  */
 #include "cli/bench_raw.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/crc32c.h"
@@ -52,14 +55,6 @@ struct raw_conn {
     int nparts;
     int64_t pid;     /* its producer's id and epoch (-1: not idempotent) */
     int16_t epoch;
-    pthread_t thread;
-};
-
-struct raw_txn {
-    struct raw_shared *sh;
-    const struct raw_conn *leaders; /* the plan: one entry per leader */
-    int nleaders;
-    int index;                       /* which producer */
     pthread_t thread;
 };
 
@@ -370,42 +365,7 @@ static int plan(rd_kafka_t *rk, const char *topic, int64_t timeout_ms, struct ra
     return n;
 }
 
-static void *txn_main(void *arg);
-
-/* The transactional run: one thread per producer over the plan's leaders (conns, freed
- * here). */
-static int run_txn(struct raw_shared *sh, struct raw_conn *conns, int n)
-{
-    const cli_raw_cfg *cfg = sh->cfg;
-    int64_t np = cfg->producers > 0 ? cfg->producers : 1;
-    struct raw_txn *ts = calloc((size_t)np, sizeof(*ts));
-    int rc = ts ? 0 : -1;
-    if (rc == 0) {
-        pthread_barrier_init(&sh->ready, NULL, (unsigned)np);
-        for (int64_t k = 0; k < np; k++) {
-            ts[k] = (struct raw_txn){.sh = sh, .leaders = conns, .nleaders = n, .index = (int)k};
-            if (pthread_create(&ts[k].thread, NULL, txn_main, &ts[k]) != 0) {
-                fprintf(stderr, "brook bench: cannot start a thread\n");
-                exit(1);
-            }
-        }
-        for (int64_t k = 0; k < np; k++)
-            pthread_join(ts[k].thread, NULL);
-        pthread_barrier_destroy(&sh->ready);
-    } else {
-        fprintf(stderr, "brook bench: out of memory\n");
-    }
-    free(ts);
-    for (int i = 0; i < n; i++)
-        free(conns[i].parts);
-    free(conns);
-    pthread_mutex_destroy(&sh->mu);
-    if (rc == 0 && sh->st->why[0]) {
-        fprintf(stderr, "brook bench: %s\n", sh->st->why);
-        rc = -1;
-    }
-    return rc;
-}
+static int run_txn(struct raw_shared *sh, struct raw_conn *conns, int n);
 
 int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_hist *hist,
                           cli_raw_stats *st)
@@ -468,7 +428,7 @@ int cli_bench_raw_produce(rd_kafka_t *rk, const cli_raw_cfg *cfg, struct cli_his
     return rc;
 }
 
-/* ---- transactional: one thread per producer, every leader in each transaction ---- */
+/* ---- transactional: producers as state machines on a few polling threads ---- */
 
 #define RAW_API_FIND_COORD 10
 #define RAW_API_ADD_PARTS 24
@@ -534,16 +494,130 @@ static int find_txn_coordinator(const char *addr, const char *tid, int64_t timeo
     return rc;
 }
 
-/* The coordinator part of one transaction: AddPartitionsToTxn v1 (every partition of the
- * topic) or EndTxn v1 (commit). Returns the Kafka code, -1 on a broken connection. */
-static int txn_step(cli_wire *co, const char *tid, const struct raw_conn *c, bool end,
-                    const struct raw_txn *t, char *err, size_t errlen)
+#define RAW_TXN_THREADS 2 /* threads polling the producers: more would only add wakeups */
+
+enum { TXS_IDLE, TXS_ADD, TXS_PRODUCE, TXS_END, TXS_DONE };
+
+/* One transactional producer: its connections, and where its current transaction stands.
+ * Every connection has at most one request in flight. */
+struct raw_txn {
+    struct raw_shared *sh;
+    const struct raw_conn *leaders; /* the plan: one entry per leader */
+    int nleaders;
+    int index; /* which producer */
+    char tid[96];
+    cli_wire co;         /* to its coordinator */
+    struct raw_conn *lc; /* per leader: the plan's entry with this producer's id */
+    cli_wire *lw;
+    wr *bodies;
+    size_t **at;
+    int32_t **seq;
+    int32_t co_corr;
+    int32_t *corr;  /* per leader: the Produce in flight */
+    bool *pending;  /* per leader: its answer is still due */
+    int step;       /* TXS_* */
+    int waiting;    /* Produce answers still due in this round */
+    int64_t round;  /* Produce round of this transaction */
+    int retries;    /* coordinator answers waited out in this step */
+    int64_t due_us; /* a coordinator request to send again then (0: none) */
+    int64_t t0;
+    uint64_t ok, bad;
+    int16_t first;
+    int64_t per_txn; /* records per transaction */
+};
+
+/* Connects producer t to its coordinator (InitProducerId v1 with its transactional id)
+ * and to every leader, and builds its Produce bodies. Returns 0, or -1 with why in err. */
+static int txn_setup(struct raw_txn *t, char *err, size_t errlen)
 {
+    const cli_raw_cfg *cfg = t->sh->cfg;
+    int nl = t->nleaders;
+    char coord[300];
+    snprintf(t->tid, sizeof(t->tid), "brook-bench-raw-%d-%d", (int)getpid(), t->index);
+    t->co.fd = -1;
+    t->lc = calloc((size_t)nl, sizeof(*t->lc));
+    t->lw = calloc((size_t)nl, sizeof(*t->lw));
+    t->bodies = calloc((size_t)nl, sizeof(*t->bodies));
+    t->at = calloc((size_t)nl, sizeof(*t->at));
+    t->seq = calloc((size_t)nl, sizeof(*t->seq));
+    t->corr = calloc((size_t)nl, sizeof(*t->corr));
+    t->pending = calloc((size_t)nl, sizeof(*t->pending));
+    if (!t->lc || !t->lw || !t->bodies || !t->at || !t->seq || !t->corr || !t->pending) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int l = 0; l < nl; l++)
+        t->lw[l].fd = -1;
+    if (find_txn_coordinator(t->leaders[0].addr, t->tid, cfg->timeout_ms, coord, sizeof(coord),
+                             err, errlen) != 0 ||
+        cli_wire_connect(&t->co, coord, cfg->timeout_ms, err, errlen) != 0)
+        return -1;
+    wr b;
+    wr_init(&b, 64);
+    wr_cstr(&b, t->tid);
+    wr_i32(&b, 60000);
+    uint8_t *resp = NULL;
+    size_t n = 0;
+    int code = coord_call(&t->co, RAW_API_INIT_PID, 1, &b, &resp, &n, err, errlen);
+    int64_t pid = code == 0 && n >= 16 ? (int64_t)be64_get(resp + 6) : -1;
+    int16_t epoch = code == 0 && n >= 16 ? (int16_t)(resp[14] << 8 | resp[15]) : -1;
+    free(resp);
+    wr_free(&b);
+    if (pid < 0) {
+        if (code >= 0)
+            snprintf(err, errlen, "InitProducerId for %s: error %d", t->tid, code);
+        return -1;
+    }
+    t->per_txn = 0;
+    for (int l = 0; l < nl; l++) {
+        t->lc[l] = t->leaders[l];
+        t->lc[l].sh = t->sh;
+        t->lc[l].pid = pid;
+        t->lc[l].epoch = epoch;
+        t->at[l] = calloc((size_t)t->lc[l].nparts, sizeof(size_t));
+        t->seq[l] = calloc((size_t)t->lc[l].nparts, sizeof(int32_t));
+        if (!t->at[l] || !t->seq[l] || build_body(&t->lc[l], &t->bodies[l], t->at[l], t->tid)) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (cli_wire_connect(&t->lw[l], t->lc[l].addr, cfg->timeout_ms, err, errlen) != 0)
+            return -1;
+        t->per_txn += cfg->batch_records * t->lc[l].nparts * cfg->txn_requests;
+    }
+    return 0;
+}
+
+static void txn_free(struct raw_txn *t)
+{
+    cli_wire_close(&t->co);
+    for (int l = 0; l < t->nleaders; l++) {
+        if (t->lw)
+            cli_wire_close(&t->lw[l]);
+        if (t->bodies)
+            wr_free(&t->bodies[l]);
+        if (t->at)
+            free(t->at[l]);
+        if (t->seq)
+            free(t->seq[l]);
+    }
+    free(t->lc);
+    free(t->lw);
+    free(t->bodies);
+    free(t->at);
+    free(t->seq);
+    free(t->corr);
+    free(t->pending);
+}
+
+/* Sends t's AddPartitionsToTxn v1 (every partition of the topic) or EndTxn v1 (commit). */
+static int txn_send_coord(struct raw_txn *t, char *err, size_t errlen)
+{
+    bool end = t->step == TXS_END;
     wr b;
     wr_init(&b, 128);
-    wr_cstr(&b, tid);
-    wr_i64(&b, c->pid);
-    wr_i16(&b, c->epoch);
+    wr_cstr(&b, t->tid);
+    wr_i64(&b, t->lc[0].pid);
+    wr_i16(&b, t->lc[0].epoch);
     if (end) {
         wr_i8(&b, 1); /* commit */
     } else {
@@ -551,94 +625,218 @@ static int txn_step(cli_wire *co, const char *tid, const struct raw_conn *c, boo
         wr_cstr(&b, t->sh->cfg->topic);
         int total = 0;
         for (int l = 0; l < t->nleaders; l++)
-            total += t->leaders[l].nparts;
+            total += t->lc[l].nparts;
         wr_i32(&b, total);
         for (int l = 0; l < t->nleaders; l++)
-            for (int i = 0; i < t->leaders[l].nparts; i++)
-                wr_i32(&b, t->leaders[l].parts[i]);
+            for (int i = 0; i < t->lc[l].nparts; i++)
+                wr_i32(&b, t->lc[l].parts[i]);
     }
-    uint8_t *resp = NULL;
-    size_t n = 0;
-    int code = coord_call(co, end ? RAW_API_END_TXN : RAW_API_ADD_PARTS, 1, &b, &resp, &n, err,
-                          errlen);
-    if (code == 0 && !end) { /* per-partition errors */
-        rd r;
-        rd_init(&r, resp, n);
-        rd_i32(&r);
-        int32_t topics = rd_array(&r, 6);
-        for (int32_t k = 0; k < topics && !r.err && code == 0; k++) {
-            rd_str(&r);
-            int32_t parts = rd_array(&r, 6);
-            for (int32_t i = 0; i < parts && !r.err && code == 0; i++) {
-                rd_i32(&r);
-                code = rd_i16(&r);
-            }
-        }
-        if (r.err)
-            code = -1;
-    }
-    free(resp);
+    t->due_us = 0;
+    int rc = cli_wire_send(&t->co, end ? RAW_API_END_TXN : RAW_API_ADD_PARTS, 1, false, b.p,
+                           b.len, &t->co_corr, err, errlen);
     wr_free(&b);
-    return code;
+    return rc;
 }
 
-/* One transactional producer: InitProducerId at its coordinator, then transactions of
- * --txn-requests Produce requests to every leader each, committed with EndTxn. The
- * latency recorded is a whole transaction's, AddPartitionsToTxn to EndTxn's answer. */
-static void *txn_main(void *arg)
+/* The Kafka code of a coordinator answer: the top-level one, then (AddPartitionsToTxn)
+ * the first partition's that is not NONE; -1 when malformed. */
+static int coord_answer_code(const uint8_t *resp, size_t n, bool add)
 {
-    struct raw_txn *t = arg;
-    struct raw_shared *sh = t->sh;
-    const cli_raw_cfg *cfg = sh->cfg;
-    char err[300] = "", tid[96], coord[300];
-    snprintf(tid, sizeof(tid), "brook-bench-raw-%d-%d", (int)getpid(), t->index);
-    int nl = t->nleaders;
-    struct raw_conn *lc = calloc((size_t)nl, sizeof(*lc));
-    cli_wire *lw = calloc((size_t)nl, sizeof(*lw));
-    wr *bodies = calloc((size_t)nl, sizeof(*bodies));
-    size_t **at = calloc((size_t)nl, sizeof(*at));
-    int32_t **seq = calloc((size_t)nl, sizeof(*seq));
-    cli_wire co = {.fd = -1};
-    int64_t pid = -1;
-    int16_t epoch = -1;
-    bool up = lc && lw && bodies && at && seq;
-    for (int l = 0; lw && l < nl; l++)
-        lw[l].fd = -1;
-    if (up && (find_txn_coordinator(t->leaders[0].addr, tid, cfg->timeout_ms, coord,
-                                    sizeof(coord), err, sizeof(err)) != 0 ||
-               cli_wire_connect(&co, coord, cfg->timeout_ms, err, sizeof(err)) != 0))
-        up = false;
-    if (up) { /* InitProducerId v1 with the transactional id */
-        wr b;
-        wr_init(&b, 64);
-        wr_cstr(&b, tid);
-        wr_i32(&b, 60000);
-        uint8_t *resp = NULL;
-        size_t n = 0;
-        int code = coord_call(&co, RAW_API_INIT_PID, 1, &b, &resp, &n, err, sizeof(err));
-        if (code == 0 && n >= 16) {
-            pid = (int64_t)be64_get(resp + 6);
-            epoch = (int16_t)(resp[14] << 8 | resp[15]);
-        } else {
-            up = false;
-            if (code > 0)
-                snprintf(err, sizeof(err), "InitProducerId for %s: error %d", tid, code);
+    rd r;
+    rd_init(&r, resp, n);
+    rd_i32(&r); /* throttle time */
+    if (!add) {
+        int16_t code = rd_i16(&r);
+        return r.err ? -1 : code;
+    }
+    int code = 0;
+    int32_t topics = rd_array(&r, 6);
+    for (int32_t k = 0; k < topics && !r.err && code == 0; k++) {
+        rd_str(&r);
+        int32_t parts = rd_array(&r, 6);
+        for (int32_t i = 0; i < parts && !r.err && code == 0; i++) {
+            rd_i32(&r);
+            code = rd_i16(&r);
         }
-        free(resp);
-        wr_free(&b);
     }
-    for (int l = 0; up && l < nl; l++) {
-        lc[l] = t->leaders[l];
-        lc[l].sh = sh;
-        lc[l].pid = pid;
-        lc[l].epoch = epoch;
-        at[l] = calloc((size_t)lc[l].nparts, sizeof(size_t));
-        seq[l] = calloc((size_t)lc[l].nparts, sizeof(int32_t));
-        up = at[l] && seq[l] && build_body(&lc[l], &bodies[l], at[l], tid) == 0 &&
-             cli_wire_connect(&lw[l], lc[l].addr, cfg->timeout_ms, err, sizeof(err)) == 0;
-        if (!up && !err[0])
-            snprintf(err, sizeof(err), "out of memory");
+    return r.err ? -1 : code;
+}
+
+/* One Produce of transactional batches to every leader of t. */
+static int txn_send_produce(struct raw_txn *t, char *err, size_t errlen)
+{
+    const cli_raw_cfg *cfg = t->sh->cfg;
+    t->step = TXS_PRODUCE;
+    t->waiting = t->nleaders;
+    for (int l = 0; l < t->nleaders; l++) {
+        patch_sequences(&t->bodies[l], t->at[l], t->lc[l].nparts, t->seq[l],
+                        cfg->batch_records);
+        t->pending[l] = true;
+        if (cli_wire_send(&t->lw[l], RAW_API_PRODUCE, RAW_PRODUCE_VERSION, false,
+                          t->bodies[l].p, t->bodies[l].len, &t->corr[l], err, errlen) != 0)
+            return -1;
     }
+    return 0;
+}
+
+/* Ends t's transaction with code (0: committed) and counts it; a failed one ends t's run
+ * (a negative code: its connection broke, err says why). */
+static void txn_end(struct raw_txn *t, int code, const char *err)
+{
+    struct raw_shared *sh = t->sh;
+    int64_t now = mono_us();
+    pthread_mutex_lock(&sh->mu);
+    if (code == 0) {
+        cli_hist_record(sh->hist, (uint64_t)(now - t->t0));
+        sh->st->delivered += t->ok;
+        sh->st->commits++;
+        sh->st->last_us = now;
+    } else {
+        sh->st->failed += (uint64_t)t->per_txn;
+        if (code > 0 && !sh->st->first_err)
+            sh->st->first_err = (int16_t)code;
+    }
+    pthread_mutex_unlock(&sh->mu);
+    t->step = code == 0 ? TXS_IDLE : TXS_DONE;
+    if (code < 0)
+        conn_failed(sh, err && err[0] ? err : "a malformed answer");
+}
+
+/* Starts t's next transaction if the run goes on: AddPartitionsToTxn first. */
+static void txn_begin(struct raw_txn *t, char *err, size_t errlen)
+{
+    if (!may_send(t->sh, t->per_txn)) {
+        t->step = TXS_DONE;
+        return;
+    }
+    t->t0 = mono_us();
+    t->ok = t->bad = 0;
+    t->first = 0;
+    t->round = 0;
+    t->retries = 0;
+    t->step = TXS_ADD;
+    if (txn_send_coord(t, err, errlen) != 0)
+        txn_end(t, -1, err);
+}
+
+/* The coordinator answered t (AddPartitionsToTxn or EndTxn). */
+static void txn_coord_answered(struct raw_txn *t, char *err, size_t errlen)
+{
+    uint8_t *resp = NULL;
+    size_t n = 0;
+    int code = cli_wire_recv(&t->co, t->co_corr, false, &resp, &n, err, errlen) != 0
+                   ? -1
+                   : coord_answer_code(resp, n, t->step == TXS_ADD);
+    free(resp);
+    if ((code == 51 || code == 14 || code == 15) && ++t->retries < RAW_RETRY_MAX) {
+        t->due_us = mono_us() + 5000; /* sent again then (CONCURRENT_TRANSACTIONS, loading) */
+        return;
+    }
+    if (code != 0) {
+        txn_end(t, code, err);
+        return;
+    }
+    if (t->step == TXS_END) {
+        txn_end(t, 0, NULL);
+        return;
+    }
+    t->retries = 0;
+    if (txn_send_produce(t, err, errlen) != 0)
+        txn_end(t, -1, err);
+}
+
+/* Leader l answered t's Produce. */
+static void txn_produce_answered(struct raw_txn *t, int l, char *err, size_t errlen)
+{
+    const cli_raw_cfg *cfg = t->sh->cfg;
+    uint8_t *resp = NULL;
+    size_t n = 0;
+    int pok = 0, pbad = 0;
+    int rc = cli_wire_recv(&t->lw[l], t->corr[l], false, &resp, &n, err, errlen) != 0 ||
+             parse_answer(resp, n, &pok, &pbad, &t->first) != 0;
+    free(resp);
+    t->pending[l] = false;
+    t->ok += (uint64_t)(pok * cfg->batch_records);
+    t->bad += (uint64_t)(pbad * cfg->batch_records);
+    if (rc) {
+        txn_end(t, -1, err);
+        return;
+    }
+    if (--t->waiting > 0)
+        return;
+    if (t->bad) {
+        txn_end(t, t->first ? t->first : -1, err);
+        return;
+    }
+    int bad = ++t->round < cfg->txn_requests ? txn_send_produce(t, err, errlen)
+                                             : (t->step = TXS_END, txn_send_coord(t, err, errlen));
+    if (bad)
+        txn_end(t, -1, err);
+}
+
+/* A polling thread's producers, and the sockets it waits on (which producer, which
+ * connection: -1 the coordinator, else a leader). */
+struct raw_txn_worker {
+    struct raw_shared *sh;
+    struct raw_txn *ps;
+    int n;
+    struct pollfd *pfd;
+    struct raw_txn **who;
+    int *which;
+    pthread_t thread;
+};
+
+static void watch(struct raw_txn_worker *wk, int *nf, struct raw_txn *t, int which, int fd)
+{
+    wk->pfd[*nf] = (struct pollfd){.fd = fd, .events = POLLIN};
+    wk->who[*nf] = t;
+    wk->which[(*nf)++] = which;
+}
+
+/* Starts idle producers and re-sends due requests; fills the poll set. Returns how many
+ * producers are still running, and in *wait_ms how long the poll may wait. */
+static int txn_prepare_poll(struct raw_txn_worker *wk, int *nf, int *wait_ms, char *err,
+                            size_t errlen)
+{
+    int live = 0;
+    int64_t now = mono_us(), wait_us = 100000;
+    *nf = 0;
+    for (int i = 0; i < wk->n; i++) {
+        struct raw_txn *t = &wk->ps[i];
+        if (t->step == TXS_IDLE)
+            txn_begin(t, err, errlen);
+        if (t->step != TXS_DONE && t->due_us > 0 && now >= t->due_us &&
+            txn_send_coord(t, err, errlen) != 0)
+            txn_end(t, -1, err);
+        if (t->step == TXS_DONE)
+            continue;
+        live++;
+        if (t->due_us > 0) {
+            wait_us = t->due_us - now < wait_us ? t->due_us - now : wait_us;
+        } else if (t->step == TXS_PRODUCE) {
+            for (int l = 0; l < t->nleaders; l++)
+                if (t->pending[l])
+                    watch(wk, nf, t, l, t->lw[l].fd);
+        } else {
+            watch(wk, nf, t, -1, t->co.fd);
+        }
+    }
+    *wait_ms = (int)((wait_us + 999) / 1000);
+    return live;
+}
+
+/* One polling thread: sets up its producers, waits for all threads, then runs their
+ * transactions until the run ends. A request left unanswered for the timeout fails the
+ * run. */
+static void *txn_worker(void *arg)
+{
+    struct raw_txn_worker *wk = arg;
+    struct raw_shared *sh = wk->sh;
+    const cli_raw_cfg *cfg = sh->cfg;
+    char err[300] = "";
+    bool up = true;
+    for (int i = 0; i < wk->n && up; i++)
+        up = txn_setup(&wk->ps[i], err, sizeof(err)) == 0;
     if (!up)
         conn_failed(sh, err[0] ? err : "cannot set up a transactional producer");
     if (pthread_barrier_wait(&sh->ready) == PTHREAD_BARRIER_SERIAL_THREAD) {
@@ -647,74 +845,90 @@ static void *txn_main(void *arg)
                                             : INT64_MAX;
     }
     pthread_barrier_wait(&sh->ready);
-    int64_t per_txn = 0;
-    for (int l = 0; l < nl; l++)
-        per_txn += cfg->batch_records * lc[l].nparts * cfg->txn_requests;
-    while (up && may_send(sh, per_txn)) {
-        int64_t t0 = mono_us();
-        int code = txn_step(&co, tid, &lc[0], false, t, err, sizeof(err));
-        uint64_t ok = 0, bad = 0;
-        int16_t first = 0;
-        for (int64_t r = 0; code == 0 && r < cfg->txn_requests; r++) {
-            int32_t corr[nl];
-            for (int l = 0; l < nl && code == 0; l++) {
-                patch_sequences(&bodies[l], at[l], lc[l].nparts, seq[l], cfg->batch_records);
-                if (cli_wire_send(&lw[l], RAW_API_PRODUCE, RAW_PRODUCE_VERSION, false,
-                                  bodies[l].p, bodies[l].len, &corr[l], err, sizeof(err)) != 0)
-                    code = -1;
-            }
-            for (int l = 0; l < nl && code == 0; l++) {
-                uint8_t *resp = NULL;
-                size_t n = 0;
-                int pok = 0, pbad = 0;
-                if (cli_wire_recv(&lw[l], corr[l], false, &resp, &n, err, sizeof(err)) != 0 ||
-                    parse_answer(resp, n, &pok, &pbad, &first) != 0)
-                    code = -1;
-                free(resp);
-                ok += (uint64_t)(pok * cfg->batch_records);
-                bad += (uint64_t)(pbad * cfg->batch_records);
-            }
-            if (bad)
-                code = first ? first : -1;
-        }
-        if (code == 0)
-            code = txn_step(&co, tid, &lc[0], true, t, err, sizeof(err));
-        int64_t now = mono_us();
-        pthread_mutex_lock(&sh->mu);
-        if (code == 0) {
-            cli_hist_record(sh->hist, (uint64_t)(now - t0));
-            sh->st->delivered += ok;
-            sh->st->commits++;
-            sh->st->last_us = now;
-        } else {
-            sh->st->failed += (uint64_t)per_txn;
-            if (code > 0 && !sh->st->first_err)
-                sh->st->first_err = (int16_t)code;
-        }
-        pthread_mutex_unlock(&sh->mu);
-        if (code != 0) { /* a failed transaction ends this producer's run */
-            if (code < 0)
-                conn_failed(sh, err[0] ? err : "a malformed answer");
+    int64_t last_answer = mono_us();
+    while (up) {
+        int nf, wait_ms;
+        if (txn_prepare_poll(wk, &nf, &wait_ms, err, sizeof(err)) == 0)
+            break;
+        int rc = poll(wk->pfd, (nfds_t)nf, wait_ms);
+        if (rc < 0 && errno != EINTR) {
+            conn_failed(sh, "poll failed");
             break;
         }
+        int64_t now = mono_us();
+        if (rc <= 0 && nf > 0 && now - last_answer > cfg->timeout_ms * 1000) {
+            conn_failed(sh, "no answer within the timeout");
+            break;
+        }
+        for (int i = 0; i < nf && rc > 0; i++) {
+            if (!wk->pfd[i].revents)
+                continue;
+            last_answer = now;
+            struct raw_txn *t = wk->who[i];
+            if (wk->which[i] < 0)
+                txn_coord_answered(t, err, sizeof(err));
+            else
+                txn_produce_answered(t, wk->which[i], err, sizeof(err));
+        }
     }
-    cli_wire_close(&co);
-    for (int l = 0; l < nl; l++) {
-        if (lw)
-            cli_wire_close(&lw[l]);
-        if (bodies)
-            wr_free(&bodies[l]);
-        if (at)
-            free(at[l]);
-        if (seq)
-            free(seq[l]);
-    }
-    free(lc);
-    free(lw);
-    free(bodies);
-    free(at);
-    free(seq);
+    for (int i = 0; i < wk->n; i++)
+        txn_free(&wk->ps[i]);
     return NULL;
+}
+
+/* The transactional run: the producers split over RAW_TXN_THREADS polling threads, every
+ * producer with its own connections to its coordinator and every leader (conns, the plan,
+ * freed here). */
+static int run_txn(struct raw_shared *sh, struct raw_conn *conns, int n)
+{
+    const cli_raw_cfg *cfg = sh->cfg;
+    int np = cfg->producers > 0 ? (int)cfg->producers : 1;
+    int nw = np < RAW_TXN_THREADS ? np : RAW_TXN_THREADS;
+    struct raw_txn *ts = calloc((size_t)np, sizeof(*ts));
+    struct raw_txn_worker *ws = calloc((size_t)nw, sizeof(*ws));
+    int rc = ts && ws ? 0 : -1;
+    for (int k = 0; rc == 0 && k < np; k++)
+        ts[k] = (struct raw_txn){.sh = sh, .leaders = conns, .nleaders = n, .index = k,
+                                 .co = {.fd = -1}};
+    for (int w = 0, from = 0; rc == 0 && w < nw; w++) {
+        int count = np / nw + (w < np % nw);
+        int fds = count * (n + 1);
+        ws[w] = (struct raw_txn_worker){.sh = sh, .ps = ts + from, .n = count};
+        ws[w].pfd = calloc((size_t)fds, sizeof(*ws[w].pfd));
+        ws[w].who = calloc((size_t)fds, sizeof(*ws[w].who));
+        ws[w].which = calloc((size_t)fds, sizeof(*ws[w].which));
+        rc = ws[w].pfd && ws[w].who && ws[w].which ? 0 : -1;
+        from += count;
+    }
+    if (rc == 0) {
+        pthread_barrier_init(&sh->ready, NULL, (unsigned)nw);
+        for (int w = 0; w < nw; w++)
+            if (pthread_create(&ws[w].thread, NULL, txn_worker, &ws[w]) != 0) {
+                fprintf(stderr, "brook bench: cannot start a thread\n");
+                exit(1);
+            }
+        for (int w = 0; w < nw; w++)
+            pthread_join(ws[w].thread, NULL);
+        pthread_barrier_destroy(&sh->ready);
+    } else {
+        fprintf(stderr, "brook bench: out of memory\n");
+    }
+    for (int w = 0; ws && w < nw; w++) {
+        free(ws[w].pfd);
+        free(ws[w].who);
+        free(ws[w].which);
+    }
+    free(ws);
+    free(ts);
+    for (int i = 0; i < n; i++)
+        free(conns[i].parts);
+    free(conns);
+    pthread_mutex_destroy(&sh->mu);
+    if (rc == 0 && sh->st->why[0]) {
+        fprintf(stderr, "brook bench: %s\n", sh->st->why);
+        rc = -1;
+    }
+    return rc;
 }
 
 /* ---- consume: Fetch v11 from every leader until the end, --count or the time ---- */
