@@ -210,7 +210,7 @@ for k in $PRODUCERS; do
         --across-leaders
 done
 # The same transactions (one record to a partition led by each node) from Brook's raw
-# client (bench_raw.h: one thread and transactional id per producer), which is not the
+# client (bench_raw.h: a transactional id per producer, two polling threads), not the
 # bound that many librdkafka instances in one process are.
 for k in $PRODUCERS; do
     log "brook bench produce --engine raw --transactional --producers $k"
@@ -350,9 +350,10 @@ EOF
     cat <<EOF
 
 The same transactions from the raw engine (\`brook bench produce --engine raw --transactional
---producers K --partitions $NODES --batch-records 1 --size 5\`: each producer one thread and
-one transactional id; AddPartitionsToTxn, one Produce to each leader in parallel, EndTxn;
-latency is the whole transaction's):
+--producers K --partitions $NODES --batch-records 1 --size 5\`: each producer its own
+transactional id and connections, the producers state machines on two polling threads;
+AddPartitionsToTxn, one Produce to each leader in parallel, EndTxn; latency is the whole
+transaction's):
 
 | producers | nodes per txn | commits/s | transaction p50 | transaction p99 | CPU busy |
 |---|---|---|---|---|---|

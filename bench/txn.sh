@@ -186,8 +186,9 @@ producers, each its own librdkafka instance in one client process:
 $(rate_rows txn-rate)
 
 The same transactions from the raw engine (\`brook bench produce --engine raw --transactional
---producers K --partitions 2 --batch-records 1\`: each producer one thread and one
-transactional id, AddPartitionsToTxn, one Produce to each leader, EndTxn):
+--producers K --partitions 2 --batch-records 1\`: each producer its own transactional id
+and connections, AddPartitionsToTxn, one Produce to each leader, EndTxn; the producers are
+state machines on two threads that poll their sockets):
 
 | producers | commits/s | latency p50 | latency p99 | brookd CPU-s per 1000 commits |
 |---|---|---|---|---|

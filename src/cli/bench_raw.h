@@ -9,9 +9,11 @@
  *
  * `--engine raw` for consume is the same idea for Fetch (below).
  * `producers` run side by side in the process, each with its own producer id and its own
- * connection to every leader. Transactional producers (one thread each) find their
- * coordinator, InitProducerId, then loop AddPartitionsToTxn (every partition), Produce of
- * transactional batches to every leader, EndTxn commit; latency is per transaction.
+ * connection to every leader. Transactional producers find their coordinator,
+ * InitProducerId, then loop AddPartitionsToTxn (every partition), Produce of transactional
+ * batches to every leader, EndTxn commit; latency is per transaction. They are state
+ * machines (one request in flight per connection) shared by two threads that poll their
+ * sockets, so that 64 of them cost wakeups per answer batch, not per answer.
  * Owns: its threads, connections and request bodies, for the length of one run.
  * Never: retries, or follows a leader that moves: a failed batch is counted, an idempotent
  * connection stops at its first failure (its sequences would be out of order after it).
