@@ -290,6 +290,35 @@ static void metrics_cleaner(broker *b, wr *w)
     }
 }
 
+/* The coordinator's prepares and markers to other nodes: requests, and entries in them
+ * (those of one node and loop turn share a request; cluster.c). */
+static void metrics_txn_rpcs(broker *b, wr *w)
+{
+    const struct {
+        const char *name, *help;
+        uint64_t v;
+    } rows[] = {
+        {"brook_txn_marker_requests_total",
+         "WriteTxnMarkers requests this coordinator sent to participants' leaders.",
+         b->marker_requests},
+        {"brook_txn_markers_sent_total",
+         "Markers in those requests (one per participant; a request carries every marker "
+         "for its node decided in one loop turn).",
+         b->markers_sent},
+        {"brook_txn_prepare_requests_total",
+         "BrookPrepareTxn requests this coordinator sent to participants' leaders.",
+         b->prepare_requests},
+        {"brook_txn_prepares_sent_total",
+         "Prepares in those requests (one per participant; a request carries every prepare "
+         "for its node decided in one loop turn).",
+         b->prepares_sent},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        metrics_header(w, rows[i].name, "counter", rows[i].help);
+        metrics_sample(w, rows[i].name, NULL, (double)rows[i].v);
+    }
+}
+
 static void route_metrics(broker *b, http_response *r)
 {
     wr *w = &r->body;
@@ -319,20 +348,7 @@ static void route_metrics(broker *b, http_response *r)
                    (double)c->commits);
     metrics_sample(w, "brook_transactions_completed_total", "outcome=\"abort\"",
                    (double)c->aborts);
-    metrics_header(w, "brook_txn_marker_requests_total", "counter",
-                   "WriteTxnMarkers requests this coordinator sent to participants' leaders.");
-    metrics_sample(w, "brook_txn_marker_requests_total", NULL, (double)b->marker_requests);
-    metrics_header(w, "brook_txn_markers_sent_total", "counter",
-                   "Markers in those requests (one per participant; a request carries every "
-                   "marker for its node decided in one loop turn).");
-    metrics_sample(w, "brook_txn_markers_sent_total", NULL, (double)b->markers_sent);
-    metrics_header(w, "brook_txn_prepare_requests_total", "counter",
-                   "BrookPrepareTxn requests this coordinator sent to participants' leaders.");
-    metrics_sample(w, "brook_txn_prepare_requests_total", NULL, (double)b->prepare_requests);
-    metrics_header(w, "brook_txn_prepares_sent_total", "counter",
-                   "Prepares in those requests (one per participant; a request carries every "
-                   "prepare for its node decided in one loop turn).");
-    metrics_sample(w, "brook_txn_prepares_sent_total", NULL, (double)b->prepares_sent);
+    metrics_txn_rpcs(b, w);
     metrics_histogram(w, "brook_txn_commit_latency_seconds",
                       "EndTxn (commit or abort) latency from request arrival to reply.",
                       &b->end_txn_latency);
