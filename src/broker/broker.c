@@ -283,6 +283,7 @@ int broker_start(broker *b, int64_t started_us)
         .data_dir = b->cfg.data_dir,
         .flush_sync = b->cfg.flush_sync,
         .flush_interval_ms = b->cfg.log_flush_interval_ms,
+        .flush_interval_bytes = b->cfg.log_flush_interval_bytes,
         .on_durable = on_durable,
         .ctx = b,
     };

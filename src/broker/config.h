@@ -93,6 +93,7 @@ typedef struct broker_config {
     int32_t fetch_session_slots; /* max.incremental.fetch.session.cache.slots */
     char *log_flush_mode;             /* sync | interval */
     int64_t log_flush_interval_ms;    /* interval mode */
+    int64_t log_flush_interval_bytes; /* interval mode: also after this many bytes */
     char *cluster_id;
     char *log_level;
     int32_t txn_log_partitions;        /* transaction.state.log.num.partitions */

@@ -311,6 +311,38 @@ static void prune_txn_ends(group_service *s, int64_t now_ms, bool all)
     }
 }
 
+static int add_group_id(char ***ids, int n, const char *id)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp((*ids)[i], id) == 0)
+            return n;
+    char **grown = realloc(*ids, sizeof(char *) * (size_t)(n + 1));
+    BROOK_ASSERT(grown);
+    *ids = grown;
+    grown[n] = strdup(id);
+    BROOK_ASSERT(grown[n]);
+    return n + 1;
+}
+
+int group_service_txn_groups(const group_service *s, int32_t part, int64_t pid, char ***out)
+{
+    int32_t nparts = s->log_topic->npartitions;
+    char **ids = NULL;
+    int n = 0;
+    group *g, *tmp;
+    HASH_ITER(hh, s->coord.groups, g, tmp) {
+        gpending *pend = NULL;
+        HASH_FIND(hh, g->pending, &pid, sizeof(pid), pend);
+        if (pend && txn_log_partition_for(g->id, nparts) == part)
+            n = add_group_id(&ids, n, g->id);
+    }
+    for (const gs_wait *w = s->waits; w; w = w->next)
+        if (w->kind == 'O' && w->pid == pid && txn_log_partition_for(w->group_id, nparts) == part)
+            n = add_group_id(&ids, n, w->group_id);
+    *out = ids;
+    return n;
+}
+
 void group_service_txn_end(group_service *s, const char *group_id, int64_t pid, bool commit,
                            int64_t now_ms, gs_done_fn done, void *ctx)
 {

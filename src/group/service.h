@@ -71,6 +71,13 @@ bool group_service_txn_guard_broken(const group_service *s, int64_t pid, gs_txn_
  * was appended to an offsets partition; group_service_txn_end calls it itself). */
 void group_service_txn_ended(group_service *s, int64_t pid, int64_t now_ms);
 
+/* The groups of offsets partition `part` holding offsets of pid's transaction: pending
+ * ones, and ones whose TxnOffsetCommit is appended but not durable yet (it becomes pending
+ * only then). An end marker for that partition must end each of them: one that skipped
+ * the second kind left its offsets pending for ever (#12). Returns how many; *out is a
+ * malloc'd array of malloc'd ids (the caller frees both), NULL when none. */
+int group_service_txn_groups(const group_service *s, int32_t part, int64_t pid, char ***out);
+
 /* One offset to store: committed (pid < 0) or pending for a transaction. */
 typedef struct gs_offset {
     const char *topic;

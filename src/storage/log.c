@@ -1213,6 +1213,7 @@ static int append_at(plog *l, uint8_t *batch, size_t len, const rb_header *h, in
         return LOG_ERR_NOMEM;
     l->log_end_offset = last + 1;
     l->dirty = true;
+    l->appended_bytes += len;
     if (eh_assign(&l->epochs, epoch, base) < 0)
         return LOG_ERR_NOMEM;
     return LOG_OK;

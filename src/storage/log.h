@@ -114,6 +114,7 @@ typedef struct plog {
     int64_t durable_offset; /* every offset below is fsynced */
     bool failed;
     bool dirty;             /* appended since the last flush was taken */
+    uint64_t appended_bytes; /* written by appends since open (store.c sizes flushes) */
     pstate ps;              /* producer state, current up to log_end_offset */
     aborted_txn *aborted;   /* every aborted transaction still in the log, marker order */
     size_t naborted, aborted_cap;

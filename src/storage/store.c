@@ -25,6 +25,7 @@ struct store {
     flusher *flusher;
     uv_timer_t interval_timer;
     bool interval_due;
+    uint64_t unflushed; /* bytes appended since the last flush job began (interval mode) */
     partition *dirty_head;
     uint64_t append_gen; /* bumped by every store_mark_dirty (every append) */
     partition **drops; /* partitions waiting for the flush in flight to finish */
@@ -224,6 +225,11 @@ int64_t store_high_watermark(const store *s, const partition *p)
 void store_mark_dirty(store *s, partition *p)
 {
     s->append_gen++;
+    s->unflushed += p->log->appended_bytes - p->counted_bytes;
+    p->counted_bytes = p->log->appended_bytes;
+    if (!s->o.flush_sync && s->o.flush_interval_bytes > 0 &&
+        s->unflushed >= (uint64_t)s->o.flush_interval_bytes)
+        s->interval_due = true; /* submitted at the end of this loop turn */
     if (p->in_dirty_list)
         return;
     p->in_dirty_list = true;
@@ -241,6 +247,7 @@ static void store_submit(store *s)
     if (!s->o.flush_sync && !s->interval_due)
         return;
     s->interval_due = false;
+    s->unflushed = 0;
     size_t n = 0;
     for (partition *p = s->dirty_head; p; p = p->next_dirty)
         n++;
@@ -269,7 +276,7 @@ static void store_submit(store *s)
 
 void store_before_poll(store *s)
 {
-    if (s->o.flush_sync)
+    if (s->o.flush_sync || s->interval_due)
         store_submit(s);
 }
 

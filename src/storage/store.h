@@ -24,6 +24,7 @@ typedef struct partition {
     int32_t index;
     plog *log;
     bool in_dirty_list;
+    uint64_t counted_bytes; /* log->appended_bytes when the store last counted them */
     bool dropping; /* delete requested; freed after the flush in flight */
     struct partition *next_dirty;
     /* Replication (set by its owner, broker/replica.c): a replicated partition's consumers
@@ -37,6 +38,9 @@ typedef struct store_opts {
     const char *data_dir;
     bool flush_sync;
     int64_t flush_interval_ms;
+    /* interval mode: also flush once this many bytes were appended since the last flush
+     * began (0: the timer only), so no fsync (a segment roll's included) has much to do */
+    int64_t flush_interval_bytes;
     void (*on_durable)(void *ctx);
     void *ctx;
 } store_opts;

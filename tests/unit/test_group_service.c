@@ -2,7 +2,8 @@
  * of one group that become durable in the same flush take effect in arrival order, so the
  * newest offset is the one in memory (librdkafka's 0030 found the oldest winning), and
  * commit metadata keeps every byte, NUL included, in memory and through log replay; the
- * TxnOffsetCommit fence; waits failed when the partition's leadership goes. */
+ * TxnOffsetCommit fence; an end marker ends offsets not yet durable; waits failed when the
+ * partition's leadership goes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,7 +290,72 @@ static void test_waits_fail_with_leadership(void)
     fs_remove_tree(f.dir);
 }
 
+static bool has_pending(const group_service *s, const char *group_id, int64_t pid)
+{
+    const group *g = group_find(&s->coord, group_id);
+    gpending *pend = NULL;
+    if (g)
+        HASH_FIND(hh, g->pending, &pid, sizeof(pid), pend);
+    return pend != NULL;
+}
+
+/* An end marker for an offsets partition ends every group there that holds offsets of the
+ * producer's transaction, also one whose TxnOffsetCommit is appended but not yet durable
+ * (#12: a chaos run's client aborted while its TxnOffsetCommit was replicating; the ABORT
+ * marker found nothing pending, wrote no end record, and the offsets became pending for
+ * ever once durable, in memory and after every replay). */
+static void test_marker_ends_offsets_not_yet_durable(void)
+{
+    fixture f = {0};
+    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-inflight", (int)getpid());
+    fs_remove_tree(f.dir);
+    if (!fixture_open(&f))
+        return;
+    const int64_t pid = 7;
+    done_log log = {.all_ok = true};
+    done_arg args[4] = {{&log, 0}, {&log, 1}, {&log, 2}, {&log, 3}};
+    gs_offset o = {"a", 0, 42, -1, {k_meta, 0}};
+    group_service_commit(&f.svc, "durable", pid, &o, 1, 0, on_done, &args[0]);
+    run_until(&f, &log, 1);
+    CHECK(has_pending(&f.svc, "durable", pid));
+    group_service_commit(&f.svc, "inflight", pid, &o, 1, 0, on_done, &args[1]);
+    CHECK(!has_pending(&f.svc, "inflight", pid)); /* not durable yet */
+    char **ids = NULL;
+    int n = group_service_txn_groups(&f.svc, 0, pid, &ids);
+    CHECK_EQ_INT(n, 2);
+    bool saw_durable = false, saw_inflight = false;
+    for (int i = 0; i < n; i++) {
+        saw_durable |= strcmp(ids[i], "durable") == 0;
+        saw_inflight |= strcmp(ids[i], "inflight") == 0;
+    }
+    CHECK(saw_durable && saw_inflight);
+    char **none = NULL;
+    CHECK_EQ_INT(group_service_txn_groups(&f.svc, 0, pid + 1, &none), 0); /* another pid */
+    CHECK(none == NULL);
+    for (int i = 0; i < n; i++) { /* what the marker does (broker/h_inter.c): abort */
+        group_service_txn_end(&f.svc, ids[i], pid, false, 0, on_done, &args[2 + i]);
+        free(ids[i]);
+    }
+    free(ids);
+    run_until(&f, &log, 4);
+    CHECK_EQ_INT(log.n, 4);
+    CHECK(log.all_ok);
+    CHECK(!has_pending(&f.svc, "durable", pid) && !has_pending(&f.svc, "inflight", pid));
+    fixture_close(&f);
+
+    fixture r = {0}; /* and so after a replay: end records follow the offsets in the log */
+    memcpy(r.dir, f.dir, sizeof(r.dir));
+    if (!fixture_open(&r))
+        return;
+    CHECK(!has_pending(&r.svc, "durable", pid) && !has_pending(&r.svc, "inflight", pid));
+    const group *g = group_find(&r.svc.coord, "inflight");
+    CHECK(!g || group_offset(g, "a", 0) == NULL); /* aborted: never committed */
+    fixture_close(&r);
+    fs_remove_tree(f.dir);
+}
+
 TU_MAIN(TU_CASE(test_commits_in_one_flush_apply_in_order),
+        TU_CASE(test_marker_ends_offsets_not_yet_durable),
         TU_CASE(test_waits_fail_with_leadership),
         TU_CASE(test_offset_delete_durable_and_replayed),
         TU_CASE(test_txn_guard_broken_by_end_record))
