@@ -433,13 +433,23 @@ int16_t cluster_txn_verify_local(broker *b, int64_t pid, int16_t epoch, const ch
 
 /* ---------------- coordinator side: prepare and markers on other nodes ---------------- */
 
+/* The partition op's request names on its leader: the data partition, or for a group the
+ * __consumer_offsets partition of the group's coordinator. Returns the topic. */
+static const char *op_partition(const remote_op *op, int32_t *index)
+{
+    if (op->part.kind == TXN_PART_GROUP) {
+        *index = coordinator_partition(op->b, false, kslice_cstr(op->part.name));
+        return GROUP_LOG_TOPIC;
+    }
+    *index = op->part.partition;
+    return op->part.name;
+}
+
 static int32_t op_target(const remote_op *op)
 {
-    const broker *b = op->b;
-    if (op->part.kind == TXN_PART_GROUP)
-        return leader_of(b, GROUP_LOG_TOPIC,
-                         coordinator_partition(b, false, kslice_cstr(op->part.name)));
-    return leader_of(b, op->part.name, op->part.partition);
+    int32_t index;
+    const char *topic = op_partition(op, &index);
+    return leader_of(op->b, topic, index);
 }
 
 static void op_free(remote_op *op)
@@ -549,15 +559,11 @@ static void op_result(remote_op *op, int16_t err)
     op_finish(op, op->kind == TXN_REMOTE_MARKER || err == KERR_NONE);
 }
 
-/* The partition op's request names on its leader: the data partition, or for a group the
- * __consumer_offsets partition of the group's coordinator. */
 static inter_tp op_tp(const remote_op *op)
 {
-    bool group = op->part.kind == TXN_PART_GROUP;
-    return (inter_tp){kslice_cstr(group ? GROUP_LOG_TOPIC : op->part.name),
-                      group ? coordinator_partition(op->b, false, kslice_cstr(op->part.name))
-                            : op->part.partition,
-                      0};
+    int32_t index;
+    const char *topic = op_partition(op, &index);
+    return (inter_tp){kslice_cstr(topic), index, 0};
 }
 
 /* The current epoch, not the one at the decision: a retry after this node took the
@@ -702,21 +708,19 @@ static int32_t op_node(remote_op *op)
     return node;
 }
 
-/* txn_remote_fn: takes over every participant this node does not lead (or may not: until
- * the first view, nothing is known, so everything goes through the RPC path). */
-/* Whether this node's replica of the participant's partition leads now (not only named
- * leader by the view). */
-static bool local_replica_leads(broker *b, const txn_participant *part)
+/* Whether this node's replica of op's partition leads now (not only named leader by the
+ * view). */
+static bool local_replica_leads(const remote_op *op)
 {
-    bool group = part->kind == TXN_PART_GROUP;
-    kslice topic = kslice_cstr(group ? GROUP_LOG_TOPIC : part->name);
-    int32_t index = group ? coordinator_partition(b, false, kslice_cstr(part->name))
-                          : part->partition;
-    return cluster_leader_error(b, topic, index) == KERR_NONE;
+    int32_t index;
+    const char *topic = op_partition(op, &index);
+    return cluster_leader_error(op->b, kslice_cstr(topic), index) == KERR_NONE;
 }
 
 static void on_ops_idle(uv_idle_t *h);
 
+/* txn_remote_fn: takes over every participant this node does not lead (or may not: until
+ * the first view, nothing is known, so everything goes through the RPC path). */
 static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_participant *part,
                         int64_t pid, int16_t epoch, int64_t txn_seq, bool commit)
 {
@@ -724,7 +728,7 @@ static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_parti
     if (!b->peers) /* cluster_stop has run: the next start recovers it from the log */
         return true;
     remote_op probe = {.b = b, .part = *part};
-    if (b->view && op_target(&probe) == b->cfg.node_id && local_replica_leads(b, part))
+    if (b->view && op_target(&probe) == b->cfg.node_id && local_replica_leads(&probe))
         return false;
     /* Otherwise an RPC, to this node too: the view may name this node leader before its
      * replica took the epoch (a view is applied partition by partition) or when it refused
