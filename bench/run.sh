@@ -25,6 +25,8 @@
 #                        disk under test, not tmpfs)
 #   BENCH_DOC=path       report to write (default docs/benchmarks.md; empty: none)
 #   BENCH_KEEP=1         keep the work directory (logs) after the run
+#   BENCH_MAIN_ONLY=1    this sitting's sections only (not txn, fetch, latency, scale,
+#                        stream and cluster: their sections in the report stay as they are)
 #   BENCH_WAIT_IDLE_S=120  before each section and re-run, wait (at most this many seconds
 #                        in all) for other processes to be idle; their CPU time is recorded
 #                        per measurement either way
@@ -796,32 +798,36 @@ if [ -s "$DOC_TAIL" ]; then
 fi
 log "wrote $DOC"
 
+# The sections of the other bench scripts follow, unless BENCH_MAIN_ONLY=1 (a rerun of this
+# sitting's own sections after a change to the produce or fetch path).
+sub_sections() { [ -n "$DOC" ] && [ "${BENCH_MAIN_ONLY:-0}" != 1 ]; }
+
 # Transactions and exactly-once, same sitting, same client: its own section of the report.
-if [ -n "$DOC" ]; then
+if sub_sections; then
     BUILD=$BUILD bash "$ROOT/bench/txn.sh" "$DOC" || log "bench/txn.sh failed"
 fi
 
 # The fetch path: record data by sendfile against copied through user space (#14).
-if [ -n "$DOC" ]; then
+if sub_sections; then
     BUILD=$BUILD bash "$ROOT/bench/fetch.sh" "$DOC" || log "bench/fetch.sh failed"
 fi
 
 # Produce latency at half of peak throughput (#14: p99 within 3x p50).
-if [ -n "$DOC" ]; then
+if sub_sections; then
     BUILD=$BUILD bash "$ROOT/bench/latency.sh" "$DOC" || log "bench/latency.sh failed"
 fi
 
 # One node against 1 to 10,000 partitions and 1 to 1000 connections (#14).
-if [ -n "$DOC" ]; then
+if sub_sections; then
     BUILD=$BUILD bash "$ROOT/bench/scale.sh" "$DOC" || log "bench/scale.sh failed"
 fi
 
 # Stream processing (`brook run`): exactly-once against at-least-once, PostgreSQL sink.
-if [ -n "$DOC" ]; then
+if sub_sections; then
     BUILD=$BUILD bash "$ROOT/bench/stream.sh" "$DOC" || log "bench/stream.sh failed"
 fi
 
 # Transactions across a 3-node cluster, next to the physical floor and to PostgreSQL's 2PC.
-if [ -n "$DOC" ]; then
+if sub_sections; then
     BUILD=$BUILD bash "$ROOT/bench/cluster.sh" "$DOC" || log "bench/cluster.sh failed"
 fi
