@@ -136,7 +136,9 @@ def conf(br, user, **extra):
 
 
 def produce(br, user, topic, n=5, **extra):
-    """-> (delivered, [delivery error codes])."""
+    """-> (delivered, [delivery error codes, and the fatal error code if the producer
+    raised one: an idempotent producer with WRITE on no topic and no IDEMPOTENT_WRITE is
+    refused its producer id, CLUSTER_AUTHORIZATION_FAILED, which librdkafka makes fatal])."""
     errs, ok = [], []
 
     def cb(err, msg):
@@ -145,7 +147,10 @@ def produce(br, user, topic, n=5, **extra):
                                    **extra}))
     for i in range(n):
         p.produce(topic, f"{user}-{i}".encode(), on_delivery=cb)
-    p.flush(20)
+    try:
+        p.flush(20)
+    except KafkaException as e:
+        errs.append(e.args[0].code())
     return len(ok), sorted(set(errs))
 
 
@@ -302,7 +307,17 @@ def part5(chk, br):
                              "logs.", "--pattern", "prefixed", "--json")
     chk.eq("brook acl remove bob's prefix", (rc, len(json.loads(out)) if rc == 0 else err),
            (0, 1))
-    chk.eq("bob no longer writes logs.app", produce(br, "bob", "logs.app")[1], [TOPIC_AUTHZ])
+    before = high_watermark(br, "logs.app")
+    # Without idempotence nothing but the topic's WRITE is asked: TOPIC_AUTHORIZATION_FAILED.
+    chk.eq("bob no longer writes logs.app",
+           produce(br, "bob", "logs.app", **{"enable.idempotence": False}), (0, [TOPIC_AUTHZ]))
+    # An idempotent producer is refused either its producer id (bob writes no topic now, so
+    # InitProducerId answers CLUSTER_AUTHORIZATION_FAILED) or, if librdkafka's metadata
+    # answer comes first, the topic: which of the two is a client-side race.
+    n, errs = produce(br, "bob", "logs.app")
+    refused = bool(errs) and set(errs) <= {TOPIC_AUTHZ, CLUSTER_AUTHZ}
+    chk.eq("idempotent bob refused logs.app", (n, refused), (0, True))
+    chk.eq("nothing more written to logs.app", high_watermark(br, "logs.app"), before)
 
 
 def http_status(admin, path, headers=None):
