@@ -49,7 +49,7 @@ for mode in sync interval; do
     kill -TERM "$PID" 2>/dev/null
     wait "$PID" 2>/dev/null
     PID=
-    # Segment rolls are synchronous on brookd's loop; it logs those that held it >= 20 ms.
+    # Segment rolls run on brookd's loop; it logs those that held it >= 20 ms.
     slow=$(sed -n 's/.*rolling to segment [0-9]* took \([0-9]*\) ms.*/\1/p' "$WORK/brookd.log")
     echo "RESULT cmd=rolls mode=$mode slow_rolls=$(printf '%s' "$slow" | grep -c .) max_ms=$(
         printf '%s\n' "$slow" | sort -n | tail -1)" >>"$OUT"
@@ -92,9 +92,10 @@ the delivery report (linger included). Target (#14): p99 at half of peak within 
 |---|---|---|---|---|---|---|---|
 $(rows)
 
-Segment rolls (every 1 GiB of a partition; the old segment's fdatasync and the new files
-run on brookd's event loop, which serves nothing meanwhile) that took 20 ms or more, over
-both partition counts: sync $(rolls sync), interval $(rolls interval).
+Segment rolls (every 1 GiB of a partition; they run on brookd's event loop, which serves
+nothing meanwhile: the old segment's index files, the producer snapshot and leader epochs,
+the new files; its fdatasync is the flush thread's) that took 20 ms or more, over both
+partition counts: sync $(rolls sync), interval $(rolls interval).
 
 \`\`\`
 $(cat "$OUT")

@@ -172,7 +172,7 @@ static const config_def g_defs[] = {
     {"log.flush.interval.bytes", CFG_INT64, "0", 0, I64MAX, NULL,
      OFF(log_flush_interval_bytes),
      "interval mode: also fsync once this many bytes were written since the last fsync "
-     "began (0: the timer only); bounds the fsync a segment roll waits for on the loop"},
+     "began (0: the timer only); bounds what a crash can take and each fsync's length"},
     {"cluster.id", CFG_STRING, "brook-cluster", 0, 0, NULL, OFF(cluster_id),
      "cluster id in Metadata"},
     {"transaction.state.log.num.partitions", CFG_INT32, "50", 1, 1000, NULL,

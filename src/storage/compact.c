@@ -876,8 +876,8 @@ void cmp_plan_log(plog *l, int64_t hw, int64_t now_ms, cmp_plan *out)
     size_t k = 0;
     for (; k + 1 < l->nsegs; k++) {
         const segment *s = l->segs[k];
-        if (s->next_offset > out->bound)
-            break;
+        if (s->next_offset > out->bound || s == l->unsynced)
+            break; /* (an unsynced segment is replaced only once its fdatasync is done) */
         int64_t lag = l->cfg.min_compaction_lag_ms;
         if (lag > 0 && s->max_ts >= 0 && now_ms - s->max_ts < lag)
             break; /* too young, and everything after it */

@@ -732,9 +732,16 @@ static int log_load_producers(plog *l)
             snap_offset >= from && snap_offset <= l->log_end_offset) {
             from = snap_offset;
         } else {
+            /* (Beyond the log end: a crash cut the segment the roll that wrote it left
+             * unsynced.) Deleted, or it would look usable again once the log grows past
+             * its offset with other records. */
             LOG_WARN("storage", "%s: producer snapshot unusable; replaying the whole log",
                      l->name);
             pstate_free(&l->ps);
+            pstate_init(&l->ps);
+            if (unlink(path) != 0)
+                LOG_WARN("storage", "%s: cannot delete %s: %s", l->name, path,
+                         strerror(errno));
         }
         free(text);
     }
@@ -928,8 +935,9 @@ static int epochs_walk(plog *l, size_t from_seg)
 }
 
 /* Loads the history at open: trusted whole after a clean stop; after a crash trusted
- * below the active segment, which is walked again; walked from the start when the file
- * is missing or unreadable (then saved, so that happens once). */
+ * below the last two segments (those recovery verified), which are walked again; walked
+ * from the start when the file is missing or unreadable (then saved, so that happens
+ * once). */
 static int epochs_load(plog *l, bool clean)
 {
     char path[PATH_MAX];
@@ -937,8 +945,8 @@ static int epochs_load(plog *l, bool clean)
     int rc = eh_load(&l->epochs, path);
     size_t from = 0;
     if (rc == 0) {
-        eh_truncate(&l->epochs, clean ? l->log_end_offset + 1 : active_seg(l)->base_offset);
-        from = clean ? l->nsegs : l->nsegs - 1;
+        from = clean ? l->nsegs : l->nsegs >= 2 ? l->nsegs - 2 : 0;
+        eh_truncate(&l->epochs, clean ? l->log_end_offset + 1 : l->segs[from]->base_offset);
     } else if (rc != -ENOENT) {
         LOG_WARN("storage", "%s: leader-epochs unreadable; rebuilding it from the log", l->name);
         eh_free(&l->epochs);
@@ -978,6 +986,32 @@ static void log_free(plog *l)
     free(l);
 }
 
+static void seg_unlink(plog *l, segment *s);
+
+/* After a crash: when the segment before the active one lost its tail (a roll had left
+ * it unsynced), the active segment no longer follows it, and nothing in it was ever
+ * acknowledged as durable (durable_offset passes an unsynced segment's end only after its
+ * sync), so the active segment goes and the cut one is active again. */
+static int drop_orphan_active(plog *l)
+{
+    if (l->nsegs < 2)
+        return 0;
+    segment *prev = l->segs[l->nsegs - 2], *last = l->segs[l->nsegs - 1];
+    if (last->base_offset == prev->next_offset)
+        return 0;
+    BROOK_ASSERT(last->base_offset > prev->next_offset);
+    LOG_WARN("storage", "%s: segment %" PRId64 " ends at %" PRId64 " after recovery, before "
+             "the next segment's base %" PRId64 "; deleting segment %" PRId64 " (%" PRIu64
+             " bytes, never durable)", l->name, prev->base_offset, prev->next_offset,
+             last->base_offset, last->base_offset, last->size);
+    seg_unlink(l, last);
+    seg_free(last);
+    l->nsegs--;
+    /* The previous one was opened as an old segment: its aborted ranges are loaded, and
+     * its index files are open (released below, as for any active segment). */
+    return fs_fsync_dir(l->dir);
+}
+
 int log_open(const char *dir, const char *name, const log_config *cfg, bool clean,
              int64_t now_ms, plog **out)
 {
@@ -1006,18 +1040,23 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
     for (size_t i = 0; i < nbases; i++) {
         segment *s = seg_alloc(bases[i]);
         bool active = i + 1 == nbases;
+        /* After a crash the last two are verified: the active one, and the one before it,
+         * whose fdatasync a roll hands to the flush thread (log_roll). */
+        bool verify = !clean && i + 2 >= nbases;
         if (!s || segs_push(l, s) != LOG_OK) {
             if (s)
                 seg_free(s);
             rc = -ENOMEM;
             break;
         }
-        if ((rc = seg_open_files(l, s, false)) != 0 || (rc = seg_load(l, s, !clean && active)))
+        if ((rc = seg_open_files(l, s, false)) != 0 || (rc = seg_load(l, s, verify)))
             break;
         if (!active)
             txnindex_load(l, s); /* the only reader of an old segment's .txnindex */
     }
     free(bases);
+    if (rc == 0 && !clean)
+        rc = drop_orphan_active(l);
     if (rc == 0 && l->nsegs == 0) {
         int64_t start = 0;
         read_log_start(l, &start);
@@ -1034,15 +1073,17 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
     int64_t stored_start;
     if (read_log_start(l, &stored_start) == 0 && stored_start > l->log_start_offset)
         l->log_start_offset = stored_start < l->log_end_offset ? stored_start : l->log_end_offset;
-    /* Everything on disk now is durable: non-active segments were synced at roll, and the
-     * active one was verified (or written by a clean shutdown's final flush). */
-    /* After an unclean stop the recovered bytes may still be only in the page cache (brookd
-     * died, the kernel did not): sync them before calling them durable. A clean stop synced
-     * everything, and an empty segment has nothing to sync. */
-    if (!clean && act->size > 0 && fdatasync(act->log_fd) != 0) {
-        LOG_ERROR("storage", "%s: fdatasync on open failed: %s", name, strerror(errno));
-        log_free(l);
-        return LOG_ERR_IO;
+    /* Everything on disk now is durable: segments before the last two were synced before
+     * the roll after them, and the last two were verified (or written by a clean
+     * shutdown's final flush). After an unclean stop the recovered bytes may still be only
+     * in the page cache (brookd died, the kernel did not): sync them before calling them
+     * durable. A clean stop synced everything, and an empty segment has nothing to sync. */
+    for (size_t i = l->nsegs >= 2 ? l->nsegs - 2 : 0; !clean && i < l->nsegs; i++) {
+        if (l->segs[i]->size > 0 && fdatasync(l->segs[i]->log_fd) != 0) {
+            LOG_ERROR("storage", "%s: fdatasync on open failed: %s", name, strerror(errno));
+            log_free(l);
+            return LOG_ERR_IO;
+        }
     }
     l->durable_offset = l->log_end_offset;
     if (act->created_ms < 0)
@@ -1067,8 +1108,12 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
     return LOG_OK;
 }
 
+static int log_sync_unsynced(plog *l);
+
 void log_close(plog *l)
 {
+    if (!l->failed)
+        log_sync_unsynced(l); /* the store's final flush did it; a direct close must too */
     if (!l->failed) {
         snapshot_write(l); /* the data is durable (final flush ran): valid up to the end */
         epochs_save(l);
@@ -1120,14 +1165,62 @@ int log_destroy(plog *l)
 
 #define LOG_SLOW_ROLL_MS 20
 
-/* Makes the active segment durable and final, then starts a new one at the log end.
- * Synchronous on purpose: it is rare (every segment.bytes) and it keeps the invariant
- * that only the active segment can hold unsynced bytes. */
-static int log_roll(plog *l, int64_t now_ms)
+/* Makes the unsynced sealed segment durable on this thread: a roll that finds one still
+ * waiting (two rolls inside one flush job) or a close. Also safe while a flush job syncs
+ * the same fd; that job's log_flush_done() then finds nothing left to do. */
+static int log_sync_unsynced(plog *l)
+{
+    segment *u = l->unsynced;
+    if (!u)
+        return LOG_OK;
+    l->unsynced = NULL;
+    if (fdatasync(u->log_fd) != 0) {
+        LOG_ERROR("storage", "%s: fdatasync of segment %" PRId64 " failed: %s; log is now "
+                  "read-only", l->name, u->base_offset, strerror(errno));
+        l->failed = true;
+        return LOG_ERR_IO;
+    }
+    if (u->next_offset > l->durable_offset) { /* every segment before u is durable */
+        l->durable_offset = u->next_offset;
+        prune_closing(l);
+    }
+    return LOG_OK;
+}
+
+/* Recovery trusts the aborted ranges of every segment below the producer snapshot, which a
+ * roll writes: so a sealed segment's .txnindex, when it has entries, is fsynced first. */
+static int seg_sync_txnindex(plog *l, segment *s)
+{
+    int fd = seg_file_open(l, s->base_offset, "txnindex");
+    struct stat st;
+    int rc = fd < 0 || fstat(fd, &st) != 0 ? -errno : 0;
+    if (rc == 0 && st.st_size > 0 && fdatasync(fd) != 0)
+        rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0) {
+        LOG_ERROR("storage", "%s: cannot make segment %" PRId64 "'s .txnindex durable: %s; "
+                  "log is now read-only", l->name, s->base_offset, strerror(-rc));
+        l->failed = true;
+        return LOG_ERR_IO;
+    }
+    return LOG_OK;
+}
+
+/* Seals the active segment and starts a new one at the log end. With sync_old the old
+ * segment is fdatasync'ed here (a roll by time, off the append path); otherwise it becomes
+ * l->unsynced and the next flush job syncs it on the flush thread, so an append that rolls
+ * does not hold the event loop for the old segment's dirty bytes (in interval mode up to a
+ * flush interval's worth: 0.5 s measured, docs/benchmarks.md). durable_offset passes the
+ * old segment's end only when that sync is done. */
+static int log_roll(plog *l, int64_t now_ms, bool sync_old)
 {
     segment *old = active_seg(l);
     int64_t t0 = clock_mono_us();
-    if (fdatasync(old->log_fd) != 0) {
+    int rc = log_sync_unsynced(l); /* at most one unsynced sealed segment */
+    if (rc != LOG_OK)
+        return rc;
+    if (sync_old && fdatasync(old->log_fd) != 0) {
         LOG_ERROR("storage", "%s: fdatasync at roll failed: %s; log is now read-only", l->name,
                   strerror(errno));
         l->failed = true;
@@ -1142,12 +1235,21 @@ static int log_roll(plog *l, int64_t now_ms)
             idx_file_append(l, old, false, true);
         }
     }
-    seg_seal(l, old, true);
-    l->durable_offset = l->log_end_offset;
-    prune_closing(l);
-    snapshot_write(l); /* bounds the replay after a crash to the new active segment */
-    epochs_save(l);    /* and the epoch walk */
-    int rc = seg_create(l, l->log_end_offset, true);
+    seg_seal(l, old, false); /* index files are a cache, checked at every start */
+    if ((rc = seg_sync_txnindex(l, old)) != LOG_OK)
+        return rc;
+    if (sync_old) {
+        l->durable_offset = l->log_end_offset;
+        prune_closing(l);
+    } else {
+        l->unsynced = old;
+    }
+    /* Bounds the replay after a crash to the segments from here on. Usable only if the log
+     * still reaches this offset when it is loaded (log_load_producers): a crash that cuts
+     * the unsynced segment's tail makes it unusable, and the whole log is replayed. */
+    snapshot_write(l);
+    epochs_save(l); /* and the epoch walk */
+    rc = seg_create(l, l->log_end_offset, true);
     if (rc != LOG_OK) {
         l->failed = true;
         return rc;
@@ -1158,7 +1260,7 @@ static int log_roll(plog *l, int64_t now_ms)
     int64_t took_ms = (clock_mono_us() - t0) / 1000;
     if (took_ms >= LOG_SLOW_ROLL_MS)
         LOG_WARN("storage", "%s: rolling to segment %" PRId64 " took %" PRId64 " ms (%" PRId64
-                 " ms the old segment's fdatasync)", l->name, l->log_end_offset, took_ms,
+                 " ms in fdatasync on the loop)", l->name, l->log_end_offset, took_ms,
                  synced_ms);
     return LOG_OK;
 }
@@ -1180,7 +1282,7 @@ static int append_at(plog *l, uint8_t *batch, size_t len, const rb_header *h, in
                now_ms - s->created_ms >= l->cfg.segment_ms;
     bool rel_overflow = last - s->base_offset > (int64_t)UINT32_MAX;
     if (s->size > 0 && (full || old || rel_overflow)) {
-        int rc = log_roll(l, now_ms);
+        int rc = log_roll(l, now_ms, false);
         if (rc != LOG_OK)
             return rc;
         s = active_seg(l);
@@ -1641,16 +1743,24 @@ int log_max_timestamp(plog *l, int64_t max_offset, int64_t *offset_out, int64_t 
 
 /* ---------------- flush ---------------- */
 
-int log_flush_begin(plog *l, int64_t *end_offset_out, segment **seg_out)
+size_t log_flush_begin(plog *l, log_sync out[LOG_FLUSH_MAX])
 {
-    if (!l->dirty || l->failed)
-        return -1;
-    segment *s = active_seg(l);
-    s->pins++;
-    l->dirty = false;
-    *end_offset_out = l->log_end_offset;
-    *seg_out = s;
-    return s->log_fd;
+    if (l->failed)
+        return 0;
+    size_t n = 0;
+    segment *u = l->unsynced;
+    if (u) {
+        BROOK_ASSERT(u != active_seg(l));
+        u->pins++;
+        out[n++] = (log_sync){.fd = u->log_fd, .seg = u, .end_offset = u->next_offset};
+    }
+    if (l->dirty) {
+        segment *s = active_seg(l);
+        s->pins++;
+        l->dirty = false;
+        out[n++] = (log_sync){.fd = s->log_fd, .seg = s, .end_offset = l->log_end_offset};
+    }
+    return n;
 }
 
 void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err)
@@ -1663,14 +1773,34 @@ void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err)
                       "after offset %" PRId64 " is acknowledged", l->name, strerror(err),
                       l->durable_offset);
         l->failed = true;
-    } else if (!l->failed && !seg->cut_while_pinned && end_offset > l->durable_offset) {
-        l->durable_offset = end_offset;
-        prune_closing(l);
+    } else if (!l->failed && !seg->cut_while_pinned) {
+        /* The unsynced segment is durable once a sync that saw all of it is done (one begun
+         * before the roll may have: its end is then the segment's end). */
+        if (seg == l->unsynced && end_offset == seg->next_offset)
+            l->unsynced = NULL;
+        /* The active segment's end counts only when nothing before it is unsynced: the
+         * unsynced segment's sync comes first in the same job, or failed the log. */
+        if (end_offset > l->durable_offset && (!l->unsynced || seg == l->unsynced)) {
+            l->durable_offset = end_offset;
+            prune_closing(l);
+        }
     }
     if (seg->pins == 0)
         seg->cut_while_pinned = false;
     if (seg->deleted && seg->pins == 0)
         seg_free(seg);
+}
+
+int log_flush_sync(plog *l)
+{
+    log_sync sy[LOG_FLUSH_MAX];
+    size_t n = log_flush_begin(l, sy);
+    int err[LOG_FLUSH_MAX];
+    for (size_t i = 0; i < n; i++) /* all run first, as a flush job does */
+        err[i] = fdatasync(sy[i].fd) == 0 ? 0 : errno;
+    for (size_t i = 0; i < n; i++)
+        log_flush_done(l, sy[i].seg, sy[i].end_offset, err[i]);
+    return l->failed ? LOG_ERR_FAILED : LOG_OK;
 }
 
 /* ---------------- retention ---------------- */
@@ -1682,6 +1812,8 @@ static void log_drop_oldest(plog *l)
     BROOK_ASSERT(l->nsegs > 1);
     segment *s = l->segs[0];
     seg_unlink(l, s);
+    if (s == l->unsynced)
+        l->unsynced = NULL; /* its data is gone: nothing left to make durable */
     memmove(l->segs, l->segs + 1, (l->nsegs - 1) * sizeof(*l->segs));
     l->nsegs--;
     if (s->pins > 0)
@@ -1756,7 +1888,7 @@ int log_maybe_roll_by_time(plog *l, int64_t now_ms)
     if (l->failed || l->cfg.segment_ms <= 0 || s->size == 0 || s->created_ms < 0 ||
         now_ms - s->created_ms < l->cfg.segment_ms || s->pins > 0)
         return LOG_OK;
-    return log_roll(l, now_ms);
+    return log_roll(l, now_ms, true);
 }
 
 int log_append_marker_seq(plog *l, int64_t pid, int16_t epoch, bool commit,
@@ -1847,6 +1979,8 @@ int log_truncate(plog *l, int64_t offset)
     size_t si = seg_find(l, offset);
     l->cut_gen++;
     g_log_cuts++;
+    if (l->unsynced && l->unsynced->base_offset >= l->segs[si]->base_offset)
+        l->unsynced = NULL; /* dropped, or the cut below fdatasyncs it */
     drop_after(l, si);
     segment *s = l->segs[si];
     uint64_t pos = idx_floor_pos(s, offset);
@@ -1896,6 +2030,7 @@ int log_segment_replaced(plog *l, int64_t base, const int64_t *gone_markers, siz
     size_t si = seg_find(l, base);
     BROOK_ASSERT(si + 1 < l->nsegs && l->segs[si]->base_offset == base); /* a closed one */
     segment *old = l->segs[si];
+    BROOK_ASSERT(old != l->unsynced); /* cmp_plan_log stops before it */
     segment *s = seg_alloc(base);
     int rc = s ? seg_open_files(l, s, false) : -ENOMEM;
     if (rc == 0)

@@ -22,12 +22,16 @@
  * gaps only between the records inside a batch.
  *
  * Durability contract (docs/architecture.md): log_append() only write()s into the page
- * cache. Bytes become durable when the flush thread's fdatasync of the active segment
- * completes and log_flush_done() records it; only then does durable_offset (the high
- * watermark in sync mode) pass them. A segment is fdatasync'd synchronously when it is
- * rolled, so every non-active segment is always fully durable and recovery after a crash
- * only needs to scan the active one. Index files are never needed for correctness: they
- * are checked on open and rebuilt from the log when missing or inconsistent.
+ * cache. Bytes become durable when the flush thread's fdatasync of their segment completes
+ * and log_flush_done() records it; only then does durable_offset (the high watermark in
+ * sync mode) pass them. A roll on append does not fsync on the event loop: the sealed
+ * segment becomes `unsynced`, and the next flush job syncs it ahead of the active one
+ * (durable_offset passes its end only then). At most one sealed segment is unsynced at a
+ * time (a roll that finds one syncs it first), so after a crash recovery verifies the
+ * last two segments, and drops the active one when the one before it lost its tail. A
+ * sealed segment's .txnindex is fsynced at the roll when it has entries. Index files are
+ * never needed for correctness: they are checked on open and rebuilt from the log when
+ * missing or inconsistent.
  * A failed write or fsync latches `failed`: the log turns read-only, never retries.
  *
  * Never: knows about the network, requests, or topics beyond its directory.
@@ -112,6 +116,8 @@ typedef struct plog {
     int64_t log_start_offset;
     int64_t log_end_offset; /* next offset to assign */
     int64_t durable_offset; /* every offset below is fsynced */
+    segment *unsynced;      /* the sealed segment whose fdatasync has not completed (one at
+                             * most); the next flush job syncs it (log_flush_begin) */
     bool failed;
     bool dirty;             /* appended since the last flush was taken */
     uint64_t appended_bytes; /* written by appends since open (store.c sizes flushes) */
@@ -140,9 +146,11 @@ typedef struct plog {
 } plog;
 
 /* Opens (creating if missing) the log in dir. With `clean` (the previous run shut down
- * cleanly) index files are trusted after a consistency check; otherwise the active
- * segment is scanned batch by batch (length, magic, CRC-32C), a torn or garbage tail is
- * truncated with a log line, and its indexes are rebuilt. Returns a log_result. */
+ * cleanly) index files are trusted after a consistency check; otherwise the last two
+ * segments (the active one and the one a roll may have left unsynced) are scanned batch
+ * by batch (length, magic, CRC-32C), a torn or garbage tail is truncated with a log line,
+ * their indexes are rebuilt, and an active segment that no longer follows the one before
+ * it (which lost its tail) is deleted. Returns a log_result. */
 int log_open(const char *dir, const char *name, const log_config *cfg, bool clean,
              int64_t now_ms, plog **out);
 /* Flushes indexes (for a clean restart) and closes. The log's data must already be
@@ -220,12 +228,24 @@ int log_offset_for_time(plog *l, int64_t ts, int64_t max_offset, int64_t *offset
  * log_offset_for_time. */
 int log_max_timestamp(plog *l, int64_t max_offset, int64_t *offset_out, int64_t *ts_out);
 
-/* For the flush thread: the fd to fdatasync and the offset it makes durable. Pins the
- * active segment so it is not closed while the flush runs. Returns -1 when nothing is
- * dirty. */
-int log_flush_begin(plog *l, int64_t *end_offset_out, segment **seg_out);
-/* Records the result of a flush begun with log_flush_begin(). err != 0 fails the log. */
+/* One fdatasync for the flush thread: the fd, its segment (pinned, so not closed while the
+ * flush runs) and the offset the log is durable to once it and those before it are done. */
+typedef struct log_sync {
+    int fd;
+    segment *seg;
+    int64_t end_offset;
+} log_sync;
+#define LOG_FLUSH_MAX 2
+/* Fills out[] with the fdatasyncs this log needs now: the unsynced sealed segment first,
+ * then the active one when it is dirty. Returns how many (0: nothing to do). The caller
+ * reports each with log_flush_done() in the same order. */
+size_t log_flush_begin(plog *l, log_sync out[LOG_FLUSH_MAX]);
+/* Records the result of one fdatasync begun with log_flush_begin(). err != 0 fails the
+ * log. */
 void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err);
+/* Runs log_flush_begin()'s fdatasyncs on the calling thread and records them (a close;
+ * tests). Returns LOG_OK, or LOG_ERR_FAILED when the log is failed after it. */
+int log_flush_sync(plog *l);
 
 /* Moves the log start offset forward (DeleteRecords) and deletes whole segments below
  * it. offset -1 means the high watermark. */

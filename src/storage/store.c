@@ -239,6 +239,18 @@ void store_mark_dirty(store *s, partition *p)
 
 uint64_t store_append_gen(const store *s) { return s->append_gen; }
 
+/* A log's fdatasyncs as flush items, in log_flush_begin()'s order (the flush thread runs
+ * a job's items in parallel, but their results are recorded in this order). */
+static size_t items_of_log(plog *l, flush_item *out)
+{
+    log_sync syncs[LOG_FLUSH_MAX];
+    size_t n = log_flush_begin(l, syncs);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (flush_item){.fd = syncs[i].fd, .log = l, .seg = syncs[i].seg,
+                              .end_offset = syncs[i].end_offset};
+    return n;
+}
+
 /* Builds one flush job from every dirty log and hands it to the flush thread. */
 static void store_submit(store *s)
 {
@@ -251,7 +263,7 @@ static void store_submit(store *s)
     size_t n = 0;
     for (partition *p = s->dirty_head; p; p = p->next_dirty)
         n++;
-    flush_item *items = calloc(n, sizeof(*items));
+    flush_item *items = calloc(n * LOG_FLUSH_MAX, sizeof(*items));
     BROOK_ASSERT(items); /* cannot make data durable without memory: stop loudly */
     size_t k = 0;
     partition *p = s->dirty_head;
@@ -259,11 +271,7 @@ static void store_submit(store *s)
         partition *next = p->next_dirty;
         p->in_dirty_list = false;
         p->next_dirty = NULL;
-        segment *seg;
-        int64_t end;
-        int fd = log_flush_begin(p->log, &end, &seg);
-        if (fd >= 0)
-            items[k++] = (flush_item){.fd = fd, .log = p->log, .seg = seg, .end_offset = end};
+        k += items_of_log(p->log, items + k);
         p = next;
     }
     s->dirty_head = NULL;
@@ -289,16 +297,9 @@ void store_close(store *s, partition **parts, size_t nparts)
     run_drops(s);
     bool all_ok = true;
     for (size_t i = 0; i < nparts; i++) {
-        segment *seg;
-        int64_t end;
         plog *l = parts[i]->log;
         l->dirty = true; /* a final sync of every active segment, dirty or not */
-        int fd = log_flush_begin(l, &end, &seg);
-        if (fd >= 0) {
-            flush_item it = {.fd = fd, .log = l, .seg = seg, .end_offset = end};
-            flusher_run_sync(&it, 1);
-            log_flush_done(l, seg, end, it.err);
-        }
+        log_flush_sync(l);
         if (l->failed)
             all_ok = false;
         log_close(l);

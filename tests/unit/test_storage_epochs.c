@@ -35,14 +35,7 @@ static plog *open_log(bool clean, int64_t segment_bytes)
 }
 
 /* Makes everything appended durable, as the flush thread would. */
-static void flush(plog *l)
-{
-    int64_t end;
-    segment *seg;
-    int fd = log_flush_begin(l, &end, &seg);
-    if (fd >= 0)
-        log_flush_done(l, seg, end, fdatasync(fd) == 0 ? 0 : 5);
-}
+static void flush(plog *l) { CHECK_EQ_INT(log_flush_sync(l), LOG_OK); }
 
 static bool answers(const plog *l, int32_t ask, int32_t want_epoch, int64_t want_end)
 {

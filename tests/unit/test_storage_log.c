@@ -2,6 +2,7 @@
  * tails and garbage, retention, DeleteRecords and timestamp lookup. Recovery is tested the
  * SQLite way: the files are cut or garbled at chosen points as a crash would leave them. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -504,21 +505,190 @@ static void test_fsync_failure_latches(void)
     if (!CHECK(l != NULL))
         return;
     append_batch(l, 0, 3, 10);
-    segment *seg;
-    int64_t end;
-    int fd = log_flush_begin(l, &end, &seg);
-    CHECK(fd >= 0);
-    CHECK_EQ_INT(end, 3);
-    log_flush_done(l, seg, end, 5 /* EIO */);
+    log_sync sy[LOG_FLUSH_MAX];
+    CHECK_EQ_INT(log_flush_begin(l, sy), 1);
+    CHECK(sy[0].fd >= 0);
+    CHECK_EQ_INT(sy[0].end_offset, 3);
+    log_flush_done(l, sy[0].seg, sy[0].end_offset, 5 /* EIO */);
     CHECK(l->failed);
     CHECK_EQ_INT(l->durable_offset, 0);
     CHECK_EQ_INT(append_batch(l, 3, 1, 11), LOG_ERR_FAILED);
-    CHECK(log_flush_begin(l, &end, &seg) < 0);
+    CHECK_EQ_INT(log_flush_begin(l, sy), 0);
     /* A good flush of the same log can no longer move the durable point. */
     l->segs[0]->pins++;
     log_flush_done(l, l->segs[0], 3, 0);
     CHECK_EQ_INT(l->durable_offset, 0);
     log_destroy(l);
+}
+
+/* One flush job of the log whose first fdatasync fails with EIO. Returns how many. */
+static size_t flush_job_failing(plog *l)
+{
+    log_sync sy[LOG_FLUSH_MAX];
+    size_t n = log_flush_begin(l, sy);
+    for (size_t i = 0; i < n; i++)
+        log_flush_done(l, sy[i].seg, sy[i].end_offset, i == 0 ? 5 /* EIO */ : 0);
+    return n;
+}
+
+/* A roll on append does not fsync the old segment: it is left unsynced, the next flush job
+ * syncs it before the active one, and durable_offset passes its end only then. */
+static void test_roll_leaves_old_segment_to_flush(void)
+{
+    fresh_dir("asyncroll");
+    log_config c = cfg_default();
+    c.segment_bytes = 1024;
+    plog *l = NULL;
+    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+        return;
+    int i = 0;
+    while (l->nsegs < 2 && i < 100)
+        append_batch(l, i * 4, 4, 100 + i), i++;
+    if (!CHECK_EQ_INT(l->nsegs, 2))
+        return;
+    segment *old = l->segs[0];
+    CHECK(l->unsynced == old);
+    CHECK_EQ_INT(l->durable_offset, 0); /* nothing synced yet */
+    log_sync sy[LOG_FLUSH_MAX];
+    CHECK_EQ_INT(log_flush_begin(l, sy), 2);
+    CHECK(sy[0].seg == old && sy[0].end_offset == old->next_offset);
+    CHECK(sy[1].seg == l->segs[1] && sy[1].end_offset == l->log_end_offset);
+    /* Reported in order: the old segment first, then the active one. */
+    log_flush_done(l, sy[0].seg, sy[0].end_offset, 0);
+    CHECK(l->unsynced == NULL);
+    CHECK_EQ_INT(l->durable_offset, old->next_offset);
+    log_flush_done(l, sy[1].seg, sy[1].end_offset, 0);
+    CHECK_EQ_INT(l->durable_offset, l->log_end_offset);
+    log_sync none[LOG_FLUSH_MAX];
+    CHECK_EQ_INT(log_flush_begin(l, none), 0); /* nothing left */
+
+    /* A failed sync of the unsynced segment fails the log: the active one's good sync in
+     * the same job moves nothing. */
+    while (l->nsegs < 3 && i < 200)
+        append_batch(l, i * 4, 4, 100 + i), i++;
+    CHECK(l->unsynced == l->segs[1]);
+    int64_t before = l->durable_offset;
+    CHECK_EQ_INT(flush_job_failing(l), 2);
+    CHECK(l->failed);
+    CHECK_EQ_INT(l->durable_offset, before);
+    log_destroy(l);
+}
+
+/* Two rolls inside one flush job: the second syncs the first one's segment itself, so no
+ * more than one sealed segment is ever unsynced; the job's sync of the segment that was
+ * active when it began counts up to where it was then. A sync begun before a roll that saw
+ * the whole old segment makes it durable. */
+static void test_second_roll_syncs_the_first(void)
+{
+    fresh_dir("asyncroll2");
+    log_config c = cfg_default();
+    c.segment_bytes = 1024;
+    plog *l = NULL;
+    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+        return;
+    int i = 0;
+    while (l->nsegs < 3 && i < 200)
+        append_batch(l, i * 4, 4, 100 + i), i++;
+    CHECK_EQ_INT(l->nsegs, 3);
+    CHECK(l->unsynced == l->segs[1]);
+    CHECK_EQ_INT(l->durable_offset, l->segs[1]->base_offset);
+    /* A job begun now (old + active); a roll while it runs syncs segs[1] on the spot. */
+    log_sync sy[LOG_FLUSH_MAX];
+    CHECK_EQ_INT(log_flush_begin(l, sy), 2);
+    while (l->nsegs < 4 && i < 300)
+        append_batch(l, i * 4, 4, 100 + i), i++;
+    CHECK(l->unsynced == l->segs[2]);
+    CHECK_EQ_INT(l->durable_offset, l->segs[2]->base_offset);
+    CHECK(sy[1].seg == l->segs[2] && sy[1].end_offset < l->segs[2]->next_offset);
+    for (size_t k = 0; k < 2; k++)
+        log_flush_done(l, sy[k].seg, sy[k].end_offset, 0);
+    CHECK(l->unsynced == l->segs[2]); /* appended to after the job began: still unsynced */
+    CHECK_EQ_INT(l->durable_offset, sy[1].end_offset);
+    CHECK_EQ_INT(log_flush_sync(l), LOG_OK);
+    CHECK(l->unsynced == NULL);
+    CHECK_EQ_INT(l->durable_offset, l->log_end_offset);
+
+    /* A job begun on the active segment, then a batch too large for what is left rolls it:
+     * that job saw all of it. */
+    while (l->segs[l->nsegs - 1]->size < 400 && i < 400)
+        append_batch(l, i * 4, 4, 100 + i), i++;
+    size_t nsegs = l->nsegs;
+    CHECK_EQ_INT(log_flush_begin(l, sy), 1);
+    append_batch(l, i * 4, 64, 100 + i);
+    CHECK_EQ_INT(l->nsegs, nsegs + 1);
+    CHECK(l->unsynced == sy[0].seg && sy[0].end_offset == sy[0].seg->next_offset);
+    log_flush_done(l, sy[0].seg, sy[0].end_offset, 0);
+    CHECK(l->unsynced == NULL);
+    CHECK_EQ_INT(l->durable_offset, l->segs[nsegs]->base_offset);
+    log_destroy(l);
+}
+
+/* The file position after the first n batches of a segment file (their length fields). */
+static off_t batches_end(const char *path, int n)
+{
+    int fd = open(path, O_RDONLY);
+    off_t pos = 0;
+    for (int i = 0; fd >= 0 && i < n; i++) {
+        uint8_t h[12];
+        if (pread(fd, h, sizeof(h), pos) != (ssize_t)sizeof(h)) {
+            pos = -1;
+            break;
+        }
+        pos += 12 + (off_t)((uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 |
+                            h[11]);
+    }
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0 ? pos : -1;
+}
+
+/* A crash that cut the tail of the segment a roll left unsynced (what a power cut does to
+ * bytes never fsynced): the active segment after it is deleted, the log continues at the
+ * cut, and the producer snapshot written at the roll (beyond the new end) is deleted. */
+static void test_crash_cuts_unsynced_segment(void)
+{
+    fresh_dir("asynccrash");
+    log_config c = cfg_default();
+    c.segment_bytes = 1024;
+    plog *l = NULL;
+    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+        return;
+    int i = 0;
+    while (l->nsegs < 3 && i < 200)
+        append_batch(l, i * 4, 4, 100 + i), i++;
+    append_batch(l, i * 4, 4, 100 + i), i++;
+    CHECK(l->unsynced == l->segs[1]);
+    int64_t cut_base = l->segs[1]->base_offset, active_base = l->segs[2]->base_offset;
+    uint64_t seg1_size = l->segs[1]->size;
+    /* The crash: copy the files as they are now, then cut segs[1] to two batches' worth. */
+    char crash[320], cmd[700], path[400], snap[400];
+    snprintf(crash, sizeof(crash), "%s-crash", g_dir);
+    fs_remove_tree(crash);
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", g_dir, crash);
+    CHECK_EQ_INT(system(cmd), 0);
+    log_destroy(l);
+    snprintf(path, sizeof(path), "%s/%020lld.log", crash, (long long)cut_base);
+    off_t two = batches_end(path, 2);
+    CHECK(two > 0 && (uint64_t)two < seg1_size);
+    CHECK_EQ_INT(truncate(path, two + 5), 0); /* two whole batches, the third torn */
+    snprintf(snap, sizeof(snap), "%s/producer.snapshot", crash);
+    CHECK(file_size(snap) > 0);
+    if (!CHECK(log_open(crash, "t-0", &c, false, 0, &l) == LOG_OK))
+        return;
+    CHECK_EQ_INT(l->nsegs, 2);
+    CHECK_EQ_INT(l->log_end_offset, cut_base + 8);
+    CHECK_EQ_INT(count_records(l, 0), cut_base + 8);
+    snprintf(path, sizeof(path), "%s/%020lld.log", crash, (long long)active_base);
+    CHECK_EQ_INT(file_size(path), -1);
+    CHECK_EQ_INT(file_size(snap), -1);
+    /* It goes on from the cut, and a clean reopen sees the same log. */
+    CHECK_EQ_INT(append_batch(l, 0, 4, 999), cut_base + 8);
+    log_close(l);
+    if (CHECK(log_open(crash, "t-0", &c, true, 0, &l) == LOG_OK)) {
+        CHECK_EQ_INT(l->log_end_offset, cut_base + 12);
+        CHECK_EQ_INT(count_records(l, 0), cut_base + 12);
+        log_destroy(l);
+    }
 }
 
 static int count_fds(void)
@@ -603,8 +773,11 @@ static void test_fd_budget_with_many_segments(void)
         log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_active_segment_one_fd), TU_CASE(test_read_span_matches_read), TU_CASE(test_fd_budget_with_many_segments), TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
-        TU_CASE(test_torn_tail_every_cut), TU_CASE(test_garbage_appended),
-        TU_CASE(test_index_rebuilt_when_missing_or_corrupt), TU_CASE(test_offset_for_time),
-        TU_CASE(test_retention_and_delete_records), TU_CASE(test_log_append_time),
-        TU_CASE(test_max_timestamp))
+TU_MAIN(TU_CASE(test_roll_leaves_old_segment_to_flush), TU_CASE(test_second_roll_syncs_the_first),
+        TU_CASE(test_crash_cuts_unsynced_segment), TU_CASE(test_active_segment_one_fd),
+        TU_CASE(test_read_span_matches_read), TU_CASE(test_fd_budget_with_many_segments),
+        TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip),
+        TU_CASE(test_roll_and_reopen), TU_CASE(test_torn_tail_every_cut),
+        TU_CASE(test_garbage_appended), TU_CASE(test_index_rebuilt_when_missing_or_corrupt),
+        TU_CASE(test_offset_for_time), TU_CASE(test_retention_and_delete_records),
+        TU_CASE(test_log_append_time), TU_CASE(test_max_timestamp))

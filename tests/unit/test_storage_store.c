@@ -1,6 +1,7 @@
 /* test_storage_store.c - the store's flush rounds in interval mode: the timer alone, or
  * also log.flush.interval.bytes (store_opts.flush_interval_bytes), which starts a round
- * once that many bytes were appended since the last one began, long before the timer. */
+ * once that many bytes were appended since the last one began, long before the timer; and
+ * in sync mode across segment rolls, whose old segments the flush thread syncs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +80,52 @@ static void check_interval(int64_t flush_bytes, bool want_durable)
     fs_remove_tree(dir);
 }
 
+/* Sync mode, 8 KiB segments: appends that roll many times; every round syncs the segment
+ * the last roll left, and at the end the log is durable to its end with none unsynced.
+ * Then a clean close and reopen: every record is there. */
+static void test_sync_rounds_across_rolls(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-rolls", (int)getpid());
+    fs_remove_tree(dir);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    store_opts o = {.data_dir = dir, .flush_sync = true, .on_durable = on_durable};
+    store *st = NULL;
+    bool clean;
+    if (!CHECK(store_open(&o, &loop, &st, &clean) == 0))
+        return;
+    log_config cfg = {.segment_bytes = 8192, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
+    partition *p = NULL;
+    bool ok = CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0);
+    for (int round = 0; ok && round < 20; round++) {
+        ok = append_some(st, p, 3);
+        int64_t end = p->log->log_end_offset;
+        run_for(&loop, st, p, 2000);
+        ok = ok && CHECK_EQ_INT(p->log->durable_offset, end) && CHECK(p->log->unsynced == NULL);
+    }
+    CHECK(p && p->log->nsegs >= 7);
+    if (p)
+        store_close(st, &p, 1);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    uv_loop_init(&loop);
+    st = NULL;
+    p = NULL;
+    if (CHECK(store_open(&o, &loop, &st, &clean) == 0) && CHECK(clean) &&
+        CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0))
+        CHECK_EQ_INT(p->log->log_end_offset, 60);
+    if (p)
+        store_close(st, &p, 1);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    fs_remove_tree(dir);
+}
+
 static void test_timer_only(void) { check_interval(0, false); }
 
 static void test_byte_bound_flushes_early(void) { check_interval(16 * 1024, true); }
 
-TU_MAIN(TU_CASE(test_timer_only), TU_CASE(test_byte_bound_flushes_early))
+TU_MAIN(TU_CASE(test_timer_only), TU_CASE(test_byte_bound_flushes_early),
+        TU_CASE(test_sync_rounds_across_rolls))
