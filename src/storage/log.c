@@ -20,6 +20,8 @@
 #include "base/log.h"
 #include "storage/compact.h"
 
+#define SNAPSHOT_FILE "producer.snapshot"
+#define SNAPSHOT_PREV_FILE "producer.snapshot.prev" /* the one before, kept at a roll */
 #define OFFSET_ENTRY_SIZE 8
 #define TIME_ENTRY_SIZE 12
 #define SCAN_CHUNK (1u << 20)
@@ -701,6 +703,19 @@ static int log_replay(plog *l, int64_t from)
     return LOG_OK;
 }
 
+/* Moves the current producer snapshot aside as the previous one (a roll: recovery falls
+ * back to it when the new one lies beyond what a crash left, log_load_producers). Its
+ * directory entry becomes durable with the next directory fsync. */
+static void snapshot_keep_previous(plog *l)
+{
+    char cur[PATH_MAX], prev[PATH_MAX];
+    snprintf(cur, sizeof(cur), "%s/%s", l->dir, SNAPSHOT_FILE);
+    snprintf(prev, sizeof(prev), "%s/%s", l->dir, SNAPSHOT_PREV_FILE);
+    if (rename(cur, prev) != 0 && errno != ENOENT)
+        LOG_WARN("storage", "%s: cannot keep the previous producer snapshot: %s", l->name,
+                 strerror(errno));
+}
+
 static int snapshot_write(plog *l)
 {
     uint8_t *buf;
@@ -708,7 +723,7 @@ static int snapshot_write(plog *l)
     if (pstate_snapshot_encode(&l->ps, l->log_end_offset, &buf, &len) != 0)
         return LOG_ERR_NOMEM;
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/producer.snapshot", l->dir);
+    snprintf(path, sizeof(path), "%s/%s", l->dir, SNAPSHOT_FILE);
     int rc = fs_write_atomic(path, buf, len);
     free(buf);
     if (rc != 0) {
@@ -718,32 +733,46 @@ static int snapshot_write(plog *l)
     return LOG_OK;
 }
 
-/* Rebuilds producer state and aborted ranges: the snapshot, then the log after it. */
+/* Loads one producer snapshot file into l->ps when it describes this log: its offset
+ * within the log. Returns that offset, or -1 (ps left empty). One that is not usable is
+ * deleted, or it would look usable again once the log grows past its offset with other
+ * records (it lies beyond the log end when a crash cut the segment a roll left unsynced). */
+static int64_t snapshot_load(plog *l, const char *file)
+{
+    char path[PATH_MAX], *text;
+    size_t len;
+    snprintf(path, sizeof(path), "%s/%s", l->dir, file);
+    if (fs_read_all(path, &text, &len) != 0)
+        return -1;
+    int64_t off = -1;
+    bool ok = pstate_snapshot_decode(&l->ps, (uint8_t *)text, len, &off) == 0 &&
+              off >= l->segs[0]->base_offset && off <= l->log_end_offset;
+    free(text);
+    if (ok)
+        return off;
+    LOG_WARN("storage", "%s: %s unusable (offset %" PRId64 ", log %" PRId64 "-%" PRId64 ")",
+             l->name, file, off, l->segs[0]->base_offset, l->log_end_offset);
+    pstate_free(&l->ps);
+    pstate_init(&l->ps);
+    if (unlink(path) != 0)
+        LOG_WARN("storage", "%s: cannot delete %s: %s", l->name, path, strerror(errno));
+    return -1;
+}
+
+/* Rebuilds producer state and aborted ranges: the newest usable snapshot (the one the last
+ * roll or close wrote, else the one before it, which a roll keeps), then the log after it;
+ * with none, the whole log. */
 static int log_load_producers(plog *l)
 {
     /* Old segments' aborted ranges were loaded as they were opened (in order). */
     txnindex_load(l, l->segs[l->nsegs - 1]);
-    int64_t from = l->segs[0]->base_offset, snap_offset = -1;
-    char path[PATH_MAX], *text;
-    size_t len;
-    snprintf(path, sizeof(path), "%s/producer.snapshot", l->dir);
-    if (fs_read_all(path, &text, &len) == 0) {
-        if (pstate_snapshot_decode(&l->ps, (uint8_t *)text, len, &snap_offset) == 0 &&
-            snap_offset >= from && snap_offset <= l->log_end_offset) {
-            from = snap_offset;
-        } else {
-            /* (Beyond the log end: a crash cut the segment the roll that wrote it left
-             * unsynced.) Deleted, or it would look usable again once the log grows past
-             * its offset with other records. */
-            LOG_WARN("storage", "%s: producer snapshot unusable; replaying the whole log",
-                     l->name);
-            pstate_free(&l->ps);
-            pstate_init(&l->ps);
-            if (unlink(path) != 0)
-                LOG_WARN("storage", "%s: cannot delete %s: %s", l->name, path,
-                         strerror(errno));
-        }
-        free(text);
+    int64_t from = snapshot_load(l, SNAPSHOT_FILE);
+    if (from < 0)
+        from = snapshot_load(l, SNAPSHOT_PREV_FILE);
+    if (from < 0) {
+        from = l->segs[0]->base_offset;
+        LOG_INFO("storage", "%s: no usable producer snapshot; replaying the whole log",
+                 l->name);
     }
     while (l->naborted > 0 && l->aborted[l->naborted - 1].last_offset >= from)
         l->naborted--; /* the replay adds these back */
@@ -1245,8 +1274,9 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
         l->unsynced = old;
     }
     /* Bounds the replay after a crash to the segments from here on. Usable only if the log
-     * still reaches this offset when it is loaded (log_load_producers): a crash that cuts
-     * the unsynced segment's tail makes it unusable, and the whole log is replayed. */
+     * still reaches this offset when it is loaded (log_load_producers): after a crash that
+     * cut the unsynced segment's tail, the previous one (at that segment's base) is used. */
+    snapshot_keep_previous(l);
     snapshot_write(l);
     epochs_save(l); /* and the epoch walk */
     rc = seg_create(l, l->log_end_offset, true);
@@ -1957,10 +1987,13 @@ static int reopen_active(plog *l, segment *s)
  * snapshot may describe offsets that are gone, so it is dropped and the log replayed. */
 static int reload_producers(plog *l)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/producer.snapshot", l->dir);
-    if (unlink(path) != 0 && errno != ENOENT)
-        return LOG_ERR_IO;
+    const char *files[] = {SNAPSHOT_FILE, SNAPSHOT_PREV_FILE};
+    for (unsigned i = 0; i < BROOK_ARRAY_LEN(files); i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", l->dir, files[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return LOG_ERR_IO;
+    }
     pstate_free(&l->ps);
     pstate_init(&l->ps);
     l->naborted = 0;

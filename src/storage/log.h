@@ -11,6 +11,8 @@
  *   log-start-offset                text; written atomically when it moves
  *   producer.snapshot               producer state valid up to an offset (pstate.h),
  *                                   written atomically at every roll and at close
+ *   producer.snapshot.prev          the one before, moved aside at a roll (recovery
+ *                                   uses it when a crash cut the unsynced segment)
  *   leader-epochs                   text, one "epoch start_offset" line per leader epoch
  *                                   that wrote to this log, oldest first; replaced
  *                                   atomically when an epoch starts or the log is cut

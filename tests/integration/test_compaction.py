@@ -193,8 +193,11 @@ def main():
         ck(r and r[0][0] > gap and r == [x for x in recs if x[0] > gap],
            f"read from removed offset {gap} (first record at {first})")
 
-        # A crash, with the producer snapshot gone: state rebuilt from the cleaned log.
+        # A crash, with the producer snapshots gone: state rebuilt from the cleaned log.
         os.unlink(os.path.join(b.data_dir, f"{TOPIC}-0", "producer.snapshot"))
+        prev = os.path.join(b.data_dir, f"{TOPIC}-0", "producer.snapshot.prev")
+        if os.path.exists(prev):  # the one before, kept by a roll
+            os.unlink(prev)
         b.crash_restart()
         ck(not any(f.endswith(".cleaned") for f in
                    os.listdir(os.path.join(b.data_dir, f"{TOPIC}-0"))), "no temporaries left")

@@ -644,7 +644,8 @@ static off_t batches_end(const char *path, int n)
 
 /* A crash that cut the tail of the segment a roll left unsynced (what a power cut does to
  * bytes never fsynced): the active segment after it is deleted, the log continues at the
- * cut, and the producer snapshot written at the roll (beyond the new end) is deleted. */
+ * cut, the producer snapshot written at the roll (beyond the new end) is deleted and the
+ * one before it is used. */
 static void test_crash_cuts_unsynced_segment(void)
 {
     fresh_dir("asynccrash");
@@ -680,7 +681,10 @@ static void test_crash_cuts_unsynced_segment(void)
     CHECK_EQ_INT(count_records(l, 0), cut_base + 8);
     snprintf(path, sizeof(path), "%s/%020lld.log", crash, (long long)active_base);
     CHECK_EQ_INT(file_size(path), -1);
-    CHECK_EQ_INT(file_size(snap), -1);
+    CHECK_EQ_INT(file_size(snap), -1); /* beyond the new end: deleted */
+    char prev[420];
+    snprintf(prev, sizeof(prev), "%s.prev", snap);
+    CHECK(file_size(prev) > 0); /* the previous roll's, at cut_base: used */
     /* It goes on from the cut, and a clean reopen sees the same log. */
     CHECK_EQ_INT(append_batch(l, 0, 4, 999), cut_base + 8);
     log_close(l);
