@@ -95,6 +95,22 @@ static plog *open_log(bool clean)
     return rc == LOG_OK ? l : NULL;
 }
 
+/* A new log (after a crash: unclean) whose segments roll at 1 KiB, ten batches or so. */
+static log_config cfg_rolling(void)
+{
+    log_config c = cfg_default();
+    c.segment_bytes = 1024;
+    return c;
+}
+
+static plog *open_rolling(const char *name)
+{
+    fresh_dir(name);
+    log_config c = cfg_rolling();
+    plog *l = NULL;
+    return log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK ? l : NULL;
+}
+
 static void test_append_read_roundtrip(void)
 {
     fresh_dir("rt");
@@ -397,11 +413,8 @@ static void test_offset_for_time(void)
  * wherever it is (timestamps go up and down across segments), never a marker's. */
 static void test_max_timestamp(void)
 {
-    fresh_dir("maxts");
-    log_config c = cfg_default();
-    c.segment_bytes = 1024;
-    plog *l = NULL;
-    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+    plog *l = open_rolling("maxts");
+    if (!CHECK(l != NULL))
         return;
     int64_t off, ts;
     CHECK_EQ_INT(log_max_timestamp(l, 0, &off, &ts), LOG_OK);
@@ -427,11 +440,9 @@ static void test_max_timestamp(void)
 
 static void test_retention_and_delete_records(void)
 {
-    fresh_dir("ret");
-    log_config c = cfg_default();
-    c.segment_bytes = 1024;
-    plog *l = NULL;
-    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+    log_config c = cfg_rolling();
+    plog *l = open_rolling("ret");
+    if (!CHECK(l != NULL))
         return;
     for (int i = 0; i < 200; i++)
         append_batch(l, i, 1, 1000 + i);
@@ -535,11 +546,8 @@ static size_t flush_job_failing(plog *l)
  * syncs it before the active one, and durable_offset passes its end only then. */
 static void test_roll_leaves_old_segment_to_flush(void)
 {
-    fresh_dir("asyncroll");
-    log_config c = cfg_default();
-    c.segment_bytes = 1024;
-    plog *l = NULL;
-    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+    plog *l = open_rolling("asyncroll");
+    if (!CHECK(l != NULL))
         return;
     int i = 0;
     while (l->nsegs < 2 && i < 100)
@@ -580,11 +588,8 @@ static void test_roll_leaves_old_segment_to_flush(void)
  * the whole old segment makes it durable. */
 static void test_second_roll_syncs_the_first(void)
 {
-    fresh_dir("asyncroll2");
-    log_config c = cfg_default();
-    c.segment_bytes = 1024;
-    plog *l = NULL;
-    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+    plog *l = open_rolling("asyncroll2");
+    if (!CHECK(l != NULL))
         return;
     int i = 0;
     while (l->nsegs < 3 && i < 200)
@@ -648,11 +653,9 @@ static off_t batches_end(const char *path, int n)
  * one before it is used. */
 static void test_crash_cuts_unsynced_segment(void)
 {
-    fresh_dir("asynccrash");
-    log_config c = cfg_default();
-    c.segment_bytes = 1024;
-    plog *l = NULL;
-    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+    log_config c = cfg_rolling();
+    plog *l = open_rolling("asynccrash");
+    if (!CHECK(l != NULL))
         return;
     int i = 0;
     while (l->nsegs < 3 && i < 200)
