@@ -1195,8 +1195,8 @@ int log_destroy(plog *l)
 #define LOG_SLOW_ROLL_MS 20
 
 /* Makes the unsynced sealed segment durable on this thread: a roll that finds one still
- * waiting (two rolls inside one flush job) or a close. Also safe while a flush job syncs
- * the same fd; that job's log_flush_done() then finds nothing left to do. */
+ * waiting (two rolls inside one flush job), a roll by time, or a close. Also safe while a
+ * flush job syncs the same fd; that job's log_flush_done() then finds nothing left to do. */
 static int log_sync_unsynced(plog *l)
 {
     segment *u = l->unsynced;
@@ -1249,13 +1249,7 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     int rc = log_sync_unsynced(l); /* at most one unsynced sealed segment */
     if (rc != LOG_OK)
         return rc;
-    if (sync_old && fdatasync(old->log_fd) != 0) {
-        LOG_ERROR("storage", "%s: fdatasync at roll failed: %s; log is now read-only", l->name,
-                  strerror(errno));
-        l->failed = true;
-        return LOG_ERR_IO;
-    }
-    int64_t synced_ms = (clock_mono_us() - t0) / 1000;
+    int64_t synced_us = clock_mono_us() - t0;
     if (old->max_ts > old->last_indexed_ts && old->next_offset > old->base_offset) {
         /* A final time-index entry so a clean load knows the segment's max timestamp. */
         if (tidx_push(old, old->max_ts, (uint32_t)(old->next_offset - 1 - old->base_offset)) ==
@@ -1267,11 +1261,12 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     seg_seal(l, old, false); /* index files are a cache, checked at every start */
     if ((rc = seg_sync_txnindex(l, old)) != LOG_OK)
         return rc;
+    l->unsynced = old;
     if (sync_old) {
-        l->durable_offset = l->log_end_offset;
-        prune_closing(l);
-    } else {
-        l->unsynced = old;
+        int64_t t1 = clock_mono_us();
+        if ((rc = log_sync_unsynced(l)) != LOG_OK)
+            return rc;
+        synced_us += clock_mono_us() - t1;
     }
     /* Bounds the replay after a crash to the segments from here on. Usable only if the log
      * still reaches this offset when it is loaded (log_load_producers): after a crash that
@@ -1291,7 +1286,7 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     if (took_ms >= LOG_SLOW_ROLL_MS)
         LOG_WARN("storage", "%s: rolling to segment %" PRId64 " took %" PRId64 " ms (%" PRId64
                  " ms in fdatasync on the loop)", l->name, l->log_end_offset, took_ms,
-                 synced_ms);
+                 synced_us / 1000);
     return LOG_OK;
 }
 

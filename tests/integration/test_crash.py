@@ -24,7 +24,7 @@ With BROOK_CRASH_POWER=1 every kill is a power cut: brookd runs under the power-
 (tests/chaos/powerloss.c, its path in BROOK_POWERLOSS_LIB; exit 77 without it) and after each
 SIGKILL every file loses what brookd had not fsynced (nemesis.power_cut), so the same checks
 hold for what a crash of the machine leaves, not only of the process. With small segments
-most cuts land while a roll's old segment waits for the flush thread's fdatasync; the
+some cuts land while a roll's old segment waits for the flush thread's fdatasync; the
 recovery lines (segments cut, active segments deleted) are counted and printed.
 
 Environment: BROOK_CRASH_KILLS (default 24, min 20), BROOK_CRASH_SEED (random by default,

@@ -532,6 +532,15 @@ static void test_fsync_failure_latches(void)
     log_destroy(l);
 }
 
+/* Appends 4-record batches (the i-th holds values 4i.., timestamp 100 + i) until the log
+ * has nsegs segments (at most 100 batches). Returns the next i. */
+static int append_until_segs(plog *l, int i, size_t nsegs)
+{
+    for (int n = 0; l->nsegs < nsegs && n < 100; n++, i++)
+        append_batch(l, i * 4, 4, 100 + i);
+    return i;
+}
+
 /* One flush job of the log whose first fdatasync fails with EIO. Returns how many. */
 static size_t flush_job_failing(plog *l)
 {
@@ -550,8 +559,7 @@ static void test_roll_leaves_old_segment_to_flush(void)
     if (!CHECK(l != NULL))
         return;
     int i = 0;
-    while (l->nsegs < 2 && i < 100)
-        append_batch(l, i * 4, 4, 100 + i), i++;
+    i = append_until_segs(l, i, 2);
     if (!CHECK_EQ_INT(l->nsegs, 2))
         return;
     segment *old = l->segs[0];
@@ -572,13 +580,33 @@ static void test_roll_leaves_old_segment_to_flush(void)
 
     /* A failed sync of the unsynced segment fails the log: the active one's good sync in
      * the same job moves nothing. */
-    while (l->nsegs < 3 && i < 200)
-        append_batch(l, i * 4, 4, 100 + i), i++;
+    i = append_until_segs(l, i, 3);
     CHECK(l->unsynced == l->segs[1]);
     int64_t before = l->durable_offset;
     CHECK_EQ_INT(flush_job_failing(l), 2);
     CHECK(l->failed);
     CHECK_EQ_INT(l->durable_offset, before);
+    log_destroy(l);
+}
+
+/* A roll by time (segment.ms, from a timer) syncs the old segment itself, and a segment a
+ * roll on append left unsynced before it as well: nothing is left for the flush thread. */
+static void test_roll_by_time_syncs(void)
+{
+    plog *l = open_rolling("timeroll");
+    if (!CHECK(l != NULL))
+        return;
+    int i = append_until_segs(l, 0, 2);
+    append_batch(l, i * 4, 4, 100 + i);
+    CHECK(l->unsynced == l->segs[0]);
+    l->cfg.segment_ms = 10;
+    CHECK_EQ_INT(log_maybe_roll_by_time(l, l->segs[1]->created_ms + 20), LOG_OK);
+    CHECK_EQ_INT(l->nsegs, 3);
+    CHECK(l->unsynced == NULL);
+    CHECK_EQ_INT(l->durable_offset, l->log_end_offset);
+    log_sync none[LOG_FLUSH_MAX];
+    CHECK_EQ_INT(log_flush_begin(l, none), 1); /* the active segment's appends, still dirty */
+    log_flush_done(l, none[0].seg, none[0].end_offset, 0);
     log_destroy(l);
 }
 
@@ -592,16 +620,14 @@ static void test_second_roll_syncs_the_first(void)
     if (!CHECK(l != NULL))
         return;
     int i = 0;
-    while (l->nsegs < 3 && i < 200)
-        append_batch(l, i * 4, 4, 100 + i), i++;
+    i = append_until_segs(l, i, 3);
     CHECK_EQ_INT(l->nsegs, 3);
     CHECK(l->unsynced == l->segs[1]);
     CHECK_EQ_INT(l->durable_offset, l->segs[1]->base_offset);
     /* A job begun now (old + active); a roll while it runs syncs segs[1] on the spot. */
     log_sync sy[LOG_FLUSH_MAX];
     CHECK_EQ_INT(log_flush_begin(l, sy), 2);
-    while (l->nsegs < 4 && i < 300)
-        append_batch(l, i * 4, 4, 100 + i), i++;
+    i = append_until_segs(l, i, 4);
     CHECK(l->unsynced == l->segs[2]);
     CHECK_EQ_INT(l->durable_offset, l->segs[2]->base_offset);
     CHECK(sy[1].seg == l->segs[2] && sy[1].end_offset < l->segs[2]->next_offset);
@@ -658,8 +684,7 @@ static void test_crash_cuts_unsynced_segment(void)
     if (!CHECK(l != NULL))
         return;
     int i = 0;
-    while (l->nsegs < 3 && i < 200)
-        append_batch(l, i * 4, 4, 100 + i), i++;
+    i = append_until_segs(l, i, 3);
     append_batch(l, i * 4, 4, 100 + i), i++;
     CHECK(l->unsynced == l->segs[1]);
     int64_t cut_base = l->segs[1]->base_offset, active_base = l->segs[2]->base_offset;
@@ -780,11 +805,12 @@ static void test_fd_budget_with_many_segments(void)
         log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_roll_leaves_old_segment_to_flush), TU_CASE(test_second_roll_syncs_the_first),
-        TU_CASE(test_crash_cuts_unsynced_segment), TU_CASE(test_active_segment_one_fd),
-        TU_CASE(test_read_span_matches_read), TU_CASE(test_fd_budget_with_many_segments),
-        TU_CASE(test_fsync_failure_latches), TU_CASE(test_append_read_roundtrip),
-        TU_CASE(test_roll_and_reopen), TU_CASE(test_torn_tail_every_cut),
-        TU_CASE(test_garbage_appended), TU_CASE(test_index_rebuilt_when_missing_or_corrupt),
-        TU_CASE(test_offset_for_time), TU_CASE(test_retention_and_delete_records),
-        TU_CASE(test_log_append_time), TU_CASE(test_max_timestamp))
+TU_MAIN(TU_CASE(test_roll_by_time_syncs), TU_CASE(test_roll_leaves_old_segment_to_flush),
+        TU_CASE(test_second_roll_syncs_the_first), TU_CASE(test_crash_cuts_unsynced_segment),
+        TU_CASE(test_active_segment_one_fd), TU_CASE(test_read_span_matches_read),
+        TU_CASE(test_fd_budget_with_many_segments), TU_CASE(test_fsync_failure_latches),
+        TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
+        TU_CASE(test_torn_tail_every_cut), TU_CASE(test_garbage_appended),
+        TU_CASE(test_index_rebuilt_when_missing_or_corrupt), TU_CASE(test_offset_for_time),
+        TU_CASE(test_retention_and_delete_records), TU_CASE(test_log_append_time),
+        TU_CASE(test_max_timestamp))

@@ -46,6 +46,15 @@ static void run_for(uv_loop_t *loop, store *st, partition *p, int ms)
     }
 }
 
+/* Closes the store (with p, when it was opened) and then the loop. */
+static void close_all(uv_loop_t *loop, store *st, partition *p)
+{
+    if (p)
+        store_close(st, &p, 1);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+}
+
 /* Interval mode with a 60 s timer: without a byte bound nothing is fsynced within 0.3 s;
  * with one of 16 KiB, 32 KiB of appends are fsynced within 2 s. */
 static void check_interval(int64_t flush_bytes, bool want_durable)
@@ -73,10 +82,7 @@ static void check_interval(int64_t flush_bytes, bool want_durable)
             CHECK_EQ_INT(p->log->durable_offset, 0);
         CHECK_EQ_INT(p->log->log_end_offset, 32);
     }
-    if (p)
-        store_close(st, &p, 1);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    close_all(&loop, st, p);
     fs_remove_tree(dir);
 }
 
@@ -106,20 +112,14 @@ static void test_sync_rounds_across_rolls(void)
         ok = ok && CHECK_EQ_INT(p->log->durable_offset, end) && CHECK(p->log->unsynced == NULL);
     }
     CHECK(p && p->log->nsegs >= 7);
-    if (p)
-        store_close(st, &p, 1);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    close_all(&loop, st, p);
     uv_loop_init(&loop);
     st = NULL;
     p = NULL;
     if (CHECK(store_open(&o, &loop, &st, &clean) == 0) && CHECK(clean) &&
         CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0))
         CHECK_EQ_INT(p->log->log_end_offset, 60);
-    if (p)
-        store_close(st, &p, 1);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    close_all(&loop, st, p);
     fs_remove_tree(dir);
 }
 
