@@ -599,7 +599,9 @@ def main():
                          ("shared", scenario_shared),
                          ("crash", scenario_crash)):
             if name in which:
+                t0 = time.monotonic()
                 fn(ck, cli, tmp)
+                print(f"[{name}: {time.monotonic() - t0:.1f} s]", flush=True)
     finally:
         if os.environ.get("BROOK_KEEP_TMP") != "1":
             shutil.rmtree(tmp, ignore_errors=True)
