@@ -38,11 +38,13 @@ JSON summary either way.
 Everything started is stopped; every wait is bounded."""
 
 import argparse
+import atexit
 import json
 import os
 import random
 import subprocess
 import sys
+import threading
 import time
 import types
 
@@ -54,7 +56,7 @@ import cluster_harness  # noqa: E402
 from cluster_harness import Cluster, require_cluster_support  # noqa: E402
 import checker  # noqa: E402
 from common import CONFIG, NPARTS, QUEUE, SESSION_MS, TXN, log  # noqa: E402
-from nemesis import Clocks, Nemesis, Net, netns_ok, nft_ok  # noqa: E402
+from nemesis import Clocks, Nemesis, Net, net_tag, netns_ok, nft_ok  # noqa: E402
 from workloads import (JS, KafkajsQueue, KafkajsTxn, QueueWorkload, Subscribers,  # noqa: E402
                        TxnWorkload)
 
@@ -239,6 +241,41 @@ def configure_nodes(c, faults, lib, net, faketime):
     return clocks
 
 
+def start_watchdog(netns):
+    """watchdog.py, in a process of its own, ends this run if it stops running Python for
+    CHAOS_WATCHDOG_S seconds (default 300; 0: no watchdog): a client call that keeps the
+    GIL while a librdkafka thread is deadlocked stops every thread here (docs/reliability.md,
+    "a client deadlock"). A thread touches the heartbeat file every 5 s."""
+    stall = float(os.environ.get("CHAOS_WATCHDOG_S", "300"))
+    if stall <= 0:
+        return
+    tmp = os.environ.get("TMPDIR", "/tmp")
+    beat = os.path.join(tmp, f"chaos-heartbeat-{os.getpid()}")
+    stacks = os.path.join(tmp, f"chaos-stall-stacks-{os.getpid()}.txt")
+
+    def touch():
+        while True:
+            open(beat, "w").close()
+            time.sleep(5)
+
+    def drop():
+        try:
+            os.unlink(beat)
+        except FileNotFoundError:
+            pass
+    open(beat, "w").close()
+    threading.Thread(target=touch, name="heartbeat", daemon=True).start()
+    atexit.register(drop)
+    argv = [sys.executable, os.path.join(HERE, "watchdog.py"), "--pid", str(os.getpid()),
+            "--heartbeat", beat, "--stall", str(stall), "--stacks", stacks]
+    if netns:
+        argv += ["--netns-tag", str(net_tag())]
+    # Its own session: not in the harness's process group, so it outlives a kill of it.
+    subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+    log(f"watchdog: this run ends if it runs no Python for {stall:.0f} s "
+        f"(CHAOS_WATCHDOG_S; stacks then in {stacks})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=None)
@@ -258,6 +295,7 @@ def main():
         f"rerun: python3 tests/chaos/chaos.py --seed {seed} --seconds {args.seconds:.0f}"
         f"{' --nodes %d' % args.nodes if args.nodes != 3 else ''}"
         f"{' --netns' if args.netns else ''}")
+    start_watchdog(args.netns)
     brookd = find_brookd()
     require_cluster_support(brookd)
     import confluent_kafka

@@ -178,6 +178,11 @@ class Nemesis:
         self.heal()
 
 
+def net_tag():
+    """The number in this run's namespace and bridge names (watchdog.py removes them)."""
+    return os.getpid() % 100000
+
+
 class Net:
     """A bridge in this namespace (ZooKeeper and the clients on its address) and one network
     namespace per node, joined to it by a veth pair. isolate() takes a node's link down
@@ -186,7 +191,7 @@ class Net:
     Everything made is removed by close(), also at exit."""
 
     def __init__(self, n):
-        tag = os.getpid() % 100000
+        tag = net_tag()
         self.net = 10 + tag % 200  # 10.<net>.<sub>.0/24, distinct per run
         self.sub = tag // 200 % 250 + 1
         self.br = f"ckb{tag}"
