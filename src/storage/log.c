@@ -734,10 +734,13 @@ static int snapshot_write(plog *l)
 }
 
 /* Loads one producer snapshot file into l->ps when it describes this log: its offset
- * within the log. Returns that offset, or -1 (ps left empty). One that is not usable is
- * deleted, or it would look usable again once the log grows past its offset with other
- * records (it lies beyond the log end when a crash cut the segment a roll left unsynced). */
-static int64_t snapshot_load(plog *l, const char *file)
+ * within the log. Returns that offset, -1 (ps left empty) or SNAPSHOT_STUCK. One that is
+ * not usable is deleted (*removed set: the caller fsyncs the directory), or it would look
+ * usable again once the log grows past its offset with other records (it lies beyond the
+ * log end when a crash cut the segment a roll left unsynced); if it cannot be deleted the
+ * log must not open (SNAPSHOT_STUCK). */
+#define SNAPSHOT_STUCK (-2)
+static int64_t snapshot_load(plog *l, const char *file, bool *removed)
 {
     char path[PATH_MAX], *text;
     size_t len;
@@ -754,8 +757,11 @@ static int64_t snapshot_load(plog *l, const char *file)
              l->name, file, off, l->segs[0]->base_offset, l->log_end_offset);
     pstate_free(&l->ps);
     pstate_init(&l->ps);
-    if (unlink(path) != 0)
-        LOG_WARN("storage", "%s: cannot delete %s: %s", l->name, path, strerror(errno));
+    if (unlink(path) != 0 && errno != ENOENT) {
+        LOG_ERROR("storage", "%s: cannot delete %s: %s", l->name, path, strerror(errno));
+        return SNAPSHOT_STUCK;
+    }
+    *removed = true;
     return -1;
 }
 
@@ -766,9 +772,12 @@ static int log_load_producers(plog *l)
 {
     /* Old segments' aborted ranges were loaded as they were opened (in order). */
     txnindex_load(l, l->segs[l->nsegs - 1]);
-    int64_t from = snapshot_load(l, SNAPSHOT_FILE);
-    if (from < 0)
-        from = snapshot_load(l, SNAPSHOT_PREV_FILE);
+    bool removed = false;
+    int64_t from = snapshot_load(l, SNAPSHOT_FILE, &removed);
+    if (from == -1)
+        from = snapshot_load(l, SNAPSHOT_PREV_FILE, &removed);
+    if (from == SNAPSHOT_STUCK || (removed && fs_fsync_dir(l->dir) != 0))
+        return LOG_ERR_IO;
     if (from < 0) {
         from = l->segs[0]->base_offset;
         LOG_INFO("storage", "%s: no usable producer snapshot; replaying the whole log",
@@ -1015,7 +1024,7 @@ static void log_free(plog *l)
     free(l);
 }
 
-static void seg_unlink(plog *l, segment *s);
+static int seg_unlink(plog *l, segment *s);
 
 /* After a crash: when the segment before the active one lost its tail (a roll had left
  * it unsynced), the active segment no longer follows it, and nothing in it was ever
@@ -1033,9 +1042,11 @@ static int drop_orphan_active(plog *l)
              "the next segment's base %" PRId64 "; deleting segment %" PRId64 " (%" PRIu64
              " bytes, never durable)", l->name, prev->base_offset, prev->next_offset,
              last->base_offset, last->base_offset, last->size);
-    seg_unlink(l, last);
+    int rc = seg_unlink(l, last);
     seg_free(last);
     l->nsegs--;
+    if (rc != 0)
+        return rc; /* its records would come back at the next (clean) start */
     /* The previous one was opened as an old segment: its aborted ranges are loaded, and
      * its index files are open (released below, as for any active segment). */
     return fs_fsync_dir(l->dir);
@@ -1161,15 +1172,23 @@ void log_close(plog *l)
     log_free(l);
 }
 
-static void seg_unlink(plog *l, segment *s)
+/* Deletes a segment's files. Returns 0, or -errno when its .log stays (the index files
+ * are a cache, rebuilt or ignored at the next start): a caller that drops records which
+ * must never come back (a cut, an orphan) fails on it. */
+static int seg_unlink(plog *l, segment *s)
 {
     static const char *exts[] = {"log", "index", "timeindex", "txnindex"};
+    int rc = 0;
     for (unsigned i = 0; i < BROOK_ARRAY_LEN(exts); i++) {
         char path[PATH_MAX];
         seg_path(l, s->base_offset, exts[i], path, sizeof(path));
-        if (unlink(path) != 0 && errno != ENOENT)
+        if (unlink(path) != 0 && errno != ENOENT) {
             LOG_WARN("storage", "%s: cannot delete %s: %s", l->name, path, strerror(errno));
+            if (i == 0)
+                rc = -errno;
+        }
     }
+    return rc;
 }
 
 int log_destroy(plog *l)
@@ -1894,6 +1913,11 @@ int log_apply_retention(plog *l, int64_t now_ms)
                        log_size_bytes(l) - s->size >= (uint64_t)l->cfg.retention_bytes;
         if (!by_time && !by_size)
             break;
+        /* Not before its fdatasync: durable_offset would then pass its end without it,
+         * and acks=all would be answered for records never durable (they would be gone
+         * anyway, but an ack promises more). The next pass deletes it. */
+        if (s == l->unsynced)
+            break;
         LOG_INFO("storage", "%s: deleting segment %" PRId64 " (%" PRIu64 " bytes) by %s retention",
                  l->name, s->base_offset, s->size, by_time ? "time" : "size");
         log_drop_oldest(l);
@@ -1947,12 +1971,16 @@ int log_append_replica(plog *l, uint8_t *batch, size_t len, const rb_header *h, 
     return append_at(l, batch, len, h, now_ms, h->leader_epoch, true);
 }
 
-/* Drops the segments after index si (from the end); a pinned one is freed by its flush. */
-static void drop_after(plog *l, size_t si)
+/* Drops the segments after index si (from the end); a pinned one is freed by its flush.
+ * Returns 0, or -errno when a segment's .log could not be deleted (the cut fails). */
+static int drop_after(plog *l, size_t si)
 {
+    int rc = 0;
     while (l->nsegs > si + 1) {
         segment *s = l->segs[--l->nsegs];
-        seg_unlink(l, s);
+        int r = seg_unlink(l, s);
+        if (r != 0)
+            rc = r;
         if (s->pins > 0) {
             s->deleted = true;
             s->cut_while_pinned = true;
@@ -1960,6 +1988,7 @@ static void drop_after(plog *l, size_t si)
             seg_free(s);
         }
     }
+    return rc;
 }
 
 /* Makes s (a sealed segment that is now the last) writable again: its index files. Its
@@ -1989,6 +2018,10 @@ static int reload_producers(plog *l)
         if (unlink(path) != 0 && errno != ENOENT)
             return LOG_ERR_IO;
     }
+    /* Durable before the log grows again: else a crash could bring back a snapshot whose
+     * offset the regrown log reaches with other records. */
+    if (fs_fsync_dir(l->dir) != 0)
+        return LOG_ERR_IO;
     pstate_free(&l->ps);
     pstate_init(&l->ps);
     l->naborted = 0;
@@ -2009,10 +2042,11 @@ int log_truncate(plog *l, int64_t offset)
     g_log_cuts++;
     if (l->unsynced && l->unsynced->base_offset >= l->segs[si]->base_offset)
         l->unsynced = NULL; /* dropped, or the cut below fdatasyncs it */
-    drop_after(l, si);
+    int rc = drop_after(l, si) == 0 ? LOG_OK : LOG_ERR_IO;
     segment *s = l->segs[si];
     uint64_t pos = idx_floor_pos(s, offset);
-    int rc = seg_seek(l, s, offset, &pos);
+    if (rc == LOG_OK)
+        rc = seg_seek(l, s, offset, &pos);
     if (rc == LOG_OK && reopen_active(l, s) != 0)
         rc = LOG_ERR_IO;
     /* The cut is made durable before anything relies on it: a crash must not bring back

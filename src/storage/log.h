@@ -252,8 +252,9 @@ int log_flush_sync(plog *l);
 /* Moves the log start offset forward (DeleteRecords) and deletes whole segments below
  * it. offset -1 means the high watermark. */
 int log_delete_records(plog *l, int64_t offset, int64_t hw);
-/* Applies retention by size and age to whole non-active segments. Returns the number
- * of segments deleted, or a negative log_result. */
+/* Applies retention by size and age to whole non-active segments, oldest first, stopping
+ * at one a roll left unsynced (deleted by a later pass, once its fdatasync is done).
+ * Returns the number of segments deleted, or a negative log_result. */
 int log_apply_retention(plog *l, int64_t now_ms);
 /* Rolls when segment.ms has passed (called by the retention timer). */
 int log_maybe_roll_by_time(plog *l, int64_t now_ms);

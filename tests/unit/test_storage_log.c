@@ -456,9 +456,11 @@ static void test_retention_and_delete_records(void)
     CHECK_EQ_INT(l->log_start_offset, l->segs[0]->base_offset);
     int64_t start = l->log_start_offset;
     CHECK(start > 0);
-    /* Time: everything older than 10 ms at time 2000 -> only the active segment remains. */
+    /* Time: everything older than 10 ms at time 2000 -> only the active segment remains
+     * (once the segment the last roll left unsynced is synced: test_retention_waits_...). */
     l->cfg.retention_bytes = -1;
     l->cfg.retention_ms = 10;
+    CHECK_EQ_INT(log_flush_sync(l), LOG_OK);
     log_apply_retention(l, 2000);
     CHECK_EQ_INT(l->nsegs, 1);
     /* DeleteRecords moves the start inside the active segment and persists it. */
@@ -607,6 +609,38 @@ static void test_roll_by_time_syncs(void)
     log_sync none[LOG_FLUSH_MAX];
     CHECK_EQ_INT(log_flush_begin(l, none), 1); /* the active segment's appends, still dirty */
     log_flush_done(l, none[0].seg, none[0].end_offset, 0);
+    log_destroy(l);
+}
+
+/* Retention never deletes the segment a roll left unsynced: durable_offset (the high
+ * watermark in sync mode) would then pass its end without its fdatasync. Once it is
+ * synced, the next pass deletes it. */
+static void test_retention_waits_for_unsynced(void)
+{
+    plog *l = open_rolling("retunsynced");
+    if (!CHECK(l != NULL))
+        return;
+    append_until_segs(l, 0, 3);
+    if (!CHECK_EQ_INT(l->nsegs, 3))
+        return;
+    segment *unsynced = l->segs[1];
+    CHECK(l->unsynced == unsynced);
+    int64_t unsynced_base = unsynced->base_offset, unsynced_end = unsynced->next_offset;
+    l->cfg.retention_ms = 10;
+    CHECK_EQ_INT(log_apply_retention(l, 1000000), 1); /* the first one only */
+    CHECK_EQ_INT(l->nsegs, 2);
+    CHECK(l->segs[0] == unsynced && l->unsynced == unsynced);
+    CHECK_EQ_INT(l->log_start_offset, unsynced_base);
+    log_sync sy[LOG_FLUSH_MAX];
+    size_t n = log_flush_begin(l, sy);
+    CHECK_EQ_INT(n, 2);
+    log_flush_done(l, sy[0].seg, sy[0].end_offset, 0);
+    CHECK(l->unsynced == NULL);
+    CHECK_EQ_INT(l->durable_offset, unsynced_end);
+    log_flush_done(l, sy[1].seg, sy[1].end_offset, 0);
+    CHECK_EQ_INT(log_apply_retention(l, 1000000), 1);
+    CHECK_EQ_INT(l->nsegs, 1);
+    CHECK_EQ_INT(l->log_start_offset, unsynced_end);
     log_destroy(l);
 }
 
@@ -806,6 +840,7 @@ static void test_fd_budget_with_many_segments(void)
 }
 
 TU_MAIN(TU_CASE(test_roll_by_time_syncs), TU_CASE(test_roll_leaves_old_segment_to_flush),
+        TU_CASE(test_retention_waits_for_unsynced),
         TU_CASE(test_second_roll_syncs_the_first), TU_CASE(test_crash_cuts_unsynced_segment),
         TU_CASE(test_active_segment_one_fd), TU_CASE(test_read_span_matches_read),
         TU_CASE(test_fd_budget_with_many_segments), TU_CASE(test_fsync_failure_latches),
