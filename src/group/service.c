@@ -604,15 +604,41 @@ static void replay_record(void *ctx, const rb_record *rec)
     free(group);
 }
 
+typedef struct replay_ctx {
+    group_service *s;
+    int32_t part;
+} replay_ctx;
+
 static void replay_one(void *ctx, const rb_record *rec)
 {
     if (rec->key && rec->key_len > 0)
-        replay_record(ctx, rec);
+        replay_record(((replay_ctx *)ctx)->s, rec);
+}
+
+/* A transaction marker in the offsets partition ends the producer's pending offsets of
+ * every group there, as its end record ('E') does. Both are in the log after a marker
+ * that found the groups loaded; the end records are missing when the marker was written
+ * while the partition's groups were not loaded yet (a new leader's load waiting for its
+ * high watermark), or when the leader died between the marker and its end records: the
+ * offsets then stayed pending for ever and their client could never read its committed
+ * offsets again (#12, seed 20261209). Kafka's coordinator also ends them at the marker
+ * while loading. */
+static void replay_marker(void *ctx, int64_t pid, bool commit)
+{
+    replay_ctx *rc = ctx;
+    char **ids = NULL;
+    int n = group_service_txn_groups(rc->s, rc->part, pid, &ids);
+    for (int i = 0; i < n; i++) {
+        group_apply_txn_end(&rc->s->coord, ids[i], pid, commit);
+        free(ids[i]);
+    }
+    free(ids);
 }
 
 static int replay_partition(group_service *s, partition *p)
 {
-    long n = log_scan_records(p->log, replay_one, s);
+    replay_ctx rc = {s, p->index};
+    long n = log_scan_records(p->log, replay_one, replay_marker, &rc);
     return n < 0 ? -EIO : (int)n;
 }
 

@@ -1594,7 +1594,7 @@ int log_read_span(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes,
     return LOG_OK;
 }
 
-long log_scan_records(plog *l, log_record_fn fn, void *ctx)
+long log_scan_records(plog *l, log_record_fn fn, log_marker_fn on_marker, void *ctx)
 {
     int64_t next = l->log_start_offset;
     long n = 0;
@@ -1615,11 +1615,17 @@ long log_scan_records(plog *l, log_record_fn fn, void *ctx)
                 break;
             rb_iter it;
             rb_record rec;
-            if (!(h.attributes & RB_ATTR_CONTROL) && rb_iter_init(&it, data + off, total) == 0)
+            if (h.attributes & RB_ATTR_CONTROL) {
+                int type = rb_control_type(data + off, total);
+                if (on_marker && h.producer_id >= 0 &&
+                    (type == RB_CONTROL_COMMIT || type == RB_CONTROL_ABORT))
+                    on_marker(ctx, h.producer_id, type == RB_CONTROL_COMMIT);
+            } else if (rb_iter_init(&it, data + off, total) == 0) {
                 while (rb_iter_next(&it, &rec) == 1) {
                     fn(ctx, &rec);
                     n++;
                 }
+            }
             next = rb_last_offset(&h) + 1;
             off += total;
         }

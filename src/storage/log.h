@@ -210,10 +210,12 @@ int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool
 int log_read_span(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
                   wr_file_span *span, int64_t *next_offset_out);
 /* Calls fn for every record of every uncompressed data batch from the log start to the
- * end (control batches skipped): how internal topics are replayed at start. Returns the
- * number of records seen, or a negative log_result. */
+ * end, and on_marker (when not NULL) for every transaction marker (a control batch:
+ * producer id, COMMIT or ABORT), in log order: how internal topics are replayed at start.
+ * Returns the number of records seen, or a negative log_result. */
 typedef void (*log_record_fn)(void *ctx, const rb_record *rec);
-long log_scan_records(plog *l, log_record_fn fn, void *ctx);
+typedef void (*log_marker_fn)(void *ctx, int64_t pid, bool commit);
+long log_scan_records(plog *l, log_record_fn fn, log_marker_fn on_marker, void *ctx);
 
 /* Bytes stored from `offset` up to `max_offset` (estimate for Fetch min_bytes). */
 uint64_t log_bytes_between(plog *l, int64_t offset, int64_t max_offset);

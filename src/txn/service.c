@@ -542,7 +542,7 @@ static void replay_record(void *ctx, const rb_record *rec)
 static int replay_partition(txn_service *s, partition *p)
 {
     replay_ctx rc = {&s->coord, 0};
-    long n = log_scan_records(p->log, replay_record, &rc);
+    long n = log_scan_records(p->log, replay_record, NULL, &rc);
     if (n < 0)
         return -EIO;
     if (rc.bad)

@@ -2,8 +2,9 @@
  * of one group that become durable in the same flush take effect in arrival order, so the
  * newest offset is the one in memory (librdkafka's 0030 found the oldest winning), and
  * commit metadata keeps every byte, NUL included, in memory and through log replay; the
- * TxnOffsetCommit fence; an end marker ends offsets not yet durable; waits failed when the
- * partition's leadership goes. */
+ * TxnOffsetCommit fence; an end marker ends offsets not yet durable, and a replayed marker
+ * with no end record after it ends them too; waits failed when the partition's leadership
+ * goes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,7 +355,52 @@ static void test_marker_ends_offsets_not_yet_durable(void)
     fs_remove_tree(f.dir);
 }
 
+/* A marker with no end record after it (written while the partition's groups were not
+ * loaded yet, or its leader died before writing them) still ends the producer's pending
+ * offsets when the partition is replayed: an ABORT drops them, a COMMIT commits them
+ * (#12, seed 20261209: chaos-txn-g0's offsets stayed pending for ever). */
+static void test_replayed_marker_ends_pending(void)
+{
+    fixture f = {0};
+    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-marker", (int)getpid());
+    fs_remove_tree(f.dir);
+    if (!fixture_open(&f))
+        return;
+    const int64_t aborted = 7, committed = 8, open = 9;
+    done_log log = {.all_ok = true};
+    done_arg args[3] = {{&log, 0}, {&log, 1}, {&log, 2}};
+    gs_offset o = {"a", 0, 42, -1, {k_meta, 0}};
+    group_service_commit(&f.svc, "x", aborted, &o, 1, 0, on_done, &args[0]);
+    group_service_commit(&f.svc, "y", committed, &o, 1, 0, on_done, &args[1]);
+    group_service_commit(&f.svc, "z", open, &o, 1, 0, on_done, &args[2]);
+    run_until(&f, &log, 3);
+    CHECK(log.all_ok);
+    CHECK(has_pending(&f.svc, "x", aborted) && has_pending(&f.svc, "y", committed));
+    /* The markers alone, as WriteTxnMarkers appends them; no group_service_txn_end. */
+    plog *l = f.t->parts[0]->log;
+    int64_t off;
+    CHECK_EQ_INT(log_append_marker_seq(l, aborted, 0, false, 1, 5, 0, &off), LOG_OK);
+    CHECK_EQ_INT(log_append_marker_seq(l, committed, 0, true, 1, 6, 0, &off), LOG_OK);
+    fixture_close(&f);
+
+    fixture r = {0};
+    memcpy(r.dir, f.dir, sizeof(r.dir));
+    if (!fixture_open(&r))
+        return;
+    CHECK(!has_pending(&r.svc, "x", aborted));
+    const group *g = group_find(&r.svc.coord, "x");
+    CHECK(!g || group_offset(g, "a", 0) == NULL); /* aborted: never committed */
+    CHECK(!has_pending(&r.svc, "y", committed));
+    g = group_find(&r.svc.coord, "y");
+    const goffset *go = g ? group_offset(g, "a", 0) : NULL;
+    CHECK(go && go->offset == 42); /* committed at the marker */
+    CHECK(has_pending(&r.svc, "z", open)); /* no marker: its transaction is still open */
+    fixture_close(&r);
+    fs_remove_tree(f.dir);
+}
+
 TU_MAIN(TU_CASE(test_commits_in_one_flush_apply_in_order),
+        TU_CASE(test_replayed_marker_ends_pending),
         TU_CASE(test_marker_ends_offsets_not_yet_durable),
         TU_CASE(test_waits_fail_with_leadership),
         TU_CASE(test_offset_delete_durable_and_replayed),
