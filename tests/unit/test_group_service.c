@@ -96,6 +96,14 @@ static bool fixture_open(fixture *f)
     return true;
 }
 
+/* fixture_open on an empty directory of its own (/tmp/brook-unit-<pid>-<name>). */
+static bool fixture_fresh(fixture *f, const char *name)
+{
+    snprintf(f->dir, sizeof(f->dir), "/tmp/brook-unit-%d-%s", (int)getpid(), name);
+    fs_remove_tree(f->dir);
+    return fixture_open(f);
+}
+
 static void fixture_close(fixture *f)
 {
     f->started = false;
@@ -122,9 +130,7 @@ static const uint8_t k_meta[] = "Hello\0world!"; /* 12 bytes with a NUL in the m
 static void test_commits_in_one_flush_apply_in_order(void)
 {
     fixture f = {0};
-    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc", (int)getpid());
-    fs_remove_tree(f.dir);
-    if (!fixture_open(&f))
+    if (!fixture_fresh(&f, "gsvc"))
         return;
     /* 50 asynchronous commits back to back, as librdkafka's 0030 sends them: all appended
      * before any flush, so one flush makes them all durable together. */
@@ -172,9 +178,7 @@ static void test_commits_in_one_flush_apply_in_order(void)
 static void test_offset_delete_durable_and_replayed(void)
 {
     fixture f = {0};
-    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-del", (int)getpid());
-    fs_remove_tree(f.dir);
-    if (!fixture_open(&f))
+    if (!fixture_fresh(&f, "gsvc-del"))
         return;
     done_log log = {.all_ok = true};
     done_arg args[4] = {{&log, 0}, {&log, 1}, {&log, 2}, {&log, 3}};
@@ -229,9 +233,7 @@ static void test_offset_delete_durable_and_replayed(void)
 static void test_txn_guard_broken_by_end_record(void)
 {
     fixture f = {0};
-    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-guard", (int)getpid());
-    fs_remove_tree(f.dir);
-    if (!fixture_open(&f))
+    if (!fixture_fresh(&f, "gsvc-guard"))
         return;
     const int64_t pid = 7, other = 8;
     gs_txn_guard g1 = group_service_txn_guard(&f.svc, 1000);
@@ -266,9 +268,7 @@ static void test_txn_guard_broken_by_end_record(void)
 static void test_waits_fail_with_leadership(void)
 {
     fixture f = {0};
-    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-led", (int)getpid());
-    fs_remove_tree(f.dir);
-    if (!fixture_open(&f))
+    if (!fixture_fresh(&f, "gsvc-led"))
         return;
     done_log log = {.all_ok = true};
     done_arg args[2] = {{&log, 0}, {&log, 1}};
@@ -308,9 +308,7 @@ static bool has_pending(const group_service *s, const char *group_id, int64_t pi
 static void test_marker_ends_offsets_not_yet_durable(void)
 {
     fixture f = {0};
-    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-inflight", (int)getpid());
-    fs_remove_tree(f.dir);
-    if (!fixture_open(&f))
+    if (!fixture_fresh(&f, "gsvc-inflight"))
         return;
     const int64_t pid = 7;
     done_log log = {.all_ok = true};
@@ -362,9 +360,7 @@ static void test_marker_ends_offsets_not_yet_durable(void)
 static void test_replayed_marker_ends_pending(void)
 {
     fixture f = {0};
-    snprintf(f.dir, sizeof(f.dir), "/tmp/brook-unit-%d-gsvc-marker", (int)getpid());
-    fs_remove_tree(f.dir);
-    if (!fixture_open(&f))
+    if (!fixture_fresh(&f, "gsvc-marker"))
         return;
     const int64_t aborted = 7, committed = 8, open = 9;
     done_log log = {.all_ok = true};
