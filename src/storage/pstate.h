@@ -19,9 +19,9 @@
  *  - same epoch -> first seq must follow the last one (wrapping at INT32_MAX), or be 0
  *    when the epoch has no batches yet (after a marker bumped it);
  *  - an unknown producer may start at any sequence;
- *  - a same-epoch gap whose missing batch this leader refused for lack of in-sync
- *    replicas (pstate_note_refused) -> NOT_ENOUGH_REPLICAS, not OUT_OF_ORDER: the
- *    client sends the refused batch again first (see pstate_note_refused);
+ *  - a same-epoch gap whose missing batch this replica refused unread (not leading yet,
+ *    or lacking in-sync replicas: pstate_note_refused) -> NOT_ENOUGH_REPLICAS, not
+ *    OUT_OF_ORDER: the client sends the refused batch again first;
  *  - a transactional batch matching one of an ended transaction (reused sequence
  *    numbers, not a retry) -> OUT_OF_ORDER_SEQUENCE_NUMBER;
  *  - a transactional batch needs a verified, not yet prepared transaction; a plain batch
@@ -83,18 +83,19 @@ void pstate_init(pstate *ps);
 void pstate_free(pstate *ps);
 pstate_entry *pstate_find(const pstate *ps, int64_t pid);
 
-/* Checks a data batch (not a control batch) before it is appended. txn_verified: the
- * coordinator has this partition in the producer's ongoing transaction at this epoch.
- * Returns a verdict; on PS_DUPLICATE *dup_offset gets the original base offset; on
- * PS_REJECT *error_out gets the Kafka error code. */
-/* The leader refused h (acks=all) for lack of in-sync replicas before looking at it. A
- * producer pipelines: its next batch may arrive once the replicas are back, and would
+/* This replica refused h before looking at it, with an error that says "not written":
+ * it was not leading (yet), or (acks=all) lacked in-sync replicas. A producer pipelines:
+ * its next batch may arrive once this node leads or the replicas are back, and would
  * find a gap where h was. OUT_OF_ORDER there makes librdkafka bump its epoch and send
  * everything it has not had acknowledged again under new sequence numbers, including
  * batches a leader did append without answering (a leadership change, a timeout), which
  * then appear twice. When h is the batch the producer's sequence needs next, that gap is
  * answered NOT_ENOUGH_REPLICAS instead, and the client sends h again first. */
 void pstate_note_refused(pstate *ps, const rb_header *h);
+/* Checks a data batch (not a control batch) before it is appended. txn_verified: the
+ * coordinator has this partition in the producer's ongoing transaction at this epoch.
+ * Returns a verdict; on PS_DUPLICATE *dup_offset gets the original base offset; on
+ * PS_REJECT *error_out gets the Kafka error code. */
 int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_t *dup_offset,
                  int16_t *error_out);
 /* Records a batch appended at base_offset (also used when replaying the log); its

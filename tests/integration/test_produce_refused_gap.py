@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""A batch refused by a node that is not leading yet, and the producer's next batch arriving
+there once it leads (#12's last duplicates, docs/reliability.md): the gap must be answered
+with a retriable error (NOT_ENOUGH_REPLICAS), not OUT_OF_ORDER_SEQUENCE_NUMBER, which makes
+librdkafka bump its epoch and renumber batches of other partitions it holds as possibly
+persisted (written twice). A producer has several requests in flight on one connection, so
+"refused, then leading when the next one arrives" is a race in a cluster that moves
+leadership; here it is made step by step.
+
+Three nodes; the controller is C, the topic's one partition has replicas [A, C, B] (A leads):
+ 1. An idempotent producer's batch 0 is committed at A (so C's replica holds it).
+ 2. Batch 1 goes to C, a follower: NOT_LEADER_OR_FOLLOWER (not written).
+ 3. A is stopped (SIGTERM): its controlled shutdown hands the partition to C.
+ 4. Batch 2 goes to C, which leads now and holds batch 0 only: NOT_ENOUGH_REPLICAS (45,
+    OUT_OF_ORDER, before the change).
+ 5. The producer sends batch 1 again, then batch 2: both written, and the partition reads
+    the three values once each.
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from brook_harness import Check, find_brookd, run_main, wait_until  # noqa: E402
+import cluster_harness  # noqa: E402
+from cluster_harness import Cluster, metadata, partition_state  # noqa: E402
+from raw_kafka import Conn, record_batch  # noqa: E402
+
+TOPIC = "refused-gap"
+NOT_LEADER_OR_FOLLOWER = 6
+NOT_ENOUGH_REPLICAS = 19
+
+
+def main():
+    ck = Check("produce_refused_gap")
+    try:
+        cluster_harness.require_cluster_support(find_brookd())
+    except Exception as e:
+        print(f"skipped: {e}")
+        return 77
+    cfg = {"replica.lag.time.max.ms": 60000, "min.insync.replicas": 2,
+           "default.replication.factor": 3, "admin.listeners": "",
+           "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3}
+    with Cluster(3, config=cfg, name="refused-gap") as c:
+        ctrl = metadata(c.nodes[0].bootstrap)["controller"]
+        a = next(n for n in c.nodes if n.node_id != ctrl)
+        b = next(n for n in c.nodes if n.node_id not in (ctrl, a.node_id))
+        cn = c.node(ctrl)
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": c.bootstrap_all})
+        # C second: the next preferred leader when A leaves
+        admin.create_topics([NewTopic(TOPIC, 1, replica_assignment=[[a.node_id, ctrl,
+                                                                     b.node_id]])])[TOPIC].result()
+        wait_until(lambda: (lambda st: st and st[1] == a.node_id and len(st[3]) == 3)(
+            partition_state(a.bootstrap, TOPIC).get(0)), 30, interval=0.2,
+            what=f"{TOPIC} led by {a.node_id} with a full ISR")
+        with Conn(a.bootstrap) as k:
+            err, pid, epoch = k.init_producer_id()
+            ck.eq(err, 0, "InitProducerId")
+
+            def batch(seq):
+                return record_batch(pid, epoch, seq, [f"v{seq}".encode()])
+            ck.eq(k.produce(TOPIC, 0, batch(0))[0], 0,
+                  "batch 0 is committed at A with every replica in sync")
+        with Conn(cn.bootstrap) as k:
+            ck.eq(k.produce(TOPIC, 0, batch(1))[0], NOT_LEADER_OR_FOLLOWER,
+                  "batch 1 sent to the follower C is refused NOT_LEADER_OR_FOLLOWER")
+        a.stop()  # controlled shutdown: C takes the partition over
+        wait_until(lambda: (lambda s: s and s[1] == ctrl)(
+            partition_state(cn.bootstrap, TOPIC).get(0)), 30, interval=0.2,
+            what=f"{TOPIC} led by {ctrl}")
+        with Conn(cn.bootstrap) as k:
+            # C may be named leader a moment before it takes the epoch: NOT_LEADER then
+            def second():
+                e = k.produce(TOPIC, 0, batch(2))[0]
+                return None if e == NOT_LEADER_OR_FOLLOWER else e
+            ck.eq(wait_until(second, 30, interval=0.2, what="an answer from C as leader"),
+                  NOT_ENOUGH_REPLICAS, "batch 2 at the new leader C, where batch 1 was refused: "
+                  "NOT_ENOUGH_REPLICAS (retriable), not OUT_OF_ORDER_SEQUENCE_NUMBER (45)")
+            ck.eq(k.produce(TOPIC, 0, batch(1))[0], 0, "batch 1 sent again is written")
+            ck.eq(k.produce(TOPIC, 0, batch(2))[0], 0, "then batch 2")
+            f = k.fetch(TOPIC, 0, 0)
+        values = [r[2] for bt in f["batches"] for r in bt["records"]]
+        ck.eq(values, [b"v0", b"v1", b"v2"], "the partition holds each value once, in order")
+    return ck.done()
+
+
+if __name__ == "__main__":
+    run_main(main)
