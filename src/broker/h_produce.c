@@ -235,22 +235,6 @@ static void log_rejected_batch(const char *who, const partition *p, const rb_hea
                   kafka_error_name(err));
 }
 
-/* A batch refused before it was looked at, with an error that tells the client it was not
- * written (cluster_leader_error's refusals, NOT_ENOUGH_REPLICAS): the
- * producer's next batch is often already in flight on the same connection, and if this
- * node leads (again) by the time it arrives it would find a gap. pstate_note_refused makes
- * that gap retriable instead of OUT_OF_ORDER (which makes librdkafka bump its epoch and
- * renumber possibly persisted batches of other partitions: #12's duplicates). A follower's
- * copy of the producer state is as good as the leader's here: the note only applies when
- * the batch is the one the producer's sequence needs next in this replica's log. */
-static void note_refused(partition *p, const produce_part *pp)
-{
-    rb_header rh;
-    if (pp->records.len > 0 &&
-        rb_parse_header(pp->records.p, (size_t)pp->records.len, &rh) == RB_OK)
-        log_producer_refused(p->log, &rh);
-}
-
 /* Validates and appends one partition's records. Returns a Kafka error code. */
 static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks, bool confirmed,
                            int64_t now, partition **p_out, int64_t *end_out)
@@ -261,16 +245,16 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
     partition *p = t->parts[pp->index];
     const char *who = net_conn_peer(c->nr->conn);
     int16_t lerr = cluster_leader_error(b, kslice_cstr(t->name), pp->index);
-    if (lerr != KERR_NONE) {
-        note_refused(p, pp);
+    if (lerr != KERR_NONE)
         return lerr;
-    }
     if (p->log->failed)
         return KERR_KAFKA_STORAGE_ERROR;
     int16_t rerr;
     if (!replica_check_produce(b, p, acks, &rerr)) {
-        if (rerr == KERR_NOT_ENOUGH_REPLICAS)
-            note_refused(p, pp);
+        rb_header rh;
+        if (rerr == KERR_NOT_ENOUGH_REPLICAS && pp->records.len > 0 &&
+            rb_parse_header(pp->records.p, (size_t)pp->records.len, &rh) == RB_OK)
+            log_producer_refused(p->log, &rh);
         return rerr;
     }
     if (t->internal) {

@@ -284,6 +284,7 @@ static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t stat
         return;
     if (log_set_leader_epoch(l, cp->leader_epoch) != LOG_OK)
         return;
+    pstate_set_lead_start(&l->ps, l->log_end_offset); /* gaps of the handover: pstate.h */
     LOG_INFO("repl", "%s-%d: leader in epoch %d at offset %lld (isr %d)", r->topic, r->index,
              cp->leader_epoch, (long long)l->log_end_offset, cp->isr.n);
     repl_out out = repl_become_leader(&r->rp, cp->leader_epoch, replicas, &cp->isr,

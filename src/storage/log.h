@@ -170,7 +170,7 @@ int log_append(plog *l, uint8_t *batch, size_t len, const rb_header *h, int64_t 
 /* Producer state: the check before an append (pstate_check on this log's state). */
 int log_producer_check(const plog *l, const rb_header *h, bool txn_verified, int64_t *dup_offset,
                        int16_t *error_out);
-/* This replica refused batch h unread: not leading, or lacking replicas (pstate_note_refused). */
+/* The leader refused batch h for lack of in-sync replicas (pstate_note_refused). */
 void log_producer_refused(plog *l, const rb_header *h);
 /* Appends a COMMIT or ABORT marker for (pid, epoch); *offset_out gets its offset. The
  * control record carries coordinator_epoch, and the producer state remembers the highest

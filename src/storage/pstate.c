@@ -18,6 +18,23 @@ void pstate_init(pstate *ps)
 {
     ps->by_pid = NULL;
     ps->open_txns = 0;
+    ps->lead_start = -1;
+}
+
+void pstate_set_lead_start(pstate *ps, int64_t offset)
+{
+    BROOK_ASSERT(offset >= 0);
+    ps->lead_start = offset;
+}
+
+/* A same-epoch gap the client will fill by itself (pstate_note_refused,
+ * pstate_set_lead_start), so worth a retriable answer instead of OUT_OF_ORDER. */
+static bool gap_expected(const pstate *ps, const pstate_entry *e)
+{
+    if (e->refused)
+        return true;
+    return ps->lead_start >= 0 && e->nbatches > 0 &&
+           e->batches[e->nbatches - 1].last_offset < ps->lead_start;
 }
 
 void pstate_free(pstate *ps)
@@ -96,7 +113,8 @@ int pstate_check(const pstate *ps, const rb_header *h, bool txn_verified, int64_
         return PS_REJECT;
     }
     if (e && h->producer_epoch == e->epoch && !in_sequence(expected_last(e), first)) {
-        *error_out = e->refused ? KERR_NOT_ENOUGH_REPLICAS : KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+        *error_out = gap_expected(ps, e) ? KERR_NOT_ENOUGH_REPLICAS
+                                         : KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
         return PS_REJECT;
     }
     if (txn) {

@@ -19,9 +19,11 @@
  *  - same epoch -> first seq must follow the last one (wrapping at INT32_MAX), or be 0
  *    when the epoch has no batches yet (after a marker bumped it);
  *  - an unknown producer may start at any sequence;
- *  - a same-epoch gap whose missing batch this replica refused unread (not leading yet,
- *    or lacking in-sync replicas: pstate_note_refused) -> NOT_ENOUGH_REPLICAS, not
- *    OUT_OF_ORDER: the client sends the refused batch again first;
+ *  - a same-epoch gap whose missing batch this leader refused for lack of in-sync
+ *    replicas (pstate_note_refused), or whose producer has not written since this
+ *    replica became leader (pstate_set_lead_start) -> NOT_ENOUGH_REPLICAS, not
+ *    OUT_OF_ORDER: the missing batch was refused here or is still in flight to the old
+ *    leader, and the client sends it again first;
  *  - a transactional batch matching one of an ended transaction (reused sequence
  *    numbers, not a retry) -> OUT_OF_ORDER_SEQUENCE_NUMBER;
  *  - a transactional batch needs a verified, not yet prepared transaction; a plain batch
@@ -74,6 +76,7 @@ typedef struct aborted_txn {
 typedef struct pstate {
     pstate_entry *by_pid;
     size_t open_txns;
+    int64_t lead_start; /* where this replica's leadership began; -1: not set */
 } pstate;
 
 /* Verdicts of pstate_check(). */
@@ -83,15 +86,23 @@ void pstate_init(pstate *ps);
 void pstate_free(pstate *ps);
 pstate_entry *pstate_find(const pstate *ps, int64_t pid);
 
-/* This replica refused h before looking at it, with an error that says "not written":
- * it was not leading (yet), or (acks=all) lacked in-sync replicas. A producer pipelines:
- * its next batch may arrive once this node leads or the replicas are back, and would
+/* The leader refused h (acks=all) for lack of in-sync replicas before looking at it. A
+ * producer pipelines: its next batch may arrive once the replicas are back, and would
  * find a gap where h was. OUT_OF_ORDER there makes librdkafka bump its epoch and send
  * everything it has not had acknowledged again under new sequence numbers, including
  * batches a leader did append without answering (a leadership change, a timeout), which
  * then appear twice. When h is the batch the producer's sequence needs next, that gap is
  * answered NOT_ENOUGH_REPLICAS instead, and the client sends h again first. */
 void pstate_note_refused(pstate *ps, const rb_header *h);
+/* This replica of a replicated partition became its leader with its log ending at
+ * `offset`. A producer whose last batch here lies below it wrote through the previous
+ * leader, and its requests still in flight there are answered NOT_LEADER_OR_FOLLOWER (not
+ * written) while librdkafka may already send the next ones here: a gap then is the
+ * failover's, not the producer's, and is answered NOT_ENOUGH_REPLICAS (the same
+ * reasoning as pstate_note_refused; chaos seed 20261209, docs/reliability.md). The
+ * producer's first batch written here ends it for that producer. Not set on a single node,
+ * where a gap after a restart is a real one. */
+void pstate_set_lead_start(pstate *ps, int64_t offset);
 /* Checks a data batch (not a control batch) before it is appended. txn_verified: the
  * coordinator has this partition in the producer's ongoing transaction at this epoch.
  * Returns a verdict; on PS_DUPLICATE *dup_offset gets the original base offset; on

@@ -223,6 +223,46 @@ static void test_gap_after_refused_batch(void)
     pstate_free(&ps);
 }
 
+/* A replica that just became leader: a producer that has not written here since may have
+ * requests still in flight to the old leader, refused there NOT_LEADER_OR_FOLLOWER (not
+ * written), while librdkafka sends the next ones here. That gap is answered
+ * NOT_ENOUGH_REPLICAS, not OUT_OF_ORDER (an epoch bump that renumbered possibly persisted
+ * batches of other partitions: chaos seed 20261209, session 25), until the producer's
+ * first batch here; other producers' gaps after that are out of order as before. */
+static void test_gap_after_leader_change(void)
+{
+    pstate ps;
+    int64_t dup;
+    int16_t err;
+    start_producer(&ps, 30, 2, false, 0); /* offsets 0-1, sequences 0-1 */
+    rb_header other = hdr_of(31, 0, 0, 1, false);
+    pstate_on_append(&ps, &other, 2);
+    /* No leadership recorded (a single node, a follower): a gap is out of order. */
+    CHECK_EQ_INT(check(&ps, hdr_of(30, 0, 4, 1, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    pstate_set_lead_start(&ps, 3);
+    CHECK_EQ_INT(check(&ps, hdr_of(30, 0, 4, 1, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_NOT_ENOUGH_REPLICAS);
+    CHECK_EQ_INT(check(&ps, hdr_of(31, 0, 2, 1, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_NOT_ENOUGH_REPLICAS);
+    /* In order, the next batch is written; a retry is still a duplicate. */
+    rb_header next = hdr_of(30, 0, 2, 2, false);
+    CHECK_EQ_INT(check(&ps, next, false, &dup, &err), PS_APPEND);
+    pstate_on_append(&ps, &next, 3);
+    CHECK_EQ_INT(check(&ps, hdr_of(30, 0, 0, 2, false), false, &dup, &err), PS_DUPLICATE);
+    CHECK_EQ_INT(dup, 0);
+    /* Once the producer wrote under this leader, a gap is its own again. */
+    CHECK_EQ_INT(check(&ps, hdr_of(30, 0, 6, 1, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    /* Another producer that has not written here yet still gets the retriable answer. */
+    CHECK_EQ_INT(check(&ps, hdr_of(31, 0, 2, 1, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_NOT_ENOUGH_REPLICAS);
+    /* Epoch and bump rules are unchanged: an older epoch is fenced, a bump starts at 0. */
+    CHECK_EQ_INT(check(&ps, hdr_of(31, 1, 5, 1, false), false, &dup, &err), PS_REJECT);
+    CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    pstate_free(&ps);
+}
+
 static void test_snapshot_roundtrip(void)
 {
     pstate ps, back;
@@ -680,6 +720,6 @@ static void test_last_timestamp(void)
 }
 
 TU_MAIN(TU_CASE(test_last_timestamp), TU_CASE(test_marker_count_guard), TU_CASE(test_marker_sequences), TU_CASE(test_lso_waits_for_durable_marker), TU_CASE(test_sequences_and_duplicates), TU_CASE(test_transactions_lso_and_markers),
-        TU_CASE(test_txn_duplicate_of_ended_transaction), TU_CASE(test_gap_after_refused_batch),
+        TU_CASE(test_txn_duplicate_of_ended_transaction), TU_CASE(test_gap_after_refused_batch), TU_CASE(test_gap_after_leader_change),
         TU_CASE(test_snapshot_roundtrip), TU_CASE(test_log_replay_after_crash),
         TU_CASE(test_coordinator_epoch_rules), TU_CASE(test_coordinator_epoch_survives_replay))
