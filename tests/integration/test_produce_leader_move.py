@@ -14,6 +14,7 @@ with replica.lag.time.max.ms long enough that nobody leaves the ISR during the t
     answer had to be "possibly persisted".
 """
 
+import contextlib
 import os
 import signal
 import sys
@@ -31,6 +32,27 @@ TOPIC = "moving"
 REQUEST_TIMED_OUT = 7
 
 
+@contextlib.contextmanager
+def handover_cluster(name, topic):
+    """Three nodes that keep every replica in the ISR for a minute; `topic`'s one partition
+    has replicas [A, C, B] where C is the controller, so that C is the next preferred
+    leader when A leaves. Yields (cluster, A, B, C) once A leads with the full ISR."""
+    cfg = {"replica.lag.time.max.ms": 60000, "min.insync.replicas": 2,
+           "default.replication.factor": 3, "admin.listeners": "",
+           "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3}
+    with Cluster(3, config=cfg, name=name) as c:
+        ctrl = metadata(c.nodes[0].bootstrap)["controller"]
+        a, b = [n for n in c.nodes if n.node_id != ctrl][:2]
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": c.bootstrap_all})
+        admin.create_topics([NewTopic(topic, 1, replica_assignment=[[a.node_id, ctrl,
+                                                                     b.node_id]])])[topic].result()
+        wait_until(lambda: (lambda st: st and st[1] == a.node_id and len(st[3]) == 3)(
+            partition_state(a.bootstrap, topic).get(0)), 30, interval=0.2,
+            what=f"{topic} led by {a.node_id} with a full ISR")
+        yield c, a, b, c.node(ctrl)
+
+
 def main():
     ck = Check("produce_leader_move")
     try:
@@ -38,21 +60,9 @@ def main():
     except Exception as e:
         print(f"skipped: {e}")
         return 77
-    cfg = {"replica.lag.time.max.ms": 60000, "min.insync.replicas": 2,
-           "default.replication.factor": 3, "admin.listeners": "",
-           "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3}
-    with Cluster(3, config=cfg, name="leader-move") as c:
-        ctrl = metadata(c.nodes[0].bootstrap)["controller"]
-        a, b = [n for n in c.nodes if n.node_id != ctrl][:2]
-        cn = c.node(ctrl)
-        from confluent_kafka.admin import AdminClient, NewTopic
-        admin = AdminClient({"bootstrap.servers": c.bootstrap_all})
-        # C second: the next preferred leader when A leaves (B, paused, still looks fine)
-        admin.create_topics([NewTopic(TOPIC, 1, replica_assignment=[[a.node_id, ctrl,
-                                                                     b.node_id]])])[TOPIC].result()
-        wait_until(lambda: (lambda st: st and st[1] == a.node_id and len(st[3]) == 3)(
-            partition_state(a.bootstrap, TOPIC).get(0)), 30, interval=0.2,
-            what=f"{TOPIC} led by {a.node_id} with a full ISR")
+    # (B, paused below, still looks fine to the controller: C takes over from A)
+    with handover_cluster("leader-move", TOPIC) as (c, a, b, cn):
+        ctrl = cn.node_id
         with Conn(a.bootstrap) as k:  # one record committed first: the partition works
             ck.eq(k.produce(TOPIC, 0, record_batch(-1, -1, -1, [b"before"]))[0], 0,
                   "a first record is committed with every replica up")

@@ -25,8 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from brook_harness import Check, find_brookd, run_main, wait_until  # noqa: E402
 import cluster_harness  # noqa: E402
-from cluster_harness import Cluster, metadata, partition_state  # noqa: E402
+from cluster_harness import partition_state  # noqa: E402
 from raw_kafka import Conn, record_batch  # noqa: E402
+from test_produce_leader_move import handover_cluster  # noqa: E402
 
 TOPIC = "refused-gap"
 NOT_LEADER_OR_FOLLOWER = 6
@@ -41,22 +42,8 @@ def main():
     except Exception as e:
         print(f"skipped: {e}")
         return 77
-    cfg = {"replica.lag.time.max.ms": 60000, "min.insync.replicas": 2,
-           "default.replication.factor": 3, "admin.listeners": "",
-           "transaction.state.log.num.partitions": 3, "offsets.topic.num.partitions": 3}
-    with Cluster(3, config=cfg, name="refused-gap") as c:
-        ctrl = metadata(c.nodes[0].bootstrap)["controller"]
-        a = next(n for n in c.nodes if n.node_id != ctrl)
-        b = next(n for n in c.nodes if n.node_id not in (ctrl, a.node_id))
-        cn = c.node(ctrl)
-        from confluent_kafka.admin import AdminClient, NewTopic
-        admin = AdminClient({"bootstrap.servers": c.bootstrap_all})
-        # C second: the next preferred leader when A leaves
-        admin.create_topics([NewTopic(TOPIC, 1, replica_assignment=[[a.node_id, ctrl,
-                                                                     b.node_id]])])[TOPIC].result()
-        wait_until(lambda: (lambda st: st and st[1] == a.node_id and len(st[3]) == 3)(
-            partition_state(a.bootstrap, TOPIC).get(0)), 30, interval=0.2,
-            what=f"{TOPIC} led by {a.node_id} with a full ISR")
+    with handover_cluster("refused-gap", TOPIC) as (c, a, b, cn):
+        ctrl = cn.node_id
         with Conn(a.bootstrap) as k:
             err, pid, epoch = k.init_producer_id()
             ck.eq(err, 0, "InitProducerId")
