@@ -257,7 +257,7 @@ static void test_gap_after_leader_change(void)
     /* Another producer that has not written here yet still gets the retriable answer. */
     CHECK_EQ_INT(check(&ps, hdr_of(31, 0, 2, 1, false), false, &dup, &err), PS_REJECT);
     CHECK_EQ_INT(err, KERR_NOT_ENOUGH_REPLICAS);
-    /* Epoch and bump rules are unchanged: an older epoch is fenced, a bump starts at 0. */
+    /* The bump rule is unchanged: a newer epoch must still start at sequence 0. */
     CHECK_EQ_INT(check(&ps, hdr_of(31, 1, 5, 1, false), false, &dup, &err), PS_REJECT);
     CHECK_EQ_INT(err, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     pstate_free(&ps);
