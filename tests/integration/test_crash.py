@@ -191,6 +191,13 @@ def main():
 
         pt = ProducerThread(b.bootstrap)
         pt.start()
+        # The kills start once the producer has its first acknowledgement: before the client
+        # has learnt the topic's metadata it reconnects to a killed broker only on its 1 s
+        # metadata timer, so early short lifetimes would see no load at all.
+        warm_deadline = time.monotonic() + 30
+        while not pt.acked and not pt.error and time.monotonic() < warm_deadline:
+            time.sleep(0.01)
+        ck(pt.acked, "the producer got no acknowledgement within 30 s of starting")
         kills = 0
         restart_times = []
         sent_at_kill = []
