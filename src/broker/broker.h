@@ -184,6 +184,10 @@ partition *broker_led_partition(broker *b, kslice topic, int32_t index, int16_t 
 /* The coordinator of a transactional id (txn) or group: *node, or an error
  * (COORDINATOR_NOT_AVAILABLE). */
 int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node);
+/* The node FindCoordinator names for key: the coordinator, or while its partition has no
+ * live leader the replica likeliest to lead it next (cv_likely_leader); an error
+ * (COORDINATOR_NOT_AVAILABLE) only when no replica of it is live. */
+int16_t cluster_coordinator_named(broker *b, bool txn, kslice key, int32_t *node);
 /* KERR_NONE when this node coordinates key; else NOT_COORDINATOR or
  * COORDINATOR_NOT_AVAILABLE. */
 int16_t cluster_coordinator_error(broker *b, bool txn, kslice key);

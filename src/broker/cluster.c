@@ -172,6 +172,23 @@ int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node)
     return l < 0 || !cv_broker_find(b->view, l) ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
 }
 
+/* Named while the coordinator partition is between leaders, the stand-in answers the
+ * client's coordinator requests NOT_COORDINATOR (or, once it leads, LOAD_IN_PROGRESS),
+ * which every client retries within its own timeout. COORDINATOR_NOT_AVAILABLE would be
+ * truthful but can stall librdkafka 2.15 for good: its coordinator lookup
+ * (rdkafka_coord.c) retries that answer only as often as the request's retries allow,
+ * then waits for a broker's connection state to change, never for its timeout, so a
+ * send_offsets_to_transaction made during a failover may never return (chaos seed 94). */
+int16_t cluster_coordinator_named(broker *b, bool txn, kslice key, int32_t *node)
+{
+    int16_t err = cluster_coordinator(b, txn, key, node);
+    if (err != KERR_COORDINATOR_NOT_AVAILABLE || !b->view)
+        return err;
+    *node = cv_likely_leader(b->view, txn ? TXN_LOG_TOPIC : GROUP_LOG_TOPIC,
+                             coordinator_partition(b, txn, key));
+    return *node < 0 ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
+}
+
 /* Does this node serve the coordinator partition `part` now: its replication state took
  * the epoch and its service loaded it (a coordinator that just took over may not yet)? */
 static bool coordinator_here(broker *b, bool txn, int32_t part)

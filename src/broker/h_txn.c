@@ -130,7 +130,7 @@ static findcoord_resp find_coordinator(req_ctx *c, int8_t key_type, kslice key)
         broker_self_address(c, &m.host, &m.port);
     } else {
         int32_t node;
-        m.error_code = cluster_coordinator(c->b, key_type == 1, key, &node);
+        m.error_code = cluster_coordinator_named(c->b, key_type == 1, key, &node);
         const cv_broker *br = m.error_code == KERR_NONE ? cv_broker_find(c->b->view, node) : NULL;
         if (br) {
             md_broker at = broker_node_address(c, br);

@@ -203,6 +203,33 @@ int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition)
     return t->parts[partition].leader;
 }
 
+/* Rank of replica id as a next leader (lower is likelier; INT32_MAX: not live). */
+static int32_t likely_rank(const cluster_view *v, const cv_part *p, int32_t id)
+{
+    const cv_broker *b = cv_broker_find(v, id);
+    if (!b)
+        return INT32_MAX;
+    int32_t rank = repl_set_has(&p->isr, id) ? 0 : repl_set_has(&p->elr, id) ? 1 : 2;
+    return b->shutting_down ? rank + 3 : rank;
+}
+
+int32_t cv_likely_leader(const cluster_view *v, const char *topic, int32_t partition)
+{
+    const cv_topic *t = cv_topic_find(v, topic, strlen(topic));
+    if (!t || partition < 0 || partition >= t->nparts)
+        return -1;
+    const cv_part *p = &t->parts[partition];
+    int32_t best = -1, best_rank = INT32_MAX;
+    for (int32_t i = 0; i < p->nreplicas; i++) { /* replica order breaks ties */
+        int32_t r = likely_rank(v, p, p->replicas[i]);
+        if (r < best_rank) {
+            best = p->replicas[i];
+            best_rank = r;
+        }
+    }
+    return best;
+}
+
 bool cv_is_replica(const cluster_view *v, const char *topic, int32_t partition, int32_t node)
 {
     const cv_topic *t = cv_topic_find(v, topic, strlen(topic));

@@ -100,6 +100,11 @@ const cv_topic *cv_topic_find(const cluster_view *v, const char *name, size_t le
 const cv_topic *cv_topic_find_id(const cluster_view *v, const uint8_t id[16]);
 /* The leader of (topic, partition): a broker id, or -1 when unknown or offline. */
 int32_t cv_leader(const cluster_view *v, const char *topic, int32_t partition);
+/* The node most likely to lead (topic, partition) next while its leader is not a live
+ * broker of v (a failover, or no eligible replica alive): its first live in-sync replica in
+ * replica order, else its first live eligible one (ELR), else its first live replica; live
+ * brokers in controlled shutdown only when nothing else is. -1: no replica is live. */
+int32_t cv_likely_leader(const cluster_view *v, const char *topic, int32_t partition);
 /* Whether node is one of the replicas of (topic, partition) in v. */
 bool cv_is_replica(const cluster_view *v, const char *topic, int32_t partition, int32_t node);
 

@@ -175,6 +175,46 @@ static void test_view_lookups(void)
     cv_unref(v);
 }
 
+/* The stand-in FindCoordinator names while a partition has no live leader: a live ISR
+ * member first (replica order), then a live ELR member, then any live replica; nodes in
+ * controlled shutdown last; -1 when no replica is live. */
+static void test_likely_leader(void)
+{
+    cluster_view *v = cv_new();
+    cv_add_broker(v, 2, "h2", 2, "");
+    cv_add_broker(v, 3, "h3", 3, "");
+    cv_add_broker(v, 4, "h4", 4, "");
+    cv_topic *t = make_topic();
+    cv_part *p = &t->parts[0]; /* replicas 1 (dead), 4, 3, 2 */
+    free(p->replicas);
+    p->replicas = calloc(4, sizeof(int32_t));
+    p->nreplicas = 4;
+    memcpy(p->replicas, (int32_t[]){1, 4, 3, 2}, 4 * sizeof(int32_t));
+    p->leader = 1;
+    HASH_ADD_KEYPTR(hh, v->topics, t->name, strlen(t->name), t);
+    repl_set_add(&p->isr, 1);
+    repl_set_add(&p->isr, 2);
+    repl_set_add(&p->isr, 3);
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 0), 3); /* live ISR member first in order */
+    cv_broker_set_shutting_down(v, 3, true);
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 0), 2); /* 3 is leaving */
+    repl_set_remove(&p->isr, 2);
+    repl_set_add(&p->elr, 2);
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 0), 2); /* ELR before a leaving ISR member */
+    repl_set_remove(&p->elr, 2);
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 0), 4); /* any live replica before it */
+    repl_set_remove(&p->isr, 3);
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 0), 4);
+    /* Partition 1's one replica, node 2, is live; partition 2's, node 3, is leaving. */
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 1), 2);
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 2), 3);
+    t->parts[1].replicas[0] = 9; /* not a live broker */
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 1), -1);
+    CHECK_EQ_INT(cv_likely_leader(v, "orders", 3), -1);
+    CHECK_EQ_INT(cv_likely_leader(v, "nope", 0), -1);
+    cv_unref(v);
+}
+
 /* Encodes with enc, then checks the decoder accepts the whole and refuses every prefix. */
 static void check_prefixes(const wr *w, int (*dec)(rd *, arena *, void *))
 {
@@ -386,5 +426,5 @@ static void test_inter_messages(void)
 }
 
 TU_MAIN(TU_CASE(test_topic_and_state_round_trip), TU_CASE(test_bad_znodes_refused),
-        TU_CASE(test_view_lookups), TU_CASE(test_inter_messages),
+        TU_CASE(test_view_lookups), TU_CASE(test_likely_leader), TU_CASE(test_inter_messages),
         TU_CASE(test_registration_endpoints))
