@@ -38,13 +38,20 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d)
     d->delete = strstr(cp, "delete") != NULL;
 }
 
-/* Brook's internal topics replay every record at start (group and transaction state):
- * the broker's log.cleanup.policy never makes them compacted; their own config still could
- * (nothing sets one). */
+static bool is_internal(const char *topic_name)
+{
+    return strcmp(topic_name, GROUP_LOG_TOPIC) == 0 || strcmp(topic_name, TXN_LOG_TOPIC) == 0;
+}
+
+/* Brook's internal topics replay every record at start (group and transaction state), and
+ * the replay needs records compaction could remove while later ones stay (a transaction's
+ * marker ends its pending group offsets, which are not transactional batches): neither
+ * the broker's log.cleanup.policy nor their own config (refused by
+ * broker_topic_set_configs; ignored here if a znode has one) makes them compacted. */
 void broker_topic_defaults_of(const broker *b, const char *topic_name, topic_defaults *out)
 {
     *out = b->tdefaults;
-    if (strcmp(topic_name, GROUP_LOG_TOPIC) == 0 || strcmp(topic_name, TXN_LOG_TOPIC) == 0) {
+    if (is_internal(topic_name)) {
         out->compact = false;
         out->delete = true;
     }
@@ -56,6 +63,8 @@ void broker_topic_resolve(const broker *b, topic *t)
     broker_topic_defaults_of(b, t->name, &d);
     topic_config_resolve(&d, t->nconfigs, t->config_keys, t->config_values, &t->logcfg,
                          &t->policy);
+    if (is_internal(t->name))
+        t->logcfg.compact = t->policy.compact = false;
 }
 
 partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out)
@@ -219,6 +228,12 @@ int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
     *msg = NULL;
     if (check_configs(n, keys, values, msg) != 0)
         return KERR_INVALID_CONFIG;
+    for (int i = 0; is_internal(t->name) && i < n; i++)
+        if (strcmp(keys[i], "cleanup.policy") == 0 && strstr(values[i], "compact")) {
+            *msg = "Brook's internal topics cannot be compacted: their replay reads every "
+                   "record (group offsets pending in a transaction end at its marker)";
+            return KERR_INVALID_CONFIG;
+        }
     if (validate_only)
         return KERR_NONE;
     if (md_set_configs(t, n, keys, values) != 0)

@@ -21,6 +21,8 @@ Kafka requests from raw_kafka.py).
 - Keys Brook stores without acting on them (message.format.version) and others
   (delete.retention.ms, which the log cleaner applies) are accepted and described; bad
   values and unknown keys are INVALID_CONFIG.
+- cleanup.policy=compact on __consumer_offsets or __transaction_state is INVALID_CONFIG
+  with a message (their replay reads every record) and changes nothing.
 """
 
 import os
@@ -33,7 +35,7 @@ from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
 from ck_helpers import consumer, flush, producer, read_partition  # noqa: E402
 from raw_kafka import Conn, Reader, s16  # noqa: E402
 
-from confluent_kafka import KafkaError  # noqa: E402
+from confluent_kafka import KafkaError, KafkaException  # noqa: E402
 from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  # noqa: E402
                                    NewTopic)
 
@@ -262,6 +264,20 @@ def check_stored_keys(ck, admin):
                        ("cleanup.policy", "compact,compact"), ("dummy.doesntexist", "1")):
         r = create(admin, [NewTopic("cfg-bad", 1, 1, config={key: value})])
         ck.eq(r["cfg-bad"], KafkaError.INVALID_CONFIG, f"{key}={value} refused")
+    # The internal topics' replay reads every record: they are never compacted.
+    for topic in ("__consumer_offsets", "__transaction_state"):
+        res = ConfigResource(ConfigResource.Type.TOPIC, topic,
+                             set_config={"cleanup.policy": "compact,delete"})
+        try:
+            admin.alter_configs([res])[res].result(10)
+            ck(False, f"cleanup.policy=compact on {topic} accepted")
+        except KafkaException as e:
+            ck.eq(e.args[0].code(), KafkaError.INVALID_CONFIG,
+                  f"cleanup.policy=compact on {topic} refused")
+            ck("cannot be compacted" in e.args[0].str(), f"the refusal says why: {e.args[0].str()}")
+        cfg = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
+        ck.eq(list(cfg.values())[0].result(10)["cleanup.policy"].value, "delete",
+              f"{topic} cleanup.policy described after the refusal")
 
 
 BOOTSTRAP = []
