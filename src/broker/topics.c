@@ -63,8 +63,12 @@ void broker_topic_resolve(const broker *b, topic *t)
     broker_topic_defaults_of(b, t->name, &d);
     topic_config_resolve(&d, t->nconfigs, t->config_keys, t->config_values, &t->logcfg,
                          &t->policy);
-    if (is_internal(t->name))
+    if (is_internal(t->name)) {
         t->logcfg.compact = t->policy.compact = false;
+        /* By size, retention could remove any record at any time; by time, the group
+         * service writes live offsets again before it does (refresh_old_offsets). */
+        t->logcfg.retention_bytes = -1;
+    }
 }
 
 partition *broker_partition(broker *b, kslice topic_name, int32_t index, int16_t *err_out)

@@ -801,7 +801,19 @@ static void offset_put(goffset **h, const char *topic, int32_t partition, int64_
     o->metadata = m;
     o->metadata_len = mlen;
     o->commit_ms = commit_ms;
+    o->written_ms = commit_ms; /* its record was appended when it was committed */
 }
+
+void group_offset_written(group_coord *c, const char *group_id, const char *topic,
+                          int32_t partition, int64_t written_ms)
+{
+    group *g = group_find(c, group_id);
+    goffset *o = g ? (goffset *)group_offset(g, topic, partition) : NULL;
+    if (o && written_ms > o->written_ms)
+        o->written_ms = written_ms;
+}
+
+bool group_has_members(const group *g) { return g->nmembers > 0 || (g->cg && g->cg->nmembers > 0); }
 
 void group_apply_offset(group_coord *c, const char *group_id, int64_t pid, const char *topic,
                         int32_t partition, int64_t offset, int32_t leader_epoch,

@@ -69,6 +69,8 @@ typedef struct goffset {
     uint8_t *metadata; /* commit metadata: any bytes, NUL included (never NULL) */
     int32_t metadata_len;
     int64_t commit_ms;
+    int64_t written_ms; /* wall time of its newest record in the offsets topic (service.c
+                         * writes an old one again before retention removes it) */
     UT_hash_handle hh;
 } goffset;
 
@@ -232,6 +234,12 @@ void group_apply_offset_delete(group_coord *c, const char *group_id, const char 
                                int32_t partition);
 
 const goffset *group_offset(const group *g, const char *topic, int32_t partition);
+/* Records that the committed offset's newest record was written at written_ms (replay:
+ * the record's timestamp), if later than what it has. */
+void group_offset_written(group_coord *c, const char *group_id, const char *topic,
+                          int32_t partition, int64_t written_ms);
+/* Whether g has members (classic or consumer protocol). */
+bool group_has_members(const group *g);
 /* Does some producer have a pending offset for this partition? (require_stable) */
 bool group_offset_pending(const group *g, const char *topic, int32_t partition);
 

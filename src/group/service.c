@@ -2,6 +2,7 @@
 #include "group/service.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -533,9 +534,97 @@ void group_service_progress(group_service *s, int64_t now_ms)
     }
 }
 
+/* Whether a commit, deletion or transaction end of the group is still on its way to the
+ * log's high watermark: its memory is then behind what its log will say. */
+static bool group_busy(const group_service *s, const char *group_id)
+{
+    for (const gs_wait *w = s->waits; w; w = w->next)
+        if (strcmp(w->group_id, group_id) == 0)
+            return true;
+    return false;
+}
+
+/* Is o's newest record older than stale_before, and o still kept (a group with members,
+ * or committed at expire_before or later)? */
+static bool offset_due(const goffset *o, bool members, int64_t stale_before,
+                       int64_t expire_before)
+{
+    return o->written_ms < stale_before && (members || o->commit_ms >= expire_before);
+}
+
+/* Writes again (one 'O' record each, same value) g's committed offsets that are due
+ * (offset_due); returns how many. */
+static int rewrite_offsets(group_service *s, group *g, int64_t stale_before, int64_t expire_before,
+                           int64_t wall_ms)
+{
+    bool members = group_has_members(g);
+    int n = 0;
+    for (goffset *o = g->offsets; o; o = o->hh.next)
+        n += offset_due(o, members, stale_before, expire_before);
+    if (n == 0)
+        return 0;
+    rec_set r;
+    recs_init(&r, n);
+    int k = 0;
+    for (goffset *o = g->offsets; o && k < n; o = o->hh.next) {
+        if (!offset_due(o, members, stale_before, expire_before))
+            continue;
+        gs_offset at = {.topic = o->topic, .partition = o->partition};
+        r.koff[k] = r.keys.len;
+        put_offset_key(&r.keys, g->id, -1, &at);
+        r.voff[k] = r.values.len;
+        wr_i64(&r.values, o->offset);
+        wr_i32(&r.values, o->leader_epoch);
+        wr_str(&r.values, (kslice){o->metadata, o->metadata_len});
+        wr_i64(&r.values, o->commit_ms);
+        r.vlen[k] = (int32_t)(r.values.len - r.voff[k]);
+        k++;
+    }
+    int64_t end = r.keys.oom || r.values.oom ? -1
+                  : append_records(s, g->id, &r.keys, &r.values, r.koff, r.voff, r.vlen, n);
+    recs_free(&r);
+    if (end < 0)
+        return 0;
+    for (goffset *o = g->offsets; o; o = o->hh.next)
+        if (offset_due(o, members, stale_before, expire_before))
+            o->written_ms = wall_ms;
+    return n;
+}
+
+/* Retention deletes whole old segments of the offsets topic, whatever they hold, and a
+ * load replays what is left: an offset committed once and then left alone (a consumer
+ * idle for a week) would be gone after the next restart or failover, and its group would
+ * start again from auto.offset.reset. Kafka's offsets topic is compacted, which keeps the
+ * newest record of every key; here the partition's leader writes such an offset again
+ * (same value and commit time) once its newest record is half the topic's retention.ms
+ * old, so every live offset always has a record younger than the retention. As in Kafka
+ * (offsets.retention.minutes), the offsets of a group without members are kept only
+ * while their commit is younger than that: they expire from the log after it (memory
+ * keeps them until the partition is loaded again). A group with something in flight
+ * waits for the next pass. Size retention is off for the internal topics
+ * (broker_topic_resolve). */
+static void refresh_old_offsets(group_service *s, int64_t now_ms)
+{
+    int64_t ret = s->log_topic ? s->log_topic->logcfg.retention_ms : -1;
+    int64_t every = ret / 10 < 60000 ? ret / 10 : 60000;
+    if (ret <= 0 || !s->loaded || now_ms - s->refreshed_ms < every)
+        return;
+    s->refreshed_ms = now_ms;
+    int64_t wall = clock_wall_ms();
+    int32_t np = s->log_topic->npartitions;
+    int n = 0;
+    for (group *g = s->coord.groups; g; g = g->hh.next)
+        if (g->offsets && s->loaded[txn_log_partition_for(g->id, np)] && !group_busy(s, g->id))
+            n += rewrite_offsets(s, g, wall - ret / 2, wall - ret, wall);
+    if (n > 0)
+        LOG_INFO("group", "wrote %d committed offsets again ahead of %s's retention (%" PRId64
+                 " ms)", n, GROUP_LOG_TOPIC, ret);
+}
+
 void group_service_tick(group_service *s, int64_t now_ms)
 {
     group_tick(&s->coord, now_ms);
+    refresh_old_offsets(s, now_ms);
     prune_txn_ends(s, now_ms, false);
     persist_consumer_changes(s, now_ms);
     group_service_flush_actions(s, now_ms);
@@ -574,8 +663,11 @@ static void replay_record(void *ctx, const rb_record *rec)
         int32_t epoch = rd_i32(&v);
         kslice meta = rd_str(&v); /* borrowed from the record: applied copies it */
         int64_t ts = rd_i64(&v);
-        if (topic && !k.err && !v.err)
+        if (topic && !k.err && !v.err) {
             group_apply_offset(&s->coord, group, pid, topic, part, off, epoch, meta, ts);
+            if (pid < 0) /* written again since its commit (refresh_old_offsets) */
+                group_offset_written(&s->coord, group, topic, part, rec->timestamp);
+        }
         free(topic);
     } else if (type == 'E') {
         bool commit = rd_bool(&v);
