@@ -475,22 +475,22 @@ def log_contains(path, needle):
     return log_count(path, needle) > 0
 
 
-def cluster_test_main(check_name, name, config, scenario, dump_logs, log, t0):
+def cluster_test_main(check_name, name, config, scenario, dump_logs, log, t0, nodes=3):
     """The main() of a raw-protocol cluster test: brookd must support clusters; runs
-    scenario on a fresh 3-node cluster (run_cluster_scenario) and reports the checks."""
+    scenario on a fresh cluster of `nodes` (run_cluster_scenario) and reports the checks."""
     require_cluster_support(find_brookd())
     ck = Check(check_name)
-    run_cluster_scenario(ck, name, config, scenario, dump_logs, log)
+    run_cluster_scenario(ck, name, config, scenario, dump_logs, log, nodes)
     log(f"total {time.monotonic() - t0:.1f}s")
     ck.done()
     return 0
 
 
-def run_cluster_scenario(ck, name, config, scenario, dump_logs, log):
-    """Runs scenario(ck, c) on a fresh 3-node Cluster(config) named `name`; on any failure
+def run_cluster_scenario(ck, name, config, scenario, dump_logs, log, nodes=3):
+    """Runs scenario(ck, c) on a fresh Cluster(nodes, config) named `name`; on any failure
     dump_logs(c, why) first (Cluster.__exit__ then prints every node's log tail). Logs the
     cluster's start time with log()."""
-    c = Cluster(3, config=dict(config), name=name)
+    c = Cluster(nodes, config=dict(config), name=name)
     try:
         t0 = time.monotonic()
         with c:

@@ -29,9 +29,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Check, find_brookd, run_main, wait_until  # noqa: E402
-import cluster_harness  # noqa: E402
-from cluster_harness import Cluster, partition_state  # noqa: E402
+from brook_harness import run_main, wait_until  # noqa: E402
+from cluster_harness import cluster_test_main, dump_log_lines, partition_state  # noqa: E402
 from raw_kafka import Conn  # noqa: E402
 
 OFFSETS = "__consumer_offsets"
@@ -64,57 +63,54 @@ def offset_fetch_error(node):
         return k.offset_fetch_stable(GROUP, "stand-in-topic", [0])[0]
 
 
-def main():
-    ck = Check("coordinator_stand_in")
+def scenario(ck, c):
+    for topic in (OFFSETS, TXN_LOG):
+        st = wait_state(c.nodes[0], topic, lambda s: s[1] > 0 and len(s[3]) == 2,
+                        f"{topic}-0 led with both replicas in sync")
+        ck.eq(st[2], [1, 2], f"{topic}-0 replicas")
+    a = c.node(wait_state(c.nodes[0], OFFSETS, lambda s: s[1] > 0, "a leader")[1])
+    b = next(n for n in c.nodes if n is not a)
+    log(f"{OFFSETS}-0 led by {a.node_id}; pausing {b.node_id}")
+    os.kill(b.proc.pid, signal.SIGSTOP)
     try:
-        cluster_harness.require_cluster_support(find_brookd())
-    except Exception as e:
-        print(f"skipped: {e}")
-        return 77
+        for topic in (OFFSETS, TXN_LOG):
+            wait_state(a, topic, lambda s: s[1] == a.node_id and s[3] == [a.node_id],
+                       f"{topic}-0 led by A alone in sync")
+    finally:
+        b.kill()
+    log(f"SIGKILL {a.node_id}, start {b.node_id} alone")
+    a.kill()
+    b.start()
+    for topic in (OFFSETS, TXN_LOG):
+        st = wait_state(b, topic, lambda s: s[1] == -1,
+                        f"{topic}-0 without a leader once A's session expired")
+        ck.eq(st[2], [1, 2], f"{topic}-0 replicas while offline")
+    with Conn(b.bootstrap) as k:
+        for key, kt in ((GROUP, 0), (TXN_ID, 1)):
+            err, node, _ = k.find_coordinator(key, kt)
+            ck.eq((err, node), (0, b.node_id),
+                  f"FindCoordinator({key!r}) with no leader: the live replica (error, node)")
+    err = offset_fetch_error(b)
+    ck(err in NOT_HERE, f"OffsetFetch at the stand-in: error {err}, expected one of {NOT_HERE}")
+    log(f"restarting {a.node_id}")
+    a.start()
+    wait_state(b, OFFSETS, lambda s: s[1] == a.node_id, f"{OFFSETS}-0 led by A again")
+    with Conn(b.bootstrap) as k:
+        err, node, _ = k.find_coordinator(GROUP, 0)
+    ck.eq((err, node), (0, a.node_id), "FindCoordinator once A leads (error, node)")
+    wait_until(lambda: offset_fetch_error(a) == 0, 30, interval=0.2,
+               what="OffsetFetch answered by A once loaded")
+
+
+def main():
     cfg = {"min.insync.replicas": 1, "zookeeper.session.timeout.ms": 4000,
            "replica.lag.time.max.ms": 2000,
            "offsets.topic.num.partitions": 1, "transaction.state.log.num.partitions": 1,
            "offsets.topic.replication.factor": 2,
            "transaction.state.log.replication.factor": 2, "admin.listeners": ""}
-    with Cluster(2, config=cfg, name="stand-in") as c:
-        for topic in (OFFSETS, TXN_LOG):
-            st = wait_state(c.nodes[0], topic, lambda s: s[1] > 0 and len(s[3]) == 2,
-                            f"{topic}-0 led with both replicas in sync")
-            ck.eq(st[2], [1, 2], f"{topic}-0 replicas")
-        a = c.node(wait_state(c.nodes[0], OFFSETS, lambda s: s[1] > 0, "a leader")[1])
-        b = next(n for n in c.nodes if n is not a)
-        log(f"{OFFSETS}-0 led by {a.node_id}; pausing {b.node_id}")
-        os.kill(b.proc.pid, signal.SIGSTOP)
-        try:
-            for topic in (OFFSETS, TXN_LOG):
-                wait_state(a, topic, lambda s: s[1] == a.node_id and s[3] == [a.node_id],
-                           f"{topic}-0 led by A alone in sync")
-        finally:
-            b.kill()
-        log(f"SIGKILL {a.node_id}, start {b.node_id} alone")
-        a.kill()
-        b.start()
-        for topic in (OFFSETS, TXN_LOG):
-            st = wait_state(b, topic, lambda s: s[1] == -1,
-                            f"{topic}-0 without a leader once A's session expired")
-            ck.eq(st[2], [1, 2], f"{topic}-0 replicas while offline")
-        with Conn(b.bootstrap) as k:
-            for key, kt in ((GROUP, 0), (TXN_ID, 1)):
-                err, node, _ = k.find_coordinator(key, kt)
-                ck.eq((err, node), (0, b.node_id),
-                      f"FindCoordinator({key!r}) with no leader: the live replica (error, node)")
-        err = offset_fetch_error(b)
-        ck(err in NOT_HERE, f"OffsetFetch at the stand-in: error {err}, expected one of {NOT_HERE}")
-        log(f"restarting {a.node_id}")
-        a.start()
-        wait_state(b, OFFSETS, lambda s: s[1] == a.node_id, f"{OFFSETS}-0 led by A again")
-        with Conn(b.bootstrap) as k:
-            err, node, _ = k.find_coordinator(GROUP, 0)
-        ck.eq((err, node), (0, a.node_id), "FindCoordinator once A leads (error, node)")
-        wait_until(lambda: offset_fetch_error(a) == 0, 30, interval=0.2,
-                   what="OffsetFetch answered by A once loaded")
-    print(f"[coordinator_stand_in] OK: {ck.n} checks passed ({time.monotonic() - T0:.1f}s)")
-    return 0
+    return cluster_test_main("coordinator_stand_in", "stand-in", cfg, scenario,
+                             lambda c, why: dump_log_lines(c, why, lambda ln: "[zk]" in ln),
+                             log, T0, nodes=2)
 
 
 if __name__ == "__main__":
