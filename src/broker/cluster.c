@@ -172,9 +172,10 @@ int16_t cluster_coordinator(broker *b, bool txn, kslice key, int32_t *node)
     return l < 0 || !cv_broker_find(b->view, l) ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_NONE;
 }
 
-/* Named while the coordinator partition is between leaders, the stand-in answers the
- * client's coordinator requests NOT_COORDINATOR (or, once it leads, LOAD_IN_PROGRESS),
- * which every client retries within its own timeout. COORDINATOR_NOT_AVAILABLE would be
+/* Named while the coordinator partition has no live leader, the stand-in refuses the
+ * client's coordinator requests (COORDINATOR_NOT_AVAILABLE, then NOT_COORDINATOR or
+ * LOAD_IN_PROGRESS as leaders change: cluster_coordinator_error), which every client
+ * retries within its own timeout. COORDINATOR_NOT_AVAILABLE would be
  * truthful but can stall librdkafka 2.15 for good: its coordinator lookup
  * (rdkafka_coord.c) retries that answer only as often as the request's retries allow,
  * then waits for a broker's connection state to change, never for its timeout, so a

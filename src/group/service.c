@@ -207,6 +207,16 @@ static void put_offset_key(wr *keys, const char *group_id, int64_t pid, const gs
     wr_i32(keys, o->partition);
 }
 
+/* The value of an 'O' or 'P' record: offset, leader epoch, metadata, commit time. */
+static void put_offset_value(wr *values, int64_t offset, int32_t leader_epoch, kslice metadata,
+                             int64_t commit_ms)
+{
+    wr_i64(values, offset);
+    wr_i32(values, leader_epoch);
+    wr_str(values, metadata.len >= 0 ? metadata : kslice_cstr(""));
+    wr_i64(values, commit_ms);
+}
+
 void group_service_commit(group_service *s, const char *group_id, int64_t pid,
                           const gs_offset *offs, int n, int64_t now_ms, gs_done_fn done,
                           void *ctx)
@@ -222,10 +232,8 @@ void group_service_commit(group_service *s, const char *group_id, int64_t pid,
         r.koff[i] = r.keys.len;
         put_offset_key(&r.keys, group_id, pid, &offs[i]);
         r.voff[i] = r.values.len;
-        wr_i64(&r.values, offs[i].offset);
-        wr_i32(&r.values, offs[i].leader_epoch);
-        wr_str(&r.values, offs[i].metadata.len >= 0 ? offs[i].metadata : kslice_cstr(""));
-        wr_i64(&r.values, w->commit_ms);
+        put_offset_value(&r.values, offs[i].offset, offs[i].leader_epoch, offs[i].metadata,
+                         w->commit_ms);
         r.vlen[i] = (int32_t)(r.values.len - r.voff[i]);
         w->offs[i] = offs[i];
         w->offs[i].topic = strdup(offs[i].topic);
@@ -573,10 +581,8 @@ static int rewrite_offsets(group_service *s, group *g, int64_t stale_before, int
         r.koff[k] = r.keys.len;
         put_offset_key(&r.keys, g->id, -1, &at);
         r.voff[k] = r.values.len;
-        wr_i64(&r.values, o->offset);
-        wr_i32(&r.values, o->leader_epoch);
-        wr_str(&r.values, (kslice){o->metadata, o->metadata_len});
-        wr_i64(&r.values, o->commit_ms);
+        put_offset_value(&r.values, o->offset, o->leader_epoch,
+                         (kslice){o->metadata, o->metadata_len}, o->commit_ms);
         r.vlen[k] = (int32_t)(r.values.len - r.voff[k]);
         k++;
     }
