@@ -475,6 +475,17 @@ def log_contains(path, needle):
     return log_count(path, needle) > 0
 
 
+def skip_without_cluster_support():
+    """True, after printing why, when brookd cannot run a cluster (no ZooKeeper, no Java):
+    the test then exits 77 (skipped)."""
+    try:
+        require_cluster_support(find_brookd())
+    except Exception as e:
+        print(f"skipped: {e}")
+        return True
+    return False
+
+
 def cluster_test_main(check_name, name, config, scenario, dump_logs, log, t0, nodes=3):
     """The main() of a raw-protocol cluster test: brookd must support clusters; runs
     scenario on a fresh cluster of `nodes` (run_cluster_scenario) and reports the checks."""

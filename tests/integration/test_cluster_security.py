@@ -423,10 +423,7 @@ def part_two_listeners(chk):
 def main():
     chk = Checks("cluster_security")
     import cluster_harness
-    try:
-        cluster_harness.require_cluster_support(find_brookd())
-    except Exception as e:
-        print(f"skipped: {e}")
+    if cluster_harness.skip_without_cluster_support():
         return 77
     c = make_cluster()
     with c:

@@ -23,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Check, find_brookd, run_main, wait_until  # noqa: E402
+from brook_harness import Check, run_main, wait_until  # noqa: E402
 import cluster_harness  # noqa: E402
 from cluster_harness import Cluster, metadata, partition_state  # noqa: E402
 from raw_kafka import Conn, record_batch  # noqa: E402
@@ -55,10 +55,7 @@ def handover_cluster(name, topic):
 
 def main():
     ck = Check("produce_leader_move")
-    try:
-        cluster_harness.require_cluster_support(find_brookd())
-    except Exception as e:
-        print(f"skipped: {e}")
+    if cluster_harness.skip_without_cluster_support():
         return 77
     # (B, paused below, still looks fine to the controller: C takes over from A)
     with handover_cluster("leader-move", TOPIC) as (c, a, b, cn):

@@ -23,7 +23,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from brook_harness import Check, find_brookd, run_main, wait_until  # noqa: E402
+from brook_harness import Check, run_main, wait_until  # noqa: E402
 import cluster_harness  # noqa: E402
 from cluster_harness import partition_state  # noqa: E402
 from raw_kafka import Conn, record_batch  # noqa: E402
@@ -37,10 +37,7 @@ OUT_OF_ORDER = 45
 
 def main():
     ck = Check("produce_refused_gap")
-    try:
-        cluster_harness.require_cluster_support(find_brookd())
-    except Exception as e:
-        print(f"skipped: {e}")
+    if cluster_harness.skip_without_cluster_support():
         return 77
     with handover_cluster("refused-gap", TOPIC) as (c, a, b, cn):
         ctrl = cn.node_id
