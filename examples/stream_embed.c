@@ -2,14 +2,15 @@
  * examples/stream_embed.c - libbrook-stream embedded in a program: a pipeline built in C,
  * with a C operator between built-in ones, run exactly once.
  *
- *   stream_embed NAME BOOTSTRAP IN_TOPIC OUT_TOPIC [IDLE_MS]
+ *   stream_embed NAME BOOTSTRAP IN_TOPIC OUT_TOPIC [IDLE_MS [KEY=VALUE...]]
  *
  * Reads {"lang": "...", "text": "..."} records from IN_TOPIC, keeps the English ones
  * (a built-in filter), splits each text into words (the C operator split_words, one record
  * per word, keyed by the word), drops the short ones (a built-in filter on the C operator's
  * output) and writes {"word": ..., "pos": ...} records to OUT_TOPIC. A record whose text is
  * not a string goes to the dead-letter topic NAME-dlq with split_words' reason. Stops on
- * SIGINT/SIGTERM, or after IDLE_MS without input.
+ * SIGINT/SIGTERM, or after IDLE_MS without input (0: never). Each KEY=VALUE is one more
+ * setting, as in a `brook run` file (e.g. client.session.timeout.ms=6000).
  *
  * Build against an installed library:
  *   cc stream_embed.c $(pkg-config --cflags --libs brook-stream libcjson) -o stream_embed
@@ -75,10 +76,30 @@ static int split_words(void *ctx, const brook_stream_record *in, brook_stream_ou
     return rc;
 }
 
+/* Applies the KEY=VALUE arguments (n may be negative: none); 0, or -1 with err set. */
+static int set_extra(brook_stream *s, int n, char **kv, char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++) {
+        char key[256];
+        const char *eq = strchr(kv[i], '=');
+        size_t klen = eq ? (size_t)(eq - kv[i]) : 0;
+        if (klen == 0 || klen >= sizeof key) {
+            snprintf(err, errlen, "not KEY=VALUE: %s", kv[i]);
+            return -1;
+        }
+        memcpy(key, kv[i], klen);
+        key[klen] = '\0';
+        if (brook_stream_set(s, key, eq + 1, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s NAME BOOTSTRAP IN_TOPIC OUT_TOPIC [IDLE_MS]\n", argv[0]);
+        fprintf(stderr, "usage: %s NAME BOOTSTRAP IN_TOPIC OUT_TOPIC [IDLE_MS [KEY=VALUE...]]\n",
+                argv[0]);
         return 2;
     }
     char err[512];
@@ -86,6 +107,7 @@ int main(int argc, char **argv)
     int ok = s && brook_stream_set(s, "source.topic", argv[3], err, sizeof err) == 0 &&
              brook_stream_set(s, "sink.topic", argv[4], err, sizeof err) == 0 &&
              brook_stream_set(s, "commit.interval.ms", "100", err, sizeof err) == 0 &&
+             set_extra(s, argc - 6, argv + 6, err, sizeof err) == 0 &&
              brook_stream_op(s, "filter lang == \"en\"", err, sizeof err) == 0 &&
              brook_stream_op_fn(s, "split_words", split_words, NULL, err, sizeof err) == 0 &&
              brook_stream_op(s, "filter len(word) > 3", err, sizeof err) == 0 &&

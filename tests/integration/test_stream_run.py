@@ -44,6 +44,12 @@ from pg_harness import Postgres, free_port  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
+# A killed run's member holds its partitions until its session expires, and every cycle of
+# the scenarios waits for that: sessions of 3 s (heartbeats every 0.5 s) where librdkafka's
+# default is 45 s and Kafka's smallest allowed 6 s, so the broker allows 1 s.
+SESSION_MS = 3000
+BROKER_CONF = {"group.min.session.timeout.ms": "1000"}
+
 PARTITIONS = 4
 MINUTE = 60000
 LATENESS = 5000
@@ -115,8 +121,8 @@ sink.postgres.table={table}
 sink.postgres.columns=key,window_start,window_end,count,sum
 sink.files.dir={outdir}
 commit.interval.ms=100
-client.session.timeout.ms=6000
-client.heartbeat.interval.ms=1000
+client.session.timeout.ms={SESSION_MS}
+client.heartbeat.interval.ms=500
 """
 
 
@@ -260,7 +266,7 @@ CYCLES = ["kill", "prepared:3", "kill", "committed:2", "broker", "finishing:2", 
 
 
 def scenario_crash(ck, cli, tmp):
-    with Broker() as b, Postgres(max_prepared_transactions=16) as pg:
+    with Broker(config=BROKER_CONF) as b, Postgres(max_prepared_transactions=16) as pg:
         create_topic(b.bootstrap, "clicks", PARTITIONS)
         make_table(pg, "counts")
         outdir = os.path.join(tmp, "out-crash")
@@ -277,8 +283,10 @@ def scenario_crash(ck, cli, tmp):
             env = dict(os.environ)
             if ":" in what:
                 env["BROOK_STREAM_FAILPOINT"] = what
+            t0 = time.monotonic()
             p = start_run(cli, conf, logpath, env=env)
             wait_assigned(logpath, p)
+            t1 = time.monotonic()
             th = produce_paced(b.bootstrap, batch, 2.0)
             if ":" in what:
                 try:
@@ -302,6 +310,8 @@ def scenario_crash(ck, cli, tmp):
                 p.kill()
                 p.wait(10)
             th.join(120)
+            print(f"crash cycle {what}: assigned in {t1 - t0:.1f} s, "
+                  f"ran {time.monotonic() - t1:.1f} s", flush=True)
         produce(b.bootstrap, flush)
         p = start_run(cli, conf, logpath, ["--exit-when-idle", "5000"])
         rc = p.wait(240)
@@ -338,7 +348,7 @@ def metric(text, name):
 def scenario_shared(ck, cli, tmp):
     """Two processes share the input; one is SIGKILLed mid-stream; the other takes its
     partitions over. The PostgreSQL sink upserts here (sink.postgres.key)."""
-    with Broker() as b, Postgres(max_prepared_transactions=16) as pg:
+    with Broker(config=BROKER_CONF) as b, Postgres(max_prepared_transactions=16) as pg:
         create_topic(b.bootstrap, "clicks2", PARTITIONS)
         make_table(pg, "counts2")
         outdir = os.path.join(tmp, "out-shared")
@@ -379,7 +389,7 @@ def scenario_shared(ck, cli, tmp):
 
 def scenario_instances(ck, cli, tmp):
     """`brook run --instances 2`: two processes of one pipeline share the input."""
-    with Broker() as b, Postgres(max_prepared_transactions=16) as pg:
+    with Broker(config=BROKER_CONF) as b, Postgres(max_prepared_transactions=16) as pg:
         create_topic(b.bootstrap, "clicks3", PARTITIONS)
         make_table(pg, "counts3")
         outdir = os.path.join(tmp, "out-instances")
@@ -412,7 +422,7 @@ def scenario_refuse(ck, cli, tmp):
     r = subprocess.run([cli, "run", bad_conf], capture_output=True, text=True, timeout=30)
     ck.eq(r.returncode, 2, "an unknown key is a usage error")
     ck("sink.tpoic" in r.stderr, f"the error names the key: {r.stderr}")
-    with Broker() as b:
+    with Broker(config=BROKER_CONF) as b:
         create_topic(b.bootstrap, "clicks", PARTITIONS)
         with Postgres(max_prepared_transactions=0) as pg0:
             make_table(pg0, "counts")
@@ -469,7 +479,7 @@ def scenario_readme(ck, cli, tmp):
     script = (m.group(1).replace("bash scripts/pg.sh", f"bash {repo}/scripts/pg.sh")
               .replace("port=5433", f"port={port}").replace("build/brook", cli))
     env = dict(os.environ, BROOK_PG_PORT=str(port), BROOK_PG_DIR=os.path.join(tmp, "pgdata"))
-    with Broker() as b:
+    with Broker(config=BROKER_CONF) as b:
         env["BROOK_BOOTSTRAP"] = b.bootstrap
         try:
             r = subprocess.run(["bash", "-e", "-c", script], cwd=tmp, env=env,
@@ -493,7 +503,7 @@ def scenario_readme(ck, cli, tmp):
 def scenario_join(ck, cli, tmp):
     """A stream-table join: clicks joined with a table read from a compacted topic of user
     profiles (a deleted profile drops its user's clicks: an inner join)."""
-    with Broker() as b:
+    with Broker(config=BROKER_CONF) as b:
         create_topic(b.bootstrap, "clicks4", 2)
         a = AdminClient({"bootstrap.servers": b.bootstrap})
         for f in a.create_topics([NewTopic("users", 2, 1,
@@ -546,7 +556,11 @@ def scenario_embed(ck, cli, tmp):
     embed = os.environ.get("BROOK_STREAM_EMBED") or os.path.join(
         os.path.dirname(cli), "stream_embed")
     ck(os.access(embed, os.X_OK), f"the example program is built: {embed}")
-    with Broker() as b:
+    r = subprocess.run([embed, "embed", "127.0.0.1:1", "texts", "words", "0", "bogus"],
+                       capture_output=True, text=True, timeout=30)
+    ck(r.returncode == 2 and "not KEY=VALUE: bogus" in r.stderr,
+       f"a setting without '=' is refused: rc {r.returncode}, {r.stderr.strip()!r}")
+    with Broker(config=BROKER_CONF) as b:
         create_topic(b.bootstrap, "texts", 2)
         records, want, bad = [], [], 0
         for i in range(600):
@@ -562,7 +576,9 @@ def scenario_embed(ck, cli, tmp):
         logpath = os.path.join(tmp, "embed.log")
         with open(logpath, "ab") as log:
             env = dict(os.environ, BROOK_STREAM_FAILPOINT="committed:6")
-            p = subprocess.Popen([embed, "embed", b.bootstrap, "texts", "words"],
+            # The killed run's member holds the partitions until its session expires.
+            p = subprocess.Popen([embed, "embed", b.bootstrap, "texts", "words", "0",
+                                  f"client.session.timeout.ms={SESSION_MS}"],
                                  stdout=log, stderr=subprocess.STDOUT, env=env,
                                  preexec_fn=_pdeathsig)
             p.log_start = 0
@@ -571,7 +587,8 @@ def scenario_embed(ck, cli, tmp):
             rc = p.wait(120)
             ck.eq(rc, -signal.SIGKILL, "the failpoint killed the program after a commit")
             feeder.join(60)
-            p = subprocess.Popen([embed, "embed", b.bootstrap, "texts", "words", "4000"],
+            p = subprocess.Popen([embed, "embed", b.bootstrap, "texts", "words", "4000",
+                                  f"client.session.timeout.ms={SESSION_MS}"],
                                  stdout=log, stderr=subprocess.STDOUT, preexec_fn=_pdeathsig)
             ck.eq(p.wait(120), 0, "the second run drains the input and exits")
         got = [(j["word"], j["pos"]) for j in
