@@ -253,9 +253,15 @@ class TxnClient:
 
     def producer(self):
         from confluent_kafka import Producer
+        # connections.max.idle.ms works around librdkafka#5511 (open in 2.15.1): when the
+        # cached group coordinator left Metadata while down, its handle is decommissioned
+        # and send_offsets_to_transaction waits for ever for a broker state change that
+        # would make it look the coordinator up again (seed 94 in CI). An idle connection
+        # closing is such a change, and a stuck producer's connections are all idle.
         conf = {"bootstrap.servers": self.bootstrap, "transactional.id": self.tid,
                 "transaction.timeout.ms": 20000, "message.timeout.ms": 20000,
-                "reconnect.backoff.max.ms": 1000, "linger.ms": 2}
+                "reconnect.backoff.max.ms": 1000, "linger.ms": 2,
+                "connections.max.idle.ms": 10000}
         p = Producer({**conf, **debug_conf("CHAOS_TXN_DEBUG")})
         p.init_transactions(30)
         return p

@@ -406,6 +406,17 @@ class Check:
         print(f"[{self.name}] OK: {self.n} checks passed", flush=True)
 
 
+def suite_librdkafka():
+    """The directory of librdkafka 2.15.1's build (tests/librdkafka/run.sh --prepare-only
+    makes it once, ~2 min), or None when it cannot be had here."""
+    suite = os.environ.get("LIBRDKAFKA_SUITE_DIR", os.path.join(REPO, "build", "librdkafka-suite"))
+    r = subprocess.run(["bash", os.path.join(REPO, "tests", "librdkafka", "run.sh"),
+                        "--prepare-only"], env=dict(os.environ, LIBRDKAFKA_SUITE_DIR=suite),
+                       capture_output=True, text=True, timeout=900)
+    src = os.path.join(suite, "librdkafka-2.15.1", "src")
+    return src if r.returncode == 0 and os.path.exists(os.path.join(src, "librdkafka.so.1")) else None
+
+
 def run_main(main):
     """Run a test's main(); exit with its return code (1 on exception, with traceback).
     Brokers are cleaned up first, then the process leaves through os._exit so that client

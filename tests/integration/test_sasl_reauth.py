@@ -29,13 +29,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from brook_harness import Check, run_main  # noqa: E402
+from brook_harness import Check, run_main, suite_librdkafka  # noqa: E402
 from raw_kafka import Conn  # noqa: E402
 from test_sasl import (ILLEGAL_SASL_STATE, MECH, NONE, SASL_AUTHENTICATION_FAILED,  # noqa: E402
                        SHA256, SHA512, SaslBroker, alter_scram, closed, handshake,
                        scram_exchange)
 
-REPO = os.path.dirname(os.path.dirname(HERE))
 UNSUPPORTED_SASL_MECHANISM = 33
 LIFE_MS = 2000
 PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw"}
@@ -111,17 +110,6 @@ def raw_checks(ck, br):
         ck.eq(handshake(c, MECH[SHA256])[0], UNSUPPORTED_SASL_MECHANISM,
               "re-authenticating with SCRAM-SHA-256 is refused")
         ck(closed(c), "and the connection closes")
-
-
-def suite_librdkafka():
-    """The directory of librdkafka 2.15.1's build (tests/librdkafka/run.sh --prepare-only),
-    or None when it cannot be had here."""
-    suite = os.environ.get("LIBRDKAFKA_SUITE_DIR", os.path.join(REPO, "build", "librdkafka-suite"))
-    r = subprocess.run(["bash", os.path.join(REPO, "tests", "librdkafka", "run.sh"),
-                        "--prepare-only"], env=dict(os.environ, LIBRDKAFKA_SUITE_DIR=suite),
-                       capture_output=True, text=True, timeout=900)
-    src = os.path.join(suite, "librdkafka-2.15.1", "src")
-    return src if r.returncode == 0 and os.path.exists(os.path.join(src, "librdkafka.so.1")) else None
 
 
 def client_checks(ck, br):
