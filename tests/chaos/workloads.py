@@ -99,7 +99,7 @@ class KafkajsQueue:
         self.out = open(os.path.join(tmp, "kafkajs.out"), "w")
         self.proc = subprocess.Popen(
             [node, os.path.join(JS, "repl_producer_kafkajs.js"), bootstrap, QUEUE,
-             str(NPARTS), self.acklog, "qk", "noresend"], stdin=subprocess.PIPE, stdout=self.out,
+             str(NPARTS), self.acklog, "qk"], stdin=subprocess.PIPE, stdout=self.out,
             stderr=subprocess.STDOUT)
 
     def stop(self):

@@ -10,11 +10,12 @@
 // order).  A send that fails anyway (a non-retriable error) is sent again with the same
 // records: kafkajs has rolled its sequence numbers back, so the broker sees the same batch
 // again and must not store it twice.  With PREFIX the records are "PREFIX:P:N".
-// With "noresend" (the chaos campaign) a failed send is not repeated: the loop goes on with
-// new records and the failed ones stay sent but unacknowledged. kafkajs 2.2.4 does not
-// always roll its sequence numbers back: in a chaos run a send that ended in
-// KafkaJSLockTimeout had been written, and its records, sent again, got new sequence
-// numbers and were written twice (docs/reliability.md).
+// "noresend" (not used: see docs/reliability.md) leaves a failed send's records sent but
+// unacknowledged and goes on with new ones. Neither way is safe with kafkajs 2.2.4: after
+// a send that ended in KafkaJSLockTimeout and had been written, kafkajs kept the sequence
+// numbers (a resend duplicates); after one that returned no metadata and had been written,
+// it reused them (new records sent next are taken by the broker for that batch's retry,
+// acknowledged and dropped, as Kafka would).
 //
 // ACKLOG gets one line per event, appended and flushed as it happens:
 //   S P FIRST_N COUNT                  about to send records P:FIRST_N .. (each attempt)
