@@ -1,6 +1,6 @@
 'use strict'
 // kafkajs 2.2.4 idempotent acks=all producer for ../test_replication_kafkajs.py (issue #11).
-// Usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG [PREFIX [noresend]]
+// Usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG [PREFIX]
 // (also the chaos campaign's second client, tests/chaos/workloads.py, which gives PREFIX)
 //
 // One idempotent producer (idempotent: true, maxInFlightRequests 1, acks -1, unlimited
@@ -10,12 +10,11 @@
 // order).  A send that fails anyway (a non-retriable error) is sent again with the same
 // records: kafkajs has rolled its sequence numbers back, so the broker sees the same batch
 // again and must not store it twice.  With PREFIX the records are "PREFIX:P:N".
-// "noresend" (not used: see docs/reliability.md) leaves a failed send's records sent but
-// unacknowledged and goes on with new ones. Neither way is safe with kafkajs 2.2.4: after
-// a send that ended in KafkaJSLockTimeout and had been written, kafkajs kept the sequence
-// numbers (a resend duplicates); after one that returned no metadata and had been written,
-// it reused them (new records sent next are taken by the broker for that batch's retry,
-// acknowledged and dropped, as Kafka would).
+// Not always safe with kafkajs 2.2.4 (docs/reliability.md): after a send that ended in
+// KafkaJSLockTimeout and had been written, kafkajs kept its sequence numbers, so the resend
+// was stored twice; going on with new records instead loses them after the common case,
+// a written send whose sequence kafkajs rolled back (the broker, like Kafka's, takes the
+// next records for that batch's retry).
 //
 // ACKLOG gets one line per event, appended and flushed as it happens:
 //   S P FIRST_N COUNT                  about to send records P:FIRST_N .. (each attempt)
@@ -28,10 +27,9 @@
 const fs = require('fs')
 const { Kafka, logLevel } = require('kafkajs')
 
-const [bootstrap, topic, npartsArg, ackLog, prefix, mode] = process.argv.slice(2)
-const RESEND = mode !== 'noresend'
+const [bootstrap, topic, npartsArg, ackLog, prefix] = process.argv.slice(2)
 if (!bootstrap || !topic || !npartsArg || !ackLog) {
-  console.error('usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG [PREFIX [noresend]]')
+  console.error('usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG [PREFIX]')
   process.exit(2)
 }
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
@@ -70,7 +68,7 @@ async function partitionLoop(p) {
     const values = []
     for (let i = 0; i < PER_SEND; i++) values.push(prefix ? `${prefix}:${p}:${n + i}` : `${p}:${n + i}`)
     const messages = values.map(value => ({ partition: p, value }))
-    // The same records until they are acknowledged (unless RESEND is off).
+    // The same records until they are acknowledged.
     for (;;) {
       const t = Date.now()
       pending++
@@ -90,7 +88,6 @@ async function partitionLoop(p) {
         out(`E ${p} ${n} ${PER_SEND} ${e.name || 'Error'} ${String(e.message).replace(/\s+/g, ' ')}`)
         if (stopping) return
         await sleep(200)
-        if (!RESEND) break
       }
     }
     n += PER_SEND
