@@ -215,6 +215,22 @@ def wait_assigned(logpath, p, timeout=60):
     wait_until(assigned, timeout, 0.1, "brook run to be assigned partitions")
 
 
+def wait_exit(p, timeout, logpath):
+    """The program's exit status; on a timeout it is killed (status -9) and the last lines
+    of its log are printed, so a hang in CI says where it hung."""
+    try:
+        return p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(10)
+        with open(logpath, "rb") as f:
+            lines = [ln for ln in f.read().decode("utf-8", "replace").splitlines()
+                     if not ln.startswith("%7")]
+        print(f"still running after {timeout} s; {logpath} (last 40 lines):\n"
+              + "\n".join(lines[-40:]), flush=True)
+        return p.returncode
+
+
 def diagnose(cli, b, pg, logpath):
     """On a failure: the broker's transactions, the PostgreSQL leftovers, the runs' log."""
     r = subprocess.run([cli, "txn", "list", "--bootstrap", b.bootstrap], capture_output=True,
@@ -578,7 +594,8 @@ def scenario_embed(ck, cli, tmp):
             env = dict(os.environ, BROOK_STREAM_FAILPOINT="committed:6")
             # The killed run's member holds the partitions until its session expires.
             p = subprocess.Popen([embed, "embed", b.bootstrap, "texts", "words", "0",
-                                  f"client.session.timeout.ms={SESSION_MS}"],
+                                  f"client.session.timeout.ms={SESSION_MS}",
+                                  "client.heartbeat.interval.ms=500"],
                                  stdout=log, stderr=subprocess.STDOUT, env=env,
                                  preexec_fn=_pdeathsig)
             p.log_start = 0
@@ -588,9 +605,10 @@ def scenario_embed(ck, cli, tmp):
             ck.eq(rc, -signal.SIGKILL, "the failpoint killed the program after a commit")
             feeder.join(60)
             p = subprocess.Popen([embed, "embed", b.bootstrap, "texts", "words", "4000",
-                                  f"client.session.timeout.ms={SESSION_MS}"],
+                                  f"client.session.timeout.ms={SESSION_MS}",
+                                  "client.heartbeat.interval.ms=500"],
                                  stdout=log, stderr=subprocess.STDOUT, preexec_fn=_pdeathsig)
-            ck.eq(p.wait(120), 0, "the second run drains the input and exits")
+            ck.eq(wait_exit(p, 120, logpath), 0, "the second run drains the input and exits")
         got = [(j["word"], j["pos"]) for j in
                (json.loads(v) for v in read_all(b.bootstrap, "words", 2))]
         ck.eq(len(got) - len(set(got)), 0, "words written more than once")
