@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 #include "base/assert.h"
 #include "proto/errors.h"
@@ -88,7 +89,41 @@ static void member_free(gmember *m)
     free(m);
 }
 
-static void group_free(group *g)
+static void pid_index_add(group_coord *c, gpending *p)
+{
+    gpid_groups *e = NULL;
+    HASH_FIND(hh, c->by_pid, &p->pid, sizeof(p->pid), e);
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        BROOK_ASSERT(e);
+        e->pid = p->pid;
+        HASH_ADD(hh, c->by_pid, pid, sizeof(e->pid), e);
+    }
+    DL_APPEND2(e->list, p, pid_prev, pid_next);
+}
+
+static void pid_index_del(group_coord *c, gpending *p)
+{
+    gpid_groups *e = NULL;
+    HASH_FIND(hh, c->by_pid, &p->pid, sizeof(p->pid), e);
+    BROOK_ASSERT(e && e->list);
+    DL_DELETE2(e->list, p, pid_prev, pid_next);
+    if (!e->list) {
+        HASH_DEL(c->by_pid, e);
+        free(e);
+    }
+}
+
+/* Frees one producer's pending offsets of a group, after unlinking them from both indexes. */
+static void pending_free(group_coord *c, group *g, gpending *p)
+{
+    HASH_DEL(g->pending, p);
+    pid_index_del(c, p);
+    offsets_free(&p->offsets);
+    free(p);
+}
+
+static void group_free(group_coord *c, group *g)
 {
     for (int i = 0; i < g->nmembers; i++)
         member_free(g->members[i]);
@@ -99,11 +134,7 @@ static void group_free(group *g)
     offsets_free(&g->offsets);
     gpending *p, *tmp;
     HASH_ITER(hh, g->pending, p, tmp)
-    {
-        HASH_DEL(g->pending, p);
-        offsets_free(&p->offsets);
-        free(p);
-    }
+        pending_free(c, g, p);
     free(g->id);
     free(g->protocol_type);
     free(g->protocol_name);
@@ -127,8 +158,9 @@ void group_coord_free(group_coord *c)
     HASH_ITER(hh, c->groups, g, tmp)
     {
         HASH_DEL(c->groups, g);
-        group_free(g);
+        group_free(c, g);
     }
+    BROOK_ASSERT(c->by_pid == NULL);
 }
 
 group *group_find(const group_coord *c, const char *id)
@@ -832,7 +864,9 @@ void group_apply_offset(group_coord *c, const char *group_id, int64_t pid, const
         p = calloc(1, sizeof(*p));
         BROOK_ASSERT(p);
         p->pid = pid;
+        p->g = g;
         HASH_ADD(hh, g->pending, pid, sizeof(p->pid), p);
+        pid_index_add(c, p);
     }
     offset_put(&p->offsets, topic, partition, offset, leader_epoch, metadata, commit_ms);
 }
@@ -849,9 +883,14 @@ void group_apply_txn_end(group_coord *c, const char *group_id, int64_t pid, bool
         for (goffset *o = p->offsets; o; o = o->hh.next)
             offset_put(&g->offsets, o->topic, o->partition, o->offset, o->leader_epoch,
                        (kslice){o->metadata, o->metadata_len}, o->commit_ms);
-    HASH_DEL(g->pending, p);
-    offsets_free(&p->offsets);
-    free(p);
+    pending_free(c, g, p);
+}
+
+const gpending *group_pending_of_pid(const group_coord *c, int64_t pid)
+{
+    gpid_groups *e = NULL;
+    HASH_FIND(hh, c->by_pid, &pid, sizeof(pid), e);
+    return e ? e->list : NULL;
 }
 
 void group_apply_generation(group_coord *c, const char *group_id, const char *protocol_type,
@@ -1005,7 +1044,7 @@ void group_apply_delete(group_coord *c, const char *group_id)
     if (!g)
         return;
     HASH_DEL(c->groups, g);
-    group_free(g);
+    group_free(c, g);
 }
 
 int16_t group_delete_check(const group_coord *c, const char *group_id)

@@ -77,8 +77,19 @@ typedef struct goffset {
 typedef struct gpending {
     int64_t pid;
     goffset *offsets;
+    struct group *g;                     /* the group whose pending offsets these are */
+    struct gpending *pid_next, *pid_prev; /* the other groups' entries of pid (gpid_groups) */
     UT_hash_handle hh;
 } gpending;
+
+/* Every group's pending offsets of one producer: the index that lets a transaction marker
+ * find the groups of its producer without walking all groups (a replayed offsets partition
+ * has a marker per transaction: all groups per marker was groups x markers at load). */
+typedef struct gpid_groups {
+    int64_t pid;
+    gpending *list; /* linked by pid_next/pid_prev (utlist DL); never empty while indexed */
+    UT_hash_handle hh;
+} gpid_groups;
 
 typedef struct gpending_id {
     char *id;
@@ -145,6 +156,7 @@ typedef struct group_config {
 typedef struct group_coord {
     group_config cfg;
     group *groups;
+    gpid_groups *by_pid; /* each producer's gpending entries across groups */
     group_action *acts;
     size_t nacts, acts_cap;
     uint64_t id_counter;
@@ -240,6 +252,10 @@ void group_offset_written(group_coord *c, const char *group_id, const char *topi
                           int32_t partition, int64_t written_ms);
 /* Whether g has members (classic or consumer protocol). */
 bool group_has_members(const group *g);
+/* The first of pid's pending offsets across groups (then ->pid_next; ->g is the group), or
+ * NULL. Owned by the coordinator: valid until the next call that changes offsets. */
+const gpending *group_pending_of_pid(const group_coord *c, int64_t pid);
+
 /* Does some producer have a pending offset for this partition? (require_stable) */
 bool group_offset_pending(const group *g, const char *topic, int32_t partition);
 

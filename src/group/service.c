@@ -338,13 +338,10 @@ int group_service_txn_groups(const group_service *s, int32_t part, int64_t pid, 
     int32_t nparts = s->log_topic->npartitions;
     char **ids = NULL;
     int n = 0;
-    group *g, *tmp;
-    HASH_ITER(hh, s->coord.groups, g, tmp) {
-        gpending *pend = NULL;
-        HASH_FIND(hh, g->pending, &pid, sizeof(pid), pend);
-        if (pend && txn_log_partition_for(g->id, nparts) == part)
-            n = add_group_id(&ids, n, g->id);
-    }
+    for (const gpending *pend = group_pending_of_pid(&s->coord, pid); pend;
+         pend = pend->pid_next)
+        if (txn_log_partition_for(pend->g->id, nparts) == part)
+            n = add_group_id(&ids, n, pend->g->id);
     for (const gs_wait *w = s->waits; w; w = w->next)
         if (w->kind == 'O' && w->pid == pid && txn_log_partition_for(w->group_id, nparts) == part)
             n = add_group_id(&ids, n, w->group_id);

@@ -92,14 +92,17 @@ class QueueWorkload(Threads):
 class KafkajsQueue:
     """The second client: js/repl_producer_kafkajs.js (kafkajs, idempotent, acks -1) writes
     "qk:P:N" to every partition of the queue topic, logging each attempt and each
-    acknowledgement with its base offset; merge() adds its history to a QueueWorkload's."""
+    acknowledgement with its base offset; merge() adds its history to a QueueWorkload's.
+    It runs in its `fresh` mode: a failed send's records are never sent again (they are
+    sent, not acknowledged: found at most once) and the next go out on a new producer,
+    the only safe move with kafkajs 2.2.4 (docs/reliability.md)."""
 
     def __init__(self, node, bootstrap, tmp):
         self.acklog = os.path.join(tmp, "kafkajs-acks.log")
         self.out = open(os.path.join(tmp, "kafkajs.out"), "w")
         self.proc = subprocess.Popen(
             [node, os.path.join(JS, "repl_producer_kafkajs.js"), bootstrap, QUEUE,
-             str(NPARTS), self.acklog, "qk"], stdin=subprocess.PIPE, stdout=self.out,
+             str(NPARTS), self.acklog, "qk", "fresh"], stdin=subprocess.PIPE, stdout=self.out,
             stderr=subprocess.STDOUT)
 
     def stop(self):

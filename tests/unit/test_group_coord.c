@@ -159,6 +159,49 @@ static void test_offsets_and_transactions(void)
     group_coord_free(&c);
 }
 
+/* The number of groups the producer-id index lists for pid, each checked to really hold
+ * pending offsets of pid. */
+static int pid_groups(const group_coord *c, int64_t pid)
+{
+    int n = 0;
+    for (const gpending *p = group_pending_of_pid(c, pid); p; p = p->pid_next, n++) {
+        const gpending *own = NULL;
+        HASH_FIND(hh, p->g->pending, &pid, sizeof(pid), own);
+        CHECK(own == p && p->pid == pid);
+    }
+    return n;
+}
+
+/* The index pid -> groups with pending offsets (what a transaction marker reads) follows
+ * offsets becoming pending, ending (commit or abort) and a group's deletion. */
+static void test_pending_by_pid_index(void)
+{
+    group_coord c;
+    group_config gc = cfg();
+    group_coord_init(&c, &gc);
+    CHECK_EQ_INT(pid_groups(&c, 7), 0);
+    const char *groups[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        group_apply_offset(&c, groups[i], 7, "t", 0, 10 + i, -1, kslice_cstr(""), 1);
+        group_apply_offset(&c, groups[i], 7, "t", 1, 20 + i, -1, kslice_cstr(""), 1);
+    }
+    group_apply_offset(&c, "a", 8, "t", 0, 30, -1, kslice_cstr(""), 1);
+    CHECK_EQ_INT(pid_groups(&c, 7), 3);
+    CHECK_EQ_INT(pid_groups(&c, 8), 1);
+    group_apply_txn_end(&c, "b", 7, true);
+    CHECK_EQ_INT(pid_groups(&c, 7), 2);
+    CHECK_EQ_INT(group_offset(group_find(&c, "b"), "t", 1)->offset, 21);
+    group_apply_txn_end(&c, "b", 7, true); /* ended already: nothing */
+    group_apply_txn_end(&c, "a", 7, false);
+    CHECK_EQ_INT(pid_groups(&c, 7), 1);
+    CHECK_EQ_INT(pid_groups(&c, 8), 1);
+    group_apply_delete(&c, "c"); /* a deleted group's pending offsets leave the index */
+    CHECK_EQ_INT(pid_groups(&c, 7), 0);
+    CHECK(group_pending_of_pid(&c, 7) == NULL);
+    /* Freeing the coordinator with offsets still pending asserts the index emptied. */
+    group_coord_free(&c);
+}
+
 /* A ConsumerProtocolSubscription v0 naming topics (no user data). */
 static int32_t subscription(uint8_t *out, const char *const *topics, int n)
 {
@@ -435,4 +478,5 @@ static void test_txn_commit_fencing(void)
 TU_MAIN(TU_CASE(test_static_restart_keeps_generation), TU_CASE(test_static_leader_restart),
         TU_CASE(test_static_restart_rebalances_when_needed), TU_CASE(test_txn_commit_fencing),
         TU_CASE(test_join_sync_two_members), TU_CASE(test_offsets_and_transactions),
+        TU_CASE(test_pending_by_pid_index),
         TU_CASE(test_rejects), TU_CASE(test_offset_delete))
