@@ -21,6 +21,9 @@ restarted node takes its preferred partitions back: more leader changes under lo
    was acknowledged at (the base offset of its batch + its index: a retried duplicate must
    get its original offset), in send order per partition, and the partitions hold nothing
    else than records this producer sent, none twice, offsets contiguous.
+5. The script's `fresh` mode (the chaos campaign's): with a loop for a partition the topic
+   lacks, that loop's failed sends are given up (never sent again) and the other loops'
+   acknowledged records are stored once.
 
 BROOK_REPL_KJS_SEED replays the kill timing.  Every wait is bounded; everything started is
 stopped.  Exit 77 (skipped) without node/kafkajs or cluster support."""
@@ -176,6 +179,54 @@ def check_read_back(ck, acklog, got):
     return total
 
 
+def check_fresh_mode(ck, c, admin):
+    """The chaos campaign's `fresh` mode of the script: after a failed send its records are
+    given up and the loop goes on with new ones on a new producer. Made to fail for good by
+    a loop for a partition the topic does not have (kafkajs answers such a send with no
+    metadata); the other loops must go on undisturbed and store every record once."""
+    from confluent_kafka.admin import NewTopic
+    topic = "repkjsfresh"
+    for f in admin.create_topics([NewTopic(topic, NPARTS - 1, 3)]).values():
+        f.result(30)
+    wait_for(f"{topic}'s partitions led", lambda: (
+        (s := partition_state(c.bootstrap, topic)) and len(s) == NPARTS - 1 and
+        all(v[1] > 0 for v in s.values())), 30)
+    path = os.path.join(c.tmp, "fresh-acks.log")
+    proc = subprocess.Popen([NODE, os.path.join(JS, "repl_producer_kafkajs.js"), c.bootstrap_all,
+                             topic, str(NPARTS), path, "f", "fresh"], cwd=JS,
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    fresh = AckLog(path)
+    try:
+        wait_for("three failed sends and acknowledged writes in fresh mode", lambda: (
+            len(fresh.poll().errors) >= 3 and fresh.acked_records(0) >= 50), 60)
+    finally:
+        proc.stdin.write(b"stop\n")
+        proc.stdin.close()
+        try:
+            rc = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait(10)
+    ck.eq(rc, 0, "fresh mode: the producer ended within 60 s, exit code")
+    fresh.poll()
+    failed = [int(e.split()[1]) for e in fresh.errors if e.split()[0] == str(NPARTS - 1)]
+    ck(len(failed) >= 3 and failed == sorted(set(failed)),
+       f"fresh mode: each failed send's records given up, never sent again: {failed[:6]}")
+    ck(fresh.done is not None and "pending=0" in fresh.done, f"fresh mode: {fresh.done}")
+    for p in range(NPARTS - 1):
+        from ck_helpers import consumer, read_partition
+        from test_txn_common import quiet_logger
+        cons = consumer(c.bootstrap_all, {"logger": quiet_logger()})
+        try:
+            values = [m.value().decode() for m in read_partition(cons, topic, p, 0, timeout=60)]
+        finally:
+            cons.close()
+        acked = {f"f:{p}:{first + i}" for _, first, n in fresh.acks[p] for i in range(n)}
+        ck(len(acked) > 0 and acked <= set(values) and len(values) == len(set(values)),
+           f"fresh mode: partition {p}'s {len(acked)} acknowledged records stored once "
+           f"({len(values)} read)")
+
+
 def main():
     if not NODE:
         print("node not found: skipped")
@@ -250,6 +301,8 @@ def main():
         n = check_read_back(ck, acklog, got)
         log(f"{n} acknowledged records read back by librdkafka once, at their offsets, in order "
             f"(partitions hold {[len(got[p]) for p in range(NPARTS)]})")
+        check_fresh_mode(ck, c, a)
+        log("fresh mode: failed sends given up, the other partitions' records stored once")
     return ck.done()
 
 
