@@ -132,16 +132,16 @@ def kill_leaders(ck, c, acklog, rng):
     ck(max(resumed) < 20.0, f"kafkajs writes acknowledged again within 20 s of every kill: {resumed}")
 
 
-def read_back(bootstrap):
+def read_back(bootstrap, topic, nparts):
     """{partition: [(offset, value)]} from offset 0 to the high watermark, by librdkafka."""
     from ck_helpers import consumer, read_partition
     from test_txn_common import quiet_logger
     out = {}
-    for p in range(NPARTS):
+    for p in range(nparts):
         cons = consumer(bootstrap, {"logger": quiet_logger()})
         try:
             out[p] = [(m.offset(), m.value().decode()) for m in
-                      read_partition(cons, TOPIC, p, 0, timeout=60)]
+                      read_partition(cons, topic, p, 0, timeout=60)]
         finally:
             cons.close()
     return out
@@ -213,14 +213,8 @@ def check_fresh_mode(ck, c, admin):
     ck(len(failed) >= 3 and failed == sorted(set(failed)),
        f"fresh mode: each failed send's records given up, never sent again: {failed[:6]}")
     ck(fresh.done is not None and "pending=0" in fresh.done, f"fresh mode: {fresh.done}")
-    for p in range(NPARTS - 1):
-        from ck_helpers import consumer, read_partition
-        from test_txn_common import quiet_logger
-        cons = consumer(c.bootstrap_all, {"logger": quiet_logger()})
-        try:
-            values = [m.value().decode() for m in read_partition(cons, topic, p, 0, timeout=60)]
-        finally:
-            cons.close()
+    for p, recs in read_back(c.bootstrap_all, topic, NPARTS - 1).items():
+        values = [v for _, v in recs]
         acked = {f"f:{p}:{first + i}" for _, first, n in fresh.acks[p] for i in range(n)}
         ck(len(acked) > 0 and acked <= set(values) and len(values) == len(set(values)),
            f"fresh mode: partition {p}'s {len(acked)} acknowledged records stored once "
@@ -297,7 +291,7 @@ def main():
         total_acked = sum(acklog.acked_records(p) for p in range(NPARTS))
         ck(total_acked >= 1000, f"enough acknowledged records to mean something ({total_acked})")
         c.wait_ready(60)
-        got = read_back(c.bootstrap_all)
+        got = read_back(c.bootstrap_all, TOPIC, NPARTS)
         n = check_read_back(ck, acklog, got)
         log(f"{n} acknowledged records read back by librdkafka once, at their offsets, in order "
             f"(partitions hold {[len(got[p]) for p in range(NPARTS)]})")

@@ -1,3 +1,4 @@
+'use strict'
 // kafkajs 2.2.4 idempotent acks=all producer for ../test_replication_kafkajs.py (issue #11).
 // Usage: node repl_producer_kafkajs.js BOOTSTRAP_LIST TOPIC NPARTS ACKLOG [PREFIX [fresh]]
 // (also the chaos campaign's second client, tests/chaos/workloads.py: PREFIX and fresh)
