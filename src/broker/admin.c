@@ -222,6 +222,23 @@ static void metrics_partitions(broker *b, wr *w, const char *name, const char *h
 }
 
 /* Produce and fetch traffic: what the console's rate charts are drawn from. */
+/* This node's fetches as a follower: how much its fetch sessions save shows as the
+ * partitions listed per fetch. */
+static void metrics_replica_fetches(broker *b, wr *w)
+{
+    replica_fetch_stats st = replica_fetch_stats_of(b);
+    static const char *const kinds[2] = {"kind=\"full\"", "kind=\"incremental\""};
+    metrics_header(w, "brook_replica_fetches_total", "counter",
+                   "Fetch requests sent as a follower: full (every partition followed from "
+                   "that leader) and incremental (KIP-227 session).");
+    for (int k = 0; k < 2; k++)
+        metrics_sample(w, "brook_replica_fetches_total", kinds[k], (double)st.fetches[k]);
+    metrics_header(w, "brook_replica_fetch_partitions_total", "counter",
+                   "Partitions listed in the fetch requests sent as a follower.");
+    metrics_sample(w, "brook_replica_fetch_partitions_total", NULL,
+                   (double)st.partitions_listed);
+}
+
 static void metrics_traffic(broker *b, wr *w)
 {
     metrics_header(w, "brook_produced_records_total", "counter",
@@ -256,6 +273,7 @@ static void metrics_traffic(broker *b, wr *w)
                    "Fetch sessions evicted to make room for new ones.");
     metrics_sample(w, "brook_fetch_session_evictions_total", NULL,
                    (double)fsess_cache_evictions(b->fetch_sessions));
+    metrics_replica_fetches(b, w);
     broker_quota_metrics(b, w);
 }
 

@@ -449,6 +449,13 @@ void replica_on_isr(void *ctx, const char *topic, int32_t partition, int32_t lea
                     int16_t error, int32_t version);
 void replica_forget_partition(broker *b, partition *p);
 void replica_stop(broker *b);
+/* The follower's fetches sent (metrics): full ones (listing every partition followed from
+ * that leader, opening a fetch session) and incremental ones, and the partitions listed. */
+typedef struct replica_fetch_stats {
+    uint64_t fetches[2]; /* [0] full, [1] incremental */
+    uint64_t partitions_listed;
+} replica_fetch_stats;
+replica_fetch_stats replica_fetch_stats_of(const broker *b);
 /* May this produce be appended here? false with *err (NOT_LEADER_OR_FOLLOWER while this
  * node may not lead it yet, NOT_ENOUGH_REPLICAS for acks=all below min.insync). */
 bool replica_check_produce(broker *b, partition *p, int16_t acks, int16_t *err);

@@ -29,6 +29,14 @@
 #define FETCH_PART_MAX_BYTES (1 << 20)
 #define FETCH_RETRY_MS 100
 
+/* A follower's position in one partition, as its Fetch carries it. */
+typedef struct fetch_pos {
+    int32_t epoch;      /* current leader epoch */
+    int32_t last_epoch; /* epoch of its newest batch */
+    int64_t offset;     /* fetch offset: its log end, durable */
+    int64_t log_start;
+} fetch_pos;
+
 typedef struct rpart {
     partition *p;       /* key */
     char *topic;
@@ -36,6 +44,13 @@ typedef struct rpart {
     repl_part rp;
     int32_t start_epoch; /* the newest epoch in the log when this process opened it */
     bool fetching;       /* in a fetch in flight */
+    /* A follower's fetch (below): the one it is in (glue's fetch_seq) and the epoch and
+     * offset it asked with; and what the leader's fetch session holds of it (KIP-227). */
+    uint64_t fetch_seq;
+    int32_t fetch_epoch;
+    int64_t fetch_offset;
+    int32_t sess_leader; /* the leader whose fetch session lists it; -1: none */
+    fetch_pos sess;      /* its position as that session last heard it */
     int64_t answered_ms; /* a follower: when a fetch answer for it last arrived */
     bool stall_logged;
     int16_t last_fetch_err; /* the error of the last fetch answer (logged when it changes) */
@@ -44,11 +59,17 @@ typedef struct rpart {
     UT_hash_handle hh;
 } rpart;
 
-/* A follower's fetch in flight to one leader. */
+/* A follower's fetch in flight to one leader, and the leader's fetch session for this
+ * node (KIP-227): once open, a fetch lists only the partitions whose position moved, and
+ * the answer only those with something new, instead of every partition followed (~100
+ * with the internal topics) both ways on every round. */
 typedef struct fetcher {
     int32_t leader;
     bool in_flight;
     int64_t retry_at_ms;
+    int32_t session_id;    /* 0: none */
+    int32_t session_epoch; /* the next epoch to send; 0: the next fetch is full (reopens) */
+    uint32_t session_gen;  /* bumped by each reset: an answer to an older fetch keeps it */
 } fetcher;
 
 struct replica_glue {
@@ -59,6 +80,8 @@ struct replica_glue {
      * in request order, so a fetch queued behind a parked prepare or marker (which waits
      * for the high watermark this very fetch would advance) would stall both. */
     peer_pool *pool;
+    uint64_t fetch_seq; /* the last fetch sent */
+    replica_fetch_stats stats;
 };
 
 static int64_t now_ms(void) { return clock_mono_us() / 1000; }
@@ -137,6 +160,7 @@ static rpart *rpart_get(broker *b, partition *p, const char *topic, int32_t inde
     r->topic = strdup(topic);
     BROOK_ASSERT(r->topic);
     r->index = index;
+    r->sess_leader = -1;
     r->start_epoch = log_latest_epoch(p->log);
     repl_init(&r->rp, b->cfg.node_id, min_isr, b->cfg.replica_lag_time_max_ms);
     /* The high watermark starts at 0 after a start: learned from the leader, or computed
@@ -150,8 +174,22 @@ static rpart *rpart_get(broker *b, partition *p, const char *topic, int32_t inde
     return r;
 }
 
+/* The fetch session with `leader` lists a partition this node no longer fetches from it:
+ * the next fetch is full, which opens a new session without it. */
+static void fetch_session_reset(broker *b, int32_t leader)
+{
+    struct replica_glue *g = b->replicas;
+    for (int i = 0; g && i < g->nfetchers; i++)
+        if (g->fetchers[i].leader == leader) {
+            g->fetchers[i].session_epoch = 0;
+            g->fetchers[i].session_gen++;
+        }
+}
+
 static void rpart_free(broker *b, rpart *r)
 {
+    if (r->sess_leader >= 0)
+        fetch_session_reset(b, r->sess_leader);
     HASH_DEL(b->replicas->parts, r);
     free(r->topic);
     free(r);
@@ -529,6 +567,11 @@ void replica_tick(broker *b)
     fetch_kick(b);
 }
 
+replica_fetch_stats replica_fetch_stats_of(const broker *b)
+{
+    return b->replicas ? b->replicas->stats : (replica_fetch_stats){0};
+}
+
 void replica_stop(broker *b)
 {
     if (!b->replicas)
@@ -547,12 +590,10 @@ void replica_stop(broker *b)
 typedef struct fetch_ctx {
     broker *b;
     int32_t leader;
-    int n;
-    struct {
-        partition *p;
-        int32_t epoch;
-        int64_t offset;
-    } sent[];
+    uint64_t seq;          /* the rparts in it have this fetch_seq */
+    bool full;             /* every partition listed, the session (re)opened */
+    int32_t session_epoch; /* the epoch sent */
+    uint32_t session_gen;  /* the fetcher's when sent */
 } fetch_ctx;
 
 static fetcher *fetcher_for(broker *b, int32_t leader)
@@ -563,7 +604,7 @@ static fetcher *fetcher_for(broker *b, int32_t leader)
             return &g->fetchers[i];
     if (g->nfetchers == (int)BROOK_ARRAY_LEN(g->fetchers))
         return NULL;
-    g->fetchers[g->nfetchers] = (fetcher){leader, false, 0};
+    g->fetchers[g->nfetchers] = (fetcher){.leader = leader};
     return &g->fetchers[g->nfetchers++];
 }
 
@@ -583,67 +624,108 @@ static bool ready_to_fetch(const broker *b, const rpart *r, int32_t leader)
            !r->p->log->failed && local_durable(b, r->p) == r->p->log->log_end_offset;
 }
 
-static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t len);
-
-/* Sends one Fetch to `leader` for every partition following it, once all of them are
- * durable: a fetch sent while some still wait for their fsync would leave those behind
- * for a whole long poll (one fetch in flight per leader). */
-static void fetch_send(broker *b, fetcher *f)
+static fetch_pos position_of(const rpart *r)
 {
+    const plog *l = r->p->log;
+    return (fetch_pos){.epoch = r->rp.epoch, .last_epoch = last_batch_epoch(l),
+                       .offset = l->log_end_offset, .log_start = l->log_start_offset};
+}
+
+static bool pos_eq(fetch_pos a, fetch_pos b)
+{
+    return a.epoch == b.epoch && a.last_epoch == b.last_epoch && a.offset == b.offset &&
+           a.log_start == b.log_start;
+}
+
+/* Which fetch to `leader` goes next: 1 incremental (the session lists no partition that
+ * is not ready for it; one that joins is added by being listed), 0 full (no session yet,
+ * or a partition left it), -1 none (one still waits for its fsync: a fetch sent now would
+ * leave it behind for a whole long poll, one fetch in flight per leader; or nothing to
+ * fetch). */
+static int fetch_plan(broker *b, const fetcher *f, int *nready)
+{
+    bool full = f->session_epoch == 0;
     int n = 0;
     for (rpart *r = b->replicas->parts; r; r = r->hh.next) {
         bool follows = r->rp.role == REPL_FOLLOWER && r->rp.leader == f->leader;
         if (follows && !r->fetching && !r->p->log->failed &&
             local_durable(b, r->p) != r->p->log->log_end_offset)
-            return; /* the fsync's completion kicks again */
-        n += ready_to_fetch(b, r, f->leader);
+            return -1; /* the fsync's completion kicks again */
+        bool ready = ready_to_fetch(b, r, f->leader);
+        n += ready;
+        if (!ready && r->sess_leader == f->leader)
+            full = true;
     }
-    if (n == 0)
+    *nready = n;
+    return n == 0 ? -1 : full ? 0 : 1;
+}
+
+static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t len);
+
+/* Sends one Fetch to `leader`: in a full one every partition following it, in an
+ * incremental one those whose position moved since the session last heard it (possibly
+ * none: the leader then answers when one of the session's partitions has news). */
+static void fetch_send(broker *b, fetcher *f)
+{
+    int n;
+    int plan = fetch_plan(b, f, &n);
+    if (plan < 0)
         return;
-    fetch_ctx *fc = calloc(1, sizeof(*fc) + (size_t)n * sizeof(fc->sent[0]));
+    bool full = plan == 0;
+    struct replica_glue *g = b->replicas;
+    fetch_ctx *fc = calloc(1, sizeof(*fc));
     fetch_topic *topics = calloc((size_t)n, sizeof(*topics));
     fetch_part *parts = calloc((size_t)n, sizeof(*parts));
     BROOK_ASSERT(fc && topics && parts);
-    fc->b = b;
-    fc->leader = f->leader;
+    *fc = (fetch_ctx){.b = b, .leader = f->leader, .seq = ++g->fetch_seq, .full = full,
+                      .session_epoch = full ? 0 : f->session_epoch,
+                      .session_gen = f->session_gen};
+    int32_t nt = 0;
     /* One topic entry per partition: simple, and allowed by the protocol. */
-    for (rpart *r = b->replicas->parts; r && fc->n < n; r = r->hh.next) {
+    for (rpart *r = g->parts; r; r = r->hh.next) {
+        if (full && r->sess_leader == f->leader)
+            r->sess_leader = -1;
         if (!ready_to_fetch(b, r, f->leader))
             continue;
-        plog *l = r->p->log;
-        fetch_part *fp = &parts[fc->n];
-        fp->index = r->index;
-        fp->current_leader_epoch = r->rp.epoch;
-        fp->fetch_offset = l->log_end_offset;
-        fp->last_fetched_epoch = last_batch_epoch(l);
-        fp->log_start_offset = l->log_start_offset;
-        fp->partition_max_bytes = FETCH_PART_MAX_BYTES;
-        topics[fc->n] = (fetch_topic){.name = kslice_cstr(r->topic), .nparts = 1, .parts = fp};
-        fc->sent[fc->n].p = r->p;
-        fc->sent[fc->n].epoch = r->rp.epoch;
-        fc->sent[fc->n].offset = l->log_end_offset;
+        fetch_pos pos = position_of(r);
         r->fetching = true;
-        fc->n++;
+        r->fetch_seq = fc->seq;
+        r->fetch_epoch = pos.epoch;
+        r->fetch_offset = pos.offset;
+        if (!full && r->sess_leader == f->leader && pos_eq(pos, r->sess))
+            continue; /* the session has it */
+        if (r->sess_leader >= 0 && r->sess_leader != f->leader)
+            fetch_session_reset(b, r->sess_leader); /* moved here from that leader */
+        r->sess_leader = f->leader;
+        r->sess = pos;
+        fetch_part *fp = &parts[nt];
+        *fp = (fetch_part){.index = r->index, .current_leader_epoch = pos.epoch,
+                           .fetch_offset = pos.offset, .last_fetched_epoch = pos.last_epoch,
+                           .log_start_offset = pos.log_start,
+                           .partition_max_bytes = FETCH_PART_MAX_BYTES};
+        topics[nt++] = (fetch_topic){.name = kslice_cstr(r->topic), .nparts = 1, .parts = fp};
     }
+    g->stats.fetches[full ? 0 : 1]++;
+    g->stats.partitions_listed += (uint64_t)nt;
     fetch_req q = {.replica_id = b->cfg.node_id, .max_wait_ms = FETCH_MAX_WAIT_MS,
                    .min_bytes = 1, .max_bytes = 8 * FETCH_PART_MAX_BYTES,
-                   .session_id = 0, .session_epoch = -1, .ntopics = fc->n, .topics = topics,
-                   .rack_id = KSLICE_NULL, .cluster_id = KSLICE_NULL};
+                   .session_id = f->session_id, .session_epoch = fc->session_epoch,
+                   .ntopics = nt, .topics = topics, .rack_id = KSLICE_NULL,
+                   .cluster_id = KSLICE_NULL};
     wr w;
     wr_init(&w, 256);
     fetch_req_encode(&w, 12, &q);
     free(parts);
     free(topics);
     f->in_flight = true;
-    if (w.oom || peer_send(b->replicas->pool, f->leader, API_FETCH, 12, true, w.p, w.len,
+    if (w.oom || peer_send(g->pool, f->leader, API_FETCH, 12, true, w.p, w.len,
                            FETCH_MAX_WAIT_MS + FETCH_TIMEOUT_MS, on_fetch_answer, fc) != 0) {
         f->in_flight = false;
         f->retry_at_ms = now_ms() + FETCH_RETRY_MS;
-        for (int i = 0; i < fc->n; i++) {
-            rpart *r = rpart_find(b, fc->sent[i].p);
-            if (r)
+        fetch_session_reset(b, f->leader);
+        for (rpart *r = g->parts; r; r = r->hh.next)
+            if (r->fetch_seq == fc->seq)
                 r->fetching = false;
-        }
         free(fc);
     }
     wr_free(&w);
@@ -728,17 +810,47 @@ static void follower_apply(broker *b, rpart *r, const fetch_resp_part *fp, int64
     r->p->repl_hw = r->rp.hw;
 }
 
-/* The entry of fc->sent that an answer's (topic, partition) belongs to, or -1; tries
- * `guess` first, so matching a whole answer is linear, not quadratic. */
-static int sent_index(broker *b, const fetch_ctx *fc, int guess, kslice topic, int32_t index)
+/* The replica an answer's (topic, partition) is about, if it was in fetch `seq`. */
+static rpart *answer_part(broker *b, kslice topic_name, int32_t index, uint64_t seq)
 {
-    for (int n = 0; n < fc->n; n++) {
-        int i = (guess + n) % fc->n;
-        rpart *rp = rpart_find(b, fc->sent[i].p);
-        if (rp && rp->index == index && kslice_eq_cstr(topic, rp->topic))
-            return i;
+    topic *t = md_find(&b->md, topic_name);
+    if (!t || index < 0 || index >= t->npartitions)
+        return NULL;
+    rpart *r = rpart_find(b, t->parts[index]);
+    return r && r->fetch_seq == seq ? r : NULL;
+}
+
+/* The fetch session after an answer (status as on_fetch_answer's): opened by a full
+ * fetch, one epoch on after an incremental one, reset (the next fetch full) after a
+ * failure or a session error; a reset made while the fetch was in flight stands. True
+ * when the answer can be applied. */
+static bool fetch_session_after(broker *b, fetcher *f, const fetch_ctx *fc, bool ok,
+                                const fetch_resp *resp)
+{
+    int16_t err = ok ? resp->error_code : KERR_NONE;
+    if (ok && err == KERR_NONE) {
+        if (f->session_gen == fc->session_gen) {
+            if (fc->full) {
+                f->session_id = resp->session_id;
+                f->session_epoch = resp->session_id != 0 ? 1 : 0;
+            } else {
+                f->session_epoch = fc->session_epoch == INT32_MAX ? 1 : fc->session_epoch + 1;
+            }
+        }
+        return true;
     }
-    return -1;
+    fetch_session_reset(b, f->leader);
+    if (err == KERR_FETCH_SESSION_ID_NOT_FOUND || err == KERR_INVALID_FETCH_SESSION_EPOCH) {
+        /* The leader restarted or evicted the session: a full fetch at once. */
+        LOG_INFO("repl", "fetch session %d with leader %d lost (%s); opening a new one",
+                 f->session_id, f->leader, kafka_error_name(err));
+        f->session_id = 0;
+        return false;
+    }
+    LOG_DEBUG("repl", "fetch from leader %d failed (status %d, error %d)", f->leader, ok ? 0 : -1,
+              err);
+    f->retry_at_ms = now_ms() + FETCH_RETRY_MS;
+    return false;
 }
 
 static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t len)
@@ -750,11 +862,9 @@ static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t l
         return;
     }
     fetcher *f = fetcher_for(b, fc->leader);
-    for (int i = 0; i < fc->n; i++) {
-        rpart *r = rpart_find(b, fc->sent[i].p);
-        if (r)
+    for (rpart *r = b->replicas->parts; r; r = r->hh.next)
+        if (r->fetch_seq == fc->seq)
             r->fetching = false;
-    }
     arena a;
     arena_init(&a);
     fetch_resp resp = {0};
@@ -764,31 +874,30 @@ static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t l
     bool ok = status == 0 && body;
     if (ok) {
         rd_tags(&r); /* response header v1: its tagged fields */
-        ok = fetch_resp_decode(&r, 12, &a, &resp) == 0 && resp.error_code == KERR_NONE;
+        ok = fetch_resp_decode(&r, 12, &a, &resp) == 0;
     }
-    int guess = 0; /* the answer lists the partitions in the order they were asked */
+    if (f) {
+        f->in_flight = false;
+        ok = fetch_session_after(b, f, fc, ok, &resp);
+    } else {
+        ok = ok && resp.error_code == KERR_NONE;
+    }
+    /* In an incremental answer, a partition left out has nothing new: it was answered. */
+    int64_t now = now_ms();
+    for (rpart *x = b->replicas->parts; ok && x; x = x->hh.next)
+        if (x->fetch_seq == fc->seq)
+            x->answered_ms = now;
     for (int32_t t = 0; ok && t < resp.ntopics; t++) {
         const fetch_resp_topic *rt = &resp.topics[t];
-        for (int32_t k = 0; k < rt->nparts; k++, guess++) {
+        for (int32_t k = 0; k < rt->nparts; k++) {
             const fetch_resp_part *fp = &rt->parts[k];
-            int i = sent_index(b, fc, guess, rt->name, fp->index);
-            rpart *rp = i >= 0 ? rpart_find(b, fc->sent[i].p) : NULL;
+            rpart *rp = answer_part(b, rt->name, fp->index, fc->seq);
             if (rp && rp->rp.role == REPL_FOLLOWER && rp->rp.leader == fc->leader &&
-                rp->rp.epoch == fc->sent[i].epoch) {
-                rp->answered_ms = now_ms();
-                follower_apply(b, rp, fp, fc->sent[i].offset);
-            }
+                rp->rp.epoch == rp->fetch_epoch)
+                follower_apply(b, rp, fp, rp->fetch_offset);
         }
     }
     arena_free(&a);
-    if (f) {
-        f->in_flight = false;
-        if (!ok) {
-            LOG_DEBUG("repl", "fetch from leader %d failed (status %d, error %d)", fc->leader,
-                      status, status == 0 && body ? resp.error_code : -1);
-            f->retry_at_ms = now_ms() + FETCH_RETRY_MS;
-        }
-    }
     free(fc);
     broker_on_progress(b); /* truncations and the HW; fetch again once durable */
 }

@@ -31,6 +31,7 @@
 #define ZK_USERS ZK_CONFIG "/users"
 #define ZK_ACLS ZK_ROOT "/acls"
 #define ZK_BUF (1 << 20)
+#define ZK_RESOLVE_EVERY_MS 30000 /* at most one routine resolution of the servers per 30 s */
 #define ZK_PATH_MAX 512
 #define ZK_NAME_MAX 8192 /* paths of user and ACL znodes (an ACL binding is its name) */
 
@@ -837,6 +838,12 @@ static zhandle_t *open_session(zk_client *z)
                   strerror(errno));
         return NULL;
     }
+    /* The client resolves the server names again each time it polls its socket, by
+     * default: a getaddrinfo (with a netlink dump) per request, ~90 in a burst when the
+     * view is read. Names of ZooKeeper servers change rarely; a lost connection still
+     * resolves them anew. */
+    if (zoo_set_servers_resolution_delay(zh, ZK_RESOLVE_EVERY_MS) != ZOK)
+        LOG_WARN("zk", "cannot rate-limit the ZooKeeper client's name resolution");
     /* Queued before any other request of the session, and sent again by the client
      * library after each reconnect. */
     if (z->digest && zoo_add_auth(zh, "digest", z->digest, (int)strlen(z->digest), NULL,

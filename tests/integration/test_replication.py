@@ -6,6 +6,11 @@ Topic "rep": 3 partitions, replication factor 3, min.insync.replicas 2 (broker d
 replica.lag.time.max.ms 2000.
 
 1. Placement: every partition has 3 replicas, all in the ISR, leaders on all 3 nodes.
+1b. Follower fetch sessions (KIP-227): every node fetches as a follower mostly with
+   incremental fetches; a topic created later joins the sessions (acks=all writes to it
+   are acknowledged, so both followers fetch it) and deleting it leaves them; afterwards,
+   idle, each node's fetches list no partition (nothing moved), open no new session, and
+   stay at the long poll's pace (no busy loop on a partition the leader no longer has).
 2. Leader SIGKILLs under load: an idempotent acks=all producer writes numbered records to
    every partition while the leader of partition 0 is SIGKILLed and restarted 3 times.
    Each time a new leader is elected from the ISR and shows in Metadata within 2 s of the
@@ -40,6 +45,7 @@ import struct
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Check, run_main  # noqa: E402
@@ -71,6 +77,75 @@ def wait_for(what, cond, timeout, step=0.1):
 
 def state_of(c, p):
     return cluster_harness.state_of(c, TOPIC, p)
+
+
+def node_metrics(node):
+    """Node's /metrics as {"name{labels}": value}."""
+    with urllib.request.urlopen(f"http://{node.admin_address()}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    got = {}
+    for line in text.splitlines():
+        k, _, v = line.rpartition(" ")
+        if k and not line.startswith("#"):
+            got[k] = float(v)
+    return got
+
+
+FULL = 'brook_replica_fetches_total{kind="full"}'
+INCR = 'brook_replica_fetches_total{kind="incremental"}'
+LISTED = "brook_replica_fetch_partitions_total"
+SERVED = 'brook_fetch_requests_total{client="follower"}'
+
+
+def acked_writes(bootstrap, topic, nparts, n):
+    """Writes n records ("sess:PARTITION:I", apart from Load's) to each partition with
+    acks=all; the number acknowledged."""
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 0,
+                  "message.timeout.ms": 20000})
+    ok = []
+    for i in range(n):
+        for part in range(nparts):
+            p.produce(topic, f"sess:{part}:{i}".encode(), partition=part,
+                      on_delivery=lambda err, msg: err is None and ok.append(1))
+    p.flush(30)
+    return len(ok)
+
+
+def follower_sessions(ck, c):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    a = AdminClient({"bootstrap.servers": c.bootstrap})
+    extra = "rep-extra"
+    for f in a.create_topics([NewTopic(extra, 2, 3)]).values():
+        f.result(30)
+    wait_for("rep-extra led with a full ISR", lambda: (
+        (s := partition_state(c.bootstrap, extra)) and len(s) == 2 and
+        all(v[1] > 0 and len(v[3]) == 3 for v in s.values())), 30)
+    got = acked_writes(c.bootstrap, extra, 2, 20)
+    ck.eq(got, 40, "acks=all writes to a topic created after the sessions opened")
+    for f in a.delete_topics([extra]).values():
+        f.result(30)
+    # Metadata for every topic: asking for rep-extra by name would create it again.
+    wait_for("rep-extra gone", lambda: all(
+        t != extra for t, _ in cluster_harness.partition_states(c.bootstrap)), 30)
+    ck.eq(acked_writes(c.bootstrap, TOPIC, NPARTS, 5), 5 * NPARTS,
+          "acks=all writes after a topic left the sessions")
+    time.sleep(1.5)  # the last changes travel
+    before = [node_metrics(n) for n in c.nodes]
+    time.sleep(3.0)
+    after = [node_metrics(n) for n in c.nodes]
+    for n, m0, m1 in zip(c.nodes, before, after):
+        d = {k: m1.get(k, 0) - m0.get(k, 0) for k in (FULL, INCR, LISTED, SERVED)}
+        print(f"[replication] node {n.node_id}: totals full {m1.get(FULL)} incremental "
+              f"{m1.get(INCR)} listed {m1.get(LISTED)}; idle 3 s: {d}")
+        ck(m1.get(INCR, 0) > 3 * m1.get(FULL, 0),
+           f"node {n.node_id} fetches mostly incrementally ({m1.get(INCR)} incremental, "
+           f"{m1.get(FULL)} full)")
+        ck(d[INCR] > 0 and d[FULL] == 0 and d[LISTED] == 0,
+           f"node {n.node_id} idle: incremental fetches listing nothing, no full one ({d})")
+        # Two followers, each with a fetch parked up to 500 ms at this node: ~12 in 3 s.
+        ck(d[SERVED] <= 40, f"node {n.node_id} answered {d[SERVED]} follower fetches in "
+                            f"3 idle seconds (a long poll's pace, not a busy loop)")
 
 
 class Load:
@@ -340,6 +415,7 @@ def main():
             all(v[1] > 0 for v in s.values()) and s), 30)
         ck(all(v[2] == [1, 2, 3] and v[3] == [1, 2, 3] for v in st.values()),
            f"every partition has replicas and ISR {{1,2,3}}: {st}")
+        follower_sessions(ck, c)
 
         load = Load(c.bootstrap_all)
         load.t.start()
