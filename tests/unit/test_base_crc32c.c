@@ -51,14 +51,21 @@ static void test_chaining(void)
 
 static void test_hw_matches_sw(void)
 {
-    enum { MAX_LEN = 4096, ALIGN = 16 };
+    /* Past 3 x 8192 bytes, so the three-stripe paths of both stripe lengths run. */
+    enum { MAX_LEN = 3 * 3 * 8192 + 3 * 256 + 100, ALIGN = 16 };
     uint8_t *buf = malloc(MAX_LEN + ALIGN);
     for (size_t i = 0; i < MAX_LEN + ALIGN; i++)
         buf[i] = (uint8_t)tu_rand();
     int mismatches = 0;
     for (int iter = 0; iter < 3000; iter++) {
         size_t off = tu_rand() % ALIGN;
-        size_t len = iter < 64 ? (size_t)iter : tu_rand() % (MAX_LEN + 1);
+        /* The lengths where a path starts or ends, then random ones. */
+        static const size_t edges[] = {767, 768, 769, 775, 776, 1535, 1536, 24575, 24576,
+                                       24577, 24576 + 768, 24576 + 767, 49152, 49152 + 769};
+        size_t ne = sizeof(edges) / sizeof(edges[0]);
+        size_t len = iter < 64                 ? (size_t)iter
+                     : iter < 64 + (int)ne     ? edges[iter - 64]
+                                               : tu_rand() % (MAX_LEN + 1);
         uint32_t seed = (iter & 1) ? (uint32_t)tu_rand() : 0;
         uint32_t hw = crc32c(seed, buf + off, len);
         uint32_t sw = crc32c_sw(seed, buf + off, len);
