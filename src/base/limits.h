@@ -20,6 +20,11 @@
 /* An incremental fetch session idle this long gives way to a new one when the cache is full
  * (Kafka's min.incremental.fetch.session.eviction.ms, an internal constant there too). */
 #define BROOK_FETCH_SESSION_EVICT_MS 120000
+/* An event-loop turn busy this long counts as a stall (brook_loop_stalls_total); one busy
+ * BROOK_LOOP_WARN_MS or more is logged, at most once per BROOK_LOOP_WARN_EVERY_MS. */
+#define BROOK_LOOP_STALL_MS 20
+#define BROOK_LOOP_WARN_MS 200
+#define BROOK_LOOP_WARN_EVERY_MS 10000
 #define BROOK_CONN_OUTBUF_MAX (64u * 1024 * 1024)
 /* Longest properties-file line and key. */
 #define BROOK_CONFIG_LINE_MAX 8192

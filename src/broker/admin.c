@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "base/clock.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "broker/admin_assets.h"
 #include "broker/admin_console.h"
@@ -239,6 +240,25 @@ static void metrics_replica_fetches(broker *b, wr *w)
                    (double)st.partitions_listed);
 }
 
+/* The event loop's turns (broker.c, loop_turn_account). */
+static void metrics_loop(broker *b, wr *w)
+{
+    metrics_header(w, "brook_loop_turns_total", "counter", "Event-loop turns.");
+    metrics_sample(w, "brook_loop_turns_total", NULL, (double)b->loop_stats.turns);
+    metrics_header(w, "brook_loop_busy_seconds_total", "counter",
+                   "Time the event loop spent running callbacks (not waiting in the poll).");
+    metrics_sample(w, "brook_loop_busy_seconds_total", NULL, (double)b->loop_stats.busy_ns / 1e9);
+    char help[128];
+    snprintf(help, sizeof(help), "Event-loop turns busy for %d ms or more (every client of "
+             "this node waited that long).", BROOK_LOOP_STALL_MS);
+    metrics_header(w, "brook_loop_stalls_total", "counter", help);
+    metrics_sample(w, "brook_loop_stalls_total", NULL, (double)b->loop_stats.stalls);
+    metrics_header(w, "brook_loop_turn_max_seconds", "gauge",
+                   "The longest event-loop turn since start, busy time.");
+    metrics_sample(w, "brook_loop_turn_max_seconds", NULL,
+                   (double)b->loop_stats.max_busy_ns / 1e9);
+}
+
 static void metrics_traffic(broker *b, wr *w)
 {
     metrics_header(w, "brook_produced_records_total", "counter",
@@ -274,6 +294,7 @@ static void metrics_traffic(broker *b, wr *w)
     metrics_sample(w, "brook_fetch_session_evictions_total", NULL,
                    (double)fsess_cache_evictions(b->fetch_sessions));
     metrics_replica_fetches(b, w);
+    metrics_loop(b, w);
     broker_quota_metrics(b, w);
 }
 

@@ -119,9 +119,39 @@ static int start_txn(broker *b)
 
 static void on_durable(void *ctx) { broker_on_progress(ctx); }
 
+/* Accounts the turn that ends now (from the previous prepare to this one, less the wait
+ * in the poll): a long one held every client of this node for that long. */
+static void loop_turn_account(broker *b)
+{
+    uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(b->loop);
+    uint64_t wall = now - b->loop_stats.last_ns, idled = idle - b->loop_stats.idle_last_ns;
+    bool first = b->loop_stats.last_ns == 0;
+    b->loop_stats.last_ns = now;
+    b->loop_stats.idle_last_ns = idle;
+    if (first)
+        return;
+    uint64_t busy = wall > idled ? wall - idled : 0;
+    b->loop_stats.turns++;
+    b->loop_stats.busy_ns += busy;
+    if (busy > b->loop_stats.max_busy_ns)
+        b->loop_stats.max_busy_ns = busy;
+    if (busy < (uint64_t)BROOK_LOOP_STALL_MS * 1000000)
+        return;
+    b->loop_stats.stalls++;
+    if (busy >= (uint64_t)BROOK_LOOP_WARN_MS * 1000000 &&
+        now - b->loop_stats.warned_ns >= (uint64_t)BROOK_LOOP_WARN_EVERY_MS * 1000000) {
+        b->loop_stats.warned_ns = now;
+        LOG_WARN("broker", "the event loop was busy for %llu ms in one turn: every client of "
+                 "this node waited (%llu turns of %d ms or more since start)",
+                 (unsigned long long)(busy / 1000000), (unsigned long long)b->loop_stats.stalls,
+                 BROOK_LOOP_STALL_MS);
+    }
+}
+
 static void on_prepare(uv_prepare_t *h)
 {
     broker *b = h->data;
+    loop_turn_account(b);
     /* Followers' parked fetches read to the log end: wake them for this turn's appends
      * now, so they copy while this node fsyncs (both fsyncs in parallel). Only after an
      * append: a parked fetch's check walks all its partitions. */
@@ -272,6 +302,10 @@ int broker_start(broker *b, int64_t started_us)
 {
     b->started_us = started_us;
     b->loop = uv_default_loop();
+    /* Before the loop runs: the time it waits in the poll, for the turn accounting. */
+    if (uv_loop_configure(b->loop, UV_METRICS_IDLE_TIME) != 0)
+        LOG_WARN("broker", "libuv cannot measure the loop's idle time: loop stall metrics "
+                 "count every turn as busy");
     log_set_node(b->cfg.node_id);
     char derr[512];
     if (broker_dyn_start(b, derr, sizeof(derr)) != 0) {

@@ -62,6 +62,15 @@ typedef struct broker {
     char *dyn_defaults_text; /* the cluster-wide defaults last taken from a view */
     uv_prepare_t prepare;
     uint64_t prepare_append_gen; /* store_append_gen when on_prepare last woke fetches */
+    /* The event loop's turns, measured in on_prepare (broker.c) with libuv's idle-time
+     * metric: a turn's busy time is everything but its wait in the poll, i.e. how long
+     * every connection waited for this node meanwhile. */
+    struct {
+        uint64_t last_ns, idle_last_ns; /* at the previous turn's prepare */
+        uint64_t turns, stalls;         /* stalls: turns busy >= BROOK_LOOP_STALL_MS */
+        uint64_t busy_ns, max_busy_ns;
+        uint64_t warned_ns; /* when a long turn was last logged */
+    } loop_stats;
     /* Bumped whenever which partitions exist or which this node leads may have changed
      * (a new cluster view, topic changes, replication roles): lookups cached under an
      * older value are redone (h_fetch.c). */

@@ -11,7 +11,9 @@ again is a 409 / exit 1, and the metrics counters (completed transactions by out
 EndTxn latency histogram) move; a third producer commits normally and its record becomes
 visible.  Last, malformed HTTP (garbage, binary noise, a huge header, a bad method, a bad
 version, an oversized or chunked body, half a request, too many idle connections) gets a
-4xx/5xx or a close, and the broker keeps serving admin and Kafka clients."""
+4xx/5xx or a close, and the broker keeps serving admin and Kafka clients.  Between the two,
+the event-loop metrics count turns and busy time, and a 1000-partition CreateTopics (made in
+one loop turn) shows as a stall."""
 
 import http.client
 import json
@@ -330,6 +332,31 @@ def check_exposition(ck, ms, types, helps):
     ck(sample(ms, "brook_connections") >= 1, "brook_connections counts the Kafka clients")
 
 
+def check_loop_metrics(ck, bs, admin):
+    """The event-loop turn metrics move, and a turn that creates many partitions at once
+    (synchronously, on the loop) shows as a stall."""
+    ms0, types, _ = metrics(admin)
+    for name, typ in (("brook_loop_turns_total", "counter"),
+                      ("brook_loop_busy_seconds_total", "counter"),
+                      ("brook_loop_stalls_total", "counter"),
+                      ("brook_loop_turn_max_seconds", "gauge")):
+        ck.eq(types.get(name), typ, f"# TYPE of {name}")
+    a = AdminClient({"bootstrap.servers": bs})
+    a.create_topics([NewTopic("adm-wide", 1000, 1)])["adm-wide"].result(timeout=60)
+    ms1, _, _ = metrics(admin)
+    d = {n: sample(ms1, n) - sample(ms0, n) for n in
+         ("brook_loop_turns_total", "brook_loop_busy_seconds_total", "brook_loop_stalls_total")}
+    longest = sample(ms1, "brook_loop_turn_max_seconds")
+    print(f"[admin] loop metrics across a 1000-partition CreateTopics: {d}, longest turn "
+          f"{longest:.3f} s")
+    ck(d["brook_loop_turns_total"] > 0 and d["brook_loop_busy_seconds_total"] > 0,
+       f"loop turns and busy time counted ({d})")
+    ck(d["brook_loop_stalls_total"] >= 1 and longest >= 0.02,
+       f"creating 1000 partitions in one turn counts as a stall ({d}, longest {longest})")
+    ck(d["brook_loop_busy_seconds_total"] >= 0.02,
+       f"that turn's busy time is in the total ({d})")
+
+
 def check_bad_http(ck, bs, admin):
     cases = [
         ("garbage", b"GARBAGE\r\n\r\n", 400),
@@ -421,6 +448,7 @@ def main():
 
         p1 = check_transaction_visibility(ck, bs, admin, cli)
         check_abort(ck, bs, admin, cli, p1)
+        check_loop_metrics(ck, bs, admin)
         check_bad_http(ck, bs, admin)
         ck(b.running(), "brookd still running")
         ck.eq(b.stop(), 0, "brookd exit code on SIGTERM")
