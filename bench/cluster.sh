@@ -110,11 +110,20 @@ if [ -z "$PG_NOTE" ]; then
     mkdir -p "$WORK/dlog"
     sync
     PG_STARTED=1
-    # ':' stands for a space in the peer's MODES.
-    REPS=$PG_REPS DUR=$PG_SECS CONCS=$PG_CLIENTS MODES="--2pc:--decision-log:$WORK/dlog" \
-        timeout -k 30 $((PG_REPS * (PG_SECS + 15) * $(wc -w <<<"$PG_CLIENTS") + 120)) \
-        sh "$PEER/run_all.sh" "$WORK/pg2pc.txt" >"$WORK/pg2pc.log" 2>&1 ||
-        log "the pg2pc peer failed (see below)"
+    # The peer listens on fixed ports (55431-55433); one taken for a moment by some other
+    # process's ephemeral port makes its start fail, so a failed start is tried once more.
+    for attempt in 1 2; do
+        # ':' stands for a space in the peer's MODES.
+        REPS=$PG_REPS DUR=$PG_SECS CONCS=$PG_CLIENTS MODES="--2pc:--decision-log:$WORK/dlog" \
+            timeout -k 30 $((PG_REPS * (PG_SECS + 15) * $(wc -w <<<"$PG_CLIENTS") + 120)) \
+            sh "$PEER/run_all.sh" "$WORK/pg2pc.txt" >"$WORK/pg2pc.log" 2>&1 && break
+        log "the pg2pc peer failed (attempt $attempt; see below)"
+        # Its trap stops its servers only once they all started: a start that failed half
+        # way leaves the first ones running, and $PG_BASE, which blocks the next sitting.
+        [ -d "$PG_BASE" ] && sh "$PEER/stop.sh" >&2
+        grep -q 'could not start server' "$WORK/pg2pc.log" || break
+        sleep 2
+    done
     PG_STARTED=
     sed 's/^/  /' "$WORK/pg2pc.log" | grep -v '^  |' >&2
     # Its lines as RESULT lines, each run with the CPU busy share the peer measured after it.
