@@ -824,8 +824,8 @@ static rpart *answer_part(broker *b, kslice topic_name, int32_t index, uint64_t 
  * fetch, one epoch on after an incremental one, reset (the next fetch full) after a
  * failure or a session error; a reset made while the fetch was in flight stands. True
  * when the answer can be applied. */
-static bool fetch_session_after(broker *b, fetcher *f, const fetch_ctx *fc, bool ok,
-                                const fetch_resp *resp)
+static bool fetch_session_after(broker *b, fetcher *f, const fetch_ctx *fc, int status,
+                                bool ok, const fetch_resp *resp)
 {
     int16_t err = ok ? resp->error_code : KERR_NONE;
     if (ok && err == KERR_NONE) {
@@ -847,8 +847,8 @@ static bool fetch_session_after(broker *b, fetcher *f, const fetch_ctx *fc, bool
         f->session_id = 0;
         return false;
     }
-    LOG_DEBUG("repl", "fetch from leader %d failed (status %d, error %d)", f->leader, ok ? 0 : -1,
-              err);
+    LOG_DEBUG("repl", "fetch from leader %d failed (status %d, error %d)", f->leader, status,
+              ok ? err : -1);
     f->retry_at_ms = now_ms() + FETCH_RETRY_MS;
     return false;
 }
@@ -862,9 +862,6 @@ static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t l
         return;
     }
     fetcher *f = fetcher_for(b, fc->leader);
-    for (rpart *r = b->replicas->parts; r; r = r->hh.next)
-        if (r->fetch_seq == fc->seq)
-            r->fetching = false;
     arena a;
     arena_init(&a);
     fetch_resp resp = {0};
@@ -878,15 +875,19 @@ static void on_fetch_answer(void *ctx, int status, const uint8_t *body, size_t l
     }
     if (f) {
         f->in_flight = false;
-        ok = fetch_session_after(b, f, fc, ok, &resp);
+        ok = fetch_session_after(b, f, fc, status, ok, &resp);
     } else {
         ok = ok && resp.error_code == KERR_NONE;
     }
-    /* In an incremental answer, a partition left out has nothing new: it was answered. */
+    /* Every partition of the fetch is out of it; in an incremental answer one left out has
+     * nothing new: it was answered too. */
     int64_t now = now_ms();
-    for (rpart *x = b->replicas->parts; ok && x; x = x->hh.next)
-        if (x->fetch_seq == fc->seq)
-            x->answered_ms = now;
+    for (rpart *x = b->replicas->parts; x; x = x->hh.next)
+        if (x->fetch_seq == fc->seq) {
+            x->fetching = false;
+            if (ok)
+                x->answered_ms = now;
+        }
     for (int32_t t = 0; ok && t < resp.ntopics; t++) {
         const fetch_resp_topic *rt = &resp.topics[t];
         for (int32_t k = 0; k < rt->nparts; k++) {

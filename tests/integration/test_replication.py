@@ -45,13 +45,13 @@ import struct
 import sys
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Check, run_main  # noqa: E402
 import cluster_harness  # noqa: E402
 from cluster_harness import Cluster, partition_state, require_cluster_support  # noqa: E402
 import raw_kafka  # noqa: E402
+from test_admin import metrics as admin_metrics, sample as metric_sample  # noqa: E402
 from test_cluster_txn import wait_state  # noqa: E402
 
 TOPIC = "rep"
@@ -79,22 +79,17 @@ def state_of(c, p):
     return cluster_harness.state_of(c, TOPIC, p)
 
 
-def node_metrics(node):
-    """Node's /metrics as {"name{labels}": value}."""
-    with urllib.request.urlopen(f"http://{node.admin_address()}/metrics", timeout=10) as r:
-        text = r.read().decode()
-    got = {}
-    for line in text.splitlines():
-        k, _, v = line.rpartition(" ")
-        if k and not line.startswith("#"):
-            got[k] = float(v)
-    return got
+# The counters the fetch-session phase reads: (name, labels).
+FULL = ("brook_replica_fetches_total", (("kind", "full"),))
+INCR = ("brook_replica_fetches_total", (("kind", "incremental"),))
+LISTED = ("brook_replica_fetch_partitions_total", ())
+SERVED = ("brook_fetch_requests_total", (("client", "follower"),))
 
 
-FULL = 'brook_replica_fetches_total{kind="full"}'
-INCR = 'brook_replica_fetches_total{kind="incremental"}'
-LISTED = "brook_replica_fetch_partitions_total"
-SERVED = 'brook_fetch_requests_total{client="follower"}'
+def node_counters(node):
+    """{FULL: value, INCR: ..., LISTED: ..., SERVED: ...} from node's /metrics."""
+    samples, _, _ = admin_metrics(node.admin_address())
+    return {k: metric_sample(samples, k[0], **dict(k[1])) for k in (FULL, INCR, LISTED, SERVED)}
 
 
 def acked_writes(bootstrap, topic, nparts, n):
@@ -131,18 +126,19 @@ def follower_sessions(ck, c):
     ck.eq(acked_writes(c.bootstrap, TOPIC, NPARTS, 5), 5 * NPARTS,
           "acks=all writes after a topic left the sessions")
     time.sleep(1.5)  # the last changes travel
-    before = [node_metrics(n) for n in c.nodes]
+    before = [node_counters(n) for n in c.nodes]
     time.sleep(3.0)
-    after = [node_metrics(n) for n in c.nodes]
+    after = [node_counters(n) for n in c.nodes]
     for n, m0, m1 in zip(c.nodes, before, after):
-        d = {k: m1.get(k, 0) - m0.get(k, 0) for k in (FULL, INCR, LISTED, SERVED)}
-        print(f"[replication] node {n.node_id}: totals full {m1.get(FULL)} incremental "
-              f"{m1.get(INCR)} listed {m1.get(LISTED)}; idle 3 s: {d}")
-        ck(m1.get(INCR, 0) > 3 * m1.get(FULL, 0),
-           f"node {n.node_id} fetches mostly incrementally ({m1.get(INCR)} incremental, "
-           f"{m1.get(FULL)} full)")
+        d = {k: m1[k] - m0[k] for k in m1}
+        print(f"[replication] node {n.node_id}: totals full {m1[FULL]} incremental "
+              f"{m1[INCR]} listed {m1[LISTED]}; idle 3 s: full {d[FULL]} incremental "
+              f"{d[INCR]} listed {d[LISTED]} answered {d[SERVED]}")
+        ck(m1[INCR] > 3 * m1[FULL],
+           f"node {n.node_id} fetches mostly incrementally ({m1[INCR]} incremental, "
+           f"{m1[FULL]} full)")
         ck(d[INCR] > 0 and d[FULL] == 0 and d[LISTED] == 0,
-           f"node {n.node_id} idle: incremental fetches listing nothing, no full one ({d})")
+           f"node {n.node_id} idle: incremental fetches listing nothing, no full one")
         # Two followers, each with a fetch parked up to 500 ms at this node: ~12 in 3 s.
         ck(d[SERVED] <= 40, f"node {n.node_id} answered {d[SERVED]} follower fetches in "
                             f"3 idle seconds (a long poll's pace, not a busy loop)")
