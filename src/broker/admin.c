@@ -286,6 +286,15 @@ static void metrics_traffic(broker *b, wr *w)
                    "Partition answers in fetch responses sent from a file span (sendfile).");
     metrics_sample(w, "brook_fetch_sendfile_partitions_total", NULL,
                    (double)b->fetch_sendfile_parts);
+    store_stats ss = store_get_stats(b->store);
+    metrics_header(w, "brook_fetch_readahead_requests_total", "counter",
+                   "Readahead asked of a worker thread for sendfile readers (16 MiB each).");
+    metrics_sample(w, "brook_fetch_readahead_requests_total", NULL, (double)ss.readahead_jobs);
+    metrics_header(w, "brook_log_cache_released_bytes_total", "counter",
+                   "Segment bytes advised out of the page cache after their fsync "
+                   "(log.cache.keep.bytes).");
+    metrics_sample(w, "brook_log_cache_released_bytes_total", NULL,
+                   (double)ss.cache_released_bytes);
     metrics_header(w, "brook_fetch_sessions", "gauge",
                    "Incremental fetch sessions (KIP-227) kept now.");
     metrics_sample(w, "brook_fetch_sessions", NULL, (double)fsess_cache_count(b->fetch_sessions));

@@ -318,6 +318,7 @@ int broker_start(broker *b, int64_t started_us)
         .flush_sync = b->cfg.flush_sync,
         .flush_interval_ms = b->cfg.log_flush_interval_ms,
         .flush_interval_bytes = b->cfg.log_flush_interval_bytes,
+        .cache_keep_bytes = b->cfg.log_cache_keep_bytes,
         .on_durable = on_durable,
         .ctx = b,
     };

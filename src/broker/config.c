@@ -173,6 +173,9 @@ static const config_def g_defs[] = {
      OFF(log_flush_interval_bytes),
      "interval mode: also fsync once this many bytes were written since the last fsync "
      "began (0: the timer only); bounds what a crash can take and each fsync's length"},
+    {"log.cache.keep.bytes", CFG_INT64, "67108864", 0, I64MAX, NULL, OFF(log_cache_keep_bytes),
+     "after each fsync, a segment's page-cache pages older than its last this many bytes are "
+     "dropped (they stay on disk), so the kernel reuses warm pages for new writes; 0: never"},
     {"cluster.id", CFG_STRING, "brook-cluster", 0, 0, NULL, OFF(cluster_id),
      "cluster id in Metadata"},
     {"transaction.state.log.num.partitions", CFG_INT32, "50", 1, 1000, NULL,

@@ -212,8 +212,10 @@ static int fetch_read(broker *b, req_ctx *c, partition *p, fetch_part *fp, int64
         if ((avail < limit ? avail : limit) >= (uint64_t)min) {
             int rc = log_read_span(p->log, fp->fetch_offset, upper, limit, min_one, span,
                                    end_out);
-            if (rc == LOG_OK && span->len > 0)
+            if (rc == LOG_OK && span->len > 0) {
                 fp->records = (kslice){(const uint8_t *)span, (int32_t)span->len};
+                store_readahead(b->store, p, span);
+            }
             return rc;
         }
     }

@@ -3,7 +3,9 @@
  *
  * Owns: one thread, one job at a time. A job is an array of file descriptors; the thread
  * fdatasyncs each, records the errno per item, and wakes the loop through uv_async; the
- * completion callback then runs on the loop thread.
+ * completion callback then runs on the loop thread. After a successful fdatasync it may
+ * also advise the kernel to drop a range of the file's now-clean pages from the page cache
+ * (the item's drop range; see store_opts.cache_keep_bytes).
  * Never: touches log state (it only sees fds), or runs two jobs at once.
  */
 #ifndef BROOK_STORAGE_FLUSH_H
@@ -20,6 +22,9 @@ typedef struct flush_item {
     void *log;  /* the owner's context for this item */
     void *seg;
     int64_t end_offset;
+    /* After the fdatasync succeeds: POSIX_FADV_DONTNEED on [drop_off, drop_off + drop_len)
+     * of fd (0 length: nothing). Advice only: the kernel drops clean pages, never data. */
+    uint64_t drop_off, drop_len;
 } flush_item;
 
 typedef struct flusher flusher;

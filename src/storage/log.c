@@ -1802,13 +1802,15 @@ size_t log_flush_begin(plog *l, log_sync out[LOG_FLUSH_MAX])
     if (u) {
         BROOK_ASSERT(u != active_seg(l));
         u->pins++;
-        out[n++] = (log_sync){.fd = u->log_fd, .seg = u, .end_offset = u->next_offset};
+        out[n++] = (log_sync){.fd = u->log_fd, .seg = u, .end_offset = u->next_offset,
+                              .covers = u->size};
     }
     if (l->dirty) {
         segment *s = active_seg(l);
         s->pins++;
         l->dirty = false;
-        out[n++] = (log_sync){.fd = s->log_fd, .seg = s, .end_offset = l->log_end_offset};
+        out[n++] = (log_sync){.fd = s->log_fd, .seg = s, .end_offset = l->log_end_offset,
+                              .covers = s->size};
     }
     return n;
 }
@@ -1839,6 +1841,23 @@ void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err)
         seg->cut_while_pinned = false;
     if (seg->deleted && seg->pins == 0)
         seg_free(seg);
+}
+
+bool log_cache_release(segment *seg, uint64_t covers, int64_t keep, uint64_t *off_out,
+                       uint64_t *len_out)
+{
+    BROOK_ASSERT(keep >= 0);
+    if (covers > seg->size) /* cut under the sync: the cut's own fdatasync made it clean */
+        covers = seg->size;
+    if (covers <= (uint64_t)keep || covers - (uint64_t)keep < seg->cache_released)
+        return false;
+    uint64_t end = covers - (uint64_t)keep;
+    if (end - seg->cache_released < LOG_CACHE_RELEASE_MIN)
+        return false;
+    *off_out = seg->cache_released;
+    *len_out = end - seg->cache_released;
+    seg->cache_released = end;
+    return true;
 }
 
 int log_flush_sync(plog *l)
@@ -2072,6 +2091,8 @@ int log_truncate(plog *l, int64_t offset)
     }
     if (s->pins > 0)
         s->cut_while_pinned = true;
+    if (s->cache_released > s->size)
+        s->cache_released = s->size; /* bytes written again past the cut are new */
     int64_t old_end = l->log_end_offset;
     l->log_end_offset = s->next_offset;
     if (l->durable_offset > l->log_end_offset)

@@ -102,6 +102,8 @@ typedef struct segment {
     size_t ntidx, tidx_cap;
     uint64_t bytes_since_index;
     int64_t last_indexed_ts;
+    uint64_t cache_released; /* bytes from the file's start already advised out of the page
+                              * cache after their fdatasync (log_cache_release) */
     int pins; /* flushes in flight on this segment's fd; it is closed only at 0 */
     bool cut_while_pinned; /* truncated under a flush: that flush proves nothing */
     bool idx_dirty; /* index entries in memory that the index files lack (the active segment
@@ -238,6 +240,7 @@ typedef struct log_sync {
     int fd;
     segment *seg;
     int64_t end_offset;
+    uint64_t covers; /* the segment's bytes written before the sync begins (all it proves) */
 } log_sync;
 #define LOG_FLUSH_MAX 2
 /* Fills out[] with the fdatasyncs this log needs now: the unsynced sealed segment first,
@@ -247,6 +250,19 @@ size_t log_flush_begin(plog *l, log_sync out[LOG_FLUSH_MAX]);
 /* Records the result of one fdatasync begun with log_flush_begin(). err != 0 fails the
  * log. */
 void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err);
+/* The range of seg's file that a sync covering its first `covers` bytes lets the page cache
+ * drop: from what earlier syncs released up to `keep` bytes short of covers, when that is
+ * at least LOG_CACHE_RELEASE_MIN bytes (fewer, larger advice calls). Advances seg's mark
+ * and returns true; false when there is nothing worth dropping.
+ * Why: on a VM whose free memory goes back to the host (free page reporting), every page
+ * the page cache takes fresh costs a host fault, and writing new log data into fresh pages
+ * runs at ~0.5 GB/s; dropping clean pages behind the writer lets the kernel reuse them
+ * (docs/architecture.md, "Page cache behind the writer"). */
+#define LOG_CACHE_RELEASE_MIN (8u << 20)
+bool log_cache_release(segment *seg, uint64_t covers, int64_t keep, uint64_t *off_out,
+                       uint64_t *len_out);
+/* Whether a roll left a sealed segment whose fdatasync has not completed. */
+static inline bool log_has_unsynced(const plog *l) { return l->unsynced != NULL; }
 /* Runs log_flush_begin()'s fdatasyncs on the calling thread and records them (a close;
  * tests). Returns LOG_OK, or LOG_ERR_FAILED when the log is failed after it. */
 int log_flush_sync(plog *l);

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,7 @@ int store_partition_open(store *s, const char *topic, int32_t index, const log_c
         return LOG_ERR_NOMEM;
     }
     p->index = index;
+    p->ra_fd = -1;
     char dir[PATH_MAX], name[BROOK_TOPIC_NAME_MAX + 16];
     snprintf(dir, sizeof(dir), "%s/%s-%d", s->dir, topic, index);
     snprintf(name, sizeof(name), "%s-%d", topic, index);
@@ -230,6 +232,11 @@ void store_mark_dirty(store *s, partition *p)
     if (!s->o.flush_sync && s->o.flush_interval_bytes > 0 &&
         s->unflushed >= (uint64_t)s->o.flush_interval_bytes)
         s->interval_due = true; /* submitted at the end of this loop turn */
+    /* A roll left the sealed segment for the flush thread: sync it now, not at the next
+     * tick, or a second roll before that tick would find it waiting and sync it on the
+     * loop (log_roll), holding every client for up to a segment's dirty bytes. */
+    if (!s->o.flush_sync && log_has_unsynced(p->log))
+        s->interval_due = true;
     if (p->in_dirty_list)
         return;
     p->in_dirty_list = true;
@@ -239,15 +246,75 @@ void store_mark_dirty(store *s, partition *p)
 
 uint64_t store_append_gen(const store *s) { return s->append_gen; }
 
+/* Readahead requests in flight, over every store (loop thread only). */
+static int g_readahead_jobs;
+
+typedef struct readahead_job {
+    uv_work_t req;
+    int fd; /* a dup: the segment may be closed meanwhile */
+    uint64_t off, len;
+} readahead_job;
+
+/* On a libuv worker: the kernel allocates the pages and starts the reads. */
+static void readahead_work(uv_work_t *req)
+{
+    readahead_job *j = req->data;
+    (void)posix_fadvise(j->fd, (off_t)j->off, (off_t)j->len, POSIX_FADV_WILLNEED);
+}
+
+static void readahead_done(uv_work_t *req, int status)
+{
+    readahead_job *j = req->data;
+    close(j->fd);
+    free(j);
+    g_readahead_jobs--;
+}
+
+void store_readahead(store *s, partition *p, const wr_file_span *span)
+{
+    if (span->len == 0)
+        return;
+    uint64_t end = span->pos + span->len;
+    bool same = p->ra_fd == span->fd && p->ra_to >= span->pos;
+    if (same && end + STORE_READAHEAD_BYTES / 2 <= p->ra_to)
+        return; /* enough is on its way */
+    if (g_readahead_jobs >= STORE_READAHEAD_JOBS)
+        return;
+    uint64_t from = same && p->ra_to > end ? p->ra_to : end;
+    readahead_job *j = malloc(sizeof(*j));
+    int fd = j ? fcntl(span->fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (fd < 0) {
+        free(j);
+        return; /* advice only */
+    }
+    *j = (readahead_job){.fd = fd, .off = from, .len = end + STORE_READAHEAD_BYTES - from};
+    j->req.data = j;
+    if (uv_queue_work(s->loop, &j->req, readahead_work, readahead_done) != 0) {
+        close(fd);
+        free(j);
+        return;
+    }
+    g_readahead_jobs++;
+    p->ra_fd = span->fd;
+    p->ra_to = end + STORE_READAHEAD_BYTES;
+    s->stats.readahead_jobs++;
+    s->stats.readahead_bytes += j->len;
+}
+
 /* A log's fdatasyncs as flush items, in log_flush_begin()'s order (the flush thread runs
  * a job's items in parallel, but their results are recorded in this order). */
-static size_t items_of_log(plog *l, flush_item *out)
+static size_t items_of_log(store *s, plog *l, flush_item *out)
 {
     log_sync syncs[LOG_FLUSH_MAX];
     size_t n = log_flush_begin(l, syncs);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         out[i] = (flush_item){.fd = syncs[i].fd, .log = l, .seg = syncs[i].seg,
                               .end_offset = syncs[i].end_offset};
+        if (s->o.cache_keep_bytes > 0 &&
+            log_cache_release(syncs[i].seg, syncs[i].covers, s->o.cache_keep_bytes,
+                              &out[i].drop_off, &out[i].drop_len))
+            s->stats.cache_released_bytes += out[i].drop_len;
+    }
     return n;
 }
 
@@ -271,7 +338,7 @@ static void store_submit(store *s)
         partition *next = p->next_dirty;
         p->in_dirty_list = false;
         p->next_dirty = NULL;
-        k += items_of_log(p->log, items + k);
+        k += items_of_log(s, p->log, items + k);
         p = next;
     }
     s->dirty_head = NULL;

@@ -32,6 +32,10 @@ typedef struct partition {
     bool replicated;
     bool repl_leading; /* this node leads it now, in an epoch it may lead */
     int64_t repl_hw;
+    /* Readahead for readers of this partition (store_readahead): the segment fd and file
+     * position up to which the page cache was last asked to read ahead. */
+    int ra_fd;
+    uint64_t ra_to;
 } partition;
 
 typedef struct store_opts {
@@ -41,6 +45,10 @@ typedef struct store_opts {
     /* interval mode: also flush once this many bytes were appended since the last flush
      * began (0: the timer only), so no fsync (a segment roll's included) has much to do */
     int64_t flush_interval_bytes;
+    /* After each fdatasync, a segment's pages older than its last cache_keep_bytes are
+     * advised out of the page cache (log_cache_release); 0: never (pages stay until the
+     * kernel reclaims them). */
+    int64_t cache_keep_bytes;
     void (*on_durable)(void *ctx);
     void *ctx;
 } store_opts;
@@ -65,11 +73,22 @@ void store_mark_dirty(store *s, partition *p);
 uint64_t store_append_gen(const store *s);
 /* The end-of-turn hook: submits the next group-commit job if one is due. */
 void store_before_poll(store *s);
+/* A fetch is about to send `span` of p's log by sendfile: asks a worker thread to bring
+ * the next STORE_READAHEAD_BYTES after it into the page cache (POSIX_FADV_WILLNEED on a
+ * dup of the fd), once per STORE_READAHEAD_BYTES / 2 of progress, so that a reader behind
+ * the cached tail (log.cache.keep.bytes) finds its next fetch in memory instead of
+ * holding the event loop in sendfile while the disk reads. At most STORE_READAHEAD_JOBS
+ * at once (more are skipped); a span past the end of the file costs nothing. */
+#define STORE_READAHEAD_BYTES (16u << 20)
+#define STORE_READAHEAD_JOBS 4
+void store_readahead(store *s, partition *p, const wr_file_span *span);
 /* Flushes everything synchronously, closes every log, writes the clean marker. */
 void store_close(store *s, partition **parts, size_t nparts);
 /* Counters for logs and benchmarks. */
 typedef struct store_stats {
     uint64_t flush_jobs, flush_items;
+    uint64_t readahead_jobs, readahead_bytes; /* store_readahead's requests */
+    uint64_t cache_released_bytes; /* advised out of the page cache after fsyncs */
     int64_t last_sync_us;
 } store_stats;
 store_stats store_get_stats(const store *s);

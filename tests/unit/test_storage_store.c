@@ -1,10 +1,15 @@
 /* test_storage_store.c - the store's flush rounds in interval mode: the timer alone, or
  * also log.flush.interval.bytes (store_opts.flush_interval_bytes), which starts a round
- * once that many bytes were appended since the last one began, long before the timer; and
- * in sync mode across segment rolls, whose old segments the flush thread syncs. */
+ * once that many bytes were appended since the last one began, long before the timer; a
+ * roll's sealed segment synced at once in interval mode; in sync mode across segment
+ * rolls, whose old segments the flush thread syncs; the page cache released behind each
+ * sync (store_opts.cache_keep_bytes, checked with mincore); and readahead for fetches. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -123,9 +128,141 @@ static void test_sync_rounds_across_rolls(void)
     fs_remove_tree(dir);
 }
 
+/* Interval mode, 60 s timer, 64 KiB segments: appends that roll once. A flush round
+ * starts at once (a second roll would otherwise sync the sealed segment on the loop) and
+ * makes the log durable to at least the sealed segment's end, long before the timer. */
+static void test_interval_roll_synced_at_once(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-iroll", (int)getpid());
+    fs_remove_tree(dir);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    store_opts o = {.data_dir = dir, .flush_sync = false, .flush_interval_ms = 60000,
+                    .on_durable = on_durable};
+    store *st = NULL;
+    bool clean;
+    if (!CHECK(store_open(&o, &loop, &st, &clean) == 0))
+        return;
+    log_config cfg = {.segment_bytes = 64 << 10, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
+    partition *p = NULL;
+    if (CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0) && append_some(st, p, 80) &&
+        CHECK_EQ_INT(p->log->nsegs, 2)) {
+        int64_t sealed_end = p->log->segs[0]->next_offset;
+        for (int i = 0; i < 2000 && log_has_unsynced(p->log); i++) {
+            store_before_poll(st);
+            uv_run(&loop, UV_RUN_NOWAIT);
+            usleep(1000);
+        }
+        CHECK(!log_has_unsynced(p->log));
+        CHECK(p->log->durable_offset >= sealed_end);
+        CHECK(sealed_end < p->log->log_end_offset);
+    }
+    close_all(&loop, st, p);
+    fs_remove_tree(dir);
+}
+
+/* Pages of `path` in [from, to) that are in the page cache, in percent. */
+static int resident_pct(const char *path, uint64_t from, uint64_t to)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < to) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return -1;
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t npages = ((size_t)sb.st_size + (size_t)pg - 1) / (size_t)pg;
+    unsigned char *vec = malloc(npages);
+    int pct = -1;
+    if (vec && mincore(m, (size_t)sb.st_size, vec) == 0) {
+        size_t a = from / (uint64_t)pg, b = to / (uint64_t)pg, in = 0;
+        for (size_t i = a; i < b; i++)
+            in += vec[i] & 1;
+        pct = b > a ? (int)(in * 100 / (b - a)) : 100;
+    }
+    free(vec);
+    munmap(m, (size_t)sb.st_size);
+    return pct;
+}
+
+/* Sync mode, 64 MiB segment: ~29 MiB of appends, synced. With cache_keep_bytes 8 MiB the
+ * segment's first 16 MiB leave the page cache after the syncs (in steps of at least
+ * LOG_CACHE_RELEASE_MIN) and its last 8 MiB stay; with 0 nothing is released. Then a
+ * fetch-style readahead of the released start brings it back (a worker's WILLNEED). */
+static void check_cache_release(int64_t keep)
+{
+    char dir[256], seg[320];
+    snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-cache%lld", (int)getpid(),
+             (long long)keep);
+    snprintf(seg, sizeof(seg), "%s/t-0/00000000000000000000.log", dir);
+    fs_remove_tree(dir);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    store_opts o = {.data_dir = dir, .flush_sync = true, .cache_keep_bytes = keep,
+                    .on_durable = on_durable};
+    store *st = NULL;
+    bool clean;
+    if (!CHECK(store_open(&o, &loop, &st, &clean) == 0))
+        return;
+    log_config cfg = {.segment_bytes = 64 << 20, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
+    partition *p = NULL;
+    bool ok = CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0);
+    for (int round = 0; ok && round < 28; round++) { /* ~1 MiB per round, each synced */
+        ok = append_some(st, p, 1000);
+        run_for(&loop, st, p, 5000);
+        ok = ok && CHECK_EQ_INT(p->log->durable_offset, p->log->log_end_offset);
+    }
+    uint64_t size = ok ? p->log->segs[0]->size : 0;
+    if (ok && CHECK(size > (26u << 20))) {
+        int head = resident_pct(seg, 0, 16u << 20), tail = resident_pct(seg, size - (8u << 20),
+                                                                          size);
+        if (keep > 0) {
+            CHECK(head >= 0 && head <= 10);
+            CHECK(p->log->segs[0]->cache_released >= (16u << 20));
+            CHECK(p->log->segs[0]->cache_released <= size - (uint64_t)keep);
+            CHECK(store_get_stats(st).cache_released_bytes == p->log->segs[0]->cache_released);
+        } else {
+            CHECK(head >= 90);
+            CHECK_EQ_INT(p->log->segs[0]->cache_released, 0);
+            CHECK_EQ_INT(store_get_stats(st).cache_released_bytes, 0);
+        }
+        CHECK(tail >= 90);
+    }
+    if (ok && keep > 0) {
+        /* A reader at the released start: readahead brings the next 16 MiB in. */
+        wr_file_span span = {.fd = p->log->segs[0]->log_fd, .pos = 0, .len = 64 << 10};
+        uint64_t jobs = store_get_stats(st).readahead_jobs;
+        store_readahead(st, p, &span);
+        store_readahead(st, p, &span); /* the same span again: already on its way */
+        CHECK_EQ_INT(store_get_stats(st).readahead_jobs, jobs + 1);
+        int back = -1;
+        for (int i = 0; i < 300 && back < 90; i++) { /* the work runs, its reads complete */
+            uv_run(&loop, UV_RUN_NOWAIT);
+            back = resident_pct(seg, 64 << 10, 8u << 20);
+            usleep(10000);
+        }
+        CHECK(back >= 90);
+    }
+    close_all(&loop, st, p);
+    fs_remove_tree(dir);
+}
+
+static void test_cache_released_behind_sync(void) { check_cache_release(8 << 20); }
+
+static void test_cache_kept_when_off(void) { check_cache_release(0); }
+
 static void test_timer_only(void) { check_interval(0, false); }
 
 static void test_byte_bound_flushes_early(void) { check_interval(16 * 1024, true); }
 
 TU_MAIN(TU_CASE(test_timer_only), TU_CASE(test_byte_bound_flushes_early),
-        TU_CASE(test_sync_rounds_across_rolls))
+        TU_CASE(test_interval_roll_synced_at_once), TU_CASE(test_sync_rounds_across_rolls),
+        TU_CASE(test_cache_released_behind_sync), TU_CASE(test_cache_kept_when_off))
