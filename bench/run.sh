@@ -688,6 +688,11 @@ runs flat out, so it includes the time a record waits in librdkafka's own queue 
 record received to the last; the time to the first record is shown apart (it is often about
 500 ms, against the mock cluster as well, so it comes from the client's start-up rather than
 from the broker). A run reads the whole topic or --count records, whichever is fewer.
+Each consume run reads from offset 0 a topic just written, so it is a catch-up read: brookd
+(\`log.cache.keep.bytes\`, 64 MiB) released all but each segment's last 64 MiB from the page
+cache behind the writes, and the reads come from the disk through brookd's readahead; a
+consumer at the tail reads from memory. The mock keeps its last 5 MiB per partition in
+memory and re-reads them.
 
 ## Disk (\`brook-disk-bench\`)
 
