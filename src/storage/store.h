@@ -80,7 +80,7 @@ void store_before_poll(store *s);
  * holding the event loop in sendfile while the disk reads. At most STORE_READAHEAD_JOBS
  * at once (more are skipped); a span past the end of the file costs nothing. */
 #define STORE_READAHEAD_BYTES (16u << 20)
-#define STORE_READAHEAD_JOBS 4
+#define STORE_READAHEAD_JOBS 3 /* of libuv's 4 workers: one stays free for the compactor */
 void store_readahead(store *s, partition *p, const wr_file_span *span);
 /* Flushes everything synchronously, closes every log, writes the clean marker. */
 void store_close(store *s, partition **parts, size_t nparts);
