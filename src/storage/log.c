@@ -1290,9 +1290,12 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     /* Bounds the replay after a crash to the segments from here on. Usable only if the log
      * still reaches this offset when it is loaded (log_load_producers): after a crash that
      * cut the unsynced segment's tail, the previous one (at that segment's base) is used. */
+    int64_t t2 = clock_mono_us();
     snapshot_keep_previous(l);
     snapshot_write(l);
+    int64_t t3 = clock_mono_us();
     epochs_save(l); /* and the epoch walk */
+    int64_t t4 = clock_mono_us();
     rc = seg_create(l, l->log_end_offset, true);
     if (rc != LOG_OK) {
         l->failed = true;
@@ -1300,12 +1303,15 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     }
     active_seg(l)->created_ms = now_ms;
     LOG_DEBUG("storage", "%s: rolled to segment %" PRId64, l->name, l->log_end_offset);
-    /* The caller's thread (the event loop) waited all that time: say so when it shows. */
-    int64_t took_ms = (clock_mono_us() - t0) / 1000;
+    /* The caller's thread (the event loop) waited all that time: say so, and where, when
+     * it shows. */
+    int64_t t5 = clock_mono_us(), took_ms = (t5 - t0) / 1000;
     if (took_ms >= LOG_SLOW_ROLL_MS)
         LOG_WARN("storage", "%s: rolling to segment %" PRId64 " took %" PRId64 " ms (%" PRId64
-                 " ms in fdatasync on the loop)", l->name, l->log_end_offset, took_ms,
-                 synced_us / 1000);
+                 " ms in fdatasync on the loop; producer snapshot %" PRId64 " ms, leader "
+                 "epochs %" PRId64 " ms, new segment %" PRId64 " ms)", l->name,
+                 l->log_end_offset, took_ms, synced_us / 1000, (t3 - t2) / 1000,
+                 (t4 - t3) / 1000, (t5 - t4) / 1000);
     return LOG_OK;
 }
 
