@@ -60,6 +60,28 @@ static void close_all(uv_loop_t *loop, store *st, partition *p)
     uv_loop_close(loop);
 }
 
+/* A fresh store in o->data_dir (removed first) on a new loop, with one partition t-0 whose
+ * segments roll at segment_bytes. False when either fails (*p is then NULL; *st too, with
+ * the loop closed, when the store did not open). */
+static bool open_fresh(uv_loop_t *loop, store_opts *o, int64_t segment_bytes, store **st,
+                       partition **p)
+{
+    fs_remove_tree(o->data_dir);
+    uv_loop_init(loop);
+    o->on_durable = on_durable;
+    *st = NULL;
+    *p = NULL;
+    bool clean;
+    if (!CHECK(store_open(o, loop, st, &clean) == 0)) {
+        *st = NULL;
+        uv_loop_close(loop);
+        return false;
+    }
+    log_config cfg = {.segment_bytes = segment_bytes, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
+    return CHECK(store_partition_open(*st, "t", 0, &cfg, 0, p) == 0);
+}
+
 /* Interval mode with a 60 s timer: without a byte bound nothing is fsynced within 0.3 s;
  * with one of 16 KiB, 32 KiB of appends are fsynced within 2 s. */
 static void check_interval(int64_t flush_bytes, bool want_durable)
@@ -67,19 +89,15 @@ static void check_interval(int64_t flush_bytes, bool want_durable)
     char dir[256];
     snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-%lld", (int)getpid(),
              (long long)flush_bytes);
-    fs_remove_tree(dir);
     uv_loop_t loop;
-    uv_loop_init(&loop);
     store_opts o = {.data_dir = dir, .flush_sync = false, .flush_interval_ms = 60000,
-                    .flush_interval_bytes = flush_bytes, .on_durable = on_durable};
-    store *st = NULL;
-    bool clean;
-    if (!CHECK(store_open(&o, &loop, &st, &clean) == 0))
+                    .flush_interval_bytes = flush_bytes};
+    store *st;
+    partition *p;
+    bool ok = open_fresh(&loop, &o, 1 << 20, &st, &p);
+    if (!st)
         return;
-    log_config cfg = {.segment_bytes = 1 << 20, .segment_ms = -1, .retention_bytes = -1,
-                      .retention_ms = -1, .index_interval_bytes = 4096};
-    partition *p = NULL;
-    if (CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0) && append_some(st, p, 32)) {
+    if (ok && append_some(st, p, 32)) {
         run_for(&loop, st, p, want_durable ? 2000 : 300);
         if (want_durable)
             CHECK_EQ_INT(p->log->durable_offset, p->log->log_end_offset);
@@ -98,18 +116,13 @@ static void test_sync_rounds_across_rolls(void)
 {
     char dir[256];
     snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-rolls", (int)getpid());
-    fs_remove_tree(dir);
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    store_opts o = {.data_dir = dir, .flush_sync = true, .on_durable = on_durable};
-    store *st = NULL;
-    bool clean;
-    if (!CHECK(store_open(&o, &loop, &st, &clean) == 0))
+    store_opts o = {.data_dir = dir, .flush_sync = true};
+    store *st;
+    partition *p;
+    bool ok = open_fresh(&loop, &o, 8192, &st, &p);
+    if (!st)
         return;
-    log_config cfg = {.segment_bytes = 8192, .segment_ms = -1, .retention_bytes = -1,
-                      .retention_ms = -1, .index_interval_bytes = 4096};
-    partition *p = NULL;
-    bool ok = CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0);
     for (int round = 0; ok && round < 20; round++) {
         ok = append_some(st, p, 3);
         int64_t end = p->log->log_end_offset;
@@ -121,6 +134,9 @@ static void test_sync_rounds_across_rolls(void)
     uv_loop_init(&loop);
     st = NULL;
     p = NULL;
+    bool clean;
+    log_config cfg = {.segment_bytes = 8192, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
     if (CHECK(store_open(&o, &loop, &st, &clean) == 0) && CHECK(clean) &&
         CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0))
         CHECK_EQ_INT(p->log->log_end_offset, 60);
@@ -135,19 +151,14 @@ static void test_interval_roll_synced_at_once(void)
 {
     char dir[256];
     snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-iroll", (int)getpid());
-    fs_remove_tree(dir);
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    store_opts o = {.data_dir = dir, .flush_sync = false, .flush_interval_ms = 60000,
-                    .on_durable = on_durable};
-    store *st = NULL;
-    bool clean;
-    if (!CHECK(store_open(&o, &loop, &st, &clean) == 0))
+    store_opts o = {.data_dir = dir, .flush_sync = false, .flush_interval_ms = 60000};
+    store *st;
+    partition *p;
+    bool ok = open_fresh(&loop, &o, 64 << 10, &st, &p);
+    if (!st)
         return;
-    log_config cfg = {.segment_bytes = 64 << 10, .segment_ms = -1, .retention_bytes = -1,
-                      .retention_ms = -1, .index_interval_bytes = 4096};
-    partition *p = NULL;
-    if (CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0) && append_some(st, p, 80) &&
+    if (ok && append_some(st, p, 80) &&
         CHECK_EQ_INT(p->log->nsegs, 2)) {
         int64_t sealed_end = p->log->segs[0]->next_offset;
         for (int i = 0; i < 2000 && log_has_unsynced(p->log); i++) {
@@ -202,19 +213,13 @@ static void check_cache_release(int64_t keep)
     snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-cache%lld", (int)getpid(),
              (long long)keep);
     snprintf(seg, sizeof(seg), "%s/t-0/00000000000000000000.log", dir);
-    fs_remove_tree(dir);
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    store_opts o = {.data_dir = dir, .flush_sync = true, .cache_keep_bytes = keep,
-                    .on_durable = on_durable};
-    store *st = NULL;
-    bool clean;
-    if (!CHECK(store_open(&o, &loop, &st, &clean) == 0))
+    store_opts o = {.data_dir = dir, .flush_sync = true, .cache_keep_bytes = keep};
+    store *st;
+    partition *p;
+    bool ok = open_fresh(&loop, &o, 64 << 20, &st, &p);
+    if (!st)
         return;
-    log_config cfg = {.segment_bytes = 64 << 20, .segment_ms = -1, .retention_bytes = -1,
-                      .retention_ms = -1, .index_interval_bytes = 4096};
-    partition *p = NULL;
-    bool ok = CHECK(store_partition_open(st, "t", 0, &cfg, 0, &p) == 0);
     for (int round = 0; ok && round < 28; round++) { /* ~1 MiB per round, each synced */
         ok = append_some(st, p, 1000);
         run_for(&loop, st, p, 5000);
