@@ -44,9 +44,11 @@ int fs_fsync_dir(const char *path)
     return rc;
 }
 
-static int dir_of(const char *path, char *out, size_t outlen)
+/* Splits path into its directory (out) and the name within it (*name_out). */
+static int split_path(const char *path, char *out, size_t outlen, const char **name_out)
 {
     const char *slash = strrchr(path, '/');
+    *name_out = slash ? slash + 1 : path;
     if (!slash)
         return snprintf(out, outlen, ".") < (int)outlen ? 0 : -ENAMETOOLONG;
     size_t n = (size_t)(slash - path);
@@ -59,17 +61,15 @@ static int dir_of(const char *path, char *out, size_t outlen)
     return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len)
+int fs_replace_at(int dfd, const char *name, const void *data, size_t len)
 {
-    char tmp[PATH_MAX], dir[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    char tmp[NAME_MAX + 1];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
-    int rc = dir_of(path, dir, sizeof(dir));
-    if (rc)
-        return rc;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
+    int rc = 0;
     const char *p = data;
     size_t left = len;
     while (left) {
@@ -78,31 +78,37 @@ int fs_write_atomic(const char *path, const void *data, size_t len)
             if (errno == EINTR)
                 continue;
             rc = -errno;
-            goto close_fd;
+            break;
         }
         p += n;
         left -= (size_t)n;
     }
-    if (fdatasync(fd) != 0) {
+    if (rc == 0 && fdatasync(fd) != 0)
         rc = -errno;
-        goto close_fd;
-    }
-    if (close(fd) != 0) {
+    if (close(fd) != 0 && rc == 0)
         rc = -errno;
-        goto unlink_tmp;
-    }
-    /* The directory is opened before the rename: failing to open it (no descriptors left)
-     * is still an error with the old file in place; only its fsync after the rename is
-     * fatal. */
+    if (rc == 0 && renameat(dfd, tmp, dfd, name) != 0)
+        rc = -errno;
+    if (rc != 0)
+        unlinkat(dfd, tmp, 0);
+    return rc;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len)
+{
+    char dir[PATH_MAX];
+    const char *name;
+    int rc = split_path(path, dir, sizeof(dir), &name);
+    if (rc)
+        return rc;
+    /* The directory is opened first: failing to open it (no descriptors left) is still an
+     * error with the old file in place; only its fsync after the rename is fatal. */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        rc = -errno;
-        goto unlink_tmp;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = -errno;
+    if (dfd < 0)
+        return -errno;
+    if ((rc = fs_replace_at(dfd, name, data, len)) != 0) {
         close(dfd);
-        goto unlink_tmp;
+        return rc;
     }
     if (fsync(dfd) != 0) {
         /* Fatal, as a failed fsync of a log is: see fsutil.h. */
@@ -113,11 +119,6 @@ int fs_write_atomic(const char *path, const void *data, size_t len)
     }
     close(dfd);
     return 0;
-close_fd:
-    close(fd);
-unlink_tmp:
-    unlink(tmp);
-    return rc;
 }
 
 int fs_read_all(const char *path, char **out, size_t *len_out)

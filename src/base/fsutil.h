@@ -2,7 +2,7 @@
  * fsutil.h - small durable file-system operations.
  *
  * Owns: mkdir -p, fsync of a directory, atomic file replacement (write temp, fsync, rename,
- * fsync directory) and whole-file reads.
+ * fsync directory; or all but the last, relative to an open directory) and whole-file reads.
  * Never: ignores a failed fsync; every function returns 0 or -errno, except that
  * fs_write_atomic stops the process when the directory's fsync fails after its rename.
  */
@@ -21,6 +21,11 @@ int fs_pwrite_all(int fd, const void *p, size_t n, unsigned long long off);
  * reader already sees the new contents, which may not survive a crash, so neither answer
  * would be true; a restart reads what the disk holds. */
 int fs_write_atomic(const char *path, const void *data, size_t len);
+/* The same inside the directory dfd, without the directory's fsync (the caller's, which
+ * makes the new name durable; until then a crash may leave the old file): writes
+ * <name>.tmp, fdatasyncs it and renames it over name. 0, or -errno with the old file as it
+ * was. For the flush thread, which holds a directory open while the loop may rename it. */
+int fs_replace_at(int dfd, const char *name, const void *data, size_t len);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
 int fs_read_all(const char *path, char **out, size_t *len_out);
 /* Hands each line of a small text file to fn (lines starting with '#' skipped; a missing

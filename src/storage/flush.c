@@ -38,13 +38,16 @@ struct flusher {
 };
 
 /* One item: its fdatasync, then, once that succeeded, the advice to drop the range it made
- * clean. The advice's own failure changes nothing (the pages just stay cached). */
+ * clean (the advice's own failure changes nothing: the pages just stay cached), then the
+ * owner's hook. */
 static void flush_one(flush_item *it)
 {
     it->err = fdatasync(it->fd) == 0 ? 0 : errno;
     if (it->err == 0 && it->drop_len > 0)
         (void)posix_fadvise(it->fd, (off_t)it->drop_off, (off_t)it->drop_len,
                             POSIX_FADV_DONTNEED);
+    if (it->after)
+        it->err = it->after(it->after_arg, it->err);
 }
 
 void flusher_run_sync(flush_item *items, size_t n)

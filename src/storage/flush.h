@@ -5,7 +5,8 @@
  * fdatasyncs each, records the errno per item, and wakes the loop through uv_async; the
  * completion callback then runs on the loop thread. After a successful fdatasync it may
  * also advise the kernel to drop a range of the file's now-clean pages from the page cache
- * (the item's drop range; see store_opts.cache_keep_bytes).
+ * (the item's drop range; see store_opts.cache_keep_bytes), and it runs the item's `after`
+ * hook (the owner's follow-up writes).
  * Never: touches log state (it only sees fds), or runs two jobs at once.
  */
 #ifndef BROOK_STORAGE_FLUSH_H
@@ -25,6 +26,11 @@ typedef struct flush_item {
     /* After the fdatasync succeeds: POSIX_FADV_DONTNEED on [drop_off, drop_off + drop_len)
      * of fd (0 length: nothing). Advice only: the kernel drops clean pages, never data. */
     uint64_t drop_off, drop_len;
+    /* Then, on the same thread, after(after_arg, err) whatever the fdatasync gave (err is
+     * 0 or its errno); what it returns becomes the item's err. NULL: nothing. Work that must
+     * follow this file's durability (a roll's producer snapshot, storage/rollmeta.h). */
+    int (*after)(void *arg, int err);
+    void *after_arg;
 } flush_item;
 
 typedef struct flusher flusher;

@@ -19,9 +19,8 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "storage/compact.h"
+#include "storage/rollmeta.h"
 
-#define SNAPSHOT_FILE "producer.snapshot"
-#define SNAPSHOT_PREV_FILE "producer.snapshot.prev" /* the one before, kept at a roll */
 #define OFFSET_ENTRY_SIZE 8
 #define TIME_ENTRY_SIZE 12
 #define SCAN_CHUNK (1u << 20)
@@ -236,6 +235,7 @@ static void seg_free(segment *s)
         close(s->tidx_fd);
     if (s->txn_fd >= 0)
         close(s->txn_fd);
+    rm_free(s->meta);
     free(s->idx);
     free(s->tidx);
     free(s);
@@ -709,8 +709,8 @@ static int log_replay(plog *l, int64_t from)
 static void snapshot_keep_previous(plog *l)
 {
     char cur[PATH_MAX], prev[PATH_MAX];
-    snprintf(cur, sizeof(cur), "%s/%s", l->dir, SNAPSHOT_FILE);
-    snprintf(prev, sizeof(prev), "%s/%s", l->dir, SNAPSHOT_PREV_FILE);
+    snprintf(cur, sizeof(cur), "%s/%s", l->dir, LOG_SNAPSHOT_FILE);
+    snprintf(prev, sizeof(prev), "%s/%s", l->dir, LOG_SNAPSHOT_PREV_FILE);
     if (rename(cur, prev) != 0 && errno != ENOENT)
         LOG_WARN("storage", "%s: cannot keep the previous producer snapshot: %s", l->name,
                  strerror(errno));
@@ -723,7 +723,7 @@ static int snapshot_write(plog *l)
     if (pstate_snapshot_encode(&l->ps, l->log_end_offset, &buf, &len) != 0)
         return LOG_ERR_NOMEM;
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s", l->dir, SNAPSHOT_FILE);
+    snprintf(path, sizeof(path), "%s/%s", l->dir, LOG_SNAPSHOT_FILE);
     int rc = fs_write_atomic(path, buf, len);
     free(buf);
     if (rc != 0) {
@@ -773,9 +773,9 @@ static int log_load_producers(plog *l)
     /* Old segments' aborted ranges were loaded as they were opened (in order). */
     txnindex_load(l, l->segs[l->nsegs - 1]);
     bool removed = false;
-    int64_t from = snapshot_load(l, SNAPSHOT_FILE, &removed);
+    int64_t from = snapshot_load(l, LOG_SNAPSHOT_FILE, &removed);
     if (from == -1)
-        from = snapshot_load(l, SNAPSHOT_PREV_FILE, &removed);
+        from = snapshot_load(l, LOG_SNAPSHOT_PREV_FILE, &removed);
     if (from == SNAPSHOT_STUCK || (removed && fs_fsync_dir(l->dir) != 0))
         return LOG_ERR_IO;
     if (from < 0) {
@@ -937,13 +937,44 @@ static int write_log_start(plog *l)
 
 /* ---------------- leader epochs ---------------- */
 
+/* Before the loop writes the producer snapshot or the epochs itself: the last roll's
+ * writes (rollmeta.h) must not land after it with older contents. Running ones are waited
+ * for; a pending one keeps its snapshot (valid at its offset, which a cut that keeps the
+ * segment does not reach) but forgets its epochs (older than what the loop saves). */
+static void meta_settle(plog *l)
+{
+    segment *u = l->unsynced;
+    if (!u || !u->meta)
+        return;
+    if (rm_pending(u->meta))
+        rm_forget_epochs(u->meta);
+    else
+        (void)rm_wait(u->meta); /* its result is recorded when its job is delivered */
+}
+
+/* Forgets a segment's roll writes: not run yet, or run (by a job not yet delivered). */
+static void meta_drop(plog *l, segment *s)
+{
+    if (!s->meta)
+        return;
+    if (rm_pending(s->meta)) {
+        rm_free(s->meta);
+    } else {
+        (void)rm_wait(s->meta);
+        rm_finish(s->meta, l->name);
+    }
+    s->meta = NULL;
+}
+
 /* The history file is a cache of what the batch headers say (plus the epoch a leader
- * took over with before writing): saved at every roll, at close and after a truncation;
- * after a crash only the active segment is walked again. */
+ * took over with before writing): saved after every roll, at close and after a
+ * truncation; after a crash the last two segments are walked again (the last roll's save
+ * may not have been done). */
 static void epochs_save(plog *l)
 {
+    meta_settle(l);
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/leader-epochs", l->dir);
+    snprintf(path, sizeof(path), "%s/" LOG_EPOCHS_FILE, l->dir);
     int rc = eh_save(&l->epochs, path);
     if (rc != 0)
         LOG_WARN("storage", "%s: cannot write leader-epochs: %s (rebuilt from the log at the "
@@ -979,7 +1010,7 @@ static int epochs_walk(plog *l, size_t from_seg)
 static int epochs_load(plog *l, bool clean)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/leader-epochs", l->dir);
+    snprintf(path, sizeof(path), "%s/" LOG_EPOCHS_FILE, l->dir);
     int rc = eh_load(&l->epochs, path);
     size_t from = 0;
     if (rc == 0) {
@@ -1213,18 +1244,35 @@ int log_destroy(plog *l)
 
 #define LOG_SLOW_ROLL_MS 20
 
-/* Makes the unsynced sealed segment durable on this thread: a roll that finds one still
- * waiting (two rolls inside one flush job), a roll by time, or a close. Also safe while a
- * flush job syncs the same fd; that job's log_flush_done() then finds nothing left to do. */
+/* Makes the unsynced sealed segment durable on this thread, with its roll's writes: a roll
+ * that finds one still waiting (two rolls inside one flush job), a roll by time, or a
+ * close. When a flush job already runs those writes, waits for them instead (its
+ * fdatasync began after the seal, so it covers the whole segment); otherwise a sync here
+ * while a job syncs the same fd is safe, and that job's log_flush_done() then finds
+ * nothing left to do. */
 static int log_sync_unsynced(plog *l)
 {
     segment *u = l->unsynced;
     if (!u)
         return LOG_OK;
     l->unsynced = NULL;
-    if (fdatasync(u->log_fd) != 0) {
-        LOG_ERROR("storage", "%s: fdatasync of segment %" PRId64 " failed: %s; log is now "
-                  "read-only", l->name, u->base_offset, strerror(errno));
+    roll_meta *m = u->meta;
+    int err;
+    if (m && !rm_pending(m)) {
+        err = rm_wait(m);
+    } else {
+        err = fdatasync(u->log_fd) == 0 ? 0 : errno;
+        if (m)
+            err = rm_run(m, err);
+    }
+    if (m) {
+        rm_finish(m, l->name);
+        u->meta = NULL;
+    }
+    if (err != 0) {
+        LOG_ERROR("storage", "%s: cannot make segment %" PRId64 " durable (its data, "
+                  ".txnindex or directory entry): %s; log is now read-only", l->name,
+                  u->base_offset, strerror(err));
         l->failed = true;
         return LOG_ERR_IO;
     }
@@ -1255,12 +1303,61 @@ static int seg_sync_txnindex(plog *l, segment *s)
     return LOG_OK;
 }
 
+/* The writes a roll leaves for the thread that syncs the sealed segment (rollmeta.h):
+ * the producer snapshot and epochs as they are at the roll, the directory, and the
+ * .txnindex when it has entries. NULL when one cannot be had (the roll then does them
+ * itself). */
+static roll_meta *roll_meta_build(plog *l, segment *old)
+{
+    uint8_t *snap = NULL;
+    size_t snap_len = 0, ep_len = 0;
+    if (pstate_snapshot_encode(&l->ps, l->log_end_offset, &snap, &snap_len) != 0)
+        return NULL;
+    char *ep = eh_format(&l->epochs, &ep_len);
+    int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int tfd = seg_file_open(l, old->base_offset, "txnindex");
+    struct stat st;
+    if (!ep || dfd < 0 || tfd < 0 || fstat(tfd, &st) != 0) {
+        free(snap);
+        free(ep);
+        if (dfd >= 0)
+            close(dfd);
+        if (tfd >= 0)
+            close(tfd);
+        return NULL;
+    }
+    if (st.st_size == 0) {
+        close(tfd);
+        tfd = -1;
+    }
+    return rm_new(dfd, tfd, snap, snap_len, ep, ep_len);
+}
+
+/* The end of a roll (the new segment exists): its clock starts, and the caller's thread
+ * (the event loop) having waited since t0, the roll says so, and where, when it shows. */
+static int roll_finish(plog *l, int64_t now_ms, int64_t t0, int64_t synced_us,
+                       int64_t snap_us, int64_t epochs_us, int64_t created_from)
+{
+    active_seg(l)->created_ms = now_ms;
+    LOG_DEBUG("storage", "%s: rolled to segment %" PRId64, l->name, l->log_end_offset);
+    int64_t t5 = clock_mono_us(), took_ms = (t5 - t0) / 1000;
+    if (took_ms >= LOG_SLOW_ROLL_MS)
+        LOG_WARN("storage", "%s: rolling to segment %" PRId64 " took %" PRId64 " ms (%" PRId64
+                 " ms syncing the previous roll's segment on the loop; producer snapshot %"
+                 PRId64 " ms, leader epochs %" PRId64 " ms, new segment %" PRId64 " ms)",
+                 l->name, l->log_end_offset, took_ms, synced_us / 1000, snap_us / 1000,
+                 epochs_us / 1000, (t5 - created_from) / 1000);
+    return LOG_OK;
+}
+
 /* Seals the active segment and starts a new one at the log end. With sync_old the old
- * segment is fdatasync'ed here (a roll by time, off the append path); otherwise it becomes
- * l->unsynced and the next flush job syncs it on the flush thread, so an append that rolls
- * does not hold the event loop for the old segment's dirty bytes (in interval mode up to a
- * flush interval's worth: 0.5 s measured, docs/benchmarks.md). durable_offset passes the
- * old segment's end only when that sync is done. */
+ * segment is fdatasync'ed here (a roll by time, off the append path), and so are the roll's
+ * other writes; otherwise it becomes l->unsynced and the next flush job syncs it on the
+ * flush thread, then writes the rest (rollmeta.h), so an append that rolls does not hold
+ * the event loop for the old segment's dirty bytes (in interval mode up to a flush
+ * interval's worth: 0.5 s measured, docs/benchmarks.md) nor for fsyncs that wait behind
+ * them. durable_offset passes the old segment's end only when that sync is done, and the
+ * new one's only when the rest is. */
 static int log_roll(plog *l, int64_t now_ms, bool sync_old)
 {
     segment *old = active_seg(l);
@@ -1278,6 +1375,17 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
         }
     }
     seg_seal(l, old, false); /* index files are a cache, checked at every start */
+    roll_meta *m = sync_old ? NULL : roll_meta_build(l, old);
+    if (m) {
+        old->meta = m;
+        l->unsynced = old;
+        int64_t t4 = clock_mono_us();
+        if ((rc = seg_create(l, l->log_end_offset, false)) != LOG_OK) {
+            l->failed = true;
+            return rc;
+        }
+        return roll_finish(l, now_ms, t0, synced_us, 0, 0, t4);
+    }
     if ((rc = seg_sync_txnindex(l, old)) != LOG_OK)
         return rc;
     l->unsynced = old;
@@ -1301,18 +1409,7 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
         l->failed = true;
         return rc;
     }
-    active_seg(l)->created_ms = now_ms;
-    LOG_DEBUG("storage", "%s: rolled to segment %" PRId64, l->name, l->log_end_offset);
-    /* The caller's thread (the event loop) waited all that time: say so, and where, when
-     * it shows. */
-    int64_t t5 = clock_mono_us(), took_ms = (t5 - t0) / 1000;
-    if (took_ms >= LOG_SLOW_ROLL_MS)
-        LOG_WARN("storage", "%s: rolling to segment %" PRId64 " took %" PRId64 " ms (%" PRId64
-                 " ms in fdatasync on the loop; producer snapshot %" PRId64 " ms, leader "
-                 "epochs %" PRId64 " ms, new segment %" PRId64 " ms)", l->name,
-                 l->log_end_offset, took_ms, synced_us / 1000, (t3 - t2) / 1000,
-                 (t4 - t3) / 1000, (t5 - t4) / 1000);
-    return LOG_OK;
+    return roll_finish(l, now_ms, t0, synced_us, t3 - t2, t4 - t3, t4);
 }
 
 /* Writes one batch at the log end. A leader's append (replica false) assigns the offset
@@ -1808,8 +1905,13 @@ size_t log_flush_begin(plog *l, log_sync out[LOG_FLUSH_MAX])
     if (u) {
         BROOK_ASSERT(u != active_seg(l));
         u->pins++;
-        out[n++] = (log_sync){.fd = u->log_fd, .seg = u, .end_offset = u->next_offset,
-                              .covers = u->size};
+        out[n] = (log_sync){.fd = u->log_fd, .seg = u, .end_offset = u->next_offset,
+                            .covers = u->size};
+        if (u->meta && rm_pending(u->meta)) { /* the roll's writes follow this sync */
+            rm_submit(u->meta);
+            out[n].meta = u->meta;
+        }
+        n++;
     }
     if (l->dirty) {
         segment *s = active_seg(l);
@@ -1825,6 +1927,10 @@ void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err)
 {
     BROOK_ASSERT(seg->pins > 0);
     seg->pins--;
+    if (seg->meta && !rm_pending(seg->meta)) { /* ran with this item; err includes it */
+        rm_finish(seg->meta, l->name);
+        seg->meta = NULL;
+    }
     if (err != 0) {
         if (!l->failed)
             LOG_ERROR("storage", "%s: fdatasync failed: %s; log is now read-only and nothing "
@@ -1833,8 +1939,9 @@ void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err)
         l->failed = true;
     } else if (!l->failed && !seg->cut_while_pinned) {
         /* The unsynced segment is durable once a sync that saw all of it is done (one begun
-         * before the roll may have: its end is then the segment's end). */
-        if (seg == l->unsynced && end_offset == seg->next_offset)
+         * before the roll may have: its end is then the segment's end), and with it the
+         * roll's other writes (a sync begun before the roll leaves them to the next job). */
+        if (seg == l->unsynced && end_offset == seg->next_offset && !seg->meta)
             l->unsynced = NULL;
         /* The active segment's end counts only when nothing before it is unsynced: the
          * unsynced segment's sync comes first in the same job, or failed the log. */
@@ -1871,8 +1978,11 @@ int log_flush_sync(plog *l)
     log_sync sy[LOG_FLUSH_MAX];
     size_t n = log_flush_begin(l, sy);
     int err[LOG_FLUSH_MAX];
-    for (size_t i = 0; i < n; i++) /* all run first, as a flush job does */
+    for (size_t i = 0; i < n; i++) { /* all run first, as a flush job does */
         err[i] = fdatasync(sy[i].fd) == 0 ? 0 : errno;
+        if (sy[i].meta)
+            err[i] = rm_run(sy[i].meta, err[i]);
+    }
     for (size_t i = 0; i < n; i++)
         log_flush_done(l, sy[i].seg, sy[i].end_offset, err[i]);
     return l->failed ? LOG_ERR_FAILED : LOG_OK;
@@ -2042,7 +2152,7 @@ static int reopen_active(plog *l, segment *s)
  * snapshot may describe offsets that are gone, so it is dropped and the log replayed. */
 static int reload_producers(plog *l)
 {
-    const char *files[] = {SNAPSHOT_FILE, SNAPSHOT_PREV_FILE};
+    const char *files[] = {LOG_SNAPSHOT_FILE, LOG_SNAPSHOT_PREV_FILE};
     for (unsigned i = 0; i < BROOK_ARRAY_LEN(files); i++) {
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", l->dir, files[i]);
@@ -2068,11 +2178,16 @@ int log_truncate(plog *l, int64_t offset)
         return LOG_OK;
     if (offset < l->log_start_offset)
         offset = l->log_start_offset;
+    meta_settle(l); /* the last roll's writes land before the cut's, never after */
     size_t si = seg_find(l, offset);
     l->cut_gen++;
     g_log_cuts++;
-    if (l->unsynced && l->unsynced->base_offset >= l->segs[si]->base_offset)
-        l->unsynced = NULL; /* dropped, or the cut below fdatasyncs it */
+    if (l->unsynced && l->unsynced->base_offset >= l->segs[si]->base_offset) {
+        /* Dropped, or the cut below fdatasyncs it; its roll's writes describe a log that
+         * is gone (the cut fsyncs the directory itself). */
+        meta_drop(l, l->unsynced);
+        l->unsynced = NULL;
+    }
     int rc = drop_after(l, si) == 0 ? LOG_OK : LOG_ERR_IO;
     segment *s = l->segs[si];
     uint64_t pos = idx_floor_pos(s, offset);

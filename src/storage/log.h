@@ -10,9 +10,11 @@
  *                                   segment: (pid i64, first offset i64, marker offset i64)
  *   log-start-offset                text; written atomically when it moves
  *   producer.snapshot               producer state valid up to an offset (pstate.h),
- *                                   written atomically at every roll and at close
- *   producer.snapshot.prev          the one before, moved aside at a roll (recovery
- *                                   uses it when a crash cut the unsynced segment)
+ *                                   written atomically at close and after every roll,
+ *                                   once the sealed segment is durable (rollmeta.h)
+ *   producer.snapshot.prev          the one before, moved aside when a roll writes a new
+ *                                   one (recovery uses it when the newest lies beyond
+ *                                   the log a crash left)
  *   leader-epochs                   text, one "epoch start_offset" line per leader epoch
  *                                   that wrote to this log, oldest first; replaced
  *                                   atomically when an epoch starts or the log is cut
@@ -30,8 +32,13 @@
  * segment becomes `unsynced`, and the next flush job syncs it ahead of the active one
  * (durable_offset passes its end only then). At most one sealed segment is unsynced at a
  * time (a roll that finds one syncs it first), so after a crash recovery verifies the
- * last two segments, and drops the active one when the one before it lost its tail. A
- * sealed segment's .txnindex is fsynced at the roll when it has entries. Index files are
+ * last two segments, and drops the active one when the one before it lost its tail. The
+ * rest of a roll's durable writes (the sealed segment's .txnindex, the producer snapshot,
+ * the leader epochs, the new segment's directory entry: storage/rollmeta.h) follow the
+ * sealed segment's fdatasync on the thread that runs it; until they are done the segment
+ * counts as unsynced, so the new segment's bytes are not durable before its name is, and
+ * a roll that finds them not done waits for them (at most one roll's are ever pending).
+ * Index files are
  * never needed for correctness: they are checked on open and rebuilt from the log when
  * missing or inconsistent.
  * A failed write or fsync latches `failed`: the log turns read-only, never retries.
@@ -109,6 +116,8 @@ typedef struct segment {
     bool idx_dirty; /* index entries in memory that the index files lack (the active segment
                      * keeps no index fds: they are written at seal and at close) */
     bool deleted;
+    struct roll_meta *meta; /* the writes of the roll that sealed this segment, until they
+                             * ran (rollmeta.h; owned here) */
 } segment;
 
 typedef struct plog {
@@ -241,13 +250,15 @@ typedef struct log_sync {
     segment *seg;
     int64_t end_offset;
     uint64_t covers; /* the segment's bytes written before the sync begins (all it proves) */
+    struct roll_meta *meta; /* run right after this fdatasync (rm_run), or NULL */
 } log_sync;
 #define LOG_FLUSH_MAX 2
 /* Fills out[] with the fdatasyncs this log needs now: the unsynced sealed segment first,
  * then the active one when it is dirty. Returns how many (0: nothing to do). The caller
  * reports each with log_flush_done() in the same order. */
 size_t log_flush_begin(plog *l, log_sync out[LOG_FLUSH_MAX]);
-/* Records the result of one fdatasync begun with log_flush_begin(). err != 0 fails the
+/* Records the result of one fdatasync begun with log_flush_begin() and, when the item had
+ * a meta, of its rm_run() (which must have run: err is then its result). err != 0 fails the
  * log. */
 void log_flush_done(plog *l, segment *seg, int64_t end_offset, int err);
 /* The range of seg's file that a sync covering its first `covers` bytes lets the page cache

@@ -15,6 +15,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "storage/flush.h"
+#include "storage/rollmeta.h"
 
 #define CLEAN_MARKER ".clean-shutdown"
 #define DELETE_SUFFIX "-delete"
@@ -54,12 +55,21 @@ static void run_drops(store *s)
     s->ndrops = 0;
 }
 
+static void dirty_push(store *s, partition *p);
+
 /* On the loop: record each log's new durable offset, then tell the owner. */
 static void store_on_flushed(void *ctx, flush_item *items, size_t n, int64_t sync_us)
 {
     store *s = ctx;
-    for (size_t i = 0; i < n; i++)
-        log_flush_done(items[i].log, items[i].seg, items[i].end_offset, items[i].err);
+    for (size_t i = 0; i < n; i++) {
+        plog *l = items[i].log;
+        log_flush_done(l, items[i].seg, items[i].end_offset, items[i].err);
+        /* A sync begun before a roll leaves that roll's writes (rollmeta.h) to the next
+         * job, which must come even if nothing more is appended. */
+        partition *p = l->user;
+        if (log_has_unsynced(l) && !l->failed && p && !p->dropping)
+            dirty_push(s, p);
+    }
     s->stats.flush_jobs++;
     s->stats.flush_items += n;
     s->stats.last_sync_us = sync_us;
@@ -224,14 +234,9 @@ int64_t store_high_watermark(const store *s, const partition *p)
     return p->replicated && p->repl_hw < local ? p->repl_hw : local;
 }
 
-void store_mark_dirty(store *s, partition *p)
+/* Puts p on the list the next flush job is built from. */
+static void dirty_push(store *s, partition *p)
 {
-    s->append_gen++;
-    s->unflushed += p->log->appended_bytes - p->counted_bytes;
-    p->counted_bytes = p->log->appended_bytes;
-    if (!s->o.flush_sync && s->o.flush_interval_bytes > 0 &&
-        s->unflushed >= (uint64_t)s->o.flush_interval_bytes)
-        s->interval_due = true; /* submitted at the end of this loop turn */
     /* A roll left the sealed segment for the flush thread: sync it now, not at the next
      * tick, or a second roll before that tick would find it waiting and sync it on the
      * loop (log_roll), holding every client for up to a segment's dirty bytes. */
@@ -242,6 +247,17 @@ void store_mark_dirty(store *s, partition *p)
     p->in_dirty_list = true;
     p->next_dirty = s->dirty_head;
     s->dirty_head = p;
+}
+
+void store_mark_dirty(store *s, partition *p)
+{
+    s->append_gen++;
+    s->unflushed += p->log->appended_bytes - p->counted_bytes;
+    p->counted_bytes = p->log->appended_bytes;
+    if (!s->o.flush_sync && s->o.flush_interval_bytes > 0 &&
+        s->unflushed >= (uint64_t)s->o.flush_interval_bytes)
+        s->interval_due = true; /* submitted at the end of this loop turn */
+    dirty_push(s, p);
 }
 
 uint64_t store_append_gen(const store *s) { return s->append_gen; }
@@ -309,7 +325,9 @@ static size_t items_of_log(store *s, plog *l, flush_item *out)
     size_t n = log_flush_begin(l, syncs);
     for (size_t i = 0; i < n; i++) {
         out[i] = (flush_item){.fd = syncs[i].fd, .log = l, .seg = syncs[i].seg,
-                              .end_offset = syncs[i].end_offset};
+                              .end_offset = syncs[i].end_offset,
+                              .after = syncs[i].meta ? rm_run : NULL,
+                              .after_arg = syncs[i].meta};
         if (s->o.cache_keep_bytes > 0 &&
             log_cache_release(syncs[i].seg, syncs[i].covers, s->o.cache_keep_bytes,
                               &out[i].drop_off, &out[i].drop_len))

@@ -4,15 +4,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
 #include "proto/record.h"
 #include "storage/log.h"
+#include "storage/rollmeta.h"
 #include "testutil.h"
 
 static char g_dir[256];
@@ -509,6 +512,15 @@ static void test_log_append_time(void)
     log_destroy(l);
 }
 
+/* Reports one item of a flush job as the flush thread does: err stands for its fdatasync's
+ * result, and the roll's writes it carries run after it (rollmeta.h). */
+static void item_done(plog *l, const log_sync *sy, int err)
+{
+    if (sy->meta)
+        err = rm_run(sy->meta, err);
+    log_flush_done(l, sy->seg, sy->end_offset, err);
+}
+
 /* A failed fsync latches the log read-only: nothing after the durable point is ever
  * acknowledged, appends are refused, and the failure is not retried. */
 static void test_fsync_failure_latches(void)
@@ -522,7 +534,7 @@ static void test_fsync_failure_latches(void)
     CHECK_EQ_INT(log_flush_begin(l, sy), 1);
     CHECK(sy[0].fd >= 0);
     CHECK_EQ_INT(sy[0].end_offset, 3);
-    log_flush_done(l, sy[0].seg, sy[0].end_offset, 5 /* EIO */);
+    item_done(l, &sy[0], 5 /* EIO */);
     CHECK(l->failed);
     CHECK_EQ_INT(l->durable_offset, 0);
     CHECK_EQ_INT(append_batch(l, 3, 1, 11), LOG_ERR_FAILED);
@@ -549,12 +561,32 @@ static size_t flush_job_failing(plog *l)
     log_sync sy[LOG_FLUSH_MAX];
     size_t n = log_flush_begin(l, sy);
     for (size_t i = 0; i < n; i++)
-        log_flush_done(l, sy[i].seg, sy[i].end_offset, i == 0 ? 5 /* EIO */ : 0);
+        item_done(l, &sy[i], i == 0 ? 5 /* EIO */ : 0);
     return n;
 }
 
+/* The offset a producer snapshot file in g_dir is valid at, -1 when there is none. */
+static int64_t snapshot_offset(const char *file)
+{
+    char path[400], *text;
+    size_t len;
+    snprintf(path, sizeof(path), "%s/%s", g_dir, file);
+    if (fs_read_all(path, &text, &len) != 0)
+        return -1;
+    pstate ps;
+    pstate_init(&ps);
+    int64_t off = -1;
+    if (pstate_snapshot_decode(&ps, (uint8_t *)text, len, &off) != 0)
+        off = -1;
+    pstate_free(&ps);
+    free(text);
+    return off;
+}
+
 /* A roll on append does not fsync the old segment: it is left unsynced, the next flush job
- * syncs it before the active one, and durable_offset passes its end only then. */
+ * syncs it before the active one, and durable_offset passes its end only then. The roll's
+ * producer snapshot and epochs are written by that job too, after the old segment's
+ * fdatasync (rollmeta.h): none on disk before it. */
 static void test_roll_leaves_old_segment_to_flush(void)
 {
     plog *l = open_rolling("asyncroll");
@@ -566,16 +598,26 @@ static void test_roll_leaves_old_segment_to_flush(void)
         return;
     segment *old = l->segs[0];
     CHECK(l->unsynced == old);
+    CHECK(old->meta != NULL);
     CHECK_EQ_INT(l->durable_offset, 0); /* nothing synced yet */
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), -1);
+    char epochs[400];
+    snprintf(epochs, sizeof(epochs), "%s/%s", g_dir, LOG_EPOCHS_FILE);
+    CHECK_EQ_INT(file_size(epochs), -1);
     log_sync sy[LOG_FLUSH_MAX];
     CHECK_EQ_INT(log_flush_begin(l, sy), 2);
     CHECK(sy[0].seg == old && sy[0].end_offset == old->next_offset);
+    CHECK(sy[0].meta == old->meta && sy[1].meta == NULL);
     CHECK(sy[1].seg == l->segs[1] && sy[1].end_offset == l->log_end_offset);
     /* Reported in order: the old segment first, then the active one. */
-    log_flush_done(l, sy[0].seg, sy[0].end_offset, 0);
+    item_done(l, &sy[0], 0);
+    CHECK(old->meta == NULL);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), old->next_offset);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_PREV_FILE), -1);
+    CHECK(file_size(epochs) >= 0);
     CHECK(l->unsynced == NULL);
     CHECK_EQ_INT(l->durable_offset, old->next_offset);
-    log_flush_done(l, sy[1].seg, sy[1].end_offset, 0);
+    item_done(l, &sy[1], 0);
     CHECK_EQ_INT(l->durable_offset, l->log_end_offset);
     log_sync none[LOG_FLUSH_MAX];
     CHECK_EQ_INT(log_flush_begin(l, none), 0); /* nothing left */
@@ -608,7 +650,7 @@ static void test_roll_by_time_syncs(void)
     CHECK_EQ_INT(l->durable_offset, l->log_end_offset);
     log_sync none[LOG_FLUSH_MAX];
     CHECK_EQ_INT(log_flush_begin(l, none), 1); /* the active segment's appends, still dirty */
-    log_flush_done(l, none[0].seg, none[0].end_offset, 0);
+    item_done(l, &none[0], 0);
     log_destroy(l);
 }
 
@@ -634,20 +676,29 @@ static void test_retention_waits_for_unsynced(void)
     log_sync sy[LOG_FLUSH_MAX];
     size_t n = log_flush_begin(l, sy);
     CHECK_EQ_INT(n, 2);
-    log_flush_done(l, sy[0].seg, sy[0].end_offset, 0);
+    item_done(l, &sy[0], 0);
     CHECK(l->unsynced == NULL);
     CHECK_EQ_INT(l->durable_offset, unsynced_end);
-    log_flush_done(l, sy[1].seg, sy[1].end_offset, 0);
+    item_done(l, &sy[1], 0);
     CHECK_EQ_INT(log_apply_retention(l, 1000000), 1);
     CHECK_EQ_INT(l->nsegs, 1);
     CHECK_EQ_INT(l->log_start_offset, unsynced_end);
     log_destroy(l);
 }
 
-/* Two rolls inside one flush job: the second syncs the first one's segment itself, so no
- * more than one sealed segment is ever unsynced; the job's sync of the segment that was
- * active when it began counts up to where it was then. A sync begun before a roll that saw
- * the whole old segment makes it durable. */
+/* Stands for the flush thread: runs a roll's writes after a delay. */
+static void *late_meta_run(void *arg)
+{
+    usleep(100 * 1000);
+    rm_run(arg, 0);
+    return NULL;
+}
+
+/* Two rolls inside one flush job: the second waits for the first one's segment and writes
+ * (which the job runs), so no more than one sealed segment, and one roll's writes, are
+ * ever outstanding; the job's sync of the segment that was active when it began counts up
+ * to where it was then. A sync begun before a roll that saw the whole old segment makes
+ * it durable, but the roll's writes wait for the next job, and so does the new segment. */
 static void test_second_roll_syncs_the_first(void)
 {
     plog *l = open_rolling("asyncroll2");
@@ -658,14 +709,28 @@ static void test_second_roll_syncs_the_first(void)
     CHECK_EQ_INT(l->nsegs, 3);
     CHECK(l->unsynced == l->segs[1]);
     CHECK_EQ_INT(l->durable_offset, l->segs[1]->base_offset);
-    /* A job begun now (old + active); a roll while it runs syncs segs[1] on the spot. */
+    /* A job begun now (old + active); a roll while it runs waits for segs[1]'s writes,
+     * which the job's thread runs 100 ms later. */
     log_sync sy[LOG_FLUSH_MAX];
     CHECK_EQ_INT(log_flush_begin(l, sy), 2);
+    if (!CHECK(sy[0].meta != NULL))
+        return;
+    int64_t roll2 = l->segs[2]->base_offset;
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, late_meta_run, sy[0].meta), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     i = append_until_segs(l, i, 4);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(th, NULL);
+    long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(waited_ms >= 80);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), roll2); /* the first roll's, written */
+    CHECK(l->segs[1]->meta == NULL); /* finished by the roll that waited */
     CHECK(l->unsynced == l->segs[2]);
     CHECK_EQ_INT(l->durable_offset, l->segs[2]->base_offset);
     CHECK(sy[1].seg == l->segs[2] && sy[1].end_offset < l->segs[2]->next_offset);
-    for (size_t k = 0; k < 2; k++)
+    for (size_t k = 0; k < 2; k++) /* the job delivered: its writes already ran */
         log_flush_done(l, sy[k].seg, sy[k].end_offset, 0);
     CHECK(l->unsynced == l->segs[2]); /* appended to after the job began: still unsynced */
     CHECK_EQ_INT(l->durable_offset, sy[1].end_offset);
@@ -682,9 +747,17 @@ static void test_second_roll_syncs_the_first(void)
     append_batch(l, i * 4, 64, 100 + i);
     CHECK_EQ_INT(l->nsegs, nsegs + 1);
     CHECK(l->unsynced == sy[0].seg && sy[0].end_offset == sy[0].seg->next_offset);
-    log_flush_done(l, sy[0].seg, sy[0].end_offset, 0);
-    CHECK(l->unsynced == NULL);
+    CHECK(sy[0].meta == NULL && sy[0].seg->meta != NULL);
+    item_done(l, &sy[0], 0);
+    CHECK(l->unsynced == sy[0].seg); /* its roll's writes are still to come */
     CHECK_EQ_INT(l->durable_offset, l->segs[nsegs]->base_offset);
+    CHECK_EQ_INT(log_flush_begin(l, sy), 2);
+    CHECK(sy[0].meta != NULL);
+    for (size_t k = 0; k < 2; k++)
+        item_done(l, &sy[k], 0);
+    CHECK(l->unsynced == NULL);
+    CHECK_EQ_INT(l->durable_offset, l->log_end_offset);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), l->segs[nsegs]->base_offset);
     log_destroy(l);
 }
 
@@ -707,10 +780,114 @@ static off_t batches_end(const char *path, int n)
     return fd >= 0 ? pos : -1;
 }
 
+/* Whether the leader-epochs file in g_dir has a line for epoch e. */
+static bool epochs_file_has(int e)
+{
+    char path[400], *text, want[24];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/%s", g_dir, LOG_EPOCHS_FILE);
+    if (fs_read_all(path, &text, &len) != 0)
+        return false;
+    snprintf(want, sizeof(want), "%d ", e);
+    bool found = strncmp(text, want, strlen(want)) == 0;
+    for (char *nl = strchr(text, '\n'); !found && nl; nl = strchr(nl + 1, '\n'))
+        found = strncmp(nl + 1, want, strlen(want)) == 0;
+    free(text);
+    return found;
+}
+
+/* A cut (a follower's truncation) while a roll's writes are outstanding. They never land
+ * after the cut's own: running ones are waited for, ones for a segment the cut reaches are
+ * dropped, and a pending one for a segment the cut keeps writes its snapshot (valid at its
+ * offset) but not its epochs (older than the cut's). */
+static void test_cut_with_roll_writes_outstanding(void)
+{
+    /* 1. Pending, on the segment the cut goes into: dropped; nothing stale appears. */
+    plog *l = open_rolling("cutpending");
+    if (!CHECK(l != NULL))
+        return;
+    int i = append_until_segs(l, 0, 3);
+    segment *u = l->segs[1];
+    CHECK(l->unsynced == u && u->meta != NULL);
+    CHECK_EQ_INT(log_truncate(l, u->base_offset + 4), LOG_OK);
+    CHECK(l->unsynced == NULL && u->meta == NULL && l->nsegs == 2);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), -1);
+    CHECK_EQ_INT(log_flush_sync(l), LOG_OK);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), -1);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_PREV_FILE), -1);
+    CHECK_EQ_INT(append_batch(l, i * 4, 4, 100 + i), u->base_offset + 4);
+    log_destroy(l);
+
+    /* 2. Running on the flush thread: the cut waits for them, then deletes what they
+     * wrote (the snapshot lies beyond the cut). */
+    l = open_rolling("cutrunning");
+    if (!CHECK(l != NULL))
+        return;
+    i = append_until_segs(l, 0, 3);
+    log_sync sy[LOG_FLUSH_MAX];
+    CHECK_EQ_INT(log_flush_begin(l, sy), 2);
+    if (!CHECK(sy[0].meta != NULL))
+        return;
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, late_meta_run, sy[0].meta), 0);
+    CHECK_EQ_INT(log_truncate(l, l->segs[1]->base_offset + 4), LOG_OK);
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), -1);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_PREV_FILE), -1);
+    for (size_t k = 0; k < 2; k++) /* the job delivered: its writes already ran */
+        log_flush_done(l, sy[k].seg, sy[k].end_offset, 0);
+    CHECK(l->segs[1]->meta == NULL && !l->failed);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), -1);
+    log_destroy(l);
+
+    /* 3. Pending, on a segment the cut keeps (the cut is in the active one): its snapshot
+     * lands with the next job; the epochs file is the cut's (epoch 7 began after the
+     * roll, before the cut). */
+    l = open_rolling("cutkeeps");
+    if (!CHECK(l != NULL))
+        return;
+    CHECK_EQ_INT(log_set_leader_epoch(l, 5), LOG_OK);
+    i = append_until_segs(l, 0, 2);
+    CHECK(l->unsynced == l->segs[0] && l->segs[0]->meta != NULL);
+    int64_t roll = l->segs[1]->base_offset;
+    CHECK_EQ_INT(log_set_leader_epoch(l, 7), LOG_OK);
+    for (int k = 0; k < 3; k++, i++)
+        append_batch(l, i * 4, 4, 100 + i);
+    CHECK_EQ_INT(l->nsegs, 2);
+    CHECK_EQ_INT(log_truncate(l, l->log_end_offset - 4), LOG_OK);
+    CHECK(l->unsynced == l->segs[0] && l->segs[0]->meta != NULL);
+    CHECK(epochs_file_has(7));
+    CHECK_EQ_INT(log_flush_sync(l), LOG_OK);
+    CHECK(l->unsynced == NULL);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), roll);
+    CHECK(epochs_file_has(5) && epochs_file_has(7));
+    log_destroy(l);
+}
+
+/* Copies g_dir as a crash would leave it (the files as they are now) to <g_dir>-crash,
+ * cuts segment cut_base there to two whole batches and part of a third, and reopens it
+ * (unclean). */
+static plog *crash_and_cut(const char *crash, int64_t cut_base, uint64_t seg_size)
+{
+    char cmd[700], path[400];
+    fs_remove_tree(crash);
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", g_dir, crash);
+    CHECK_EQ_INT(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/%020lld.log", crash, (long long)cut_base);
+    off_t two = batches_end(path, 2);
+    CHECK(two > 0 && (uint64_t)two < seg_size);
+    CHECK_EQ_INT(truncate(path, two + 5), 0);
+    log_config c = cfg_rolling();
+    plog *l = NULL;
+    return log_open(crash, "t-0", &c, false, 0, &l) == LOG_OK ? l : NULL;
+}
+
 /* A crash that cut the tail of the segment a roll left unsynced (what a power cut does to
- * bytes never fsynced): the active segment after it is deleted, the log continues at the
- * cut, the producer snapshot written at the roll (beyond the new end) is deleted and the
- * one before it is used. */
+ * bytes never fsynced): the active segment after it is deleted and the log continues at
+ * the cut. The roll's producer snapshot was never on disk (it is written after that
+ * segment's fdatasync), so the one before it, at the cut segment's base, is used. When a
+ * snapshot does lie beyond the new end (as a roll that could not defer its writes leaves
+ * one: written while the segment was unsynced), it is deleted and the previous one used. */
 static void test_crash_cuts_unsynced_segment(void)
 {
     log_config c = cfg_rolling();
@@ -723,37 +900,40 @@ static void test_crash_cuts_unsynced_segment(void)
     CHECK(l->unsynced == l->segs[1]);
     int64_t cut_base = l->segs[1]->base_offset, active_base = l->segs[2]->base_offset;
     uint64_t seg1_size = l->segs[1]->size;
-    /* The crash: copy the files as they are now, then cut segs[1] to two batches' worth. */
-    char crash[320], cmd[700], path[400], snap[400];
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), cut_base);
+    char crash[320], path[400], snap[400], prev[420];
     snprintf(crash, sizeof(crash), "%s-crash", g_dir);
-    fs_remove_tree(crash);
-    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", g_dir, crash);
-    CHECK_EQ_INT(system(cmd), 0);
+    snprintf(snap, sizeof(snap), "%s/%s", crash, LOG_SNAPSHOT_FILE);
+    snprintf(prev, sizeof(prev), "%s/%s", crash, LOG_SNAPSHOT_PREV_FILE);
+    plog *cl = crash_and_cut(crash, cut_base, seg1_size);
+    if (CHECK(cl != NULL)) {
+        CHECK_EQ_INT(cl->nsegs, 2);
+        CHECK_EQ_INT(cl->log_end_offset, cut_base + 8);
+        CHECK_EQ_INT(count_records(cl, 0), cut_base + 8);
+        snprintf(path, sizeof(path), "%s/%020lld.log", crash, (long long)active_base);
+        CHECK_EQ_INT(file_size(path), -1);
+        CHECK(file_size(snap) > 0); /* at cut_base: used */
+        log_destroy(cl);
+    }
+
+    /* Once the job has run: the roll's snapshot (at active_base) and the one before it. */
+    CHECK_EQ_INT(log_flush_sync(l), LOG_OK);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), active_base);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_PREV_FILE), cut_base);
+    cl = crash_and_cut(crash, cut_base, seg1_size);
     log_destroy(l);
-    snprintf(path, sizeof(path), "%s/%020lld.log", crash, (long long)cut_base);
-    off_t two = batches_end(path, 2);
-    CHECK(two > 0 && (uint64_t)two < seg1_size);
-    CHECK_EQ_INT(truncate(path, two + 5), 0); /* two whole batches, the third torn */
-    snprintf(snap, sizeof(snap), "%s/producer.snapshot", crash);
-    CHECK(file_size(snap) > 0);
-    if (!CHECK(log_open(crash, "t-0", &c, false, 0, &l) == LOG_OK))
+    if (!CHECK(cl != NULL))
         return;
-    CHECK_EQ_INT(l->nsegs, 2);
-    CHECK_EQ_INT(l->log_end_offset, cut_base + 8);
-    CHECK_EQ_INT(count_records(l, 0), cut_base + 8);
-    snprintf(path, sizeof(path), "%s/%020lld.log", crash, (long long)active_base);
-    CHECK_EQ_INT(file_size(path), -1);
+    CHECK_EQ_INT(cl->log_end_offset, cut_base + 8);
     CHECK_EQ_INT(file_size(snap), -1); /* beyond the new end: deleted */
-    char prev[420];
-    snprintf(prev, sizeof(prev), "%s.prev", snap);
-    CHECK(file_size(prev) > 0); /* the previous roll's, at cut_base: used */
+    CHECK(file_size(prev) > 0);        /* at cut_base: used */
     /* It goes on from the cut, and a clean reopen sees the same log. */
-    CHECK_EQ_INT(append_batch(l, 0, 4, 999), cut_base + 8);
-    log_close(l);
-    if (CHECK(log_open(crash, "t-0", &c, true, 0, &l) == LOG_OK)) {
-        CHECK_EQ_INT(l->log_end_offset, cut_base + 12);
-        CHECK_EQ_INT(count_records(l, 0), cut_base + 12);
-        log_destroy(l);
+    CHECK_EQ_INT(append_batch(cl, 0, 4, 999), cut_base + 8);
+    log_close(cl);
+    if (CHECK(log_open(crash, "t-0", &c, true, 0, &cl) == LOG_OK)) {
+        CHECK_EQ_INT(cl->log_end_offset, cut_base + 12);
+        CHECK_EQ_INT(count_records(cl, 0), cut_base + 12);
+        log_destroy(cl);
     }
 }
 
@@ -842,6 +1022,7 @@ static void test_fd_budget_with_many_segments(void)
 TU_MAIN(TU_CASE(test_roll_by_time_syncs), TU_CASE(test_roll_leaves_old_segment_to_flush),
         TU_CASE(test_retention_waits_for_unsynced),
         TU_CASE(test_second_roll_syncs_the_first), TU_CASE(test_crash_cuts_unsynced_segment),
+        TU_CASE(test_cut_with_roll_writes_outstanding),
         TU_CASE(test_active_segment_one_fd), TU_CASE(test_read_span_matches_read),
         TU_CASE(test_fd_budget_with_many_segments), TU_CASE(test_fsync_failure_latches),
         TU_CASE(test_append_read_roundtrip), TU_CASE(test_roll_and_reopen),
