@@ -295,6 +295,10 @@ static void metrics_traffic(broker *b, wr *w)
                    "(log.cache.keep.bytes).");
     metrics_sample(w, "brook_log_cache_released_bytes_total", NULL,
                    (double)ss.cache_released_bytes);
+    metrics_header(w, "brook_log_segments_reserved_total", "counter",
+                   "Next-segment files made ahead with their disk blocks reserved "
+                   "(log.segment.reserve).");
+    metrics_sample(w, "brook_log_segments_reserved_total", NULL, (double)ss.segments_reserved);
     metrics_header(w, "brook_fetch_sessions", "gauge",
                    "Incremental fetch sessions (KIP-227) kept now.");
     metrics_sample(w, "brook_fetch_sessions", NULL, (double)fsess_cache_count(b->fetch_sessions));

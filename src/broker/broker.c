@@ -319,6 +319,7 @@ int broker_start(broker *b, int64_t started_us)
         .flush_interval_ms = b->cfg.log_flush_interval_ms,
         .flush_interval_bytes = b->cfg.log_flush_interval_bytes,
         .cache_keep_bytes = b->cfg.log_cache_keep_bytes,
+        .reserve_segments = b->cfg.log_segment_reserve,
         .on_durable = on_durable,
         .ctx = b,
     };

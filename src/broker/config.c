@@ -176,6 +176,10 @@ static const config_def g_defs[] = {
     {"log.cache.keep.bytes", CFG_INT64, "67108864", 0, I64MAX, NULL, OFF(log_cache_keep_bytes),
      "after each fsync, a segment's page-cache pages older than its last this many bytes are "
      "dropped (they stay on disk), so the kernel reuses warm pages for new writes; 0: never"},
+    {"log.segment.reserve", CFG_BOOL, "true", 0, 0, NULL, OFF(log_segment_reserve),
+     "once a partition's active segment is half full, a worker makes its next segment file "
+     "with segment.bytes of disk blocks reserved (file size still 0), so writes never wait "
+     "for the file system to allocate blocks; a sealed segment gives back what it left"},
     {"cluster.id", CFG_STRING, "brook-cluster", 0, 0, NULL, OFF(cluster_id),
      "cluster id in Metadata"},
     {"transaction.state.log.num.partitions", CFG_INT32, "50", 1, 1000, NULL,

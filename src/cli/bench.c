@@ -203,6 +203,7 @@ static int produce_raw(rd_kafka_t *rk, const struct produce_cfg *cfg, struct pro
         .idempotent = cfg->idempotent,
         .producers = cfg->producers,
         .transactional = cfg->transactional,
+        .rate = cfg->rate,
         .txn_requests = cfg->txn_requests,
         .timeout_ms = CLI_BENCH_MSG_TIMEOUT_MS,
         .stop = &g_stop,
@@ -369,7 +370,8 @@ static const char *const engine_choices[] = {"librdkafka", "raw", NULL};
         {"batch-size", CLI_OPT_I64, &(cfg).batch_size, 1, 2147483647, NULL,                    \
          &(cfg).has_batch_size, "librdkafka batch.size in bytes (default librdkafka's)"},      \
         {"rate", CLI_OPT_I64, &(cfg).rate, 0, 100000000, NULL, NULL,                           \
-         "pace to N records/s, for latency below saturation (0: no pacing)"},            \
+         "pace to N records/s, for latency below saturation (0: no pacing; raw: latency "   \
+         "from each request's due time)"},                                                  \
         {"mock", CLI_OPT_BOOL, &(cfg).mock, 0, 0, NULL, NULL,                                  \
          "run against librdkafka's in-process mock cluster (1 broker)"},                       \
         {"engine", CLI_OPT_ENUM, &(cfg).engine, 0, 0, engine_choices, NULL,                    \
@@ -448,9 +450,9 @@ static int bench_produce(int argc, char **argv)
         return 2;
     }
     bool raw = strcmp(cfg.engine, "raw") == 0;
-    if (raw && (cfg.mock || strcmp(cfg.acks, "0") == 0 || cfg.rate > 0)) {
+    if (raw && (cfg.mock || strcmp(cfg.acks, "0") == 0 || (cfg.rate > 0 && cfg.transactional))) {
         fprintf(stderr, "brook bench produce: --engine raw takes neither --mock, --acks 0 nor "
-                        "--rate\n");
+                        "--rate with --transactional\n");
         return 2;
     }
     if (!raw && (cfg.idempotent || cfg.producers != 1 || cfg.transactional)) {

@@ -173,12 +173,27 @@ static int parse_answer(const uint8_t *p, size_t n, int *ok, int *bad, int16_t *
 }
 
 /* Whether this connection may send another request now (the run's time and count). */
-static bool may_send(struct raw_shared *sh, int64_t records)
+/* Takes the next request's records from the run's budget; *due_us gets when it is due
+ * (at once without --rate: 0). False when the run is over. */
+/* Sleeps until the monotonic time t (microseconds). */
+static void sleep_until(int64_t t)
+{
+    int64_t now = mono_us();
+    if (t <= now)
+        return;
+    struct timespec ts = {.tv_sec = (t - now) / 1000000, .tv_nsec = (t - now) % 1000000 * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static bool may_send(struct raw_shared *sh, int64_t records, int64_t *due_us)
 {
     const cli_raw_cfg *cfg = sh->cfg;
     if ((cfg->stop && *cfg->stop) || mono_us() >= sh->deadline_us)
         return false;
     uint64_t before = atomic_fetch_add(&sh->sent, (uint_fast64_t)records);
+    *due_us = cfg->rate > 0 ? sh->st->start_us + (int64_t)((double)before * 1e6 / (double)cfg->rate)
+                            : 0;
     return before < cfg->count;
 }
 
@@ -224,17 +239,25 @@ static void *conn_main(void *arg)
         int64_t sent_us;
     } ring[RAW_INFLIGHT_MAX];
     int head = 0, inflight = 0;
-    bool sending = true, broken = false;
-    while (!broken && (inflight > 0 || sending)) {
-        while (sending && inflight < cfg->inflight) {
+    bool sending = true, broken = false, have_next = false;
+    int64_t next_due = 0; /* the reserved request's due time (have_next) */
+    while (!broken && (inflight > 0 || sending || have_next)) {
+        while ((sending || have_next) && inflight < cfg->inflight) {
             if (inflight > 0 && cli_wire_reauth_due(&w))
                 break; /* drain, then cli_wire_send logs in again (KIP-368) */
-            if (!(sending = may_send(sh, per)))
+            if (!have_next && !(sending = have_next = may_send(sh, per, &next_due)))
                 break;
+            int64_t now = mono_us();
+            if (next_due > now) { /* --rate: not yet; an answer may come first */
+                if (inflight > 0)
+                    break;
+                sleep_until(next_due);
+            }
             if (cfg->idempotent)
                 patch_sequences(&body, batch_at, c->nparts, seq, cfg->batch_records);
             int slot = (head + inflight) % RAW_INFLIGHT_MAX;
-            ring[slot].sent_us = mono_us();
+            ring[slot].sent_us = next_due > 0 ? next_due : mono_us();
+            have_next = false;
             if (cli_wire_send(&w, RAW_API_PRODUCE, RAW_PRODUCE_VERSION, false, body.p, body.len,
                               &ring[slot].corr, err, sizeof(err)) != 0) {
                 conn_failed(sh, err);
@@ -245,6 +268,13 @@ static void *conn_main(void *arg)
         }
         if (broken || inflight == 0)
             break;
+        /* Paced, with a request waiting for its time: take an answer only if one comes
+         * before then. */
+        if (have_next && inflight < cfg->inflight) {
+            int64_t wait = next_due - mono_us();
+            if (wait > 0 && !cli_wire_readable(&w, (int)((wait + 999) / 1000)))
+                continue;
+        }
         uint8_t *resp = NULL;
         size_t n = 0;
         if (cli_wire_recv(&w, ring[head].corr, false, &resp, &n, err, sizeof(err)) != 0) {
@@ -705,7 +735,8 @@ static void txn_end(struct raw_txn *t, int code, const char *err)
 /* Starts t's next transaction if the run goes on: AddPartitionsToTxn first. */
 static void txn_begin(struct raw_txn *t, char *err, size_t errlen)
 {
-    if (!may_send(t->sh, t->per_txn)) {
+    int64_t due; /* no --rate with transactions: always 0 */
+    if (!may_send(t->sh, t->per_txn, &due)) {
         t->step = TXS_DONE;
         return;
     }

@@ -43,6 +43,9 @@ typedef struct cli_raw_cfg {
                             * Produce requests to every leader, each committed */
     int64_t txn_requests;
     int64_t timeout_ms;    /* connecting, and each answer */
+    int64_t rate;          /* records/s over all connections (0: flat out); a request is
+                            * due when the records before it are, and its latency runs from
+                            * that due time (a late client counts against it) */
     const volatile sig_atomic_t *stop; /* set (by a signal handler): stop sending */
 } cli_raw_cfg;
 

@@ -423,6 +423,18 @@ bool cli_wire_reauth_due(const cli_wire *w)
     return w->reauth_at_ms > 0 && !w->in_login && cli_now_ms() >= w->reauth_at_ms;
 }
 
+bool cli_wire_readable(cli_wire *w, int timeout_ms)
+{
+    if (w->ssl && SSL_pending(w->ssl) > 0)
+        return true;
+    struct pollfd p = {.fd = w->fd, .events = POLLIN};
+    int n;
+    do
+        n = poll(&p, 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
 int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexible,
                   const uint8_t *body, size_t body_len, int32_t *corr_out, char *err,
                   size_t errlen)

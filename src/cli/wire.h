@@ -65,6 +65,9 @@ int cli_wire_recv(cli_wire *w, int32_t corr, bool flexible, uint8_t **resp, size
  * (connections.max.reauth.ms): the next cli_wire_send made with nothing in flight logs in
  * again first (KIP-368), so a pipelining caller lets its requests drain when this says so. */
 bool cli_wire_reauth_due(const cli_wire *w);
+/* Waits up to timeout_ms (0: not at all) for answer bytes to read: true when some are there
+ * (in the socket or already decrypted by TLS), false on timeout or a poll error. */
+bool cli_wire_readable(cli_wire *w, int timeout_ms);
 
 void cli_wire_close(cli_wire *w);
 

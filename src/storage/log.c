@@ -323,6 +323,11 @@ static int seg_create(plog *l, int64_t base, bool sync_dir)
     if (!s)
         return LOG_ERR_NOMEM;
     int rc = seg_open_files(l, s, true);
+    if (rc == 0 && getenv("XX_PREALLOC")) {
+        int64_t t = clock_mono_us();
+        int r = fallocate(s->log_fd, FALLOC_FL_KEEP_SIZE, 0, l->cfg.segment_bytes);
+        LOG_WARN("storage", "XX prealloc %d in %lld us", r, (long long)(clock_mono_us() - t));
+    }
     if (rc == 0 && sync_dir)
         rc = fs_fsync_dir(l->dir);
     if (rc != 0) {
@@ -1039,10 +1044,93 @@ void log_epoch_end_offset(const plog *l, int32_t epoch, int32_t *epoch_out, int6
     eh_end_offset(&l->epochs, epoch, l->log_end_offset, epoch_out, end_out);
 }
 
+/* ---------------- the next segment's file (log.h, LOG_SPARE_FILE) ---------------- */
+
+static void spare_path(const plog *l, char *out, size_t n)
+{
+    snprintf(out, n, "%s/" LOG_SPARE_FILE, l->dir);
+}
+
+/* At open: one left by the previous run is used if it is still empty. */
+static void spare_found(plog *l)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    spare_path(l, path, sizeof(path));
+    if (stat(path, &st) != 0)
+        return;
+    if (S_ISREG(st.st_mode) && st.st_size == 0)
+        l->spare = LOG_SPARE_READY;
+    else if (unlink(path) != 0)
+        LOG_WARN("storage", "%s: cannot delete %s: %s", l->name, path, strerror(errno));
+}
+
+bool log_spare_wanted(const plog *l)
+{
+    const segment *s = l->nsegs ? l->segs[l->nsegs - 1] : NULL;
+    return l->spare == LOG_SPARE_NONE && !l->failed && s &&
+           l->cfg.segment_bytes >= LOG_SPARE_MIN_SEGMENT &&
+           s->size >= (uint64_t)l->cfg.segment_bytes / 2;
+}
+
+void log_spare_begin(plog *l, plog **ref, char *path, size_t pathlen, int64_t *bytes)
+{
+    BROOK_ASSERT(l->spare == LOG_SPARE_NONE && !l->spare_ref);
+    l->spare = LOG_SPARE_MAKING;
+    l->spare_ref = ref;
+    *ref = l;
+    spare_path(l, path, pathlen);
+    *bytes = l->cfg.segment_bytes;
+}
+
+void log_spare_done(plog *l, int err)
+{
+    l->spare_ref = NULL;
+    if (l->spare != LOG_SPARE_MAKING)
+        return;
+    l->spare = err == 0 ? LOG_SPARE_READY : LOG_SPARE_FAILED;
+    if (err != 0)
+        LOG_WARN("storage", "%s: cannot reserve the next segment's disk blocks: %s (the next "
+                 "segment grows as it is written)", l->name, strerror(-err));
+}
+
+/* A roll about to create segment `base`: puts the spare in its place when one is ready
+ * (seg_create then opens it). Returns whether it did. */
+static bool spare_take(plog *l, int64_t base)
+{
+    int st = l->spare;
+    if (st == LOG_SPARE_MAKING)
+        return false; /* for the roll after this one */
+    l->spare = LOG_SPARE_NONE;
+    if (st != LOG_SPARE_READY)
+        return false;
+    char from[PATH_MAX], to[PATH_MAX];
+    spare_path(l, from, sizeof(from));
+    seg_path(l, base, "log", to, sizeof(to));
+    if (rename(from, to) == 0)
+        return true;
+    LOG_WARN("storage", "%s: cannot use %s: %s", l->name, from, strerror(errno));
+    (void)unlink(from);
+    return false;
+}
+
+/* Gives back the blocks a segment made from a spare did not use (the file keeps its size). */
+static void seg_unreserve(plog *l, segment *s)
+{
+    if (!s->reserved)
+        return;
+    s->reserved = false;
+    if (ftruncate(s->log_fd, (off_t)s->size) != 0)
+        LOG_WARN("storage", "%s: cannot give back segment %" PRId64 "'s unused disk blocks: %s",
+                 l->name, s->base_offset, strerror(errno));
+}
+
 static void log_free(plog *l)
 {
     if (l->job) /* a close: the job forgets this log and discards its work */
         l->job_detach(l->job, NULL);
+    if (l->spare_ref)
+        *l->spare_ref = NULL;
     pstate_free(&l->ps);
     eh_free(&l->epochs);
     free(l->aborted);
@@ -1103,6 +1191,8 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
         rc = compact_recover_dir(dir, name);
     if (rc == 0)
         rc = list_segments(dir, &bases, &nbases);
+    if (rc == 0)
+        spare_found(l);
     if (rc != 0) {
         LOG_ERROR("storage", "%s: cannot open log directory %s: %s", name, dir, strerror(-rc));
         log_free(l);
@@ -1188,6 +1278,7 @@ void log_close(plog *l)
     if (!l->failed) {
         snapshot_write(l); /* the data is durable (final flush ran): valid up to the end */
         epochs_save(l);
+        seg_unreserve(l, active_seg(l));
     }
     for (size_t i = 0; i < l->nsegs; i++) {
         segment *s = l->segs[i];
@@ -1377,15 +1468,25 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     seg_seal(l, old, false); /* index files are a cache, checked at every start */
     roll_meta *m = sync_old ? NULL : roll_meta_build(l, old);
     if (m) {
+        if (old->reserved) { /* its unused blocks go back after its sync */
+            int fd = fcntl(old->log_fd, F_DUPFD_CLOEXEC, 0);
+            if (fd >= 0) {
+                rm_set_trim(m, fd, old->size);
+                old->reserved = false;
+            }
+        }
         old->meta = m;
         l->unsynced = old;
         int64_t t4 = clock_mono_us();
+        bool reserved = spare_take(l, l->log_end_offset);
         if ((rc = seg_create(l, l->log_end_offset, false)) != LOG_OK) {
             l->failed = true;
             return rc;
         }
+        active_seg(l)->reserved = reserved;
         return roll_finish(l, now_ms, t0, synced_us, 0, 0, t4);
     }
+    seg_unreserve(l, old);
     if ((rc = seg_sync_txnindex(l, old)) != LOG_OK)
         return rc;
     l->unsynced = old;
@@ -1404,11 +1505,13 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     int64_t t3 = clock_mono_us();
     epochs_save(l); /* and the epoch walk */
     int64_t t4 = clock_mono_us();
+    bool reserved = spare_take(l, l->log_end_offset);
     rc = seg_create(l, l->log_end_offset, true);
     if (rc != LOG_OK) {
         l->failed = true;
         return rc;
     }
+    active_seg(l)->reserved = reserved;
     return roll_finish(l, now_ms, t0, synced_us, t3 - t2, t4 - t3, t4);
 }
 

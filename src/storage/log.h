@@ -116,6 +116,8 @@ typedef struct segment {
     bool idx_dirty; /* index entries in memory that the index files lack (the active segment
                      * keeps no index fds: they are written at seal and at close) */
     bool deleted;
+    bool reserved; /* made from a spare: disk blocks reserved past its end until it is
+                    * sealed (then given back) */
     struct roll_meta *meta; /* the writes of the roll that sealed this segment, until they
                              * ran (rollmeta.h; owned here) */
 } segment;
@@ -156,7 +158,33 @@ typedef struct plog {
     int64_t clean_due_ms;
     int64_t clean_retry_ms; /* after a failed or discarded pass: none before this time */
     uint64_t cut_gen;       /* bumped by every log_truncate (a cleaning pass checks it) */
+    int spare;              /* log_spare_state of the next segment's file */
+    struct plog **spare_ref; /* the job making it points back here; cleared when freed */
 } plog;
+
+/* The next segment's file, made ahead by a worker thread (store.c) with its disk blocks
+ * reserved (fallocate with FALLOC_FL_KEEP_SIZE: its size stays 0, so nothing about how the
+ * log is read or recovered changes); a roll renames it into place, and the sealed segment
+ * gives back what it did not use (ftruncate, on the thread that syncs it).
+ * Why: ext4 allocates a written block at writeback, holding the inode's i_data_sem, and
+ * when that means reading a block group's bitmap the event loop's next pwrite to the file
+ * waits for the read: up to 24 ms per stall at 400 MB/s (docs/architecture.md, "Segment
+ * files reserved ahead"). Writes into reserved blocks take no such lock. */
+#define LOG_SPARE_FILE "next-segment.spare"
+#define LOG_SPARE_MIN_SEGMENT (8 << 20) /* smaller segments are not worth it */
+typedef enum {
+    LOG_SPARE_NONE,   /* none: made once the active segment is half full */
+    LOG_SPARE_MAKING, /* a worker is making it */
+    LOG_SPARE_READY,  /* on disk, taken by the next roll */
+    LOG_SPARE_FAILED, /* the worker could not (say ENOSPC): none until the next roll */
+} log_spare_state;
+/* Whether the next segment's file should be made now. */
+bool log_spare_wanted(const plog *l);
+/* Marks it being made and gives the job its path and size; *ref (the job's pointer to the
+ * log) is set to NULL if the log is freed before the job ends. */
+void log_spare_begin(plog *l, struct plog **ref, char *path, size_t pathlen, int64_t *bytes);
+/* The job's result, on the loop: 0 or -errno. */
+void log_spare_done(plog *l, int err);
 
 /* Opens (creating if missing) the log in dir. With `clean` (the previous run shut down
  * cleanly) index files are trusted after a consistency check; otherwise the last two

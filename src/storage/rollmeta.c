@@ -18,13 +18,14 @@ typedef enum { RM_PENDING, RM_SUBMITTED, RM_DONE } rm_state;
 struct roll_meta {
     int state; /* rm_state: PENDING -> SUBMITTED on the loop; -> DONE under g_mu by the runner
                 * (atomic loads where the loop reads it unlocked) */
-    int dir_fd, txn_fd;
+    int dir_fd, txn_fd, trim_fd;
+    uint64_t trim_size;
     uint8_t *snap;
     size_t snap_len;
     char *epochs;
     size_t epochs_len;
     int result;              /* rm_run()'s return */
-    int snap_err, epochs_err; /* 0 or -errno, reported by rm_finish */
+    int snap_err, epochs_err, trim_err; /* 0 or -errno, reported by rm_finish */
 };
 
 /* One lock for every roll's completion: the loop waits on it only when a roll or a cut
@@ -44,9 +45,17 @@ roll_meta *rm_new(int dir_fd, int txn_fd, uint8_t *snap, size_t snap_len, char *
         free(epochs);
         return NULL;
     }
-    *m = (roll_meta){.state = RM_PENDING, .dir_fd = dir_fd, .txn_fd = txn_fd, .snap = snap,
+    *m = (roll_meta){.state = RM_PENDING, .dir_fd = dir_fd, .txn_fd = txn_fd, .trim_fd = -1,
+                     .snap = snap,
                      .snap_len = snap_len, .epochs = epochs, .epochs_len = epochs_len};
     return m;
+}
+
+void rm_set_trim(roll_meta *m, int fd, uint64_t size)
+{
+    BROOK_ASSERT(m->trim_fd < 0);
+    m->trim_fd = fd;
+    m->trim_size = size;
 }
 
 static rm_state state_of(const roll_meta *m)
@@ -87,6 +96,8 @@ int rm_run(void *arg, int err)
         }
         if (fsync(m->dir_fd) != 0)
             err = errno;
+        if (err == 0 && m->trim_fd >= 0 && ftruncate(m->trim_fd, (off_t)m->trim_size) != 0)
+            m->trim_err = -errno;
     }
     pthread_mutex_lock(&g_mu);
     m->result = err;
@@ -125,6 +136,8 @@ void rm_free(roll_meta *m)
     close(m->dir_fd);
     if (m->txn_fd >= 0)
         close(m->txn_fd);
+    if (m->trim_fd >= 0)
+        close(m->trim_fd);
     free(m->snap);
     free(m->epochs);
     free(m);
@@ -139,5 +152,8 @@ void rm_finish(roll_meta *m, const char *log_name)
     if (m->result == 0 && m->epochs_err != 0)
         LOG_WARN("storage", "%s: cannot write leader-epochs: %s (rebuilt from the log at the "
                  "next start)", log_name, strerror(-m->epochs_err));
+    if (m->result == 0 && m->trim_err != 0)
+        LOG_WARN("storage", "%s: cannot give back a sealed segment's unused disk blocks: %s",
+                 log_name, strerror(-m->trim_err));
     rm_free(m);
 }

@@ -249,6 +249,59 @@ static void dirty_push(store *s, partition *p)
     s->dirty_head = p;
 }
 
+typedef struct spare_job {
+    uv_work_t req;
+    store *s;
+    plog *log; /* NULL once the log is freed (log_spare_begin) */
+    char path[PATH_MAX];
+    int64_t bytes;
+    int err;
+} spare_job;
+
+/* On a libuv worker: the file, empty, with its blocks reserved. Another inode than the
+ * active segment's, so the loop's writes never wait for this. */
+static void spare_work(uv_work_t *req)
+{
+    spare_job *j = req->data;
+    int fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    j->err = fd < 0 ? -errno : 0;
+    if (fd >= 0 && fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)j->bytes) != 0)
+        j->err = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (j->err != 0 && fd >= 0)
+        (void)unlink(j->path);
+}
+
+static void spare_done(uv_work_t *req, int status)
+{
+    spare_job *j = req->data;
+    if (status != 0 && j->err == 0)
+        j->err = status;
+    if (j->log)
+        log_spare_done(j->log, j->err);
+    if (j->log && j->err == 0)
+        j->s->stats.segments_reserved++;
+    free(j);
+}
+
+/* Starts making p's next segment file when its log wants one. */
+static void spare_maybe_start(store *s, partition *p)
+{
+    if (!s->o.reserve_segments || p->dropping || !log_spare_wanted(p->log))
+        return;
+    spare_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return; /* the next segment just grows as written */
+    j->s = s;
+    j->req.data = j;
+    log_spare_begin(p->log, &j->log, j->path, sizeof(j->path), &j->bytes);
+    if (uv_queue_work(s->loop, &j->req, spare_work, spare_done) != 0) {
+        log_spare_done(p->log, -EAGAIN);
+        free(j);
+    }
+}
+
 void store_mark_dirty(store *s, partition *p)
 {
     s->append_gen++;
@@ -258,6 +311,7 @@ void store_mark_dirty(store *s, partition *p)
         s->unflushed >= (uint64_t)s->o.flush_interval_bytes)
         s->interval_due = true; /* submitted at the end of this loop turn */
     dirty_push(s, p);
+    spare_maybe_start(s, p);
 }
 
 uint64_t store_append_gen(const store *s) { return s->append_gen; }

@@ -49,6 +49,8 @@ typedef struct store_opts {
      * advised out of the page cache (log_cache_release); 0: never (pages stay until the
      * kernel reclaims them). */
     int64_t cache_keep_bytes;
+    /* Reserve each log's next segment file ahead, on a worker (log.h, LOG_SPARE_FILE). */
+    bool reserve_segments;
     void (*on_durable)(void *ctx);
     void *ctx;
 } store_opts;
@@ -89,6 +91,7 @@ typedef struct store_stats {
     uint64_t flush_jobs, flush_items;
     uint64_t readahead_jobs, readahead_bytes; /* store_readahead's requests */
     uint64_t cache_released_bytes; /* advised out of the page cache after fsyncs */
+    uint64_t segments_reserved;    /* next-segment files made with their blocks reserved */
     int64_t last_sync_us;
 } store_stats;
 store_stats store_get_stats(const store *s);

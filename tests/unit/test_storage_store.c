@@ -264,10 +264,114 @@ static void test_cache_released_behind_sync(void) { check_cache_release(8 << 20)
 
 static void test_cache_kept_when_off(void) { check_cache_release(0); }
 
+/* Appends one batch holding a single record of `bytes` (zeros) to p and tells the store. */
+static bool append_big(store *st, partition *p, size_t bytes)
+{
+    uint8_t *value = calloc(1, bytes), *batch = NULL;
+    size_t len = value ? rb_build_kv(&batch, "k", 1, value, bytes, 0) : 0;
+    rb_header h;
+    int64_t base;
+    bool ok = len > 0 && rb_validate(batch, len, &h) == RB_OK &&
+              log_append(p->log, batch, len, &h, 0, &base) == LOG_OK;
+    free(batch);
+    free(value);
+    if (ok)
+        store_mark_dirty(st, p);
+    return CHECK(ok);
+}
+
+/* Disk bytes allocated to a file (st_blocks), -1 when it is not there. */
+static int64_t allocated(const char *path)
+{
+    struct stat stt;
+    return stat(path, &stt) == 0 ? (int64_t)stt.st_blocks * 512 : -1;
+}
+
+/* Runs loop turns until the spare is no longer being made (at most 5 s). */
+static void wait_spare(uv_loop_t *loop, store *st, partition *p)
+{
+    for (int i = 0; i < 500 && p->log->spare == LOG_SPARE_MAKING; i++) {
+        store_before_poll(st);
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(10000);
+    }
+}
+
+/* log.segment.reserve: once the active segment is half full a worker makes the next
+ * segment's file with segment.bytes reserved (size 0); the roll takes it; a segment sealed
+ * with room left gives the rest back after its sync, and the active one at a clean close.
+ * Off, none is made. */
+static void check_reserve(bool on)
+{
+    const int64_t seg_bytes = 8 << 20;
+    char dir[256], spare[320], seg1[320], seg2[320];
+    snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-reserve%d", (int)getpid(), on);
+    snprintf(spare, sizeof(spare), "%s/t-0/%s", dir, LOG_SPARE_FILE);
+    uv_loop_t loop;
+    store_opts o = {.data_dir = dir, .flush_sync = false, .flush_interval_ms = 60000,
+                    .reserve_segments = on};
+    store *st;
+    partition *p;
+    bool ok = open_fresh(&loop, &o, seg_bytes, &st, &p);
+    if (!st)
+        return;
+    ok = ok && append_some(st, p, 3000); /* 3 MiB of 8: not yet */
+    ok = ok && CHECK_EQ_INT(p->log->spare, LOG_SPARE_NONE) && CHECK_EQ_INT(allocated(spare), -1);
+    ok = ok && append_some(st, p, 1500); /* past half */
+    wait_spare(&loop, st, p);
+    if (ok && !on) {
+        CHECK_EQ_INT(p->log->spare, LOG_SPARE_NONE);
+        CHECK_EQ_INT(allocated(spare), -1);
+        CHECK_EQ_INT(store_get_stats(st).segments_reserved, 0);
+        ok = false;
+    }
+    if (ok && CHECK_EQ_INT(p->log->spare, LOG_SPARE_READY)) {
+        CHECK(allocated(spare) >= seg_bytes);
+        CHECK_EQ_INT(store_get_stats(st).segments_reserved, 1);
+        /* 4 MiB more does not fit: the roll takes the spare as segment 1. */
+        ok = append_big(st, p, 4 << 20) && CHECK_EQ_INT(p->log->nsegs, 2);
+    }
+    if (ok) {
+        snprintf(seg1, sizeof(seg1), "%s/t-0/%020lld.log", dir,
+                 (long long)p->log->segs[1]->base_offset);
+        CHECK(p->log->segs[1]->reserved && !p->log->segs[0]->reserved);
+        CHECK(allocated(seg1) >= seg_bytes);
+        wait_spare(&loop, st, p); /* segment 1 is half full already: the next one is made */
+        ok = CHECK_EQ_INT(p->log->spare, LOG_SPARE_READY) && append_big(st, p, 5 << 20) &&
+             CHECK_EQ_INT(p->log->nsegs, 3);
+    }
+    if (ok) {
+        snprintf(seg2, sizeof(seg2), "%s/t-0/%020lld.log", dir,
+                 (long long)p->log->segs[2]->base_offset);
+        uint64_t used = p->log->segs[1]->size;
+        CHECK(used < (5u << 20) && allocated(seg1) >= seg_bytes); /* given back after sync */
+        for (int i = 0; i < 3000 && log_has_unsynced(p->log); i++) {
+            store_before_poll(st);
+            uv_run(&loop, UV_RUN_NOWAIT);
+            usleep(1000);
+        }
+        CHECK(!log_has_unsynced(p->log));
+        CHECK(allocated(seg1) < (int64_t)used + (1 << 20));
+        CHECK(allocated(seg2) >= seg_bytes);
+        uint64_t active = p->log->segs[2]->size;
+        close_all(&loop, st, p);
+        CHECK(allocated(seg2) < (int64_t)active + (1 << 20)); /* a clean close gives it back */
+        fs_remove_tree(dir);
+        return;
+    }
+    close_all(&loop, st, p);
+    fs_remove_tree(dir);
+}
+
+static void test_segments_reserved_ahead(void) { check_reserve(true); }
+
+static void test_segments_not_reserved_when_off(void) { check_reserve(false); }
+
 static void test_timer_only(void) { check_interval(0, false); }
 
 static void test_byte_bound_flushes_early(void) { check_interval(16 * 1024, true); }
 
 TU_MAIN(TU_CASE(test_timer_only), TU_CASE(test_byte_bound_flushes_early),
         TU_CASE(test_interval_roll_synced_at_once), TU_CASE(test_sync_rounds_across_rolls),
-        TU_CASE(test_cache_released_behind_sync), TU_CASE(test_cache_kept_when_off))
+        TU_CASE(test_cache_released_behind_sync), TU_CASE(test_cache_kept_when_off),
+        TU_CASE(test_segments_reserved_ahead), TU_CASE(test_segments_not_reserved_when_off))
