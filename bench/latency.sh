@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # bench/latency.sh - produce latency below saturation (#14 target: at half of peak
-# throughput, p99 within 3x p50). For each log.flush.mode (sync, interval) and 1 and 8
-# partitions of 1 KiB records (librdkafka's producer, acks=all, linger.ms=5): the peak over
-# BENCH_LATENCY_SECONDS, then the producer paced at half that rate for twice as long; the
-# latency is from produce() to the delivery report. bench/run.sh calls it; alone:
+# throughput, p99 within 3x p50). For each log.flush.mode (sync, interval), each producer
+# (librdkafka's, acks=all, linger.ms=5; the raw engine, latency from each request's due
+# time) and 1 and 8 partitions of 1 KiB records: the peak over BENCH_LATENCY_SECONDS, then
+# the producer paced at half that rate for twice as long. Then librdkafka's producer against
+# its own mock cluster at the same rates, which shows the client's own tail.
+# bench/run.sh calls it; alone:
 #   BUILD=build-bench bash bench/latency.sh [DOC]     (DOC empty: print the section)
-# Bounded: about 2 minutes on an idle 2-core machine; its brookd is stopped on exit.
+# Bounded: about 4 minutes on an idle 2-core machine; its brookd is stopped on exit.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,54 +20,91 @@ BROOK=$BUILD/brook
 . "$ROOT/bench/lib.sh"
 bench_setup latency-bench
 
-# run MODE PARTS PHASE ARGS...: one librdkafka produce run; its RESULT line, tagged, to OUT.
+# run ENGINE MODE PARTS PHASE ARGS...: one produce run (librdkafka's producer with
+# linger.ms=5, or the raw engine: 1000-record requests, 5 in flight); its RESULT line,
+# tagged, to OUT. MODE "mock": librdkafka's in-process mock cluster.
 run() {
-    local mode=$1 parts=$2 phase=$3 line
-    shift 3
-    line=$(timeout $((SECS * 2 + 90)) "$BROOK" bench produce --bootstrap "$B" \
-        --topic "l-$parts" --partitions "$parts" --size 1024 --acks all --linger-ms 5 "$@" \
-        2>>"$WORK/tools.log" | grep '^RESULT') || { log "failed: $mode $parts $phase"; return 1; }
+    local engine=$1 mode=$2 parts=$3 phase=$4 line target
+    shift 4
+    target=(--bootstrap "$B")
+    [ "$mode" = mock ] && target=(--mock)
+    local eargs=(--linger-ms 5)
+    [ "$engine" = raw ] && eargs=(--engine raw)
+    line=$(timeout $((SECS * 2 + 90)) "$BROOK" bench produce "${target[@]}" "${eargs[@]}" \
+        --topic "l-$parts" --partitions "$parts" --size 1024 --acks all "$@" \
+        2>>"$WORK/tools.log" | grep '^RESULT') ||
+        { log "failed: $engine $mode $parts $phase"; return 1; }
     echo "$line mode=$mode phase=$phase" >>"$OUT"
 }
-# value MODE PARTS PHASE FIELD: a field of that run's RESULT line.
+# value ENGINE MODE PARTS PHASE FIELD: a field of that run's RESULT line.
 value() {
-    grep "^RESULT cmd=produce " "$OUT" | grep " partitions=$2 " | grep " mode=$1 " |
-        grep " phase=$3" | head -1 | sed -n "s/.* $4=\([^ ]*\).*/\1/p"
+    grep "^RESULT cmd=produce " "$OUT" | grep " engine=$1 " | grep " partitions=$3 " |
+        grep " mode=$2 " | grep " phase=$4" | head -1 | sed -n "s/.* $5=\([^ ]*\).*/\1/p"
 }
 
 quiet_start
 for mode in sync interval; do
-    rm -rf "$WORK/data"
-    start_brookd --log.flush.mode=$mode
-    for parts in 1 8; do
-        log "$mode, $parts partition(s): peak for ${SECS}s"
-        run "$mode" "$parts" peak --seconds "$SECS" || continue
-        peak=$(value "$mode" "$parts" peak msgs_per_s)
-        half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
-        [ "$half" -gt 0 ] || continue
-        log "$mode, $parts partition(s): $half msgs/s for $((SECS * 2))s"
-        run "$mode" "$parts" half --seconds $((SECS * 2)) --rate "$half"
+    : >"$WORK/rolls"
+    for engine in librdkafka raw; do
+        rm -rf "$WORK/data" # a fresh broker per engine: the disk holds one engine's runs
+        start_brookd --log.flush.mode=$mode
+        for parts in 1 8; do
+            log "$engine, $mode, $parts partition(s): peak for ${SECS}s"
+            run "$engine" "$mode" "$parts" peak --seconds "$SECS" || continue
+            peak=$(value "$engine" "$mode" "$parts" peak msgs_per_s)
+            half=$(awk -v p="$peak" 'BEGIN { printf "%d", p / 2 }')
+            [ "$half" -gt 0 ] || continue
+            # The paced run starts from a quiet disk, not behind what the peak left to write.
+            sync
+            sleep 1
+            log "$engine, $mode, $parts partition(s): $half msgs/s for $((SECS * 2))s"
+            run "$engine" "$mode" "$parts" half --seconds $((SECS * 2)) --rate "$half"
+        done
+        kill -TERM "$PID" 2>/dev/null
+        wait "$PID" 2>/dev/null
+        PID=
+        # Segment rolls run on brookd's loop; it logs those that held it >= 20 ms.
+        sed -n 's/.*rolling to segment [0-9]* took \([0-9]*\) ms.*/\1/p' "$WORK/brookd.log" \
+            >>"$WORK/rolls"
     done
-    kill -TERM "$PID" 2>/dev/null
-    wait "$PID" 2>/dev/null
-    PID=
-    # Segment rolls run on brookd's loop; it logs those that held it >= 20 ms.
-    slow=$(sed -n 's/.*rolling to segment [0-9]* took \([0-9]*\) ms.*/\1/p' "$WORK/brookd.log")
-    echo "RESULT cmd=rolls mode=$mode slow_rolls=$(printf '%s' "$slow" | grep -c .) max_ms=$(
-        printf '%s\n' "$slow" | sort -n | tail -1)" >>"$OUT"
+    echo "RESULT cmd=rolls mode=$mode slow_rolls=$(grep -c . "$WORK/rolls") max_ms=$(
+        sort -n "$WORK/rolls" | tail -1)" >>"$OUT"
 done
+for parts in 1 8; do
+    rate=$(value librdkafka interval "$parts" half msgs_per_s)
+    [ -n "$rate" ] || continue
+    log "librdkafka against the mock cluster, $parts partition(s): $rate msgs/s"
+    run librdkafka mock "$parts" half --seconds $((SECS * 2)) --rate "$rate"
+done
+rm -rf "$WORK/data"
 
 rows() {
-    local mode parts p50 p99
-    for mode in sync interval; do
-        for parts in 1 8; do
-            p50=$(value "$mode" "$parts" half p50_us)
-            p99=$(value "$mode" "$parts" half p99_us)
-            printf '| %s | %s | %s | %s | %s ms | %s ms | %s | %s |\n' "$mode" "$parts" \
-                "$(value "$mode" "$parts" peak msgs_per_s)" \
-                "$(value "$mode" "$parts" half msgs_per_s)" "$(ms "$p50")" "$(ms "$p99")" \
-                "$(ratio "$p99" "$p50")" "$(verdict "$(ratio "$p99" "$p50")" 3 le)"
+    local engine mode parts p50 p99
+    for engine in librdkafka raw; do
+        for mode in sync interval; do
+            for parts in 1 8; do
+                p50=$(value "$engine" "$mode" "$parts" half p50_us)
+                p99=$(value "$engine" "$mode" "$parts" half p99_us)
+                printf '| %s | %s | %s | %s | %s | %s ms | %s ms | %s | %s |\n' "$engine" \
+                    "$mode" "$parts" "$(value "$engine" "$mode" "$parts" peak msgs_per_s)" \
+                    "$(value "$engine" "$mode" "$parts" half msgs_per_s)" "$(ms "$p50")" \
+                    "$(ms "$p99")" "$(ratio "$p99" "$p50")" \
+                    "$(verdict "$(ratio "$p99" "$p50")" 3 le)"
+            done
         done
+    done
+}
+
+# The client's own tail: librdkafka's producer against its mock cluster (no broker, no
+# I/O), paced at the rates brookd's interval-mode runs were paced at.
+mock_rows() {
+    local parts p50 p99
+    for parts in 1 8; do
+        p50=$(value librdkafka mock "$parts" half p50_us)
+        p99=$(value librdkafka mock "$parts" half p99_us)
+        printf '| %s | %s | %s ms | %s ms | %s |\n' "$parts" \
+            "$(value librdkafka mock "$parts" half msgs_per_s)" "$(ms "$p50")" "$(ms "$p99")" \
+            "$(ratio "$p99" "$p50")"
     done
 }
 
@@ -84,18 +123,30 @@ cat >"$SECTION" <<EOF2
 
 \`BUILD=build-bench bash bench/latency.sh\` (also run by \`bash bench/run.sh\`), $(date -u +%Y-%m-%d),
 $(machine_desc "$WORK"); load before: $LOAD_BEFORE.
-librdkafka's producer (\`brook bench produce\`, 1 KiB records, acks=all, linger.ms=5): the
-peak over ${SECS} s, then \`--rate\` at half of it for $((SECS * 2)) s; latency from produce() to
-the delivery report (linger included). Target (#14): p99 at half of peak within 3x its p50.
+Two producers (\`brook bench produce\`, 1 KiB records, acks=all): librdkafka's (linger.ms=5),
+whose latency runs from produce() to the delivery report (linger included), and the raw
+engine (1000-record requests, 5 in flight per connection), whose latency runs from the time
+each request was due by the pacing to its answer, so a late client counts against it. Each:
+the peak over ${SECS} s, then (after \`sync\` and a second's pause, so it does not start behind
+what the peak left to write) \`--rate\` at half of it for $((SECS * 2)) s, on a fresh brookd per
+producer. Target (#14): p99 at half of peak within 3x its p50.
 
-| flush mode | partitions | peak msgs/s | paced msgs/s | p50 | p99 | p99 / p50 | verdict |
-|---|---|---|---|---|---|---|---|
+| producer | flush mode | partitions | peak msgs/s | paced msgs/s | p50 | p99 | p99 / p50 | verdict |
+|---|---|---|---|---|---|---|---|---|
 $(rows)
 
+The client's own tail: librdkafka's producer against librdkafka's mock cluster (in the
+client's process, no I/O), paced at the rates of the interval-mode librdkafka rows above:
+
+| partitions | paced msgs/s | p50 | p99 | p99 / p50 |
+|---|---|---|---|---|
+$(mock_rows)
+
 Segment rolls (every 1 GiB of a partition; they run on brookd's event loop, which serves
-nothing meanwhile: the old segment's index files, the producer snapshot and leader epochs,
-the new files; its fdatasync is the flush thread's) that took 20 ms or more, over both
-partition counts: sync $(rolls sync), interval $(rolls interval).
+nothing meanwhile: the old segment's index files and the new segment's files; the old
+segment's fdatasync, producer snapshot and leader epochs are the flush thread's) that took
+20 ms or more, over both producers and partition counts: sync $(rolls sync), interval
+$(rolls interval).
 
 \`\`\`
 $(cat "$OUT")

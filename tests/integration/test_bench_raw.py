@@ -21,8 +21,10 @@ as BROOK_CLI).
  4. consume --engine raw reads raw-a to its end: exactly the high watermarks' sum of
     records, and bytes = records x their value sizes; librdkafka's consume agrees; --count
     5000 stops early (whole answers: at least 5000, fewer than all).
- 5. Usage errors (exit 2): --engine raw with --acks 0, with --mock (produce and consume);
-    --idempotent without it. A topic that does not exist without --partitions: exit 1.
+ 4b. --rate 10000 (idempotent, 100 records per request): 20000 records take about 2 s
+    (1.9 s at least, at most 10600 records/s), none failed.
+ 5. Usage errors (exit 2): --engine raw with --acks 0, with --mock (produce and consume),
+    with --rate and --transactional; --idempotent without it. A topic that does not exist without --partitions: exit 1.
 """
 
 import os
@@ -161,6 +163,19 @@ def main():
             c.close()
             ck.eq(seen, int(m.group(2)), "--transactional: read_committed reads every record "
                   f"of the {m.group(1)} commits")
+
+        # Paced: 20000 records at 10000/s in requests of 100 take about 2 s, not less.
+        rc, f, err = bench(br, "--engine", "raw", "--idempotent", "--topic", "raw-r",
+                           "--partitions", "1", "--count", "20000", "--batch-records", "100",
+                           "--size", "100", "--rate", "10000")
+        secs = float(f.get("seconds", "0"))
+        ck(rc == 0 and f.get("msgs") == "20000" and f.get("failed") == "0" and
+           1.9 <= secs < 6 and float(f.get("msgs_per_s", "0")) <= 10600 and
+           int(f.get("p50_us", "-1")) >= 0,
+           f"--rate 10000: 20000 records in {secs} s ({f.get('msgs_per_s')}/s; {err.strip()})")
+        rc, _, err = bench(br, "--engine", "raw", "--transactional", "--rate", "100",
+                           "--topic", "raw-a", "--count", "10")
+        ck(rc == 2 and "--rate" in err, f"usage error: --rate with --transactional ({err.strip()})")
 
         for args, what in ((["--engine", "raw", "--acks", "0"], "--acks 0"),
                            (["--engine", "raw", "--mock"], "--mock"),
