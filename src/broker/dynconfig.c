@@ -52,7 +52,9 @@ static const stored_key g_stored[] = {
     {"log.cleaner.io.buffer.size", SK_INT, 0, INT32_MAX, CLEANER},
     {"log.flush.interval.messages", SK_INT, 1, INT64_MAX, NO_EFFECT_FLUSH},
     {"log.flush.scheduler.interval.ms", SK_INT, 0, INT64_MAX, NO_EFFECT_FLUSH},
-    {"log.preallocate", SK_BOOL, 0, 0, "segments grow as they are written"},
+    {"log.preallocate", SK_BOOL, 0, 0,
+     "segment files grow as they are written (the next one's disk blocks are reserved "
+     "ahead: log.segment.reserve)"},
     {"log.roll.jitter.ms", SK_INT, 0, INT64_MAX, "segments roll at log.roll.ms exactly"},
     {"log.roll.jitter.hours", SK_INT, 0, INT32_MAX, "segments roll at log.roll.ms exactly"},
     {"log.segment.delete.delay.ms", SK_INT, 0, INT64_MAX,

@@ -1265,6 +1265,9 @@ int log_open(const char *dir, const char *name, const log_config *cfg, bool clea
     for (size_t i = 0; i + 1 < l->nsegs; i++)
         seg_seal(l, l->segs[i], false);
     seg_release_index_fds(act);
+    /* It may have been made from a spare in an earlier run: its seal gives back whatever
+     * lies past its end (nothing, otherwise). */
+    act->reserved = l->cfg.segment_bytes >= LOG_SPARE_MIN_SEGMENT;
     *out = l;
     return LOG_OK;
 }

@@ -48,7 +48,8 @@ static const topic_key_info g_keys[] = {
      NULL, NULL},
     {"min.insync.replicas", "min.insync.replicas", TK_INT, 1, 8, NULL, NULL, NULL},
     {"preallocate", "log.preallocate", TK_BOOL, 0, 0, NULL, "false",
-     "segments grow as they are written"},
+     "segment files grow as they are written (the next one's disk blocks are reserved "
+     "ahead: log.segment.reserve)"},
     {"retention.bytes", "log.retention.bytes", TK_INT, -1, INT64_MAX, NULL, NULL, NULL},
     {"retention.ms", "log.retention.ms", TK_INT, -1, INT64_MAX, NULL, NULL, NULL},
     {"segment.bytes", "log.segment.bytes", TK_INT, 14, INT32_MAX, NULL, NULL, NULL},
