@@ -323,11 +323,6 @@ static int seg_create(plog *l, int64_t base, bool sync_dir)
     if (!s)
         return LOG_ERR_NOMEM;
     int rc = seg_open_files(l, s, true);
-    if (rc == 0 && getenv("XX_PREALLOC")) {
-        int64_t t = clock_mono_us();
-        int r = fallocate(s->log_fd, FALLOC_FL_KEEP_SIZE, 0, l->cfg.segment_bytes);
-        LOG_WARN("storage", "XX prealloc %d in %lld us", r, (long long)(clock_mono_us() - t));
-    }
     if (rc == 0 && sync_dir)
         rc = fs_fsync_dir(l->dir);
     if (rc != 0) {
