@@ -66,7 +66,7 @@ void broker_topic_resolve(const broker *b, topic *t)
     if (is_internal(t->name)) {
         t->logcfg.compact = t->policy.compact = false;
         /* By size, retention could remove any record at any time; by time, the group
-         * service writes live offsets again before it does (refresh_old_offsets). */
+         * service writes live records again before it does (refresh_old_records). */
         t->logcfg.retention_bytes = -1;
     }
 }

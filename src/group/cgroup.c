@@ -138,7 +138,7 @@ static void member_free(cmember *m)
     free(m);
 }
 
-static cmember *member_find(const cgroup *cg, const char *id)
+cmember *cgroup_member(const cgroup *cg, const char *id)
 {
     for (int i = 0; id && i < cg->nmembers; i++)
         if (strcmp(cg->members[i]->id, id) == 0)
@@ -726,7 +726,7 @@ static cmember *join(cgroup *cg, const cg_hb_args *a, cg_hb_result *out)
         st->dirty = true;
         return st;
     }
-    cmember *m = member_find(cg, id);
+    cmember *m = cgroup_member(cg, id);
     if (m)
         member_remove(cg, m); /* starting over: it gave up everything it had */
     m = member_add(cg, id);
@@ -783,7 +783,7 @@ void cgroup_heartbeat(group_coord *c, const cg_hb_args *a, const cg_topic_info *
         if (!m)
             return;
     } else {
-        m = member_find(cg, a->member_id);
+        m = cgroup_member(cg, a->member_id);
         cmember *st = member_by_instance(cg, a->instance_id);
         if (!m && st) { /* an older incarnation of a static member that was replaced */
             result_error(out, KERR_FENCED_INSTANCE_ID, NULL);
@@ -860,7 +860,7 @@ int16_t cgroup_commit_check(const group *g, const char *member_id, int32_t epoch
     const cgroup *cg = g->cg;
     if (epoch < 0 && cg->nmembers == 0)
         return KERR_NONE;
-    const cmember *m = member_find(cg, member_id);
+    const cmember *m = cgroup_member(cg, member_id);
     if (!m)
         return KERR_UNKNOWN_MEMBER_ID;
     if (!txn && version < 9)
@@ -876,7 +876,7 @@ int16_t cgroup_fetch_check(const group *g, const char *member_id, int32_t epoch)
 {
     if (epoch < 0 && (!member_id || !*member_id))
         return KERR_NONE;
-    const cmember *m = member_find(g->cg, member_id);
+    const cmember *m = cgroup_member(g->cg, member_id);
     if (!m)
         return KERR_UNKNOWN_MEMBER_ID;
     return epoch != m->epoch ? KERR_STALE_MEMBER_EPOCH : KERR_NONE;
@@ -1054,7 +1054,7 @@ void cgroup_apply_member(group_coord *c, const char *group_id, const char *membe
     cgroup *cg = replay_group(c, group_id);
     if (!cg)
         return;
-    cmember *m = member_find(cg, member_id);
+    cmember *m = cgroup_member(cg, member_id);
     if (!r) {
         if (m) {
             for (int i = 0; i < cg->nmembers; i++)

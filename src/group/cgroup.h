@@ -68,6 +68,7 @@ typedef struct cmember {
     int64_t session_deadline_ms, revoke_deadline_ms; /* 0: set at the next tick */
     bool left_static; /* a static member that left with epoch -2: kept for its session */
     bool dirty;       /* its record is due */
+    int64_t written_ms; /* wall time of its newest 'M' record (the service's bookkeeping) */
 } cmember;
 
 typedef struct cgroup {
@@ -79,6 +80,7 @@ typedef struct cgroup {
     char **removed;     /* members whose tombstones are due */
     int nremoved, removed_cap;
     bool dirty;         /* the group record is due */
+    int64_t written_ms; /* wall time of its newest 'C' record (the service's bookkeeping) */
 } cgroup;
 
 typedef struct cg_hb_args {
@@ -136,6 +138,8 @@ void cgroup_encode_meta(wr *w, const cgroup *cg);
 void cgroup_encode_member(wr *w, const cmember *m);
 void cgroup_apply_meta(group_coord *c, const char *group_id, rd *r);
 void cgroup_apply_member(group_coord *c, const char *group_id, const char *member_id, rd *r);
+/* The member called id, NULL: none. */
+cmember *cgroup_member(const cgroup *cg, const char *id);
 /* Marks everything persisted: clears dirty flags and the removed list. */
 void cgroup_clean(cgroup *cg);
 

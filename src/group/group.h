@@ -108,6 +108,8 @@ typedef struct group {
     gpending_id *pending_ids; /* member ids handed out with MEMBER_ID_REQUIRED */
     int npending_ids, pending_ids_cap;
     int64_t rebalance_deadline_ms;
+    int64_t written_ms; /* wall time of its newest 'G' record (service.c writes the record
+                         * again before retention removes it; 0: none known) */
     bool initial_join; /* rebalancing from Empty: wait the initial delay for more joiners */
     goffset *offsets;
     gpending *pending; /* by producer id */

@@ -168,8 +168,6 @@ static void recs_init(rec_set *r, int n)
     r->n = n;
 }
 
-/* Appends r's records (and frees r); w completes once they are durable, or at once
- * (failed) when the log refused them. */
 static void recs_free(rec_set *r)
 {
     wr_free(&r->keys);
@@ -179,6 +177,8 @@ static void recs_free(rec_set *r)
     free(r->vlen);
 }
 
+/* Appends r's records (and frees r); w completes once they are durable, or at once
+ * (failed) when the log refused them. */
 static void recs_append_wait(group_service *s, rec_set *r, gs_wait *w, int64_t now_ms)
 {
     int64_t end = r->keys.oom || r->values.oom
@@ -406,6 +406,9 @@ static int64_t persist_generation(group_service *s, const group *g, int64_t now_
         end = append_records(s, g->id, &keys, &values, &koff, &voff, &vlen, 1);
     wr_free(&keys);
     wr_free(&values);
+    group *mg = end >= 0 ? group_find(&s->coord, g->id) : NULL;
+    if (mg)
+        mg->written_ms = clock_wall_ms();
     return end;
 }
 
@@ -465,6 +468,12 @@ static void persist_consumer(group_service *s, group *g, int64_t now_ms, gs_done
 {
     rec_set r;
     int n = consumer_records(g, &r);
+    int64_t wall = clock_wall_ms();
+    if (g->cg->dirty)
+        g->cg->written_ms = wall;
+    for (int i = 0; i < g->cg->nmembers; i++)
+        if (g->cg->members[i]->dirty)
+            g->cg->members[i]->written_ms = wall;
     cgroup_clean(g->cg);
     if (n > 0) {
         recs_append_wait(s, &r, wait_new(g->id, 0, -1, done, ctx), now_ms);
@@ -549,64 +558,143 @@ static bool group_busy(const group_service *s, const char *group_id)
     return false;
 }
 
-/* Is o's newest record older than stale_before, and o still kept (a group with members,
- * or committed at expire_before or later)? */
-static bool offset_due(const goffset *o, bool members, int64_t stale_before,
+enum { OFF_KEEP, OFF_REWRITE, OFF_EXPIRE };
+
+/* What the retention pass does with committed offset o: EXPIRE when its group has no
+ * members and it was committed before expire_before (a tombstone, and memory forgets it);
+ * REWRITE when its newest record is older than stale_before (the same value again); KEEP
+ * otherwise. */
+static int offset_fate(const goffset *o, bool members, int64_t stale_before,
                        int64_t expire_before)
 {
-    return o->written_ms < stale_before && (members || o->commit_ms >= expire_before);
+    if (!members && o->commit_ms < expire_before)
+        return OFF_EXPIRE;
+    return o->written_ms < stale_before ? OFF_REWRITE : OFF_KEEP;
 }
 
-/* Writes again (one 'O' record each, same value) g's committed offsets that are due
- * (offset_due); returns how many. */
-static int rewrite_offsets(group_service *s, group *g, int64_t stale_before, int64_t expire_before,
-                           int64_t wall_ms)
+/* Appends g's due offset records (offset_fate: one 'O' record or tombstone each), then
+ * marks the rewritten ones written and forgets the expired ones. Returns how many records
+ * it wrote; *expired counts the tombstones. */
+static int refresh_offsets(group_service *s, group *g, int64_t stale_before,
+                           int64_t expire_before, int64_t wall_ms, int *expired)
 {
     bool members = group_has_members(g);
     int n = 0;
+    *expired = 0;
     for (goffset *o = g->offsets; o; o = o->hh.next)
-        n += offset_due(o, members, stale_before, expire_before);
+        n += offset_fate(o, members, stale_before, expire_before) != OFF_KEEP;
     if (n == 0)
         return 0;
     rec_set r;
     recs_init(&r, n);
     int k = 0;
     for (goffset *o = g->offsets; o && k < n; o = o->hh.next) {
-        if (!offset_due(o, members, stale_before, expire_before))
+        int fate = offset_fate(o, members, stale_before, expire_before);
+        if (fate == OFF_KEEP)
             continue;
         gs_offset at = {.topic = o->topic, .partition = o->partition};
         r.koff[k] = r.keys.len;
         put_offset_key(&r.keys, g->id, -1, &at);
         r.voff[k] = r.values.len;
-        put_offset_value(&r.values, o->offset, o->leader_epoch,
-                         (kslice){o->metadata, o->metadata_len}, o->commit_ms);
-        r.vlen[k] = (int32_t)(r.values.len - r.voff[k]);
+        r.vlen[k] = -1;
+        if (fate == OFF_REWRITE) {
+            put_offset_value(&r.values, o->offset, o->leader_epoch,
+                             (kslice){o->metadata, o->metadata_len}, o->commit_ms);
+            r.vlen[k] = (int32_t)(r.values.len - r.voff[k]);
+        }
         k++;
     }
-    int64_t end = r.keys.oom || r.values.oom ? -1
-                  : append_records(s, g->id, &r.keys, &r.values, r.koff, r.voff, r.vlen, n);
+    int64_t end = r.keys.oom || r.values.oom
+                      ? -1
+                      : append_records(s, g->id, &r.keys, &r.values, r.koff, r.voff, r.vlen, n);
     recs_free(&r);
     if (end < 0)
         return 0;
-    for (goffset *o = g->offsets; o; o = o->hh.next)
-        if (offset_due(o, members, stale_before, expire_before))
+    goffset *o, *tmp;
+    HASH_ITER(hh, g->offsets, o, tmp) {
+        int fate = offset_fate(o, members, stale_before, expire_before);
+        if (fate == OFF_REWRITE)
             o->written_ms = wall_ms;
+        else if (fate == OFF_EXPIRE) {
+            group_apply_offset_delete(&s->coord, g->id, o->topic, o->partition);
+            (*expired)++;
+        }
+    }
     return n;
+}
+
+/* Is the 'G' record of classic group g due again: g is at rest (Empty or Stable, where
+ * its record says what emit_persist would write now), still alive (members or offsets),
+ * and its newest record is older than stale_before. */
+static bool generation_due(const group *g, int64_t stale_before)
+{
+    return !g->cg && g->protocol_type && g->written_ms < stale_before &&
+           (g->state == GROUP_EMPTY || g->state == GROUP_STABLE) &&
+           (g->nmembers > 0 || g->offsets);
+}
+
+/* Marks the records of consumer group g older than stale_before due again (its 'C'
+ * record, its members' 'M' records) while it has members or offsets; returns how many. */
+static int consumer_due(group *g, int64_t stale_before)
+{
+    cgroup *cg = g->cg;
+    if (!cg || (cg->nmembers == 0 && !g->offsets))
+        return 0;
+    int n = 0;
+    if (!cg->dirty && cg->written_ms < stale_before) {
+        cg->dirty = true;
+        n++;
+    }
+    for (int i = 0; i < cg->nmembers; i++)
+        if (!cg->members[i]->dirty && cg->members[i]->written_ms < stale_before) {
+            cg->members[i]->dirty = true;
+            n++;
+        }
+    return n;
+}
+
+typedef struct refresh_stats {
+    int written, expired, removed;
+} refresh_stats;
+
+/* One group's part of the retention pass (refresh_old_records). */
+static void refresh_group(group_service *s, group *g, int64_t ret, int64_t wall,
+                          int64_t now_ms, refresh_stats *st)
+{
+    int64_t stale_before = wall - ret / 2, expire_before = wall - ret;
+    int expired = 0;
+    st->written += refresh_offsets(s, g, stale_before, expire_before, wall, &expired);
+    st->expired += expired;
+    if (generation_due(g, stale_before) && persist_generation(s, g, now_ms) >= 0)
+        st->written++;
+    int due = consumer_due(g, stale_before);
+    if (due > 0) {
+        persist_consumer(s, g, now_ms, NULL, NULL);
+        st->written += due;
+    }
+    /* A group whose last offsets just expired and that has nobody in it is removed, as
+     * Kafka's coordinator removes it (a 'G' tombstone). */
+    if (expired > 0 && !g->offsets && !g->pending && g->npending_ids == 0 &&
+        group_delete_check(&s->coord, g->id) == KERR_NONE &&
+        group_service_delete(s, g->id, now_ms) == KERR_NONE)
+        st->removed++;
 }
 
 /* Retention deletes whole old segments of the offsets topic, whatever they hold, and a
  * load replays what is left: an offset committed once and then left alone (a consumer
- * idle for a week) would be gone after the next restart or failover, and its group would
- * start again from auto.offset.reset. Kafka's offsets topic is compacted, which keeps the
- * newest record of every key; here the partition's leader writes such an offset again
- * (same value and commit time) once its newest record is half the topic's retention.ms
- * old, so every live offset always has a record younger than the retention. As in Kafka
- * (offsets.retention.minutes), the offsets of a group without members are kept only
- * while their commit is younger than that: they expire from the log after it (memory
- * keeps them until the partition is loaded again). A group with something in flight
- * waits for the next pass. Size retention is off for the internal topics
- * (broker_topic_resolve). */
-static void refresh_old_offsets(group_service *s, int64_t now_ms)
+ * idle for a week), or a group whose membership has not changed for as long, would be
+ * gone after the next restart or failover (its consumers starting again from
+ * auto.offset.reset, its members rejoining). Kafka's offsets topic is compacted, which
+ * keeps the newest record of every key; here the partition's leader writes such a record
+ * again (same value; offsets keep their commit time) once its newest one is half the
+ * topic's retention.ms old, so every live record always has a copy younger than the
+ * retention: committed offsets ('O'), a classic group's generation and membership ('G'),
+ * a consumer group's state and members ('C', 'M'). As in Kafka (offsets.retention.minutes),
+ * the offsets of a group without members are kept only while their commit is younger than
+ * that: they then expire (tombstones; memory forgets them), and a group left with neither
+ * members nor offsets is removed. A group with something in flight waits for the next
+ * pass. Size retention is off for the internal topics (broker_topic_resolve). */
+static void refresh_old_records(group_service *s, int64_t now_ms)
 {
     int64_t ret = s->log_topic ? s->log_topic->logcfg.retention_ms : -1;
     int64_t every = ret / 10 < 60000 ? ret / 10 : 60000;
@@ -615,19 +703,21 @@ static void refresh_old_offsets(group_service *s, int64_t now_ms)
     s->refreshed_ms = now_ms;
     int64_t wall = clock_wall_ms();
     int32_t np = s->log_topic->npartitions;
-    int n = 0;
-    for (group *g = s->coord.groups; g; g = g->hh.next)
-        if (g->offsets && s->loaded[txn_log_partition_for(g->id, np)] && !group_busy(s, g->id))
-            n += rewrite_offsets(s, g, wall - ret / 2, wall - ret, wall);
-    if (n > 0)
-        LOG_INFO("group", "wrote %d committed offsets again ahead of %s's retention (%" PRId64
-                 " ms)", n, GROUP_LOG_TOPIC, ret);
+    refresh_stats st = {0};
+    group *g, *tmp;
+    HASH_ITER(hh, s->coord.groups, g, tmp)
+        if (s->loaded[txn_log_partition_for(g->id, np)] && !group_busy(s, g->id))
+            refresh_group(s, g, ret, wall, now_ms, &st);
+    if (st.written > 0 || st.expired > 0)
+        LOG_INFO("group", "wrote %d group records again ahead of %s's retention (%" PRId64
+                 " ms); %d committed offsets of groups without members expired, %d such "
+                 "groups removed", st.written, GROUP_LOG_TOPIC, ret, st.expired, st.removed);
 }
 
 void group_service_tick(group_service *s, int64_t now_ms)
 {
     group_tick(&s->coord, now_ms);
-    refresh_old_offsets(s, now_ms);
+    refresh_old_records(s, now_ms);
     prune_txn_ends(s, now_ms, false);
     persist_consumer_changes(s, now_ms);
     group_service_flush_actions(s, now_ms);
@@ -638,6 +728,26 @@ void group_service_forget_partition(group_service *s, partition *p)
     for (gs_wait *w = s->waits; w; w = w->next)
         if (w->p == p)
             w->p = NULL;
+}
+
+/* Replay: a group record ('G', 'C'; member NULL) or a member's ('M') was written at
+ * timestamp ms (the record's own time, which a rewrite renews). */
+static void replayed_written(group_service *s, const char *group_id, const char *member,
+                             int64_t ms)
+{
+    group *g = group_find(&s->coord, group_id);
+    if (!g)
+        return;
+    if (!g->cg) {
+        if (!member && ms > g->written_ms)
+            g->written_ms = ms;
+        return;
+    }
+    cmember *m = member ? cgroup_member(g->cg, member) : NULL;
+    if (m && ms > m->written_ms)
+        m->written_ms = ms;
+    else if (!member && ms > g->cg->written_ms)
+        g->cg->written_ms = ms;
 }
 
 /* Applies one record of the offsets topic during replay. */
@@ -668,7 +778,7 @@ static void replay_record(void *ctx, const rb_record *rec)
         int64_t ts = rd_i64(&v);
         if (topic && !k.err && !v.err) {
             group_apply_offset(&s->coord, group, pid, topic, part, off, epoch, meta, ts);
-            if (pid < 0) /* written again since its commit (refresh_old_offsets) */
+            if (pid < 0) /* written again since its commit (refresh_old_records) */
                 group_offset_written(&s->coord, group, topic, part, rec->timestamp);
         }
         free(topic);
@@ -678,10 +788,13 @@ static void replay_record(void *ctx, const rb_record *rec)
             group_apply_txn_end(&s->coord, group, pid, commit);
     } else if (type == 'C' && rec->value_len > 0) {
         cgroup_apply_meta(&s->coord, group, &v);
+        replayed_written(s, group, NULL, rec->timestamp);
     } else if (type == 'M') {
         char *member = get_str(&k);
-        if (member)
+        if (member) {
             cgroup_apply_member(&s->coord, group, member, rec->value_len > 0 ? &v : NULL);
+            replayed_written(s, group, member, rec->timestamp);
+        }
         free(member);
     } else if (type == 'G') {
         if (rec->value_len <= 0) {
@@ -692,6 +805,7 @@ static void replay_record(void *ctx, const rb_record *rec)
             if (!v.err) {
                 group_apply_generation(&s->coord, group, ptype, gen);
                 group_apply_membership(&s->coord, group, &v);
+                replayed_written(s, group, NULL, rec->timestamp);
             }
             free(ptype);
         }

@@ -46,7 +46,7 @@ typedef struct group_service {
     gs_txn_end *txn_ends; /* by producer id: the last end record appended (the fence) */
     uint64_t txn_end_seq; /* end records appended by this process */
     int64_t txn_ends_pruned_ms;
-    int64_t refreshed_ms; /* the last pass of refresh_old_offsets (service.c) */
+    int64_t refreshed_ms; /* the last pass of refresh_old_records (service.c) */
 } group_service;
 
 /* The fence of a transactional offset commit (TxnOffsetCommit), taken before the

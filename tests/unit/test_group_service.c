@@ -4,7 +4,9 @@
  * commit metadata keeps every byte, NUL included, in memory and through log replay; the
  * TxnOffsetCommit fence; an end marker ends offsets not yet durable, and a replayed marker
  * with no end record after it ends them too; waits failed when the partition's leadership
- * goes. */
+ * goes; the retention pass writes live records again (offsets, a classic group's
+ * membership, a consumer group's state) so that they outlive the segments retention
+ * deletes, expires the offsets of a group without members, and removes that group. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +14,10 @@
 #include <uv.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/fsutil.h"
 #include "cluster/metadata.h"
+#include "group/cgroup.h"
 #include "group/service.h"
 #include "proto/errors.h"
 #include "storage/store.h"
@@ -89,7 +93,8 @@ static bool fixture_open(fixture *f)
                                                    &f->t->parts[0]) == 0))
         return false;
     group_config gc = {.min_session_timeout_ms = 1000, .max_session_timeout_ms = 60000,
-                       .initial_rebalance_delay_ms = 0};
+                       .initial_rebalance_delay_ms = 0, .cg_session_timeout_ms = 45000,
+                       .cg_heartbeat_interval_ms = 5000};
     if (!CHECK(group_service_start(&f->svc, &gc, f->st, &f->md, on_action, NULL, false, 0) == 0))
         return false;
     f->started = true;
@@ -395,9 +400,125 @@ static void test_replayed_marker_ends_pending(void)
     fs_remove_tree(f.dir);
 }
 
+#define RET_MS 800
+
+/* Makes "cls" a classic group, Stable in generation 1 with member m1 (its 'G' record
+ * appended). */
+static bool make_classic(fixture *f, int64_t now)
+{
+    static const char *names[] = {"range"};
+    static const uint8_t *metas[] = {(const uint8_t *)"sub"};
+    static const int32_t lens[] = {3};
+    join_args a = {.group_id = "cls", .member_id = "", .client_id = "cli", .client_host = "h",
+                   .protocol_type = "consumer", .session_timeout_ms = 30000,
+                   .rebalance_timeout_ms = 30000, .nprotocols = 1, .protocol_names = names,
+                   .protocol_metadata = metas, .protocol_len = lens, .version = 5,
+                   .new_member_id = "m1"};
+    group_join(&f->svc.coord, 1, &a, now); /* MEMBER_ID_REQUIRED */
+    a.member_id = "m1";
+    group_join(&f->svc.coord, 2, &a, now);
+    const char *ids[] = {"m1"};
+    const uint8_t *as[] = {(const uint8_t *)"A"};
+    const int32_t ls[] = {1};
+    group_sync(&f->svc.coord, 3, 3, "cls", 1, "m1", NULL, 1, ids, as, ls, now);
+    group_service_flush_actions(&f->svc, now);
+    const group *g = group_find(&f->svc.coord, "cls");
+    return CHECK(g && g->state == GROUP_STABLE && g->generation == 1 && g->nmembers == 1);
+}
+
+/* Makes "kcg" a KIP-848 consumer group with member c1 subscribed to "t" (its records
+ * appended and durable). Returns c1's epoch (0: failed). */
+static int32_t make_consumer_group(fixture *f, int64_t now)
+{
+    cg_topic_info t = {.name = "t", .nparts = 2};
+    t.id[0] = 7;
+    const char *topics[] = {"t"};
+    cg_hb_args a = {.group_id = "kcg", .member_id = "c1", .member_epoch = 0,
+                    .rebalance_timeout_ms = 30000, .ntopics = 1, .topics = topics, .nowned = 0,
+                    .client_id = "cli", .client_host = "/h", .version = 1};
+    cg_hb_result r;
+    cgroup_heartbeat(&f->svc.coord, &a, &t, 1, now, &r);
+    if (!CHECK_EQ_INT(r.error, KERR_NONE) || !CHECK(r.member_epoch > 0))
+        return 0;
+    int32_t epoch = r.member_epoch;
+    done_log log = {.all_ok = true};
+    done_arg d = {&log, 0};
+    group_service_cg_persist(&f->svc, "kcg", now, on_done, &d);
+    run_until(f, &log, 1);
+    return CHECK_EQ_INT(log.n, 1) && CHECK(log.all_ok) ? epoch : 0;
+}
+
+/* The retention pass against real retention of the offsets partition (retention.ms
+ * 800 ms, a segment rolled every 100 ms): over 2.4 s the segments that held the first
+ * records are deleted, yet after a reload the classic group is still Stable with its
+ * member and generation, the consumer group still has its member at its epoch, and the
+ * offset of the group with members is there. The offset of the group without members
+ * expired (and is gone from memory at once, not only after a reload), and that group was
+ * removed. */
+static void test_retention_pass_keeps_live_records(void)
+{
+    fixture f = {0};
+    if (!fixture_fresh(&f, "gsvc-ret"))
+        return;
+    plog *l = f.t->parts[0]->log;
+    f.t->logcfg.retention_ms = RET_MS;
+    l->cfg.retention_ms = RET_MS;
+    l->cfg.segment_ms = 100;
+    int64_t now = clock_mono_ms();
+    int32_t epoch = make_consumer_group(&f, now);
+    if (!make_classic(&f, now) || !epoch)
+        return;
+    done_log log = {.all_ok = true};
+    done_arg args[2] = {{&log, 0}, {&log, 1}};
+    gs_offset o_cls = {"t", 0, 5, -1, {k_meta, 0}}, o_lone = {"t", 1, 7, -1, {k_meta, 0}};
+    group_service_commit(&f.svc, "cls", -1, &o_cls, 1, now, on_done, &args[0]);
+    group_service_commit(&f.svc, "lone", -1, &o_lone, 1, now, on_done, &args[1]);
+    run_until(&f, &log, 2);
+    if (!CHECK_EQ_INT(log.n, 2) || !CHECK(log.all_ok))
+        return;
+    int64_t first_end = l->log_end_offset;
+    int64_t until = clock_mono_ms() + 3 * RET_MS;
+    for (int i = 0; i < 1000 && clock_mono_ms() < until; i++) {
+        now = clock_mono_ms();
+        group_service_tick(&f.svc, now);
+        CHECK_EQ_INT(group_heartbeat(&f.svc.coord, "cls", 1, "m1", NULL, now), KERR_NONE);
+        CHECK(log_maybe_roll_by_time(l, clock_wall_ms()) == LOG_OK);
+        CHECK(log_apply_retention(l, clock_wall_ms()) >= 0);
+        store_before_poll(f.st);
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        usleep(10000);
+    }
+    CHECK(l->log_start_offset >= first_end); /* every first record's segment is gone */
+    CHECK(group_find(&f.svc.coord, "lone") == NULL);
+    fixture_close(&f);
+
+    fixture r = {0};
+    memcpy(r.dir, f.dir, sizeof(r.dir));
+    if (!fixture_open(&r))
+        return;
+    const group *g = group_find(&r.svc.coord, "cls");
+    if (CHECK(g != NULL)) {
+        CHECK_EQ_INT(g->state, GROUP_STABLE);
+        CHECK_EQ_INT(g->generation, 1);
+        CHECK(g->nmembers == 1 && strcmp(g->members[0]->id, "m1") == 0);
+        const goffset *o = group_offset(g, "t", 0);
+        CHECK(o && o->offset == 5);
+    }
+    g = group_find(&r.svc.coord, "kcg");
+    if (CHECK(g != NULL && g->cg != NULL)) {
+        const cmember *m = cgroup_member(g->cg, "c1");
+        CHECK(m && m->epoch == epoch);
+        CHECK(g->cg->group_epoch >= epoch);
+    }
+    CHECK(group_find(&r.svc.coord, "lone") == NULL);
+    fixture_close(&r);
+    fs_remove_tree(f.dir);
+}
+
 TU_MAIN(TU_CASE(test_commits_in_one_flush_apply_in_order),
         TU_CASE(test_replayed_marker_ends_pending),
         TU_CASE(test_marker_ends_offsets_not_yet_durable),
         TU_CASE(test_waits_fail_with_leadership),
         TU_CASE(test_offset_delete_durable_and_replayed),
-        TU_CASE(test_txn_guard_broken_by_end_record))
+        TU_CASE(test_txn_guard_broken_by_end_record),
+        TU_CASE(test_retention_pass_keeps_live_records))
