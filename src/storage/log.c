@@ -703,19 +703,8 @@ static int log_replay(plog *l, int64_t from)
     return LOG_OK;
 }
 
-/* Moves the current producer snapshot aside as the previous one (a roll: recovery falls
- * back to it when the new one lies beyond what a crash left, log_load_producers). Its
- * directory entry becomes durable with the next directory fsync. */
-static void snapshot_keep_previous(plog *l)
-{
-    char cur[PATH_MAX], prev[PATH_MAX];
-    snprintf(cur, sizeof(cur), "%s/%s", l->dir, LOG_SNAPSHOT_FILE);
-    snprintf(prev, sizeof(prev), "%s/%s", l->dir, LOG_SNAPSHOT_PREV_FILE);
-    if (rename(cur, prev) != 0 && errno != ENOENT)
-        LOG_WARN("storage", "%s: cannot keep the previous producer snapshot: %s", l->name,
-                 strerror(errno));
-}
-
+/* The producer snapshot at the log end, written by a clean close (a roll's is written by
+ * rollmeta.c). */
 static int snapshot_write(plog *l)
 {
     uint8_t *buf;
@@ -1372,81 +1361,69 @@ static int log_sync_unsynced(plog *l)
     return LOG_OK;
 }
 
-/* Recovery trusts the aborted ranges of every segment below the producer snapshot, which a
- * roll writes: so a sealed segment's .txnindex, when it has entries, is fsynced first. */
-static int seg_sync_txnindex(plog *l, segment *s)
+/* The writes a roll leaves for whichever thread makes the sealed segment durable
+ * (rollmeta.h): the producer snapshot and the epochs as they are at the roll, the directory,
+ * and the .txnindex when it has entries (recovery trusts the aborted ranges of every
+ * segment below the snapshot). Built before the roll changes anything, so a roll that
+ * cannot have them (no memory, no descriptor) fails whole and the next append tries it
+ * again. */
+static int roll_meta_build(plog *l, segment *old, roll_meta **out)
 {
-    int fd = seg_file_open(l, s->base_offset, "txnindex");
-    struct stat st;
-    int rc = fd < 0 || fstat(fd, &st) != 0 ? -errno : 0;
-    if (rc == 0 && st.st_size > 0 && fdatasync(fd) != 0)
-        rc = -errno;
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0) {
-        LOG_ERROR("storage", "%s: cannot make segment %" PRId64 "'s .txnindex durable: %s; "
-                  "log is now read-only", l->name, s->base_offset, strerror(-rc));
-        l->failed = true;
-        return LOG_ERR_IO;
-    }
-    return LOG_OK;
-}
-
-/* The writes a roll leaves for the thread that syncs the sealed segment (rollmeta.h):
- * the producer snapshot and epochs as they are at the roll, the directory, and the
- * .txnindex when it has entries. NULL when one cannot be had (the roll then does them
- * itself). */
-static roll_meta *roll_meta_build(plog *l, segment *old)
-{
+    *out = NULL;
     uint8_t *snap = NULL;
     size_t snap_len = 0, ep_len = 0;
     if (pstate_snapshot_encode(&l->ps, l->log_end_offset, &snap, &snap_len) != 0)
-        return NULL;
+        return LOG_ERR_NOMEM;
     char *ep = eh_format(&l->epochs, &ep_len);
+    if (!ep) {
+        free(snap);
+        return LOG_ERR_NOMEM;
+    }
     int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int tfd = seg_file_open(l, old->base_offset, "txnindex");
+    int tfd = dfd < 0 ? -1 : seg_file_open(l, old->base_offset, "txnindex");
     struct stat st;
-    if (!ep || dfd < 0 || tfd < 0 || fstat(tfd, &st) != 0) {
+    if (dfd < 0 || tfd < 0 || fstat(tfd, &st) != 0) {
+        LOG_ERROR("storage", "%s: cannot roll segment %" PRId64 ": opening its directory or "
+                  ".txnindex: %s", l->name, old->base_offset, strerror(errno));
         free(snap);
         free(ep);
         if (dfd >= 0)
             close(dfd);
         if (tfd >= 0)
             close(tfd);
-        return NULL;
+        return LOG_ERR_NOMEM;
     }
     if (st.st_size == 0) {
         close(tfd);
         tfd = -1;
     }
-    return rm_new(dfd, tfd, snap, snap_len, ep, ep_len);
+    *out = rm_new(dfd, tfd, snap, snap_len, ep, ep_len);
+    return *out ? LOG_OK : LOG_ERR_NOMEM;
 }
 
 /* The end of a roll (the new segment exists): its clock starts, and the caller's thread
  * (the event loop) having waited since t0, the roll says so, and where, when it shows. */
 static int roll_finish(plog *l, int64_t now_ms, int64_t t0, int64_t synced_us,
-                       int64_t snap_us, int64_t epochs_us, int64_t created_from)
+                       int64_t created_from)
 {
     active_seg(l)->created_ms = now_ms;
     LOG_DEBUG("storage", "%s: rolled to segment %" PRId64, l->name, l->log_end_offset);
     int64_t t5 = clock_mono_us(), took_ms = (t5 - t0) / 1000;
     if (took_ms >= LOG_SLOW_ROLL_MS)
         LOG_WARN("storage", "%s: rolling to segment %" PRId64 " took %" PRId64 " ms (%" PRId64
-                 " ms syncing the previous roll's segment on the loop; producer snapshot %"
-                 PRId64 " ms, leader epochs %" PRId64 " ms, new segment %" PRId64 " ms)",
-                 l->name, l->log_end_offset, took_ms, synced_us / 1000, snap_us / 1000,
-                 epochs_us / 1000, (t5 - created_from) / 1000);
+                 " ms making sealed segments and their roll's writes durable on the loop; new "
+                 "segment %" PRId64 " ms)", l->name, l->log_end_offset, took_ms,
+                 synced_us / 1000, (t5 - created_from) / 1000);
     return LOG_OK;
 }
 
-/* Seals the active segment and starts a new one at the log end. With sync_old the old
- * segment is fdatasync'ed here (a roll by time, off the append path), and so are the roll's
- * other writes; otherwise it becomes l->unsynced and the next flush job syncs it on the
- * flush thread, then writes the rest (rollmeta.h), so an append that rolls does not hold
- * the event loop for the old segment's dirty bytes (in interval mode up to a flush
- * interval's worth: 0.5 s measured, docs/benchmarks.md) nor for fsyncs that wait behind
- * them. durable_offset passes the old segment's end only when that sync is done, and the
- * new one's only when the rest is. */
+/* Seals the active segment and starts a new one at the log end. The old segment becomes
+ * l->unsynced, with the roll's other writes attached (rollmeta.h): the next flush job
+ * syncs it on the flush thread and runs them right after, so an append that rolls does
+ * not hold the event loop for the old segment's dirty bytes (in interval mode up to a
+ * flush interval's worth: 0.5 s measured, docs/benchmarks.md) nor for fsyncs that wait
+ * behind them. With sync_old (a roll by time, off the append path) both are done here
+ * instead. durable_offset passes the old segment's end only when all of it is done. */
 static int log_roll(plog *l, int64_t now_ms, bool sync_old)
 {
     segment *old = active_seg(l);
@@ -1455,6 +1432,9 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     if (rc != LOG_OK)
         return rc;
     int64_t synced_us = clock_mono_us() - t0;
+    roll_meta *m;
+    if ((rc = roll_meta_build(l, old, &m)) != LOG_OK)
+        return rc;
     if (old->max_ts > old->last_indexed_ts && old->next_offset > old->base_offset) {
         /* A final time-index entry so a clean load knows the segment's max timestamp. */
         if (tidx_push(old, old->max_ts, (uint32_t)(old->next_offset - 1 - old->base_offset)) ==
@@ -1464,29 +1444,14 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
         }
     }
     seg_seal(l, old, false); /* index files are a cache, checked at every start */
-    roll_meta *m = sync_old ? NULL : roll_meta_build(l, old);
-    if (m) {
-        if (old->reserved) { /* its unused blocks go back after its sync */
-            int fd = fcntl(old->log_fd, F_DUPFD_CLOEXEC, 0);
-            if (fd >= 0) {
-                rm_set_trim(m, fd, old->size);
-                old->reserved = false;
-            }
+    if (old->reserved) { /* its unused blocks go back after its sync */
+        int fd = fcntl(old->log_fd, F_DUPFD_CLOEXEC, 0);
+        if (fd >= 0) {
+            rm_set_trim(m, fd, old->size);
+            old->reserved = false;
         }
-        old->meta = m;
-        l->unsynced = old;
-        int64_t t4 = clock_mono_us();
-        bool reserved = spare_take(l, l->log_end_offset);
-        if ((rc = seg_create(l, l->log_end_offset, false)) != LOG_OK) {
-            l->failed = true;
-            return rc;
-        }
-        active_seg(l)->reserved = reserved;
-        return roll_finish(l, now_ms, t0, synced_us, 0, 0, t4);
     }
-    seg_unreserve(l, old);
-    if ((rc = seg_sync_txnindex(l, old)) != LOG_OK)
-        return rc;
+    old->meta = m;
     l->unsynced = old;
     if (sync_old) {
         int64_t t1 = clock_mono_us();
@@ -1494,23 +1459,16 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
             return rc;
         synced_us += clock_mono_us() - t1;
     }
-    /* Bounds the replay after a crash to the segments from here on. Usable only if the log
-     * still reaches this offset when it is loaded (log_load_producers): after a crash that
-     * cut the unsynced segment's tail, the previous one (at that segment's base) is used. */
-    int64_t t2 = clock_mono_us();
-    snapshot_keep_previous(l);
-    snapshot_write(l);
-    int64_t t3 = clock_mono_us();
-    epochs_save(l); /* and the epoch walk */
     int64_t t4 = clock_mono_us();
     bool reserved = spare_take(l, l->log_end_offset);
-    rc = seg_create(l, l->log_end_offset, true);
-    if (rc != LOG_OK) {
+    /* Deferred, the roll's directory fsync makes the new name durable too; run already,
+     * it came before the name existed, so the new segment takes its own. */
+    if ((rc = seg_create(l, l->log_end_offset, sync_old)) != LOG_OK) {
         l->failed = true;
         return rc;
     }
     active_seg(l)->reserved = reserved;
-    return roll_finish(l, now_ms, t0, synced_us, t3 - t2, t4 - t3, t4);
+    return roll_finish(l, now_ms, t0, synced_us, t4);
 }
 
 /* Writes one batch at the log end. A leader's append (replica false) assigns the offset

@@ -80,7 +80,7 @@ enum log_result {
     LOG_ERR_IO = -1,          /* a write, read or fsync failed; the log is now failed */
     LOG_ERR_FAILED = -2,      /* the log failed earlier and is read-only */
     LOG_ERR_OUT_OF_RANGE = -3,/* offset outside [log start, end] */
-    LOG_ERR_NOMEM = -4,
+    LOG_ERR_NOMEM = -4,       /* no memory or descriptor for it: nothing done, try again */
     LOG_ERR_TOO_LARGE = -5,   /* a batch larger than the segment size limit */
     LOG_ERR_FENCED = -6,      /* a marker from a replaced transaction coordinator */
 };

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -644,13 +645,57 @@ static void test_roll_by_time_syncs(void)
     append_batch(l, i * 4, 4, 100 + i);
     CHECK(l->unsynced == l->segs[0]);
     l->cfg.segment_ms = 10;
+    int64_t first_end = l->segs[0]->next_offset;
     CHECK_EQ_INT(log_maybe_roll_by_time(l, l->segs[1]->created_ms + 20), LOG_OK);
     CHECK_EQ_INT(l->nsegs, 3);
     CHECK(l->unsynced == NULL);
+    CHECK(l->segs[0]->meta == NULL && l->segs[1]->meta == NULL);
     CHECK_EQ_INT(l->durable_offset, l->log_end_offset);
+    /* Both rolls' writes ran here, in order: the first roll's snapshot is the previous
+     * one, the time roll's the current one. */
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_FILE), l->log_end_offset);
+    CHECK_EQ_INT(snapshot_offset(LOG_SNAPSHOT_PREV_FILE), first_end);
+    char epochs[400];
+    snprintf(epochs, sizeof(epochs), "%s/%s", g_dir, LOG_EPOCHS_FILE);
+    CHECK(file_size(epochs) >= 0);
     log_sync none[LOG_FLUSH_MAX];
     CHECK_EQ_INT(log_flush_begin(l, none), 1); /* the active segment's appends, still dirty */
     item_done(l, &none[0], 0);
+    log_destroy(l);
+}
+
+/* A roll that cannot get what its deferred writes need (here: no descriptor left for the
+ * partition directory) fails whole: the append is refused (LOG_ERR_NOMEM), nothing is
+ * sealed, the log is not failed, and the next append once descriptors are back rolls. */
+static void test_roll_fails_whole_without_descriptors(void)
+{
+    plog *l = open_rolling("rollfail");
+    if (!CHECK(l != NULL))
+        return;
+    append_batch(l, 0, 4, 100);
+    struct rlimit old;
+    if (!CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0))
+        return;
+    int lowest = dup(0);
+    if (!CHECK(lowest >= 0))
+        return;
+    close(lowest);
+    struct rlimit tight = {.rlim_cur = (rlim_t)lowest, .rlim_max = old.rlim_max};
+    if (!CHECK(setrlimit(RLIMIT_NOFILE, &tight) == 0))
+        return;
+    int64_t rc = 0;
+    int i = 1;
+    for (; i < 100 && l->nsegs == 1 && rc >= 0; i++)
+        rc = append_batch(l, i * 4, 4, 100 + i);
+    int64_t end = l->log_end_offset;
+    setrlimit(RLIMIT_NOFILE, &old);
+    CHECK_EQ_INT(rc, LOG_ERR_NOMEM);
+    CHECK_EQ_INT(l->nsegs, 1);
+    CHECK(!l->failed && l->unsynced == NULL && l->segs[0]->meta == NULL);
+    CHECK(append_batch(l, i * 4, 4, 100 + i) == end); /* rolls now, the batch first in it */
+    CHECK_EQ_INT(l->nsegs, 2);
+    CHECK(l->unsynced == l->segs[0] && l->segs[0]->meta != NULL);
+    CHECK_EQ_INT(count_records(l, 0), end + 4);
     log_destroy(l);
 }
 
@@ -1019,7 +1064,8 @@ static void test_fd_budget_with_many_segments(void)
         log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_roll_by_time_syncs), TU_CASE(test_roll_leaves_old_segment_to_flush),
+TU_MAIN(TU_CASE(test_roll_by_time_syncs), TU_CASE(test_roll_fails_whole_without_descriptors),
+        TU_CASE(test_roll_leaves_old_segment_to_flush),
         TU_CASE(test_retention_waits_for_unsynced),
         TU_CASE(test_second_roll_syncs_the_first), TU_CASE(test_crash_cuts_unsynced_segment),
         TU_CASE(test_cut_with_roll_writes_outstanding),
