@@ -200,6 +200,23 @@ static void fill_aborted(partition *p, fetch_part *fp, int64_t end, arena *a)
     fp->naborted = (int32_t)n;
 }
 
+/* A copied read of at least this many bytes asks for readahead too (copy_readahead). */
+#define FETCH_COPY_READAHEAD_MIN (64u << 10)
+
+/* A copied read (a TLS connection, or below fetch.sendfile.min.bytes) asks for the same
+ * readahead as a sendfile one: a reader behind the cached tail over TLS would otherwise
+ * read every cold page on the event loop. Its span is found again from the batch headers
+ * it just read (in the page cache now); small reads, at the tail, skip it. */
+static void copy_readahead(broker *b, partition *p, int64_t from, int64_t upper, size_t len)
+{
+    if (len < FETCH_COPY_READAHEAD_MIN)
+        return;
+    wr_file_span span;
+    int64_t end;
+    if (log_read_span(p->log, from, upper, len, true, &span, &end) == LOG_OK && span.len > 0)
+        store_readahead(b->store, p, &span);
+}
+
 /* Reads one partition's records for the answer: by file span (sendfile) when the
  * connection is plaintext and at least fetch.sendfile.min.bytes would go, else copied into
  * the arena. *end_out gets the offset after the last batch read. */
@@ -226,6 +243,7 @@ static int fetch_read(broker *b, req_ctx *c, partition *p, fetch_part *fp, int64
     if (rc == LOG_OK && len > 0) {
         fp->records = (kslice){data, (int32_t)len};
         *end_out = data_end_offset(fp->fetch_offset, data, len);
+        copy_readahead(b, p, fp->fetch_offset, upper, len);
     }
     return rc;
 }

@@ -15,7 +15,8 @@
   5. With log.cache.keep.bytes=1 MiB, ~24 MiB written to one partition: the synced
      segment's older pages are released from the page cache (/metrics counts the bytes),
      and a reader from offset 0 still gets every record byte for byte, its fetches asking
-     for readahead.
+     for readahead. Then the same with fetch.sendfile.min.bytes=0: the answers are copied
+     (as on a TLS connection) and still ask for readahead.
 Every read waits at most 60 s."""
 
 import os
@@ -241,9 +242,14 @@ def part4_disabled(chk):
                "disabled: nothing went by sendfile")
 
 
-def part5_cache_released(chk):
+def part5_cache_released(chk, copied):
     n = 24000
-    with Broker(config={"log.cache.keep.bytes": 1 << 20}, name="sf-cache") as b:
+    cfg = {"log.cache.keep.bytes": 1 << 20}
+    what = "cache"
+    if copied:
+        cfg["fetch.sendfile.min.bytes"] = 0
+        what = "cache, copied"
+    with Broker(config=cfg, name="sf-cache") as b:
         with RawConn(b.bootstrap) as rc:
             rc.create_topic(TOPIC.encode(), 1)
         p = producer(b.bootstrap, {"linger.ms": 20, "batch.size": 256 * 1024})
@@ -251,17 +257,20 @@ def part5_cache_released(chk):
             p.produce(TOPIC, value(0, i), partition=0)
         flush(p)
         released = metrics(b)["brook_log_cache_released_bytes_total"]
-        chk(released >= 16 << 20, f"cache: {released:.0f} bytes released behind the syncs")
+        chk(released >= 16 << 20, f"{what}: {released:.0f} bytes released behind the syncs")
         c = consumer(b.bootstrap, {"check.crcs": True, "fetch.max.bytes": 8 << 20,
                                    "max.partition.fetch.bytes": 4 << 20})
         try:
             got = [m.value() for m in read_partition(c, TOPIC, 0, 0, timeout=60)]
         finally:
             c.close()
-        chk.eq(len(got), n, "cache: records read back from offset 0")
-        chk(got == [value(0, i) for i in range(n)], "cache: every record once, byte for byte")
-        ra = metrics(b)["brook_fetch_readahead_requests_total"]
-        chk(ra >= 2, f"cache: the reader's fetches asked for readahead ({ra:.0f} requests)")
+        chk.eq(len(got), n, f"{what}: records read back from offset 0")
+        chk(got == [value(0, i) for i in range(n)], f"{what}: every record once, byte for byte")
+        m = metrics(b)
+        ra = m["brook_fetch_readahead_requests_total"]
+        chk(ra >= 2, f"{what}: the reader's fetches asked for readahead ({ra:.0f} requests)")
+        if copied:
+            chk.eq(m["brook_fetch_sendfile_bytes_total"], 0.0, f"{what}: nothing by sendfile")
 
 
 def main():
@@ -274,7 +283,8 @@ def main():
         part2_slow_reader(chk, b)
         part3_pipelined(chk, b)
     part4_disabled(chk)
-    part5_cache_released(chk)
+    part5_cache_released(chk, False)
+    part5_cache_released(chk, True)
     return chk.done()
 
 
