@@ -630,11 +630,14 @@ target_rows() {
             for parts in $PARTS; do
                 if [ "$cmd" = sync ]; then
                     got=$(get sync produce mb_per_s topic "$prefix-$size-$parts")
+                    # The issue's sync target is at 1 KiB records; other sizes are shown
+                    # for what they are (per-record costs bound them, not the disk).
+                    local v="not a target (1 KiB only)"
+                    [ "$size" = 1024 ] && v=$(verdict_op "$got" ">=" "$need")
                     row='| sync ≥ 70%% of disk seq. write, produce %s B × %s partition(s), %s |'
                     row="$row"' %s MB/s vs %s MB/s (%s of disk) | %s |\n'
                     printf "$row" "$size" "$parts" "$(engine_name "$prefix")" "$(fmt "$got")" \
-                        "$(fmt "$DISK_MB")" "$(pct "$got" "$DISK_MB")" \
-                        "$(verdict_op "$got" ">=" "$need")"
+                        "$(fmt "$DISK_MB")" "$(pct "$got" "$DISK_MB")" "$v"
                 else
                     got=$(get interval "$cmd" msgs_per_s topic "$prefix-$size-$parts")
                     ref=$(get mock "$cmd" msgs_per_s topic "p-$size-$parts")
