@@ -1,14 +1,15 @@
 /*
- * flush.h - the flush thread: runs fdatasync off the event loop for group commit.
+ * flush.h - the flush threads: run fdatasync off the event loop for group commit.
  *
  * Owns: a few worker threads (flush.c), one job at a time. A job is an array of file
  * descriptors; the workers fdatasync them in parallel (so that a journaling file system
  * commits them together), record the errno per item, and the last one wakes the loop
- * through uv_async; the completion callback then runs on the loop thread. After a successful fdatasync it may
- * also advise the kernel to drop a range of the file's now-clean pages from the page cache
- * (the item's drop range; see store_opts.cache_keep_bytes), and it runs the item's `after`
- * hook (the owner's follow-up writes) on the same thread. Items of one job may complete
- * in any order: the owner counts nothing durable before the whole job is delivered.
+ * through uv_async; the completion callback then runs on the loop thread. After a
+ * successful fdatasync a worker may also advise the kernel to drop a range of the file's
+ * now-clean pages from the page cache (the item's drop range; see
+ * store_opts.cache_keep_bytes), and it runs the item's `after` hook (the owner's follow-up
+ * writes) on the same thread. Items of one job may complete in any order: the owner
+ * counts nothing durable before the whole job is delivered.
  * Never: touches log state (it only sees fds), or runs two jobs at once.
  */
 #ifndef BROOK_STORAGE_FLUSH_H
