@@ -653,6 +653,17 @@ static int consumer_due(group *g, int64_t stale_before)
     return n;
 }
 
+/* Is g left with nothing to keep (no members, offsets, pending offsets or member ids
+ * handed out) and either its last offsets just expired or its newest record is older than
+ * the retention (a reload would not find it)? Then it is removed, as Kafka's coordinator
+ * removes such a group (a 'G' tombstone), so memory agrees with what a reload gives. */
+static bool group_gone(const group *g, bool just_expired, int64_t expire_before)
+{
+    int64_t written = g->cg ? g->cg->written_ms : g->written_ms;
+    return !group_has_members(g) && !g->offsets && !g->pending && g->npending_ids == 0 &&
+           (just_expired || written < expire_before);
+}
+
 typedef struct refresh_stats {
     int written, expired, removed;
 } refresh_stats;
@@ -672,9 +683,7 @@ static void refresh_group(group_service *s, group *g, int64_t ret, int64_t wall,
         persist_consumer(s, g, now_ms, NULL, NULL);
         st->written += due;
     }
-    /* A group whose last offsets just expired and that has nobody in it is removed, as
-     * Kafka's coordinator removes it (a 'G' tombstone). */
-    if (expired > 0 && !g->offsets && !g->pending && g->npending_ids == 0 &&
+    if (group_gone(g, expired > 0, expire_before) &&
         group_delete_check(&s->coord, g->id) == KERR_NONE &&
         group_service_delete(s, g->id, now_ms) == KERR_NONE)
         st->removed++;
@@ -692,8 +701,8 @@ static void refresh_group(group_service *s, group *g, int64_t ret, int64_t wall,
  * a consumer group's state and members ('C', 'M'). As in Kafka (offsets.retention.minutes),
  * the offsets of a group without members are kept only while their commit is younger than
  * that: they then expire (tombstones; memory forgets them), and a group left with neither
- * members nor offsets is removed. A group with something in flight waits for the next
- * pass. Size retention is off for the internal topics (broker_topic_resolve). */
+ * members nor offsets is removed (group_gone). A group with something in flight waits for
+ * the next pass. Size retention is off for the internal topics (broker_topic_resolve). */
 static void refresh_old_records(group_service *s, int64_t now_ms)
 {
     int64_t ret = s->log_topic ? s->log_topic->logcfg.retention_ms : -1;
@@ -708,10 +717,11 @@ static void refresh_old_records(group_service *s, int64_t now_ms)
     HASH_ITER(hh, s->coord.groups, g, tmp)
         if (s->loaded[txn_log_partition_for(g->id, np)] && !group_busy(s, g->id))
             refresh_group(s, g, ret, wall, now_ms, &st);
-    if (st.written > 0 || st.expired > 0)
+    if (st.written > 0 || st.expired > 0 || st.removed > 0)
         LOG_INFO("group", "wrote %d group records again ahead of %s's retention (%" PRId64
-                 " ms); %d committed offsets of groups without members expired, %d such "
-                 "groups removed", st.written, GROUP_LOG_TOPIC, ret, st.expired, st.removed);
+                 " ms); %d committed offsets of groups without members expired, %d groups "
+                 "left with nothing removed", st.written, GROUP_LOG_TOPIC, ret, st.expired,
+                 st.removed);
 }
 
 void group_service_tick(group_service *s, int64_t now_ms)

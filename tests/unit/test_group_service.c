@@ -426,6 +426,32 @@ static bool make_classic(fixture *f, int64_t now)
     return CHECK(g && g->state == GROUP_STABLE && g->generation == 1 && g->nmembers == 1);
 }
 
+/* Makes "left" a classic group whose only member joined and left: Empty in generation 1
+ * with no offsets (its 'G' record appended). */
+static bool make_left(fixture *f, int64_t now)
+{
+    static const char *names[] = {"range"};
+    static const uint8_t *metas[] = {(const uint8_t *)"sub"};
+    static const int32_t lens[] = {3};
+    join_args a = {.group_id = "left", .member_id = "", .client_id = "cli", .client_host = "h",
+                   .protocol_type = "consumer", .session_timeout_ms = 30000,
+                   .rebalance_timeout_ms = 30000, .nprotocols = 1, .protocol_names = names,
+                   .protocol_metadata = metas, .protocol_len = lens, .version = 5,
+                   .new_member_id = "m9"};
+    group_join(&f->svc.coord, 10, &a, now); /* MEMBER_ID_REQUIRED */
+    a.member_id = "m9";
+    group_join(&f->svc.coord, 11, &a, now);
+    const char *ids[] = {"m9"};
+    const uint8_t *as[] = {(const uint8_t *)"A"};
+    const int32_t ls[] = {1};
+    group_sync(&f->svc.coord, 12, 3, "left", 1, "m9", NULL, 1, ids, as, ls, now);
+    CHECK_EQ_INT(group_leave(&f->svc.coord, "left", "m9", NULL, now), KERR_NONE);
+    group_service_flush_actions(&f->svc, now);
+    const group *g = group_find(&f->svc.coord, "left");
+    return CHECK(g && g->state == GROUP_EMPTY && g->nmembers == 0 && !g->offsets &&
+                 g->written_ms > 0);
+}
+
 /* Makes "kcg" a KIP-848 consumer group with member c1 subscribed to "t" (its records
  * appended and durable). Returns c1's epoch (0: failed). */
 static int32_t make_consumer_group(fixture *f, int64_t now)
@@ -454,7 +480,8 @@ static int32_t make_consumer_group(fixture *f, int64_t now)
  * member and generation, the consumer group still has its member at its epoch, and the
  * offset of the group with members is there. The offset of the group without members
  * expired (and is gone from memory at once, not only after a reload), and that group was
- * removed. */
+ * removed; so was the group whose member left without committing, once its record was
+ * past the retention. */
 static void test_retention_pass_keeps_live_records(void)
 {
     fixture f = {0};
@@ -466,7 +493,7 @@ static void test_retention_pass_keeps_live_records(void)
     l->cfg.segment_ms = 100;
     int64_t now = clock_mono_ms();
     int32_t epoch = make_consumer_group(&f, now);
-    if (!make_classic(&f, now) || !epoch)
+    if (!make_classic(&f, now) || !make_left(&f, now) || !epoch)
         return;
     done_log log = {.all_ok = true};
     done_arg args[2] = {{&log, 0}, {&log, 1}};
@@ -490,6 +517,7 @@ static void test_retention_pass_keeps_live_records(void)
     }
     CHECK(l->log_start_offset >= first_end); /* every first record's segment is gone */
     CHECK(group_find(&f.svc.coord, "lone") == NULL);
+    CHECK(group_find(&f.svc.coord, "left") == NULL); /* its record is past the retention */
     fixture_close(&f);
 
     fixture r = {0};
@@ -511,6 +539,7 @@ static void test_retention_pass_keeps_live_records(void)
         CHECK(g->cg->group_epoch >= epoch);
     }
     CHECK(group_find(&r.svc.coord, "lone") == NULL);
+    CHECK(group_find(&r.svc.coord, "left") == NULL);
     fixture_close(&r);
     fs_remove_tree(f.dir);
 }
