@@ -402,27 +402,27 @@ static void test_replayed_marker_ends_pending(void)
 
 #define RET_MS 800
 
-/* Makes "cls" a classic group, Stable in generation 1 with member m1 (its 'G' record
- * appended). */
-static bool make_classic(fixture *f, int64_t now)
+/* Makes group_id a classic group, Stable in generation 1 with member `member` (its 'G'
+ * record appended). */
+static bool make_stable(fixture *f, const char *group_id, const char *member, int64_t now)
 {
     static const char *names[] = {"range"};
     static const uint8_t *metas[] = {(const uint8_t *)"sub"};
     static const int32_t lens[] = {3};
-    join_args a = {.group_id = "cls", .member_id = "", .client_id = "cli", .client_host = "h",
-                   .protocol_type = "consumer", .session_timeout_ms = 30000,
+    join_args a = {.group_id = group_id, .member_id = "", .client_id = "cli",
+                   .client_host = "h", .protocol_type = "consumer", .session_timeout_ms = 30000,
                    .rebalance_timeout_ms = 30000, .nprotocols = 1, .protocol_names = names,
                    .protocol_metadata = metas, .protocol_len = lens, .version = 5,
-                   .new_member_id = "m1"};
+                   .new_member_id = member};
     group_join(&f->svc.coord, 1, &a, now); /* MEMBER_ID_REQUIRED */
-    a.member_id = "m1";
+    a.member_id = member;
     group_join(&f->svc.coord, 2, &a, now);
-    const char *ids[] = {"m1"};
+    const char *ids[] = {member};
     const uint8_t *as[] = {(const uint8_t *)"A"};
     const int32_t ls[] = {1};
-    group_sync(&f->svc.coord, 3, 3, "cls", 1, "m1", NULL, 1, ids, as, ls, now);
+    group_sync(&f->svc.coord, 3, 3, group_id, 1, member, NULL, 1, ids, as, ls, now);
     group_service_flush_actions(&f->svc, now);
-    const group *g = group_find(&f->svc.coord, "cls");
+    const group *g = group_find(&f->svc.coord, group_id);
     return CHECK(g && g->state == GROUP_STABLE && g->generation == 1 && g->nmembers == 1);
 }
 
@@ -430,21 +430,8 @@ static bool make_classic(fixture *f, int64_t now)
  * with no offsets (its 'G' record appended). */
 static bool make_left(fixture *f, int64_t now)
 {
-    static const char *names[] = {"range"};
-    static const uint8_t *metas[] = {(const uint8_t *)"sub"};
-    static const int32_t lens[] = {3};
-    join_args a = {.group_id = "left", .member_id = "", .client_id = "cli", .client_host = "h",
-                   .protocol_type = "consumer", .session_timeout_ms = 30000,
-                   .rebalance_timeout_ms = 30000, .nprotocols = 1, .protocol_names = names,
-                   .protocol_metadata = metas, .protocol_len = lens, .version = 5,
-                   .new_member_id = "m9"};
-    group_join(&f->svc.coord, 10, &a, now); /* MEMBER_ID_REQUIRED */
-    a.member_id = "m9";
-    group_join(&f->svc.coord, 11, &a, now);
-    const char *ids[] = {"m9"};
-    const uint8_t *as[] = {(const uint8_t *)"A"};
-    const int32_t ls[] = {1};
-    group_sync(&f->svc.coord, 12, 3, "left", 1, "m9", NULL, 1, ids, as, ls, now);
+    if (!make_stable(f, "left", "m9", now))
+        return false;
     CHECK_EQ_INT(group_leave(&f->svc.coord, "left", "m9", NULL, now), KERR_NONE);
     group_service_flush_actions(&f->svc, now);
     const group *g = group_find(&f->svc.coord, "left");
@@ -493,7 +480,7 @@ static void test_retention_pass_keeps_live_records(void)
     l->cfg.segment_ms = 100;
     int64_t now = clock_mono_ms();
     int32_t epoch = make_consumer_group(&f, now);
-    if (!make_classic(&f, now) || !make_left(&f, now) || !epoch)
+    if (!make_stable(&f, "cls", "m1", now) || !make_left(&f, now) || !epoch)
         return;
     done_log log = {.all_ok = true};
     done_arg args[2] = {{&log, 0}, {&log, 1}};
