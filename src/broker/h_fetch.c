@@ -200,22 +200,11 @@ static void fill_aborted(partition *p, fetch_part *fp, int64_t end, arena *a)
     fp->naborted = (int32_t)n;
 }
 
-/* A copied read of at least this many bytes asks for readahead too (copy_readahead). */
+/* A copied read (a TLS connection, or below fetch.sendfile.min.bytes) of at least this
+ * many bytes asks for the same readahead as a sendfile one: a reader behind the cached
+ * tail over TLS would otherwise read every cold page on the event loop. Small reads, at
+ * the tail, skip it. */
 #define FETCH_COPY_READAHEAD_MIN (64u << 10)
-
-/* A copied read (a TLS connection, or below fetch.sendfile.min.bytes) asks for the same
- * readahead as a sendfile one: a reader behind the cached tail over TLS would otherwise
- * read every cold page on the event loop. Its span is found again from the batch headers
- * it just read (in the page cache now); small reads, at the tail, skip it. */
-static void copy_readahead(broker *b, partition *p, int64_t from, int64_t upper, size_t len)
-{
-    if (len < FETCH_COPY_READAHEAD_MIN)
-        return;
-    wr_file_span span;
-    int64_t end;
-    if (log_read_span(p->log, from, upper, len, true, &span, &end) == LOG_OK && span.len > 0)
-        store_readahead(b->store, p, &span);
-}
 
 /* Reads one partition's records for the answer: by file span (sendfile) when the
  * connection is plaintext and at least fetch.sendfile.min.bytes would go, else copied into
@@ -238,12 +227,14 @@ static int fetch_read(broker *b, req_ctx *c, partition *p, fetch_part *fp, int64
     }
     uint8_t *data;
     size_t len;
-    int rc = log_read(p->log, fp->fetch_offset, upper, limit, min_one, &c->nr->arena, &data,
-                      &len);
+    wr_file_span where;
+    int rc = log_read_where(p->log, fp->fetch_offset, upper, limit, min_one, &c->nr->arena,
+                            &data, &len, &where);
     if (rc == LOG_OK && len > 0) {
         fp->records = (kslice){data, (int32_t)len};
         *end_out = data_end_offset(fp->fetch_offset, data, len);
-        copy_readahead(b, p, fp->fetch_offset, upper, len);
+        if (len >= FETCH_COPY_READAHEAD_MIN)
+            store_readahead(b->store, p, &where);
     }
     return rc;
 }

@@ -1608,8 +1608,17 @@ static segment *read_segment(plog *l, int64_t offset)
 int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
              arena *a, uint8_t **out, size_t *len_out)
 {
+    return log_read_where(l, offset, max_offset, max_bytes, min_one, a, out, len_out, NULL);
+}
+
+int log_read_where(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes,
+                   bool min_one, arena *a, uint8_t **out, size_t *len_out,
+                   wr_file_span *where)
+{
     *out = NULL;
     *len_out = 0;
+    if (where)
+        *where = (wr_file_span){.fd = -1};
     if (offset < l->log_start_offset || offset > l->log_end_offset)
         return LOG_ERR_OUT_OF_RANGE;
     if (offset >= max_offset)
@@ -1645,6 +1654,8 @@ int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool
                     return big ? LOG_ERR_IO : LOG_ERR_NOMEM;
                 *out = big;
                 *len_out = total;
+                if (where)
+                    *where = (wr_file_span){.fd = s->log_fd, .pos = pos, .len = total};
                 return LOG_OK;
             }
             break;
@@ -1653,6 +1664,8 @@ int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool
     }
     *out = off ? buf : NULL;
     *len_out = off;
+    if (where && off)
+        *where = (wr_file_span){.fd = s->log_fd, .pos = pos, .len = off};
     return LOG_OK;
 }
 

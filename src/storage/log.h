@@ -240,6 +240,11 @@ int log_aborted_between(const plog *l, int64_t from, int64_t to, arena *a, abort
  * gives 0 bytes. */
 int log_read(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
              arena *a, uint8_t **out, size_t *len_out);
+/* log_read, also telling where the bytes were in the segment file (where->fd borrowed,
+ * no guard; len 0: nothing read), e.g. for readahead after them. */
+int log_read_where(plog *l, int64_t offset, int64_t max_offset, size_t max_bytes,
+                   bool min_one, arena *a, uint8_t **out, size_t *len_out,
+                   wr_file_span *where);
 /* log_read's choice of batches as a range of one segment file instead of bytes, for
  * sendfile: span->fd is the segment's (borrowed: dup it to keep it past this loop turn),
  * span->guard changes when any log truncates. *next_offset_out gets the offset after the
