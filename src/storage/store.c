@@ -25,8 +25,9 @@ struct store {
     char *dir;
     uv_loop_t *loop;
     flusher *flusher;
-    uv_timer_t interval_timer;
+    uv_timer_t interval_timer; /* interval mode: the periodic flush; sync mode: lazy_due */
     bool interval_due;
+    bool lazy_due; /* sync mode: lazily marked logs go with the next job */
     uint64_t unflushed; /* bytes appended since the last flush job began (interval mode) */
     partition *dirty_head;
     uint64_t append_gen; /* bumped by every store_mark_dirty (every append) */
@@ -67,8 +68,10 @@ static void store_on_flushed(void *ctx, flush_item *items, size_t n, int64_t syn
         /* A sync begun before a roll leaves that roll's writes (rollmeta.h) to the next
          * job, which must come even if nothing more is appended. */
         partition *p = l->user;
-        if (log_has_unsynced(l) && !l->failed && p && !p->dropping)
+        if (log_has_unsynced(l) && !l->failed && p && !p->dropping) {
+            p->dirty_lazy = false;
             dirty_push(s, p);
+        }
     }
     s->stats.flush_jobs++;
     s->stats.flush_items += n;
@@ -104,7 +107,10 @@ static void remove_tombstones(const char *dir)
 static void store_on_interval(uv_timer_t *t)
 {
     store *s = t->data;
-    s->interval_due = true;
+    if (s->o.flush_sync)
+        s->lazy_due = true;
+    else
+        s->interval_due = true;
     store_submit(s);
 }
 
@@ -135,12 +141,11 @@ int store_open(const store_opts *o, uv_loop_t *loop, store **out, bool *clean_ou
     remove_tombstones(s->dir);
     if ((rc = flusher_start(loop, store_on_flushed, s, &s->flusher)) != 0)
         goto fail;
-    if (!o->flush_sync) {
-        uv_timer_init(loop, &s->interval_timer);
-        s->interval_timer.data = s;
+    uv_timer_init(loop, &s->interval_timer);
+    s->interval_timer.data = s;
+    if (!o->flush_sync)
         uv_timer_start(&s->interval_timer, store_on_interval, (uint64_t)o->flush_interval_ms,
                        (uint64_t)o->flush_interval_ms);
-    }
     *clean_out = s->clean;
     *out = s;
     return 0;
@@ -302,7 +307,8 @@ static void spare_maybe_start(store *s, partition *p)
     }
 }
 
-void store_mark_dirty(store *s, partition *p)
+/* Counts p's new bytes for the interval threshold and the "appended since" counter. */
+static void count_append(store *s, partition *p)
 {
     s->append_gen++;
     s->unflushed += p->log->appended_bytes - p->counted_bytes;
@@ -310,8 +316,25 @@ void store_mark_dirty(store *s, partition *p)
     if (!s->o.flush_sync && s->o.flush_interval_bytes > 0 &&
         s->unflushed >= (uint64_t)s->o.flush_interval_bytes)
         s->interval_due = true; /* submitted at the end of this loop turn */
+}
+
+void store_mark_dirty(store *s, partition *p)
+{
+    count_append(s, p);
+    p->dirty_lazy = false;
     dirty_push(s, p);
     spare_maybe_start(s, p);
+}
+
+void store_mark_lazy(store *s, partition *p)
+{
+    count_append(s, p);
+    if (!p->in_dirty_list)
+        p->dirty_lazy = s->o.flush_sync;
+    dirty_push(s, p);
+    spare_maybe_start(s, p);
+    if (p->dirty_lazy && !uv_is_active((uv_handle_t *)&s->interval_timer))
+        uv_timer_start(&s->interval_timer, store_on_interval, (uint64_t)s->o.flush_interval_ms, 0);
 }
 
 uint64_t store_append_gen(const store *s) { return s->append_gen; }
@@ -390,30 +413,46 @@ static size_t items_of_log(store *s, plog *l, flush_item *out)
     return n;
 }
 
-/* Builds one flush job from every dirty log and hands it to the flush thread. */
+/* Whether the next job leaves p for later: only lazily dirty, and not yet due. */
+static bool left_for_later(const store *s, const partition *p)
+{
+    return p->dirty_lazy && !s->lazy_due;
+}
+
+/* Builds one flush job from every dirty log (lazily dirty ones only once due, or with an
+ * append of their own that is waited for) and hands it to the flush thread. */
 static void store_submit(store *s)
 {
     if (s->closing || flusher_busy(s->flusher) || !s->dirty_head)
         return;
     if (!s->o.flush_sync && !s->interval_due)
         return;
-    s->interval_due = false;
-    s->unflushed = 0;
     size_t n = 0;
     for (partition *p = s->dirty_head; p; p = p->next_dirty)
-        n++;
+        n += !left_for_later(s, p);
+    if (n == 0)
+        return;
+    s->interval_due = false;
+    s->unflushed = 0;
     flush_item *items = calloc(n * LOG_FLUSH_MAX, sizeof(*items));
     BROOK_ASSERT(items); /* cannot make data durable without memory: stop loudly */
     size_t k = 0;
-    partition *p = s->dirty_head;
+    partition *p = s->dirty_head, *kept = NULL;
     while (p) {
         partition *next = p->next_dirty;
-        p->in_dirty_list = false;
-        p->next_dirty = NULL;
-        k += items_of_log(s, p->log, items + k);
+        if (left_for_later(s, p)) {
+            p->next_dirty = kept;
+            kept = p;
+        } else {
+            p->in_dirty_list = false;
+            p->dirty_lazy = false;
+            p->next_dirty = NULL;
+            k += items_of_log(s, p->log, items + k);
+        }
         p = next;
     }
-    s->dirty_head = NULL;
+    s->dirty_head = kept;
+    s->lazy_due = false;
     if (k == 0) {
         free(items);
         return;
@@ -431,8 +470,7 @@ void store_close(store *s, partition **parts, size_t nparts)
 {
     s->closing = true;
     flusher_stop(s->flusher); /* finishes and delivers a job in flight */
-    if (!s->o.flush_sync)
-        uv_close((uv_handle_t *)&s->interval_timer, NULL);
+    uv_close((uv_handle_t *)&s->interval_timer, NULL);
     run_drops(s);
     bool all_ok = true;
     for (size_t i = 0; i < nparts; i++) {

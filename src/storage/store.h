@@ -7,7 +7,8 @@
  * one fdatasync round serves every batch of that turn across all partitions. When the job
  * completes, each log's durable offset moves and on_durable() tells the owner, who then
  * acknowledges produces and wakes fetches. In interval mode acks do not wait; a timer
- * starts a flush every log.flush.interval.ms.
+ * starts a flush every log.flush.interval.ms. In sync mode an append nobody waits for
+ * (store_mark_lazy) rides with the log's next job, at most log.flush.interval.ms later.
  * Never: knows about requests or connections.
  */
 #ifndef BROOK_STORAGE_STORE_H
@@ -24,6 +25,7 @@ typedef struct partition {
     int32_t index;
     plog *log;
     bool in_dirty_list;
+    bool dirty_lazy; /* on the list only for store_mark_lazy's appends */
     uint64_t counted_bytes; /* log->appended_bytes when the store last counted them */
     bool dropping; /* delete requested; freed after the flush in flight */
     struct partition *next_dirty;
@@ -71,6 +73,14 @@ void store_partition_drop(store *s, partition *p);
 int64_t store_high_watermark(const store *s, const partition *p);
 /* Call after a successful log_append(). */
 void store_mark_dirty(store *s, partition *p);
+/* Call instead after an append nobody waits to see durable, whose loss in a power cut
+ * costs nothing that recovery does not redo (a transaction's completion record: recovery
+ * from its PrepareCommit repeats the markers). In sync mode the bytes are fsynced with
+ * the next job that takes this log (its next store_mark_dirty'd append, typically the same
+ * producer's next record) or at the latest log.flush.interval.ms later, instead of costing
+ * an fdatasync round of their own; an append after them and waited for is made durable
+ * with them. Interval mode: the same as store_mark_dirty. */
+void store_mark_lazy(store *s, partition *p);
 /* A counter that changes with every store_mark_dirty: "was anything appended since". */
 uint64_t store_append_gen(const store *s);
 /* The end-of-turn hook: submits the next group-commit job if one is due. */

@@ -284,8 +284,9 @@ static void complete(txn_coord *c, txn_meta *t, int64_t now_ms)
         t->new_next_pid = -1;
     }
     /* The decision and the markers are durable: recovery would only repeat the markers.
-     * So the completion record is not waited for; later records of this id follow it in
-     * the same log partition. */
+     * So the completion record is not waited for, nor made durable on its own (the
+     * executor may let it ride with a later write); later records of this id follow it in
+     * the same log partition, so making one of them durable makes it durable too. */
     log_record(c, t, to, 0, false, now_ms);
     apply_staged(c, t);
     set_state(t, to);

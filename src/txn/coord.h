@@ -118,7 +118,8 @@ typedef struct txn_action {
     const char *txn_id;        /* borrowed from the coordinator until the next call */
     uint8_t *record;           /* LOG: owned by the action (free after executing) */
     size_t record_len;
-    bool notify;               /* LOG: call txn_coord_logged() when durable */
+    bool notify; /* LOG: call txn_coord_logged() when durable; false: nobody waits, and
+                  * the executor may make it durable with a later write to its partition */
     const txn_participant *part; /* PREPARE/MARKER: borrowed */
     int64_t pid;
     int16_t epoch;

@@ -172,9 +172,12 @@ static void exec_log(txn_service *s, const txn_action *a, done_queue *q, int64_t
             done_push(q, WAIT_LOG, a->txn_id, NULL, false);
         return;
     }
+    if (!a->notify) {
+        store_mark_lazy(s->store, p); /* the completion record: see complete() in coord.c */
+        return;
+    }
     store_mark_dirty(s->store, p);
-    if (a->notify)
-        wait_add(s, WAIT_LOG, a->txn_id, NULL, p, base + 1, NULL);
+    wait_add(s, WAIT_LOG, a->txn_id, NULL, p, base + 1, NULL);
 }
 
 static void exec_prepare(txn_service *s, const txn_action *a, done_queue *q)

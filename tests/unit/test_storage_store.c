@@ -2,7 +2,8 @@
  * also log.flush.interval.bytes (store_opts.flush_interval_bytes), which starts a round
  * once that many bytes were appended since the last one began, long before the timer; a
  * roll's sealed segment synced at once in interval mode; in sync mode across segment
- * rolls, whose old segments the flush thread syncs; the page cache released behind each
+ * rolls, whose old segments the flush thread syncs; in sync mode, appends marked lazy
+ * riding with the log's next job or the timer; the page cache released behind each
  * sync (store_opts.cache_keep_bytes, checked with mincore); and readahead for fetches. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,22 +23,33 @@
 
 static void on_durable(void *ctx) { (void)ctx; }
 
+/* Appends one batch of one VALUE_BYTES record to p and tells the store (store_mark_lazy
+ * with lazy, else store_mark_dirty). */
+static bool append_one(store *st, partition *p, bool lazy)
+{
+    static uint8_t value[VALUE_BYTES];
+    uint8_t *batch = NULL;
+    size_t len = rb_build_kv(&batch, "k", 1, value, sizeof(value), 0);
+    rb_header h;
+    int64_t base;
+    bool ok = len > 0 && rb_validate(batch, len, &h) == RB_OK &&
+              log_append(p->log, batch, len, &h, 0, &base) == LOG_OK;
+    free(batch);
+    if (!CHECK(ok))
+        return false;
+    if (lazy)
+        store_mark_lazy(st, p);
+    else
+        store_mark_dirty(st, p);
+    return true;
+}
+
 /* Appends n batches of one VALUE_BYTES record to p and tells the store. */
 static bool append_some(store *st, partition *p, int n)
 {
-    static uint8_t value[VALUE_BYTES];
-    for (int i = 0; i < n; i++) {
-        uint8_t *batch = NULL;
-        size_t len = rb_build_kv(&batch, "k", 1, value, sizeof(value), 0);
-        rb_header h;
-        int64_t base;
-        bool ok = len > 0 && rb_validate(batch, len, &h) == RB_OK &&
-                  log_append(p->log, batch, len, &h, 0, &base) == LOG_OK;
-        free(batch);
-        if (!CHECK(ok))
+    for (int i = 0; i < n; i++)
+        if (!append_one(st, p, false))
             return false;
-        store_mark_dirty(st, p);
-    }
     return true;
 }
 
@@ -367,6 +379,52 @@ static void test_segments_reserved_ahead(void) { check_reserve(true); }
 
 static void test_segments_not_reserved_when_off(void) { check_reserve(false); }
 
+/* Sync mode, log.flush.interval.ms 400: an append marked lazy (a transaction's
+ * completion record) gets no fdatasync of its own. Alone on its log it is not synced
+ * within 150 ms; nor when another log's append is synced. The log's next append that is
+ * waited for makes both durable in one job of one item. A lazy append left alone is synced
+ * by the timer, within 2 s. */
+static void test_sync_lazy_rides_with_next(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-lazy", (int)getpid());
+    uv_loop_t loop;
+    store_opts o = {.data_dir = dir, .flush_sync = true, .flush_interval_ms = 400};
+    store *st;
+    partition *p, *q = NULL;
+    bool ok = open_fresh(&loop, &o, 1 << 20, &st, &p);
+    if (!st)
+        return;
+    log_config cfg = {.segment_bytes = 1 << 20, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
+    ok = ok && CHECK(store_partition_open(st, "u", 0, &cfg, 0, &q) == 0);
+    if (ok && append_one(st, p, true) && append_some(st, q, 1)) {
+        run_for(&loop, st, q, 2000); /* q's own append: a job of q alone */
+        CHECK_EQ_INT(q->log->durable_offset, 1);
+        run_for(&loop, st, p, 150);
+        CHECK_EQ_INT(p->log->durable_offset, 0);
+        CHECK_EQ_INT(p->log->log_end_offset, 1);
+        store_stats before = store_get_stats(st);
+        append_some(st, p, 1);
+        run_for(&loop, st, p, 2000);
+        store_stats after = store_get_stats(st);
+        CHECK_EQ_INT(p->log->durable_offset, 2);
+        CHECK_EQ_INT(after.flush_jobs - before.flush_jobs, 1);
+        CHECK_EQ_INT(after.flush_items - before.flush_items, 1);
+        append_one(st, p, true);
+        run_for(&loop, st, p, 150);
+        CHECK_EQ_INT(p->log->durable_offset, 2);
+        run_for(&loop, st, p, 2000);
+        CHECK_EQ_INT(p->log->durable_offset, 3);
+    }
+    partition *parts[2] = {p, q};
+    if (p)
+        store_close(st, parts, q ? 2 : 1);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    fs_remove_tree(dir);
+}
+
 static void test_timer_only(void) { check_interval(0, false); }
 
 static void test_byte_bound_flushes_early(void) { check_interval(16 * 1024, true); }
@@ -374,4 +432,5 @@ static void test_byte_bound_flushes_early(void) { check_interval(16 * 1024, true
 TU_MAIN(TU_CASE(test_timer_only), TU_CASE(test_byte_bound_flushes_early),
         TU_CASE(test_interval_roll_synced_at_once), TU_CASE(test_sync_rounds_across_rolls),
         TU_CASE(test_cache_released_behind_sync), TU_CASE(test_cache_kept_when_off),
-        TU_CASE(test_segments_reserved_ahead), TU_CASE(test_segments_not_reserved_when_off))
+        TU_CASE(test_segments_reserved_ahead), TU_CASE(test_segments_not_reserved_when_off),
+        TU_CASE(test_sync_lazy_rides_with_next))
