@@ -104,13 +104,14 @@ static void remove_tombstones(const char *dir)
     closedir(d);
 }
 
+/* Interval mode: the periodic flush. Sync mode: the lazily marked logs' deadline. */
 static void store_on_interval(uv_timer_t *t)
 {
     store *s = t->data;
-    if (s->o.flush_sync)
-        s->lazy_due = true;
-    else
+    if (!s->o.flush_sync)
         s->interval_due = true;
+    for (partition *p = s->dirty_head; p && s->o.flush_sync; p = p->next_dirty)
+        s->lazy_due |= p->dirty_lazy;
     store_submit(s);
 }
 
@@ -466,11 +467,12 @@ void store_before_poll(store *s)
         store_submit(s);
 }
 
+static void store_free_cb(uv_handle_t *h) { free(h->data); }
+
 void store_close(store *s, partition **parts, size_t nparts)
 {
     s->closing = true;
     flusher_stop(s->flusher); /* finishes and delivers a job in flight */
-    uv_close((uv_handle_t *)&s->interval_timer, NULL);
     run_drops(s);
     bool all_ok = true;
     for (size_t i = 0; i < nparts; i++) {
@@ -490,7 +492,9 @@ void store_close(store *s, partition **parts, size_t nparts)
     }
     free(s->drops);
     free(s->dir);
-    free(s);
+    /* The timer lives in s: s is freed by its close callback, when the loop has let go of
+     * it (freeing it here left the loop a closing handle in freed memory). */
+    uv_close((uv_handle_t *)&s->interval_timer, store_free_cb);
 }
 
 store_stats store_get_stats(const store *s) { return s->stats; }

@@ -94,7 +94,8 @@ void store_before_poll(store *s);
 #define STORE_READAHEAD_BYTES (16u << 20)
 #define STORE_READAHEAD_JOBS 3 /* of libuv's 4 workers: one stays free for the compactor */
 void store_readahead(store *s, partition *p, const wr_file_span *span);
-/* Flushes everything synchronously, closes every log, writes the clean marker. */
+/* Flushes everything synchronously, closes every log, writes the clean marker. s itself is
+ * freed when the loop next runs its closing handles (its timer lives in it). */
 void store_close(store *s, partition **parts, size_t nparts);
 /* Counters for logs and benchmarks. */
 typedef struct store_stats {
