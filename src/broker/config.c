@@ -169,7 +169,7 @@ static const config_def g_defs[] = {
      "sync: ack after fdatasync (group commit); interval: ack after write, fsync on a timer"},
     {"log.flush.interval.ms", CFG_INT64, "1000", 1, I64MAX, NULL, OFF(log_flush_interval_ms),
      "fsync period in interval mode; sync mode: the longest a record nobody waits for (a "
-     "transaction's completion record) waits for an fsync"},
+     "transaction's completion record) waits for an fsync, 1 s at most"},
     {"log.flush.interval.bytes", CFG_INT64, "0", 0, I64MAX, NULL,
      OFF(log_flush_interval_bytes),
      "interval mode: also fsync once this many bytes were written since the last fsync "

@@ -296,6 +296,9 @@ static bool cut_unacknowledged_tail(broker *b, rpart *r, const cv_part *cp)
 static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
                             const repl_set *replicas, int64_t self_czxid)
 {
+    /* The epoch starts at the log end, and the coordinator loads once it is committed: a
+     * lazily written tail (a transaction's completion record) must not wait for its timer. */
+    store_flush_soon(b->store, r->p);
     if (r->rp.role == REPL_LEADER && r->rp.epoch == cp->leader_epoch) {
         apply_out(b, r, repl_state_update(&r->rp, &cp->isr, state_version, cp->frozen_hw,
                                           now_ms()));
@@ -336,6 +339,9 @@ static void take_leadership(broker *b, rpart *r, const cv_part *cp, int32_t stat
 static void follow(broker *b, rpart *r, const cv_part *cp, int32_t state_version,
                    const repl_set *replicas)
 {
+    /* A follower fetches only once its log is durable to the end (fetch_plan): a lazily
+     * written tail from its time as leader would hold every fetch from that leader. */
+    store_flush_soon(b->store, r->p);
     coordinators_follow(b, r, false);
     if (r->rp.role == REPL_FOLLOWER && r->rp.leader == cp->leader &&
         r->rp.epoch == cp->leader_epoch) {

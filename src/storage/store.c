@@ -334,8 +334,16 @@ void store_mark_lazy(store *s, partition *p)
         p->dirty_lazy = s->o.flush_sync;
     dirty_push(s, p);
     spare_maybe_start(s, p);
+    int64_t ms = s->o.flush_interval_ms < STORE_LAZY_MAX_MS ? s->o.flush_interval_ms
+                                                             : STORE_LAZY_MAX_MS;
     if (p->dirty_lazy && !uv_is_active((uv_handle_t *)&s->interval_timer))
-        uv_timer_start(&s->interval_timer, store_on_interval, (uint64_t)s->o.flush_interval_ms, 0);
+        uv_timer_start(&s->interval_timer, store_on_interval, (uint64_t)ms, 0);
+}
+
+void store_flush_soon(store *s, partition *p)
+{
+    (void)s;
+    p->dirty_lazy = false; /* store_before_poll submits it with the next job */
 }
 
 uint64_t store_append_gen(const store *s) { return s->append_gen; }
@@ -424,7 +432,11 @@ static bool left_for_later(const store *s, const partition *p)
  * append of their own that is waited for) and hands it to the flush thread. */
 static void store_submit(store *s)
 {
-    if (s->closing || flusher_busy(s->flusher) || !s->dirty_head)
+    if (!s->dirty_head) {
+        s->lazy_due = false; /* what was due left the list (a partition dropped) */
+        return;
+    }
+    if (s->closing || flusher_busy(s->flusher))
         return;
     if (!s->o.flush_sync && !s->interval_due)
         return;

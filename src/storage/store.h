@@ -77,10 +77,16 @@ void store_mark_dirty(store *s, partition *p);
  * costs nothing that recovery does not redo (a transaction's completion record: recovery
  * from its PrepareCommit repeats the markers). In sync mode the bytes are fsynced with
  * the next job that takes this log (its next store_mark_dirty'd append, typically the same
- * producer's next record) or at the latest log.flush.interval.ms later, instead of costing
- * an fdatasync round of their own; an append after them and waited for is made durable
- * with them. Interval mode: the same as store_mark_dirty. */
+ * producer's next record, or store_flush_soon) or at the latest log.flush.interval.ms
+ * later, and never more than STORE_LAZY_MAX_MS, instead of costing an fdatasync round of
+ * their own; an append after them and waited for is made durable with them. Interval
+ * mode: the same as store_mark_dirty. */
+#define STORE_LAZY_MAX_MS 1000
 void store_mark_lazy(store *s, partition *p);
+/* p's lazily marked bytes go with the next job after all: for an owner about to wait for
+ * the log's durable end to reach its log end (a replica changing role: replication reads
+ * "durable below the end" as "an fsync is on its way"). */
+void store_flush_soon(store *s, partition *p);
 /* A counter that changes with every store_mark_dirty: "was anything appended since". */
 uint64_t store_append_gen(const store *s);
 /* The end-of-turn hook: submits the next group-commit job if one is due. */
