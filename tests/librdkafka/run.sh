@@ -146,7 +146,9 @@ prepare() {
             { say "$SRC is not librdkafka $RDK_VERSION"; exit 1; }
     fi
     # (c) configure + libs: librdkafka's own configure on the installed Debian libraries
-    # (no downloads, no libcurl).  Its Makefile rebuilds nothing when up to date.
+    # (no downloads, no libcurl), without -O2: the suite waits on brokers, not on the CPU,
+    # and the library and runner build in about half the time (58 against 115 s on 2 cores,
+    # which CI pays on every fresh clone).  Its Makefile rebuilds nothing when up to date.
     for tool in cc c++ make; do
         command -v "$tool" >/dev/null 2>&1 || skip "$tool not found (build-essential)"
     done
@@ -154,17 +156,17 @@ prepare() {
         if [ ! -f "$SRC/Makefile.config" ]; then
             say "configure"
             (cd "$SRC" && timeout -k 10 300 ./configure --no-download --disable-curl \
-                 >"$SUITE_DIR/configure.log" 2>&1) ||
+                 --disable-optimization >"$SUITE_DIR/configure.log" 2>&1) ||
                 { rm -f "$SRC/Makefile.config"; step_failed configure "$SUITE_DIR/configure.log"; }
         fi
-        say "make libs (about a minute on 2 cores)"
+        say "make libs (about 30 s on 2 cores)"
         (cd "$SRC" && timeout -k 10 900 make -j2 libs >"$SUITE_DIR/make-libs.log" 2>&1) ||
             step_failed "make libs" "$SUITE_DIR/make-libs.log"
         touch "$SRC/.brook-libs-built"
     fi
     # (d) the test runner (and the interceptor_test plugin of test 0066)
     if [ ! -f "$SRC/tests/.brook-runner-built" ] || [ ! -x "$SRC/tests/test-runner" ]; then
-        say "make test-runner (about a minute on 2 cores)"
+        say "make test-runner (about 30 s on 2 cores)"
         (cd "$SRC/tests" && timeout -k 10 900 make -j2 build >"$SUITE_DIR/make-tests.log" 2>&1) ||
             step_failed "make test-runner" "$SUITE_DIR/make-tests.log"
         touch "$SRC/tests/.brook-runner-built"
