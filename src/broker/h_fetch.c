@@ -135,13 +135,16 @@ static partition *fetch_target(broker *b, fetch_op *op, int flat, const fetch_to
     return p;
 }
 
-/* The highest offset (exclusive) this fetch may read: the last stable offset for
- * read_committed, the high watermark otherwise; a follower replicating reads to the log
- * end (it is how records become committed). */
+/* The offset (exclusive) below which data makes this fetch ready: the last stable offset
+ * for read_committed, the high watermark otherwise. A follower replicating reads to the
+ * log end (it is how records become committed), but is woken only for data below
+ * wake_end: a lazily written record alone (a transaction's completion) waits for the next
+ * one that is waited for, so the follower fsyncs both at once, or for the fetch's
+ * max wait. */
 static int64_t fetch_upper(broker *b, const fetch_req *q, partition *p)
 {
     if (q->replica_id >= 0)
-        return p->log->log_end_offset;
+        return p->wake_end < p->log->log_end_offset ? p->wake_end : p->log->log_end_offset;
     int64_t hw = store_high_watermark(b->store, p);
     return q->isolation_level == 1 ? log_last_stable_offset(p->log, hw) : hw;
 }

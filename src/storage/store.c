@@ -177,6 +177,7 @@ int store_partition_open(store *s, const char *topic, int32_t index, const log_c
         return rc;
     }
     p->log->user = p;
+    p->wake_end = p->log->log_end_offset;
     *out = p;
     return LOG_OK;
 }
@@ -323,6 +324,7 @@ void store_mark_dirty(store *s, partition *p)
 {
     count_append(s, p);
     p->dirty_lazy = false;
+    p->wake_end = p->log->log_end_offset;
     dirty_push(s, p);
     spare_maybe_start(s, p);
 }
@@ -332,6 +334,8 @@ void store_mark_lazy(store *s, partition *p)
     count_append(s, p);
     if (!p->in_dirty_list)
         p->dirty_lazy = s->o.flush_sync;
+    if (!s->o.flush_sync)
+        p->wake_end = p->log->log_end_offset;
     dirty_push(s, p);
     spare_maybe_start(s, p);
     int64_t ms = s->o.flush_interval_ms < STORE_LAZY_MAX_MS ? s->o.flush_interval_ms
@@ -344,6 +348,7 @@ void store_flush_soon(store *s, partition *p)
 {
     (void)s;
     p->dirty_lazy = false; /* store_before_poll submits it with the next job */
+    p->wake_end = p->log->log_end_offset;
 }
 
 uint64_t store_append_gen(const store *s) { return s->append_gen; }

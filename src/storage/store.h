@@ -26,6 +26,10 @@ typedef struct partition {
     plog *log;
     bool in_dirty_list;
     bool dirty_lazy; /* on the list only for store_mark_lazy's appends */
+    /* The log end after the last append not marked lazy (or store_flush_soon): followers'
+     * parked fetches wake for bytes below it, so a lazy record reaches them with the next
+     * record that is waited for (one fsync there too), or when their fetch times out. */
+    int64_t wake_end;
     uint64_t counted_bytes; /* log->appended_bytes when the store last counted them */
     bool dropping; /* delete requested; freed after the flush in flight */
     struct partition *next_dirty;
