@@ -33,10 +33,15 @@ marked window the targeted kills aim at.
    concurrent reader never saw an aborted record or a record at two offsets, and (caught
    up) saw exactly the committed records; a read_uncommitted reader sees no record twice.
 6. A final transaction on the same producer commits and reads back whole.
+7. Every replica of every __transaction_state partition holds the same bytes (within
+   10 s: the final completion record, written without an fsync of its own, reaches the
+   followers with their next fetch, within its 500 ms wait).
 
 BROOK_REPL_TXN_SEED replays the kill schedule.  Every wait is bounded; everything started
 is stopped."""
 
+import glob
+import hashlib
 import os
 import random
 import sys
@@ -407,6 +412,28 @@ def body(ck, c, rng, seed):
     got = {part: [v.decode() for _, v in data[part] if v.startswith(b"final|")] for part in range(PARTS)}
     ck.eq(got, {part: [f"final|{part}"] for part in range(PARTS)},
           "a final transaction commits and reads back whole on every partition")
+
+    # 7: the transaction log's replicas agree.
+    last = {}
+
+    def replicas_agree():
+        last.clear()
+        for n in c.nodes:
+            for d in sorted(glob.glob(os.path.join(n.data_dir, "__transaction_state-*"))):
+                h = hashlib.sha256()
+                for f in sorted(glob.glob(os.path.join(d, "*.log"))):
+                    with open(f, "rb") as fh:
+                        h.update(fh.read())
+                last.setdefault(os.path.basename(d), set()).add(h.hexdigest())
+        return len(last) > 0 and all(len(v) == 1 for v in last.values())
+
+    try:
+        wait_for("the __transaction_state replicas to agree", replicas_agree, 10, step=0.5)
+    except AssertionError:
+        pass
+    differ = sorted(k for k, v in last.items() if len(v) != 1)
+    ck(last and not differ, f"__transaction_state replicas differ after 10 s: {differ}")
+    log(f"__transaction_state: {len(last)} partitions, every replica the same bytes")
 
 
 if __name__ == "__main__":
