@@ -46,22 +46,41 @@ static void skip_bracket(cost_p *p)
         p->s++;
 }
 
+/* The character at *q inside an interval as glibc reads it: an escaped one ("\0", "\,")
+ * counts as itself (fetch_number takes the token's character), so "{,77\01}" asks for
+ * 7701. Advances *q past it. */
+static char interval_char(const char **q)
+{
+    if (**q == '\\' && (*q)[1])
+        (*q)++;
+    return *(*q)++;
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 /* {n}, {n,}, {n,m} or {,m} (glibc takes that one too) at p->s: the largest count (m, or
- * n), or -1 when it is not one. */
+ * n), or -1 when it is not one. Escaped digits and commas count as glibc counts them. */
 static int64_t interval(cost_p *p)
 {
-    const char *q = p->s + 1;
-    int64_t n = 0, m = -1;
-    if ((*q < '0' || *q > '9') && *q != ',')
+    const char *q = p->s + 1, *t = q;
+    char c = interval_char(&t);
+    if (!is_digit(c) && c != ',')
         return -1;
-    while (*q >= '0' && *q <= '9')
-        n = sat_add(sat_mul(n, 10), *q++ - '0');
-    if (*q == ',') {
-        q++;
-        if (*q >= '0' && *q <= '9') {
+    int64_t n = 0, m = -1;
+    while (is_digit(c)) {
+        n = sat_add(sat_mul(n, 10), c - '0');
+        q = t;
+        c = interval_char(&t);
+    }
+    if (c == ',') {
+        q = t;
+        c = interval_char(&t);
+        if (is_digit(c))
             m = 0;
-            while (*q >= '0' && *q <= '9')
-                m = sat_add(sat_mul(m, 10), *q++ - '0');
+        while (is_digit(c)) {
+            m = sat_add(sat_mul(m, 10), c - '0');
+            q = t;
+            c = interval_char(&t);
         }
     }
     if (*q != '}')
