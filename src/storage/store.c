@@ -331,17 +331,20 @@ void store_mark_dirty(store *s, partition *p)
 
 void store_mark_lazy(store *s, partition *p)
 {
+    if (!s->o.flush_sync) {
+        store_mark_dirty(s, p); /* interval mode: no fsync to spare */
+        return;
+    }
     count_append(s, p);
     if (!p->in_dirty_list)
-        p->dirty_lazy = s->o.flush_sync;
-    if (!s->o.flush_sync)
-        p->wake_end = p->log->log_end_offset;
+        p->dirty_lazy = true;
     dirty_push(s, p);
     spare_maybe_start(s, p);
-    int64_t ms = s->o.flush_interval_ms < STORE_LAZY_MAX_MS ? s->o.flush_interval_ms
-                                                             : STORE_LAZY_MAX_MS;
-    if (p->dirty_lazy && !uv_is_active((uv_handle_t *)&s->interval_timer))
+    if (p->dirty_lazy && !uv_is_active((uv_handle_t *)&s->interval_timer)) {
+        int64_t ms = s->o.flush_interval_ms < STORE_LAZY_MAX_MS ? s->o.flush_interval_ms
+                                                                 : STORE_LAZY_MAX_MS;
         uv_timer_start(&s->interval_timer, store_on_interval, (uint64_t)ms, 0);
+    }
 }
 
 void store_flush_soon(store *s, partition *p)
