@@ -181,6 +181,10 @@ static const config_def g_defs[] = {
      "once a partition's active segment is half full, a worker makes its next segment file "
      "with segment.bytes of disk blocks reserved (file size still 0), so writes never wait "
      "for the file system to allocate blocks; a sealed segment gives back what it left"},
+    {"log.segment.zero.ahead", CFG_BOOL, "true", 0, 0, NULL, OFF(log_segment_zero_ahead),
+     "sync mode: an append of at most 4 KiB that passes the segment file's end also writes "
+     "64 KiB of zeros after it, so the fdatasyncs of the appends that follow overwrite "
+     "allocated blocks and leave the file's size (its inode) alone; cut at seal and close"},
     {"cluster.id", CFG_STRING, "brook-cluster", 0, 0, NULL, OFF(cluster_id),
      "cluster id in Metadata"},
     {"transaction.state.log.num.partitions", CFG_INT32, "50", 1, 1000, NULL,

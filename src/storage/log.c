@@ -476,6 +476,22 @@ out:
     return rc;
 }
 
+/* Whether the file's bytes [from, to) are all zeros: the shape of a tail of zeros written
+ * ahead (log.h), behind which lost unsynced batches read as zeros too (longer than twice
+ * LOG_ZERO_AHEAD: false, and the tail counts as torn). */
+static bool tail_is_zeros(int fd, uint64_t from, uint64_t to)
+{
+    if (to <= from || to - from > 2 * LOG_ZERO_AHEAD)
+        return false;
+    size_t n = (size_t)(to - from), got = 0;
+    uint8_t *buf = malloc(n);
+    bool zeros = buf && read_full(fd, buf, n, from, &got) == 0 && got == n;
+    for (size_t i = 0; zeros && i < n; i++)
+        zeros = buf[i] == 0;
+    free(buf);
+    return zeros;
+}
+
 /* Loads an open segment's bookkeeping. With verify, every batch is checked and the
  * segment truncated at the first bad one; without, the indexes are trusted when
  * consistent and only the batches after the last index entry are walked (headers only).
@@ -507,7 +523,15 @@ static int seg_load(plog *l, segment *s, bool verify)
     int rc = seg_scan(l, s, start, verify, &valid_end, &why);
     if (rc != 0)
         return rc;
-    if (valid_end < file_size) {
+    if (valid_end < file_size && tail_is_zeros(s->log_fd, valid_end, file_size)) {
+        /* Zeros written ahead that no cut removed (a crash, or a failed cut), or bytes
+         * never written back: nothing to re-verify, the batches before them were walked. */
+        LOG_INFO("storage", "%s: cutting segment %" PRId64 " back to its last batch (%" PRIu64
+                 " bytes of zeros after it: written ahead, or never written)", l->name,
+                 s->base_offset, file_size - valid_end);
+        if (ftruncate(s->log_fd, (off_t)valid_end) != 0 || fdatasync(s->log_fd) != 0)
+            return -errno;
+    } else if (valid_end < file_size) {
         if (!verify) {
             LOG_WARN("storage", "%s: segment %" PRId64 " index or tail inconsistent (%s); "
                      "verifying the whole segment", l->name, s->base_offset, why ? why : "?");
@@ -1098,15 +1122,23 @@ static bool spare_take(plog *l, int64_t base)
     return false;
 }
 
-/* Gives back the blocks a segment made from a spare did not use (the file keeps its size). */
-static void seg_unreserve(plog *l, segment *s)
+/* Cuts the active segment's file back to its last batch at a close: gives back the blocks
+ * a spare reserved (the size stays), and removes zeros written ahead, durably, so that the
+ * next start finds the file as its indexes describe it. Returns 0, or -errno when the cut's
+ * fdatasync failed (a failed ftruncate only leaves work to the next start's scan). */
+static int seg_trim_tail(plog *l, segment *s)
 {
-    if (!s->reserved)
-        return;
+    bool zeros = s->filled_end > s->size;
+    if (!s->reserved && !zeros)
+        return 0;
     s->reserved = false;
-    if (ftruncate(s->log_fd, (off_t)s->size) != 0)
-        LOG_WARN("storage", "%s: cannot give back segment %" PRId64 "'s unused disk blocks: %s",
+    s->filled_end = 0;
+    if (ftruncate(s->log_fd, (off_t)s->size) != 0) {
+        LOG_WARN("storage", "%s: cannot cut segment %" PRId64 " back to its last batch: %s",
                  l->name, s->base_offset, strerror(errno));
+        return 0;
+    }
+    return zeros && fdatasync(s->log_fd) != 0 ? -errno : 0;
 }
 
 static void log_free(plog *l)
@@ -1265,7 +1297,12 @@ void log_close(plog *l)
     if (!l->failed) {
         snapshot_write(l); /* the data is durable (final flush ran): valid up to the end */
         epochs_save(l);
-        seg_unreserve(l, active_seg(l));
+        /* The data is durable already (the final flush): a file left longer than its
+         * last batch is cut by the next start's scan, which never trusts past it. */
+        int trc = seg_trim_tail(l, active_seg(l));
+        if (trc != 0)
+            LOG_ERROR("storage", "%s: fdatasync of the cut at close failed: %s (the next start "
+                      "cuts the file again)", l->name, strerror(-trc));
     }
     for (size_t i = 0; i < l->nsegs; i++) {
         segment *s = l->segs[i];
@@ -1444,11 +1481,12 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
         }
     }
     seg_seal(l, old, false); /* index files are a cache, checked at every start */
-    if (old->reserved) { /* its unused blocks go back after its sync */
+    if (old->reserved || old->filled_end > old->size) { /* cut back after its sync */
         int fd = fcntl(old->log_fd, F_DUPFD_CLOEXEC, 0);
         if (fd >= 0) {
-            rm_set_trim(m, fd, old->size);
+            rm_set_trim(m, fd, old->size, old->filled_end > old->size);
             old->reserved = false;
+            old->filled_end = 0;
         }
     }
     old->meta = m;
@@ -1469,6 +1507,21 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
     }
     active_seg(l)->reserved = reserved;
     return roll_finish(l, now_ms, t0, synced_us, t4);
+}
+
+/* Writes LOG_ZERO_AHEAD bytes of zeros at `end` (the end of the batch just written past
+ * the file's end: log.h, "Zeros written ahead"). A failure costs only the speed-up: a
+ * partial run is cut off again. */
+static void zero_ahead(plog *l, segment *s, uint64_t end)
+{
+    static const uint8_t zeros[LOG_ZERO_AHEAD];
+    if (fs_pwrite_all(s->log_fd, zeros, sizeof(zeros), end) == 0) {
+        s->filled_end = end + sizeof(zeros);
+        return;
+    }
+    if (ftruncate(s->log_fd, (off_t)end) != 0)
+        LOG_WARN("storage", "%s: cannot cut a failed run of zeros: %s (the next start does)",
+                 l->name, strerror(errno));
 }
 
 /* Writes one batch at the log end. A leader's append (replica false) assigns the offset
@@ -1501,6 +1554,9 @@ static int append_at(plog *l, uint8_t *batch, size_t len, const rb_header *h, in
         max_ts = now_ms;
     }
     int wrc = fs_pwrite_all(s->log_fd, batch, len, s->size);
+    if (wrc == 0 && l->zero_ahead && len <= LOG_ZERO_AHEAD_MAX_BATCH &&
+        s->size + len > s->filled_end)
+        zero_ahead(l, s, s->size + len);
     if (wrc != 0) {
         LOG_ERROR("storage", "%s: write failed: %s; log is now read-only", l->name,
                   strerror(-wrc));
@@ -2272,6 +2328,7 @@ int log_truncate(plog *l, int64_t offset)
     if (rc == LOG_OK && (ftruncate(s->log_fd, (off_t)pos) != 0 || fdatasync(s->log_fd) != 0 ||
                          fs_fsync_dir(l->dir) != 0))
         rc = LOG_ERR_IO;
+    s->filled_end = 0; /* the cut took the zeros written ahead too */
     if (rc == LOG_OK && seg_load(l, s, false) != 0)
         rc = LOG_ERR_IO;
     if (rc == LOG_OK)

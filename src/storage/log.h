@@ -100,6 +100,8 @@ typedef struct segment {
     int64_t base_offset;
     int64_t next_offset; /* one past the last offset stored */
     uint64_t size;       /* bytes in the .log file that belong to the log */
+    uint64_t filled_end; /* past size: the file's end, zeros written ahead (log_zero_ahead);
+                          * cut at seal and at close */
     int64_t max_ts;      /* largest batch max timestamp, -1 when empty */
     int64_t created_ms;  /* wall time of the first append, for segment.ms */
     int log_fd, idx_fd, tidx_fd, txn_fd;
@@ -135,6 +137,7 @@ typedef struct plog {
                              * most); the next flush job syncs it (log_flush_begin) */
     bool failed;
     bool dirty;             /* appended since the last flush was taken */
+    bool zero_ahead;        /* set by the owner: small appends write zeros ahead (below) */
     uint64_t appended_bytes; /* written by appends since open (store.c sizes flushes) */
     pstate ps;              /* producer state, current up to log_end_offset */
     aborted_txn *aborted;   /* every aborted transaction still in the log, marker order */
@@ -161,6 +164,22 @@ typedef struct plog {
     int spare;              /* log_spare_state of the next segment's file */
     struct plog **spare_ref; /* the job making it points back here; cleared when freed */
 } plog;
+
+/* Zeros written ahead (plog.zero_ahead, for logs whose appends each wait for an
+ * fdatasync): when an append of at most LOG_ZERO_AHEAD_MAX_BATCH bytes passes the file's
+ * end, LOG_ZERO_AHEAD bytes of zeros are written after it. The next fdatasync makes them
+ * durable together with the append (and the new file size); the appends after it then
+ * overwrite blocks that are allocated, written and inside the file, so their fdatasyncs
+ * write the data alone: no inode, no extent change, no journal commit on ext4. Measured
+ * on this machine's ext4: 4 KiB append + fdatasync p50 252 us, overwrite 203 us; 16
+ * threads on 16 files 21-22k fdatasyncs/s appending, 31-32k overwriting (docs/architecture.md,
+ * "Zeros written ahead"). The zeros never count as log: `size` ends at the last batch, a
+ * roll and a close cut the file back to it (and make the cut durable), and a crash leaves
+ * at most the last two segments with such a tail, which recovery's scan cuts like any
+ * invalid tail (a batch length of 0), saying so. Larger appends do not pay for it: their
+ * bytes dominate the fdatasync anyway, and writing them twice would halve bandwidth. */
+#define LOG_ZERO_AHEAD (64u << 10)
+#define LOG_ZERO_AHEAD_MAX_BATCH (4u << 10)
 
 /* The next segment's file, made ahead by a worker thread (store.c) with its disk blocks
  * reserved (fallocate with FALLOC_FL_KEEP_SIZE: its size stays 0, so nothing about how the

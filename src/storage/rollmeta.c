@@ -20,6 +20,7 @@ struct roll_meta {
                 * (atomic loads where the loop reads it unlocked) */
     int dir_fd, txn_fd, trim_fd;
     uint64_t trim_size;
+    bool trim_durable;
     uint8_t *snap;
     size_t snap_len;
     char *epochs;
@@ -51,11 +52,12 @@ roll_meta *rm_new(int dir_fd, int txn_fd, uint8_t *snap, size_t snap_len, char *
     return m;
 }
 
-void rm_set_trim(roll_meta *m, int fd, uint64_t size)
+void rm_set_trim(roll_meta *m, int fd, uint64_t size, bool durable)
 {
     BROOK_ASSERT(m->trim_fd < 0);
     m->trim_fd = fd;
     m->trim_size = size;
+    m->trim_durable = durable;
 }
 
 static rm_state state_of(const roll_meta *m)
@@ -98,6 +100,10 @@ int rm_run(void *arg, int err)
             err = errno;
         if (err == 0 && m->trim_fd >= 0 && ftruncate(m->trim_fd, (off_t)m->trim_size) != 0)
             m->trim_err = -errno;
+        /* A failed fsync is the log's failure, even of a cut: what the file holds is then
+         * unknown. */
+        else if (err == 0 && m->trim_fd >= 0 && m->trim_durable && fdatasync(m->trim_fd) != 0)
+            err = errno;
     }
     pthread_mutex_lock(&g_mu);
     m->result = err;
@@ -153,7 +159,7 @@ void rm_finish(roll_meta *m, const char *log_name)
         LOG_WARN("storage", "%s: cannot write leader-epochs: %s (rebuilt from the log at the "
                  "next start)", log_name, strerror(-m->epochs_err));
     if (m->result == 0 && m->trim_err != 0)
-        LOG_WARN("storage", "%s: cannot give back a sealed segment's unused disk blocks: %s",
+        LOG_WARN("storage", "%s: cannot cut a sealed segment back to its last batch: %s",
                  log_name, strerror(-m->trim_err));
     rm_free(m);
 }

@@ -12,7 +12,8 @@
  *   3. the leader-epoch history (on failure the file is deleted, so the next start walks
  *      the log rather than trusting an older history);
  *   4. an fsync of the partition directory, which also makes the new segment's name durable;
- *   5. when asked (rm_set_trim), the sealed segment's unused reserved blocks given back.
+ *   5. when asked (rm_set_trim), the sealed segment cut back to its last batch: unused
+ *      reserved blocks given back, zeros written ahead removed.
  * Why not on the loop: each of those fsyncs commits the ext4 journal, which waits for the
  * data blocks of the flush thread's concurrent fdatasync of the sealed segment (up to
  * 1 GiB): a roll held the event loop 96-257 ms at half of peak (docs/benchmarks.md,
@@ -40,9 +41,11 @@ typedef struct roll_meta roll_meta;
  * NULL), also when it fails (NULL: no memory). */
 roll_meta *rm_new(int dir_fd, int txn_fd, uint8_t *snap, size_t snap_len, char *epochs,
                   size_t epochs_len);
-/* Also gives back the disk blocks past `size` of the sealed segment (fd: a duplicate of its
- * descriptor, owned from here) once it is durable: it was made from a spare (log.h). */
-void rm_set_trim(roll_meta *m, int fd, uint64_t size);
+/* Also cuts the sealed segment's file back to `size` once the segment is durable (fd: a
+ * duplicate of its descriptor, owned from here): the disk blocks a spare reserved past it,
+ * and the zeros written ahead (log.h). With `durable` (the file's size shrinks) the cut is
+ * fdatasynced too, so that the file never again shows the zeros. */
+void rm_set_trim(roll_meta *m, int fd, uint64_t size, bool durable);
 /* Neither handed to a thread nor run: the loop may still change or drop it. */
 bool rm_pending(const roll_meta *m);
 /* The loop hands it to whoever runs it next (a flush job, or its own log_flush_sync). */

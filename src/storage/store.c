@@ -177,6 +177,7 @@ int store_partition_open(store *s, const char *topic, int32_t index, const log_c
         return rc;
     }
     p->log->user = p;
+    p->log->zero_ahead = s->o.flush_sync && s->o.zero_ahead;
     p->wake_end = p->log->log_end_offset;
     *out = p;
     return LOG_OK;

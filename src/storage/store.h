@@ -57,6 +57,8 @@ typedef struct store_opts {
     int64_t cache_keep_bytes;
     /* Reserve each log's next segment file ahead, on a worker (log.h, LOG_SPARE_FILE). */
     bool reserve_segments;
+    /* Sync mode: small appends write zeros ahead (log.h, LOG_ZERO_AHEAD). */
+    bool zero_ahead;
     void (*on_durable)(void *ctx);
     void *ctx;
 } store_opts;

@@ -317,18 +317,18 @@ class Clocks:
         os.replace(tmp, self.path(nid))
 
 
-POWER_RECORD = struct.Struct("<qii496s")  # powerloss.c's pl_record
+POWER_RECORD = struct.Struct("<qqii488s")  # powerloss.c's pl_record
 
 
 def power_cut(node):
     """After node's SIGKILL: truncates every file it wrote to the size it had last made
-    durable (powerloss.c's records), as a power failure would leave it. Returns the bytes
-    dropped."""
+    durable, or to its lowest unsynced overwrite of durable bytes if lower (powerloss.c's
+    records), as a power failure would leave it. Returns the bytes dropped."""
     dropped = 0
     with open(node.extra_env["BROOK_POWERLOSS_STATE"], "rb") as f:
         data = f.read()
     for off in range(0, len(data) - POWER_RECORD.size + 1, POWER_RECORD.size):
-        durable, live, _pad, raw = POWER_RECORD.unpack_from(data, off)
+        durable, dirty_from, live, _pad, raw = POWER_RECORD.unpack_from(data, off)
         path = raw.split(b"\0", 1)[0].decode()
         if not live or not path:
             continue
@@ -336,9 +336,10 @@ def power_cut(node):
             size = os.path.getsize(path)
         except OSError:
             continue
-        if size > durable:
-            os.truncate(path, durable)
-            dropped += size - durable
+        keep = min(durable, dirty_from)
+        if size > keep:
+            os.truncate(path, keep)
+            dropped += size - keep
     return dropped
 
 

@@ -10,10 +10,13 @@
  * in a file mapped MAP_SHARED (BROOK_POWERLOSS_STATE), so they survive the process: the
  * harness SIGKILLs the node, then truncates every recorded file to its durable size
  * (tests/chaos/chaos.py, power_cut). Files that only grow (Brook's segments, indexes and
- * logs) lose exactly their unsynced tail; an overwrite in place of synced bytes is not
- * modelled (Brook writes those files whole and renames them into place), and neither are
- * directory entries (a create, rename or unlink counts as durable at once), ftruncate, or
- * writes through dup'ed descriptors: the shim tests the fsync discipline of file contents.
+ * logs) lose exactly their unsynced tail. A pwrite over bytes already durable (a segment's
+ * append into its zeros written ahead, storage/log.h) is recorded too: the cut then also
+ * drops everything from the lowest such unsynced overwrite on, as if the power failure had
+ * kept the old bytes there and recovery had cut at them. Not modelled: directory entries
+ * (a create, rename or unlink counts as durable at once), ftruncate, writes through dup'ed
+ * descriptors, and write() over durable bytes (Brook writes such files whole and renames
+ * them into place): the shim tests the fsync discipline of file contents.
  * Owns: the state file's records. Never: changes what the process reads or writes.
  */
 #ifndef _GNU_SOURCE
@@ -35,16 +38,19 @@
 #include <unistd.h>
 
 #define PL_MAX_FILES 8192
-#define PL_PATH 496
+#define PL_PATH 488
 #define PL_MAX_FD 65536
 
 /* One record of the state file, read by the harness: 512 bytes, little-endian. */
 typedef struct pl_record {
-    int64_t durable; /* bytes of the file that a power cut keeps */
-    int32_t live;    /* 1: the file exists under path */
+    int64_t durable;    /* bytes of the file that a power cut keeps at most */
+    int64_t dirty_from; /* lowest offset overwritten below `durable` since the last sync
+                         * (PL_CLEAN: none); the cut keeps no byte from it on */
+    int32_t live;       /* 1: the file exists under path */
     int32_t pad;
     char path[PL_PATH]; /* absolute, NUL-terminated */
 } pl_record;
+#define PL_CLEAN INT64_MAX
 
 static pl_record *g_recs;
 static int g_nrecs;
@@ -60,6 +66,7 @@ static int (*real_close)(int);
 static int (*real_rename)(const char *, const char *);
 static int (*real_renameat)(int, const char *, int, const char *);
 static int (*real_unlink)(const char *);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
 
 __attribute__((constructor)) static void pl_init(void)
 {
@@ -71,6 +78,7 @@ __attribute__((constructor)) static void pl_init(void)
     real_rename = dlsym(RTLD_NEXT, "rename");
     real_renameat = dlsym(RTLD_NEXT, "renameat");
     real_unlink = dlsym(RTLD_NEXT, "unlink");
+    real_pwrite = dlsym(RTLD_NEXT, "pwrite");
     const char *state = getenv("BROOK_POWERLOSS_STATE");
     if (!state || !*state)
         return;
@@ -140,10 +148,12 @@ static void pl_opened(int dirfd, const char *path, int flags, bool existed, int 
         pl_record *r = &g_recs[i];
         snprintf(r->path, sizeof(r->path), "%s", abs);
         r->durable = !existed || (flags & O_TRUNC) ? 0 : (int64_t)st.st_size;
+        r->dirty_from = PL_CLEAN;
         __atomic_store_n(&r->live, 1, __ATOMIC_RELEASE);
         g_nrecs++;
     } else if (i >= 0 && (!existed || (flags & O_TRUNC))) {
         g_recs[i].durable = 0; /* a stale record of a file that was gone: it starts empty */
+        g_recs[i].dirty_from = PL_CLEAN;
     } else if (i < 0 && !g_warned_full) {
         g_warned_full = true;
         fprintf(stderr, "powerloss: more than %d files: the others are not cut\n",
@@ -197,36 +207,73 @@ int openat(int dirfd, const char *path, int flags, ...)
 }
 int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
-/* What fd's file held when a sync began is durable once it succeeds (bytes appended by
- * another thread while it ran may not be covered: they stay unsynced). */
-static void pl_synced(int fd, int64_t size)
+/* fd's record, or NULL. Caller holds g_mu. */
+static pl_record *pl_rec(int fd)
 {
-    if (!g_recs || fd < 0 || fd >= PL_MAX_FD)
-        return;
+    if (!g_recs || fd < 0 || fd >= PL_MAX_FD || g_fd_rec[fd] == 0)
+        return NULL;
+    return &g_recs[g_fd_rec[fd] - 1];
+}
+
+/* A sync begins: what the file holds now is what it covers. Returns the overwrites it
+ * covers (taken off the record: overwrites from here on are the next sync's). */
+static int64_t pl_sync_begin(int fd, int64_t *size)
+{
+    *size = g_recs ? pl_size(fd) : 0;
     pthread_mutex_lock(&g_mu);
-    int i = g_fd_rec[fd] - 1;
-    if (i >= 0)
-        g_recs[i].durable = size;
+    pl_record *r = pl_rec(fd);
+    int64_t dirty = r ? r->dirty_from : PL_CLEAN;
+    if (r)
+        r->dirty_from = PL_CLEAN;
+    pthread_mutex_unlock(&g_mu);
+    return dirty;
+}
+
+/* What fd's file held when a sync began is durable once it succeeds (bytes written by
+ * another thread while it ran may not be covered: they stay unsynced); a failed sync
+ * covers nothing. */
+static void pl_sync_end(int fd, int rc, int64_t size, int64_t dirty)
+{
+    pthread_mutex_lock(&g_mu);
+    pl_record *r = pl_rec(fd);
+    if (r && rc == 0)
+        r->durable = size;
+    else if (r && dirty < r->dirty_from)
+        r->dirty_from = dirty;
     pthread_mutex_unlock(&g_mu);
 }
 
 int fsync(int fd)
 {
-    int64_t size = g_recs ? pl_size(fd) : 0;
+    int64_t size, dirty = pl_sync_begin(fd, &size);
     int rc = real_fsync(fd);
-    if (rc == 0)
-        pl_synced(fd, size);
+    pl_sync_end(fd, rc, size, dirty);
     return rc;
 }
 
 int fdatasync(int fd)
 {
-    int64_t size = g_recs ? pl_size(fd) : 0;
+    int64_t size, dirty = pl_sync_begin(fd, &size);
     int rc = real_fdatasync(fd);
-    if (rc == 0)
-        pl_synced(fd, size);
+    pl_sync_end(fd, rc, size, dirty);
     return rc;
 }
+
+/* Recorded after the write: a sync that began before it completed may not cover it, and
+ * then it counts as the next sync's. */
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    ssize_t rc = real_pwrite(fd, buf, n, off);
+    if (rc > 0 && g_recs) {
+        pthread_mutex_lock(&g_mu);
+        pl_record *r = pl_rec(fd);
+        if (r && off < r->durable && off < r->dirty_from)
+            r->dirty_from = off;
+        pthread_mutex_unlock(&g_mu);
+    }
+    return rc;
+}
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
 
 int close(int fd)
 {

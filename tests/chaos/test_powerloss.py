@@ -2,7 +2,10 @@
 """The power-loss shim (powerloss.c) and nemesis.py's power_cut on a child process: a file
 fsynced and then extended keeps only its synced part, a file never fsynced is emptied, a
 file that existed before keeps what it had, a file written, fsynced and renamed into place
-keeps everything under its new name, an unlinked file is left alone. The child is python3
+keeps everything under its new name, an unlinked file is left alone; a file fsynced with a
+run of zeros and then overwritten in place (pwrite, as a segment's append into its zeros
+written ahead) keeps only what precedes the lowest unsynced overwrite, and one whose
+overwrite was fsynced keeps all of it. The child is python3
 itself under LD_PRELOAD (its open, fsync and rename are libc's). BROOK_POWERLOSS_LIB names
 the shim; exit 77 (skipped) without it."""
 
@@ -32,6 +35,17 @@ write("tmp", b"e" * 40, True)
 os.rename(os.path.join(d, "tmp"), os.path.join(d, "renamed"))
 write("gone", b"f" * 10, False)
 os.unlink(os.path.join(d, "gone"))
+def zeros_then(name, sync_after):
+    fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT, 0o644)
+    os.pwrite(fd, b"g" * 20 + bytes(80), 0)
+    os.fdatasync(fd)
+    os.pwrite(fd, b"h" * 30, 20)
+    if sync_after:
+        os.fdatasync(fd)
+    os.pwrite(fd, b"i" * 10, 95)  # below the durable size too, but not the lowest
+    os.close(fd)
+zeros_then("overwritten", False)
+zeros_then("overwritten-synced", True)
 """
 
 
@@ -53,11 +67,18 @@ def main():
         subprocess.run([sys.executable, "-c", CHILD, d], env=env, check=True, timeout=60)
         dropped = power_cut(FakeNode(state))
         sizes = {n: os.path.getsize(os.path.join(d, n))
-                 for n in ("synced", "never", "old", "renamed")}
-        want = {"synced": 100, "never": 0, "old": 5, "renamed": 40}
-        if sizes != want or dropped != 50 + 30 + 7:
+                 for n in ("synced", "never", "old", "renamed", "overwritten",
+                           "overwritten-synced")}
+        want = {"synced": 100, "never": 0, "old": 5, "renamed": 40, "overwritten": 20,
+                "overwritten-synced": 95}
+        if sizes != want or dropped != 50 + 30 + 7 + 85 + 10:
             raise AssertionError(f"after the cut: {sizes} (want {want}), dropped {dropped}")
-    print("test_powerloss: OK (unsynced tails dropped, synced data and renames kept)")
+        with open(os.path.join(d, "overwritten-synced"), "rb") as f:
+            kept = f.read()
+        if kept != b"g" * 20 + b"h" * 30 + bytes(45):
+            raise AssertionError(f"overwritten-synced holds {kept!r}")
+    print("test_powerloss: OK (unsynced tails and overwrites dropped, synced data, overwrites "
+          "and renames kept)")
     return 0
 
 

@@ -1064,7 +1064,124 @@ static void test_fd_budget_with_many_segments(void)
         log_destroy(l);
 }
 
-TU_MAIN(TU_CASE(test_roll_by_time_syncs), TU_CASE(test_roll_fails_whole_without_descriptors),
+/* Appends one batch of `count` records of 200 bytes each (a batch past
+ * LOG_ZERO_AHEAD_MAX_BATCH when count is 30). */
+static int64_t append_big(plog *l, int count, int64_t ts)
+{
+    static char val[201];
+    memset(val, 'z', 200);
+    const char *vals[64];
+    for (int i = 0; i < count && i < 64; i++)
+        vals[i] = val;
+    uint8_t *b;
+    size_t len = rb_build_simple(&b, count, NULL, vals, ts);
+    rb_header h;
+    int64_t base = -1;
+    int rc = rb_validate(b, len, &h) == RB_OK ? log_append(l, b, len, &h, ts, &base) : -100;
+    free(b);
+    return rc == LOG_OK ? base : rc;
+}
+
+/* A copy of g_dir as a crash would leave it (the log still open), opened again. */
+static plog *crash_copy(const char *crash, bool clean, const log_config *c)
+{
+    char cmd[700];
+    fs_remove_tree(crash);
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", g_dir, crash);
+    CHECK_EQ_INT(system(cmd), 0);
+    plog *l = NULL;
+    return log_open(crash, "t-0", c, clean, 0, &l) == LOG_OK ? l : NULL;
+}
+
+/* Zeros written ahead (log.h): a small append past the file's end writes LOG_ZERO_AHEAD
+ * zeros after it and the appends after it overwrite them (the file's size stays); a crash
+ * leaves them and the next open, clean or not, cuts them and keeps every batch; a roll cuts
+ * the sealed segment back once it is synced, a close the active one, and a truncation takes
+ * them with the tail; a big append overwrites zeros but writes none past them. */
+static void test_zero_ahead(void)
+{
+    fresh_dir("zeroahead");
+    log_config c = cfg_default();
+    c.segment_bytes = 8192;
+    plog *l = NULL;
+    if (!CHECK(log_open(g_dir, "t-0", &c, false, 0, &l) == LOG_OK))
+        return;
+    l->zero_ahead = true;
+    char seg0[400], crash[320];
+    snprintf(seg0, sizeof(seg0), "%s/%020d.log", g_dir, 0);
+    snprintf(crash, sizeof(crash), "%s-crash", g_dir);
+    CHECK_EQ_INT(append_batch(l, 0, 4, 100), 0);
+    segment *s = l->segs[0];
+    uint64_t first = s->size;
+    CHECK_EQ_INT(s->filled_end, first + LOG_ZERO_AHEAD);
+    CHECK_EQ_INT(file_size(seg0), (off_t)(first + LOG_ZERO_AHEAD));
+    CHECK_EQ_INT(append_batch(l, 4, 4, 101), 4);
+    CHECK(s->size > first);
+    CHECK_EQ_INT(file_size(seg0), (off_t)(first + LOG_ZERO_AHEAD)); /* overwritten in place */
+    char crashed[400];
+    snprintf(crashed, sizeof(crashed), "%s/%020d.log", crash, 0);
+    for (int clean = 0; clean <= 1; clean++) {
+        plog *cl = crash_copy(crash, clean, &c);
+        if (CHECK(cl != NULL)) {
+            CHECK_EQ_INT(cl->log_end_offset, 8);
+            CHECK_EQ_INT(count_records(cl, 0), 8);
+            CHECK_EQ_INT(file_size(crashed), (off_t)s->size);
+            CHECK_EQ_INT(append_batch(cl, 8, 4, 102), 8); /* and it goes on */
+            log_destroy(cl);
+        }
+    }
+
+    int i = 2;
+    i = append_until_segs(l, i, 2);
+    if (!CHECK_EQ_INT(l->nsegs, 2))
+        return;
+    CHECK(file_size(seg0) > (off_t)l->segs[0]->size); /* until its sync */
+    CHECK_EQ_INT(log_flush_sync(l), LOG_OK);
+    CHECK_EQ_INT(file_size(seg0), (off_t)l->segs[0]->size);
+    segment *act = l->segs[1];
+    char seg1[400];
+    snprintf(seg1, sizeof(seg1), "%s/%020lld.log", g_dir, (long long)act->base_offset);
+    CHECK_EQ_INT(file_size(seg1), (off_t)(act->size + LOG_ZERO_AHEAD));
+    int64_t end = l->log_end_offset;
+    log_close(l);
+    if (!CHECK(log_open(g_dir, "t-0", &c, true, 0, &l) == LOG_OK))
+        return;
+    l->zero_ahead = true;
+    act = l->segs[l->nsegs - 1];
+    snprintf(seg1, sizeof(seg1), "%s/%020lld.log", g_dir, (long long)act->base_offset);
+    CHECK_EQ_INT(file_size(seg1), (off_t)act->size); /* the close cut them */
+    CHECK_EQ_INT(l->log_end_offset, end);
+    CHECK_EQ_INT(append_batch(l, 0, 4, 300), end);
+    CHECK_EQ_INT(file_size(seg1), (off_t)(act->size + LOG_ZERO_AHEAD));
+    CHECK_EQ_INT(log_truncate(l, end), LOG_OK);
+    CHECK_EQ_INT(l->log_end_offset, end);
+    CHECK_EQ_INT(file_size(seg1), (off_t)act->size);
+    CHECK_EQ_INT(act->filled_end, 0);
+    CHECK_EQ_INT(append_batch(l, 0, 4, 301), end); /* fills again */
+    CHECK_EQ_INT(file_size(seg1), (off_t)(act->size + LOG_ZERO_AHEAD));
+    log_destroy(l);
+    fs_remove_tree(crash);
+
+    /* A big append into the zeros overwrites them; one past their end writes none. */
+    fresh_dir("zeroahead-big");
+    snprintf(seg0, sizeof(seg0), "%s/%020d.log", g_dir, 0);
+    if (!CHECK((l = open_log(false)) != NULL))
+        return;
+    l->zero_ahead = true;
+    CHECK_EQ_INT(append_batch(l, 0, 4, 100), 0);
+    s = l->segs[0];
+    end = 4;
+    for (int n = 0; n < 20 && s->size + 6500 < s->filled_end; n++, end += 30)
+        CHECK_EQ_INT(append_big(l, 30, 200), end);
+    CHECK_EQ_INT(file_size(seg0), (off_t)s->filled_end);
+    CHECK_EQ_INT(append_big(l, 30, 200), end);
+    CHECK_EQ_INT(file_size(seg0), (off_t)s->size);
+    CHECK(s->filled_end < s->size);
+    CHECK_EQ_INT(count_records(l, 0), end + 30);
+    log_destroy(l);
+}
+
+TU_MAIN(TU_CASE(test_zero_ahead), TU_CASE(test_roll_by_time_syncs), TU_CASE(test_roll_fails_whole_without_descriptors),
         TU_CASE(test_roll_leaves_old_segment_to_flush),
         TU_CASE(test_retention_waits_for_unsynced),
         TU_CASE(test_second_roll_syncs_the_first), TU_CASE(test_crash_cuts_unsynced_segment),
