@@ -523,25 +523,26 @@ static int seg_load(plog *l, segment *s, bool verify)
     int rc = seg_scan(l, s, start, verify, &valid_end, &why);
     if (rc != 0)
         return rc;
-    if (valid_end < file_size && tail_is_zeros(s->log_fd, valid_end, file_size)) {
-        /* Zeros written ahead that no cut removed (a crash, or a failed cut), or bytes
-         * never written back: nothing to re-verify, the batches before them were walked. */
-        LOG_INFO("storage", "%s: cutting segment %" PRId64 " back to its last batch (%" PRIu64
-                 " bytes of zeros after it: written ahead, or never written)", l->name,
-                 s->base_offset, file_size - valid_end);
-        if (ftruncate(s->log_fd, (off_t)valid_end) != 0 || fdatasync(s->log_fd) != 0)
-            return -errno;
-    } else if (valid_end < file_size) {
-        if (!verify) {
+    if (valid_end < file_size) {
+        /* Only zeros after the last batch: zeros written ahead that no cut removed (a
+         * crash, or a failed cut), or bytes never written back. Nothing to re-verify: the
+         * batches before them were walked. */
+        bool zeros = tail_is_zeros(s->log_fd, valid_end, file_size);
+        if (!verify && !zeros) {
             LOG_WARN("storage", "%s: segment %" PRId64 " index or tail inconsistent (%s); "
                      "verifying the whole segment", l->name, s->base_offset, why ? why : "?");
             return seg_load(l, s, true);
         }
-        LOG_WARN("storage",
-                 "%s: truncating segment %" PRId64 " from %" PRIu64 " to %" PRIu64
-                 " bytes (%" PRIu64 " bytes cut: %s)",
-                 l->name, s->base_offset, file_size, valid_end, file_size - valid_end,
-                 why ? why : "torn tail");
+        if (zeros)
+            LOG_INFO("storage", "%s: cutting segment %" PRId64 " back to its last batch (%"
+                     PRIu64 " bytes of zeros after it: written ahead, or never written)",
+                     l->name, s->base_offset, file_size - valid_end);
+        else
+            LOG_WARN("storage",
+                     "%s: truncating segment %" PRId64 " from %" PRIu64 " to %" PRIu64
+                     " bytes (%" PRIu64 " bytes cut: %s)",
+                     l->name, s->base_offset, file_size, valid_end, file_size - valid_end,
+                     why ? why : "torn tail");
         if (ftruncate(s->log_fd, (off_t)valid_end) != 0 || fdatasync(s->log_fd) != 0)
             return -errno;
     }
@@ -1514,7 +1515,7 @@ static int log_roll(plog *l, int64_t now_ms, bool sync_old)
  * partial run is cut off again. */
 static void zero_ahead(plog *l, segment *s, uint64_t end)
 {
-    static const uint8_t zeros[LOG_ZERO_AHEAD];
+    static uint8_t zeros[LOG_ZERO_AHEAD]; /* never written; in .bss, not the binary */
     if (fs_pwrite_all(s->log_fd, zeros, sizeof(zeros), end) == 0) {
         s->filled_end = end + sizeof(zeros);
         return;

@@ -38,15 +38,10 @@ static void fresh_dir(const char *name)
     fs_remove_tree(g_dir);
 }
 
-/* Appends one batch of `count` records whose values are "v<first+i>", timestamp ts. */
-static int64_t append_batch(plog *l, int first, int count, int64_t ts)
+/* Appends one batch of `count` records with these values, timestamp ts. Returns its base
+ * offset or an error. */
+static int64_t append_values(plog *l, const char *const *vals, int count, int64_t ts)
 {
-    char bufs[64][16];
-    const char *vals[64];
-    for (int i = 0; i < count; i++) {
-        snprintf(bufs[i], sizeof(bufs[i]), "v%d", first + i);
-        vals[i] = bufs[i];
-    }
     uint8_t *b;
     size_t len = rb_build_simple(&b, count, NULL, vals, ts);
     rb_header h;
@@ -58,6 +53,18 @@ static int64_t append_batch(plog *l, int first, int count, int64_t ts)
     int rc = log_append(l, b, len, &h, ts, &base);
     free(b);
     return rc == LOG_OK ? base : rc;
+}
+
+/* Appends one batch of `count` records whose values are "v<first+i>", timestamp ts. */
+static int64_t append_batch(plog *l, int first, int count, int64_t ts)
+{
+    char bufs[64][16];
+    const char *vals[64];
+    for (int i = 0; i < count; i++) {
+        snprintf(bufs[i], sizeof(bufs[i]), "v%d", first + i);
+        vals[i] = bufs[i];
+    }
+    return append_values(l, vals, count, ts);
 }
 
 /* Reads everything from offset 0 and counts records, checking offsets are contiguous. */
@@ -912,12 +919,19 @@ static void test_cut_with_roll_writes_outstanding(void)
 /* Copies g_dir as a crash would leave it (the files as they are now) to <g_dir>-crash,
  * cuts segment cut_base there to two whole batches and part of a third, and reopens it
  * (unclean). */
-static plog *crash_and_cut(const char *crash, int64_t cut_base, uint64_t seg_size)
+/* Copies g_dir to `crash` as a crash would leave it (the log still open). */
+static void copy_as_crash(const char *crash)
 {
-    char cmd[700], path[400];
+    char cmd[700];
     fs_remove_tree(crash);
     snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", g_dir, crash);
     CHECK_EQ_INT(system(cmd), 0);
+}
+
+static plog *crash_and_cut(const char *crash, int64_t cut_base, uint64_t seg_size)
+{
+    char path[400];
+    copy_as_crash(crash);
     snprintf(path, sizeof(path), "%s/%020lld.log", crash, (long long)cut_base);
     off_t two = batches_end(path, 2);
     CHECK(two > 0 && (uint64_t)two < seg_size);
@@ -1073,22 +1087,13 @@ static int64_t append_big(plog *l, int count, int64_t ts)
     const char *vals[64];
     for (int i = 0; i < count && i < 64; i++)
         vals[i] = val;
-    uint8_t *b;
-    size_t len = rb_build_simple(&b, count, NULL, vals, ts);
-    rb_header h;
-    int64_t base = -1;
-    int rc = rb_validate(b, len, &h) == RB_OK ? log_append(l, b, len, &h, ts, &base) : -100;
-    free(b);
-    return rc == LOG_OK ? base : rc;
+    return append_values(l, vals, count < 64 ? count : 64, ts);
 }
 
 /* A copy of g_dir as a crash would leave it (the log still open), opened again. */
 static plog *crash_copy(const char *crash, bool clean, const log_config *c)
 {
-    char cmd[700];
-    fs_remove_tree(crash);
-    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", g_dir, crash);
-    CHECK_EQ_INT(system(cmd), 0);
+    copy_as_crash(crash);
     plog *l = NULL;
     return log_open(crash, "t-0", c, clean, 0, &l) == LOG_OK ? l : NULL;
 }
