@@ -1,10 +1,10 @@
 /* flush.c - see flush.h.
  *
- * A job's fdatasyncs run in parallel on FLUSH_WORKERS threads: each worker takes the next
- * item with an atomic counter. On a journaling file system, concurrent fsyncs of many
- * files share one journal commit, so a group-commit round over N dirty partitions costs
- * about one fsync instead of N in a row. The worker that finishes the last item, once
- * every worker has left the job, wakes the loop. */
+ * Tasks wait in a FIFO; each of FLUSH_WORKERS threads takes the next one, runs its items,
+ * and moves it to the done list, waking the loop. No round: a log whose fdatasync finishes
+ * is delivered at once, while the other files of the same moment are still syncing, and a
+ * log written meanwhile starts its next fdatasync as soon as a worker is free. (On a
+ * journaling file system concurrent fsyncs of many files still share journal commits.) */
 #include "storage/flush.h"
 
 #include <errno.h>
@@ -18,23 +18,26 @@
 
 #define FLUSH_WORKERS 8
 
+typedef struct flush_task {
+    struct flush_task *next;
+    flush_item *items;
+    size_t n;
+    int64_t submitted_us, sync_us;
+} flush_task;
+
 struct flusher {
     uv_async_t async;
     pthread_t threads[FLUSH_WORKERS];
     int nthreads;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    flush_done_cb cb;
+    flush_task_cb on_task;
+    flush_batch_cb on_batch;
     void *ctx;
-    flush_item *items; /* the job; NULL when idle */
-    size_t n;
-    uint64_t gen;      /* bumped per job */
-    size_t next;       /* next item to take (atomic) */
-    size_t pending;    /* items not yet synced (atomic) */
-    int active;        /* workers inside the current job */
-    bool done;         /* the job finished; waiting for the loop */
+    flush_task *queue_head, *queue_tail; /* waiting for a worker (under mu) */
+    flush_task *done;                    /* finished, newest first (under mu) */
+    size_t pending;                      /* submitted, not yet delivered (loop only) */
     bool stopping;
-    int64_t started_us, sync_us;
 };
 
 /* One item: its fdatasync, then, once that succeeded, the advice to drop the range it made
@@ -56,66 +59,81 @@ void flusher_run_sync(flush_item *items, size_t n)
         flush_one(&items[i]);
 }
 
+/* Under mu: the oldest queued task, or NULL. */
+static flush_task *queue_pop(flusher *f)
+{
+    flush_task *t = f->queue_head;
+    if (t) {
+        f->queue_head = t->next;
+        if (!f->queue_head)
+            f->queue_tail = NULL;
+        t->next = NULL;
+    }
+    return t;
+}
+
+/* A worker: tasks until the queue is empty and the flusher stops (so a stop runs every
+ * task queued before it). */
 static void *flusher_main(void *arg)
 {
     flusher *f = arg;
-    uint64_t seen = 0;
     pthread_mutex_lock(&f->mu);
     for (;;) {
-        while (!f->stopping && (f->items == NULL || f->done || f->gen == seen))
-            pthread_cond_wait(&f->cv, &f->mu);
-        if (f->stopping && (f->items == NULL || f->done || f->gen == seen))
-            break;
-        seen = f->gen;
-        flush_item *items = f->items;
-        size_t n = f->n;
-        f->active++;
-        pthread_mutex_unlock(&f->mu);
-        for (;;) {
-            size_t i = __atomic_fetch_add(&f->next, 1, __ATOMIC_ACQ_REL);
-            if (i >= n)
+        flush_task *t = queue_pop(f);
+        if (!t) {
+            if (f->stopping)
                 break;
-            flush_one(&items[i]);
-            __atomic_sub_fetch(&f->pending, 1, __ATOMIC_ACQ_REL);
+            pthread_cond_wait(&f->cv, &f->mu);
+            continue;
         }
+        pthread_mutex_unlock(&f->mu);
+        flusher_run_sync(t->items, t->n);
+        t->sync_us = clock_mono_us() - t->submitted_us;
         pthread_mutex_lock(&f->mu);
-        f->active--;
-        if (f->active == 0 && __atomic_load_n(&f->pending, __ATOMIC_ACQUIRE) == 0 && !f->done) {
-            f->sync_us = clock_mono_us() - f->started_us;
-            f->done = true;
-            uv_async_send(&f->async);
-        }
+        t->next = f->done;
+        f->done = t;
+        uv_async_send(&f->async); /* coalesced by libuv while the loop has not run it */
     }
     pthread_mutex_unlock(&f->mu);
     return NULL;
 }
 
-/* On the loop: hand the finished job to the owner, then become idle. */
+/* On the loop: every finished task to the owner, oldest first, then the batch callback. */
 static void flusher_on_async(uv_async_t *h)
 {
     flusher *f = h->data;
     pthread_mutex_lock(&f->mu);
-    if (!f->done) {
-        pthread_mutex_unlock(&f->mu);
-        return;
-    }
-    flush_item *items = f->items;
-    size_t n = f->n;
-    int64_t us = f->sync_us;
-    f->items = NULL;
-    f->n = 0;
-    f->done = false;
+    flush_task *t = f->done, *fifo = NULL;
+    f->done = NULL;
     pthread_mutex_unlock(&f->mu);
-    f->cb(f->ctx, items, n, us);
-    free(items);
+    if (!t)
+        return;
+    while (t) { /* the list is newest first */
+        flush_task *next = t->next;
+        t->next = fifo;
+        fifo = t;
+        t = next;
+    }
+    while (fifo) {
+        flush_task *next = fifo->next;
+        BROOK_ASSERT(f->pending > 0);
+        f->pending--;
+        f->on_task(f->ctx, fifo->items, fifo->n, fifo->sync_us);
+        free(fifo->items);
+        free(fifo);
+        fifo = next;
+    }
+    f->on_batch(f->ctx);
 }
 
-int flusher_start(uv_loop_t *loop, flush_done_cb cb, void *ctx, flusher **out)
+int flusher_start(uv_loop_t *loop, flush_task_cb on_task, flush_batch_cb on_batch, void *ctx,
+                  flusher **out)
 {
     flusher *f = calloc(1, sizeof(*f));
     if (!f)
         return -ENOMEM;
-    f->cb = cb;
+    f->on_task = on_task;
+    f->on_batch = on_batch;
     f->ctx = ctx;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
@@ -138,27 +156,27 @@ int flusher_start(uv_loop_t *loop, flush_done_cb cb, void *ctx, flusher **out)
     return 0;
 }
 
-bool flusher_busy(const flusher *f) { return f->items != NULL; }
+size_t flusher_pending(const flusher *f) { return f->pending; }
 
 void flusher_submit(flusher *f, flush_item *items, size_t n)
 {
-    BROOK_ASSERT(!flusher_busy(f));
     BROOK_ASSERT(items && n > 0);
+    flush_task *t = calloc(1, sizeof(*t));
+    BROOK_ASSERT(t); /* cannot make data durable without memory: stop loudly */
+    t->items = items;
+    t->n = n;
+    t->submitted_us = clock_mono_us();
+    f->pending++;
     pthread_mutex_lock(&f->mu);
-    BROOK_ASSERT(f->active == 0);
-    f->items = items;
-    f->n = n;
-    f->next = 0;
-    f->pending = n;
-    f->done = false;
-    f->gen++;
-    f->started_us = clock_mono_us();
-    /* Wake only as many workers as there are files: a broadcast for a one-file job woke
-     * all of them for nothing (context switches on every fsync, measured as the largest
-     * cost of a replicated acks=all produce). Every worker is waiting (none is active), and
-     * one woken worker finishes the whole job if it has to. */
-    for (size_t i = 0; i < n && i < (size_t)f->nthreads; i++)
-        pthread_cond_signal(&f->cv);
+    BROOK_ASSERT(!f->stopping);
+    if (f->queue_tail)
+        f->queue_tail->next = t;
+    else
+        f->queue_head = t;
+    f->queue_tail = t;
+    /* One worker per task: a broadcast woke all of them for one file (context switches on
+     * every fsync, measured as the largest cost of a replicated acks=all produce). */
+    pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -172,17 +190,11 @@ void flusher_stop(flusher *f)
     pthread_mutex_unlock(&f->mu);
     for (int i = 0; i < f->nthreads; i++)
         pthread_join(f->threads[i], NULL);
-    /* Workers finish a job they saw before they stop, so a job is either done or was
-     * never picked up; in the latter case it runs here. */
-    if (f->items && !f->done) {
-        flusher_run_sync(f->items, f->n);
-        f->done = true;
-    }
-    if (f->done) {
-        /* Deliver a finished job so its logs are unpinned before they close. */
-        f->async.data = f;
-        flusher_on_async(&f->async);
-    }
+    /* Every task ran (workers drain the queue before they stop): deliver them, so their
+     * logs are unpinned before they close. */
+    f->async.data = f;
+    flusher_on_async(&f->async);
+    BROOK_ASSERT(f->pending == 0);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
     uv_close((uv_handle_t *)&f->async, flusher_free_cb);

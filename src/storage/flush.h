@@ -1,16 +1,17 @@
 /*
  * flush.h - the flush threads: run fdatasync off the event loop for group commit.
  *
- * Owns: a few worker threads (flush.c), one job at a time. A job is an array of file
- * descriptors; the workers fdatasync them in parallel (so that a journaling file system
- * commits them together), record the errno per item, and the last one wakes the loop
- * through uv_async; the completion callback then runs on the loop thread. After a
- * successful fdatasync a worker may also advise the kernel to drop a range of the file's
- * now-clean pages from the page cache (the item's drop range; see
- * store_opts.cache_keep_bytes), and it runs the item's `after` hook (the owner's follow-up
- * writes) on the same thread. Items of one job may complete in any order: the owner
- * counts nothing durable before the whole job is delivered.
- * Never: touches log state (it only sees fds), or runs two jobs at once.
+ * Owns: a few worker threads (flush.c) and a queue of tasks. A task is one log's
+ * fdatasyncs (one or two items: a sealed segment left by a roll, then the active one); a
+ * worker runs a task's items in order, records the errno per item, and hands the task back
+ * to the loop through uv_async, where the completion callback runs for each finished task,
+ * then the batch callback once. Tasks run in parallel and finish in any order: each log's
+ * durability moves as soon as its own fdatasync is done, not when the slowest file of a
+ * round is (the owner submits at most one task per log at a time). After a successful
+ * fdatasync a worker may also advise the kernel to drop a range of the file's now-clean
+ * pages from the page cache (the item's drop range; see store_opts.cache_keep_bytes), and
+ * it runs the item's `after` hook (the owner's follow-up writes) on the same thread.
+ * Never: touches log state (it only sees fds).
  */
 #ifndef BROOK_STORAGE_FLUSH_H
 #define BROOK_STORAGE_FLUSH_H
@@ -37,16 +38,22 @@ typedef struct flush_item {
 } flush_item;
 
 typedef struct flusher flusher;
-/* Called on the loop thread with the finished job; items are freed after it returns. */
-typedef void (*flush_done_cb)(void *ctx, flush_item *items, size_t n, int64_t sync_us);
+/* On the loop thread, for each finished task: its items (freed after it returns) and how
+ * long the task took from its submission. */
+typedef void (*flush_task_cb)(void *ctx, flush_item *items, size_t n, int64_t sync_us);
+/* On the loop thread, once after the tasks that one wake-up delivered. */
+typedef void (*flush_batch_cb)(void *ctx);
 
-int flusher_start(uv_loop_t *loop, flush_done_cb cb, void *ctx, flusher **out);
-bool flusher_busy(const flusher *f);
-/* Takes ownership of items (malloc'd). The flusher must not be busy. */
+int flusher_start(uv_loop_t *loop, flush_task_cb on_task, flush_batch_cb on_batch, void *ctx,
+                  flusher **out);
+/* Tasks submitted and not yet delivered (loop thread). */
+size_t flusher_pending(const flusher *f);
+/* Queues one task; takes ownership of items (malloc'd, n > 0). Loop thread. */
 void flusher_submit(flusher *f, flush_item *items, size_t n);
-/* Stops the thread (waits for a running job first) and closes the async handle. */
+/* Stops the threads once every queued task has run, delivers what finished, and closes
+ * the async handle. */
 void flusher_stop(flusher *f);
-/* Runs a job synchronously on the calling thread (shutdown path, tests). */
+/* Runs a task synchronously on the calling thread (shutdown path, tests). */
 void flusher_run_sync(flush_item *items, size_t n);
 
 #endif

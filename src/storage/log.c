@@ -2107,7 +2107,7 @@ int log_flush_sync(plog *l)
     log_sync sy[LOG_FLUSH_MAX];
     size_t n = log_flush_begin(l, sy);
     int err[LOG_FLUSH_MAX];
-    for (size_t i = 0; i < n; i++) { /* all run first, as a flush job does */
+    for (size_t i = 0; i < n; i++) { /* all run first, as a flush task does */
         err[i] = fdatasync(sy[i].fd) == 0 ? 0 : errno;
         if (sy[i].meta)
             err[i] = rm_run(sy[i].meta, err[i]);

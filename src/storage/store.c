@@ -28,13 +28,12 @@ struct store {
     uv_timer_t interval_timer; /* interval mode: the periodic flush; sync mode: lazy_due */
     bool interval_due;
     bool lazy_due; /* sync mode: lazily marked logs go with the next job */
-    uint64_t unflushed; /* bytes appended since the last flush job began (interval mode) */
+    uint64_t unflushed; /* bytes appended since flushes last began (interval mode) */
     partition *dirty_head;
     uint64_t append_gen; /* bumped by every store_mark_dirty (every append) */
-    partition **drops; /* partitions waiting for the flush in flight to finish */
-    size_t ndrops, drops_cap;
+    size_t ndue; /* partitions with flush_due set */
     bool clean;
-    bool closing; /* no new flush jobs */
+    bool closing; /* no new flush tasks */
     store_stats stats;
 };
 
@@ -46,40 +45,46 @@ static void partition_free(partition *p)
     free(p);
 }
 
-static void run_drops(store *s)
-{
-    for (size_t i = 0; i < s->ndrops; i++) {
-        partition *p = s->drops[i];
-        log_destroy(p->log);
-        partition_free(p);
-    }
-    s->ndrops = 0;
-}
-
 static void dirty_push(store *s, partition *p);
 
-/* On the loop: record each log's new durable offset, then tell the owner. */
+/* On the loop, for one log's finished fdatasyncs: record its new durable offset; free it if
+ * it was dropped meanwhile. */
 static void store_on_flushed(void *ctx, flush_item *items, size_t n, int64_t sync_us)
 {
     store *s = ctx;
+    plog *l = items[0].log;
+    partition *p = l->user;
     for (size_t i = 0; i < n; i++) {
-        plog *l = items[i].log;
+        BROOK_ASSERT(items[i].log == l);
         log_flush_done(l, items[i].seg, items[i].end_offset, items[i].err);
-        /* A sync begun before a roll leaves that roll's writes (rollmeta.h) to the next
-         * job, which must come even if nothing more is appended. */
-        partition *p = l->user;
-        if (log_has_unsynced(l) && !l->failed && p && !p->dropping) {
-            p->dirty_lazy = false;
-            dirty_push(s, p);
-        }
     }
     s->stats.flush_jobs++;
     s->stats.flush_items += n;
     s->stats.last_sync_us = sync_us;
-    run_drops(s);
+    if (!p)
+        return;
+    BROOK_ASSERT(p->flushing);
+    p->flushing = false;
+    if (p->dropping) {
+        log_destroy(p->log);
+        partition_free(p);
+        return;
+    }
+    /* A sync begun before a roll leaves that roll's writes (rollmeta.h) to the next task,
+     * which must come even if nothing more is appended. */
+    if (log_has_unsynced(l) && !l->failed) {
+        p->dirty_lazy = false;
+        dirty_push(s, p);
+    }
+}
+
+/* On the loop, after the tasks one wake-up delivered: tell the owner, then start the logs
+ * written meanwhile (and those whose task was running when they came due). */
+static void store_on_flush_batch(void *ctx)
+{
+    store *s = ctx;
     if (s->o.flush_sync)
         s->o.on_durable(s->o.ctx);
-    /* Batches appended while this job ran go out now: the next group. */
     store_submit(s);
 }
 
@@ -140,7 +145,7 @@ int store_open(const store_opts *o, uv_loop_t *loop, store **out, bool *clean_ou
         }
     }
     remove_tombstones(s->dir);
-    if ((rc = flusher_start(loop, store_on_flushed, s, &s->flusher)) != 0)
+    if ((rc = flusher_start(loop, store_on_flushed, store_on_flush_batch, s, &s->flusher)) != 0)
         goto fail;
     uv_timer_init(loop, &s->interval_timer);
     s->interval_timer.data = s;
@@ -219,21 +224,16 @@ void store_partition_drop(store *s, partition *p)
 {
     if (p->in_dirty_list)
         dirty_unlink(s, p);
+    if (p->flush_due) {
+        p->flush_due = false;
+        s->ndue--;
+    }
     p->dropping = true;
     tombstone(s, p);
-    if (!flusher_busy(s->flusher)) {
-        log_destroy(p->log);
-        partition_free(p);
-        return;
-    }
-    if (s->ndrops == s->drops_cap) {
-        size_t cap = s->drops_cap ? s->drops_cap * 2 : 16;
-        partition **n = realloc(s->drops, cap * sizeof(*n));
-        BROOK_ASSERT(n); /* losing track of a partition here would leak its files */
-        s->drops = n;
-        s->drops_cap = cap;
-    }
-    s->drops[s->ndrops++] = p;
+    if (p->flushing)
+        return; /* freed when its task is delivered (store_on_flushed) */
+    log_destroy(p->log);
+    partition_free(p);
 }
 
 int64_t store_high_watermark(const store *s, const partition *p)
@@ -242,7 +242,7 @@ int64_t store_high_watermark(const store *s, const partition *p)
     return p->replicated && p->repl_hw < local ? p->repl_hw : local;
 }
 
-/* Puts p on the list the next flush job is built from. */
+/* Puts p on the list flush tasks are made from (store_submit). */
 static void dirty_push(store *s, partition *p)
 {
     /* A roll left the sealed segment for the flush thread: sync it now, not at the next
@@ -431,55 +431,67 @@ static size_t items_of_log(store *s, plog *l, flush_item *out)
     return n;
 }
 
-/* Whether the next job leaves p for later: only lazily dirty, and not yet due. */
-static bool left_for_later(const store *s, const partition *p)
+/* Whether p's log may go to the flush threads now: not while its last task runs (one per
+ * log), and in sync mode a lazily dirty one only once due; in interval mode only at the
+ * interval (or its byte threshold). A log that came due while its task ran goes when that
+ * task is delivered (flush_due). */
+static bool submit_now(store *s, partition *p)
 {
-    return p->dirty_lazy && !s->lazy_due;
+    bool due = p->flush_due || (s->o.flush_sync ? !p->dirty_lazy || s->lazy_due
+                                                : s->interval_due);
+    if (!due || !p->flushing)
+        return due;
+    if (!p->flush_due) {
+        p->flush_due = true;
+        s->ndue++;
+    }
+    return false;
 }
 
-/* Builds one flush job from every dirty log (lazily dirty ones only once due, or with an
- * append of their own that is waited for) and hands it to the flush thread. */
+/* Hands each dirty log that may go now (submit_now) to the flush threads as its own task,
+ * so each log's durability moves with its own fdatasync. */
 static void store_submit(store *s)
 {
     if (!s->dirty_head) {
         s->lazy_due = false; /* what was due left the list (a partition dropped) */
         return;
     }
-    if (s->closing || flusher_busy(s->flusher))
+    if (s->closing || (!s->o.flush_sync && !s->interval_due && s->ndue == 0))
         return;
-    if (!s->o.flush_sync && !s->interval_due)
-        return;
-    size_t n = 0;
-    for (partition *p = s->dirty_head; p; p = p->next_dirty)
-        n += !left_for_later(s, p);
-    if (n == 0)
-        return;
-    s->interval_due = false;
-    s->unflushed = 0;
-    flush_item *items = calloc(n * LOG_FLUSH_MAX, sizeof(*items));
-    BROOK_ASSERT(items); /* cannot make data durable without memory: stop loudly */
-    size_t k = 0;
+    bool any = false;
     partition *p = s->dirty_head, *kept = NULL;
     while (p) {
         partition *next = p->next_dirty;
-        if (left_for_later(s, p)) {
+        if (!submit_now(s, p)) {
             p->next_dirty = kept;
             kept = p;
+            p = next;
+            continue;
+        }
+        p->in_dirty_list = false;
+        p->dirty_lazy = false;
+        p->next_dirty = NULL;
+        if (p->flush_due) {
+            p->flush_due = false;
+            s->ndue--;
+        }
+        flush_item *items = calloc(LOG_FLUSH_MAX, sizeof(*items));
+        BROOK_ASSERT(items); /* cannot make data durable without memory: stop loudly */
+        size_t k = items_of_log(s, p->log, items);
+        if (k == 0) {
+            free(items);
         } else {
-            p->in_dirty_list = false;
-            p->dirty_lazy = false;
-            p->next_dirty = NULL;
-            k += items_of_log(s, p->log, items + k);
+            p->flushing = true;
+            any = true;
+            flusher_submit(s->flusher, items, k);
         }
         p = next;
     }
     s->dirty_head = kept;
     s->lazy_due = false;
-    if (k == 0) {
-        free(items);
-        return;
-    }
-    flusher_submit(s->flusher, items, k);
+    s->interval_due = false;
+    if (any)
+        s->unflushed = 0;
 }
 
 void store_before_poll(store *s)
@@ -493,8 +505,7 @@ static void store_free_cb(uv_handle_t *h) { free(h->data); }
 void store_close(store *s, partition **parts, size_t nparts)
 {
     s->closing = true;
-    flusher_stop(s->flusher); /* finishes and delivers a job in flight */
-    run_drops(s);
+    flusher_stop(s->flusher); /* runs and delivers every task queued */
     bool all_ok = true;
     for (size_t i = 0; i < nparts; i++) {
         plog *l = parts[i]->log;
@@ -511,7 +522,6 @@ void store_close(store *s, partition **parts, size_t nparts)
         if (fs_write_atomic(marker, "clean\n", 6) != 0)
             LOG_WARN("storage", "cannot write the clean-shutdown marker; next start recovers");
     }
-    free(s->drops);
     free(s->dir);
     /* The timer lives in s: s is freed by its close callback, when the loop has let go of
      * it (freeing it here left the loop a closing handle in freed memory). */

@@ -2,11 +2,12 @@
  * store.h - all partition logs of this node, and group commit.
  *
  * Owns: the data directory (clean-shutdown marker), every open partition log, the list of
- * logs written since the last flush, and the flush thread. At the end of each loop turn
- * (store_before_poll) the dirty logs' active segments go to the flush thread as ONE job:
- * one fdatasync round serves every batch of that turn across all partitions. When the job
- * completes, each log's durable offset moves and on_durable() tells the owner, who then
- * acknowledges produces and wakes fetches. In interval mode acks do not wait; a timer
+ * logs written since their last flush, and the flush threads. At the end of each loop turn
+ * (store_before_poll) each dirty log whose previous fdatasync is done goes to the flush
+ * threads as its own task: one fdatasync serves every batch appended to that log since its
+ * last one began, and no log waits for another's. When a task completes, that log's
+ * durable offset moves and on_durable() tells the owner, who then acknowledges produces
+ * and wakes fetches. In interval mode acks do not wait; a timer
  * starts a flush every log.flush.interval.ms. In sync mode an append nobody waits for
  * (store_mark_lazy) rides with the log's next job, at most log.flush.interval.ms later.
  * Never: knows about requests or connections.
@@ -32,6 +33,8 @@ typedef struct partition {
     int64_t wake_end;
     uint64_t counted_bytes; /* log->appended_bytes when the store last counted them */
     bool dropping; /* delete requested; freed after the flush in flight */
+    bool flushing;  /* a flush task of this log is queued or running (one at a time) */
+    bool flush_due; /* came due while flushing: goes when that task is delivered */
     struct partition *next_dirty;
     /* Replication (set by its owner, broker/replica.c): a replicated partition's consumers
      * and acks=all see repl_hw, the high watermark over the in-sync replicas. */
@@ -95,7 +98,8 @@ void store_mark_lazy(store *s, partition *p);
 void store_flush_soon(store *s, partition *p);
 /* A counter that changes with every store_mark_dirty: "was anything appended since". */
 uint64_t store_append_gen(const store *s);
-/* The end-of-turn hook: submits the next group-commit job if one is due. */
+/* The end-of-turn hook: hands each dirty log that is due, and not already syncing, to the
+ * flush threads. */
 void store_before_poll(store *s);
 /* A fetch is about to send `span` of p's log by sendfile: asks a worker thread to bring
  * the next STORE_READAHEAD_BYTES after it into the page cache (POSIX_FADV_WILLNEED on a
@@ -111,7 +115,7 @@ void store_readahead(store *s, partition *p, const wr_file_span *span);
 void store_close(store *s, partition **parts, size_t nparts);
 /* Counters for logs and benchmarks. */
 typedef struct store_stats {
-    uint64_t flush_jobs, flush_items;
+    uint64_t flush_jobs, flush_items; /* flush tasks delivered (one log each); their fsyncs */
     uint64_t readahead_jobs, readahead_bytes; /* store_readahead's requests */
     uint64_t cache_released_bytes; /* advised out of the page cache after fsyncs */
     uint64_t segments_reserved;    /* next-segment files made with their blocks reserved */

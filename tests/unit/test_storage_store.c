@@ -1,6 +1,7 @@
-/* test_storage_store.c - the store's flush rounds in interval mode: the timer alone, or
- * also log.flush.interval.bytes (store_opts.flush_interval_bytes), which starts a round
+/* test_storage_store.c - the store's flushes in interval mode: the timer alone, or
+ * also log.flush.interval.bytes (store_opts.flush_interval_bytes), which starts them
  * once that many bytes were appended since the last one began, long before the timer; a
+ * log that came due while its own flush task was out goes when it returns; a
  * roll's sealed segment synced at once in interval mode; in sync mode across segment
  * rolls, whose old segments the flush thread syncs; in sync mode, appends marked lazy
  * riding with the log's next job or the timer; the page cache released behind each
@@ -431,6 +432,53 @@ static void test_sync_lazy_rides_with_next(void)
     fs_remove_tree(dir);
 }
 
+/* Interval mode, 60 s timer, a byte bound of one record: the second append comes due while
+ * the log's first task is still out (not yet delivered to the loop), so it waits for that
+ * task (one task per log) and then goes at once, long before the timer. Then a partition
+ * dropped while its task is out is freed when the task comes back (ASan checks the rest). */
+static void test_due_while_flushing(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-due", (int)getpid());
+    uv_loop_t loop;
+    store_opts o = {.data_dir = dir, .flush_sync = false, .flush_interval_ms = 60000,
+                    .flush_interval_bytes = 1};
+    store *st;
+    partition *p;
+    bool ok = open_fresh(&loop, &o, 1 << 20, &st, &p);
+    if (!st)
+        return;
+    if (ok && append_one(st, p, false)) {
+        store_before_poll(st);
+        CHECK(p->flushing);
+        append_one(st, p, false);
+        store_before_poll(st); /* no loop run between: the first task is not delivered */
+        CHECK(p->flushing);
+        CHECK(p->flush_due);
+        run_for(&loop, st, p, 2000);
+        CHECK_EQ_INT(p->log->durable_offset, 2);
+        CHECK(!p->flush_due);
+        append_one(st, p, false);
+        store_before_poll(st);
+        CHECK(p->flushing);
+        store_stats before = store_get_stats(st);
+        store_partition_drop(st, p);
+        p = NULL;
+        for (int i = 0; i < 2000 && store_get_stats(st).flush_jobs == before.flush_jobs; i++) {
+            uv_run(&loop, UV_RUN_NOWAIT);
+            usleep(1000);
+        }
+        CHECK_EQ_INT(store_get_stats(st).flush_jobs, before.flush_jobs + 1);
+    }
+    if (p)
+        store_close(st, &p, 1);
+    else
+        store_close(st, NULL, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    fs_remove_tree(dir);
+}
+
 static void test_timer_only(void) { check_interval(0, false); }
 
 static void test_byte_bound_flushes_early(void) { check_interval(16 * 1024, true); }
@@ -439,4 +487,4 @@ TU_MAIN(TU_CASE(test_timer_only), TU_CASE(test_byte_bound_flushes_early),
         TU_CASE(test_interval_roll_synced_at_once), TU_CASE(test_sync_rounds_across_rolls),
         TU_CASE(test_cache_released_behind_sync), TU_CASE(test_cache_kept_when_off),
         TU_CASE(test_segments_reserved_ahead), TU_CASE(test_segments_not_reserved_when_off),
-        TU_CASE(test_sync_lazy_rides_with_next))
+        TU_CASE(test_sync_lazy_rides_with_next), TU_CASE(test_due_while_flushing))
