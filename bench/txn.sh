@@ -75,6 +75,26 @@ for r in $(seq 1 "$ROUNDS"); do
     else raw_txn 64 "$r"; raw_txn 1 "$r"; fi
 done
 raw_txn 8 1
+# One raw transactional producer beside a bulk producer on the same brookd (a topic of its
+# own, 1 KiB records, acks=all, flat out, started 2 s before and ending 2 s after): whether
+# a transaction's fsyncs wait for the other log's large ones (docs/architecture.md, "Each
+# log's own fdatasync"). Their RESULT lines become cmd=txn-beside and cmd=bulk-beside.
+beside_bulk() {
+    local bulk
+    log "brook bench produce --engine raw --topic tx-bulk (beside a transactional producer)"
+    timeout $((SECS * 3 + 120)) "$BROOK" bench produce --engine raw --topic tx-bulk \
+        --partitions 1 --size 1024 --acks all --seconds $((SECS + 4)) --bootstrap "$B" \
+        2>>"$WORK/client.log" | grep '^RESULT' >"$WORK/bulk.txt" &
+    bulk=$!
+    sleep 2
+    run produce --engine raw --transactional --producers 1 --topic tx-raw-beside \
+        --partitions 2 --batch-records 1 --size 100 --seconds "$SECS"
+    wait "$bulk"
+    sed -i 's/^RESULT cmd=txn-raw topic=tx-raw-beside /RESULT cmd=txn-beside topic=tx-raw-beside /' \
+        "$OUT"
+    sed 's/^RESULT cmd=produce /RESULT cmd=bulk-beside /' "$WORK/bulk.txt" >>"$OUT"
+}
+beside_bulk
 run eos --topic eos-alo --mode alo --rate 2000 --seconds "$SECS"
 run eos --topic eos-txn --mode txn --rate 2000 --seconds "$SECS"
 kill -TERM "$PID" 2>/dev/null
@@ -152,6 +172,8 @@ ALO50=$(field p50_us eos mode=alo); ALO99=$(field p99_us eos mode=alo)
 EOS50=$(field p50_us eos mode=txn); EOS99=$(field p99_us eos mode=txn)
 EOSR=$(ratio "${EOS50:-0}" "${ALO50:-0}")
 ALOT=$(field copied_per_s eos mode=alo); EOST=$(field copied_per_s eos mode=txn)
+BESIDE=$(matching cmd=txn-beside | head -1)
+BULK=$(matching cmd=bulk-beside | head -1)
 
 SECTION=$WORK/section.md
 cat >"$SECTION" <<EOF2
@@ -170,6 +192,8 @@ brook bench txn --topic T --mode txn --size 1024 --commit-interval-ms {10,1000} 
 brook bench txn-rate --topic T --partitions 128 --producers {1,8,64} --seconds ${SECS}
 brook bench produce --engine raw --transactional --producers {1,64} --topic T --partitions 2 \\
     --batch-records 1 --size 100 --seconds ${SECS}     # x ${ROUNDS}, alternating; and 8 once
+brook bench produce --engine raw --topic B --partitions 1 --size 1024 --acks all \
+    --seconds $((SECS + 4)) &    # bulk; 2 s later, beside it, the 1-producer run above once
 brook bench eos --topic P --mode {alo,txn} --rate 2000 --seconds ${SECS}
 \`\`\`
 
@@ -211,6 +235,15 @@ state machines on two threads that poll their sockets):
 $(rate_rows txn-raw)
 
 (1 and 64 producers: the median of ${ROUNDS} alternating runs each, above.)
+
+One raw transactional producer again, now beside a bulk producer writing 1 KiB records
+flat out (raw engine, acks=all, 1 partition of another topic) to the same brookd: each
+log's fdatasync is its own task, so a transaction's small fsyncs need not wait for the
+bulk partition's large ones (docs/architecture.md, "Each log's own fdatasync").
+
+| beside the bulk producer | commits/s | latency p50 | latency p99 | bulk records/s | bulk p50 |
+|---|---|---|---|---|---|
+| 1 transactional producer | $(of commits_per_s "$BESIDE" | grep . || echo n/a) | $(ms "$(of p50_us "$BESIDE")" 1) ms | $(ms "$(of p99_us "$BESIDE")" 1) ms | $(of msgs_per_s "$BULK" | grep . || echo n/a) | $(ms "$(of p50_us "$BULK")" 1) ms |
 
 Consume-transform-produce, 2000 records/s fed in, end-to-end latency per record (from the
 feeder's send to a read_committed reader of the output) and records copied per second.
