@@ -1,10 +1,11 @@
 /* flush.c - see flush.h.
  *
- * Tasks wait in a FIFO; each of FLUSH_WORKERS threads takes the next one, runs its items,
- * and moves it to the done list, waking the loop. No round: a log whose fdatasync finishes
- * is delivered at once, while the other files of the same moment are still syncing, and a
- * log written meanwhile starts its next fdatasync as soon as a worker is free. (On a
- * journaling file system concurrent fsyncs of many files still share journal commits.) */
+ * Tasks wait in a FIFO. Each of FLUSH_WORKERS threads takes the next item of the oldest
+ * task, so one task's items run in parallel; the worker that finishes a task's last item
+ * moves it to the done list and wakes the loop. No round: a task is delivered when its own
+ * items are done, while other tasks still run, and the owner submits new tasks whenever it
+ * likes. (On a journaling file system concurrent fsyncs of many files share journal
+ * commits.) */
 #include "storage/flush.h"
 
 #include <errno.h>
@@ -22,6 +23,8 @@ typedef struct flush_task {
     struct flush_task *next;
     flush_item *items;
     size_t n;
+    size_t taken; /* items handed to workers (under mu) */
+    size_t left;  /* items not finished (under mu) */
     int64_t submitted_us, sync_us;
 } flush_task;
 
@@ -59,37 +62,46 @@ void flusher_run_sync(flush_item *items, size_t n)
         flush_one(&items[i]);
 }
 
-/* Under mu: the oldest queued task, or NULL. */
-static flush_task *queue_pop(flusher *f)
+/* Under mu: the next item to run (its task in *task), or NULL when none waits. A task
+ * leaves the queue once all its items are handed out. */
+static flush_item *queue_take(flusher *f, flush_task **task)
 {
     flush_task *t = f->queue_head;
-    if (t) {
+    if (!t)
+        return NULL;
+    flush_item *it = &t->items[t->taken++];
+    if (t->taken == t->n) {
         f->queue_head = t->next;
         if (!f->queue_head)
             f->queue_tail = NULL;
         t->next = NULL;
     }
-    return t;
+    *task = t;
+    return it;
 }
 
-/* A worker: tasks until the queue is empty and the flusher stops (so a stop runs every
+/* A worker: items until the queue is empty and the flusher stops (so a stop runs every
  * task queued before it). */
 static void *flusher_main(void *arg)
 {
     flusher *f = arg;
     pthread_mutex_lock(&f->mu);
     for (;;) {
-        flush_task *t = queue_pop(f);
-        if (!t) {
+        flush_task *t = NULL;
+        flush_item *it = queue_take(f, &t);
+        if (!it) {
             if (f->stopping)
                 break;
             pthread_cond_wait(&f->cv, &f->mu);
             continue;
         }
         pthread_mutex_unlock(&f->mu);
-        flusher_run_sync(t->items, t->n);
-        t->sync_us = clock_mono_us() - t->submitted_us;
+        flush_one(it);
         pthread_mutex_lock(&f->mu);
+        BROOK_ASSERT(t->left > 0);
+        if (--t->left > 0)
+            continue;
+        t->sync_us = clock_mono_us() - t->submitted_us;
         t->next = f->done;
         f->done = t;
         uv_async_send(&f->async); /* coalesced by libuv while the loop has not run it */
@@ -165,6 +177,7 @@ void flusher_submit(flusher *f, flush_item *items, size_t n)
     BROOK_ASSERT(t); /* cannot make data durable without memory: stop loudly */
     t->items = items;
     t->n = n;
+    t->left = n;
     t->submitted_us = clock_mono_us();
     f->pending++;
     pthread_mutex_lock(&f->mu);
@@ -174,9 +187,11 @@ void flusher_submit(flusher *f, flush_item *items, size_t n)
     else
         f->queue_head = t;
     f->queue_tail = t;
-    /* One worker per task: a broadcast woke all of them for one file (context switches on
-     * every fsync, measured as the largest cost of a replicated acks=all produce). */
-    pthread_cond_signal(&f->cv);
+    /* One worker per item, at most all: a broadcast for one file woke all of them for
+     * nothing (context switches on every fsync, measured as the largest cost of a
+     * replicated acks=all produce). */
+    for (size_t i = 0; i < n && i < (size_t)f->nthreads; i++)
+        pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
 

@@ -1,16 +1,16 @@
 /*
  * flush.h - the flush threads: run fdatasync off the event loop for group commit.
  *
- * Owns: a few worker threads (flush.c) and a queue of tasks. A task is one log's
- * fdatasyncs (one or two items: a sealed segment left by a roll, then the active one); a
- * worker runs a task's items in order, records the errno per item, and hands the task back
- * to the loop through uv_async, where the completion callback runs for each finished task,
- * then the batch callback once. Tasks run in parallel and finish in any order: each log's
- * durability moves as soon as its own fdatasync is done, not when the slowest file of a
- * round is (the owner submits at most one task per log at a time). After a successful
- * fdatasync a worker may also advise the kernel to drop a range of the file's now-clean
- * pages from the page cache (the item's drop range; see store_opts.cache_keep_bytes), and
- * it runs the item's `after` hook (the owner's follow-up writes) on the same thread.
+ * Owns: a few worker threads (flush.c) and a queue of tasks. A task is a set of
+ * fdatasyncs delivered together (the owner's choice: one log's, or several small logs' of
+ * one moment); workers run a task's items in parallel, record the errno per item, and the
+ * one that finishes its last item hands the task back to the loop through uv_async, where
+ * the completion callback runs for each finished task, then the batch callback once.
+ * Tasks run side by side and finish in any order: a task is not held by another's slow
+ * fdatasync (there is no round). After a successful fdatasync a worker may also advise
+ * the kernel to drop a range of the file's now-clean pages from the page cache (the item's
+ * drop range; see store_opts.cache_keep_bytes), and it runs the item's `after` hook (the
+ * owner's follow-up writes) on the same thread.
  * Never: touches log state (it only sees fds).
  */
 #ifndef BROOK_STORAGE_FLUSH_H

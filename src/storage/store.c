@@ -47,20 +47,13 @@ static void partition_free(partition *p)
 
 static void dirty_push(store *s, partition *p);
 
-/* On the loop, for one log's finished fdatasyncs: record its new durable offset; free it if
- * it was dropped meanwhile. */
-static void store_on_flushed(void *ctx, flush_item *items, size_t n, int64_t sync_us)
+/* On the loop, for one log's part of a finished task: record its new durable offset; free
+ * the partition if it was dropped meanwhile. */
+static void log_flushed(store *s, plog *l, flush_item *items, size_t n)
 {
-    store *s = ctx;
-    plog *l = items[0].log;
-    partition *p = l->user;
-    for (size_t i = 0; i < n; i++) {
-        BROOK_ASSERT(items[i].log == l);
+    for (size_t i = 0; i < n; i++)
         log_flush_done(l, items[i].seg, items[i].end_offset, items[i].err);
-    }
-    s->stats.flush_jobs++;
-    s->stats.flush_items += n;
-    s->stats.last_sync_us = sync_us;
+    partition *p = l->user;
     if (!p)
         return;
     BROOK_ASSERT(p->flushing);
@@ -76,6 +69,21 @@ static void store_on_flushed(void *ctx, flush_item *items, size_t n, int64_t syn
         p->dirty_lazy = false;
         dirty_push(s, p);
     }
+}
+
+/* On the loop, for a finished task: each of its logs in turn (a log's items are adjacent,
+ * in log_flush_begin()'s order). */
+static void store_on_flushed(void *ctx, flush_item *items, size_t n, int64_t sync_us)
+{
+    store *s = ctx;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && items[j].log == items[i].log; j++)
+            ;
+        log_flushed(s, items[i].log, items + i, j - i);
+    }
+    s->stats.flush_jobs++;
+    s->stats.flush_items += n;
+    s->stats.last_sync_us = sync_us;
 }
 
 /* On the loop, after the tasks one wake-up delivered: tell the owner, then start the logs
@@ -448,8 +456,10 @@ static bool submit_now(store *s, partition *p)
     return false;
 }
 
-/* Hands each dirty log that may go now (submit_now) to the flush threads as its own task,
- * so each log's durability moves with its own fdatasync. */
+/* Hands the dirty logs that may go now (submit_now) to the flush threads: each log with
+ * at least STORE_FLUSH_ALONE_BYTES appended since its last flush began as a task of its
+ * own, the others together as one task (their fdatasyncs run in parallel and come back in
+ * one wake-up of the loop). So a small log never waits for a large one's fdatasync. */
 static void store_submit(store *s)
 {
     if (!s->dirty_head) {
@@ -458,6 +468,11 @@ static void store_submit(store *s)
     }
     if (s->closing || (!s->o.flush_sync && !s->interval_due && s->ndue == 0))
         return;
+    size_t n = 0, k = 0;
+    for (partition *p = s->dirty_head; p; p = p->next_dirty)
+        n++;
+    flush_item *small = calloc(n * LOG_FLUSH_MAX, sizeof(*small));
+    BROOK_ASSERT(small); /* cannot make data durable without memory: stop loudly */
     bool any = false;
     partition *p = s->dirty_head, *kept = NULL;
     while (p) {
@@ -475,18 +490,26 @@ static void store_submit(store *s)
             p->flush_due = false;
             s->ndue--;
         }
-        flush_item *items = calloc(LOG_FLUSH_MAX, sizeof(*items));
-        BROOK_ASSERT(items); /* cannot make data durable without memory: stop loudly */
-        size_t k = items_of_log(s, p->log, items);
-        if (k == 0) {
+        uint64_t bytes = p->log->appended_bytes - p->submitted_bytes;
+        p->submitted_bytes = p->log->appended_bytes;
+        bool alone = bytes >= STORE_FLUSH_ALONE_BYTES;
+        flush_item *items = alone ? calloc(LOG_FLUSH_MAX, sizeof(*items)) : small + k;
+        BROOK_ASSERT(items);
+        size_t m = items_of_log(s, p->log, items);
+        p->flushing = m > 0;
+        any |= m > 0;
+        if (!alone)
+            k += m;
+        else if (m > 0)
+            flusher_submit(s->flusher, items, m);
+        else
             free(items);
-        } else {
-            p->flushing = true;
-            any = true;
-            flusher_submit(s->flusher, items, k);
-        }
         p = next;
     }
+    if (k > 0)
+        flusher_submit(s->flusher, small, k);
+    else
+        free(small);
     s->dirty_head = kept;
     s->lazy_due = false;
     s->interval_due = false;

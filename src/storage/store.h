@@ -4,10 +4,11 @@
  * Owns: the data directory (clean-shutdown marker), every open partition log, the list of
  * logs written since their last flush, and the flush threads. At the end of each loop turn
  * (store_before_poll) each dirty log whose previous fdatasync is done goes to the flush
- * threads as its own task: one fdatasync serves every batch appended to that log since its
- * last one began, and no log waits for another's. When a task completes, that log's
- * durable offset moves and on_durable() tells the owner, who then acknowledges produces
- * and wakes fetches. In interval mode acks do not wait; a timer
+ * threads: one fdatasync serves every batch appended to that log since its last one
+ * began. A log with much to write goes as a task of its own, the small ones of the moment
+ * as one task together, so no small log waits for a large one's fdatasync. When a task
+ * completes, its logs' durable offsets move and on_durable() tells the owner, who then
+ * acknowledges produces and wakes fetches. In interval mode acks do not wait; a timer
  * starts a flush every log.flush.interval.ms. In sync mode an append nobody waits for
  * (store_mark_lazy) rides with the log's next job, at most log.flush.interval.ms later.
  * Never: knows about requests or connections.
@@ -35,6 +36,7 @@ typedef struct partition {
     bool dropping; /* delete requested; freed after the flush in flight */
     bool flushing;  /* a flush task of this log is queued or running (one at a time) */
     bool flush_due; /* came due while flushing: goes when that task is delivered */
+    uint64_t submitted_bytes; /* log->appended_bytes when its last flush task was made */
     struct partition *next_dirty;
     /* Replication (set by its owner, broker/replica.c): a replicated partition's consumers
      * and acks=all see repl_hw, the high watermark over the in-sync replicas. */
@@ -98,6 +100,10 @@ void store_mark_lazy(store *s, partition *p);
 void store_flush_soon(store *s, partition *p);
 /* A counter that changes with every store_mark_dirty: "was anything appended since". */
 uint64_t store_append_gen(const store *s);
+/* A log with this many bytes appended since its last flush began is synced in a task of
+ * its own (store_submit): a bulk producer's partition whose fdatasync takes milliseconds
+ * does not hold the small logs' (a transaction's records and markers) of the same moment. */
+#define STORE_FLUSH_ALONE_BYTES (256u << 10)
 /* The end-of-turn hook: hands each dirty log that is due, and not already syncing, to the
  * flush threads. */
 void store_before_poll(store *s);

@@ -1,7 +1,8 @@
 /* test_storage_store.c - the store's flushes in interval mode: the timer alone, or
  * also log.flush.interval.bytes (store_opts.flush_interval_bytes), which starts them
  * once that many bytes were appended since the last one began, long before the timer; a
- * log that came due while its own flush task was out goes when it returns; a
+ * log that came due while its own flush task was out goes when it returns; in sync mode a
+ * log with much to write synced in a task of its own, small ones together; a
  * roll's sealed segment synced at once in interval mode; in sync mode across segment
  * rolls, whose old segments the flush thread syncs; in sync mode, appends marked lazy
  * riding with the log's next job or the timer; the page cache released behind each
@@ -479,6 +480,45 @@ static void test_due_while_flushing(void)
     fs_remove_tree(dir);
 }
 
+/* Sync mode, two partitions written in the same turn: p with 300 KiB, q with one record.
+ * p (at least STORE_FLUSH_ALONE_BYTES) goes as a task of its own and q in another, so q's
+ * durability never waits for p's fdatasync: two tasks. Then one record each: both small,
+ * one task of two items. */
+static void test_large_log_alone(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-alone", (int)getpid());
+    uv_loop_t loop;
+    store_opts o = {.data_dir = dir, .flush_sync = true, .flush_interval_ms = 60000};
+    store *st;
+    partition *p, *q = NULL;
+    bool ok = open_fresh(&loop, &o, 64 << 20, &st, &p);
+    if (!st)
+        return;
+    log_config cfg = {.segment_bytes = 64 << 20, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
+    ok = ok && CHECK(store_partition_open(st, "u", 0, &cfg, 0, &q) == 0);
+    for (int round = 0; ok && round < 2; round++) {
+        int np = round == 0 ? 300 : 1;
+        if (!append_some(st, p, np) || !append_some(st, q, 1))
+            break;
+        store_stats before = store_get_stats(st);
+        run_for(&loop, st, p, 2000);
+        run_for(&loop, st, q, 2000);
+        store_stats after = store_get_stats(st);
+        CHECK_EQ_INT(p->log->durable_offset, p->log->log_end_offset);
+        CHECK_EQ_INT(q->log->durable_offset, q->log->log_end_offset);
+        CHECK_EQ_INT(after.flush_jobs - before.flush_jobs, round == 0 ? 2 : 1);
+        CHECK_EQ_INT(after.flush_items - before.flush_items, 2);
+    }
+    partition *parts[2] = {p, q};
+    if (p)
+        store_close(st, parts, q ? 2 : 1);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    fs_remove_tree(dir);
+}
+
 static void test_timer_only(void) { check_interval(0, false); }
 
 static void test_byte_bound_flushes_early(void) { check_interval(16 * 1024, true); }
@@ -487,4 +527,5 @@ TU_MAIN(TU_CASE(test_timer_only), TU_CASE(test_byte_bound_flushes_early),
         TU_CASE(test_interval_roll_synced_at_once), TU_CASE(test_sync_rounds_across_rolls),
         TU_CASE(test_cache_released_behind_sync), TU_CASE(test_cache_kept_when_off),
         TU_CASE(test_segments_reserved_ahead), TU_CASE(test_segments_not_reserved_when_off),
-        TU_CASE(test_sync_lazy_rides_with_next), TU_CASE(test_due_while_flushing))
+        TU_CASE(test_sync_lazy_rides_with_next), TU_CASE(test_due_while_flushing),
+        TU_CASE(test_large_log_alone))
