@@ -237,9 +237,9 @@ $(rate_rows txn-raw)
 (1 and 64 producers: the median of ${ROUNDS} alternating runs each, above.)
 
 One raw transactional producer again, now beside a bulk producer writing 1 KiB records
-flat out (raw engine, acks=all, 1 partition of another topic) to the same brookd: each
-log's fdatasync is its own task, so a transaction's small fsyncs need not wait for the
-bulk partition's large ones (docs/architecture.md, "Each log's own fdatasync").
+flat out (raw engine, acks=all, 1 partition of another topic) to the same brookd: the bulk
+partition's fdatasyncs are tasks of their own, so a transaction's small ones need not wait
+for them (docs/architecture.md, "Each log's own fdatasync").
 
 | beside the bulk producer | commits/s | latency p50 | latency p99 | bulk records/s | bulk p50 |
 |---|---|---|---|---|---|
