@@ -471,8 +471,7 @@ static void store_submit(store *s)
     size_t n = 0, k = 0;
     for (partition *p = s->dirty_head; p; p = p->next_dirty)
         n++;
-    flush_item *small = calloc(n * LOG_FLUSH_MAX, sizeof(*small));
-    BROOK_ASSERT(small); /* cannot make data durable without memory: stop loudly */
+    flush_item *small = NULL; /* made at the first small log (most turns submit none) */
     bool any = false;
     partition *p = s->dirty_head, *kept = NULL;
     while (p) {
@@ -493,8 +492,10 @@ static void store_submit(store *s)
         uint64_t bytes = p->log->appended_bytes - p->submitted_bytes;
         p->submitted_bytes = p->log->appended_bytes;
         bool alone = bytes >= STORE_FLUSH_ALONE_BYTES;
+        if (!alone && !small)
+            small = calloc(n * LOG_FLUSH_MAX, sizeof(*small));
         flush_item *items = alone ? calloc(LOG_FLUSH_MAX, sizeof(*items)) : small + k;
-        BROOK_ASSERT(items);
+        BROOK_ASSERT(alone ? items != NULL : small != NULL); /* no durability without memory */
         size_t m = items_of_log(s, p->log, items);
         p->flushing = m > 0;
         any |= m > 0;
@@ -509,7 +510,7 @@ static void store_submit(store *s)
     if (k > 0)
         flusher_submit(s->flusher, small, k);
     else
-        free(small);
+        free(small); /* NULL, or only logs with nothing to sync */
     s->dirty_head = kept;
     s->lazy_due = false;
     s->interval_due = false;
