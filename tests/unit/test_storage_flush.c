@@ -109,53 +109,73 @@ static int temp_file(char *path, size_t cap, const char *name)
     return fd;
 }
 
+/* Two temporary files, a pipe for the hooks, a loop and a started flusher. */
+typedef struct fixture {
+    uv_loop_t loop;
+    seen s;
+    flusher *f;
+    int gate[2];
+    char pa[256], pb[256];
+    int a, b;
+} fixture;
+
+static bool fixture_open(fixture *x)
+{
+    *x = (fixture){.gate = {-1, -1}};
+    uv_loop_init(&x->loop);
+    x->a = temp_file(x->pa, sizeof(x->pa), "a");
+    x->b = temp_file(x->pb, sizeof(x->pb), "b");
+    return CHECK(pipe(x->gate) == 0) && CHECK(x->a >= 0 && x->b >= 0) &&
+           CHECK(flusher_start(&x->loop, on_task, on_batch, &x->s, &x->f) == 0);
+}
+
+/* Stops the flusher (first releasing a worker a hook may still hold) and frees the rest. */
+static void fixture_close(fixture *x)
+{
+    if (x->f) {
+        if (x->gate[1] >= 0)
+            (void)!write(x->gate[1], "x", 1);
+        flusher_stop(x->f);
+    }
+    uv_run(&x->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&x->loop);
+    for (int i = 0; i < 2; i++)
+        if (x->gate[i] >= 0)
+            close(x->gate[i]);
+    if (x->a >= 0)
+        close(x->a);
+    if (x->b >= 0)
+        close(x->b);
+    unlink(x->pa);
+    unlink(x->pb);
+}
+
 /* Task 1's hook holds its worker; task 2, submitted after it, is delivered first; task 1
  * once released. The loop learns of each as it finishes. */
 static void test_task_not_held_by_another(void)
 {
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    seen s = {0};
-    flusher *f = NULL;
-    int gate[2] = {-1, -1};
-    char pa[256], pb[256];
-    int a = temp_file(pa, sizeof(pa), "a"), b = temp_file(pb, sizeof(pb), "b");
-    if (CHECK(pipe(gate) == 0) && CHECK(a >= 0 && b >= 0) &&
-        CHECK(flusher_start(&loop, on_task, on_batch, &s, &f) == 0)) {
-        submit_one(f, a, 1, wait_for_byte, &gate[0]);
-        submit_one(f, b, 2, NULL, NULL);
-        CHECK_EQ_INT(flusher_pending(f), 2);
-        run_until(&loop, &s, 1, 5000);
-        CHECK_EQ_INT(s.tasks, 1);
-        CHECK_EQ_INT(s.order[0], 2);
-        CHECK_EQ_INT(s.err[0], 0);
-        CHECK(s.batches >= 1);
-        CHECK_EQ_INT(flusher_pending(f), 1);
-        run_until(&loop, &s, 2, 100); /* still held */
-        CHECK_EQ_INT(s.tasks, 1);
-        CHECK(write(gate[1], "x", 1) == 1);
-        run_until(&loop, &s, 2, 5000);
-        CHECK_EQ_INT(s.tasks, 2);
-        CHECK_EQ_INT(s.order[1], 1);
-        CHECK_EQ_INT(s.err[1], 0);
-        CHECK_EQ_INT(flusher_pending(f), 0);
+    fixture x;
+    if (fixture_open(&x)) {
+        seen *s = &x.s;
+        submit_one(x.f, x.a, 1, wait_for_byte, &x.gate[0]);
+        submit_one(x.f, x.b, 2, NULL, NULL);
+        CHECK_EQ_INT(flusher_pending(x.f), 2);
+        run_until(&x.loop, s, 1, 5000);
+        CHECK_EQ_INT(s->tasks, 1);
+        CHECK_EQ_INT(s->order[0], 2);
+        CHECK_EQ_INT(s->err[0], 0);
+        CHECK(s->batches >= 1);
+        CHECK_EQ_INT(flusher_pending(x.f), 1);
+        run_until(&x.loop, s, 2, 100); /* still held */
+        CHECK_EQ_INT(s->tasks, 1);
+        CHECK(write(x.gate[1], "x", 1) == 1);
+        run_until(&x.loop, s, 2, 5000);
+        CHECK_EQ_INT(s->tasks, 2);
+        CHECK_EQ_INT(s->order[1], 1);
+        CHECK_EQ_INT(s->err[1], 0);
+        CHECK_EQ_INT(flusher_pending(x.f), 0);
     }
-    if (f) {
-        if (s.tasks < 2 && gate[1] >= 0)
-            (void)!write(gate[1], "x", 1); /* never leave a worker held */
-        flusher_stop(f);
-    }
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    for (int i = 0; i < 2; i++)
-        if (gate[i] >= 0)
-            close(gate[i]);
-    if (a >= 0)
-        close(a);
-    if (b >= 0)
-        close(b);
-    unlink(pa);
-    unlink(pb);
+    fixture_close(&x);
 }
 
 /* One task of two items: the first one's hook waits for a byte the second one's hook
@@ -163,42 +183,23 @@ static void test_task_not_held_by_another(void)
  * task comes back once, with both items done. */
 static void test_task_items_in_parallel(void)
 {
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    seen s = {0};
-    flusher *f = NULL;
-    int gate[2] = {-1, -1};
-    char pa[256], pb[256];
-    int a = temp_file(pa, sizeof(pa), "pa"), b = temp_file(pb, sizeof(pb), "pb");
+    fixture x;
     flush_item *its = calloc(2, sizeof(*its));
-    if (CHECK(its != NULL) && CHECK(pipe(gate) == 0) && CHECK(a >= 0 && b >= 0) &&
-        CHECK(flusher_start(&loop, on_task, on_batch, &s, &f) == 0)) {
-        its[0] = (flush_item){.fd = a, .end_offset = 5, .after = wait_2s_for_byte,
-                              .after_arg = &gate[0]};
-        its[1] = (flush_item){.fd = b, .end_offset = 6, .after = send_byte,
-                              .after_arg = &gate[1]};
-        flusher_submit(f, its, 2);
+    if (fixture_open(&x) && CHECK(its != NULL)) {
+        its[0] = (flush_item){.fd = x.a, .end_offset = 5, .after = wait_2s_for_byte,
+                              .after_arg = &x.gate[0]};
+        its[1] = (flush_item){.fd = x.b, .end_offset = 6, .after = send_byte,
+                              .after_arg = &x.gate[1]};
+        flusher_submit(x.f, its, 2);
         its = NULL;
-        run_until(&loop, &s, 1, 5000);
-        CHECK_EQ_INT(s.tasks, 1);
-        CHECK_EQ_INT(s.items[0], 2);
-        CHECK_EQ_INT(s.order[0], 5);
-        CHECK_EQ_INT(s.err[0], 0);
+        run_until(&x.loop, &x.s, 1, 5000);
+        CHECK_EQ_INT(x.s.tasks, 1);
+        CHECK_EQ_INT(x.s.items[0], 2);
+        CHECK_EQ_INT(x.s.order[0], 5);
+        CHECK_EQ_INT(x.s.err[0], 0);
     }
     free(its);
-    if (f)
-        flusher_stop(f);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    for (int i = 0; i < 2; i++)
-        if (gate[i] >= 0)
-            close(gate[i]);
-    if (a >= 0)
-        close(a);
-    if (b >= 0)
-        close(b);
-    unlink(pa);
-    unlink(pb);
+    fixture_close(&x);
 }
 
 /* fdatasync of a pipe fails (EINVAL): the item carries that errno, and its hook saw it. */

@@ -96,6 +96,27 @@ static bool open_fresh(uv_loop_t *loop, store_opts *o, int64_t segment_bytes, st
     return CHECK(store_partition_open(*st, "t", 0, &cfg, 0, p) == 0);
 }
 
+/* A second partition u-0 (segments of segment_bytes) in st. */
+static bool open_second(store *st, int64_t segment_bytes, partition **q)
+{
+    log_config cfg = {.segment_bytes = segment_bytes, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
+    return CHECK(store_partition_open(st, "u", 0, &cfg, 0, q) == 0);
+}
+
+/* close_all for a store with p and maybe q, then removes dir. */
+static void close_two(uv_loop_t *loop, store *st, partition *p, partition *q, const char *dir)
+{
+    partition *parts[2] = {p, q};
+    if (p)
+        store_close(st, parts, q ? 2 : 1);
+    else
+        store_close(st, NULL, 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+    fs_remove_tree(dir);
+}
+
 /* Interval mode with a 60 s timer: without a byte bound nothing is fsynced within 0.3 s;
  * with one of 16 KiB, 32 KiB of appends are fsynced within 2 s. */
 static void check_interval(int64_t flush_bytes, bool want_durable)
@@ -397,9 +418,7 @@ static void test_sync_lazy_rides_with_next(void)
     bool ok = open_fresh(&loop, &o, 1 << 20, &st, &p);
     if (!st)
         return;
-    log_config cfg = {.segment_bytes = 1 << 20, .segment_ms = -1, .retention_bytes = -1,
-                      .retention_ms = -1, .index_interval_bytes = 4096};
-    ok = ok && CHECK(store_partition_open(st, "u", 0, &cfg, 0, &q) == 0);
+    ok = ok && open_second(st, 1 << 20, &q);
     if (ok && append_one(st, p, true) && append_some(st, q, 1)) {
         run_for(&loop, st, q, 2000); /* q's own append: a job of q alone */
         CHECK_EQ_INT(q->log->durable_offset, 1);
@@ -425,12 +444,7 @@ static void test_sync_lazy_rides_with_next(void)
         run_for(&loop, st, p, 3000);
         CHECK_EQ_INT(p->log->durable_offset, 4);
     }
-    partition *parts[2] = {p, q};
-    if (p)
-        store_close(st, parts, q ? 2 : 1);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    fs_remove_tree(dir);
+    close_two(&loop, st, p, q, dir);
 }
 
 /* Interval mode, 60 s timer, a byte bound of one record: the second append comes due while
@@ -471,13 +485,7 @@ static void test_due_while_flushing(void)
         }
         CHECK_EQ_INT(store_get_stats(st).flush_jobs, before.flush_jobs + 1);
     }
-    if (p)
-        store_close(st, &p, 1);
-    else
-        store_close(st, NULL, 0);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    fs_remove_tree(dir);
+    close_two(&loop, st, p, NULL, dir);
 }
 
 /* Sync mode, two partitions written in the same turn: p with 300 KiB, q with one record.
@@ -495,9 +503,7 @@ static void test_large_log_alone(void)
     bool ok = open_fresh(&loop, &o, 64 << 20, &st, &p);
     if (!st)
         return;
-    log_config cfg = {.segment_bytes = 64 << 20, .segment_ms = -1, .retention_bytes = -1,
-                      .retention_ms = -1, .index_interval_bytes = 4096};
-    ok = ok && CHECK(store_partition_open(st, "u", 0, &cfg, 0, &q) == 0);
+    ok = ok && open_second(st, 64 << 20, &q);
     for (int round = 0; ok && round < 2; round++) {
         int np = round == 0 ? 300 : 1;
         if (!append_some(st, p, np) || !append_some(st, q, 1))
@@ -511,12 +517,7 @@ static void test_large_log_alone(void)
         CHECK_EQ_INT(after.flush_jobs - before.flush_jobs, round == 0 ? 2 : 1);
         CHECK_EQ_INT(after.flush_items - before.flush_items, 2);
     }
-    partition *parts[2] = {p, q};
-    if (p)
-        store_close(st, parts, q ? 2 : 1);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    fs_remove_tree(dir);
+    close_two(&loop, st, p, q, dir);
 }
 
 static void test_timer_only(void) { check_interval(0, false); }
