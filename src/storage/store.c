@@ -468,18 +468,15 @@ static void store_submit(store *s)
     }
     if (s->closing || (!s->o.flush_sync && !s->interval_due && s->ndue == 0))
         return;
-    size_t n = 0, k = 0;
-    for (partition *p = s->dirty_head; p; p = p->next_dirty)
-        n++;
     flush_item *small = NULL; /* made at the first small log (most turns submit none) */
+    size_t k = 0;
     bool any = false;
     partition *p = s->dirty_head, *kept = NULL;
-    while (p) {
-        partition *next = p->next_dirty;
+    for (partition *next; p; p = next) {
+        next = p->next_dirty;
         if (!submit_now(s, p)) {
             p->next_dirty = kept;
             kept = p;
-            p = next;
             continue;
         }
         p->in_dirty_list = false;
@@ -491,26 +488,36 @@ static void store_submit(store *s)
         }
         uint64_t bytes = p->log->appended_bytes - p->submitted_bytes;
         p->submitted_bytes = p->log->appended_bytes;
-        bool alone = bytes >= STORE_FLUSH_ALONE_BYTES;
-        if (!alone && !small)
-            small = calloc(n * LOG_FLUSH_MAX, sizeof(*small));
-        flush_item *items = alone ? calloc(LOG_FLUSH_MAX, sizeof(*items)) : small + k;
-        BROOK_ASSERT(alone ? items != NULL : small != NULL); /* no durability without memory */
-        size_t m = items_of_log(s, p->log, items);
+        flush_item its[LOG_FLUSH_MAX];
+        size_t m = items_of_log(s, p->log, its);
         p->flushing = m > 0;
         any |= m > 0;
-        if (!alone)
-            k += m;
-        else if (m > 0)
-            flusher_submit(s->flusher, items, m);
+        if (m == 0)
+            continue;
+        bool alone = bytes >= STORE_FLUSH_ALONE_BYTES;
+        flush_item *dst;
+        if (alone) {
+            dst = calloc(m, sizeof(*dst));
+        } else {
+            if (!small) { /* room for this log and every one after it */
+                size_t left = 1;
+                for (partition *q = next; q; q = q->next_dirty)
+                    left++;
+                small = calloc(left * LOG_FLUSH_MAX, sizeof(*small));
+            }
+            dst = small ? small + k : NULL;
+        }
+        BROOK_ASSERT(dst); /* cannot make data durable without memory: stop loudly */
+        memcpy(dst, its, m * sizeof(*its));
+        if (alone)
+            flusher_submit(s->flusher, dst, m);
         else
-            free(items);
-        p = next;
+            k += m;
     }
     if (k > 0)
         flusher_submit(s->flusher, small, k);
     else
-        free(small); /* NULL, or only logs with nothing to sync */
+        free(small);
     s->dirty_head = kept;
     s->lazy_due = false;
     s->interval_due = false;

@@ -10,7 +10,7 @@
  * completes, its logs' durable offsets move and on_durable() tells the owner, who then
  * acknowledges produces and wakes fetches. In interval mode acks do not wait; a timer
  * starts a flush every log.flush.interval.ms. In sync mode an append nobody waits for
- * (store_mark_lazy) rides with the log's next job, at most log.flush.interval.ms later.
+ * (store_mark_lazy) rides with the log's next flush, at most log.flush.interval.ms later.
  * Never: knows about requests or connections.
  */
 #ifndef BROOK_STORAGE_STORE_H
@@ -121,7 +121,7 @@ void store_readahead(store *s, partition *p, const wr_file_span *span);
 void store_close(store *s, partition **parts, size_t nparts);
 /* Counters for logs and benchmarks. */
 typedef struct store_stats {
-    uint64_t flush_jobs, flush_items; /* flush tasks delivered (one log each); their fsyncs */
+    uint64_t flush_jobs, flush_items; /* flush tasks delivered (one or more logs); fsyncs */
     uint64_t readahead_jobs, readahead_bytes; /* store_readahead's requests */
     uint64_t cache_released_bytes; /* advised out of the page cache after fsyncs */
     uint64_t segments_reserved;    /* next-segment files made with their blocks reserved */
