@@ -9,9 +9,10 @@
 # docs/benchmarks.md with every number next to its target.
 #
 # Bounded: each run has a time cap; on an idle 2-core machine the sitting takes about 4
-# minutes (plus bench/txn.sh, about 2, bench/fetch.sh, about 3, bench/latency.sh, about 9 (three runs a cell),
-# bench/scale.sh, about 3, and bench/cluster.sh, about 3), and waiting for other work is
-# capped at 2 minutes. bench/cluster.sh also needs PostgreSQL and libpq-dev
+# minutes (plus bench/txn.sh, about 2, bench/fetch.sh, about 3, bench/latency.sh, about 9
+# with three runs a cell, bench/scale.sh, about 3, and bench/cluster.sh, about 3), and
+# waiting for other work is capped at 2 minutes. bench/cluster.sh also needs PostgreSQL and
+# libpq-dev
 # (`scripts/install-deps.sh --bench`); without them its PostgreSQL comparison is skipped.
 # Everything it starts is stopped on exit (trap), and its data directory is removed.
 #

@@ -66,12 +66,28 @@ static void run_for(uv_loop_t *loop, store *st, partition *p, int ms)
 }
 
 /* Closes the store (with p, when it was opened) and then the loop. */
-static void close_all(uv_loop_t *loop, store *st, partition *p)
+/* Closes st with p and q (either may be NULL) and runs its loop to the end. */
+static void close_parts(uv_loop_t *loop, store *st, partition *p, partition *q)
 {
+    partition *parts[2];
+    size_t n = 0;
     if (p)
-        store_close(st, &p, 1);
+        parts[n++] = p;
+    if (q)
+        parts[n++] = q;
+    store_close(st, n ? parts : NULL, n);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
+}
+
+static void close_all(uv_loop_t *loop, store *st, partition *p) { close_parts(loop, st, p, NULL); }
+
+/* Opens partition NAME-0 in st, its segments rolling at segment_bytes. */
+static bool open_part(store *st, const char *name, int64_t segment_bytes, partition **out)
+{
+    log_config cfg = {.segment_bytes = segment_bytes, .segment_ms = -1, .retention_bytes = -1,
+                      .retention_ms = -1, .index_interval_bytes = 4096};
+    return CHECK(store_partition_open(st, name, 0, &cfg, 0, out) == 0);
 }
 
 /* A fresh store in o->data_dir (removed first) on a new loop, with one partition t-0 whose
@@ -91,29 +107,19 @@ static bool open_fresh(uv_loop_t *loop, store_opts *o, int64_t segment_bytes, st
         uv_loop_close(loop);
         return false;
     }
-    log_config cfg = {.segment_bytes = segment_bytes, .segment_ms = -1, .retention_bytes = -1,
-                      .retention_ms = -1, .index_interval_bytes = 4096};
-    return CHECK(store_partition_open(*st, "t", 0, &cfg, 0, p) == 0);
+    return open_part(*st, "t", segment_bytes, p);
 }
 
 /* A second partition u-0 (segments of segment_bytes) in st. */
 static bool open_second(store *st, int64_t segment_bytes, partition **q)
 {
-    log_config cfg = {.segment_bytes = segment_bytes, .segment_ms = -1, .retention_bytes = -1,
-                      .retention_ms = -1, .index_interval_bytes = 4096};
-    return CHECK(store_partition_open(st, "u", 0, &cfg, 0, q) == 0);
+    return open_part(st, "u", segment_bytes, q);
 }
 
-/* close_all for a store with p and maybe q, then removes dir. */
+/* close_parts, then removes dir. */
 static void close_two(uv_loop_t *loop, store *st, partition *p, partition *q, const char *dir)
 {
-    partition *parts[2] = {p, q};
-    if (p)
-        store_close(st, parts, q ? 2 : 1);
-    else
-        store_close(st, NULL, 0);
-    uv_run(loop, UV_RUN_DEFAULT);
-    uv_loop_close(loop);
+    close_parts(loop, st, p, q);
     fs_remove_tree(dir);
 }
 
