@@ -12,8 +12,8 @@
 # minutes (plus bench/txn.sh, about 2, bench/fetch.sh, about 3, bench/latency.sh, about 9
 # with three runs a cell, bench/scale.sh, about 3, and bench/cluster.sh, about 3), and
 # waiting for other work is capped at 2 minutes. bench/cluster.sh also needs PostgreSQL and
-# libpq-dev
-# (`scripts/install-deps.sh --bench`); without them its PostgreSQL comparison is skipped.
+# libpq-dev (`scripts/install-deps.sh --bench`); without them its PostgreSQL comparison is
+# skipped.
 # Everything it starts is stopped on exit (trap), and its data directory is removed.
 #
 # Knobs (environment):
