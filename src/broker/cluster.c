@@ -141,8 +141,8 @@ static int32_t coordinator_partition(const broker *b, bool txn, kslice key)
 {
     char *id = ident_decode_dup(key.len >= 0 ? key : kslice_cstr(""));
     BROOK_ASSERT(id);
-    int32_t part = txn_log_partition_for(id, txn ? b->cfg.txn_log_partitions
-                                                 : b->cfg.offsets_partitions);
+    int32_t part = txn_log_partition_for(
+        id, broker_internal_partitions(b, txn ? TXN_LOG_TOPIC : GROUP_LOG_TOPIC));
     free(id);
     return part;
 }
@@ -530,10 +530,11 @@ static bool op_fenced(remote_op *op)
     if (!b->txn_started ||
         !txn_service_fenced(&b->txn, op->txn_id, op->sent_cepoch, clock_wall_ms()))
         return false;
-    int32_t part = txn_log_partition_for(op->txn_id, b->cfg.txn_log_partitions);
+    int32_t np = broker_internal_partitions(b, TXN_LOG_TOPIC);
+    int32_t part = txn_log_partition_for(op->txn_id, np);
     remote_op *o, *tmp;
     DL_FOREACH_SAFE(b->remote_ops, o, tmp) {
-        if (txn_log_partition_for(o->txn_id, b->cfg.txn_log_partitions) != part)
+        if (txn_log_partition_for(o->txn_id, np) != part)
             continue;
         if (o != op && o->in_flight) {
             o->cancelled = true; /* freed when its answer comes */
@@ -780,9 +781,10 @@ static bool remote_hook(void *ctx, int kind, const char *txn_id, const txn_parti
 static void remote_unloaded(void *ctx, int32_t part)
 {
     broker *b = ctx;
+    int32_t np = broker_internal_partitions(b, TXN_LOG_TOPIC);
     remote_op *o, *tmp;
     DL_FOREACH_SAFE(b->remote_ops, o, tmp) {
-        if (txn_log_partition_for(o->txn_id, b->cfg.txn_log_partitions) != part)
+        if (txn_log_partition_for(o->txn_id, np) != part)
             continue;
         if (o->in_flight) {
             o->cancelled = true; /* freed when its answer comes */
@@ -1273,6 +1275,9 @@ int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int32_t rf,
  * that name is the one with that id. */
 static int16_t topic_delete(broker *b, kslice name, const uint8_t *id)
 {
+    const topic *t = md_find(&b->md, name);
+    if (t && broker_topic_internal(t->name))
+        return KERR_INVALID_TOPIC_EXCEPTION; /* the coordinators' state lives there */
     if (!b->clustered) {
         topic *t = md_find(&b->md, name);
         if (id && (!t || memcmp(t->id, id, 16) != 0))
@@ -1285,9 +1290,6 @@ static int16_t topic_delete(broker *b, kslice name, const uint8_t *id)
         return KERR_TOPIC_DELETION_DISABLED;
     char buf[BROOK_TOPIC_NAME_MAX + 1];
     cstr(name, buf, sizeof(buf));
-    topic *t = md_find(&b->md, name);
-    if (t && t->internal)
-        return KERR_INVALID_TOPIC_EXCEPTION;
     int16_t err = zk_topic_delete(b->zk, buf, id);
     zk_refresh_sync(b->zk, 2000);
     return err;

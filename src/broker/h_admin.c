@@ -253,6 +253,9 @@ void handle_delete_topics(req_ctx *c)
             if (t->error_code != KERR_NONE)
                 memset(t->id, 0, sizeof(t->id));
         }
+        if (t->error_code == KERR_INVALID_TOPIC_EXCEPTION)
+            t->error_message = "an internal topic cannot be deleted: it holds the group and "
+                               "transaction coordinators' state";
         if (t->error_code != KERR_NONE && !t->error_message)
             t->error_message = kafka_error_name(t->error_code);
     }
@@ -277,6 +280,12 @@ void handle_create_partitions(req_ctx *c)
         }
         if (!tp) {
             t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        if (broker_topic_internal(tp->name)) {
+            t->error_code = KERR_INVALID_PARTITIONS;
+            t->error_message = "the partition count of an internal topic is fixed: its "
+                               "coordinators hash ids over it";
             continue;
         }
         int32_t *replicas = NULL, rf = 0;
@@ -321,6 +330,10 @@ void handle_delete_records(req_ctx *c)
             int16_t err = KERR_TOPIC_AUTHORIZATION_FAILED;
             partition *p = ok ? broker_led_partition(b, q.topics[i].name, dp->index, &err, NULL)
                               : NULL;
+            if (p && broker_topic_internal(p->topic)) { /* as Kafka */
+                p = NULL;
+                err = KERR_INVALID_TOPIC_EXCEPTION;
+            }
             dp->error_code = err;
             if (!p)
                 continue;

@@ -801,7 +801,8 @@ int16_t group_txn_marker(void *ctx, const char *txn_id, const char *group_id, in
          * as an RPC after a leadership change is then known there), as for a marker from
          * another node. */
         int16_t err;
-        int32_t index = txn_log_partition_for(group_id, b->cfg.offsets_partitions);
+        int32_t index =
+            txn_log_partition_for(group_id, broker_internal_partitions(b, GROUP_LOG_TOPIC));
         p = broker_partition(b, kslice_cstr(GROUP_LOG_TOPIC), index, &err);
         int64_t off;
         if (p && (!p->replicated || p->repl_leading)) {

@@ -122,10 +122,9 @@ static void participant_tp(broker *b, const txn_participant *p, const char **nam
         *partition_out = p->partition;
         return;
     }
-    const topic *g = md_find(&b->md, kslice_cstr(GROUP_LOG_TOPIC));
-    int32_t n = g ? g->npartitions : b->cfg.offsets_partitions;
     *name_out = GROUP_LOG_TOPIC;
-    *partition_out = n > 0 ? txn_log_partition_for(p->name, n) : 0;
+    *partition_out =
+        txn_log_partition_for(p->name, broker_internal_partitions(b, GROUP_LOG_TOPIC));
 }
 
 /* The partitions of t's current transaction, by topic in the order they joined. While

@@ -23,6 +23,12 @@ Kafka requests from raw_kafka.py).
   values and unknown keys are INVALID_CONFIG.
 - cleanup.policy=compact on __consumer_offsets or __transaction_state is INVALID_CONFIG
   with a message (their replay reads every record) and changes nothing.
+- The two internal topics cannot be deleted (INVALID_TOPIC_EXCEPTION with a message),
+  given partitions (INVALID_PARTITIONS with a message: the coordinators hash ids over
+  their count) or have records deleted (raw DeleteRecords v0: INVALID_TOPIC_EXCEPTION on
+  every partition, as Kafka).  Afterwards both still have 50 partitions, a group's offset
+  committed before is still read back, and a new transaction commits (deleting
+  __transaction_state used to crash brookd at the next InitProducerId).
 """
 
 import os
@@ -33,9 +39,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
 from ck_helpers import consumer, flush, producer, read_partition  # noqa: E402
-from raw_kafka import Conn, Reader, s16  # noqa: E402
+from raw_kafka import TAGS, Conn, Reader, carr, cstr, flex_request, s16  # noqa: E402
 
-from confluent_kafka import KafkaError, KafkaException  # noqa: E402
+from confluent_kafka import KafkaError, KafkaException, TopicPartition  # noqa: E402
 from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  # noqa: E402
                                    NewTopic)
 
@@ -280,6 +286,85 @@ def check_stored_keys(ck, admin):
               f"{topic} cleanup.policy described after the refusal")
 
 
+def delete_records_v0(bs, topic, nparts):
+    """Raw DeleteRecords v0 of every partition of topic up to its high watermark (-1) ->
+    {partition: error code}."""
+    body = struct.pack(">i", 1) + s16(topic) + struct.pack(">i", nparts)
+    body += b"".join(struct.pack(">iq", p, -1) for p in range(nparts)) + struct.pack(">i", 5000)
+    with Conn(bs, b"topic-configs", 10.0) as c:
+        r, _ = c.request(21, 0, body, "DeleteRecords v0")
+    rd = Reader(r)
+    rd.take(">i")  # throttle
+    out = {}
+    for _ in range(rd.take(">i")):
+        rd.string()
+        for _ in range(rd.take(">i")):
+            part, _low, err = rd.take(">iqh")
+            out[part] = err
+    return out
+
+
+def delete_topic_v5(bs, topic):
+    """Raw DeleteTopics v5 (the first with a message; librdkafka sends an older one) ->
+    (error code, message)."""
+    with Conn(bs, b"topic-configs", 10.0) as c:
+        rd = flex_request(c, 20, 5, carr([topic], cstr) + struct.pack(">i", 5000) + TAGS,
+                          "DeleteTopics v5")
+    rd.take(">i")  # throttle
+    n = rd.count()
+    assert n == 1, f"DeleteTopics v5: {n} topics answered"
+    rd.cstring()
+    return rd.take(">h"), rd.cstring()
+
+
+def committed_offset(bs, group, topic):
+    c = consumer(bs, {"group.id": group, "enable.auto.commit": False})
+    try:
+        return c.committed([TopicPartition(topic, 0)], timeout=20)[0].offset
+    finally:
+        c.close()
+
+
+def check_internal_fixed(ck, admin, bs):
+    create(admin, [NewTopic("int-data", 1, 1)])
+    c = consumer(bs, {"group.id": "int-group", "enable.auto.commit": False})
+    try:
+        c.commit(offsets=[TopicPartition("int-data", 0, 42)], asynchronous=False)
+    finally:
+        c.close()
+    for topic in ("__consumer_offsets", "__transaction_state"):
+        try:
+            admin.delete_topics([topic])[topic].result(10)
+            ck(False, f"DeleteTopics {topic} accepted")
+        except KafkaException as e:
+            ck.eq(e.args[0].code(), KafkaError.TOPIC_EXCEPTION, f"DeleteTopics {topic} refused")
+        err, msg = delete_topic_v5(bs, topic)
+        ck.eq(err, KafkaError.TOPIC_EXCEPTION, f"DeleteTopics v5 {topic} refused")
+        ck("cannot be deleted" in (msg or ""), f"the refusal says why: {msg}")
+        try:
+            admin.create_partitions([NewPartitions(topic, 60)])[topic].result(10)
+            ck(False, f"CreatePartitions {topic} accepted")
+        except KafkaException as e:
+            ck.eq(e.args[0].code(), KafkaError.INVALID_PARTITIONS, f"CreatePartitions {topic} refused")
+            ck("fixed" in e.args[0].str(), f"the refusal says why: {e.args[0].str()}")
+        errs = delete_records_v0(bs, topic, 50)
+        ck.eq(sorted(errs), list(range(50)), f"DeleteRecords {topic}: every partition answered")
+        ck.eq(set(errs.values()), {KafkaError.TOPIC_EXCEPTION}, f"DeleteRecords {topic} refused")
+        ck.eq(len(topic_meta(admin, topic).partitions), 50, f"{topic} still has 50 partitions")
+    ck.eq(committed_offset(bs, "int-group", "int-data"), 42, "the committed offset is still there")
+    p = producer(bs, {"transactional.id": "int-after", "enable.idempotence": True})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce("int-data", b"after")
+    p.commit_transaction(30)
+    c = consumer(bs, {"isolation.level": "read_committed"})
+    try:
+        got = [m.value() for m in read_partition(c, "int-data", 0, 0, timeout=30)]
+    finally:
+        c.close()
+    ck.eq(got, [b"after"], "a transaction committed after the refusals is read back")
+
+
 BOOTSTRAP = []
 
 
@@ -297,6 +382,7 @@ def main():
         check_record_errors(ck, b.bootstrap)
         check_timestamp_bounds(ck, admin, b.bootstrap)
         check_stored_keys(ck, admin)
+        check_internal_fixed(ck, admin, b.bootstrap)
     ck.done()
 
 
