@@ -62,9 +62,7 @@ SINGLE_PID=
 PG_STARTED=
 WORK=
 cleanup() {
-    if [ -n "$CLUSTER_DIR" ]; then
-        timeout 60 "$BROOK" cluster down --dir "$CLUSTER_DIR" >&2 || log "cluster down failed"
-    fi
+    cluster_stop
     if [ -n "$SINGLE_PID" ]; then
         kill -TERM "$SINGLE_PID" 2>/dev/null
         wait "$SINGLE_PID" 2>/dev/null
@@ -144,13 +142,21 @@ fi
 # Cluster mode needs both halves: brookd that knows zookeeper.connect and a `brook` with
 # `cluster up` (which runs ZooKeeper and the nodes).
 DRY=
-# (Both print their help with a usage exit code, so their output is read whole first: under
-# pipefail, `cmd | grep -q` would fail on that code.)
-HELP=$({ "$BROOKD" --help; "$BROOKD" --help-config; "$BROOK" cluster; } 2>&1)
-if grep -q 'zookeeper\.connect' <<<"$HELP" && grep -q 'brook cluster up' <<<"$HELP"; then
+# The bootstrap list: every loopback address `cluster up` (or else `cluster status`) names
+# that answers Metadata (so ZooKeeper's or an admin port is left out).
+addrs() {
+    local a
+    grep -oE '127\.0\.0\.1:[0-9]+' | sort -u | while read -r a; do
+        timeout 10 kcat -b "$a" -L -m 5 >/dev/null 2>&1 </dev/null && echo "$a"
+    done | paste -sd, -
+}
+# cluster_start EXTRA: a fresh cluster in $WORK/cluster (log.flush.mode=sync, plus the
+# properties lines EXTRA); sets CLUSTER_DIR and B, exits the script when it cannot.
+cluster_start() {
     CLUSTER_DIR=$WORK/cluster
+    rm -rf "$CLUSTER_DIR"
     # Durability as in the rest of the sitting, said explicitly rather than left to the default.
-    printf 'log.flush.mode=sync\n' >"$WORK/cluster.properties"
+    printf 'log.flush.mode=sync\n%s' "$1" >"$WORK/cluster.properties"
     log "brook cluster up --nodes $NODES --dir $CLUSTER_DIR --config $WORK/cluster.properties"
     if ! BROOKD=$BROOKD timeout 180 "$BROOK" cluster up --nodes "$NODES" --dir "$CLUSTER_DIR" \
         --config "$WORK/cluster.properties" >"$WORK/cluster-up.log" 2>&1; then
@@ -158,14 +164,6 @@ if grep -q 'zookeeper\.connect' <<<"$HELP" && grep -q 'brook cluster up' <<<"$HE
         tail -n 20 "$WORK/cluster-up.log" >&2
         exit 1
     fi
-    # The bootstrap list: every loopback address `cluster up` (or else `cluster status`) names
-    # that answers Metadata (so ZooKeeper's or an admin port is left out).
-    addrs() {
-        local a
-        grep -oE '127\.0\.0\.1:[0-9]+' | sort -u | while read -r a; do
-            timeout 10 kcat -b "$a" -L -m 5 >/dev/null 2>&1 </dev/null && echo "$a"
-        done | paste -sd, -
-    }
     B=$(sed -n 's/^bootstrap: *//p' "$WORK/cluster-up.log" | tr ' ' ',' | addrs)
     [ -n "$B" ] || B=$(addrs <"$WORK/cluster-up.log")
     if [ -z "$B" ]; then
@@ -173,6 +171,29 @@ if grep -q 'zookeeper\.connect' <<<"$HELP" && grep -q 'brook cluster up' <<<"$HE
         B=$(addrs <"$WORK/cluster-status.log")
     fi
     [ -n "$B" ] || { log "no broker address from brook cluster up/status"; exit 1; }
+}
+cluster_stop() {
+    [ -n "$CLUSTER_DIR" ] || return 0
+    timeout 60 "$BROOK" cluster down --dir "$CLUSTER_DIR" >&2 || log "cluster down failed"
+    CLUSTER_DIR=
+}
+# raw_txn K TAG: the raw engine's transactions with K producers; TAG (txnlog=...) is added
+# to its RESULT line.
+raw_txn() {
+    local n0
+    n0=$(wc -l <"$OUT")
+    log "brook bench produce --engine raw --transactional --producers $1 ($2)"
+    sync
+    measured timeout $((SECS * 3 + 120)) "$BROOK" bench produce --bootstrap "$B" \
+        --topic "$TOPIC-raw" --partitions "$NODES" --engine raw --transactional \
+        --producers "$1" --batch-records 1 --size 5 --seconds "$SECS"
+    sed -i "$((n0 + 1)),\$ s/^\(RESULT cmd=txn-raw .*\)\$/\1 $2/" "$OUT"
+}
+# (Both print their help with a usage exit code, so their output is read whole first: under
+# pipefail, `cmd | grep -q` would fail on that code.)
+HELP=$({ "$BROOKD" --help; "$BROOKD" --help-config; "$BROOK" cluster; } 2>&1)
+if grep -q 'zookeeper\.connect' <<<"$HELP" && grep -q 'brook cluster up' <<<"$HELP"; then
+    cluster_start ""
     MODE_NOTE="$NODES brookd nodes and one ZooKeeper (\`brook cluster up --nodes $NODES\`), each node with log.flush.mode=sync"
 else
     DRY=1
@@ -222,16 +243,18 @@ done
 # client (bench_raw.h: a transactional id per producer, two polling threads), not the
 # bound that many librdkafka instances in one process are.
 for k in $PRODUCERS; do
-    log "brook bench produce --engine raw --transactional --producers $k"
-    sync
-    measured timeout $((SECS * 3 + 120)) "$BROOK" bench produce --bootstrap "$B" \
-        --topic "$TOPIC-raw" --partitions "$NODES" --engine raw --transactional \
-        --producers "$k" --batch-records 1 --size 5 --seconds "$SECS"
+    raw_txn "$k" txnlog=default
 done
-
-if [ -n "$CLUSTER_DIR" ]; then
-    timeout 60 "$BROOK" cluster down --dir "$CLUSTER_DIR" >&2 || log "cluster down failed"
-    CLUSTER_DIR=
+cluster_stop
+# The raw runs again on a cluster whose __transaction_state has one partition per node
+# instead of 50: concurrent transactions' coordinator records then share a log, and so
+# its fsyncs, on each node (docs/benchmarks.md, after this section's tables).
+if [ -z "$DRY" ]; then
+    cluster_start "transaction.state.log.num.partitions=$NODES"$'\n'
+    for k in $PRODUCERS; do
+        raw_txn "$k" "txnlog=$NODES"
+    done
+    cluster_stop
 fi
 if [ -n "$SINGLE_PID" ]; then
     kill -TERM "$SINGLE_PID" 2>/dev/null
@@ -264,12 +287,16 @@ for k in $PRODUCERS; do
     BBUSY[$k]=$(field txn-rate busy_pct "producers=$k")
 done
 declare -A XR XT50 XT99 XSPAN XBUSY
-for k in $PRODUCERS; do
-    XR[$k]=$(field txn-raw commits_per_s "producers=$k")
-    XT50[$k]=$(field txn-raw p50_us "producers=$k")
-    XT99[$k]=$(field txn-raw p99_us "producers=$k")
-    XSPAN[$k]=$(field txn-raw leaders_per_txn "producers=$k")
-    XBUSY[$k]=$(field txn-raw busy_pct "producers=$k")
+TXNLOGS="default"
+[ -z "$DRY" ] && TXNLOGS="default $NODES"
+for l in $TXNLOGS; do
+    for k in $PRODUCERS; do
+        XR[$l,$k]=$(field txn-raw commits_per_s "producers=$k" "txnlog=$l")
+        XT50[$l,$k]=$(field txn-raw p50_us "producers=$k" "txnlog=$l")
+        XT99[$l,$k]=$(field txn-raw p99_us "producers=$k" "txnlog=$l")
+        XSPAN[$l,$k]=$(field txn-raw leaders_per_txn "producers=$k" "txnlog=$l")
+        XBUSY[$l,$k]=$(field txn-raw busy_pct "producers=$k" "txnlog=$l")
+    done
 done
 K1=$(awk '{ print $1 }' <<<"$PRODUCERS")
 declare -A PR P50 P99 PBUSY PRUNS
@@ -307,7 +334,11 @@ REPS=$PG_REPS DUR=$PG_SECS CONCS="$PG_CLIENTS" MODES="--2pc:--decision-log:WORK/
 brook cluster up --nodes 3 --dir WORK/cluster --config WORK/cluster.properties   # log.flush.mode=sync
 brook bench txn-rate --bootstrap B --topic $TOPIC --partitions $PARTS --across-leaders \\
     --producers {$(tr ' ' ',' <<<"$PRODUCERS")} --seconds $SECS
+brook bench produce --bootstrap B --topic $TOPIC-raw --partitions $NODES --engine raw \\
+    --transactional --producers {$(tr ' ' ',' <<<"$PRODUCERS")} --batch-records 1 --size 5 --seconds $SECS
 brook cluster down --dir WORK/cluster
+# then the raw runs again on a fresh cluster whose properties add
+# transaction.state.log.num.partitions=$NODES
 \`\`\`
 
 | target | measured | verdict |
@@ -319,10 +350,14 @@ EOF
         r=$(ratio "${BR[$c]}" "${PR[$c]}")
         printf '| commits/s ≥ 10× PostgreSQL 2PC, %s concurrent | %s vs %s commits/s (%s×) | %s |\n' \
             "$c" "${BR[$c]:-n/a}" "$(int "${PR[$c]}")" "$r" "$(verdict "$r" 10 ge)"
-        [ -n "${XR[$c]+x}" ] || continue
-        r=$(ratio "${XR[$c]}" "${PR[$c]}")
-        printf '| commits/s ≥ PostgreSQL 2PC (#14), %s concurrent, raw engine | %s vs %s commits/s (%s×) | %s |\n' \
-            "$c" "${XR[$c]:-n/a}" "$(int "${PR[$c]}")" "$r" "$(verdict "$r" 1 ge)"
+        for l in $TXNLOGS; do
+            [ -n "${XR[$l,$c]+x}" ] || continue
+            r=$(ratio "${XR[$l,$c]}" "${PR[$c]}")
+            note=
+            [ "$l" = default ] || note=", __transaction_state with $l partitions"
+            printf '| commits/s ≥ PostgreSQL 2PC (#14), %s concurrent, raw engine%s | %s vs %s commits/s (%s×) | %s |\n' \
+                "$c" "$note" "${XR[$l,$c]:-n/a}" "$(int "${PR[$c]}")" "$r" "$(verdict "$r" 1 ge)"
+        done
     done
     cat <<EOF
 
@@ -364,13 +399,26 @@ transactional id and connections, the producers state machines on two polling th
 AddPartitionsToTxn, one Produce to each leader in parallel, EndTxn; latency is the whole
 transaction's):
 
-| producers | nodes per txn | commits/s | transaction p50 | transaction p99 | CPU busy |
-|---|---|---|---|---|---|
+| \_\_transaction_state partitions | producers | nodes per txn | commits/s | transaction p50 | transaction p99 | CPU busy |
+|---|---|---|---|---|---|---|
 EOF
-    for k in $PRODUCERS; do
-        printf '| %s | %s | %s | %s ms | %s ms | %s%% |\n' "$k" "${XSPAN[$k]:-n/a}" \
-            "${XR[$k]:-n/a}" "$(ms "${XT50[$k]}")" "$(ms "${XT99[$k]}")" "${XBUSY[$k]:-n/a}"
+    for l in $TXNLOGS; do
+        for k in $PRODUCERS; do
+            printf '| %s | %s | %s | %s | %s ms | %s ms | %s%% |\n' \
+                "$([ "$l" = default ] && echo "50 (default)" || echo "$l (one per node)")" \
+                "$k" "${XSPAN[$l,$k]:-n/a}" "${XR[$l,$k]:-n/a}" "$(ms "${XT50[$l,$k]}")" \
+                "$(ms "${XT99[$l,$k]}")" "${XBUSY[$l,$k]:-n/a}"
+        done
     done
+    [ -z "$DRY" ] && cat <<EOF
+
+The second group of rows ran on a fresh cluster started with
+\`transaction.state.log.num.partitions=$NODES\` (the same commands otherwise). With Kafka's
+50 partitions, each of 16 producers' transactional ids mostly has a partition of its own,
+so its coordinator records are fsynced alone on every replica; with one partition per node
+they share each node's log and its fsyncs, as the PostgreSQL peer's clients share each
+server's WAL. The count is fixed when the topic is created (docs/cluster.md).
+EOF
     cat <<EOF
 
 **PostgreSQL, classic 2PC across 3 servers** (the peer \`../shared/peers/pg2pc\`, unchanged:
