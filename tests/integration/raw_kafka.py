@@ -294,17 +294,18 @@ def flex_request(conn, key, version, body, what):
     return rd
 
 
-def partition_errors(r):
-    """{partition: error} of an answer shaped throttle, [topic, [partition, error]] (one
-    topic's partitions; AddPartitionsToTxn v0-3, TxnOffsetCommit v0-2)."""
+def partition_errors(r, fmt=">ih"):
+    """{partition: error} of an answer shaped throttle, [topic, [partition, ..., error]] (one
+    topic's partitions; AddPartitionsToTxn v0-3, TxnOffsetCommit v0-2; DeleteRecords v0 with
+    fmt ">iqh"): fmt is a partition entry's, the partition first and the error last."""
     rd = Reader(r)
     rd.take(">i")  # throttle
     out = {}
     for _ in range(rd.take(">i")):
         rd.string()
         for _ in range(rd.take(">i")):
-            part, err = rd.take(">ih")
-            out[part] = err
+            entry = rd.take(fmt)
+            out[entry[0]] = entry[-1]
     return out
 
 

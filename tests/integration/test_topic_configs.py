@@ -39,7 +39,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
 from ck_helpers import consumer, flush, producer, read_partition  # noqa: E402
-from raw_kafka import TAGS, Conn, Reader, carr, cstr, flex_request, s16  # noqa: E402
+from raw_kafka import (TAGS, Conn, Reader, carr, cstr, flex_request,  # noqa: E402
+                       partition_errors, s16)
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition  # noqa: E402
 from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  # noqa: E402
@@ -293,15 +294,7 @@ def delete_records_v0(bs, topic, nparts):
     body += b"".join(struct.pack(">iq", p, -1) for p in range(nparts)) + struct.pack(">i", 5000)
     with Conn(bs, b"topic-configs", 10.0) as c:
         r, _ = c.request(21, 0, body, "DeleteRecords v0")
-    rd = Reader(r)
-    rd.take(">i")  # throttle
-    out = {}
-    for _ in range(rd.take(">i")):
-        rd.string()
-        for _ in range(rd.take(">i")):
-            part, _low, err = rd.take(">iqh")
-            out[part] = err
-    return out
+    return partition_errors(r, ">iqh")
 
 
 def delete_topic_v5(bs, topic):
