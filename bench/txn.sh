@@ -180,8 +180,10 @@ cat >"$SECTION" <<EOF2
 <!-- txn-bench:begin -->
 ## Transactions and exactly-once (\`bench/txn.sh\`)
 
-One brookd (\`log.flush.mode=sync\`), the same client (\`brook bench\`, librdkafka 2.0.2) on the
-same 2 cores, ${SECS} s per measurement, run $(date -u +%Y-%m-%dT%H:%MZ). The overhead
+One brookd (\`log.flush.mode=sync\`; its \`__transaction_state\` and \`__consumer_offsets\` with
+8 partitions each, bench/lib.sh's start_brookd, where Kafka's default is 50), the same
+client (\`brook bench\`, librdkafka 2.0.2) on the same 2 cores, ${SECS} s per measurement, run
+$(date -u +%Y-%m-%dT%H:%MZ). The overhead
 compares medians of ${ROUNDS} alternating runs of each mode, every run on a new topic (a
 fixed order charged the disk's warm-up to whichever mode ran second).
 
