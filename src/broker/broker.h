@@ -161,10 +161,6 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d);
 /* The topic defaults that apply to the named topic (the broker's, but delete for the
  * internal topics). */
 void broker_topic_defaults_of(const broker *b, const char *topic_name, topic_defaults *out);
-/* Whether topic_name is one of the coordinators' topics (__consumer_offsets,
- * __transaction_state), which no request may delete, add partitions to or delete records
- * of: the services replay them whole and hash ids over their partition count. */
-bool broker_topic_internal(const char *topic_name);
 /* How many partitions the internal topic topic_name has: its own count once it exists
  * (the coordinators hash ids over it, so a changed transaction.state.log.num.partitions or
  * offsets.topic.num.partitions must not move an id, as in Kafka), the configured one

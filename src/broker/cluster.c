@@ -1276,7 +1276,7 @@ int16_t cluster_topic_create(broker *b, kslice name, int32_t nparts, int32_t rf,
 static int16_t topic_delete(broker *b, kslice name, const uint8_t *id)
 {
     const topic *t = md_find(&b->md, name);
-    if (t && broker_topic_internal(t->name))
+    if (t && kafka_topic_internal(t->name))
         return KERR_INVALID_TOPIC_EXCEPTION; /* the coordinators' state lives there */
     if (!b->clustered) {
         topic *t = md_find(&b->md, name);

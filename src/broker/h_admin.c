@@ -282,7 +282,7 @@ void handle_create_partitions(req_ctx *c)
             t->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             continue;
         }
-        if (broker_topic_internal(tp->name)) {
+        if (kafka_topic_internal(tp->name)) {
             t->error_code = KERR_INVALID_PARTITIONS;
             t->error_message = "the partition count of an internal topic is fixed: its "
                                "coordinators hash ids over it";
@@ -330,7 +330,7 @@ void handle_delete_records(req_ctx *c)
             int16_t err = KERR_TOPIC_AUTHORIZATION_FAILED;
             partition *p = ok ? broker_led_partition(b, q.topics[i].name, dp->index, &err, NULL)
                               : NULL;
-            if (p && broker_topic_internal(p->topic)) { /* as Kafka */
+            if (p && kafka_topic_internal(p->topic)) { /* as Kafka */
                 p = NULL;
                 err = KERR_INVALID_TOPIC_EXCEPTION;
             }

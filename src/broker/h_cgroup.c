@@ -41,7 +41,7 @@ static cg_topic_info *topics_snapshot(broker *b, arena *a, int *n)
     if (v) {
         for (const cv_topic *t = v->topics; t; t = t->hh.next, k++) {
             out[k] = (cg_topic_info){.name = t->name, .nparts = t->nparts,
-                                     .internal = strncmp(t->name, "__", 2) == 0};
+                                     .internal = kafka_topic_internal(t->name)};
             memcpy(out[k].id, t->id, CG_TOPIC_ID_LEN);
         }
     } else {

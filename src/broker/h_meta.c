@@ -75,8 +75,7 @@ static void fill_cluster_topic(md_topic *mt, const cv_topic *ct, arena *a)
 {
     mt->name = kslice_cstr(ct->name);
     memcpy(mt->id, ct->id, sizeof(mt->id));
-    mt->is_internal = strcmp(ct->name, TXN_LOG_TOPIC) == 0 ||
-                      strcmp(ct->name, GROUP_LOG_TOPIC) == 0;
+    mt->is_internal = kafka_topic_internal(ct->name);
     mt->npartitions = ct->nparts;
     mt->partitions = arena_alloc(a, sizeof(md_partition) * (size_t)ct->nparts);
     if (!mt->partitions) {

@@ -221,7 +221,7 @@ static void coordinators_follow_index(broker *b, const char *topic, int32_t inde
  * it when the high watermark gets there. */
 static void coordinators_follow(broker *b, rpart *r, bool led)
 {
-    bool internal = strcmp(r->topic, TXN_LOG_TOPIC) == 0 || strcmp(r->topic, GROUP_LOG_TOPIC) == 0;
+    bool internal = kafka_topic_internal(r->topic);
     if (led && internal && r->rp.role == REPL_LEADER && r->rp.hw < r->rp.epoch_start) {
         if (!r->load_deferred)
             LOG_INFO("repl", "%s-%d: coordinator load waits for the high watermark to reach "

@@ -38,11 +38,6 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d)
     d->delete = strstr(cp, "delete") != NULL;
 }
 
-bool broker_topic_internal(const char *topic_name)
-{
-    return strcmp(topic_name, GROUP_LOG_TOPIC) == 0 || strcmp(topic_name, TXN_LOG_TOPIC) == 0;
-}
-
 /* Brook's internal topics replay every record at start (group and transaction state), and
  * the replay needs records compaction could remove while later ones stay (a transaction's
  * marker ends its pending group offsets, which are not transactional batches): neither
@@ -51,7 +46,7 @@ bool broker_topic_internal(const char *topic_name)
 void broker_topic_defaults_of(const broker *b, const char *topic_name, topic_defaults *out)
 {
     *out = b->tdefaults;
-    if (broker_topic_internal(topic_name)) {
+    if (kafka_topic_internal(topic_name)) {
         out->compact = false;
         out->delete = true;
     }
@@ -72,7 +67,7 @@ void broker_topic_resolve(const broker *b, topic *t)
     broker_topic_defaults_of(b, t->name, &d);
     topic_config_resolve(&d, t->nconfigs, t->config_keys, t->config_values, &t->logcfg,
                          &t->policy);
-    if (broker_topic_internal(t->name)) {
+    if (kafka_topic_internal(t->name)) {
         t->logcfg.compact = t->policy.compact = false;
         /* By size, retention could remove any record at any time; by time, the group
          * service writes live records again before it does (refresh_old_records). */
@@ -241,7 +236,7 @@ int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
     *msg = NULL;
     if (check_configs(n, keys, values, msg) != 0)
         return KERR_INVALID_CONFIG;
-    for (int i = 0; broker_topic_internal(t->name) && i < n; i++)
+    for (int i = 0; kafka_topic_internal(t->name) && i < n; i++)
         if (strcmp(keys[i], "cleanup.policy") == 0 && strstr(values[i], "compact")) {
             *msg = "Brook's internal topics cannot be compacted: their replay reads every "
                    "record (group offsets pending in a transaction end at its marker)";

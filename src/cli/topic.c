@@ -25,6 +25,7 @@
 #include "cli/table.h"
 #include "cli/topic_wire.h"
 #include "proto/errors.h"
+#include "proto/internal_topics.h"
 
 /* Pause between metadata polls while waiting for a change to show. */
 #define TP_POLL_MS 100
@@ -137,8 +138,6 @@ static int32_t topic_rf(tp_topic *t)
 {
     return t->partition_cnt > 0 ? t->partitions[0].replica_cnt : 0;
 }
-
-static bool is_internal(const char *name) { return strncmp(name, "__", 2) == 0; }
 
 /* "1,2,3" for n ids into out. */
 static void ids_text(const int32_t *ids, int n, char *out, size_t cap)
@@ -334,7 +333,7 @@ static int print_list(cli_client *cl, tp_topic **ts, int n)
                 !cJSON_AddStringToObject(o, "topic", ts[i]->topic) ||
                 !cJSON_AddNumberToObject(o, "partitions", ts[i]->partition_cnt) ||
                 !cJSON_AddNumberToObject(o, "replication_factor", topic_rf(ts[i])) ||
-                !cJSON_AddBoolToObject(o, "internal", is_internal(ts[i]->topic))) {
+                !cJSON_AddBoolToObject(o, "internal", kafka_topic_internal(ts[i]->topic))) {
                 cJSON_Delete(arr);
                 arr = NULL;
             }
@@ -362,7 +361,7 @@ static int cmd_list(cli_client *cl, const tp_args *a)
     int n = 0, rc = 1;
     for (int i = 0; ts && i < md->topic_cnt; i++)
         if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            (a->all || !is_internal(md->topics[i].topic)))
+            (a->all || !kafka_topic_internal(md->topics[i].topic)))
             ts[n++] = &md->topics[i];
     if (!ts) {
         fprintf(stderr, "%s: out of memory\n", cl->cmd);

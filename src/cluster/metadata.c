@@ -18,6 +18,7 @@
 #include "base/assert.h"
 #include "base/fsutil.h"
 #include "base/limits.h"
+#include "proto/internal_topics.h"
 
 #define MD_FILE "topics.meta"
 
@@ -196,7 +197,7 @@ static topic *md_insert(metadata *md, const char *name, int32_t npartitions, int
         return NULL;
     }
     t->npartitions = npartitions;
-    t->internal = name[0] == '_' && name[1] == '_';
+    t->internal = kafka_topic_internal(name);
     if (md_set_configs(t, nconfigs, keys, values) != 0) {
         free(t->name);
         free(t);

@@ -11,6 +11,7 @@
 #include "base/assert.h"
 #include "base/regex.h"
 #include "proto/errors.h"
+#include "proto/internal_topics.h"
 
 #define EPOCH_LEAVE (-1)
 #define EPOCH_LEAVE_STATIC (-2)
@@ -898,7 +899,7 @@ const char *cgroup_state_name(const group *g)
 
 bool cgroup_subscribed_to(const group *g, const char *topic)
 {
-    cg_topic_info t = {.name = topic, .internal = strncmp(topic, "__", 2) == 0};
+    cg_topic_info t = {.name = topic, .internal = kafka_topic_internal(topic)};
     for (int i = 0; i < g->cg->nmembers; i++)
         if (member_subscribes(g->cg->members[i], &t))
             return true;

@@ -25,9 +25,10 @@
 #include "cluster/metadata.h"
 #include "group/cgroup.h"
 #include "group/group.h"
+#include "proto/internal_topics.h"
 #include "storage/store.h"
 
-#define GROUP_LOG_TOPIC "__consumer_offsets"
+#define GROUP_LOG_TOPIC KAFKA_GROUP_LOG_TOPIC
 
 typedef struct gs_wait gs_wait;
 typedef struct gs_txn_end gs_txn_end;

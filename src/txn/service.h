@@ -23,11 +23,12 @@
 #include <stdint.h>
 
 #include "cluster/metadata.h"
+#include "proto/internal_topics.h"
 #include "storage/store.h"
 #include "txn/coord.h"
 #include "txn/pid_alloc.h"
 
-#define TXN_LOG_TOPIC "__transaction_state"
+#define TXN_LOG_TOPIC KAFKA_TXN_LOG_TOPIC
 
 typedef void (*txn_reply_fn)(void *ctx, txn_req req, int kind, int16_t error, int64_t pid,
                              int16_t epoch);

@@ -29,6 +29,9 @@ Kafka requests from raw_kafka.py).
   every partition, as Kafka).  Afterwards both still have 50 partitions, a group's offset
   committed before is still read back, and a new transaction commits (deleting
   __transaction_state used to crash brookd at the next InitProducerId).
+- Only those two are internal: a user topic named like Debezium's heartbeat topics
+  (__debezium-heartbeat.db1) takes produced records, reads them back, is not internal in
+  Metadata, and can be deleted (every "__" topic used to be refused as internal).
 """
 
 import os
@@ -358,6 +361,29 @@ def check_internal_fixed(ck, admin, bs):
     ck.eq(got, [b"after"], "a transaction committed after the refusals is read back")
 
 
+def check_user_dunder_topic(ck, admin, bs):
+    topic = "__debezium-heartbeat.db1"
+    ck.eq(create(admin, [NewTopic(topic, 1, 1)]), {topic: None}, f"create {topic}")
+    produce_values(bs, topic, 5, "none")
+    c = consumer(bs)
+    try:
+        got = [m.value() for m in read_partition(c, topic, 0, 0, timeout=30)]
+    finally:
+        c.close()
+    ck.eq(got, [(f"value-{i}-" + "x" * 200).encode() for i in range(5)], f"{topic}: read back")
+    with Conn(bs, b"topic-configs", 10.0) as conn:
+        body, _ = conn.request(3, 1, struct.pack(">i", 1) + s16(topic), "Metadata v1")
+    rd = Reader(body)
+    for _ in range(rd.take(">i")):  # brokers
+        rd.take(">i"), rd.string(), rd.take(">i"), rd.string()
+    rd.take(">i")  # controller
+    ck.eq(rd.take(">i"), 1, "Metadata v1: one topic")
+    terr, name, internal = rd.take(">h"), rd.string(), rd.take(">b")
+    ck.eq((terr, name, internal), (0, topic, 0), f"{topic} is not internal in Metadata")
+    admin.delete_topics([topic])[topic].result(10)
+    ck(topic not in admin.list_topics(timeout=10).topics, f"{topic} deleted")
+
+
 BOOTSTRAP = []
 
 
@@ -376,6 +402,7 @@ def main():
         check_timestamp_bounds(ck, admin, b.bootstrap)
         check_stored_keys(ck, admin)
         check_internal_fixed(ck, admin, b.bootstrap)
+        check_user_dunder_topic(ck, admin, b.bootstrap)
     ck.done()
 
 
