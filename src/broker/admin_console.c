@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "cluster/view.h"
+#include "proto/internal_topics.h"
 #include "storage/store.h"
 
 /* Every cJSON_Add* below returns NULL when out of memory; the builders collect that into
@@ -197,7 +198,7 @@ static bool topic_json(broker *b, cJSON *arr, const char *name, const uint8_t id
     for (int k = 0; k < 16; k++)
         snprintf(hex + 2 * k, 3, "%02x", id[k]);
     bool ok = str(o, "name", name) && str(o, "id", hex) &&
-              cJSON_AddBoolToObject(o, "internal", name[0] == '_' && name[1] == '_') &&
+              cJSON_AddBoolToObject(o, "internal", kafka_topic_internal(name)) &&
               num(o, "partition_count", nparts);
     cJSON *parts = ok ? cJSON_AddArrayToObject(o, "partitions") : NULL;
     for (int32_t i = 0; parts && i < nparts; i++)
