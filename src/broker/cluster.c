@@ -1279,7 +1279,6 @@ static int16_t topic_delete(broker *b, kslice name, const uint8_t *id)
     if (t && kafka_topic_internal(t->name))
         return KERR_INVALID_TOPIC_EXCEPTION; /* the coordinators' state lives there */
     if (!b->clustered) {
-        topic *t = md_find(&b->md, name);
         if (id && (!t || memcmp(t->id, id, 16) != 0))
             return KERR_UNKNOWN_TOPIC_ID;
         return broker_topic_delete(b, name);
