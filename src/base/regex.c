@@ -11,7 +11,11 @@
  * thirty bytes can ask for gigabytes. The estimate below follows that: a piece costs its
  * atoms, times (m + 1) for {n,m}, times 2 for +; a pattern above REGEX_COST_MAX is refused,
  * as are stacked quantifiers (Java's possessive and lazy forms, which POSIX lacks) and
- * counts above REGEX_REPEAT_MAX. */
+ * counts above REGEX_REPEAT_MAX.
+ * Back-references (\1 to \9, a glibc extension to ERE) are refused too: regexec matches
+ * them by backtracking, exponential in the name's length ("(.*)(.*)(.*)\3\2\1x" against a
+ * hundred characters runs for minutes, all of it on the loop thread), and Kafka's RE2/J
+ * has none. */
 #define REGEX_COST_MAX 20000
 #define REGEX_REPEAT_MAX 255
 
@@ -130,6 +134,8 @@ static int64_t cost_seq(cost_p *p, int depth)
                 p->s++;
         } else if (*p->s == '[') {
             skip_bracket(p);
+        } else if (*p->s == '\\' && p->s[1] >= '1' && p->s[1] <= '9') {
+            p->bad = true; /* a back-reference: glibc matches those by backtracking */
         } else if (*p->s == '\\' && p->s[1]) {
             p->s += 2;
         } else {

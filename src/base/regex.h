@@ -11,9 +11,10 @@
 #include <regex.h>
 #include <stdbool.h>
 
-/* Whether glibc's regcomp can compile pattern without a blow-up: no stacked quantifiers
- * (a++, a*?), counts of at most 255, and a bounded estimate of the repeated copies
- * regcomp makes. Patterns that come from clients or configs pass here first. */
+/* Whether glibc's regcomp can compile pattern without a blow-up, and regexec run it in
+ * time bounded by the name's length: no stacked quantifiers (a++, a*?), counts of at most
+ * 255, no back-references (\1-\9), and a bounded estimate of the repeated copies regcomp
+ * makes. Patterns that come from clients or configs pass here first. */
 bool regex_cost_ok(const char *pattern);
 /* regcomp(rx, pattern, flags) for a pattern that passes regex_cost_ok; REG_ESPACE (rx
  * untouched) for one that does not. */

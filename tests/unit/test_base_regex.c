@@ -22,7 +22,8 @@ static void test_cost_guard(void)
 {
     const char *ok[] = {"", ".*", "^CN=([^,]+),OU=.*$", "topic-[a-z0-9]{1,255}",
                         "(a|b|c)+x*y?", "[+*?{}]+", "a\\+\\+\\+", "a{3}b{2,5}c{4,}",
-                        "((a+)+)+", "[[:alpha:]]+[]x]*[^]y]?", "a{2}\\0", "a{1,2\\}"};
+                        "((a+)+)+", "[[:alpha:]]+[]x]*[^]y]?", "a{2}\\0", "a{1,2\\}",
+                        "[\\1-\\9]+"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         if (!CHECK(regex_cost_ok(ok[i])))
             printf("  refused: %s\n", ok[i]);
@@ -32,7 +33,11 @@ static void test_cost_guard(void)
                          "E:\xfd){,7701}$", "a){300}", "x)++",
                          /* fuzz_tls (session 33): glibc reads an escaped digit or comma of
                           * an interval as itself: {,77\01} is {,7701} */
-                         "E:\xfd){,77\\01}$", "a{,77\\01}", "a{2\\5\\6}", "a{1\\,300}"};
+                         "E:\xfd){,77\\01}$", "a{,77\\01}", "a{2\\5\\6}", "a{1\\,300}",
+                         /* back-references: regexec backtracks, exponential in the name
+                          * (an admin-API hunt, session 37: one ListTransactions or
+                          * ConsumerGroupHeartbeat held the loop for minutes) */
+                         "(.*)(.*)(.*)\\3\\2\\1x", "(a)\\1", "x|(y)\\9"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (!CHECK(!regex_cost_ok(bad[i])))
             printf("  accepted: %s\n", bad[i]);
