@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/config.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "broker/broker.h"
@@ -37,6 +38,17 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d)
     d->compact = strstr(cp, "compact") != NULL;
     d->delete = strstr(cp, "delete") != NULL;
 }
+
+/* The least time retention (retention.ms, unless -1) and segment size an internal topic
+ * takes. Its coordinators write live records again ahead of the retention (the group
+ * service's refresh_old_records), and a transaction's records must outlive it (at most
+ * transaction.max.timeout.ms before it is decided): a retention of seconds deleted an open
+ * transaction's records before a restart, which then forgot it, and 0 deleted committed
+ * offsets (an admin-API hunt, session 37). A segment must hold their largest record
+ * (segment.bytes=14 failed every group marker). Topic-level values below are refused;
+ * broker defaults below are raised to these for the internal topics only. */
+#define INTERNAL_RETENTION_MIN_MS (60LL * 60 * 1000)
+#define INTERNAL_SEGMENT_MIN_BYTES (1LL << 20)
 
 /* Brook's internal topics replay every record at start (group and transaction state), and
  * the replay needs records compaction could remove while later ones stay (a transaction's
@@ -72,6 +84,10 @@ void broker_topic_resolve(const broker *b, topic *t)
         /* By size, retention could remove any record at any time; by time, the group
          * service writes live records again before it does (refresh_old_records). */
         t->logcfg.retention_bytes = -1;
+        if (t->logcfg.retention_ms >= 0 && t->logcfg.retention_ms < INTERNAL_RETENTION_MIN_MS)
+            t->logcfg.retention_ms = INTERNAL_RETENTION_MIN_MS;
+        if (t->logcfg.segment_bytes < INTERNAL_SEGMENT_MIN_BYTES)
+            t->logcfg.segment_bytes = INTERNAL_SEGMENT_MIN_BYTES;
     }
 }
 
@@ -230,6 +246,24 @@ int16_t broker_topic_add_partitions(broker *b, topic *t, int32_t count, bool val
     return KERR_NONE;
 }
 
+/* Why an internal topic refuses key=value (a value check_configs accepted), or NULL. */
+static const char *internal_config_refused(const char *key, const char *value)
+{
+    int64_t v = 0;
+    if (strcmp(key, "cleanup.policy") == 0 && strstr(value, "compact"))
+        return "Brook's internal topics cannot be compacted: their replay reads every record "
+               "(group offsets pending in a transaction end at its marker)";
+    if (strcmp(key, "retention.ms") == 0 && config_parse_i64(value, &v) == 0 && v >= 0 &&
+        v < INTERNAL_RETENTION_MIN_MS)
+        return "retention.ms of an internal topic must be -1 or at least 3600000 (1 h): its "
+               "coordinators' live records and open transactions must outlive it";
+    if (strcmp(key, "segment.bytes") == 0 && config_parse_i64(value, &v) == 0 &&
+        v < INTERNAL_SEGMENT_MIN_BYTES)
+        return "segment.bytes of an internal topic must be at least 1048576 (1 MiB): a "
+               "segment must hold the coordinators' largest record";
+    return NULL;
+}
+
 int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
                                  char *const *values, bool validate_only, const char **msg)
 {
@@ -237,11 +271,8 @@ int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
     if (check_configs(n, keys, values, msg) != 0)
         return KERR_INVALID_CONFIG;
     for (int i = 0; kafka_topic_internal(t->name) && i < n; i++)
-        if (strcmp(keys[i], "cleanup.policy") == 0 && strstr(values[i], "compact")) {
-            *msg = "Brook's internal topics cannot be compacted: their replay reads every "
-                   "record (group offsets pending in a transaction end at its marker)";
+        if ((*msg = internal_config_refused(keys[i], values[i])) != NULL)
             return KERR_INVALID_CONFIG;
-        }
     if (validate_only)
         return KERR_NONE;
     if (md_set_configs(t, n, keys, values) != 0)

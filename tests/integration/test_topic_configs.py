@@ -29,6 +29,14 @@ Kafka requests from raw_kafka.py).
   every partition, as Kafka).  Afterwards both still have 50 partitions, a group's offset
   committed before is still read back, and a new transaction commits (deleting
   __transaction_state used to crash brookd at the next InitProducerId).
+- Their retention.ms (unless -1) and segment.bytes have floors, 1 h and 1 MiB:
+  retention.ms=1000 and segment.bytes=14 on them are INVALID_CONFIG with a message;
+  retention.ms=-1 and 2 days are accepted.  A second brookd whose broker defaults are
+  log.retention.ms=1500 and log.roll.ms=200 (checked every 200 ms) keeps, over a clean
+  restart after 3 s of other groups' and transactional ids' writes to the same internal
+  partitions, a group's committed offset and an open transaction, which then commits (both
+  used to be deleted by retention: the offset read back as -1, the transaction was
+  forgotten and its partition's last stable offset stuck).
 - Only those two are internal: a user topic named like Debezium's heartbeat topics
   (__debezium-heartbeat.db1) takes produced records, reads them back, is not internal in
   Metadata, and can be deleted (every "__" topic used to be refused as internal).
@@ -42,8 +50,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
 from ck_helpers import consumer, flush, producer, read_partition  # noqa: E402
-from raw_kafka import (TAGS, Conn, Reader, carr, cstr, flex_request,  # noqa: E402
-                       partition_errors, s16)
+from raw_kafka import (READ_COMMITTED, TAGS, Conn, Reader, carr, cstr,  # noqa: E402
+                       flex_request, partition_errors, record_batch, s16)
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition  # noqa: E402
 from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  # noqa: E402
@@ -361,6 +369,90 @@ def check_internal_fixed(ck, admin, bs):
     ck.eq(got, [b"after"], "a transaction committed after the refusals is read back")
 
 
+def java_partition(key, n=50):
+    """The internal partition of a group or transactional id: abs(Java hashCode) % n."""
+    h = 0
+    for ch in key.encode():
+        h = (h * 31 + ch) & 0xFFFFFFFF
+    return (h & 0x7FFFFFFF) % n
+
+
+def offset_commit_v2(c, group, topic, partition, offset):
+    body = (s16(group) + struct.pack(">i", -1) + s16("") + struct.pack(">q", -1)
+            + struct.pack(">i", 1) + s16(topic) + struct.pack(">i", 1)
+            + struct.pack(">iq", partition, offset) + s16(""))
+    r, _ = c.request(8, 2, body, "OffsetCommit v2")
+    return partition_errors(b"\0\0\0\0" + r)[partition]  # v2 has no throttle field
+
+
+def offset_fetch_v3(c, group, topic, partition):
+    body = s16(group) + struct.pack(">i", 1) + s16(topic) + struct.pack(">ii", 1, partition)
+    r, _ = c.request(9, 3, body, "OffsetFetch v3")
+    rd = Reader(r)
+    rd.take(">i")  # throttle
+    for _ in range(rd.take(">i")):
+        rd.string()
+        for _ in range(rd.take(">i")):
+            part, off = rd.take(">iq")
+            rd.string()  # metadata
+            err = rd.take(">h")
+            if part == partition:
+                return err, off
+    raise AssertionError(f"OffsetFetch: no answer for {group} {topic}/{partition}")
+
+
+def check_internal_floors(ck, admin):
+    for topic, key, value in (("__transaction_state", "retention.ms", "1000"),
+                              ("__consumer_offsets", "retention.ms", "0"),
+                              ("__consumer_offsets", "segment.bytes", "14")):
+        res = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={key: value})
+        try:
+            admin.alter_configs([res])[res].result(10)
+            ck(False, f"{key}={value} on {topic} accepted")
+        except KafkaException as e:
+            ck.eq(e.args[0].code(), KafkaError.INVALID_CONFIG, f"{key}={value} on {topic} refused")
+            ck("internal topic must be" in e.args[0].str(), f"the refusal says why: {e.args[0].str()}")
+    for value in ("-1", "172800000"):
+        res = ConfigResource(ConfigResource.Type.TOPIC, "__consumer_offsets",
+                             set_config={"retention.ms": value})
+        admin.alter_configs([res])[res].result(10)
+        cfg = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, "__consumer_offsets")])
+        ck.eq(list(cfg.values())[0].result(10)["retention.ms"].value, value,
+              f"retention.ms={value} on __consumer_offsets")
+
+
+def check_internal_retention_floor(ck):
+    cfg = {"log.retention.ms": 1500, "log.roll.ms": 200, "log.retention.check.interval.ms": 200}
+    with Broker(find_brookd(), config=cfg) as b:
+        group, txn = "floor-group", "floor-txn"
+        other_group = next(f"g{i}" for i in range(10000)
+                           if java_partition(f"g{i}") == java_partition(group))
+        other_txn = next(f"t{i}" for i in range(10000)
+                         if java_partition(f"t{i}") == java_partition(txn))
+        with Conn(b.bootstrap, b"topic-configs", 10.0) as c:
+            ck.eq(c.create_topic("floor-t", 1), 0, "create floor-t")
+            ck.eq(offset_commit_v2(c, group, "floor-t", 0, 7), 0, "commit offset 7")
+            err, pid, epoch = c.init_producer_id(txn, 60000)
+            ck.eq(err, 0, "InitProducerId")
+            ck.eq(c.add_partitions_to_txn(txn, pid, epoch, "floor-t", [0]), {0: 0},
+                  "AddPartitionsToTxn")
+            err, _, _ = c.produce("floor-t", 0, record_batch(pid, epoch, 0, [b"open"], True),
+                                  transactional_id=txn)
+            ck.eq(err, 0, "transactional produce")
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:  # later writes to the same two partitions
+                offset_commit_v2(c, other_group, "floor-t", 0, 1)
+                c.init_producer_id(other_txn, 60000)
+                time.sleep(0.05)
+        b.restart()
+        with Conn(b.bootstrap, b"topic-configs", 10.0) as c:
+            ck.eq(offset_fetch_v3(c, group, "floor-t", 0), (0, 7),
+                  "the committed offset after retention passes and a restart")
+            ck.eq(c.end_txn(txn, pid, epoch, True), 0, "the open transaction commits after them")
+            ck.eq(c.list_offset("floor-t", 0, READ_COMMITTED), (0, 2),
+                  "its record is stable (last stable offset past its marker)")
+
+
 def check_user_dunder_topic(ck, admin, bs):
     topic = "__debezium-heartbeat.db1"
     ck.eq(create(admin, [NewTopic(topic, 1, 1)]), {topic: None}, f"create {topic}")
@@ -403,6 +495,8 @@ def main():
         check_stored_keys(ck, admin)
         check_internal_fixed(ck, admin, b.bootstrap)
         check_user_dunder_topic(ck, admin, b.bootstrap)
+        check_internal_floors(ck, admin)
+    check_internal_retention_floor(ck)
     ck.done()
 
 
