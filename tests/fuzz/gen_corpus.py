@@ -12,7 +12,10 @@ APIs: docs/protocol.md, docs/cluster.md):
                 <Api>_v<N>_<body|request>_invalid_cut, that must not decode;
   fuzz_record:  RecordBatch v2 batches: plain, with headers, control markers, a compressed
                 one, two batches back to back, and a torn one;
-  fuzz_config:  properties files.
+  fuzz_config:  properties files;
+  fuzz_http:    admin listener requests (a first byte 0: the listener's own limits), the
+                routes of src/broker/admin.h, with and without bodies and the headers the
+                parser keeps.
 The selector depends on the position of the row in g_apis, so run this again whenever the
 table changes (a row or a version added): tests/unit/test_fuzz_request_seeds.c fails until
 then. An API of g_apis without a schema here is an error. Usage: gen_corpus.py [REPO_ROOT]
@@ -806,6 +809,20 @@ def header(key, v, flexible):
 CUT = [("Produce", 13, "body"), ("Fetch", 17, "request"), ("AddPartitionsToTxn", 5, "body")]
 
 
+HTTP_REQUESTS = {
+    "get_root": b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    "get_topics_lf": b"GET /v1/topics HTTP/1.0\n\n",
+    "head_metrics": b"HEAD /metrics HTTP/1.1\r\nAccept: text/plain\r\n\r\n",
+    "get_txn_escaped": b"GET /v1/transactions/app%2Fone%20x?x=1&y=%41 HTTP/1.1\r\n\r\n",
+    "console_etag": (b"GET /console/app.js HTTP/1.1\r\n"
+                     b"If-None-Match: W/\"x\", \"0123456789abcdef\"\r\n\r\n"),
+    "post_abort_token": (b"POST /v1/transactions/tx-1/abort HTTP/1.1\r\n"
+                         b"Authorization: Bearer s3cret\r\nContent-Length: 2\r\n\r\n{}"),
+    "chunked": (b"POST /v1/transactions/t/abort HTTP/1.1\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    "bad_version": b"GET / HTTP/2.0\r\n\r\n",
+}
+
 CONFIGS = {
     "basic": "# broker\nport=9092\nretention.ms: 604800000\nflag true\nname = brook\n",
     "escapes": "na\\=me = a\\tb\\nc\\\\d\\u0041\npolicy:compact\r\n",
@@ -874,6 +891,12 @@ def main():
     os.makedirs(out)
     for name, text in CONFIGS.items():
         write(out, name, text.encode())
+
+    out = os.path.join(corpus, "fuzz_http")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for name, text in HTTP_REQUESTS.items():
+        write(out, name, b"\x00" + text)
 
     for target in sorted(os.listdir(corpus)):
         print("%s: %d seeds" % (target, len(os.listdir(os.path.join(corpus, target)))))
