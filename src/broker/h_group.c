@@ -781,7 +781,7 @@ static void marker_done(void *ctx, bool ok)
                   m->txn_id);
     /* In a cluster the coordinator waits on the partition itself (txn_group_marker_fn). */
     if (!m->b->clustered)
-        txn_service_group_marked(&m->b->txn, m->txn_id, m->group_id, clock_wall_ms());
+        txn_service_group_marked(&m->b->txn, m->txn_id, m->group_id, ok, clock_wall_ms());
     free(m->txn_id);
     free(m->group_id);
     free(m);

@@ -40,15 +40,26 @@ void broker_topic_defaults(const broker_config *c, topic_defaults *d)
 }
 
 /* The least time retention (retention.ms, unless -1) and segment size an internal topic
- * takes. Its coordinators write live records again ahead of the retention (the group
- * service's refresh_old_records), and a transaction's records must outlive it (at most
- * transaction.max.timeout.ms before it is decided): a retention of seconds deleted an open
- * transaction's records before a restart, which then forgot it, and 0 deleted committed
- * offsets (an admin-API hunt, session 37). A segment must hold their largest record
- * (segment.bytes=14 failed every group marker). Topic-level values below are refused;
- * broker defaults below are raised to these for the internal topics only. */
-#define INTERNAL_RETENTION_MIN_MS (60LL * 60 * 1000)
+ * takes; topic-level values below are refused, broker defaults below are raised to them for
+ * these two topics only. Found by an admin-API hunt (session 37):
+ * - __transaction_state: 1 h. Nothing writes its records again, and a transaction's must
+ *   outlive the retention (an open one lasts at most transaction.max.timeout.ms): a
+ *   retention of seconds deleted an open transaction's records, and a restart forgot it.
+ * - __consumer_offsets: 1 s. The group service writes live records again at half the
+ *   retention (refresh_old_records; the retention is also how long a group without
+ *   members keeps its offsets, as offsets.retention.minutes in Kafka), but not for 0,
+ *   which deleted committed offsets at the next restart.
+ * - Segments of 1 MiB, to hold the coordinators' largest record (segment.bytes=14 failed
+ *   every group marker). */
+#define TXN_LOG_RETENTION_MIN_MS (60LL * 60 * 1000)
+#define GROUP_LOG_RETENTION_MIN_MS 1000LL
 #define INTERNAL_SEGMENT_MIN_BYTES (1LL << 20)
+
+static int64_t internal_retention_min_ms(const char *topic_name)
+{
+    return strcmp(topic_name, TXN_LOG_TOPIC) == 0 ? TXN_LOG_RETENTION_MIN_MS
+                                                  : GROUP_LOG_RETENTION_MIN_MS;
+}
 
 /* Brook's internal topics replay every record at start (group and transaction state), and
  * the replay needs records compaction could remove while later ones stay (a transaction's
@@ -84,8 +95,9 @@ void broker_topic_resolve(const broker *b, topic *t)
         /* By size, retention could remove any record at any time; by time, the group
          * service writes live records again before it does (refresh_old_records). */
         t->logcfg.retention_bytes = -1;
-        if (t->logcfg.retention_ms >= 0 && t->logcfg.retention_ms < INTERNAL_RETENTION_MIN_MS)
-            t->logcfg.retention_ms = INTERNAL_RETENTION_MIN_MS;
+        int64_t floor_ms = internal_retention_min_ms(t->name);
+        if (t->logcfg.retention_ms >= 0 && t->logcfg.retention_ms < floor_ms)
+            t->logcfg.retention_ms = floor_ms;
         if (t->logcfg.segment_bytes < INTERNAL_SEGMENT_MIN_BYTES)
             t->logcfg.segment_bytes = INTERNAL_SEGMENT_MIN_BYTES;
     }
@@ -246,17 +258,22 @@ int16_t broker_topic_add_partitions(broker *b, topic *t, int32_t count, bool val
     return KERR_NONE;
 }
 
-/* Why an internal topic refuses key=value (a value check_configs accepted), or NULL. */
-static const char *internal_config_refused(const char *key, const char *value)
+/* Why the internal topic topic_name refuses key=value (a value check_configs accepted), or
+ * NULL. */
+static const char *internal_config_refused(const char *topic_name, const char *key,
+                                           const char *value)
 {
     int64_t v = 0;
     if (strcmp(key, "cleanup.policy") == 0 && strstr(value, "compact"))
         return "Brook's internal topics cannot be compacted: their replay reads every record "
                "(group offsets pending in a transaction end at its marker)";
     if (strcmp(key, "retention.ms") == 0 && config_parse_i64(value, &v) == 0 && v >= 0 &&
-        v < INTERNAL_RETENTION_MIN_MS)
-        return "retention.ms of an internal topic must be -1 or at least 3600000 (1 h): its "
-               "coordinators' live records and open transactions must outlive it";
+        v < internal_retention_min_ms(topic_name))
+        return strcmp(topic_name, TXN_LOG_TOPIC) == 0
+                   ? "retention.ms of an internal topic must be -1 or at least 3600000 (1 h) "
+                     "on __transaction_state: open transactions' records must outlive it"
+                   : "retention.ms of an internal topic must be -1 or at least 1000 on "
+                     "__consumer_offsets: its live records are written again at half of it";
     if (strcmp(key, "segment.bytes") == 0 && config_parse_i64(value, &v) == 0 &&
         v < INTERNAL_SEGMENT_MIN_BYTES)
         return "segment.bytes of an internal topic must be at least 1048576 (1 MiB): a "
@@ -271,7 +288,7 @@ int16_t broker_topic_set_configs(broker *b, topic *t, int n, char *const *keys,
     if (check_configs(n, keys, values, msg) != 0)
         return KERR_INVALID_CONFIG;
     for (int i = 0; kafka_topic_internal(t->name) && i < n; i++)
-        if ((*msg = internal_config_refused(keys[i], values[i])) != NULL)
+        if ((*msg = internal_config_refused(t->name, keys[i], values[i])) != NULL)
             return KERR_INVALID_CONFIG;
     if (validate_only)
         return KERR_NONE;

@@ -25,6 +25,12 @@ struct txn_wait {
     int16_t epoch;
     int64_t txn_seq;
     bool commit;
+    /* MARKER: p refused it or its log failed before it was durable. Never counted as done
+     * (the coordinator would complete a commit this partition does not have, and the
+     * partition's participant check would then abort it there): written again at every
+     * tick until it takes, re-driven if this node stops leading p, dropped if the
+     * coordinator's partition is unloaded (its next load re-sends it). */
+    bool retry;
     txn_wait *prev, *next; /* utlist DL: arrival order, completed oldest first */
 };
 
@@ -114,8 +120,9 @@ static bool reached(txn_service *s, partition *p, int64_t need)
     return store_high_watermark(s->store, p) >= need;
 }
 
-static void wait_add(txn_service *s, int kind, const char *txn_id, const txn_participant *part,
-                     partition *p, int64_t need, const txn_action *a)
+static txn_wait *wait_add(txn_service *s, int kind, const char *txn_id,
+                          const txn_participant *part, partition *p, int64_t need,
+                          const txn_action *a)
 {
     txn_wait *w = calloc(1, sizeof(*w));
     BROOK_ASSERT(w);
@@ -136,6 +143,7 @@ static void wait_add(txn_service *s, int kind, const char *txn_id, const txn_par
         w->commit = a->commit;
     }
     DL_APPEND(s->waits, w);
+    return w;
 }
 
 static void wait_free(txn_wait *w)
@@ -242,11 +250,10 @@ static void exec_marker(txn_service *s, const txn_action *a, done_queue *q, int6
         return;
     }
     if (rc != LOG_OK) {
-        /* The partition is read-only for good; its transaction stays open there. */
-        LOG_ERROR("txn", "%s: cannot write %s marker to %s-%d: %s", a->txn_id,
-                  a->commit ? "COMMIT" : "ABORT", a->part->name, a->part->partition,
-                  log_result_name(rc));
-        done_push(q, WAIT_MARKER, a->txn_id, a->part, true);
+        LOG_ERROR("txn", "%s: cannot write %s marker to %s-%d: %s; trying again at every tick",
+                  a->txn_id, a->commit ? "COMMIT" : "ABORT", a->part->name,
+                  a->part->partition, log_result_name(rc));
+        wait_add(s, WAIT_MARKER, a->txn_id, a->part, p, INT64_MAX, a)->retry = true;
         return;
     }
     store_mark_dirty(s->store, p);
@@ -305,16 +312,20 @@ static void collect(txn_service *s, done_queue *q)
 {
     txn_wait *w, *tmp;
     DL_FOREACH_SAFE(s->waits, w, tmp) {
+        if (w->retry)
+            continue; /* retry_markers' */
         bool failed = w->p && w->p->log->failed && !reached(s, w->p, w->need);
         if (w->p && !failed && !reached(s, w->p, w->need))
             continue;
+        if (failed && w->kind == WAIT_MARKER) {
+            LOG_ERROR("txn", "%s: marker on %s-%d never became durable (log failed); trying "
+                      "again at every tick", w->txn_id, w->part.name, w->part.partition);
+            w->retry = true;
+            continue;
+        }
         DL_DELETE(s->waits, w);
-        bool ok = !failed;
-        if (failed && w->kind == WAIT_MARKER)
-            LOG_ERROR("txn", "%s: marker on %s-%d never became durable (log failed)",
-                      w->txn_id, w->part.name, w->part.partition);
-        done_push(q, w->kind, w->txn_id, w->kind == WAIT_LOG ? NULL : &w->part,
-                  w->kind == WAIT_MARKER ? true : ok);
+        /* A partition dropped under a marker (its topic deleted) counts as done. */
+        done_push(q, w->kind, w->txn_id, w->kind == WAIT_LOG ? NULL : &w->part, !failed);
         wait_free(w);
     }
 }
@@ -371,10 +382,21 @@ void txn_service_remote_done(txn_service *s, int kind, const char *txn_id,
 }
 
 void txn_service_group_marked(txn_service *s, const char *txn_id, const char *group_id,
-                              int64_t now_ms)
+                              bool ok, int64_t now_ms)
 {
     txn_participant part = {TXN_PART_GROUP, (char *)group_id, -1, false};
-    txn_service_remote_done(s, TXN_REMOTE_MARKER, txn_id, &part, true, now_ms);
+    if (ok) {
+        txn_service_remote_done(s, TXN_REMOTE_MARKER, txn_id, &part, true, now_ms);
+        return;
+    }
+    txn_meta *t = txn_coord_find(&s->coord, txn_id);
+    if (!t || t->phase != TXN_PHASE_MARKING)
+        return;
+    LOG_ERROR("txn", "%s: the group %s refused its %s marker; trying again at every tick",
+              txn_id, group_id, t->commit ? "COMMIT" : "ABORT");
+    txn_action a = {.kind = TXN_ACT_MARKER, .txn_id = txn_id, .part = &part, .pid = t->pid,
+                    .epoch = t->epoch, .txn_seq = t->txn_seq, .commit = t->commit};
+    wait_add(s, WAIT_MARKER, txn_id, &part, NULL, INT64_MAX, &a)->retry = true;
 }
 
 int64_t txn_pid_compose(int32_t txn_partition, int32_t node, int64_t counter)
@@ -467,8 +489,37 @@ int16_t txn_service_admin_abort(txn_service *s, const char *txn_id, int64_t now_
 
 int64_t txn_service_new_pid(txn_service *s) { return new_pid_for(s, NULL); }
 
+/* Writes again every marker a partition refused (txn_wait.retry). */
+static void retry_markers(txn_service *s, int64_t now_ms)
+{
+    txn_wait *w, *tmp, *todo = NULL;
+    DL_FOREACH_SAFE(s->waits, w, tmp) {
+        if (w->retry) {
+            DL_DELETE(s->waits, w);
+            DL_APPEND(todo, w);
+        }
+    }
+    if (!todo)
+        return;
+    done_queue q = {0};
+    s->depth++; /* a group marker may complete synchronously: into s->ext, run below */
+    DL_FOREACH_SAFE(todo, w, tmp) {
+        DL_DELETE(todo, w);
+        txn_action a = {.kind = TXN_ACT_MARKER, .txn_id = w->txn_id, .part = &w->part,
+                        .pid = w->pid, .epoch = w->epoch, .txn_seq = w->txn_seq,
+                        .commit = w->commit};
+        exec_marker(s, &a, &q, now_ms);
+        wait_free(w);
+    }
+    s->depth--;
+    run(s, &q, now_ms);
+    free(q.v);
+}
+
 void txn_service_tick(txn_service *s, int64_t now_ms)
 {
+    if (s->depth == 0)
+        retry_markers(s, now_ms);
     txn_coord_tick(&s->coord, now_ms);
     drive(s, now_ms);
 }

@@ -35,7 +35,8 @@ typedef void (*txn_reply_fn)(void *ctx, txn_req req, int kind, int16_t error, in
 
 typedef struct txn_wait txn_wait;
 /* Writes a marker for a group participant (its pending offsets) and returns KERR_NONE.
- * On one node the group side calls txn_service_group_marked() once that is durable. In a
+ * On one node the group side calls txn_service_group_marked() once that is durable (or
+ * failed). In a
  * cluster it records the marker, with coordinator_epoch and txn_seq, in the group's
  * __consumer_offsets partition (which this node leads), and names that partition and the
  * end its records must reach in *wait_p and *wait_end: the service waits for that
@@ -115,9 +116,10 @@ int64_t txn_service_new_pid(txn_service *s);
 /* A remote participant answered (ok: voted yes / marker written). */
 void txn_service_remote_done(txn_service *s, int kind, const char *txn_id,
                              const txn_participant *part, bool ok, int64_t now_ms);
-/* The group side finished a marker (see txn_group_marker_fn). */
+/* The group side finished a marker (see txn_group_marker_fn): ok, durable; not ok, its
+ * log refused it, and the marker is written again at every tick (never counted as done). */
 void txn_service_group_marked(txn_service *s, const char *txn_id, const char *group_id,
-                              int64_t now_ms);
+                              bool ok, int64_t now_ms);
 /* Is the group part of pid's Ongoing transaction at this epoch (TxnOffsetCommit)? */
 bool txn_service_verify_group(const txn_service *s, int64_t pid, int16_t epoch,
                               const char *group_id);

@@ -29,14 +29,16 @@ Kafka requests from raw_kafka.py).
   every partition, as Kafka).  Afterwards both still have 50 partitions, a group's offset
   committed before is still read back, and a new transaction commits (deleting
   __transaction_state used to crash brookd at the next InitProducerId).
-- Their retention.ms (unless -1) and segment.bytes have floors, 1 h and 1 MiB:
-  retention.ms=1000 and segment.bytes=14 on them are INVALID_CONFIG with a message;
-  retention.ms=-1 and 2 days are accepted.  A second brookd whose broker defaults are
-  log.retention.ms=1500 and log.roll.ms=200 (checked every 200 ms) keeps, over a clean
-  restart after 3 s of other groups' and transactional ids' writes to the same internal
-  partitions, a group's committed offset and an open transaction, which then commits (both
-  used to be deleted by retention: the offset read back as -1, the transaction was
-  forgotten and its partition's last stable offset stuck).
+- Their retention.ms (unless -1) and segment.bytes have floors: 1 h on
+  __transaction_state, 1 s on __consumer_offsets (whose live records the group service
+  writes again at half of it: integration_offsets_retention), 1 MiB segments on both.
+  retention.ms=1000 on __transaction_state, 0 on __consumer_offsets and segment.bytes=14
+  are INVALID_CONFIG with a message; retention.ms=-1 and 2 days are accepted.  A second
+  brookd whose broker defaults are log.retention.ms=1500 and log.roll.ms=200 (checked every
+  200 ms) keeps, over a clean restart after 3 s of another transactional id's writes to the
+  same __transaction_state partition, an open transaction, which then commits (it used to
+  be deleted by retention and forgotten, its partition's last stable offset stuck for
+  good).
 - Only those two are internal: a user topic named like Debezium's heartbeat topics
   (__debezium-heartbeat.db1) takes produced records, reads them back, is not internal in
   Metadata, and can be deleted (every "__" topic used to be refused as internal).
@@ -377,33 +379,11 @@ def java_partition(key, n=50):
     return (h & 0x7FFFFFFF) % n
 
 
-def offset_commit_v2(c, group, topic, partition, offset):
-    body = (s16(group) + struct.pack(">i", -1) + s16("") + struct.pack(">q", -1)
-            + struct.pack(">i", 1) + s16(topic) + struct.pack(">i", 1)
-            + struct.pack(">iq", partition, offset) + s16(""))
-    r, _ = c.request(8, 2, body, "OffsetCommit v2")
-    return partition_errors(b"\0\0\0\0" + r)[partition]  # v2 has no throttle field
-
-
-def offset_fetch_v3(c, group, topic, partition):
-    body = s16(group) + struct.pack(">i", 1) + s16(topic) + struct.pack(">ii", 1, partition)
-    r, _ = c.request(9, 3, body, "OffsetFetch v3")
-    rd = Reader(r)
-    rd.take(">i")  # throttle
-    for _ in range(rd.take(">i")):
-        rd.string()
-        for _ in range(rd.take(">i")):
-            part, off = rd.take(">iq")
-            rd.string()  # metadata
-            err = rd.take(">h")
-            if part == partition:
-                return err, off
-    raise AssertionError(f"OffsetFetch: no answer for {group} {topic}/{partition}")
-
-
 def check_internal_floors(ck, admin):
     for topic, key, value in (("__transaction_state", "retention.ms", "1000"),
+                              ("__transaction_state", "retention.ms", "0"),
                               ("__consumer_offsets", "retention.ms", "0"),
+                              ("__consumer_offsets", "retention.ms", "999"),
                               ("__consumer_offsets", "segment.bytes", "14")):
         res = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={key: value})
         try:
@@ -424,14 +404,11 @@ def check_internal_floors(ck, admin):
 def check_internal_retention_floor(ck):
     cfg = {"log.retention.ms": 1500, "log.roll.ms": 200, "log.retention.check.interval.ms": 200}
     with Broker(find_brookd(), config=cfg) as b:
-        group, txn = "floor-group", "floor-txn"
-        other_group = next(f"g{i}" for i in range(10000)
-                           if java_partition(f"g{i}") == java_partition(group))
+        txn = "floor-txn"
         other_txn = next(f"t{i}" for i in range(10000)
                          if java_partition(f"t{i}") == java_partition(txn))
         with Conn(b.bootstrap, b"topic-configs", 10.0) as c:
             ck.eq(c.create_topic("floor-t", 1), 0, "create floor-t")
-            ck.eq(offset_commit_v2(c, group, "floor-t", 0, 7), 0, "commit offset 7")
             err, pid, epoch = c.init_producer_id(txn, 60000)
             ck.eq(err, 0, "InitProducerId")
             ck.eq(c.add_partitions_to_txn(txn, pid, epoch, "floor-t", [0]), {0: 0},
@@ -440,15 +417,13 @@ def check_internal_retention_floor(ck):
                                   transactional_id=txn)
             ck.eq(err, 0, "transactional produce")
             deadline = time.monotonic() + 3.0
-            while time.monotonic() < deadline:  # later writes to the same two partitions
-                offset_commit_v2(c, other_group, "floor-t", 0, 1)
+            while time.monotonic() < deadline:  # later writes to the same partition
                 c.init_producer_id(other_txn, 60000)
                 time.sleep(0.05)
         b.restart()
         with Conn(b.bootstrap, b"topic-configs", 10.0) as c:
-            ck.eq(offset_fetch_v3(c, group, "floor-t", 0), (0, 7),
-                  "the committed offset after retention passes and a restart")
-            ck.eq(c.end_txn(txn, pid, epoch, True), 0, "the open transaction commits after them")
+            ck.eq(c.end_txn(txn, pid, epoch, True), 0,
+                  "the open transaction commits after retention passes and a restart")
             ck.eq(c.list_offset("floor-t", 0, READ_COMMITTED), (0, 2),
                   "its record is stable (last stable offset past its marker)")
 

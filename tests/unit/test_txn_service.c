@@ -6,7 +6,11 @@
  *    (txn_service_leadership_lost; sim_repl_txn --waits-outlive-leadership);
  *  - when the coordinator's log partition is unloaded, its waits go with it, so a reload
  *    starts from the log only: an old marker wait does not complete the reloaded
- *    transaction (sim_repl_txn --unload-keeps-work). */
+ *    transaction (sim_repl_txn --unload-keeps-work);
+ *  - a marker whose partition's log fails before it is durable, or refuses it, is never
+ *    counted as done (the transaction used to complete as committed while the partition
+ *    had no marker, which its participant check would later abort): it is written again
+ *    at every tick, and the transaction completes once one takes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,5 +289,39 @@ static void test_unload_drops_waits(void)
     fixture_close(&f);
 }
 
+static void test_failed_marker_retried(void)
+{
+    fixture f = {0};
+    if (!fixture_open(&f) || !commit_to_marker_wait(&f)) {
+        fixture_close(&f);
+        return;
+    }
+    plog *l = f.data->parts[0]->log;
+    int64_t first_end = l->log_end_offset;
+    /* The log fails before the marker is past the high watermark: not done. */
+    l->failed = true;
+    txn_service_progress(&f.svc, 0);
+    CHECK_EQ_INT(state_of(&f), TXN_PREPARE_COMMIT);
+    /* A tick tries again; the failed log refuses it: still not done, nothing appended. */
+    txn_service_tick(&f.svc, 0);
+    txn_service_progress(&f.svc, 0);
+    CHECK_EQ_INT(state_of(&f), TXN_PREPARE_COMMIT);
+    CHECK_EQ_INT(l->log_end_offset, first_end);
+    CHECK_EQ_INT(f.nreplies, 2); /* EndTxn not answered */
+    /* The partition takes markers again: the next tick writes it, and once it is past the
+     * high watermark the transaction completes. */
+    l->failed = false;
+    txn_service_tick(&f.svc, 0);
+    if (!CHECK(l->log_end_offset > first_end)) {
+        fixture_close(&f);
+        return;
+    }
+    f.data->parts[0]->repl_hw = l->log_end_offset;
+    run_until(&f, 3);
+    CHECK_EQ_INT(state_of(&f), TXN_COMPLETE_COMMIT);
+    CHECK_EQ_INT(f.last_error, 0);
+    fixture_close(&f);
+}
+
 TU_MAIN(TU_CASE(test_marker_wait_redriven_when_leadership_lost),
-        TU_CASE(test_unload_drops_waits))
+        TU_CASE(test_unload_drops_waits), TU_CASE(test_failed_marker_retried))
