@@ -80,6 +80,39 @@ static int16_t map_batch_error(int rc)
  * (compacted topics) or recompress it (a topic compression.type): a bound against
  * decompression bombs, far above what max.message.bytes lets producers send compressed. */
 #define PRODUCE_MAX_INFLATED ((size_t)256 << 20)
+/* The most all compressed batches of one Produce request may inflate to together: the
+ * inflating runs on the loop thread, and an 8 KiB zstd batch can ask for 256 MiB, so one
+ * request of many partitions used to hold the loop for 20 s (an adversarial hunt,
+ * session 37). */
+#define PRODUCE_REQUEST_MAX_INFLATED PRODUCE_MAX_INFLATED
+
+/* A compressed batch's records, inflated and checked as an uncompressed batch's are in
+ * place by rb_validate: exactly records_count records framed, offset deltas 0..n-1 ending
+ * at last_offset_delta. Kafka's LogValidator inflates every compressed batch too. One whose
+ * count or deltas lie, or whose body is not its codec's, used to be stored: the log end
+ * moved by 2^31, and consumers stopped at it for good. *budget is what the request may
+ * still inflate (PRODUCE_REQUEST_MAX_INFLATED at its start). */
+static int16_t check_compressed(produce_part *pp, const rb_header *h, kslice rec,
+                                size_t *budget)
+{
+    if ((h->attributes & RB_ATTR_CODEC_MASK) == RB_CODEC_NONE)
+        return KERR_NONE;
+    size_t cap = *budget < PRODUCE_MAX_INFLATED ? *budget : PRODUCE_MAX_INFLATED;
+    uint8_t *out = NULL;
+    size_t n = 0;
+    int rc = rb_decompress_records(rec.p, (size_t)rec.len, cap, &out, &n);
+    if (rc == RB_ERR_TOO_BIG) {
+        pp->error_message = "the batch inflates past the broker's bound (256 MiB for all of "
+                            "a request's batches)";
+        return KERR_INVALID_RECORD;
+    }
+    if (rc != RB_OK)
+        return map_batch_error(rc);
+    *budget -= n;
+    rc = rb_check_records_section(h, out, n);
+    free(out);
+    return rc == RB_OK ? KERR_NONE : map_batch_error(rc);
+}
 
 /* Indexes of a batch's records a check refuses. */
 typedef struct record_indexes {
@@ -237,6 +270,7 @@ static void log_rejected_batch(const char *who, const partition *p, const rb_hea
 
 /* Validates and appends one partition's records. Returns a Kafka error code. */
 static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks, bool confirmed,
+                           size_t *inflate_budget,
                            int64_t now, partition **p_out, int64_t *end_out)
 {
     broker *b = c->b;
@@ -289,7 +323,13 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
                  p->log->name);
         return KERR_INVALID_RECORD;
     }
-    int16_t kerr = t->policy.compact ? check_keys(c, t, pp, rec) : KERR_NONE;
+    int16_t kerr = check_compressed(pp, &h, rec, inflate_budget);
+    if (kerr != KERR_NONE) {
+        LOG_WARN("broker", "%s: produce to %s: compressed batch refused: %s", who, p->log->name,
+                 kafka_error_name(kerr));
+        return kerr;
+    }
+    kerr = t->policy.compact ? check_keys(c, t, pp, rec) : KERR_NONE;
     if (kerr == KERR_NONE)
         kerr = check_timestamps(c, t, pp, rec);
     if (kerr != KERR_NONE)
@@ -570,6 +610,7 @@ static void produce_append_all(req_ctx *c, produce_op *op)
     produce_req *q = &op->q;
     bool bad_acks = q->acks != 0 && q->acks != 1 && q->acks != -1;
     int64_t now = clock_wall_ms();
+    size_t inflate_budget = PRODUCE_REQUEST_MAX_INFLATED;
     int flat = 0;
     for (int32_t i = 0; i < q->ntopics; i++) {
         produce_topic *pt = &q->topics[i];
@@ -602,7 +643,7 @@ static void produce_append_all(req_ctx *c, produce_op *op)
              * the missing confirmation refuses it. */
             else
                 pp->error_code = produce_one(c, t, pp, q->acks, verdict == VERDICT_CONFIRMED,
-                                             now, &p, &end);
+                                             &inflate_budget, now, &p, &end);
             if (p) {
                 pp->log_start_offset = p->log->log_start_offset;
                 op->w[op->n++] = (produce_wait){p, end, pp};

@@ -82,18 +82,31 @@ def read_varint(b, pos):
             return (u >> 1) ^ -(u & 1), pos
 
 
-def record_batch(pid, epoch, seq, values, transactional=False):
-    """A magic-2 RecordBatch holding `values` (no keys, no headers, uncompressed)."""
+def records_section(values):
+    """The records section (uncompressed) of `values`: no keys, no headers, offset deltas
+    0, 1, ..."""
     recs = b""
     for i, v in enumerate(values):
         r = bytes([0]) + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
         recs += varint(len(r)) + r
+    return recs
+
+
+def raw_batch(section, count, attrs=0, last_offset_delta=None, pid=-1, epoch=-1, seq=-1):
+    """A magic-2 RecordBatch around a records section as given (compressed or not, per the
+    codec bits of attrs), whose header says `count` records and `last_offset_delta`
+    (count - 1 unless given): a test may make them lie."""
     ts = int(time.time() * 1000)
-    attrs = TXN_ATTR if transactional else 0
-    after_crc = struct.pack(">hiqqqhii", attrs, len(values) - 1, ts, ts, pid, epoch, seq,
-                            len(values)) + recs
+    last = count - 1 if last_offset_delta is None else last_offset_delta
+    after_crc = struct.pack(">hiqqqhii", attrs, last, ts, ts, pid, epoch, seq, count) + section
     body = struct.pack(">iB", -1, 2) + struct.pack(">I", crc32c(after_crc)) + after_crc
     return struct.pack(">qi", 0, len(body)) + body
+
+
+def record_batch(pid, epoch, seq, values, transactional=False):
+    """A magic-2 RecordBatch holding `values` (no keys, no headers, uncompressed)."""
+    return raw_batch(records_section(values), len(values), TXN_ATTR if transactional else 0,
+                     pid=pid, epoch=epoch, seq=seq)
 
 
 def parse_batches(data, compressed_ok=False):

@@ -11,6 +11,14 @@ Kafka requests from raw_kafka.py).
   codec) has its batches stored in the topic's codec (checked on the raw Fetch answer's
   batch attributes), and a consumer reads every record back unchanged; "uncompressed" on a
   topic stores a compressed producer's batches uncompressed.
+- A compressed batch is inflated and checked as an uncompressed one is (Produce v8 by
+  hand, gzip, a topic without settings): one whose header says one record but a last
+  offset delta of 2^31 - 1, one that says two records and holds one, and one whose body is
+  not gzip data are refused (INVALID_RECORD, INVALID_RECORD, CORRUPT_MESSAGE) and store
+  nothing; one that inflates past 256 MiB (a 300 MiB value of zeros, 0.3 MiB of gzip) is
+  INVALID_RECORD with a message.  A good gzip batch of two records is then stored at
+  offsets 0-1, the high watermark 2 (such batches used to be stored: the log end jumped by
+  2^31, and consumers stopped at the bad one for good).
 - cleanup.policy=compact: a batch with records without a key is refused with
   INVALID_RECORD and nothing of it stored (librdkafka 2.0.2, Produce v7; also when the
   producer compresses); Produce v8 by hand gets each keyless record named (KIP-467 record
@@ -48,12 +56,14 @@ import os
 import struct
 import sys
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brook_harness import Broker, Check, find_brookd, run_main  # noqa: E402
 from ck_helpers import consumer, flush, producer, read_partition  # noqa: E402
 from raw_kafka import (READ_COMMITTED, TAGS, Conn, Reader, carr, cstr,  # noqa: E402
-                       flex_request, partition_errors, record_batch, s16)
+                       flex_request, partition_errors, raw_batch, record_batch,
+                       records_section, s16, varint)
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition  # noqa: E402
 from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  # noqa: E402
@@ -61,6 +71,8 @@ from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  
 
 CODECS = {"gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 ERR_INVALID_RECORD = 87
+ERR_CORRUPT_MESSAGE = 2
+GZIP = CODECS["gzip"]
 
 
 def create(admin, topics, timeout=30):
@@ -227,6 +239,46 @@ def check_record_errors(ck, bs):
         ck(msg is not None and "compact" in msg, f"Produce v8: error message {msg!r}")
         err, recs, msg = produce_v8(c, "cmp-gzip", record_batch(-1, -1, -1, [b"a"]))
         ck.eq((err, recs, msg), (0, [], None), "Produce v8 to a topic that takes the batch")
+
+
+def gzip_stream(parts):
+    """gzip of the concatenation of the byte strings `parts` yields (streamed)."""
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return b"".join(z.compress(p) for p in parts) + z.flush()
+
+
+def zeros_record(n):
+    """The records section of one record whose value is n zero bytes, in pieces."""
+    head = bytes([0]) + varint(0) + varint(0) + varint(-1) + varint(n)
+    yield varint(len(head) + n + 1) + head
+    chunk = bytes(1 << 20)
+    for _ in range(n >> 20):
+        yield chunk
+    yield bytes(n & ((1 << 20) - 1)) + varint(0)
+
+
+def check_compressed_checked(ck, admin, bs):
+    create(admin, [NewTopic("cmp-lies", 1, 1)])
+    one = records_section([b"x"])
+    cases = [("count 1, last offset delta 2^31-1",
+              raw_batch(gzip_stream([one]), 1, GZIP, last_offset_delta=0x7FFFFFFF),
+              ERR_INVALID_RECORD),
+             ("count 2 holding one record", raw_batch(gzip_stream([one]), 2, GZIP),
+              ERR_INVALID_RECORD),
+             ("a body that is not gzip", raw_batch(b"not gzip data at all" * 3, 1, GZIP),
+              ERR_CORRUPT_MESSAGE)]
+    with Conn(bs, b"topic-configs", 30.0) as c:
+        for what, batch, want in cases:
+            err, _, _ = produce_v8(c, "cmp-lies", batch)
+            ck.eq(err, want, f"compressed batch, {what}")
+        err, _, msg = produce_v8(c, "cmp-lies",
+                                 raw_batch(gzip_stream(zeros_record(300 << 20)), 1, GZIP))
+        ck.eq(err, ERR_INVALID_RECORD, "a gzip batch inflating to 300 MiB")
+        ck("inflates past" in (msg or ""), f"the refusal says why: {msg!r}")
+        err, _, _ = produce_v8(c, "cmp-lies", raw_batch(gzip_stream([records_section([b"a", b"b"])]),
+                                                        2, GZIP))
+        ck.eq(err, 0, "a good gzip batch of two records")
+        ck.eq(c.list_offset("cmp-lies", 0), (0, 2), "only the good batch was stored")
 
 
 def ts_batch(timestamps):
@@ -466,6 +518,7 @@ def main():
         check_compression(ck, admin, b.bootstrap)
         check_compact(ck, admin, b.bootstrap)
         check_record_errors(ck, b.bootstrap)
+        check_compressed_checked(ck, admin, b.bootstrap)
         check_timestamp_bounds(ck, admin, b.bootstrap)
         check_stored_keys(ck, admin)
         check_internal_fixed(ck, admin, b.bootstrap)
