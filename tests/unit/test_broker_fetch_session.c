@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "broker/fetch_session.h"
 #include "proto/errors.h"
 #include "testutil.h"
@@ -332,5 +333,39 @@ static void test_eviction(void)
     arena_free(&a);
 }
 
-TU_MAIN(TU_CASE(test_open_and_incremental), TU_CASE(test_errors_and_close),
+/* A name longer than any topic's is answered but not kept: sessions used to hold two copies
+ * of every such name per partition (5000 partitions of a 30,000-byte name: 288 MB). */
+static void test_long_names_not_kept(void)
+{
+    fsess_cache *c = fsess_cache_new(10, 120000);
+    arena a;
+    arena_init(&a);
+    char *name = malloc(BROOK_TOPIC_NAME_MAX + 2);
+    if (!CHECK(name != NULL))
+        return;
+    memset(name, 'x', BROOK_TOPIC_NAME_MAX + 1);
+    name[BROOK_TOPIC_NAME_MAX + 1] = 0;
+    req_build r;
+    rb_init(&r, 0, 0);
+    rb_add(&r, "a", 0, 10);
+    rb_add(&r, name, 0, 5);
+    bool inc = true;
+    CHECK_EQ_INT(fsess_begin(c, &r.q, false, 1000, &a, &inc), KERR_NONE);
+    CHECK_EQ_INT(count_parts(&r.q), 2); /* this fetch still answers both */
+    int32_t id = r.q.resp_session_id;
+    answer(find(&r.q, "a", 0), 10, 0);
+    find(&r.q, name, 0)->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    fsess_end(c, &r.q, inc);
+    rb_init(&r, id, 1);
+    CHECK_EQ_INT(fsess_begin(c, &r.q, false, 2000, &a, &inc), KERR_NONE);
+    CHECK(inc);
+    CHECK_EQ_INT(count_parts(&r.q), 1); /* the session kept a/0 only */
+    CHECK(find(&r.q, "a", 0) != NULL);
+    fsess_end(c, &r.q, inc);
+    free(name);
+    arena_free(&a);
+    fsess_cache_free(c);
+}
+
+TU_MAIN(TU_CASE(test_open_and_incremental), TU_CASE(test_long_names_not_kept), TU_CASE(test_errors_and_close),
         TU_CASE(test_session_gone_before_answer), TU_CASE(test_by_id), TU_CASE(test_eviction))
