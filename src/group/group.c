@@ -566,6 +566,10 @@ void group_join(group_coord *c, group_req req, const join_args *a, int64_t now_m
     }
     bool typed = g->nmembers > 0 && g->protocol_type;
     gmember *m = *mid ? member_find(g, mid) : NULL;
+    if (a->nprotocols > GROUP_PROTOCOLS_MAX) {
+        reply_error(c, g, GA_JOIN_REPLY, req, a->version, mid, KERR_INVALID_REQUEST);
+        return;
+    }
     if (a->nprotocols == 0 || !a->protocol_type || !*a->protocol_type ||
         (typed && strcmp(g->protocol_type, a->protocol_type) != 0) ||
         !protocols_compatible(g, a, m)) {

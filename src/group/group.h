@@ -35,6 +35,12 @@ enum group_state {
 const char *group_state_name(int s);
 bool group_transition_allowed(int from, int to);
 
+/* The most protocols (assignors) one member may name in JoinGroup; more is
+ * INVALID_REQUEST. Clients name a few (Kafka Connect three); matching them across members
+ * is a scan per pair, and two members of 100,000 each held the loop 34 s (an adversarial
+ * hunt, session 37). */
+#define GROUP_PROTOCOLS_MAX 64
+
 typedef uint64_t group_req; /* the driver's token for a parked request; 0: none */
 
 typedef struct gprotocol {

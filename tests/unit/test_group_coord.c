@@ -285,6 +285,28 @@ static void test_rejects(void)
     b.protocol_names = other; /* no protocol in common */
     group_join(&c, 4, &b, 2);
     CHECK(answer(&c, 4) && answer(&c, 4)->error == 23);
+    /* more protocols than GROUP_PROTOCOLS_MAX: INVALID_REQUEST, before any matching */
+    static const char *many[GROUP_PROTOCOLS_MAX + 1];
+    static const uint8_t *many_metas[GROUP_PROTOCOLS_MAX + 1];
+    static int32_t many_lens[GROUP_PROTOCOLS_MAX + 1];
+    for (int i = 0; i <= GROUP_PROTOCOLS_MAX; i++) {
+        many[i] = "range";
+        many_metas[i] = g_metas[0];
+        many_lens[i] = g_lens[0];
+    }
+    join_args d = join("", "m3", 3);
+    d.nprotocols = GROUP_PROTOCOLS_MAX + 1;
+    d.protocol_names = many;
+    d.protocol_metadata = many_metas;
+    d.protocol_len = many_lens;
+    group_join(&c, 5, &d, 3);
+    CHECK(answer(&c, 5) && answer(&c, 5)->error == KERR_INVALID_REQUEST);
+    group *g = group_find(&c, "g");
+    int before = g ? g->nmembers : -1;
+    d.nprotocols = GROUP_PROTOCOLS_MAX; /* the most it takes: m3 joins (its answer waits) */
+    group_join(&c, 6, &d, 3);
+    CHECK(!answer(&c, 6) || answer(&c, 6)->error != KERR_INVALID_REQUEST);
+    CHECK_EQ_INT(g ? g->nmembers : -1, before + 1);
     group_coord_free(&c);
 }
 
