@@ -83,6 +83,8 @@ int16_t cluster_leader_error(broker *b, kslice topic, int32_t partition)
         return KERR_NONE;
     if (!b->view)
         return KERR_LEADER_NOT_AVAILABLE;
+    if (!b->view->registered) /* not this process's registration yet (or any more) */
+        return KERR_NOT_LEADER_OR_FOLLOWER;
     if (topic.len < 0)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION; /* a null name on the wire */
     const cv_topic *t = cv_topic_find(b->view, (const char *)topic.p, (size_t)topic.len);

@@ -78,7 +78,8 @@ typedef struct cluster_view {
     cv_broker *brokers;     /* sorted by id */
     int nbrokers;
     cv_topic *topics;       /* uthash by name */
-    bool registered;        /* this node's registration is in the view */
+    bool registered;        /* this node's registration, made by its own session, is in the
+                             * view (not one a previous process's session left) */
     /* The cluster-wide dynamic broker configs (dynconfig's text, "default/" lines; owned),
      * NULL when none were ever set. */
     char *broker_defaults;

@@ -70,6 +70,10 @@ struct zk_client {
     char *buf;               /* thread's read buffer */
     char *lbuf;              /* loop thread's read buffer */
     struct { int32_t id; int64_t czxid; } evict[16]; /* dead processes to remove (under mu) */
+    /* controller (thread only): each broker's registration as last reconciled, to see a
+     * broker that restarted between two reads (restarted_since) */
+    struct zk_seen_reg { int32_t id; int64_t czxid; } *seen_regs;
+    int nseen_regs;
     int nevict;
     struct zk_isr_req *isr_reqs;    /* ISR changes to make, then their answers (under mu) */
     size_t nisr_reqs;
@@ -540,7 +544,13 @@ static cluster_view *read_view(zk_client *z, zhandle_t *zh)
             cv_broker_set_shutting_down(v, b.id, b.shutting_down);
             bool oom = cv_broker_set_admin(v, b.id, b.admin) != 0 ||
                        cv_broker_set_endpoints(v, b.id, b.eps, b.neps) != 0;
-            v->registered |= b.id == z->cfg.node_id;
+            /* Only this session's own registration: a process restarted on a wiped data
+             * directory used to act on the registration its predecessor's session left
+             * (until that session expired), leading in the old epoch with an empty log,
+             * and its followers truncated every acknowledged record to match it (an
+             * adversarial hunt, session 37). */
+            v->registered |= b.id == z->cfg.node_id &&
+                             bst.ephemeralOwner == zoo_client_id(zh)->client_id;
             if (oom) { /* a view without a broker's listeners would send clients astray */
                 cv_broker_clear(&b);
                 goto fail;
@@ -656,16 +666,70 @@ static bool shutdown_moves(const cluster_view *v, const cv_topic *t, int32_t i, 
     return true;
 }
 
+/* Whether broker id restarted since the controller last reconciled: its registration in v
+ * is not the one it saw then (a broker absent then is not: it was dead, and
+ * drop_dead_members took it out of every ISR). */
+static bool restarted_since(const zk_client *z, const cluster_view *v, int32_t id)
+{
+    int64_t now = registration_of(v, id);
+    for (int k = 0; k < z->nseen_regs; k++)
+        if (z->seen_regs[k].id == id)
+            return now != 0 && z->seen_regs[k].czxid != 0 && z->seen_regs[k].czxid != now;
+    return false;
+}
+
+/* Followers of p's ISR whose broker restarted since the last reconcile leave it (the
+ * leader's restart is reconcile_partition's bump; a last member stays): a restarted broker
+ * may be back on a wiped or shorter log, and elected from the ISR it would make the others
+ * truncate acknowledged records to match it (an adversarial hunt, session 37: all three
+ * nodes SIGKILLed, one data directory wiped, 90 acknowledged records gone). It rejoins
+ * once it has caught up, as Kafka's controller handles a bounced broker. Best effort: a
+ * controller elected after the restart did not see the old registration. */
+static bool drop_restarted_followers(const zk_client *z, const cluster_view *v,
+                                     const cv_topic *t, int32_t i, cv_part *p, int32_t min_isr)
+{
+    repl_set isr = p->isr;
+    for (int k = 0; k < p->isr.n; k++) {
+        int32_t id = p->isr.id[k];
+        if (id != p->leader && isr.n > 1 && restarted_since(z, v, id))
+            repl_set_remove(&isr, id);
+    }
+    if (isr.n == p->isr.n)
+        return false;
+    LOG_INFO("zk", "%s-%d: ISR %d -> %d (restarted members leave it until caught up; leader "
+             "%d, epoch %d)", t->name, i, p->isr.n, isr.n, p->leader, p->leader_epoch);
+    set_isr(p, &isr, min_isr);
+    return true;
+}
+
+/* Remembers every broker's registration in v for restarted_since. */
+static void remember_registrations(zk_client *z, const cluster_view *v)
+{
+    struct zk_seen_reg *n =
+        realloc(z->seen_regs, sizeof(*z->seen_regs) * (size_t)(v->nbrokers + 1));
+    if (!n) {
+        z->nseen_regs = 0; /* forgets: restarts go unseen until the next reconcile */
+        return;
+    }
+    z->seen_regs = n;
+    for (int k = 0; k < v->nbrokers; k++) {
+        z->seen_regs[k].id = v->brokers[k].id;
+        z->seen_regs[k].czxid = v->brokers[k].czxid;
+    }
+    z->nseen_regs = v->nbrokers;
+}
+
 /* The controller's decision for one partition (repl_elect): a new leader when its leader
  * is gone, a new epoch when its leader restarted (its registration is not the one it was
  * elected under: its old epoch may have lost records its followers hold), leadership back
  * to the preferred replica once that is in sync, and the moves of a controlled shutdown.
  * Brokers in controlled shutdown (`shutting`, a subset of `live`) are chosen as leaders
  * only when no other replica can lead. Returns true when p changed. */
-static bool reconcile_partition(const cluster_view *v, const cv_topic *t, int32_t i, cv_part *p,
-                                const repl_set *live, const repl_set *shutting, int32_t min_isr,
-                                bool prefer_leaders)
+static bool reconcile_partition(const zk_client *z, const cluster_view *v, const cv_topic *t,
+                                int32_t i, cv_part *p, const repl_set *live,
+                                const repl_set *shutting, int32_t min_isr, bool prefer_leaders)
 {
+    bool dropped = drop_restarted_followers(z, v, t, i, p, min_isr);
     bool leader_live = p->leader >= 0 && repl_set_has(live, p->leader);
     int64_t reg = registration_of(v, p->leader);
     bool bump = leader_live && p->leader_czxid != 0 && reg != p->leader_czxid;
@@ -682,18 +746,30 @@ static bool reconcile_partition(const cluster_view *v, const cv_topic *t, int32_
     bool prefer = prefer_leaders && leader_live && p->leader != pref &&
                   repl_set_has(&avail, pref) && repl_set_has(&p->isr, pref);
     if (leader_live && !bump && !prefer) {
-        bool changed = drop_dead_members(t, i, p, live, min_isr);
+        bool changed = drop_dead_members(t, i, p, live, min_isr) || dropped;
         return shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr) || changed;
     }
     repl_election e = {pref, p->isr, p->elr};
-    if (!prefer) {
+    if (bump) {
+        /* A restarted leader may have come back on an empty or shorter log (a wiped or
+         * lost disk): another live member of the ISR leads, and the restarted one leaves
+         * the ISR until it has caught up as a follower, as Kafka's controller treats a
+         * bounced broker as a failed one. Only when no other member can lead does it lead
+         * again. */
+        repl_set isr = p->isr, no_restarted = avail;
+        repl_set_remove(&isr, p->leader);
+        repl_set_remove(&no_restarted, p->leader);
+        e = repl_elect(&reps, &isr, &p->elr, &no_restarted, min_isr);
+        if (e.leader < 0)
+            e = repl_elect(&reps, &p->isr, &p->elr, &avail, min_isr);
+    } else if (!prefer) {
         e = repl_elect(&reps, &p->isr, &p->elr, &avail, min_isr);
-        if (e.leader < 0 && shutting->n > 0) /* only a leaving broker can lead: let it */
-            e = repl_elect(&reps, &p->isr, &p->elr, live, min_isr);
     }
+    if (!prefer && e.leader < 0 && shutting->n > 0) /* only a leaving broker can lead */
+        e = repl_elect(&reps, &p->isr, &p->elr, live, min_isr);
     if (e.leader == p->leader && !bump && repl_set_equal(&e.isr, &p->isr) &&
         repl_set_equal(&e.elr, &p->elr))
-        return shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr);
+        return shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr) || dropped;
     LOG_INFO("zk", "%s-%d: leader %d -> %d (epoch %d, isr %d, elr %d)%s", t->name, i, p->leader,
              e.leader, p->leader_epoch + 1, e.isr.n, e.elr.n,
              bump ? " after its restart" : prefer ? " (preferred)" : "");
@@ -742,7 +818,7 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
         bool change = t->state_version < 0;
         int32_t min_isr = topic_min_isr(z, t);
         for (int32_t i = 0; i < t->nparts; i++)
-            change = reconcile_partition(v, t, i, &t->parts[i], &live, &shutting, min_isr,
+            change = reconcile_partition(z, v, t, i, &t->parts[i], &live, &shutting, min_isr,
                                          z->cfg.prefer_leaders) || change;
         if (change) {
             int rc = write_state(z, zh, t);
@@ -751,6 +827,10 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
             wrote = true;
         }
     }
+    if (z->is_controller)
+        remember_registrations(z, v);
+    else
+        z->nseen_regs = 0; /* a later term starts from what it sees then */
     return wrote;
 }
 
@@ -1142,6 +1222,7 @@ static void on_closed(uv_handle_t *h)
     free(z->connect);
     free(z->host);
     free(z->incarnation);
+    free(z->seen_regs);
     free(z->digest);
     free(z->internal[0]);
     free(z->internal[1]);

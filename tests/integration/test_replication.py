@@ -28,7 +28,12 @@ replica.lag.time.max.ms 2000.
    acknowledged, and its record is not in the partition afterwards (its divergent tail is
    truncated when it follows the new leader).
 6. A node whose data directory is wiped rejoins as an empty follower, catches up and is
-   back in the ISR; every record is still readable.
+   back in the ISR; every record is still readable.  Then the leader of partition 0 is
+   SIGKILLed, its data directory wiped and the node started again at once, while its
+   predecessor's ZooKeeper session still holds the registration: every acknowledged
+   record is still readable once the ISR is full again (the new process used to lead on
+   that registration in the old epoch with an empty log, and both followers truncated
+   every record to match it).
 7. Coordinator failover: the internal topics have 3 replicas too.  A transaction writing
    to all partitions is committed, and the node coordinating it is SIGKILLed after its
    decision is durable but before its markers go out (debug.txn.marker.delay.ms holds
@@ -342,6 +347,21 @@ def wipe_and_rejoin(ck, c, load_total):
         ck(len(s[3]) == 3, f"partition {p}: ISR {s[3]} after the wiped node caught up")
 
 
+def wipe_killed_leader(ck, c):
+    """Phase 6, second part: the leader of partition 0 SIGKILLed, wiped, started at once."""
+    s = wait_for("partition 0 led", lambda: (s := state_of(c, 0)) and s[1] > 0 and s, 30)
+    victim = c.node(s[1])
+    victim.kill()
+    shutil.rmtree(victim.data_dir, ignore_errors=True)
+    os.makedirs(victim.data_dir)
+    victim.start()
+    c.wait_ready(90)
+    for p in range(NPARTS):
+        s = wait_for(f"node {victim.node_id} back in partition {p}'s ISR", lambda: (
+            (s := state_of(c, p)) and victim.node_id in s[3] and s[1] > 0 and s), 90)
+        ck(len(s[3]) == 3, f"partition {p}: ISR {s[3]} after the killed and wiped leader")
+
+
 def coordinator_failover(ck, c):
     """Phase 7: the transaction coordinator dies between its decision and its markers."""
     from confluent_kafka import Consumer, Producer, TopicPartition
@@ -432,6 +452,9 @@ def main():
         ck(b"zombie-write" not in got[0], "the replaced leader's write is not in partition 0")
         wipe_and_rejoin(ck, c, total)
         check_acked_read_back(ck, load, read_all(c.bootstrap_all, total), "after the wipe")
+        wipe_killed_leader(ck, c)
+        check_acked_read_back(ck, load, read_all(c.bootstrap_all, total),
+                              "after the killed leader's wipe")
         coordinator_failover(ck, c)
     return ck.done()
 
