@@ -720,6 +720,41 @@ static void batch_send(broker *b, int32_t node, int kind, remote_op **ops, int n
     wr_free(&w);
 }
 
+/* Whether op's partition is gone from the cluster (its topic deleted, or not that many
+ * partitions any more). */
+static bool op_partition_gone(const remote_op *op)
+{
+    int32_t index;
+    const char *topic = op_partition(op, &index);
+    const cv_topic *t = op->b->view ? cv_topic_find(op->b->view, topic, strlen(topic)) : NULL;
+    return op->b->view && (!t || index >= t->nparts);
+}
+
+/* Finishes every op waiting whose partition is gone: a participant whose topic was
+ * deleted votes no, and its marker counts as written, as on one node (service.c): nothing
+ * is left there to prepare or mark. These used to be retried for good, EndTxn never
+ * answered and every read_committed reader of the transaction's other partitions stuck (an
+ * adversarial hunt, session 37). They leave the list before any is finished: finishing
+ * one may add or drop others. */
+static void ops_finish_gone(broker *b)
+{
+    remote_op *gone = NULL, *op, *tmp;
+    DL_FOREACH_SAFE(b->remote_ops, op, tmp) {
+        if (!op->in_flight && !op->cancelled && op_target(op) < 0 && op_partition_gone(op)) {
+            DL_DELETE(b->remote_ops, op);
+            DL_APPEND(gone, op);
+        }
+    }
+    DL_FOREACH_SAFE(gone, op, tmp) {
+        DL_DELETE(gone, op);
+        LOG_WARN("cluster", "%s: %s-%d is gone: its %s counts as %s", op->txn_id,
+                 op->part.name, op->part.partition,
+                 op->kind == TXN_REMOTE_PREPARE ? "vote" : "marker",
+                 op->kind == TXN_REMOTE_PREPARE ? "no" : "written");
+        op_finish(op, op->kind != TXN_REMOTE_PREPARE); /* not listed: op_unlink is a no-op */
+    }
+}
+
 /* The node that should get op now, or -1 (op then waits for its backoff). */
 static int32_t op_node(remote_op *op)
 {
@@ -815,6 +850,7 @@ typedef struct op_bucket {
  * watermark held back) delays the others at most once. */
 static void ops_kick(broker *b, bool retrying)
 {
+    ops_finish_gone(b);
     int64_t now = clock_mono_us() / 1000;
     op_bucket *bk = NULL;
     int nbk = 0;

@@ -31,6 +31,13 @@ nodes other than X:
    (retriable; without the fence it was appended as pending offsets no marker would ever
    settle). OffsetFetch with RequireStable then answers at once (no offset); the next
    transaction's TxnOffsetCommit and commit still land (RequireStable reads 7).
+5. A transaction over P1 and a second topic of 3 partitions (leaders on several nodes),
+   one record on each; that topic is deleted; EndTxn(commit) is answered within
+   ANSWER_WITHIN s, not NONE (the deleted partitions vote no, as on one node: the
+   transaction aborts). P1's last stable offset then reaches its high watermark, and the
+   transactional id initialises and commits again (the prepares to the deleted partitions
+   used to be retried for good: EndTxn never answered, P1's readers stuck, and the id
+   CONCURRENT_TRANSACTIONS for good).
 
 Every request waits at most ANSWER_WITHIN s; retriable answers (REQUEST_TIMED_OUT while
 the verification cannot reach the coordinator, leader / coordinator moving) are retried
@@ -224,6 +231,55 @@ def _scenario(ck, c, nodes):
 
     # ------------------------------------------------------------------ 4
     _txn_offsets_overtaken(ck, nodes, tid, x, xc, pid2, epoch2, TOPIC, p1)
+    # ------------------------------------------------------------------ 5
+    _deleted_participant(ck, c, nodes, leaders, p1)
+
+
+def _deleted_participant(ck, c, nodes, leaders, p1):
+    """[5] a participant's topic deleted before EndTxn."""
+    from confluent_kafka.admin import AdminClient
+    log("[5] a participant topic deleted before EndTxn")
+    gone = "cvt-gone"
+    ck.eq(nodes(1).create_topic(gone, 3), NONE, f"CreateTopics {gone}")
+    gleaders = wait_topic_led(c, gone, 3)
+    tid = "cverify-del"
+    x = find_coordinator(nodes(1), tid)
+    xc = nodes(x)
+    e, pid, epoch = retrying("InitProducerId", lambda: xc.init_producer_id(tid, 60000, version=1),
+                             COORD_RETRIABLE)
+    ck.eq(e, NONE, f"[5] InitProducerId {tid}")
+    ck.eq(xc.add_partitions_to_txn(tid, pid, epoch, TOPIC, [p1]), {p1: NONE}, "[5] add P1")
+    ck.eq(xc.add_partitions_to_txn(tid, pid, epoch, gone, [0, 1, 2]), {0: NONE, 1: NONE, 2: NONE},
+          f"[5] add {gone}/0-2")
+    targets = [(TOPIC, p1, leaders[p1])] + [(gone, p, gleaders[p]) for p in range(3)]
+    for topic, p, node in targets:
+        rb = record_batch(pid, epoch, 0, [b"s5"], transactional=True)
+        e, _, _ = retrying(f"[5] produce {topic}/{p}", lambda: nodes(node).produce(
+            topic, p, rb, "[5] produce", transactional_id=tid), PRODUCE_RETRIABLE)
+        ck.eq(e, NONE, f"[5] transactional batch to {topic}/{p}")
+    admin = AdminClient({"bootstrap.servers": c.bootstrap_all})
+    admin.delete_topics([gone])[gone].result(30)
+    log(f"  deleted {gone}")
+    t0 = time.monotonic()
+    e = retrying("EndTxn", lambda: xc.end_txn(tid, pid, epoch, True), COORD_RETRIABLE)
+    log(f"  EndTxn(commit) -> error {e} in {time.monotonic() - t0:.1f} s")
+    ck(e != NONE, f"[5] EndTxn(commit) with a deleted participant is not NONE (error {e})")
+    deadline = time.monotonic() + RETRY_FOR
+    hw, lso = offsets(nodes, leaders, p1)
+    while lso != hw and time.monotonic() < deadline:
+        time.sleep(0.2)
+        hw, lso = offsets(nodes, leaders, p1)
+    ck.eq(lso, hw, "[5] P1's last stable offset reaches its high watermark")
+    e, pid2, epoch2 = retrying("InitProducerId", lambda: xc.init_producer_id(tid, 60000, version=1),
+                               COORD_RETRIABLE)
+    ck.eq(e, NONE, f"[5] InitProducerId {tid} again")
+    ck.eq(xc.add_partitions_to_txn(tid, pid2, epoch2, TOPIC, [p1]), {p1: NONE}, "[5] add P1 again")
+    rb = record_batch(pid2, epoch2, 0, [b"s5-again"], transactional=True)
+    e, _, _ = retrying("[5] produce again", lambda: nodes(leaders[p1]).produce(
+        TOPIC, p1, rb, "[5] produce again", transactional_id=tid), PRODUCE_RETRIABLE)
+    ck.eq(e, NONE, "[5] the next transaction's batch to P1")
+    e = retrying("EndTxn", lambda: xc.end_txn(tid, pid2, epoch2, True), COORD_RETRIABLE)
+    ck.eq(e, NONE, "[5] the next transaction commits")
 
 
 def _txn_offsets_overtaken(ck, nodes, tid, x, xc, pid, epoch, topic, part):
