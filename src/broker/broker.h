@@ -254,6 +254,13 @@ int16_t cluster_txn_join(broker *b, arena *a, const char *txn_id, int64_t pid, i
 struct txn_pending *txn_pending_join(arena *a, txn_join_cb done, void *arg);
 /* BrookTxnStatus, coordinator side. */
 void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, struct txn_status_req *out);
+/* Whether a transaction coordinator of pid can have coordinator_epoch now: on one node the
+ * service's own (constant) one at most; in a cluster at most the leader epoch of pid's
+ * __transaction_state partition in this node's view (a real newer coordinator is refused
+ * retriably until the view catches up). A larger one can only be forged, e.g. by a
+ * client's WriteTxnMarkers (allowed without ACLs, as in Kafka), and would fence the real
+ * coordinator out of every transaction of its partition. */
+bool cluster_coordinator_epoch_possible(broker *b, int64_t pid, int32_t coordinator_epoch);
 /* Topic changes: through ZooKeeper in cluster mode, else broker_topic_*. A created topic's
  * id goes to id_out (16 bytes, may be NULL; zero when nothing was created). replicas:
  * nparts x rf broker ids from a replica assignment, or NULL to place by the ring. */

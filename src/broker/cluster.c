@@ -1000,6 +1000,18 @@ void cluster_txn_outcome(broker *b, int64_t pid, int16_t epoch, txn_status_req *
         out->outcome = TXN_OUTCOME_ABORT; /* aborting, or ended without this partition */
 }
 
+bool cluster_coordinator_epoch_possible(broker *b, int64_t pid, int32_t coordinator_epoch)
+{
+    if (!b->clustered)
+        return !b->txn_started || coordinator_epoch <= b->txn.coord.cfg.coordinator_epoch;
+    int32_t tp = txn_pid_partition(pid);
+    const cv_topic *t = b->view ? cv_topic_find(b->view, TXN_LOG_TOPIC, strlen(TXN_LOG_TOPIC))
+                                : NULL;
+    if (tp < 0 || !t || tp >= t->nparts)
+        return true; /* not a transactional producer id of this cluster: nothing to compare */
+    return coordinator_epoch <= t->parts[tp].leader_epoch;
+}
+
 /* ---------------- views ---------------- */
 
 /* Makes the local registry hold the view's topics. */

@@ -168,6 +168,10 @@ static void prepare_one(broker *b, inter_op *op, txn_prepare_req *q, int16_t ver
         if (!p)
             continue;
         /* v0 (no coordinator epoch) is not checked. */
+        if (version >= 1 && !cluster_coordinator_epoch_possible(b, q->pid, q->coordinator_epoch)) {
+            tp->error = KERR_COORDINATOR_NOT_AVAILABLE;
+            continue;
+        }
         if (version >= 1 && pstate_coordinator_fenced(&p->log->ps, q->pid, q->coordinator_epoch)) {
             LOG_WARN("txn", "%s: refusing the prepare of producer %lld from coordinator epoch "
                      "%d: a newer coordinator's marker is here", p->log->name,
@@ -255,6 +259,10 @@ static void group_markers(broker *b, inter_op *op, const txn_marker_entry *m, in
         tp->error = KERR_COORDINATOR_NOT_AVAILABLE;
         return;
     }
+    if (!cluster_coordinator_epoch_possible(b, m->pid, m->coordinator_epoch)) {
+        tp->error = KERR_COORDINATOR_NOT_AVAILABLE; /* see handle_write_txn_markers */
+        return;
+    }
     if (pstate_coordinator_fenced(&p->log->ps, m->pid, m->coordinator_epoch)) {
         log_fenced_marker(p, m);
         tp->error = KERR_TRANSACTION_COORDINATOR_FENCED;
@@ -312,6 +320,18 @@ void handle_write_txn_markers(req_ctx *c)
                 continue;
             if (kslice_eq_cstr(tp->topic, GROUP_LOG_TOPIC)) {
                 group_markers(b, op, m, tp, p);
+                continue;
+            }
+            if (!cluster_coordinator_epoch_possible(b, m->pid, m->coordinator_epoch)) {
+                /* Newer than any coordinator of pid can be: forged (one from a client with
+                 * coordinator epoch 2^31-1 used to fence the real coordinator out of its
+                 * whole partition; an adversarial hunt, session 37), or from a coordinator
+                 * this node's view has not caught up with, which retries. */
+                LOG_WARN("txn", "%s: refusing a %s marker of producer %lld from coordinator "
+                         "epoch %d: no coordinator of it has that epoch yet", p->log->name,
+                         m->commit ? "COMMIT" : "ABORT", (long long)m->pid,
+                         m->coordinator_epoch);
+                tp->error = KERR_COORDINATOR_NOT_AVAILABLE;
                 continue;
             }
             if (pstate_coordinator_fenced(&p->log->ps, m->pid, m->coordinator_epoch)) {

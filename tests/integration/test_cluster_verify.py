@@ -38,6 +38,12 @@ nodes other than X:
    transactional id initialises and commits again (the prepares to the deleted partitions
    used to be retried for good: EndTxn never answered, P1's readers stuck, and the id
    CONCURRENT_TRANSACTIONS for good).
+6. A forged marker: a plain client sends WriteTxnMarkers v0 (ABORT, coordinator epoch
+   2^31-1) for an open transaction's producer to P1's leader: refused with
+   COORDINATOR_NOT_AVAILABLE (15; no coordinator of that producer has such an epoch), and
+   the transaction then commits and is visible to read_committed (it used to fence the
+   real coordinator out of its whole __transaction_state partition: EndTxn answered
+   NOT_COORDINATOR and the other partitions' last stable offsets stuck).
 
 Every request waits at most ANSWER_WITHIN s; retriable answers (REQUEST_TIMED_OUT while
 the verification cannot reach the coordinator, leader / coordinator moving) are retried
@@ -233,6 +239,31 @@ def _scenario(ck, c, nodes):
     _txn_offsets_overtaken(ck, nodes, tid, x, xc, pid2, epoch2, TOPIC, p1)
     # ------------------------------------------------------------------ 5
     _deleted_participant(ck, c, nodes, leaders, p1)
+    # ------------------------------------------------------------------ 6
+    _forged_marker(ck, nodes, leaders, p1)
+
+
+def _forged_marker(ck, nodes, leaders, p1):
+    """[6] a client's WriteTxnMarkers with a coordinator epoch no coordinator has."""
+    log("[6] a forged marker with coordinator epoch 2^31-1")
+    tid = "cverify-forged"
+    xc = nodes(find_coordinator(nodes(1), tid))
+    e, pid, epoch = retrying("InitProducerId", lambda: xc.init_producer_id(tid, 60000, version=1),
+                             COORD_RETRIABLE)
+    ck.eq(e, NONE, f"[6] InitProducerId {tid}")
+    ck.eq(xc.add_partitions_to_txn(tid, pid, epoch, TOPIC, [p1]), {p1: NONE}, "[6] add P1")
+    rb = record_batch(pid, epoch, 0, [b"s6-victim"], transactional=True)
+    e, _, _ = retrying("[6] produce", lambda: nodes(leaders[p1]).produce(
+        TOPIC, p1, rb, "[6] produce", transactional_id=tid), PRODUCE_RETRIABLE)
+    ck.eq(e, NONE, "[6] the victim's batch to P1")
+    errs = nodes(leaders[p1]).write_txn_marker(TOPIC, p1, pid, epoch, False, 0x7FFFFFFF,
+                                               "[6] forged WriteTxnMarkers")
+    ck.eq(errs, [COORDINATOR_NOT_AVAILABLE], "[6] the forged marker is refused")
+    e = retrying("EndTxn", lambda: xc.end_txn(tid, pid, epoch, True), COORD_RETRIABLE)
+    ck.eq(e, NONE, "[6] the victim's EndTxn(commit)")
+    f = nodes(leaders[p1]).fetch(TOPIC, p1, 0, READ_COMMITTED)
+    got = [v for _, v in visible_read_committed(f["batches"], f["aborted"] or [])]
+    ck(b"s6-victim" in got, f"[6] the victim's record is committed on P1 ({got[-3:]})")
 
 
 def _deleted_participant(ck, c, nodes, leaders, p1):
