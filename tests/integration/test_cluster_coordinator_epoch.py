@@ -22,7 +22,12 @@ local call):
    why. Without coordinator epochs the commit would go through.
 
 The two cases use transactional ids of different __transaction_state partitions (a
-fenced coordinator gives up the whole log partition)."""
+fenced coordinator gives up the whole log partition).
+
+A marker with an epoch no coordinator can have yet is refused by default (such a one can
+only be forged; integration_cluster_verify phase 6): the nodes here run with the failpoint
+BROOK_FAILPOINT_ANY_COORDINATOR_EPOCH=1, which takes every epoch as possible, so that the
+forged marker can stand in for a newer coordinator."""
 
 import os
 import sys
@@ -147,6 +152,7 @@ def scenario(ck, c):
 
 
 def main():
+    os.environ["BROOK_FAILPOINT_ANY_COORDINATOR_EPOCH"] = "1"  # the nodes inherit it
     return cluster_test_main("cluster_coordinator_epoch", "cce", CONFIG, scenario, dump_logs, log, T0)
 
 
