@@ -9,7 +9,11 @@ log's control batches) and a clean restart (producer snapshot).
 The markers are sent by hand, as a coordinator on another node would send them
 (docs/cluster.md, "Internal APIs"), for a real transaction opened through the node's own
 coordinator, so a refused marker visibly leaves that transaction open (the last stable
-offset stays at its first record).  The raw client is raw_kafka.py."""
+offset stays at its first record).  The raw client is raw_kafka.py.  One node's own
+coordinator epoch never changes, and by default a marker with a newer one is refused as
+forged (COORDINATOR_NOT_AVAILABLE): this brookd runs with the failpoint
+BROOK_FAILPOINT_ANY_COORDINATOR_EPOCH=1 so that the markers can stand in for other nodes'
+coordinators."""
 
 import os
 import struct
@@ -74,6 +78,7 @@ def control_epochs(c):
 
 
 def main():
+    os.environ["BROOK_FAILPOINT_ANY_COORDINATOR_EPOCH"] = "1"  # brookd inherits it
     ck = Check("txn-coordinator-epoch")
     with Broker(name="tce", config={"log.flush.mode": "sync", "num.partitions": 1,
                                     "transaction.state.log.num.partitions": 4,
