@@ -1599,6 +1599,8 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
             *msg = "the replica assignment names a broker that is not registered";
         else if (prc == -4)
             *msg = "the replica assignment's replication factor differs from the topic's";
+        else if (prc == -2)
+            *msg = "the topic's replication factor is larger than the brokers alive now";
         char *tj = prc == 0 ? cv_topic_json(t) : NULL;
         char *sj = tj ? cv_state_json(t, t->state_controller_epoch) : NULL;
         char tpath[ZK_PATH_MAX], spath[ZK_PATH_MAX];
@@ -1616,7 +1618,10 @@ int16_t zk_topic_add_partitions(zk_client *z, const char *name, int32_t count,
             if (rc == ZBADVERSION)
                 *msg = "the topic changed concurrently; retry";
         } else {
+            /* -2: as Kafka answers new partitions a replication factor the live brokers
+             * cannot hold (it used to be UNKNOWN_SERVER_ERROR with no message) */
             err = prc == -3 || prc == -4 ? KERR_INVALID_REPLICA_ASSIGNMENT
+                  : prc == -2            ? KERR_INVALID_REPLICATION_FACTOR
                                          : KERR_UNKNOWN_SERVER_ERROR;
         }
         free(tj);

@@ -20,7 +20,9 @@
    leader; its leader SIGKILLed, raw Fetch of the new leader; that one SIGKILLed too, raw
    Fetch of the last replica.  Each replica's records bytes are the first leader's, byte
    for byte (followers copy the leader's stored batches), and a consumer reads every record
-   back unchanged after each failover.  The killed nodes are restarted at the end.
+   back unchanged after each failover.  With one node alive, CreatePartitions of the
+   topic is INVALID_REPLICATION_FACTOR (it used to be UNKNOWN_SERVER_ERROR).  The killed
+   nodes are restarted at the end.
 5. Cluster-wide dynamic broker defaults (BROKER resource "", kept in ZooKeeper): raw
    IncrementalAlterConfigs SET log.retention.ms and background.threads through one node;
    DescribeConfigs of "" and of each node's own id on every node then shows both from
@@ -52,6 +54,7 @@ TOPIC = "assigned"
 ZTOPIC = "zstd-rf3"
 BAD_TOPICS = ("ghost-node", "dup-broker", "uneven-rf", "raw-ghost-node", "raw-uneven-rf")
 ERR_INVALID_REPLICA_ASSIGNMENT = 39
+ERR_INVALID_REPLICATION_FACTOR = 38
 ZSTD = 4
 NRECS = 100
 ZRECS = 300
@@ -373,6 +376,16 @@ def check_compression(ck, c, admin, ids):
             old = new
         ck.eq(sorted(killed + [old]), sorted(ids),
               "the three replicas were each read as leader")
+        # One node alive: new partitions of an RF-3 topic cannot be placed.
+        from confluent_kafka.admin import AdminClient, NewPartitions
+        lone = AdminClient({"bootstrap.servers": c.node(old).bootstrap})
+        try:
+            lone.create_partitions([NewPartitions(ZTOPIC, 2)])[ZTOPIC].result(40)
+            code = None
+        except Exception as e:  # KafkaException carrying a KafkaError
+            code = e.args[0].code()
+        ck.eq(code, ERR_INVALID_REPLICATION_FACTOR,
+              f"CreatePartitions of {ZTOPIC} (RF 3) with one node alive")
     finally:
         for nid in killed:
             if not c.node(nid).running():
