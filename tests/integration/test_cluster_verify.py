@@ -243,6 +243,15 @@ def _scenario(ck, c, nodes):
     _forged_marker(ck, nodes, leaders, p1)
 
 
+def _write_p1(ck, xc, nodes, leaders, tid, pid, epoch, p1, value, tag):
+    """AddPartitionsToTxn(P1) and one transactional record (sequence 0) there."""
+    ck.eq(xc.add_partitions_to_txn(tid, pid, epoch, TOPIC, [p1]), {p1: NONE}, f"{tag} add P1")
+    rb = record_batch(pid, epoch, 0, [value], transactional=True)
+    e, _, _ = retrying(f"{tag} produce", lambda: nodes(leaders[p1]).produce(
+        TOPIC, p1, rb, f"{tag} produce", transactional_id=tid), PRODUCE_RETRIABLE)
+    ck.eq(e, NONE, f"{tag} the transactional batch to P1")
+
+
 def _forged_marker(ck, nodes, leaders, p1):
     """[6] a client's WriteTxnMarkers with a coordinator epoch no coordinator has."""
     log("[6] a forged marker with coordinator epoch 2^31-1")
@@ -251,11 +260,7 @@ def _forged_marker(ck, nodes, leaders, p1):
     e, pid, epoch = retrying("InitProducerId", lambda: xc.init_producer_id(tid, 60000, version=1),
                              COORD_RETRIABLE)
     ck.eq(e, NONE, f"[6] InitProducerId {tid}")
-    ck.eq(xc.add_partitions_to_txn(tid, pid, epoch, TOPIC, [p1]), {p1: NONE}, "[6] add P1")
-    rb = record_batch(pid, epoch, 0, [b"s6-victim"], transactional=True)
-    e, _, _ = retrying("[6] produce", lambda: nodes(leaders[p1]).produce(
-        TOPIC, p1, rb, "[6] produce", transactional_id=tid), PRODUCE_RETRIABLE)
-    ck.eq(e, NONE, "[6] the victim's batch to P1")
+    _write_p1(ck, xc, nodes, leaders, tid, pid, epoch, p1, b"s6-victim", "[6]")
     errs = nodes(leaders[p1]).write_txn_marker(TOPIC, p1, pid, epoch, False, 0x7FFFFFFF,
                                                "[6] forged WriteTxnMarkers")
     ck.eq(errs, [COORDINATOR_NOT_AVAILABLE], "[6] the forged marker is refused")
@@ -304,11 +309,7 @@ def _deleted_participant(ck, c, nodes, leaders, p1):
     e, pid2, epoch2 = retrying("InitProducerId", lambda: xc.init_producer_id(tid, 60000, version=1),
                                COORD_RETRIABLE)
     ck.eq(e, NONE, f"[5] InitProducerId {tid} again")
-    ck.eq(xc.add_partitions_to_txn(tid, pid2, epoch2, TOPIC, [p1]), {p1: NONE}, "[5] add P1 again")
-    rb = record_batch(pid2, epoch2, 0, [b"s5-again"], transactional=True)
-    e, _, _ = retrying("[5] produce again", lambda: nodes(leaders[p1]).produce(
-        TOPIC, p1, rb, "[5] produce again", transactional_id=tid), PRODUCE_RETRIABLE)
-    ck.eq(e, NONE, "[5] the next transaction's batch to P1")
+    _write_p1(ck, xc, nodes, leaders, tid, pid2, epoch2, p1, b"s5-again", "[5] again")
     e = retrying("EndTxn", lambda: xc.end_txn(tid, pid2, epoch2, True), COORD_RETRIABLE)
     ck.eq(e, NONE, "[5] the next transaction commits")
 

@@ -333,33 +333,31 @@ def paused_leader(ck, c):
         (s := state_of(c, 0)) and len(s[3]) == 3 and s), 40)
 
 
-def wipe_and_rejoin(ck, c, load_total):
-    """Phase 6: a node with a wiped data directory rejoins as an empty follower."""
-    victim = c.nodes[2]
-    victim.stop()
+def wipe_restart(ck, c, victim, stop, what, wait_s):
+    """stop() victim, wipe its data directory, start it again; every partition then has it
+    back in a full ISR under a leader within wait_s."""
+    stop()
     shutil.rmtree(victim.data_dir, ignore_errors=True)
     os.makedirs(victim.data_dir)
     victim.start()
-    c.wait_ready(60)
+    c.wait_ready(wait_s)
     for p in range(NPARTS):
         s = wait_for(f"node {victim.node_id} back in partition {p}'s ISR", lambda: (
-            (s := state_of(c, p)) and victim.node_id in s[3] and s), 60)
-        ck(len(s[3]) == 3, f"partition {p}: ISR {s[3]} after the wiped node caught up")
+            (s := state_of(c, p)) and victim.node_id in s[3] and s[1] > 0 and s), wait_s)
+        ck(len(s[3]) == 3, f"partition {p}: ISR {s[3]} {what}")
+
+
+def wipe_and_rejoin(ck, c, load_total):
+    """Phase 6: a node with a wiped data directory rejoins as an empty follower."""
+    victim = c.nodes[2]
+    wipe_restart(ck, c, victim, victim.stop, "after the wiped node caught up", 60)
 
 
 def wipe_killed_leader(ck, c):
     """Phase 6, second part: the leader of partition 0 SIGKILLed, wiped, started at once."""
     s = wait_for("partition 0 led", lambda: (s := state_of(c, 0)) and s[1] > 0 and s, 30)
     victim = c.node(s[1])
-    victim.kill()
-    shutil.rmtree(victim.data_dir, ignore_errors=True)
-    os.makedirs(victim.data_dir)
-    victim.start()
-    c.wait_ready(90)
-    for p in range(NPARTS):
-        s = wait_for(f"node {victim.node_id} back in partition {p}'s ISR", lambda: (
-            (s := state_of(c, p)) and victim.node_id in s[3] and s[1] > 0 and s), 90)
-        ck(len(s[3]) == 3, f"partition {p}: ISR {s[3]} after the killed and wiped leader")
+    wipe_restart(ck, c, victim, victim.kill, "after the killed and wiped leader", 90)
 
 
 def coordinator_failover(ck, c):
