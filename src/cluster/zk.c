@@ -70,9 +70,9 @@ struct zk_client {
     char *buf;               /* thread's read buffer */
     char *lbuf;              /* loop thread's read buffer */
     struct { int32_t id; int64_t czxid; } evict[16]; /* dead processes to remove (under mu) */
-    /* controller (thread only): each broker's registration as last reconciled, to see a
-     * broker that restarted between two reads (restarted_since) */
-    struct zk_seen_reg { int32_t id; int64_t czxid; } *seen_regs;
+    /* controller (thread only): each broker's registration and incarnation as last
+     * reconciled, to see a broker that came back on another data directory (wiped_since) */
+    struct zk_seen_reg { int32_t id; int64_t czxid; char incarnation[40]; } *seen_regs;
     int nseen_regs;
     int nevict;
     struct zk_isr_req *isr_reqs;    /* ISR changes to make, then their answers (under mu) */
@@ -666,22 +666,27 @@ static bool shutdown_moves(const cluster_view *v, const cv_topic *t, int32_t i, 
     return true;
 }
 
-/* Whether broker id restarted since the controller last reconciled: its registration in v
- * is not the one it saw then (a broker absent then is not: it was dead, and
- * drop_dead_members took it out of every ISR). */
-static bool restarted_since(const zk_client *z, const cluster_view *v, int32_t id)
+/* Whether broker id came back on another data directory since the controller last
+ * reconciled: a new registration with another incarnation (the random id a data directory
+ * keeps), i.e. a wiped or replaced disk. A broker absent then is not: it was dead, and
+ * drop_dead_members took it out of every ISR. A restart on the same directory is not either:
+ * its log is the one it had (sync mode: all it acknowledged). */
+static bool wiped_since(const zk_client *z, const cluster_view *v, int32_t id)
 {
-    int64_t now = registration_of(v, id);
+    const cv_broker *b = id >= 0 ? cv_broker_find(v, id) : NULL;
+    if (!b || !b->incarnation)
+        return false;
     for (int k = 0; k < z->nseen_regs; k++)
         if (z->seen_regs[k].id == id)
-            return now != 0 && z->seen_regs[k].czxid != 0 && z->seen_regs[k].czxid != now;
+            return z->seen_regs[k].czxid != 0 && z->seen_regs[k].czxid != b->czxid &&
+                   strcmp(z->seen_regs[k].incarnation, b->incarnation) != 0;
     return false;
 }
 
-/* Followers of p's ISR whose broker restarted since the last reconcile leave it (the
- * leader's restart is reconcile_partition's bump; a last member stays): a restarted broker
- * may be back on a wiped or shorter log, and elected from the ISR it would make the others
- * truncate acknowledged records to match it (an adversarial hunt, session 37: all three
+/* Followers of p's ISR whose broker came back on another data directory since the last
+ * reconcile leave it (the leader's is reconcile_partition's; a last member stays): elected
+ * from the ISR on its empty log, it would make the others truncate acknowledged records to
+ * match it (an adversarial hunt, session 37: all three
  * nodes SIGKILLed, one data directory wiped, 90 acknowledged records gone). It rejoins
  * once it has caught up, as Kafka's controller handles a bounced broker. Best effort: a
  * controller elected after the restart did not see the old registration. */
@@ -691,18 +696,19 @@ static bool drop_restarted_followers(const zk_client *z, const cluster_view *v,
     repl_set isr = p->isr;
     for (int k = 0; k < p->isr.n; k++) {
         int32_t id = p->isr.id[k];
-        if (id != p->leader && isr.n > 1 && restarted_since(z, v, id))
+        if (id != p->leader && isr.n > 1 && wiped_since(z, v, id))
             repl_set_remove(&isr, id);
     }
     if (isr.n == p->isr.n)
         return false;
-    LOG_INFO("zk", "%s-%d: ISR %d -> %d (restarted members leave it until caught up; leader "
-             "%d, epoch %d)", t->name, i, p->isr.n, isr.n, p->leader, p->leader_epoch);
+    LOG_INFO("zk", "%s-%d: ISR %d -> %d (members back on a new data directory leave it until "
+             "caught up; leader %d, epoch %d)", t->name, i, p->isr.n, isr.n, p->leader,
+             p->leader_epoch);
     set_isr(p, &isr, min_isr);
     return true;
 }
 
-/* Remembers every broker's registration in v for restarted_since. */
+/* Remembers every broker's registration and incarnation in v for wiped_since. */
 static void remember_registrations(zk_client *z, const cluster_view *v)
 {
     struct zk_seen_reg *n =
@@ -715,6 +721,8 @@ static void remember_registrations(zk_client *z, const cluster_view *v)
     for (int k = 0; k < v->nbrokers; k++) {
         z->seen_regs[k].id = v->brokers[k].id;
         z->seen_regs[k].czxid = v->brokers[k].czxid;
+        snprintf(z->seen_regs[k].incarnation, sizeof(z->seen_regs[k].incarnation), "%s",
+                 v->brokers[k].incarnation ? v->brokers[k].incarnation : "");
     }
     z->nseen_regs = v->nbrokers;
 }
@@ -750,12 +758,12 @@ static bool reconcile_partition(const zk_client *z, const cluster_view *v, const
         return shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr) || changed;
     }
     repl_election e = {pref, p->isr, p->elr};
-    if (bump) {
-        /* A restarted leader may have come back on an empty or shorter log (a wiped or
-         * lost disk): another live member of the ISR leads, and the restarted one leaves
-         * the ISR until it has caught up as a follower, as Kafka's controller treats a
-         * bounced broker as a failed one. Only when no other member can lead does it lead
-         * again. */
+    if (bump && wiped_since(z, v, p->leader)) {
+        /* A leader back on another data directory (a wiped or replaced disk) has an empty
+         * log: another live member of the ISR leads, and it leaves the ISR until it has
+         * caught up as a follower, as Kafka's controller treats a bounced broker as a
+         * failed one. Only when no other member can lead does it lead again. A restart on
+         * the same directory keeps its leadership, in a new epoch. */
         repl_set isr = p->isr, no_restarted = avail;
         repl_set_remove(&isr, p->leader);
         repl_set_remove(&no_restarted, p->leader);
