@@ -276,6 +276,28 @@ static void run_lease_waits(broker *b, bool all)
     }
 }
 
+/* Why a connection that spans a coordinator handover loses its coordinator requests: a
+ * client that timed out a request (its path to this node cut) closes the connection and
+ * sends the request again elsewhere, but its kernel keeps retransmitting the old bytes.
+ * When they arrive after this node was deposed and had become coordinator again, they
+ * would run as new: an OffsetCommit of older offsets, valid for the member the reload
+ * restored, undid the acknowledged commits after it (chaos seed 243552082: 7,500 offsets
+ * back). Kafka would apply it. Closing the connection drops them, and everything behind
+ * them; a client whose connection was healthy reconnects once and sends its request again.
+ * A deposed node that has not learnt it yet holds such requests for the lease instead
+ * (run_lease_waits refuses them). */
+bool cluster_drop_stale_conn(broker *b, req_ctx *c)
+{
+    if (!b->clustered || !needs_lease(c->h.api_key) ||
+        net_conn_serial(c->nr->conn) >= b->coord_handover_serial)
+        return false;
+    LOG_INFO("cluster", "%s: closing the connection: opened before this node gave up a "
+             "coordinator partition, its coordinator requests may be stale (api %d)",
+             net_conn_peer(c->nr->conn), c->h.api_key);
+    net_request_fail(c->nr, "coordinator request on a connection older than a handover");
+    return true;
+}
+
 bool cluster_hold_for_lease(broker *b, req_ctx *c, broker_handler_fn fn)
 {
     if (!b->clustered || b->stopping || !needs_lease(c->h.api_key))

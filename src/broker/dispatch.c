@@ -127,6 +127,8 @@ void broker_dispatch(void *ctx, net_request *nr)
         net_request_fail(nr, "inter-broker request without CLUSTER_ACTION on the cluster");
         return;
     }
+    if (cluster_drop_stale_conn(b, c))
+        return;
     if (cluster_hold_for_lease(b, c, fn))
         return; /* runs once this node holds its ZooKeeper lease (cluster.c) */
     fn(c);

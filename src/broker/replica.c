@@ -205,8 +205,10 @@ static void coordinators_follow_index(broker *b, const char *topic, int32_t inde
 {
     bool txn = strcmp(topic, TXN_LOG_TOPIC) == 0, grp = strcmp(topic, GROUP_LOG_TOPIC) == 0;
     const bool *loaded = txn ? b->txn.loaded : grp ? b->grp.loaded : NULL;
-    if (!led && loaded && loaded[index])
+    if (!led && loaded && loaded[index]) {
         b->coord_handovers++; /* requests held for the lease may now be stale (cluster.c) */
+        b->coord_handover_serial = net_next_conn_serial(); /* and connections (same) */
+    }
     if (txn && b->txn_started)
         txn_service_set_led(&b->txn, index, led, clock_wall_ms());
     else if (grp && b->group_started)

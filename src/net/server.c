@@ -77,7 +77,11 @@ struct net_conn {
     bool mute_timer_live, muted;
     uint64_t mute_until_ms; /* uv_now */
     uint64_t active_ms;     /* uv_now of the last bytes read or written (idle sweep) */
+    uint64_t serial;        /* net_conn_serial */
 };
+
+/* The serial the next accepted connection gets (process-wide; the loop is single-threaded). */
+static uint64_t next_serial = 1;
 
 typedef struct write_req {
     uv_write_t w;
@@ -99,6 +103,8 @@ const char *net_conn_tls_principal(const net_conn *c)
 bool net_conn_is_closed(const net_conn *c) { return c->closed; }
 size_t net_server_conn_count(const net_server *s) { return s->nconns; }
 int net_conn_listener(const net_conn *c) { return c->srv->o.listener; }
+uint64_t net_conn_serial(const net_conn *c) { return c->serial; }
+uint64_t net_next_conn_serial(void) { return next_serial; }
 void *net_conn_data(const net_conn *c) { return c->data; }
 
 void net_conn_set_data(net_conn *c, void *data, void (*free_fn)(void *))
@@ -868,6 +874,7 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     }
     c->srv = srv;
+    c->serial = next_serial++;
     if (srv->o.tls && (!(c->cbuf = malloc(READ_CHUNK)) || !(c->tls = tls_conn_new(srv->o.tls,
                                                                                     NULL)))) {
         free(c->cbuf);

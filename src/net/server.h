@@ -93,6 +93,11 @@ const char *net_conn_peer(const net_conn *c);
 bool net_conn_is_closed(const net_conn *c);
 /* Which server (net_opts.listener) accepted the connection. */
 int net_conn_listener(const net_conn *c);
+/* Connections get increasing serials as they are accepted (across every server of the
+ * process): a serial below net_next_conn_serial() taken at some moment means the connection
+ * was open before that moment. */
+uint64_t net_conn_serial(const net_conn *c);
+uint64_t net_next_conn_serial(void);
 /* The caller's per-connection state (e.g. its authentication): NULL until set; free_fn runs
  * when the connection is freed. Setting it again frees the previous one. */
 void *net_conn_data(const net_conn *c);
