@@ -30,6 +30,11 @@
 #define ZK_QUOTAS ZK_CONFIG "/client-quotas"
 #define ZK_USERS ZK_CONFIG "/users"
 #define ZK_ACLS ZK_ROOT "/acls"
+/* Persistent: each broker's incarnation (its data directory's random id) as the controller
+ * last settled it, so a controller elected after a whole-cluster crash still sees a broker
+ * that came back on another data directory (wiped_since). */
+#define ZK_INCARNATIONS ZK_ROOT "/incarnations"
+#define ZK_INCARNATION_MAX 40
 #define ZK_BUF (1 << 20)
 #define ZK_RESOLVE_EVERY_MS 30000 /* at most one routine resolution of the servers per 30 s */
 #define ZK_PATH_MAX 512
@@ -70,10 +75,12 @@ struct zk_client {
     char *buf;               /* thread's read buffer */
     char *lbuf;              /* loop thread's read buffer */
     struct { int32_t id; int64_t czxid; } evict[16]; /* dead processes to remove (under mu) */
-    /* controller (thread only): each broker's registration and incarnation as last
-     * reconciled, to see a broker that came back on another data directory (wiped_since) */
-    struct zk_seen_reg { int32_t id; int64_t czxid; char incarnation[40]; } *seen_regs;
-    int nseen_regs;
+    /* controller (thread only): each broker's incarnation as ZK_INCARNATIONS holds it,
+     * read at the start of a term (known_loaded), to see a broker that came back on another
+     * data directory (wiped_since) */
+    struct zk_known_inc { int32_t id; char incarnation[ZK_INCARNATION_MAX]; } *known;
+    int nknown;
+    bool known_loaded;
     int nevict;
     struct zk_isr_req *isr_reqs;    /* ISR changes to make, then their answers (under mu) */
     size_t nisr_reqs;
@@ -666,21 +673,28 @@ static bool shutdown_moves(const cluster_view *v, const cv_topic *t, int32_t i, 
     return true;
 }
 
-/* Whether broker id came back on another data directory since the controller last
- * reconciled: a new registration with another incarnation (the random id a data directory
- * keeps), i.e. a wiped or replaced disk. A broker absent then is not: it was dead, and
- * drop_dead_members took it out of every ISR. A restart on the same directory is not either:
- * its log is the one it had (sync mode: all it acknowledged). */
+/* The incarnation ZK_INCARNATIONS holds for broker id ("" when none). */
+static const char *known_incarnation(const zk_client *z, int32_t id)
+{
+    for (int k = 0; k < z->nknown; k++)
+        if (z->known[k].id == id)
+            return z->known[k].incarnation;
+    return "";
+}
+
+/* Whether registered broker id runs on another data directory than the one the controller
+ * last settled for it (known_incarnation; the random id a data directory keeps), i.e. a
+ * wiped or replaced disk: its log lacks what it held in the ISRs it is still in. A restart
+ * on the same directory is not: its log is the one it had (sync mode: all it
+ * acknowledged). Kept in ZooKeeper, so a controller elected after a whole-cluster crash
+ * sees it too (KIP-966's broker epochs serve the same end). */
 static bool wiped_since(const zk_client *z, const cluster_view *v, int32_t id)
 {
     const cv_broker *b = id >= 0 ? cv_broker_find(v, id) : NULL;
-    if (!b || !b->incarnation)
+    if (!b || !b->incarnation || !*b->incarnation || !z->known_loaded)
         return false;
-    for (int k = 0; k < z->nseen_regs; k++)
-        if (z->seen_regs[k].id == id)
-            return z->seen_regs[k].czxid != 0 && z->seen_regs[k].czxid != b->czxid &&
-                   strcmp(z->seen_regs[k].incarnation, b->incarnation) != 0;
-    return false;
+    const char *known = known_incarnation(z, id);
+    return *known && strcmp(known, b->incarnation) != 0;
 }
 
 /* Followers of p's ISR whose broker came back on another data directory since the last
@@ -708,23 +722,116 @@ static bool drop_restarted_followers(const zk_client *z, const cluster_view *v,
     return true;
 }
 
-/* Remembers every broker's registration and incarnation in v for wiped_since. */
-static void remember_registrations(zk_client *z, const cluster_view *v)
+/* Reads ZK_INCARNATIONS into z->known at the start of a controller term. On an error
+ * nothing counts as wiped until a later pass reads it. */
+static void load_known_incarnations(zk_client *z, zhandle_t *zh)
 {
-    struct zk_seen_reg *n =
-        realloc(z->seen_regs, sizeof(*z->seen_regs) * (size_t)(v->nbrokers + 1));
-    if (!n) {
-        z->nseen_regs = 0; /* forgets: restarts go unseen until the next reconcile */
+    struct String_vector kids = {0};
+    int rc = zoo_get_children(zh, ZK_INCARNATIONS, 0, &kids);
+    if (rc != ZOK && rc != ZNONODE) {
+        LOG_WARN("zk", "cannot read %s: %s (will retry)", ZK_INCARNATIONS, zerror(rc));
         return;
     }
-    z->seen_regs = n;
-    for (int k = 0; k < v->nbrokers; k++) {
-        z->seen_regs[k].id = v->brokers[k].id;
-        z->seen_regs[k].czxid = v->brokers[k].czxid;
-        snprintf(z->seen_regs[k].incarnation, sizeof(z->seen_regs[k].incarnation), "%s",
-                 v->brokers[k].incarnation ? v->brokers[k].incarnation : "");
+    z->nknown = 0;
+    struct zk_known_inc *n = kids.count > 0
+        ? realloc(z->known, sizeof(*z->known) * (size_t)kids.count) : z->known;
+    bool ok = kids.count == 0 || n != NULL;
+    if (n)
+        z->known = n;
+    for (int i = 0; ok && i < kids.count; i++) {
+        char path[ZK_PATH_MAX], val[ZK_INCARNATION_MAX];
+        int len = (int)sizeof(val) - 1;
+        long id = strtol(kids.data[i], NULL, 10);
+        snprintf(path, sizeof(path), ZK_INCARNATIONS "/%s", kids.data[i]);
+        rc = zoo_get(zh, path, 0, val, &len, NULL);
+        if (rc == ZNONODE)
+            continue;
+        ok = rc == ZOK && len >= 0 && id >= 0 && id <= INT32_MAX;
+        if (!ok)
+            break;
+        val[len] = '\0';
+        z->known[z->nknown].id = (int32_t)id;
+        snprintf(z->known[z->nknown].incarnation, ZK_INCARNATION_MAX, "%s", val);
+        z->nknown++;
     }
-    z->nseen_regs = v->nbrokers;
+    deallocate_String_vector(&kids);
+    z->known_loaded = ok;
+    if (!ok)
+        LOG_WARN("zk", "cannot read the incarnations under %s (will retry)", ZK_INCARNATIONS);
+}
+
+/* Whether broker id is in an ISR with other members anywhere in v: a wiped broker's new
+ * incarnation is settled only once it is in none (drop_restarted_followers and the leader
+ * election took it out), so that no later controller takes its empty log for a full one. */
+static bool in_shared_isr(const cluster_view *v, int32_t id)
+{
+    for (const cv_topic *t = v->topics; t; t = t->hh.next)
+        for (int32_t i = 0; i < t->nparts; i++)
+            if (t->parts[i].isr.n > 1 && repl_set_has(&t->parts[i].isr, id))
+                return true;
+    return false;
+}
+
+/* Writes each registered broker's incarnation to ZK_INCARNATIONS where it is new (first
+ * seen) or, for a broker back on another data directory, once that is settled
+ * (in_shared_isr). Called after the reconcile's writes succeeded. */
+static void settle_incarnations(zk_client *z, zhandle_t *zh, const cluster_view *v)
+{
+    for (int k = 0; k < v->nbrokers && z->known_loaded; k++) {
+        const cv_broker *b = &v->brokers[k];
+        const char *known = known_incarnation(z, b->id);
+        if (!b->incarnation || !*b->incarnation || strcmp(known, b->incarnation) == 0 ||
+            (*known && in_shared_isr(v, b->id)))
+            continue;
+        char path[ZK_PATH_MAX];
+        snprintf(path, sizeof(path), ZK_INCARNATIONS "/%d", b->id);
+        int len = (int)strlen(b->incarnation);
+        int rc = zoo_set(zh, path, b->incarnation, len, -1);
+        if (rc == ZNONODE)
+            rc = zoo_create(zh, path, b->incarnation, len, node_acl(z), 0, NULL, 0);
+        if (rc != ZOK) {
+            LOG_WARN("zk", "cannot record broker %d's incarnation: %s (will retry)", b->id,
+                     zerror(rc));
+            continue;
+        }
+        if (*known)
+            LOG_INFO("zk", "broker %d on its new data directory is out of every shared ISR; "
+                     "its incarnation is recorded", b->id);
+        z->known_loaded = false; /* re-read at the next pass: one source of truth */
+    }
+}
+
+/* s without the brokers back on another data directory (wiped_since). */
+static repl_set without_wiped(const zk_client *z, const cluster_view *v, const repl_set *s)
+{
+    repl_set out = {0};
+    for (int k = 0; k < s->n; k++)
+        if (!wiped_since(z, v, s->id[k]))
+            repl_set_add(&out, s->id[k]);
+    return out;
+}
+
+/* repl_elect among the replicas whose logs are theirs: a broker back on another data
+ * directory (a wiped or replaced disk) has an empty log, so another member of the ISR or
+ * ELR leads, and the wiped one leaves the ISR until it has caught up as a follower (as
+ * Kafka's controller treats a bounced broker as a failed one). While the members that hold
+ * the data are all down the partition stays without a leader: electing the empty log
+ * would make them truncate acknowledged records when they return (an adversarial hunt,
+ * session 37; after a whole-cluster crash too, since ZK_INCARNATIONS). Only when the ISR
+ * and ELR name no other replica, nothing worth waiting for, may a wiped one lead. A
+ * restart on the same directory keeps its place. */
+static repl_election elect_clean(const zk_client *z, const cluster_view *v,
+                                 const repl_set *reps, const cv_part *p, const repl_set *avail,
+                                 int32_t min_isr)
+{
+    repl_set isr = without_wiped(z, v, &p->isr), elr = without_wiped(z, v, &p->elr);
+    repl_set clean_live = without_wiped(z, v, avail);
+    repl_election e = repl_elect(reps, &isr, &elr, &clean_live, min_isr);
+    if (e.leader >= 0 || (isr.n == p->isr.n && elr.n == p->elr.n))
+        return e; /* no wiped member involved: repl_elect's answer as it is */
+    if (isr.n == 0 && elr.n == 0)
+        return repl_elect(reps, &p->isr, &p->elr, avail, min_isr);
+    return (repl_election){-1, p->isr, p->elr}; /* logged as "leader N -> -1" */
 }
 
 /* The controller's decision for one partition (repl_elect): a new leader when its leader
@@ -758,23 +865,10 @@ static bool reconcile_partition(const zk_client *z, const cluster_view *v, const
         return shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr) || changed;
     }
     repl_election e = {pref, p->isr, p->elr};
-    if (bump && wiped_since(z, v, p->leader)) {
-        /* A leader back on another data directory (a wiped or replaced disk) has an empty
-         * log: another live member of the ISR leads, and it leaves the ISR until it has
-         * caught up as a follower, as Kafka's controller treats a bounced broker as a
-         * failed one. Only when no other member can lead does it lead again. A restart on
-         * the same directory keeps its leadership, in a new epoch. */
-        repl_set isr = p->isr, no_restarted = avail;
-        repl_set_remove(&isr, p->leader);
-        repl_set_remove(&no_restarted, p->leader);
-        e = repl_elect(&reps, &isr, &p->elr, &no_restarted, min_isr);
-        if (e.leader < 0)
-            e = repl_elect(&reps, &p->isr, &p->elr, &avail, min_isr);
-    } else if (!prefer) {
-        e = repl_elect(&reps, &p->isr, &p->elr, &avail, min_isr);
-    }
+    if (!prefer || (bump && wiped_since(z, v, p->leader)))
+        e = elect_clean(z, v, &reps, p, &avail, min_isr);
     if (!prefer && e.leader < 0 && shutting->n > 0) /* only a leaving broker can lead */
-        e = repl_elect(&reps, &p->isr, &p->elr, live, min_isr);
+        e = elect_clean(z, v, &reps, p, live, min_isr);
     if (e.leader == p->leader && !bump && repl_set_equal(&e.isr, &p->isr) &&
         repl_set_equal(&e.elr, &p->elr))
         return shutdown_moves(v, t, i, p, &reps, live, shutting, min_isr) || dropped;
@@ -819,9 +913,11 @@ static int write_state(zk_client *z, zhandle_t *zh, const cv_topic *t)
 /* Moves leaders to match live brokers. Returns true if it wrote anything. */
 static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
 {
-    bool wrote = false;
+    bool wrote = false, failed = false;
     repl_set live, shutting;
     cv_live_sets(v, &live, &shutting);
+    if (!z->known_loaded)
+        load_known_incarnations(z, zh);
     for (cv_topic *t = v->topics; t && z->is_controller; t = t->hh.next) {
         bool change = t->state_version < 0;
         int32_t min_isr = topic_min_isr(z, t);
@@ -832,13 +928,14 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
             int rc = write_state(z, zh, t);
             if (rc != ZOK)
                 LOG_WARN("zk", "%s: state write failed: %s (will re-read)", t->name, zerror(rc));
+            failed = failed || rc != ZOK;
             wrote = true;
         }
     }
-    if (z->is_controller)
-        remember_registrations(z, v);
-    else
-        z->nseen_regs = 0; /* a later term starts from what it sees then */
+    if (z->is_controller && !failed)
+        settle_incarnations(z, zh, v);
+    else if (!z->is_controller)
+        z->known_loaded = false; /* a later term reads them again */
     return wrote;
 }
 
@@ -1094,6 +1191,7 @@ static void step(zk_client *z)
     ensure_path(z, zh, ZK_ROOT);
     ensure_path(z, zh, ZK_BROKERS);
     ensure_path(z, zh, ZK_TOPICS);
+    ensure_path(z, zh, ZK_INCARNATIONS);
     struct Stat st;
     char path[ZK_PATH_MAX];
     snprintf(path, sizeof(path), ZK_BROKERS "/%d", z->cfg.node_id);
@@ -1230,7 +1328,7 @@ static void on_closed(uv_handle_t *h)
     free(z->connect);
     free(z->host);
     free(z->incarnation);
-    free(z->seen_regs);
+    free(z->known);
     free(z->digest);
     free(z->internal[0]);
     free(z->internal[1]);
