@@ -2,8 +2,10 @@
  * EndTxn v5 bumps the epoch in the decision record and the markers and answers with it, a
  * retried EndTxn gets the same answer, a late one is fenced, an abort with nothing ongoing
  * only bumps, the last epochs move the producer to a fresh id (also through recovery), and
- * v1 ends are unchanged. The coordinator is driven by hand: every action it emits is
+ * v1 ends are unchanged; and AddPartitionsToTxn's deduplication of many names. The
+ * coordinator is driven by hand: every action it emits is
  * looked at, and completions are fed back as the broker would. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,7 +321,60 @@ static void test_fenced_and_unknown(void)
     txn_coord_free(&c);
 }
 
+/* AddPartitionsToTxn deduplicates participants against the transaction's and within the
+ * request, by a scan for few names and through a transient index for many (txn_coord_add;
+ * a scan per name held the loop 52 s for 100,000 groups). */
+static void test_add_many_dedupes(void)
+{
+    txn_coord c;
+    setup(&c, 0);
+    seen s = {0};
+    txn_participant few[3] = {part("orders", 0), part("orders", 1), part("orders", 0)};
+    txn_coord_add(&c, 2, "tx", PID, 0, few, 3, 10);
+    take(&c, &s);
+    txn_coord_logged(&c, "tx", true, 10);
+    take(&c, &s);
+    CHECK_EQ_INT(s.reply_error, KERR_NONE);
+    CHECK_EQ_INT(txn_coord_find(&c, "tx")->nparts, 2);
+    enum { NTOPIC = 500, NGROUP = 100, NREQ = 2 * NTOPIC + 2 * NGROUP };
+    txn_participant *many = calloc(NREQ, sizeof(*many));
+    char (*names)[16] = calloc(NGROUP, sizeof(*names));
+    CHECK(many && names);
+    int k = 0;
+    for (int i = 0; i < NTOPIC; i++) { /* each twice; orders-0 and -1 are there already */
+        many[k++] = part("orders", i);
+        many[k++] = part("orders", i);
+    }
+    for (int i = 0; i < NGROUP; i++) { /* a group named like a topic is another participant */
+        snprintf(names[i], sizeof(names[i]), i == 0 ? "orders" : "g%d", i);
+        many[k++] = (txn_participant){TXN_PART_GROUP, names[i], -1, false};
+        many[k++] = (txn_participant){TXN_PART_GROUP, names[i], -1, false};
+    }
+    for (int round = 0; round < 2; round++) { /* the second adds nothing and logs nothing */
+        txn_coord_add(&c, 2, "tx", PID, 0, many, NREQ, 11);
+        take(&c, &s);
+        CHECK_EQ_INT(s.logs, round == 0 ? 1 : 0);
+        if (round == 0) {
+            txn_coord_logged(&c, "tx", true, 11);
+            take(&c, &s);
+        }
+        CHECK_EQ_INT(s.reply_error, KERR_NONE);
+        const txn_meta *t = txn_coord_find(&c, "tx");
+        CHECK_EQ_INT(t->nparts, NTOPIC + NGROUP);
+        for (int a = 0; a < t->nparts; a++)
+            for (int b = a + 1; b < t->nparts; b++)
+                CHECK(!(t->parts[a].kind == t->parts[b].kind &&
+                        t->parts[a].partition == t->parts[b].partition &&
+                        strcmp(t->parts[a].name, t->parts[b].name) == 0));
+    }
+    free(s.last_record);
+    free(many);
+    free(names);
+    txn_coord_free(&c);
+}
+
 TU_MAIN(TU_CASE(test_commit_bumps_and_answers_the_new_epoch),
         TU_CASE(test_retry_while_marking_is_concurrent),
         TU_CASE(test_abort_with_nothing_ongoing_only_bumps), TU_CASE(test_v1_end_does_not_bump),
-        TU_CASE(test_last_epochs_move_to_a_fresh_pid), TU_CASE(test_fenced_and_unknown))
+        TU_CASE(test_last_epochs_move_to_a_fresh_pid), TU_CASE(test_fenced_and_unknown),
+        TU_CASE(test_add_many_dedupes))
