@@ -86,21 +86,32 @@ static int16_t map_batch_error(int rc)
  * session 37). */
 #define PRODUCE_REQUEST_MAX_INFLATED PRODUCE_MAX_INFLATED
 
+/* A batch's records section as the record checks read it: in place, or inflated (owned,
+ * freed by the caller). */
+typedef struct batch_records {
+    const uint8_t *p;
+    size_t len;
+    uint8_t *owned;
+} batch_records;
+
 /* A compressed batch's records, inflated and checked as an uncompressed batch's are in
  * place by rb_validate: exactly records_count records framed, offset deltas 0..n-1 ending
  * at last_offset_delta. Kafka's LogValidator inflates every compressed batch too. One whose
  * count or deltas lie, or whose body is not its codec's, used to be stored: the log end
  * moved by 2^31, and consumers stopped at it for good. *budget is what the request may
- * still inflate (PRODUCE_REQUEST_MAX_INFLATED at its start). */
+ * still inflate (PRODUCE_REQUEST_MAX_INFLATED at its start). With keep, *out gets the
+ * records section (the inflated one kept, so that later checks do not inflate it again,
+ * outside the budget). */
 static int16_t check_compressed(produce_part *pp, const rb_header *h, kslice rec,
-                                size_t *budget)
+                                size_t *budget, bool keep, batch_records *out)
 {
+    *out = (batch_records){rec.p + RB_HEADER_SIZE, (size_t)rec.len - RB_HEADER_SIZE, NULL};
     if ((h->attributes & RB_ATTR_CODEC_MASK) == RB_CODEC_NONE)
         return KERR_NONE;
     size_t cap = *budget < PRODUCE_MAX_INFLATED ? *budget : PRODUCE_MAX_INFLATED;
-    uint8_t *out = NULL;
+    uint8_t *inflated = NULL;
     size_t n = 0;
-    int rc = rb_decompress_records(rec.p, (size_t)rec.len, cap, &out, &n);
+    int rc = rb_decompress_records(rec.p, (size_t)rec.len, cap, &inflated, &n);
     if (rc == RB_ERR_TOO_BIG) {
         pp->error_message = "the batch inflates past the broker's bound (256 MiB for all of "
                             "a request's batches)";
@@ -109,8 +120,11 @@ static int16_t check_compressed(produce_part *pp, const rb_header *h, kslice rec
     if (rc != RB_OK)
         return map_batch_error(rc);
     *budget -= n;
-    rc = rb_check_records_section(h, out, n);
-    free(out);
+    rc = rb_check_records_section(h, inflated, n);
+    if (rc == RB_OK && keep)
+        *out = (batch_records){inflated, n, inflated};
+    else
+        free(inflated);
     return rc == RB_OK ? KERR_NONE : map_batch_error(rc);
 }
 
@@ -167,10 +181,11 @@ static int16_t refuse_records(req_ctx *c, produce_part *pp, int rc, record_index
 /* A compacted topic takes only records with keys (Kafka's rule): the batch is refused
  * with INVALID_RECORD, naming each keyless record's index (Produce v8+, KIP-467) so the
  * client fails those and retries the others. */
-static int16_t check_keys(req_ctx *c, const topic *t, produce_part *pp, kslice rec)
+static int16_t check_keys(req_ctx *c, const topic *t, produce_part *pp, const rb_header *h,
+                          const batch_records *r)
 {
     record_indexes k = {0};
-    int rc = rb_for_each_record(rec.p, (size_t)rec.len, PRODUCE_MAX_INFLATED, note_keyless, &k);
+    int rc = rb_for_each_record_in(h, r->p, r->len, note_keyless, &k);
     char why[320], msg[320];
     snprintf(why, sizeof(why), "Compacted topic cannot accept message without key in "
              "topic partition %s-%d.", t->name, pp->index);
@@ -198,21 +213,27 @@ static int note_out_of_range(void *ctx, int32_t index, const rb_record *r)
     return push_index(&b->bad, index);
 }
 
+/* Whether t's records' timestamps are checked (check_timestamps). */
+static bool timestamps_bounded(const topic *t)
+{
+    return !t->logcfg.log_append_time && (t->policy.ts_before_max_ms != INT64_MAX ||
+                                          t->policy.ts_after_max_ms != INT64_MAX);
+}
+
 /* KIP-937: with CreateTime, a record whose timestamp is more than
  * message.timestamp.before.max.ms behind the broker's clock or .after.max.ms ahead of it
  * makes the batch INVALID_TIMESTAMP, each such record named (Produce v8+). */
-static int16_t check_timestamps(req_ctx *c, const topic *t, produce_part *pp, kslice rec)
+static int16_t check_timestamps(req_ctx *c, const topic *t, produce_part *pp,
+                                const rb_header *h, const batch_records *r)
 {
     const topic_policy *pol = &t->policy;
-    if (t->logcfg.log_append_time ||
-        (pol->ts_before_max_ms == INT64_MAX && pol->ts_after_max_ms == INT64_MAX))
+    if (!timestamps_bounded(t))
         return KERR_NONE;
     int64_t now = clock_wall_ms();
     ts_bounds b = {.lo = pol->ts_before_max_ms > now ? INT64_MIN : now - pol->ts_before_max_ms,
                    .hi = pol->ts_after_max_ms > INT64_MAX - now ? INT64_MAX
                                                                 : now + pol->ts_after_max_ms};
-    int rc = rb_for_each_record(rec.p, (size_t)rec.len, PRODUCE_MAX_INFLATED, note_out_of_range,
-                                &b);
+    int rc = rb_for_each_record_in(h, r->p, r->len, note_out_of_range, &b);
     char why[320];
     snprintf(why, sizeof(why), "Timestamp %" PRId64 " of message with offset %d is out of "
              "range. The timestamp should be within [%" PRId64 ", %" PRId64 "]",
@@ -323,15 +344,18 @@ static int16_t produce_one(req_ctx *c, topic *t, produce_part *pp, int16_t acks,
                  p->log->name);
         return KERR_INVALID_RECORD;
     }
-    int16_t kerr = check_compressed(pp, &h, rec, inflate_budget);
+    batch_records recs;
+    int16_t kerr = check_compressed(pp, &h, rec, inflate_budget,
+                                    t->policy.compact || timestamps_bounded(t), &recs);
     if (kerr != KERR_NONE) {
         LOG_WARN("broker", "%s: produce to %s: compressed batch refused: %s", who, p->log->name,
                  kafka_error_name(kerr));
         return kerr;
     }
-    kerr = t->policy.compact ? check_keys(c, t, pp, rec) : KERR_NONE;
+    kerr = t->policy.compact ? check_keys(c, t, pp, &h, &recs) : KERR_NONE;
     if (kerr == KERR_NONE)
-        kerr = check_timestamps(c, t, pp, rec);
+        kerr = check_timestamps(c, t, pp, &h, &recs);
+    free(recs.owned);
     if (kerr != KERR_NONE)
         return kerr;
     if (h.producer_id >= 0) {

@@ -603,6 +603,23 @@ free_plain:
     return rc;
 }
 
+int rb_for_each_record_in(const rb_header *h, const uint8_t *records, size_t len,
+                          int (*cb)(void *ctx, int32_t index, const rb_record *r), void *ctx)
+{
+    int rc = rb_check_records_section(h, records, len);
+    if (rc != RB_OK)
+        return rc;
+    rb_iter it;
+    rb_iter_init_records(&it, h, records, len);
+    for (int32_t i = 0; i < h->records_count && rc == 0; i++) {
+        rb_record r;
+        if (rb_iter_next(&it, &r) != 1)
+            return RB_ERR_RECORDS; /* not reached: the framing was checked */
+        rc = cb(ctx, i, &r);
+    }
+    return rc;
+}
+
 int rb_for_each_record(const uint8_t *batch, size_t len, size_t max_out,
                        int (*cb)(void *ctx, int32_t index, const rb_record *r), void *ctx)
 {
@@ -619,20 +636,7 @@ int rb_for_each_record(const uint8_t *batch, size_t len, size_t max_out,
             return rc;
         records = owned;
     }
-    rc = rb_check_records_section(&h, records, n);
-    if (rc != RB_OK)
-        goto free_owned;
-    rb_iter it;
-    rb_iter_init_records(&it, &h, records, n);
-    for (int32_t i = 0; i < h.records_count && rc == 0; i++) {
-        rb_record r;
-        if (rb_iter_next(&it, &r) != 1) {
-            rc = RB_ERR_RECORDS; /* not reached: the framing was checked */
-            break;
-        }
-        rc = cb(ctx, i, &r);
-    }
-free_owned:
+    rc = rb_for_each_record_in(&h, records, n, cb, ctx);
     free(owned);
     return rc;
 }

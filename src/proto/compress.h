@@ -107,5 +107,10 @@ int rb_recompress(const uint8_t *batch, size_t len, int codec, size_t max_out, u
  * and max_out does not apply) or a record is malformed. Borrows batch. */
 int rb_for_each_record(const uint8_t *batch, size_t len, size_t max_out,
                        int (*cb)(void *ctx, int32_t index, const rb_record *r), void *ctx);
+/* The same walk over a records section already at hand (h's batch's, uncompressed or
+ * inflated by the caller): its framing is checked first (rb_check_records_section).
+ * Borrows records. */
+int rb_for_each_record_in(const rb_header *h, const uint8_t *records, size_t len,
+                          int (*cb)(void *ctx, int32_t index, const rb_record *r), void *ctx);
 
 #endif
