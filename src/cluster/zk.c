@@ -697,6 +697,8 @@ static bool wiped_since(const zk_client *z, const cluster_view *v, int32_t id)
     return *known && strcmp(known, b->incarnation) != 0;
 }
 
+static repl_set without_wiped(const zk_client *z, const cluster_view *v, const repl_set *s);
+
 /* Followers of p's ISR whose broker came back on another data directory since the last
  * reconcile leave it (the leader's is reconcile_partition's; a last member stays): elected
  * from the ISR on its empty log, it would make the others truncate acknowledged records to
@@ -707,18 +709,21 @@ static bool wiped_since(const zk_client *z, const cluster_view *v, int32_t id)
 static bool drop_restarted_followers(const zk_client *z, const cluster_view *v,
                                      const cv_topic *t, int32_t i, cv_part *p, int32_t min_isr)
 {
-    repl_set isr = p->isr;
+    repl_set isr = p->isr, elr = without_wiped(z, v, &p->elr);
     for (int k = 0; k < p->isr.n; k++) {
         int32_t id = p->isr.id[k];
         if (id != p->leader && isr.n > 1 && wiped_since(z, v, id))
             repl_set_remove(&isr, id);
     }
-    if (isr.n == p->isr.n)
+    if (isr.n == p->isr.n && elr.n == p->elr.n)
         return false;
-    LOG_INFO("zk", "%s-%d: ISR %d -> %d (members back on a new data directory leave it until "
-             "caught up; leader %d, epoch %d)", t->name, i, p->isr.n, isr.n, p->leader,
-             p->leader_epoch);
+    /* The ELR means "holds every committed record": not so for an empty log either (one
+     * kept there was elected from it after a whole-cluster crash). */
+    LOG_INFO("zk", "%s-%d: ISR %d -> %d, ELR %d -> %d (members back on a new data directory "
+             "leave them until caught up; leader %d, epoch %d)", t->name, i, p->isr.n, isr.n,
+             p->elr.n, elr.n, p->leader, p->leader_epoch);
     set_isr(p, &isr, min_isr);
+    p->elr = elr;
     return true;
 }
 
@@ -760,14 +765,16 @@ static void load_known_incarnations(zk_client *z, zhandle_t *zh)
         LOG_WARN("zk", "cannot read the incarnations under %s (will retry)", ZK_INCARNATIONS);
 }
 
-/* Whether broker id is in an ISR with other members anywhere in v: a wiped broker's new
- * incarnation is settled only once it is in none (drop_restarted_followers and the leader
- * election took it out), so that no later controller takes its empty log for a full one. */
+/* Whether broker id is in an ISR with other members, or in an ELR, anywhere in v: a wiped
+ * broker's new incarnation is settled only once it is in none (drop_restarted_followers
+ * and the leader election took it out), so that no later controller takes its empty log
+ * for a full one. */
 static bool in_shared_isr(const cluster_view *v, int32_t id)
 {
     for (const cv_topic *t = v->topics; t; t = t->hh.next)
         for (int32_t i = 0; i < t->nparts; i++)
-            if (t->parts[i].isr.n > 1 && repl_set_has(&t->parts[i].isr, id))
+            if ((t->parts[i].isr.n > 1 && repl_set_has(&t->parts[i].isr, id)) ||
+                repl_set_has(&t->parts[i].elr, id))
                 return true;
     return false;
 }
@@ -916,8 +923,17 @@ static bool reconcile_leaders(zk_client *z, zhandle_t *zh, cluster_view *v)
     bool wrote = false, failed = false;
     repl_set live, shutting;
     cv_live_sets(v, &live, &shutting);
+    /* A registration of this node's id that its own session did not make is a dead
+     * predecessor's (a crash; ZooKeeper drops it when that session expires): electing it
+     * would name a process that is gone, or this one on a log it may not have. */
+    if (!v->registered) {
+        repl_set_remove(&live, z->cfg.node_id);
+        repl_set_remove(&shutting, z->cfg.node_id);
+    }
     if (!z->known_loaded)
         load_known_incarnations(z, zh);
+    if (!z->known_loaded)
+        return false; /* no election without knowing which data directories are new */
     for (cv_topic *t = v->topics; t && z->is_controller; t = t->hh.next) {
         bool change = t->state_version < 0;
         int32_t min_isr = topic_min_isr(z, t);
