@@ -139,7 +139,11 @@ def check_committed(samples, commits, final, rewinds=frozenset()):
     consumers' commits were answered; final {p: offset} the group holds at the end;
     samples [(time, p, offset)] as a watcher read them.
     committed_backwards (an anomaly): a commit that was acknowledged is above what the group
-    holds at the end: acknowledged offsets were lost or overwritten by lower ones.
+    holds at the end: acknowledged offsets were lost or overwritten by lower ones; unless
+    what it holds is a commit acknowledged after that one (then commit_reordered: the
+    client's own later write, Kafka's commits being last-write-wins; chaos seed 1355297865,
+    librdkafka resending nine commits a paused coordinator had refused NOT_COORDINATOR
+    once it was deposed, after a newer commit at its successor).
     commit_reordered (reported): the watcher read an offset lower than before, and a commit
     of exactly that offset was acknowledged around then: a client had it applied after
     newer ones (librdkafka resends an OffsetCommit that failed with NOT_COORDINATOR from its
@@ -155,14 +159,21 @@ def check_committed(samples, commits, final, rewinds=frozenset()):
     stops answering before another can take over (the lease in src/cluster/zk.c), so such a
     read means some coordinator answered from state another had moved past."""
     counts = {"committed_backwards": 0, "stale_offset_read": 0, "commit_reordered": 0}
-    acked = {}
-    for _t, _i, p, off, err in commits:
-        if not err and off >= 0:
-            acked[p] = max(acked.get(p, off), off)
-    for p, off in sorted(acked.items()):
-        if final.get(p, 0) < off:
-            note(counts, "committed_backwards",
-                 f"p{p}: {off} acknowledged, the group holds {final.get(p, 0)} at the end")
+    acked = {}  # p: (highest offset acknowledged, when it was acknowledged last)
+    for t, _i, p, off, err in commits:
+        if not err and off >= 0 and off >= acked.get(p, (off, t))[0]:
+            acked[p] = (off, t)
+    for p, (off, t_max) in sorted(acked.items()):
+        held = final.get(p, 0)
+        if held < off:
+            # Last write wins: a lower commit acknowledged after the highest one (librdkafka
+            # resends commits a deposed coordinator refused, after newer ones) is the
+            # group's value by the client's own doing.
+            later = any(cp == p and co == held and not err and ct >= t_max
+                        for ct, _i, cp, co, err in commits)
+            note(counts, "commit_reordered" if later else "committed_backwards",
+                 f"p{p}: {off} acknowledged, the group holds {held} at the end"
+                 + (" (acknowledged after it)" if later else ""))
     last = {}
     for t, p, off in samples:
         if p in last and off < last[p][1]:

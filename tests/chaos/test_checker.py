@@ -113,6 +113,15 @@ def polls_and_offsets():
         "committed_backwards": ([], commits, {0: 5}),
         "stale_offset_read": ([(0.5, 0, 1), (1.5, 0, 5), (2.5, 0, 4)], commits, {0: 9}),
         "commit_reordered": (reads + [(21.0, 0, 7)], late, {0: 9})}, "committed")
+    # The group ends on a lower commit acknowledged after the highest one: the client's own
+    # last write (reordered); acknowledged before it, or never: lost (backwards).
+    resent = commits + [(4.0, 0, 0, 7, "")]
+    expect(checker.check_committed([], resent, {0: 7}), dict(zero, commit_reordered=1),
+           "the group ends on a lower commit acknowledged last")
+    expect(checker.check_committed([], [(0.5, 1, 0, 7, "")] + commits, {0: 7}),
+           dict(zero, committed_backwards=1), "the group ends on a commit acknowledged before")
+    expect(checker.check_committed([], resent, {0: 8}), dict(zero, committed_backwards=1),
+           "the group ends on an offset nobody committed")
     far = [(1.0, 0, 0, 7, "")]  # a commit of 7 long before: no excuse for reading 7 late
     expect(checker.check_committed([(20.0, 0, 9), (30.0, 0, 7)], far, {0: 9}),
            dict(zero, stale_offset_read=1), "a lower read long after a commit of that offset")
