@@ -121,8 +121,8 @@ typedef struct broker {
      * that saw one is refused NOT_COORDINATOR: stale_hold, while it runs). */
     struct lease_wait *lease_waits;
     uint64_t coord_handovers;
-    /* net_next_conn_serial() when this node last gave up a coordinator partition: a
-     * coordinator request on a connection older than that is dropped with its connection
+    /* net_next_conn_serial() when this node last gave up a coordinator partition: an
+     * offset commit on a connection older than that is dropped with its connection
      * (cluster_drop_stale_conn). */
     uint64_t coord_handover_serial;
     bool stale_hold;
@@ -214,8 +214,9 @@ int16_t cluster_coordinator_error(broker *b, bool txn, kslice key);
  * stops; fn(c) runs later, in arrival order, once the lease is back or after
  * coordinator.lease.wait.ms, when cluster_coordinator_error refuses it). False: run it now. */
 bool cluster_hold_for_lease(broker *b, req_ctx *c, broker_handler_fn fn);
-/* A coordinator request on a connection opened before this node last gave up a coordinator
- * partition: closes the connection without running it and returns true (cluster.c). */
+/* An offset commit (OffsetCommit, TxnOffsetCommit) on a connection opened before this node
+ * last gave up a coordinator partition: closes the connection without running it and
+ * returns true (cluster.c). */
 bool cluster_drop_stale_conn(broker *b, req_ctx *c);
 /* The late-write checks (produce, TxnOffsetCommit) with a possibly remote coordinator.
  * cluster_txn_verified: with a local coordinator, its answer; with a remote one, whether

@@ -283,12 +283,15 @@ static void run_lease_waits(broker *b, bool all)
  * would run as new: an OffsetCommit of older offsets, valid for the member the reload
  * restored, undid the acknowledged commits after it (chaos seed 243552082: 7,500 offsets
  * back). Kafka would apply it. Closing the connection drops them, and everything behind
- * them; a client whose connection was healthy reconnects once and sends its request again.
+ * them; a client whose connection was healthy reconnects once and sends its commit again.
  * A deposed node that has not learnt it yet holds such requests for the lease instead
  * (run_lease_waits refuses them). */
 bool cluster_drop_stale_conn(broker *b, req_ctx *c)
 {
-    if (!b->clustered || !needs_lease(c->h.api_key) ||
+    /* Only offset commits: a stale read does no harm, and a closed connection fails some
+     * clients' reads for good (librdkafka's list_groups gave up on DescribeGroups). */
+    int16_t k = c->h.api_key;
+    if (!b->clustered || (k != API_OFFSET_COMMIT && k != API_TXN_OFFSET_COMMIT) ||
         net_conn_serial(c->nr->conn) >= b->coord_handover_serial)
         return false;
     LOG_INFO("cluster", "%s: closing the connection: opened before this node gave up a "

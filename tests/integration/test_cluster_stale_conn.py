@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A coordinator request that arrives on a connection opened before its node gave up a
+"""An offset commit that arrives on a connection opened before its node gave up a
 coordinator partition is dropped with the connection (src/broker/cluster.c,
 cluster_drop_stale_conn), on a 2-node cluster, on the raw Kafka protocol.
 
