@@ -276,7 +276,7 @@ static void run_lease_waits(broker *b, bool all)
     }
 }
 
-/* Why a connection that spans a coordinator handover loses its coordinator requests: a
+/* Why a connection that spans a coordinator handover loses its offset commits: a
  * client that timed out a request (its path to this node cut) closes the connection and
  * sends the request again elsewhere, but its kernel keeps retransmitting the old bytes.
  * When they arrive after this node was deposed and had become coordinator again, they
@@ -295,9 +295,9 @@ bool cluster_drop_stale_conn(broker *b, req_ctx *c)
         net_conn_serial(c->nr->conn) >= b->coord_handover_serial)
         return false;
     LOG_INFO("cluster", "%s: closing the connection: opened before this node gave up a "
-             "coordinator partition, its coordinator requests may be stale (api %d)",
+             "coordinator partition, its offset commits may be stale (api %d)",
              net_conn_peer(c->nr->conn), c->h.api_key);
-    net_request_fail(c->nr, "coordinator request on a connection older than a handover");
+    net_request_fail(c->nr, "offset commit on a connection older than a handover");
     return true;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/hash.h"
 #include "base/regex.h"
 #include "proto/errors.h"
 #include "proto/internal_topics.h"
@@ -293,14 +294,15 @@ static void group_subscribed(const cgroup *cg, const cg_topic_info *topics, int 
  * deleted, recreated or grown) bumps the group epoch. */
 static uint64_t meta_hash(const cg_topic_info *topics, int ntopics, const bool *sub)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = HASH_FNV1A_INIT;
     for (int t = 0; t < ntopics; t++) {
         if (!sub[t])
             continue;
-        for (int k = 0; k < CG_TOPIC_ID_LEN; k++)
-            h = (h ^ topics[t].id[k]) * 1099511628211ULL;
+        h = hash_fnv1a(h, topics[t].id, CG_TOPIC_ID_LEN);
+        uint8_t n[4];
         for (int k = 0; k < 4; k++)
-            h = (h ^ (uint8_t)(topics[t].nparts >> (8 * k))) * 1099511628211ULL;
+            n[k] = (uint8_t)(topics[t].nparts >> (8 * k));
+        h = hash_fnv1a(h, n, sizeof(n));
     }
     return h;
 }

@@ -6,6 +6,7 @@
 
 #include "base/assert.h"
 #include "base/buf.h"
+#include "base/hash.h"
 #include "proto/errors.h"
 
 #define RECORD_VERSION 2 /* 1 added txn_seq, 2 tv2 and next_pid; older ones are still read */
@@ -442,11 +443,9 @@ typedef struct part_index {
 
 static uint64_t part_hash(const txn_participant *p)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const char *s = p->name; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    h = (h ^ (uint8_t)p->kind) * 1099511628211ULL;
-    return (h ^ (uint32_t)p->partition) * 1099511628211ULL;
+    uint64_t h = hash_fnv1a(HASH_FNV1A_INIT, p->name, strlen(p->name));
+    h = hash_fnv1a(h, &p->kind, sizeof(p->kind));
+    return hash_fnv1a(h, &p->partition, sizeof(p->partition));
 }
 
 /* An index sized for `want` entries; false when out of memory (the caller scans). */
