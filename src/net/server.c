@@ -85,8 +85,8 @@ static uint64_t next_serial = 1;
 
 typedef struct write_req {
     uv_write_t w;
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf; /* freed once written; the bytes written are buf[skip, skip + len) */
+    size_t skip, len;
     net_conn *conn;
 } write_req;
 
@@ -196,8 +196,9 @@ static void on_write(uv_write_t *w, int status)
     conn_maybe_free(c);
 }
 
-/* Hands buf (ownership taken) to uv_write; a failure closes the connection. */
-static void conn_write(net_conn *c, uint8_t *buf, size_t len)
+/* Hands buf[skip, skip + len) to uv_write (ownership of buf taken: freed once written); a
+ * failure closes the connection. */
+static void conn_write_from(net_conn *c, uint8_t *buf, size_t skip, size_t len)
 {
     BROOK_ASSERT(!c->closed && len > 0 && len <= UINT32_MAX);
     write_req *w = malloc(sizeof(*w));
@@ -208,8 +209,9 @@ static void conn_write(net_conn *c, uint8_t *buf, size_t len)
     }
     w->conn = c;
     w->buf = buf;
+    w->skip = skip;
     w->len = len;
-    uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)w->len);
+    uv_buf_t b = uv_buf_init((char *)w->buf + skip, (unsigned)w->len);
     c->out_bytes += w->len;
     int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc < 0) {
@@ -219,6 +221,8 @@ static void conn_write(net_conn *c, uint8_t *buf, size_t len)
         conn_close(c, uv_strerror(rc));
     }
 }
+
+static void conn_write(net_conn *c, uint8_t *buf, size_t len) { conn_write_from(c, buf, 0, len); }
 
 /* TLS: writes whatever ciphertext the session has queued (records, handshake messages,
  * alerts), keeping the order in which it was produced. */
@@ -306,11 +310,14 @@ static void conn_queue_spliced(net_conn *c, net_request *r)
         conn_close(c, "out of memory queueing an answer");
 }
 
-/* A memory piece of the queue behind file spans: written at once when libuv's queue is empty
- * (uv_try_write), so a span after it need not wait a loop turn for on_write; whatever does
- * not fit goes through uv_write. Takes buf. */
+/* Writes buf at once when libuv's queue is empty (uv_try_write); whatever does not fit goes
+ * through uv_write. Takes buf. Why: a span queued behind it need not wait a loop turn for
+ * on_write, and an answer written whole costs no write request, no callback and none of the
+ * epoll_ctl that libuv makes after every finished uv_write (it re-arms the descriptor's
+ * interest set when it stops waiting for writability). */
 static void conn_write_now(net_conn *c, uint8_t *buf, size_t len)
 {
+    size_t skip = 0;
     if (c->out_bytes == 0) {
         uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
         int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -320,15 +327,14 @@ static void conn_write_now(net_conn *c, uint8_t *buf, size_t len)
                 free(buf);
                 return;
             }
-            memmove(buf, buf + n, len - (size_t)n);
-            len -= (size_t)n;
+            skip = (size_t)n;
         } else if (n != UV_EAGAIN) {
             free(buf);
             conn_close(c, uv_strerror(n));
             return;
         }
     }
-    conn_write(c, buf, len);
+    conn_write_from(c, buf, skip, len - skip);
 }
 
 /* Writes the queue behind file spans: memory pieces through uv_write, file spans with
@@ -420,7 +426,9 @@ static void conn_send_response(net_conn *c, net_request *r)
     if (!c->tls) {
         size_t len;
         uint8_t *buf = wr_take(&r->resp, &len);
-        conn_write(c, buf, len);
+        conn_write_now(c, buf, len);
+        if (!c->closed && !c->closing && !c->reading && !conn_busy(c))
+            conn_resume(c); /* written whole: no on_write will do it */
         return;
     }
     int rc = tls_conn_write(c->tls, r->resp.p, r->resp.len);
