@@ -290,6 +290,10 @@ static void metrics_traffic(broker *b, wr *w)
     metrics_header(w, "brook_fetch_readahead_requests_total", "counter",
                    "Readahead asked of a worker thread for sendfile readers (16 MiB each).");
     metrics_sample(w, "brook_fetch_readahead_requests_total", NULL, (double)ss.readahead_jobs);
+    metrics_header(w, "brook_fetch_readahead_touched_bytes_total", "counter",
+                   "Bytes the readahead workers read themselves (fetch.readahead.touch).");
+    metrics_sample(w, "brook_fetch_readahead_touched_bytes_total", NULL,
+                   (double)ss.readahead_touched_bytes);
     metrics_header(w, "brook_log_cache_released_bytes_total", "counter",
                    "Segment bytes advised out of the page cache after their fsync "
                    "(log.cache.keep.bytes).");

@@ -320,6 +320,7 @@ int broker_start(broker *b, int64_t started_us)
         .flush_interval_bytes = b->cfg.log_flush_interval_bytes,
         .cache_keep_bytes = b->cfg.log_cache_keep_bytes,
         .reserve_segments = b->cfg.log_segment_reserve,
+        .readahead_touch = b->cfg.fetch_readahead_touch,
         .zero_ahead = b->cfg.log_segment_zero_ahead,
         .on_durable = on_durable,
         .ctx = b,

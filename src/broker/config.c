@@ -177,6 +177,10 @@ static const config_def g_defs[] = {
     {"log.cache.keep.bytes", CFG_INT64, "67108864", 0, I64MAX, NULL, OFF(log_cache_keep_bytes),
      "after each fsync, a segment's page-cache pages older than its last this many bytes are "
      "dropped (they stay on disk), so the kernel reuses warm pages for new writes; 0: never"},
+    {"fetch.readahead.touch", CFG_BOOL, "true", 0, 0, NULL, OFF(fetch_readahead_touch),
+     "the worker that reads ahead for a fetch behind the cached tail also reads the bytes "
+     "itself, so a page's first touch (costly in a VM whose host reclaims freed memory) is "
+     "its and not the event loop's or the consumer's; false: the readahead is advice only"},
     {"log.segment.reserve", CFG_BOOL, "true", 0, 0, NULL, OFF(log_segment_reserve),
      "once a partition's active segment is half full, a worker makes its next segment file "
      "with segment.bytes of disk blocks reserved (file size still 0), so writes never wait "

@@ -96,6 +96,7 @@ typedef struct broker_config {
     int64_t log_flush_interval_bytes; /* interval mode: also after this many bytes */
     int64_t log_cache_keep_bytes;     /* page cache kept per segment behind an fsync */
     bool log_segment_reserve;         /* next segment files made ahead (storage/log.h) */
+    bool fetch_readahead_touch;       /* readahead workers read what they ask for */
     bool log_segment_zero_ahead;      /* sync mode: zeros written ahead (storage/log.h) */
     char *cluster_id;
     char *log_level;

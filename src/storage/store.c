@@ -365,25 +365,48 @@ void store_flush_soon(store *s, partition *p)
 
 uint64_t store_append_gen(const store *s) { return s->append_gen; }
 
-/* Readahead requests in flight, over every store (loop thread only). */
+/* Readahead requests in flight, and the bytes their workers read, over every store (loop
+ * thread only). */
 static int g_readahead_jobs;
+static uint64_t g_readahead_finished, g_readahead_touched;
+
+#define READAHEAD_TOUCH_CHUNK (256u << 10)
 
 typedef struct readahead_job {
     uv_work_t req;
     int fd; /* a dup: the segment may be closed meanwhile */
     uint64_t off, len;
+    bool touch;
+    uint64_t touched; /* set by the worker */
 } readahead_job;
 
-/* On a libuv worker: the kernel allocates the pages and starts the reads. */
+/* On a libuv worker: the kernel allocates the pages and starts the reads; with touch the
+ * worker then reads them (advice only: a failure, or the file's end, stops it quietly). */
 static void readahead_work(uv_work_t *req)
 {
     readahead_job *j = req->data;
     (void)posix_fadvise(j->fd, (off_t)j->off, (off_t)j->len, POSIX_FADV_WILLNEED);
+    uint8_t *scratch = j->touch ? malloc(READAHEAD_TOUCH_CHUNK) : NULL;
+    while (scratch && j->touched < j->len) {
+        uint64_t want = j->len - j->touched;
+        ssize_t n = pread(j->fd, scratch, want < READAHEAD_TOUCH_CHUNK ? want
+                                                                        : READAHEAD_TOUCH_CHUNK,
+                          (off_t)(j->off + j->touched));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        j->touched += (uint64_t)n;
+    }
+    free(scratch);
 }
 
 static void readahead_done(uv_work_t *req, int status)
 {
+    (void)status;
     readahead_job *j = req->data;
+    g_readahead_touched += j->touched;
+    g_readahead_finished++;
     close(j->fd);
     free(j);
     g_readahead_jobs--;
@@ -406,7 +429,8 @@ void store_readahead(store *s, partition *p, const wr_file_span *span)
         free(j);
         return; /* advice only */
     }
-    *j = (readahead_job){.fd = fd, .off = from, .len = end + STORE_READAHEAD_BYTES - from};
+    *j = (readahead_job){.fd = fd, .off = from, .len = end + STORE_READAHEAD_BYTES - from,
+                         .touch = s->o.readahead_touch};
     j->req.data = j;
     if (uv_queue_work(s->loop, &j->req, readahead_work, readahead_done) != 0) {
         close(fd);
@@ -559,4 +583,10 @@ void store_close(store *s, partition **parts, size_t nparts)
     uv_close((uv_handle_t *)&s->interval_timer, store_free_cb);
 }
 
-store_stats store_get_stats(const store *s) { return s->stats; }
+store_stats store_get_stats(const store *s)
+{
+    store_stats st = s->stats;
+    st.readahead_finished = g_readahead_finished;
+    st.readahead_touched_bytes = g_readahead_touched;
+    return st;
+}

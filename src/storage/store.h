@@ -64,6 +64,9 @@ typedef struct store_opts {
     bool reserve_segments;
     /* Sync mode: small appends write zeros ahead (log.h, LOG_ZERO_AHEAD). */
     bool zero_ahead;
+    /* The readahead worker also reads what it asked for (store_readahead), so that each
+     * page's first touch by a CPU is the worker's, not the event loop's or the client's. */
+    bool readahead_touch;
     void (*on_durable)(void *ctx);
     void *ctx;
 } store_opts;
@@ -112,7 +115,12 @@ void store_before_poll(store *s);
  * dup of the fd), once per STORE_READAHEAD_BYTES / 2 of progress, so that a reader behind
  * the cached tail (log.cache.keep.bytes) finds its next fetch in memory instead of
  * holding the event loop in sendfile while the disk reads. At most STORE_READAHEAD_JOBS
- * at once (more are skipped); a span past the end of the file costs nothing. */
+ * at once (more are skipped); a span past the end of the file costs nothing. With
+ * store_opts.readahead_touch the worker then reads the range itself (into a scratch buffer
+ * it throws away), waiting for the disk: in a VM whose host takes back the memory the guest
+ * frees, a page just read from disk costs microseconds at its first touch by a CPU, and
+ * that touch would otherwise be sendfile's on the loop or the consumer's own copy out of
+ * its socket (docs/architecture.md, "Page cache behind the writer"). */
 #define STORE_READAHEAD_BYTES (16u << 20)
 #define STORE_READAHEAD_JOBS 3 /* of libuv's 4 workers: one stays free for the compactor */
 void store_readahead(store *s, partition *p, const wr_file_span *span);
@@ -123,6 +131,9 @@ void store_close(store *s, partition **parts, size_t nparts);
 typedef struct store_stats {
     uint64_t flush_jobs, flush_items; /* flush tasks delivered (one or more logs); fsyncs */
     uint64_t readahead_jobs, readahead_bytes; /* store_readahead's requests */
+    /* over every store: readahead requests finished, and the bytes their workers read
+     * (readahead_touch) */
+    uint64_t readahead_finished, readahead_touched_bytes;
     uint64_t cache_released_bytes; /* advised out of the page cache after fsyncs */
     uint64_t segments_reserved;    /* next-segment files made with their blocks reserved */
     int64_t last_sync_us;

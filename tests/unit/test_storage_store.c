@@ -248,14 +248,15 @@ static int resident_pct(const char *path, uint64_t from, uint64_t to)
  * segment's first 16 MiB leave the page cache after the syncs (in steps of at least
  * LOG_CACHE_RELEASE_MIN) and its last 8 MiB stay; with 0 nothing is released. Then a
  * fetch-style readahead of the released start brings it back (a worker's WILLNEED). */
-static void check_cache_release(int64_t keep)
+static void check_cache_release(int64_t keep, bool touch)
 {
     char dir[256], seg[320];
     snprintf(dir, sizeof(dir), "/tmp/brook-unit-%d-store-cache%lld", (int)getpid(),
              (long long)keep);
     snprintf(seg, sizeof(seg), "%s/t-0/00000000000000000000.log", dir);
     uv_loop_t loop;
-    store_opts o = {.data_dir = dir, .flush_sync = true, .cache_keep_bytes = keep};
+    store_opts o = {.data_dir = dir, .flush_sync = true, .cache_keep_bytes = keep,
+                    .readahead_touch = touch};
     store *st;
     partition *p;
     bool ok = open_fresh(&loop, &o, 64 << 20, &st, &p);
@@ -283,27 +284,37 @@ static void check_cache_release(int64_t keep)
         CHECK(tail >= 90);
     }
     if (ok && keep > 0) {
-        /* A reader at the released start: readahead brings the next 16 MiB in. */
+        /* A reader at the released start: readahead brings the next 16 MiB in; with
+         * readahead_touch the worker also reads all of it itself, without none of it. */
         wr_file_span span = {.fd = p->log->segs[0]->log_fd, .pos = 0, .len = 64 << 10};
-        uint64_t jobs = store_get_stats(st).readahead_jobs;
+        store_stats s0 = store_get_stats(st);
         store_readahead(st, p, &span);
         store_readahead(st, p, &span); /* the same span again: already on its way */
-        CHECK_EQ_INT(store_get_stats(st).readahead_jobs, jobs + 1);
+        CHECK_EQ_INT(store_get_stats(st).readahead_jobs, s0.readahead_jobs + 1);
         int back = -1;
-        for (int i = 0; i < 300 && back < 90; i++) { /* the work runs, its reads complete */
+        for (int i = 0; i < 300 && (back < 90 || store_get_stats(st).readahead_finished ==
+                                                     s0.readahead_finished);
+             i++) { /* the work runs, its reads complete */
             uv_run(&loop, UV_RUN_NOWAIT);
             back = resident_pct(seg, 64 << 10, 8u << 20);
             usleep(10000);
         }
         CHECK(back >= 90);
+        store_stats s1 = store_get_stats(st);
+        CHECK_EQ_INT(s1.readahead_finished, s0.readahead_finished + 1);
+        CHECK_EQ_INT(s1.readahead_touched_bytes - s0.readahead_touched_bytes,
+                     touch ? STORE_READAHEAD_BYTES : 0);
     }
     close_all(&loop, st, p);
     fs_remove_tree(dir);
 }
 
-static void test_cache_released_behind_sync(void) { check_cache_release(8 << 20); }
+static void test_cache_released_behind_sync(void) { check_cache_release(8 << 20, true); }
 
-static void test_cache_kept_when_off(void) { check_cache_release(0); }
+/* The same with the readahead as advice only (fetch.readahead.touch=false). */
+static void test_cache_readahead_untouched(void) { check_cache_release(8 << 20, false); }
+
+static void test_cache_kept_when_off(void) { check_cache_release(0, true); }
 
 /* Appends one batch holding a single record of `bytes` (zeros) to p and tells the store. */
 static bool append_big(store *st, partition *p, size_t bytes)
@@ -532,7 +543,8 @@ static void test_byte_bound_flushes_early(void) { check_interval(16 * 1024, true
 
 TU_MAIN(TU_CASE(test_timer_only), TU_CASE(test_byte_bound_flushes_early),
         TU_CASE(test_interval_roll_synced_at_once), TU_CASE(test_sync_rounds_across_rolls),
-        TU_CASE(test_cache_released_behind_sync), TU_CASE(test_cache_kept_when_off),
+        TU_CASE(test_cache_released_behind_sync), TU_CASE(test_cache_readahead_untouched),
+        TU_CASE(test_cache_kept_when_off),
         TU_CASE(test_segments_reserved_ahead), TU_CASE(test_segments_not_reserved_when_off),
         TU_CASE(test_sync_lazy_rides_with_next), TU_CASE(test_due_while_flushing),
         TU_CASE(test_large_log_alone))
