@@ -132,32 +132,46 @@ int cli_sock_connect(const char *host, const char *port, int64_t deadline, char 
     return fd;
 }
 
-int cli_sock_send_all(int fd, const void *buf, size_t n, int64_t deadline)
+int cli_sock_sendv_all(int fd, struct iovec *iov, int niov, int64_t deadline)
 {
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    while (niov > 0) {
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+        ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
             if (wait_fd(fd, POLLOUT, deadline) != 0)
                 return -1;
-        } else {
+            continue;
+        }
+        if (w < 0)
             return -1;
+        size_t done = (size_t)w;
+        while (niov > 0 && done >= iov->iov_len) {
+            done -= iov->iov_len;
+            iov++;
+            niov--;
+        }
+        if (niov > 0) { /* part of this buffer went */
+            iov->iov_base = (char *)iov->iov_base + done;
+            iov->iov_len -= done;
         }
     }
     return 0;
 }
 
-int cli_sock_recv_exact(int fd, void *buf, size_t n, int64_t deadline)
+int cli_sock_send_all(int fd, const void *buf, size_t n, int64_t deadline)
+{
+    struct iovec one = {.iov_base = (void *)buf, .iov_len = n};
+    return n == 0 ? 0 : cli_sock_sendv_all(fd, &one, 1, deadline);
+}
+
+ssize_t cli_sock_recv_some(int fd, void *buf, size_t min, size_t cap, int64_t deadline)
 {
     char *p = buf;
-    while (n > 0) {
-        ssize_t r = recv(fd, p, n, 0);
+    size_t got = 0;
+    while (got < min) {
+        ssize_t r = recv(fd, p + got, cap - got, 0);
         if (r > 0) {
-            p += r;
-            n -= (size_t)r;
+            got += (size_t)r;
         } else if (r == 0) {
             errno = ECONNRESET;
             return -1;
@@ -168,7 +182,12 @@ int cli_sock_recv_exact(int fd, void *buf, size_t n, int64_t deadline)
             return -1;
         }
     }
-    return 0;
+    return (ssize_t)got;
+}
+
+int cli_sock_recv_exact(int fd, void *buf, size_t n, int64_t deadline)
+{
+    return cli_sock_recv_some(fd, buf, n, n, deadline) < 0 ? -1 : 0;
 }
 
 int cli_sock_recv_to_eof(int fd, size_t max, char **out, size_t *len_out, int64_t deadline)

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #define CLI_HOST_MAX 256
 #define CLI_PORT_MAX 16
@@ -30,10 +32,16 @@ int cli_sock_connect(const char *host, const char *port, int64_t deadline, char 
 
 /* Sends all n bytes. Returns 0, or -1 with errno (ETIMEDOUT past the deadline). */
 int cli_sock_send_all(int fd, const void *p, size_t n, int64_t deadline);
+/* The same for the niov buffers of iov, in order, with one sendmsg when the socket takes
+ * them all (iov is advanced past what was sent). */
+int cli_sock_sendv_all(int fd, struct iovec *iov, int niov, int64_t deadline);
 
 /* Receives exactly n bytes. Returns 0, or -1 with errno (ECONNRESET when the peer closed
  * first, ETIMEDOUT past the deadline). */
 int cli_sock_recv_exact(int fd, void *p, size_t n, int64_t deadline);
+/* Receives at least min and at most cap bytes (min <= cap): whatever the socket holds once
+ * min have come. Returns how many, or -1 with errno as cli_sock_recv_exact. */
+ssize_t cli_sock_recv_some(int fd, void *p, size_t min, size_t cap, int64_t deadline);
 
 /* Receives until the peer closes, at most max bytes, into *out (malloc'd, NUL-terminated;
  * the caller frees). Returns 0, or -1 with errno (EFBIG beyond max). */

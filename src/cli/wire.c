@@ -75,9 +75,37 @@ static int wire_send(cli_wire *w, const uint8_t *p, size_t n, int64_t deadline)
                   : cli_sock_send_all(w->fd, p, n, deadline);
 }
 
+#define WIRE_RBUF_BYTES (64u << 10)
+
+/* Plaintext: n bytes into p, first from what an earlier recv brought; a short rest is
+ * read into the buffer with whatever else has come, a long one straight into p. */
+static int plain_recv(cli_wire *w, uint8_t *p, size_t n, int64_t deadline)
+{
+    size_t take = w->rbuf_len - w->rbuf_off < n ? w->rbuf_len - w->rbuf_off : n;
+    if (take > 0)
+        memcpy(p, w->rbuf + w->rbuf_off, take);
+    w->rbuf_off += take;
+    p += take;
+    n -= take;
+    if (n == 0)
+        return 0;
+    if (n >= WIRE_RBUF_BYTES / 2)
+        return cli_sock_recv_exact(w->fd, p, n, deadline);
+    if (!w->rbuf && !(w->rbuf = malloc(WIRE_RBUF_BYTES)))
+        return cli_sock_recv_exact(w->fd, p, n, deadline);
+    w->rbuf_off = w->rbuf_len = 0;
+    ssize_t got = cli_sock_recv_some(w->fd, w->rbuf, n, WIRE_RBUF_BYTES, deadline);
+    if (got < 0)
+        return -1;
+    memcpy(p, w->rbuf, n);
+    w->rbuf_off = n;
+    w->rbuf_len = (size_t)got;
+    return 0;
+}
+
 static int wire_recv(cli_wire *w, uint8_t *p, size_t n, int64_t deadline)
 {
-    return w->ssl ? tls_all(w, p, n, false, deadline) : cli_sock_recv_exact(w->fd, p, n, deadline);
+    return w->ssl ? tls_all(w, p, n, false, deadline) : plain_recv(w, p, n, deadline);
 }
 
 /* The property, or dflt when the client properties do not set it. */
@@ -425,7 +453,7 @@ bool cli_wire_reauth_due(const cli_wire *w)
 
 bool cli_wire_readable(cli_wire *w, int timeout_ms)
 {
-    if (w->ssl && SSL_pending(w->ssl) > 0)
+    if ((w->ssl && SSL_pending(w->ssl) > 0) || w->rbuf_off < w->rbuf_len)
         return true;
     struct pollfd p = {.fd = w->fd, .events = POLLIN};
     int n;
@@ -458,10 +486,20 @@ int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
     int32_t corr = w->next_corr++;
     wr hdr;
     encode_header(&hdr, api_key, api_version, flexible, corr, body_len);
-    int rc = hdr.oom ? (errno = ENOMEM, -1) : wire_send(w, hdr.p, hdr.len, deadline);
+    int rc;
+    if (hdr.oom) {
+        errno = ENOMEM;
+        rc = -1;
+    } else if (!w->ssl) { /* one sendmsg: one segment for the broker to read, not two */
+        struct iovec iov[2] = {{.iov_base = hdr.p, .iov_len = hdr.len},
+                               {.iov_base = (void *)body, .iov_len = body_len}};
+        rc = cli_sock_sendv_all(w->fd, iov, body_len > 0 ? 2 : 1, deadline);
+    } else {
+        rc = wire_send(w, hdr.p, hdr.len, deadline);
+        if (rc == 0 && body_len > 0)
+            rc = wire_send(w, body, body_len, deadline);
+    }
     wr_free(&hdr);
-    if (rc == 0 && body_len > 0)
-        rc = wire_send(w, body, body_len, deadline);
     if (rc != 0) {
         snprintf(err, errlen, "sending to %s: %s", w->addr, strerror(errno));
         return -1;
@@ -519,6 +557,9 @@ void cli_wire_close(cli_wire *w)
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
+    free(w->rbuf);
+    w->rbuf = NULL;
+    w->rbuf_off = w->rbuf_len = 0;
 }
 
 int cli_wire_request(const char *hostport, int64_t timeout_ms, int16_t api_key,

@@ -33,6 +33,10 @@ typedef struct cli_wire {
     int64_t reauth_at_ms; /* KIP-368: log in again from then on (monotonic; 0: never) */
     bool in_login;
     char addr[300];     /* "host:port", for messages */
+    /* Plaintext: bytes read past the last answer taken (malloc'd on the first read, freed
+     * by cli_wire_close): one recv brings a small answer's size and body together. */
+    uint8_t *rbuf;
+    size_t rbuf_off, rbuf_len;
 } cli_wire;
 
 /* Connects to hostport ("host:port", a name or an IPv4/IPv6 literal; "[v6]:port" too)
