@@ -233,9 +233,26 @@ static void on_write(uv_write_t *w, int status)
     }
 }
 
-/* Hands buf (ownership taken) to libuv; on failure the connection closes. */
+/* Hands buf (ownership taken) to libuv; on failure the connection closes. Written at once
+ * when libuv's queue is empty (uv_try_write): a frame that fits costs no write request and
+ * none of the epoll_ctl libuv makes after each finished uv_write; the rest, or all of it
+ * behind queued frames, goes through uv_write. */
 static void conn_write_buf(peer_conn *c, uint8_t *buf, size_t len)
 {
+    size_t skip = 0;
+    uv_buf_t now = uv_buf_init((char *)buf, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
+    if (n == (int)len) {
+        free(buf);
+        return;
+    }
+    if (n > 0) {
+        skip = (size_t)n;
+    } else if (n != UV_EAGAIN) {
+        free(buf);
+        conn_close(c, PEER_ERR_CLOSED, uv_strerror(n));
+        return;
+    }
     peer_write *pw = malloc(sizeof(*pw));
     if (!pw) {
         free(buf);
@@ -244,7 +261,7 @@ static void conn_write_buf(peer_conn *c, uint8_t *buf, size_t len)
     }
     pw->conn = c;
     pw->buf = buf;
-    uv_buf_t b = uv_buf_init((char *)pw->buf, (unsigned)len);
+    uv_buf_t b = uv_buf_init((char *)pw->buf + skip, (unsigned)(len - skip));
     int rc = uv_write(&pw->w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc < 0) {
         free(pw->buf);
