@@ -13,10 +13,10 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 

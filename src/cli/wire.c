@@ -69,10 +69,16 @@ static int tls_all(cli_wire *w, uint8_t *p, size_t n, bool writing, int64_t dead
     return 0;
 }
 
-static int wire_send(cli_wire *w, const uint8_t *p, size_t n, int64_t deadline)
+/* Sends the niov buffers in order: in plaintext with one sendmsg when the socket takes
+ * them all (a request's header and body in one segment for the broker to read). */
+static int wire_sendv(cli_wire *w, struct iovec *iov, int niov, int64_t deadline)
 {
-    return w->ssl ? tls_all(w, (uint8_t *)p, n, true, deadline)
-                  : cli_sock_send_all(w->fd, p, n, deadline);
+    if (!w->ssl)
+        return cli_sock_sendv_all(w->fd, iov, niov, deadline);
+    for (int i = 0; i < niov; i++)
+        if (tls_all(w, iov[i].iov_base, iov[i].iov_len, true, deadline) != 0)
+            return -1;
+    return 0;
 }
 
 #define WIRE_RBUF_BYTES (64u << 10)
@@ -486,19 +492,9 @@ int cli_wire_send(cli_wire *w, int16_t api_key, int16_t api_version, bool flexib
     int32_t corr = w->next_corr++;
     wr hdr;
     encode_header(&hdr, api_key, api_version, flexible, corr, body_len);
-    int rc;
-    if (hdr.oom) {
-        errno = ENOMEM;
-        rc = -1;
-    } else if (!w->ssl) { /* one sendmsg: one segment for the broker to read, not two */
-        struct iovec iov[2] = {{.iov_base = hdr.p, .iov_len = hdr.len},
-                               {.iov_base = (void *)body, .iov_len = body_len}};
-        rc = cli_sock_sendv_all(w->fd, iov, body_len > 0 ? 2 : 1, deadline);
-    } else {
-        rc = wire_send(w, hdr.p, hdr.len, deadline);
-        if (rc == 0 && body_len > 0)
-            rc = wire_send(w, body, body_len, deadline);
-    }
+    struct iovec iov[2] = {{.iov_base = hdr.p, .iov_len = hdr.len},
+                           {.iov_base = (void *)body, .iov_len = body_len}};
+    int rc = hdr.oom ? (errno = ENOMEM, -1) : wire_sendv(w, iov, 2, deadline);
     wr_free(&hdr);
     if (rc != 0) {
         snprintf(err, errlen, "sending to %s: %s", w->addr, strerror(errno));

@@ -427,8 +427,6 @@ static void conn_send_response(net_conn *c, net_request *r)
         size_t len;
         uint8_t *buf = wr_take(&r->resp, &len);
         conn_write_now(c, buf, len);
-        if (!c->closed && !c->closing && !c->reading && !conn_busy(c))
-            conn_resume(c); /* written whole: no on_write will do it */
         return;
     }
     int rc = tls_conn_write(c->tls, r->resp.p, r->resp.len);
@@ -466,6 +464,10 @@ static void conn_flush(net_conn *c)
         }
         request_free(r);
     }
+    /* Requests left the queue: reading may go on. On TLS on_write does it (a resume there
+     * pumps the session, which may finish requests and flush again). */
+    if (!c->tls && !c->closed && !c->closing && !c->reading && !conn_busy(c))
+        conn_resume(c);
     conn_maybe_free(c);
 }
 
